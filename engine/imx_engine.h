@@ -1,0 +1,225 @@
+/*
+** imx_engine.h -- the whole interface of the continuous matching engine.
+**
+** One engine owns every order book of a market. It is single-threaded by
+** design (exactly one thread calls into it), does no I/O and allocates all
+** of its memory in imx_engine_create() and imx_engine_service_add(); the
+** order entry, cancel, modify and matching paths never call malloc.
+**
+** The engine is deterministic: the same commands in the same order produce
+** the same events in the same order, byte for byte. Order ids and trade ids
+** are assigned by the engine, sequentially from 1.
+**
+** Every command reports what happened through the event callback given at
+** creation, synchronously, before the command returns:
+**
+**   order_new    -> ACCEPTED, then zero or more TRADE, then possibly one
+**                   CANCELLED (IOC remainder, FOK that cannot fill, self-trade
+**                   prevention); or a single REJECTED.
+**   order_cancel -> CANCELLED (reason USER), or REJECTED.
+**   order_modify -> MODIFIED, then (only if the order lost priority and now
+**                   crosses) TRADE and CANCELLED events as for a new order;
+**                   or REJECTED.
+**   period_end   -> one EXPIRED per `period` order of the service.
+**
+** Money is int64 minor units (`*_minor`), quantities int64 whole units.
+** There is no floating point anywhere in the engine.
+*/
+#ifndef IMX_ENGINE_H
+#define IMX_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits. Every bound the engine enforces is named here. The product of the
+** two maxima stays well inside int64 so that qty x price never overflows. */
+#define IMX_QTY_MAX          1000000000LL   /* 1e9 units per order          */
+#define IMX_PRICE_MAX_MINOR  1000000000LL   /* 1e9 minor units per unit     */
+#define IMX_ORDERS_MAX       (1u << 26)     /* 67 M orders per engine       */
+#define IMX_SERVICES_MAX     4096u          /* services per engine          */
+#define IMX_LEVELS_DEFAULT   4096u          /* price levels per book side   */
+#define IMX_LEVELS_MAX       (1u << 20)     /* price levels per book side   */
+
+typedef enum imx_side { IMX_BID = 0, IMX_OFFER = 1 } imx_side;
+
+typedef enum imx_tif {
+  IMX_TIF_GTC = 0,    /* rests until filled or cancelled                  */
+  IMX_TIF_PERIOD = 1, /* rests until filled, cancelled or the period ends */
+  IMX_TIF_IOC = 2,    /* trades what it can now, the rest is cancelled    */
+  IMX_TIF_FOK = 3     /* trades all of it now, or nothing                 */
+} imx_tif;
+
+/* Result of a command; also the reason of a REJECTED event. Stable: the
+** numeric values and the names of imx_status_name() never change meaning. */
+typedef enum imx_status {
+  IMX_OK = 0,
+  IMX_E_UNKNOWN_SERVICE, /* no service with that id                        */
+  IMX_E_UNKNOWN_ORDER,   /* no open order with that id                     */
+  IMX_E_BAD_SIDE,        /* side is neither bid nor offer                  */
+  IMX_E_BAD_TIF,         /* time in force out of range, or not modifiable  */
+  IMX_E_BAD_QTY,         /* qty <= 0 or > IMX_QTY_MAX                      */
+  IMX_E_BAD_PRICE,       /* price <= 0 or > IMX_PRICE_MAX_MINOR            */
+  IMX_E_BAD_TICK,        /* price is not a multiple of the service's tick  */
+  IMX_E_BAD_LOT,         /* qty is not a multiple of the service's lot     */
+  IMX_E_AON_REQUIRED,    /* the service is indivisible: orders must be aon */
+  IMX_E_ORDERS_FULL,     /* the order pool is exhausted                    */
+  IMX_E_LEVELS_FULL,     /* the book side has no free price level          */
+  IMX_E_SERVICES_FULL,   /* no room for another service                    */
+  IMX_E_BAD_CONFIG,      /* engine or service settings out of range        */
+  IMX_E_NOMEM            /* allocation failed while creating              */
+} imx_status;
+
+/* Why an order left the book without trading its whole quantity. */
+typedef enum imx_cancel_reason {
+  IMX_CANCEL_USER = 0,      /* order_cancel                                 */
+  IMX_CANCEL_IOC = 1,       /* remainder of an immediate-or-cancel order    */
+  IMX_CANCEL_FOK = 2,       /* fill-or-kill order that could not fill whole */
+  IMX_CANCEL_SELF_TRADE = 3 /* it would have traded with its own cost centre*/
+} imx_cancel_reason;
+
+typedef enum imx_event_type {
+  IMX_EV_ACCEPTED = 0,
+  IMX_EV_TRADE = 1,
+  IMX_EV_CANCELLED = 2,
+  IMX_EV_EXPIRED = 3,
+  IMX_EV_REJECTED = 4,
+  IMX_EV_MODIFIED = 5
+} imx_event_type;
+
+/*
+** One event. Which fields are meaningful depends on `type`:
+**
+**   ACCEPTED   service order_id cc side tif aon qty price_minor
+**   TRADE      service trade_id buy_order_id sell_order_id buyer_cc seller_cc
+**              qty price_minor aggressor (the side of the incoming order)
+**   CANCELLED  service order_id cc side qty (the open quantity removed) reason
+**   EXPIRED    service order_id cc side qty (the open quantity removed)
+**   REJECTED   order_id (the target of a cancel/modify, else 0) status
+**   MODIFIED   service order_id cc side qty (new open) price_minor
+**              priority_kept (1: same place in the queue; 0: moved to the back)
+**
+** Fields that do not apply are zero. The pointer is valid only during the
+** callback.
+*/
+typedef struct imx_event {
+  imx_event_type type;
+  uint32_t service;
+  uint64_t order_id;
+  uint32_t cc;
+  imx_side side;
+  imx_tif tif;
+  int aon;
+  int64_t qty;
+  int64_t price_minor;
+  imx_cancel_reason reason;
+  imx_status status;
+  int priority_kept;
+  uint64_t trade_id;
+  uint64_t buy_order_id;
+  uint64_t sell_order_id;
+  uint32_t buyer_cc;
+  uint32_t seller_cc;
+  imx_side aggressor;
+} imx_event;
+
+typedef void (*imx_event_fn)(void *ctx, const imx_event *ev);
+
+typedef struct imx_engine_config {
+  uint32_t orders_max;   /* open orders across all books, 1..IMX_ORDERS_MAX */
+  uint32_t services_max; /* books, 1..IMX_SERVICES_MAX                      */
+  imx_event_fn on_event; /* required                                        */
+  void *ctx;             /* passed to on_event                              */
+} imx_engine_config;
+
+typedef struct imx_service_config {
+  int64_t tick_minor; /* prices are multiples of this, >= 1               */
+  int64_t lot;        /* quantities are multiples of this, >= 1           */
+  int divisible;      /* 0: every order must be aon                       */
+  uint32_t levels_max;/* price levels per side; 0 = IMX_LEVELS_DEFAULT     */
+} imx_service_config;
+
+typedef struct imx_order_new {
+  uint32_t service;
+  uint32_t cc;        /* the cost centre; orders of one cc never trade together */
+  imx_side side;
+  imx_tif tif;
+  int aon;            /* all-or-none: only ever trades its whole quantity */
+  int64_t qty;
+  int64_t price_minor;
+} imx_order_new;
+
+/* A read-only view of an open order, for queries and tests. */
+typedef struct imx_order_info {
+  uint64_t order_id;
+  uint32_t service;
+  uint32_t cc;
+  imx_side side;
+  imx_tif tif;
+  int aon;
+  int64_t qty_original; /* qty_filled + qty_open                          */
+  int64_t qty_open;
+  int64_t qty_filled;
+  int64_t price_minor;
+} imx_order_info;
+
+/* One price level of a book side, best first. */
+typedef struct imx_level_info {
+  int64_t price_minor;
+  int64_t qty_open;   /* sum of the open quantities at this price */
+  uint32_t orders;    /* number of orders at this price           */
+} imx_level_info;
+
+typedef struct imx_engine imx_engine;
+
+/* Creation and services. These allocate; nothing else does. */
+imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out);
+void imx_engine_destroy(imx_engine *e);
+imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
+                                  uint32_t *service_out);
+
+/* Commands. Each returns IMX_OK or the status of its REJECTED event. On
+** success order_new writes the new order's id through id_out (may be NULL). */
+imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *o,
+                                uint64_t *id_out);
+imx_status imx_engine_order_cancel(imx_engine *e, uint64_t order_id);
+
+/* Sets the open quantity to qty_open and the limit price to price_minor.
+** A pure quantity reduction at the same price keeps time priority; a price
+** change or a quantity increase moves the order to the back of its (new)
+** level, where it may trade at once like a new order. The order keeps its
+** id; its original quantity becomes qty_filled + qty_open. */
+imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
+                                   int64_t qty_open, int64_t price_minor);
+
+/* Ends the period of one service: every resting `period` order expires. */
+imx_status imx_engine_period_end(imx_engine *e, uint32_t service);
+
+/* Queries. They never emit events. */
+imx_status imx_engine_order_get(const imx_engine *e, uint64_t order_id,
+                                imx_order_info *out);
+/* Writes up to n levels of one side, best first; returns how many. */
+uint32_t imx_engine_levels(const imx_engine *e, uint32_t service,
+                           imx_side side, imx_level_info *out, uint32_t n);
+/* Writes up to n open orders of one side in priority order; returns how
+** many. */
+uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
+                           imx_side side, imx_order_info *out, uint32_t n);
+uint32_t imx_engine_open_orders(const imx_engine *e);
+/* Bytes the engine allocated (pool, id index, books). */
+size_t imx_engine_memory_bytes(const imx_engine *e);
+
+/* Walks every book and checks every invariant: levels strictly ordered,
+** level totals equal the sum of their orders, filled + open = original,
+** quantities positive, the id index agrees with the pool, no two non-aon
+** orders of different sides cross. O(open orders); for tests. Returns 0 if
+** all hold, else the number of the first check that failed. */
+int imx_engine_check(const imx_engine *e);
+
+/* Stable lower-case names for the enums, e.g. "bad_tick", "self_trade". */
+const char *imx_status_name(imx_status s);
+const char *imx_cancel_reason_name(imx_cancel_reason r);
+const char *imx_side_name(imx_side s);
+const char *imx_tif_name(imx_tif t);
+const char *imx_event_type_name(imx_event_type t);
+
+#endif /* IMX_ENGINE_H */
