@@ -1,0 +1,787 @@
+/*
+** engine.c -- the continuous matching engine: order books, price-time
+** priority, aon, ioc/fok, self-trade prevention, modify and period expiry.
+** The rules are specified in docs/matching.md; this file is their fast
+** implementation, tests/refmodel.c the slow one they are compared against.
+**
+** Memory layout. Everything is allocated up front:
+**
+**   pool[orders_max]   every order, free ones chained through `next`.
+**   index[2^k]         open addressing (linear probing, backward-shift
+**                      delete) from order id to pool slot; 2^k >= 2 *
+**                      orders_max so probes stay short. O(1) cancel.
+**   books[services]    two sides per book; a side is a sorted array of
+**                      price levels with the BEST LEVEL LAST, so matching
+**                      consumes from the end and most inserts near the touch
+**                      move only a few elements. Bids are sorted by price
+**                      ascending, offers by price descending: both by
+**                      key() ascending, with key(offer) = -price.
+**   level              price, open total, a FIFO of orders as a doubly
+**                      linked list of pool slots (head = oldest).
+**
+** Arrays of levels are preferred to trees: the working set near the touch is
+** a few cache lines, and a bounded array (levels_max) is an explicit limit
+** rather than an allocation on the hot path.
+*/
+#include "imx_engine.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NIL UINT32_MAX
+
+typedef struct order {
+  uint64_t id;
+  int64_t price_minor;
+  int64_t qty_original;
+  int64_t qty_open;
+  int64_t qty_filled;
+  uint32_t prev, next; /* FIFO within the level; `next` chains free slots */
+  uint32_t cc;
+  uint32_t service;
+  uint8_t side, tif, aon, live;
+} order;
+
+typedef struct level {
+  int64_t price_minor;
+  int64_t qty_open;
+  uint32_t head, tail;
+  uint32_t count;
+} level;
+
+typedef struct book_side {
+  level *levels; /* sorted by key() ascending: best last */
+  uint32_t n;
+  uint32_t cap;
+} book_side;
+
+typedef struct book {
+  int64_t tick_minor;
+  int64_t lot;
+  int divisible;
+  book_side side[2];
+} book;
+
+struct imx_engine {
+  imx_event_fn on_event;
+  void *ctx;
+  order *pool;
+  uint32_t orders_max;
+  uint32_t free_head;
+  uint32_t open; /* orders in the index */
+  uint32_t *index;
+  uint32_t index_mask;
+  uint32_t index_shift;
+  book *books;
+  uint32_t services_max;
+  uint32_t services_n;
+  uint64_t order_id_next;
+  uint64_t trade_id_next;
+  size_t memory_bytes;
+};
+
+/* ---------------------------------------------------------------- names */
+
+const char *imx_status_name(imx_status s) {
+  switch (s) {
+  case IMX_OK: return "ok";
+  case IMX_E_UNKNOWN_SERVICE: return "unknown_service";
+  case IMX_E_UNKNOWN_ORDER: return "unknown_order";
+  case IMX_E_BAD_SIDE: return "bad_side";
+  case IMX_E_BAD_TIF: return "bad_tif";
+  case IMX_E_BAD_QTY: return "bad_qty";
+  case IMX_E_BAD_PRICE: return "bad_price";
+  case IMX_E_BAD_TICK: return "bad_tick";
+  case IMX_E_BAD_LOT: return "bad_lot";
+  case IMX_E_AON_REQUIRED: return "aon_required";
+  case IMX_E_ORDERS_FULL: return "orders_full";
+  case IMX_E_LEVELS_FULL: return "levels_full";
+  case IMX_E_SERVICES_FULL: return "services_full";
+  case IMX_E_BAD_CONFIG: return "bad_config";
+  case IMX_E_NOMEM: return "nomem";
+  }
+  return "unknown";
+}
+
+const char *imx_cancel_reason_name(imx_cancel_reason r) {
+  switch (r) {
+  case IMX_CANCEL_USER: return "user";
+  case IMX_CANCEL_IOC: return "ioc";
+  case IMX_CANCEL_FOK: return "fok";
+  case IMX_CANCEL_SELF_TRADE: return "self_trade";
+  }
+  return "unknown";
+}
+
+const char *imx_side_name(imx_side s) {
+  return s == IMX_BID ? "bid" : s == IMX_OFFER ? "offer" : "unknown";
+}
+
+const char *imx_tif_name(imx_tif t) {
+  switch (t) {
+  case IMX_TIF_GTC: return "gtc";
+  case IMX_TIF_PERIOD: return "period";
+  case IMX_TIF_IOC: return "ioc";
+  case IMX_TIF_FOK: return "fok";
+  }
+  return "unknown";
+}
+
+const char *imx_event_type_name(imx_event_type t) {
+  switch (t) {
+  case IMX_EV_ACCEPTED: return "accepted";
+  case IMX_EV_TRADE: return "trade";
+  case IMX_EV_CANCELLED: return "cancelled";
+  case IMX_EV_EXPIRED: return "expired";
+  case IMX_EV_REJECTED: return "rejected";
+  case IMX_EV_MODIFIED: return "modified";
+  }
+  return "unknown";
+}
+
+/* --------------------------------------------------------------- events */
+
+static void emit(imx_engine *e, const imx_event *ev) { e->on_event(e->ctx, ev); }
+
+/* Events are zeroed whole (padding too) so that equal event streams are
+** equal byte for byte. */
+static void ev_order(imx_event *ev, imx_event_type type, const order *o) {
+  memset(ev, 0, sizeof *ev);
+  ev->type = type;
+  ev->service = o->service;
+  ev->order_id = o->id;
+  ev->cc = o->cc;
+  ev->side = (imx_side)o->side;
+}
+
+static void emit_accepted(imx_engine *e, const order *o) {
+  imx_event ev;
+  ev_order(&ev, IMX_EV_ACCEPTED, o);
+  ev.tif = (imx_tif)o->tif;
+  ev.aon = o->aon;
+  ev.qty = o->qty_original;
+  ev.price_minor = o->price_minor;
+  emit(e, &ev);
+}
+
+static void emit_cancelled(imx_engine *e, const order *o,
+                           imx_cancel_reason why) {
+  imx_event ev;
+  ev_order(&ev, IMX_EV_CANCELLED, o);
+  ev.qty = o->qty_open;
+  ev.reason = why;
+  emit(e, &ev);
+}
+
+static void emit_expired(imx_engine *e, const order *o) {
+  imx_event ev;
+  ev_order(&ev, IMX_EV_EXPIRED, o);
+  ev.qty = o->qty_open;
+  emit(e, &ev);
+}
+
+static void emit_modified(imx_engine *e, const order *o, int kept) {
+  imx_event ev;
+  ev_order(&ev, IMX_EV_MODIFIED, o);
+  ev.qty = o->qty_open;
+  ev.price_minor = o->price_minor;
+  ev.priority_kept = kept;
+  emit(e, &ev);
+}
+
+static imx_status reject(imx_engine *e, uint64_t order_id, imx_status why) {
+  imx_event ev;
+  assert(why != IMX_OK);
+  memset(&ev, 0, sizeof ev);
+  ev.type = IMX_EV_REJECTED;
+  ev.order_id = order_id;
+  ev.status = why;
+  emit(e, &ev);
+  return why;
+}
+
+static void emit_trade(imx_engine *e, const order *in, const order *rest,
+                       int64_t qty, int64_t price_minor) {
+  imx_event ev;
+  const order *buy = in->side == IMX_BID ? in : rest;
+  const order *sell = in->side == IMX_BID ? rest : in;
+  memset(&ev, 0, sizeof ev);
+  ev.type = IMX_EV_TRADE;
+  ev.service = in->service;
+  ev.trade_id = e->trade_id_next++;
+  ev.buy_order_id = buy->id;
+  ev.sell_order_id = sell->id;
+  ev.buyer_cc = buy->cc;
+  ev.seller_cc = sell->cc;
+  ev.qty = qty;
+  ev.price_minor = price_minor;
+  ev.aggressor = (imx_side)in->side;
+  emit(e, &ev);
+}
+
+/* ----------------------------------------------------------- order pool */
+
+static uint32_t pool_take(imx_engine *e) {
+  uint32_t slot = e->free_head;
+  if (slot == NIL) return NIL;
+  assert(slot < e->orders_max && !e->pool[slot].live);
+  e->free_head = e->pool[slot].next;
+  e->pool[slot].live = 1;
+  return slot;
+}
+
+static void pool_give(imx_engine *e, uint32_t slot) {
+  assert(slot < e->orders_max && e->pool[slot].live);
+  e->pool[slot].live = 0;
+  e->pool[slot].next = e->free_head;
+  e->free_head = slot;
+}
+
+/* ------------------------------------------------------------- id index */
+
+static uint32_t index_home(const imx_engine *e, uint64_t id) {
+  return (uint32_t)((id * 0x9E3779B97F4A7C15ull) >> e->index_shift);
+}
+
+/* Returns the index position of id, or NIL. */
+static uint32_t index_find(const imx_engine *e, uint64_t id) {
+  uint32_t i = index_home(e, id);
+  for (uint32_t probes = 0; probes <= e->index_mask; probes++) {
+    uint32_t slot = e->index[i];
+    if (slot == NIL) return NIL;
+    if (e->pool[slot].id == id) return i;
+    i = (i + 1) & e->index_mask;
+  }
+  return NIL;
+}
+
+static void index_put(imx_engine *e, uint32_t slot) {
+  uint32_t i = index_home(e, e->pool[slot].id);
+  assert(e->open < e->orders_max);
+  while (e->index[i] != NIL) {
+    assert(e->pool[e->index[i]].id != e->pool[slot].id);
+    i = (i + 1) & e->index_mask;
+  }
+  e->index[i] = slot;
+  e->open++;
+}
+
+/* Backward-shift deletion keeps every probe chain unbroken without
+** tombstones, so lookups never degrade over a long run. */
+static void index_del(imx_engine *e, uint64_t id) {
+  uint32_t i = index_find(e, id);
+  assert(i != NIL);
+  uint32_t j = i;
+  for (;;) {
+    j = (j + 1) & e->index_mask;
+    uint32_t slot = e->index[j];
+    if (slot == NIL) break;
+    uint32_t k = index_home(e, e->pool[slot].id);
+    /* Move j back to i unless its home k lies cyclically in (i, j]. */
+    int k_in = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+    if (!k_in) {
+      e->index[i] = slot;
+      i = j;
+    }
+  }
+  e->index[i] = NIL;
+  assert(e->open > 0);
+  e->open--;
+}
+
+static order *order_by_id(imx_engine *e, uint64_t id) {
+  uint32_t i = index_find(e, id);
+  return i == NIL ? NULL : &e->pool[e->index[i]];
+}
+
+/* ---------------------------------------------------------------- books */
+
+static int64_t key(int side, int64_t price_minor) {
+  return side == IMX_BID ? price_minor : -price_minor;
+}
+
+/* Binary search for a price; returns 1 and its position if the level
+** exists, else 0 and the position where it would be inserted. */
+static int side_find(const book_side *bs, int side, int64_t price_minor,
+                     uint32_t *pos) {
+  int64_t k = key(side, price_minor);
+  uint32_t lo = 0, hi = bs->n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (key(side, bs->levels[mid].price_minor) < k) lo = mid + 1;
+    else hi = mid;
+  }
+  *pos = lo;
+  return lo < bs->n && bs->levels[lo].price_minor == price_minor;
+}
+
+static void level_unlink(imx_engine *e, level *l, uint32_t slot) {
+  order *o = &e->pool[slot];
+  assert(l->count > 0 && l->price_minor == o->price_minor);
+  if (o->prev != NIL) e->pool[o->prev].next = o->next;
+  else l->head = o->next;
+  if (o->next != NIL) e->pool[o->next].prev = o->prev;
+  else l->tail = o->prev;
+  l->count--;
+  l->qty_open -= o->qty_open;
+  o->prev = o->next = NIL;
+  assert(l->qty_open >= 0);
+  assert((l->count == 0) == (l->head == NIL));
+}
+
+static void side_remove_level(book_side *bs, uint32_t pos) {
+  assert(pos < bs->n && bs->levels[pos].count == 0);
+  memmove(&bs->levels[pos], &bs->levels[pos + 1],
+          (size_t)(bs->n - pos - 1) * sizeof(level));
+  bs->n--;
+}
+
+/* Puts a detached order at the back of its price level. */
+static void rest(imx_engine *e, book *b, uint32_t slot) {
+  order *o = &e->pool[slot];
+  book_side *bs = &b->side[o->side];
+  uint32_t pos;
+  if (!side_find(bs, o->side, o->price_minor, &pos)) {
+    /* The caller checked levels_full before anything happened. */
+    assert(bs->n < bs->cap);
+    memmove(&bs->levels[pos + 1], &bs->levels[pos],
+            (size_t)(bs->n - pos) * sizeof(level));
+    bs->n++;
+    bs->levels[pos] = (level){o->price_minor, 0, NIL, NIL, 0};
+  }
+  level *l = &bs->levels[pos];
+  o->prev = l->tail;
+  o->next = NIL;
+  if (l->tail != NIL) e->pool[l->tail].next = slot;
+  else l->head = slot;
+  l->tail = slot;
+  l->count++;
+  l->qty_open += o->qty_open;
+}
+
+/* Removes a detached order from the engine for good. */
+static void retire(imx_engine *e, uint32_t slot) {
+  index_del(e, e->pool[slot].id);
+  pool_give(e, slot);
+}
+
+static int crosses(int in_side, int64_t limit_minor, int64_t level_minor) {
+  return in_side == IMX_BID ? level_minor <= limit_minor
+                            : level_minor >= limit_minor;
+}
+
+/*
+** The matching walk of docs/matching.md, step 4. With execute == 0 it only
+** computes what would remain (the feasibility check of fok and aon orders);
+** with execute == 1 it trades. Both follow the same path, which is what
+** makes "feasible" mean "will fill". Returns the quantity left; sets
+** *self_trade when the walk stopped at an order of the same cost centre.
+*/
+static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
+                    int *self_trade) {
+  order *in = &e->pool[in_slot];
+  book_side *opp = &b->side[!in->side];
+  int64_t left = in->qty_open;
+  *self_trade = 0;
+  for (uint32_t i = opp->n; i-- > 0 && left > 0;) {
+    level *l = &opp->levels[i];
+    if (!crosses(in->side, in->price_minor, l->price_minor)) break;
+    uint32_t slot = l->head;
+    while (slot != NIL && left > 0) {
+      order *r = &e->pool[slot];
+      uint32_t next = r->next;
+      if (r->aon && r->qty_open > left) { slot = next; continue; }
+      if (r->cc == in->cc) { *self_trade = 1; return left; }
+      int64_t q = r->qty_open < left ? r->qty_open : left;
+      left -= q;
+      if (execute) {
+        emit_trade(e, in, r, q, l->price_minor);
+        in->qty_open -= q;
+        in->qty_filled += q;
+        r->qty_open -= q;
+        r->qty_filled += q;
+        l->qty_open -= q;
+        assert(r->qty_open >= 0 && in->qty_open == left);
+        if (r->qty_open == 0) {
+          level_unlink(e, l, slot);
+          retire(e, slot);
+        }
+      }
+      slot = next;
+    }
+    if (execute && l->count == 0) side_remove_level(opp, i);
+  }
+  return left;
+}
+
+/* Steps 3 to 5 for an order that is in the index but in no level. */
+static void process(imx_engine *e, book *b, uint32_t slot) {
+  order *o = &e->pool[slot];
+  int self_trade;
+  if (o->tif == IMX_TIF_FOK || o->aon) {
+    if (walk(e, b, slot, 0, &self_trade) > 0) {
+      if (o->tif == IMX_TIF_FOK || o->tif == IMX_TIF_IOC) {
+        emit_cancelled(e, o, o->tif == IMX_TIF_FOK ? IMX_CANCEL_FOK
+                                                   : IMX_CANCEL_IOC);
+        retire(e, slot);
+      } else {
+        rest(e, b, slot);
+      }
+      return;
+    }
+  }
+  int64_t left = walk(e, b, slot, 1, &self_trade);
+  assert(left == o->qty_open);
+  assert(left == 0 || !(o->tif == IMX_TIF_FOK || o->aon));
+  if (left == 0) {
+    retire(e, slot);
+  } else if (self_trade) {
+    emit_cancelled(e, o, IMX_CANCEL_SELF_TRADE);
+    retire(e, slot);
+  } else if (o->tif == IMX_TIF_IOC) {
+    emit_cancelled(e, o, IMX_CANCEL_IOC);
+    retire(e, slot);
+  } else {
+    rest(e, b, slot);
+  }
+}
+
+/* ------------------------------------------------------------- commands */
+
+static imx_status check_qty_price(const book *b, int64_t qty,
+                                  int64_t price_minor) {
+  if (qty < 1 || qty > IMX_QTY_MAX) return IMX_E_BAD_QTY;
+  if (price_minor < 1 || price_minor > IMX_PRICE_MAX_MINOR)
+    return IMX_E_BAD_PRICE;
+  if (price_minor % b->tick_minor != 0) return IMX_E_BAD_TICK;
+  if (qty % b->lot != 0) return IMX_E_BAD_LOT;
+  return IMX_OK;
+}
+
+static imx_status check_new(const imx_engine *e, const imx_order_new *o) {
+  if (o->service >= e->services_n) return IMX_E_UNKNOWN_SERVICE;
+  const book *b = &e->books[o->service];
+  if (o->side != IMX_BID && o->side != IMX_OFFER) return IMX_E_BAD_SIDE;
+  if ((unsigned)o->tif > IMX_TIF_FOK) return IMX_E_BAD_TIF;
+  imx_status s = check_qty_price(b, o->qty, o->price_minor);
+  if (s != IMX_OK) return s;
+  if (!b->divisible && !o->aon) return IMX_E_AON_REQUIRED;
+  if (e->free_head == NIL) return IMX_E_ORDERS_FULL;
+  if (o->tif == IMX_TIF_GTC || o->tif == IMX_TIF_PERIOD) {
+    const book_side *bs = &b->side[o->side];
+    uint32_t pos;
+    if (!side_find(bs, o->side, o->price_minor, &pos) && bs->n == bs->cap)
+      return IMX_E_LEVELS_FULL;
+  }
+  return IMX_OK;
+}
+
+imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
+                                uint64_t *id_out) {
+  assert(e != NULL && in != NULL);
+  imx_status s = check_new(e, in);
+  if (s != IMX_OK) return reject(e, 0, s);
+  uint32_t slot = pool_take(e);
+  assert(slot != NIL);
+  order *o = &e->pool[slot];
+  o->id = e->order_id_next++;
+  o->price_minor = in->price_minor;
+  o->qty_original = o->qty_open = in->qty;
+  o->qty_filled = 0;
+  o->prev = o->next = NIL;
+  o->cc = in->cc;
+  o->service = in->service;
+  o->side = (uint8_t)in->side;
+  o->tif = (uint8_t)in->tif;
+  o->aon = in->aon ? 1 : 0;
+  index_put(e, slot);
+  if (id_out) *id_out = o->id;
+  emit_accepted(e, o);
+  process(e, &e->books[in->service], slot);
+  return IMX_OK;
+}
+
+/* Detaches a resting order from its level, removing the level if empty. */
+static void detach(imx_engine *e, book *b, uint32_t slot) {
+  order *o = &e->pool[slot];
+  book_side *bs = &b->side[o->side];
+  uint32_t pos;
+  int found = side_find(bs, o->side, o->price_minor, &pos);
+  assert(found);
+  (void)found;
+  level_unlink(e, &bs->levels[pos], slot);
+  if (bs->levels[pos].count == 0) side_remove_level(bs, pos);
+}
+
+imx_status imx_engine_order_cancel(imx_engine *e, uint64_t order_id) {
+  assert(e != NULL);
+  order *o = order_by_id(e, order_id);
+  if (o == NULL) return reject(e, order_id, IMX_E_UNKNOWN_ORDER);
+  uint32_t slot = (uint32_t)(o - e->pool);
+  detach(e, &e->books[o->service], slot);
+  emit_cancelled(e, o, IMX_CANCEL_USER);
+  retire(e, slot);
+  return IMX_OK;
+}
+
+imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
+                                   int64_t qty_open, int64_t price_minor) {
+  assert(e != NULL);
+  order *o = order_by_id(e, order_id);
+  if (o == NULL) return reject(e, order_id, IMX_E_UNKNOWN_ORDER);
+  book *b = &e->books[o->service];
+  imx_status s = check_qty_price(b, qty_open, price_minor);
+  if (s != IMX_OK) return reject(e, order_id, s);
+  uint32_t slot = (uint32_t)(o - e->pool);
+  book_side *bs = &b->side[o->side];
+  uint32_t pos, old_pos;
+  int found = side_find(bs, o->side, o->price_minor, &old_pos);
+  assert(found);
+  (void)found;
+  if (price_minor == o->price_minor && qty_open <= o->qty_open) {
+    level *l = &bs->levels[old_pos];
+    l->qty_open -= o->qty_open - qty_open;
+    o->qty_open = qty_open;
+    o->qty_original = o->qty_filled + qty_open;
+    emit_modified(e, o, 1);
+    return IMX_OK;
+  }
+  int frees_level = bs->levels[old_pos].count == 1 &&
+                    price_minor != o->price_minor;
+  if (!side_find(bs, o->side, price_minor, &pos) && !frees_level &&
+      bs->n == bs->cap)
+    return reject(e, order_id, IMX_E_LEVELS_FULL);
+  detach(e, b, slot);
+  o->price_minor = price_minor;
+  o->qty_open = qty_open;
+  o->qty_original = o->qty_filled + qty_open;
+  emit_modified(e, o, 0);
+  process(e, b, slot);
+  return IMX_OK;
+}
+
+imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
+  assert(e != NULL);
+  if (service >= e->services_n)
+    return reject(e, 0, IMX_E_UNKNOWN_SERVICE);
+  book *b = &e->books[service];
+  for (int side = IMX_BID; side <= IMX_OFFER; side++) {
+    book_side *bs = &b->side[side];
+    for (uint32_t i = bs->n; i-- > 0;) {
+      level *l = &bs->levels[i];
+      uint32_t slot = l->head;
+      while (slot != NIL) {
+        uint32_t next = e->pool[slot].next;
+        if (e->pool[slot].tif == IMX_TIF_PERIOD) {
+          level_unlink(e, l, slot);
+          emit_expired(e, &e->pool[slot]);
+          retire(e, slot);
+        }
+        slot = next;
+      }
+      if (l->count == 0) side_remove_level(bs, i);
+    }
+  }
+  return IMX_OK;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void *alloc_zero(imx_engine *e, size_t n, size_t size) {
+  void *p = calloc(n, size);
+  if (p) e->memory_bytes += n * size;
+  return p;
+}
+
+imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
+  assert(cfg != NULL && out != NULL);
+  *out = NULL;
+  if (cfg->on_event == NULL || cfg->orders_max < 1 ||
+      cfg->orders_max > IMX_ORDERS_MAX || cfg->services_max < 1 ||
+      cfg->services_max > IMX_SERVICES_MAX)
+    return IMX_E_BAD_CONFIG;
+  imx_engine *e = calloc(1, sizeof *e);
+  if (e == NULL) return IMX_E_NOMEM;
+  e->memory_bytes = sizeof *e;
+  e->on_event = cfg->on_event;
+  e->ctx = cfg->ctx;
+  e->orders_max = cfg->orders_max;
+  e->services_max = cfg->services_max;
+  e->order_id_next = 1;
+  e->trade_id_next = 1;
+  uint32_t bits = 1;
+  while ((1ull << bits) < 2ull * cfg->orders_max) bits++;
+  e->index_mask = (uint32_t)((1ull << bits) - 1);
+  e->index_shift = 64 - bits;
+  e->pool = alloc_zero(e, cfg->orders_max, sizeof(order));
+  e->index = alloc_zero(e, (size_t)e->index_mask + 1, sizeof(uint32_t));
+  e->books = alloc_zero(e, cfg->services_max, sizeof(book));
+  if (!e->pool || !e->index || !e->books) {
+    imx_engine_destroy(e);
+    return IMX_E_NOMEM;
+  }
+  /* Touch every page now, not on the first busy minute of trading. */
+  memset(e->index, 0xff, ((size_t)e->index_mask + 1) * sizeof(uint32_t));
+  for (uint32_t i = 0; i < cfg->orders_max; i++)
+    e->pool[i].next = i + 1 < cfg->orders_max ? i + 1 : NIL;
+  e->free_head = 0;
+  *out = e;
+  return IMX_OK;
+}
+
+void imx_engine_destroy(imx_engine *e) {
+  if (e == NULL) return;
+  for (uint32_t i = 0; e->books && i < e->services_n; i++) {
+    free(e->books[i].side[0].levels);
+    free(e->books[i].side[1].levels);
+  }
+  free(e->books);
+  free(e->index);
+  free(e->pool);
+  free(e);
+}
+
+imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
+                                  uint32_t *service_out) {
+  assert(e != NULL && cfg != NULL);
+  if (e->services_n == e->services_max) return IMX_E_SERVICES_FULL;
+  uint32_t levels = cfg->levels_max ? cfg->levels_max : IMX_LEVELS_DEFAULT;
+  if (cfg->tick_minor < 1 || cfg->tick_minor > IMX_PRICE_MAX_MINOR ||
+      cfg->lot < 1 || cfg->lot > IMX_QTY_MAX || levels > IMX_LEVELS_MAX)
+    return IMX_E_BAD_CONFIG;
+  book *b = &e->books[e->services_n];
+  b->tick_minor = cfg->tick_minor;
+  b->lot = cfg->lot;
+  b->divisible = cfg->divisible;
+  for (int s = 0; s < 2; s++) {
+    b->side[s].levels = alloc_zero(e, levels, sizeof(level));
+    b->side[s].cap = levels;
+    b->side[s].n = 0;
+    if (b->side[s].levels == NULL) {
+      free(b->side[0].levels);
+      b->side[0].levels = NULL;
+      return IMX_E_NOMEM;
+    }
+  }
+  if (service_out) *service_out = e->services_n;
+  e->services_n++;
+  return IMX_OK;
+}
+
+/* -------------------------------------------------------------- queries */
+
+static void order_info(const order *o, imx_order_info *out) {
+  memset(out, 0, sizeof *out);
+  out->order_id = o->id;
+  out->service = o->service;
+  out->cc = o->cc;
+  out->side = (imx_side)o->side;
+  out->tif = (imx_tif)o->tif;
+  out->aon = o->aon;
+  out->qty_original = o->qty_original;
+  out->qty_open = o->qty_open;
+  out->qty_filled = o->qty_filled;
+  out->price_minor = o->price_minor;
+}
+
+imx_status imx_engine_order_get(const imx_engine *e, uint64_t order_id,
+                                imx_order_info *out) {
+  uint32_t i = index_find(e, order_id);
+  if (i == NIL) return IMX_E_UNKNOWN_ORDER;
+  order_info(&e->pool[e->index[i]], out);
+  return IMX_OK;
+}
+
+uint32_t imx_engine_levels(const imx_engine *e, uint32_t service,
+                           imx_side side, imx_level_info *out, uint32_t n) {
+  if (service >= e->services_n || (side != IMX_BID && side != IMX_OFFER))
+    return 0;
+  const book_side *bs = &e->books[service].side[side];
+  uint32_t k = 0;
+  for (uint32_t i = bs->n; i-- > 0 && k < n; k++) {
+    out[k].price_minor = bs->levels[i].price_minor;
+    out[k].qty_open = bs->levels[i].qty_open;
+    out[k].orders = bs->levels[i].count;
+  }
+  return k;
+}
+
+uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
+                           imx_side side, imx_order_info *out, uint32_t n) {
+  if (service >= e->services_n || (side != IMX_BID && side != IMX_OFFER))
+    return 0;
+  const book_side *bs = &e->books[service].side[side];
+  uint32_t k = 0;
+  for (uint32_t i = bs->n; i-- > 0 && k < n;)
+    for (uint32_t s = bs->levels[i].head; s != NIL && k < n;
+         s = e->pool[s].next)
+      order_info(&e->pool[s], &out[k++]);
+  return k;
+}
+
+uint32_t imx_engine_open_orders(const imx_engine *e) { return e->open; }
+
+size_t imx_engine_memory_bytes(const imx_engine *e) { return e->memory_bytes; }
+
+/* ------------------------------------------------------------ invariants */
+
+/* Checks one level; returns 0 or a check number. */
+static int check_level(const imx_engine *e, uint32_t service, int side,
+                       const level *l, uint32_t *orders_seen) {
+  int64_t sum = 0;
+  uint32_t count = 0, prev = NIL;
+  if (l->count == 0) return 10;
+  for (uint32_t s = l->head; s != NIL; s = e->pool[s].next) {
+    const order *o = &e->pool[s];
+    if (s >= e->orders_max || !o->live) return 11;
+    if (o->prev != prev) return 12;
+    if (o->service != service || o->side != side) return 13;
+    if (o->price_minor != l->price_minor) return 14;
+    if (o->qty_open < 1 || o->qty_filled < 0) return 15;
+    if (o->qty_filled + o->qty_open != o->qty_original) return 16;
+    if (o->tif != IMX_TIF_GTC && o->tif != IMX_TIF_PERIOD) return 17;
+    if (index_find(e, o->id) == NIL) return 18;
+    sum += o->qty_open;
+    if (++count > e->orders_max) return 19;
+    prev = s;
+  }
+  if (prev != l->tail || count != l->count || sum != l->qty_open) return 20;
+  *orders_seen += count;
+  return 0;
+}
+
+/* The best price among non-aon orders of a side, or 0 if none. */
+static int64_t best_plain(const imx_engine *e, const book_side *bs) {
+  for (uint32_t i = bs->n; i-- > 0;)
+    for (uint32_t s = bs->levels[i].head; s != NIL; s = e->pool[s].next)
+      if (!e->pool[s].aon) return bs->levels[i].price_minor;
+  return 0;
+}
+
+int imx_engine_check(const imx_engine *e) {
+  uint32_t seen = 0;
+  for (uint32_t svc = 0; svc < e->services_n; svc++) {
+    const book *b = &e->books[svc];
+    for (int side = 0; side < 2; side++) {
+      const book_side *bs = &b->side[side];
+      if (bs->n > bs->cap) return 1;
+      for (uint32_t i = 0; i < bs->n; i++) {
+        if (i > 0 && key(side, bs->levels[i - 1].price_minor) >=
+                         key(side, bs->levels[i].price_minor))
+          return 2;
+        int rc = check_level(e, svc, side, &bs->levels[i], &seen);
+        if (rc) return rc;
+      }
+    }
+    int64_t bid = best_plain(e, &b->side[IMX_BID]);
+    int64_t offer = best_plain(e, &b->side[IMX_OFFER]);
+    if (bid && offer && bid >= offer) return 3;
+  }
+  if (seen != e->open) return 4;
+  uint32_t indexed = 0;
+  for (uint32_t i = 0; i <= e->index_mask; i++)
+    if (e->index[i] != NIL) indexed++;
+  if (indexed != e->open) return 5;
+  return 0;
+}

@@ -1,0 +1,20 @@
+/*
+** imx_sim.h -- the interface of the simulator and offline tools (imx-sim).
+**
+** Each subcommand is a function taking the arguments after its name and
+** the streams to use, returning the process exit status. They are separate
+** from main() so that tests can run them in-process.
+*/
+#ifndef IMX_SIM_H
+#define IMX_SIM_H
+
+#include <stdio.h>
+
+/* imx-sim replay FILE|-: reads one JSON command per line, runs it through
+** the engine and prints the engine's events as JSON lines on out. Bad lines
+** print an `error` event naming the line and the field; processing goes
+** on. Returns 0 if every line was well formed, 1 if any was not, 2 on a
+** usage or I/O error. */
+int imx_sim_replay(int argc, char **argv, FILE *out, FILE *err);
+
+#endif /* IMX_SIM_H */
