@@ -7,9 +7,9 @@
 ** Memory layout. Everything is allocated up front:
 **
 **   pool[orders_max]   every order, free ones chained through `next`.
-**   index[2^k]         open addressing (linear probing, backward-shift
-**                      delete) from order id to pool slot; 2^k >= 2 *
-**                      orders_max so probes stay short. O(1) cancel.
+**   direct[2^k]        order id -> pool slot, by the id's low bits; an
+**   overflow[2^k]      order whose entry is taken goes to the overflow
+**                      hash table. 2^k >= 2 * orders_max. O(1) cancel.
 **   books[services]    two sides per book; a side is a sorted array of
 **                      price levels with the BEST LEVEL LAST, so matching
 **                      consumes from the end and most inserts near the touch
@@ -69,8 +69,10 @@ struct imx_engine {
   order *pool;
   uint32_t orders_max;
   uint32_t free_head;
-  uint32_t open; /* orders in the index */
-  uint32_t *index;
+  uint32_t open;       /* orders in the index                   */
+  uint32_t *direct;    /* id & index_mask -> pool slot           */
+  uint32_t *overflow;  /* open addressing, for taken direct slots */
+  uint32_t overflow_n; /* entries in overflow                     */
   uint32_t index_mask;
   uint32_t index_shift;
   book *books;
@@ -240,15 +242,23 @@ static void pool_give(imx_engine *e, uint32_t slot) {
 
 /* ------------------------------------------------------------- id index */
 
-static uint32_t index_home(const imx_engine *e, uint64_t id) {
+/* Order ids are sequential, so their low bits address a direct-mapped table:
+** orders made one after the other sit in neighbouring entries (kind to the
+** cache and the TLB) and a lookup is one load. An order whose entry is held
+** by an older order still open (2^k ids earlier) goes to a small open-
+** addressing overflow table instead, so a long-lived order never slows the
+** others down. Both tables have 2^k >= 2 * orders_max entries. */
+
+static uint32_t overflow_home(const imx_engine *e, uint64_t id) {
   return (uint32_t)((id * 0x9E3779B97F4A7C15ull) >> e->index_shift);
 }
 
-/* Returns the index position of id, or NIL. */
-static uint32_t index_find(const imx_engine *e, uint64_t id) {
-  uint32_t i = index_home(e, id);
+/* Returns the overflow position of id, or NIL. */
+static uint32_t overflow_pos(const imx_engine *e, uint64_t id) {
+  if (e->overflow_n == 0) return NIL;
+  uint32_t i = overflow_home(e, id);
   for (uint32_t probes = 0; probes <= e->index_mask; probes++) {
-    uint32_t slot = e->index[i];
+    uint32_t slot = e->overflow[i];
     if (slot == NIL) return NIL;
     if (e->pool[slot].id == id) return i;
     i = (i + 1) & e->index_mask;
@@ -256,43 +266,65 @@ static uint32_t index_find(const imx_engine *e, uint64_t id) {
   return NIL;
 }
 
-static void index_put(imx_engine *e, uint32_t slot) {
-  uint32_t i = index_home(e, e->pool[slot].id);
-  assert(e->open < e->orders_max);
-  while (e->index[i] != NIL) {
-    assert(e->pool[e->index[i]].id != e->pool[slot].id);
-    i = (i + 1) & e->index_mask;
-  }
-  e->index[i] = slot;
-  e->open++;
+/* Returns the pool slot of an open order, or NIL. */
+static uint32_t index_find(const imx_engine *e, uint64_t id) {
+  uint32_t slot = e->direct[id & e->index_mask];
+  if (slot != NIL && e->pool[slot].id == id) return slot;
+  uint32_t i = overflow_pos(e, id);
+  return i == NIL ? NIL : e->overflow[i];
 }
 
-/* Backward-shift deletion keeps every probe chain unbroken without
-** tombstones, so lookups never degrade over a long run. */
-static void index_del(imx_engine *e, uint64_t id) {
-  uint32_t i = index_find(e, id);
-  assert(i != NIL);
+static void index_put(imx_engine *e, uint32_t slot) {
+  uint64_t id = e->pool[slot].id;
+  assert(e->open < e->orders_max && index_find(e, id) == NIL);
+  e->open++;
+  uint32_t *d = &e->direct[id & e->index_mask];
+  if (*d == NIL) {
+    *d = slot;
+    return;
+  }
+  uint32_t i = overflow_home(e, id);
+  while (e->overflow[i] != NIL) i = (i + 1) & e->index_mask;
+  e->overflow[i] = slot;
+  e->overflow_n++;
+}
+
+/* Backward-shift deletion keeps every probe chain of the overflow table
+** unbroken without tombstones, so lookups never degrade over a long run. */
+static void overflow_del(imx_engine *e, uint32_t i) {
   uint32_t j = i;
   for (;;) {
     j = (j + 1) & e->index_mask;
-    uint32_t slot = e->index[j];
+    uint32_t slot = e->overflow[j];
     if (slot == NIL) break;
-    uint32_t k = index_home(e, e->pool[slot].id);
+    uint32_t k = overflow_home(e, e->pool[slot].id);
     /* Move j back to i unless its home k lies cyclically in (i, j]. */
     int k_in = i <= j ? (i < k && k <= j) : (i < k || k <= j);
     if (!k_in) {
-      e->index[i] = slot;
+      e->overflow[i] = slot;
       i = j;
     }
   }
-  e->index[i] = NIL;
+  e->overflow[i] = NIL;
+  e->overflow_n--;
+}
+
+static void index_del(imx_engine *e, uint64_t id) {
+  uint32_t *d = &e->direct[id & e->index_mask];
   assert(e->open > 0);
   e->open--;
+  if (*d != NIL && e->pool[*d].id == id) {
+    *d = NIL;
+    return;
+  }
+  uint32_t i = overflow_pos(e, id);
+  assert(i != NIL);
+  overflow_del(e, i);
 }
 
 static order *order_by_id(imx_engine *e, uint64_t id) {
-  uint32_t i = index_find(e, id);
-  return i == NIL ? NULL : &e->pool[e->index[i]];
+  uint32_t slot = index_find(e, id);
+  return slot == NIL ? NULL : &e->pool[slot];
 }
 
 /* ---------------------------------------------------------------- books */
@@ -615,14 +647,16 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->index_mask = (uint32_t)((1ull << bits) - 1);
   e->index_shift = 64 - bits;
   e->pool = alloc_zero(e, cfg->orders_max, sizeof(order));
-  e->index = alloc_zero(e, (size_t)e->index_mask + 1, sizeof(uint32_t));
+  e->direct = alloc_zero(e, (size_t)e->index_mask + 1, sizeof(uint32_t));
+  e->overflow = alloc_zero(e, (size_t)e->index_mask + 1, sizeof(uint32_t));
   e->books = alloc_zero(e, cfg->services_max, sizeof(book));
-  if (!e->pool || !e->index || !e->books) {
+  if (!e->pool || !e->direct || !e->overflow || !e->books) {
     imx_engine_destroy(e);
     return IMX_E_NOMEM;
   }
   /* Touch every page now, not on the first busy minute of trading. */
-  memset(e->index, 0xff, ((size_t)e->index_mask + 1) * sizeof(uint32_t));
+  memset(e->direct, 0xff, ((size_t)e->index_mask + 1) * sizeof(uint32_t));
+  memset(e->overflow, 0xff, ((size_t)e->index_mask + 1) * sizeof(uint32_t));
   for (uint32_t i = 0; i < cfg->orders_max; i++)
     e->pool[i].next = i + 1 < cfg->orders_max ? i + 1 : NIL;
   e->free_head = 0;
@@ -637,7 +671,8 @@ void imx_engine_destroy(imx_engine *e) {
     free(e->books[i].side[1].levels);
   }
   free(e->books);
-  free(e->index);
+  free(e->direct);
+  free(e->overflow);
   free(e->pool);
   free(e);
 }
@@ -687,9 +722,9 @@ static void order_info(const order *o, imx_order_info *out) {
 
 imx_status imx_engine_order_get(const imx_engine *e, uint64_t order_id,
                                 imx_order_info *out) {
-  uint32_t i = index_find(e, order_id);
-  if (i == NIL) return IMX_E_UNKNOWN_ORDER;
-  order_info(&e->pool[e->index[i]], out);
+  uint32_t slot = index_find(e, order_id);
+  if (slot == NIL) return IMX_E_UNKNOWN_ORDER;
+  order_info(&e->pool[slot], out);
   return IMX_OK;
 }
 
@@ -779,9 +814,11 @@ int imx_engine_check(const imx_engine *e) {
     if (bid && offer && bid >= offer) return 3;
   }
   if (seen != e->open) return 4;
-  uint32_t indexed = 0;
-  for (uint32_t i = 0; i <= e->index_mask; i++)
-    if (e->index[i] != NIL) indexed++;
-  if (indexed != e->open) return 5;
+  uint32_t direct = 0, overflow = 0;
+  for (uint32_t i = 0; i <= e->index_mask; i++) {
+    direct += e->direct[i] != NIL;
+    overflow += e->overflow[i] != NIL;
+  }
+  if (direct + overflow != e->open || overflow != e->overflow_n) return 5;
   return 0;
 }

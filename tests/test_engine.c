@@ -1,0 +1,1791 @@
+/*
+** test_engine.c -- the rules of docs/matching.md, one behaviour per test.
+**
+** Every test builds a small book through the public interface only, runs one
+** command and compares the events that command produced with the events the
+** rules demand, field by field, with the numbers written out. A recorder
+** copies every event the engine emits; each command helper first marks the
+** recorder, so EXPECT_EVENTS() always speaks about the last command alone and
+** demands exactly the listed events, no more, no fewer.
+**
+** Conventions: cost centres are A, B, C, D; S is the service under test (the
+** event builders stamp it into the expected events, so a test that works on
+** two services sets S before it states expectations); order and trade ids are
+** written out as the numbers the engine must assign (sequential from 1).
+** After every test imx_engine_check() must find every invariant intact.
+*/
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "imx_engine.h"
+
+/* Short names keep the expectations on one line each, like a table. */
+#define BID IMX_BID
+#define OFFER IMX_OFFER
+#define GTC IMX_TIF_GTC
+#define PERIOD IMX_TIF_PERIOD
+#define IOC IMX_TIF_IOC
+#define FOK IMX_TIF_FOK
+#define USER IMX_CANCEL_USER
+#define BY_IOC IMX_CANCEL_IOC
+#define BY_FOK IMX_CANCEL_FOK
+#define SELF_TRADE IMX_CANCEL_SELF_TRADE
+
+enum { A = 1, B = 2, C = 3, D = 4 }; /* cost centres */
+
+/* ---------------------------------------------------------------- recorder */
+
+#define REC_CAP 4096u
+
+typedef struct recorder {
+  size_t n;    /* events seen; more than REC_CAP fails the test below */
+  size_t mark; /* index of the first event of the last command        */
+  imx_event ev[REC_CAP];
+} recorder;
+
+/* Copies field by field into zeroed memory: struct assignment need not copy
+** padding, and the determinism test compares recorded events with memcmp, so
+** only the fields themselves may decide equality. */
+static void record(imx_event *dst, const imx_event *ev) {
+  memset(dst, 0, sizeof *dst);
+  dst->type = ev->type;
+  dst->service = ev->service;
+  dst->order_id = ev->order_id;
+  dst->cc = ev->cc;
+  dst->side = ev->side;
+  dst->tif = ev->tif;
+  dst->aon = ev->aon;
+  dst->qty = ev->qty;
+  dst->price_minor = ev->price_minor;
+  dst->reason = ev->reason;
+  dst->status = ev->status;
+  dst->priority_kept = ev->priority_kept;
+  dst->trade_id = ev->trade_id;
+  dst->buy_order_id = ev->buy_order_id;
+  dst->sell_order_id = ev->sell_order_id;
+  dst->buyer_cc = ev->buyer_cc;
+  dst->seller_cc = ev->seller_cc;
+  dst->aggressor = ev->aggressor;
+}
+
+static void on_event(void *ctx, const imx_event *ev) {
+  recorder *r = ctx;
+  if (r->n < REC_CAP) record(&r->ev[r->n], ev);
+  r->n++;
+}
+
+/* --------------------------------------------------------------- fixture */
+
+static recorder R;      /* every event of E                          */
+static recorder R2;     /* a second engine's, for determinism        */
+static imx_engine *E;   /* the engine under test                     */
+static uint32_t S;      /* the service under test                    */
+static uint64_t last_id; /* id written by the last order_new         */
+
+static void fail_at(int line, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "  %s:%d: ", __FILE__, line);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  check_failures_++;
+}
+
+static imx_engine *create_engine(uint32_t orders_max, uint32_t services_max,
+                                 recorder *r) {
+  imx_engine_config cfg = {orders_max, services_max, on_event, r};
+  imx_engine *e = NULL;
+  memset(r, 0, sizeof *r);
+  imx_status st = imx_engine_create(&cfg, &e);
+  if (st != IMX_OK || e == NULL) {
+    /* Nothing after this could run without an engine. */
+    fprintf(stderr, "imx_engine_create(%u, %u) failed: %d\n", orders_max,
+            services_max, (int)st);
+    exit(2);
+  }
+  return e;
+}
+
+static uint32_t add_service(int64_t tick_minor, int64_t lot, int divisible,
+                            uint32_t levels_max) {
+  imx_service_config cfg = {tick_minor, lot, divisible, levels_max};
+  uint32_t id = UINT32_MAX;
+  imx_status st = imx_engine_service_add(E, &cfg, &id);
+  if (st != IMX_OK)
+    fail_at(__LINE__, "service_add(tick %lld, lot %lld, divisible %d, "
+            "levels %u) returned %d", (long long)tick_minor, (long long)lot,
+            divisible, levels_max, (int)st);
+  return id;
+}
+
+/* The usual world: room for 64 orders and 4 services, one service with
+** tick 1 and lot 1 so that any positive price and qty is valid. */
+static void setup(void) {
+  E = create_engine(64, 4, &R);
+  S = add_service(1, 1, 1, 0);
+}
+
+static void setup_engine(uint32_t orders_max, uint32_t services_max) {
+  E = create_engine(orders_max, services_max, &R);
+}
+
+static void finish(void) {
+  CHECK_EQ(0, imx_engine_check(E));
+  if (R.n > REC_CAP) fail_at(__LINE__, "recorder overflow: %zu events", R.n);
+  imx_engine_destroy(E);
+  E = NULL;
+}
+
+/* -------------------------------------------------------------- commands */
+
+static void mark(void) { R.mark = R.n; }
+
+static imx_status submit(uint32_t svc, uint32_t cc, imx_side side, imx_tif tif,
+                         int aon, int64_t qty, int64_t price_minor) {
+  imx_order_new o = {svc, cc, side, tif, aon, qty, price_minor};
+  mark();
+  last_id = 0;
+  return imx_engine_order_new(E, &o, &last_id);
+}
+
+/* An order the test expects to be accepted; returns its id. */
+static uint64_t place(uint32_t cc, imx_side side, imx_tif tif, int aon,
+                      int64_t qty, int64_t price_minor) {
+  imx_status st = submit(S, cc, side, tif, aon, qty, price_minor);
+  if (st != IMX_OK)
+    fail_at(__LINE__, "order_new(cc %u, side %d, tif %d, aon %d, qty %lld, "
+            "price %lld) returned %d", cc, (int)side, (int)tif, aon,
+            (long long)qty, (long long)price_minor, (int)st);
+  return last_id;
+}
+
+static uint64_t bid(uint32_t cc, int64_t qty, int64_t price_minor) {
+  return place(cc, BID, GTC, 0, qty, price_minor);
+}
+
+static uint64_t offer(uint32_t cc, int64_t qty, int64_t price_minor) {
+  return place(cc, OFFER, GTC, 0, qty, price_minor);
+}
+
+static imx_status cancel(uint64_t id) {
+  mark();
+  return imx_engine_order_cancel(E, id);
+}
+
+static imx_status modify(uint64_t id, int64_t qty_open, int64_t price_minor) {
+  mark();
+  return imx_engine_order_modify(E, id, qty_open, price_minor);
+}
+
+static imx_status period_end(uint32_t svc) {
+  mark();
+  return imx_engine_period_end(E, svc);
+}
+
+/* ------------------------------------------------------- expected events */
+
+static imx_event accepted(uint64_t id, uint32_t cc, imx_side side, imx_tif tif,
+                          int aon, int64_t qty, int64_t price_minor) {
+  imx_event e = {.type = IMX_EV_ACCEPTED, .service = S, .order_id = id,
+                 .cc = cc, .side = side, .tif = tif, .aon = aon, .qty = qty,
+                 .price_minor = price_minor};
+  return e;
+}
+
+static imx_event trade(uint64_t trade_id, uint64_t buy_id, uint64_t sell_id,
+                       uint32_t buyer_cc, uint32_t seller_cc, int64_t qty,
+                       int64_t price_minor, imx_side aggressor) {
+  imx_event e = {.type = IMX_EV_TRADE, .service = S, .trade_id = trade_id,
+                 .buy_order_id = buy_id, .sell_order_id = sell_id,
+                 .buyer_cc = buyer_cc, .seller_cc = seller_cc, .qty = qty,
+                 .price_minor = price_minor, .aggressor = aggressor};
+  return e;
+}
+
+static imx_event cancelled(uint64_t id, uint32_t cc, imx_side side,
+                           int64_t qty, imx_cancel_reason reason) {
+  imx_event e = {.type = IMX_EV_CANCELLED, .service = S, .order_id = id,
+                 .cc = cc, .side = side, .qty = qty, .reason = reason};
+  return e;
+}
+
+static imx_event expired(uint64_t id, uint32_t cc, imx_side side,
+                         int64_t qty) {
+  imx_event e = {.type = IMX_EV_EXPIRED, .service = S, .order_id = id,
+                 .cc = cc, .side = side, .qty = qty};
+  return e;
+}
+
+static imx_event rejected(uint64_t id, imx_status status) {
+  imx_event e = {.type = IMX_EV_REJECTED, .order_id = id, .status = status};
+  return e;
+}
+
+static imx_event modified(uint64_t id, uint32_t cc, imx_side side,
+                          int64_t qty, int64_t price_minor,
+                          int priority_kept) {
+  imx_event e = {.type = IMX_EV_MODIFIED, .service = S, .order_id = id,
+                 .cc = cc, .side = side, .qty = qty,
+                 .price_minor = price_minor, .priority_kept = priority_kept};
+  return e;
+}
+
+/* Our own names, so that a broken imx_event_type_name() cannot hide a
+** failure message. */
+static const char *ev_name(imx_event_type t) {
+  static const char *const names[] = {"accepted", "trade",   "cancelled",
+                                      "expired",  "rejected", "modified"};
+  return (unsigned)t < 6 ? names[t] : "?";
+}
+
+static void dump_event(const imx_event *ev) {
+  fprintf(stderr,
+          "      %-9s svc %u id %llu cc %u side %d tif %d aon %d qty %lld "
+          "price %lld reason %d status %d kept %d | trade %llu buy %llu "
+          "sell %llu bcc %u scc %u aggr %d\n",
+          ev_name(ev->type), ev->service, (unsigned long long)ev->order_id,
+          ev->cc, (int)ev->side, (int)ev->tif, ev->aon, (long long)ev->qty,
+          (long long)ev->price_minor, (int)ev->reason, (int)ev->status,
+          ev->priority_kept, (unsigned long long)ev->trade_id,
+          (unsigned long long)ev->buy_order_id,
+          (unsigned long long)ev->sell_order_id, ev->buyer_cc, ev->seller_cc,
+          (int)ev->aggressor);
+}
+
+/* Compares the fields that the header says are meaningful for the type;
+** that the others are zero is one test of its own. Returns 0 if all match. */
+static int expect_one(int line, size_t i, const imx_event *w,
+                      const imx_event *g) {
+  int bad = 0;
+#define CMP(f)                                                              \
+  do {                                                                      \
+    if ((long long)w->f != (long long)g->f) {                               \
+      fail_at(line, "event %zu (%s): %s want %lld, got %lld", i,            \
+              ev_name(w->type), #f, (long long)w->f, (long long)g->f);      \
+      bad = 1;                                                              \
+    }                                                                       \
+  } while (0)
+  if (w->type != g->type) {
+    fail_at(line, "event %zu: want %s, got %s", i, ev_name(w->type),
+            ev_name(g->type));
+    return 1;
+  }
+  switch (w->type) {
+  case IMX_EV_ACCEPTED:
+    CMP(service); CMP(order_id); CMP(cc); CMP(side); CMP(tif); CMP(aon);
+    CMP(qty); CMP(price_minor);
+    break;
+  case IMX_EV_TRADE:
+    CMP(service); CMP(trade_id); CMP(buy_order_id); CMP(sell_order_id);
+    CMP(buyer_cc); CMP(seller_cc); CMP(qty); CMP(price_minor);
+    CMP(aggressor);
+    break;
+  case IMX_EV_CANCELLED:
+    CMP(service); CMP(order_id); CMP(cc); CMP(side); CMP(qty); CMP(reason);
+    break;
+  case IMX_EV_EXPIRED:
+    CMP(service); CMP(order_id); CMP(cc); CMP(side); CMP(qty);
+    break;
+  case IMX_EV_REJECTED:
+    CMP(order_id); CMP(status);
+    break;
+  case IMX_EV_MODIFIED:
+    CMP(service); CMP(order_id); CMP(cc); CMP(side); CMP(qty);
+    CMP(price_minor); CMP(priority_kept);
+    break;
+  }
+#undef CMP
+  return bad;
+}
+
+static void expect_events_(int line, const imx_event *want, size_t n) {
+  size_t got = R.n - R.mark;
+  int bad = 0;
+  if (got != n) {
+    fail_at(line, "want %zu events, got %zu", n, got);
+    bad = 1;
+  }
+  for (size_t i = 0; i < n && i < got && R.mark + i < REC_CAP; i++)
+    bad |= expect_one(line, i, &want[i], &R.ev[R.mark + i]);
+  if (bad) {
+    fprintf(stderr, "    the command emitted:\n");
+    for (size_t i = R.mark; i < R.n && i < REC_CAP; i++) dump_event(&R.ev[i]);
+  }
+}
+
+#define EXPECT_EVENTS(...)                                                  \
+  expect_events_(__LINE__, (const imx_event[]){__VA_ARGS__},                \
+                 sizeof((const imx_event[]){__VA_ARGS__}) / sizeof(imx_event))
+#define EXPECT_NO_EVENTS() expect_events_(__LINE__, NULL, 0)
+
+/* ------------------------------------------------------ expected queries */
+
+static void expect_levels_(int line, imx_side side, const imx_level_info *want,
+                           uint32_t n) {
+  imx_level_info got[64];
+  uint32_t k = imx_engine_levels(E, S, side, got, 64);
+  if (k != n) fail_at(line, "%s levels: want %u, got %u",
+                      side == BID ? "bid" : "offer", n, k);
+  for (uint32_t i = 0; i < n && i < k; i++) {
+    if (want[i].price_minor != got[i].price_minor ||
+        want[i].qty_open != got[i].qty_open ||
+        want[i].orders != got[i].orders)
+      fail_at(line, "%s level %u: want {%lld, %lld, %u}, got {%lld, %lld, %u}",
+              side == BID ? "bid" : "offer", i,
+              (long long)want[i].price_minor, (long long)want[i].qty_open,
+              want[i].orders, (long long)got[i].price_minor,
+              (long long)got[i].qty_open, got[i].orders);
+  }
+}
+
+/* EXPECT_LEVELS(BID, {price, qty_open, orders}, ...), best level first. */
+#define EXPECT_LEVELS(side, ...)                                            \
+  expect_levels_(__LINE__, side, (const imx_level_info[]){__VA_ARGS__},     \
+                 (uint32_t)(sizeof((const imx_level_info[]){__VA_ARGS__}) / \
+                            sizeof(imx_level_info)))
+#define EXPECT_NO_LEVELS(side) expect_levels_(__LINE__, side, NULL, 0)
+
+/* The order ids of one side in priority order: better price first, then
+** time. This is how a test sees who is ahead in the queue. */
+static void expect_queue_(int line, imx_side side, const uint64_t *want,
+                          uint32_t n) {
+  imx_order_info got[64];
+  uint32_t k = imx_engine_orders(E, S, side, got, 64);
+  int bad = k != n;
+  for (uint32_t i = 0; i < n && i < k; i++)
+    bad |= want[i] != got[i].order_id;
+  if (bad) {
+    fail_at(line, "%s queue differs", side == BID ? "bid" : "offer");
+    fprintf(stderr, "    want:");
+    for (uint32_t i = 0; i < n; i++)
+      fprintf(stderr, " %llu", (unsigned long long)want[i]);
+    fprintf(stderr, "\n    got: ");
+    for (uint32_t i = 0; i < k; i++)
+      fprintf(stderr, " %llu", (unsigned long long)got[i].order_id);
+    fprintf(stderr, "\n");
+  }
+}
+
+#define EXPECT_QUEUE(side, ...)                                             \
+  expect_queue_(__LINE__, side, (const uint64_t[]){__VA_ARGS__},            \
+                (uint32_t)(sizeof((const uint64_t[]){__VA_ARGS__}) /        \
+                           sizeof(uint64_t)))
+
+static void expect_order_(int line, uint64_t id, int64_t original,
+                          int64_t open, int64_t filled, int64_t price_minor) {
+  imx_order_info o;
+  memset(&o, 0, sizeof o);
+  imx_status st = imx_engine_order_get(E, id, &o);
+  if (st != IMX_OK) {
+    fail_at(line, "order %llu: order_get returned %d, want open",
+            (unsigned long long)id, (int)st);
+    return;
+  }
+  if (o.order_id != id || o.qty_original != original || o.qty_open != open ||
+      o.qty_filled != filled || o.price_minor != price_minor)
+    fail_at(line, "order %llu: want id %llu original %lld open %lld filled "
+            "%lld price %lld, got id %llu original %lld open %lld filled "
+            "%lld price %lld", (unsigned long long)id,
+            (unsigned long long)id, (long long)original, (long long)open,
+            (long long)filled, (long long)price_minor,
+            (unsigned long long)o.order_id, (long long)o.qty_original,
+            (long long)o.qty_open, (long long)o.qty_filled,
+            (long long)o.price_minor);
+}
+
+/* EXPECT_ORDER(id, original, open, filled, price) of an open order. */
+#define EXPECT_ORDER(id, original, open, filled, price)                     \
+  expect_order_(__LINE__, id, original, open, filled, price)
+
+static void expect_not_open_(int line, uint64_t id) {
+  imx_order_info o;
+  imx_status st = imx_engine_order_get(E, id, &o);
+  if (st != IMX_E_UNKNOWN_ORDER)
+    fail_at(line, "order %llu: order_get returned %d, want unknown_order",
+            (unsigned long long)id, (int)st);
+}
+
+#define EXPECT_NOT_OPEN(id) expect_not_open_(__LINE__, id)
+
+/* ======================================================= price and time */
+
+static void test_better_priced_offer_trades_first(void) {
+  setup();
+  offer(A, 10, 101); /* 1 */
+  offer(B, 10, 100); /* 2: cheaper, so first although it came later */
+  CHECK_EQ(3, bid(C, 10, 101));
+  EXPECT_EVENTS(accepted(3, C, BID, GTC, 0, 10, 101),
+                trade(1, 3, 2, C, B, 10, 100, BID));
+  EXPECT_LEVELS(OFFER, {101, 10, 1});
+  EXPECT_NO_LEVELS(BID);
+  finish();
+}
+
+static void test_better_priced_bid_trades_first(void) {
+  setup();
+  bid(A, 10, 99);  /* 1 */
+  bid(B, 10, 100); /* 2: higher, so first although it came later */
+  CHECK_EQ(3, offer(C, 10, 99));
+  EXPECT_EVENTS(accepted(3, C, OFFER, GTC, 0, 10, 99),
+                trade(1, 2, 3, B, C, 10, 100, OFFER));
+  EXPECT_LEVELS(BID, {99, 10, 1});
+  EXPECT_NO_LEVELS(OFFER);
+  finish();
+}
+
+static void test_same_price_trades_in_arrival_order(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  offer(B, 5, 100); /* 2 */
+  offer(C, 5, 100); /* 3 */
+  bid(D, 7, 100);   /* 4 */
+  EXPECT_EVENTS(accepted(4, D, BID, GTC, 0, 7, 100),
+                trade(1, 4, 1, D, A, 5, 100, BID),
+                trade(2, 4, 2, D, B, 2, 100, BID));
+  EXPECT_QUEUE(OFFER, 2, 3);
+  EXPECT_LEVELS(OFFER, {100, 8, 2});
+  EXPECT_ORDER(2, 5, 3, 2, 100);
+  EXPECT_NOT_OPEN(1);
+  finish();
+}
+
+static void test_incoming_bid_trades_at_resting_offer_price(void) {
+  setup();
+  offer(A, 10, 100); /* 1 */
+  bid(B, 4, 105);    /* 2: willing to pay 105, pays 100 */
+  EXPECT_EVENTS(accepted(2, B, BID, GTC, 0, 4, 105),
+                trade(1, 2, 1, B, A, 4, 100, BID));
+  EXPECT_ORDER(1, 10, 6, 4, 100);
+  EXPECT_LEVELS(OFFER, {100, 6, 1});
+  EXPECT_NO_LEVELS(BID);
+  finish();
+}
+
+static void test_incoming_offer_trades_at_resting_bid_price(void) {
+  setup();
+  bid(A, 10, 105); /* 1 */
+  offer(B, 4, 100); /* 2: willing to sell at 100, gets 105 */
+  EXPECT_EVENTS(accepted(2, B, OFFER, GTC, 0, 4, 100),
+                trade(1, 1, 2, A, B, 4, 105, OFFER));
+  EXPECT_ORDER(1, 10, 6, 4, 105);
+  EXPECT_LEVELS(BID, {105, 6, 1});
+  EXPECT_NO_LEVELS(OFFER);
+  finish();
+}
+
+static void test_orders_that_fill_completely_leave_the_book(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  bid(B, 5, 100);   /* 2 */
+  /* No further event for either: a filled order simply leaves. */
+  EXPECT_EVENTS(accepted(2, B, BID, GTC, 0, 5, 100),
+                trade(1, 2, 1, B, A, 5, 100, BID));
+  EXPECT_NOT_OPEN(1);
+  EXPECT_NOT_OPEN(2);
+  EXPECT_NO_LEVELS(BID);
+  EXPECT_NO_LEVELS(OFFER);
+  CHECK_EQ(0, imx_engine_open_orders(E));
+  finish();
+}
+
+static void test_orders_that_do_not_cross_both_rest(void) {
+  setup();
+  bid(A, 5, 99);    /* 1 */
+  offer(B, 5, 100); /* 2 */
+  EXPECT_EVENTS(accepted(2, B, OFFER, GTC, 0, 5, 100));
+  EXPECT_LEVELS(BID, {99, 5, 1});
+  EXPECT_LEVELS(OFFER, {100, 5, 1});
+  CHECK_EQ(2, imx_engine_open_orders(E));
+  finish();
+}
+
+/* ================================================ partial fills, levels */
+
+static void test_partial_fill_across_levels_rests_remainder_at_limit(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  offer(B, 5, 101); /* 2 */
+  offer(C, 5, 103); /* 3: beyond the limit, untouched */
+  bid(D, 15, 102);  /* 4 */
+  EXPECT_EVENTS(accepted(4, D, BID, GTC, 0, 15, 102),
+                trade(1, 4, 1, D, A, 5, 100, BID),
+                trade(2, 4, 2, D, B, 5, 101, BID));
+  EXPECT_LEVELS(BID, {102, 5, 1});
+  EXPECT_LEVELS(OFFER, {103, 5, 1});
+  EXPECT_ORDER(4, 15, 5, 10, 102);
+  EXPECT_ORDER(3, 5, 5, 0, 103);
+  finish();
+}
+
+static void test_levels_report_totals_best_first(void) {
+  setup();
+  bid(A, 3, 100);   /* 1 */
+  bid(B, 4, 100);   /* 2 */
+  bid(C, 5, 99);    /* 3 */
+  bid(A, 1, 101);   /* 4 */
+  offer(B, 2, 103); /* 5 */
+  offer(C, 6, 103); /* 6 */
+  offer(A, 7, 102); /* 7 */
+  EXPECT_LEVELS(BID, {101, 1, 1}, {100, 7, 2}, {99, 5, 1});
+  EXPECT_LEVELS(OFFER, {102, 7, 1}, {103, 8, 2});
+  EXPECT_QUEUE(BID, 4, 1, 2, 3);
+  EXPECT_QUEUE(OFFER, 7, 5, 6);
+  /* A short buffer gets the best levels only. */
+  imx_level_info two[2];
+  CHECK_EQ(2, imx_engine_levels(E, S, BID, two, 2));
+  CHECK_EQ(101, two[0].price_minor);
+  CHECK_EQ(100, two[1].price_minor);
+  CHECK_EQ(0, imx_engine_levels(E, 1000, BID, two, 2));
+  finish();
+}
+
+static void test_emptied_level_is_free_again(void) {
+  setup_engine(64, 4);
+  S = add_service(1, 1, 1, 2); /* two levels per side */
+  bid(A, 5, 100);              /* 1 */
+  bid(A, 5, 99);               /* 2 */
+  CHECK_EQ(IMX_OK, cancel(2)); /* level 99 empties */
+  CHECK_EQ(3, bid(A, 5, 98));
+  offer(B, 5, 100);            /* 4: fills 1, level 100 empties */
+  CHECK_EQ(5, bid(A, 5, 97));
+  EXPECT_LEVELS(BID, {98, 5, 1}, {97, 5, 1});
+  finish();
+}
+
+/* ============================================================ ioc, fok */
+
+static void test_ioc_remainder_is_cancelled(void) {
+  setup();
+  offer(A, 5, 100);                       /* 1 */
+  CHECK_EQ(2, place(B, BID, IOC, 0, 8, 101));
+  EXPECT_EVENTS(accepted(2, B, BID, IOC, 0, 8, 101),
+                trade(1, 2, 1, B, A, 5, 100, BID),
+                cancelled(2, B, BID, 3, BY_IOC));
+  EXPECT_NO_LEVELS(BID);
+  EXPECT_NO_LEVELS(OFFER);
+  EXPECT_NOT_OPEN(2);
+  CHECK_EQ(0, imx_engine_open_orders(E));
+  finish();
+}
+
+static void test_ioc_that_trades_nothing_is_cancelled_whole(void) {
+  setup();
+  offer(A, 5, 102);                       /* 1: above the limit */
+  CHECK_EQ(2, place(B, BID, IOC, 0, 8, 101));
+  EXPECT_EVENTS(accepted(2, B, BID, IOC, 0, 8, 101),
+                cancelled(2, B, BID, 8, BY_IOC));
+  EXPECT_NO_LEVELS(BID);
+  EXPECT_ORDER(1, 5, 5, 0, 102);
+  finish();
+}
+
+static void test_fok_that_cannot_fill_is_killed(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  offer(B, 5, 102); /* 2: above the limit, so only 5 of 8 are there */
+  CHECK_EQ(3, place(C, BID, FOK, 0, 8, 101));
+  EXPECT_EVENTS(accepted(3, C, BID, FOK, 0, 8, 101),
+                cancelled(3, C, BID, 8, BY_FOK));
+  EXPECT_LEVELS(OFFER, {100, 5, 1}, {102, 5, 1});
+  EXPECT_ORDER(1, 5, 5, 0, 100);
+  EXPECT_NO_LEVELS(BID);
+  /* The kill traded nothing, so the next trade is still trade 1. */
+  bid(D, 5, 100); /* 4 */
+  EXPECT_EVENTS(accepted(4, D, BID, GTC, 0, 5, 100),
+                trade(1, 4, 1, D, A, 5, 100, BID));
+  finish();
+}
+
+static void test_fok_that_can_fill_exactly_across_levels_trades(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  offer(B, 5, 101); /* 2 */
+  offer(C, 5, 102); /* 3 */
+  CHECK_EQ(4, place(D, BID, FOK, 0, 10, 101));
+  EXPECT_EVENTS(accepted(4, D, BID, FOK, 0, 10, 101),
+                trade(1, 4, 1, D, A, 5, 100, BID),
+                trade(2, 4, 2, D, B, 5, 101, BID));
+  EXPECT_LEVELS(OFFER, {102, 5, 1});
+  EXPECT_NO_LEVELS(BID);
+  finish();
+}
+
+static void test_fok_does_not_count_a_resting_aon_it_cannot_take_whole(void) {
+  setup();
+  place(A, OFFER, GTC, 1, 8, 100); /* 1: aon 8 > 6, will be skipped */
+  offer(B, 5, 100);                /* 2 */
+  CHECK_EQ(3, place(C, BID, FOK, 0, 6, 100));
+  EXPECT_EVENTS(accepted(3, C, BID, FOK, 0, 6, 100),
+                cancelled(3, C, BID, 6, BY_FOK));
+  EXPECT_LEVELS(OFFER, {100, 13, 2});
+  EXPECT_QUEUE(OFFER, 1, 2);
+  finish();
+}
+
+/* ================================================================= aon */
+
+static void test_resting_aon_is_skipped_by_smaller_order_which_trades_behind_it(void) {
+  setup();
+  place(A, OFFER, GTC, 1, 10, 100); /* 1: aon */
+  offer(B, 5, 100);                 /* 2 */
+  bid(C, 4, 100);                   /* 3: 4 < 10, so the aon is skipped */
+  EXPECT_EVENTS(accepted(3, C, BID, GTC, 0, 4, 100),
+                trade(1, 3, 2, C, B, 4, 100, BID));
+  EXPECT_ORDER(1, 10, 10, 0, 100);
+  EXPECT_QUEUE(OFFER, 1, 2); /* the aon keeps its place */
+  EXPECT_LEVELS(OFFER, {100, 11, 2});
+  EXPECT_NO_LEVELS(BID);
+  finish();
+}
+
+static void test_resting_aon_skipped_by_smaller_order_which_then_rests(void) {
+  setup();
+  place(A, OFFER, GTC, 1, 10, 100); /* 1: aon */
+  bid(B, 4, 100);                   /* 2 */
+  EXPECT_EVENTS(accepted(2, B, BID, GTC, 0, 4, 100));
+  /* The book may cross here: one of the two is aon. */
+  EXPECT_LEVELS(BID, {100, 4, 1});
+  EXPECT_LEVELS(OFFER, {100, 10, 1});
+  finish();
+}
+
+static void test_resting_aon_is_compared_with_remaining_not_original_qty(void) {
+  setup();
+  offer(B, 5, 100);                 /* 1 */
+  place(A, OFFER, GTC, 1, 10, 100); /* 2: aon */
+  bid(C, 12, 100);                  /* 3: 12 - 5 = 7 left < 10: skip */
+  EXPECT_EVENTS(accepted(3, C, BID, GTC, 0, 12, 100),
+                trade(1, 3, 1, C, B, 5, 100, BID));
+  EXPECT_ORDER(2, 10, 10, 0, 100);
+  EXPECT_ORDER(3, 12, 7, 5, 100);
+  EXPECT_LEVELS(BID, {100, 7, 1});
+  EXPECT_LEVELS(OFFER, {100, 10, 1});
+  finish();
+}
+
+static void test_resting_aon_is_filled_whole_by_big_enough_order(void) {
+  setup();
+  place(A, OFFER, GTC, 1, 10, 100); /* 1: aon */
+  offer(B, 5, 100);                 /* 2 */
+  bid(C, 4, 100);                   /* 3: skips 1, takes 4 of 2 */
+  bid(D, 12, 100);                  /* 4: 12 >= 10 takes the aon whole */
+  EXPECT_EVENTS(accepted(4, D, BID, GTC, 0, 12, 100),
+                trade(2, 4, 1, D, A, 10, 100, BID),
+                trade(3, 4, 2, D, B, 1, 100, BID));
+  EXPECT_NOT_OPEN(1);
+  EXPECT_NOT_OPEN(2);
+  EXPECT_ORDER(4, 12, 1, 11, 100);
+  EXPECT_LEVELS(BID, {100, 1, 1});
+  EXPECT_NO_LEVELS(OFFER);
+  finish();
+}
+
+static void test_resting_aon_is_never_matched_with_orders_already_resting(void) {
+  setup();
+  place(A, OFFER, GTC, 1, 10, 100); /* 1: aon */
+  bid(B, 4, 100);                   /* 2 */
+  bid(C, 6, 100);                   /* 3: 4 + 6 = 10 rest, but never pool */
+  EXPECT_EVENTS(accepted(3, C, BID, GTC, 0, 6, 100));
+  EXPECT_LEVELS(BID, {100, 10, 2});
+  EXPECT_ORDER(1, 10, 10, 0, 100);
+  finish();
+}
+
+static void test_incoming_aon_that_cannot_fill_rests_whole_without_trading(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  CHECK_EQ(2, place(B, BID, GTC, 1, 8, 100));
+  EXPECT_EVENTS(accepted(2, B, BID, GTC, 1, 8, 100));
+  EXPECT_ORDER(2, 8, 8, 0, 100);
+  EXPECT_ORDER(1, 5, 5, 0, 100);
+  EXPECT_LEVELS(BID, {100, 8, 1});
+  EXPECT_LEVELS(OFFER, {100, 5, 1});
+  finish();
+}
+
+static void test_incoming_aon_that_can_fill_trades_across_levels(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  offer(B, 5, 101); /* 2 */
+  CHECK_EQ(3, place(C, BID, GTC, 1, 8, 101));
+  EXPECT_EVENTS(accepted(3, C, BID, GTC, 1, 8, 101),
+                trade(1, 3, 1, C, A, 5, 100, BID),
+                trade(2, 3, 2, C, B, 3, 101, BID));
+  EXPECT_NOT_OPEN(3);
+  EXPECT_LEVELS(OFFER, {101, 2, 1});
+  EXPECT_NO_LEVELS(BID);
+  finish();
+}
+
+static void test_incoming_aon_takes_resting_aon_of_equal_qty(void) {
+  setup();
+  place(A, OFFER, GTC, 1, 6, 100); /* 1 */
+  CHECK_EQ(2, place(B, BID, GTC, 1, 6, 100));
+  EXPECT_EVENTS(accepted(2, B, BID, GTC, 1, 6, 100),
+                trade(1, 2, 1, B, A, 6, 100, BID));
+  EXPECT_NO_LEVELS(BID);
+  EXPECT_NO_LEVELS(OFFER);
+  finish();
+}
+
+static void test_aon_ioc_that_cannot_fill_is_cancelled_with_reason_ioc(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  CHECK_EQ(2, place(B, BID, IOC, 1, 8, 100));
+  EXPECT_EVENTS(accepted(2, B, BID, IOC, 1, 8, 100),
+                cancelled(2, B, BID, 8, BY_IOC));
+  EXPECT_ORDER(1, 5, 5, 0, 100);
+  EXPECT_NO_LEVELS(BID);
+  finish();
+}
+
+static void test_aon_ioc_that_can_fill_trades_whole(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  offer(B, 5, 101); /* 2 */
+  CHECK_EQ(3, place(C, BID, IOC, 1, 10, 101));
+  EXPECT_EVENTS(accepted(3, C, BID, IOC, 1, 10, 101),
+                trade(1, 3, 1, C, A, 5, 100, BID),
+                trade(2, 3, 2, C, B, 5, 101, BID));
+  EXPECT_NO_LEVELS(OFFER);
+  EXPECT_NO_LEVELS(BID);
+  finish();
+}
+
+static void test_aon_fok_that_cannot_fill_is_killed_with_reason_fok(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  CHECK_EQ(2, place(B, BID, FOK, 1, 8, 100));
+  EXPECT_EVENTS(accepted(2, B, BID, FOK, 1, 8, 100),
+                cancelled(2, B, BID, 8, BY_FOK));
+  EXPECT_ORDER(1, 5, 5, 0, 100);
+  finish();
+}
+
+static void test_indivisible_service_rejects_non_aon(void) {
+  setup_engine(64, 4);
+  S = add_service(1, 1, 0, 0); /* indivisible */
+  CHECK_EQ(IMX_E_AON_REQUIRED, submit(S, A, BID, GTC, 0, 5, 100));
+  EXPECT_EVENTS(rejected(0, IMX_E_AON_REQUIRED));
+  CHECK_EQ(IMX_E_AON_REQUIRED, submit(S, A, BID, IOC, 0, 5, 100));
+  EXPECT_EVENTS(rejected(0, IMX_E_AON_REQUIRED));
+  CHECK_EQ(1, place(A, BID, GTC, 1, 5, 100)); /* no id was consumed */
+  EXPECT_EVENTS(accepted(1, A, BID, GTC, 1, 5, 100));
+  CHECK_EQ(2, place(B, OFFER, GTC, 1, 5, 100));
+  EXPECT_EVENTS(accepted(2, B, OFFER, GTC, 1, 5, 100),
+                trade(1, 1, 2, A, B, 5, 100, OFFER));
+  finish();
+}
+
+/* ============================================== self-trade prevention */
+
+static void test_self_trade_cancels_remainder_and_leaves_own_order_untouched(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  offer(C, 5, 100); /* 2: C's own */
+  offer(B, 5, 100); /* 3: behind C's own, never reached */
+  bid(C, 12, 100);  /* 4 */
+  EXPECT_EVENTS(accepted(4, C, BID, GTC, 0, 12, 100),
+                trade(1, 4, 1, C, A, 5, 100, BID),
+                cancelled(4, C, BID, 7, SELF_TRADE));
+  EXPECT_ORDER(2, 5, 5, 0, 100);
+  EXPECT_ORDER(3, 5, 5, 0, 100);
+  EXPECT_QUEUE(OFFER, 2, 3);
+  EXPECT_LEVELS(OFFER, {100, 10, 2});
+  EXPECT_NO_LEVELS(BID); /* gtc, yet the remainder does not rest */
+  EXPECT_NOT_OPEN(4);
+  finish();
+}
+
+static void test_self_trade_prevention_applies_to_incoming_offer(void) {
+  setup();
+  bid(A, 5, 101);  /* 1 */
+  bid(C, 5, 100);  /* 2: C's own */
+  offer(C, 10, 99); /* 3 */
+  EXPECT_EVENTS(accepted(3, C, OFFER, GTC, 0, 10, 99),
+                trade(1, 1, 3, A, C, 5, 101, OFFER),
+                cancelled(3, C, OFFER, 5, SELF_TRADE));
+  EXPECT_ORDER(2, 5, 5, 0, 100);
+  EXPECT_LEVELS(BID, {100, 5, 1});
+  EXPECT_NO_LEVELS(OFFER);
+  finish();
+}
+
+static void test_ioc_stopped_by_self_trade_is_cancelled_with_reason_self_trade(void) {
+  setup();
+  offer(C, 5, 100); /* 1 */
+  CHECK_EQ(2, place(C, BID, IOC, 0, 5, 100));
+  EXPECT_EVENTS(accepted(2, C, BID, IOC, 0, 5, 100),
+                cancelled(2, C, BID, 5, SELF_TRADE));
+  EXPECT_ORDER(1, 5, 5, 0, 100);
+  finish();
+}
+
+static void test_fok_blocked_by_own_order_is_killed(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  offer(C, 5, 101); /* 2: C's own, stops the walk after 5 of 8 */
+  CHECK_EQ(3, place(C, BID, FOK, 0, 8, 101));
+  EXPECT_EVENTS(accepted(3, C, BID, FOK, 0, 8, 101),
+                cancelled(3, C, BID, 8, BY_FOK));
+  EXPECT_ORDER(1, 5, 5, 0, 100);
+  EXPECT_ORDER(2, 5, 5, 0, 101);
+  EXPECT_LEVELS(OFFER, {100, 5, 1}, {101, 5, 1});
+  finish();
+}
+
+static void test_fok_that_fills_before_reaching_own_order_trades(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  offer(C, 5, 101); /* 2: C's own, never reached */
+  CHECK_EQ(3, place(C, BID, FOK, 0, 5, 101));
+  EXPECT_EVENTS(accepted(3, C, BID, FOK, 0, 5, 101),
+                trade(1, 3, 1, C, A, 5, 100, BID));
+  EXPECT_LEVELS(OFFER, {101, 5, 1});
+  finish();
+}
+
+static void test_resting_own_aon_that_would_be_skipped_does_not_trigger_stp(void) {
+  setup();
+  place(C, OFFER, GTC, 1, 10, 100); /* 1: C's own aon, 10 > 5 */
+  offer(A, 5, 100);                 /* 2 */
+  bid(C, 5, 100);                   /* 3 */
+  EXPECT_EVENTS(accepted(3, C, BID, GTC, 0, 5, 100),
+                trade(1, 3, 2, C, A, 5, 100, BID));
+  EXPECT_ORDER(1, 10, 10, 0, 100);
+  EXPECT_NO_LEVELS(BID);
+  finish();
+}
+
+static void test_resting_own_aon_that_could_be_taken_triggers_stp(void) {
+  setup();
+  place(C, OFFER, GTC, 1, 5, 100); /* 1: C's own aon, 5 <= 5 */
+  offer(A, 5, 100);                /* 2 */
+  bid(C, 5, 100);                  /* 3 */
+  EXPECT_EVENTS(accepted(3, C, BID, GTC, 0, 5, 100),
+                cancelled(3, C, BID, 5, SELF_TRADE));
+  EXPECT_ORDER(1, 5, 5, 0, 100);
+  EXPECT_ORDER(2, 5, 5, 0, 100);
+  finish();
+}
+
+static void test_incoming_aon_blocked_by_own_order_rests_whole(void) {
+  setup();
+  offer(C, 5, 100); /* 1: C's own */
+  offer(A, 5, 100); /* 2 */
+  /* The feasibility walk stops at 1 with nothing filled: an aon gtc order
+  ** that cannot fill rests whole (step 3), it is not cancelled. */
+  CHECK_EQ(3, place(C, BID, GTC, 1, 10, 100));
+  EXPECT_EVENTS(accepted(3, C, BID, GTC, 1, 10, 100));
+  EXPECT_ORDER(3, 10, 10, 0, 100);
+  EXPECT_LEVELS(OFFER, {100, 10, 2});
+  finish();
+}
+
+/* ============================================================== cancel */
+
+static void test_cancel_removes_open_order_with_reason_user(void) {
+  setup();
+  bid(A, 10, 100);  /* 1 */
+  offer(B, 4, 100); /* 2: fills 4 of 1 */
+  CHECK_EQ(IMX_OK, cancel(1));
+  EXPECT_EVENTS(cancelled(1, A, BID, 6, USER));
+  EXPECT_NOT_OPEN(1);
+  EXPECT_NO_LEVELS(BID);
+  CHECK_EQ(0, imx_engine_open_orders(E));
+  finish();
+}
+
+static void test_cancel_of_unknown_id_is_rejected(void) {
+  setup();
+  bid(A, 10, 100); /* 1 */
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, cancel(99));
+  EXPECT_EVENTS(rejected(99, IMX_E_UNKNOWN_ORDER));
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, cancel(0));
+  EXPECT_EVENTS(rejected(0, IMX_E_UNKNOWN_ORDER));
+  EXPECT_ORDER(1, 10, 10, 0, 100);
+  EXPECT_LEVELS(BID, {100, 10, 1});
+  CHECK_EQ(1, imx_engine_open_orders(E));
+  CHECK_EQ(2, bid(A, 1, 90));
+  finish();
+}
+
+static void test_cancel_of_filled_order_is_rejected(void) {
+  setup();
+  offer(A, 5, 100); /* 1 */
+  bid(B, 5, 100);   /* 2: both fill */
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, cancel(1));
+  EXPECT_EVENTS(rejected(1, IMX_E_UNKNOWN_ORDER));
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, cancel(2));
+  EXPECT_EVENTS(rejected(2, IMX_E_UNKNOWN_ORDER));
+  CHECK_EQ(0, imx_engine_open_orders(E));
+  finish();
+}
+
+static void test_cancel_of_cancelled_order_is_rejected(void) {
+  setup();
+  bid(A, 5, 100); /* 1 */
+  bid(B, 5, 99);  /* 2 */
+  CHECK_EQ(IMX_OK, cancel(1));
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, cancel(1));
+  EXPECT_EVENTS(rejected(1, IMX_E_UNKNOWN_ORDER));
+  EXPECT_LEVELS(BID, {99, 5, 1});
+  CHECK_EQ(1, imx_engine_open_orders(E));
+  finish();
+}
+
+static void test_cancel_of_ioc_or_fok_order_is_rejected(void) {
+  setup();
+  place(A, BID, IOC, 0, 5, 100); /* 1: never rests */
+  place(A, BID, FOK, 0, 5, 100); /* 2: never rests */
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, cancel(1));
+  EXPECT_EVENTS(rejected(1, IMX_E_UNKNOWN_ORDER));
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, cancel(2));
+  EXPECT_EVENTS(rejected(2, IMX_E_UNKNOWN_ORDER));
+  finish();
+}
+
+/* ============================================================== modify */
+
+static void test_modify_reducing_qty_keeps_priority(void) {
+  setup();
+  bid(A, 10, 100); /* 1 */
+  bid(B, 10, 100); /* 2 */
+  CHECK_EQ(IMX_OK, modify(1, 6, 100));
+  EXPECT_EVENTS(modified(1, A, BID, 6, 100, 1));
+  EXPECT_QUEUE(BID, 1, 2);
+  offer(C, 6, 100); /* 3: still meets 1 first */
+  EXPECT_EVENTS(accepted(3, C, OFFER, GTC, 0, 6, 100),
+                trade(1, 1, 3, A, C, 6, 100, OFFER));
+  EXPECT_NOT_OPEN(1);
+  EXPECT_ORDER(2, 10, 10, 0, 100);
+  EXPECT_LEVELS(BID, {100, 10, 1});
+  finish();
+}
+
+static void test_modify_to_same_values_keeps_priority(void) {
+  setup();
+  bid(A, 10, 100); /* 1 */
+  bid(B, 10, 100); /* 2 */
+  CHECK_EQ(IMX_OK, modify(1, 10, 100));
+  EXPECT_EVENTS(modified(1, A, BID, 10, 100, 1));
+  EXPECT_QUEUE(BID, 1, 2);
+  finish();
+}
+
+static void test_modify_increasing_qty_loses_priority(void) {
+  setup();
+  bid(A, 10, 100); /* 1 */
+  bid(B, 10, 100); /* 2 */
+  CHECK_EQ(IMX_OK, modify(1, 12, 100));
+  EXPECT_EVENTS(modified(1, A, BID, 12, 100, 0));
+  EXPECT_QUEUE(BID, 2, 1);
+  offer(C, 6, 100); /* 3: now meets 2 first */
+  EXPECT_EVENTS(accepted(3, C, OFFER, GTC, 0, 6, 100),
+                trade(1, 2, 3, B, C, 6, 100, OFFER));
+  EXPECT_ORDER(1, 12, 12, 0, 100);
+  EXPECT_LEVELS(BID, {100, 16, 2});
+  finish();
+}
+
+static void test_modify_changing_price_loses_priority(void) {
+  setup();
+  bid(A, 10, 101); /* 1 */
+  bid(B, 10, 100); /* 2 */
+  CHECK_EQ(IMX_OK, modify(1, 10, 100));
+  EXPECT_EVENTS(modified(1, A, BID, 10, 100, 0));
+  EXPECT_QUEUE(BID, 2, 1);
+  offer(C, 5, 100); /* 3 */
+  EXPECT_EVENTS(accepted(3, C, OFFER, GTC, 0, 5, 100),
+                trade(1, 2, 3, B, C, 5, 100, OFFER));
+  EXPECT_LEVELS(BID, {100, 15, 2});
+  finish();
+}
+
+static void test_modify_reducing_qty_with_new_price_loses_priority(void) {
+  setup();
+  bid(A, 10, 100); /* 1 */
+  bid(B, 10, 100); /* 2 */
+  CHECK_EQ(IMX_OK, modify(1, 5, 101));
+  EXPECT_EVENTS(modified(1, A, BID, 5, 101, 0));
+  CHECK_EQ(IMX_OK, modify(1, 5, 100)); /* back, but behind 2 now */
+  EXPECT_EVENTS(modified(1, A, BID, 5, 100, 0));
+  EXPECT_QUEUE(BID, 2, 1);
+  finish();
+}
+
+static void test_modify_price_that_crosses_trades_at_resting_price(void) {
+  setup();
+  offer(A, 5, 102); /* 1 */
+  offer(A, 5, 104); /* 2 */
+  bid(B, 10, 100);  /* 3 */
+  CHECK_EQ(IMX_OK, modify(3, 10, 103));
+  EXPECT_EVENTS(modified(3, B, BID, 10, 103, 0),
+                trade(1, 3, 1, B, A, 5, 102, BID));
+  EXPECT_ORDER(3, 10, 5, 5, 103);
+  EXPECT_LEVELS(BID, {103, 5, 1});
+  EXPECT_LEVELS(OFFER, {104, 5, 1});
+  finish();
+}
+
+static void test_modify_that_crosses_own_order_cancels_remainder_self_trade(void) {
+  setup();
+  offer(A, 3, 101); /* 1 */
+  offer(C, 5, 102); /* 2: C's own */
+  bid(C, 10, 100);  /* 3 */
+  CHECK_EQ(IMX_OK, modify(3, 10, 102));
+  EXPECT_EVENTS(modified(3, C, BID, 10, 102, 0),
+                trade(1, 3, 1, C, A, 3, 101, BID),
+                cancelled(3, C, BID, 7, SELF_TRADE));
+  EXPECT_NOT_OPEN(3);
+  EXPECT_ORDER(2, 5, 5, 0, 102);
+  EXPECT_NO_LEVELS(BID);
+  EXPECT_LEVELS(OFFER, {102, 5, 1});
+  finish();
+}
+
+static void test_modify_with_invalid_values_is_rejected_and_changes_nothing(void) {
+  static const struct {
+    int64_t qty, price;
+    imx_status want;
+  } cases[] = {
+      {0, 100, IMX_E_BAD_QTY},
+      {-10, 100, IMX_E_BAD_QTY},
+      {IMX_QTY_MAX + 10, 100, IMX_E_BAD_QTY},
+      {20, 0, IMX_E_BAD_PRICE},
+      {20, -5, IMX_E_BAD_PRICE},
+      {20, IMX_PRICE_MAX_MINOR + 5, IMX_E_BAD_PRICE},
+      {20, 102, IMX_E_BAD_TICK},
+      {25, 100, IMX_E_BAD_LOT},
+  };
+  setup_engine(64, 4);
+  S = add_service(5, 10, 1, 0); /* tick 5, lot 10 */
+  bid(A, 20, 100);              /* 1 */
+  bid(B, 20, 100);              /* 2 */
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int before = check_failures_;
+    CHECK_EQ(cases[i].want, modify(1, cases[i].qty, cases[i].price));
+    EXPECT_EVENTS(rejected(1, cases[i].want));
+    if (check_failures_ != before) fprintf(stderr, "    in case %zu\n", i);
+  }
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, modify(99, 20, 100));
+  EXPECT_EVENTS(rejected(99, IMX_E_UNKNOWN_ORDER));
+  EXPECT_ORDER(1, 20, 20, 0, 100);
+  EXPECT_QUEUE(BID, 1, 2);
+  EXPECT_LEVELS(BID, {100, 40, 2});
+  finish();
+}
+
+static void test_modify_validation_precedence(void) {
+  setup_engine(64, 4);
+  S = add_service(5, 10, 1, 2); /* tick 5, lot 10, two levels per side */
+  bid(A, 20, 100);              /* 1 */
+  bid(B, 20, 100);              /* 2 */
+  bid(A, 20, 95);               /* 3: the bid side is full */
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, modify(99, 0, 0));
+  EXPECT_EVENTS(rejected(99, IMX_E_UNKNOWN_ORDER));
+  CHECK_EQ(IMX_E_BAD_QTY, modify(1, 0, 0));
+  EXPECT_EVENTS(rejected(1, IMX_E_BAD_QTY));
+  CHECK_EQ(IMX_E_BAD_PRICE, modify(1, 25, IMX_PRICE_MAX_MINOR + 3));
+  EXPECT_EVENTS(rejected(1, IMX_E_BAD_PRICE));
+  CHECK_EQ(IMX_E_BAD_TICK, modify(1, 25, 92));
+  EXPECT_EVENTS(rejected(1, IMX_E_BAD_TICK));
+  CHECK_EQ(IMX_E_BAD_LOT, modify(1, 25, 90));
+  EXPECT_EVENTS(rejected(1, IMX_E_BAD_LOT));
+  CHECK_EQ(IMX_E_LEVELS_FULL, modify(1, 20, 90));
+  EXPECT_EVENTS(rejected(1, IMX_E_LEVELS_FULL));
+  EXPECT_QUEUE(BID, 1, 2, 3);
+  finish();
+}
+
+static void test_modify_to_new_level_on_full_side_is_rejected_levels_full(void) {
+  setup_engine(64, 4);
+  S = add_service(1, 1, 1, 2);
+  bid(A, 5, 100); /* 1 */
+  bid(B, 5, 100); /* 2: level 100 stays when 1 leaves it */
+  bid(A, 5, 99);  /* 3 */
+  CHECK_EQ(IMX_E_LEVELS_FULL, modify(1, 5, 98));
+  EXPECT_EVENTS(rejected(1, IMX_E_LEVELS_FULL));
+  EXPECT_QUEUE(BID, 1, 2, 3);
+  CHECK_EQ(IMX_OK, modify(1, 5, 99)); /* an existing level is fine */
+  EXPECT_EVENTS(modified(1, A, BID, 5, 99, 0));
+  EXPECT_QUEUE(BID, 2, 3, 1);
+  finish();
+}
+
+static void test_modify_that_frees_its_old_level_may_take_a_new_one(void) {
+  setup_engine(64, 4);
+  S = add_service(1, 1, 1, 2);
+  bid(A, 5, 100); /* 1 */
+  bid(B, 5, 100); /* 2 */
+  bid(A, 5, 99);  /* 3: alone at 99, so its level becomes free */
+  CHECK_EQ(IMX_OK, modify(3, 5, 98));
+  EXPECT_EVENTS(modified(3, A, BID, 5, 98, 0));
+  EXPECT_LEVELS(BID, {100, 10, 2}, {98, 5, 1});
+  finish();
+}
+
+static void test_modify_of_order_that_is_not_open_is_rejected(void) {
+  setup();
+  place(A, BID, IOC, 0, 5, 100); /* 1: cancelled at once */
+  offer(B, 5, 100);              /* 2 */
+  bid(C, 5, 100);                /* 3: fills 2 and itself */
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, modify(1, 5, 100));
+  EXPECT_EVENTS(rejected(1, IMX_E_UNKNOWN_ORDER));
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, modify(2, 5, 100));
+  EXPECT_EVENTS(rejected(2, IMX_E_UNKNOWN_ORDER));
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, modify(3, 5, 100));
+  EXPECT_EVENTS(rejected(3, IMX_E_UNKNOWN_ORDER));
+  finish();
+}
+
+static void test_filled_plus_open_equals_original_after_modifies_and_fills(void) {
+  setup();
+  bid(A, 10, 100); /* 1 */
+  offer(B, 3, 100); /* 2 */
+  EXPECT_ORDER(1, 10, 7, 3, 100);
+  CHECK_EQ(IMX_OK, modify(1, 5, 100));
+  EXPECT_EVENTS(modified(1, A, BID, 5, 100, 1));
+  EXPECT_ORDER(1, 8, 5, 3, 100);
+  CHECK_EQ(IMX_OK, modify(1, 9, 100));
+  EXPECT_EVENTS(modified(1, A, BID, 9, 100, 0));
+  EXPECT_ORDER(1, 12, 9, 3, 100);
+  offer(C, 4, 100); /* 3 */
+  EXPECT_ORDER(1, 12, 5, 7, 100);
+  CHECK_EQ(IMX_OK, modify(1, 2, 99));
+  EXPECT_EVENTS(modified(1, A, BID, 2, 99, 0));
+  EXPECT_ORDER(1, 9, 2, 7, 99);
+  EXPECT_LEVELS(BID, {99, 2, 1});
+  finish();
+}
+
+static void test_modify_keeps_id_side_tif_aon_and_cost_centre(void) {
+  setup();
+  place(A, OFFER, PERIOD, 1, 10, 100); /* 1 */
+  CHECK_EQ(IMX_OK, modify(1, 20, 101));
+  EXPECT_EVENTS(modified(1, A, OFFER, 20, 101, 0));
+  imx_order_info o;
+  CHECK_EQ(IMX_OK, imx_engine_order_get(E, 1, &o));
+  CHECK_EQ(1, o.order_id);
+  CHECK_EQ(S, o.service);
+  CHECK_EQ(A, o.cc);
+  CHECK_EQ(OFFER, o.side);
+  CHECK_EQ(PERIOD, o.tif);
+  CHECK(o.aon != 0);
+  finish();
+}
+
+/* ========================================================== period end */
+
+static void test_period_end_expires_only_period_orders_in_book_order(void) {
+  setup();
+  place(A, BID, PERIOD, 0, 5, 100);   /* 1 */
+  bid(B, 5, 100);                     /* 2: gtc, stays */
+  place(C, BID, PERIOD, 0, 5, 101);   /* 3 */
+  place(A, BID, PERIOD, 0, 4, 100);   /* 4 */
+  place(B, OFFER, PERIOD, 0, 5, 105); /* 5 */
+  offer(C, 5, 104);                   /* 6: gtc, stays */
+  place(A, OFFER, PERIOD, 0, 5, 104); /* 7 */
+  place(B, OFFER, PERIOD, 0, 2, 106); /* 8 */
+  CHECK_EQ(IMX_OK, period_end(S));
+  /* Bids first, then offers; best level first; time order in a level. */
+  EXPECT_EVENTS(expired(3, C, BID, 5), expired(1, A, BID, 5),
+                expired(4, A, BID, 4), expired(7, A, OFFER, 5),
+                expired(5, B, OFFER, 5), expired(8, B, OFFER, 2));
+  EXPECT_LEVELS(BID, {100, 5, 1});
+  EXPECT_LEVELS(OFFER, {104, 5, 1});
+  CHECK_EQ(2, imx_engine_open_orders(E));
+  CHECK_EQ(IMX_OK, period_end(S)); /* nothing left to expire */
+  EXPECT_NO_EVENTS();
+  finish();
+}
+
+static void test_period_end_expires_open_qty_of_partly_filled_order(void) {
+  setup();
+  place(A, BID, PERIOD, 0, 10, 100); /* 1 */
+  offer(B, 4, 100);                  /* 2 */
+  CHECK_EQ(IMX_OK, period_end(S));
+  EXPECT_EVENTS(expired(1, A, BID, 6));
+  EXPECT_NOT_OPEN(1);
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, cancel(1)); /* expired is not open */
+  EXPECT_EVENTS(rejected(1, IMX_E_UNKNOWN_ORDER));
+  finish();
+}
+
+static void test_period_end_follows_priority_after_modify(void) {
+  setup();
+  place(A, BID, PERIOD, 0, 5, 100); /* 1 */
+  place(B, BID, PERIOD, 0, 5, 100); /* 2 */
+  CHECK_EQ(IMX_OK, modify(1, 6, 100)); /* 1 goes behind 2 */
+  CHECK_EQ(IMX_OK, period_end(S));
+  EXPECT_EVENTS(expired(2, B, BID, 5), expired(1, A, BID, 6));
+  finish();
+}
+
+static void test_period_end_leaves_other_services_untouched(void) {
+  setup();
+  uint32_t s1 = S, s2 = add_service(1, 1, 1, 0);
+  place(A, BID, PERIOD, 0, 5, 100);   /* 1 on s1 */
+  S = s2;
+  place(A, BID, PERIOD, 0, 5, 100);   /* 2 on s2 */
+  place(B, OFFER, PERIOD, 0, 5, 101); /* 3 on s2 */
+  S = s1;
+  CHECK_EQ(IMX_OK, period_end(s1));
+  EXPECT_EVENTS(expired(1, A, BID, 5));
+  S = s2;
+  EXPECT_ORDER(2, 5, 5, 0, 100);
+  EXPECT_ORDER(3, 5, 5, 0, 101);
+  EXPECT_LEVELS(BID, {100, 5, 1});
+  CHECK_EQ(2, imx_engine_open_orders(E));
+  finish();
+}
+
+static void test_period_end_of_unknown_service_is_rejected(void) {
+  setup();
+  place(A, BID, PERIOD, 0, 5, 100); /* 1 */
+  CHECK_EQ(IMX_E_UNKNOWN_SERVICE, period_end(1000));
+  EXPECT_EVENTS(rejected(0, IMX_E_UNKNOWN_SERVICE));
+  EXPECT_ORDER(1, 5, 5, 0, 100);
+  finish();
+}
+
+/* ========================================================== validation */
+
+static void test_each_invalid_field_is_rejected_with_its_code(void) {
+  setup_engine(64, 4);
+  S = add_service(5, 10, 1, 0); /* tick 5, lot 10 */
+  const struct {
+    uint32_t svc;
+    int side, tif;
+    int64_t qty, price;
+    imx_status want;
+  } cases[] = {
+      {1000, BID, GTC, 10, 100, IMX_E_UNKNOWN_SERVICE},
+      {UINT32_MAX, BID, GTC, 10, 100, IMX_E_UNKNOWN_SERVICE},
+      {S, 2, GTC, 10, 100, IMX_E_BAD_SIDE},
+      {S, -1, GTC, 10, 100, IMX_E_BAD_SIDE},
+      {S, BID, 4, 10, 100, IMX_E_BAD_TIF},
+      {S, BID, -1, 10, 100, IMX_E_BAD_TIF},
+      {S, BID, GTC, 0, 100, IMX_E_BAD_QTY},
+      {S, BID, GTC, -10, 100, IMX_E_BAD_QTY},
+      {S, BID, GTC, IMX_QTY_MAX + 10, 100, IMX_E_BAD_QTY},
+      {S, BID, GTC, 10, 0, IMX_E_BAD_PRICE},
+      {S, BID, GTC, 10, -5, IMX_E_BAD_PRICE},
+      {S, BID, GTC, 10, IMX_PRICE_MAX_MINOR + 5, IMX_E_BAD_PRICE},
+      {S, BID, GTC, 10, 102, IMX_E_BAD_TICK},
+      {S, BID, GTC, 15, 100, IMX_E_BAD_LOT},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int before = check_failures_;
+    CHECK_EQ(cases[i].want,
+             submit(cases[i].svc, A, (imx_side)cases[i].side,
+                    (imx_tif)cases[i].tif, 0, cases[i].qty, cases[i].price));
+    EXPECT_EVENTS(rejected(0, cases[i].want));
+    if (check_failures_ != before) fprintf(stderr, "    in case %zu\n", i);
+  }
+  CHECK_EQ(0, imx_engine_open_orders(E));
+  CHECK_EQ(1, bid(A, 10, 100)); /* none of them took an id */
+  finish();
+}
+
+static void test_validation_precedence_from_unknown_service_to_bad_lot(void) {
+  setup_engine(64, 4);
+  S = add_service(5, 10, 1, 0);                 /* tick 5, lot 10 */
+  uint32_t whole = add_service(5, 10, 0, 0);    /* the same, indivisible */
+  CHECK_EQ(IMX_E_UNKNOWN_SERVICE,
+           submit(1000, A, (imx_side)7, (imx_tif)9, 0, 0, 0));
+  EXPECT_EVENTS(rejected(0, IMX_E_UNKNOWN_SERVICE));
+  CHECK_EQ(IMX_E_BAD_SIDE, submit(S, A, (imx_side)7, (imx_tif)9, 0, 0, 0));
+  EXPECT_EVENTS(rejected(0, IMX_E_BAD_SIDE));
+  CHECK_EQ(IMX_E_BAD_TIF, submit(S, A, BID, (imx_tif)9, 0, 0, 0));
+  EXPECT_EVENTS(rejected(0, IMX_E_BAD_TIF));
+  CHECK_EQ(IMX_E_BAD_QTY, submit(S, A, BID, GTC, 0, 0, 0)); /* bad qty AND price */
+  EXPECT_EVENTS(rejected(0, IMX_E_BAD_QTY));
+  CHECK_EQ(IMX_E_BAD_PRICE, submit(S, A, BID, GTC, 0, 15, -3));
+  EXPECT_EVENTS(rejected(0, IMX_E_BAD_PRICE));
+  CHECK_EQ(IMX_E_BAD_PRICE,
+           submit(S, A, BID, GTC, 0, 15, IMX_PRICE_MAX_MINOR + 3));
+  EXPECT_EVENTS(rejected(0, IMX_E_BAD_PRICE));
+  CHECK_EQ(IMX_E_BAD_TICK, submit(S, A, BID, GTC, 0, 15, 102));
+  EXPECT_EVENTS(rejected(0, IMX_E_BAD_TICK));
+  CHECK_EQ(IMX_E_BAD_LOT, submit(whole, A, BID, GTC, 0, 15, 100));
+  EXPECT_EVENTS(rejected(0, IMX_E_BAD_LOT));
+  CHECK_EQ(0, imx_engine_open_orders(E));
+  finish();
+}
+
+static void test_validation_precedence_aon_required_orders_full_levels_full(void) {
+  setup_engine(3, 4);
+  S = add_service(1, 1, 0, 2);     /* indivisible, two levels per side */
+  place(A, BID, GTC, 1, 5, 100);   /* 1 */
+  place(A, BID, GTC, 1, 5, 99);    /* 2 */
+  place(A, BID, GTC, 1, 5, 99);    /* 3: pool full, bid levels full */
+  CHECK_EQ(IMX_E_AON_REQUIRED, submit(S, A, BID, GTC, 0, 5, 98));
+  EXPECT_EVENTS(rejected(0, IMX_E_AON_REQUIRED));
+  CHECK_EQ(IMX_E_ORDERS_FULL, submit(S, A, BID, GTC, 1, 5, 98));
+  EXPECT_EVENTS(rejected(0, IMX_E_ORDERS_FULL));
+  CHECK_EQ(IMX_OK, cancel(3)); /* room in the pool, levels still full */
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, A, BID, GTC, 1, 5, 98));
+  EXPECT_EVENTS(rejected(0, IMX_E_LEVELS_FULL));
+  CHECK_EQ(4, place(A, BID, GTC, 1, 5, 99));
+  finish();
+}
+
+static void test_levels_full_rejects_order_that_needs_a_new_level(void) {
+  setup_engine(64, 4);
+  S = add_service(1, 1, 1, 2); /* two levels per side */
+  bid(A, 5, 100);              /* 1 */
+  bid(A, 5, 99);               /* 2 */
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, B, BID, GTC, 0, 5, 98));
+  EXPECT_EVENTS(rejected(0, IMX_E_LEVELS_FULL));
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, B, BID, PERIOD, 0, 5, 101));
+  EXPECT_EVENTS(rejected(0, IMX_E_LEVELS_FULL));
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, B, BID, GTC, 1, 5, 101));
+  EXPECT_EVENTS(rejected(0, IMX_E_LEVELS_FULL));
+  CHECK_EQ(3, bid(B, 5, 100)); /* an existing level takes more orders */
+  CHECK_EQ(4, offer(B, 5, 105)); /* the other side has its own levels */
+  CHECK_EQ(5, offer(B, 5, 106));
+  EXPECT_LEVELS(BID, {100, 10, 2}, {99, 5, 1});
+  finish();
+}
+
+static void test_levels_full_is_checked_before_matching_for_orders_that_could_rest(void) {
+  setup_engine(64, 4);
+  S = add_service(1, 1, 1, 2);
+  bid(B, 5, 100);   /* 1 */
+  bid(B, 5, 99);    /* 2: bid levels full */
+  offer(A, 5, 101); /* 3 */
+  offer(A, 5, 102); /* 4 */
+  /* Would fill against 3 completely, yet could rest, so it needs a level. */
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, C, BID, GTC, 0, 5, 101));
+  EXPECT_EVENTS(rejected(0, IMX_E_LEVELS_FULL));
+  EXPECT_ORDER(3, 5, 5, 0, 101);
+  /* ioc and fok never rest, so they need no level. */
+  CHECK_EQ(5, place(C, BID, IOC, 0, 5, 101));
+  EXPECT_EVENTS(accepted(5, C, BID, IOC, 0, 5, 101),
+                trade(1, 5, 3, C, A, 5, 101, BID));
+  CHECK_EQ(6, place(C, BID, FOK, 0, 5, 102));
+  EXPECT_EVENTS(accepted(6, C, BID, FOK, 0, 5, 102),
+                trade(2, 6, 4, C, A, 5, 102, BID));
+  EXPECT_NO_LEVELS(OFFER);
+  finish();
+}
+
+static void test_orders_full_rejects_new_orders_until_one_leaves(void) {
+  setup_engine(2, 4);
+  S = add_service(1, 1, 1, 0);
+  bid(A, 5, 100); /* 1 */
+  bid(A, 5, 99);  /* 2: pool full */
+  CHECK_EQ(IMX_E_ORDERS_FULL, submit(S, A, BID, GTC, 0, 5, 98));
+  EXPECT_EVENTS(rejected(0, IMX_E_ORDERS_FULL));
+  CHECK_EQ(IMX_OK, cancel(2));
+  CHECK_EQ(3, bid(A, 5, 98)); /* the rejection took no id */
+  EXPECT_EVENTS(accepted(3, A, BID, GTC, 0, 5, 98));
+  CHECK_EQ(2, imx_engine_open_orders(E));
+  finish();
+}
+
+static void test_orders_full_rejects_even_an_order_that_would_fill(void) {
+  setup_engine(2, 4);
+  S = add_service(1, 1, 1, 0);
+  offer(A, 5, 100); /* 1 */
+  offer(A, 5, 101); /* 2: pool full */
+  /* Validation comes before matching: a full pool rejects every order. */
+  CHECK_EQ(IMX_E_ORDERS_FULL, submit(S, B, BID, IOC, 0, 5, 100));
+  EXPECT_EVENTS(rejected(0, IMX_E_ORDERS_FULL));
+  EXPECT_ORDER(1, 5, 5, 0, 100);
+  finish();
+}
+
+/* The id index maps an id's low bits straight to its order; with orders_max
+** 4 it has 8 entries, so ids 9, 17, 25 ... land on the entry that the still
+** open order 1 holds and must go to the overflow table. Cancel, modify and
+** fills must find every order, whichever table holds it. */
+static void test_orders_that_outlive_later_ids_stay_reachable(void) {
+  setup_engine(4, 4);
+  S = add_service(1, 1, 1, 0);
+  CHECK_EQ(1, bid(A, 5, 100));   /* stays open throughout */
+  CHECK_EQ(2, offer(D, 1, 300)); /* keeps the pairs below on odd ids */
+  for (uint64_t id = 3; id <= 39; id += 2) {
+    CHECK_EQ(id, offer(B, 1, 200));
+    CHECK_EQ(id + 1, bid(C, 1, 200)); /* takes order id whole */
+  }
+  CHECK_EQ(41, offer(B, 1, 150)); /* 41 & 7 == 1: overflow */
+  CHECK_EQ(IMX_OK, modify(41, 1, 160));
+  CHECK_EQ(IMX_OK, modify(1, 4, 100));
+  EXPECT_ORDER(1, 4, 4, 0, 100);
+  CHECK_EQ(IMX_OK, cancel(1));
+  EXPECT_NOT_OPEN(1);
+  CHECK_EQ(42, bid(C, 1, 160));
+  EXPECT_EVENTS(accepted(42, C, BID, GTC, 0, 1, 160),
+                trade(20, 42, 41, C, B, 1, 160, BID));
+  CHECK_EQ(1, imx_engine_open_orders(E));
+  finish();
+}
+
+static void test_rejected_commands_consume_no_order_id(void) {
+  setup();
+  CHECK_EQ(1, bid(A, 5, 100));
+  CHECK_EQ(IMX_E_BAD_QTY, submit(S, A, BID, GTC, 0, 0, 100));
+  CHECK_EQ(IMX_E_UNKNOWN_SERVICE, submit(1000, A, BID, GTC, 0, 5, 100));
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, cancel(77));
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, modify(77, 5, 100));
+  CHECK_EQ(2, bid(A, 5, 99));
+  CHECK_EQ(3, offer(B, 5, 100));
+  EXPECT_EVENTS(accepted(3, B, OFFER, GTC, 0, 5, 100),
+                trade(1, 1, 3, A, B, 5, 100, OFFER));
+  CHECK_EQ(IMX_E_BAD_PRICE, submit(S, B, OFFER, GTC, 0, 5, 0));
+  CHECK_EQ(4, offer(B, 5, 99));
+  EXPECT_EVENTS(accepted(4, B, OFFER, GTC, 0, 5, 99),
+                trade(2, 2, 4, A, B, 5, 99, OFFER));
+  finish();
+}
+
+static void test_qty_and_price_at_their_maxima_are_accepted(void) {
+  setup();
+  CHECK_EQ(1, bid(A, IMX_QTY_MAX, IMX_PRICE_MAX_MINOR));
+  EXPECT_EVENTS(accepted(1, A, BID, GTC, 0, IMX_QTY_MAX, IMX_PRICE_MAX_MINOR));
+  CHECK_EQ(2, offer(B, IMX_QTY_MAX, 1));
+  EXPECT_EVENTS(accepted(2, B, OFFER, GTC, 0, IMX_QTY_MAX, 1),
+                trade(1, 1, 2, A, B, IMX_QTY_MAX, IMX_PRICE_MAX_MINOR, OFFER));
+  CHECK_EQ(3, bid(A, 1, 1)); /* the smallest valid order */
+  finish();
+}
+
+/* ==================================================== services, engine */
+
+static void test_service_add_rejects_bad_config(void) {
+  static const imx_service_config bad[] = {
+      {0, 1, 1, 0},  {1, 0, 1, 0}, {-5, 1, 1, 0},
+      {1, -1, 1, 0}, {1, 1, 1, IMX_LEVELS_MAX + 1},
+  };
+  setup_engine(64, 1);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    uint32_t id = 0;
+    int before = check_failures_;
+    CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_service_add(E, &bad[i], &id));
+    if (check_failures_ != before) fprintf(stderr, "    in case %zu\n", i);
+  }
+  /* None of them took the only slot. */
+  S = add_service(1, 1, 1, 0);
+  CHECK_EQ(1, bid(A, 5, 100));
+  finish();
+}
+
+static void test_services_full(void) {
+  setup_engine(64, 2);
+  uint32_t s1 = add_service(1, 1, 1, 0);
+  uint32_t s2 = add_service(1, 1, 1, 0);
+  CHECK(s1 != s2);
+  imx_service_config cfg = {1, 1, 1, 0};
+  uint32_t id = 0;
+  CHECK_EQ(IMX_E_SERVICES_FULL, imx_engine_service_add(E, &cfg, &id));
+  finish();
+}
+
+static void test_engine_create_rejects_bad_config(void) {
+  static const imx_engine_config bad[] = {
+      {0, 4, on_event, &R},
+      {64, 0, on_event, &R},
+      {64, 4, NULL, &R},
+      {IMX_ORDERS_MAX + 1, 4, on_event, &R},
+      {64, IMX_SERVICES_MAX + 1, on_event, &R},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    imx_engine *e = NULL;
+    int before = check_failures_;
+    imx_status st = imx_engine_create(&bad[i], &e);
+    CHECK_EQ(IMX_E_BAD_CONFIG, st);
+    if (st == IMX_OK && e != NULL) imx_engine_destroy(e);
+    if (check_failures_ != before) fprintf(stderr, "    in case %zu\n", i);
+  }
+}
+
+static void test_order_and_trade_ids_are_sequential_per_engine_across_services(void) {
+  setup();
+  uint32_t s1 = S, s2 = add_service(1, 1, 1, 0);
+  CHECK_EQ(1, bid(A, 5, 100));
+  S = s2;
+  CHECK_EQ(2, offer(B, 5, 200));
+  S = s1;
+  CHECK_EQ(3, offer(C, 5, 100));
+  EXPECT_EVENTS(accepted(3, C, OFFER, GTC, 0, 5, 100),
+                trade(1, 1, 3, A, C, 5, 100, OFFER));
+  S = s2;
+  CHECK_EQ(4, bid(D, 5, 200));
+  EXPECT_EVENTS(accepted(4, D, BID, GTC, 0, 5, 200),
+                trade(2, 4, 2, D, B, 5, 200, BID));
+  finish();
+}
+
+/* =============================================================== other */
+
+/* Zeroes the fields the header lists for the event's type, then demands
+** that everything left is zero. */
+static void expect_unlisted_zero(size_t i, const imx_event *ev) {
+  imx_event z = *ev;
+  switch (ev->type) {
+  case IMX_EV_ACCEPTED:
+    z.service = 0; z.order_id = 0; z.cc = 0; z.side = 0; z.tif = 0;
+    z.aon = 0; z.qty = 0; z.price_minor = 0;
+    break;
+  case IMX_EV_TRADE:
+    z.service = 0; z.trade_id = 0; z.buy_order_id = 0; z.sell_order_id = 0;
+    z.buyer_cc = 0; z.seller_cc = 0; z.qty = 0; z.price_minor = 0;
+    z.aggressor = 0;
+    break;
+  case IMX_EV_CANCELLED:
+    z.service = 0; z.order_id = 0; z.cc = 0; z.side = 0; z.qty = 0;
+    z.reason = 0;
+    break;
+  case IMX_EV_EXPIRED:
+    z.service = 0; z.order_id = 0; z.cc = 0; z.side = 0; z.qty = 0;
+    break;
+  case IMX_EV_REJECTED:
+    z.order_id = 0; z.status = 0;
+    break;
+  case IMX_EV_MODIFIED:
+    z.service = 0; z.order_id = 0; z.cc = 0; z.side = 0; z.qty = 0;
+    z.price_minor = 0; z.priority_kept = 0;
+    break;
+  }
+#define ZERO(f)                                                             \
+  do {                                                                      \
+    if (z.f != 0)                                                           \
+      fail_at(__LINE__, "event %zu (%s): %s does not apply, want 0, got "   \
+              "%lld", i, ev_name(ev->type), #f, (long long)z.f);            \
+  } while (0)
+  ZERO(service); ZERO(order_id); ZERO(cc); ZERO(side); ZERO(tif); ZERO(aon);
+  ZERO(qty); ZERO(price_minor); ZERO(reason); ZERO(status);
+  ZERO(priority_kept); ZERO(trade_id); ZERO(buy_order_id);
+  ZERO(sell_order_id); ZERO(buyer_cc); ZERO(seller_cc); ZERO(aggressor);
+#undef ZERO
+}
+
+static void test_fields_that_do_not_apply_are_zero(void) {
+  setup();
+  /* Non-zero values everywhere they are allowed, so that a field copied
+  ** into the wrong event shows. */
+  place(D, OFFER, PERIOD, 1, 5, 100);  /* 1: accepted */
+  place(C, BID, IOC, 0, 8, 100);       /* 2: accepted, trade, cancelled */
+  place(B, OFFER, PERIOD, 0, 4, 110);  /* 3: accepted */
+  modify(3, 3, 111);                   /* modified */
+  submit(S, A, OFFER, FOK, 1, 0, 100); /* rejected */
+  cancel(99);                          /* rejected */
+  period_end(S);                       /* expired */
+  int seen[6] = {0};
+  for (size_t i = 0; i < R.n && i < REC_CAP; i++) {
+    if ((unsigned)R.ev[i].type < 6) seen[R.ev[i].type]++;
+    expect_unlisted_zero(i, &R.ev[i]);
+  }
+  for (int t = 0; t < 6; t++)
+    if (!seen[t]) fail_at(__LINE__, "no %s event to look at", ev_name(t));
+  finish();
+}
+
+static void test_queries_emit_no_events(void) {
+  setup();
+  bid(A, 5, 100);   /* 1 */
+  offer(B, 5, 101); /* 2 */
+  mark();
+  imx_order_info o[4];
+  imx_level_info l[4];
+  CHECK_EQ(IMX_OK, imx_engine_order_get(E, 1, &o[0]));
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, imx_engine_order_get(E, 9, &o[0]));
+  CHECK_EQ(1, imx_engine_levels(E, S, OFFER, l, 4));
+  CHECK_EQ(1, imx_engine_orders(E, S, BID, o, 4));
+  CHECK_EQ(2, imx_engine_open_orders(E));
+  CHECK(imx_engine_memory_bytes(E) > 0);
+  CHECK_EQ(0, imx_engine_check(E));
+  EXPECT_NO_EVENTS();
+  finish();
+}
+
+/* A fixed pseudo-random mix of every command, on two services; the same
+** seed gives the same commands. */
+static void run_script(imx_engine *e, uint32_t s1, uint32_t s2,
+                       int *check_failed) {
+  uint64_t x = 20240601;
+  for (int i = 0; i < 400; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint32_t r = (uint32_t)(x >> 32);
+    uint32_t svc = (r & 1) ? s1 : s2;
+    uint32_t op = (r >> 1) % 16;
+    if (op < 10) {
+      imx_order_new o = {svc, 1 + (r >> 5) % 4, (imx_side)((r >> 7) & 1),
+                         (imx_tif)((r >> 8) % 4), (r >> 10) % 6 == 0,
+                         1 + (r >> 13) % 12, 95 + (r >> 17) % 11};
+      if ((r >> 22) % 40 == 0) o.qty = 0; /* now and then a rejection */
+      imx_engine_order_new(e, &o, NULL);
+    } else if (op < 12) {
+      imx_engine_order_cancel(e, (r >> 5) % (uint32_t)(i + 2));
+    } else if (op < 15) {
+      imx_engine_order_modify(e, (r >> 5) % (uint32_t)(i + 2),
+                              1 + (r >> 13) % 12, 95 + (r >> 17) % 11);
+    } else {
+      imx_engine_period_end(e, svc);
+    }
+    if (imx_engine_check(e) != 0 && *check_failed == 0) *check_failed = i + 1;
+  }
+}
+
+static void test_same_commands_give_identical_event_streams(void) {
+  imx_engine *e1 = create_engine(256, 4, &R);
+  imx_engine *e2 = create_engine(256, 4, &R2);
+  imx_service_config cfg = {1, 1, 1, 0};
+  uint32_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+  CHECK_EQ(IMX_OK, imx_engine_service_add(e1, &cfg, &a1));
+  CHECK_EQ(IMX_OK, imx_engine_service_add(e1, &cfg, &b1));
+  CHECK_EQ(IMX_OK, imx_engine_service_add(e2, &cfg, &a2));
+  CHECK_EQ(IMX_OK, imx_engine_service_add(e2, &cfg, &b2));
+  int bad1 = 0, bad2 = 0;
+  run_script(e1, a1, b1, &bad1);
+  run_script(e2, a2, b2, &bad2);
+  CHECK_EQ(0, bad1); /* the command number after which a check failed */
+  CHECK_EQ(0, bad2);
+  CHECK(R.n > 400); /* the script did produce a real stream */
+  CHECK(R.n <= REC_CAP);
+  CHECK_EQ(R.n, R2.n);
+  size_t n = R.n < R2.n ? R.n : R2.n;
+  if (n > REC_CAP) n = REC_CAP;
+  CHECK(memcmp(R.ev, R2.ev, n * sizeof(imx_event)) == 0);
+  /* Every kind of event occurred, so the comparison covered them all. */
+  int seen[6] = {0};
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned)R.ev[i].type < 6) seen[R.ev[i].type] = 1;
+  for (int t = 0; t < 6; t++)
+    if (!seen[t]) fail_at(__LINE__, "script emitted no %s event", ev_name(t));
+  CHECK_EQ(0, imx_engine_check(e1));
+  CHECK_EQ(0, imx_engine_check(e2));
+  imx_engine_destroy(e1);
+  imx_engine_destroy(e2);
+}
+
+static void test_status_and_enum_names_are_stable(void) {
+  CHECK_STR("unknown_service", imx_status_name(IMX_E_UNKNOWN_SERVICE));
+  CHECK_STR("unknown_order", imx_status_name(IMX_E_UNKNOWN_ORDER));
+  CHECK_STR("bad_side", imx_status_name(IMX_E_BAD_SIDE));
+  CHECK_STR("bad_tif", imx_status_name(IMX_E_BAD_TIF));
+  CHECK_STR("bad_qty", imx_status_name(IMX_E_BAD_QTY));
+  CHECK_STR("bad_price", imx_status_name(IMX_E_BAD_PRICE));
+  CHECK_STR("bad_tick", imx_status_name(IMX_E_BAD_TICK));
+  CHECK_STR("bad_lot", imx_status_name(IMX_E_BAD_LOT));
+  CHECK_STR("aon_required", imx_status_name(IMX_E_AON_REQUIRED));
+  CHECK_STR("orders_full", imx_status_name(IMX_E_ORDERS_FULL));
+  CHECK_STR("levels_full", imx_status_name(IMX_E_LEVELS_FULL));
+  CHECK_STR("user", imx_cancel_reason_name(IMX_CANCEL_USER));
+  CHECK_STR("ioc", imx_cancel_reason_name(IMX_CANCEL_IOC));
+  CHECK_STR("fok", imx_cancel_reason_name(IMX_CANCEL_FOK));
+  CHECK_STR("self_trade", imx_cancel_reason_name(IMX_CANCEL_SELF_TRADE));
+  CHECK_STR("bid", imx_side_name(IMX_BID));
+  CHECK_STR("offer", imx_side_name(IMX_OFFER));
+  CHECK_STR("gtc", imx_tif_name(IMX_TIF_GTC));
+  CHECK_STR("period", imx_tif_name(IMX_TIF_PERIOD));
+  CHECK_STR("ioc", imx_tif_name(IMX_TIF_IOC));
+  CHECK_STR("fok", imx_tif_name(IMX_TIF_FOK));
+  CHECK_STR("accepted", imx_event_type_name(IMX_EV_ACCEPTED));
+  CHECK_STR("trade", imx_event_type_name(IMX_EV_TRADE));
+  CHECK_STR("cancelled", imx_event_type_name(IMX_EV_CANCELLED));
+  CHECK_STR("expired", imx_event_type_name(IMX_EV_EXPIRED));
+  CHECK_STR("rejected", imx_event_type_name(IMX_EV_REJECTED));
+  CHECK_STR("modified", imx_event_type_name(IMX_EV_MODIFIED));
+}
+
+int main(int argc, char **argv) {
+  static const check_case cases[] = {
+      /* price and time */
+      CHECK_CASE(test_better_priced_offer_trades_first),
+      CHECK_CASE(test_better_priced_bid_trades_first),
+      CHECK_CASE(test_same_price_trades_in_arrival_order),
+      CHECK_CASE(test_incoming_bid_trades_at_resting_offer_price),
+      CHECK_CASE(test_incoming_offer_trades_at_resting_bid_price),
+      CHECK_CASE(test_orders_that_fill_completely_leave_the_book),
+      CHECK_CASE(test_orders_that_do_not_cross_both_rest),
+      /* partial fills, levels */
+      CHECK_CASE(test_partial_fill_across_levels_rests_remainder_at_limit),
+      CHECK_CASE(test_levels_report_totals_best_first),
+      CHECK_CASE(test_emptied_level_is_free_again),
+      /* ioc, fok */
+      CHECK_CASE(test_ioc_remainder_is_cancelled),
+      CHECK_CASE(test_ioc_that_trades_nothing_is_cancelled_whole),
+      CHECK_CASE(test_fok_that_cannot_fill_is_killed),
+      CHECK_CASE(test_fok_that_can_fill_exactly_across_levels_trades),
+      CHECK_CASE(test_fok_does_not_count_a_resting_aon_it_cannot_take_whole),
+      /* aon */
+      CHECK_CASE(test_resting_aon_is_skipped_by_smaller_order_which_trades_behind_it),
+      CHECK_CASE(test_resting_aon_skipped_by_smaller_order_which_then_rests),
+      CHECK_CASE(test_resting_aon_is_compared_with_remaining_not_original_qty),
+      CHECK_CASE(test_resting_aon_is_filled_whole_by_big_enough_order),
+      CHECK_CASE(test_resting_aon_is_never_matched_with_orders_already_resting),
+      CHECK_CASE(test_incoming_aon_that_cannot_fill_rests_whole_without_trading),
+      CHECK_CASE(test_incoming_aon_that_can_fill_trades_across_levels),
+      CHECK_CASE(test_incoming_aon_takes_resting_aon_of_equal_qty),
+      CHECK_CASE(test_aon_ioc_that_cannot_fill_is_cancelled_with_reason_ioc),
+      CHECK_CASE(test_aon_ioc_that_can_fill_trades_whole),
+      CHECK_CASE(test_aon_fok_that_cannot_fill_is_killed_with_reason_fok),
+      CHECK_CASE(test_indivisible_service_rejects_non_aon),
+      /* self-trade prevention */
+      CHECK_CASE(test_self_trade_cancels_remainder_and_leaves_own_order_untouched),
+      CHECK_CASE(test_self_trade_prevention_applies_to_incoming_offer),
+      CHECK_CASE(test_ioc_stopped_by_self_trade_is_cancelled_with_reason_self_trade),
+      CHECK_CASE(test_fok_blocked_by_own_order_is_killed),
+      CHECK_CASE(test_fok_that_fills_before_reaching_own_order_trades),
+      CHECK_CASE(test_resting_own_aon_that_would_be_skipped_does_not_trigger_stp),
+      CHECK_CASE(test_resting_own_aon_that_could_be_taken_triggers_stp),
+      CHECK_CASE(test_incoming_aon_blocked_by_own_order_rests_whole),
+      /* cancel */
+      CHECK_CASE(test_cancel_removes_open_order_with_reason_user),
+      CHECK_CASE(test_cancel_of_unknown_id_is_rejected),
+      CHECK_CASE(test_cancel_of_filled_order_is_rejected),
+      CHECK_CASE(test_cancel_of_cancelled_order_is_rejected),
+      CHECK_CASE(test_cancel_of_ioc_or_fok_order_is_rejected),
+      /* modify */
+      CHECK_CASE(test_modify_reducing_qty_keeps_priority),
+      CHECK_CASE(test_modify_to_same_values_keeps_priority),
+      CHECK_CASE(test_modify_increasing_qty_loses_priority),
+      CHECK_CASE(test_modify_changing_price_loses_priority),
+      CHECK_CASE(test_modify_reducing_qty_with_new_price_loses_priority),
+      CHECK_CASE(test_modify_price_that_crosses_trades_at_resting_price),
+      CHECK_CASE(test_modify_that_crosses_own_order_cancels_remainder_self_trade),
+      CHECK_CASE(test_modify_with_invalid_values_is_rejected_and_changes_nothing),
+      CHECK_CASE(test_modify_validation_precedence),
+      CHECK_CASE(test_modify_to_new_level_on_full_side_is_rejected_levels_full),
+      CHECK_CASE(test_modify_that_frees_its_old_level_may_take_a_new_one),
+      CHECK_CASE(test_modify_of_order_that_is_not_open_is_rejected),
+      CHECK_CASE(test_filled_plus_open_equals_original_after_modifies_and_fills),
+      CHECK_CASE(test_modify_keeps_id_side_tif_aon_and_cost_centre),
+      /* period end */
+      CHECK_CASE(test_period_end_expires_only_period_orders_in_book_order),
+      CHECK_CASE(test_period_end_expires_open_qty_of_partly_filled_order),
+      CHECK_CASE(test_period_end_follows_priority_after_modify),
+      CHECK_CASE(test_period_end_leaves_other_services_untouched),
+      CHECK_CASE(test_period_end_of_unknown_service_is_rejected),
+      /* validation */
+      CHECK_CASE(test_each_invalid_field_is_rejected_with_its_code),
+      CHECK_CASE(test_validation_precedence_from_unknown_service_to_bad_lot),
+      CHECK_CASE(test_validation_precedence_aon_required_orders_full_levels_full),
+      CHECK_CASE(test_levels_full_rejects_order_that_needs_a_new_level),
+      CHECK_CASE(test_levels_full_is_checked_before_matching_for_orders_that_could_rest),
+      CHECK_CASE(test_orders_full_rejects_new_orders_until_one_leaves),
+      CHECK_CASE(test_orders_full_rejects_even_an_order_that_would_fill),
+      CHECK_CASE(test_orders_that_outlive_later_ids_stay_reachable),
+      CHECK_CASE(test_rejected_commands_consume_no_order_id),
+      CHECK_CASE(test_qty_and_price_at_their_maxima_are_accepted),
+      /* services, engine */
+      CHECK_CASE(test_service_add_rejects_bad_config),
+      CHECK_CASE(test_services_full),
+      CHECK_CASE(test_engine_create_rejects_bad_config),
+      CHECK_CASE(test_order_and_trade_ids_are_sequential_per_engine_across_services),
+      /* other */
+      CHECK_CASE(test_fields_that_do_not_apply_are_zero),
+      CHECK_CASE(test_queries_emit_no_events),
+      CHECK_CASE(test_same_commands_give_identical_event_streams),
+      CHECK_CASE(test_status_and_enum_names_are_stable),
+  };
+  return check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
+}
