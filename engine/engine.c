@@ -3,19 +3,20 @@
 ** priority, aon, ioc/fok, self-trade prevention, modify and period expiry.
 ** The rules are specified in docs/matching.md; this file is their fast
 ** implementation, tests/refmodel.c the slow one they are compared against.
+** Auction books, risk limits and tenders have files of their own
+** (engine_int.h lists them); this one owns the order pool and the books.
 **
 ** Memory layout. Everything is allocated up front:
 **
 **   pool[orders_max]   every order, free ones chained through `next`.
-**   direct[2^k]        order id -> pool slot, by the id's low bits; an
-**   overflow[2^k]      order whose entry is taken goes to the overflow
-**                      hash table. 2^k >= 2 * orders_max. O(1) cancel.
+**   orders             id -> pool slot (index.c): one load. O(1) cancel.
 **   books[services]    two sides per book; a side is a sorted array of
 **                      price levels with the BEST LEVEL LAST, so matching
 **                      consumes from the end and most inserts near the touch
 **                      move only a few elements. Bids are sorted by price
 **                      ascending, offers by price descending: both by
-**                      key() ascending, with key(offer) = -price.
+**                      eng_key() ascending, with key(offer) = -price. Market
+**                      orders (auction books only) have the highest key.
 **   level              price, open total, a FIFO of orders as a doubly
 **                      linked list of pool slots (head = oldest).
 **
@@ -23,65 +24,10 @@
 ** a few cache lines, and a bounded array (levels_max) is an explicit limit
 ** rather than an allocation on the hot path.
 */
-#include "imx_engine.h"
-
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NIL UINT32_MAX
-
-typedef struct order {
-  uint64_t id;
-  int64_t price_minor;
-  int64_t qty_original;
-  int64_t qty_open;
-  int64_t qty_filled;
-  uint32_t prev, next; /* FIFO within the level; `next` chains free slots */
-  uint32_t cc;
-  uint32_t service;
-  uint8_t side, tif, aon, live;
-} order;
-
-typedef struct level {
-  int64_t price_minor;
-  int64_t qty_open;
-  uint32_t head, tail;
-  uint32_t count;
-} level;
-
-typedef struct book_side {
-  level *levels; /* sorted by key() ascending: best last */
-  uint32_t n;
-  uint32_t cap;
-} book_side;
-
-typedef struct book {
-  int64_t tick_minor;
-  int64_t lot;
-  int divisible;
-  book_side side[2];
-} book;
-
-struct imx_engine {
-  imx_event_fn on_event;
-  void *ctx;
-  order *pool;
-  uint32_t orders_max;
-  uint32_t free_head;
-  uint32_t open;       /* orders in the index                   */
-  uint32_t *direct;    /* id & index_mask -> pool slot           */
-  uint32_t *overflow;  /* open addressing, for taken direct slots */
-  uint32_t overflow_n; /* entries in overflow                     */
-  uint32_t index_mask;
-  uint32_t index_shift;
-  book *books;
-  uint32_t services_max;
-  uint32_t services_n;
-  uint64_t order_id_next;
-  uint64_t trade_id_next;
-  size_t memory_bytes;
-};
+#include "engine_int.h"
 
 /* ---------------------------------------------------------------- names */
 
@@ -102,6 +48,18 @@ const char *imx_status_name(imx_status s) {
   case IMX_E_SERVICES_FULL: return "services_full";
   case IMX_E_BAD_CONFIG: return "bad_config";
   case IMX_E_NOMEM: return "nomem";
+  case IMX_E_UNKNOWN_CC: return "unknown_cc";
+  case IMX_E_INSUFFICIENT_BUDGET: return "insufficient_budget";
+  case IMX_E_OVER_CAPACITY: return "over_capacity";
+  case IMX_E_SELF_TRADE: return "self_trade";
+  case IMX_E_WRONG_MODE: return "wrong_mode";
+  case IMX_E_POSITIONS_FULL: return "positions_full";
+  case IMX_E_TENDERS_FULL: return "tenders_full";
+  case IMX_E_UNKNOWN_TENDER: return "unknown_tender";
+  case IMX_E_ABOVE_CEILING: return "above_ceiling";
+  case IMX_E_QUOTES_FULL: return "quotes_full";
+  case IMX_E_ALREADY_QUOTED: return "already_quoted";
+  case IMX_E_BAD_DEADLINE: return "bad_deadline";
   }
   return "unknown";
 }
@@ -117,7 +75,10 @@ const char *imx_cancel_reason_name(imx_cancel_reason r) {
 }
 
 const char *imx_side_name(imx_side s) {
-  return s == IMX_BID ? "bid" : s == IMX_OFFER ? "offer" : "unknown";
+  return s == IMX_BID     ? "bid"
+         : s == IMX_OFFER ? "offer"
+         : s == IMX_NO_SIDE ? "none"
+                          : "unknown";
 }
 
 const char *imx_tif_name(imx_tif t) {
@@ -138,13 +99,20 @@ const char *imx_event_type_name(imx_event_type t) {
   case IMX_EV_EXPIRED: return "expired";
   case IMX_EV_REJECTED: return "rejected";
   case IMX_EV_MODIFIED: return "modified";
+  case IMX_EV_AUCTION: return "auction";
+  case IMX_EV_TENDER_OPENED: return "tender_opened";
+  case IMX_EV_QUOTE_ACCEPTED: return "quote_accepted";
+  case IMX_EV_QUOTE_RELEASED: return "quote_released";
+  case IMX_EV_TENDER_AWARDED: return "tender_awarded";
+  case IMX_EV_TENDER_UNFILLED: return "tender_unfilled";
+  case IMX_EV_TENDER_CANCELLED: return "tender_cancelled";
   }
   return "unknown";
 }
 
 /* --------------------------------------------------------------- events */
 
-static void emit(imx_engine *e, const imx_event *ev) { e->on_event(e->ctx, ev); }
+void eng_emit(imx_engine *e, const imx_event *ev) { e->on_event(e->ctx, ev); }
 
 /* Events are zeroed whole (padding too) so that equal event streams are
 ** equal byte for byte. */
@@ -164,23 +132,22 @@ static void emit_accepted(imx_engine *e, const order *o) {
   ev.aon = o->aon;
   ev.qty = o->qty_original;
   ev.price_minor = o->price_minor;
-  emit(e, &ev);
+  eng_emit(e, &ev);
 }
 
-static void emit_cancelled(imx_engine *e, const order *o,
-                           imx_cancel_reason why) {
+void eng_emit_cancelled(imx_engine *e, const order *o, imx_cancel_reason why) {
   imx_event ev;
   ev_order(&ev, IMX_EV_CANCELLED, o);
   ev.qty = o->qty_open;
   ev.reason = why;
-  emit(e, &ev);
+  eng_emit(e, &ev);
 }
 
 static void emit_expired(imx_engine *e, const order *o) {
   imx_event ev;
   ev_order(&ev, IMX_EV_EXPIRED, o);
   ev.qty = o->qty_open;
-  emit(e, &ev);
+  eng_emit(e, &ev);
 }
 
 static void emit_modified(imx_engine *e, const order *o, int kept) {
@@ -189,28 +156,29 @@ static void emit_modified(imx_engine *e, const order *o, int kept) {
   ev.qty = o->qty_open;
   ev.price_minor = o->price_minor;
   ev.priority_kept = kept;
-  emit(e, &ev);
+  eng_emit(e, &ev);
 }
 
-static imx_status reject(imx_engine *e, uint64_t order_id, imx_status why) {
+imx_status eng_reject(imx_engine *e, uint64_t order_id, imx_status why,
+                      int64_t available) {
   imx_event ev;
   assert(why != IMX_OK);
   memset(&ev, 0, sizeof ev);
   ev.type = IMX_EV_REJECTED;
   ev.order_id = order_id;
   ev.status = why;
-  emit(e, &ev);
+  ev.available = available;
+  eng_emit(e, &ev);
   return why;
 }
 
-static void emit_trade(imx_engine *e, const order *in, const order *rest,
-                       int64_t qty, int64_t price_minor) {
+void eng_emit_trade(imx_engine *e, const order *buy, const order *sell,
+                    int64_t qty, int64_t price_minor, imx_side aggressor) {
   imx_event ev;
-  const order *buy = in->side == IMX_BID ? in : rest;
-  const order *sell = in->side == IMX_BID ? rest : in;
+  assert(buy->side == IMX_BID && sell->side == IMX_OFFER);
   memset(&ev, 0, sizeof ev);
   ev.type = IMX_EV_TRADE;
-  ev.service = in->service;
+  ev.service = buy->service;
   ev.trade_id = e->trade_id_next++;
   ev.buy_order_id = buy->id;
   ev.sell_order_id = sell->id;
@@ -218,8 +186,8 @@ static void emit_trade(imx_engine *e, const order *in, const order *rest,
   ev.seller_cc = sell->cc;
   ev.qty = qty;
   ev.price_minor = price_minor;
-  ev.aggressor = (imx_side)in->side;
-  emit(e, &ev);
+  ev.aggressor = aggressor;
+  eng_emit(e, &ev);
 }
 
 /* ----------------------------------------------------------- order pool */
@@ -240,96 +208,15 @@ static void pool_give(imx_engine *e, uint32_t slot) {
   e->free_head = slot;
 }
 
-/* ------------------------------------------------------------- id index */
-
-/* Order ids are sequential, so their low bits address a direct-mapped table:
-** orders made one after the other sit in neighbouring entries (kind to the
-** cache and the TLB) and a lookup is one load. An order whose entry is held
-** by an older order still open (2^k ids earlier) goes to a small open-
-** addressing overflow table instead, so a long-lived order never slows the
-** others down. Both tables have 2^k >= 2 * orders_max entries. */
-
-static uint32_t overflow_home(const imx_engine *e, uint64_t id) {
-  return (uint32_t)((id * 0x9E3779B97F4A7C15ull) >> e->index_shift);
-}
-
-/* Returns the overflow position of id, or NIL. */
-static uint32_t overflow_pos(const imx_engine *e, uint64_t id) {
-  if (e->overflow_n == 0) return NIL;
-  uint32_t i = overflow_home(e, id);
-  for (uint32_t probes = 0; probes <= e->index_mask; probes++) {
-    uint32_t slot = e->overflow[i];
-    if (slot == NIL) return NIL;
-    if (e->pool[slot].id == id) return i;
-    i = (i + 1) & e->index_mask;
-  }
-  return NIL;
-}
-
-/* Returns the pool slot of an open order, or NIL. */
-static uint32_t index_find(const imx_engine *e, uint64_t id) {
-  uint32_t slot = e->direct[id & e->index_mask];
-  if (slot != NIL && e->pool[slot].id == id) return slot;
-  uint32_t i = overflow_pos(e, id);
-  return i == NIL ? NIL : e->overflow[i];
-}
-
-static void index_put(imx_engine *e, uint32_t slot) {
-  uint64_t id = e->pool[slot].id;
-  assert(e->open < e->orders_max && index_find(e, id) == NIL);
-  e->open++;
-  uint32_t *d = &e->direct[id & e->index_mask];
-  if (*d == NIL) {
-    *d = slot;
-    return;
-  }
-  uint32_t i = overflow_home(e, id);
-  while (e->overflow[i] != NIL) i = (i + 1) & e->index_mask;
-  e->overflow[i] = slot;
-  e->overflow_n++;
-}
-
-/* Backward-shift deletion keeps every probe chain of the overflow table
-** unbroken without tombstones, so lookups never degrade over a long run. */
-static void overflow_del(imx_engine *e, uint32_t i) {
-  uint32_t j = i;
-  for (;;) {
-    j = (j + 1) & e->index_mask;
-    uint32_t slot = e->overflow[j];
-    if (slot == NIL) break;
-    uint32_t k = overflow_home(e, e->pool[slot].id);
-    /* Move j back to i unless its home k lies cyclically in (i, j]. */
-    int k_in = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-    if (!k_in) {
-      e->overflow[i] = slot;
-      i = j;
-    }
-  }
-  e->overflow[i] = NIL;
-  e->overflow_n--;
-}
-
-static void index_del(imx_engine *e, uint64_t id) {
-  uint32_t *d = &e->direct[id & e->index_mask];
-  assert(e->open > 0);
-  e->open--;
-  if (*d != NIL && e->pool[*d].id == id) {
-    *d = NIL;
-    return;
-  }
-  uint32_t i = overflow_pos(e, id);
-  assert(i != NIL);
-  overflow_del(e, i);
-}
-
 static order *order_by_id(imx_engine *e, uint64_t id) {
-  uint32_t slot = index_find(e, id);
+  uint32_t slot = idx_find(&e->orders, id);
   return slot == NIL ? NULL : &e->pool[slot];
 }
 
 /* ---------------------------------------------------------------- books */
 
-static int64_t key(int side, int64_t price_minor) {
+int64_t eng_key(int side, int64_t price_minor) {
+  if (price_minor == IMX_PRICE_MARKET) return INT64_MAX;
   return side == IMX_BID ? price_minor : -price_minor;
 }
 
@@ -337,18 +224,18 @@ static int64_t key(int side, int64_t price_minor) {
 ** exists, else 0 and the position where it would be inserted. */
 static int side_find(const book_side *bs, int side, int64_t price_minor,
                      uint32_t *pos) {
-  int64_t k = key(side, price_minor);
+  int64_t k = eng_key(side, price_minor);
   uint32_t lo = 0, hi = bs->n;
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if (key(side, bs->levels[mid].price_minor) < k) lo = mid + 1;
+    if (eng_key(side, bs->levels[mid].price_minor) < k) lo = mid + 1;
     else hi = mid;
   }
   *pos = lo;
   return lo < bs->n && bs->levels[lo].price_minor == price_minor;
 }
 
-static void level_unlink(imx_engine *e, level *l, uint32_t slot) {
+void eng_level_unlink(imx_engine *e, level *l, uint32_t slot) {
   order *o = &e->pool[slot];
   assert(l->count > 0 && l->price_minor == o->price_minor);
   if (o->prev != NIL) e->pool[o->prev].next = o->next;
@@ -362,7 +249,7 @@ static void level_unlink(imx_engine *e, level *l, uint32_t slot) {
   assert((l->count == 0) == (l->head == NIL));
 }
 
-static void side_remove_level(book_side *bs, uint32_t pos) {
+void eng_side_remove_level(book_side *bs, uint32_t pos) {
   assert(pos < bs->n && bs->levels[pos].count == 0);
   memmove(&bs->levels[pos], &bs->levels[pos + 1],
           (size_t)(bs->n - pos - 1) * sizeof(level));
@@ -392,9 +279,22 @@ static void rest(imx_engine *e, book *b, uint32_t slot) {
   l->qty_open += o->qty_open;
 }
 
-/* Removes a detached order from the engine for good. */
-static void retire(imx_engine *e, uint32_t slot) {
-  index_del(e, e->pool[slot].id);
+/* Removes a detached order from the engine for good, releasing what it
+** still reserves. */
+void eng_retire(imx_engine *e, uint32_t slot) {
+  order *o = &e->pool[slot];
+  book *b = &e->books[o->service];
+  risk_unreserve_order(e, o);
+  if (b->mode == IMX_MODE_AUCTION) {
+    position *p = risk_position(e, o->cc, o->service, 0);
+    assert(p != NULL && p->open[o->side] > 0);
+    p->open[o->side]--;
+    if (o->tif == IMX_TIF_IOC || o->tif == IMX_TIF_FOK) {
+      assert(b->immediate > 0);
+      b->immediate--;
+    }
+  }
+  idx_del(&e->orders, o->id);
   pool_give(e, slot);
 }
 
@@ -428,7 +328,10 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
       int64_t q = r->qty_open < left ? r->qty_open : left;
       left -= q;
       if (execute) {
-        emit_trade(e, in, r, q, l->price_minor);
+        const order *buy = in->side == IMX_BID ? in : r;
+        const order *sell = in->side == IMX_BID ? r : in;
+        eng_emit_trade(e, buy, sell, q, l->price_minor, (imx_side)in->side);
+        risk_fill(e, buy, sell, q, l->price_minor);
         in->qty_open -= q;
         in->qty_filled += q;
         r->qty_open -= q;
@@ -436,13 +339,13 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
         l->qty_open -= q;
         assert(r->qty_open >= 0 && in->qty_open == left);
         if (r->qty_open == 0) {
-          level_unlink(e, l, slot);
-          retire(e, slot);
+          eng_level_unlink(e, l, slot);
+          eng_retire(e, slot);
         }
       }
       slot = next;
     }
-    if (execute && l->count == 0) side_remove_level(opp, i);
+    if (execute && l->count == 0) eng_side_remove_level(opp, i);
   }
   return left;
 }
@@ -454,9 +357,9 @@ static void process(imx_engine *e, book *b, uint32_t slot) {
   if (o->tif == IMX_TIF_FOK || o->aon) {
     if (walk(e, b, slot, 0, &self_trade) > 0) {
       if (o->tif == IMX_TIF_FOK || o->tif == IMX_TIF_IOC) {
-        emit_cancelled(e, o, o->tif == IMX_TIF_FOK ? IMX_CANCEL_FOK
+        eng_emit_cancelled(e, o, o->tif == IMX_TIF_FOK ? IMX_CANCEL_FOK
                                                    : IMX_CANCEL_IOC);
-        retire(e, slot);
+        eng_retire(e, slot);
       } else {
         rest(e, b, slot);
       }
@@ -467,13 +370,13 @@ static void process(imx_engine *e, book *b, uint32_t slot) {
   assert(left == o->qty_open);
   assert(left == 0 || !(o->tif == IMX_TIF_FOK || o->aon));
   if (left == 0) {
-    retire(e, slot);
+    eng_retire(e, slot);
   } else if (self_trade) {
-    emit_cancelled(e, o, IMX_CANCEL_SELF_TRADE);
-    retire(e, slot);
+    eng_emit_cancelled(e, o, IMX_CANCEL_SELF_TRADE);
+    eng_retire(e, slot);
   } else if (o->tif == IMX_TIF_IOC) {
-    emit_cancelled(e, o, IMX_CANCEL_IOC);
-    retire(e, slot);
+    eng_emit_cancelled(e, o, IMX_CANCEL_IOC);
+    eng_retire(e, slot);
   } else {
     rest(e, b, slot);
   }
@@ -481,30 +384,45 @@ static void process(imx_engine *e, book *b, uint32_t slot) {
 
 /* ------------------------------------------------------------- commands */
 
-static imx_status check_qty_price(const book *b, int64_t qty,
-                                  int64_t price_minor) {
+/* Market orders (price IMX_PRICE_MARKET) exist only in auction books. */
+imx_status eng_check_qty_price(const book *b, int64_t qty,
+                               int64_t price_minor) {
   if (qty < 1 || qty > IMX_QTY_MAX) return IMX_E_BAD_QTY;
-  if (price_minor < 1 || price_minor > IMX_PRICE_MAX_MINOR)
+  int market = price_minor == IMX_PRICE_MARKET && b->mode == IMX_MODE_AUCTION;
+  if (!market && (price_minor < 1 || price_minor > b->price_cap_minor))
     return IMX_E_BAD_PRICE;
   if (price_minor % b->tick_minor != 0) return IMX_E_BAD_TICK;
   if (qty % b->lot != 0) return IMX_E_BAD_LOT;
   return IMX_OK;
 }
 
-static imx_status check_new(const imx_engine *e, const imx_order_new *o) {
+/* Could an order with this tif rest, and would it need a level that the
+** full side does not have? Checked before anything happens. */
+static int needs_missing_level(const book *b, const imx_order_new *o) {
+  int may_rest = o->tif == IMX_TIF_GTC || o->tif == IMX_TIF_PERIOD ||
+                 b->mode == IMX_MODE_AUCTION;
+  const book_side *bs = &b->side[o->side];
+  uint32_t pos;
+  return may_rest && bs->n == bs->cap &&
+         !side_find(bs, o->side, o->price_minor, &pos);
+}
+
+static imx_status check_new(imx_engine *e, const imx_order_new *o) {
   if (o->service >= e->services_n) return IMX_E_UNKNOWN_SERVICE;
   const book *b = &e->books[o->service];
   if (o->side != IMX_BID && o->side != IMX_OFFER) return IMX_E_BAD_SIDE;
   if ((unsigned)o->tif > IMX_TIF_FOK) return IMX_E_BAD_TIF;
-  imx_status s = check_qty_price(b, o->qty, o->price_minor);
+  imx_status s = eng_check_qty_price(b, o->qty, o->price_minor);
   if (s != IMX_OK) return s;
   if (!b->divisible && !o->aon) return IMX_E_AON_REQUIRED;
   if (e->free_head == NIL) return IMX_E_ORDERS_FULL;
-  if (o->tif == IMX_TIF_GTC || o->tif == IMX_TIF_PERIOD) {
-    const book_side *bs = &b->side[o->side];
-    uint32_t pos;
-    if (!side_find(bs, o->side, o->price_minor, &pos) && bs->n == bs->cap)
-      return IMX_E_LEVELS_FULL;
+  if (needs_missing_level(b, o)) return IMX_E_LEVELS_FULL;
+  if (b->mode == IMX_MODE_AUCTION) {
+    /* No time order runs between the sides of a call, so a cost centre
+    ** that is on one side may not join the other. */
+    const position *p = risk_position(e, o->cc, o->service, 1);
+    if (p == NULL) return IMX_E_POSITIONS_FULL;
+    if (p->open[!o->side] > 0) return IMX_E_SELF_TRADE;
   }
   return IMX_OK;
 }
@@ -512,8 +430,10 @@ static imx_status check_new(const imx_engine *e, const imx_order_new *o) {
 imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
                                 uint64_t *id_out) {
   assert(e != NULL && in != NULL);
+  int64_t available = 0;
   imx_status s = check_new(e, in);
-  if (s != IMX_OK) return reject(e, 0, s);
+  if (s == IMX_OK) s = risk_check_order(e, in, &available); /* reserves */
+  if (s != IMX_OK) return eng_reject(e, 0, s, available);
   uint32_t slot = pool_take(e);
   assert(slot != NIL);
   order *o = &e->pool[slot];
@@ -527,10 +447,18 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   o->side = (uint8_t)in->side;
   o->tif = (uint8_t)in->tif;
   o->aon = in->aon ? 1 : 0;
-  index_put(e, slot);
+  o->excluded = 0;
+  idx_put(&e->orders, slot);
   if (id_out) *id_out = o->id;
   emit_accepted(e, o);
-  process(e, &e->books[in->service], slot);
+  book *b = &e->books[in->service];
+  if (b->mode == IMX_MODE_AUCTION) {
+    risk_position(e, o->cc, o->service, 0)->open[o->side]++;
+    if (o->tif == IMX_TIF_IOC || o->tif == IMX_TIF_FOK) b->immediate++;
+    rest(e, b, slot);
+  } else {
+    process(e, b, slot);
+  }
   return IMX_OK;
 }
 
@@ -542,61 +470,77 @@ static void detach(imx_engine *e, book *b, uint32_t slot) {
   int found = side_find(bs, o->side, o->price_minor, &pos);
   assert(found);
   (void)found;
-  level_unlink(e, &bs->levels[pos], slot);
-  if (bs->levels[pos].count == 0) side_remove_level(bs, pos);
+  eng_level_unlink(e, &bs->levels[pos], slot);
+  if (bs->levels[pos].count == 0) eng_side_remove_level(bs, pos);
 }
 
 imx_status imx_engine_order_cancel(imx_engine *e, uint64_t order_id) {
   assert(e != NULL);
   order *o = order_by_id(e, order_id);
-  if (o == NULL) return reject(e, order_id, IMX_E_UNKNOWN_ORDER);
+  if (o == NULL) return eng_reject(e, order_id, IMX_E_UNKNOWN_ORDER, 0);
   uint32_t slot = (uint32_t)(o - e->pool);
   detach(e, &e->books[o->service], slot);
-  emit_cancelled(e, o, IMX_CANCEL_USER);
-  retire(e, slot);
+  eng_emit_cancelled(e, o, IMX_CANCEL_USER);
+  eng_retire(e, slot);
   return IMX_OK;
+}
+
+static imx_status check_modify(imx_engine *e, const order *o, int64_t qty_open,
+                               int64_t price_minor, int64_t *available) {
+  const book *b = &e->books[o->service];
+  imx_status s = eng_check_qty_price(b, qty_open, price_minor);
+  if (s != IMX_OK) return s;
+  const book_side *bs = &b->side[o->side];
+  uint32_t pos, old_pos;
+  int found = side_find(bs, o->side, o->price_minor, &old_pos);
+  assert(found);
+  (void)found;
+  int frees_level = bs->levels[old_pos].count == 1 &&
+                    price_minor != o->price_minor;
+  if (!side_find(bs, o->side, price_minor, &pos) && !frees_level &&
+      bs->n == bs->cap)
+    return IMX_E_LEVELS_FULL;
+  return risk_check_modify(e, o, qty_open, price_minor, available);
 }
 
 imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
                                    int64_t qty_open, int64_t price_minor) {
   assert(e != NULL);
   order *o = order_by_id(e, order_id);
-  if (o == NULL) return reject(e, order_id, IMX_E_UNKNOWN_ORDER);
+  if (o == NULL) return eng_reject(e, order_id, IMX_E_UNKNOWN_ORDER, 0);
+  int64_t available = 0;
+  imx_status s = check_modify(e, o, qty_open, price_minor, &available);
+  if (s != IMX_OK) return eng_reject(e, order_id, s, available);
   book *b = &e->books[o->service];
-  imx_status s = check_qty_price(b, qty_open, price_minor);
-  if (s != IMX_OK) return reject(e, order_id, s);
   uint32_t slot = (uint32_t)(o - e->pool);
-  book_side *bs = &b->side[o->side];
-  uint32_t pos, old_pos;
-  int found = side_find(bs, o->side, o->price_minor, &old_pos);
-  assert(found);
-  (void)found;
-  if (price_minor == o->price_minor && qty_open <= o->qty_open) {
-    level *l = &bs->levels[old_pos];
-    l->qty_open -= o->qty_open - qty_open;
-    o->qty_open = qty_open;
-    o->qty_original = o->qty_filled + qty_open;
-    emit_modified(e, o, 1);
-    return IMX_OK;
+  int kept = price_minor == o->price_minor && qty_open <= o->qty_open;
+  risk_unreserve_order(e, o);
+  if (kept) {
+    book_side *bs = &b->side[o->side];
+    uint32_t pos;
+    int found = side_find(bs, o->side, o->price_minor, &pos);
+    assert(found);
+    (void)found;
+    bs->levels[pos].qty_open -= o->qty_open - qty_open;
+  } else {
+    detach(e, b, slot);
+    o->price_minor = price_minor;
   }
-  int frees_level = bs->levels[old_pos].count == 1 &&
-                    price_minor != o->price_minor;
-  if (!side_find(bs, o->side, price_minor, &pos) && !frees_level &&
-      bs->n == bs->cap)
-    return reject(e, order_id, IMX_E_LEVELS_FULL);
-  detach(e, b, slot);
-  o->price_minor = price_minor;
   o->qty_open = qty_open;
   o->qty_original = o->qty_filled + qty_open;
-  emit_modified(e, o, 0);
-  process(e, b, slot);
+  risk_reserve_order(e, o);
+  emit_modified(e, o, kept);
+  if (!kept) {
+    if (b->mode == IMX_MODE_AUCTION) rest(e, b, slot);
+    else process(e, b, slot);
+  }
   return IMX_OK;
 }
 
 imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
   assert(e != NULL);
   if (service >= e->services_n)
-    return reject(e, 0, IMX_E_UNKNOWN_SERVICE);
+    return eng_reject(e, 0, IMX_E_UNKNOWN_SERVICE, 0);
   book *b = &e->books[service];
   for (int side = IMX_BID; side <= IMX_OFFER; side++) {
     book_side *bs = &b->side[side];
@@ -606,13 +550,13 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
       while (slot != NIL) {
         uint32_t next = e->pool[slot].next;
         if (e->pool[slot].tif == IMX_TIF_PERIOD) {
-          level_unlink(e, l, slot);
+          eng_level_unlink(e, l, slot);
           emit_expired(e, &e->pool[slot]);
-          retire(e, slot);
+          eng_retire(e, slot);
         }
         slot = next;
       }
-      if (l->count == 0) side_remove_level(bs, i);
+      if (l->count == 0) eng_side_remove_level(bs, i);
     }
   }
   return IMX_OK;
@@ -620,7 +564,7 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
 
 /* ------------------------------------------------------------ lifecycle */
 
-static void *alloc_zero(imx_engine *e, size_t n, size_t size) {
+void *eng_alloc(imx_engine *e, size_t n, size_t size) {
   void *p = calloc(n, size);
   if (p) e->memory_bytes += n * size;
   return p;
@@ -642,21 +586,16 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->services_max = cfg->services_max;
   e->order_id_next = 1;
   e->trade_id_next = 1;
-  uint32_t bits = 1;
-  while ((1ull << bits) < 2ull * cfg->orders_max) bits++;
-  e->index_mask = (uint32_t)((1ull << bits) - 1);
-  e->index_shift = 64 - bits;
-  e->pool = alloc_zero(e, cfg->orders_max, sizeof(order));
-  e->direct = alloc_zero(e, (size_t)e->index_mask + 1, sizeof(uint32_t));
-  e->overflow = alloc_zero(e, (size_t)e->index_mask + 1, sizeof(uint32_t));
-  e->books = alloc_zero(e, cfg->services_max, sizeof(book));
-  if (!e->pool || !e->direct || !e->overflow || !e->books) {
+  e->pool = eng_alloc(e, cfg->orders_max, sizeof(order));
+  e->books = eng_alloc(e, cfg->services_max, sizeof(book));
+  if (!e->pool || !e->books ||
+      idx_init(&e->orders, e->pool, sizeof(order), cfg->orders_max,
+               &e->memory_bytes) != 0 ||
+      risk_init(e, cfg) != 0 || tender_init(e, cfg->tenders_max) != 0) {
     imx_engine_destroy(e);
     return IMX_E_NOMEM;
   }
-  /* Touch every page now, not on the first busy minute of trading. */
-  memset(e->direct, 0xff, ((size_t)e->index_mask + 1) * sizeof(uint32_t));
-  memset(e->overflow, 0xff, ((size_t)e->index_mask + 1) * sizeof(uint32_t));
+  /* Touch every page now, not in the first busy minute of trading. */
   for (uint32_t i = 0; i < cfg->orders_max; i++)
     e->pool[i].next = i + 1 < cfg->orders_max ? i + 1 : NIL;
   e->free_head = 0;
@@ -670,11 +609,24 @@ void imx_engine_destroy(imx_engine *e) {
     free(e->books[i].side[0].levels);
     free(e->books[i].side[1].levels);
   }
+  idx_free(&e->orders);
+  risk_free(e);
+  tender_free(e);
+  auction_free(e);
   free(e->books);
-  free(e->direct);
-  free(e->overflow);
   free(e->pool);
   free(e);
+}
+
+static imx_status check_service(const imx_service_config *cfg,
+                                uint32_t levels) {
+  int64_t cap = cfg->price_cap_minor ? cfg->price_cap_minor : IMX_PRICE_MAX_MINOR;
+  if (cfg->tick_minor < 1 || cfg->tick_minor > IMX_PRICE_MAX_MINOR ||
+      cfg->lot < 1 || cfg->lot > IMX_QTY_MAX || levels > IMX_LEVELS_MAX ||
+      cap < cfg->tick_minor || cap > IMX_PRICE_MAX_MINOR ||
+      (cfg->mode != IMX_MODE_CONTINUOUS && cfg->mode != IMX_MODE_AUCTION))
+    return IMX_E_BAD_CONFIG;
+  return IMX_OK;
 }
 
 imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
@@ -682,22 +634,26 @@ imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
   assert(e != NULL && cfg != NULL);
   if (e->services_n == e->services_max) return IMX_E_SERVICES_FULL;
   uint32_t levels = cfg->levels_max ? cfg->levels_max : IMX_LEVELS_DEFAULT;
-  if (cfg->tick_minor < 1 || cfg->tick_minor > IMX_PRICE_MAX_MINOR ||
-      cfg->lot < 1 || cfg->lot > IMX_QTY_MAX || levels > IMX_LEVELS_MAX)
-    return IMX_E_BAD_CONFIG;
+  imx_status s = check_service(cfg, levels);
+  if (s != IMX_OK) return s;
   book *b = &e->books[e->services_n];
+  memset(b, 0, sizeof *b);
   b->tick_minor = cfg->tick_minor;
   b->lot = cfg->lot;
   b->divisible = cfg->divisible;
-  for (int s = 0; s < 2; s++) {
-    b->side[s].levels = alloc_zero(e, levels, sizeof(level));
-    b->side[s].cap = levels;
-    b->side[s].n = 0;
-    if (b->side[s].levels == NULL) {
-      free(b->side[0].levels);
-      b->side[0].levels = NULL;
-      return IMX_E_NOMEM;
-    }
+  b->mode = cfg->mode;
+  b->price_cap_minor =
+      cfg->price_cap_minor ? cfg->price_cap_minor : IMX_PRICE_MAX_MINOR;
+  for (int side = 0; side < 2; side++) {
+    b->side[side].levels = eng_alloc(e, levels, sizeof(level));
+    b->side[side].cap = levels;
+  }
+  if (!b->side[0].levels || !b->side[1].levels ||
+      (cfg->mode == IMX_MODE_AUCTION && auction_scratch_fit(e, levels) != 0)) {
+    free(b->side[0].levels);
+    free(b->side[1].levels);
+    memset(b, 0, sizeof *b);
+    return IMX_E_NOMEM;
   }
   if (service_out) *service_out = e->services_n;
   e->services_n++;
@@ -722,7 +678,7 @@ static void order_info(const order *o, imx_order_info *out) {
 
 imx_status imx_engine_order_get(const imx_engine *e, uint64_t order_id,
                                 imx_order_info *out) {
-  uint32_t slot = index_find(e, order_id);
+  uint32_t slot = idx_find(&e->orders, order_id);
   if (slot == NIL) return IMX_E_UNKNOWN_ORDER;
   order_info(&e->pool[slot], out);
   return IMX_OK;
@@ -755,7 +711,7 @@ uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
   return k;
 }
 
-uint32_t imx_engine_open_orders(const imx_engine *e) { return e->open; }
+uint32_t imx_engine_open_orders(const imx_engine *e) { return e->orders.n; }
 
 size_t imx_engine_memory_bytes(const imx_engine *e) { return e->memory_bytes; }
 
@@ -775,8 +731,11 @@ static int check_level(const imx_engine *e, uint32_t service, int side,
     if (o->price_minor != l->price_minor) return 14;
     if (o->qty_open < 1 || o->qty_filled < 0) return 15;
     if (o->qty_filled + o->qty_open != o->qty_original) return 16;
-    if (o->tif != IMX_TIF_GTC && o->tif != IMX_TIF_PERIOD) return 17;
-    if (index_find(e, o->id) == NIL) return 18;
+    if (o->tif != IMX_TIF_GTC && o->tif != IMX_TIF_PERIOD &&
+        e->books[service].mode != IMX_MODE_AUCTION)
+      return 17;
+    if (o->excluded) return 21;
+    if (idx_find(&e->orders, o->id) != s) return 18;
     sum += o->qty_open;
     if (++count > e->orders_max) return 19;
     prev = s;
@@ -802,23 +761,21 @@ int imx_engine_check(const imx_engine *e) {
       const book_side *bs = &b->side[side];
       if (bs->n > bs->cap) return 1;
       for (uint32_t i = 0; i < bs->n; i++) {
-        if (i > 0 && key(side, bs->levels[i - 1].price_minor) >=
-                         key(side, bs->levels[i].price_minor))
+        if (i > 0 && eng_key(side, bs->levels[i - 1].price_minor) >=
+                         eng_key(side, bs->levels[i].price_minor))
           return 2;
         int rc = check_level(e, svc, side, &bs->levels[i], &seen);
         if (rc) return rc;
       }
     }
+    /* Auction books collect crossing orders until the call. */
     int64_t bid = best_plain(e, &b->side[IMX_BID]);
     int64_t offer = best_plain(e, &b->side[IMX_OFFER]);
-    if (bid && offer && bid >= offer) return 3;
+    if (b->mode == IMX_MODE_CONTINUOUS && bid && offer && bid >= offer)
+      return 3;
   }
-  if (seen != e->open) return 4;
-  uint32_t direct = 0, overflow = 0;
-  for (uint32_t i = 0; i <= e->index_mask; i++) {
-    direct += e->direct[i] != NIL;
-    overflow += e->overflow[i] != NIL;
-  }
-  if (direct + overflow != e->open || overflow != e->overflow_n) return 5;
-  return 0;
+  if (seen != e->orders.n) return 4;
+  if (idx_check(&e->orders)) return 5;
+  int rc = risk_check(e);
+  return rc ? rc : tender_check(e);
 }

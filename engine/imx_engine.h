@@ -1,5 +1,6 @@
 /*
-** imx_engine.h -- the whole interface of the continuous matching engine.
+** imx_engine.h -- the whole interface of the matching engine: continuous
+** books, periodic call auctions, tenders, budgets and capacities.
 **
 ** One engine owns every order book of a market. It is single-threaded by
 ** design (exactly one thread calls into it), does no I/O and allocates all
@@ -21,6 +22,13 @@
 **                   crosses) TRADE and CANCELLED events as for a new order;
 **                   or REJECTED.
 **   period_end   -> one EXPIRED per `period` order of the service.
+**   auction_run  -> AUCTION (the uniform price), TRADE events all at that
+**                   price, CANCELLED for ioc/fok orders left unfilled.
+**   tender_new   -> TENDER_OPENED; tender_quote -> QUOTE_ACCEPTED;
+**   tender_award, clock (deadline) -> TRADE, TENDER_AWARDED and
+**                   QUOTE_RELEASED for the losing quotes, or TENDER_UNFILLED;
+**   tender_cancel-> QUOTE_RELEASED..., TENDER_CANCELLED.
+**   Any command may instead give a single REJECTED.
 **
 ** Money is int64 minor units (`*_minor`), quantities int64 whole units.
 ** There is no floating point anywhere in the engine.
@@ -39,8 +47,17 @@
 #define IMX_SERVICES_MAX     4096u          /* services per engine          */
 #define IMX_LEVELS_DEFAULT   4096u          /* price levels per book side   */
 #define IMX_LEVELS_MAX       (1u << 20)     /* price levels per book side   */
+#define IMX_QUOTES_MAX       16u            /* quotes per tender            */
+#define IMX_PRICE_MARKET     0              /* price of a market order      */
 
-typedef enum imx_side { IMX_BID = 0, IMX_OFFER = 1 } imx_side;
+/* IMX_NO_SIDE: the aggressor of an auction trade, the surplus side of a
+** balanced auction. Never valid on an order. */
+typedef enum imx_side { IMX_BID = 0, IMX_OFFER = 1, IMX_NO_SIDE = 2 } imx_side;
+
+typedef enum imx_mode {
+  IMX_MODE_CONTINUOUS = 0, /* orders match on arrival                       */
+  IMX_MODE_AUCTION = 1     /* orders collect; a call clears at one price    */
+} imx_mode;
 
 typedef enum imx_tif {
   IMX_TIF_GTC = 0,    /* rests until filled or cancelled                  */
@@ -66,7 +83,19 @@ typedef enum imx_status {
   IMX_E_LEVELS_FULL,     /* the book side has no free price level          */
   IMX_E_SERVICES_FULL,   /* no room for another service                    */
   IMX_E_BAD_CONFIG,      /* engine or service settings out of range        */
-  IMX_E_NOMEM            /* allocation failed while creating              */
+  IMX_E_NOMEM,           /* allocation failed while creating              */
+  IMX_E_UNKNOWN_CC,      /* risk limits on and the cost centre undeclared */
+  IMX_E_INSUFFICIENT_BUDGET, /* the bid's reservation exceeds what is left */
+  IMX_E_OVER_CAPACITY,   /* the offer exceeds the provider's capacity left */
+  IMX_E_SELF_TRADE,      /* auction/tender: own order on the other side   */
+  IMX_E_WRONG_MODE,      /* the command does not fit the service's mode   */
+  IMX_E_POSITIONS_FULL,  /* no room for another (cost centre, service)    */
+  IMX_E_TENDERS_FULL,    /* no room for another open tender               */
+  IMX_E_UNKNOWN_TENDER,  /* no open tender with that id                   */
+  IMX_E_ABOVE_CEILING,   /* a quote above the tender's ceiling price      */
+  IMX_E_QUOTES_FULL,     /* the tender has IMX_QUOTES_MAX quotes          */
+  IMX_E_ALREADY_QUOTED,  /* the provider has quoted on this tender        */
+  IMX_E_BAD_DEADLINE     /* the deadline is not after the engine's clock  */
 } imx_status;
 
 /* Why an order left the book without trading its whole quantity. */
@@ -83,7 +112,14 @@ typedef enum imx_event_type {
   IMX_EV_CANCELLED = 2,
   IMX_EV_EXPIRED = 3,
   IMX_EV_REJECTED = 4,
-  IMX_EV_MODIFIED = 5
+  IMX_EV_MODIFIED = 5,
+  IMX_EV_AUCTION = 6,
+  IMX_EV_TENDER_OPENED = 7,
+  IMX_EV_QUOTE_ACCEPTED = 8,
+  IMX_EV_QUOTE_RELEASED = 9,
+  IMX_EV_TENDER_AWARDED = 10,
+  IMX_EV_TENDER_UNFILLED = 11,
+  IMX_EV_TENDER_CANCELLED = 12
 } imx_event_type;
 
 /*
@@ -91,12 +127,27 @@ typedef enum imx_event_type {
 **
 **   ACCEPTED   service order_id cc side tif aon qty price_minor
 **   TRADE      service trade_id buy_order_id sell_order_id buyer_cc seller_cc
-**              qty price_minor aggressor (the side of the incoming order)
+**              qty price_minor aggressor (the side of the incoming order;
+**              IMX_NO_SIDE in an auction); for a tender award tender_id and
+**              quote_id are set and buy/sell_order_id are 0
 **   CANCELLED  service order_id cc side qty (the open quantity removed) reason
 **   EXPIRED    service order_id cc side qty (the open quantity removed)
-**   REJECTED   order_id (the target of a cancel/modify, else 0) status
+**   REJECTED   order_id (the target of a cancel/modify, else 0) status;
+**              tender_id for tender commands; available: for
+**              insufficient_budget the budget left (minor units), for
+**              over_capacity the capacity left (units)
 **   MODIFIED   service order_id cc side qty (new open) price_minor
 **              priority_kept (1: same place in the queue; 0: moved to the back)
+**   AUCTION    service price_minor (0: no price) qty (the volume) surplus
+**              surplus_side
+**   TENDER_OPENED    service tender_id cc qty price_minor (ceiling)
+**                    deadline_ms
+**   QUOTE_ACCEPTED   service tender_id quote_id cc price_minor qty
+**   QUOTE_RELEASED   service tender_id quote_id cc price_minor qty
+**   TENDER_AWARDED   service tender_id quote_id cc (the winner) price_minor
+**                    qty trade_id
+**   TENDER_UNFILLED  service tender_id cc (the receiver) qty
+**   TENDER_CANCELLED service tender_id cc (the receiver) qty
 **
 ** Fields that do not apply are zero. The pointer is valid only during the
 ** callback.
@@ -120,6 +171,12 @@ typedef struct imx_event {
   uint32_t buyer_cc;
   uint32_t seller_cc;
   imx_side aggressor;
+  int64_t surplus;
+  imx_side surplus_side;
+  int64_t available;
+  uint64_t tender_id;
+  uint64_t quote_id;
+  int64_t deadline_ms;
 } imx_event;
 
 typedef void (*imx_event_fn)(void *ctx, const imx_event *ev);
@@ -129,6 +186,14 @@ typedef struct imx_engine_config {
   uint32_t services_max; /* books, 1..IMX_SERVICES_MAX                      */
   imx_event_fn on_event; /* required                                        */
   void *ctx;             /* passed to on_event                              */
+  int risk;              /* 1: budgets and capacities are enforced and every
+                         ** cost centre must be declared (imx_engine_cc_set);
+                         ** 0: no limits                                    */
+  uint32_t ccs_max;      /* cost centres are numbered 0..ccs_max-1 when risk
+                         ** is on; 0 = 1024                                 */
+  uint32_t positions_max;/* (cost centre, service) pairs with a capacity or
+                         ** an order in an auction book; 0 = 65536          */
+  uint32_t tenders_max;  /* open tenders; 0 = 1024                          */
 } imx_engine_config;
 
 typedef struct imx_service_config {
@@ -136,6 +201,9 @@ typedef struct imx_service_config {
   int64_t lot;        /* quantities are multiples of this, >= 1           */
   int divisible;      /* 0: every order must be aon                       */
   uint32_t levels_max;/* price levels per side; 0 = IMX_LEVELS_DEFAULT     */
+  imx_mode mode;
+  int64_t price_cap_minor; /* highest limit price; market bids reserve qty x
+                           ** this; 0 = IMX_PRICE_MAX_MINOR                  */
 } imx_service_config;
 
 typedef struct imx_order_new {
@@ -145,8 +213,33 @@ typedef struct imx_order_new {
   imx_tif tif;
   int aon;            /* all-or-none: only ever trades its whole quantity */
   int64_t qty;
-  int64_t price_minor;
+  int64_t price_minor;/* IMX_PRICE_MARKET: a market order (auction mode)  */
 } imx_order_new;
+
+/* The outcome of a call auction. */
+typedef struct imx_auction_result {
+  int64_t price_minor;  /* 0: no price (nothing could trade)            */
+  int64_t volume;       /* units traded                                 */
+  int64_t surplus;      /* unmatched units at the price                 */
+  imx_side surplus_side;/* IMX_NO_SIDE when the surplus is 0            */
+} imx_auction_result;
+
+/* A cost centre's money in the current period (risk on). */
+typedef struct imx_balance {
+  int64_t budget_minor;
+  int64_t reserved_minor; /* held by open bids and tenders                */
+  int64_t spent_minor;    /* paid for fills this period                   */
+  int64_t earned_minor;   /* received for sales this period               */
+  int64_t available_minor;/* budget - reserved - spent                    */
+} imx_balance;
+
+/* A provider's capacity of one service in the current period. */
+typedef struct imx_capacity {
+  int64_t capacity;   /* declared units                                  */
+  int64_t reserved;   /* held by open offers and quotes                  */
+  int64_t sold;       /* sold this period                                */
+  int64_t available;  /* capacity - reserved - sold                      */
+} imx_capacity;
 
 /* A read-only view of an open order, for queries and tests. */
 typedef struct imx_order_info {
@@ -193,6 +286,50 @@ imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
 
 /* Ends the period of one service: every resting `period` order expires. */
 imx_status imx_engine_period_end(imx_engine *e, uint32_t service);
+
+/* Runs the call of an auction-mode service: one uniform price clears the
+** book (rule in docs/matching.md). reference_minor is used only while the
+** service has no last clearing price. out may be NULL. */
+imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
+                                  int64_t reference_minor,
+                                  imx_auction_result *out);
+
+/* Risk limits (config.risk = 1). cc_set declares a cost centre and starts
+** its period: budget set, spent and earned back to 0; what open orders
+** reserve stays reserved. capacity_set starts a provider's period for one
+** service: capacity set, sold back to 0. */
+imx_status imx_engine_cc_set(imx_engine *e, uint32_t cc, int64_t budget_minor);
+imx_status imx_engine_capacity_set(imx_engine *e, uint32_t cc,
+                                   uint32_t service, int64_t capacity);
+imx_status imx_engine_balance(const imx_engine *e, uint32_t cc,
+                              imx_balance *out);
+imx_status imx_engine_capacity(const imx_engine *e, uint32_t cc,
+                               uint32_t service, imx_capacity *out);
+
+/* Tenders (requests for quotes) for a whole quantity of a service. The
+** engine's clock is a command like the others (imx_engine_clock), so that
+** replaying the same commands gives the same awards. */
+typedef struct imx_tender_new {
+  uint32_t service;
+  uint32_t cc;            /* the receiver                                 */
+  int64_t qty;
+  int64_t ceiling_minor;  /* highest acceptable price per unit            */
+  int64_t deadline_ms;    /* must be after the engine's clock             */
+} imx_tender_new;
+
+imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *t,
+                                 uint64_t *tender_id_out);
+/* A provider's price per unit for the tender's whole quantity. */
+imx_status imx_engine_tender_quote(imx_engine *e, uint64_t tender_id,
+                                   uint32_t cc, int64_t price_minor,
+                                   uint64_t *quote_id_out);
+/* Awards now: the lowest quote (ties: the earliest) wins at its price. */
+imx_status imx_engine_tender_award(imx_engine *e, uint64_t tender_id);
+imx_status imx_engine_tender_cancel(imx_engine *e, uint64_t tender_id);
+/* Advances the clock; tenders whose deadline is <= now_ms are awarded (or
+** end unfilled), in the order they were opened. The clock never goes
+** back: an earlier now_ms is ignored. */
+imx_status imx_engine_clock(imx_engine *e, int64_t now_ms);
 
 /* Queries. They never emit events. */
 imx_status imx_engine_order_get(const imx_engine *e, uint64_t order_id,

@@ -240,6 +240,8 @@ static void on_event(void *ctx, const imx_event *ev) {
     /* Rejections are printed by the command that caused them, which knows
     ** the name of the order even when the engine does not. */
     break;
+  default:
+    break;
   }
 }
 

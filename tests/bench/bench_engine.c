@@ -251,13 +251,13 @@ static void count_event(void *ctx, const imx_event *ev) {
 static int engine_open(uint32_t orders_max, uint32_t services,
                        uint32_t levels_max, imx_event_fn fn, void *ctx,
                        imx_engine **out) {
-  imx_engine_config cfg = {orders_max, services, fn, ctx};
+  imx_engine_config cfg = {.orders_max = orders_max, .services_max = services, .on_event = fn, .ctx = ctx};
   imx_status st = imx_engine_create(&cfg, out);
   if (st != IMX_OK)
     return fail("imx_engine_create(orders_max %u): %s", orders_max,
                 imx_status_name(st));
   for (uint32_t s = 0; s < services; s++) {
-    imx_service_config sc = {1, 1, 1, levels_max};
+    imx_service_config sc = {.tick_minor = 1, .lot = 1, .divisible = 1, .levels_max = levels_max};
     uint32_t id = UINT32_MAX;
     st = imx_engine_service_add(*out, &sc, &id);
     if (st != IMX_OK || id != s) {
@@ -275,7 +275,7 @@ static int model_open(uint32_t services, imx_event_fn fn, void *ctx,
   *out = ref_create(fn, ctx);
   if (*out == NULL) return fail("ref_create: out of memory");
   for (uint32_t s = 0; s < services; s++) {
-    imx_service_config sc = {1, 1, 1, 0};
+    imx_service_config sc = {.tick_minor = 1, .lot = 1, .divisible = 1, .levels_max = 0};
     uint32_t id = UINT32_MAX;
     imx_status st = ref_service_add(*out, &sc, &id);
     if (st != IMX_OK || id != s) {

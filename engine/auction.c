@@ -1,0 +1,383 @@
+/*
+** auction.c -- the periodic call auction: one uniform price clears a book.
+**
+** Orders of an auction-mode service rest without matching (market orders
+** at the best level of their side, price IMX_PRICE_MARKET). At the call:
+**
+**   1. every limit price of a participating order is a candidate; at each,
+**      demand D(p) = market bids + bids with limit >= p, supply S(p) =
+**      market offers + offers with limit <= p; the executable volume is
+**      min(D, S) and the surplus |D - S|;
+**   2. the price is the candidate with the highest volume; among those, the
+**      lowest surplus; among those, if every one has its surplus on the bid
+**      side the highest, if every one on the offer side the lowest; else
+**      the one nearest the reference price (the service's last clearing
+**      price, or the caller's), the lower of two equally near;
+**   3. at that price the short side fills whole and the long side fills by
+**      price then time priority (market orders first), the marginal price
+**      level in time order;
+**   4. an aon (or fok) order that would not fill whole is left out of the
+**      call and the price is computed again without it, until every aon
+**      order that takes part fills whole;
+**   5. buyers and sellers are paired in priority order into trades, all at
+**      the one price; unfilled ioc and fok orders are then cancelled, gtc
+**      and period orders stay for the next call.
+**
+** Steps 1-2 walk the price levels once per pass (O(levels)); steps 3-5 walk
+** the orders that trade. Nothing allocates: per-level quantities left after
+** exclusions go to scratch arrays sized when services are added.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+int auction_scratch_fit(imx_engine *e, uint32_t levels) {
+  if (levels <= e->scratch_n) return 0;
+  int64_t *q = realloc(e->scratch_qty, 2 * (size_t)levels * sizeof *q);
+  if (q == NULL) return -1;
+  e->memory_bytes += 2 * (size_t)(levels - e->scratch_n) * sizeof *q;
+  e->scratch_qty = q;
+  e->scratch_n = levels;
+  return 0;
+}
+
+void auction_free(imx_engine *e) { free(e->scratch_qty); }
+
+/* ------------------------------------------------------- price discovery */
+
+/* One side as the auction sees it: limit levels in ascending price order
+** through at(), and the market orders apart. */
+typedef struct curve {
+  const book_side *bs;
+  int side;
+  const int64_t *qty; /* eligible qty per level index */
+  uint32_t n_limit;   /* levels with a limit price    */
+  int64_t market_qty;
+  int64_t limit_qty;
+} curve;
+
+/* Level index of the k-th limit level in ascending price order. */
+static uint32_t at(const curve *c, uint32_t k) {
+  assert(k < c->n_limit);
+  return c->side == IMX_BID ? k : c->n_limit - 1 - k;
+}
+
+static int64_t price_at(const curve *c, uint32_t k) {
+  return c->bs->levels[at(c, k)].price_minor;
+}
+
+/* Eligible quantity of every level of a side: the open quantity less the
+** orders left out of this call. */
+static void curve_make(imx_engine *e, const book *b, int side, int64_t *qty,
+                       int exclusions, curve *c) {
+  const book_side *bs = &b->side[side];
+  memset(c, 0, sizeof *c);
+  c->bs = bs;
+  c->side = side;
+  c->qty = qty;
+  c->n_limit = bs->n;
+  if (bs->n > 0 && bs->levels[bs->n - 1].price_minor == IMX_PRICE_MARKET)
+    c->n_limit--;
+  for (uint32_t i = 0; i < bs->n; i++) {
+    const level *l = &bs->levels[i];
+    qty[i] = l->qty_open;
+    for (uint32_t s = exclusions ? l->head : NIL; s != NIL; s = e->pool[s].next)
+      if (e->pool[s].excluded) qty[i] -= e->pool[s].qty_open;
+    assert(qty[i] >= 0);
+    if (i < c->n_limit) c->limit_qty += qty[i];
+    else c->market_qty += qty[i];
+  }
+}
+
+/* Walks the candidate prices in ascending order with D(p) and S(p). */
+typedef struct cand_iter {
+  const curve *bid, *offer;
+  uint32_t i, j;      /* next bid / offer limit level, ascending */
+  int64_t bids_below; /* limit bids priced below the candidate   */
+  int64_t offers_upto;/* limit offers priced at most the candidate */
+} cand_iter;
+
+static int cand_next(cand_iter *it, int64_t *p, int64_t *d, int64_t *s) {
+  const curve *b = it->bid, *o = it->offer;
+  /* Levels whose every order is left out are no candidates. */
+  while (it->i < b->n_limit && b->qty[at(b, it->i)] == 0) it->i++;
+  while (it->j < o->n_limit && o->qty[at(o, it->j)] == 0) it->j++;
+  if (it->i == b->n_limit && it->j == o->n_limit) return 0;
+  int64_t pb = it->i < b->n_limit ? price_at(b, it->i) : INT64_MAX;
+  int64_t po = it->j < o->n_limit ? price_at(o, it->j) : INT64_MAX;
+  *p = pb < po ? pb : po;
+  while (it->j < o->n_limit && price_at(o, it->j) <= *p)
+    it->offers_upto += o->qty[at(o, it->j++)];
+  *d = b->market_qty + b->limit_qty - it->bids_below;
+  *s = o->market_qty + it->offers_upto;
+  while (it->i < b->n_limit && price_at(b, it->i) <= *p)
+    it->bids_below += b->qty[at(b, it->i++)];
+  return 1;
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t abs64(int64_t a) { return a < 0 ? -a : a; }
+
+/* Steps 1 and 2. */
+static void find_price(const curve *bid, const curve *offer,
+                       int64_t reference_minor, imx_auction_result *r) {
+  int64_t p, d, s, volume = 0, surplus = INT64_MAX;
+  cand_iter it = {bid, offer, 0, 0, 0, 0};
+  while (cand_next(&it, &p, &d, &s)) {
+    int64_t v = min64(d, s);
+    if (v > volume || (v == volume && v > 0 && abs64(d - s) < surplus)) {
+      volume = v;
+      surplus = abs64(d - s);
+    }
+  }
+  memset(r, 0, sizeof *r);
+  r->surplus_side = IMX_NO_SIDE;
+  if (volume == 0) {
+    /* Market orders alone: they trade at the reference price. */
+    int64_t v = min64(bid->market_qty, offer->market_qty);
+    if (v == 0 || reference_minor <= 0) return;
+    r->price_minor = reference_minor;
+    r->volume = v;
+    r->surplus = abs64(bid->market_qty - offer->market_qty);
+    r->surplus_side = bid->market_qty > offer->market_qty   ? IMX_BID
+                      : bid->market_qty < offer->market_qty ? IMX_OFFER
+                                                            : IMX_NO_SIDE;
+    return;
+  }
+  int all_bid = 1, all_offer = 1;
+  int64_t lowest = 0, highest = 0, nearest = 0;
+  it = (cand_iter){bid, offer, 0, 0, 0, 0};
+  while (cand_next(&it, &p, &d, &s)) {
+    if (min64(d, s) != volume || abs64(d - s) != surplus) continue;
+    all_bid &= d > s;
+    all_offer &= d < s;
+    if (lowest == 0) lowest = p;
+    highest = p;
+    /* Ascending walk: a strictly nearer one replaces, so ties keep the
+    ** lower price. */
+    if (nearest == 0 || abs64(p - reference_minor) < abs64(nearest - reference_minor))
+      nearest = p;
+  }
+  r->price_minor = surplus > 0 && all_bid     ? highest
+                   : surplus > 0 && all_offer ? lowest
+                   : reference_minor > 0      ? nearest
+                                              : lowest;
+  r->volume = volume;
+  r->surplus = surplus;
+  /* Recompute D and S at the chosen price for the surplus side. */
+  it = (cand_iter){bid, offer, 0, 0, 0, 0};
+  while (cand_next(&it, &p, &d, &s))
+    if (p == r->price_minor) break;
+  assert(p == r->price_minor && min64(d, s) == volume);
+  r->surplus_side = d > s ? IMX_BID : d < s ? IMX_OFFER : IMX_NO_SIDE;
+}
+
+/* ----------------------------------------------------------- allocation */
+
+/* Walks the orders of one side that take part at the price, in priority
+** order (best level first, time order within), handing each its share of
+** the volume. */
+typedef struct cursor {
+  imx_engine *e;
+  const book_side *bs;
+  int side;
+  int64_t price_minor;
+  int64_t volume_left;
+  uint32_t next_level; /* index + 1 of the next level to enter; 0: none */
+  uint32_t level;      /* index of the current order's level            */
+  uint32_t slot;       /* the current order; NIL before the first       */
+  int64_t alloc;       /* what the current order still gets             */
+} cursor;
+
+static int takes_part(const cursor *c, const level *l) {
+  if (l->price_minor == IMX_PRICE_MARKET) return 1;
+  return c->side == IMX_BID ? l->price_minor >= c->price_minor
+                            : l->price_minor <= c->price_minor;
+}
+
+/* Moves to the next order that gets a share; 0 when none is left. The
+** current order must still be linked: its next link is read here. */
+static int cursor_next(cursor *c) {
+  const order *pool = c->e->pool;
+  uint32_t s = c->slot == NIL ? NIL : pool[c->slot].next;
+  while (c->volume_left > 0) {
+    if (s == NIL) {
+      if (c->next_level == 0) break;
+      const level *l = &c->bs->levels[c->next_level - 1];
+      if (!takes_part(c, l)) break;
+      c->level = --c->next_level;
+      s = l->head;
+    } else if (pool[s].excluded) {
+      s = pool[s].next;
+    } else {
+      c->slot = s;
+      c->alloc = min64(pool[s].qty_open, c->volume_left);
+      c->volume_left -= c->alloc;
+      return 1;
+    }
+  }
+  c->slot = NIL;
+  c->alloc = 0;
+  return 0;
+}
+
+static void cursor_start(cursor *c, imx_engine *e, const book *b, int side,
+                         int64_t price_minor, int64_t volume) {
+  memset(c, 0, sizeof *c);
+  c->e = e;
+  c->bs = &b->side[side];
+  c->side = side;
+  c->price_minor = price_minor;
+  c->volume_left = volume;
+  c->next_level = c->bs->n;
+  c->slot = NIL;
+}
+
+/* Step 4: leaves out every aon or fok order that would not fill whole.
+** Returns how many were left out. */
+static uint32_t exclude_partial_aon(imx_engine *e, book *b, int side,
+                                    int64_t price_minor, int64_t volume) {
+  cursor c;
+  uint32_t n = 0;
+  cursor_start(&c, e, b, side, price_minor, volume);
+  /* Orders past the volume take part too but get nothing: walk all. */
+  c.volume_left = INT64_MAX;
+  int64_t left = volume;
+  while (cursor_next(&c)) {
+    order *o = &e->pool[c.slot];
+    int64_t alloc = min64(o->qty_open, left);
+    left -= alloc;
+    if ((o->aon || o->tif == IMX_TIF_FOK) && alloc < o->qty_open) {
+      o->excluded = 1;
+      n++;
+    }
+  }
+  return n;
+}
+
+static void clear_exclusions(imx_engine *e, book *b) {
+  for (int side = 0; side < 2; side++)
+    for (uint32_t i = 0; i < b->side[side].n; i++)
+      for (uint32_t s = b->side[side].levels[i].head; s != NIL;
+           s = e->pool[s].next)
+        e->pool[s].excluded = 0;
+}
+
+/* Removes the levels a call emptied, in one pass. */
+static void compact(book_side *bs) {
+  uint32_t w = 0;
+  for (uint32_t i = 0; i < bs->n; i++)
+    if (bs->levels[i].count > 0) bs->levels[w++] = bs->levels[i];
+  bs->n = w;
+}
+
+static void fill(imx_engine *e, book *b, const cursor *c, int64_t qty) {
+  order *o = &e->pool[c->slot];
+  level *l = &b->side[c->side].levels[c->level];
+  o->qty_open -= qty;
+  o->qty_filled += qty;
+  l->qty_open -= qty;
+  assert(o->qty_open >= 0 && l->qty_open >= 0);
+}
+
+/* Step 5: pairs the two sides' allocations into trades at one price. */
+static void execute(imx_engine *e, book *b, int64_t price_minor,
+                    int64_t volume) {
+  cursor bid, offer;
+  cursor_start(&bid, e, b, IMX_BID, price_minor, volume);
+  cursor_start(&offer, e, b, IMX_OFFER, price_minor, volume);
+  int more = cursor_next(&bid) && cursor_next(&offer);
+  while (more) {
+    order *buy = &e->pool[bid.slot], *sell = &e->pool[offer.slot];
+    int64_t q = min64(bid.alloc, offer.alloc);
+    assert(q > 0 && buy->cc != sell->cc);
+    eng_emit_trade(e, buy, sell, q, price_minor, IMX_NO_SIDE);
+    risk_fill(e, buy, sell, q, price_minor);
+    fill(e, b, &bid, q);
+    fill(e, b, &offer, q);
+    bid.alloc -= q;
+    offer.alloc -= q;
+    /* Advance before retiring: the cursor reads the order's next link. */
+    uint32_t buy_slot = bid.slot, sell_slot = offer.slot;
+    level *bl = &b->side[IMX_BID].levels[bid.level];
+    level *ol = &b->side[IMX_OFFER].levels[offer.level];
+    if (bid.alloc == 0) more &= cursor_next(&bid);
+    if (offer.alloc == 0) more &= cursor_next(&offer);
+    if (e->pool[buy_slot].qty_open == 0 && buy_slot != bid.slot) {
+      eng_level_unlink(e, bl, buy_slot);
+      eng_retire(e, buy_slot);
+    }
+    if (e->pool[sell_slot].qty_open == 0 && sell_slot != offer.slot) {
+      eng_level_unlink(e, ol, sell_slot);
+      eng_retire(e, sell_slot);
+    }
+  }
+  assert(bid.volume_left == 0 && offer.volume_left == 0);
+}
+
+/* Cancels the ioc and fok orders that are still open after the call. */
+static void cancel_immediate(imx_engine *e, book *b) {
+  for (int side = 0; side < 2 && b->immediate > 0; side++) {
+    book_side *bs = &b->side[side];
+    for (uint32_t i = bs->n; i-- > 0;) {
+      level *l = &bs->levels[i];
+      for (uint32_t s = l->head, next; s != NIL; s = next) {
+        next = e->pool[s].next;
+        order *o = &e->pool[s];
+        if (o->tif != IMX_TIF_IOC && o->tif != IMX_TIF_FOK) continue;
+        eng_level_unlink(e, l, s);
+        eng_emit_cancelled(e, o, o->tif == IMX_TIF_FOK ? IMX_CANCEL_FOK
+                                                       : IMX_CANCEL_IOC);
+        eng_retire(e, s);
+      }
+    }
+  }
+  assert(b->immediate == 0);
+}
+
+imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
+                                  int64_t reference_minor,
+                                  imx_auction_result *out) {
+  assert(e != NULL);
+  if (service >= e->services_n) return eng_reject(e, 0, IMX_E_UNKNOWN_SERVICE, 0);
+  book *b = &e->books[service];
+  if (b->mode != IMX_MODE_AUCTION) return eng_reject(e, 0, IMX_E_WRONG_MODE, 0);
+  if (reference_minor < 0 || reference_minor > IMX_PRICE_MAX_MINOR)
+    return eng_reject(e, 0, IMX_E_BAD_PRICE, 0);
+  int64_t reference = b->last_price_minor ? b->last_price_minor : reference_minor;
+  imx_auction_result r;
+  curve bid, offer;
+  int exclusions = 0;
+  /* Bounded: every pass but the last leaves out at least one order. */
+  for (;;) {
+    curve_make(e, b, IMX_BID, e->scratch_qty, exclusions, &bid);
+    curve_make(e, b, IMX_OFFER, e->scratch_qty + e->scratch_n, exclusions,
+               &offer);
+    find_price(&bid, &offer, reference, &r);
+    if (r.volume == 0) break;
+    uint32_t n = exclude_partial_aon(e, b, IMX_BID, r.price_minor, r.volume) +
+                 exclude_partial_aon(e, b, IMX_OFFER, r.price_minor, r.volume);
+    if (n == 0) break;
+    exclusions = 1;
+  }
+  imx_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.type = IMX_EV_AUCTION;
+  ev.service = service;
+  ev.price_minor = r.price_minor;
+  ev.qty = r.volume;
+  ev.surplus = r.surplus;
+  ev.surplus_side = r.surplus_side;
+  eng_emit(e, &ev);
+  if (r.volume > 0) {
+    execute(e, b, r.price_minor, r.volume);
+    b->last_price_minor = r.price_minor;
+  }
+  if (exclusions) clear_exclusions(e, b);
+  cancel_immediate(e, b);
+  compact(&b->side[IMX_BID]);
+  compact(&b->side[IMX_OFFER]);
+  if (out) *out = r;
+  return IMX_OK;
+}

@@ -1,0 +1,220 @@
+/*
+** engine_int.h -- what the files of the engine share and nobody else sees.
+**
+**   engine.c   lifecycle, events, the order pool, books, continuous matching,
+**              queries and the invariant check
+**   index.c    id -> pool slot index (orders and tenders)
+**   auction.c  the periodic call auction
+**   risk.c     budgets, capacities and (cost centre, service) positions
+**   tender.c   tenders and quotes
+*/
+#ifndef IMX_ENGINE_INT_H
+#define IMX_ENGINE_INT_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imx_engine.h"
+
+#define NIL UINT32_MAX
+
+/* ------------------------------------------------------------- id index */
+
+/* Maps sequential 64-bit ids to slots of a pool whose entries start with
+** their uint64_t id. See index.c. */
+typedef struct id_index {
+  const char *base;    /* the pool                                  */
+  size_t stride;       /* bytes per pool entry                      */
+  uint32_t *direct;    /* id & mask -> slot                         */
+  uint32_t *overflow;  /* open addressing, for taken direct entries */
+  uint32_t mask;
+  uint32_t shift;
+  uint32_t n;          /* ids in the index                          */
+  uint32_t overflow_n; /* ids in overflow                           */
+} id_index;
+
+int idx_init(id_index *x, const void *base, size_t stride, uint32_t n_max,
+             size_t *bytes);
+void idx_free(id_index *x);
+uint32_t idx_find(const id_index *x, uint64_t id);
+void idx_put(id_index *x, uint32_t slot);
+void idx_del(id_index *x, uint64_t id);
+int idx_check(const id_index *x);
+
+/* ---------------------------------------------------------------- books */
+
+typedef struct order {
+  uint64_t id; /* first: the id index reads it here */
+  int64_t price_minor; /* IMX_PRICE_MARKET for a market order */
+  int64_t qty_original;
+  int64_t qty_open;
+  int64_t qty_filled;
+  uint32_t prev, next; /* FIFO within the level; `next` chains free slots */
+  uint32_t cc;
+  uint32_t service;
+  uint8_t side, tif, aon, live;
+  uint8_t excluded; /* auction: left out of the current call */
+} order;
+
+typedef struct level {
+  int64_t price_minor;
+  int64_t qty_open;
+  uint32_t head, tail;
+  uint32_t count;
+} level;
+
+typedef struct book_side {
+  level *levels; /* sorted by key() ascending: best last */
+  uint32_t n;
+  uint32_t cap;
+} book_side;
+
+typedef struct book {
+  int64_t tick_minor;
+  int64_t lot;
+  int64_t price_cap_minor;
+  int64_t last_price_minor; /* auction: the last clearing price, or 0 */
+  int divisible;
+  imx_mode mode;
+  uint32_t immediate; /* auction: open ioc/fok orders, cancelled at the call */
+  book_side side[2];
+} book;
+
+/* --------------------------------------------------------------- risk */
+
+typedef struct cc_account {
+  int64_t budget_minor;
+  int64_t reserved_minor;
+  int64_t spent_minor;
+  int64_t earned_minor;
+  int declared;
+} cc_account;
+
+/* What one cost centre holds in one service. */
+typedef struct position {
+  uint32_t cc;
+  uint32_t service;
+  int64_t capacity; /* -1: none declared */
+  int64_t cap_reserved;
+  int64_t sold;
+  uint32_t open[2]; /* open orders per side (auction books only) */
+} position;
+
+/* -------------------------------------------------------------- tenders */
+
+typedef struct quote {
+  uint64_t id;
+  uint32_t cc;
+  int64_t price_minor;
+} quote;
+
+typedef struct tender {
+  uint64_t id; /* first: the id index reads it here */
+  uint32_t service;
+  uint32_t cc;
+  int64_t qty;
+  int64_t ceiling_minor;
+  int64_t deadline_ms;
+  uint32_t prev, next; /* open tenders in the order they opened; free list */
+  uint32_t quotes_n;
+  int live;
+  quote quotes[IMX_QUOTES_MAX];
+} tender;
+
+/* --------------------------------------------------------------- engine */
+
+struct imx_engine {
+  imx_event_fn on_event;
+  void *ctx;
+  order *pool;
+  uint32_t orders_max;
+  uint32_t free_head;
+  id_index orders; /* open orders by id */
+  book *books;
+  uint32_t services_max;
+  uint32_t services_n;
+  uint64_t order_id_next;
+  uint64_t trade_id_next;
+  size_t memory_bytes;
+
+  /* risk.c */
+  int risk;
+  cc_account *ccs;
+  uint32_t ccs_max;
+  position *positions;
+  uint32_t positions_max;
+  uint32_t positions_n;
+  uint32_t *position_slots; /* open addressing over (cc, service) */
+  uint32_t position_mask;
+  int64_t *check_cc_reserved; /* scratch of imx_engine_check */
+  int64_t *check_positions;   /* scratch of imx_engine_check */
+
+  /* tender.c */
+  tender *tenders;
+  uint32_t tenders_max;
+  uint32_t tender_free;
+  uint32_t tender_head, tender_tail; /* open tenders, oldest first */
+  id_index tender_index;
+  uint64_t tender_id_next;
+  uint64_t quote_id_next;
+  int64_t clock_ms;
+
+  /* auction.c: scratch for one call, sized for the largest book side */
+  int64_t *scratch_price;
+  int64_t *scratch_qty;
+  uint32_t scratch_n;
+};
+
+/* engine.c */
+void *eng_alloc(imx_engine *e, size_t n, size_t size);
+void eng_emit(imx_engine *e, const imx_event *ev);
+imx_status eng_reject(imx_engine *e, uint64_t order_id, imx_status why,
+                      int64_t available);
+void eng_emit_trade(imx_engine *e, const order *buy, const order *sell,
+                    int64_t qty, int64_t price_minor, imx_side aggressor);
+void eng_emit_cancelled(imx_engine *e, const order *o, imx_cancel_reason why);
+int64_t eng_key(int side, int64_t price_minor);
+void eng_level_unlink(imx_engine *e, level *l, uint32_t slot);
+void eng_side_remove_level(book_side *bs, uint32_t pos);
+void eng_retire(imx_engine *e, uint32_t slot);
+imx_status eng_check_qty_price(const book *b, int64_t qty,
+                               int64_t price_minor);
+
+/* risk.c */
+int risk_init(imx_engine *e, const imx_engine_config *cfg);
+void risk_free(imx_engine *e);
+int risk_tracks_positions(const imx_engine *e, const book *b);
+position *risk_position(imx_engine *e, uint32_t cc, uint32_t service,
+                        int create);
+int64_t risk_bid_limit(const book *b, const order *o);
+imx_status risk_check_order(imx_engine *e, const imx_order_new *o,
+                            int64_t *available);
+void risk_reserve_order(imx_engine *e, const order *o);
+imx_status risk_check_modify(imx_engine *e, const order *o, int64_t qty_open,
+                             int64_t price_minor, int64_t *available);
+void risk_unreserve_order(imx_engine *e, const order *o);
+void risk_fill(imx_engine *e, const order *buy, const order *sell, int64_t qty,
+               int64_t price_minor);
+imx_status risk_reserve_budget(imx_engine *e, uint32_t cc, int64_t amount_minor,
+                               int64_t *available);
+void risk_release_budget(imx_engine *e, uint32_t cc, int64_t amount_minor);
+imx_status risk_reserve_capacity(imx_engine *e, uint32_t cc, uint32_t service,
+                                 int64_t qty, int64_t *available);
+void risk_release_capacity(imx_engine *e, uint32_t cc, uint32_t service,
+                           int64_t qty);
+void risk_settle(imx_engine *e, uint32_t buyer, int64_t reserved_minor,
+                 uint32_t seller, uint32_t service, int64_t qty,
+                 int64_t price_minor);
+int risk_check(const imx_engine *e);
+
+/* tender.c */
+int tender_init(imx_engine *e, uint32_t tenders_max);
+void tender_free(imx_engine *e);
+int tender_check(const imx_engine *e);
+
+/* auction.c */
+int auction_scratch_fit(imx_engine *e, uint32_t levels);
+void auction_free(imx_engine *e);
+
+#endif /* IMX_ENGINE_INT_H */

@@ -1,0 +1,278 @@
+/*
+** tender.c -- tenders (requests for quotes) for indivisible jobs.
+**
+** A receiver asks for a whole quantity of a service with a ceiling price
+** and a deadline; providers quote one price per unit for the whole quantity.
+** At the deadline (imx_engine_clock) or when the receiver awards early, the
+** lowest quote at or under the ceiling wins at its own price -- ties go to
+** the earliest quote -- and the other quotes are released. A tender without
+** a quote ends unfilled. With risk on, the tender reserves qty x ceiling of
+** the receiver's budget and each quote qty units of its provider's capacity.
+**
+** Tenders live in a fixed pool with a free list, found by id through the
+** same kind of index as orders, and chained in the order they opened so the
+** deadline sweep is deterministic. Quotes are stored inline: at most
+** IMX_QUOTES_MAX per tender, an explicit limit rather than an allocation.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+#define TENDERS_DEFAULT 1024u
+#define TENDERS_MAX (1u << 20)
+
+int tender_init(imx_engine *e, uint32_t tenders_max) {
+  e->tenders_max = tenders_max ? tenders_max : TENDERS_DEFAULT;
+  if (e->tenders_max > TENDERS_MAX) return -1;
+  e->tenders = eng_alloc(e, e->tenders_max, sizeof(tender));
+  if (e->tenders == NULL) return -1;
+  for (uint32_t i = 0; i < e->tenders_max; i++)
+    e->tenders[i].next = i + 1 < e->tenders_max ? i + 1 : NIL;
+  e->tender_free = 0;
+  e->tender_head = e->tender_tail = NIL;
+  e->tender_id_next = 1;
+  e->quote_id_next = 1;
+  return idx_init(&e->tender_index, e->tenders, sizeof(tender), e->tenders_max,
+                  &e->memory_bytes);
+}
+
+void tender_free(imx_engine *e) {
+  idx_free(&e->tender_index);
+  free(e->tenders);
+}
+
+/* --------------------------------------------------------------- events */
+
+static void ev_tender(imx_event *ev, imx_event_type type, const tender *t) {
+  memset(ev, 0, sizeof *ev);
+  ev->type = type;
+  ev->service = t->service;
+  ev->tender_id = t->id;
+  ev->cc = t->cc;
+  ev->qty = t->qty;
+}
+
+static void emit_quote(imx_engine *e, imx_event_type type, const tender *t,
+                       const quote *q) {
+  imx_event ev;
+  ev_tender(&ev, type, t);
+  ev.quote_id = q->id;
+  ev.cc = q->cc;
+  ev.price_minor = q->price_minor;
+  eng_emit(e, &ev);
+}
+
+static imx_status reject_tender(imx_engine *e, uint64_t tender_id,
+                                imx_status why, int64_t available) {
+  imx_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.type = IMX_EV_REJECTED;
+  ev.tender_id = tender_id;
+  ev.status = why;
+  ev.available = available;
+  eng_emit(e, &ev);
+  return why;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static tender *tender_by_id(imx_engine *e, uint64_t id) {
+  uint32_t slot = idx_find(&e->tender_index, id);
+  return slot == NIL ? NULL : &e->tenders[slot];
+}
+
+/* Releases every quote but `keep` (NULL: all) and the tender itself. */
+static void close_tender(imx_engine *e, tender *t, const quote *keep) {
+  uint32_t slot = (uint32_t)(t - e->tenders);
+  for (uint32_t i = 0; i < t->quotes_n; i++) {
+    if (&t->quotes[i] == keep) continue;
+    risk_release_capacity(e, t->quotes[i].cc, t->service, t->qty);
+    emit_quote(e, IMX_EV_QUOTE_RELEASED, t, &t->quotes[i]);
+  }
+  if (t->prev != NIL) e->tenders[t->prev].next = t->next;
+  else e->tender_head = t->next;
+  if (t->next != NIL) e->tenders[t->next].prev = t->prev;
+  else e->tender_tail = t->prev;
+  idx_del(&e->tender_index, t->id);
+  t->live = 0;
+  t->next = e->tender_free;
+  e->tender_free = slot;
+}
+
+/* The lowest quote, the earliest among equals (quotes are kept in arrival
+** order, so the first minimum found). */
+static const quote *best_quote(const tender *t) {
+  const quote *best = NULL;
+  for (uint32_t i = 0; i < t->quotes_n; i++)
+    if (best == NULL || t->quotes[i].price_minor < best->price_minor)
+      best = &t->quotes[i];
+  return best;
+}
+
+static void award(imx_engine *e, tender *t) {
+  const quote *q = best_quote(t);
+  imx_event ev;
+  if (q == NULL) {
+    risk_release_budget(e, t->cc, t->qty * t->ceiling_minor);
+    ev_tender(&ev, IMX_EV_TENDER_UNFILLED, t);
+    eng_emit(e, &ev);
+    close_tender(e, t, NULL);
+    return;
+  }
+  assert(q->price_minor <= t->ceiling_minor);
+  risk_settle(e, t->cc, t->qty * t->ceiling_minor, q->cc, t->service, t->qty,
+              q->price_minor);
+  memset(&ev, 0, sizeof ev);
+  ev.type = IMX_EV_TRADE;
+  ev.service = t->service;
+  ev.trade_id = e->trade_id_next++;
+  ev.buyer_cc = t->cc;
+  ev.seller_cc = q->cc;
+  ev.qty = t->qty;
+  ev.price_minor = q->price_minor;
+  ev.aggressor = IMX_NO_SIDE;
+  ev.tender_id = t->id;
+  ev.quote_id = q->id;
+  eng_emit(e, &ev);
+  uint64_t trade_id = ev.trade_id;
+  ev_tender(&ev, IMX_EV_TENDER_AWARDED, t);
+  ev.quote_id = q->id;
+  ev.cc = q->cc;
+  ev.price_minor = q->price_minor;
+  ev.trade_id = trade_id;
+  eng_emit(e, &ev);
+  close_tender(e, t, q);
+}
+
+/* ------------------------------------------------------------ interface */
+
+static imx_status check_tender(const imx_engine *e, const imx_tender_new *t) {
+  if (t->service >= e->services_n) return IMX_E_UNKNOWN_SERVICE;
+  imx_status s = eng_check_qty_price(&e->books[t->service], t->qty,
+                                     t->ceiling_minor);
+  if (s != IMX_OK) return s;
+  if (t->ceiling_minor == IMX_PRICE_MARKET) return IMX_E_BAD_PRICE;
+  if (t->deadline_ms <= e->clock_ms) return IMX_E_BAD_DEADLINE;
+  if (e->tender_free == NIL) return IMX_E_TENDERS_FULL;
+  return IMX_OK;
+}
+
+imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *in,
+                                 uint64_t *tender_id_out) {
+  assert(e != NULL && in != NULL);
+  imx_status s = check_tender(e, in);
+  int64_t available = 0;
+  if (s == IMX_OK)
+    s = risk_reserve_budget(e, in->cc, in->qty * in->ceiling_minor, &available);
+  if (s != IMX_OK) return reject_tender(e, 0, s, available);
+  uint32_t slot = e->tender_free;
+  tender *t = &e->tenders[slot];
+  e->tender_free = t->next;
+  memset(t, 0, sizeof *t);
+  t->id = e->tender_id_next++;
+  t->service = in->service;
+  t->cc = in->cc;
+  t->qty = in->qty;
+  t->ceiling_minor = in->ceiling_minor;
+  t->deadline_ms = in->deadline_ms;
+  t->live = 1;
+  t->next = NIL;
+  t->prev = e->tender_tail;
+  if (e->tender_tail != NIL) e->tenders[e->tender_tail].next = slot;
+  else e->tender_head = slot;
+  e->tender_tail = slot;
+  idx_put(&e->tender_index, slot);
+  if (tender_id_out) *tender_id_out = t->id;
+  imx_event ev;
+  ev_tender(&ev, IMX_EV_TENDER_OPENED, t);
+  ev.price_minor = t->ceiling_minor;
+  ev.deadline_ms = t->deadline_ms;
+  eng_emit(e, &ev);
+  return IMX_OK;
+}
+
+static imx_status check_quote(const imx_engine *e, const tender *t, uint32_t cc,
+                              int64_t price_minor) {
+  imx_status s = eng_check_qty_price(&e->books[t->service], t->qty,
+                                     price_minor);
+  if (s != IMX_OK) return s;
+  if (price_minor == IMX_PRICE_MARKET) return IMX_E_BAD_PRICE;
+  if (price_minor > t->ceiling_minor) return IMX_E_ABOVE_CEILING;
+  if (cc == t->cc) return IMX_E_SELF_TRADE;
+  for (uint32_t i = 0; i < t->quotes_n; i++)
+    if (t->quotes[i].cc == cc) return IMX_E_ALREADY_QUOTED;
+  if (t->quotes_n == IMX_QUOTES_MAX) return IMX_E_QUOTES_FULL;
+  return IMX_OK;
+}
+
+imx_status imx_engine_tender_quote(imx_engine *e, uint64_t tender_id,
+                                   uint32_t cc, int64_t price_minor,
+                                   uint64_t *quote_id_out) {
+  assert(e != NULL);
+  tender *t = tender_by_id(e, tender_id);
+  if (t == NULL) return reject_tender(e, tender_id, IMX_E_UNKNOWN_TENDER, 0);
+  imx_status s = check_quote(e, t, cc, price_minor);
+  int64_t available = 0;
+  if (s == IMX_OK)
+    s = risk_reserve_capacity(e, cc, t->service, t->qty, &available);
+  if (s != IMX_OK) return reject_tender(e, tender_id, s, available);
+  quote *q = &t->quotes[t->quotes_n++];
+  q->id = e->quote_id_next++;
+  q->cc = cc;
+  q->price_minor = price_minor;
+  if (quote_id_out) *quote_id_out = q->id;
+  emit_quote(e, IMX_EV_QUOTE_ACCEPTED, t, q);
+  return IMX_OK;
+}
+
+imx_status imx_engine_tender_award(imx_engine *e, uint64_t tender_id) {
+  assert(e != NULL);
+  tender *t = tender_by_id(e, tender_id);
+  if (t == NULL) return reject_tender(e, tender_id, IMX_E_UNKNOWN_TENDER, 0);
+  award(e, t);
+  return IMX_OK;
+}
+
+imx_status imx_engine_tender_cancel(imx_engine *e, uint64_t tender_id) {
+  assert(e != NULL);
+  tender *t = tender_by_id(e, tender_id);
+  if (t == NULL) return reject_tender(e, tender_id, IMX_E_UNKNOWN_TENDER, 0);
+  risk_release_budget(e, t->cc, t->qty * t->ceiling_minor);
+  imx_event ev;
+  ev_tender(&ev, IMX_EV_TENDER_CANCELLED, t);
+  close_tender(e, t, NULL);
+  eng_emit(e, &ev);
+  return IMX_OK;
+}
+
+imx_status imx_engine_clock(imx_engine *e, int64_t now_ms) {
+  assert(e != NULL);
+  if (now_ms <= e->clock_ms) return IMX_OK;
+  e->clock_ms = now_ms;
+  /* Bounded: each pass closes one tender or stops. */
+  uint32_t slot = e->tender_head;
+  while (slot != NIL) {
+    uint32_t next = e->tenders[slot].next;
+    if (e->tenders[slot].deadline_ms <= now_ms) award(e, &e->tenders[slot]);
+    slot = next;
+  }
+  return IMX_OK;
+}
+
+int tender_check(const imx_engine *e) {
+  uint32_t n = 0, prev = NIL;
+  for (uint32_t s = e->tender_head; s != NIL; s = e->tenders[s].next) {
+    const tender *t = &e->tenders[s];
+    if (!t->live || t->prev != prev || ++n > e->tenders_max) return 40;
+    if (idx_find(&e->tender_index, t->id) != s) return 41;
+    if (t->quotes_n > IMX_QUOTES_MAX) return 42;
+    for (uint32_t q = 0; q < t->quotes_n; q++)
+      if (t->quotes[q].price_minor > t->ceiling_minor ||
+          t->quotes[q].cc == t->cc)
+        return 43;
+    prev = s;
+  }
+  if (prev != e->tender_tail || n != e->tender_index.n) return 44;
+  return idx_check(&e->tender_index) ? 45 : 0;
+}
