@@ -17,4 +17,12 @@
 ** usage or I/O error. */
 int imx_sim_replay(int argc, char **argv, FILE *out, FILE *err);
 
+/* imx-sim auction FILE|- [--reference P] [--trades]: collects the orders of
+** the file (replay format, a missing price is a market order) in auction
+** books, runs one call per service and prints one JSON line per service
+** {"service","price","volume","surplus","surplus_side"}, then its trades
+** with --trades. Malformed lines and rejections go to err. Exit status as
+** for replay. */
+int imx_sim_auction(int argc, char **argv, FILE *out, FILE *err);
+
 #endif /* IMX_SIM_H */

@@ -11,8 +11,11 @@ static void usage(FILE *f) {
           "usage: imx-sim COMMAND [ARGS]\n"
           "\n"
           "commands:\n"
-          "  replay FILE|-   run JSON-lines orders through the engine and print\n"
-          "                  its events as JSON lines (see README.md)\n");
+          "  replay [--market FILE] FILE|-\n"
+          "                  run JSON-lines commands through the engine and print\n"
+          "                  its events as JSON lines (see README.md)\n"
+          "  auction FILE|- [--reference PRICE] [--trades]\n"
+          "                  collect the orders in auction books and run one call\n");
 }
 
 int main(int argc, char **argv) {
@@ -22,6 +25,8 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "replay") == 0)
     return imx_sim_replay(argc - 2, argv + 2, stdout, stderr);
+  if (strcmp(argv[1], "auction") == 0)
+    return imx_sim_auction(argc - 2, argv + 2, stdout, stderr);
   if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
     usage(stdout);
     return 0;

@@ -1,123 +1,57 @@
 /*
-** replay.c -- `imx-sim replay`: JSON-lines commands in, engine events out.
+** replay.c -- `imx-sim replay` and `imx-sim auction`: JSON-lines commands
+** in, engine events out.
 **
 ** The offline driver of the engine: it turns each input line into one
 ** engine command and prints every event the engine emits as one JSON line,
 ** with the input line number, so a file of orders can be replayed, diffed
-** and reasoned about without a daemon. Input lines (README.md has more):
+** and reasoned about without a daemon. The input lines are listed in
+** README.md ("Input lines").
 **
-**   {"id":"o1","cc":"CC-1","service":"it.hour","side":"bid","qty":10,
-**    "price":9500,"tif":"gtc","aon":false}
-**   {"cancel":"o1"}   {"modify":"o1","qty":5,"price":9400}
-**   {"end_period":"it.hour"}
+** The engine knows services, cost centres, orders, tenders and quotes by
+** number; the names the file uses are interned here. Validation of the JSON
+** (shape, types, exact integers, unknown or duplicate keys) happens here
+** and yields an `error` event; validation against the market (tick, lot,
+** ranges, budgets) is the engine's and yields a `rejected` event.
 **
-** The engine knows services, cost centres and orders by number; the names
-** the file uses are interned here. Validation of the JSON (shape, types,
-** exact integers, unknown or duplicate keys) happens here and yields an
-** `error` event; validation of the values against the market (tick, lot,
-** ranges) is the engine's and yields a `rejected` event.
+** Without a market file every service is created on first use and there
+** are no limits; with `--market FILE` the services and cost centres are the
+** file's, and budgets and capacities are enforced.
 */
 #define _POSIX_C_SOURCE 200809L
 
-#include <assert.h>
-#include <cjson/cJSON.h>
-#include <stdint.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "imx_engine.h"
+#include "imx_proto.h"
 #include "imx_sim.h"
+#include "sim_int.h"
 
 #define LINE_BYTES_MAX 65536 /* a longer line is an error, not a crash */
-#define NAME_BYTES_MAX 64    /* ids of orders, cost centres, services  */
 #define REPLAY_ORDERS_MAX (1u << 20)
 #define REPLAY_SERVICES_MAX 1024u
-
-/* ------------------------------------------------------- interned names */
-
-/* Strings to dense numbers 0..n-1, by open addressing. */
-typedef struct names {
-  char **v;
-  uint32_t n, cap;
-  uint32_t *slot; /* UINT32_MAX = empty; capacity 2 * cap */
-} names;
-
-static uint32_t hash_str(const char *s) {
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-  return h;
-}
-
-static int64_t names_find(const names *t, const char *s) {
-  if (t->cap == 0) return -1;
-  uint32_t mask = 2 * t->cap - 1;
-  for (uint32_t i = hash_str(s) & mask;; i = (i + 1) & mask) {
-    if (t->slot[i] == UINT32_MAX) return -1;
-    if (strcmp(t->v[t->slot[i]], s) == 0) return t->slot[i];
-  }
-}
-
-static int names_grow(names *t) {
-  uint32_t cap = t->cap ? 2 * t->cap : 64;
-  char **v = realloc(t->v, cap * sizeof *v);
-  if (v == NULL) return -1;
-  t->v = v;
-  uint32_t *slot = malloc(2 * (size_t)cap * sizeof *slot);
-  if (slot == NULL) return -1;
-  memset(slot, 0xff, 2 * (size_t)cap * sizeof *slot);
-  for (uint32_t k = 0; k < t->n; k++) {
-    uint32_t i = hash_str(v[k]) & (2 * cap - 1);
-    while (slot[i] != UINT32_MAX) i = (i + 1) & (2 * cap - 1);
-    slot[i] = k;
-  }
-  free(t->slot);
-  t->slot = slot;
-  t->cap = cap;
-  return 0;
-}
-
-/* Returns the number of s, adding it if new; -1 when out of memory. */
-static int64_t names_intern(names *t, const char *s) {
-  int64_t k = names_find(t, s);
-  if (k >= 0) return k;
-  if (t->n == t->cap && names_grow(t) != 0) return -1;
-  char *copy = strdup(s);
-  if (copy == NULL) return -1;
-  uint32_t mask = 2 * t->cap - 1, i = hash_str(s) & mask;
-  while (t->slot[i] != UINT32_MAX) i = (i + 1) & mask;
-  t->slot[i] = t->n;
-  t->v[t->n] = copy;
-  return t->n++;
-}
-
-static void names_free(names *t) {
-  for (uint32_t k = 0; k < t->n; k++) free(t->v[k]);
-  free(t->v);
-  free(t->slot);
-}
-
-/* ------------------------------------------------------------ the state */
+#define CCS_SPARE 1024u       /* cost centres a market-less file may name */
 
 typedef struct replay {
   imx_engine *engine;
   FILE *out;
+  FILE *err;
   long line;
-  names services, ccs, orders;
-  uint64_t *order_engine_id;  /* by orders number; 0 = not accepted     */
-  uint32_t order_slots_n;     /* capacity of order_engine_id            */
-  uint32_t *order_by_engine;  /* engine id -> orders number             */
-  uint64_t order_by_engine_n; /* capacity of order_by_engine            */
-  int64_t pending_order;      /* orders number of the order being sent  */
-  int failed;                 /* out of memory while recording an order */
+  int auction_default; /* services created on first use are auctions   */
+  int quiet;           /* print trades and errors only (imx-sim auction) */
+  int trades;          /* with quiet: print the trades                   */
+  int market;          /* a market file defined services and cost centres */
+  names services, ccs;
+  idmap orders, tenders, quotes;
+  idmap *pending;      /* the map the next accepted id belongs to        */
+  int64_t pending_name;
+  int failed;          /* out of memory while recording an id            */
+  int64_t last_available; /* of the last rejection                       */
 } replay;
 
-/* A problem with one input line. */
-typedef struct line_error {
-  const char *code;  /* bad_json, bad_field, duplicate_id, too_large, ... */
-  char field[NAME_BYTES_MAX + 1]; /* the field at fault, or "line"; a copy,
-                                  ** since the parsed line is freed first */
-  const char *message;
-} line_error;
+typedef imx_proto_error line_error;
 
 /* --------------------------------------------------------------- output */
 
@@ -131,201 +65,190 @@ static void put_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static const char *order_name(const replay *r, uint64_t engine_id) {
-  if (engine_id == 0 || engine_id >= r->order_by_engine_n) return "";
-  return r->orders.v[r->order_by_engine[engine_id]];
+/* Writes ,"key":"value" with value escaped. */
+static void put_kv(FILE *f, const char *key, const char *value) {
+  fprintf(f, ",\"%s\":", key);
+  put_str(f, value);
 }
 
 static void put_head(replay *r, const char *type, const imx_event *ev) {
-  fprintf(r->out, "{\"type\":\"%s\",\"line\":%ld,\"service\":", type,
-          r->line);
-  put_str(r->out, r->services.v[ev->service]);
+  fprintf(r->out, "{\"type\":\"%s\",\"line\":%ld", type, r->line);
+  put_kv(r->out, "service", r->services.v[ev->service]);
 }
 
 static void put_order(replay *r, const imx_event *ev) {
-  fputs(",\"id\":", r->out);
-  put_str(r->out, order_name(r, ev->order_id));
-  fputs(",\"cc\":", r->out);
-  put_str(r->out, r->ccs.v[ev->cc]);
+  put_kv(r->out, "id", idmap_name(&r->orders, ev->order_id));
+  put_kv(r->out, "cc", r->ccs.v[ev->cc]);
   fprintf(r->out, ",\"side\":\"%s\"", imx_side_name(ev->side));
 }
 
 static void put_trade(replay *r, const imx_event *ev) {
-  fprintf(r->out, "{\"type\":\"trade\",\"line\":%ld,\"trade_id\":%llu", r->line,
-          (unsigned long long)ev->trade_id);
-  fputs(",\"service\":", r->out);
+  int tender = ev->tender_id != 0;
+  fprintf(r->out, "{\"type\":\"trade\",\"line\":%ld,\"trade_id\":%" PRIu64,
+          r->line, ev->trade_id);
+  put_kv(r->out, "service", r->services.v[ev->service]);
+  put_kv(r->out, "buy_id", tender ? idmap_name(&r->tenders, ev->tender_id)
+                                  : idmap_name(&r->orders, ev->buy_order_id));
+  put_kv(r->out, "sell_id", tender ? idmap_name(&r->quotes, ev->quote_id)
+                                   : idmap_name(&r->orders, ev->sell_order_id));
+  put_kv(r->out, "buyer", r->ccs.v[ev->buyer_cc]);
+  put_kv(r->out, "seller", r->ccs.v[ev->seller_cc]);
+  fprintf(r->out, ",\"qty\":%" PRId64 ",\"price\":%" PRId64
+                  ",\"aggressor\":\"%s\"}\n",
+          ev->qty, ev->price_minor, imx_side_name(ev->aggressor));
+}
+
+static void put_price(FILE *f, int64_t price_minor) {
+  if (price_minor) fprintf(f, "%" PRId64, price_minor);
+  else fputs("null", f);
+}
+
+static void put_auction(replay *r, const imx_event *ev) {
+  if (r->quiet) fputs("{\"service\":", r->out);
+  else fprintf(r->out, "{\"type\":\"auction\",\"line\":%ld,\"service\":", r->line);
   put_str(r->out, r->services.v[ev->service]);
-  fputs(",\"buy_id\":", r->out);
-  put_str(r->out, order_name(r, ev->buy_order_id));
-  fputs(",\"sell_id\":", r->out);
-  put_str(r->out, order_name(r, ev->sell_order_id));
-  fputs(",\"buyer\":", r->out);
-  put_str(r->out, r->ccs.v[ev->buyer_cc]);
-  fputs(",\"seller\":", r->out);
-  put_str(r->out, r->ccs.v[ev->seller_cc]);
-  fprintf(r->out, ",\"qty\":%lld,\"price\":%lld,\"aggressor\":\"%s\"}\n",
-          (long long)ev->qty, (long long)ev->price_minor,
-          imx_side_name(ev->aggressor));
+  fputs(",\"price\":", r->out);
+  put_price(r->out, ev->price_minor);
+  fprintf(r->out, ",\"volume\":%" PRId64 ",\"surplus\":%" PRId64
+                  ",\"surplus_side\":\"%s\"}\n",
+          ev->qty, ev->surplus, imx_side_name(ev->surplus_side));
+}
+
+static void put_tender(replay *r, const char *type, const imx_event *ev) {
+  put_head(r, type, ev);
+  put_kv(r->out, "tender", idmap_name(&r->tenders, ev->tender_id));
+  if (ev->quote_id) put_kv(r->out, "quote", idmap_name(&r->quotes, ev->quote_id));
+  put_kv(r->out, "cc", r->ccs.v[ev->cc]);
+  fprintf(r->out, ",\"qty\":%" PRId64, ev->qty);
+  if (ev->type == IMX_EV_TENDER_OPENED)
+    fprintf(r->out, ",\"ceiling\":%" PRId64 ",\"deadline\":%" PRId64,
+            ev->price_minor, ev->deadline_ms);
+  else if (ev->price_minor)
+    fprintf(r->out, ",\"price\":%" PRId64, ev->price_minor);
+  if (ev->trade_id) fprintf(r->out, ",\"trade_id\":%" PRIu64, ev->trade_id);
+  fputs("}\n", r->out);
 }
 
 /* The input field each rejection reason is about. */
 static const char *status_field(imx_status s) {
   switch (s) {
   case IMX_E_UNKNOWN_SERVICE: return "service";
-  case IMX_E_UNKNOWN_ORDER: return "id";
+  case IMX_E_UNKNOWN_ORDER: case IMX_E_UNKNOWN_TENDER: return "id";
   case IMX_E_BAD_SIDE: return "side";
   case IMX_E_BAD_TIF: return "tif";
-  case IMX_E_BAD_QTY: case IMX_E_BAD_LOT: return "qty";
-  case IMX_E_BAD_PRICE: case IMX_E_BAD_TICK: return "price";
+  case IMX_E_BAD_QTY: case IMX_E_BAD_LOT: case IMX_E_OVER_CAPACITY: return "qty";
+  case IMX_E_BAD_PRICE: case IMX_E_BAD_TICK: case IMX_E_ABOVE_CEILING:
+  case IMX_E_INSUFFICIENT_BUDGET: return "price";
   case IMX_E_AON_REQUIRED: return "aon";
+  case IMX_E_UNKNOWN_CC: case IMX_E_SELF_TRADE: case IMX_E_ALREADY_QUOTED:
+    return "cc";
+  case IMX_E_BAD_DEADLINE: return "deadline";
   default: return "line";
   }
 }
 
-static void put_rejected(replay *r, const imx_event *ev, const char *id) {
-  fprintf(r->out, "{\"type\":\"rejected\",\"line\":%ld,\"id\":", r->line);
-  put_str(r->out, id);
-  fprintf(r->out, ",\"code\":\"%s\",\"field\":\"%s\"}\n",
-          imx_status_name(ev->status), status_field(ev->status));
+static void put_rejected(replay *r, imx_status s, int64_t available,
+                         const char *id) {
+  FILE *f = r->quiet ? r->err : r->out;
+  fprintf(f, "{\"type\":\"rejected\",\"line\":%ld", r->line);
+  put_kv(f, "id", id);
+  fprintf(f, ",\"code\":\"%s\",\"field\":\"%s\"", imx_status_name(s),
+          status_field(s));
+  if (s == IMX_E_INSUFFICIENT_BUDGET || s == IMX_E_OVER_CAPACITY)
+    fprintf(f, ",\"available\":%" PRId64, available);
+  fputs("}\n", f);
 }
 
-/* Records engine id -> order name for the order being accepted. */
-static void remember_accepted(replay *r, uint64_t engine_id) {
-  if (engine_id >= r->order_by_engine_n) {
-    uint64_t n = r->order_by_engine_n ? 2 * r->order_by_engine_n : 1024;
-    while (n <= engine_id) n *= 2;
-    uint32_t *p = realloc(r->order_by_engine, n * sizeof *p);
-    if (p == NULL) { r->failed = 1; return; }
-    r->order_by_engine = p;
-    r->order_by_engine_n = n;
-  }
-  r->order_by_engine[engine_id] = (uint32_t)r->pending_order;
-  r->order_engine_id[r->pending_order] = engine_id;
+static void put_error(replay *r, const line_error *le) {
+  FILE *f = r->quiet ? r->err : r->out;
+  fprintf(f, "{\"type\":\"error\",\"line\":%ld,\"code\":\"%s\"", r->line,
+          le->code);
+  put_kv(f, "field", le->field);
+  put_kv(f, "message", le->message);
+  fputs("}\n", f);
 }
 
-/* The engine's event callback: one JSON line per event. */
-static void on_event(void *ctx, const imx_event *ev) {
-  replay *r = ctx;
+/* Binds the name of the command being run to the id the engine gave it. */
+static void bind_pending(replay *r, uint64_t engine_id) {
+  assert(r->pending != NULL);
+  if (idmap_bind(r->pending, (uint32_t)r->pending_name, engine_id) != 0)
+    r->failed = 1;
+}
+
+static void put_event(replay *r, const imx_event *ev) {
   switch (ev->type) {
   case IMX_EV_ACCEPTED:
-    remember_accepted(r, ev->order_id);
     put_head(r, "accepted", ev);
     put_order(r, ev);
-    fprintf(r->out, ",\"qty\":%lld,\"price\":%lld,\"tif\":\"%s\",\"aon\":%s}\n",
-            (long long)ev->qty, (long long)ev->price_minor,
-            imx_tif_name(ev->tif), ev->aon ? "true" : "false");
-    break;
-  case IMX_EV_TRADE:
-    put_trade(r, ev);
+    fprintf(r->out, ",\"qty\":%" PRId64 ",\"price\":", ev->qty);
+    put_price(r->out, ev->price_minor);
+    fprintf(r->out, ",\"tif\":\"%s\",\"aon\":%s}\n", imx_tif_name(ev->tif),
+            ev->aon ? "true" : "false");
     break;
   case IMX_EV_CANCELLED:
     put_head(r, "cancelled", ev);
     put_order(r, ev);
-    fprintf(r->out, ",\"qty\":%lld,\"reason\":\"%s\"}\n", (long long)ev->qty,
+    fprintf(r->out, ",\"qty\":%" PRId64 ",\"reason\":\"%s\"}\n", ev->qty,
             imx_cancel_reason_name(ev->reason));
     break;
   case IMX_EV_EXPIRED:
     put_head(r, "expired", ev);
     put_order(r, ev);
-    fprintf(r->out, ",\"qty\":%lld}\n", (long long)ev->qty);
+    fprintf(r->out, ",\"qty\":%" PRId64 "}\n", ev->qty);
     break;
   case IMX_EV_MODIFIED:
     put_head(r, "modified", ev);
     put_order(r, ev);
-    fprintf(r->out, ",\"qty\":%lld,\"price\":%lld,\"priority\":\"%s\"}\n",
-            (long long)ev->qty, (long long)ev->price_minor,
-            ev->priority_kept ? "kept" : "lost");
+    fprintf(r->out, ",\"qty\":%" PRId64 ",\"price\":", ev->qty);
+    put_price(r->out, ev->price_minor);
+    fprintf(r->out, ",\"priority\":\"%s\"}\n", ev->priority_kept ? "kept" : "lost");
     break;
-  case IMX_EV_REJECTED:
-    /* Rejections are printed by the command that caused them, which knows
-    ** the name of the order even when the engine does not. */
-    break;
-  default:
-    break;
+  case IMX_EV_TENDER_OPENED: put_tender(r, "tender_opened", ev); break;
+  case IMX_EV_QUOTE_ACCEPTED: put_tender(r, "quote_accepted", ev); break;
+  case IMX_EV_QUOTE_RELEASED: put_tender(r, "quote_released", ev); break;
+  case IMX_EV_TENDER_AWARDED: put_tender(r, "tender_awarded", ev); break;
+  case IMX_EV_TENDER_UNFILLED: put_tender(r, "tender_unfilled", ev); break;
+  case IMX_EV_TENDER_CANCELLED: put_tender(r, "tender_cancelled", ev); break;
+  default: break; /* the others are printed by on_event */
   }
 }
 
-static void put_error(replay *r, const line_error *le) {
-  fprintf(r->out, "{\"type\":\"error\",\"line\":%ld,\"code\":\"%s\",\"field\":",
-          r->line, le->code);
-  put_str(r->out, le->field);
-  fputs(",\"message\":", r->out);
-  put_str(r->out, le->message);
-  fputs("}\n", r->out);
+/* The engine's event callback. */
+static void on_event(void *ctx, const imx_event *ev) {
+  replay *r = ctx;
+  if (ev->type == IMX_EV_REJECTED) r->last_available = ev->available;
+  if (ev->type == IMX_EV_ACCEPTED) bind_pending(r, ev->order_id);
+  if (ev->type == IMX_EV_TENDER_OPENED) bind_pending(r, ev->tender_id);
+  if (ev->type == IMX_EV_QUOTE_ACCEPTED) bind_pending(r, ev->quote_id);
+  if (ev->type == IMX_EV_TRADE) {
+    if (!r->quiet || r->trades) put_trade(r, ev);
+  } else if (ev->type == IMX_EV_AUCTION) {
+    put_auction(r, ev);
+  } else if (ev->type != IMX_EV_REJECTED && !r->quiet) {
+    /* Rejections are printed by the command that caused them, which knows
+    ** the name the file used even when the engine does not. */
+    put_event(r, ev);
+  }
 }
 
 /* ------------------------------------------------------- field decoding */
 
-static int fail(line_error *le, const char *code, const char *field,
-                const char *message) {
-  le->code = code;
-  snprintf(le->field, sizeof le->field, "%s", field);
-  le->message = message;
-  return -1;
-}
+#define fail imx_proto_fail
 
-/* Rejects keys that are not in allowed[] and keys given twice (cJSON keeps
-** both and would silently use the first). */
-static int check_keys(const cJSON *obj, const char *const *allowed,
-                      line_error *le) {
-  for (const cJSON *a = obj->child; a; a = a->next) {
-    int known = 0;
-    for (const char *const *k = allowed; *k; k++) known |= !strcmp(*k, a->string);
-    if (!known) return fail(le, "bad_field", a->string, "unknown field");
-    for (const cJSON *b = a->next; b; b = b->next)
-      if (!strcmp(a->string, b->string))
-        return fail(le, "bad_field", a->string, "field given twice");
-  }
-  return 0;
-}
-
-/* A name: a string of 1..NAME_BYTES_MAX bytes without control characters. */
+/* A required name. */
 static int get_name(const cJSON *obj, const char *field, const char **out,
                     line_error *le) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
-  if (it == NULL) return fail(le, "bad_field", field, "missing");
-  if (!cJSON_IsString(it)) return fail(le, "bad_field", field, "must be a string");
-  size_t n = strlen(it->valuestring);
-  if (n == 0 || n > NAME_BYTES_MAX)
-    return fail(le, "bad_field", field, "must be 1 to 64 bytes long");
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)it->valuestring[i];
-    if (c < 0x20 || c == 0x7f)
-      return fail(le, "bad_field", field, "must not contain control characters");
-  }
-  *out = it->valuestring;
-  return 0;
+  int rc = imx_json_string(obj, field, IMX_NAME_BYTES_MAX, out, le);
+  return rc == 1 ? fail(le, "bad_field", field, "missing") : rc;
 }
 
-/* An exact integer. cJSON stores numbers as doubles: only those that are
-** whole and within +-2^53 are exactly the integer the text wrote; range
-** checks against the market are the engine's. Returns 1 if absent. */
+/* A required exact integer; range checks against the market are the
+** engine's, so any integer is let through here. */
 static int get_int(const cJSON *obj, const char *field, int64_t *out,
                    line_error *le) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
-  if (it == NULL) return 1;
-  if (!cJSON_IsNumber(it)) return fail(le, "bad_field", field, "must be a number");
-  double d = it->valuedouble;
-  if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) ||
-      d != (double)(int64_t)d)
-    return fail(le, "bad_field", field, "must be a whole number within 2^53");
-  *out = (int64_t)d;
-  return 0;
+  int rc = imx_json_int(obj, field, INT64_MIN, INT64_MAX, out, le);
+  return rc == 1 ? fail(le, "bad_field", field, "missing") : rc;
 }
-
-/* A string that must be one of words[]; writes its position. Returns 1 if
-** absent. */
-static int get_word(const cJSON *obj, const char *field,
-                    const char *const *words, int *out, line_error *le) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
-  if (it == NULL) return 1;
-  if (cJSON_IsString(it))
-    for (int i = 0; words[i]; i++)
-      if (!strcmp(words[i], it->valuestring)) { *out = i; return 0; }
-  return fail(le, "bad_field", field, "has an unknown value");
-}
-
-/* ------------------------------------------------------------- commands */
 
 static int64_t intern_or_fail(names *t, const char *s, line_error *le) {
   int64_t k = names_intern(t, s);
@@ -333,30 +256,46 @@ static int64_t intern_or_fail(names *t, const char *s, line_error *le) {
   return k;
 }
 
-/* Finds or creates the engine's book for a service name. */
-static int64_t service_of(replay *r, const char *name, line_error *le) {
+/* Finds the engine's book for a service name, creating it when there is
+** no market file. */
+static int64_t service_of(replay *r, const char *name, const char *field,
+                          line_error *le) {
   int64_t k = names_find(&r->services, name);
   if (k >= 0) return k;
+  if (r->market) return fail(le, "unknown_service", field, "not in the market file");
   imx_service_config cfg = {.tick_minor = 1, .lot = 1, .divisible = 1};
+  cfg.mode = r->auction_default ? IMX_MODE_AUCTION : IMX_MODE_CONTINUOUS;
   uint32_t id;
   if (imx_engine_service_add(r->engine, &cfg, &id) != IMX_OK)
-    return fail(le, "internal", "service", "no room for another service");
+    return fail(le, "internal", field, "no room for another service");
   k = intern_or_fail(&r->services, name, le);
   assert(k < 0 || (uint32_t)k == id);
   return k;
 }
 
-/* Keeps order_engine_id as long as the table of order names. */
-static int order_slots_fit(replay *r) {
-  if (r->orders.n <= r->order_slots_n) return 0;
-  uint32_t n = r->orders.cap;
-  uint64_t *p = realloc(r->order_engine_id, n * sizeof *p);
-  if (p == NULL) return -1;
-  memset(p + r->order_slots_n, 0, (n - r->order_slots_n) * sizeof *p);
-  r->order_engine_id = p;
-  r->order_slots_n = n;
-  return 0;
+static int64_t cc_of(replay *r, const char *name, line_error *le) {
+  int64_t k = names_find(&r->ccs, name);
+  if (k >= 0) return k;
+  if (r->market) return fail(le, "unknown_cc", "cc", "not in the market file");
+  if (r->ccs.n >= REPLAY_ORDERS_MAX)
+    return fail(le, "internal", "cc", "too many cost centres");
+  return intern_or_fail(&r->ccs, name, le);
 }
+
+/* Interns the name of a new order, tender or quote: unique in the file,
+** unless the engine rejected the earlier one. */
+static int64_t new_name(replay *r, idmap *m, const char *name,
+                        const char *field, line_error *le) {
+  if (idmap_engine_id(m, name) != 0)
+    return fail(le, "duplicate_id", field, "this id was already accepted");
+  int64_t k = idmap_intern(m, name);
+  if (k < 0) return fail(le, "internal", field, "out of memory");
+  r->pending = m;
+  r->pending_name = k;
+  return k;
+}
+
+/* ------------------------------------------------------------- commands */
 
 static int cmd_order(replay *r, const cJSON *obj, line_error *le) {
   static const char *const keys[] = {"id", "cc", "service", "side", "qty",
@@ -364,57 +303,38 @@ static int cmd_order(replay *r, const cJSON *obj, line_error *le) {
   static const char *const sides[] = {"bid", "offer", NULL};
   static const char *const tifs[] = {"gtc", "period", "ioc", "fok", NULL};
   const char *id, *cc, *service;
-  int side = 0, tif = IMX_TIF_GTC;
-  int64_t qty = 0, price = 0;
-  if (check_keys(obj, keys, le) || get_name(obj, "id", &id, le) ||
+  int side = 0, tif = IMX_TIF_GTC, aon = 0;
+  int64_t qty = 0, price = IMX_PRICE_MARKET;
+  int rc;
+  if (imx_json_check_keys(obj, keys, le) || get_name(obj, "id", &id, le) ||
       get_name(obj, "cc", &cc, le) || get_name(obj, "service", &service, le))
     return -1;
-  int rc = get_word(obj, "side", sides, &side, le);
-  if (rc) return rc < 0 ? -1 : fail(le, "bad_field", "side", "missing");
-  if ((rc = get_int(obj, "qty", &qty, le)))
-    return rc < 0 ? -1 : fail(le, "bad_field", "qty", "missing");
-  if ((rc = get_int(obj, "price", &price, le)))
-    return rc < 0 ? -1 : fail(le, "bad_field", "price", "missing");
-  if (get_word(obj, "tif", tifs, &tif, le) < 0) return -1;
-  const cJSON *aon = cJSON_GetObjectItemCaseSensitive(obj, "aon");
-  if (aon && !cJSON_IsBool(aon))
-    return fail(le, "bad_field", "aon", "must be true or false");
-  int64_t k = names_find(&r->orders, id);
-  if (k >= 0 && r->order_engine_id[k] != 0)
-    return fail(le, "duplicate_id", "id", "an order with this id was already accepted");
-  int64_t svc = service_of(r, service, le), ccn = intern_or_fail(&r->ccs, cc, le);
-  if (svc < 0 || ccn < 0 || (k = intern_or_fail(&r->orders, id, le)) < 0)
+  if ((rc = imx_json_word(obj, "side", sides, &side, le)))
+    return rc < 0 ? -1 : fail(le, "bad_field", "side", "missing");
+  if (get_int(obj, "qty", &qty, le) ||
+      imx_json_int(obj, "price", INT64_MIN, INT64_MAX, &price, le) < 0 ||
+      imx_json_word(obj, "tif", tifs, &tif, le) < 0 ||
+      imx_json_bool(obj, "aon", &aon, le) < 0)
     return -1;
-  if (order_slots_fit(r) != 0)
-    return fail(le, "internal", "line", "out of memory");
+  int64_t svc = service_of(r, service, "service", le), ccn;
+  if (svc < 0 || (ccn = cc_of(r, cc, le)) < 0 ||
+      new_name(r, &r->orders, id, "id", le) < 0)
+    return -1;
   imx_order_new o = {.service = (uint32_t)svc, .cc = (uint32_t)ccn,
                      .side = (imx_side)side, .tif = (imx_tif)tif,
-                     .aon = aon && cJSON_IsTrue(aon), .qty = qty,
-                     .price_minor = price};
-  r->pending_order = k;
+                     .aon = aon, .qty = qty, .price_minor = price};
   imx_status s = imx_engine_order_new(r->engine, &o, NULL);
-  if (s != IMX_OK) {
-    imx_event ev = {.type = IMX_EV_REJECTED, .status = s};
-    put_rejected(r, &ev, id);
-  }
-  return 0;
-}
-
-static uint64_t engine_id_of(const replay *r, const char *name) {
-  int64_t k = names_find(&r->orders, name);
-  return k < 0 ? 0 : r->order_engine_id[k];
+  return s == IMX_OK ? 0 : -2 - (int)s;
 }
 
 static int cmd_cancel(replay *r, const cJSON *obj, line_error *le) {
   static const char *const keys[] = {"cancel", NULL};
   const char *id;
-  if (check_keys(obj, keys, le) || get_name(obj, "cancel", &id, le)) return -1;
-  imx_status s = imx_engine_order_cancel(r->engine, engine_id_of(r, id));
-  if (s != IMX_OK) {
-    imx_event ev = {.type = IMX_EV_REJECTED, .status = s};
-    put_rejected(r, &ev, id);
-  }
-  return 0;
+  if (imx_json_check_keys(obj, keys, le) || get_name(obj, "cancel", &id, le))
+    return -1;
+  imx_status s =
+      imx_engine_order_cancel(r->engine, idmap_engine_id(&r->orders, id));
+  return s == IMX_OK ? 0 : -2 - (int)s;
 }
 
 /* qty and price default to the order's current open qty and price. */
@@ -422,54 +342,157 @@ static int cmd_modify(replay *r, const cJSON *obj, line_error *le) {
   static const char *const keys[] = {"modify", "qty", "price", NULL};
   const char *id;
   int64_t qty = 0, price = 0;
-  if (check_keys(obj, keys, le) || get_name(obj, "modify", &id, le)) return -1;
-  int no_qty = get_int(obj, "qty", &qty, le);
+  if (imx_json_check_keys(obj, keys, le) || get_name(obj, "modify", &id, le))
+    return -1;
+  int no_qty = imx_json_int(obj, "qty", INT64_MIN, INT64_MAX, &qty, le);
   if (no_qty < 0) return -1;
-  int no_price = get_int(obj, "price", &price, le);
+  int no_price = imx_json_int(obj, "price", INT64_MIN, INT64_MAX, &price, le);
   if (no_price < 0) return -1;
   if (no_qty && no_price)
     return fail(le, "bad_field", "qty", "modify needs qty or price");
-  uint64_t engine_id = engine_id_of(r, id);
+  uint64_t engine_id = idmap_engine_id(&r->orders, id);
   imx_order_info info;
   if (imx_engine_order_get(r->engine, engine_id, &info) == IMX_OK) {
     if (no_qty) qty = info.qty_open;
     if (no_price) price = info.price_minor;
   }
   imx_status s = imx_engine_order_modify(r->engine, engine_id, qty, price);
-  if (s != IMX_OK) {
-    imx_event ev = {.type = IMX_EV_REJECTED, .status = s};
-    put_rejected(r, &ev, id);
-  }
-  return 0;
+  return s == IMX_OK ? 0 : -2 - (int)s;
 }
 
 static int cmd_end_period(replay *r, const cJSON *obj, line_error *le) {
   static const char *const keys[] = {"end_period", NULL};
   const char *service;
-  if (check_keys(obj, keys, le) || get_name(obj, "end_period", &service, le))
+  if (imx_json_check_keys(obj, keys, le) ||
+      get_name(obj, "end_period", &service, le))
     return -1;
   int64_t k = names_find(&r->services, service);
-  if (k < 0) return fail(le, "unknown_service", "end_period", "no order has named this service");
+  if (k < 0) return fail(le, "unknown_service", "end_period", "no such service");
   imx_status s = imx_engine_period_end(r->engine, (uint32_t)k);
+  return s == IMX_OK ? 0 : -2 - (int)s;
+}
+
+static int cmd_auction(replay *r, const cJSON *obj, line_error *le) {
+  static const char *const keys[] = {"auction", "reference", NULL};
+  const char *service;
+  int64_t reference = 0;
+  if (imx_json_check_keys(obj, keys, le) ||
+      get_name(obj, "auction", &service, le) ||
+      imx_json_int(obj, "reference", INT64_MIN, INT64_MAX, &reference, le) < 0)
+    return -1;
+  int64_t k = names_find(&r->services, service);
+  if (k < 0) return fail(le, "unknown_service", "auction", "no such service");
+  imx_status s = imx_engine_auction_run(r->engine, (uint32_t)k, reference, NULL);
+  return s == IMX_OK ? 0 : -2 - (int)s;
+}
+
+static int cmd_tender(replay *r, const cJSON *obj, line_error *le) {
+  static const char *const keys[] = {"tender", "cc", "service", "qty",
+                                     "ceiling", "deadline", NULL};
+  const char *id, *cc, *service;
+  imx_tender_new t = {0};
+  if (imx_json_check_keys(obj, keys, le) || get_name(obj, "tender", &id, le) ||
+      get_name(obj, "cc", &cc, le) || get_name(obj, "service", &service, le) ||
+      get_int(obj, "qty", &t.qty, le) ||
+      get_int(obj, "ceiling", &t.ceiling_minor, le) ||
+      get_int(obj, "deadline", &t.deadline_ms, le))
+    return -1;
+  int64_t svc = service_of(r, service, "service", le), ccn;
+  if (svc < 0 || (ccn = cc_of(r, cc, le)) < 0 ||
+      new_name(r, &r->tenders, id, "tender", le) < 0)
+    return -1;
+  t.service = (uint32_t)svc;
+  t.cc = (uint32_t)ccn;
+  imx_status s = imx_engine_tender_new(r->engine, &t, NULL);
+  return s == IMX_OK ? 0 : -2 - (int)s;
+}
+
+static int cmd_quote(replay *r, const cJSON *obj, line_error *le) {
+  static const char *const keys[] = {"quote", "tender", "cc", "price", NULL};
+  const char *id, *tender, *cc;
+  int64_t price = 0, ccn;
+  if (imx_json_check_keys(obj, keys, le) || get_name(obj, "quote", &id, le) ||
+      get_name(obj, "tender", &tender, le) || get_name(obj, "cc", &cc, le) ||
+      get_int(obj, "price", &price, le) || (ccn = cc_of(r, cc, le)) < 0 ||
+      new_name(r, &r->quotes, id, "quote", le) < 0)
+    return -1;
+  imx_status s =
+      imx_engine_tender_quote(r->engine, idmap_engine_id(&r->tenders, tender),
+                              (uint32_t)ccn, price, NULL);
+  return s == IMX_OK ? 0 : -2 - (int)s;
+}
+
+/* {"award":"t1"} and {"cancel_tender":"t1"}. */
+static int cmd_tender_end(replay *r, const cJSON *obj, const char *key,
+                          line_error *le) {
+  const char *const keys[] = {key, NULL};
+  const char *id;
+  if (imx_json_check_keys(obj, keys, le) || get_name(obj, key, &id, le))
+    return -1;
+  uint64_t t = idmap_engine_id(&r->tenders, id);
+  imx_status s = strcmp(key, "award") == 0
+                     ? imx_engine_tender_award(r->engine, t)
+                     : imx_engine_tender_cancel(r->engine, t);
+  return s == IMX_OK ? 0 : -2 - (int)s;
+}
+
+static int cmd_time(replay *r, const cJSON *obj, line_error *le) {
+  static const char *const keys[] = {"time", NULL};
+  int64_t now = 0;
+  /* Present: the line was dispatched here on it. */
+  if (imx_json_check_keys(obj, keys, le) ||
+      imx_json_int(obj, "time", 0, INT64_MAX, &now, le))
+    return -1;
+  imx_status s = imx_engine_clock(r->engine, now);
   assert(s == IMX_OK);
   (void)s;
   return 0;
 }
 
-static int run_line(replay *r, char *buf, size_t len, line_error *le) {
-  if (strlen(buf) != len) return fail(le, "bad_json", "line", "contains a NUL byte");
-  const char *end = NULL;
-  cJSON *obj = cJSON_ParseWithOpts(buf, &end, 1);
-  if (obj == NULL) return fail(le, "bad_json", "line", "not valid JSON");
+/* The name a line gives the thing it acts on, for a rejection. */
+static const char *subject(const cJSON *obj) {
+  static const char *const keys[] = {"id", "cancel", "modify", "quote",
+                                     "tender", "award", "cancel_tender",
+                                     "auction", "end_period", NULL};
+  for (const char *const *k = keys; *k; k++) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, *k);
+    if (cJSON_IsString(it)) return it->valuestring;
+  }
+  return "";
+}
+
+/* Runs one line: 0 done, -1 malformed (le set), <= -2 the engine rejected
+** it with status -2 - rc (already printed). */
+static int run_line(replay *r, const char *buf, size_t len, line_error *le) {
+  cJSON *obj = imx_json_parse(buf, len, le);
+  if (obj == NULL) {
+    snprintf(le->field, sizeof le->field, "line");
+    return -1;
+  }
   int rc;
+  r->pending = NULL;
   if (!cJSON_IsObject(obj)) rc = fail(le, "bad_json", "line", "not a JSON object");
   else if (cJSON_HasObjectItem(obj, "cancel")) rc = cmd_cancel(r, obj, le);
   else if (cJSON_HasObjectItem(obj, "modify")) rc = cmd_modify(r, obj, le);
   else if (cJSON_HasObjectItem(obj, "end_period")) rc = cmd_end_period(r, obj, le);
+  else if (cJSON_HasObjectItem(obj, "auction")) rc = cmd_auction(r, obj, le);
+  else if (cJSON_HasObjectItem(obj, "quote")) rc = cmd_quote(r, obj, le);
+  else if (cJSON_HasObjectItem(obj, "tender")) rc = cmd_tender(r, obj, le);
+  else if (cJSON_HasObjectItem(obj, "award")) rc = cmd_tender_end(r, obj, "award", le);
+  else if (cJSON_HasObjectItem(obj, "cancel_tender"))
+    rc = cmd_tender_end(r, obj, "cancel_tender", le);
+  else if (cJSON_HasObjectItem(obj, "time")) rc = cmd_time(r, obj, le);
   else rc = cmd_order(r, obj, le);
+  if (rc <= -2) {
+    imx_status s = (imx_status)(-2 - rc);
+    put_rejected(r, s, r->last_available, subject(obj));
+    rc = 0;
+  }
   cJSON_Delete(obj);
   return rc;
 }
+
+/* ------------------------------------------------------------ the loop */
 
 /* Reads one line of at most LINE_BYTES_MAX bytes; a longer one is consumed
 ** whole and reported. Returns the length, or -1 at the end of the input. */
@@ -487,12 +510,13 @@ static long read_line(FILE *in, char *buf, int *too_long) {
   return n;
 }
 
-static int blank(const char *s) {
-  for (; *s; s++)
-    if (*s != ' ' && *s != '\t') return 0;
+static int blank(const char *s, long n) {
+  for (long i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t') return 0;
   return 1;
 }
 
+/* Returns 0 if every line was well formed, 1 if not, 2 on I/O error. */
 static int replay_stream(replay *r, FILE *in) {
   static char buf[LINE_BYTES_MAX + 1];
   int bad_lines = 0, too_long;
@@ -502,14 +526,14 @@ static int replay_stream(replay *r, FILE *in) {
     line_error le = {0};
     if (too_long)
       fail(&le, "too_large", "line", "longer than 65536 bytes");
-    else if (blank(buf))
+    else if (blank(buf, len))
       continue;
     if (too_long || run_line(r, buf, (size_t)len, &le) != 0) {
       put_error(r, &le);
       bad_lines++;
     }
     if (r->failed) {
-      fprintf(stderr, "imx-sim: out of memory at line %ld\n", r->line);
+      fprintf(r->err, "imx-sim: out of memory at line %ld\n", r->line);
       return 2;
     }
   }
@@ -517,35 +541,148 @@ static int replay_stream(replay *r, FILE *in) {
   return bad_lines ? 1 : 0;
 }
 
-int imx_sim_replay(int argc, char **argv, FILE *out, FILE *err) {
-  if (argc != 1) {
-    fprintf(err, "usage: imx-sim replay FILE|-\n");
-    return 2;
+/* Defines the market file's services and cost centres in the engine, in
+** file order, so that engine numbers are file positions. */
+static int load_market(replay *r, const char *path) {
+  imx_market m;
+  imx_proto_error pe = {0};
+  if (imx_market_load(path, &m, &pe) != 0) {
+    fprintf(r->err, "imx-sim: %s: %s: %s (%s)\n", path, pe.field, pe.message,
+            pe.code);
+    return -1;
   }
-  FILE *in = strcmp(argv[0], "-") == 0 ? stdin : fopen(argv[0], "r");
-  if (in == NULL) {
-    fprintf(err, "imx-sim: cannot open %s\n", argv[0]);
-    return 2;
+  int rc = 0;
+  for (uint32_t i = 0; i < m.services_n && rc == 0; i++) {
+    const imx_market_service *ms = &m.services[i];
+    imx_service_config cfg = {.tick_minor = ms->tick_minor, .lot = ms->lot,
+                              .divisible = ms->divisible,
+                              .mode = ms->auction ? IMX_MODE_AUCTION
+                                                  : IMX_MODE_CONTINUOUS,
+                              .price_cap_minor = ms->price_cap_minor};
+    uint32_t id;
+    if (imx_engine_service_add(r->engine, &cfg, &id) != IMX_OK ||
+        names_intern(&r->services, ms->id) != (int64_t)id)
+      rc = -1;
   }
-  replay r = {.out = out};
+  for (uint32_t i = 0; i < m.ccs_n && rc == 0; i++) {
+    const imx_market_cc *c = &m.ccs[i];
+    if (names_intern(&r->ccs, c->id) != (int64_t)i ||
+        imx_engine_cc_set(r->engine, i, c->budget_minor) != IMX_OK)
+      rc = -1;
+    for (uint32_t k = 0; k < c->capacities_n && rc == 0; k++)
+      if (imx_engine_capacity_set(r->engine, i, c->capacities[k].service,
+                                  c->capacities[k].qty) != IMX_OK)
+        rc = -1;
+  }
+  if (rc) fprintf(r->err, "imx-sim: %s: the engine refused the market\n", path);
+  r->market = 1;
+  imx_market_free(&m);
+  return rc;
+}
+
+/* Opens the engine, and the market when one is given. */
+static int replay_open(replay *r, const char *market_path) {
+  imx_market m;
+  imx_proto_error pe = {0};
+  uint32_t ccs = CCS_SPARE;
+  if (market_path) {
+    /* Sized from the file; it is read again by load_market. */
+    if (imx_market_load(market_path, &m, &pe) != 0) {
+      fprintf(r->err, "imx-sim: %s: %s: %s (%s)\n", market_path, pe.field,
+              pe.message, pe.code);
+      return -1;
+    }
+    ccs = m.ccs_n ? m.ccs_n : 1;
+    imx_market_free(&m);
+  }
   imx_engine_config cfg = {.orders_max = REPLAY_ORDERS_MAX,
                            .services_max = REPLAY_SERVICES_MAX,
                            .on_event = on_event,
-                           .ctx = &r};
-  int rc = 2;
-  if (imx_engine_create(&cfg, &r.engine) == IMX_OK) {
-    rc = replay_stream(&r, in);
-    if (rc == 2) fprintf(err, "imx-sim: error reading %s\n", argv[0]);
-  } else {
-    fprintf(err, "imx-sim: cannot create the engine\n");
+                           .ctx = r,
+                           .risk = market_path != NULL,
+                           .ccs_max = ccs};
+  if (imx_engine_create(&cfg, &r->engine) != IMX_OK) {
+    fprintf(r->err, "imx-sim: cannot create the engine\n");
+    return -1;
   }
-  imx_engine_destroy(r.engine);
-  names_free(&r.services);
-  names_free(&r.ccs);
-  names_free(&r.orders);
-  free(r.order_engine_id);
-  free(r.order_by_engine);
+  return market_path ? load_market(r, market_path) : 0;
+}
+
+static void replay_close(replay *r) {
+  imx_engine_destroy(r->engine);
+  names_free(&r->services);
+  names_free(&r->ccs);
+  idmap_free(&r->orders);
+  idmap_free(&r->tenders);
+  idmap_free(&r->quotes);
+}
+
+static FILE *open_input(const char *path, FILE *err) {
+  FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+  if (in == NULL) fprintf(err, "imx-sim: cannot open %s\n", path);
+  return in;
+}
+
+/* Runs a file through a fresh engine; with `finish`, then calls it. */
+static int run_file(replay *r, const char *path, const char *market_path,
+                    void (*finish)(replay *, int64_t), int64_t reference) {
+  FILE *in = open_input(path, r->err);
+  if (in == NULL) return 2;
+  int rc = 2;
+  if (replay_open(r, market_path) == 0) {
+    rc = replay_stream(r, in);
+    if (rc == 2) fprintf(r->err, "imx-sim: error reading %s\n", path);
+    else if (finish) finish(r, reference);
+  }
+  replay_close(r);
   if (in != stdin) fclose(in);
-  if (fflush(out) != 0) rc = 2;
+  if (fflush(r->out) != 0) rc = 2;
   return rc;
+}
+
+int imx_sim_replay(int argc, char **argv, FILE *out, FILE *err) {
+  const char *market = NULL, *path = NULL;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--market") == 0 && i + 1 < argc) market = argv[++i];
+    else if (path == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
+      path = argv[i];
+    else path = NULL, i = argc;
+  }
+  if (path == NULL) {
+    fprintf(err, "usage: imx-sim replay [--market FILE] FILE|-\n");
+    return 2;
+  }
+  replay r = {.out = out, .err = err};
+  return run_file(&r, path, market, NULL, 0);
+}
+
+/* Calls every service of the file, in the order they appeared. */
+static void call_all(replay *r, int64_t reference) {
+  for (uint32_t s = 0; s < r->services.n; s++)
+    imx_engine_auction_run(r->engine, s, reference, NULL);
+}
+
+int imx_sim_auction(int argc, char **argv, FILE *out, FILE *err) {
+  const char *path = NULL;
+  int64_t reference = 0;
+  replay r = {.out = out, .err = err, .auction_default = 1, .quiet = 1};
+  int usage = 0;
+  for (int i = 0; i < argc && !usage; i++) {
+    char *end = NULL;
+    if (strcmp(argv[i], "--trades") == 0) {
+      r.trades = 1;
+    } else if (strcmp(argv[i], "--reference") == 0 && i + 1 < argc) {
+      reference = strtoll(argv[++i], &end, 10);
+      usage = *end != '\0' || reference < 1 || reference > IMX_PRICE_MAX_MINOR;
+    } else if (path == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)) {
+      path = argv[i];
+    } else {
+      usage = 1;
+    }
+  }
+  if (usage || path == NULL) {
+    fprintf(err, "usage: imx-sim auction FILE|- [--reference PRICE] [--trades]\n");
+    return 2;
+  }
+  return run_file(&r, path, NULL, call_all, reference);
 }

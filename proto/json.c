@@ -1,0 +1,118 @@
+/*
+** json.c -- strict decoding of JSON objects with cJSON.
+**
+** The protocol promises that bad input gets an error naming the field, so
+** every getter here distinguishes "absent" from "present but wrong", and
+** numbers are taken only as exact integers.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imx_proto.h"
+
+#define EXACT_INT_MAX 9007199254740992.0 /* 2^53 */
+
+int imx_proto_fail(imx_proto_error *err, const char *code, const char *field,
+                   const char *message) {
+  err->code = code;
+  snprintf(err->field, sizeof err->field, "%s", field);
+  err->message = message;
+  return -1;
+}
+
+cJSON *imx_json_parse(const char *buf, size_t len, imx_proto_error *err) {
+  if (memchr(buf, '\0', len) != NULL) {
+    imx_proto_fail(err, "bad_json", "message", "contains a NUL byte");
+    return NULL;
+  }
+  /* cJSON 1.7.15 may read past a buffer without a NUL: give it one. */
+  char *copy = malloc(len + 1);
+  if (copy == NULL) {
+    imx_proto_fail(err, "internal", "message", "out of memory");
+    return NULL;
+  }
+  memcpy(copy, buf, len);
+  copy[len] = '\0';
+  const char *end = NULL;
+  cJSON *doc = cJSON_ParseWithOpts(copy, &end, 1);
+  free(copy);
+  if (doc == NULL) imx_proto_fail(err, "bad_json", "message", "not valid JSON");
+  return doc;
+}
+
+int imx_json_check_keys(const cJSON *obj, const char *const *allowed,
+                        imx_proto_error *err) {
+  for (const cJSON *a = obj->child; a; a = a->next) {
+    int known = 0;
+    for (const char *const *k = allowed; *k && !known; k++)
+      known = strcmp(*k, a->string) == 0;
+    if (!known) return imx_proto_fail(err, "bad_field", a->string, "unknown field");
+    for (const cJSON *b = a->next; b; b = b->next)
+      if (strcmp(a->string, b->string) == 0)
+        return imx_proto_fail(err, "bad_field", a->string, "field given twice");
+  }
+  return 0;
+}
+
+int imx_json_string(const cJSON *obj, const char *field, size_t max_bytes,
+                    const char **out, imx_proto_error *err) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+  if (it == NULL) return 1;
+  if (!cJSON_IsString(it))
+    return imx_proto_fail(err, "bad_field", field, "must be a string");
+  size_t n = strlen(it->valuestring);
+  if (n == 0 || n > max_bytes)
+    return imx_proto_fail(err, "bad_field", field,
+                          max_bytes == IMX_NAME_BYTES_MAX
+                              ? "must be 1 to 64 bytes long"
+                              : "must be 1 to 128 bytes long");
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)it->valuestring[i];
+    if (c < 0x20 || c == 0x7f)
+      return imx_proto_fail(err, "bad_field", field,
+                            "must not contain control characters");
+  }
+  *out = it->valuestring;
+  return 0;
+}
+
+int imx_json_int(const cJSON *obj, const char *field, int64_t min, int64_t max,
+                 int64_t *out, imx_proto_error *err) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+  if (it == NULL) return 1;
+  if (!cJSON_IsNumber(it))
+    return imx_proto_fail(err, "bad_field", field, "must be a number");
+  double d = it->valuedouble;
+  if (!(d >= -EXACT_INT_MAX && d <= EXACT_INT_MAX) || d != (double)(int64_t)d)
+    return imx_proto_fail(err, "bad_field", field,
+                          "must be a whole number within 2^53");
+  int64_t v = (int64_t)d;
+  if (v < min || v > max)
+    return imx_proto_fail(err, "bad_field", field, "is out of range");
+  *out = v;
+  return 0;
+}
+
+int imx_json_bool(const cJSON *obj, const char *field, int *out,
+                  imx_proto_error *err) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+  if (it == NULL) return 1;
+  if (!cJSON_IsBool(it))
+    return imx_proto_fail(err, "bad_field", field, "must be true or false");
+  *out = cJSON_IsTrue(it);
+  return 0;
+}
+
+int imx_json_word(const cJSON *obj, const char *field,
+                  const char *const *words, int *out, imx_proto_error *err) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+  if (it == NULL) return 1;
+  if (cJSON_IsString(it))
+    for (int i = 0; words[i]; i++)
+      if (strcmp(words[i], it->valuestring) == 0) {
+        *out = i;
+        return 0;
+      }
+  return imx_proto_fail(err, "bad_field", field, "has an unknown value");
+}
