@@ -343,8 +343,12 @@ imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
   if (service >= e->services_n) return eng_reject(e, 0, IMX_E_UNKNOWN_SERVICE, 0);
   book *b = &e->books[service];
   if (b->mode != IMX_MODE_AUCTION) return eng_reject(e, 0, IMX_E_WRONG_MODE, 0);
-  if (reference_minor < 0 || reference_minor > IMX_PRICE_MAX_MINOR)
+  /* The reference can become the price (market orders alone), so it must
+  ** be a price the book could trade at: on the tick, within the cap. */
+  if (reference_minor < 0 || reference_minor > b->price_cap_minor)
     return eng_reject(e, 0, IMX_E_BAD_PRICE, 0);
+  if (reference_minor % b->tick_minor != 0)
+    return eng_reject(e, 0, IMX_E_BAD_TICK, 0);
   int64_t reference = b->last_price_minor ? b->last_price_minor : reference_minor;
   imx_auction_result r;
   curve bid, offer;

@@ -649,7 +649,8 @@ imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
     b->side[side].cap = levels;
   }
   if (!b->side[0].levels || !b->side[1].levels ||
-      (cfg->mode == IMX_MODE_AUCTION && auction_scratch_fit(e, levels) != 0)) {
+      (cfg->mode == IMX_MODE_AUCTION && (auction_scratch_fit(e, levels) != 0 ||
+                                         risk_positions_alloc(e) != 0))) {
     free(b->side[0].levels);
     free(b->side[1].levels);
     memset(b, 0, sizeof *b);

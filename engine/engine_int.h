@@ -183,6 +183,7 @@ imx_status eng_check_qty_price(const book *b, int64_t qty,
 
 /* risk.c */
 int risk_init(imx_engine *e, const imx_engine_config *cfg);
+int risk_positions_alloc(imx_engine *e);
 void risk_free(imx_engine *e);
 int risk_tracks_positions(const imx_engine *e, const book *b);
 position *risk_position(imx_engine *e, uint32_t cc, uint32_t service,

@@ -33,7 +33,7 @@
 #define CCS_MAX (1u << 24)
 #define POSITIONS_MAX (1u << 24)
 
-static int alloc_positions(imx_engine *e) {
+int risk_positions_alloc(imx_engine *e) {
   if (e->positions) return 0;
   uint32_t size = 2;
   while (size < 2 * e->positions_max) size *= 2;
@@ -56,7 +56,7 @@ int risk_init(imx_engine *e, const imx_engine_config *cfg) {
   e->ccs = eng_alloc(e, e->ccs_max, sizeof(cc_account));
   e->check_cc_reserved = eng_alloc(e, e->ccs_max, sizeof(int64_t));
   if (e->ccs == NULL || e->check_cc_reserved == NULL) return -1;
-  return alloc_positions(e);
+  return risk_positions_alloc(e);
 }
 
 void risk_free(imx_engine *e) {
@@ -81,7 +81,8 @@ static uint32_t position_home(const imx_engine *e, uint32_t cc,
 /* Positions are never removed, so plain linear probing suffices. */
 position *risk_position(imx_engine *e, uint32_t cc, uint32_t service,
                         int create) {
-  if (e->positions == NULL && (!create || alloc_positions(e) != 0)) return NULL;
+  /* Allocated when risk is on or an auction service is added. */
+  if (e->positions == NULL) return NULL;
   uint32_t i = position_home(e, cc, service);
   for (;;) {
     uint32_t slot = e->position_slots[i];
