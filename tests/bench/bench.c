@@ -5,6 +5,7 @@
 **
 **   imx-bench engine [--workload mixed|cross] [--ops N] [--seed S]
 **                    [--services K] [--json]
+**   imx-bench auction [--orders N] [--seed S] [--json]
 **
 ** Figures never decide the exit status (see bench.h): 0 on any figure,
 ** 1 on a real error, 2 on bad arguments.
@@ -40,6 +41,13 @@ static const bench_command commands[] = {
      "             and offers 1884..1893 that match (default N 10,000,000)\n"
      "      --seed S  PRNG seed (default 42); --json  one JSON object",
      bench_engine_main},
+    {"auction", "[--orders N] [--seed S] [--json]",
+     "one call auction (imx_engine_auction_run) over a crossing book.\n"
+     "      books of 10 k, 100 k and 1 M orders, or N with --orders: adds,\n"
+     "      the call (target: 1 M orders well under a second) and one pass\n"
+     "      over the book as the baseline; price, volume, trades, check\n"
+     "      --seed S  PRNG seed (default 42); --json  one JSON object",
+     bench_auction_main},
 };
 
 enum { COMMANDS_N = sizeof commands / sizeof commands[0] };

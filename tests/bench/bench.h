@@ -25,6 +25,7 @@ enum { BENCH_EXIT_OK = 0, BENCH_EXIT_ERROR = 1, BENCH_EXIT_USAGE = 2 };
 /* Subcommands. Adding one (auction, gateway, ledger) is a function here and
 ** one line in the table of bench.c. */
 int bench_engine_main(int argc, char **argv);
+int bench_auction_main(int argc, char **argv);
 
 /* ---- arguments -------------------------------------------------------- */
 
