@@ -284,7 +284,8 @@ imx_status imx_engine_order_cancel(imx_engine *e, uint64_t order_id);
 imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
                                    int64_t qty_open, int64_t price_minor);
 
-/* Ends the period of one service: every resting `period` order expires. */
+/* Ends the period of one service: every resting `period` order expires.
+** An unknown service gives REJECTED (order_id 0, unknown_service). */
 imx_status imx_engine_period_end(imx_engine *e, uint32_t service);
 
 /* Runs the call of an auction-mode service: one uniform price clears the
@@ -348,8 +349,10 @@ size_t imx_engine_memory_bytes(const imx_engine *e);
 /* Walks every book and checks every invariant: levels strictly ordered,
 ** level totals equal the sum of their orders, filled + open = original,
 ** quantities positive, the id index agrees with the pool, no two non-aon
-** orders of different sides cross. O(open orders); for tests. Returns 0 if
-** all hold, else the number of the first check that failed. */
+** orders of different sides cross, every budget and capacity reservation
+** recomputed from the open orders and tenders. O(orders_max + id index);
+** for tests. Returns 0 if all hold, else the number of the first check that
+** failed. */
 int imx_engine_check(const imx_engine *e);
 
 /* Stable lower-case names for the enums, e.g. "bad_tick", "self_trade". */
