@@ -3,11 +3,12 @@
 ** the sections "Call auctions", "Budgets and capacities (risk)" and
 ** "Tenders" of docs/matching.md, one behaviour per test.
 **
-** Same conventions as test_engine.c: a recorder copies every event; each
-** command helper marks it first, so EXPECT_EVENTS() speaks about the last
-** command alone and demands exactly the listed events, every field (the
-** fields that do not apply must be zero, so an expected event built with
-** only the meaningful fields is compared whole). Cost centres are A..F; S is
+** Same conventions as test_engine.c, with the same recorder and helpers
+** (events.h): a recorder copies every event; each command helper marks it
+** first, so EXPECT_EVENTS() speaks about the last command alone and demands
+** exactly the listed events, every field (the fields that do not apply must
+** be zero, so an expected event built with only the meaningful fields is
+** compared whole: EVENTS_COMPARE_ALL_FIELDS below). Cost centres are A..F; S is
 ** the service under test; ids are written out as the numbers the engine
 ** must assign. After every test imx_engine_check() must find every
 ** invariant intact.
@@ -28,101 +29,31 @@
 #include <unistd.h>
 
 #include "check.h"
+/* Every field of an event is compared (see above). */
+#define EVENTS_COMPARE_ALL_FIELDS 1
+#include "events.h" /* recorder, fixture E R S, commands, EXPECT_EVENTS ... */
 #include "imx_engine.h"
 
-#define BID IMX_BID
-#define OFFER IMX_OFFER
+/* Short names beyond those of events.h. */
 #define NONE IMX_NO_SIDE
-#define GTC IMX_TIF_GTC
-#define PERIOD IMX_TIF_PERIOD
-#define IOC IMX_TIF_IOC
-#define FOK IMX_TIF_FOK
-#define USER IMX_CANCEL_USER
-#define BY_IOC IMX_CANCEL_IOC
-#define BY_FOK IMX_CANCEL_FOK
 #define AUCTION IMX_MODE_AUCTION
 #define CONTINUOUS IMX_MODE_CONTINUOUS
 #define MARKET IMX_PRICE_MARKET
 
 enum { A = 1, B = 2, C = 3, D = 4, E_ = 5, F = 6 }; /* cost centres */
 
-/* ---------------------------------------------------------------- recorder */
-
-#define REC_CAP 4096u
-
-typedef struct recorder {
-  size_t n;
-  size_t mark;
-  imx_event ev[REC_CAP];
-} recorder;
-
-static void record(imx_event *dst, const imx_event *ev) {
-  memset(dst, 0, sizeof *dst);
-  dst->type = ev->type;
-  dst->service = ev->service;
-  dst->order_id = ev->order_id;
-  dst->cc = ev->cc;
-  dst->side = ev->side;
-  dst->tif = ev->tif;
-  dst->aon = ev->aon;
-  dst->qty = ev->qty;
-  dst->price_minor = ev->price_minor;
-  dst->reason = ev->reason;
-  dst->status = ev->status;
-  dst->priority_kept = ev->priority_kept;
-  dst->trade_id = ev->trade_id;
-  dst->buy_order_id = ev->buy_order_id;
-  dst->sell_order_id = ev->sell_order_id;
-  dst->buyer_cc = ev->buyer_cc;
-  dst->seller_cc = ev->seller_cc;
-  dst->aggressor = ev->aggressor;
-  dst->surplus = ev->surplus;
-  dst->surplus_side = ev->surplus_side;
-  dst->available = ev->available;
-  dst->tender_id = ev->tender_id;
-  dst->quote_id = ev->quote_id;
-  dst->deadline_ms = ev->deadline_ms;
-}
-
-static void on_event(void *ctx, const imx_event *ev) {
-  recorder *r = ctx;
-  if (r->n < REC_CAP) record(&r->ev[r->n], ev);
-  r->n++;
-}
-
 /* --------------------------------------------------------------- fixture */
 
-static recorder R;
-static imx_engine *E;
-static uint32_t S;        /* the service under test                  */
-static uint64_t last_id;  /* order id written by the last order_new  */
 static uint64_t last_tid; /* tender id written by the last tender_new */
 static uint64_t last_qid; /* quote id written by the last quote       */
 static imx_auction_result RES; /* the last auction_run's result      */
 
-static void fail_at(int line, const char *fmt, ...) {
-  va_list ap;
-  fprintf(stderr, "  %s:%d: ", __FILE__, line);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  check_failures_++;
-}
-
 static void create(int risk, uint32_t tenders_max) {
   imx_engine_config cfg = {.orders_max = 64, .services_max = 4,
-                           .on_event = on_event, .ctx = &R, .risk = risk,
-                           .ccs_max = 64, .positions_max = 256,
+                           .risk = risk, .ccs_max = 64, .positions_max = 256,
                            .tenders_max = tenders_max};
-  memset(&R, 0, sizeof R);
   memset(&RES, 0, sizeof RES);
-  E = NULL;
-  imx_status st = imx_engine_create(&cfg, &E);
-  if (st != IMX_OK || E == NULL) {
-    fprintf(stderr, "imx_engine_create failed: %d\n", (int)st);
-    exit(2);
-  }
+  E = engine_create(cfg, &R);
 }
 
 static uint32_t add_service(imx_mode mode, int64_t tick, int64_t lot,
@@ -150,13 +81,6 @@ static void setup_risk(void) {
 static void setup_tenders(void) {
   create(0, 0);
   S = add_service(CONTINUOUS, 1, 1, 0);
-}
-
-static void finish(void) {
-  CHECK_EQ(0, imx_engine_check(E));
-  if (R.n > REC_CAP) fail_at(__LINE__, "recorder overflow: %zu events", R.n);
-  imx_engine_destroy(E);
-  E = NULL;
 }
 
 /* Runs a test in a child process: an assertion failure (abort) in the
@@ -187,49 +111,10 @@ static void isolated(int line, void (*fn)(void)) {
 
 /* -------------------------------------------------------------- commands */
 
-static void mark(void) { R.mark = R.n; }
-
-static imx_status submit(uint32_t svc, uint32_t cc, imx_side side, imx_tif tif,
-                         int aon, int64_t qty, int64_t price_minor) {
-  imx_order_new o = {svc, cc, side, tif, aon, qty, price_minor};
-  mark();
-  last_id = 0;
-  return imx_engine_order_new(E, &o, &last_id);
-}
-
-#define PLACE(cc, side, tif, aon, qty, price) \
-  place_(__LINE__, cc, side, tif, aon, qty, price)
-static uint64_t place_(int line, uint32_t cc, imx_side side, imx_tif tif,
-                       int aon, int64_t qty, int64_t price_minor) {
-  imx_status st = submit(S, cc, side, tif, aon, qty, price_minor);
-  if (st != IMX_OK)
-    fail_at(line, "order_new(cc %u, side %d, tif %d, aon %d, qty %lld, "
-            "price %lld) returned %s", cc, (int)side, (int)tif, aon,
-            (long long)qty, (long long)price_minor, imx_status_name(st));
-  return last_id;
-}
-#define BUY(cc, qty, price) PLACE(cc, BID, GTC, 0, qty, price)
-#define SELL(cc, qty, price) PLACE(cc, OFFER, GTC, 0, qty, price)
-
 static imx_status run(int64_t reference_minor) {
   mark();
   memset(&RES, 0x5a, sizeof RES);
   return imx_engine_auction_run(E, S, reference_minor, &RES);
-}
-
-static imx_status cancel(uint64_t id) {
-  mark();
-  return imx_engine_order_cancel(E, id);
-}
-
-static imx_status modify(uint64_t id, int64_t qty_open, int64_t price_minor) {
-  mark();
-  return imx_engine_order_modify(E, id, qty_open, price_minor);
-}
-
-static imx_status period_end(uint32_t svc) {
-  mark();
-  return imx_engine_period_end(E, svc);
 }
 
 static imx_status tender(uint32_t cc, int64_t qty, int64_t ceiling,
@@ -263,24 +148,6 @@ static imx_status clock_to(int64_t now_ms) {
 
 /* ------------------------------------------------------- expected events */
 
-static imx_event accepted(uint64_t id, uint32_t cc, imx_side side, imx_tif tif,
-                          int aon, int64_t qty, int64_t price_minor) {
-  imx_event e = {.type = IMX_EV_ACCEPTED, .service = S, .order_id = id,
-                 .cc = cc, .side = side, .tif = tif, .aon = aon, .qty = qty,
-                 .price_minor = price_minor};
-  return e;
-}
-
-static imx_event trade(uint64_t trade_id, uint64_t buy_id, uint64_t sell_id,
-                       uint32_t buyer_cc, uint32_t seller_cc, int64_t qty,
-                       int64_t price_minor, imx_side aggressor) {
-  imx_event e = {.type = IMX_EV_TRADE, .service = S, .trade_id = trade_id,
-                 .buy_order_id = buy_id, .sell_order_id = sell_id,
-                 .buyer_cc = buyer_cc, .seller_cc = seller_cc, .qty = qty,
-                 .price_minor = price_minor, .aggressor = aggressor};
-  return e;
-}
-
 /* An auction trade: aggressor none. */
 static imx_event atrade(uint64_t trade_id, uint64_t buy_id, uint64_t sell_id,
                         uint32_t buyer_cc, uint32_t seller_cc, int64_t qty,
@@ -301,25 +168,6 @@ static imx_event ttrade(uint64_t trade_id, uint32_t buyer_cc,
   return e;
 }
 
-static imx_event cancelled(uint64_t id, uint32_t cc, imx_side side,
-                           int64_t qty, imx_cancel_reason reason) {
-  imx_event e = {.type = IMX_EV_CANCELLED, .service = S, .order_id = id,
-                 .cc = cc, .side = side, .qty = qty, .reason = reason};
-  return e;
-}
-
-static imx_event expired(uint64_t id, uint32_t cc, imx_side side,
-                         int64_t qty) {
-  imx_event e = {.type = IMX_EV_EXPIRED, .service = S, .order_id = id,
-                 .cc = cc, .side = side, .qty = qty};
-  return e;
-}
-
-static imx_event rejected(uint64_t id, imx_status status) {
-  imx_event e = {.type = IMX_EV_REJECTED, .order_id = id, .status = status};
-  return e;
-}
-
 static imx_event rejected_avail(uint64_t id, imx_status status,
                                 int64_t available) {
   imx_event e = {.type = IMX_EV_REJECTED, .order_id = id, .status = status,
@@ -331,15 +179,6 @@ static imx_event rejected_tender(uint64_t tid, imx_status status,
                                  int64_t available) {
   imx_event e = {.type = IMX_EV_REJECTED, .tender_id = tid, .status = status,
                  .available = available};
-  return e;
-}
-
-static imx_event modified(uint64_t id, uint32_t cc, imx_side side,
-                          int64_t qty, int64_t price_minor,
-                          int priority_kept) {
-  imx_event e = {.type = IMX_EV_MODIFIED, .service = S, .order_id = id,
-                 .cc = cc, .side = side, .qty = qty,
-                 .price_minor = price_minor, .priority_kept = priority_kept};
   return e;
 }
 
@@ -396,137 +235,7 @@ static imx_event tender_cancelled(uint64_t tid, uint32_t cc, int64_t qty) {
   return e;
 }
 
-static const char *ev_name(imx_event_type t) {
-  static const char *const names[] = {
-      "accepted",       "trade",          "cancelled",       "expired",
-      "rejected",       "modified",       "auction",         "tender_opened",
-      "quote_accepted", "quote_released", "tender_awarded",  "tender_unfilled",
-      "tender_cancelled"};
-  return (unsigned)t < 13 ? names[t] : "?";
-}
-
-static void dump_event(const imx_event *ev) {
-  fprintf(stderr,
-          "      %-16s svc %u id %llu cc %u side %d tif %d aon %d qty %lld "
-          "price %lld reason %d status %d kept %d | trade %llu buy %llu "
-          "sell %llu bcc %u scc %u aggr %d | surplus %lld sside %d avail "
-          "%lld | tender %llu quote %llu deadline %lld\n",
-          ev_name(ev->type), ev->service, (unsigned long long)ev->order_id,
-          ev->cc, (int)ev->side, (int)ev->tif, ev->aon, (long long)ev->qty,
-          (long long)ev->price_minor, (int)ev->reason, (int)ev->status,
-          ev->priority_kept, (unsigned long long)ev->trade_id,
-          (unsigned long long)ev->buy_order_id,
-          (unsigned long long)ev->sell_order_id, ev->buyer_cc, ev->seller_cc,
-          (int)ev->aggressor, (long long)ev->surplus, (int)ev->surplus_side,
-          (long long)ev->available, (unsigned long long)ev->tender_id,
-          (unsigned long long)ev->quote_id, (long long)ev->deadline_ms);
-}
-
-/* Compares every field: the expected events carry zero wherever the header
-** says a field does not apply. */
-static int expect_one(int line, size_t i, const imx_event *w,
-                      const imx_event *g) {
-  int bad = 0;
-#define CMP(f)                                                              \
-  do {                                                                      \
-    if ((long long)w->f != (long long)g->f) {                               \
-      fail_at(line, "event %zu (%s): %s want %lld, got %lld", i,            \
-              ev_name(w->type), #f, (long long)w->f, (long long)g->f);      \
-      bad = 1;                                                              \
-    }                                                                       \
-  } while (0)
-  if (w->type != g->type) {
-    fail_at(line, "event %zu: want %s, got %s", i, ev_name(w->type),
-            ev_name(g->type));
-    return 1;
-  }
-  CMP(service); CMP(order_id); CMP(cc); CMP(side); CMP(tif); CMP(aon);
-  CMP(qty); CMP(price_minor); CMP(reason); CMP(status); CMP(priority_kept);
-  CMP(trade_id); CMP(buy_order_id); CMP(sell_order_id); CMP(buyer_cc);
-  CMP(seller_cc); CMP(surplus); CMP(surplus_side); CMP(available);
-  CMP(tender_id); CMP(quote_id); CMP(deadline_ms);
-  if (!(w->type == IMX_EV_TRADE && w->tender_id != 0)) CMP(aggressor);
-#undef CMP
-  return bad;
-}
-
-static void expect_events_(int line, const imx_event *want, size_t n) {
-  size_t got = R.n - R.mark;
-  int bad = 0;
-  if (got != n) {
-    fail_at(line, "want %zu events, got %zu", n, got);
-    bad = 1;
-  }
-  for (size_t i = 0; i < n && i < got && R.mark + i < REC_CAP; i++)
-    bad |= expect_one(line, i, &want[i], &R.ev[R.mark + i]);
-  if (bad) {
-    fprintf(stderr, "    the command emitted:\n");
-    for (size_t i = R.mark; i < R.n && i < REC_CAP; i++) dump_event(&R.ev[i]);
-  }
-}
-
-#define EXPECT_EVENTS(...)                                                  \
-  expect_events_(__LINE__, (const imx_event[]){__VA_ARGS__},                \
-                 sizeof((const imx_event[]){__VA_ARGS__}) / sizeof(imx_event))
-#define EXPECT_NO_EVENTS() expect_events_(__LINE__, NULL, 0)
-
 /* ------------------------------------------------------ expected queries */
-
-static void expect_levels_(int line, imx_side side, const imx_level_info *want,
-                           uint32_t n) {
-  imx_level_info got[64];
-  uint32_t k = imx_engine_levels(E, S, side, got, 64);
-  if (k != n) fail_at(line, "%s levels: want %u, got %u",
-                      side == BID ? "bid" : "offer", n, k);
-  for (uint32_t i = 0; i < n && i < k; i++)
-    if (want[i].price_minor != got[i].price_minor ||
-        want[i].qty_open != got[i].qty_open ||
-        want[i].orders != got[i].orders)
-      fail_at(line, "%s level %u: want {%lld, %lld, %u}, got {%lld, %lld, %u}",
-              side == BID ? "bid" : "offer", i,
-              (long long)want[i].price_minor, (long long)want[i].qty_open,
-              want[i].orders, (long long)got[i].price_minor,
-              (long long)got[i].qty_open, got[i].orders);
-}
-
-#define EXPECT_LEVELS(side, ...)                                            \
-  expect_levels_(__LINE__, side, (const imx_level_info[]){__VA_ARGS__},     \
-                 (uint32_t)(sizeof((const imx_level_info[]){__VA_ARGS__}) / \
-                            sizeof(imx_level_info)))
-#define EXPECT_NO_LEVELS(side) expect_levels_(__LINE__, side, NULL, 0)
-
-static void expect_order_(int line, uint64_t id, int64_t original,
-                          int64_t open, int64_t filled, int64_t price_minor) {
-  imx_order_info o;
-  memset(&o, 0, sizeof o);
-  imx_status st = imx_engine_order_get(E, id, &o);
-  if (st != IMX_OK) {
-    fail_at(line, "order %llu: order_get returned %d, want open",
-            (unsigned long long)id, (int)st);
-    return;
-  }
-  if (o.qty_original != original || o.qty_open != open ||
-      o.qty_filled != filled || o.price_minor != price_minor)
-    fail_at(line, "order %llu: want original %lld open %lld filled %lld "
-            "price %lld, got original %lld open %lld filled %lld price %lld",
-            (unsigned long long)id, (long long)original, (long long)open,
-            (long long)filled, (long long)price_minor,
-            (long long)o.qty_original, (long long)o.qty_open,
-            (long long)o.qty_filled, (long long)o.price_minor);
-}
-
-/* EXPECT_ORDER(id, original, open, filled, price) of an open order. */
-#define EXPECT_ORDER(id, original, open, filled, price)                     \
-  expect_order_(__LINE__, id, original, open, filled, price)
-
-static void expect_not_open_(int line, uint64_t id) {
-  imx_order_info o;
-  imx_status st = imx_engine_order_get(E, id, &o);
-  if (st != IMX_E_UNKNOWN_ORDER)
-    fail_at(line, "order %llu: order_get returned %d, want unknown_order",
-            (unsigned long long)id, (int)st);
-}
-#define EXPECT_NOT_OPEN(id) expect_not_open_(__LINE__, id)
 
 static void expect_result_(int line, int64_t price, int64_t volume,
                            int64_t surplus, imx_side side) {
