@@ -60,6 +60,7 @@ const char *imx_status_name(imx_status s) {
   case IMX_E_QUOTES_FULL: return "quotes_full";
   case IMX_E_ALREADY_QUOTED: return "already_quoted";
   case IMX_E_BAD_DEADLINE: return "bad_deadline";
+  case IMX_E_TOO_MANY_ORDERS: return "too_many_orders";
   }
   return "unknown";
 }
@@ -285,6 +286,7 @@ void eng_retire(imx_engine *e, uint32_t slot) {
   order *o = &e->pool[slot];
   book *b = &e->books[o->service];
   risk_unreserve_order(e, o);
+  risk_order_closed(e, o);
   if (b->mode == IMX_MODE_AUCTION) {
     position *p = risk_position(e, o->cc, o->service, 0);
     assert(p != NULL && p->open[o->side] > 0);
@@ -449,6 +451,7 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   o->aon = in->aon ? 1 : 0;
   o->excluded = 0;
   idx_put(&e->orders, slot);
+  risk_order_opened(e, o);
   if (id_out) *id_out = o->id;
   emit_accepted(e, o);
   book *b = &e->books[in->service];

@@ -88,6 +88,7 @@ typedef struct cc_account {
   int64_t reserved_minor;
   int64_t spent_minor;
   int64_t earned_minor;
+  uint32_t orders_open;
   int declared;
 } cc_account;
 
@@ -140,6 +141,7 @@ struct imx_engine {
 
   /* risk.c */
   int risk;
+  uint32_t orders_per_cc_max;
   cc_account *ccs;
   uint32_t ccs_max;
   position *positions;
@@ -195,6 +197,8 @@ void risk_reserve_order(imx_engine *e, const order *o);
 imx_status risk_check_modify(imx_engine *e, const order *o, int64_t qty_open,
                              int64_t price_minor, int64_t *available);
 void risk_unreserve_order(imx_engine *e, const order *o);
+void risk_order_opened(imx_engine *e, const order *o);
+void risk_order_closed(imx_engine *e, const order *o);
 void risk_fill(imx_engine *e, const order *buy, const order *sell, int64_t qty,
                int64_t price_minor);
 imx_status risk_reserve_budget(imx_engine *e, uint32_t cc, int64_t amount_minor,

@@ -95,7 +95,8 @@ typedef enum imx_status {
   IMX_E_ABOVE_CEILING,   /* a quote above the tender's ceiling price      */
   IMX_E_QUOTES_FULL,     /* the tender has IMX_QUOTES_MAX quotes          */
   IMX_E_ALREADY_QUOTED,  /* the provider has quoted on this tender        */
-  IMX_E_BAD_DEADLINE     /* the deadline is not after the engine's clock  */
+  IMX_E_BAD_DEADLINE,    /* the deadline is not after the engine's clock  */
+  IMX_E_TOO_MANY_ORDERS  /* the cost centre has orders_per_cc_max open    */
 } imx_status;
 
 /* Why an order left the book without trading its whole quantity. */
@@ -194,6 +195,8 @@ typedef struct imx_engine_config {
   uint32_t positions_max;/* (cost centre, service) pairs with a capacity or
                          ** an order in an auction book; 0 = 65536          */
   uint32_t tenders_max;  /* open tenders; 0 = 1024                          */
+  uint32_t orders_per_cc_max; /* risk on: open orders per cost centre;
+                         ** 0 = no limit                                    */
 } imx_engine_config;
 
 typedef struct imx_service_config {

@@ -49,6 +49,7 @@ int risk_positions_alloc(imx_engine *e) {
 
 int risk_init(imx_engine *e, const imx_engine_config *cfg) {
   e->risk = cfg->risk != 0;
+  e->orders_per_cc_max = cfg->orders_per_cc_max;
   e->ccs_max = cfg->ccs_max ? cfg->ccs_max : CCS_DEFAULT;
   e->positions_max = cfg->positions_max ? cfg->positions_max : POSITIONS_DEFAULT;
   if (e->ccs_max > CCS_MAX || e->positions_max > POSITIONS_MAX) return -1;
@@ -168,12 +169,25 @@ imx_status risk_check_order(imx_engine *e, const imx_order_new *o,
                             int64_t *available) {
   if (!e->risk) return IMX_OK;
   const book *b = &e->books[o->service];
+  if (o->cc < e->ccs_max && e->orders_per_cc_max &&
+      e->ccs[o->cc].orders_open >= e->orders_per_cc_max)
+    return IMX_E_TOO_MANY_ORDERS;
   if (o->side == IMX_BID) {
     int64_t limit = o->price_minor == IMX_PRICE_MARKET ? b->price_cap_minor
                                                        : o->price_minor;
     return risk_reserve_budget(e, o->cc, o->qty * limit, available);
   }
   return risk_reserve_capacity(e, o->cc, o->service, o->qty, available);
+}
+
+void risk_order_opened(imx_engine *e, const order *o) {
+  if (e->risk) e->ccs[o->cc].orders_open++;
+}
+
+void risk_order_closed(imx_engine *e, const order *o) {
+  if (!e->risk) return;
+  assert(e->ccs[o->cc].orders_open > 0);
+  e->ccs[o->cc].orders_open--;
 }
 
 /* What an order holds for its open quantity, released when it leaves. */

@@ -855,6 +855,29 @@ static void test_reference_above_price_cap_never_overspends(void) {
 
 /* ================================================================ RISK */
 
+/* orders_per_cc_max bounds what one cost centre can keep open; orders that
+** leave the book (filled, cancelled) make room again. */
+static void test_open_orders_per_cost_centre_are_limited(void) {
+  imx_engine_config cfg = {.orders_max = 64, .services_max = 4, .risk = 1,
+                           .ccs_max = 64, .orders_per_cc_max = 2};
+  E = engine_create(cfg, &R);
+  S = add_service(CONTINUOUS, 1, 1, 0);
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 10000));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, B, 0));
+  CHECK_EQ(IMX_OK, imx_engine_capacity_set(E, B, S, 100));
+  BUY(A, 1, 10); /* 1 */
+  BUY(A, 1, 11); /* 2 */
+  CHECK_EQ(IMX_E_TOO_MANY_ORDERS, submit(S, A, BID, GTC, 0, 1, 12));
+  EXPECT_EVENTS(rejected(0, IMX_E_TOO_MANY_ORDERS));
+  SELL(B, 1, 11); /* 3: fills order 2 */
+  BUY(A, 1, 12);  /* 4: room again */
+  CHECK_EQ(IMX_E_TOO_MANY_ORDERS, submit(S, A, BID, GTC, 0, 1, 13));
+  CHECK_EQ(IMX_OK, cancel(1));
+  BUY(A, 1, 13);  /* 5 */
+  CHECK_EQ(2, imx_engine_open_orders(E));
+  finish();
+}
+
 static void test_undeclared_cc_is_rejected_unknown_cc(void) {
   setup_risk();
   CHECK_EQ(IMX_E_UNKNOWN_CC, submit(S, A, BID, GTC, 0, 5, 100));
@@ -1723,6 +1746,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_auction_run_errors),
       CHECK_CASE(test_reference_above_price_cap_never_overspends),
       /* risk */
+      CHECK_CASE(test_open_orders_per_cost_centre_are_limited),
       CHECK_CASE(test_undeclared_cc_is_rejected_unknown_cc),
       CHECK_CASE(test_bid_reserves_qty_times_limit),
       CHECK_CASE(test_bid_above_what_is_left_is_rejected_with_available),
