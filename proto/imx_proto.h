@@ -107,4 +107,144 @@ void imx_market_free(imx_market *m);
 int64_t imx_market_service_find(const imx_market *m, const char *id);
 int64_t imx_market_cc_find(const imx_market *m, const char *id);
 
+/* ----------------------------------------------------------- messages */
+
+/* The protocol of docs/protocol.md. Decoding validates everything the
+** protocol says (types, ranges, lengths, unknown and duplicate keys);
+** encoding writes into a caller's buffer with no allocation and returns the
+** length, or 0 when the buffer is too small. */
+
+#define IMX_MSG_BYTES_MAX 65536
+#define IMX_TOKEN_BYTES_MAX 128
+#define IMX_LIST_MAX 1000 /* rows in one reply */
+
+typedef enum imx_msg_type {
+  IMX_MSG_HELLO = 0,
+  IMX_MSG_ORDER_NEW,
+  IMX_MSG_ORDER_CANCEL,
+  IMX_MSG_ORDER_LIST,
+  IMX_MSG_BOOK_GET,
+  IMX_MSG_TRADES_LIST,
+  IMX_MSG_BALANCE_GET,
+  IMX_MSG_TENDER_NEW,
+  IMX_MSG_TENDER_QUOTE,
+  IMX_MSG_AUCTION_RUN,
+  IMX_MSG_PERIOD_CLOSE,
+  IMX_MSG_TYPES /* count */
+} imx_msg_type;
+
+/* "order.new" ... ; NULL for an out-of-range type. */
+const char *imx_msg_type_name(imx_msg_type t);
+
+enum { IMX_PSIDE_BID = 0, IMX_PSIDE_OFFER = 1, IMX_PSIDE_NONE = 2 };
+enum { IMX_PTIF_GTC = 0, IMX_PTIF_PERIOD, IMX_PTIF_IOC, IMX_PTIF_FOK };
+
+typedef struct imx_request {
+  imx_msg_type type;
+  char id[IMX_NAME_BYTES_MAX + 1];
+  char cc[IMX_NAME_BYTES_MAX + 1];     /* "" = the connection's          */
+  char token[IMX_TOKEN_BYTES_MAX + 1]; /* "" = none in this request      */
+  char service[IMX_NAME_BYTES_MAX + 1];/* "" = none (trades.list: all)  */
+  int side;            /* IMX_PSIDE_*                                    */
+  int tif;             /* IMX_PTIF_*                                     */
+  int aon;
+  int has_price;       /* order.new: 0 = market order; auction.run: ref  */
+  int64_t qty;         /* order.new, tender.new: 1..1e9                  */
+  int64_t price_minor; /* order.new, tender.quote: 1..1e9; auction.run reference */
+  int64_t ceiling_minor;   /* tender.new: 1..1e9                         */
+  int64_t deadline_ms;     /* tender.new: from now, 1..30 days           */
+  uint64_t order;      /* order.cancel: 1..2^53                          */
+  uint64_t tender;     /* tender.quote: 1..2^53                          */
+  uint32_t depth;      /* book.get: 1..100, default 10                   */
+  uint32_t limit;      /* trades.list: 1..IMX_LIST_MAX, default 100      */
+} imx_request;
+
+/* Decodes exactly len bytes. On failure err is set and out->id holds the
+** request's id if it could be read (so the error reply can echo it). */
+int imx_request_decode(const char *buf, size_t len, imx_request *out,
+                       imx_proto_error *err);
+size_t imx_request_encode(const imx_request *r, char *buf, size_t cap);
+
+typedef struct imx_reply_trade {
+  uint64_t trade;
+  char service[IMX_NAME_BYTES_MAX + 1];
+  char buyer[IMX_NAME_BYTES_MAX + 1];
+  char seller[IMX_NAME_BYTES_MAX + 1];
+  int64_t qty;
+  int64_t price_minor;
+  int64_t time_ms;
+} imx_reply_trade;
+
+typedef struct imx_reply_order {
+  uint64_t order;
+  char service[IMX_NAME_BYTES_MAX + 1];
+  int side, tif, aon;
+  int64_t price_minor; /* 0: market order */
+  int64_t qty, qty_open, qty_filled;
+} imx_reply_order;
+
+typedef struct imx_reply_level {
+  int64_t price_minor;
+  int64_t qty;
+  uint32_t orders;
+} imx_reply_level;
+
+typedef struct imx_reply_capacity {
+  char service[IMX_NAME_BYTES_MAX + 1];
+  int64_t capacity, reserved, sold, available;
+} imx_reply_capacity;
+
+/* A reply: `type` is the request's type, or error = 1. Lists point into
+** the caller's arrays (encode) or into arrays decode allocated (freed by
+** imx_reply_free). */
+typedef struct imx_reply {
+  imx_msg_type type;
+  int error;
+  char id[IMX_NAME_BYTES_MAX + 1];
+  /* error */
+  char code[32];
+  char field[96];
+  char message[160];
+  /* hello, order.list, balance.get */
+  char cc[IMX_NAME_BYTES_MAX + 1];
+  unsigned roles;                      /* IMX_ROLE_*                    */
+  /* order.new, order.cancel */
+  uint64_t order;
+  int status;                          /* 0 open, 1 filled, 2 cancelled */
+  char reason[16];                     /* order.new when cancelled      */
+  int64_t qty;                         /* order.cancel                  */
+  int64_t qty_open, qty_filled;
+  imx_reply_trade *trades;             /* order.new, trades.list        */
+  uint32_t trades_n;
+  imx_reply_order *orders;             /* order.list                    */
+  uint32_t orders_n;
+  char service[IMX_NAME_BYTES_MAX + 1];/* book.get, auction.run         */
+  imx_reply_level *bids, *offers;      /* book.get                      */
+  uint32_t bids_n, offers_n;
+  int64_t budget, reserved, spent, earned, available; /* balance.get   */
+  imx_reply_capacity *capacities;
+  uint32_t capacities_n;
+  uint64_t tender, quote;              /* tender.new, tender.quote      */
+  int64_t price_minor;                 /* auction.run: 0 = no price     */
+  int64_t volume, surplus;
+  int surplus_side;                    /* IMX_PSIDE_*                   */
+  int64_t expired;                     /* period.close                  */
+} imx_reply;
+
+size_t imx_reply_encode(const imx_reply *r, char *buf, size_t cap);
+int imx_reply_decode(const char *buf, size_t len, imx_reply *out,
+                     imx_proto_error *err);
+void imx_reply_free(imx_reply *r);
+
+/* An error reply in one call: the daemon's most common encode. */
+size_t imx_error_encode(const char *id, const char *code, const char *field,
+                        const char *message, char *buf, size_t cap);
+
+/* ---------------------------------------------------------- sha-256 */
+
+/* Tokens are stored as the lower-case hex SHA-256 of the token. */
+void imx_sha256_hex(const void *data, size_t len, char hex[65]);
+/* Compares without an early exit, so timing does not leak the hash. */
+int imx_token_matches(const char *token, const char *hash_hex);
+
 #endif /* IMX_PROTO_H */

@@ -6,6 +6,8 @@
 **   imx-bench engine [--workload mixed|cross] [--ops N] [--seed S]
 **                    [--services K] [--json]
 **   imx-bench auction [--orders N] [--seed S] [--json]
+**   imx-bench gateway [--clients N] [--inflight K] [--seconds S]
+**                     [--orders N] [--json]
 **
 ** Figures never decide the exit status (see bench.h): 0 on any figure,
 ** 1 on a real error, 2 on bad arguments.
@@ -48,6 +50,16 @@ static const bench_command commands[] = {
      "      over the book as the baseline; price, volume, trades, check\n"
      "      --seed S  PRNG seed (default 42); --json  one JSON object",
      bench_auction_main},
+    {"gateway",
+     "[--clients N] [--inflight K] [--seconds S] [--orders N] [--json]",
+     "order.new through the gateway (imx_server_start, in process, tcp).\n"
+     "      N client threads (default 4), one REQ socket each, K requests in\n"
+     "      flight per client (default 32, nng_ctx + nng_aio); closed loop\n"
+     "      for S seconds (default 5) or N orders: orders/s, latency\n"
+     "      percentiles (target >= 100 k orders/s); then paced at half that\n"
+     "      rate (target p99 < 2 ms). Baseline: an nng REQ/REP echo server\n"
+     "      driven by the same clients; --json  one JSON object",
+     bench_gateway_main},
 };
 
 enum { COMMANDS_N = sizeof commands / sizeof commands[0] };

@@ -1,0 +1,83 @@
+/*
+** client.c -- one REQ socket to imxd, one request at a time.
+*/
+#define _POSIX_C_SOURCE 200809L
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway_int.h"
+#include "imx_gateway.h"
+
+struct imx_client {
+  nng_socket req;
+  uint64_t seq;
+  uint64_t salt;
+  char *buf; /* IMX_MSG_BYTES_MAX */
+};
+
+static int fail(char *errbuf, size_t errcap, const char *what, int rv) {
+  snprintf(errbuf, errcap, "%s: %s", what, nng_strerror(rv));
+  return -1;
+}
+
+int imx_client_open(const char *url, int timeout_ms, imx_client **out,
+                    char *errbuf, size_t errcap) {
+  imx_client *c = calloc(1, sizeof *c);
+  *out = c;
+  if (c == NULL || (c->buf = malloc(IMX_MSG_BYTES_MAX)) == NULL) {
+    snprintf(errbuf, errcap, "out of memory");
+    return -1;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  c->salt = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid();
+  int rv;
+  if ((rv = nng_req0_open(&c->req)) != 0) return fail(errbuf, errcap, "socket", rv);
+  /* Never re-send: a repeat would be answered from the daemon's cache, but
+  ** there is no reason to ask twice. */
+  nng_socket_set_ms(c->req, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+  nng_socket_set_ms(c->req, NNG_OPT_RECVTIMEO, timeout_ms);
+  nng_socket_set_ms(c->req, NNG_OPT_SENDTIMEO, timeout_ms);
+  nng_socket_set_size(c->req, NNG_OPT_RECVMAXSZ, IMX_REPLY_BYTES_MAX + 1024);
+  if ((rv = nng_dial(c->req, url, NULL, 0)) != 0) return fail(errbuf, errcap, url, rv);
+  return 0;
+}
+
+void imx_client_close(imx_client *c) {
+  if (c == NULL) return;
+  nng_close(c->req);
+  free(c->buf);
+  free(c);
+}
+
+int imx_client_call(imx_client *c, imx_request *rq, imx_reply *reply,
+                    char *errbuf, size_t errcap) {
+  if (rq->id[0] == '\0')
+    snprintf(rq->id, sizeof rq->id, "imx-%llx-%llu", (unsigned long long)c->salt,
+             (unsigned long long)++c->seq);
+  size_t len = imx_request_encode(rq, c->buf, IMX_MSG_BYTES_MAX);
+  if (len == 0) {
+    snprintf(errbuf, errcap, "request too large");
+    return -1;
+  }
+  int rv;
+  if ((rv = nng_send(c->req, c->buf, len, 0)) != 0) return fail(errbuf, errcap, "send", rv);
+  char *data = NULL;
+  size_t n = 0;
+  if ((rv = nng_recv(c->req, &data, &n, NNG_FLAG_ALLOC)) != 0)
+    return fail(errbuf, errcap, "no reply", rv);
+  imx_proto_error err = {0};
+  rv = imx_reply_decode(data, n, reply, &err);
+  nng_free(data, n);
+  if (rv != 0) {
+    snprintf(errbuf, errcap, "bad reply: %s: %s", err.field, err.message);
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,357 @@
+/*
+** imx.c -- the command line client of imxd.
+**
+**   imx [--url URL] [--cc CC] [--token T] [--json] COMMAND ...
+**
+** Settings come from flags or IMX_URL, IMX_CC, IMX_TOKEN (and IMX_PUB_URL
+** for watch). Human tables by default; --json prints the daemon's reply as
+** it came. An error reply prints its code, field and message on stderr and
+** exits 1; no reply at all exits 3; a usage error exits 2.
+*/
+#define _POSIX_C_SOURCE 200809L
+
+#include <inttypes.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imx_gateway.h"
+
+typedef struct opts {
+  const char *url, *pub_url, *cc, *token;
+  int json;
+  int timeout_ms;
+} opts;
+
+static const char *const USAGE =
+    "usage: imx [--url URL] [--cc CC] [--token TOKEN] [--json] COMMAND ...\n"
+    "  bid SERVICE QTY [PRICE] [--tif gtc|period|ioc|fok] [--aon]\n"
+    "  offer SERVICE QTY [PRICE] [--tif ...] [--aon]   (no PRICE: market order)\n"
+    "  cancel ORDER\n"
+    "  orders [--for CC]            open orders\n"
+    "  book SERVICE [--depth N]\n"
+    "  trades [SERVICE] [--for CC] [--limit N]\n"
+    "  balance [--for CC]\n"
+    "  tender SERVICE QTY CEILING SECONDS   (deadline SECONDS from now)\n"
+    "  quote TENDER PRICE\n"
+    "  auction run SERVICE [--reference PRICE]\n"
+    "  period close\n"
+    "  watch [SERVICE...] [--count N]   live market data (IMX_PUB_URL)\n"
+    "  token                        print a new random token and its hash\n"
+    "settings: IMX_URL (default " IMX_DEFAULT_LISTEN "), IMX_PUB_URL (default "
+    IMX_DEFAULT_PUBLISH "), IMX_CC, IMX_TOKEN\n";
+
+static int usage(void) {
+  fputs(USAGE, stderr);
+  return 2;
+}
+
+/* A whole number in [lo, hi]; 0 on success. */
+static int number(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+  char *end = NULL;
+  long long v = strtoll(s, &end, 10);
+  if (end == s || *end != '\0' || v < lo || v > hi) return -1;
+  *out = v;
+  return 0;
+}
+
+static const char *side_word(int side) {
+  return side == IMX_PSIDE_BID ? "bid" : side == IMX_PSIDE_OFFER ? "offer" : "none";
+}
+
+static const char *tif_word(int tif) {
+  static const char *const w[] = {"gtc", "period", "ioc", "fok"};
+  return tif >= 0 && tif < 4 ? w[tif] : "?";
+}
+
+/* Minor units as 1234.56 (two decimals: the market file's currencies). */
+static const char *amount(int64_t minor, char *buf) {
+  snprintf(buf, 32, "%s%" PRId64 ".%02" PRId64, minor < 0 ? "-" : "",
+           (minor < 0 ? -minor : minor) / 100, (minor < 0 ? -minor : minor) % 100);
+  return buf;
+}
+
+/* A price; 0 is a market order's. */
+static const char *money(int64_t minor, char *buf) {
+  return minor == 0 ? "market" : amount(minor, buf);
+}
+
+static void print_trades(const imx_reply *r) {
+  char p[32];
+  if (r->trades_n) printf("%-8s %-20s %-10s %-10s %8s %12s\n", "trade", "service", "buyer", "seller", "qty", "price");
+  for (uint32_t i = 0; i < r->trades_n; i++) {
+    const imx_reply_trade *t = &r->trades[i];
+    printf("%-8" PRIu64 " %-20s %-10s %-10s %8" PRId64 " %12s\n", t->trade,
+           t->service, t->buyer, t->seller, t->qty, money(t->price_minor, p));
+  }
+}
+
+static void print_human(const imx_reply *r) {
+  char a[32], b[32];
+  switch (r->type) {
+  case IMX_MSG_HELLO: printf("hello %s\n", r->cc); break;
+  case IMX_MSG_ORDER_NEW:
+    printf("order %" PRIu64 " %s: %" PRId64 " filled, %" PRId64 " open%s%s\n",
+           r->order, r->status == 0 ? "open" : r->status == 1 ? "filled" : "cancelled",
+           r->qty_filled, r->qty_open, r->reason[0] ? ", reason " : "", r->reason);
+    print_trades(r);
+    break;
+  case IMX_MSG_ORDER_CANCEL:
+    printf("order %" PRIu64 " cancelled, %" PRId64 " open removed\n", r->order, r->qty);
+    break;
+  case IMX_MSG_ORDER_LIST:
+    printf("%-8s %-20s %-5s %-6s %12s %8s %8s %8s\n", "order", "service", "side", "tif", "price", "qty", "open", "filled");
+    for (uint32_t i = 0; i < r->orders_n; i++) {
+      const imx_reply_order *o = &r->orders[i];
+      printf("%-8" PRIu64 " %-20s %-5s %-6s %12s %8" PRId64 " %8" PRId64 " %8" PRId64 "%s\n",
+             o->order, o->service, side_word(o->side), tif_word(o->tif),
+             money(o->price_minor, a), o->qty, o->qty_open, o->qty_filled, o->aon ? " aon" : "");
+    }
+    break;
+  case IMX_MSG_BOOK_GET: {
+    printf("%s\n%12s %8s | %-12s %8s\n", r->service, "bid", "qty", "offer", "qty");
+    uint32_t n = r->bids_n > r->offers_n ? r->bids_n : r->offers_n;
+    for (uint32_t i = 0; i < n; i++) {
+      if (i < r->bids_n) printf("%12s %8" PRId64 " | ", money(r->bids[i].price_minor, a), r->bids[i].qty);
+      else printf("%12s %8s | ", "", "");
+      if (i < r->offers_n) printf("%-12s %8" PRId64, money(r->offers[i].price_minor, b), r->offers[i].qty);
+      printf("\n");
+    }
+    break;
+  }
+  case IMX_MSG_TRADES_LIST: print_trades(r); break;
+  case IMX_MSG_BALANCE_GET:
+    printf("%s: budget %s, reserved %s, spent %s, earned %s, available %s\n", r->cc,
+           amount(r->budget, a), amount(r->reserved, b), amount(r->spent, (char[32]){0}),
+           amount(r->earned, (char[32]){0}), amount(r->available, (char[32]){0}));
+    for (uint32_t i = 0; i < r->capacities_n; i++)
+      printf("  %-20s capacity %" PRId64 ", reserved %" PRId64 ", sold %" PRId64 ", available %" PRId64 "\n",
+             r->capacities[i].service, r->capacities[i].capacity, r->capacities[i].reserved,
+             r->capacities[i].sold, r->capacities[i].available);
+    break;
+  case IMX_MSG_TENDER_NEW: printf("tender %" PRIu64 " open\n", r->tender); break;
+  case IMX_MSG_TENDER_QUOTE: printf("quote %" PRIu64 " on tender %" PRIu64 "\n", r->quote, r->tender); break;
+  case IMX_MSG_AUCTION_RUN:
+    if (r->price_minor) printf("%s: price %s, volume %" PRId64 ", surplus %" PRId64 " (%s)\n",
+                               r->service, money(r->price_minor, a), r->volume, r->surplus,
+                               side_word(r->surplus_side));
+    else printf("%s: no price, nothing traded\n", r->service);
+    break;
+  case IMX_MSG_PERIOD_CLOSE: printf("period closed, %" PRId64 " orders expired\n", r->expired); break;
+  default: break;
+  }
+}
+
+/* Sends one request and prints the reply; returns the exit status. */
+static int call(const opts *o, imx_request *rq) {
+  /* The token says who asks; cc (IMX_CC, or --for) whom it is about. */
+  int acts = rq->type != IMX_MSG_TRADES_LIST && rq->type != IMX_MSG_BOOK_GET &&
+             rq->type != IMX_MSG_AUCTION_RUN && rq->type != IMX_MSG_PERIOD_CLOSE;
+  if (acts && rq->cc[0] == '\0' && o->cc)
+    snprintf(rq->cc, sizeof rq->cc, "%s", o->cc);
+  if (o->token) snprintf(rq->token, sizeof rq->token, "%s", o->token);
+  if (rq->token[0] == '\0') {
+    fprintf(stderr, "imx: no token: set IMX_TOKEN or --token\n");
+    return 2;
+  }
+  imx_client *c = NULL;
+  imx_reply r;
+  memset(&r, 0, sizeof r);
+  char err[256];
+  int rc = 0;
+  if (imx_client_open(o->url, o->timeout_ms, &c, err, sizeof err) != 0 ||
+      imx_client_call(c, rq, &r, err, sizeof err) != 0) {
+    fprintf(stderr, "imx: %s\n", err);
+    rc = 3;
+  } else if (r.error) {
+    fprintf(stderr, "imx: %s: %s%s%s\n", r.code, r.field, r.field[0] ? ": " : "", r.message);
+    rc = 1;
+  } else if (o->json) {
+    static char buf[IMX_MSG_BYTES_MAX * 8];
+    size_t n = imx_reply_encode(&r, buf, sizeof buf);
+    printf("%.*s\n", (int)n, buf);
+  } else {
+    print_human(&r);
+  }
+  imx_reply_free(&r);
+  imx_client_close(c);
+  return rc;
+}
+
+static int order_cmd(const opts *o, int side, int argc, char **argv) {
+  imx_request rq;
+  memset(&rq, 0, sizeof rq);
+  rq.type = IMX_MSG_ORDER_NEW;
+  rq.side = side;
+  int pos = 0;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--aon")) rq.aon = 1;
+    else if (!strcmp(argv[i], "--tif") && i + 1 < argc) {
+      const char *t = argv[++i];
+      rq.tif = !strcmp(t, "gtc") ? 0 : !strcmp(t, "period") ? 1 : !strcmp(t, "ioc") ? 2 : !strcmp(t, "fok") ? 3 : -1;
+      if (rq.tif < 0) return usage();
+    } else if (pos == 0) {
+      snprintf(rq.service, sizeof rq.service, "%s", argv[i]);
+      pos++;
+    } else if (pos == 1) {
+      if (number(argv[i], 1, 1000000000, &rq.qty)) return usage();
+      pos++;
+    } else if (pos == 2) {
+      if (number(argv[i], 1, 1000000000, &rq.price_minor)) return usage();
+      rq.has_price = 1;
+      pos++;
+    } else {
+      return usage();
+    }
+  }
+  return pos < 2 ? usage() : call(o, &rq);
+}
+
+static int watch(const opts *o, int argc, char **argv) {
+  int64_t count = -1;
+  nng_socket sub;
+  int rv, topics = 0;
+  if ((rv = nng_sub0_open(&sub)) != 0 || (rv = nng_dial(sub, o->pub_url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+    fprintf(stderr, "imx: %s: %s\n", o->pub_url, nng_strerror(rv));
+    return 3;
+  }
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--count") && i + 1 < argc) {
+      if (number(argv[++i], 1, INT64_MAX, &count)) return usage();
+      continue;
+    }
+    char topic[IMX_NAME_BYTES_MAX + 2];
+    snprintf(topic, sizeof topic, "%s ", argv[i]);
+    nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, topic, strlen(topic));
+    topics++;
+  }
+  if (topics == 0) nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "", 0);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  for (int64_t n = 0; count < 0 || n < count; n++) {
+    char *data = NULL;
+    size_t len = 0;
+    if ((rv = nng_recv(sub, &data, &len, NNG_FLAG_ALLOC)) != 0) {
+      fprintf(stderr, "imx: watch: %s\n", nng_strerror(rv));
+      nng_close(sub);
+      return 3;
+    }
+    const char *json = memchr(data, ' ', len);
+    json = json ? json + 1 : data;
+    printf("%.*s\n", (int)(len - (size_t)(json - data)), json);
+    nng_free(data, len);
+  }
+  nng_close(sub);
+  return 0;
+}
+
+static int token_cmd(void) {
+  unsigned char raw[32];
+  FILE *f = fopen("/dev/urandom", "rb");
+  if (f == NULL || fread(raw, 1, sizeof raw, f) != sizeof raw) {
+    fprintf(stderr, "imx: cannot read /dev/urandom\n");
+    if (f) fclose(f);
+    return 3;
+  }
+  fclose(f);
+  char token[65], hash[65];
+  for (int i = 0; i < 32; i++) snprintf(token + 2 * i, 3, "%02x", raw[i]);
+  imx_sha256_hex(token, 64, hash);
+  printf("token %s\ntoken_hash %s\n", token, hash);
+  return 0;
+}
+
+/* The commands that take a few positional arguments. */
+static int simple(const opts *o, const char *cmd, int argc, char **argv) {
+  imx_request rq;
+  memset(&rq, 0, sizeof rq);
+  int64_t n = 0;
+  const char *opt_for = NULL;
+  for (int i = 0; i + 1 < argc; i++)
+    if (!strcmp(argv[i], "--for")) opt_for = argv[i + 1];
+  if (!strcmp(cmd, "cancel") && argc == 1) {
+    rq.type = IMX_MSG_ORDER_CANCEL;
+    if (number(argv[0], 1, INT64_MAX, &n)) return usage();
+    rq.order = (uint64_t)n;
+  } else if (!strcmp(cmd, "orders") || !strcmp(cmd, "balance")) {
+    rq.type = !strcmp(cmd, "orders") ? IMX_MSG_ORDER_LIST : IMX_MSG_BALANCE_GET;
+    if (opt_for) snprintf(rq.cc, sizeof rq.cc, "%s", opt_for);
+  } else if (!strcmp(cmd, "book") && argc >= 1) {
+    rq.type = IMX_MSG_BOOK_GET;
+    rq.depth = 10;
+    snprintf(rq.service, sizeof rq.service, "%s", argv[0]);
+    if (argc == 3 && !strcmp(argv[1], "--depth")) {
+      if (number(argv[2], 1, 100, &n)) return usage();
+      rq.depth = (uint32_t)n;
+    }
+  } else if (!strcmp(cmd, "trades")) {
+    rq.type = IMX_MSG_TRADES_LIST;
+    rq.limit = 100;
+    for (int i = 0; i < argc; i++) {
+      if (!strcmp(argv[i], "--for") && i + 1 < argc) {
+        snprintf(rq.cc, sizeof rq.cc, "%s", argv[++i]);
+      } else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
+        if (number(argv[++i], 1, IMX_LIST_MAX, &n)) return usage();
+        rq.limit = (uint32_t)n;
+      } else {
+        snprintf(rq.service, sizeof rq.service, "%s", argv[i]);
+      }
+    }
+  } else if (!strcmp(cmd, "tender") && argc == 4) {
+    rq.type = IMX_MSG_TENDER_NEW;
+    snprintf(rq.service, sizeof rq.service, "%s", argv[0]);
+    if (number(argv[1], 1, 1000000000, &rq.qty) ||
+        number(argv[2], 1, 1000000000, &rq.ceiling_minor) ||
+        number(argv[3], 1, 30 * 86400, &n))
+      return usage();
+    rq.deadline_ms = n * 1000;
+  } else if (!strcmp(cmd, "quote") && argc == 2) {
+    rq.type = IMX_MSG_TENDER_QUOTE;
+    if (number(argv[0], 1, INT64_MAX, &n) || number(argv[1], 1, 1000000000, &rq.price_minor))
+      return usage();
+    rq.tender = (uint64_t)n;
+    rq.has_price = 1;
+  } else if (!strcmp(cmd, "auction") && argc >= 2 && !strcmp(argv[0], "run")) {
+    rq.type = IMX_MSG_AUCTION_RUN;
+    snprintf(rq.service, sizeof rq.service, "%s", argv[1]);
+    if (argc == 4 && !strcmp(argv[2], "--reference")) {
+      if (number(argv[3], 1, 1000000000, &rq.price_minor)) return usage();
+      rq.has_price = 1;
+    }
+  } else if (!strcmp(cmd, "period") && argc == 1 && !strcmp(argv[0], "close")) {
+    rq.type = IMX_MSG_PERIOD_CLOSE;
+  } else {
+    return usage();
+  }
+  return call(o, &rq);
+}
+
+int main(int argc, char **argv) {
+  opts o = {.url = getenv("IMX_URL"), .pub_url = getenv("IMX_PUB_URL"),
+            .cc = getenv("IMX_CC"), .token = getenv("IMX_TOKEN"),
+            .timeout_ms = 10000};
+  if (o.url == NULL) o.url = IMX_DEFAULT_LISTEN;
+  if (o.pub_url == NULL) o.pub_url = IMX_DEFAULT_PUBLISH;
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--json")) { o.json = 1; continue; }
+    if (!strcmp(a, "--help")) { fputs(USAGE, stdout); return 0; }
+    if (i + 1 >= argc) return usage();
+    if (!strcmp(a, "--url")) o.url = argv[++i];
+    else if (!strcmp(a, "--pub-url")) o.pub_url = argv[++i];
+    else if (!strcmp(a, "--cc")) o.cc = argv[++i];
+    else if (!strcmp(a, "--token")) o.token = argv[++i];
+    else return usage();
+  }
+  if (i >= argc) return usage();
+  const char *cmd = argv[i++];
+  int rest = argc - i;
+  char **args = argv + i;
+  if (!strcmp(cmd, "bid")) return order_cmd(&o, IMX_PSIDE_BID, rest, args);
+  if (!strcmp(cmd, "offer")) return order_cmd(&o, IMX_PSIDE_OFFER, rest, args);
+  if (!strcmp(cmd, "watch")) return watch(&o, rest, args);
+  if (!strcmp(cmd, "token")) return token_cmd();
+  return simple(&o, cmd, rest, args);
+}

@@ -1,0 +1,95 @@
+/*
+** imxd.c -- the exchange daemon: imxd --market FILE [--listen URL]
+** [--publish URL] [options]. Serves until SIGINT or SIGTERM.
+*/
+#define _POSIX_C_SOURCE 200809L
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "imx_gateway.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: imxd --market FILE [--listen URL] [--publish URL]\n"
+          "            [--workers N] [--rate N] [--burst N] [--max-msg BYTES]\n"
+          "            [--orders-max N] [--orders-per-cc N]\n"
+          "  --listen   requests, REQ/REP (default " IMX_DEFAULT_LISTEN ")\n"
+          "  --publish  market data, PUB (default " IMX_DEFAULT_PUBLISH ")\n"
+          "  --workers  requests served at once (default 64)\n"
+          "  --rate     requests per second per connection (default 20000)\n"
+          "  --burst    burst per connection (default 2 x rate)\n"
+          "  --max-msg  largest message accepted (default 1048576)\n"
+          "  --orders-max     open orders in the market (default 1048576)\n"
+          "  --orders-per-cc  open orders per cost centre (default 10000)\n");
+}
+
+/* A whole number in [lo, hi], or -1. */
+static long long number(const char *s, long long lo, long long hi) {
+  char *end = NULL;
+  long long v = strtoll(s, &end, 10);
+  return (end == s || *end != '\0' || v < lo || v > hi) ? -1 : v;
+}
+
+int main(int argc, char **argv) {
+  const char *market_path = NULL;
+  imx_server_config cfg = {.listen_url = IMX_DEFAULT_LISTEN,
+                           .publish_url = IMX_DEFAULT_PUBLISH,
+                           .workers = 64, .rate_per_s = 20000, .rate_burst = 0,
+                           .recv_max_bytes = 1 << 20, .orders_max = 1 << 20,
+                           .orders_per_cc_max = 10000};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    long long n = v ? number(v, 1, 1LL << 30) : -1;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+    if (v == NULL) { usage(stderr); return 2; }
+    i++;
+    if (!strcmp(a, "--market")) market_path = v;
+    else if (!strcmp(a, "--listen")) cfg.listen_url = v;
+    else if (!strcmp(a, "--publish")) cfg.publish_url = v;
+    else if (!strcmp(a, "--workers") && n > 0 && n <= 4096) cfg.workers = (uint32_t)n;
+    else if (!strcmp(a, "--rate") && n > 0) cfg.rate_per_s = (double)n;
+    else if (!strcmp(a, "--burst") && n > 0) cfg.rate_burst = (double)n;
+    else if (!strcmp(a, "--max-msg") && n >= 1024) cfg.recv_max_bytes = (size_t)n;
+    else if (!strcmp(a, "--orders-max") && n > 0 && n <= (1 << 26)) cfg.orders_max = (uint32_t)n;
+    else if (!strcmp(a, "--orders-per-cc") && n > 0) cfg.orders_per_cc_max = (uint32_t)n;
+    else { fprintf(stderr, "imxd: bad option %s %s\n", a, v); usage(stderr); return 2; }
+  }
+  if (market_path == NULL) { usage(stderr); return 2; }
+  if (cfg.rate_burst == 0) cfg.rate_burst = 2 * cfg.rate_per_s;
+  imx_market market;
+  imx_proto_error err = {0};
+  if (imx_market_load(market_path, &market, &err) != 0) {
+    imx_log("%s: %s: %s (%s)", market_path, err.field, err.message, err.code);
+    return 1;
+  }
+  cfg.market = &market;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  imx_server *srv = NULL;
+  int rc = 0;
+  if (imx_server_start(&cfg, &srv) != 0) {
+    rc = 1;
+  } else {
+    while (!stop_signal) {
+      struct timespec ts = {0, 50 * 1000000};
+      nanosleep(&ts, NULL);
+    }
+    imx_log("signal %d: stopping", (int)stop_signal);
+  }
+  imx_server_stop(srv);
+  imx_market_free(&market);
+  if (rc == 0) imx_log("stopped");
+  return rc;
+}

@@ -1,0 +1,517 @@
+/*
+** server.c -- imxd's network side and its engine thread.
+**
+** The shape is nng's demo/async/server.c: a fixed set of workers, each an
+** nng_ctx on the REP socket with one nng_aio, cycling RECV -> WAIT -> SEND.
+** The aio callbacks (nng's threads) do everything that needs no market
+** state: size limit, per-connection rate limit, decoding and validation,
+** authentication (token hash, or the connection's earlier hello). A valid
+** request is queued for the one engine thread, which owns the core (books,
+** risk, tenders), takes the whole queue at once as a batch, runs it, and
+** sends each reply through its worker's context. The network side never
+** touches the engine, and the engine thread holds the queue lock only to
+** swap the queue out.
+**
+** Connections are nng pipes: the pipe table (pipe id -> authenticated cost
+** centre, rate bucket) is filled by hello and by the first request, and
+** emptied when nng reports the pipe gone.
+*/
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway_int.h"
+#include "imx_gateway.h"
+
+#define PIPES_MAX 4096u /* connections tracked; 2x slots in the table */
+
+enum { W_RECV, W_WAIT, W_SEND };
+
+typedef struct worker {
+  struct imx_server *srv;
+  nng_aio *aio;
+  nng_ctx ctx;
+  int state;
+  imx_request rq;
+  uint32_t auth_cc;
+  struct worker *next; /* in the engine queue */
+  char *reply;         /* IMX_REPLY_BYTES_MAX */
+  size_t reply_len;
+} worker;
+
+typedef struct token_entry {
+  char hash[65];
+  uint32_t cc;
+} token_entry;
+
+typedef struct pipe_entry {
+  uint32_t pipe; /* 0: free */
+  int64_t auth_cc; /* -1: none yet */
+  double tokens;
+  int64_t last_ns;
+  int64_t warned_ns;
+} pipe_entry;
+
+struct imx_server {
+  imx_server_config cfg;
+  nng_socket rep, pub;
+  int pub_open;
+  worker *workers;
+  uint32_t workers_n;
+  pthread_mutex_t pipes_mu;
+  pipe_entry *pipes; /* 2 * PIPES_MAX, open addressing, linear probing */
+  pthread_mutex_t queue_mu;
+  pthread_cond_t queue_cv;
+  worker *queue_head, *queue_tail;
+  int stopping;
+  pthread_t engine_thread;
+  int engine_started;
+  imx_core *core;
+  char listen_bound[256], publish_bound[256];
+  token_entry *tokens; /* sorted by hash */
+  uint32_t tokens_n;
+};
+
+/* ------------------------------------------------------------- logging */
+
+void imx_log(const char *fmt, ...) {
+  char when[32];
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s imxd: ", when);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------- pipe table */
+
+/* Returns the entry of a pipe, creating it; NULL when the table is full.
+** Called with pipes_mu held. */
+static pipe_entry *pipe_get(imx_server *s, uint32_t id) {
+  uint32_t mask = 2 * PIPES_MAX - 1;
+  pipe_entry *free_slot = NULL;
+  for (uint32_t i = (id * 2654435761u) & mask, n = 0; n <= mask;
+       i = (i + 1) & mask, n++) {
+    pipe_entry *p = &s->pipes[i];
+    if (p->pipe == id) return p;
+    if (p->pipe == 0) {
+      free_slot = p;
+      break;
+    }
+  }
+  if (free_slot == NULL) return NULL;
+  memset(free_slot, 0, sizeof *free_slot);
+  free_slot->pipe = id;
+  free_slot->auth_cc = -1;
+  free_slot->tokens = s->cfg.rate_burst;
+  free_slot->last_ns = now_ns();
+  return free_slot;
+}
+
+/* Removal with backward shift, so probe chains stay whole. */
+static void pipe_del(imx_server *s, uint32_t id) {
+  uint32_t mask = 2 * PIPES_MAX - 1, i = (id * 2654435761u) & mask;
+  for (uint32_t n = 0; s->pipes[i].pipe != id; i = (i + 1) & mask)
+    if (s->pipes[i].pipe == 0 || ++n > mask) return;
+  for (uint32_t j = i;;) {
+    j = (j + 1) & mask;
+    if (s->pipes[j].pipe == 0) break;
+    uint32_t home = (s->pipes[j].pipe * 2654435761u) & mask;
+    int home_in = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (!home_in) {
+      s->pipes[i] = s->pipes[j];
+      i = j;
+    }
+  }
+  s->pipes[i].pipe = 0;
+}
+
+static void on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg) {
+  imx_server *s = arg;
+  (void)ev;
+  pthread_mutex_lock(&s->pipes_mu);
+  pipe_del(s, (uint32_t)nng_pipe_id(p));
+  pthread_mutex_unlock(&s->pipes_mu);
+}
+
+/* Takes one request from the connection's bucket; 0 if it is empty. Also
+** returns the connection's authenticated cost centre. */
+static int pipe_admit(imx_server *s, uint32_t id, int64_t *auth_cc) {
+  int ok = 1, warn = 0;
+  pthread_mutex_lock(&s->pipes_mu);
+  pipe_entry *p = pipe_get(s, id);
+  if (p == NULL) {
+    ok = 0;
+    *auth_cc = -1;
+  } else {
+    int64_t t = now_ns();
+    p->tokens += (double)(t - p->last_ns) * 1e-9 * s->cfg.rate_per_s;
+    if (p->tokens > s->cfg.rate_burst) p->tokens = s->cfg.rate_burst;
+    p->last_ns = t;
+    if (p->tokens >= 1.0) p->tokens -= 1.0;
+    else ok = 0;
+    if (!ok && t - p->warned_ns > 1000000000) {
+      p->warned_ns = t; /* one log line per connection per second */
+      warn = 1;
+    }
+    *auth_cc = p->auth_cc;
+  }
+  pthread_mutex_unlock(&s->pipes_mu);
+  if (warn) imx_log("connection %u is over its rate limit", id);
+  return ok;
+}
+
+static void pipe_authenticate(imx_server *s, uint32_t id, uint32_t cc) {
+  pthread_mutex_lock(&s->pipes_mu);
+  pipe_entry *p = pipe_get(s, id);
+  if (p) p->auth_cc = cc;
+  pthread_mutex_unlock(&s->pipes_mu);
+}
+
+/* ------------------------------------------------------------- workers */
+
+static void send_reply(worker *w, const char *buf, size_t len) {
+  nng_msg *m;
+  if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, buf, len) != 0) {
+    /* Out of memory: drop the reply; REQ will ask again. */
+    imx_log("out of memory for a reply");
+    w->state = W_RECV;
+    nng_ctx_recv(w->ctx, w->aio);
+    return;
+  }
+  w->state = W_SEND;
+  nng_aio_set_msg(w->aio, m);
+  nng_ctx_send(w->ctx, w->aio);
+}
+
+static void send_error(worker *w, const char *id, const char *code,
+                       const char *field, const char *message) {
+  size_t len = imx_error_encode(id, code, field, message, w->reply,
+                                IMX_REPLY_BYTES_MAX);
+  send_reply(w, w->reply, len);
+}
+
+static int token_ok(const imx_server *s, uint32_t cc, const char *token) {
+  const char *hash = s->cfg.market->ccs[cc].token_hash;
+  return hash[0] != '\0' && imx_token_matches(token, hash);
+}
+
+static int by_hash(const void *a, const void *b) {
+  return strcmp(((const token_entry *)a)->hash, ((const token_entry *)b)->hash);
+}
+
+/* The cost centre a token belongs to, or -1. Tokens are random secrets, so
+** their SHA-256 identifies them; the index is sorted by it. */
+static int64_t token_owner(const imx_server *s, const char *token) {
+  token_entry key;
+  imx_sha256_hex(token, strlen(token), key.hash);
+  const token_entry *t =
+      bsearch(&key, s->tokens, s->tokens_n, sizeof key, by_hash);
+  return t ? (int64_t)t->cc : -1;
+}
+
+static int index_tokens(imx_server *s) {
+  const imx_market *m = s->cfg.market;
+  s->tokens = calloc(m->ccs_n + 1, sizeof *s->tokens);
+  if (s->tokens == NULL) return -1;
+  for (uint32_t i = 0; i < m->ccs_n; i++) {
+    if (strlen(m->ccs[i].token_hash) != 64) continue;
+    snprintf(s->tokens[s->tokens_n].hash, 65, "%s", m->ccs[i].token_hash);
+    s->tokens[s->tokens_n++].cc = i;
+  }
+  qsort(s->tokens, s->tokens_n, sizeof *s->tokens, by_hash);
+  return 0;
+}
+
+/* Authenticates a request; returns the cost centre or -1 (reply sent). */
+static int64_t authenticate(worker *w, uint32_t pipe, int64_t conn_cc) {
+  imx_server *s = w->srv;
+  const imx_request *rq = &w->rq;
+  if (rq->token[0] == '\0') {
+    if (conn_cc < 0) {
+      send_error(w, rq->id, "unauthorized", "token",
+                 "say hello first, or give a token");
+      return -1;
+    }
+    return conn_cc;
+  }
+  int64_t cc = token_owner(s, rq->token);
+  if (cc < 0) {
+    imx_log("connection %u: unknown token", pipe);
+    send_error(w, rq->id, "unauthorized", "token", "unknown token");
+    return -1;
+  }
+  return cc;
+}
+
+static void hello(worker *w, uint32_t pipe) {
+  imx_server *s = w->srv;
+  int64_t cc = core_cc_index(s->cfg.market, w->rq.cc);
+  if (cc < 0 || !token_ok(s, (uint32_t)cc, w->rq.token)) {
+    imx_log("connection %u: hello with a wrong token for %s", pipe, w->rq.cc);
+    send_error(w, w->rq.id, "unauthorized", "token", "wrong token for the cost centre");
+    return;
+  }
+  pipe_authenticate(s, pipe, (uint32_t)cc);
+  imx_reply r;
+  memset(&r, 0, sizeof r);
+  r.type = IMX_MSG_HELLO;
+  snprintf(r.id, sizeof r.id, "%s", w->rq.id);
+  snprintf(r.cc, sizeof r.cc, "%s", w->rq.cc);
+  r.roles = s->cfg.market->ccs[cc].roles;
+  send_reply(w, w->reply, imx_reply_encode(&r, w->reply, IMX_REPLY_BYTES_MAX));
+}
+
+static void enqueue(worker *w) {
+  imx_server *s = w->srv;
+  w->state = W_WAIT;
+  w->next = NULL;
+  pthread_mutex_lock(&s->queue_mu);
+  if (s->queue_tail) s->queue_tail->next = w;
+  else s->queue_head = w;
+  s->queue_tail = w;
+  pthread_cond_signal(&s->queue_cv);
+  pthread_mutex_unlock(&s->queue_mu);
+}
+
+/* A request arrived: everything that needs no market state happens here. */
+static void on_request(worker *w) {
+  imx_server *s = w->srv;
+  nng_msg *m = nng_aio_get_msg(w->aio);
+  uint32_t pipe = (uint32_t)nng_pipe_id(nng_msg_get_pipe(m));
+  size_t len = nng_msg_len(m);
+  int64_t conn_cc;
+  imx_proto_error err = {0};
+  memset(&w->rq, 0, sizeof w->rq);
+  if (!pipe_admit(s, pipe, &conn_cc)) {
+    nng_msg_free(m);
+    send_error(w, "", "rate_limited", "", "too many requests on this connection");
+    return;
+  }
+  int rc = imx_request_decode(nng_msg_body(m), len, &w->rq, &err);
+  nng_msg_free(m);
+  if (rc != 0) {
+    send_error(w, w->rq.id, err.code, err.field, err.message);
+    return;
+  }
+  if (w->rq.type == IMX_MSG_HELLO) {
+    hello(w, pipe);
+    return;
+  }
+  int64_t cc = authenticate(w, pipe, conn_cc);
+  if (cc < 0) return;
+  w->auth_cc = (uint32_t)cc;
+  enqueue(w);
+}
+
+static void on_aio(void *arg) {
+  worker *w = arg;
+  int rv = nng_aio_result(w->aio);
+  switch (w->state) {
+  case W_RECV:
+    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) return;
+    if (rv != 0) {
+      nng_ctx_recv(w->ctx, w->aio);
+      return;
+    }
+    on_request(w);
+    break;
+  case W_SEND:
+    if (rv != 0) nng_msg_free(nng_aio_get_msg(w->aio));
+    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) return;
+    w->state = W_RECV;
+    nng_ctx_recv(w->ctx, w->aio);
+    break;
+  default:
+    assert(0 && "an aio completed while its worker waited for the engine");
+  }
+}
+
+/* --------------------------------------------------------- engine thread */
+
+static void publish(void *ctx, const char *msg, size_t len) {
+  imx_server *s = ctx;
+  /* Market data must never stall the engine: a slow subscriber loses. */
+  if (s->pub_open) nng_send(s->pub, (void *)msg, len, NNG_FLAG_NONBLOCK);
+}
+
+static void *engine_main(void *arg) {
+  imx_server *s = arg;
+  for (;;) {
+    pthread_mutex_lock(&s->queue_mu);
+    while (s->queue_head == NULL && !s->stopping) {
+      struct timespec until;
+      clock_gettime(CLOCK_REALTIME, &until);
+      until.tv_nsec += 100 * 1000000; /* wake for tender deadlines */
+      if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+      }
+      if (pthread_cond_timedwait(&s->queue_cv, &s->queue_mu, &until) == ETIMEDOUT)
+        break;
+    }
+    worker *batch = s->queue_head;
+    s->queue_head = s->queue_tail = NULL;
+    int stopping = s->stopping;
+    pthread_mutex_unlock(&s->queue_mu);
+    int64_t now = wall_ms();
+    core_tick(s->core, now);
+    for (worker *w = batch; w; w = w->next)
+      w->reply_len = core_execute(s->core, &w->rq, w->auth_cc, now, w->reply,
+                                  IMX_REPLY_BYTES_MAX);
+    /* The batch is done: acknowledge it. (With the ledger, after commit.) */
+    for (worker *w = batch, *next; w; w = next) {
+      next = w->next;
+      send_reply(w, w->reply, w->reply_len);
+    }
+    if (stopping) break;
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static int fail_nng(const char *what, int rv) {
+  imx_log("%s: %s", what, nng_strerror(rv));
+  return -1;
+}
+
+/* Listens, and writes the URL as bound: "tcp://host:0" asks for a free
+** port, and the log must say which one (the tests read it there). */
+static int listen_on(nng_socket sock, const char *url, char *bound, size_t cap) {
+  nng_listener l;
+  int rv = nng_listen(sock, url, &l, 0), port = 0;
+  if (rv != 0) return rv;
+  const char *colon = strrchr(url, ':');
+  if (strncmp(url, "tcp", 3) == 0 && colon &&
+      nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
+    snprintf(bound, cap, "%.*s:%d", (int)(colon - url), url, port);
+  else
+    snprintf(bound, cap, "%s", url);
+  return 0;
+}
+
+static int open_sockets(imx_server *s) {
+  int rv;
+  if ((rv = nng_rep0_open(&s->rep)) != 0) return fail_nng("rep socket", rv);
+  /* nng 1.5 has no receive limit on tcp and ipc by default. */
+  if ((rv = nng_socket_set_size(s->rep, NNG_OPT_RECVMAXSZ, s->cfg.recv_max_bytes)) != 0)
+    return fail_nng("recv-size-max", rv);
+  if ((rv = nng_pipe_notify(s->rep, NNG_PIPE_EV_REM_POST, on_pipe_removed, s)) != 0)
+    return fail_nng("pipe notify", rv);
+  if ((rv = listen_on(s->rep, s->cfg.listen_url, s->listen_bound,
+                      sizeof s->listen_bound)) != 0)
+    return fail_nng(s->cfg.listen_url, rv);
+  if ((rv = nng_pub0_open(&s->pub)) != 0) return fail_nng("pub socket", rv);
+  s->pub_open = 1;
+  if ((rv = listen_on(s->pub, s->cfg.publish_url, s->publish_bound,
+                      sizeof s->publish_bound)) != 0)
+    return fail_nng(s->cfg.publish_url, rv);
+  return 0;
+}
+
+static int start_workers(imx_server *s) {
+  s->workers = calloc(s->cfg.workers, sizeof *s->workers);
+  if (s->workers == NULL) return -1;
+  for (uint32_t i = 0; i < s->cfg.workers; i++) {
+    worker *w = &s->workers[i];
+    w->srv = s;
+    w->reply = malloc(IMX_REPLY_BYTES_MAX);
+    if (w->reply == NULL) return -1;
+    int rv;
+    if ((rv = nng_aio_alloc(&w->aio, on_aio, w)) != 0) return fail_nng("aio", rv);
+    if ((rv = nng_ctx_open(&w->ctx, s->rep)) != 0) return fail_nng("ctx", rv);
+    s->workers_n++;
+  }
+  for (uint32_t i = 0; i < s->workers_n; i++) {
+    s->workers[i].state = W_RECV;
+    nng_ctx_recv(s->workers[i].ctx, s->workers[i].aio);
+  }
+  return 0;
+}
+
+int imx_server_start(const imx_server_config *cfg, imx_server **out) {
+  imx_server *s = calloc(1, sizeof *s);
+  *out = s;
+  if (s == NULL) return -1;
+  s->cfg = *cfg;
+  pthread_mutex_init(&s->pipes_mu, NULL);
+  pthread_mutex_init(&s->queue_mu, NULL);
+  pthread_cond_init(&s->queue_cv, NULL);
+  s->pipes = calloc(2 * PIPES_MAX, sizeof *s->pipes);
+  if (s->pipes == NULL || index_tokens(s) != 0) return -1;
+  core_config cc = {.market = cfg->market, .orders_max = cfg->orders_max,
+                    .orders_per_cc_max = cfg->orders_per_cc_max,
+                    .publish = publish, .publish_ctx = s};
+  if (core_open(&cc, &s->core) != 0) {
+    imx_log("cannot set up the market (out of memory?)");
+    return -1;
+  }
+  if (open_sockets(s) != 0) return -1;
+  if (pthread_create(&s->engine_thread, NULL, engine_main, s) != 0) return -1;
+  s->engine_started = 1;
+  if (start_workers(s) != 0) return -1;
+  imx_log("serving %u services and %u cost centres: requests on %s, market data on %s",
+          cfg->market->services_n, cfg->market->ccs_n, s->listen_bound,
+          s->publish_bound);
+  return 0;
+}
+
+const char *imx_server_listen_url(const imx_server *s) { return s->listen_bound; }
+
+const char *imx_server_publish_url(const imx_server *s) { return s->publish_bound; }
+
+void imx_server_stop(imx_server *s) {
+  if (s == NULL) return;
+  if (s->engine_started) {
+    /* The engine finishes and answers the batch it has, then stops. */
+    pthread_mutex_lock(&s->queue_mu);
+    s->stopping = 1;
+    pthread_cond_signal(&s->queue_cv);
+    pthread_mutex_unlock(&s->queue_mu);
+    pthread_join(s->engine_thread, NULL);
+  }
+  nng_close(s->rep);
+  for (uint32_t i = 0; i < s->workers_n; i++) {
+    nng_aio_stop(s->workers[i].aio);
+    nng_ctx_close(s->workers[i].ctx);
+    nng_aio_free(s->workers[i].aio);
+  }
+  if (s->pub_open) nng_close(s->pub);
+  for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) free(s->workers[i].reply);
+  free(s->workers);
+  core_close(s->core);
+  free(s->pipes);
+  free(s->tokens);
+  pthread_mutex_destroy(&s->pipes_mu);
+  pthread_mutex_destroy(&s->queue_mu);
+  pthread_cond_destroy(&s->queue_cv);
+  free(s);
+}

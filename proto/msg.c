@@ -1,0 +1,870 @@
+/*
+** msg.c -- the messages of docs/protocol.md: requests decoded strictly and
+** encoded back, replies encoded (the daemon) and decoded (the imx client).
+**
+** A request is a flat object: the envelope (v, type, id, cc, token) and the
+** fields of its type. The fields are one list (field_names[]) and each type
+** says by two bit masks which of them it allows and which it requires
+** (request_specs[]), so decoding and encoding walk the same list in the same
+** order and cannot drift apart: decode(encode(r)) == r for every request
+** decode accepts. Fields that do not apply to a request's type are 0 in the
+** decoded struct (defaults only where they apply: depth 10 for book.get,
+** limit 100 for trades.list); has_price is set only for the optional prices
+** (order.new's price, auction.run's reference), never for tender.quote's.
+** The encoder writes a required field always, an optional one when given.
+**
+** Order and tender ids go up to 2^53 - 1, not 2^53: cJSON reads numbers as
+** doubles, and the text 2^53 + 1 becomes the double 2^53, so 2^53 could be
+** a different id than the client wrote.
+**
+** Encoding writes straight into the caller's buffer through a small writer
+** that records overflow instead of checking every call; the output is NUL-
+** terminated, so cap must exceed the length by one, and 0 means "too small".
+**
+** Numbers in replies are exact JSON integers, so a value beyond 2^53 - 1 is
+** encoded as written but refused by the decoder. Replies carry up to
+** IMX_LIST_MAX rows per list and may be longer than the 64 KiB a request may
+** be (1000 trades are ~150 KB), hence their own, larger bound.
+*/
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imx_proto.h"
+
+#define QTY_MAX INT64_C(1000000000)
+#define PRICE_MAX INT64_C(1000000000)
+/* 2^53 + 1 in the text becomes the double 2^53: only below is exact. */
+#define EXACT_MAX ((INT64_C(1) << 53) - 1)
+#define DEADLINE_MS_MAX (INT64_C(30) * 24 * 3600 * 1000)
+#define DEPTH_MAX 100
+#define DEPTH_DEFAULT 10
+#define LIMIT_DEFAULT 100
+#define REPLY_BYTES_MAX (16u << 20)
+
+static const char *const type_names[] = {
+    "hello",       "order.new",    "order.cancel", "order.list",
+    "book.get",    "trades.list",  "balance.get",  "tender.new",
+    "tender.quote", "auction.run", "period.close", NULL};
+static const char *const side_words[] = {"bid", "offer", "none", NULL};
+static const char *const tif_words[] = {"gtc", "period", "ioc", "fok", NULL};
+static const char *const status_words[] = {"open", "filled", "cancelled", NULL};
+static const char *const role_words[] = {"provider", "receiver", "finance",
+                                         "admin", NULL};
+
+const char *imx_msg_type_name(imx_msg_type t) {
+  unsigned u = (unsigned)t;
+  return u < IMX_MSG_TYPES ? type_names[u] : NULL;
+}
+
+/* ------------------------------------------------------------ the writer */
+
+typedef struct writer {
+  char *buf;
+  size_t cap, len;
+  int full; /* something did not fit: the result is 0 */
+} writer;
+
+static void put(writer *w, const char *s, size_t n) {
+  if (w->full || n >= w->cap - w->len) { /* keep a byte for the NUL */
+    w->full = 1;
+    return;
+  }
+  memcpy(w->buf + w->len, s, n);
+  w->len += n;
+}
+
+static void put_raw(writer *w, const char *s) { put(w, s, strlen(s)); }
+
+/* A JSON string: quote, backslash and control characters escaped; other
+** bytes as they are (cJSON keeps UTF-8 as bytes, so they come back alike). */
+static void put_str(writer *w, const char *s) {
+  put(w, "\"", 1);
+  for (const char *run = s;; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c != '\0' && c != '"' && c != '\\' && c >= 0x20 && c != 0x7f) continue;
+    put(w, run, (size_t)(s - run));
+    if (c == '\0') break;
+    char esc[8];
+    if (c == '"' || c == '\\')
+      snprintf(esc, sizeof esc, "\\%c", c);
+    else
+      snprintf(esc, sizeof esc, "\\u%04x", c);
+    put_raw(w, esc);
+    run = s + 1;
+  }
+  put(w, "\"", 1);
+}
+
+static void put_int(writer *w, int64_t v) {
+  char num[24];
+  snprintf(num, sizeof num, "%" PRId64, v);
+  put_raw(w, num);
+}
+
+static void put_uint(writer *w, uint64_t v) {
+  char num[24];
+  snprintf(num, sizeof num, "%" PRIu64, v);
+  put_raw(w, num);
+}
+
+/* ,"key": -- every key after the envelope's first follows something. */
+static void key(writer *w, const char *k) {
+  put(w, ",\"", 2);
+  put_raw(w, k);
+  put(w, "\":", 2);
+}
+
+static void kv_str(writer *w, const char *k, const char *s) {
+  key(w, k);
+  put_str(w, s);
+}
+
+static void kv_int(writer *w, const char *k, int64_t v) {
+  key(w, k);
+  put_int(w, v);
+}
+
+static void kv_uint(writer *w, const char *k, uint64_t v) {
+  key(w, k);
+  put_uint(w, v);
+}
+
+/* words[i] of the first n words: i is ours, not the world's. */
+static void kv_word(writer *w, const char *k, const char *const *words, int n,
+                    int i) {
+  assert(i >= 0 && i < n);
+  kv_str(w, k, words[i]);
+}
+
+static void kv_bool(writer *w, const char *k, int v) {
+  key(w, k);
+  put_raw(w, v ? "true" : "false");
+}
+
+/* A price where 0 means "none" (market order, auction without a price). */
+static void kv_price(writer *w, const char *k, int64_t price_minor) {
+  key(w, k);
+  if (price_minor == 0) put_raw(w, "null");
+  else put_int(w, price_minor);
+}
+
+static size_t finish(writer *w) {
+  if (w->full || w->len >= w->cap) return 0;
+  w->buf[w->len] = '\0';
+  return w->len;
+}
+
+/* ------------------------------------------------------------- requests */
+
+enum field_id {
+  F_CC, F_TOKEN, F_SERVICE, F_SIDE, F_QTY, F_PRICE, F_TIF, F_AON, F_ORDER,
+  F_DEPTH, F_LIMIT, F_CEILING, F_DEADLINE_MS, F_TENDER, F_REFERENCE, F_COUNT
+};
+
+static const char *const field_names[F_COUNT] = {
+    "cc",    "token", "service", "side",    "qty",         "price",  "tif",
+    "aon",   "order", "depth",   "limit",   "ceiling",     "deadline_ms",
+    "tender", "reference"};
+
+#define B(f) (1u << (f))
+#define ENVELOPE (B(F_CC) | B(F_TOKEN))
+
+static const struct request_spec {
+  unsigned allowed, required;
+} request_specs[IMX_MSG_TYPES] = {
+    [IMX_MSG_HELLO] = {ENVELOPE, B(F_CC) | B(F_TOKEN)},
+    [IMX_MSG_ORDER_NEW] = {ENVELOPE | B(F_SERVICE) | B(F_SIDE) | B(F_QTY) |
+                               B(F_PRICE) | B(F_TIF) | B(F_AON),
+                           B(F_SERVICE) | B(F_SIDE) | B(F_QTY)},
+    [IMX_MSG_ORDER_CANCEL] = {ENVELOPE | B(F_ORDER), B(F_ORDER)},
+    [IMX_MSG_ORDER_LIST] = {ENVELOPE, 0},
+    [IMX_MSG_BOOK_GET] = {ENVELOPE | B(F_SERVICE) | B(F_DEPTH), B(F_SERVICE)},
+    [IMX_MSG_TRADES_LIST] = {ENVELOPE | B(F_SERVICE) | B(F_LIMIT), 0},
+    [IMX_MSG_BALANCE_GET] = {ENVELOPE, 0},
+    [IMX_MSG_TENDER_NEW] = {ENVELOPE | B(F_SERVICE) | B(F_QTY) | B(F_CEILING) |
+                                B(F_DEADLINE_MS),
+                            B(F_SERVICE) | B(F_QTY) | B(F_CEILING) |
+                                B(F_DEADLINE_MS)},
+    [IMX_MSG_TENDER_QUOTE] = {ENVELOPE | B(F_TENDER) | B(F_PRICE),
+                              B(F_TENDER) | B(F_PRICE)},
+    [IMX_MSG_AUCTION_RUN] = {ENVELOPE | B(F_SERVICE) | B(F_REFERENCE),
+                             B(F_SERVICE)},
+    [IMX_MSG_PERIOD_CLOSE] = {ENVELOPE, 0},
+};
+
+static int copy_text(const cJSON *obj, const char *field, size_t max,
+                     char *dst, imx_proto_error *err) {
+  const char *s = NULL;
+  int rc = imx_json_string(obj, field, max, &s, err);
+  if (rc == 0) memcpy(dst, s, strlen(s) + 1);
+  return rc;
+}
+
+/* Reads one field into *r: 0 set, 1 absent, -1 wrong. */
+static int get_field(const cJSON *obj, enum field_id f, imx_request *r,
+                     imx_proto_error *err) {
+  static const char *const sides[] = {"bid", "offer", NULL};
+  const char *name = field_names[f];
+  int64_t v = 0;
+  int rc;
+  switch (f) {
+  case F_CC: return copy_text(obj, name, IMX_NAME_BYTES_MAX, r->cc, err);
+  case F_TOKEN: return copy_text(obj, name, IMX_TOKEN_BYTES_MAX, r->token, err);
+  case F_SERVICE:
+    return copy_text(obj, name, IMX_NAME_BYTES_MAX, r->service, err);
+  case F_SIDE: return imx_json_word(obj, name, sides, &r->side, err);
+  case F_QTY: return imx_json_int(obj, name, 1, QTY_MAX, &r->qty, err);
+  case F_PRICE:
+  case F_REFERENCE:
+    /* has_price tells an optional price from none: tender.quote's is not */
+    rc = imx_json_int(obj, name, 1, PRICE_MAX, &r->price_minor, err);
+    r->has_price = rc == 0 && !(request_specs[r->type].required & B(f));
+    return rc;
+  case F_TIF: return imx_json_word(obj, name, tif_words, &r->tif, err);
+  case F_AON: return imx_json_bool(obj, name, &r->aon, err);
+  case F_ORDER:
+    rc = imx_json_int(obj, name, 1, EXACT_MAX, &v, err);
+    if (rc == 0) r->order = (uint64_t)v;
+    return rc;
+  case F_TENDER:
+    rc = imx_json_int(obj, name, 1, EXACT_MAX, &v, err);
+    if (rc == 0) r->tender = (uint64_t)v;
+    return rc;
+  case F_DEPTH:
+    rc = imx_json_int(obj, name, 1, DEPTH_MAX, &v, err);
+    if (rc == 0) r->depth = (uint32_t)v;
+    return rc;
+  case F_LIMIT:
+    rc = imx_json_int(obj, name, 1, IMX_LIST_MAX, &v, err);
+    if (rc == 0) r->limit = (uint32_t)v;
+    return rc;
+  case F_CEILING:
+    return imx_json_int(obj, name, 1, PRICE_MAX, &r->ceiling_minor, err);
+  case F_DEADLINE_MS:
+    return imx_json_int(obj, name, 1, DEADLINE_MS_MAX, &r->deadline_ms, err);
+  case F_COUNT: break;
+  }
+  assert(0 && "no such field");
+  return -1;
+}
+
+/* v and type: which request this is, before its keys can be checked. */
+static int decode_head(const cJSON *doc, imx_request *r, imx_proto_error *err) {
+  int64_t v = 0;
+  int rc = imx_json_int(doc, "v", 1, 1, &v, err);
+  if (rc) return imx_proto_fail(err, "bad_field", "v",
+                                rc > 0 ? "missing (must be 1)" : "must be 1");
+  int t = 0;
+  rc = imx_json_word(doc, "type", type_names, &t, err);
+  if (rc) return rc < 0 ? imx_proto_fail(err, "bad_field", "type",
+                                         "is not a request type")
+                        : imx_proto_fail(err, "bad_field", "type", "missing");
+  assert(t >= 0 && t < IMX_MSG_TYPES);
+  r->type = (imx_msg_type)t;
+  return 0;
+}
+
+static int check_request_keys(const cJSON *doc, unsigned allowed,
+                              imx_proto_error *err) {
+  const char *keys[3 + F_COUNT + 1] = {"v", "type", "id"};
+  size_t n = 3;
+  for (int f = 0; f < F_COUNT; f++)
+    if (allowed & B(f)) keys[n++] = field_names[f];
+  keys[n] = NULL;
+  assert(n < sizeof keys / sizeof keys[0]);
+  return imx_json_check_keys(doc, keys, err);
+}
+
+static int decode_request(const cJSON *doc, imx_request *r,
+                          imx_proto_error *err) {
+  if (!cJSON_IsObject(doc))
+    return imx_proto_fail(err, "bad_json", "message", "must be a JSON object");
+  imx_proto_error ignored;
+  copy_text(doc, "id", IMX_NAME_BYTES_MAX, r->id, &ignored); /* for the echo */
+  if (decode_head(doc, r, err)) return -1;
+  const struct request_spec *spec = &request_specs[r->type];
+  if (check_request_keys(doc, spec->allowed, err)) return -1;
+  int rc = copy_text(doc, "id", IMX_NAME_BYTES_MAX, r->id, err);
+  if (rc) return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "id", "missing");
+  if (r->type == IMX_MSG_BOOK_GET) r->depth = DEPTH_DEFAULT;
+  if (r->type == IMX_MSG_TRADES_LIST) r->limit = LIMIT_DEFAULT;
+  for (int f = 0; f < F_COUNT; f++) {
+    if (!(spec->allowed & B(f))) continue;
+    rc = get_field(doc, (enum field_id)f, r, err);
+    if (rc < 0) return -1;
+    if (rc > 0 && (spec->required & B(f)))
+      return imx_proto_fail(err, "bad_field", field_names[f], "missing");
+  }
+  return 0;
+}
+
+int imx_request_decode(const char *buf, size_t len, imx_request *out,
+                       imx_proto_error *err) {
+  assert(out != NULL && err != NULL && (buf != NULL || len == 0));
+  memset(out, 0, sizeof *out);
+  if (len > IMX_MSG_BYTES_MAX)
+    return imx_proto_fail(err, "too_large", "message", "is larger than 64 KiB");
+  if (len == 0) return imx_proto_fail(err, "bad_json", "message", "is empty");
+  cJSON *doc = imx_json_parse(buf, len, err);
+  if (doc == NULL) return -1;
+  int rc = decode_request(doc, out, err);
+  cJSON_Delete(doc);
+  assert(rc == 0 || err->code != NULL);
+  return rc;
+}
+
+/* Whether a field is in r: a required one always; an optional string when
+** not empty, an optional price when given. */
+static int field_present(const imx_request *r, enum field_id f) {
+  if (request_specs[r->type].required & B(f)) return 1;
+  switch (f) {
+  case F_CC: return r->cc[0] != '\0';
+  case F_TOKEN: return r->token[0] != '\0';
+  case F_SERVICE: return r->service[0] != '\0';
+  case F_PRICE:
+  case F_REFERENCE: return r->has_price;
+  default: return 1;
+  }
+}
+
+static void put_field(writer *w, const imx_request *r, enum field_id f) {
+  const char *k = field_names[f];
+  switch (f) {
+  case F_CC: kv_str(w, k, r->cc); break;
+  case F_TOKEN: kv_str(w, k, r->token); break;
+  case F_SERVICE: kv_str(w, k, r->service); break;
+  case F_SIDE: kv_word(w, k, side_words, 2, r->side); break;
+  case F_QTY: kv_int(w, k, r->qty); break;
+  case F_PRICE:
+  case F_REFERENCE: kv_int(w, k, r->price_minor); break;
+  case F_TIF: kv_word(w, k, tif_words, 4, r->tif); break;
+  case F_AON: kv_bool(w, k, r->aon); break;
+  case F_ORDER: kv_uint(w, k, r->order); break;
+  case F_DEPTH: kv_uint(w, k, r->depth); break;
+  case F_LIMIT: kv_uint(w, k, r->limit); break;
+  case F_CEILING: kv_int(w, k, r->ceiling_minor); break;
+  case F_DEADLINE_MS: kv_int(w, k, r->deadline_ms); break;
+  case F_TENDER: kv_uint(w, k, r->tender); break;
+  case F_COUNT: assert(0 && "no such field"); break;
+  }
+}
+
+size_t imx_request_encode(const imx_request *r, char *buf, size_t cap) {
+  assert(r != NULL && (buf != NULL || cap == 0));
+  const char *name = imx_msg_type_name(r->type);
+  assert(name != NULL);
+  writer w = {buf, cap, 0, 0};
+  put_raw(&w, "{\"v\":1,\"type\":");
+  put_str(&w, name);
+  kv_str(&w, "id", r->id);
+  for (int f = 0; f < F_COUNT; f++)
+    if ((request_specs[r->type].allowed & B(f)) &&
+        field_present(r, (enum field_id)f))
+      put_field(&w, r, (enum field_id)f);
+  put(&w, "}", 1);
+  return finish(&w);
+}
+
+/* ------------------------------------------------------ replies: encode */
+
+static void put_trades(writer *w, const imx_reply_trade *t, uint32_t n) {
+  key(w, "trades");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, t++) {
+    put_raw(w, i ? ",{\"trade\":" : "{\"trade\":");
+    put_uint(w, t->trade);
+    kv_str(w, "service", t->service);
+    kv_str(w, "buyer", t->buyer);
+    kv_str(w, "seller", t->seller);
+    kv_int(w, "qty", t->qty);
+    kv_int(w, "price", t->price_minor);
+    kv_int(w, "time_ms", t->time_ms);
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
+static void put_orders(writer *w, const imx_reply_order *o, uint32_t n) {
+  key(w, "orders");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, o++) {
+    put_raw(w, i ? ",{\"order\":" : "{\"order\":");
+    put_uint(w, o->order);
+    kv_str(w, "service", o->service);
+    kv_word(w, "side", side_words, 2, o->side);
+    kv_word(w, "tif", tif_words, 4, o->tif);
+    kv_bool(w, "aon", o->aon);
+    kv_price(w, "price", o->price_minor);
+    kv_int(w, "qty", o->qty);
+    kv_int(w, "qty_open", o->qty_open);
+    kv_int(w, "qty_filled", o->qty_filled);
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
+static void put_levels(writer *w, const char *name, const imx_reply_level *l,
+                       uint32_t n) {
+  key(w, name);
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, l++) {
+    put_raw(w, i ? ",{\"price\":" : "{\"price\":");
+    put_int(w, l->price_minor);
+    kv_int(w, "qty", l->qty);
+    kv_uint(w, "orders", l->orders);
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
+static void put_capacities(writer *w, const imx_reply_capacity *c, uint32_t n) {
+  key(w, "capacities");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, c++) {
+    put_raw(w, i ? ",{\"service\":" : "{\"service\":");
+    put_str(w, c->service);
+    kv_int(w, "capacity", c->capacity);
+    kv_int(w, "reserved", c->reserved);
+    kv_int(w, "sold", c->sold);
+    kv_int(w, "available", c->available);
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
+static void put_roles(writer *w, unsigned roles) {
+  assert((roles & ~15u) == 0);
+  key(w, "roles");
+  put(w, "[", 1);
+  int n = 0;
+  for (int i = 0; role_words[i]; i++)
+    if (roles & (1u << i)) {
+      if (n++) put(w, ",", 1);
+      put_str(w, role_words[i]);
+    }
+  put(w, "]", 1);
+}
+
+static void put_reply_fields(writer *w, const imx_reply *r) {
+  switch (r->type) {
+  case IMX_MSG_HELLO:
+    kv_str(w, "cc", r->cc);
+    put_roles(w, r->roles);
+    break;
+  case IMX_MSG_ORDER_NEW:
+    kv_uint(w, "order", r->order);
+    kv_word(w, "status", status_words, 3, r->status);
+    kv_int(w, "qty_open", r->qty_open);
+    kv_int(w, "qty_filled", r->qty_filled);
+    if (r->reason[0]) kv_str(w, "reason", r->reason);
+    put_trades(w, r->trades, r->trades_n);
+    break;
+  case IMX_MSG_ORDER_CANCEL:
+    kv_uint(w, "order", r->order);
+    kv_int(w, "qty", r->qty);
+    break;
+  case IMX_MSG_ORDER_LIST: put_orders(w, r->orders, r->orders_n); break;
+  case IMX_MSG_BOOK_GET:
+    kv_str(w, "service", r->service);
+    put_levels(w, "bids", r->bids, r->bids_n);
+    put_levels(w, "offers", r->offers, r->offers_n);
+    break;
+  case IMX_MSG_TRADES_LIST: put_trades(w, r->trades, r->trades_n); break;
+  case IMX_MSG_BALANCE_GET:
+    kv_str(w, "cc", r->cc);
+    kv_int(w, "budget", r->budget);
+    kv_int(w, "reserved", r->reserved);
+    kv_int(w, "spent", r->spent);
+    kv_int(w, "earned", r->earned);
+    kv_int(w, "available", r->available);
+    put_capacities(w, r->capacities, r->capacities_n);
+    break;
+  case IMX_MSG_TENDER_NEW: kv_uint(w, "tender", r->tender); break;
+  case IMX_MSG_TENDER_QUOTE:
+    kv_uint(w, "tender", r->tender);
+    kv_uint(w, "quote", r->quote);
+    break;
+  case IMX_MSG_AUCTION_RUN:
+    kv_str(w, "service", r->service);
+    kv_price(w, "price", r->price_minor);
+    kv_int(w, "volume", r->volume);
+    kv_int(w, "surplus", r->surplus);
+    kv_word(w, "surplus_side", side_words, 3, r->surplus_side);
+    break;
+  case IMX_MSG_PERIOD_CLOSE: kv_int(w, "expired", r->expired); break;
+  case IMX_MSG_TYPES: assert(0 && "not a reply type"); break;
+  }
+}
+
+size_t imx_error_encode(const char *id, const char *code, const char *field,
+                        const char *message, char *buf, size_t cap) {
+  assert(code != NULL && (buf != NULL || cap == 0));
+  assert(id == NULL || strlen(id) <= IMX_NAME_BYTES_MAX);
+  assert(strlen(code) < sizeof ((imx_reply *)0)->code); /* decodable */
+  writer w = {buf, cap, 0, 0};
+  put_raw(&w, "{\"v\":1,\"type\":\"error\",\"id\":");
+  put_str(&w, id ? id : "");
+  kv_str(&w, "code", code);
+  kv_str(&w, "field", field ? field : "");
+  kv_str(&w, "message", message ? message : "");
+  put(&w, "}", 1);
+  return finish(&w);
+}
+
+size_t imx_reply_encode(const imx_reply *r, char *buf, size_t cap) {
+  assert(r != NULL && (buf != NULL || cap == 0));
+  if (r->error)
+    return imx_error_encode(r->id, r->code, r->field, r->message, buf, cap);
+  const char *name = imx_msg_type_name(r->type);
+  assert(name != NULL);
+  writer w = {buf, cap, 0, 0};
+  put_raw(&w, "{\"v\":1,\"type\":\"");
+  put_raw(&w, name);
+  put_raw(&w, ".ok\",\"id\":");
+  put_str(&w, r->id);
+  put_reply_fields(&w, r);
+  put(&w, "}", 1);
+  return finish(&w);
+}
+
+/* ------------------------------------------------------ replies: decode */
+
+/* Rewrites err->field as prefix + field once a row's getter failed. */
+static int at(imx_proto_error *err, const char *list, uint32_t i) {
+  char field[32 + sizeof err->field];
+  snprintf(field, sizeof field, "%s[%" PRIu32 "]%s%s", list, i,
+           err->field[0] ? "." : "", err->field);
+  /* A path longer than the field is cut; it still starts right. */
+  memcpy(err->field, field, sizeof err->field - 1);
+  err->field[sizeof err->field - 1] = '\0';
+  return -1;
+}
+
+static int missing(imx_proto_error *err, const char *field) {
+  return imx_proto_fail(err, "bad_field", field, "missing");
+}
+
+enum { TEXT_OPTIONAL = 1, TEXT_CUT = 2 };
+
+/* A string of 0..cap-1 bytes (replies echo whatever the daemon had, so an
+** empty one is fine); with TEXT_CUT a longer one is cut, at a UTF-8 boundary,
+** instead of refused: error fields and messages are only shown. */
+static int text(const cJSON *obj, const char *field, char *dst, size_t cap,
+                unsigned flags, imx_proto_error *err) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+  if (it == NULL) return (flags & TEXT_OPTIONAL) ? 1 : missing(err, field);
+  if (!cJSON_IsString(it))
+    return imx_proto_fail(err, "bad_field", field, "must be a string");
+  size_t n = strlen(it->valuestring);
+  if (n >= cap) {
+    if (!(flags & TEXT_CUT))
+      return imx_proto_fail(err, "bad_field", field, "is too long");
+    n = cap - 1;
+    while (n > 0 && ((unsigned char)it->valuestring[n] & 0xc0) == 0x80) n--;
+  }
+  memcpy(dst, it->valuestring, n);
+  dst[n] = '\0';
+  return 0;
+}
+
+static int num(const cJSON *obj, const char *field, int64_t min, int64_t max,
+               int64_t *dst, imx_proto_error *err) {
+  int rc = imx_json_int(obj, field, min, max, dst, err);
+  return rc > 0 ? missing(err, field) : rc;
+}
+
+static int unum(const cJSON *obj, const char *field, uint64_t *dst,
+                imx_proto_error *err) {
+  int64_t v = 0;
+  if (num(obj, field, 0, EXACT_MAX, &v, err)) return -1;
+  *dst = (uint64_t)v;
+  return 0;
+}
+
+static int qty(const cJSON *obj, const char *field, int64_t *dst,
+               imx_proto_error *err) {
+  return num(obj, field, 0, EXACT_MAX, dst, err);
+}
+
+static int money(const cJSON *obj, const char *field, int64_t *dst,
+                 imx_proto_error *err) {
+  return num(obj, field, -EXACT_MAX, EXACT_MAX, dst, err);
+}
+
+/* A price or null (0). */
+static int price_or_null(const cJSON *obj, const char *field, int64_t *dst,
+                         imx_proto_error *err) {
+  if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, field))) {
+    *dst = 0;
+    return 0;
+  }
+  return num(obj, field, 1, EXACT_MAX, dst, err);
+}
+
+static int word(const cJSON *obj, const char *field, const char *const *words,
+                int *dst, imx_proto_error *err) {
+  int rc = imx_json_word(obj, field, words, dst, err);
+  return rc > 0 ? missing(err, field) : rc;
+}
+
+static int get_bool(const cJSON *obj, const char *field, int *dst,
+                    imx_proto_error *err) {
+  int rc = imx_json_bool(obj, field, dst, err);
+  return rc > 0 ? missing(err, field) : rc;
+}
+
+static int row_object(const cJSON *row, const char *const *keys,
+                      imx_proto_error *err) {
+  if (!cJSON_IsObject(row))
+    return imx_proto_fail(err, "bad_field", "", "must be an object");
+  return imx_json_check_keys(row, keys, err);
+}
+
+static int decode_trade(const cJSON *o, imx_reply_trade *t, imx_proto_error *err) {
+  static const char *const keys[] = {"trade", "service", "buyer", "seller",
+                                     "qty", "price", "time_ms", NULL};
+  if (row_object(o, keys, err) || unum(o, "trade", &t->trade, err) ||
+      text(o, "service", t->service, sizeof t->service, 0, err) ||
+      text(o, "buyer", t->buyer, sizeof t->buyer, 0, err) ||
+      text(o, "seller", t->seller, sizeof t->seller, 0, err) ||
+      qty(o, "qty", &t->qty, err) || qty(o, "price", &t->price_minor, err) ||
+      qty(o, "time_ms", &t->time_ms, err))
+    return -1;
+  return 0;
+}
+
+static int decode_order(const cJSON *o, imx_reply_order *r, imx_proto_error *err) {
+  static const char *const keys[] = {"order", "service", "side", "tif", "aon",
+                                     "price", "qty", "qty_open", "qty_filled",
+                                     NULL};
+  static const char *const sides[] = {"bid", "offer", NULL};
+  if (row_object(o, keys, err) || unum(o, "order", &r->order, err) ||
+      text(o, "service", r->service, sizeof r->service, 0, err) ||
+      word(o, "side", sides, &r->side, err) ||
+      word(o, "tif", tif_words, &r->tif, err) ||
+      get_bool(o, "aon", &r->aon, err) ||
+      price_or_null(o, "price", &r->price_minor, err) ||
+      qty(o, "qty", &r->qty, err) || qty(o, "qty_open", &r->qty_open, err) ||
+      qty(o, "qty_filled", &r->qty_filled, err))
+    return -1;
+  return 0;
+}
+
+static int decode_level(const cJSON *o, imx_reply_level *l, imx_proto_error *err) {
+  static const char *const keys[] = {"price", "qty", "orders", NULL};
+  int64_t orders = 0;
+  if (row_object(o, keys, err) || qty(o, "price", &l->price_minor, err) ||
+      qty(o, "qty", &l->qty, err) ||
+      num(o, "orders", 0, UINT32_MAX, &orders, err))
+    return -1;
+  l->orders = (uint32_t)orders;
+  return 0;
+}
+
+static int decode_capacity(const cJSON *o, imx_reply_capacity *c,
+                           imx_proto_error *err) {
+  static const char *const keys[] = {"service", "capacity", "reserved", "sold",
+                                     "available", NULL};
+  if (row_object(o, keys, err) ||
+      text(o, "service", c->service, sizeof c->service, 0, err) ||
+      money(o, "capacity", &c->capacity, err) ||
+      money(o, "reserved", &c->reserved, err) ||
+      money(o, "sold", &c->sold, err) ||
+      money(o, "available", &c->available, err))
+    return -1;
+  return 0;
+}
+
+/* A list field: checked and allocated (NULL when empty); rows decoded by
+** the caller's function, whose errors get the row's path. */
+#define DECODE_LIST(obj, name, rows, n, decode_row, err)                      \
+  do {                                                                       \
+    const cJSON *arr_ = cJSON_GetObjectItemCaseSensitive((obj), (name));     \
+    if (arr_ == NULL) return missing((err), (name));                         \
+    if (!cJSON_IsArray(arr_))                                                \
+      return imx_proto_fail((err), "bad_field", (name), "must be a list");   \
+    int size_ = cJSON_GetArraySize(arr_);                                    \
+    if (size_ > IMX_LIST_MAX)                                                \
+      return imx_proto_fail((err), "bad_field", (name),                      \
+                            "has more than 1000 rows");                      \
+    if (size_ > 0 && ((rows) = calloc((size_t)size_, sizeof *(rows))) == NULL) \
+      return imx_proto_fail((err), "internal", (name), "out of memory");     \
+    for (const cJSON *row_ = arr_->child; row_; row_ = row_->next) {         \
+      assert((n) < (uint32_t)size_);                                         \
+      if (decode_row(row_, &(rows)[(n)], (err))) return at((err), (name), (n)); \
+      (n)++;                                                                 \
+    }                                                                        \
+  } while (0)
+
+static int decode_trades(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  DECODE_LIST(doc, "trades", r->trades, r->trades_n, decode_trade, err);
+  return 0;
+}
+
+static int decode_orders(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  DECODE_LIST(doc, "orders", r->orders, r->orders_n, decode_order, err);
+  return 0;
+}
+
+static int decode_levels(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  DECODE_LIST(doc, "bids", r->bids, r->bids_n, decode_level, err);
+  DECODE_LIST(doc, "offers", r->offers, r->offers_n, decode_level, err);
+  return 0;
+}
+
+static int decode_capacities(const cJSON *doc, imx_reply *r,
+                             imx_proto_error *err) {
+  DECODE_LIST(doc, "capacities", r->capacities, r->capacities_n,
+              decode_capacity, err);
+  return 0;
+}
+
+static int decode_roles(const cJSON *doc, unsigned *roles, imx_proto_error *err) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "roles");
+  if (arr == NULL) return missing(err, "roles");
+  if (!cJSON_IsArray(arr))
+    return imx_proto_fail(err, "bad_field", "roles", "must be a list");
+  *roles = 0;
+  for (const cJSON *it = arr->child; it; it = it->next) {
+    int k = -1;
+    for (int i = 0; role_words[i] && cJSON_IsString(it); i++)
+      if (strcmp(role_words[i], it->valuestring) == 0) k = i;
+    if (k < 0 || (*roles & (1u << k)))
+      return imx_proto_fail(err, "bad_field", "roles",
+                            "each must be provider, receiver, finance or "
+                            "admin, and given once");
+    *roles |= 1u << k;
+  }
+  return 0;
+}
+
+#define K3 "v", "type", "id"
+static const char *const reply_keys[IMX_MSG_TYPES][12] = {
+    [IMX_MSG_HELLO] = {K3, "cc", "roles", NULL},
+    [IMX_MSG_ORDER_NEW] = {K3, "order", "status", "qty_open", "qty_filled",
+                           "reason", "trades", NULL},
+    [IMX_MSG_ORDER_CANCEL] = {K3, "order", "qty", NULL},
+    [IMX_MSG_ORDER_LIST] = {K3, "orders", NULL},
+    [IMX_MSG_BOOK_GET] = {K3, "service", "bids", "offers", NULL},
+    [IMX_MSG_TRADES_LIST] = {K3, "trades", NULL},
+    [IMX_MSG_BALANCE_GET] = {K3, "cc", "budget", "reserved", "spent", "earned",
+                             "available", "capacities", NULL},
+    [IMX_MSG_TENDER_NEW] = {K3, "tender", NULL},
+    [IMX_MSG_TENDER_QUOTE] = {K3, "tender", "quote", NULL},
+    [IMX_MSG_AUCTION_RUN] = {K3, "service", "price", "volume", "surplus",
+                             "surplus_side", NULL},
+    [IMX_MSG_PERIOD_CLOSE] = {K3, "expired", NULL},
+};
+
+static int decode_reply_fields(const cJSON *d, imx_reply *r,
+                               imx_proto_error *err) {
+  switch (r->type) {
+  case IMX_MSG_HELLO:
+    return text(d, "cc", r->cc, sizeof r->cc, 0, err) ||
+           decode_roles(d, &r->roles, err);
+  case IMX_MSG_ORDER_NEW:
+    return unum(d, "order", &r->order, err) ||
+           word(d, "status", status_words, &r->status, err) ||
+           qty(d, "qty_open", &r->qty_open, err) ||
+           qty(d, "qty_filled", &r->qty_filled, err) ||
+           text(d, "reason", r->reason, sizeof r->reason, TEXT_OPTIONAL, err) < 0 ||
+           decode_trades(d, r, err);
+  case IMX_MSG_ORDER_CANCEL:
+    return unum(d, "order", &r->order, err) || qty(d, "qty", &r->qty, err);
+  case IMX_MSG_ORDER_LIST: return decode_orders(d, r, err);
+  case IMX_MSG_BOOK_GET:
+    return text(d, "service", r->service, sizeof r->service, 0, err) ||
+           decode_levels(d, r, err);
+  case IMX_MSG_TRADES_LIST: return decode_trades(d, r, err);
+  case IMX_MSG_BALANCE_GET:
+    return text(d, "cc", r->cc, sizeof r->cc, 0, err) ||
+           money(d, "budget", &r->budget, err) ||
+           money(d, "reserved", &r->reserved, err) ||
+           money(d, "spent", &r->spent, err) ||
+           money(d, "earned", &r->earned, err) ||
+           money(d, "available", &r->available, err) ||
+           decode_capacities(d, r, err);
+  case IMX_MSG_TENDER_NEW: return unum(d, "tender", &r->tender, err);
+  case IMX_MSG_TENDER_QUOTE:
+    return unum(d, "tender", &r->tender, err) || unum(d, "quote", &r->quote, err);
+  case IMX_MSG_AUCTION_RUN:
+    return text(d, "service", r->service, sizeof r->service, 0, err) ||
+           price_or_null(d, "price", &r->price_minor, err) ||
+           qty(d, "volume", &r->volume, err) ||
+           qty(d, "surplus", &r->surplus, err) ||
+           word(d, "surplus_side", side_words, &r->surplus_side, err);
+  case IMX_MSG_PERIOD_CLOSE: return qty(d, "expired", &r->expired, err);
+  case IMX_MSG_TYPES: break;
+  }
+  assert(0 && "not a reply type");
+  return -1;
+}
+
+/* "error" or "<request type>.ok". */
+static int decode_reply_type(const cJSON *doc, imx_reply *r,
+                             imx_proto_error *err) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, "type");
+  if (it == NULL) return missing(err, "type");
+  const char *s = cJSON_IsString(it) ? it->valuestring : "";
+  if (strcmp(s, "error") == 0) {
+    r->error = 1;
+    return 0;
+  }
+  size_t n = strlen(s);
+  for (int t = 0; t < IMX_MSG_TYPES; t++)
+    if (n == strlen(type_names[t]) + 3 && strncmp(s, type_names[t], n - 3) == 0 &&
+        strcmp(s + n - 3, ".ok") == 0) {
+      r->type = (imx_msg_type)t;
+      return 0;
+    }
+  return imx_proto_fail(err, "bad_field", "type", "is not a reply type");
+}
+
+static int decode_reply(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  static const char *const error_keys[] = {K3, "code", "field", "message", NULL};
+  if (!cJSON_IsObject(doc))
+    return imx_proto_fail(err, "bad_json", "message", "must be a JSON object");
+  int64_t v = 0;
+  if (num(doc, "v", 1, 1, &v, err) || decode_reply_type(doc, r, err) ||
+      imx_json_check_keys(doc, r->error ? error_keys : reply_keys[r->type], err) ||
+      text(doc, "id", r->id, sizeof r->id, 0, err))
+    return -1;
+  if (r->error)
+    return text(doc, "code", r->code, sizeof r->code, 0, err) ||
+                   text(doc, "field", r->field, sizeof r->field, TEXT_CUT, err) ||
+                   text(doc, "message", r->message, sizeof r->message, TEXT_CUT, err)
+               ? -1
+               : 0;
+  return decode_reply_fields(doc, r, err) ? -1 : 0;
+}
+
+int imx_reply_decode(const char *buf, size_t len, imx_reply *out,
+                     imx_proto_error *err) {
+  assert(out != NULL && err != NULL && (buf != NULL || len == 0));
+  memset(out, 0, sizeof *out);
+  if (len > REPLY_BYTES_MAX)
+    return imx_proto_fail(err, "too_large", "message", "is larger than 16 MiB");
+  if (len == 0) return imx_proto_fail(err, "bad_json", "message", "is empty");
+  cJSON *doc = imx_json_parse(buf, len, err);
+  if (doc == NULL) return -1;
+  int rc = decode_reply(doc, out, err);
+  cJSON_Delete(doc);
+  if (rc) imx_reply_free(out); /* the lists decoded so far */
+  return rc;
+}
+
+void imx_reply_free(imx_reply *r) {
+  if (r == NULL) return;
+  free(r->trades);
+  free(r->orders);
+  free(r->bids);
+  free(r->offers);
+  free(r->capacities);
+  r->trades = NULL, r->trades_n = 0;
+  r->orders = NULL, r->orders_n = 0;
+  r->bids = r->offers = NULL, r->bids_n = r->offers_n = 0;
+  r->capacities = NULL, r->capacities_n = 0;
+}

@@ -1,0 +1,76 @@
+/*
+** proto_eq.h -- field-by-field equality of decoded messages, shared by
+** test_proto.c and the fuzz harness: decode(encode(x)) == x is the property
+** both check, and a struct compare (memcmp) would also compare padding and
+** the bytes after each string's NUL.
+*/
+#ifndef IMX_PROTO_EQ_H
+#define IMX_PROTO_EQ_H
+
+#include <string.h>
+
+#include "imx_proto.h"
+
+#define EQ_STR_(a, b, f) (strcmp((a)->f, (b)->f) == 0)
+#define EQ_(a, b, f) ((a)->f == (b)->f)
+
+static inline int imx_request_eq(const imx_request *a, const imx_request *b) {
+  return EQ_(a, b, type) && EQ_STR_(a, b, id) && EQ_STR_(a, b, cc) &&
+         EQ_STR_(a, b, token) && EQ_STR_(a, b, service) && EQ_(a, b, side) &&
+         EQ_(a, b, tif) && EQ_(a, b, aon) && EQ_(a, b, has_price) &&
+         EQ_(a, b, qty) && EQ_(a, b, price_minor) && EQ_(a, b, ceiling_minor) &&
+         EQ_(a, b, deadline_ms) && EQ_(a, b, order) && EQ_(a, b, tender) &&
+         EQ_(a, b, depth) && EQ_(a, b, limit);
+}
+
+static inline int imx_trade_eq(const imx_reply_trade *a, const imx_reply_trade *b) {
+  return EQ_(a, b, trade) && EQ_STR_(a, b, service) && EQ_STR_(a, b, buyer) &&
+         EQ_STR_(a, b, seller) && EQ_(a, b, qty) && EQ_(a, b, price_minor) &&
+         EQ_(a, b, time_ms);
+}
+
+static inline int imx_order_eq(const imx_reply_order *a, const imx_reply_order *b) {
+  return EQ_(a, b, order) && EQ_STR_(a, b, service) && EQ_(a, b, side) &&
+         EQ_(a, b, tif) && EQ_(a, b, aon) && EQ_(a, b, price_minor) &&
+         EQ_(a, b, qty) && EQ_(a, b, qty_open) && EQ_(a, b, qty_filled);
+}
+
+static inline int imx_level_eq(const imx_reply_level *a, const imx_reply_level *b) {
+  return EQ_(a, b, price_minor) && EQ_(a, b, qty) && EQ_(a, b, orders);
+}
+
+static inline int imx_capacity_eq(const imx_reply_capacity *a,
+                                  const imx_reply_capacity *b) {
+  return EQ_STR_(a, b, service) && EQ_(a, b, capacity) && EQ_(a, b, reserved) &&
+         EQ_(a, b, sold) && EQ_(a, b, available);
+}
+
+/* Lists are equal when their lengths and every row are. */
+#define EQ_LIST_(a, b, list, n, row_eq)                                     \
+  do {                                                                     \
+    if ((a)->n != (b)->n) return 0;                                        \
+    for (uint32_t i_ = 0; i_ < (a)->n; i_++)                               \
+      if (!row_eq(&(a)->list[i_], &(b)->list[i_])) return 0;               \
+  } while (0)
+
+/* An error reply is its id, code, field and message: its type means nothing. */
+static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
+  if (a->error != b->error || !EQ_STR_(a, b, id)) return 0;
+  if (a->error)
+    return EQ_STR_(a, b, code) && EQ_STR_(a, b, field) && EQ_STR_(a, b, message);
+  EQ_LIST_(a, b, trades, trades_n, imx_trade_eq);
+  EQ_LIST_(a, b, orders, orders_n, imx_order_eq);
+  EQ_LIST_(a, b, bids, bids_n, imx_level_eq);
+  EQ_LIST_(a, b, offers, offers_n, imx_level_eq);
+  EQ_LIST_(a, b, capacities, capacities_n, imx_capacity_eq);
+  return EQ_(a, b, type) && EQ_STR_(a, b, cc) && EQ_(a, b, roles) &&
+         EQ_(a, b, order) && EQ_(a, b, status) && EQ_STR_(a, b, reason) &&
+         EQ_(a, b, qty) && EQ_(a, b, qty_open) && EQ_(a, b, qty_filled) &&
+         EQ_STR_(a, b, service) && EQ_(a, b, budget) && EQ_(a, b, reserved) &&
+         EQ_(a, b, spent) && EQ_(a, b, earned) && EQ_(a, b, available) &&
+         EQ_(a, b, tender) && EQ_(a, b, quote) && EQ_(a, b, price_minor) &&
+         EQ_(a, b, volume) && EQ_(a, b, surplus) &&
+         EQ_(a, b, surplus_side) && EQ_(a, b, expired);
+}
+
+#endif /* IMX_PROTO_EQ_H */

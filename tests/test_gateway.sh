@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# Integration tests of imxd over nng: driven through imx (our client) and
+# nngcat from Debian's nng-utils (a client we did not write). Every daemon
+# listens on free loopback ports (port 0, read back from its log), uses a
+# temporary directory, and is stopped at the end, whatever happens.
+# usage: test_gateway.sh IMXD IMX SOURCE_DIR REQLINES
+set -u
+imxd=$1
+imx=$2
+src=$3
+reqlines=$4 # tests/gateway/reqlines.c: many requests on one connection
+market=$src/tests/gateway/market.json
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+passed=0
+failed=0
+
+check() { # name, then a command that must succeed
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1)); echo "ok   $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name"
+  fi
+}
+
+if ! command -v nngcat >/dev/null; then
+  echo "nngcat (Debian package nng-utils) is missing"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# start_daemon NAME [imxd options]: sets URL_NAME / PUB_NAME / PID_NAME.
+start_daemon() {
+  local name=$1
+  shift
+  "$imxd" --market "$market" --listen tcp://127.0.0.1:0 --publish tcp://127.0.0.1:0 \
+    "$@" 2>"$tmp/$name.log" &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 100); do
+    grep -q 'requests on' "$tmp/$name.log" && break
+    sleep 0.05
+  done
+  local line
+  line=$(grep -o 'requests on [^,]*, market data on .*' "$tmp/$name.log")
+  [ -n "$line" ] || { echo "imxd did not start:"; cat "$tmp/$name.log"; exit 1; }
+  printf -v "URL_$name" '%s' "$(echo "$line" | sed 's/requests on \([^,]*\),.*/\1/')"
+  printf -v "PUB_$name" '%s' "$(echo "$line" | sed 's/.*market data on //')"
+  printf -v "PID_$name" '%s' "$pid"
+}
+
+start_daemon main
+as() { # as CC imx-args...: runs imx with CC's token
+  local cc=$1
+  shift
+  IMX_URL=$URL_main IMX_PUB_URL=$PUB_main IMX_TOKEN=test-token-$cc IMX_CC=$cc \
+    "$imx" "$@"
+}
+raw() { # raw JSON: one request through nngcat, prints the reply
+  nngcat --req --dial "$URL_main" --format ascii --recv-timeout 5 --data "$1" 2>&1
+}
+expect_code() { # expect_code CODE imx-args...: imx fails with that code
+  local code=$1
+  shift
+  local out
+  out=$(as "$@" 2>&1)
+  local rc=$?
+  [ $rc -eq 1 ] && [[ "$out" == *"$code"* ]] || { echo "  rc $rc: $out"; return 1; }
+}
+expect_raw() { # expect_raw CODE JSON: nngcat gets an error reply with CODE
+  local out
+  out=$(raw "$2")
+  [[ "$out" == *"\"code\":\"$1\""* ]] || { echo "  got: $out"; return 1; }
+}
+
+# ---------------------------------------------------------------- trading
+
+watch_started() {
+  IMX_PUB_URL=$PUB_main "$imx" watch it.hour --count 3 >"$tmp/watch.out" 2>&1 &
+  pids+=($!)
+  WATCH_PID=$!
+  sleep 0.3
+}
+watch_started
+
+offer_rests() {
+  as CC-P1 offer it.hour 10 8500 >"$tmp/o1" && grep -q 'order 1 open' "$tmp/o1"
+}
+check provider_offer_rests offer_rests
+
+bid_fills() {
+  as CC-R1 bid it.hour 4 9000 >"$tmp/b1" && grep -q 'order 2 filled: 4 filled' "$tmp/b1" &&
+    grep -q 'CC-R1 .*CC-P1 .* 4 .*85.00' "$tmp/b1"
+}
+check receiver_bid_fills_at_the_offer_price bid_fills
+
+both_sides_see_the_fill() {
+  as CC-P1 trades it.hour | grep -q 'CC-R1 .*CC-P1 .* 4 .*85.00' &&
+    as CC-R1 trades it.hour | grep -q 'CC-R1 .*CC-P1 .* 4 .*85.00' &&
+    as CC-P1 orders | grep -qE '^1 .*offer .* 10 +6 +4' &&
+    as CC-R1 balance | grep -q 'spent 340.00' &&
+    as CC-P1 balance | grep -q 'earned 340.00'
+}
+check fills_seen_by_both_sides both_sides_see_the_fill
+
+others_trades_hidden() {
+  ! as CC-R2 trades it.hour | grep -q 'CC-R1' && as CC-FIN trades | grep -q 'CC-R1'
+}
+check trades_of_others_shown_only_to_finance others_trades_hidden
+
+book_shows_rest() {
+  as CC-R2 book it.hour | grep -q '85.00 \+6'
+}
+check book_shows_the_resting_offer book_shows_rest
+
+subscriber_gets_market_data() {
+  for _ in $(seq 50); do
+    kill -0 "$WATCH_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q '"type":"trade","service":"it.hour","trade":1,"qty":4,"price":8500' "$tmp/watch.out" &&
+    grep -q '"type":"top"' "$tmp/watch.out"
+}
+check subscriber_receives_trades_and_top_of_book subscriber_gets_market_data
+
+json_output() {
+  as CC-R2 --json book it.hour | grep -q '"type":"book.get.ok"'
+}
+check json_output_for_scripts json_output
+
+nngcat_client() {
+  local out
+  out=$(raw '{"v":1,"type":"book.get","id":"n1","service":"it.hour","token":"test-token-CC-R2"}')
+  [[ "$out" == *'"type":"book.get.ok"'* && "$out" == *'"id":"n1"'* ]] || { echo "  $out"; return 1; }
+}
+check nngcat_reads_the_book nngcat_client
+
+hello_then_no_token() {
+  # One connection: hello, then a request without a token.
+  printf '%s\n' '{"v":1,"type":"hello","id":"h1","cc":"CC-R2","token":"test-token-CC-R2"}' \
+    >"$tmp/hello.json"
+  local out
+  out=$(raw "$(cat "$tmp/hello.json")")
+  [[ "$out" == *'"type":"hello.ok"'* && "$out" == *'receiver'* ]] || { echo "  $out"; return 1; }
+}
+check hello_authenticates hello_then_no_token
+
+auction_by_admin() {
+  as CC-P1 offer truck.day 5 40000 >/dev/null &&
+    as CC-R2 bid truck.day 3 45000 >/dev/null &&
+    as CC-ADM auction run truck.day --reference 42000 | grep -q 'price 400.00, volume 3' &&
+    expect_code forbidden CC-R2 auction run truck.day
+}
+check auction_run_by_admin_only auction_by_admin
+
+tender_and_quote() {
+  local t
+  t=$(as CC-R2 tender it.hour 5 9000 60 | grep -o 'tender [0-9]*' | cut -d' ' -f2)
+  [ -n "$t" ] && as CC-P2 quote "$t" 8800 | grep -q "on tender $t" &&
+    expect_code forbidden CC-R1 quote "$t" 8700
+}
+check tender_and_quote tender_and_quote
+
+period_close() {
+  as CC-R2 bid it.hour 1 5000 --tif period >/dev/null &&
+    as CC-FIN period close | grep -q 'period closed, 1 orders expired' &&
+    expect_code forbidden CC-R1 period close
+}
+check period_close_by_finance period_close
+
+# ----------------------------------------------------------- error codes
+
+check bad_json expect_raw bad_json 'this is not json'
+check bad_json_not_an_object expect_raw bad_json '[1,2]'
+check bad_field_fraction expect_raw bad_field '{"v":1,"type":"order.new","id":"e1","token":"test-token-CC-R1","service":"it.hour","side":"bid","qty":1.5,"price":9000}'
+check bad_field_unknown_key expect_raw bad_field '{"v":1,"type":"book.get","id":"e2","token":"test-token-CC-R1","service":"it.hour","colour":1}'
+check bad_field_unknown_type expect_raw bad_field '{"v":1,"type":"order.steal","id":"e3"}'
+check bad_field_version expect_raw bad_field '{"v":2,"type":"book.get","id":"e4","service":"it.hour"}'
+check bad_field_tick expect_code bad_field CC-R1 bid it.hour 1 9050
+check unknown_service expect_code unknown_service CC-R1 bid no.such 1 9000
+check unknown_cc expect_code unknown_cc CC-FIN balance --for CC-NOBODY
+check unauthorized_wrong_token expect_raw unauthorized '{"v":1,"type":"book.get","id":"e5","token":"wrong","service":"it.hour"}'
+check unauthorized_no_token expect_raw unauthorized '{"v":1,"type":"book.get","id":"e6","service":"it.hour"}'
+check forbidden_receiver_offers expect_code forbidden CC-R1 offer it.hour 1 9000
+check forbidden_other_cc expect_code forbidden CC-R1 balance --for CC-R2
+check forbidden_cancel_of_others_order expect_code forbidden CC-R1 cancel 1
+check not_found_cancel expect_code not_found CC-P1 cancel 999
+check insufficient_budget expect_code insufficient_budget CC-R1 bid it.hour 100 9000
+check over_capacity expect_code over_capacity CC-P2 offer it.hour 51 9000
+check market_order_in_continuous expect_code bad_field CC-R1 bid it.hour 1
+
+nothing_changed_after_errors() {
+  as CC-P1 orders | grep -qE '^1 .*offer .* 10 +6 +4' && as CC-R1 balance | grep -q 'spent 340.00, earned 0.00'
+}
+check refused_requests_change_nothing nothing_changed_after_errors
+
+too_large() {
+  local big
+  big=$(head -c 70000 /dev/zero | tr '\0' 'x')
+  expect_raw too_large "{\"v\":1,\"type\":\"book.get\",\"id\":\"big\",\"service\":\"$big\"}"
+}
+check too_large_message too_large
+
+oversized_dropped_daemon_lives() {
+  head -c 2000000 /dev/zero | tr '\0' 'x' >"$tmp/huge"
+  nngcat --req --dial "$URL_main" --file "$tmp/huge" --recv-timeout 1 >/dev/null 2>&1
+  as CC-R2 book it.hour | grep -q 'it.hour'
+}
+check message_over_the_socket_limit_is_dropped oversized_dropped_daemon_lives
+
+idempotent_repeat() {
+  local req='{"v":1,"type":"order.new","id":"same-1","token":"test-token-CC-R2","service":"it.hour","side":"bid","qty":1,"price":8000}'
+  local a b
+  a=$(raw "$req")
+  b=$(raw "$req")
+  [ "$a" == "$b" ] && [ "$(as CC-R2 orders | grep -c ' 80.00 ')" -eq 1 ] || { echo "  $a / $b"; return 1; }
+}
+check a_repeated_request_is_answered_not_done_twice idempotent_repeat
+
+# --------------------------------------------------------------- limits
+
+limits() {
+  start_daemon lim --rate 5 --burst 5 --orders-per-cc 2
+  local out ok=1
+  # 12 requests on one connection; its bucket holds 5.
+  out=$(for i in $(seq 12); do
+    printf '{"v":1,"type":"book.get","id":"r%d","token":"test-token-CC-R2","service":"it.hour"}\n' "$i"
+  done | "$reqlines" "$URL_lim")
+  [ "$(grep -c book.get.ok <<<"$out")" -eq 5 ] || { echo "  want 5 answered: $out"; ok=0; }
+  [[ "$out" == *rate_limited* ]] || { echo "  no rate_limited in: $out"; ok=0; }
+  sleep 1.2
+  IMX_URL=$URL_lim IMX_TOKEN=test-token-CC-R2 "$imx" bid it.hour 1 5000 >/dev/null &&
+    IMX_URL=$URL_lim IMX_TOKEN=test-token-CC-R2 "$imx" bid it.hour 1 5100 >/dev/null || ok=0
+  out=$(IMX_URL=$URL_lim IMX_TOKEN=test-token-CC-R2 "$imx" bid it.hour 1 5200 2>&1)
+  [[ "$out" == *too_many_orders* ]] || { echo "  $out"; ok=0; }
+  [ $ok -eq 1 ]
+}
+check rate_limit_and_open_orders_limit limits
+
+flood_while_served() {
+  # One client floods (with its own rate limit hit), another is served.
+  yes '{"v":1,"type":"book.get","id":"f","token":"test-token-CC-R1","service":"it.hour"}' |
+    head -n 200000 | "$reqlines" "$URL_main" >/dev/null 2>&1 &
+  local flood=$!
+  pids+=("$flood")
+  local ok=1
+  for i in $(seq 5); do
+    as CC-R2 book it.hour | grep -q it.hour || ok=0
+  done
+  kill "$flood" 2>/dev/null
+  [ $ok -eq 1 ]
+}
+check another_client_served_during_a_flood flood_while_served
+
+clean_shutdown() {
+  kill -TERM "$PID_main"
+  wait "$PID_main"
+  local rc=$?
+  [ $rc -eq 0 ] && grep -q 'imxd: stopped' "$tmp/main.log"
+}
+check sigterm_stops_cleanly clean_shutdown
+
+bad_market_refused() {
+  printf '{"currency":"EUR","services":[{"id":"s","unit":"h","tick":0,"lot":1}],"cost_centres":[]}' \
+    >"$tmp/bad.json"
+  "$imxd" --market "$tmp/bad.json" --listen tcp://127.0.0.1:0 --publish tcp://127.0.0.1:0 \
+    2>"$tmp/bad.log"
+  [ $? -eq 1 ] && grep -q 'services\[0\].tick' "$tmp/bad.log"
+}
+check bad_market_file_is_refused_with_the_field bad_market_refused
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

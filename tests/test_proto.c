@@ -1,0 +1,1305 @@
+/*
+** test_proto.c -- the messages of docs/protocol.md and the token hashes:
+** every request and reply type round-trips (decode(encode(x)) == x, every
+** field compared), every field's validation, every error code, and SHA-256
+** against the FIPS 180-4 examples.
+**
+** Requests are written out as the JSON a client sends, built by msg() from a
+** type and its fields, so a test reads like the wire. A refused message must
+** fail with the expected code and name the expected field.
+*/
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "imx_proto.h"
+#include "proto_eq.h"
+
+#define ENCODE_BYTES_MAX (1u << 20)
+
+static char out_[ENCODE_BYTES_MAX];
+
+/* ----------------------------------------------------------------- helpers */
+
+/* {"v":1,"type":<type>,"id":"r1",<fields>} */
+static const char *msg(const char *type, const char *fields) {
+  static char text[8192];
+  snprintf(text, sizeof text, "{\"v\":1,\"type\":\"%s\",\"id\":\"r1\"%s%s}", type,
+           fields[0] ? "," : "", fields);
+  return text;
+}
+
+static int decode_ok(const char *json, imx_request *r) {
+  imx_proto_error err = {0};
+  int rc = imx_request_decode(json, strlen(json), r, &err);
+  if (rc != 0)
+    fprintf(stderr, "  refused (%s %s: %s): %s\n", err.code, err.field,
+            err.message, json);
+  CHECK_EQ(0, rc);
+  return rc == 0;
+}
+
+static void expect_error_n(const char *buf, size_t len, const char *code,
+                           const char *field, const char *what) {
+  imx_request r;
+  imx_proto_error err = {0};
+  int rc = imx_request_decode(buf, len, &r, &err);
+  int good = rc == -1 && err.code != NULL && strcmp(err.code, code) == 0 &&
+             strcmp(err.field, field) == 0 && err.message != NULL;
+  if (!good)
+    fprintf(stderr, "  want %s \"%s\", got rc %d %s \"%s\": %.200s\n", code,
+            field, rc, err.code ? err.code : "-", err.field, what);
+  CHECK(good);
+}
+
+static void expect_error(const char *json, const char *code, const char *field) {
+  expect_error_n(json, strlen(json), code, field, json);
+}
+
+static void expect_bad(const char *type, const char *fields, const char *field) {
+  expect_error(msg(type, fields), "bad_field", field);
+}
+
+/* fields + "," + "name":value, for one more field on a valid base. */
+static const char *with(const char *base, const char *name, const char *value) {
+  static char text[4096];
+  snprintf(text, sizeof text, "%s%s\"%s\":%s", base, base[0] ? "," : "", name,
+           value);
+  return text;
+}
+
+static void round_trip_request(const imx_request *x) {
+  size_t n = imx_request_encode(x, out_, sizeof out_);
+  CHECK(n > 0);
+  CHECK_EQ(n, strlen(out_));
+  imx_request y;
+  if (!decode_ok(out_, &y)) return;
+  if (!imx_request_eq(x, &y)) fprintf(stderr, "  differs after: %s\n", out_);
+  CHECK(imx_request_eq(x, &y));
+  char again[4096];
+  CHECK_EQ(n, imx_request_encode(&y, again, sizeof again));
+  CHECK_STR(out_, again);
+}
+
+static void round_trip_reply(const imx_reply *x) {
+  size_t n = imx_reply_encode(x, out_, sizeof out_);
+  CHECK(n > 0);
+  CHECK_EQ(n, strlen(out_));
+  imx_reply y;
+  imx_proto_error err = {0};
+  int rc = imx_reply_decode(out_, n, &y, &err);
+  if (rc)
+    fprintf(stderr, "  reply refused (%s %s: %s): %.300s\n", err.code,
+            err.field, err.message, out_);
+  CHECK_EQ(0, rc);
+  if (rc) return;
+  if (!imx_reply_eq(x, &y)) fprintf(stderr, "  differs after: %.300s\n", out_);
+  CHECK(imx_reply_eq(x, &y));
+  static char again[ENCODE_BYTES_MAX];
+  CHECK_EQ(n, imx_reply_encode(&y, again, sizeof again));
+  CHECK_STR(out_, again);
+  imx_reply_free(&y);
+}
+
+static imx_request request(imx_msg_type type, const char *id) {
+  imx_request r;
+  memset(&r, 0, sizeof r);
+  r.type = type;
+  snprintf(r.id, sizeof r.id, "%s", id);
+  return r;
+}
+
+static imx_reply reply(imx_msg_type type, const char *id) {
+  imx_reply r;
+  memset(&r, 0, sizeof r);
+  r.type = type;
+  snprintf(r.id, sizeof r.id, "%s", id);
+  return r;
+}
+
+/* A string of n copies of c, for length limits. */
+static const char *repeat(char c, size_t n) {
+  static char text[2][1024];
+  static int which;
+  which ^= 1;
+  memset(text[which], c, n);
+  text[which][n] = '\0';
+  return text[which];
+}
+
+static const char *quoted(const char *s) {
+  static char text[2][1100];
+  static int which;
+  which ^= 1;
+  snprintf(text[which], sizeof text[which], "\"%s\"", s);
+  return text[which];
+}
+
+/* An integer field: min and max accepted; one beyond, fractions, numbers
+** beyond 2^53, other types and (when required) absence refused, naming it. */
+static void check_int_field(const char *type, const char *base,
+                            const char *field, int64_t min, int64_t max,
+                            int required) {
+  char num[32];
+  imx_request r;
+  snprintf(num, sizeof num, "%lld", (long long)min);
+  decode_ok(msg(type, with(base, field, num)), &r);
+  snprintf(num, sizeof num, "%lld", (long long)max);
+  decode_ok(msg(type, with(base, field, num)), &r);
+  snprintf(num, sizeof num, "%lld", (long long)min - 1);
+  expect_bad(type, with(base, field, num), field);
+  snprintf(num, sizeof num, "%lld", (long long)max + 1);
+  expect_bad(type, with(base, field, num), field);
+  static const char *const bad[] = {
+      "1.5", "0.5", "-1", "1e400", "9007199254740993", "-9007199254740993",
+      "\"5\"", "true", "null", "[1]", "{}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_bad(type, with(base, field, bad[i]), field);
+  if (required) expect_bad(type, base, field);
+  else decode_ok(msg(type, base), &r);
+}
+
+/* A string field: 1 and max bytes accepted; empty, too long, control
+** characters and other types refused. */
+static void check_string_field(const char *type, const char *base,
+                               const char *field, size_t max, int required) {
+  imx_request r;
+  decode_ok(msg(type, with(base, field, "\"x\"")), &r);
+  decode_ok(msg(type, with(base, field, quoted(repeat('x', max)))), &r);
+  expect_bad(type, with(base, field, quoted(repeat('x', max + 1))), field);
+  static const char *const bad[] = {"\"\"", "\"a\\u0001b\"", "\"a\\nb\"", "5",
+                                    "true", "null", "[\"x\"]", "{}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_bad(type, with(base, field, bad[i]), field);
+  if (required) expect_bad(type, base, field);
+  else decode_ok(msg(type, base), &r);
+}
+
+#define ORDER_NEW_BASE "\"service\":\"it.hour\",\"side\":\"bid\",\"qty\":5"
+#define TENDER_NEW_BASE \
+  "\"service\":\"it.hour\",\"qty\":5,\"ceiling\":1000,\"deadline_ms\":60000"
+
+/* -------------------------------------------------- requests: round trips */
+
+static void test_type_names_are_the_protocols(void) {
+  static const char *const names[] = {
+      "hello", "order.new", "order.cancel", "order.list", "book.get",
+      "trades.list", "balance.get", "tender.new", "tender.quote",
+      "auction.run", "period.close"};
+  CHECK_EQ(IMX_MSG_TYPES, sizeof names / sizeof names[0]);
+  for (int t = 0; t < IMX_MSG_TYPES; t++)
+    CHECK_STR(names[t], imx_msg_type_name((imx_msg_type)t));
+  CHECK(imx_msg_type_name(IMX_MSG_TYPES) == NULL);
+  CHECK(imx_msg_type_name((imx_msg_type)-1) == NULL);
+}
+
+static void test_hello_round_trips(void) {
+  imx_request x = request(IMX_MSG_HELLO, "h1");
+  strcpy(x.cc, "CC-4100");
+  strcpy(x.token, "s3cret \"quoted\" back\\slash");
+  round_trip_request(&x);
+}
+
+static void test_order_new_limit_round_trips(void) {
+  imx_request x = request(IMX_MSG_ORDER_NEW, "o-1");
+  strcpy(x.cc, "CC-4100");
+  strcpy(x.token, "tok");
+  strcpy(x.service, "it.helpdesk.hour");
+  x.side = IMX_PSIDE_OFFER, x.tif = IMX_PTIF_FOK, x.aon = 1;
+  x.has_price = 1, x.price_minor = 1000000000, x.qty = 1000000000;
+  round_trip_request(&x);
+  x.side = IMX_PSIDE_BID, x.tif = IMX_PTIF_PERIOD, x.aon = 0;
+  x.price_minor = 1, x.qty = 1;
+  round_trip_request(&x);
+  x.tif = IMX_PTIF_IOC;
+  round_trip_request(&x);
+}
+
+static void test_order_new_market_round_trips(void) {
+  imx_request x = request(IMX_MSG_ORDER_NEW, "m1");
+  strcpy(x.service, "truck.day");
+  x.side = IMX_PSIDE_BID, x.tif = IMX_PTIF_IOC, x.qty = 7;
+  round_trip_request(&x);
+  size_t n = imx_request_encode(&x, out_, sizeof out_);
+  CHECK(n > 0 && strstr(out_, "price") == NULL);
+}
+
+static void test_order_cancel_round_trips(void) {
+  imx_request x = request(IMX_MSG_ORDER_CANCEL, "c1");
+  strcpy(x.cc, "CC-1");
+  x.order = 9007199254740991ull; /* 2^53 - 1 */
+  round_trip_request(&x);
+  x.order = 1;
+  round_trip_request(&x);
+}
+
+static void test_order_list_round_trips(void) {
+  imx_request x = request(IMX_MSG_ORDER_LIST, "l1");
+  round_trip_request(&x);
+  strcpy(x.cc, "CC-6100");
+  round_trip_request(&x);
+}
+
+static void test_book_get_round_trips(void) {
+  imx_request x = request(IMX_MSG_BOOK_GET, "b1");
+  strcpy(x.service, "it.hour");
+  x.depth = 100;
+  round_trip_request(&x);
+  x.depth = 1;
+  round_trip_request(&x);
+}
+
+static void test_trades_list_round_trips(void) {
+  imx_request x = request(IMX_MSG_TRADES_LIST, "t1");
+  x.limit = 100;
+  round_trip_request(&x); /* all services, all cost centres */
+  strcpy(x.service, "it.hour");
+  strcpy(x.cc, "CC-4100");
+  x.limit = IMX_LIST_MAX;
+  round_trip_request(&x);
+}
+
+static void test_balance_get_round_trips(void) {
+  imx_request x = request(IMX_MSG_BALANCE_GET, "g1");
+  strcpy(x.cc, "CC-4100");
+  round_trip_request(&x);
+}
+
+static void test_tender_new_round_trips(void) {
+  imx_request x = request(IMX_MSG_TENDER_NEW, "tn");
+  strcpy(x.cc, "CC-1400");
+  strcpy(x.service, "truck.day");
+  x.qty = 40, x.ceiling_minor = 45000, x.deadline_ms = 2592000000;
+  round_trip_request(&x);
+  x.deadline_ms = 1;
+  round_trip_request(&x);
+}
+
+static void test_tender_quote_round_trips(void) {
+  imx_request x = request(IMX_MSG_TENDER_QUOTE, "tq");
+  strcpy(x.cc, "CC-6100");
+  x.tender = 3, x.price_minor = 41000; /* required: no has_price */
+  round_trip_request(&x);
+  CHECK(strstr(out_, "\"price\":41000") != NULL);
+}
+
+static void test_auction_run_round_trips(void) {
+  imx_request x = request(IMX_MSG_AUCTION_RUN, "a1");
+  strcpy(x.service, "truck.day");
+  round_trip_request(&x);
+  x.has_price = 1, x.price_minor = 40000;
+  round_trip_request(&x);
+}
+
+static void test_period_close_round_trips(void) {
+  imx_request x = request(IMX_MSG_PERIOD_CLOSE, "p1");
+  round_trip_request(&x);
+  strcpy(x.token, "admin-token");
+  round_trip_request(&x);
+}
+
+static void test_request_encoding_is_the_documented_json(void) {
+  imx_request x = request(IMX_MSG_ORDER_NEW, "o1");
+  strcpy(x.cc, "CC-1");
+  strcpy(x.service, "it.hour");
+  x.qty = 5, x.has_price = 1, x.price_minor = 100;
+  CHECK(imx_request_encode(&x, out_, sizeof out_) > 0);
+  CHECK_STR("{\"v\":1,\"type\":\"order.new\",\"id\":\"o1\",\"cc\":\"CC-1\","
+            "\"service\":\"it.hour\",\"side\":\"bid\",\"qty\":5,\"price\":100,"
+            "\"tif\":\"gtc\",\"aon\":false}",
+            out_);
+  x = request(IMX_MSG_BOOK_GET, "b\"1\\");
+  strcpy(x.service, "s");
+  x.depth = 10;
+  CHECK(imx_request_encode(&x, out_, sizeof out_) > 0);
+  CHECK_STR("{\"v\":1,\"type\":\"book.get\",\"id\":\"b\\\"1\\\\\","
+            "\"service\":\"s\",\"depth\":10}",
+            out_);
+  x = request(IMX_MSG_PERIOD_CLOSE, "p");
+  CHECK(imx_request_encode(&x, out_, sizeof out_) > 0);
+  CHECK_STR("{\"v\":1,\"type\":\"period.close\",\"id\":\"p\"}", out_);
+}
+
+static void test_longest_strings_round_trip(void) {
+  imx_request x = request(IMX_MSG_ORDER_NEW, repeat('"', IMX_NAME_BYTES_MAX));
+  strcpy(x.cc, repeat('\\', IMX_NAME_BYTES_MAX));
+  strcpy(x.token, repeat('t', IMX_TOKEN_BYTES_MAX));
+  strcpy(x.service, "caf\xc3\xa9.hour"); /* UTF-8 passes as it is */
+  x.qty = 1;
+  round_trip_request(&x);
+}
+
+/* ------------------------------------------------- requests: what they mean */
+
+static void test_order_new_without_price_is_a_market_order(void) {
+  imx_request r;
+  if (!decode_ok(msg("order.new", ORDER_NEW_BASE), &r)) return;
+  CHECK_EQ(IMX_MSG_ORDER_NEW, r.type);
+  CHECK_EQ(0, r.has_price);
+  CHECK_EQ(0, r.price_minor);
+  if (!decode_ok(msg("order.new", ORDER_NEW_BASE ",\"price\":2500"), &r)) return;
+  CHECK_EQ(1, r.has_price);
+  CHECK_EQ(2500, r.price_minor);
+}
+
+static void test_order_new_decodes_every_field(void) {
+  imx_request r;
+  if (!decode_ok("{\"v\":1,\"type\":\"order.new\",\"id\":\"o7\",\"cc\":\"CC-4100\","
+                 "\"token\":\"tk\",\"service\":\"it.hour\",\"side\":\"offer\","
+                 "\"qty\":12,\"price\":4500,\"tif\":\"period\",\"aon\":true}",
+                 &r))
+    return;
+  CHECK_STR("o7", r.id);
+  CHECK_STR("CC-4100", r.cc);
+  CHECK_STR("tk", r.token);
+  CHECK_STR("it.hour", r.service);
+  CHECK_EQ(IMX_PSIDE_OFFER, r.side);
+  CHECK_EQ(12, r.qty);
+  CHECK_EQ(4500, r.price_minor);
+  CHECK_EQ(IMX_PTIF_PERIOD, r.tif);
+  CHECK_EQ(1, r.aon);
+}
+
+static void test_order_new_defaults_to_gtc_without_aon(void) {
+  imx_request r;
+  if (!decode_ok(msg("order.new", ORDER_NEW_BASE), &r)) return;
+  CHECK_EQ(IMX_PTIF_GTC, r.tif);
+  CHECK_EQ(0, r.aon);
+  CHECK_STR("", r.cc);
+  CHECK_STR("", r.token);
+}
+
+static void test_book_get_depth_defaults_to_10(void) {
+  imx_request r;
+  if (!decode_ok(msg("book.get", "\"service\":\"s\""), &r)) return;
+  CHECK_EQ(10, r.depth);
+  if (!decode_ok(msg("book.get", "\"service\":\"s\",\"depth\":3"), &r)) return;
+  CHECK_EQ(3, r.depth);
+}
+
+static void test_trades_list_defaults_to_100_of_every_service(void) {
+  imx_request r;
+  if (!decode_ok(msg("trades.list", ""), &r)) return;
+  CHECK_EQ(100, r.limit);
+  CHECK_STR("", r.service);
+  CHECK_STR("", r.cc);
+  if (!decode_ok(msg("trades.list", "\"service\":\"s\",\"cc\":\"C\",\"limit\":7"), &r))
+    return;
+  CHECK_EQ(7, r.limit);
+  CHECK_STR("s", r.service);
+  CHECK_STR("C", r.cc);
+}
+
+static void test_auction_run_reference_is_optional(void) {
+  imx_request r;
+  if (!decode_ok(msg("auction.run", "\"service\":\"truck.day\""), &r)) return;
+  CHECK_EQ(0, r.has_price);
+  if (!decode_ok(msg("auction.run", "\"service\":\"truck.day\",\"reference\":40000"), &r))
+    return;
+  CHECK_EQ(1, r.has_price);
+  CHECK_EQ(40000, r.price_minor);
+}
+
+static void test_tender_requests_decode_their_fields(void) {
+  imx_request r;
+  if (!decode_ok(msg("tender.new", TENDER_NEW_BASE), &r)) return;
+  CHECK_EQ(5, r.qty);
+  CHECK_EQ(1000, r.ceiling_minor);
+  CHECK_EQ(60000, r.deadline_ms);
+  if (!decode_ok(msg("tender.quote", "\"tender\":9,\"price\":800"), &r)) return;
+  CHECK_EQ(9, r.tender);
+  CHECK_EQ(800, r.price_minor);
+  CHECK_EQ(0, r.has_price); /* only for the optional prices */
+  if (!decode_ok(msg("order.cancel", "\"order\":9007199254740991"), &r)) return;
+  CHECK(r.order == 9007199254740991ull);
+}
+
+static void test_fields_that_do_not_apply_are_zero(void) {
+  imx_request r;
+  if (!decode_ok(msg("book.get", "\"service\":\"s\""), &r)) return;
+  CHECK_EQ(0, r.qty);
+  CHECK_EQ(0, r.limit);
+  CHECK_EQ(0, r.side);
+  CHECK_EQ(0, r.has_price);
+  if (!decode_ok(msg("period.close", ""), &r)) return;
+  CHECK_EQ(IMX_MSG_PERIOD_CLOSE, r.type);
+  CHECK_EQ(0, r.depth);
+  CHECK_EQ(0, r.limit);
+  CHECK_STR("", r.service);
+}
+
+static void test_cc_and_token_are_allowed_in_every_request(void) {
+  static const char *const bases[IMX_MSG_TYPES] = {
+      "", ORDER_NEW_BASE, "\"order\":1", "", "\"service\":\"s\"", "", "",
+      TENDER_NEW_BASE, "\"tender\":1,\"price\":1", "\"service\":\"s\"", ""};
+  for (int t = 0; t < IMX_MSG_TYPES; t++) {
+    char fields[512];
+    snprintf(fields, sizeof fields, "\"cc\":\"CC-9\",\"token\":\"tk\"%s%s",
+             bases[t][0] ? "," : "", bases[t]);
+    imx_request r;
+    if (!decode_ok(msg(imx_msg_type_name((imx_msg_type)t), fields), &r)) continue;
+    CHECK_EQ(t, r.type);
+    CHECK_STR("CC-9", r.cc);
+    CHECK_STR("tk", r.token);
+  }
+}
+
+static void test_whitespace_and_exponents_are_json(void) {
+  imx_request r;
+  if (!decode_ok(" \n{ \"v\" : 1.0 , \"type\":\"order.new\",\"id\":\"x\",\"service\":"
+                 "\"s\",\"side\":\"bid\",\"qty\":5e2,\"price\":1E9 }\t\r\n",
+                 &r))
+    return;
+  CHECK_EQ(500, r.qty);
+  CHECK_EQ(1000000000, r.price_minor);
+}
+
+/* ----------------------------------------------- requests: what is refused */
+
+static void test_hello_needs_cc_and_token(void) {
+  imx_request r;
+  decode_ok(msg("hello", "\"cc\":\"CC-4100\",\"token\":\"tk\""), &r);
+  expect_bad("hello", "\"token\":\"tk\"", "cc");
+  expect_bad("hello", "\"cc\":\"CC-4100\"", "token");
+  expect_bad("hello", "", "cc");
+}
+
+static void test_required_fields_are_required(void) {
+  expect_bad("order.new", "\"side\":\"bid\",\"qty\":5", "service");
+  expect_bad("order.new", "\"service\":\"s\",\"qty\":5", "side");
+  expect_bad("order.new", "\"service\":\"s\",\"side\":\"bid\"", "qty");
+  expect_bad("order.cancel", "", "order");
+  expect_bad("book.get", "", "service");
+  expect_bad("tender.new", "\"qty\":5,\"ceiling\":1,\"deadline_ms\":1", "service");
+  expect_bad("tender.new", "\"service\":\"s\",\"ceiling\":1,\"deadline_ms\":1", "qty");
+  expect_bad("tender.new", "\"service\":\"s\",\"qty\":5,\"deadline_ms\":1", "ceiling");
+  expect_bad("tender.new", "\"service\":\"s\",\"qty\":5,\"ceiling\":1", "deadline_ms");
+  expect_bad("tender.quote", "\"price\":1", "tender");
+  expect_bad("tender.quote", "\"tender\":1", "price");
+  expect_bad("auction.run", "", "service");
+  imx_request r;
+  decode_ok(msg("order.list", ""), &r);
+  decode_ok(msg("balance.get", ""), &r);
+}
+
+static void test_v_must_be_1(void) {
+  expect_error("{\"v\":2,\"type\":\"x\",\"id\":\"r\"}", "bad_field", "v"); /* before type */
+  expect_error("{\"type\":\"order.list\",\"id\":\"r\"}", "bad_field", "v");
+  expect_error("{\"v\":2,\"type\":\"order.list\",\"id\":\"r\"}", "bad_field", "v");
+  expect_error("{\"v\":0,\"type\":\"order.list\",\"id\":\"r\"}", "bad_field", "v");
+  expect_error("{\"v\":\"1\",\"type\":\"order.list\",\"id\":\"r\"}", "bad_field", "v");
+  expect_error("{\"v\":1.5,\"type\":\"order.list\",\"id\":\"r\"}", "bad_field", "v");
+  expect_error("{\"v\":true,\"type\":\"order.list\",\"id\":\"r\"}", "bad_field", "v");
+  expect_error("{\"v\":null,\"type\":\"order.list\",\"id\":\"r\"}", "bad_field", "v");
+}
+
+static void test_type_must_be_a_request_type(void) {
+  expect_bad("order.nuke", "", "type");
+  expect_bad("hello.ok", "", "type");
+  expect_bad("error", "", "type");
+  expect_bad("", "", "type");
+  expect_bad("ORDER.NEW", "", "type");
+  expect_error("{\"v\":1,\"id\":\"r\"}", "bad_field", "type");
+  expect_error("{\"v\":1,\"type\":5,\"id\":\"r\"}", "bad_field", "type");
+  expect_error("{\"v\":1,\"type\":[\"hello\"],\"id\":\"r\"}", "bad_field", "type");
+}
+
+static void test_id_is_1_to_64_bytes(void) {
+  char json[512];
+  imx_request r;
+  snprintf(json, sizeof json, "{\"v\":1,\"type\":\"order.list\",\"id\":\"%s\"}",
+           repeat('i', 64));
+  if (decode_ok(json, &r)) CHECK_STR(repeat('i', 64), r.id);
+  snprintf(json, sizeof json, "{\"v\":1,\"type\":\"order.list\",\"id\":\"%s\"}",
+           repeat('i', 65));
+  expect_error(json, "bad_field", "id");
+  expect_error("{\"v\":1,\"type\":\"order.list\"}", "bad_field", "id");
+  expect_error("{\"v\":1,\"type\":\"order.list\",\"id\":\"\"}", "bad_field", "id");
+  expect_error("{\"v\":1,\"type\":\"order.list\",\"id\":7}", "bad_field", "id");
+  expect_error("{\"v\":1,\"type\":\"order.list\",\"id\":null}", "bad_field", "id");
+  expect_error("{\"v\":1,\"type\":\"order.list\",\"id\":\"a\\u0007\"}", "bad_field", "id");
+}
+
+static void test_id_is_kept_for_the_error_reply(void) {
+  const char *json = msg("order.new", "\"service\":\"s\",\"side\":\"bid\",\"qty\":0");
+  imx_request r;
+  imx_proto_error err;
+  CHECK_EQ(-1, imx_request_decode(json, strlen(json), &r, &err));
+  CHECK_STR("r1", r.id);
+  CHECK_STR("qty", err.field);
+  /* read before v and type are checked, and before unknown keys */
+  json = "{\"id\":\"early\",\"v\":3,\"bogus\":1}";
+  CHECK_EQ(-1, imx_request_decode(json, strlen(json), &r, &err));
+  CHECK_STR("early", r.id);
+  CHECK_STR("v", err.field);
+  /* a bad id is not echoed */
+  json = "{\"v\":1,\"type\":\"order.list\",\"id\":\"a\\u0001\"}";
+  CHECK_EQ(-1, imx_request_decode(json, strlen(json), &r, &err));
+  CHECK_STR("", r.id);
+  CHECK_EQ(-1, imx_request_decode("[1]", 3, &r, &err));
+  CHECK_STR("", r.id);
+}
+
+static void test_unknown_key_is_refused_by_name(void) {
+  expect_bad("order.list", "\"bogus\":1", "bogus");
+  expect_bad("order.new", ORDER_NEW_BASE ",\"Price\":5", "Price");
+  expect_bad("order.new", ORDER_NEW_BASE ",\"\":5", "");
+}
+
+static void test_a_field_of_another_type_is_unknown(void) {
+  expect_bad("order.new", ORDER_NEW_BASE ",\"depth\":5", "depth");
+  expect_bad("book.get", "\"service\":\"s\",\"qty\":5", "qty");
+  expect_bad("period.close", "\"service\":\"s\"", "service");
+  expect_bad("auction.run", "\"service\":\"s\",\"price\":5", "price");
+  expect_bad("order.new", ORDER_NEW_BASE ",\"reference\":5", "reference");
+  expect_bad("tender.quote", "\"tender\":1,\"price\":1,\"order\":1", "order");
+}
+
+static void test_a_key_given_twice_is_refused(void) {
+  expect_bad("order.new", ORDER_NEW_BASE ",\"qty\":5", "qty");
+  expect_bad("order.list", "\"cc\":\"A\",\"cc\":\"B\"", "cc");
+  expect_error("{\"v\":1,\"v\":1,\"type\":\"order.list\",\"id\":\"r\"}", "bad_field", "v");
+  expect_error("{\"v\":1,\"type\":\"order.list\",\"type\":\"order.list\",\"id\":\"r\"}",
+               "bad_field", "type");
+  expect_error("{\"v\":1,\"type\":\"order.list\",\"id\":\"r\",\"id\":\"r\"}",
+               "bad_field", "id");
+}
+
+static void test_qty_is_validated(void) {
+  check_int_field("order.new", "\"service\":\"s\",\"side\":\"bid\"", "qty", 1,
+                  1000000000, 1);
+  check_int_field("tender.new",
+                  "\"service\":\"s\",\"ceiling\":1,\"deadline_ms\":1", "qty", 1,
+                  1000000000, 1);
+}
+
+static void test_price_is_validated(void) {
+  check_int_field("order.new", ORDER_NEW_BASE, "price", 1, 1000000000, 0);
+  check_int_field("tender.quote", "\"tender\":1", "price", 1, 1000000000, 1);
+}
+
+static void test_ceiling_is_validated(void) {
+  check_int_field("tender.new", "\"service\":\"s\",\"qty\":1,\"deadline_ms\":1",
+                  "ceiling", 1, 1000000000, 1);
+}
+
+static void test_deadline_ms_is_1_ms_to_30_days(void) {
+  check_int_field("tender.new", "\"service\":\"s\",\"qty\":1,\"ceiling\":1",
+                  "deadline_ms", 1, 30LL * 24 * 3600 * 1000, 1);
+}
+
+/* 2^53 + 1 reads as the double 2^53, so 2^53 itself is ambiguous: the
+** largest id is 2^53 - 1. */
+static void test_order_and_tender_ids_are_exact(void) {
+  check_int_field("order.cancel", "", "order", 1, 9007199254740991LL, 1);
+  check_int_field("tender.quote", "\"price\":1", "tender", 1, 9007199254740991LL, 1);
+  expect_bad("order.cancel", "\"order\":9007199254740992", "order");
+  expect_bad("order.cancel", "\"order\":9007199254740993", "order");
+  expect_bad("order.cancel", "\"order\":18446744073709551617", "order");
+}
+
+static void test_depth_is_1_to_100(void) {
+  check_int_field("book.get", "\"service\":\"s\"", "depth", 1, 100, 0);
+}
+
+static void test_limit_is_1_to_1000(void) {
+  check_int_field("trades.list", "", "limit", 1, 1000, 0);
+}
+
+static void test_reference_is_validated(void) {
+  check_int_field("auction.run", "\"service\":\"s\"", "reference", 1,
+                  1000000000, 0);
+}
+
+static void test_fractions_are_refused(void) {
+  expect_bad("order.new", ORDER_NEW_BASE ",\"price\":100.5", "price");
+  expect_bad("order.new", "\"service\":\"s\",\"side\":\"bid\",\"qty\":1e-1", "qty");
+  expect_bad("book.get", "\"service\":\"s\",\"depth\":9.999", "depth");
+}
+
+static void test_side_is_bid_or_offer(void) {
+  imx_request r;
+  const char *base = "\"service\":\"s\",\"qty\":1";
+  if (decode_ok(msg("order.new", with(base, "side", "\"bid\"")), &r))
+    CHECK_EQ(IMX_PSIDE_BID, r.side);
+  if (decode_ok(msg("order.new", with(base, "side", "\"offer\"")), &r))
+    CHECK_EQ(IMX_PSIDE_OFFER, r.side);
+  static const char *const bad[] = {"\"none\"", "\"buy\"", "\"BID\"", "\"\"",
+                                    "0", "null", "true", "[\"bid\"]"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_bad("order.new", with(base, "side", bad[i]), "side");
+}
+
+static void test_tif_is_gtc_period_ioc_or_fok(void) {
+  static const char *const words[] = {"\"gtc\"", "\"period\"", "\"ioc\"", "\"fok\""};
+  imx_request r;
+  for (int i = 0; i < 4; i++)
+    if (decode_ok(msg("order.new", with(ORDER_NEW_BASE, "tif", words[i])), &r))
+      CHECK_EQ(i, r.tif);
+  static const char *const bad[] = {"\"day\"", "\"GTC\"", "0", "null", "\"\""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_bad("order.new", with(ORDER_NEW_BASE, "tif", bad[i]), "tif");
+}
+
+static void test_aon_is_a_boolean(void) {
+  imx_request r;
+  if (decode_ok(msg("order.new", with(ORDER_NEW_BASE, "aon", "true")), &r))
+    CHECK_EQ(1, r.aon);
+  if (decode_ok(msg("order.new", with(ORDER_NEW_BASE, "aon", "false")), &r))
+    CHECK_EQ(0, r.aon);
+  static const char *const bad[] = {"1", "0", "\"true\"", "null", "[]"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_bad("order.new", with(ORDER_NEW_BASE, "aon", bad[i]), "aon");
+}
+
+static void test_cc_is_validated(void) {
+  check_string_field("order.list", "", "cc", IMX_NAME_BYTES_MAX, 0);
+  check_string_field("hello", "\"token\":\"t\"", "cc", IMX_NAME_BYTES_MAX, 1);
+}
+
+static void test_token_is_validated(void) {
+  check_string_field("order.list", "", "token", IMX_TOKEN_BYTES_MAX, 0);
+  check_string_field("hello", "\"cc\":\"c\"", "token", IMX_TOKEN_BYTES_MAX, 1);
+}
+
+static void test_service_is_validated(void) {
+  check_string_field("order.new", "\"side\":\"bid\",\"qty\":1", "service",
+                     IMX_NAME_BYTES_MAX, 1);
+  check_string_field("trades.list", "", "service", IMX_NAME_BYTES_MAX, 0);
+  check_string_field("book.get", "", "service", IMX_NAME_BYTES_MAX, 1);
+}
+
+/* ---------------------------------------------------------- error codes */
+
+static void test_not_json_is_bad_json(void) {
+  expect_error("{", "bad_json", "message");
+  expect_error("{\"v\":1,}", "bad_json", "message");
+  expect_error("hello", "bad_json", "message");
+  expect_error("{'v':1}", "bad_json", "message");
+  expect_error("   ", "bad_json", "message");
+  expect_error_n("", 0, "bad_json", "message", "(empty)");
+}
+
+static void test_not_an_object_is_bad_json(void) {
+  expect_error("[1,2]", "bad_json", "message");
+  expect_error("\"order.new\"", "bad_json", "message");
+  expect_error("42", "bad_json", "message");
+  expect_error("null", "bad_json", "message");
+  expect_error("true", "bad_json", "message");
+}
+
+static void test_a_nul_byte_inside_is_bad_json(void) {
+  static const char json[] = "{\"v\":1,\"type\":\"order.list\",\"id\":\"r\0x\"}";
+  expect_error_n(json, sizeof json - 1, "bad_json", "message", "NUL in id");
+  static const char after[] = "{\"v\":1,\"type\":\"order.list\",\"id\":\"r\"}\0";
+  expect_error_n(after, sizeof after - 1, "bad_json", "message", "NUL after");
+}
+
+static void test_trailing_garbage_is_bad_json(void) {
+  expect_error("{\"v\":1,\"type\":\"order.list\",\"id\":\"r\"}x", "bad_json", "message");
+  expect_error("{\"v\":1,\"type\":\"order.list\",\"id\":\"r\"}{}", "bad_json", "message");
+  expect_error("{\"v\":1,\"type\":\"order.list\",\"id\":\"r\"} 1", "bad_json", "message");
+}
+
+static void test_too_large_is_refused_before_parsing(void) {
+  char *big = malloc(IMX_MSG_BYTES_MAX + 1);
+  CHECK(big != NULL);
+  if (big == NULL) return;
+  memset(big, '{', IMX_MSG_BYTES_MAX + 1); /* not JSON: too_large wins */
+  expect_error_n(big, IMX_MSG_BYTES_MAX + 1, "too_large", "message", "64 KiB + 1");
+  /* exactly 64 KiB of a valid request (padded with spaces) is fine */
+  const char *json = "{\"v\":1,\"type\":\"order.list\",\"id\":\"r\"}";
+  memset(big, ' ', IMX_MSG_BYTES_MAX);
+  memcpy(big, json, strlen(json));
+  imx_request r;
+  imx_proto_error err;
+  CHECK_EQ(0, imx_request_decode(big, IMX_MSG_BYTES_MAX, &r, &err));
+  big[IMX_MSG_BYTES_MAX] = ' ';
+  expect_error_n(big, IMX_MSG_BYTES_MAX + 1, "too_large", "message", "padded");
+  free(big);
+}
+
+static void test_decode_reads_exactly_len_bytes(void) {
+  /* no NUL after the message: ASan would see a read past the end */
+  const char *json = "{\"v\":1,\"type\":\"book.get\",\"id\":\"r\",\"service\":\"s\"}";
+  size_t n = strlen(json);
+  char *exact = malloc(n);
+  CHECK(exact != NULL);
+  if (exact == NULL) return;
+  memcpy(exact, json, n);
+  imx_request r;
+  imx_proto_error err;
+  CHECK_EQ(0, imx_request_decode(exact, n, &r, &err));
+  CHECK_STR("s", r.service);
+  /* a prefix of a longer buffer: the rest is not looked at */
+  CHECK_EQ(-1, imx_request_decode(exact, n - 1, &r, &err));
+  CHECK_STR("bad_json", err.code);
+  free(exact);
+  const char *longer = "{\"v\":1,\"type\":\"order.list\",\"id\":\"r\"}GARBAGE";
+  CHECK_EQ(0, imx_request_decode(longer, strlen(longer) - 7, &r, &err));
+}
+
+/* ------------------------------------------------------ replies: round trips */
+
+static void test_hello_ok_round_trips_every_set_of_roles(void) {
+  for (unsigned roles = 0; roles < 16; roles++) {
+    imx_reply x = reply(IMX_MSG_HELLO, "h1");
+    strcpy(x.cc, "CC-4100");
+    x.roles = roles;
+    round_trip_reply(&x);
+  }
+}
+
+static imx_reply_trade trades_[3] = {
+    {1, "it.hour", "CC-1400", "CC-4100", 5, 4500, 1700000000000},
+    {2, "it.hour", "CC-1400", "CC-6100", 1000000000, 1000000000, 0},
+    {9007199254740991ull, "truck.day", "A\"b", "c\\d", 0, 0, 9007199254740991LL}};
+
+static void test_order_new_ok_round_trips(void) {
+  imx_reply x = reply(IMX_MSG_ORDER_NEW, "o1");
+  x.order = 42, x.status = 0, x.qty_open = 5, x.qty_filled = 0;
+  round_trip_reply(&x); /* no fills: "trades":[] */
+  x.status = 1, x.qty_open = 0, x.qty_filled = 10;
+  x.trades = trades_, x.trades_n = 3;
+  round_trip_reply(&x);
+  x.status = 2, x.qty_open = 0, x.qty_filled = 5, x.trades_n = 1;
+  strcpy(x.reason, "self_trade");
+  round_trip_reply(&x);
+}
+
+static void test_order_cancel_ok_round_trips(void) {
+  imx_reply x = reply(IMX_MSG_ORDER_CANCEL, "c1");
+  x.order = 17, x.qty = 3;
+  round_trip_reply(&x);
+}
+
+static void test_order_list_ok_round_trips(void) {
+  imx_reply_order orders[2] = {
+      {7, "it.hour", IMX_PSIDE_OFFER, IMX_PTIF_PERIOD, 1, 4500, 10, 6, 4},
+      {8, "truck.day", IMX_PSIDE_BID, IMX_PTIF_GTC, 0, 0, 3, 3, 0}};
+  imx_reply x = reply(IMX_MSG_ORDER_LIST, "l1");
+  round_trip_reply(&x);
+  x.orders = orders, x.orders_n = 2;
+  round_trip_reply(&x);
+  CHECK(strstr(out_, "\"price\":null") != NULL); /* the market order */
+}
+
+static void test_book_get_ok_round_trips(void) {
+  imx_reply_level bids[2] = {{4500, 10, 2}, {4400, 1, 1}};
+  imx_reply_level offers[1] = {{4600, 7, UINT32_MAX}};
+  imx_reply x = reply(IMX_MSG_BOOK_GET, "b1");
+  strcpy(x.service, "it.hour");
+  round_trip_reply(&x);
+  x.bids = bids, x.bids_n = 2, x.offers = offers, x.offers_n = 1;
+  round_trip_reply(&x);
+}
+
+static void test_trades_list_ok_round_trips(void) {
+  imx_reply x = reply(IMX_MSG_TRADES_LIST, "t1");
+  round_trip_reply(&x);
+  x.trades = trades_, x.trades_n = 3;
+  round_trip_reply(&x);
+}
+
+static void test_balance_get_ok_round_trips(void) {
+  imx_reply_capacity caps[2] = {{"it.hour", 400, 10, 20, 370},
+                                {"truck.day", 0, 0, 0, 0}};
+  imx_reply x = reply(IMX_MSG_BALANCE_GET, "g1");
+  strcpy(x.cc, "CC-4100");
+  x.budget = 1000000, x.reserved = 2000, x.spent = 3000, x.earned = 4000;
+  x.available = -5000;
+  round_trip_reply(&x);
+  x.capacities = caps, x.capacities_n = 2;
+  round_trip_reply(&x);
+}
+
+static void test_tender_replies_round_trip(void) {
+  imx_reply x = reply(IMX_MSG_TENDER_NEW, "tn");
+  x.tender = 5;
+  round_trip_reply(&x);
+  x = reply(IMX_MSG_TENDER_QUOTE, "tq");
+  x.tender = 5, x.quote = 2;
+  round_trip_reply(&x);
+}
+
+static void test_auction_run_ok_round_trips(void) {
+  imx_reply x = reply(IMX_MSG_AUCTION_RUN, "a1");
+  strcpy(x.service, "truck.day");
+  x.surplus_side = IMX_PSIDE_NONE;
+  round_trip_reply(&x); /* no price */
+  x.price_minor = 41000, x.volume = 65, x.surplus = 5, x.surplus_side = IMX_PSIDE_BID;
+  round_trip_reply(&x);
+  x.surplus_side = IMX_PSIDE_OFFER;
+  round_trip_reply(&x);
+}
+
+static void test_period_close_ok_round_trips(void) {
+  imx_reply x = reply(IMX_MSG_PERIOD_CLOSE, "p1");
+  x.expired = 12;
+  round_trip_reply(&x);
+}
+
+static void test_reply_encoding_is_the_documented_json(void) {
+  imx_reply x = reply(IMX_MSG_HELLO, "h1");
+  strcpy(x.cc, "CC-1");
+  x.roles = IMX_ROLE_PROVIDER | IMX_ROLE_ADMIN;
+  CHECK(imx_reply_encode(&x, out_, sizeof out_) > 0);
+  CHECK_STR("{\"v\":1,\"type\":\"hello.ok\",\"id\":\"h1\",\"cc\":\"CC-1\","
+            "\"roles\":[\"provider\",\"admin\"]}",
+            out_);
+  x = reply(IMX_MSG_AUCTION_RUN, "a1");
+  strcpy(x.service, "truck.day");
+  x.surplus_side = IMX_PSIDE_NONE;
+  CHECK(imx_reply_encode(&x, out_, sizeof out_) > 0);
+  CHECK_STR("{\"v\":1,\"type\":\"auction.run.ok\",\"id\":\"a1\",\"service\":"
+            "\"truck.day\",\"price\":null,\"volume\":0,\"surplus\":0,"
+            "\"surplus_side\":\"none\"}",
+            out_);
+  x = reply(IMX_MSG_ORDER_NEW, "o1");
+  x.order = 3, x.status = 2, x.qty_open = 0, x.qty_filled = 0;
+  strcpy(x.reason, "fok");
+  CHECK(imx_reply_encode(&x, out_, sizeof out_) > 0);
+  CHECK_STR("{\"v\":1,\"type\":\"order.new.ok\",\"id\":\"o1\",\"order\":3,"
+            "\"status\":\"cancelled\",\"qty_open\":0,\"qty_filled\":0,"
+            "\"reason\":\"fok\",\"trades\":[]}",
+            out_);
+  x = reply(IMX_MSG_BOOK_GET, "b");
+  imx_reply_level lv[2] = {{5, 6, 1}, {4, 2, 2}};
+  strcpy(x.service, "s");
+  x.bids = lv, x.bids_n = 2;
+  CHECK(imx_reply_encode(&x, out_, sizeof out_) > 0);
+  CHECK_STR("{\"v\":1,\"type\":\"book.get.ok\",\"id\":\"b\",\"service\":\"s\","
+            "\"bids\":[{\"price\":5,\"qty\":6,\"orders\":1},"
+            "{\"price\":4,\"qty\":2,\"orders\":2}],\"offers\":[]}",
+            out_);
+}
+
+static int reply_decode(const char *json, imx_reply *r, imx_proto_error *err) {
+  return imx_reply_decode(json, strlen(json), r, err);
+}
+
+static void expect_reply_error(const char *json, const char *field) {
+  imx_reply r;
+  imx_proto_error err = {0};
+  int rc = reply_decode(json, &r, &err);
+  int good = rc == -1 && err.code && strcmp(err.field, field) == 0;
+  if (!good)
+    fprintf(stderr, "  want bad \"%s\", got rc %d %s \"%s\": %.200s\n", field,
+            rc, err.code ? err.code : "-", err.field, json);
+  CHECK(good);
+  CHECK(r.trades == NULL && r.orders == NULL && r.bids == NULL &&
+        r.offers == NULL && r.capacities == NULL);
+}
+
+/* A trades.list.ok with n copies of one trade. */
+static char *trades_reply(uint32_t n) {
+  const char *row = "{\"trade\":1,\"service\":\"s\",\"buyer\":\"b\",\"seller\":"
+                    "\"x\",\"qty\":1,\"price\":2,\"time_ms\":3}";
+  size_t cap = 64 + (size_t)n * (strlen(row) + 1);
+  char *json = malloc(cap);
+  if (json == NULL) return NULL;
+  size_t len = (size_t)snprintf(json, cap, "{\"v\":1,\"type\":\"trades.list.ok\","
+                                           "\"id\":\"t\",\"trades\":[");
+  for (uint32_t i = 0; i < n; i++)
+    len += (size_t)snprintf(json + len, cap - len, "%s%s", i ? "," : "", row);
+  snprintf(json + len, cap - len, "]}");
+  return json;
+}
+
+static void test_reply_lists_hold_at_most_1000_rows(void) {
+  char *json = trades_reply(IMX_LIST_MAX);
+  imx_reply r;
+  imx_proto_error err;
+  CHECK(json != NULL);
+  if (json == NULL) return;
+  CHECK_EQ(0, reply_decode(json, &r, &err));
+  CHECK_EQ(IMX_LIST_MAX, r.trades_n);
+  CHECK_EQ(2, r.trades[IMX_LIST_MAX - 1].price_minor);
+  imx_reply_free(&r);
+  free(json);
+  json = trades_reply(IMX_LIST_MAX + 1);
+  CHECK(json != NULL);
+  if (json == NULL) return;
+  expect_reply_error(json, "trades");
+  free(json);
+}
+
+static void test_reply_decode_names_the_row_at_fault(void) {
+  expect_reply_error(
+      "{\"v\":1,\"type\":\"trades.list.ok\",\"id\":\"t\",\"trades\":["
+      "{\"trade\":1,\"service\":\"s\",\"buyer\":\"b\",\"seller\":\"x\",\"qty\":1,"
+      "\"price\":2,\"time_ms\":3},"
+      "{\"trade\":1,\"service\":\"s\",\"buyer\":\"b\",\"seller\":\"x\",\"qty\":-1,"
+      "\"price\":2,\"time_ms\":3}]}",
+      "trades[1].qty");
+  expect_reply_error("{\"v\":1,\"type\":\"book.get.ok\",\"id\":\"b\",\"service\":"
+                     "\"s\",\"bids\":[],\"offers\":[5]}",
+                     "offers[0]");
+  expect_reply_error("{\"v\":1,\"type\":\"order.list.ok\",\"id\":\"l\",\"orders\":"
+                     "[{\"order\":1}]}",
+                     "orders[0].service");
+  expect_reply_error("{\"v\":1,\"type\":\"balance.get.ok\",\"id\":\"g\",\"cc\":\"c\","
+                     "\"budget\":0,\"reserved\":0,\"spent\":0,\"earned\":0,"
+                     "\"available\":0,\"capacities\":[{\"service\":\"s\","
+                     "\"capacity\":1,\"reserved\":0,\"sold\":0,\"available\":1,"
+                     "\"extra\":1}]}",
+                     "capacities[0].extra");
+}
+
+static void test_reply_decode_is_strict(void) {
+  expect_reply_error("{\"type\":\"tender.new.ok\",\"id\":\"t\",\"tender\":1}", "v");
+  expect_reply_error("{\"v\":1,\"type\":\"tender.new\",\"id\":\"t\",\"tender\":1}", "type");
+  expect_reply_error("{\"v\":1,\"type\":\"nope.ok\",\"id\":\"t\",\"tender\":1}", "type");
+  expect_reply_error("{\"v\":1,\"type\":\".ok\",\"id\":\"t\"}", "type");
+  expect_reply_error("{\"v\":1,\"type\":\"tender.new.ok\",\"id\":\"t\"}", "tender");
+  expect_reply_error("{\"v\":1,\"type\":\"tender.new.ok\",\"id\":\"t\",\"tender\":1,"
+                     "\"quote\":1}",
+                     "quote");
+  expect_reply_error("{\"v\":1,\"type\":\"tender.new.ok\",\"id\":\"t\",\"tender\":1,"
+                     "\"tender\":1}",
+                     "tender");
+  expect_reply_error("{\"v\":1,\"type\":\"hello.ok\",\"id\":\"h\",\"cc\":\"c\","
+                     "\"roles\":[\"admin\",\"admin\"]}",
+                     "roles");
+  expect_reply_error("{\"v\":1,\"type\":\"hello.ok\",\"id\":\"h\",\"cc\":\"c\","
+                     "\"roles\":[\"king\"]}",
+                     "roles");
+  expect_reply_error("{\"v\":1,\"type\":\"auction.run.ok\",\"id\":\"a\",\"service\":"
+                     "\"s\",\"price\":0,\"volume\":0,\"surplus\":0,"
+                     "\"surplus_side\":\"none\"}",
+                     "price");
+  expect_reply_error("[]", "message");
+  imx_reply r;
+  imx_proto_error err;
+  CHECK_EQ(-1, reply_decode("{\"v\":1", &r, &err));
+  CHECK_STR("bad_json", err.code);
+}
+
+static void test_a_failed_reply_decode_frees_what_it_allocated(void) {
+  /* the trades are allocated before the bad row is found (ASan: no leak) */
+  expect_reply_error("{\"v\":1,\"type\":\"order.new.ok\",\"id\":\"o\",\"order\":1,"
+                     "\"status\":\"open\",\"qty_open\":1,\"qty_filled\":0,"
+                     "\"trades\":[{\"trade\":1}]}",
+                     "trades[0].service");
+  expect_reply_error("{\"v\":1,\"type\":\"book.get.ok\",\"id\":\"b\",\"service\":"
+                     "\"s\",\"bids\":[{\"price\":1,\"qty\":1,\"orders\":1}],"
+                     "\"offers\":7}",
+                     "offers");
+}
+
+static void test_reply_free_can_be_called_twice(void) {
+  imx_reply x = reply(IMX_MSG_TRADES_LIST, "t");
+  x.trades = trades_, x.trades_n = 2;
+  size_t n = imx_reply_encode(&x, out_, sizeof out_);
+  imx_reply y;
+  imx_proto_error err;
+  CHECK_EQ(0, imx_reply_decode(out_, n, &y, &err));
+  CHECK(y.trades != NULL && y.trades != trades_);
+  imx_reply_free(&y);
+  CHECK(y.trades == NULL);
+  CHECK_EQ(0, y.trades_n);
+  imx_reply_free(&y);
+  imx_reply_free(NULL);
+}
+
+/* --------------------------------------------------------- error replies */
+
+static void test_error_reply_is_the_documented_json(void) {
+  size_t n = imx_error_encode("r1", "bad_field", "qty", "is out of range", out_,
+                              sizeof out_);
+  CHECK_STR("{\"v\":1,\"type\":\"error\",\"id\":\"r1\",\"code\":\"bad_field\","
+            "\"field\":\"qty\",\"message\":\"is out of range\"}",
+            out_);
+  CHECK_EQ(strlen(out_), n);
+}
+
+static void test_error_reply_without_id_has_an_empty_id(void) {
+  CHECK(imx_error_encode(NULL, "bad_json", NULL, NULL, out_, sizeof out_) > 0);
+  CHECK_STR("{\"v\":1,\"type\":\"error\",\"id\":\"\",\"code\":\"bad_json\","
+            "\"field\":\"\",\"message\":\"\"}",
+            out_);
+  imx_reply r;
+  imx_proto_error err;
+  CHECK_EQ(0, reply_decode(out_, &r, &err));
+  CHECK_EQ(1, r.error);
+  CHECK_STR("", r.id);
+  CHECK_STR("bad_json", r.code);
+}
+
+static void test_error_reply_escapes_quotes_backslashes_and_controls(void) {
+  CHECK(imx_error_encode("a\"b", "internal", "x\\y",
+                         "tab\there\nnew \x01\x1f\x7f end", out_,
+                         sizeof out_) > 0);
+  CHECK_STR("{\"v\":1,\"type\":\"error\",\"id\":\"a\\\"b\",\"code\":\"internal\","
+            "\"field\":\"x\\\\y\",\"message\":\"tab\\u0009here\\u000anew "
+            "\\u0001\\u001f\\u007f end\"}",
+            out_);
+  imx_reply r;
+  imx_proto_error err;
+  CHECK_EQ(0, reply_decode(out_, &r, &err));
+  CHECK_STR("a\"b", r.id);
+  CHECK_STR("x\\y", r.field);
+  CHECK_STR("tab\there\nnew \x01\x1f\x7f end", r.message);
+}
+
+static void test_error_reply_round_trips(void) {
+  imx_reply x = reply(IMX_MSG_HELLO, "r9");
+  x.error = 1;
+  strcpy(x.code, "insufficient_budget");
+  strcpy(x.field, "price");
+  strcpy(x.message, "available: 1200");
+  round_trip_reply(&x);
+  char direct[512];
+  size_t n = imx_error_encode("r9", "insufficient_budget", "price",
+                              "available: 1200", direct, sizeof direct);
+  CHECK_EQ(n, imx_reply_encode(&x, out_, sizeof out_));
+  CHECK_STR(direct, out_);
+}
+
+static void test_a_decode_error_becomes_an_error_reply(void) {
+  const char *json = msg("order.new", ORDER_NEW_BASE ",\"bogus\":1");
+  imx_request r;
+  imx_proto_error err;
+  CHECK_EQ(-1, imx_request_decode(json, strlen(json), &r, &err));
+  CHECK(imx_error_encode(r.id, err.code, err.field, err.message, out_,
+                         sizeof out_) > 0);
+  imx_reply back;
+  imx_proto_error err2;
+  CHECK_EQ(0, reply_decode(out_, &back, &err2));
+  CHECK_EQ(1, back.error);
+  CHECK_STR("r1", back.id);
+  CHECK_STR("bad_field", back.code);
+  CHECK_STR("bogus", back.field);
+  CHECK_STR(err.message, back.message);
+}
+
+static void test_a_long_error_message_is_cut_when_decoded(void) {
+  char message[400];
+  snprintf(message, sizeof message, "%s\xc3\xa9%s", repeat('m', 158), repeat('n', 100));
+  CHECK(imx_error_encode("r", "internal", repeat('f', 200), message, out_,
+                         sizeof out_) > 0);
+  imx_reply r;
+  imx_proto_error err;
+  CHECK_EQ(0, reply_decode(out_, &r, &err));
+  CHECK_STR(repeat('f', 95), r.field);
+  CHECK_STR(repeat('m', 158), r.message); /* not in the middle of the é */
+}
+
+/* ---------------------------------------------------- buffers too small */
+
+/* Every cap up to the length (the NUL needs one more byte) gives 0 and
+** writes nothing beyond cap. */
+static void check_small_buffers(size_t (*encode)(const void *, char *, size_t),
+                                const void *x) {
+  char full[4096];
+  size_t n = encode(x, full, sizeof full);
+  CHECK(n > 0);
+  for (size_t cap = 0; cap <= n; cap++) {
+    char small[4096 + 16];
+    memset(small, '#', sizeof small);
+    CHECK_EQ(0, encode(x, small, cap));
+    CHECK(small[cap] == '#');
+  }
+  char exact[4096];
+  CHECK_EQ(n, encode(x, exact, n + 1));
+  CHECK_STR(full, exact);
+}
+
+static size_t enc_request(const void *x, char *buf, size_t cap) {
+  return imx_request_encode(x, buf, cap);
+}
+
+static size_t enc_reply(const void *x, char *buf, size_t cap) {
+  return imx_reply_encode(x, buf, cap);
+}
+
+static size_t enc_error(const void *x, char *buf, size_t cap) {
+  return imx_error_encode(x, "bad_field", "qty", "is out of range", buf, cap);
+}
+
+static void test_encode_into_a_small_buffer_returns_0(void) {
+  imx_request q = request(IMX_MSG_ORDER_NEW, "o\"1");
+  strcpy(q.service, "s");
+  q.qty = 5;
+  check_small_buffers(enc_request, &q);
+  imx_reply r = reply(IMX_MSG_TRADES_LIST, "t");
+  r.trades = trades_, r.trades_n = 3;
+  check_small_buffers(enc_reply, &r);
+  check_small_buffers(enc_error, "r\\1");
+  CHECK_EQ(0, imx_error_encode("r", "internal", "", "", NULL, 0));
+}
+
+/* ------------------------------------------------------------- sha-256 */
+
+static const char *sha(const char *s) {
+  static char hex[65];
+  imx_sha256_hex(s, strlen(s), hex);
+  return hex;
+}
+
+static void test_sha256_fips_180_examples(void) {
+  CHECK_STR("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            sha(""));
+  CHECK_STR("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            sha("abc"));
+  CHECK_STR("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+            sha("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"));
+  CHECK_STR("cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1",
+            sha("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+                "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"));
+}
+
+static void test_sha256_of_a_million_a(void) {
+  char *a = malloc(1000000);
+  CHECK(a != NULL);
+  if (a == NULL) return;
+  memset(a, 'a', 1000000);
+  char hex[65];
+  imx_sha256_hex(a, 1000000, hex);
+  CHECK_STR("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", hex);
+  free(a);
+}
+
+/* The padding takes one block or two around 55/56 bytes (and 119/120). */
+static void test_sha256_padding_boundaries(void) {
+  CHECK_STR("9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318",
+            sha(repeat('a', 55)));
+  CHECK_STR("b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a",
+            sha(repeat('a', 56)));
+  CHECK_STR("7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34",
+            sha(repeat('a', 63)));
+  CHECK_STR("ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb",
+            sha(repeat('a', 64)));
+  CHECK_STR("31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb",
+            sha(repeat('a', 119)));
+  CHECK_STR("2f3d335432c70b580af0e8e1b3674a7c020d683aa5f73aaaedfdc55af904c21c",
+            sha(repeat('a', 120)));
+}
+
+#define TOKEN "tok-CC-4100-secret"
+#define TOKEN_HASH "be787ef282b1ad2c3b52b0b4868be4610a99588cd8cb00775d2167562e778249"
+
+static void test_token_matches_its_hash(void) {
+  CHECK_EQ(1, imx_token_matches(TOKEN, TOKEN_HASH));
+  CHECK_STR(TOKEN_HASH, sha(TOKEN));
+}
+
+static void test_a_wrong_token_does_not_match(void) {
+  CHECK_EQ(0, imx_token_matches("tok-CC-4100-secreT", TOKEN_HASH));
+  CHECK_EQ(0, imx_token_matches("tok-CC-4100-secret ", TOKEN_HASH));
+  CHECK_EQ(0, imx_token_matches("", TOKEN_HASH));
+  CHECK_EQ(0, imx_token_matches(NULL, TOKEN_HASH));
+  /* "no token" never matches, even the hash of "" */
+  CHECK_EQ(0, imx_token_matches("", sha("")));
+}
+
+static void test_a_bad_stored_hash_matches_nothing(void) {
+  char upper[65];
+  strcpy(upper, TOKEN_HASH);
+  for (int i = 0; upper[i]; i++)
+    if (upper[i] >= 'a' && upper[i] <= 'f') upper[i] = (char)(upper[i] - 32);
+  CHECK_EQ(0, imx_token_matches(TOKEN, upper));
+  CHECK_EQ(0, imx_token_matches(TOKEN, ""));
+  CHECK_EQ(0, imx_token_matches(TOKEN, NULL));
+  char cut[65];
+  strcpy(cut, TOKEN_HASH);
+  cut[63] = '\0';
+  CHECK_EQ(0, imx_token_matches(TOKEN, cut));
+  CHECK_EQ(0, imx_token_matches(TOKEN, TOKEN_HASH "0"));
+  char odd[65];
+  strcpy(odd, TOKEN_HASH);
+  odd[10] = 'g';
+  CHECK_EQ(0, imx_token_matches(TOKEN, odd));
+}
+
+int main(int argc, char **argv) {
+  static const check_case cases[] = {
+      CHECK_CASE(test_type_names_are_the_protocols),
+      CHECK_CASE(test_hello_round_trips),
+      CHECK_CASE(test_order_new_limit_round_trips),
+      CHECK_CASE(test_order_new_market_round_trips),
+      CHECK_CASE(test_order_cancel_round_trips),
+      CHECK_CASE(test_order_list_round_trips),
+      CHECK_CASE(test_book_get_round_trips),
+      CHECK_CASE(test_trades_list_round_trips),
+      CHECK_CASE(test_balance_get_round_trips),
+      CHECK_CASE(test_tender_new_round_trips),
+      CHECK_CASE(test_tender_quote_round_trips),
+      CHECK_CASE(test_auction_run_round_trips),
+      CHECK_CASE(test_period_close_round_trips),
+      CHECK_CASE(test_request_encoding_is_the_documented_json),
+      CHECK_CASE(test_longest_strings_round_trip),
+      CHECK_CASE(test_order_new_without_price_is_a_market_order),
+      CHECK_CASE(test_order_new_decodes_every_field),
+      CHECK_CASE(test_order_new_defaults_to_gtc_without_aon),
+      CHECK_CASE(test_book_get_depth_defaults_to_10),
+      CHECK_CASE(test_trades_list_defaults_to_100_of_every_service),
+      CHECK_CASE(test_auction_run_reference_is_optional),
+      CHECK_CASE(test_tender_requests_decode_their_fields),
+      CHECK_CASE(test_fields_that_do_not_apply_are_zero),
+      CHECK_CASE(test_cc_and_token_are_allowed_in_every_request),
+      CHECK_CASE(test_whitespace_and_exponents_are_json),
+      CHECK_CASE(test_hello_needs_cc_and_token),
+      CHECK_CASE(test_required_fields_are_required),
+      CHECK_CASE(test_v_must_be_1),
+      CHECK_CASE(test_type_must_be_a_request_type),
+      CHECK_CASE(test_id_is_1_to_64_bytes),
+      CHECK_CASE(test_id_is_kept_for_the_error_reply),
+      CHECK_CASE(test_unknown_key_is_refused_by_name),
+      CHECK_CASE(test_a_field_of_another_type_is_unknown),
+      CHECK_CASE(test_a_key_given_twice_is_refused),
+      CHECK_CASE(test_qty_is_validated),
+      CHECK_CASE(test_price_is_validated),
+      CHECK_CASE(test_ceiling_is_validated),
+      CHECK_CASE(test_deadline_ms_is_1_ms_to_30_days),
+      CHECK_CASE(test_order_and_tender_ids_are_exact),
+      CHECK_CASE(test_depth_is_1_to_100),
+      CHECK_CASE(test_limit_is_1_to_1000),
+      CHECK_CASE(test_reference_is_validated),
+      CHECK_CASE(test_fractions_are_refused),
+      CHECK_CASE(test_side_is_bid_or_offer),
+      CHECK_CASE(test_tif_is_gtc_period_ioc_or_fok),
+      CHECK_CASE(test_aon_is_a_boolean),
+      CHECK_CASE(test_cc_is_validated),
+      CHECK_CASE(test_token_is_validated),
+      CHECK_CASE(test_service_is_validated),
+      CHECK_CASE(test_not_json_is_bad_json),
+      CHECK_CASE(test_not_an_object_is_bad_json),
+      CHECK_CASE(test_a_nul_byte_inside_is_bad_json),
+      CHECK_CASE(test_trailing_garbage_is_bad_json),
+      CHECK_CASE(test_too_large_is_refused_before_parsing),
+      CHECK_CASE(test_decode_reads_exactly_len_bytes),
+      CHECK_CASE(test_hello_ok_round_trips_every_set_of_roles),
+      CHECK_CASE(test_order_new_ok_round_trips),
+      CHECK_CASE(test_order_cancel_ok_round_trips),
+      CHECK_CASE(test_order_list_ok_round_trips),
+      CHECK_CASE(test_book_get_ok_round_trips),
+      CHECK_CASE(test_trades_list_ok_round_trips),
+      CHECK_CASE(test_balance_get_ok_round_trips),
+      CHECK_CASE(test_tender_replies_round_trip),
+      CHECK_CASE(test_auction_run_ok_round_trips),
+      CHECK_CASE(test_period_close_ok_round_trips),
+      CHECK_CASE(test_reply_encoding_is_the_documented_json),
+      CHECK_CASE(test_reply_lists_hold_at_most_1000_rows),
+      CHECK_CASE(test_reply_decode_names_the_row_at_fault),
+      CHECK_CASE(test_reply_decode_is_strict),
+      CHECK_CASE(test_a_failed_reply_decode_frees_what_it_allocated),
+      CHECK_CASE(test_reply_free_can_be_called_twice),
+      CHECK_CASE(test_error_reply_is_the_documented_json),
+      CHECK_CASE(test_error_reply_without_id_has_an_empty_id),
+      CHECK_CASE(test_error_reply_escapes_quotes_backslashes_and_controls),
+      CHECK_CASE(test_error_reply_round_trips),
+      CHECK_CASE(test_a_decode_error_becomes_an_error_reply),
+      CHECK_CASE(test_a_long_error_message_is_cut_when_decoded),
+      CHECK_CASE(test_encode_into_a_small_buffer_returns_0),
+      CHECK_CASE(test_sha256_fips_180_examples),
+      CHECK_CASE(test_sha256_of_a_million_a),
+      CHECK_CASE(test_sha256_padding_boundaries),
+      CHECK_CASE(test_token_matches_its_hash),
+      CHECK_CASE(test_a_wrong_token_does_not_match),
+      CHECK_CASE(test_a_bad_stored_hash_matches_nothing),
+  };
+  return check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
+}
