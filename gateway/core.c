@@ -70,16 +70,11 @@ int64_t core_cc_index(const imx_market *m, const char *cc) {
   return imx_market_cc_find(m, cc);
 }
 
-static void publish(imx_core *c, uint32_t service, const char *json) {
+static void publish(imx_core *c, imx_md_event *ev, uint32_t service) {
   char msg[IMX_PUB_BYTES_MAX];
-  int n = snprintf(msg, sizeof msg, "%s %s", c->m->services[service].id, json);
-  if (n > 0 && (size_t)n < sizeof msg && c->publish)
-    c->publish(c->publish_ctx, msg, (size_t)n);
-}
-
-static void price_json(char *buf, size_t cap, int64_t price_minor) {
-  if (price_minor) snprintf(buf, cap, "%" PRId64, price_minor);
-  else snprintf(buf, cap, "null");
+  snprintf(ev->service, sizeof ev->service, "%s", c->m->services[service].id);
+  size_t n = imx_md_encode(ev, msg, sizeof msg);
+  if (n > 0 && c->publish) c->publish(c->publish_ctx, msg, n);
 }
 
 static void keep_trade(imx_core *c, const imx_event *ev) {
@@ -95,23 +90,18 @@ static void keep_trade(imx_core *c, const imx_event *ev) {
   c->trades_head = (c->trades_head + 1) % TRADES_KEPT;
   if (c->trades_n < TRADES_KEPT) c->trades_n++;
   if (c->fills_n < FILLS_MAX) c->fills[c->fills_n++] = *t;
-  char json[256];
-  snprintf(json, sizeof json,
-           "{\"type\":\"trade\",\"service\":\"%s\",\"trade\":%" PRIu64
-           ",\"qty\":%" PRId64 ",\"price\":%" PRId64 ",\"time_ms\":%" PRId64 "}",
-           t->service, t->trade, t->qty, t->price_minor, t->time_ms);
-  publish(c, ev->service, json);
+  imx_md_event md = {.kind = IMX_MD_TRADE, .trade = t->trade, .qty = t->qty,
+                     .price_minor = t->price_minor, .time_ms = t->time_ms};
+  publish(c, &md, ev->service);
 }
 
 static void publish_auction(imx_core *c, const imx_event *ev) {
-  char json[320], price[24];
-  price_json(price, sizeof price, ev->price_minor);
-  snprintf(json, sizeof json,
-           "{\"type\":\"auction\",\"service\":\"%s\",\"price\":%s,\"volume\":%"
-           PRId64 ",\"surplus\":%" PRId64 ",\"surplus_side\":\"%s\"}",
-           c->m->services[ev->service].id, price, ev->qty, ev->surplus,
-           imx_side_name(ev->surplus_side));
-  publish(c, ev->service, json);
+  imx_md_event md = {.kind = IMX_MD_AUCTION, .price_minor = ev->price_minor,
+                     .volume = ev->qty, .surplus = ev->surplus,
+                     .surplus_side = ev->surplus_side == IMX_BID     ? IMX_PSIDE_BID
+                                     : ev->surplus_side == IMX_OFFER ? IMX_PSIDE_OFFER
+                                                                     : IMX_PSIDE_NONE};
+  publish(c, &md, ev->service);
 }
 
 static void on_event(void *ctx, const imx_event *ev) {
@@ -160,14 +150,9 @@ static void publish_tops(imx_core *c) {
     }
     if (memcmp(&t, &c->tops[s], sizeof t) == 0) continue;
     c->tops[s] = t;
-    char json[320], b[24], o[24];
-    price_json(b, sizeof b, t.bid);
-    price_json(o, sizeof o, t.offer);
-    snprintf(json, sizeof json,
-             "{\"type\":\"top\",\"service\":\"%s\",\"bid\":%s,\"bid_qty\":%" PRId64
-             ",\"offer\":%s,\"offer_qty\":%" PRId64 "}",
-             c->m->services[s].id, b, t.bid_qty, o, t.offer_qty);
-    publish(c, s, json);
+    imx_md_event md = {.kind = IMX_MD_TOP, .bid = t.bid, .bid_qty = t.bid_qty,
+                       .offer = t.offer, .offer_qty = t.offer_qty};
+    publish(c, &md, s);
   }
 }
 

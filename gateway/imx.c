@@ -209,6 +209,38 @@ static int order_cmd(const opts *o, int side, int argc, char **argv) {
   return pos < 2 ? usage() : call(o, &rq);
 }
 
+/* One market data message: a line of text, or its JSON with --json. */
+static void print_md(const opts *o, const char *data, size_t len) {
+  imx_md_event ev;
+  imx_proto_error err = {0};
+  char a[32], b[32];
+  if (imx_md_decode(data, len, &ev, &err) != 0) {
+    fprintf(stderr, "imx: watch: a bad message: %s: %s\n", err.field, err.message);
+    return;
+  }
+  if (o->json) {
+    const char *json = memchr(data, ' ', len) + 1;
+    printf("%.*s\n", (int)(len - (size_t)(json - data)), json);
+    return;
+  }
+  switch (ev.kind) {
+  case IMX_MD_TRADE:
+    printf("%-20s trade %" PRIu64 ": %" PRId64 " at %s\n", ev.service, ev.trade,
+           ev.qty, money(ev.price_minor, a));
+    break;
+  case IMX_MD_TOP:
+    printf("%-20s best bid %s x %" PRId64 ", best offer %s x %" PRId64 "\n", ev.service,
+           ev.bid ? amount(ev.bid, a) : "-", ev.bid_qty,
+           ev.offer ? amount(ev.offer, b) : "-", ev.offer_qty);
+    break;
+  case IMX_MD_AUCTION:
+    printf("%-20s auction: %s, volume %" PRId64 ", surplus %" PRId64 " (%s)\n", ev.service,
+           ev.price_minor ? amount(ev.price_minor, a) : "no price", ev.volume,
+           ev.surplus, side_word(ev.surplus_side));
+    break;
+  }
+}
+
 static int watch(const opts *o, int argc, char **argv) {
   int64_t count = -1;
   nng_socket sub;
@@ -237,9 +269,7 @@ static int watch(const opts *o, int argc, char **argv) {
       nng_close(sub);
       return 3;
     }
-    const char *json = memchr(data, ' ', len);
-    json = json ? json + 1 : data;
-    printf("%.*s\n", (int)(len - (size_t)(json - data)), json);
+    print_md(o, data, len);
     nng_free(data, len);
   }
   nng_close(sub);

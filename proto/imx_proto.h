@@ -240,6 +240,29 @@ void imx_reply_free(imx_reply *r);
 size_t imx_error_encode(const char *id, const char *code, const char *field,
                         const char *message, char *buf, size_t cap);
 
+/* -------------------------------------------------------- market data */
+
+/* One PUB message is the service id, one space, and the JSON event, so a
+** subscriber to "<service> " gets exactly that service. */
+typedef enum imx_md_kind { IMX_MD_TRADE = 0, IMX_MD_TOP, IMX_MD_AUCTION } imx_md_kind;
+
+typedef struct imx_md_event {
+  imx_md_kind kind;
+  char service[IMX_NAME_BYTES_MAX + 1];
+  uint64_t trade;              /* trade                                  */
+  int64_t qty, price_minor;    /* trade; auction: price (0 = none)       */
+  int64_t time_ms;             /* trade                                  */
+  int64_t bid, bid_qty, offer, offer_qty; /* top: price 0 = none         */
+  int64_t volume, surplus;     /* auction                                */
+  int surplus_side;            /* auction: IMX_PSIDE_*                   */
+} imx_md_event;
+
+/* Writes the whole PUB message (topic included); 0 if cap is too small. */
+size_t imx_md_encode(const imx_md_event *ev, char *buf, size_t cap);
+/* Reads a whole PUB message back. */
+int imx_md_decode(const char *buf, size_t len, imx_md_event *out,
+                  imx_proto_error *err);
+
 /* ---------------------------------------------------------- sha-256 */
 
 /* Tokens are stored as the lower-case hex SHA-256 of the token. */

@@ -868,3 +868,90 @@ void imx_reply_free(imx_reply *r) {
   r->bids = r->offers = NULL, r->bids_n = r->offers_n = 0;
   r->capacities = NULL, r->capacities_n = 0;
 }
+
+/* ---------------------------------------------------------- market data */
+
+static const char *const md_kinds[] = {"trade", "top", "auction", NULL};
+
+size_t imx_md_encode(const imx_md_event *ev, char *buf, size_t cap) {
+  writer w = {buf, cap, 0, 0};
+  assert((unsigned)ev->kind <= IMX_MD_AUCTION);
+  put_raw(&w, ev->service);
+  put_raw(&w, " {\"type\":");
+  put_str(&w, md_kinds[ev->kind]);
+  kv_str(&w, "service", ev->service);
+  switch (ev->kind) {
+  case IMX_MD_TRADE:
+    kv_uint(&w, "trade", ev->trade);
+    kv_int(&w, "qty", ev->qty);
+    kv_int(&w, "price", ev->price_minor);
+    kv_int(&w, "time_ms", ev->time_ms);
+    break;
+  case IMX_MD_TOP:
+    kv_price(&w, "bid", ev->bid);
+    kv_int(&w, "bid_qty", ev->bid_qty);
+    kv_price(&w, "offer", ev->offer);
+    kv_int(&w, "offer_qty", ev->offer_qty);
+    break;
+  case IMX_MD_AUCTION:
+    kv_price(&w, "price", ev->price_minor);
+    kv_int(&w, "volume", ev->volume);
+    kv_int(&w, "surplus", ev->surplus);
+    kv_word(&w, "surplus_side", side_words, 3, ev->surplus_side);
+    break;
+  }
+  put(&w, "}", 1);
+  return finish(&w);
+}
+
+static int decode_md(const cJSON *d, imx_md_event *ev, imx_proto_error *err) {
+  static const char *const keys[3][7] = {
+      {"type", "service", "trade", "qty", "price", "time_ms", NULL},
+      {"type", "service", "bid", "bid_qty", "offer", "offer_qty", NULL},
+      {"type", "service", "price", "volume", "surplus", "surplus_side", NULL}};
+  int kind = 0;
+  if (!cJSON_IsObject(d))
+    return imx_proto_fail(err, "bad_json", "message", "not a JSON object");
+  if (word(d, "type", md_kinds, &kind, err)) return -1;
+  ev->kind = (imx_md_kind)kind;
+  if (imx_json_check_keys(d, keys[kind], err) ||
+      text(d, "service", ev->service, sizeof ev->service, 0, err))
+    return -1;
+  switch (ev->kind) {
+  case IMX_MD_TRADE:
+    return unum(d, "trade", &ev->trade, err) || qty(d, "qty", &ev->qty, err) ||
+                   qty(d, "price", &ev->price_minor, err) ||
+                   qty(d, "time_ms", &ev->time_ms, err)
+               ? -1 : 0;
+  case IMX_MD_TOP:
+    return price_or_null(d, "bid", &ev->bid, err) ||
+                   qty(d, "bid_qty", &ev->bid_qty, err) ||
+                   price_or_null(d, "offer", &ev->offer, err) ||
+                   qty(d, "offer_qty", &ev->offer_qty, err)
+               ? -1 : 0;
+  case IMX_MD_AUCTION:
+    return price_or_null(d, "price", &ev->price_minor, err) ||
+                   qty(d, "volume", &ev->volume, err) ||
+                   qty(d, "surplus", &ev->surplus, err) ||
+                   word(d, "surplus_side", side_words, &ev->surplus_side, err)
+               ? -1 : 0;
+  }
+  return -1;
+}
+
+int imx_md_decode(const char *buf, size_t len, imx_md_event *out,
+                  imx_proto_error *err) {
+  memset(out, 0, sizeof *out);
+  const char *space = memchr(buf, ' ', len);
+  if (space == NULL)
+    return imx_proto_fail(err, "bad_json", "message", "no topic before the event");
+  size_t topic = (size_t)(space - buf);
+  cJSON *doc = imx_json_parse(space + 1, len - topic - 1, err);
+  if (doc == NULL) return -1;
+  int rc = decode_md(doc, out, err);
+  cJSON_Delete(doc);
+  if (rc == 0 && (strlen(out->service) != topic ||
+                  memcmp(out->service, buf, topic) != 0))
+    rc = imx_proto_fail(err, "bad_field", "service", "differs from the topic");
+  return rc;
+}

@@ -84,7 +84,7 @@ expect_raw() { # expect_raw CODE JSON: nngcat gets an error reply with CODE
 # ---------------------------------------------------------------- trading
 
 watch_started() {
-  IMX_PUB_URL=$PUB_main "$imx" watch it.hour --count 3 >"$tmp/watch.out" 2>&1 &
+  IMX_PUB_URL=$PUB_main "$imx" --json watch it.hour --count 3 >"$tmp/watch.out" 2>&1 &
   pids+=($!)
   WATCH_PID=$!
   sleep 0.3
@@ -259,6 +259,21 @@ flood_while_served() {
   [ $ok -eq 1 ]
 }
 check another_client_served_during_a_flood flood_while_served
+
+readme_example() {
+  # The protocol example of README.md, as written there, on the example market.
+  local req
+  req=$(grep -o "'{\"v\":1,\"type\":\"order.new\",\"id\":\"a1\"[^']*'" "$src/README.md" | tr -d "'")
+  [ -n "$req" ] || { echo "  no example in README.md"; return 1; }
+  market=$src/examples/market.json start_daemon ex
+  IMX_URL=$URL_ex IMX_TOKEN=demo-CC-4100 "$imx" offer it.helpdesk.hour 40 8500 >/dev/null &&
+    IMX_URL=$URL_ex IMX_TOKEN=demo-CC-4200 "$imx" offer it.helpdesk.hour 10 8200 >/dev/null || return 1
+  local out
+  out=$(nngcat --req --dial "$URL_ex" --format ascii --recv-timeout 5 --data "$req")
+  [[ "$out" == '{"v":1,"type":"order.new.ok","id":"a1","order":3,"status":"filled","qty_open":0,"qty_filled":5,"trades":['* ]] ||
+    { echo "  $out"; return 1; }
+}
+check readme_protocol_example_works readme_example
 
 clean_shutdown() {
   kill -TERM "$PID_main"

@@ -1214,6 +1214,80 @@ static void test_a_bad_stored_hash_matches_nothing(void) {
   CHECK_EQ(0, imx_token_matches(TOKEN, odd));
 }
 
+/* ---------------------------------------------------------- market data */
+
+static void md_round_trip(const imx_md_event *ev) {
+  char buf[1024];
+  size_t n = imx_md_encode(ev, buf, sizeof buf);
+  CHECK(n > 0);
+  imx_md_event back;
+  imx_proto_error err = {0};
+  CHECK_EQ(0, imx_md_decode(buf, n, &back, &err));
+  CHECK_EQ(0, memcmp(ev, &back, sizeof back));
+}
+
+static void test_market_data_trade_is_the_documented_message(void) {
+  imx_md_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = IMX_MD_TRADE;
+  strcpy(ev.service, "it.hour");
+  ev.trade = 7;
+  ev.qty = 4;
+  ev.price_minor = 8500;
+  ev.time_ms = 1700000000000;
+  char buf[256];
+  size_t n = imx_md_encode(&ev, buf, sizeof buf);
+  CHECK_STR("it.hour {\"type\":\"trade\",\"service\":\"it.hour\",\"trade\":7,"
+            "\"qty\":4,\"price\":8500,\"time_ms\":1700000000000}", buf);
+  CHECK_EQ(strlen(buf), n);
+  md_round_trip(&ev);
+}
+
+static void test_market_data_top_and_auction_round_trip(void) {
+  imx_md_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = IMX_MD_TOP;
+  strcpy(ev.service, "truck.day");
+  ev.offer = 41000;
+  ev.offer_qty = 5; /* no bid: null */
+  md_round_trip(&ev);
+  memset(&ev, 0, sizeof ev);
+  ev.kind = IMX_MD_AUCTION;
+  strcpy(ev.service, "truck.day");
+  ev.price_minor = 41000;
+  ev.volume = 65;
+  ev.surplus = 3;
+  ev.surplus_side = IMX_PSIDE_OFFER;
+  md_round_trip(&ev);
+  ev.price_minor = 0; /* no price: null */
+  ev.volume = 0;
+  ev.surplus_side = IMX_PSIDE_NONE;
+  md_round_trip(&ev);
+}
+
+static void test_market_data_decode_refuses_bad_messages(void) {
+  static const char *const bad[] = {
+      "it.hour",                                             /* no event   */
+      "it.hour {",                                           /* not JSON   */
+      "it.hour {\"type\":\"quote\",\"service\":\"it.hour\"}",   /* kind  */
+      "other {\"type\":\"top\",\"service\":\"it.hour\",\"bid\":null,"
+      "\"bid_qty\":0,\"offer\":null,\"offer_qty\":0}",       /* topic      */
+      "it.hour {\"type\":\"trade\",\"service\":\"it.hour\",\"trade\":1,"
+      "\"qty\":1.5,\"price\":1,\"time_ms\":0}",               /* fraction   */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    imx_md_event ev;
+    imx_proto_error err = {0};
+    CHECK_EQ(-1, imx_md_decode(bad[i], strlen(bad[i]), &ev, &err));
+  }
+  imx_md_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = IMX_MD_TRADE;
+  strcpy(ev.service, "it.hour");
+  char small[16];
+  CHECK_EQ(0, imx_md_encode(&ev, small, sizeof small));
+}
+
 int main(int argc, char **argv) {
   static const check_case cases[] = {
       CHECK_CASE(test_type_names_are_the_protocols),
@@ -1287,6 +1361,9 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_reply_decode_is_strict),
       CHECK_CASE(test_a_failed_reply_decode_frees_what_it_allocated),
       CHECK_CASE(test_reply_free_can_be_called_twice),
+      CHECK_CASE(test_market_data_trade_is_the_documented_message),
+      CHECK_CASE(test_market_data_top_and_auction_round_trip),
+      CHECK_CASE(test_market_data_decode_refuses_bad_messages),
       CHECK_CASE(test_error_reply_is_the_documented_json),
       CHECK_CASE(test_error_reply_without_id_has_an_empty_id),
       CHECK_CASE(test_error_reply_escapes_quotes_backslashes_and_controls),
