@@ -66,9 +66,22 @@ static void reply_round_trip(const char *buf, size_t len) {
   imx_reply_free(&y);
 }
 
+/* Market data, as imx watch reads it off the PUB socket. */
+static void md_round_trip(const char *buf, size_t len) {
+  static char out[4096];
+  imx_md_event x, y;
+  imx_proto_error err = {0};
+  if (imx_md_decode(buf, len, &x, &err) != 0) return;
+  size_t n = imx_md_encode(&x, out, sizeof out);
+  MUST(n > 0 && n == strlen(out));
+  MUST(imx_md_decode(out, n, &y, &err) == 0);
+  MUST(memcmp(&x, &y, sizeof x) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *buf = (const char *)data;
   request_round_trip(buf, size);
   reply_round_trip(buf, size);
+  md_round_trip(buf, size);
   return 0;
 }
