@@ -715,6 +715,33 @@ uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
   return k;
 }
 
+static int by_order_id(const void *a, const void *b) {
+  uint64_t x = ((const imx_order_info *)a)->order_id;
+  uint64_t y = ((const imx_order_info *)b)->order_id;
+  return x < y ? -1 : x > y;
+}
+
+uint32_t imx_engine_orders_of(const imx_engine *e, uint32_t cc,
+                              imx_order_info *out, uint32_t n) {
+  /* The pool is unordered: keep the n lowest ids seen, by replacing the
+  ** highest kept one, then sort. n is small (a reply's rows). */
+  uint32_t k = 0;
+  for (uint32_t s = 0; s < e->orders_max && n > 0; s++) {
+    const order *o = &e->pool[s];
+    if (!o->live || o->cc != cc) continue;
+    if (k < n) {
+      order_info(o, &out[k++]);
+      continue;
+    }
+    uint32_t hi = 0;
+    for (uint32_t i = 1; i < k; i++)
+      if (out[i].order_id > out[hi].order_id) hi = i;
+    if (o->id < out[hi].order_id) order_info(o, &out[hi]);
+  }
+  qsort(out, k, sizeof *out, by_order_id);
+  return k;
+}
+
 uint32_t imx_engine_open_orders(const imx_engine *e) { return e->orders.n; }
 
 size_t imx_engine_memory_bytes(const imx_engine *e) { return e->memory_bytes; }

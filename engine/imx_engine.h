@@ -345,6 +345,10 @@ uint32_t imx_engine_levels(const imx_engine *e, uint32_t service,
 ** many. */
 uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
                            imx_side side, imx_order_info *out, uint32_t n);
+/* Writes up to n open orders of one cost centre, every service and side,
+** lowest order id first; returns how many. O(orders_max): for queries. */
+uint32_t imx_engine_orders_of(const imx_engine *e, uint32_t cc,
+                              imx_order_info *out, uint32_t n);
 uint32_t imx_engine_open_orders(const imx_engine *e);
 /* Bytes the engine allocated (pool, id index, books). */
 size_t imx_engine_memory_bytes(const imx_engine *e);

@@ -358,26 +358,21 @@ static size_t do_order_list(imx_core *c, const imx_request *rq, uint32_t cc,
                             char *buf, size_t cap) {
   static imx_order_info scratch[IMX_LIST_MAX];
   static imx_reply_order rows[IMX_LIST_MAX];
-  uint32_t n = 0;
-  for (uint32_t s = 0; s < c->m->services_n && n < IMX_LIST_MAX; s++)
-    for (int side = IMX_BID; side <= IMX_OFFER && n < IMX_LIST_MAX; side++) {
-      /* Walks the book; a market's books are bounded by orders_max. */
-      uint32_t got = imx_engine_orders(c->e, s, (imx_side)side, scratch, IMX_LIST_MAX);
-      for (uint32_t i = 0; i < got && n < IMX_LIST_MAX; i++) {
-        if (scratch[i].cc != cc) continue;
-        imx_reply_order *o = &rows[n++];
-        memset(o, 0, sizeof *o);
-        o->order = scratch[i].order_id;
-        snprintf(o->service, sizeof o->service, "%s", c->m->services[s].id);
-        o->side = side == IMX_BID ? IMX_PSIDE_BID : IMX_PSIDE_OFFER;
-        o->tif = (int)scratch[i].tif;
-        o->aon = scratch[i].aon;
-        o->price_minor = scratch[i].price_minor;
-        o->qty = scratch[i].qty_original;
-        o->qty_open = scratch[i].qty_open;
-        o->qty_filled = scratch[i].qty_filled;
-      }
-    }
+  uint32_t n = imx_engine_orders_of(c->e, cc, scratch, IMX_LIST_MAX);
+  for (uint32_t i = 0; i < n; i++) {
+    imx_reply_order *o = &rows[i];
+    memset(o, 0, sizeof *o);
+    o->order = scratch[i].order_id;
+    snprintf(o->service, sizeof o->service, "%s",
+             c->m->services[scratch[i].service].id);
+    o->side = scratch[i].side == IMX_BID ? IMX_PSIDE_BID : IMX_PSIDE_OFFER;
+    o->tif = (int)scratch[i].tif;
+    o->aon = scratch[i].aon;
+    o->price_minor = scratch[i].price_minor;
+    o->qty = scratch[i].qty_original;
+    o->qty_open = scratch[i].qty_open;
+    o->qty_filled = scratch[i].qty_filled;
+  }
   imx_reply r;
   memset(&r, 0, sizeof r);
   r.type = IMX_MSG_ORDER_LIST;

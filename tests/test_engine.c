@@ -1298,6 +1298,32 @@ static void test_queries_emit_no_events(void) {
   finish();
 }
 
+/* One cost centre's open orders across services and sides, lowest id first,
+** at most n of them: what order.list shows. Filled and cancelled orders and
+** other cost centres' orders are not listed. */
+static void test_orders_of_a_cost_centre_lowest_ids_first(void) {
+  setup_engine(64, 2);
+  uint32_t s1 = add_service(1, 1, 1, 0), s2 = add_service(1, 1, 1, 0);
+  S = s2;
+  offer(A, 5, 200); /* 1 */
+  S = s1;
+  bid(A, 5, 100);   /* 2 */
+  bid(B, 5, 101);   /* 3 */
+  offer(A, 5, 300); /* 4 */
+  bid(A, 1, 90);    /* 5 */
+  CHECK_EQ(IMX_OK, cancel(5));
+  offer(C, 10, 100); /* 6: fills order 3 (B) then 2 (A) */
+  imx_order_info o[8];
+  CHECK_EQ(2, imx_engine_orders_of(E, A, o, 8));
+  CHECK_EQ(1, o[0].order_id);
+  CHECK_EQ(s2, o[0].service);
+  CHECK_EQ(4, o[1].order_id);
+  CHECK_EQ(1, imx_engine_orders_of(E, A, o, 1));
+  CHECK_EQ(1, o[0].order_id);
+  CHECK_EQ(0, imx_engine_orders_of(E, B, o, 8));
+  finish();
+}
+
 /* A fixed pseudo-random mix of every command, on two services; the same
 ** seed gives the same commands. */
 static void run_script(imx_engine *e, uint32_t s1, uint32_t s2,
@@ -1476,6 +1502,7 @@ int main(int argc, char **argv) {
       /* other */
       CHECK_CASE(test_fields_that_do_not_apply_are_zero),
       CHECK_CASE(test_queries_emit_no_events),
+      CHECK_CASE(test_orders_of_a_cost_centre_lowest_ids_first),
       CHECK_CASE(test_same_commands_give_identical_event_streams),
       CHECK_CASE(test_status_and_enum_names_are_stable),
   };
