@@ -297,6 +297,13 @@ static int64_t service_index(const imx_core *c, const char *id) {
 
 /* ------------------------------------------------------------ requests */
 
+/* An empty .ok reply to a request: its type and id. */
+static void reply_init(imx_reply *r, imx_msg_type type, const imx_request *rq) {
+  memset(r, 0, sizeof *r);
+  r->type = type;
+  snprintf(r->id, sizeof r->id, "%s", rq->id);
+}
+
 static size_t do_order_new(imx_core *c, const imx_request *rq, uint32_t cc,
                            char *buf, size_t cap) {
   int64_t s = service_index(c, rq->service);
@@ -314,9 +321,7 @@ static size_t do_order_new(imx_core *c, const imx_request *rq, uint32_t cc,
   imx_status st = imx_engine_order_new(c->e, &o, NULL);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
   imx_reply r;
-  memset(&r, 0, sizeof r);
-  r.type = IMX_MSG_ORDER_NEW;
-  snprintf(r.id, sizeof r.id, "%s", rq->id);
+  reply_init(&r, IMX_MSG_ORDER_NEW, rq);
   r.order = c->order_id;
   imx_order_info info;
   if (imx_engine_order_get(c->e, c->order_id, &info) == IMX_OK) {
@@ -346,9 +351,7 @@ static size_t do_order_cancel(imx_core *c, const imx_request *rq, uint32_t cc,
   imx_status st = imx_engine_order_cancel(c->e, rq->order);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
   imx_reply r;
-  memset(&r, 0, sizeof r);
-  r.type = IMX_MSG_ORDER_CANCEL;
-  snprintf(r.id, sizeof r.id, "%s", rq->id);
+  reply_init(&r, IMX_MSG_ORDER_CANCEL, rq);
   r.order = rq->order;
   r.qty = info.qty_open;
   return imx_reply_encode(&r, buf, cap);
@@ -374,9 +377,7 @@ static size_t do_order_list(imx_core *c, const imx_request *rq, uint32_t cc,
     o->qty_filled = scratch[i].qty_filled;
   }
   imx_reply r;
-  memset(&r, 0, sizeof r);
-  r.type = IMX_MSG_ORDER_LIST;
-  snprintf(r.id, sizeof r.id, "%s", rq->id);
+  reply_init(&r, IMX_MSG_ORDER_LIST, rq);
   snprintf(r.cc, sizeof r.cc, "%s", c->m->ccs[cc].id);
   r.orders = rows;
   r.orders_n = n;
@@ -390,9 +391,7 @@ static size_t do_book_get(imx_core *c, const imx_request *rq, char *buf,
   imx_level_info lv[100];
   imx_reply_level bids[100], offers[100];
   imx_reply r;
-  memset(&r, 0, sizeof r);
-  r.type = IMX_MSG_BOOK_GET;
-  snprintf(r.id, sizeof r.id, "%s", rq->id);
+  reply_init(&r, IMX_MSG_BOOK_GET, rq);
   snprintf(r.service, sizeof r.service, "%s", rq->service);
   uint32_t depth = rq->depth ? rq->depth : 10;
   if (depth > 100) depth = 100;
@@ -426,9 +425,7 @@ static size_t do_trades_list(imx_core *c, const imx_request *rq,
     rows[n++] = *t;
   }
   imx_reply r;
-  memset(&r, 0, sizeof r);
-  r.type = IMX_MSG_TRADES_LIST;
-  snprintf(r.id, sizeof r.id, "%s", rq->id);
+  reply_init(&r, IMX_MSG_TRADES_LIST, rq);
   r.trades = rows;
   r.trades_n = n;
   return imx_reply_encode(&r, buf, cap);
@@ -441,9 +438,7 @@ static size_t do_balance_get(imx_core *c, const imx_request *rq, uint32_t cc,
   if (imx_engine_balance(c->e, cc, &b) != IMX_OK)
     return error_reply(rq, "internal", "cc", "no balance", buf, cap);
   imx_reply r;
-  memset(&r, 0, sizeof r);
-  r.type = IMX_MSG_BALANCE_GET;
-  snprintf(r.id, sizeof r.id, "%s", rq->id);
+  reply_init(&r, IMX_MSG_BALANCE_GET, rq);
   snprintf(r.cc, sizeof r.cc, "%s", c->m->ccs[cc].id);
   r.budget = b.budget_minor;
   r.reserved = b.reserved_minor;
@@ -478,9 +473,7 @@ static size_t do_tender_new(imx_core *c, const imx_request *rq, uint32_t cc,
   imx_status st = imx_engine_tender_new(c->e, &t, NULL);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
   imx_reply r;
-  memset(&r, 0, sizeof r);
-  r.type = IMX_MSG_TENDER_NEW;
-  snprintf(r.id, sizeof r.id, "%s", rq->id);
+  reply_init(&r, IMX_MSG_TENDER_NEW, rq);
   r.tender = c->tender_id;
   return imx_reply_encode(&r, buf, cap);
 }
@@ -492,9 +485,7 @@ static size_t do_tender_quote(imx_core *c, const imx_request *rq, uint32_t cc,
   imx_status st = imx_engine_tender_quote(c->e, rq->tender, cc, rq->price_minor, NULL);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
   imx_reply r;
-  memset(&r, 0, sizeof r);
-  r.type = IMX_MSG_TENDER_QUOTE;
-  snprintf(r.id, sizeof r.id, "%s", rq->id);
+  reply_init(&r, IMX_MSG_TENDER_QUOTE, rq);
   r.tender = rq->tender;
   r.quote = c->quote_id;
   return imx_reply_encode(&r, buf, cap);
@@ -508,9 +499,7 @@ static size_t do_auction_run(imx_core *c, const imx_request *rq, char *buf,
                                          rq->has_price ? rq->price_minor : 0, NULL);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
   imx_reply r;
-  memset(&r, 0, sizeof r);
-  r.type = IMX_MSG_AUCTION_RUN;
-  snprintf(r.id, sizeof r.id, "%s", rq->id);
+  reply_init(&r, IMX_MSG_AUCTION_RUN, rq);
   snprintf(r.service, sizeof r.service, "%s", rq->service);
   r.price_minor = c->auction.price_minor;
   r.volume = c->auction.volume;
@@ -525,9 +514,7 @@ static size_t do_period_close(imx_core *c, const imx_request *rq, char *buf,
                               size_t cap) {
   for (uint32_t s = 0; s < c->m->services_n; s++) imx_engine_period_end(c->e, s);
   imx_reply r;
-  memset(&r, 0, sizeof r);
-  r.type = IMX_MSG_PERIOD_CLOSE;
-  snprintf(r.id, sizeof r.id, "%s", rq->id);
+  reply_init(&r, IMX_MSG_PERIOD_CLOSE, rq);
   r.expired = c->expired;
   return imx_reply_encode(&r, buf, cap);
 }

@@ -256,3 +256,17 @@ void bench_out_end(bench_out *o) {
   if (o->json) printf("}\n");
   fflush(stdout);
 }
+
+/* Reads the value of option argv[*i] into *out, advancing *i. */
+int bench_opt_u64(int argc, char **argv, int *i, uint64_t min, uint64_t max,
+                   uint64_t *out) {
+  const char *name = argv[*i];
+  if (*i + 1 >= argc) return bench_usage_error("%s needs a value", name);
+  const char *v = argv[++*i];
+  if (bench_parse_u64(v, min, max, out) != 0)
+    return bench_usage_error("%s: '%s' is not a whole number in %llu..%llu",
+                             name, v, (unsigned long long)min,
+                             (unsigned long long)max);
+  return BENCH_EXIT_OK;
+}
+

@@ -37,6 +37,10 @@ int bench_usage_error(const char *fmt, ...);
 /* Parses a whole decimal number within [min, max]; 0 on success, -1 if s is
 ** not one (no sign, no suffix, no overflow). */
 int bench_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Reads the value of option argv[*i] (a whole number in [min, max]) into
+** *out, advancing *i; BENCH_EXIT_OK or a usage error. */
+int bench_opt_u64(int argc, char **argv, int *i, uint64_t min, uint64_t max,
+                  uint64_t *out);
 
 /* ---- PRNG: splitmix64, seeded, deterministic across machines ------------ */
 

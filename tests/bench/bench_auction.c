@@ -58,19 +58,6 @@ typedef struct auc_opts {
   int json;
 } auc_opts;
 
-/* Reads the value of option argv[*i] into *out, advancing *i. */
-static int opt_u64(int argc, char **argv, int *i, uint64_t min, uint64_t max,
-                   uint64_t *out) {
-  const char *name = argv[*i];
-  if (*i + 1 >= argc) return bench_usage_error("%s needs a value", name);
-  const char *v = argv[++*i];
-  if (bench_parse_u64(v, min, max, out) != 0)
-    return bench_usage_error("%s: '%s' is not a whole number in %llu..%llu",
-                             name, v, (unsigned long long)min,
-                             (unsigned long long)max);
-  return BENCH_EXIT_OK;
-}
-
 static int parse_opts(int argc, char **argv, auc_opts *o) {
   int rc = BENCH_EXIT_OK;
   *o = (auc_opts){0, SEED_DEFAULT, 0};
@@ -79,10 +66,10 @@ static int parse_opts(int argc, char **argv, auc_opts *o) {
     if (strcmp(a, "--json") == 0)
       o->json = 1;
     else if (strcmp(a, "--orders") == 0)
-      rc = opt_u64(argc, argv, &i, 2, IMX_ORDERS_MAX - ORDERS_SLACK,
+      rc = bench_opt_u64(argc, argv, &i, 2, IMX_ORDERS_MAX - ORDERS_SLACK,
                    &o->orders);
     else if (strcmp(a, "--seed") == 0)
-      rc = opt_u64(argc, argv, &i, 0, UINT64_MAX, &o->seed);
+      rc = bench_opt_u64(argc, argv, &i, 0, UINT64_MAX, &o->seed);
     else
       rc = bench_usage_error("auction: unknown option '%s'", a);
   }

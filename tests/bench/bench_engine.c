@@ -65,19 +65,6 @@ typedef struct eng_opts {
   int json;
 } eng_opts;
 
-/* Reads the value of option argv[*i] into *out, advancing *i. */
-static int opt_u64(int argc, char **argv, int *i, uint64_t min, uint64_t max,
-                   uint64_t *out) {
-  const char *name = argv[*i];
-  if (*i + 1 >= argc) return bench_usage_error("%s needs a value", name);
-  const char *v = argv[++*i];
-  if (bench_parse_u64(v, min, max, out) != 0)
-    return bench_usage_error("%s: '%s' is not a whole number in %llu..%llu",
-                             name, v, (unsigned long long)min,
-                             (unsigned long long)max);
-  return BENCH_EXIT_OK;
-}
-
 static int opt_workload(int argc, char **argv, int *i, workload *out) {
   if (*i + 1 >= argc) return bench_usage_error("--workload needs a value");
   const char *v = argv[++*i];
@@ -101,11 +88,11 @@ static int parse_opts(int argc, char **argv, eng_opts *o) {
     else if (strcmp(a, "--workload") == 0)
       rc = opt_workload(argc, argv, &i, &o->wl);
     else if (strcmp(a, "--ops") == 0)
-      rc = opt_u64(argc, argv, &i, 1, IMX_ORDERS_MAX, &ops);
+      rc = bench_opt_u64(argc, argv, &i, 1, IMX_ORDERS_MAX, &ops);
     else if (strcmp(a, "--seed") == 0)
-      rc = opt_u64(argc, argv, &i, 0, UINT64_MAX, &o->seed);
+      rc = bench_opt_u64(argc, argv, &i, 0, UINT64_MAX, &o->seed);
     else if (strcmp(a, "--services") == 0)
-      rc = opt_u64(argc, argv, &i, 1, IMX_SERVICES_MAX, &services);
+      rc = bench_opt_u64(argc, argv, &i, 1, IMX_SERVICES_MAX, &services);
     else
       rc = bench_usage_error("engine: unknown option '%s'", a);
   }

@@ -103,19 +103,6 @@ typedef struct gw_opts {
   int json;
 } gw_opts;
 
-/* Reads the value of option argv[*i] into *out, advancing *i. */
-static int opt_u64(int argc, char **argv, int *i, uint64_t min, uint64_t max,
-                   uint64_t *out) {
-  const char *name = argv[*i];
-  if (*i + 1 >= argc) return bench_usage_error("%s needs a value", name);
-  const char *v = argv[++*i];
-  if (bench_parse_u64(v, min, max, out) != 0)
-    return bench_usage_error("%s: '%s' is not a whole number in %llu..%llu",
-                             name, v, (unsigned long long)min,
-                             (unsigned long long)max);
-  return BENCH_EXIT_OK;
-}
-
 static int parse_opts(int argc, char **argv, gw_opts *o) {
   uint64_t clients = CLIENTS_DEFAULT, inflight = INFLIGHT_DEFAULT;
   uint64_t seconds = 0;
@@ -126,13 +113,13 @@ static int parse_opts(int argc, char **argv, gw_opts *o) {
     if (strcmp(a, "--json") == 0)
       o->json = 1;
     else if (strcmp(a, "--clients") == 0)
-      rc = opt_u64(argc, argv, &i, 1, 64, &clients);
+      rc = bench_opt_u64(argc, argv, &i, 1, 64, &clients);
     else if (strcmp(a, "--inflight") == 0)
-      rc = opt_u64(argc, argv, &i, 1, 1024, &inflight);
+      rc = bench_opt_u64(argc, argv, &i, 1, 1024, &inflight);
     else if (strcmp(a, "--seconds") == 0)
-      rc = opt_u64(argc, argv, &i, 1, 3600, &seconds);
+      rc = bench_opt_u64(argc, argv, &i, 1, 3600, &seconds);
     else if (strcmp(a, "--orders") == 0)
-      rc = opt_u64(argc, argv, &i, 1, 50000000, &o->orders);
+      rc = bench_opt_u64(argc, argv, &i, 1, 50000000, &o->orders);
     else
       rc = bench_usage_error("gateway: unknown option '%s'", a);
   }
