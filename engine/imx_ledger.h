@@ -1,0 +1,65 @@
+/*
+** imx_ledger.h -- the whole interface of the ledger: the SQLite file that
+** finance trusts (issue 5, first part: schema, batches, verification).
+**
+** The engine does no I/O; the ledger is the one module of engine/ that does,
+** in a library of its own (imx_ledger). Every settlement is double entry:
+** a trade of qty x price debits the buyer's account and credits the seller's
+** by the same amount (+amount and -amount), so the postings of every trade,
+** and of the whole ledger, sum to zero. Writing a trade twice is impossible:
+** trade ids and (trade, account) are unique keys.
+**
+** Amounts are SQLite INTEGERs (int64 minor units): no floating point.
+** Writes happen in batches: begin, any number of journal entries and
+** trades, commit (one transaction, WAL, synchronous=FULL by default).
+*/
+#ifndef IMX_LEDGER_H
+#define IMX_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMX_LEDGER_SCHEMA_VERSION 1
+
+typedef struct imx_ledger imx_ledger;
+
+typedef struct imx_ledger_trade {
+  int64_t trade_id; /* the engine's, > 0, unique */
+  int64_t period;   /* >= 1 */
+  int64_t time_ms;
+  const char *service;
+  const char *buyer;  /* cost centre ids: the accounts */
+  const char *seller;
+  int64_t qty;        /* 1..1e9 */
+  int64_t price_minor;/* 1..1e9 */
+} imx_ledger_trade;
+
+/* Opens (creating or migrating) a ledger. sync_full: 1 = synchronous=FULL
+** (nothing acknowledged is lost on power loss), 0 = NORMAL (faster; the last
+** commits can be lost). On failure returns -1 and says why in err; *out
+** must still be passed to imx_ledger_close. */
+int imx_ledger_open(const char *path, int sync_full, imx_ledger **out,
+                    char *err, size_t errcap);
+void imx_ledger_close(imx_ledger *l);
+
+/* A batch. Every call returns 0, or -1 with imx_ledger_error() set; after a
+** failure inside a batch, roll it back. */
+int imx_ledger_begin(imx_ledger *l);
+int imx_ledger_commit(imx_ledger *l);
+int imx_ledger_rollback(imx_ledger *l);
+int imx_ledger_journal(imx_ledger *l, int64_t seq, int64_t time_ms,
+                       const char *cc, const char *command, size_t len);
+/* The trade and its two postings. A trade id already written fails. */
+int imx_ledger_put_trade(imx_ledger *l, const imx_ledger_trade *t);
+const char *imx_ledger_error(const imx_ledger *l);
+
+/* Checks the whole ledger: the file's integrity, the schema version, every
+** trade's amount = qty x price, two postings per trade that sum to zero and
+** match the trade (buyer +amount, seller -amount), the total zero. Returns
+** 0, or -1 with the name of the first failed check and details in failed. */
+int imx_ledger_verify(imx_ledger *l, char *failed, size_t cap);
+
+/* The balance of one account (sum of its postings): + spent, - earned. */
+int imx_ledger_balance(imx_ledger *l, const char *account, int64_t *out);
+
+#endif /* IMX_LEDGER_H */
