@@ -59,6 +59,15 @@ const char *imx_ledger_error(const imx_ledger *l);
 ** 0, or -1 with the name of the first failed check and details in failed. */
 int imx_ledger_verify(imx_ledger *l, char *failed, size_t cap);
 
+/* Calls fn for every journal entry in sequence order; stops early when fn
+** returns non-zero (and returns that). -1 on a database error. */
+typedef int (*imx_ledger_journal_fn)(void *ctx, int64_t seq, int64_t time_ms,
+                                     const char *cc, const char *command,
+                                     size_t len);
+int imx_ledger_journal_each(imx_ledger *l, imx_ledger_journal_fn fn, void *ctx);
+/* The highest journal sequence number and trade id written (0 if none). */
+int imx_ledger_last(imx_ledger *l, int64_t *seq, int64_t *trade_id);
+
 /* The balance of one account (sum of its postings): + spent, - earned. */
 int imx_ledger_balance(imx_ledger *l, const char *account, int64_t *out);
 

@@ -261,3 +261,26 @@ int imx_ledger_balance(imx_ledger *l, const char *account, int64_t *out) {
   sqlite3_finalize(st);
   return rc;
 }
+
+int imx_ledger_journal_each(imx_ledger *l, imx_ledger_journal_fn fn, void *ctx) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(l->db, "SELECT seq, time_ms, cc, command FROM journal"
+                         " ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+    return fail(l, "reading the journal");
+  int rc = 0, step_rc;
+  while (rc == 0 && (step_rc = sqlite3_step(st)) == SQLITE_ROW)
+    rc = fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+            (const char *)sqlite3_column_text(st, 2),
+            (const char *)sqlite3_column_text(st, 3),
+            (size_t)sqlite3_column_bytes(st, 3));
+  if (rc == 0 && step_rc != SQLITE_DONE) rc = fail(l, "reading the journal");
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int imx_ledger_last(imx_ledger *l, int64_t *seq, int64_t *trade_id) {
+  int ok1, ok2;
+  *seq = pragma_int(l, "SELECT coalesce(max(seq), 0) FROM journal", &ok1);
+  *trade_id = pragma_int(l, "SELECT coalesce(max(trade_id), 0) FROM trades", &ok2);
+  return ok1 && ok2 ? 0 : fail(l, "reading the last ids");
+}

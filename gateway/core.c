@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "gateway_int.h"
+#include "imx_gateway.h"
 
 #define TRADES_KEPT 65536u   /* trades.list looks this far back            */
 #define FILLS_MAX 256u       /* fills listed in one order.new.ok           */
@@ -39,6 +40,11 @@ struct imx_core {
   imx_engine *e;
   core_publish_fn publish;
   void *publish_ctx;
+  imx_ledger *ledger;
+  int replaying;      /* recovery: trades are in the ledger already     */
+  int ledger_failed;
+  int64_t period;     /* numbers the trades' period, from 1             */
+  int64_t last_trade;
   int64_t now_ms;
   /* events of the command being run */
   uint64_t order_id;
@@ -90,6 +96,17 @@ static void keep_trade(imx_core *c, const imx_event *ev) {
   c->trades_head = (c->trades_head + 1) % TRADES_KEPT;
   if (c->trades_n < TRADES_KEPT) c->trades_n++;
   if (c->fills_n < FILLS_MAX) c->fills[c->fills_n++] = *t;
+  c->last_trade = (int64_t)t->trade;
+  if (c->ledger && !c->replaying) {
+    imx_ledger_trade lt = {.trade_id = (int64_t)t->trade, .period = c->period,
+                           .time_ms = t->time_ms, .service = t->service,
+                           .buyer = t->buyer, .seller = t->seller,
+                           .qty = t->qty, .price_minor = t->price_minor};
+    if (imx_ledger_put_trade(c->ledger, &lt) != 0) {
+      imx_log("ledger: %s", imx_ledger_error(c->ledger));
+      c->ledger_failed = 1;
+    }
+  }
   imx_md_event md = {.kind = IMX_MD_TRADE, .trade = t->trade, .qty = t->qty,
                      .price_minor = t->price_minor, .time_ms = t->time_ms};
   publish(c, &md, ev->service);
@@ -513,6 +530,7 @@ static size_t do_auction_run(imx_core *c, const imx_request *rq, char *buf,
 static size_t do_period_close(imx_core *c, const imx_request *rq, char *buf,
                               size_t cap) {
   for (uint32_t s = 0; s < c->m->services_n; s++) imx_engine_period_end(c->e, s);
+  c->period++;
   imx_reply r;
   reply_init(&r, IMX_MSG_PERIOD_CLOSE, rq);
   r.expired = c->expired;
@@ -590,11 +608,46 @@ size_t core_execute(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   return len;
 }
 
-void core_tick(imx_core *c, int64_t now_ms) {
-  if (now_ms <= c->now_ms) return;
+uint32_t core_tick(imx_core *c, int64_t now_ms) {
+  if (now_ms <= c->now_ms) return 0;
+  int64_t before = c->last_trade;
   c->now_ms = now_ms;
   imx_engine_clock(c->e, now_ms);
+  publish_tops(c);
+  return (uint32_t)(c->last_trade - before);
 }
+
+int core_changes_state(imx_msg_type t) {
+  return t == IMX_MSG_ORDER_NEW || t == IMX_MSG_ORDER_CANCEL ||
+         t == IMX_MSG_TENDER_NEW || t == IMX_MSG_TENDER_QUOTE ||
+         t == IMX_MSG_AUCTION_RUN || t == IMX_MSG_PERIOD_CLOSE;
+}
+
+int core_replay(imx_core *c, int64_t time_ms, const char *cc,
+                const char *command, size_t len) {
+  static char reply[IMX_REPLY_BYTES_MAX];
+  int64_t tick;
+  if (sscanf(command, "{\"tick\":%" SCNd64 "}", &tick) == 1) {
+    c->replaying = 1;
+    core_tick(c, tick);
+    c->replaying = 0;
+    return 0;
+  }
+  imx_request rq;
+  imx_proto_error err = {0};
+  int64_t k = core_cc_index(c->m, cc);
+  if (k < 0 || imx_request_decode(command, len, &rq, &err) != 0) return -1;
+  c->replaying = 1;
+  core_execute(c, &rq, (uint32_t)k, time_ms, reply, sizeof reply);
+  c->replaying = 0;
+  return 0;
+}
+
+int64_t core_last_trade(const imx_core *c) { return c->last_trade; }
+
+void core_set_ledger(imx_core *c, imx_ledger *l) { c->ledger = l; }
+
+int core_ledger_failed(const imx_core *c) { return c->ledger_failed; }
 
 /* ------------------------------------------------------------ lifecycle */
 
@@ -605,6 +658,8 @@ int core_open(const core_config *cfg, imx_core **out) {
   c->m = cfg->market;
   c->publish = cfg->publish;
   c->publish_ctx = cfg->publish_ctx;
+  c->ledger = cfg->ledger;
+  c->period = 1;
   uint32_t services = c->m->services_n ? c->m->services_n : 1;
   c->trades = calloc(TRADES_KEPT, sizeof *c->trades);
   c->tops = calloc(services, sizeof *c->tops);

@@ -25,6 +25,8 @@ typedef struct imx_server_config {
   size_t recv_max_bytes;      /* nng drops larger messages           */
   uint32_t orders_max;        /* open orders in the market           */
   uint32_t orders_per_cc_max; /* open orders per cost centre         */
+  const char *db_path;        /* the ledger; NULL: memory only       */
+  int sync_full;              /* 1: synchronous=FULL, 0: NORMAL      */
 } imx_server_config;
 
 typedef struct imx_server imx_server;
@@ -32,6 +34,9 @@ typedef struct imx_server imx_server;
 /* Starts serving; on failure logs why, returns -1 and *out must still be
 ** passed to imx_server_stop. */
 int imx_server_start(const imx_server_config *cfg, imx_server **out);
+/* Non-zero once the ledger failed: nothing more is acknowledged, and the
+** daemon must stop (a restart recovers from the journal). */
+int imx_server_failed(const imx_server *s);
 /* The URLs as bound ("tcp://127.0.0.1:0" becomes the port chosen). */
 const char *imx_server_listen_url(const imx_server *s);
 const char *imx_server_publish_url(const imx_server *s);

@@ -1,6 +1,7 @@
 /*
-** imxd.c -- the exchange daemon: imxd --market FILE [--listen URL]
-** [--publish URL] [options]. Serves until SIGINT or SIGTERM.
+** imxd.c -- the exchange daemon: imxd --market FILE --db PATH [--listen URL]
+** [--publish URL] [options]. Serves until SIGINT or SIGTERM, or until the
+** ledger fails (exit 1: a restart recovers from the journal).
 */
 #define _POSIX_C_SOURCE 200809L
 
@@ -18,9 +19,13 @@ static void on_signal(int sig) { stop_signal = sig; }
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: imxd --market FILE [--listen URL] [--publish URL]\n"
+          "usage: imxd --market FILE --db PATH [--sync full|normal]\n"
+          "            [--listen URL] [--publish URL]\n"
           "            [--workers N] [--rate N] [--burst N] [--max-msg BYTES]\n"
           "            [--orders-max N] [--orders-per-cc N]\n"
+          "  --db       the ledger (SQLite): journal, trades, postings; replayed on start\n"
+          "  --sync     full (default): an acknowledged request survives power loss;\n"
+          "             normal: faster, the last commits can be lost on power loss\n"
           "  --listen   requests, REQ/REP (default " IMX_DEFAULT_LISTEN ")\n"
           "  --publish  market data, PUB (default " IMX_DEFAULT_PUBLISH ")\n"
           "  --workers  requests served at once (default 64)\n"
@@ -40,6 +45,7 @@ static long long number(const char *s, long long lo, long long hi) {
 
 int main(int argc, char **argv) {
   const char *market_path = NULL;
+  int sync_full = 1;
   imx_server_config cfg = {.listen_url = IMX_DEFAULT_LISTEN,
                            .publish_url = IMX_DEFAULT_PUBLISH,
                            .workers = 64, .rate_per_s = 20000, .rate_burst = 0,
@@ -52,6 +58,9 @@ int main(int argc, char **argv) {
     if (v == NULL) { usage(stderr); return 2; }
     i++;
     if (!strcmp(a, "--market")) market_path = v;
+    else if (!strcmp(a, "--db")) cfg.db_path = v;
+    else if (!strcmp(a, "--sync") && (!strcmp(v, "full") || !strcmp(v, "normal")))
+      sync_full = !strcmp(v, "full");
     else if (!strcmp(a, "--listen")) cfg.listen_url = v;
     else if (!strcmp(a, "--publish")) cfg.publish_url = v;
     else if (!strcmp(a, "--workers") && n > 0 && n <= 4096) cfg.workers = (uint32_t)n;
@@ -62,7 +71,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--orders-per-cc") && n > 0) cfg.orders_per_cc_max = (uint32_t)n;
     else { fprintf(stderr, "imxd: bad option %s %s\n", a, v); usage(stderr); return 2; }
   }
-  if (market_path == NULL) { usage(stderr); return 2; }
+  if (market_path == NULL || cfg.db_path == NULL) { usage(stderr); return 2; }
+  cfg.sync_full = sync_full;
   if (cfg.rate_burst == 0) cfg.rate_burst = 2 * cfg.rate_per_s;
   imx_market market;
   imx_proto_error err = {0};
@@ -82,11 +92,12 @@ int main(int argc, char **argv) {
   if (imx_server_start(&cfg, &srv) != 0) {
     rc = 1;
   } else {
-    while (!stop_signal) {
+    while (!stop_signal && !imx_server_failed(srv)) {
       struct timespec ts = {0, 50 * 1000000};
       nanosleep(&ts, NULL);
     }
-    imx_log("signal %d: stopping", (int)stop_signal);
+    if (imx_server_failed(srv)) rc = 1;
+    else imx_log("signal %d: stopping", (int)stop_signal);
   }
   imx_server_stop(srv);
   imx_market_free(&market);

@@ -76,6 +76,9 @@ struct imx_server {
   pthread_t engine_thread;
   int engine_started;
   imx_core *core;
+  imx_ledger *ledger;
+  int64_t journal_seq; /* the last written */
+  volatile int failed;
   char listen_bound[256], publish_bound[256];
   token_entry *tokens; /* sorted by hash */
   uint32_t tokens_n;
@@ -362,6 +365,40 @@ static void publish(void *ctx, const char *msg, size_t len) {
   if (s->pub_open) nng_send(s->pub, (void *)msg, len, NNG_FLAG_NONBLOCK);
 }
 
+/* Journals one request as it will be replayed: canonical, without token. */
+static int journal_request(imx_server *s, const worker *w, int64_t now) {
+  imx_request rq = w->rq;
+  char buf[IMX_MSG_BYTES_MAX];
+  rq.token[0] = '\0';
+  size_t n = imx_request_encode(&rq, buf, sizeof buf);
+  return n == 0 ? -1
+                : imx_ledger_journal(s->ledger, ++s->journal_seq, now,
+                                     s->cfg.market->ccs[w->auth_cc].id, buf, n);
+}
+
+/* Runs one batch in one ledger transaction: the clock's tick (journaled if
+** it traded), then the requests. Returns 0 when it is durable. */
+static int run_batch(imx_server *s, worker *batch, int64_t now) {
+  imx_ledger *l = s->ledger;
+  int rc = l ? imx_ledger_begin(l) : 0;
+  if (core_tick(s->core, now) > 0 && l && rc == 0) {
+    char tick[48];
+    int n = snprintf(tick, sizeof tick, "{\"tick\":%lld}", (long long)now);
+    rc = imx_ledger_journal(l, ++s->journal_seq, now, "", tick, (size_t)n);
+  }
+  for (worker *w = batch; w; w = w->next) {
+    if (l && rc == 0 && core_changes_state(w->rq.type)) rc = journal_request(s, w, now);
+    w->reply_len = core_execute(s->core, &w->rq, w->auth_cc, now, w->reply,
+                                IMX_REPLY_BYTES_MAX);
+  }
+  if (l && rc == 0 && !core_ledger_failed(s->core)) rc = imx_ledger_commit(l);
+  if (l && (rc != 0 || core_ledger_failed(s->core))) {
+    imx_log("ledger: %s: stopping, nothing more is acknowledged", imx_ledger_error(l));
+    return -1;
+  }
+  return 0;
+}
+
 static void *engine_main(void *arg) {
   imx_server *s = arg;
   for (;;) {
@@ -381,12 +418,11 @@ static void *engine_main(void *arg) {
     s->queue_head = s->queue_tail = NULL;
     int stopping = s->stopping;
     pthread_mutex_unlock(&s->queue_mu);
-    int64_t now = wall_ms();
-    core_tick(s->core, now);
-    for (worker *w = batch; w; w = w->next)
-      w->reply_len = core_execute(s->core, &w->rq, w->auth_cc, now, w->reply,
-                                  IMX_REPLY_BYTES_MAX);
-    /* The batch is done: acknowledge it. (With the ledger, after commit.) */
+    if (run_batch(s, batch, wall_ms()) != 0) {
+      s->failed = 1; /* the batch is not durable: it is not acknowledged */
+      break;
+    }
+    /* Durable: acknowledge the batch. */
     for (worker *w = batch, *next; w; w = next) {
       next = w->next;
       send_reply(w, w->reply, w->reply_len);
@@ -394,6 +430,47 @@ static void *engine_main(void *arg) {
     if (stopping) break;
   }
   return NULL;
+}
+
+/* Replays the journal into the fresh core, then checks that the engine
+** made exactly the trades the ledger has, and the ledger itself. */
+static int replay_entry(void *ctx, int64_t seq, int64_t time_ms, const char *cc,
+                        const char *command, size_t len) {
+  imx_server *s = ctx;
+  s->journal_seq = seq;
+  if (core_replay(s->core, time_ms, cc, command, len) != 0) {
+    imx_log("journal entry %lld cannot be read: refusing to serve", (long long)seq);
+    return 1;
+  }
+  return 0;
+}
+
+static int recover(imx_server *s) {
+  char err[512];
+  if (imx_ledger_open(s->cfg.db_path, s->cfg.sync_full, &s->ledger, err, sizeof err)) {
+    imx_log("ledger %s: %s", s->cfg.db_path, err);
+    return -1;
+  }
+  int64_t seq = 0, trade = 0;
+  if (imx_ledger_last(s->ledger, &seq, &trade) != 0 ||
+      imx_ledger_journal_each(s->ledger, replay_entry, s) != 0) {
+    imx_log("ledger %s: cannot replay the journal: %s", s->cfg.db_path,
+            imx_ledger_error(s->ledger));
+    return -1;
+  }
+  if (core_last_trade(s->core) != trade) {
+    imx_log("ledger %s: check trades_match_journal failed: the journal makes "
+            "trade %lld, the ledger has %lld: refusing to serve",
+            s->cfg.db_path, (long long)core_last_trade(s->core), (long long)trade);
+    return -1;
+  }
+  if (imx_ledger_verify(s->ledger, err, sizeof err) != 0) {
+    imx_log("ledger %s: check %s: refusing to serve", s->cfg.db_path, err);
+    return -1;
+  }
+  imx_log("ledger %s: recovered %lld commands and %lld trades; verified",
+          s->cfg.db_path, (long long)seq, (long long)trade);
+  return 0;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -474,6 +551,9 @@ int imx_server_start(const imx_server_config *cfg, imx_server **out) {
     imx_log("cannot set up the market (out of memory?)");
     return -1;
   }
+  /* Before the sockets: nothing is published or served while recovering. */
+  if (cfg->db_path && recover(s) != 0) return -1;
+  core_set_ledger(s->core, s->ledger);
   if (open_sockets(s) != 0) return -1;
   if (pthread_create(&s->engine_thread, NULL, engine_main, s) != 0) return -1;
   s->engine_started = 1;
@@ -483,6 +563,8 @@ int imx_server_start(const imx_server_config *cfg, imx_server **out) {
           s->publish_bound);
   return 0;
 }
+
+int imx_server_failed(const imx_server *s) { return s->failed; }
 
 const char *imx_server_listen_url(const imx_server *s) { return s->listen_bound; }
 
@@ -508,6 +590,7 @@ void imx_server_stop(imx_server *s) {
   for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) free(s->workers[i].reply);
   free(s->workers);
   core_close(s->core);
+  imx_ledger_close(s->ledger);
   free(s->pipes);
   free(s->tokens);
   pthread_mutex_destroy(&s->pipes_mu);
