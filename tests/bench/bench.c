@@ -51,7 +51,7 @@ static const bench_command commands[] = {
      "      --seed S  PRNG seed (default 42); --json  one JSON object",
      bench_auction_main},
     {"gateway",
-     "[--clients N] [--inflight K] [--seconds S] [--orders N] [--json]",
+     "[--clients N] [--inflight K] [--seconds S] [--orders N] [--db PATH] [--sync full|normal] [--json]",
      "order.new through the gateway (imx_server_start, in process, tcp).\n"
      "      N client threads (default 4), one REQ socket each, K requests in\n"
      "      flight per client (default 32, nng_ctx + nng_aio); closed loop\n"

@@ -63,6 +63,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #define CLIENTS_DEFAULT 4u
@@ -103,6 +104,10 @@ typedef struct gw_opts {
   int json;
 } gw_opts;
 
+/* --db PATH puts the durable ledger under the gateway (--sync as imxd's). */
+static const char *db_path;
+static int sync_full = 1;
+
 static int parse_opts(int argc, char **argv, gw_opts *o) {
   uint64_t clients = CLIENTS_DEFAULT, inflight = INFLIGHT_DEFAULT;
   uint64_t seconds = 0;
@@ -120,6 +125,10 @@ static int parse_opts(int argc, char **argv, gw_opts *o) {
       rc = bench_opt_u64(argc, argv, &i, 1, 3600, &seconds);
     else if (strcmp(a, "--orders") == 0)
       rc = bench_opt_u64(argc, argv, &i, 1, 50000000, &o->orders);
+    else if (strcmp(a, "--db") == 0 && i + 1 < argc)
+      db_path = argv[++i];
+    else if (strcmp(a, "--sync") == 0 && i + 1 < argc)
+      sync_full = strcmp(argv[++i], "normal") != 0;
     else
       rc = bench_usage_error("gateway: unknown option '%s'", a);
   }
@@ -211,7 +220,10 @@ static int gateway_start(const imx_market *m, imx_server **out) {
                            .rate_burst = RATE_PER_S,
                            .recv_max_bytes = RECV_MAX_BYTES,
                            .orders_max = ORDERS_MAX,
-                           .orders_per_cc_max = ORDERS_PER_CC_MAX};
+                           .orders_per_cc_max = ORDERS_PER_CC_MAX,
+                           .db_path = db_path,
+                           .sync_full = sync_full};
+  if (db_path) unlink(db_path); /* a fresh ledger each run */
   if (imx_server_start(&cfg, out) != 0)
     return fail("imx_server_start failed (see the log above)");
   return BENCH_EXIT_OK;
