@@ -68,6 +68,12 @@ int imx_ledger_journal_each(imx_ledger *l, imx_ledger_journal_fn fn, void *ctx);
 /* The highest journal sequence number and trade id written (0 if none). */
 int imx_ledger_last(imx_ledger *l, int64_t *seq, int64_t *trade_id);
 
+/* Calls fn for every trade of a period (0: every period) in trade order;
+** the strings are valid during the call only. Stops early as journal_each. */
+typedef int (*imx_ledger_trade_fn)(void *ctx, const imx_ledger_trade *t);
+int imx_ledger_trades_each(imx_ledger *l, int64_t period, imx_ledger_trade_fn fn,
+                           void *ctx);
+
 /* The balance of one account (sum of its postings): + spent, - earned. */
 int imx_ledger_balance(imx_ledger *l, const char *account, int64_t *out);
 

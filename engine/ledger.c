@@ -284,3 +284,28 @@ int imx_ledger_last(imx_ledger *l, int64_t *seq, int64_t *trade_id) {
   *trade_id = pragma_int(l, "SELECT coalesce(max(trade_id), 0) FROM trades", &ok2);
   return ok1 && ok2 ? 0 : fail(l, "reading the last ids");
 }
+
+int imx_ledger_trades_each(imx_ledger *l, int64_t period, imx_ledger_trade_fn fn,
+                           void *ctx) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(l->db,
+                         "SELECT trade_id, period, time_ms, service, buyer, seller,"
+                         " qty, price_minor FROM trades WHERE ?1 = 0 OR period = ?1"
+                         " ORDER BY trade_id", -1, &st, NULL) != SQLITE_OK)
+    return fail(l, "reading trades");
+  sqlite3_bind_int64(st, 1, period);
+  int rc = 0, step_rc;
+  while (rc == 0 && (step_rc = sqlite3_step(st)) == SQLITE_ROW) {
+    imx_ledger_trade t = {
+        .trade_id = sqlite3_column_int64(st, 0), .period = sqlite3_column_int64(st, 1),
+        .time_ms = sqlite3_column_int64(st, 2),
+        .service = (const char *)sqlite3_column_text(st, 3),
+        .buyer = (const char *)sqlite3_column_text(st, 4),
+        .seller = (const char *)sqlite3_column_text(st, 5),
+        .qty = sqlite3_column_int64(st, 6), .price_minor = sqlite3_column_int64(st, 7)};
+    rc = fn(ctx, &t);
+  }
+  if (rc == 0 && step_rc != SQLITE_DONE) rc = fail(l, "reading trades");
+  sqlite3_finalize(st);
+  return rc;
+}

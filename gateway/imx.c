@@ -40,6 +40,9 @@ static const char *const USAGE =
     "  period close\n"
     "  watch [SERVICE...] [--count N]   live market data (IMX_PUB_URL)\n"
     "  token                        print a new random token and its hash\n"
+    "  ledger verify --db PATH      check a ledger file offline\n"
+    "  export --db PATH --market FILE [--period P] --format csv|sap|hledger|beancount\n"
+    "         [--out FILE]          the settlements, for finance's tools\n"
     "settings: IMX_URL (default " IMX_DEFAULT_LISTEN "), IMX_PUB_URL (default "
     IMX_DEFAULT_PUBLISH "), IMX_CC, IMX_TOKEN\n";
 
@@ -292,6 +295,76 @@ static int token_cmd(void) {
   return 0;
 }
 
+/* imx ledger verify --db PATH: the daemon's start-up checks, offline. */
+static int ledger_cmd(int argc, char **argv) {
+  if (argc != 3 || strcmp(argv[0], "verify") || strcmp(argv[1], "--db")) return usage();
+  imx_ledger *l = NULL;
+  char err[512];
+  int rc = 0;
+  if (imx_ledger_open(argv[2], 1, &l, err, sizeof err) != 0) {
+    fprintf(stderr, "imx: %s: %s\n", argv[2], err);
+    rc = 1;
+  } else if (imx_ledger_verify(l, err, sizeof err) != 0) {
+    fprintf(stderr, "imx: %s: check failed: %s\n", argv[2], err);
+    rc = 1;
+  } else {
+    int64_t seq = 0, trade = 0;
+    imx_ledger_last(l, &seq, &trade);
+    printf("%s: ok (%" PRId64 " commands, %" PRId64 " trades; every trade balanced, total zero)\n",
+           argv[2], seq, trade);
+  }
+  imx_ledger_close(l);
+  return rc;
+}
+
+static int export_cmd(int argc, char **argv) {
+  static const char *const formats[] = {"csv", "sap", "hledger", "beancount"};
+  const char *db = NULL, *market_path = NULL, *out_path = NULL;
+  int format = -1;
+  int64_t period = 0;
+  for (int i = 0; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--db")) db = argv[i + 1];
+    else if (!strcmp(argv[i], "--market")) market_path = argv[i + 1];
+    else if (!strcmp(argv[i], "--out")) out_path = argv[i + 1];
+    else if (!strcmp(argv[i], "--period")) {
+      if (number(argv[i + 1], 1, INT64_MAX, &period)) return usage();
+    } else if (!strcmp(argv[i], "--format")) {
+      for (int k = 0; k < 4; k++)
+        if (!strcmp(argv[i + 1], formats[k])) format = k;
+    } else {
+      return usage();
+    }
+  }
+  if (argc % 2 || !db || !market_path || format < 0) return usage();
+  imx_market m;
+  imx_proto_error perr = {0};
+  if (imx_market_load(market_path, &m, &perr) != 0) {
+    fprintf(stderr, "imx: %s: %s: %s\n", market_path, perr.field, perr.message);
+    return 1;
+  }
+  imx_ledger *l = NULL;
+  char err[512];
+  FILE *out = out_path ? fopen(out_path, "w") : stdout;
+  int rc = 0;
+  int64_t rows = 0;
+  if (out == NULL) {
+    fprintf(stderr, "imx: cannot write %s\n", out_path);
+    rc = 1;
+  } else if (imx_ledger_open(db, 1, &l, err, sizeof err) != 0) {
+    fprintf(stderr, "imx: %s: %s\n", db, err);
+    rc = 1;
+  } else if (imx_export(l, &m, period, format, out, &rows) != 0) {
+    fprintf(stderr, "imx: export failed: %s\n", imx_ledger_error(l));
+    rc = 1;
+  } else if (out_path) {
+    fprintf(stderr, "imx: %" PRId64 " settlements written to %s\n", rows, out_path);
+  }
+  if (out && out != stdout && fclose(out) != 0) rc = 1;
+  imx_ledger_close(l);
+  imx_market_free(&m);
+  return rc;
+}
+
 /* The commands that take a few positional arguments. */
 static int simple(const opts *o, const char *cmd, int argc, char **argv) {
   imx_request rq;
@@ -383,5 +456,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "offer")) return order_cmd(&o, IMX_PSIDE_OFFER, rest, args);
   if (!strcmp(cmd, "watch")) return watch(&o, rest, args);
   if (!strcmp(cmd, "token")) return token_cmd();
+  if (!strcmp(cmd, "ledger")) return ledger_cmd(rest, args);
+  if (!strcmp(cmd, "export")) return export_cmd(rest, args);
   return simple(&o, cmd, rest, args);
 }

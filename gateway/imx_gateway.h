@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
+#include "imx_ledger.h"
 #include "imx_proto.h"
 
 #define IMX_DEFAULT_LISTEN "tcp://127.0.0.1:7450"
@@ -60,5 +63,14 @@ void imx_client_close(imx_client *c);
 ** when no reply came. Free the reply with imx_reply_free. */
 int imx_client_call(imx_client *c, imx_request *rq, imx_reply *reply,
                     char *errbuf, size_t errcap);
+
+/* ------------------------------------------------------------- export */
+
+enum { IMX_EXPORT_CSV, IMX_EXPORT_SAP, IMX_EXPORT_HLEDGER, IMX_EXPORT_BEANCOUNT };
+
+/* Writes the settlements of a period (0: all) in a format; the market file
+** gives units and currencies. Returns 0, and the number of rows. */
+int imx_export(imx_ledger *l, const imx_market *m, int64_t period, int format,
+               FILE *out, int64_t *rows);
 
 #endif /* IMX_GATEWAY_H */
