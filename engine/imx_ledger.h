@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IMX_LEDGER_SCHEMA_VERSION 1
+#define IMX_LEDGER_SCHEMA_VERSION 2
 
 typedef struct imx_ledger imx_ledger;
 
@@ -73,6 +73,11 @@ int imx_ledger_last(imx_ledger *l, int64_t *seq, int64_t *trade_id);
 typedef int (*imx_ledger_trade_fn)(void *ctx, const imx_ledger_trade *t);
 int imx_ledger_trades_each(imx_ledger *l, int64_t period, imx_ledger_trade_fn fn,
                            void *ctx);
+
+/* Closes a period: records it, writes one summary row per cost centre
+** that traded in it (spent, earned, units bought and sold), and freezes its
+** postings (triggers refuse any later change). Inside a batch. */
+int imx_ledger_close_period(imx_ledger *l, int64_t period, int64_t time_ms);
 
 /* The balance of one account (sum of its postings): + spent, - earned. */
 int imx_ledger_balance(imx_ledger *l, const char *account, int64_t *out);

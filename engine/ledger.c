@@ -39,6 +39,21 @@ static const char *const MIGRATIONS[] = {
     " account TEXT NOT NULL, period INTEGER NOT NULL,"
     " amount_minor INTEGER NOT NULL, PRIMARY KEY(trade_id, account));"
     "CREATE INDEX postings_account ON postings(account, period);",
+    /* 2: periods close; their summaries; closed periods are frozen */
+    "CREATE TABLE periods(period INTEGER PRIMARY KEY, closed_ms INTEGER NOT NULL);"
+    "CREATE TABLE period_summaries(period INTEGER NOT NULL REFERENCES periods,"
+    " cc TEXT NOT NULL, spent_minor INTEGER NOT NULL, earned_minor INTEGER NOT NULL,"
+    " units_bought INTEGER NOT NULL, units_sold INTEGER NOT NULL,"
+    " PRIMARY KEY(period, cc));"
+    "CREATE TRIGGER postings_frozen_insert BEFORE INSERT ON postings"
+    " WHEN EXISTS(SELECT 1 FROM periods WHERE period = NEW.period)"
+    " BEGIN SELECT RAISE(ABORT, 'the period is closed'); END;"
+    "CREATE TRIGGER postings_frozen_update BEFORE UPDATE ON postings"
+    " WHEN EXISTS(SELECT 1 FROM periods WHERE period = OLD.period)"
+    " BEGIN SELECT RAISE(ABORT, 'the period is closed'); END;"
+    "CREATE TRIGGER postings_frozen_delete BEFORE DELETE ON postings"
+    " WHEN EXISTS(SELECT 1 FROM periods WHERE period = OLD.period)"
+    " BEGIN SELECT RAISE(ABORT, 'the period is closed'); END;",
 };
 #define MIGRATIONS_N (sizeof MIGRATIONS / sizeof MIGRATIONS[0])
 
@@ -308,4 +323,26 @@ int imx_ledger_trades_each(imx_ledger *l, int64_t period, imx_ledger_trade_fn fn
   if (rc == 0 && step_rc != SQLITE_DONE) rc = fail(l, "reading trades");
   sqlite3_finalize(st);
   return rc;
+}
+
+int imx_ledger_close_period(imx_ledger *l, int64_t period, int64_t time_ms) {
+  sqlite3_stmt *st;
+  static const char *const sql[] = {
+      "INSERT INTO periods VALUES(?1, ?2)",
+      "INSERT INTO period_summaries SELECT ?1, cc, sum(spent), sum(earned),"
+      " sum(bought), sum(sold) FROM ("
+      " SELECT buyer AS cc, amount_minor AS spent, 0 AS earned, qty AS bought,"
+      " 0 AS sold FROM trades WHERE period = ?1 UNION ALL"
+      " SELECT seller, 0, amount_minor, 0, qty FROM trades WHERE period = ?1)"
+      " GROUP BY cc"};
+  for (size_t i = 0; i < 2; i++) {
+    if (sqlite3_prepare_v2(l->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+      return fail(l, "closing the period");
+    sqlite3_bind_int64(st, 1, period);
+    if (i == 0) sqlite3_bind_int64(st, 2, time_ms);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return fail(l, "closing the period");
+  }
+  return 0;
 }

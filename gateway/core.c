@@ -527,10 +527,31 @@ static size_t do_auction_run(imx_core *c, const imx_request *rq, char *buf,
   return imx_reply_encode(&r, buf, cap);
 }
 
+/* Closes the period: auctions called, period orders expired, the period's
+** settlements summarised and frozen in the ledger, then the next period
+** opens with the market file's budgets and capacities. */
 static size_t do_period_close(imx_core *c, const imx_request *rq, char *buf,
                               size_t cap) {
+  for (uint32_t s = 0; s < c->m->services_n; s++)
+    if (c->m->services[s].auction) imx_engine_auction_run(c->e, s, 0, NULL);
   for (uint32_t s = 0; s < c->m->services_n; s++) imx_engine_period_end(c->e, s);
+  if (c->ledger && !c->replaying &&
+      imx_ledger_close_period(c->ledger, c->period, c->now_ms) != 0) {
+    imx_log("ledger: %s", imx_ledger_error(c->ledger));
+    c->ledger_failed = 1;
+  }
   c->period++;
+  for (uint32_t i = 0; i < c->m->ccs_n; i++) {
+    const imx_market_cc *mc = &c->m->ccs[i];
+    /* Refused only when open gtc bids still hold more than the new
+    ** budget: the cost centre then keeps last period's figures. */
+    if (imx_engine_cc_set(c->e, i, mc->budget_minor) != IMX_OK && !c->replaying)
+      imx_log("period %lld: %s's open bids hold more than its budget; "
+              "its budget is not renewed", (long long)c->period, mc->id);
+    for (uint32_t k = 0; k < mc->capacities_n; k++)
+      imx_engine_capacity_set(c->e, i, mc->capacities[k].service,
+                              mc->capacities[k].qty);
+  }
   imx_reply r;
   reply_init(&r, IMX_MSG_PERIOD_CLOSE, rq);
   r.expired = c->expired;

@@ -38,12 +38,14 @@ as CC-1500 bid it.helpdesk.hour 5 8600
 as CC-7100 offer translation.page 300 250
 as CC-1400 bid translation.page 120 300
 IMX_URL=$url IMX_TOKEN=demo-CC-9000 "$imx" balance --for CC-4100 >"$tmp/bal.4100"
+as CC-9000 period close            # period 1 ends: summarised and frozen
+as CC-1500 bid it.helpdesk.hour 1 8600  # a trade of period 2
 kill "$pid"
 wait "$pid"
 pid=
 
 verify_ok() {
-  "$imx" ledger verify --db "$tmp/l.db" | grep -q 'ok (6 commands, 4 trades'
+  "$imx" ledger verify --db "$tmp/l.db" | grep -q 'ok (8 commands, 5 trades'
 }
 check ledger_verify_passes verify_ok
 
@@ -56,7 +58,7 @@ check exports_are_written export_all
 
 csv_rows() {
   [ "$(head -1 "$tmp/x.csv")" = "trade,period,date,service,buyer,seller,qty,unit,price,amount,currency" ] &&
-    [ "$(wc -l <"$tmp/x.csv")" -eq 5 ] &&
+    [ "$(wc -l <"$tmp/x.csv")" -eq 6 ] &&
     grep -q '^1,1,[0-9-]*,it.helpdesk.hour,CC-1100,CC-4200,10,hour,82.00,820.00,EUR$' "$tmp/x.csv"
 }
 check csv_has_a_header_and_a_row_per_settlement csv_rows
@@ -74,7 +76,8 @@ hledger_accepts_and_agrees() {
   earned=$(grep -o 'earned [0-9.]*' "$tmp/bal.4100" | cut -d' ' -f2)
   [ -n "$earned" ] && [ "$earned" != "0.00" ] &&
     hledger -f "$tmp/x.hledger" bal | tail -1 | grep -qE '^ *0 *$' &&
-    hledger -f "$tmp/x.hledger" bal income:internal:CC-4100 | grep -q -- "-$earned EUR" ||
+    "$imx" export --db "$tmp/l.db" --market "$market" --period 1 --format hledger |
+      hledger -f - bal income:internal:CC-4100 | grep -q -- "-$earned EUR" ||
     { hledger -f "$tmp/x.hledger" bal; echo "  imx: earned $earned"; return 1; }
 }
 check hledger_accepts_the_journal_and_balances_agree hledger_accepts_and_agrees
@@ -86,9 +89,11 @@ beancount_accepts() {
 check bean_check_accepts_the_export beancount_accepts
 
 period_filter() {
-  "$imx" export --db "$tmp/l.db" --market "$market" --period 2 --format csv | wc -l | grep -qx 1
+  "$imx" export --db "$tmp/l.db" --market "$market" --period 1 --format csv | wc -l | grep -qx 5 &&
+    "$imx" export --db "$tmp/l.db" --market "$market" --period 2 --format csv | wc -l | grep -qx 2 &&
+    "$imx" export --db "$tmp/l.db" --market "$market" --period 3 --format csv | wc -l | grep -qx 1
 }
-check a_period_without_settlements_exports_only_the_header period_filter
+check export_by_period period_filter
 
 tampered_fails() {
   cp "$tmp/l.db" "$tmp/t.db"

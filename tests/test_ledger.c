@@ -161,6 +161,39 @@ static void test_a_file_that_is_not_a_ledger_gives_an_error(void) {
   done(l);
 }
 
+/* Closing a period writes a summary per cost centre and freezes it. */
+static void test_a_closed_period_has_summaries_and_is_frozen(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_trade t1 = trade(1, "A", "B", 2, 100), t2 = trade(2, "A", "C", 3, 50);
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t1));
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t2));
+  CHECK_EQ(0, imx_ledger_close_period(l, 1, 5000));
+  imx_ledger_trade late = trade(3, "A", "B", 1, 100); /* period 1 again */
+  CHECK_EQ(-1, imx_ledger_put_trade(l, &late));
+  CHECK(strstr(imx_ledger_error(l), "the period is closed") != NULL);
+  imx_ledger_close(l);
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  CHECK_EQ(SQLITE_OK, sqlite3_open(path, &db));
+  CHECK_EQ(SQLITE_OK, sqlite3_prepare_v2(db,
+      "SELECT cc, spent_minor, earned_minor, units_bought, units_sold"
+      " FROM period_summaries WHERE period = 1 ORDER BY cc", -1, &st, NULL));
+  static const char *const cc[] = {"A", "B", "C"};
+  static const int64_t want[3][4] = {{350, 0, 5, 0}, {0, 200, 0, 2}, {0, 150, 0, 3}};
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ(SQLITE_ROW, sqlite3_step(st));
+    CHECK_STR(cc[i], (const char *)sqlite3_column_text(st, 0));
+    for (int k = 0; k < 4; k++) CHECK_EQ(want[i][k], sqlite3_column_int64(st, k + 1));
+  }
+  CHECK_EQ(SQLITE_DONE, sqlite3_step(st));
+  sqlite3_finalize(st);
+  CHECK(sqlite3_exec(db, "UPDATE postings SET amount_minor = 0", NULL, NULL, NULL) != SQLITE_OK);
+  sqlite3_close(db);
+  char err[256];
+  CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
+  done(l);
+}
+
 int main(int argc, char **argv) {
   static const check_case cases[] = {
       CHECK_CASE(test_a_trade_debits_the_buyer_and_credits_the_seller),
@@ -168,6 +201,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_bad_trades_are_refused),
       CHECK_CASE(test_reopening_keeps_the_ledger_and_its_schema),
       CHECK_CASE(test_verify_names_the_check_that_fails),
+      CHECK_CASE(test_a_closed_period_has_summaries_and_is_frozen),
       CHECK_CASE(test_a_newer_schema_is_refused),
       CHECK_CASE(test_a_file_that_is_not_a_ledger_gives_an_error),
   };

@@ -8,6 +8,7 @@
 **   imx-bench auction [--orders N] [--seed S] [--json]
 **   imx-bench gateway [--clients N] [--inflight K] [--seconds S]
 **                     [--orders N] [--json]
+**   imx-bench ledger [--trades N] [--sync full|normal] [--dir DIR] [--json]
 **
 ** Figures never decide the exit status (see bench.h): 0 on any figure,
 ** 1 on a real error, 2 on bad arguments.
@@ -60,6 +61,16 @@ static const bench_command commands[] = {
      "      rate (target p99 < 2 ms). Baseline: an nng REQ/REP echo server\n"
      "      driven by the same clients; --json  one JSON object",
      bench_gateway_main},
+    {"ledger", "[--trades N] [--sync full|normal] [--dir DIR] [--json]",
+     "the durable ledger (imx_ledger, SQLite): journal + put_trade per trade.\n"
+     "      batches of 1, 64 and 4,096 trades a transaction (default N 2,000,\n"
+     "      100,000 and 1,000,000; --trades N for all), synchronous FULL\n"
+     "      (--sync normal: NORMAL); trades/s and postings/s (target >= 500 k\n"
+     "      postings/s with large batches), imx_ledger_verify must pass.\n"
+     "      Baseline: raw SQLite, same schema and rows, prepared statements.\n"
+     "      --dir DIR  where the files go (default a mkdtemp dir under /tmp,\n"
+     "      removed at the end); --json  one JSON object",
+     bench_ledger_main},
 };
 
 enum { COMMANDS_N = sizeof commands / sizeof commands[0] };

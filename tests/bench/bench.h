@@ -27,6 +27,7 @@ enum { BENCH_EXIT_OK = 0, BENCH_EXIT_ERROR = 1, BENCH_EXIT_USAGE = 2 };
 int bench_engine_main(int argc, char **argv);
 int bench_auction_main(int argc, char **argv);
 int bench_gateway_main(int argc, char **argv);
+int bench_ledger_main(int argc, char **argv);
 
 /* ---- arguments -------------------------------------------------------- */
 
