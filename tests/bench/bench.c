@@ -63,7 +63,7 @@ static const bench_command commands[] = {
      bench_gateway_main},
     {"ledger", "[--trades N] [--sync full|normal] [--dir DIR] [--json]",
      "the durable ledger (imx_ledger, SQLite): journal + put_trade per trade.\n"
-     "      batches of 1, 64 and 4,096 trades a transaction (default N 2,000,\n"
+     "      batches of 1, 64 and 4,096 trades a transaction (default N 5,000,\n"
      "      50,000 and 200,000; --trades N for all), synchronous FULL\n"
      "      (--sync normal: NORMAL); trades/s and postings/s (target >= 500 k\n"
      "      postings/s with large batches), imx_ledger_verify must pass.\n"
