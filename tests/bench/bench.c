@@ -281,3 +281,40 @@ int bench_opt_u64(int argc, char **argv, int *i, uint64_t min, uint64_t max,
   return BENCH_EXIT_OK;
 }
 
+
+int bench_fail(const char *bench, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "imx-bench %s: error: ", bench);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return BENCH_EXIT_ERROR;
+}
+
+double bench_per_s(uint64_t n, int64_t elapsed_ns) {
+  return (double)n * 1e9 / (double)elapsed_ns;
+}
+
+int64_t bench_elapsed_since(int64_t t0_ns) {
+  int64_t d_ns = bench_now_ns() - t0_ns;
+  return d_ns > 0 ? d_ns : 1;
+}
+
+const char *bench_met(int ok) { return ok ? "met" : "NOT MET"; }
+
+const char *bench_grouped(char *buf, size_t len, int64_t v) {
+  char digits[32];
+  int n = snprintf(digits, sizeof digits, "%lld", (long long)v);
+  size_t j = 0;
+  for (int i = 0; i < n && j + 2 < len; i++) {
+    if (i > 0 && digits[i - 1] != '-' && (n - i) % 3 == 0) buf[j++] = ',';
+    buf[j++] = digits[i];
+  }
+  buf[j] = '\0';
+  return buf;
+}
+
+const char *bench_grouped_f(char *buf, size_t len, double v) {
+  return bench_grouped(buf, len, (int64_t)(v < 0 ? v - 0.5 : v + 0.5));
+}

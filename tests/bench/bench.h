@@ -104,4 +104,13 @@ void bench_out_str(bench_out *o, const char *key, const char *label,
 void bench_out_remark(bench_out *o, const char *text);
 void bench_out_end(bench_out *o);
 
+/* Shared by the benchmarks. */
+int bench_fail(const char *bench, const char *fmt, ...);  /* BENCH_EXIT_ERROR */
+double bench_per_s(uint64_t n, int64_t elapsed_ns);
+int64_t bench_elapsed_since(int64_t t0_ns);                /* >= 1 ns */
+const char *bench_met(int ok);                             /* "met" / "NOT MET" */
+/* 5000000 -> "5,000,000", for notes and titles. */
+const char *bench_grouped(char *buf, size_t len, int64_t v);
+const char *bench_grouped_f(char *buf, size_t len, double v); /* rounded */
+
 #endif /* IMX_BENCH_H */

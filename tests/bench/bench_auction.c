@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define fail(...) bench_fail("auction", __VA_ARGS__)
+
 #define SEED_DEFAULT 42u
 #define SIZES_N 3u
 #define ORDERS_SLACK 1024u    /* orders_max = N + this */
@@ -76,27 +78,8 @@ static int parse_opts(int argc, char **argv, auc_opts *o) {
   return rc;
 }
 
-static int fail(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("imx-bench auction: error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  return BENCH_EXIT_ERROR;
-}
-
-static double per_s(uint64_t n, int64_t elapsed_ns) {
-  return (double)n * 1e9 / (double)elapsed_ns;
-}
-
 static double ms(int64_t elapsed_ns) {
   return (double)elapsed_ns / 1e6;
-}
-
-static int64_t elapsed_since(int64_t t0_ns) {
-  int64_t d_ns = bench_now_ns() - t0_ns;
-  return d_ns > 0 ? d_ns : 1;
 }
 
 /* ---- the book ------------------------------------------------------------ */
@@ -229,7 +212,7 @@ static int add_all(imx_engine *e, const auc_book *b, auc_result *r) {
       first_i = i;
     }
   }
-  r->add_orders_per_s = per_s(b->n, elapsed_since(t0_ns));
+  r->add_orders_per_s = bench_per_s(b->n, bench_elapsed_since(t0_ns));
   if (failed)
     return fail("%u orders: %llu adds did not return ok, the first #%u: %s",
                 b->n, (unsigned long long)failed, first_i,
@@ -247,7 +230,7 @@ static void walk_book(const imx_engine *e, imx_order_info *info, uint32_t n,
   int64_t t0_ns = bench_now_ns();
   uint32_t k = imx_engine_orders(e, 0, IMX_BID, info, n);
   k += imx_engine_orders(e, 0, IMX_OFFER, info + k, n - k);
-  r->walk_ns = elapsed_since(t0_ns);
+  r->walk_ns = bench_elapsed_since(t0_ns);
   r->walked = k;
 }
 
@@ -279,7 +262,7 @@ static int run_size(const auc_opts *o, uint32_t n, auc_order *orders,
     memset(&counts, 0, sizeof counts); /* the call's events only */
     int64_t t0_ns = bench_now_ns();
     imx_status st = imx_engine_auction_run(e, 0, MID_TICKS, &r->call);
-    r->call_ns = elapsed_since(t0_ns);
+    r->call_ns = bench_elapsed_since(t0_ns);
     if (st != IMX_OK)
       rc = fail("%u orders: imx_engine_auction_run: %s", n,
                 imx_status_name(st));
@@ -304,23 +287,6 @@ static int run_size(const auc_opts *o, uint32_t n, auc_order *orders,
 }
 
 /* ---- the report ---------------------------------------------------------- */
-
-static const char *met(int ok) {
-  return ok ? "met" : "NOT MET";
-}
-
-/* 5000000 -> "5,000,000", for notes and titles (bench.c groups values). */
-static const char *grouped(char *buf, size_t len, int64_t v) {
-  char digits[32];
-  int n = snprintf(digits, sizeof digits, "%lld", (long long)v);
-  size_t j = 0;
-  for (int i = 0; i < n && j + 2 < len; i++) {
-    if (i > 0 && digits[i - 1] != '-' && (n - i) % 3 == 0) buf[j++] = ',';
-    buf[j++] = digits[i];
-  }
-  buf[j] = '\0';
-  return buf;
-}
 
 /* JSON keys are flat: every figure of a size is prefixed book_N_. */
 static const char *key(char *buf, size_t len, const auc_result *r,
@@ -353,21 +319,21 @@ static void print_header(bench_out *out, const auc_opts *o, uint32_t sizes_n) {
 static void print_book(bench_out *out, const auc_result *r) {
   char k[64], note[96], a[32], b[32];
   snprintf(note, sizeof note, "%s bids, %s offers",
-           grouped(a, sizeof a, r->side_n[IMX_BID]),
-           grouped(b, sizeof b, r->side_n[IMX_OFFER]));
+           bench_grouped(a, sizeof a, (int64_t)r->side_n[IMX_BID]),
+           bench_grouped(b, sizeof b, (int64_t)r->side_n[IMX_OFFER]));
   bench_out_u64(out, key(k, sizeof k, r, "orders"), "orders in the book", r->n,
                 NULL, note);
   snprintf(note, sizeof note, "%s bids, %s offers",
-           grouped(a, sizeof a, r->market_n[IMX_BID]),
-           grouped(b, sizeof b, r->market_n[IMX_OFFER]));
+           bench_grouped(a, sizeof a, (int64_t)r->market_n[IMX_BID]),
+           bench_grouped(b, sizeof b, (int64_t)r->market_n[IMX_OFFER]));
   bench_out_u64(out, key(k, sizeof k, r, "orders_market"), "  market orders",
                 (uint64_t)r->market_n[IMX_BID] + r->market_n[IMX_OFFER], NULL,
                 note);
   bench_out_u64(out, key(k, sizeof k, r, "orders_aon"), "  aon orders",
                 r->aon_n, NULL, NULL);
   snprintf(note, sizeof note, "bids %s, offers %s",
-           grouped(a, sizeof a, r->qty[IMX_BID]),
-           grouped(b, sizeof b, r->qty[IMX_OFFER]));
+           bench_grouped(a, sizeof a, (int64_t)r->qty[IMX_BID]),
+           bench_grouped(b, sizeof b, (int64_t)r->qty[IMX_OFFER]));
   bench_out_i64(out, key(k, sizeof k, r, "qty"), "  quantity",
                 r->qty[IMX_BID] + r->qty[IMX_OFFER], "units", note);
   bench_out_bytes(out, key(k, sizeof k, r, "engine_bytes"),
@@ -384,12 +350,12 @@ static void print_call(bench_out *out, const auc_result *r) {
                 "walk: one pass over the book", ms(r->walk_ns), 3, "ms",
                 "imx_engine_orders(), both sides");
   bench_out_f64(out, key(k, sizeof k, r, "walk_orders_per_s"), "walk",
-                per_s(r->walked, r->walk_ns), 0, "orders/s", NULL);
+                bench_per_s(r->walked, r->walk_ns), 0, "orders/s", NULL);
   const char *target = NULL;
   if (r->n == TARGET_CALL_ORDERS) {
     snprintf(note, sizeof note,
              "target: a call over 1 M orders well under a second: %s",
-             met(ms(r->call_ns) < TARGET_CALL_MS));
+             bench_met(ms(r->call_ns) < TARGET_CALL_MS));
     target = note;
   }
   bench_out_f64(out, key(k, sizeof k, r, "call_ms"), "call", ms(r->call_ns), 3,
@@ -398,7 +364,7 @@ static void print_call(bench_out *out, const auc_result *r) {
     bench_out_f64(out, key(k, sizeof k, r, "call_ms_target"), NULL,
                   TARGET_CALL_MS, 0, NULL, NULL);
   bench_out_f64(out, key(k, sizeof k, r, "call_orders_per_s"),
-                "call, orders in the book per second", per_s(r->n, r->call_ns),
+                "call, orders in the book per second", bench_per_s(r->n, r->call_ns),
                 0, "orders/s", NULL);
   bench_out_f64(out, key(k, sizeof k, r, "call_to_walk_ratio"),
                 "call / one pass over the book",
@@ -452,7 +418,7 @@ static void print_all(const auc_opts *o, const auc_result *r, uint32_t n) {
   print_header(&out, o, n);
   for (uint32_t i = 0; i < n; i++) {
     snprintf(title, sizeof title, "call over %s orders, one thread",
-             grouped(num, sizeof num, r[i].n));
+             bench_grouped(num, sizeof num, (int64_t)r[i].n));
     bench_out_section(&out, title);
     print_book(&out, &r[i]);
     print_call(&out, &r[i]);

@@ -36,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define fail(...) bench_fail("engine", __VA_ARGS__)
+
 #define OPS_DEFAULT_MIXED 5000000u
 #define OPS_DEFAULT_CROSS 10000000u
 #define SERVICES_DEFAULT 8u
@@ -105,16 +107,6 @@ static int parse_opts(int argc, char **argv, eng_opts *o) {
       ops ? ops
           : (o->wl == WORKLOAD_MIXED ? OPS_DEFAULT_MIXED : OPS_DEFAULT_CROSS);
   return BENCH_EXIT_OK;
-}
-
-static int fail(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("imx-bench engine: error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  return BENCH_EXIT_ERROR;
 }
 
 /* ---- commands and targets ------------------------------------------------ */
@@ -215,10 +207,6 @@ static void replay_timed(const eng_target *target, const eng_op *ops, size_t n,
   }
   failed[0] = bad[0];
   failed[1] = bad[1];
-}
-
-static double per_s(uint64_t n, int64_t elapsed_ns) {
-  return (double)n * 1e9 / (double)elapsed_ns;
 }
 
 /* ---- engines and their callbacks ----------------------------------------- */
@@ -523,7 +511,7 @@ static int check_failed(const char *what, const uint64_t failed[2]) {
 static int mix_floor(const mix_stream *m, mix_result *r) {
   eng_target t = {NULL, floor_new, floor_cancel};
   uint64_t failed[2];
-  r->floor_ops_per_s = per_s(m->n, replay(&t, m->ops, m->n, failed));
+  r->floor_ops_per_s = bench_per_s(m->n, replay(&t, m->ops, m->n, failed));
   return BENCH_EXIT_OK;
 }
 
@@ -538,7 +526,7 @@ static int mix_throughput(const eng_opts *o, const mix_stream *m,
   if (rc != BENCH_EXIT_OK) return rc;
   eng_target t = {e, engine_new, engine_cancel};
   uint64_t failed[2];
-  r->ops_per_s = per_s(m->n, replay(&t, m->ops, m->n, failed));
+  r->ops_per_s = bench_per_s(m->n, replay(&t, m->ops, m->n, failed));
   uint64_t rss1 = bench_rss_bytes();
   r->rss_bytes_engine = rss1 > rss0 ? rss1 - rss0 : 0;
   r->trades = counts.events[IMX_EV_TRADE];
@@ -620,7 +608,7 @@ static int mix_reference(const eng_opts *o, const mix_stream *m,
   int rc = model_open(o->services, count_event, &ref_counts, &model);
   if (rc != BENCH_EXIT_OK) return rc;
   eng_target tm = {model, model_new, model_cancel};
-  r->ref_ops_per_s = per_s(r->ref_ops, replay(&tm, m->ops, r->ref_ops, failed));
+  r->ref_ops_per_s = bench_per_s(r->ref_ops, replay(&tm, m->ops, r->ref_ops, failed));
   ref_destroy(model);
   rc = check_failed("reference model", failed);
   if (rc != BENCH_EXIT_OK) return rc;
@@ -629,7 +617,7 @@ static int mix_reference(const eng_opts *o, const mix_stream *m,
   if (rc != BENCH_EXIT_OK) return rc;
   eng_target te = {e, engine_new, engine_cancel};
   r->prefix_ops_per_s =
-      per_s(r->ref_ops, replay(&te, m->ops, r->ref_ops, failed));
+      bench_per_s(r->ref_ops, replay(&te, m->ops, r->ref_ops, failed));
   imx_engine_destroy(e);
   r->ref_trades = ref_counts.events[IMX_EV_TRADE];
   r->prefix_trades = eng_counts_.events[IMX_EV_TRADE];
@@ -701,10 +689,6 @@ static int mix_memory(const eng_opts *o, mix_result *r) {
 
 /* ---- mixed: the report --------------------------------------------------- */
 
-static const char *met(int ok) {
-  return ok ? "met" : "NOT MET";
-}
-
 static void mix_print_stream(bench_out *out, const eng_opts *o,
                              const mix_stream *m, const mix_result *r) {
   char note[96];
@@ -742,7 +726,7 @@ static void mix_print_speed(bench_out *out, const mix_stream *m,
   double engine_ns = 1e9 / r->ops_per_s, floor_ns = 1e9 / r->floor_ops_per_s;
   bench_out_section(out, "throughput, one thread, untimed per operation");
   snprintf(note, sizeof note, "target >= 5,000,000: %s",
-           met(r->ops_per_s >= TARGET_OPS_PER_S));
+           bench_met(r->ops_per_s >= TARGET_OPS_PER_S));
   bench_out_f64(out, "ops_per_s", "engine", r->ops_per_s, 0, "ops/s", note);
   bench_out_f64(out, "ops_per_s_target", NULL, TARGET_OPS_PER_S, 0, NULL, NULL);
   bench_out_f64(out, "ns_per_op", "engine, per operation", engine_ns, 1, "ns",
@@ -802,7 +786,7 @@ static void mix_print_memory(bench_out *out, const mix_result *r) {
   bench_out_u64(out, "mem_levels", "price levels in use", r->mem_levels, NULL,
                 NULL);
   snprintf(note, sizeof note, "target < 256 MiB: %s",
-           met(r->mem_rss_bytes < TARGET_MEM_BYTES));
+           bench_met(r->mem_rss_bytes < TARGET_MEM_BYTES));
   bench_out_bytes(out, "mem_rss_bytes", "RSS growth (/proc/self/statm)",
                   r->mem_rss_bytes, note);
   bench_out_u64(out, "mem_rss_bytes_target", NULL, TARGET_MEM_BYTES, NULL,
@@ -909,7 +893,7 @@ static int cross_run(const eng_opts *o, const eng_op *ops, cross_result *r) {
   if (rc == BENCH_EXIT_OK) {
     eng_target t = {e, engine_new, engine_cancel};
     uint64_t failed[2];
-    r->ops_per_s = per_s(o->ops, replay(&t, ops, (size_t)o->ops, failed));
+    r->ops_per_s = bench_per_s(o->ops, replay(&t, ops, (size_t)o->ops, failed));
     rc = check_failed("engine", failed);
     int check = imx_engine_check(e);
     if (rc == BENCH_EXIT_OK && check != 0)
@@ -937,7 +921,7 @@ static void cross_print(const eng_opts *o, const cross_result *r) {
   bench_out_u64(&out, "seed", "seed", o->seed, NULL, NULL);
   bench_out_section(&out, "throughput, one thread");
   snprintf(note, sizeof note, "target >= 5,000,000: %s",
-           met(r->ops_per_s >= TARGET_OPS_PER_S));
+           bench_met(r->ops_per_s >= TARGET_OPS_PER_S));
   bench_out_f64(&out, "ops_per_s", "engine", r->ops_per_s, 0, "orders/s", note);
   bench_out_f64(&out, "ops_per_s_target", NULL, TARGET_OPS_PER_S, 0, NULL,
                 NULL);
@@ -978,7 +962,7 @@ static int cross_main(const eng_opts *o) {
   eng_target floor = {NULL, floor_new, floor_cancel};
   uint64_t failed[2];
   r.floor_ops_per_s =
-      per_s(o->ops, replay(&floor, ops, (size_t)o->ops, failed));
+      bench_per_s(o->ops, replay(&floor, ops, (size_t)o->ops, failed));
   int rc = cross_run(o, ops, &r);
   r.rss_bytes_peak = bench_rss_bytes_peak();
   free(ops);

@@ -66,6 +66,8 @@
 #include <unistd.h>
 #include <sys/resource.h>
 
+#define fail(...) bench_fail("gateway", __VA_ARGS__)
+
 #define CLIENTS_DEFAULT 4u
 #define INFLIGHT_DEFAULT 32u
 #define SECONDS_DEFAULT 5u
@@ -138,16 +140,6 @@ static int parse_opts(int argc, char **argv, gw_opts *o) {
   /* --orders alone runs until that many; the default is 5 seconds. */
   o->seconds = seconds ? seconds : o->orders ? 0 : SECONDS_DEFAULT;
   return BENCH_EXIT_OK;
-}
-
-static int fail(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("imx-bench gateway: error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  return BENCH_EXIT_ERROR;
 }
 
 static int fail_nng(const char *what, int rv) {
@@ -763,23 +755,6 @@ static int measure(const gw_opts *o, const char *url, int echo, char phase,
 
 /* ---- the report ---------------------------------------------------------- */
 
-static const char *met(int ok) {
-  return ok ? "met" : "NOT MET";
-}
-
-/* 50000 -> "50,000", for notes (bench.c groups values). */
-static const char *grouped(char *buf, size_t len, double v) {
-  char digits[32];
-  int n = snprintf(digits, sizeof digits, "%.0f", v);
-  size_t j = 0;
-  for (int i = 0; i < n && j + 2 < len; i++) {
-    if (i > 0 && digits[i - 1] != '-' && (n - i) % 3 == 0) buf[j++] = ',';
-    buf[j++] = digits[i];
-  }
-  buf[j] = '\0';
-  return buf;
-}
-
 /* JSON keys are flat: every figure of a measurement is prefixed. */
 static const char *key(char *buf, size_t len, const char *prefix,
                        const char *name) {
@@ -877,7 +852,7 @@ static void print_all(const gw_opts *o, const char *echo_url,
   bench_out_section(&out, "gateway, closed loop: each context sends on the "
                           "reply to its last");
   snprintf(note, sizeof note, "target >= 100,000 orders/s: %s",
-           met(gw->per_s >= TARGET_ORDERS_PER_S));
+           bench_met(gw->per_s >= TARGET_ORDERS_PER_S));
   print_measure(&out, "gateway", gw, note, NULL);
   bench_out_f64(&out, "gateway_orders_per_s_target", NULL, TARGET_ORDERS_PER_S,
                 0, NULL, NULL);
@@ -887,12 +862,12 @@ static void print_all(const gw_opts *o, const char *echo_url,
   bench_out_section(&out, "gateway, paced at half the closed-loop throughput");
   if (pgw->rate_target >= TARGET_ORDERS_PER_S / 2)
     snprintf(note2, sizeof note2, "target p99 < 2 ms at half that load: %s",
-             met(pgw->lat_us_p99 < TARGET_P99_US));
+             bench_met(pgw->lat_us_p99 < TARGET_P99_US));
   else
     snprintf(note2, sizeof note2,
              "< 2 ms: %s, at %s/s, not the target's 50,000/s",
              pgw->lat_us_p99 < TARGET_P99_US ? "yes" : "no",
-             grouped(num, sizeof num, pgw->rate_target));
+             bench_grouped_f(num, sizeof num, pgw->rate_target));
   print_measure(&out, "paced", pgw, NULL, note2);
   bench_out_f64(&out, "paced_latency_us_p99_target", NULL, TARGET_P99_US, 0,
                 NULL, NULL);

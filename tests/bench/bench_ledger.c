@@ -43,6 +43,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define fail(...) bench_fail("ledger", __VA_ARGS__)
+
 #define BATCHES_N 3u
 #define TRADES_MAX 100000000u
 #define POOL_N 65536u /* distinct trades, cycled */
@@ -131,25 +133,6 @@ static int parse_opts(int argc, char **argv, led_opts *o) {
       rc = bench_usage_error("ledger: unknown option '%s'", a);
   }
   return rc;
-}
-
-static int fail(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("imx-bench ledger: error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  return BENCH_EXIT_ERROR;
-}
-
-static double per_s(uint64_t n, int64_t elapsed_ns) {
-  return (double)n * 1e9 / (double)elapsed_ns;
-}
-
-static int64_t elapsed_since(int64_t t0_ns) {
-  int64_t d_ns = bench_now_ns() - t0_ns;
-  return d_ns > 0 ? d_ns : 1;
 }
 
 /* ---- the trades ---------------------------------------------------------- */
@@ -291,7 +274,7 @@ static int ledger_write(imx_ledger *l, const led_pool *p, led_result *r) {
     commit_ns += bench_now_ns() - c0_ns;
     commits++;
   }
-  r->ledger.ns = elapsed_since(t0_ns);
+  r->ledger.ns = bench_elapsed_since(t0_ns);
   r->ledger.commit_ns = commit_ns;
   r->ledger.commits = commits;
   return BENCH_EXIT_OK;
@@ -310,7 +293,7 @@ static int run_ledger(const char *dir, const led_pool *p, const led_opts *o,
   if (rc == BENCH_EXIT_OK) {
     int64_t t0_ns = bench_now_ns();
     int v = imx_ledger_verify(l, failed, sizeof failed);
-    r->verify_ns = elapsed_since(t0_ns);
+    r->verify_ns = bench_elapsed_since(t0_ns);
     if (v != 0)
       rc = fail("ledger, batch %u, %llu trades: imx_ledger_verify failed: %s",
                 r->batch, (unsigned long long)r->trades, failed);
@@ -423,7 +406,7 @@ static int raw_write(raw_db *d, const led_pool *p, led_result *r) {
     commit_ns += bench_now_ns() - c0_ns;
     commits++;
   }
-  r->raw.ns = elapsed_since(t0_ns);
+  r->raw.ns = bench_elapsed_since(t0_ns);
   r->raw.commit_ns = commit_ns;
   r->raw.commits = commits;
   return BENCH_EXIT_OK;
@@ -445,23 +428,6 @@ static int run_raw(const char *dir, const led_pool *p, const led_opts *o,
 }
 
 /* ---- the report ---------------------------------------------------------- */
-
-static const char *met(int ok) {
-  return ok ? "met" : "NOT MET";
-}
-
-/* 5000000 -> "5,000,000", for notes and titles (bench.c groups values). */
-static const char *grouped(char *buf, size_t len, uint64_t v) {
-  char digits[32];
-  int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-  size_t j = 0;
-  for (int i = 0; i < n && j + 2 < len; i++) {
-    if (i > 0 && (n - i) % 3 == 0) buf[j++] = ',';
-    buf[j++] = digits[i];
-  }
-  buf[j] = '\0';
-  return buf;
-}
 
 /* JSON keys are flat: every figure of a batch size is prefixed batch_B_. */
 static const char *key(char *buf, size_t len, const led_result *r,
@@ -513,18 +479,18 @@ static void print_header(bench_out *out, const led_opts *o, const char *dir) {
 static void print_batch(bench_out *out, const led_result *r) {
   char k[64], note[96], a[32];
   uint64_t postings = r->trades * POSTINGS_PER_TRADE;
-  double led_pps = per_s(postings, r->ledger.ns);
-  double raw_pps = per_s(postings, r->raw.ns);
-  snprintf(note, sizeof note, "%s commits", grouped(a, sizeof a, r->ledger.commits));
+  double led_pps = bench_per_s(postings, r->ledger.ns);
+  double raw_pps = bench_per_s(postings, r->raw.ns);
+  snprintf(note, sizeof note, "%s commits", bench_grouped(a, sizeof a, (int64_t)r->ledger.commits));
   bench_out_u64(out, key(k, sizeof k, r, "trades"), "trades", r->trades, NULL,
                 note);
   bench_out_f64(out, key(k, sizeof k, r, "ledger_trades_per_s"),
-                "ledger: journal + put_trade", per_s(r->trades, r->ledger.ns),
+                "ledger: journal + put_trade", bench_per_s(r->trades, r->ledger.ns),
                 0, "trades/s", NULL);
   const char *target = NULL;
   if (r->batch == TARGET_BATCH) {
     snprintf(note, sizeof note, "target >= 500,000: %s",
-             met(led_pps >= TARGET_POSTINGS_PER_S));
+             bench_met(led_pps >= TARGET_POSTINGS_PER_S));
     target = note;
   }
   bench_out_f64(out, key(k, sizeof k, r, "ledger_postings_per_s"), "ledger",
@@ -545,10 +511,10 @@ static void print_batch(bench_out *out, const led_result *r) {
   bench_out_bytes(out, key(k, sizeof k, r, "ledger_file_bytes"),
                   "ledger file after close", r->ledger.file_bytes, note);
   bench_out_f64(out, key(k, sizeof k, r, "raw_rows_per_s"),
-                "raw sqlite: rows", per_s(r->trades * ROWS_PER_TRADE, r->raw.ns),
+                "raw sqlite: rows", bench_per_s(r->trades * ROWS_PER_TRADE, r->raw.ns),
                 0, "rows/s", "journal, trade, 2 postings");
   bench_out_f64(out, key(k, sizeof k, r, "raw_trades_per_s"), "raw sqlite",
-                per_s(r->trades, r->raw.ns), 0, "trades/s", NULL);
+                bench_per_s(r->trades, r->raw.ns), 0, "trades/s", NULL);
   bench_out_f64(out, key(k, sizeof k, r, "raw_postings_per_s"), "raw sqlite",
                 raw_pps, 0, "postings/s", NULL);
   bench_out_f64(out, key(k, sizeof k, r, "raw_commit_pct"),
@@ -569,7 +535,7 @@ static void print_all(const led_opts *o, const char *dir,
   print_header(&out, o, dir);
   for (uint32_t i = 0; i < n; i++) {
     snprintf(title, sizeof title, "batches of %s trades a transaction",
-             grouped(a, sizeof a, r[i].batch));
+             bench_grouped(a, sizeof a, (int64_t)r[i].batch));
     bench_out_section(&out, title);
     print_batch(&out, &r[i]);
   }
