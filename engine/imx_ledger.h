@@ -79,6 +79,11 @@ int imx_ledger_trades_each(imx_ledger *l, int64_t period, imx_ledger_trade_fn fn
 ** postings (triggers refuse any later change). Inside a batch. */
 int imx_ledger_close_period(imx_ledger *l, int64_t period, int64_t time_ms);
 
+/* The SQL of one schema migration (1..IMX_LEDGER_SCHEMA_VERSION), or NULL:
+** for tools that need the ledger's tables without the ledger (a benchmark's
+** raw-SQLite baseline). */
+const char *imx_ledger_migration_sql(int version);
+
 /* The balance of one account (sum of its postings): + spent, - earned. */
 int imx_ledger_balance(imx_ledger *l, const char *account, int64_t *out);
 

@@ -346,3 +346,7 @@ int imx_ledger_close_period(imx_ledger *l, int64_t period, int64_t time_ms) {
   }
   return 0;
 }
+
+const char *imx_ledger_migration_sql(int version) {
+  return version >= 1 && (size_t)version <= MIGRATIONS_N ? MIGRATIONS[version - 1] : NULL;
+}

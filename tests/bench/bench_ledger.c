@@ -75,23 +75,10 @@ static const char *const services[] = {
     "truck.day",        "translation.page", "lab.test"};
 enum { SERVICES_N = sizeof services / sizeof services[0] };
 
-/* The schema of engine/ledger.c, migration 1 (journal, trades, postings),
-** copied for the baseline; migration 2's period tables and its triggers on
-** postings are imx's, and so part of what the ledger / raw ratio shows. */
-static const char RAW_SCHEMA[] =
-    "CREATE TABLE journal(seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
-    " cc TEXT NOT NULL, command TEXT NOT NULL);"
-    "CREATE TABLE trades(trade_id INTEGER PRIMARY KEY CHECK(trade_id > 0),"
-    " period INTEGER NOT NULL CHECK(period >= 1), time_ms INTEGER NOT NULL,"
-    " service TEXT NOT NULL, buyer TEXT NOT NULL, seller TEXT NOT NULL,"
-    " qty INTEGER NOT NULL CHECK(qty > 0),"
-    " price_minor INTEGER NOT NULL CHECK(price_minor > 0),"
-    " amount_minor INTEGER NOT NULL CHECK(amount_minor = qty * price_minor),"
-    " CHECK(buyer <> seller));"
-    "CREATE TABLE postings(trade_id INTEGER NOT NULL REFERENCES trades,"
-    " account TEXT NOT NULL, period INTEGER NOT NULL,"
-    " amount_minor INTEGER NOT NULL, PRIMARY KEY(trade_id, account));"
-    "CREATE INDEX postings_account ON postings(account, period);";
+/* The baseline uses the ledger's own migration 1 (journal, trades, postings);
+** migration 2's period tables and its triggers on postings are imx's, and so
+** part of what the ledger / raw ratio shows. */
+#define RAW_SCHEMA imx_ledger_migration_sql(1)
 
 /* ---- options ------------------------------------------------------------- */
 
