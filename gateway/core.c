@@ -93,6 +93,8 @@ static void keep_trade(imx_core *c, const imx_event *ev) {
   t->qty = ev->qty;
   t->price_minor = ev->price_minor;
   t->time_ms = c->now_ms;
+  t->buy_order = ev->buy_order_id;
+  t->sell_order = ev->sell_order_id;
   c->trades_head = (c->trades_head + 1) % TRADES_KEPT;
   if (c->trades_n < TRADES_KEPT) c->trades_n++;
   if (c->fills_n < FILLS_MAX) c->fills[c->fills_n++] = *t;
@@ -423,23 +425,61 @@ static size_t do_book_get(imx_core *c, const imx_request *rq, char *buf,
   return imx_reply_encode(&r, buf, cap);
 }
 
+/* Whether the asker may see a trade, and it passes the request's filters. */
+static int trade_shown(const imx_request *rq, const imx_reply_trade *t,
+                       const char *me, int all) {
+  int mine = strcmp(t->buyer, me) == 0 || strcmp(t->seller, me) == 0;
+  if (!all && !mine) return 0;
+  if (rq->service[0] && strcmp(t->service, rq->service) != 0) return 0;
+  if (rq->cc[0] && strcmp(t->buyer, rq->cc) != 0 && strcmp(t->seller, rq->cc) != 0)
+    return 0;
+  return 1;
+}
+
+/* The kept trade k places from the oldest (k < trades_n). */
+static const imx_reply_trade *kept_trade(const imx_core *c, uint32_t k) {
+  assert(k < c->trades_n);
+  return &c->trades[(c->trades_head + TRADES_KEPT - c->trades_n + k) % TRADES_KEPT];
+}
+
+/* The first kept trade with an id above `after` (trades_n if none): ids
+** grow along the ring, so a binary search finds it. */
+static uint32_t kept_after(const imx_core *c, uint64_t after) {
+  uint32_t lo = 0, hi = c->trades_n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (kept_trade(c, mid)->trade <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  assert(lo == c->trades_n || kept_trade(c, lo)->trade > after);
+  return lo;
+}
+
+/* Newest first; with `after`, the trades after that id, oldest first, so
+** that a client pages forward without missing one. Trades older than the
+** ring are gone: asking for them is an error rather than a silent gap. */
 static size_t do_trades_list(imx_core *c, const imx_request *rq,
                              uint32_t auth_cc, char *buf, size_t cap) {
   static imx_reply_trade rows[IMX_LIST_MAX];
+  static char msg[96];
   int all = has_role(c, auth_cc, IMX_ROLE_FINANCE | IMX_ROLE_ADMIN);
   const char *me = c->m->ccs[auth_cc].id;
-  const char *only = rq->cc[0] ? rq->cc : NULL;
   uint32_t limit = rq->limit ? rq->limit : 100, n = 0;
+  if (limit > IMX_LIST_MAX) limit = IMX_LIST_MAX;
   if (rq->service[0] && service_index(c, rq->service) < 0)
     return error_reply(rq, "unknown_service", "service", "no such service", buf, cap);
-  for (uint32_t k = 0; k < c->trades_n && n < limit && n < IMX_LIST_MAX; k++) {
-    const imx_reply_trade *t =
-        &c->trades[(c->trades_head + TRADES_KEPT - 1 - k) % TRADES_KEPT];
-    int mine = strcmp(t->buyer, me) == 0 || strcmp(t->seller, me) == 0;
-    if (!all && !mine) continue;
-    if (rq->service[0] && strcmp(t->service, rq->service) != 0) continue;
-    if (only && strcmp(t->buyer, only) != 0 && strcmp(t->seller, only) != 0) continue;
-    rows[n++] = *t;
+  if (rq->has_after) {
+    if (c->trades_n > 0 && rq->after + 1 < kept_trade(c, 0)->trade) {
+      snprintf(msg, sizeof msg, "the trades before %" PRIu64
+               " are no longer in memory", kept_trade(c, 0)->trade);
+      return error_reply(rq, "not_found", "after", msg, buf, cap);
+    }
+    for (uint32_t k = kept_after(c, rq->after); k < c->trades_n && n < limit; k++)
+      if (trade_shown(rq, kept_trade(c, k), me, all)) rows[n++] = *kept_trade(c, k);
+  } else {
+    for (uint32_t k = c->trades_n; k > 0 && n < limit; k--)
+      if (trade_shown(rq, kept_trade(c, k - 1), me, all))
+        rows[n++] = *kept_trade(c, k - 1);
   }
   imx_reply r;
   reply_init(&r, IMX_MSG_TRADES_LIST, rq);

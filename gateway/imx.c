@@ -32,7 +32,8 @@ static const char *const USAGE =
     "  cancel ORDER\n"
     "  orders [--for CC]            open orders\n"
     "  book SERVICE [--depth N]\n"
-    "  trades [SERVICE] [--for CC] [--limit N]\n"
+    "  trades [SERVICE] [--for CC] [--limit N] [--after ID]\n"
+    "                               (--after: the trades after ID, oldest first)\n"
     "  balance [--for CC]\n"
     "  tender SERVICE QTY CEILING SECONDS   (deadline SECONDS from now)\n"
     "  quote TENDER PRICE\n"
@@ -397,6 +398,10 @@ static int simple(const opts *o, const char *cmd, int argc, char **argv) {
       } else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
         if (number(argv[++i], 1, IMX_LIST_MAX, &n)) return usage();
         rq.limit = (uint32_t)n;
+      } else if (!strcmp(argv[i], "--after") && i + 1 < argc) {
+        if (number(argv[++i], 0, (INT64_C(1) << 53) - 1, &n)) return usage();
+        rq.after = (uint64_t)n;
+        rq.has_after = 1;
       } else {
         snprintf(rq.service, sizeof rq.service, "%s", argv[i]);
       }

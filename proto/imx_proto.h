@@ -157,6 +157,9 @@ typedef struct imx_request {
   uint64_t tender;     /* tender.quote: 1..2^53                          */
   uint32_t depth;      /* book.get: 1..100, default 10                   */
   uint32_t limit;      /* trades.list: 1..IMX_LIST_MAX, default 100      */
+  int has_after;       /* trades.list: after given (paging forward)       */
+  uint64_t after;      /* trades.list: only trades with id > after, oldest
+                       ** first; 0..2^53 - 1                              */
 } imx_request;
 
 /* Decodes exactly len bytes. On failure err is set and out->id holds the
@@ -173,6 +176,7 @@ typedef struct imx_reply_trade {
   int64_t qty;
   int64_t price_minor;
   int64_t time_ms;
+  uint64_t buy_order, sell_order; /* the engine's order ids of both sides */
 } imx_reply_trade;
 
 typedef struct imx_reply_order {

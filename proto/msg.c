@@ -10,7 +10,9 @@
 ** decode accepts. Fields that do not apply to a request's type are 0 in the
 ** decoded struct (defaults only where they apply: depth 10 for book.get,
 ** limit 100 for trades.list); has_price is set only for the optional prices
-** (order.new's price, auction.run's reference), never for tender.quote's.
+** (order.new's price, auction.run's reference), never for tender.quote's;
+** has_after likewise for trades.list's after, whose 0 is a value ("from the
+** first trade"), not an absence.
 ** The encoder writes a required field always, an optional one when given.
 **
 ** Order and tender ids go up to 2^53 - 1, not 2^53: cJSON reads numbers as
@@ -161,13 +163,14 @@ static size_t finish(writer *w) {
 
 enum field_id {
   F_CC, F_TOKEN, F_SERVICE, F_SIDE, F_QTY, F_PRICE, F_TIF, F_AON, F_ORDER,
-  F_DEPTH, F_LIMIT, F_CEILING, F_DEADLINE_MS, F_TENDER, F_REFERENCE, F_COUNT
+  F_DEPTH, F_LIMIT, F_CEILING, F_DEADLINE_MS, F_TENDER, F_REFERENCE, F_AFTER,
+  F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
     "cc",    "token", "service", "side",    "qty",         "price",  "tif",
     "aon",   "order", "depth",   "limit",   "ceiling",     "deadline_ms",
-    "tender", "reference"};
+    "tender", "reference", "after"};
 
 #define B(f) (1u << (f))
 #define ENVELOPE (B(F_CC) | B(F_TOKEN))
@@ -182,7 +185,8 @@ static const struct request_spec {
     [IMX_MSG_ORDER_CANCEL] = {ENVELOPE | B(F_ORDER), B(F_ORDER)},
     [IMX_MSG_ORDER_LIST] = {ENVELOPE, 0},
     [IMX_MSG_BOOK_GET] = {ENVELOPE | B(F_SERVICE) | B(F_DEPTH), B(F_SERVICE)},
-    [IMX_MSG_TRADES_LIST] = {ENVELOPE | B(F_SERVICE) | B(F_LIMIT), 0},
+    [IMX_MSG_TRADES_LIST] = {ENVELOPE | B(F_SERVICE) | B(F_LIMIT) | B(F_AFTER),
+                             0},
     [IMX_MSG_BALANCE_GET] = {ENVELOPE, 0},
     [IMX_MSG_TENDER_NEW] = {ENVELOPE | B(F_SERVICE) | B(F_QTY) | B(F_CEILING) |
                                 B(F_DEADLINE_MS),
@@ -240,6 +244,11 @@ static int get_field(const cJSON *obj, enum field_id f, imx_request *r,
   case F_LIMIT:
     rc = imx_json_int(obj, name, 1, IMX_LIST_MAX, &v, err);
     if (rc == 0) r->limit = (uint32_t)v;
+    return rc;
+  case F_AFTER:
+    /* 0 is a valid after: every trade since the first */
+    rc = imx_json_int(obj, name, 0, EXACT_MAX, &v, err);
+    if (rc == 0) r->after = (uint64_t)v, r->has_after = 1;
     return rc;
   case F_CEILING:
     return imx_json_int(obj, name, 1, PRICE_MAX, &r->ceiling_minor, err);
@@ -326,6 +335,7 @@ static int field_present(const imx_request *r, enum field_id f) {
   case F_SERVICE: return r->service[0] != '\0';
   case F_PRICE:
   case F_REFERENCE: return r->has_price;
+  case F_AFTER: return r->has_after;
   default: return 1;
   }
 }
@@ -348,6 +358,7 @@ static void put_field(writer *w, const imx_request *r, enum field_id f) {
   case F_CEILING: kv_int(w, k, r->ceiling_minor); break;
   case F_DEADLINE_MS: kv_int(w, k, r->deadline_ms); break;
   case F_TENDER: kv_uint(w, k, r->tender); break;
+  case F_AFTER: kv_uint(w, k, r->after); break;
   case F_COUNT: assert(0 && "no such field"); break;
   }
 }
@@ -382,6 +393,8 @@ static void put_trades(writer *w, const imx_reply_trade *t, uint32_t n) {
     kv_int(w, "qty", t->qty);
     kv_int(w, "price", t->price_minor);
     kv_int(w, "time_ms", t->time_ms);
+    kv_uint(w, "buy_order", t->buy_order);
+    kv_uint(w, "sell_order", t->sell_order);
     put(w, "}", 1);
   }
   put(w, "]", 1);
@@ -625,13 +638,16 @@ static int row_object(const cJSON *row, const char *const *keys,
 
 static int decode_trade(const cJSON *o, imx_reply_trade *t, imx_proto_error *err) {
   static const char *const keys[] = {"trade", "service", "buyer", "seller",
-                                     "qty", "price", "time_ms", NULL};
+                                     "qty", "price", "time_ms", "buy_order",
+                                     "sell_order", NULL};
   if (row_object(o, keys, err) || unum(o, "trade", &t->trade, err) ||
       text(o, "service", t->service, sizeof t->service, 0, err) ||
       text(o, "buyer", t->buyer, sizeof t->buyer, 0, err) ||
       text(o, "seller", t->seller, sizeof t->seller, 0, err) ||
       qty(o, "qty", &t->qty, err) || qty(o, "price", &t->price_minor, err) ||
-      qty(o, "time_ms", &t->time_ms, err))
+      qty(o, "time_ms", &t->time_ms, err) ||
+      unum(o, "buy_order", &t->buy_order, err) ||
+      unum(o, "sell_order", &t->sell_order, err))
     return -1;
   return 0;
 }

@@ -20,13 +20,14 @@ static inline int imx_request_eq(const imx_request *a, const imx_request *b) {
          EQ_(a, b, tif) && EQ_(a, b, aon) && EQ_(a, b, has_price) &&
          EQ_(a, b, qty) && EQ_(a, b, price_minor) && EQ_(a, b, ceiling_minor) &&
          EQ_(a, b, deadline_ms) && EQ_(a, b, order) && EQ_(a, b, tender) &&
-         EQ_(a, b, depth) && EQ_(a, b, limit);
+         EQ_(a, b, depth) && EQ_(a, b, limit) && EQ_(a, b, has_after) &&
+         EQ_(a, b, after);
 }
 
 static inline int imx_trade_eq(const imx_reply_trade *a, const imx_reply_trade *b) {
   return EQ_(a, b, trade) && EQ_STR_(a, b, service) && EQ_STR_(a, b, buyer) &&
          EQ_STR_(a, b, seller) && EQ_(a, b, qty) && EQ_(a, b, price_minor) &&
-         EQ_(a, b, time_ms);
+         EQ_(a, b, time_ms) && EQ_(a, b, buy_order) && EQ_(a, b, sell_order);
 }
 
 static inline int imx_order_eq(const imx_reply_order *a, const imx_reply_order *b) {

@@ -261,6 +261,31 @@ static void test_trades_list_round_trips(void) {
   round_trip_request(&x);
 }
 
+static void test_trades_list_after_round_trips(void) {
+  imx_request x = request(IMX_MSG_TRADES_LIST, "t2");
+  x.limit = 1000;
+  x.has_after = 1, x.after = 0; /* 0 is given: every trade since the first */
+  round_trip_request(&x);
+  CHECK(strstr(out_, "\"after\":0") != NULL);
+  x.after = 9007199254740991ull;
+  round_trip_request(&x);
+  CHECK(strstr(out_, "\"after\":9007199254740991") != NULL);
+  x.has_after = 0, x.after = 0;
+  round_trip_request(&x);
+  CHECK(strstr(out_, "after") == NULL);
+}
+
+static void test_trades_list_after_is_optional_and_decoded(void) {
+  imx_request r;
+  if (!decode_ok(msg("trades.list", ""), &r)) return;
+  CHECK_EQ(0, r.has_after);
+  CHECK_EQ(0, r.after);
+  if (!decode_ok(msg("trades.list", "\"after\":41,\"limit\":2"), &r)) return;
+  CHECK_EQ(1, r.has_after);
+  CHECK_EQ(41, r.after);
+  CHECK_EQ(2, r.limit);
+}
+
 static void test_balance_get_round_trips(void) {
   imx_request x = request(IMX_MSG_BALANCE_GET, "g1");
   strcpy(x.cc, "CC-4100");
@@ -608,6 +633,13 @@ static void test_limit_is_1_to_1000(void) {
   check_int_field("trades.list", "", "limit", 1, 1000, 0);
 }
 
+static void test_after_is_0_to_2_pow_53_minus_1(void) {
+  check_int_field("trades.list", "", "after", 0, 9007199254740991LL, 0);
+  expect_bad("trades.list", "\"after\":9007199254740992", "after");
+  expect_bad("trades.list", "\"after\":\"\"", "after");
+  expect_bad("book.get", "\"service\":\"s\",\"after\":1", "after");
+}
+
 static void test_reference_is_validated(void) {
   check_int_field("auction.run", "\"service\":\"s\"", "reference", 1,
                   1000000000, 0);
@@ -753,9 +785,10 @@ static void test_hello_ok_round_trips_every_set_of_roles(void) {
 }
 
 static imx_reply_trade trades_[3] = {
-    {1, "it.hour", "CC-1400", "CC-4100", 5, 4500, 1700000000000},
-    {2, "it.hour", "CC-1400", "CC-6100", 1000000000, 1000000000, 0},
-    {9007199254740991ull, "truck.day", "A\"b", "c\\d", 0, 0, 9007199254740991LL}};
+    {1, "it.hour", "CC-1400", "CC-4100", 5, 4500, 1700000000000, 7, 3},
+    {2, "it.hour", "CC-1400", "CC-6100", 1000000000, 1000000000, 0, 0, 0},
+    {9007199254740991ull, "truck.day", "A\"b", "c\\d", 0, 0, 9007199254740991LL,
+     9007199254740991ull, 1}};
 
 static void test_order_new_ok_round_trips(void) {
   imx_reply x = reply(IMX_MSG_ORDER_NEW, "o1");
@@ -896,7 +929,8 @@ static void expect_reply_error(const char *json, const char *field) {
 /* A trades.list.ok with n copies of one trade. */
 static char *trades_reply(uint32_t n) {
   const char *row = "{\"trade\":1,\"service\":\"s\",\"buyer\":\"b\",\"seller\":"
-                    "\"x\",\"qty\":1,\"price\":2,\"time_ms\":3}";
+                    "\"x\",\"qty\":1,\"price\":2,\"time_ms\":3,\"buy_order\":4,"
+                    "\"sell_order\":5}";
   size_t cap = 64 + (size_t)n * (strlen(row) + 1);
   char *json = malloc(cap);
   if (json == NULL) return NULL;
@@ -917,6 +951,8 @@ static void test_reply_lists_hold_at_most_1000_rows(void) {
   CHECK_EQ(0, reply_decode(json, &r, &err));
   CHECK_EQ(IMX_LIST_MAX, r.trades_n);
   CHECK_EQ(2, r.trades[IMX_LIST_MAX - 1].price_minor);
+  CHECK_EQ(4, r.trades[IMX_LIST_MAX - 1].buy_order);
+  CHECK_EQ(5, r.trades[IMX_LIST_MAX - 1].sell_order);
   imx_reply_free(&r);
   free(json);
   json = trades_reply(IMX_LIST_MAX + 1);
@@ -930,10 +966,20 @@ static void test_reply_decode_names_the_row_at_fault(void) {
   expect_reply_error(
       "{\"v\":1,\"type\":\"trades.list.ok\",\"id\":\"t\",\"trades\":["
       "{\"trade\":1,\"service\":\"s\",\"buyer\":\"b\",\"seller\":\"x\",\"qty\":1,"
-      "\"price\":2,\"time_ms\":3},"
+      "\"price\":2,\"time_ms\":3,\"buy_order\":4,\"sell_order\":5},"
       "{\"trade\":1,\"service\":\"s\",\"buyer\":\"b\",\"seller\":\"x\",\"qty\":-1,"
-      "\"price\":2,\"time_ms\":3}]}",
+      "\"price\":2,\"time_ms\":3,\"buy_order\":4,\"sell_order\":5}]}",
       "trades[1].qty");
+  expect_reply_error(
+      "{\"v\":1,\"type\":\"trades.list.ok\",\"id\":\"t\",\"trades\":["
+      "{\"trade\":1,\"service\":\"s\",\"buyer\":\"b\",\"seller\":\"x\",\"qty\":1,"
+      "\"price\":2,\"time_ms\":3,\"buy_order\":4}]}",
+      "trades[0].sell_order");
+  expect_reply_error(
+      "{\"v\":1,\"type\":\"trades.list.ok\",\"id\":\"t\",\"trades\":["
+      "{\"trade\":1,\"service\":\"s\",\"buyer\":\"b\",\"seller\":\"x\",\"qty\":1,"
+      "\"price\":2,\"time_ms\":3,\"buy_order\":-4,\"sell_order\":5}]}",
+      "trades[0].buy_order");
   expect_reply_error("{\"v\":1,\"type\":\"book.get.ok\",\"id\":\"b\",\"service\":"
                      "\"s\",\"bids\":[],\"offers\":[5]}",
                      "offers[0]");
@@ -1298,6 +1344,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_order_list_round_trips),
       CHECK_CASE(test_book_get_round_trips),
       CHECK_CASE(test_trades_list_round_trips),
+      CHECK_CASE(test_trades_list_after_round_trips),
+      CHECK_CASE(test_trades_list_after_is_optional_and_decoded),
       CHECK_CASE(test_balance_get_round_trips),
       CHECK_CASE(test_tender_new_round_trips),
       CHECK_CASE(test_tender_quote_round_trips),
@@ -1331,6 +1379,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_order_and_tender_ids_are_exact),
       CHECK_CASE(test_depth_is_1_to_100),
       CHECK_CASE(test_limit_is_1_to_1000),
+      CHECK_CASE(test_after_is_0_to_2_pow_53_minus_1),
       CHECK_CASE(test_reference_is_validated),
       CHECK_CASE(test_fractions_are_refused),
       CHECK_CASE(test_side_is_bid_or_offer),
