@@ -25,4 +25,21 @@ int imx_sim_replay(int argc, char **argv, FILE *out, FILE *err);
 ** for replay. */
 int imx_sim_auction(int argc, char **argv, FILE *out, FILE *err);
 
+/* imx-sim run SCENARIO [--agents S] [--seed N] [--rounds N] [--json]
+** [--out DIR] [--connect URL ...]: the flat-rate allocation and the market
+** on the same demand, compared (README.md, "The simulator"). */
+int imx_sim_run(int argc, char **argv, FILE *out, FILE *err);
+
+/* imx-sim import --history FILE.csv [--elasticity E]... [--out PATH]:
+** builds a scenario from finance's export of past allocations. */
+int imx_sim_import(int argc, char **argv, FILE *out, FILE *err);
+
+/* imx-sim market SCENARIO [--token-prefix P] [--out FILE]: the market file
+** for imxd to serve a scenario, so that `run --connect` can drive it. */
+int imx_sim_market(int argc, char **argv, FILE *out, FILE *err);
+
+/* imx-sim bench [--ccs N] [--services N] [--periods N]: a synthetic group
+** run through both, timed, with peak memory. */
+int imx_sim_bench(int argc, char **argv, FILE *out, FILE *err);
+
 #endif /* IMX_SIM_H */

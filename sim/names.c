@@ -1,6 +1,7 @@
 /*
 ** names.c -- interned names and the map between the names a file gives its
-** orders, tenders and quotes and the numbers the engine gives them.
+** orders, tenders and quotes and the numbers the engine gives them; and
+** names written out as JSON strings.
 */
 #define _POSIX_C_SOURCE 200809L
 
@@ -109,4 +110,14 @@ void idmap_free(idmap *m) {
   free(m->engine_id);
   free(m->by_engine);
   memset(m, 0, sizeof *m);
+}
+
+void sim_json_str(FILE *out, const char *s) {
+  fputc('"', out);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(out, "\\%c", *p);
+    else if (*p < 0x20 || *p == 0x7f) fprintf(out, "\\u%04x", (unsigned)*p);
+    else fputc(*p, out);
+  }
+  fputc('"', out);
 }

@@ -55,20 +55,10 @@ typedef imx_proto_error line_error;
 
 /* --------------------------------------------------------------- output */
 
-static void put_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-    else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\u%04x", *p);
-    else fputc(*p, f);
-  }
-  fputc('"', f);
-}
-
 /* Writes ,"key":"value" with value escaped. */
 static void put_kv(FILE *f, const char *key, const char *value) {
   fprintf(f, ",\"%s\":", key);
-  put_str(f, value);
+  sim_json_str(f, value);
 }
 
 static void put_head(replay *r, const char *type, const imx_event *ev) {
@@ -106,7 +96,7 @@ static void put_price(FILE *f, int64_t price_minor) {
 static void put_auction(replay *r, const imx_event *ev) {
   if (r->quiet) fputs("{\"service\":", r->out);
   else fprintf(r->out, "{\"type\":\"auction\",\"line\":%ld,\"service\":", r->line);
-  put_str(r->out, r->services.v[ev->service]);
+  sim_json_str(r->out, r->services.v[ev->service]);
   fputs(",\"price\":", r->out);
   put_price(r->out, ev->price_minor);
   fprintf(r->out, ",\"volume\":%" PRId64 ",\"surplus\":%" PRId64

@@ -6,6 +6,10 @@
 
 #include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "imx_engine.h"
+#include "imx_proto.h"
 
 /* Strings to dense numbers 0..n-1, by open addressing. */
 typedef struct names {
@@ -34,5 +38,277 @@ int idmap_bind(idmap *m, uint32_t name_number, uint64_t engine_id);
 uint64_t idmap_engine_id(const idmap *m, const char *name);
 const char *idmap_name(const idmap *m, uint64_t engine_id);
 void idmap_free(idmap *m);
+
+/* Writes s as a JSON string: quotes, backslashes and control characters
+** escaped (UTF-8 passes through). */
+void sim_json_str(FILE *out, const char *s);
+
+
+/* ================================================================ run
+**
+** The simulator's model (`imx-sim run`): a scenario of services, providers
+** with marginal-cost schedules and receivers with value schedules, run twice
+** over the same periods -- once under finance's flat-rate allocation, once
+** through the engine as a market -- and compared.
+**
+** Money is int64 minor units, quantities whole units. A schedule is a list
+** of per-unit amounts: a provider's costs cheapest first (its length is the
+** capacity per period), a receiver's values highest first (its length is
+** the most it could use per period). Consuming n units is worth the sum of
+** the n highest values; producing n units costs the sum of the n cheapest
+** costs. Surplus is worth minus cost, so every figure below is exact.
+*/
+
+#define SIM_PERIODS_MAX 120u
+#define SIM_ROWS_MAX (1u << 22)      /* providers + receivers            */
+#define SIM_UNITS_MAX (1u << 26)     /* schedule entries, all rows        */
+#define SIM_SCHEDULE_MAX 1000000     /* entries of one schedule           */
+#define SIM_CHANGES_MAX 1024u
+
+typedef enum sim_key {
+  SIM_KEY_PER_UNIT = 0, /* a planned rate per unit consumed              */
+  SIM_KEY_HEADCOUNT = 1,/* the cost pool spread by receivers' headcount  */
+  SIM_KEY_PERCENT = 2   /* the cost pool spread by fixed shares          */
+} sim_key;
+
+typedef enum sim_agents {
+  SIM_AGENTS_TRUTHFUL = 0, /* bid value, offer cost                      */
+  SIM_AGENTS_ZIC = 1,      /* random prices within value / above cost    */
+  SIM_AGENTS_ZIU = 2,      /* random prices, unconstrained               */
+  SIM_AGENTS_ZIP = 3,      /* Cliff's adaptive ZIP traders               */
+  SIM_AGENTS_N
+} sim_agents;
+
+typedef enum sim_side { SIM_PROVIDER = 0, SIM_RECEIVER = 1 } sim_side;
+
+typedef struct sim_cc {
+  char id[IMX_NAME_BYTES_MAX + 1];
+  char site[IMX_TEXT_BYTES_MAX + 1];
+  int64_t headcount;     /* the largest a receiver row gave; 0 if none   */
+  int64_t budget_minor;  /* per period: the sum of its receiver rows'    */
+} sim_cc;
+
+typedef struct sim_service {
+  char id[IMX_NAME_BYTES_MAX + 1];
+  char unit[IMX_NAME_BYTES_MAX + 1];
+  int auction;           /* mode: 1 auction (one call a period), 0 continuous */
+  int64_t tick_minor;    /* >= 1, default 1                              */
+  int64_t price_max_minor; /* highest price an agent may ask or bid; 0 in
+                         ** the file: the highest value or cost of the
+                         ** service in any period (set by the loader)   */
+  sim_key key;           /* flat_rate                                    */
+  int64_t rate_minor;    /* per_unit: the planned rate                   */
+} sim_service;
+
+typedef struct sim_row {
+  sim_side side;
+  uint32_t cc;           /* index into ccs                               */
+  uint32_t service;      /* index into services                          */
+  uint32_t off, n;       /* the schedule: units[off .. off+n-1]          */
+  int64_t budget_minor;  /* receivers: per period                        */
+  int64_t headcount;     /* receivers                                    */
+  int64_t share_bp;      /* receivers, percent key: share in basis points
+                         ** (1/100 of a percent); the shares of a service
+                         ** sum to 10000                                  */
+  uint32_t home;         /* receivers: the provider row that serves it
+                         ** under the flat rate                          */
+} sim_row;
+
+/* From `period` on (1-based), the schedule of every matching row is
+** multiplied by percent / 100 (rounded down, at least 0): a demand shock
+** scales receivers' values, a cost change scales providers' costs. Changes
+** compose in file order. */
+typedef struct sim_change {
+  uint32_t period;
+  sim_side side;         /* SIM_RECEIVER: demand; SIM_PROVIDER: cost     */
+  int64_t service;       /* -1: every service                            */
+  int64_t cc;            /* -1: every cost centre                        */
+  int64_t percent;       /* 0 .. 10000                                   */
+} sim_change;
+
+typedef struct sim_scenario {
+  char currency[4];
+  uint32_t periods;      /* 1 .. SIM_PERIODS_MAX                         */
+  uint64_t seed;
+  sim_agents agents;
+  sim_service *services;
+  uint32_t services_n;
+  sim_cc *ccs;
+  uint32_t ccs_n;
+  sim_row *rows;         /* providers first, then receivers, file order  */
+  uint32_t rows_n, providers_n;
+  int64_t *units;        /* every schedule, back to back                 */
+  uint32_t units_n;
+  sim_change *changes;
+  uint32_t changes_n;
+} sim_scenario;
+
+/* scenario.c. Reads and checks a scenario file (format in README.md);
+** an error names the field by its path, e.g. "receivers[3].values[2]". */
+int sim_scenario_load(const char *path, sim_scenario *out, imx_proto_error *err);
+int sim_scenario_parse(const char *text, size_t len, sim_scenario *out,
+                       imx_proto_error *err);
+void sim_scenario_free(sim_scenario *sc);
+/* The schedules in force in `period` (1-based): units_n entries, changes
+** applied, still sorted (scaling by a percentage keeps the order). */
+void sim_schedule_period(const sim_scenario *sc, uint32_t period, int64_t *eff);
+const char *sim_agents_name(sim_agents a);
+int sim_agents_parse(const char *s, sim_agents *out);
+const char *sim_key_name(sim_key k);
+
+/* import.c: a scenario from finance's history of allocations (CSV
+** `period,sender_cc,receiver_cc,service,quantity,amount`), written as
+** scenario JSON (the file format) so that it can be read, edited and run.
+** elasticity_milli is the assumed price elasticity of demand in
+** thousandths (500 = 0.5). Returns 0, or -1 with errbuf naming the line
+** and column at fault. */
+typedef struct sim_import_opts {
+  int64_t elasticity_milli;  /* > 0                                       */
+  int auction;               /* services' mode; default 1                 */
+  int64_t headroom_percent;  /* capacity above the busiest period; 25     */
+  uint64_t seed;             /* written into the scenario                 */
+  sim_agents agents;         /* written into the scenario                 */
+} sim_import_opts;
+int sim_import_history(const char *csv_path, const sim_import_opts *o,
+                       FILE *json_out, char *errbuf, size_t errcap);
+/* "0.5", "1", "1.25" -> 500, 1000, 1250; -1 if not a positive decimal
+** with at most three places. */
+int64_t sim_elasticity_parse(const char *s);
+
+/* What one run did with one row in one period. */
+typedef struct sim_cell {
+  int64_t units;         /* consumed (receiver) or produced (provider)   */
+  int64_t amount_minor;  /* paid (receiver) or received (provider)       */
+  int64_t worth_minor;   /* receiver: sum of the top `units` values;
+                         ** provider: sum of the cheapest `units` costs  */
+} sim_cell;
+
+/* What one run did in one service in one period. */
+typedef struct sim_svc_cell {
+  int64_t units;         /* traded (market) or served (flat rate)        */
+  int64_t amount_minor;  /* money that changed hands for them            */
+  int64_t price_minor;   /* auction: the clearing price; continuous: the
+                         ** volume-weighted mean, rounded; flat rate: the
+                         ** charges per unit, rounded; 0: nothing traded */
+  int64_t price_lo_minor, price_hi_minor; /* range of trade prices       */
+  int64_t surplus_minor; /* sum of worth over receivers - over providers */
+  int64_t waste_units;   /* units consumed below the cost of making them */
+  int64_t waste_minor;   /* what that cost beyond its worth              */
+} sim_svc_cell;
+
+typedef struct sim_run {
+  sim_cell *cells;       /* [period * rows_n + row], period 0-based      */
+  sim_svc_cell *svc;     /* [period * services_n + service]              */
+  uint64_t orders, trades, rejected; /* market run: engine commands      */
+} sim_run;
+
+typedef struct sim_result {
+  const sim_scenario *sc;
+  int64_t *max_surplus_minor; /* [period * services_n + service]         */
+  sim_run flat, market;
+  sim_agents agents;     /* what the market run used                     */
+  uint64_t seed;
+} sim_result;
+
+/* metrics.c */
+int sim_result_init(sim_result *r, const sim_scenario *sc);
+void sim_result_free(sim_result *r);
+/* The most surplus the period could give in one service: the values of
+** every receiver highest first against the costs of every provider
+** cheapest first, paired while value > cost. eff is the period's
+** schedules; scratch holds at least 2 * units_n entries. */
+int64_t sim_max_surplus(const sim_scenario *sc, const int64_t *eff,
+                        uint32_t service, int64_t *scratch);
+/* Fills worth_minor of the period's cells from units and eff, and the
+** service cells' surplus and waste (pairing the consumed values highest
+** first with the produced costs cheapest first; a pair with value < cost
+** is waste). scratch holds at least 2 * units_n entries. */
+void sim_run_settle_period(const sim_scenario *sc, const int64_t *eff,
+                           uint32_t period, sim_run *run, int64_t *scratch);
+
+/* flat.c: finance's allocation key on the same demand. Fills r->flat and
+** r->max_surplus_minor. */
+int sim_flat_run(const sim_scenario *sc, sim_result *r);
+
+/* market.c: the same demand through the engine (or imxd with connect). */
+typedef struct sim_market_opts {
+  sim_agents agents;
+  uint64_t seed;
+  uint32_t rounds;          /* continuous: shouts per agent a period; 0 = 30 */
+  const char *connect_url;  /* NULL: the engine in-process               */
+  const char *tokens_prefix;/* connect: the token of cc X is prefix + X   */
+  const char *admin_token;  /* connect: runs auctions and closes periods  */
+  FILE *progress;           /* a progress bar, or NULL                   */
+} sim_market_opts;
+int sim_market_run(const sim_scenario *sc, const sim_market_opts *o,
+                   sim_result *r, char *errbuf, size_t errcap);
+
+/* venue_engine.c, venue_connect.c: the exchange a market run trades on,
+** the engine in-process or a running imxd over the protocol. Both report
+** every fill through on_fill, synchronously, before the call returns, so
+** that a run sees the same fills in the same order on either. */
+typedef struct sim_fill {
+  uint32_t service;
+  uint32_t buyer_cc, seller_cc;   /* indexes into the scenario's ccs     */
+  int64_t qty, price_minor;
+  uint64_t buy_order, sell_order; /* the venue's order ids               */
+} sim_fill;
+
+typedef struct sim_venue sim_venue;
+typedef struct sim_venue_ops {
+  /* Starts period `period` (1-based): budgets and capacities renewed from
+  ** the scenario (the engine), or as imxd renewed them at its close. */
+  int (*period_open)(sim_venue *v, uint32_t period);
+  /* Places an order. Fills it makes at once go to on_fill. A rejection is
+  ** not a failure: *id_out = 0 and *status_out says why. Returns -1 only
+  ** when the venue failed (errbuf in v->err). */
+  int (*order)(sim_venue *v, uint32_t cc, uint32_t service, imx_side side,
+               int64_t qty, int64_t price_minor, imx_tif tif,
+               uint64_t *id_out, imx_status *status_out);
+  /* Cancels an open order; one already gone is not a failure. */
+  int (*cancel)(sim_venue *v, uint32_t cc, uint64_t order_id);
+  /* Runs the call of an auction service; fills go to on_fill; *price_out
+  ** is the clearing price, 0 when nothing traded. */
+  int (*call)(sim_venue *v, uint32_t service, int64_t reference_minor,
+              int64_t *price_out);
+  /* Ends the period for every service: open `period` orders expire. */
+  int (*period_close)(sim_venue *v, uint32_t period);
+  void (*destroy)(sim_venue *v);
+} sim_venue_ops;
+
+struct sim_venue {
+  const sim_venue_ops *ops;
+  const sim_scenario *sc;
+  void (*on_fill)(void *ctx, const sim_fill *f);
+  void *ctx;
+  char err[256];
+};
+
+/* orders_max: open orders the run may have at once. */
+int sim_venue_engine(const sim_scenario *sc, uint32_t orders_max,
+                     sim_venue **out, char *errbuf, size_t errcap);
+/* Dials url; cost centre X acts with token token_prefix + X, auctions and
+** period closes with admin_token (imx-sim market writes such a market). */
+int sim_venue_connect(const sim_scenario *sc, const char *url,
+                      const char *token_prefix, const char *admin_token,
+                      sim_venue **out, char *errbuf, size_t errcap);
+/* venue_connect.c: the market file imxd needs to serve a scenario. */
+int sim_market_file_write(const sim_scenario *sc, const char *token_prefix,
+                          FILE *out);
+
+/* report.c */
+void sim_report_text(const sim_result *r, FILE *out);
+void sim_report_json(const sim_result *r, FILE *out);
+/* Writes CSV files and report.html into dir (created if missing). */
+int sim_report_dir(const sim_result *r, const char *dir, char *errbuf,
+                   size_t errcap);
+
+/* rng.c: a small deterministic generator (splitmix64 seeded xoshiro256**),
+** the same numbers on every machine for a seed. */
+typedef struct sim_rng { uint64_t s[4]; } sim_rng;
+void sim_rng_seed(sim_rng *g, uint64_t seed);
+uint64_t sim_rng_next(sim_rng *g);
+/* Uniform in [lo, hi] (lo <= hi), without modulo bias. */
+int64_t sim_rng_range(sim_rng *g, int64_t lo, int64_t hi);
 
 #endif /* IMX_SIM_INT_H */

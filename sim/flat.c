@@ -1,0 +1,217 @@
+/*
+** flat.c -- the allocation finance runs today, on the scenario's demand.
+**
+** Under a flat rate nobody bids and nobody competes. Each receiver takes
+** every unit worth more to it than the price it sees at the margin: the
+** planned rate for a `per_unit` key, nothing at all for `headcount` and
+** `percent` keys (its charge does not depend on what it uses). Its home
+** provider serves it up to the provider's capacity; when the home
+** provider's receivers want more than it has, they are served round-robin,
+** one unit each in turn (a queue, which is how a service desk rations), so
+** each gets an equal share of what there is, capped by what it wants.
+** A provider makes what it serves at its cheapest costs.
+**
+** Charges follow finance's key:
+**   per_unit   the receiver pays units x rate; its provider gets the same;
+**   headcount  the cost pool (what the providers of the service spent
+**              making what they served) is spread over the service's
+**              receivers by headcount, whether they used the service or not;
+**   percent    the same pool spread by fixed shares (basis points).
+** Pool splits use the largest-remainder method, so the charges add up to the
+** pool to the cent; each provider then recovers exactly its own cost.
+**
+** The same function fills the most surplus each service could give, which
+** both runs are measured against.
+*/
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_int.h"
+
+typedef struct flat {
+  const sim_scenario *sc;
+  const int64_t *eff;
+  sim_cell *cells;      /* this period's                               */
+  int64_t *want;        /* by row: units a receiver wants this period  */
+  int64_t *weight;      /* by row: a receiver's part of the pool       */
+  uint32_t *by_svc;     /* row numbers grouped by service, row order   */
+  uint32_t *svc_off;    /* service s: by_svc[svc_off[s] .. svc_off[s+1]) */
+  uint32_t *order;      /* scratch: receivers by remainder             */
+  uint64_t *rem;        /* by row: scratch for pool splits             */
+} flat;
+
+static int group_by_service(flat *f) {
+  const sim_scenario *sc = f->sc;
+  f->svc_off = calloc((size_t)sc->services_n + 1, sizeof *f->svc_off);
+  f->by_svc = malloc(((size_t)sc->rows_n + 1) * sizeof *f->by_svc);
+  f->order = malloc(((size_t)sc->rows_n + 1) * sizeof *f->order);
+  if (!f->svc_off || !f->by_svc || !f->order) return -1;
+  for (uint32_t i = 0; i < sc->rows_n; i++) f->svc_off[sc->rows[i].service + 1]++;
+  for (uint32_t s = 0; s < sc->services_n; s++) f->svc_off[s + 1] += f->svc_off[s];
+  uint32_t *next = f->order; /* borrowed as the fill cursor */
+  memcpy(next, f->svc_off, sc->services_n * sizeof *next);
+  for (uint32_t i = 0; i < sc->rows_n; i++) f->by_svc[next[sc->rows[i].service]++] = i;
+  return 0;
+}
+
+/* Units worth more than price to the receiver (values highest first). */
+static int64_t units_wanted(const sim_row *w, const int64_t *eff, int64_t price) {
+  int64_t k = 0;
+  while (k < (int64_t)w->n && eff[w->off + k] > price) k++;
+  return k;
+}
+
+/* Serves the receivers whose home is provider row p, round-robin in rounds
+** of equal shares, then one unit each in row order for what is left. */
+static void serve(flat *f, uint32_t p) {
+  const sim_scenario *sc = f->sc;
+  const uint32_t *rows = f->by_svc + f->svc_off[sc->rows[p].service];
+  uint32_t rows_n = f->svc_off[sc->rows[p].service + 1] - f->svc_off[sc->rows[p].service];
+  int64_t left = sc->rows[p].n, active = 0;
+  for (uint32_t j = 0; j < rows_n; j++)
+    if (sc->rows[rows[j]].side == SIM_RECEIVER && sc->rows[rows[j]].home == p &&
+        f->want[rows[j]] > 0)
+      active++;
+  while (left > 0 && active > 0 && left / active > 0) {
+    int64_t share = left / active;
+    active = 0;
+    for (uint32_t j = 0; j < rows_n; j++) {
+      uint32_t i = rows[j];
+      if (sc->rows[i].side != SIM_RECEIVER || sc->rows[i].home != p) continue;
+      int64_t open = f->want[i] - f->cells[i].units;
+      int64_t take = open < share ? open : share;
+      f->cells[i].units += take;
+      left -= take;
+      if (f->cells[i].units < f->want[i]) active++;
+    }
+  }
+  for (uint32_t j = 0; j < rows_n && left > 0; j++) {
+    uint32_t i = rows[j];
+    if (sc->rows[i].side != SIM_RECEIVER || sc->rows[i].home != p ||
+        f->cells[i].units >= f->want[i])
+      continue;
+    f->cells[i].units++;
+    left--;
+  }
+  assert(left >= 0);
+  f->cells[p].units = sc->rows[p].n - left;
+}
+
+static const uint64_t *rem_key;
+static int by_remainder(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  if (rem_key[x] != rem_key[y]) return rem_key[x] > rem_key[y] ? -1 : 1;
+  return x < y ? -1 : x > y; /* ties: row order */
+}
+
+/* Splits pool over the receivers of service s by f->weight, the cents left
+** by rounding down going one each to the largest remainders. */
+static void split_pool(flat *f, uint32_t s, int64_t pool) {
+  const sim_scenario *sc = f->sc;
+  const uint32_t *rows = f->by_svc + f->svc_off[s];
+  uint32_t rows_n = f->svc_off[s + 1] - f->svc_off[s], n = 0;
+  unsigned __int128 total = 0;
+  for (uint32_t j = 0; j < rows_n; j++)
+    if (sc->rows[rows[j]].side == SIM_RECEIVER) total += (uint64_t)f->weight[rows[j]];
+  if (pool == 0 || total == 0) return;
+  int64_t given = 0;
+  for (uint32_t j = 0; j < rows_n; j++) {
+    uint32_t i = rows[j];
+    if (sc->rows[i].side != SIM_RECEIVER) continue;
+    unsigned __int128 x = (unsigned __int128)(uint64_t)pool * (uint64_t)f->weight[i];
+    f->cells[i].amount_minor = (int64_t)(x / total);
+    f->rem[i] = (uint64_t)(x % total);
+    given += f->cells[i].amount_minor;
+    if (f->weight[i] > 0) f->order[n++] = i;
+  }
+  int64_t left = pool - given;
+  assert(left >= 0 && left <= (int64_t)n); /* each floor lost under a cent */
+  rem_key = f->rem;
+  qsort(f->order, n, sizeof *f->order, by_remainder);
+  for (int64_t k = 0; k < left; k++) f->cells[f->order[k]].amount_minor++;
+}
+
+/* Charges one service's period by its key; fills its service cell. */
+static void charge(flat *f, uint32_t s, sim_svc_cell *svc) {
+  const sim_scenario *sc = f->sc;
+  const sim_service *sv = &sc->services[s];
+  const uint32_t *rows = f->by_svc + f->svc_off[s];
+  uint32_t rows_n = f->svc_off[s + 1] - f->svc_off[s];
+  int64_t pool = 0, charged = 0, received = 0;
+  for (uint32_t j = 0; j < rows_n; j++) {
+    uint32_t i = rows[j];
+    sim_cell *c = &f->cells[i];
+    if (sc->rows[i].side == SIM_PROVIDER)
+      for (int64_t k = 0; k < c->units; k++) pool += f->eff[sc->rows[i].off + k];
+    if (sv->key == SIM_KEY_PER_UNIT) c->amount_minor = c->units * sv->rate_minor;
+    else f->weight[i] = sv->key == SIM_KEY_HEADCOUNT ? sc->rows[i].headcount
+                                                    : sc->rows[i].share_bp;
+  }
+  if (sv->key != SIM_KEY_PER_UNIT) split_pool(f, s, pool);
+  for (uint32_t j = 0; j < rows_n; j++) {
+    uint32_t i = rows[j];
+    sim_cell *c = &f->cells[i];
+    if (sc->rows[i].side == SIM_RECEIVER) {
+      charged += c->amount_minor;
+      continue;
+    }
+    if (sv->key != SIM_KEY_PER_UNIT) /* the provider recovers its cost */
+      for (int64_t k = 0; k < c->units; k++) c->amount_minor += f->eff[sc->rows[i].off + k];
+    received += c->amount_minor;
+    svc->units += c->units;
+  }
+  /* Double entry: what receivers pay is what providers get. */
+  assert(charged == received);
+  svc->amount_minor = charged;
+  svc->price_minor = svc->units ? (charged + svc->units / 2) / svc->units : 0;
+  svc->price_lo_minor = svc->price_hi_minor = svc->price_minor;
+}
+
+static void flat_period(flat *f) {
+  const sim_scenario *sc = f->sc;
+  for (uint32_t i = sc->providers_n; i < sc->rows_n; i++) {
+    const sim_row *w = &sc->rows[i];
+    const sim_service *sv = &sc->services[w->service];
+    assert(w->side == SIM_RECEIVER && sc->rows[w->home].service == w->service);
+    f->want[i] = units_wanted(w, f->eff, sv->key == SIM_KEY_PER_UNIT ? sv->rate_minor : 0);
+  }
+  for (uint32_t p = 0; p < sc->providers_n; p++) serve(f, p);
+}
+
+int sim_flat_run(const sim_scenario *sc, sim_result *r) {
+  flat f = {.sc = sc};
+  int64_t *eff = malloc(((size_t)sc->units_n + 1) * sizeof *eff);
+  int64_t *scratch = malloc(((size_t)2 * sc->units_n + 1) * sizeof *scratch);
+  f.want = calloc((size_t)sc->rows_n + 1, sizeof *f.want);
+  f.weight = calloc((size_t)sc->rows_n + 1, sizeof *f.weight);
+  f.rem = calloc((size_t)sc->rows_n + 1, sizeof *f.rem);
+  int rc = -1;
+  if (!eff || !scratch || !f.want || !f.weight || !f.rem || group_by_service(&f))
+    goto out;
+  f.eff = eff;
+  for (uint32_t p = 0; p < sc->periods; p++) {
+    sim_schedule_period(sc, p + 1, eff);
+    f.cells = r->flat.cells + (size_t)p * sc->rows_n;
+    flat_period(&f);
+    sim_svc_cell *svc = r->flat.svc + (size_t)p * sc->services_n;
+    for (uint32_t s = 0; s < sc->services_n; s++) {
+      charge(&f, s, &svc[s]);
+      r->max_surplus_minor[(size_t)p * sc->services_n + s] =
+          sim_max_surplus(sc, eff, s, scratch);
+    }
+    sim_run_settle_period(sc, eff, p, &r->flat, scratch);
+  }
+  rc = 0;
+out:
+  free(eff);
+  free(scratch);
+  free(f.want);
+  free(f.weight);
+  free(f.rem);
+  free(f.by_svc);
+  free(f.svc_off);
+  free(f.order);
+  return rc;
+}

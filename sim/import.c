@@ -1,0 +1,800 @@
+/*
+** import.c -- `imx-sim import`: a scenario from finance's history of
+** allocations, the CSV an ERP exports:
+**
+**   period,sender_cc,receiver_cc,service,quantity,amount
+**   2026-01,CC-4100,CC-1100,it.helpdesk.hour,120,10200.00
+**
+** one row per allocation (a header line exactly as above; CRLF and a UTF-8
+** BOM tolerated; no quoting: ids cannot hold commas). A period is a label:
+** if every label is an integer they are ordered as numbers, else as
+** strings (2026-01 .. 2026-12), and numbered 1..P. Amounts are decimals
+** with at most two places, parsed as text into minor units, never through
+** a double. A bad row fails with the line and the column
+** ("history.csv:17: amount: more than 2 decimal places").
+**
+** The model (what a history can tell, and what must be assumed):
+** - services: every service of the file, unit "unit", tick 1, the mode of
+**   --mode (auction by default).
+** - providers: the senders of a service. The flat rate is assumed to
+**   recover cost, so the amounts charged for a sender are its cost pool and
+**   c = total amount / total quantity (rounded) its mean cost. Capacity =
+**   ceil(busiest period's quantity x (100 + headroom) / 100). Marginal costs
+**   rise linearly from 80 % to 120 % of c over the capacity, the value at
+**   the middle of each unit: c_k = c (160 cap + 40 (2k - 1)) / (200 cap).
+** - receivers: each (receiver, service) pair. qbar = mean quantity a period
+**   over all P periods (rounded, at least 1); p0 = total amount / total
+**   quantity (what it paid per unit; at least 1 minor unit so that a value
+**   schedule is never empty). Budget a period: twice its largest period
+**   amount for the service (none if that is 0). Home: the sender that
+**   served most of its quantity (ties: the sender seen first).
+** - key per service: per_unit at rate r if every row has amount = quantity
+**   x r for one r (to the cent), else percent with shares_bp = the
+**   receivers' shares of the service's total amount (largest remainder, so
+**   they sum to 10000; ties to the receiver seen first).
+** - values, a linear demand curve with elasticity e (in thousandths):
+**   per_unit (the rate was the marginal price): the line through (qbar,
+**   p0) with point elasticity e there, v_k = p0 (2 qbar (1000 + e) -
+**   1000 (2k - 1)) / (2 e qbar) for k = 1.. while v_k > 0 (at most 1e6
+**   units); percent (the margin was free, so qbar is what it uses at price
+**   0): the line reaching 0 at qbar with elasticity e at p0,
+**   v_k = p0 (1000 + e) (2 qbar - 2k + 1) / (2 e qbar), k = 1..qbar.
+** Schedules are written as [qty, price] runs of equal prices. Every product
+** is bounded first (amounts <= 1e12 a row and 1e14 a service, quantities
+** <= 1e9 a row, capacities and qbar <= 1e6, prices <= 1e9), so int64
+** arithmetic cannot overflow; a history beyond them fails with a message.
+*/
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "imx_sim.h"
+#include "sim_int.h"
+
+#define HISTORY_LINES_MAX 4000000u
+#define LINE_BYTES_MAX 4096
+#define LABEL_BYTES_MAX 32
+#define QTY_ROW_MAX 1000000000LL
+#define AMOUNT_ROW_MAX 1000000000000LL      /* 1e12 minor units a row     */
+#define AMOUNT_SERVICE_MAX 100000000000000LL /* 1e14: x 10000 fits int64  */
+#define PRICE_MAX IMX_PRICE_MAX_MINOR
+#define COST_MEAN_MAX (PRICE_MAX / 6 * 5)   /* 1.2 c stays within 1e9     */
+#define ELASTICITY_MAX 100000
+#define HEADROOM_MAX 1000
+#define ELASTICITIES_MAX 16
+
+static const char header_text[] = "period,sender_cc,receiver_cc,service,quantity,amount";
+
+/* One allocation row; prov and recv number the (cc, service) pairs. */
+typedef struct hrow {
+  uint32_t period, prov, recv;
+  int64_t qty, amount_minor;
+} hrow;
+
+typedef struct hpair {
+  uint32_t cc, service, line; /* line: where the pair first appears      */
+  int64_t qty, amount_minor;  /* totals                                  */
+  int64_t peak;               /* provider: busiest period's quantity;
+                              ** receiver: largest period's amount       */
+  uint32_t home;              /* receiver: provider pair serving most    */
+  int64_t m1, m2;             /* the model: provider c and capacity;
+                              ** receiver qbar and p0                    */
+} hpair;
+
+typedef struct hsvc {
+  int64_t amount_minor, rate_minor; /* rate: -1 while no row had a qty   */
+  int per_unit;                     /* every row so far at one rate      */
+} hsvc;
+
+typedef struct hist {
+  const char *path;
+  char *errbuf;
+  size_t errcap;
+  names periods, ccs, services, pkeys, rkeys;
+  hrow *rows;
+  uint32_t rows_n, rows_cap;
+  hpair *prov, *recv;
+  uint32_t prov_cap, recv_cap;
+  hsvc *svc;
+  uint32_t svc_cap;
+  uint32_t *period_rank;      /* label number -> 0-based position        */
+  int labels_numeric;
+} hist;
+
+static int fail(hist *h, uint32_t line, const char *column, const char *fmt, ...) {
+  char msg[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  snprintf(h->errbuf, h->errcap, "%s:%u: %s: %s", h->path, line, column, msg);
+  return -1;
+}
+
+/* ------------------------------------------------------------- fields */
+
+static int parse_id(hist *h, uint32_t line, const char *col, const char *s, size_t max) {
+  size_t n = strlen(s);
+  if (n == 0) return fail(h, line, col, "missing");
+  if (n > max) return fail(h, line, col, "longer than %zu bytes", max);
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '"')
+      return fail(h, line, col, "must not contain control characters or quotes");
+  return 0;
+}
+
+static int parse_qty(hist *h, uint32_t line, const char *s, int64_t *out) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 10 || strspn(s, "0123456789") != n)
+    return fail(h, line, "quantity", "must be a whole number of units, 0 to 1e9");
+  *out = strtoll(s, NULL, 10);
+  if (*out > QTY_ROW_MAX)
+    return fail(h, line, "quantity", "must be a whole number of units, 0 to 1e9");
+  return 0;
+}
+
+/* "1234.56", "1234.5", "1234" -> minor units, as text. */
+static int parse_amount(hist *h, uint32_t line, const char *s, int64_t *out) {
+  if (s[0] == '-') return fail(h, line, "amount", "must not be negative");
+  size_t whole = strspn(s, "0123456789");
+  const char *frac = s + whole;
+  size_t places = 0;
+  if (*frac == '.') places = strspn(frac + 1, "0123456789");
+  if (whole == 0 || (*frac && *frac != '.') || (*frac == '.' && places == 0) ||
+      (*frac == '.' && frac[1 + places] != '\0'))
+    return fail(h, line, "amount", "must be a decimal amount such as 1234.56");
+  if (places > 2) return fail(h, line, "amount", "more than 2 decimal places");
+  if (whole > 13) return fail(h, line, "amount", "above 1e10");
+  int64_t v = 0;
+  for (size_t i = 0; i < whole; i++) v = v * 10 + (s[i] - '0');
+  for (size_t i = 0; i < 2; i++) v = v * 10 + (i < places ? frac[1 + i] - '0' : 0);
+  if (v > AMOUNT_ROW_MAX) return fail(h, line, "amount", "above 1e10");
+  *out = v;
+  return 0;
+}
+
+/* Splits a line at commas into exactly six fields. */
+static int split(hist *h, uint32_t line, char *s, char **f) {
+  static const char *const cols[] = {"period", "sender_cc", "receiver_cc",
+                                     "service", "quantity", "amount"};
+  int n = 0;
+  f[n++] = s;
+  for (char *p = s; *p; p++)
+    if (*p == ',') {
+      if (n == 6) return fail(h, line, "amount", "more than 6 fields");
+      *p = '\0';
+      f[n++] = p + 1;
+    }
+  if (n < 6) return fail(h, line, cols[n], "missing (fewer than 6 fields)");
+  return 0;
+}
+
+/* --------------------------------------------------------- aggregation */
+
+static int grow(void **p, uint32_t *cap, uint32_t need, size_t size) {
+  if (need <= *cap) return 0;
+  uint32_t c = *cap ? *cap : 64;
+  while (c < need) c *= 2;
+  void *q = realloc(*p, (size_t)c * size);
+  if (q == NULL) return -1;
+  *p = q;
+  *cap = c;
+  return 0;
+}
+
+/* The pair number of (cc, service) on one side, adding it if new; a cost
+** centre may not be on both sides of one service. */
+static int64_t pair_of(hist *h, uint32_t line, int recv, uint32_t cc, uint32_t s) {
+  char key[32];
+  snprintf(key, sizeof key, "%u\x1f%u", s, cc);
+  names *mine = recv ? &h->rkeys : &h->pkeys, *other = recv ? &h->pkeys : &h->rkeys;
+  uint32_t before = mine->n;
+  int64_t k = names_intern(mine, key);
+  if (k < 0 || grow(recv ? (void **)&h->recv : (void **)&h->prov,
+                    recv ? &h->recv_cap : &h->prov_cap, mine->n, sizeof(hpair)))
+    return fail(h, line, "service", "out of memory");
+  if (mine->n == before) return k;
+  int64_t o = names_find(other, key);
+  if (o >= 0)
+    return fail(h, line, recv ? "receiver_cc" : "sender_cc",
+                "%s both sends and receives %s (line %u); a cost centre cannot be "
+                "on both sides of one service", h->ccs.v[cc], h->services.v[s],
+                (recv ? h->prov : h->recv)[o].line);
+  hpair *p = recv ? &h->recv[k] : &h->prov[k];
+  memset(p, 0, sizeof *p);
+  p->cc = cc;
+  p->service = s;
+  p->line = line;
+  return k;
+}
+
+static int64_t intern(hist *h, uint32_t line, const char *col, names *t, const char *s) {
+  int64_t k = names_intern(t, s);
+  return k < 0 ? fail(h, line, col, "out of memory") : k;
+}
+
+/* The running per_unit test of a service: one rate, to the cent. */
+static void key_row(hsvc *sv, int64_t qty, int64_t amount) {
+  if (qty == 0) {
+    if (amount != 0) sv->per_unit = 0;
+  } else if (amount % qty != 0) {
+    sv->per_unit = 0;
+  } else if (sv->rate_minor < 0) {
+    sv->rate_minor = amount / qty;
+  } else if (sv->rate_minor != amount / qty) {
+    sv->per_unit = 0;
+  }
+}
+
+static int add_row(hist *h, uint32_t line, char **f) {
+  int64_t qty = 0, amount = 0;
+  if (parse_id(h, line, "period", f[0], LABEL_BYTES_MAX) ||
+      parse_id(h, line, "sender_cc", f[1], IMX_NAME_BYTES_MAX) ||
+      parse_id(h, line, "receiver_cc", f[2], IMX_NAME_BYTES_MAX) ||
+      parse_id(h, line, "service", f[3], IMX_NAME_BYTES_MAX) ||
+      parse_qty(h, line, f[4], &qty) || parse_amount(h, line, f[5], &amount))
+    return -1;
+  if (strcmp(f[1], f[2]) == 0) return fail(h, line, "receiver_cc", "same as sender_cc");
+  if (h->rows_n == HISTORY_LINES_MAX)
+    return fail(h, line, "period", "more than 4,000,000 rows");
+  uint32_t nper = h->periods.n;
+  int64_t per = intern(h, line, "period", &h->periods, f[0]);
+  if (per >= 0 && h->periods.n > SIM_PERIODS_MAX)
+    return fail(h, line, "period", "more than %u distinct periods", SIM_PERIODS_MAX);
+  if (per >= 0 && h->periods.n > nper && strspn(f[0], "0123456789") != strlen(f[0]))
+    h->labels_numeric = 0;
+  int64_t snd = intern(h, line, "sender_cc", &h->ccs, f[1]);
+  int64_t rcv = intern(h, line, "receiver_cc", &h->ccs, f[2]);
+  uint32_t nsvc = h->services.n;
+  int64_t s = intern(h, line, "service", &h->services, f[3]);
+  if (per < 0 || snd < 0 || rcv < 0 || s < 0) return -1;
+  if (grow((void **)&h->svc, &h->svc_cap, h->services.n, sizeof *h->svc))
+    return fail(h, line, "service", "out of memory");
+  if ((uint32_t)s == nsvc) h->svc[s] = (hsvc){.per_unit = 1, .rate_minor = -1};
+  int64_t p = pair_of(h, line, 0, (uint32_t)snd, (uint32_t)s);
+  int64_t r = p < 0 ? -1 : pair_of(h, line, 1, (uint32_t)rcv, (uint32_t)s);
+  if (r < 0 || grow((void **)&h->rows, &h->rows_cap, h->rows_n + 1, sizeof *h->rows))
+    return r < 0 ? -1 : fail(h, line, "period", "out of memory");
+  hsvc *sv = &h->svc[s];
+  if (amount > AMOUNT_SERVICE_MAX - sv->amount_minor)
+    return fail(h, line, "amount", "the service's total passes 1e12 (1e14 minor units)");
+  sv->amount_minor += amount;
+  key_row(sv, qty, amount);
+  h->prov[p].qty += qty;
+  h->prov[p].amount_minor += amount;
+  h->recv[r].qty += qty;
+  h->recv[r].amount_minor += amount;
+  h->rows[h->rows_n++] = (hrow){(uint32_t)per, (uint32_t)p, (uint32_t)r, qty, amount};
+  return 0;
+}
+
+static int read_history(hist *h, FILE *in) {
+  char *buf = NULL, *f[6];
+  size_t cap = 0;
+  ssize_t n;
+  uint32_t line = 0;
+  int rc = 0;
+  h->labels_numeric = 1;
+  while (rc == 0 && (n = getline(&buf, &cap, in)) >= 0) {
+    line++;
+    if (n > LINE_BYTES_MAX) rc = fail(h, line, "line", "longer than 4096 bytes");
+    else if (memchr(buf, '\0', (size_t)n)) rc = fail(h, line, "line", "contains a NUL byte");
+    if (rc) break;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
+    char *s = buf;
+    if (line == 1) {
+      if (strncmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3;
+      if (strcmp(s, header_text) != 0)
+        rc = fail(h, 1, "header", "must be exactly %s", header_text);
+    } else if (n > 0) {
+      rc = split(h, line, s, f) || add_row(h, line, f) ? -1 : 0;
+    }
+  }
+  free(buf);
+  if (rc == 0 && ferror(in)) rc = fail(h, line, "line", "cannot read the file");
+  if (rc == 0 && line == 0) rc = fail(h, 1, "header", "the file is empty");
+  if (rc == 0 && h->rows_n == 0) rc = fail(h, line, "line", "no allocation rows");
+  return rc;
+}
+
+/* ------------------------------------------------------------ periods */
+
+typedef struct plabel {
+  const char *s;
+  uint32_t idx;
+  int numeric;
+} plabel;
+
+static int cmp_label(const void *a, const void *b) {
+  const plabel *x = a, *y = b;
+  if (x->numeric) { /* digits only: fewer significant digits is smaller */
+    const char *p = x->s + strspn(x->s, "0"), *q = y->s + strspn(y->s, "0");
+    size_t lp = strlen(p), lq = strlen(q);
+    if (lp != lq) return lp < lq ? -1 : 1;
+    int c = strcmp(p, q);
+    if (c) return c;
+  }
+  return strcmp(x->s, y->s);
+}
+
+static int rank_periods(hist *h) {
+  uint32_t n = h->periods.n;
+  plabel *l = malloc((size_t)n * sizeof *l);
+  h->period_rank = malloc((size_t)n * sizeof *h->period_rank);
+  if (l == NULL || h->period_rank == NULL) {
+    free(l);
+    return fail(h, 1, "period", "out of memory");
+  }
+  for (uint32_t i = 0; i < n; i++)
+    l[i] = (plabel){h->periods.v[i], i, h->labels_numeric};
+  qsort(l, n, sizeof *l, cmp_label);
+  for (uint32_t i = 0; i < n; i++) h->period_rank[l[i].idx] = i;
+  free(l);
+  return 0;
+}
+
+/* -------------------------------------------------------- aggregation */
+
+static int cmp_u32(uint32_t a, uint32_t b) { return a < b ? -1 : a > b; }
+
+static int cmp_prov_period(const void *a, const void *b) {
+  const hrow *x = a, *y = b;
+  return x->prov != y->prov ? cmp_u32(x->prov, y->prov) : cmp_u32(x->period, y->period);
+}
+
+static int cmp_recv_period(const void *a, const void *b) {
+  const hrow *x = a, *y = b;
+  return x->recv != y->recv ? cmp_u32(x->recv, y->recv) : cmp_u32(x->period, y->period);
+}
+
+static int cmp_recv_prov(const void *a, const void *b) {
+  const hrow *x = a, *y = b;
+  return x->recv != y->recv ? cmp_u32(x->recv, y->recv) : cmp_u32(x->prov, y->prov);
+}
+
+/* Busiest periods and homes: the rows sorted three ways, summed in runs. */
+static void aggregate(hist *h) {
+  hrow *r = h->rows;
+  uint32_t n = h->rows_n;
+  qsort(r, n, sizeof *r, cmp_prov_period);
+  for (uint32_t i = 0, j; i < n; i = j) {
+    int64_t sum = 0;
+    for (j = i; j < n && r[j].prov == r[i].prov && r[j].period == r[i].period; j++)
+      sum += r[j].qty;
+    if (sum > h->prov[r[i].prov].peak) h->prov[r[i].prov].peak = sum;
+  }
+  qsort(r, n, sizeof *r, cmp_recv_period);
+  for (uint32_t i = 0, j; i < n; i = j) {
+    int64_t sum = 0;
+    for (j = i; j < n && r[j].recv == r[i].recv && r[j].period == r[i].period; j++)
+      sum += r[j].amount_minor;
+    if (sum > h->recv[r[i].recv].peak) h->recv[r[i].recv].peak = sum;
+  }
+  qsort(r, n, sizeof *r, cmp_recv_prov);
+  int64_t best = -1;
+  for (uint32_t i = 0, j; i < n; i = j) {
+    int64_t sum = 0;
+    for (j = i; j < n && r[j].recv == r[i].recv && r[j].prov == r[i].prov; j++)
+      sum += r[j].qty;
+    if (i == 0 || r[i].recv != r[i - 1].recv) best = -1;
+    if (sum > best) { /* sorted by provider: ties keep the first seen */
+      best = sum;
+      h->recv[r[i].recv].home = r[i].prov;
+    }
+  }
+}
+
+/* -------------------------------------------------------------- model */
+
+/* c and the capacity of a provider; m1 = c, m2 = cap. */
+static int provider_model(hist *h, hpair *p, int64_t headroom) {
+  const char *who = h->ccs.v[p->cc], *what = h->services.v[p->service];
+  if (p->qty == 0)
+    return fail(h, p->line, "quantity", "%s never delivers %s (total quantity 0), so its "
+                "cost per unit is unknown", who, what);
+  assert(p->peak >= 1 && p->amount_minor <= AMOUNT_SERVICE_MAX);
+  if (p->peak > SIM_SCHEDULE_MAX)
+    return fail(h, p->line, "quantity", "%s delivers more than 1e6 units of %s in "
+                "a period", who, what);
+  int64_t cap = (p->peak * (100 + headroom) + 99) / 100;
+  if (cap > SIM_SCHEDULE_MAX) cap = SIM_SCHEDULE_MAX;
+  int64_t c = (p->amount_minor + p->qty / 2) / p->qty;
+  if (c > COST_MEAN_MAX)
+    return fail(h, p->line, "amount", "%s's cost per unit of %s is above 8.3e8 minor "
+                "units (its marginal costs would pass 1e9)", who, what);
+  p->m1 = c;
+  p->m2 = cap;
+  return 0;
+}
+
+static int64_t cost_k(int64_t c, int64_t cap, int64_t k) {
+  assert(k >= 1 && k <= cap && c <= COST_MEAN_MAX && cap <= SIM_SCHEDULE_MAX);
+  return c * (160 * cap + 40 * (2 * k - 1)) / (200 * cap);
+}
+
+static int64_t value_k(int per_unit, int64_t p0, int64_t qbar, int64_t e, int64_t k) {
+  int64_t d = 2 * e * qbar;
+  if (per_unit) return p0 * (2 * qbar * (1000 + e) - 1000 * (2 * k - 1)) / d;
+  return p0 * (1000 + e) * (2 * qbar - 2 * k + 1) / d;
+}
+
+/* qbar and p0 of a receiver; m1 = qbar, m2 = p0. */
+static int receiver_model(hist *h, hpair *r, int64_t e, int per_unit) {
+  const char *who = h->ccs.v[r->cc], *what = h->services.v[r->service];
+  int64_t periods = h->periods.n;
+  int64_t qbar = (2 * r->qty + periods) / (2 * periods);
+  if (qbar < 1) qbar = 1;
+  if (qbar > SIM_SCHEDULE_MAX)
+    return fail(h, r->line, "quantity", "%s uses more than 1e6 units of %s a period",
+                who, what);
+  int64_t p0 = r->qty ? (r->amount_minor + r->qty / 2) / r->qty : r->amount_minor;
+  if (p0 < 1) p0 = 1;
+  if (p0 > PRICE_MAX || qbar * (1000 + e) > INT64_MAX / (2 * p0))
+    return fail(h, r->line, "amount", "%s pays too much per unit of %s to model "
+                "(above 1e9 minor units)", who, what);
+  if (value_k(per_unit, p0, qbar, e, 1) > PRICE_MAX)
+    return fail(h, r->line, "amount", "%s's value per unit of %s would be above 1e9 "
+                "minor units at this elasticity", who, what);
+  r->m1 = qbar;
+  r->m2 = p0;
+  return 0;
+}
+
+static int build_models(hist *h, const sim_import_opts *o) {
+  for (uint32_t i = 0; i < h->pkeys.n; i++)
+    if (provider_model(h, &h->prov[i], o->headroom_percent)) return -1;
+  for (uint32_t i = 0; i < h->rkeys.n; i++) {
+    const hsvc *sv = &h->svc[h->recv[i].service];
+    if (receiver_model(h, &h->recv[i], o->elasticity_milli,
+                       sv->per_unit && sv->rate_minor >= 0))
+      return -1;
+  }
+  /* A rate above the price limit made every provider's c fail above. */
+  for (uint32_t s = 0; s < h->services.n; s++)
+    assert(!h->svc[s].per_unit || h->svc[s].rate_minor <= COST_MEAN_MAX);
+  return 0;
+}
+
+/* ------------------------------------------------------------- shares */
+
+typedef struct share {
+  int64_t rem;
+  uint32_t pair;
+} share;
+
+static int cmp_share(const void *a, const void *b) {
+  const share *x = a, *y = b;
+  if (x->rem != y->rem) return x->rem > y->rem ? -1 : 1;
+  return cmp_u32(x->pair, y->pair);
+}
+
+/* Basis points of each receiver pair of service s (bp[pair]), by the
+** largest-remainder method; tmp holds a share per receiver pair. */
+static void shares_bp(const hist *h, uint32_t s, int64_t *bp, share *tmp) {
+  int64_t total = h->svc[s].amount_minor, sum = 0;
+  uint32_t n = 0;
+  assert(total > 0 && total <= AMOUNT_SERVICE_MAX);
+  for (uint32_t i = 0; i < h->rkeys.n; i++) {
+    if (h->recv[i].service != s) continue;
+    int64_t x = h->recv[i].amount_minor * 10000; /* <= 1e18 */
+    bp[i] = x / total;
+    sum += bp[i];
+    tmp[n++] = (share){x % total, i};
+  }
+  assert(sum <= 10000 && 10000 - sum <= n);
+  qsort(tmp, n, sizeof *tmp, cmp_share);
+  for (uint32_t k = 0; k < (uint32_t)(10000 - sum); k++) bp[tmp[k].pair]++;
+}
+
+/* ------------------------------------------------------------- output */
+
+typedef struct runs {
+  FILE *out;
+  int64_t price, qty;
+  int n;
+} runs;
+
+static void runs_flush(runs *r) {
+  if (r->qty == 0) return;
+  fputs(r->n++ ? ", " : "", r->out);
+  if (r->qty == 1) fprintf(r->out, "%" PRId64, r->price);
+  else fprintf(r->out, "[%" PRId64 ", %" PRId64 "]", r->qty, r->price);
+  r->qty = 0;
+}
+
+static void runs_add(runs *r, int64_t price) {
+  if (r->qty > 0 && price == r->price) {
+    r->qty++;
+    return;
+  }
+  runs_flush(r);
+  r->price = price;
+  r->qty = 1;
+}
+
+/* 500 -> "0.5", 1000 -> "1", 1250 -> "1.25". */
+static void milli_text(int64_t milli, char *buf, size_t cap) {
+  int64_t frac = milli % 1000;
+  int places = 3;
+  while (frac && frac % 10 == 0) frac /= 10, places--;
+  if (frac == 0) snprintf(buf, cap, "%" PRId64, milli / 1000);
+  else snprintf(buf, cap, "%" PRId64 ".%0*" PRId64, milli / 1000, places, frac);
+}
+
+static const char *label_at(const hist *h, uint32_t rank) {
+  for (uint32_t i = 0; i < h->periods.n; i++)
+    if (h->period_rank[i] == rank) return h->periods.v[i];
+  assert(0);
+  return "";
+}
+
+static void write_head(const hist *h, const sim_import_opts *o, FILE *out) {
+  char e[32], desc[1024];
+  milli_text(o->elasticity_milli, e, sizeof e);
+  snprintf(desc, sizeof desc,
+           "Imported by imx-sim import from %s: %u periods (%s .. %s), elasticity %s, "
+           "capacity headroom %" PRId64 " %%. Providers' costs: the amounts charged "
+           "for them, 80 %% to 120 %% of their mean; receivers' values: a linear "
+           "demand curve through what they used and paid.",
+           h->path, h->periods.n, label_at(h, 0), label_at(h, h->periods.n - 1), e,
+           o->headroom_percent);
+  fputs("{\n  \"description\": ", out);
+  sim_json_str(out, desc);
+  fprintf(out, ",\n  \"currency\": \"EUR\",\n  \"periods\": %u,\n  \"seed\": %" PRIu64
+          ",\n  \"agents\": \"%s\",\n  \"services\": [\n", h->periods.n, o->seed,
+          sim_agents_name(o->agents));
+  for (uint32_t s = 0; s < h->services.n; s++) {
+    fputs("    {\"id\": ", out);
+    sim_json_str(out, h->services.v[s]);
+    fprintf(out, ", \"unit\": \"unit\", \"mode\": \"%s\", \"tick\": 1}%s\n",
+            o->auction ? "auction" : "continuous", s + 1 < h->services.n ? "," : "");
+  }
+}
+
+static void write_rows(const hist *h, const sim_import_opts *o, FILE *out) {
+  fputs("  ],\n  \"providers\": [\n", out);
+  for (uint32_t i = 0; i < h->pkeys.n; i++) {
+    const hpair *p = &h->prov[i];
+    runs r = {.out = out};
+    fputs("    {\"cc\": ", out);
+    sim_json_str(out, h->ccs.v[p->cc]);
+    fputs(", \"service\": ", out);
+    sim_json_str(out, h->services.v[p->service]);
+    fputs(", \"costs\": [", out);
+    for (int64_t k = 1; k <= p->m2; k++) runs_add(&r, cost_k(p->m1, p->m2, k));
+    runs_flush(&r);
+    fprintf(out, "]}%s\n", i + 1 < h->pkeys.n ? "," : "");
+  }
+  fputs("  ],\n  \"receivers\": [\n", out);
+  for (uint32_t i = 0; i < h->rkeys.n; i++) {
+    const hpair *p = &h->recv[i];
+    const hsvc *sv = &h->svc[p->service];
+    int per_unit = sv->per_unit && sv->rate_minor >= 0;
+    runs r = {.out = out};
+    fputs("    {\"cc\": ", out);
+    sim_json_str(out, h->ccs.v[p->cc]);
+    fputs(", \"service\": ", out);
+    sim_json_str(out, h->services.v[p->service]);
+    if (p->peak > 0) fprintf(out, ", \"budget\": %" PRId64, 2 * p->peak);
+    fputs(", \"values\": [", out);
+    for (int64_t k = 1; k <= SIM_SCHEDULE_MAX && (per_unit || k <= p->m1); k++) {
+      int64_t v = value_k(per_unit, p->m2, p->m1, o->elasticity_milli, k);
+      if (per_unit && v <= 0) break;
+      runs_add(&r, v);
+    }
+    runs_flush(&r);
+    fprintf(out, "]}%s\n", i + 1 < h->rkeys.n ? "," : "");
+  }
+}
+
+/* One receiver -> value member per receiver pair of service s. */
+static void write_map(const hist *h, uint32_t s, const int64_t *bp, FILE *out) {
+  int first = 1;
+  fputs(bp ? "\"shares_bp\": {" : "\"home\": {", out);
+  for (uint32_t i = 0; i < h->rkeys.n; i++) {
+    if (h->recv[i].service != s || (bp && bp[i] == 0)) continue;
+    fputs(first ? "" : ", ", out);
+    first = 0;
+    sim_json_str(out, h->ccs.v[h->recv[i].cc]);
+    fputs(": ", out);
+    if (bp) fprintf(out, "%" PRId64, bp[i]);
+    else sim_json_str(out, h->ccs.v[h->prov[h->recv[i].home].cc]);
+  }
+  fputs("}", out);
+}
+
+static int write_flat(const hist *h, FILE *out) {
+  int64_t *bp = calloc((size_t)h->rkeys.n + 1, sizeof *bp);
+  share *tmp = malloc(((size_t)h->rkeys.n + 1) * sizeof *tmp);
+  if (bp == NULL || tmp == NULL) {
+    free(bp);
+    free(tmp);
+    return -1;
+  }
+  fputs("  ],\n  \"flat_rate\": [\n", out);
+  for (uint32_t s = 0; s < h->services.n; s++) {
+    const hsvc *sv = &h->svc[s];
+    fputs("    {\"service\": ", out);
+    sim_json_str(out, h->services.v[s]);
+    if (sv->per_unit && sv->rate_minor >= 0) {
+      fprintf(out, ", \"key\": \"per_unit\", \"rate\": %" PRId64 ",\n     ", sv->rate_minor);
+    } else {
+      shares_bp(h, s, bp, tmp);
+      fputs(", \"key\": \"percent\",\n     ", out);
+      write_map(h, s, bp, out);
+      fputs(",\n     ", out);
+    }
+    write_map(h, s, NULL, out);
+    fprintf(out, "}%s\n", s + 1 < h->services.n ? "," : "");
+  }
+  fputs("  ]\n}\n", out);
+  free(bp);
+  free(tmp);
+  return 0;
+}
+
+static void hist_free(hist *h) {
+  names_free(&h->periods);
+  names_free(&h->ccs);
+  names_free(&h->services);
+  names_free(&h->pkeys);
+  names_free(&h->rkeys);
+  free(h->rows);
+  free(h->prov);
+  free(h->recv);
+  free(h->svc);
+  free(h->period_rank);
+}
+
+int sim_import_history(const char *csv_path, const sim_import_opts *o,
+                       FILE *json_out, char *errbuf, size_t errcap) {
+  assert(errbuf != NULL && errcap > 0);
+  if (o->elasticity_milli < 1 || o->elasticity_milli > ELASTICITY_MAX ||
+      o->headroom_percent < 0 || o->headroom_percent > HEADROOM_MAX ||
+      o->agents >= SIM_AGENTS_N || o->seed > (1ull << 53)) {
+    snprintf(errbuf, errcap, "%s: bad import options (elasticity 0.001 to 100, "
+             "headroom 0 to 1000 %%, seed 0 to 2^53)", csv_path);
+    return -1;
+  }
+  FILE *in = fopen(csv_path, "r");
+  if (in == NULL) {
+    snprintf(errbuf, errcap, "%s: cannot open (%s)", csv_path, strerror(errno));
+    return -1;
+  }
+  hist h = {.path = csv_path, .errbuf = errbuf, .errcap = errcap};
+  int rc = read_history(&h, in);
+  fclose(in);
+  if (rc == 0) rc = rank_periods(&h);
+  if (rc == 0) {
+    aggregate(&h);
+    rc = build_models(&h, o);
+  }
+  if (rc == 0) {
+    write_head(&h, o, json_out);
+    write_rows(&h, o, json_out);
+    if (write_flat(&h, json_out) != 0 || ferror(json_out))
+      rc = -1, snprintf(errbuf, errcap, "%s: cannot write the scenario", csv_path);
+  }
+  hist_free(&h);
+  return rc;
+}
+
+int64_t sim_elasticity_parse(const char *s) {
+  size_t whole = strspn(s, "0123456789");
+  const char *frac = s + whole;
+  size_t places = *frac == '.' ? strspn(frac + 1, "0123456789") : 0;
+  if (whole == 0 || whole > 6 || (*frac && *frac != '.') ||
+      (*frac == '.' && (places == 0 || places > 3 || frac[1 + places] != '\0')))
+    return -1;
+  int64_t v = 0;
+  for (size_t i = 0; i < whole; i++) v = v * 10 + (s[i] - '0');
+  for (size_t i = 0; i < 3; i++) v = v * 10 + (i < places ? frac[1 + i] - '0' : 0);
+  return v >= 1 && v <= ELASTICITY_MAX ? v : -1;
+}
+
+/* ---------------------------------------------------------------- CLI */
+
+typedef struct import_args {
+  const char *history, *out;
+  int64_t e[ELASTICITIES_MAX];
+  uint32_t e_n;
+  sim_import_opts o;
+} import_args;
+
+static int import_usage(FILE *err, const char *why, const char *arg) {
+  if (why) fprintf(err, "imx-sim import: %s%s%s\n", why, arg ? ": " : "", arg ? arg : "");
+  fprintf(err, "usage: imx-sim import --history FILE.csv [--elasticity E]... "
+          "[--mode auction|continuous] [--headroom PCT] [--seed N]\n"
+          "       [--agents truthful|zi-c|zi-u|zip] [--out PATH]\n");
+  return 2;
+}
+
+/* A whole number in [0, max], or -1. */
+static int64_t whole_arg(const char *s, int64_t max) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 16 || strspn(s, "0123456789") != n) return -1;
+  int64_t v = strtoll(s, NULL, 10);
+  return v <= max ? v : -1;
+}
+
+static int import_parse(int argc, char **argv, import_args *a, FILE *err) {
+  *a = (import_args){.o = {.auction = 1, .headroom_percent = 25, .seed = 1,
+                           .agents = SIM_AGENTS_ZIP}};
+  for (int i = 0; i < argc; i++) {
+    const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (v == NULL || strncmp(o, "--", 2) != 0) return import_usage(err, "unexpected argument", o);
+    i++;
+    if (strcmp(o, "--history") == 0) a->history = v;
+    else if (strcmp(o, "--out") == 0) a->out = v;
+    else if (strcmp(o, "--elasticity") == 0) {
+      int64_t e = sim_elasticity_parse(v);
+      if (e < 0) return import_usage(err, "--elasticity must be a decimal 0.001 to 100", v);
+      if (a->e_n == ELASTICITIES_MAX) return import_usage(err, "too many elasticities", v);
+      a->e[a->e_n++] = e;
+    } else if (strcmp(o, "--mode") == 0) {
+      if (strcmp(v, "auction") && strcmp(v, "continuous"))
+        return import_usage(err, "--mode must be auction or continuous", v);
+      a->o.auction = strcmp(v, "auction") == 0;
+    } else if (strcmp(o, "--headroom") == 0) {
+      if ((a->o.headroom_percent = whole_arg(v, HEADROOM_MAX)) < 0)
+        return import_usage(err, "--headroom must be 0 to 1000 (percent)", v);
+    } else if (strcmp(o, "--seed") == 0) {
+      int64_t s = whole_arg(v, 1ll << 53);
+      if (s < 0) return import_usage(err, "--seed must be 0 to 2^53", v);
+      a->o.seed = (uint64_t)s;
+    } else if (strcmp(o, "--agents") == 0) {
+      if (sim_agents_parse(v, &a->o.agents))
+        return import_usage(err, "--agents must be truthful, zi-c, zi-u or zip", v);
+    } else return import_usage(err, "unknown option", o);
+  }
+  if (a->history == NULL) return import_usage(err, "--history FILE.csv is required", NULL);
+  if (a->e_n == 0) a->e[a->e_n++] = 1000;
+  if (a->e_n > 1 && a->out == NULL)
+    return import_usage(err, "several elasticities need --out DIR", NULL);
+  return 0;
+}
+
+/* Imports at one elasticity into path (NULL: out). */
+static int import_one(const import_args *a, int64_t e, const char *path, FILE *out,
+                      FILE *err) {
+  sim_import_opts o = a->o;
+  o.elasticity_milli = e;
+  FILE *f = path ? fopen(path, "w") : out;
+  if (f == NULL) {
+    fprintf(err, "imx-sim import: cannot write %s (%s)\n", path, strerror(errno));
+    return 2;
+  }
+  char errbuf[512];
+  int rc = sim_import_history(a->history, &o, f, errbuf, sizeof errbuf) ? 1 : 0;
+  if (rc) fprintf(err, "imx-sim import: %s\n", errbuf);
+  if (path && fclose(f) != 0 && rc == 0) {
+    fprintf(err, "imx-sim import: cannot write %s\n", path);
+    rc = 2;
+  }
+  if (path && rc) remove(path);
+  else if (path) fprintf(out, "%s\n", path);
+  return rc;
+}
+
+int imx_sim_import(int argc, char **argv, FILE *out, FILE *err) {
+  import_args a;
+  int rc = import_parse(argc, argv, &a, err);
+  if (rc) return rc;
+  if (a.e_n == 1) return import_one(&a, a.e[0], a.out, out, err);
+  if (mkdir(a.out, 0777) != 0 && errno != EEXIST) {
+    fprintf(err, "imx-sim import: cannot create %s (%s)\n", a.out, strerror(errno));
+    return 2;
+  }
+  for (uint32_t k = 0; k < a.e_n && rc == 0; k++) {
+    char e[32], path[4096];
+    milli_text(a.e[k], e, sizeof e);
+    snprintf(path, sizeof path, "%s/scenario-e%s.json", a.out, e);
+    rc = import_one(&a, a.e[k], path, out, err);
+  }
+  return rc;
+}

@@ -1,0 +1,176 @@
+/*
+** metrics.c -- the exact figures both runs are judged by: the most surplus a
+** period could give, and what a run's allocation was worth and wasted.
+**
+** A receiver's values and a provider's costs are per unit and sorted (values
+** highest first, costs cheapest first), so consuming n units is worth the n
+** first values and producing n units costs the n first costs. The most a
+** service can give in a period is the classic competitive surplus: every
+** value of every receiver highest first, against every cost of every
+** provider cheapest first, summed pair by pair while the value exceeds the
+** cost. Waste pairs what a run actually consumed (highest first) with what
+** it produced (cheapest first): a pair whose value is below its cost is a
+** unit consumed below the cost of making it. This is the most favourable
+** pairing, so the waste reported is a lower bound of what happened.
+**
+** Everything is int64 minor units; sorting is an LSD radix sort so that a
+** period of millions of units is linear work.
+*/
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_int.h"
+
+int sim_result_init(sim_result *r, const sim_scenario *sc) {
+  memset(r, 0, sizeof *r);
+  r->sc = sc;
+  size_t cells = (size_t)sc->periods * sc->rows_n;
+  size_t svcs = (size_t)sc->periods * sc->services_n;
+  r->max_surplus_minor = calloc(svcs ? svcs : 1, sizeof *r->max_surplus_minor);
+  r->flat.cells = calloc(cells ? cells : 1, sizeof(sim_cell));
+  r->market.cells = calloc(cells ? cells : 1, sizeof(sim_cell));
+  r->flat.svc = calloc(svcs ? svcs : 1, sizeof(sim_svc_cell));
+  r->market.svc = calloc(svcs ? svcs : 1, sizeof(sim_svc_cell));
+  r->agents = sc->agents;
+  r->seed = sc->seed;
+  if (!r->max_surplus_minor || !r->flat.cells || !r->market.cells ||
+      !r->flat.svc || !r->market.svc) {
+    sim_result_free(r);
+    return -1;
+  }
+  return 0;
+}
+
+void sim_result_free(sim_result *r) {
+  free(r->max_surplus_minor);
+  free(r->flat.cells);
+  free(r->market.cells);
+  free(r->flat.svc);
+  free(r->market.svc);
+  memset(r, 0, sizeof *r);
+}
+
+/* Sorts n non-negative keys ascending, 11 bits a pass, as many passes as
+** the largest key needs. tmp holds n entries. */
+static void radix_sort(int64_t *a, int64_t *tmp, size_t n) {
+  int64_t max = 0;
+  for (size_t i = 0; i < n; i++) {
+    assert(a[i] >= 0);
+    if (a[i] > max) max = a[i];
+  }
+  enum { BITS = 11, BUCKETS = 1 << BITS };
+  size_t count[BUCKETS];
+  int64_t *src = a, *dst = tmp;
+  for (int shift = 0; shift < 63 && (max >> shift) != 0; shift += BITS) {
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++) count[(src[i] >> shift) & (BUCKETS - 1)]++;
+    size_t sum = 0;
+    for (size_t b = 0; b < BUCKETS; b++) {
+      size_t c = count[b];
+      count[b] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & (BUCKETS - 1)]++] = src[i];
+    int64_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != a) memcpy(a, src, n * sizeof *a);
+  for (size_t i = 1; i < n; i++) assert(a[i - 1] <= a[i]);
+}
+
+/* Pairs values (ascending in memory, read from the top) with costs
+** (ascending): returns the sum of value - cost over the first pairs while
+** value > cost, or over all `pairs` pairs when pairs >= 0. */
+static int64_t pair_sum(const int64_t *values, size_t nv, const int64_t *costs,
+                        size_t nc, int64_t *waste_units, int64_t *waste_minor) {
+  int64_t sum = 0;
+  size_t n = nv < nc ? nv : nc;
+  for (size_t k = 0; k < n; k++) {
+    int64_t v = values[nv - 1 - k], c = costs[k];
+    if (waste_units == NULL && v <= c) break; /* the most surplus: stop */
+    sum += v - c;
+    if (waste_units && v < c) {
+      (*waste_units)++;
+      *waste_minor += c - v;
+    }
+  }
+  return sum;
+}
+
+int64_t sim_max_surplus(const sim_scenario *sc, const int64_t *eff,
+                        uint32_t service, int64_t *scratch) {
+  assert(service < sc->services_n);
+  size_t nv = 0, nc = 0;
+  /* Values first, costs after them: together at most units_n entries. */
+  for (uint32_t i = 0; i < sc->rows_n; i++) {
+    const sim_row *w = &sc->rows[i];
+    if (w->service != service || w->side != SIM_RECEIVER) continue;
+    memcpy(scratch + nv, eff + w->off, w->n * sizeof *eff);
+    nv += w->n;
+  }
+  int64_t *costs = scratch + nv;
+  for (uint32_t i = 0; i < sc->rows_n; i++) {
+    const sim_row *w = &sc->rows[i];
+    if (w->service != service || w->side != SIM_PROVIDER) continue;
+    memcpy(costs + nc, eff + w->off, w->n * sizeof *eff);
+    nc += w->n;
+  }
+  assert(nv + nc <= sc->units_n);
+  int64_t *tmp = scratch + sc->units_n;
+  radix_sort(scratch, tmp, nv);
+  radix_sort(costs, tmp, nc);
+  int64_t best = pair_sum(scratch, nv, costs, nc, NULL, NULL);
+  assert(best >= 0);
+  return best;
+}
+
+/* The worth of the first `units` entries of a row's schedule. */
+static int64_t row_worth(const sim_row *w, const int64_t *eff, int64_t units) {
+  assert(units >= 0 && units <= (int64_t)w->n);
+  int64_t sum = 0;
+  for (int64_t k = 0; k < units; k++) sum += eff[w->off + k];
+  return sum;
+}
+
+void sim_run_settle_period(const sim_scenario *sc, const int64_t *eff,
+                           uint32_t period, sim_run *run, int64_t *scratch) {
+  assert(period < sc->periods);
+  sim_cell *cells = run->cells + (size_t)period * sc->rows_n;
+  sim_svc_cell *svc = run->svc + (size_t)period * sc->services_n;
+  for (uint32_t i = 0; i < sc->rows_n; i++)
+    cells[i].worth_minor = row_worth(&sc->rows[i], eff, cells[i].units);
+  int64_t *tmp = scratch + sc->units_n;
+  for (uint32_t s = 0; s < sc->services_n; s++) {
+    size_t nv = 0, nc = 0;
+    int64_t surplus = 0;
+    for (uint32_t i = 0; i < sc->rows_n; i++) {
+      const sim_row *w = &sc->rows[i];
+      if (w->service != s || w->side != SIM_RECEIVER) continue;
+      memcpy(scratch + nv, eff + w->off, (size_t)cells[i].units * sizeof *eff);
+      nv += (size_t)cells[i].units;
+      surplus += cells[i].worth_minor;
+    }
+    int64_t *costs = scratch + nv;
+    for (uint32_t i = 0; i < sc->rows_n; i++) {
+      const sim_row *w = &sc->rows[i];
+      if (w->service != s || w->side != SIM_PROVIDER) continue;
+      memcpy(costs + nc, eff + w->off, (size_t)cells[i].units * sizeof *eff);
+      nc += (size_t)cells[i].units;
+      surplus -= cells[i].worth_minor;
+    }
+    /* Every unit consumed was produced by someone, in either run. */
+    assert(nv == nc);
+    assert((int64_t)nv == svc[s].units);
+    radix_sort(scratch, tmp, nv);
+    radix_sort(costs, tmp, nc);
+    svc[s].waste_units = 0;
+    svc[s].waste_minor = 0;
+    int64_t paired = pair_sum(scratch, nv, costs, nc, &svc[s].waste_units,
+                              &svc[s].waste_minor);
+    assert(paired == surplus); /* the pairing regroups the same sums */
+    svc[s].surplus_minor = surplus;
+  }
+}

@@ -1,0 +1,350 @@
+#!/usr/bin/env bash
+# End-to-end test of the reports of `imx-sim run`: the terminal summary, the
+# JSON object (--json), the CSV files and the HTML report (--out DIR), on a
+# small scenario whose figures are worked out by hand below, on the shipped
+# examples/scenario.json and on the shipped history (examples/history.csv);
+# the HTML is rendered in headless Chromium. JSON is checked with jq.
+# usage: test_sim_report.sh IMX_SIM SOURCE_DIR IMXD
+set -u
+sim=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+skipped=0
+
+check() { # name, then a command that must succeed
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1)); echo "ok   $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name"
+  fi
+}
+
+skip() { # name, reason
+  skipped=$((skipped + 1)); echo "SKIP $1: $2"
+}
+
+# The small scenario: two auction services, four periods, truthful agents.
+#   it.helpdesk.hour, flat rate per_unit 80.00: CC-1100 (values 120, 90, 40)
+#   takes 2 units from CC-4100 (costs 50, 60, 70), CC-1200 (100, 30) takes 1
+#   from CC-4200 (80, 90): worth 310, cost 190, surplus 120 a period.
+#   payroll.run, headcount key (free at the margin): CC-1100 (300) and CC-1300
+#   (220) take one run each from CC-5100 (200, 250): surplus 520 - 450 = 70,
+#   and the second run (worth 220, cost 250) is waste: 1 unit, 30.00.
+#   Best possible: 120-50, 100-60, 90-70 = 130 and 300-200 = 100: 230.
+# Over 4 periods: flat surplus 760.00 of 920.00 (82.61 %), charges
+# 4 x (3 x 80 + 450) = 2760.00, 20 units, waste 4 units 120.00. Truthful
+# agents in call auctions trade every unit worth more than it costs: the
+# market's surplus is the maximum, 920.00 (100.00 %), 16 units.
+cat >"$tmp/small.json" <<'EOF'
+{"description":"report test","currency":"EUR","periods":4,"seed":7,"agents":"truthful",
+ "services":[{"id":"it.helpdesk.hour","unit":"hour","mode":"auction"},
+             {"id":"payroll.run","unit":"run","mode":"auction"}],
+ "providers":[{"cc":"CC-4100","site":"Nord","service":"it.helpdesk.hour","costs":[5000,6000,7000]},
+              {"cc":"CC-4200","site":"Süd","service":"it.helpdesk.hour","costs":[8000,9000]},
+              {"cc":"CC-5100","site":"Nord","service":"payroll.run","costs":[20000,25000]}],
+ "receivers":[{"cc":"CC-1100","site":"Nord","headcount":60,"service":"it.helpdesk.hour","values":[12000,9000,4000],"budget":5000000},
+              {"cc":"CC-1200 <&\"x>","site":"a,\"b\"","headcount":10,"service":"it.helpdesk.hour","values":[10000,3000],"budget":2000000},
+              {"cc":"CC-1100","site":"Nord","headcount":60,"service":"payroll.run","values":[30000],"budget":5000000},
+              {"cc":"CC-1300","site":"Süd","headcount":40,"service":"payroll.run","values":[22000],"budget":3000000}],
+ "flat_rate":[{"service":"it.helpdesk.hour","key":"per_unit","rate":8000,
+               "home":{"CC-1100":"CC-4100","CC-1200 <&\"x>":"CC-4200"}},
+              {"service":"payroll.run","key":"headcount","home":{"CC-1100":"CC-5100","CC-1300":"CC-5100"}}]}
+EOF
+small=$tmp/small.json
+scenario=$src/examples/scenario.json
+history=$src/examples/history.csv
+have_jq=0
+command -v jq >/dev/null 2>&1 && have_jq=1
+
+# ------------------------------------------------------------ terminal
+
+"$sim" run "$small" >"$tmp/small.txt" 2>"$tmp/small.err"
+small_rc=$?
+
+row_is() { # file, label, the row's three figures
+  grep -Eq "^  $2 +$3 +$4 +$5\$" "$1" ||
+    { echo "  no row '$2 $3 $4 $5' in:"; cat "$1"; return 1; }
+}
+
+small_summary_has_the_hand_computed_figures() {
+  [ "$small_rc" -eq 0 ] || { cat "$tmp/small.err"; return 1; }
+  local f=$tmp/small.txt
+  grep -q '^Flat rate vs market: 4 periods, 2 services, 6 cost centres (3 providers, 3 receivers), money in EUR$' "$f" &&
+    grep -q '^Market run: agents truthful, seed 7; ' "$f" &&
+    row_is "$f" surplus 760.00 920.00 '\+160.00' &&
+    row_is "$f" 'max surplus' 920.00 920.00 0.00 &&
+    row_is "$f" efficiency '82.61 %' '100.00 %' '\+17.39 pp' &&
+    row_is "$f" units 20 16 -4 &&
+    row_is "$f" 'waste units' 4 0 -4 &&
+    row_is "$f" waste 120.00 0.00 -120.00 &&
+    grep -Eq '^  it\.helpdesk\.hour +auction +12 +12 +80\.00 .*92\.31 % +100\.00 % +60\.00 %$' "$f" &&
+    grep -Eq '^  payroll\.run +auction +8 +4 +225\.00 .*70\.00 % +100\.00 % +50\.00 %$' "$f"
+}
+check small_summary_has_the_hand_computed_figures small_summary_has_the_hand_computed_figures
+
+# Cross-subsidy of CC-1300 (one payroll run a period, charged 180.00 by
+# headcount 40 of 100 of the 450.00 pool): 4 x (180.00 - the market's
+# payroll price). The summary and the JSON must agree with that.
+cross_subsidy_is_flat_charge_minus_market_cost() {
+  [ "$have_jq" -eq 1 ] || return 0
+  "$sim" run "$small" --json >"$tmp/small.json.out" || return 1
+  local want got
+  want=$(jq '[.services[] | select(.id=="payroll.run") | .periods[].market.price
+              | 18000 - .] | add' "$tmp/small.json.out")
+  got=$(jq '.cost_centres[] | select(.id=="CC-1300") | .cross_subsidy' "$tmp/small.json.out")
+  [ -n "$want" ] && [ "$want" = "$got" ] || { echo "  want $want, got $got"; return 1; }
+  [ "$want" -lt 0 ] || { echo "  CC-1300 should be subsidised: $want"; return 1; }
+  # In the summary, CC-1300 is the most subsidised receiver.
+  local money
+  money=$(awk -v v="$want" 'BEGIN { m = v < 0 ? -v : v;
+          printf "-%d.%02d", int(m / 100), m % 100 }')
+  grep -A1 '^  pays more under the flat rate' "$tmp/small.txt" |
+    grep -Eq "CC-1300 +$money\$" ||
+    { echo "  no 'CC-1300 $money' in the summary"; return 1; }
+}
+check cross_subsidy_is_flat_charge_minus_market_cost cross_subsidy_is_flat_charge_minus_market_cost
+
+example_summary_has_every_row() {
+  [ -f "$scenario" ] || { echo "  missing $scenario"; return 1; }
+  "$sim" run "$scenario" >"$tmp/ex.txt" 2>"$tmp/ex.err" || { cat "$tmp/ex.err"; return 1; }
+  local label
+  for label in surplus 'max surplus' efficiency units charges 'waste units' waste utilisation; do
+    grep -Eq "^  $label +-?[0-9]" "$tmp/ex.txt" || { echo "  no row '$label'"; return 1; }
+  done
+  grep -Eq '^ +flat rate +market +change$' "$tmp/ex.txt" &&
+    grep -q '^Cross-subsidy per receiver' "$tmp/ex.txt" &&
+    grep -q '^Provider income: market - flat rate$' "$tmp/ex.txt" || return 1
+  if [ "$have_jq" -eq 1 ]; then # one row per service
+    for id in $(jq -r '.services[].id' "$scenario"); do
+      grep -Eq "^  ${id//./\\.} +(auction|continuous) " "$tmp/ex.txt" ||
+        { echo "  no row for service $id"; return 1; }
+    done
+  fi
+  local n
+  n=$(wc -l <"$tmp/ex.txt")
+  [ "$n" -le 45 ] || { echo "  $n lines: too long for a terminal"; return 1; }
+}
+check example_summary_has_every_row example_summary_has_every_row
+
+# ------------------------------------------------------------ JSON
+
+# The required keys, the ratios against their parts, and the totals against
+# the sums over services, periods and cost centres.
+json_is_consistent() { # file
+  jq -e '
+    def close(a; b): (a - b) | fabs < 0.0000006;
+    def ratio(n; d): if d == 0 then null else n / d end;
+    . as $r
+    | (.scenario | has("periods") and has("services") and has("cost_centres")
+        and has("agents") and has("seed") and has("currency"))
+    and ([.market.orders, .market.trades, .market.rejected] | all(type == "number"))
+    and all(("flat_rate", "market") as $k | $r[$k]
+        | has("surplus") and has("max_surplus") and has("efficiency")
+          and has("units") and has("charges") and has("waste_units") and has("waste"))
+    and all(("flat_rate", "market") as $k |
+        ($r[$k] as $t
+         | (if $t.max_surplus == 0 then $t.efficiency == null
+            else close($t.efficiency; $t.surplus / $t.max_surplus) end)
+         and $t.units == ([$r.services[][$k].units] | add)
+         and $t.charges == ([$r.services[][$k].charges] | add)
+         and $t.surplus == ([$r.services[][$k].surplus] | add)
+         and $t.waste_units == ([$r.services[][$k].waste_units] | add)
+         and $t.units == ([$r.services[].periods[][$k].units] | add)
+         and $t.charges == ([$r.services[].periods[][$k].charges] | add)
+         and $t.units == ([$r.periods[][$k].units] | add)
+         and $t.charges == ([$r.cost_centres[][$k].paid] | add)
+         and $t.charges == ([$r.cost_centres[][$k].received] | add)
+         and $t.units == ([$r.cost_centres[][$k].consumed] | add)))
+    and .flat_rate.max_surplus == .market.max_surplus
+    and .flat_rate.max_surplus == ([.services[].periods[].max_surplus] | add)
+    and (.services | length) == .scenario.services
+    and (.cost_centres | length) == .scenario.cost_centres
+    and all(.services[]; (.periods | length) == $r.scenario.periods)
+    and all(.cost_centres[]; .market.net == .market.received - .market.paid)
+  ' "$1" >/dev/null || { echo "  $1 fails the consistency checks"; return 1; }
+}
+
+small_json_has_the_hand_computed_figures() {
+  local f=$tmp/small.json.out
+  jq -e '.flat_rate.surplus == 76000 and .flat_rate.max_surplus == 92000
+    and .flat_rate.efficiency == 0.826087 and .flat_rate.units == 20
+    and .flat_rate.charges == 276000 and .flat_rate.waste_units == 4
+    and .flat_rate.waste == 12000 and .market.surplus == 92000
+    and .market.efficiency == 1 and .market.units == 16
+    and .scenario == {"periods":4,"services":2,"cost_centres":6,"providers":3,
+                      "receivers":3,"agents":"truthful","seed":7,"currency":"EUR"}
+    and (.cost_centres[] | select(.id == "CC-1300")
+         | .flat_rate.paid == 72000 and .budget == 12000000
+           and .cross_subsidy_skipped == 0 and .income_change == null)
+    and (.cost_centres[] | select(.id == "CC-4200")
+         | .flat_rate.received == 32000 and .capacity == 8
+           and .flat_rate.utilisation == 0.5 and .cross_subsidy == null)' \
+    "$f" >/dev/null || { echo "  wrong figures in $f"; return 1; }
+  # Ratios are printed with exactly six places, never as floats.
+  grep -q '"efficiency":0.826087,' "$f" && grep -q '"utilisation":0.500000,' "$f"
+}
+
+if [ "$have_jq" -eq 1 ]; then
+  check small_json_is_consistent json_is_consistent "$tmp/small.json.out"
+  check small_json_has_the_hand_computed_figures small_json_has_the_hand_computed_figures
+  example_json() {
+    "$sim" run "$scenario" --json >"$tmp/ex.json" 2>"$tmp/ex.err" || { cat "$tmp/ex.err"; return 1; }
+    [ "$(jq -s length "$tmp/ex.json")" = 1 ] || { echo "  not one JSON object"; return 1; }
+    json_is_consistent "$tmp/ex.json"
+  }
+  check example_json_is_one_consistent_object example_json
+  history_json() {
+    [ -f "$history" ] || { echo "  missing $history"; return 1; }
+    "$sim" run --history "$history" --json >"$tmp/hist.json" 2>"$tmp/hist.err" ||
+      { cat "$tmp/hist.err"; return 1; }
+    [ "$(jq -s length "$tmp/hist.json")" = 1 ] || { echo "  not one JSON object"; return 1; }
+    json_is_consistent "$tmp/hist.json" &&
+      jq -e '.scenario.cost_centres >= 30 and .scenario.services >= 6
+             and .scenario.periods >= 12' "$tmp/hist.json" >/dev/null
+  }
+  check history_json_is_one_consistent_object history_json
+else
+  if command -v python3 >/dev/null 2>&1; then
+    valid() { "$sim" run "$small" --json | python3 -m json.tool >/dev/null; }
+    check small_json_is_valid valid
+  fi
+  if [ "${CI:-}" = true ]; then
+    check jq_is_installed false
+  else
+    skip json_consistency "jq is not installed"
+  fi
+fi
+
+# ------------------------------------------------------------ files
+
+csv_and_html_are_written() {
+  "$sim" run "$small" --out "$tmp/out" >"$tmp/out.txt" 2>"$tmp/out.err" ||
+    { cat "$tmp/out.err"; return 1; }
+  grep -qx "report: $tmp/out/report.html" "$tmp/out.txt" || return 1
+  local d=$tmp/out
+  [ "$(head -1 "$d/periods.csv")" = \
+    "run,period,service,units,charges,price,surplus,max_surplus,waste_units,waste" ] &&
+  [ "$(head -1 "$d/services.csv")" = \
+    "run,service,unit,mode,units,charges,price,surplus,max_surplus,efficiency,waste_units,waste,capacity,utilisation" ] &&
+  [ "$(head -1 "$d/cost_centres.csv")" = \
+    "cc,site,headcount,provider,receiver,budget,capacity,flat_consumed,flat_produced,flat_paid,flat_received,flat_net,flat_worth,flat_cost,flat_utilisation,flat_budget_use,market_consumed,market_produced,market_paid,market_received,market_net,market_worth,market_cost,market_utilisation,market_budget_use,income_change,cross_subsidy,cross_subsidy_skipped" ] ||
+    { echo "  wrong CSV header"; head -1 "$d"/*.csv; return 1; }
+  # 2 runs x 4 periods x 2 services; 2 runs x 2 services; 6 cost centres.
+  [ "$(wc -l <"$d/periods.csv")" -eq 17 ] && [ "$(wc -l <"$d/services.csv")" -eq 5 ] &&
+    [ "$(wc -l <"$d/cost_centres.csv")" -eq 7 ] || { wc -l "$d"/*.csv; return 1; }
+  grep -qx 'flat,1,payroll.run,2,450.00,225.00,70.00,100.00,1,30.00' "$d/periods.csv" &&
+    grep -qx 'flat,it.helpdesk.hour,hour,auction,12,960.00,80.00,480.00,520.00,0.923077,0,0.00,20,0.600000' "$d/services.csv" ||
+    { echo "  hand-computed rows missing"; return 1; }
+  # RFC 4180: the id with a quote and the site with a comma are quoted.
+  grep -q '^"CC-1200 <&""x>","a,""b""",10,0,1,80000.00,0,' "$d/cost_centres.csv" ||
+    { echo "  CSV quoting"; return 1; }
+}
+check csv_and_html_are_written csv_and_html_are_written
+
+html_is_self_contained() { # file
+  local f=$1
+  [ -s "$f" ] || return 1
+  ! grep -Eiq 'http://|https://|src=|<link|<script|@import|url\(' "$f" ||
+    { echo "  external reference in $f"; grep -Eio '.{20}(http://|https://|src=|<link|<script|@import|url\().{20}' "$f" | head -3; return 1; }
+  [ "$(grep -o '<svg' "$f" | wc -l)" -eq 5 ] || { echo "  want 5 charts"; return 1; }
+  [ "$(grep -o '</svg>' "$f" | wc -l)" -eq 5 ] &&
+    grep -q '^<!DOCTYPE html>' "$f" && grep -q '</html>$' "$f"
+}
+check html_is_self_contained_with_five_charts html_is_self_contained "$tmp/out/report.html"
+
+names_are_escaped_in_html() {
+  grep -q 'CC-1200 &lt;&amp;&quot;x&gt;' "$tmp/out/report.html" &&
+    ! grep -q 'CC-1200 <' "$tmp/out/report.html"
+}
+check names_are_escaped_in_html names_are_escaped_in_html
+
+same_seed_same_bytes() {
+  [ -f "$scenario" ] || { echo "  missing $scenario"; return 1; }
+  local k
+  for k in a b; do
+    "$sim" run "$scenario" --seed 11 --json --out "$tmp/det-$k" >"$tmp/det-$k.json" \
+      2>/dev/null || return 1
+  done
+  cmp "$tmp/det-a.json" "$tmp/det-b.json" &&
+    for f in periods.csv services.csv cost_centres.csv report.html; do
+      cmp "$tmp/det-a/$f" "$tmp/det-b/$f" || return 1
+    done
+}
+check same_seed_gives_identical_json_csv_html same_seed_same_bytes
+
+example_files() {
+  [ -d "$tmp/det-a" ] || return 1
+  local n want
+  n=$(wc -l <"$tmp/det-a/periods.csv")
+  if [ "$have_jq" -eq 1 ]; then
+    want=$(jq '2 * .scenario.periods * .scenario.services + 1' "$tmp/det-a.json")
+    [ "$n" -eq "$want" ] || { echo "  periods.csv has $n lines, want $want"; return 1; }
+    # The CSV's decimals add up to the JSON's minor units.
+    local csv json
+    csv=$(awk -F, 'NR > 1 && $1 == "market" { gsub(/\./, "", $5); s += $5 } END { print s + 0 }' \
+          "$tmp/det-a/periods.csv")
+    json=$(jq '.market.charges' "$tmp/det-a.json")
+    [ "$csv" = "$json" ] || { echo "  CSV charges $csv, JSON $json"; return 1; }
+  fi
+  html_is_self_contained "$tmp/det-a/report.html"
+}
+check example_files_have_one_row_per_run_period_service example_files
+
+# ------------------------------------------------------------ Chromium
+
+chromium=$(command -v chromium || command -v chromium-browser || true)
+render() { # html file, png out, dom out
+  local profile
+  profile=$(mktemp -d "$tmp/profile.XXXXXX")
+  local flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+               --disable-background-networking --disable-component-update
+               --disable-sync "--user-data-dir=$profile")
+  timeout 60 "$chromium" "${flags[@]}" --screenshot="$2" --window-size=1280,4000 \
+    "file://$1" >"$tmp/chromium.log" 2>&1 || { tail -5 "$tmp/chromium.log"; return 1; }
+  timeout 60 "$chromium" "${flags[@]}" --dump-dom "file://$1" >"$3" 2>>"$tmp/chromium.log" ||
+    { tail -5 "$tmp/chromium.log"; return 1; }
+}
+html_renders_in_chromium() {
+  local html=$tmp/det-a/report.html
+  [ -f "$html" ] || html=$tmp/out/report.html
+  render "$html" "$tmp/report.png" "$tmp/dom.html" || return 1
+  [ "$(head -c 8 "$tmp/report.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
+    { echo "  not a PNG"; return 1; }
+  [ "$(wc -c <"$tmp/report.png")" -gt 20000 ] || { echo "  PNG too small"; return 1; }
+  [ "$(grep -o '<svg' "$tmp/dom.html" | wc -l)" -eq 5 ] &&
+    grep -q '<polyline' "$tmp/dom.html" && grep -q '<rect' "$tmp/dom.html" &&
+    grep -q 'Key figures' "$tmp/dom.html" || { echo "  charts missing from the DOM"; return 1; }
+  [ -z "${IMX_KEEP_PNG:-}" ] || cp "$tmp/report.png" "$IMX_KEEP_PNG"
+}
+if [ -n "$chromium" ]; then
+  check html_renders_in_headless_chromium html_renders_in_chromium
+elif [ "${CI:-}" = true ]; then
+  check chromium_is_installed false
+else
+  skip html_renders_in_headless_chromium "chromium is not installed (apt-get install chromium)"
+fi
+
+# ------------------------------------------------------------ bad use
+
+exits_with() { # status, message pattern, then the arguments of imx-sim
+  local want=$1 pattern=$2
+  shift 2
+  "$sim" "$@" >"$tmp/bad.out" 2>"$tmp/bad.err"
+  local rc=$?
+  [ "$rc" -eq "$want" ] || { echo "  exit $rc, want $want"; cat "$tmp/bad.err"; return 1; }
+  grep -q -- "$pattern" "$tmp/bad.err" || { echo "  no '$pattern' in:"; cat "$tmp/bad.err"; return 1; }
+}
+check unknown_option_exits_2 exits_with 2 'unknown option: --colour' run "$small" --colour red
+check no_scenario_exits_2 exits_with 2 'give a scenario file' run --json
+check missing_scenario_exits_1 exits_with 1 "$tmp/nope.json" run "$tmp/nope.json"
+touch "$tmp/a-file"
+check out_on_a_file_exits_1 exits_with 1 'not a directory' run "$small" --out "$tmp/a-file"
+check out_below_a_file_exits_1 exits_with 1 'cannot create' run "$small" --out "$tmp/a-file/sub"
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
