@@ -31,6 +31,7 @@
 typedef struct run_args {
   const char *scenario;      /* a scenario file, or NULL with history   */
   const char *history;       /* a CSV of past allocations               */
+  const char *market;        /* import: the group's market file         */
   int64_t elasticity_milli[ELASTICITIES_MAX];
   char elasticity_text[ELASTICITIES_MAX][24];
   uint32_t elasticities_n;
@@ -50,7 +51,8 @@ static int usage_error(FILE *err, const char *what, const char *arg) {
           "usage: imx-sim run SCENARIO [--agents truthful|zi-c|zi-u|zip] [--seed N]\n"
           "                  [--rounds N] [--json] [--out DIR] [--no-progress]\n"
           "                  [--connect URL [--token-prefix P] [--admin-token T]]\n"
-          "       imx-sim run --history FILE.csv [--elasticity E]... [--mode M] [...]\n");
+          "       imx-sim run --history FILE.csv [--elasticity E]... [--market FILE]\n"
+          "                  [--mode M] [...]\n");
   return 2;
 }
 
@@ -79,7 +81,7 @@ static const char *value(int argc, char **argv, int *i) {
 
 static int takes_value(const char *o) {
   static const char *const with_value[] = {
-      "--history", "--out", "--connect", "--token-prefix", "--admin-token",
+      "--history", "--market", "--out", "--connect", "--token-prefix", "--admin-token",
       "--agents", "--seed", "--rounds", "--mode", "--elasticity", NULL};
   for (int i = 0; with_value[i]; i++)
     if (strcmp(o, with_value[i]) == 0) return 1;
@@ -100,6 +102,7 @@ static int parse_run_args(int argc, char **argv, run_args *a, FILE *err) {
     } else if ((v = value(argc, argv, &i)) == NULL) {
       return usage_error(err, "option needs a value", o);
     } else if (strcmp(o, "--history") == 0) a->history = v;
+    else if (strcmp(o, "--market") == 0) a->market = v;
     else if (strcmp(o, "--out") == 0) a->out_dir = v;
     else if (strcmp(o, "--connect") == 0) a->connect_url = v;
     else if (strcmp(o, "--token-prefix") == 0) a->token_prefix = v;
@@ -126,8 +129,8 @@ static int parse_run_args(int argc, char **argv, run_args *a, FILE *err) {
   }
   if (!a->scenario == !a->history)
     return usage_error(err, "give a scenario file or --history FILE.csv", NULL);
-  if (a->scenario && (a->elasticities_n || a->mode >= 0))
-    return usage_error(err, "--elasticity and --mode go with --history", NULL);
+  if (a->scenario && (a->elasticities_n || a->mode >= 0 || a->market))
+    return usage_error(err, "--elasticity, --mode and --market go with --history", NULL);
   if ((a->token_prefix || a->admin_token) && !a->connect_url)
     return usage_error(err, "--token-prefix and --admin-token go with --connect", NULL);
   if (a->history && a->elasticities_n == 0) {
@@ -142,22 +145,29 @@ static int parse_run_args(int argc, char **argv, run_args *a, FILE *err) {
 static int import_scenario(const run_args *a, uint32_t k, sim_scenario *sc,
                            FILE *err) {
   sim_import_opts io = {.elasticity_milli = a->elasticity_milli[k],
-                        .auction = a->mode < 0 ? 1 : a->mode,
+                        .auction = a->mode, /* -1: the market file's */
                         .headroom_percent = 25,
                         .seed = a->seed < 0 ? 1 : (uint64_t)a->seed,
                         .agents = a->agents < 0 ? SIM_AGENTS_ZIP : (sim_agents)a->agents};
   char *text = NULL, errbuf[256] = "";
   size_t len = 0;
+  imx_market market;
+  imx_proto_error pe;
+  if (a->market && imx_market_load(a->market, &market, &pe) != 0) {
+    fprintf(err, "imx-sim run: %s: %s: %s (%s)\n", a->market, pe.field, pe.message, pe.code);
+    return -1;
+  }
+  io.market = a->market ? &market : NULL;
   FILE *mem = open_memstream(&text, &len);
-  if (mem == NULL) return fprintf(err, "imx-sim run: out of memory\n"), -1;
-  int rc = sim_import_history(a->history, &io, mem, errbuf, sizeof errbuf);
-  fclose(mem);
+  int rc = mem ? sim_import_history(a->history, &io, mem, errbuf, sizeof errbuf) : -1;
+  if (mem) fclose(mem);
+  if (a->market) imx_market_free(&market);
+  if (mem == NULL) snprintf(errbuf, sizeof errbuf, "out of memory");
   if (rc != 0) {
     fprintf(err, "imx-sim run: %s\n", errbuf);
     free(text);
     return -1;
   }
-  imx_proto_error pe;
   rc = sim_scenario_parse(text, len, sc, &pe);
   if (rc != 0)
     fprintf(err, "imx-sim run: %s: imported scenario: %s: %s (%s)\n", a->history,
@@ -219,8 +229,9 @@ static void put_percent(FILE *out, int64_t num, int64_t den) {
     fprintf(out, "%9s", "n/a");
     return;
   }
-  __int128 bp = (__int128)num * 10000 / den; /* basis points, toward 0 */
-  int64_t v = (int64_t)bp;
+  /* Basis points, rounded half away from zero like the summary's. */
+  __int128 x = (__int128)num * 10000, half = den / 2;
+  int64_t v = (int64_t)(x >= 0 ? (x + half) / den : -((-x + half) / den));
   fprintf(out, "%s%5" PRId64 ".%02" PRId64 " %%", v < 0 ? "-" : " ",
           (v < 0 ? -v : v) / 100, (v < 0 ? -v : v) % 100);
 }
@@ -235,7 +246,7 @@ static void put_money(FILE *out, int64_t minor) {
 
 static void sensitivity_head(FILE *out, const char *currency) {
   fprintf(out, "\nsensitivity to the assumed price elasticity (money in %s)\n", currency);
-  fprintf(out, "%-10s %10s %10s %10s %10s %16s %16s %10s %10s\n", "elasticity",
+  fprintf(out, "%-10s %11s %11s %10s %10s %16s %16s %10s %10s\n", "elasticity",
           "flat eff", "market eff", "flat units", "mkt units", "flat charges",
           "market charges", "flat waste", "mkt waste");
 }
@@ -271,7 +282,7 @@ static int write_dir(const run_args *a, const char *sub, const sim_result *r,
     fprintf(err, "imx-sim run: %s\n", errbuf[0] ? errbuf : path);
     return 1;
   }
-  if (!a->json) fprintf(out, "report: %s/report.html\n", path);
+  if (!a->json && !sub) fprintf(out, "report: %s/report.html\n", path);
   return 0;
 }
 
@@ -310,5 +321,7 @@ int imx_sim_run(int argc, char **argv, FILE *out, FILE *err) {
     sim_scenario_free(&sc);
   }
   if (a.json && several && rc == 0) fputs("]}\n", out);
+  if (!a.json && several && rc == 0 && a.out_dir)
+    fprintf(out, "reports: %s/e<elasticity>/report.html\n", a.out_dir);
   return rc;
 }

@@ -15,7 +15,9 @@
 **
 ** The model (what a history can tell, and what must be assumed):
 ** - services: every service of the file, unit "unit", tick 1, the mode of
-**   --mode (auction by default).
+**   --mode (auction by default); with the group's market file (--market),
+**   the unit, tick and mode of its service of the same id (--mode, when
+**   given, still decides the mode), and the cost centres' sites.
 ** - providers: the senders of a service. The flat rate is assumed to
 **   recover cost, so the amounts charged for a sender are its cost pool and
 **   c = total amount / total quantity (rounded) its mean cost. Capacity =
@@ -545,15 +547,32 @@ static void write_head(const hist *h, const sim_import_opts *o, FILE *out) {
            o->headroom_percent);
   fputs("{\n  \"description\": ", out);
   sim_json_str(out, desc);
-  fprintf(out, ",\n  \"currency\": \"EUR\",\n  \"periods\": %u,\n  \"seed\": %" PRIu64
-          ",\n  \"agents\": \"%s\",\n  \"services\": [\n", h->periods.n, o->seed,
+  fprintf(out, ",\n  \"currency\": \"%s\",\n  \"periods\": %u,\n  \"seed\": %" PRIu64
+          ",\n  \"agents\": \"%s\",\n  \"services\": [\n",
+          o->market ? o->market->currency : "EUR", h->periods.n, o->seed,
           sim_agents_name(o->agents));
   for (uint32_t s = 0; s < h->services.n; s++) {
+    /* The market file knows the unit, the tick and the mode; the history
+    ** only the id. */
+    int64_t m = o->market ? imx_market_service_find(o->market, h->services.v[s]) : -1;
+    const imx_market_service *ms = m >= 0 ? &o->market->services[m] : NULL;
     fputs("    {\"id\": ", out);
     sim_json_str(out, h->services.v[s]);
-    fprintf(out, ", \"unit\": \"unit\", \"mode\": \"%s\", \"tick\": 1}%s\n",
-            o->auction ? "auction" : "continuous", s + 1 < h->services.n ? "," : "");
+    fputs(", \"unit\": ", out);
+    sim_json_str(out, ms ? ms->unit : "unit");
+    fprintf(out, ", \"mode\": \"%s\", \"tick\": %" PRId64 "}%s\n",
+            (o->auction >= 0 ? o->auction : ms ? ms->auction : 1) ? "auction"
+                                                                  : "continuous",
+            ms ? ms->tick_minor : 1, s + 1 < h->services.n ? "," : "");
   }
+}
+
+/* , "site": "..." when the market file knows the cost centre's site. */
+static void write_site(const sim_import_opts *o, const char *cc, FILE *out) {
+  int64_t c = o->market ? imx_market_cc_find(o->market, cc) : -1;
+  if (c < 0 || o->market->ccs[c].site[0] == '\0') return;
+  fputs(", \"site\": ", out);
+  sim_json_str(out, o->market->ccs[c].site);
 }
 
 static void write_rows(const hist *h, const sim_import_opts *o, FILE *out) {
@@ -563,6 +582,7 @@ static void write_rows(const hist *h, const sim_import_opts *o, FILE *out) {
     runs r = {.out = out};
     fputs("    {\"cc\": ", out);
     sim_json_str(out, h->ccs.v[p->cc]);
+    write_site(o, h->ccs.v[p->cc], out);
     fputs(", \"service\": ", out);
     sim_json_str(out, h->services.v[p->service]);
     fputs(", \"costs\": [", out);
@@ -578,6 +598,7 @@ static void write_rows(const hist *h, const sim_import_opts *o, FILE *out) {
     runs r = {.out = out};
     fputs("    {\"cc\": ", out);
     sim_json_str(out, h->ccs.v[p->cc]);
+    write_site(o, h->ccs.v[p->cc], out);
     fputs(", \"service\": ", out);
     sim_json_str(out, h->services.v[p->service]);
     if (p->peak > 0) fprintf(out, ", \"budget\": %" PRId64, 2 * p->peak);
@@ -700,7 +721,7 @@ int64_t sim_elasticity_parse(const char *s) {
 /* ---------------------------------------------------------------- CLI */
 
 typedef struct import_args {
-  const char *history, *out;
+  const char *history, *out, *market;
   int64_t e[ELASTICITIES_MAX];
   uint32_t e_n;
   sim_import_opts o;
@@ -709,8 +730,8 @@ typedef struct import_args {
 static int import_usage(FILE *err, const char *why, const char *arg) {
   if (why) fprintf(err, "imx-sim import: %s%s%s\n", why, arg ? ": " : "", arg ? arg : "");
   fprintf(err, "usage: imx-sim import --history FILE.csv [--elasticity E]... "
-          "[--mode auction|continuous] [--headroom PCT] [--seed N]\n"
-          "       [--agents truthful|zi-c|zi-u|zip] [--out PATH]\n");
+          "[--market FILE] [--mode auction|continuous] [--headroom PCT]\n"
+          "       [--seed N] [--agents truthful|zi-c|zi-u|zip] [--out PATH]\n");
   return 2;
 }
 
@@ -723,7 +744,7 @@ static int64_t whole_arg(const char *s, int64_t max) {
 }
 
 static int import_parse(int argc, char **argv, import_args *a, FILE *err) {
-  *a = (import_args){.o = {.auction = 1, .headroom_percent = 25, .seed = 1,
+  *a = (import_args){.o = {.auction = -1, .headroom_percent = 25, .seed = 1,
                            .agents = SIM_AGENTS_ZIP}};
   for (int i = 0; i < argc; i++) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -731,6 +752,7 @@ static int import_parse(int argc, char **argv, import_args *a, FILE *err) {
     i++;
     if (strcmp(o, "--history") == 0) a->history = v;
     else if (strcmp(o, "--out") == 0) a->out = v;
+    else if (strcmp(o, "--market") == 0) a->market = v;
     else if (strcmp(o, "--elasticity") == 0) {
       int64_t e = sim_elasticity_parse(v);
       if (e < 0) return import_usage(err, "--elasticity must be a decimal 0.001 to 100", v);
@@ -781,20 +803,34 @@ static int import_one(const import_args *a, int64_t e, const char *path, FILE *o
   return rc;
 }
 
+static int import_all(import_args *a, FILE *out, FILE *err) {
+  if (a->e_n == 1) return import_one(a, a->e[0], a->out, out, err);
+  if (mkdir(a->out, 0777) != 0 && errno != EEXIST) {
+    fprintf(err, "imx-sim import: cannot create %s (%s)\n", a->out, strerror(errno));
+    return 2;
+  }
+  int rc = 0;
+  for (uint32_t k = 0; k < a->e_n && rc == 0; k++) {
+    char e[32], path[4096];
+    milli_text(a->e[k], e, sizeof e);
+    snprintf(path, sizeof path, "%s/scenario-e%s.json", a->out, e);
+    rc = import_one(a, a->e[k], path, out, err);
+  }
+  return rc;
+}
+
 int imx_sim_import(int argc, char **argv, FILE *out, FILE *err) {
   import_args a;
   int rc = import_parse(argc, argv, &a, err);
   if (rc) return rc;
-  if (a.e_n == 1) return import_one(&a, a.e[0], a.out, out, err);
-  if (mkdir(a.out, 0777) != 0 && errno != EEXIST) {
-    fprintf(err, "imx-sim import: cannot create %s (%s)\n", a.out, strerror(errno));
-    return 2;
+  imx_market market;
+  imx_proto_error pe;
+  if (a.market && imx_market_load(a.market, &market, &pe) != 0) {
+    fprintf(err, "imx-sim import: %s: %s: %s (%s)\n", a.market, pe.field, pe.message, pe.code);
+    return 1;
   }
-  for (uint32_t k = 0; k < a.e_n && rc == 0; k++) {
-    char e[32], path[4096];
-    milli_text(a.e[k], e, sizeof e);
-    snprintf(path, sizeof path, "%s/scenario-e%s.json", a.out, e);
-    rc = import_one(&a, a.e[k], path, out, err);
-  }
+  a.o.market = a.market ? &market : NULL;
+  rc = import_all(&a, out, err);
+  if (a.market) imx_market_free(&market);
   return rc;
 }

@@ -164,10 +164,13 @@ const char *sim_key_name(sim_key k);
 ** and column at fault. */
 typedef struct sim_import_opts {
   int64_t elasticity_milli;  /* > 0                                       */
-  int auction;               /* services' mode; default 1                 */
+  int auction;               /* services' mode: 1 auction, 0 continuous,
+                             ** -1 the market file's, else auction        */
   int64_t headroom_percent;  /* capacity above the busiest period; 25     */
   uint64_t seed;             /* written into the scenario                 */
   sim_agents agents;         /* written into the scenario                 */
+  const imx_market *market;  /* optional: units, ticks, modes, sites and
+                             ** the currency of the group's market file   */
 } sim_import_opts;
 int sim_import_history(const char *csv_path, const sim_import_opts *o,
                        FILE *json_out, char *errbuf, size_t errcap);

@@ -329,6 +329,32 @@ else
   skip html_renders_in_headless_chromium "chromium is not installed (apt-get install chromium)"
 fi
 
+# ------------------------------------------------- the README's examples
+
+# The README shows the demo's summary and sensitivity table: every line of
+# those blocks must be what the commands print (the README's "report:" paths
+# are the demo's out/ folder, so those lines are left out).
+readme_block() { # the first line of a fenced block -> the block
+  awk -v first="$1" '
+    index($0, first) == 1 { on = 1 }
+    on && /^```/ { exit }
+    on { print }' "$src/README.md"
+}
+readme_summary_is_what_the_demo_prints() {
+  local demo=("$sim" run --history "$history" --market "$src/examples/market.json"
+              --mode auction --no-progress)
+  "${demo[@]}" --elasticity 0.5 >"$tmp/demo.txt" || return 1
+  "${demo[@]}" --elasticity 0.25 --elasticity 0.5 --elasticity 1 --elasticity 2 \
+    >"$tmp/sens.txt" || return 1
+  readme_block 'Flat rate vs market: 12 periods' | grep -v '^report' >"$tmp/readme-demo.txt"
+  readme_block 'sensitivity to the assumed' | grep -v '^reports' >"$tmp/readme-sens.txt"
+  [ "$(wc -l <"$tmp/readme-demo.txt")" -gt 30 ] || { echo "  no summary in README.md"; return 1; }
+  [ "$(wc -l <"$tmp/readme-sens.txt")" -eq 6 ] || { echo "  no sensitivity table in README.md"; return 1; }
+  diff <(grep -v '^report' "$tmp/demo.txt") "$tmp/readme-demo.txt" &&
+    diff <(grep -v '^reports' "$tmp/sens.txt" | sed '/^$/d') "$tmp/readme-sens.txt"
+}
+check readme_summary_is_what_the_demo_prints readme_summary_is_what_the_demo_prints
+
 # ------------------------------------------------------------ bad use
 
 exits_with() { # status, message pattern, then the arguments of imx-sim

@@ -613,6 +613,41 @@ static void test_import_builds_costs_values_budgets_and_homes(void) {
   sim_scenario_free(&sc);
 }
 
+/* With the group's market file, the importer takes each service's unit,
+** tick and mode and each cost centre's site from it; services and cost
+** centres the file does not know keep the defaults. */
+static void test_import_takes_units_ticks_modes_and_sites_from_a_market_file(void) {
+  static const char market_json[] =
+      "{\"currency\":\"CHF\",\"services\":["
+      "{\"id\":\"svc.a\",\"unit\":\"hour\",\"tick\":10,\"lot\":1,\"mode\":\"continuous\"}],"
+      "\"cost_centres\":[{\"id\":\"P1\",\"name\":\"P one\",\"site\":\"Basel\","
+      "\"roles\":[\"provider\"],\"budget\":0,\"capacities\":{\"svc.a\":5}},"
+      "{\"id\":\"R1\",\"name\":\"R one\",\"site\":\"Bern\",\"roles\":[\"receiver\"],"
+      "\"budget\":100}]}";
+  imx_market m;
+  imx_proto_error pe = {0};
+  CHECK_EQ(0, imx_market_parse(market_json, strlen(market_json), &m, &pe));
+  sim_import_opts o = opts(1000);
+  o.market = &m;
+  o.auction = -1; /* the file's mode */
+  sim_scenario sc;
+  char err[512] = "", path[64];
+  CHECK_EQ(0, import_csv(tiny_csv, o, &sc, err, sizeof err, path, sizeof path));
+  imx_market_free(&m);
+  if (sc.rows == NULL) return;
+  CHECK_STR("CHF", sc.currency);
+  CHECK_STR("hour", sc.services[0].unit);
+  CHECK_EQ(10, sc.services[0].tick_minor);
+  CHECK_EQ(0, sc.services[0].auction);
+  CHECK_STR("unit", sc.services[1].unit); /* svc.b: not in the file */
+  CHECK_EQ(1, sc.services[1].tick_minor);
+  CHECK_EQ(1, sc.services[1].auction);
+  CHECK_STR("Basel", sc.ccs[sc.rows[0].cc].site);
+  CHECK_STR("Bern", sc.ccs[sc.rows[3].cc].site);
+  CHECK_STR("", sc.ccs[sc.rows[4].cc].site); /* R2: not in the file */
+  sim_scenario_free(&sc);
+}
+
 static void test_import_detects_per_unit_rates_and_percent_shares(void) {
   sim_scenario sc;
   char err[512] = "", path[64];
@@ -852,6 +887,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_elasticity_parses_as_thousandths),
       CHECK_CASE(test_import_builds_costs_values_budgets_and_homes),
       CHECK_CASE(test_import_detects_per_unit_rates_and_percent_shares),
+      CHECK_CASE(test_import_takes_units_ticks_modes_and_sites_from_a_market_file),
       CHECK_CASE(test_import_shares_use_the_largest_remainder),
       CHECK_CASE(test_import_per_unit_values_at_elasticity_half),
       CHECK_CASE(test_import_tolerates_bom_crlf_and_blank_lines_and_orders_numbers),
