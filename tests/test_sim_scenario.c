@@ -626,7 +626,9 @@ static void test_import_takes_units_ticks_modes_and_sites_from_a_market_file(voi
       "\"budget\":100}]}";
   imx_market m;
   imx_proto_error pe = {0};
-  CHECK_EQ(0, imx_market_parse(market_json, strlen(market_json), &m, &pe));
+  int parsed = imx_market_parse(market_json, strlen(market_json), &m, &pe);
+  CHECK_EQ(0, parsed);
+  if (parsed != 0) return;
   sim_import_opts o = opts(1000);
   o.market = &m;
   o.auction = -1; /* the file's mode */
