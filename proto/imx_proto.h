@@ -48,6 +48,11 @@ int imx_json_check_keys(const cJSON *obj, const char *const *allowed,
 /* A string of 1..max_bytes bytes without control characters. */
 int imx_json_string(const cJSON *obj, const char *field, size_t max_bytes,
                     const char **out, imx_proto_error *err);
+/* imx_json_string copied into dst (max_bytes + 1 bytes); returns 0 (an
+** absent optional field leaves dst untouched), or -1 with *err set, also
+** when a required field is missing. */
+int imx_json_string_copy(const cJSON *obj, const char *field, size_t max_bytes,
+                         int required, char *dst, imx_proto_error *err);
 /* An exact integer in [min, max]. */
 int imx_json_int(const cJSON *obj, const char *field, int64_t min, int64_t max,
                  int64_t *out, imx_proto_error *err);

@@ -116,3 +116,13 @@ int imx_json_word(const cJSON *obj, const char *field,
       }
   return imx_proto_fail(err, "bad_field", field, "has an unknown value");
 }
+
+int imx_json_string_copy(const cJSON *obj, const char *field, size_t max_bytes,
+                         int required, char *dst, imx_proto_error *err) {
+  const char *s = NULL;
+  int rc = imx_json_string(obj, field, max_bytes, &s, err);
+  if (rc < 0) return -1;
+  if (rc == 1) return required ? imx_proto_fail(err, "bad_field", field, "missing") : 0;
+  memcpy(dst, s, strlen(s) + 1);
+  return 0;
+}

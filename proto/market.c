@@ -36,16 +36,6 @@ static int at(imx_proto_error *err, const char *fmt, unsigned i) {
   return -1;
 }
 
-static int copy_string(const cJSON *obj, const char *field, size_t max,
-                       int required, char *dst, imx_proto_error *err) {
-  const char *s = NULL;
-  int rc = imx_json_string(obj, field, max, &s, err);
-  if (rc < 0) return -1;
-  if (rc == 1) return required ? imx_proto_fail(err, "bad_field", field, "missing") : 0;
-  memcpy(dst, s, strlen(s) + 1);
-  return 0;
-}
-
 static int currency(const cJSON *obj, const char *field, char *dst,
                     imx_proto_error *err) {
   const char *s = NULL;
@@ -70,8 +60,8 @@ static int parse_service(const cJSON *obj, const imx_market *m,
   s->divisible = 1;
   int rc;
   if (imx_json_check_keys(obj, keys, err) ||
-      copy_string(obj, "id", IMX_NAME_BYTES_MAX, 1, s->id, err) ||
-      copy_string(obj, "unit", IMX_NAME_BYTES_MAX, 1, s->unit, err) ||
+      imx_json_string_copy(obj, "id", IMX_NAME_BYTES_MAX, 1, s->id, err) ||
+      imx_json_string_copy(obj, "unit", IMX_NAME_BYTES_MAX, 1, s->unit, err) ||
       currency(obj, "currency", s->currency, err) < 0 ||
       imx_json_bool(obj, "divisible", &s->divisible, err) < 0 ||
       imx_json_word(obj, "mode", modes, &s->auction, err) < 0 ||
@@ -146,10 +136,10 @@ static int parse_cc(const cJSON *obj, const imx_market *m, imx_market_cc *c,
   if (!cJSON_IsObject(obj))
     return imx_proto_fail(err, "bad_field", "", "must be an object");
   if (imx_json_check_keys(obj, keys, err) ||
-      copy_string(obj, "id", IMX_NAME_BYTES_MAX, 1, c->id, err) ||
-      copy_string(obj, "name", IMX_TEXT_BYTES_MAX, 1, c->name, err) ||
-      copy_string(obj, "site", IMX_TEXT_BYTES_MAX, 0, c->site, err) ||
-      copy_string(obj, "token_hash", IMX_TEXT_BYTES_MAX, 0, c->token_hash, err) ||
+      imx_json_string_copy(obj, "id", IMX_NAME_BYTES_MAX, 1, c->id, err) ||
+      imx_json_string_copy(obj, "name", IMX_TEXT_BYTES_MAX, 1, c->name, err) ||
+      imx_json_string_copy(obj, "site", IMX_TEXT_BYTES_MAX, 0, c->site, err) ||
+      imx_json_string_copy(obj, "token_hash", IMX_TEXT_BYTES_MAX, 0, c->token_hash, err) ||
       parse_roles(obj, &c->roles, err) ||
       imx_json_int(obj, "budget", 0, MONEY_MAX, &c->budget_minor, err) < 0)
     return -1;

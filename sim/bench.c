@@ -185,7 +185,7 @@ int imx_sim_bench(int argc, char **argv, FILE *out, FILE *err) {
     else if (strcmp(o, "--seed") == 0) seed = (unsigned long long)n;
     else return bench_usage(err, o);
   }
-  sim_scenario sc;
+  sim_scenario sc = {0};
   double t0 = now_s();
   if (ccs > 1000000 || services > 4000 ||
       bench_scenario(&sc, (uint32_t)ccs, (uint32_t)services, (uint32_t)periods, seed)) {

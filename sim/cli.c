@@ -65,15 +65,6 @@ static int parse_int(const char *s, int64_t min, int64_t max, int64_t *out) {
   return 0;
 }
 
-/* 500 -> "0.5", 1000 -> "1", 1250 -> "1.25". */
-static void milli_text(int64_t milli, char *buf, size_t cap) {
-  int64_t frac = milli % 1000;
-  int places = 3;
-  while (places > 0 && frac % 10 == 0 && frac) frac /= 10, places--;
-  if (frac == 0) snprintf(buf, cap, "%" PRId64, milli / 1000);
-  else snprintf(buf, cap, "%" PRId64 ".%0*" PRId64, milli / 1000, places, frac);
-}
-
 /* Reads the value of an option that takes one; NULL when it is missing. */
 static const char *value(int argc, char **argv, int *i) {
   return *i + 1 < argc ? argv[++*i] : NULL;
@@ -123,7 +114,7 @@ static int parse_run_args(int argc, char **argv, run_args *a, FILE *err) {
       int64_t e = sim_elasticity_parse(v);
       if (e < 0) return usage_error(err, "elasticity must be a positive decimal such as 0.5", v);
       if (a->elasticities_n == ELASTICITIES_MAX) return usage_error(err, "too many elasticities", v);
-      milli_text(e, a->elasticity_text[a->elasticities_n], sizeof a->elasticity_text[0]);
+      sim_milli_text(e, a->elasticity_text[a->elasticities_n], sizeof a->elasticity_text[0]);
       a->elasticity_milli[a->elasticities_n++] = e;
     } else return usage_error(err, "unknown option", o);
   }
@@ -134,7 +125,7 @@ static int parse_run_args(int argc, char **argv, run_args *a, FILE *err) {
   if ((a->token_prefix || a->admin_token) && !a->connect_url)
     return usage_error(err, "--token-prefix and --admin-token go with --connect", NULL);
   if (a->history && a->elasticities_n == 0) {
-    milli_text(1000, a->elasticity_text[0], sizeof a->elasticity_text[0]);
+    sim_milli_text(1000, a->elasticity_text[0], sizeof a->elasticity_text[0]);
     a->elasticity_milli[a->elasticities_n++] = 1000;
   }
   return 0;
@@ -298,7 +289,10 @@ int imx_sim_run(int argc, char **argv, FILE *out, FILE *err) {
     memset(&sc, 0, sizeof sc);
     imx_proto_error pe;
     if (a.history) {
-      if (import_scenario(&a, k, &sc, err)) return 1;
+      if (import_scenario(&a, k, &sc, err)) {
+        rc = 1;
+        break;
+      }
     } else if (sim_scenario_load(a.scenario, &sc, &pe) != 0) {
       fprintf(err, "imx-sim run: %s: %s: %s (%s)\n", a.scenario, pe.field,
               pe.message, pe.code);
@@ -320,7 +314,9 @@ int imx_sim_run(int argc, char **argv, FILE *out, FILE *err) {
     sim_result_free(&r);
     sim_scenario_free(&sc);
   }
-  if (a.json && several && rc == 0) fputs("]}\n", out);
+  /* Closed even after a failure, so that what was printed still parses;
+  ** the exit status says it is not complete. */
+  if (a.json && several) fputs("]}\n", out);
   if (!a.json && several && rc == 0 && a.out_dir)
     fprintf(out, "reports: %s/e<elasticity>/report.html\n", a.out_dir);
   return rc;

@@ -519,15 +519,6 @@ static void runs_add(runs *r, int64_t price) {
   r->qty = 1;
 }
 
-/* 500 -> "0.5", 1000 -> "1", 1250 -> "1.25". */
-static void milli_text(int64_t milli, char *buf, size_t cap) {
-  int64_t frac = milli % 1000;
-  int places = 3;
-  while (frac && frac % 10 == 0) frac /= 10, places--;
-  if (frac == 0) snprintf(buf, cap, "%" PRId64, milli / 1000);
-  else snprintf(buf, cap, "%" PRId64 ".%0*" PRId64, milli / 1000, places, frac);
-}
-
 static const char *label_at(const hist *h, uint32_t rank) {
   for (uint32_t i = 0; i < h->periods.n; i++)
     if (h->period_rank[i] == rank) return h->periods.v[i];
@@ -537,7 +528,7 @@ static const char *label_at(const hist *h, uint32_t rank) {
 
 static void write_head(const hist *h, const sim_import_opts *o, FILE *out) {
   char e[32], desc[1024];
-  milli_text(o->elasticity_milli, e, sizeof e);
+  sim_milli_text(o->elasticity_milli, e, sizeof e);
   snprintf(desc, sizeof desc,
            "Imported by imx-sim import from %s: %u periods (%s .. %s), elasticity %s, "
            "capacity headroom %" PRId64 " %%. Providers' costs: the amounts charged "
@@ -812,7 +803,7 @@ static int import_all(import_args *a, FILE *out, FILE *err) {
   int rc = 0;
   for (uint32_t k = 0; k < a->e_n && rc == 0; k++) {
     char e[32], path[4096];
-    milli_text(a->e[k], e, sizeof e);
+    sim_milli_text(a->e[k], e, sizeof e);
     snprintf(path, sizeof path, "%s/scenario-e%s.json", a->out, e);
     rc = import_one(a, a->e[k], path, out, err);
   }

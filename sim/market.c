@@ -315,7 +315,7 @@ static void zip_move(market *m, uint32_t row, int64_t k, int64_t tau) {
   int64_t np = p + z->momentum_milli;
   if (np < 0) np = 0;
   int64_t limit = zip_limit(m, row, k);
-  assert(limit >= 1);
+  if (limit < 1) return; /* a unit worth nothing has no margin to learn */
   int64_t ratio_ppm = np / limit * 1000 + (np % limit) * 1000 / limit;
   if (m->sc->rows[row].side == SIM_PROVIDER) {
     int64_t mg = ratio_ppm - PPM;
@@ -707,7 +707,10 @@ static int shout_once(market *m, uint32_t row) {
   m->rows[row].placed = m->rows[row].cursor = m->rows[row].top = 0;
   if (m->zip) zip_catch_up(m, row, marginal);
   int64_t price = agent_price(m, row, marginal), filled = 0;
-  if (price == 0) return 0;
+  if (price == 0) { /* nothing it could ask or bid: a shout that found nobody */
+    m->rows[row].misses++;
+    return 0;
+  }
   if (place(m, row, 0, chunk, price, &filled) != 0) return -1;
   if (filled <= 0) m->rows[row].misses++;
   if (filled < 0) return 0; /* rejected: no shout in the market */

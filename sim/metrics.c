@@ -8,10 +8,14 @@
 ** service can give in a period is the classic competitive surplus: every
 ** value of every receiver highest first, against every cost of every
 ** provider cheapest first, summed pair by pair while the value exceeds the
-** cost. Waste pairs what a run actually consumed (highest first) with what
-** it produced (cheapest first): a pair whose value is below its cost is a
-** unit consumed below the cost of making it. This is the most favourable
-** pairing, so the waste reported is a lower bound of what happened.
+** cost. Waste lines up what a run actually consumed (values highest first)
+** against what it produced (costs cheapest first), as the demand and supply
+** curves of that allocation: the units past the point where the next unit
+** consumed is worth less than the next unit made costs are the waste units
+** (over-consumption, in welfare terms), and the sum of cost - value over
+** them is what they destroyed. It does not say which receiver took which
+** provider's unit: a market where no single trade loses money can still
+** show waste when too many units changed hands.
 **
 ** Everything is int64 minor units; sorting is an LSD radix sort so that a
 ** period of millions of units is linear work.

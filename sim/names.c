@@ -5,6 +5,7 @@
 */
 #define _POSIX_C_SOURCE 200809L
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,4 +121,13 @@ void sim_json_str(FILE *out, const char *s) {
     else fputc(*p, out);
   }
   fputc('"', out);
+}
+
+void sim_milli_text(int64_t milli, char *buf, size_t cap) {
+  assert(milli >= 0);
+  int64_t frac = milli % 1000;
+  int places = 3;
+  while (frac && frac % 10 == 0) frac /= 10, places--;
+  if (frac == 0) snprintf(buf, cap, "%" PRId64, milli / 1000);
+  else snprintf(buf, cap, "%" PRId64 ".%0*" PRId64, milli / 1000, places, frac);
 }

@@ -88,8 +88,12 @@ static int64_t ratio_scaled(int64_t num, int64_t den, int64_t scale) {
     d = -d;
   }
   __int128 q = (n >= 0 ? n + d / 2 : n - d / 2) / d;
-  if (q > INT64_MAX) q = INT64_MAX;
-  if (q < -INT64_MAX) q = -INT64_MAX;
+  /* Clamped well inside int64, so that the difference of two ratios (a
+  ** change in points) and a chart's range cannot overflow. Real ratios are
+  ** far smaller: |surplus| <= ~1e18 over a max surplus >= 1 minor unit. */
+  const __int128 lim = INT64_MAX / 4;
+  if (q > lim) q = lim;
+  if (q < -lim) q = -lim;
   return (int64_t)q;
 }
 
@@ -235,7 +239,7 @@ static void agg_services(agg *a) {
 
 /* Cross-subsidy of one receiver row: what the flat rate charged minus what
 ** the same units would have cost at the market's price of that service and
-** period. Consuming nothing costs nothing at any price; a period where the
+** period (its mean price: the clearing price of a call). Consuming nothing costs nothing at any price; a period where the
 ** market traded nothing has no price, so it is left out and counted. */
 static void agg_xsub_row(agg *a, uint32_t i) {
   const sim_row *w = &a->sc->rows[i];
@@ -249,7 +253,11 @@ static void agg_xsub_row(agg *a, uint32_t i) {
       a->xsub_skipped[w->cc]++;
       a->skipped++;
     } else {
-      a->xsub[w->cc] += f->amount_minor - f->units * m->price_minor;
+      /* At the period's mean price, amount / units, without rounding the
+      ** price first (only the product is rounded, to the cent). */
+      __int128 x = (__int128)f->units * m->amount_minor;
+      assert(x >= 0 && m->units > 0);
+      a->xsub[w->cc] += f->amount_minor - (int64_t)((x + m->units / 2) / m->units);
     }
   }
 }
@@ -1043,7 +1051,10 @@ static void chart_efficiency(FILE *o, const agg *a) {
       const tot *t = &a->per[k][p];
       if (t->max_surplus == 0) continue;
       s[k].has[p] = 1;
-      s[k].v[p] = ratio_scaled(t->surplus, t->max_surplus, 1000000);
+      /* Drawn within -1000 % .. +1000 %: a period far below zero (waste
+      ** against a tiny best) would flatten every other point. */
+      int64_t v = ratio_scaled(t->surplus, t->max_surplus, 1000000);
+      s[k].v[p] = v < -10000000 ? -10000000 : v > 10000000 ? 10000000 : v;
       if (s[k].v[p] < lo) lo = s[k].v[p];
       if (s[k].v[p] > hi) hi = s[k].v[p];
     }

@@ -75,16 +75,6 @@ static int int_value(const cJSON *it, int64_t min, int64_t max, int64_t *out) {
   return 0;
 }
 
-static int copy_string(const cJSON *obj, const char *field, size_t max,
-                       int required, char *dst, imx_proto_error *err) {
-  const char *s = NULL;
-  int rc = imx_json_string(obj, field, max, &s, err);
-  if (rc < 0) return -1;
-  if (rc == 1) return required ? imx_proto_fail(err, "bad_field", field, "missing") : 0;
-  memcpy(dst, s, strlen(s) + 1);
-  return 0;
-}
-
 /* A required integer field. */
 static int need_int(const cJSON *obj, const char *field, int64_t min,
                     int64_t max, int64_t *out, imx_proto_error *err) {
@@ -159,8 +149,8 @@ static int parse_service(loader *L, const cJSON *obj, sim_service *s) {
   s->auction = 1;
   s->tick_minor = 1;
   if (imx_json_check_keys(obj, keys, err) ||
-      copy_string(obj, "id", IMX_NAME_BYTES_MAX, 1, s->id, err) ||
-      copy_string(obj, "unit", IMX_NAME_BYTES_MAX, 1, s->unit, err) ||
+      imx_json_string_copy(obj, "id", IMX_NAME_BYTES_MAX, 1, s->id, err) ||
+      imx_json_string_copy(obj, "unit", IMX_NAME_BYTES_MAX, 1, s->unit, err) ||
       imx_json_word(obj, "mode", modes, &s->auction, err) < 0 ||
       imx_json_int(obj, "tick", 1, PRICE_MAX, &s->tick_minor, err) < 0 ||
       imx_json_int(obj, "price_max", 1, PRICE_MAX, &s->price_max_minor, err) < 0)
@@ -290,9 +280,9 @@ static int row_identity(loader *L, const cJSON *obj, sim_row *r) {
   char id[IMX_NAME_BYTES_MAX + 1] = "", site[IMX_TEXT_BYTES_MAX + 1] = "";
   char service[IMX_NAME_BYTES_MAX + 1] = "";
   imx_proto_error *err = L->err;
-  if (copy_string(obj, "cc", IMX_NAME_BYTES_MAX, 1, id, err) ||
-      copy_string(obj, "site", IMX_TEXT_BYTES_MAX, 0, site, err) ||
-      copy_string(obj, "service", IMX_NAME_BYTES_MAX, 1, service, err))
+  if (imx_json_string_copy(obj, "cc", IMX_NAME_BYTES_MAX, 1, id, err) ||
+      imx_json_string_copy(obj, "site", IMX_TEXT_BYTES_MAX, 0, site, err) ||
+      imx_json_string_copy(obj, "service", IMX_NAME_BYTES_MAX, 1, service, err))
     return -1;
   int64_t s = names_find(&L->svc, service);
   if (s < 0) return imx_proto_fail(err, "unknown_service", "service", "no such service");
@@ -466,7 +456,7 @@ static int parse_flat_entry(loader *L, const cJSON *obj, uint8_t *done) {
   int key = 0, rc;
   if (!cJSON_IsObject(obj)) return imx_proto_fail(err, "bad_field", "", "must be an object");
   if (imx_json_check_keys(obj, keys, err) ||
-      copy_string(obj, "service", IMX_NAME_BYTES_MAX, 1, id, err))
+      imx_json_string_copy(obj, "service", IMX_NAME_BYTES_MAX, 1, id, err))
     return -1;
   int64_t s = names_find(&L->svc, id);
   if (s < 0) return imx_proto_fail(err, "unknown_service", "service", "no such service");
@@ -573,8 +563,8 @@ static int parse_change(loader *L, const cJSON *obj, sim_change *c) {
   if (!cJSON_IsObject(o))
     return imx_proto_fail(err, "bad_field", d ? "demand" : "cost", "must be an object");
   if (imx_json_check_keys(o, inner, err) ||
-      copy_string(o, "service", IMX_NAME_BYTES_MAX, 0, id, err) ||
-      copy_string(o, "cc", IMX_NAME_BYTES_MAX, 0, cc, err) ||
+      imx_json_string_copy(o, "service", IMX_NAME_BYTES_MAX, 0, id, err) ||
+      imx_json_string_copy(o, "cc", IMX_NAME_BYTES_MAX, 0, cc, err) ||
       need_int(o, "percent", 0, 10000, &c->percent, err))
     return at(err, "%s", what);
   if (id[0] && (c->service = names_find(&L->svc, id)) < 0)

@@ -42,6 +42,9 @@ void idmap_free(idmap *m);
 /* Writes s as a JSON string: quotes, backslashes and control characters
 ** escaped (UTF-8 passes through). */
 void sim_json_str(FILE *out, const char *s);
+/* Thousandths as the shortest decimal: 500 -> "0.5", 2000 -> "2",
+** 1250 -> "1.25" (elasticities). */
+void sim_milli_text(int64_t milli, char *buf, size_t cap);
 
 
 /* ================================================================ run
@@ -195,8 +198,9 @@ typedef struct sim_svc_cell {
                          ** charges per unit, rounded; 0: nothing traded */
   int64_t price_lo_minor, price_hi_minor; /* range of trade prices       */
   int64_t surplus_minor; /* sum of worth over receivers - over providers */
-  int64_t waste_units;   /* units consumed below the cost of making them */
-  int64_t waste_minor;   /* what that cost beyond its worth              */
+  int64_t waste_units;   /* units consumed past the point where the next
+                         ** one is worth less than the next one costs   */
+  int64_t waste_minor;   /* the sum of cost - value over those units     */
 } sim_svc_cell;
 
 typedef struct sim_run {
@@ -223,9 +227,10 @@ void sim_result_free(sim_result *r);
 int64_t sim_max_surplus(const sim_scenario *sc, const int64_t *eff,
                         uint32_t service, int64_t *scratch);
 /* Fills worth_minor of the period's cells from units and eff, and the
-** service cells' surplus and waste (pairing the consumed values highest
-** first with the produced costs cheapest first; a pair with value < cost
-** is waste). scratch holds at least 2 * units_n entries. */
+** service cells' surplus and waste (the consumed values highest first
+** against the produced costs cheapest first: the units past the point where
+** value < cost, and the sum of cost - value over them; see metrics.c).
+** scratch holds at least 2 * units_n entries. */
 void sim_run_settle_period(const sim_scenario *sc, const int64_t *eff,
                            uint32_t period, sim_run *run, int64_t *scratch);
 

@@ -573,11 +573,15 @@ int imx_sim_market(int argc, char **argv, FILE *out, FILE *err) {
   } else if (f == NULL) {
     fprintf(err, "imx-sim: cannot write %s\n", out_path);
     rc = 2;
-  } else if (sim_market_file_write(&sc, prefix, f) != 0 ||
-             (f != out && fclose(f) != 0)) {
-    fprintf(err, "imx-sim: writing the market file failed\n");
-    rc = 2;
-  } else if (out_path) {
+  } else {
+    int failed = sim_market_file_write(&sc, prefix, f) != 0;
+    if (f != out && fclose(f) != 0) failed = 1; /* closed either way */
+    if (failed) {
+      fprintf(err, "imx-sim: writing the market file failed\n");
+      rc = 2;
+    }
+  }
+  if (rc == 0 && out_path) {
     fprintf(err, "imx-sim: %s: %u services, %u cost centres and %s; token of "
             "cost centre X: %sX\n", out_path, sc.services_n, sc.ccs_n, ADMIN_CC, prefix);
   }
