@@ -359,6 +359,12 @@ readme_summary_is_what_the_demo_prints() {
     diff <(grep -v '^reports' "$tmp/sens.txt" | sed '/^$/d') "$tmp/readme-sens.txt"
 }
 check readme_summary_is_what_the_demo_prints readme_summary_is_what_the_demo_prints
+readme_scenario_is_the_shipped_file() {
+  readme_block '  "description": "Nordwerk Group in small' >"$tmp/readme-scenario.json"
+  [ -s "$tmp/readme-scenario.json" ] || { echo "  no scenario in README.md"; return 1; }
+  diff <(sed 1d "$scenario") "$tmp/readme-scenario.json"
+}
+check readme_scenario_is_the_shipped_file readme_scenario_is_the_shipped_file
 
 # ------------------------------------------------------------ bad use
 
