@@ -35,6 +35,18 @@ typedef struct imx_proto_error {
 int imx_proto_fail(imx_proto_error *err, const char *code, const char *field,
                    const char *message);
 
+/* Prefixes err->field with the path of the object the error was in, e.g.
+** ("services[%u].", 2) makes "tick" "services[2].tick" (an empty field:
+** "services[2]"); a long path is cut. Returns -1. */
+int imx_proto_at(imx_proto_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Reads a whole file of at most max_bytes into *buf (malloc'd, NUL after
+** the last byte; the caller frees it). Fails with not_found, too_large or
+** internal and the field `what`. */
+int imx_file_read(const char *path, size_t max_bytes, const char *what,
+                  char **buf, size_t *len, imx_proto_error *err);
+
 /* Parses exactly len bytes; NUL bytes inside and trailing garbage fail. */
 cJSON *imx_json_parse(const char *buf, size_t len, imx_proto_error *err);
 

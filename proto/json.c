@@ -5,6 +5,7 @@
 ** every getter here distinguishes "absent" from "present but wrong", and
 ** numbers are taken only as exact integers.
 */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,5 +125,53 @@ int imx_json_string_copy(const cJSON *obj, const char *field, size_t max_bytes,
   if (rc < 0) return -1;
   if (rc == 1) return required ? imx_proto_fail(err, "bad_field", field, "missing") : 0;
   memcpy(dst, s, strlen(s) + 1);
+  return 0;
+}
+
+int imx_proto_at(imx_proto_error *err, const char *fmt, ...) {
+  char prefix[80], field[sizeof prefix + sizeof err->field];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  va_end(ap);
+  size_t n = strlen(prefix);
+  if (err->field[0] == '\0' && n > 0 && prefix[n - 1] == '.') prefix[n - 1] = '\0';
+  snprintf(field, sizeof field, "%s%s", prefix, err->field);
+  memcpy(err->field, field, sizeof err->field - 1); /* a long path is cut */
+  err->field[sizeof err->field - 1] = '\0';
+  return -1;
+}
+
+int imx_file_read(const char *path, size_t max_bytes, const char *what,
+                  char **buf_out, size_t *len_out, imx_proto_error *err) {
+  *buf_out = NULL;
+  *len_out = 0;
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return imx_proto_fail(err, "not_found", what, "cannot open the file");
+  /* Doubling steps, so that a small file does not cost the limit. */
+  size_t cap = 1 << 16, n = 0;
+  char *b = malloc(cap + 1);
+  while (b != NULL) {
+    n += fread(b + n, 1, cap - n, f);
+    if (n < cap || ferror(f) || cap > max_bytes) break;
+    size_t next = 2 * cap > max_bytes ? max_bytes + 1 : 2 * cap;
+    char *p = realloc(b, next + 1);
+    if (p == NULL) free(b);
+    b = p;
+    cap = next;
+  }
+  int bad = b == NULL || ferror(f);
+  fclose(f);
+  if (bad) {
+    free(b);
+    return imx_proto_fail(err, "internal", what, "cannot read the file");
+  }
+  if (n > max_bytes) {
+    free(b);
+    return imx_proto_fail(err, "too_large", what, "larger than the limit");
+  }
+  b[n] = '\0';
+  *buf_out = b;
+  *len_out = n;
   return 0;
 }

@@ -25,17 +25,6 @@
 #define MONEY_MAX 1000000000000000000LL /* 1e18 minor units */
 #define QTY_MAX 1000000000LL
 
-/* Rewrites err->field as prefix + field, once the inner getter failed. */
-static int at(imx_proto_error *err, const char *fmt, unsigned i) {
-  char prefix[48], field[sizeof prefix + sizeof err->field];
-  snprintf(prefix, sizeof prefix, fmt, i);
-  snprintf(field, sizeof field, "%s%s", prefix, err->field);
-  /* A path longer than the field is cut; it still starts right. */
-  memcpy(err->field, field, sizeof err->field - 1);
-  err->field[sizeof err->field - 1] = '\0';
-  return -1;
-}
-
 static int currency(const cJSON *obj, const char *field, char *dst,
                     imx_proto_error *err) {
   const char *s = NULL;
@@ -176,22 +165,22 @@ static int parse_doc(const cJSON *doc, imx_market *m, imx_proto_error *err) {
     return imx_proto_fail(err, "internal", "market", "out of memory");
   for (const cJSON *it = svcs->child; it; it = it->next) {
     imx_market_service *s = &m->services[m->services_n];
-    if (parse_service(it, m, s, err)) return at(err, "services[%u].", m->services_n);
+    if (parse_service(it, m, s, err)) return imx_proto_at(err, "services[%u].", m->services_n);
     if (imx_market_service_find(m, s->id) >= 0)
       return imx_proto_fail(err, "bad_field", "id", "given twice"),
-             at(err, "services[%u].", m->services_n);
+             imx_proto_at(err, "services[%u].", m->services_n);
     m->services_n++;
   }
   for (const cJSON *it = ccs->child; it; it = it->next) {
     imx_market_cc *c = &m->ccs[m->ccs_n];
     if (parse_cc(it, m, c, err)) {
       m->ccs_n++; /* so that imx_market_free frees its capacities */
-      return at(err, "cost_centres[%u].", m->ccs_n - 1);
+      return imx_proto_at(err, "cost_centres[%u].", m->ccs_n - 1);
     }
     if (imx_market_cc_find(m, c->id) >= 0) {
       m->ccs_n++;
       return imx_proto_fail(err, "bad_field", "id", "given twice"),
-             at(err, "cost_centres[%u].", m->ccs_n - 1);
+             imx_proto_at(err, "cost_centres[%u].", m->ccs_n - 1);
     }
     m->ccs_n++;
   }
@@ -214,16 +203,10 @@ int imx_market_parse(const char *text, size_t len, imx_market *out,
 
 int imx_market_load(const char *path, imx_market *out, imx_proto_error *err) {
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return imx_proto_fail(err, "not_found", "market", "cannot open the file");
-  char *buf = malloc(MARKET_BYTES_MAX + 1);
-  size_t n = buf ? fread(buf, 1, MARKET_BYTES_MAX + 1, f) : 0;
-  int bad = buf == NULL || ferror(f);
-  fclose(f);
-  int rc;
-  if (bad) rc = imx_proto_fail(err, "internal", "market", "cannot read the file");
-  else if (n > MARKET_BYTES_MAX) rc = imx_proto_fail(err, "too_large", "market", "larger than 64 MiB");
-  else rc = imx_market_parse(buf, n, out, err);
+  char *buf;
+  size_t n;
+  if (imx_file_read(path, MARKET_BYTES_MAX, "market", &buf, &n, err) != 0) return -1;
+  int rc = imx_market_parse(buf, n, out, err);
   free(buf);
   return rc;
 }

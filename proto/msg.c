@@ -545,17 +545,6 @@ size_t imx_reply_encode(const imx_reply *r, char *buf, size_t cap) {
 
 /* ------------------------------------------------------ replies: decode */
 
-/* Rewrites err->field as prefix + field once a row's getter failed. */
-static int at(imx_proto_error *err, const char *list, uint32_t i) {
-  char field[32 + sizeof err->field];
-  snprintf(field, sizeof field, "%s[%" PRIu32 "]%s%s", list, i,
-           err->field[0] ? "." : "", err->field);
-  /* A path longer than the field is cut; it still starts right. */
-  memcpy(err->field, field, sizeof err->field - 1);
-  err->field[sizeof err->field - 1] = '\0';
-  return -1;
-}
-
 static int missing(imx_proto_error *err, const char *field) {
   return imx_proto_fail(err, "bad_field", field, "missing");
 }
@@ -710,7 +699,7 @@ static int decode_capacity(const cJSON *o, imx_reply_capacity *c,
       return imx_proto_fail((err), "internal", (name), "out of memory");     \
     for (const cJSON *row_ = arr_->child; row_; row_ = row_->next) {         \
       assert((n) < (uint32_t)size_);                                         \
-      if (decode_row(row_, &(rows)[(n)], (err))) return at((err), (name), (n)); \
+      if (decode_row(row_, &(rows)[(n)], (err))) return imx_proto_at((err), "%s[%" PRIu32 "].", (name), (uint32_t)(n)); \
       (n)++;                                                                 \
     }                                                                        \
   } while (0)

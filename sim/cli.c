@@ -15,12 +15,8 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "imx_sim.h"
@@ -131,34 +127,56 @@ static int parse_run_args(int argc, char **argv, run_args *a, FILE *err) {
   return 0;
 }
 
-/* Imports the history at one elasticity into sc, through the scenario
-** JSON, so that an imported scenario is checked like a file. */
-static int import_scenario(const run_args *a, uint32_t k, sim_scenario *sc,
-                           FILE *err) {
+/* What --history and --market read, once for every elasticity. */
+typedef struct history_src {
+  sim_history *h;
+  imx_market market;
+  int has_market;
+} history_src;
+
+static int history_open(const run_args *a, history_src *src, FILE *err) {
+  memset(src, 0, sizeof *src);
+  imx_proto_error pe;
+  char errbuf[512];
+  if (a->market && imx_market_load(a->market, &src->market, &pe) != 0) {
+    fprintf(err, "imx-sim run: %s: %s: %s (%s)\n", a->market, pe.field, pe.message, pe.code);
+    return -1;
+  }
+  src->has_market = a->market != NULL;
+  if (sim_history_read(a->history, &src->h, errbuf, sizeof errbuf) != 0) {
+    fprintf(err, "imx-sim run: %s\n", errbuf);
+    return -1;
+  }
+  return 0;
+}
+
+static void history_close(history_src *src) {
+  sim_history_free(src->h);
+  if (src->has_market) imx_market_free(&src->market);
+  memset(src, 0, sizeof *src);
+}
+
+/* The scenario of the history at elasticity k, through the scenario JSON,
+** so that an imported scenario is checked like a file. */
+static int import_scenario(const run_args *a, history_src *src, uint32_t k,
+                           sim_scenario *sc, FILE *err) {
   sim_import_opts io = {.elasticity_milli = a->elasticity_milli[k],
                         .auction = a->mode, /* -1: the market file's */
                         .headroom_percent = 25,
                         .seed = a->seed < 0 ? 1 : (uint64_t)a->seed,
-                        .agents = a->agents < 0 ? SIM_AGENTS_ZIP : (sim_agents)a->agents};
-  char *text = NULL, errbuf[256] = "";
+                        .agents = a->agents < 0 ? SIM_AGENTS_ZIP : (sim_agents)a->agents,
+                        .market = src->has_market ? &src->market : NULL};
+  char *text = NULL, errbuf[512] = "out of memory";
   size_t len = 0;
-  imx_market market;
-  imx_proto_error pe;
-  if (a->market && imx_market_load(a->market, &market, &pe) != 0) {
-    fprintf(err, "imx-sim run: %s: %s: %s (%s)\n", a->market, pe.field, pe.message, pe.code);
-    return -1;
-  }
-  io.market = a->market ? &market : NULL;
   FILE *mem = open_memstream(&text, &len);
-  int rc = mem ? sim_import_history(a->history, &io, mem, errbuf, sizeof errbuf) : -1;
+  int rc = mem ? sim_history_write(src->h, &io, mem, errbuf, sizeof errbuf) : -1;
   if (mem) fclose(mem);
-  if (a->market) imx_market_free(&market);
-  if (mem == NULL) snprintf(errbuf, sizeof errbuf, "out of memory");
   if (rc != 0) {
     fprintf(err, "imx-sim run: %s\n", errbuf);
     free(text);
     return -1;
   }
+  imx_proto_error pe;
   rc = sim_scenario_parse(text, len, sc, &pe);
   if (rc != 0)
     fprintf(err, "imx-sim run: %s: imported scenario: %s: %s (%s)\n", a->history,
@@ -196,85 +214,39 @@ static int run_one(const run_args *a, sim_scenario *sc, sim_result *r, FILE *err
   return 0;
 }
 
-/* The totals of one run, for the sensitivity table. */
-typedef struct totals {
-  int64_t surplus, max, units, charges, waste_units;
-} totals;
-
-static totals total(const sim_result *r, const sim_run *run) {
-  totals t = {0};
-  const sim_scenario *sc = r->sc;
-  for (size_t i = 0; i < (size_t)sc->periods * sc->services_n; i++) {
-    t.surplus += run->svc[i].surplus_minor;
-    t.max += r->max_surplus_minor[i];
-    t.units += run->svc[i].units;
-    t.charges += run->svc[i].amount_minor;
-    t.waste_units += run->svc[i].waste_units;
-  }
-  return t;
-}
-
-/* "97.31 %" from integers, so every machine prints the same. */
-static void put_percent(FILE *out, int64_t num, int64_t den) {
-  if (den <= 0) {
-    fprintf(out, "%9s", "n/a");
-    return;
-  }
-  /* Basis points, rounded half away from zero like the summary's. */
-  __int128 x = (__int128)num * 10000, half = den / 2;
-  int64_t v = (int64_t)(x >= 0 ? (x + half) / den : -((-x + half) / den));
-  fprintf(out, "%s%5" PRId64 ".%02" PRId64 " %%", v < 0 ? "-" : " ",
-          (v < 0 ? -v : v) / 100, (v < 0 ? -v : v) % 100);
-}
-
-static void put_money(FILE *out, int64_t minor) {
-  uint64_t m = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
-  char digits[32];
-  snprintf(digits, sizeof digits, "%s%" PRIu64 ".%02" PRIu64, minor < 0 ? "-" : "",
-           m / 100, m % 100);
-  fprintf(out, "%16s", digits);
-}
-
-static void sensitivity_head(FILE *out, const char *currency) {
-  fprintf(out, "\nsensitivity to the assumed price elasticity (money in %s)\n", currency);
-  fprintf(out, "%-10s %11s %11s %10s %10s %16s %16s %10s %10s\n", "elasticity",
-          "flat eff", "market eff", "flat units", "mkt units", "flat charges",
-          "market charges", "flat waste", "mkt waste");
-}
-
-static void sensitivity_row(FILE *out, const char *e, const sim_result *r) {
-  totals f = total(r, &r->flat), m = total(r, &r->market);
-  fprintf(out, "%-10s ", e);
-  put_percent(out, f.surplus, f.max);
-  fputc(' ', out);
-  put_percent(out, m.surplus, m.max);
-  fprintf(out, " %10" PRId64 " %10" PRId64 " ", f.units, m.units);
-  put_money(out, f.charges);
-  fputc(' ', out);
-  put_money(out, m.charges);
-  fprintf(out, " %10" PRId64 " %10" PRId64 "\n", f.waste_units, m.waste_units);
-}
-
-/* Writes one result where --out asks; dir_k is the subfolder for run k of
-** several (NULL for one). */
-static int write_dir(const run_args *a, const char *sub, const sim_result *r,
+/* Writes one result where --out asks: into the folder, or for run k of
+** several into its subfolder e<elasticity> (sub). */
+static int write_dir(const run_args *a, const char *sub, const sim_report *rp,
                      FILE *out, FILE *err) {
   char path[4096], errbuf[512] = "";
-  if (sub) {
-    if (mkdir(a->out_dir, 0777) != 0 && errno != EEXIST) {
-      fprintf(err, "imx-sim run: %s: %s\n", a->out_dir, strerror(errno));
-      return 1;
-    }
-    snprintf(path, sizeof path, "%s/e%s", a->out_dir, sub);
-  } else {
-    snprintf(path, sizeof path, "%s", a->out_dir);
-  }
-  if (sim_report_dir(r, path, errbuf, sizeof errbuf) != 0) {
+  if (sub) snprintf(path, sizeof path, "%s/e%s", a->out_dir, sub);
+  else snprintf(path, sizeof path, "%s", a->out_dir);
+  if (sim_report_dir(rp, path, errbuf, sizeof errbuf) != 0) {
     fprintf(err, "imx-sim run: %s\n", errbuf[0] ? errbuf : path);
     return 1;
   }
   if (!a->json && !sub) fprintf(out, "report: %s/report.html\n", path);
   return 0;
+}
+
+/* Everything asked for of run k's result, from one aggregation. */
+static int report(const run_args *a, uint32_t k, int several, const sim_result *r,
+                  FILE *out, FILE *err) {
+  sim_report *rp = sim_report_build(r);
+  if (rp == NULL) return fprintf(err, "imx-sim run: out of memory\n"), 1;
+  int bad = 0;
+  if (a->json && several)
+    fprintf(out, "%s{\"elasticity\":%s,\"report\":", k ? "," : "", a->elasticity_text[k]);
+  if (a->json) bad |= sim_report_json(rp, out);
+  if (a->json && several) fputc('}', out);
+  if (!a->json && several)
+    bad |= sim_report_sensitivity(rp, a->elasticity_text[k], k == 0, out);
+  if (!a->json && !several) bad |= sim_report_text(rp, out);
+  int rc = bad ? (fprintf(err, "imx-sim run: cannot write the report\n"), 1) : 0;
+  if (rc == 0 && a->out_dir)
+    rc = write_dir(a, several ? a->elasticity_text[k] : NULL, rp, out, err);
+  sim_report_free(rp);
+  return rc;
 }
 
 int imx_sim_run(int argc, char **argv, FILE *out, FILE *err) {
@@ -283,13 +255,18 @@ int imx_sim_run(int argc, char **argv, FILE *out, FILE *err) {
   if (rc) return rc;
   uint32_t runs = a.history ? a.elasticities_n : 1;
   int several = runs > 1;
+  history_src src;
+  if (a.history && history_open(&a, &src, err) != 0) {
+    history_close(&src);
+    return 1;
+  }
   if (a.json && several) fputs("{\"sensitivity\":[", out);
   for (uint32_t k = 0; k < runs && rc == 0; k++) {
     sim_scenario sc;
     memset(&sc, 0, sizeof sc);
     imx_proto_error pe;
     if (a.history) {
-      if (import_scenario(&a, k, &sc, err)) {
+      if (import_scenario(&a, &src, k, &sc, err)) {
         rc = 1;
         break;
       }
@@ -301,19 +278,11 @@ int imx_sim_run(int argc, char **argv, FILE *out, FILE *err) {
     sim_result r;
     memset(&r, 0, sizeof r);
     rc = run_one(&a, &sc, &r, err);
-    if (rc == 0) {
-      if (a.json && several)
-        fprintf(out, "%s{\"elasticity\":%s,\"report\":", k ? "," : "", a.elasticity_text[k]);
-      if (a.json) sim_report_json(&r, out);
-      if (a.json && several) fputc('}', out);
-      if (!a.json && several && k == 0) sensitivity_head(out, sc.currency);
-      if (!a.json && several) sensitivity_row(out, a.elasticity_text[k], &r);
-      if (!a.json && !several) sim_report_text(&r, out);
-      if (a.out_dir) rc = write_dir(&a, several ? a.elasticity_text[k] : NULL, &r, out, err);
-    }
+    if (rc == 0) rc = report(&a, k, several, &r, out, err);
     sim_result_free(&r);
     sim_scenario_free(&sc);
   }
+  if (a.history) history_close(&src);
   /* Closed even after a failure, so that what was printed still parses;
   ** the exit status says it is not complete. */
   if (a.json && several) fputs("]}\n", out);

@@ -36,25 +36,10 @@ typedef struct flat {
   sim_cell *cells;      /* this period's                               */
   int64_t *want;        /* by row: units a receiver wants this period  */
   int64_t *weight;      /* by row: a receiver's part of the pool       */
-  uint32_t *by_svc;     /* row numbers grouped by service, row order   */
-  uint32_t *svc_off;    /* service s: by_svc[svc_off[s] .. svc_off[s+1]) */
+  sim_groups by_svc;    /* rows grouped by service                     */
   uint32_t *order;      /* scratch: receivers by remainder             */
   uint64_t *rem;        /* by row: scratch for pool splits             */
 } flat;
-
-static int group_by_service(flat *f) {
-  const sim_scenario *sc = f->sc;
-  f->svc_off = calloc((size_t)sc->services_n + 1, sizeof *f->svc_off);
-  f->by_svc = malloc(((size_t)sc->rows_n + 1) * sizeof *f->by_svc);
-  f->order = malloc(((size_t)sc->rows_n + 1) * sizeof *f->order);
-  if (!f->svc_off || !f->by_svc || !f->order) return -1;
-  for (uint32_t i = 0; i < sc->rows_n; i++) f->svc_off[sc->rows[i].service + 1]++;
-  for (uint32_t s = 0; s < sc->services_n; s++) f->svc_off[s + 1] += f->svc_off[s];
-  uint32_t *next = f->order; /* borrowed as the fill cursor */
-  memcpy(next, f->svc_off, sc->services_n * sizeof *next);
-  for (uint32_t i = 0; i < sc->rows_n; i++) f->by_svc[next[sc->rows[i].service]++] = i;
-  return 0;
-}
 
 /* Units worth more than price to the receiver (values highest first). */
 static int64_t units_wanted(const sim_row *w, const int64_t *eff, int64_t price) {
@@ -67,8 +52,9 @@ static int64_t units_wanted(const sim_row *w, const int64_t *eff, int64_t price)
 ** of equal shares, then one unit each in row order for what is left. */
 static void serve(flat *f, uint32_t p) {
   const sim_scenario *sc = f->sc;
-  const uint32_t *rows = f->by_svc + f->svc_off[sc->rows[p].service];
-  uint32_t rows_n = f->svc_off[sc->rows[p].service + 1] - f->svc_off[sc->rows[p].service];
+  uint32_t s = sc->rows[p].service;
+  const uint32_t *rows = f->by_svc.rows + f->by_svc.off[s];
+  uint32_t rows_n = f->by_svc.off[s + 1] - f->by_svc.off[s];
   int64_t left = sc->rows[p].n, active = 0;
   for (uint32_t j = 0; j < rows_n; j++)
     if (sc->rows[rows[j]].side == SIM_RECEIVER && sc->rows[rows[j]].home == p &&
@@ -110,8 +96,8 @@ static int by_remainder(const void *a, const void *b) {
 ** by rounding down going one each to the largest remainders. */
 static void split_pool(flat *f, uint32_t s, int64_t pool) {
   const sim_scenario *sc = f->sc;
-  const uint32_t *rows = f->by_svc + f->svc_off[s];
-  uint32_t rows_n = f->svc_off[s + 1] - f->svc_off[s], n = 0;
+  const uint32_t *rows = f->by_svc.rows + f->by_svc.off[s];
+  uint32_t rows_n = f->by_svc.off[s + 1] - f->by_svc.off[s], n = 0;
   unsigned __int128 total = 0;
   for (uint32_t j = 0; j < rows_n; j++)
     if (sc->rows[rows[j]].side == SIM_RECEIVER) total += (uint64_t)f->weight[rows[j]];
@@ -137,8 +123,8 @@ static void split_pool(flat *f, uint32_t s, int64_t pool) {
 static void charge(flat *f, uint32_t s, sim_svc_cell *svc) {
   const sim_scenario *sc = f->sc;
   const sim_service *sv = &sc->services[s];
-  const uint32_t *rows = f->by_svc + f->svc_off[s];
-  uint32_t rows_n = f->svc_off[s + 1] - f->svc_off[s];
+  const uint32_t *rows = f->by_svc.rows + f->by_svc.off[s];
+  uint32_t rows_n = f->by_svc.off[s + 1] - f->by_svc.off[s];
   int64_t pool = 0, charged = 0, received = 0;
   for (uint32_t j = 0; j < rows_n; j++) {
     uint32_t i = rows[j];
@@ -188,7 +174,9 @@ int sim_flat_run(const sim_scenario *sc, sim_result *r) {
   f.weight = calloc((size_t)sc->rows_n + 1, sizeof *f.weight);
   f.rem = calloc((size_t)sc->rows_n + 1, sizeof *f.rem);
   int rc = -1;
-  if (!eff || !scratch || !f.want || !f.weight || !f.rem || group_by_service(&f))
+  f.order = malloc(((size_t)sc->rows_n + 1) * sizeof *f.order);
+  if (!eff || !scratch || !f.want || !f.weight || !f.rem || !f.order ||
+      sim_groups_build(sc, SIM_BY_SERVICE, &f.by_svc))
     goto out;
   f.eff = eff;
   for (uint32_t p = 0; p < sc->periods; p++) {
@@ -199,9 +187,9 @@ int sim_flat_run(const sim_scenario *sc, sim_result *r) {
     for (uint32_t s = 0; s < sc->services_n; s++) {
       charge(&f, s, &svc[s]);
       r->max_surplus_minor[(size_t)p * sc->services_n + s] =
-          sim_max_surplus(sc, eff, s, scratch);
+          sim_max_surplus(sc, &f.by_svc, eff, s, scratch);
     }
-    sim_run_settle_period(sc, eff, p, &r->flat, scratch);
+    sim_run_settle_period(sc, &f.by_svc, eff, p, &r->flat, scratch);
   }
   rc = 0;
 out:
@@ -210,8 +198,7 @@ out:
   free(f.want);
   free(f.weight);
   free(f.rem);
-  free(f.by_svc);
-  free(f.svc_off);
+  sim_groups_free(&f.by_svc);
   free(f.order);
   return rc;
 }

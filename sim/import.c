@@ -93,7 +93,10 @@ typedef struct hsvc {
   int per_unit;                     /* every row so far at one rate      */
 } hsvc;
 
-typedef struct hist {
+/* What a history file says once read and aggregated (sim_history_read):
+** everything but the elasticity's models. */
+typedef struct sim_history hist;
+struct sim_history {
   const char *path;
   char *errbuf;
   size_t errcap;
@@ -106,7 +109,7 @@ typedef struct hist {
   uint32_t svc_cap;
   uint32_t *period_rank;      /* label number -> 0-based position        */
   int labels_numeric;
-} hist;
+};
 
 static int fail(hist *h, uint32_t line, const char *column, const char *fmt, ...) {
   char msg[200];
@@ -477,12 +480,14 @@ static int cmp_share(const void *a, const void *b) {
 
 /* Basis points of each receiver pair of service s (bp[pair]), by the
 ** largest-remainder method; tmp holds a share per receiver pair. */
-static void shares_bp(const hist *h, uint32_t s, int64_t *bp, share *tmp) {
+static void shares_bp(const hist *h, uint32_t s, const uint32_t *pairs,
+                      uint32_t pairs_n, int64_t *bp, share *tmp) {
   int64_t total = h->svc[s].amount_minor, sum = 0;
   uint32_t n = 0;
   assert(total > 0 && total <= AMOUNT_SERVICE_MAX);
-  for (uint32_t i = 0; i < h->rkeys.n; i++) {
-    if (h->recv[i].service != s) continue;
+  for (uint32_t j = 0; j < pairs_n; j++) {
+    uint32_t i = pairs[j];
+    assert(h->recv[i].service == s);
     int64_t x = h->recv[i].amount_minor * 10000; /* <= 1e18 */
     bp[i] = x / total;
     sum += bp[i];
@@ -605,11 +610,13 @@ static void write_rows(const hist *h, const sim_import_opts *o, FILE *out) {
 }
 
 /* One receiver -> value member per receiver pair of service s. */
-static void write_map(const hist *h, uint32_t s, const int64_t *bp, FILE *out) {
+static void write_map(const hist *h, const uint32_t *pairs, uint32_t pairs_n,
+                      const int64_t *bp, FILE *out) {
   int first = 1;
   fputs(bp ? "\"shares_bp\": {" : "\"home\": {", out);
-  for (uint32_t i = 0; i < h->rkeys.n; i++) {
-    if (h->recv[i].service != s || (bp && bp[i] == 0)) continue;
+  for (uint32_t j = 0; j < pairs_n; j++) {
+    uint32_t i = pairs[j];
+    if (bp && bp[i] == 0) continue;
     fputs(first ? "" : ", ", out);
     first = 0;
     sim_json_str(out, h->ccs.v[h->recv[i].cc]);
@@ -620,34 +627,53 @@ static void write_map(const hist *h, uint32_t s, const int64_t *bp, FILE *out) {
   fputs("}", out);
 }
 
+/* The receiver pairs grouped by service, in pair order: service s has
+** idx[off[s] .. off[s + 1]), so that each service's entry is linear. */
+static int recv_by_service(const hist *h, uint32_t **off_out, uint32_t **idx_out) {
+  uint32_t *off = calloc((size_t)h->services.n + 1, sizeof *off);
+  uint32_t *idx = malloc(((size_t)h->rkeys.n + 1) * sizeof *idx);
+  uint32_t *next = calloc((size_t)h->services.n + 1, sizeof *next);
+  *off_out = off, *idx_out = idx;
+  if (!off || !idx || !next) return free(next), -1;
+  for (uint32_t i = 0; i < h->rkeys.n; i++) off[h->recv[i].service + 1]++;
+  for (uint32_t s = 0; s < h->services.n; s++) off[s + 1] += off[s];
+  for (uint32_t i = 0; i < h->rkeys.n; i++) {
+    uint32_t s = h->recv[i].service;
+    idx[off[s] + next[s]++] = i;
+  }
+  free(next);
+  return 0;
+}
+
 static int write_flat(const hist *h, FILE *out) {
   int64_t *bp = calloc((size_t)h->rkeys.n + 1, sizeof *bp);
   share *tmp = malloc(((size_t)h->rkeys.n + 1) * sizeof *tmp);
-  if (bp == NULL || tmp == NULL) {
-    free(bp);
-    free(tmp);
-    return -1;
-  }
+  uint32_t *off = NULL, *idx = NULL;
+  int rc = bp && tmp ? recv_by_service(h, &off, &idx) : -1;
   fputs("  ],\n  \"flat_rate\": [\n", out);
-  for (uint32_t s = 0; s < h->services.n; s++) {
+  for (uint32_t s = 0; rc == 0 && s < h->services.n; s++) {
     const hsvc *sv = &h->svc[s];
+    const uint32_t *pairs = idx + off[s];
+    uint32_t n = off[s + 1] - off[s];
     fputs("    {\"service\": ", out);
     sim_json_str(out, h->services.v[s]);
     if (sv->per_unit && sv->rate_minor >= 0) {
       fprintf(out, ", \"key\": \"per_unit\", \"rate\": %" PRId64 ",\n     ", sv->rate_minor);
     } else {
-      shares_bp(h, s, bp, tmp);
+      shares_bp(h, s, pairs, n, bp, tmp);
       fputs(", \"key\": \"percent\",\n     ", out);
-      write_map(h, s, bp, out);
+      write_map(h, pairs, n, bp, out);
       fputs(",\n     ", out);
     }
-    write_map(h, s, NULL, out);
+    write_map(h, pairs, n, NULL, out);
     fprintf(out, "}%s\n", s + 1 < h->services.n ? "," : "");
   }
-  fputs("  ]\n}\n", out);
+  if (rc == 0) fputs("  ]\n}\n", out);
   free(bp);
   free(tmp);
-  return 0;
+  free(off);
+  free(idx);
+  return rc;
 }
 
 static void hist_free(hist *h) {
@@ -663,36 +689,68 @@ static void hist_free(hist *h) {
   free(h->period_rank);
 }
 
-int sim_import_history(const char *csv_path, const sim_import_opts *o,
-                       FILE *json_out, char *errbuf, size_t errcap) {
+int sim_history_read(const char *csv_path, sim_history **out, char *errbuf,
+                     size_t errcap) {
   assert(errbuf != NULL && errcap > 0);
-  if (o->elasticity_milli < 1 || o->elasticity_milli > ELASTICITY_MAX ||
-      o->headroom_percent < 0 || o->headroom_percent > HEADROOM_MAX ||
-      o->agents >= SIM_AGENTS_N || o->seed > (1ull << 53)) {
-    snprintf(errbuf, errcap, "%s: bad import options (elasticity 0.001 to 100, "
-             "headroom 0 to 1000 %%, seed 0 to 2^53)", csv_path);
-    return -1;
-  }
+  *out = NULL;
   FILE *in = fopen(csv_path, "r");
   if (in == NULL) {
     snprintf(errbuf, errcap, "%s: cannot open (%s)", csv_path, strerror(errno));
     return -1;
   }
-  hist h = {.path = csv_path, .errbuf = errbuf, .errcap = errcap};
-  int rc = read_history(&h, in);
+  hist *h = calloc(1, sizeof *h);
+  if (h == NULL) {
+    fclose(in);
+    snprintf(errbuf, errcap, "%s: out of memory", csv_path);
+    return -1;
+  }
+  *h = (hist){.path = csv_path, .errbuf = errbuf, .errcap = errcap};
+  int rc = read_history(h, in);
   fclose(in);
-  if (rc == 0) rc = rank_periods(&h);
-  if (rc == 0) {
-    aggregate(&h);
-    rc = build_models(&h, o);
+  if (rc == 0) rc = rank_periods(h);
+  if (rc == 0) aggregate(h);
+  if (rc != 0) {
+    sim_history_free(h);
+    return -1;
   }
-  if (rc == 0) {
-    write_head(&h, o, json_out);
-    write_rows(&h, o, json_out);
-    if (write_flat(&h, json_out) != 0 || ferror(json_out))
-      rc = -1, snprintf(errbuf, errcap, "%s: cannot write the scenario", csv_path);
+  *out = h;
+  return 0;
+}
+
+int sim_history_write(sim_history *h, const sim_import_opts *o, FILE *json_out,
+                      char *errbuf, size_t errcap) {
+  assert(errbuf != NULL && errcap > 0);
+  h->errbuf = errbuf;
+  h->errcap = errcap;
+  if (o->elasticity_milli < 1 || o->elasticity_milli > ELASTICITY_MAX ||
+      o->headroom_percent < 0 || o->headroom_percent > HEADROOM_MAX ||
+      o->agents >= SIM_AGENTS_N || o->seed > (1ull << 53)) {
+    snprintf(errbuf, errcap, "%s: bad import options (elasticity 0.001 to 100, "
+             "headroom 0 to 1000 %%, seed 0 to 2^53)", h->path);
+    return -1;
   }
-  hist_free(&h);
+  if (build_models(h, o) != 0) return -1;
+  write_head(h, o, json_out);
+  write_rows(h, o, json_out);
+  if (write_flat(h, json_out) != 0 || ferror(json_out)) {
+    snprintf(errbuf, errcap, "%s: cannot write the scenario", h->path);
+    return -1;
+  }
+  return 0;
+}
+
+void sim_history_free(sim_history *h) {
+  if (h == NULL) return;
+  hist_free(h);
+  free(h);
+}
+
+int sim_import_history(const char *csv_path, const sim_import_opts *o,
+                       FILE *json_out, char *errbuf, size_t errcap) {
+  sim_history *h;
+  if (sim_history_read(csv_path, &h, errbuf, errcap) != 0) return -1;
+  int rc = sim_history_write(h, o, json_out, errbuf, errcap);
+  sim_history_free(h);
   return rc;
 }
 
@@ -773,8 +831,8 @@ static int import_parse(int argc, char **argv, import_args *a, FILE *err) {
 }
 
 /* Imports at one elasticity into path (NULL: out). */
-static int import_one(const import_args *a, int64_t e, const char *path, FILE *out,
-                      FILE *err) {
+static int import_one(const import_args *a, sim_history *h, int64_t e,
+                      const char *path, FILE *out, FILE *err) {
   sim_import_opts o = a->o;
   o.elasticity_milli = e;
   FILE *f = path ? fopen(path, "w") : out;
@@ -783,10 +841,11 @@ static int import_one(const import_args *a, int64_t e, const char *path, FILE *o
     return 2;
   }
   char errbuf[512];
-  int rc = sim_import_history(a->history, &o, f, errbuf, sizeof errbuf) ? 1 : 0;
+  int rc = sim_history_write(h, &o, f, errbuf, sizeof errbuf) ? 1 : 0;
   if (rc) fprintf(err, "imx-sim import: %s\n", errbuf);
-  if (path && fclose(f) != 0 && rc == 0) {
-    fprintf(err, "imx-sim import: cannot write %s\n", path);
+  /* A full disk shows at the close, or at the flush of standard output. */
+  if ((path ? fclose(f) : fflush(f)) != 0 && rc == 0) {
+    fprintf(err, "imx-sim import: cannot write %s\n", path ? path : "the scenario");
     rc = 2;
   }
   if (path && rc) remove(path);
@@ -794,8 +853,8 @@ static int import_one(const import_args *a, int64_t e, const char *path, FILE *o
   return rc;
 }
 
-static int import_all(import_args *a, FILE *out, FILE *err) {
-  if (a->e_n == 1) return import_one(a, a->e[0], a->out, out, err);
+static int import_all(import_args *a, sim_history *h, FILE *out, FILE *err) {
+  if (a->e_n == 1) return import_one(a, h, a->e[0], a->out, out, err);
   if (mkdir(a->out, 0777) != 0 && errno != EEXIST) {
     fprintf(err, "imx-sim import: cannot create %s (%s)\n", a->out, strerror(errno));
     return 2;
@@ -805,7 +864,7 @@ static int import_all(import_args *a, FILE *out, FILE *err) {
     char e[32], path[4096];
     sim_milli_text(a->e[k], e, sizeof e);
     snprintf(path, sizeof path, "%s/scenario-e%s.json", a->out, e);
-    rc = import_one(a, a->e[k], path, out, err);
+    rc = import_one(a, h, a->e[k], path, out, err);
   }
   return rc;
 }
@@ -821,7 +880,15 @@ int imx_sim_import(int argc, char **argv, FILE *out, FILE *err) {
     return 1;
   }
   a.o.market = a.market ? &market : NULL;
-  rc = import_all(&a, out, err);
+  sim_history *h = NULL;
+  char errbuf[512];
+  if (sim_history_read(a.history, &h, errbuf, sizeof errbuf) != 0) {
+    fprintf(err, "imx-sim import: %s\n", errbuf);
+    rc = 1;
+  } else {
+    rc = import_all(&a, h, out, err);
+  }
+  sim_history_free(h);
   if (a.market) imx_market_free(&market);
   return rc;
 }

@@ -138,8 +138,7 @@ typedef struct market {
   mrow *rows;            /* [rows_n]                                */
   zip_state *zip;        /* [rows_n] with zip agents, else NULL     */
   zip_unit *zip_units;   /* [units_n] with zip agents, else NULL    */
-  uint32_t *by_svc;      /* row numbers grouped by service           */
-  uint32_t *svc_off;     /* [services_n + 1] into by_svc             */
+  sim_groups by_svc;     /* rows grouped by service                  */
   uint32_t *order;       /* [rows of the largest service] shuffled   */
   porder *porders;       /* [units of the largest service]          */
   porder *porders_tmp;   /* as many, for sorting                    */
@@ -678,8 +677,8 @@ static void shuffle(market *m, uint32_t *a, uint32_t n) {
 ** one side has none left (nothing more can trade). */
 static uint32_t active_rows(market *m, uint32_t s) {
   uint32_t n = 0, sides[2] = {0, 0};
-  for (uint32_t i = m->svc_off[s]; i < m->svc_off[s + 1]; i++) {
-    uint32_t r = m->by_svc[i];
+  for (uint32_t i = m->by_svc.off[s]; i < m->by_svc.off[s + 1]; i++) {
+    uint32_t r = m->by_svc.rows[i];
     if (m->rows[r].done >= (int64_t)m->sc->rows[r].n) continue;
     if (m->rows[r].misses >= m->patience) continue; /* gone home */
     m->order[n++] = r;
@@ -753,8 +752,8 @@ static int64_t reference_price(const market *m, uint32_t s) {
   const sim_service *svc = &m->sc->services[s];
   int64_t lo = -1, hi = -1;
   if (m->last_price[s] > 0) return m->last_price[s];
-  for (uint32_t i = m->svc_off[s]; i < m->svc_off[s + 1]; i++) {
-    const sim_row *w = &m->sc->rows[m->by_svc[i]];
+  for (uint32_t i = m->by_svc.off[s]; i < m->by_svc.off[s + 1]; i++) {
+    const sim_row *w = &m->sc->rows[m->by_svc.rows[i]];
     if (w->n == 0) continue;
     int64_t first = m->eff[w->off];
     if (w->side == SIM_PROVIDER && (lo < 0 || first < lo)) lo = first;
@@ -788,8 +787,8 @@ static int session_auction(market *m, uint32_t s) {
 static int session(market *m, uint32_t s) {
   int rc = m->sc->services[s].auction ? session_auction(m, s)
                                       : session_continuous(m, s);
-  for (uint32_t i = m->svc_off[s]; rc == 0 && i < m->svc_off[s + 1]; i++) {
-    uint32_t r = m->by_svc[i];
+  for (uint32_t i = m->by_svc.off[s]; rc == 0 && i < m->by_svc.off[s + 1]; i++) {
+    uint32_t r = m->by_svc.rows[i];
     rc = cancel_open(m, r);
     m->rows[r].placed = m->rows[r].cursor = m->rows[r].top = 0;
     m->rows[r].offered = 0;
@@ -823,41 +822,23 @@ static int run_period(market *m, uint32_t p) {
   for (uint32_t s = 0; s < sc->services_n; s++)
     if (!sc->services[s].auction && c[s].units > 0)
       c[s].price_minor = (c[s].amount_minor + c[s].units / 2) / c[s].units;
-  sim_run_settle_period(sc, m->eff, p - 1, m->run, m->scratch);
+  sim_run_settle_period(sc, &m->by_svc, m->eff, p - 1, m->run, m->scratch);
   return 0;
 }
 
-/* Rows grouped by service, in row order. */
+/* Rows grouped by service, and the session buffers they size: the order
+** of rows, and an auction's collected orders (at most every unit of its
+** service). */
 static int group_by_service(market *m) {
   const sim_scenario *sc = m->sc;
-  m->svc_off = calloc((size_t)sc->services_n + 1, sizeof *m->svc_off);
-  m->by_svc = malloc(((size_t)sc->rows_n + 1) * sizeof *m->by_svc);
-  if (!m->svc_off || !m->by_svc) return -1;
-  for (uint32_t i = 0; i < sc->rows_n; i++) {
-    assert(sc->rows[i].service < sc->services_n);
-    m->svc_off[sc->rows[i].service + 1]++;
-  }
-  uint32_t widest = 1;
-  for (uint32_t s = 0; s < sc->services_n; s++) {
-    uint32_t n = m->svc_off[s + 1];
-    if (n > widest) widest = n;
-    m->svc_off[s + 1] += m->svc_off[s];
-  }
-  m->order = malloc((size_t)widest * sizeof *m->order);
+  if (sim_groups_build(sc, SIM_BY_SERVICE, &m->by_svc) != 0) return -1;
+  m->order = malloc(((size_t)m->by_svc.widest + 1) * sizeof *m->order);
   if (m->order == NULL) return -1;
-  uint32_t *next = calloc((size_t)sc->services_n, sizeof *next);
-  if (next == NULL) return -1;
-  for (uint32_t i = 0; i < sc->rows_n; i++) {
-    uint32_t s = sc->rows[i].service;
-    m->by_svc[m->svc_off[s] + next[s]++] = i;
-  }
-  free(next);
-  /* An auction session collects at most every unit of its service. */
   uint64_t units_widest = 1;
   for (uint32_t s = 0; s < sc->services_n; s++) {
     uint64_t u = 0;
-    for (uint32_t i = m->svc_off[s]; i < m->svc_off[s + 1]; i++)
-      u += sc->rows[m->by_svc[i]].n;
+    for (uint32_t i = m->by_svc.off[s]; i < m->by_svc.off[s + 1]; i++)
+      u += sc->rows[m->by_svc.rows[i]].n;
     if (u > units_widest) units_widest = u;
   }
   m->porders = malloc((size_t)units_widest * sizeof *m->porders);
@@ -874,8 +855,8 @@ static uint32_t orders_bound(const market *m) {
   for (uint32_t s = 0; s < sc->services_n; s++) {
     uint64_t n = 0;
     int per_unit = sc->services[s].auction || m->agents == SIM_AGENTS_TRUTHFUL;
-    for (uint32_t i = m->svc_off[s]; i < m->svc_off[s + 1]; i++)
-      n += per_unit ? sc->rows[m->by_svc[i]].n : 1;
+    for (uint32_t i = m->by_svc.off[s]; i < m->by_svc.off[s + 1]; i++)
+      n += per_unit ? sc->rows[m->by_svc.rows[i]].n : 1;
     if (n > most) most = n;
   }
   return most > IMX_ORDERS_MAX ? IMX_ORDERS_MAX : (uint32_t)most;
@@ -910,8 +891,7 @@ static void free_all(market *m) {
   free(m->rows);
   free(m->zip);
   free(m->zip_units);
-  free(m->by_svc);
-  free(m->svc_off);
+  sim_groups_free(&m->by_svc);
   free(m->order);
   free(m->porders);
   free(m->porders_tmp);

@@ -104,24 +104,34 @@ static int64_t pair_sum(const int64_t *values, size_t nv, const int64_t *costs,
   return sum;
 }
 
-int64_t sim_max_surplus(const sim_scenario *sc, const int64_t *eff,
-                        uint32_t service, int64_t *scratch) {
-  assert(service < sc->services_n);
-  size_t nv = 0, nc = 0;
+/* Copies the schedules of the `side` rows among rows[0 .. n) to dst, each
+** cut to the units the row used in cells (the whole schedule when cells is
+** NULL); adds their worth to *worth when it is given. Returns the count. */
+static size_t gather(const sim_scenario *sc, const uint32_t *rows, uint32_t n,
+                     sim_side side, const int64_t *eff, const sim_cell *cells,
+                     int64_t *dst, int64_t *worth) {
+  size_t k = 0;
+  for (uint32_t j = 0; j < n; j++) {
+    const sim_row *w = &sc->rows[rows[j]];
+    if (w->side != side) continue;
+    size_t take = cells ? (size_t)cells[rows[j]].units : w->n;
+    assert(take <= w->n);
+    memcpy(dst + k, eff + w->off, take * sizeof *eff);
+    k += take;
+    if (worth) *worth += cells[rows[j]].worth_minor;
+  }
+  return k;
+}
+
+int64_t sim_max_surplus(const sim_scenario *sc, const sim_groups *by_service,
+                        const int64_t *eff, uint32_t service, int64_t *scratch) {
+  assert(service < sc->services_n && by_service->n == sc->services_n);
+  const uint32_t *rows = by_service->rows + by_service->off[service];
+  uint32_t n = by_service->off[service + 1] - by_service->off[service];
   /* Values first, costs after them: together at most units_n entries. */
-  for (uint32_t i = 0; i < sc->rows_n; i++) {
-    const sim_row *w = &sc->rows[i];
-    if (w->service != service || w->side != SIM_RECEIVER) continue;
-    memcpy(scratch + nv, eff + w->off, w->n * sizeof *eff);
-    nv += w->n;
-  }
+  size_t nv = gather(sc, rows, n, SIM_RECEIVER, eff, NULL, scratch, NULL);
   int64_t *costs = scratch + nv;
-  for (uint32_t i = 0; i < sc->rows_n; i++) {
-    const sim_row *w = &sc->rows[i];
-    if (w->service != service || w->side != SIM_PROVIDER) continue;
-    memcpy(costs + nc, eff + w->off, w->n * sizeof *eff);
-    nc += w->n;
-  }
+  size_t nc = gather(sc, rows, n, SIM_PROVIDER, eff, NULL, costs, NULL);
   assert(nv + nc <= sc->units_n);
   int64_t *tmp = scratch + sc->units_n;
   radix_sort(scratch, tmp, nv);
@@ -139,32 +149,23 @@ static int64_t row_worth(const sim_row *w, const int64_t *eff, int64_t units) {
   return sum;
 }
 
-void sim_run_settle_period(const sim_scenario *sc, const int64_t *eff,
-                           uint32_t period, sim_run *run, int64_t *scratch) {
-  assert(period < sc->periods);
+void sim_run_settle_period(const sim_scenario *sc, const sim_groups *by_service,
+                           const int64_t *eff, uint32_t period, sim_run *run,
+                           int64_t *scratch) {
+  assert(period < sc->periods && by_service->n == sc->services_n);
   sim_cell *cells = run->cells + (size_t)period * sc->rows_n;
   sim_svc_cell *svc = run->svc + (size_t)period * sc->services_n;
   for (uint32_t i = 0; i < sc->rows_n; i++)
     cells[i].worth_minor = row_worth(&sc->rows[i], eff, cells[i].units);
   int64_t *tmp = scratch + sc->units_n;
   for (uint32_t s = 0; s < sc->services_n; s++) {
-    size_t nv = 0, nc = 0;
-    int64_t surplus = 0;
-    for (uint32_t i = 0; i < sc->rows_n; i++) {
-      const sim_row *w = &sc->rows[i];
-      if (w->service != s || w->side != SIM_RECEIVER) continue;
-      memcpy(scratch + nv, eff + w->off, (size_t)cells[i].units * sizeof *eff);
-      nv += (size_t)cells[i].units;
-      surplus += cells[i].worth_minor;
-    }
+    const uint32_t *rows = by_service->rows + by_service->off[s];
+    uint32_t n = by_service->off[s + 1] - by_service->off[s];
+    int64_t worth = 0, cost = 0;
+    size_t nv = gather(sc, rows, n, SIM_RECEIVER, eff, cells, scratch, &worth);
     int64_t *costs = scratch + nv;
-    for (uint32_t i = 0; i < sc->rows_n; i++) {
-      const sim_row *w = &sc->rows[i];
-      if (w->service != s || w->side != SIM_PROVIDER) continue;
-      memcpy(costs + nc, eff + w->off, (size_t)cells[i].units * sizeof *eff);
-      nc += (size_t)cells[i].units;
-      surplus -= cells[i].worth_minor;
-    }
+    size_t nc = gather(sc, rows, n, SIM_PROVIDER, eff, cells, costs, &cost);
+    int64_t surplus = worth - cost;
     /* Every unit consumed was produced by someone, in either run. */
     assert(nv == nc);
     assert((int64_t)nv == svc[s].units);

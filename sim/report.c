@@ -52,14 +52,6 @@ static uint64_t magnitude(int64_t v) {
   return v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 }
 
-/* Money as a decimal with two places: -1234.05. */
-static const char *fmt_money(numbuf *b, int64_t minor) {
-  uint64_t m = magnitude(minor);
-  snprintf(b->s, sizeof b->s, "%s%" PRIu64 ".%02u", minor < 0 ? "-" : "",
-           m / 100, (unsigned)(m % 100));
-  return b->s;
-}
-
 /* A change of money, signed: +12.00, -3.50, 0.00. */
 static const char *fmt_money_change(numbuf *b, int64_t minor) {
   uint64_t m = magnitude(minor);
@@ -105,6 +97,9 @@ static const char *fmt_fixed(numbuf *b, int64_t v, int places) {
            m / s, places, m % s);
   return b->s;
 }
+
+/* Money as a decimal with two places: -1234.05. */
+static const char *fmt_money(numbuf *b, int64_t minor) { return fmt_fixed(b, minor, 2); }
 
 /* num / den with `places` decimals, or `none` when den is 0. */
 static const char *fmt_ratio(numbuf *b, int64_t num, int64_t den, int places,
@@ -161,7 +156,9 @@ typedef struct ranked {
   uint32_t cc;
 } ranked;
 
-typedef struct agg {
+/* The aggregation behind every report: what sim_report_build makes. */
+typedef struct sim_report agg;
+struct sim_report {
   const sim_result *r;
   const sim_scenario *sc;
   uint32_t P, S, C;
@@ -173,10 +170,10 @@ typedef struct agg {
   int64_t *xsub;           /* [C] cross-subsidy, receivers        */
   int64_t *xsub_skipped;   /* [C] receiver-periods left out       */
   uint8_t *role;           /* [C] ROLE_* bits                     */
-  ranked *rank_a, *rank_b; /* [C] scratch for rankings            */
+  ranked *rank_a;          /* [C] scratch: one ranking at a time  */
   uint32_t providers, receivers; /* cost centres with such rows    */
   int64_t skipped;         /* receiver-periods left out, all ccs  */
-} agg;
+};
 
 static void agg_free(agg *a) {
   for (int k = 0; k < RUNS; k++) {
@@ -189,7 +186,6 @@ static void agg_free(agg *a) {
   free(a->xsub_skipped);
   free(a->role);
   free(a->rank_a);
-  free(a->rank_b);
   memset(a, 0, sizeof *a);
 }
 
@@ -207,9 +203,8 @@ static int agg_alloc(agg *a) {
   a->xsub_skipped = calloc(C, sizeof(int64_t));
   a->role = calloc(C, 1);
   a->rank_a = calloc(C, sizeof(ranked));
-  a->rank_b = calloc(C, sizeof(ranked));
   ok = ok && a->cc_capacity && a->xsub && a->xsub_skipped && a->role &&
-       a->rank_a && a->rank_b;
+       a->rank_a;
   return ok ? 0 : -1;
 }
 
@@ -319,6 +314,22 @@ static int agg_build(const sim_result *r, agg *a) {
   }
   assert(a->all[RUN_FLAT].max_surplus == a->all[RUN_MARKET].max_surplus);
   return 0;
+}
+
+sim_report *sim_report_build(const sim_result *r) {
+  agg *a = malloc(sizeof *a);
+  if (a == NULL) return NULL;
+  if (agg_build(r, a) != 0) {
+    free(a);
+    return NULL;
+  }
+  return a;
+}
+
+void sim_report_free(sim_report *a) {
+  if (a == NULL) return;
+  agg_free(a);
+  free(a);
 }
 
 /* ---------------------------------------------------------------- ranking */
@@ -508,22 +519,49 @@ static void text_movers(const agg *a, FILE *o) {
     fprintf(o,
             "  (%" PRId64 " receiver-periods left out: the market traded "
             "nothing there)\n", a->skipped);
-  n = rank_ccs(a, ROLE_PROVIDER, v_income_change, a->rank_b);
+  n = rank_ccs(a, ROLE_PROVIDER, v_income_change, a->rank_a);
   fputs("Provider income: market - flat rate\n", o);
-  text_two_lists(o, a, a->rank_b, n, "grows", "shrinks");
+  text_two_lists(o, a, a->rank_a, n, "grows", "shrinks");
 }
 
-void sim_report_text(const sim_result *r, FILE *out) {
-  agg a;
-  if (agg_build(r, &a) != 0) {
-    fputs("imx-sim: report: out of memory\n", out);
+int sim_report_text(const sim_report *a, FILE *out) {
+  text_header(a, out);
+  text_totals(a, out);
+  text_services(a, out);
+  text_movers(a, out);
+  return ferror(out) ? -1 : 0;
+}
+
+/* "  97.31 %" in a fixed width (the sign apart), or "n/a". */
+static void put_sens_pct(FILE *o, int64_t num, int64_t den) {
+  if (den <= 0) {
+    fprintf(o, "%11s", "n/a");
     return;
   }
-  text_header(&a, out);
-  text_totals(&a, out);
-  text_services(&a, out);
-  text_movers(&a, out);
-  agg_free(&a);
+  int64_t v = ratio_scaled(num, den, 10000);
+  uint64_t m = magnitude(v);
+  fprintf(o, "%s%5" PRIu64 ".%02" PRIu64 " %%", v < 0 ? "-" : " ", m / 100, m % 100);
+}
+
+int sim_report_sensitivity(const sim_report *a, const char *label, int head,
+                           FILE *out) {
+  const tot *f = &a->all[RUN_FLAT], *m = &a->all[RUN_MARKET];
+  numbuf x, y;
+  if (head) {
+    fprintf(out, "\nsensitivity to the assumed price elasticity (money in %s)\n",
+            a->sc->currency);
+    fprintf(out, "%-10s %11s %11s %10s %10s %16s %16s %10s %10s\n", "elasticity",
+            "flat eff", "market eff", "flat units", "mkt units", "flat charges",
+            "market charges", "flat waste", "mkt waste");
+  }
+  fprintf(out, "%-10s ", label);
+  put_sens_pct(out, f->surplus, f->max_surplus);
+  fputc(' ', out);
+  put_sens_pct(out, m->surplus, m->max_surplus);
+  fprintf(out, " %10" PRId64 " %10" PRId64 " %16s %16s %10" PRId64 " %10" PRId64 "\n",
+          f->units, m->units, fmt_money(&x, f->charges), fmt_money(&y, m->charges),
+          f->waste_units, m->waste_units);
+  return ferror(out) ? -1 : 0;
 }
 
 /* ================================================================= JSON */
@@ -658,25 +696,20 @@ static void json_cc(const agg *a, FILE *o, uint32_t c) {
           prov ? fmt_int(&y, v_income_change(a, c)) : "null");
 }
 
-void sim_report_json(const sim_result *r, FILE *out) {
-  agg a;
-  if (agg_build(r, &a) != 0) {
-    fputs("{\"error\":\"out of memory\"}\n", out);
-    return;
-  }
-  json_head(&a, out);
+int sim_report_json(const sim_report *a, FILE *out) {
+  json_head(a, out);
   fputs("\"services\":[", out);
-  for (uint32_t s = 0; s < a.S; s++) {
+  for (uint32_t s = 0; s < a->S; s++) {
     fputs(s ? ",\n" : "\n", out);
-    json_service(&a, out, s);
+    json_service(a, out, s);
   }
   fputs("],\n\"cost_centres\":[", out);
-  for (uint32_t c = 0; c < a.C; c++) {
+  for (uint32_t c = 0; c < a->C; c++) {
     fputs(c ? ",\n" : "\n", out);
-    json_cc(&a, out, c);
+    json_cc(a, out, c);
   }
   fputs("]}\n", out);
-  agg_free(&a);
+  return ferror(out) ? -1 : 0;
 }
 
 /* ================================================================== CSV */
@@ -1352,10 +1385,9 @@ static void html_mover(FILE *o, const agg *a, const ranked *q, int64_t f,
 }
 
 static void html_movers_table(FILE *o, const agg *a, int providers) {
-  const ranked *v = providers ? a->rank_b : a->rank_a;
+  const ranked *v = a->rank_a;
   uint32_t n = rank_ccs(a, providers ? ROLE_PROVIDER : ROLE_RECEIVER,
-                        providers ? v_income_change : v_xsub,
-                        providers ? a->rank_b : a->rank_a);
+                        providers ? v_income_change : v_xsub, a->rank_a);
   uint32_t np = count_pos(v, n, REPORT_TOP_N), nn = count_neg(v, n, REPORT_TOP_N);
   fprintf(o, "<table>\n<tr><th class=\"l\">cost centre</th><th class=\"l\">"
              "site</th><th>%s</th><th>%s</th><th>%s</th></tr>\n",
@@ -1507,28 +1539,23 @@ static int write_file(const agg *a, const char *dir, const char *name,
   write(a, o);
   int bad = ferror(o);
   if (fclose(o) != 0 || bad) {
-    snprintf(errbuf, errcap, "cannot write %s: %s", path, strerror(errno));
+    snprintf(errbuf, errcap, "cannot write %s: %s", path,
+             bad ? "write error" : strerror(errno));
     return -1;
   }
   return 0;
 }
 
-int sim_report_dir(const sim_result *r, const char *dir, char *errbuf,
+int sim_report_dir(const sim_report *a, const char *dir, char *errbuf,
                    size_t errcap) {
-  assert(r != NULL && dir != NULL && errbuf != NULL);
+  assert(a != NULL && dir != NULL && errbuf != NULL);
   if (make_dirs(dir, errbuf, errcap) != 0) return -1;
-  agg a;
-  if (agg_build(r, &a) != 0) {
-    snprintf(errbuf, errcap, "report: out of memory");
-    return -1;
-  }
-  int rc = write_file(&a, dir, "periods.csv", csv_periods, errbuf, errcap);
+  int rc = write_file(a, dir, "periods.csv", csv_periods, errbuf, errcap);
   if (rc == 0)
-    rc = write_file(&a, dir, "services.csv", csv_services, errbuf, errcap);
+    rc = write_file(a, dir, "services.csv", csv_services, errbuf, errcap);
   if (rc == 0)
-    rc = write_file(&a, dir, "cost_centres.csv", csv_ccs, errbuf, errcap);
+    rc = write_file(a, dir, "cost_centres.csv", csv_ccs, errbuf, errcap);
   if (rc == 0)
-    rc = write_file(&a, dir, "report.html", html_report, errbuf, errcap);
-  agg_free(&a);
+    rc = write_file(a, dir, "report.html", html_report, errbuf, errcap);
   return rc;
 }

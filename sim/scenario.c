@@ -22,13 +22,17 @@
 */
 #define _POSIX_C_SOURCE 200809L
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim_int.h"
 
 #define SCENARIO_BYTES_MAX (256u << 20)
+
+/* The words of the file, in enum order, NULL-terminated for imx_json_word. */
+static const char *const agents_names[SIM_AGENTS_N + 1] = {"truthful", "zi-c", "zi-u",
+                                                           "zip", NULL};
+static const char *const key_names[] = {"per_unit", "headcount", "percent", NULL};
 #define SERVICES_MAX 65536u
 #define PRICE_MAX IMX_PRICE_MAX_MINOR       /* 1e9, the engine's limit  */
 #define BUDGET_MAX 1000000000000000LL       /* 1e15 minor units         */
@@ -45,22 +49,9 @@ typedef struct loader {
   uint32_t *pair_row;
   uint64_t pair_mask;
   uint8_t *share_seen, *home_seen; /* by row: given in flat_rate       */
+  uint8_t *headcounts; /* by service, once needed: 0 no receiver, 1 only
+                       ** headcount 0, 2 some headcount above 0         */
 } loader;
-
-/* Prefixes err->field with the path of the object the error was in. */
-static int at(imx_proto_error *err, const char *fmt, ...) {
-  char prefix[80], field[sizeof prefix + sizeof err->field];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(prefix, sizeof prefix, fmt, ap);
-  va_end(ap);
-  size_t n = strlen(prefix);
-  if (err->field[0] == '\0' && n > 0 && prefix[n - 1] == '.') prefix[n - 1] = '\0';
-  snprintf(field, sizeof field, "%s%s", prefix, err->field);
-  memcpy(err->field, field, sizeof err->field - 1); /* a long path is cut */
-  err->field[sizeof err->field - 1] = '\0';
-  return -1;
-}
 
 /* An exact integer in [min, max] as an array item or object member. */
 static int int_value(const cJSON *it, int64_t min, int64_t max, int64_t *out) {
@@ -175,7 +166,7 @@ static int parse_services(loader *L, const cJSON *doc) {
   if (sc->services == NULL) return imx_proto_fail(L->err, "internal", "services", "out of memory");
   for (const cJSON *it = arr->child; it; it = it->next) {
     if (parse_service(L, it, &sc->services[sc->services_n]))
-      return at(L->err, "services[%u].", sc->services_n);
+      return imx_proto_at(L->err, "services[%u].", sc->services_n);
     sc->services_n++;
   }
   return 0;
@@ -224,23 +215,23 @@ static int parse_schedule(loader *L, const cJSON *obj, const char *field,
     if (schedule_entry(e, &qty, &price))
       return imx_proto_fail(err, "bad_field", "",
                             "must be a price 0 to 1e9 or a pair [qty 1 to 1e6, price]"),
-             at(err, "%s[%u]", field, i);
+             imx_proto_at(err, "%s[%u]", field, i);
     if (r->n > 0) {
       int64_t last = L->sc->units[r->off + r->n - 1];
       if (rising ? price < last : price > last)
         return imx_proto_fail(err, "bad_field", "",
                               rising ? "costs must not decrease (cheapest first)"
                                      : "values must not increase (highest first)"),
-               at(err, "%s[%u]", field, i);
+               imx_proto_at(err, "%s[%u]", field, i);
     }
     if (qty > SIM_SCHEDULE_MAX - (int64_t)r->n)
       return imx_proto_fail(err, "bad_field", "", "more than 1e6 units in one schedule"),
-             at(err, "%s[%u]", field, i);
+             imx_proto_at(err, "%s[%u]", field, i);
     for (int64_t k = 0; k < qty; k++)
       if (units_push(L, price))
         return imx_proto_fail(err, "bad_field", "",
                               "more than 2^26 units in the scenario (or out of memory)"),
-               at(err, "%s[%u]", field, i);
+               imx_proto_at(err, "%s[%u]", field, i);
     r->n += (uint32_t)qty;
   }
   assert(r->n >= 1 && r->off + r->n == L->sc->units_n);
@@ -346,7 +337,7 @@ static int parse_rows(loader *L, const cJSON *doc) {
       sim_row *r = &sc->rows[sc->rows_n];
       r->side = (sim_side)side;
       if (parse_row(L, it, r))
-        return at(L->err, "%s[%u].", side ? "receivers" : "providers", i);
+        return imx_proto_at(L->err, "%s[%u].", side ? "receivers" : "providers", i);
       pair_add(L, r->side, r->cc, r->service, sc->rows_n);
       sc->rows_n++;
     }
@@ -365,7 +356,7 @@ static int check_providers(loader *L) {
   for (uint32_t s = 0; s < sc->services_n && rc == 0; s++)
     if (!has[s])
       rc = imx_proto_fail(L->err, "bad_field", "", "has no provider row"),
-      at(L->err, "services[%u]", s);
+      imx_proto_at(L->err, "services[%u]", s);
   free(has);
   return rc;
 }
@@ -390,13 +381,13 @@ static int parse_shares(loader *L, const cJSON *shares, uint32_t s) {
   int64_t sum = 0;
   for (const cJSON *it = shares->child; it; it = it->next) {
     int64_t row = receiver_named(L, it->string, s), bp;
-    if (row < 0) return at(err, "shares_bp.");
+    if (row < 0) return imx_proto_at(err, "shares_bp.");
     if (L->share_seen[row])
-      return imx_proto_fail(err, "bad_field", it->string, "given twice"), at(err, "shares_bp.");
+      return imx_proto_fail(err, "bad_field", it->string, "given twice"), imx_proto_at(err, "shares_bp.");
     if (int_value(it, 0, SHARES_TOTAL_BP, &bp))
       return imx_proto_fail(err, "bad_field", it->string,
                             "must be basis points, 0 to 10000"),
-             at(err, "shares_bp.");
+             imx_proto_at(err, "shares_bp.");
     L->share_seen[row] = 1;
     L->sc->rows[row].share_bp = bp;
     sum += bp;
@@ -412,21 +403,21 @@ static int parse_home(loader *L, const cJSON *home, uint32_t s) {
     return imx_proto_fail(err, "bad_field", "home", "must be an object: receiver -> provider");
   for (const cJSON *it = home->child; it; it = it->next) {
     int64_t row = receiver_named(L, it->string, s);
-    if (row < 0) return at(err, "home.");
+    if (row < 0) return imx_proto_at(err, "home.");
     if (L->home_seen[row])
-      return imx_proto_fail(err, "bad_field", it->string, "given twice"), at(err, "home.");
+      return imx_proto_fail(err, "bad_field", it->string, "given twice"), imx_proto_at(err, "home.");
     int64_t pcc = cJSON_IsString(it) ? names_find(&L->cc, it->valuestring) : -2;
     if (pcc == -2)
       return imx_proto_fail(err, "bad_field", it->string, "must be a provider's id"),
-             at(err, "home.");
+             imx_proto_at(err, "home.");
     if (pcc < 0)
       return imx_proto_fail(err, "unknown_cc", it->string, "no such cost centre"),
-             at(err, "home.");
+             imx_proto_at(err, "home.");
     int64_t prow = pair_find(L, SIM_PROVIDER, (uint32_t)pcc, s);
     if (prow < 0)
       return imx_proto_fail(err, "bad_field", it->string,
                             "is not a provider of this service"),
-             at(err, "home.");
+             imx_proto_at(err, "home.");
     L->home_seen[row] = 1;
     L->sc->rows[row].home = (uint32_t)prow;
   }
@@ -436,21 +427,23 @@ static int parse_home(loader *L, const cJSON *home, uint32_t s) {
 /* The headcount key needs someone to spread the pool over. */
 static int check_headcount(loader *L, uint32_t s) {
   const sim_scenario *sc = L->sc;
-  int receivers = 0;
-  for (uint32_t i = sc->providers_n; i < sc->rows_n; i++)
-    if (sc->rows[i].service == s) {
-      if (sc->rows[i].headcount > 0) return 0;
-      receivers = 1;
+  if (L->headcounts == NULL) { /* one pass for every service */
+    L->headcounts = calloc((size_t)sc->services_n + 1, 1);
+    if (L->headcounts == NULL) return imx_proto_fail(L->err, "internal", "", "out of memory");
+    for (uint32_t i = sc->providers_n; i < sc->rows_n; i++) {
+      uint8_t *h = &L->headcounts[sc->rows[i].service];
+      if (sc->rows[i].headcount > 0) *h = 2;
+      else if (*h == 0) *h = 1;
     }
-  return receivers ? imx_proto_fail(L->err, "bad_field", "key",
-                                    "headcount key, but every receiver of the "
-                                    "service has headcount 0")
-                   : 0;
+  }
+  return L->headcounts[s] == 1 ? imx_proto_fail(L->err, "bad_field", "key",
+                                                "headcount key, but every receiver of the "
+                                                "service has headcount 0")
+                               : 0;
 }
 
 static int parse_flat_entry(loader *L, const cJSON *obj, uint8_t *done) {
   static const char *const keys[] = {"service", "key", "rate", "shares_bp", "home", NULL};
-  static const char *const words[] = {"per_unit", "headcount", "percent", NULL};
   imx_proto_error *err = L->err;
   char id[IMX_NAME_BYTES_MAX + 1];
   int key = 0, rc;
@@ -462,7 +455,7 @@ static int parse_flat_entry(loader *L, const cJSON *obj, uint8_t *done) {
   if (s < 0) return imx_proto_fail(err, "unknown_service", "service", "no such service");
   if (done[s]) return imx_proto_fail(err, "bad_field", "service", "given twice");
   done[s] = 1;
-  if ((rc = imx_json_word(obj, "key", words, &key, err)))
+  if ((rc = imx_json_word(obj, "key", key_names, &key, err)))
     return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "key", "missing");
   sim_service *sv = &L->sc->services[s];
   sv->key = (sim_key)key;
@@ -529,12 +522,12 @@ static int parse_flat_rate(loader *L, const cJSON *doc) {
   int rc = 0;
   unsigned i = 0;
   for (const cJSON *it = arr->child; it && rc == 0; it = it->next, i++)
-    if (parse_flat_entry(L, it, done)) rc = at(L->err, "flat_rate[%u].", i);
+    if (parse_flat_entry(L, it, done)) rc = imx_proto_at(L->err, "flat_rate[%u].", i);
   for (uint32_t s = 0; s < sc->services_n && rc == 0; s++)
     if (!done[s])
       rc = imx_proto_fail(L->err, "bad_field", sc->services[s].id,
                           "missing: every service needs its flat-rate key"),
-      at(L->err, "flat_rate.");
+      imx_proto_at(L->err, "flat_rate.");
   free(done);
   return rc ? -1 : default_homes(L);
 }
@@ -566,12 +559,12 @@ static int parse_change(loader *L, const cJSON *obj, sim_change *c) {
       imx_json_string_copy(o, "service", IMX_NAME_BYTES_MAX, 0, id, err) ||
       imx_json_string_copy(o, "cc", IMX_NAME_BYTES_MAX, 0, cc, err) ||
       need_int(o, "percent", 0, 10000, &c->percent, err))
-    return at(err, "%s", what);
+    return imx_proto_at(err, "%s", what);
   if (id[0] && (c->service = names_find(&L->svc, id)) < 0)
     return imx_proto_fail(err, "unknown_service", "service", "no such service"),
-           at(err, "%s", what);
+           imx_proto_at(err, "%s", what);
   if (cc[0] && (c->cc = names_find(&L->cc, cc)) < 0)
-    return imx_proto_fail(err, "unknown_cc", "cc", "no such cost centre"), at(err, "%s", what);
+    return imx_proto_fail(err, "unknown_cc", "cc", "no such cost centre"), imx_proto_at(err, "%s", what);
   return 0;
 }
 
@@ -584,7 +577,7 @@ static int parse_changes(loader *L, const cJSON *doc) {
   if (sc->changes == NULL) return imx_proto_fail(L->err, "internal", "changes", "out of memory");
   for (const cJSON *it = arr->child; it; it = it->next) {
     if (parse_change(L, it, &sc->changes[sc->changes_n]))
-      return at(L->err, "changes[%u].", sc->changes_n);
+      return imx_proto_at(L->err, "changes[%u].", sc->changes_n);
     sc->changes_n++;
   }
   return 0;
@@ -605,9 +598,14 @@ static int64_t row_peak(const sim_scenario *sc, const sim_row *r, uint32_t *mine
   uint32_t m = 0;
   for (uint32_t c = 0; c < sc->changes_n; c++)
     if (change_matches(&sc->changes[c], r)) mine[m++] = c;
+  /* The row's top entry in each period where one of its changes starts
+  ** (the changes in force then applied in file order): at most
+  ** SIM_PERIODS_MAX compositions, not one per change. */
+  uint8_t starts[SIM_PERIODS_MAX + 1] = {0};
+  for (uint32_t t = 0; t < m; t++) starts[sc->changes[mine[t]].period] = 1;
   int64_t peak = top;
-  for (uint32_t t = 0; t < m; t++) {
-    uint32_t period = sc->changes[mine[t]].period;
+  for (uint32_t period = 1; period <= SIM_PERIODS_MAX; period++) {
+    if (!starts[period]) continue;
     int64_t x = top;
     for (uint32_t j = 0; j < m; j++) {
       const sim_change *ch = &sc->changes[mine[j]];
@@ -636,7 +634,7 @@ static int check_peaks(loader *L) {
     if (x < 0)
       rc = imx_proto_fail(L->err, "bad_field", "", "raises a value or cost above "
                           "1e9 minor units, the engine's limit"),
-      at(L->err, "changes[%u].%s.percent", bad,
+      imx_proto_at(L->err, "changes[%u].%s.percent", bad,
          sc->changes[bad].side == SIM_RECEIVER ? "demand" : "cost");
     else if (x > peak[sc->rows[i].service]) peak[sc->rows[i].service] = x;
   }
@@ -658,7 +656,6 @@ static int parse_top(loader *L, const cJSON *doc) {
   static const char *const keys[] = {"description", "currency", "periods", "seed",
                                      "agents", "services", "providers",
                                      "receivers", "flat_rate", "changes", NULL};
-  static const char *const agents[] = {"truthful", "zi-c", "zi-u", "zip", NULL};
   imx_proto_error *err = L->err;
   sim_scenario *sc = L->sc;
   const char *cur = NULL;
@@ -676,7 +673,7 @@ static int parse_top(loader *L, const cJSON *doc) {
   if (rc == 0) memcpy(sc->currency, cur, 4);
   if (need_int(doc, "periods", 1, SIM_PERIODS_MAX, &periods, err) ||
       imx_json_int(doc, "seed", 0, SEED_MAX, &seed, err) < 0 ||
-      imx_json_word(doc, "agents", agents, &ag, err) < 0)
+      imx_json_word(doc, "agents", agents_names, &ag, err) < 0)
     return -1;
   sc->periods = (uint32_t)periods;
   sc->seed = (uint64_t)seed;
@@ -708,44 +705,19 @@ int sim_scenario_parse(const char *text, size_t len, sim_scenario *out,
   free(L.pair_key);
   free(L.pair_row);
   free(L.share_seen);
+  free(L.headcounts);
   free(L.home_seen);
   if (rc) sim_scenario_free(out);
   assert(rc != 0 || (out->services_n > 0 && out->providers_n > 0));
   return rc;
 }
 
-/* Reads a whole file of at most SCENARIO_BYTES_MAX bytes into *buf, in
-** doubling steps so that a small file does not cost the limit. */
-static int read_all(FILE *f, char **buf, size_t *len, imx_proto_error *err) {
-  size_t cap = 1 << 16, n = 0;
-  char *b = malloc(cap);
-  while (b != NULL) {
-    n += fread(b + n, 1, cap - n, f);
-    if (n < cap || ferror(f) || cap > SCENARIO_BYTES_MAX) break;
-    size_t next = 2 * cap > SCENARIO_BYTES_MAX ? SCENARIO_BYTES_MAX + 1 : 2 * cap;
-    char *p = realloc(b, next);
-    if (p == NULL) free(b);
-    b = p;
-    cap = next;
-  }
-  *buf = b;
-  *len = n;
-  if (b == NULL || ferror(f))
-    return imx_proto_fail(err, "internal", "scenario", "cannot read the file");
-  if (n > SCENARIO_BYTES_MAX)
-    return imx_proto_fail(err, "too_large", "scenario", "larger than 256 MiB");
-  return 0;
-}
-
 int sim_scenario_load(const char *path, sim_scenario *out, imx_proto_error *err) {
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return imx_proto_fail(err, "not_found", "scenario", "cannot open the file");
-  char *buf = NULL;
-  size_t n = 0;
-  int rc = read_all(f, &buf, &n, err);
-  fclose(f);
-  if (rc == 0) rc = sim_scenario_parse(buf, n, out, err);
+  char *buf;
+  size_t n;
+  if (imx_file_read(path, SCENARIO_BYTES_MAX, "scenario", &buf, &n, err) != 0) return -1;
+  int rc = sim_scenario_parse(buf, n, out, err);
   free(buf);
   return rc;
 }
@@ -757,6 +729,41 @@ void sim_scenario_free(sim_scenario *sc) {
   free(sc->units);
   free(sc->changes);
   memset(sc, 0, sizeof *sc);
+}
+
+int sim_groups_build(const sim_scenario *sc, sim_group_key key, sim_groups *out) {
+  memset(out, 0, sizeof *out);
+  out->n = key == SIM_BY_SERVICE ? sc->services_n : sc->ccs_n;
+  out->off = calloc((size_t)out->n + 1, sizeof *out->off);
+  out->rows = malloc(((size_t)sc->rows_n + 1) * sizeof *out->rows);
+  uint32_t *next = calloc((size_t)out->n + 1, sizeof *next);
+  if (!out->off || !out->rows || !next) {
+    free(next);
+    sim_groups_free(out);
+    return -1;
+  }
+  for (uint32_t i = 0; i < sc->rows_n; i++) {
+    uint32_t g = key == SIM_BY_SERVICE ? sc->rows[i].service : sc->rows[i].cc;
+    assert(g < out->n);
+    out->off[g + 1]++;
+  }
+  for (uint32_t g = 0; g < out->n; g++) {
+    if (out->off[g + 1] > out->widest) out->widest = out->off[g + 1];
+    out->off[g + 1] += out->off[g];
+  }
+  for (uint32_t i = 0; i < sc->rows_n; i++) {
+    uint32_t g = key == SIM_BY_SERVICE ? sc->rows[i].service : sc->rows[i].cc;
+    out->rows[out->off[g] + next[g]++] = i;
+  }
+  free(next);
+  assert(out->off[out->n] == sc->rows_n);
+  return 0;
+}
+
+void sim_groups_free(sim_groups *g) {
+  free(g->off);
+  free(g->rows);
+  memset(g, 0, sizeof *g);
 }
 
 void sim_schedule_period(const sim_scenario *sc, uint32_t period, int64_t *eff) {
@@ -780,7 +787,6 @@ void sim_schedule_period(const sim_scenario *sc, uint32_t period, int64_t *eff) 
 
 /* ---------------------------------------------------------------- names */
 
-static const char *const agents_names[SIM_AGENTS_N] = {"truthful", "zi-c", "zi-u", "zip"};
 
 const char *sim_agents_name(sim_agents a) {
   assert(a < SIM_AGENTS_N);
@@ -797,7 +803,6 @@ int sim_agents_parse(const char *s, sim_agents *out) {
 }
 
 const char *sim_key_name(sim_key k) {
-  static const char *const keys[] = {"per_unit", "headcount", "percent"};
   assert(k <= SIM_KEY_PERCENT);
-  return keys[k];
+  return key_names[k];
 }

@@ -152,6 +152,19 @@ int sim_scenario_load(const char *path, sim_scenario *out, imx_proto_error *err)
 int sim_scenario_parse(const char *text, size_t len, sim_scenario *out,
                        imx_proto_error *err);
 void sim_scenario_free(sim_scenario *sc);
+/* The rows grouped by service or by cost centre, each group in row order:
+** group g is rows[off[g] .. off[g + 1]). A counting sort, linear; every
+** pass over "the rows of one service" goes through one of these. */
+typedef enum sim_group_key { SIM_BY_SERVICE = 0, SIM_BY_CC = 1 } sim_group_key;
+typedef struct sim_groups {
+  uint32_t n;        /* groups: services_n or ccs_n                      */
+  uint32_t *off;     /* [n + 1]                                          */
+  uint32_t *rows;    /* [rows_n]                                         */
+  uint32_t widest;   /* rows in the largest group                        */
+} sim_groups;
+int sim_groups_build(const sim_scenario *sc, sim_group_key key, sim_groups *out);
+void sim_groups_free(sim_groups *g);
+
 /* The schedules in force in `period` (1-based): units_n entries, changes
 ** applied, still sorted (scaling by a percentage keeps the order). */
 void sim_schedule_period(const sim_scenario *sc, uint32_t period, int64_t *eff);
@@ -177,6 +190,14 @@ typedef struct sim_import_opts {
 } sim_import_opts;
 int sim_import_history(const char *csv_path, const sim_import_opts *o,
                        FILE *json_out, char *errbuf, size_t errcap);
+/* The same in two steps, so that several elasticities read the file once:
+** read and aggregate the history, then write a scenario per options. */
+typedef struct sim_history sim_history;
+int sim_history_read(const char *csv_path, sim_history **out, char *errbuf,
+                     size_t errcap);
+int sim_history_write(sim_history *h, const sim_import_opts *o, FILE *json_out,
+                      char *errbuf, size_t errcap);
+void sim_history_free(sim_history *h);
 /* "0.5", "1", "1.25" -> 500, 1000, 1250; -1 if not a positive decimal
 ** with at most three places. */
 int64_t sim_elasticity_parse(const char *s);
@@ -224,15 +245,16 @@ void sim_result_free(sim_result *r);
 ** every receiver highest first against the costs of every provider
 ** cheapest first, paired while value > cost. eff is the period's
 ** schedules; scratch holds at least 2 * units_n entries. */
-int64_t sim_max_surplus(const sim_scenario *sc, const int64_t *eff,
-                        uint32_t service, int64_t *scratch);
+int64_t sim_max_surplus(const sim_scenario *sc, const sim_groups *by_service,
+                        const int64_t *eff, uint32_t service, int64_t *scratch);
 /* Fills worth_minor of the period's cells from units and eff, and the
 ** service cells' surplus and waste (the consumed values highest first
 ** against the produced costs cheapest first: the units past the point where
 ** value < cost, and the sum of cost - value over them; see metrics.c).
 ** scratch holds at least 2 * units_n entries. */
-void sim_run_settle_period(const sim_scenario *sc, const int64_t *eff,
-                           uint32_t period, sim_run *run, int64_t *scratch);
+void sim_run_settle_period(const sim_scenario *sc, const sim_groups *by_service,
+                           const int64_t *eff, uint32_t period, sim_run *run,
+                           int64_t *scratch);
 
 /* flat.c: finance's allocation key on the same demand. Fills r->flat and
 ** r->max_surplus_minor. */
@@ -304,12 +326,21 @@ int sim_venue_connect(const sim_scenario *sc, const char *url,
 int sim_market_file_write(const sim_scenario *sc, const char *token_prefix,
                           FILE *out);
 
-/* report.c */
-void sim_report_text(const sim_result *r, FILE *out);
-void sim_report_json(const sim_result *r, FILE *out);
+/* report.c. A report is one aggregation of a result (totals per run, per
+** service, per period and per cost centre, cross-subsidies) that every
+** output formats; the writers return -1 when writing failed. */
+typedef struct sim_report sim_report;
+sim_report *sim_report_build(const sim_result *r); /* NULL: out of memory */
+void sim_report_free(sim_report *rp);
+int sim_report_text(const sim_report *rp, FILE *out);
+int sim_report_json(const sim_report *rp, FILE *out);
 /* Writes CSV files and report.html into dir (created if missing). */
-int sim_report_dir(const sim_result *r, const char *dir, char *errbuf,
+int sim_report_dir(const sim_report *rp, const char *dir, char *errbuf,
                    size_t errcap);
+/* One line of the sensitivity table of several runs (its heading first
+** when head), labelled with the run's elasticity. */
+int sim_report_sensitivity(const sim_report *rp, const char *label, int head,
+                           FILE *out);
 
 /* rng.c: a small deterministic generator (splitmix64 seeded xoshiro256**),
 ** the same numbers on every machine for a seed. */

@@ -486,24 +486,6 @@ static void put_cc(const sim_scenario *sc, uint32_t c, const uint32_t *rows,
   put_token_hash(out, prefix, cc->id);
 }
 
-/* Rows grouped by cost centre, in row order: off[c] .. off[c + 1]. */
-static int rows_by_cc(const sim_scenario *sc, uint32_t **off_out,
-                      uint32_t **rows_out) {
-  uint32_t *off = calloc((size_t)sc->ccs_n + 1, sizeof *off);
-  uint32_t *rows = malloc(((size_t)sc->rows_n + 1) * sizeof *rows);
-  uint32_t *next = calloc((size_t)sc->ccs_n + 1, sizeof *next);
-  *off_out = off, *rows_out = rows;
-  if (!off || !rows || !next) return free(next), -1;
-  for (uint32_t i = 0; i < sc->rows_n; i++) off[sc->rows[i].cc + 1]++;
-  for (uint32_t c = 0; c < sc->ccs_n; c++) off[c + 1] += off[c];
-  for (uint32_t i = 0; i < sc->rows_n; i++) {
-    uint32_t c = sc->rows[i].cc;
-    rows[off[c] + next[c]++] = i;
-  }
-  free(next);
-  return 0;
-}
-
 /* What keeps imxd from serving the scenario, or NULL. */
 static const char *market_unfit(const sim_scenario *sc, const char *prefix) {
   if (strlen(prefix) > PREFIX_BYTES_MAX) return "the token prefix is longer than 64 bytes";
@@ -519,10 +501,10 @@ int sim_market_file_write(const sim_scenario *sc, const char *token_prefix,
                           FILE *out) {
   assert(sc != NULL && token_prefix != NULL && out != NULL);
   if (market_unfit(sc, token_prefix) != NULL) return -1;
-  uint32_t *off = NULL, *rows = NULL;
+  sim_groups by_cc;
   int64_t *cap = calloc((size_t)sc->services_n + 1, sizeof *cap);
-  if (cap == NULL || rows_by_cc(sc, &off, &rows) != 0) {
-    free(cap), free(off), free(rows);
+  if (cap == NULL || sim_groups_build(sc, SIM_BY_CC, &by_cc) != 0) {
+    free(cap);
     return -1;
   }
   fputs("{\"description\": \"written by imx-sim market: the token of a cost centre "
@@ -532,7 +514,8 @@ int sim_market_file_write(const sim_scenario *sc, const char *token_prefix,
   put_services(sc, out);
   fputs(" \"cost_centres\": [\n", out);
   for (uint32_t c = 0; c < sc->ccs_n; c++) {
-    put_cc(sc, c, rows + off[c], off[c + 1] - off[c], cap, token_prefix, out);
+    put_cc(sc, c, by_cc.rows + by_cc.off[c], by_cc.off[c + 1] - by_cc.off[c], cap,
+           token_prefix, out);
     fputs(",\n", out);
   }
   fputs("  {\"id\": \"" ADMIN_CC "\", \"name\": \"imx-sim run (auctions, period "
@@ -540,7 +523,8 @@ int sim_market_file_write(const sim_scenario *sc, const char *token_prefix,
         "\"budget\": 0", out);
   put_token_hash(out, token_prefix, ADMIN_CC);
   fputs("]}\n", out);
-  free(cap), free(off), free(rows);
+  free(cap);
+  sim_groups_free(&by_cc);
   return ferror(out) ? -1 : 0;
 }
 

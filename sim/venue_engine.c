@@ -128,13 +128,15 @@ static const sim_venue_ops engine_ops = {
 /* Price levels a side of service s needs: no more than the distinct prices
 ** an agent may use (1 .. price_max on the tick), nor than the schedule
 ** entries of the service's rows (no run rests more orders than that). */
-static uint32_t levels_for(const sim_scenario *sc, uint32_t s,
-                           uint32_t orders_max) {
+static uint32_t levels_for(const sim_scenario *sc, const sim_groups *by_svc,
+                           uint32_t s, uint32_t orders_max) {
   const sim_service *svc = &sc->services[s];
   uint64_t prices = (uint64_t)(svc->price_max_minor / svc->tick_minor) + 1;
   uint64_t entries[2] = {0, 0};
-  for (uint32_t i = 0; i < sc->rows_n; i++)
-    if (sc->rows[i].service == s) entries[sc->rows[i].side] += sc->rows[i].n;
+  for (uint32_t i = by_svc->off[s]; i < by_svc->off[s + 1]; i++) {
+    const sim_row *w = &sc->rows[by_svc->rows[i]];
+    entries[w->side] += w->n;
+  }
   uint64_t n = entries[0] > entries[1] ? entries[0] : entries[1];
   if (n > orders_max) n = orders_max;
   if (n > prices) n = prices;
@@ -142,8 +144,8 @@ static uint32_t levels_for(const sim_scenario *sc, uint32_t s,
   return n < 1 ? 1 : (uint32_t)n;
 }
 
-static int add_services(venue_engine *v, uint32_t orders_max, char *errbuf,
-                        size_t errcap) {
+static int add_services(venue_engine *v, const sim_groups *by_svc,
+                        uint32_t orders_max, char *errbuf, size_t errcap) {
   const sim_scenario *sc = v->base.sc;
   for (uint32_t s = 0; s < sc->services_n; s++) {
     const sim_service *svc = &sc->services[s];
@@ -157,7 +159,7 @@ static int add_services(venue_engine *v, uint32_t orders_max, char *errbuf,
     }
     imx_service_config cfg = {
         .tick_minor = svc->tick_minor, .lot = 1, .divisible = 1,
-        .levels_max = levels_for(sc, s, orders_max),
+        .levels_max = levels_for(sc, by_svc, s, orders_max),
         .mode = svc->auction ? IMX_MODE_AUCTION : IMX_MODE_CONTINUOUS,
         .price_cap_minor = svc->price_max_minor};
     uint32_t id = 0;
@@ -202,7 +204,15 @@ int sim_venue_engine(const sim_scenario *sc, uint32_t orders_max,
     free(v);
     return -1;
   }
-  if (add_services(v, orders_max, errbuf, errcap) != 0) {
+  sim_groups by_svc;
+  if (sim_groups_build(sc, SIM_BY_SERVICE, &by_svc) != 0) {
+    snprintf(errbuf, errcap, "out of memory");
+    ve_destroy(&v->base);
+    return -1;
+  }
+  int rc = add_services(v, &by_svc, orders_max, errbuf, errcap);
+  sim_groups_free(&by_svc);
+  if (rc != 0) {
     ve_destroy(&v->base);
     return -1;
   }

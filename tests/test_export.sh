@@ -8,26 +8,13 @@ imxd=$1
 imx=$2
 src=$3
 market=$src/examples/market.json
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-passed=0
-failed=0
-check() {
-  local name=$1
-  shift
-  if "$@"; then passed=$((passed + 1)); echo "ok   $name"
-  else failed=$((failed + 1)); echo "FAIL $name"; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # A ledger with trades in two services, made by the daemon itself.
 "$imxd" --market "$market" --db "$tmp/l.db" --listen tcp://127.0.0.1:0 \
   --publish tcp://127.0.0.1:0 2>"$tmp/log" &
 pid=$!
+pids+=("$pid")
 for _ in $(seq 100); do grep -q 'requests on' "$tmp/log" && break; sleep 0.05; done
 url=$(grep -o 'requests on [^,]*' "$tmp/log" | cut -d' ' -f3)
 as() { local cc=$1; shift; IMX_URL=$url IMX_TOKEN=demo-$cc "$imx" "$@" >/dev/null; }
@@ -42,7 +29,6 @@ as CC-9000 period close            # period 1 ends: summarised and frozen
 as CC-1500 bid it.helpdesk.hour 1 8600  # a trade of period 2
 kill "$pid"
 wait "$pid"
-pid=
 
 verify_ok() {
   "$imx" ledger verify --db "$tmp/l.db" | grep -q 'ok (8 commands, 5 trades'
@@ -111,5 +97,4 @@ truncated_fails() {
 }
 check a_truncated_ledger_is_refused_with_a_message truncated_fails
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

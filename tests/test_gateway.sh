@@ -10,26 +10,7 @@ imx=$2
 src=$3
 reqlines=$4 # tests/gateway/reqlines.c: many requests on one connection
 market=$src/tests/gateway/market.json
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-passed=0
-failed=0
-
-check() { # name, then a command that must succeed
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok   $name"
-  else
-    failed=$((failed + 1)); echo "FAIL $name"
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 
 if ! command -v nngcat >/dev/null; then
   echo "nngcat (Debian package nng-utils) is missing"
@@ -418,5 +399,4 @@ bad_market_refused() {
 }
 check bad_market_file_is_refused_with_the_field bad_market_refused
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

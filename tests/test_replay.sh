@@ -6,20 +6,7 @@ set -u
 sim=$1
 src=$2
 dir=$src/tests/replay
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-check() { # name, then a command that must succeed
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok   $name"
-  else
-    failed=$((failed + 1)); echo "FAIL $name"
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 
 golden() { # input, expected, expected exit status
   "$sim" replay "$1" >"$tmp/out" 2>"$tmp/err"
@@ -119,5 +106,4 @@ market_names_are_closed() {
 }
 check market_rejects_unknown_cost_centres_and_services market_names_are_closed
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

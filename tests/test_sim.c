@@ -74,12 +74,21 @@ static void small_market(built *b, sim_key key, int64_t rate, int64_t hc_a,
   add_receiver(b, bv, 1, px, hc_b, bp_b);
 }
 
+/* The most surplus of the built scenario's service 0. */
+static int64_t max_surplus(const built *b) {
+  int64_t scratch[128];
+  sim_groups g;
+  if (sim_groups_build(&b->sc, SIM_BY_SERVICE, &g) != 0) return -1;
+  int64_t best = sim_max_surplus(&b->sc, &g, b->units, 0, scratch);
+  sim_groups_free(&g);
+  return best;
+}
+
 static void test_max_surplus_pairs_best_values_with_cheapest_costs(void) {
   built b;
   small_market(&b, SIM_KEY_PER_UNIT, 60, 0, 0, 0, 0);
-  int64_t scratch[64];
   /* 100-20 + 80-50 = 110; the third pair 30-90 would lose money. */
-  CHECK_EQ(110, sim_max_surplus(&b.sc, b.units, 0, scratch));
+  CHECK_EQ(110, max_surplus(&b));
 }
 
 static void test_max_surplus_is_exact_with_values_beyond_32_bits(void) {
@@ -88,8 +97,7 @@ static void test_max_surplus_is_exact_with_values_beyond_32_bits(void) {
   static const int64_t c[] = {1, 5000000000LL}, v[] = {9000000000LL, 4999999999LL};
   uint32_t p = add_provider(&b, c, 2);
   add_receiver(&b, v, 2, p, 0, 0);
-  int64_t scratch[64];
-  CHECK_EQ(8999999999LL, sim_max_surplus(&b.sc, b.units, 0, scratch));
+  CHECK_EQ(8999999999LL, max_surplus(&b));
 }
 
 static void test_max_surplus_is_zero_without_a_profitable_pair(void) {
@@ -98,8 +106,7 @@ static void test_max_surplus_is_zero_without_a_profitable_pair(void) {
   static const int64_t c[] = {70}, v[] = {70, 10};
   uint32_t p = add_provider(&b, c, 1);
   add_receiver(&b, v, 2, p, 0, 0);
-  int64_t scratch[64];
-  CHECK_EQ(0, sim_max_surplus(&b.sc, b.units, 0, scratch));
+  CHECK_EQ(0, max_surplus(&b));
 }
 
 static void run_flat(built *b, sim_result *r) {
@@ -232,7 +239,10 @@ static void test_settling_a_market_allocation_counts_worth_and_waste(void) {
   r.market.cells[1].units = 1;
   r.market.svc[0].units = 2;
   int64_t scratch[64];
-  sim_run_settle_period(&b.sc, b.units, 0, &r.market, scratch);
+  sim_groups g;
+  CHECK_EQ(0, sim_groups_build(&b.sc, SIM_BY_SERVICE, &g));
+  sim_run_settle_period(&b.sc, &g, b.units, 0, &r.market, scratch);
+  sim_groups_free(&g);
   CHECK_EQ(130, r.market.cells[2].worth_minor);
   CHECK_EQ(20, r.market.cells[0].worth_minor);
   CHECK_EQ(50, r.market.cells[1].worth_minor);

@@ -11,26 +11,7 @@ sim=$1
 src=$2
 imxd=$3
 imx=$(dirname "$imxd")/imx
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-passed=0
-failed=0
-
-check() { # name, then a command that must succeed
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok   $name"
-  else
-    failed=$((failed + 1)); echo "FAIL $name"
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # A scenario of our own: a continuous and an auction service, a cost centre
 # on both sides (CC-R2), a budget too small for what CC-R2 wants (its bids
@@ -221,5 +202,4 @@ used_daemon() {
 }
 check a_used_imxd_starts_a_fresh_period_and_replays_nothing used_daemon
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

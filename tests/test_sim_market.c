@@ -120,8 +120,11 @@ static const sim_svc_cell *svc(uint32_t period, uint32_t s) {
 ** changes), and what the run realised. */
 static int64_t max_total(void) {
   int64_t scratch[2 * B_UNITS_MAX], sum = 0;
+  sim_groups g;
+  CHECK_EQ(0, sim_groups_build(&B.sc, SIM_BY_SERVICE, &g));
   for (uint32_t s = 0; s < B.sc.services_n; s++)
-    sum += B.sc.periods * sim_max_surplus(&B.sc, B.units, s, scratch);
+    sum += B.sc.periods * sim_max_surplus(&B.sc, &g, B.units, s, scratch);
+  sim_groups_free(&g);
   return sum;
 }
 
@@ -360,7 +363,10 @@ static void smith_market(uint32_t periods, int auction) {
 static void test_smith_market_most_surplus_is_900(void) {
   smith_market(1, 0);
   int64_t scratch[2 * B_UNITS_MAX];
-  CHECK_EQ(900, sim_max_surplus(&B.sc, B.units, 0, scratch));
+  sim_groups g;
+  CHECK_EQ(0, sim_groups_build(&B.sc, SIM_BY_SERVICE, &g));
+  CHECK_EQ(900, sim_max_surplus(&B.sc, &g, B.units, 0, scratch));
+  sim_groups_free(&g);
 }
 
 /* Truthful agents in a call auction take all of it, at 110. */

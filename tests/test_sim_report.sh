@@ -8,25 +8,7 @@
 set -u
 sim=$1
 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-skipped=0
-
-check() { # name, then a command that must succeed
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok   $name"
-  else
-    failed=$((failed + 1)); echo "FAIL $name"
-  fi
-}
-
-skip() { # name, reason
-  skipped=$((skipped + 1)); echo "SKIP $1: $2"
-}
+. "$(dirname "$0")/lib.sh"
 
 # The small scenario: two auction services, four periods, truthful agents.
 #   it.helpdesk.hour, flat rate per_unit 80.00: CC-1100 (values 120, 90, 40)
@@ -415,5 +397,4 @@ huge_negative_efficiency_is_reported() {
 }
 check huge_negative_efficiency_is_reported huge_negative_efficiency_is_reported
 
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+finish
