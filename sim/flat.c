@@ -129,11 +129,15 @@ static void charge(flat *f, uint32_t s, sim_svc_cell *svc) {
   for (uint32_t j = 0; j < rows_n; j++) {
     uint32_t i = rows[j];
     sim_cell *c = &f->cells[i];
-    if (sc->rows[i].side == SIM_PROVIDER)
-      for (int64_t k = 0; k < c->units; k++) pool += f->eff[sc->rows[i].off + k];
-    if (sv->key == SIM_KEY_PER_UNIT) c->amount_minor = c->units * sv->rate_minor;
-    else f->weight[i] = sv->key == SIM_KEY_HEADCOUNT ? sc->rows[i].headcount
-                                                    : sc->rows[i].share_bp;
+    if (sv->key == SIM_KEY_PER_UNIT) {
+      c->amount_minor = c->units * sv->rate_minor;
+    } else if (sc->rows[i].side == SIM_PROVIDER) { /* it recovers its cost */
+      for (int64_t k = 0; k < c->units; k++) c->amount_minor += f->eff[sc->rows[i].off + k];
+      pool += c->amount_minor;
+    } else {
+      f->weight[i] = sv->key == SIM_KEY_HEADCOUNT ? sc->rows[i].headcount
+                                                  : sc->rows[i].share_bp;
+    }
   }
   if (sv->key != SIM_KEY_PER_UNIT) split_pool(f, s, pool);
   for (uint32_t j = 0; j < rows_n; j++) {
@@ -143,8 +147,6 @@ static void charge(flat *f, uint32_t s, sim_svc_cell *svc) {
       charged += c->amount_minor;
       continue;
     }
-    if (sv->key != SIM_KEY_PER_UNIT) /* the provider recovers its cost */
-      for (int64_t k = 0; k < c->units; k++) c->amount_minor += f->eff[sc->rows[i].off + k];
     received += c->amount_minor;
     svc->units += c->units;
   }
