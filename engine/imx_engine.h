@@ -39,10 +39,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Limits. Every bound the engine enforces is named here. The product of the
-** two maxima stays well inside int64 so that qty x price never overflows. */
-#define IMX_QTY_MAX          1000000000LL   /* 1e9 units per order          */
-#define IMX_PRICE_MAX_MINOR  1000000000LL   /* 1e9 minor units per unit     */
+#include "imx_base.h" /* IMX_QTY_MAX, IMX_PRICE_MAX_MINOR, IMX_ASSERT */
+
+/* The engine's own limits. The market's (prices, quantities, budgets) are
+** in imx_base.h, shared with the codec and the ledger. */
 #define IMX_ORDERS_MAX       (1u << 26)     /* 67 M orders per engine       */
 #define IMX_SERVICES_MAX     4096u          /* services per engine          */
 #define IMX_LEVELS_DEFAULT   4096u          /* price levels per book side   */

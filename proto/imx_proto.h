@@ -1,29 +1,26 @@
 /*
-** imx_proto.h -- the whole interface of proto/: strict JSON decoding and
-** the market file. Knows nothing of sockets, SQLite or the engine's books.
+** imx_proto.h -- the whole interface of proto/: the wire protocol's
+** messages (docs/protocol.md), the market file, market data and token
+** hashes. Knows nothing of sockets, SQLite or the engine's books.
 **
-** proto/ sits below the engine (DESIGN.md: proto <- engine <- gateway): it
-** depends on cJSON alone.
+** Layering (README.md, "The code"): base <- proto and base <- engine are
+** siblings that know nothing of each other; ledger/ uses proto's market
+** file for exports; gateway/ uses both (the server) or proto alone (the
+** client). cJSON stays inside proto: its users see plain C structs, and
+** the strict JSON reader it is built on has a header of its own
+** (imx_json.h) for the simulator's files.
 **
 ** Every decoder fails with an imx_proto_error: a stable code (the protocol's
 ** error codes: bad_json, bad_field, ...), the field at fault (a path such as
-** "services[2].tick") and a human message. Numbers are accepted only as
-** exact integers: cJSON stores them as doubles, so only whole values within
-** +-2^53 are exactly the integer the text wrote.
-**
-** Known pitfalls of Debian's cJSON 1.7.15 handled here: a buffer without a
-** trailing NUL can be read past its end (imx_json_parse copies into a NUL-
-** terminated buffer), duplicate keys are kept silently (rejected here).
+** "services[2].tick") and a human message.
 */
 #ifndef IMX_PROTO_H
 #define IMX_PROTO_H
 
-#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define IMX_NAME_BYTES_MAX 64 /* ids of orders, cost centres, services */
-#define IMX_TEXT_BYTES_MAX 128 /* names and sites of cost centres       */
+#include "imx_base.h"
 
 typedef struct imx_proto_error {
   const char *code;    /* static: "bad_json", "bad_field", ...          */
@@ -46,33 +43,6 @@ int imx_proto_at(imx_proto_error *err, const char *fmt, ...)
 ** internal and the field `what`. */
 int imx_file_read(const char *path, size_t max_bytes, const char *what,
                   char **buf, size_t *len, imx_proto_error *err);
-
-/* Parses exactly len bytes; NUL bytes inside and trailing garbage fail. */
-cJSON *imx_json_parse(const char *buf, size_t len, imx_proto_error *err);
-
-/* Fails on a key not in allowed[] (NULL-terminated) or a key given twice. */
-int imx_json_check_keys(const cJSON *obj, const char *const *allowed,
-                        imx_proto_error *err);
-
-/* The getters return 0 with *out set, 1 when the field is absent (out
-** untouched), -1 with *err set when it is present but wrong. */
-
-/* A string of 1..max_bytes bytes without control characters. */
-int imx_json_string(const cJSON *obj, const char *field, size_t max_bytes,
-                    const char **out, imx_proto_error *err);
-/* imx_json_string copied into dst (max_bytes + 1 bytes); returns 0 (an
-** absent optional field leaves dst untouched), or -1 with *err set, also
-** when a required field is missing. */
-int imx_json_string_copy(const cJSON *obj, const char *field, size_t max_bytes,
-                         int required, char *dst, imx_proto_error *err);
-/* An exact integer in [min, max]. */
-int imx_json_int(const cJSON *obj, const char *field, int64_t min, int64_t max,
-                 int64_t *out, imx_proto_error *err);
-int imx_json_bool(const cJSON *obj, const char *field, int *out,
-                  imx_proto_error *err);
-/* A string that is one of words[] (NULL-terminated); *out is its index. */
-int imx_json_word(const cJSON *obj, const char *field,
-                  const char *const *words, int *out, imx_proto_error *err);
 
 /* ------------------------------------------------------------- market */
 
@@ -131,9 +101,10 @@ int64_t imx_market_cc_find(const imx_market *m, const char *id);
 ** encoding writes into a caller's buffer with no allocation and returns the
 ** length, or 0 when the buffer is too small. */
 
-#define IMX_MSG_BYTES_MAX 65536
-#define IMX_TOKEN_BYTES_MAX 128
-#define IMX_LIST_MAX 1000 /* rows in one reply */
+
+/* Where imxd listens and the clients dial unless told otherwise. */
+#define IMX_DEFAULT_LISTEN "tcp://127.0.0.1:7450"
+#define IMX_DEFAULT_PUBLISH "tcp://127.0.0.1:7451"
 
 typedef enum imx_msg_type {
   IMX_MSG_HELLO = 0,

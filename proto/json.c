@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imx_proto.h"
+#include "imx_json.h"
 
 #define EXACT_INT_MAX 9007199254740992.0 /* 2^53 */
 

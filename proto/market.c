@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imx_proto.h"
+#include "imx_json.h"
 
 #define MARKET_BYTES_MAX (64 << 20)
 #define SERVICES_MAX 4096

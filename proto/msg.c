@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imx_proto.h"
+#include "imx_json.h"
 
 #define QTY_MAX INT64_C(1000000000)
 #define PRICE_MAX INT64_C(1000000000)

@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "imx_engine.h"
-#include "imx_proto.h"
+#include "imx_json.h"
 #include "imx_sim.h"
 #include "sim_int.h"
 

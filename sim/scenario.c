@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imx_json.h"
 #include "sim_int.h"
 
 #define SCENARIO_BYTES_MAX (256u << 20)

@@ -42,7 +42,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "imx_gateway.h"
+#include "imx_client.h"
 #include "imx_sim.h"
 #include "sim_int.h"
 

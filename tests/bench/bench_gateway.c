@@ -51,7 +51,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "bench/bench.h"
-#include "imx_gateway.h"
+#include "imx_server.h"
 #include "imx_proto.h"
 
 #include <nng/nng.h>

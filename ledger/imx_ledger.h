@@ -18,6 +18,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "imx_proto.h" /* the market file: units and currencies of exports */
 
 #define IMX_LEDGER_SCHEMA_VERSION 2
 
@@ -86,5 +89,14 @@ const char *imx_ledger_migration_sql(int version);
 
 /* The balance of one account (sum of its postings): + spent, - earned. */
 int imx_ledger_balance(imx_ledger *l, const char *account, int64_t *out);
+
+/* ------------------------------------------------------------- export */
+
+enum { IMX_EXPORT_CSV, IMX_EXPORT_SAP, IMX_EXPORT_HLEDGER, IMX_EXPORT_BEANCOUNT };
+
+/* Writes the settlements of a period (0: all) in a format; the market file
+** gives units and currencies. Returns 0, and the number of rows. */
+int imx_export(imx_ledger *l, const imx_market *m, int64_t period, int format,
+               FILE *out, int64_t *rows);
 
 #endif /* IMX_LEDGER_H */

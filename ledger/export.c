@@ -19,8 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway_int.h"
-#include "imx_gateway.h"
+#include "imx_ledger.h"
 
 typedef struct exporter {
   FILE *out;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "imx_gateway.h"
+#include "imx_server.h"
 
 static volatile sig_atomic_t stop_signal;
 

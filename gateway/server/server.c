@@ -29,8 +29,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway_int.h"
-#include "imx_gateway.h"
+#include "core.h"
+#include "imx_server.h"
 
 #define PIPES_MAX 4096u /* connections tracked; 2x slots in the table */
 

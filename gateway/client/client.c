@@ -11,8 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway_int.h"
-#include "imx_gateway.h"
+#include "imx_client.h"
 
 struct imx_client {
   nng_socket req;

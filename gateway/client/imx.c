@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imx_gateway.h"
+#include "imx_client.h"
+#include "imx_ledger.h"
 
 typedef struct opts {
   const char *url, *pub_url, *cc, *token;

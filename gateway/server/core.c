@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway_int.h"
-#include "imx_gateway.h"
+#include "core.h"
+#include "imx_server.h"
 
 #define TRADES_KEPT 65536u   /* trades.list looks this far back            */
 #define FILLS_MAX 256u       /* fills listed in one order.new.ok           */

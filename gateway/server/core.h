@@ -1,5 +1,5 @@
 /*
-** gateway_int.h -- what the files of the gateway share.
+** core.h -- the server's private interface to its core.
 **
 **   core.c    the market's state behind the protocol: runs one decoded,
 **             authenticated request against the engine and writes its reply;
@@ -8,8 +8,8 @@
 **             command queue and the engine thread
 **   imxd.c    the daemon's main: options, signals, logging
 */
-#ifndef IMX_GATEWAY_INT_H
-#define IMX_GATEWAY_INT_H
+#ifndef IMX_CORE_H
+#define IMX_CORE_H
 
 #include <assert.h>
 #include <stddef.h>
@@ -19,8 +19,6 @@
 #include "imx_ledger.h"
 #include "imx_proto.h"
 
-#define IMX_REPLY_BYTES_MAX (512 * 1024) /* order.list of 1000 rows fits */
-#define IMX_PUB_BYTES_MAX 1024
 
 /* Market data out: one message per call, "<service> <json>". */
 typedef void (*core_publish_fn)(void *ctx, const char *msg, size_t len);
@@ -67,4 +65,4 @@ int core_ledger_failed(const imx_core *c);
 /* "cc" of a request, resolved: the acting cost centre, or -1. */
 int64_t core_cc_index(const imx_market *m, const char *cc);
 
-#endif /* IMX_GATEWAY_INT_H */
+#endif /* IMX_CORE_H */

@@ -1,0 +1,162 @@
+/*
+** imx_base.h -- what every module of imx builds on: the always-on
+** assertion, the numeric limits of the market, and one open-addressing hash
+** index. Header only; it depends on the C library alone, so proto/,
+** engine/ and ledger/ can all use it and still know nothing of each other.
+**
+** Limits. Every bound on a price, a quantity, a budget or an id is named
+** here once; the codec, the market loader, the engine, the ledger and the
+** CLI use these names. Why the numbers fit int64 (the overflow argument):
+**
+**   qty x price        <= IMX_QTY_MAX x IMX_PRICE_MAX_MINOR = 1e18 < 2^63
+**   a period's money   every sum the engine or the ledger keeps for one
+**                      period (a cost centre's spent, earned or reserved, a
+**                      period summary, all postings of a period) is at most
+**                      the sum of all budgets, because every unit of money
+**                      that moves was first a buyer's budget. The market
+**                      loader and the engine refuse budgets whose sum passes
+**                      IMX_BUDGETS_TOTAL_MAX_MINOR (1e15), so a period's
+**                      totals stay below 1e15 and an account's balance over
+**                      all history below 9,000 periods x 1e15 < 2^63.
+**   a reservation      a bid reserves qty x limit (<= 1e18) but never more
+**                      than the budget left, so it is checked before it is
+**                      added: qty x price is computed in int64 (<= 1e18)
+**                      and compared, never summed unchecked.
+*/
+#ifndef IMX_BASE_H
+#define IMX_BASE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* ------------------------------------------------------------ assertions */
+
+/* An assertion that stays on in every build (Release, -DNDEBUG): it states
+** what can only be false if imx itself is wrong, and stops the program
+** before a wrong state can reach the books or the ledger. */
+#define IMX_ASSERT(cond)                                                     \
+  ((cond) ? (void)0 : imx_assert_fail(#cond, __FILE__, __LINE__, __func__))
+
+static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
+                                             int line, const char *func) {
+  fprintf(stderr, "%s:%d: %s: assertion failed: %s\n", file, line, func, cond);
+  fflush(stderr);
+  abort();
+}
+
+/* ---------------------------------------------------------------- limits */
+
+#define IMX_QTY_MAX 1000000000LL         /* units in one order, tender, row */
+#define IMX_PRICE_MAX_MINOR 1000000000LL /* minor units per unit            */
+#define IMX_BUDGETS_TOTAL_MAX_MINOR 1000000000000000LL /* 1e15, see above  */
+#define IMX_CAPACITY_MAX IMX_QTY_MAX     /* units of a service per period   */
+#define IMX_NAME_BYTES_MAX 64            /* ids: services, cost centres,
+                                         ** request ids                     */
+#define IMX_TEXT_BYTES_MAX 128           /* names and sites                 */
+#define IMX_TOKEN_BYTES_MAX 128          /* a cost centre's secret          */
+#define IMX_ID_MAX ((INT64_C(1) << 53) - 1) /* order, trade, tender ids: a
+                                         ** JSON number is exact up to 2^53 */
+#define IMX_DEADLINE_MS_MAX (30LL * 24 * 3600 * 1000) /* a tender's, from now */
+#define IMX_MSG_BYTES_MAX 65536          /* one request                     */
+#define IMX_REPLY_BYTES_MAX (512 * 1024) /* one reply: 1,000 rows fit       */
+#define IMX_PUB_BYTES_MAX 1024           /* one market-data message         */
+#define IMX_LIST_MAX 1000                /* rows in one reply               */
+#define IMX_DEPTH_MAX 100                /* levels in one book.get          */
+
+/* ------------------------------------------------------------ hash index */
+
+/*
+** An open-addressing index of entries that live elsewhere (a pool, a ring):
+** each slot holds an entry's number or IMX_HASH_NIL, entries are found by
+** linear probing from their hash's home slot, and a deletion shifts the
+** rest of the probe chain back (no tombstones, so lookups never slow down).
+** The owner keeps the hashes: imx_hash_del asks for the hash of an entry by
+** number. The table has 2^k slots and must never be full: the owner sizes
+** it at least one slot larger than the entries it holds (twice is usual), so
+** every probe loop ends at an empty slot.
+*/
+#define IMX_HASH_NIL UINT32_MAX
+
+typedef struct imx_hash {
+  uint32_t *slots;
+  uint32_t mask; /* slots - 1 */
+  uint32_t n;    /* entries held */
+} imx_hash;
+
+/* The hash of entry number k, as given to imx_hash_put. */
+typedef uint64_t (*imx_hash_of_fn)(const void *owner, uint32_t k);
+
+/* Sizes the table to the next power of two >= 2 * entries_max. Returns 0,
+** or -1 when out of memory. */
+static inline int imx_hash_init(imx_hash *h, uint32_t entries_max) {
+  uint64_t size = 2;
+  while (size < 2ull * entries_max) size <<= 1;
+  IMX_ASSERT(size <= (1ull << 31));
+  h->slots = malloc((size_t)size * sizeof *h->slots);
+  h->mask = (uint32_t)(size - 1);
+  h->n = 0;
+  if (h->slots == NULL) return -1;
+  for (uint64_t i = 0; i < size; i++) h->slots[i] = IMX_HASH_NIL;
+  return 0;
+}
+
+static inline void imx_hash_free(imx_hash *h) {
+  free(h->slots);
+  h->slots = NULL;
+}
+
+static inline uint32_t imx_hash_home(const imx_hash *h, uint64_t hash) {
+  return (uint32_t)((hash * 0x9E3779B97F4A7C15ull) >> 32) & h->mask;
+}
+
+/* The first slot of hash's probe chain; walk it with imx_hash_next until a
+** slot holds IMX_HASH_NIL. The caller compares keys (hashes can collide). */
+static inline uint32_t imx_hash_first(const imx_hash *h, uint64_t hash) {
+  return imx_hash_home(h, hash);
+}
+
+static inline uint32_t imx_hash_next(const imx_hash *h, uint32_t slot) {
+  return (slot + 1) & h->mask;
+}
+
+/* Puts entry k at the end of hash's probe chain (the key must not be in the
+** table: look it up first). */
+static inline void imx_hash_put(imx_hash *h, uint64_t hash, uint32_t k) {
+  IMX_ASSERT(k != IMX_HASH_NIL && h->n < h->mask);
+  uint32_t i = imx_hash_home(h, hash);
+  while (h->slots[i] != IMX_HASH_NIL) i = imx_hash_next(h, i);
+  h->slots[i] = k;
+  h->n++;
+}
+
+/* Empties the slot found holding an entry, shifting the probe chain after
+** it back so that every entry stays reachable from its home. */
+static inline void imx_hash_del(imx_hash *h, uint32_t slot, const void *owner,
+                                imx_hash_of_fn hash_of) {
+  IMX_ASSERT(h->slots[slot] != IMX_HASH_NIL && h->n > 0);
+  uint32_t i = slot, j = slot;
+  for (uint32_t steps = 0; steps <= h->mask; steps++) {
+    j = imx_hash_next(h, j);
+    uint32_t k = h->slots[j];
+    if (k == IMX_HASH_NIL) break;
+    uint32_t home = imx_hash_home(h, hash_of(owner, k));
+    /* k may move back to i only if its home is not in (i, j]. */
+    int home_between = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (!home_between) {
+      h->slots[i] = k;
+      i = j;
+    }
+  }
+  h->slots[i] = IMX_HASH_NIL;
+  h->n--;
+}
+
+/* FNV-1a over a string, seeded: the hash of text keys. */
+static inline uint64_t imx_hash_str(uint64_t seed, const char *s) {
+  uint64_t h = 1469598103934665603ull ^ seed;
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+  return h;
+}
+
+#endif /* IMX_BASE_H */

@@ -1,0 +1,27 @@
+/*
+** imx_client.h -- the whole interface of the client library: one REQ
+** socket to imxd, one request at a time. `imx` and `imx-sim --connect` are
+** built on it; it links proto and nng only (no server, no engine, no
+** SQLite).
+*/
+#ifndef IMX_CLIENT_H
+#define IMX_CLIENT_H
+
+#include <stddef.h>
+
+#include "imx_proto.h"
+
+typedef struct imx_client imx_client;
+
+/* Dials url; timeout_ms bounds every request. REQ never re-sends (the
+** daemon de-duplicates by id anyway). */
+int imx_client_open(const char *url, int timeout_ms, imx_client **out,
+                    char *errbuf, size_t errcap);
+void imx_client_close(imx_client *c);
+/* Sends one request (its id is set if empty) and decodes the reply. Returns
+** 0 with *reply filled (which may be an error reply), or -1 with errbuf set
+** when no reply came. Free the reply with imx_reply_free. */
+int imx_client_call(imx_client *c, imx_request *rq, imx_reply *reply,
+                    char *errbuf, size_t errcap);
+
+#endif /* IMX_CLIENT_H */

@@ -1,0 +1,44 @@
+/*
+** imx_server.h -- the whole interface of the server library: imxd's
+** sockets, its engine thread and its ledger. imxd.c is its main.
+*/
+#ifndef IMX_SERVER_H
+#define IMX_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imx_proto.h"
+
+typedef struct imx_server_config {
+  const imx_market *market;   /* must outlive the server             */
+  const char *listen_url;     /* REQ/REP requests                    */
+  const char *publish_url;    /* PUB market data                     */
+  uint32_t workers;           /* requests served at once             */
+  double rate_per_s;          /* per connection                      */
+  double rate_burst;
+  size_t recv_max_bytes;      /* nng drops larger messages           */
+  uint32_t orders_max;        /* open orders in the market           */
+  uint32_t orders_per_cc_max; /* open orders per cost centre         */
+  const char *db_path;        /* the ledger; NULL: memory only       */
+  int sync_full;              /* 1: synchronous=FULL, 0: NORMAL      */
+} imx_server_config;
+
+typedef struct imx_server imx_server;
+
+/* Starts serving; on failure logs why, returns -1 and *out must still be
+** passed to imx_server_stop. */
+int imx_server_start(const imx_server_config *cfg, imx_server **out);
+/* Non-zero once the ledger failed: nothing more is acknowledged, and the
+** daemon must stop (a restart recovers from the journal). */
+int imx_server_failed(const imx_server *s);
+/* The URLs as bound ("tcp://127.0.0.1:0" becomes the port chosen). */
+const char *imx_server_listen_url(const imx_server *s);
+const char *imx_server_publish_url(const imx_server *s);
+/* Answers the requests the engine already has, then closes everything. */
+void imx_server_stop(imx_server *s);
+
+/* One line on stderr with a UTC timestamp. */
+void imx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* IMX_SERVER_H */

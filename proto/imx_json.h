@@ -1,0 +1,48 @@
+/*
+** imx_json.h -- the strict JSON reader under proto/'s codec and market
+** file, for the modules that read JSON of their own (the simulator's
+** scenarios and replay files). It is the one header that shows cJSON;
+** imx_proto.h does not, so the daemon's and the client's users never see it.
+**
+** Numbers are accepted only as exact integers: cJSON stores them as
+** doubles, so only whole values within +-2^53 are exactly the integer the
+** text wrote. Known pitfalls of Debian's cJSON 1.7.15 handled here: a
+** buffer without a trailing NUL can be read past its end (imx_json_parse
+** copies into a NUL-terminated buffer), duplicate keys are kept silently
+** (rejected here).
+*/
+#ifndef IMX_JSON_H
+#define IMX_JSON_H
+
+#include <cjson/cJSON.h>
+
+#include "imx_proto.h"
+
+/* Parses exactly len bytes; NUL bytes inside and trailing garbage fail. */
+cJSON *imx_json_parse(const char *buf, size_t len, imx_proto_error *err);
+
+/* Fails on a key not in allowed[] (NULL-terminated) or a key given twice. */
+int imx_json_check_keys(const cJSON *obj, const char *const *allowed,
+                        imx_proto_error *err);
+
+/* The getters return 0 with *out set, 1 when the field is absent (out
+** untouched), -1 with *err set when it is present but wrong. */
+
+/* A string of 1..max_bytes bytes without control characters. */
+int imx_json_string(const cJSON *obj, const char *field, size_t max_bytes,
+                    const char **out, imx_proto_error *err);
+/* imx_json_string copied into dst (max_bytes + 1 bytes); returns 0 (an
+** absent optional field leaves dst untouched), or -1 with *err set, also
+** when a required field is missing. */
+int imx_json_string_copy(const cJSON *obj, const char *field, size_t max_bytes,
+                         int required, char *dst, imx_proto_error *err);
+/* An exact integer in [min, max]. */
+int imx_json_int(const cJSON *obj, const char *field, int64_t min, int64_t max,
+                 int64_t *out, imx_proto_error *err);
+int imx_json_bool(const cJSON *obj, const char *field, int *out,
+                  imx_proto_error *err);
+/* A string that is one of words[] (NULL-terminated); *out is its index. */
+int imx_json_word(const cJSON *obj, const char *field,
+                  const char *const *words, int *out, imx_proto_error *err);
+
+#endif /* IMX_JSON_H */
