@@ -106,6 +106,8 @@ int64_t imx_market_cc_find(const imx_market *m, const char *id);
 #define IMX_DEFAULT_LISTEN "tcp://127.0.0.1:7450"
 #define IMX_DEFAULT_PUBLISH "tcp://127.0.0.1:7451"
 
+#define IMX_FILLS_LISTED_MAX 256 /* fills listed in one order.new.ok   */
+
 typedef enum imx_msg_type {
   IMX_MSG_HELLO = 0,
   IMX_MSG_ORDER_NEW,
@@ -203,11 +205,16 @@ typedef struct imx_reply {
   /* order.new, order.cancel */
   uint64_t order;
   int status;                          /* 0 open, 1 filled, 2 cancelled */
-  char reason[16];                     /* order.new when cancelled      */
+  char reason[32];                     /* error: why, a stable name
+                                       ** ("bad_tick"; errors.c); order.new:
+                                       ** why the rest was cancelled     */
   int64_t qty;                         /* order.cancel                  */
   int64_t qty_open, qty_filled;
   imx_reply_trade *trades;             /* order.new, trades.list        */
   uint32_t trades_n;
+  uint64_t trades_omitted;             /* order.new: fills not listed (the
+                                       ** first IMX_FILLS_LISTED_MAX are);
+                                       ** page them with trades.list     */
   imx_reply_order *orders;             /* order.list                    */
   uint32_t orders_n;
   char service[IMX_NAME_BYTES_MAX + 1];/* book.get, auction.run         */
@@ -231,6 +238,30 @@ void imx_reply_free(imx_reply *r);
 /* An error reply in one call: the daemon's most common encode. */
 size_t imx_error_encode(const char *id, const char *code, const char *field,
                         const char *message, char *buf, size_t cap);
+
+/* ------------------------------------------------------------- errors */
+
+/* What a rejection's reason (the engine's status name, e.g. "bad_tick",
+** or one of the daemon's own such as "not_provider") means on the wire:
+** the error code, the request field at fault and a message. One table
+** (errors.c) for the daemon, the replay tool and the simulator. */
+typedef struct imx_error_info {
+  const char *reason;
+  const char *code;
+  const char *field;   /* "" when no field is at fault */
+  const char *message;
+} imx_error_info;
+
+/* Fills *out for a reason in a request of type `type` (which names the
+** price field: price, ceiling, reference). Returns 0, or -1 for a reason
+** not in the table (then code "internal"). */
+int imx_error_of(const char *reason, imx_msg_type type, imx_error_info *out);
+/* An error reply for a reason: code, field and message from the table,
+** unless message is given (a more precise one, e.g. with the budget
+** left); `reason` is in the reply. */
+size_t imx_error_reason_encode(const char *id, const char *reason,
+                               imx_msg_type type, const char *message,
+                               char *buf, size_t cap);
 
 /* -------------------------------------------------------- market data */
 

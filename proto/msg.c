@@ -474,6 +474,7 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
     kv_int(w, "qty_filled", r->qty_filled);
     if (r->reason[0]) kv_str(w, "reason", r->reason);
     put_trades(w, r->trades, r->trades_n);
+    if (r->trades_omitted) kv_uint(w, "trades_omitted", r->trades_omitted);
     break;
   case IMX_MSG_ORDER_CANCEL:
     kv_uint(w, "order", r->order);
@@ -512,25 +513,36 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
   }
 }
 
+static void put_error(writer *w, const char *id, const char *code,
+                      const char *field, const char *message,
+                      const char *reason) {
+  IMX_ASSERT(code != NULL);
+  IMX_ASSERT(id == NULL || strlen(id) <= IMX_NAME_BYTES_MAX);
+  IMX_ASSERT(strlen(code) < sizeof ((imx_reply *)0)->code); /* decodable */
+  put_raw(w, "{\"v\":1,\"type\":\"error\",\"id\":");
+  put_str(w, id ? id : "");
+  kv_str(w, "code", code);
+  kv_str(w, "field", field ? field : "");
+  kv_str(w, "message", message ? message : "");
+  if (reason && reason[0]) kv_str(w, "reason", reason);
+  put(w, "}", 1);
+}
+
 size_t imx_error_encode(const char *id, const char *code, const char *field,
                         const char *message, char *buf, size_t cap) {
-  assert(code != NULL && (buf != NULL || cap == 0));
-  assert(id == NULL || strlen(id) <= IMX_NAME_BYTES_MAX);
-  assert(strlen(code) < sizeof ((imx_reply *)0)->code); /* decodable */
+  IMX_ASSERT(buf != NULL || cap == 0);
   writer w = {buf, cap, 0, 0};
-  put_raw(&w, "{\"v\":1,\"type\":\"error\",\"id\":");
-  put_str(&w, id ? id : "");
-  kv_str(&w, "code", code);
-  kv_str(&w, "field", field ? field : "");
-  kv_str(&w, "message", message ? message : "");
-  put(&w, "}", 1);
+  put_error(&w, id, code, field, message, NULL);
   return finish(&w);
 }
 
 size_t imx_reply_encode(const imx_reply *r, char *buf, size_t cap) {
   assert(r != NULL && (buf != NULL || cap == 0));
-  if (r->error)
-    return imx_error_encode(r->id, r->code, r->field, r->message, buf, cap);
+  if (r->error) {
+    writer w = {buf, cap, 0, 0};
+    put_error(&w, r->id, r->code, r->field, r->message, r->reason);
+    return finish(&w);
+  }
   const char *name = imx_msg_type_name(r->type);
   assert(name != NULL);
   writer w = {buf, cap, 0, 0};
@@ -584,6 +596,13 @@ static int unum(const cJSON *obj, const char *field, uint64_t *dst,
   if (num(obj, field, 0, EXACT_MAX, &v, err)) return -1;
   *dst = (uint64_t)v;
   return 0;
+}
+
+/* unum for a field that may be absent (then *dst stays 0). */
+static int opt_unum(const cJSON *obj, const char *field, uint64_t *dst,
+                    imx_proto_error *err) {
+  if (cJSON_GetObjectItemCaseSensitive(obj, field) == NULL) return 0;
+  return unum(obj, field, dst, err);
 }
 
 static int qty(const cJSON *obj, const char *field, int64_t *dst,
@@ -750,7 +769,7 @@ static int decode_roles(const cJSON *doc, unsigned *roles, imx_proto_error *err)
 static const char *const reply_keys[IMX_MSG_TYPES][12] = {
     [IMX_MSG_HELLO] = {K3, "cc", "roles", NULL},
     [IMX_MSG_ORDER_NEW] = {K3, "order", "status", "qty_open", "qty_filled",
-                           "reason", "trades", NULL},
+                           "reason", "trades", "trades_omitted", NULL},
     [IMX_MSG_ORDER_CANCEL] = {K3, "order", "qty", NULL},
     [IMX_MSG_ORDER_LIST] = {K3, "orders", NULL},
     [IMX_MSG_BOOK_GET] = {K3, "service", "bids", "offers", NULL},
@@ -776,7 +795,7 @@ static int decode_reply_fields(const cJSON *d, imx_reply *r,
            qty(d, "qty_open", &r->qty_open, err) ||
            qty(d, "qty_filled", &r->qty_filled, err) ||
            text(d, "reason", r->reason, sizeof r->reason, TEXT_OPTIONAL, err) < 0 ||
-           decode_trades(d, r, err);
+           decode_trades(d, r, err) || opt_unum(d, "trades_omitted", &r->trades_omitted, err);
   case IMX_MSG_ORDER_CANCEL:
     return unum(d, "order", &r->order, err) || qty(d, "qty", &r->qty, err);
   case IMX_MSG_ORDER_LIST: return decode_orders(d, r, err);
@@ -829,7 +848,8 @@ static int decode_reply_type(const cJSON *doc, imx_reply *r,
 }
 
 static int decode_reply(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
-  static const char *const error_keys[] = {K3, "code", "field", "message", NULL};
+  static const char *const error_keys[] = {K3, "code", "field", "message",
+                                           "reason", NULL};
   if (!cJSON_IsObject(doc))
     return imx_proto_fail(err, "bad_json", "message", "must be a JSON object");
   int64_t v = 0;
@@ -840,7 +860,8 @@ static int decode_reply(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
   if (r->error)
     return text(doc, "code", r->code, sizeof r->code, 0, err) ||
                    text(doc, "field", r->field, sizeof r->field, TEXT_CUT, err) ||
-                   text(doc, "message", r->message, sizeof r->message, TEXT_CUT, err)
+                   text(doc, "message", r->message, sizeof r->message, TEXT_CUT, err) ||
+                   text(doc, "reason", r->reason, sizeof r->reason, TEXT_OPTIONAL, err) < 0
                ? -1
                : 0;
   return decode_reply_fields(doc, r, err) ? -1 : 0;

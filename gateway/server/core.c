@@ -4,8 +4,16 @@
 ** One core owns the engine, the market file's names and roles, the recent
 ** trades and the replies of recent idempotent requests. It runs on the
 ** engine thread only, so nothing here locks. core_execute() turns one
-** decoded request into engine calls, authorises it, collects the engine's
-** events for the reply and publishes market data.
+** decoded request into engine calls, authorises it and returns one result
+** (core.h): the reply, the journal entry, the trades to settle and the
+** period it closed; the market data it caused waits in the batch until the
+** server has made the batch durable. The core never touches the ledger or
+** a socket.
+**
+** What the engine reports through its event callback lands in two places:
+** the batch (trades and market data, in the order they happened) and the
+** command (how the command's own order ended: the engine has no return
+** value for that). Ids come from the engine's out-parameters.
 **
 ** Names: the engine knows services and cost centres by their position in
 ** the market file; requests name them by id.
@@ -19,14 +27,16 @@
 #include "imx_server.h"
 
 #define TRADES_KEPT 65536u   /* trades.list looks this far back            */
-#define FILLS_MAX 256u       /* fills listed in one order.new.ok           */
 #define DEDUPE_N 65536u      /* idempotent replies remembered              */
 #define DEDUPE_REPLY_MAX 512 /* a longer reply is remembered as "done"     */
+#define BATCH_TRADES_MIN 4096u /* the batch's trades; grows for a sweep    */
+#define BATCH_MD_MIN 8192u   /* the batch's market data; grows likewise    */
+#define TENDERS_MAX_MIN 1024u /* open tenders, at least                    */
 
 typedef struct dedupe_entry {
   uint64_t hash;
   uint32_t cc;
-  uint16_t len; /* 0: slot unused */
+  uint16_t len; /* 0: slot unused; DEDUPE_REPLY_MAX + 1: too long to keep */
   char id[IMX_NAME_BYTES_MAX + 1];
   char reply[DEDUPE_REPLY_MAX];
 } dedupe_entry;
@@ -35,55 +45,84 @@ typedef struct top {
   int64_t bid, bid_qty, offer, offer_qty;
 } top;
 
+/* What the engine said about the command being run. */
+typedef struct command {
+  uint64_t order_id;    /* order.new: the new order (from ACCEPTED)     */
+  int cancelled;        /* ... which then left the book unfilled        */
+  imx_cancel_reason reason;
+  int64_t filled;       /* ... and traded this much (every fill)        */
+  uint64_t fills_n;     /* ... in this many trades                      */
+  int64_t available;    /* REJECTED: budget or capacity left            */
+  int64_t expired;      /* period.close: orders that expired            */
+  uint32_t trades_first;/* its trades in the batch                      */
+} command;
+
 struct imx_core {
   const imx_market *m;
   imx_engine *e;
-  core_publish_fn publish;
-  void *publish_ctx;
-  imx_ledger *ledger;
-  int replaying;      /* recovery: trades are in the ledger already     */
-  int ledger_failed;
+  int quiet;          /* replaying the journal: no log lines            */
   int64_t period;     /* numbers the trades' period, from 1             */
   int64_t last_trade;
   int64_t now_ms;
-  /* events of the command being run */
-  uint64_t order_id;
-  int cancelled;
-  imx_cancel_reason reason;
-  imx_reply_trade fills[FILLS_MAX];
-  uint32_t fills_n;
-  int64_t available;
-  imx_auction_result auction;
-  uint64_t tender_id, quote_id;
-  int64_t expired;
+  command cmd;
+  /* the batch: trades to settle and market data to publish */
+  core_trade *batch_trades;
+  uint32_t batch_trades_n, batch_trades_cap;
+  imx_md_event *md;
+  uint32_t md_n, md_cap;
+  char journal[IMX_MSG_BYTES_MAX];
   /* trades kept for trades.list: a ring, newest at head - 1 */
   imx_reply_trade *trades;
   uint32_t trades_head, trades_n;
   /* top of book last published, per service */
   top *tops;
   uint8_t *touched;
-  /* idempotent replies: a ring with an open-addressing index */
+  /* idempotent replies: a ring with a hash index */
   dedupe_entry *dedupe;
   uint32_t dedupe_next;
-  uint32_t *dedupe_index; /* 2 * DEDUPE_N slots, NIL empty */
+  imx_hash dedupe_index;
+  /* room for the rows of one reply */
+  imx_order_info *order_infos;   /* IMX_LIST_MAX */
+  imx_reply_order *order_rows;   /* IMX_LIST_MAX */
+  imx_reply_trade *trade_rows;   /* IMX_LIST_MAX */
+  imx_reply_capacity *capacity_rows; /* services_n */
+  char *replay_reply;            /* IMX_REPLY_BYTES_MAX: recovery's replies */
 };
 
-#define NIL UINT32_MAX
+/* ------------------------------------------------------------ the batch */
 
-/* ------------------------------------------------------------ helpers */
-
-int64_t core_cc_index(const imx_market *m, const char *cc) {
-  return imx_market_cc_find(m, cc);
+/* Grows an array of the batch (rare: one command that sweeps thousands of
+** orders); the engine thread keeps what it grew. Aborts when out of memory:
+** a command half recorded must not be acknowledged. */
+static void *grow(void *p, uint32_t *cap, size_t size) {
+  IMX_ASSERT(*cap > 0 && *cap <= UINT32_MAX / 2);
+  void *q = realloc(p, (size_t)*cap * 2 * size);
+  IMX_ASSERT(q != NULL && "out of memory for a batch's trades");
+  *cap *= 2;
+  return q;
 }
 
-static void publish(imx_core *c, imx_md_event *ev, uint32_t service) {
-  char msg[IMX_PUB_BYTES_MAX];
+static void md_add(imx_core *c, imx_md_event *ev, uint32_t service) {
+  IMX_ASSERT(service < c->m->services_n);
+  if (c->md_n == c->md_cap) c->md = grow(c->md, &c->md_cap, sizeof *c->md);
   snprintf(ev->service, sizeof ev->service, "%s", c->m->services[service].id);
-  size_t n = imx_md_encode(ev, msg, sizeof msg);
-  if (n > 0 && c->publish) c->publish(c->publish_ctx, msg, n);
+  c->md[c->md_n++] = *ev;
 }
+
+void core_batch_begin(imx_core *c) {
+  c->batch_trades_n = 0;
+  c->md_n = 0;
+}
+
+const imx_md_event *core_batch_md(const imx_core *c, uint32_t *n) {
+  *n = c->md_n;
+  return c->md;
+}
+
+/* ------------------------------------------------------------ events */
 
 static void keep_trade(imx_core *c, const imx_event *ev) {
+  IMX_ASSERT(ev->trade_id > (uint64_t)c->last_trade);
   imx_reply_trade *t = &c->trades[c->trades_head];
   memset(t, 0, sizeof *t);
   t->trade = ev->trade_id;
@@ -97,30 +136,22 @@ static void keep_trade(imx_core *c, const imx_event *ev) {
   t->sell_order = ev->sell_order_id;
   c->trades_head = (c->trades_head + 1) % TRADES_KEPT;
   if (c->trades_n < TRADES_KEPT) c->trades_n++;
-  if (c->fills_n < FILLS_MAX) c->fills[c->fills_n++] = *t;
   c->last_trade = (int64_t)t->trade;
-  if (c->ledger && !c->replaying) {
-    imx_ledger_trade lt = {.trade_id = (int64_t)t->trade, .period = c->period,
-                           .time_ms = t->time_ms, .service = t->service,
-                           .buyer = t->buyer, .seller = t->seller,
-                           .qty = t->qty, .price_minor = t->price_minor};
-    if (imx_ledger_put_trade(c->ledger, &lt) != 0) {
-      imx_log("ledger: %s", imx_ledger_error(c->ledger));
-      c->ledger_failed = 1;
-    }
+  if (c->batch_trades_n == c->batch_trades_cap)
+    c->batch_trades = grow(c->batch_trades, &c->batch_trades_cap, sizeof *c->batch_trades);
+  c->batch_trades[c->batch_trades_n++] = (core_trade){*t, c->period};
+  if (c->cmd.order_id &&
+      (t->buy_order == c->cmd.order_id || t->sell_order == c->cmd.order_id)) {
+    c->cmd.filled += t->qty;
+    c->cmd.fills_n++;
   }
   imx_md_event md = {.kind = IMX_MD_TRADE, .trade = t->trade, .qty = t->qty,
                      .price_minor = t->price_minor, .time_ms = t->time_ms};
-  publish(c, &md, ev->service);
+  md_add(c, &md, ev->service);
 }
 
-static void publish_auction(imx_core *c, const imx_event *ev) {
-  imx_md_event md = {.kind = IMX_MD_AUCTION, .price_minor = ev->price_minor,
-                     .volume = ev->qty, .surplus = ev->surplus,
-                     .surplus_side = ev->surplus_side == IMX_BID     ? IMX_PSIDE_BID
-                                     : ev->surplus_side == IMX_OFFER ? IMX_PSIDE_OFFER
-                                                                     : IMX_PSIDE_NONE};
-  publish(c, &md, ev->service);
+static int pside(imx_side s) {
+  return s == IMX_BID ? IMX_PSIDE_BID : s == IMX_OFFER ? IMX_PSIDE_OFFER : IMX_PSIDE_NONE;
 }
 
 static void on_event(void *ctx, const imx_event *ev) {
@@ -128,32 +159,30 @@ static void on_event(void *ctx, const imx_event *ev) {
   if (ev->type != IMX_EV_REJECTED && ev->service < c->m->services_n)
     c->touched[ev->service] = 1;
   switch (ev->type) {
-  case IMX_EV_ACCEPTED: c->order_id = ev->order_id; break;
+  case IMX_EV_ACCEPTED: c->cmd.order_id = ev->order_id; break;
   case IMX_EV_TRADE: keep_trade(c, ev); break;
   case IMX_EV_CANCELLED:
-    if (ev->order_id == c->order_id) {
-      c->cancelled = 1;
-      c->reason = ev->reason;
+    if (ev->order_id == c->cmd.order_id) {
+      c->cmd.cancelled = 1;
+      c->cmd.reason = ev->reason;
     }
     break;
-  case IMX_EV_EXPIRED: c->expired++; break;
-  case IMX_EV_REJECTED: c->available = ev->available; break;
-  case IMX_EV_AUCTION:
-    c->auction.price_minor = ev->price_minor;
-    c->auction.volume = ev->qty;
-    c->auction.surplus = ev->surplus;
-    c->auction.surplus_side = ev->surplus_side;
-    publish_auction(c, ev);
+  case IMX_EV_EXPIRED: c->cmd.expired++; break;
+  case IMX_EV_REJECTED: c->cmd.available = ev->available; break;
+  case IMX_EV_AUCTION: {
+    imx_md_event md = {.kind = IMX_MD_AUCTION, .price_minor = ev->price_minor,
+                       .volume = ev->qty, .surplus = ev->surplus,
+                       .surplus_side = pside(ev->surplus_side)};
+    md_add(c, &md, ev->service);
     break;
-  case IMX_EV_TENDER_OPENED: c->tender_id = ev->tender_id; break;
-  case IMX_EV_QUOTE_ACCEPTED: c->quote_id = ev->quote_id; break;
+  }
   default: break;
   }
 }
 
-/* Publishes the best prices of every service the command touched, when
-** they changed. */
-static void publish_tops(imx_core *c) {
+/* The best prices of every service the command touched, when they
+** changed. */
+static void record_tops(imx_core *c) {
   for (uint32_t s = 0; s < c->m->services_n; s++) {
     if (!c->touched[s]) continue;
     c->touched[s] = 0;
@@ -171,55 +200,44 @@ static void publish_tops(imx_core *c) {
     c->tops[s] = t;
     imx_md_event md = {.kind = IMX_MD_TOP, .bid = t.bid, .bid_qty = t.bid_qty,
                        .offer = t.offer, .offer_qty = t.offer_qty};
-    publish(c, &md, s);
+    md_add(c, &md, s);
   }
 }
 
 /* ----------------------------------------------------------- idempotency */
 
 static uint64_t dedupe_hash(uint32_t cc, const char *id) {
-  uint64_t h = 1469598103934665603ull ^ cc;
-  for (; *id; id++) h = (h ^ (uint8_t)*id) * 1099511628211ull;
-  return h;
+  return imx_hash_str(cc, id);
 }
 
+static uint64_t dedupe_hash_of(const void *owner, uint32_t k) {
+  return ((const imx_core *)owner)->dedupe[k].hash;
+}
+
+/* The entry of (cc, id), or IMX_HASH_NIL; *slot is where it was found. */
 static uint32_t dedupe_find(const imx_core *c, uint64_t h, uint32_t cc,
-                            const char *id, uint32_t *pos) {
-  uint32_t mask = 2 * DEDUPE_N - 1;
-  for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
-    uint32_t k = c->dedupe_index[i];
-    *pos = i;
-    if (k == NIL) return NIL;
+                            const char *id, uint32_t *slot) {
+  const imx_hash *x = &c->dedupe_index;
+  for (uint32_t i = imx_hash_first(x, h), n = 0; n <= x->mask;
+       i = imx_hash_next(x, i), n++) {
+    uint32_t k = x->slots[i];
+    *slot = i;
+    if (k == IMX_HASH_NIL) return IMX_HASH_NIL;
     const dedupe_entry *d = &c->dedupe[k];
     if (d->hash == h && d->cc == cc && strcmp(d->id, id) == 0) return k;
   }
-}
-
-static void dedupe_unindex(imx_core *c, uint32_t i) {
-  uint32_t mask = 2 * DEDUPE_N - 1, j = i;
-  for (;;) {
-    j = (j + 1) & mask;
-    uint32_t k = c->dedupe_index[j];
-    if (k == NIL) break;
-    uint32_t home = (uint32_t)c->dedupe[k].hash & mask;
-    int home_in = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-    if (!home_in) {
-      c->dedupe_index[i] = k;
-      i = j;
-    }
-  }
-  c->dedupe_index[i] = NIL;
+  IMX_ASSERT(0 && "the dedupe index is never full");
+  return IMX_HASH_NIL;
 }
 
 static void dedupe_put(imx_core *c, uint32_t cc, const char *id,
                        const char *reply, size_t len) {
-  uint32_t k = c->dedupe_next, pos;
+  uint32_t k = c->dedupe_next, slot;
   dedupe_entry *d = &c->dedupe[k];
-  if (d->len) {
-    uint32_t old = dedupe_find(c, d->hash, d->cc, d->id, &pos);
-    assert(old == k);
-    (void)old;
-    dedupe_unindex(c, pos);
+  if (d->len) { /* the ring wraps: forget the oldest */
+    uint32_t old = dedupe_find(c, d->hash, d->cc, d->id, &slot);
+    IMX_ASSERT(old == k);
+    imx_hash_del(&c->dedupe_index, slot, c, dedupe_hash_of);
   }
   d->hash = dedupe_hash(cc, id);
   d->cc = cc;
@@ -231,16 +249,21 @@ static void dedupe_put(imx_core *c, uint32_t cc, const char *id,
   } else {
     d->len = (uint16_t)(DEDUPE_REPLY_MAX + 1);
   }
-  uint32_t found = dedupe_find(c, d->hash, cc, d->id, &pos);
-  assert(found == NIL);
-  (void)found;
-  c->dedupe_index[pos] = k;
+  IMX_ASSERT(dedupe_find(c, d->hash, cc, d->id, &slot) == IMX_HASH_NIL);
+  imx_hash_put(&c->dedupe_index, d->hash, k);
   c->dedupe_next = (k + 1) % DEDUPE_N;
 }
 
 static int idempotent(imx_msg_type t) {
   return t == IMX_MSG_ORDER_NEW || t == IMX_MSG_ORDER_CANCEL ||
          t == IMX_MSG_TENDER_NEW || t == IMX_MSG_TENDER_QUOTE;
+}
+
+/* Whether a request changes the market, and so is journaled. */
+static int changes_state(imx_msg_type t) {
+  return t == IMX_MSG_ORDER_NEW || t == IMX_MSG_ORDER_CANCEL ||
+         t == IMX_MSG_TENDER_NEW || t == IMX_MSG_TENDER_QUOTE ||
+         t == IMX_MSG_AUCTION_RUN || t == IMX_MSG_PERIOD_CLOSE;
 }
 
 /* ------------------------------------------------------------- replies */
@@ -251,45 +274,41 @@ static size_t error_reply(const imx_request *rq, const char *code,
   return imx_error_encode(rq->id, code, field, message, buf, cap);
 }
 
-/* Maps an engine rejection to the protocol's code, field and message. */
+/* A rejection by the engine: code, field and message from proto's table,
+** the status name as the reason; budget and capacity say what is left. */
 static size_t engine_error(imx_core *c, const imx_request *rq, imx_status s,
                            char *buf, size_t cap) {
-  static char msg[96];
-  const char *code = "market_closed", *field = "", *text = imx_status_name(s);
-  switch (s) {
-  case IMX_E_UNKNOWN_SERVICE: code = "unknown_service"; field = "service"; break;
-  case IMX_E_UNKNOWN_ORDER: code = "not_found"; field = "order"; text = "no open order with this id"; break;
-  case IMX_E_UNKNOWN_TENDER: code = "not_found"; field = "tender"; text = "no open tender with this id"; break;
-  case IMX_E_UNKNOWN_CC: code = "unknown_cc"; field = "cc"; break;
-  case IMX_E_BAD_SIDE: code = "bad_field"; field = "side"; break;
-  case IMX_E_BAD_TIF: code = "bad_field"; field = "tif"; break;
-  case IMX_E_BAD_QTY: code = "bad_field"; field = "qty"; text = "out of range"; break;
-  case IMX_E_BAD_LOT: code = "bad_field"; field = "qty"; text = "not a multiple of the service's lot"; break;
-  case IMX_E_BAD_PRICE: code = "bad_field"; field = rq->type == IMX_MSG_TENDER_NEW ? "ceiling" : rq->type == IMX_MSG_AUCTION_RUN ? "reference" : "price"; text = "out of range (or a market order in a continuous market)"; break;
-  case IMX_E_BAD_TICK: code = "bad_field"; field = rq->type == IMX_MSG_TENDER_NEW ? "ceiling" : "price"; text = "not a multiple of the service's tick"; break;
-  case IMX_E_AON_REQUIRED: code = "bad_field"; field = "aon"; text = "the service is indivisible: orders must be aon"; break;
-  case IMX_E_ABOVE_CEILING: code = "bad_field"; field = "price"; text = "above the tender's ceiling"; break;
-  case IMX_E_BAD_DEADLINE: code = "bad_field"; field = "deadline_ms"; break;
-  case IMX_E_INSUFFICIENT_BUDGET:
-    code = "insufficient_budget"; field = rq->type == IMX_MSG_TENDER_NEW ? "ceiling" : "price";
-    snprintf(msg, sizeof msg, "budget left: %" PRId64, c->available);
+  char msg[160];
+  const char *text = NULL;
+  if (s == IMX_E_INSUFFICIENT_BUDGET) {
+    snprintf(msg, sizeof msg, "budget left: %" PRId64, c->cmd.available);
     text = msg;
-    break;
-  case IMX_E_OVER_CAPACITY:
-    code = "over_capacity"; field = "qty";
-    snprintf(msg, sizeof msg, "capacity left: %" PRId64, c->available);
+  } else if (s == IMX_E_OVER_CAPACITY) {
+    snprintf(msg, sizeof msg, "capacity left: %" PRId64, c->cmd.available);
     text = msg;
-    break;
-  case IMX_E_SELF_TRADE: code = "forbidden"; field = "cc"; text = "own order or tender on the other side"; break;
-  case IMX_E_ALREADY_QUOTED: code = "forbidden"; field = "tender"; text = "already quoted on this tender"; break;
-  case IMX_E_TOO_MANY_ORDERS: code = "too_many_orders"; field = "cc"; text = "the cost centre has its maximum of open orders"; break;
-  default: break; /* orders_full, levels_full, quotes_full, wrong_mode...: market_closed */
   }
-  return error_reply(rq, code, field, text, buf, cap);
+  return imx_error_reason_encode(rq->id, imx_status_name(s), rq->type, text,
+                                 buf, cap);
 }
 
 static int has_role(const imx_core *c, uint32_t cc, unsigned role) {
   return (c->m->ccs[cc].roles & role) != 0;
+}
+
+/* Whether the market file gives a provider a capacity of a service. */
+static int provides(const imx_core *c, uint32_t cc, uint32_t service) {
+  const imx_market_cc *mc = &c->m->ccs[cc];
+  for (uint32_t k = 0; k < mc->capacities_n; k++)
+    if (mc->capacities[k].service == service) return 1;
+  return 0;
+}
+
+static size_t not_provider(imx_core *c, const imx_request *rq, uint32_t cc,
+                           uint32_t service, char *buf, size_t cap) {
+  char msg[IMX_NAME_BYTES_MAX * 2 + 64];
+  snprintf(msg, sizeof msg, "%s does not provide %s (no capacity in the market file)",
+           c->m->ccs[cc].id, c->m->services[service].id);
+  return imx_error_reason_encode(rq->id, "not_provider", rq->type, msg, buf, cap);
 }
 
 /* The cost centre a request acts for; -1 (with the reply written) when it
@@ -310,11 +329,13 @@ static int64_t acting_cc(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   return k;
 }
 
+int64_t core_cc_index(const imx_market *m, const char *cc) {
+  return imx_market_cc_find(m, cc);
+}
+
 static int64_t service_index(const imx_core *c, const char *id) {
   return imx_market_service_find(c->m, id);
 }
-
-/* ------------------------------------------------------------ requests */
 
 /* An empty .ok reply to a request: its type and id. */
 static void reply_init(imx_reply *r, imx_msg_type type, const imx_request *rq) {
@@ -322,6 +343,8 @@ static void reply_init(imx_reply *r, imx_msg_type type, const imx_request *rq) {
   r->type = type;
   snprintf(r->id, sizeof r->id, "%s", rq->id);
 }
+
+/* ------------------------------------------------------------ requests */
 
 static size_t do_order_new(imx_core *c, const imx_request *rq, uint32_t cc,
                            char *buf, size_t cap) {
@@ -333,30 +356,45 @@ static size_t do_order_new(imx_core *c, const imx_request *rq, uint32_t cc,
                        rq->side == IMX_PSIDE_BID ? "only receivers bid"
                                                  : "only providers offer",
                        buf, cap);
+  if (rq->side == IMX_PSIDE_OFFER && !provides(c, cc, (uint32_t)s))
+    return not_provider(c, rq, cc, (uint32_t)s, buf, cap);
   imx_order_new o = {.service = (uint32_t)s, .cc = cc,
                      .side = rq->side == IMX_PSIDE_BID ? IMX_BID : IMX_OFFER,
                      .tif = (imx_tif)rq->tif, .aon = rq->aon, .qty = rq->qty,
                      .price_minor = rq->has_price ? rq->price_minor : IMX_PRICE_MARKET};
-  imx_status st = imx_engine_order_new(c->e, &o, NULL);
+  uint64_t id = 0;
+  uint32_t first = c->batch_trades_n;
+  imx_status st = imx_engine_order_new(c->e, &o, &id);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
+  IMX_ASSERT(id != 0 && id == c->cmd.order_id);
   imx_reply r;
   reply_init(&r, IMX_MSG_ORDER_NEW, rq);
-  r.order = c->order_id;
+  r.order = id;
   imx_order_info info;
-  if (imx_engine_order_get(c->e, c->order_id, &info) == IMX_OK) {
+  if (imx_engine_order_get(c->e, id, &info) == IMX_OK) {
     r.status = 0;
     r.qty_open = info.qty_open;
     r.qty_filled = info.qty_filled;
+    IMX_ASSERT(info.qty_filled == c->cmd.filled);
   } else {
-    int64_t filled = 0;
-    for (uint32_t i = 0; i < c->fills_n; i++) filled += c->fills[i].qty;
-    r.status = c->cancelled ? 2 : 1;
-    r.qty_filled = filled;
-    if (c->cancelled)
-      snprintf(r.reason, sizeof r.reason, "%s", imx_cancel_reason_name(c->reason));
+    r.status = c->cmd.cancelled ? 2 : 1;
+    r.qty_filled = c->cmd.filled;
+    if (c->cmd.cancelled)
+      snprintf(r.reason, sizeof r.reason, "%s", imx_cancel_reason_name(c->cmd.reason));
+    else
+      IMX_ASSERT(c->cmd.filled == rq->qty);
   }
-  r.trades = c->fills;
-  r.trades_n = c->fills_n;
+  /* The fills are this command's trades (an incoming order trades with
+  ** nothing else); the first IMX_FILLS_LISTED_MAX are listed. */
+  uint32_t n = c->batch_trades_n - first;
+  IMX_ASSERT(n == c->cmd.fills_n);
+  uint32_t listed = n < IMX_FILLS_LISTED_MAX ? n : IMX_FILLS_LISTED_MAX;
+  imx_reply_trade *fills = c->trade_rows;
+  for (uint32_t i = 0; i < listed; i++)
+    fills[i] = c->batch_trades[first + i].trade;
+  r.trades = fills;
+  r.trades_n = listed;
+  r.trades_omitted = n - listed;
   return imx_reply_encode(&r, buf, cap);
 }
 
@@ -364,7 +402,7 @@ static size_t do_order_cancel(imx_core *c, const imx_request *rq, uint32_t cc,
                               char *buf, size_t cap) {
   imx_order_info info;
   if (imx_engine_order_get(c->e, rq->order, &info) != IMX_OK)
-    return error_reply(rq, "not_found", "order", "no open order with this id", buf, cap);
+    return engine_error(c, rq, IMX_E_UNKNOWN_ORDER, buf, cap);
   if (info.cc != cc)
     return error_reply(rq, "forbidden", "order", "the order is another cost centre's", buf, cap);
   imx_status st = imx_engine_order_cancel(c->e, rq->order);
@@ -378,27 +416,26 @@ static size_t do_order_cancel(imx_core *c, const imx_request *rq, uint32_t cc,
 
 static size_t do_order_list(imx_core *c, const imx_request *rq, uint32_t cc,
                             char *buf, size_t cap) {
-  static imx_order_info scratch[IMX_LIST_MAX];
-  static imx_reply_order rows[IMX_LIST_MAX];
-  uint32_t n = imx_engine_orders_of(c->e, cc, scratch, IMX_LIST_MAX);
+  uint32_t n = imx_engine_orders_of(c->e, cc, c->order_infos, IMX_LIST_MAX);
+  IMX_ASSERT(n <= IMX_LIST_MAX);
   for (uint32_t i = 0; i < n; i++) {
-    imx_reply_order *o = &rows[i];
+    const imx_order_info *in = &c->order_infos[i];
+    imx_reply_order *o = &c->order_rows[i];
     memset(o, 0, sizeof *o);
-    o->order = scratch[i].order_id;
-    snprintf(o->service, sizeof o->service, "%s",
-             c->m->services[scratch[i].service].id);
-    o->side = scratch[i].side == IMX_BID ? IMX_PSIDE_BID : IMX_PSIDE_OFFER;
-    o->tif = (int)scratch[i].tif;
-    o->aon = scratch[i].aon;
-    o->price_minor = scratch[i].price_minor;
-    o->qty = scratch[i].qty_original;
-    o->qty_open = scratch[i].qty_open;
-    o->qty_filled = scratch[i].qty_filled;
+    o->order = in->order_id;
+    snprintf(o->service, sizeof o->service, "%s", c->m->services[in->service].id);
+    o->side = pside(in->side);
+    o->tif = (int)in->tif;
+    o->aon = in->aon;
+    o->price_minor = in->price_minor;
+    o->qty = in->qty_original;
+    o->qty_open = in->qty_open;
+    o->qty_filled = in->qty_filled;
   }
   imx_reply r;
   reply_init(&r, IMX_MSG_ORDER_LIST, rq);
   snprintf(r.cc, sizeof r.cc, "%s", c->m->ccs[cc].id);
-  r.orders = rows;
+  r.orders = c->order_rows;
   r.orders_n = n;
   return imx_reply_encode(&r, buf, cap);
 }
@@ -407,13 +444,13 @@ static size_t do_book_get(imx_core *c, const imx_request *rq, char *buf,
                           size_t cap) {
   int64_t s = service_index(c, rq->service);
   if (s < 0) return error_reply(rq, "unknown_service", "service", "no such service", buf, cap);
-  imx_level_info lv[100];
-  imx_reply_level bids[100], offers[100];
+  imx_level_info lv[IMX_DEPTH_MAX];
+  imx_reply_level bids[IMX_DEPTH_MAX], offers[IMX_DEPTH_MAX];
   imx_reply r;
   reply_init(&r, IMX_MSG_BOOK_GET, rq);
   snprintf(r.service, sizeof r.service, "%s", rq->service);
   uint32_t depth = rq->depth ? rq->depth : 10;
-  if (depth > 100) depth = 100;
+  if (depth > IMX_DEPTH_MAX) depth = IMX_DEPTH_MAX;
   r.bids_n = imx_engine_levels(c->e, (uint32_t)s, IMX_BID, lv, depth);
   for (uint32_t i = 0; i < r.bids_n; i++)
     bids[i] = (imx_reply_level){lv[i].price_minor, lv[i].qty_open, lv[i].orders};
@@ -438,7 +475,7 @@ static int trade_shown(const imx_request *rq, const imx_reply_trade *t,
 
 /* The kept trade k places from the oldest (k < trades_n). */
 static const imx_reply_trade *kept_trade(const imx_core *c, uint32_t k) {
-  assert(k < c->trades_n);
+  IMX_ASSERT(k < c->trades_n);
   return &c->trades[(c->trades_head + TRADES_KEPT - c->trades_n + k) % TRADES_KEPT];
 }
 
@@ -451,7 +488,7 @@ static uint32_t kept_after(const imx_core *c, uint64_t after) {
     if (kept_trade(c, mid)->trade <= after) lo = mid + 1;
     else hi = mid;
   }
-  assert(lo == c->trades_n || kept_trade(c, lo)->trade > after);
+  IMX_ASSERT(lo == c->trades_n || kept_trade(c, lo)->trade > after);
   return lo;
 }
 
@@ -460,8 +497,7 @@ static uint32_t kept_after(const imx_core *c, uint64_t after) {
 ** ring are gone: asking for them is an error rather than a silent gap. */
 static size_t do_trades_list(imx_core *c, const imx_request *rq,
                              uint32_t auth_cc, char *buf, size_t cap) {
-  static imx_reply_trade rows[IMX_LIST_MAX];
-  static char msg[96];
+  imx_reply_trade *rows = c->trade_rows;
   int all = has_role(c, auth_cc, IMX_ROLE_FINANCE | IMX_ROLE_ADMIN);
   const char *me = c->m->ccs[auth_cc].id;
   uint32_t limit = rq->limit ? rq->limit : 100, n = 0;
@@ -470,6 +506,7 @@ static size_t do_trades_list(imx_core *c, const imx_request *rq,
     return error_reply(rq, "unknown_service", "service", "no such service", buf, cap);
   if (rq->has_after) {
     if (c->trades_n > 0 && rq->after + 1 < kept_trade(c, 0)->trade) {
+      char msg[96];
       snprintf(msg, sizeof msg, "the trades before %" PRIu64
                " are no longer in memory", kept_trade(c, 0)->trade);
       return error_reply(rq, "not_found", "after", msg, buf, cap);
@@ -481,6 +518,7 @@ static size_t do_trades_list(imx_core *c, const imx_request *rq,
       if (trade_shown(rq, kept_trade(c, k - 1), me, all))
         rows[n++] = *kept_trade(c, k - 1);
   }
+  IMX_ASSERT(n <= limit);
   imx_reply r;
   reply_init(&r, IMX_MSG_TRADES_LIST, rq);
   r.trades = rows;
@@ -490,7 +528,6 @@ static size_t do_trades_list(imx_core *c, const imx_request *rq,
 
 static size_t do_balance_get(imx_core *c, const imx_request *rq, uint32_t cc,
                              char *buf, size_t cap) {
-  static imx_reply_capacity caps[IMX_SERVICES_MAX];
   imx_balance b;
   if (imx_engine_balance(c->e, cc, &b) != IMX_OK)
     return error_reply(rq, "internal", "cc", "no balance", buf, cap);
@@ -503,18 +540,19 @@ static size_t do_balance_get(imx_core *c, const imx_request *rq, uint32_t cc,
   r.earned = b.earned_minor;
   r.available = b.available_minor;
   const imx_market_cc *mc = &c->m->ccs[cc];
-  for (uint32_t i = 0; i < mc->capacities_n && i < IMX_SERVICES_MAX; i++) {
+  IMX_ASSERT(mc->capacities_n <= c->m->services_n);
+  for (uint32_t i = 0; i < mc->capacities_n; i++) {
     imx_capacity k;
     uint32_t s = mc->capacities[i].service;
     if (imx_engine_capacity(c->e, cc, s, &k) != IMX_OK) continue;
-    imx_reply_capacity *row = &caps[r.capacities_n++];
+    imx_reply_capacity *row = &c->capacity_rows[r.capacities_n++];
     snprintf(row->service, sizeof row->service, "%s", c->m->services[s].id);
     row->capacity = k.capacity;
     row->reserved = k.reserved;
     row->sold = k.sold;
     row->available = k.available;
   }
-  r.capacities = caps;
+  r.capacities = c->capacity_rows;
   return imx_reply_encode(&r, buf, cap);
 }
 
@@ -527,11 +565,13 @@ static size_t do_tender_new(imx_core *c, const imx_request *rq, uint32_t cc,
   imx_tender_new t = {.service = (uint32_t)s, .cc = cc, .qty = rq->qty,
                       .ceiling_minor = rq->ceiling_minor,
                       .deadline_ms = c->now_ms + rq->deadline_ms};
-  imx_status st = imx_engine_tender_new(c->e, &t, NULL);
+  uint64_t id = 0;
+  imx_status st = imx_engine_tender_new(c->e, &t, &id);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
+  IMX_ASSERT(id != 0);
   imx_reply r;
   reply_init(&r, IMX_MSG_TENDER_NEW, rq);
-  r.tender = c->tender_id;
+  r.tender = id;
   return imx_reply_encode(&r, buf, cap);
 }
 
@@ -539,12 +579,14 @@ static size_t do_tender_quote(imx_core *c, const imx_request *rq, uint32_t cc,
                               char *buf, size_t cap) {
   if (!has_role(c, cc, IMX_ROLE_PROVIDER))
     return error_reply(rq, "forbidden", "cc", "only providers quote", buf, cap);
-  imx_status st = imx_engine_tender_quote(c->e, rq->tender, cc, rq->price_minor, NULL);
+  uint64_t id = 0;
+  imx_status st = imx_engine_tender_quote(c->e, rq->tender, cc, rq->price_minor, &id);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
+  IMX_ASSERT(id != 0);
   imx_reply r;
   reply_init(&r, IMX_MSG_TENDER_QUOTE, rq);
   r.tender = rq->tender;
-  r.quote = c->quote_id;
+  r.quote = id;
   return imx_reply_encode(&r, buf, cap);
 }
 
@@ -552,40 +594,34 @@ static size_t do_auction_run(imx_core *c, const imx_request *rq, char *buf,
                              size_t cap) {
   int64_t s = service_index(c, rq->service);
   if (s < 0) return error_reply(rq, "unknown_service", "service", "no such service", buf, cap);
+  imx_auction_result a;
   imx_status st = imx_engine_auction_run(c->e, (uint32_t)s,
-                                         rq->has_price ? rq->price_minor : 0, NULL);
+                                         rq->has_price ? rq->price_minor : 0, &a);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
   imx_reply r;
   reply_init(&r, IMX_MSG_AUCTION_RUN, rq);
   snprintf(r.service, sizeof r.service, "%s", rq->service);
-  r.price_minor = c->auction.price_minor;
-  r.volume = c->auction.volume;
-  r.surplus = c->auction.surplus;
-  r.surplus_side = c->auction.surplus_side == IMX_BID     ? IMX_PSIDE_BID
-                   : c->auction.surplus_side == IMX_OFFER ? IMX_PSIDE_OFFER
-                                                          : IMX_PSIDE_NONE;
+  r.price_minor = a.price_minor;
+  r.volume = a.volume;
+  r.surplus = a.surplus;
+  r.surplus_side = pside(a.surplus_side);
   return imx_reply_encode(&r, buf, cap);
 }
 
-/* Closes the period: auctions called, period orders expired, the period's
-** settlements summarised and frozen in the ledger, then the next period
-** opens with the market file's budgets and capacities. */
-static size_t do_period_close(imx_core *c, const imx_request *rq, char *buf,
-                              size_t cap) {
+/* Closes the period: auctions called, period orders expired, then the next
+** period opens with the market file's budgets and capacities. The result
+** names the closed period: the server freezes it in the ledger. */
+static size_t do_period_close(imx_core *c, const imx_request *rq,
+                              core_result *res, char *buf, size_t cap) {
   for (uint32_t s = 0; s < c->m->services_n; s++)
     if (c->m->services[s].auction) imx_engine_auction_run(c->e, s, 0, NULL);
   for (uint32_t s = 0; s < c->m->services_n; s++) imx_engine_period_end(c->e, s);
-  if (c->ledger && !c->replaying &&
-      imx_ledger_close_period(c->ledger, c->period, c->now_ms) != 0) {
-    imx_log("ledger: %s", imx_ledger_error(c->ledger));
-    c->ledger_failed = 1;
-  }
-  c->period++;
+  res->period_closed = c->period++;
   for (uint32_t i = 0; i < c->m->ccs_n; i++) {
     const imx_market_cc *mc = &c->m->ccs[i];
     /* Refused only when open gtc bids still hold more than the new
     ** budget: the cost centre then keeps last period's figures. */
-    if (imx_engine_cc_set(c->e, i, mc->budget_minor) != IMX_OK && !c->replaying)
+    if (imx_engine_cc_set(c->e, i, mc->budget_minor) != IMX_OK && !c->quiet)
       imx_log("period %lld: %s's open bids hold more than its budget; "
               "its budget is not renewed", (long long)c->period, mc->id);
     for (uint32_t k = 0; k < mc->capacities_n; k++)
@@ -594,12 +630,12 @@ static size_t do_period_close(imx_core *c, const imx_request *rq, char *buf,
   }
   imx_reply r;
   reply_init(&r, IMX_MSG_PERIOD_CLOSE, rq);
-  r.expired = c->expired;
+  r.expired = c->cmd.expired;
   return imx_reply_encode(&r, buf, cap);
 }
 
 static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
-                       char *buf, size_t cap) {
+                       core_result *res, char *buf, size_t cap) {
   size_t len = 0;
   int64_t cc;
   const unsigned readers = IMX_ROLE_FINANCE | IMX_ROLE_ADMIN;
@@ -631,113 +667,199 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   case IMX_MSG_PERIOD_CLOSE:
     if (!has_role(c, auth_cc, IMX_ROLE_ADMIN | IMX_ROLE_FINANCE))
       return error_reply(rq, "forbidden", "type", "only admin or finance close periods", buf, cap);
-    return do_period_close(c, rq, buf, cap);
+    return do_period_close(c, rq, res, buf, cap);
   default:
     return error_reply(rq, "internal", "type", "not handled by the engine thread", buf, cap);
   }
 }
 
-size_t core_execute(imx_core *c, const imx_request *rq, uint32_t auth_cc,
-                    int64_t now_ms, char *buf, size_t cap) {
-  assert(auth_cc < c->m->ccs_n);
-  core_tick(c, now_ms);
-  uint32_t pos;
-  uint64_t h = dedupe_hash(auth_cc, rq->id);
-  if (idempotent(rq->type)) {
-    uint32_t k = dedupe_find(c, h, auth_cc, rq->id, &pos);
-    if (k != NIL) {
-      const dedupe_entry *d = &c->dedupe[k];
-      if (d->len <= DEDUPE_REPLY_MAX && d->len <= cap) {
-        memcpy(buf, d->reply, d->len);
-        return d->len;
-      }
-      return error_reply(rq, "duplicate_id", "id",
-                         "already done; the reply is too long to repeat", buf, cap);
-    }
-  }
-  c->order_id = 0;
-  c->cancelled = 0;
-  c->fills_n = 0;
-  c->available = 0;
-  c->tender_id = c->quote_id = 0;
-  c->expired = 0;
-  memset(&c->auction, 0, sizeof c->auction);
-  size_t len = dispatch(c, rq, auth_cc, buf, cap);
-  if (len == 0) len = error_reply(rq, "internal", "", "reply too large", buf, cap);
-  if (idempotent(rq->type)) dedupe_put(c, auth_cc, rq->id, buf, len);
-  publish_tops(c);
-  return len;
+/* ------------------------------------------------------------- journal */
+
+/* A request journaled as it will be replayed: canonical, without token. */
+static void journal_request(imx_core *c, const imx_request *rq,
+                            uint32_t auth_cc, core_result *res) {
+  imx_request copy = *rq;
+  copy.token[0] = '\0';
+  size_t n = imx_request_encode(&copy, c->journal, sizeof c->journal);
+  IMX_ASSERT(n > 0 && "a decoded request re-encodes within IMX_MSG_BYTES_MAX");
+  res->journal = c->journal;
+  res->journal_len = n;
+  res->journal_cc = c->m->ccs[auth_cc].id;
 }
 
-uint32_t core_tick(imx_core *c, int64_t now_ms) {
-  if (now_ms <= c->now_ms) return 0;
-  int64_t before = c->last_trade;
+/* The tick entry, {"tick":T}: written here and read here only. */
+#define TICK_HEAD "{\"tick\":"
+
+static void journal_tick(imx_core *c, int64_t now_ms, core_result *res) {
+  int n = snprintf(c->journal, sizeof c->journal, TICK_HEAD "%" PRId64 "}", now_ms);
+  IMX_ASSERT(n > 0 && (size_t)n < sizeof c->journal);
+  res->journal = c->journal;
+  res->journal_len = (size_t)n;
+  res->journal_cc = "";
+}
+
+/* 1 with *t set when the entry is a tick entry, 0 when it is not one; a
+** tick entry that is malformed is -1. */
+static int read_tick(const char *s, size_t len, int64_t *t) {
+  size_t head = sizeof TICK_HEAD - 1;
+  if (len < head || memcmp(s, TICK_HEAD, head) != 0) return 0;
+  int64_t v = 0;
+  size_t i = head;
+  for (; i < len && s[i] >= '0' && s[i] <= '9' && i - head < 18; i++)
+    v = v * 10 + (s[i] - '0');
+  if (i == head || i + 1 != len || s[i] != '}') return -1;
+  *t = v;
+  return 1;
+}
+
+/* ------------------------------------------------------------- commands */
+
+static void command_begin(imx_core *c) {
+  memset(&c->cmd, 0, sizeof c->cmd);
+  c->cmd.trades_first = c->batch_trades_n;
+}
+
+static void command_end(imx_core *c, core_result *res) {
+  record_tops(c);
+  IMX_ASSERT(c->batch_trades_n >= c->cmd.trades_first);
+  res->trades_n = c->batch_trades_n - c->cmd.trades_first;
+  res->trades = res->trades_n ? c->batch_trades + c->cmd.trades_first : NULL;
+}
+
+/* Advances the engine's clock (tender deadlines). */
+static void clock_to(imx_core *c, int64_t now_ms) {
+  if (now_ms <= c->now_ms) return;
   c->now_ms = now_ms;
   imx_engine_clock(c->e, now_ms);
-  publish_tops(c);
-  return (uint32_t)(c->last_trade - before);
 }
 
-int core_changes_state(imx_msg_type t) {
-  return t == IMX_MSG_ORDER_NEW || t == IMX_MSG_ORDER_CANCEL ||
-         t == IMX_MSG_TENDER_NEW || t == IMX_MSG_TENDER_QUOTE ||
-         t == IMX_MSG_AUCTION_RUN || t == IMX_MSG_PERIOD_CLOSE;
+core_result core_tick(imx_core *c, int64_t now_ms) {
+  core_result res = {0};
+  command_begin(c);
+  clock_to(c, now_ms);
+  command_end(c, &res);
+  if (res.trades_n > 0) journal_tick(c, now_ms, &res);
+  return res;
+}
+
+/* The clock first, then the request. A request entry replays at its time,
+** so the journal entry of a request that changes the market also brings
+** back what its clock did; a request that changes nothing is journaled as
+** a tick when its clock traded. */
+core_result core_execute(imx_core *c, const imx_request *rq, uint32_t auth_cc,
+                         int64_t now_ms, char *buf, size_t cap) {
+  IMX_ASSERT(auth_cc < c->m->ccs_n);
+  IMX_ASSERT(rq->type != IMX_MSG_HELLO && rq->type < IMX_MSG_TYPES);
+  core_result res = {0};
+  command_begin(c);
+  clock_to(c, now_ms);
+  uint32_t slot, k = IMX_HASH_NIL;
+  if (idempotent(rq->type))
+    k = dedupe_find(c, dedupe_hash(auth_cc, rq->id), auth_cc, rq->id, &slot);
+  if (k != IMX_HASH_NIL) { /* a repeat: the same reply, the market unchanged */
+    const dedupe_entry *d = &c->dedupe[k];
+    if (d->len <= DEDUPE_REPLY_MAX && d->len <= cap) {
+      memcpy(buf, d->reply, d->len);
+      res.reply_len = d->len;
+    } else {
+      res.reply_len = error_reply(rq, "duplicate_id", "id",
+                                  "already done; the reply is too long to repeat",
+                                  buf, cap);
+    }
+  } else {
+    res.reply_len = dispatch(c, rq, auth_cc, &res, buf, cap);
+    if (res.reply_len == 0)
+      res.reply_len = error_reply(rq, "internal", "", "reply too large", buf, cap);
+    if (idempotent(rq->type)) dedupe_put(c, auth_cc, rq->id, buf, res.reply_len);
+    if (changes_state(rq->type)) journal_request(c, rq, auth_cc, &res);
+  }
+  command_end(c, &res);
+  if (res.journal == NULL && res.trades_n > 0) journal_tick(c, now_ms, &res);
+  return res;
 }
 
 int core_replay(imx_core *c, int64_t time_ms, const char *cc,
-                const char *command, size_t len) {
-  static char reply[IMX_REPLY_BYTES_MAX];
-  int64_t tick;
-  if (sscanf(command, "{\"tick\":%" SCNd64 "}", &tick) == 1) {
-    c->replaying = 1;
+                const char *entry, size_t len) {
+  int64_t tick = 0;
+  int is_tick = read_tick(entry, len, &tick);
+  if (is_tick < 0) return -1;
+  c->quiet = 1;
+  core_batch_begin(c);
+  if (is_tick) {
     core_tick(c, tick);
-    c->replaying = 0;
-    return 0;
+  } else {
+    imx_request rq;
+    imx_proto_error err = {0};
+    int64_t k = core_cc_index(c->m, cc);
+    if (k < 0 || imx_request_decode(entry, len, &rq, &err) != 0 ||
+        rq.type == IMX_MSG_HELLO) {
+      c->quiet = 0;
+      return -1;
+    }
+    core_execute(c, &rq, (uint32_t)k, time_ms, c->replay_reply, IMX_REPLY_BYTES_MAX);
   }
-  imx_request rq;
-  imx_proto_error err = {0};
-  int64_t k = core_cc_index(c->m, cc);
-  if (k < 0 || imx_request_decode(command, len, &rq, &err) != 0) return -1;
-  c->replaying = 1;
-  core_execute(c, &rq, (uint32_t)k, time_ms, reply, sizeof reply);
-  c->replaying = 0;
+  core_batch_begin(c);
+  c->quiet = 0;
   return 0;
 }
 
 int64_t core_last_trade(const imx_core *c) { return c->last_trade; }
 
-void core_set_ledger(imx_core *c, imx_ledger *l) { c->ledger = l; }
-
-int core_ledger_failed(const imx_core *c) { return c->ledger_failed; }
-
 /* ------------------------------------------------------------ lifecycle */
 
-int core_open(const core_config *cfg, imx_core **out) {
-  imx_core *c = calloc(1, sizeof *c);
-  if (c == NULL) return -1;
-  *out = c;
-  c->m = cfg->market;
-  c->publish = cfg->publish;
-  c->publish_ctx = cfg->publish_ctx;
-  c->ledger = cfg->ledger;
-  c->period = 1;
-  uint32_t services = c->m->services_n ? c->m->services_n : 1;
+/* (cost centre, service) positions the engine may need: every capacity of
+** the market file, and every cost centre in every auction book. */
+static uint32_t positions_needed(const imx_market *m) {
+  uint64_t n = 1, auctions = 0;
+  for (uint32_t s = 0; s < m->services_n; s++) auctions += m->services[s].auction != 0;
+  for (uint32_t i = 0; i < m->ccs_n; i++) n += m->ccs[i].capacities_n;
+  n += auctions * m->ccs_n;
+  return n > UINT32_MAX / 4 ? UINT32_MAX / 4 : (uint32_t)n;
+}
+
+static int alloc_buffers(imx_core *c, uint32_t services) {
+  c->batch_trades_cap = BATCH_TRADES_MIN;
+  c->md_cap = BATCH_MD_MIN;
+  c->batch_trades = malloc(c->batch_trades_cap * sizeof *c->batch_trades);
+  c->md = malloc(c->md_cap * sizeof *c->md);
   c->trades = calloc(TRADES_KEPT, sizeof *c->trades);
   c->tops = calloc(services, sizeof *c->tops);
   c->touched = calloc(services, 1);
   c->dedupe = calloc(DEDUPE_N, sizeof *c->dedupe);
-  c->dedupe_index = malloc(2 * DEDUPE_N * sizeof *c->dedupe_index);
-  if (!c->trades || !c->tops || !c->touched || !c->dedupe || !c->dedupe_index)
+  c->order_infos = malloc(IMX_LIST_MAX * sizeof *c->order_infos);
+  c->order_rows = malloc(IMX_LIST_MAX * sizeof *c->order_rows);
+  c->trade_rows = malloc(IMX_LIST_MAX * sizeof *c->trade_rows);
+  c->capacity_rows = malloc(services * sizeof *c->capacity_rows);
+  c->replay_reply = malloc(IMX_REPLY_BYTES_MAX);
+  if (!c->replay_reply || !c->batch_trades || !c->md || !c->trades || !c->tops || !c->touched ||
+      !c->dedupe || !c->order_infos || !c->order_rows || !c->trade_rows ||
+      !c->capacity_rows)
     return -1;
-  memset(c->dedupe_index, 0xff, 2 * DEDUPE_N * sizeof *c->dedupe_index);
+  return imx_hash_init(&c->dedupe_index, DEDUPE_N);
+}
+
+int core_open(const core_config *cfg, imx_core **out, const char **why) {
+  IMX_ASSERT(IMX_FILLS_LISTED_MAX <= IMX_LIST_MAX);
+  imx_core *c = calloc(1, sizeof *c);
+  *out = c;
+  *why = "out of memory";
+  if (c == NULL) return -1;
+  c->m = cfg->market;
+  c->period = 1;
+  uint32_t services = c->m->services_n ? c->m->services_n : 1;
+  if (alloc_buffers(c, services) != 0) return -1;
   imx_engine_config ec = {.orders_max = cfg->orders_max,
                           .services_max = services,
                           .on_event = on_event,
                           .ctx = c,
                           .risk = 1,
                           .ccs_max = c->m->ccs_n ? c->m->ccs_n : 1,
+                          .positions_max = positions_needed(c->m),
+                          .tenders_max = TENDERS_MAX_MIN,
                           .orders_per_cc_max = cfg->orders_per_cc_max};
+  *why = "the engine refused its settings";
   if (imx_engine_create(&ec, &c->e) != IMX_OK) return -1;
+  *why = "the engine refused a service of the market file";
   for (uint32_t i = 0; i < c->m->services_n; i++) {
     const imx_market_service *ms = &c->m->services[i];
     imx_service_config sc = {.tick_minor = ms->tick_minor, .lot = ms->lot,
@@ -747,6 +869,7 @@ int core_open(const core_config *cfg, imx_core **out) {
     uint32_t id;
     if (imx_engine_service_add(c->e, &sc, &id) != IMX_OK || id != i) return -1;
   }
+  *why = "the engine refused a budget or capacity of the market file";
   for (uint32_t i = 0; i < c->m->ccs_n; i++) {
     const imx_market_cc *mc = &c->m->ccs[i];
     if (imx_engine_cc_set(c->e, i, mc->budget_minor) != IMX_OK) return -1;
@@ -755,16 +878,24 @@ int core_open(const core_config *cfg, imx_core **out) {
                                   mc->capacities[k].qty) != IMX_OK)
         return -1;
   }
+  *why = NULL;
   return 0;
 }
 
 void core_close(imx_core *c) {
   if (c == NULL) return;
   imx_engine_destroy(c->e);
+  free(c->batch_trades);
+  free(c->md);
   free(c->trades);
   free(c->tops);
   free(c->touched);
   free(c->dedupe);
-  free(c->dedupe_index);
+  imx_hash_free(&c->dedupe_index);
+  free(c->order_infos);
+  free(c->order_rows);
+  free(c->trade_rows);
+  free(c->capacity_rows);
+  free(c->replay_reply);
   free(c);
 }

@@ -1,66 +1,98 @@
 /*
 ** core.h -- the server's private interface to its core.
 **
-**   core.c    the market's state behind the protocol: runs one decoded,
-**             authenticated request against the engine and writes its reply;
-**             called from the engine thread only
+**   core.c    the market behind the protocol: executes one decoded,
+**             authenticated request against the engine and returns one
+**             result; knows nothing of sockets or the ledger
 **   server.c  nng sockets, request contexts, authentication, limits, the
-**             command queue and the engine thread
+**             command queue and the engine thread; it alone journals,
+**             settles, commits, then replies and publishes
 **   imxd.c    the daemon's main: options, signals, logging
+**
+** The path of one command (README.md, "The path of a request"):
+**
+**   server: decode, authenticate -> queue -> engine thread, per batch:
+**     core_batch_begin
+**     core_tick          -> result: journal {"tick":T} if it traded, trades
+**     core_execute (each request) -> result: reply, journal entry, trades,
+**                           the period it closed
+**     server: journal, trades and postings, period close; commit
+**     server: replies; then the batch's market data (core_batch_md)
+**
+** A result's journal entry and trades stay valid until the next
+** core_batch_begin; so do the batch's market-data events.
 */
 #ifndef IMX_CORE_H
 #define IMX_CORE_H
 
-#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "imx_engine.h"
-#include "imx_ledger.h"
 #include "imx_proto.h"
 
-
-/* Market data out: one message per call, "<service> <json>". */
-typedef void (*core_publish_fn)(void *ctx, const char *msg, size_t len);
-
 typedef struct core_config {
-  const imx_market *market;     /* kept; must outlive the core          */
-  uint32_t orders_max;          /* open orders in the whole market      */
-  uint32_t orders_per_cc_max;   /* open orders per cost centre          */
-  core_publish_fn publish;
-  void *publish_ctx;
-  imx_ledger *ledger;           /* trades go here; NULL: memory only    */
+  const imx_market *market;   /* kept; must outlive the core          */
+  uint32_t orders_max;        /* open orders in the whole market      */
+  uint32_t orders_per_cc_max; /* open orders per cost centre          */
 } core_config;
+
+/* A trade to settle: the trade as the protocol shows it, and the period
+** its postings belong to. */
+typedef struct core_trade {
+  imx_reply_trade trade;
+  int64_t period;
+} core_trade;
+
+/* What one command did. */
+typedef struct core_result {
+  size_t reply_len;         /* the reply, in the caller's buffer; 0 for a
+                            ** tick                                      */
+  const char *journal;      /* the entry that makes the command durable
+                            ** (replayed by core_replay); NULL: it changed
+                            ** nothing that needs one                   */
+  size_t journal_len;
+  const char *journal_cc;   /* whose entry: the authenticated cost centre,
+                            ** "" for a tick                             */
+  const core_trade *trades; /* to settle, in trade id order            */
+  uint32_t trades_n;
+  int64_t period_closed;    /* 0, or the period the command closed: the
+                            ** ledger freezes it after the trades       */
+} core_result;
 
 typedef struct imx_core imx_core;
 
-int core_open(const core_config *cfg, imx_core **out);
+/* Builds the engine from the market file: services, budgets, capacities,
+** positions and tender slots sized from it. Returns 0, or -1 (out of
+** memory, or a market the engine refuses: *why says which). */
+int core_open(const core_config *cfg, imx_core **out, const char **why);
 void core_close(imx_core *c);
 
-/* Runs one request for the authenticated cost centre auth_cc (an index
-** into market->ccs) and writes the reply; returns its length (0 only if
-** cap is too small for even an error). now_ms stamps trades and deadlines. */
-size_t core_execute(imx_core *c, const imx_request *rq, uint32_t auth_cc,
-                    int64_t now_ms, char *buf, size_t cap);
+/* Starts a batch: the previous batch's results and market data are gone. */
+void core_batch_begin(imx_core *c);
 
-/* Tenders whose deadline has come are awarded; call now and then. Returns
-** how many trades that made (a tick that trades must be journaled). */
-uint32_t core_tick(imx_core *c, int64_t now_ms);
+/* Advances the clock to now_ms: tenders whose deadline came are awarded.
+** The result has no reply; it has a journal entry when the tick traded. */
+core_result core_tick(imx_core *c, int64_t now_ms);
 
-/* Whether a request changes the market (and so goes to the journal). */
-int core_changes_state(imx_msg_type t);
+/* Runs one request for the authenticated cost centre auth_cc (an index into
+** market->ccs) at now_ms (which first ticks the clock) and writes the
+** reply into buf. */
+core_result core_execute(imx_core *c, const imx_request *rq, uint32_t auth_cc,
+                         int64_t now_ms, char *buf, size_t cap);
+
+/* The market data of the batch so far, in the order it happened: publish
+** only once the batch is durable. */
+const imx_md_event *core_batch_md(const imx_core *c, uint32_t *n);
 
 /* Runs one journal entry again (recovery): a request as journaled, or a
-** {"tick":T}. Trades are not written again. Returns 0, or -1 when the
-** entry cannot be read. */
+** tick. Its trades are in the ledger already: the caller ignores them.
+** Returns 0, or -1 when the entry cannot be read. */
 int core_replay(imx_core *c, int64_t time_ms, const char *cc,
                 const char *command, size_t len);
 
-/* The last trade id the engine gave, and whether writing to the ledger
-** failed (the daemon must then stop: nothing more may be acknowledged). */
+/* The last trade id the engine gave (0: none yet). */
 int64_t core_last_trade(const imx_core *c);
-void core_set_ledger(imx_core *c, imx_ledger *l);
-int core_ledger_failed(const imx_core *c);
 
 /* "cc" of a request, resolved: the acting cost centre, or -1. */
 int64_t core_cc_index(const imx_market *m, const char *cc);

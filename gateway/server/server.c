@@ -23,6 +23,7 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +31,10 @@
 #include <time.h>
 
 #include "core.h"
+#include "imx_ledger.h"
 #include "imx_server.h"
 
-#define PIPES_MAX 4096u /* connections tracked; 2x slots in the table */
+#define PIPES_MAX 4096u /* connections tracked at once */
 
 enum { W_RECV, W_WAIT, W_SEND };
 
@@ -54,7 +56,8 @@ typedef struct token_entry {
 } token_entry;
 
 typedef struct pipe_entry {
-  uint32_t pipe; /* 0: free */
+  uint32_t pipe; /* nng's pipe id; 0: free (then next_free chains it) */
+  uint32_t next_free;
   int64_t auth_cc; /* -1: none yet */
   double tokens;
   int64_t last_ns;
@@ -68,7 +71,9 @@ struct imx_server {
   worker *workers;
   uint32_t workers_n;
   pthread_mutex_t pipes_mu;
-  pipe_entry *pipes; /* 2 * PIPES_MAX, open addressing, linear probing */
+  pipe_entry *pipes; /* PIPES_MAX entries, free ones chained    */
+  uint32_t pipes_free;
+  imx_hash pipes_index; /* pipe id -> entry                       */
   pthread_mutex_t queue_mu;
   pthread_cond_t queue_cv;
   worker *queue_head, *queue_tail;
@@ -78,7 +83,7 @@ struct imx_server {
   imx_core *core;
   imx_ledger *ledger;
   int64_t journal_seq; /* the last written */
-  volatile int failed;
+  atomic_int failed;   /* the ledger failed: nothing more is acknowledged */
   char listen_bound[256], publish_bound[256];
   token_entry *tokens; /* sorted by hash */
   uint32_t tokens_n;
@@ -115,45 +120,51 @@ static int64_t wall_ms(void) {
 
 /* ---------------------------------------------------------- pipe table */
 
-/* Returns the entry of a pipe, creating it; NULL when the table is full.
-** Called with pipes_mu held. */
-static pipe_entry *pipe_get(imx_server *s, uint32_t id) {
-  uint32_t mask = 2 * PIPES_MAX - 1;
-  pipe_entry *free_slot = NULL;
-  for (uint32_t i = (id * 2654435761u) & mask, n = 0; n <= mask;
-       i = (i + 1) & mask, n++) {
-    pipe_entry *p = &s->pipes[i];
-    if (p->pipe == id) return p;
-    if (p->pipe == 0) {
-      free_slot = p;
-      break;
-    }
-  }
-  if (free_slot == NULL) return NULL;
-  memset(free_slot, 0, sizeof *free_slot);
-  free_slot->pipe = id;
-  free_slot->auth_cc = -1;
-  free_slot->tokens = s->cfg.rate_burst;
-  free_slot->last_ns = now_ns();
-  return free_slot;
+static uint64_t pipe_hash_of(const void *owner, uint32_t k) {
+  return ((const imx_server *)owner)->pipes[k].pipe;
 }
 
-/* Removal with backward shift, so probe chains stay whole. */
-static void pipe_del(imx_server *s, uint32_t id) {
-  uint32_t mask = 2 * PIPES_MAX - 1, i = (id * 2654435761u) & mask;
-  for (uint32_t n = 0; s->pipes[i].pipe != id; i = (i + 1) & mask)
-    if (s->pipes[i].pipe == 0 || ++n > mask) return;
-  for (uint32_t j = i;;) {
-    j = (j + 1) & mask;
-    if (s->pipes[j].pipe == 0) break;
-    uint32_t home = (s->pipes[j].pipe * 2654435761u) & mask;
-    int home_in = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-    if (!home_in) {
-      s->pipes[i] = s->pipes[j];
-      i = j;
-    }
+/* The entry of a pipe, or IMX_HASH_NIL; *slot is where the search ended.
+** Called with pipes_mu held. */
+static uint32_t pipe_find(const imx_server *s, uint32_t id, uint32_t *slot) {
+  const imx_hash *x = &s->pipes_index;
+  for (uint32_t i = imx_hash_first(x, id), n = 0; n <= x->mask;
+       i = imx_hash_next(x, i), n++) {
+    uint32_t k = x->slots[i];
+    *slot = i;
+    if (k == IMX_HASH_NIL || s->pipes[k].pipe == id) return k;
   }
-  s->pipes[i].pipe = 0;
+  IMX_ASSERT(0 && "the pipe index is never full");
+  return IMX_HASH_NIL;
+}
+
+/* Returns the entry of a pipe, creating it; NULL when PIPES_MAX pipes are
+** tracked already. Called with pipes_mu held. */
+static pipe_entry *pipe_get(imx_server *s, uint32_t id) {
+  IMX_ASSERT(id != 0);
+  uint32_t slot, k = pipe_find(s, id, &slot);
+  if (k != IMX_HASH_NIL) return &s->pipes[k];
+  if (s->pipes_free == IMX_HASH_NIL) return NULL;
+  k = s->pipes_free;
+  pipe_entry *p = &s->pipes[k];
+  IMX_ASSERT(p->pipe == 0);
+  s->pipes_free = p->next_free;
+  memset(p, 0, sizeof *p);
+  p->pipe = id;
+  p->auth_cc = -1;
+  p->tokens = s->cfg.rate_burst;
+  p->last_ns = now_ns();
+  imx_hash_put(&s->pipes_index, id, k);
+  return p;
+}
+
+static void pipe_del(imx_server *s, uint32_t id) {
+  uint32_t slot, k = pipe_find(s, id, &slot);
+  if (k == IMX_HASH_NIL) return; /* it never sent a request */
+  imx_hash_del(&s->pipes_index, slot, s, pipe_hash_of);
+  s->pipes[k].pipe = 0;
+  s->pipes[k].next_free = s->pipes_free;
+  s->pipes_free = k;
 }
 
 static void on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg) {
@@ -353,50 +364,68 @@ static void on_aio(void *arg) {
     nng_ctx_recv(w->ctx, w->aio);
     break;
   default:
-    assert(0 && "an aio completed while its worker waited for the engine");
+    IMX_ASSERT(0 && "an aio completed while its worker waited for the engine");
   }
 }
 
 /* --------------------------------------------------------- engine thread */
 
-static void publish(void *ctx, const char *msg, size_t len) {
-  imx_server *s = ctx;
-  /* Market data must never stall the engine: a slow subscriber loses. */
-  if (s->pub_open) nng_send(s->pub, (void *)msg, len, NNG_FLAG_NONBLOCK);
+/* Writes what one command did to the open ledger transaction: its journal
+** entry, its trades with their postings, the period it closed. Returns 0,
+** or -1 (the batch must not be acknowledged). */
+static int settle(imx_server *s, const core_result *r, int64_t now) {
+  imx_ledger *l = s->ledger;
+  if (r->journal &&
+      imx_ledger_journal(l, ++s->journal_seq, now, r->journal_cc, r->journal,
+                         r->journal_len) != 0)
+    return -1;
+  for (uint32_t i = 0; i < r->trades_n; i++) {
+    const imx_reply_trade *t = &r->trades[i].trade;
+    imx_ledger_trade lt = {.trade_id = (int64_t)t->trade, .period = r->trades[i].period,
+                           .time_ms = t->time_ms, .service = t->service,
+                           .buyer = t->buyer, .seller = t->seller,
+                           .qty = t->qty, .price_minor = t->price_minor};
+    if (imx_ledger_put_trade(l, &lt) != 0) return -1;
+  }
+  if (r->period_closed && imx_ledger_close_period(l, r->period_closed, now) != 0)
+    return -1;
+  return 0;
 }
 
-/* Journals one request as it will be replayed: canonical, without token. */
-static int journal_request(imx_server *s, const worker *w, int64_t now) {
-  imx_request rq = w->rq;
-  char buf[IMX_MSG_BYTES_MAX];
-  rq.token[0] = '\0';
-  size_t n = imx_request_encode(&rq, buf, sizeof buf);
-  return n == 0 ? -1
-                : imx_ledger_journal(s->ledger, ++s->journal_seq, now,
-                                     s->cfg.market->ccs[w->auth_cc].id, buf, n);
-}
-
-/* Runs one batch in one ledger transaction: the clock's tick (journaled if
-** it traded), then the requests. Returns 0 when it is durable. */
+/* Runs one batch: the clock's tick, then the requests, each settled in one
+** ledger transaction that is committed before anything is acknowledged.
+** Returns 0 when the batch is durable (or there is no ledger). */
 static int run_batch(imx_server *s, worker *batch, int64_t now) {
   imx_ledger *l = s->ledger;
   int rc = l ? imx_ledger_begin(l) : 0;
-  if (core_tick(s->core, now) > 0 && l && rc == 0) {
-    char tick[48];
-    int n = snprintf(tick, sizeof tick, "{\"tick\":%lld}", (long long)now);
-    rc = imx_ledger_journal(l, ++s->journal_seq, now, "", tick, (size_t)n);
-  }
+  core_batch_begin(s->core);
+  core_result r = core_tick(s->core, now);
+  if (l && rc == 0) rc = settle(s, &r, now);
   for (worker *w = batch; w; w = w->next) {
-    if (l && rc == 0 && core_changes_state(w->rq.type)) rc = journal_request(s, w, now);
-    w->reply_len = core_execute(s->core, &w->rq, w->auth_cc, now, w->reply,
-                                IMX_REPLY_BYTES_MAX);
+    r = core_execute(s->core, &w->rq, w->auth_cc, now, w->reply, IMX_REPLY_BYTES_MAX);
+    IMX_ASSERT(r.reply_len > 0);
+    w->reply_len = r.reply_len;
+    if (l && rc == 0) rc = settle(s, &r, now);
   }
-  if (l && rc == 0 && !core_ledger_failed(s->core)) rc = imx_ledger_commit(l);
-  if (l && (rc != 0 || core_ledger_failed(s->core))) {
+  if (l && rc == 0) rc = imx_ledger_commit(l);
+  if (l && rc != 0) {
     imx_log("ledger: %s: stopping, nothing more is acknowledged", imx_ledger_error(l));
+    imx_ledger_rollback(l);
     return -1;
   }
   return 0;
+}
+
+/* Market data of a durable batch. It must never stall the engine: a slow
+** subscriber loses messages. */
+static void publish_batch(imx_server *s) {
+  uint32_t n = 0;
+  const imx_md_event *md = core_batch_md(s->core, &n);
+  char msg[IMX_PUB_BYTES_MAX];
+  for (uint32_t i = 0; i < n && s->pub_open; i++) {
+    size_t len = imx_md_encode(&md[i], msg, sizeof msg);
+    if (len > 0) nng_send(s->pub, msg, len, NNG_FLAG_NONBLOCK);
+  }
 }
 
 static void *engine_main(void *arg) {
@@ -419,14 +448,15 @@ static void *engine_main(void *arg) {
     int stopping = s->stopping;
     pthread_mutex_unlock(&s->queue_mu);
     if (run_batch(s, batch, wall_ms()) != 0) {
-      s->failed = 1; /* the batch is not durable: it is not acknowledged */
+      atomic_store(&s->failed, 1); /* not durable: not acknowledged */
       break;
     }
-    /* Durable: acknowledge the batch. */
+    /* Durable: acknowledge the batch, then tell the market. */
     for (worker *w = batch, *next; w; w = next) {
       next = w->next;
       send_reply(w, w->reply, w->reply_len);
     }
+    publish_batch(s);
     if (stopping) break;
   }
   return NULL;
@@ -542,18 +572,22 @@ int imx_server_start(const imx_server_config *cfg, imx_server **out) {
   pthread_mutex_init(&s->pipes_mu, NULL);
   pthread_mutex_init(&s->queue_mu, NULL);
   pthread_cond_init(&s->queue_cv, NULL);
-  s->pipes = calloc(2 * PIPES_MAX, sizeof *s->pipes);
-  if (s->pipes == NULL || index_tokens(s) != 0) return -1;
+  s->pipes = calloc(PIPES_MAX, sizeof *s->pipes);
+  if (s->pipes == NULL || imx_hash_init(&s->pipes_index, PIPES_MAX) != 0 ||
+      index_tokens(s) != 0)
+    return -1;
+  for (uint32_t k = 0; k < PIPES_MAX; k++)
+    s->pipes[k].next_free = k + 1 < PIPES_MAX ? k + 1 : IMX_HASH_NIL;
+  s->pipes_free = 0;
   core_config cc = {.market = cfg->market, .orders_max = cfg->orders_max,
-                    .orders_per_cc_max = cfg->orders_per_cc_max,
-                    .publish = publish, .publish_ctx = s};
-  if (core_open(&cc, &s->core) != 0) {
-    imx_log("cannot set up the market (out of memory?)");
+                    .orders_per_cc_max = cfg->orders_per_cc_max};
+  const char *why = NULL;
+  if (core_open(&cc, &s->core, &why) != 0) {
+    imx_log("cannot set up the market: %s", why);
     return -1;
   }
   /* Before the sockets: nothing is published or served while recovering. */
   if (cfg->db_path && recover(s) != 0) return -1;
-  core_set_ledger(s->core, s->ledger);
   if (open_sockets(s) != 0) return -1;
   if (pthread_create(&s->engine_thread, NULL, engine_main, s) != 0) return -1;
   s->engine_started = 1;
@@ -564,7 +598,7 @@ int imx_server_start(const imx_server_config *cfg, imx_server **out) {
   return 0;
 }
 
-int imx_server_failed(const imx_server *s) { return s->failed; }
+int imx_server_failed(const imx_server *s) { return atomic_load(&s->failed); }
 
 const char *imx_server_listen_url(const imx_server *s) { return s->listen_bound; }
 
@@ -592,6 +626,7 @@ void imx_server_stop(imx_server *s) {
   core_close(s->core);
   imx_ledger_close(s->ledger);
   free(s->pipes);
+  imx_hash_free(&s->pipes_index);
   free(s->tokens);
   pthread_mutex_destroy(&s->pipes_mu);
   pthread_mutex_destroy(&s->queue_mu);

@@ -1,0 +1,99 @@
+/*
+** errors.c -- the one table from a rejection's reason to the protocol's
+** error reply.
+**
+** The engine says why it refused a command with a status whose stable name
+** ("bad_tick", "insufficient_budget", ...) is the reply's `reason`; this
+** table gives each reason its protocol `code` (the coarse class a client
+** branches on: bad_field, not_found, forbidden, ...), the request field it
+** is about, and the message a person reads. The daemon's core, the replay
+** tool and the simulator's client all read it here, so a reason is
+** explained the same way everywhere, and a client never parses a message:
+** it reads `reason`.
+**
+** The field "price" stands for the request's price, whatever the request
+** calls it: tender.new's ceiling, auction.run's reference.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "imx_proto.h"
+
+static const imx_error_info table[] = {
+    {"unknown_service", "unknown_service", "service", "no such service"},
+    {"unknown_order", "not_found", "order", "no open order with this id"},
+    {"bad_side", "bad_field", "side", "must be bid or offer"},
+    {"bad_tif", "bad_field", "tif", "not a time in force this order can have"},
+    {"bad_qty", "bad_field", "qty", "out of range"},
+    {"bad_price", "bad_field", "price",
+     "out of range (or a market order in a continuous market)"},
+    {"bad_tick", "bad_field", "price", "not a multiple of the service's tick"},
+    {"bad_lot", "bad_field", "qty", "not a multiple of the service's lot"},
+    {"aon_required", "bad_field", "aon",
+     "the service is indivisible: orders must be aon"},
+    {"orders_full", "market_full", "", "the market holds its maximum of open orders"},
+    {"levels_full", "market_full", "price",
+     "the book side has no free price level for a new price"},
+    {"services_full", "internal", "", "no room for another service"},
+    {"bad_config", "internal", "", "the engine refused a setting"},
+    {"nomem", "internal", "", "out of memory"},
+    {"unknown_cc", "unknown_cc", "cc", "no such cost centre"},
+    {"insufficient_budget", "insufficient_budget", "price",
+     "the budget left does not cover quantity x price"},
+    {"over_capacity", "over_capacity", "qty", "more than the capacity left"},
+    {"self_trade", "forbidden", "cc", "own order or tender on the other side"},
+    {"wrong_mode", "bad_field", "service",
+     "the service's mode does not allow this (auction.run needs an auction service)"},
+    {"positions_full", "market_full", "",
+     "the market holds its maximum of (cost centre, service) positions"},
+    {"tenders_full", "market_full", "", "the market holds its maximum of open tenders"},
+    {"unknown_tender", "not_found", "tender", "no open tender with this id"},
+    {"above_ceiling", "bad_field", "price", "above the tender's ceiling"},
+    {"quotes_full", "market_full", "tender", "the tender has its maximum of quotes"},
+    {"already_quoted", "forbidden", "tender", "already quoted on this tender"},
+    {"bad_deadline", "bad_field", "deadline_ms", "not after the market's clock"},
+    {"too_many_orders", "too_many_orders", "cc",
+     "the cost centre has its maximum of open orders"},
+    {"too_many_tenders", "too_many_tenders", "cc",
+     "the cost centre has its maximum of open tenders"},
+    /* Reasons of the daemon's own, not the engine's. */
+    {"not_provider", "forbidden", "service",
+     "the cost centre does not provide this service (no capacity in the market file)"},
+};
+
+/* The name a request gives its price. */
+static const char *price_field(imx_msg_type t) {
+  switch (t) {
+  case IMX_MSG_TENDER_NEW: return "ceiling";
+  case IMX_MSG_AUCTION_RUN: return "reference";
+  default: return "price";
+  }
+}
+
+int imx_error_of(const char *reason, imx_msg_type type, imx_error_info *out) {
+  IMX_ASSERT(reason != NULL && out != NULL);
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+    if (strcmp(table[i].reason, reason) != 0) continue;
+    *out = table[i];
+    if (strcmp(out->field, "price") == 0) out->field = price_field(type);
+    return 0;
+  }
+  *out = (imx_error_info){reason, "internal", "", "unexplained rejection"};
+  return -1;
+}
+
+size_t imx_error_reason_encode(const char *id, const char *reason,
+                               imx_msg_type type, const char *message,
+                               char *buf, size_t cap) {
+  imx_error_info e;
+  imx_error_of(reason, type, &e);
+  imx_reply r;
+  memset(&r, 0, sizeof r);
+  r.error = 1;
+  snprintf(r.id, sizeof r.id, "%s", id ? id : "");
+  snprintf(r.code, sizeof r.code, "%s", e.code);
+  snprintf(r.field, sizeof r.field, "%s", e.field);
+  snprintf(r.message, sizeof r.message, "%s", message ? message : e.message);
+  snprintf(r.reason, sizeof r.reason, "%s", reason);
+  return imx_reply_encode(&r, buf, cap);
+}
