@@ -119,31 +119,34 @@ static void put_tender(replay *r, const char *type, const imx_event *ev) {
   fputs("}\n", r->out);
 }
 
-/* The input field each rejection reason is about. */
-static const char *status_field(imx_status s) {
-  switch (s) {
-  case IMX_E_UNKNOWN_SERVICE: return "service";
-  case IMX_E_UNKNOWN_ORDER: case IMX_E_UNKNOWN_TENDER: return "id";
-  case IMX_E_BAD_SIDE: return "side";
-  case IMX_E_BAD_TIF: return "tif";
-  case IMX_E_BAD_QTY: case IMX_E_BAD_LOT: case IMX_E_OVER_CAPACITY: return "qty";
-  case IMX_E_BAD_PRICE: case IMX_E_BAD_TICK: case IMX_E_ABOVE_CEILING:
-  case IMX_E_INSUFFICIENT_BUDGET: return "price";
-  case IMX_E_AON_REQUIRED: return "aon";
-  case IMX_E_UNKNOWN_CC: case IMX_E_SELF_TRADE: case IMX_E_ALREADY_QUOTED:
-    return "cc";
-  case IMX_E_BAD_DEADLINE: return "deadline";
-  default: return "line";
-  }
+/* The input field a rejection is about: the protocol's field for the
+** reason (proto/errors.c, the table the daemon uses), named as a replay
+** line names it. */
+static const char *status_field(imx_status s, imx_msg_type type) {
+  imx_error_info e;
+  imx_error_of(imx_status_name(s), type, &e);
+  if (strcmp(e.field, "order") == 0) return "id";
+  if (strcmp(e.field, "deadline_ms") == 0) return "deadline";
+  if (type == IMX_MSG_AUCTION_RUN && strcmp(e.field, "service") == 0) return "auction";
+  if (e.field[0] == '\0') return "line";
+  return e.field;
 }
 
-static void put_rejected(replay *r, imx_status s, int64_t available,
-                         const char *id) {
+/* The protocol request a replay line is, for the name of its price. */
+static imx_msg_type line_type(const cJSON *obj) {
+  if (cJSON_HasObjectItem(obj, "quote")) return IMX_MSG_TENDER_QUOTE;
+  if (cJSON_HasObjectItem(obj, "tender")) return IMX_MSG_TENDER_NEW;
+  if (cJSON_HasObjectItem(obj, "auction")) return IMX_MSG_AUCTION_RUN;
+  return IMX_MSG_ORDER_NEW;
+}
+
+static void put_rejected(replay *r, imx_status s, imx_msg_type type,
+                         int64_t available, const char *id) {
   FILE *f = r->quiet ? r->err : r->out;
   fprintf(f, "{\"type\":\"rejected\",\"line\":%ld", r->line);
   put_kv(f, "id", id);
   fprintf(f, ",\"code\":\"%s\",\"field\":\"%s\"", imx_status_name(s),
-          status_field(s));
+          status_field(s, type));
   if (s == IMX_E_INSUFFICIENT_BUDGET || s == IMX_E_OVER_CAPACITY)
     fprintf(f, ",\"available\":%" PRId64, available);
   fputs("}\n", f);
@@ -223,13 +226,12 @@ static void on_event(void *ctx, const imx_event *ev) {
 
 /* ------------------------------------------------------- field decoding */
 
-#define fail imx_proto_fail
 
 /* A required name. */
 static int get_name(const cJSON *obj, const char *field, const char **out,
                     line_error *le) {
   int rc = imx_json_string(obj, field, IMX_NAME_BYTES_MAX, out, le);
-  return rc == 1 ? fail(le, "bad_field", field, "missing") : rc;
+  return rc == 1 ? imx_proto_fail(le, "bad_field", field, "missing") : rc;
 }
 
 /* A required exact integer; range checks against the market are the
@@ -237,12 +239,12 @@ static int get_name(const cJSON *obj, const char *field, const char **out,
 static int get_int(const cJSON *obj, const char *field, int64_t *out,
                    line_error *le) {
   int rc = imx_json_int(obj, field, INT64_MIN, INT64_MAX, out, le);
-  return rc == 1 ? fail(le, "bad_field", field, "missing") : rc;
+  return rc == 1 ? imx_proto_fail(le, "bad_field", field, "missing") : rc;
 }
 
 static int64_t intern_or_fail(names *t, const char *s, line_error *le) {
   int64_t k = names_intern(t, s);
-  if (k < 0) fail(le, "internal", "line", "out of memory");
+  if (k < 0) imx_proto_fail(le, "internal", "line", "out of memory");
   return k;
 }
 
@@ -252,12 +254,12 @@ static int64_t service_of(replay *r, const char *name, const char *field,
                           line_error *le) {
   int64_t k = names_find(&r->services, name);
   if (k >= 0) return k;
-  if (r->market) return fail(le, "unknown_service", field, "not in the market file");
+  if (r->market) return imx_proto_fail(le, "unknown_service", field, "not in the market file");
   imx_service_config cfg = {.tick_minor = 1, .lot = 1, .divisible = 1};
   cfg.mode = r->auction_default ? IMX_MODE_AUCTION : IMX_MODE_CONTINUOUS;
   uint32_t id;
   if (imx_engine_service_add(r->engine, &cfg, &id) != IMX_OK)
-    return fail(le, "internal", field, "no room for another service");
+    return imx_proto_fail(le, "internal", field, "no room for another service");
   k = intern_or_fail(&r->services, name, le);
   assert(k < 0 || (uint32_t)k == id);
   return k;
@@ -266,9 +268,9 @@ static int64_t service_of(replay *r, const char *name, const char *field,
 static int64_t cc_of(replay *r, const char *name, line_error *le) {
   int64_t k = names_find(&r->ccs, name);
   if (k >= 0) return k;
-  if (r->market) return fail(le, "unknown_cc", "cc", "not in the market file");
+  if (r->market) return imx_proto_fail(le, "unknown_cc", "cc", "not in the market file");
   if (r->ccs.n >= REPLAY_ORDERS_MAX)
-    return fail(le, "internal", "cc", "too many cost centres");
+    return imx_proto_fail(le, "internal", "cc", "too many cost centres");
   return intern_or_fail(&r->ccs, name, le);
 }
 
@@ -277,9 +279,9 @@ static int64_t cc_of(replay *r, const char *name, line_error *le) {
 static int64_t new_name(replay *r, idmap *m, const char *name,
                         const char *field, line_error *le) {
   if (idmap_engine_id(m, name) != 0)
-    return fail(le, "duplicate_id", field, "this id was already accepted");
+    return imx_proto_fail(le, "duplicate_id", field, "this id was already accepted");
   int64_t k = idmap_intern(m, name);
-  if (k < 0) return fail(le, "internal", field, "out of memory");
+  if (k < 0) return imx_proto_fail(le, "internal", field, "out of memory");
   r->pending = m;
   r->pending_name = k;
   return k;
@@ -300,7 +302,7 @@ static int cmd_order(replay *r, const cJSON *obj, line_error *le) {
       get_name(obj, "cc", &cc, le) || get_name(obj, "service", &service, le))
     return -1;
   if ((rc = imx_json_word(obj, "side", sides, &side, le)))
-    return rc < 0 ? -1 : fail(le, "bad_field", "side", "missing");
+    return rc < 0 ? -1 : imx_proto_fail(le, "bad_field", "side", "missing");
   if (get_int(obj, "qty", &qty, le) ||
       imx_json_int(obj, "price", INT64_MIN, INT64_MAX, &price, le) < 0 ||
       imx_json_word(obj, "tif", tifs, &tif, le) < 0 ||
@@ -339,7 +341,7 @@ static int cmd_modify(replay *r, const cJSON *obj, line_error *le) {
   int no_price = imx_json_int(obj, "price", INT64_MIN, INT64_MAX, &price, le);
   if (no_price < 0) return -1;
   if (no_qty && no_price)
-    return fail(le, "bad_field", "qty", "modify needs qty or price");
+    return imx_proto_fail(le, "bad_field", "qty", "modify needs qty or price");
   uint64_t engine_id = idmap_engine_id(&r->orders, id);
   imx_order_info info;
   if (imx_engine_order_get(r->engine, engine_id, &info) == IMX_OK) {
@@ -357,7 +359,7 @@ static int cmd_end_period(replay *r, const cJSON *obj, line_error *le) {
       get_name(obj, "end_period", &service, le))
     return -1;
   int64_t k = names_find(&r->services, service);
-  if (k < 0) return fail(le, "unknown_service", "end_period", "no such service");
+  if (k < 0) return imx_proto_fail(le, "unknown_service", "end_period", "no such service");
   imx_status s = imx_engine_period_end(r->engine, (uint32_t)k);
   return s == IMX_OK ? 0 : -2 - (int)s;
 }
@@ -371,7 +373,7 @@ static int cmd_auction(replay *r, const cJSON *obj, line_error *le) {
       imx_json_int(obj, "reference", INT64_MIN, INT64_MAX, &reference, le) < 0)
     return -1;
   int64_t k = names_find(&r->services, service);
-  if (k < 0) return fail(le, "unknown_service", "auction", "no such service");
+  if (k < 0) return imx_proto_fail(le, "unknown_service", "auction", "no such service");
   imx_status s = imx_engine_auction_run(r->engine, (uint32_t)k, reference, NULL);
   return s == IMX_OK ? 0 : -2 - (int)s;
 }
@@ -461,7 +463,7 @@ static int run_line(replay *r, const char *buf, size_t len, line_error *le) {
   }
   int rc;
   r->pending = NULL;
-  if (!cJSON_IsObject(obj)) rc = fail(le, "bad_json", "line", "not a JSON object");
+  if (!cJSON_IsObject(obj)) rc = imx_proto_fail(le, "bad_json", "line", "not a JSON object");
   else if (cJSON_HasObjectItem(obj, "cancel")) rc = cmd_cancel(r, obj, le);
   else if (cJSON_HasObjectItem(obj, "modify")) rc = cmd_modify(r, obj, le);
   else if (cJSON_HasObjectItem(obj, "end_period")) rc = cmd_end_period(r, obj, le);
@@ -475,7 +477,7 @@ static int run_line(replay *r, const char *buf, size_t len, line_error *le) {
   else rc = cmd_order(r, obj, le);
   if (rc <= -2) {
     imx_status s = (imx_status)(-2 - rc);
-    put_rejected(r, s, r->last_available, subject(obj));
+    put_rejected(r, s, line_type(obj), r->last_available, subject(obj));
     rc = 0;
   }
   cJSON_Delete(obj);
@@ -515,7 +517,7 @@ static int replay_stream(replay *r, FILE *in) {
     r->line++;
     line_error le = {0};
     if (too_long)
-      fail(&le, "too_large", "line", "longer than 65536 bytes");
+      imx_proto_fail(&le, "too_large", "line", "longer than 65536 bytes");
     else if (blank(buf, len))
       continue;
     if (too_long || run_line(r, buf, (size_t)len, &le) != 0) {

@@ -29,8 +29,8 @@
 ** close, so that the run's first period starts from the market file's
 ** budgets and capacities, as in-process.
 **
-** Errors: a refused order is a rejection (the engine's imx_status, mapped
-** back from the stable error code); a refused token, an unknown service or
+** Errors: a refused order is a rejection (the engine's imx_status, read
+** from the error reply's reason); a refused token, an unknown service or
 ** cost centre, or no reply within the timeout fail the venue with the code
 ** and imxd's message in v->err.
 */
@@ -182,43 +182,31 @@ static int newest_trade(venue_connect *v, uint64_t *id_out) {
 
 /* ------------------------------------------------------------- the ops */
 
-/* An error code of order.new back to the engine's status; -1: not a
-** rejection. core.c's engine_error is the other direction. */
+/* A rejection's reason (the engine's status name, proto/errors.c) back to
+** the engine's status; -1: not an engine rejection (a failure to report).
+** The reason is a stable field: no message is parsed. */
 static int status_of(const imx_reply *rp, imx_status *st) {
-  static const struct { const char *code; imx_status st; } direct[] = {
-      {"insufficient_budget", IMX_E_INSUFFICIENT_BUDGET},
-      {"over_capacity", IMX_E_OVER_CAPACITY},
-      {"too_many_orders", IMX_E_TOO_MANY_ORDERS}};
-  for (size_t i = 0; i < sizeof direct / sizeof direct[0]; i++)
-    if (strcmp(rp->code, direct[i].code) == 0) return *st = direct[i].st, 0;
-  if (strcmp(rp->code, "market_closed") == 0) {
-    /* its message is the engine's status name */
-    for (int s = IMX_E_UNKNOWN_SERVICE; s <= IMX_E_TOO_MANY_ORDERS; s++)
-      if (strcmp(rp->message, imx_status_name((imx_status)s)) == 0)
-        return *st = (imx_status)s, 0;
-    return -1;
+  if (rp->reason[0] == '\0') return -1;
+  /* The daemon's own word for what the engine calls no capacity left. */
+  if (strcmp(rp->reason, "not_provider") == 0) return *st = IMX_E_OVER_CAPACITY, 0;
+  for (int s = IMX_E_UNKNOWN_SERVICE; s < 256; s++) {
+    const char *name = imx_status_name((imx_status)s);
+    if (strcmp(name, "unknown") == 0) break; /* past the last status */
+    if (strcmp(name, rp->reason) == 0) return *st = (imx_status)s, 0;
   }
-  if (strcmp(rp->code, "forbidden") == 0 && strcmp(rp->field, "cc") == 0 &&
-      strstr(rp->message, "own order") != NULL)
-    return *st = IMX_E_SELF_TRADE, 0;
-  if (strcmp(rp->code, "bad_field") != 0) return -1;
-  if (strcmp(rp->field, "price") == 0)
-    return *st = strstr(rp->message, "tick") ? IMX_E_BAD_TICK : IMX_E_BAD_PRICE, 0;
-  if (strcmp(rp->field, "qty") == 0)
-    return *st = strstr(rp->message, "lot") ? IMX_E_BAD_LOT : IMX_E_BAD_QTY, 0;
-  if (strcmp(rp->field, "aon") == 0) return *st = IMX_E_AON_REQUIRED, 0;
   return -1;
 }
 
-/* The fills an order.new.ok lists; beyond the 256 a reply holds, the rest
-** come from trades.list. */
+/* The fills an order.new.ok lists; beyond the IMX_FILLS_LISTED_MAX a reply
+** holds (it says how many it left out), the rest come from trades.list. */
 static int order_fills(venue_connect *v, const imx_reply *rp) {
   int64_t listed = 0;
   for (uint32_t i = 0; i < rp->trades_n; i++) {
     if (take_trade(v, &rp->trades[i]) != 0) return -1;
     listed += rp->trades[i].qty;
   }
-  if (listed >= rp->qty_filled) return 0;
+  assert(listed <= rp->qty_filled);
+  if (rp->trades_omitted == 0) return 0;
   uint64_t n = 0;
   return fetch_trades(v, &n);
 }
