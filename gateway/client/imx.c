@@ -201,10 +201,10 @@ static int order_cmd(const opts *o, int side, int argc, char **argv) {
       snprintf(rq.service, sizeof rq.service, "%s", argv[i]);
       pos++;
     } else if (pos == 1) {
-      if (number(argv[i], 1, 1000000000, &rq.qty)) return usage();
+      if (number(argv[i], 1, IMX_QTY_MAX, &rq.qty)) return usage();
       pos++;
     } else if (pos == 2) {
-      if (number(argv[i], 1, 1000000000, &rq.price_minor)) return usage();
+      if (number(argv[i], 1, IMX_PRICE_MAX_MINOR, &rq.price_minor)) return usage();
       rq.has_price = 1;
       pos++;
     } else {
@@ -377,7 +377,7 @@ static int simple(const opts *o, const char *cmd, int argc, char **argv) {
     if (!strcmp(argv[i], "--for")) opt_for = argv[i + 1];
   if (!strcmp(cmd, "cancel") && argc == 1) {
     rq.type = IMX_MSG_ORDER_CANCEL;
-    if (number(argv[0], 1, INT64_MAX, &n)) return usage();
+    if (number(argv[0], 1, IMX_ID_MAX, &n)) return usage();
     rq.order = (uint64_t)n;
   } else if (!strcmp(cmd, "orders") || !strcmp(cmd, "balance")) {
     rq.type = !strcmp(cmd, "orders") ? IMX_MSG_ORDER_LIST : IMX_MSG_BALANCE_GET;
@@ -387,7 +387,7 @@ static int simple(const opts *o, const char *cmd, int argc, char **argv) {
     rq.depth = 10;
     snprintf(rq.service, sizeof rq.service, "%s", argv[0]);
     if (argc == 3 && !strcmp(argv[1], "--depth")) {
-      if (number(argv[2], 1, 100, &n)) return usage();
+      if (number(argv[2], 1, IMX_DEPTH_MAX, &n)) return usage();
       rq.depth = (uint32_t)n;
     }
   } else if (!strcmp(cmd, "trades")) {
@@ -400,7 +400,7 @@ static int simple(const opts *o, const char *cmd, int argc, char **argv) {
         if (number(argv[++i], 1, IMX_LIST_MAX, &n)) return usage();
         rq.limit = (uint32_t)n;
       } else if (!strcmp(argv[i], "--after") && i + 1 < argc) {
-        if (number(argv[++i], 0, (INT64_C(1) << 53) - 1, &n)) return usage();
+        if (number(argv[++i], 0, IMX_ID_MAX, &n)) return usage();
         rq.after = (uint64_t)n;
         rq.has_after = 1;
       } else {
@@ -410,14 +410,14 @@ static int simple(const opts *o, const char *cmd, int argc, char **argv) {
   } else if (!strcmp(cmd, "tender") && argc == 4) {
     rq.type = IMX_MSG_TENDER_NEW;
     snprintf(rq.service, sizeof rq.service, "%s", argv[0]);
-    if (number(argv[1], 1, 1000000000, &rq.qty) ||
-        number(argv[2], 1, 1000000000, &rq.ceiling_minor) ||
-        number(argv[3], 1, 30 * 86400, &n))
+    if (number(argv[1], 1, IMX_QTY_MAX, &rq.qty) ||
+        number(argv[2], 1, IMX_PRICE_MAX_MINOR, &rq.ceiling_minor) ||
+        number(argv[3], 1, IMX_DEADLINE_MS_MAX / 1000, &n))
       return usage();
     rq.deadline_ms = n * 1000;
   } else if (!strcmp(cmd, "quote") && argc == 2) {
     rq.type = IMX_MSG_TENDER_QUOTE;
-    if (number(argv[0], 1, INT64_MAX, &n) || number(argv[1], 1, 1000000000, &rq.price_minor))
+    if (number(argv[0], 1, IMX_ID_MAX, &n) || number(argv[1], 1, IMX_PRICE_MAX_MINOR, &rq.price_minor))
       return usage();
     rq.tender = (uint64_t)n;
     rq.has_price = 1;
@@ -425,7 +425,7 @@ static int simple(const opts *o, const char *cmd, int argc, char **argv) {
     rq.type = IMX_MSG_AUCTION_RUN;
     snprintf(rq.service, sizeof rq.service, "%s", argv[1]);
     if (argc == 4 && !strcmp(argv[2], "--reference")) {
-      if (number(argv[3], 1, 1000000000, &rq.price_minor)) return usage();
+      if (number(argv[3], 1, IMX_PRICE_MAX_MINOR, &rq.price_minor)) return usage();
       rq.has_price = 1;
     }
   } else if (!strcmp(cmd, "period") && argc == 1 && !strcmp(argv[0], "close")) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "imx_engine.h" /* IMX_ORDERS_MAX */
 #include "imx_server.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -67,7 +68,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--rate") && n > 0) cfg.rate_per_s = (double)n;
     else if (!strcmp(a, "--burst") && n > 0) cfg.rate_burst = (double)n;
     else if (!strcmp(a, "--max-msg") && n >= 1024) cfg.recv_max_bytes = (size_t)n;
-    else if (!strcmp(a, "--orders-max") && n > 0 && n <= (1 << 26)) cfg.orders_max = (uint32_t)n;
+    else if (!strcmp(a, "--orders-max") && n > 0 && n <= IMX_ORDERS_MAX) cfg.orders_max = (uint32_t)n;
     else if (!strcmp(a, "--orders-per-cc") && n > 0) cfg.orders_per_cc_max = (uint32_t)n;
     else { fprintf(stderr, "imxd: bad option %s %s\n", a, v); usage(stderr); return 2; }
   }
