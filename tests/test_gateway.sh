@@ -399,4 +399,48 @@ bad_market_refused() {
 }
 check bad_market_file_is_refused_with_the_field bad_market_refused
 
+# A batch whose commit fails is neither acknowledged nor published: another
+# writer holds the ledger's write lock, so imxd's next batch cannot commit.
+# The subscriber must not see the trade that batch made in memory, imxd
+# stops, and a restart has the resting offer untouched.
+failed_commit_publishes_nothing() {
+  start_daemon fc
+  IMX_URL=$URL_fc IMX_TOKEN=test-token-CC-P1 "$imx" offer it.hour 5 8500 >/dev/null || return 1
+  IMX_PUB_URL=$PUB_fc "$imx" --json watch it.hour --count 1 >"$tmp/fc.watch" 2>&1 &
+  pids+=($!)
+  sleep 0.3
+  (echo "BEGIN IMMEDIATE;"; sleep 4; echo "ROLLBACK;") | sqlite3 "$tmp/fc.db" &
+  pids+=($!)
+  sleep 0.5
+  if IMX_URL=$URL_fc IMX_TOKEN=test-token-CC-R1 "$imx" bid it.hour 2 9000 >"$tmp/fc.bid" 2>&1; then
+    echo "  the bid was acknowledged: $(cat "$tmp/fc.bid")"
+    return 1
+  fi
+  local stopped=0
+  for _ in $(seq 100); do
+    kill -0 "$PID_fc" 2>/dev/null || { stopped=1; break; }
+    sleep 0.05
+  done
+  [ $stopped -eq 1 ] || { echo "  imxd still runs"; return 1; }
+  grep -q 'nothing more is acknowledged' "$tmp/fc.log" || { cat "$tmp/fc.log"; return 1; }
+  if grep -q '"type":"trade"\|"type":"top"' "$tmp/fc.watch"; then
+    echo "  published before the commit: $(cat "$tmp/fc.watch")"
+    return 1
+  fi
+  sleep 4 # the other writer lets go
+  cp "$tmp/fc.db" "$tmp/fc2.db"
+  [ -f "$tmp/fc.db-wal" ] && cp "$tmp/fc.db-wal" "$tmp/fc2.db-wal"
+  start_daemon fc2
+  local orders
+  orders=$(IMX_URL=$URL_fc2 IMX_TOKEN=test-token-CC-P1 "$imx" --json orders)
+  kill -TERM "$PID_fc2"
+  wait "$PID_fc2"
+  [[ "$orders" == *'"qty_open":5'* ]] || { echo "  after restart: $orders"; return 1; }
+}
+if command -v sqlite3 >/dev/null; then
+  check a_failed_commit_is_neither_acknowledged_nor_published failed_commit_publishes_nothing
+else
+  skip a_failed_commit_is_neither_acknowledged_nor_published "sqlite3 (Debian package sqlite3) is missing"
+fi
+
 finish
