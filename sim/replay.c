@@ -26,6 +26,7 @@
 
 #include "imx_engine.h"
 #include "imx_json.h"
+#include "imx_setup.h"
 #include "imx_sim.h"
 #include "sim_int.h"
 
@@ -543,29 +544,20 @@ static int load_market(replay *r, const char *path) {
             pe.code);
     return -1;
   }
+  /* The same set-up as imxd's (gateway/setup/setup.c); the names are
+  ** interned in file order, so names and engine numbers agree. */
   int rc = 0;
-  for (uint32_t i = 0; i < m.services_n && rc == 0; i++) {
-    const imx_market_service *ms = &m.services[i];
-    imx_service_config cfg = {.tick_minor = ms->tick_minor, .lot = ms->lot,
-                              .divisible = ms->divisible,
-                              .mode = ms->auction ? IMX_MODE_AUCTION
-                                                  : IMX_MODE_CONTINUOUS,
-                              .price_cap_minor = ms->price_cap_minor};
-    uint32_t id;
-    if (imx_engine_service_add(r->engine, &cfg, &id) != IMX_OK ||
-        names_intern(&r->services, ms->id) != (int64_t)id)
-      rc = -1;
+  const char *what = "";
+  imx_status st = imx_setup_market(r->engine, &m, &what);
+  if (st != IMX_OK) {
+    fprintf(r->err, "imx-sim: %s: the engine refused %s: %s\n", path, what,
+            imx_status_name(st));
+    rc = -1;
   }
-  for (uint32_t i = 0; i < m.ccs_n && rc == 0; i++) {
-    const imx_market_cc *c = &m.ccs[i];
-    if (names_intern(&r->ccs, c->id) != (int64_t)i ||
-        imx_engine_cc_set(r->engine, i, c->budget_minor) != IMX_OK)
-      rc = -1;
-    for (uint32_t k = 0; k < c->capacities_n && rc == 0; k++)
-      if (imx_engine_capacity_set(r->engine, i, c->capacities[k].service,
-                                  c->capacities[k].qty) != IMX_OK)
-        rc = -1;
-  }
+  for (uint32_t i = 0; i < m.services_n && rc == 0; i++)
+    if (names_intern(&r->services, m.services[i].id) != (int64_t)i) rc = -1;
+  for (uint32_t i = 0; i < m.ccs_n && rc == 0; i++)
+    if (names_intern(&r->ccs, m.ccs[i].id) != (int64_t)i) rc = -1;
   if (rc) fprintf(r->err, "imx-sim: %s: the engine refused the market\n", path);
   r->market = 1;
   imx_market_free(&m);

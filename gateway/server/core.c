@@ -25,13 +25,13 @@
 
 #include "core.h"
 #include "imx_server.h"
+#include "imx_setup.h"
 
 #define TRADES_KEPT 65536u   /* trades.list looks this far back            */
 #define DEDUPE_N 65536u      /* idempotent replies remembered              */
 #define DEDUPE_REPLY_MAX 512 /* a longer reply is remembered as "done"     */
 #define BATCH_TRADES_MIN 4096u /* the batch's trades; grows for a sweep    */
 #define BATCH_MD_MIN 8192u   /* the batch's market data; grows likewise    */
-#define TENDERS_MAX_MIN 1024u /* open tenders, at least                    */
 
 typedef struct dedupe_entry {
   uint64_t hash;
@@ -87,6 +87,7 @@ struct imx_core {
   imx_reply_trade *trade_rows;   /* IMX_LIST_MAX */
   imx_reply_capacity *capacity_rows; /* services_n */
   char *replay_reply;            /* IMX_REPLY_BYTES_MAX: recovery's replies */
+  char why[IMX_NAME_BYTES_MAX + 96]; /* why core_open failed */
 };
 
 /* ------------------------------------------------------------ the batch */
@@ -132,15 +133,18 @@ static void keep_trade(imx_core *c, const imx_event *ev) {
   t->qty = ev->qty;
   t->price_minor = ev->price_minor;
   t->time_ms = c->now_ms;
-  t->buy_order = ev->buy_order_id;
-  t->sell_order = ev->sell_order_id;
+  /* A tender's trade names the tender and the winning quote (their ids
+  ** are counted apart from order ids, docs/protocol.md). */
+  int tender = ev->tender_id != 0;
+  t->buy_order = tender ? ev->tender_id : ev->buy_order_id;
+  t->sell_order = tender ? ev->quote_id : ev->sell_order_id;
   c->trades_head = (c->trades_head + 1) % TRADES_KEPT;
   if (c->trades_n < TRADES_KEPT) c->trades_n++;
   c->last_trade = (int64_t)t->trade;
   if (c->batch_trades_n == c->batch_trades_cap)
     c->batch_trades = grow(c->batch_trades, &c->batch_trades_cap, sizeof *c->batch_trades);
   c->batch_trades[c->batch_trades_n++] = (core_trade){*t, c->period};
-  if (c->cmd.order_id &&
+  if (c->cmd.order_id && !tender &&
       (t->buy_order == c->cmd.order_id || t->sell_order == c->cmd.order_id)) {
     c->cmd.filled += t->qty;
     c->cmd.fills_n++;
@@ -608,6 +612,16 @@ static size_t do_auction_run(imx_core *c, const imx_request *rq, char *buf,
   return imx_reply_encode(&r, buf, cap);
 }
 
+/* Refused only when open gtc bids still hold more than the new budget:
+** the cost centre then keeps last period's figures. */
+static void budget_kept(void *ctx, uint32_t cc, imx_status st) {
+  imx_core *c = ctx;
+  if (!c->quiet)
+    imx_log("period %lld: %s's open bids hold more than its budget (%s); "
+            "its budget is not renewed", (long long)c->period, c->m->ccs[cc].id,
+            imx_status_name(st));
+}
+
 /* Closes the period: auctions called, period orders expired, then the next
 ** period opens with the market file's budgets and capacities. The result
 ** names the closed period: the server freezes it in the ledger. */
@@ -617,17 +631,8 @@ static size_t do_period_close(imx_core *c, const imx_request *rq,
     if (c->m->services[s].auction) imx_engine_auction_run(c->e, s, 0, NULL);
   for (uint32_t s = 0; s < c->m->services_n; s++) imx_engine_period_end(c->e, s);
   res->period_closed = c->period++;
-  for (uint32_t i = 0; i < c->m->ccs_n; i++) {
-    const imx_market_cc *mc = &c->m->ccs[i];
-    /* Refused only when open gtc bids still hold more than the new
-    ** budget: the cost centre then keeps last period's figures. */
-    if (imx_engine_cc_set(c->e, i, mc->budget_minor) != IMX_OK && !c->quiet)
-      imx_log("period %lld: %s's open bids hold more than its budget; "
-              "its budget is not renewed", (long long)c->period, mc->id);
-    for (uint32_t k = 0; k < mc->capacities_n; k++)
-      imx_engine_capacity_set(c->e, i, mc->capacities[k].service,
-                              mc->capacities[k].qty);
-  }
+  const char *what;
+  imx_setup_period(c->e, c->m, budget_kept, c, &what);
   imx_reply r;
   reply_init(&r, IMX_MSG_PERIOD_CLOSE, rq);
   r.expired = c->cmd.expired;
@@ -807,16 +812,6 @@ int64_t core_last_trade(const imx_core *c) { return c->last_trade; }
 
 /* ------------------------------------------------------------ lifecycle */
 
-/* (cost centre, service) positions the engine may need: every capacity of
-** the market file, and every cost centre in every auction book. */
-static uint32_t positions_needed(const imx_market *m) {
-  uint64_t n = 1, auctions = 0;
-  for (uint32_t s = 0; s < m->services_n; s++) auctions += m->services[s].auction != 0;
-  for (uint32_t i = 0; i < m->ccs_n; i++) n += m->ccs[i].capacities_n;
-  n += auctions * m->ccs_n;
-  return n > UINT32_MAX / 4 ? UINT32_MAX / 4 : (uint32_t)n;
-}
-
 static int alloc_buffers(imx_core *c, uint32_t services) {
   c->batch_trades_cap = BATCH_TRADES_MIN;
   c->md_cap = BATCH_MD_MIN;
@@ -846,37 +841,19 @@ int core_open(const core_config *cfg, imx_core **out, const char **why) {
   if (c == NULL) return -1;
   c->m = cfg->market;
   c->period = 1;
-  uint32_t services = c->m->services_n ? c->m->services_n : 1;
-  if (alloc_buffers(c, services) != 0) return -1;
-  imx_engine_config ec = {.orders_max = cfg->orders_max,
-                          .services_max = services,
-                          .on_event = on_event,
-                          .ctx = c,
-                          .risk = 1,
-                          .ccs_max = c->m->ccs_n ? c->m->ccs_n : 1,
-                          .positions_max = positions_needed(c->m),
-                          .tenders_max = TENDERS_MAX_MIN,
-                          .orders_per_cc_max = cfg->orders_per_cc_max};
+  if (alloc_buffers(c, c->m->services_n ? c->m->services_n : 1) != 0) return -1;
+  imx_engine_config ec = {.orders_max = cfg->orders_max, .on_event = on_event,
+                          .ctx = c, .orders_per_cc_max = cfg->orders_per_cc_max};
+  imx_setup_config(c->m, &ec);
   *why = "the engine refused its settings";
   if (imx_engine_create(&ec, &c->e) != IMX_OK) return -1;
-  *why = "the engine refused a service of the market file";
-  for (uint32_t i = 0; i < c->m->services_n; i++) {
-    const imx_market_service *ms = &c->m->services[i];
-    imx_service_config sc = {.tick_minor = ms->tick_minor, .lot = ms->lot,
-                             .divisible = ms->divisible,
-                             .mode = ms->auction ? IMX_MODE_AUCTION : IMX_MODE_CONTINUOUS,
-                             .price_cap_minor = ms->price_cap_minor};
-    uint32_t id;
-    if (imx_engine_service_add(c->e, &sc, &id) != IMX_OK || id != i) return -1;
-  }
-  *why = "the engine refused a budget or capacity of the market file";
-  for (uint32_t i = 0; i < c->m->ccs_n; i++) {
-    const imx_market_cc *mc = &c->m->ccs[i];
-    if (imx_engine_cc_set(c->e, i, mc->budget_minor) != IMX_OK) return -1;
-    for (uint32_t k = 0; k < mc->capacities_n; k++)
-      if (imx_engine_capacity_set(c->e, i, mc->capacities[k].service,
-                                  mc->capacities[k].qty) != IMX_OK)
-        return -1;
+  const char *what = "";
+  imx_status st = imx_setup_market(c->e, c->m, &what);
+  if (st != IMX_OK) {
+    snprintf(c->why, sizeof c->why, "the engine refused %s of the market file: %s",
+             what, imx_status_name(st));
+    *why = c->why;
+    return -1;
   }
   *why = NULL;
   return 0;
