@@ -1,0 +1,1333 @@
+/*
+** test_core.c -- the daemon's core in-process, without sockets: one decoded,
+** authenticated request in, one result out (gateway/server/core.h).
+**
+** Requests are written as the JSON a client sends and decoded with
+** imx_request_decode, as the server does; replies are decoded with
+** imx_reply_decode and read field by field. Authentication is the server's
+** job, so a test names the acting cost centre by id and the core gets its
+** index. Every request carries its own time: T0 plus the milliseconds the
+** test lets pass.
+**
+** The market (MARKET_JSON) has a continuous service (it.hour), a call
+** auction (truck.day), and an indivisible one with a lot of 2 (room.day);
+** two providers (CC-P2 provides only it.hour), two receivers, finance,
+** admin, and CC-PR, both provider and receiver, for the self-trade rules.
+**
+** A test that shows a defect of core.c not yet fixed says DEFECT above it
+** and fails until the defect is fixed.
+*/
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core.h"
+#include "imx_proto.h"
+
+#define T0 INT64_C(1718000000000)
+
+static const char MARKET_JSON[] =
+    "{\"currency\":\"EUR\",\"services\":["
+    "{\"id\":\"it.hour\",\"unit\":\"hour\",\"tick\":100,\"lot\":1,"
+    "\"divisible\":true,\"mode\":\"continuous\",\"price_cap\":100000},"
+    "{\"id\":\"truck.day\",\"unit\":\"day\",\"tick\":100,\"lot\":1,"
+    "\"divisible\":true,\"mode\":\"auction\",\"price_cap\":100000},"
+    "{\"id\":\"room.day\",\"unit\":\"day\",\"tick\":100,\"lot\":2,"
+    "\"divisible\":false,\"mode\":\"continuous\",\"price_cap\":100000}],"
+    "\"cost_centres\":["
+    "{\"id\":\"CC-P1\",\"name\":\"Provider One\",\"site\":\"A\",\"roles\":[\"provider\"],"
+    "\"budget\":0,\"capacities\":{\"it.hour\":1000,\"truck.day\":10,\"room.day\":10}},"
+    "{\"id\":\"CC-P2\",\"name\":\"Provider Two\",\"site\":\"B\",\"roles\":[\"provider\"],"
+    "\"budget\":0,\"capacities\":{\"it.hour\":50}},"
+    "{\"id\":\"CC-R1\",\"name\":\"Receiver One\",\"site\":\"A\",\"roles\":[\"receiver\"],"
+    "\"budget\":100000},"
+    "{\"id\":\"CC-R2\",\"name\":\"Receiver Two\",\"site\":\"B\",\"roles\":[\"receiver\"],"
+    "\"budget\":1000000},"
+    "{\"id\":\"CC-FIN\",\"name\":\"Controlling\",\"site\":\"A\",\"roles\":[\"finance\"],"
+    "\"budget\":0},"
+    "{\"id\":\"CC-ADM\",\"name\":\"Market Operations\",\"site\":\"A\",\"roles\":[\"admin\"],"
+    "\"budget\":0},"
+    "{\"id\":\"CC-PR\",\"name\":\"Both Sides\",\"site\":\"A\","
+    "\"roles\":[\"provider\",\"receiver\"],\"budget\":100000,"
+    "\"capacities\":{\"it.hour\":10,\"truck.day\":10}}]}";
+
+/* ----------------------------------------------------------------- helpers */
+
+static imx_market market_;
+static int market_parsed_;
+static char reply_[IMX_REPLY_BYTES_MAX]; /* the last reply's bytes */
+static size_t reply_len_;
+static imx_reply last_;                  /* ... decoded             */
+static int last_decoded_;
+
+static const imx_market *market(void) {
+  if (!market_parsed_) {
+    imx_proto_error err = {0};
+    if (imx_market_parse(MARKET_JSON, strlen(MARKET_JSON), &market_, &err) != 0) {
+      fprintf(stderr, "  the test market does not parse: %s %s: %s\n", err.code,
+              err.field, err.message);
+      abort();
+    }
+    market_parsed_ = 1;
+  }
+  return &market_;
+}
+
+/* A core on the test market with these limits. */
+static imx_core *open_limited(uint32_t orders_max, uint32_t orders_per_cc_max) {
+  core_config cfg = {.market = market(), .orders_max = orders_max,
+                     .orders_per_cc_max = orders_per_cc_max};
+  imx_core *c = NULL;
+  const char *why = NULL;
+  if (core_open(&cfg, &c, &why) != 0) {
+    fprintf(stderr, "  core_open: %s\n", why);
+    abort();
+  }
+  return c;
+}
+
+static imx_core *open_core(void) { return open_limited(1024, 0); }
+
+static void forget_reply(void) {
+  if (last_decoded_) imx_reply_free(&last_);
+  last_decoded_ = 0;
+  memset(&last_, 0, sizeof last_);
+}
+
+static void close_core(imx_core *c) {
+  forget_reply();
+  core_close(c);
+}
+
+static uint32_t cc_index(const char *id) {
+  int64_t k = core_cc_index(market(), id);
+  if (k < 0) {
+    fprintf(stderr, "  no cost centre %s in the test market\n", id);
+    abort();
+  }
+  return (uint32_t)k;
+}
+
+/* Runs one request as its own batch, as cost centre `cc`, at `now_ms`; the
+** reply's bytes are in reply_ and decoded in last_. */
+static core_result run(imx_core *c, const char *cc, int64_t now_ms,
+                       const char *json) {
+  forget_reply();
+  imx_request rq;
+  imx_proto_error err = {0};
+  if (imx_request_decode(json, strlen(json), &rq, &err) != 0) {
+    fprintf(stderr, "  request refused (%s %s: %s): %s\n", err.code, err.field,
+            err.message, json);
+    check_failures_++;
+    return (core_result){0};
+  }
+  core_batch_begin(c);
+  core_result res = core_execute(c, &rq, cc_index(cc), now_ms, reply_, sizeof reply_);
+  reply_len_ = res.reply_len;
+  if (imx_reply_decode(reply_, reply_len_, &last_, &err) != 0) {
+    fprintf(stderr, "  reply refused (%s %s: %s): %.*s\n", err.code, err.field,
+            err.message, (int)reply_len_, reply_);
+    check_failures_++;
+  } else {
+    last_decoded_ = 1;
+  }
+  return res;
+}
+
+/* run() with a request built from a format. */
+static core_result runf(imx_core *c, const char *cc, int64_t now_ms,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static core_result runf(imx_core *c, const char *cc, int64_t now_ms,
+                        const char *fmt, ...) {
+  char json[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(json, sizeof json, fmt, ap);
+  va_end(ap);
+  return run(c, cc, now_ms, json);
+}
+
+/* The last reply is an error with this code, field and reason ("" when the
+** reply gives none). */
+#define CHECK_ERROR(want_code, want_field, want_reason)                     \
+  do {                                                                     \
+    CHECK_EQ(1, last_.error);                                              \
+    CHECK_STR(want_code, last_.code);                                      \
+    CHECK_STR(want_field, last_.field);                                    \
+    CHECK_STR(want_reason, last_.reason);                                  \
+  } while (0)
+
+/* The last reply is an .ok of this type. */
+#define CHECK_OK(msg_type)                                                 \
+  do {                                                                     \
+    CHECK_EQ(0, last_.error);                                              \
+    CHECK_EQ(msg_type, last_.type);                                        \
+  } while (0)
+
+/* Whether the journal entry of a result is exactly `want`. */
+static int journal_is(const core_result *res, const char *want) {
+  if (res->journal == NULL) {
+    fprintf(stderr, "  journal: want %s, got NULL\n", want);
+    return 0;
+  }
+  if (res->journal_len != strlen(want) ||
+      memcmp(res->journal, want, res->journal_len) != 0) {
+    fprintf(stderr, "  journal: want %s\n           got  %.*s\n", want,
+            (int)res->journal_len, res->journal);
+    return 0;
+  }
+  return 1;
+}
+
+/* A resting offer of `qty` it.hour at `price` by CC-P1. */
+static void offer_it(imx_core *c, const char *id, int64_t qty, int64_t price,
+                     int64_t now_ms) {
+  runf(c, "CC-P1", now_ms,
+       "{\"v\":1,\"type\":\"order.new\",\"id\":\"%s\",\"service\":\"it.hour\","
+       "\"side\":\"offer\",\"qty\":%lld,\"price\":%lld}",
+       id, (long long)qty, (long long)price);
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+}
+
+/* A copy of the last reply's bytes, to compare with a later one. */
+typedef struct saved_reply {
+  char bytes[8192];
+  size_t len;
+} saved_reply;
+
+static void save_reply(saved_reply *s) {
+  CHECK(reply_len_ <= sizeof s->bytes);
+  s->len = reply_len_ < sizeof s->bytes ? reply_len_ : sizeof s->bytes;
+  memcpy(s->bytes, reply_, s->len);
+}
+
+static int same_reply(const saved_reply *s) {
+  int same = s->len == reply_len_ && memcmp(s->bytes, reply_, s->len) == 0;
+  if (!same)
+    fprintf(stderr, "  want %.*s\n  got  %.*s\n", (int)s->len, s->bytes,
+            (int)reply_len_, reply_);
+  return same;
+}
+
+/* Whether `needle` occurs in the n bytes at s. */
+static int contains(const char *s, size_t n, const char *needle) {
+  size_t k = strlen(needle);
+  for (size_t i = 0; i + k <= n; i++)
+    if (memcmp(s + i, needle, k) == 0) return 1;
+  return 0;
+}
+
+/* ------------------------------------------------- order.new and results */
+
+static void test_resting_order_has_no_trades_and_journals_the_request_without_its_token(void) {
+  imx_core *c = open_core();
+  const char *json =
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"token\":\"secret-R1\","
+      "\"service\":\"it.hour\",\"side\":\"bid\",\"qty\":2,\"price\":1000}";
+  core_result res = run(c, "CC-R1", T0, json);
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  CHECK_EQ(1, last_.order);
+  CHECK_EQ(0, last_.status); /* open */
+  CHECK_EQ(2, last_.qty_open);
+  CHECK_EQ(0, last_.qty_filled);
+  CHECK_EQ(0, last_.trades_n);
+  CHECK_EQ(0, last_.trades_omitted);
+  CHECK_EQ(0, res.trades_n);
+  CHECK(res.trades == NULL);
+  CHECK_EQ(0, res.period_closed);
+  CHECK_STR("CC-R1", res.journal_cc);
+  CHECK(journal_is(&res, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":"
+                         "\"it.hour\",\"side\":\"bid\",\"qty\":2,\"price\":1000,"
+                         "\"tif\":\"gtc\",\"aon\":false}"));
+  CHECK(res.journal && !contains(res.journal, res.journal_len, "token"));
+  CHECK(res.journal && !contains(res.journal, res.journal_len, "secret-R1"));
+  /* canonical: the request re-encoded, without its token */
+  imx_request rq;
+  imx_proto_error err = {0};
+  char canonical[1024];
+  CHECK_EQ(0, imx_request_decode(json, strlen(json), &rq, &err));
+  rq.token[0] = '\0';
+  size_t n = imx_request_encode(&rq, canonical, sizeof canonical);
+  CHECK(res.journal && n == res.journal_len && memcmp(canonical, res.journal, n) == 0);
+  close_core(c);
+}
+
+static void test_crossing_order_lists_its_trades_in_period_1(void) {
+  imx_core *c = open_core();
+  offer_it(c, "o1", 3, 1000, T0);
+  core_result res = run(c, "CC-R1", T0 + 5,
+                        "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":"
+                        "\"it.hour\",\"side\":\"bid\",\"qty\":2,\"price\":1200}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  CHECK_EQ(2, last_.order);
+  CHECK_EQ(1, last_.status); /* filled */
+  CHECK_EQ(0, last_.qty_open);
+  CHECK_EQ(2, last_.qty_filled);
+  CHECK_EQ(1, last_.trades_n);
+  if (last_.trades_n == 1) {
+    const imx_reply_trade *t = &last_.trades[0];
+    CHECK_EQ(1, t->trade);
+    CHECK_STR("it.hour", t->service);
+    CHECK_STR("CC-R1", t->buyer);
+    CHECK_STR("CC-P1", t->seller);
+    CHECK_EQ(2, t->qty);
+    CHECK_EQ(1000, t->price_minor); /* the resting order's price */
+    CHECK_EQ(T0 + 5, t->time_ms);
+    CHECK_EQ(2, t->buy_order);
+    CHECK_EQ(1, t->sell_order);
+  }
+  CHECK_EQ(1, res.trades_n);
+  if (res.trades_n == 1) {
+    CHECK_EQ(1, res.trades[0].period);
+    CHECK_EQ(1, res.trades[0].trade.trade);
+    CHECK_EQ(2, res.trades[0].trade.qty);
+    CHECK_EQ(1000, res.trades[0].trade.price_minor);
+  }
+  CHECK_EQ(1, core_last_trade(c));
+  close_core(c);
+}
+
+static void test_batch_market_data_is_the_trade_then_the_new_top_and_empty_after_batch_begin(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1000}");
+  offer_it(c, "o1", 1, 1000, T0 + 1);
+  uint32_t n = 0;
+  const imx_md_event *md = core_batch_md(c, &n);
+  CHECK_EQ(2, n);
+  if (n == 2) {
+    CHECK_EQ(IMX_MD_TRADE, md[0].kind);
+    CHECK_STR("it.hour", md[0].service);
+    CHECK_EQ(1, md[0].trade);
+    CHECK_EQ(1, md[0].qty);
+    CHECK_EQ(1000, md[0].price_minor);
+    CHECK_EQ(T0 + 1, md[0].time_ms);
+    CHECK_EQ(IMX_MD_TOP, md[1].kind);
+    CHECK_STR("it.hour", md[1].service);
+    CHECK_EQ(1000, md[1].bid);
+    CHECK_EQ(1, md[1].bid_qty);
+    CHECK_EQ(0, md[1].offer); /* none */
+    CHECK_EQ(0, md[1].offer_qty);
+  }
+  core_batch_begin(c);
+  core_batch_md(c, &n);
+  CHECK_EQ(0, n);
+  close_core(c);
+}
+
+static void test_ioc_remainder_is_cancelled_with_reason_ioc(void) {
+  imx_core *c = open_core();
+  offer_it(c, "o1", 1, 1000, T0);
+  core_result res = run(c, "CC-R1", T0,
+                        "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":"
+                        "\"it.hour\",\"side\":\"bid\",\"qty\":3,\"price\":1000,\"tif\":\"ioc\"}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  CHECK_EQ(2, last_.status); /* cancelled */
+  CHECK_STR("ioc", last_.reason);
+  CHECK_EQ(1, last_.qty_filled);
+  CHECK_EQ(0, last_.qty_open);
+  CHECK_EQ(1, res.trades_n);
+  close_core(c);
+}
+
+static void test_bid_crossing_its_own_offer_is_cancelled_with_reason_self_trade(void) {
+  imx_core *c = open_core();
+  run(c, "CC-PR", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o1\",\"service\":\"it.hour\","
+      "\"side\":\"offer\",\"qty\":1,\"price\":1000}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  core_result res = run(c, "CC-PR", T0,
+                        "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":"
+                        "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  CHECK_EQ(2, last_.status); /* cancelled */
+  CHECK_STR("self_trade", last_.reason);
+  CHECK_EQ(0, last_.qty_filled);
+  CHECK_EQ(0, res.trades_n);
+  close_core(c);
+}
+
+/* --------------------------------------------------- the other requests */
+
+static void test_order_cancel_replies_the_quantity_cancelled_and_journals_it(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1000}");
+  core_result res = run(c, "CC-R1", T0 + 1,
+                        "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x1\",\"order\":1}");
+  CHECK_OK(IMX_MSG_ORDER_CANCEL);
+  CHECK_EQ(1, last_.order);
+  CHECK_EQ(2, last_.qty);
+  CHECK_STR("CC-R1", res.journal_cc);
+  CHECK(journal_is(&res, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x1\",\"order\":1}"));
+  run(c, "CC-R1", T0 + 2, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g1\"}");
+  CHECK_EQ(0, last_.reserved);
+  CHECK_EQ(100000, last_.available);
+  close_core(c);
+}
+
+static void test_order_list_shows_the_open_orders_of_the_cost_centre(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1000}");
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":3,\"price\":900,\"tif\":\"period\"}");
+  offer_it(c, "o1", 5, 2000, T0);
+  core_result res = run(c, "CC-R1", T0 + 1, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\"}");
+  CHECK_OK(IMX_MSG_ORDER_LIST);
+  CHECK_EQ(2, last_.orders_n);
+  if (last_.orders_n == 2) {
+    CHECK_EQ(1, last_.orders[0].order);
+    CHECK_STR("it.hour", last_.orders[0].service);
+    CHECK_EQ(IMX_PSIDE_BID, last_.orders[0].side);
+    CHECK_EQ(IMX_PTIF_GTC, last_.orders[0].tif);
+    CHECK_EQ(1000, last_.orders[0].price_minor);
+    CHECK_EQ(2, last_.orders[0].qty);
+    CHECK_EQ(2, last_.orders[0].qty_open);
+    CHECK_EQ(0, last_.orders[0].qty_filled);
+    CHECK_EQ(2, last_.orders[1].order);
+    CHECK_EQ(IMX_PTIF_PERIOD, last_.orders[1].tif);
+    CHECK_EQ(900, last_.orders[1].price_minor);
+    CHECK_EQ(3, last_.orders[1].qty_open);
+  }
+  CHECK(res.journal == NULL);
+  close_core(c);
+}
+
+static void test_finance_reads_another_cost_centres_orders_and_balance(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1000}");
+  run(c, "CC-FIN", T0, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\",\"cc\":\"CC-R1\"}");
+  CHECK_OK(IMX_MSG_ORDER_LIST);
+  CHECK_EQ(1, last_.orders_n);
+  run(c, "CC-FIN", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g1\",\"cc\":\"CC-R1\"}");
+  CHECK_OK(IMX_MSG_BALANCE_GET);
+  CHECK_STR("CC-R1", last_.cc);
+  CHECK_EQ(2000, last_.reserved);
+  close_core(c);
+}
+
+static void test_book_get_lists_levels_best_first_up_to_depth(void) {
+  imx_core *c = open_core();
+  offer_it(c, "o1", 1, 1100, T0);
+  offer_it(c, "o2", 2, 1000, T0);
+  offer_it(c, "o3", 3, 1000, T0);
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":900}");
+  core_result res = run(c, "CC-R2", T0, "{\"v\":1,\"type\":\"book.get\",\"id\":\"k1\",\"service\":\"it.hour\"}");
+  CHECK_OK(IMX_MSG_BOOK_GET);
+  CHECK_STR("it.hour", last_.service);
+  CHECK_EQ(1, last_.bids_n);
+  if (last_.bids_n == 1) {
+    CHECK_EQ(900, last_.bids[0].price_minor);
+    CHECK_EQ(1, last_.bids[0].qty);
+    CHECK_EQ(1, last_.bids[0].orders);
+  }
+  CHECK_EQ(2, last_.offers_n);
+  if (last_.offers_n == 2) {
+    CHECK_EQ(1000, last_.offers[0].price_minor);
+    CHECK_EQ(5, last_.offers[0].qty);
+    CHECK_EQ(2, last_.offers[0].orders);
+    CHECK_EQ(1100, last_.offers[1].price_minor);
+    CHECK_EQ(1, last_.offers[1].qty);
+  }
+  CHECK(res.journal == NULL);
+  run(c, "CC-R2", T0, "{\"v\":1,\"type\":\"book.get\",\"id\":\"k2\",\"service\":\"it.hour\",\"depth\":1}");
+  CHECK_EQ(1, last_.offers_n);
+  CHECK_EQ(1, last_.bids_n);
+  close_core(c);
+}
+
+/* Three trades of one unit at 1000: CC-R1, CC-R2, CC-R1 buy from CC-P1. */
+static void three_trades(imx_core *c) {
+  offer_it(c, "o1", 3, 1000, T0);
+  const char *buyers[3] = {"CC-R1", "CC-R2", "CC-R1"};
+  for (int i = 0; i < 3; i++) {
+    runf(c, buyers[i], T0 + 1 + i,
+         "{\"v\":1,\"type\":\"order.new\",\"id\":\"b%d\",\"service\":\"it.hour\","
+         "\"side\":\"bid\",\"qty\":1,\"price\":1000}", i);
+    CHECK_EQ(1, last_.status);
+  }
+}
+
+static void test_trades_list_shows_a_receiver_only_its_own_trades_newest_first(void) {
+  imx_core *c = open_core();
+  three_trades(c);
+  core_result res = run(c, "CC-R1", T0 + 10, "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t1\"}");
+  CHECK_OK(IMX_MSG_TRADES_LIST);
+  CHECK_EQ(2, last_.trades_n);
+  if (last_.trades_n == 2) {
+    CHECK_EQ(3, last_.trades[0].trade);
+    CHECK_EQ(T0 + 3, last_.trades[0].time_ms);
+    CHECK_EQ(1, last_.trades[1].trade);
+  }
+  CHECK(res.journal == NULL);
+  close_core(c);
+}
+
+static void test_trades_list_shows_finance_every_trade_newest_first(void) {
+  imx_core *c = open_core();
+  three_trades(c);
+  run(c, "CC-FIN", T0 + 10, "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t1\"}");
+  CHECK_EQ(3, last_.trades_n);
+  if (last_.trades_n == 3) {
+    CHECK_EQ(3, last_.trades[0].trade);
+    CHECK_EQ(2, last_.trades[1].trade);
+    CHECK_STR("CC-R2", last_.trades[1].buyer);
+    CHECK_EQ(1, last_.trades[2].trade);
+  }
+  close_core(c);
+}
+
+static void test_trades_list_after_pages_forward_oldest_first(void) {
+  imx_core *c = open_core();
+  three_trades(c);
+  run(c, "CC-FIN", T0 + 10,
+      "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t1\",\"after\":0,\"limit\":2}");
+  CHECK_EQ(2, last_.trades_n);
+  if (last_.trades_n == 2) {
+    CHECK_EQ(1, last_.trades[0].trade);
+    CHECK_EQ(2, last_.trades[1].trade);
+  }
+  run(c, "CC-FIN", T0 + 10,
+      "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t2\",\"after\":2,\"limit\":2}");
+  CHECK_EQ(1, last_.trades_n);
+  if (last_.trades_n == 1) CHECK_EQ(3, last_.trades[0].trade);
+  run(c, "CC-FIN", T0 + 10,
+      "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t3\",\"after\":3,\"limit\":2}");
+  CHECK_OK(IMX_MSG_TRADES_LIST);
+  CHECK_EQ(0, last_.trades_n);
+  close_core(c);
+}
+
+static void test_balance_get_shows_budget_reservation_spending_and_capacities(void) {
+  imx_core *c = open_core();
+  offer_it(c, "o1", 1, 1000, T0);
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":3,\"price\":1000}");
+  core_result res = run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g1\"}");
+  CHECK_OK(IMX_MSG_BALANCE_GET);
+  CHECK_STR("CC-R1", last_.cc);
+  CHECK_EQ(100000, last_.budget);
+  CHECK_EQ(2000, last_.reserved);
+  CHECK_EQ(1000, last_.spent);
+  CHECK_EQ(0, last_.earned);
+  CHECK_EQ(97000, last_.available);
+  CHECK_EQ(0, last_.capacities_n);
+  CHECK(res.journal == NULL);
+  run(c, "CC-P1", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g2\"}");
+  CHECK_EQ(1000, last_.earned);
+  CHECK_EQ(3, last_.capacities_n);
+  if (last_.capacities_n == 3) {
+    CHECK_STR("it.hour", last_.capacities[0].service);
+    CHECK_EQ(1000, last_.capacities[0].capacity);
+    CHECK_EQ(0, last_.capacities[0].reserved);
+    CHECK_EQ(1, last_.capacities[0].sold);
+    CHECK_EQ(999, last_.capacities[0].available);
+    CHECK_STR("truck.day", last_.capacities[1].service);
+    CHECK_EQ(10, last_.capacities[1].available);
+    CHECK_STR("room.day", last_.capacities[2].service);
+  }
+  close_core(c);
+}
+
+/* A tender of 5 it.hour by CC-R1 (ceiling 2000, deadline T0 + 60 s), quoted
+** 1500 by CC-P1 and 1400 by CC-P2. */
+static void tender_with_two_quotes(imx_core *c) {
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":\"it.hour\","
+      "\"qty\":5,\"ceiling\":2000,\"deadline_ms\":60000}");
+  CHECK_OK(IMX_MSG_TENDER_NEW);
+  run(c, "CC-P1", T0 + 1, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":1,\"price\":1500}");
+  CHECK_OK(IMX_MSG_TENDER_QUOTE);
+  run(c, "CC-P2", T0 + 2, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q2\",\"tender\":1,\"price\":1400}");
+  CHECK_OK(IMX_MSG_TENDER_QUOTE);
+}
+
+static void test_tender_new_replies_the_tender_and_reserves_qty_times_ceiling(void) {
+  imx_core *c = open_core();
+  core_result res = run(c, "CC-R1", T0,
+                        "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":\"it.hour\","
+                        "\"qty\":5,\"ceiling\":2000,\"deadline_ms\":60000}");
+  CHECK_OK(IMX_MSG_TENDER_NEW);
+  CHECK_EQ(1, last_.tender);
+  CHECK_STR("CC-R1", res.journal_cc);
+  CHECK(journal_is(&res, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":"
+                         "\"it.hour\",\"qty\":5,\"ceiling\":2000,\"deadline_ms\":60000}"));
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g1\"}");
+  CHECK_EQ(10000, last_.reserved);
+  close_core(c);
+}
+
+static void test_tender_quote_replies_the_tender_and_the_quote(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":\"it.hour\","
+      "\"qty\":5,\"ceiling\":2000,\"deadline_ms\":60000}");
+  core_result res = run(c, "CC-P1", T0 + 1,
+                        "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":1,\"price\":1500}");
+  CHECK_OK(IMX_MSG_TENDER_QUOTE);
+  CHECK_EQ(1, last_.tender);
+  CHECK_EQ(1, last_.quote);
+  CHECK_STR("CC-P1", res.journal_cc);
+  CHECK(journal_is(&res, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"price\":1500,\"tender\":1}"));
+  run(c, "CC-P2", T0 + 2, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q2\",\"tender\":1,\"price\":1400}");
+  CHECK_EQ(2, last_.quote);
+  close_core(c);
+}
+
+static void test_tick_at_the_deadline_awards_the_tender_to_the_lowest_quote(void) {
+  imx_core *c = open_core();
+  tender_with_two_quotes(c);
+  core_batch_begin(c);
+  core_result early = core_tick(c, T0 + 59999);
+  CHECK_EQ(0, early.trades_n);
+  CHECK(early.journal == NULL);
+  core_batch_begin(c);
+  core_result res = core_tick(c, T0 + 60000);
+  CHECK_EQ(0, res.reply_len);
+  CHECK_EQ(1, res.trades_n);
+  if (res.trades_n == 1) {
+    const imx_reply_trade *t = &res.trades[0].trade;
+    CHECK_EQ(1, res.trades[0].period);
+    CHECK_EQ(1, t->trade);
+    CHECK_STR("CC-R1", t->buyer);
+    CHECK_STR("CC-P2", t->seller);
+    CHECK_EQ(5, t->qty);
+    CHECK_EQ(1400, t->price_minor);
+    CHECK_EQ(T0 + 60000, t->time_ms);
+  }
+  CHECK_STR("", res.journal_cc);
+  CHECK(journal_is(&res, "{\"tick\":1718000060000}"));
+  close_core(c);
+}
+
+/* DEFECT (core.c keep_trade): docs/protocol.md says a tender's trade row
+** names "the tender and the winning quote" in buy_order and sell_order;
+** the engine's TRADE event of an award carries them in tender_id and
+** quote_id (buy/sell_order_id are 0), and keep_trade copies only the
+** order ids, so both are 0. */
+static void test_tender_trade_names_the_tender_and_the_winning_quote(void) {
+  imx_core *c = open_core();
+  tender_with_two_quotes(c);
+  core_batch_begin(c);
+  core_result res = core_tick(c, T0 + 60000);
+  CHECK_EQ(1, res.trades_n);
+  if (res.trades_n == 1) {
+    CHECK_EQ(1, res.trades[0].trade.buy_order);  /* tender 1 */
+    CHECK_EQ(2, res.trades[0].trade.sell_order); /* quote 2, CC-P2's */
+  }
+  close_core(c);
+}
+
+static void test_tick_with_nothing_to_do_has_no_journal(void) {
+  imx_core *c = open_core();
+  core_batch_begin(c);
+  core_result res = core_tick(c, T0);
+  CHECK_EQ(0, res.reply_len);
+  CHECK_EQ(0, res.trades_n);
+  CHECK(res.journal == NULL);
+  close_core(c);
+}
+
+static void test_read_only_requests_have_no_journal(void) {
+  imx_core *c = open_core();
+  three_trades(c);
+  const char *reads[] = {
+      "{\"v\":1,\"type\":\"order.list\",\"id\":\"r1\"}",
+      "{\"v\":1,\"type\":\"book.get\",\"id\":\"r2\",\"service\":\"it.hour\"}",
+      "{\"v\":1,\"type\":\"trades.list\",\"id\":\"r3\"}",
+      "{\"v\":1,\"type\":\"trades.list\",\"id\":\"r4\",\"after\":1}",
+      "{\"v\":1,\"type\":\"balance.get\",\"id\":\"r5\"}",
+  };
+  for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+    core_result res = run(c, "CC-R1", T0 + 100, reads[i]);
+    CHECK_EQ(0, last_.error);
+    CHECK(res.journal == NULL);
+    CHECK_EQ(0, res.trades_n);
+  }
+  close_core(c);
+}
+
+static void test_read_only_request_whose_clock_awards_a_tender_journals_the_tick(void) {
+  imx_core *c = open_core();
+  tender_with_two_quotes(c);
+  core_result res = run(c, "CC-R2", T0 + 60000,
+                        "{\"v\":1,\"type\":\"book.get\",\"id\":\"k1\",\"service\":\"it.hour\"}");
+  CHECK_OK(IMX_MSG_BOOK_GET);
+  CHECK_EQ(1, res.trades_n);
+  CHECK_STR("", res.journal_cc);
+  CHECK(journal_is(&res, "{\"tick\":1718000060000}"));
+  close_core(c);
+}
+
+static void test_auction_run_clears_at_one_price(void) {
+  imx_core *c = open_core();
+  core_result rest = run(c, "CC-P1", T0,
+                         "{\"v\":1,\"type\":\"order.new\",\"id\":\"o1\",\"service\":"
+                         "\"truck.day\",\"side\":\"offer\",\"qty\":5,\"price\":1000}");
+  CHECK_EQ(0, last_.status); /* an auction order waits for the call */
+  CHECK_EQ(0, rest.trades_n);
+  run(c, "CC-R2", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"truck.day\","
+      "\"side\":\"bid\",\"qty\":3,\"price\":1200}");
+  CHECK_EQ(0, last_.status);
+  core_result res = run(c, "CC-ADM", T0 + 1,
+                        "{\"v\":1,\"type\":\"auction.run\",\"id\":\"a1\",\"service\":\"truck.day\"}");
+  CHECK_OK(IMX_MSG_AUCTION_RUN);
+  CHECK_STR("truck.day", last_.service);
+  /* 1000 and 1200 both clear 3 with 2 offered over: the lowest */
+  CHECK_EQ(1000, last_.price_minor);
+  CHECK_EQ(3, last_.volume);
+  CHECK_EQ(2, last_.surplus);
+  CHECK_EQ(IMX_PSIDE_OFFER, last_.surplus_side);
+  CHECK_EQ(1, res.trades_n);
+  if (res.trades_n == 1) {
+    CHECK_EQ(3, res.trades[0].trade.qty);
+    CHECK_EQ(1000, res.trades[0].trade.price_minor);
+    CHECK_STR("CC-R2", res.trades[0].trade.buyer);
+  }
+  CHECK_STR("CC-ADM", res.journal_cc);
+  CHECK(journal_is(&res, "{\"v\":1,\"type\":\"auction.run\",\"id\":\"a1\",\"service\":\"truck.day\"}"));
+  close_core(c);
+}
+
+static void test_period_close_reports_the_closed_period_and_the_next_trade_is_in_period_2(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1000,\"tif\":\"period\"}");
+  core_result res = run(c, "CC-FIN", T0 + 1, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}");
+  CHECK_OK(IMX_MSG_PERIOD_CLOSE);
+  CHECK_EQ(1, last_.expired);
+  CHECK_EQ(1, res.period_closed);
+  CHECK_STR("CC-FIN", res.journal_cc);
+  CHECK(journal_is(&res, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}"));
+  offer_it(c, "o1", 1, 1000, T0 + 2);
+  res = run(c, "CC-R2", T0 + 3,
+            "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":\"it.hour\","
+            "\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_EQ(1, res.trades_n);
+  if (res.trades_n == 1) CHECK_EQ(2, res.trades[0].period);
+  close_core(c);
+}
+
+static void test_period_close_calls_the_auctions_first(void) {
+  imx_core *c = open_core();
+  run(c, "CC-P1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o1\",\"service\":\"truck.day\","
+      "\"side\":\"offer\",\"qty\":2,\"price\":1000}");
+  run(c, "CC-R2", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"truck.day\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1000}");
+  core_result res = run(c, "CC-ADM", T0 + 1, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}");
+  CHECK_OK(IMX_MSG_PERIOD_CLOSE);
+  CHECK_EQ(1, res.period_closed);
+  CHECK_EQ(1, res.trades_n);
+  if (res.trades_n == 1) {
+    CHECK_EQ(1, res.trades[0].period);
+    CHECK_EQ(2, res.trades[0].trade.qty);
+  }
+  close_core(c);
+}
+
+/* ----------------------------------------------------------------- errors */
+
+static void test_order_for_an_unknown_service_is_unknown_service(void) {
+  imx_core *c = open_core();
+  core_result res = run(c, "CC-R1", T0,
+                        "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":"
+                        "\"nope\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_ERROR("unknown_service", "service", "");
+  CHECK_STR("b1", last_.id);
+  CHECK_EQ(0, res.trades_n);
+  close_core(c);
+}
+
+static void test_book_get_of_an_unknown_service_is_unknown_service(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"book.get\",\"id\":\"k1\",\"service\":\"nope\"}");
+  CHECK_ERROR("unknown_service", "service", "");
+  close_core(c);
+}
+
+static void test_order_for_an_unknown_cost_centre_is_unknown_cc(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"cc\":\"CC-NOPE\",\"service\":"
+      "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_ERROR("unknown_cc", "cc", "");
+  close_core(c);
+}
+
+static void test_bid_without_the_receiver_role_is_forbidden(void) {
+  imx_core *c = open_core();
+  run(c, "CC-P1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_ERROR("forbidden", "side", "");
+  CHECK_STR("only receivers bid", last_.message);
+  close_core(c);
+}
+
+static void test_offer_without_the_provider_role_is_forbidden(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o1\",\"service\":\"it.hour\","
+      "\"side\":\"offer\",\"qty\":1,\"price\":1000}");
+  CHECK_ERROR("forbidden", "side", "");
+  CHECK_STR("only providers offer", last_.message);
+  close_core(c);
+}
+
+static void test_order_for_another_cost_centre_is_forbidden(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"cc\":\"CC-R2\",\"service\":"
+      "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_ERROR("forbidden", "cc", "");
+  close_core(c);
+}
+
+static void test_receiver_reading_another_cost_centres_balance_is_forbidden(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g1\",\"cc\":\"CC-R2\"}");
+  CHECK_ERROR("forbidden", "cc", "");
+  close_core(c);
+}
+
+static void test_cancel_of_another_cost_centres_order_is_forbidden(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  run(c, "CC-R2", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x1\",\"order\":1}");
+  CHECK_ERROR("forbidden", "order", "");
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\"}");
+  CHECK_EQ(1, last_.orders_n); /* still open */
+  close_core(c);
+}
+
+static void test_auction_run_by_a_non_admin_is_forbidden(void) {
+  imx_core *c = open_core();
+  run(c, "CC-FIN", T0, "{\"v\":1,\"type\":\"auction.run\",\"id\":\"a1\",\"service\":\"truck.day\"}");
+  CHECK_ERROR("forbidden", "type", "");
+  close_core(c);
+}
+
+static void test_period_close_by_neither_admin_nor_finance_is_forbidden(void) {
+  imx_core *c = open_core();
+  core_result res = run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}");
+  CHECK_ERROR("forbidden", "type", "");
+  CHECK_EQ(0, res.period_closed);
+  close_core(c);
+}
+
+static void test_cancel_of_an_unknown_order_is_not_found(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x1\",\"order\":42}");
+  CHECK_ERROR("not_found", "order", "unknown_order");
+  close_core(c);
+}
+
+static void test_quote_on_an_unknown_tender_is_not_found(void) {
+  imx_core *c = open_core();
+  run(c, "CC-P1", T0, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":42,\"price\":1000}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  close_core(c);
+}
+
+static void test_order_price_off_the_tick_is_bad_tick_on_price(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1050}");
+  CHECK_ERROR("bad_field", "price", "bad_tick");
+  close_core(c);
+}
+
+static void test_tender_ceiling_off_the_tick_is_bad_tick_on_ceiling(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":\"it.hour\","
+      "\"qty\":1,\"ceiling\":1050,\"deadline_ms\":60000}");
+  CHECK_ERROR("bad_field", "ceiling", "bad_tick");
+  close_core(c);
+}
+
+static void test_auction_reference_off_the_tick_is_bad_tick_on_reference(void) {
+  imx_core *c = open_core();
+  run(c, "CC-ADM", T0,
+      "{\"v\":1,\"type\":\"auction.run\",\"id\":\"a1\",\"service\":\"truck.day\",\"reference\":1050}");
+  CHECK_ERROR("bad_field", "reference", "bad_tick");
+  close_core(c);
+}
+
+static void test_quantity_off_the_lot_is_bad_lot(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"room.day\","
+      "\"side\":\"bid\",\"qty\":3,\"price\":1000,\"aon\":true}");
+  CHECK_ERROR("bad_field", "qty", "bad_lot");
+  close_core(c);
+}
+
+static void test_divisible_order_in_an_indivisible_service_is_aon_required(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"room.day\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1000}");
+  CHECK_ERROR("bad_field", "aon", "aon_required");
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":\"room.day\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1000,\"aon\":true}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  close_core(c);
+}
+
+static void test_price_above_the_cap_is_bad_price(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":100100}");
+  CHECK_ERROR("bad_field", "price", "bad_price");
+  close_core(c);
+}
+
+static void test_market_order_in_a_continuous_service_is_bad_price(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1}");
+  CHECK_ERROR("bad_field", "price", "bad_price");
+  close_core(c);
+}
+
+static void test_auction_run_on_a_continuous_service_is_wrong_mode(void) {
+  imx_core *c = open_core();
+  run(c, "CC-ADM", T0, "{\"v\":1,\"type\":\"auction.run\",\"id\":\"a1\",\"service\":\"it.hour\"}");
+  CHECK_ERROR("bad_field", "service", "wrong_mode");
+  close_core(c);
+}
+
+static void test_quote_above_the_ceiling_is_above_ceiling(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":\"it.hour\","
+      "\"qty\":5,\"ceiling\":2000,\"deadline_ms\":60000}");
+  run(c, "CC-P1", T0, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":1,\"price\":2100}");
+  CHECK_ERROR("bad_field", "price", "above_ceiling");
+  close_core(c);
+}
+
+static void test_bid_beyond_the_budget_is_insufficient_budget_and_names_what_is_left(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":10,\"price\":4000}");
+  CHECK_OK(IMX_MSG_ORDER_NEW); /* holds 40,000 of 100,000 */
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":61,\"price\":1000}");
+  CHECK_ERROR("insufficient_budget", "price", "insufficient_budget");
+  CHECK_STR("budget left: 60000", last_.message);
+  close_core(c);
+}
+
+static void test_tender_beyond_the_budget_is_insufficient_budget_on_ceiling(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":\"it.hour\","
+      "\"qty\":101,\"ceiling\":1000,\"deadline_ms\":60000}");
+  CHECK_ERROR("insufficient_budget", "ceiling", "insufficient_budget");
+  CHECK_STR("budget left: 100000", last_.message);
+  close_core(c);
+}
+
+static void test_offer_beyond_the_capacity_is_over_capacity_and_names_what_is_left(void) {
+  imx_core *c = open_core();
+  run(c, "CC-P2", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o1\",\"service\":\"it.hour\","
+      "\"side\":\"offer\",\"qty\":51,\"price\":1000}");
+  CHECK_ERROR("over_capacity", "qty", "over_capacity");
+  CHECK_STR("capacity left: 50", last_.message);
+  close_core(c);
+}
+
+static void test_offer_of_a_service_the_provider_does_not_provide_is_not_provider(void) {
+  imx_core *c = open_core();
+  run(c, "CC-P2", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o1\",\"service\":\"truck.day\","
+      "\"side\":\"offer\",\"qty\":1,\"price\":1000}");
+  CHECK_ERROR("forbidden", "service", "not_provider");
+  CHECK_STR("CC-P2 does not provide truck.day (no capacity in the market file)",
+            last_.message);
+  close_core(c);
+}
+
+static void test_auction_order_against_own_order_on_the_other_side_is_self_trade(void) {
+  imx_core *c = open_core();
+  run(c, "CC-PR", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"truck.day\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  run(c, "CC-PR", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o1\",\"service\":\"truck.day\","
+      "\"side\":\"offer\",\"qty\":1,\"price\":1000}");
+  CHECK_ERROR("forbidden", "cc", "self_trade");
+  close_core(c);
+}
+
+static void test_quote_on_own_tender_is_self_trade(void) {
+  imx_core *c = open_core();
+  run(c, "CC-PR", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":\"it.hour\","
+      "\"qty\":1,\"ceiling\":1000,\"deadline_ms\":60000}");
+  CHECK_OK(IMX_MSG_TENDER_NEW);
+  run(c, "CC-PR", T0, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":1,\"price\":1000}");
+  CHECK_ERROR("forbidden", "cc", "self_trade");
+  close_core(c);
+}
+
+static void test_second_quote_by_one_provider_is_already_quoted(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":\"it.hour\","
+      "\"qty\":5,\"ceiling\":2000,\"deadline_ms\":60000}");
+  run(c, "CC-P1", T0, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":1,\"price\":1500}");
+  CHECK_OK(IMX_MSG_TENDER_QUOTE);
+  run(c, "CC-P1", T0, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q2\",\"tender\":1,\"price\":1400}");
+  CHECK_ERROR("forbidden", "tender", "already_quoted");
+  close_core(c);
+}
+
+static void test_order_beyond_the_cost_centres_limit_is_too_many_orders(void) {
+  imx_core *c = open_limited(1024, 2);
+  offer_it(c, "o1", 1, 2000, T0);
+  offer_it(c, "o2", 1, 2000, T0);
+  run(c, "CC-P1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o3\",\"service\":\"it.hour\","
+      "\"side\":\"offer\",\"qty\":1,\"price\":2000}");
+  CHECK_ERROR("too_many_orders", "cc", "too_many_orders");
+  run(c, "CC-R1", T0, /* another cost centre still may */
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  close_core(c);
+}
+
+static void test_order_beyond_the_markets_limit_is_market_full(void) {
+  imx_core *c = open_limited(2, 0);
+  offer_it(c, "o1", 1, 2000, T0);
+  offer_it(c, "o2", 1, 2000, T0);
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_ERROR("market_full", "", "orders_full");
+  close_core(c);
+}
+
+static void test_tender_beyond_the_markets_limit_is_market_full(void) {
+  imx_core *c = open_core();
+  for (int i = 0; i < 1024; i++) {
+    runf(c, "CC-R2", T0,
+         "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n%d\",\"service\":\"it.hour\","
+         "\"qty\":1,\"ceiling\":100,\"deadline_ms\":60000}", i);
+    CHECK_EQ(0, last_.error);
+  }
+  run(c, "CC-R2", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n-last\",\"service\":\"it.hour\","
+      "\"qty\":1,\"ceiling\":100,\"deadline_ms\":60000}");
+  CHECK_ERROR("market_full", "", "tenders_full");
+  close_core(c);
+}
+
+/* ---------------------------------------------------------- idempotency */
+
+static void test_repeated_request_gets_the_same_bytes_and_changes_nothing(void) {
+  imx_core *c = open_core();
+  const char *bid =
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1000}";
+  run(c, "CC-R1", T0, bid);
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  saved_reply first, book, balance;
+  save_reply(&first);
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"book.get\",\"id\":\"k\",\"service\":\"it.hour\"}");
+  save_reply(&book);
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\"}");
+  save_reply(&balance);
+  core_result res = run(c, "CC-R1", T0 + 1000, bid);
+  CHECK(same_reply(&first));
+  CHECK(res.journal == NULL);
+  CHECK_EQ(0, res.trades_n);
+  run(c, "CC-R1", T0 + 1000, "{\"v\":1,\"type\":\"book.get\",\"id\":\"k\",\"service\":\"it.hour\"}");
+  CHECK(same_reply(&book));
+  run(c, "CC-R1", T0 + 1000, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\"}");
+  CHECK(same_reply(&balance));
+  close_core(c);
+}
+
+static void test_same_id_from_another_cost_centre_is_a_new_request(void) {
+  imx_core *c = open_core();
+  const char *bid =
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1000}";
+  run(c, "CC-R1", T0, bid);
+  CHECK_EQ(1, last_.order);
+  core_result res = run(c, "CC-R2", T0, bid);
+  CHECK_EQ(2, last_.order);
+  CHECK(res.journal != NULL);
+  close_core(c);
+}
+
+static void test_repeat_of_a_reply_longer_than_512_bytes_is_duplicate_id(void) {
+  imx_core *c = open_core();
+  char id[16];
+  for (int i = 0; i < 5; i++) {
+    snprintf(id, sizeof id, "o%d", i);
+    offer_it(c, id, 1, 1000, T0);
+  }
+  const char *bid =
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"big\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":5,\"price\":1000}";
+  core_result res = run(c, "CC-R2", T0, bid);
+  CHECK_EQ(5, last_.trades_n);
+  CHECK(res.reply_len > 512);
+  res = run(c, "CC-R2", T0 + 1, bid);
+  CHECK_ERROR("duplicate_id", "id", "");
+  CHECK_STR("big", last_.id);
+  CHECK(res.journal == NULL);
+  CHECK_EQ(0, res.trades_n);
+  run(c, "CC-R2", T0 + 1, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\"}");
+  CHECK_EQ(0, last_.orders_n); /* not placed again */
+  close_core(c);
+}
+
+/* ------------------------------------------------------------ regression */
+
+/* Fixed in this change: an order.new that filled more orders than it lists
+** reported qty_filled as the listed fills only. */
+static void test_order_filling_300_orders_counts_every_fill_and_pages_the_rest(void) {
+  imx_core *c = open_core();
+  char id[16];
+  for (int i = 0; i < 300; i++) {
+    snprintf(id, sizeof id, "o%d", i);
+    offer_it(c, id, 1, 1000, T0);
+  }
+  core_result res = run(c, "CC-R2", T0 + 1,
+                        "{\"v\":1,\"type\":\"order.new\",\"id\":\"sweep\",\"service\":"
+                        "\"it.hour\",\"side\":\"bid\",\"qty\":300,\"price\":1000}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  CHECK_EQ(301, last_.order);
+  CHECK_EQ(1, last_.status); /* filled */
+  CHECK_EQ(300, last_.qty_filled);
+  CHECK_EQ(0, last_.qty_open);
+  CHECK_EQ(256, last_.trades_n);
+  CHECK_EQ(44, last_.trades_omitted);
+  CHECK_EQ(300, res.trades_n);
+  uint64_t last_listed = 0;
+  if (last_.trades_n == 256) {
+    CHECK_EQ(1, last_.trades[0].trade);
+    CHECK_EQ(1, last_.trades[0].qty);
+    last_listed = last_.trades[255].trade;
+    CHECK_EQ(256, last_listed);
+  }
+  runf(c, "CC-R2", T0 + 2,
+       "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t1\",\"after\":%llu}",
+       (unsigned long long)last_listed);
+  CHECK_OK(IMX_MSG_TRADES_LIST);
+  CHECK_EQ(44, last_.trades_n);
+  int in_order = last_.trades_n == 44;
+  for (uint32_t i = 0; in_order && i < 44; i++)
+    in_order = last_.trades[i].trade == 257 + i && last_.trades[i].qty == 1 &&
+               last_.trades[i].buy_order == 301 && last_.trades[i].sell_order == 257 + i;
+  CHECK(in_order);
+  close_core(c);
+}
+
+/* -------------------------------------------------------------- recovery */
+
+#define JOURNAL_MAX 32
+
+typedef struct journal {
+  struct {
+    int64_t time_ms;
+    char cc[IMX_NAME_BYTES_MAX + 1];
+    char entry[1024];
+    size_t len;
+  } e[JOURNAL_MAX];
+  uint32_t n;
+} journal;
+
+static void journal_add(journal *j, const core_result *res, int64_t time_ms) {
+  if (res->journal == NULL) return;
+  CHECK(j->n < JOURNAL_MAX && res->journal_len < sizeof j->e[0].entry);
+  if (j->n == JOURNAL_MAX || res->journal_len >= sizeof j->e[0].entry) return;
+  j->e[j->n].time_ms = time_ms;
+  snprintf(j->e[j->n].cc, sizeof j->e[j->n].cc, "%s", res->journal_cc);
+  memcpy(j->e[j->n].entry, res->journal, res->journal_len);
+  j->e[j->n].len = res->journal_len;
+  j->n++;
+}
+
+/* run() that journals what the result says to journal. */
+static void run_j(imx_core *c, journal *j, const char *cc, int64_t now_ms,
+                  const char *json) {
+  core_result res = run(c, cc, now_ms, json);
+  CHECK_EQ(0, last_.error);
+  journal_add(j, &res, now_ms);
+}
+
+/* The read-only replies two cores must agree on, byte for byte. */
+static const struct {
+  const char *cc, *json;
+} views[] = {
+    {"CC-FIN", "{\"v\":1,\"type\":\"trades.list\",\"id\":\"v0\",\"after\":0}"},
+    {"CC-P1", "{\"v\":1,\"type\":\"order.list\",\"id\":\"v1\"}"},
+    {"CC-P2", "{\"v\":1,\"type\":\"order.list\",\"id\":\"v2\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"order.list\",\"id\":\"v3\"}"},
+    {"CC-R2", "{\"v\":1,\"type\":\"order.list\",\"id\":\"v4\"}"},
+    {"CC-P1", "{\"v\":1,\"type\":\"balance.get\",\"id\":\"v5\"}"},
+    {"CC-P2", "{\"v\":1,\"type\":\"balance.get\",\"id\":\"v6\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"balance.get\",\"id\":\"v7\"}"},
+    {"CC-R2", "{\"v\":1,\"type\":\"balance.get\",\"id\":\"v8\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"book.get\",\"id\":\"v9\",\"service\":\"it.hour\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"book.get\",\"id\":\"va\",\"service\":\"truck.day\"}"},
+};
+#define VIEWS_N (sizeof views / sizeof views[0])
+
+static void test_replaying_the_journal_rebuilds_the_same_market(void) {
+  static journal j;
+  static saved_reply before[VIEWS_N];
+  memset(&j, 0, sizeof j);
+  imx_core *c = open_core();
+  /* orders: a trade, a resting bid, and a bid then cancelled */
+  run_j(c, &j, "CC-P1", T0, "{\"v\":1,\"type\":\"order.new\",\"id\":\"o1\",\"service\":"
+                           "\"it.hour\",\"side\":\"offer\",\"qty\":4,\"price\":1000}");
+  run_j(c, &j, "CC-R1", T0 + 1, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":"
+                               "\"it.hour\",\"side\":\"bid\",\"qty\":3,\"price\":1100}");
+  run_j(c, &j, "CC-R2", T0 + 2, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":"
+                               "\"it.hour\",\"side\":\"bid\",\"qty\":2,\"price\":900}");
+  run_j(c, &j, "CC-R2", T0 + 3, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b3\",\"service\":"
+                               "\"it.hour\",\"side\":\"bid\",\"qty\":5,\"price\":800,"
+                               "\"tif\":\"period\"}");
+  run_j(c, &j, "CC-R2", T0 + 4, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x1\",\"order\":3}");
+  /* a tender, quoted twice, awarded by the clock */
+  run_j(c, &j, "CC-R1", T0 + 5, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":"
+                               "\"it.hour\",\"qty\":2,\"ceiling\":2000,\"deadline_ms\":1000}");
+  run_j(c, &j, "CC-P1", T0 + 6, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":1,\"price\":1800}");
+  run_j(c, &j, "CC-P2", T0 + 7, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q2\",\"tender\":1,\"price\":1700}");
+  core_batch_begin(c);
+  core_result tick = core_tick(c, T0 + 1005);
+  CHECK_EQ(1, tick.trades_n);
+  journal_add(&j, &tick, T0 + 1005);
+  /* an auction call, and one left for the period close to call */
+  run_j(c, &j, "CC-P1", T0 + 2000, "{\"v\":1,\"type\":\"order.new\",\"id\":\"o2\",\"service\":"
+                                  "\"truck.day\",\"side\":\"offer\",\"qty\":4,\"price\":1000}");
+  run_j(c, &j, "CC-R2", T0 + 2001, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b4\",\"service\":"
+                                  "\"truck.day\",\"side\":\"bid\",\"qty\":3,\"price\":1200}");
+  run_j(c, &j, "CC-ADM", T0 + 2002, "{\"v\":1,\"type\":\"auction.run\",\"id\":\"a1\",\"service\":\"truck.day\"}");
+  run_j(c, &j, "CC-R1", T0 + 2003, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b5\",\"service\":"
+                                  "\"truck.day\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  run_j(c, &j, "CC-FIN", T0 + 3000, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}");
+  /* and a trade in period 2 */
+  run_j(c, &j, "CC-R2", T0 + 3001, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b6\",\"service\":"
+                                  "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_EQ(15, j.n); /* 14 requests and the tick */
+  CHECK_EQ(5, core_last_trade(c)); /* b1, the tender, the call, the close's call, b6 */
+  for (size_t v = 0; v < VIEWS_N; v++) {
+    run(c, views[v].cc, T0 + 4000, views[v].json);
+    CHECK_EQ(0, last_.error);
+    save_reply(&before[v]);
+  }
+
+  imx_core *r = open_core();
+  for (uint32_t i = 0; i < j.n; i++)
+    CHECK_EQ(0, core_replay(r, j.e[i].time_ms, j.e[i].cc, j.e[i].entry, j.e[i].len));
+  CHECK_EQ(core_last_trade(c), core_last_trade(r));
+  for (size_t v = 0; v < VIEWS_N; v++) {
+    run(r, views[v].cc, T0 + 4000, views[v].json);
+    CHECK(same_reply(&before[v]));
+  }
+  close_core(r);
+  close_core(c);
+}
+
+int main(int argc, char **argv) {
+  static const check_case cases[] = {
+      CHECK_CASE(test_resting_order_has_no_trades_and_journals_the_request_without_its_token),
+      CHECK_CASE(test_crossing_order_lists_its_trades_in_period_1),
+      CHECK_CASE(test_batch_market_data_is_the_trade_then_the_new_top_and_empty_after_batch_begin),
+      CHECK_CASE(test_ioc_remainder_is_cancelled_with_reason_ioc),
+      CHECK_CASE(test_bid_crossing_its_own_offer_is_cancelled_with_reason_self_trade),
+      CHECK_CASE(test_order_cancel_replies_the_quantity_cancelled_and_journals_it),
+      CHECK_CASE(test_order_list_shows_the_open_orders_of_the_cost_centre),
+      CHECK_CASE(test_finance_reads_another_cost_centres_orders_and_balance),
+      CHECK_CASE(test_book_get_lists_levels_best_first_up_to_depth),
+      CHECK_CASE(test_trades_list_shows_a_receiver_only_its_own_trades_newest_first),
+      CHECK_CASE(test_trades_list_shows_finance_every_trade_newest_first),
+      CHECK_CASE(test_trades_list_after_pages_forward_oldest_first),
+      CHECK_CASE(test_balance_get_shows_budget_reservation_spending_and_capacities),
+      CHECK_CASE(test_tender_new_replies_the_tender_and_reserves_qty_times_ceiling),
+      CHECK_CASE(test_tender_quote_replies_the_tender_and_the_quote),
+      CHECK_CASE(test_tick_at_the_deadline_awards_the_tender_to_the_lowest_quote),
+      CHECK_CASE(test_tender_trade_names_the_tender_and_the_winning_quote),
+      CHECK_CASE(test_tick_with_nothing_to_do_has_no_journal),
+      CHECK_CASE(test_read_only_requests_have_no_journal),
+      CHECK_CASE(test_read_only_request_whose_clock_awards_a_tender_journals_the_tick),
+      CHECK_CASE(test_auction_run_clears_at_one_price),
+      CHECK_CASE(test_period_close_reports_the_closed_period_and_the_next_trade_is_in_period_2),
+      CHECK_CASE(test_period_close_calls_the_auctions_first),
+      CHECK_CASE(test_order_for_an_unknown_service_is_unknown_service),
+      CHECK_CASE(test_book_get_of_an_unknown_service_is_unknown_service),
+      CHECK_CASE(test_order_for_an_unknown_cost_centre_is_unknown_cc),
+      CHECK_CASE(test_bid_without_the_receiver_role_is_forbidden),
+      CHECK_CASE(test_offer_without_the_provider_role_is_forbidden),
+      CHECK_CASE(test_order_for_another_cost_centre_is_forbidden),
+      CHECK_CASE(test_receiver_reading_another_cost_centres_balance_is_forbidden),
+      CHECK_CASE(test_cancel_of_another_cost_centres_order_is_forbidden),
+      CHECK_CASE(test_auction_run_by_a_non_admin_is_forbidden),
+      CHECK_CASE(test_period_close_by_neither_admin_nor_finance_is_forbidden),
+      CHECK_CASE(test_cancel_of_an_unknown_order_is_not_found),
+      CHECK_CASE(test_quote_on_an_unknown_tender_is_not_found),
+      CHECK_CASE(test_order_price_off_the_tick_is_bad_tick_on_price),
+      CHECK_CASE(test_tender_ceiling_off_the_tick_is_bad_tick_on_ceiling),
+      CHECK_CASE(test_auction_reference_off_the_tick_is_bad_tick_on_reference),
+      CHECK_CASE(test_quantity_off_the_lot_is_bad_lot),
+      CHECK_CASE(test_divisible_order_in_an_indivisible_service_is_aon_required),
+      CHECK_CASE(test_price_above_the_cap_is_bad_price),
+      CHECK_CASE(test_market_order_in_a_continuous_service_is_bad_price),
+      CHECK_CASE(test_auction_run_on_a_continuous_service_is_wrong_mode),
+      CHECK_CASE(test_quote_above_the_ceiling_is_above_ceiling),
+      CHECK_CASE(test_bid_beyond_the_budget_is_insufficient_budget_and_names_what_is_left),
+      CHECK_CASE(test_tender_beyond_the_budget_is_insufficient_budget_on_ceiling),
+      CHECK_CASE(test_offer_beyond_the_capacity_is_over_capacity_and_names_what_is_left),
+      CHECK_CASE(test_offer_of_a_service_the_provider_does_not_provide_is_not_provider),
+      CHECK_CASE(test_auction_order_against_own_order_on_the_other_side_is_self_trade),
+      CHECK_CASE(test_quote_on_own_tender_is_self_trade),
+      CHECK_CASE(test_second_quote_by_one_provider_is_already_quoted),
+      CHECK_CASE(test_order_beyond_the_cost_centres_limit_is_too_many_orders),
+      CHECK_CASE(test_order_beyond_the_markets_limit_is_market_full),
+      CHECK_CASE(test_tender_beyond_the_markets_limit_is_market_full),
+      CHECK_CASE(test_repeated_request_gets_the_same_bytes_and_changes_nothing),
+      CHECK_CASE(test_same_id_from_another_cost_centre_is_a_new_request),
+      CHECK_CASE(test_repeat_of_a_reply_longer_than_512_bytes_is_duplicate_id),
+      CHECK_CASE(test_order_filling_300_orders_counts_every_fill_and_pages_the_rest),
+      CHECK_CASE(test_replaying_the_journal_rebuilds_the_same_market),
+  };
+  int rc = check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
+  if (market_parsed_) imx_market_free(&market_);
+  return rc;
+}
