@@ -13,9 +13,6 @@
 ** auction (truck.day), and an indivisible one with a lot of 2 (room.day);
 ** two providers (CC-P2 provides only it.hour), two receivers, finance,
 ** admin, and CC-PR, both provider and receiver, for the self-trade rules.
-**
-** A test that shows a defect of core.c not yet fixed says DEFECT above it
-** and fails until the defect is fixed.
 */
 #include <stdarg.h>
 #include <stdint.h>
@@ -613,11 +610,10 @@ static void test_tick_at_the_deadline_awards_the_tender_to_the_lowest_quote(void
   close_core(c);
 }
 
-/* DEFECT (core.c keep_trade): docs/protocol.md says a tender's trade row
-** names "the tender and the winning quote" in buy_order and sell_order;
-** the engine's TRADE event of an award carries them in tender_id and
-** quote_id (buy/sell_order_id are 0), and keep_trade copies only the
-** order ids, so both are 0. */
+/* Regression: docs/protocol.md says a tender's trade row names "the tender
+** and the winning quote" in buy_order and sell_order; the engine's TRADE
+** event of an award carries them in tender_id and quote_id, and the core
+** once copied only the (zero) order ids. */
 static void test_tender_trade_names_the_tender_and_the_winning_quote(void) {
   imx_core *c = open_core();
   tender_with_two_quotes(c);
