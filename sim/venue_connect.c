@@ -187,6 +187,9 @@ static int newest_trade(venue_connect *v, uint64_t *id_out) {
 ** The reason is a stable field: no message is parsed. */
 static int status_of(const imx_reply *rp, imx_status *st) {
   if (rp->reason[0] == '\0') return -1;
+  /* A service or cost centre imxd does not know is the run's failure. */
+  if (strcmp(rp->code, "unknown_service") == 0 || strcmp(rp->code, "unknown_cc") == 0)
+    return -1;
   /* The daemon's own word for what the engine calls no capacity left. */
   if (strcmp(rp->reason, "not_provider") == 0) return *st = IMX_E_OVER_CAPACITY, 0;
   for (int s = IMX_E_UNKNOWN_SERVICE; s < 256; s++) {

@@ -745,7 +745,7 @@ static void test_order_for_an_unknown_service_is_unknown_service(void) {
   core_result res = run(c, "CC-R1", T0,
                         "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":"
                         "\"nope\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
-  CHECK_ERROR("unknown_service", "service", "");
+  CHECK_ERROR("unknown_service", "service", "unknown_service");
   CHECK_STR("b1", last_.id);
   CHECK_EQ(0, res.trades_n);
   close_core(c);
@@ -754,7 +754,7 @@ static void test_order_for_an_unknown_service_is_unknown_service(void) {
 static void test_book_get_of_an_unknown_service_is_unknown_service(void) {
   imx_core *c = open_core();
   run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"book.get\",\"id\":\"k1\",\"service\":\"nope\"}");
-  CHECK_ERROR("unknown_service", "service", "");
+  CHECK_ERROR("unknown_service", "service", "unknown_service");
   close_core(c);
 }
 
@@ -763,7 +763,7 @@ static void test_order_for_an_unknown_cost_centre_is_unknown_cc(void) {
   run(c, "CC-R1", T0,
       "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"cc\":\"CC-NOPE\",\"service\":"
       "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
-  CHECK_ERROR("unknown_cc", "cc", "");
+  CHECK_ERROR("unknown_cc", "cc", "unknown_cc");
   close_core(c);
 }
 

@@ -278,6 +278,12 @@ static size_t error_reply(const imx_request *rq, const char *code,
   return imx_error_encode(rq->id, code, field, message, buf, cap);
 }
 
+/* A refusal with a reason of proto's table, its code, field and message. */
+static size_t reason_reply(const imx_request *rq, const char *reason, char *buf,
+                           size_t cap) {
+  return imx_error_reason_encode(rq->id, reason, rq->type, NULL, buf, cap);
+}
+
 /* A rejection by the engine: code, field and message from proto's table,
 ** the status name as the reason; budget and capacity say what is left. */
 static size_t engine_error(imx_core *c, const imx_request *rq, imx_status s,
@@ -323,7 +329,7 @@ static int64_t acting_cc(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   if (rq->cc[0] == '\0') return auth_cc;
   int64_t k = core_cc_index(c->m, rq->cc);
   if (k < 0) {
-    *len = error_reply(rq, "unknown_cc", "cc", "no such cost centre", buf, cap);
+    *len = reason_reply(rq, "unknown_cc", buf, cap);
     return -1;
   }
   if ((uint32_t)k != auth_cc && !(c->m->ccs[auth_cc].roles & others_role)) {
@@ -353,7 +359,7 @@ static void reply_init(imx_reply *r, imx_msg_type type, const imx_request *rq) {
 static size_t do_order_new(imx_core *c, const imx_request *rq, uint32_t cc,
                            char *buf, size_t cap) {
   int64_t s = service_index(c, rq->service);
-  if (s < 0) return error_reply(rq, "unknown_service", "service", "no such service", buf, cap);
+  if (s < 0) return reason_reply(rq, "unknown_service", buf, cap);
   unsigned role = rq->side == IMX_PSIDE_BID ? IMX_ROLE_RECEIVER : IMX_ROLE_PROVIDER;
   if (!has_role(c, cc, role))
     return error_reply(rq, "forbidden", "side",
@@ -447,7 +453,7 @@ static size_t do_order_list(imx_core *c, const imx_request *rq, uint32_t cc,
 static size_t do_book_get(imx_core *c, const imx_request *rq, char *buf,
                           size_t cap) {
   int64_t s = service_index(c, rq->service);
-  if (s < 0) return error_reply(rq, "unknown_service", "service", "no such service", buf, cap);
+  if (s < 0) return reason_reply(rq, "unknown_service", buf, cap);
   imx_level_info lv[IMX_DEPTH_MAX];
   imx_reply_level bids[IMX_DEPTH_MAX], offers[IMX_DEPTH_MAX];
   imx_reply r;
@@ -507,7 +513,7 @@ static size_t do_trades_list(imx_core *c, const imx_request *rq,
   uint32_t limit = rq->limit ? rq->limit : 100, n = 0;
   if (limit > IMX_LIST_MAX) limit = IMX_LIST_MAX;
   if (rq->service[0] && service_index(c, rq->service) < 0)
-    return error_reply(rq, "unknown_service", "service", "no such service", buf, cap);
+    return reason_reply(rq, "unknown_service", buf, cap);
   if (rq->has_after) {
     if (c->trades_n > 0 && rq->after + 1 < kept_trade(c, 0)->trade) {
       char msg[96];
@@ -563,7 +569,7 @@ static size_t do_balance_get(imx_core *c, const imx_request *rq, uint32_t cc,
 static size_t do_tender_new(imx_core *c, const imx_request *rq, uint32_t cc,
                             char *buf, size_t cap) {
   int64_t s = service_index(c, rq->service);
-  if (s < 0) return error_reply(rq, "unknown_service", "service", "no such service", buf, cap);
+  if (s < 0) return reason_reply(rq, "unknown_service", buf, cap);
   if (!has_role(c, cc, IMX_ROLE_RECEIVER))
     return error_reply(rq, "forbidden", "cc", "only receivers open tenders", buf, cap);
   imx_tender_new t = {.service = (uint32_t)s, .cc = cc, .qty = rq->qty,
@@ -597,7 +603,7 @@ static size_t do_tender_quote(imx_core *c, const imx_request *rq, uint32_t cc,
 static size_t do_auction_run(imx_core *c, const imx_request *rq, char *buf,
                              size_t cap) {
   int64_t s = service_index(c, rq->service);
-  if (s < 0) return error_reply(rq, "unknown_service", "service", "no such service", buf, cap);
+  if (s < 0) return reason_reply(rq, "unknown_service", buf, cap);
   imx_auction_result a;
   imx_status st = imx_engine_auction_run(c->e, (uint32_t)s,
                                          rq->has_price ? rq->price_minor : 0, &a);
