@@ -55,14 +55,31 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
                                          ** request ids                     */
 #define IMX_TEXT_BYTES_MAX 128           /* names and sites                 */
 #define IMX_TOKEN_BYTES_MAX 128          /* a cost centre's secret          */
-#define IMX_ID_MAX ((INT64_C(1) << 53) - 1) /* order, trade, tender ids: a
-                                         ** JSON number is exact up to 2^53 */
+#define IMX_EXACT_INT_MAX (INT64_C(1) << 53) /* JSON numbers are read as
+                                         ** doubles: integers are exact up
+                                         ** to 2^53 in magnitude            */
+#define IMX_ID_MAX (IMX_EXACT_INT_MAX - 1) /* order, trade, tender ids and
+                                         ** any number in a reply: the text
+                                         ** 2^53 + 1 reads as 2^53, so only
+                                         ** below 2^53 is a number exactly
+                                         ** what was written                */
 #define IMX_DEADLINE_MS_MAX (30LL * 24 * 3600 * 1000) /* a tender's, from now */
 #define IMX_MSG_BYTES_MAX 65536          /* one request                     */
 #define IMX_REPLY_BYTES_MAX (512 * 1024) /* one reply: 1,000 rows fit       */
 #define IMX_PUB_BYTES_MAX 1024           /* one market-data message         */
 #define IMX_LIST_MAX 1000                /* rows in one reply               */
 #define IMX_DEPTH_MAX 100                /* levels in one book.get          */
+
+/* The market file (proto/market.c). IMX_SERVICES_MAX is also the engine's
+** bound on books (engine/imx_engine.h defines it with the same tokens until
+** that copy goes): a market the loader accepts always fits the engine. */
+#define IMX_MARKET_BYTES_MAX (64 << 20)  /* one market file                 */
+#define IMX_SERVICES_MAX 4096u           /* services in one market          */
+#define IMX_CCS_MAX 65536u               /* cost centres in one market      */
+#define IMX_TENDERS_PER_CC_MAX 1000000u  /* "tenders_per_cc_max" in a market
+                                         ** file: open tenders a cost centre
+                                         ** may have                        */
+#define IMX_TENDERS_PER_CC_DEFAULT 16u   /* ... when the file gives none    */
 
 /* ------------------------------------------------------------ hash index */
 

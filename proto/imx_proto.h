@@ -78,21 +78,48 @@ typedef struct imx_market_cc {
 
 typedef struct imx_market {
   char currency[4];
-  imx_market_service *services;
+  imx_market_service *services;  /* at most IMX_SERVICES_MAX          */
   uint32_t services_n;
-  imx_market_cc *ccs;
+  imx_market_cc *ccs;            /* at most IMX_CCS_MAX               */
   uint32_t ccs_n;
+  uint32_t tenders_per_cc_max;   /* open tenders a cost centre may have,
+                                 ** 0..IMX_TENDERS_PER_CC_MAX; the file's
+                                 ** "tenders_per_cc_max", default
+                                 ** IMX_TENDERS_PER_CC_DEFAULT          */
+  /* Private to market.c: the id indexes built at load, freed by
+  ** imx_market_free. A market built by hand leaves them zero (memset) and
+  ** is then searched linearly. */
+  imx_hash services_index_;
+  imx_hash ccs_index_;
 } imx_market;
 
 /* Reads and checks a market file (format in README.md). On failure err
-** names the field, e.g. "cost_centres[3].capacities.it.hour". */
+** names the field, e.g. "cost_centres[3].capacities.it.hour"; a file whose
+** budgets sum to more than IMX_BUDGETS_TOTAL_MAX_MINOR fails at the budget
+** where the sum passes it, e.g. "cost_centres[10].budget". */
 int imx_market_load(const char *path, imx_market *out, imx_proto_error *err);
 int imx_market_parse(const char *text, size_t len, imx_market *out,
                      imx_proto_error *err);
 void imx_market_free(imx_market *m);
-/* Index of a service or cost centre by id, or -1. */
+/* Index of a service or cost centre by id, or -1: a hash lookup in a loaded
+** market. */
 int64_t imx_market_service_find(const imx_market *m, const char *id);
 int64_t imx_market_cc_find(const imx_market *m, const char *id);
+
+/* What sizes the engine from the market (imx_engine_config), derived, not
+** configured; counted in uint64_t by the caller, as products can pass 2^32:
+**   positions_max >= imx_market_capacities_total(m)
+**                    + ccs_n * imx_market_auction_services(m)
+**     (a position is a (cost centre, service) pair with a capacity, or with
+**     an order in an auction book);
+**   tenders_max   =  imx_market_ccs_with_role(m, IMX_ROLE_RECEIVER)
+**                    * m->tenders_per_cc_max.
+** The (cost centre, service) capacity entries, at most ccs_n x services_n: */
+uint32_t imx_market_capacities_total(const imx_market *m);
+/* The services in mode "auction". */
+uint32_t imx_market_auction_services(const imx_market *m);
+/* The cost centres that have any of the IMX_ROLE_* bits in role. */
+uint32_t imx_market_ccs_with_role(const imx_market *m, unsigned role);
 
 /* ----------------------------------------------------------- messages */
 
@@ -139,17 +166,18 @@ typedef struct imx_request {
   int tif;             /* IMX_PTIF_*                                     */
   int aon;
   int has_price;       /* order.new: 0 = market order; auction.run: ref  */
-  int64_t qty;         /* order.new, tender.new: 1..1e9                  */
-  int64_t price_minor; /* order.new, tender.quote: 1..1e9; auction.run reference */
-  int64_t ceiling_minor;   /* tender.new: 1..1e9                         */
-  int64_t deadline_ms;     /* tender.new: from now, 1..30 days           */
-  uint64_t order;      /* order.cancel: 1..2^53                          */
-  uint64_t tender;     /* tender.quote: 1..2^53                          */
-  uint32_t depth;      /* book.get: 1..100, default 10                   */
+  int64_t qty;         /* order.new, tender.new: 1..IMX_QTY_MAX          */
+  int64_t price_minor; /* order.new, tender.quote, auction.run reference:
+                       ** 1..IMX_PRICE_MAX_MINOR                         */
+  int64_t ceiling_minor;   /* tender.new: 1..IMX_PRICE_MAX_MINOR         */
+  int64_t deadline_ms;     /* tender.new: from now, 1..IMX_DEADLINE_MS_MAX */
+  uint64_t order;      /* order.cancel: 1..IMX_ID_MAX                    */
+  uint64_t tender;     /* tender.quote: 1..IMX_ID_MAX                    */
+  uint32_t depth;      /* book.get: 1..IMX_DEPTH_MAX, default 10         */
   uint32_t limit;      /* trades.list: 1..IMX_LIST_MAX, default 100      */
   int has_after;       /* trades.list: after given (paging forward)       */
   uint64_t after;      /* trades.list: only trades with id > after, oldest
-                       ** first; 0..2^53 - 1                              */
+                       ** first; 0..IMX_ID_MAX                           */
 } imx_request;
 
 /* Decodes exactly len bytes. On failure err is set and out->id holds the

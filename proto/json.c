@@ -12,7 +12,12 @@
 
 #include "imx_json.h"
 
-#define EXACT_INT_MAX 9007199254740992.0 /* 2^53 */
+/* The messages below state these numbers. */
+_Static_assert(IMX_NAME_BYTES_MAX == 64, "imx_json_string's message says 64");
+_Static_assert(IMX_TEXT_BYTES_MAX == 128 && IMX_TOKEN_BYTES_MAX == 128,
+               "imx_json_string's message says 128");
+_Static_assert(IMX_EXACT_INT_MAX == (INT64_C(1) << 53),
+               "imx_json_int's message says 2^53");
 
 int imx_proto_fail(imx_proto_error *err, const char *code, const char *field,
                    const char *message) {
@@ -65,9 +70,10 @@ int imx_json_string(const cJSON *obj, const char *field, size_t max_bytes,
   size_t n = strlen(it->valuestring);
   if (n == 0 || n > max_bytes)
     return imx_proto_fail(err, "bad_field", field,
-                          max_bytes == IMX_NAME_BYTES_MAX
-                              ? "must be 1 to 64 bytes long"
-                              : "must be 1 to 128 bytes long");
+                          max_bytes == IMX_NAME_BYTES_MAX ? "must be 1 to 64 bytes long"
+                          : max_bytes == IMX_TEXT_BYTES_MAX
+                              ? "must be 1 to 128 bytes long"
+                              : "is empty or too long");
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)it->valuestring[i];
     if (c < 0x20 || c == 0x7f)
@@ -85,7 +91,8 @@ int imx_json_int(const cJSON *obj, const char *field, int64_t min, int64_t max,
   if (!cJSON_IsNumber(it))
     return imx_proto_fail(err, "bad_field", field, "must be a number");
   double d = it->valuedouble;
-  if (!(d >= -EXACT_INT_MAX && d <= EXACT_INT_MAX) || d != (double)(int64_t)d)
+  if (!(d >= -(double)IMX_EXACT_INT_MAX && d <= (double)IMX_EXACT_INT_MAX) ||
+      d != (double)(int64_t)d)
     return imx_proto_fail(err, "bad_field", field,
                           "must be a whole number within 2^53");
   int64_t v = (int64_t)d;

@@ -1,7 +1,7 @@
 /*
 ** market.c -- the market file: which services are traded and who trades.
 **
-**   {"currency":"EUR",
+**   {"currency":"EUR", "tenders_per_cc_max":16,
 **    "services":[{"id":"it.helpdesk.hour","unit":"hour","tick":100,"lot":1,
 **                 "divisible":true,"mode":"continuous","price_cap":500000}],
 **    "cost_centres":[{"id":"CC-4100","name":"IT Service Desk","site":"Berlin",
@@ -9,9 +9,18 @@
 **                     "capacities":{"it.helpdesk.hour":400},
 **                     "token_hash":"..."}]}
 **
-** Checked whole before anything uses it: every field typed and in range,
-** ids unique, capacities only for known services and only of providers.
-** An error names the field by its path, e.g. "services[1].tick".
+** Checked whole before anything uses it: every field typed and in range
+** (the bounds are imx_base.h's), ids unique, capacities only for known
+** services and only of providers, and the sum of all budgets at most
+** IMX_BUDGETS_TOTAL_MAX_MINOR -- the bound that keeps every sum of a
+** period's money within int64 (imx_base.h), so it is checked here, where
+** the budgets come in. An error names the field by its path, e.g.
+** "services[1].tick".
+**
+** Ids are found through two imx_hash indexes (services, cost centres) built
+** while loading: the same lookup that answers imx_market_*_find refuses an
+** id given twice, so a load is linear in the file. A market built by hand
+** (a benchmark) has no index and is searched linearly.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,16 +28,69 @@
 
 #include "imx_json.h"
 
-#define MARKET_BYTES_MAX (64 << 20)
-#define SERVICES_MAX 4096
-#define CCS_MAX 65536
-#define MONEY_MAX 1000000000000000000LL /* 1e18 minor units */
-#define QTY_MAX 1000000000LL
+#define ID_HASH_SEED 0x6d61726b6574ull /* "market": any constant will do */
+
+/* The messages below state these numbers. */
+_Static_assert(IMX_CAPACITY_MAX == (long long)1e9, "the message says 1e9");
+_Static_assert(IMX_BUDGETS_TOTAL_MAX_MINOR == (long long)1e15,
+               "the message says 10^15");
+/* capacities_total and the role counts below fit uint32_t. */
+_Static_assert((uint64_t)IMX_SERVICES_MAX * IMX_CCS_MAX <= UINT32_MAX,
+               "a capacity per (cost centre, service) fits uint32_t");
+
+/* What one load keeps besides the market itself. */
+typedef struct loader {
+  imx_market *m;
+  uint32_t *capacity_seen;  /* per service: 1 + the last cost centre that
+                            ** gave it a capacity, for "given twice"      */
+  int64_t budgets_minor;    /* the sum so far, <= IMX_BUDGETS_TOTAL_MAX_MINOR */
+} loader;
+
+/* ------------------------------------------------------------ id index */
+
+static const char *service_id(const imx_market *m, uint32_t k) {
+  return m->services[k].id;
+}
+
+static const char *cc_id(const imx_market *m, uint32_t k) { return m->ccs[k].id; }
+
+/* Entry k of n whose id is id, or -1. */
+static int64_t id_find(const imx_market *m, const imx_hash *h, uint32_t n,
+                       const char *(*id_of)(const imx_market *, uint32_t),
+                       const char *id) {
+  if (h->slots == NULL) {
+    for (uint32_t k = 0; k < n; k++)
+      if (strcmp(id_of(m, k), id) == 0) return k;
+    return -1;
+  }
+  IMX_ASSERT(h->n == n);
+  uint32_t slot = imx_hash_first(h, imx_hash_str(ID_HASH_SEED, id));
+  for (uint32_t steps = 0; steps <= h->mask; steps++) {
+    uint32_t k = h->slots[slot];
+    if (k == IMX_HASH_NIL) return -1;
+    IMX_ASSERT(k < n);
+    if (strcmp(id_of(m, k), id) == 0) return k;
+    slot = imx_hash_next(h, slot);
+  }
+  IMX_ASSERT(0 && "an imx_hash is never full");
+  return -1;
+}
+
+int64_t imx_market_service_find(const imx_market *m, const char *id) {
+  return id_find(m, &m->services_index_, m->services_n, service_id, id);
+}
+
+int64_t imx_market_cc_find(const imx_market *m, const char *id) {
+  return id_find(m, &m->ccs_index_, m->ccs_n, cc_id, id);
+}
+
+/* ---------------------------------------------------------------- parse */
 
 static int currency(const cJSON *obj, const char *field, char *dst,
                     imx_proto_error *err) {
   const char *s = NULL;
-  int rc = imx_json_string(obj, field, 3, &s, err);
+  /* read longer than 3, so that "EURO" gets the message that says why */
+  int rc = imx_json_string(obj, field, IMX_NAME_BYTES_MAX, &s, err);
   if (rc) return rc;
   if (strlen(s) != 3 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' ||
       s[2] < 'A' || s[2] > 'Z')
@@ -54,11 +116,12 @@ static int parse_service(const cJSON *obj, const imx_market *m,
       currency(obj, "currency", s->currency, err) < 0 ||
       imx_json_bool(obj, "divisible", &s->divisible, err) < 0 ||
       imx_json_word(obj, "mode", modes, &s->auction, err) < 0 ||
-      imx_json_int(obj, "price_cap", 1, 1000000000, &s->price_cap_minor, err) < 0)
+      imx_json_int(obj, "price_cap", 1, IMX_PRICE_MAX_MINOR, &s->price_cap_minor,
+                   err) < 0)
     return -1;
-  if ((rc = imx_json_int(obj, "tick", 1, 1000000000, &s->tick_minor, err)))
+  if ((rc = imx_json_int(obj, "tick", 1, IMX_PRICE_MAX_MINOR, &s->tick_minor, err)))
     return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "tick", "missing");
-  if ((rc = imx_json_int(obj, "lot", 1, QTY_MAX, &s->lot, err)))
+  if ((rc = imx_json_int(obj, "lot", 1, IMX_QTY_MAX, &s->lot, err)))
     return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "lot", "missing");
   if (s->price_cap_minor && s->price_cap_minor % s->tick_minor != 0)
     return imx_proto_fail(err, "bad_field", "price_cap",
@@ -87,7 +150,7 @@ static int parse_roles(const cJSON *obj, unsigned *roles, imx_proto_error *err) 
   return 0;
 }
 
-static int parse_capacities(const cJSON *obj, const imx_market *m,
+static int parse_capacities(const cJSON *obj, loader *L, uint32_t at,
                             imx_market_cc *c, imx_proto_error *err) {
   const cJSON *caps = cJSON_GetObjectItemCaseSensitive(obj, "capacities");
   if (caps == NULL) return 0;
@@ -101,24 +164,48 @@ static int parse_capacities(const cJSON *obj, const imx_market *m,
   if (c->capacities == NULL)
     return imx_proto_fail(err, "internal", "capacities", "out of memory");
   for (const cJSON *it = caps->child; it; it = it->next) {
-    int64_t k = imx_market_service_find(m, it->string);
+    int64_t k = imx_market_service_find(L->m, it->string);
     char field[sizeof err->field];
     snprintf(field, sizeof field, "capacities.%s", it->string);
     if (k < 0) return imx_proto_fail(err, "unknown_service", field, "no such service");
-    for (uint32_t j = 0; j < c->capacities_n; j++)
-      if (c->capacities[j].service == (uint32_t)k)
-        return imx_proto_fail(err, "bad_field", field, "given twice");
+    if (L->capacity_seen[k] == at + 1)
+      return imx_proto_fail(err, "bad_field", field, "given twice");
+    L->capacity_seen[k] = at + 1;
     double d = cJSON_IsNumber(it) ? it->valuedouble : -1;
-    if (!(d >= 0 && d <= QTY_MAX) || d != (double)(int64_t)d)
+    if (!(d >= 0 && d <= IMX_CAPACITY_MAX) || d != (double)(int64_t)d)
       return imx_proto_fail(err, "bad_field", field,
                             "must be a whole number of units, 0 to 1e9");
+    IMX_ASSERT(c->capacities_n < n);
     c->capacities[c->capacities_n].service = (uint32_t)k;
     c->capacities[c->capacities_n++].qty = (int64_t)d;
   }
   return 0;
 }
 
-static int parse_cc(const cJSON *obj, const imx_market *m, imx_market_cc *c,
+/* A cost centre's budget, added to the sum of the budgets before it. The
+** sum may not pass IMX_BUDGETS_TOTAL_MAX_MINOR (imx_base.h: it bounds every
+** sum of a period's money); a file that passes it is refused at the budget
+** where it does, and a single budget over the bound (1e18, say) is refused
+** the same way rather than as a number beyond 2^53. */
+static int add_budget(const cJSON *obj, loader *L, imx_market_cc *c,
+                      imx_proto_error *err) {
+  static const char over[] =
+      "makes the sum of all budgets larger than the limit, 10^15 minor units";
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "budget");
+  if (cJSON_IsNumber(it) && it->valuedouble > (double)IMX_BUDGETS_TOTAL_MAX_MINOR)
+    return imx_proto_fail(err, "bad_field", "budget", over);
+  if (imx_json_int(obj, "budget", 0, IMX_BUDGETS_TOTAL_MAX_MINOR,
+                   &c->budget_minor, err) < 0)
+    return -1;
+  IMX_ASSERT(L->budgets_minor >= 0 &&
+             L->budgets_minor <= IMX_BUDGETS_TOTAL_MAX_MINOR);
+  if (c->budget_minor > IMX_BUDGETS_TOTAL_MAX_MINOR - L->budgets_minor)
+    return imx_proto_fail(err, "bad_field", "budget", over);
+  L->budgets_minor += c->budget_minor;
+  return 0;
+}
+
+static int parse_cc(const cJSON *obj, loader *L, uint32_t at, imx_market_cc *c,
                     imx_proto_error *err) {
   static const char *const keys[] = {"id", "name", "site", "roles", "budget",
                                      "capacities", "token_hash", NULL};
@@ -129,62 +216,91 @@ static int parse_cc(const cJSON *obj, const imx_market *m, imx_market_cc *c,
       imx_json_string_copy(obj, "name", IMX_TEXT_BYTES_MAX, 1, c->name, err) ||
       imx_json_string_copy(obj, "site", IMX_TEXT_BYTES_MAX, 0, c->site, err) ||
       imx_json_string_copy(obj, "token_hash", IMX_TEXT_BYTES_MAX, 0, c->token_hash, err) ||
-      parse_roles(obj, &c->roles, err) ||
-      imx_json_int(obj, "budget", 0, MONEY_MAX, &c->budget_minor, err) < 0)
+      parse_roles(obj, &c->roles, err) || add_budget(obj, L, c, err))
     return -1;
-  return parse_capacities(obj, m, c, err);
+  return parse_capacities(obj, L, at, c, err);
 }
 
-static const cJSON *array_of(const cJSON *doc, const char *field, int max,
+static const cJSON *array_of(const cJSON *doc, const char *field, uint32_t max,
                              imx_proto_error *err) {
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, field);
   if (arr == NULL) {
     imx_proto_fail(err, "bad_field", field, "missing");
-  } else if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > max) {
+  } else if (!cJSON_IsArray(arr) || (uint32_t)cJSON_GetArraySize(arr) > max) {
     imx_proto_fail(err, "bad_field", field, "must be a list (not too long)");
     arr = NULL;
   }
   return arr;
 }
 
-static int parse_doc(const cJSON *doc, imx_market *m, imx_proto_error *err) {
-  static const char *const keys[] = {"currency", "services", "cost_centres",
-                                     "description", NULL};
-  if (!cJSON_IsObject(doc))
-    return imx_proto_fail(err, "bad_json", "market", "must be a JSON object");
-  int rc;
-  if (imx_json_check_keys(doc, keys, err)) return -1;
-  if ((rc = currency(doc, "currency", m->currency, err)))
-    return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "currency", "missing");
-  const cJSON *svcs = array_of(doc, "services", SERVICES_MAX, err);
-  const cJSON *ccs = svcs ? array_of(doc, "cost_centres", CCS_MAX, err) : NULL;
-  if (ccs == NULL) return -1;
-  m->services = calloc((size_t)cJSON_GetArraySize(svcs) + 1, sizeof *m->services);
-  m->ccs = calloc((size_t)cJSON_GetArraySize(ccs) + 1, sizeof *m->ccs);
-  if (!m->services || !m->ccs)
-    return imx_proto_fail(err, "internal", "market", "out of memory");
+static int parse_services(const cJSON *svcs, imx_market *m, imx_proto_error *err) {
+  uint32_t n = (uint32_t)cJSON_GetArraySize(svcs);
+  IMX_ASSERT(n <= IMX_SERVICES_MAX);
+  m->services = calloc((size_t)n + 1, sizeof *m->services);
+  if (m->services == NULL || imx_hash_init(&m->services_index_, n) != 0)
+    return imx_proto_fail(err, "internal", "services", "out of memory");
   for (const cJSON *it = svcs->child; it; it = it->next) {
     imx_market_service *s = &m->services[m->services_n];
     if (parse_service(it, m, s, err)) return imx_proto_at(err, "services[%u].", m->services_n);
     if (imx_market_service_find(m, s->id) >= 0)
       return imx_proto_fail(err, "bad_field", "id", "given twice"),
              imx_proto_at(err, "services[%u].", m->services_n);
-    m->services_n++;
+    imx_hash_put(&m->services_index_, imx_hash_str(ID_HASH_SEED, s->id),
+                 m->services_n++);
   }
+  IMX_ASSERT(m->services_n == n && m->services_index_.n == n);
+  return 0;
+}
+
+static int parse_ccs(const cJSON *ccs, loader *L, imx_proto_error *err) {
+  imx_market *m = L->m;
+  uint32_t n = (uint32_t)cJSON_GetArraySize(ccs);
+  IMX_ASSERT(n <= IMX_CCS_MAX);
+  m->ccs = calloc((size_t)n + 1, sizeof *m->ccs);
+  L->capacity_seen = calloc((size_t)m->services_n + 1, sizeof *L->capacity_seen);
+  if (m->ccs == NULL || L->capacity_seen == NULL ||
+      imx_hash_init(&m->ccs_index_, n) != 0)
+    return imx_proto_fail(err, "internal", "cost_centres", "out of memory");
   for (const cJSON *it = ccs->child; it; it = it->next) {
-    imx_market_cc *c = &m->ccs[m->ccs_n];
-    if (parse_cc(it, m, c, err)) {
-      m->ccs_n++; /* so that imx_market_free frees its capacities */
-      return imx_proto_at(err, "cost_centres[%u].", m->ccs_n - 1);
+    uint32_t at = m->ccs_n;
+    imx_market_cc *c = &m->ccs[at];
+    int rc = parse_cc(it, L, at, c, err);
+    if (rc == 0 && imx_market_cc_find(m, c->id) >= 0)
+      rc = imx_proto_fail(err, "bad_field", "id", "given twice");
+    if (rc) {
+      /* kept out of the index, but counted so that imx_market_free frees its
+      ** capacities: the failed load is freed whole */
+      free(c->capacities);
+      c->capacities = NULL;
+      return imx_proto_at(err, "cost_centres[%u].", at);
     }
-    if (imx_market_cc_find(m, c->id) >= 0) {
-      m->ccs_n++;
-      return imx_proto_fail(err, "bad_field", "id", "given twice"),
-             imx_proto_at(err, "cost_centres[%u].", m->ccs_n - 1);
-    }
+    imx_hash_put(&m->ccs_index_, imx_hash_str(ID_HASH_SEED, c->id), at);
     m->ccs_n++;
   }
+  IMX_ASSERT(m->ccs_n == n && m->ccs_index_.n == n);
+  IMX_ASSERT(L->budgets_minor <= IMX_BUDGETS_TOTAL_MAX_MINOR);
   return 0;
+}
+
+static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
+  static const char *const keys[] = {"currency", "services", "cost_centres",
+                                     "tenders_per_cc_max", "description", NULL};
+  imx_market *m = L->m;
+  if (!cJSON_IsObject(doc))
+    return imx_proto_fail(err, "bad_json", "market", "must be a JSON object");
+  int rc;
+  if (imx_json_check_keys(doc, keys, err)) return -1;
+  if ((rc = currency(doc, "currency", m->currency, err)))
+    return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "currency", "missing");
+  int64_t tenders = IMX_TENDERS_PER_CC_DEFAULT;
+  if (imx_json_int(doc, "tenders_per_cc_max", 0, IMX_TENDERS_PER_CC_MAX, &tenders,
+                   err) < 0)
+    return -1;
+  m->tenders_per_cc_max = (uint32_t)tenders;
+  const cJSON *svcs = array_of(doc, "services", IMX_SERVICES_MAX, err);
+  const cJSON *ccs = svcs ? array_of(doc, "cost_centres", IMX_CCS_MAX, err) : NULL;
+  if (ccs == NULL) return -1;
+  return parse_services(svcs, m, err) || parse_ccs(ccs, L, err) ? -1 : 0;
 }
 
 int imx_market_parse(const char *text, size_t len, imx_market *out,
@@ -195,7 +311,9 @@ int imx_market_parse(const char *text, size_t len, imx_market *out,
     snprintf(err->field, sizeof err->field, "market");
     return -1;
   }
-  int rc = parse_doc(doc, out, err);
+  loader L = {.m = out};
+  int rc = parse_doc(doc, &L, err);
+  free(L.capacity_seen);
   cJSON_Delete(doc);
   if (rc) imx_market_free(out);
   return rc;
@@ -205,7 +323,8 @@ int imx_market_load(const char *path, imx_market *out, imx_proto_error *err) {
   memset(out, 0, sizeof *out);
   char *buf;
   size_t n;
-  if (imx_file_read(path, MARKET_BYTES_MAX, "market", &buf, &n, err) != 0) return -1;
+  if (imx_file_read(path, IMX_MARKET_BYTES_MAX, "market", &buf, &n, err) != 0)
+    return -1;
   int rc = imx_market_parse(buf, n, out, err);
   free(buf);
   return rc;
@@ -215,17 +334,30 @@ void imx_market_free(imx_market *m) {
   for (uint32_t i = 0; m->ccs && i < m->ccs_n; i++) free(m->ccs[i].capacities);
   free(m->ccs);
   free(m->services);
+  imx_hash_free(&m->services_index_);
+  imx_hash_free(&m->ccs_index_);
   memset(m, 0, sizeof *m);
 }
 
-int64_t imx_market_service_find(const imx_market *m, const char *id) {
-  for (uint32_t i = 0; i < m->services_n; i++)
-    if (strcmp(m->services[i].id, id) == 0) return i;
-  return -1;
+/* ------------------------------------------------- sizing the engine */
+
+uint32_t imx_market_capacities_total(const imx_market *m) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < m->ccs_n; i++) {
+    IMX_ASSERT(m->ccs[i].capacities_n <= m->services_n);
+    n += m->ccs[i].capacities_n;
+  }
+  return n;
 }
 
-int64_t imx_market_cc_find(const imx_market *m, const char *id) {
-  for (uint32_t i = 0; i < m->ccs_n; i++)
-    if (strcmp(m->ccs[i].id, id) == 0) return i;
-  return -1;
+uint32_t imx_market_auction_services(const imx_market *m) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < m->services_n; i++) n += m->services[i].auction != 0;
+  return n;
+}
+
+uint32_t imx_market_ccs_with_role(const imx_market *m, unsigned role) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < m->ccs_n; i++) n += (m->ccs[i].roles & role) != 0;
+  return n;
 }

@@ -15,18 +15,22 @@
 ** first trade"), not an absence.
 ** The encoder writes a required field always, an optional one when given.
 **
-** Order and tender ids go up to 2^53 - 1, not 2^53: cJSON reads numbers as
-** doubles, and the text 2^53 + 1 becomes the double 2^53, so 2^53 could be
-** a different id than the client wrote.
+** Order and tender ids go up to 2^53 - 1 (IMX_ID_MAX), not 2^53: cJSON
+** reads numbers as doubles, and the text 2^53 + 1 becomes the double 2^53,
+** so 2^53 could be a different id than the client wrote. Every bound here is
+** a name from imx_base.h; the messages that state one are pinned to it by
+** _Static_assert.
 **
 ** Encoding writes straight into the caller's buffer through a small writer
 ** that records overflow instead of checking every call; the output is NUL-
 ** terminated, so cap must exceed the length by one, and 0 means "too small".
 **
-** Numbers in replies are exact JSON integers, so a value beyond 2^53 - 1 is
-** encoded as written but refused by the decoder. Replies carry up to
+** Numbers in replies are exact JSON integers, so a value beyond IMX_ID_MAX
+** is encoded as written but refused by the decoder. Replies carry up to
 ** IMX_LIST_MAX rows per list and may be longer than the 64 KiB a request may
-** be (1000 trades are ~150 KB), hence their own, larger bound.
+** be (1000 trades are ~150 KB), hence their own, larger bound: the decoder
+** takes what the daemon may send, IMX_REPLY_BYTES_MAX (the imx client's
+** socket takes no more either).
 */
 #include <assert.h>
 #include <inttypes.h>
@@ -36,15 +40,17 @@
 
 #include "imx_json.h"
 
-#define QTY_MAX INT64_C(1000000000)
-#define PRICE_MAX INT64_C(1000000000)
-/* 2^53 + 1 in the text becomes the double 2^53: only below is exact. */
-#define EXACT_MAX ((INT64_C(1) << 53) - 1)
-#define DEADLINE_MS_MAX (INT64_C(30) * 24 * 3600 * 1000)
-#define DEPTH_MAX 100
-#define DEPTH_DEFAULT 10
-#define LIMIT_DEFAULT 100
-#define REPLY_BYTES_MAX (16u << 20)
+/* The protocol's defaults (docs/protocol.md); the bounds are imx_base.h's. */
+#define DEPTH_DEFAULT 10  /* book.get */
+#define LIMIT_DEFAULT 100 /* trades.list */
+_Static_assert(DEPTH_DEFAULT <= IMX_DEPTH_MAX && LIMIT_DEFAULT <= IMX_LIST_MAX,
+               "a default within its bound");
+
+/* The messages below state these numbers. */
+_Static_assert(IMX_MSG_BYTES_MAX == 64 * 1024, "the message says 64 KiB");
+_Static_assert(IMX_REPLY_BYTES_MAX == 512 * 1024, "the message says 512 KiB");
+_Static_assert(IMX_PUB_BYTES_MAX == 1024, "the message says 1 KiB");
+_Static_assert(IMX_LIST_MAX == 1000, "the message says 1000 rows");
 
 static const char *const type_names[] = {
     "hello",       "order.new",    "order.cancel", "order.list",
@@ -220,25 +226,25 @@ static int get_field(const cJSON *obj, enum field_id f, imx_request *r,
   case F_SERVICE:
     return copy_text(obj, name, IMX_NAME_BYTES_MAX, r->service, err);
   case F_SIDE: return imx_json_word(obj, name, sides, &r->side, err);
-  case F_QTY: return imx_json_int(obj, name, 1, QTY_MAX, &r->qty, err);
+  case F_QTY: return imx_json_int(obj, name, 1, IMX_QTY_MAX, &r->qty, err);
   case F_PRICE:
   case F_REFERENCE:
     /* has_price tells an optional price from none: tender.quote's is not */
-    rc = imx_json_int(obj, name, 1, PRICE_MAX, &r->price_minor, err);
+    rc = imx_json_int(obj, name, 1, IMX_PRICE_MAX_MINOR, &r->price_minor, err);
     r->has_price = rc == 0 && !(request_specs[r->type].required & B(f));
     return rc;
   case F_TIF: return imx_json_word(obj, name, tif_words, &r->tif, err);
   case F_AON: return imx_json_bool(obj, name, &r->aon, err);
   case F_ORDER:
-    rc = imx_json_int(obj, name, 1, EXACT_MAX, &v, err);
+    rc = imx_json_int(obj, name, 1, IMX_ID_MAX, &v, err);
     if (rc == 0) r->order = (uint64_t)v;
     return rc;
   case F_TENDER:
-    rc = imx_json_int(obj, name, 1, EXACT_MAX, &v, err);
+    rc = imx_json_int(obj, name, 1, IMX_ID_MAX, &v, err);
     if (rc == 0) r->tender = (uint64_t)v;
     return rc;
   case F_DEPTH:
-    rc = imx_json_int(obj, name, 1, DEPTH_MAX, &v, err);
+    rc = imx_json_int(obj, name, 1, IMX_DEPTH_MAX, &v, err);
     if (rc == 0) r->depth = (uint32_t)v;
     return rc;
   case F_LIMIT:
@@ -247,13 +253,13 @@ static int get_field(const cJSON *obj, enum field_id f, imx_request *r,
     return rc;
   case F_AFTER:
     /* 0 is a valid after: every trade since the first */
-    rc = imx_json_int(obj, name, 0, EXACT_MAX, &v, err);
+    rc = imx_json_int(obj, name, 0, IMX_ID_MAX, &v, err);
     if (rc == 0) r->after = (uint64_t)v, r->has_after = 1;
     return rc;
   case F_CEILING:
-    return imx_json_int(obj, name, 1, PRICE_MAX, &r->ceiling_minor, err);
+    return imx_json_int(obj, name, 1, IMX_PRICE_MAX_MINOR, &r->ceiling_minor, err);
   case F_DEADLINE_MS:
-    return imx_json_int(obj, name, 1, DEADLINE_MS_MAX, &r->deadline_ms, err);
+    return imx_json_int(obj, name, 1, IMX_DEADLINE_MS_MAX, &r->deadline_ms, err);
   case F_COUNT: break;
   }
   assert(0 && "no such field");
@@ -593,7 +599,7 @@ static int num(const cJSON *obj, const char *field, int64_t min, int64_t max,
 static int unum(const cJSON *obj, const char *field, uint64_t *dst,
                 imx_proto_error *err) {
   int64_t v = 0;
-  if (num(obj, field, 0, EXACT_MAX, &v, err)) return -1;
+  if (num(obj, field, 0, IMX_ID_MAX, &v, err)) return -1;
   *dst = (uint64_t)v;
   return 0;
 }
@@ -607,12 +613,12 @@ static int opt_unum(const cJSON *obj, const char *field, uint64_t *dst,
 
 static int qty(const cJSON *obj, const char *field, int64_t *dst,
                imx_proto_error *err) {
-  return num(obj, field, 0, EXACT_MAX, dst, err);
+  return num(obj, field, 0, IMX_ID_MAX, dst, err);
 }
 
 static int money(const cJSON *obj, const char *field, int64_t *dst,
                  imx_proto_error *err) {
-  return num(obj, field, -EXACT_MAX, EXACT_MAX, dst, err);
+  return num(obj, field, -IMX_ID_MAX, IMX_ID_MAX, dst, err);
 }
 
 /* A price or null (0). */
@@ -622,7 +628,7 @@ static int price_or_null(const cJSON *obj, const char *field, int64_t *dst,
     *dst = 0;
     return 0;
   }
-  return num(obj, field, 1, EXACT_MAX, dst, err);
+  return num(obj, field, 1, IMX_ID_MAX, dst, err);
 }
 
 static int word(const cJSON *obj, const char *field, const char *const *words,
@@ -871,8 +877,8 @@ int imx_reply_decode(const char *buf, size_t len, imx_reply *out,
                      imx_proto_error *err) {
   assert(out != NULL && err != NULL && (buf != NULL || len == 0));
   memset(out, 0, sizeof *out);
-  if (len > REPLY_BYTES_MAX)
-    return imx_proto_fail(err, "too_large", "message", "is larger than 16 MiB");
+  if (len > IMX_REPLY_BYTES_MAX)
+    return imx_proto_fail(err, "too_large", "message", "is larger than 512 KiB");
   if (len == 0) return imx_proto_fail(err, "bad_json", "message", "is empty");
   cJSON *doc = imx_json_parse(buf, len, err);
   if (doc == NULL) return -1;
@@ -968,6 +974,8 @@ static int decode_md(const cJSON *d, imx_md_event *ev, imx_proto_error *err) {
 int imx_md_decode(const char *buf, size_t len, imx_md_event *out,
                   imx_proto_error *err) {
   memset(out, 0, sizeof *out);
+  if (len > IMX_PUB_BYTES_MAX)
+    return imx_proto_fail(err, "too_large", "message", "is larger than 1 KiB");
   const char *space = memchr(buf, ' ', len);
   if (space == NULL)
     return imx_proto_fail(err, "bad_json", "message", "no topic before the event");

@@ -1,13 +1,15 @@
 /*
-** test_proto.c -- the messages of docs/protocol.md and the token hashes:
-** every request and reply type round-trips (decode(encode(x)) == x, every
-** field compared), every field's validation, every error code, and SHA-256
-** against the FIPS 180-4 examples.
+** test_proto.c -- the messages of docs/protocol.md, the market file and the
+** token hashes: every request and reply type round-trips (decode(encode(x))
+** == x, every field compared), every field's validation, every error code,
+** the market file's bounds (imx_base.h) and id lookups, and SHA-256 against
+** the FIPS 180-4 examples.
 **
 ** Requests are written out as the JSON a client sends, built by msg() from a
 ** type and its fields, so a test reads like the wire. A refused message must
 ** fail with the expected code and name the expected field.
 */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1334,6 +1336,374 @@ static void test_market_data_decode_refuses_bad_messages(void) {
   CHECK_EQ(0, imx_md_encode(&ev, small, sizeof small));
 }
 
+/* ------------------------------------------------------------ market file */
+
+/* A growing text, for market files of any size. */
+typedef struct text_buf {
+  char *s;
+  size_t len, cap;
+} text_buf;
+
+static void tb_add(text_buf *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void tb_add(text_buf *t, const char *fmt, ...) {
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0,
+                      fmt, ap);
+    va_end(ap);
+    if (n < 0) abort();
+    if (t->s && (size_t)n < t->cap - t->len) {
+      t->len += (size_t)n;
+      return;
+    }
+    t->cap = 2 * (t->cap + (size_t)n + 1);
+    t->s = realloc(t->s, t->cap);
+    if (t->s == NULL) abort();
+  }
+}
+
+#define MARKET_HEAD                                                          \
+  "{\"currency\":\"EUR\",\"services\":[{\"id\":\"s\",\"unit\":\"hour\","     \
+  "\"tick\":1,\"lot\":1}],\"cost_centres\":["
+
+/* A market of one service "s" and n receivers CC-0..CC-(n-1), each with the
+** budget given (a JSON number as text). */
+static char *receivers_market(uint32_t n, const char *budget) {
+  text_buf t = {0};
+  tb_add(&t, MARKET_HEAD);
+  for (uint32_t i = 0; i < n; i++)
+    tb_add(&t, "%s{\"id\":\"CC-%u\",\"name\":\"n\",\"roles\":[\"receiver\"],"
+               "\"budget\":%s}", i ? "," : "", i, budget);
+  tb_add(&t, "]}");
+  return t.s;
+}
+
+static int market_ok(const char *json, imx_market *m) {
+  imx_proto_error err = {0};
+  int rc = imx_market_parse(json, strlen(json), m, &err);
+  if (rc != 0)
+    fprintf(stderr, "  market refused (%s %s: %s)\n", err.code, err.field,
+            err.message);
+  CHECK_EQ(0, rc);
+  return rc == 0;
+}
+
+static void expect_market_error(const char *json, const char *code,
+                                const char *field) {
+  imx_market m;
+  imx_proto_error err = {0};
+  int rc = imx_market_parse(json, strlen(json), &m, &err);
+  int good = rc == -1 && err.code && strcmp(err.code, code) == 0 &&
+             strcmp(err.field, field) == 0 && err.message != NULL;
+  if (!good)
+    fprintf(stderr, "  want %s \"%s\", got rc %d %s \"%s\" (%s)\n", code, field,
+            rc, err.code ? err.code : "-", err.field,
+            err.message ? err.message : "-");
+  CHECK(good);
+  CHECK(m.services == NULL && m.ccs == NULL); /* a failed load keeps nothing */
+}
+
+/* The market of README.md's section "The market file". */
+static void test_market_file_loads_the_documented_example(void) {
+  static const char json[] =
+      "{\"currency\": \"EUR\",\n"
+      " \"services\": [{\"id\": \"it.helpdesk.hour\", \"unit\": \"hour\", "
+      "\"tick\": 100, \"lot\": 1,\n"
+      "               \"divisible\": true, \"mode\": \"continuous\", "
+      "\"price_cap\": 50000}],\n"
+      " \"cost_centres\": [{\"id\": \"CC-4100\", \"name\": \"IT Service Desk "
+      "Hamburg\", \"site\": \"Hamburg\",\n"
+      "                   \"roles\": [\"provider\"], \"budget\": 0, "
+      "\"capacities\": {\"it.helpdesk.hour\": 1200}},\n"
+      "                  {\"id\": \"CC-1500\", \"name\": \"Marketing\", "
+      "\"site\": \"Hamburg\",\n"
+      "                   \"roles\": [\"receiver\"], \"budget\": 3000000}]}";
+  imx_market m;
+  if (!market_ok(json, &m)) return;
+  CHECK_STR("EUR", m.currency);
+  CHECK_EQ(1, m.services_n);
+  CHECK_EQ(2, m.ccs_n);
+  CHECK_EQ(100, m.services[0].tick_minor);
+  CHECK_EQ(50000, m.services[0].price_cap_minor);
+  CHECK_EQ(1200, m.ccs[0].capacities[0].qty);
+  CHECK_EQ(3000000, m.ccs[1].budget_minor);
+  CHECK_EQ(IMX_TENDERS_PER_CC_DEFAULT, m.tenders_per_cc_max);
+  CHECK_EQ(16, m.tenders_per_cc_max);
+  CHECK_EQ(0, imx_market_service_find(&m, "it.helpdesk.hour"));
+  CHECK_EQ(1, imx_market_cc_find(&m, "CC-1500"));
+  CHECK_EQ(-1, imx_market_cc_find(&m, "CC-9999"));
+  CHECK_EQ(-1, imx_market_service_find(&m, "CC-1500"));
+  imx_market_free(&m);
+}
+
+static void test_market_ten_budgets_of_1e18_are_refused_at_the_first(void) {
+  char *json = receivers_market(10, "1000000000000000000");
+  imx_market m;
+  imx_proto_error err = {0};
+  CHECK_EQ(-1, imx_market_parse(json, strlen(json), &m, &err));
+  CHECK_STR("bad_field", err.code);
+  CHECK_STR("cost_centres[0].budget", err.field);
+  CHECK_STR("makes the sum of all budgets larger than the limit, 10^15 minor "
+            "units", err.message);
+  free(json);
+}
+
+static void test_market_budgets_are_refused_where_their_sum_passes_1e15(void) {
+  /* 11 x 1e14: the sum passes 1e15 at the eleventh */
+  char *json = receivers_market(11, "100000000000000");
+  expect_market_error(json, "bad_field", "cost_centres[10].budget");
+  free(json);
+  /* 1e15 then 1: at the second */
+  json = receivers_market(2, "500000000000001");
+  expect_market_error(json, "bad_field", "cost_centres[1].budget");
+  free(json);
+}
+
+static void test_market_budgets_summing_to_exactly_1e15_load(void) {
+  imx_market m;
+  char *json = receivers_market(10, "100000000000000"); /* 10 x 1e14 */
+  if (market_ok(json, &m)) {
+    int64_t sum = 0;
+    for (uint32_t i = 0; i < m.ccs_n; i++) sum += m.ccs[i].budget_minor;
+    CHECK_EQ(IMX_BUDGETS_TOTAL_MAX_MINOR, sum);
+    imx_market_free(&m);
+  }
+  free(json);
+  json = receivers_market(1, "1000000000000000"); /* one budget of 1e15 */
+  if (market_ok(json, &m)) imx_market_free(&m);
+  free(json);
+  json = receivers_market(1, "1000000000000001");
+  expect_market_error(json, "bad_field", "cost_centres[0].budget");
+  free(json);
+  json = receivers_market(1, "-1");
+  expect_market_error(json, "bad_field", "cost_centres[0].budget");
+  free(json);
+}
+
+/* One provider of service "s" with the capacity given (JSON text). */
+static char *provider_market(const char *service_extra, const char *capacity) {
+  text_buf t = {0};
+  tb_add(&t, "{\"currency\":\"EUR\",\"services\":[{\"id\":\"s\",\"unit\":\"u\","
+             "\"lot\":1%s}],\"cost_centres\":[{\"id\":\"P\",\"name\":\"p\","
+             "\"roles\":[\"provider\"],\"capacities\":{\"s\":%s}}]}",
+         service_extra, capacity);
+  return t.s;
+}
+
+static void test_market_capacity_is_0_to_IMX_CAPACITY_MAX(void) {
+  imx_market m;
+  char *json = provider_market(",\"tick\":1", "1000000000");
+  if (market_ok(json, &m)) {
+    CHECK_EQ(IMX_CAPACITY_MAX, m.ccs[0].capacities[0].qty);
+    imx_market_free(&m);
+  }
+  free(json);
+  static const char *const bad[] = {"1000000001", "-1", "1.5", "\"5\""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    json = provider_market(",\"tick\":1", bad[i]);
+    expect_market_error(json, "bad_field", "cost_centres[0].capacities.s");
+    free(json);
+  }
+}
+
+static void test_market_tick_price_cap_and_lot_are_bounded(void) {
+  imx_market m;
+  char *json = provider_market(",\"tick\":1000000000,\"price_cap\":1000000000", "1");
+  if (market_ok(json, &m)) {
+    CHECK_EQ(IMX_PRICE_MAX_MINOR, m.services[0].tick_minor);
+    CHECK_EQ(IMX_PRICE_MAX_MINOR, m.services[0].price_cap_minor);
+    imx_market_free(&m);
+  }
+  free(json);
+  json = provider_market(",\"tick\":1000000001", "1");
+  expect_market_error(json, "bad_field", "services[0].tick");
+  free(json);
+  json = provider_market(",\"tick\":1,\"price_cap\":1000000001", "1");
+  expect_market_error(json, "bad_field", "services[0].price_cap");
+  free(json);
+  static const char lot_over[] =
+      "{\"currency\":\"EUR\",\"services\":[{\"id\":\"s\",\"unit\":\"u\","
+      "\"tick\":1,\"lot\":1000000001}],\"cost_centres\":[]}";
+  expect_market_error(lot_over, "bad_field", "services[0].lot");
+}
+
+static void test_market_tenders_per_cc_max_is_0_to_1e6_default_16(void) {
+  static const char *const good[] = {"0", "1000000", "16"};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"currency\":\"EUR\",\"tenders_per_cc_max\":%s,\"services\":[],"
+             "\"cost_centres\":[]}", good[i]);
+    imx_market m;
+    if (!market_ok(json, &m)) continue;
+    CHECK_EQ(atoll(good[i]), m.tenders_per_cc_max);
+    imx_market_free(&m);
+  }
+  static const char *const bad[] = {"1000001", "-1", "1.5", "\"16\"", "null"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"currency\":\"EUR\",\"tenders_per_cc_max\":%s,\"services\":[],"
+             "\"cost_centres\":[]}", bad[i]);
+    expect_market_error(json, "bad_field", "tenders_per_cc_max");
+  }
+}
+
+/* 20,000 cost centres: every id found by the index, at its position. */
+static void test_market_of_20000_cost_centres_finds_every_id(void) {
+  enum { N = 20000 };
+  char *json = receivers_market(N, "1000");
+  imx_market m;
+  if (!market_ok(json, &m)) {
+    free(json);
+    return;
+  }
+  CHECK_EQ(N, m.ccs_n);
+  int found = 0;
+  for (uint32_t i = 0; i < N; i++) {
+    char id[32];
+    snprintf(id, sizeof id, "CC-%u", i);
+    found += imx_market_cc_find(&m, id) == (int64_t)i;
+  }
+  CHECK_EQ(N, found);
+  CHECK_EQ(-1, imx_market_cc_find(&m, "CC-20000"));
+  CHECK_EQ(-1, imx_market_cc_find(&m, "CC-"));
+  CHECK_EQ(-1, imx_market_cc_find(&m, "s"));
+  CHECK_EQ(0, imx_market_service_find(&m, "s"));
+  imx_market_free(&m);
+  free(json);
+}
+
+static void test_market_a_duplicate_id_is_named_at_its_second_position(void) {
+  /* CC-0 .. CC-19999, then CC-7 again */
+  char *json = receivers_market(20000, "1");
+  text_buf t = {json, strlen(json), strlen(json) + 1};
+  t.len -= 2; /* "]}" */
+  tb_add(&t, ",{\"id\":\"CC-7\",\"name\":\"again\",\"roles\":[\"receiver\"]}]}");
+  imx_market m;
+  imx_proto_error err = {0};
+  CHECK_EQ(-1, imx_market_parse(t.s, t.len, &m, &err));
+  CHECK_STR("bad_field", err.code);
+  CHECK_STR("cost_centres[20000].id", err.field);
+  CHECK_STR("given twice", err.message);
+  free(t.s);
+  static const char services[] =
+      "{\"currency\":\"EUR\",\"services\":[{\"id\":\"a\",\"unit\":\"u\","
+      "\"tick\":1,\"lot\":1},{\"id\":\"b\",\"unit\":\"u\",\"tick\":1,\"lot\":1},"
+      "{\"id\":\"a\",\"unit\":\"u\",\"tick\":1,\"lot\":1}],\"cost_centres\":[]}";
+  expect_market_error(services, "bad_field", "services[2].id");
+}
+
+static void test_market_a_capacity_given_twice_is_refused(void) {
+  static const char json[] =
+      "{\"currency\":\"EUR\",\"services\":[{\"id\":\"a\",\"unit\":\"u\","
+      "\"tick\":1,\"lot\":1},{\"id\":\"b\",\"unit\":\"u\",\"tick\":1,\"lot\":1}],"
+      "\"cost_centres\":[{\"id\":\"P\",\"name\":\"p\",\"roles\":[\"provider\"],"
+      "\"capacities\":{\"a\":1,\"b\":2}},{\"id\":\"Q\",\"name\":\"q\","
+      "\"roles\":[\"provider\"],\"capacities\":{\"b\":1,\"a\":1,\"b\":3}}]}";
+  expect_market_error(json, "bad_field", "cost_centres[1].capacities.b");
+}
+
+static void test_market_lists_are_bounded(void) {
+  text_buf t = {0};
+  tb_add(&t, "{\"currency\":\"EUR\",\"services\":[");
+  for (uint32_t i = 0; i <= IMX_SERVICES_MAX; i++)
+    tb_add(&t, "%s{\"id\":\"s%u\",\"unit\":\"u\",\"tick\":1,\"lot\":1}",
+           i ? "," : "", i);
+  tb_add(&t, "],\"cost_centres\":[]}");
+  expect_market_error(t.s, "bad_field", "services");
+  free(t.s);
+}
+
+static void test_market_currency_must_be_3_letters(void) {
+  static const char json[] =
+      "{\"currency\":\"EURO\",\"services\":[],\"cost_centres\":[]}";
+  imx_market m;
+  imx_proto_error err = {0};
+  CHECK_EQ(-1, imx_market_parse(json, strlen(json), &m, &err));
+  CHECK_STR("currency", err.field);
+  CHECK_STR("must be a 3-letter currency code such as EUR", err.message);
+}
+
+static void test_market_counts_what_sizes_the_engine(void) {
+  static const char json[] =
+      "{\"currency\":\"EUR\",\"tenders_per_cc_max\":3,\"services\":["
+      "{\"id\":\"a\",\"unit\":\"u\",\"tick\":1,\"lot\":1},"
+      "{\"id\":\"b\",\"unit\":\"u\",\"tick\":1,\"lot\":1,\"mode\":\"auction\"},"
+      "{\"id\":\"c\",\"unit\":\"u\",\"tick\":1,\"lot\":1,\"mode\":\"auction\"}],"
+      "\"cost_centres\":["
+      "{\"id\":\"P\",\"name\":\"p\",\"roles\":[\"provider\"],"
+      "\"capacities\":{\"a\":1,\"b\":2,\"c\":0}},"
+      "{\"id\":\"Q\",\"name\":\"q\",\"roles\":[\"provider\",\"receiver\"],"
+      "\"capacities\":{\"b\":1}},"
+      "{\"id\":\"R\",\"name\":\"r\",\"roles\":[\"receiver\"],\"budget\":5},"
+      "{\"id\":\"F\",\"name\":\"f\",\"roles\":[\"finance\"]}]}";
+  imx_market m;
+  if (!market_ok(json, &m)) return;
+  CHECK_EQ(4, imx_market_capacities_total(&m));
+  CHECK_EQ(2, imx_market_auction_services(&m));
+  CHECK_EQ(2, imx_market_ccs_with_role(&m, IMX_ROLE_RECEIVER));
+  CHECK_EQ(2, imx_market_ccs_with_role(&m, IMX_ROLE_PROVIDER));
+  CHECK_EQ(3, imx_market_ccs_with_role(&m, IMX_ROLE_PROVIDER | IMX_ROLE_RECEIVER));
+  CHECK_EQ(0, imx_market_ccs_with_role(&m, IMX_ROLE_ADMIN));
+  CHECK_EQ(3, m.tenders_per_cc_max);
+  imx_market_free(&m);
+  memset(&m, 0, sizeof m); /* an empty market counts nothing */
+  CHECK_EQ(0, imx_market_capacities_total(&m));
+  CHECK_EQ(0, imx_market_auction_services(&m));
+}
+
+/* A benchmark builds its market by hand (no index) and frees it with
+** imx_market_free: lookups still work. */
+static void test_market_built_by_hand_is_searched_without_an_index(void) {
+  imx_market m;
+  memset(&m, 0, sizeof m);
+  m.services = calloc(2, sizeof *m.services);
+  m.ccs = calloc(3, sizeof *m.ccs);
+  if (m.services == NULL || m.ccs == NULL) abort();
+  strcpy(m.services[0].id, "x");
+  strcpy(m.services[1].id, "y");
+  m.services_n = 2;
+  strcpy(m.ccs[0].id, "A");
+  strcpy(m.ccs[1].id, "B");
+  strcpy(m.ccs[2].id, "C");
+  m.ccs_n = 3;
+  CHECK_EQ(1, imx_market_service_find(&m, "y"));
+  CHECK_EQ(2, imx_market_cc_find(&m, "C"));
+  CHECK_EQ(-1, imx_market_cc_find(&m, "D"));
+  imx_market_free(&m);
+  CHECK(m.ccs == NULL && m.ccs_n == 0);
+}
+
+static void test_a_failed_market_load_frees_what_it_allocated(void) {
+  /* fails in the second provider's capacities, after the first's (ASan) */
+  static const char json[] =
+      "{\"currency\":\"EUR\",\"services\":[{\"id\":\"a\",\"unit\":\"u\","
+      "\"tick\":1,\"lot\":1}],\"cost_centres\":["
+      "{\"id\":\"P\",\"name\":\"p\",\"roles\":[\"provider\"],\"capacities\":{\"a\":1}},"
+      "{\"id\":\"Q\",\"name\":\"q\",\"roles\":[\"provider\"],"
+      "\"capacities\":{\"a\":1,\"nope\":1}}]}";
+  expect_market_error(json, "unknown_service", "cost_centres[1].capacities.nope");
+}
+
+static void test_reply_and_market_data_larger_than_their_bounds_are_too_large(void) {
+  char *big = malloc(IMX_REPLY_BYTES_MAX + 1);
+  if (big == NULL) abort();
+  memset(big, ' ', IMX_REPLY_BYTES_MAX + 1);
+  imx_reply r;
+  imx_proto_error err = {0};
+  CHECK_EQ(-1, imx_reply_decode(big, IMX_REPLY_BYTES_MAX + 1, &r, &err));
+  CHECK_STR("too_large", err.code);
+  CHECK_STR("is larger than 512 KiB", err.message);
+  imx_md_event ev;
+  memset(&err, 0, sizeof err);
+  CHECK_EQ(-1, imx_md_decode(big, IMX_PUB_BYTES_MAX + 1, &ev, &err));
+  CHECK_STR("too_large", err.code);
+  free(big);
+}
+
 int main(int argc, char **argv) {
   static const check_case cases[] = {
       CHECK_CASE(test_type_names_are_the_protocols),
@@ -1420,6 +1790,22 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_decode_error_becomes_an_error_reply),
       CHECK_CASE(test_a_long_error_message_is_cut_when_decoded),
       CHECK_CASE(test_encode_into_a_small_buffer_returns_0),
+      CHECK_CASE(test_market_file_loads_the_documented_example),
+      CHECK_CASE(test_market_ten_budgets_of_1e18_are_refused_at_the_first),
+      CHECK_CASE(test_market_budgets_are_refused_where_their_sum_passes_1e15),
+      CHECK_CASE(test_market_budgets_summing_to_exactly_1e15_load),
+      CHECK_CASE(test_market_capacity_is_0_to_IMX_CAPACITY_MAX),
+      CHECK_CASE(test_market_tick_price_cap_and_lot_are_bounded),
+      CHECK_CASE(test_market_tenders_per_cc_max_is_0_to_1e6_default_16),
+      CHECK_CASE(test_market_of_20000_cost_centres_finds_every_id),
+      CHECK_CASE(test_market_a_duplicate_id_is_named_at_its_second_position),
+      CHECK_CASE(test_market_a_capacity_given_twice_is_refused),
+      CHECK_CASE(test_market_lists_are_bounded),
+      CHECK_CASE(test_market_currency_must_be_3_letters),
+      CHECK_CASE(test_market_counts_what_sizes_the_engine),
+      CHECK_CASE(test_market_built_by_hand_is_searched_without_an_index),
+      CHECK_CASE(test_a_failed_market_load_frees_what_it_allocated),
+      CHECK_CASE(test_reply_and_market_data_larger_than_their_bounds_are_too_large),
       CHECK_CASE(test_sha256_fips_180_examples),
       CHECK_CASE(test_sha256_of_a_million_a),
       CHECK_CASE(test_sha256_padding_boundaries),

@@ -5,7 +5,10 @@
 ** the same struct (decode(encode(x)) == x); a refused one must say why and
 ** make an error reply that decodes. The same bytes are also decoded as a
 ** reply (the imx client's side) and, when they decode, round-tripped too.
-** ASan and UBSan watch every step; a leak of a reply's lists is a crash.
+** The bytes are also read as a market file: a market that loads must keep
+** every bound of imx_base.h (the sum of budgets above all) and find every id
+** at its own position. ASan and UBSan watch every step; a leak of a reply's
+** lists or of a market is a crash.
 **
 ** Build: CC=clang cmake -DIMX_FUZZ=ON; run: tests/fuzz/run.sh DIR SECONDS.
 */
@@ -16,7 +19,9 @@
 #include "imx_proto.h"
 #include "proto_eq.h"
 
-#define REPLY_BYTES_MAX (4u << 20) /* 1000 rows of escaped 64-byte strings */
+/* A decoded reply (at most IMX_REPLY_BYTES_MAX) encodes again to at most ~6
+** times its text: a raw 0x7f in a string comes back as \u007f. */
+#define REPLY_BYTES_MAX (8 * IMX_REPLY_BYTES_MAX)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -78,10 +83,47 @@ static void md_round_trip(const char *buf, size_t len) {
   MUST(memcmp(&x, &y, sizeof x) == 0);
 }
 
+/* The market file, as imxd loads it. */
+static void market_check(const char *buf, size_t len) {
+  imx_market m;
+  imx_proto_error err = {0};
+  if (imx_market_parse(buf, len, &m, &err) != 0) {
+    MUST(err.code != NULL && err.message != NULL);
+    MUST(m.services == NULL && m.ccs == NULL && m.ccs_n == 0);
+    return;
+  }
+  MUST(m.services_n <= IMX_SERVICES_MAX && m.ccs_n <= IMX_CCS_MAX);
+  MUST(m.tenders_per_cc_max <= IMX_TENDERS_PER_CC_MAX);
+  for (uint32_t i = 0; i < m.services_n; i++) {
+    const imx_market_service *s = &m.services[i];
+    MUST(imx_market_service_find(&m, s->id) == (int64_t)i);
+    MUST(s->tick_minor >= 1 && s->tick_minor <= IMX_PRICE_MAX_MINOR);
+    MUST(s->lot >= 1 && s->lot <= IMX_QTY_MAX);
+    MUST(s->price_cap_minor >= 0 && s->price_cap_minor <= IMX_PRICE_MAX_MINOR);
+  }
+  int64_t budgets = 0;
+  uint64_t capacities = 0;
+  for (uint32_t i = 0; i < m.ccs_n; i++) {
+    const imx_market_cc *c = &m.ccs[i];
+    MUST(imx_market_cc_find(&m, c->id) == (int64_t)i);
+    MUST(c->budget_minor >= 0 &&
+         c->budget_minor <= IMX_BUDGETS_TOTAL_MAX_MINOR - budgets);
+    budgets += c->budget_minor;
+    for (uint32_t k = 0; k < c->capacities_n; k++)
+      MUST(c->capacities[k].service < m.services_n &&
+           c->capacities[k].qty >= 0 && c->capacities[k].qty <= IMX_CAPACITY_MAX);
+    capacities += c->capacities_n;
+  }
+  MUST(capacities == imx_market_capacities_total(&m));
+  MUST(imx_market_auction_services(&m) <= m.services_n);
+  imx_market_free(&m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *buf = (const char *)data;
   request_round_trip(buf, size);
   reply_round_trip(buf, size);
   md_round_trip(buf, size);
+  market_check(buf, size);
   return 0;
 }
