@@ -36,7 +36,7 @@ static const char *const agents_names[SIM_AGENTS_N + 1] = {"truthful", "zi-c", "
 static const char *const key_names[] = {"per_unit", "headcount", "percent", NULL};
 #define SERVICES_MAX 65536u
 #define PRICE_MAX IMX_PRICE_MAX_MINOR       /* 1e9, the engine's limit  */
-#define BUDGET_MAX 1000000000000000LL       /* 1e15 minor units         */
+#define BUDGET_MAX SIM_BUDGET_UNLIMITED      /* 1e15 minor units         */
 #define HEADCOUNT_MAX 10000000LL
 #define SEED_MAX 9007199254740992LL         /* 2^53                     */
 #define SHARES_TOTAL_BP 10000
@@ -806,4 +806,22 @@ int sim_agents_parse(const char *s, sim_agents *out) {
 const char *sim_key_name(sim_key k) {
   assert(k <= SIM_KEY_PERCENT);
   return key_names[k];
+}
+
+int64_t sim_budget_unlimited_share(const sim_scenario *sc) {
+  int64_t given = 0, unlimited = 0;
+  for (uint32_t c = 0; c < sc->ccs_n; c++) {
+    int64_t b = sc->ccs[c].budget_minor;
+    IMX_ASSERT(b >= 0 && b <= SIM_BUDGET_UNLIMITED);
+    if (b == SIM_BUDGET_UNLIMITED) unlimited++;
+    else given += b; /* each <= 1e15, at most 2^22 of them: no overflow */
+  }
+  if (given > IMX_BUDGETS_TOTAL_MAX_MINOR) return -1;
+  return unlimited ? (IMX_BUDGETS_TOTAL_MAX_MINOR - given) / unlimited : 0;
+}
+
+int64_t sim_budget_for_engine(const sim_scenario *sc, uint32_t c, int64_t share) {
+  IMX_ASSERT(c < sc->ccs_n && share >= 0);
+  int64_t b = sc->ccs[c].budget_minor;
+  return b == SIM_BUDGET_UNLIMITED ? share : b;
 }

@@ -84,6 +84,11 @@ typedef enum sim_agents {
 
 typedef enum sim_side { SIM_PROVIDER = 0, SIM_RECEIVER = 1 } sim_side;
 
+/* A receiver row without a budget: no limit. The scenario keeps it as this
+** budget per period (the reports show it); an engine gets a share of the
+** market's budget total instead (sim_budget_unlimited_share). */
+#define SIM_BUDGET_UNLIMITED IMX_BUDGETS_TOTAL_MAX_MINOR
+
 typedef struct sim_cc {
   char id[IMX_NAME_BYTES_MAX + 1];
   char site[IMX_TEXT_BYTES_MAX + 1];
@@ -152,6 +157,14 @@ int sim_scenario_load(const char *path, sim_scenario *out, imx_proto_error *err)
 int sim_scenario_parse(const char *text, size_t len, sim_scenario *out,
                        imx_proto_error *err);
 void sim_scenario_free(sim_scenario *sc);
+/* What an engine's budget is for a cost centre whose budget is
+** SIM_BUDGET_UNLIMITED: an equal share of what the other budgets leave of
+** IMX_BUDGETS_TOTAL_MAX_MINOR (an engine and imxd refuse budgets whose sum
+** passes it; the share is still far above anything a period can trade).
+** Returns -1 when the given budgets alone pass the total. */
+int64_t sim_budget_unlimited_share(const sim_scenario *sc);
+/* Cost centre c's budget as an engine gets it, given that share. */
+int64_t sim_budget_for_engine(const sim_scenario *sc, uint32_t c, int64_t share);
 /* The rows grouped by service or by cost centre, each group in row order:
 ** group g is rows[off[g] .. off[g + 1]). A counting sort, linear; every
 ** pass over "the rows of one service" goes through one of these. */

@@ -440,7 +440,8 @@ static void put_services(const sim_scenario *sc, FILE *out) {
 ** provider rows' schedule lengths per service (cap[] is scratch, zero on
 ** entry and on return). */
 static void put_cc(const sim_scenario *sc, uint32_t c, const uint32_t *rows,
-                   uint32_t rows_n, int64_t *cap, const char *prefix, FILE *out) {
+                   uint32_t rows_n, int64_t *cap, int64_t budget_share,
+                   const char *prefix, FILE *out) {
   const sim_cc *cc = &sc->ccs[c];
   int provider = 0, receiver = 0;
   for (uint32_t k = 0; k < rows_n; k++) {
@@ -460,7 +461,8 @@ static void put_cc(const sim_scenario *sc, uint32_t c, const uint32_t *rows,
   /* a cost centre with no row still needs a role: receiver, budget 0 */
   fprintf(out, ", \"roles\": [%s%s%s], \"budget\": %" PRId64,
           provider ? "\"provider\"" : "", provider && receiver ? ", " : "",
-          receiver || !provider ? "\"receiver\"" : "", cc->budget_minor);
+          receiver || !provider ? "\"receiver\"" : "",
+          sim_budget_for_engine(sc, c, budget_share));
   if (provider) {
     fputs(", \"capacities\": {", out);
     int first = 1;
@@ -485,6 +487,8 @@ static const char *market_unfit(const sim_scenario *sc, const char *prefix) {
   for (uint32_t i = 0; i < sc->ccs_n; i++)
     if (strcmp(sc->ccs[i].id, ADMIN_CC) == 0)
       return "a cost centre is named SIM-ADMIN, the name of the run's admin";
+  if (sim_budget_unlimited_share(sc) < 0)
+    return "the budgets sum to more than 1e15 minor units, the most one market holds";
   return NULL;
 }
 
@@ -492,6 +496,8 @@ int sim_market_file_write(const sim_scenario *sc, const char *token_prefix,
                           FILE *out) {
   assert(sc != NULL && token_prefix != NULL && out != NULL);
   if (market_unfit(sc, token_prefix) != NULL) return -1;
+  int64_t share = sim_budget_unlimited_share(sc);
+  assert(share >= 0 && "market_unfit checks the budgets");
   sim_groups by_cc;
   int64_t *cap = calloc((size_t)sc->services_n + 1, sizeof *cap);
   if (cap == NULL || sim_groups_build(sc, SIM_BY_CC, &by_cc) != 0) {
@@ -506,7 +512,7 @@ int sim_market_file_write(const sim_scenario *sc, const char *token_prefix,
   fputs(" \"cost_centres\": [\n", out);
   for (uint32_t c = 0; c < sc->ccs_n; c++) {
     put_cc(sc, c, by_cc.rows + by_cc.off[c], by_cc.off[c + 1] - by_cc.off[c], cap,
-           token_prefix, out);
+           share, token_prefix, out);
     fputs(",\n", out);
   }
   fputs("  {\"id\": \"" ADMIN_CC "\", \"name\": \"imx-sim run (auctions, period "

@@ -25,6 +25,7 @@
 typedef struct venue_engine {
   sim_venue base; /* first: a sim_venue * is a venue_engine * */
   imx_engine *e;
+  int64_t budget_share; /* the engine's budget of an unlimited one */
 } venue_engine;
 
 static void on_event(void *ctx, const imx_event *ev) {
@@ -43,7 +44,8 @@ static int ve_period_open(sim_venue *base, uint32_t period) {
   const sim_scenario *sc = base->sc;
   assert(period >= 1 && period <= sc->periods);
   for (uint32_t c = 0; c < sc->ccs_n; c++) {
-    imx_status st = imx_engine_cc_set(v->e, c, sc->ccs[c].budget_minor);
+    imx_status st =
+        imx_engine_cc_set(v->e, c, sim_budget_for_engine(sc, c, v->budget_share));
     if (st != IMX_OK) {
       snprintf(base->err, sizeof base->err, "period %u: budget of %s: %s",
                period, sc->ccs[c].id, imx_status_name(st));
@@ -193,6 +195,12 @@ int sim_venue_engine(const sim_scenario *sc, uint32_t orders_max,
   }
   v->base.ops = &engine_ops;
   v->base.sc = sc;
+  if ((v->budget_share = sim_budget_unlimited_share(sc)) < 0) {
+    snprintf(errbuf, errcap, "the budgets sum to more than %lld minor units, the "
+             "most one market holds", (long long)IMX_BUDGETS_TOTAL_MAX_MINOR);
+    free(v);
+    return -1;
+  }
   imx_engine_config cfg = {
       .orders_max = orders_max, .services_max = sc->services_n,
       .on_event = on_event, .ctx = v, .risk = 1,
