@@ -6,7 +6,7 @@
 **
 ** The market is built in memory: one continuous service (tick 1, lot 1,
 ** price_cap 1,000,000) and 64 cost centres, the first half providers with a
-** capacity of 1e9 units, the second half receivers with a budget of 1e17,
+** capacity of 1e9 units, the second half receivers with a budget of 1e15 / 32,
 ** each with the token "bench-<i>" (its token_hash the SHA-256 of it). The
 ** server gets 256 workers, a rate limit of 1e9 requests/s (never reached)
 ** and room for 1 M open orders, far more than can rest: see below.
@@ -74,7 +74,7 @@
 
 #define CCS 64u                    /* 0..31 providers, 32..63 receivers */
 #define CAPACITY_UNITS 1000000000LL /* IMX_QTY_MAX: never runs out        */
-#define BUDGET_MINOR 100000000000000000LL /* 1e17: never runs out         */
+#define BUDGET_MINOR (IMX_BUDGETS_TOTAL_MAX_MINOR / (CCS / 2)) /* never runs out */
 #define PRICE_CAP_MINOR 1000000
 #define BID_MINOR 1010
 #define OFFER_MINOR 990
