@@ -257,7 +257,8 @@ static int index_tokens(imx_server *s) {
   if (s->tokens == NULL) return -1;
   for (uint32_t i = 0; i < m->ccs_n; i++) {
     if (strlen(m->ccs[i].token_hash) != 64) continue;
-    snprintf(s->tokens[s->tokens_n].hash, 65, "%s", m->ccs[i].token_hash);
+    memcpy(s->tokens[s->tokens_n].hash, m->ccs[i].token_hash, 64);
+    s->tokens[s->tokens_n].hash[64] = '\0';
     s->tokens[s->tokens_n++].cc = i;
   }
   qsort(s->tokens, s->tokens_n, sizeof *s->tokens, by_hash);
