@@ -9,19 +9,37 @@
 **              sales on income:internal:<cc>
 **   beancount  the same for bean-check (accounts opened first)
 **
+** Ids come from the market file, which allows any printable character, so
+** every id is written through the one function of its format that escapes
+** it (csv_field, sap_field, account, text_hledger, text_beancount; the rules
+** are in imx_ledger.h). Whatever can be refused (a ';' for SAP, two cost
+** centres with one account name) is found in the market before the first
+** byte is written; an id in the ledger but not in the market is checked
+** again on its row.
+**
 ** Amounts are written from int64 minor units with integer arithmetic, two
 ** decimals (the market file's currencies are all cent-based).
 */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "imx_ledger.h"
+#include "ledger_int.h"
+
+/* An id as an account name component: at most 3 bytes per byte of the id,
+** an 'X' in front and the NUL. */
+#define ACCOUNT_BYTES (3 * IMX_NAME_BYTES_MAX + 2)
 
 typedef struct exporter {
+  imx_ledger *l;
   FILE *out;
   const imx_market *m;
   int format;
@@ -46,68 +64,260 @@ static const imx_market_service *service_of(const imx_market *m, const char *id)
   return k < 0 ? NULL : &m->services[k];
 }
 
+/* ------------------------------------------------------------- escaping */
+
+/* RFC 4180: quoted when it holds a separator (',' or the ';' of some
+** spreadsheets' locales), a quote or a space; a quote inside is doubled. */
+static void csv_field(FILE *f, const char *s) {
+  if (strpbrk(s, ",;\" ") == NULL) {
+    fputs(s, f);
+    return;
+  }
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"') fputc('"', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+/* SAP's upload splits at ';' and knows no quoting: such an id is refused. */
+static int sap_field_ok(exporter *x, const char *what, const char *s) {
+  if (strpbrk(s, ";\"") == NULL) return 0;
+  return imx_ledger_error_set(x->l, "sap: the %s \"%s\" holds ';' or '\"', which"
+                                    " the SAP upload cannot carry", what, s);
+}
+
+static int is_account_byte(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         (c >= '0' && c <= '9') || c == '-';
+}
+
+/* A cost centre id as an account name component hledger and beancount both
+** accept (the rule is in imx_ledger.h); -1 for an id no market allows (the
+** ledger file is read as it is). */
+static int account(exporter *x, char dst[ACCOUNT_BYTES], const char *id) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t n = 0, len = strlen(id);
+  if (len < 1 || len > IMX_NAME_BYTES_MAX)
+    return imx_ledger_error_set(x->l, "a cost centre id of %zu bytes", len);
+  if (!((id[0] >= 'A' && id[0] <= 'Z') || (id[0] >= '0' && id[0] <= '9')))
+    dst[n++] = 'X';
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)id[i];
+    if (is_account_byte(c)) {
+      dst[n++] = (char)c;
+    } else {
+      dst[n++] = '-';
+      dst[n++] = hex[c >> 4];
+      dst[n++] = hex[c & 15];
+    }
+  }
+  IMX_ASSERT(n < ACCOUNT_BYTES);
+  dst[n] = '\0';
+  return 0;
+}
+
+/* Free text in an hledger description, where ';' would start a comment. */
+static void text_hledger(FILE *f, const char *s) {
+  for (; *s; s++) fputc(*s == ';' ? ',' : *s, f);
+}
+
+/* Free text inside a beancount string. */
+static void text_beancount(FILE *f, const char *s) {
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') fputc('\\', f);
+    fputc(*s, f);
+  }
+}
+
+/* ----------------------------------------------------------------- rows */
+
+typedef struct row_text {
+  const char *unit, *cur;
+  char price[32], amount[32], neg[32], date[16];
+} row_text;
+
+static void row_csv(FILE *f, const imx_ledger_trade *t, const row_text *r) {
+  fprintf(f, "%" PRId64 ",%" PRId64 ",%s,", t->trade_id, t->period, r->date);
+  csv_field(f, t->service);
+  fputc(',', f);
+  csv_field(f, t->buyer);
+  fputc(',', f);
+  csv_field(f, t->seller);
+  fprintf(f, ",%" PRId64 ",", t->qty);
+  csv_field(f, r->unit);
+  fprintf(f, ",%s,%s,%s\n", r->price, r->amount, r->cur);
+}
+
+static int row_sap(exporter *x, const imx_ledger_trade *t, const row_text *r) {
+  if (sap_field_ok(x, "cost centre", t->seller) || sap_field_ok(x, "service", t->service) ||
+      sap_field_ok(x, "cost centre", t->buyer) || sap_field_ok(x, "unit", r->unit))
+    return -1;
+  fprintf(x->out, "%s;%s;%s;%" PRId64 ";%s;%s;%s;%s;%s;IMX-%" PRId64 "\n", t->seller,
+          t->service, t->buyer, t->qty, r->unit, r->price, r->amount, r->cur, r->date,
+          t->trade_id);
+  return 0;
+}
+
+static void row_hledger(FILE *f, const imx_ledger_trade *t, const row_text *r,
+                        const char *buyer, const char *seller) {
+  fprintf(f, "%s * IMX-%" PRId64 " ", r->date, t->trade_id);
+  text_hledger(f, t->service);
+  fprintf(f, " %" PRId64 " ", t->qty);
+  text_hledger(f, r->unit);
+  fprintf(f, " @ %s\n    expenses:internal:%s    %s %s\n"
+             "    income:internal:%s    %s %s\n\n",
+          r->price, buyer, r->amount, r->cur, seller, r->neg, r->cur);
+}
+
+static void row_beancount(FILE *f, const imx_ledger_trade *t, const row_text *r,
+                          const char *buyer, const char *seller) {
+  fprintf(f, "%s * \"IMX-%" PRId64 "\" \"", r->date, t->trade_id);
+  text_beancount(f, t->service);
+  fprintf(f, " %" PRId64 " ", t->qty);
+  text_beancount(f, r->unit);
+  fprintf(f, " @ %s\"\n  Expenses:Internal:%s  %s %s\n"
+             "  Income:Internal:%s  %s %s\n\n",
+          r->price, buyer, r->amount, r->cur, seller, r->neg, r->cur);
+}
+
 static int row(void *ctx, const imx_ledger_trade *t) {
   exporter *x = ctx;
   const imx_market_service *s = service_of(x->m, t->service);
-  const char *unit = s ? s->unit : "unit";
-  const char *cur = s ? s->currency : x->m->currency;
-  char price[32], amount[32], neg[32], date[16];
-  decimal(price, sizeof price, t->price_minor);
-  decimal(amount, sizeof amount, t->qty * t->price_minor);
-  decimal(neg, sizeof neg, -t->qty * t->price_minor);
-  date_of(date, sizeof date, t->time_ms);
-  FILE *f = x->out;
+  row_text r = {.unit = s ? s->unit : "unit", .cur = s ? s->currency : x->m->currency};
+  decimal(r.price, sizeof r.price, t->price_minor);
+  decimal(r.amount, sizeof r.amount, t->qty * t->price_minor);
+  decimal(r.neg, sizeof r.neg, -t->qty * t->price_minor);
+  date_of(r.date, sizeof r.date, t->time_ms);
+  char buyer[ACCOUNT_BYTES], seller[ACCOUNT_BYTES];
   switch (x->format) {
-  case IMX_EXPORT_CSV:
-    fprintf(f, "%" PRId64 ",%" PRId64 ",%s,%s,%s,%s,%" PRId64 ",%s,%s,%s,%s\n",
-            t->trade_id, t->period, date, t->service, t->buyer, t->seller, t->qty,
-            unit, price, amount, cur);
-    break;
+  case IMX_EXPORT_CSV: row_csv(x->out, t, &r); break;
   case IMX_EXPORT_SAP:
-    fprintf(f, "%s;%s;%s;%" PRId64 ";%s;%s;%s;%s;%s;IMX-%" PRId64 "\n", t->seller,
-            t->service, t->buyer, t->qty, unit, price, amount, cur, date, t->trade_id);
+    if (row_sap(x, t, &r)) return -1;
     break;
   case IMX_EXPORT_HLEDGER:
-    fprintf(f, "%s * IMX-%" PRId64 " %s %" PRId64 " %s @ %s\n"
-               "    expenses:internal:%s    %s %s\n"
-               "    income:internal:%s    %s %s\n\n",
-            date, t->trade_id, t->service, t->qty, unit, price, t->buyer, amount,
-            cur, t->seller, neg, cur);
-    break;
   case IMX_EXPORT_BEANCOUNT:
-    fprintf(f, "%s * \"IMX-%" PRId64 "\" \"%s %" PRId64 " %s @ %s\"\n"
-               "  Expenses:Internal:%s  %s %s\n"
-               "  Income:Internal:%s  %s %s\n\n",
-            date, t->trade_id, t->service, t->qty, unit, price, t->buyer, amount,
-            cur, t->seller, neg, cur);
+    if (account(x, buyer, t->buyer) || account(x, seller, t->seller)) return -1;
+    if (x->format == IMX_EXPORT_HLEDGER)
+      row_hledger(x->out, t, &r, buyer, seller);
+    else
+      row_beancount(x->out, t, &r, buyer, seller);
     break;
+  default: IMX_ASSERT(0 && "format checked by imx_export");
   }
   x->rows++;
-  return ferror(f) ? -1 : 0;
+  return ferror(x->out) ? imx_ledger_error_set(x->l, "writing the export failed") : 0;
+}
+
+/* ------------------------------------------------------- before any row */
+
+/* SAP: every id and unit of the market the upload can carry. */
+static int sap_market_ok(exporter *x) {
+  for (uint32_t i = 0; i < x->m->ccs_n; i++)
+    if (sap_field_ok(x, "cost centre", x->m->ccs[i].id)) return -1;
+  for (uint32_t i = 0; i < x->m->services_n; i++)
+    if (sap_field_ok(x, "service", x->m->services[i].id) ||
+        sap_field_ok(x, "unit", x->m->services[i].unit))
+      return -1;
+  return 0;
+}
+
+static int account_cmp(const void *a, const void *b) {
+  return strcmp((const char *)a, (const char *)b);
+}
+
+/* hledger, beancount: no two cost centres of the market share an account
+** name (the mapping is not one to one: "CC 1" and "CC-201" meet). */
+static int accounts_distinct(exporter *x) {
+  uint32_t n = x->m->ccs_n;
+  if (n < 2) return 0;
+  char(*names)[ACCOUNT_BYTES] = malloc((size_t)n * ACCOUNT_BYTES);
+  if (names == NULL) return imx_ledger_error_set(x->l, "out of memory");
+  int rc = 0;
+  for (uint32_t i = 0; i < n && rc == 0; i++) rc = account(x, names[i], x->m->ccs[i].id);
+  if (rc == 0) qsort(names, n, ACCOUNT_BYTES, account_cmp);
+  for (uint32_t i = 1; i < n && rc == 0; i++)
+    if (strcmp(names[i - 1], names[i]) == 0)
+      rc = imx_ledger_error_set(x->l, "two cost centres of the market map to the"
+                                      " account name %s", names[i]);
+  free(names);
+  return rc;
 }
 
 /* beancount wants every account opened before its first use: the market's
 ** cost centres, opened on the first day there can be postings. */
-static void beancount_head(exporter *x) {
+static int beancount_head(exporter *x) {
   fprintf(x->out, "option \"operating_currency\" \"%s\"\n\n", x->m->currency);
-  for (uint32_t i = 0; i < x->m->ccs_n; i++)
+  for (uint32_t i = 0; i < x->m->ccs_n; i++) {
+    char name[ACCOUNT_BYTES];
+    if (account(x, name, x->m->ccs[i].id)) return -1;
     fprintf(x->out, "1970-01-01 open Expenses:Internal:%s\n"
                     "1970-01-01 open Income:Internal:%s\n",
-            x->m->ccs[i].id, x->m->ccs[i].id);
+            name, name);
+  }
   fputc('\n', x->out);
+  return 0;
+}
+
+static int head(exporter *x) {
+  switch (x->format) {
+  case IMX_EXPORT_CSV:
+    fputs("trade,period,date,service,buyer,seller,qty,unit,price,amount,currency\n", x->out);
+    return 0;
+  case IMX_EXPORT_SAP:
+    if (sap_market_ok(x)) return -1;
+    fputs("sender_cost_center;activity_type;receiver_cost_center;quantity;unit;"
+          "price;amount;currency;posting_date;document_reference\n", x->out);
+    return 0;
+  case IMX_EXPORT_HLEDGER:
+    return accounts_distinct(x);
+  case IMX_EXPORT_BEANCOUNT:
+    return accounts_distinct(x) || beancount_head(x) ? -1 : 0;
+  }
+  return imx_ledger_error_set(x->l, "unknown export format %d", x->format);
 }
 
 int imx_export(imx_ledger *l, const imx_market *m, int64_t period, int format,
                FILE *out, int64_t *rows) {
-  exporter x = {out, m, format, 0};
-  if (format == IMX_EXPORT_CSV)
-    fputs("trade,period,date,service,buyer,seller,qty,unit,price,amount,currency\n", out);
-  else if (format == IMX_EXPORT_SAP)
-    fputs("sender_cost_center;activity_type;receiver_cost_center;quantity;unit;"
-          "price;amount;currency;posting_date;document_reference\n", out);
-  else if (format == IMX_EXPORT_BEANCOUNT)
-    beancount_head(&x);
-  int rc = imx_ledger_trades_each(l, period, row, &x);
+  IMX_ASSERT(l != NULL && m != NULL && out != NULL && period >= 0);
+  exporter x = {l, out, m, format, 0};
+  int rc = head(&x);
+  if (rc == 0) rc = imx_ledger_trades_each(l, period, row, &x);
   if (rows) *rows = x.rows;
-  return rc == 0 && fflush(out) == 0 && !ferror(out) ? 0 : -1;
+  if (rc == 0 && (fflush(out) != 0 || ferror(out)))
+    rc = imx_ledger_error_set(l, "writing the export failed");
+  return rc == 0 ? 0 : -1;
+}
+
+/* The export is written beside path under a temporary name, made durable
+** and renamed over path only when complete: a reader of path sees the old
+** file or the whole new one, and a failed export leaves nothing behind. */
+int imx_export_file(imx_ledger *l, const imx_market *m, int64_t period, int format,
+                    const char *path, int64_t *rows) {
+  IMX_ASSERT(path != NULL);
+  size_t cap = strlen(path) + 32;
+  char *tmp = malloc(cap);
+  if (tmp == NULL) return imx_ledger_error_set(l, "out of memory");
+  snprintf(tmp, cap, "%s.tmp-%ld", path, (long)getpid());
+  /* 0666 as fopen would: the umask decides. */
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+  if (fd < 0) {
+    int rc = imx_ledger_error_set(l, "cannot write %s: %s", tmp, strerror(errno));
+    free(tmp);
+    return rc;
+  }
+  FILE *f = fdopen(fd, "w");
+  int rc = f == NULL ? imx_ledger_error_set(l, "%s: %s", tmp, strerror(errno))
+                     : imx_export(l, m, period, format, f, rows);
+  if (rc == 0 && (fflush(f) != 0 || fsync(fd) != 0))
+    rc = imx_ledger_error_set(l, "writing %s: %s", tmp, strerror(errno));
+  int closed = f != NULL ? fclose(f) : close(fd);
+  if (closed != 0 && rc == 0)
+    rc = imx_ledger_error_set(l, "writing %s: %s", tmp, strerror(errno));
+  if (rc == 0 && rename(tmp, path) != 0)
+    rc = imx_ledger_error_set(l, "cannot write %s: %s", path, strerror(errno));
+  if (rc != 0) unlink(tmp);
+  free(tmp);
+  return rc;
 }

@@ -1,9 +1,11 @@
 /*
 ** imx_ledger.h -- the whole interface of the ledger: the SQLite file that
-** finance trusts (issue 5, first part: schema, batches, verification).
+** finance trusts (schema, batches, period close, verification, exports).
 **
-** The engine does no I/O; the ledger is the one module of engine/ that does,
-** in a library of its own (imx_ledger). Every settlement is double entry:
+** ledger/ is a library of its own (imx_ledger) that knows nothing of the
+** engine or the network: imxd's server writes to it, the imx CLI reads it
+** offline, and the market file (proto) gives exports their units and
+** currencies. Every settlement is double entry:
 ** a trade of qty x price debits the buyer's account and credits the seller's
 ** by the same amount (+amount and -amount), so the postings of every trade,
 ** and of the whole ledger, sum to zero. Writing a trade twice is impossible:
@@ -22,7 +24,7 @@
 
 #include "imx_proto.h" /* the market file: units and currencies of exports */
 
-#define IMX_LEDGER_SCHEMA_VERSION 2
+#define IMX_LEDGER_SCHEMA_VERSION 3
 
 typedef struct imx_ledger imx_ledger;
 
@@ -33,8 +35,8 @@ typedef struct imx_ledger_trade {
   const char *service;
   const char *buyer;  /* cost centre ids: the accounts */
   const char *seller;
-  int64_t qty;        /* 1..1e9 */
-  int64_t price_minor;/* 1..1e9 */
+  int64_t qty;        /* 1..IMX_QTY_MAX */
+  int64_t price_minor;/* 1..IMX_PRICE_MAX_MINOR; ids <= IMX_NAME_BYTES_MAX */
 } imx_ledger_trade;
 
 /* Opens (creating or migrating) a ledger. sync_full: 1 = synchronous=FULL
@@ -43,6 +45,13 @@ typedef struct imx_ledger_trade {
 ** must still be passed to imx_ledger_close. */
 int imx_ledger_open(const char *path, int sync_full, imx_ledger **out,
                     char *err, size_t errcap);
+/* Opens an existing ledger read-only, for verify and exports: creates
+** nothing and changes nothing (no migration: schema versions 2 and 3 are
+** read as they are). A path that does not exist, a file that is not an imx
+** ledger, and a schema that is too old or too new fail as imx_ledger_open
+** does (err without the path: the caller names it). Writes fail. */
+int imx_ledger_open_existing(const char *path, imx_ledger **out, char *err,
+                             size_t errcap);
 void imx_ledger_close(imx_ledger *l);
 
 /* A batch. Every call returns 0, or -1 with imx_ledger_error() set; after a
@@ -58,8 +67,10 @@ const char *imx_ledger_error(const imx_ledger *l);
 
 /* Checks the whole ledger: the file's integrity, the schema version, every
 ** trade's amount = qty x price, two postings per trade that sum to zero and
-** match the trade (buyer +amount, seller -amount), the total zero. Returns
-** 0, or -1 with the name of the first failed check and details in failed. */
+** match the trade (buyer +amount, seller -amount), the total zero, and every
+** closed period's summaries equal to its trades. Returns 0, or -1 with the
+** name of the first failed check and details in failed (for the file's
+** integrity, the first rows of SQLite's PRAGMA integrity_check). */
 int imx_ledger_verify(imx_ledger *l, char *failed, size_t cap);
 
 /* Calls fn for every journal entry in sequence order; stops early when fn
@@ -78,8 +89,9 @@ int imx_ledger_trades_each(imx_ledger *l, int64_t period, imx_ledger_trade_fn fn
                            void *ctx);
 
 /* Closes a period: records it, writes one summary row per cost centre
-** that traded in it (spent, earned, units bought and sold), and freezes its
-** postings (triggers refuse any later change). Inside a batch. */
+** that traded in it (spent, earned, units bought and sold), and freezes it:
+** put_trade refuses its trades from then on, triggers refuse any change to
+** its trades and postings. Inside a batch. */
 int imx_ledger_close_period(imx_ledger *l, int64_t period, int64_t time_ms);
 
 /* The SQL of one schema migration (1..IMX_LEDGER_SCHEMA_VERSION), or NULL:
@@ -95,8 +107,30 @@ int imx_ledger_balance(imx_ledger *l, const char *account, int64_t *out);
 enum { IMX_EXPORT_CSV, IMX_EXPORT_SAP, IMX_EXPORT_HLEDGER, IMX_EXPORT_BEANCOUNT };
 
 /* Writes the settlements of a period (0: all) in a format; the market file
-** gives units and currencies. Returns 0, and the number of rows. */
+** gives units and currencies. Returns 0, and the number of rows; or -1 with
+** imx_ledger_error() set (out may then hold part of the export; what can be
+** refused is refused before the first byte, see below).
+**
+** Ids may hold any printable character (proto/market.c), so each format
+** escapes them its own way:
+**   csv        RFC 4180: a field holding a comma, quote, semicolon or space
+**              is quoted, quotes inside doubled.
+**   sap        fields separated by ';', which SAP's upload does not quote:
+**              an id or unit holding ';' or '"' fails the export.
+**   hledger,   the cost centre becomes an account name component: every
+**   beancount  byte outside A-Z a-z 0-9 '-' is written as '-' and its two
+**              upper-case hex digits ("CC 1;2" -> "CC-201-3B2"), and a first
+**              character other than A-Z 0-9 gets an 'X' put before it
+**              ("cc-1" -> "Xcc-1"); the same in both formats. Two cost
+**              centres of the market that map to one name fail the export.
+**              Descriptions: hledger's write ';' (its comment sign) as ',';
+**              beancount's strings escape '"' and '\' with a backslash. */
 int imx_export(imx_ledger *l, const imx_market *m, int64_t period, int format,
                FILE *out, int64_t *rows);
+/* The same into a file: written under a temporary name beside path and
+** renamed over it only when complete, so a failed export leaves neither a
+** partial nor an empty file (nor changes one already at path). */
+int imx_export_file(imx_ledger *l, const imx_market *m, int64_t period, int format,
+                    const char *path, int64_t *rows);
 
 #endif /* IMX_LEDGER_H */

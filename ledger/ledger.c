@@ -1,28 +1,50 @@
 /*
 ** ledger.c -- the double-entry ledger in SQLite.
 **
-** Tables (schema version 1, PRAGMA user_version):
+** Tables (schema version 3, PRAGMA user_version):
 **   journal(seq, time_ms, cc, command)       every accepted command, in order
 **   trades(trade_id, period, time_ms, service, buyer, seller, qty,
 **          price_minor, amount_minor)        amount = qty x price (CHECK)
 **   postings(trade_id, account, period, amount_minor)
-**                                            PRIMARY KEY (trade_id, account)
+**                                            PRIMARY KEY (trade_id, account),
+**                                            index (account, period)
+**   periods(period, closed_ms)               the closed periods
+**   period_summaries(period, cc, spent_minor, earned_minor, units_bought,
+**          units_sold)                       one row per cost centre that
+**                                            traded in a closed period
 ** Migrations run in order inside one transaction; a file from a newer imx is
 ** refused rather than guessed at.
+**
+** A closed period is frozen: triggers refuse to update or delete its trades
+** and postings. New trades in a closed period are refused here, in C, by one
+** look-up in periods per batch and period (put_trade): until schema 2 a
+** trigger did it on every posting, which cost a fifth of a batch's time. A
+** row slipped into a closed period behind the ledger's back is still found:
+** verify recomputes every closed period's summaries from its trades.
 */
-#include <assert.h>
+#include <errno.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "imx_ledger.h"
+#include "ledger_int.h"
 
 struct imx_ledger {
   sqlite3 *db;
-  sqlite3_stmt *put_journal, *put_trade, *put_posting;
+  sqlite3_stmt *put_journal, *put_trade, *put_posting, *period_closed;
+  int read_only;       /* opened by imx_ledger_open_existing      */
+  int64_t version;     /* the file's schema version when opened    */
+  int64_t period_open; /* a period known open in this transaction;
+                       ** 0: none (periods are >= 1)               */
   char error[256];
 };
+
+/* The oldest schema that imx_ledger_open_existing reads as it is (it cannot
+** migrate a file it opened read-only): 2 and 3 have the same tables. */
+#define SCHEMA_READ_MIN 2
 
 static const char *const MIGRATIONS[] = {
     /* 1 */
@@ -54,12 +76,37 @@ static const char *const MIGRATIONS[] = {
     "CREATE TRIGGER postings_frozen_delete BEFORE DELETE ON postings"
     " WHEN EXISTS(SELECT 1 FROM periods WHERE period = OLD.period)"
     " BEGIN SELECT RAISE(ABORT, 'the period is closed'); END;",
+    /* 3: no trigger on inserts (put_trade checks the period once per batch);
+    ** updates may neither leave nor enter a closed period, and a closed
+    ** period's trades are frozen like its postings. */
+    "DROP TRIGGER postings_frozen_insert;"
+    "DROP TRIGGER postings_frozen_update;"
+    "CREATE TRIGGER postings_frozen_update BEFORE UPDATE ON postings"
+    " WHEN EXISTS(SELECT 1 FROM periods WHERE period IN (OLD.period, NEW.period))"
+    " BEGIN SELECT RAISE(ABORT, 'the period is closed'); END;"
+    "CREATE TRIGGER trades_frozen_update BEFORE UPDATE ON trades"
+    " WHEN EXISTS(SELECT 1 FROM periods WHERE period IN (OLD.period, NEW.period))"
+    " BEGIN SELECT RAISE(ABORT, 'the period is closed'); END;"
+    "CREATE TRIGGER trades_frozen_delete BEFORE DELETE ON trades"
+    " WHEN EXISTS(SELECT 1 FROM periods WHERE period = OLD.period)"
+    " BEGIN SELECT RAISE(ABORT, 'the period is closed'); END;",
 };
 #define MIGRATIONS_N (sizeof MIGRATIONS / sizeof MIGRATIONS[0])
+_Static_assert(MIGRATIONS_N == IMX_LEDGER_SCHEMA_VERSION,
+               "one migration per schema version");
 
 static int fail(imx_ledger *l, const char *what) {
   snprintf(l->error, sizeof l->error, "%s: %s", what,
            l->db ? sqlite3_errmsg(l->db) : "no database");
+  return -1;
+}
+
+int imx_ledger_error_set(imx_ledger *l, const char *fmt, ...) {
+  IMX_ASSERT(l != NULL && fmt != NULL);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(l->error, sizeof l->error, fmt, ap);
+  va_end(ap);
   return -1;
 }
 
@@ -79,19 +126,22 @@ static int64_t pragma_int(imx_ledger *l, const char *sql, int *ok) {
   return v;
 }
 
-static int migrate(imx_ledger *l) {
+/* The file's schema version into l->version; refuses a newer one. */
+static int read_version(imx_ledger *l) {
   int ok;
-  int64_t version = pragma_int(l, "PRAGMA user_version", &ok);
+  l->version = pragma_int(l, "PRAGMA user_version", &ok);
   if (!ok) return fail(l, "reading the schema version (not a ledger?)");
-  if (version > (int64_t)MIGRATIONS_N) {
-    snprintf(l->error, sizeof l->error,
-             "schema version %lld is newer than this imx (%d)",
-             (long long)version, (int)MIGRATIONS_N);
-    return -1;
-  }
-  if (version == (int64_t)MIGRATIONS_N) return 0;
+  if (l->version > (int64_t)MIGRATIONS_N)
+    return imx_ledger_error_set(l, "schema version %lld is newer than this imx (%d)",
+                                (long long)l->version, (int)MIGRATIONS_N);
+  return 0;
+}
+
+static int migrate(imx_ledger *l) {
+  if (read_version(l)) return -1;
+  if (l->version == (int64_t)MIGRATIONS_N) return 0;
   if (exec(l, "BEGIN IMMEDIATE")) return -1;
-  for (size_t v = (size_t)version; v < MIGRATIONS_N; v++) {
+  for (size_t v = (size_t)l->version; v < MIGRATIONS_N; v++) {
     char set[64];
     snprintf(set, sizeof set, "PRAGMA user_version=%zu", v + 1);
     if (exec(l, MIGRATIONS[v]) || exec(l, set)) {
@@ -99,34 +149,74 @@ static int migrate(imx_ledger *l) {
       return -1;
     }
   }
-  return exec(l, "COMMIT");
+  if (exec(l, "COMMIT")) return -1;
+  l->version = (int64_t)MIGRATIONS_N;
+  return 0;
+}
+
+static int prepare_all(imx_ledger *l) {
+  struct {
+    sqlite3_stmt **st;
+    const char *sql;
+  } prep[] = {{&l->put_journal, "INSERT INTO journal VALUES(?,?,?,?)"},
+              {&l->put_trade, "INSERT INTO trades VALUES(?,?,?,?,?,?,?,?,?)"},
+              {&l->put_posting, "INSERT INTO postings VALUES(?,?,?,?)"},
+              {&l->period_closed, "SELECT 1 FROM periods WHERE period = ?"}};
+  for (size_t k = 0; k < sizeof prep / sizeof prep[0]; k++)
+    if (sqlite3_prepare_v2(l->db, prep[k].sql, -1, prep[k].st, NULL) != SQLITE_OK)
+      return fail(l, "preparing statements");
+  return 0;
+}
+
+static imx_ledger *ledger_new(imx_ledger **out, char *err, size_t errcap) {
+  IMX_ASSERT(out != NULL && err != NULL && errcap > 0);
+  imx_ledger *l = calloc(1, sizeof *l);
+  *out = l;
+  if (l == NULL) snprintf(err, errcap, "out of memory");
+  return l;
 }
 
 int imx_ledger_open(const char *path, int sync_full, imx_ledger **out,
                     char *err, size_t errcap) {
-  imx_ledger *l = calloc(1, sizeof *l);
-  *out = l;
-  if (l == NULL) {
-    snprintf(err, errcap, "out of memory");
-    return -1;
-  }
+  imx_ledger *l = ledger_new(out, err, errcap);
+  if (l == NULL) return -1;
   int rc = -1;
   if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                       NULL) != SQLITE_OK)
     fail(l, path);
   else if (exec(l, "PRAGMA journal_mode=WAL") ||
            exec(l, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") ||
-           exec(l, "PRAGMA foreign_keys=ON") || migrate(l))
+           exec(l, "PRAGMA foreign_keys=ON") || migrate(l) || prepare_all(l))
     ;
-  else if (sqlite3_prepare_v2(l->db, "INSERT INTO journal VALUES(?,?,?,?)", -1,
-                              &l->put_journal, NULL) != SQLITE_OK ||
-           sqlite3_prepare_v2(l->db, "INSERT INTO trades VALUES(?,?,?,?,?,?,?,?,?)",
-                              -1, &l->put_trade, NULL) != SQLITE_OK ||
-           sqlite3_prepare_v2(l->db, "INSERT INTO postings VALUES(?,?,?,?)", -1,
-                              &l->put_posting, NULL) != SQLITE_OK)
-    fail(l, "preparing statements");
   else
     rc = 0;
+  if (rc) snprintf(err, errcap, "%s", l->error);
+  return rc;
+}
+
+int imx_ledger_open_existing(const char *path, imx_ledger **out, char *err,
+                             size_t errcap) {
+  imx_ledger *l = ledger_new(out, err, errcap);
+  if (l == NULL) return -1;
+  l->read_only = 1;
+  int rc = -1;
+  if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    int e = l->db ? sqlite3_system_errno(l->db) : 0;
+    if (e != 0)
+      imx_ledger_error_set(l, "cannot open: %s", strerror(e));
+    else
+      fail(l, "cannot open");
+  } else if (read_version(l)) {
+    ;
+  } else if (l->version < SCHEMA_READ_MIN) {
+    if (l->version == 0)
+      imx_ledger_error_set(l, "not an imx ledger (no schema version)");
+    else
+      imx_ledger_error_set(l, "schema version %lld is too old to read without upgrading"
+                              " it: let imxd open it once", (long long)l->version);
+  } else if (prepare_all(l) == 0) {
+    rc = 0;
+  }
   if (rc) snprintf(err, errcap, "%s", l->error);
   return rc;
 }
@@ -136,13 +226,25 @@ void imx_ledger_close(imx_ledger *l) {
   sqlite3_finalize(l->put_journal);
   sqlite3_finalize(l->put_trade);
   sqlite3_finalize(l->put_posting);
+  sqlite3_finalize(l->period_closed);
   sqlite3_close(l->db);
   free(l);
 }
 
-int imx_ledger_begin(imx_ledger *l) { return exec(l, "BEGIN IMMEDIATE"); }
-int imx_ledger_commit(imx_ledger *l) { return exec(l, "COMMIT"); }
-int imx_ledger_rollback(imx_ledger *l) { return exec(l, "ROLLBACK"); }
+/* Whether a period is open is known for one transaction at most: begin,
+** commit and rollback forget it. */
+int imx_ledger_begin(imx_ledger *l) {
+  l->period_open = 0;
+  return exec(l, "BEGIN IMMEDIATE");
+}
+int imx_ledger_commit(imx_ledger *l) {
+  l->period_open = 0;
+  return exec(l, "COMMIT");
+}
+int imx_ledger_rollback(imx_ledger *l) {
+  l->period_open = 0;
+  return exec(l, "ROLLBACK");
+}
 
 /* Steps a prepared insert and resets it for the next use. */
 static int step(imx_ledger *l, sqlite3_stmt *st, const char *what) {
@@ -156,6 +258,7 @@ static int step(imx_ledger *l, sqlite3_stmt *st, const char *what) {
 
 int imx_ledger_journal(imx_ledger *l, int64_t seq, int64_t time_ms,
                        const char *cc, const char *command, size_t len) {
+  IMX_ASSERT(cc != NULL && command != NULL);
   sqlite3_stmt *st = l->put_journal;
   sqlite3_bind_int64(st, 1, seq);
   sqlite3_bind_int64(st, 2, time_ms);
@@ -174,14 +277,40 @@ static int posting(imx_ledger *l, const imx_ledger_trade *t, const char *account
   return step(l, st, "posting");
 }
 
+/* Refuses a trade in a closed period. Inside a batch a period found open
+** stays open until the batch ends (closing a period forgets it too), so a
+** batch looks each period up once; outside a batch, every time. */
+static int period_check(imx_ledger *l, const imx_ledger_trade *t) {
+  if (t->period == l->period_open) return 0;
+  sqlite3_stmt *st = l->period_closed;
+  sqlite3_bind_int64(st, 1, t->period);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc == SQLITE_ROW)
+    return imx_ledger_error_set(l, "trade %lld: the period is closed (period %lld)",
+                                (long long)t->trade_id, (long long)t->period);
+  if (rc != SQLITE_DONE) return fail(l, "reading the closed periods");
+  if (!sqlite3_get_autocommit(l->db)) l->period_open = t->period;
+  return 0;
+}
+
+static int trade_in_range(imx_ledger *l, const imx_ledger_trade *t) {
+  if (t->qty < 1 || t->qty > IMX_QTY_MAX || t->price_minor < 1 ||
+      t->price_minor > IMX_PRICE_MAX_MINOR)
+    return imx_ledger_error_set(l, "trade %lld: qty or price out of range",
+                                (long long)t->trade_id);
+  if (strlen(t->service) > IMX_NAME_BYTES_MAX || strlen(t->buyer) > IMX_NAME_BYTES_MAX ||
+      strlen(t->seller) > IMX_NAME_BYTES_MAX)
+    return imx_ledger_error_set(l, "trade %lld: an id is longer than %d bytes",
+                                (long long)t->trade_id, IMX_NAME_BYTES_MAX);
+  return 0;
+}
+
 int imx_ledger_put_trade(imx_ledger *l, const imx_ledger_trade *t) {
-  if (t->qty < 1 || t->qty > 1000000000 || t->price_minor < 1 ||
-      t->price_minor > 1000000000) {
-    snprintf(l->error, sizeof l->error, "trade %lld: qty or price out of range",
-             (long long)t->trade_id);
-    return -1;
-  }
-  int64_t amount = t->qty * t->price_minor; /* <= 1e18: no overflow */
+  IMX_ASSERT(t != NULL && t->service != NULL && t->buyer != NULL && t->seller != NULL);
+  if (trade_in_range(l, t) || period_check(l, t)) return -1;
+  int64_t amount = t->qty * t->price_minor; /* <= IMX_QTY_MAX x IMX_PRICE_MAX_MINOR */
+  IMX_ASSERT(amount > 0 && amount / t->qty == t->price_minor);
   sqlite3_stmt *st = l->put_trade;
   sqlite3_bind_int64(st, 1, t->trade_id);
   sqlite3_bind_int64(st, 2, t->period);
@@ -223,6 +352,20 @@ static const check CHECKS[] = {
      " WHERE t.trade_id IS NULL LIMIT 1"},
     {"ledger_total_zero",
      "SELECT total(amount_minor) FROM postings HAVING sum(amount_minor) <> 0"},
+    /* A closed period's summaries, recomputed from its trades, are the ones
+    ** written when it closed: nothing was added to, changed in or removed
+    ** from a frozen period since. */
+    {"closed_period_unchanged",
+     "WITH r AS (SELECT period, cc, sum(spent), sum(earned), sum(bought), sum(sold)"
+     " FROM (SELECT period, buyer AS cc, amount_minor AS spent, 0 AS earned,"
+     " qty AS bought, 0 AS sold FROM trades JOIN periods USING(period) UNION ALL"
+     " SELECT period, seller, 0, amount_minor, 0, qty FROM trades JOIN periods"
+     " USING(period)) GROUP BY period, cc),"
+     " s AS (SELECT period, cc, spent_minor, earned_minor, units_bought, units_sold"
+     " FROM period_summaries),"
+     " d AS (SELECT * FROM r EXCEPT SELECT * FROM s UNION ALL"
+     " SELECT * FROM (SELECT * FROM s EXCEPT SELECT * FROM r))"
+     " SELECT 'period ' || period || ', ' || cc FROM d LIMIT 1"},
 };
 
 static int run_check(imx_ledger *l, const check *c, char *failed, size_t cap) {
@@ -244,19 +387,49 @@ static int run_check(imx_ledger *l, const check *c, char *failed, size_t cap) {
   return bad ? -1 : 0;
 }
 
-int imx_ledger_verify(imx_ledger *l, char *failed, size_t cap) {
+/* PRAGMA integrity_check's own rows, the first few, joined by "; ". */
+#define INTEGRITY_ROWS_MAX 5
+
+static int integrity(imx_ledger *l, char *failed, size_t cap) {
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(l->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK ||
-      sqlite3_step(st) != SQLITE_ROW ||
-      strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+  char sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA integrity_check(%d)", INTEGRITY_ROWS_MAX);
+  if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK) {
     snprintf(failed, cap, "integrity: %s", sqlite3_errmsg(l->db));
     sqlite3_finalize(st);
     return -1;
   }
+  int rc, rows = 0, ok = 0;
+  size_t n = (size_t)snprintf(failed, cap, "integrity:");
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && rows < INTEGRITY_ROWS_MAX) {
+    const char *row = (const char *)sqlite3_column_text(st, 0);
+    if (rows == 0 && row != NULL && strcmp(row, "ok") == 0) ok = 1;
+    if (n < cap)
+      n += (size_t)snprintf(failed + n, cap - n, "%s %s", rows ? ";" : "",
+                            row ? row : "(null)");
+    rows++;
+  }
+  /* One line: a row can hold several, e.g. "*** in database main ***\nPage 2: ..." */
+  for (char *p = failed; (p = strchr(p, '\n')) != NULL;) *p = ' ';
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE && n < cap) {
+    snprintf(failed + n, cap - n, "%s %s", rows ? ";" : "", sqlite3_errmsg(l->db));
+    ok = 0;
+  }
   sqlite3_finalize(st);
+  return ok ? 0 : -1;
+}
+
+int imx_ledger_verify(imx_ledger *l, char *failed, size_t cap) {
+  IMX_ASSERT(l != NULL && failed != NULL && cap > 0);
+  failed[0] = '\0';
+  if (integrity(l, failed, cap)) return -1;
   int ok;
-  if (pragma_int(l, "PRAGMA user_version", &ok) != IMX_LEDGER_SCHEMA_VERSION || !ok) {
-    snprintf(failed, cap, "schema_version: not %d", IMX_LEDGER_SCHEMA_VERSION);
+  int64_t v = pragma_int(l, "PRAGMA user_version", &ok);
+  /* Read-write: migrated to this version; read-only: the one it opened. */
+  int64_t want = l->read_only ? l->version : IMX_LEDGER_SCHEMA_VERSION;
+  if (!ok || v != want) {
+    snprintf(failed, cap, "schema_version: %lld, not %lld", (long long)v,
+             (long long)want);
     return -1;
   }
   for (size_t i = 0; i < sizeof CHECKS / sizeof CHECKS[0]; i++)
@@ -327,6 +500,7 @@ int imx_ledger_trades_each(imx_ledger *l, int64_t period, imx_ledger_trade_fn fn
 
 int imx_ledger_close_period(imx_ledger *l, int64_t period, int64_t time_ms) {
   sqlite3_stmt *st;
+  l->period_open = 0; /* it may be the one closed now */
   static const char *const sql[] = {
       "INSERT INTO periods VALUES(?1, ?2)",
       "INSERT INTO period_summaries SELECT ?1, cc, sum(spent), sum(earned),"

@@ -1,10 +1,12 @@
 /*
-** test_ledger.c -- the ledger's schema, double entry, unique keys and
-** verification, on temporary SQLite files.
+** test_ledger.c -- the ledger's schema and its migrations, double entry,
+** unique keys, closed periods, verification, read-only opening and the
+** exports' escaping, on temporary SQLite files.
 */
 #define _POSIX_C_SOURCE 200809L
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +196,336 @@ static void test_a_closed_period_has_summaries_and_is_frozen(void) {
   done(l);
 }
 
+/* ------------------------------------------------ opening existing files */
+
+static int exists(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0;
+}
+
+static void test_opening_a_missing_ledger_fails_and_creates_nothing(void) {
+  const char *missing = "/tmp/imx-ledger-test-missing/nothing.db";
+  imx_ledger *l = NULL;
+  char err[256] = "";
+  CHECK_EQ(-1, imx_ledger_open_existing(missing, &l, err, sizeof err));
+  CHECK(strstr(err, "No such file") != NULL);
+  CHECK(!exists(missing));
+  imx_ledger_close(l);
+  snprintf(path, sizeof path, "/tmp/imx-ledger-test-XXXXXX");
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  unlink(path);
+  CHECK_EQ(-1, imx_ledger_open_existing(path, &l, err, sizeof err));
+  CHECK(!exists(path));
+  imx_ledger_close(l);
+}
+
+static void test_an_existing_ledger_opens_read_only(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_trade t = trade(1, "A", "B", 3, 100);
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  imx_ledger_close(l);
+  char err[256] = "", failed[256] = "";
+  CHECK_EQ(0, imx_ledger_open_existing(path, &l, err, sizeof err));
+  CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
+  imx_ledger_trade t2 = trade(2, "A", "B", 1, 100);
+  CHECK_EQ(-1, imx_ledger_put_trade(l, &t2));
+  CHECK(strstr(imx_ledger_error(l), "readonly") != NULL);
+  int64_t seq = -1, last = -1;
+  CHECK_EQ(0, imx_ledger_last(l, &seq, &last));
+  CHECK_EQ(1, last);
+  done(l);
+}
+
+static void test_an_sqlite_file_that_is_not_a_ledger_is_refused(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_close(l);
+  tamper("PRAGMA user_version = 0");
+  char err[256] = "";
+  CHECK_EQ(-1, imx_ledger_open_existing(path, &l, err, sizeof err));
+  CHECK(strstr(err, "not an imx ledger") != NULL);
+  imx_ledger_close(l);
+  tamper("PRAGMA user_version = 99");
+  CHECK_EQ(-1, imx_ledger_open_existing(path, &l, err, sizeof err));
+  CHECK(strstr(err, "newer") != NULL);
+  done(l);
+}
+
+/* Overwrites bytes of the file: the ledger must be closed (WAL checkpointed). */
+static void scribble(long offset, const char *bytes) {
+  FILE *f = fopen(path, "r+b");
+  CHECK(f != NULL);
+  CHECK_EQ(0, fseek(f, offset, SEEK_SET));
+  CHECK_EQ(strlen(bytes), fwrite(bytes, 1, strlen(bytes), f));
+  fclose(f);
+}
+
+static void test_verify_reports_the_integrity_checks_own_rows(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_trade t = trade(1, "A", "B", 3, 100);
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  imx_ledger_close(l);
+  scribble(4096, "garbage"); /* page 2: the journal's root */
+  char err[256] = "", failed[512] = "";
+  CHECK_EQ(0, imx_ledger_open_existing(path, &l, err, sizeof err));
+  CHECK_EQ(-1, imx_ledger_verify(l, failed, sizeof failed));
+  if (strstr(failed, "Page 2") == NULL) fprintf(stderr, "  got: %s\n", failed);
+  CHECK(strncmp(failed, "integrity: *** in database main *** Page 2: ", 44) == 0);
+  CHECK(strchr(failed, '\n') == NULL);
+  done(l);
+}
+
+/* ------------------------------------------------------ closed periods */
+
+static void test_a_period_closed_inside_a_batch_refuses_its_next_trade(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_trade t1 = trade(1, "A", "B", 1, 100), t2 = trade(2, "A", "B", 1, 100);
+  t1.period = t2.period = 2;
+  CHECK_EQ(0, imx_ledger_begin(l));
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t1)); /* period 2 found open */
+  CHECK_EQ(0, imx_ledger_close_period(l, 2, 5000));
+  CHECK_EQ(-1, imx_ledger_put_trade(l, &t2));
+  CHECK(strstr(imx_ledger_error(l), "the period is closed") != NULL);
+  CHECK_EQ(0, imx_ledger_rollback(l));
+  CHECK_EQ(0, imx_ledger_begin(l)); /* rolled back: period 2 is open again */
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t2));
+  CHECK_EQ(0, imx_ledger_commit(l));
+  done(l);
+}
+
+static void test_verify_finds_a_trade_slipped_into_a_closed_period(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_trade t = trade(1, "A", "B", 2, 100);
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  CHECK_EQ(0, imx_ledger_close_period(l, 1, 5000));
+  char failed[256] = "";
+  CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
+  tamper("INSERT INTO trades VALUES(2, 1, 1002, 'it.hour', 'C', 'B', 1, 50, 50);"
+         "INSERT INTO postings VALUES(2, 'C', 1, 50), (2, 'B', 1, -50);");
+  CHECK_EQ(-1, imx_ledger_verify(l, failed, sizeof failed));
+  CHECK_STR("closed_period_unchanged (first offender: period 1, B)", failed);
+  done(l);
+}
+
+static void test_a_closed_periods_trades_cannot_change(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_trade t = trade(1, "A", "B", 2, 100);
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  CHECK_EQ(0, imx_ledger_close_period(l, 1, 5000));
+  imx_ledger_close(l);
+  sqlite3 *db;
+  CHECK_EQ(SQLITE_OK, sqlite3_open(path, &db));
+  CHECK(sqlite3_exec(db, "UPDATE trades SET time_ms = 0", NULL, NULL, NULL) != SQLITE_OK);
+  CHECK(sqlite3_exec(db, "DELETE FROM trades", NULL, NULL, NULL) != SQLITE_OK);
+  CHECK(sqlite3_exec(db, "UPDATE postings SET period = 1 WHERE 0", NULL, NULL, NULL) ==
+        SQLITE_OK);
+  sqlite3_close(db);
+  char err[256];
+  CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
+  done(l);
+}
+
+/* ----------------------------------------------------------- migrations */
+
+/* A ledger as imx with schema version 2 left it: trades in periods 1 and
+** 2, period 1 closed. */
+static void write_v2_ledger(void) {
+  snprintf(path, sizeof path, "/tmp/imx-ledger-test-XXXXXX");
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  unlink(path);
+  sqlite3 *db;
+  CHECK_EQ(SQLITE_OK, sqlite3_open(path, &db));
+  const char *sql[] = {
+      "PRAGMA journal_mode=WAL", imx_ledger_migration_sql(1), imx_ledger_migration_sql(2),
+      "PRAGMA user_version=2",
+      "INSERT INTO journal VALUES(1, 1000, 'A', '{}');"
+      "INSERT INTO trades VALUES(1, 1, 1001, 'it.hour', 'A', 'B', 2, 100, 200);"
+      "INSERT INTO postings VALUES(1, 'A', 1, 200), (1, 'B', 1, -200);"
+      "INSERT INTO periods VALUES(1, 2000);"
+      "INSERT INTO period_summaries VALUES(1, 'A', 200, 0, 2, 0), (1, 'B', 0, 200, 0, 2);"
+      "INSERT INTO trades VALUES(2, 2, 3001, 'it.hour', 'C', 'B', 1, 50, 50);"
+      "INSERT INTO postings VALUES(2, 'C', 2, 50), (2, 'B', 2, -50);"};
+  for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+    CHECK_EQ(SQLITE_OK, sqlite3_exec(db, sql[i], NULL, NULL, NULL));
+  sqlite3_close(db);
+}
+
+static int64_t sql_int(const char *sql) {
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  int64_t v = -1;
+  CHECK_EQ(SQLITE_OK, sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL));
+  CHECK_EQ(SQLITE_OK, sqlite3_prepare_v2(db, sql, -1, &st, NULL));
+  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+static void test_a_v2_ledger_is_read_as_it_is_and_upgraded_to_v3(void) {
+  write_v2_ledger();
+  imx_ledger *l = NULL;
+  char err[256] = "", failed[256] = "";
+  /* Read-only: verified as version 2, left as it is. */
+  CHECK_EQ(0, imx_ledger_open_existing(path, &l, err, sizeof err));
+  CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
+  imx_ledger_close(l);
+  CHECK_EQ(2, sql_int("PRAGMA user_version"));
+  /* Read-write: migrated. */
+  CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
+  CHECK_EQ(3, sql_int("PRAGMA user_version"));
+  CHECK_EQ(IMX_LEDGER_SCHEMA_VERSION, sql_int("PRAGMA user_version"));
+  CHECK_EQ(0, sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'postings_frozen_insert'"));
+  CHECK_EQ(1, sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'trades_frozen_update'"));
+  CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
+  int64_t b = 0, seq = 0, last = 0;
+  CHECK_EQ(0, imx_ledger_balance(l, "B", &b));
+  CHECK_EQ(-250, b);
+  CHECK_EQ(0, imx_ledger_last(l, &seq, &last));
+  CHECK_EQ(1, seq);
+  CHECK_EQ(2, last);
+  /* Period 1 stays closed, period 2 open. */
+  imx_ledger_trade late = trade(3, "A", "B", 1, 100), now = trade(4, "A", "B", 1, 100);
+  now.period = 2;
+  CHECK_EQ(0, imx_ledger_begin(l));
+  CHECK_EQ(-1, imx_ledger_put_trade(l, &late));
+  CHECK(strstr(imx_ledger_error(l), "the period is closed") != NULL);
+  CHECK_EQ(0, imx_ledger_put_trade(l, &now));
+  CHECK_EQ(0, imx_ledger_commit(l));
+  CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
+  imx_ledger_close(l);
+  CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err)); /* nothing more to do */
+  CHECK_EQ(3, sql_int("PRAGMA user_version"));
+  done(l);
+}
+
+/* -------------------------------------------------------------- exports */
+
+/* A market whose ids hold what the market file allows and the formats
+** must escape: separators, quotes, spaces, a colon, a lower-case start. */
+static const char ODD_MARKET[] =
+    "{\"currency\":\"EUR\","
+    "\"services\":[{\"id\":\"it help;desk,\\\"hour\\\"\",\"unit\":\"h \\\"x\\\";y\","
+    "\"tick\":1,\"lot\":1,\"divisible\":true,\"mode\":\"continuous\"}],"
+    "\"cost_centres\":["
+    "{\"id\":\"CC 4100;\\\"IT\\\",HH\",\"name\":\"IT\",\"site\":\"Hamburg\","
+    "\"roles\":[\"provider\"],\"budget\":0,\"capacities\":{\"it help;desk,\\\"hour\\\"\":10}},"
+    "{\"id\":\"sales: north\",\"name\":\"Sales\",\"site\":\"Kiel\",\"roles\":[\"receiver\"],"
+    "\"budget\":100000}]}";
+
+static const char *export_of(imx_ledger *l, const imx_market *m, int format, int *rc,
+                             char *buf, size_t cap) {
+  memset(buf, 0, cap);
+  FILE *f = fmemopen(buf, cap - 1, "w");
+  CHECK(f != NULL);
+  int64_t rows = 0;
+  *rc = imx_export(l, m, 0, format, f, &rows);
+  fclose(f);
+  return buf;
+}
+
+static imx_ledger *odd_ledger(imx_market *m) {
+  imx_proto_error perr = {0};
+  if (imx_market_parse(ODD_MARKET, sizeof ODD_MARKET - 1, m, &perr) != 0) {
+    fprintf(stderr, "  market: %s: %s\n", perr.field, perr.message);
+    abort(); /* every export test needs it */
+  }
+  imx_ledger *l = fresh();
+  imx_ledger_trade t = {.trade_id = 1, .period = 1, .time_ms = 1767225600000LL,
+                        .service = m->services[0].id, .buyer = m->ccs[1].id,
+                        .seller = m->ccs[0].id, .qty = 2, .price_minor = 850};
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  return l;
+}
+
+static void test_csv_quotes_ids_per_rfc_4180(void) {
+  imx_market m;
+  imx_ledger *l = odd_ledger(&m);
+  char buf[2048];
+  int rc = -1;
+  export_of(l, &m, IMX_EXPORT_CSV, &rc, buf, sizeof buf);
+  CHECK_EQ(0, rc);
+  CHECK_STR("trade,period,date,service,buyer,seller,qty,unit,price,amount,currency\n"
+            "1,1,2026-01-01,\"it help;desk,\"\"hour\"\"\",\"sales: north\","
+            "\"CC 4100;\"\"IT\"\",HH\",2,\"h \"\"x\"\";y\",8.50,17.00,EUR\n", buf);
+  done(l);
+  imx_market_free(&m);
+}
+
+static void test_sap_refuses_ids_it_cannot_carry_before_writing(void) {
+  imx_market m;
+  imx_ledger *l = odd_ledger(&m);
+  char buf[2048];
+  int rc = 0;
+  export_of(l, &m, IMX_EXPORT_SAP, &rc, buf, sizeof buf);
+  CHECK_EQ(-1, rc);
+  CHECK_STR("", buf);
+  CHECK(strstr(imx_ledger_error(l), "CC 4100;\"IT\",HH") != NULL);
+  done(l);
+  imx_market_free(&m);
+}
+
+static void test_account_names_are_mapped_the_same_for_hledger_and_beancount(void) {
+  imx_market m;
+  imx_ledger *l = odd_ledger(&m);
+  char buf[2048];
+  int rc = -1;
+  export_of(l, &m, IMX_EXPORT_HLEDGER, &rc, buf, sizeof buf);
+  CHECK_EQ(0, rc);
+  CHECK_STR("2026-01-01 * IMX-1 it help,desk,\"hour\" 2 h \"x\",y @ 8.50\n"
+            "    expenses:internal:Xsales-3A-20north    17.00 EUR\n"
+            "    income:internal:CC-204100-3B-22IT-22-2CHH    -17.00 EUR\n\n", buf);
+  export_of(l, &m, IMX_EXPORT_BEANCOUNT, &rc, buf, sizeof buf);
+  CHECK_EQ(0, rc);
+  CHECK(strstr(buf, "1970-01-01 open Expenses:Internal:CC-204100-3B-22IT-22-2CHH\n") != NULL);
+  CHECK(strstr(buf, "2026-01-01 * \"IMX-1\" \"it help;desk,\\\"hour\\\" 2 h \\\"x\\\";y @ 8.50\"\n"
+                    "  Expenses:Internal:Xsales-3A-20north  17.00 EUR\n"
+                    "  Income:Internal:CC-204100-3B-22IT-22-2CHH  -17.00 EUR\n") != NULL);
+  done(l);
+  imx_market_free(&m);
+}
+
+static void test_two_cost_centres_with_one_account_name_fail_the_export(void) {
+  static const char market[] =
+      "{\"currency\":\"EUR\",\"services\":[{\"id\":\"s\",\"unit\":\"u\",\"tick\":1,"
+      "\"lot\":1,\"divisible\":true,\"mode\":\"continuous\"}],\"cost_centres\":["
+      "{\"id\":\"CC 1\",\"name\":\"a\",\"site\":\"x\",\"roles\":[\"receiver\"],\"budget\":1},"
+      "{\"id\":\"CC-201\",\"name\":\"b\",\"site\":\"x\",\"roles\":[\"receiver\"],\"budget\":1}]}";
+  imx_market m;
+  imx_proto_error perr = {0};
+  CHECK_EQ(0, imx_market_parse(market, sizeof market - 1, &m, &perr));
+  imx_ledger *l = fresh();
+  char buf[1024];
+  int rc = 0;
+  export_of(l, &m, IMX_EXPORT_BEANCOUNT, &rc, buf, sizeof buf);
+  CHECK_EQ(-1, rc);
+  CHECK(strstr(imx_ledger_error(l), "CC-201") != NULL);
+  done(l);
+  imx_market_free(&m);
+}
+
+static void test_a_failed_export_to_a_file_leaves_no_file(void) {
+  imx_market m;
+  imx_ledger *l = odd_ledger(&m);
+  char out[96];
+  snprintf(out, sizeof out, "%s.sap", path);
+  int64_t rows = -1;
+  CHECK_EQ(-1, imx_export_file(l, &m, 0, IMX_EXPORT_SAP, out, &rows));
+  CHECK(!exists(out));
+  CHECK_EQ(0, imx_export_file(l, &m, 0, IMX_EXPORT_CSV, out, &rows));
+  CHECK_EQ(1, rows);
+  CHECK(exists(out));
+  CHECK_EQ(-1, imx_export_file(l, &m, 0, IMX_EXPORT_SAP, out, &rows));
+  struct stat st;
+  CHECK(stat(out, &st) == 0 && st.st_size > 0); /* the old export is still whole */
+  unlink(out);
+  done(l);
+  imx_market_free(&m);
+}
+
 int main(int argc, char **argv) {
   static const check_case cases[] = {
       CHECK_CASE(test_a_trade_debits_the_buyer_and_credits_the_seller),
@@ -204,6 +536,19 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_closed_period_has_summaries_and_is_frozen),
       CHECK_CASE(test_a_newer_schema_is_refused),
       CHECK_CASE(test_a_file_that_is_not_a_ledger_gives_an_error),
+      CHECK_CASE(test_opening_a_missing_ledger_fails_and_creates_nothing),
+      CHECK_CASE(test_an_existing_ledger_opens_read_only),
+      CHECK_CASE(test_an_sqlite_file_that_is_not_a_ledger_is_refused),
+      CHECK_CASE(test_verify_reports_the_integrity_checks_own_rows),
+      CHECK_CASE(test_a_period_closed_inside_a_batch_refuses_its_next_trade),
+      CHECK_CASE(test_verify_finds_a_trade_slipped_into_a_closed_period),
+      CHECK_CASE(test_a_closed_periods_trades_cannot_change),
+      CHECK_CASE(test_a_v2_ledger_is_read_as_it_is_and_upgraded_to_v3),
+      CHECK_CASE(test_csv_quotes_ids_per_rfc_4180),
+      CHECK_CASE(test_sap_refuses_ids_it_cannot_carry_before_writing),
+      CHECK_CASE(test_account_names_are_mapped_the_same_for_hledger_and_beancount),
+      CHECK_CASE(test_two_cost_centres_with_one_account_name_fail_the_export),
+      CHECK_CASE(test_a_failed_export_to_a_file_leaves_no_file),
   };
   return check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

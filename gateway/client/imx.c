@@ -297,13 +297,14 @@ static int token_cmd(void) {
   return 0;
 }
 
-/* imx ledger verify --db PATH: the daemon's start-up checks, offline. */
+/* imx ledger verify --db PATH: the daemon's start-up checks, offline, on a
+** ledger that must exist (opened read-only: verifying changes nothing). */
 static int ledger_cmd(int argc, char **argv) {
   if (argc != 3 || strcmp(argv[0], "verify") || strcmp(argv[1], "--db")) return usage();
   imx_ledger *l = NULL;
   char err[512];
   int rc = 0;
-  if (imx_ledger_open(argv[2], 1, &l, err, sizeof err) != 0) {
+  if (imx_ledger_open_existing(argv[2], &l, err, sizeof err) != 0) {
     fprintf(stderr, "imx: %s: %s\n", argv[2], err);
     rc = 1;
   } else if (imx_ledger_verify(l, err, sizeof err) != 0) {
@@ -319,6 +320,8 @@ static int ledger_cmd(int argc, char **argv) {
   return rc;
 }
 
+/* imx export: the ledger must exist (read-only); with --out the file appears
+** only when the export is complete. */
 static int export_cmd(int argc, char **argv) {
   static const char *const formats[] = {"csv", "sap", "hledger", "beancount"};
   const char *db = NULL, *market_path = NULL, *out_path = NULL;
@@ -346,22 +349,18 @@ static int export_cmd(int argc, char **argv) {
   }
   imx_ledger *l = NULL;
   char err[512];
-  FILE *out = out_path ? fopen(out_path, "w") : stdout;
   int rc = 0;
   int64_t rows = 0;
-  if (out == NULL) {
-    fprintf(stderr, "imx: cannot write %s\n", out_path);
-    rc = 1;
-  } else if (imx_ledger_open(db, 1, &l, err, sizeof err) != 0) {
+  if (imx_ledger_open_existing(db, &l, err, sizeof err) != 0) {
     fprintf(stderr, "imx: %s: %s\n", db, err);
     rc = 1;
-  } else if (imx_export(l, &m, period, format, out, &rows) != 0) {
+  } else if ((out_path ? imx_export_file(l, &m, period, format, out_path, &rows)
+                       : imx_export(l, &m, period, format, stdout, &rows)) != 0) {
     fprintf(stderr, "imx: export failed: %s\n", imx_ledger_error(l));
     rc = 1;
   } else if (out_path) {
     fprintf(stderr, "imx: %" PRId64 " settlements written to %s\n", rows, out_path);
   }
-  if (out && out != stdout && fclose(out) != 0) rc = 1;
   imx_ledger_close(l);
   imx_market_free(&m);
   return rc;
