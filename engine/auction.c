@@ -12,7 +12,8 @@
 **      lowest surplus; among those, if every one has its surplus on the bid
 **      side the highest, if every one on the offer side the lowest; else
 **      the one nearest the reference price (the service's last clearing
-**      price, or the caller's), the lower of two equally near;
+**      price, or the caller's), the higher of two equally near (the Xetra
+**      rule); with no reference at all, the lowest;
 **   3. at that price the short side fills whole and the long side fills by
 **      price then time priority (market orders first), the marginal price
 **      level in time order;
@@ -154,9 +155,10 @@ static void find_price(const curve *bid, const curve *offer,
     all_offer &= d < s;
     if (lowest == 0) lowest = p;
     highest = p;
-    /* Ascending walk: a strictly nearer one replaces, so ties keep the
-    ** lower price. */
-    if (nearest == 0 || abs64(p - reference_minor) < abs64(nearest - reference_minor))
+    /* Ascending walk: an equally near one replaces, so of two limits
+    ** equally near the reference the higher wins (Xetra). */
+    if (nearest == 0 ||
+        abs64(p - reference_minor) <= abs64(nearest - reference_minor))
       nearest = p;
   }
   r->price_minor = surplus > 0 && all_bid     ? highest

@@ -409,11 +409,13 @@ static void test_price_mixed_pressure_nearest_reference_high(void) {
   finish();
 }
 
-static void test_price_mixed_pressure_equally_near_takes_lower(void) {
+static void test_price_mixed_pressure_equally_near_takes_higher(void) {
   setup_auction();
   mixed_book();
-  CHECK_EQ(IMX_OK, run(101)); /* 100 and 102 are both 1 away */
-  EXPECT_EVENTS(auction(100, 10, 2, BID), atrade(1, 1, 3, A, B, 10, 100));
+  CHECK_EQ(IMX_OK, run(101)); /* 100 and 102 are both 1 away: 102 */
+  /* At 102: bids at least 102 10@104 = 10 < offers at most 102 12. */
+  EXPECT_EVENTS(auction(102, 10, 2, OFFER), atrade(1, 1, 3, A, B, 10, 102));
+  EXPECT_RESULT(102, 10, 2, OFFER);
   finish();
 }
 
@@ -436,12 +438,46 @@ static void test_price_zero_surplus_nearest_reference(void) {
   finish();
 }
 
-static void test_price_zero_surplus_equally_near_takes_lower(void) {
+static void test_price_zero_surplus_equally_near_takes_higher(void) {
   setup_auction();
   BUY(A, 10, 104); /* 1 */
   SELL(B, 10, 96); /* 2 */
-  CHECK_EQ(IMX_OK, run(100));
-  EXPECT_EVENTS(auction(96, 10, 0, NONE), atrade(1, 1, 2, A, B, 10, 96));
+  CHECK_EQ(IMX_OK, run(100)); /* 96 and 104 are both 4 away: 104 */
+  EXPECT_EVENTS(auction(104, 10, 0, NONE), atrade(1, 1, 2, A, B, 10, 104));
+  finish();
+}
+
+/* The Xetra market model's example of the last tie-break: limits 199 and
+** 201, both with V 10 and no surplus, so only the reference decides. */
+static void xetra_book(void) {
+  BUY(A, 10, 201); /* 1 */
+  SELL(B, 10, 199); /* 2 */
+}
+
+static void test_xetra_reference_200_equally_near_takes_higher_201(void) {
+  setup_auction();
+  xetra_book();
+  CHECK_EQ(IMX_OK, run(200)); /* 199 and 201 are both 1 away */
+  EXPECT_EVENTS(auction(201, 10, 0, NONE), atrade(1, 1, 2, A, B, 10, 201));
+  EXPECT_RESULT(201, 10, 0, NONE);
+  finish();
+}
+
+static void test_xetra_reference_202_nearest_is_201(void) {
+  setup_auction();
+  xetra_book();
+  CHECK_EQ(IMX_OK, run(202)); /* 201 is 1 away, 199 3 */
+  EXPECT_EVENTS(auction(201, 10, 0, NONE), atrade(1, 1, 2, A, B, 10, 201));
+  EXPECT_RESULT(201, 10, 0, NONE);
+  finish();
+}
+
+static void test_xetra_reference_198_nearest_is_199(void) {
+  setup_auction();
+  xetra_book();
+  CHECK_EQ(IMX_OK, run(198)); /* 199 is 1 away, 201 3 */
+  EXPECT_EVENTS(auction(199, 10, 0, NONE), atrade(1, 1, 2, A, B, 10, 199));
+  EXPECT_RESULT(199, 10, 0, NONE);
   finish();
 }
 
@@ -1716,10 +1752,13 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_price_offer_surplus_everywhere_lowest),
       CHECK_CASE(test_price_mixed_pressure_nearest_reference),
       CHECK_CASE(test_price_mixed_pressure_nearest_reference_high),
-      CHECK_CASE(test_price_mixed_pressure_equally_near_takes_lower),
+      CHECK_CASE(test_price_mixed_pressure_equally_near_takes_higher),
       CHECK_CASE(test_price_mixed_pressure_without_reference_lowest),
       CHECK_CASE(test_price_zero_surplus_nearest_reference),
-      CHECK_CASE(test_price_zero_surplus_equally_near_takes_lower),
+      CHECK_CASE(test_price_zero_surplus_equally_near_takes_higher),
+      CHECK_CASE(test_xetra_reference_200_equally_near_takes_higher_201),
+      CHECK_CASE(test_xetra_reference_202_nearest_is_201),
+      CHECK_CASE(test_xetra_reference_198_nearest_is_199),
       CHECK_CASE(test_last_clearing_price_replaces_callers_reference),
       CHECK_CASE(test_call_without_trade_sets_no_clearing_price),
       CHECK_CASE(test_auction_event_fields_and_trades_at_one_price),
