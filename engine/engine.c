@@ -592,7 +592,8 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->pool = eng_alloc(e, cfg->orders_max, sizeof(order));
   e->books = eng_alloc(e, cfg->services_max, sizeof(book));
   if (!e->pool || !e->books ||
-      idx_init(&e->orders, e->pool, sizeof(order), cfg->orders_max,
+      idx_init(&e->orders, e->pool, sizeof(order), offsetof(order, id),
+               cfg->orders_max,
                &e->memory_bytes) != 0 ||
       risk_init(e, cfg) != 0 || tender_init(e, cfg->tenders_max) != 0) {
     imx_engine_destroy(e);

@@ -21,25 +21,25 @@
 
 /* ------------------------------------------------------------- id index */
 
-/* Maps sequential 64-bit ids to slots of a pool whose entries start with
-** their uint64_t id. See index.c. */
+/* Maps sequential 64-bit keys to slots of a pool whose entries hold their
+** key as a uint64_t at key_off. See index.c. */
 typedef struct id_index {
   const char *base;    /* the pool                                  */
   size_t stride;       /* bytes per pool entry                      */
-  uint32_t *direct;    /* id & mask -> slot                         */
-  uint32_t *overflow;  /* open addressing, for taken direct entries */
+  size_t key_off;      /* where an entry's key is                   */
+  uint32_t *direct;    /* key & mask -> slot                        */
+  imx_hash overflow;   /* keys whose direct entry is taken          */
   uint32_t mask;
-  uint32_t shift;
-  uint32_t n;          /* ids in the index                          */
-  uint32_t overflow_n; /* ids in overflow                           */
+  uint32_t n;          /* keys in the index                         */
 } id_index;
 
-int idx_init(id_index *x, const void *base, size_t stride, uint32_t n_max,
-             size_t *bytes);
+int idx_init(id_index *x, const void *base, size_t stride, size_t key_off,
+             uint32_t n_max, size_t *bytes);
 void idx_free(id_index *x);
-uint32_t idx_find(const id_index *x, uint64_t id);
+uint32_t idx_find(const id_index *x, uint64_t key);
 void idx_put(id_index *x, uint32_t slot);
-void idx_del(id_index *x, uint64_t id);
+void idx_set(id_index *x, uint64_t key, uint32_t slot);
+void idx_del(id_index *x, uint64_t key);
 int idx_check(const id_index *x);
 
 /* ---------------------------------------------------------------- books */

@@ -33,7 +33,8 @@ int tender_init(imx_engine *e, uint32_t tenders_max) {
   e->tender_head = e->tender_tail = NIL;
   e->tender_id_next = 1;
   e->quote_id_next = 1;
-  return idx_init(&e->tender_index, e->tenders, sizeof(tender), e->tenders_max,
+  return idx_init(&e->tender_index, e->tenders, sizeof(tender),
+                  offsetof(tender, id), e->tenders_max,
                   &e->memory_bytes);
 }
 
