@@ -131,7 +131,7 @@ static void emit_accepted(imx_engine *e, const order *o) {
   ev_order(&ev, IMX_EV_ACCEPTED, o);
   ev.tif = (imx_tif)o->tif;
   ev.aon = o->aon;
-  ev.qty = o->qty_original;
+  ev.qty = o->qty_filled + o->qty_open;
   ev.price_minor = o->price_minor;
   eng_emit(e, &ev);
 }
@@ -163,7 +163,7 @@ static void emit_modified(imx_engine *e, const order *o, int kept) {
 imx_status eng_reject(imx_engine *e, uint64_t order_id, imx_status why,
                       int64_t available) {
   imx_event ev;
-  assert(why != IMX_OK);
+  IMX_ASSERT(why != IMX_OK);
   memset(&ev, 0, sizeof ev);
   ev.type = IMX_EV_REJECTED;
   ev.order_id = order_id;
@@ -176,7 +176,7 @@ imx_status eng_reject(imx_engine *e, uint64_t order_id, imx_status why,
 void eng_emit_trade(imx_engine *e, const order *buy, const order *sell,
                     int64_t qty, int64_t price_minor, imx_side aggressor) {
   imx_event ev;
-  assert(buy->side == IMX_BID && sell->side == IMX_OFFER);
+  IMX_ASSERT(buy->side == IMX_BID && sell->side == IMX_OFFER);
   memset(&ev, 0, sizeof ev);
   ev.type = IMX_EV_TRADE;
   ev.service = buy->service;
@@ -196,14 +196,14 @@ void eng_emit_trade(imx_engine *e, const order *buy, const order *sell,
 static uint32_t pool_take(imx_engine *e) {
   uint32_t slot = e->free_head;
   if (slot == NIL) return NIL;
-  assert(slot < e->orders_max && !e->pool[slot].live);
+  IMX_ASSERT(slot < e->orders_max && !e->pool[slot].live);
   e->free_head = e->pool[slot].next;
   e->pool[slot].live = 1;
   return slot;
 }
 
 static void pool_give(imx_engine *e, uint32_t slot) {
-  assert(slot < e->orders_max && e->pool[slot].live);
+  IMX_ASSERT(slot < e->orders_max && e->pool[slot].live);
   e->pool[slot].live = 0;
   e->pool[slot].next = e->free_head;
   e->free_head = slot;
@@ -212,6 +212,84 @@ static void pool_give(imx_engine *e, uint32_t slot) {
 static order *order_by_id(imx_engine *e, uint64_t id) {
   uint32_t slot = idx_find(&e->orders, id);
   return slot == NIL ? NULL : &e->pool[slot];
+}
+
+/* -------------------------------------------- orders of a cost centre */
+
+/*
+** Each cost centre's open orders form a list in the order they arrived,
+** which is ascending id, linked through cc_prev and cc_next. by_cc maps the
+** cost centre to the list's LAST order, and that order's cc_head names the
+** first (cc_head of any other order means nothing). The last rather than
+** the first: a new order is linked after the last, which is usually still
+** in the cache, where the first may be an old order far away.
+*/
+static void cc_link(imx_engine *e, uint32_t slot) {
+  order *o = &e->pool[slot];
+  uint32_t tail = idx_find(&e->by_cc, o->cc);
+  o->cc_next = NIL;
+  if (tail == NIL) {
+    o->cc_prev = NIL;
+    o->cc_head = slot;
+    idx_put(&e->by_cc, slot);
+    return;
+  }
+  order *t = &e->pool[tail];
+  IMX_ASSERT(t->live && t->cc == o->cc && t->cc_next == NIL && t->id < o->id);
+  o->cc_prev = tail;
+  o->cc_head = t->cc_head;
+  t->cc_next = slot;
+  idx_set(&e->by_cc, o->cc, slot);
+}
+
+static void cc_unlink(imx_engine *e, uint32_t slot) {
+  order *o = &e->pool[slot];
+  if (o->cc_next == NIL) { /* the last */
+    if (o->cc_prev == NIL) {
+      IMX_ASSERT(o->cc_head == slot);
+      idx_del(&e->by_cc, o->cc);
+      return;
+    }
+    order *p = &e->pool[o->cc_prev];
+    IMX_ASSERT(p->cc == o->cc && p->cc_next == slot);
+    p->cc_next = NIL;
+    p->cc_head = o->cc_head;
+    idx_set(&e->by_cc, o->cc, o->cc_prev);
+    return;
+  }
+  e->pool[o->cc_next].cc_prev = o->cc_prev;
+  if (o->cc_prev != NIL) {
+    e->pool[o->cc_prev].cc_next = o->cc_next;
+    return;
+  }
+  /* The first but not the last: the last learns the new first. */
+  uint32_t tail = idx_find(&e->by_cc, o->cc);
+  IMX_ASSERT(tail != NIL && e->pool[tail].cc_head == slot);
+  e->pool[tail].cc_head = o->cc_next;
+}
+
+/* Walks every list from the first order to the last one by_cc names:
+** ascending ids, one cost centre, links both ways. 0 or a check number. */
+static int cc_lists_check(const imx_engine *e) {
+  uint32_t lists = 0, orders = 0;
+  for (uint32_t s = 0; s < e->orders_max; s++) {
+    const order *t = &e->pool[s];
+    if (!t->live || t->cc_next != NIL) continue;
+    if (idx_find(&e->by_cc, t->cc) != s) return 60;
+    lists++;
+    uint32_t prev = NIL, n = 0;
+    for (uint32_t k = t->cc_head; k != NIL; k = e->pool[k].cc_next) {
+      const order *o = &e->pool[k];
+      if (k >= e->orders_max || !o->live || o->cc != t->cc) return 61;
+      if (o->cc_prev != prev || ++n > e->orders_max) return 62;
+      if (prev != NIL && e->pool[prev].id >= o->id) return 63;
+      prev = k;
+    }
+    if (prev != s) return 64;
+    orders += n;
+  }
+  if (lists != e->by_cc.n || orders != e->orders.n) return 65;
+  return idx_check(&e->by_cc) ? 66 : 0;
 }
 
 /* ---------------------------------------------------------------- books */
@@ -238,7 +316,7 @@ static int side_find(const book_side *bs, int side, int64_t price_minor,
 
 void eng_level_unlink(imx_engine *e, level *l, uint32_t slot) {
   order *o = &e->pool[slot];
-  assert(l->count > 0 && l->price_minor == o->price_minor);
+  IMX_ASSERT(l->count > 0 && l->price_minor == o->price_minor);
   if (o->prev != NIL) e->pool[o->prev].next = o->next;
   else l->head = o->next;
   if (o->next != NIL) e->pool[o->next].prev = o->prev;
@@ -246,12 +324,12 @@ void eng_level_unlink(imx_engine *e, level *l, uint32_t slot) {
   l->count--;
   l->qty_open -= o->qty_open;
   o->prev = o->next = NIL;
-  assert(l->qty_open >= 0);
-  assert((l->count == 0) == (l->head == NIL));
+  IMX_ASSERT(l->qty_open >= 0);
+  IMX_ASSERT((l->count == 0) == (l->head == NIL));
 }
 
 void eng_side_remove_level(book_side *bs, uint32_t pos) {
-  assert(pos < bs->n && bs->levels[pos].count == 0);
+  IMX_ASSERT(pos < bs->n && bs->levels[pos].count == 0);
   memmove(&bs->levels[pos], &bs->levels[pos + 1],
           (size_t)(bs->n - pos - 1) * sizeof(level));
   bs->n--;
@@ -264,7 +342,7 @@ static void rest(imx_engine *e, book *b, uint32_t slot) {
   uint32_t pos;
   if (!side_find(bs, o->side, o->price_minor, &pos)) {
     /* The caller checked levels_full before anything happened. */
-    assert(bs->n < bs->cap);
+    IMX_ASSERT(bs->n < bs->cap);
     memmove(&bs->levels[pos + 1], &bs->levels[pos],
             (size_t)(bs->n - pos) * sizeof(level));
     bs->n++;
@@ -284,18 +362,11 @@ static void rest(imx_engine *e, book *b, uint32_t slot) {
 ** still reserves. */
 void eng_retire(imx_engine *e, uint32_t slot) {
   order *o = &e->pool[slot];
-  book *b = &e->books[o->service];
+  IMX_ASSERT(o->live && o->prev == NIL && o->next == NIL);
   risk_unreserve_order(e, o);
   risk_order_closed(e, o);
-  if (b->mode == IMX_MODE_AUCTION) {
-    position *p = risk_position(e, o->cc, o->service, 0);
-    assert(p != NULL && p->open[o->side] > 0);
-    p->open[o->side]--;
-    if (o->tif == IMX_TIF_IOC || o->tif == IMX_TIF_FOK) {
-      assert(b->immediate > 0);
-      b->immediate--;
-    }
-  }
+  if (e->books[o->service].mode == IMX_MODE_AUCTION) auction_order_closed(e, o);
+  cc_unlink(e, slot);
   idx_del(&e->orders, o->id);
   pool_give(e, slot);
 }
@@ -339,7 +410,7 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
         r->qty_open -= q;
         r->qty_filled += q;
         l->qty_open -= q;
-        assert(r->qty_open >= 0 && in->qty_open == left);
+        IMX_ASSERT(r->qty_open >= 0 && in->qty_open == left);
         if (r->qty_open == 0) {
           eng_level_unlink(e, l, slot);
           eng_retire(e, slot);
@@ -369,8 +440,8 @@ static void process(imx_engine *e, book *b, uint32_t slot) {
     }
   }
   int64_t left = walk(e, b, slot, 1, &self_trade);
-  assert(left == o->qty_open);
-  assert(left == 0 || !(o->tif == IMX_TIF_FOK || o->aon));
+  IMX_ASSERT(left == o->qty_open);
+  IMX_ASSERT(left == 0 || !(o->tif == IMX_TIF_FOK || o->aon));
   if (left == 0) {
     eng_retire(e, slot);
   } else if (self_trade) {
@@ -419,45 +490,40 @@ static imx_status check_new(imx_engine *e, const imx_order_new *o) {
   if (!b->divisible && !o->aon) return IMX_E_AON_REQUIRED;
   if (e->free_head == NIL) return IMX_E_ORDERS_FULL;
   if (needs_missing_level(b, o)) return IMX_E_LEVELS_FULL;
-  if (b->mode == IMX_MODE_AUCTION) {
-    /* No time order runs between the sides of a call, so a cost centre
-    ** that is on one side may not join the other. */
-    const position *p = risk_position(e, o->cc, o->service, 1);
-    if (p == NULL) return IMX_E_POSITIONS_FULL;
-    if (p->open[!o->side] > 0) return IMX_E_SELF_TRADE;
-  }
+  if (b->mode == IMX_MODE_AUCTION) return auction_check_entry(e, o);
   return IMX_OK;
 }
 
 imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
                                 uint64_t *id_out) {
-  assert(e != NULL && in != NULL);
+  IMX_ASSERT(e != NULL && in != NULL);
   int64_t available = 0;
   imx_status s = check_new(e, in);
   if (s == IMX_OK) s = risk_check_order(e, in, &available); /* reserves */
   if (s != IMX_OK) return eng_reject(e, 0, s, available);
+  /* From here on nothing can fail. */
   uint32_t slot = pool_take(e);
-  assert(slot != NIL);
+  IMX_ASSERT(slot != NIL);
   order *o = &e->pool[slot];
   o->id = e->order_id_next++;
   o->price_minor = in->price_minor;
-  o->qty_original = o->qty_open = in->qty;
+  o->qty_open = in->qty;
   o->qty_filled = 0;
-  o->prev = o->next = NIL;
   o->cc = in->cc;
+  o->prev = o->next = NIL;
   o->service = in->service;
   o->side = (uint8_t)in->side;
   o->tif = (uint8_t)in->tif;
   o->aon = in->aon ? 1 : 0;
   o->excluded = 0;
   idx_put(&e->orders, slot);
+  cc_link(e, slot);
   risk_order_opened(e, o);
   if (id_out) *id_out = o->id;
   emit_accepted(e, o);
   book *b = &e->books[in->service];
   if (b->mode == IMX_MODE_AUCTION) {
-    risk_position(e, o->cc, o->service, 0)->open[o->side]++;
-    if (o->tif == IMX_TIF_IOC || o->tif == IMX_TIF_FOK) b->immediate++;
+    auction_order_opened(e, o);
     rest(e, b, slot);
   } else {
     process(e, b, slot);
@@ -471,14 +537,13 @@ static void detach(imx_engine *e, book *b, uint32_t slot) {
   book_side *bs = &b->side[o->side];
   uint32_t pos;
   int found = side_find(bs, o->side, o->price_minor, &pos);
-  assert(found);
-  (void)found;
+  IMX_ASSERT(found);
   eng_level_unlink(e, &bs->levels[pos], slot);
   if (bs->levels[pos].count == 0) eng_side_remove_level(bs, pos);
 }
 
 imx_status imx_engine_order_cancel(imx_engine *e, uint64_t order_id) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   order *o = order_by_id(e, order_id);
   if (o == NULL) return eng_reject(e, order_id, IMX_E_UNKNOWN_ORDER, 0);
   uint32_t slot = (uint32_t)(o - e->pool);
@@ -496,8 +561,7 @@ static imx_status check_modify(imx_engine *e, const order *o, int64_t qty_open,
   const book_side *bs = &b->side[o->side];
   uint32_t pos, old_pos;
   int found = side_find(bs, o->side, o->price_minor, &old_pos);
-  assert(found);
-  (void)found;
+  IMX_ASSERT(found);
   int frees_level = bs->levels[old_pos].count == 1 &&
                     price_minor != o->price_minor;
   if (!side_find(bs, o->side, price_minor, &pos) && !frees_level &&
@@ -508,7 +572,7 @@ static imx_status check_modify(imx_engine *e, const order *o, int64_t qty_open,
 
 imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
                                    int64_t qty_open, int64_t price_minor) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   order *o = order_by_id(e, order_id);
   if (o == NULL) return eng_reject(e, order_id, IMX_E_UNKNOWN_ORDER, 0);
   int64_t available = 0;
@@ -522,15 +586,13 @@ imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
     book_side *bs = &b->side[o->side];
     uint32_t pos;
     int found = side_find(bs, o->side, o->price_minor, &pos);
-    assert(found);
-    (void)found;
+    IMX_ASSERT(found);
     bs->levels[pos].qty_open -= o->qty_open - qty_open;
   } else {
     detach(e, b, slot);
     o->price_minor = price_minor;
   }
   o->qty_open = qty_open;
-  o->qty_original = o->qty_filled + qty_open;
   risk_reserve_order(e, o);
   emit_modified(e, o, kept);
   if (!kept) {
@@ -541,7 +603,7 @@ imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
 }
 
 imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   if (service >= e->services_n)
     return eng_reject(e, 0, IMX_E_UNKNOWN_SERVICE, 0);
   book *b = &e->books[service];
@@ -573,8 +635,15 @@ void *eng_alloc(imx_engine *e, size_t n, size_t size) {
   return p;
 }
 
+/* Cost centres with open orders at once: at most one per open order, and
+** with risk on at most the declared ones. */
+static uint32_t cc_lists_max(const imx_engine *e) {
+  if (e->risk && e->ccs_max < e->orders_max) return e->ccs_max;
+  return e->orders_max;
+}
+
 imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
-  assert(cfg != NULL && out != NULL);
+  IMX_ASSERT(cfg != NULL && out != NULL);
   *out = NULL;
   if (cfg->on_event == NULL || cfg->orders_max < 1 ||
       cfg->orders_max > IMX_ORDERS_MAX || cfg->services_max < 1 ||
@@ -593,9 +662,10 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->books = eng_alloc(e, cfg->services_max, sizeof(book));
   if (!e->pool || !e->books ||
       idx_init(&e->orders, e->pool, sizeof(order), offsetof(order, id),
-               cfg->orders_max,
-               &e->memory_bytes) != 0 ||
-      risk_init(e, cfg) != 0 || tender_init(e, cfg->tenders_max) != 0) {
+               cfg->orders_max, &e->memory_bytes) != 0 ||
+      risk_init(e, cfg) != 0 || tender_init(e, cfg->tenders_max) != 0 ||
+      idx_init(&e->by_cc, e->pool, sizeof(order), offsetof(order, cc),
+               cc_lists_max(e), &e->memory_bytes) != 0) {
     imx_engine_destroy(e);
     return IMX_E_NOMEM;
   }
@@ -614,6 +684,7 @@ void imx_engine_destroy(imx_engine *e) {
     free(e->books[i].side[1].levels);
   }
   idx_free(&e->orders);
+  idx_free(&e->by_cc);
   risk_free(e);
   tender_free(e);
   auction_free(e);
@@ -635,7 +706,7 @@ static imx_status check_service(const imx_service_config *cfg,
 
 imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
                                   uint32_t *service_out) {
-  assert(e != NULL && cfg != NULL);
+  IMX_ASSERT(e != NULL && cfg != NULL);
   if (e->services_n == e->services_max) return IMX_E_SERVICES_FULL;
   uint32_t levels = cfg->levels_max ? cfg->levels_max : IMX_LEVELS_DEFAULT;
   imx_status s = check_service(cfg, levels);
@@ -653,8 +724,7 @@ imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
     b->side[side].cap = levels;
   }
   if (!b->side[0].levels || !b->side[1].levels ||
-      (cfg->mode == IMX_MODE_AUCTION && (auction_scratch_fit(e, levels) != 0 ||
-                                         risk_positions_alloc(e) != 0))) {
+      (cfg->mode == IMX_MODE_AUCTION && auction_service_added(e, levels) != 0)) {
     free(b->side[0].levels);
     free(b->side[1].levels);
     memset(b, 0, sizeof *b);
@@ -675,7 +745,7 @@ static void order_info(const order *o, imx_order_info *out) {
   out->side = (imx_side)o->side;
   out->tif = (imx_tif)o->tif;
   out->aon = o->aon;
-  out->qty_original = o->qty_original;
+  out->qty_original = o->qty_filled + o->qty_open;
   out->qty_open = o->qty_open;
   out->qty_filled = o->qty_filled;
   out->price_minor = o->price_minor;
@@ -716,30 +786,17 @@ uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
   return k;
 }
 
-static int by_order_id(const void *a, const void *b) {
-  uint64_t x = ((const imx_order_info *)a)->order_id;
-  uint64_t y = ((const imx_order_info *)b)->order_id;
-  return x < y ? -1 : x > y;
-}
-
 uint32_t imx_engine_orders_of(const imx_engine *e, uint32_t cc,
                               imx_order_info *out, uint32_t n) {
-  /* The pool is unordered: keep the n lowest ids seen, by replacing the
-  ** highest kept one, then sort. n is small (a reply's rows). */
+  uint32_t tail = idx_find(&e->by_cc, cc);
+  if (tail == NIL) return 0;
   uint32_t k = 0;
-  for (uint32_t s = 0; s < e->orders_max && n > 0; s++) {
-    const order *o = &e->pool[s];
-    if (!o->live || o->cc != cc) continue;
-    if (k < n) {
-      order_info(o, &out[k++]);
-      continue;
-    }
-    uint32_t hi = 0;
-    for (uint32_t i = 1; i < k; i++)
-      if (out[i].order_id > out[hi].order_id) hi = i;
-    if (o->id < out[hi].order_id) order_info(o, &out[hi]);
+  for (uint32_t s = e->pool[tail].cc_head; s != NIL && k < n;
+       s = e->pool[s].cc_next) {
+    IMX_ASSERT(e->pool[s].live && e->pool[s].cc == cc);
+    order_info(&e->pool[s], &out[k++]);
   }
-  qsort(out, k, sizeof *out, by_order_id);
+  IMX_ASSERT(k <= n);
   return k;
 }
 
@@ -762,7 +819,6 @@ static int check_level(const imx_engine *e, uint32_t service, int side,
     if (o->service != service || o->side != side) return 13;
     if (o->price_minor != l->price_minor) return 14;
     if (o->qty_open < 1 || o->qty_filled < 0) return 15;
-    if (o->qty_filled + o->qty_open != o->qty_original) return 16;
     if (o->tif != IMX_TIF_GTC && o->tif != IMX_TIF_PERIOD &&
         e->books[service].mode != IMX_MODE_AUCTION)
       return 17;
@@ -808,6 +864,8 @@ int imx_engine_check(const imx_engine *e) {
   }
   if (seen != e->orders.n) return 4;
   if (idx_check(&e->orders)) return 5;
-  int rc = risk_check(e);
+  int rc = cc_lists_check(e);
+  if (rc == 0) rc = auction_check(e);
+  if (rc == 0) rc = risk_check(e);
   return rc ? rc : tender_check(e);
 }

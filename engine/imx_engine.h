@@ -197,6 +197,8 @@ typedef struct imx_engine_config {
   uint32_t tenders_max;  /* open tenders; 0 = 1024                          */
   uint32_t orders_per_cc_max; /* risk on: open orders per cost centre;
                          ** 0 = no limit                                    */
+  uint32_t tenders_per_cc_max; /* risk on: open tenders per cost centre
+                         ** (the receiver's); 0 = no limit                  */
 } imx_engine_config;
 
 typedef struct imx_service_config {

@@ -96,6 +96,7 @@ static void close_tender(imx_engine *e, tender *t, const quote *keep) {
   if (t->next != NIL) e->tenders[t->next].prev = t->prev;
   else e->tender_tail = t->prev;
   idx_del(&e->tender_index, t->id);
+  risk_tender_closed(e, t->cc);
   t->live = 0;
   t->next = e->tender_free;
   e->tender_free = slot;
@@ -121,7 +122,7 @@ static void award(imx_engine *e, tender *t) {
     close_tender(e, t, NULL);
     return;
   }
-  assert(q->price_minor <= t->ceiling_minor);
+  IMX_ASSERT(q->price_minor <= t->ceiling_minor);
   risk_settle(e, t->cc, t->qty * t->ceiling_minor, q->cc, t->service, t->qty,
               q->price_minor);
   memset(&ev, 0, sizeof ev);
@@ -161,11 +162,10 @@ static imx_status check_tender(const imx_engine *e, const imx_tender_new *t) {
 
 imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *in,
                                  uint64_t *tender_id_out) {
-  assert(e != NULL && in != NULL);
+  IMX_ASSERT(e != NULL && in != NULL);
   imx_status s = check_tender(e, in);
   int64_t available = 0;
-  if (s == IMX_OK)
-    s = risk_reserve_budget(e, in->cc, in->qty * in->ceiling_minor, &available);
+  if (s == IMX_OK) s = risk_check_tender(e, in, &available); /* reserves */
   if (s != IMX_OK) return reject_tender(e, 0, s, available);
   uint32_t slot = e->tender_free;
   tender *t = &e->tenders[slot];
@@ -210,7 +210,7 @@ static imx_status check_quote(const imx_engine *e, const tender *t, uint32_t cc,
 imx_status imx_engine_tender_quote(imx_engine *e, uint64_t tender_id,
                                    uint32_t cc, int64_t price_minor,
                                    uint64_t *quote_id_out) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   tender *t = tender_by_id(e, tender_id);
   if (t == NULL) return reject_tender(e, tender_id, IMX_E_UNKNOWN_TENDER, 0);
   imx_status s = check_quote(e, t, cc, price_minor);
@@ -228,7 +228,7 @@ imx_status imx_engine_tender_quote(imx_engine *e, uint64_t tender_id,
 }
 
 imx_status imx_engine_tender_award(imx_engine *e, uint64_t tender_id) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   tender *t = tender_by_id(e, tender_id);
   if (t == NULL) return reject_tender(e, tender_id, IMX_E_UNKNOWN_TENDER, 0);
   award(e, t);
@@ -236,7 +236,7 @@ imx_status imx_engine_tender_award(imx_engine *e, uint64_t tender_id) {
 }
 
 imx_status imx_engine_tender_cancel(imx_engine *e, uint64_t tender_id) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   tender *t = tender_by_id(e, tender_id);
   if (t == NULL) return reject_tender(e, tender_id, IMX_E_UNKNOWN_TENDER, 0);
   risk_release_budget(e, t->cc, t->qty * t->ceiling_minor);
@@ -248,7 +248,7 @@ imx_status imx_engine_tender_cancel(imx_engine *e, uint64_t tender_id) {
 }
 
 imx_status imx_engine_clock(imx_engine *e, int64_t now_ms) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   if (now_ms <= e->clock_ms) return IMX_OK;
   e->clock_ms = now_ms;
   /* Bounded: each pass closes one tender or stops. */

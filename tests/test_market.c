@@ -914,6 +914,34 @@ static void test_open_orders_per_cost_centre_are_limited(void) {
   finish();
 }
 
+/* An order that is rejected leaves nothing behind: with room for one
+** (cost centre, service) pair, A's rejected auction orders (no budget, no
+** capacity) and C's (undeclared) must not take it from B. */
+static void test_rejected_auction_order_leaves_no_position(void) {
+  imx_engine_config cfg = {.orders_max = 64, .services_max = 4, .risk = 1,
+                           .ccs_max = 64, .positions_max = 1};
+  E = engine_create(cfg, &R);
+  S = add_service(AUCTION, 1, 1, 0);
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 0));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, B, 1000));
+  CHECK_EQ(IMX_E_INSUFFICIENT_BUDGET, submit(S, A, BID, GTC, 0, 10, 100));
+  EXPECT_EVENTS(rejected_avail(0, IMX_E_INSUFFICIENT_BUDGET, 0));
+  CHECK_EQ(IMX_E_OVER_CAPACITY, submit(S, A, OFFER, GTC, 0, 10, 100));
+  EXPECT_EVENTS(rejected_avail(0, IMX_E_OVER_CAPACITY, 0));
+  CHECK_EQ(IMX_E_UNKNOWN_CC, submit(S, C, BID, GTC, 0, 10, 100));
+  BUY(B, 10, 100); /* 1: the one pair is still free */
+  EXPECT_EVENTS(accepted(1, B, BID, GTC, 0, 10, 100));
+  /* And now it is taken: another pair is refused before any reservation. */
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 1000));
+  CHECK_EQ(IMX_E_POSITIONS_FULL, submit(S, A, BID, GTC, 0, 1, 100));
+  EXPECT_BALANCE(A, 1000, 0, 0, 0, 1000);
+  /* B's order leaving frees the pair for A. */
+  CHECK_EQ(IMX_OK, cancel(1));
+  BUY(A, 1, 100); /* 2 */
+  EXPECT_BALANCE(A, 1000, 100, 0, 0, 900);
+  finish();
+}
+
 static void test_undeclared_cc_is_rejected_unknown_cc(void) {
   setup_risk();
   CHECK_EQ(IMX_E_UNKNOWN_CC, submit(S, A, BID, GTC, 0, 5, 100));
@@ -1786,6 +1814,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_reference_above_price_cap_never_overspends),
       /* risk */
       CHECK_CASE(test_open_orders_per_cost_centre_are_limited),
+      CHECK_CASE(test_rejected_auction_order_leaves_no_position),
       CHECK_CASE(test_undeclared_cc_is_rejected_unknown_cc),
       CHECK_CASE(test_bid_reserves_qty_times_limit),
       CHECK_CASE(test_bid_above_what_is_left_is_rejected_with_available),
