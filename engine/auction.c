@@ -76,8 +76,8 @@ void auction_free(imx_engine *e) {
 
 /* ------------------------------------------------- orders per side, entry */
 
-static uint64_t count_key(uint64_t cc, uint32_t service) {
-  return (cc << 32) | service;
+static uint64_t count_key(uint32_t cc, uint32_t service) {
+  return ((uint64_t)cc << 32) | service;
 }
 
 static uint64_t count_hash_of(const void *owner, uint32_t k) {
@@ -87,7 +87,7 @@ static uint64_t count_hash_of(const void *owner, uint32_t k) {
 
 /* The position in count_index of (cc, service)'s counts, or NIL. Bounded:
 ** the table always has an empty slot. */
-static uint32_t count_pos(const imx_engine *e, uint64_t cc, uint32_t service) {
+static uint32_t count_pos(const imx_engine *e, uint32_t cc, uint32_t service) {
   uint64_t key = count_key(cc, service);
   const imx_hash *h = &e->count_index;
   for (uint32_t i = imx_hash_first(h, key);; i = imx_hash_next(h, i)) {
@@ -97,7 +97,7 @@ static uint32_t count_pos(const imx_engine *e, uint64_t cc, uint32_t service) {
   }
 }
 
-static auction_count *count_find(const imx_engine *e, uint64_t cc,
+static auction_count *count_find(const imx_engine *e, uint32_t cc,
                                  uint32_t service) {
   uint32_t i = count_pos(e, cc, service);
   return i == NIL ? NULL : &e->counts[e->count_index.slots[i]];
@@ -125,7 +125,7 @@ void auction_order_opened(imx_engine *e, const order *o) {
     IMX_ASSERT(k != NIL); /* auction_check_entry saw room */
     c = &e->counts[k];
     e->counts_free = c->open[0];
-    *c = (auction_count){(uint32_t)o->cc, o->service, {0, 0}};
+    *c = (auction_count){o->cc, o->service, {0, 0}};
     imx_hash_put(&e->count_index, count_key(o->cc, o->service), k);
   }
   IMX_ASSERT(c->open[!o->side] == 0);

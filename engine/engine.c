@@ -511,7 +511,7 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   o->qty_filled = 0;
   o->cc = in->cc;
   o->prev = o->next = NIL;
-  o->service = in->service;
+  o->service = (uint16_t)in->service;
   o->side = (uint8_t)in->side;
   o->tif = (uint8_t)in->tif;
   o->aon = in->aon ? 1 : 0;
@@ -662,10 +662,10 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->books = eng_alloc(e, cfg->services_max, sizeof(book));
   if (!e->pool || !e->books ||
       idx_init(&e->orders, e->pool, sizeof(order), offsetof(order, id),
-               cfg->orders_max, &e->memory_bytes) != 0 ||
+               sizeof(uint64_t), cfg->orders_max, &e->memory_bytes) != 0 ||
       risk_init(e, cfg) != 0 || tender_init(e, cfg->tenders_max) != 0 ||
       idx_init(&e->by_cc, e->pool, sizeof(order), offsetof(order, cc),
-               cc_lists_max(e), &e->memory_bytes) != 0) {
+               sizeof(uint32_t), cc_lists_max(e), &e->memory_bytes) != 0) {
     imx_engine_destroy(e);
     return IMX_E_NOMEM;
   }

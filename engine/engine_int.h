@@ -28,12 +28,13 @@
 
 /* ------------------------------------------------------------- id index */
 
-/* Maps sequential 64-bit keys to slots of a pool whose entries hold their
-** key as a uint64_t at key_off. See index.c. */
+/* Maps sequential keys to slots of a pool whose entries hold their key as
+** a uint64_t or a uint32_t (key_bytes) at key_off. See index.c. */
 typedef struct id_index {
   const char *base;    /* the pool                                  */
   size_t stride;       /* bytes per pool entry                      */
   size_t key_off;      /* where an entry's key is                   */
+  size_t key_bytes;    /* 8 or 4                                    */
   uint32_t *direct;    /* key & mask -> slot                        */
   imx_hash overflow;   /* keys whose direct entry is taken          */
   uint32_t mask;
@@ -41,7 +42,7 @@ typedef struct id_index {
 } id_index;
 
 int idx_init(id_index *x, const void *base, size_t stride, size_t key_off,
-             uint32_t n_max, size_t *bytes);
+             size_t key_bytes, uint32_t n_max, size_t *bytes);
 void idx_free(id_index *x);
 uint32_t idx_find(const id_index *x, uint64_t key);
 void idx_put(id_index *x, uint32_t slot);
@@ -51,19 +52,22 @@ int idx_check(const id_index *x);
 
 /* ---------------------------------------------------------------- books */
 
+/* 64 bytes, one cache line. */
 typedef struct order {
   uint64_t id; /* the orders index reads it here */
   int64_t price_minor; /* IMX_PRICE_MARKET for a market order */
   int64_t qty_open;    /* qty_filled + qty_open is the original qty */
   int64_t qty_filled;
-  uint64_t cc; /* the by_cc index reads it here (a uint32_t cost centre) */
   uint32_t prev, next; /* FIFO within the level; `next` chains free slots */
   uint32_t cc_prev, cc_next; /* the cost centre's open orders, oldest first */
   uint32_t cc_head;    /* in the last order of that list: its first       */
-  uint32_t service;
+  uint32_t cc;         /* the by_cc index reads it here                   */
+  uint16_t service;    /* < IMX_SERVICES_MAX                              */
   uint8_t side, tif, aon, live;
   uint8_t excluded; /* auction: left out of the current call */
 } order;
+
+_Static_assert(IMX_SERVICES_MAX - 1 <= UINT16_MAX, "order.service");
 
 typedef struct level {
   int64_t price_minor;

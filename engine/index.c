@@ -12,9 +12,9 @@
 ** (imx_hash_init) at least as many, so it can hold every key and never
 ** fills.
 **
-** The key is a uint64_t at key_off in each pool entry: the id of an order
-** or a tender, the cost centre of an order (engine.c's per-cost-centre
-** lists). Keys in one index are unique.
+** The key is a uint64_t (an order's or a tender's id) or a uint32_t (an
+** order's cost centre, for engine.c's per-cost-centre lists) at key_off in
+** each pool entry. Keys in one index are unique.
 **
 ** A multiplicative hash over the whole table was measured first: every
 ** insert and lookup was a cache miss, and the engine ran at half the speed.
@@ -25,8 +25,9 @@
 #include "engine_int.h"
 
 static uint64_t key_at(const id_index *x, uint32_t slot) {
-  return *(const uint64_t *)(const void *)(x->base + (size_t)slot * x->stride +
-                                           x->key_off);
+  const void *p = x->base + (size_t)slot * x->stride + x->key_off;
+  if (x->key_bytes == sizeof(uint32_t)) return *(const uint32_t *)p;
+  return *(const uint64_t *)p;
 }
 
 /* imx_hash_del asks the owner for the hash of an entry it moves. */
@@ -35,12 +36,14 @@ static uint64_t key_of(const void *owner, uint32_t slot) {
 }
 
 int idx_init(id_index *x, const void *base, size_t stride, size_t key_off,
-             uint32_t n_max, size_t *bytes) {
-  IMX_ASSERT(n_max > 0 && key_off + sizeof(uint64_t) <= stride);
+             size_t key_bytes, uint32_t n_max, size_t *bytes) {
+  IMX_ASSERT(key_bytes == sizeof(uint64_t) || key_bytes == sizeof(uint32_t));
+  IMX_ASSERT(n_max > 0 && key_off + key_bytes <= stride);
   memset(x, 0, sizeof *x);
   x->base = base;
   x->stride = stride;
   x->key_off = key_off;
+  x->key_bytes = key_bytes;
   uint32_t bits = 1;
   while ((1ull << bits) < 2ull * n_max) bits++;
   size_t size = (size_t)1 << bits;

@@ -194,7 +194,7 @@ imx_status risk_check_order(imx_engine *e, const imx_order_new *o,
 
 void risk_order_opened(imx_engine *e, const order *o) {
   if (!e->risk) return;
-  IMX_ASSERT(declared(e, (uint32_t)o->cc));
+  IMX_ASSERT(declared(e, o->cc));
   e->ccs[o->cc].orders_open++;
   IMX_ASSERT(!e->orders_per_cc_max ||
              e->ccs[o->cc].orders_open <= e->orders_per_cc_max);
@@ -202,7 +202,7 @@ void risk_order_opened(imx_engine *e, const order *o) {
 
 void risk_order_closed(imx_engine *e, const order *o) {
   if (!e->risk) return;
-  IMX_ASSERT(declared(e, (uint32_t)o->cc) && e->ccs[o->cc].orders_open > 0);
+  IMX_ASSERT(declared(e, o->cc) && e->ccs[o->cc].orders_open > 0);
   e->ccs[o->cc].orders_open--;
 }
 
@@ -211,10 +211,10 @@ void risk_unreserve_order(imx_engine *e, const order *o) {
   if (!e->risk || o->qty_open == 0) return;
   IMX_ASSERT(o->qty_open > 0);
   if (o->side == IMX_BID)
-    risk_release_budget(e, (uint32_t)o->cc,
+    risk_release_budget(e, o->cc,
                         o->qty_open * risk_bid_limit(&e->books[o->service], o));
   else
-    risk_release_capacity(e, (uint32_t)o->cc, o->service, o->qty_open);
+    risk_release_capacity(e, o->cc, o->service, o->qty_open);
 }
 
 void risk_reserve_order(imx_engine *e, const order *o) {
@@ -223,11 +223,11 @@ void risk_reserve_order(imx_engine *e, const order *o) {
   int64_t available;
   imx_status s;
   if (o->side == IMX_BID)
-    s = reserve_budget(e, (uint32_t)o->cc,
+    s = reserve_budget(e, o->cc,
                        o->qty_open * risk_bid_limit(&e->books[o->service], o),
                        &available);
   else
-    s = risk_reserve_capacity(e, (uint32_t)o->cc, o->service, o->qty_open,
+    s = risk_reserve_capacity(e, o->cc, o->service, o->qty_open,
                               &available);
   IMX_ASSERT(s == IMX_OK); /* risk_check_modify made room */
 }
@@ -237,7 +237,7 @@ void risk_reserve_order(imx_engine *e, const order *o) {
 imx_status risk_check_modify(imx_engine *e, const order *o, int64_t qty_open,
                              int64_t price_minor, int64_t *available) {
   if (!e->risk) return IMX_OK;
-  IMX_ASSERT(qty_open > 0 && declared(e, (uint32_t)o->cc));
+  IMX_ASSERT(qty_open > 0 && declared(e, o->cc));
   const book *b = &e->books[o->service];
   if (o->side == IMX_BID) {
     int64_t limit = price_minor == IMX_PRICE_MARKET ? b->price_cap_minor
@@ -250,7 +250,7 @@ imx_status risk_check_modify(imx_engine *e, const order *o, int64_t qty_open,
     }
     return IMX_OK;
   }
-  int64_t left = capacity_left(position_find(e, (uint32_t)o->cc, o->service));
+  int64_t left = capacity_left(position_find(e, o->cc, o->service));
   if (qty_open - o->qty_open > left) {
     *available = left;
     return IMX_E_OVER_CAPACITY;
@@ -280,8 +280,8 @@ void risk_fill(imx_engine *e, const order *buy, const order *sell, int64_t qty,
                int64_t price_minor) {
   if (!e->risk) return;
   const book *b = &e->books[buy->service];
-  risk_settle(e, (uint32_t)buy->cc, qty * risk_bid_limit(b, buy),
-              (uint32_t)sell->cc, sell->service, qty, price_minor);
+  risk_settle(e, buy->cc, qty * risk_bid_limit(b, buy),
+              sell->cc, sell->service, qty, price_minor);
 }
 
 /* A tender reserves qty x ceiling of its receiver's budget. Checks and
@@ -377,13 +377,13 @@ static int recompute(const imx_engine *e) {
   for (uint32_t s = 0; s < e->orders_max; s++) {
     const order *o = &e->pool[s];
     if (!o->live) continue;
-    if (!declared(e, (uint32_t)o->cc)) return 30;
+    if (!declared(e, o->cc)) return 30;
     counts[2 * o->cc]++;
     if (o->side == IMX_BID) {
       cc_res[o->cc] += o->qty_open * risk_bid_limit(&e->books[o->service], o);
       continue;
     }
-    const position *p = position_find(e, (uint32_t)o->cc, o->service);
+    const position *p = position_find(e, o->cc, o->service);
     if (p == NULL) return 31;
     cap_res[p - e->positions] += o->qty_open;
   }

@@ -34,7 +34,8 @@ int tender_init(imx_engine *e, uint32_t tenders_max) {
   e->tender_id_next = 1;
   e->quote_id_next = 1;
   return idx_init(&e->tender_index, e->tenders, sizeof(tender),
-                  offsetof(tender, id), e->tenders_max,
+                  offsetof(tender, id), sizeof(uint64_t),
+                  e->tenders_max,
                   &e->memory_bytes);
 }
 
