@@ -61,6 +61,7 @@ const char *imx_status_name(imx_status s) {
   case IMX_E_ALREADY_QUOTED: return "already_quoted";
   case IMX_E_BAD_DEADLINE: return "bad_deadline";
   case IMX_E_TOO_MANY_ORDERS: return "too_many_orders";
+  case IMX_E_TOO_MANY_TENDERS: return "too_many_tenders";
   }
   return "unknown";
 }

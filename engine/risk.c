@@ -15,8 +15,11 @@
 **
 ** So spent + reserved <= budget and sold + reserved <= capacity at all times;
 ** imx_engine_check() recomputes every reservation from the open orders and
-** tenders and compares. Amounts cannot overflow: qty <= 1e9 and price <=
-** 1e9, and budgets are checked before anything is added.
+** tenders and compares. Amounts cannot overflow: qty x price <= 1e18 is
+** computed before it is compared with what is left, never added unchecked;
+** and cc_set keeps the sum of all declared budgets within
+** IMX_BUDGETS_TOTAL_MAX_MINOR (1e15), which bounds every reservation,
+** spent and earned of a period (the argument is in imx_base.h).
 **
 ** Positions -- (cost centre, service) pairs -- hold a provider's capacity
 ** of one service; they are made by capacity_set and never removed, and an
@@ -290,9 +293,14 @@ imx_status risk_check_tender(imx_engine *e, const imx_tender_new *t,
                              int64_t *available) {
   if (!e->risk) return IMX_OK;
   if (!declared(e, t->cc)) return IMX_E_UNKNOWN_CC;
+  if (e->tenders_per_cc_max &&
+      e->ccs[t->cc].tenders_open >= e->tenders_per_cc_max)
+    return IMX_E_TOO_MANY_TENDERS;
   imx_status s = reserve_budget(e, t->cc, t->qty * t->ceiling_minor, available);
   if (s != IMX_OK) return s;
   e->ccs[t->cc].tenders_open++;
+  IMX_ASSERT(!e->tenders_per_cc_max ||
+             e->ccs[t->cc].tenders_open <= e->tenders_per_cc_max);
   return IMX_OK;
 }
 
@@ -309,11 +317,18 @@ imx_status imx_engine_cc_set(imx_engine *e, uint32_t cc, int64_t budget_minor) {
   IMX_ASSERT(e != NULL);
   if (!e->risk) return IMX_E_BAD_CONFIG;
   if (cc >= e->ccs_max) return IMX_E_UNKNOWN_CC;
-  if (budget_minor < 0 || budget_minor > INT64_MAX / 4) return IMX_E_BAD_PRICE;
+  if (budget_minor < 0) return IMX_E_BAD_PRICE;
   cc_account *a = &e->ccs[cc];
+  /* The new budget replaces the old one in the sum. Both terms are at most
+  ** IMX_BUDGETS_TOTAL_MAX_MINOR here, so the comparison cannot overflow. */
+  int64_t others = e->budgets_total_minor - a->budget_minor;
+  IMX_ASSERT(others >= 0 && others <= IMX_BUDGETS_TOTAL_MAX_MINOR);
+  if (budget_minor > IMX_BUDGETS_TOTAL_MAX_MINOR - others)
+    return IMX_E_BAD_CONFIG;
   if (budget_minor < a->reserved_minor) return IMX_E_INSUFFICIENT_BUDGET;
   a->declared = 1;
   a->budget_minor = budget_minor;
+  e->budgets_total_minor = others + budget_minor;
   a->spent_minor = 0;
   a->earned_minor = 0;
   IMX_ASSERT(budget_left(a) >= 0);
@@ -407,9 +422,11 @@ int risk_check(const imx_engine *e) {
   if (!e->risk) return e->positions_n == 0 ? 0 : 36;
   int rc = recompute(e);
   if (rc) return rc;
+  int64_t budgets = 0; /* each <= the bound, the sum of up to 2^24 fits */
   for (uint32_t cc = 0; cc < e->ccs_max; cc++) {
     const cc_account *a = &e->ccs[cc];
     const uint32_t *n = &e->check_cc_counts[2 * cc];
+    budgets += a->budget_minor;
     if (!a->declared) {
       if (a->reserved_minor || a->budget_minor || a->orders_open ||
           a->tenders_open)
@@ -430,5 +447,8 @@ int risk_check(const imx_engine *e) {
     if (position_find(e, p->cc, p->service) != p) return 38;
   }
   if (e->position_index.n != e->positions_n) return 38;
+  if (budgets != e->budgets_total_minor ||
+      budgets > IMX_BUDGETS_TOTAL_MAX_MINOR)
+    return 33;
   return 0;
 }

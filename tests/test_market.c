@@ -942,6 +942,77 @@ static void test_rejected_auction_order_leaves_no_position(void) {
   finish();
 }
 
+/* tenders_per_cc_max bounds the tenders one receiver keeps open; a tender
+** that ends (cancelled, awarded, unfilled) makes room again. */
+static void test_open_tenders_per_cost_centre_are_limited(void) {
+  imx_engine_config cfg = {.orders_max = 64, .services_max = 4, .risk = 1,
+                           .ccs_max = 64, .tenders_per_cc_max = 2};
+  E = engine_create(cfg, &R);
+  S = add_service(CONTINUOUS, 1, 1, 0);
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 10000));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, B, 10000));
+  CHECK_EQ(IMX_OK, tender(A, 1, 100, 1000)); /* 1 */
+  CHECK_EQ(IMX_OK, tender(A, 1, 100, 2000)); /* 2 */
+  CHECK_EQ(IMX_E_TOO_MANY_TENDERS, tender(A, 1, 100, 3000));
+  EXPECT_EVENTS(rejected_tender(0, IMX_E_TOO_MANY_TENDERS, 0));
+  EXPECT_BALANCE(A, 10000, 200, 0, 0, 9800); /* nothing reserved for it */
+  CHECK_EQ(IMX_OK, tender(B, 1, 100, 1000)); /* 3: the limit is per cc */
+  CHECK_EQ(IMX_OK, tcancel(1));
+  CHECK_EQ(IMX_OK, tender(A, 1, 100, 3000)); /* 4 */
+  EXPECT_EVENTS(tender_opened(4, A, 1, 100, 3000));
+  CHECK_EQ(IMX_E_TOO_MANY_TENDERS, tender(A, 1, 100, 3000));
+  CHECK_EQ(IMX_OK, clock_to(2000)); /* 2 ends unfilled, 3 too */
+  CHECK_EQ(IMX_OK, tender(A, 1, 100, 3000)); /* 5 */
+  CHECK_EQ(28, (int)IMX_E_TOO_MANY_TENDERS); /* appended: values are stable */
+  CHECK(strcmp("too_many_tenders", imx_status_name(IMX_E_TOO_MANY_TENDERS)) == 0);
+  finish();
+}
+
+/* cc_set keeps the sum of all declared budgets within
+** IMX_BUDGETS_TOTAL_MAX_MINOR (1e15); a renewed budget replaces the old
+** one in the sum. Ten budgets of 1e18 used to be accepted and overflowed a
+** provider's earned. */
+static void test_budgets_whose_sum_passes_the_bound_are_refused(void) {
+  setup_risk();
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_cc_set(E, A, 1000000000000000000));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 1000000000000000)); /* the bound */
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_cc_set(E, B, 1));
+  imx_balance bal;
+  CHECK_EQ(IMX_E_UNKNOWN_CC, imx_engine_balance(E, B, &bal)); /* not declared */
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 1000000000000000)); /* renewed */
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 999999999999990));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, B, 10));
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_cc_set(E, B, 11));
+  EXPECT_BALANCE(B, 10, 0, 0, 0, 10);
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_cc_set(E, A, 1000000000000001));
+  CHECK_EQ(IMX_E_BAD_PRICE, imx_engine_cc_set(E, C, -1));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, B, 0)); /* frees room for C */
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, C, 10));
+  finish();
+}
+
+/* A market at the bound: ten buyers with 1e14 each (1e15 in all) fill one
+** provider at the price cap; the provider earns exactly 1e15 and no sum
+** overflows (run under UBSan by the sanitizer build). */
+static void test_market_at_the_budget_bound_trades_without_overflow(void) {
+  setup_risk();
+  enum { P = 20 };
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, P, 0));
+  CHECK_EQ(IMX_OK, imx_engine_capacity_set(E, P, S, 1000000));
+  for (uint32_t cc = 1; cc <= 10; cc++) {
+    CHECK_EQ(IMX_OK, imx_engine_cc_set(E, cc, 100000000000000));
+    BUY(cc, 100000, 1000000000); /* reserves 1e14, all of it */
+  }
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_cc_set(E, 11, 1)); /* the eleventh */
+  SELL(P, 1000000, 1000000000); /* 11: fills all ten bids */
+  CHECK_EQ(0, imx_engine_open_orders(E));
+  EXPECT_BALANCE(P, 0, 0, 0, 1000000000000000, 0);
+  for (uint32_t cc = 1; cc <= 10; cc++)
+    EXPECT_BALANCE(cc, 100000000000000, 0, 100000000000000, 0, 0);
+  EXPECT_CAPACITY(P, S, 1000000, 0, 1000000, 0);
+  finish();
+}
+
 static void test_undeclared_cc_is_rejected_unknown_cc(void) {
   setup_risk();
   CHECK_EQ(IMX_E_UNKNOWN_CC, submit(S, A, BID, GTC, 0, 5, 100));
@@ -1815,6 +1886,9 @@ int main(int argc, char **argv) {
       /* risk */
       CHECK_CASE(test_open_orders_per_cost_centre_are_limited),
       CHECK_CASE(test_rejected_auction_order_leaves_no_position),
+      CHECK_CASE(test_open_tenders_per_cost_centre_are_limited),
+      CHECK_CASE(test_budgets_whose_sum_passes_the_bound_are_refused),
+      CHECK_CASE(test_market_at_the_budget_bound_trades_without_overflow),
       CHECK_CASE(test_undeclared_cc_is_rejected_unknown_cc),
       CHECK_CASE(test_bid_reserves_qty_times_limit),
       CHECK_CASE(test_bid_above_what_is_left_is_rejected_with_available),
