@@ -200,6 +200,7 @@ static uint32_t pool_take(imx_engine *e) {
   IMX_ASSERT(slot < e->orders_max && !e->pool[slot].live);
   e->free_head = e->pool[slot].next;
   e->pool[slot].live = 1;
+  IMX_ASSERT(e->free_head == NIL || e->free_head < e->orders_max);
   return slot;
 }
 
@@ -311,6 +312,7 @@ static int side_find(const book_side *bs, int side, int64_t price_minor,
     if (eng_key(side, bs->levels[mid].price_minor) < k) lo = mid + 1;
     else hi = mid;
   }
+  IMX_ASSERT(lo <= bs->n);
   *pos = lo;
   return lo < bs->n && bs->levels[lo].price_minor == price_minor;
 }
@@ -331,6 +333,7 @@ void eng_level_unlink(imx_engine *e, level *l, uint32_t slot) {
 
 void eng_side_remove_level(book_side *bs, uint32_t pos) {
   IMX_ASSERT(pos < bs->n && bs->levels[pos].count == 0);
+  IMX_ASSERT(bs->levels[pos].head == NIL && bs->levels[pos].qty_open == 0);
   memmove(&bs->levels[pos], &bs->levels[pos + 1],
           (size_t)(bs->n - pos - 1) * sizeof(level));
   bs->n--;
@@ -339,6 +342,7 @@ void eng_side_remove_level(book_side *bs, uint32_t pos) {
 /* Puts a detached order at the back of its price level. */
 static void rest(imx_engine *e, book *b, uint32_t slot) {
   order *o = &e->pool[slot];
+  IMX_ASSERT(o->live && o->qty_open > 0 && o->prev == NIL && o->next == NIL);
   book_side *bs = &b->side[o->side];
   uint32_t pos;
   if (!side_find(bs, o->side, o->price_minor, &pos)) {
@@ -357,6 +361,7 @@ static void rest(imx_engine *e, book *b, uint32_t slot) {
   l->tail = slot;
   l->count++;
   l->qty_open += o->qty_open;
+  IMX_ASSERT(l->price_minor == o->price_minor && l->qty_open >= o->qty_open);
 }
 
 /* Removes a detached order from the engine for good, releasing what it
@@ -387,6 +392,8 @@ static int crosses(int in_side, int64_t limit_minor, int64_t level_minor) {
 static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
                     int *self_trade) {
   order *in = &e->pool[in_slot];
+  IMX_ASSERT(in->live && in->qty_open > 0 && in->prev == NIL);
+  IMX_ASSERT(b->mode == IMX_MODE_CONTINUOUS);
   book_side *opp = &b->side[!in->side];
   int64_t left = in->qty_open;
   *self_trade = 0;
@@ -421,6 +428,7 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
     }
     if (execute && l->count == 0) eng_side_remove_level(opp, i);
   }
+  IMX_ASSERT(left >= 0 && left <= in->qty_open);
   return left;
 }
 
@@ -529,18 +537,21 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   } else {
     process(e, b, slot);
   }
+  IMX_ASSERT(e->order_id_next > 1 && e->orders.n <= e->orders_max);
   return IMX_OK;
 }
 
 /* Detaches a resting order from its level, removing the level if empty. */
 static void detach(imx_engine *e, book *b, uint32_t slot) {
   order *o = &e->pool[slot];
+  IMX_ASSERT(o->live);
   book_side *bs = &b->side[o->side];
   uint32_t pos;
   int found = side_find(bs, o->side, o->price_minor, &pos);
   IMX_ASSERT(found);
   eng_level_unlink(e, &bs->levels[pos], slot);
   if (bs->levels[pos].count == 0) eng_side_remove_level(bs, pos);
+  IMX_ASSERT(o->prev == NIL && o->next == NIL);
 }
 
 imx_status imx_engine_order_cancel(imx_engine *e, uint64_t order_id) {
@@ -548,9 +559,11 @@ imx_status imx_engine_order_cancel(imx_engine *e, uint64_t order_id) {
   order *o = order_by_id(e, order_id);
   if (o == NULL) return eng_reject(e, order_id, IMX_E_UNKNOWN_ORDER, 0);
   uint32_t slot = (uint32_t)(o - e->pool);
+  uint32_t open_before = e->orders.n;
   detach(e, &e->books[o->service], slot);
   eng_emit_cancelled(e, o, IMX_CANCEL_USER);
   eng_retire(e, slot);
+  IMX_ASSERT(e->orders.n + 1 == open_before && order_by_id(e, order_id) == NULL);
   return IMX_OK;
 }
 
@@ -594,6 +607,7 @@ imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
     o->price_minor = price_minor;
   }
   o->qty_open = qty_open;
+  IMX_ASSERT(o->qty_open > 0 && o->price_minor == price_minor);
   risk_reserve_order(e, o);
   emit_modified(e, o, kept);
   if (!kept) {
@@ -608,6 +622,7 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
   if (service >= e->services_n)
     return eng_reject(e, 0, IMX_E_UNKNOWN_SERVICE, 0);
   book *b = &e->books[service];
+  uint32_t open_before = e->orders.n;
   for (int side = IMX_BID; side <= IMX_OFFER; side++) {
     book_side *bs = &b->side[side];
     for (uint32_t i = bs->n; i-- > 0;) {
@@ -625,6 +640,7 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
       if (l->count == 0) eng_side_remove_level(bs, i);
     }
   }
+  IMX_ASSERT(e->orders.n <= open_before);
   return IMX_OK;
 }
 
@@ -674,6 +690,7 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   for (uint32_t i = 0; i < cfg->orders_max; i++)
     e->pool[i].next = i + 1 < cfg->orders_max ? i + 1 : NIL;
   e->free_head = 0;
+  IMX_ASSERT(e->orders.n == 0 && e->by_cc.n == 0);
   *out = e;
   return IMX_OK;
 }
@@ -733,6 +750,7 @@ imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
   }
   if (service_out) *service_out = e->services_n;
   e->services_n++;
+  IMX_ASSERT(e->services_n <= e->services_max && b->side[0].n == 0);
   return IMX_OK;
 }
 

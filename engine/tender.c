@@ -87,6 +87,7 @@ static tender *tender_by_id(imx_engine *e, uint64_t id) {
 /* Releases every quote but `keep` (NULL: all) and the tender itself. */
 static void close_tender(imx_engine *e, tender *t, const quote *keep) {
   uint32_t slot = (uint32_t)(t - e->tenders);
+  IMX_ASSERT(t->live && idx_find(&e->tender_index, t->id) == slot);
   for (uint32_t i = 0; i < t->quotes_n; i++) {
     if (&t->quotes[i] == keep) continue;
     risk_release_capacity(e, t->quotes[i].cc, t->service, t->qty);
@@ -101,6 +102,7 @@ static void close_tender(imx_engine *e, tender *t, const quote *keep) {
   t->live = 0;
   t->next = e->tender_free;
   e->tender_free = slot;
+  IMX_ASSERT(tender_by_id(e, t->id) == NULL);
 }
 
 /* The lowest quote, the earliest among equals (quotes are kept in arrival
@@ -114,6 +116,7 @@ static const quote *best_quote(const tender *t) {
 }
 
 static void award(imx_engine *e, tender *t) {
+  IMX_ASSERT(t->live && t->quotes_n <= IMX_QUOTES_MAX);
   const quote *q = best_quote(t);
   imx_event ev;
   if (q == NULL) {
@@ -185,6 +188,7 @@ imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *in,
   else e->tender_head = slot;
   e->tender_tail = slot;
   idx_put(&e->tender_index, slot);
+  IMX_ASSERT(tender_by_id(e, t->id) == t && t->qty > 0);
   if (tender_id_out) *tender_id_out = t->id;
   imx_event ev;
   ev_tender(&ev, IMX_EV_TENDER_OPENED, t);
@@ -219,6 +223,7 @@ imx_status imx_engine_tender_quote(imx_engine *e, uint64_t tender_id,
   if (s == IMX_OK)
     s = risk_reserve_capacity(e, cc, t->service, t->qty, &available);
   if (s != IMX_OK) return reject_tender(e, tender_id, s, available);
+  IMX_ASSERT(t->quotes_n < IMX_QUOTES_MAX && price_minor <= t->ceiling_minor);
   quote *q = &t->quotes[t->quotes_n++];
   q->id = e->quote_id_next++;
   q->cc = cc;
@@ -252,6 +257,7 @@ imx_status imx_engine_clock(imx_engine *e, int64_t now_ms) {
   IMX_ASSERT(e != NULL);
   if (now_ms <= e->clock_ms) return IMX_OK;
   e->clock_ms = now_ms;
+  uint32_t open_before = e->tender_index.n;
   /* Bounded: each pass closes one tender or stops. */
   uint32_t slot = e->tender_head;
   while (slot != NIL) {
@@ -259,6 +265,7 @@ imx_status imx_engine_clock(imx_engine *e, int64_t now_ms) {
     if (e->tenders[slot].deadline_ms <= now_ms) award(e, &e->tenders[slot]);
     slot = next;
   }
+  IMX_ASSERT(e->tender_index.n <= open_before);
   return IMX_OK;
 }
 
