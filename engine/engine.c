@@ -8,8 +8,12 @@
 **
 ** Memory layout. Everything is allocated up front:
 **
-**   pool[orders_max]   every order, free ones chained through `next`.
+**   pool[orders_max]   every order (64 bytes), free ones chained through
+**                      `next`.
 **   orders             id -> pool slot (index.c): one load. O(1) cancel.
+**   by_cc              cost centre -> the last of its open orders (index.c);
+**                      each cost centre's open orders are a list through
+**                      cc_prev/cc_next, so order.list costs what it returns.
 **   books[services]    two sides per book; a side is a sorted array of
 **                      price levels with the BEST LEVEL LAST, so matching
 **                      consumes from the end and most inserts near the touch
