@@ -44,10 +44,42 @@ typedef struct id_index {
 int idx_init(id_index *x, const void *base, size_t stride, size_t key_off,
              size_t key_bytes, uint32_t n_max, size_t *bytes);
 void idx_free(id_index *x);
-uint32_t idx_find(const id_index *x, uint64_t key);
-void idx_put(id_index *x, uint32_t slot);
 void idx_set(id_index *x, uint64_t key, uint32_t slot);
-void idx_del(id_index *x, uint64_t key);
+/* The overflow halves of idx_find, idx_put and idx_del (index.c). */
+uint32_t idx_find_overflow(const id_index *x, uint64_t key);
+void idx_put_overflow(id_index *x, uint64_t key, uint32_t slot);
+void idx_del_overflow(id_index *x, uint64_t key);
+
+/* The direct-mapped fast paths are inline: every order passes through
+** them two or three times. */
+static inline uint64_t idx_key_at(const id_index *x, uint32_t slot) {
+  const void *p = x->base + (size_t)slot * x->stride + x->key_off;
+  if (x->key_bytes == sizeof(uint32_t)) return *(const uint32_t *)p;
+  return *(const uint64_t *)p;
+}
+
+static inline uint32_t idx_find(const id_index *x, uint64_t key) {
+  uint32_t slot = x->direct[key & x->mask];
+  if (slot != UINT32_MAX && idx_key_at(x, slot) == key) return slot;
+  return x->overflow.n == 0 ? UINT32_MAX : idx_find_overflow(x, key);
+}
+
+static inline void idx_put(id_index *x, uint32_t slot) {
+  uint64_t key = idx_key_at(x, slot);
+  IMX_ASSERT(x->n <= x->mask / 2 && slot != UINT32_MAX);
+  uint32_t *d = &x->direct[key & x->mask];
+  x->n++;
+  if (*d == UINT32_MAX) *d = slot;
+  else idx_put_overflow(x, key, slot);
+}
+
+static inline void idx_del(id_index *x, uint64_t key) {
+  uint32_t *d = &x->direct[key & x->mask];
+  IMX_ASSERT(x->n > 0);
+  x->n--;
+  if (*d != UINT32_MAX && idx_key_at(x, *d) == key) *d = UINT32_MAX;
+  else idx_del_overflow(x, key);
+}
 int idx_check(const id_index *x);
 
 /* ---------------------------------------------------------------- books */

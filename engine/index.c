@@ -24,11 +24,7 @@
 
 #include "engine_int.h"
 
-static uint64_t key_at(const id_index *x, uint32_t slot) {
-  const void *p = x->base + (size_t)slot * x->stride + x->key_off;
-  if (x->key_bytes == sizeof(uint32_t)) return *(const uint32_t *)p;
-  return *(const uint64_t *)p;
-}
+#define key_at idx_key_at
 
 /* imx_hash_del asks the owner for the hash of an entry it moves. */
 static uint64_t key_of(const void *owner, uint32_t slot) {
@@ -81,23 +77,15 @@ static uint32_t overflow_pos(const id_index *x, uint64_t key) {
   return NIL;
 }
 
-uint32_t idx_find(const id_index *x, uint64_t key) {
-  uint32_t slot = x->direct[key & x->mask];
-  if (slot != NIL && key_at(x, slot) == key) return slot;
+uint32_t idx_find_overflow(const id_index *x, uint64_t key) {
   uint32_t i = overflow_pos(x, key);
   return i == NIL ? NIL : x->overflow.slots[i];
 }
 
-void idx_put(id_index *x, uint32_t slot) {
-  uint64_t key = key_at(x, slot);
-  IMX_ASSERT(x->n <= x->mask / 2 && slot != NIL);
-  x->n++;
-  uint32_t *d = &x->direct[key & x->mask];
-  if (*d == NIL) {
-    *d = slot;
-    return;
-  }
-  IMX_ASSERT(key_at(x, *d) != key && overflow_pos(x, key) == NIL);
+/* idx_put found the key's direct entry taken (idx_put counted it). */
+void idx_put_overflow(id_index *x, uint64_t key, uint32_t slot) {
+  IMX_ASSERT(key_at(x, x->direct[key & x->mask]) != key);
+  IMX_ASSERT(overflow_pos(x, key) == NIL);
   imx_hash_put(&x->overflow, key, slot);
 }
 
@@ -115,14 +103,8 @@ void idx_set(id_index *x, uint64_t key, uint32_t slot) {
   x->overflow.slots[i] = slot;
 }
 
-void idx_del(id_index *x, uint64_t key) {
-  uint32_t *d = &x->direct[key & x->mask];
-  IMX_ASSERT(x->n > 0);
-  x->n--;
-  if (*d != NIL && key_at(x, *d) == key) {
-    *d = NIL;
-    return;
-  }
+/* idx_del found the key outside the direct table (idx_del counted it). */
+void idx_del_overflow(id_index *x, uint64_t key) {
   uint32_t i = overflow_pos(x, key);
   IMX_ASSERT(i != NIL);
   imx_hash_del(&x->overflow, i, x, key_of);
