@@ -90,11 +90,15 @@ static uint64_t count_hash_of(const void *owner, uint32_t k) {
 static uint32_t count_pos(const imx_engine *e, uint32_t cc, uint32_t service) {
   uint64_t key = count_key(cc, service);
   const imx_hash *h = &e->count_index;
-  for (uint32_t i = imx_hash_first(h, key);; i = imx_hash_next(h, i)) {
+  uint32_t i = imx_hash_first(h, key);
+  for (uint32_t probes = 0; probes <= h->mask; probes++) {
     uint32_t k = h->slots[i];
     if (k == IMX_HASH_NIL) return NIL;
     if (count_hash_of(e, k) == key) return i;
+    i = imx_hash_next(h, i);
   }
+  IMX_ASSERT(0 && "count_index without an empty slot");
+  return NIL;
 }
 
 static auction_count *count_find(const imx_engine *e, uint32_t cc,

@@ -89,11 +89,15 @@ static position *position_find(const imx_engine *e, uint32_t cc,
   if (e->positions == NULL) return NULL;
   uint64_t key = position_key(cc, service);
   const imx_hash *h = &e->position_index;
-  for (uint32_t i = imx_hash_first(h, key);; i = imx_hash_next(h, i)) {
+  uint32_t i = imx_hash_first(h, key);
+  for (uint32_t probes = 0; probes <= h->mask; probes++) {
     uint32_t k = h->slots[i];
     if (k == IMX_HASH_NIL) return NULL;
     if (position_hash_of(e, k) == key) return &e->positions[k];
+    i = imx_hash_next(h, i);
   }
+  IMX_ASSERT(0 && "position_index without an empty slot");
+  return NULL;
 }
 
 /* Positions are made only by capacity_set and never removed. */
