@@ -12,7 +12,8 @@
 **      lowest surplus; among those, if every one has its surplus on the bid
 **      side the highest, if every one on the offer side the lowest; else
 **      the one nearest the reference price (the service's last clearing
-**      price, or the caller's), the lower of two equally near;
+**      price, or the caller's), the higher of two equally near (the Xetra
+**      rule); with no reference at all, the lowest;
 **   3. at that price the short side fills whole and the long side fills by
 **      price then time priority (market orders first), the marginal price
 **      level in time order;
@@ -26,13 +27,37 @@
 ** Steps 1-2 walk the price levels once per pass (O(levels)); steps 3-5 walk
 ** the orders that trade. Nothing allocates: per-level quantities left after
 ** exclusions go to scratch arrays sized when services are added.
+**
+** This file also keeps the books of auction books: how many orders each
+** (cost centre, service) has open on each side -- an auction has no time
+** order between its sides, so self-trade prevention refuses an order at
+** entry when its cost centre is on the other side -- and how many ioc/fok
+** orders a book holds (cancelled at the call). The counts live in a pool
+** of positions_max entries found through an imx_hash and are removed when
+** both sides reach 0, so only pairs with open orders take room.
 */
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine_int.h"
 
-int auction_scratch_fit(imx_engine *e, uint32_t levels) {
+/* ------------------------------------------------------------ lifecycle */
+
+/* The counts are allocated with the first auction service, the scratch
+** grows to the largest book side. */
+int auction_service_added(imx_engine *e, uint32_t levels) {
+  if (e->counts == NULL) {
+    uint32_t n = e->positions_max;
+    e->counts = eng_alloc(e, n, sizeof(auction_count));
+    e->check_counts = eng_alloc(e, 2 * (size_t)n, sizeof(uint32_t));
+    if (e->counts == NULL || e->check_counts == NULL ||
+        imx_hash_init(&e->count_index, n) != 0)
+      return -1;
+    e->memory_bytes += (e->count_index.mask + 1) * sizeof(uint32_t);
+    for (uint32_t i = 0; i < n; i++)
+      e->counts[i].open[0] = i + 1 < n ? i + 1 : NIL;
+    e->counts_free = 0;
+  }
   if (levels <= e->scratch_n) return 0;
   int64_t *q = realloc(e->scratch_qty, 2 * (size_t)levels * sizeof *q);
   if (q == NULL) return -1;
@@ -42,7 +67,136 @@ int auction_scratch_fit(imx_engine *e, uint32_t levels) {
   return 0;
 }
 
-void auction_free(imx_engine *e) { free(e->scratch_qty); }
+void auction_free(imx_engine *e) {
+  free(e->scratch_qty);
+  free(e->counts);
+  free(e->check_counts);
+  imx_hash_free(&e->count_index);
+}
+
+/* ------------------------------------------------- orders per side, entry */
+
+static uint64_t count_key(uint32_t cc, uint32_t service) {
+  return ((uint64_t)cc << 32) | service;
+}
+
+static uint64_t count_hash_of(const void *owner, uint32_t k) {
+  const auction_count *c = &((const imx_engine *)owner)->counts[k];
+  return count_key(c->cc, c->service);
+}
+
+/* The position in count_index of (cc, service)'s counts, or NIL. Bounded:
+** the table always has an empty slot. */
+static uint32_t count_pos(const imx_engine *e, uint32_t cc, uint32_t service) {
+  uint64_t key = count_key(cc, service);
+  const imx_hash *h = &e->count_index;
+  uint32_t i = imx_hash_first(h, key);
+  for (uint32_t probes = 0; probes <= h->mask; probes++) {
+    uint32_t k = h->slots[i];
+    if (k == IMX_HASH_NIL) return NIL;
+    if (count_hash_of(e, k) == key) return i;
+    i = imx_hash_next(h, i);
+  }
+  IMX_ASSERT(0 && "count_index without an empty slot");
+  return NIL;
+}
+
+static auction_count *count_find(const imx_engine *e, uint32_t cc,
+                                 uint32_t service) {
+  uint32_t i = count_pos(e, cc, service);
+  return i == NIL ? NULL : &e->counts[e->count_index.slots[i]];
+}
+
+/* May the order enter the auction book? Nothing changes: the counts are
+** made only once every check of the order has passed
+** (auction_order_opened), so a rejected order leaves nothing behind. */
+imx_status auction_check_entry(const imx_engine *e, const imx_order_new *o) {
+  IMX_ASSERT(e->books[o->service].mode == IMX_MODE_AUCTION);
+  IMX_ASSERT(o->side == IMX_BID || o->side == IMX_OFFER);
+  const auction_count *c = count_find(e, o->cc, o->service);
+  if (c == NULL) return e->counts_free == NIL ? IMX_E_POSITIONS_FULL : IMX_OK;
+  /* No time order runs between the sides of a call, so a cost centre
+  ** that is on one side may not join the other. */
+  return c->open[!o->side] > 0 ? IMX_E_SELF_TRADE : IMX_OK;
+}
+
+void auction_order_opened(imx_engine *e, const order *o) {
+  book *b = &e->books[o->service];
+  IMX_ASSERT(b->mode == IMX_MODE_AUCTION && o->live);
+  auction_count *c = count_find(e, o->cc, o->service);
+  if (c == NULL) {
+    uint32_t k = e->counts_free;
+    IMX_ASSERT(k != NIL); /* auction_check_entry saw room */
+    c = &e->counts[k];
+    e->counts_free = c->open[0];
+    *c = (auction_count){o->cc, o->service, {0, 0}};
+    imx_hash_put(&e->count_index, count_key(o->cc, o->service), k);
+  }
+  IMX_ASSERT(c->open[!o->side] == 0);
+  c->open[o->side]++;
+  if (o->tif == IMX_TIF_IOC || o->tif == IMX_TIF_FOK) b->immediate++;
+}
+
+void auction_order_closed(imx_engine *e, const order *o) {
+  book *b = &e->books[o->service];
+  IMX_ASSERT(b->mode == IMX_MODE_AUCTION);
+  uint32_t i = count_pos(e, o->cc, o->service);
+  IMX_ASSERT(i != NIL);
+  uint32_t k = e->count_index.slots[i];
+  auction_count *c = &e->counts[k];
+  IMX_ASSERT(c->open[o->side] > 0);
+  if (--c->open[o->side] == 0 && c->open[!o->side] == 0) {
+    imx_hash_del(&e->count_index, i, e, count_hash_of);
+    c->open[0] = e->counts_free;
+    e->counts_free = k;
+  }
+  if (o->tif == IMX_TIF_IOC || o->tif == IMX_TIF_FOK) {
+    IMX_ASSERT(b->immediate > 0);
+    b->immediate--;
+  }
+}
+
+/* Recounts the open orders of every auction book per (cost centre, service)
+** and side, and the open ioc/fok orders per book, and compares. */
+int auction_check(const imx_engine *e) {
+  if (e->counts == NULL) return 0;
+  uint32_t *n = e->check_counts;
+  memset(n, 0, 2 * (size_t)e->positions_max * sizeof *n);
+  for (uint32_t s = 0; s < e->orders_max; s++) {
+    const order *o = &e->pool[s];
+    if (!o->live || e->books[o->service].mode != IMX_MODE_AUCTION) continue;
+    uint32_t i = count_pos(e, o->cc, o->service);
+    if (i == NIL) return 50;
+    n[2 * e->count_index.slots[i] + o->side]++;
+  }
+  uint32_t held = 0;
+  for (uint32_t i = 0; i <= e->count_index.mask; i++) {
+    uint32_t k = e->count_index.slots[i];
+    if (k == IMX_HASH_NIL) continue;
+    const auction_count *c = &e->counts[k];
+    if (count_pos(e, c->cc, c->service) != i) return 51;
+    if (c->open[0] != n[2 * k] || c->open[1] != n[2 * k + 1]) return 52;
+    if (c->open[0] > 0 && c->open[1] > 0) return 53; /* self-trade */
+    if (c->open[0] + c->open[1] == 0) return 54;
+    held++;
+  }
+  uint32_t free_n = 0;
+  for (uint32_t k = e->counts_free; k != NIL; k = e->counts[k].open[0])
+    if (++free_n > e->positions_max) return 55;
+  if (held != e->count_index.n || held + free_n != e->positions_max) return 55;
+  for (uint32_t svc = 0; svc < e->services_n; svc++) {
+    const book *b = &e->books[svc];
+    uint32_t immediate = 0;
+    for (int side = 0; side < 2; side++)
+      for (uint32_t i = 0; i < b->side[side].n; i++)
+        for (uint32_t s = b->side[side].levels[i].head; s != NIL;
+             s = e->pool[s].next)
+          immediate += e->pool[s].tif == IMX_TIF_IOC ||
+                       e->pool[s].tif == IMX_TIF_FOK;
+    if (immediate != b->immediate) return 56;
+  }
+  return 0;
+}
 
 /* ------------------------------------------------------- price discovery */
 
@@ -59,7 +213,7 @@ typedef struct curve {
 
 /* Level index of the k-th limit level in ascending price order. */
 static uint32_t at(const curve *c, uint32_t k) {
-  assert(k < c->n_limit);
+  IMX_ASSERT(k < c->n_limit);
   return c->side == IMX_BID ? k : c->n_limit - 1 - k;
 }
 
@@ -84,7 +238,7 @@ static void curve_make(imx_engine *e, const book *b, int side, int64_t *qty,
     qty[i] = l->qty_open;
     for (uint32_t s = exclusions ? l->head : NIL; s != NIL; s = e->pool[s].next)
       if (e->pool[s].excluded) qty[i] -= e->pool[s].qty_open;
-    assert(qty[i] >= 0);
+    IMX_ASSERT(qty[i] >= 0);
     if (i < c->n_limit) c->limit_qty += qty[i];
     else c->market_qty += qty[i];
   }
@@ -154,9 +308,10 @@ static void find_price(const curve *bid, const curve *offer,
     all_offer &= d < s;
     if (lowest == 0) lowest = p;
     highest = p;
-    /* Ascending walk: a strictly nearer one replaces, so ties keep the
-    ** lower price. */
-    if (nearest == 0 || abs64(p - reference_minor) < abs64(nearest - reference_minor))
+    /* Ascending walk: an equally near one replaces, so of two limits
+    ** equally near the reference the higher wins (Xetra). */
+    if (nearest == 0 ||
+        abs64(p - reference_minor) <= abs64(nearest - reference_minor))
       nearest = p;
   }
   r->price_minor = surplus > 0 && all_bid     ? highest
@@ -169,7 +324,7 @@ static void find_price(const curve *bid, const curve *offer,
   it = (cand_iter){bid, offer, 0, 0, 0, 0};
   while (cand_next(&it, &p, &d, &s))
     if (p == r->price_minor) break;
-  assert(p == r->price_minor && min64(d, s) == volume);
+  IMX_ASSERT(p == r->price_minor && min64(d, s) == volume);
   r->surplus_side = d > s ? IMX_BID : d < s ? IMX_OFFER : IMX_NO_SIDE;
 }
 
@@ -278,7 +433,7 @@ static void fill(imx_engine *e, book *b, const cursor *c, int64_t qty) {
   o->qty_open -= qty;
   o->qty_filled += qty;
   l->qty_open -= qty;
-  assert(o->qty_open >= 0 && l->qty_open >= 0);
+  IMX_ASSERT(o->qty_open >= 0 && l->qty_open >= 0);
 }
 
 /* Step 5: pairs the two sides' allocations into trades at one price. */
@@ -291,7 +446,7 @@ static void execute(imx_engine *e, book *b, int64_t price_minor,
   while (more) {
     order *buy = &e->pool[bid.slot], *sell = &e->pool[offer.slot];
     int64_t q = min64(bid.alloc, offer.alloc);
-    assert(q > 0 && buy->cc != sell->cc);
+    IMX_ASSERT(q > 0 && buy->cc != sell->cc);
     eng_emit_trade(e, buy, sell, q, price_minor, IMX_NO_SIDE);
     risk_fill(e, buy, sell, q, price_minor);
     fill(e, b, &bid, q);
@@ -313,7 +468,7 @@ static void execute(imx_engine *e, book *b, int64_t price_minor,
       eng_retire(e, sell_slot);
     }
   }
-  assert(bid.volume_left == 0 && offer.volume_left == 0);
+  IMX_ASSERT(bid.volume_left == 0 && offer.volume_left == 0);
 }
 
 /* Cancels the ioc and fok orders that are still open after the call. */
@@ -333,13 +488,13 @@ static void cancel_immediate(imx_engine *e, book *b) {
       }
     }
   }
-  assert(b->immediate == 0);
+  IMX_ASSERT(b->immediate == 0);
 }
 
 imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
                                   int64_t reference_minor,
                                   imx_auction_result *out) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   if (service >= e->services_n) return eng_reject(e, 0, IMX_E_UNKNOWN_SERVICE, 0);
   book *b = &e->books[service];
   if (b->mode != IMX_MODE_AUCTION) return eng_reject(e, 0, IMX_E_WRONG_MODE, 0);

@@ -8,8 +8,12 @@
 **
 ** Memory layout. Everything is allocated up front:
 **
-**   pool[orders_max]   every order, free ones chained through `next`.
+**   pool[orders_max]   every order (64 bytes), free ones chained through
+**                      `next`.
 **   orders             id -> pool slot (index.c): one load. O(1) cancel.
+**   by_cc              cost centre -> the last of its open orders (index.c);
+**                      each cost centre's open orders are a list through
+**                      cc_prev/cc_next, so order.list costs what it returns.
 **   books[services]    two sides per book; a side is a sorted array of
 **                      price levels with the BEST LEVEL LAST, so matching
 **                      consumes from the end and most inserts near the touch
@@ -61,6 +65,7 @@ const char *imx_status_name(imx_status s) {
   case IMX_E_ALREADY_QUOTED: return "already_quoted";
   case IMX_E_BAD_DEADLINE: return "bad_deadline";
   case IMX_E_TOO_MANY_ORDERS: return "too_many_orders";
+  case IMX_E_TOO_MANY_TENDERS: return "too_many_tenders";
   }
   return "unknown";
 }
@@ -131,7 +136,7 @@ static void emit_accepted(imx_engine *e, const order *o) {
   ev_order(&ev, IMX_EV_ACCEPTED, o);
   ev.tif = (imx_tif)o->tif;
   ev.aon = o->aon;
-  ev.qty = o->qty_original;
+  ev.qty = o->qty_filled + o->qty_open;
   ev.price_minor = o->price_minor;
   eng_emit(e, &ev);
 }
@@ -163,7 +168,7 @@ static void emit_modified(imx_engine *e, const order *o, int kept) {
 imx_status eng_reject(imx_engine *e, uint64_t order_id, imx_status why,
                       int64_t available) {
   imx_event ev;
-  assert(why != IMX_OK);
+  IMX_ASSERT(why != IMX_OK);
   memset(&ev, 0, sizeof ev);
   ev.type = IMX_EV_REJECTED;
   ev.order_id = order_id;
@@ -176,7 +181,7 @@ imx_status eng_reject(imx_engine *e, uint64_t order_id, imx_status why,
 void eng_emit_trade(imx_engine *e, const order *buy, const order *sell,
                     int64_t qty, int64_t price_minor, imx_side aggressor) {
   imx_event ev;
-  assert(buy->side == IMX_BID && sell->side == IMX_OFFER);
+  IMX_ASSERT(buy->side == IMX_BID && sell->side == IMX_OFFER);
   memset(&ev, 0, sizeof ev);
   ev.type = IMX_EV_TRADE;
   ev.service = buy->service;
@@ -196,14 +201,15 @@ void eng_emit_trade(imx_engine *e, const order *buy, const order *sell,
 static uint32_t pool_take(imx_engine *e) {
   uint32_t slot = e->free_head;
   if (slot == NIL) return NIL;
-  assert(slot < e->orders_max && !e->pool[slot].live);
+  IMX_ASSERT(slot < e->orders_max && !e->pool[slot].live);
   e->free_head = e->pool[slot].next;
   e->pool[slot].live = 1;
+  IMX_ASSERT(e->free_head == NIL || e->free_head < e->orders_max);
   return slot;
 }
 
 static void pool_give(imx_engine *e, uint32_t slot) {
-  assert(slot < e->orders_max && e->pool[slot].live);
+  IMX_ASSERT(slot < e->orders_max && e->pool[slot].live);
   e->pool[slot].live = 0;
   e->pool[slot].next = e->free_head;
   e->free_head = slot;
@@ -212,6 +218,94 @@ static void pool_give(imx_engine *e, uint32_t slot) {
 static order *order_by_id(imx_engine *e, uint64_t id) {
   uint32_t slot = idx_find(&e->orders, id);
   return slot == NIL ? NULL : &e->pool[slot];
+}
+
+/* -------------------------------------------- orders of a cost centre */
+
+/*
+** Each cost centre's open orders form a list in the order they arrived,
+** which is ascending id, linked through cc_prev and cc_next. by_cc maps the
+** cost centre to the list's LAST order, and that order's cc_head names the
+** first (cc_head of any other order means nothing). The last rather than
+** the first: a new order is linked after the last, which is usually still
+** in the cache, where the first may be an old order far away.
+**
+** An order is linked only once it rests (at the end of order_new): one that
+** fills or is cancelled at once never touches the list. An order that is
+** not linked has cc_prev, cc_next and cc_head all NIL; a linked one is
+** alone, or has a neighbour, or both.
+*/
+static int cc_linked(const order *o, uint32_t slot) {
+  return o->cc_prev != NIL || o->cc_next != NIL || o->cc_head == slot;
+}
+
+static void cc_link(imx_engine *e, uint32_t slot) {
+  order *o = &e->pool[slot];
+  IMX_ASSERT(o->live && !cc_linked(o, slot));
+  uint32_t tail = idx_find(&e->by_cc, o->cc);
+  o->cc_next = NIL;
+  if (tail == NIL) {
+    o->cc_prev = NIL;
+    o->cc_head = slot;
+    idx_put(&e->by_cc, slot);
+    return;
+  }
+  order *t = &e->pool[tail];
+  IMX_ASSERT(t->live && t->cc == o->cc && t->cc_next == NIL && t->id < o->id);
+  o->cc_prev = tail;
+  o->cc_head = t->cc_head;
+  t->cc_next = slot;
+  idx_set(&e->by_cc, o->cc, slot);
+}
+
+static void cc_unlink(imx_engine *e, uint32_t slot) {
+  order *o = &e->pool[slot];
+  if (o->cc_next == NIL) { /* the last */
+    if (o->cc_prev == NIL) {
+      IMX_ASSERT(o->cc_head == slot);
+      idx_del(&e->by_cc, o->cc);
+      return;
+    }
+    order *p = &e->pool[o->cc_prev];
+    IMX_ASSERT(p->cc == o->cc && p->cc_next == slot);
+    p->cc_next = NIL;
+    p->cc_head = o->cc_head;
+    idx_set(&e->by_cc, o->cc, o->cc_prev);
+    return;
+  }
+  e->pool[o->cc_next].cc_prev = o->cc_prev;
+  if (o->cc_prev != NIL) {
+    e->pool[o->cc_prev].cc_next = o->cc_next;
+    return;
+  }
+  /* The first but not the last: the last learns the new first. */
+  uint32_t tail = idx_find(&e->by_cc, o->cc);
+  IMX_ASSERT(tail != NIL && e->pool[tail].cc_head == slot);
+  e->pool[tail].cc_head = o->cc_next;
+}
+
+/* Walks every list from the first order to the last one by_cc names:
+** ascending ids, one cost centre, links both ways. 0 or a check number. */
+static int cc_lists_check(const imx_engine *e) {
+  uint32_t lists = 0, orders = 0;
+  for (uint32_t s = 0; s < e->orders_max; s++) {
+    const order *t = &e->pool[s];
+    if (!t->live || t->cc_next != NIL) continue;
+    if (idx_find(&e->by_cc, t->cc) != s) return 60;
+    lists++;
+    uint32_t prev = NIL, n = 0;
+    for (uint32_t k = t->cc_head; k != NIL; k = e->pool[k].cc_next) {
+      const order *o = &e->pool[k];
+      if (k >= e->orders_max || !o->live || o->cc != t->cc) return 61;
+      if (o->cc_prev != prev || ++n > e->orders_max) return 62;
+      if (prev != NIL && e->pool[prev].id >= o->id) return 63;
+      prev = k;
+    }
+    if (prev != s) return 64;
+    orders += n;
+  }
+  if (lists != e->by_cc.n || orders != e->orders.n) return 65;
+  return idx_check(&e->by_cc) ? 66 : 0;
 }
 
 /* ---------------------------------------------------------------- books */
@@ -232,13 +326,14 @@ static int side_find(const book_side *bs, int side, int64_t price_minor,
     if (eng_key(side, bs->levels[mid].price_minor) < k) lo = mid + 1;
     else hi = mid;
   }
+  IMX_ASSERT(lo <= bs->n);
   *pos = lo;
   return lo < bs->n && bs->levels[lo].price_minor == price_minor;
 }
 
 void eng_level_unlink(imx_engine *e, level *l, uint32_t slot) {
   order *o = &e->pool[slot];
-  assert(l->count > 0 && l->price_minor == o->price_minor);
+  IMX_ASSERT(l->count > 0 && l->price_minor == o->price_minor);
   if (o->prev != NIL) e->pool[o->prev].next = o->next;
   else l->head = o->next;
   if (o->next != NIL) e->pool[o->next].prev = o->prev;
@@ -246,12 +341,13 @@ void eng_level_unlink(imx_engine *e, level *l, uint32_t slot) {
   l->count--;
   l->qty_open -= o->qty_open;
   o->prev = o->next = NIL;
-  assert(l->qty_open >= 0);
-  assert((l->count == 0) == (l->head == NIL));
+  IMX_ASSERT(l->qty_open >= 0);
+  IMX_ASSERT((l->count == 0) == (l->head == NIL));
 }
 
 void eng_side_remove_level(book_side *bs, uint32_t pos) {
-  assert(pos < bs->n && bs->levels[pos].count == 0);
+  IMX_ASSERT(pos < bs->n && bs->levels[pos].count == 0);
+  IMX_ASSERT(bs->levels[pos].head == NIL && bs->levels[pos].qty_open == 0);
   memmove(&bs->levels[pos], &bs->levels[pos + 1],
           (size_t)(bs->n - pos - 1) * sizeof(level));
   bs->n--;
@@ -260,11 +356,12 @@ void eng_side_remove_level(book_side *bs, uint32_t pos) {
 /* Puts a detached order at the back of its price level. */
 static void rest(imx_engine *e, book *b, uint32_t slot) {
   order *o = &e->pool[slot];
+  IMX_ASSERT(o->live && o->qty_open > 0 && o->prev == NIL && o->next == NIL);
   book_side *bs = &b->side[o->side];
   uint32_t pos;
   if (!side_find(bs, o->side, o->price_minor, &pos)) {
     /* The caller checked levels_full before anything happened. */
-    assert(bs->n < bs->cap);
+    IMX_ASSERT(bs->n < bs->cap);
     memmove(&bs->levels[pos + 1], &bs->levels[pos],
             (size_t)(bs->n - pos) * sizeof(level));
     bs->n++;
@@ -278,24 +375,18 @@ static void rest(imx_engine *e, book *b, uint32_t slot) {
   l->tail = slot;
   l->count++;
   l->qty_open += o->qty_open;
+  IMX_ASSERT(l->price_minor == o->price_minor && l->qty_open >= o->qty_open);
 }
 
 /* Removes a detached order from the engine for good, releasing what it
 ** still reserves. */
 void eng_retire(imx_engine *e, uint32_t slot) {
   order *o = &e->pool[slot];
-  book *b = &e->books[o->service];
+  IMX_ASSERT(o->live && o->prev == NIL && o->next == NIL);
   risk_unreserve_order(e, o);
   risk_order_closed(e, o);
-  if (b->mode == IMX_MODE_AUCTION) {
-    position *p = risk_position(e, o->cc, o->service, 0);
-    assert(p != NULL && p->open[o->side] > 0);
-    p->open[o->side]--;
-    if (o->tif == IMX_TIF_IOC || o->tif == IMX_TIF_FOK) {
-      assert(b->immediate > 0);
-      b->immediate--;
-    }
-  }
+  if (e->books[o->service].mode == IMX_MODE_AUCTION) auction_order_closed(e, o);
+  if (cc_linked(o, slot)) cc_unlink(e, slot);
   idx_del(&e->orders, o->id);
   pool_give(e, slot);
 }
@@ -315,6 +406,8 @@ static int crosses(int in_side, int64_t limit_minor, int64_t level_minor) {
 static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
                     int *self_trade) {
   order *in = &e->pool[in_slot];
+  IMX_ASSERT(in->live && in->qty_open > 0 && in->prev == NIL);
+  IMX_ASSERT(b->mode == IMX_MODE_CONTINUOUS);
   book_side *opp = &b->side[!in->side];
   int64_t left = in->qty_open;
   *self_trade = 0;
@@ -339,7 +432,7 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
         r->qty_open -= q;
         r->qty_filled += q;
         l->qty_open -= q;
-        assert(r->qty_open >= 0 && in->qty_open == left);
+        IMX_ASSERT(r->qty_open >= 0 && in->qty_open == left);
         if (r->qty_open == 0) {
           eng_level_unlink(e, l, slot);
           eng_retire(e, slot);
@@ -349,6 +442,7 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
     }
     if (execute && l->count == 0) eng_side_remove_level(opp, i);
   }
+  IMX_ASSERT(left >= 0 && left <= in->qty_open);
   return left;
 }
 
@@ -369,8 +463,8 @@ static void process(imx_engine *e, book *b, uint32_t slot) {
     }
   }
   int64_t left = walk(e, b, slot, 1, &self_trade);
-  assert(left == o->qty_open);
-  assert(left == 0 || !(o->tif == IMX_TIF_FOK || o->aon));
+  IMX_ASSERT(left == o->qty_open);
+  IMX_ASSERT(left == 0 || !(o->tif == IMX_TIF_FOK || o->aon));
   if (left == 0) {
     eng_retire(e, slot);
   } else if (self_trade) {
@@ -419,33 +513,32 @@ static imx_status check_new(imx_engine *e, const imx_order_new *o) {
   if (!b->divisible && !o->aon) return IMX_E_AON_REQUIRED;
   if (e->free_head == NIL) return IMX_E_ORDERS_FULL;
   if (needs_missing_level(b, o)) return IMX_E_LEVELS_FULL;
-  if (b->mode == IMX_MODE_AUCTION) {
-    /* No time order runs between the sides of a call, so a cost centre
-    ** that is on one side may not join the other. */
-    const position *p = risk_position(e, o->cc, o->service, 1);
-    if (p == NULL) return IMX_E_POSITIONS_FULL;
-    if (p->open[!o->side] > 0) return IMX_E_SELF_TRADE;
-  }
+  if (b->mode == IMX_MODE_AUCTION) return auction_check_entry(e, o);
   return IMX_OK;
 }
 
 imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
                                 uint64_t *id_out) {
-  assert(e != NULL && in != NULL);
+  IMX_ASSERT(e != NULL && in != NULL);
+  /* The cost centre's list entry is likely a cache miss: start it now,
+  ** while the order is checked and matched (cc_link below). */
+  __builtin_prefetch(&e->by_cc.direct[in->cc & e->by_cc.mask]);
   int64_t available = 0;
   imx_status s = check_new(e, in);
   if (s == IMX_OK) s = risk_check_order(e, in, &available); /* reserves */
   if (s != IMX_OK) return eng_reject(e, 0, s, available);
+  /* From here on nothing can fail. */
   uint32_t slot = pool_take(e);
-  assert(slot != NIL);
+  IMX_ASSERT(slot != NIL);
   order *o = &e->pool[slot];
   o->id = e->order_id_next++;
   o->price_minor = in->price_minor;
-  o->qty_original = o->qty_open = in->qty;
+  o->qty_open = in->qty;
   o->qty_filled = 0;
-  o->prev = o->next = NIL;
   o->cc = in->cc;
-  o->service = in->service;
+  o->prev = o->next = NIL;
+  o->cc_prev = o->cc_next = o->cc_head = NIL;
+  o->service = (uint16_t)in->service;
   o->side = (uint8_t)in->side;
   o->tif = (uint8_t)in->tif;
   o->aon = in->aon ? 1 : 0;
@@ -456,35 +549,40 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   emit_accepted(e, o);
   book *b = &e->books[in->service];
   if (b->mode == IMX_MODE_AUCTION) {
-    risk_position(e, o->cc, o->service, 0)->open[o->side]++;
-    if (o->tif == IMX_TIF_IOC || o->tif == IMX_TIF_FOK) b->immediate++;
+    auction_order_opened(e, o);
     rest(e, b, slot);
   } else {
     process(e, b, slot);
   }
+  /* Still open: it rests (process neither takes nor reuses slots). */
+  if (e->pool[slot].live) cc_link(e, slot);
+  IMX_ASSERT(e->order_id_next > 1 && e->orders.n <= e->orders_max);
   return IMX_OK;
 }
 
 /* Detaches a resting order from its level, removing the level if empty. */
 static void detach(imx_engine *e, book *b, uint32_t slot) {
   order *o = &e->pool[slot];
+  IMX_ASSERT(o->live);
   book_side *bs = &b->side[o->side];
   uint32_t pos;
   int found = side_find(bs, o->side, o->price_minor, &pos);
-  assert(found);
-  (void)found;
+  IMX_ASSERT(found);
   eng_level_unlink(e, &bs->levels[pos], slot);
   if (bs->levels[pos].count == 0) eng_side_remove_level(bs, pos);
+  IMX_ASSERT(o->prev == NIL && o->next == NIL);
 }
 
 imx_status imx_engine_order_cancel(imx_engine *e, uint64_t order_id) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   order *o = order_by_id(e, order_id);
   if (o == NULL) return eng_reject(e, order_id, IMX_E_UNKNOWN_ORDER, 0);
   uint32_t slot = (uint32_t)(o - e->pool);
+  uint32_t open_before = e->orders.n;
   detach(e, &e->books[o->service], slot);
   eng_emit_cancelled(e, o, IMX_CANCEL_USER);
   eng_retire(e, slot);
+  IMX_ASSERT(e->orders.n + 1 == open_before && order_by_id(e, order_id) == NULL);
   return IMX_OK;
 }
 
@@ -496,8 +594,7 @@ static imx_status check_modify(imx_engine *e, const order *o, int64_t qty_open,
   const book_side *bs = &b->side[o->side];
   uint32_t pos, old_pos;
   int found = side_find(bs, o->side, o->price_minor, &old_pos);
-  assert(found);
-  (void)found;
+  IMX_ASSERT(found);
   int frees_level = bs->levels[old_pos].count == 1 &&
                     price_minor != o->price_minor;
   if (!side_find(bs, o->side, price_minor, &pos) && !frees_level &&
@@ -508,7 +605,7 @@ static imx_status check_modify(imx_engine *e, const order *o, int64_t qty_open,
 
 imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
                                    int64_t qty_open, int64_t price_minor) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   order *o = order_by_id(e, order_id);
   if (o == NULL) return eng_reject(e, order_id, IMX_E_UNKNOWN_ORDER, 0);
   int64_t available = 0;
@@ -522,15 +619,14 @@ imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
     book_side *bs = &b->side[o->side];
     uint32_t pos;
     int found = side_find(bs, o->side, o->price_minor, &pos);
-    assert(found);
-    (void)found;
+    IMX_ASSERT(found);
     bs->levels[pos].qty_open -= o->qty_open - qty_open;
   } else {
     detach(e, b, slot);
     o->price_minor = price_minor;
   }
   o->qty_open = qty_open;
-  o->qty_original = o->qty_filled + qty_open;
+  IMX_ASSERT(o->qty_open > 0 && o->price_minor == price_minor);
   risk_reserve_order(e, o);
   emit_modified(e, o, kept);
   if (!kept) {
@@ -541,10 +637,11 @@ imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
 }
 
 imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   if (service >= e->services_n)
     return eng_reject(e, 0, IMX_E_UNKNOWN_SERVICE, 0);
   book *b = &e->books[service];
+  uint32_t open_before = e->orders.n;
   for (int side = IMX_BID; side <= IMX_OFFER; side++) {
     book_side *bs = &b->side[side];
     for (uint32_t i = bs->n; i-- > 0;) {
@@ -562,6 +659,7 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
       if (l->count == 0) eng_side_remove_level(bs, i);
     }
   }
+  IMX_ASSERT(e->orders.n <= open_before);
   return IMX_OK;
 }
 
@@ -573,8 +671,15 @@ void *eng_alloc(imx_engine *e, size_t n, size_t size) {
   return p;
 }
 
+/* Cost centres with open orders at once: at most one per open order, and
+** with risk on at most the declared ones. */
+static uint32_t cc_lists_max(const imx_engine *e) {
+  if (e->risk && e->ccs_max < e->orders_max) return e->ccs_max;
+  return e->orders_max;
+}
+
 imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
-  assert(cfg != NULL && out != NULL);
+  IMX_ASSERT(cfg != NULL && out != NULL);
   *out = NULL;
   if (cfg->on_event == NULL || cfg->orders_max < 1 ||
       cfg->orders_max > IMX_ORDERS_MAX || cfg->services_max < 1 ||
@@ -592,9 +697,11 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->pool = eng_alloc(e, cfg->orders_max, sizeof(order));
   e->books = eng_alloc(e, cfg->services_max, sizeof(book));
   if (!e->pool || !e->books ||
-      idx_init(&e->orders, e->pool, sizeof(order), cfg->orders_max,
-               &e->memory_bytes) != 0 ||
-      risk_init(e, cfg) != 0 || tender_init(e, cfg->tenders_max) != 0) {
+      idx_init(&e->orders, e->pool, sizeof(order), offsetof(order, id),
+               sizeof(uint64_t), cfg->orders_max, &e->memory_bytes) != 0 ||
+      risk_init(e, cfg) != 0 || tender_init(e, cfg->tenders_max) != 0 ||
+      idx_init(&e->by_cc, e->pool, sizeof(order), offsetof(order, cc),
+               sizeof(uint32_t), cc_lists_max(e), &e->memory_bytes) != 0) {
     imx_engine_destroy(e);
     return IMX_E_NOMEM;
   }
@@ -602,6 +709,7 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   for (uint32_t i = 0; i < cfg->orders_max; i++)
     e->pool[i].next = i + 1 < cfg->orders_max ? i + 1 : NIL;
   e->free_head = 0;
+  IMX_ASSERT(e->orders.n == 0 && e->by_cc.n == 0);
   *out = e;
   return IMX_OK;
 }
@@ -613,6 +721,7 @@ void imx_engine_destroy(imx_engine *e) {
     free(e->books[i].side[1].levels);
   }
   idx_free(&e->orders);
+  idx_free(&e->by_cc);
   risk_free(e);
   tender_free(e);
   auction_free(e);
@@ -634,7 +743,7 @@ static imx_status check_service(const imx_service_config *cfg,
 
 imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
                                   uint32_t *service_out) {
-  assert(e != NULL && cfg != NULL);
+  IMX_ASSERT(e != NULL && cfg != NULL);
   if (e->services_n == e->services_max) return IMX_E_SERVICES_FULL;
   uint32_t levels = cfg->levels_max ? cfg->levels_max : IMX_LEVELS_DEFAULT;
   imx_status s = check_service(cfg, levels);
@@ -652,8 +761,7 @@ imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
     b->side[side].cap = levels;
   }
   if (!b->side[0].levels || !b->side[1].levels ||
-      (cfg->mode == IMX_MODE_AUCTION && (auction_scratch_fit(e, levels) != 0 ||
-                                         risk_positions_alloc(e) != 0))) {
+      (cfg->mode == IMX_MODE_AUCTION && auction_service_added(e, levels) != 0)) {
     free(b->side[0].levels);
     free(b->side[1].levels);
     memset(b, 0, sizeof *b);
@@ -661,6 +769,7 @@ imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
   }
   if (service_out) *service_out = e->services_n;
   e->services_n++;
+  IMX_ASSERT(e->services_n <= e->services_max && b->side[0].n == 0);
   return IMX_OK;
 }
 
@@ -674,7 +783,7 @@ static void order_info(const order *o, imx_order_info *out) {
   out->side = (imx_side)o->side;
   out->tif = (imx_tif)o->tif;
   out->aon = o->aon;
-  out->qty_original = o->qty_original;
+  out->qty_original = o->qty_filled + o->qty_open;
   out->qty_open = o->qty_open;
   out->qty_filled = o->qty_filled;
   out->price_minor = o->price_minor;
@@ -715,30 +824,17 @@ uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
   return k;
 }
 
-static int by_order_id(const void *a, const void *b) {
-  uint64_t x = ((const imx_order_info *)a)->order_id;
-  uint64_t y = ((const imx_order_info *)b)->order_id;
-  return x < y ? -1 : x > y;
-}
-
 uint32_t imx_engine_orders_of(const imx_engine *e, uint32_t cc,
                               imx_order_info *out, uint32_t n) {
-  /* The pool is unordered: keep the n lowest ids seen, by replacing the
-  ** highest kept one, then sort. n is small (a reply's rows). */
+  uint32_t tail = idx_find(&e->by_cc, cc);
+  if (tail == NIL) return 0;
   uint32_t k = 0;
-  for (uint32_t s = 0; s < e->orders_max && n > 0; s++) {
-    const order *o = &e->pool[s];
-    if (!o->live || o->cc != cc) continue;
-    if (k < n) {
-      order_info(o, &out[k++]);
-      continue;
-    }
-    uint32_t hi = 0;
-    for (uint32_t i = 1; i < k; i++)
-      if (out[i].order_id > out[hi].order_id) hi = i;
-    if (o->id < out[hi].order_id) order_info(o, &out[hi]);
+  for (uint32_t s = e->pool[tail].cc_head; s != NIL && k < n;
+       s = e->pool[s].cc_next) {
+    IMX_ASSERT(e->pool[s].live && e->pool[s].cc == cc);
+    order_info(&e->pool[s], &out[k++]);
   }
-  qsort(out, k, sizeof *out, by_order_id);
+  IMX_ASSERT(k <= n);
   return k;
 }
 
@@ -761,7 +857,6 @@ static int check_level(const imx_engine *e, uint32_t service, int side,
     if (o->service != service || o->side != side) return 13;
     if (o->price_minor != l->price_minor) return 14;
     if (o->qty_open < 1 || o->qty_filled < 0) return 15;
-    if (o->qty_filled + o->qty_open != o->qty_original) return 16;
     if (o->tif != IMX_TIF_GTC && o->tif != IMX_TIF_PERIOD &&
         e->books[service].mode != IMX_MODE_AUCTION)
       return 17;
@@ -807,6 +902,8 @@ int imx_engine_check(const imx_engine *e) {
   }
   if (seen != e->orders.n) return 4;
   if (idx_check(&e->orders)) return 5;
-  int rc = risk_check(e);
+  int rc = cc_lists_check(e);
+  if (rc == 0) rc = auction_check(e);
+  if (rc == 0) rc = risk_check(e);
   return rc ? rc : tender_check(e);
 }

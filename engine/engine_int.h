@@ -1,17 +1,24 @@
 /*
 ** engine_int.h -- what the files of the engine share and nobody else sees.
 **
-**   engine.c   lifecycle, events, the order pool, books, continuous matching,
-**              queries and the invariant check
-**   index.c    id -> pool slot index (orders and tenders)
-**   auction.c  the periodic call auction
-**   risk.c     budgets, capacities and (cost centre, service) positions
+**   engine.c   lifecycle, events, the order pool, each cost centre's list
+**              of open orders, books, continuous matching, queries and the
+**              invariant check (which calls the others' checks)
+**   index.c    sequential key -> pool slot index (orders and tenders by
+**              id, order lists by cost centre)
+**   auction.c  the periodic call auction and the bookkeeping of auction
+**              books: orders per side of each (cost centre, service),
+**              self-trade prevention at entry, open ioc/fok orders
+**   risk.c     budgets, capacities (positions: a provider's capacity of
+**              one service) and the per-cost-centre limits
 **   tender.c   tenders and quotes
+**
+** Each file owns its data and checks its own invariants: imx_engine_check
+** calls auction_check, risk_check and tender_check.
 */
 #ifndef IMX_ENGINE_INT_H
 #define IMX_ENGINE_INT_H
 
-#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,41 +28,78 @@
 
 /* ------------------------------------------------------------- id index */
 
-/* Maps sequential 64-bit ids to slots of a pool whose entries start with
-** their uint64_t id. See index.c. */
+/* Maps sequential keys to slots of a pool whose entries hold their key as
+** a uint64_t or a uint32_t (key_bytes) at key_off. See index.c. */
 typedef struct id_index {
   const char *base;    /* the pool                                  */
   size_t stride;       /* bytes per pool entry                      */
-  uint32_t *direct;    /* id & mask -> slot                         */
-  uint32_t *overflow;  /* open addressing, for taken direct entries */
+  size_t key_off;      /* where an entry's key is                   */
+  size_t key_bytes;    /* 8 or 4                                    */
+  uint32_t *direct;    /* key & mask -> slot                        */
+  imx_hash overflow;   /* keys whose direct entry is taken          */
   uint32_t mask;
-  uint32_t shift;
-  uint32_t n;          /* ids in the index                          */
-  uint32_t overflow_n; /* ids in overflow                           */
+  uint32_t n;          /* keys in the index                         */
 } id_index;
 
-int idx_init(id_index *x, const void *base, size_t stride, uint32_t n_max,
-             size_t *bytes);
+int idx_init(id_index *x, const void *base, size_t stride, size_t key_off,
+             size_t key_bytes, uint32_t n_max, size_t *bytes);
 void idx_free(id_index *x);
-uint32_t idx_find(const id_index *x, uint64_t id);
-void idx_put(id_index *x, uint32_t slot);
-void idx_del(id_index *x, uint64_t id);
+void idx_set(id_index *x, uint64_t key, uint32_t slot);
+/* The overflow halves of idx_find, idx_put and idx_del (index.c). */
+uint32_t idx_find_overflow(const id_index *x, uint64_t key);
+void idx_put_overflow(id_index *x, uint64_t key, uint32_t slot);
+void idx_del_overflow(id_index *x, uint64_t key);
+
+/* The direct-mapped fast paths are inline: every order passes through
+** them two or three times. */
+static inline uint64_t idx_key_at(const id_index *x, uint32_t slot) {
+  const void *p = x->base + (size_t)slot * x->stride + x->key_off;
+  if (x->key_bytes == sizeof(uint32_t)) return *(const uint32_t *)p;
+  return *(const uint64_t *)p;
+}
+
+static inline uint32_t idx_find(const id_index *x, uint64_t key) {
+  uint32_t slot = x->direct[key & x->mask];
+  if (slot != UINT32_MAX && idx_key_at(x, slot) == key) return slot;
+  return x->overflow.n == 0 ? UINT32_MAX : idx_find_overflow(x, key);
+}
+
+static inline void idx_put(id_index *x, uint32_t slot) {
+  uint64_t key = idx_key_at(x, slot);
+  IMX_ASSERT(x->n <= x->mask / 2 && slot != UINT32_MAX);
+  uint32_t *d = &x->direct[key & x->mask];
+  x->n++;
+  if (*d == UINT32_MAX) *d = slot;
+  else idx_put_overflow(x, key, slot);
+}
+
+static inline void idx_del(id_index *x, uint64_t key) {
+  uint32_t *d = &x->direct[key & x->mask];
+  IMX_ASSERT(x->n > 0);
+  x->n--;
+  if (*d != UINT32_MAX && idx_key_at(x, *d) == key) *d = UINT32_MAX;
+  else idx_del_overflow(x, key);
+}
 int idx_check(const id_index *x);
 
 /* ---------------------------------------------------------------- books */
 
+/* 64 bytes, one cache line. */
 typedef struct order {
-  uint64_t id; /* first: the id index reads it here */
+  uint64_t id; /* the orders index reads it here */
   int64_t price_minor; /* IMX_PRICE_MARKET for a market order */
-  int64_t qty_original;
-  int64_t qty_open;
+  int64_t qty_open;    /* qty_filled + qty_open is the original qty */
   int64_t qty_filled;
   uint32_t prev, next; /* FIFO within the level; `next` chains free slots */
-  uint32_t cc;
-  uint32_t service;
+  uint32_t cc_prev, cc_next; /* the cost centre's open orders, oldest first */
+  uint32_t cc_head;    /* in the last order of that list: its first       */
+  uint32_t cc;         /* the by_cc index reads it here                   */
+  uint16_t service;    /* < IMX_SERVICES_MAX                              */
   uint8_t side, tif, aon, live;
   uint8_t excluded; /* auction: left out of the current call */
 } order;
+
+_Static_assert(IMX_SERVICES_MAX - 1 <= UINT16_MAX, "order.service");
 
 typedef struct level {
   int64_t price_minor;
@@ -89,18 +133,28 @@ typedef struct cc_account {
   int64_t spent_minor;
   int64_t earned_minor;
   uint32_t orders_open;
+  uint32_t tenders_open;
   int declared;
 } cc_account;
 
-/* What one cost centre holds in one service. */
+/* A provider's capacity of one service. Never removed. */
 typedef struct position {
   uint32_t cc;
   uint32_t service;
   int64_t capacity; /* -1: none declared */
   int64_t cap_reserved;
   int64_t sold;
-  uint32_t open[2]; /* open orders per side (auction books only) */
 } position;
+
+/* ------------------------------------------------------------ auctions */
+
+/* How many orders one cost centre has open on each side of one auction
+** book; removed when both reach 0. */
+typedef struct auction_count {
+  uint32_t cc;
+  uint32_t service;
+  uint32_t open[2];
+} auction_count;
 
 /* -------------------------------------------------------------- tenders */
 
@@ -139,18 +193,22 @@ struct imx_engine {
   uint64_t trade_id_next;
   size_t memory_bytes;
 
+  id_index by_cc;  /* cost centre -> the last of its open orders */
+
   /* risk.c */
   int risk;
   uint32_t orders_per_cc_max;
+  uint32_t tenders_per_cc_max;
   cc_account *ccs;
   uint32_t ccs_max;
+  int64_t budgets_total_minor; /* sum of the declared budgets */
   position *positions;
   uint32_t positions_max;
   uint32_t positions_n;
-  uint32_t *position_slots; /* open addressing over (cc, service) */
-  uint32_t position_mask;
-  int64_t *check_cc_reserved; /* scratch of imx_engine_check */
-  int64_t *check_positions;   /* scratch of imx_engine_check */
+  imx_hash position_index; /* (cc, service) -> position */
+  int64_t *check_cc_reserved;    /* scratch of risk_check */
+  uint32_t *check_cc_counts;     /* scratch of risk_check: 2 per cc */
+  int64_t *check_cap_reserved;   /* scratch of risk_check */
 
   /* tender.c */
   tender *tenders;
@@ -162,9 +220,13 @@ struct imx_engine {
   uint64_t quote_id_next;
   int64_t clock_ms;
 
-  /* auction.c: scratch for one call, sized for the largest book side */
-  int64_t *scratch_price;
-  int64_t *scratch_qty;
+  /* auction.c */
+  auction_count *counts;   /* pool of positions_max, free ones chained
+                           ** through open[0]                            */
+  uint32_t counts_free;
+  imx_hash count_index;    /* (cc, service) -> counts slot              */
+  uint32_t *check_counts;  /* scratch of auction_check: 2 per slot      */
+  int64_t *scratch_qty;    /* one call: qty per level, both sides       */
   uint32_t scratch_n;
 };
 
@@ -185,11 +247,7 @@ imx_status eng_check_qty_price(const book *b, int64_t qty,
 
 /* risk.c */
 int risk_init(imx_engine *e, const imx_engine_config *cfg);
-int risk_positions_alloc(imx_engine *e);
 void risk_free(imx_engine *e);
-int risk_tracks_positions(const imx_engine *e, const book *b);
-position *risk_position(imx_engine *e, uint32_t cc, uint32_t service,
-                        int create);
 int64_t risk_bid_limit(const book *b, const order *o);
 imx_status risk_check_order(imx_engine *e, const imx_order_new *o,
                             int64_t *available);
@@ -201,8 +259,9 @@ void risk_order_opened(imx_engine *e, const order *o);
 void risk_order_closed(imx_engine *e, const order *o);
 void risk_fill(imx_engine *e, const order *buy, const order *sell, int64_t qty,
                int64_t price_minor);
-imx_status risk_reserve_budget(imx_engine *e, uint32_t cc, int64_t amount_minor,
-                               int64_t *available);
+imx_status risk_check_tender(imx_engine *e, const imx_tender_new *t,
+                             int64_t *available);
+void risk_tender_closed(imx_engine *e, uint32_t cc);
 void risk_release_budget(imx_engine *e, uint32_t cc, int64_t amount_minor);
 imx_status risk_reserve_capacity(imx_engine *e, uint32_t cc, uint32_t service,
                                  int64_t qty, int64_t *available);
@@ -219,7 +278,11 @@ void tender_free(imx_engine *e);
 int tender_check(const imx_engine *e);
 
 /* auction.c */
-int auction_scratch_fit(imx_engine *e, uint32_t levels);
+int auction_service_added(imx_engine *e, uint32_t levels);
 void auction_free(imx_engine *e);
+imx_status auction_check_entry(const imx_engine *e, const imx_order_new *o);
+void auction_order_opened(imx_engine *e, const order *o);
+void auction_order_closed(imx_engine *e, const order *o);
+int auction_check(const imx_engine *e);
 
 #endif /* IMX_ENGINE_INT_H */

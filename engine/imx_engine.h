@@ -96,7 +96,8 @@ typedef enum imx_status {
   IMX_E_QUOTES_FULL,     /* the tender has IMX_QUOTES_MAX quotes          */
   IMX_E_ALREADY_QUOTED,  /* the provider has quoted on this tender        */
   IMX_E_BAD_DEADLINE,    /* the deadline is not after the engine's clock  */
-  IMX_E_TOO_MANY_ORDERS  /* the cost centre has orders_per_cc_max open    */
+  IMX_E_TOO_MANY_ORDERS, /* the cost centre has orders_per_cc_max open   */
+  IMX_E_TOO_MANY_TENDERS /* the cost centre has tenders_per_cc_max open  */
 } imx_status;
 
 /* Why an order left the book without trading its whole quantity. */
@@ -192,11 +193,14 @@ typedef struct imx_engine_config {
                          ** 0: no limits                                    */
   uint32_t ccs_max;      /* cost centres are numbered 0..ccs_max-1 when risk
                          ** is on; 0 = 1024                                 */
-  uint32_t positions_max;/* (cost centre, service) pairs with a capacity or
-                         ** an order in an auction book; 0 = 65536          */
+  uint32_t positions_max;/* (cost centre, service) pairs with a declared
+                         ** capacity, and, counted apart, pairs with open
+                         ** orders in an auction book; 0 = 65536            */
   uint32_t tenders_max;  /* open tenders; 0 = 1024                          */
   uint32_t orders_per_cc_max; /* risk on: open orders per cost centre;
                          ** 0 = no limit                                    */
+  uint32_t tenders_per_cc_max; /* risk on: open tenders per cost centre
+                         ** (the receiver's); 0 = no limit                  */
 } imx_engine_config;
 
 typedef struct imx_service_config {
@@ -300,8 +304,11 @@ imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
 
 /* Risk limits (config.risk = 1). cc_set declares a cost centre and starts
 ** its period: budget set, spent and earned back to 0; what open orders
-** reserve stays reserved. capacity_set starts a provider's period for one
-** service: capacity set, sold back to 0. */
+** reserve stays reserved. It refuses (IMX_E_BAD_CONFIG) a budget that
+** would make the sum of all declared budgets, this one replacing the cost
+** centre's old one, exceed IMX_BUDGETS_TOTAL_MAX_MINOR: so no sum of money
+** in the engine can overflow (imx_base.h). capacity_set starts a
+** provider's period for one service: capacity set, sold back to 0. */
 imx_status imx_engine_cc_set(imx_engine *e, uint32_t cc, int64_t budget_minor);
 imx_status imx_engine_capacity_set(imx_engine *e, uint32_t cc,
                                    uint32_t service, int64_t capacity);
@@ -346,7 +353,8 @@ uint32_t imx_engine_levels(const imx_engine *e, uint32_t service,
 uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
                            imx_side side, imx_order_info *out, uint32_t n);
 /* Writes up to n open orders of one cost centre, every service and side,
-** lowest order id first; returns how many. O(orders_max): for queries. */
+** lowest order id (the oldest) first; returns how many. O(n): each cost
+** centre's open orders are kept in a list. */
 uint32_t imx_engine_orders_of(const imx_engine *e, uint32_t cc,
                               imx_order_info *out, uint32_t n);
 uint32_t imx_engine_open_orders(const imx_engine *e);
@@ -357,7 +365,8 @@ size_t imx_engine_memory_bytes(const imx_engine *e);
 ** level totals equal the sum of their orders, filled + open = original,
 ** quantities positive, the id index agrees with the pool, no two non-aon
 ** orders of different sides cross, every budget and capacity reservation
-** recomputed from the open orders and tenders. O(orders_max + id index);
+** recomputed from the open orders and tenders, each cost centre's list of
+** open orders, the counts of auction books. O(orders_max + id index);
 ** for tests. Returns 0 if all hold, else the number of the first check that
 ** failed. */
 int imx_engine_check(const imx_engine *e);

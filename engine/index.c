@@ -1,12 +1,20 @@
 /*
-** index.c -- id -> pool slot, for ids handed out in sequence.
+** index.c -- key -> pool slot, for keys handed out in sequence.
 **
-** The ids of orders and tenders are sequential, so their low bits address a
-** direct-mapped table: entries made one after the other sit next to each
-** other (kind to the cache and the TLB) and a lookup is one load. An entry
-** whose direct slot is held by an older one still open (2^k ids earlier)
-** goes to an open-addressing overflow table instead, so one long-lived order
-** never slows the others down. Both tables have 2^k >= 2 * n_max entries.
+** The ids of orders and tenders are sequential, and so are the numbers of
+** cost centres in practice, so the low bits of a key address a direct-mapped
+** table: entries made one after the other sit next to each other (kind to
+** the cache and the TLB) and a lookup is one load. An entry whose direct
+** slot is held by another key still present (2^k ids earlier, or a cost
+** centre with the same low bits) goes to the open-addressing overflow table
+** of imx_base.h instead, so one long-lived order never slows the others
+** down. The direct table has 2^k >= 2 * n_max entries; the overflow table
+** (imx_hash_init) at least as many, so it can hold every key and never
+** fills.
+**
+** The key is a uint64_t (an order's or a tender's id) or a uint32_t (an
+** order's cost centre, for engine.c's per-cost-centre lists) at key_off in
+** each pool entry. Keys in one index are unique.
 **
 ** A multiplicative hash over the whole table was measured first: every
 ** insert and lookup was a cache miss, and the engine ran at half the speed.
@@ -16,118 +24,108 @@
 
 #include "engine_int.h"
 
-static uint64_t id_at(const id_index *x, uint32_t slot) {
-  return *(const uint64_t *)(const void *)(x->base + (size_t)slot * x->stride);
+#define key_at idx_key_at
+
+/* imx_hash_del asks the owner for the hash of an entry it moves. */
+static uint64_t key_of(const void *owner, uint32_t slot) {
+  return key_at(owner, slot);
 }
 
-static uint32_t overflow_home(const id_index *x, uint64_t id) {
-  return (uint32_t)((id * 0x9E3779B97F4A7C15ull) >> x->shift);
-}
-
-int idx_init(id_index *x, const void *base, size_t stride, uint32_t n_max,
-             size_t *bytes) {
-  assert(n_max > 0 && stride >= sizeof(uint64_t));
+int idx_init(id_index *x, const void *base, size_t stride, size_t key_off,
+             size_t key_bytes, uint32_t n_max, size_t *bytes) {
+  IMX_ASSERT(key_bytes == sizeof(uint64_t) || key_bytes == sizeof(uint32_t));
+  IMX_ASSERT(n_max > 0 && key_off + key_bytes <= stride);
   memset(x, 0, sizeof *x);
   x->base = base;
   x->stride = stride;
+  x->key_off = key_off;
+  x->key_bytes = key_bytes;
   uint32_t bits = 1;
   while ((1ull << bits) < 2ull * n_max) bits++;
   size_t size = (size_t)1 << bits;
   x->mask = (uint32_t)(size - 1);
-  x->shift = 64 - bits;
   x->direct = malloc(size * sizeof(uint32_t));
-  x->overflow = malloc(size * sizeof(uint32_t));
-  if (x->direct == NULL || x->overflow == NULL) {
+  if (x->direct == NULL || imx_hash_init(&x->overflow, n_max) != 0) {
     idx_free(x);
     return -1;
   }
   /* Touch every page now, not in the first busy minute of trading. */
   memset(x->direct, 0xff, size * sizeof(uint32_t));
-  memset(x->overflow, 0xff, size * sizeof(uint32_t));
-  *bytes += 2 * size * sizeof(uint32_t);
+  *bytes += (size + x->overflow.mask + 1) * sizeof(uint32_t);
+  IMX_ASSERT(x->overflow.mask >= x->mask / 2); /* holds n_max and more */
   return 0;
 }
 
 void idx_free(id_index *x) {
   free(x->direct);
-  free(x->overflow);
-  x->direct = x->overflow = NULL;
+  imx_hash_free(&x->overflow);
+  x->direct = NULL;
 }
 
-/* Returns the overflow position of id, or NIL. */
-static uint32_t overflow_pos(const id_index *x, uint64_t id) {
-  if (x->overflow_n == 0) return NIL;
-  uint32_t i = overflow_home(x, id);
-  for (uint32_t probes = 0; probes <= x->mask; probes++) {
-    uint32_t slot = x->overflow[i];
-    if (slot == NIL) return NIL;
-    if (id_at(x, slot) == id) return i;
-    i = (i + 1) & x->mask;
+/* Returns the overflow position of key, or NIL. Bounded: the table always
+** has an empty slot, which ends every probe chain. */
+static uint32_t overflow_pos(const id_index *x, uint64_t key) {
+  if (x->overflow.n == 0) return NIL;
+  uint32_t i = imx_hash_first(&x->overflow, key);
+  for (uint32_t probes = 0; probes <= x->overflow.mask; probes++) {
+    uint32_t slot = x->overflow.slots[i];
+    if (slot == IMX_HASH_NIL) return NIL;
+    if (key_at(x, slot) == key) return i;
+    i = imx_hash_next(&x->overflow, i);
   }
+  IMX_ASSERT(0 && "overflow table without an empty slot");
   return NIL;
 }
 
-uint32_t idx_find(const id_index *x, uint64_t id) {
-  uint32_t slot = x->direct[id & x->mask];
-  if (slot != NIL && id_at(x, slot) == id) return slot;
-  uint32_t i = overflow_pos(x, id);
-  return i == NIL ? NIL : x->overflow[i];
+uint32_t idx_find_overflow(const id_index *x, uint64_t key) {
+  uint32_t i = overflow_pos(x, key);
+  return i == NIL ? NIL : x->overflow.slots[i];
 }
 
-void idx_put(id_index *x, uint32_t slot) {
-  uint64_t id = id_at(x, slot);
-  assert(x->n <= x->mask / 2 && idx_find(x, id) == NIL);
-  x->n++;
-  uint32_t *d = &x->direct[id & x->mask];
-  if (*d == NIL) {
+/* idx_put found the key's direct entry taken (idx_put counted it). */
+void idx_put_overflow(id_index *x, uint64_t key, uint32_t slot) {
+  IMX_ASSERT(key_at(x, x->direct[key & x->mask]) != key);
+  IMX_ASSERT(overflow_pos(x, key) == NIL);
+  imx_hash_put(&x->overflow, key, slot);
+}
+
+/* Points key, which is in the index, at another entry with the same key
+** (the new tail of a cost centre's list). Its place does not move. */
+void idx_set(id_index *x, uint64_t key, uint32_t slot) {
+  IMX_ASSERT(key_at(x, slot) == key);
+  uint32_t *d = &x->direct[key & x->mask];
+  if (*d != NIL && key_at(x, *d) == key) {
     *d = slot;
     return;
   }
-  uint32_t i = overflow_home(x, id);
-  while (x->overflow[i] != NIL) i = (i + 1) & x->mask;
-  x->overflow[i] = slot;
-  x->overflow_n++;
+  uint32_t i = overflow_pos(x, key);
+  IMX_ASSERT(i != NIL);
+  x->overflow.slots[i] = slot;
 }
 
-/* Backward-shift deletion keeps every probe chain unbroken without
-** tombstones, so lookups never degrade over a long run. */
-static void overflow_del(id_index *x, uint32_t i) {
-  uint32_t j = i;
-  for (;;) {
-    j = (j + 1) & x->mask;
-    uint32_t slot = x->overflow[j];
-    if (slot == NIL) break;
-    uint32_t k = overflow_home(x, id_at(x, slot));
-    /* Move j back to i unless its home k lies cyclically in (i, j]. */
-    int k_in = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-    if (!k_in) {
-      x->overflow[i] = slot;
-      i = j;
-    }
-  }
-  x->overflow[i] = NIL;
-  x->overflow_n--;
+/* idx_del found the key outside the direct table (idx_del counted it). */
+void idx_del_overflow(id_index *x, uint64_t key) {
+  uint32_t i = overflow_pos(x, key);
+  IMX_ASSERT(i != NIL);
+  imx_hash_del(&x->overflow, i, x, key_of);
+  IMX_ASSERT(idx_find(x, key) == NIL);
 }
 
-void idx_del(id_index *x, uint64_t id) {
-  uint32_t *d = &x->direct[id & x->mask];
-  assert(x->n > 0);
-  x->n--;
-  if (*d != NIL && id_at(x, *d) == id) {
-    *d = NIL;
-    return;
-  }
-  uint32_t i = overflow_pos(x, id);
-  assert(i != NIL);
-  overflow_del(x, i);
-}
-
-/* Counts the entries of both tables; 0 if they agree with n. */
+/* Counts the entries of both tables and finds every one from its key;
+** 0 if all agree with n. */
 int idx_check(const id_index *x) {
   uint32_t direct = 0, overflow = 0;
   for (uint32_t i = 0; i <= x->mask; i++) {
-    direct += x->direct[i] != NIL;
-    overflow += x->overflow[i] != NIL;
+    uint32_t slot = x->direct[i];
+    if (slot == NIL) continue;
+    if ((key_at(x, slot) & x->mask) != i) return 1;
+    direct++;
   }
-  return direct + overflow == x->n && overflow == x->overflow_n ? 0 : 1;
+  for (uint32_t i = 0; i <= x->overflow.mask; i++) {
+    uint32_t slot = x->overflow.slots[i];
+    if (slot == IMX_HASH_NIL) continue;
+    if (idx_find(x, key_at(x, slot)) != slot) return 1;
+    overflow++;
+  }
+  return direct + overflow == x->n && overflow == x->overflow.n ? 0 : 1;
 }

@@ -15,13 +15,21 @@
 **
 ** So spent + reserved <= budget and sold + reserved <= capacity at all times;
 ** imx_engine_check() recomputes every reservation from the open orders and
-** tenders and compares. Amounts cannot overflow: qty <= 1e9 and price <=
-** 1e9, and budgets are checked before anything is added.
+** tenders and compares. Amounts cannot overflow: qty x price <= 1e18 is
+** computed before it is compared with what is left, never added unchecked;
+** and cc_set keeps the sum of all declared budgets within
+** IMX_BUDGETS_TOTAL_MAX_MINOR (1e15), which bounds every reservation,
+** spent and earned of a period (the argument is in imx_base.h).
 **
-** Positions -- (cost centre, service) pairs -- hold capacities and, for
-** auction books, how many orders a cost centre has open on each side (an
-** auction has no time order between the sides, so self-trade prevention
-** there refuses an order when its own cost centre is on the other side).
+** Positions -- (cost centre, service) pairs -- hold a provider's capacity
+** of one service; they are made by capacity_set and never removed, and an
+** order or a quote never makes one (no capacity declared means none). How
+** many orders a cost centre has open in an auction book is auction.c's
+** business, not a position.
+**
+** The per-cost-centre limits live here too: open orders
+** (orders_per_cc_max) and open tenders (tenders_per_cc_max), counted in
+** the cost centre's account.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -33,78 +41,79 @@
 #define CCS_MAX (1u << 24)
 #define POSITIONS_MAX (1u << 24)
 
-int risk_positions_alloc(imx_engine *e) {
-  if (e->positions) return 0;
-  uint32_t size = 2;
-  while (size < 2 * e->positions_max) size *= 2;
-  e->positions = eng_alloc(e, e->positions_max, sizeof(position));
-  e->position_slots = eng_alloc(e, size, sizeof(uint32_t));
-  e->check_positions = eng_alloc(e, 3 * (size_t)e->positions_max,
-                                 sizeof(int64_t));
-  if (!e->positions || !e->position_slots || !e->check_positions) return -1;
-  memset(e->position_slots, 0xff, size * sizeof(uint32_t));
-  e->position_mask = size - 1;
-  return 0;
-}
-
 int risk_init(imx_engine *e, const imx_engine_config *cfg) {
   e->risk = cfg->risk != 0;
   e->orders_per_cc_max = cfg->orders_per_cc_max;
+  e->tenders_per_cc_max = cfg->tenders_per_cc_max;
   e->ccs_max = cfg->ccs_max ? cfg->ccs_max : CCS_DEFAULT;
   e->positions_max = cfg->positions_max ? cfg->positions_max : POSITIONS_DEFAULT;
   if (e->ccs_max > CCS_MAX || e->positions_max > POSITIONS_MAX) return -1;
   if (!e->risk) return 0;
   e->ccs = eng_alloc(e, e->ccs_max, sizeof(cc_account));
   e->check_cc_reserved = eng_alloc(e, e->ccs_max, sizeof(int64_t));
-  if (e->ccs == NULL || e->check_cc_reserved == NULL) return -1;
-  return risk_positions_alloc(e);
+  e->check_cc_counts = eng_alloc(e, 2 * (size_t)e->ccs_max, sizeof(uint32_t));
+  e->positions = eng_alloc(e, e->positions_max, sizeof(position));
+  e->check_cap_reserved = eng_alloc(e, e->positions_max, sizeof(int64_t));
+  if (e->ccs == NULL || e->check_cc_reserved == NULL ||
+      e->check_cc_counts == NULL || e->positions == NULL ||
+      e->check_cap_reserved == NULL ||
+      imx_hash_init(&e->position_index, e->positions_max) != 0)
+    return -1;
+  e->memory_bytes += (e->position_index.mask + 1) * sizeof(uint32_t);
+  IMX_ASSERT(e->position_index.mask >= e->positions_max);
+  return 0;
 }
 
 void risk_free(imx_engine *e) {
   free(e->check_cc_reserved);
-  free(e->check_positions);
+  free(e->check_cc_counts);
+  free(e->check_cap_reserved);
   free(e->ccs);
   free(e->positions);
-  free(e->position_slots);
+  imx_hash_free(&e->position_index);
 }
 
-int risk_tracks_positions(const imx_engine *e, const book *b) {
-  return b->mode == IMX_MODE_AUCTION;
-  (void)e;
+static uint64_t position_key(uint32_t cc, uint32_t service) {
+  return ((uint64_t)cc << 32) | service;
 }
 
-static uint32_t position_home(const imx_engine *e, uint32_t cc,
-                              uint32_t service) {
-  uint64_t key = ((uint64_t)cc << 32) | service;
-  return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & e->position_mask;
+static uint64_t position_hash_of(const void *owner, uint32_t k) {
+  const position *p = &((const imx_engine *)owner)->positions[k];
+  return position_key(p->cc, p->service);
 }
 
-/* Positions are never removed, so plain linear probing suffices. */
-position *risk_position(imx_engine *e, uint32_t cc, uint32_t service,
-                        int create) {
-  /* Allocated when risk is on or an auction service is added. */
+/* The position of (cc, service), or NULL. Bounded: the table always has an
+** empty slot (it holds positions_max < its size). */
+static position *position_find(const imx_engine *e, uint32_t cc,
+                               uint32_t service) {
   if (e->positions == NULL) return NULL;
-  uint32_t i = position_home(e, cc, service);
-  for (;;) {
-    uint32_t slot = e->position_slots[i];
-    if (slot == NIL) break;
-    position *p = &e->positions[slot];
-    if (p->cc == cc && p->service == service) return p;
-    i = (i + 1) & e->position_mask;
+  uint64_t key = position_key(cc, service);
+  const imx_hash *h = &e->position_index;
+  uint32_t i = imx_hash_first(h, key);
+  for (uint32_t probes = 0; probes <= h->mask; probes++) {
+    uint32_t k = h->slots[i];
+    if (k == IMX_HASH_NIL) return NULL;
+    if (position_hash_of(e, k) == key) return &e->positions[k];
+    i = imx_hash_next(h, i);
   }
-  if (!create || e->positions_n == e->positions_max) return NULL;
-  position *p = &e->positions[e->positions_n];
+  IMX_ASSERT(0 && "position_index without an empty slot");
+  return NULL;
+}
+
+/* Positions are made only by capacity_set and never removed. */
+static position *position_make(imx_engine *e, uint32_t cc, uint32_t service) {
+  position *p = position_find(e, cc, service);
+  if (p != NULL) return p;
+  if (e->positions_n == e->positions_max) return NULL;
+  p = &e->positions[e->positions_n];
   memset(p, 0, sizeof *p);
   p->cc = cc;
   p->service = service;
   p->capacity = -1;
-  e->position_slots[i] = e->positions_n++;
+  imx_hash_put(&e->position_index, position_key(cc, service), e->positions_n);
+  e->positions_n++;
+  IMX_ASSERT(position_find(e, cc, service) == p);
   return p;
-}
-
-static const position *position_get(const imx_engine *e, uint32_t cc,
-                                    uint32_t service) {
-  return risk_position((imx_engine *)e, cc, service, 0);
 }
 
 int64_t risk_bid_limit(const book *b, const order *o) {
@@ -121,78 +130,93 @@ static int64_t capacity_left(const position *p) {
   return p->capacity - p->cap_reserved - p->sold;
 }
 
-imx_status risk_reserve_budget(imx_engine *e, uint32_t cc, int64_t amount_minor,
-                               int64_t *available) {
-  if (!e->risk) return IMX_OK;
-  if (cc >= e->ccs_max || !e->ccs[cc].declared) return IMX_E_UNKNOWN_CC;
+static int declared(const imx_engine *e, uint32_t cc) {
+  return cc < e->ccs_max && e->ccs[cc].declared;
+}
+
+static imx_status reserve_budget(imx_engine *e, uint32_t cc,
+                                 int64_t amount_minor, int64_t *available) {
+  IMX_ASSERT(e->risk && declared(e, cc));
+  IMX_ASSERT(amount_minor >= 0);
   cc_account *a = &e->ccs[cc];
-  assert(amount_minor >= 0);
   if (amount_minor > budget_left(a)) {
     *available = budget_left(a);
     return IMX_E_INSUFFICIENT_BUDGET;
   }
   a->reserved_minor += amount_minor;
+  IMX_ASSERT(budget_left(a) >= 0);
   return IMX_OK;
 }
 
 void risk_release_budget(imx_engine *e, uint32_t cc, int64_t amount_minor) {
   if (!e->risk) return;
+  IMX_ASSERT(declared(e, cc) && amount_minor >= 0);
   cc_account *a = &e->ccs[cc];
   a->reserved_minor -= amount_minor;
-  assert(a->declared && a->reserved_minor >= 0);
+  IMX_ASSERT(a->reserved_minor >= 0);
 }
 
 imx_status risk_reserve_capacity(imx_engine *e, uint32_t cc, uint32_t service,
                                  int64_t qty, int64_t *available) {
   if (!e->risk) return IMX_OK;
-  if (cc >= e->ccs_max || !e->ccs[cc].declared) return IMX_E_UNKNOWN_CC;
-  position *p = risk_position(e, cc, service, 0);
+  if (!declared(e, cc)) return IMX_E_UNKNOWN_CC;
+  IMX_ASSERT(qty > 0 && service < e->services_n);
+  position *p = position_find(e, cc, service);
   if (qty > capacity_left(p)) {
     *available = capacity_left(p);
     return IMX_E_OVER_CAPACITY;
   }
   p->cap_reserved += qty;
+  IMX_ASSERT(capacity_left(p) >= 0);
   return IMX_OK;
 }
 
 void risk_release_capacity(imx_engine *e, uint32_t cc, uint32_t service,
                            int64_t qty) {
   if (!e->risk) return;
-  position *p = risk_position(e, cc, service, 0);
-  assert(p != NULL);
+  position *p = position_find(e, cc, service);
+  IMX_ASSERT(p != NULL && qty >= 0);
   p->cap_reserved -= qty;
-  assert(p->cap_reserved >= 0);
+  IMX_ASSERT(p->cap_reserved >= 0);
 }
 
-/* Checks and reserves in one step, so that a rejected order holds nothing. */
+/* Checks and reserves in one step, so that a rejected order holds nothing
+** and leaves nothing behind. */
 imx_status risk_check_order(imx_engine *e, const imx_order_new *o,
                             int64_t *available) {
   if (!e->risk) return IMX_OK;
-  const book *b = &e->books[o->service];
-  if (o->cc < e->ccs_max && e->orders_per_cc_max &&
+  IMX_ASSERT(o->service < e->services_n && o->qty > 0);
+  if (!declared(e, o->cc)) return IMX_E_UNKNOWN_CC;
+  if (e->orders_per_cc_max &&
       e->ccs[o->cc].orders_open >= e->orders_per_cc_max)
     return IMX_E_TOO_MANY_ORDERS;
   if (o->side == IMX_BID) {
+    const book *b = &e->books[o->service];
     int64_t limit = o->price_minor == IMX_PRICE_MARKET ? b->price_cap_minor
                                                        : o->price_minor;
-    return risk_reserve_budget(e, o->cc, o->qty * limit, available);
+    return reserve_budget(e, o->cc, o->qty * limit, available);
   }
   return risk_reserve_capacity(e, o->cc, o->service, o->qty, available);
 }
 
 void risk_order_opened(imx_engine *e, const order *o) {
-  if (e->risk) e->ccs[o->cc].orders_open++;
+  if (!e->risk) return;
+  IMX_ASSERT(declared(e, o->cc));
+  e->ccs[o->cc].orders_open++;
+  IMX_ASSERT(!e->orders_per_cc_max ||
+             e->ccs[o->cc].orders_open <= e->orders_per_cc_max);
 }
 
 void risk_order_closed(imx_engine *e, const order *o) {
   if (!e->risk) return;
-  assert(e->ccs[o->cc].orders_open > 0);
+  IMX_ASSERT(declared(e, o->cc) && e->ccs[o->cc].orders_open > 0);
   e->ccs[o->cc].orders_open--;
 }
 
 /* What an order holds for its open quantity, released when it leaves. */
 void risk_unreserve_order(imx_engine *e, const order *o) {
   if (!e->risk || o->qty_open == 0) return;
+  IMX_ASSERT(o->qty_open > 0);
   if (o->side == IMX_BID)
     risk_release_budget(e, o->cc,
                         o->qty_open * risk_bid_limit(&e->books[o->service], o));
@@ -202,16 +226,17 @@ void risk_unreserve_order(imx_engine *e, const order *o) {
 
 void risk_reserve_order(imx_engine *e, const order *o) {
   if (!e->risk) return;
+  IMX_ASSERT(o->qty_open > 0);
   int64_t available;
   imx_status s;
   if (o->side == IMX_BID)
-    s = risk_reserve_budget(
-        e, o->cc, o->qty_open * risk_bid_limit(&e->books[o->service], o),
-        &available);
+    s = reserve_budget(e, o->cc,
+                       o->qty_open * risk_bid_limit(&e->books[o->service], o),
+                       &available);
   else
-    s = risk_reserve_capacity(e, o->cc, o->service, o->qty_open, &available);
-  assert(s == IMX_OK); /* risk_check_modify made room */
-  (void)s;
+    s = risk_reserve_capacity(e, o->cc, o->service, o->qty_open,
+                              &available);
+  IMX_ASSERT(s == IMX_OK); /* risk_check_modify made room */
 }
 
 /* Would the order still fit with a new open qty and price? Nothing
@@ -219,6 +244,7 @@ void risk_reserve_order(imx_engine *e, const order *o) {
 imx_status risk_check_modify(imx_engine *e, const order *o, int64_t qty_open,
                              int64_t price_minor, int64_t *available) {
   if (!e->risk) return IMX_OK;
+  IMX_ASSERT(qty_open > 0 && declared(e, o->cc));
   const book *b = &e->books[o->service];
   if (o->side == IMX_BID) {
     int64_t limit = price_minor == IMX_PRICE_MARKET ? b->price_cap_minor
@@ -231,7 +257,7 @@ imx_status risk_check_modify(imx_engine *e, const order *o, int64_t qty_open,
     }
     return IMX_OK;
   }
-  int64_t left = capacity_left(position_get(e, o->cc, o->service));
+  int64_t left = capacity_left(position_find(e, o->cc, o->service));
   if (qty_open - o->qty_open > left) {
     *available = left;
     return IMX_E_OVER_CAPACITY;
@@ -243,62 +269,96 @@ void risk_settle(imx_engine *e, uint32_t buyer, int64_t reserved_minor,
                  uint32_t seller, uint32_t service, int64_t qty,
                  int64_t price_minor) {
   if (!e->risk) return;
+  IMX_ASSERT(declared(e, buyer) && declared(e, seller) && buyer != seller);
+  IMX_ASSERT(qty > 0 && price_minor > 0 && qty * price_minor <= reserved_minor);
   cc_account *b = &e->ccs[buyer], *s = &e->ccs[seller];
-  assert(qty * price_minor <= reserved_minor);
   b->reserved_minor -= reserved_minor;
   b->spent_minor += qty * price_minor;
   s->earned_minor += qty * price_minor;
-  position *p = risk_position(e, seller, service, 0);
-  assert(p != NULL);
+  position *p = position_find(e, seller, service);
+  IMX_ASSERT(p != NULL);
   p->cap_reserved -= qty;
   p->sold += qty;
-  assert(b->reserved_minor >= 0 && budget_left(b) >= 0);
-  assert(p->cap_reserved >= 0 && capacity_left(p) >= 0);
+  IMX_ASSERT(b->reserved_minor >= 0 && budget_left(b) >= 0);
+  IMX_ASSERT(p->cap_reserved >= 0 && capacity_left(p) >= 0);
 }
 
 void risk_fill(imx_engine *e, const order *buy, const order *sell, int64_t qty,
                int64_t price_minor) {
   if (!e->risk) return;
   const book *b = &e->books[buy->service];
-  risk_settle(e, buy->cc, qty * risk_bid_limit(b, buy), sell->cc,
-              sell->service, qty, price_minor);
+  risk_settle(e, buy->cc, qty * risk_bid_limit(b, buy),
+              sell->cc, sell->service, qty, price_minor);
+}
+
+/* A tender reserves qty x ceiling of its receiver's budget. Checks and
+** reserves in one step, like risk_check_order. */
+imx_status risk_check_tender(imx_engine *e, const imx_tender_new *t,
+                             int64_t *available) {
+  if (!e->risk) return IMX_OK;
+  if (!declared(e, t->cc)) return IMX_E_UNKNOWN_CC;
+  if (e->tenders_per_cc_max &&
+      e->ccs[t->cc].tenders_open >= e->tenders_per_cc_max)
+    return IMX_E_TOO_MANY_TENDERS;
+  imx_status s = reserve_budget(e, t->cc, t->qty * t->ceiling_minor, available);
+  if (s != IMX_OK) return s;
+  e->ccs[t->cc].tenders_open++;
+  IMX_ASSERT(!e->tenders_per_cc_max ||
+             e->ccs[t->cc].tenders_open <= e->tenders_per_cc_max);
+  return IMX_OK;
+}
+
+/* The tender's budget is released or settled by the caller. */
+void risk_tender_closed(imx_engine *e, uint32_t cc) {
+  if (!e->risk) return;
+  IMX_ASSERT(declared(e, cc) && e->ccs[cc].tenders_open > 0);
+  e->ccs[cc].tenders_open--;
 }
 
 /* ------------------------------------------------------------ interface */
 
 imx_status imx_engine_cc_set(imx_engine *e, uint32_t cc, int64_t budget_minor) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   if (!e->risk) return IMX_E_BAD_CONFIG;
   if (cc >= e->ccs_max) return IMX_E_UNKNOWN_CC;
-  if (budget_minor < 0 || budget_minor > INT64_MAX / 4) return IMX_E_BAD_PRICE;
+  if (budget_minor < 0) return IMX_E_BAD_PRICE;
   cc_account *a = &e->ccs[cc];
+  /* The new budget replaces the old one in the sum. Both terms are at most
+  ** IMX_BUDGETS_TOTAL_MAX_MINOR here, so the comparison cannot overflow. */
+  int64_t others = e->budgets_total_minor - a->budget_minor;
+  IMX_ASSERT(others >= 0 && others <= IMX_BUDGETS_TOTAL_MAX_MINOR);
+  if (budget_minor > IMX_BUDGETS_TOTAL_MAX_MINOR - others)
+    return IMX_E_BAD_CONFIG;
   if (budget_minor < a->reserved_minor) return IMX_E_INSUFFICIENT_BUDGET;
   a->declared = 1;
   a->budget_minor = budget_minor;
+  e->budgets_total_minor = others + budget_minor;
   a->spent_minor = 0;
   a->earned_minor = 0;
+  IMX_ASSERT(budget_left(a) >= 0);
   return IMX_OK;
 }
 
 imx_status imx_engine_capacity_set(imx_engine *e, uint32_t cc, uint32_t service,
                                    int64_t capacity) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   if (!e->risk) return IMX_E_BAD_CONFIG;
-  if (cc >= e->ccs_max || !e->ccs[cc].declared) return IMX_E_UNKNOWN_CC;
+  if (!declared(e, cc)) return IMX_E_UNKNOWN_CC;
   if (service >= e->services_n) return IMX_E_UNKNOWN_SERVICE;
   if (capacity < 0 || capacity > IMX_QTY_MAX) return IMX_E_BAD_QTY;
-  position *p = risk_position(e, cc, service, 1);
+  position *p = position_make(e, cc, service);
   if (p == NULL) return IMX_E_POSITIONS_FULL;
   if (capacity < p->cap_reserved) return IMX_E_OVER_CAPACITY;
   p->capacity = capacity;
   p->sold = 0;
+  IMX_ASSERT(capacity_left(p) >= 0);
   return IMX_OK;
 }
 
 imx_status imx_engine_balance(const imx_engine *e, uint32_t cc,
                               imx_balance *out) {
   if (!e->risk) return IMX_E_BAD_CONFIG;
-  if (cc >= e->ccs_max || !e->ccs[cc].declared) return IMX_E_UNKNOWN_CC;
+  if (!declared(e, cc)) return IMX_E_UNKNOWN_CC;
   const cc_account *a = &e->ccs[cc];
   out->budget_minor = a->budget_minor;
   out->reserved_minor = a->reserved_minor;
@@ -311,8 +371,8 @@ imx_status imx_engine_balance(const imx_engine *e, uint32_t cc,
 imx_status imx_engine_capacity(const imx_engine *e, uint32_t cc,
                                uint32_t service, imx_capacity *out) {
   if (!e->risk) return IMX_E_BAD_CONFIG;
-  if (cc >= e->ccs_max || !e->ccs[cc].declared) return IMX_E_UNKNOWN_CC;
-  const position *p = position_get(e, cc, service);
+  if (!declared(e, cc)) return IMX_E_UNKNOWN_CC;
+  const position *p = position_find(e, cc, service);
   memset(out, 0, sizeof *out);
   if (p == NULL || p->capacity < 0) return IMX_OK;
   out->capacity = p->capacity;
@@ -324,58 +384,75 @@ imx_status imx_engine_capacity(const imx_engine *e, uint32_t cc,
 
 /* ----------------------------------------------------------- invariants */
 
-/* Recomputes every reservation and open count from the open orders and
-** tenders in one pass, into scratch memory, and compares. For tests. */
-int risk_check(const imx_engine *e) {
+/* Adds up, into scratch memory, what the open orders and tenders reserve
+** and how many each cost centre has open. 0, or a check number. */
+static int recompute(const imx_engine *e) {
   int64_t *cc_res = e->check_cc_reserved;
-  int64_t *pos = e->check_positions; /* 3 per position: reserved, bids, offers */
-  if (cc_res) memset(cc_res, 0, e->ccs_max * sizeof *cc_res);
-  if (pos) memset(pos, 0, 3 * (size_t)e->positions_max * sizeof *pos);
+  uint32_t *counts = e->check_cc_counts; /* 2 per cc: orders, tenders */
+  int64_t *cap_res = e->check_cap_reserved;
+  memset(cc_res, 0, e->ccs_max * sizeof *cc_res);
+  memset(counts, 0, 2 * (size_t)e->ccs_max * sizeof *counts);
+  memset(cap_res, 0, e->positions_max * sizeof *cap_res);
   for (uint32_t s = 0; s < e->orders_max; s++) {
     const order *o = &e->pool[s];
     if (!o->live) continue;
-    const book *b = &e->books[o->service];
-    if (e->risk && o->side == IMX_BID)
-      cc_res[o->cc] += o->qty_open * risk_bid_limit(b, o);
-    const position *p = position_get(e, o->cc, o->service);
-    if (p == NULL) {
-      if (b->mode == IMX_MODE_AUCTION || (e->risk && o->side == IMX_OFFER))
-        return 30;
+    if (!declared(e, o->cc)) return 30;
+    counts[2 * o->cc]++;
+    if (o->side == IMX_BID) {
+      cc_res[o->cc] += o->qty_open * risk_bid_limit(&e->books[o->service], o);
       continue;
     }
-    size_t k = 3 * (size_t)(p - e->positions);
-    if (o->side == IMX_OFFER) pos[k] += o->qty_open;
-    pos[k + 1 + o->side]++;
+    const position *p = position_find(e, o->cc, o->service);
+    if (p == NULL) return 31;
+    cap_res[p - e->positions] += o->qty_open;
   }
   for (uint32_t t = e->tender_head; t != NIL; t = e->tenders[t].next) {
     const tender *td = &e->tenders[t];
-    if (e->risk) cc_res[td->cc] += td->qty * td->ceiling_minor;
+    if (!declared(e, td->cc)) return 30;
+    cc_res[td->cc] += td->qty * td->ceiling_minor;
+    counts[2 * td->cc + 1]++;
     for (uint32_t q = 0; q < td->quotes_n; q++) {
-      const position *p = position_get(e, td->quotes[q].cc, td->service);
-      if (p) pos[3 * (size_t)(p - e->positions)] += td->qty;
-      else if (e->risk) return 31;
+      const position *p = position_find(e, td->quotes[q].cc, td->service);
+      if (p == NULL) return 31;
+      cap_res[p - e->positions] += td->qty;
     }
   }
-  for (uint32_t cc = 0; e->risk && cc < e->ccs_max; cc++) {
+  return 0;
+}
+
+/* Recomputes every reservation and open count from the open orders and
+** tenders in one pass and compares. For tests. */
+int risk_check(const imx_engine *e) {
+  if (!e->risk) return e->positions_n == 0 ? 0 : 36;
+  int rc = recompute(e);
+  if (rc) return rc;
+  int64_t budgets = 0; /* each <= the bound, the sum of up to 2^24 fits */
+  for (uint32_t cc = 0; cc < e->ccs_max; cc++) {
     const cc_account *a = &e->ccs[cc];
+    const uint32_t *n = &e->check_cc_counts[2 * cc];
+    budgets += a->budget_minor;
     if (!a->declared) {
-      if (a->reserved_minor || cc_res[cc]) return 32;
+      if (a->reserved_minor || a->budget_minor || a->orders_open ||
+          a->tenders_open)
+        return 32;
       continue;
     }
     if (a->reserved_minor < 0 || a->spent_minor < 0 || a->earned_minor < 0)
       return 33;
     if (budget_left(a) < 0) return 34;
-    if (cc_res[cc] != a->reserved_minor) return 35;
+    if (e->check_cc_reserved[cc] != a->reserved_minor) return 35;
+    if (n[0] != a->orders_open || n[1] != a->tenders_open) return 39;
   }
   for (uint32_t i = 0; i < e->positions_n; i++) {
     const position *p = &e->positions[i];
     if (p->cap_reserved < 0 || p->sold < 0) return 36;
     if (p->capacity >= 0 && capacity_left(p) < 0) return 37;
-    if (e->risk && pos[3 * i] != p->cap_reserved) return 38;
-    if (e->books[p->service].mode == IMX_MODE_AUCTION &&
-        ((int64_t)p->open[0] != pos[3 * i + 1] ||
-         (int64_t)p->open[1] != pos[3 * i + 2]))
-      return 39;
+    if (e->check_cap_reserved[i] != p->cap_reserved) return 38;
+    if (position_find(e, p->cc, p->service) != p) return 38;
   }
+  if (e->position_index.n != e->positions_n) return 38;
+  if (budgets != e->budgets_total_minor ||
+      budgets > IMX_BUDGETS_TOTAL_MAX_MINOR)
+    return 33;
   return 0;
 }

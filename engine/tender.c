@@ -33,7 +33,9 @@ int tender_init(imx_engine *e, uint32_t tenders_max) {
   e->tender_head = e->tender_tail = NIL;
   e->tender_id_next = 1;
   e->quote_id_next = 1;
-  return idx_init(&e->tender_index, e->tenders, sizeof(tender), e->tenders_max,
+  return idx_init(&e->tender_index, e->tenders, sizeof(tender),
+                  offsetof(tender, id), sizeof(uint64_t),
+                  e->tenders_max,
                   &e->memory_bytes);
 }
 
@@ -85,6 +87,7 @@ static tender *tender_by_id(imx_engine *e, uint64_t id) {
 /* Releases every quote but `keep` (NULL: all) and the tender itself. */
 static void close_tender(imx_engine *e, tender *t, const quote *keep) {
   uint32_t slot = (uint32_t)(t - e->tenders);
+  IMX_ASSERT(t->live && idx_find(&e->tender_index, t->id) == slot);
   for (uint32_t i = 0; i < t->quotes_n; i++) {
     if (&t->quotes[i] == keep) continue;
     risk_release_capacity(e, t->quotes[i].cc, t->service, t->qty);
@@ -95,9 +98,11 @@ static void close_tender(imx_engine *e, tender *t, const quote *keep) {
   if (t->next != NIL) e->tenders[t->next].prev = t->prev;
   else e->tender_tail = t->prev;
   idx_del(&e->tender_index, t->id);
+  risk_tender_closed(e, t->cc);
   t->live = 0;
   t->next = e->tender_free;
   e->tender_free = slot;
+  IMX_ASSERT(tender_by_id(e, t->id) == NULL);
 }
 
 /* The lowest quote, the earliest among equals (quotes are kept in arrival
@@ -111,6 +116,7 @@ static const quote *best_quote(const tender *t) {
 }
 
 static void award(imx_engine *e, tender *t) {
+  IMX_ASSERT(t->live && t->quotes_n <= IMX_QUOTES_MAX);
   const quote *q = best_quote(t);
   imx_event ev;
   if (q == NULL) {
@@ -120,7 +126,7 @@ static void award(imx_engine *e, tender *t) {
     close_tender(e, t, NULL);
     return;
   }
-  assert(q->price_minor <= t->ceiling_minor);
+  IMX_ASSERT(q->price_minor <= t->ceiling_minor);
   risk_settle(e, t->cc, t->qty * t->ceiling_minor, q->cc, t->service, t->qty,
               q->price_minor);
   memset(&ev, 0, sizeof ev);
@@ -160,11 +166,10 @@ static imx_status check_tender(const imx_engine *e, const imx_tender_new *t) {
 
 imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *in,
                                  uint64_t *tender_id_out) {
-  assert(e != NULL && in != NULL);
+  IMX_ASSERT(e != NULL && in != NULL);
   imx_status s = check_tender(e, in);
   int64_t available = 0;
-  if (s == IMX_OK)
-    s = risk_reserve_budget(e, in->cc, in->qty * in->ceiling_minor, &available);
+  if (s == IMX_OK) s = risk_check_tender(e, in, &available); /* reserves */
   if (s != IMX_OK) return reject_tender(e, 0, s, available);
   uint32_t slot = e->tender_free;
   tender *t = &e->tenders[slot];
@@ -183,6 +188,7 @@ imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *in,
   else e->tender_head = slot;
   e->tender_tail = slot;
   idx_put(&e->tender_index, slot);
+  IMX_ASSERT(tender_by_id(e, t->id) == t && t->qty > 0);
   if (tender_id_out) *tender_id_out = t->id;
   imx_event ev;
   ev_tender(&ev, IMX_EV_TENDER_OPENED, t);
@@ -209,7 +215,7 @@ static imx_status check_quote(const imx_engine *e, const tender *t, uint32_t cc,
 imx_status imx_engine_tender_quote(imx_engine *e, uint64_t tender_id,
                                    uint32_t cc, int64_t price_minor,
                                    uint64_t *quote_id_out) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   tender *t = tender_by_id(e, tender_id);
   if (t == NULL) return reject_tender(e, tender_id, IMX_E_UNKNOWN_TENDER, 0);
   imx_status s = check_quote(e, t, cc, price_minor);
@@ -217,6 +223,7 @@ imx_status imx_engine_tender_quote(imx_engine *e, uint64_t tender_id,
   if (s == IMX_OK)
     s = risk_reserve_capacity(e, cc, t->service, t->qty, &available);
   if (s != IMX_OK) return reject_tender(e, tender_id, s, available);
+  IMX_ASSERT(t->quotes_n < IMX_QUOTES_MAX && price_minor <= t->ceiling_minor);
   quote *q = &t->quotes[t->quotes_n++];
   q->id = e->quote_id_next++;
   q->cc = cc;
@@ -227,7 +234,7 @@ imx_status imx_engine_tender_quote(imx_engine *e, uint64_t tender_id,
 }
 
 imx_status imx_engine_tender_award(imx_engine *e, uint64_t tender_id) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   tender *t = tender_by_id(e, tender_id);
   if (t == NULL) return reject_tender(e, tender_id, IMX_E_UNKNOWN_TENDER, 0);
   award(e, t);
@@ -235,7 +242,7 @@ imx_status imx_engine_tender_award(imx_engine *e, uint64_t tender_id) {
 }
 
 imx_status imx_engine_tender_cancel(imx_engine *e, uint64_t tender_id) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   tender *t = tender_by_id(e, tender_id);
   if (t == NULL) return reject_tender(e, tender_id, IMX_E_UNKNOWN_TENDER, 0);
   risk_release_budget(e, t->cc, t->qty * t->ceiling_minor);
@@ -247,9 +254,10 @@ imx_status imx_engine_tender_cancel(imx_engine *e, uint64_t tender_id) {
 }
 
 imx_status imx_engine_clock(imx_engine *e, int64_t now_ms) {
-  assert(e != NULL);
+  IMX_ASSERT(e != NULL);
   if (now_ms <= e->clock_ms) return IMX_OK;
   e->clock_ms = now_ms;
+  uint32_t open_before = e->tender_index.n;
   /* Bounded: each pass closes one tender or stops. */
   uint32_t slot = e->tender_head;
   while (slot != NIL) {
@@ -257,6 +265,7 @@ imx_status imx_engine_clock(imx_engine *e, int64_t now_ms) {
     if (e->tenders[slot].deadline_ms <= now_ms) award(e, &e->tenders[slot]);
     slot = next;
   }
+  IMX_ASSERT(e->tender_index.n <= open_before);
   return IMX_OK;
 }
 

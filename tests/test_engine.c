@@ -16,9 +16,12 @@
 ** written out as the numbers the engine must assign (sequential from 1).
 ** After every test imx_engine_check() must find every invariant intact.
 */
+#define _POSIX_C_SOURCE 200809L
+
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "events.h" /* recorder, fixture E R S, commands, EXPECT_EVENTS ... */
@@ -1324,6 +1327,111 @@ static void test_orders_of_a_cost_centre_lowest_ids_first(void) {
   finish();
 }
 
+/* The ids a cost centre's order list shows, oldest (lowest id) first. */
+static void expect_orders_of_(int line, uint32_t cc, const uint64_t *want,
+                              uint32_t n) {
+  imx_order_info got[16];
+  uint32_t k = imx_engine_orders_of(E, cc, got, 16);
+  int bad = k != n;
+  for (uint32_t i = 0; i < n && i < k; i++) bad |= want[i] != got[i].order_id;
+  if (!bad) return;
+  fail_at(line, "orders of cc %u differ", cc);
+  fprintf(stderr, "    want:");
+  for (uint32_t i = 0; i < n; i++) fprintf(stderr, " %llu", (unsigned long long)want[i]);
+  fprintf(stderr, "\n    got: ");
+  for (uint32_t i = 0; i < k; i++) fprintf(stderr, " %llu", (unsigned long long)got[i].order_id);
+  fprintf(stderr, "\n");
+}
+
+#define EXPECT_ORDERS_OF(cc, ...)                                           \
+  expect_orders_of_(__LINE__, cc, (const uint64_t[]){__VA_ARGS__},          \
+                    (uint32_t)(sizeof((const uint64_t[]){__VA_ARGS__}) /    \
+                               sizeof(uint64_t)))
+#define EXPECT_NO_ORDERS_OF(cc)                                             \
+  CHECK_EQ(0, imx_engine_orders_of(E, cc, (imx_order_info[1]){{0}}, 1))
+
+/* Leaving the list from its front, middle and back, and a modify that loses
+** priority in the book, keep the others in id order. */
+static void test_orders_of_keeps_id_order_as_orders_leave_and_change(void) {
+  setup();
+  bid(A, 1, 90);  /* 1 */
+  bid(A, 1, 91);  /* 2 */
+  bid(B, 1, 92);  /* 3 */
+  bid(A, 1, 93);  /* 4 */
+  bid(A, 1, 94);  /* 5 */
+  EXPECT_ORDERS_OF(A, 1, 2, 4, 5);
+  CHECK_EQ(IMX_OK, cancel(2)); /* middle */
+  EXPECT_ORDERS_OF(A, 1, 4, 5);
+  CHECK_EQ(IMX_OK, modify(1, 3, 95)); /* back of the book, not of the list */
+  EXPECT_ORDERS_OF(A, 1, 4, 5);
+  offer(C, 3, 95); /* 6: fills order 1, the front of A's list */
+  EXPECT_ORDERS_OF(A, 4, 5);
+  CHECK_EQ(IMX_OK, cancel(5)); /* back */
+  EXPECT_ORDERS_OF(A, 4);
+  bid(A, 1, 80); /* 7 */
+  EXPECT_ORDERS_OF(A, 4, 7);
+  EXPECT_ORDERS_OF(B, 3);
+  CHECK_EQ(IMX_OK, cancel(4));
+  CHECK_EQ(IMX_OK, cancel(7));
+  EXPECT_NO_ORDERS_OF(A);
+  EXPECT_NO_ORDERS_OF(C); /* order 6 filled whole and never rested */
+  finish();
+}
+
+/* Cost centres whose numbers share their low bits (risk off: any number):
+** each still has its own list. 64 orders: the lists' table has 128 direct
+** entries, so 5, 133 and 261 compete for one. */
+static void test_orders_of_cost_centres_with_equal_low_bits(void) {
+  setup();
+  enum { X = 5, Y = 5 + 128, Z = 5 + 256 };
+  bid(X, 1, 90);   /* 1 */
+  bid(Y, 1, 91);   /* 2 */
+  bid(Z, 1, 92);   /* 3 */
+  bid(Y, 1, 93);   /* 4 */
+  bid(X, 1, 94);   /* 5 */
+  bid(Z, 1, 95);   /* 6 */
+  EXPECT_ORDERS_OF(X, 1, 5);
+  EXPECT_ORDERS_OF(Y, 2, 4);
+  EXPECT_ORDERS_OF(Z, 3, 6);
+  CHECK_EQ(IMX_OK, cancel(1));
+  CHECK_EQ(IMX_OK, cancel(5)); /* X's list is gone; Y and Z move back */
+  EXPECT_NO_ORDERS_OF(X);
+  EXPECT_ORDERS_OF(Y, 2, 4);
+  EXPECT_ORDERS_OF(Z, 3, 6);
+  CHECK_EQ(IMX_OK, cancel(6));
+  EXPECT_ORDERS_OF(Z, 3);
+  bid(X, 1, 96);   /* 7 */
+  EXPECT_ORDERS_OF(X, 7);
+  CHECK_EQ(0, imx_engine_check(E));
+  finish();
+}
+
+static double seconds_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* order.list must not cost the size of the order pool: with a pool of 1 M
+** orders, 1,000 lists of a cost centre with 3 open orders take well under
+** 200 ms (scanning the pool took about 1 ms a list, 1 s in all). */
+static void test_orders_of_does_not_scan_the_pool(void) {
+  E = create_engine(1u << 20, 1, &R);
+  S = add_service(1, 1, 1, 0);
+  bid(A, 1, 90);  /* 1 */
+  bid(B, 1, 91);  /* 2 */
+  bid(A, 1, 92);  /* 3 */
+  bid(A, 1, 93);  /* 4 */
+  imx_order_info o[8];
+  double t0 = seconds_now();
+  uint32_t k = 0;
+  for (int i = 0; i < 1000; i++) k += imx_engine_orders_of(E, A, o, 8);
+  double dt = seconds_now() - t0;
+  CHECK_EQ(3000, k);
+  if (dt > 0.2) fail_at(__LINE__, "1,000 orders_of took %.3f s", dt);
+  finish();
+}
+
 /* A fixed pseudo-random mix of every command, on two services; the same
 ** seed gives the same commands. */
 static void run_script(imx_engine *e, uint32_t s1, uint32_t s2,
@@ -1503,6 +1611,9 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_fields_that_do_not_apply_are_zero),
       CHECK_CASE(test_queries_emit_no_events),
       CHECK_CASE(test_orders_of_a_cost_centre_lowest_ids_first),
+      CHECK_CASE(test_orders_of_keeps_id_order_as_orders_leave_and_change),
+      CHECK_CASE(test_orders_of_cost_centres_with_equal_low_bits),
+      CHECK_CASE(test_orders_of_does_not_scan_the_pool),
       CHECK_CASE(test_same_commands_give_identical_event_streams),
       CHECK_CASE(test_status_and_enum_names_are_stable),
   };

@@ -409,11 +409,13 @@ static void test_price_mixed_pressure_nearest_reference_high(void) {
   finish();
 }
 
-static void test_price_mixed_pressure_equally_near_takes_lower(void) {
+static void test_price_mixed_pressure_equally_near_takes_higher(void) {
   setup_auction();
   mixed_book();
-  CHECK_EQ(IMX_OK, run(101)); /* 100 and 102 are both 1 away */
-  EXPECT_EVENTS(auction(100, 10, 2, BID), atrade(1, 1, 3, A, B, 10, 100));
+  CHECK_EQ(IMX_OK, run(101)); /* 100 and 102 are both 1 away: 102 */
+  /* At 102: bids at least 102 10@104 = 10 < offers at most 102 12. */
+  EXPECT_EVENTS(auction(102, 10, 2, OFFER), atrade(1, 1, 3, A, B, 10, 102));
+  EXPECT_RESULT(102, 10, 2, OFFER);
   finish();
 }
 
@@ -436,12 +438,46 @@ static void test_price_zero_surplus_nearest_reference(void) {
   finish();
 }
 
-static void test_price_zero_surplus_equally_near_takes_lower(void) {
+static void test_price_zero_surplus_equally_near_takes_higher(void) {
   setup_auction();
   BUY(A, 10, 104); /* 1 */
   SELL(B, 10, 96); /* 2 */
-  CHECK_EQ(IMX_OK, run(100));
-  EXPECT_EVENTS(auction(96, 10, 0, NONE), atrade(1, 1, 2, A, B, 10, 96));
+  CHECK_EQ(IMX_OK, run(100)); /* 96 and 104 are both 4 away: 104 */
+  EXPECT_EVENTS(auction(104, 10, 0, NONE), atrade(1, 1, 2, A, B, 10, 104));
+  finish();
+}
+
+/* The Xetra market model's example of the last tie-break: limits 199 and
+** 201, both with V 10 and no surplus, so only the reference decides. */
+static void xetra_book(void) {
+  BUY(A, 10, 201); /* 1 */
+  SELL(B, 10, 199); /* 2 */
+}
+
+static void test_xetra_reference_200_equally_near_takes_higher_201(void) {
+  setup_auction();
+  xetra_book();
+  CHECK_EQ(IMX_OK, run(200)); /* 199 and 201 are both 1 away */
+  EXPECT_EVENTS(auction(201, 10, 0, NONE), atrade(1, 1, 2, A, B, 10, 201));
+  EXPECT_RESULT(201, 10, 0, NONE);
+  finish();
+}
+
+static void test_xetra_reference_202_nearest_is_201(void) {
+  setup_auction();
+  xetra_book();
+  CHECK_EQ(IMX_OK, run(202)); /* 201 is 1 away, 199 3 */
+  EXPECT_EVENTS(auction(201, 10, 0, NONE), atrade(1, 1, 2, A, B, 10, 201));
+  EXPECT_RESULT(201, 10, 0, NONE);
+  finish();
+}
+
+static void test_xetra_reference_198_nearest_is_199(void) {
+  setup_auction();
+  xetra_book();
+  CHECK_EQ(IMX_OK, run(198)); /* 199 is 1 away, 201 3 */
+  EXPECT_EVENTS(auction(199, 10, 0, NONE), atrade(1, 1, 2, A, B, 10, 199));
+  EXPECT_RESULT(199, 10, 0, NONE);
   finish();
 }
 
@@ -875,6 +911,105 @@ static void test_open_orders_per_cost_centre_are_limited(void) {
   CHECK_EQ(IMX_OK, cancel(1));
   BUY(A, 1, 13);  /* 5 */
   CHECK_EQ(2, imx_engine_open_orders(E));
+  finish();
+}
+
+/* An order that is rejected leaves nothing behind: with room for one
+** (cost centre, service) pair, A's rejected auction orders (no budget, no
+** capacity) and C's (undeclared) must not take it from B. */
+static void test_rejected_auction_order_leaves_no_position(void) {
+  imx_engine_config cfg = {.orders_max = 64, .services_max = 4, .risk = 1,
+                           .ccs_max = 64, .positions_max = 1};
+  E = engine_create(cfg, &R);
+  S = add_service(AUCTION, 1, 1, 0);
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 0));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, B, 1000));
+  CHECK_EQ(IMX_E_INSUFFICIENT_BUDGET, submit(S, A, BID, GTC, 0, 10, 100));
+  EXPECT_EVENTS(rejected_avail(0, IMX_E_INSUFFICIENT_BUDGET, 0));
+  CHECK_EQ(IMX_E_OVER_CAPACITY, submit(S, A, OFFER, GTC, 0, 10, 100));
+  EXPECT_EVENTS(rejected_avail(0, IMX_E_OVER_CAPACITY, 0));
+  CHECK_EQ(IMX_E_UNKNOWN_CC, submit(S, C, BID, GTC, 0, 10, 100));
+  BUY(B, 10, 100); /* 1: the one pair is still free */
+  EXPECT_EVENTS(accepted(1, B, BID, GTC, 0, 10, 100));
+  /* And now it is taken: another pair is refused before any reservation. */
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 1000));
+  CHECK_EQ(IMX_E_POSITIONS_FULL, submit(S, A, BID, GTC, 0, 1, 100));
+  EXPECT_BALANCE(A, 1000, 0, 0, 0, 1000);
+  /* B's order leaving frees the pair for A. */
+  CHECK_EQ(IMX_OK, cancel(1));
+  BUY(A, 1, 100); /* 2 */
+  EXPECT_BALANCE(A, 1000, 100, 0, 0, 900);
+  finish();
+}
+
+/* tenders_per_cc_max bounds the tenders one receiver keeps open; a tender
+** that ends (cancelled, awarded, unfilled) makes room again. */
+static void test_open_tenders_per_cost_centre_are_limited(void) {
+  imx_engine_config cfg = {.orders_max = 64, .services_max = 4, .risk = 1,
+                           .ccs_max = 64, .tenders_per_cc_max = 2};
+  E = engine_create(cfg, &R);
+  S = add_service(CONTINUOUS, 1, 1, 0);
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 10000));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, B, 10000));
+  CHECK_EQ(IMX_OK, tender(A, 1, 100, 1000)); /* 1 */
+  CHECK_EQ(IMX_OK, tender(A, 1, 100, 2000)); /* 2 */
+  CHECK_EQ(IMX_E_TOO_MANY_TENDERS, tender(A, 1, 100, 3000));
+  EXPECT_EVENTS(rejected_tender(0, IMX_E_TOO_MANY_TENDERS, 0));
+  EXPECT_BALANCE(A, 10000, 200, 0, 0, 9800); /* nothing reserved for it */
+  CHECK_EQ(IMX_OK, tender(B, 1, 100, 1000)); /* 3: the limit is per cc */
+  CHECK_EQ(IMX_OK, tcancel(1));
+  CHECK_EQ(IMX_OK, tender(A, 1, 100, 3000)); /* 4 */
+  EXPECT_EVENTS(tender_opened(4, A, 1, 100, 3000));
+  CHECK_EQ(IMX_E_TOO_MANY_TENDERS, tender(A, 1, 100, 3000));
+  CHECK_EQ(IMX_OK, clock_to(2000)); /* 2 ends unfilled, 3 too */
+  CHECK_EQ(IMX_OK, tender(A, 1, 100, 3000)); /* 5 */
+  CHECK_EQ(28, (int)IMX_E_TOO_MANY_TENDERS); /* appended: values are stable */
+  CHECK(strcmp("too_many_tenders", imx_status_name(IMX_E_TOO_MANY_TENDERS)) == 0);
+  finish();
+}
+
+/* cc_set keeps the sum of all declared budgets within
+** IMX_BUDGETS_TOTAL_MAX_MINOR (1e15); a renewed budget replaces the old
+** one in the sum. Ten budgets of 1e18 used to be accepted and overflowed a
+** provider's earned. */
+static void test_budgets_whose_sum_passes_the_bound_are_refused(void) {
+  setup_risk();
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_cc_set(E, A, 1000000000000000000));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 1000000000000000)); /* the bound */
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_cc_set(E, B, 1));
+  imx_balance bal;
+  CHECK_EQ(IMX_E_UNKNOWN_CC, imx_engine_balance(E, B, &bal)); /* not declared */
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 1000000000000000)); /* renewed */
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 999999999999990));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, B, 10));
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_cc_set(E, B, 11));
+  EXPECT_BALANCE(B, 10, 0, 0, 0, 10);
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_cc_set(E, A, 1000000000000001));
+  CHECK_EQ(IMX_E_BAD_PRICE, imx_engine_cc_set(E, C, -1));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, B, 0)); /* frees room for C */
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, C, 10));
+  finish();
+}
+
+/* A market at the bound: ten buyers with 1e14 each (1e15 in all) fill one
+** provider at the price cap; the provider earns exactly 1e15 and no sum
+** overflows (run under UBSan by the sanitizer build). */
+static void test_market_at_the_budget_bound_trades_without_overflow(void) {
+  setup_risk();
+  enum { P = 20 };
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, P, 0));
+  CHECK_EQ(IMX_OK, imx_engine_capacity_set(E, P, S, 1000000));
+  for (uint32_t cc = 1; cc <= 10; cc++) {
+    CHECK_EQ(IMX_OK, imx_engine_cc_set(E, cc, 100000000000000));
+    BUY(cc, 100000, 1000000000); /* reserves 1e14, all of it */
+  }
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_cc_set(E, 11, 1)); /* the eleventh */
+  SELL(P, 1000000, 1000000000); /* 11: fills all ten bids */
+  CHECK_EQ(0, imx_engine_open_orders(E));
+  EXPECT_BALANCE(P, 0, 0, 0, 1000000000000000, 0);
+  for (uint32_t cc = 1; cc <= 10; cc++)
+    EXPECT_BALANCE(cc, 100000000000000, 0, 100000000000000, 0, 0);
+  EXPECT_CAPACITY(P, S, 1000000, 0, 1000000, 0);
   finish();
 }
 
@@ -1716,10 +1851,13 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_price_offer_surplus_everywhere_lowest),
       CHECK_CASE(test_price_mixed_pressure_nearest_reference),
       CHECK_CASE(test_price_mixed_pressure_nearest_reference_high),
-      CHECK_CASE(test_price_mixed_pressure_equally_near_takes_lower),
+      CHECK_CASE(test_price_mixed_pressure_equally_near_takes_higher),
       CHECK_CASE(test_price_mixed_pressure_without_reference_lowest),
       CHECK_CASE(test_price_zero_surplus_nearest_reference),
-      CHECK_CASE(test_price_zero_surplus_equally_near_takes_lower),
+      CHECK_CASE(test_price_zero_surplus_equally_near_takes_higher),
+      CHECK_CASE(test_xetra_reference_200_equally_near_takes_higher_201),
+      CHECK_CASE(test_xetra_reference_202_nearest_is_201),
+      CHECK_CASE(test_xetra_reference_198_nearest_is_199),
       CHECK_CASE(test_last_clearing_price_replaces_callers_reference),
       CHECK_CASE(test_call_without_trade_sets_no_clearing_price),
       CHECK_CASE(test_auction_event_fields_and_trades_at_one_price),
@@ -1747,6 +1885,10 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_reference_above_price_cap_never_overspends),
       /* risk */
       CHECK_CASE(test_open_orders_per_cost_centre_are_limited),
+      CHECK_CASE(test_rejected_auction_order_leaves_no_position),
+      CHECK_CASE(test_open_tenders_per_cost_centre_are_limited),
+      CHECK_CASE(test_budgets_whose_sum_passes_the_bound_are_refused),
+      CHECK_CASE(test_market_at_the_budget_bound_trades_without_overflow),
       CHECK_CASE(test_undeclared_cc_is_rejected_unknown_cc),
       CHECK_CASE(test_bid_reserves_qty_times_limit),
       CHECK_CASE(test_bid_above_what_is_left_is_rejected_with_available),
