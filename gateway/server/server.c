@@ -7,10 +7,18 @@
 ** state: size limit, per-connection rate limit, decoding and validation,
 ** authentication (token hash, or the connection's earlier hello). A valid
 ** request is queued for the one engine thread, which owns the core (books,
-** risk, tenders), takes the whole queue at once as a batch, runs it, and
-** sends each reply through its worker's context. The network side never
-** touches the engine, and the engine thread holds the queue lock only to
-** swap the queue out.
+** risk, tenders), takes the whole queue at once as a batch, runs it and
+** commits it. The network side never touches the engine, and the engine
+** thread holds the queue lock only to swap the queue out.
+**
+** Waiting for the engine is an asynchronous operation of the worker's own
+** aio (nng_aio_begin/defer, the way nng's providers do it): once the batch
+** is durable the engine thread only finishes each aio, and the worker's
+** callback, on one of nng's threads, sends the reply. The engine thread
+** never writes to a socket for a reply, so the replies' system calls run
+** beside the next batch instead of after it. Every worker the engine takes
+** out of the queue it finishes (with an error when the ledger failed); a
+** worker still in the queue is finished by its cancel function.
 **
 ** Connections are nng pipes: the pipe table (pipe id -> authenticated cost
 ** centre, rate bucket) is filled by hello and by the first request, and
@@ -303,10 +311,37 @@ static void hello(worker *w, uint32_t pipe) {
   send_reply(w, w->reply, imx_reply_encode(&r, w->reply, IMX_REPLY_BYTES_MAX));
 }
 
+/* The cancel function of a worker waiting for the engine (nng_aio_stop at
+** shutdown): a worker still in the queue leaves it and finishes with rv; one
+** the engine has taken is finished by the engine. */
+static void wait_cancel(nng_aio *aio, void *arg, int rv) {
+  worker *w = arg;
+  imx_server *s = w->srv;
+  int found = 0;
+  pthread_mutex_lock(&s->queue_mu);
+  for (worker **p = &s->queue_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+    if (*p != w) continue;
+    *p = w->next;
+    if (s->queue_tail == w) s->queue_tail = prev;
+    found = 1;
+    break;
+  }
+  pthread_mutex_unlock(&s->queue_mu);
+  if (found) nng_aio_finish(aio, rv);
+}
+
+/* Starts the worker's wait for the engine and queues its request. */
 static void enqueue(worker *w) {
   imx_server *s = w->srv;
+  IMX_ASSERT(w->state == W_RECV);
+  /* False once nng_aio_stop began (shutdown): the request is dropped. */
+  if (!nng_aio_begin(w->aio)) return;
   w->state = W_WAIT;
   w->next = NULL;
+  /* nng 1.5's nng_aio_defer cannot say that a stop came between begin
+  ** and defer; the worker then waits in the queue for nobody. That only
+  ** happens in imx_server_stop, after the engine thread is gone. */
+  nng_aio_defer(w->aio, wait_cancel, w);
   pthread_mutex_lock(&s->queue_mu);
   if (s->queue_tail) s->queue_tail->next = w;
   else s->queue_head = w;
@@ -357,6 +392,13 @@ static void on_aio(void *arg) {
     }
     on_request(w);
     break;
+  case W_WAIT:
+    /* The engine made the batch durable (0), or the ledger failed or the
+    ** server stops: nothing to acknowledge, and the worker retires. */
+    if (rv != 0) return;
+    IMX_ASSERT(w->reply_len > 0);
+    send_reply(w, w->reply, w->reply_len);
+    break;
   case W_SEND:
     if (rv != 0) nng_msg_free(nng_aio_get_msg(w->aio));
     if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) return;
@@ -364,7 +406,7 @@ static void on_aio(void *arg) {
     nng_ctx_recv(w->ctx, w->aio);
     break;
   default:
-    IMX_ASSERT(0 && "an aio completed while its worker waited for the engine");
+    IMX_ASSERT(0 && "a worker in no known state");
   }
 }
 
@@ -447,15 +489,15 @@ static void *engine_main(void *arg) {
     s->queue_head = s->queue_tail = NULL;
     int stopping = s->stopping;
     pthread_mutex_unlock(&s->queue_mu);
-    if (run_batch(s, batch, wall_ms()) != 0) {
-      atomic_store(&s->failed, 1); /* not durable: not acknowledged */
-      break;
-    }
-    /* Durable: acknowledge the batch, then tell the market. */
+    int rc = run_batch(s, batch, wall_ms());
+    if (rc != 0) atomic_store(&s->failed, 1); /* not durable: not acknowledged */
+    /* Durable: the workers send the replies; then tell the market. After
+    ** nng_aio_finish the worker is not ours any more. */
     for (worker *w = batch, *next; w; w = next) {
       next = w->next;
-      send_reply(w, w->reply, w->reply_len);
+      nng_aio_finish(w->aio, rc == 0 ? 0 : NNG_ECANCELED);
     }
+    if (rc != 0) break;
     publish_batch(s);
     if (stopping) break;
   }
