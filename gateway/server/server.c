@@ -76,6 +76,8 @@ struct imx_server {
   imx_server_config cfg;
   nng_socket rep, pub;
   int pub_open;
+  nng_aio *pub_aio;           /* no callback: pub0 completes it at once */
+  atomic_int subscribers;     /* pub pipes: ADD_PRE seen, REM_POST not  */
   worker *workers;
   uint32_t workers_n;
   pthread_mutex_t pipes_mu;
@@ -458,16 +460,37 @@ static int run_batch(imx_server *s, worker *batch, int64_t now) {
   return 0;
 }
 
+/* nng runs ADD_PRE before the pipe joins the pub socket and REM_POST
+** after it left, each exactly once for a pipe that had ADD_PRE: while the
+** count is 0 no pipe would get a message. */
+static void on_subscriber(nng_pipe p, nng_pipe_ev ev, void *arg) {
+  imx_server *s = arg;
+  (void)p;
+  atomic_fetch_add(&s->subscribers, ev == NNG_PIPE_EV_ADD_PRE ? 1 : -1);
+}
+
+/* One market-data message. nng_send would allocate an aio (and draw a
+** random number for it) per message; pub0 completes a send at once, so one
+** aio without a callback serves every message. */
+static void publish_one(imx_server *s, const imx_md_event *ev) {
+  char buf[IMX_PUB_BYTES_MAX];
+  size_t len = imx_md_encode(ev, buf, sizeof buf);
+  nng_msg *m;
+  if (len == 0 || nng_msg_alloc(&m, len) != 0) return; /* lost, as a slow subscriber's */
+  memcpy(nng_msg_body(m), buf, len);
+  nng_aio_set_msg(s->pub_aio, m);
+  nng_send_aio(s->pub, s->pub_aio);
+  nng_aio_wait(s->pub_aio); /* the engine thread, not a callback */
+  if (nng_aio_result(s->pub_aio) != 0) nng_msg_free(m);
+}
+
 /* Market data of a durable batch. It must never stall the engine: a slow
-** subscriber loses messages. */
+** subscriber loses messages; with no subscriber nothing is encoded. */
 static void publish_batch(imx_server *s) {
   uint32_t n = 0;
   const imx_md_event *md = core_batch_md(s->core, &n);
-  char msg[IMX_PUB_BYTES_MAX];
-  for (uint32_t i = 0; i < n && s->pub_open; i++) {
-    size_t len = imx_md_encode(&md[i], msg, sizeof msg);
-    if (len > 0) nng_send(s->pub, msg, len, NNG_FLAG_NONBLOCK);
-  }
+  if (!s->pub_open || atomic_load(&s->subscribers) == 0) return;
+  for (uint32_t i = 0; i < n; i++) publish_one(s, &md[i]);
 }
 
 static void *engine_main(void *arg) {
@@ -580,6 +603,11 @@ static int open_sockets(imx_server *s) {
     return fail_nng(s->cfg.listen_url, rv);
   if ((rv = nng_pub0_open(&s->pub)) != 0) return fail_nng("pub socket", rv);
   s->pub_open = 1;
+  if ((rv = nng_aio_alloc(&s->pub_aio, NULL, NULL)) != 0) return fail_nng("pub aio", rv);
+  nng_aio_set_timeout(s->pub_aio, NNG_DURATION_ZERO); /* as NNG_FLAG_NONBLOCK */
+  if ((rv = nng_pipe_notify(s->pub, NNG_PIPE_EV_ADD_PRE, on_subscriber, s)) != 0 ||
+      (rv = nng_pipe_notify(s->pub, NNG_PIPE_EV_REM_POST, on_subscriber, s)) != 0)
+    return fail_nng("pub pipe notify", rv);
   if ((rv = listen_on(s->pub, s->cfg.publish_url, s->publish_bound,
                       sizeof s->publish_bound)) != 0)
     return fail_nng(s->cfg.publish_url, rv);
@@ -663,6 +691,7 @@ void imx_server_stop(imx_server *s) {
     nng_aio_free(s->workers[i].aio);
   }
   if (s->pub_open) nng_close(s->pub);
+  nng_aio_free(s->pub_aio);
   for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) free(s->workers[i].reply);
   free(s->workers);
   core_close(s->core);
