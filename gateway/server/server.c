@@ -31,6 +31,7 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,6 +44,7 @@
 #include "imx_server.h"
 
 #define PIPES_MAX 4096u /* connections tracked at once */
+#define ENGINE_LINGER_NS 50000 /* the engine yields this long before it sleeps */
 
 enum { W_RECV, W_WAIT, W_SEND };
 
@@ -87,6 +89,8 @@ struct imx_server {
   pthread_mutex_t queue_mu;
   pthread_cond_t queue_cv;
   worker *queue_head, *queue_tail;
+  atomic_int queued;     /* queue_head != NULL, readable without queue_mu */
+  int engine_waiting;    /* on queue_cv: the next request must wake it   */
   int stopping;
   pthread_t engine_thread;
   int engine_started;
@@ -325,6 +329,7 @@ static void wait_cancel(nng_aio *aio, void *arg, int rv) {
     if (*p != w) continue;
     *p = w->next;
     if (s->queue_tail == w) s->queue_tail = prev;
+    if (s->queue_head == NULL) atomic_store(&s->queued, 0);
     found = 1;
     break;
   }
@@ -348,7 +353,13 @@ static void enqueue(worker *w) {
   if (s->queue_tail) s->queue_tail->next = w;
   else s->queue_head = w;
   s->queue_tail = w;
-  pthread_cond_signal(&s->queue_cv);
+  atomic_store_explicit(&s->queued, 1, memory_order_release);
+  /* One wake-up for a sleeping engine; a lingering or busy one looks at
+  ** the queue by itself. */
+  if (s->engine_waiting) {
+    s->engine_waiting = 0;
+    pthread_cond_signal(&s->queue_cv);
+  }
   pthread_mutex_unlock(&s->queue_mu);
 }
 
@@ -493,11 +504,25 @@ static void publish_batch(imx_server *s) {
   for (uint32_t i = 0; i < n; i++) publish_one(s, &md[i]);
 }
 
+/* Before it sleeps the engine lingers a little, yielding its CPU to the
+** threads that bring requests: under load the next request comes within
+** microseconds, and waking a sleeping thread (a futex call, a context
+** switch, on a virtual machine an interprocessor interrupt) cost more than
+** the command itself; with every request waking the engine, batches were
+** 2 requests long. An idle server sleeps after ENGINE_LINGER_NS. */
+static void linger(imx_server *s) {
+  int64_t until = now_ns() + ENGINE_LINGER_NS;
+  while (!atomic_load_explicit(&s->queued, memory_order_acquire) && now_ns() < until)
+    sched_yield();
+}
+
 static void *engine_main(void *arg) {
   imx_server *s = arg;
   for (;;) {
+    linger(s);
     pthread_mutex_lock(&s->queue_mu);
     while (s->queue_head == NULL && !s->stopping) {
+      s->engine_waiting = 1;
       struct timespec until;
       clock_gettime(CLOCK_REALTIME, &until);
       until.tv_nsec += 100 * 1000000; /* wake for tender deadlines */
@@ -505,11 +530,13 @@ static void *engine_main(void *arg) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000;
       }
-      if (pthread_cond_timedwait(&s->queue_cv, &s->queue_mu, &until) == ETIMEDOUT)
-        break;
+      int rc = pthread_cond_timedwait(&s->queue_cv, &s->queue_mu, &until);
+      s->engine_waiting = 0;
+      if (rc == ETIMEDOUT) break;
     }
     worker *batch = s->queue_head;
     s->queue_head = s->queue_tail = NULL;
+    atomic_store(&s->queued, 0);
     int stopping = s->stopping;
     pthread_mutex_unlock(&s->queue_mu);
     int rc = run_batch(s, batch, wall_ms());
@@ -680,6 +707,7 @@ void imx_server_stop(imx_server *s) {
     /* The engine finishes and answers the batch it has, then stops. */
     pthread_mutex_lock(&s->queue_mu);
     s->stopping = 1;
+    s->engine_waiting = 0;
     pthread_cond_signal(&s->queue_cv);
     pthread_mutex_unlock(&s->queue_mu);
     pthread_join(s->engine_thread, NULL);
