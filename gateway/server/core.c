@@ -33,8 +33,9 @@
 #define BATCH_TRADES_MIN 4096u /* the batch's trades; grows for a sweep    */
 #define BATCH_MD_MIN 8192u   /* the batch's market data; grows likewise    */
 
+/* The entry's hash is kept apart (core.dedupe_hashes): a probe that misses
+** then reads 8 bytes, not the entry's cache lines. */
 typedef struct dedupe_entry {
-  uint64_t hash;
   uint32_t cc;
   uint16_t len; /* 0: slot unused; DEDUPE_REPLY_MAX + 1: too long to keep */
   char id[IMX_NAME_BYTES_MAX + 1];
@@ -76,9 +77,12 @@ struct imx_core {
   uint32_t trades_head, trades_n;
   /* top of book last published, per service */
   top *tops;
-  uint8_t *touched;
+  uint8_t *touched;       /* per service: in touched_list               */
+  uint32_t *touched_list; /* the services the command touched           */
+  uint32_t touched_n;
   /* idempotent replies: a ring with a hash index */
   dedupe_entry *dedupe;
+  uint64_t *dedupe_hashes; /* DEDUPE_N: the hash of each entry          */
   uint32_t dedupe_next;
   imx_hash dedupe_index;
   /* room for the rows of one reply */
@@ -103,10 +107,20 @@ static void *grow(void *p, uint32_t *cap, size_t size) {
   return q;
 }
 
+/* snprintf(dst, cap, "%s", src) without the format machinery: ids are
+** copied several times per command. */
+static void copy_str(char *dst, size_t cap, const char *src) {
+  IMX_ASSERT(cap > 0);
+  size_t n = 0;
+  while (n + 1 < cap && src[n] != '\0') n++;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
 static void md_add(imx_core *c, imx_md_event *ev, uint32_t service) {
   IMX_ASSERT(service < c->m->services_n);
   if (c->md_n == c->md_cap) c->md = grow(c->md, &c->md_cap, sizeof *c->md);
-  snprintf(ev->service, sizeof ev->service, "%s", c->m->services[service].id);
+  copy_str(ev->service, sizeof ev->service, c->m->services[service].id);
   c->md[c->md_n++] = *ev;
 }
 
@@ -127,9 +141,9 @@ static void keep_trade(imx_core *c, const imx_event *ev) {
   imx_reply_trade *t = &c->trades[c->trades_head];
   memset(t, 0, sizeof *t);
   t->trade = ev->trade_id;
-  snprintf(t->service, sizeof t->service, "%s", c->m->services[ev->service].id);
-  snprintf(t->buyer, sizeof t->buyer, "%s", c->m->ccs[ev->buyer_cc].id);
-  snprintf(t->seller, sizeof t->seller, "%s", c->m->ccs[ev->seller_cc].id);
+  copy_str(t->service, sizeof t->service, c->m->services[ev->service].id);
+  copy_str(t->buyer, sizeof t->buyer, c->m->ccs[ev->buyer_cc].id);
+  copy_str(t->seller, sizeof t->seller, c->m->ccs[ev->seller_cc].id);
   t->qty = ev->qty;
   t->price_minor = ev->price_minor;
   t->time_ms = c->now_ms;
@@ -160,8 +174,12 @@ static int pside(imx_side s) {
 
 static void on_event(void *ctx, const imx_event *ev) {
   imx_core *c = ctx;
-  if (ev->type != IMX_EV_REJECTED && ev->service < c->m->services_n)
+  if (ev->type != IMX_EV_REJECTED && ev->service < c->m->services_n &&
+      !c->touched[ev->service]) {
+    IMX_ASSERT(c->touched_n < c->m->services_n);
     c->touched[ev->service] = 1;
+    c->touched_list[c->touched_n++] = ev->service;
+  }
   switch (ev->type) {
   case IMX_EV_ACCEPTED: c->cmd.order_id = ev->order_id; break;
   case IMX_EV_TRADE: keep_trade(c, ev); break;
@@ -184,11 +202,20 @@ static void on_event(void *ctx, const imx_event *ev) {
   }
 }
 
+static int by_index(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
 /* The best prices of every service the command touched, when they
-** changed. */
+** changed, in the order of the market file. Only the touched services are
+** visited: a command touches one, the market may have thousands. */
 static void record_tops(imx_core *c) {
-  for (uint32_t s = 0; s < c->m->services_n; s++) {
-    if (!c->touched[s]) continue;
+  if (c->touched_n > 1)
+    qsort(c->touched_list, c->touched_n, sizeof *c->touched_list, by_index);
+  for (uint32_t i = 0; i < c->touched_n; i++) {
+    uint32_t s = c->touched_list[i];
+    IMX_ASSERT(s < c->m->services_n && c->touched[s]);
     c->touched[s] = 0;
     imx_level_info bid, offer;
     top t = {0, 0, 0, 0};
@@ -206,6 +233,7 @@ static void record_tops(imx_core *c) {
                        .offer = t.offer, .offer_qty = t.offer_qty};
     md_add(c, &md, s);
   }
+  c->touched_n = 0;
 }
 
 /* ----------------------------------------------------------- idempotency */
@@ -215,7 +243,7 @@ static uint64_t dedupe_hash(uint32_t cc, const char *id) {
 }
 
 static uint64_t dedupe_hash_of(const void *owner, uint32_t k) {
-  return ((const imx_core *)owner)->dedupe[k].hash;
+  return ((const imx_core *)owner)->dedupe_hashes[k];
 }
 
 /* The entry of (cc, id), or IMX_HASH_NIL; *slot is where it was found. */
@@ -227,8 +255,9 @@ static uint32_t dedupe_find(const imx_core *c, uint64_t h, uint32_t cc,
     uint32_t k = x->slots[i];
     *slot = i;
     if (k == IMX_HASH_NIL) return IMX_HASH_NIL;
+    if (c->dedupe_hashes[k] != h) continue;
     const dedupe_entry *d = &c->dedupe[k];
-    if (d->hash == h && d->cc == cc && strcmp(d->id, id) == 0) return k;
+    if (d->cc == cc && strcmp(d->id, id) == 0) return k;
   }
   IMX_ASSERT(0 && "the dedupe index is never full");
   return IMX_HASH_NIL;
@@ -239,13 +268,14 @@ static void dedupe_put(imx_core *c, uint32_t cc, const char *id,
   uint32_t k = c->dedupe_next, slot;
   dedupe_entry *d = &c->dedupe[k];
   if (d->len) { /* the ring wraps: forget the oldest */
-    uint32_t old = dedupe_find(c, d->hash, d->cc, d->id, &slot);
+    uint32_t old = dedupe_find(c, c->dedupe_hashes[k], d->cc, d->id, &slot);
     IMX_ASSERT(old == k);
     imx_hash_del(&c->dedupe_index, slot, c, dedupe_hash_of);
   }
-  d->hash = dedupe_hash(cc, id);
+  uint64_t h = dedupe_hash(cc, id);
+  c->dedupe_hashes[k] = h;
   d->cc = cc;
-  snprintf(d->id, sizeof d->id, "%s", id);
+  copy_str(d->id, sizeof d->id, id);
   /* A reply too long to keep is replayed as an error that says so. */
   if (len <= DEDUPE_REPLY_MAX) {
     memcpy(d->reply, reply, len);
@@ -253,8 +283,8 @@ static void dedupe_put(imx_core *c, uint32_t cc, const char *id,
   } else {
     d->len = (uint16_t)(DEDUPE_REPLY_MAX + 1);
   }
-  IMX_ASSERT(dedupe_find(c, d->hash, cc, d->id, &slot) == IMX_HASH_NIL);
-  imx_hash_put(&c->dedupe_index, d->hash, k);
+  IMX_ASSERT(dedupe_find(c, h, cc, d->id, &slot) == IMX_HASH_NIL);
+  imx_hash_put(&c->dedupe_index, h, k);
   c->dedupe_next = (k + 1) % DEDUPE_N;
 }
 
@@ -351,7 +381,7 @@ static int64_t service_index(const imx_core *c, const char *id) {
 static void reply_init(imx_reply *r, imx_msg_type type, const imx_request *rq) {
   memset(r, 0, sizeof *r);
   r->type = type;
-  snprintf(r->id, sizeof r->id, "%s", rq->id);
+  copy_str(r->id, sizeof r->id, rq->id);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -826,14 +856,16 @@ static int alloc_buffers(imx_core *c, uint32_t services) {
   c->trades = calloc(TRADES_KEPT, sizeof *c->trades);
   c->tops = calloc(services, sizeof *c->tops);
   c->touched = calloc(services, 1);
+  c->touched_list = calloc(services, sizeof *c->touched_list);
   c->dedupe = calloc(DEDUPE_N, sizeof *c->dedupe);
+  c->dedupe_hashes = calloc(DEDUPE_N, sizeof *c->dedupe_hashes);
   c->order_infos = malloc(IMX_LIST_MAX * sizeof *c->order_infos);
   c->order_rows = malloc(IMX_LIST_MAX * sizeof *c->order_rows);
   c->trade_rows = malloc(IMX_LIST_MAX * sizeof *c->trade_rows);
   c->capacity_rows = malloc(services * sizeof *c->capacity_rows);
   c->replay_reply = malloc(IMX_REPLY_BYTES_MAX);
   if (!c->replay_reply || !c->batch_trades || !c->md || !c->trades || !c->tops || !c->touched ||
-      !c->dedupe || !c->order_infos || !c->order_rows || !c->trade_rows ||
+      !c->touched_list || !c->dedupe || !c->dedupe_hashes || !c->order_infos || !c->order_rows || !c->trade_rows ||
       !c->capacity_rows)
     return -1;
   return imx_hash_init(&c->dedupe_index, DEDUPE_N);
@@ -873,7 +905,9 @@ void core_close(imx_core *c) {
   free(c->trades);
   free(c->tops);
   free(c->touched);
+  free(c->touched_list);
   free(c->dedupe);
+  free(c->dedupe_hashes);
   imx_hash_free(&c->dedupe_index);
   free(c->order_infos);
   free(c->order_rows);

@@ -7,10 +7,18 @@
 ** state: size limit, per-connection rate limit, decoding and validation,
 ** authentication (token hash, or the connection's earlier hello). A valid
 ** request is queued for the one engine thread, which owns the core (books,
-** risk, tenders), takes the whole queue at once as a batch, runs it, and
-** sends each reply through its worker's context. The network side never
-** touches the engine, and the engine thread holds the queue lock only to
-** swap the queue out.
+** risk, tenders), takes the whole queue at once as a batch, runs it and
+** commits it. The network side never touches the engine, and the engine
+** thread holds the queue lock only to swap the queue out.
+**
+** Waiting for the engine is an asynchronous operation of the worker's own
+** aio (nng_aio_begin/defer, the way nng's providers do it): once the batch
+** is durable the engine thread only finishes each aio, and the worker's
+** callback, on one of nng's threads, sends the reply. The engine thread
+** never writes to a socket for a reply, so the replies' system calls run
+** beside the next batch instead of after it. Every worker the engine takes
+** out of the queue it finishes (with an error when the ledger failed); a
+** worker still in the queue is finished by its cancel function.
 **
 ** Connections are nng pipes: the pipe table (pipe id -> authenticated cost
 ** centre, rate bucket) is filled by hello and by the first request, and
@@ -23,6 +31,7 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +44,7 @@
 #include "imx_server.h"
 
 #define PIPES_MAX 4096u /* connections tracked at once */
+#define ENGINE_LINGER_NS 50000 /* the engine yields this long before it sleeps */
 
 enum { W_RECV, W_WAIT, W_SEND };
 
@@ -68,6 +78,8 @@ struct imx_server {
   imx_server_config cfg;
   nng_socket rep, pub;
   int pub_open;
+  nng_aio *pub_aio;           /* no callback: pub0 completes it at once */
+  atomic_int subscribers;     /* pub pipes: ADD_PRE seen, REM_POST not  */
   worker *workers;
   uint32_t workers_n;
   pthread_mutex_t pipes_mu;
@@ -77,6 +89,8 @@ struct imx_server {
   pthread_mutex_t queue_mu;
   pthread_cond_t queue_cv;
   worker *queue_head, *queue_tail;
+  atomic_int queued;     /* queue_head != NULL, readable without queue_mu */
+  int engine_waiting;    /* on queue_cv: the next request must wake it   */
   int stopping;
   pthread_t engine_thread;
   int engine_started;
@@ -304,15 +318,49 @@ static void hello(worker *w, uint32_t pipe) {
   send_reply(w, w->reply, imx_reply_encode(&r, w->reply, IMX_REPLY_BYTES_MAX));
 }
 
+/* The cancel function of a worker waiting for the engine (nng_aio_stop at
+** shutdown): a worker still in the queue leaves it and finishes with rv; one
+** the engine has taken is finished by the engine. */
+static void wait_cancel(nng_aio *aio, void *arg, int rv) {
+  worker *w = arg;
+  imx_server *s = w->srv;
+  int found = 0;
+  pthread_mutex_lock(&s->queue_mu);
+  for (worker **p = &s->queue_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+    if (*p != w) continue;
+    *p = w->next;
+    if (s->queue_tail == w) s->queue_tail = prev;
+    if (s->queue_head == NULL) atomic_store(&s->queued, 0);
+    found = 1;
+    break;
+  }
+  pthread_mutex_unlock(&s->queue_mu);
+  if (found) nng_aio_finish(aio, rv);
+}
+
+/* Starts the worker's wait for the engine and queues its request. */
 static void enqueue(worker *w) {
   imx_server *s = w->srv;
+  IMX_ASSERT(w->state == W_RECV);
+  /* False once nng_aio_stop began (shutdown): the request is dropped. */
+  if (!nng_aio_begin(w->aio)) return;
   w->state = W_WAIT;
   w->next = NULL;
+  /* nng 1.5's nng_aio_defer cannot say that a stop came between begin
+  ** and defer; the worker then waits in the queue for nobody. That only
+  ** happens in imx_server_stop, after the engine thread is gone. */
+  nng_aio_defer(w->aio, wait_cancel, w);
   pthread_mutex_lock(&s->queue_mu);
   if (s->queue_tail) s->queue_tail->next = w;
   else s->queue_head = w;
   s->queue_tail = w;
-  pthread_cond_signal(&s->queue_cv);
+  atomic_store_explicit(&s->queued, 1, memory_order_release);
+  /* One wake-up for a sleeping engine; a lingering or busy one looks at
+  ** the queue by itself. */
+  if (s->engine_waiting) {
+    s->engine_waiting = 0;
+    pthread_cond_signal(&s->queue_cv);
+  }
   pthread_mutex_unlock(&s->queue_mu);
 }
 
@@ -358,6 +406,13 @@ static void on_aio(void *arg) {
     }
     on_request(w);
     break;
+  case W_WAIT:
+    /* The engine made the batch durable (0), or the ledger failed or the
+    ** server stops: nothing to acknowledge, and the worker retires. */
+    if (rv != 0) return;
+    IMX_ASSERT(w->reply_len > 0);
+    send_reply(w, w->reply, w->reply_len);
+    break;
   case W_SEND:
     if (rv != 0) nng_msg_free(nng_aio_get_msg(w->aio));
     if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) return;
@@ -365,7 +420,7 @@ static void on_aio(void *arg) {
     nng_ctx_recv(w->ctx, w->aio);
     break;
   default:
-    IMX_ASSERT(0 && "an aio completed while its worker waited for the engine");
+    IMX_ASSERT(0 && "a worker in no known state");
   }
 }
 
@@ -417,23 +472,58 @@ static int run_batch(imx_server *s, worker *batch, int64_t now) {
   return 0;
 }
 
+/* nng runs ADD_PRE before the pipe joins the pub socket and REM_POST
+** after it left, each exactly once for a pipe that had ADD_PRE: while the
+** count is 0 no pipe would get a message. */
+static void on_subscriber(nng_pipe p, nng_pipe_ev ev, void *arg) {
+  imx_server *s = arg;
+  (void)p;
+  atomic_fetch_add(&s->subscribers, ev == NNG_PIPE_EV_ADD_PRE ? 1 : -1);
+}
+
+/* One market-data message. nng_send would allocate an aio (and draw a
+** random number for it) per message; pub0 completes a send at once, so one
+** aio without a callback serves every message. */
+static void publish_one(imx_server *s, const imx_md_event *ev) {
+  char buf[IMX_PUB_BYTES_MAX];
+  size_t len = imx_md_encode(ev, buf, sizeof buf);
+  nng_msg *m;
+  if (len == 0 || nng_msg_alloc(&m, len) != 0) return; /* lost, as a slow subscriber's */
+  memcpy(nng_msg_body(m), buf, len);
+  nng_aio_set_msg(s->pub_aio, m);
+  nng_send_aio(s->pub, s->pub_aio);
+  nng_aio_wait(s->pub_aio); /* the engine thread, not a callback */
+  if (nng_aio_result(s->pub_aio) != 0) nng_msg_free(m);
+}
+
 /* Market data of a durable batch. It must never stall the engine: a slow
-** subscriber loses messages. */
+** subscriber loses messages; with no subscriber nothing is encoded. */
 static void publish_batch(imx_server *s) {
   uint32_t n = 0;
   const imx_md_event *md = core_batch_md(s->core, &n);
-  char msg[IMX_PUB_BYTES_MAX];
-  for (uint32_t i = 0; i < n && s->pub_open; i++) {
-    size_t len = imx_md_encode(&md[i], msg, sizeof msg);
-    if (len > 0) nng_send(s->pub, msg, len, NNG_FLAG_NONBLOCK);
-  }
+  if (!s->pub_open || atomic_load(&s->subscribers) == 0) return;
+  for (uint32_t i = 0; i < n; i++) publish_one(s, &md[i]);
+}
+
+/* Before it sleeps the engine lingers a little, yielding its CPU to the
+** threads that bring requests: under load the next request comes within
+** microseconds, and waking a sleeping thread (a futex call, a context
+** switch, on a virtual machine an interprocessor interrupt) cost more than
+** the command itself; with every request waking the engine, batches were
+** 2 requests long. An idle server sleeps after ENGINE_LINGER_NS. */
+static void linger(imx_server *s) {
+  int64_t until = now_ns() + ENGINE_LINGER_NS;
+  while (!atomic_load_explicit(&s->queued, memory_order_acquire) && now_ns() < until)
+    sched_yield();
 }
 
 static void *engine_main(void *arg) {
   imx_server *s = arg;
   for (;;) {
+    linger(s);
     pthread_mutex_lock(&s->queue_mu);
     while (s->queue_head == NULL && !s->stopping) {
+      s->engine_waiting = 1;
       struct timespec until;
       clock_gettime(CLOCK_REALTIME, &until);
       until.tv_nsec += 100 * 1000000; /* wake for tender deadlines */
@@ -441,22 +531,24 @@ static void *engine_main(void *arg) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000;
       }
-      if (pthread_cond_timedwait(&s->queue_cv, &s->queue_mu, &until) == ETIMEDOUT)
-        break;
+      int rc = pthread_cond_timedwait(&s->queue_cv, &s->queue_mu, &until);
+      s->engine_waiting = 0;
+      if (rc == ETIMEDOUT) break;
     }
     worker *batch = s->queue_head;
     s->queue_head = s->queue_tail = NULL;
+    atomic_store(&s->queued, 0);
     int stopping = s->stopping;
     pthread_mutex_unlock(&s->queue_mu);
-    if (run_batch(s, batch, wall_ms()) != 0) {
-      atomic_store(&s->failed, 1); /* not durable: not acknowledged */
-      break;
-    }
-    /* Durable: acknowledge the batch, then tell the market. */
+    int rc = run_batch(s, batch, wall_ms());
+    if (rc != 0) atomic_store(&s->failed, 1); /* not durable: not acknowledged */
+    /* Durable: the workers send the replies; then tell the market. After
+    ** nng_aio_finish the worker is not ours any more. */
     for (worker *w = batch, *next; w; w = next) {
       next = w->next;
-      send_reply(w, w->reply, w->reply_len);
+      nng_aio_finish(w->aio, rc == 0 ? 0 : NNG_ECANCELED);
     }
+    if (rc != 0) break;
     publish_batch(s);
     if (stopping) break;
   }
@@ -539,6 +631,11 @@ static int open_sockets(imx_server *s) {
     return fail_nng(s->cfg.listen_url, rv);
   if ((rv = nng_pub0_open(&s->pub)) != 0) return fail_nng("pub socket", rv);
   s->pub_open = 1;
+  if ((rv = nng_aio_alloc(&s->pub_aio, NULL, NULL)) != 0) return fail_nng("pub aio", rv);
+  nng_aio_set_timeout(s->pub_aio, NNG_DURATION_ZERO); /* as NNG_FLAG_NONBLOCK */
+  if ((rv = nng_pipe_notify(s->pub, NNG_PIPE_EV_ADD_PRE, on_subscriber, s)) != 0 ||
+      (rv = nng_pipe_notify(s->pub, NNG_PIPE_EV_REM_POST, on_subscriber, s)) != 0)
+    return fail_nng("pub pipe notify", rv);
   if ((rv = listen_on(s->pub, s->cfg.publish_url, s->publish_bound,
                       sizeof s->publish_bound)) != 0)
     return fail_nng(s->cfg.publish_url, rv);
@@ -611,6 +708,7 @@ void imx_server_stop(imx_server *s) {
     /* The engine finishes and answers the batch it has, then stops. */
     pthread_mutex_lock(&s->queue_mu);
     s->stopping = 1;
+    s->engine_waiting = 0;
     pthread_cond_signal(&s->queue_cv);
     pthread_mutex_unlock(&s->queue_mu);
     pthread_join(s->engine_thread, NULL);
@@ -622,6 +720,7 @@ void imx_server_stop(imx_server *s) {
     nng_aio_free(s->workers[i].aio);
   }
   if (s->pub_open) nng_close(s->pub);
+  nng_aio_free(s->pub_aio);
   for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) free(s->workers[i].reply);
   free(s->workers);
   core_close(s->core);
