@@ -1502,17 +1502,12 @@ typedef struct fixed_step {
   const char *want; /* the model's events, brief; the engine must agree */
 } fixed_step;
 
-static void run_fixed(const imx_service_config *cfg, uint32_t orders_max,
-                      const fixed_step *steps, size_t n) {
-  scenario sc;
-  memset(&sc, 0, sizeof sc);
-  sc.orders_max = orders_max;
-  sc.nsvc = 1;
-  sc.svc[0] = *cfg;
-  sc.ncc = 4;
+/* Runs the steps on a fresh world and leaves it open for more checks;
+** world_free closes it. */
+static world *run_fixed_world(const scenario *sc, const fixed_step *steps,
+                              size_t n) {
   world *w = malloc(sizeof *w);
-  if (w == NULL) abort();
-  CHECK(world_open(w, &sc) == 0);
+  if (w == NULL || world_open(w, sc) != 0) abort();
   for (size_t i = 0; i < n; i++) {
     char buf[256];
     cmd_format(&steps[i].c, steps[i].c.id, buf, sizeof buf);
@@ -1528,8 +1523,29 @@ static void run_fixed(const imx_service_config *cfg, uint32_t orders_max,
       CHECK(0);
     }
   }
+  return w;
+}
+
+static void world_free(world *w) {
   world_close(w);
   free(w);
+}
+
+static scenario fixed_scenario(const imx_service_config *cfg,
+                               uint32_t orders_max) {
+  scenario sc;
+  memset(&sc, 0, sizeof sc);
+  sc.orders_max = orders_max;
+  sc.nsvc = 1;
+  sc.svc[0] = *cfg;
+  sc.ncc = 4;
+  return sc;
+}
+
+static void run_fixed(const imx_service_config *cfg, uint32_t orders_max,
+                      const fixed_step *steps, size_t n) {
+  scenario sc = fixed_scenario(cfg, orders_max);
+  world_free(run_fixed_world(&sc, steps, n));
 }
 
 static const imx_service_config plain = SERVICE(1, 1, 1, 0);
@@ -1751,6 +1767,196 @@ static void test_levels_max_0_means_the_default(void) {
   free(w);
 }
 
+/* ---- fixed scenarios: calls, budgets and capacities, tenders ------------ */
+
+static const imx_service_config call = AUCTION_SERVICE(1, 1, 1, 0, 0);
+
+#define AUCTION(reference) cmd_other(CMD_AUCTION, 0, 0, 0, 0, reference)
+#define CC_SET(cc, budget) cmd_other(CMD_CC_SET, 0, cc, 0, 0, budget)
+#define CAPACITY_SET(cc, capacity) \
+  cmd_other(CMD_CAPACITY_SET, 0, cc, 0, 0, capacity)
+#define TENDER(cc, qty, ceiling, deadline) \
+  cmd_other(CMD_TENDER_NEW, 0, cc, qty, ceiling, deadline)
+#define CLOCK(now) cmd_other(CMD_CLOCK, 0, 0, 0, 0, now)
+
+/* A command on tender `tender`, named by its id. */
+static cmd cmd_tender(cmd_kind kind, uint64_t tender, uint32_t cc,
+                      int64_t price_minor) {
+  cmd c = cmd_other(kind, 0, cc, 0, price_minor, 0);
+  c.id = tender;
+  return c;
+}
+
+#define QUOTE(tender, cc, price) cmd_tender(CMD_QUOTE, tender, cc, price)
+#define AWARD(tender) cmd_tender(CMD_AWARD, tender, 0, 0)
+#define TENDER_CANCEL(tender) cmd_tender(CMD_TENDER_CANCEL, tender, 0, 0)
+
+/* The Xetra example of issue 10: limits 199 and 201 tie with no surplus;
+** the nearer to the reference wins, the higher of two equally near. */
+static void test_call_tie_goes_to_the_limit_nearest_the_reference(void) {
+  static const int64_t reference[] = {200, 202, 198};
+  static const char *const want[] = {
+      "auction p201 q10 surplus 0 none; "
+      "trade t1 buy#1 sell#2 cc1/cc2 q10 p201 none",
+      "auction p201 q10 surplus 0 none; "
+      "trade t1 buy#1 sell#2 cc1/cc2 q10 p201 none",
+      "auction p199 q10 surplus 0 none; "
+      "trade t1 buy#1 sell#2 cc1/cc2 q10 p199 none"};
+  for (int i = 0; i < 3; i++) {
+    const fixed_step steps[] = {
+        {NEW(1, BID, GTC, 0, 10, 201), "accepted #1 cc1 bid gtc q10 p201"},
+        {NEW(2, OFFER, GTC, 0, 10, 199), "accepted #2 cc2 offer gtc q10 p199"},
+        {AUCTION(reference[i]), want[i]},
+    };
+    run_fixed(&call, 1000, steps, sizeof steps / sizeof steps[0]);
+  }
+}
+
+static void test_call_market_orders_and_self_trade_at_entry(void) {
+  const fixed_step steps[] = {
+      {NEW(1, BID, GTC, 0, 5, 0), "accepted #1 cc1 bid gtc q5 p0"},
+      /* cc1 is on the bid side: it may not join the offers. */
+      {NEW(1, OFFER, GTC, 0, 5, 100), "rejected #0 self_trade"},
+      {NEW(2, OFFER, IOC, 0, 3, 0), "accepted #2 cc2 offer ioc q3 p0"},
+      /* Market orders alone and no reference: no price; ioc cancelled. */
+      {AUCTION(0),
+       "auction p0 q0 surplus 0 none; cancelled #2 cc2 offer q3 ioc"},
+      {NEW(2, OFFER, GTC, 0, 3, 0), "accepted #3 cc2 offer gtc q3 p0"},
+      {AUCTION(100),
+       "auction p100 q3 surplus 2 bid; "
+       "trade t1 buy#1 sell#3 cc1/cc2 q3 p100 none"},
+      {NEW(3, OFFER, GTC, 0, 4, 102), "accepted #4 cc3 offer gtc q4 p102"},
+      {NEW(4, BID, PERIOD, 0, 2, 101), "accepted #5 cc4 bid period q2 p101"},
+      /* At 101 nothing is offered; at 102 the market bid meets #4. */
+      {AUCTION(0),
+       "auction p102 q2 surplus 2 offer; "
+       "trade t2 buy#1 sell#4 cc1/cc3 q2 p102 none"},
+      {cmd_period_end(0), "expired #5 cc4 bid q2"},
+      {MODIFY(4, 2, 0), "modified #4 cc3 offer q2 p0 moved"},
+      {AUCTION(100), "auction p0 q0 surplus 0 none"},
+  };
+  run_fixed(&call, 1000, steps, sizeof steps / sizeof steps[0]);
+}
+
+static void test_call_leaves_out_aon_and_fok_that_would_not_fill_whole(void) {
+  const fixed_step steps[] = {
+      {NEW(1, BID, GTC, 1, 10, 105), "accepted #1 cc1 bid gtc aon q10 p105"},
+      {NEW(2, BID, GTC, 0, 4, 103), "accepted #2 cc2 bid gtc q4 p103"},
+      {NEW(3, OFFER, GTC, 0, 6, 100), "accepted #3 cc3 offer gtc q6 p100"},
+      /* First pass: 105 (volume 6, surplus 4) would give #1 only 6 of 10,
+      ** so #1 sits out; without it 100 and 103 tie with the surplus on the
+      ** offers: the lowest. */
+      {AUCTION(0),
+       "auction p100 q4 surplus 2 offer; "
+       "trade t1 buy#2 sell#3 cc2/cc3 q4 p100 none"},
+      {NEW(4, BID, FOK, 0, 5, 100), "accepted #4 cc4 bid fok q5 p100"},
+      /* #1 sits out again, then #4 (2 of 5): nothing trades. */
+      {AUCTION(0),
+       "auction p0 q0 surplus 0 none; cancelled #4 cc4 bid q5 fok"},
+  };
+  run_fixed(&call, 1000, steps, sizeof steps / sizeof steps[0]);
+}
+
+static scenario risk_scenario(void) {
+  scenario sc = fixed_scenario(&plain, 1000);
+  sc.risk = 1;
+  return sc;
+}
+
+static void check_balance(world *w, uint32_t cc, int64_t budget,
+                          int64_t reserved, int64_t spent, int64_t earned) {
+  imx_balance b;
+  CHECK_EQ(IMX_OK, ref_balance(w->m, cc, &b));
+  CHECK_EQ(budget, b.budget_minor);
+  CHECK_EQ(reserved, b.reserved_minor);
+  CHECK_EQ(spent, b.spent_minor);
+  CHECK_EQ(earned, b.earned_minor);
+  CHECK_EQ(budget - reserved - spent, b.available_minor);
+}
+
+static void check_capacity(world *w, uint32_t cc, int64_t capacity,
+                           int64_t reserved, int64_t sold) {
+  imx_capacity c;
+  CHECK_EQ(IMX_OK, ref_capacity(w->m, cc, w->svc_m[0], &c));
+  CHECK_EQ(capacity, c.capacity);
+  CHECK_EQ(reserved, c.reserved);
+  CHECK_EQ(sold, c.sold);
+  CHECK_EQ(capacity - reserved - sold, c.available);
+}
+
+static void test_bids_reserve_budget_offers_capacity_fills_release(void) {
+  const fixed_step steps[] = {
+      {CC_SET(1, 1000), ""},
+      {CC_SET(2, 0), ""},
+      {CAPACITY_SET(2, 10), ""},
+      {NEW(2, OFFER, GTC, 0, 4, 90), "accepted #1 cc2 offer gtc q4 p90"},
+      /* Reserves 10 x 100; the fill at 90 charges 360 and releases 400. */
+      {NEW(1, BID, GTC, 0, 10, 100),
+       "accepted #2 cc1 bid gtc q10 p100; "
+       "trade t1 buy#2 sell#1 cc1/cc2 q4 p90 bid"},
+      {NEW(1, BID, GTC, 0, 1, 50),
+       "rejected #0 insufficient_budget available 40"},
+      {NEW(2, OFFER, GTC, 0, 7, 100), "rejected #0 over_capacity available 6"},
+      {NEW(3, BID, GTC, 0, 1, 100), "rejected #0 unknown_cc"},
+      {MODIFY(2, 6, 107), "rejected #2 insufficient_budget available 40"},
+      {MODIFY(2, 6, 106), "modified #2 cc1 bid q6 p106 moved"},
+      {CANCEL(2), "cancelled #2 cc1 bid q6 user"},
+  };
+  scenario sc = risk_scenario();
+  world *w = run_fixed_world(&sc, steps, sizeof steps / sizeof steps[0]);
+  check_balance(w, 1, 1000, 0, 360, 0);
+  check_balance(w, 2, 0, 0, 0, 360);
+  check_capacity(w, 2, 10, 0, 4);
+  CHECK_EQ(IMX_E_UNKNOWN_CC, ref_cc_set(w->m, 2000, 1));
+  CHECK_EQ(IMX_OK, ref_cc_set(w->m, 1, 500)); /* a new period */
+  check_balance(w, 1, 500, 0, 0, 0);
+  world_free(w);
+}
+
+static void test_tender_awards_the_lowest_quote_the_earliest_of_equals(void) {
+  const fixed_step steps[] = {
+      {CC_SET(1, 10000), ""},
+      {CC_SET(2, 0), ""},
+      {CC_SET(3, 0), ""},
+      {CC_SET(4, 0), ""},
+      {CAPACITY_SET(2, 10), ""},
+      {CAPACITY_SET(3, 10), ""},
+      {CAPACITY_SET(4, 5), ""},
+      {TENDER(1, 10, 100, 50),
+       "tender_opened tender1 cc1 q10 ceiling 100 deadline 50"},
+      {QUOTE(1, 2, 95), "quote_accepted tender1 quote1 cc2 q10 p95"},
+      {QUOTE(1, 3, 95), "quote_accepted tender1 quote2 cc3 q10 p95"},
+      {QUOTE(1, 4, 90), "rejected tender1 over_capacity available 5"},
+      {QUOTE(1, 1, 90), "rejected tender1 self_trade"},
+      {QUOTE(1, 2, 90), "rejected tender1 already_quoted"},
+      {QUOTE(1, 3, 101), "rejected tender1 above_ceiling"},
+      {CLOCK(49), ""},
+      {CLOCK(50),
+       "trade t1 tender1 quote1 cc1/cc2 q10 p95; "
+       "tender_awarded tender1 quote1 cc2 q10 p95 t1; "
+       "quote_released tender1 quote2 cc3 q10 p95"},
+      {AWARD(1), "rejected tender1 unknown_tender"},
+      {TENDER(1, 10, 100, 50), "rejected #0 bad_deadline"},
+      {TENDER(1, 10, 100, 60),
+       "tender_opened tender2 cc1 q10 ceiling 100 deadline 60"},
+      {QUOTE(2, 3, 80), "quote_accepted tender2 quote3 cc3 q10 p80"},
+      {TENDER_CANCEL(2),
+       "quote_released tender2 quote3 cc3 q10 p80; "
+       "tender_cancelled tender2 cc1 q10"},
+      {TENDER(1, 10, 100, 70),
+       "tender_opened tender3 cc1 q10 ceiling 100 deadline 70"},
+      {CLOCK(40), ""}, /* the clock never goes back */
+      {CLOCK(80), "tender_unfilled tender3 cc1 q10"},
+  };
+  scenario sc = risk_scenario();
+  world *w = run_fixed_world(&sc, steps, sizeof steps / sizeof steps[0]);
+  check_balance(w, 1, 10000, 0, 950, 0);
+  check_balance(w, 2, 0, 0, 0, 950);
+  check_capacity(w, 2, 10, 0, 10);
+  check_capacity(w, 3, 10, 0, 0);
+  world_free(w);
+}
+
 static void test_service_config_is_checked_by_both(void) {
   const imx_service_config bad[] = {
       SERVICE(0, 1, 1, 0), SERVICE(1, 0, 1, 0),
@@ -1790,6 +1996,11 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_orders_full_rejects_until_an_order_leaves),
       CHECK_CASE(test_levels_max_0_means_the_default),
       CHECK_CASE(test_service_config_is_checked_by_both),
+      CHECK_CASE(test_call_tie_goes_to_the_limit_nearest_the_reference),
+      CHECK_CASE(test_call_market_orders_and_self_trade_at_entry),
+      CHECK_CASE(test_call_leaves_out_aon_and_fok_that_would_not_fill_whole),
+      CHECK_CASE(test_bids_reserve_budget_offers_capacity_fills_release),
+      CHECK_CASE(test_tender_awards_the_lowest_quote_the_earliest_of_equals),
       CHECK_CASE(test_random_streams_agree_with_the_model),
   };
   return check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
