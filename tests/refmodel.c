@@ -851,11 +851,7 @@ static int64_t market_qty(const ref_model *m, const ref_book *b,
 ** (the Xetra rule: limits 199 and 201, reference 200 -> 201). */
 static int nearer(int64_t p, int64_t q, int64_t reference_minor) {
   int64_t dp = abs_i64(p - reference_minor), dq = abs_i64(q - reference_minor);
-#ifdef REF_AUCTION_TIE_LOWER /* the engine's rule until issue 10 merges */
-  return dp < dq || (dp == dq && p < q);
-#else
   return dp < dq || (dp == dq && p > q);
-#endif
 }
 
 static imx_side surplus_side(int64_t demand, int64_t supply) {
