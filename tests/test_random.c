@@ -1,12 +1,23 @@
 /*
 ** test_random.c -- the engine against the reference model (refmodel.c),
-** which implements docs/matching.md independently of engine/engine.c.
+** which implements docs/matching.md independently of engine/.
 **
-** Both get the same commands. After every command the returned statuses,
-** the new order ids, the whole event streams (every field of every event),
-** every book side (orders in priority order and the levels), the open order
-** counts and order_get of the ids involved must agree, and
+** Both get the same commands: continuous orders, cancels and modifies,
+** period ends, calls of auction books (market orders among them), budgets
+** and capacities (cc_set, capacity_set), tenders, quotes, awards, tender
+** cancels and the clock. After every command the returned statuses, the new
+** order and tender ids, the whole event streams (every field of every
+** event), the auction result of a call, every book side (orders in priority
+** order and the levels), the open order counts, order_get of the ids
+** involved, and with risk on the balance of every cost centre and the
+** capacity of every (cost centre, service) must agree, and
 ** imx_engine_check() and ref_check() must pass.
+**
+** A seed's scenario picks the modes of its services (continuous or
+** auction), whether risk is on (then the stream starts by declaring most
+** budgets and capacities), whether tenders are traded, and small limits
+** (ccs_max, tenders_max, orders_per_cc_max, price caps) so that every
+** rejection happens somewhere.
 **
 ** The random streams come from a fixed list of seeds (1..SEEDS), so a run is
 ** reproducible; the first divergence of a seed prints the seed and command
@@ -16,14 +27,21 @@
 **   IMX_RANDOM_TRACE=1   print every command and the engine's events
 **   IMX_RANDOM_COMMANDS=n  commands per seed (default COMMANDS); more
 **                        grows deeper books, for soak runs
+**   IMX_RANDOM_SEEDS=n   seeds 1..n (default SEEDS), for longer runs
 **
 ** The order pool: the model has none. One seed in four gives the engine
 ** orders_max 64, so orders_full happens often; the others give it one slot
 ** per command, and before command i at most i orders are open, so it never
 ** fills. Whenever the model holds
 ** orders_max open orders and would accept a new order (or reject it only with
-** levels_full, which the rules check after orders_full), the engine must
-** reject it with orders_full and nothing else; the model skips that command.
+** levels_full or a status the rules check after it: self_trade in an
+** auction book, or a risk status), the engine must reject it with
+** orders_full and nothing else; the model skips that command.
+**
+** Positions: the engine keeps a (cost centre, service) pair for every
+** capacity and every auction order; the model has none, so positions_max is
+** sized for every pair a scenario can name and positions_full never
+** happens. It is small because imx_engine_check() clears it every time.
 **
 ** Service ids: the model numbers its services 0, 1, ...; the test never
 ** assumes the engine does the same but maps one to the other by the order of
@@ -76,17 +94,26 @@ static int one_in(rng *r, uint32_t n) { return below(r, n) == 0; }
 
 /* Local tables, so that the test does not lean on the engine to describe
 ** what the engine did. */
+static const char *const status_names[] = {
+    "ok",          "unknown_service", "unknown_order", "bad_side",
+    "bad_tif",     "bad_qty",         "bad_price",     "bad_tick",
+    "bad_lot",     "aon_required",    "orders_full",   "levels_full",
+    "services_full", "bad_config",    "nomem",         "unknown_cc",
+    "insufficient_budget", "over_capacity", "self_trade", "wrong_mode",
+    "positions_full", "tenders_full", "unknown_tender", "above_ceiling",
+    "quotes_full", "already_quoted", "bad_deadline",  "too_many_orders"};
+
+enum { STATUSES = sizeof status_names / sizeof status_names[0] };
+
 static const char *status_str(imx_status s) {
-  static const char *const names[] = {
-      "ok",          "unknown_service", "unknown_order", "bad_side",
-      "bad_tif",     "bad_qty",         "bad_price",     "bad_tick",
-      "bad_lot",     "aon_required",    "orders_full",   "levels_full",
-      "services_full", "bad_config",    "nomem"};
-  return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?status";
+  return (unsigned)s < STATUSES ? status_names[s] : "?status";
 }
 
 static const char *side_str(imx_side s) {
-  return s == IMX_BID ? "bid" : s == IMX_OFFER ? "offer" : "?side";
+  return s == IMX_BID     ? "bid"
+         : s == IMX_OFFER ? "offer"
+         : s == IMX_NO_SIDE ? "none"
+                            : "?side";
 }
 
 static const char *tif_str(imx_tif t) {
@@ -99,10 +126,16 @@ static const char *reason_str(imx_cancel_reason r) {
   return (unsigned)r < 4 ? names[r] : "?reason";
 }
 
+static const char *const type_names[] = {
+    "ACCEPTED",       "TRADE",          "CANCELLED",       "EXPIRED",
+    "REJECTED",       "MODIFIED",       "AUCTION",         "TENDER_OPENED",
+    "QUOTE_ACCEPTED", "QUOTE_RELEASED", "TENDER_AWARDED",  "TENDER_UNFILLED",
+    "TENDER_CANCELLED"};
+
+enum { TYPES = sizeof type_names / sizeof type_names[0] };
+
 static const char *type_str(imx_event_type t) {
-  static const char *const names[] = {"ACCEPTED", "TRADE",    "CANCELLED",
-                                      "EXPIRED",  "REJECTED", "MODIFIED"};
-  return (unsigned)t < 6 ? names[t] : "?TYPE";
+  return (unsigned)t < TYPES ? type_names[t] : "?TYPE";
 }
 
 /* Every field, for divergence reports. */
@@ -132,6 +165,13 @@ static void ev_format_brief(const imx_event *ev, char *buf, size_t n) {
              tif_str(ev->tif), ev->aon ? " aon" : "", ev->qty, ev->price_minor);
     break;
   case IMX_EV_TRADE:
+    if (ev->tender_id != 0) {
+      snprintf(buf, n, "trade t%" PRIu64 " tender%" PRIu64 " quote%" PRIu64
+               " cc%" PRIu32 "/cc%" PRIu32 " q%" PRId64 " p%" PRId64,
+               ev->trade_id, ev->tender_id, ev->quote_id, ev->buyer_cc,
+               ev->seller_cc, ev->qty, ev->price_minor);
+      break;
+    }
     snprintf(buf, n, "trade t%" PRIu64 " buy#%" PRIu64 " sell#%" PRIu64
              " cc%" PRIu32 "/cc%" PRIu32 " q%" PRId64 " p%" PRId64 " %s",
              ev->trade_id, ev->buy_order_id, ev->sell_order_id, ev->buyer_cc,
@@ -147,13 +187,51 @@ static void ev_format_brief(const imx_event *ev, char *buf, size_t n) {
              ev->order_id, ev->cc, side_str(ev->side), ev->qty);
     break;
   case IMX_EV_REJECTED:
-    snprintf(buf, n, "rejected #%" PRIu64 " %s", ev->order_id,
-             status_str(ev->status));
+    if (ev->tender_id != 0)
+      snprintf(buf, n, "rejected tender%" PRIu64 " %s", ev->tender_id,
+               status_str(ev->status));
+    else
+      snprintf(buf, n, "rejected #%" PRIu64 " %s", ev->order_id,
+               status_str(ev->status));
+    if (ev->available != 0) {
+      size_t used = strlen(buf);
+      snprintf(buf + used, n - used, " available %" PRId64, ev->available);
+    }
     break;
   case IMX_EV_MODIFIED:
     snprintf(buf, n, "modified #%" PRIu64 " cc%" PRIu32 " %s q%" PRId64
              " p%" PRId64 " %s", ev->order_id, ev->cc, side_str(ev->side),
              ev->qty, ev->price_minor, ev->priority_kept ? "kept" : "moved");
+    break;
+  case IMX_EV_AUCTION:
+    snprintf(buf, n, "auction p%" PRId64 " q%" PRId64 " surplus %" PRId64
+             " %s", ev->price_minor, ev->qty, ev->surplus,
+             side_str(ev->surplus_side));
+    break;
+  case IMX_EV_TENDER_OPENED:
+    snprintf(buf, n, "tender_opened tender%" PRIu64 " cc%" PRIu32 " q%" PRId64
+             " ceiling %" PRId64 " deadline %" PRId64, ev->tender_id, ev->cc,
+             ev->qty, ev->price_minor, ev->deadline_ms);
+    break;
+  case IMX_EV_QUOTE_ACCEPTED:
+  case IMX_EV_QUOTE_RELEASED:
+    snprintf(buf, n, "%s tender%" PRIu64 " quote%" PRIu64 " cc%" PRIu32
+             " q%" PRId64 " p%" PRId64, ev->type == IMX_EV_QUOTE_ACCEPTED
+             ? "quote_accepted" : "quote_released", ev->tender_id,
+             ev->quote_id, ev->cc, ev->qty, ev->price_minor);
+    break;
+  case IMX_EV_TENDER_AWARDED:
+    snprintf(buf, n, "tender_awarded tender%" PRIu64 " quote%" PRIu64
+             " cc%" PRIu32 " q%" PRId64 " p%" PRId64 " t%" PRIu64,
+             ev->tender_id, ev->quote_id, ev->cc, ev->qty, ev->price_minor,
+             ev->trade_id);
+    break;
+  case IMX_EV_TENDER_UNFILLED:
+  case IMX_EV_TENDER_CANCELLED:
+    snprintf(buf, n, "%s tender%" PRIu64 " cc%" PRIu32 " q%" PRId64,
+             ev->type == IMX_EV_TENDER_UNFILLED ? "tender_unfilled"
+                                                : "tender_cancelled",
+             ev->tender_id, ev->cc, ev->qty);
     break;
   default:
     snprintf(buf, n, "?event %d", (int)ev->type);
@@ -227,18 +305,35 @@ typedef enum cmd_kind {
   CMD_NEW,
   CMD_CANCEL,
   CMD_MODIFY,
-  CMD_PERIOD_END
+  CMD_PERIOD_END,
+  CMD_AUCTION,       /* svc, value: the reference */
+  CMD_CC_SET,        /* o.cc, value: the budget */
+  CMD_CAPACITY_SET,  /* o.cc, svc, value: the capacity */
+  CMD_TENDER_NEW,    /* svc, o.cc, o.qty, o.price_minor: the ceiling,
+                     ** value: the deadline */
+  CMD_QUOTE,         /* the tender, o.cc, o.price_minor */
+  CMD_AWARD,         /* the tender */
+  CMD_TENDER_CANCEL, /* the tender */
+  CMD_CLOCK          /* value: now */
 } cmd_kind;
+
+/* Commands that target something another command made: an order (cancel,
+** modify) or a tender (quote, award, tender cancel). */
+static int cmd_targets(cmd_kind kind) {
+  return kind == CMD_CANCEL || kind == CMD_MODIFY || kind == CMD_QUOTE ||
+         kind == CMD_AWARD || kind == CMD_TENDER_CANCEL;
+}
 
 typedef struct cmd {
   cmd_kind kind;
   uint32_t svc;        /* logical service: < nsvc real, else unknown */
   imx_order_new o;     /* CMD_NEW; o.service is set from svc when run */
-  uint64_t id;         /* CMD_CANCEL, CMD_MODIFY, when target < 0 */
-  long target;         /* else the index of the command that made the order,
-                       ** so that shrinking a run keeps the reference */
+  uint64_t id;         /* the order or tender id targeted, when target < 0 */
+  long target;         /* else the index of the command that made the order
+                       ** or tender, so that shrinking keeps the reference */
   int64_t qty_open;    /* CMD_MODIFY */
   int64_t price_minor; /* CMD_MODIFY */
+  int64_t value;       /* see cmd_kind */
 } cmd;
 
 static cmd cmd_new(uint32_t svc, uint32_t cc, imx_side side, imx_tif tif,
@@ -278,6 +373,21 @@ static cmd cmd_period_end(uint32_t svc) {
   return c;
 }
 
+/* Any other command: the fields it does not use stay zero. */
+static cmd cmd_other(cmd_kind kind, uint32_t svc, uint32_t cc, int64_t qty,
+                     int64_t price_minor, int64_t value) {
+  cmd c;
+  memset(&c, 0, sizeof c);
+  c.kind = kind;
+  c.target = -1;
+  c.svc = svc;
+  c.o.cc = cc;
+  c.o.qty = qty;
+  c.o.price_minor = price_minor;
+  c.value = value;
+  return c;
+}
+
 /* id: the order id the command targets, resolved. */
 static void cmd_format(const cmd *c, uint64_t id, char *buf, size_t n) {
   switch (c->kind) {
@@ -297,6 +407,36 @@ static void cmd_format(const cmd *c, uint64_t id, char *buf, size_t n) {
   case CMD_PERIOD_END:
     snprintf(buf, n, "period_end(svc %" PRIu32 ")", c->svc);
     break;
+  case CMD_AUCTION:
+    snprintf(buf, n, "auction_run(svc %" PRIu32 ", reference %" PRId64 ")",
+             c->svc, c->value);
+    break;
+  case CMD_CC_SET:
+    snprintf(buf, n, "cc_set(cc %" PRIu32 ", budget %" PRId64 ")", c->o.cc,
+             c->value);
+    break;
+  case CMD_CAPACITY_SET:
+    snprintf(buf, n, "capacity_set(cc %" PRIu32 ", svc %" PRIu32
+             ", capacity %" PRId64 ")", c->o.cc, c->svc, c->value);
+    break;
+  case CMD_TENDER_NEW:
+    snprintf(buf, n, "tender_new(svc %" PRIu32 ", cc %" PRIu32 ", qty %" PRId64
+             ", ceiling %" PRId64 ", deadline %" PRId64 ")", c->svc, c->o.cc,
+             c->o.qty, c->o.price_minor, c->value);
+    break;
+  case CMD_QUOTE:
+    snprintf(buf, n, "tender_quote(tender%" PRIu64 ", cc %" PRIu32
+             ", price %" PRId64 ")", id, c->o.cc, c->o.price_minor);
+    break;
+  case CMD_AWARD:
+    snprintf(buf, n, "tender_award(tender%" PRIu64 ")", id);
+    break;
+  case CMD_TENDER_CANCEL:
+    snprintf(buf, n, "tender_cancel(tender%" PRIu64 ")", id);
+    break;
+  case CMD_CLOCK:
+    snprintf(buf, n, "clock(%" PRId64 ")", c->value);
+    break;
   }
 }
 
@@ -306,6 +446,9 @@ static void cmd_format(const cmd *c, uint64_t id, char *buf, size_t n) {
 #define SERVICE(tick, lot_units, divisible_flag, levels)                    \
   {.tick_minor = (tick), .lot = (lot_units), .divisible = (divisible_flag), \
    .levels_max = (levels)}
+#define AUCTION_SERVICE(tick, lot_units, divisible_flag, levels, cap)       \
+  {.tick_minor = (tick), .lot = (lot_units), .divisible = (divisible_flag), \
+   .levels_max = (levels), .mode = IMX_MODE_AUCTION, .price_cap_minor = (cap)}
 
 typedef struct scenario {
   uint32_t orders_max; /* the engine's pool */
@@ -319,6 +462,12 @@ typedef struct scenario {
   int64_t spread_ticks, overlap_ticks;
   uint32_t cancel_pct;           /* of commands */
   uint32_t period_end_per_mille; /* of commands */
+  uint32_t auction_per_mille;    /* of commands: calls */
+  uint32_t tender_pct;           /* of commands: tender commands, clock */
+  uint32_t risk_per_mille;       /* of commands: cc_set, capacity_set */
+  /* The engine's settings, given to the model too. */
+  int risk;
+  uint32_t ccs_max, tenders_max, orders_per_cc_max;
 } scenario;
 
 typedef struct world {
@@ -329,8 +478,13 @@ typedef struct world {
   uint32_t svc_e[SVC_MAX], svc_m[SVC_MAX];
   uint64_t id_last;    /* highest order id handed out */
   size_t steps;        /* commands run so far */
-  uint64_t *step_ids;  /* the order id each command got from the model, or 0 */
+  uint64_t *step_ids;  /* the order or tender id each command got from the
+                       ** model, or 0 */
   size_t *id_steps;    /* the command that got each order id */
+  size_t *tender_steps;/* the command that got each tender id */
+  uint32_t *tender_svc;/* the logical service of each tender id */
+  int64_t *tender_ceiling; /* and its ceiling */
+  uint32_t quote_next; /* the cost centre of the next round-robin quote */
   size_t steps_cap;
   imx_order_info *ord_e, *ord_m;
   imx_level_info *lev_e, *lev_m;
@@ -342,10 +496,23 @@ static void scenario_print(const scenario *sc) {
   fprintf(stderr, "  scenario: orders_max %" PRIu32 ", services_max %" PRIu32
           ", cost centres 1..%" PRIu32 "%s\n", sc->orders_max, sc->nsvc,
           sc->ncc, sc->cc_edges ? " (1 is 0, the last is UINT32_MAX)" : "");
+  fprintf(stderr, "  risk %d, ccs_max %" PRIu32 ", tenders_max %" PRIu32
+          ", orders_per_cc_max %" PRIu32 " (0: the defaults, no limit)\n",
+          sc->risk, sc->ccs_max, sc->tenders_max, sc->orders_per_cc_max);
   for (uint32_t k = 0; k < sc->nsvc; k++)
-    fprintf(stderr, "  svc %" PRIu32 ": tick %" PRId64 " lot %" PRId64
-            " divisible %d levels_max %" PRIu32 "\n", k, sc->svc[k].tick_minor,
-            sc->svc[k].lot, sc->svc[k].divisible, sc->svc[k].levels_max);
+    fprintf(stderr, "  svc %" PRIu32 ": %s tick %" PRId64 " lot %" PRId64
+            " divisible %d levels_max %" PRIu32 " price_cap %" PRId64 "\n", k,
+            sc->svc[k].mode == IMX_MODE_AUCTION ? "auction" : "continuous",
+            sc->svc[k].tick_minor, sc->svc[k].lot, sc->svc[k].divisible,
+            sc->svc[k].levels_max, sc->svc[k].price_cap_minor);
+}
+
+/* The i-th cost centre of a scenario, i in 1..ncc. */
+static uint32_t cc_of(const scenario *sc, uint32_t i) {
+  assert(i >= 1 && i <= sc->ncc);
+  if (sc->cc_edges && i == 1) return 0;
+  if (sc->cc_edges && i == sc->ncc) return UINT32_MAX;
+  return i;
 }
 
 static int world_open(world *w, const scenario *sc) {
@@ -354,9 +521,16 @@ static int world_open(world *w, const scenario *sc) {
   imx_engine_config cfg = {.orders_max = sc->orders_max,
                            .services_max = sc->nsvc,
                            .on_event = ev_log_push,
-                           .ctx = &w->log_e};
+                           .ctx = &w->log_e,
+                           .risk = sc->risk,
+                           .ccs_max = sc->ccs_max,
+                           /* every pair the scenario can name */
+                           .positions_max = sc->ncc * SVC_MAX + 1,
+                           .tenders_max = sc->tenders_max,
+                           .orders_per_cc_max = sc->orders_per_cc_max};
   if (imx_engine_create(&cfg, &w->e) != IMX_OK) return -1;
-  w->m = ref_create(ev_log_push, &w->log_m);
+  cfg.ctx = &w->log_m;
+  w->m = ref_create_config(&cfg);
   if (w->m == NULL) return -1;
   for (uint32_t k = 0; k < sc->nsvc; k++) {
     if (imx_engine_service_add(w->e, &sc->svc[k], &w->svc_e[k]) != IMX_OK ||
@@ -377,9 +551,12 @@ static void world_close(world *w) {
   free(w->lev_m);
   free(w->step_ids);
   free(w->id_steps);
+  free(w->tender_steps);
+  free(w->tender_svc);
+  free(w->tender_ceiling);
 }
 
-/* The order id a cancel or modify targets. */
+/* The order or tender id a command targets. */
 static uint64_t cmd_target(const world *w, const cmd *c) {
   if (c->target < 0) return c->id;
   assert((size_t)c->target < w->steps);
@@ -511,6 +688,57 @@ static int compare_get(world *w, uint64_t id) {
                  sm == IMX_OK ? bm : "");
 }
 
+/* With risk on, the balance of every cost centre the scenario names and the
+** capacity of every (cost centre, service), status and every field; with
+** risk off, that both refuse the query. */
+static int compare_risk(world *w) {
+  const scenario *sc = w->sc;
+  uint32_t ncc = sc->risk ? sc->ncc : 1;
+  for (uint32_t i = 1; i <= ncc; i++) {
+    uint32_t cc = cc_of(sc, i);
+    imx_balance be, bm;
+    memset(&be, 0, sizeof be);
+    memset(&bm, 0, sizeof bm);
+    imx_status se = imx_engine_balance(w->e, cc, &be);
+    imx_status sm = ref_balance(w->m, cc, &bm);
+    if (se != sm || (se == IMX_OK &&
+                     (be.budget_minor != bm.budget_minor ||
+                      be.reserved_minor != bm.reserved_minor ||
+                      be.spent_minor != bm.spent_minor ||
+                      be.earned_minor != bm.earned_minor ||
+                      be.available_minor != bm.available_minor)))
+      return diverge(w, "balance(cc %" PRIu32 "): engine %s budget %" PRId64
+                     " reserved %" PRId64 " spent %" PRId64 " earned %" PRId64
+                     " available %" PRId64 ", model %s budget %" PRId64
+                     " reserved %" PRId64 " spent %" PRId64 " earned %" PRId64
+                     " available %" PRId64 "\n", cc, status_str(se),
+                     be.budget_minor, be.reserved_minor, be.spent_minor,
+                     be.earned_minor, be.available_minor, status_str(sm),
+                     bm.budget_minor, bm.reserved_minor, bm.spent_minor,
+                     bm.earned_minor, bm.available_minor);
+    for (uint32_t k = 0; sc->risk && k < sc->nsvc; k++) {
+      imx_capacity ce, cm;
+      memset(&ce, 0, sizeof ce);
+      memset(&cm, 0, sizeof cm);
+      se = imx_engine_capacity(w->e, cc, w->svc_e[k], &ce);
+      sm = ref_capacity(w->m, cc, w->svc_m[k], &cm);
+      if (se == sm && (se != IMX_OK ||
+                       (ce.capacity == cm.capacity &&
+                        ce.reserved == cm.reserved && ce.sold == cm.sold &&
+                        ce.available == cm.available)))
+        continue;
+      return diverge(w, "capacity(cc %" PRIu32 ", svc %" PRIu32 "): engine %s"
+                     " capacity %" PRId64 " reserved %" PRId64 " sold %" PRId64
+                     " available %" PRId64 ", model %s capacity %" PRId64
+                     " reserved %" PRId64 " sold %" PRId64 " available %" PRId64
+                     "\n", cc, k, status_str(se), ce.capacity, ce.reserved,
+                     ce.sold, ce.available, status_str(sm), cm.capacity,
+                     cm.reserved, cm.sold, cm.available);
+    }
+  }
+  return 0;
+}
+
 static int compare_state(world *w, uint64_t id) {
   world_buffers(w);
   for (uint32_t k = 0; k < w->sc->nsvc; k++)
@@ -522,6 +750,7 @@ static int compare_state(world *w, uint64_t id) {
   if (bad != 0) return diverge(w, "imx_engine_check() = %d\n", bad);
   bad = ref_check(w->m);
   if (bad != 0) return diverge(w, "ref_check() = %d (a model bug)\n", bad);
+  if (compare_risk(w)) return 1;
   if (id != 0 && compare_get(w, id)) return 1;
   return w->id_last != 0 && compare_get(w, w->id_last);
 }
@@ -534,6 +763,14 @@ static imx_event rejected_event(imx_status status) {
   return ev;
 }
 
+/* 1 if the rules check this status after orders_full: with a full pool the
+** engine says orders_full instead. */
+static int after_orders_full(imx_status v) {
+  return v == IMX_OK || v == IMX_E_LEVELS_FULL || v == IMX_E_SELF_TRADE ||
+         v == IMX_E_UNKNOWN_CC || v == IMX_E_TOO_MANY_ORDERS ||
+         v == IMX_E_INSUFFICIENT_BUDGET || v == IMX_E_OVER_CAPACITY;
+}
+
 /* A new order on both sides, or on the engine only when its pool must be
 ** full (see the top of the file). */
 static int step_new(world *w, const cmd *c, imx_status *se, imx_status *sm) {
@@ -541,8 +778,9 @@ static int step_new(world *w, const cmd *c, imx_status *se, imx_status *sm) {
   imx_order_new oe = c->o, om = c->o;
   oe.service = svc_id(w->svc_e, nsvc, c->svc);
   om.service = svc_id(w->svc_m, nsvc, c->svc);
-  imx_status v = ref_order_validate(w->m, &om);
-  int pool_full = (v == IMX_OK || v == IMX_E_LEVELS_FULL) &&
+  int64_t available = 0;
+  imx_status v = ref_order_validate(w->m, &om, &available);
+  int pool_full = after_orders_full(v) &&
                   ref_open_orders(w->m) >= w->sc->orders_max;
   uint64_t id_e = 0, id_m = 0;
   *se = imx_engine_order_new(w->e, &oe, &id_e);
@@ -563,13 +801,71 @@ static int step_new(world *w, const cmd *c, imx_status *se, imx_status *sm) {
   return 0;
 }
 
+static int step_auction(world *w, const cmd *c, imx_status *se,
+                        imx_status *sm) {
+  uint32_t nsvc = w->sc->nsvc;
+  imx_auction_result re, rm;
+  memset(&re, 0, sizeof re);
+  memset(&rm, 0, sizeof rm);
+  *se = imx_engine_auction_run(w->e, svc_id(w->svc_e, nsvc, c->svc), c->value,
+                               &re);
+  *sm = ref_auction_run(w->m, svc_id(w->svc_m, nsvc, c->svc), c->value, &rm);
+  if (*se != IMX_OK || *sm != IMX_OK) return 0;
+  if (re.price_minor == rm.price_minor && re.volume == rm.volume &&
+      re.surplus == rm.surplus && re.surplus_side == rm.surplus_side)
+    return 0;
+  return diverge(w, "auction result: engine p%" PRId64 " q%" PRId64
+                 " surplus %" PRId64 " %s, model p%" PRId64 " q%" PRId64
+                 " surplus %" PRId64 " %s\n", re.price_minor, re.volume,
+                 re.surplus, side_str(re.surplus_side), rm.price_minor,
+                 rm.volume, rm.surplus, side_str(rm.surplus_side));
+}
+
+static int step_tender_new(world *w, const cmd *c, imx_status *se,
+                           imx_status *sm) {
+  uint32_t nsvc = w->sc->nsvc;
+  imx_tender_new te = {.service = svc_id(w->svc_e, nsvc, c->svc),
+                       .cc = c->o.cc,
+                       .qty = c->o.qty,
+                       .ceiling_minor = c->o.price_minor,
+                       .deadline_ms = c->value};
+  imx_tender_new tm = te;
+  tm.service = svc_id(w->svc_m, nsvc, c->svc);
+  uint64_t id_e = 0, id_m = 0;
+  *se = imx_engine_tender_new(w->e, &te, &id_e);
+  *sm = ref_tender_new(w->m, &tm, &id_m);
+  if (*sm != IMX_OK) return 0;
+  w->step_ids[w->steps] = id_m;
+  w->tender_steps[id_m] = w->steps; /* ids <= commands, so it fits */
+  w->tender_svc[id_m] = c->svc;
+  w->tender_ceiling[id_m] = c->o.price_minor;
+  if (*se == IMX_OK && id_e != id_m)
+    return diverge(w, "new tender id: engine %" PRIu64 ", model %" PRIu64
+                   "\n", id_e, id_m);
+  return 0;
+}
+
+static int step_quote(world *w, const cmd *c, uint64_t tender_id,
+                      imx_status *se, imx_status *sm) {
+  uint64_t id_e = 0, id_m = 0;
+  *se = imx_engine_tender_quote(w->e, tender_id, c->o.cc, c->o.price_minor,
+                                &id_e);
+  *sm = ref_tender_quote(w->m, tender_id, c->o.cc, c->o.price_minor, &id_m);
+  if (*se == IMX_OK && *sm == IMX_OK && id_e != id_m)
+    return diverge(w, "new quote id: engine %" PRIu64 ", model %" PRIu64 "\n",
+                   id_e, id_m);
+  return 0;
+}
+
 /* What the random streams exercised, so that a generator that drifts away
 ** from some rule shows up as a failure rather than as silent green. */
 typedef struct coverage {
-  uint64_t types[6];
+  uint64_t types[TYPES];
   uint64_t reasons[4];
-  uint64_t statuses[IMX_E_NOMEM + 1];
+  uint64_t statuses[STATUSES]; /* of REJECTED events and of cc_set and
+                               ** capacity_set, which emit none */
   uint64_t kept[2]; /* MODIFIED with priority_kept 0, 1 */
+  uint64_t calls[2]; /* AUCTION events without a price, with one */
   uint32_t open_max; /* most open orders at once */
 } coverage;
 
@@ -578,49 +874,63 @@ static coverage cov;
 static void coverage_add(const ev_log *l) {
   for (size_t i = 0; i < l->len; i++) {
     const imx_event *ev = &l->evs[i];
-    if ((unsigned)ev->type < 6) cov.types[ev->type]++;
+    if ((unsigned)ev->type < TYPES) cov.types[ev->type]++;
     if (ev->type == IMX_EV_CANCELLED && (unsigned)ev->reason < 4)
       cov.reasons[ev->reason]++;
-    if (ev->type == IMX_EV_REJECTED && (unsigned)ev->status <= IMX_E_NOMEM)
+    if (ev->type == IMX_EV_REJECTED && (unsigned)ev->status < STATUSES)
       cov.statuses[ev->status]++;
     if (ev->type == IMX_EV_MODIFIED) cov.kept[ev->priority_kept != 0]++;
+    if (ev->type == IMX_EV_AUCTION) cov.calls[ev->qty > 0]++;
   }
 }
 
+/* Statuses no command of the random streams can give: services are added
+** before the stream, memory is not exhausted, positions_max is sized for
+** every pair. */
+static int status_unreachable(int s) {
+  return s == IMX_OK || s == IMX_E_SERVICES_FULL || s == IMX_E_NOMEM ||
+         s == IMX_E_POSITIONS_FULL;
+}
+
 static void coverage_print(void) {
-  fprintf(stderr, "  coverage: accepted %" PRIu64 " trade %" PRIu64
-          " expired %" PRIu64 " rejected %" PRIu64 ", open orders at most %"
-          PRIu32 "\n", cov.types[IMX_EV_ACCEPTED], cov.types[IMX_EV_TRADE],
-          cov.types[IMX_EV_EXPIRED], cov.types[IMX_EV_REJECTED], cov.open_max);
-  fprintf(stderr, "  cancelled %" PRIu64 ":", cov.types[IMX_EV_CANCELLED]);
+  fprintf(stderr, "  coverage:");
+  for (int t = 0; t < TYPES; t++)
+    fprintf(stderr, "%s %s %" PRIu64, t % 6 == 5 ? "\n   " : "",
+            type_str((imx_event_type)t), cov.types[t]);
+  fprintf(stderr, "\n  calls without a price %" PRIu64 ", with %" PRIu64
+          "; open orders at most %" PRIu32 "\n", cov.calls[0], cov.calls[1],
+          cov.open_max);
+  fprintf(stderr, "  cancelled:");
   for (int r = 0; r < 4; r++)
     fprintf(stderr, " %s %" PRIu64, reason_str((imx_cancel_reason)r),
             cov.reasons[r]);
-  fprintf(stderr, "; modified %" PRIu64 ": kept %" PRIu64 " moved %" PRIu64
-          "\n  rejected:", cov.types[IMX_EV_MODIFIED], cov.kept[1],
-          cov.kept[0]);
-  for (int s = IMX_E_UNKNOWN_SERVICE; s <= IMX_E_LEVELS_FULL; s++)
-    fprintf(stderr, " %s %" PRIu64, status_str((imx_status)s), cov.statuses[s]);
+  fprintf(stderr, "; modified: kept %" PRIu64 " moved %" PRIu64
+          "\n  rejected:", cov.kept[1], cov.kept[0]);
+  for (int s = 1; s < STATUSES; s++)
+    fprintf(stderr, "%s %s %" PRIu64, s % 7 == 0 ? "\n   " : "",
+            status_str((imx_status)s), cov.statuses[s]);
   fprintf(stderr, "\n");
 }
 
 /* Every event type, cancel reason, priority outcome and command status
 ** must have happened somewhere in the random streams. */
 static void coverage_check(void) {
-  for (int t = 0; t < 6; t++) CHECK(cov.types[t] > 0);
+  for (int t = 0; t < TYPES; t++) CHECK(cov.types[t] > 0);
   for (int r = 0; r < 4; r++) CHECK(cov.reasons[r] > 0);
-  for (int s = IMX_E_UNKNOWN_SERVICE; s <= IMX_E_LEVELS_FULL; s++)
-    CHECK(cov.statuses[s] > 0);
+  for (int s = 0; s < STATUSES; s++)
+    if (!status_unreachable(s)) CHECK(cov.statuses[s] > 0);
   CHECK(cov.kept[0] > 0 && cov.kept[1] > 0);
+  CHECK(cov.calls[0] > 0 && cov.calls[1] > 0);
 }
 
-/* One command, whose target order id is resolved, on both. */
+/* One command, whose target order or tender id is resolved, on both. */
 static int world_step_run(world *w, const cmd *c, uint64_t id) {
   imx_status se = IMX_OK, sm = IMX_OK;
   uint32_t nsvc = w->sc->nsvc;
+  int bad = 0;
   switch (c->kind) {
   case CMD_NEW:
-    if (step_new(w, c, &se, &sm)) return 1;
+    bad = step_new(w, c, &se, &sm);
     break;
   case CMD_CANCEL:
     se = imx_engine_order_cancel(w->e, id);
@@ -634,6 +944,37 @@ static int world_step_run(world *w, const cmd *c, uint64_t id) {
     se = imx_engine_period_end(w->e, svc_id(w->svc_e, nsvc, c->svc));
     sm = ref_period_end(w->m, svc_id(w->svc_m, nsvc, c->svc));
     break;
+  case CMD_AUCTION:
+    bad = step_auction(w, c, &se, &sm);
+    break;
+  case CMD_CC_SET:
+    se = imx_engine_cc_set(w->e, c->o.cc, c->value);
+    sm = ref_cc_set(w->m, c->o.cc, c->value);
+    break;
+  case CMD_CAPACITY_SET:
+    se = imx_engine_capacity_set(w->e, c->o.cc, svc_id(w->svc_e, nsvc, c->svc),
+                                 c->value);
+    sm = ref_capacity_set(w->m, c->o.cc, svc_id(w->svc_m, nsvc, c->svc),
+                          c->value);
+    break;
+  case CMD_TENDER_NEW:
+    bad = step_tender_new(w, c, &se, &sm);
+    break;
+  case CMD_QUOTE:
+    bad = step_quote(w, c, id, &se, &sm);
+    break;
+  case CMD_AWARD:
+    se = imx_engine_tender_award(w->e, id);
+    sm = ref_tender_award(w->m, id);
+    break;
+  case CMD_TENDER_CANCEL:
+    se = imx_engine_tender_cancel(w->e, id);
+    sm = ref_tender_cancel(w->m, id);
+    break;
+  case CMD_CLOCK:
+    se = imx_engine_clock(w->e, c->value);
+    sm = ref_clock(w->m, c->value);
+    break;
   }
   if (se != sm) {
     diverge(w, "status: engine %s, model %s\n", status_str(se), status_str(sm));
@@ -641,8 +982,13 @@ static int world_step_run(world *w, const cmd *c, uint64_t id) {
     append_log(w, "model", &w->log_m);
     return 1;
   }
-  if (compare_events(w) || compare_state(w, id)) return 1;
+  int order_cmd = c->kind == CMD_CANCEL || c->kind == CMD_MODIFY;
+  if (bad || compare_events(w) || compare_state(w, order_cmd ? id : 0))
+    return 1;
   coverage_add(&w->log_e);
+  if ((c->kind == CMD_CC_SET || c->kind == CMD_CAPACITY_SET) &&
+      (unsigned)se < STATUSES)
+    cov.statuses[se]++;
   uint32_t open = ref_open_orders(w->m);
   cov.open_max = open > cov.open_max ? open : cov.open_max;
   return 0;
@@ -656,10 +1002,17 @@ static int world_step(world *w, const cmd *c) {
     w->steps_cap = w->steps_cap ? 2 * w->steps_cap : 256;
     w->step_ids = realloc(w->step_ids, w->steps_cap * sizeof *w->step_ids);
     w->id_steps = realloc(w->id_steps, w->steps_cap * sizeof *w->id_steps);
-    if (w->step_ids == NULL || w->id_steps == NULL) abort();
+    w->tender_steps =
+        realloc(w->tender_steps, w->steps_cap * sizeof *w->tender_steps);
+    w->tender_svc = realloc(w->tender_svc, w->steps_cap * sizeof *w->tender_svc);
+    w->tender_ceiling = realloc(w->tender_ceiling,
+                                w->steps_cap * sizeof *w->tender_ceiling);
+    if (!w->step_ids || !w->id_steps || !w->tender_steps || !w->tender_svc ||
+        !w->tender_ceiling)
+      abort();
   }
   w->step_ids[w->steps] = 0;
-  uint64_t id = cmd_target(w, c);
+  uint64_t id = cmd_targets(c->kind) ? cmd_target(w, c) : 0;
   int bad = world_step_run(w, c, id);
   w->steps++;
   return bad;
@@ -693,14 +1046,39 @@ static scenario scenario_make(rng *r, uint64_t seed) {
   ** proportion to it. */
   sc.orders_max = seed % 4 == 0 ? 64 : (uint32_t)commands_per_seed();
   sc.nsvc = 1 + below(r, SVC_MAX);
-  for (uint32_t k = 0; k < sc.nsvc; k++)
-    sc.svc[k] = kinds[below(r, sizeof kinds / sizeof kinds[0])];
-  sc.ncc = 2 + below(r, 4);
-  sc.cc_edges = one_in(r, 4);
   sc.spread_ticks = one_in(r, 3) ? 25 : 6;
   sc.overlap_ticks = one_in(r, 2) ? sc.spread_ticks : (int64_t)below(r, 3);
+  /* Half the seeds call auctions: each service is then an auction book
+  ** with even odds, the first always. */
+  int auctions = one_in(r, 2);
+  for (uint32_t k = 0; k < sc.nsvc; k++) {
+    sc.svc[k] = kinds[below(r, sizeof kinds / sizeof kinds[0])];
+    if (auctions && (k == 0 || one_in(r, 2))) sc.svc[k].mode = IMX_MODE_AUCTION;
+    /* A cap inside the price band: bad_price above it, and market bids
+    ** reserve qty x cap. */
+    if (one_in(r, 3))
+      sc.svc[k].price_cap_minor =
+          sc.svc[k].tick_minor * (PRICE_MID_TICKS + sc.spread_ticks / 2 + 1);
+  }
+  sc.tender_pct = one_in(r, 2) ? 10 : 0;
+  /* Enough cost centres now and then for a tender to fill its quotes. */
+  sc.ncc = 2 + below(r, 4);
+  if (sc.tender_pct && one_in(r, 4)) {
+    sc.ncc = 2 + IMX_QUOTES_MAX;
+    sc.tender_pct = 30;
+  }
+  sc.cc_edges = one_in(r, 4);
   sc.cancel_pct = one_in(r, 2) ? 14 : 4;
   sc.period_end_per_mille = one_in(r, 2) ? 30 : 5;
+  sc.auction_per_mille = auctions ? (one_in(r, 2) ? 120 : 30) : 2;
+  sc.risk = one_in(r, 2);
+  sc.risk_per_mille = sc.risk ? 15 : 2;
+  /* Small limits: the last cost centre out of range, few tenders, few
+  ** orders per cost centre. ccs_max stays small in any case because
+  ** imx_engine_check() clears an array of that size every time. */
+  sc.ccs_max = sc.ncc + (one_in(r, 3) ? 0 : 1);
+  sc.tenders_max = one_in(r, 3) ? 3 : 0;
+  sc.orders_per_cc_max = sc.risk && one_in(r, 3) ? 6 : 0;
   return sc;
 }
 
@@ -722,7 +1100,7 @@ static int64_t gen_qty(rng *r, int64_t lot) {
 static void spoil(rng *r, const imx_service_config *cfg, int64_t *qty,
                   int64_t *price_minor) {
   int64_t tick = cfg->tick_minor, lot = cfg->lot;
-  switch (below(r, 14)) {
+  switch (below(r, 15)) {
   case 0: *qty = 0; break;
   case 1: *qty = -lot; break;
   case 2: *qty = IMX_QTY_MAX + lot; break;
@@ -736,6 +1114,7 @@ static void spoil(rng *r, const imx_service_config *cfg, int64_t *qty,
   case 10: *qty = 0; *price_minor = 0; break;
   case 11: *qty += 1; *price_minor += 1; break;
   case 12: *qty = INT64_MAX; break;
+  case 13: *qty += 1; *price_minor = 0; break; /* bad_lot, or a market */
   default: *price_minor = INT64_MIN; break;
   }
 }
@@ -766,9 +1145,19 @@ static uint64_t gen_other_id(rng *r, const world *w) {
   }
 }
 
+/* One of the scenario's cost centres. */
+static uint32_t gen_cc(rng *r, const scenario *sc) {
+  return cc_of(sc, 1 + below(r, sc->ncc));
+}
+
+/* A logical service: mostly a real one, now and then an unknown one. */
+static uint32_t gen_svc(rng *r, const scenario *sc, uint32_t unknown_in) {
+  return one_in(r, unknown_in) ? sc->nsvc + below(r, 2) : below(r, sc->nsvc);
+}
+
 static cmd gen_new(rng *r, const world *w) {
   const scenario *sc = w->sc;
-  uint32_t k = one_in(r, 60) ? sc->nsvc + below(r, 2) : below(r, sc->nsvc);
+  uint32_t k = gen_svc(r, sc, 60);
   const imx_service_config *cfg = svc_cfg(sc, k);
   imx_side side = (imx_side)below(r, 2);
   static const uint32_t bad_values[] = {2, 3, 4, 255, UINT32_MAX};
@@ -780,11 +1169,11 @@ static cmd gen_new(rng *r, const world *w) {
   int aon = cfg->divisible ? one_in(r, 5) : !one_in(r, 40);
   int64_t qty = gen_qty(r, cfg->lot);
   int64_t price = gen_price(r, sc, side, cfg->tick_minor);
+  /* Market orders: auction books take them, continuous ones refuse. */
+  if (one_in(r, cfg->mode == IMX_MODE_AUCTION ? 8 : 200))
+    price = IMX_PRICE_MARKET;
   if (one_in(r, 30)) spoil(r, cfg, &qty, &price);
-  uint32_t cc = 1 + below(r, sc->ncc);
-  if (sc->cc_edges && cc == 1) cc = 0;
-  if (sc->cc_edges && cc == sc->ncc) cc = UINT32_MAX;
-  return cmd_new(k, cc, side, tif, aon, qty, price);
+  return cmd_new(k, gen_cc(r, sc), side, tif, aon, qty, price);
 }
 
 static cmd gen_modify(rng *r, world *w) {
@@ -813,6 +1202,7 @@ static cmd gen_modify(rng *r, world *w) {
   case 5: /* to the far side of the band: crosses whatever rests there */
     price = tick * (PRICE_MID_TICKS + (o.side == IMX_BID ? 1 : -1) *
                                           w->sc->spread_ticks);
+    if (cfg->mode == IMX_MODE_AUCTION && one_in(r, 2)) price = IMX_PRICE_MARKET;
     break;
   default: spoil(r, cfg, &qty, &price); break;
   }
@@ -822,15 +1212,130 @@ static cmd gen_modify(rng *r, world *w) {
   return c;
 }
 
-static cmd gen_cmd(rng *r, world *w) {
-  uint32_t u = below(r, 1000);
-  if (u < w->sc->period_end_per_mille) {
-    uint32_t nsvc = w->sc->nsvc;
-    return cmd_period_end(one_in(r, 20) ? nsvc + below(r, 2) : below(r, nsvc));
+/* A reference for a call: near the band, none, or off the tick or cap. */
+static int64_t gen_reference(rng *r, const world *w, uint32_t k) {
+  const imx_service_config *cfg = svc_cfg(w->sc, k);
+  int64_t tick = cfg->tick_minor;
+  switch (below(r, 12)) {
+  case 0: return 0;
+  case 1: return tick + 1 - one_in(r, 2) * 2 * (tick + 1); /* off, or < 0 */
+  case 2: return IMX_PRICE_MAX_MINOR / tick * tick + tick; /* above any cap */
+  default:
+    return tick * (PRICE_MID_TICKS - 3 + (int64_t)below(r, 7));
   }
+}
+
+/* cc_set or capacity_set: mostly valid, amounts from nothing to plenty. */
+static cmd gen_risk(rng *r, const world *w) {
+  const scenario *sc = w->sc;
+  uint32_t cc = one_in(r, 40) ? sc->ccs_max + below(r, 3) : gen_cc(r, sc);
+  if (one_in(r, 2)) {
+    static const int64_t budgets[] = {0,      2000,      20000,
+                                      200000, 2000000, 1000000000000LL};
+    int64_t budget = budgets[below(r, 6)];
+    if (one_in(r, 40)) budget = -1 - (int64_t)below(r, 100);
+    return cmd_other(CMD_CC_SET, 0, cc, 0, 0, budget);
+  }
+  uint32_t k = gen_svc(r, sc, 30);
+  static const int64_t units[] = {0, 5, 30, 300, 100000};
+  int64_t capacity = svc_cfg(sc, k)->lot * units[below(r, 5)];
+  if (one_in(r, 40)) capacity = one_in(r, 2) ? -1 : IMX_CAPACITY_MAX + 1;
+  return cmd_other(CMD_CAPACITY_SET, k, cc, 0, 0, capacity);
+}
+
+/* A random open tender of the model; 0 if none. */
+static uint64_t pick_tender(rng *r, const world *w) {
+  uint64_t ids[64];
+  uint32_t n = ref_tenders_open(w->m, ids, 64);
+  return n == 0 ? 0 : ids[below(r, n)];
+}
+
+static uint64_t oldest_tender(const world *w) {
+  uint64_t id = 0;
+  return ref_tenders_open(w->m, &id, 1) ? id : 0;
+}
+
+/* A tender id that is probably not open. */
+static uint64_t gen_other_tender(rng *r) {
+  switch (below(r, 3)) {
+  case 0: return 0;
+  case 1: return 1 + below(r, 50);
+  default: return UINT64_MAX - below(r, 2);
+  }
+}
+
+/* Tender commands and the clock. */
+static cmd gen_tender(rng *r, world *w) {
+  const scenario *sc = w->sc;
+  int64_t now = ref_clock_now(w->m);
+  /* Where the clock, new tenders, quotes and awards end (the rest are
+  ** tender cancels); with many cost centres tenders live longer. */
+  int many = sc->ncc > IMX_QUOTES_MAX;
+  uint32_t clock_end = many ? 4 : 12, new_end = many ? 14 : 40,
+           quote_end = many ? 96 : 85, award_end = many ? 98 : 93;
+  uint32_t u = below(r, 100);
+  if (u < clock_end) { /* the clock, now and then backwards */
+    int64_t to = one_in(r, 8) ? now - (int64_t)below(r, 5)
+                              : now + 1 + (int64_t)below(r, 15);
+    return cmd_other(CMD_CLOCK, 0, 0, 0, 0, to);
+  }
+  if (u < new_end) {
+    uint32_t k = gen_svc(r, sc, 30);
+    const imx_service_config *cfg = svc_cfg(sc, k);
+    int64_t qty = gen_qty(r, cfg->lot);
+    int64_t ceiling = gen_price(r, sc, IMX_BID, cfg->tick_minor);
+    if (one_in(r, 20)) spoil(r, cfg, &qty, &ceiling);
+    int64_t horizon = many ? 600 : 60;
+    int64_t deadline = one_in(r, 20) ? now - (int64_t)below(r, 2)
+                                     : now + 1 + (int64_t)below(r, horizon);
+    return cmd_other(CMD_TENDER_NEW, k, gen_cc(r, sc), qty, ceiling, deadline);
+  }
+  /* Many cost centres: half the quotes go to the oldest open tender from
+  ** each cost centre in turn, so that it fills its quotes. */
+  int round_robin = many && one_in(r, 2);
+  uint64_t id = round_robin ? oldest_tender(w) : pick_tender(r, w);
+  int other = id == 0 || one_in(r, 15);
+  cmd c;
+  if (u < quote_end) {
+    /* A quote near the ceiling: on it, under it, or above it. */
+    uint32_t k = id != 0 ? w->tender_svc[id] : below(r, sc->nsvc);
+    const imx_service_config *cfg = svc_cfg(sc, k);
+    int64_t tick = cfg->tick_minor;
+    int64_t ceiling = id != 0 ? w->tender_ceiling[id] : tick * PRICE_MID_TICKS;
+    int64_t price = ceiling - tick * (int64_t)below(r, 6);
+    if (one_in(r, 6)) price += tick; /* above_ceiling */
+    if (one_in(r, 20)) price = one_in(r, 2) ? 0 : price + 1;
+    uint32_t cc = gen_cc(r, sc);
+    if (round_robin) cc = cc_of(sc, 1 + w->quote_next++ % sc->ncc);
+    c = cmd_other(CMD_QUOTE, 0, cc, 0, price, 0);
+  } else {
+    c = cmd_other(u < award_end ? CMD_AWARD : CMD_TENDER_CANCEL, 0, 0, 0, 0, 0);
+  }
+  if (other) {
+    c.id = gen_other_tender(r);
+  } else {
+    c.target = (long)w->tender_steps[id];
+  }
+  return c;
+}
+
+static cmd gen_cmd(rng *r, world *w) {
+  const scenario *sc = w->sc;
+  uint32_t u = below(r, 1000);
+  if (u < sc->period_end_per_mille)
+    return cmd_period_end(gen_svc(r, sc, 20));
+  u -= sc->period_end_per_mille;
+  if (u < sc->auction_per_mille) {
+    uint32_t k = gen_svc(r, sc, 20);
+    return cmd_other(CMD_AUCTION, k, 0, 0, 0, gen_reference(r, w, k));
+  }
+  u -= sc->auction_per_mille;
+  if (u < sc->risk_per_mille) return gen_risk(r, w);
+  u = below(r, 100);
+  if (u < sc->tender_pct) return gen_tender(r, w);
   u = below(r, 100);
   if (u < 60) return gen_new(r, w);
-  if (u < 60 + w->sc->cancel_pct) {
+  if (u < 60 + sc->cancel_pct) {
     imx_order_info o;
     uint32_t k;
     if (one_in(r, 4) || !pick_open(r, w, &o, &k))
@@ -840,6 +1345,25 @@ static cmd gen_cmd(rng *r, world *w) {
     return c;
   }
   return gen_modify(r, w);
+}
+
+/* The start of a risk stream: most cost centres get a budget and most
+** pairs a capacity, so that orders trade rather than bounce. */
+static size_t gen_setup(rng *r, const scenario *sc, cmd *out, size_t n) {
+  size_t k = 0;
+  for (uint32_t i = 1; sc->risk && i <= sc->ncc && k < n; i++) {
+    if (one_in(r, 6)) continue;
+    static const int64_t budgets[] = {20000, 200000, 2000000, 1000000000000LL};
+    uint32_t cc = cc_of(sc, i);
+    out[k++] = cmd_other(CMD_CC_SET, 0, cc, 0, 0, budgets[below(r, 4)]);
+    for (uint32_t s = 0; s < sc->nsvc && k < n; s++) {
+      if (one_in(r, 3)) continue;
+      int64_t units = one_in(r, 3) ? 30 : 100000;
+      out[k++] = cmd_other(CMD_CAPACITY_SET, s, cc, 0, 0,
+                           sc->svc[s].lot * units);
+    }
+  }
+  return k;
 }
 
 /* ---- replay and shrinking ------------------------------------------------ */
@@ -917,8 +1441,9 @@ static int run_seed(uint64_t seed, int trace) {
   cmd *cmds = malloc(n * sizeof *cmds);
   if (w == NULL || cmds == NULL || world_open(w, &sc) != 0) abort();
   long bad = -1;
+  size_t setup = gen_setup(&r, &sc, cmds, n);
   for (size_t i = 0; i < n && bad < 0; i++) {
-    cmds[i] = gen_cmd(&r, w);
+    if (i >= setup) cmds[i] = gen_cmd(&r, w);
     if (world_step(w, &cmds[i])) bad = (long)i;
     if (trace) {
       char buf[256];
@@ -946,7 +1471,10 @@ static int run_seed(uint64_t seed, int trace) {
 static void test_random_streams_agree_with_the_model(void) {
   const char *only = getenv("IMX_RANDOM_SEED");
   const char *trace = getenv("IMX_RANDOM_TRACE");
+  const char *seeds = getenv("IMX_RANDOM_SEEDS");
   uint64_t first = 1, last = SEEDS;
+  if (seeds != NULL && strtoull(seeds, NULL, 10) > 0)
+    last = strtoull(seeds, NULL, 10);
   if (only != NULL) {
     char *end = NULL;
     first = last = strtoull(only, &end, 10);
@@ -974,17 +1502,12 @@ typedef struct fixed_step {
   const char *want; /* the model's events, brief; the engine must agree */
 } fixed_step;
 
-static void run_fixed(const imx_service_config *cfg, uint32_t orders_max,
-                      const fixed_step *steps, size_t n) {
-  scenario sc;
-  memset(&sc, 0, sizeof sc);
-  sc.orders_max = orders_max;
-  sc.nsvc = 1;
-  sc.svc[0] = *cfg;
-  sc.ncc = 4;
+/* Runs the steps on a fresh world and leaves it open for more checks;
+** world_free closes it. */
+static world *run_fixed_world(const scenario *sc, const fixed_step *steps,
+                              size_t n) {
   world *w = malloc(sizeof *w);
-  if (w == NULL) abort();
-  CHECK(world_open(w, &sc) == 0);
+  if (w == NULL || world_open(w, sc) != 0) abort();
   for (size_t i = 0; i < n; i++) {
     char buf[256];
     cmd_format(&steps[i].c, steps[i].c.id, buf, sizeof buf);
@@ -1000,8 +1523,29 @@ static void run_fixed(const imx_service_config *cfg, uint32_t orders_max,
       CHECK(0);
     }
   }
+  return w;
+}
+
+static void world_free(world *w) {
   world_close(w);
   free(w);
+}
+
+static scenario fixed_scenario(const imx_service_config *cfg,
+                               uint32_t orders_max) {
+  scenario sc;
+  memset(&sc, 0, sizeof sc);
+  sc.orders_max = orders_max;
+  sc.nsvc = 1;
+  sc.svc[0] = *cfg;
+  sc.ncc = 4;
+  return sc;
+}
+
+static void run_fixed(const imx_service_config *cfg, uint32_t orders_max,
+                      const fixed_step *steps, size_t n) {
+  scenario sc = fixed_scenario(cfg, orders_max);
+  world_free(run_fixed_world(&sc, steps, n));
 }
 
 static const imx_service_config plain = SERVICE(1, 1, 1, 0);
@@ -1223,6 +1767,196 @@ static void test_levels_max_0_means_the_default(void) {
   free(w);
 }
 
+/* ---- fixed scenarios: calls, budgets and capacities, tenders ------------ */
+
+static const imx_service_config call = AUCTION_SERVICE(1, 1, 1, 0, 0);
+
+#define AUCTION(reference) cmd_other(CMD_AUCTION, 0, 0, 0, 0, reference)
+#define CC_SET(cc, budget) cmd_other(CMD_CC_SET, 0, cc, 0, 0, budget)
+#define CAPACITY_SET(cc, capacity) \
+  cmd_other(CMD_CAPACITY_SET, 0, cc, 0, 0, capacity)
+#define TENDER(cc, qty, ceiling, deadline) \
+  cmd_other(CMD_TENDER_NEW, 0, cc, qty, ceiling, deadline)
+#define CLOCK(now) cmd_other(CMD_CLOCK, 0, 0, 0, 0, now)
+
+/* A command on tender `tender`, named by its id. */
+static cmd cmd_tender(cmd_kind kind, uint64_t tender, uint32_t cc,
+                      int64_t price_minor) {
+  cmd c = cmd_other(kind, 0, cc, 0, price_minor, 0);
+  c.id = tender;
+  return c;
+}
+
+#define QUOTE(tender, cc, price) cmd_tender(CMD_QUOTE, tender, cc, price)
+#define AWARD(tender) cmd_tender(CMD_AWARD, tender, 0, 0)
+#define TENDER_CANCEL(tender) cmd_tender(CMD_TENDER_CANCEL, tender, 0, 0)
+
+/* The Xetra example of issue 10: limits 199 and 201 tie with no surplus;
+** the nearer to the reference wins, the higher of two equally near. */
+static void test_call_tie_goes_to_the_limit_nearest_the_reference(void) {
+  static const int64_t reference[] = {200, 202, 198};
+  static const char *const want[] = {
+      "auction p201 q10 surplus 0 none; "
+      "trade t1 buy#1 sell#2 cc1/cc2 q10 p201 none",
+      "auction p201 q10 surplus 0 none; "
+      "trade t1 buy#1 sell#2 cc1/cc2 q10 p201 none",
+      "auction p199 q10 surplus 0 none; "
+      "trade t1 buy#1 sell#2 cc1/cc2 q10 p199 none"};
+  for (int i = 0; i < 3; i++) {
+    const fixed_step steps[] = {
+        {NEW(1, BID, GTC, 0, 10, 201), "accepted #1 cc1 bid gtc q10 p201"},
+        {NEW(2, OFFER, GTC, 0, 10, 199), "accepted #2 cc2 offer gtc q10 p199"},
+        {AUCTION(reference[i]), want[i]},
+    };
+    run_fixed(&call, 1000, steps, sizeof steps / sizeof steps[0]);
+  }
+}
+
+static void test_call_market_orders_and_self_trade_at_entry(void) {
+  const fixed_step steps[] = {
+      {NEW(1, BID, GTC, 0, 5, 0), "accepted #1 cc1 bid gtc q5 p0"},
+      /* cc1 is on the bid side: it may not join the offers. */
+      {NEW(1, OFFER, GTC, 0, 5, 100), "rejected #0 self_trade"},
+      {NEW(2, OFFER, IOC, 0, 3, 0), "accepted #2 cc2 offer ioc q3 p0"},
+      /* Market orders alone and no reference: no price; ioc cancelled. */
+      {AUCTION(0),
+       "auction p0 q0 surplus 0 none; cancelled #2 cc2 offer q3 ioc"},
+      {NEW(2, OFFER, GTC, 0, 3, 0), "accepted #3 cc2 offer gtc q3 p0"},
+      {AUCTION(100),
+       "auction p100 q3 surplus 2 bid; "
+       "trade t1 buy#1 sell#3 cc1/cc2 q3 p100 none"},
+      {NEW(3, OFFER, GTC, 0, 4, 102), "accepted #4 cc3 offer gtc q4 p102"},
+      {NEW(4, BID, PERIOD, 0, 2, 101), "accepted #5 cc4 bid period q2 p101"},
+      /* At 101 nothing is offered; at 102 the market bid meets #4. */
+      {AUCTION(0),
+       "auction p102 q2 surplus 2 offer; "
+       "trade t2 buy#1 sell#4 cc1/cc3 q2 p102 none"},
+      {cmd_period_end(0), "expired #5 cc4 bid q2"},
+      {MODIFY(4, 2, 0), "modified #4 cc3 offer q2 p0 moved"},
+      {AUCTION(100), "auction p0 q0 surplus 0 none"},
+  };
+  run_fixed(&call, 1000, steps, sizeof steps / sizeof steps[0]);
+}
+
+static void test_call_leaves_out_aon_and_fok_that_would_not_fill_whole(void) {
+  const fixed_step steps[] = {
+      {NEW(1, BID, GTC, 1, 10, 105), "accepted #1 cc1 bid gtc aon q10 p105"},
+      {NEW(2, BID, GTC, 0, 4, 103), "accepted #2 cc2 bid gtc q4 p103"},
+      {NEW(3, OFFER, GTC, 0, 6, 100), "accepted #3 cc3 offer gtc q6 p100"},
+      /* First pass: 105 (volume 6, surplus 4) would give #1 only 6 of 10,
+      ** so #1 sits out; without it 100 and 103 tie with the surplus on the
+      ** offers: the lowest. */
+      {AUCTION(0),
+       "auction p100 q4 surplus 2 offer; "
+       "trade t1 buy#2 sell#3 cc2/cc3 q4 p100 none"},
+      {NEW(4, BID, FOK, 0, 5, 100), "accepted #4 cc4 bid fok q5 p100"},
+      /* #1 sits out again, then #4 (2 of 5): nothing trades. */
+      {AUCTION(0),
+       "auction p0 q0 surplus 0 none; cancelled #4 cc4 bid q5 fok"},
+  };
+  run_fixed(&call, 1000, steps, sizeof steps / sizeof steps[0]);
+}
+
+static scenario risk_scenario(void) {
+  scenario sc = fixed_scenario(&plain, 1000);
+  sc.risk = 1;
+  return sc;
+}
+
+static void check_balance(world *w, uint32_t cc, int64_t budget,
+                          int64_t reserved, int64_t spent, int64_t earned) {
+  imx_balance b;
+  CHECK_EQ(IMX_OK, ref_balance(w->m, cc, &b));
+  CHECK_EQ(budget, b.budget_minor);
+  CHECK_EQ(reserved, b.reserved_minor);
+  CHECK_EQ(spent, b.spent_minor);
+  CHECK_EQ(earned, b.earned_minor);
+  CHECK_EQ(budget - reserved - spent, b.available_minor);
+}
+
+static void check_capacity(world *w, uint32_t cc, int64_t capacity,
+                           int64_t reserved, int64_t sold) {
+  imx_capacity c;
+  CHECK_EQ(IMX_OK, ref_capacity(w->m, cc, w->svc_m[0], &c));
+  CHECK_EQ(capacity, c.capacity);
+  CHECK_EQ(reserved, c.reserved);
+  CHECK_EQ(sold, c.sold);
+  CHECK_EQ(capacity - reserved - sold, c.available);
+}
+
+static void test_bids_reserve_budget_offers_capacity_fills_release(void) {
+  const fixed_step steps[] = {
+      {CC_SET(1, 1000), ""},
+      {CC_SET(2, 0), ""},
+      {CAPACITY_SET(2, 10), ""},
+      {NEW(2, OFFER, GTC, 0, 4, 90), "accepted #1 cc2 offer gtc q4 p90"},
+      /* Reserves 10 x 100; the fill at 90 charges 360 and releases 400. */
+      {NEW(1, BID, GTC, 0, 10, 100),
+       "accepted #2 cc1 bid gtc q10 p100; "
+       "trade t1 buy#2 sell#1 cc1/cc2 q4 p90 bid"},
+      {NEW(1, BID, GTC, 0, 1, 50),
+       "rejected #0 insufficient_budget available 40"},
+      {NEW(2, OFFER, GTC, 0, 7, 100), "rejected #0 over_capacity available 6"},
+      {NEW(3, BID, GTC, 0, 1, 100), "rejected #0 unknown_cc"},
+      {MODIFY(2, 6, 107), "rejected #2 insufficient_budget available 40"},
+      {MODIFY(2, 6, 106), "modified #2 cc1 bid q6 p106 moved"},
+      {CANCEL(2), "cancelled #2 cc1 bid q6 user"},
+  };
+  scenario sc = risk_scenario();
+  world *w = run_fixed_world(&sc, steps, sizeof steps / sizeof steps[0]);
+  check_balance(w, 1, 1000, 0, 360, 0);
+  check_balance(w, 2, 0, 0, 0, 360);
+  check_capacity(w, 2, 10, 0, 4);
+  CHECK_EQ(IMX_E_UNKNOWN_CC, ref_cc_set(w->m, 2000, 1));
+  CHECK_EQ(IMX_OK, ref_cc_set(w->m, 1, 500)); /* a new period */
+  check_balance(w, 1, 500, 0, 0, 0);
+  world_free(w);
+}
+
+static void test_tender_awards_the_lowest_quote_the_earliest_of_equals(void) {
+  const fixed_step steps[] = {
+      {CC_SET(1, 10000), ""},
+      {CC_SET(2, 0), ""},
+      {CC_SET(3, 0), ""},
+      {CC_SET(4, 0), ""},
+      {CAPACITY_SET(2, 10), ""},
+      {CAPACITY_SET(3, 10), ""},
+      {CAPACITY_SET(4, 5), ""},
+      {TENDER(1, 10, 100, 50),
+       "tender_opened tender1 cc1 q10 ceiling 100 deadline 50"},
+      {QUOTE(1, 2, 95), "quote_accepted tender1 quote1 cc2 q10 p95"},
+      {QUOTE(1, 3, 95), "quote_accepted tender1 quote2 cc3 q10 p95"},
+      {QUOTE(1, 4, 90), "rejected tender1 over_capacity available 5"},
+      {QUOTE(1, 1, 90), "rejected tender1 self_trade"},
+      {QUOTE(1, 2, 90), "rejected tender1 already_quoted"},
+      {QUOTE(1, 3, 101), "rejected tender1 above_ceiling"},
+      {CLOCK(49), ""},
+      {CLOCK(50),
+       "trade t1 tender1 quote1 cc1/cc2 q10 p95; "
+       "tender_awarded tender1 quote1 cc2 q10 p95 t1; "
+       "quote_released tender1 quote2 cc3 q10 p95"},
+      {AWARD(1), "rejected tender1 unknown_tender"},
+      {TENDER(1, 10, 100, 50), "rejected #0 bad_deadline"},
+      {TENDER(1, 10, 100, 60),
+       "tender_opened tender2 cc1 q10 ceiling 100 deadline 60"},
+      {QUOTE(2, 3, 80), "quote_accepted tender2 quote3 cc3 q10 p80"},
+      {TENDER_CANCEL(2),
+       "quote_released tender2 quote3 cc3 q10 p80; "
+       "tender_cancelled tender2 cc1 q10"},
+      {TENDER(1, 10, 100, 70),
+       "tender_opened tender3 cc1 q10 ceiling 100 deadline 70"},
+      {CLOCK(40), ""}, /* the clock never goes back */
+      {CLOCK(80), "tender_unfilled tender3 cc1 q10"},
+  };
+  scenario sc = risk_scenario();
+  world *w = run_fixed_world(&sc, steps, sizeof steps / sizeof steps[0]);
+  check_balance(w, 1, 10000, 0, 950, 0);
+  check_balance(w, 2, 0, 0, 0, 950);
+  check_capacity(w, 2, 10, 0, 10);
+  check_capacity(w, 3, 10, 0, 0);
+  world_free(w);
+}
+
 static void test_service_config_is_checked_by_both(void) {
   const imx_service_config bad[] = {
       SERVICE(0, 1, 1, 0), SERVICE(1, 0, 1, 0),
@@ -1262,6 +1996,11 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_orders_full_rejects_until_an_order_leaves),
       CHECK_CASE(test_levels_max_0_means_the_default),
       CHECK_CASE(test_service_config_is_checked_by_both),
+      CHECK_CASE(test_call_tie_goes_to_the_limit_nearest_the_reference),
+      CHECK_CASE(test_call_market_orders_and_self_trade_at_entry),
+      CHECK_CASE(test_call_leaves_out_aon_and_fok_that_would_not_fill_whole),
+      CHECK_CASE(test_bids_reserve_budget_offers_capacity_fills_release),
+      CHECK_CASE(test_tender_awards_the_lowest_quote_the_earliest_of_equals),
       CHECK_CASE(test_random_streams_agree_with_the_model),
   };
   return check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
