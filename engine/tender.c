@@ -155,10 +155,12 @@ static void award(imx_engine *e, tender *t) {
 
 static imx_status check_tender(const imx_engine *e, const imx_tender_new *t) {
   if (t->service >= e->services_n) return IMX_E_UNKNOWN_SERVICE;
-  imx_status s = eng_check_qty_price(&e->books[t->service], t->qty,
-                                     t->ceiling_minor);
+  /* A ceiling is a limit: no market price, in any mode. A ceiling below 1
+  ** goes in as -1 so that it fails as bad_price in the documented order
+  ** (after bad_qty, before bad_tick and bad_lot). */
+  int64_t ceiling = t->ceiling_minor < 1 ? -1 : t->ceiling_minor;
+  imx_status s = eng_check_qty_price(&e->books[t->service], t->qty, ceiling);
   if (s != IMX_OK) return s;
-  if (t->ceiling_minor == IMX_PRICE_MARKET) return IMX_E_BAD_PRICE;
   if (t->deadline_ms <= e->clock_ms) return IMX_E_BAD_DEADLINE;
   if (e->tender_free == NIL) return IMX_E_TENDERS_FULL;
   return IMX_OK;

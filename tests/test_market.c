@@ -1703,6 +1703,21 @@ static void test_seventeenth_quote_is_rejected_quotes_full(void) {
   finish();
 }
 
+/* Regression (found by the reference model): a ceiling of 0 in an auction
+** service was taken for a market price and reported bad_lot; a ceiling is
+** a limit in every mode, and bad_price comes before bad_tick and bad_lot. */
+static void test_tender_ceiling_0_is_bad_price_in_an_auction_service(void) {
+  create(0, 0);
+  S = add_service(AUCTION, 5, 10, 0);
+  CHECK_EQ(IMX_E_BAD_PRICE, tender(0, 21, 0, 233));
+  EXPECT_EVENTS(rejected_tender(0, IMX_E_BAD_PRICE, 0));
+  CHECK_EQ(IMX_E_BAD_LOT, tender(0, 21, 100, 233));
+  EXPECT_EVENTS(rejected_tender(0, IMX_E_BAD_LOT, 0));
+  CHECK_EQ(IMX_E_BAD_QTY, tender(0, 0, 0, 233));
+  EXPECT_EVENTS(rejected_tender(0, IMX_E_BAD_QTY, 0));
+  finish();
+}
+
 static void test_tender_bad_deadline(void) {
   setup_tenders();
   CHECK_EQ(IMX_E_BAD_DEADLINE, tender(A, 5, 100, 0)); /* clock is 0 */
@@ -1910,6 +1925,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_trade_ids_follow_book_trades),
       CHECK_CASE(test_quote_rejections),
       CHECK_CASE(test_seventeenth_quote_is_rejected_quotes_full),
+      CHECK_CASE(test_tender_ceiling_0_is_bad_price_in_an_auction_service),
       CHECK_CASE(test_tender_bad_deadline),
       CHECK_CASE(test_tenders_full),
       CHECK_CASE(test_clock_awards_due_tenders_in_opening_order),
