@@ -409,11 +409,21 @@ failed_commit_publishes_nothing() {
   IMX_PUB_URL=$PUB_fc "$imx" --json watch it.hour --count 1 >"$tmp/fc.watch" 2>&1 &
   pids+=($!)
   sleep 0.3
-  (echo "BEGIN IMMEDIATE;"; sleep 4; echo "ROLLBACK;") | sqlite3 "$tmp/fc.db" &
+  # The other writer holds the lock until fc.hold is gone.
+  touch "$tmp/fc.hold"
+  (echo "BEGIN IMMEDIATE;"
+   while [ -e "$tmp/fc.hold" ]; do sleep 0.05; done
+   echo "ROLLBACK;") | sqlite3 "$tmp/fc.db" &
   pids+=($!)
-  sleep 0.5
+  local held=0
+  for _ in $(seq 200); do
+    sqlite3 "$tmp/fc.db" "BEGIN IMMEDIATE; ROLLBACK;" 2>&1 | grep -q locked && { held=1; break; }
+    sleep 0.05
+  done
+  [ $held -eq 1 ] || { rm -f "$tmp/fc.hold"; echo "  the lock was not taken"; return 1; }
   if IMX_URL=$URL_fc IMX_TOKEN=test-token-CC-R1 "$imx" bid it.hour 2 9000 >"$tmp/fc.bid" 2>&1; then
     echo "  the bid was acknowledged: $(cat "$tmp/fc.bid")"
+    rm -f "$tmp/fc.hold"
     return 1
   fi
   local stopped=0
@@ -421,13 +431,18 @@ failed_commit_publishes_nothing() {
     kill -0 "$PID_fc" 2>/dev/null || { stopped=1; break; }
     sleep 0.05
   done
-  [ $stopped -eq 1 ] || { echo "  imxd still runs"; return 1; }
-  grep -q 'nothing more is acknowledged' "$tmp/fc.log" || { cat "$tmp/fc.log"; return 1; }
+  local verdict=0
+  [ $stopped -eq 1 ] || { echo "  imxd still runs"; rm -f "$tmp/fc.hold"; return 1; }
+  grep -q 'nothing more is acknowledged' "$tmp/fc.log" || { cat "$tmp/fc.log"; verdict=1; }
   if grep -q '"type":"trade"\|"type":"top"' "$tmp/fc.watch"; then
     echo "  published before the commit: $(cat "$tmp/fc.watch")"
-    return 1
+    verdict=1
   fi
-  sleep 4 # the other writer lets go
+  rm -f "$tmp/fc.hold" # the other writer lets go
+  for _ in $(seq 100); do
+    sqlite3 "$tmp/fc.db" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1 && break
+    sleep 0.05
+  done
   cp "$tmp/fc.db" "$tmp/fc2.db"
   [ -f "$tmp/fc.db-wal" ] && cp "$tmp/fc.db-wal" "$tmp/fc2.db-wal"
   start_daemon fc2
@@ -436,6 +451,7 @@ failed_commit_publishes_nothing() {
   kill -TERM "$PID_fc2"
   wait "$PID_fc2"
   [[ "$orders" == *'"qty_open":5'* ]] || { echo "  after restart: $orders"; return 1; }
+  return $verdict
 }
 if command -v sqlite3 >/dev/null; then
   check a_failed_commit_is_neither_acknowledged_nor_published failed_commit_publishes_nothing
