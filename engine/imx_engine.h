@@ -47,6 +47,7 @@
 #define IMX_SERVICES_MAX     4096u          /* services per engine          */
 #define IMX_LEVELS_DEFAULT   4096u          /* price levels per book side   */
 #define IMX_LEVELS_MAX       (1u << 20)     /* price levels per book side   */
+#define IMX_TENDERS_MAX      (1u << 20)     /* open tenders per engine      */
 #define IMX_QUOTES_MAX       16u            /* quotes per tender            */
 #define IMX_PRICE_MARKET     0              /* price of a market order      */
 

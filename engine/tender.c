@@ -20,11 +20,10 @@
 #include "engine_int.h"
 
 #define TENDERS_DEFAULT 1024u
-#define TENDERS_MAX (1u << 20)
 
 int tender_init(imx_engine *e, uint32_t tenders_max) {
   e->tenders_max = tenders_max ? tenders_max : TENDERS_DEFAULT;
-  if (e->tenders_max > TENDERS_MAX) return -1;
+  if (e->tenders_max > IMX_TENDERS_MAX) return -1;
   e->tenders = eng_alloc(e, e->tenders_max, sizeof(tender));
   if (e->tenders == NULL) return -1;
   for (uint32_t i = 0; i < e->tenders_max; i++)

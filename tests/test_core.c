@@ -1034,8 +1034,37 @@ static void test_order_beyond_the_markets_limit_is_market_full(void) {
   close_core(c);
 }
 
+static void test_tender_beyond_the_cost_centres_limit_is_too_many_tenders(void) {
+  imx_core *c = open_core(); /* the market file's default: 16 open tenders */
+  CHECK_EQ(16, market()->tenders_per_cc_max);
+  for (int i = 0; i < 16; i++) {
+    runf(c, "CC-R2", T0,
+         "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n%d\",\"service\":\"it.hour\","
+         "\"qty\":1,\"ceiling\":100,\"deadline_ms\":60000}", i);
+    CHECK_EQ(0, last_.error);
+  }
+  run(c, "CC-R2", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n-last\",\"service\":\"it.hour\","
+      "\"qty\":1,\"ceiling\":100,\"deadline_ms\":60000}");
+  CHECK_ERROR("too_many_tenders", "cc", "too_many_tenders");
+  /* one receiver at its limit leaves the others their slots */
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"r1\",\"service\":\"it.hour\","
+      "\"qty\":1,\"ceiling\":100,\"deadline_ms\":60000}");
+  CHECK_OK(IMX_MSG_TENDER_NEW);
+  close_core(c);
+}
+
+/* With no limit per cost centre (tenders_per_cc_max 0), the market's
+** slots (at least 1,024) are what runs out. */
 static void test_tender_beyond_the_markets_limit_is_market_full(void) {
-  imx_core *c = open_core();
+  static imx_market unlimited;
+  unlimited = *market();
+  unlimited.tenders_per_cc_max = 0;
+  core_config cfg = {.market = &unlimited, .orders_max = 1024};
+  imx_core *c = NULL;
+  const char *why = NULL;
+  CHECK_EQ(0, core_open(&cfg, &c, &why));
   for (int i = 0; i < 1024; i++) {
     runf(c, "CC-R2", T0,
          "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n%d\",\"service\":\"it.hour\","
@@ -1047,6 +1076,67 @@ static void test_tender_beyond_the_markets_limit_is_market_full(void) {
       "\"qty\":1,\"ceiling\":100,\"deadline_ms\":60000}");
   CHECK_ERROR("market_full", "", "tenders_full");
   close_core(c);
+}
+
+/* Positions are sized from the market file: 3,300 providers of 20 services
+** are 66,000 capacities, more than the engine's old fixed 65,536. */
+static void test_a_market_with_66000_capacities_starts_and_trades(void) {
+  enum { SERVICES = 20, PROVIDERS = 3300 };
+  size_t cap = 64 + SERVICES * 128 + PROVIDERS * (SERVICES * 16 + 128) + 256;
+  char *json = malloc(cap);
+  CHECK(json != NULL);
+  if (json == NULL) return;
+  size_t n = (size_t)snprintf(json, cap, "{\"currency\":\"EUR\",\"services\":[");
+  for (int s = 0; s < SERVICES; s++)
+    n += (size_t)snprintf(json + n, cap - n,
+                          "%s{\"id\":\"s%02d\",\"unit\":\"h\",\"tick\":1,\"lot\":1}",
+                          s ? "," : "", s);
+  n += (size_t)snprintf(json + n, cap - n, "],\"cost_centres\":[");
+  for (int p = 0; p < PROVIDERS; p++) {
+    n += (size_t)snprintf(json + n, cap - n,
+                          "{\"id\":\"P%04d\",\"name\":\"p\",\"roles\":[\"provider\"],\"budget\":0,"
+                          "\"capacities\":{", p);
+    for (int s = 0; s < SERVICES; s++)
+      n += (size_t)snprintf(json + n, cap - n, "%s\"s%02d\":5", s ? "," : "", s);
+    n += (size_t)snprintf(json + n, cap - n, "}},");
+  }
+  n += (size_t)snprintf(json + n, cap - n,
+                        "{\"id\":\"R\",\"name\":\"r\",\"roles\":[\"receiver\"],\"budget\":1000}]}");
+  CHECK(n < cap);
+  imx_market m;
+  imx_proto_error err = {0};
+  int parsed = imx_market_parse(json, n, &m, &err);
+  free(json);
+  CHECK_EQ(0, parsed);
+  if (parsed != 0) {
+    fprintf(stderr, "  %s %s: %s\n", err.code, err.field, err.message);
+    return;
+  }
+  CHECK_EQ(66000, imx_market_capacities_total(&m));
+  core_config cfg = {.market = &m, .orders_max = 1024};
+  imx_core *c = NULL;
+  const char *why = NULL;
+  CHECK_EQ(0, core_open(&cfg, &c, &why));
+  if (c != NULL && why == NULL) {
+    const char *offer =
+        "{\"v\":1,\"type\":\"order.new\",\"id\":\"o\",\"service\":\"s19\","
+        "\"side\":\"offer\",\"qty\":5,\"price\":10}";
+    const char *bid =
+        "{\"v\":1,\"type\":\"order.new\",\"id\":\"b\",\"service\":\"s19\","
+        "\"side\":\"bid\",\"qty\":5,\"price\":10}";
+    imx_request rq;
+    CHECK_EQ(0, imx_request_decode(offer, strlen(offer), &rq, &err));
+    core_batch_begin(c);
+    core_execute(c, &rq, (uint32_t)imx_market_cc_find(&m, "P3299"), T0, reply_,
+                 sizeof reply_);
+    CHECK_EQ(0, imx_request_decode(bid, strlen(bid), &rq, &err));
+    core_result res = core_execute(c, &rq, (uint32_t)imx_market_cc_find(&m, "R"), T0,
+                                   reply_, sizeof reply_);
+    CHECK_EQ(1, res.trades_n);
+    CHECK_EQ(1, core_last_trade(c));
+  }
+  core_close(c);
+  imx_market_free(&m);
 }
 
 /* ---------------------------------------------------------- idempotency */
@@ -1316,7 +1406,9 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_second_quote_by_one_provider_is_already_quoted),
       CHECK_CASE(test_order_beyond_the_cost_centres_limit_is_too_many_orders),
       CHECK_CASE(test_order_beyond_the_markets_limit_is_market_full),
+      CHECK_CASE(test_tender_beyond_the_cost_centres_limit_is_too_many_tenders),
       CHECK_CASE(test_tender_beyond_the_markets_limit_is_market_full),
+      CHECK_CASE(test_a_market_with_66000_capacities_starts_and_trades),
       CHECK_CASE(test_repeated_request_gets_the_same_bytes_and_changes_nothing),
       CHECK_CASE(test_same_id_from_another_cost_centre_is_a_new_request),
       CHECK_CASE(test_repeat_of_a_reply_longer_than_512_bytes_is_duplicate_id),

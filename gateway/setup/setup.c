@@ -9,11 +9,18 @@
 ** every auction book (an auction order holds a position for its side
 ** counts and self-trade prevention). */
 static uint32_t positions_needed(const imx_market *m) {
-  uint64_t n = 1, auctions = 0;
-  for (uint32_t s = 0; s < m->services_n; s++) auctions += m->services[s].auction != 0;
-  for (uint32_t i = 0; i < m->ccs_n; i++) n += m->ccs[i].capacities_n;
-  n += auctions * m->ccs_n;
+  uint64_t n = 1 + (uint64_t)imx_market_capacities_total(m) +
+               (uint64_t)m->ccs_n * imx_market_auction_services(m);
   return n > UINT32_MAX / 4 ? UINT32_MAX / 4 : (uint32_t)n;
+}
+
+/* Tender slots: every receiver at its limit of open tenders (0 in the
+** market file: no limit per cost centre, and the engine's default total). */
+static uint32_t tenders_needed(const imx_market *m) {
+  uint64_t n = (uint64_t)imx_market_ccs_with_role(m, IMX_ROLE_RECEIVER) *
+               m->tenders_per_cc_max;
+  if (n < TENDERS_MAX_MIN) n = TENDERS_MAX_MIN;
+  return n > IMX_TENDERS_MAX ? IMX_TENDERS_MAX : (uint32_t)n;
 }
 
 void imx_setup_config(const imx_market *m, imx_engine_config *ec) {
@@ -21,7 +28,8 @@ void imx_setup_config(const imx_market *m, imx_engine_config *ec) {
   ec->risk = 1;
   ec->ccs_max = m->ccs_n ? m->ccs_n : 1;
   ec->positions_max = positions_needed(m);
-  ec->tenders_max = TENDERS_MAX_MIN;
+  ec->tenders_max = tenders_needed(m);
+  ec->tenders_per_cc_max = m->tenders_per_cc_max;
   IMX_ASSERT(ec->services_max <= IMX_SERVICES_MAX);
 }
 
