@@ -344,6 +344,21 @@ imx_status imx_engine_tender_cancel(imx_engine *e, uint64_t tender_id);
 imx_status imx_engine_clock(imx_engine *e, int64_t now_ms);
 
 /* Queries. They never emit events. */
+
+/* A read-only view of an open tender. */
+typedef struct imx_tender_info {
+  uint64_t tender_id;
+  uint32_t service;
+  uint32_t cc;            /* the receiver                                 */
+  int64_t qty;
+  int64_t ceiling_minor;
+  int64_t deadline_ms;
+  uint32_t quotes;        /* quotes standing                              */
+} imx_tender_info;
+
+/* An open tender, or IMX_E_UNKNOWN_TENDER. */
+imx_status imx_engine_tender_get(const imx_engine *e, uint64_t tender_id,
+                                 imx_tender_info *out);
 imx_status imx_engine_order_get(const imx_engine *e, uint64_t order_id,
                                 imx_order_info *out);
 /* Writes up to n levels of one side, best first; returns how many. */

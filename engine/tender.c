@@ -286,3 +286,16 @@ int tender_check(const imx_engine *e) {
   if (prev != e->tender_tail || n != e->tender_index.n) return 44;
   return idx_check(&e->tender_index) ? 45 : 0;
 }
+
+imx_status imx_engine_tender_get(const imx_engine *e, uint64_t tender_id,
+                                 imx_tender_info *out) {
+  IMX_ASSERT(out != NULL);
+  uint32_t slot = idx_find(&e->tender_index, tender_id);
+  if (slot == NIL) return IMX_E_UNKNOWN_TENDER;
+  const tender *t = &e->tenders[slot];
+  IMX_ASSERT(t->live && t->id == tender_id && t->quotes_n <= IMX_QUOTES_MAX);
+  *out = (imx_tender_info){.tender_id = t->id, .service = t->service, .cc = t->cc,
+                           .qty = t->qty, .ceiling_minor = t->ceiling_minor,
+                           .deadline_ms = t->deadline_ms, .quotes = t->quotes_n};
+  return IMX_OK;
+}

@@ -972,6 +972,20 @@ static void test_offer_of_a_service_the_provider_does_not_provide_is_not_provide
   close_core(c);
 }
 
+static void test_quote_on_a_service_the_provider_does_not_provide_is_not_provider(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"t1\",\"service\":\"truck.day\","
+      "\"qty\":1,\"ceiling\":1000,\"deadline_ms\":60000}");
+  CHECK_OK(IMX_MSG_TENDER_NEW);
+  run(c, "CC-P2", T0,
+      "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":1,\"price\":900}");
+  CHECK_ERROR("forbidden", "service", "not_provider");
+  CHECK_STR("CC-P2 does not provide truck.day (no capacity in the market file)",
+            last_.message);
+  close_core(c);
+}
+
 static void test_auction_order_against_own_order_on_the_other_side_is_self_trade(void) {
   imx_core *c = open_core();
   run(c, "CC-PR", T0,
@@ -1401,6 +1415,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_beyond_the_budget_is_insufficient_budget_on_ceiling),
       CHECK_CASE(test_offer_beyond_the_capacity_is_over_capacity_and_names_what_is_left),
       CHECK_CASE(test_offer_of_a_service_the_provider_does_not_provide_is_not_provider),
+      CHECK_CASE(test_quote_on_a_service_the_provider_does_not_provide_is_not_provider),
       CHECK_CASE(test_auction_order_against_own_order_on_the_other_side_is_self_trade),
       CHECK_CASE(test_quote_on_own_tender_is_self_trade),
       CHECK_CASE(test_second_quote_by_one_provider_is_already_quoted),

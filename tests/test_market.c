@@ -1703,6 +1703,25 @@ static void test_seventeenth_quote_is_rejected_quotes_full(void) {
   finish();
 }
 
+static void test_tender_get_shows_an_open_tender_and_forgets_a_closed_one(void) {
+  setup_tenders();
+  CHECK_EQ(IMX_OK, tender(0, 5, 100, 300));
+  CHECK_EQ(IMX_OK, quote(last_tid, 1, 90));
+  imx_tender_info ti;
+  CHECK_EQ(IMX_OK, imx_engine_tender_get(E, 1, &ti));
+  CHECK_EQ(1, ti.tender_id);
+  CHECK_EQ(S, ti.service);
+  CHECK_EQ(0, ti.cc);
+  CHECK_EQ(5, ti.qty);
+  CHECK_EQ(100, ti.ceiling_minor);
+  CHECK_EQ(300, ti.deadline_ms);
+  CHECK_EQ(1, ti.quotes);
+  CHECK_EQ(IMX_E_UNKNOWN_TENDER, imx_engine_tender_get(E, 2, &ti));
+  CHECK_EQ(IMX_OK, award(1));
+  CHECK_EQ(IMX_E_UNKNOWN_TENDER, imx_engine_tender_get(E, 1, &ti));
+  finish();
+}
+
 /* Regression (found by the reference model): a ceiling of 0 in an auction
 ** service was taken for a market price and reported bad_lot; a ceiling is
 ** a limit in every mode, and bad_price comes before bad_tick and bad_lot. */
@@ -1925,6 +1944,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_trade_ids_follow_book_trades),
       CHECK_CASE(test_quote_rejections),
       CHECK_CASE(test_seventeenth_quote_is_rejected_quotes_full),
+      CHECK_CASE(test_tender_get_shows_an_open_tender_and_forgets_a_closed_one),
       CHECK_CASE(test_tender_ceiling_0_is_bad_price_in_an_auction_service),
       CHECK_CASE(test_tender_bad_deadline),
       CHECK_CASE(test_tenders_full),

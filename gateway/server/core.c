@@ -619,6 +619,12 @@ static size_t do_tender_quote(imx_core *c, const imx_request *rq, uint32_t cc,
                               char *buf, size_t cap) {
   if (!has_role(c, cc, IMX_ROLE_PROVIDER))
     return error_reply(rq, "forbidden", "cc", "only providers quote", buf, cap);
+  /* A provider without capacity of the tender's service hears so, not
+  ** "capacity left: 0". */
+  imx_tender_info ti;
+  if (imx_engine_tender_get(c->e, rq->tender, &ti) == IMX_OK && ti.cc != cc &&
+      !provides(c, cc, ti.service))
+    return not_provider(c, rq, cc, ti.service, buf, cap);
   uint64_t id = 0;
   imx_status st = imx_engine_tender_quote(c->e, rq->tender, cc, rq->price_minor, &id);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
