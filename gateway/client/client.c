@@ -27,6 +27,8 @@ static int fail(char *errbuf, size_t errcap, const char *what, int rv) {
 
 int imx_client_open(const char *url, int timeout_ms, imx_client **out,
                     char *errbuf, size_t errcap) {
+  IMX_ASSERT(url != NULL && out != NULL && errbuf != NULL && errcap > 0);
+  IMX_ASSERT(timeout_ms > 0);
   imx_client *c = calloc(1, sizeof *c);
   *out = c;
   if (c == NULL || (c->buf = malloc(IMX_MSG_BYTES_MAX)) == NULL) {
@@ -57,6 +59,8 @@ void imx_client_close(imx_client *c) {
 
 int imx_client_call(imx_client *c, imx_request *rq, imx_reply *reply,
                     char *errbuf, size_t errcap) {
+  IMX_ASSERT(c != NULL && c->buf != NULL && rq != NULL && reply != NULL);
+  IMX_ASSERT(rq->type != IMX_MSG_TYPES);
   if (rq->id[0] == '\0')
     snprintf(rq->id, sizeof rq->id, "imx-%llx-%llu", (unsigned long long)c->salt,
              (unsigned long long)++c->seq);
@@ -72,6 +76,7 @@ int imx_client_call(imx_client *c, imx_request *rq, imx_reply *reply,
   if ((rv = nng_recv(c->req, &data, &n, NNG_FLAG_ALLOC)) != 0)
     return fail(errbuf, errcap, "no reply", rv);
   imx_proto_error err = {0};
+  IMX_ASSERT(data != NULL || n == 0);
   rv = imx_reply_decode(data, n, reply, &err);
   nng_free(data, n);
   if (rv != 0) {
