@@ -41,15 +41,20 @@ typedef struct imx_ledger_trade {
 
 /* Opens (creating or migrating) a ledger. sync_full: 1 = synchronous=FULL
 ** (nothing acknowledged is lost on power loss), 0 = NORMAL (faster; the last
-** commits can be lost). On failure returns -1 and says why in err; *out
-** must still be passed to imx_ledger_close. */
+** commits can be lost). The one writer: it holds an exclusive lock on the
+** file PATH-lock (with its pid in it) until imx_ledger_close, and a second
+** open for writing, from any process, fails and names that file. On
+** failure returns -1 and says why in err; *out must still be passed to
+** imx_ledger_close. */
 int imx_ledger_open(const char *path, int sync_full, imx_ledger **out,
                     char *err, size_t errcap);
 /* Opens an existing ledger read-only, for verify and exports: creates
 ** nothing and changes nothing (no migration: schema versions 2 and 3 are
 ** read as they are). A path that does not exist, a file that is not an imx
 ** ledger, and a schema that is too old or too new fail as imx_ledger_open
-** does (err without the path: the caller names it). Writes fail. */
+** does (err without the path: the caller names it). Writes fail. It takes
+** no lock, so it reads a ledger that imxd is writing (WAL), and waits up to
+** 5 s for a lock SQLite itself holds against readers. */
 int imx_ledger_open_existing(const char *path, imx_ledger **out, char *err,
                              size_t errcap);
 void imx_ledger_close(imx_ledger *l);
@@ -87,6 +92,15 @@ int imx_ledger_last(imx_ledger *l, int64_t *seq, int64_t *trade_id);
 typedef int (*imx_ledger_trade_fn)(void *ctx, const imx_ledger_trade *t);
 int imx_ledger_trades_each(imx_ledger *l, int64_t period, imx_ledger_trade_fn fn,
                            void *ctx);
+
+/* The same one trade at a time, beside other reads of the same ledger
+** (recovery compares them with the trades the replayed journal makes).
+** next returns 1 with *t set (its strings valid until the next call), 0
+** after the last trade, -1 on a database error (imx_ledger_error). */
+typedef struct imx_ledger_cursor imx_ledger_cursor;
+int imx_ledger_trades_open(imx_ledger *l, int64_t period, imx_ledger_cursor **out);
+int imx_ledger_trades_next(imx_ledger_cursor *c, imx_ledger_trade *t);
+void imx_ledger_trades_close(imx_ledger_cursor *c);
 
 /* Closes a period: records it, writes one summary row per cost centre
 ** that traded in it (spent, earned, units bought and sold), and freezes it:

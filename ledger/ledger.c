@@ -21,13 +21,31 @@
 ** trigger did it on every posting, which cost a fifth of a batch's time. A
 ** row slipped into a closed period behind the ledger's back is still found:
 ** verify recomputes every closed period's summaries from its trades.
+**
+** One writer: imx_ledger_open takes an exclusive advisory lock (flock) on a
+** file beside the ledger, PATH-lock, that holds the writer's pid, and keeps
+** it until imx_ledger_close. A second imxd on the same file is refused at
+** start, naming the file and the holder, instead of failing its first
+** commit with "database is locked" and exiting with a request unanswered.
+** The lock is a separate file rather than SQLite's locking_mode=EXCLUSIVE
+** because that mode locks readers out too, and finance reads a live ledger
+** (WAL lets readers in while imxd writes): imx_ledger_open_existing takes
+** no lock, and waits READ_BUSY_MS for the rare moments SQLite itself keeps
+** readers out (WAL recovery, a checkpoint that truncates). A writer that
+** ignores the advisory lock (the sqlite3 shell) can still make a commit
+** fail; imxd then acknowledges nothing of the batch and stops.
 */
+#define _POSIX_C_SOURCE 200809L
+
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "imx_ledger.h"
 #include "ledger_int.h"
@@ -36,11 +54,17 @@ struct imx_ledger {
   sqlite3 *db;
   sqlite3_stmt *put_journal, *put_trade, *put_posting, *period_closed;
   int read_only;       /* opened by imx_ledger_open_existing      */
+  int lock_fd;         /* PATH-lock, flock'ed; -1: none            */
   int64_t version;     /* the file's schema version when opened    */
   int64_t period_open; /* a period known open in this transaction;
                        ** 0: none (periods are >= 1)               */
   char error[256];
 };
+
+/* How long a reader waits for a lock SQLite holds (WAL recovery). */
+#define READ_BUSY_MS 5000
+/* "PATH-lock": beside PATH-wal and PATH-shm. */
+#define LOCK_SUFFIX "-lock"
 
 /* The oldest schema that imx_ledger_open_existing reads as it is (it cannot
 ** migrate a file it opened read-only): 2 and 3 have the same tables. */
@@ -173,7 +197,45 @@ static imx_ledger *ledger_new(imx_ledger **out, char *err, size_t errcap) {
   imx_ledger *l = calloc(1, sizeof *l);
   *out = l;
   if (l == NULL) snprintf(err, errcap, "out of memory");
+  else l->lock_fd = -1;
   return l;
+}
+
+/* SQLite's names for databases that are no file: nothing to lock. */
+static int is_file(const char *path) {
+  return path[0] != '\0' && strcmp(path, ":memory:") != 0 &&
+         strncmp(path, "file:", 5) != 0;
+}
+
+/* Takes the writer's lock, PATH-lock, and writes our pid into it; when
+** another process holds it, says whose it is. */
+static int lock_writer(imx_ledger *l, const char *path) {
+  IMX_ASSERT(l->lock_fd == -1);
+  char lock[4096];
+  if (snprintf(lock, sizeof lock, "%s" LOCK_SUFFIX, path) >= (int)sizeof lock)
+    return imx_ledger_error_set(l, "the path is too long");
+  int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return imx_ledger_error_set(l, "cannot open the lock file %s: %s", lock,
+                                strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    char pid[24] = "";
+    ssize_t n = e == EWOULDBLOCK ? pread(fd, pid, sizeof pid - 1, 0) : -1;
+    pid[n > 0 ? n : 0] = '\0';
+    pid[strcspn(pid, "\n")] = '\0';
+    close(fd);
+    if (e != EWOULDBLOCK)
+      return imx_ledger_error_set(l, "cannot lock %s: %s", lock, strerror(e));
+    return imx_ledger_error_set(l, "in use by another writer (pid %s): %s is locked;"
+                                " one imxd per ledger", pid[0] ? pid : "unknown", lock);
+  }
+  char pid[24];
+  int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  int written = ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) == n;
+  (void)written; /* the pid only helps the message above: no error */
+  l->lock_fd = fd;
+  return 0;
 }
 
 int imx_ledger_open(const char *path, int sync_full, imx_ledger **out,
@@ -181,8 +243,10 @@ int imx_ledger_open(const char *path, int sync_full, imx_ledger **out,
   imx_ledger *l = ledger_new(out, err, errcap);
   if (l == NULL) return -1;
   int rc = -1;
-  if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                      NULL) != SQLITE_OK)
+  if (is_file(path) && lock_writer(l, path) != 0)
+    ;
+  else if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                           NULL) != SQLITE_OK)
     fail(l, path);
   else if (exec(l, "PRAGMA journal_mode=WAL") ||
            exec(l, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") ||
@@ -206,7 +270,7 @@ int imx_ledger_open_existing(const char *path, imx_ledger **out, char *err,
       imx_ledger_error_set(l, "cannot open: %s", strerror(e));
     else
       fail(l, "cannot open");
-  } else if (read_version(l)) {
+  } else if (sqlite3_busy_timeout(l->db, READ_BUSY_MS) != SQLITE_OK || read_version(l)) {
     ;
   } else if (l->version < SCHEMA_READ_MIN) {
     if (l->version == 0)
@@ -228,6 +292,7 @@ void imx_ledger_close(imx_ledger *l) {
   sqlite3_finalize(l->put_posting);
   sqlite3_finalize(l->period_closed);
   sqlite3_close(l->db);
+  if (l->lock_fd >= 0) close(l->lock_fd); /* and with it the lock */
   free(l);
 }
 
@@ -473,28 +538,60 @@ int imx_ledger_last(imx_ledger *l, int64_t *seq, int64_t *trade_id) {
   return ok1 && ok2 ? 0 : fail(l, "reading the last ids");
 }
 
-int imx_ledger_trades_each(imx_ledger *l, int64_t period, imx_ledger_trade_fn fn,
-                           void *ctx) {
+struct imx_ledger_cursor {
+  imx_ledger *l;
   sqlite3_stmt *st;
+  int done; /* SQLite would start over after the last row */
+};
+
+int imx_ledger_trades_open(imx_ledger *l, int64_t period, imx_ledger_cursor **out) {
+  IMX_ASSERT(l != NULL && out != NULL && period >= 0);
+  imx_ledger_cursor *c = calloc(1, sizeof *c);
+  *out = c;
+  if (c == NULL) return imx_ledger_error_set(l, "out of memory");
+  c->l = l;
   if (sqlite3_prepare_v2(l->db,
                          "SELECT trade_id, period, time_ms, service, buyer, seller,"
                          " qty, price_minor FROM trades WHERE ?1 = 0 OR period = ?1"
-                         " ORDER BY trade_id", -1, &st, NULL) != SQLITE_OK)
+                         " ORDER BY trade_id", -1, &c->st, NULL) != SQLITE_OK)
     return fail(l, "reading trades");
-  sqlite3_bind_int64(st, 1, period);
-  int rc = 0, step_rc;
-  while (rc == 0 && (step_rc = sqlite3_step(st)) == SQLITE_ROW) {
-    imx_ledger_trade t = {
-        .trade_id = sqlite3_column_int64(st, 0), .period = sqlite3_column_int64(st, 1),
-        .time_ms = sqlite3_column_int64(st, 2),
-        .service = (const char *)sqlite3_column_text(st, 3),
-        .buyer = (const char *)sqlite3_column_text(st, 4),
-        .seller = (const char *)sqlite3_column_text(st, 5),
-        .qty = sqlite3_column_int64(st, 6), .price_minor = sqlite3_column_int64(st, 7)};
-    rc = fn(ctx, &t);
-  }
-  if (rc == 0 && step_rc != SQLITE_DONE) rc = fail(l, "reading trades");
-  sqlite3_finalize(st);
+  sqlite3_bind_int64(c->st, 1, period);
+  return 0;
+}
+
+int imx_ledger_trades_next(imx_ledger_cursor *c, imx_ledger_trade *t) {
+  IMX_ASSERT(c != NULL && c->st != NULL && t != NULL);
+  sqlite3_stmt *st = c->st;
+  if (c->done) return 0;
+  int rc = sqlite3_step(st);
+  c->done = rc != SQLITE_ROW;
+  if (rc == SQLITE_DONE) return 0;
+  if (rc != SQLITE_ROW) return fail(c->l, "reading trades");
+  *t = (imx_ledger_trade){
+      .trade_id = sqlite3_column_int64(st, 0), .period = sqlite3_column_int64(st, 1),
+      .time_ms = sqlite3_column_int64(st, 2),
+      .service = (const char *)sqlite3_column_text(st, 3),
+      .buyer = (const char *)sqlite3_column_text(st, 4),
+      .seller = (const char *)sqlite3_column_text(st, 5),
+      .qty = sqlite3_column_int64(st, 6), .price_minor = sqlite3_column_int64(st, 7)};
+  /* NOT NULL columns: a NULL here is a text that SQLite could not allocate. */
+  if (!t->service || !t->buyer || !t->seller) return fail(c->l, "reading trades");
+  return 1;
+}
+
+void imx_ledger_trades_close(imx_ledger_cursor *c) {
+  if (c == NULL) return;
+  sqlite3_finalize(c->st);
+  free(c);
+}
+
+int imx_ledger_trades_each(imx_ledger *l, int64_t period, imx_ledger_trade_fn fn,
+                           void *ctx) {
+  imx_ledger_cursor *c;
+  int rc = imx_ledger_trades_open(l, period, &c);
+  imx_ledger_trade t;
+  while (rc == 0 && (rc = imx_ledger_trades_next(c, &t)) == 1) rc = fn(ctx, &t);
+  imx_ledger_trades_close(c);
   return rc;
 }
 

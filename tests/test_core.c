@@ -1354,8 +1354,12 @@ static void test_replaying_the_journal_rebuilds_the_same_market(void) {
   }
 
   imx_core *r = open_core();
-  for (uint32_t i = 0; i < j.n; i++)
-    CHECK_EQ(0, core_replay(r, j.e[i].time_ms, j.e[i].cc, j.e[i].entry, j.e[i].len));
+  core_result replayed;
+  for (uint32_t i = 0; i < j.n; i++) {
+    CHECK_EQ(0, core_replay(r, j.e[i].time_ms, j.e[i].cc, j.e[i].entry, j.e[i].len,
+                            &replayed));
+    CHECK_EQ(1, replayed.changed); /* every entry changed the market */
+  }
   CHECK_EQ(core_last_trade(c), core_last_trade(r));
   for (size_t v = 0; v < VIEWS_N; v++) {
     run(r, views[v].cc, T0 + 4000, views[v].json);

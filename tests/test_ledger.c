@@ -1,12 +1,15 @@
 /*
 ** test_ledger.c -- the ledger's schema and its migrations, double entry,
 ** unique keys, closed periods, verification, read-only opening and the
-** exports' escaping, on temporary SQLite files.
+** exports' escaping, the one-writer lock, readers beside a lock SQLite
+** holds, and reading trades one at a time, on temporary SQLite files.
 */
 #define _POSIX_C_SOURCE 200809L
 
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +39,8 @@ static void done(imx_ledger *l) {
   snprintf(wal, sizeof wal, "%s-wal", path);
   unlink(wal);
   snprintf(wal, sizeof wal, "%s-shm", path);
+  unlink(wal);
+  snprintf(wal, sizeof wal, "%s-lock", path);
   unlink(wal);
 }
 
@@ -249,6 +254,156 @@ static void test_an_sqlite_file_that_is_not_a_ledger_is_refused(void) {
   tamper("PRAGMA user_version = 99");
   CHECK_EQ(-1, imx_ledger_open_existing(path, &l, err, sizeof err));
   CHECK(strstr(err, "newer") != NULL);
+  done(l);
+}
+
+/* ------------------------------------------------ one writer, many readers */
+
+static void test_a_second_writer_is_refused_and_the_lock_file_named(void) {
+  imx_ledger *l = fresh(), *second = NULL;
+  char err[512] = "", lock[80];
+  snprintf(lock, sizeof lock, "%s-lock", path);
+  CHECK_EQ(-1, imx_ledger_open(path, 1, &second, err, sizeof err));
+  CHECK(strstr(err, lock) != NULL);
+  CHECK(strstr(err, "in use by another writer") != NULL);
+  char pid[32];
+  snprintf(pid, sizeof pid, "(pid %ld)", (long)getpid());
+  CHECK(strstr(err, pid) != NULL);
+  imx_ledger_close(second);
+  /* The writer is untouched, and readers still read. */
+  imx_ledger_trade t = trade(1, "A", "B", 3, 100);
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  imx_ledger *reader = NULL;
+  char failed[256] = "";
+  CHECK_EQ(0, imx_ledger_open_existing(path, &reader, err, sizeof err));
+  CHECK_EQ(0, imx_ledger_verify(reader, failed, sizeof failed));
+  imx_ledger_close(reader);
+  /* Closing the writer lets the next one in. */
+  imx_ledger_close(l);
+  CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
+  done(l);
+}
+
+static void test_a_lock_file_left_by_a_dead_writer_does_not_lock(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_close(l);
+  char lock[80];
+  snprintf(lock, sizeof lock, "%s-lock", path);
+  FILE *f = fopen(lock, "w");
+  CHECK(f != NULL);
+  fputs("999999999\n", f); /* a pid nobody has: the file, not the lock */
+  fclose(f);
+  char err[256] = "";
+  CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
+  done(l);
+}
+
+static int64_t ms_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A child process holds SQLite's exclusive lock on the file (what a
+** locking_mode=EXCLUSIVE connection or WAL recovery does) for hold_ms; a
+** reader opened meanwhile waits for it instead of failing "database is
+** locked". */
+static void test_a_reader_waits_for_a_lock_that_sqlite_holds(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_trade t = trade(1, "A", "B", 3, 100);
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  imx_ledger_close(l);
+  int ready[2];
+  CHECK_EQ(0, pipe(ready));
+  const int hold_ms = 400;
+  pid_t child = fork();
+  CHECK(child >= 0);
+  if (child == 0) {
+    sqlite3 *db;
+    int ok = sqlite3_open(path, &db) == SQLITE_OK &&
+             sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE;"
+                          " SELECT count(*) FROM trades; COMMIT;",
+                          NULL, NULL, NULL) == SQLITE_OK;
+    if (write(ready[1], ok ? "1" : "0", 1) != 1) _exit(2);
+    struct timespec d = {0, hold_ms * 1000000L};
+    nanosleep(&d, NULL);
+    sqlite3_close(db);
+    _exit(ok ? 0 : 1);
+  }
+  char c = 0;
+  CHECK_EQ(1, read(ready[0], &c, 1));
+  CHECK_EQ('1', c);
+  /* The lock is really held: a connection that does not wait fails. */
+  sqlite3 *probe;
+  CHECK_EQ(SQLITE_OK, sqlite3_open_v2(path, &probe, SQLITE_OPEN_READONLY, NULL));
+  CHECK_EQ(SQLITE_BUSY, sqlite3_exec(probe, "SELECT count(*) FROM trades", NULL, NULL,
+                                     NULL));
+  sqlite3_close(probe);
+  int64_t t0 = ms_now();
+  char err[256] = "", failed[256] = "";
+  CHECK_EQ(0, imx_ledger_open_existing(path, &l, err, sizeof err));
+  if (err[0]) fprintf(stderr, "  open_existing: %s\n", err);
+  CHECK_EQ(0, l ? imx_ledger_verify(l, failed, sizeof failed) : -1);
+  CHECK(ms_now() - t0 >= hold_ms / 4); /* it waited */
+  int status = -1;
+  CHECK_EQ(child, waitpid(child, &status, 0));
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(ready[0]);
+  close(ready[1]);
+  done(l);
+}
+
+/* Recovery reads the ledger's trades one by one while it replays the
+** journal: a cursor beside journal_each on the same connection. */
+typedef struct beside {
+  imx_ledger_cursor *cur;
+  int64_t ids[4];
+  int n;
+} beside;
+
+static int next_trade_per_entry(void *ctx, int64_t seq, int64_t time_ms, const char *cc,
+                                const char *command, size_t len) {
+  beside *b = ctx;
+  (void)seq, (void)time_ms, (void)cc, (void)command, (void)len;
+  imx_ledger_trade t;
+  int rc = imx_ledger_trades_next(b->cur, &t);
+  if (rc == 1 && b->n < 4) b->ids[b->n++] = t.trade_id;
+  return rc < 0 ? -1 : 0;
+}
+
+static void test_trades_are_read_one_at_a_time_beside_the_journal(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_trade t1 = trade(1, "A", "B", 3, 100), t2 = trade(2, "C", "B", 1, 250);
+  t2.period = 2;
+  CHECK_EQ(0, imx_ledger_begin(l));
+  CHECK_EQ(0, imx_ledger_journal(l, 1, 1000, "A", "{}", 2));
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t1));
+  CHECK_EQ(0, imx_ledger_journal(l, 2, 1001, "C", "{}", 2));
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t2));
+  CHECK_EQ(0, imx_ledger_journal(l, 3, 1002, "C", "{}", 2));
+  CHECK_EQ(0, imx_ledger_commit(l));
+  beside b = {0};
+  CHECK_EQ(0, imx_ledger_trades_open(l, 0, &b.cur));
+  CHECK_EQ(0, imx_ledger_journal_each(l, next_trade_per_entry, &b));
+  CHECK_EQ(2, b.n);
+  CHECK_EQ(1, b.ids[0]);
+  CHECK_EQ(2, b.ids[1]);
+  imx_ledger_trade t;
+  CHECK_EQ(0, imx_ledger_trades_next(b.cur, &t)); /* the end, and it stays there */
+  imx_ledger_trades_close(b.cur);
+  /* One period: its trades only, every field as written. */
+  CHECK_EQ(0, imx_ledger_trades_open(l, 2, &b.cur));
+  CHECK_EQ(1, imx_ledger_trades_next(b.cur, &t));
+  CHECK_EQ(2, t.trade_id);
+  CHECK_EQ(2, t.period);
+  CHECK_EQ(1002, t.time_ms);
+  CHECK_STR("it.hour", t.service);
+  CHECK_STR("C", t.buyer);
+  CHECK_STR("B", t.seller);
+  CHECK_EQ(1, t.qty);
+  CHECK_EQ(250, t.price_minor);
+  CHECK_EQ(0, imx_ledger_trades_next(b.cur, &t));
+  imx_ledger_trades_close(b.cur);
   done(l);
 }
 
@@ -549,6 +704,10 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_account_names_are_mapped_the_same_for_hledger_and_beancount),
       CHECK_CASE(test_two_cost_centres_with_one_account_name_fail_the_export),
       CHECK_CASE(test_a_failed_export_to_a_file_leaves_no_file),
+      CHECK_CASE(test_a_second_writer_is_refused_and_the_lock_file_named),
+      CHECK_CASE(test_a_lock_file_left_by_a_dead_writer_does_not_lock),
+      CHECK_CASE(test_a_reader_waits_for_a_lock_that_sqlite_holds),
+      CHECK_CASE(test_trades_are_read_one_at_a_time_beside_the_journal),
   };
   return check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

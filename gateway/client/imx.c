@@ -18,7 +18,9 @@
 #include <string.h>
 
 #include "imx_client.h"
+#include "imx_engine.h" /* IMX_ORDERS_MAX */
 #include "imx_ledger.h"
+#include "imx_server.h" /* the replay check of ledger verify --market */
 
 typedef struct opts {
   const char *url, *pub_url, *cc, *token;
@@ -42,7 +44,9 @@ static const char *const USAGE =
     "  period close\n"
     "  watch [SERVICE...] [--count N]   live market data (IMX_PUB_URL)\n"
     "  token                        print a new random token and its hash\n"
-    "  ledger verify --db PATH      check a ledger file offline\n"
+    "  ledger verify --db PATH [--market FILE [--orders-max N] [--orders-per-cc N]]\n"
+    "                               check a ledger file offline; with the market,\n"
+    "                               replay its journal against its trades too\n"
     "  export --db PATH --market FILE [--period P] --format csv|sap|hledger|beancount\n"
     "         [--out FILE]          the settlements, for finance's tools\n"
     "settings: IMX_URL (default " IMX_DEFAULT_LISTEN "), IMX_PUB_URL (default "
@@ -297,26 +301,58 @@ static int token_cmd(void) {
   return 0;
 }
 
-/* imx ledger verify --db PATH: the daemon's start-up checks, offline, on a
-** ledger that must exist (opened read-only: verifying changes nothing). */
+/* imx ledger verify --db PATH [--market FILE [--orders-max N]
+** [--orders-per-cc N]]: the daemon's start-up checks, offline, on a ledger
+** that must exist (opened read-only: verifying changes nothing; imxd may be
+** writing it). With the market file the journal is also replayed through
+** the engine and must make exactly the ledger's trades, trade by trade: an
+** edit that keeps the ledger balanced (a price changed in a trade and its
+** postings) is found there. The limits must be the ones imxd ran with. */
 static int ledger_cmd(int argc, char **argv) {
-  if (argc != 3 || strcmp(argv[0], "verify") || strcmp(argv[1], "--db")) return usage();
+  const char *db = NULL, *market_path = NULL;
+  int64_t orders_max = IMX_SERVER_ORDERS_MAX_DEFAULT,
+          orders_per_cc = IMX_SERVER_ORDERS_PER_CC_DEFAULT;
+  if (argc < 1 || strcmp(argv[0], "verify") || argc % 2 == 0) return usage();
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--db")) db = argv[i + 1];
+    else if (!strcmp(argv[i], "--market")) market_path = argv[i + 1];
+    else if (!strcmp(argv[i], "--orders-max")) {
+      if (number(argv[i + 1], 1, IMX_ORDERS_MAX, &orders_max)) return usage();
+    } else if (!strcmp(argv[i], "--orders-per-cc")) {
+      if (number(argv[i + 1], 1, 1LL << 30, &orders_per_cc)) return usage();
+    } else {
+      return usage();
+    }
+  }
+  if (db == NULL) return usage();
+  imx_market m;
+  imx_proto_error perr = {0};
+  if (market_path && imx_market_load(market_path, &m, &perr) != 0) {
+    fprintf(stderr, "imx: %s: %s: %s\n", market_path, perr.field, perr.message);
+    return 1;
+  }
   imx_ledger *l = NULL;
   char err[512];
   int rc = 0;
-  if (imx_ledger_open_existing(argv[2], &l, err, sizeof err) != 0) {
-    fprintf(stderr, "imx: %s: %s\n", argv[2], err);
+  int64_t seq = 0, trade = 0, replayed = 0;
+  imx_server_config cfg = {.market = &m, .orders_max = (uint32_t)orders_max,
+                           .orders_per_cc_max = (uint32_t)orders_per_cc};
+  if (imx_ledger_open_existing(db, &l, err, sizeof err) != 0) {
+    fprintf(stderr, "imx: %s: %s\n", db, err);
     rc = 1;
-  } else if (imx_ledger_verify(l, err, sizeof err) != 0) {
-    fprintf(stderr, "imx: %s: check failed: %s\n", argv[2], err);
+  } else if (imx_ledger_verify(l, err, sizeof err) != 0 ||
+             (market_path && imx_server_replay_check(&cfg, l, &replayed, err,
+                                                     sizeof err) != 0)) {
+    fprintf(stderr, "imx: %s: check failed: %s\n", db, err);
     rc = 1;
   } else {
-    int64_t seq = 0, trade = 0;
     imx_ledger_last(l, &seq, &trade);
-    printf("%s: ok (%" PRId64 " commands, %" PRId64 " trades; every trade balanced, total zero)\n",
-           argv[2], seq, trade);
+    printf("%s: ok (%" PRId64 " commands, %" PRId64 " trades; every trade balanced, total"
+           " zero%s)\n", db, seq, trade,
+           market_path ? "; the journal replayed makes every trade" : "");
   }
   imx_ledger_close(l);
+  if (market_path) imx_market_free(&m);
   return rc;
 }
 

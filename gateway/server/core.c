@@ -56,6 +56,7 @@ typedef struct command {
   int64_t available;    /* REJECTED: budget or capacity left            */
   int64_t expired;      /* period.close: orders that expired            */
   uint32_t trades_first;/* its trades in the batch                      */
+  int changed;          /* the engine took it: journal it (core_result) */
 } command;
 
 struct imx_core {
@@ -406,6 +407,7 @@ static size_t do_order_new(imx_core *c, const imx_request *rq, uint32_t cc,
   uint32_t first = c->batch_trades_n;
   imx_status st = imx_engine_order_new(c->e, &o, &id);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
+  c->cmd.changed = 1;
   IMX_ASSERT(id != 0 && id == c->cmd.order_id);
   imx_reply r;
   reply_init(&r, IMX_MSG_ORDER_NEW, rq);
@@ -447,6 +449,7 @@ static size_t do_order_cancel(imx_core *c, const imx_request *rq, uint32_t cc,
     return error_reply(rq, "forbidden", "order", "the order is another cost centre's", buf, cap);
   imx_status st = imx_engine_order_cancel(c->e, rq->order);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
+  c->cmd.changed = 1;
   imx_reply r;
   reply_init(&r, IMX_MSG_ORDER_CANCEL, rq);
   r.order = rq->order;
@@ -608,6 +611,7 @@ static size_t do_tender_new(imx_core *c, const imx_request *rq, uint32_t cc,
   uint64_t id = 0;
   imx_status st = imx_engine_tender_new(c->e, &t, &id);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
+  c->cmd.changed = 1;
   IMX_ASSERT(id != 0);
   imx_reply r;
   reply_init(&r, IMX_MSG_TENDER_NEW, rq);
@@ -628,6 +632,7 @@ static size_t do_tender_quote(imx_core *c, const imx_request *rq, uint32_t cc,
   uint64_t id = 0;
   imx_status st = imx_engine_tender_quote(c->e, rq->tender, cc, rq->price_minor, &id);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
+  c->cmd.changed = 1;
   IMX_ASSERT(id != 0);
   imx_reply r;
   reply_init(&r, IMX_MSG_TENDER_QUOTE, rq);
@@ -644,6 +649,7 @@ static size_t do_auction_run(imx_core *c, const imx_request *rq, char *buf,
   imx_status st = imx_engine_auction_run(c->e, (uint32_t)s,
                                          rq->has_price ? rq->price_minor : 0, &a);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
+  c->cmd.changed = 1;
   imx_reply r;
   reply_init(&r, IMX_MSG_AUCTION_RUN, rq);
   snprintf(r.service, sizeof r.service, "%s", rq->service);
@@ -673,6 +679,7 @@ static size_t do_period_close(imx_core *c, const imx_request *rq,
     if (c->m->services[s].auction) imx_engine_auction_run(c->e, s, 0, NULL);
   for (uint32_t s = 0; s < c->m->services_n; s++) imx_engine_period_end(c->e, s);
   res->period_closed = c->period++;
+  c->cmd.changed = 1;
   const char *what;
   imx_setup_period(c->e, c->m, budget_kept, c, &what);
   imx_reply r;
@@ -786,6 +793,7 @@ core_result core_tick(imx_core *c, int64_t now_ms) {
   clock_to(c, now_ms);
   command_end(c, &res);
   if (res.trades_n > 0) journal_tick(c, now_ms, &res);
+  res.changed = res.journal != NULL;
   return res;
 }
 
@@ -817,23 +825,33 @@ core_result core_execute(imx_core *c, const imx_request *rq, uint32_t auth_cc,
     res.reply_len = dispatch(c, rq, auth_cc, &res, buf, cap);
     if (res.reply_len == 0)
       res.reply_len = error_reply(rq, "internal", "", "reply too large", buf, cap);
-    if (idempotent(rq->type)) dedupe_put(c, auth_cc, rq->id, buf, res.reply_len);
-    if (changes_state(rq->type)) journal_request(c, rq, auth_cc, &res);
+    /* Only what changed the market is journaled, and so only that is
+    ** remembered: what a restart rebuilds from the journal is then what
+    ** was remembered before it. A rejected request is not remembered; its
+    ** repeat is simply run again. */
+    IMX_ASSERT(!c->cmd.changed || changes_state(rq->type));
+    if (c->cmd.changed) {
+      if (idempotent(rq->type)) dedupe_put(c, auth_cc, rq->id, buf, res.reply_len);
+      journal_request(c, rq, auth_cc, &res);
+    }
   }
   command_end(c, &res);
   if (res.journal == NULL && res.trades_n > 0) journal_tick(c, now_ms, &res);
+  res.changed = res.journal != NULL;
   return res;
 }
 
 int core_replay(imx_core *c, int64_t time_ms, const char *cc,
-                const char *entry, size_t len) {
+                const char *entry, size_t len, core_result *out) {
+  IMX_ASSERT(out != NULL);
+  memset(out, 0, sizeof *out);
   int64_t tick = 0;
   int is_tick = read_tick(entry, len, &tick);
   if (is_tick < 0) return -1;
   c->quiet = 1;
   core_batch_begin(c);
   if (is_tick) {
-    core_tick(c, tick);
+    *out = core_tick(c, tick);
   } else {
     imx_request rq;
     imx_proto_error err = {0};
@@ -843,9 +861,9 @@ int core_replay(imx_core *c, int64_t time_ms, const char *cc,
       c->quiet = 0;
       return -1;
     }
-    core_execute(c, &rq, (uint32_t)k, time_ms, c->replay_reply, IMX_REPLY_BYTES_MAX);
+    *out = core_execute(c, &rq, (uint32_t)k, time_ms, c->replay_reply,
+                        IMX_REPLY_BYTES_MAX);
   }
-  core_batch_begin(c);
   c->quiet = 0;
   return 0;
 }

@@ -48,9 +48,14 @@ typedef struct core_trade {
 typedef struct core_result {
   size_t reply_len;         /* the reply, in the caller's buffer; 0 for a
                             ** tick                                      */
+  int changed;              /* the command changed the market (the engine
+                            ** took it, or its clock traded): the server
+                            ** journals it. 0: a read, a rejection, a
+                            ** repeat: nothing to journal, and nothing a
+                            ** restart must remember                    */
   const char *journal;      /* the entry that makes the command durable
-                            ** (replayed by core_replay); NULL: it changed
-                            ** nothing that needs one                   */
+                            ** (replayed by core_replay); NULL exactly
+                            ** when !changed                            */
   size_t journal_len;
   const char *journal_cc;   /* whose entry: the authenticated cost centre,
                             ** "" for a tick                             */
@@ -86,10 +91,12 @@ core_result core_execute(imx_core *c, const imx_request *rq, uint32_t auth_cc,
 const imx_md_event *core_batch_md(const imx_core *c, uint32_t *n);
 
 /* Runs one journal entry again (recovery): a request as journaled, or a
-** tick. Its trades are in the ledger already: the caller ignores them.
-** Returns 0, or -1 when the entry cannot be read. */
+** tick. *out is its result: its trades are in the ledger already, and the
+** caller compares them with the ledger's (valid until the next
+** core_replay or core_batch_begin). Returns 0, or -1 when the entry cannot
+** be read. */
 int core_replay(imx_core *c, int64_t time_ms, const char *cc,
-                const char *command, size_t len);
+                const char *command, size_t len, core_result *out);
 
 /* The last trade id the engine gave (0: none yet). */
 int64_t core_last_trade(const imx_core *c);

@@ -8,7 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "imx_ledger.h"
 #include "imx_proto.h"
+
+/* imxd's defaults for the engine's limits, which replaying a journal must
+** share (imx ledger verify --market). */
+#define IMX_SERVER_ORDERS_MAX_DEFAULT (1u << 20)
+#define IMX_SERVER_ORDERS_PER_CC_DEFAULT 10000u
 
 typedef struct imx_server_config {
   const imx_market *market;   /* must outlive the server             */
@@ -37,6 +43,15 @@ const char *imx_server_listen_url(const imx_server *s);
 const char *imx_server_publish_url(const imx_server *s);
 /* Answers the requests the engine already has, then closes everything. */
 void imx_server_stop(imx_server *s);
+
+/* The check imxd makes on start, offline (imx ledger verify --market):
+** replays the ledger's journal through a fresh market of cfg (market,
+** orders_max, orders_per_cc_max: as imxd ran) and checks that it makes
+** exactly the ledger's trades, trade by trade (id, period, qty, price,
+** service, buyer, seller). Returns 0 and the trades compared, or -1 with
+** the failed check in failed, naming the trade and the field. */
+int imx_server_replay_check(const imx_server_config *cfg, imx_ledger *l,
+                            int64_t *trades_n, char *failed, size_t cap);
 
 /* One line on stderr with a UTC timestamp. */
 void imx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -431,7 +431,11 @@ static void on_aio(void *arg) {
 ** or -1 (the batch must not be acknowledged). */
 static int settle(imx_server *s, const core_result *r, int64_t now) {
   imx_ledger *l = s->ledger;
-  if (r->journal &&
+  /* Only what changed the market is journaled: a rejected request or a
+  ** not_found cancel costs no row (nor replay time at every restart). */
+  IMX_ASSERT(!r->changed == !r->journal);
+  IMX_ASSERT(r->changed || (r->trades_n == 0 && r->period_closed == 0));
+  if (r->changed &&
       imx_ledger_journal(l, ++s->journal_seq, now, r->journal_cc, r->journal,
                          r->journal_len) != 0)
     return -1;
@@ -555,17 +559,123 @@ static void *engine_main(void *arg) {
   return NULL;
 }
 
-/* Replays the journal into the fresh core, then checks that the engine
-** made exactly the trades the ledger has, and the ledger itself. */
+/* Recovery replays the journal into a fresh core and checks, trade by
+** trade, that it makes exactly the trades the ledger holds: same ids in the
+** same order, and the same service, buyer, seller, price, quantity and
+** period. Checking the last trade id only would let an edited journal row
+** (another price) or an edited trade pass. The ledger's trades are read
+** with a cursor beside the journal, so memory does not grow with history. */
+typedef struct replay {
+  imx_core *core;
+  imx_ledger *ledger;
+  imx_ledger_cursor *trades; /* the ledger's, in trade id order */
+  int64_t trades_n;          /* compared and equal so far       */
+  int64_t last_id;           /* the last of them                */
+  char *failed;              /* the failed check, for the log   */
+  size_t cap;
+} replay;
+
+#define REPLAY_CHECK "trades_match_journal"
+
+/* Names the first field in which a replayed trade and the ledger's differ;
+** 0 when none does. */
+static int trade_differs(replay *r, const core_trade *ct, const imx_ledger_trade *lt) {
+  const imx_reply_trade *t = &ct->trade;
+  static const char *const int_names[] = {"id", "period", "qty", "price"};
+  const int64_t journal_ints[] = {(int64_t)t->trade, ct->period, t->qty, t->price_minor};
+  const int64_t ledger_ints[] = {lt->trade_id, lt->period, lt->qty, lt->price_minor};
+  for (size_t i = 0; i < 4; i++)
+    if (journal_ints[i] != ledger_ints[i]) {
+      snprintf(r->failed, r->cap, REPLAY_CHECK " (trade %lld, %s: the journal makes %lld,"
+               " the ledger has %lld)", (long long)t->trade, int_names[i],
+               (long long)journal_ints[i], (long long)ledger_ints[i]);
+      return 1;
+    }
+  static const char *const str_names[] = {"service", "buyer", "seller"};
+  const char *journal_strs[] = {t->service, t->buyer, t->seller};
+  const char *ledger_strs[] = {lt->service, lt->buyer, lt->seller};
+  for (size_t i = 0; i < 3; i++)
+    if (strcmp(journal_strs[i], ledger_strs[i]) != 0) {
+      snprintf(r->failed, r->cap, REPLAY_CHECK " (trade %lld, %s: the journal makes %s,"
+               " the ledger has %s)", (long long)t->trade, str_names[i],
+               journal_strs[i], ledger_strs[i]);
+      return 1;
+    }
+  return 0;
+}
+
+/* Compares the trades one journal entry made with the ledger's next ones. */
 static int replay_entry(void *ctx, int64_t seq, int64_t time_ms, const char *cc,
                         const char *command, size_t len) {
-  imx_server *s = ctx;
-  s->journal_seq = seq;
-  if (core_replay(s->core, time_ms, cc, command, len) != 0) {
-    imx_log("journal entry %lld cannot be read: refusing to serve", (long long)seq);
+  replay *r = ctx;
+  core_result res;
+  if (core_replay(r->core, time_ms, cc, command, len, &res) != 0) {
+    snprintf(r->failed, r->cap, "journal_readable (entry %lld cannot be read)",
+             (long long)seq);
     return 1;
   }
+  IMX_ASSERT(res.trades_n == 0 || res.trades != NULL);
+  for (uint32_t i = 0; i < res.trades_n; i++) {
+    imx_ledger_trade lt;
+    int rc = imx_ledger_trades_next(r->trades, &lt);
+    if (rc < 0) {
+      snprintf(r->failed, r->cap, REPLAY_CHECK ": %s", imx_ledger_error(r->ledger));
+      return 1;
+    }
+    if (rc == 0) {
+      snprintf(r->failed, r->cap, REPLAY_CHECK " (trade %lld: journal entry %lld makes it,"
+               " the ledger does not have it)", (long long)res.trades[i].trade.trade,
+               (long long)seq);
+      return 1;
+    }
+    if (trade_differs(r, &res.trades[i], &lt)) return 1;
+    r->trades_n++;
+    r->last_id = lt.trade_id;
+  }
   return 0;
+}
+
+/* Replays the whole journal into core (fresh) and compares its trades with
+** the ledger's. Returns 0, or -1 with the failed check in failed. */
+static int replay_journal(imx_core *core, imx_ledger *l, int64_t *trades_n,
+                          char *failed, size_t cap) {
+  replay r = {.core = core, .ledger = l, .failed = failed, .cap = cap};
+  failed[0] = '\0';
+  if (imx_ledger_trades_open(l, 0, &r.trades) != 0) {
+    snprintf(failed, cap, REPLAY_CHECK ": %s", imx_ledger_error(l));
+    imx_ledger_trades_close(r.trades);
+    return -1;
+  }
+  int rc = imx_ledger_journal_each(l, replay_entry, &r);
+  if (rc < 0) snprintf(failed, cap, "journal_readable: %s", imx_ledger_error(l));
+  imx_ledger_trade extra;
+  int more = rc == 0 ? imx_ledger_trades_next(r.trades, &extra) : 0;
+  if (more > 0)
+    snprintf(failed, cap, REPLAY_CHECK " (trade %lld: in the ledger, no journal entry"
+             " makes it)", (long long)extra.trade_id);
+  else if (more < 0)
+    snprintf(failed, cap, REPLAY_CHECK ": %s", imx_ledger_error(l));
+  imx_ledger_trades_close(r.trades);
+  /* Every trade compared equal: the engine's last is the ledger's last. */
+  IMX_ASSERT(rc != 0 || more != 0 || core_last_trade(core) == r.last_id);
+  *trades_n = r.trades_n;
+  return rc == 0 && more == 0 ? 0 : -1;
+}
+
+int imx_server_replay_check(const imx_server_config *cfg, imx_ledger *l,
+                            int64_t *trades_n, char *failed, size_t cap) {
+  IMX_ASSERT(cfg != NULL && cfg->market != NULL && l != NULL && cap > 0);
+  core_config cc = {.market = cfg->market, .orders_max = cfg->orders_max,
+                    .orders_per_cc_max = cfg->orders_per_cc_max};
+  imx_core *core = NULL;
+  const char *why = NULL;
+  int rc = -1;
+  if (core_open(&cc, &core, &why) != 0)
+    snprintf(failed, cap, "market (%s)", why);
+  else
+    rc = replay_journal(core, l, trades_n, failed, cap);
+  core_close(core);
+  return rc;
 }
 
 static int recover(imx_server *s) {
@@ -574,25 +684,23 @@ static int recover(imx_server *s) {
     imx_log("ledger %s: %s", s->cfg.db_path, err);
     return -1;
   }
-  int64_t seq = 0, trade = 0;
-  if (imx_ledger_last(s->ledger, &seq, &trade) != 0 ||
-      imx_ledger_journal_each(s->ledger, replay_entry, s) != 0) {
+  int64_t seq = 0, trade = 0, replayed = 0;
+  if (imx_ledger_last(s->ledger, &seq, &trade) != 0) {
     imx_log("ledger %s: cannot replay the journal: %s", s->cfg.db_path,
             imx_ledger_error(s->ledger));
     return -1;
   }
-  if (core_last_trade(s->core) != trade) {
-    imx_log("ledger %s: check trades_match_journal failed: the journal makes "
-            "trade %lld, the ledger has %lld: refusing to serve",
-            s->cfg.db_path, (long long)core_last_trade(s->core), (long long)trade);
+  if (replay_journal(s->core, s->ledger, &replayed, err, sizeof err) != 0) {
+    imx_log("ledger %s: check %s failed: refusing to serve", s->cfg.db_path, err);
     return -1;
   }
+  s->journal_seq = seq;
   if (imx_ledger_verify(s->ledger, err, sizeof err) != 0) {
     imx_log("ledger %s: check %s: refusing to serve", s->cfg.db_path, err);
     return -1;
   }
   imx_log("ledger %s: recovered %lld commands and %lld trades; verified",
-          s->cfg.db_path, (long long)seq, (long long)trade);
+          s->cfg.db_path, (long long)seq, (long long)replayed);
   return 0;
 }
 

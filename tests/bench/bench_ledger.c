@@ -195,7 +195,7 @@ static int db_path(char *buf, const char *dir, const char *kind,
 
 /* Removes a database and what SQLite keeps beside it; 0 or -1 with errno. */
 static int db_remove(const char *path) {
-  static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+  static const char *const suffixes[] = {"", "-wal", "-shm", "-journal", "-lock"};
   char p[PATH_BYTES + 16];
   int rc = 0;
   for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
