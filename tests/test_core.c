@@ -803,15 +803,58 @@ static void test_receiver_reading_another_cost_centres_balance_is_forbidden(void
   close_core(c);
 }
 
-static void test_cancel_of_another_cost_centres_order_is_forbidden(void) {
+/* Issue 11, 15: "forbidden" for an open order and not_found for a closed
+** one told another cost centre which order ids are open. */
+static void test_cancel_of_another_cost_centres_order_is_not_found_open_or_closed(void) {
   imx_core *c = open_core();
   run(c, "CC-R1", T0,
       "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
       "\"side\":\"bid\",\"qty\":1,\"price\":1000}");
-  run(c, "CC-R2", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x1\",\"order\":1}");
-  CHECK_ERROR("forbidden", "order", "");
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":900}");
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x0\",\"order\":2}");
+  CHECK_OK(IMX_MSG_ORDER_CANCEL);
+  saved_reply open_one, closed_one, unknown_one;
+  run(c, "CC-R2", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x\",\"order\":1}");
+  CHECK_ERROR("not_found", "order", "unknown_order");
+  save_reply(&open_one);
+  run(c, "CC-R2", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"y\",\"order\":2}");
+  save_reply(&closed_one);
+  run(c, "CC-R2", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"z\",\"order\":99}");
+  save_reply(&unknown_one);
+  /* byte for byte the same but for the id ("x", "y", "z": one byte each) */
+  CHECK_EQ(open_one.len, closed_one.len);
+  CHECK_EQ(open_one.len, unknown_one.len);
+  const char *id_at = strstr(open_one.bytes, "\"id\":\"x\"");
+  CHECK(id_at != NULL);
+  if (id_at && open_one.len == closed_one.len && open_one.len == unknown_one.len) {
+    size_t k = (size_t)(id_at - open_one.bytes) + 6;
+    CHECK_EQ(0, memcmp(open_one.bytes, closed_one.bytes, k));
+    CHECK_EQ(0, memcmp(open_one.bytes + k + 1, closed_one.bytes + k + 1, open_one.len - k - 1));
+    CHECK_EQ(0, memcmp(open_one.bytes + k + 1, unknown_one.bytes + k + 1, open_one.len - k - 1));
+  }
   run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\"}");
   CHECK_EQ(1, last_.orders_n); /* still open */
+  close_core(c);
+}
+
+/* Issue 11, 14: admin runs the market and may look at the orders in it,
+** but budgets and spending are finance's. */
+static void test_admin_reads_another_cost_centres_orders_but_not_its_balance(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1000}");
+  run(c, "CC-ADM", T0, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\",\"cc\":\"CC-R1\"}");
+  CHECK_OK(IMX_MSG_ORDER_LIST);
+  CHECK_EQ(1, last_.orders_n);
+  CHECK_EQ(2, last_.orders_n == 1 ? last_.orders[0].qty : 0);
+  run(c, "CC-ADM", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g1\",\"cc\":\"CC-R1\"}");
+  CHECK_ERROR("forbidden", "cc", "");
+  run(c, "CC-ADM", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g2\"}");
+  CHECK_OK(IMX_MSG_BALANCE_GET); /* its own */
+  CHECK_STR("CC-ADM", last_.cc);
   close_core(c);
 }
 
@@ -1397,7 +1440,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_offer_without_the_provider_role_is_forbidden),
       CHECK_CASE(test_order_for_another_cost_centre_is_forbidden),
       CHECK_CASE(test_receiver_reading_another_cost_centres_balance_is_forbidden),
-      CHECK_CASE(test_cancel_of_another_cost_centres_order_is_forbidden),
+      CHECK_CASE(test_cancel_of_another_cost_centres_order_is_not_found_open_or_closed),
+      CHECK_CASE(test_admin_reads_another_cost_centres_orders_but_not_its_balance),
       CHECK_CASE(test_auction_run_by_a_non_admin_is_forbidden),
       CHECK_CASE(test_period_close_by_neither_admin_nor_finance_is_forbidden),
       CHECK_CASE(test_cancel_of_an_unknown_order_is_not_found),

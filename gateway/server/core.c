@@ -443,8 +443,9 @@ static size_t do_order_cancel(imx_core *c, const imx_request *rq, uint32_t cc,
   imx_order_info info;
   if (imx_engine_order_get(c->e, rq->order, &info) != IMX_OK)
     return engine_error(c, rq, IMX_E_UNKNOWN_ORDER, buf, cap);
-  if (info.cc != cc)
-    return error_reply(rq, "forbidden", "order", "the order is another cost centre's", buf, cap);
+  /* Another cost centre's order is answered as one that does not exist,
+  ** open or not: "forbidden" would tell that the id is an open order. */
+  if (info.cc != cc) return engine_error(c, rq, IMX_E_UNKNOWN_ORDER, buf, cap);
   imx_status st = imx_engine_order_cancel(c->e, rq->order);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
   imx_reply r;
@@ -685,7 +686,12 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
                        core_result *res, char *buf, size_t cap) {
   size_t len = 0;
   int64_t cc;
-  const unsigned readers = IMX_ROLE_FINANCE | IMX_ROLE_ADMIN;
+  /* Finance reads every cost centre's orders and balance. Admin, who runs
+  ** the market, reads every cost centre's orders (to see why an order did
+  ** not trade or how a call allocated; it sees every trade already), but
+  ** not budgets and spending: those are finance's. */
+  const unsigned order_readers = IMX_ROLE_FINANCE | IMX_ROLE_ADMIN;
+  const unsigned balance_readers = IMX_ROLE_FINANCE;
   switch (rq->type) {
   case IMX_MSG_ORDER_NEW:
     if ((cc = acting_cc(c, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
@@ -694,12 +700,12 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
     if ((cc = acting_cc(c, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
     return do_order_cancel(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_ORDER_LIST:
-    if ((cc = acting_cc(c, rq, auth_cc, readers, buf, cap, &len)) < 0) return len;
+    if ((cc = acting_cc(c, rq, auth_cc, order_readers, buf, cap, &len)) < 0) return len;
     return do_order_list(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_BOOK_GET: return do_book_get(c, rq, buf, cap);
   case IMX_MSG_TRADES_LIST: return do_trades_list(c, rq, auth_cc, buf, cap);
   case IMX_MSG_BALANCE_GET:
-    if ((cc = acting_cc(c, rq, auth_cc, readers, buf, cap, &len)) < 0) return len;
+    if ((cc = acting_cc(c, rq, auth_cc, balance_readers, buf, cap, &len)) < 0) return len;
     return do_balance_get(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_TENDER_NEW:
     if ((cc = acting_cc(c, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
