@@ -803,15 +803,58 @@ static void test_receiver_reading_another_cost_centres_balance_is_forbidden(void
   close_core(c);
 }
 
-static void test_cancel_of_another_cost_centres_order_is_forbidden(void) {
+/* Issue 11, 15: "forbidden" for an open order and not_found for a closed
+** one told another cost centre which order ids are open. */
+static void test_cancel_of_another_cost_centres_order_is_not_found_open_or_closed(void) {
   imx_core *c = open_core();
   run(c, "CC-R1", T0,
       "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
       "\"side\":\"bid\",\"qty\":1,\"price\":1000}");
-  run(c, "CC-R2", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x1\",\"order\":1}");
-  CHECK_ERROR("forbidden", "order", "");
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":900}");
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x0\",\"order\":2}");
+  CHECK_OK(IMX_MSG_ORDER_CANCEL);
+  saved_reply open_one, closed_one, unknown_one;
+  run(c, "CC-R2", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x\",\"order\":1}");
+  CHECK_ERROR("not_found", "order", "unknown_order");
+  save_reply(&open_one);
+  run(c, "CC-R2", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"y\",\"order\":2}");
+  save_reply(&closed_one);
+  run(c, "CC-R2", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"z\",\"order\":99}");
+  save_reply(&unknown_one);
+  /* byte for byte the same but for the id ("x", "y", "z": one byte each) */
+  CHECK_EQ(open_one.len, closed_one.len);
+  CHECK_EQ(open_one.len, unknown_one.len);
+  const char *id_at = strstr(open_one.bytes, "\"id\":\"x\"");
+  CHECK(id_at != NULL);
+  if (id_at && open_one.len == closed_one.len && open_one.len == unknown_one.len) {
+    size_t k = (size_t)(id_at - open_one.bytes) + 6;
+    CHECK_EQ(0, memcmp(open_one.bytes, closed_one.bytes, k));
+    CHECK_EQ(0, memcmp(open_one.bytes + k + 1, closed_one.bytes + k + 1, open_one.len - k - 1));
+    CHECK_EQ(0, memcmp(open_one.bytes + k + 1, unknown_one.bytes + k + 1, open_one.len - k - 1));
+  }
   run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\"}");
   CHECK_EQ(1, last_.orders_n); /* still open */
+  close_core(c);
+}
+
+/* Issue 11, 14: admin runs the market and may look at the orders in it,
+** but budgets and spending are finance's. */
+static void test_admin_reads_another_cost_centres_orders_but_not_its_balance(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1000}");
+  run(c, "CC-ADM", T0, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\",\"cc\":\"CC-R1\"}");
+  CHECK_OK(IMX_MSG_ORDER_LIST);
+  CHECK_EQ(1, last_.orders_n);
+  CHECK_EQ(2, last_.orders_n == 1 ? last_.orders[0].qty : 0);
+  run(c, "CC-ADM", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g1\",\"cc\":\"CC-R1\"}");
+  CHECK_ERROR("forbidden", "cc", "");
+  run(c, "CC-ADM", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g2\"}");
+  CHECK_OK(IMX_MSG_BALANCE_GET); /* its own */
+  CHECK_STR("CC-ADM", last_.cc);
   close_core(c);
 }
 
@@ -1192,7 +1235,9 @@ static void test_same_id_from_another_cost_centre_is_a_new_request(void) {
   close_core(c);
 }
 
-static void test_repeat_of_a_reply_longer_than_512_bytes_is_duplicate_id(void) {
+/* Issue 11, 6: every acknowledged reply repeats exactly, however long (a
+** reply of three or more fills was answered "too long to repeat"). */
+static void test_repeat_of_a_reply_of_five_fills_is_the_same_bytes(void) {
   imx_core *c = open_core();
   char id[16];
   for (int i = 0; i < 5; i++) {
@@ -1205,14 +1250,310 @@ static void test_repeat_of_a_reply_longer_than_512_bytes_is_duplicate_id(void) {
   core_result res = run(c, "CC-R2", T0, bid);
   CHECK_EQ(5, last_.trades_n);
   CHECK(res.reply_len > 512);
+  saved_reply first;
+  save_reply(&first);
   res = run(c, "CC-R2", T0 + 1, bid);
-  CHECK_ERROR("duplicate_id", "id", "");
-  CHECK_STR("big", last_.id);
+  CHECK(same_reply(&first));
   CHECK(res.journal == NULL);
   CHECK_EQ(0, res.trades_n);
   run(c, "CC-R2", T0 + 1, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\"}");
   CHECK_EQ(0, last_.orders_n); /* not placed again */
   close_core(c);
+}
+
+static void test_repeat_of_a_sweep_listing_256_fills_is_the_same_bytes(void) {
+  static char first[IMX_REPLY_BYTES_MAX];
+  imx_core *c = open_core();
+  char id[16];
+  for (int i = 0; i < 300; i++) {
+    snprintf(id, sizeof id, "o%d", i);
+    offer_it(c, id, 1, 1000, T0);
+  }
+  const char *bid = "{\"v\":1,\"type\":\"order.new\",\"id\":\"sweep\",\"service\":"
+                    "\"it.hour\",\"side\":\"bid\",\"qty\":300,\"price\":1000}";
+  run(c, "CC-R2", T0 + 1, bid);
+  CHECK_EQ(256, last_.trades_n);
+  size_t first_len = reply_len_;
+  CHECK(first_len > 30000);
+  memcpy(first, reply_, first_len);
+  core_result res = run(c, "CC-R2", T0 + 2, bid);
+  CHECK_EQ(first_len, reply_len_);
+  CHECK(reply_len_ == first_len && memcmp(first, reply_, first_len) == 0);
+  CHECK(res.journal == NULL);
+  CHECK_EQ(0, res.trades_n);
+  close_core(c);
+}
+
+/* Issue 11, 5: an order.cancel under an order.new's id got order.new.ok,
+** and nothing was cancelled. */
+static void test_an_order_cancel_under_an_order_new_id_is_duplicate_id_and_cancels_nothing(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1000}");
+  CHECK_EQ(1, last_.order);
+  core_result res =
+      run(c, "CC-R1", T0 + 1, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"b1\",\"order\":1}");
+  CHECK_ERROR("duplicate_id", "id", "");
+  CHECK_STR("b1", last_.id);
+  CHECK_STR("the id was already used for a different request", last_.message);
+  CHECK(res.journal == NULL);
+  run(c, "CC-R1", T0 + 2, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\"}");
+  CHECK_EQ(1, last_.orders_n); /* still open */
+  close_core(c);
+}
+
+static void test_an_id_used_again_with_other_content_is_duplicate_id_and_the_first_still_repeats(void) {
+  imx_core *c = open_core();
+  const char *bid =
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1000}";
+  run(c, "CC-R1", T0, bid);
+  saved_reply first;
+  save_reply(&first);
+  static const char *const others[] = {
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1000}",
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1100}",
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1000,\"tif\":\"ioc\"}",
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"qty\":1,\"ceiling\":1000,\"deadline_ms\":1000}",
+  };
+  for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+    core_result res = run(c, "CC-R1", T0 + 1, others[i]);
+    CHECK_ERROR("duplicate_id", "id", "");
+    CHECK(res.journal == NULL);
+  }
+  /* the same content in another order and with a token is the same request */
+  core_result res = run(c, "CC-R1", T0 + 2,
+                        "{\"price\":1000,\"qty\":1,\"side\":\"bid\",\"service\":\"it.hour\","
+                        "\"token\":\"whatever\",\"id\":\"b1\",\"type\":\"order.new\",\"v\":1}");
+  CHECK(same_reply(&first));
+  CHECK(res.journal == NULL);
+  run(c, "CC-R1", T0 + 2, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\"}");
+  CHECK_EQ(1, last_.orders_n);
+  close_core(c);
+}
+
+/* "cc" naming the requester itself is the same as no "cc". */
+static void test_a_repeat_that_names_its_own_cost_centre_is_the_same_request(void) {
+  imx_core *c = open_core();
+  core_result res = run(c, "CC-R1", T0,
+                        "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+                        "\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  saved_reply first;
+  save_reply(&first);
+  res = run(c, "CC-R1", T0 + 1,
+            "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"cc\":\"CC-R1\",\"service\":"
+            "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK(same_reply(&first));
+  CHECK(res.journal == NULL);
+  /* and it is journaled without the cc: it replays the same either way */
+  res = run(c, "CC-R1", T0 + 2,
+            "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x1\",\"cc\":\"CC-R1\",\"order\":1}");
+  CHECK_OK(IMX_MSG_ORDER_CANCEL);
+  CHECK(journal_is(&res, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x1\",\"order\":1}"));
+  close_core(c);
+}
+
+/* Issue 11, 7: every request that changes the market, sent twice, is done
+** once: the second gets the first's bytes, changes nothing, journals
+** nothing (period.close and auction.run were done twice). */
+static void test_every_request_that_changes_the_market_is_done_once(void) {
+  static const struct {
+    const char *cc, *json;
+  } rq[] = {
+      {"CC-P1", "{\"v\":1,\"type\":\"order.new\",\"id\":\"r1\",\"service\":\"truck.day\","
+                "\"side\":\"offer\",\"qty\":2,\"price\":1000}"},
+      {"CC-R2", "{\"v\":1,\"type\":\"order.new\",\"id\":\"r1\",\"service\":\"truck.day\","
+                "\"side\":\"bid\",\"qty\":2,\"price\":1000}"},
+      {"CC-ADM", "{\"v\":1,\"type\":\"auction.run\",\"id\":\"r1\",\"service\":\"truck.day\"}"},
+      {"CC-R1", "{\"v\":1,\"type\":\"order.new\",\"id\":\"r1\",\"service\":\"it.hour\","
+                "\"side\":\"bid\",\"qty\":1,\"price\":900,\"tif\":\"period\"}"},
+      {"CC-R1", "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"r2\",\"order\":3}"},
+      {"CC-R1", "{\"v\":1,\"type\":\"tender.new\",\"id\":\"r3\",\"service\":\"it.hour\","
+                "\"qty\":1,\"ceiling\":2000,\"deadline_ms\":100000}"},
+      {"CC-P1", "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"r2\",\"tender\":1,\"price\":1500}"},
+      {"CC-FIN", "{\"v\":1,\"type\":\"period.close\",\"id\":\"r1\"}"},
+  };
+  imx_core *c = open_core();
+  for (size_t i = 0; i < sizeof rq / sizeof rq[0]; i++) {
+    core_result first = run(c, rq[i].cc, T0 + (int64_t)i, rq[i].json);
+    CHECK_EQ(0, last_.error);
+    CHECK(first.journal != NULL);
+    saved_reply want;
+    save_reply(&want);
+    core_result again = run(c, rq[i].cc, T0 + (int64_t)i, rq[i].json);
+    CHECK(same_reply(&want));
+    CHECK(again.journal == NULL);
+    CHECK_EQ(0, again.trades_n);
+    CHECK_EQ(0, again.period_closed);
+  }
+  CHECK_EQ(1, core_last_trade(c)); /* one call, one trade */
+  /* one period closed: the next trade is in period 2 */
+  offer_it(c, "o9", 1, 1000, T0 + 100);
+  core_result res = run(c, "CC-R2", T0 + 100,
+                        "{\"v\":1,\"type\":\"order.new\",\"id\":\"b9\",\"service\":\"it.hour\","
+                        "\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_EQ(1, res.trades_n);
+  CHECK_EQ(2, res.trades_n ? res.trades[0].period : 0);
+  close_core(c);
+}
+
+/* Issue 11, 7: a period order placed between a period.close and its
+** repeat stays open. */
+static void test_a_repeated_period_close_closes_one_period(void) {
+  imx_core *c = open_core();
+  run(c, "CC-FIN", T0, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}");
+  CHECK_OK(IMX_MSG_PERIOD_CLOSE);
+  run(c, "CC-R1", T0 + 1,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":900,\"tif\":\"period\"}");
+  core_result res = run(c, "CC-FIN", T0 + 2, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}");
+  CHECK_EQ(0, res.period_closed);
+  CHECK_EQ(0, last_.expired);
+  run(c, "CC-R1", T0 + 3, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\"}");
+  CHECK_EQ(1, last_.orders_n);
+  res = run(c, "CC-FIN", T0 + 4, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p2\"}");
+  CHECK_EQ(2, res.period_closed);
+  CHECK_EQ(1, last_.expired);
+  close_core(c);
+}
+
+/* Issue 11, 8: the memory was one ring for all: 65,536 no-op cancels of one
+** cost centre evicted another's order.new, whose resend then placed a
+** second order. */
+static void test_65536_requests_of_another_cost_centre_evict_nothing(void) {
+  imx_core *c = open_core();
+  const char *bid =
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1000}";
+  run(c, "CC-R2", T0, bid);
+  saved_reply first;
+  save_reply(&first);
+  int all_not_found = 1;
+  for (int i = 0; i < 65536; i++) {
+    runf(c, "CC-R1", T0 + 1, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"n%d\",\"order\":999}", i);
+    all_not_found &= last_.error && strcmp(last_.code, "not_found") == 0;
+  }
+  CHECK(all_not_found);
+  core_result res = run(c, "CC-R2", T0 + 2, bid);
+  CHECK(same_reply(&first));
+  CHECK(res.journal == NULL);
+  run(c, "CC-R2", T0 + 2, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\"}");
+  CHECK_EQ(1, last_.orders_n);
+  close_core(c);
+}
+
+/* The window, exactly (docs/protocol.md): a cost centre's last 1,024
+** requests that change the market (DEDUPE_PER_CC; its share of the memory,
+** 1 MiB in a market of 7 cost centres, holds them all). */
+static void test_a_cost_centre_keeps_its_last_1024_requests(void) {
+  imx_core *c = open_core();
+  const char *bid =
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"first\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1000}";
+  /* ioc bids with nothing to trade against: each takes an order id and
+  ** ends at once, a change of the market that is remembered */
+  const char *ioc = "{\"v\":1,\"type\":\"order.new\",\"id\":\"n%d\",\"service\":\"it.hour\","
+                    "\"side\":\"bid\",\"qty\":1,\"price\":100,\"tif\":\"ioc\"}";
+  run(c, "CC-R2", T0, bid);
+  CHECK_EQ(1, last_.order);
+  for (int i = 1; i <= 1023; i++) runf(c, "CC-R2", T0, ioc, i);
+  core_result res = runf(c, "CC-R2", T0, ioc, 1);
+  CHECK_EQ(2, last_.order); /* n1 is remembered: its first reply */
+  CHECK(res.journal == NULL);
+  run(c, "CC-R2", T0, bid); /* 1,023 requests later: the first reply */
+  CHECK_EQ(1, last_.order);
+  runf(c, "CC-R2", T0, ioc, 1024);
+  CHECK_EQ(1025, last_.order);
+  res = run(c, "CC-R2", T0, bid); /* 1,024 later: a new request */
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  CHECK_EQ(1026, last_.order);
+  CHECK(res.journal != NULL);
+  /* ... which is now remembered in its turn, and evicted n1 */
+  run(c, "CC-R2", T0, bid);
+  CHECK_EQ(1026, last_.order);
+  res = runf(c, "CC-R2", T0, ioc, 1);
+  CHECK_EQ(1027, last_.order);
+  CHECK(res.journal != NULL);
+  close_core(c);
+}
+
+/* A refused request changes nothing and is not remembered (it is not in
+** the journal either, so a restart would not remember it): a repeat is
+** run again, and may succeed once the market allows it. */
+static void test_a_refused_request_is_not_remembered_and_its_repeat_runs_again(void) {
+  imx_core *c = open_core();
+  const char *cancel = "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"c1\",\"order\":1}";
+  core_result res = run(c, "CC-P1", T0, cancel);
+  CHECK_ERROR("not_found", "order", "unknown_order");
+  CHECK(res.journal == NULL);
+  offer_it(c, "o1", 1, 1000, T0 + 1); /* order 1 */
+  res = run(c, "CC-P1", T0 + 2, cancel);
+  CHECK_OK(IMX_MSG_ORDER_CANCEL);
+  CHECK(res.journal != NULL);
+  close_core(c);
+}
+
+/* A market of 2,001 cost centres: each has 64 MiB / 2,001 = 33,536 bytes
+** for its replies, less than a sweep's reply of 256 fills. That reply is
+** not kept, but the request is: its repeat is duplicate_id, done once. */
+static void test_a_reply_longer_than_the_cost_centres_share_is_not_done_twice(void) {
+  enum { PROVIDERS = 2000 };
+  size_t cap = 256 + PROVIDERS * 128;
+  char *json = malloc(cap);
+  CHECK(json != NULL);
+  if (json == NULL) return;
+  size_t n = (size_t)snprintf(json, cap,
+                              "{\"currency\":\"EUR\",\"services\":[{\"id\":\"s\",\"unit\":\"h\","
+                              "\"tick\":1,\"lot\":1}],\"cost_centres\":[");
+  for (int p = 0; p < PROVIDERS; p++)
+    n += (size_t)snprintf(json + n, cap - n,
+                          "{\"id\":\"P%04d\",\"name\":\"p\",\"roles\":[\"provider\"],"
+                          "\"budget\":0,\"capacities\":{\"s\":1}},", p);
+  n += (size_t)snprintf(json + n, cap - n,
+                        "{\"id\":\"R\",\"name\":\"r\",\"roles\":[\"receiver\"],\"budget\":100000}]}");
+  CHECK(n < cap);
+  imx_market m;
+  imx_proto_error err = {0};
+  int parsed = imx_market_parse(json, n, &m, &err);
+  free(json);
+  CHECK_EQ(0, parsed);
+  if (parsed != 0) return;
+  core_config cfg = {.market = &m, .orders_max = 4096};
+  imx_core *c = NULL;
+  const char *why = NULL;
+  CHECK_EQ(0, core_open(&cfg, &c, &why));
+  static char reply[IMX_REPLY_BYTES_MAX];
+  imx_request rq;
+  char req[256];
+  core_result res = {0};
+  for (int p = 0; p < 300; p++) {
+    snprintf(req, sizeof req, "{\"v\":1,\"type\":\"order.new\",\"id\":\"o\",\"service\":\"s\","
+                              "\"side\":\"offer\",\"qty\":1,\"price\":10}");
+    CHECK_EQ(0, imx_request_decode(req, strlen(req), &rq, &err));
+    core_batch_begin(c);
+    res = core_execute(c, &rq, (uint32_t)p, T0, reply, sizeof reply);
+  }
+  const char *sweep = "{\"v\":1,\"type\":\"order.new\",\"id\":\"sweep\",\"service\":\"s\","
+                      "\"side\":\"bid\",\"qty\":300,\"price\":10}";
+  CHECK_EQ(0, imx_request_decode(sweep, strlen(sweep), &rq, &err));
+  core_batch_begin(c);
+  res = core_execute(c, &rq, PROVIDERS, T0, reply, sizeof reply);
+  CHECK_EQ(300, res.trades_n);
+  CHECK(res.reply_len > 33536);
+  core_batch_begin(c);
+  res = core_execute(c, &rq, PROVIDERS, T0 + 1, reply, sizeof reply);
+  CHECK(res.journal == NULL);
+  CHECK_EQ(0, res.trades_n);
+  CHECK(contains(reply, res.reply_len, "\"code\":\"duplicate_id\""));
+  CHECK(contains(reply, res.reply_len, "longer than this cost centre's memory"));
+  CHECK_EQ(300, core_last_trade(c));
+  core_close(c);
+  imx_market_free(&m);
 }
 
 /* ------------------------------------------------------------ regression */
@@ -1308,9 +1649,29 @@ static const struct {
 };
 #define VIEWS_N (sizeof views / sizeof views[0])
 
+/* Repeats of the journaled requests, and ids used again for other requests:
+** the rebuilt memory must answer them as the first did, byte for byte. */
+static const struct {
+  const char *cc, *json;
+} repeats[] = {
+    {"CC-R1", "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":"
+              "\"it.hour\",\"side\":\"bid\",\"qty\":3,\"price\":1100}"},
+    {"CC-R2", "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x1\",\"order\":3}"},
+    {"CC-R2", "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"b2\",\"order\":3}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":"
+              "\"it.hour\",\"qty\":2,\"ceiling\":2000,\"deadline_ms\":1000}"},
+    {"CC-P2", "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q2\",\"tender\":1,\"price\":1700}"},
+    {"CC-ADM", "{\"v\":1,\"type\":\"auction.run\",\"id\":\"a1\",\"service\":\"truck.day\"}"},
+    {"CC-FIN", "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"period.close\",\"id\":\"b1\"}"},
+    {"CC-R2", "{\"v\":1,\"type\":\"order.new\",\"id\":\"b6\",\"service\":"
+              "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}"},
+};
+#define REPEATS_N (sizeof repeats / sizeof repeats[0])
+
 static void test_replaying_the_journal_rebuilds_the_same_market(void) {
   static journal j;
-  static saved_reply before[VIEWS_N];
+  static saved_reply before[VIEWS_N], first[REPEATS_N];
   memset(&j, 0, sizeof j);
   imx_core *c = open_core();
   /* orders: a trade, a resting bid, and a bid then cancelled */
@@ -1323,6 +1684,8 @@ static void test_replaying_the_journal_rebuilds_the_same_market(void) {
   run_j(c, &j, "CC-R2", T0 + 3, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b3\",\"service\":"
                                "\"it.hour\",\"side\":\"bid\",\"qty\":5,\"price\":800,"
                                "\"tif\":\"period\"}");
+  run_j(c, &j, "CC-R2", T0 + 4, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x1\",\"order\":3}");
+  /* a repeat: answered, not journaled */
   run_j(c, &j, "CC-R2", T0 + 4, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x1\",\"order\":3}");
   /* a tender, quoted twice, awarded by the clock */
   run_j(c, &j, "CC-R1", T0 + 5, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":"
@@ -1342,15 +1705,21 @@ static void test_replaying_the_journal_rebuilds_the_same_market(void) {
   run_j(c, &j, "CC-R1", T0 + 2003, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b5\",\"service\":"
                                   "\"truck.day\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
   run_j(c, &j, "CC-FIN", T0 + 3000, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}");
+  run_j(c, &j, "CC-FIN", T0 + 3000, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}");
   /* and a trade in period 2 */
   run_j(c, &j, "CC-R2", T0 + 3001, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b6\",\"service\":"
                                   "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
-  CHECK_EQ(15, j.n); /* 14 requests and the tick */
+  CHECK_EQ(15, j.n); /* 14 requests and the tick; the repeats are not journaled */
   CHECK_EQ(5, core_last_trade(c)); /* b1, the tender, the call, the close's call, b6 */
   for (size_t v = 0; v < VIEWS_N; v++) {
     run(c, views[v].cc, T0 + 4000, views[v].json);
     CHECK_EQ(0, last_.error);
     save_reply(&before[v]);
+  }
+  for (size_t k = 0; k < REPEATS_N; k++) {
+    core_result res = run(c, repeats[k].cc, T0 + 4000, repeats[k].json);
+    CHECK(res.journal == NULL);
+    save_reply(&first[k]);
   }
 
   imx_core *r = open_core();
@@ -1365,7 +1734,35 @@ static void test_replaying_the_journal_rebuilds_the_same_market(void) {
     run(r, views[v].cc, T0 + 4000, views[v].json);
     CHECK(same_reply(&before[v]));
   }
+  for (size_t k = 0; k < REPEATS_N; k++) {
+    core_result res = run(r, repeats[k].cc, T0 + 4000, repeats[k].json);
+    CHECK(res.journal == NULL);
+    CHECK(same_reply(&first[k]));
+  }
   close_core(r);
+  close_core(c);
+}
+
+/* A journal written by an imxd that did not remember period.close (before
+** issue 11, 7) may hold one id twice: both were done, and replay does both,
+** or the periods of the ledger's trades would not be the engine's. */
+static void test_replay_runs_every_entry_even_one_the_memory_would_answer(void) {
+  imx_core *c = open_core();
+  const char *close = "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}";
+  core_result replayed;
+  CHECK_EQ(0, core_replay(c, T0, "CC-FIN", close, strlen(close), &replayed));
+  CHECK_EQ(1, replayed.period_closed);
+  CHECK_EQ(0, core_replay(c, T0 + 1, "CC-FIN", close, strlen(close), &replayed));
+  CHECK_EQ(2, replayed.period_closed);
+  offer_it(c, "o1", 1, 1000, T0 + 2);
+  core_result res = run(c, "CC-R2", T0 + 2,
+                        "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+                        "\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_EQ(1, res.trades_n);
+  CHECK_EQ(3, res.trades_n ? res.trades[0].period : 0);
+  /* once served, the id is remembered: a repeat closes nothing */
+  res = run(c, "CC-FIN", T0 + 3, close);
+  CHECK_EQ(0, res.period_closed);
   close_core(c);
 }
 
@@ -1401,7 +1798,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_offer_without_the_provider_role_is_forbidden),
       CHECK_CASE(test_order_for_another_cost_centre_is_forbidden),
       CHECK_CASE(test_receiver_reading_another_cost_centres_balance_is_forbidden),
-      CHECK_CASE(test_cancel_of_another_cost_centres_order_is_forbidden),
+      CHECK_CASE(test_cancel_of_another_cost_centres_order_is_not_found_open_or_closed),
+      CHECK_CASE(test_admin_reads_another_cost_centres_orders_but_not_its_balance),
       CHECK_CASE(test_auction_run_by_a_non_admin_is_forbidden),
       CHECK_CASE(test_period_close_by_neither_admin_nor_finance_is_forbidden),
       CHECK_CASE(test_cancel_of_an_unknown_order_is_not_found),
@@ -1430,9 +1828,20 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_market_with_66000_capacities_starts_and_trades),
       CHECK_CASE(test_repeated_request_gets_the_same_bytes_and_changes_nothing),
       CHECK_CASE(test_same_id_from_another_cost_centre_is_a_new_request),
-      CHECK_CASE(test_repeat_of_a_reply_longer_than_512_bytes_is_duplicate_id),
+      CHECK_CASE(test_repeat_of_a_reply_of_five_fills_is_the_same_bytes),
+      CHECK_CASE(test_repeat_of_a_sweep_listing_256_fills_is_the_same_bytes),
+      CHECK_CASE(test_an_order_cancel_under_an_order_new_id_is_duplicate_id_and_cancels_nothing),
+      CHECK_CASE(test_an_id_used_again_with_other_content_is_duplicate_id_and_the_first_still_repeats),
+      CHECK_CASE(test_a_repeat_that_names_its_own_cost_centre_is_the_same_request),
+      CHECK_CASE(test_every_request_that_changes_the_market_is_done_once),
+      CHECK_CASE(test_a_repeated_period_close_closes_one_period),
+      CHECK_CASE(test_65536_requests_of_another_cost_centre_evict_nothing),
+      CHECK_CASE(test_a_cost_centre_keeps_its_last_1024_requests),
+      CHECK_CASE(test_a_refused_request_is_not_remembered_and_its_repeat_runs_again),
+      CHECK_CASE(test_a_reply_longer_than_the_cost_centres_share_is_not_done_twice),
       CHECK_CASE(test_order_filling_300_orders_counts_every_fill_and_pages_the_rest),
       CHECK_CASE(test_replaying_the_journal_rebuilds_the_same_market),
+      CHECK_CASE(test_replay_runs_every_entry_even_one_the_memory_would_answer),
   };
   int rc = check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
   if (market_parsed_) imx_market_free(&market_);

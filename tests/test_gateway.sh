@@ -177,7 +177,7 @@ check unauthorized_wrong_token expect_raw unauthorized '{"v":1,"type":"book.get"
 check unauthorized_no_token expect_raw unauthorized '{"v":1,"type":"book.get","id":"e6","service":"it.hour"}'
 check forbidden_receiver_offers expect_code forbidden CC-R1 offer it.hour 1 9000
 check forbidden_other_cc expect_code forbidden CC-R1 balance --for CC-R2
-check forbidden_cancel_of_others_order expect_code forbidden CC-R1 cancel 1
+check cancel_of_others_order_is_not_found expect_code not_found CC-R1 cancel 1
 check not_found_cancel expect_code not_found CC-P1 cancel 999
 check insufficient_budget expect_code insufficient_budget CC-R1 bid it.hour 100 9000
 check over_capacity expect_code over_capacity CC-P2 offer it.hour 51 9000

@@ -2,8 +2,9 @@
 ** core.c -- the market behind the protocol.
 **
 ** One core owns the engine, the market file's names and roles, the recent
-** trades and the replies of recent idempotent requests. It runs on the
-** engine thread only, so nothing here locks. core_execute() turns one
+** trades and, per cost centre, the requests it made lately that change the
+** market, with their replies (idempotency). It runs on the engine thread
+** only, so nothing here locks. core_execute() turns one
 ** decoded request into engine calls, authorises it and returns one result
 ** (core.h): the reply, the journal entry, the trades to settle and the
 ** period it closed; the market data it caused waits in the batch until the
@@ -28,19 +29,28 @@
 #include "imx_setup.h"
 
 #define TRADES_KEPT 65536u   /* trades.list looks this far back            */
-#define DEDUPE_N 65536u      /* idempotent replies remembered              */
-#define DEDUPE_REPLY_MAX 512 /* a longer reply is remembered as "done"     */
 #define BATCH_TRADES_MIN 4096u /* the batch's trades; grows for a sweep    */
 #define BATCH_MD_MIN 8192u   /* the batch's market data; grows likewise    */
 
-/* The entry's hash is kept apart (core.dedupe_hashes): a probe that misses
-** then reads 8 bytes, not the entry's cache lines. */
-typedef struct dedupe_entry {
-  uint32_t cc;
-  uint16_t len; /* 0: slot unused; DEDUPE_REPLY_MAX + 1: too long to keep */
-  char id[IMX_NAME_BYTES_MAX + 1];
-  char reply[DEDUPE_REPLY_MAX];
-} dedupe_entry;
+/* The memory of requests for idempotency ("idempotency" below). */
+#define DEDUPE_PER_CC 1024u  /* requests a cost centre keeps, at most      */
+#define DEDUPE_BYTES_TOTAL (64u << 20) /* ids and replies: shared out      */
+#define DEDUPE_SHARE_MAX (1u << 20) /* a cost centre's share, at most ...  */
+#define DEDUPE_SHARE_MIN (8u << 10) /* ... and at least                     */
+#define DEDUPE_RECORD_BYTES 64u /* bytes of share per entry, at least      */
+#define DEDUPE_NOT_KEPT UINT32_MAX /* reply_len of a reply not kept        */
+
+/* Any reply fits a share of DEDUPE_SHARE_MAX (with its id). */
+_Static_assert(DEDUPE_SHARE_MAX >= IMX_REPLY_BYTES_MAX + IMX_NAME_BYTES_MAX,
+               "a full share holds any reply");
+_Static_assert(DEDUPE_PER_CC < UINT16_MAX, "an index slot holds entry + 1");
+
+/* One cost centre's memory of its requests: where its rings stand. */
+typedef struct dedupe_cc {
+  uint64_t head;   /* where the next record goes (grows)                   */
+  uint32_t oldest; /* the oldest entry                                     */
+  uint32_t n;      /* entries kept                                         */
+} dedupe_cc;
 
 typedef struct top {
   int64_t bid, bid_qty, offer, offer_qty;
@@ -81,11 +91,15 @@ struct imx_core {
   uint8_t *touched;       /* per service: in touched_list               */
   uint32_t *touched_list; /* the services the command touched           */
   uint32_t touched_n;
-  /* idempotent replies: a ring with a hash index */
-  dedupe_entry *dedupe;
-  uint64_t *dedupe_hashes; /* DEDUPE_N: the hash of each entry          */
-  uint32_t dedupe_next;
-  imx_hash dedupe_index;
+  /* the requests remembered for idempotency: per cost centre, its rings
+  ** and its block of the arena (dedupe_open) */
+  dedupe_cc *dedupe;
+  char *dedupe_arena;
+  size_t dedupe_block;      /* bytes per cost centre                     */
+  uint32_t dedupe_share;    /* bytes of records per cost centre          */
+  uint32_t dedupe_entries;  /* entries per cost centre                   */
+  uint32_t dedupe_index_n;  /* index slots per cost centre (2^k)         */
+  int replaying;            /* core_replay: every entry is executed      */
   /* room for the rows of one reply */
   imx_order_info *order_infos;   /* IMX_LIST_MAX */
   imx_reply_order *order_rows;   /* IMX_LIST_MAX */
@@ -237,64 +251,8 @@ static void record_tops(imx_core *c) {
   c->touched_n = 0;
 }
 
-/* ----------------------------------------------------------- idempotency */
-
-static uint64_t dedupe_hash(uint32_t cc, const char *id) {
-  return imx_hash_str(cc, id);
-}
-
-static uint64_t dedupe_hash_of(const void *owner, uint32_t k) {
-  return ((const imx_core *)owner)->dedupe_hashes[k];
-}
-
-/* The entry of (cc, id), or IMX_HASH_NIL; *slot is where it was found. */
-static uint32_t dedupe_find(const imx_core *c, uint64_t h, uint32_t cc,
-                            const char *id, uint32_t *slot) {
-  const imx_hash *x = &c->dedupe_index;
-  for (uint32_t i = imx_hash_first(x, h), n = 0; n <= x->mask;
-       i = imx_hash_next(x, i), n++) {
-    uint32_t k = x->slots[i];
-    *slot = i;
-    if (k == IMX_HASH_NIL) return IMX_HASH_NIL;
-    if (c->dedupe_hashes[k] != h) continue;
-    const dedupe_entry *d = &c->dedupe[k];
-    if (d->cc == cc && strcmp(d->id, id) == 0) return k;
-  }
-  IMX_ASSERT(0 && "the dedupe index is never full");
-  return IMX_HASH_NIL;
-}
-
-static void dedupe_put(imx_core *c, uint32_t cc, const char *id,
-                       const char *reply, size_t len) {
-  uint32_t k = c->dedupe_next, slot;
-  dedupe_entry *d = &c->dedupe[k];
-  if (d->len) { /* the ring wraps: forget the oldest */
-    uint32_t old = dedupe_find(c, c->dedupe_hashes[k], d->cc, d->id, &slot);
-    IMX_ASSERT(old == k);
-    imx_hash_del(&c->dedupe_index, slot, c, dedupe_hash_of);
-  }
-  uint64_t h = dedupe_hash(cc, id);
-  c->dedupe_hashes[k] = h;
-  d->cc = cc;
-  copy_str(d->id, sizeof d->id, id);
-  /* A reply too long to keep is replayed as an error that says so. */
-  if (len <= DEDUPE_REPLY_MAX) {
-    memcpy(d->reply, reply, len);
-    d->len = (uint16_t)len;
-  } else {
-    d->len = (uint16_t)(DEDUPE_REPLY_MAX + 1);
-  }
-  IMX_ASSERT(dedupe_find(c, h, cc, d->id, &slot) == IMX_HASH_NIL);
-  imx_hash_put(&c->dedupe_index, h, k);
-  c->dedupe_next = (k + 1) % DEDUPE_N;
-}
-
-static int idempotent(imx_msg_type t) {
-  return t == IMX_MSG_ORDER_NEW || t == IMX_MSG_ORDER_CANCEL ||
-         t == IMX_MSG_TENDER_NEW || t == IMX_MSG_TENDER_QUOTE;
-}
-
-/* Whether a request changes the market, and so is journaled. */
+/* Whether a request changes the market: it is journaled, and it is
+** idempotent by (cost centre, id). */
 static int changes_state(imx_msg_type t) {
   return t == IMX_MSG_ORDER_NEW || t == IMX_MSG_ORDER_CANCEL ||
          t == IMX_MSG_TENDER_NEW || t == IMX_MSG_TENDER_QUOTE ||
@@ -368,6 +326,230 @@ static int64_t acting_cc(imx_core *c, const imx_request *rq, uint32_t auth_cc,
     return -1;
   }
   return k;
+}
+
+/* ----------------------------------------------------------- idempotency */
+
+/*
+** Every request that changes the market is remembered by (authenticated
+** cost centre, id) with the hash of the request as journaled and its reply,
+** so that a repeat (nng's REQ re-sends after a reconnect) is answered with
+** the first reply and changes nothing, and an id used again for another
+** request is refused (docs/protocol.md, "Idempotency").
+**
+** Each cost centre has a memory of its own, so that no cost centre can evict
+** another's requests, however many it sends. It is one block of the arena
+** allocated at start (nothing is allocated per request):
+**
+**   id_hashes[E]  the hash of each entry's id (a probe reads 8 bytes)
+**   entries[E]    a ring of the requests kept, oldest at dedupe_cc.oldest
+**   index[I]      open addressing over the entries: entry + 1, 0 empty
+**   bytes[S]      a ring of records, one per entry: the id, then the reply;
+**                 positions grow (dedupe_cc.head) and are taken modulo S,
+**                 and no record wraps: one that would is put at the next
+**                 multiple of S
+**
+** A new request evicts the cost centre's oldest entries until there is a
+** free entry and its record fits: the live records always lie within S
+** bytes, [oldest entry's pos, head). S, the share, is DEDUPE_BYTES_TOTAL
+** over the cost centres, within [DEDUPE_SHARE_MIN, DEDUPE_SHARE_MAX]; E is
+** DEDUPE_PER_CC, or fewer when the share is small (one entry per
+** DEDUPE_RECORD_BYTES). A reply longer than the share (only in a market of
+** more than 127 cost centres) is not kept: its entry holds only the id, and
+** its repeat is duplicate_id.
+**
+** What is remembered is a function of the requests executed, in order, and
+** of nothing else (not of time, not of repeats): replaying the journal
+** rebuilds it exactly.
+*/
+
+typedef struct dedupe_entry {
+  uint64_t request_hash; /* request_hash() of the request as journaled     */
+  uint64_t pos;          /* its record: the id, then the reply            */
+  uint32_t reply_len;    /* DEDUPE_NOT_KEPT: longer than the share        */
+  uint32_t id_len;
+} dedupe_entry;
+
+/* One cost centre's block, as pointers. */
+typedef struct dedupe_view {
+  dedupe_cc *s;
+  uint64_t *id_hashes;
+  dedupe_entry *entries;
+  uint16_t *index;
+  char *bytes;
+} dedupe_view;
+
+#define DEDUPE_NONE UINT32_MAX
+
+static dedupe_view dedupe_of(const imx_core *c, uint32_t cc) {
+  IMX_ASSERT(cc < c->m->ccs_n);
+  char *block = c->dedupe_arena + (size_t)cc * c->dedupe_block;
+  dedupe_view v;
+  v.s = &c->dedupe[cc];
+  v.id_hashes = (uint64_t *)(void *)block;
+  v.entries = (dedupe_entry *)(void *)(v.id_hashes + c->dedupe_entries);
+  v.index = (uint16_t *)(void *)(v.entries + c->dedupe_entries);
+  v.bytes = (char *)(v.index + c->dedupe_index_n);
+  return v;
+}
+
+/* The hash of an id: FNV-1a (ids are short). */
+static uint64_t id_hash(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+  return h;
+}
+
+/* The hash of a request as journaled: FNV-1a's step (xor, then multiply by
+** an odd constant) a word at a time, seeded with the length, then
+** murmur3's finaliser. Each step is a bijection of the state, so two
+** encodings of one length that differ in one word never collide; others
+** collide by chance only (about 2^-64), and a repeat is only ever compared
+** with the same cost centre's request of the same id. It is never stored
+** on disk: replay computes it again. */
+static uint64_t request_hash(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ull ^ (n * 0x9E3779B97F4A7C15ull);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    h = (h ^ w) * 1099511628211ull;
+  }
+  for (; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 33);
+}
+
+static uint32_t dedupe_home(uint64_t h, uint32_t mask) {
+  return (uint32_t)((h * 0x9E3779B97F4A7C15ull) >> 40) & mask;
+}
+
+/* The entry of id, or DEDUPE_NONE; *at is the index slot it is in (or the
+** empty slot where it would go). */
+static uint32_t dedupe_find(const imx_core *c, const dedupe_view *v, uint64_t h,
+                            const char *id, size_t id_len, uint32_t *at) {
+  uint32_t mask = c->dedupe_index_n - 1;
+  for (uint32_t i = dedupe_home(h, mask), n = 0; n <= mask; i = (i + 1) & mask, n++) {
+    *at = i;
+    if (v->index[i] == 0) return DEDUPE_NONE;
+    uint32_t k = v->index[i] - 1u;
+    IMX_ASSERT(k < c->dedupe_entries);
+    const dedupe_entry *e = &v->entries[k];
+    if (v->id_hashes[k] == h && e->id_len == id_len &&
+        memcmp(v->bytes + e->pos % c->dedupe_share, id, id_len) == 0)
+      return k;
+  }
+  IMX_ASSERT(0 && "an index has twice the slots of its entries: never full");
+  return DEDUPE_NONE;
+}
+
+/* Empties an index slot, shifting the probe chain after it back (as
+** imx_hash_del does) so that every entry stays reachable from its home. */
+static void dedupe_unindex(const imx_core *c, const dedupe_view *v, uint32_t slot) {
+  uint32_t mask = c->dedupe_index_n - 1, i = slot, j = slot;
+  IMX_ASSERT(v->index[slot] != 0);
+  for (uint32_t steps = 0; steps <= mask; steps++) {
+    j = (j + 1) & mask;
+    uint16_t x = v->index[j];
+    if (x == 0) break;
+    uint32_t home = dedupe_home(v->id_hashes[x - 1u], mask);
+    int home_between = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (!home_between) {
+      v->index[i] = x;
+      i = j;
+    }
+  }
+  v->index[i] = 0;
+}
+
+static void dedupe_evict_oldest(const imx_core *c, const dedupe_view *v) {
+  dedupe_cc *s = v->s;
+  IMX_ASSERT(s->n > 0 && s->oldest < c->dedupe_entries);
+  uint32_t k = s->oldest, at;
+  const dedupe_entry *e = &v->entries[k];
+  uint32_t found = dedupe_find(c, v, v->id_hashes[k],
+                               v->bytes + e->pos % c->dedupe_share, e->id_len, &at);
+  IMX_ASSERT(found == k);
+  dedupe_unindex(c, v, at);
+  s->oldest = (k + 1) % c->dedupe_entries;
+  s->n--;
+}
+
+/* Remembers a request that was just executed (it is not remembered yet). */
+static void dedupe_put(const imx_core *c, uint32_t cc, const char *id,
+                       uint64_t request_hash, const char *reply, size_t reply_len) {
+  dedupe_view v = dedupe_of(c, cc);
+  dedupe_cc *s = v.s;
+  const uint64_t share = c->dedupe_share;
+  size_t id_len = strlen(id);
+  IMX_ASSERT(id_len <= IMX_NAME_BYTES_MAX && reply_len <= IMX_REPLY_BYTES_MAX);
+  int kept = id_len + reply_len <= share;
+  uint64_t need = id_len + (kept ? reply_len : 0);
+  uint64_t pos = s->head;
+  if (pos % share + need > share) pos += share - pos % share; /* no record wraps */
+  while (s->n > 0 && (s->n == c->dedupe_entries ||
+                      pos + need - v.entries[s->oldest].pos > share))
+    dedupe_evict_oldest(c, &v);
+  uint32_t k = (s->oldest + s->n) % c->dedupe_entries, at;
+  char *record = v.bytes + pos % share;
+  memcpy(record, id, id_len);
+  if (kept) memcpy(record + id_len, reply, reply_len);
+  v.entries[k] = (dedupe_entry){.request_hash = request_hash, .pos = pos,
+                                .reply_len = kept ? (uint32_t)reply_len : DEDUPE_NOT_KEPT,
+                                .id_len = (uint32_t)id_len};
+  uint64_t h = id_hash(id, id_len);
+  v.id_hashes[k] = h;
+  IMX_ASSERT(dedupe_find(c, &v, h, id, id_len, &at) == DEDUPE_NONE);
+  v.index[at] = (uint16_t)(k + 1);
+  s->n++;
+  s->head = pos + need;
+  IMX_ASSERT(s->n <= c->dedupe_entries && s->head - v.entries[s->oldest].pos <= share);
+}
+
+/* The reply to a request whose id the cost centre has used: the first
+** reply when it is the same request, else duplicate_id. */
+static size_t dedupe_repeat(const imx_core *c, const dedupe_view *v, uint32_t k,
+                            uint64_t request_hash, const imx_request *rq,
+                            char *buf, size_t cap) {
+  const dedupe_entry *e = &v->entries[k];
+  if (e->request_hash != request_hash)
+    return error_reply(rq, "duplicate_id", "id",
+                       "the id was already used for a different request", buf, cap);
+  if (e->reply_len == DEDUPE_NOT_KEPT || e->reply_len > cap)
+    return error_reply(rq, "duplicate_id", "id",
+                       "already done; its reply was longer than this cost "
+                       "centre's memory for replies", buf, cap);
+  memcpy(buf, v->bytes + e->pos % c->dedupe_share + e->id_len, e->reply_len);
+  return e->reply_len;
+}
+
+/* Sizes every cost centre's memory from the market (see above) and
+** allocates it: one calloc, whose pages are touched only as cost centres
+** use them. Returns 0, or -1 when out of memory. */
+static int dedupe_open(imx_core *c) {
+  uint32_t ccs = c->m->ccs_n ? c->m->ccs_n : 1;
+  uint64_t share = DEDUPE_BYTES_TOTAL / ccs;
+  if (share > DEDUPE_SHARE_MAX) share = DEDUPE_SHARE_MAX;
+  if (share < DEDUPE_SHARE_MIN) share = DEDUPE_SHARE_MIN;
+  share &= ~(uint64_t)7;
+  uint64_t entries = share / DEDUPE_RECORD_BYTES;
+  if (entries > DEDUPE_PER_CC) entries = DEDUPE_PER_CC;
+  uint32_t index_n = 2;
+  while (index_n < 2 * entries) index_n <<= 1;
+  IMX_ASSERT(entries >= 1 && entries < UINT16_MAX && index_n >= 2 * entries);
+  size_t block = (size_t)entries * (sizeof(uint64_t) + sizeof(dedupe_entry)) +
+                 (size_t)index_n * sizeof(uint16_t) + (size_t)share;
+  block = (block + 63) & ~(size_t)63;
+  c->dedupe_share = (uint32_t)share;
+  c->dedupe_entries = (uint32_t)entries;
+  c->dedupe_index_n = index_n;
+  c->dedupe_block = block;
+  c->dedupe = calloc(ccs, sizeof *c->dedupe);
+  c->dedupe_arena = calloc(ccs, block);
+  return c->dedupe && c->dedupe_arena ? 0 : -1;
 }
 
 int64_t core_cc_index(const imx_market *m, const char *cc) {
@@ -445,8 +627,9 @@ static size_t do_order_cancel(imx_core *c, const imx_request *rq, uint32_t cc,
   imx_order_info info;
   if (imx_engine_order_get(c->e, rq->order, &info) != IMX_OK)
     return engine_error(c, rq, IMX_E_UNKNOWN_ORDER, buf, cap);
-  if (info.cc != cc)
-    return error_reply(rq, "forbidden", "order", "the order is another cost centre's", buf, cap);
+  /* Another cost centre's order is answered as one that does not exist,
+  ** open or not: "forbidden" would tell that the id is an open order. */
+  if (info.cc != cc) return engine_error(c, rq, IMX_E_UNKNOWN_ORDER, buf, cap);
   imx_status st = imx_engine_order_cancel(c->e, rq->order);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
   c->cmd.changed = 1;
@@ -692,7 +875,12 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
                        core_result *res, char *buf, size_t cap) {
   size_t len = 0;
   int64_t cc;
-  const unsigned readers = IMX_ROLE_FINANCE | IMX_ROLE_ADMIN;
+  /* Finance reads every cost centre's orders and balance. Admin, who runs
+  ** the market, reads every cost centre's orders (to see why an order did
+  ** not trade or how a call allocated; it sees every trade already), but
+  ** not budgets and spending: those are finance's. */
+  const unsigned order_readers = IMX_ROLE_FINANCE | IMX_ROLE_ADMIN;
+  const unsigned balance_readers = IMX_ROLE_FINANCE;
   switch (rq->type) {
   case IMX_MSG_ORDER_NEW:
     if ((cc = acting_cc(c, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
@@ -701,12 +889,12 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
     if ((cc = acting_cc(c, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
     return do_order_cancel(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_ORDER_LIST:
-    if ((cc = acting_cc(c, rq, auth_cc, readers, buf, cap, &len)) < 0) return len;
+    if ((cc = acting_cc(c, rq, auth_cc, order_readers, buf, cap, &len)) < 0) return len;
     return do_order_list(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_BOOK_GET: return do_book_get(c, rq, buf, cap);
   case IMX_MSG_TRADES_LIST: return do_trades_list(c, rq, auth_cc, buf, cap);
   case IMX_MSG_BALANCE_GET:
-    if ((cc = acting_cc(c, rq, auth_cc, readers, buf, cap, &len)) < 0) return len;
+    if ((cc = acting_cc(c, rq, auth_cc, balance_readers, buf, cap, &len)) < 0) return len;
     return do_balance_get(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_TENDER_NEW:
     if ((cc = acting_cc(c, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
@@ -729,16 +917,18 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
 
 /* ------------------------------------------------------------- journal */
 
-/* A request journaled as it will be replayed: canonical, without token. */
-static void journal_request(imx_core *c, const imx_request *rq,
-                            uint32_t auth_cc, core_result *res) {
+/* A request as it is journaled and replayed, and as it is compared with a
+** repeat: canonical, without token, and without cc when it names the
+** authenticated cost centre (who acts for itself either way), into
+** c->journal. Returns its length. */
+static size_t encode_request(imx_core *c, const imx_request *rq, uint32_t auth_cc) {
   imx_request copy = *rq;
   copy.token[0] = '\0';
+  if (strcmp(copy.cc, c->m->ccs[auth_cc].id) == 0) copy.cc[0] = '\0';
   size_t n = imx_request_encode(&copy, c->journal, sizeof c->journal);
-  IMX_ASSERT(n > 0 && "a decoded request re-encodes within IMX_MSG_BYTES_MAX");
-  res->journal = c->journal;
-  res->journal_len = n;
-  res->journal_cc = c->m->ccs[auth_cc].id;
+  IMX_ASSERT(n > 0 && n < sizeof c->journal &&
+             "a decoded request re-encodes within IMX_MSG_BYTES_MAX");
+  return n;
 }
 
 /* The tick entry, {"tick":T}: written here and read here only. */
@@ -797,6 +987,35 @@ core_result core_tick(imx_core *c, int64_t now_ms) {
   return res;
 }
 
+/* A request that changes the market: a repeat of one the cost centre made
+** is answered from its memory and changes nothing (no journal entry); a new
+** one is executed, remembered and journaled. Replaying the journal executes
+** every entry: each was executed once, even one that a journal written with
+** other limits would have the memory answer. */
+static void execute_remembered(imx_core *c, const imx_request *rq, uint32_t auth_cc,
+                               core_result *res, char *buf, size_t cap) {
+  size_t n = encode_request(c, rq, auth_cc), id_len = strlen(rq->id);
+  uint64_t h = request_hash(c->journal, n);
+  dedupe_view v = dedupe_of(c, auth_cc);
+  uint32_t at, k = dedupe_find(c, &v, id_hash(rq->id, id_len), rq->id, id_len, &at);
+  if (k != DEDUPE_NONE && !c->replaying) {
+    res->reply_len = dedupe_repeat(c, &v, k, h, rq, buf, cap);
+    return;
+  }
+  res->reply_len = dispatch(c, rq, auth_cc, res, buf, cap);
+  if (res->reply_len == 0)
+    res->reply_len = error_reply(rq, "internal", "", "reply too large", buf, cap);
+  /* Only what changed the market is journaled, and so only that is
+  ** remembered: what a restart rebuilds from the journal is then exactly
+  ** what was remembered before it. A refused request changes nothing and
+  ** is not remembered; its repeat is simply run again. */
+  if (!c->cmd.changed) return;
+  if (k == DEDUPE_NONE) dedupe_put(c, auth_cc, rq->id, h, buf, res->reply_len);
+  res->journal = c->journal;
+  res->journal_len = n;
+  res->journal_cc = c->m->ccs[auth_cc].id;
+}
+
 /* The clock first, then the request. A request entry replays at its time,
 ** so the journal entry of a request that changes the market also brings
 ** back what its clock did; a request that changes nothing is journaled as
@@ -808,36 +1027,17 @@ core_result core_execute(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   core_result res = {0};
   command_begin(c);
   clock_to(c, now_ms);
-  uint32_t slot, k = IMX_HASH_NIL;
-  if (idempotent(rq->type))
-    k = dedupe_find(c, dedupe_hash(auth_cc, rq->id), auth_cc, rq->id, &slot);
-  if (k != IMX_HASH_NIL) { /* a repeat: the same reply, the market unchanged */
-    const dedupe_entry *d = &c->dedupe[k];
-    if (d->len <= DEDUPE_REPLY_MAX && d->len <= cap) {
-      memcpy(buf, d->reply, d->len);
-      res.reply_len = d->len;
-    } else {
-      res.reply_len = error_reply(rq, "duplicate_id", "id",
-                                  "already done; the reply is too long to repeat",
-                                  buf, cap);
-    }
+  if (changes_state(rq->type)) {
+    execute_remembered(c, rq, auth_cc, &res, buf, cap);
   } else {
     res.reply_len = dispatch(c, rq, auth_cc, &res, buf, cap);
     if (res.reply_len == 0)
       res.reply_len = error_reply(rq, "internal", "", "reply too large", buf, cap);
-    /* Only what changed the market is journaled, and so only that is
-    ** remembered: what a restart rebuilds from the journal is then what
-    ** was remembered before it. A rejected request is not remembered; its
-    ** repeat is simply run again. */
-    IMX_ASSERT(!c->cmd.changed || changes_state(rq->type));
-    if (c->cmd.changed) {
-      if (idempotent(rq->type)) dedupe_put(c, auth_cc, rq->id, buf, res.reply_len);
-      journal_request(c, rq, auth_cc, &res);
-    }
   }
   command_end(c, &res);
   if (res.journal == NULL && res.trades_n > 0) journal_tick(c, now_ms, &res);
   res.changed = res.journal != NULL;
+  IMX_ASSERT(res.reply_len > 0 && res.reply_len <= cap);
   return res;
 }
 
@@ -861,8 +1061,10 @@ int core_replay(imx_core *c, int64_t time_ms, const char *cc,
       c->quiet = 0;
       return -1;
     }
+    c->replaying = 1;
     *out = core_execute(c, &rq, (uint32_t)k, time_ms, c->replay_reply,
                         IMX_REPLY_BYTES_MAX);
+    c->replaying = 0;
   }
   c->quiet = 0;
   return 0;
@@ -881,18 +1083,16 @@ static int alloc_buffers(imx_core *c, uint32_t services) {
   c->tops = calloc(services, sizeof *c->tops);
   c->touched = calloc(services, 1);
   c->touched_list = calloc(services, sizeof *c->touched_list);
-  c->dedupe = calloc(DEDUPE_N, sizeof *c->dedupe);
-  c->dedupe_hashes = calloc(DEDUPE_N, sizeof *c->dedupe_hashes);
   c->order_infos = malloc(IMX_LIST_MAX * sizeof *c->order_infos);
   c->order_rows = malloc(IMX_LIST_MAX * sizeof *c->order_rows);
   c->trade_rows = malloc(IMX_LIST_MAX * sizeof *c->trade_rows);
   c->capacity_rows = malloc(services * sizeof *c->capacity_rows);
   c->replay_reply = malloc(IMX_REPLY_BYTES_MAX);
   if (!c->replay_reply || !c->batch_trades || !c->md || !c->trades || !c->tops || !c->touched ||
-      !c->touched_list || !c->dedupe || !c->dedupe_hashes || !c->order_infos || !c->order_rows || !c->trade_rows ||
+      !c->touched_list || !c->order_infos || !c->order_rows || !c->trade_rows ||
       !c->capacity_rows)
     return -1;
-  return imx_hash_init(&c->dedupe_index, DEDUPE_N);
+  return dedupe_open(c);
 }
 
 int core_open(const core_config *cfg, imx_core **out, const char **why) {
@@ -931,8 +1131,7 @@ void core_close(imx_core *c) {
   free(c->touched);
   free(c->touched_list);
   free(c->dedupe);
-  free(c->dedupe_hashes);
-  imx_hash_free(&c->dedupe_index);
+  free(c->dedupe_arena);
   free(c->order_infos);
   free(c->order_rows);
   free(c->trade_rows);

@@ -82,7 +82,10 @@ core_result core_tick(imx_core *c, int64_t now_ms);
 
 /* Runs one request for the authenticated cost centre auth_cc (an index into
 ** market->ccs) at now_ms (which first ticks the clock) and writes the
-** reply into buf. */
+** reply into buf (cap: IMX_REPLY_BYTES_MAX). A request that changes the
+** market and repeats one the cost centre made (same id, same request) gets
+** the first reply and changes nothing: no journal entry; the same id with
+** another request is duplicate_id (docs/protocol.md, "Idempotency"). */
 core_result core_execute(imx_core *c, const imx_request *rq, uint32_t auth_cc,
                          int64_t now_ms, char *buf, size_t cap);
 
@@ -93,8 +96,9 @@ const imx_md_event *core_batch_md(const imx_core *c, uint32_t *n);
 /* Runs one journal entry again (recovery): a request as journaled, or a
 ** tick. *out is its result: its trades are in the ledger already, and the
 ** caller compares them with the ledger's (valid until the next
-** core_replay or core_batch_begin). Returns 0, or -1 when the entry cannot
-** be read. */
+** core_replay or core_batch_begin). Every request entry is executed (each
+** was, once), and remembered for idempotency as when it ran. Returns 0,
+** or -1 when the entry cannot be read. */
 int core_replay(imx_core *c, int64_t time_ms, const char *cc,
                 const char *command, size_t len, core_result *out);
 
