@@ -5,7 +5,9 @@
 ** every getter here distinguishes "absent" from "present but wrong", and
 ** numbers are taken only as exact integers.
 */
+#include <assert.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,23 +49,60 @@ cJSON *imx_json_parse(const char *buf, size_t len, imx_proto_error *err) {
   return doc;
 }
 
-int imx_json_check_keys(const cJSON *obj, const char *const *allowed,
-                        imx_proto_error *err) {
-  for (const cJSON *a = obj->child; a; a = a->next) {
-    int known = 0;
-    for (const char *const *k = allowed; *k && !known; k++)
-      known = strcmp(*k, a->string) == 0;
-    if (!known) return imx_proto_fail(err, "bad_field", a->string, "unknown field");
-    for (const cJSON *b = a->next; b; b = b->next)
-      if (strcmp(a->string, b->string) == 0)
-        return imx_proto_fail(err, "bad_field", a->string, "field given twice");
+/* names[i] for the name of a member, or -1 when it is not one of them. The
+** first byte decides most comparisons before strcmp is called. */
+static int name_index(const char *const *names, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (names[i][0] == name[0] && strcmp(names[i], name) == 0) return i;
+  return -1;
+}
+
+/* One pass over the members, remembering where each allowed name was first
+** seen. The error is the one the obvious quadratic check gives: at the first
+** member, in the document's order, that is unknown or is given again later.
+** So an unknown member does not end the pass: a name seen before it may be
+** given twice after it, and then that name is the error. */
+int imx_json_members(const cJSON *obj, const char *const *names,
+                     uint64_t allowed, const cJSON **items,
+                     imx_proto_error *err) {
+  assert(cJSON_IsObject(obj) && names != NULL && items != NULL);
+  int n = 0;
+  while (names[n] != NULL) n++;
+  assert(n <= IMX_JSON_NAMES_MAX);
+  size_t first_at[IMX_JSON_NAMES_MAX];
+  uint64_t seen = 0;
+  size_t bad_at = SIZE_MAX, at = 0;
+  const char *bad_field = NULL, *bad_message = NULL;
+  for (int i = 0; i < n; i++) items[i] = NULL;
+  for (const cJSON *m = obj->child; m; m = m->next, at++) {
+    assert(m->string != NULL);
+    int i = name_index(names, n, m->string);
+    if (i < 0 || !(allowed & (UINT64_C(1) << i))) {
+      if (bad_at == SIZE_MAX)
+        bad_at = at, bad_field = m->string, bad_message = "unknown field";
+    } else if (seen & (UINT64_C(1) << i)) {
+      if (first_at[i] < bad_at)
+        bad_at = first_at[i], bad_field = names[i],
+        bad_message = "field given twice";
+    } else {
+      seen |= UINT64_C(1) << i;
+      first_at[i] = at;
+      items[i] = m;
+    }
   }
+  if (bad_at != SIZE_MAX) return imx_proto_fail(err, "bad_field", bad_field, bad_message);
+  assert((seen & ~allowed) == 0);
   return 0;
 }
 
-int imx_json_string(const cJSON *obj, const char *field, size_t max_bytes,
-                    const char **out, imx_proto_error *err) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+int imx_json_check_keys(const cJSON *obj, const char *const *allowed,
+                        imx_proto_error *err) {
+  const cJSON *items[IMX_JSON_NAMES_MAX];
+  return imx_json_members(obj, allowed, UINT64_MAX, items, err);
+}
+
+int imx_json_item_string(const cJSON *it, const char *field, size_t max_bytes,
+                         const char **out, imx_proto_error *err) {
   if (it == NULL) return 1;
   if (!cJSON_IsString(it))
     return imx_proto_fail(err, "bad_field", field, "must be a string");
@@ -84,9 +123,8 @@ int imx_json_string(const cJSON *obj, const char *field, size_t max_bytes,
   return 0;
 }
 
-int imx_json_int(const cJSON *obj, const char *field, int64_t min, int64_t max,
-                 int64_t *out, imx_proto_error *err) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+int imx_json_item_int(const cJSON *it, const char *field, int64_t min,
+                      int64_t max, int64_t *out, imx_proto_error *err) {
   if (it == NULL) return 1;
   if (!cJSON_IsNumber(it))
     return imx_proto_fail(err, "bad_field", field, "must be a number");
@@ -102,9 +140,8 @@ int imx_json_int(const cJSON *obj, const char *field, int64_t min, int64_t max,
   return 0;
 }
 
-int imx_json_bool(const cJSON *obj, const char *field, int *out,
-                  imx_proto_error *err) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+int imx_json_item_bool(const cJSON *it, const char *field, int *out,
+                       imx_proto_error *err) {
   if (it == NULL) return 1;
   if (!cJSON_IsBool(it))
     return imx_proto_fail(err, "bad_field", field, "must be true or false");
@@ -112,9 +149,8 @@ int imx_json_bool(const cJSON *obj, const char *field, int *out,
   return 0;
 }
 
-int imx_json_word(const cJSON *obj, const char *field,
-                  const char *const *words, int *out, imx_proto_error *err) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+int imx_json_item_word(const cJSON *it, const char *field,
+                       const char *const *words, int *out, imx_proto_error *err) {
   if (it == NULL) return 1;
   if (cJSON_IsString(it))
     for (int i = 0; words[i]; i++)
@@ -123,6 +159,32 @@ int imx_json_word(const cJSON *obj, const char *field,
         return 0;
       }
   return imx_proto_fail(err, "bad_field", field, "has an unknown value");
+}
+
+/* The getters by name: the first member of that name, as cJSON finds it. */
+
+int imx_json_string(const cJSON *obj, const char *field, size_t max_bytes,
+                    const char **out, imx_proto_error *err) {
+  return imx_json_item_string(cJSON_GetObjectItemCaseSensitive(obj, field),
+                              field, max_bytes, out, err);
+}
+
+int imx_json_int(const cJSON *obj, const char *field, int64_t min, int64_t max,
+                 int64_t *out, imx_proto_error *err) {
+  return imx_json_item_int(cJSON_GetObjectItemCaseSensitive(obj, field), field,
+                           min, max, out, err);
+}
+
+int imx_json_bool(const cJSON *obj, const char *field, int *out,
+                  imx_proto_error *err) {
+  return imx_json_item_bool(cJSON_GetObjectItemCaseSensitive(obj, field), field,
+                            out, err);
+}
+
+int imx_json_word(const cJSON *obj, const char *field,
+                  const char *const *words, int *out, imx_proto_error *err) {
+  return imx_json_item_word(cJSON_GetObjectItemCaseSensitive(obj, field), field,
+                            words, out, err);
 }
 
 int imx_json_string_copy(const cJSON *obj, const char *field, size_t max_bytes,

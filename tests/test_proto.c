@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "imx_json.h"
 #include "imx_proto.h"
 #include "proto_eq.h"
 
@@ -592,6 +593,118 @@ static void test_a_key_given_twice_is_refused(void) {
                "bad_field", "type");
   expect_error("{\"v\":1,\"type\":\"order.list\",\"id\":\"r\",\"id\":\"r\"}",
                "bad_field", "id");
+}
+
+/* The first bad member in the document's order is the error, also when a
+** duplicate comes after an unknown key: "a" is given twice before "x". */
+static void test_a_duplicate_before_an_unknown_key_is_named_first(void) {
+  expect_bad("order.list", "\"cc\":\"A\",\"bogus\":1,\"cc\":\"B\"", "cc");
+  expect_bad("order.list", "\"bogus\":1,\"cc\":\"A\",\"cc\":\"B\"", "bogus");
+  expect_error("{\"v\":1,\"type\":\"order.list\",\"depth\":1,\"id\":\"r\",\"v\":1}",
+               "bad_field", "v");
+}
+
+/* The check before imx_json_members: every member against every allowed
+** key and every later member. The reference for the test below. */
+static int keys_reference(const cJSON *obj, const char *const *allowed,
+                          imx_proto_error *err) {
+  for (const cJSON *a = obj->child; a; a = a->next) {
+    int known = 0;
+    for (const char *const *k = allowed; *k && !known; k++)
+      known = strcmp(*k, a->string) == 0;
+    if (!known) return imx_proto_fail(err, "bad_field", a->string, "unknown field");
+    for (const cJSON *b = a->next; b; b = b->next)
+      if (strcmp(a->string, b->string) == 0)
+        return imx_proto_fail(err, "bad_field", a->string, "field given twice");
+  }
+  return 0;
+}
+
+/* 20,000 random objects of keys from a small alphabet (so that duplicates
+** and unknown keys are frequent, and names share first bytes), against
+** random allowed lists: the same verdict, field and message. */
+static void test_key_check_agrees_with_the_quadratic_reference(void) {
+  static const char *const alphabet[] = {"a", "ab", "b", "ba", "", "abc", "c", "v"};
+  enum { ALPHABET = sizeof alphabet / sizeof alphabet[0] };
+  uint64_t seed = 12345;
+  int verdicts[3] = {0}; /* accepted, unknown, given twice */
+  for (int round = 0; round < 20000; round++) {
+    const char *allowed[ALPHABET + 1];
+    char json[512] = "{";
+    size_t n_allowed = 0, len = 1;
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    for (int i = 0; i < ALPHABET; i++)
+      if ((seed >> (33 + i)) & 1) allowed[n_allowed++] = alphabet[i];
+    allowed[n_allowed] = NULL;
+    int members = (int)((seed >> 20) % 9);
+    for (int m = 0; m < members; m++) {
+      seed = seed * 6364136223846793005u + 1442695040888963407u;
+      len += (size_t)snprintf(json + len, sizeof json - len, "%s\"%s\":%d",
+                              m ? "," : "", alphabet[(seed >> 40) % ALPHABET], m);
+    }
+    snprintf(json + len, sizeof json - len, "}");
+    imx_proto_error want = {0}, got = {0};
+    cJSON *doc = imx_json_parse(json, strlen(json), &got);
+    CHECK(doc != NULL);
+    if (doc == NULL) continue;
+    int rc_want = keys_reference(doc, allowed, &want);
+    int rc_got = imx_json_check_keys(doc, allowed, &got);
+    cJSON_Delete(doc);
+    CHECK_EQ(rc_want, rc_got);
+    if (rc_want != 0 && rc_got != 0) {
+      CHECK_STR(want.field, got.field);
+      CHECK_STR(want.message, got.message);
+    }
+    if (rc_want != rc_got || (rc_want && (strcmp(want.field, got.field) ||
+                                          strcmp(want.message, got.message)))) {
+      fprintf(stderr, "  differs on %s\n", json);
+      return;
+    }
+    verdicts[rc_want == 0 ? 0 : strcmp(want.message, "unknown field") == 0 ? 1 : 2]++;
+  }
+  for (int i = 0; i < 3; i++) CHECK(verdicts[i] > 2000); /* each well covered */
+}
+
+/* items[i] is the first member named names[i]; a name whose bit is clear
+** is an unknown key, and an absent one is NULL. */
+static void test_members_finds_each_allowed_key(void) {
+  static const char *const names[] = {"x", "y", "z", "w", NULL};
+  const char *json = "{\"z\":3,\"x\":1}";
+  imx_proto_error err = {0};
+  const cJSON *items[4];
+  cJSON *doc = imx_json_parse(json, strlen(json), &err);
+  CHECK(doc != NULL);
+  if (doc == NULL) return;
+  CHECK_EQ(0, imx_json_members(doc, names, 0x7, items, &err));
+  CHECK(items[0] != NULL && items[0]->valuedouble == 1);
+  CHECK(items[1] == NULL);
+  CHECK(items[2] != NULL && items[2]->valuedouble == 3);
+  CHECK(items[3] == NULL);
+  CHECK_EQ(-1, imx_json_members(doc, names, 0x3, items, &err));
+  CHECK_STR("z", err.field);
+  CHECK_STR("unknown field", err.message);
+  cJSON_Delete(doc);
+}
+
+/* The limit of 64 names: the 64th is found like the first. */
+static void test_key_check_takes_64_names(void) {
+  static char text[IMX_JSON_NAMES_MAX][8];
+  const char *names[IMX_JSON_NAMES_MAX + 1];
+  for (int i = 0; i < IMX_JSON_NAMES_MAX; i++) {
+    snprintf(text[i], sizeof text[i], "k%d", i);
+    names[i] = text[i];
+  }
+  names[IMX_JSON_NAMES_MAX] = NULL;
+  const char *json = "{\"k63\":1,\"k0\":2,\"k32\":3}";
+  imx_proto_error err = {0};
+  cJSON *doc = imx_json_parse(json, strlen(json), &err);
+  CHECK(doc != NULL);
+  if (doc == NULL) return;
+  CHECK_EQ(0, imx_json_check_keys(doc, names, &err));
+  names[IMX_JSON_NAMES_MAX - 1] = "k64";
+  CHECK_EQ(-1, imx_json_check_keys(doc, names, &err));
+  CHECK_STR("k63", err.field);
+  cJSON_Delete(doc);
 }
 
 static void test_qty_is_validated(void) {
@@ -1742,6 +1855,10 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_unknown_key_is_refused_by_name),
       CHECK_CASE(test_a_field_of_another_type_is_unknown),
       CHECK_CASE(test_a_key_given_twice_is_refused),
+      CHECK_CASE(test_a_duplicate_before_an_unknown_key_is_named_first),
+      CHECK_CASE(test_key_check_agrees_with_the_quadratic_reference),
+      CHECK_CASE(test_members_finds_each_allowed_key),
+      CHECK_CASE(test_key_check_takes_64_names),
       CHECK_CASE(test_qty_is_validated),
       CHECK_CASE(test_price_is_validated),
       CHECK_CASE(test_ceiling_is_validated),
