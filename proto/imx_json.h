@@ -24,6 +24,24 @@ cJSON *imx_json_parse(const char *buf, size_t len, imx_proto_error *err);
 /* The most names a key check takes: a bit each in a uint64_t. */
 #define IMX_JSON_NAMES_MAX 64
 
+/* imx_json_parse into this thread's scratch arena (json.c), with malloc
+** only for what does not fit: for a document read and then ended with
+** imx_json_scratch_end on the same thread, before the next scratch parse
+** there. NULL with *err set when it fails (then there is nothing to end). */
+cJSON *imx_json_parse_scratch(const char *buf, size_t len, imx_proto_error *err);
+/* Deletes a document of imx_json_parse_scratch and empties the arena. */
+void imx_json_scratch_end(cJSON *doc);
+/* How many blocks of this thread's last scratch document did not fit the
+** arena and came from malloc. */
+unsigned imx_json_scratch_fallbacks(void);
+
+/* The arena's size, per thread: room for the nodes and strings of any
+** request that can be accepted, every string byte \u-escaped, and for the
+** copy of its text with 4 KiB of whitespace to spare (test_proto:
+** test_the_largest_request_fits_the_arena, also under ASan's gaps). A
+** longer message takes what does not fit from malloc. */
+#define IMX_JSON_SCRATCH_BYTES (16 * 1024)
+
 /* Fails on a key not in allowed[] (NULL-terminated, at most
 ** IMX_JSON_NAMES_MAX) or a key given twice; obj is an object. The error
 ** names the first member, in the document's order, that is unknown or is

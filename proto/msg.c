@@ -330,10 +330,10 @@ int imx_request_decode(const char *buf, size_t len, imx_request *out,
   if (len > IMX_MSG_BYTES_MAX)
     return imx_proto_fail(err, "too_large", "message", "is larger than 64 KiB");
   if (len == 0) return imx_proto_fail(err, "bad_json", "message", "is empty");
-  cJSON *doc = imx_json_parse(buf, len, err);
+  cJSON *doc = imx_json_parse_scratch(buf, len, err);
   if (doc == NULL) return -1;
   int rc = decode_request(doc, out, err);
-  cJSON_Delete(doc);
+  imx_json_scratch_end(doc);
   assert(rc == 0 || err->code != NULL);
   return rc;
 }
@@ -887,10 +887,10 @@ int imx_reply_decode(const char *buf, size_t len, imx_reply *out,
   if (len > IMX_REPLY_BYTES_MAX)
     return imx_proto_fail(err, "too_large", "message", "is larger than 512 KiB");
   if (len == 0) return imx_proto_fail(err, "bad_json", "message", "is empty");
-  cJSON *doc = imx_json_parse(buf, len, err);
+  cJSON *doc = imx_json_parse_scratch(buf, len, err);
   if (doc == NULL) return -1;
   int rc = decode_reply(doc, out, err);
-  cJSON_Delete(doc);
+  imx_json_scratch_end(doc);
   if (rc) imx_reply_free(out); /* the lists decoded so far */
   return rc;
 }
@@ -987,10 +987,10 @@ int imx_md_decode(const char *buf, size_t len, imx_md_event *out,
   if (space == NULL)
     return imx_proto_fail(err, "bad_json", "message", "no topic before the event");
   size_t topic = (size_t)(space - buf);
-  cJSON *doc = imx_json_parse(space + 1, len - topic - 1, err);
+  cJSON *doc = imx_json_parse_scratch(space + 1, len - topic - 1, err);
   if (doc == NULL) return -1;
   int rc = decode_md(doc, out, err);
-  cJSON_Delete(doc);
+  imx_json_scratch_end(doc);
   if (rc == 0 && (strlen(out->service) != topic ||
                   memcmp(out->service, buf, topic) != 0))
     rc = imx_proto_fail(err, "bad_field", "service", "differs from the topic");

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 #include "check.h"
 #include "imx_json.h"
@@ -705,6 +706,118 @@ static void test_key_check_takes_64_names(void) {
   CHECK_EQ(-1, imx_json_check_keys(doc, names, &err));
   CHECK_STR("k63", err.field);
   cJSON_Delete(doc);
+}
+
+/* ------------------------------------------- requests: the scratch arena */
+
+/* n bytes of c, each written as \u00XX: the longest text for a string. */
+static const char *escaped(char c, size_t n) {
+  static char text[2][6 * 128 + 1];
+  static int which;
+  which ^= 1;
+  for (size_t i = 0; i < n; i++)
+    snprintf(text[which] + 6 * i, 7, "\\u%04x", (unsigned char)c);
+  text[which][6 * n] = '\0';
+  return text[which];
+}
+
+/* The request with the most members and the longest strings, each byte
+** escaped, and room to spare: all of it in the arena, nothing from malloc. */
+static void test_the_largest_request_fits_the_arena(void) {
+  static char json[16384];
+  int n = snprintf(json, sizeof json,
+                   "{\"v\":1,\"type\":\"order.new\",\"id\":\"%s\",", escaped('i', 64));
+  n += snprintf(json + n, sizeof json - (size_t)n, "\"cc\":\"%s\",", escaped('c', 64));
+  n += snprintf(json + n, sizeof json - (size_t)n, "\"token\":\"%s\",",
+                escaped('t', 128));
+  n += snprintf(json + n, sizeof json - (size_t)n, "\"service\":\"%s\",",
+                escaped('s', 64));
+  n += snprintf(json + n, sizeof json - (size_t)n, "%s",
+                "\"side\":\"offer\",\"qty\":1000000000,\"price\":1000000000,"
+                "\"tif\":\"period\",\"aon\":false");
+  memset(json + n, ' ', 4096); /* whitespace: only the copy of the text grows */
+  snprintf(json + n + 4096, sizeof json - (size_t)n - 4096, "}");
+  imx_request r;
+  if (!decode_ok(json, &r)) return;
+  CHECK_EQ(0, imx_json_scratch_fallbacks());
+  CHECK_STR(repeat('t', 128), r.token);
+  CHECK_EQ(1000000000, r.price_minor);
+}
+
+/* {"v":1,"type":"order.list","id":"r1","bogus":[1,1,...]}: more nodes
+** than the arena holds, the rest from malloc (and freed: ASan's leak check
+** in the sanitizer build), and the arena empty again for the next one. */
+static void test_a_message_larger_than_the_arena_falls_back_to_malloc(void) {
+  static char json[IMX_MSG_BYTES_MAX];
+  int n = snprintf(json, sizeof json,
+                   "{\"v\":1,\"type\":\"order.list\",\"id\":\"r1\",\"bogus\":[1");
+  while ((size_t)n < sizeof json - 8) n += snprintf(json + n, sizeof json - (size_t)n, ",1");
+  snprintf(json + n, sizeof json - (size_t)n, "]}");
+  expect_error(json, "bad_field", "bogus");
+  CHECK(imx_json_scratch_fallbacks() > 10000);
+  imx_request r;
+  if (decode_ok(msg("order.new", ORDER_NEW_BASE), &r)) CHECK_STR("it.hour", r.service);
+  CHECK_EQ(0, imx_json_scratch_fallbacks());
+  /* a request padded to the limit: its copy from malloc, its nodes not */
+  int m = snprintf(json, sizeof json, "{\"v\":1,\"type\":\"order.list\",\"id\":\"r2\"");
+  memset(json + m, ' ', sizeof json - (size_t)m - 2);
+  snprintf(json + sizeof json - 2, 2, "}");
+  CHECK_EQ(0, imx_request_decode(json, sizeof json - 1, &r, &(imx_proto_error){0}));
+  CHECK_STR("r2", r.id);
+  CHECK_EQ(1, imx_json_scratch_fallbacks());
+}
+
+/* A document of imx_json_parse (the market file's, the simulator's) lives
+** on malloc, also when it is parsed while a scratch document is open on
+** the same thread, and outlives that document's end. */
+static void test_a_plain_document_outlives_a_scratch_document(void) {
+  imx_proto_error err = {0};
+  cJSON *scratch = imx_json_parse_scratch("{\"a\":1}", 7, &err);
+  cJSON *plain = imx_json_parse("{\"b\":\"kept\"}", 12, &err);
+  CHECK(scratch != NULL && plain != NULL);
+  if (scratch == NULL || plain == NULL) return;
+  imx_json_scratch_end(scratch);
+  const char *b = NULL;
+  CHECK_EQ(0, imx_json_string(plain, "b", IMX_NAME_BYTES_MAX, &b, &err));
+  CHECK_STR("kept", b);
+  cJSON_Delete(plain);
+  /* a scratch parse that fails leaves nothing open */
+  CHECK(imx_json_parse_scratch("{\"a\":", 5, &err) == NULL);
+  CHECK_STR("bad_json", err.code);
+  scratch = imx_json_parse_scratch("[]", 2, &err);
+  CHECK(scratch != NULL);
+  if (scratch != NULL) imx_json_scratch_end(scratch);
+}
+
+/* Each thread has its own arena: two threads decoding different requests
+** at once read each its own. */
+static int decode_many(void *arg) {
+  const char *service = arg;
+  char fields[128];
+  snprintf(fields, sizeof fields, "\"service\":\"%s\",\"side\":\"bid\",\"qty\":5",
+           service);
+  char json[256];
+  snprintf(json, sizeof json, "{\"v\":1,\"type\":\"order.new\",\"id\":\"r1\",%s}",
+           fields);
+  for (int i = 0; i < 20000; i++) {
+    imx_request r;
+    imx_proto_error err;
+    if (imx_request_decode(json, strlen(json), &r, &err) != 0 ||
+        strcmp(r.service, service) != 0 || r.qty != 5)
+      return 1;
+  }
+  return 0;
+}
+
+static void test_threads_decode_in_their_own_arenas(void) {
+  thrd_t a, b;
+  int rc_a = -1, rc_b = -1;
+  CHECK_EQ(thrd_success, thrd_create(&a, decode_many, "first.service"));
+  CHECK_EQ(thrd_success, thrd_create(&b, decode_many, "second"));
+  thrd_join(a, &rc_a);
+  thrd_join(b, &rc_b);
+  CHECK_EQ(0, rc_a);
+  CHECK_EQ(0, rc_b);
 }
 
 static void test_qty_is_validated(void) {
@@ -1859,6 +1972,10 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_key_check_agrees_with_the_quadratic_reference),
       CHECK_CASE(test_members_finds_each_allowed_key),
       CHECK_CASE(test_key_check_takes_64_names),
+      CHECK_CASE(test_the_largest_request_fits_the_arena),
+      CHECK_CASE(test_a_message_larger_than_the_arena_falls_back_to_malloc),
+      CHECK_CASE(test_a_plain_document_outlives_a_scratch_document),
+      CHECK_CASE(test_threads_decode_in_their_own_arenas),
       CHECK_CASE(test_qty_is_validated),
       CHECK_CASE(test_price_is_validated),
       CHECK_CASE(test_ceiling_is_validated),
