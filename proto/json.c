@@ -135,8 +135,10 @@ static cJSON *parse_copy(const char *buf, size_t len, imx_proto_error *err) {
   }
   memcpy(copy, buf, len);
   copy[len] = '\0';
+  /* The length with the NUL, which is what cJSON_ParseWithOpts gets from
+  ** strlen: no NUL comes before it (above), so it need not look. */
   const char *end = NULL;
-  cJSON *doc = cJSON_ParseWithOpts(copy, &end, 1);
+  cJSON *doc = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
   json_free(copy);
   if (doc == NULL) imx_proto_fail(err, "bad_json", "message", "not valid JSON");
   return doc;
@@ -172,7 +174,8 @@ void imx_json_scratch_end(cJSON *doc) {
 unsigned imx_json_scratch_fallbacks(void) { return scratch.fallbacks; }
 
 /* names[i] for the name of a member, or -1 when it is not one of them. The
-** first byte decides most comparisons before strcmp is called. */
+** first byte decides most comparisons before strcmp is called (a loop of
+** our own instead of strcmp measured no faster). */
 static int name_index(const char *const *names, int n, const char *name) {
   for (int i = 0; i < n; i++)
     if (names[i][0] == name[0] && strcmp(names[i], name) == 0) return i;
