@@ -10,6 +10,10 @@
 ** buffer without a trailing NUL can be read past its end (imx_json_parse
 ** copies into a NUL-terminated buffer), duplicate keys are kept silently
 ** (rejected here).
+**
+** Parse only with imx_json_parse or imx_json_parse_scratch, never with
+** cJSON_Parse*: the first parse installs cJSON's allocator hooks for the
+** scratch arena (json.c), and must come before any other cJSON tree.
 */
 #ifndef IMX_JSON_H
 #define IMX_JSON_H

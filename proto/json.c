@@ -16,9 +16,10 @@
 ** the largest request that can be accepted needs, not the largest message.
 **
 ** cJSON's allocator hooks are process-global. They are installed once, by
-** the first parse of any kind (call_once, so before any tree exists in the
-** process and never while one is being built), and are malloc and free for
-** every other tree: the allocator takes from the arena only while
+** the first parse of any kind (call_once; every cJSON document in imx comes
+** from imx_json_parse*, so that is before any tree exists in the process
+** and never while one is being built), and are malloc and free for every
+** other tree: the allocator takes from the arena only while
 ** imx_json_parse_scratch runs cJSON, and free ignores a block by its address
 ** in this thread's arena, which holds only the open scratch document. So a
 ** scratch document is read and ended on the thread that parsed it, and one
