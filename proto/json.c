@@ -4,13 +4,60 @@
 ** The protocol promises that bad input gets an error naming the field, so
 ** every getter here distinguishes "absent" from "present but wrong", and
 ** numbers are taken only as exact integers.
+**
+** The scratch arena. cJSON mallocs a node per value and a string per key and
+** per string value: about 20 mallocs and frees for an order.new, a large
+** part of decoding one on the daemon's threads. A document parsed with
+** imx_json_parse_scratch takes them, and the NUL-terminated copy of its
+** text, from this thread's arena instead: a buffer of
+** IMX_JSON_SCRATCH_BYTES given out by a bump pointer and emptied by
+** imx_json_scratch_end. What does not fit comes from malloc as before (the
+** count is imx_json_scratch_fallbacks), so the arena is only as large as
+** the largest request that can be accepted needs, not the largest message.
+**
+** cJSON's allocator hooks are process-global. They are installed once, by
+** the first parse of any kind (call_once; every cJSON document in imx comes
+** from imx_json_parse*, so that is before any tree exists in the process
+** and never while one is being built), and are malloc and free for every
+** other tree: the allocator takes from the arena only while
+** imx_json_parse_scratch runs cJSON, and free ignores a block by its address
+** in this thread's arena, which holds only the open scratch document. So a
+** scratch document is read and ended on the thread that parsed it, and one
+** at a time per thread (asserted); other documents (the market file, the
+** simulator's) may be parsed and deleted meanwhile on any thread.
+**
+** Under ASan the arena is poisoned except for the blocks given out, each
+** followed by a poisoned gap, so an overrun of a node or a read after
+** imx_json_scratch_end is still caught.
 */
+#include <assert.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 #include "imx_json.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define IMX_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IMX_ASAN 1
+#endif
+#endif
+#ifdef IMX_ASAN
+#include <sanitizer/asan_interface.h>
+#define GAP_BYTES 16 /* poisoned, after each block */
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define GAP_BYTES 0
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 /* The messages below state these numbers. */
 _Static_assert(IMX_NAME_BYTES_MAX == 64, "imx_json_string's message says 64");
@@ -27,43 +74,161 @@ int imx_proto_fail(imx_proto_error *err, const char *code, const char *field,
   return -1;
 }
 
-cJSON *imx_json_parse(const char *buf, size_t len, imx_proto_error *err) {
+/* -------------------------------------------------------- the arena */
+
+#define ALIGN_BYTES _Alignof(max_align_t)
+
+static _Thread_local struct scratch {
+  _Alignas(max_align_t) unsigned char buf[IMX_JSON_SCRATCH_BYTES];
+  size_t used;        /* bytes given out to the open document */
+  int open;           /* a scratch document is alive on this thread */
+  int parsing;        /* cJSON is building it: blocks come from buf */
+  unsigned fallbacks; /* blocks of the last document that came from malloc */
+} scratch;
+
+static int scratch_owns(const void *p) {
+  return (uintptr_t)p - (uintptr_t)scratch.buf < sizeof scratch.buf;
+}
+
+static void *json_malloc(size_t n) {
+  if (scratch.parsing) {
+    size_t need = (n + GAP_BYTES + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES;
+    if (n > 0 && need <= sizeof scratch.buf - scratch.used) {
+      unsigned char *p = scratch.buf + scratch.used;
+      scratch.used += need;
+      UNPOISON(p, n);
+      return p;
+    }
+    scratch.fallbacks++;
+  }
+  return malloc(n);
+}
+
+static void json_free(void *p) {
+  if (!scratch_owns(p)) {
+    free(p);
+    return;
+  }
+  /* a block of the open scratch document: emptied all at once at its end */
+  assert(scratch.open);
+}
+
+static void hooks_install(void) {
+  cJSON_Hooks hooks = {json_malloc, json_free};
+  cJSON_InitHooks(&hooks);
+}
+
+static once_flag hooks_once = ONCE_FLAG_INIT;
+
+/* ------------------------------------------------------------- parsing */
+
+/* cJSON 1.7.15 may read past a buffer without a NUL: give it a copy with
+** one, from the arena while a scratch document is being parsed. */
+static cJSON *parse_copy(const char *buf, size_t len, imx_proto_error *err) {
   if (memchr(buf, '\0', len) != NULL) {
     imx_proto_fail(err, "bad_json", "message", "contains a NUL byte");
     return NULL;
   }
-  /* cJSON 1.7.15 may read past a buffer without a NUL: give it one. */
-  char *copy = malloc(len + 1);
+  char *copy = json_malloc(len + 1);
   if (copy == NULL) {
     imx_proto_fail(err, "internal", "message", "out of memory");
     return NULL;
   }
   memcpy(copy, buf, len);
   copy[len] = '\0';
+  /* The length with the NUL, which is what cJSON_ParseWithOpts gets from
+  ** strlen: no NUL comes before it (above), so it need not look. */
   const char *end = NULL;
-  cJSON *doc = cJSON_ParseWithOpts(copy, &end, 1);
-  free(copy);
+  cJSON *doc = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
+  json_free(copy);
   if (doc == NULL) imx_proto_fail(err, "bad_json", "message", "not valid JSON");
   return doc;
 }
 
-int imx_json_check_keys(const cJSON *obj, const char *const *allowed,
-                        imx_proto_error *err) {
-  for (const cJSON *a = obj->child; a; a = a->next) {
-    int known = 0;
-    for (const char *const *k = allowed; *k && !known; k++)
-      known = strcmp(*k, a->string) == 0;
-    if (!known) return imx_proto_fail(err, "bad_field", a->string, "unknown field");
-    for (const cJSON *b = a->next; b; b = b->next)
-      if (strcmp(a->string, b->string) == 0)
-        return imx_proto_fail(err, "bad_field", a->string, "field given twice");
+cJSON *imx_json_parse(const char *buf, size_t len, imx_proto_error *err) {
+  call_once(&hooks_once, hooks_install);
+  return parse_copy(buf, len, err);
+}
+
+cJSON *imx_json_parse_scratch(const char *buf, size_t len,
+                              imx_proto_error *err) {
+  call_once(&hooks_once, hooks_install);
+  assert(!scratch.open && !scratch.parsing && scratch.used == 0);
+  POISON(scratch.buf, sizeof scratch.buf); /* a new thread's is not yet */
+  scratch.open = scratch.parsing = 1;
+  scratch.fallbacks = 0;
+  cJSON *doc = parse_copy(buf, len, err);
+  scratch.parsing = 0;
+  if (doc == NULL) imx_json_scratch_end(NULL);
+  return doc;
+}
+
+void imx_json_scratch_end(cJSON *doc) {
+  assert(scratch.open && !scratch.parsing);
+  /* Only blocks that came from malloc need cJSON_Delete's walk. */
+  if (scratch.fallbacks > 0) cJSON_Delete(doc);
+  POISON(scratch.buf, scratch.used);
+  scratch.used = 0;
+  scratch.open = 0;
+}
+
+unsigned imx_json_scratch_fallbacks(void) { return scratch.fallbacks; }
+
+/* names[i] for the name of a member, or -1 when it is not one of them. The
+** first byte decides most comparisons before strcmp is called (a loop of
+** our own instead of strcmp measured no faster). */
+static int name_index(const char *const *names, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (names[i][0] == name[0] && strcmp(names[i], name) == 0) return i;
+  return -1;
+}
+
+/* One pass over the members, remembering where each allowed name was first
+** seen. The error is the one the obvious quadratic check gives: at the first
+** member, in the document's order, that is unknown or is given again later.
+** So an unknown member does not end the pass: a name seen before it may be
+** given twice after it, and then that name is the error. */
+int imx_json_members(const cJSON *obj, const char *const *names,
+                     uint64_t allowed, const cJSON **items,
+                     imx_proto_error *err) {
+  assert(cJSON_IsObject(obj) && names != NULL && items != NULL);
+  int n = 0;
+  while (names[n] != NULL) n++;
+  assert(n <= IMX_JSON_NAMES_MAX);
+  size_t first_at[IMX_JSON_NAMES_MAX];
+  uint64_t seen = 0;
+  size_t bad_at = SIZE_MAX, at = 0;
+  const char *bad_field = NULL, *bad_message = NULL;
+  for (int i = 0; i < n; i++) items[i] = NULL;
+  for (const cJSON *m = obj->child; m; m = m->next, at++) {
+    assert(m->string != NULL);
+    int i = name_index(names, n, m->string);
+    if (i < 0 || !(allowed & (UINT64_C(1) << i))) {
+      if (bad_at == SIZE_MAX)
+        bad_at = at, bad_field = m->string, bad_message = "unknown field";
+    } else if (seen & (UINT64_C(1) << i)) {
+      if (first_at[i] < bad_at)
+        bad_at = first_at[i], bad_field = names[i],
+        bad_message = "field given twice";
+    } else {
+      seen |= UINT64_C(1) << i;
+      first_at[i] = at;
+      items[i] = m;
+    }
   }
+  if (bad_at != SIZE_MAX) return imx_proto_fail(err, "bad_field", bad_field, bad_message);
+  assert((seen & ~allowed) == 0);
   return 0;
 }
 
-int imx_json_string(const cJSON *obj, const char *field, size_t max_bytes,
-                    const char **out, imx_proto_error *err) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+int imx_json_check_keys(const cJSON *obj, const char *const *allowed,
+                        imx_proto_error *err) {
+  const cJSON *items[IMX_JSON_NAMES_MAX];
+  return imx_json_members(obj, allowed, UINT64_MAX, items, err);
+}
+
+int imx_json_item_string(const cJSON *it, const char *field, size_t max_bytes,
+                         const char **out, imx_proto_error *err) {
   if (it == NULL) return 1;
   if (!cJSON_IsString(it))
     return imx_proto_fail(err, "bad_field", field, "must be a string");
@@ -84,9 +249,8 @@ int imx_json_string(const cJSON *obj, const char *field, size_t max_bytes,
   return 0;
 }
 
-int imx_json_int(const cJSON *obj, const char *field, int64_t min, int64_t max,
-                 int64_t *out, imx_proto_error *err) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+int imx_json_item_int(const cJSON *it, const char *field, int64_t min,
+                      int64_t max, int64_t *out, imx_proto_error *err) {
   if (it == NULL) return 1;
   if (!cJSON_IsNumber(it))
     return imx_proto_fail(err, "bad_field", field, "must be a number");
@@ -102,9 +266,8 @@ int imx_json_int(const cJSON *obj, const char *field, int64_t min, int64_t max,
   return 0;
 }
 
-int imx_json_bool(const cJSON *obj, const char *field, int *out,
-                  imx_proto_error *err) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+int imx_json_item_bool(const cJSON *it, const char *field, int *out,
+                       imx_proto_error *err) {
   if (it == NULL) return 1;
   if (!cJSON_IsBool(it))
     return imx_proto_fail(err, "bad_field", field, "must be true or false");
@@ -112,9 +275,8 @@ int imx_json_bool(const cJSON *obj, const char *field, int *out,
   return 0;
 }
 
-int imx_json_word(const cJSON *obj, const char *field,
-                  const char *const *words, int *out, imx_proto_error *err) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+int imx_json_item_word(const cJSON *it, const char *field,
+                       const char *const *words, int *out, imx_proto_error *err) {
   if (it == NULL) return 1;
   if (cJSON_IsString(it))
     for (int i = 0; words[i]; i++)
@@ -123,6 +285,32 @@ int imx_json_word(const cJSON *obj, const char *field,
         return 0;
       }
   return imx_proto_fail(err, "bad_field", field, "has an unknown value");
+}
+
+/* The getters by name: the first member of that name, as cJSON finds it. */
+
+int imx_json_string(const cJSON *obj, const char *field, size_t max_bytes,
+                    const char **out, imx_proto_error *err) {
+  return imx_json_item_string(cJSON_GetObjectItemCaseSensitive(obj, field),
+                              field, max_bytes, out, err);
+}
+
+int imx_json_int(const cJSON *obj, const char *field, int64_t min, int64_t max,
+                 int64_t *out, imx_proto_error *err) {
+  return imx_json_item_int(cJSON_GetObjectItemCaseSensitive(obj, field), field,
+                           min, max, out, err);
+}
+
+int imx_json_bool(const cJSON *obj, const char *field, int *out,
+                  imx_proto_error *err) {
+  return imx_json_item_bool(cJSON_GetObjectItemCaseSensitive(obj, field), field,
+                            out, err);
+}
+
+int imx_json_word(const cJSON *obj, const char *field,
+                  const char *const *words, int *out, imx_proto_error *err) {
+  return imx_json_item_word(cJSON_GetObjectItemCaseSensitive(obj, field), field,
+                            words, out, err);
 }
 
 int imx_json_string_copy(const cJSON *obj, const char *field, size_t max_bytes,

@@ -173,10 +173,18 @@ enum field_id {
   F_COUNT
 };
 
-static const char *const field_names[F_COUNT] = {
+/* The keys a request may have: the envelope's v, type and id, then the
+** fields; key K_FIELDS + f is field f's name. */
+enum { K_V, K_TYPE, K_ID, K_FIELDS };
+
+static const char *const request_keys[K_FIELDS + F_COUNT + 1] = {
+    "v",     "type",  "id",
     "cc",    "token", "service", "side",    "qty",         "price",  "tif",
     "aon",   "order", "depth",   "limit",   "ceiling",     "deadline_ms",
-    "tender", "reference", "after"};
+    "tender", "reference", "after", NULL};
+
+static const char *const *const field_names = request_keys + K_FIELDS;
+_Static_assert(K_FIELDS + F_COUNT <= IMX_JSON_NAMES_MAX, "a bit per key");
 
 #define B(f) (1u << (f))
 #define ENVELOPE (B(F_CC) | B(F_TOKEN))
@@ -205,61 +213,64 @@ static const struct request_spec {
     [IMX_MSG_PERIOD_CLOSE] = {ENVELOPE, 0},
 };
 
-static int copy_text(const cJSON *obj, const char *field, size_t max,
+static int copy_text(const cJSON *it, const char *field, size_t max,
                      char *dst, imx_proto_error *err) {
   const char *s = NULL;
-  int rc = imx_json_string(obj, field, max, &s, err);
+  int rc = imx_json_item_string(it, field, max, &s, err);
   if (rc == 0) memcpy(dst, s, strlen(s) + 1);
   return rc;
 }
 
-/* Reads one field into *r: 0 set, 1 absent, -1 wrong. */
-static int get_field(const cJSON *obj, enum field_id f, imx_request *r,
+/* Reads field f, the member it (NULL: absent), into *r: 0 set, 1 absent,
+** -1 wrong. */
+static int get_field(const cJSON *it, enum field_id f, imx_request *r,
                      imx_proto_error *err) {
   static const char *const sides[] = {"bid", "offer", NULL};
   const char *name = field_names[f];
   int64_t v = 0;
   int rc;
   switch (f) {
-  case F_CC: return copy_text(obj, name, IMX_NAME_BYTES_MAX, r->cc, err);
-  case F_TOKEN: return copy_text(obj, name, IMX_TOKEN_BYTES_MAX, r->token, err);
+  case F_CC: return copy_text(it, name, IMX_NAME_BYTES_MAX, r->cc, err);
+  case F_TOKEN: return copy_text(it, name, IMX_TOKEN_BYTES_MAX, r->token, err);
   case F_SERVICE:
-    return copy_text(obj, name, IMX_NAME_BYTES_MAX, r->service, err);
-  case F_SIDE: return imx_json_word(obj, name, sides, &r->side, err);
-  case F_QTY: return imx_json_int(obj, name, 1, IMX_QTY_MAX, &r->qty, err);
+    return copy_text(it, name, IMX_NAME_BYTES_MAX, r->service, err);
+  case F_SIDE: return imx_json_item_word(it, name, sides, &r->side, err);
+  case F_QTY: return imx_json_item_int(it, name, 1, IMX_QTY_MAX, &r->qty, err);
   case F_PRICE:
   case F_REFERENCE:
     /* has_price tells an optional price from none: tender.quote's is not */
-    rc = imx_json_int(obj, name, 1, IMX_PRICE_MAX_MINOR, &r->price_minor, err);
+    rc = imx_json_item_int(it, name, 1, IMX_PRICE_MAX_MINOR, &r->price_minor, err);
     r->has_price = rc == 0 && !(request_specs[r->type].required & B(f));
     return rc;
-  case F_TIF: return imx_json_word(obj, name, tif_words, &r->tif, err);
-  case F_AON: return imx_json_bool(obj, name, &r->aon, err);
+  case F_TIF: return imx_json_item_word(it, name, tif_words, &r->tif, err);
+  case F_AON: return imx_json_item_bool(it, name, &r->aon, err);
   case F_ORDER:
-    rc = imx_json_int(obj, name, 1, IMX_ID_MAX, &v, err);
+    rc = imx_json_item_int(it, name, 1, IMX_ID_MAX, &v, err);
     if (rc == 0) r->order = (uint64_t)v;
     return rc;
   case F_TENDER:
-    rc = imx_json_int(obj, name, 1, IMX_ID_MAX, &v, err);
+    rc = imx_json_item_int(it, name, 1, IMX_ID_MAX, &v, err);
     if (rc == 0) r->tender = (uint64_t)v;
     return rc;
   case F_DEPTH:
-    rc = imx_json_int(obj, name, 1, IMX_DEPTH_MAX, &v, err);
+    rc = imx_json_item_int(it, name, 1, IMX_DEPTH_MAX, &v, err);
     if (rc == 0) r->depth = (uint32_t)v;
     return rc;
   case F_LIMIT:
-    rc = imx_json_int(obj, name, 1, IMX_LIST_MAX, &v, err);
+    rc = imx_json_item_int(it, name, 1, IMX_LIST_MAX, &v, err);
     if (rc == 0) r->limit = (uint32_t)v;
     return rc;
   case F_AFTER:
     /* 0 is a valid after: every trade since the first */
-    rc = imx_json_int(obj, name, 0, IMX_ID_MAX, &v, err);
+    rc = imx_json_item_int(it, name, 0, IMX_ID_MAX, &v, err);
     if (rc == 0) r->after = (uint64_t)v, r->has_after = 1;
     return rc;
   case F_CEILING:
-    return imx_json_int(obj, name, 1, IMX_PRICE_MAX_MINOR, &r->ceiling_minor, err);
+    return imx_json_item_int(it, name, 1, IMX_PRICE_MAX_MINOR, &r->ceiling_minor,
+                             err);
   case F_DEADLINE_MS:
-    return imx_json_int(obj, name, 1, IMX_DEADLINE_MS_MAX, &r->deadline_ms, err);
+    return imx_json_item_int(it, name, 1, IMX_DEADLINE_MS_MAX, &r->deadline_ms,
+                             err);
   case F_COUNT: break;
   }
   assert(0 && "no such field");
@@ -282,33 +293,29 @@ static int decode_head(const cJSON *doc, imx_request *r, imx_proto_error *err) {
   return 0;
 }
 
-static int check_request_keys(const cJSON *doc, unsigned allowed,
-                              imx_proto_error *err) {
-  const char *keys[3 + F_COUNT + 1] = {"v", "type", "id"};
-  size_t n = 3;
-  for (int f = 0; f < F_COUNT; f++)
-    if (allowed & B(f)) keys[n++] = field_names[f];
-  keys[n] = NULL;
-  assert(n < sizeof keys / sizeof keys[0]);
-  return imx_json_check_keys(doc, keys, err);
-}
-
+/* The id first, for the error reply's echo, whatever else is wrong; then v
+** and type, which say which keys are allowed; then every key in one pass
+** (imx_json_members), and the fields from the members it found. */
 static int decode_request(const cJSON *doc, imx_request *r,
                           imx_proto_error *err) {
   if (!cJSON_IsObject(doc))
     return imx_proto_fail(err, "bad_json", "message", "must be a JSON object");
   imx_proto_error ignored;
-  copy_text(doc, "id", IMX_NAME_BYTES_MAX, r->id, &ignored); /* for the echo */
+  copy_text(cJSON_GetObjectItemCaseSensitive(doc, "id"), "id", IMX_NAME_BYTES_MAX,
+            r->id, &ignored);
   if (decode_head(doc, r, err)) return -1;
   const struct request_spec *spec = &request_specs[r->type];
-  if (check_request_keys(doc, spec->allowed, err)) return -1;
-  int rc = copy_text(doc, "id", IMX_NAME_BYTES_MAX, r->id, err);
+  const cJSON *items[K_FIELDS + F_COUNT];
+  uint64_t allowed = B(K_V) | B(K_TYPE) | B(K_ID) | (uint64_t)spec->allowed << K_FIELDS;
+  if (imx_json_members(doc, request_keys, allowed, items, err)) return -1;
+  assert(items[K_V] != NULL && items[K_TYPE] != NULL);
+  int rc = copy_text(items[K_ID], "id", IMX_NAME_BYTES_MAX, r->id, err);
   if (rc) return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "id", "missing");
   if (r->type == IMX_MSG_BOOK_GET) r->depth = DEPTH_DEFAULT;
   if (r->type == IMX_MSG_TRADES_LIST) r->limit = LIMIT_DEFAULT;
   for (int f = 0; f < F_COUNT; f++) {
     if (!(spec->allowed & B(f))) continue;
-    rc = get_field(doc, (enum field_id)f, r, err);
+    rc = get_field(items[K_FIELDS + f], (enum field_id)f, r, err);
     if (rc < 0) return -1;
     if (rc > 0 && (spec->required & B(f)))
       return imx_proto_fail(err, "bad_field", field_names[f], "missing");
@@ -323,10 +330,10 @@ int imx_request_decode(const char *buf, size_t len, imx_request *out,
   if (len > IMX_MSG_BYTES_MAX)
     return imx_proto_fail(err, "too_large", "message", "is larger than 64 KiB");
   if (len == 0) return imx_proto_fail(err, "bad_json", "message", "is empty");
-  cJSON *doc = imx_json_parse(buf, len, err);
+  cJSON *doc = imx_json_parse_scratch(buf, len, err);
   if (doc == NULL) return -1;
   int rc = decode_request(doc, out, err);
-  cJSON_Delete(doc);
+  imx_json_scratch_end(doc);
   assert(rc == 0 || err->code != NULL);
   return rc;
 }
@@ -880,10 +887,10 @@ int imx_reply_decode(const char *buf, size_t len, imx_reply *out,
   if (len > IMX_REPLY_BYTES_MAX)
     return imx_proto_fail(err, "too_large", "message", "is larger than 512 KiB");
   if (len == 0) return imx_proto_fail(err, "bad_json", "message", "is empty");
-  cJSON *doc = imx_json_parse(buf, len, err);
+  cJSON *doc = imx_json_parse_scratch(buf, len, err);
   if (doc == NULL) return -1;
   int rc = decode_reply(doc, out, err);
-  cJSON_Delete(doc);
+  imx_json_scratch_end(doc);
   if (rc) imx_reply_free(out); /* the lists decoded so far */
   return rc;
 }
@@ -980,10 +987,10 @@ int imx_md_decode(const char *buf, size_t len, imx_md_event *out,
   if (space == NULL)
     return imx_proto_fail(err, "bad_json", "message", "no topic before the event");
   size_t topic = (size_t)(space - buf);
-  cJSON *doc = imx_json_parse(space + 1, len - topic - 1, err);
+  cJSON *doc = imx_json_parse_scratch(space + 1, len - topic - 1, err);
   if (doc == NULL) return -1;
   int rc = decode_md(doc, out, err);
-  cJSON_Delete(doc);
+  imx_json_scratch_end(doc);
   if (rc == 0 && (strlen(out->service) != topic ||
                   memcmp(out->service, buf, topic) != 0))
     rc = imx_proto_fail(err, "bad_field", "service", "differs from the topic");

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 #include "check.h"
+#include "imx_json.h"
 #include "imx_proto.h"
 #include "proto_eq.h"
 
@@ -592,6 +594,230 @@ static void test_a_key_given_twice_is_refused(void) {
                "bad_field", "type");
   expect_error("{\"v\":1,\"type\":\"order.list\",\"id\":\"r\",\"id\":\"r\"}",
                "bad_field", "id");
+}
+
+/* The first bad member in the document's order is the error, also when a
+** duplicate comes after an unknown key: "a" is given twice before "x". */
+static void test_a_duplicate_before_an_unknown_key_is_named_first(void) {
+  expect_bad("order.list", "\"cc\":\"A\",\"bogus\":1,\"cc\":\"B\"", "cc");
+  expect_bad("order.list", "\"bogus\":1,\"cc\":\"A\",\"cc\":\"B\"", "bogus");
+  expect_error("{\"v\":1,\"type\":\"order.list\",\"depth\":1,\"id\":\"r\",\"v\":1}",
+               "bad_field", "v");
+}
+
+/* The check before imx_json_members: every member against every allowed
+** key and every later member. The reference for the test below. */
+static int keys_reference(const cJSON *obj, const char *const *allowed,
+                          imx_proto_error *err) {
+  for (const cJSON *a = obj->child; a; a = a->next) {
+    int known = 0;
+    for (const char *const *k = allowed; *k && !known; k++)
+      known = strcmp(*k, a->string) == 0;
+    if (!known) return imx_proto_fail(err, "bad_field", a->string, "unknown field");
+    for (const cJSON *b = a->next; b; b = b->next)
+      if (strcmp(a->string, b->string) == 0)
+        return imx_proto_fail(err, "bad_field", a->string, "field given twice");
+  }
+  return 0;
+}
+
+/* 20,000 random objects of keys from a small alphabet (so that duplicates
+** and unknown keys are frequent, and names share first bytes), against
+** random allowed lists: the same verdict, field and message. */
+static void test_key_check_agrees_with_the_quadratic_reference(void) {
+  static const char *const alphabet[] = {"a", "ab", "b", "ba", "", "abc", "c", "v"};
+  enum { ALPHABET = sizeof alphabet / sizeof alphabet[0] };
+  uint64_t seed = 12345;
+  int verdicts[3] = {0}; /* accepted, unknown, given twice */
+  for (int round = 0; round < 20000; round++) {
+    const char *allowed[ALPHABET + 1];
+    char json[512] = "{";
+    size_t n_allowed = 0, len = 1;
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    for (int i = 0; i < ALPHABET; i++)
+      if ((seed >> (33 + i)) & 1) allowed[n_allowed++] = alphabet[i];
+    allowed[n_allowed] = NULL;
+    int members = (int)((seed >> 20) % 9);
+    for (int m = 0; m < members; m++) {
+      seed = seed * 6364136223846793005u + 1442695040888963407u;
+      len += (size_t)snprintf(json + len, sizeof json - len, "%s\"%s\":%d",
+                              m ? "," : "", alphabet[(seed >> 40) % ALPHABET], m);
+    }
+    snprintf(json + len, sizeof json - len, "}");
+    imx_proto_error want = {0}, got = {0};
+    cJSON *doc = imx_json_parse(json, strlen(json), &got);
+    CHECK(doc != NULL);
+    if (doc == NULL) continue;
+    int rc_want = keys_reference(doc, allowed, &want);
+    int rc_got = imx_json_check_keys(doc, allowed, &got);
+    cJSON_Delete(doc);
+    CHECK_EQ(rc_want, rc_got);
+    if (rc_want != 0 && rc_got != 0) {
+      CHECK_STR(want.field, got.field);
+      CHECK_STR(want.message, got.message);
+    }
+    if (rc_want != rc_got || (rc_want && (strcmp(want.field, got.field) ||
+                                          strcmp(want.message, got.message)))) {
+      fprintf(stderr, "  differs on %s\n", json);
+      return;
+    }
+    verdicts[rc_want == 0 ? 0 : strcmp(want.message, "unknown field") == 0 ? 1 : 2]++;
+  }
+  for (int i = 0; i < 3; i++) CHECK(verdicts[i] > 2000); /* each well covered */
+}
+
+/* items[i] is the first member named names[i]; a name whose bit is clear
+** is an unknown key, and an absent one is NULL. */
+static void test_members_finds_each_allowed_key(void) {
+  static const char *const names[] = {"x", "y", "z", "w", NULL};
+  const char *json = "{\"z\":3,\"x\":1}";
+  imx_proto_error err = {0};
+  const cJSON *items[4];
+  cJSON *doc = imx_json_parse(json, strlen(json), &err);
+  CHECK(doc != NULL);
+  if (doc == NULL) return;
+  CHECK_EQ(0, imx_json_members(doc, names, 0x7, items, &err));
+  CHECK(items[0] != NULL && items[0]->valuedouble == 1);
+  CHECK(items[1] == NULL);
+  CHECK(items[2] != NULL && items[2]->valuedouble == 3);
+  CHECK(items[3] == NULL);
+  CHECK_EQ(-1, imx_json_members(doc, names, 0x3, items, &err));
+  CHECK_STR("z", err.field);
+  CHECK_STR("unknown field", err.message);
+  cJSON_Delete(doc);
+}
+
+/* The limit of 64 names: the 64th is found like the first. */
+static void test_key_check_takes_64_names(void) {
+  static char text[IMX_JSON_NAMES_MAX][8];
+  const char *names[IMX_JSON_NAMES_MAX + 1];
+  for (int i = 0; i < IMX_JSON_NAMES_MAX; i++) {
+    snprintf(text[i], sizeof text[i], "k%d", i);
+    names[i] = text[i];
+  }
+  names[IMX_JSON_NAMES_MAX] = NULL;
+  const char *json = "{\"k63\":1,\"k0\":2,\"k32\":3}";
+  imx_proto_error err = {0};
+  cJSON *doc = imx_json_parse(json, strlen(json), &err);
+  CHECK(doc != NULL);
+  if (doc == NULL) return;
+  CHECK_EQ(0, imx_json_check_keys(doc, names, &err));
+  names[IMX_JSON_NAMES_MAX - 1] = "k64";
+  CHECK_EQ(-1, imx_json_check_keys(doc, names, &err));
+  CHECK_STR("k63", err.field);
+  cJSON_Delete(doc);
+}
+
+/* ------------------------------------------- requests: the scratch arena */
+
+/* n bytes of c, each written as \u00XX: the longest text for a string. */
+static const char *escaped(char c, size_t n) {
+  static char text[2][6 * 128 + 1];
+  static int which;
+  which ^= 1;
+  for (size_t i = 0; i < n; i++)
+    snprintf(text[which] + 6 * i, 7, "\\u%04x", (unsigned char)c);
+  text[which][6 * n] = '\0';
+  return text[which];
+}
+
+/* The request with the most members and the longest strings, each byte
+** escaped, and room to spare: all of it in the arena, nothing from malloc. */
+static void test_the_largest_request_fits_the_arena(void) {
+  static char json[16384];
+  int n = snprintf(json, sizeof json,
+                   "{\"v\":1,\"type\":\"order.new\",\"id\":\"%s\",", escaped('i', 64));
+  n += snprintf(json + n, sizeof json - (size_t)n, "\"cc\":\"%s\",", escaped('c', 64));
+  n += snprintf(json + n, sizeof json - (size_t)n, "\"token\":\"%s\",",
+                escaped('t', 128));
+  n += snprintf(json + n, sizeof json - (size_t)n, "\"service\":\"%s\",",
+                escaped('s', 64));
+  n += snprintf(json + n, sizeof json - (size_t)n, "%s",
+                "\"side\":\"offer\",\"qty\":1000000000,\"price\":1000000000,"
+                "\"tif\":\"period\",\"aon\":false");
+  memset(json + n, ' ', 4096); /* whitespace: only the copy of the text grows */
+  snprintf(json + n + 4096, sizeof json - (size_t)n - 4096, "}");
+  imx_request r;
+  if (!decode_ok(json, &r)) return;
+  CHECK_EQ(0, imx_json_scratch_fallbacks());
+  CHECK_STR(repeat('t', 128), r.token);
+  CHECK_EQ(1000000000, r.price_minor);
+}
+
+/* {"v":1,"type":"order.list","id":"r1","bogus":[1,1,...]}: more nodes
+** than the arena holds, the rest from malloc (and freed: ASan's leak check
+** in the sanitizer build), and the arena empty again for the next one. */
+static void test_a_message_larger_than_the_arena_falls_back_to_malloc(void) {
+  static char json[IMX_MSG_BYTES_MAX];
+  int n = snprintf(json, sizeof json,
+                   "{\"v\":1,\"type\":\"order.list\",\"id\":\"r1\",\"bogus\":[1");
+  while ((size_t)n < sizeof json - 8) n += snprintf(json + n, sizeof json - (size_t)n, ",1");
+  snprintf(json + n, sizeof json - (size_t)n, "]}");
+  expect_error(json, "bad_field", "bogus");
+  CHECK(imx_json_scratch_fallbacks() > 10000);
+  imx_request r;
+  if (decode_ok(msg("order.new", ORDER_NEW_BASE), &r)) CHECK_STR("it.hour", r.service);
+  CHECK_EQ(0, imx_json_scratch_fallbacks());
+  /* a request padded to the limit: its copy from malloc, its nodes not */
+  int m = snprintf(json, sizeof json, "{\"v\":1,\"type\":\"order.list\",\"id\":\"r2\"");
+  memset(json + m, ' ', sizeof json - (size_t)m - 2);
+  snprintf(json + sizeof json - 2, 2, "}");
+  CHECK_EQ(0, imx_request_decode(json, sizeof json - 1, &r, &(imx_proto_error){0}));
+  CHECK_STR("r2", r.id);
+  CHECK_EQ(1, imx_json_scratch_fallbacks());
+}
+
+/* A document of imx_json_parse (the market file's, the simulator's) lives
+** on malloc, also when it is parsed while a scratch document is open on
+** the same thread, and outlives that document's end. */
+static void test_a_plain_document_outlives_a_scratch_document(void) {
+  imx_proto_error err = {0};
+  cJSON *scratch = imx_json_parse_scratch("{\"a\":1}", 7, &err);
+  cJSON *plain = imx_json_parse("{\"b\":\"kept\"}", 12, &err);
+  CHECK(scratch != NULL && plain != NULL);
+  if (scratch == NULL || plain == NULL) return;
+  imx_json_scratch_end(scratch);
+  const char *b = NULL;
+  CHECK_EQ(0, imx_json_string(plain, "b", IMX_NAME_BYTES_MAX, &b, &err));
+  CHECK_STR("kept", b);
+  cJSON_Delete(plain);
+  /* a scratch parse that fails leaves nothing open */
+  CHECK(imx_json_parse_scratch("{\"a\":", 5, &err) == NULL);
+  CHECK_STR("bad_json", err.code);
+  scratch = imx_json_parse_scratch("[]", 2, &err);
+  CHECK(scratch != NULL);
+  if (scratch != NULL) imx_json_scratch_end(scratch);
+}
+
+/* Each thread has its own arena: two threads decoding different requests
+** at once read each its own. */
+static int decode_many(void *arg) {
+  const char *service = arg;
+  char fields[128];
+  snprintf(fields, sizeof fields, "\"service\":\"%s\",\"side\":\"bid\",\"qty\":5",
+           service);
+  char json[256];
+  snprintf(json, sizeof json, "{\"v\":1,\"type\":\"order.new\",\"id\":\"r1\",%s}",
+           fields);
+  for (int i = 0; i < 20000; i++) {
+    imx_request r;
+    imx_proto_error err;
+    if (imx_request_decode(json, strlen(json), &r, &err) != 0 ||
+        strcmp(r.service, service) != 0 || r.qty != 5)
+      return 1;
+  }
+  return 0;
+}
+
+static void test_threads_decode_in_their_own_arenas(void) {
+  thrd_t a, b;
+  int rc_a = -1, rc_b = -1;
+  CHECK_EQ(thrd_success, thrd_create(&a, decode_many, "first.service"));
+  CHECK_EQ(thrd_success, thrd_create(&b, decode_many, "second"));
+  thrd_join(a, &rc_a);
+  thrd_join(b, &rc_b);
+  CHECK_EQ(0, rc_a);
+  CHECK_EQ(0, rc_b);
 }
 
 static void test_qty_is_validated(void) {
@@ -1742,6 +1968,14 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_unknown_key_is_refused_by_name),
       CHECK_CASE(test_a_field_of_another_type_is_unknown),
       CHECK_CASE(test_a_key_given_twice_is_refused),
+      CHECK_CASE(test_a_duplicate_before_an_unknown_key_is_named_first),
+      CHECK_CASE(test_key_check_agrees_with_the_quadratic_reference),
+      CHECK_CASE(test_members_finds_each_allowed_key),
+      CHECK_CASE(test_key_check_takes_64_names),
+      CHECK_CASE(test_the_largest_request_fits_the_arena),
+      CHECK_CASE(test_a_message_larger_than_the_arena_falls_back_to_malloc),
+      CHECK_CASE(test_a_plain_document_outlives_a_scratch_document),
+      CHECK_CASE(test_threads_decode_in_their_own_arenas),
       CHECK_CASE(test_qty_is_validated),
       CHECK_CASE(test_price_is_validated),
       CHECK_CASE(test_ceiling_is_validated),
