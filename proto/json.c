@@ -122,13 +122,131 @@ static once_flag hooks_once = ONCE_FLAG_INIT;
 
 /* ------------------------------------------------------------- parsing */
 
+/* ------------------------------------------------------- the text itself */
+
+/* What cJSON lets through and imx does not: bytes that are not UTF-8, a
+** string escape of NUL (\u0000 would cut the C string cJSON makes, so that
+** "token\u0000junk" read as "token") or of half a surrogate pair, and, in
+** a protocol message, a number with a fraction or an exponent (10.0, 1e1,
+** 1.0000000000000001: cJSON would hand over an exact-looking double). One
+** pass over the text before cJSON sees it; the field a bad number belongs
+** to is the key read last. */
+
+static int hex4(const unsigned char *p, const unsigned char *end, unsigned *out) {
+  if (end - p < 4) return -1;
+  unsigned v = 0;
+  for (int i = 0; i < 4; i++) {
+    unsigned c = p[i];
+    unsigned d = c >= '0' && c <= '9' ? c - '0'
+                 : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                 : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                        : 16;
+    if (d == 16) return -1;
+    v = v * 16 + d;
+  }
+  *out = v;
+  return 0;
+}
+
+/* The length of the UTF-8 sequence at p (RFC 3629: no overlong forms, no
+** surrogates, at most U+10FFFF), or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end) {
+  unsigned c = p[0];
+  size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                          : (c & 0xf8) == 0xf0 ? 4 : 0;
+  if (n == 0 || (size_t)(end - p) < n) return 0;
+  uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xc0) != 0x80) return 0;
+    cp = cp << 6 | (p[i] & 0x3f);
+  }
+  static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+/* Checks a string's body from just after its opening quote; returns the
+** position of its closing quote, or NULL with *err set. */
+static const unsigned char *scan_string(const unsigned char *p,
+                                        const unsigned char *end,
+                                        imx_proto_error *err) {
+  while (p < end && *p != '"') {
+    if (*p == '\\') {
+      if (end - p < 2) break;
+      if (p[1] != 'u') {
+        p += 2;
+        continue;
+      }
+      unsigned u, lo;
+      if (hex4(p + 2, end, &u) != 0) break; /* cJSON says bad_json */
+      if (u == 0) {
+        imx_proto_fail(err, "bad_json", "message", "\\u0000 in a string");
+        return NULL;
+      }
+      p += 6;
+      if (u >= 0xdc00 && u <= 0xdfff) {
+        imx_proto_fail(err, "bad_json", "message", "half a surrogate pair in a string");
+        return NULL;
+      }
+      if (u >= 0xd800 && u <= 0xdbff) {
+        if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) != 0 ||
+            lo < 0xdc00 || lo > 0xdfff) {
+          imx_proto_fail(err, "bad_json", "message", "half a surrogate pair in a string");
+          return NULL;
+        }
+        p += 6;
+      }
+      continue;
+    }
+    size_t n = utf8_len(p, end);
+    if (n == 0) {
+      imx_proto_fail(err, "bad_json", "message", "a string is not valid UTF-8");
+      return NULL;
+    }
+    p += n;
+  }
+  return p; /* at the closing quote, or at the end: cJSON decides */
+}
+
+static int scan_text(const char *buf, size_t len, int integers_only,
+                     imx_proto_error *err) {
+  const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+  const unsigned char *key = NULL;
+  size_t key_len = 0;
+  while (p < end) {
+    if (*p == '"') {
+      const unsigned char *start = p + 1, *q = scan_string(start, end, err);
+      if (q == NULL) return -1;
+      p = q < end ? q + 1 : q;
+      const unsigned char *r = p;
+      while (r < end && (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r')) r++;
+      if (r < end && *r == ':') key = start, key_len = (size_t)(q - start);
+      continue;
+    }
+    if (*p >= 0x80)
+      return imx_proto_fail(err, "bad_json", "message", "not valid JSON");
+    if (integers_only && (*p == '.' || *p == 'e' || *p == 'E') &&
+        p > (const unsigned char *)buf && (p[-1] >= '0' && p[-1] <= '9')) {
+      imx_proto_fail(err, "bad_field", "", "must be a whole number (no fraction, no exponent)");
+      size_t n = key_len < sizeof err->field - 1 ? key_len : sizeof err->field - 1;
+      if (key) memcpy(err->field, key, n);
+      err->field[n] = '\0';
+      return -1;
+    }
+    p++;
+  }
+  return 0;
+}
+
 /* cJSON 1.7.15 may read past a buffer without a NUL: give it a copy with
 ** one, from the arena while a scratch document is being parsed. */
-static cJSON *parse_copy(const char *buf, size_t len, imx_proto_error *err) {
+static cJSON *parse_copy(const char *buf, size_t len, int integers_only,
+                         imx_proto_error *err) {
   if (memchr(buf, '\0', len) != NULL) {
     imx_proto_fail(err, "bad_json", "message", "contains a NUL byte");
     return NULL;
   }
+  if (scan_text(buf, len, integers_only, err) != 0) return NULL;
   char *copy = json_malloc(len + 1);
   if (copy == NULL) {
     imx_proto_fail(err, "internal", "message", "out of memory");
@@ -147,7 +265,7 @@ static cJSON *parse_copy(const char *buf, size_t len, imx_proto_error *err) {
 
 cJSON *imx_json_parse(const char *buf, size_t len, imx_proto_error *err) {
   call_once(&hooks_once, hooks_install);
-  return parse_copy(buf, len, err);
+  return parse_copy(buf, len, 0, err);
 }
 
 cJSON *imx_json_parse_scratch(const char *buf, size_t len,
@@ -157,7 +275,7 @@ cJSON *imx_json_parse_scratch(const char *buf, size_t len,
   POISON(scratch.buf, sizeof scratch.buf); /* a new thread's is not yet */
   scratch.open = scratch.parsing = 1;
   scratch.fallbacks = 0;
-  cJSON *doc = parse_copy(buf, len, err);
+  cJSON *doc = parse_copy(buf, len, 1, err);
   scratch.parsing = 0;
   if (doc == NULL) imx_json_scratch_end(NULL);
   return doc;

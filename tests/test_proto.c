@@ -475,14 +475,56 @@ static void test_cc_and_token_are_allowed_in_every_request(void) {
   }
 }
 
-static void test_whitespace_and_exponents_are_json(void) {
+static void test_whitespace_is_json(void) {
   imx_request r;
-  if (!decode_ok(" \n{ \"v\" : 1.0 , \"type\":\"order.new\",\"id\":\"x\",\"service\":"
-                 "\"s\",\"side\":\"bid\",\"qty\":5e2,\"price\":1E9 }\t\r\n",
+  if (!decode_ok(" \n{ \"v\" : 1 , \"type\":\"order.new\",\"id\":\"x\",\"service\":"
+                 "\"s\",\"side\":\"bid\",\"qty\":500,\"price\":1000000000 }\t\r\n",
                  &r))
     return;
   CHECK_EQ(500, r.qty);
   CHECK_EQ(1000000000, r.price_minor);
+}
+
+/* Issue 11: a number with a fraction or an exponent is not a whole number,
+** even when its double is one (cJSON reads 10.0, 1e1 and
+** 1.0000000000000001 all as 10-ish exact doubles). */
+static void test_fractions_and_exponents_are_not_whole_numbers(void) {
+  expect_bad("order.new", "\"service\":\"s\",\"side\":\"bid\",\"qty\":10.0", "qty");
+  expect_bad("order.new", "\"service\":\"s\",\"side\":\"bid\",\"qty\":1e1", "qty");
+  expect_bad("order.new", "\"service\":\"s\",\"side\":\"bid\",\"qty\":5E2", "qty");
+  expect_bad("order.new",
+             "\"service\":\"s\",\"side\":\"bid\",\"qty\":1,\"price\":1.0000000000000001",
+             "price");
+  expect_error("{\"v\":1.0,\"type\":\"book.get\",\"id\":\"x\",\"service\":\"s\"}",
+               "bad_field", "v");
+  /* inside a string, a dot or an e is only text */
+  imx_request r;
+  decode_ok("{\"v\":1,\"type\":\"book.get\",\"id\":\"1.5e3\",\"service\":\"it.e1\"}", &r);
+}
+
+/* Issue 11: strings are UTF-8 and hold no NUL: \u0000 would cut the C
+** string (a token "t\u0000junk" read as "t"), and half a surrogate pair or
+** a byte that is not UTF-8 would be echoed into replies that are not JSON. */
+static void test_strings_are_utf8_without_nul(void) {
+  expect_error("{\"v\":1,\"type\":\"hello\",\"id\":\"x\",\"cc\":\"CC-1\","
+               "\"token\":\"demo-CC-1100\\u0000junk\"}", "bad_json", "message");
+  expect_error("{\"v\":1,\"type\":\"book.get\",\"id\":\"a\\ud800\",\"service\":\"s\"}",
+               "bad_json", "message");
+  expect_error("{\"v\":1,\"type\":\"book.get\",\"id\":\"a\\udc00b\",\"service\":\"s\"}",
+               "bad_json", "message");
+  expect_error("{\"v\":1,\"type\":\"book.get\",\"id\":\"a\xff\",\"service\":\"s\"}",
+               "bad_json", "message");
+  expect_error("{\"v\":1,\"type\":\"book.get\",\"id\":\"a\xc0\xaf\",\"service\":\"s\"}",
+               "bad_json", "message"); /* an overlong "/" */
+  expect_error("{\"v\":1,\"type\":\"book.get\",\"id\":\"a\xed\xa0\x80\",\"service\":\"s\"}",
+               "bad_json", "message"); /* a surrogate in UTF-8 */
+  expect_error("{\"v\":1,\"type\":\"book.get\",\"id\":\"a\xe2\x82\",\"service\":\"s\"}",
+               "bad_json", "message"); /* cut short */
+  imx_request r;
+  /* real UTF-8 and a whole surrogate pair are fine */
+  if (decode_ok("{\"v\":1,\"type\":\"book.get\",\"id\":\"M\xc3\xbcnchen-\xe2\x82\xac-"
+                "\\ud83d\\ude00\",\"service\":\"s\"}", &r))
+    CHECK_STR("M\xc3\xbcnchen-\xe2\x82\xac-\xf0\x9f\x98\x80", r.id);
 }
 
 /* ----------------------------------------------- requests: what is refused */
@@ -1958,7 +2000,9 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_requests_decode_their_fields),
       CHECK_CASE(test_fields_that_do_not_apply_are_zero),
       CHECK_CASE(test_cc_and_token_are_allowed_in_every_request),
-      CHECK_CASE(test_whitespace_and_exponents_are_json),
+      CHECK_CASE(test_whitespace_is_json),
+      CHECK_CASE(test_fractions_and_exponents_are_not_whole_numbers),
+      CHECK_CASE(test_strings_are_utf8_without_nul),
       CHECK_CASE(test_hello_needs_cc_and_token),
       CHECK_CASE(test_required_fields_are_required),
       CHECK_CASE(test_v_must_be_1),

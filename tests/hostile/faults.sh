@@ -158,7 +158,9 @@ check a_restart_replays_only_what_changed_the_market restart_after_noops
 # connection in exclusive locking mode): readers wait instead of failing.
 reader_waits() {
   touch "$tmp/hold"
-  (echo "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; SELECT count(*) FROM trades; COMMIT;"
+  # .timeout: the holder itself waits out a reader that is just looking
+  (echo ".timeout 5000"
+   echo "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; SELECT count(*) FROM trades; COMMIT;"
    for _ in $(seq 200); do [ -e "$tmp/hold" ] || break; sleep 0.05; done) |
     sqlite3 "$tmp/a.db" >/dev/null &
   local holder=$!
