@@ -227,10 +227,18 @@ static int scan_text(const char *buf, size_t len, int integers_only,
       return imx_proto_fail(err, "bad_json", "message", "not valid JSON");
     if (integers_only && (*p == '.' || *p == 'e' || *p == 'E') &&
         p > (const unsigned char *)buf && (p[-1] >= '0' && p[-1] <= '9')) {
-      imx_proto_fail(err, "bad_field", "", "must be a whole number (no fraction, no exponent)");
-      size_t n = key_len < sizeof err->field - 1 ? key_len : sizeof err->field - 1;
-      if (key) memcpy(err->field, key, n);
-      err->field[n] = '\0';
+      imx_proto_fail(err, "bad_field", "message",
+                     "a number must be whole (no fraction, no exponent)");
+      /* The field is the key read last, when it is plain printable text
+      ** (a key with escapes or other bytes is named "message"). */
+      int plain = key != NULL && key_len > 0 && key_len < sizeof err->field;
+      for (size_t i = 0; plain && i < key_len; i++)
+        plain = key[i] >= 0x20 && key[i] < 0x7f && key[i] != '\\' && key[i] != '"';
+      if (plain) {
+        memcpy(err->field, key, key_len);
+        err->field[key_len] = '\0';
+        err->message = "must be a whole number (no fraction, no exponent)";
+      }
       return -1;
     }
     p++;
