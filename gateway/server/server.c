@@ -86,7 +86,8 @@
 #define ANON_RATE_DEFAULT 100.0  /* anonymous requests per second per connection */
 #define SEND_TIMEOUT_MS_DEFAULT 1000
 #define LOG_EVERY_NS 1000000000  /* a client-caused log line: once a second */
-#define STOP_DRAIN_MS 3000       /* stopping: the longest wait for replies */
+#define STOP_DRAIN_MS 1500       /* stopping: the longest wait for replies */
+#define STOP_CLOSE_MS 1000       /* ... for connections to end, for nng_close */
 
 enum { W_RECV, W_WAIT, W_SEND };
 enum { K_NONE, K_AUTH, K_ANON }; /* which allowance a request counts against */
@@ -1074,7 +1075,7 @@ static void drain_replies(imx_server *s) {
 /* Shuts down every connection, then waits (bounded) until nng has removed
 ** their pipes. Returns 0 if some did not go. */
 static int end_connections(imx_server *s) {
-  for (int ms = 0; ms < STOP_DRAIN_MS; ms += 5) {
+  for (int ms = 0; ms < STOP_CLOSE_MS; ms += 5) {
     pthread_mutex_lock(&s->pipes_mu);
     uint32_t n = s->pipes_index.n;
     pthread_mutex_unlock(&s->pipes_mu);
@@ -1087,6 +1088,43 @@ static int end_connections(imx_server *s) {
     struct timespec ts = {0, 5 * 1000000};
     nanosleep(&ts, NULL);
   }
+  return 0;
+}
+
+typedef struct closer {
+  nng_socket sock;
+  atomic_int done;
+} closer;
+
+static void *closer_main(void *arg) {
+  closer *c = arg;
+  nng_close(c->sock);
+  atomic_store(&c->done, 1);
+  return NULL;
+}
+
+/* nng_close, given ms to return: 0, or -1 when it hangs (see tcp_shutdown:
+** a pipe whose close nng lost). The thread is then left to the exit, and
+** what it holds with it. */
+static int close_within(nng_socket sock, int ms) {
+  closer *c = calloc(1, sizeof *c);
+  pthread_t t;
+  if (c == NULL) return nng_close(sock), 0;
+  c->sock = sock;
+  if (pthread_create(&t, NULL, closer_main, c) != 0) {
+    free(c);
+    return nng_close(sock), 0;
+  }
+  for (int i = 0; i < ms && !atomic_load(&c->done); i += 5) {
+    struct timespec ts = {0, 5 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  if (!atomic_load(&c->done)) {
+    pthread_detach(t);
+    return -1;
+  }
+  pthread_join(t, NULL);
+  free(c);
   return 0;
 }
 
@@ -1112,19 +1150,20 @@ void imx_server_stop(imx_server *s) {
   /* 3. The replies go out; 4. the connections end as if their peers
   ** closed them (see tcp_shutdown), then the sockets close. */
   if (s->workers_n > 0) drain_replies(s);
-  if (s->listen_port > 0 && !end_connections(s)) {
-    imx_log("stopping: connections did not close; leaving them to the exit");
+  if ((s->listen_port > 0 && !end_connections(s)) ||
+      close_within(s->rep, STOP_CLOSE_MS) != 0 ||
+      (s->pub_open && close_within(s->pub, STOP_CLOSE_MS) != 0)) {
+    imx_log("stopping: nng did not close the connections (a known nng 1.5 hang); "
+            "leaving them to the exit");
     core_close(s->core);
     imx_ledger_close(s->ledger);
     return; /* nng's threads may still run: nothing of theirs is freed */
   }
-  nng_close(s->rep);
   for (uint32_t i = 0; i < s->workers_n; i++) {
     nng_aio_stop(s->workers[i].aio);
     nng_ctx_close(s->workers[i].ctx);
     nng_aio_free(s->workers[i].aio);
   }
-  if (s->pub_open) nng_close(s->pub);
   nng_aio_free(s->pub_aio);
   for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) free(s->workers[i].reply);
   free(s->workers);
