@@ -349,8 +349,8 @@ static int pipe_admit(imx_server *s, uint32_t id, int *kind_io, int64_t *conn_cc
   }
   *conn_cc = p ? p->auth_cc : -1;
   pthread_mutex_unlock(&s->pipes_mu);
-  if (warn) imx_log("connection %u is over its %s rate limit", id,
-                    kind == K_AUTH ? "" : "unauthenticated");
+  if (warn) imx_log("connection %u is over its %srate limit", id,
+                    kind == K_AUTH ? "" : "unauthenticated ");
   return rc;
 }
 
