@@ -23,7 +23,19 @@ typedef struct imx_server_config {
   uint32_t workers;           /* requests served at once             */
   double rate_per_s;          /* per connection                      */
   double rate_burst;
-  size_t recv_max_bytes;      /* nng drops larger messages           */
+  size_t recv_max_bytes;      /* nng drops larger messages; it also
+                              ** allocates what a header announces, so
+                              ** connections_max x this bounds that   */
+  /* What one client may take; 0 gives the default. */
+  uint32_t connections_max;   /* request connections, and as many
+                              ** subscribers (default 1024)          */
+  uint32_t inflight_max;      /* authenticated requests in flight per
+                              ** connection (default: workers)       */
+  double anon_rate_per_s;     /* per connection, requests without a
+                              ** valid token or hello (default 100,
+                              ** bursts of twice that)               */
+  int32_t send_timeout_ms;    /* a reply not sent by then drops the
+                              ** connection (default 1000)           */
   uint32_t orders_max;        /* open orders in the market           */
   uint32_t orders_per_cc_max; /* open orders per cost centre         */
   const char *db_path;        /* the ledger; NULL: memory only       */

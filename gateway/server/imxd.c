@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ static void usage(FILE *f) {
           "            [--listen URL] [--publish URL]\n"
           "            [--workers N] [--rate N] [--burst N] [--max-msg BYTES]\n"
           "            [--orders-max N] [--orders-per-cc N]\n"
+          "            [--max-connections N] [--inflight N] [--anon-rate N]\n"
+          "            [--send-timeout MS]\n"
           "  --db       the ledger (SQLite): journal, trades, postings; replayed on start\n"
           "  --sync     full (default): an acknowledged request survives power loss;\n"
           "             normal: faster, the last commits can be lost on power loss\n"
@@ -32,9 +35,53 @@ static void usage(FILE *f) {
           "  --workers  requests served at once (default 64)\n"
           "  --rate     requests per second per connection (default 20000)\n"
           "  --burst    burst per connection (default 2 x rate)\n"
-          "  --max-msg  largest message accepted (default 1048576)\n"
+          "  --max-msg  largest message read, up to 1048576 (default 131072; requests\n"
+          "             are at most 65536, larger ones read get too_large, beyond\n"
+          "             this the connection is closed)\n"
           "  --orders-max     open orders in the market (default 1048576)\n"
-          "  --orders-per-cc  open orders per cost centre (default 10000)\n");
+          "  --orders-per-cc  open orders per cost centre (default 10000)\n"
+          "  --max-connections  request connections, and as many subscribers\n"
+          "             (default 1024, or less if the open-file limit is lower);\n"
+          "             beyond, a connection is closed at once\n"
+          "  --inflight requests in flight per authenticated connection (default 32);\n"
+          "             beyond, the connection is closed\n"
+          "  --anon-rate  requests per second per connection before a hello or a\n"
+          "             valid token (default 100, bursts of 2 x; at most --rate);\n"
+          "             4 such requests may be in flight per connection\n"
+          "  --send-timeout  ms a reply may wait for a client that does not read\n"
+          "             before its connection is closed (default 1000)\n");
+}
+
+#define FDS_RESERVED 64 /* listeners, the ledger, stdio, nng's own */
+
+/* Makes room for the connections in the open-file limit (each request
+** connection and each subscriber is a descriptor): raises the soft limit
+** if it must, up to the hard one. A value given explicitly that does not
+** fit is refused (-1); the default shrinks to fit. */
+static int fit_connections(uint32_t *max, int explicit_max) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
+  rlim_t need = 2 * (rlim_t)*max + FDS_RESERVED;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+    rlim_t hard = rl.rlim_max;
+    if (hard != RLIM_INFINITY && hard < need) {
+      if (explicit_max || hard < 2 + FDS_RESERVED) {
+        fprintf(stderr,
+                "imxd: --max-connections %u needs %llu open files (2 per connection "
+                "and subscriber, and %d); the limit is %llu (ulimit -n)\n",
+                *max, (unsigned long long)need, FDS_RESERVED, (unsigned long long)hard);
+        return -1;
+      }
+      *max = (uint32_t)((hard - FDS_RESERVED) / 2);
+      need = 2 * (rlim_t)*max + FDS_RESERVED;
+    }
+    rl.rlim_cur = need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+      perror("imxd: setrlimit");
+      return -1;
+    }
+  }
+  return 0;
 }
 
 /* A whole number in [lo, hi], or -1. */
@@ -50,8 +97,11 @@ int main(int argc, char **argv) {
   imx_server_config cfg = {.listen_url = IMX_DEFAULT_LISTEN,
                            .publish_url = IMX_DEFAULT_PUBLISH,
                            .workers = 64, .rate_per_s = 20000, .rate_burst = 0,
-                           .recv_max_bytes = 1 << 20, .orders_max = 1 << 20,
-                           .orders_per_cc_max = 10000};
+                           .recv_max_bytes = 2 * IMX_MSG_BYTES_MAX, .orders_max = 1 << 20,
+                           .orders_per_cc_max = 10000, .connections_max = 1024,
+                           .inflight_max = 32, .anon_rate_per_s = 100,
+                           .send_timeout_ms = 1000};
+  int explicit_max = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     long long n = v ? number(v, 1, 1LL << 30) : -1;
@@ -67,7 +117,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--workers") && n > 0 && n <= 4096) cfg.workers = (uint32_t)n;
     else if (!strcmp(a, "--rate") && n > 0) cfg.rate_per_s = (double)n;
     else if (!strcmp(a, "--burst") && n > 0) cfg.rate_burst = (double)n;
-    else if (!strcmp(a, "--max-msg") && n >= 1024) cfg.recv_max_bytes = (size_t)n;
+    else if (!strcmp(a, "--max-msg") && n >= 1024 && n <= (1 << 20)) cfg.recv_max_bytes = (size_t)n;
+    else if (!strcmp(a, "--max-connections") && n > 0 && n <= (1 << 20))
+      cfg.connections_max = (uint32_t)n, explicit_max = 1;
+    else if (!strcmp(a, "--inflight") && n > 0 && n <= 4096) cfg.inflight_max = (uint32_t)n;
+    else if (!strcmp(a, "--anon-rate") && n > 0) cfg.anon_rate_per_s = (double)n;
+    else if (!strcmp(a, "--send-timeout") && n > 0 && n <= 600000)
+      cfg.send_timeout_ms = (int32_t)n;
     else if (!strcmp(a, "--orders-max") && n > 0 && n <= IMX_ORDERS_MAX) cfg.orders_max = (uint32_t)n;
     else if (!strcmp(a, "--orders-per-cc") && n > 0) cfg.orders_per_cc_max = (uint32_t)n;
     else { fprintf(stderr, "imxd: bad option %s %s\n", a, v); usage(stderr); return 2; }
@@ -75,6 +131,7 @@ int main(int argc, char **argv) {
   if (market_path == NULL || cfg.db_path == NULL) { usage(stderr); return 2; }
   cfg.sync_full = sync_full;
   if (cfg.rate_burst == 0) cfg.rate_burst = 2 * cfg.rate_per_s;
+  if (fit_connections(&cfg.connections_max, explicit_max) != 0) return 2;
   imx_market market;
   imx_proto_error err = {0};
   if (imx_market_load(market_path, &market, &err) != 0) {

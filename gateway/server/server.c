@@ -20,13 +20,49 @@
 ** out of the queue it finishes (with an error when the ledger failed); a
 ** worker still in the queue is finished by its cancel function.
 **
-** Connections are nng pipes: the pipe table (pipe id -> authenticated cost
-** centre, rate bucket) is filled by hello and by the first request, and
-** emptied when nng reports the pipe gone.
+** Connections are nng pipes. The pipe table (pipe id -> authenticated cost
+** centre, rate buckets, requests in flight) has one entry per connection:
+** nng's ADD_PRE makes it, or refuses the connection when the table holds
+** connections_max already; REM_POST empties it. No client can hurt another:
+**
+**  - A request is "authenticated" when it carries a known token or its
+**    connection said hello; everything else (hello itself, bad JSON,
+**    unknown tokens) is anonymous. Each kind has its own rate bucket, and
+**    the anonymous one is small (anon_rate_per_s, bursts of twice that).
+**    A request is decoded first, so that even a rate_limited reply carries
+**    its id; the bucket is charged before any reply is queued.
+**  - A request is "in flight" from the moment it is taken until its reply
+**    has been handed to the transport. A connection may have inflight_max
+**    authenticated and ANON_INFLIGHT_MAX anonymous requests in flight, and
+**    all anonymous requests together may hold half the workers at most. A
+**    client that reads its replies never comes near that; one that does
+**    not read them would hold workers in W_SEND forever, so the request
+**    that would go beyond is not taken: the connection is closed.
+**  - A reply that cannot be handed to the transport within send_timeout_ms
+**    (the client stopped reading) closes the connection; nng then finishes
+**    every reply queued for it, and the workers go back to work.
+**  - nng allocates a message of the size its header announces before the
+**    body arrives. The socket's receive limit is therefore small (imxd's
+**    default 128 KiB: twice the largest request, so that a message just too
+**    large is still read and answered too_large), which bounds the memory
+**    of announced messages to connections_max x recv_max_bytes; pages that
+**    no byte arrived for are never touched, and it is freed at close.
+**  - Log lines a client can cause are rate limited: one per connection and
+**    second for unknown tokens and rate excess, one per second in all for
+**    refused and dropped connections (with a count of those not logged).
+**
+** Stopping (imx_server_stop) goes in this order: refuse new connections and
+** new requests (they get an error reply), let the engine drain its queue
+** (every request it took is executed, committed and answered), wait a
+** bounded time for the replies to go out, then close the sockets.
 */
 #define _POSIX_C_SOURCE 200809L
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -38,15 +74,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "imx_ledger.h"
 #include "imx_server.h"
 
-#define PIPES_MAX 4096u /* connections tracked at once */
 #define ENGINE_LINGER_NS 50000 /* the engine yields this long before it sleeps */
+#define ANON_INFLIGHT_MAX 4u     /* anonymous requests in flight per connection */
+#define CONNECTIONS_DEFAULT 1024u
+#define ANON_RATE_DEFAULT 100.0  /* anonymous requests per second per connection */
+#define SEND_TIMEOUT_MS_DEFAULT 1000
+#define LOG_EVERY_NS 1000000000  /* a client-caused log line: once a second */
+#define STOP_DRAIN_MS 1500       /* stopping: the longest wait for replies */
+#define STOP_CLOSE_MS 1000       /* ... for connections to end, for nng_close */
 
 enum { W_RECV, W_WAIT, W_SEND };
+enum { K_NONE, K_AUTH, K_ANON }; /* which allowance a request counts against */
+enum { ADMIT_OK, ADMIT_RATE, ADMIT_DROP, ADMIT_GONE };
 
 typedef struct worker {
   struct imx_server *srv;
@@ -55,6 +100,9 @@ typedef struct worker {
   int state;
   imx_request rq;
   uint32_t auth_cc;
+  nng_pipe pipe;       /* the connection of the request being served */
+  int kind;            /* K_*: what it is counted against while in flight */
+  int owed;            /* queued: counted in srv->owed until its reply is out */
   struct worker *next; /* in the engine queue */
   char *reply;         /* IMX_REPLY_BYTES_MAX */
   size_t reply_len;
@@ -68,11 +116,21 @@ typedef struct token_entry {
 typedef struct pipe_entry {
   uint32_t pipe; /* nng's pipe id; 0: free (then next_free chains it) */
   uint32_t next_free;
-  int64_t auth_cc; /* -1: none yet */
-  double tokens;
-  int64_t last_ns;
-  int64_t warned_ns;
+  int64_t auth_cc;     /* -1: no hello yet */
+  double tokens;       /* authenticated requests' bucket */
+  double anon_tokens;  /* anonymous requests' bucket */
+  int64_t last_ns;     /* the buckets' last refill */
+  uint32_t inflight, anon_inflight;
+  int64_t rate_warned_ns, token_warned_ns;
 } pipe_entry;
+
+/* One log line per LOG_EVERY_NS for something any number of clients can
+** cause; the next line says how many were not logged. */
+typedef struct log_gate {
+  pthread_mutex_t mu;
+  int64_t last_ns;
+  uint64_t quiet; /* events since the last line */
+} log_gate;
 
 struct imx_server {
   imx_server_config cfg;
@@ -82,10 +140,18 @@ struct imx_server {
   atomic_int subscribers;     /* pub pipes: ADD_PRE seen, REM_POST not  */
   worker *workers;
   uint32_t workers_n;
+  nng_listener rep_listener, pub_listener;
+  int listen_port;             /* tcp: the requests' port; 0: another transport */
+  int publish_port;            /* the same for market data */
   pthread_mutex_t pipes_mu;
-  pipe_entry *pipes; /* PIPES_MAX entries, free ones chained    */
+  pipe_entry *pipes; /* cfg.connections_max entries, free ones chained */
   uint32_t pipes_free;
-  imx_hash pipes_index; /* pipe id -> entry                       */
+  imx_hash pipes_index; /* pipe id -> entry                            */
+  uint32_t anon_inflight;      /* all connections'; under pipes_mu     */
+  uint32_t anon_inflight_max;  /* half the workers                     */
+  atomic_int closing;          /* stopping: no new connections, requests */
+  atomic_int owed;             /* queued requests whose reply is not out */
+  log_gate refused_log, dropped_log;
   pthread_mutex_t queue_mu;
   pthread_cond_t queue_cv;
   worker *queue_head, *queue_tail;
@@ -134,6 +200,24 @@ static int64_t wall_ms(void) {
 
 /* ---------------------------------------------------------- pipe table */
 
+/* Whether a gated line may be logged now; *quiet gets the events not
+** logged since the last line. */
+static int log_gate_open(log_gate *g, uint64_t *quiet) {
+  int64_t t = now_ns();
+  int open = 0;
+  pthread_mutex_lock(&g->mu);
+  if (t - g->last_ns >= LOG_EVERY_NS) {
+    g->last_ns = t;
+    *quiet = g->quiet;
+    g->quiet = 0;
+    open = 1;
+  } else {
+    g->quiet++;
+  }
+  pthread_mutex_unlock(&g->mu);
+  return open;
+}
+
 static uint64_t pipe_hash_of(const void *owner, uint32_t k) {
   return ((const imx_server *)owner)->pipes[k].pipe;
 }
@@ -152,14 +236,19 @@ static uint32_t pipe_find(const imx_server *s, uint32_t id, uint32_t *slot) {
   return IMX_HASH_NIL;
 }
 
-/* Returns the entry of a pipe, creating it; NULL when PIPES_MAX pipes are
-** tracked already. Called with pipes_mu held. */
-static pipe_entry *pipe_get(imx_server *s, uint32_t id) {
-  IMX_ASSERT(id != 0);
+static pipe_entry *pipe_entry_of(imx_server *s, uint32_t id) {
   uint32_t slot, k = pipe_find(s, id, &slot);
-  if (k != IMX_HASH_NIL) return &s->pipes[k];
-  if (s->pipes_free == IMX_HASH_NIL) return NULL;
-  k = s->pipes_free;
+  return k == IMX_HASH_NIL ? NULL : &s->pipes[k];
+}
+
+/* Makes the entry of a new pipe; -1 when the table is full (or the server
+** stops). Called with pipes_mu held. */
+static int pipe_add(imx_server *s, uint32_t id) {
+  IMX_ASSERT(id != 0);
+  uint32_t slot;
+  IMX_ASSERT(pipe_find(s, id, &slot) == IMX_HASH_NIL);
+  if (s->pipes_free == IMX_HASH_NIL || atomic_load(&s->closing)) return -1;
+  uint32_t k = s->pipes_free;
   pipe_entry *p = &s->pipes[k];
   IMX_ASSERT(p->pipe == 0);
   s->pipes_free = p->next_free;
@@ -167,18 +256,41 @@ static pipe_entry *pipe_get(imx_server *s, uint32_t id) {
   p->pipe = id;
   p->auth_cc = -1;
   p->tokens = s->cfg.rate_burst;
+  p->anon_tokens = 2 * s->cfg.anon_rate_per_s;
   p->last_ns = now_ns();
+  p->rate_warned_ns = p->token_warned_ns = p->last_ns - LOG_EVERY_NS;
   imx_hash_put(&s->pipes_index, id, k);
-  return p;
+  IMX_ASSERT(s->pipes_index.n <= s->cfg.connections_max);
+  return 0;
 }
 
 static void pipe_del(imx_server *s, uint32_t id) {
   uint32_t slot, k = pipe_find(s, id, &slot);
-  if (k == IMX_HASH_NIL) return; /* it never sent a request */
+  if (k == IMX_HASH_NIL) return; /* refused at ADD_PRE */
+  /* Requests still in flight on it stop counting for the connection, but
+  ** the anonymous ones keep their workers until their replies are done. */
   imx_hash_del(&s->pipes_index, slot, s, pipe_hash_of);
   s->pipes[k].pipe = 0;
   s->pipes[k].next_free = s->pipes_free;
   s->pipes_free = k;
+}
+
+/* nng's ADD_PRE: the connection gets an entry, or is closed before it can
+** send anything (closing the pipe here is how nng lets a callback refuse
+** it). REM_POST follows for both, exactly once. */
+static void on_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg) {
+  imx_server *s = arg;
+  (void)ev;
+  pthread_mutex_lock(&s->pipes_mu);
+  int rc = pipe_add(s, (uint32_t)nng_pipe_id(p));
+  pthread_mutex_unlock(&s->pipes_mu);
+  if (rc == 0) return;
+  nng_pipe_close(p);
+  uint64_t quiet;
+  if (!atomic_load(&s->closing) && log_gate_open(&s->refused_log, &quiet))
+    imx_log("connection refused: %u connections already (--max-connections); "
+            "%llu more refused since the last such line",
+            s->cfg.connections_max, (unsigned long long)quiet);
 }
 
 static void on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg) {
@@ -189,53 +301,213 @@ static void on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg) {
   pthread_mutex_unlock(&s->pipes_mu);
 }
 
-/* Takes one request from the connection's bucket; 0 if it is empty. Also
-** returns the connection's authenticated cost centre. */
-static int pipe_admit(imx_server *s, uint32_t id, int64_t *auth_cc) {
-  int ok = 1, warn = 0;
+/* Refills both buckets of a connection. Called with pipes_mu held. */
+static void pipe_refill(const imx_server *s, pipe_entry *p, int64_t t) {
+  double dt_s = (double)(t - p->last_ns) * 1e-9;
+  p->last_ns = t;
+  p->tokens += dt_s * s->cfg.rate_per_s;
+  if (p->tokens > s->cfg.rate_burst) p->tokens = s->cfg.rate_burst;
+  p->anon_tokens += dt_s * s->cfg.anon_rate_per_s;
+  if (p->anon_tokens > 2 * s->cfg.anon_rate_per_s)
+    p->anon_tokens = 2 * s->cfg.anon_rate_per_s;
+}
+
+/* Takes a request on a connection. *kind is K_AUTH or K_ANON, or K_NONE
+** for a request without a token: then the connection's hello decides.
+** Returns ADMIT_DROP when it would go beyond what may be in flight (the
+** caller closes the connection), ADMIT_GONE when the connection is gone
+** already; otherwise the request is in flight (pipe_release ends that) and
+** ADMIT_RATE says that its bucket was empty. *conn_cc is the hello's cost
+** centre or -1. */
+static int pipe_admit(imx_server *s, uint32_t id, int *kind_io, int64_t *conn_cc) {
+  int rc = ADMIT_OK, warn = 0, kind = *kind_io;
   pthread_mutex_lock(&s->pipes_mu);
-  pipe_entry *p = pipe_get(s, id);
+  pipe_entry *p = pipe_entry_of(s, id);
+  if (p && kind == K_NONE) kind = p->auth_cc >= 0 ? K_AUTH : K_ANON;
+  *kind_io = kind;
   if (p == NULL) {
-    ok = 0;
-    *auth_cc = -1;
+    rc = ADMIT_GONE;
+  } else if (kind == K_AUTH ? p->inflight >= s->cfg.inflight_max
+                            : p->anon_inflight >= ANON_INFLIGHT_MAX ||
+                                  s->anon_inflight >= s->anon_inflight_max) {
+    rc = ADMIT_DROP;
   } else {
     int64_t t = now_ns();
-    p->tokens += (double)(t - p->last_ns) * 1e-9 * s->cfg.rate_per_s;
-    if (p->tokens > s->cfg.rate_burst) p->tokens = s->cfg.rate_burst;
-    p->last_ns = t;
-    if (p->tokens >= 1.0) p->tokens -= 1.0;
-    else ok = 0;
-    if (!ok && t - p->warned_ns > 1000000000) {
-      p->warned_ns = t; /* one log line per connection per second */
-      warn = 1;
+    pipe_refill(s, p, t);
+    double *bucket = kind == K_AUTH ? &p->tokens : &p->anon_tokens;
+    if (kind == K_AUTH) p->inflight++;
+    else p->anon_inflight++, s->anon_inflight++;
+    if (*bucket >= 1.0) {
+      *bucket -= 1.0;
+    } else {
+      rc = ADMIT_RATE;
+      if (t - p->rate_warned_ns >= LOG_EVERY_NS) {
+        p->rate_warned_ns = t; /* one log line per connection per second */
+        warn = 1;
+      }
     }
-    *auth_cc = p->auth_cc;
+  }
+  *conn_cc = p ? p->auth_cc : -1;
+  pthread_mutex_unlock(&s->pipes_mu);
+  if (warn) imx_log("connection %u is over its %srate limit", id,
+                    kind == K_AUTH ? "" : "unauthenticated ");
+  return rc;
+}
+
+/* A request's reply went out (or never will): it is no longer in flight. */
+static void pipe_release(imx_server *s, uint32_t id, int kind) {
+  IMX_ASSERT(kind == K_AUTH || kind == K_ANON);
+  pthread_mutex_lock(&s->pipes_mu);
+  if (kind == K_ANON) {
+    IMX_ASSERT(s->anon_inflight > 0);
+    s->anon_inflight--;
+  }
+  pipe_entry *p = pipe_entry_of(s, id);
+  if (p && kind == K_AUTH) {
+    IMX_ASSERT(p->inflight > 0);
+    p->inflight--;
+  } else if (p) {
+    IMX_ASSERT(p->anon_inflight > 0);
+    p->anon_inflight--;
   }
   pthread_mutex_unlock(&s->pipes_mu);
-  if (warn) imx_log("connection %u is over its rate limit", id);
+}
+
+/* Whether a line about an unknown token on this connection may be logged
+** (one per connection per second). */
+static int pipe_may_log_token(imx_server *s, uint32_t id) {
+  int64_t t = now_ns();
+  int ok = 0;
+  pthread_mutex_lock(&s->pipes_mu);
+  pipe_entry *p = pipe_entry_of(s, id);
+  if (p && t - p->token_warned_ns >= LOG_EVERY_NS) {
+    p->token_warned_ns = t;
+    ok = 1;
+  }
+  pthread_mutex_unlock(&s->pipes_mu);
   return ok;
 }
 
 static void pipe_authenticate(imx_server *s, uint32_t id, uint32_t cc) {
   pthread_mutex_lock(&s->pipes_mu);
-  pipe_entry *p = pipe_get(s, id);
+  pipe_entry *p = pipe_entry_of(s, id);
   if (p) p->auth_cc = cc;
   pthread_mutex_unlock(&s->pipes_mu);
 }
 
+/* ------------------------------------------------- closing connections */
+
+/* nng 1.5.2 loses a pipe's close (nng_pipe_close, or nng_close's) that
+** lands while its TCP transport is between reading a message's header and
+** its body: the body read is started on a stopped aio, which nng drops
+** without a callback. The pipe then never finishes closing, nng's one
+** reaper thread waits for it for good (no pipe is ever freed again, so no
+** REM_POST, no free table entry, no closed descriptor), and nng_close
+** waits forever: the "SIGTERM under load hangs in nng_close". A connection
+** that dies under the transport (the peer went away) takes the error path
+** instead, when the receiving side fails first: then the close starts
+** from the end of a read, never in the middle of one. So imxd ends a TCP
+** connection by shutting down its receiving side (shutdown(2), SHUT_RD:
+** the next read sees the end, nng closes the pipe from there, and that
+** close aborts a send stuck on a client that does not read). The socket is
+** found among the process's descriptors by its local port (the
+** listener's) and, for one connection, its peer's address. Returns how
+** many sockets it shut down. */
+static int same_peer(const struct sockaddr_storage *ss, const nng_sockaddr *peer) {
+  if (peer == NULL) return 1;
+  if (ss->ss_family == AF_INET && peer->s_family == NNG_AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    return a->sin_port == peer->s_in.sa_port &&
+           a->sin_addr.s_addr == peer->s_in.sa_addr;
+  }
+  if (ss->ss_family == AF_INET6 && peer->s_family == NNG_AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    return a->sin6_port == peer->s_in6.sa_port &&
+           memcmp(&a->sin6_addr, peer->s_in6.sa_addr, 16) == 0;
+  }
+  return 0;
+}
+
+static int local_port(int fd) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
+  if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  return -1;
+}
+
+static int tcp_shutdown(int port, const nng_sockaddr *peer) {
+  IMX_ASSERT(port > 0);
+  DIR *d = opendir("/proc/self/fd");
+  if (d == NULL) return 0;
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) { /* bounded: the open files */
+    int fd = atoi(e->d_name);
+    if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d)) continue;
+    if (local_port(fd) != port) continue;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0) continue; /* a listener */
+    if (!same_peer(&ss, peer)) continue;
+    shutdown(fd, SHUT_RD);
+    n++;
+  }
+  closedir(d);
+  return n;
+}
+
 /* ------------------------------------------------------------- workers */
+
+/* The worker is done with its request: it is no longer in flight. */
+static void worker_release(worker *w) {
+  if (w->owed) {
+    w->owed = 0;
+    atomic_fetch_sub(&w->srv->owed, 1);
+  }
+  if (w->kind == K_NONE) return;
+  pipe_release(w->srv, (uint32_t)nng_pipe_id(w->pipe), w->kind);
+  w->kind = K_NONE;
+}
+
+/* Waits for the next request. */
+static void worker_recv(worker *w) {
+  IMX_ASSERT(w->kind == K_NONE);
+  w->state = W_RECV;
+  IMX_ASSERT(!w->owed);
+  nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
+  nng_ctx_recv(w->ctx, w->aio);
+}
+
+/* Closes the worker's connection: it broke a limit. nng finishes what was
+** queued for it (as sent), so every worker waiting on it goes on. */
+static void drop_connection(worker *w, const char *why) {
+  uint64_t quiet;
+  uint32_t id = (uint32_t)nng_pipe_id(w->pipe);
+  nng_sockaddr peer;
+  /* Over tcp, a connection whose socket is gone already is on its way out:
+  ** no nng_pipe_close (see tcp_shutdown). Other transports have only it. */
+  if (w->srv->listen_port == 0) nng_pipe_close(w->pipe);
+  else if (nng_pipe_get_addr(w->pipe, NNG_OPT_REMADDR, &peer) == 0)
+    tcp_shutdown(w->srv->listen_port, &peer);
+  if (log_gate_open(&w->srv->dropped_log, &quiet))
+    imx_log("connection %u dropped: %s; %llu more dropped since the last such line",
+            id, why, (unsigned long long)quiet);
+}
 
 static void send_reply(worker *w, const char *buf, size_t len) {
   nng_msg *m;
   if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, buf, len) != 0) {
     /* Out of memory: drop the reply; REQ will ask again. */
     imx_log("out of memory for a reply");
-    w->state = W_RECV;
-    nng_ctx_recv(w->ctx, w->aio);
+    worker_release(w);
+    worker_recv(w);
     return;
   }
   w->state = W_SEND;
   nng_aio_set_msg(w->aio, m);
+  /* A client that stops reading must not keep the worker. */
+  nng_aio_set_timeout(w->aio, w->srv->cfg.send_timeout_ms);
   nng_ctx_send(w->ctx, w->aio);
 }
 
@@ -279,32 +551,12 @@ static int index_tokens(imx_server *s) {
   return 0;
 }
 
-/* Authenticates a request; returns the cost centre or -1 (reply sent). */
-static int64_t authenticate(worker *w, uint32_t pipe, int64_t conn_cc) {
-  imx_server *s = w->srv;
-  const imx_request *rq = &w->rq;
-  if (rq->token[0] == '\0') {
-    if (conn_cc < 0) {
-      send_error(w, rq->id, "unauthorized", "token",
-                 "say hello first, or give a token");
-      return -1;
-    }
-    return conn_cc;
-  }
-  int64_t cc = token_owner(s, rq->token);
-  if (cc < 0) {
-    imx_log("connection %u: unknown token", pipe);
-    send_error(w, rq->id, "unauthorized", "token", "unknown token");
-    return -1;
-  }
-  return cc;
-}
-
 static void hello(worker *w, uint32_t pipe) {
   imx_server *s = w->srv;
   int64_t cc = core_cc_index(s->cfg.market, w->rq.cc);
   if (cc < 0 || !token_ok(s, (uint32_t)cc, w->rq.token)) {
-    imx_log("connection %u: hello with a wrong token for %s", pipe, w->rq.cc);
+    if (pipe_may_log_token(s, pipe))
+      imx_log("connection %u: hello with a wrong token for %s", pipe, w->rq.cc);
     send_error(w, w->rq.id, "unauthorized", "token", "wrong token for the cost centre");
     return;
   }
@@ -338,19 +590,25 @@ static void wait_cancel(nng_aio *aio, void *arg, int rv) {
   if (found) nng_aio_finish(aio, rv);
 }
 
-/* Starts the worker's wait for the engine and queues its request. */
-static void enqueue(worker *w) {
+/* Starts the worker's wait for the engine and queues its request; -1 when
+** the server stops (the caller answers). Begin, defer and append happen
+** under queue_mu, after the check: once imx_server_stop set closing (under
+** the same lock) nothing joins the queue, so the engine's last batch is
+** the last, and no nng_aio_stop can come between begin and defer. */
+static int enqueue(worker *w) {
   imx_server *s = w->srv;
   IMX_ASSERT(w->state == W_RECV);
-  /* False once nng_aio_stop began (shutdown): the request is dropped. */
-  if (!nng_aio_begin(w->aio)) return;
+  pthread_mutex_lock(&s->queue_mu);
+  if (atomic_load(&s->closing) || !nng_aio_begin(w->aio)) {
+    pthread_mutex_unlock(&s->queue_mu);
+    return -1;
+  }
   w->state = W_WAIT;
   w->next = NULL;
-  /* nng 1.5's nng_aio_defer cannot say that a stop came between begin
-  ** and defer; the worker then waits in the queue for nobody. That only
-  ** happens in imx_server_stop, after the engine thread is gone. */
+  w->owed = 1;
+  atomic_fetch_add(&s->owed, 1);
+  nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
   nng_aio_defer(w->aio, wait_cancel, w);
-  pthread_mutex_lock(&s->queue_mu);
   if (s->queue_tail) s->queue_tail->next = w;
   else s->queue_head = w;
   s->queue_tail = w;
@@ -362,36 +620,79 @@ static void enqueue(worker *w) {
     pthread_cond_signal(&s->queue_cv);
   }
   pthread_mutex_unlock(&s->queue_mu);
+  return 0;
 }
 
-/* A request arrived: everything that needs no market state happens here. */
+/* The cost centre a request acts as: its token's, else the connection's
+** hello; -1 when it is not authenticated (token_cc: -1 an unknown token,
+** -2 none given). */
+static int64_t request_cc(int64_t token_cc, int64_t conn_cc) {
+  return token_cc == -2 ? conn_cc : token_cc;
+}
+
+/* Runs a decoded, admitted request: hello, authentication, then the queue. */
+static void serve(worker *w, uint32_t pipe, int64_t token_cc, int64_t conn_cc) {
+  const imx_request *rq = &w->rq;
+  if (rq->type == IMX_MSG_HELLO) {
+    hello(w, pipe);
+    return;
+  }
+  int64_t cc = request_cc(token_cc, conn_cc);
+  if (cc < 0 && token_cc == -1) {
+    if (pipe_may_log_token(w->srv, pipe))
+      imx_log("connection %u: unknown token (logged once a second at most)", pipe);
+    send_error(w, rq->id, "unauthorized", "token", "unknown token");
+    return;
+  }
+  if (cc < 0) {
+    send_error(w, rq->id, "unauthorized", "token", "say hello first, or give a token");
+    return;
+  }
+  w->auth_cc = (uint32_t)cc;
+  if (enqueue(w) != 0)
+    send_error(w, rq->id, "internal", "", "imxd is stopping; nothing was done");
+}
+
+/* A request arrived: everything that needs no market state happens here.
+** It is decoded first (a rate_limited reply carries its id), then counted
+** against its connection's allowance, then served. */
 static void on_request(worker *w) {
   imx_server *s = w->srv;
   nng_msg *m = nng_aio_get_msg(w->aio);
-  uint32_t pipe = (uint32_t)nng_pipe_id(nng_msg_get_pipe(m));
-  size_t len = nng_msg_len(m);
-  int64_t conn_cc;
+  w->pipe = nng_msg_get_pipe(m);
+  uint32_t pipe = (uint32_t)nng_pipe_id(w->pipe);
   imx_proto_error err = {0};
-  memset(&w->rq, 0, sizeof w->rq);
-  if (!pipe_admit(s, pipe, &conn_cc)) {
-    nng_msg_free(m);
-    send_error(w, "", "rate_limited", "", "too many requests on this connection");
-    return;
-  }
-  int rc = imx_request_decode(nng_msg_body(m), len, &w->rq, &err);
+  int rc = imx_request_decode(nng_msg_body(m), nng_msg_len(m), &w->rq, &err);
   nng_msg_free(m);
+  int64_t token_cc = -2, conn_cc = -1;
+  if (rc == 0 && w->rq.type != IMX_MSG_HELLO && w->rq.token[0] != '\0')
+    token_cc = token_owner(s, w->rq.token);
+  /* A known token authenticates; without one, the connection's hello. */
+  int kind = K_ANON;
+  if (rc == 0 && w->rq.type != IMX_MSG_HELLO && token_cc >= 0) kind = K_AUTH;
+  if (rc == 0 && w->rq.type != IMX_MSG_HELLO && token_cc == -2) kind = K_NONE;
+  switch (pipe_admit(s, pipe, &kind, &conn_cc)) {
+  case ADMIT_GONE:
+    worker_recv(w);
+    return;
+  case ADMIT_DROP:
+    drop_connection(w, kind == K_AUTH ? "too many requests in flight (--inflight)"
+                                      : "too many unauthenticated requests in flight");
+    worker_recv(w);
+    return;
+  case ADMIT_RATE:
+    w->kind = kind;
+    send_error(w, w->rq.id, "rate_limited", "", "too many requests on this connection");
+    return;
+  default:
+    w->kind = kind;
+    break;
+  }
   if (rc != 0) {
     send_error(w, w->rq.id, err.code, err.field, err.message);
     return;
   }
-  if (w->rq.type == IMX_MSG_HELLO) {
-    hello(w, pipe);
-    return;
-  }
-  int64_t cc = authenticate(w, pipe, conn_cc);
-  if (cc < 0) return;
-  w->auth_cc = (uint32_t)cc;
-  enqueue(w);
+  serve(w, pipe, token_cc, conn_cc);
 }
 
 static void on_aio(void *arg) {
@@ -409,15 +710,19 @@ static void on_aio(void *arg) {
   case W_WAIT:
     /* The engine made the batch durable (0), or the ledger failed or the
     ** server stops: nothing to acknowledge, and the worker retires. */
-    if (rv != 0) return;
+    if (rv != 0) {
+      worker_release(w);
+      return;
+    }
     IMX_ASSERT(w->reply_len > 0);
     send_reply(w, w->reply, w->reply_len);
     break;
   case W_SEND:
     if (rv != 0) nng_msg_free(nng_aio_get_msg(w->aio));
+    worker_release(w);
+    if (rv == NNG_ETIMEDOUT) drop_connection(w, "it does not read its replies");
     if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) return;
-    w->state = W_RECV;
-    nng_ctx_recv(w->ctx, w->aio);
+    worker_recv(w);
     break;
   default:
     IMX_ASSERT(0 && "a worker in no known state");
@@ -478,11 +783,19 @@ static int run_batch(imx_server *s, worker *batch, int64_t now) {
 
 /* nng runs ADD_PRE before the pipe joins the pub socket and REM_POST
 ** after it left, each exactly once for a pipe that had ADD_PRE: while the
-** count is 0 no pipe would get a message. */
+** count is 0 no pipe would get a message. Subscribers are connections too:
+** beyond connections_max one is refused (and counted until its REM_POST). */
 static void on_subscriber(nng_pipe p, nng_pipe_ev ev, void *arg) {
   imx_server *s = arg;
-  (void)p;
-  atomic_fetch_add(&s->subscribers, ev == NNG_PIPE_EV_ADD_PRE ? 1 : -1);
+  int n = atomic_fetch_add(&s->subscribers, ev == NNG_PIPE_EV_ADD_PRE ? 1 : -1);
+  uint64_t quiet;
+  if (ev == NNG_PIPE_EV_ADD_PRE && (uint32_t)n >= s->cfg.connections_max) {
+    nng_pipe_close(p);
+    if (log_gate_open(&s->refused_log, &quiet))
+      imx_log("subscriber refused: %u subscribers already (--max-connections); "
+              "%llu more refused since the last such line",
+              s->cfg.connections_max, (unsigned long long)quiet);
+  }
 }
 
 /* One market-data message. nng_send would allocate an aio (and draw a
@@ -544,6 +857,9 @@ static void *engine_main(void *arg) {
     atomic_store(&s->queued, 0);
     int stopping = s->stopping;
     pthread_mutex_unlock(&s->queue_mu);
+    /* Stopping: closing is set, so nothing joins the queue any more; the
+    ** engine runs what is left, and leaves when the queue is empty. */
+    if (stopping && batch == NULL) break;
     int rc = run_batch(s, batch, wall_ms());
     if (rc != 0) atomic_store(&s->failed, 1); /* not durable: not acknowledged */
     /* Durable: the workers send the replies; then tell the market. After
@@ -554,7 +870,6 @@ static void *engine_main(void *arg) {
     }
     if (rc != 0) break;
     publish_batch(s);
-    if (stopping) break;
   }
   return NULL;
 }
@@ -713,9 +1028,11 @@ static int fail_nng(const char *what, int rv) {
 
 /* Listens, and writes the URL as bound: "tcp://host:0" asks for a free
 ** port, and the log must say which one (the tests read it there). */
-static int listen_on(nng_socket sock, const char *url, char *bound, size_t cap) {
+static int listen_on(nng_socket sock, const char *url, nng_listener *lp, char *bound,
+                     size_t cap) {
   nng_listener l;
   int rv = nng_listen(sock, url, &l, 0), port = 0;
+  *lp = l;
   if (rv != 0) return rv;
   const char *colon = strrchr(url, ':');
   if (strncmp(url, "tcp", 3) == 0 && colon &&
@@ -729,24 +1046,35 @@ static int listen_on(nng_socket sock, const char *url, char *bound, size_t cap) 
 static int open_sockets(imx_server *s) {
   int rv;
   if ((rv = nng_rep0_open(&s->rep)) != 0) return fail_nng("rep socket", rv);
-  /* nng 1.5 has no receive limit on tcp and ipc by default. */
+  /* nng 1.5 has no receive limit on tcp and ipc by default, and it
+  ** allocates what a message's header announces before the body comes. */
   if ((rv = nng_socket_set_size(s->rep, NNG_OPT_RECVMAXSZ, s->cfg.recv_max_bytes)) != 0)
     return fail_nng("recv-size-max", rv);
-  if ((rv = nng_pipe_notify(s->rep, NNG_PIPE_EV_REM_POST, on_pipe_removed, s)) != 0)
+  if ((rv = nng_pipe_notify(s->rep, NNG_PIPE_EV_ADD_PRE, on_pipe_added, s)) != 0 ||
+      (rv = nng_pipe_notify(s->rep, NNG_PIPE_EV_REM_POST, on_pipe_removed, s)) != 0)
     return fail_nng("pipe notify", rv);
-  if ((rv = listen_on(s->rep, s->cfg.listen_url, s->listen_bound,
+  if ((rv = listen_on(s->rep, s->cfg.listen_url, &s->rep_listener, s->listen_bound,
                       sizeof s->listen_bound)) != 0)
     return fail_nng(s->cfg.listen_url, rv);
+  if (strncmp(s->cfg.listen_url, "tcp", 3) == 0 &&
+      nng_listener_get_int(s->rep_listener, NNG_OPT_TCP_BOUND_PORT, &s->listen_port) != 0)
+    s->listen_port = 0;
   if ((rv = nng_pub0_open(&s->pub)) != 0) return fail_nng("pub socket", rv);
   s->pub_open = 1;
+  /* Subscribers send nothing that matters. */
+  if ((rv = nng_socket_set_size(s->pub, NNG_OPT_RECVMAXSZ, 1024)) != 0)
+    return fail_nng("pub recv-size-max", rv);
   if ((rv = nng_aio_alloc(&s->pub_aio, NULL, NULL)) != 0) return fail_nng("pub aio", rv);
   nng_aio_set_timeout(s->pub_aio, NNG_DURATION_ZERO); /* as NNG_FLAG_NONBLOCK */
   if ((rv = nng_pipe_notify(s->pub, NNG_PIPE_EV_ADD_PRE, on_subscriber, s)) != 0 ||
       (rv = nng_pipe_notify(s->pub, NNG_PIPE_EV_REM_POST, on_subscriber, s)) != 0)
     return fail_nng("pub pipe notify", rv);
-  if ((rv = listen_on(s->pub, s->cfg.publish_url, s->publish_bound,
+  if ((rv = listen_on(s->pub, s->cfg.publish_url, &s->pub_listener, s->publish_bound,
                       sizeof s->publish_bound)) != 0)
     return fail_nng(s->cfg.publish_url, rv);
+  if (strncmp(s->cfg.publish_url, "tcp", 3) == 0 &&
+      nng_listener_get_int(s->pub_listener, NNG_OPT_TCP_BOUND_PORT, &s->publish_port) != 0)
+    s->publish_port = 0;
   return 0;
 }
 
@@ -770,20 +1098,36 @@ static int start_workers(imx_server *s) {
   return 0;
 }
 
+/* The connection limits a caller left at 0 get their defaults. */
+static void default_limits(imx_server_config *c) {
+  if (c->connections_max == 0) c->connections_max = CONNECTIONS_DEFAULT;
+  if (c->inflight_max == 0) c->inflight_max = c->workers;
+  if (c->anon_rate_per_s <= 0) c->anon_rate_per_s = ANON_RATE_DEFAULT;
+  if (c->anon_rate_per_s > c->rate_per_s) c->anon_rate_per_s = c->rate_per_s;
+  if (c->send_timeout_ms <= 0) c->send_timeout_ms = SEND_TIMEOUT_MS_DEFAULT;
+  IMX_ASSERT(c->workers > 0 && c->connections_max < IMX_HASH_NIL / 2);
+}
+
 int imx_server_start(const imx_server_config *cfg, imx_server **out) {
   imx_server *s = calloc(1, sizeof *s);
   *out = s;
   if (s == NULL) return -1;
   s->cfg = *cfg;
+  default_limits(&s->cfg);
+  uint32_t n = s->cfg.connections_max;
+  s->anon_inflight_max = s->cfg.workers / 2 > 0 ? s->cfg.workers / 2 : 1;
   pthread_mutex_init(&s->pipes_mu, NULL);
   pthread_mutex_init(&s->queue_mu, NULL);
+  pthread_mutex_init(&s->refused_log.mu, NULL);
+  pthread_mutex_init(&s->dropped_log.mu, NULL);
+  s->refused_log.last_ns = s->dropped_log.last_ns = now_ns() - LOG_EVERY_NS;
   pthread_cond_init(&s->queue_cv, NULL);
-  s->pipes = calloc(PIPES_MAX, sizeof *s->pipes);
-  if (s->pipes == NULL || imx_hash_init(&s->pipes_index, PIPES_MAX) != 0 ||
+  s->pipes = calloc(n, sizeof *s->pipes);
+  if (s->pipes == NULL || imx_hash_init(&s->pipes_index, n) != 0 ||
       index_tokens(s) != 0)
     return -1;
-  for (uint32_t k = 0; k < PIPES_MAX; k++)
-    s->pipes[k].next_free = k + 1 < PIPES_MAX ? k + 1 : IMX_HASH_NIL;
+  for (uint32_t k = 0; k < n; k++)
+    s->pipes[k].next_free = k + 1 < n ? k + 1 : IMX_HASH_NIL;
   s->pipes_free = 0;
   core_config cc = {.market = cfg->market, .orders_max = cfg->orders_max,
                     .orders_per_cc_max = cfg->orders_per_cc_max};
@@ -810,10 +1154,99 @@ const char *imx_server_listen_url(const imx_server *s) { return s->listen_bound;
 
 const char *imx_server_publish_url(const imx_server *s) { return s->publish_bound; }
 
+/* After the engine left: a worker still in the queue (the engine stopped
+** on a failed commit) is finished, unacknowledged. */
+static void fail_queue(imx_server *s) {
+  pthread_mutex_lock(&s->queue_mu);
+  worker *w = s->queue_head;
+  s->queue_head = s->queue_tail = NULL;
+  atomic_store(&s->queued, 0);
+  pthread_mutex_unlock(&s->queue_mu);
+  for (worker *next; w; w = next) {
+    next = w->next;
+    nng_aio_finish(w->aio, NNG_ECANCELED);
+  }
+}
+
+/* Waits, a bounded time, until the replies to every request the engine
+** ran have been handed to the transport (or timed out: send_timeout_ms). */
+static void drain_replies(imx_server *s) {
+  for (int ms = 0; ms < STOP_DRAIN_MS && atomic_load(&s->owed) > 0; ms += 5) {
+    struct timespec ts = {0, 5 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  if (atomic_load(&s->owed) > 0)
+    imx_log("stopping: %d replies still not sent after %d ms", atomic_load(&s->owed),
+            STOP_DRAIN_MS);
+}
+
+/* Shuts down every connection, then waits (bounded) until nng has removed
+** their pipes. Returns 0 if some did not go. */
+static int end_connections(imx_server *s) {
+  for (int ms = 0; ms < STOP_CLOSE_MS; ms += 5) {
+    pthread_mutex_lock(&s->pipes_mu);
+    uint32_t n = s->pipes_index.n;
+    pthread_mutex_unlock(&s->pipes_mu);
+    if (s->publish_port > 0) n += (uint32_t)atomic_load(&s->subscribers);
+    if (n == 0) return 1;
+    if (ms % 100 == 0) { /* again every 100 ms: connections that came late */
+      tcp_shutdown(s->listen_port, NULL);
+      if (s->publish_port > 0) tcp_shutdown(s->publish_port, NULL);
+    }
+    struct timespec ts = {0, 5 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  return 0;
+}
+
+typedef struct closer {
+  nng_socket sock;
+  atomic_int done;
+} closer;
+
+static void *closer_main(void *arg) {
+  closer *c = arg;
+  nng_close(c->sock);
+  atomic_store(&c->done, 1);
+  return NULL;
+}
+
+/* nng_close, given ms to return: 0, or -1 when it hangs (see tcp_shutdown:
+** a pipe whose close nng lost). The thread is then left to the exit, and
+** what it holds with it. */
+static int close_within(nng_socket sock, int ms) {
+  closer *c = calloc(1, sizeof *c);
+  pthread_t t;
+  if (c == NULL) return nng_close(sock), 0;
+  c->sock = sock;
+  if (pthread_create(&t, NULL, closer_main, c) != 0) {
+    free(c);
+    return nng_close(sock), 0;
+  }
+  for (int i = 0; i < ms && !atomic_load(&c->done); i += 5) {
+    struct timespec ts = {0, 5 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  if (!atomic_load(&c->done)) {
+    pthread_detach(t);
+    return -1;
+  }
+  pthread_join(t, NULL);
+  free(c);
+  return 0;
+}
+
 void imx_server_stop(imx_server *s) {
   if (s == NULL) return;
+  /* 1. No new connection, no new request into the queue (a request that
+  ** arrives now is answered "imxd is stopping"). */
+  pthread_mutex_lock(&s->queue_mu);
+  atomic_store(&s->closing, 1);
+  pthread_mutex_unlock(&s->queue_mu);
+  if (nng_listener_id(s->rep_listener) > 0) nng_listener_close(s->rep_listener);
+  if (nng_listener_id(s->pub_listener) > 0) nng_listener_close(s->pub_listener);
   if (s->engine_started) {
-    /* The engine finishes and answers the batch it has, then stops. */
+    /* 2. The engine runs what is queued, commits and answers it, then stops. */
     pthread_mutex_lock(&s->queue_mu);
     s->stopping = 1;
     s->engine_waiting = 0;
@@ -821,13 +1254,24 @@ void imx_server_stop(imx_server *s) {
     pthread_mutex_unlock(&s->queue_mu);
     pthread_join(s->engine_thread, NULL);
   }
-  nng_close(s->rep);
+  fail_queue(s);
+  /* 3. The replies go out; 4. the connections end as if their peers
+  ** closed them (see tcp_shutdown), then the sockets close. */
+  if (s->workers_n > 0) drain_replies(s);
+  if ((s->listen_port > 0 && !end_connections(s)) ||
+      close_within(s->rep, STOP_CLOSE_MS) != 0 ||
+      (s->pub_open && close_within(s->pub, STOP_CLOSE_MS) != 0)) {
+    imx_log("stopping: nng did not close the connections (a known nng 1.5 hang); "
+            "leaving them to the exit");
+    core_close(s->core);
+    imx_ledger_close(s->ledger);
+    return; /* nng's threads may still run: nothing of theirs is freed */
+  }
   for (uint32_t i = 0; i < s->workers_n; i++) {
     nng_aio_stop(s->workers[i].aio);
     nng_ctx_close(s->workers[i].ctx);
     nng_aio_free(s->workers[i].aio);
   }
-  if (s->pub_open) nng_close(s->pub);
   nng_aio_free(s->pub_aio);
   for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) free(s->workers[i].reply);
   free(s->workers);
