@@ -97,8 +97,8 @@ int main(int argc, char **argv) {
   imx_server_config cfg = {.listen_url = IMX_DEFAULT_LISTEN,
                            .publish_url = IMX_DEFAULT_PUBLISH,
                            .workers = 64, .rate_per_s = 20000, .rate_burst = 0,
-                           .recv_max_bytes = 2 * IMX_MSG_BYTES_MAX, .orders_max = 1 << 20,
-                           .orders_per_cc_max = 10000, .connections_max = 1024,
+                           .recv_max_bytes = 2 * IMX_MSG_BYTES_MAX, .orders_max = IMX_SERVER_ORDERS_MAX_DEFAULT,
+                           .orders_per_cc_max = IMX_SERVER_ORDERS_PER_CC_DEFAULT, .connections_max = 1024,
                            .inflight_max = 32, .anon_rate_per_s = 100,
                            .send_timeout_ms = 1000};
   int explicit_max = 0;
