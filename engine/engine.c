@@ -8,8 +8,8 @@
 **
 ** Memory layout. Everything is allocated up front:
 **
-**   pool[orders_max]   every order (64 bytes), free ones chained through
-**                      `next`.
+**   pool[orders_max]   every order (64 bytes, one cache line: the pool is
+**                      line-aligned), free ones chained through `next`.
 **   orders             id -> pool slot (index.c): one load. O(1) cancel.
 **   by_cc              cost centre -> the last of its open orders (index.c);
 **                      each cost centre's open orders are a list through
@@ -235,6 +235,13 @@ static order *order_by_id(imx_engine *e, uint64_t id) {
 ** not linked has cc_prev, cc_next and cc_head all NIL; a linked one is
 ** alone, or has a neighbour, or both.
 */
+/* The list entry of cc in by_cc is a likely cache miss (one of as many as
+** there are cost centres): a caller that will link or unlink starts the
+** load early, while it does other work. */
+static void cc_prefetch(const imx_engine *e, uint32_t cc) {
+  __builtin_prefetch(&e->by_cc.direct[cc & e->by_cc.mask]);
+}
+
 static int cc_linked(const order *o, uint32_t slot) {
   return o->cc_prev != NIL || o->cc_next != NIL || o->cc_head == slot;
 }
@@ -255,7 +262,7 @@ static void cc_link(imx_engine *e, uint32_t slot) {
   o->cc_prev = tail;
   o->cc_head = t->cc_head;
   t->cc_next = slot;
-  idx_set(&e->by_cc, o->cc, slot);
+  idx_set(&e->by_cc, tail, slot);
 }
 
 static void cc_unlink(imx_engine *e, uint32_t slot) {
@@ -263,14 +270,14 @@ static void cc_unlink(imx_engine *e, uint32_t slot) {
   if (o->cc_next == NIL) { /* the last */
     if (o->cc_prev == NIL) {
       IMX_ASSERT(o->cc_head == slot);
-      idx_del(&e->by_cc, o->cc);
+      idx_del(&e->by_cc, slot);
       return;
     }
     order *p = &e->pool[o->cc_prev];
     IMX_ASSERT(p->cc == o->cc && p->cc_next == slot);
     p->cc_next = NIL;
     p->cc_head = o->cc_head;
-    idx_set(&e->by_cc, o->cc, o->cc_prev);
+    idx_set(&e->by_cc, slot, o->cc_prev);
     return;
   }
   e->pool[o->cc_next].cc_prev = o->cc_prev;
@@ -387,7 +394,7 @@ void eng_retire(imx_engine *e, uint32_t slot) {
   risk_order_closed(e, o);
   if (e->books[o->service].mode == IMX_MODE_AUCTION) auction_order_closed(e, o);
   if (cc_linked(o, slot)) cc_unlink(e, slot);
-  idx_del(&e->orders, o->id);
+  idx_del(&e->orders, slot);
   pool_give(e, slot);
 }
 
@@ -423,6 +430,7 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
       int64_t q = r->qty_open < left ? r->qty_open : left;
       left -= q;
       if (execute) {
+        if (q == r->qty_open) cc_prefetch(e, r->cc); /* eng_retire below */
         const order *buy = in->side == IMX_BID ? in : r;
         const order *sell = in->side == IMX_BID ? r : in;
         eng_emit_trade(e, buy, sell, q, l->price_minor, (imx_side)in->side);
@@ -520,9 +528,7 @@ static imx_status check_new(imx_engine *e, const imx_order_new *o) {
 imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
                                 uint64_t *id_out) {
   IMX_ASSERT(e != NULL && in != NULL);
-  /* The cost centre's list entry is likely a cache miss: start it now,
-  ** while the order is checked and matched (cc_link below). */
-  __builtin_prefetch(&e->by_cc.direct[in->cc & e->by_cc.mask]);
+  cc_prefetch(e, in->cc); /* for cc_link below, if the order rests */
   int64_t available = 0;
   imx_status s = check_new(e, in);
   if (s == IMX_OK) s = risk_check_order(e, in, &available); /* reserves */
@@ -579,6 +585,7 @@ imx_status imx_engine_order_cancel(imx_engine *e, uint64_t order_id) {
   if (o == NULL) return eng_reject(e, order_id, IMX_E_UNKNOWN_ORDER, 0);
   uint32_t slot = (uint32_t)(o - e->pool);
   uint32_t open_before = e->orders.n;
+  cc_prefetch(e, o->cc); /* for cc_unlink, in eng_retire */
   detach(e, &e->books[o->service], slot);
   eng_emit_cancelled(e, o, IMX_CANCEL_USER);
   eng_retire(e, slot);
@@ -671,6 +678,19 @@ void *eng_alloc(imx_engine *e, size_t n, size_t size) {
   return p;
 }
 
+/* The pool on cache-line boundaries, zeroed. calloc of a large block returns
+** an address 16 bytes past a page, which put every 64-byte order across two
+** cache lines: a cancel, a fill or a list link touched both. */
+static order *pool_alloc(imx_engine *e, uint32_t n) {
+  size_t bytes = (size_t)n * sizeof(order);
+  order *p = aligned_alloc(IMX_CACHE_LINE_BYTES, bytes);
+  if (p == NULL) return NULL;
+  memset(p, 0, bytes);
+  e->memory_bytes += bytes;
+  IMX_ASSERT((uintptr_t)p % IMX_CACHE_LINE_BYTES == 0);
+  return p;
+}
+
 /* Cost centres with open orders at once: at most one per open order, and
 ** with risk on at most the declared ones. */
 static uint32_t cc_lists_max(const imx_engine *e) {
@@ -694,7 +714,7 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->services_max = cfg->services_max;
   e->order_id_next = 1;
   e->trade_id_next = 1;
-  e->pool = eng_alloc(e, cfg->orders_max, sizeof(order));
+  e->pool = pool_alloc(e, cfg->orders_max);
   e->books = eng_alloc(e, cfg->services_max, sizeof(book));
   if (!e->pool || !e->books ||
       idx_init(&e->orders, e->pool, sizeof(order), offsetof(order, id),

@@ -44,11 +44,12 @@ typedef struct id_index {
 int idx_init(id_index *x, const void *base, size_t stride, size_t key_off,
              size_t key_bytes, uint32_t n_max, size_t *bytes);
 void idx_free(id_index *x);
-void idx_set(id_index *x, uint64_t key, uint32_t slot);
-/* The overflow halves of idx_find, idx_put and idx_del (index.c). */
+/* The overflow halves of idx_find, idx_put, idx_del and idx_set
+** (index.c). */
 uint32_t idx_find_overflow(const id_index *x, uint64_t key);
 void idx_put_overflow(id_index *x, uint64_t key, uint32_t slot);
 void idx_del_overflow(id_index *x, uint64_t key);
+void idx_set_overflow(id_index *x, uint64_t key, uint32_t slot);
 
 /* The direct-mapped fast paths are inline: every order passes through
 ** them two or three times. */
@@ -73,18 +74,36 @@ static inline void idx_put(id_index *x, uint32_t slot) {
   else idx_put_overflow(x, key, slot);
 }
 
-static inline void idx_del(id_index *x, uint64_t key) {
+/* Removes slot, which is in the index. The caller holds the entry, so its
+** key is at hand; the direct entry is compared by slot, without reading the
+** key of whatever entry it names (keys are unique: the same slot is the
+** same key). */
+static inline void idx_del(id_index *x, uint32_t slot) {
+  uint64_t key = idx_key_at(x, slot);
   uint32_t *d = &x->direct[key & x->mask];
-  IMX_ASSERT(x->n > 0);
+  IMX_ASSERT(x->n > 0 && slot != UINT32_MAX);
   x->n--;
-  if (*d != UINT32_MAX && idx_key_at(x, *d) == key) *d = UINT32_MAX;
+  if (*d == slot) *d = UINT32_MAX;
   else idx_del_overflow(x, key);
+}
+
+/* Points the key of slot_old, which is in the index, at slot_new, another
+** entry with the same key (the new tail of a cost centre's list). Its place
+** does not move. */
+static inline void idx_set(id_index *x, uint32_t slot_old, uint32_t slot_new) {
+  uint64_t key = idx_key_at(x, slot_new);
+  uint32_t *d = &x->direct[key & x->mask];
+  IMX_ASSERT(slot_old != UINT32_MAX && slot_new != UINT32_MAX);
+  if (*d == slot_old) *d = slot_new;
+  else idx_set_overflow(x, key, slot_new);
 }
 int idx_check(const id_index *x);
 
 /* ---------------------------------------------------------------- books */
 
-/* 64 bytes, one cache line. */
+#define IMX_CACHE_LINE_BYTES 64
+
+/* 64 bytes, one cache line (the pool is aligned to lines). */
 typedef struct order {
   uint64_t id; /* the orders index reads it here */
   int64_t price_minor; /* IMX_PRICE_MARKET for a market order */
@@ -100,6 +119,7 @@ typedef struct order {
 } order;
 
 _Static_assert(IMX_SERVICES_MAX - 1 <= UINT16_MAX, "order.service");
+_Static_assert(sizeof(order) == IMX_CACHE_LINE_BYTES, "an order is one line");
 
 typedef struct level {
   int64_t price_minor;

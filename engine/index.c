@@ -89,15 +89,9 @@ void idx_put_overflow(id_index *x, uint64_t key, uint32_t slot) {
   imx_hash_put(&x->overflow, key, slot);
 }
 
-/* Points key, which is in the index, at another entry with the same key
-** (the new tail of a cost centre's list). Its place does not move. */
-void idx_set(id_index *x, uint64_t key, uint32_t slot) {
+/* idx_set found the key outside the direct table. */
+void idx_set_overflow(id_index *x, uint64_t key, uint32_t slot) {
   IMX_ASSERT(key_at(x, slot) == key);
-  uint32_t *d = &x->direct[key & x->mask];
-  if (*d != NIL && key_at(x, *d) == key) {
-    *d = slot;
-    return;
-  }
   uint32_t i = overflow_pos(x, key);
   IMX_ASSERT(i != NIL);
   x->overflow.slots[i] = slot;

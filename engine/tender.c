@@ -96,7 +96,7 @@ static void close_tender(imx_engine *e, tender *t, const quote *keep) {
   else e->tender_head = t->next;
   if (t->next != NIL) e->tenders[t->next].prev = t->prev;
   else e->tender_tail = t->prev;
-  idx_del(&e->tender_index, t->id);
+  idx_del(&e->tender_index, slot);
   risk_tender_closed(e, t->cc);
   t->live = 0;
   t->next = e->tender_free;
