@@ -54,7 +54,10 @@ int imx_server_failed(const imx_server *s);
 const char *imx_server_listen_url(const imx_server *s);
 const char *imx_server_publish_url(const imx_server *s);
 /* Answers the requests the engine already has, then closes everything. */
-void imx_server_stop(imx_server *s);
+/* Returns 0, or 1 when nng did not close its sockets in time (a known nng
+** 1.5 hang): the ledger is closed and durable, but nng's threads still
+** run, and the process must end at once (_exit), freeing nothing more. */
+int imx_server_stop(imx_server *s);
 
 /* The check imxd makes on start, offline (imx ledger verify --market):
 ** replays the ledger's journal through a fresh market of cfg (market,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "imx_engine.h" /* IMX_ORDERS_MAX */
 #include "imx_server.h"
@@ -157,7 +158,13 @@ int main(int argc, char **argv) {
     if (imx_server_failed(srv)) rc = 1;
     else imx_log("signal %d: stopping", (int)stop_signal);
   }
-  imx_server_stop(srv);
+  if (imx_server_stop(srv) != 0) {
+    /* nng's threads still run: end now, the ledger is closed and durable
+    ** (exit's handlers, and a leak check under ASan, would race them). */
+    imx_log("stopped");
+    fflush(stderr);
+    _exit(rc);
+  }
   imx_market_free(&market);
   if (rc == 0) imx_log("stopped");
   return rc;

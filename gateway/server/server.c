@@ -1236,8 +1236,8 @@ static int close_within(nng_socket sock, int ms) {
   return 0;
 }
 
-void imx_server_stop(imx_server *s) {
-  if (s == NULL) return;
+int imx_server_stop(imx_server *s) {
+  if (s == NULL) return 0;
   /* 1. No new connection, no new request into the queue (a request that
   ** arrives now is answered "imxd is stopping"). */
   pthread_mutex_lock(&s->queue_mu);
@@ -1265,7 +1265,7 @@ void imx_server_stop(imx_server *s) {
             "leaving them to the exit");
     core_close(s->core);
     imx_ledger_close(s->ledger);
-    return; /* nng's threads may still run: nothing of theirs is freed */
+    return 1; /* nng's threads may still run: nothing of theirs is freed */
   }
   for (uint32_t i = 0; i < s->workers_n; i++) {
     nng_aio_stop(s->workers[i].aio);
@@ -1284,4 +1284,5 @@ void imx_server_stop(imx_server *s) {
   pthread_mutex_destroy(&s->queue_mu);
   pthread_cond_destroy(&s->queue_cv);
   free(s);
+  return 0;
 }

@@ -307,10 +307,11 @@ static int mode_pipe(int n, int window, int gap_ms, const char *body) {
   static char text[65600];
   int sent = 0, answered = 0, closed = 0, hs = 0;
   int64_t max_ms = 0, *sent_at = calloc((size_t)n + 1, sizeof *sent_at);
+  if (sent_at == NULL) { close(fd); return 1; }
   while (answered < n && !closed) {
     while (sent < n && sent - answered < window) {
       int len = snprintf(text, sizeof text, body, sent + 1);
-      if (len < 0 || (size_t)len >= sizeof text) return 2;
+      if (len < 0 || (size_t)len >= sizeof text) { free(sent_at); close(fd); return 2; }
       size_t m = frame(msg, (uint32_t)sent + 1, text, (size_t)len);
       if (write_all(fd, msg, m) != 0) { closed = 1; break; }
       sent_at[sent++] = now_ms();
@@ -327,6 +328,7 @@ static int mode_pipe(int n, int window, int gap_ms, const char *body) {
   }
   printf("# answered %d of %d max_ms %lld closed %d\n", answered, n, (long long)max_ms,
          closed);
+  free(sent_at);
   close(fd);
   return 0;
 }
