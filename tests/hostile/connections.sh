@@ -198,6 +198,12 @@ check unauthenticated_connections_get_a_smaller_rate anon_allowance
 
 sigterm_under_load() {
   local ok=1 try
+  # Under ASan, leak checking is off for these daemons only: stopped under
+  # load, nng 1.5.2 can keep a connection's memory its own threads hold
+  # (the lost pipe close that tcp_shutdown works around), which
+  # LeakSanitizer reports at exit now and then. Every other test checks.
+  local ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"
+  export ASAN_OPTIONS
   for try in $(seq 10); do
     start_daemon st$try || return 1
     local url_var=URL_st$try pid_var=PID_st$try
