@@ -39,3 +39,26 @@ finish() {
   fi
   [ "$failed" -eq 0 ]
 }
+
+# start_daemon NAME [imxd options]: starts $imxd on $market with its ledger
+# in $tmp/NAME.db on free loopback ports (port 0, read back from its log)
+# and sets URL_NAME, PUB_NAME and PID_NAME. The scripts that use it set
+# $imxd and $market first.
+start_daemon() {
+  local name=$1
+  shift
+  "$imxd" --market "$market" --db "$tmp/$name.db" --listen tcp://127.0.0.1:0 \
+    --publish tcp://127.0.0.1:0 "$@" 2>>"$tmp/$name.log" &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 100); do
+    grep -q 'requests on' "$tmp/$name.log" && break
+    sleep 0.05
+  done
+  local line
+  line=$(grep -o 'requests on [^,]*, market data on .*' "$tmp/$name.log")
+  [ -n "$line" ] || { echo "imxd did not start:"; cat "$tmp/$name.log"; exit 1; }
+  printf -v "URL_$name" '%s' "$(echo "$line" | sed 's/requests on \([^,]*\),.*/\1/')"
+  printf -v "PUB_$name" '%s' "$(echo "$line" | sed 's/.*market data on //')"
+  printf -v "PID_$name" '%s' "$pid"
+}

@@ -20,24 +20,6 @@ if ! command -v nngcat >/dev/null; then
   exit 1
 fi
 
-# start_daemon NAME [imxd options]: sets URL_NAME and PID_NAME.
-start_daemon() {
-  local name=$1
-  shift
-  "$imxd" --market "$market" --db "$tmp/$name.db" --listen tcp://127.0.0.1:0 \
-    --publish tcp://127.0.0.1:0 "$@" 2>>"$tmp/$name.log" &
-  local pid=$!
-  pids+=("$pid")
-  for _ in $(seq 100); do
-    grep -q 'requests on' "$tmp/$name.log" && break
-    sleep 0.05
-  done
-  local line
-  line=$(grep -o 'requests on [^,]*, market data on .*' "$tmp/$name.log")
-  [ -n "$line" ] || { echo "imxd did not start:"; cat "$tmp/$name.log"; exit 1; }
-  printf -v "URL_$name" '%s' "$(echo "$line" | sed 's/requests on \([^,]*\),.*/\1/')"
-  printf -v "PID_$name" '%s' "$pid"
-}
 
 start_daemon main
 url=$URL_main
