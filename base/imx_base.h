@@ -69,6 +69,8 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
 #define IMX_PUB_BYTES_MAX 1024           /* one market-data message         */
 #define IMX_LIST_MAX 1000                /* rows in one reply               */
 #define IMX_DEPTH_MAX 100                /* levels in one book.get          */
+#define IMX_DECIMALS_MAX 4               /* a currency's minor unit: 10^-4
+                                         ** at most (ISO 4217's CLF, UYW)   */
 
 /* The market file (proto/market.c). IMX_SERVICES_MAX is also the engine's
 ** bound on books (engine/imx_engine.h defines it with the same tokens until

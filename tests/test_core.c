@@ -980,7 +980,7 @@ static void test_bid_beyond_the_budget_is_insufficient_budget_and_names_what_is_
       "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":\"it.hour\","
       "\"side\":\"bid\",\"qty\":61,\"price\":1000}");
   CHECK_ERROR("insufficient_budget", "price", "insufficient_budget");
-  CHECK_STR("budget left: 60000", last_.message);
+  CHECK_STR("budget left: 600.00 EUR", last_.message);
   close_core(c);
 }
 
@@ -990,7 +990,7 @@ static void test_tender_beyond_the_budget_is_insufficient_budget_on_ceiling(void
       "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":\"it.hour\","
       "\"qty\":101,\"ceiling\":1000,\"deadline_ms\":60000}");
   CHECK_ERROR("insufficient_budget", "ceiling", "insufficient_budget");
-  CHECK_STR("budget left: 100000", last_.message);
+  CHECK_STR("budget left: 1000.00 EUR", last_.message);
   close_core(c);
 }
 
