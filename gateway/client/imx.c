@@ -126,8 +126,10 @@ static int bad_arg(const cli *c, const char *name, const char *fmt, ...) {
   for (const char *s = name; *s && k + 1 < sizeof field; s++)
     if (*s != '-' || k > 0) field[k++] = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
   field[k] = '\0';
+  if (c->cmd == NULL || !strcmp(c->cmd->name, "help"))
+    return fail(c, EXIT_USAGE, "usage", field, "%s: %s", name, what);
   return fail(c, EXIT_USAGE, "usage", field, "%s: %s; see imx help %s", name, what,
-              c->cmd ? c->cmd->name : "");
+              c->cmd->name);
 }
 
 /* --------------------------------------------------------- the arguments */
@@ -808,7 +810,7 @@ static const command commands[] = {
      cmd_export, "--db PATH --market FILE [--period P] --format csv|sap|hledger|beancount [--out FILE]",
      "the ledger's settlements for finance's tools",
      "imx export --db /tmp/imx.db --market examples/market.json --format csv"},
-    {"help", {"COMMAND"}, 0, 0, {NULL}, cmd_help, "[COMMAND]",
+    {"help", {"COMMAND"}, 0, 1, {NULL}, cmd_help, "[COMMAND]",
      "the commands, or one command's usage with an example", "imx help bid"},
 };
 #define COMMANDS_N (sizeof commands / sizeof commands[0])
@@ -840,8 +842,11 @@ static int cmd_help(cli *c, const args *a) {
     list_commands(stdout);
     return EXIT_OK;
   }
-  const command *k = find_command(a->pos[0]);
-  if (k == NULL) return bad_arg(c, "COMMAND", "'%s': no such command (imx help lists them)", a->pos[0]);
+  char name[64]; /* "auction run" comes as two arguments */
+  snprintf(name, sizeof name, "%s%s%s", a->pos[0], a->npos > 1 ? " " : "",
+           a->npos > 1 ? a->pos[1] : "");
+  const command *k = a->npos <= 2 ? find_command(name) : NULL;
+  if (k == NULL) return bad_arg(c, "COMMAND", "'%s': no such command (imx help lists them)", name);
   printf("usage: imx %s%s%s\n  %s\nexample:\n  %s\n", k->name, k->usage[0] ? " " : "",
          k->usage, k->what, k->example);
   return EXIT_OK;
