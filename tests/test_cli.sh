@@ -348,6 +348,11 @@ unknown_currency() {
     '{"v":1,"type":"hello","id":"h1","token":"xtd-R"}')
   [ "$out" = '{"v":1,"type":"hello.ok","id":"h1","cc":"R","roles":["receiver"],"currency":"XTS","decimals":1}' ] ||
     { echo "  $out"; return 1; }
+  # hello without a cc: the token names it, or is unknown.
+  out=$(nngcat --req --dial "$URL_xtd" --format ascii --recv-timeout 5 --data \
+    '{"v":1,"type":"hello","id":"h2","token":"nobody"}')
+  [[ "$out" == *'"code":"unauthorized","field":"token","message":"unknown token"'* ]] ||
+    { echo "  $out"; return 1; }
 }
 check a_currency_outside_iso_4217_needs_its_decimals unknown_currency
 
