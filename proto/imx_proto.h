@@ -108,6 +108,9 @@ typedef struct imx_market_cc {
 } imx_market_cc;
 
 typedef struct imx_market {
+  char digest[65];               /* SHA-256 of the file's bytes, hex: a
+                                 ** snapshot is read only into the market
+                                 ** it was written from                  */
   char currency[4];
   int decimals;                  /* of the currency: the file's "decimals",
                                  ** else ISO 4217's (imx_currency_decimals);
