@@ -131,6 +131,12 @@ argument_errors() {
   want_err CC-ADM 2 "imx auction run: --reference: 'x': not an amount: digits with at most one '.' or ',' (85, 85.50, 85,50)$H auction run" \
     auction run truck.day --reference x || ok=1
   want_err CC-R1 2 "imx trades: --limit: '5000': must be a whole number, 1 to 1000$H trades" trades --limit 5000 || ok=1
+  local long
+  long=$(printf 'x%.0s' $(seq 65))
+  want_err CC-R1 2 "imx bid: SERVICE: 'xxxxxxxxxxxxxxxxxxxx...': must be a service id of 1 to 64 bytes$H bid" \
+    bid "$long" 1 85 || ok=1
+  want_err CC-R1 2 "imx trades: --for: must be a cost centre id of 1 to 64 bytes$H trades" \
+    trades --for "$long" || ok=1
   want_err CC-R1 2 "imx: frobnicate: no such command (imx help lists them)" frobnicate || ok=1
   want_err CC-R1 2 "imx: auction: did you mean imx auction run? (imx help)" auction || ok=1
   want_err CC-R1 2 "imx: --url: needs a value" --url || ok=1

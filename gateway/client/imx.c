@@ -203,6 +203,18 @@ static int arg_int(const cli *c, const char *name, const char *s, int64_t lo,
   return 0;
 }
 
+/* A service id: 1 to IMX_NAME_BYTES_MAX bytes into rq->service (never cut:
+** a cut id would name another service). */
+static int arg_service(const cli *c, const char *s, imx_request *rq, int *status) {
+  if (s[0] == '\0' || strlen(s) > IMX_NAME_BYTES_MAX) {
+    *status = bad_arg(c, "SERVICE", "'%.20s%s': must be a service id of 1 to %d bytes", s,
+                      strlen(s) > 20 ? "..." : "", IMX_NAME_BYTES_MAX);
+    return -1;
+  }
+  memcpy(rq->service, s, strlen(s) + 1);
+  return 0;
+}
+
 static const char *fmt_money(const cli *c, int64_t minor, char buf[IMX_MONEY_TEXT_BYTES]) {
   return imx_money_format(minor, c->decimals, c->money_flags, buf);
 }
@@ -436,8 +448,9 @@ static int order_cmd(cli *c, const args *a, int side) {
   request_init(&rq, IMX_MSG_ORDER_NEW);
   rq.side = side;
   int st = EXIT_OK;
-  snprintf(rq.service, sizeof rq.service, "%s", arg_pos(a, 0));
-  if (arg_int(c, "QTY", arg_pos(a, 1), 1, IMX_QTY_MAX, &rq.qty, &st)) return st;
+  if (arg_service(c, arg_pos(a, 0), &rq, &st) ||
+      arg_int(c, "QTY", arg_pos(a, 1), 1, IMX_QTY_MAX, &rq.qty, &st))
+    return st;
   const char *tif = arg_opt(c, a, "--tif");
   if (tif) {
     static const char *const w[] = {"gtc", "period", "ioc", "fok"};
@@ -498,7 +511,7 @@ static int cmd_book(cli *c, const args *a) {
   rq.depth = 10;
   int64_t n = 0;
   int st = EXIT_OK;
-  snprintf(rq.service, sizeof rq.service, "%s", arg_pos(a, 0));
+  if (arg_service(c, arg_pos(a, 0), &rq, &st)) return st;
   const char *depth = arg_opt(c, a, "--depth");
   if (depth && arg_int(c, "--depth", depth, 1, IMX_DEPTH_MAX, &n, &st)) return st;
   if (depth) rq.depth = (uint32_t)n;
@@ -512,7 +525,7 @@ static int cmd_trades(cli *c, const args *a) {
   int64_t n = 0;
   int st = for_cc(c, a, &rq);
   if (st) return st;
-  if (arg_pos(a, 0)) snprintf(rq.service, sizeof rq.service, "%s", arg_pos(a, 0));
+  if (arg_pos(a, 0) && arg_service(c, arg_pos(a, 0), &rq, &st)) return st;
   const char *limit = arg_opt(c, a, "--limit"), *after = arg_opt(c, a, "--after");
   if (limit && arg_int(c, "--limit", limit, 1, IMX_LIST_MAX, &n, &st)) return st;
   if (limit) rq.limit = (uint32_t)n;
@@ -529,8 +542,8 @@ static int cmd_tender(cli *c, const args *a) {
   request_init(&rq, IMX_MSG_TENDER_NEW);
   int64_t n = 0;
   int st = EXIT_OK;
-  snprintf(rq.service, sizeof rq.service, "%s", arg_pos(a, 0));
-  if (arg_int(c, "QTY", arg_pos(a, 1), 1, IMX_QTY_MAX, &rq.qty, &st) ||
+  if (arg_service(c, arg_pos(a, 0), &rq, &st) ||
+      arg_int(c, "QTY", arg_pos(a, 1), 1, IMX_QTY_MAX, &rq.qty, &st) ||
       arg_int(c, "SECONDS", arg_pos(a, 3), 1, IMX_DEADLINE_MS_MAX / 1000, &n, &st))
     return st;
   rq.deadline_ms = n * 1000;
@@ -558,7 +571,7 @@ static int cmd_auction_run(cli *c, const args *a) {
   imx_request rq;
   request_init(&rq, IMX_MSG_AUCTION_RUN);
   int st = EXIT_OK;
-  snprintf(rq.service, sizeof rq.service, "%s", arg_pos(a, 0));
+  if (arg_service(c, arg_pos(a, 0), &rq, &st)) return st;
   const char *ref = arg_opt(c, a, "--reference");
   if ((st = market(c)) != EXIT_OK) return st;
   if (ref) {
@@ -614,12 +627,10 @@ static int services_exist(cli *c, const args *a) {
     imx_request rq;
     request_init(&rq, IMX_MSG_BOOK_GET);
     rq.depth = 1;
-    if (strlen(a->pos[i]) > IMX_NAME_BYTES_MAX)
-      return bad_arg(c, "SERVICE", "'%.20s...': longer than %d bytes", a->pos[i],
-                     IMX_NAME_BYTES_MAX);
-    snprintf(rq.service, sizeof rq.service, "%s", a->pos[i]);
+    int rc = EXIT_OK;
+    if (arg_service(c, a->pos[i], &rq, &rc)) return rc;
     imx_reply r;
-    int rc = exchange(c, &rq, &r);
+    rc = exchange(c, &rq, &r);
     if (rc == EXIT_OK && r.error) rc = refused(c, &r);
     imx_reply_free(&r);
     if (rc != EXIT_OK) return rc;
