@@ -12,6 +12,8 @@
 **   risk.c     budgets, capacities (positions: a provider's capacity of
 **              one service) and the per-cost-centre limits
 **   tender.c   tenders and quotes
+**   snapshot.c the byte codec of snapshots and their header; each file
+**              writes and reads its own part (imx_engine_snapshot_write)
 **
 ** Each file owns its data and checks its own invariants: imx_engine_check
 ** calls auction_check, risk_check and tender_check.
@@ -304,5 +306,44 @@ imx_status auction_check_entry(const imx_engine *e, const imx_order_new *o);
 void auction_order_opened(imx_engine *e, const order *o);
 void auction_order_closed(imx_engine *e, const order *o);
 int auction_check(const imx_engine *e);
+
+/* ------------------------------------------------------------ snapshots */
+
+/* Writes little-endian integers into p[0..cap); with p NULL it only counts
+** (len is then the size a snapshot needs). Past cap it stops writing and
+** sets full. */
+typedef struct snap_out {
+  uint8_t *p;
+  size_t len, cap;
+  int full;
+} snap_out;
+
+/* Reads them back; past the end, or on any value a reader refuses, `why`
+** says what and every further read gives 0. */
+typedef struct snap_in {
+  const uint8_t *p;
+  size_t len, at;
+  const char *why; /* NULL while all is well */
+} snap_in;
+
+void snap_u64(snap_out *o, uint64_t v);
+void snap_u32(snap_out *o, uint32_t v);
+void snap_i64(snap_out *o, int64_t v);
+uint64_t snap_get_u64(snap_in *in);
+uint32_t snap_get_u32(snap_in *in);
+int64_t snap_get_i64(snap_in *in);
+/* Sets why (the first failure is kept) and returns -1. */
+int snap_fail(snap_in *in, const char *why);
+
+/* Each part writes and reads its own data. A reader runs on an engine made
+** with the same configuration and services and no orders or tenders; it
+** validates what it reads enough never to trip an assertion, and the
+** caller runs imx_engine_check on the result. */
+void books_snap_write(const imx_engine *e, snap_out *o);  /* engine.c  */
+int books_snap_read(imx_engine *e, snap_in *in);
+void risk_snap_write(const imx_engine *e, snap_out *o);   /* risk.c    */
+int risk_snap_read(imx_engine *e, snap_in *in);
+void tender_snap_write(const imx_engine *e, snap_out *o); /* tender.c  */
+int tender_snap_read(imx_engine *e, snap_in *in);
 
 #endif /* IMX_ENGINE_INT_H */
