@@ -170,4 +170,50 @@ check raw_cc_list_wrong_token expect_raw unauthorized token \
 check raw_cc_get_unauthenticated expect_raw unauthorized token \
   '{"v":1,"type":"cc.get","id":"e8","cc":"CC-1100"}'
 
+
+# ------------------------------------------------- the README's example
+
+# The commands of README.md's block after "**Finding services and
+# providers.**", run on a fresh daemon after the README's orders; each
+# output must be the README's lines ("..." ends a shortened one), with the
+# time of day as a placeholder.
+readme_example() {
+  start_daemon readme
+  local r=(env IMX_URL="$URL_readme")
+  "${r[@]}" IMX_TOKEN=demo-CC-4100 "$imx" offer it.helpdesk.hour 40 8500 >/dev/null &&
+    "${r[@]}" IMX_TOKEN=demo-CC-1100 "$imx" bid it.helpdesk.hour 25 9000 >/dev/null &&
+    "${r[@]}" IMX_TOKEN=demo-CC-4200 "$imx" offer it.helpdesk.hour 5 8400 >/dev/null || return 1
+  awk '/^\*\*Finding services and providers/ {f = 1}
+       f && /^```sh$/ {b = 1; next}
+       b && /^```$/ {exit}
+       b' "$src/README.md" >"$tmp/readme.block"
+  local commands=0 ok=1 n=0
+  while IFS= read -r line || [ -n "$line" ]; do
+    if [[ "$line" == '$ '* ]]; then
+      n=$((n + 1))
+      read -r -a words <<<"${line#\$ }"
+      [ "${words[1]}" = build/gateway/imx ] || { echo "  not an imx command: $line"; return 1; }
+      words[1]=$imx
+      "${r[@]}" "${words[@]}" >"$tmp/readme.got.$n" 2>&1 || ok=0
+      : >"$tmp/readme.want.$n"
+      commands=$n
+    elif [ "$line" = "..." ]; then
+      echo cut >"$tmp/readme.cut.$n"
+    else
+      printf '%s\n' "$line" >>"$tmp/readme.want.$n"
+    fi
+  done <"$tmp/readme.block"
+  [ "$commands" -eq 3 ] || { echo "  want 3 commands in the README block, found $commands"; return 1; }
+  local time='s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}/TIME/'
+  for i in $(seq "$commands"); do
+    local lines
+    lines=$(wc -l <"$tmp/readme.want.$i")
+    if [ -e "$tmp/readme.cut.$i" ]; then head -n "$lines" "$tmp/readme.got.$i"; else cat "$tmp/readme.got.$i"; fi |
+      sed -E "$time" >"$tmp/readme.got"
+    sed -E "$time" "$tmp/readme.want.$i" | diff -u - "$tmp/readme.got" || ok=0
+  done
+  [ "$ok" -eq 1 ]
+}
+check readme_discovery_example_is_what_imx_prints readme_example
+
 finish
