@@ -1830,8 +1830,10 @@ static void expect_market_error(const char *json, const char *code,
 static void test_market_file_loads_the_documented_example(void) {
   static const char json[] =
       "{\"currency\": \"EUR\",\n"
-      " \"services\": [{\"id\": \"it.helpdesk.hour\", \"unit\": \"hour\", "
-      "\"tick\": 100, \"lot\": 1,\n"
+      " \"services\": [{\"id\": \"it.helpdesk.hour\", \"name\": \"IT helpdesk hour\",\n"
+      "               \"description\": \"First- and second-level support by phone "
+      "and remote session, billed per started hour.\",\n"
+      "               \"unit\": \"hour\", \"tick\": 100, \"lot\": 1,\n"
       "               \"divisible\": true, \"mode\": \"continuous\", "
       "\"price_cap\": 50000}],\n"
       " \"cost_centres\": [{\"id\": \"CC-4100\", \"name\": \"IT Service Desk "
@@ -1848,6 +1850,7 @@ static void test_market_file_loads_the_documented_example(void) {
   CHECK_EQ(2, m.ccs_n);
   CHECK_EQ(100, m.services[0].tick_minor);
   CHECK_EQ(50000, m.services[0].price_cap_minor);
+  CHECK_STR("IT helpdesk hour", m.services[0].name);
   CHECK_EQ(1200, m.ccs[0].capacities[0].qty);
   CHECK_EQ(3000000, m.ccs[1].budget_minor);
   CHECK_EQ(IMX_TENDERS_PER_CC_DEFAULT, m.tenders_per_cc_max);
