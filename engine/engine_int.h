@@ -309,31 +309,16 @@ int auction_check(const imx_engine *e);
 
 /* ------------------------------------------------------------ snapshots */
 
-/* Writes little-endian integers into p[0..cap); with p NULL it only counts
-** (len is then the size a snapshot needs). Past cap it stops writing and
-** sets full. */
-typedef struct snap_out {
-  uint8_t *p;
-  size_t len, cap;
-  int full;
-} snap_out;
-
-/* Reads them back; past the end, or on any value a reader refuses, `why`
-** says what and every further read gives 0. */
-typedef struct snap_in {
-  const uint8_t *p;
-  size_t len, at;
-  const char *why; /* NULL while all is well */
-} snap_in;
-
-void snap_u64(snap_out *o, uint64_t v);
-void snap_u32(snap_out *o, uint32_t v);
-void snap_i64(snap_out *o, int64_t v);
-uint64_t snap_get_u64(snap_in *in);
-uint32_t snap_get_u32(snap_in *in);
-int64_t snap_get_i64(snap_in *in);
-/* Sets why (the first failure is kept) and returns -1. */
-int snap_fail(snap_in *in, const char *why);
+/* The codec is imx_base.h's; these name its widths. */
+typedef imx_wbuf snap_out;
+typedef imx_rbuf snap_in;
+static inline void snap_u64(snap_out *o, uint64_t v) { imx_wbuf_int(o, v, 8); }
+static inline void snap_u32(snap_out *o, uint32_t v) { imx_wbuf_int(o, v, 4); }
+static inline void snap_i64(snap_out *o, int64_t v) { imx_wbuf_int(o, (uint64_t)v, 8); }
+static inline uint64_t snap_get_u64(snap_in *in) { return imx_rbuf_int(in, 8); }
+static inline uint32_t snap_get_u32(snap_in *in) { return (uint32_t)imx_rbuf_int(in, 4); }
+static inline int64_t snap_get_i64(snap_in *in) { return (int64_t)imx_rbuf_int(in, 8); }
+static inline int snap_fail(snap_in *in, const char *why) { return imx_rbuf_fail(in, why); }
 
 /* Each part writes and reads its own data. A reader runs on an engine made
 ** with the same configuration and services and no orders or tenders; it

@@ -32,40 +32,6 @@
 #define SNAP_END 0x444E455058534D49ull   /* "IMXSPEND"               */
 #define SNAP_VERSION 1u
 
-/* ---------------------------------------------------------------- codec */
-
-static void put(snap_out *o, uint64_t v, unsigned bytes) {
-  if (o->p != NULL && o->len + bytes > o->cap) o->full = 1;
-  if (o->p != NULL && !o->full)
-    for (unsigned i = 0; i < bytes; i++) o->p[o->len + i] = (uint8_t)(v >> (8 * i));
-  o->len += bytes;
-}
-
-void snap_u64(snap_out *o, uint64_t v) { put(o, v, 8); }
-void snap_u32(snap_out *o, uint32_t v) { put(o, v, 4); }
-void snap_i64(snap_out *o, int64_t v) { put(o, (uint64_t)v, 8); }
-
-int snap_fail(snap_in *in, const char *why) {
-  if (in->why == NULL) in->why = why;
-  return -1;
-}
-
-static uint64_t get(snap_in *in, unsigned bytes) {
-  if (in->why != NULL) return 0;
-  if (in->len - in->at < bytes) {
-    snap_fail(in, "the snapshot ends early");
-    return 0;
-  }
-  uint64_t v = 0;
-  for (unsigned i = 0; i < bytes; i++) v |= (uint64_t)in->p[in->at + i] << (8 * i);
-  in->at += bytes;
-  return v;
-}
-
-uint64_t snap_get_u64(snap_in *in) { return get(in, 8); }
-uint32_t snap_get_u32(snap_in *in) { return (uint32_t)get(in, 4); }
-int64_t snap_get_i64(snap_in *in) { return (int64_t)get(in, 8); }
-
 /* ------------------------------------------------------ header, counters */
 
 /* Everything that must be the same in the engine that reads. */
