@@ -92,9 +92,9 @@ struct imx_core {
   uint32_t trades_head, trades_n;
   /* top of book last published, per service */
   top *tops;
-  /* per service: its last trade (services.list), a plain array that a
-  ** snapshot of the core must carry (core.h, core_last_of); and the number
-  ** of its providers, from the market file */
+  /* per service: its last trade (services.list), a plain array that the
+  ** core's snapshot carries (core.h, core_last_of); and the number of its
+  ** providers, from the market file */
   core_last *last;
   uint32_t *providers;
   /* the directory: per cost centre, the ids of the services it provides */
@@ -1055,11 +1055,6 @@ core_last core_last_of(const imx_core *c, uint32_t s) {
   return c->last[s];
 }
 
-void core_last_set(imx_core *c, uint32_t s, const core_last *last) {
-  IMX_ASSERT(s < c->m->services_n && last->qty >= 0 && last->price_minor >= 0);
-  c->last[s] = *last;
-}
-
 static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
                        core_result *res, char *buf, size_t cap) {
   size_t len = 0;
@@ -1270,13 +1265,14 @@ int64_t core_last_trade(const imx_core *c) { return c->last_trade; }
 ** A core's snapshot: the engine's (its own format, imx_engine.h), then what
 ** the core keeps beside it: the period, the last trade id, the clock, the
 ** trades kept for trades.list (cost centres and services as their index in
-** the market file), and every cost centre's remembered requests exactly as
+** the market file), each service's last trade (services.list), and every
+** cost centre's remembered requests exactly as
 ** they lie in its share (positions included), so that after a restart a
 ** repeat gets the same answer as before it. The tops last published are
 ** not written: they are the books' tops, computed again.
 */
 #define CORE_SNAP_MAGIC 0x31455243584D49ull /* "IMXCRE1" */
-#define CORE_SNAP_VERSION 1u
+#define CORE_SNAP_VERSION 2u /* 2: each service's last trade */
 
 static void snap_trades(const imx_core *c, imx_wbuf *o) {
   imx_wbuf_int(o, c->trades_n, 4);
@@ -1324,6 +1320,38 @@ static int read_trades(imx_core *c, imx_rbuf *in) {
   }
   c->trades_n = n;
   c->trades_head = n % TRADES_KEPT;
+  return 0;
+}
+
+/* Each service's last trade, in market-file order (all 0: none yet). */
+static void snap_last(const imx_core *c, imx_wbuf *o) {
+  imx_wbuf_int(o, c->m->services_n, 4);
+  for (uint32_t s = 0; s < c->m->services_n; s++) {
+    const core_last *l = &c->last[s];
+    imx_wbuf_int(o, l->trade, 8);
+    imx_wbuf_int(o, (uint64_t)l->price_minor, 8);
+    imx_wbuf_int(o, (uint64_t)l->qty, 8);
+    imx_wbuf_int(o, (uint64_t)l->time_ms, 8);
+  }
+}
+
+static int read_last(imx_core *c, imx_rbuf *in) {
+  if (imx_rbuf_int(in, 4) != c->m->services_n)
+    return imx_rbuf_fail(in, "the last trades are of another market");
+  for (uint32_t s = 0; s < c->m->services_n; s++) {
+    core_last l;
+    l.trade = imx_rbuf_int(in, 8);
+    l.price_minor = (int64_t)imx_rbuf_int(in, 8);
+    l.qty = (int64_t)imx_rbuf_int(in, 8);
+    l.time_ms = (int64_t)imx_rbuf_int(in, 8);
+    if (in->why) return -1;
+    int none = l.trade == 0 && l.price_minor == 0 && l.qty == 0 && l.time_ms == 0;
+    int some = l.trade >= 1 && l.trade <= (uint64_t)c->last_trade && l.price_minor >= 1 &&
+               l.price_minor <= IMX_PRICE_MAX_MINOR && l.qty >= 1 && l.qty <= IMX_QTY_MAX &&
+               l.time_ms >= 0;
+    if (!none && !some) return imx_rbuf_fail(in, "a service's last trade is out of range");
+    c->last[s] = l;
+  }
   return 0;
 }
 
@@ -1421,6 +1449,7 @@ size_t core_snapshot_write(const imx_core *c, void *buf, size_t cap) {
   imx_wbuf_int(&o, (uint64_t)c->last_trade, 8);
   imx_wbuf_int(&o, (uint64_t)c->now_ms, 8);
   snap_trades(c, &o);
+  snap_last(c, &o);
   snap_dedupe(c, &o);
   imx_wbuf_int(&o, CORE_SNAP_MAGIC, 8);
   return o.len;
@@ -1443,6 +1472,7 @@ int core_snapshot_read(imx_core *c, const void *buf, size_t len, const char **wh
   if (in.why == NULL && (c->period < 1 || c->last_trade < 0))
     imx_rbuf_fail(&in, "the period or the last trade is out of range");
   if (in.why == NULL) read_trades(c, &in);
+  if (in.why == NULL) read_last(c, &in);
   if (in.why == NULL) read_dedupe(c, &in);
   if (in.why == NULL && (imx_rbuf_int(&in, 8) != CORE_SNAP_MAGIC || in.at != in.len))
     imx_rbuf_fail(&in, "it does not end where it should");

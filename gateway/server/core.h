@@ -114,17 +114,14 @@ int core_replay(imx_core *c, int64_t time_ms, const char *cc,
 
 /* A service's last trade, as services.list shows it (all 0: none yet).
 ** The core keeps one per service, in market-file order, updated by every
-** trade (also on replay): it is state that a snapshot of the core must
-** save and restore, like the recent trades of trades.list. */
+** trade (also on replay), and its snapshot carries them. */
 typedef struct core_last {
   uint64_t trade;
   int64_t price_minor, qty, time_ms;
 } core_last;
 
-/* The last trade of service s (< services_n); core_last_set restores it
-** (from a snapshot). */
+/* The last trade of service s (< services_n). */
 core_last core_last_of(const imx_core *c, uint32_t s);
-void core_last_set(imx_core *c, uint32_t s, const core_last *last);
 
 /* The last trade id the engine gave (0: none yet). */
 int64_t core_last_trade(const imx_core *c);
