@@ -105,7 +105,6 @@ static const char *money(int64_t minor, char *buf) {
 typedef struct dir_row {
   char id[IMX_NAME_BYTES_MAX + 1];
   char name[IMX_TEXT_BYTES_MAX + 1];
-  char site[IMX_TEXT_BYTES_MAX + 1];
 } dir_row;
 
 typedef struct directory {
@@ -171,7 +170,7 @@ static void dir_free(void) {
   free(services_dir.rows);
 }
 
-static void dir_add(directory *d, const char *id, const char *name, const char *site) {
+static void dir_add(directory *d, const char *id, const char *name) {
   static int registered;
   if (!registered) registered = atexit(dir_free) == 0;
   if (d->n == d->cap) {
@@ -183,20 +182,19 @@ static void dir_add(directory *d, const char *id, const char *name, const char *
   dir_row *row = &d->rows[d->n++];
   snprintf(row->id, sizeof row->id, "%s", id);
   snprintf(row->name, sizeof row->name, "%s", name);
-  snprintf(row->site, sizeof row->site, "%s", site);
 }
 
 static int dir_ccs_page(const opts *o, const imx_reply *page, void *ctx) {
   (void)o;
   for (uint32_t i = 0; i < page->ccs_n; i++)
-    dir_add(ctx, page->ccs[i].cc, page->ccs[i].name, page->ccs[i].site);
+    dir_add(ctx, page->ccs[i].cc, page->ccs[i].name);
   return 0;
 }
 
 static int dir_services_page(const opts *o, const imx_reply *page, void *ctx) {
   (void)o;
   for (uint32_t i = 0; i < page->services_n; i++)
-    dir_add(ctx, page->services[i].service, page->services[i].name, "");
+    dir_add(ctx, page->services[i].service, page->services[i].name);
   return 0;
 }
 
