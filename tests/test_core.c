@@ -1463,6 +1463,73 @@ static void test_a_market_with_66000_capacities_starts_and_trades(void) {
   imx_market_free(&m);
 }
 
+/* 1,000 services whose descriptions are 512 quotes (1,024 bytes each in a
+** reply, escaped): a page of all of them would be ~1.4 MB, so each page is
+** cut to what fits a reply, and `next` goes on where it stopped until
+** every service was listed once, in order. */
+static void test_a_services_page_too_long_for_a_reply_is_cut_and_next_goes_on(void) {
+  enum { SERVICES = 1000 };
+  size_t cap = 64 + SERVICES * (2 * IMX_DESCRIPTION_BYTES_MAX + 96) + 256;
+  char *json = malloc(cap), quotes[2 * IMX_DESCRIPTION_BYTES_MAX + 1];
+  CHECK(json != NULL);
+  if (json == NULL) return;
+  for (int i = 0; i < IMX_DESCRIPTION_BYTES_MAX; i++) quotes[2 * i] = '\\', quotes[2 * i + 1] = '"';
+  quotes[sizeof quotes - 1] = '\0';
+  size_t n = (size_t)snprintf(json, cap, "{\"currency\":\"EUR\",\"services\":[");
+  for (int k = 0; k < SERVICES; k++)
+    n += (size_t)snprintf(json + n, cap - n,
+                          "%s{\"id\":\"s%04d\",\"description\":\"%s\",\"unit\":\"h\","
+                          "\"tick\":1,\"lot\":1}", k ? "," : "", k, quotes);
+  n += (size_t)snprintf(json + n, cap - n,
+                        "],\"cost_centres\":[{\"id\":\"R\",\"name\":\"r\","
+                        "\"roles\":[\"receiver\"],\"budget\":0}]}");
+  CHECK(n < cap);
+  imx_market m;
+  imx_proto_error err = {0};
+  int parsed = imx_market_parse(json, n, &m, &err);
+  free(json);
+  CHECK_EQ(0, parsed);
+  if (parsed != 0) return;
+  core_config cfg = {.market = &m, .orders_max = 1024};
+  imx_core *c = NULL;
+  const char *why = NULL;
+  CHECK_EQ(0, core_open(&cfg, &c, &why));
+  char start[IMX_NAME_BYTES_MAX + 1] = "", request[256];
+  uint32_t seen = 0, pages = 0;
+  for (; pages < SERVICES; pages++) {
+    snprintf(request, sizeof request,
+             "{\"v\":1,\"type\":\"services.list\",\"id\":\"p%u\",\"limit\":1000%s%s%s}",
+             pages, start[0] ? ",\"start\":\"" : "", start, start[0] ? "\"" : "");
+    imx_request rq;
+    CHECK_EQ(0, imx_request_decode(request, strlen(request), &rq, &err));
+    core_batch_begin(c);
+    core_result res = core_execute(c, &rq, 0, T0, reply_, sizeof reply_);
+    imx_reply r;
+    if (imx_reply_decode(reply_, res.reply_len, &r, &err) != 0 || r.error) {
+      CHECK(0 && "a page of services.list");
+      break;
+    }
+    CHECK(r.services_n > 0 && r.services_n < SERVICES);
+    for (uint32_t i = 0; i < r.services_n; i++) {
+      char want[16];
+      snprintf(want, sizeof want, "s%04u", seen + i);
+      CHECK_STR(want, r.services[i].service);
+      CHECK_EQ(IMX_DESCRIPTION_BYTES_MAX, strlen(r.services[i].description));
+    }
+    seen += r.services_n;
+    snprintf(start, sizeof start, "%s", r.next);
+    imx_reply_free(&r);
+    if (start[0] == '\0') break;
+    char want[16];
+    snprintf(want, sizeof want, "s%04u", seen);
+    CHECK_STR(want, start);
+  }
+  CHECK_EQ(SERVICES, seen);
+  CHECK(pages >= 2);
+  core_close(c);
+  imx_market_free(&m);
+}
+
 /* ---------------------------------------------------------- idempotency */
 
 static void test_repeated_request_gets_the_same_bytes_and_changes_nothing(void) {
@@ -2194,6 +2261,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_cc_get_shows_one_cost_centre_the_asker_by_default),
       CHECK_CASE(test_cc_get_of_an_unknown_cost_centre_is_unknown_cc),
       CHECK_CASE(test_book_get_lists_offers_in_priority_order_with_their_providers),
+      CHECK_CASE(test_a_services_page_too_long_for_a_reply_is_cut_and_next_goes_on),
       CHECK_CASE(test_replaying_the_journal_rebuilds_the_same_market),
       CHECK_CASE(test_a_snapshot_after_any_entry_and_the_rest_replayed_is_the_same_market),
       CHECK_CASE(test_a_snapshot_of_another_market_or_cut_short_is_refused),
