@@ -216,4 +216,28 @@ readme_example() {
 }
 check readme_discovery_example_is_what_imx_prints readme_example
 
+
+# ------------------------------------------------------------ a restart
+
+# The last trade of each service is the core's state: after a stop it
+# comes back from the snapshot imxd writes at the stop, and without a
+# snapshot from the journal.
+services_json() { # services_json URL: services.list.ok without its id (imx picks one)
+  URL_main=$1 as CC-1300 --json services | sed 's/"id":"[^"]*",//'
+}
+restart_keeps_the_last_trades() {
+  services_json "$URL_main" >"$tmp/services.before" || return 1
+  grep -q '"last_price":8400' "$tmp/services.before" || { echo "  no last trade before"; return 1; }
+  kill -TERM "$PID_main" && wait "$PID_main" || return 1
+  start_daemon snap --db "$tmp/main.db"
+  grep -q 'the snapshot of journal entry [0-9]* read' "$tmp/snap.log" || { cat "$tmp/snap.log"; return 1; }
+  services_json "$URL_snap" | diff "$tmp/services.before" - || return 1
+  kill -TERM "$PID_snap" && wait "$PID_snap" || return 1
+  rm -f "$tmp/main.db.snapshot"
+  start_daemon replay --db "$tmp/main.db"
+  grep -q 'no snapshot, [0-9]* entries replayed' "$tmp/replay.log" || { cat "$tmp/replay.log"; return 1; }
+  services_json "$URL_replay" | diff "$tmp/services.before" -
+}
+check restart_from_snapshot_or_journal_keeps_each_services_last_trade restart_keeps_the_last_trades
+
 finish
