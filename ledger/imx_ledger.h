@@ -83,6 +83,12 @@ int imx_ledger_verify(imx_ledger *l, char *failed, size_t cap);
 ** grows with the trades since the snapshot, not with the ledger. */
 int imx_ledger_verify_after(imx_ledger *l, int64_t after, char *failed, size_t cap);
 
+/* A read transaction: the reads between see the ledger as it was at the
+** first of them, however much a writer adds meanwhile (WAL). For checks
+** that compare two reads (the journal and the trades) on a live ledger. */
+int imx_ledger_read_begin(imx_ledger *l);
+void imx_ledger_read_end(imx_ledger *l);
+
 /* Makes the query running on l (in another thread: a long verify) stop
 ** soon with an error; safe from any thread while l is open. */
 void imx_ledger_interrupt(imx_ledger *l);

@@ -645,6 +645,13 @@ int imx_ledger_close_period(imx_ledger *l, int64_t period, int64_t time_ms) {
   return 0;
 }
 
+int imx_ledger_read_begin(imx_ledger *l) {
+  return sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0
+                                                                     : fail(l, "beginning a read");
+}
+
+void imx_ledger_read_end(imx_ledger *l) { sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL); }
+
 void imx_ledger_interrupt(imx_ledger *l) {
   if (l != NULL && l->db != NULL) sqlite3_interrupt(l->db);
 }

@@ -54,24 +54,25 @@ typed_in_major_units() {
   im CC-P1 offer it.hour 5 86.00 && want 0 "order 2 open: 0 filled, 5 open" "" || return 1
   im CC-R1 bid it.hour 2 85,00 || return 1
   has "$OUT" '^order 3 filled: 2 filled, 0 open$' &&
-    has "$OUT" '^1 +it.hour +CC-R1 +CC-P1 +2 +85.00  ' &&
+    has "$OUT" '^1 +it.hour +Receiver One +Provider One +2 +85.00  ' &&
     im CC-R1 --json trades && has "$OUT" '"qty":2,"price":8500,' # the wire: minor units
 }
 check prices_are_typed_in_major_units_with_a_point_or_a_comma typed_in_major_units
 
 shown_in_major_units() {
-  im CC-R2 book it.hour && has "$OUT" '^ +\| 85.00 +8$' && has "$OUT" '^ +\| 86.00 +5$' &&
+  im CC-R2 book it.hour && has "$OUT" '^ +\| 85.00 +8  Provider One \(A\)$' &&
+    has "$OUT" '^ +\| 86.00 +5  Provider One \(A\)$' &&
     im CC-P1 orders && has "$OUT" '^1 +it.hour +offer gtc +85.00 +10 +8 +2$' &&
     im CC-R1 balance &&
-    want 0 "CC-R1: budget 1000.00, reserved 0.00, spent 170.00, earned 0.00, available 830.00 (EUR)" ""
+    want 0 "Receiver One (CC-R1): budget 1000.00, reserved 0.00, spent 170.00, earned 0.00, available 830.00 (EUR)" ""
 }
 check books_orders_and_balances_show_major_units shown_in_major_units
 
 decimal_comma_output() {
   im CC-R1 --decimal comma balance &&
-    want 0 "CC-R1: budget 1000,00, reserved 0,00, spent 170,00, earned 0,00, available 830,00 (EUR)" "" &&
-    IMX_DECIMAL=comma im CC-R2 book it.hour && has "$OUT" '\| 85,00 +8$' &&
-    IMX_DECIMAL=comma im CC-R2 --decimal point book it.hour && has "$OUT" '\| 85.00 +8$' &&
+    want 0 "Receiver One (CC-R1): budget 1000,00, reserved 0,00, spent 170,00, earned 0,00, available 830,00 (EUR)" "" &&
+    IMX_DECIMAL=comma im CC-R2 book it.hour && has "$OUT" '\| 85,00 +8  ' &&
+    IMX_DECIMAL=comma im CC-R2 --decimal point book it.hour && has "$OUT" '\| 85.00 +8  ' &&
     want_err CC-R2 2 "imx: --decimal (or IMX_DECIMAL) 'dot': must be point or comma" --decimal dot book it.hour
 }
 check decimal_comma_on_request decimal_comma_output
@@ -177,7 +178,7 @@ help_lists_commands() {
   im - help
   [ "$RC" -eq 0 ] && [ -z "$ERR" ] || return 1
   local c
-  for c in bid offer cancel orders book trades balance tender quote "auction run" \
+  for c in bid offer cancel orders book trades balance services who tender quote "auction run" \
     "period close" watch token "ledger verify" export help; do
     has "$OUT" "^  $c +[a-z]" || return 1
   done
@@ -271,10 +272,10 @@ trades_for_others() {
     want_err CC-P2 1 "imx trades: forbidden: cc: only finance and admin see the trades of other cost centres" \
     trades it.hour --for CC-P1 &&
     want_err CC-R2 1 "imx trades: unknown_cc: cc: no such cost centre" trades --for CC-NOBODY &&
-    im CC-R2 trades --for CC-R2 && [ "$RC" -eq 0 ] && has "$OUT" ' CC-R2 +CC-P1 ' &&
-    im CC-FIN trades --for CC-R1 && [ "$RC" -eq 0 ] && has "$OUT" ' CC-R1 +CC-P1 ' &&
-    ! has "$OUT" ' CC-R2 ' >/dev/null &&
-    im CC-ADM trades --for CC-R1 && [ "$RC" -eq 0 ] && has "$OUT" ' CC-R1 +CC-P1 '
+    im CC-R2 trades --for CC-R2 && [ "$RC" -eq 0 ] && has "$OUT" ' Receiver Two +Provider One ' &&
+    im CC-FIN trades --for CC-R1 && [ "$RC" -eq 0 ] && has "$OUT" ' Receiver One +Provider One ' &&
+    ! has "$OUT" ' Receiver Two ' >/dev/null &&
+    im CC-ADM trades --for CC-R1 && [ "$RC" -eq 0 ] && has "$OUT" ' Receiver One +Provider One '
 }
 check trades_of_another_cost_centre_are_forbidden_not_empty trades_for_others
 
@@ -318,20 +319,20 @@ yen() {
   other_market yen '"currency":"JPY"'
   market=$tmp/yen.json start_daemon yen
   in_market yen P offer s 5 1500 && want 0 "order 1 open: 0 filled, 5 open" "" &&
-    in_market yen R book s && has "$OUT" '\| 1500 +5$' &&
+    in_market yen R book s && has "$OUT" '\| 1500 +5  P \(A\)$' &&
     in_market yen R bid s 1 1500.5 &&
     want 2 "" "imx bid: PRICE: '1500.5': has decimals, but the currency has none (JPY has 0)$H bid" &&
     in_market yen R bid s 1000 1500 &&
     want 1 "" "imx bid: insufficient_budget: price: budget left: 1000000 JPY" &&
     in_market yen R balance &&
-    want 0 "R: budget 1000000, reserved 0, spent 0, earned 0, available 1000000 (JPY)" ""
+    want 0 "R (R): budget 1000000, reserved 0, spent 0, earned 0, available 1000000 (JPY)" ""
 }
 check yen_have_no_decimals yen
 
 dinar() {
   other_market kwd '"currency":"KWD"'
   market=$tmp/kwd.json start_daemon kwd
-  in_market kwd P offer s 5 1.25 && in_market kwd R book s && has "$OUT" '\| 1.250 +5$' &&
+  in_market kwd P offer s 5 1.25 && in_market kwd R book s && has "$OUT" '\| 1.250 +5  P \(A\)$' &&
     in_market kwd R bid s 1 1.2505 &&
     want 2 "" "imx bid: PRICE: '1.2505': has more decimals than the currency has (KWD has 3)$H bid" &&
     in_market kwd R bid s 2 1,250 && has "$OUT" ' 1.250  ' &&
@@ -347,7 +348,7 @@ unknown_currency() {
     { cat "$tmp/xts.log"; return 1; }
   other_market xtd '"currency":"XTS","decimals":1'
   market=$tmp/xtd.json start_daemon xtd
-  in_market xtd P offer s 5 2.5 && in_market xtd R book s && has "$OUT" '\| 2.5 +5$' || return 1
+  in_market xtd P offer s 5 2.5 && in_market xtd R book s && has "$OUT" '\| 2.5 +5  P \(A\)$' || return 1
   command -v nngcat >/dev/null || return 0
   local out
   out=$(nngcat --req --dial "$URL_xtd" --format ascii --recv-timeout 5 --data \

@@ -55,6 +55,19 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_NO_REPLY = 3 };
 
 typedef struct command command;
 
+/* The names people read, by id: cost centres (cc.list) and services
+** (services.list), fetched once per run when a table first needs one. */
+typedef struct dir_row {
+  char id[IMX_NAME_BYTES_MAX + 1];
+  char name[IMX_TEXT_BYTES_MAX + 1];
+} dir_row;
+
+typedef struct directory {
+  int loaded; /* tried: rows are what came */
+  dir_row *rows;
+  uint32_t n, cap;
+} directory;
+
 typedef struct cli {
   const char *url, *pub_url, *cc, *token;
   int json;
@@ -65,6 +78,7 @@ typedef struct cli {
   imx_client *conn;
   char currency[4];
   int decimals;
+  directory ccs_dir, services_dir;
 } cli;
 
 /* A command's arguments once split: positionals in order, and each option
@@ -251,7 +265,7 @@ static const char *tif_word(int tif) {
 }
 
 /* A price; 0 is a market order's. */
-static const char *price_text(const cli *c, int64_t minor, char buf[IMX_MONEY_TEXT_BYTES]) {
+static const char *price_text(cli *c, int64_t minor, char buf[IMX_MONEY_TEXT_BYTES]) {
   return minor == 0 ? "market" : fmt_money(c, minor, buf);
 }
 
@@ -271,25 +285,192 @@ static const char *time_text(int64_t time_ms, char buf[32]) {
   return buf;
 }
 
-static void print_trades(const cli *c, const imx_reply *r) {
+/* ------------------------------------- discovery, and the names people read */
+
+/*
+** `imx services` and `imx who` page through services.list and cc.list; the
+** tables that show cost centres (trades, book, balance) show their names,
+** read once per run from cc.list (the directory), while --json prints the
+** daemon's replies with their ids. Without a directory (the daemon did not
+** answer cc.list) the ids are shown.
+*/
+
+typedef int (*page_fn)(cli *c, const imx_reply *page, void *ctx);
+
+static int market(cli *c);
+static int exchange(cli *c, imx_request *rq, imx_reply *r);
+static int refused(const cli *c, const imx_reply *r);
+
+/* Sends a list request (services.list, cc.list) and every page after it
+** until the list is complete, giving each reply to on_page. Returns the
+** exit status; quiet: print no error (the names of a table are a
+** courtesy). */
+static int fetch_pages(cli *c, imx_msg_type type, int quiet, page_fn on_page, void *ctx) {
+  int rc = market(c);
+  char start[IMX_NAME_BYTES_MAX + 1] = "", err[256];
+  /* each page moves on by at least one row, and no list is longer */
+  for (uint32_t pages = 0; rc == EXIT_OK && pages <= IMX_CCS_MAX; pages++) {
+    imx_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.type = type;
+    rq.limit = IMX_LIST_MAX;
+    memcpy(rq.start, start, sizeof start);
+    imx_reply r;
+    memset(&r, 0, sizeof r);
+    if (!quiet) {
+      rc = exchange(c, &rq, &r);
+    } else {
+      if (c->token) snprintf(rq.token, sizeof rq.token, "%s", c->token);
+      if (imx_client_call(c->conn, &rq, &r, err, sizeof err) != 0) rc = EXIT_NO_REPLY;
+    }
+    if (rc == EXIT_OK && r.error) rc = quiet ? EXIT_REFUSED : refused(c, &r);
+    else if (rc == EXIT_OK) rc = on_page(c, &r, ctx);
+    memcpy(start, r.next, sizeof start);
+    imx_reply_free(&r);
+    if (start[0] == '\0') break;
+  }
+  return rc;
+}
+
+static void dir_add(directory *d, const char *id, const char *name) {
+  if (d->n == d->cap) {
+    uint32_t cap = d->cap ? 2 * d->cap : 64;
+    dir_row *rows = realloc(d->rows, cap * sizeof *rows);
+    if (rows == NULL) return; /* names are a courtesy: ids will do */
+    d->rows = rows, d->cap = cap;
+  }
+  dir_row *row = &d->rows[d->n++];
+  snprintf(row->id, sizeof row->id, "%s", id);
+  snprintf(row->name, sizeof row->name, "%s", name);
+}
+
+static int dir_ccs_page(cli *c, const imx_reply *page, void *ctx) {
+  (void)c;
+  for (uint32_t i = 0; i < page->ccs_n; i++) dir_add(ctx, page->ccs[i].cc, page->ccs[i].name);
+  return 0;
+}
+
+static int dir_services_page(cli *c, const imx_reply *page, void *ctx) {
+  (void)c;
+  for (uint32_t i = 0; i < page->services_n; i++)
+    dir_add(ctx, page->services[i].service, page->services[i].name);
+  return 0;
+}
+
+static const dir_row *dir_find(cli *c, directory *d, imx_msg_type type, const char *id) {
+  if (!d->loaded && c->conn != NULL) {
+    d->loaded = 1;
+    fetch_pages(c, type, 1, type == IMX_MSG_CC_LIST ? dir_ccs_page : dir_services_page, d);
+  }
+  for (uint32_t i = 0; i < d->n; i++)
+    if (strcmp(d->rows[i].id, id) == 0) return &d->rows[i];
+  return NULL;
+}
+
+/* A cost centre as a person reads it: its name, or its id when the
+** directory does not know it. */
+static const char *cc_name(cli *c, const char *id) {
+  const dir_row *row = dir_find(c, &c->ccs_dir, IMX_MSG_CC_LIST, id);
+  return row ? row->name : id;
+}
+
+static const char *service_name(cli *c, const char *id) {
+  const dir_row *row = dir_find(c, &c->services_dir, IMX_MSG_SERVICES_LIST, id);
+  return row ? row->name : id;
+}
+
+static const char *roles_text(unsigned roles, char *buf, size_t cap) {
+  static const char *const words[] = {"provider", "receiver", "finance", "admin"};
+  size_t at = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < 4; i++)
+    if (roles & (1u << i))
+      at += (size_t)snprintf(buf + at, cap - at, "%s%s", at ? "," : "", words[i]);
+  return buf;
+}
+
+/* A page as the daemon sent it (one line of JSON per page). */
+static int print_json(const imx_reply *page) {
+  static char buf[IMX_REPLY_BYTES_MAX];
+  size_t n = imx_reply_encode(page, buf, sizeof buf);
+  printf("%.*s\n", (int)n, buf);
+  return 0;
+}
+
+static int print_services_page(cli *c, const imx_reply *page, void *ctx) {
+  int *rows = ctx;
+  char a[IMX_MONEY_TEXT_BYTES], b[IMX_MONEY_TEXT_BYTES], p[IMX_MONEY_TEXT_BYTES], when[32];
+  if (c->json) return print_json(page);
+  for (uint32_t i = 0; i < page->services_n; i++, (*rows)++) {
+    const imx_reply_service *s = &page->services[i];
+    if (*rows == 0)
+      printf("%-24s %-20s %-10s %-10s %9s %14s %14s %12s  %s\n", "name", "service", "unit",
+             "mode", "providers", "best bid", "best offer", "last price", "last trade");
+    char bid[48] = "-", offer[48] = "-";
+    if (s->bid_minor)
+      snprintf(bid, sizeof bid, "%s x %" PRId64, fmt_money(c, s->bid_minor, a), s->bid_qty);
+    if (s->offer_minor)
+      snprintf(offer, sizeof offer, "%s x %" PRId64, fmt_money(c, s->offer_minor, b),
+               s->offer_qty);
+    printf("%-24s %-20s %-10s %-10s %9" PRIu32 " %14s %14s %12s  %s\n", s->name, s->service,
+           s->unit, s->auction ? "auction" : "continuous", s->providers, bid, offer,
+           s->last_price_minor ? fmt_money(c, s->last_price_minor, p) : "-",
+           s->last_time_ms ? time_text(s->last_time_ms, when) : "-");
+    if (s->description[0]) printf("  %s\n", s->description);
+  }
+  return 0;
+}
+
+static int print_ccs_page(cli *c, const imx_reply *page, void *ctx) {
+  int *rows = ctx;
+  char roles[48];
+  if (c->json) return print_json(page);
+  for (uint32_t i = 0; i < page->ccs_n; i++, (*rows)++) {
+    const imx_reply_cc *x = &page->ccs[i];
+    if (*rows == 0)
+      printf("%-28s %-10s %-16s %-18s %s\n", "name", "cc", "site", "roles", "offers");
+    printf("%-28s %-10s %-16s %-*s", x->name, x->cc, x->site, x->services_n ? 18 : 0,
+           roles_text(x->roles, roles, sizeof roles));
+    for (uint32_t k = 0; k < x->services_n; k++)
+      printf("%s%s", k ? ", " : " ", x->services[k]);
+    printf("\n");
+  }
+  return 0;
+}
+
+/* One cost centre: who it is, what it offers (with the services' names),
+** and its budget when the asker may see it. */
+static void print_cc(cli *c, const imx_reply_cc *x) {
+  char roles[48], a[IMX_MONEY_TEXT_BYTES];
+  printf("%s (%s)\n", x->name, x->cc);
+  printf("  site      %s\n", x->site[0] ? x->site : "-");
+  printf("  roles     %s\n", roles_text(x->roles, roles, sizeof roles));
+  for (uint32_t k = 0; k < x->services_n; k++)
+    printf("  %-9s %s (%s)\n", k ? "" : "offers", service_name(c, x->services[k]),
+           x->services[k]);
+  if (x->has_budget)
+    printf("  budget    %s %s per period\n", fmt_money(c, x->budget_minor, a), c->currency);
+}
+
+static void print_trades(cli *c, const imx_reply *r) {
   char p[IMX_MONEY_TEXT_BYTES], t[32];
   if (r->trades_n)
-    printf("%-8s %-20s %-10s %-10s %8s %12s  %s\n", "trade", "service", "buyer",
-           "seller", "qty", "price", "time");
+    printf("%-8s %-20s %-24s %-24s %8s %12s  %s\n", "trade", "service", "buyer", "seller",
+           "qty", "price", "time");
   for (uint32_t i = 0; i < r->trades_n; i++) {
     const imx_reply_trade *x = &r->trades[i];
-    printf("%-8" PRIu64 " %-20s %-10s %-10s %8" PRId64 " %12s  %s\n", x->trade,
-           x->service, x->buyer, x->seller, x->qty, price_text(c, x->price_minor, p),
-           time_text(x->time_ms, t));
+    printf("%-8" PRIu64 " %-20s %-24s %-24s %8" PRId64 " %12s  %s\n", x->trade, x->service,
+           cc_name(c, x->buyer), cc_name(c, x->seller), x->qty,
+           price_text(c, x->price_minor, p), time_text(x->time_ms, t));
   }
 }
 
-static void print_balance(const cli *c, const imx_reply *r) {
+static void print_balance(cli *c, const imx_reply *r) {
   char a[5][IMX_MONEY_TEXT_BYTES];
-  printf("%s: budget %s, reserved %s, spent %s, earned %s, available %s (%s)\n", r->cc,
-         fmt_money(c, r->budget, a[0]), fmt_money(c, r->reserved, a[1]),
-         fmt_money(c, r->spent, a[2]), fmt_money(c, r->earned, a[3]),
-         fmt_money(c, r->available, a[4]), c->currency);
+  printf("%s (%s): budget %s, reserved %s, spent %s, earned %s, available %s (%s)\n",
+         cc_name(c, r->cc), r->cc, fmt_money(c, r->budget, a[0]),
+         fmt_money(c, r->reserved, a[1]), fmt_money(c, r->spent, a[2]),
+         fmt_money(c, r->earned, a[3]), fmt_money(c, r->available, a[4]), c->currency);
   for (uint32_t i = 0; i < r->capacities_n; i++)
     printf("  %-20s capacity %" PRId64 ", reserved %" PRId64 ", sold %" PRId64
            ", available %" PRId64 "\n",
@@ -297,22 +478,33 @@ static void print_balance(const cli *c, const imx_reply *r) {
            r->capacities[i].sold, r->capacities[i].available);
 }
 
-static void print_book(const cli *c, const imx_reply *r) {
-  char a[IMX_MONEY_TEXT_BYTES], b[IMX_MONEY_TEXT_BYTES];
-  printf("%s\n%12s %8s | %-12s %8s\n", r->service, "bid", "qty", "offer", "qty");
-  uint32_t n = r->bids_n > r->offers_n ? r->bids_n : r->offers_n;
+/* The book: bids as levels (anonymous), beside the offers one by one in
+** the order they trade, each with its provider; the asker's own offers
+** show their order id. */
+static void print_book(cli *c, const imx_reply *r) {
+  char a[IMX_MONEY_TEXT_BYTES], b[IMX_MONEY_TEXT_BYTES], who[IMX_TEXT_BYTES_MAX * 2 + 48];
+  printf("%s (%s)\n%12s %8s | %-12s %8s  %s\n", service_name(c, r->service), r->service,
+         "bid", "qty", "offer", "qty", "provider");
+  uint32_t n = r->bids_n > r->offer_orders_n ? r->bids_n : r->offer_orders_n;
   for (uint32_t i = 0; i < n; i++) {
     if (i < r->bids_n)
       printf("%12s %8" PRId64 " | ", price_text(c, r->bids[i].price_minor, a), r->bids[i].qty);
     else
       printf("%12s %8s | ", "", "");
-    if (i < r->offers_n)
-      printf("%-12s %8" PRId64, price_text(c, r->offers[i].price_minor, b), r->offers[i].qty);
+    if (i < r->offer_orders_n) {
+      const imx_reply_offer *o = &r->offer_orders[i];
+      int k = snprintf(who, sizeof who, "%s%s%s%s", o->name, o->site[0] ? " (" : "",
+                       o->site, o->site[0] ? ")" : "");
+      if (o->order && k >= 0 && (size_t)k < sizeof who)
+        snprintf(who + k, sizeof who - (size_t)k, ", your order %" PRIu64, o->order);
+      printf("%-12s %8" PRId64 "%s  %s", price_text(c, o->price_minor, b), o->qty,
+             o->aon ? " aon" : "", who);
+    }
     printf("\n");
   }
 }
 
-static void print_orders(const cli *c, const imx_reply *r) {
+static void print_orders(cli *c, const imx_reply *r) {
   char a[IMX_MONEY_TEXT_BYTES];
   printf("%-8s %-20s %-5s %-6s %12s %8s %8s %8s\n", "order", "service", "side", "tif",
          "price", "qty", "open", "filled");
@@ -325,7 +517,7 @@ static void print_orders(const cli *c, const imx_reply *r) {
   }
 }
 
-static void print_human(const cli *c, const imx_reply *r) {
+static void print_human(cli *c, const imx_reply *r) {
   char a[IMX_MONEY_TEXT_BYTES];
   switch (r->type) {
   case IMX_MSG_HELLO: printf("hello %s\n", r->cc); break;
@@ -357,6 +549,7 @@ static void print_human(const cli *c, const imx_reply *r) {
   case IMX_MSG_PERIOD_CLOSE:
     printf("period closed, %" PRId64 " orders expired\n", r->expired);
     break;
+  case IMX_MSG_CC_GET: print_cc(c, r->ccs); break;
   default: break;
   }
 }
@@ -419,7 +612,8 @@ static int send_request(cli *c, imx_request *rq) {
   if (rc != EXIT_OK) return rc;
   /* The token says who asks; cc (IMX_CC, or --for) whom it is about. */
   int acts = rq->type != IMX_MSG_TRADES_LIST && rq->type != IMX_MSG_BOOK_GET &&
-             rq->type != IMX_MSG_AUCTION_RUN && rq->type != IMX_MSG_PERIOD_CLOSE;
+             rq->type != IMX_MSG_AUCTION_RUN && rq->type != IMX_MSG_PERIOD_CLOSE &&
+             rq->type != IMX_MSG_SERVICES_LIST && rq->type != IMX_MSG_CC_LIST;
   if (acts && rq->cc[0] == '\0' && c->cc) snprintf(rq->cc, sizeof rq->cc, "%s", c->cc);
   imx_reply r;
   rc = exchange(c, rq, &r);
@@ -588,8 +782,32 @@ static int cmd_period_close(cli *c, const args *a) {
   return send_request(c, &rq);
 }
 
+/* imx services: every service of the market, a page at a time. */
+static int cmd_services(cli *c, const args *a) {
+  (void)a;
+  int rows = 0;
+  int rc = fetch_pages(c, IMX_MSG_SERVICES_LIST, 0, print_services_page, &rows);
+  if (rc == EXIT_OK && rows == 0 && !c->json) printf("no services\n");
+  return rc;
+}
+
+/* imx who [CC]: the directory, or one cost centre (cc.get). */
+static int cmd_who(cli *c, const args *a) {
+  if (a->npos == 0) {
+    int rows = 0;
+    return fetch_pages(c, IMX_MSG_CC_LIST, 0, print_ccs_page, &rows);
+  }
+  const char *cc = arg_pos(a, 0);
+  if (strlen(cc) > IMX_NAME_BYTES_MAX)
+    return bad_arg(c, "CC", "must be a cost centre id of 1 to %d bytes", IMX_NAME_BYTES_MAX);
+  imx_request rq;
+  request_init(&rq, IMX_MSG_CC_GET);
+  memcpy(rq.cc, cc, strlen(cc) + 1);
+  return send_request(c, &rq);
+}
+
 /* One market data message: a line of text, or its JSON with --json. */
-static void print_md(const cli *c, const char *data, size_t len) {
+static void print_md(cli *c, const char *data, size_t len) {
   imx_md_event ev;
   imx_proto_error err = {0};
   char a[IMX_MONEY_TEXT_BYTES], b[IMX_MONEY_TEXT_BYTES], t[32];
@@ -795,6 +1013,12 @@ static const command commands[] = {
     {"balance", {NULL}, 0, 0, {"--for="}, cmd_balance, "[--for CC]",
      "budget, reserved, spent, earned and available money, and capacities",
      "imx balance"},
+    {"services", {NULL}, 0, 0, {NULL}, cmd_services, "",
+     "every service: name, unit, mode, providers, best prices, last trade, description",
+     "imx services"},
+    {"who", {"CC"}, 0, 0, {NULL}, cmd_who, "[CC]",
+     "the cost centres (name, site, roles, offers), or one of them",
+     "imx who CC-6100"},
     {"tender", {"SERVICE", "QTY", "CEILING", "SECONDS"}, 4, 0, {NULL}, cmd_tender,
      "SERVICE QTY CEILING SECONDS",
      "ask providers for QTY units at CEILING per unit at most; quotes close in SECONDS",
@@ -922,5 +1146,7 @@ int main(int argc, char **argv) {
   rc = split_args(&c, argc - i, argv + i, &a);
   if (rc == 0) rc = k->run(&c, &a);
   imx_client_close(c.conn);
+  free(c.ccs_dir.rows);
+  free(c.services_dir.rows);
   return rc;
 }
