@@ -191,7 +191,7 @@ static void test_type_names_are_the_protocols(void) {
   static const char *const names[] = {
       "hello", "order.new", "order.cancel", "order.list", "book.get",
       "trades.list", "balance.get", "tender.new", "tender.quote",
-      "auction.run", "period.close"};
+      "auction.run", "period.close", "order.modify", "order.history"};
   CHECK_EQ(IMX_MSG_TYPES, sizeof names / sizeof names[0]);
   for (int t = 0; t < IMX_MSG_TYPES; t++)
     CHECK_STR(names[t], imx_msg_type_name((imx_msg_type)t));
@@ -462,7 +462,8 @@ static void test_fields_that_do_not_apply_are_zero(void) {
 static void test_cc_and_token_are_allowed_in_every_request(void) {
   static const char *const bases[IMX_MSG_TYPES] = {
       "", ORDER_NEW_BASE, "\"order\":1", "", "\"service\":\"s\"", "", "",
-      TENDER_NEW_BASE, "\"tender\":1,\"price\":1", "\"service\":\"s\"", ""};
+      TENDER_NEW_BASE, "\"tender\":1,\"price\":1", "\"service\":\"s\"", "",
+      "\"order\":1,\"qty\":2", ""};
   for (int t = 0; t < IMX_MSG_TYPES; t++) {
     char fields[512];
     snprintf(fields, sizeof fields, "\"cc\":\"CC-9\",\"token\":\"tk\"%s%s",

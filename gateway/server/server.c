@@ -739,18 +739,33 @@ static int settle(imx_server *s, const core_result *r, int64_t now) {
   /* Only what changed the market is journaled: a rejected request or a
   ** not_found cancel costs no row (nor replay time at every restart). */
   IMX_ASSERT(!r->changed == !r->journal);
-  IMX_ASSERT(r->changed || (r->trades_n == 0 && r->period_closed == 0));
+  IMX_ASSERT(r->changed || (r->trades_n == 0 && r->period_closed == 0 &&
+                             r->closed_n == 0));
   if (r->changed &&
       imx_ledger_journal(l, ++s->journal_seq, now, r->journal_cc, r->journal,
                          r->journal_len) != 0)
     return -1;
   for (uint32_t i = 0; i < r->trades_n; i++) {
     const imx_reply_trade *t = &r->trades[i].trade;
+    int orders = !r->trades[i].tender;
     imx_ledger_trade lt = {.trade_id = (int64_t)t->trade, .period = r->trades[i].period,
                            .time_ms = t->time_ms, .service = t->service,
                            .buyer = t->buyer, .seller = t->seller,
-                           .qty = t->qty, .price_minor = t->price_minor};
+                           .qty = t->qty, .price_minor = t->price_minor,
+                           .buy_order = orders ? (int64_t)t->buy_order : 0,
+                           .sell_order = orders ? (int64_t)t->sell_order : 0};
     if (imx_ledger_put_trade(l, &lt) != 0) return -1;
+  }
+  /* The orders it closed, after their fills: order.history reads both. */
+  for (uint32_t i = 0; i < r->closed_n; i++) {
+    const core_closed *k = &r->closed[i];
+    imx_ledger_order o = {.order_id = (int64_t)k->order, .cc = k->cc,
+                          .service = k->service, .side = k->side, .tif = k->tif,
+                          .aon = k->aon, .price_minor = k->price_minor, .qty = k->qty,
+                          .qty_filled = k->qty_filled, .status = k->status,
+                          .reason = k->reason, .period = k->period,
+                          .closed_ms = k->time_ms};
+    if (imx_ledger_put_order(l, &o) != 0) return -1;
   }
   if (r->period_closed && imx_ledger_close_period(l, r->period_closed, now) != 0)
     return -1;

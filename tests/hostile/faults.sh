@@ -252,7 +252,7 @@ trade_removed() {
 with_sqlite3 a_trade_removed_from_the_ledger_is_found trade_removed
 
 trade_added() {
-  edited ta "INSERT INTO trades VALUES(3, 1, 0, 'it.hour', 'CC-R2', 'CC-P1', 1, 8500, 8500);
+  edited ta "INSERT INTO trades VALUES(3, 1, 0, 'it.hour', 'CC-R2', 'CC-P1', 1, 8500, 8500, NULL, NULL);
              INSERT INTO postings VALUES(3, 'CC-R2', 1, 8500), (3, 'CC-P1', 1, -8500);" &&
     refused ta 'trades_match_journal (trade 3: in the ledger, no journal entry makes it)'
 }
