@@ -79,6 +79,7 @@
 #include "core.h"
 #include "imx_ledger.h"
 #include "imx_server.h"
+#include "reads.h"
 
 #define ENGINE_LINGER_NS 50000 /* the engine yields this long before it sleeps */
 #define ANON_INFLIGHT_MAX 4u     /* anonymous requests in flight per connection */
@@ -106,6 +107,7 @@ typedef struct worker {
   struct worker *next; /* in the engine queue */
   char *reply;         /* IMX_REPLY_BYTES_MAX */
   size_t reply_len;
+  reads *reads;        /* its reader of the ledger (order.history) */
 } worker;
 
 typedef struct token_entry {
@@ -649,6 +651,12 @@ static void serve(worker *w, uint32_t pipe, int64_t token_cc, int64_t conn_cc) {
     return;
   }
   w->auth_cc = (uint32_t)cc;
+  /* History is read from the ledger here, never by the engine thread. */
+  if (reads_handles(rq->type)) {
+    size_t len = reads_execute(w->reads, rq, w->auth_cc, w->reply, IMX_REPLY_BYTES_MAX);
+    send_reply(w, w->reply, len);
+    return;
+  }
   if (enqueue(w) != 0)
     send_error(w, rq->id, "internal", "", "imxd is stopping; nothing was done");
 }
@@ -1100,7 +1108,8 @@ static int start_workers(imx_server *s) {
     worker *w = &s->workers[i];
     w->srv = s;
     w->reply = malloc(IMX_REPLY_BYTES_MAX);
-    if (w->reply == NULL) return -1;
+    if (w->reply == NULL || reads_open(s->cfg.market, s->cfg.db_path, &w->reads) != 0)
+      return -1;
     int rv;
     if ((rv = nng_aio_alloc(&w->aio, on_aio, w)) != 0) return fail_nng("aio", rv);
     if ((rv = nng_ctx_open(&w->ctx, s->rep)) != 0) return fail_nng("ctx", rv);
@@ -1288,7 +1297,10 @@ int imx_server_stop(imx_server *s) {
     nng_aio_free(s->workers[i].aio);
   }
   nng_aio_free(s->pub_aio);
-  for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) free(s->workers[i].reply);
+  for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) {
+    free(s->workers[i].reply);
+    reads_close(s->workers[i].reads);
+  }
   free(s->workers);
   core_close(s->core);
   imx_ledger_close(s->ledger);
