@@ -196,4 +196,30 @@ ledger_verifies() {
 }
 check the_ledger_verifies_and_replays ledger_verifies
 
+# ------------------------------------------- the documentation's examples
+
+# README's "The whole life of an order" and docs/protocol.md's two nngcat
+# examples, run on the example market after the README's offer and bid;
+# outputs compared with the documents (times, which differ, masked).
+docs_examples() {
+  market=$src/examples/market.json start_daemon docs
+  local url=$URL_docs
+  run_imx() { local t=$1; shift; IMX_URL=$url IMX_TOKEN=$t "$imx" "$@"; }
+  run_imx demo-CC-4100 offer it.helpdesk.hour 40 8500 >/dev/null &&
+    run_imx demo-CC-1100 bid it.helpdesk.hour 25 9000 >/dev/null || return 1
+  { run_imx demo-CC-4100 modify 1 --qty 30 && run_imx demo-CC-1100 orders --all; } >"$tmp/readme.out"
+  sed -n '/^order 1 open: 25 of 30 filled/,/^```/p' "$src/README.md" | sed '$d' >"$tmp/readme.want"
+  [ -s "$tmp/readme.want" ] && diff "$tmp/readme.want" "$tmp/readme.out" || return 1
+  local mask='s/"\(closed_ms\|time_ms\)":[0-9]*/"\1":T/g'
+  for id in m1 h1; do
+    local req want got
+    req=$(grep -o "'{\"v\":1,\"type\":\"order\.[a-z]*\",\"id\":\"$id\"[^']*'" \
+            "$src/docs/protocol.md" | tr -d "'")
+    want=$(grep -A1 -F "$req" "$src/docs/protocol.md" | tail -1 | sed "$mask")
+    got=$(nngcat --req --dial "$url" --format ascii --recv-timeout 5 --data "$req" | sed "$mask")
+    [ -n "$req" ] && [ "$want" = "$got" ] || { echo "  want: $want"; echo "  got:  $got"; return 1; }
+  done
+}
+check the_documents_examples_are_what_imxd_answers docs_examples
+
 finish
