@@ -684,6 +684,21 @@ static void test_a_closed_order_is_written_once_and_whole(void) {
   done(l);
 }
 
+static void test_verify_finds_a_closed_order_that_does_not_match_its_trades(void) {
+  imx_ledger *l = fresh();
+  write_history(l);
+  char failed[256] = "";
+  CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
+  tamper("UPDATE orders_closed SET cc = 'B' WHERE order_id = 1");
+  CHECK_EQ(-1, imx_ledger_verify(l, failed, sizeof failed));
+  CHECK_STR("closed_order_matches_its_trades (first offender: order 1)", failed);
+  tamper("UPDATE orders_closed SET cc = 'A', qty_filled = 2, status = 'cancelled',"
+         " reason = 'user' WHERE order_id = 1");
+  CHECK_EQ(-1, imx_ledger_verify(l, failed, sizeof failed));
+  CHECK_STR("closed_order_filled_its_trades (first offender: order 1)", failed);
+  done(l);
+}
+
 /* A file as imx wrote it before closed orders were kept (schema 3). */
 static void write_v3_ledger(void) {
   snprintf(path, sizeof path, "/tmp/imx-ledger-test-XXXXXX");
@@ -885,6 +900,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_v2_ledger_is_read_as_it_is_and_upgraded),
       CHECK_CASE(test_closed_orders_are_read_newest_first_with_their_fills),
       CHECK_CASE(test_a_closed_order_is_written_once_and_whole),
+      CHECK_CASE(test_verify_finds_a_closed_order_that_does_not_match_its_trades),
       CHECK_CASE(test_a_v3_ledger_is_upgraded_to_keep_closed_orders),
       CHECK_CASE(test_csv_quotes_ids_per_rfc_4180),
       CHECK_CASE(test_sap_refuses_ids_it_cannot_carry_before_writing),
