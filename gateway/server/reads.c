@@ -128,8 +128,8 @@ static size_t history(reads *r, const imx_request *rq, uint32_t cc, char *buf,
                       size_t cap) {
   char err[256];
   if (r->db_path == NULL)
-    return imx_error_encode(rq->id, "internal", "", "imxd runs without a ledger"
-                            " (--db): it keeps no order history", buf, cap);
+    return imx_error_encode(rq->id, "internal", "", "this server runs without a"
+                            " ledger: it keeps no order history", buf, cap);
   if (r->l == NULL && imx_ledger_open_existing(r->db_path, &r->l, err, sizeof err) != 0) {
     imx_log("order.history: ledger %s: %s", r->db_path, err);
     imx_ledger_close(r->l);

@@ -24,10 +24,11 @@
 
 typedef struct reads reads;
 
-/* A reader of the ledger at db_path (NULL: imxd runs without a ledger, and
-** every read is refused). Opens nothing yet: the connection is opened at
-** the first read, so that workers that never read hold none. Returns 0, or
-** -1 when out of memory. m and db_path must outlive the reader. */
+/* A reader of the ledger at db_path (NULL: a server without a ledger, as
+** imx-bench starts one in process: every read is refused). Opens nothing
+** yet: the connection is opened at the first read, so that workers that
+** never read hold none. Returns 0, or -1 when out of memory. m and db_path
+** must outlive the reader. */
 int reads_open(const imx_market *m, const char *db_path, reads **out);
 void reads_close(reads *r);
 
