@@ -1290,8 +1290,7 @@ static int recover(imx_server *s) {
     snprintf(how, sizeof how, "the snapshot of journal entry %lld read, %lld entries after it",
              (long long)(from - 1), (long long)(seq - from + 1));
   else
-    snprintf(how, sizeof how, "%s%lld entries", s->snap_path ? "no snapshot, " : "",
-             (long long)seq);
+    snprintf(how, sizeof how, "the whole journal, %lld entries", (long long)seq);
   imx_log("ledger %s: recovered %lld commands and %lld trades; verified (%s replayed "
           "in %lld ms, %s checked in %lld ms)", s->cfg.db_path, (long long)seq,
           (long long)trade, how, (long long)((t1 - t0) / 1000000),
