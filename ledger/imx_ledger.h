@@ -113,6 +113,12 @@ int imx_ledger_verify(imx_ledger *l, char *failed, size_t cap);
 ** grows with the trades since the snapshot, not with the ledger. */
 int imx_ledger_verify_after(imx_ledger *l, int64_t after, char *failed, size_t cap);
 
+/* A read transaction: the reads between see the ledger as it was at the
+** first of them, however much a writer adds meanwhile (WAL). For checks
+** that compare two reads (the journal and the trades) on a live ledger. */
+int imx_ledger_read_begin(imx_ledger *l);
+void imx_ledger_read_end(imx_ledger *l);
+
 /* Makes the query running on l (in another thread: a long verify) stop
 ** soon with an error; safe from any thread while l is open. */
 void imx_ledger_interrupt(imx_ledger *l);
@@ -155,12 +161,9 @@ int imx_ledger_close_period(imx_ledger *l, int64_t period, int64_t time_ms);
 
 /* ---------------------------------------------------------- reads */
 
-/* Reads that must see one state of the ledger (a page of closed orders and
-** their fills) run between read_begin and read_end: a WAL snapshot, taken
-** at the first read, that the writer's commits do not change. On a
-** connection of imx_ledger_open_existing, beside a live imxd. */
-int imx_ledger_read_begin(imx_ledger *l);
-int imx_ledger_read_end(imx_ledger *l);
+/* A page of closed orders and their fills is read in one read transaction
+** (imx_ledger_read_begin, above), on a connection of
+** imx_ledger_open_existing beside a live imxd. */
 
 /* A cost centre's closed orders, the most recently closed first: up to
 ** limit of them, after the closed order before_order (0: from the newest)

@@ -738,9 +738,6 @@ int imx_ledger_put_order(imx_ledger *l, const imx_ledger_order *o) {
   return step(l, st, "closed order");
 }
 
-int imx_ledger_read_begin(imx_ledger *l) { return exec(l, "BEGIN"); }
-int imx_ledger_read_end(imx_ledger *l) { return exec(l, "COMMIT"); }
-
 /* Prepares a read statement at its first use: a ledger opened read-only
 ** may be of a schema without its tables, and only these reads need them. */
 static int prepared(imx_ledger *l, sqlite3_stmt **st, const char *sql) {
@@ -858,6 +855,13 @@ int imx_ledger_order_fills(imx_ledger *l, int64_t order_id, uint32_t limit,
   sqlite3_clear_bindings(st);
   return rc;
 }
+
+int imx_ledger_read_begin(imx_ledger *l) {
+  return sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0
+                                                                     : fail(l, "beginning a read");
+}
+
+void imx_ledger_read_end(imx_ledger *l) { sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL); }
 
 void imx_ledger_interrupt(imx_ledger *l) {
   if (l != NULL && l->db != NULL) sqlite3_interrupt(l->db);

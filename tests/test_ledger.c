@@ -685,7 +685,7 @@ static void test_closed_orders_are_read_newest_first_with_their_fills(void) {
   CHECK_STR("1:2@100:A", fills(r, 2, 20, &total)); /* open, but it traded */
   CHECK_STR("", fills(r, 9, 20, &total));          /* no such order */
   CHECK_EQ(0, total);
-  CHECK_EQ(0, imx_ledger_read_end(r));
+  imx_ledger_read_end(r);
   CHECK_EQ(0, imx_ledger_verify(r, failed, sizeof failed));
   imx_ledger_close(r);
   done(l);

@@ -120,8 +120,8 @@ static int read_page(reads *r, const char *cc, const imx_request *rq) {
     c->fills_n = r->fills_n - first;
     c->fills_omitted = total > c->fills_n ? (uint64_t)(total - c->fills_n) : 0;
   }
-  int end = imx_ledger_read_end(r->l);
-  return rc != 0 ? rc : r->bad_row ? -1 : end;
+  imx_ledger_read_end(r->l);
+  return rc != 0 ? rc : r->bad_row ? -1 : 0;
 }
 
 static size_t history(reads *r, const imx_request *rq, uint32_t cc, char *buf,

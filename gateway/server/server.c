@@ -883,7 +883,9 @@ static void linger(imx_server *s) {
 /* ---------------------------------------------------------------- audit */
 
 /* The checks a start from a snapshot left out (the file's integrity, the
-** trades before the snapshot), run while the market is served. A failure
+** trades before the snapshot, the replay of the journal before it), run
+** while the market is served, on a connection of its own (the replay in
+** one read transaction) with a core of its own. A failure
 ** stops the daemon as a failed commit does: imxd exits, and a person looks
 ** at the ledger (imx ledger verify). */
 static void *audit_main(void *arg) {
@@ -895,15 +897,19 @@ static void *audit_main(void *arg) {
   pthread_mutex_lock(&s->audit_mu);
   s->audit_ledger = l;
   pthread_mutex_unlock(&s->audit_mu);
+  int64_t trades = 0;
   if (rc == 0 && !atomic_load(&s->audit_stop)) rc = imx_ledger_verify(l, err, sizeof err);
+  if (rc == 0 && !atomic_load(&s->audit_stop))
+    rc = imx_server_replay_check(&s->cfg, l, &trades, err, sizeof err);
   pthread_mutex_lock(&s->audit_mu);
   s->audit_ledger = NULL;
   pthread_mutex_unlock(&s->audit_mu);
   imx_ledger_close(l);
   if (atomic_load(&s->audit_stop)) return NULL; /* interrupted: not a finding */
   if (rc == 0) {
-    imx_log("ledger %s: the whole ledger checked after the start: ok (%lld ms)",
-            s->cfg.db_path, (long long)((now_ns() - t0) / 1000000));
+    imx_log("ledger %s: the whole ledger checked after the start, and the whole journal "
+            "replayed to its %lld trades: ok (%lld ms)", s->cfg.db_path, (long long)trades,
+            (long long)((now_ns() - t0) / 1000000));
   } else {
     imx_log("ledger %s: the whole ledger checked after the start: %s: stopping",
             s->cfg.db_path, err);
@@ -1206,8 +1212,14 @@ int imx_server_replay_check(const imx_server_config *cfg, imx_ledger *l,
   int rc = -1;
   if (core_open(&cc, &core, &why) != 0)
     snprintf(failed, cap, "market (%s)", why);
-  else
+  else if (imx_ledger_read_begin(l) != 0)
+    snprintf(failed, cap, "journal_readable: %s", imx_ledger_error(l));
+  else {
+    /* one read transaction: a live imxd's later entries and trades are
+    ** not seen half */
     rc = replay_journal(core, l, 1, 0, trades_n, failed, cap);
+    imx_ledger_read_end(l);
+  }
   core_close(core);
   return rc;
 }
@@ -1301,8 +1313,7 @@ static int recover(imx_server *s) {
     snprintf(how, sizeof how, "the snapshot of journal entry %lld read, %lld entries after it",
              (long long)(from - 1), (long long)(seq - from + 1));
   else
-    snprintf(how, sizeof how, "%s%lld entries", s->snap_path ? "no snapshot, " : "",
-             (long long)seq);
+    snprintf(how, sizeof how, "the whole journal, %lld entries", (long long)seq);
   imx_log("ledger %s: recovered %lld commands and %lld trades; verified (%s replayed "
           "in %lld ms, %s checked in %lld ms)", s->cfg.db_path, (long long)seq,
           (long long)trade, how, (long long)((t1 - t0) / 1000000),
