@@ -58,7 +58,7 @@ check a_book_to_modify setup_book
 reduction_keeps_priority() {
   # qty is the new total: 8 = 4 filled + 4 open; still first at 85.00.
   as CC-P1 modify 1 --qty 8 | grep -q 'order 1 open: 4 of 8 filled, 4 open at 85.00, priority kept' &&
-    as CC-R1 bid it.hour 1 8500 | grep -qE '^[0-9]+ +it.hour +CC-R1 +CC-P1 '
+    as CC-R1 bid it.hour 1 8500 | grep -qE '^[0-9]+ +it.hour +Receiver One +Provider One '
 }
 check a_reduction_at_the_same_price_keeps_priority reduction_keeps_priority
 
@@ -68,7 +68,7 @@ raw_modify_loses_priority() {
   has "$out" '"type":"order.modify.ok"' '"order":1' '"status":"open"' '"qty":9' \
     '"qty_open":4' '"qty_filled":5' '"priority_kept":false' '"trades":[]' || return 1
   # P2's offer is first now.
-  as CC-R1 bid it.hour 1 8500 | grep -qE '^[0-9]+ +it.hour +CC-R1 +CC-P2 '
+  as CC-R1 bid it.hour 1 8500 | grep -qE '^[0-9]+ +it.hour +Receiver One +Provider Two '
 }
 check an_increase_through_nngcat_loses_priority raw_modify_loses_priority
 
@@ -126,9 +126,9 @@ history_of_p1() {
   local out
   out=$(as CC-P1 orders --all) || return 1
   # Open (none), then closed: order 1 filled by 3 trades.
-  has "$out" 'closed orders of CC-P1' &&
+  has "$out" 'closed orders of Provider One (CC-P1)' &&
     echo "$out" | grep -qE '^1 +it.hour +offer gtc +84.00 +9 +9 filled' &&
-    [ "$(echo "$out" | grep -c 'fill [0-9]*: .* with CC-R')" -eq 3 ]
+    [ "$(echo "$out" | grep -c 'fill [0-9]*: .* with Receiver ')" -eq 3 ]
 }
 check imx_orders_all_shows_closed_orders_with_their_fills history_of_p1
 
@@ -164,7 +164,7 @@ who_reads() {
     has "$(raw '{"v":1,"type":"order.history","id":"a1","token":"test-token-CC-R2","before":1}')" \
       '"code":"not_found"' '"field":"before"' &&
     has "$(raw '{"v":1,"type":"order.history","id":"a2","cc":"CC-P1"}')" '"code":"unauthorized"' &&
-    as CC-FIN orders --all --for CC-P1 | grep -q 'closed orders of CC-P1' &&
+    as CC-FIN orders --all --for CC-P1 | grep -q 'closed orders of Provider One (CC-P1)' &&
     as CC-ADM --json orders --all --for CC-R1 | grep -q '"type":"order.history.ok","id":"[^"]*","cc":"CC-R1"' &&
     expect_code unknown_cc CC-FIN orders --all --for CC-NOBODY
 }

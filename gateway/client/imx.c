@@ -380,7 +380,7 @@ static void print_modified(const imx_reply *r) {
 /* Closed orders, newest first, each with its fills. */
 static void print_history(const imx_reply *r) {
   char p[32];
-  printf("closed orders of %s\n", r->cc);
+  printf("closed orders of %s (%s)\n", cc_name(r->cc), r->cc);
   if (r->closed_n == 0) return;
   printf("%-8s %-20s %-5s %-6s %12s %8s %8s %s\n", "order", "service", "side", "tif",
          "price", "qty", "filled", "status");
@@ -392,7 +392,8 @@ static void print_history(const imx_reply *r) {
            o->reason[0] ? " (" : "", o->reason, o->reason[0] ? ")" : "", o->aon ? " aon" : "");
     for (uint32_t k = 0; k < o->fills_n; k++)
       printf("         fill %" PRIu64 ": %" PRId64 " at %s with %s\n", o->fills[k].trade,
-             o->fills[k].qty, money(o->fills[k].price_minor, p), o->fills[k].counterparty);
+             o->fills[k].qty, money(o->fills[k].price_minor, p),
+             cc_name(o->fills[k].counterparty));
     if (o->fills_omitted)
       printf("         ... and %" PRIu64 " more fills\n", o->fills_omitted);
   }
