@@ -74,6 +74,11 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
 #define IMX_DEPTH_MAX 100                /* levels in one book.get          */
 #define IMX_DECIMALS_MAX 4               /* a currency's minor unit: 10^-4
                                          ** at most (ISO 4217's CLF, UYW)   */
+#define IMX_HISTORY_LIMIT_MAX 100        /* closed orders in one
+                                         ** order.history page              */
+#define IMX_HISTORY_FILLS_MAX 20         /* fills listed per closed order:
+                                         ** 100 x 20 fills of ~130 bytes fit
+                                         ** a reply                         */
 
 /* The market file (proto/market.c). IMX_SERVICES_MAX is also the engine's
 ** bound on books (engine/imx_engine.h defines it with the same tokens until

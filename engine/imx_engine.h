@@ -343,7 +343,12 @@ imx_status imx_engine_tender_cancel(imx_engine *e, uint64_t tender_id);
 ** back: an earlier now_ms is ignored. */
 imx_status imx_engine_clock(imx_engine *e, int64_t now_ms);
 
-/* Queries. They never emit events. */
+/* Queries. They never emit events, and the event callback may call them:
+** they then see the market as it was before the event's change. A TRADE's
+** two orders still hold their open quantities from before the fill (an
+** order whose open quantity equals the trade's is filled by it), and a
+** CANCELLED or EXPIRED order is still found, with the open quantity the
+** event removes (the server records closed orders this way). */
 
 /* A read-only view of an open tender. */
 typedef struct imx_tender_info {

@@ -517,6 +517,42 @@ static void print_orders(cli *c, const imx_reply *r) {
   }
 }
 
+static const char *status_word(int status) {
+  static const char *const w[] = {"open", "filled", "cancelled", "expired"};
+  return status >= 0 && status < 4 ? w[status] : "?";
+}
+
+static void print_modified(cli *c, const imx_reply *r) {
+  char p[IMX_MONEY_TEXT_BYTES];
+  printf("order %" PRIu64 " %s: %" PRId64 " of %" PRId64 " filled, %" PRId64
+         " open at %s, priority %s%s%s\n", r->order, status_word(r->status),
+         r->qty_filled, r->qty, r->qty_open, price_text(c, r->price_minor, p),
+         r->priority_kept ? "kept" : "lost", r->reason[0] ? ", reason " : "", r->reason);
+  print_trades(c, r);
+}
+
+/* Closed orders, newest first, each with its fills. */
+static void print_history(cli *c, const imx_reply *r) {
+  char p[IMX_MONEY_TEXT_BYTES];
+  printf("closed orders of %s (%s)\n", cc_name(c, r->cc), r->cc);
+  if (r->closed_n == 0) return;
+  printf("%-8s %-20s %-5s %-6s %12s %8s %8s %s\n", "order", "service", "side", "tif",
+         "price", "qty", "filled", "status");
+  for (uint32_t i = 0; i < r->closed_n; i++) {
+    const imx_reply_closed *o = &r->closed[i];
+    printf("%-8" PRIu64 " %-20s %-5s %-6s %12s %8" PRId64 " %8" PRId64 " %s%s%s%s%s\n",
+           o->order, o->service, side_word(o->side), tif_word(o->tif),
+           price_text(c, o->price_minor, p), o->qty, o->qty_filled, status_word(o->status),
+           o->reason[0] ? " (" : "", o->reason, o->reason[0] ? ")" : "", o->aon ? " aon" : "");
+    for (uint32_t k = 0; k < o->fills_n; k++)
+      printf("         fill %" PRIu64 ": %" PRId64 " at %s with %s\n", o->fills[k].trade,
+             o->fills[k].qty, price_text(c, o->fills[k].price_minor, p),
+             cc_name(c, o->fills[k].counterparty));
+    if (o->fills_omitted)
+      printf("         ... and %" PRIu64 " more fills\n", o->fills_omitted);
+  }
+}
+
 static void print_human(cli *c, const imx_reply *r) {
   char a[IMX_MONEY_TEXT_BYTES];
   switch (r->type) {
@@ -549,6 +585,8 @@ static void print_human(cli *c, const imx_reply *r) {
   case IMX_MSG_PERIOD_CLOSE:
     printf("period closed, %" PRId64 " orders expired\n", r->expired);
     break;
+  case IMX_MSG_ORDER_MODIFY: print_modified(c, r); break;
+  case IMX_MSG_ORDER_HISTORY: print_history(c, r); break;
   case IMX_MSG_CC_GET: print_cc(c, r->ccs); break;
   default: break;
   }
@@ -676,6 +714,27 @@ static int cmd_cancel(cli *c, const args *a) {
   return send_request(c, &rq);
 }
 
+/* modify ORDER [--qty N] [--price P]: N is the new total quantity. */
+static int cmd_modify(cli *c, const args *a) {
+  imx_request rq;
+  request_init(&rq, IMX_MSG_ORDER_MODIFY);
+  int64_t n = 0;
+  int st = EXIT_OK;
+  const char *qty = arg_opt(c, a, "--qty"), *price = arg_opt(c, a, "--price");
+  if (arg_int(c, "ORDER", arg_pos(a, 0), 1, IMX_ID_MAX, &n, &st) ||
+      (qty && arg_int(c, "--qty", qty, 1, IMX_QTY_MAX, &rq.qty, &st)))
+    return st;
+  if (qty == NULL && price == NULL)
+    return bad_arg(c, "--qty", "missing: give --qty, --price or both");
+  rq.order = (uint64_t)n;
+  if ((st = market(c)) != EXIT_OK) return st;
+  if (price) {
+    if (arg_money(c, "--price", price, IMX_PRICE_MAX_MINOR, &rq.price_minor, &st)) return st;
+    rq.has_price = 1;
+  }
+  return send_request(c, &rq);
+}
+
 static int for_cc(const cli *c, const args *a, imx_request *rq) {
   const char *cc = arg_opt(c, a, "--for");
   if (cc == NULL) return 0;
@@ -685,11 +744,27 @@ static int for_cc(const cli *c, const args *a, imx_request *rq) {
   return 0;
 }
 
+/* orders: the open orders (order.list); with --all, then a page of the
+** closed ones (order.history), newest first. */
 static int cmd_orders(cli *c, const args *a) {
-  imx_request rq;
-  request_init(&rq, IMX_MSG_ORDER_LIST);
-  int st = for_cc(c, a, &rq);
-  return st ? st : send_request(c, &rq);
+  imx_request open, done;
+  request_init(&open, IMX_MSG_ORDER_LIST);
+  request_init(&done, IMX_MSG_ORDER_HISTORY);
+  done.limit = 20;
+  int64_t n = 0;
+  int st = for_cc(c, a, &open);
+  if (st) return st;
+  memcpy(done.cc, open.cc, sizeof done.cc);
+  const char *limit = arg_opt(c, a, "--limit"), *before = arg_opt(c, a, "--before");
+  int all = arg_opt(c, a, "--all") != NULL;
+  if (!all && (limit || before))
+    return bad_arg(c, limit ? "--limit" : "--before", "only with --all (closed orders)");
+  if (limit && arg_int(c, "--limit", limit, 1, IMX_HISTORY_LIMIT_MAX, &n, &st)) return st;
+  if (limit) done.limit = (uint32_t)n;
+  if (before && arg_int(c, "--before", before, 1, IMX_ID_MAX, &n, &st)) return st;
+  if (before) done.before = (uint64_t)n;
+  st = send_request(c, &open);
+  return st != EXIT_OK || !all ? st : send_request(c, &done);
 }
 
 static int cmd_balance(cli *c, const args *a) {
@@ -1002,8 +1077,15 @@ static const command commands[] = {
      "imx offer it.helpdesk.hour 40 85"},
     {"cancel", {"ORDER"}, 1, 0, {NULL}, cmd_cancel, "ORDER", "cancel an open order of yours",
      "imx cancel 17"},
-    {"orders", {NULL}, 0, 0, {"--for="}, cmd_orders, "[--for CC]",
-     "your open orders (finance and admin: --for another cost centre)", "imx orders"},
+    {"modify", {"ORDER"}, 1, 0, {"--qty=", "--price="}, cmd_modify,
+     "ORDER [--qty N] [--price PRICE]",
+     "change an open order: N the new total (filled units included), PRICE the new limit",
+     "imx modify 17 --qty 30 --price 84.50"},
+    {"orders", {NULL}, 0, 0, {"--for=", "--all", "--limit=", "--before="}, cmd_orders,
+     "[--for CC] [--all [--limit N] [--before ORDER]]",
+     "your open orders; --all: then the closed ones with their fills, newest first "
+     "(finance and admin: --for another cost centre)",
+     "imx orders --all --limit 5"},
     {"book", {"SERVICE"}, 1, 0, {"--depth="}, cmd_book, "SERVICE [--depth N]",
      "the order book of a service, best prices first", "imx book it.helpdesk.hour"},
     {"trades", {"SERVICE"}, 0, 0, {"--for=", "--limit=", "--after="}, cmd_trades,

@@ -79,6 +79,7 @@
 #include "core.h"
 #include "imx_ledger.h"
 #include "imx_server.h"
+#include "reads.h"
 #include "snapfile.h"
 
 #define ENGINE_LINGER_NS 50000 /* the engine yields this long before it sleeps */
@@ -107,6 +108,7 @@ typedef struct worker {
   struct worker *next; /* in the engine queue */
   char *reply;         /* IMX_REPLY_BYTES_MAX */
   size_t reply_len;
+  reads *reads;        /* its reader of the ledger (order.history) */
 } worker;
 
 typedef struct token_entry {
@@ -176,6 +178,7 @@ struct imx_server {
   pthread_cond_t snap_cv;
   uint8_t *snap_buf;
   size_t snap_cap, snap_len;
+  int64_t snap_copy_ns;       /* how long the engine paused for the last */
   snap_meta snap_next;
   /* After a start from a snapshot: the whole ledger checked in the
   ** background (audit_main), on a read-only connection of its own. */
@@ -679,6 +682,12 @@ static void serve(worker *w, uint32_t pipe, int64_t token_cc, int64_t conn_cc) {
     return;
   }
   w->auth_cc = (uint32_t)cc;
+  /* History is read from the ledger here, never by the engine thread. */
+  if (reads_handles(rq->type)) {
+    size_t len = reads_execute(w->reads, rq, w->auth_cc, w->reply, IMX_REPLY_BYTES_MAX);
+    send_reply(w, w->reply, len);
+    return;
+  }
   if (enqueue(w) != 0)
     send_error(w, rq->id, "internal", "", "imxd is stopping; nothing was done");
 }
@@ -769,18 +778,33 @@ static int settle(imx_server *s, const core_result *r, int64_t now) {
   /* Only what changed the market is journaled: a rejected request or a
   ** not_found cancel costs no row (nor replay time at every restart). */
   IMX_ASSERT(!r->changed == !r->journal);
-  IMX_ASSERT(r->changed || (r->trades_n == 0 && r->period_closed == 0));
+  IMX_ASSERT(r->changed || (r->trades_n == 0 && r->period_closed == 0 &&
+                             r->closed_n == 0));
   if (r->changed &&
       imx_ledger_journal(l, ++s->journal_seq, now, r->journal_cc, r->journal,
                          r->journal_len) != 0)
     return -1;
   for (uint32_t i = 0; i < r->trades_n; i++) {
     const imx_reply_trade *t = &r->trades[i].trade;
+    int orders = !r->trades[i].tender;
     imx_ledger_trade lt = {.trade_id = (int64_t)t->trade, .period = r->trades[i].period,
                            .time_ms = t->time_ms, .service = t->service,
                            .buyer = t->buyer, .seller = t->seller,
-                           .qty = t->qty, .price_minor = t->price_minor};
+                           .qty = t->qty, .price_minor = t->price_minor,
+                           .buy_order = orders ? (int64_t)t->buy_order : 0,
+                           .sell_order = orders ? (int64_t)t->sell_order : 0};
     if (imx_ledger_put_trade(l, &lt) != 0) return -1;
+  }
+  /* The orders it closed, after their fills: order.history reads both. */
+  for (uint32_t i = 0; i < r->closed_n; i++) {
+    const core_closed *k = &r->closed[i];
+    imx_ledger_order o = {.order_id = (int64_t)k->order, .cc = k->cc,
+                          .service = k->service, .side = k->side, .tif = k->tif,
+                          .aon = k->aon, .price_minor = k->price_minor, .qty = k->qty,
+                          .qty_filled = k->qty_filled, .status = k->status,
+                          .reason = k->reason, .period = k->period,
+                          .closed_ms = k->time_ms};
+    if (imx_ledger_put_order(l, &o) != 0) return -1;
   }
   if (r->period_closed) s->batch_closed = 1;
   if (r->period_closed && imx_ledger_close_period(l, r->period_closed, now) != 0)
@@ -935,6 +959,7 @@ static int anchor_of(void *ctx, int64_t seq, int64_t time_ms, const char *cc,
 ** journal's up to journal_seq (the engine is between batches, or stopped).
 ** The buffer must not be the snapshot thread's. 0, or -1 (logged). */
 static int snapshot_take(imx_server *s) {
+  int64_t t0 = now_ns();
   size_t n = core_snapshot_write(s->core, s->snap_buf, s->snap_cap);
   if (n > s->snap_cap) {
     size_t cap = n + n / 4;
@@ -961,6 +986,7 @@ static int snapshot_take(imx_server *s) {
     return -1;
   }
   s->snap_seq = m->seq;
+  s->snap_copy_ns = now_ns() - t0;
   return 0;
 }
 
@@ -971,9 +997,9 @@ static void snapshot_write_now(imx_server *s) {
                      sizeof err) != 0)
     imx_log("snapshot: %s; the journal is replayed instead", err);
   else
-    imx_log("snapshot at journal entry %lld: %zu bytes in %lld ms",
-            (long long)s->snap_next.seq, s->snap_len,
-            (long long)((now_ns() - t0) / 1000000));
+    imx_log("snapshot at journal entry %lld: %zu bytes, copied by the engine thread in "
+            "%lld ms, written in %lld ms", (long long)s->snap_next.seq, s->snap_len,
+            (long long)(s->snap_copy_ns / 1000000), (long long)((now_ns() - t0) / 1000000));
 }
 
 static void *snapshot_main(void *arg) {
@@ -1298,8 +1324,7 @@ static int recover(imx_server *s) {
     snprintf(how, sizeof how, "the snapshot of journal entry %lld read, %lld entries after it",
              (long long)(from - 1), (long long)(seq - from + 1));
   else
-    snprintf(how, sizeof how, "%s%lld entries", s->snap_path ? "no snapshot, " : "",
-             (long long)seq);
+    snprintf(how, sizeof how, "the whole journal, %lld entries", (long long)seq);
   imx_log("ledger %s: recovered %lld commands and %lld trades; verified (%s replayed "
           "in %lld ms, %s checked in %lld ms)", s->cfg.db_path, (long long)seq,
           (long long)trade, how, (long long)((t1 - t0) / 1000000),
@@ -1374,7 +1399,8 @@ static int start_workers(imx_server *s) {
     worker *w = &s->workers[i];
     w->srv = s;
     w->reply = malloc(IMX_REPLY_BYTES_MAX);
-    if (w->reply == NULL) return -1;
+    if (w->reply == NULL || reads_open(s->cfg.market, s->cfg.db_path, &w->reads) != 0)
+      return -1;
     int rv;
     if ((rv = nng_aio_alloc(&w->aio, on_aio, w)) != 0) return fail_nng("aio", rv);
     if ((rv = nng_ctx_open(&w->ctx, s->rep)) != 0) return fail_nng("ctx", rv);
@@ -1566,7 +1592,10 @@ int imx_server_stop(imx_server *s) {
     nng_aio_free(s->workers[i].aio);
   }
   nng_aio_free(s->pub_aio);
-  for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) free(s->workers[i].reply);
+  for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) {
+    free(s->workers[i].reply);
+    reads_close(s->workers[i].reads);
+  }
   free(s->workers);
   core_close(s->core);
   imx_ledger_close(s->ledger);
