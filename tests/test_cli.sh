@@ -138,6 +138,12 @@ argument_errors() {
     bid "$long" 1 85 || ok=1
   want_err CC-R1 2 "imx trades: --for: must be a cost centre id of 1 to 64 bytes$H trades" \
     trades --for "$long" || ok=1
+  want_err CC-P1 2 "imx modify: --qty: missing: give --qty, --price or both$H modify" modify 1 || ok=1
+  want_err CC-P1 2 "imx modify: --price: '85.555': has more decimals than the currency has (EUR has 2)$H modify" \
+    modify 1 --price 85.555 || ok=1
+  want_err CC-R1 2 "imx orders: --limit: only with --all (closed orders)$H orders" orders --limit 5 || ok=1
+  want_err CC-R1 2 "imx orders: --limit: '101': must be a whole number, 1 to 100$H orders" \
+    orders --all --limit 101 || ok=1
   want_err CC-R1 2 "imx: frobnicate: no such command (imx help lists them)" frobnicate || ok=1
   want_err CC-R1 2 "imx: auction: did you mean imx auction run? (imx help)" auction || ok=1
   want_err CC-R1 2 "imx: --url: needs a value" --url || ok=1
@@ -178,7 +184,7 @@ help_lists_commands() {
   im - help
   [ "$RC" -eq 0 ] && [ -z "$ERR" ] || return 1
   local c
-  for c in bid offer cancel orders book trades balance services who tender quote "auction run" \
+  for c in bid offer cancel modify orders book trades balance services who tender quote "auction run" \
     "period close" watch token "ledger verify" export help; do
     has "$OUT" "^  $c +[a-z]" || return 1
   done
