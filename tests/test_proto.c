@@ -1928,6 +1928,14 @@ static void test_market_file_loads_the_documented_example(void) {
   imx_market_free(&m);
 }
 
+static void test_market_service_id_may_not_take_a_cost_centres_topic(void) {
+  expect_market_error(
+      "{\"currency\":\"EUR\",\"services\":[{\"id\":\"it.hour\",\"unit\":\"h\","
+      "\"tick\":1,\"lot\":1},{\"id\":\"cc:CC-1\",\"unit\":\"h\",\"tick\":1,"
+      "\"lot\":1}],\"cost_centres\":[]}",
+      "bad_field", "services[1].id");
+}
+
 static void test_market_ten_budgets_of_1e18_are_refused_at_the_first(void) {
   char *json = receivers_market(10, "1000000000000000000");
   imx_market m;
@@ -2216,6 +2224,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_list_and_get_replies_round_trip),
       CHECK_CASE(test_market_data_tender_events_round_trip),
       CHECK_CASE(test_market_data_tender_topic_must_fit_the_event),
+      CHECK_CASE(test_market_service_id_may_not_take_a_cost_centres_topic),
       CHECK_CASE(test_auction_run_round_trips),
       CHECK_CASE(test_period_close_round_trips),
       CHECK_CASE(test_request_encoding_is_the_documented_json),
