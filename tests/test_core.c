@@ -2012,6 +2012,10 @@ static const struct {
     {"CC-R2", "{\"v\":1,\"type\":\"balance.get\",\"id\":\"v8\"}"},
     {"CC-R1", "{\"v\":1,\"type\":\"book.get\",\"id\":\"v9\",\"service\":\"it.hour\"}"},
     {"CC-R1", "{\"v\":1,\"type\":\"book.get\",\"id\":\"va\",\"service\":\"truck.day\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"vb\"}"},
+    {"CC-P1", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"vc\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"tender.get\",\"id\":\"vd\",\"tender\":4}"},
+    {"CC-R2", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"ve\"}"},
 };
 #define VIEWS_N (sizeof views / sizeof views[0])
 
@@ -2062,6 +2066,22 @@ static void test_replaying_the_journal_rebuilds_the_same_market(void) {
   core_result tick = core_tick(c, T0 + 1005);
   CHECK_EQ(1, tick.trades_n);
   journal_add(&j, &tick, T0 + 1005);
+  /* a choose tender: two quotes, one withdrawn, the other awarded; one
+  ** that lapses before the next request; one left open with a quote */
+  run_j(c, &j, "CC-R1", T0 + 1010, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n2\",\"service\":"
+                                  "\"it.hour\",\"qty\":1,\"ceiling\":2000,\"deadline_ms\":100000,"
+                                  "\"decide\":\"choose\"}");
+  run_j(c, &j, "CC-P1", T0 + 1011, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q3\",\"tender\":2,\"price\":1900}");
+  run_j(c, &j, "CC-P2", T0 + 1012, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q4\",\"tender\":2,\"price\":1600}");
+  run_j(c, &j, "CC-P2", T0 + 1013, "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w1\",\"quote\":4}");
+  run_j(c, &j, "CC-R1", T0 + 1014, "{\"v\":1,\"type\":\"tender.award\",\"id\":\"aw\",\"tender\":2,\"quote\":3}");
+  run_j(c, &j, "CC-R2", T0 + 1015, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n3\",\"service\":"
+                                  "\"it.hour\",\"qty\":1,\"ceiling\":2000,\"deadline_ms\":500,"
+                                  "\"decide\":\"choose\"}");
+  run_j(c, &j, "CC-R1", T0 + 1016, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n4\",\"service\":"
+                                  "\"it.hour\",\"qty\":1,\"ceiling\":1000,\"deadline_ms\":1000000,"
+                                  "\"decide\":\"choose\"}");
+  run_j(c, &j, "CC-P1", T0 + 1017, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q5\",\"tender\":4,\"price\":900}");
   /* an auction call, and one left for the period close to call */
   run_j(c, &j, "CC-P1", T0 + 2000, "{\"v\":1,\"type\":\"order.new\",\"id\":\"o2\",\"service\":"
                                   "\"truck.day\",\"side\":\"offer\",\"qty\":4,\"price\":1000}");
@@ -2075,8 +2095,8 @@ static void test_replaying_the_journal_rebuilds_the_same_market(void) {
   /* and a trade in period 2 */
   run_j(c, &j, "CC-R2", T0 + 3001, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b6\",\"service\":"
                                   "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
-  CHECK_EQ(15, j.n); /* 14 requests and the tick; the repeats are not journaled */
-  CHECK_EQ(5, core_last_trade(c)); /* b1, the tender, the call, the close's call, b6 */
+  CHECK_EQ(23, j.n); /* 22 requests and the tick; the repeats are not journaled */
+  CHECK_EQ(6, core_last_trade(c)); /* b1, two tenders, the call, the close's call, b6 */
   for (size_t v = 0; v < VIEWS_N; v++) {
     run(c, views[v].cc, T0 + 4000, views[v].json);
     CHECK_EQ(0, last_.error);
