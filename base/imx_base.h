@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ------------------------------------------------------------ assertions */
 
@@ -174,6 +175,70 @@ static inline uint64_t imx_hash_str(uint64_t seed, const char *s) {
   uint64_t h = 1469598103934665603ull ^ seed;
   for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
   return h;
+}
+
+/* ------------------------------------------------------- byte buffers */
+
+/*
+** Little-endian integers and raw bytes in a buffer: the one codec of
+** snapshots (the engine's and the server core's). A writer with p NULL
+** only counts, so the same code sizes a buffer and then fills it; past cap
+** it stops writing and sets full. A reader past the end, or told by its
+** caller that a value is wrong (imx_rbuf_fail), keeps the first reason in
+** why and reads 0 from then on.
+*/
+typedef struct imx_wbuf {
+  uint8_t *p;
+  size_t len, cap;
+  int full;
+} imx_wbuf;
+
+typedef struct imx_rbuf {
+  const uint8_t *p;
+  size_t len, at;
+  const char *why; /* NULL while all is well */
+} imx_rbuf;
+
+static inline void imx_wbuf_int(imx_wbuf *o, uint64_t v, unsigned bytes) {
+  if (o->p != NULL && (o->full || o->len + bytes > o->cap)) o->full = 1;
+  else if (o->p != NULL)
+    for (unsigned i = 0; i < bytes; i++) o->p[o->len + i] = (uint8_t)(v >> (8 * i));
+  o->len += bytes;
+}
+
+static inline void imx_wbuf_bytes(imx_wbuf *o, const void *src, size_t n) {
+  if (o->p != NULL && (o->full || o->len + n > o->cap)) o->full = 1;
+  else if (o->p != NULL && n > 0) memcpy(o->p + o->len, src, n);
+  o->len += n;
+}
+
+static inline int imx_rbuf_fail(imx_rbuf *in, const char *why) {
+  if (in->why == NULL) in->why = why;
+  return -1;
+}
+
+static inline uint64_t imx_rbuf_int(imx_rbuf *in, unsigned bytes) {
+  if (in->why != NULL) return 0;
+  if (in->len - in->at < bytes) {
+    imx_rbuf_fail(in, "it ends early");
+    return 0;
+  }
+  uint64_t v = 0;
+  for (unsigned i = 0; i < bytes; i++) v |= (uint64_t)in->p[in->at + i] << (8 * i);
+  in->at += bytes;
+  return v;
+}
+
+/* The next n bytes, or NULL (and why set) when fewer are left. */
+static inline const uint8_t *imx_rbuf_bytes(imx_rbuf *in, size_t n) {
+  if (in->why != NULL) return NULL;
+  if (in->len - in->at < n) {
+    imx_rbuf_fail(in, "it ends early");
+    return NULL;
+  }
+  const uint8_t *p = in->p + in->at;
+  in->at += n;
+  return p;
 }
 
 #endif /* IMX_BASE_H */

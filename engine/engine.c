@@ -931,3 +931,108 @@ int imx_engine_check(const imx_engine *e) {
   if (rc == 0) rc = risk_check(e);
   return rc ? rc : tender_check(e);
 }
+
+/* ------------------------------------------------------------ snapshots */
+
+/* Each book's last clearing price, then every open order: by service, by
+** side, by level from the worst price to the best (the order of the level
+** arrays, so that reading appends each level at the end), in time order
+** within the level. */
+void books_snap_write(const imx_engine *e, snap_out *o) {
+  for (uint32_t s = 0; s < e->services_n; s++) snap_i64(o, e->books[s].last_price_minor);
+  snap_u32(o, e->orders.n);
+  uint32_t written = 0;
+  for (uint32_t s = 0; s < e->services_n; s++)
+    for (int side = 0; side < 2; side++) {
+      const book_side *bs = &e->books[s].side[side];
+      for (uint32_t l = 0; l < bs->n; l++)
+        for (uint32_t k = bs->levels[l].head; k != NIL; k = e->pool[k].next) {
+          const order *od = &e->pool[k];
+          snap_u32(o, s);
+          snap_u32(o, (uint32_t)side | (uint32_t)od->tif << 8 | (uint32_t)od->aon << 16);
+          snap_u64(o, od->id);
+          snap_u32(o, od->cc);
+          snap_i64(o, od->price_minor);
+          snap_i64(o, od->qty_open);
+          snap_i64(o, od->qty_filled);
+          written++;
+        }
+    }
+  IMX_ASSERT(written == e->orders.n);
+}
+
+/* Reads one order into a free slot and rests it; the cost centres' lists
+** are linked once all are read (they run in id order, the book in time
+** order). */
+static int order_read_one(imx_engine *e, snap_in *in, uint32_t *slot_out) {
+  uint32_t service = snap_get_u32(in), flags = snap_get_u32(in);
+  uint64_t id = snap_get_u64(in);
+  uint32_t cc = snap_get_u32(in);
+  int64_t price = snap_get_i64(in), open = snap_get_i64(in), filled = snap_get_i64(in);
+  if (in->why) return -1;
+  uint32_t side = flags & 0xff, tif = flags >> 8 & 0xff, aon = flags >> 16;
+  if (service >= e->services_n || side > IMX_OFFER || tif > IMX_TIF_FOK || aon > 1 ||
+      id < 1 || id >= e->order_id_next || open < 1 || open > IMX_QTY_MAX ||
+      filled < 0 || filled > INT64_MAX / 4 || /* modify can raise it past QTY_MAX */ (e->risk && (cc >= e->ccs_max || !e->ccs[cc].declared)))
+    return snap_fail(in, "an order is out of range");
+  book *b = &e->books[service];
+  int market = price == IMX_PRICE_MARKET && b->mode == IMX_MODE_AUCTION;
+  if (!market && (price < b->tick_minor || price > b->price_cap_minor ||
+                  price % b->tick_minor != 0))
+    return snap_fail(in, "an order's price is not on this book");
+  if (idx_find(&e->orders, id) != NIL) return snap_fail(in, "an order is in the snapshot twice");
+  book_side *bs = &b->side[side];
+  uint32_t pos;
+  if (!side_find(bs, (int)side, price, &pos) && bs->n == bs->cap)
+    return snap_fail(in, "more price levels than the book holds");
+  if (b->mode == IMX_MODE_AUCTION) {
+    imx_order_new probe = {.service = service, .cc = cc, .side = (imx_side)side};
+    if (auction_check_entry(e, &probe) != IMX_OK)
+      return snap_fail(in, "an auction order breaks its book's rules");
+  }
+  uint32_t slot = pool_take(e);
+  if (slot == NIL) return snap_fail(in, "more orders than this market holds");
+  order *o = &e->pool[slot];
+  *o = (order){.id = id, .price_minor = price, .qty_open = open, .qty_filled = filled,
+               .prev = NIL, .next = NIL, .cc_prev = NIL, .cc_next = NIL, .cc_head = NIL,
+               .cc = cc, .service = (uint16_t)service, .side = (uint8_t)side,
+               .tif = (uint8_t)tif, .aon = (uint8_t)aon, .live = 1};
+  idx_put(&e->orders, slot);
+  if (b->mode == IMX_MODE_AUCTION) auction_order_opened(e, o);
+  rest(e, b, slot);
+  *slot_out = slot;
+  return 0;
+}
+
+typedef struct id_slot {
+  uint64_t id;
+  uint32_t slot;
+} id_slot;
+
+static int by_id(const void *a, const void *b) {
+  uint64_t x = ((const id_slot *)a)->id, y = ((const id_slot *)b)->id;
+  return x < y ? -1 : x > y;
+}
+
+int books_snap_read(imx_engine *e, snap_in *in) {
+  for (uint32_t s = 0; s < e->services_n; s++) {
+    int64_t last = snap_get_i64(in);
+    if (last < 0 || last > e->books[s].price_cap_minor)
+      return snap_fail(in, "a last clearing price is out of range");
+    e->books[s].last_price_minor = last;
+  }
+  uint32_t n = snap_get_u32(in);
+  if (in->why) return -1;
+  if (n > e->orders_max) return snap_fail(in, "more orders than this market holds");
+  id_slot *read = malloc((size_t)(n ? n : 1) * sizeof *read);
+  if (read == NULL) return snap_fail(in, "out of memory");
+  uint32_t k = 0;
+  for (; k < n && order_read_one(e, in, &read[k].slot) == 0; k++)
+    read[k].id = e->pool[read[k].slot].id;
+  if (k == n) { /* ids are unique: order_read_one refused a second one */
+    qsort(read, n, sizeof *read, by_id);
+    for (uint32_t i = 0; i < n; i++) cc_link(e, read[i].slot);
+  }
+  free(read);
+  return in->why ? -1 : 0;
+}

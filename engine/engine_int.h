@@ -12,6 +12,8 @@
 **   risk.c     budgets, capacities (positions: a provider's capacity of
 **              one service) and the per-cost-centre limits
 **   tender.c   tenders and quotes
+**   snapshot.c the byte codec of snapshots and their header; each file
+**              writes and reads its own part (imx_engine_snapshot_write)
 **
 ** Each file owns its data and checks its own invariants: imx_engine_check
 ** calls auction_check, risk_check and tender_check.
@@ -308,5 +310,29 @@ imx_status auction_check_entry(const imx_engine *e, const imx_order_new *o);
 void auction_order_opened(imx_engine *e, const order *o);
 void auction_order_closed(imx_engine *e, const order *o);
 int auction_check(const imx_engine *e);
+
+/* ------------------------------------------------------------ snapshots */
+
+/* The codec is imx_base.h's; these name its widths. */
+typedef imx_wbuf snap_out;
+typedef imx_rbuf snap_in;
+static inline void snap_u64(snap_out *o, uint64_t v) { imx_wbuf_int(o, v, 8); }
+static inline void snap_u32(snap_out *o, uint32_t v) { imx_wbuf_int(o, v, 4); }
+static inline void snap_i64(snap_out *o, int64_t v) { imx_wbuf_int(o, (uint64_t)v, 8); }
+static inline uint64_t snap_get_u64(snap_in *in) { return imx_rbuf_int(in, 8); }
+static inline uint32_t snap_get_u32(snap_in *in) { return (uint32_t)imx_rbuf_int(in, 4); }
+static inline int64_t snap_get_i64(snap_in *in) { return (int64_t)imx_rbuf_int(in, 8); }
+static inline int snap_fail(snap_in *in, const char *why) { return imx_rbuf_fail(in, why); }
+
+/* Each part writes and reads its own data. A reader runs on an engine made
+** with the same configuration and services and no orders or tenders; it
+** validates what it reads enough never to trip an assertion, and the
+** caller runs imx_engine_check on the result. */
+void books_snap_write(const imx_engine *e, snap_out *o);  /* engine.c  */
+int books_snap_read(imx_engine *e, snap_in *in);
+void risk_snap_write(const imx_engine *e, snap_out *o);   /* risk.c    */
+int risk_snap_read(imx_engine *e, snap_in *in);
+void tender_snap_write(const imx_engine *e, snap_out *o); /* tender.c  */
+int tender_snap_read(imx_engine *e, snap_in *in);
 
 #endif /* IMX_ENGINE_INT_H */

@@ -432,6 +432,23 @@ uint32_t imx_engine_open_orders(const imx_engine *e);
 /* Bytes the engine allocated (pool, id index, books). */
 size_t imx_engine_memory_bytes(const imx_engine *e);
 
+/* Snapshots: the engine's whole state as bytes, so that a restart reads it
+** instead of running every command since the market opened. write returns
+** the size of the snapshot and writes it when it fits in cap (buf NULL and
+** cap 0 ask the size only); it does not change the engine. The bytes are
+** the engine's own versioned format, not an interface.
+**
+** read loads a snapshot into an engine made with the same configuration
+** and services and without orders or tenders (the market's budgets and
+** capacities may be set: the snapshot's replace them); it emits no events,
+** and checks every invariant (imx_engine_check) at the end. IMX_OK, or
+** IMX_E_BAD_CONFIG with *why saying what did not fit (another market, a
+** damaged snapshot): the engine must then be destroyed. Reading allocates
+** (a sort of the orders by id), like creation. */
+size_t imx_engine_snapshot_write(const imx_engine *e, void *buf, size_t cap);
+imx_status imx_engine_snapshot_read(imx_engine *e, const void *buf, size_t len,
+                                    const char **why);
+
 /* Walks every book and checks every invariant: levels strictly ordered,
 ** level totals equal the sum of their orders, filled + open = original,
 ** quantities positive, the id index agrees with the pool, no two non-aon

@@ -456,3 +456,91 @@ int risk_check(const imx_engine *e) {
     return 33;
   return 0;
 }
+
+/* ------------------------------------------------------------ snapshots */
+
+/* Declared accounts as they are (reservations and counts included: the
+** caller's check recomputes them from the orders and tenders read after),
+** then every position in the order it was made. */
+void risk_snap_write(const imx_engine *e, snap_out *o) {
+  uint32_t declared_n = 0;
+  for (uint32_t cc = 0; e->risk && cc < e->ccs_max; cc++) declared_n += e->ccs[cc].declared != 0;
+  snap_u32(o, declared_n);
+  for (uint32_t cc = 0; e->risk && cc < e->ccs_max; cc++) {
+    const cc_account *a = &e->ccs[cc];
+    if (!a->declared) continue;
+    snap_u32(o, cc);
+    snap_i64(o, a->budget_minor);
+    snap_i64(o, a->reserved_minor);
+    snap_i64(o, a->spent_minor);
+    snap_i64(o, a->earned_minor);
+    snap_u32(o, a->orders_open);
+    snap_u32(o, a->tenders_open);
+  }
+  snap_u32(o, e->positions_n);
+  for (uint32_t i = 0; i < e->positions_n; i++) {
+    const position *p = &e->positions[i];
+    snap_u32(o, p->cc);
+    snap_u32(o, p->service);
+    snap_i64(o, p->capacity);
+    snap_i64(o, p->cap_reserved);
+    snap_i64(o, p->sold);
+  }
+}
+
+static int money_ok(int64_t v) { return v >= 0 && v <= IMX_BUDGETS_TOTAL_MAX_MINOR; }
+
+/* The engine's positions so far (made by the market's setup, in the same
+** order as in the engine that wrote) must be the snapshot's first ones. */
+int risk_snap_read(imx_engine *e, snap_in *in) {
+  uint32_t n = snap_get_u32(in);
+  if (in->why) return -1;
+  if (!e->risk && n != 0) return snap_fail(in, "accounts in a snapshot without risk limits");
+  if (n > e->ccs_max) return snap_fail(in, "more accounts than cost centres");
+  if (e->risk) memset(e->ccs, 0, e->ccs_max * sizeof *e->ccs);
+  e->budgets_total_minor = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t cc = snap_get_u32(in);
+    cc_account a = {.budget_minor = snap_get_i64(in), .reserved_minor = snap_get_i64(in),
+                    .spent_minor = snap_get_i64(in), .earned_minor = snap_get_i64(in),
+                    .orders_open = snap_get_u32(in), .tenders_open = snap_get_u32(in),
+                    .declared = 1};
+    if (in->why) return -1;
+    if (cc >= e->ccs_max || e->ccs[cc].declared)
+      return snap_fail(in, "an account's cost centre is out of range or twice");
+    if (!money_ok(a.budget_minor) || !money_ok(a.reserved_minor) ||
+        !money_ok(a.spent_minor) || !money_ok(a.earned_minor))
+      return snap_fail(in, "an account's amount is out of range");
+    e->budgets_total_minor += a.budget_minor;
+    if (e->budgets_total_minor > IMX_BUDGETS_TOTAL_MAX_MINOR)
+      return snap_fail(in, "the budgets add up to more than the limit");
+    e->ccs[cc] = a;
+  }
+  uint32_t positions = snap_get_u32(in);
+  if (in->why) return -1;
+  if (positions > e->positions_max || positions < e->positions_n)
+    return snap_fail(in, "the positions do not fit this market");
+  for (uint32_t i = 0; i < positions; i++) {
+    uint32_t cc = snap_get_u32(in), service = snap_get_u32(in);
+    int64_t capacity = snap_get_i64(in), reserved = snap_get_i64(in), sold = snap_get_i64(in);
+    if (in->why) return -1;
+    if (!declared(e, cc) || service >= e->services_n || capacity < -1 ||
+        capacity > IMX_QTY_MAX || reserved < 0 || sold < 0)
+      return snap_fail(in, "a position is out of range");
+    position *p;
+    if (i < e->positions_n) {
+      p = &e->positions[i];
+      if (p->cc != cc || p->service != service)
+        return snap_fail(in, "the positions are not this market's");
+    } else {
+      if (position_find(e, cc, service) != NULL)
+        return snap_fail(in, "a position is in the snapshot twice");
+      p = position_make(e, cc, service);
+      IMX_ASSERT(p != NULL); /* positions <= positions_max */
+    }
+    p->capacity = capacity;
+    p->cap_reserved = reserved;
+    p->sold = sold;
+  }
+  return 0;
+}

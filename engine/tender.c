@@ -449,3 +449,81 @@ imx_status imx_engine_quote_get(const imx_engine *e, uint64_t quote_id,
                           .price_minor = q->price_minor};
   return IMX_OK;
 }
+
+/* ------------------------------------------------------------ snapshots */
+
+/* Open tenders in the order they opened, each with its quotes in arrival
+** order (the order that breaks ties). */
+void tender_snap_write(const imx_engine *e, snap_out *o) {
+  snap_u32(o, e->tender_index.n);
+  for (uint32_t s = e->tender_head; s != NIL; s = e->tenders[s].next) {
+    const tender *t = &e->tenders[s];
+    snap_u64(o, t->id);
+    snap_u32(o, t->service);
+    snap_u32(o, t->cc);
+    snap_i64(o, t->qty);
+    snap_i64(o, t->ceiling_minor);
+    snap_i64(o, t->deadline_ms);
+    snap_u32(o, t->quotes_n);
+    for (uint32_t q = 0; q < t->quotes_n; q++) {
+      snap_u64(o, t->quotes[q].id);
+      snap_u32(o, t->quotes[q].cc);
+      snap_i64(o, t->quotes[q].price_minor);
+    }
+  }
+}
+
+static int tender_read_one(imx_engine *e, snap_in *in, tender *t) {
+  memset(t, 0, sizeof *t);
+  t->id = snap_get_u64(in);
+  t->service = snap_get_u32(in);
+  t->cc = snap_get_u32(in);
+  t->qty = snap_get_i64(in);
+  t->ceiling_minor = snap_get_i64(in);
+  t->deadline_ms = snap_get_i64(in);
+  t->quotes_n = snap_get_u32(in);
+  if (in->why) return -1;
+  if (t->id < 1 || t->id >= e->tender_id_next || t->service >= e->services_n ||
+      (e->risk && t->cc >= e->ccs_max) || t->qty < 1 || t->qty > IMX_QTY_MAX ||
+      t->ceiling_minor < 1 || t->ceiling_minor > IMX_PRICE_MAX_MINOR ||
+      t->quotes_n > IMX_QUOTES_MAX)
+    return snap_fail(in, "a tender is out of range");
+  if (idx_find(&e->tender_index, t->id) != NIL)
+    return snap_fail(in, "a tender is in the snapshot twice");
+  for (uint32_t q = 0; q < t->quotes_n; q++) {
+    quote *qt = &t->quotes[q];
+    qt->id = snap_get_u64(in);
+    qt->cc = snap_get_u32(in);
+    qt->price_minor = snap_get_i64(in);
+    if (in->why) return -1;
+    if (qt->id < 1 || qt->id >= e->quote_id_next || qt->price_minor < 1 ||
+        qt->price_minor > t->ceiling_minor || (e->risk && qt->cc >= e->ccs_max))
+      return snap_fail(in, "a quote is out of range");
+  }
+  return 0;
+}
+
+int tender_snap_read(imx_engine *e, snap_in *in) {
+  uint32_t n = snap_get_u32(in);
+  if (in->why) return -1;
+  if (n > e->tenders_max) return snap_fail(in, "more tenders than this market holds");
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t slot = e->tender_free;
+    IMX_ASSERT(slot != NIL); /* n <= tenders_max, none open before */
+    tender *t = &e->tenders[slot];
+    uint32_t free_next = t->next;
+    if (tender_read_one(e, in, t) != 0) {
+      t->next = free_next; /* still free */
+      return -1;
+    }
+    e->tender_free = free_next;
+    t->live = 1;
+    t->next = NIL;
+    t->prev = e->tender_tail;
+    if (e->tender_tail != NIL) e->tenders[e->tender_tail].next = slot;
+    else e->tender_head = slot;
+    e->tender_tail = slot;
+    idx_put(&e->tender_index, slot);
+  }
+  return 0;
+}

@@ -77,6 +77,9 @@ typedef struct imx_market_cc {
 } imx_market_cc;
 
 typedef struct imx_market {
+  char digest[65];               /* SHA-256 of the file's bytes, hex: a
+                                 ** snapshot is read only into the market
+                                 ** it was written from                  */
   char currency[4];
   imx_market_service *services;  /* at most IMX_SERVICES_MAX          */
   uint32_t services_n;

@@ -321,6 +321,7 @@ int imx_market_parse(const char *text, size_t len, imx_market *out,
   free(L.capacity_seen);
   cJSON_Delete(doc);
   if (rc) imx_market_free(out);
+  else imx_sha256_hex(text, len, out->digest);
   return rc;
 }
 

@@ -2039,11 +2039,19 @@ static const struct {
 };
 #define REPEATS_N (sizeof repeats / sizeof repeats[0])
 
-static void test_replaying_the_journal_rebuilds_the_same_market(void) {
-  static journal j;
-  static saved_reply before[VIEWS_N], first[REPEATS_N];
-  memset(&j, 0, sizeof j);
+static journal j_;
+static saved_reply before_[VIEWS_N], first_[REPEATS_N];
+
+/* A market with every kind of state (resting and cancelled orders, a
+** repeat, a tender awarded by the clock, an auction call, a closed period),
+** its journal in j_, and the replies of the views and the repeats on it in
+** before_ and first_. */
+static imx_core *build_journaled_market(void) {
+  journal *jp = &j_;
+  saved_reply *before = before_, *first = first_;
+  memset(jp, 0, sizeof *jp);
   imx_core *c = open_core();
+#define j (*jp)
   /* orders: a trade, a resting bid, and a bid then cancelled */
   run_j(c, &j, "CC-P1", T0, "{\"v\":1,\"type\":\"order.new\",\"id\":\"o1\",\"service\":"
                            "\"it.hour\",\"side\":\"offer\",\"qty\":4,\"price\":1000}");
@@ -2107,7 +2115,27 @@ static void test_replaying_the_journal_rebuilds_the_same_market(void) {
     CHECK(res.journal == NULL);
     save_reply(&first[k]);
   }
+#undef j
+  return c;
+}
 
+/* The views and the repeats on r answer as they did on the market built. */
+static void check_same_market(imx_core *r) {
+  for (size_t v = 0; v < VIEWS_N; v++) {
+    run(r, views[v].cc, T0 + 4000, views[v].json);
+    CHECK(same_reply(&before_[v]));
+  }
+  for (size_t k = 0; k < REPEATS_N; k++) {
+    core_result res = run(r, repeats[k].cc, T0 + 4000, repeats[k].json);
+    CHECK(res.journal == NULL);
+    CHECK(same_reply(&first_[k]));
+  }
+}
+
+static void test_replaying_the_journal_rebuilds_the_same_market(void) {
+  imx_core *c = build_journaled_market();
+  journal *jp = &j_;
+#define j (*jp)
   imx_core *r = open_core();
   core_result replayed;
   for (uint32_t i = 0; i < j.n; i++) {
@@ -2116,16 +2144,65 @@ static void test_replaying_the_journal_rebuilds_the_same_market(void) {
     CHECK_EQ(1, replayed.changed); /* every entry changed the market */
   }
   CHECK_EQ(core_last_trade(c), core_last_trade(r));
-  for (size_t v = 0; v < VIEWS_N; v++) {
-    run(r, views[v].cc, T0 + 4000, views[v].json);
-    CHECK(same_reply(&before[v]));
-  }
-  for (size_t k = 0; k < REPEATS_N; k++) {
-    core_result res = run(r, repeats[k].cc, T0 + 4000, repeats[k].json);
-    CHECK(res.journal == NULL);
-    CHECK(same_reply(&first[k]));
-  }
+  check_same_market(r);
+#undef j
   close_core(r);
+  close_core(c);
+}
+
+/* A restart from a snapshot taken after any entry of the journal, and the
+** entries after it replayed, answers every view and every repeat exactly as
+** the market did; the snapshot read back writes the same bytes. */
+static void test_a_snapshot_after_any_entry_and_the_rest_replayed_is_the_same_market(void) {
+  imx_core *c = build_journaled_market();
+  const journal *j = &j_;
+  core_result res;
+  for (uint32_t k = 0; k <= j->n; k++) {
+    imx_core *a = open_core();
+    for (uint32_t i = 0; i < k; i++)
+      CHECK_EQ(0, core_replay(a, j->e[i].time_ms, j->e[i].cc, j->e[i].entry, j->e[i].len, &res));
+    size_t n = core_snapshot_write(a, NULL, 0);
+    char *snap = malloc(n), *again = malloc(n);
+    if (snap == NULL || again == NULL) abort();
+    CHECK_EQ(n, core_snapshot_write(a, snap, n));
+    imx_core *b = open_core();
+    const char *why = NULL;
+    CHECK_EQ(0, core_snapshot_read(b, snap, n, &why));
+    if (why) fprintf(stderr, "  after entry %u: %s\n", k, why);
+    CHECK_EQ(n, core_snapshot_write(b, again, n));
+    CHECK(memcmp(snap, again, n) == 0);
+    for (uint32_t i = k; i < j->n; i++)
+      CHECK_EQ(0, core_replay(b, j->e[i].time_ms, j->e[i].cc, j->e[i].entry, j->e[i].len, &res));
+    CHECK_EQ(core_last_trade(c), core_last_trade(b));
+    check_same_market(b);
+    close_core(a);
+    close_core(b);
+    free(snap);
+    free(again);
+  }
+  close_core(c);
+}
+
+/* A snapshot of another market, or cut short, is refused with a reason. */
+static void test_a_snapshot_of_another_market_or_cut_short_is_refused(void) {
+  imx_core *c = build_journaled_market();
+  size_t n = core_snapshot_write(c, NULL, 0);
+  char *snap = malloc(n);
+  if (snap == NULL) abort();
+  CHECK_EQ(n, core_snapshot_write(c, snap, n));
+  const char *why = NULL;
+  imx_core *b = open_limited(2048, 0); /* other limits: another engine */
+  CHECK_EQ(-1, core_snapshot_read(b, snap, n, &why));
+  CHECK(why != NULL && strstr(why, "another market") != NULL);
+  close_core(b);
+  for (size_t cut = 0; cut < n; cut += 1 + cut / 8) {
+    b = open_core();
+    why = NULL;
+    CHECK_EQ(-1, core_snapshot_read(b, snap, cut, &why));
+    CHECK(why != NULL);
+    close_core(b);
+  }
+  free(snap);
   close_core(c);
 }
 
@@ -2235,6 +2312,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_reply_longer_than_the_cost_centres_share_is_not_done_twice),
       CHECK_CASE(test_order_filling_300_orders_counts_every_fill_and_pages_the_rest),
       CHECK_CASE(test_replaying_the_journal_rebuilds_the_same_market),
+      CHECK_CASE(test_a_snapshot_after_any_entry_and_the_rest_replayed_is_the_same_market),
+      CHECK_CASE(test_a_snapshot_of_another_market_or_cut_short_is_refused),
       CHECK_CASE(test_replay_runs_every_entry_even_one_the_memory_would_answer),
   };
   int rc = check_run(cases, sizeof cases / sizeof cases[0], argc, argv);

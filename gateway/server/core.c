@@ -475,8 +475,8 @@ static uint64_t id_hash(const char *s, size_t n) {
 ** murmur3's finaliser. Each step is a bijection of the state, so two
 ** encodings of one length that differ in one word never collide; others
 ** collide by chance only (about 2^-64), and a repeat is only ever compared
-** with the same cost centre's request of the same id. It is never stored
-** on disk: replay computes it again. */
+** with the same cost centre's request of the same id. Replay computes it
+** again; a snapshot stores it (with the reply it remembers). */
 static uint64_t request_hash(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ull ^ (n * 0x9E3779B97F4A7C15ull);
   size_t i = 0;
@@ -1339,6 +1339,198 @@ int core_replay(imx_core *c, int64_t time_ms, const char *cc,
 }
 
 int64_t core_last_trade(const imx_core *c) { return c->last_trade; }
+
+/* ------------------------------------------------------------ snapshots */
+
+/*
+** A core's snapshot: the engine's (its own format, imx_engine.h), then what
+** the core keeps beside it: the period, the last trade id, the clock, the
+** trades kept for trades.list (cost centres and services as their index in
+** the market file), and every cost centre's remembered requests exactly as
+** they lie in its share (positions included), so that after a restart a
+** repeat gets the same answer as before it. The tops last published are
+** not written: they are the books' tops, computed again.
+*/
+#define CORE_SNAP_MAGIC 0x31455243584D49ull /* "IMXCRE1" */
+#define CORE_SNAP_VERSION 1u
+
+static void snap_trades(const imx_core *c, imx_wbuf *o) {
+  imx_wbuf_int(o, c->trades_n, 4);
+  for (uint32_t k = 0; k < c->trades_n; k++) {
+    const imx_reply_trade *t =
+        &c->trades[(c->trades_head + TRADES_KEPT - c->trades_n + k) % TRADES_KEPT];
+    int64_t svc = service_index(c, t->service), buyer = core_cc_index(c->m, t->buyer),
+            seller = core_cc_index(c->m, t->seller);
+    IMX_ASSERT(svc >= 0 && buyer >= 0 && seller >= 0);
+    imx_wbuf_int(o, t->trade, 8);
+    imx_wbuf_int(o, (uint64_t)svc, 4);
+    imx_wbuf_int(o, (uint64_t)buyer, 4);
+    imx_wbuf_int(o, (uint64_t)seller, 4);
+    imx_wbuf_int(o, (uint64_t)t->qty, 8);
+    imx_wbuf_int(o, (uint64_t)t->price_minor, 8);
+    imx_wbuf_int(o, (uint64_t)t->time_ms, 8);
+    imx_wbuf_int(o, t->buy_order, 8);
+    imx_wbuf_int(o, t->sell_order, 8);
+  }
+}
+
+static int read_trades(imx_core *c, imx_rbuf *in) {
+  uint32_t n = (uint32_t)imx_rbuf_int(in, 4);
+  if (n > TRADES_KEPT) return imx_rbuf_fail(in, "more trades kept than the core keeps");
+  uint64_t prev = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    imx_reply_trade *t = &c->trades[k];
+    memset(t, 0, sizeof *t);
+    t->trade = imx_rbuf_int(in, 8);
+    uint32_t svc = (uint32_t)imx_rbuf_int(in, 4), buyer = (uint32_t)imx_rbuf_int(in, 4),
+             seller = (uint32_t)imx_rbuf_int(in, 4);
+    t->qty = (int64_t)imx_rbuf_int(in, 8);
+    t->price_minor = (int64_t)imx_rbuf_int(in, 8);
+    t->time_ms = (int64_t)imx_rbuf_int(in, 8);
+    t->buy_order = imx_rbuf_int(in, 8);
+    t->sell_order = imx_rbuf_int(in, 8);
+    if (in->why) return -1;
+    if (svc >= c->m->services_n || buyer >= c->m->ccs_n || seller >= c->m->ccs_n ||
+        t->trade <= prev || t->trade > (uint64_t)c->last_trade)
+      return imx_rbuf_fail(in, "a kept trade is not of this market");
+    prev = t->trade;
+    copy_str(t->service, sizeof t->service, c->m->services[svc].id);
+    copy_str(t->buyer, sizeof t->buyer, c->m->ccs[buyer].id);
+    copy_str(t->seller, sizeof t->seller, c->m->ccs[seller].id);
+  }
+  c->trades_n = n;
+  c->trades_head = n % TRADES_KEPT;
+  return 0;
+}
+
+/* Each cost centre that remembers requests: its ring's head, then every
+** entry oldest first with its record (the id, and the reply if kept). */
+static void snap_dedupe(const imx_core *c, imx_wbuf *o) {
+  imx_wbuf_int(o, c->dedupe_share, 4);
+  imx_wbuf_int(o, c->dedupe_entries, 4);
+  uint32_t with = 0;
+  for (uint32_t cc = 0; cc < c->m->ccs_n; cc++) with += c->dedupe[cc].n > 0;
+  imx_wbuf_int(o, with, 4);
+  for (uint32_t cc = 0; cc < c->m->ccs_n; cc++) {
+    dedupe_view v = dedupe_of(c, cc);
+    if (v.s->n == 0) continue;
+    imx_wbuf_int(o, cc, 4);
+    imx_wbuf_int(o, v.s->head, 8);
+    imx_wbuf_int(o, v.s->n, 4);
+    for (uint32_t i = 0; i < v.s->n; i++) {
+      const dedupe_entry *e = &v.entries[(v.s->oldest + i) % c->dedupe_entries];
+      size_t record = e->id_len + (e->reply_len == DEDUPE_NOT_KEPT ? 0 : e->reply_len);
+      imx_wbuf_int(o, e->request_hash, 8);
+      imx_wbuf_int(o, e->pos, 8);
+      imx_wbuf_int(o, e->reply_len, 4);
+      imx_wbuf_int(o, e->id_len, 4);
+      imx_wbuf_bytes(o, v.bytes + e->pos % c->dedupe_share, record);
+    }
+  }
+}
+
+/* Puts each entry back at its position, so that what later requests evict
+** is what they would have evicted without the restart. */
+static int read_dedupe(imx_core *c, imx_rbuf *in) {
+  uint32_t share = (uint32_t)imx_rbuf_int(in, 4), entries = (uint32_t)imx_rbuf_int(in, 4);
+  uint32_t with = (uint32_t)imx_rbuf_int(in, 4);
+  if (in->why) return -1;
+  if (share != c->dedupe_share || entries != c->dedupe_entries || with > c->m->ccs_n)
+    return imx_rbuf_fail(in, "the remembered requests are sized for another market");
+  for (uint32_t k = 0; k < with; k++) {
+    uint32_t cc = (uint32_t)imx_rbuf_int(in, 4);
+    uint64_t head = imx_rbuf_int(in, 8);
+    uint32_t n = (uint32_t)imx_rbuf_int(in, 4);
+    if (in->why) return -1;
+    if (cc >= c->m->ccs_n || c->dedupe[cc].n != 0 || n == 0 || n > entries)
+      return imx_rbuf_fail(in, "a cost centre's remembered requests are out of range");
+    dedupe_view v = dedupe_of(c, cc);
+    uint64_t first = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      dedupe_entry e = {.request_hash = imx_rbuf_int(in, 8), .pos = imx_rbuf_int(in, 8),
+                        .reply_len = (uint32_t)imx_rbuf_int(in, 4),
+                        .id_len = (uint32_t)imx_rbuf_int(in, 4)};
+      if (in->why) return -1;
+      int kept = e.reply_len != DEDUPE_NOT_KEPT;
+      uint64_t record = (uint64_t)e.id_len + (kept ? e.reply_len : 0);
+      if (i == 0) first = e.pos;
+      if (e.id_len < 1 || e.id_len > IMX_NAME_BYTES_MAX ||
+          (kept && e.reply_len > IMX_REPLY_BYTES_MAX) || record > share ||
+          e.pos % share + record > share || e.pos < first || e.pos + record > head ||
+          head - first > share || (i > 0 && e.pos < v.entries[i - 1].pos + v.entries[i - 1].id_len +
+                                   (v.entries[i - 1].reply_len == DEDUPE_NOT_KEPT
+                                        ? 0 : v.entries[i - 1].reply_len)))
+        return imx_rbuf_fail(in, "a remembered request is out of range");
+      const uint8_t *bytes = imx_rbuf_bytes(in, (size_t)record);
+      if (bytes == NULL) return -1;
+      uint32_t at;
+      uint64_t h = id_hash((const char *)bytes, e.id_len);
+      if (dedupe_find(c, &v, h, (const char *)bytes, e.id_len, &at) != DEDUPE_NONE)
+        return imx_rbuf_fail(in, "a remembered id is there twice");
+      memcpy(v.bytes + e.pos % share, bytes, (size_t)record);
+      v.entries[i] = e;
+      v.id_hashes[i] = h;
+      v.index[at] = (uint16_t)(i + 1);
+      v.s->n = i + 1;
+    }
+    v.s->oldest = 0;
+    v.s->head = head;
+  }
+  return 0;
+}
+
+size_t core_snapshot_write(const imx_core *c, void *buf, size_t cap) {
+  IMX_ASSERT(c != NULL && (buf != NULL || cap == 0));
+  imx_wbuf o = {.p = buf, .cap = cap};
+  imx_wbuf_int(&o, CORE_SNAP_MAGIC, 8);
+  imx_wbuf_int(&o, CORE_SNAP_VERSION, 4);
+  size_t engine = imx_engine_snapshot_write(c->e, NULL, 0);
+  imx_wbuf_int(&o, engine, 8);
+  if (buf != NULL && !o.full && o.len + engine <= cap) {
+    size_t written = imx_engine_snapshot_write(c->e, o.p + o.len, engine);
+    IMX_ASSERT(written == engine);
+  } else {
+    o.full = buf != NULL;
+  }
+  o.len += engine;
+  imx_wbuf_int(&o, (uint64_t)c->period, 8);
+  imx_wbuf_int(&o, (uint64_t)c->last_trade, 8);
+  imx_wbuf_int(&o, (uint64_t)c->now_ms, 8);
+  snap_trades(c, &o);
+  snap_dedupe(c, &o);
+  imx_wbuf_int(&o, CORE_SNAP_MAGIC, 8);
+  return o.len;
+}
+
+int core_snapshot_read(imx_core *c, const void *buf, size_t len, const char **why) {
+  IMX_ASSERT(c != NULL && why != NULL);
+  imx_rbuf in = {.p = buf, .len = len};
+  if (imx_rbuf_int(&in, 8) != CORE_SNAP_MAGIC || imx_rbuf_int(&in, 4) != CORE_SNAP_VERSION)
+    imx_rbuf_fail(&in, "not a snapshot of this version");
+  uint64_t engine = imx_rbuf_int(&in, 8);
+  const uint8_t *eb = in.why == NULL && engine <= len ? imx_rbuf_bytes(&in, (size_t)engine) : NULL;
+  if (in.why == NULL && eb == NULL) imx_rbuf_fail(&in, "it ends early");
+  const char *engine_why = NULL;
+  if (in.why == NULL && imx_engine_snapshot_read(c->e, eb, (size_t)engine, &engine_why) != IMX_OK)
+    imx_rbuf_fail(&in, engine_why ? engine_why : "the engine refused it");
+  c->period = (int64_t)imx_rbuf_int(&in, 8);
+  c->last_trade = (int64_t)imx_rbuf_int(&in, 8);
+  c->now_ms = (int64_t)imx_rbuf_int(&in, 8);
+  if (in.why == NULL && (c->period < 1 || c->last_trade < 0))
+    imx_rbuf_fail(&in, "the period or the last trade is out of range");
+  if (in.why == NULL) read_trades(c, &in);
+  if (in.why == NULL) read_dedupe(c, &in);
+  if (in.why == NULL && (imx_rbuf_int(&in, 8) != CORE_SNAP_MAGIC || in.at != in.len))
+    imx_rbuf_fail(&in, "it does not end where it should");
+  for (uint32_t s = 0; in.why == NULL && s < c->m->services_n; s++) {
+    c->touched[s] = 1;
+    c->touched_list[c->touched_n++] = s;
+  }
+  record_tops(c); /* the tops as published before: no market data now */
+  c->md_n = 0;
+  *why = in.why;
+  return in.why ? -1 : 0;
+}
 
 /* ------------------------------------------------------------ lifecycle */
 

@@ -73,6 +73,16 @@ typedef struct imx_core imx_core;
 int core_open(const core_config *cfg, imx_core **out, const char **why);
 void core_close(imx_core *c);
 
+/* Snapshots (server.c keeps them in a file beside the ledger): the
+** engine's state and the core's own (period, last trade, clock, the
+** trades kept for trades.list, every cost centre's remembered requests).
+** write returns the size and writes when it fits (buf NULL, cap 0: the
+** size only). read loads one into a core fresh from core_open with the
+** same market and limits; 0, or -1 with *why saying what did not fit (the
+** core must then be closed). */
+size_t core_snapshot_write(const imx_core *c, void *buf, size_t cap);
+int core_snapshot_read(imx_core *c, const void *buf, size_t len, const char **why);
+
 /* Starts a batch: the previous batch's results and market data are gone. */
 void core_batch_begin(imx_core *c);
 
