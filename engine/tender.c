@@ -464,6 +464,7 @@ void tender_snap_write(const imx_engine *e, snap_out *o) {
     snap_i64(o, t->qty);
     snap_i64(o, t->ceiling_minor);
     snap_i64(o, t->deadline_ms);
+    snap_u32(o, (uint32_t)t->decide);
     snap_u32(o, t->quotes_n);
     for (uint32_t q = 0; q < t->quotes_n; q++) {
       snap_u64(o, t->quotes[q].id);
@@ -481,8 +482,11 @@ static int tender_read_one(imx_engine *e, snap_in *in, tender *t) {
   t->qty = snap_get_i64(in);
   t->ceiling_minor = snap_get_i64(in);
   t->deadline_ms = snap_get_i64(in);
+  uint32_t decide = snap_get_u32(in);
+  t->decide = decide == IMX_DECIDE_CHOOSE ? IMX_DECIDE_CHOOSE : IMX_DECIDE_LOWEST;
   t->quotes_n = snap_get_u32(in);
   if (in->why) return -1;
+  if (decide > IMX_DECIDE_CHOOSE) return snap_fail(in, "a tender's decide is out of range");
   if (t->id < 1 || t->id >= e->tender_id_next || t->service >= e->services_n ||
       (e->risk && t->cc >= e->ccs_max) || t->qty < 1 || t->qty > IMX_QTY_MAX ||
       t->ceiling_minor < 1 || t->ceiling_minor > IMX_PRICE_MAX_MINOR ||
@@ -499,8 +503,20 @@ static int tender_read_one(imx_engine *e, snap_in *in, tender *t) {
     if (qt->id < 1 || qt->id >= e->quote_id_next || qt->price_minor < 1 ||
         qt->price_minor > t->ceiling_minor || (e->risk && qt->cc >= e->ccs_max))
       return snap_fail(in, "a quote is out of range");
+    if ((q > 0 && qt->id <= t->quotes[q - 1].id) ||
+        idx_find(&e->quote_index, qt->id) != NIL)
+      return snap_fail(in, "a quote is in the snapshot twice or out of order");
   }
   return 0;
+}
+
+/* The quotes of a tender read back into the quote index. */
+static void quotes_index(imx_engine *e, const tender *t) {
+  for (uint32_t q = 0; q < t->quotes_n; q++) {
+    uint32_t qs = quote_slot(e, t, q);
+    e->quote_keys[qs] = t->quotes[q].id;
+    idx_put(&e->quote_index, qs);
+  }
 }
 
 int tender_snap_read(imx_engine *e, snap_in *in) {
@@ -524,6 +540,7 @@ int tender_snap_read(imx_engine *e, snap_in *in) {
     else e->tender_head = slot;
     e->tender_tail = slot;
     idx_put(&e->tender_index, slot);
+    quotes_index(e, t);
   }
   return 0;
 }
