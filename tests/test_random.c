@@ -4,9 +4,11 @@
 **
 ** Both get the same commands: continuous orders, cancels and modifies,
 ** period ends, calls of auction books (market orders among them), budgets
-** and capacities (cc_set, capacity_set), tenders, quotes, awards, tender
+** and capacities (cc_set, capacity_set), tenders of both decide modes,
+** quotes, awards by the rule and by choice, quote withdrawals, tender
 ** cancels and the clock. After every command the returned statuses, the new
-** order and tender ids, the whole event streams (every field of every
+** order and tender ids, the open tenders and their quotes (through the
+** engine's queries), the whole event streams (every field of every
 ** event), the auction result of a call, every book side (orders in priority
 ** order and the levels), the open order counts, order_get of the ids
 ** involved, and with risk on the balance of every cost centre and the
