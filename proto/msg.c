@@ -1260,12 +1260,17 @@ static int md_topic_check(const char *topic, size_t n, imx_md_event *ev,
   if (n <= pre || memcmp(topic, IMX_MD_TOPIC_CC, pre) != 0 ||
       n - pre > IMX_NAME_BYTES_MAX)
     return imx_proto_fail(err, "bad_field", "buyer", "the topic is not a cost centre's");
-  memcpy(ev->topic_cc, topic + pre, n - pre);
-  ev->topic_cc[n - pre] = '\0';
-  if (strcmp(ev->topic_cc, ev->buyer) == 0) return 0;
-  if (ev->kind == IMX_MD_TENDER_AWARDED && strcmp(ev->topic_cc, ev->seller) == 0)
-    return 0;
-  return imx_proto_fail(err, "bad_field", "buyer", "differs from the topic");
+  const char *id = topic + pre;
+  size_t id_len = n - pre;
+  /* byte for byte: a NUL in the topic must not make a shorter id */
+  int is_buyer = strlen(ev->buyer) == id_len && memcmp(ev->buyer, id, id_len) == 0;
+  int is_seller = ev->kind == IMX_MD_TENDER_AWARDED && strlen(ev->seller) == id_len &&
+                  memcmp(ev->seller, id, id_len) == 0;
+  if (!is_buyer && !is_seller)
+    return imx_proto_fail(err, "bad_field", "buyer", "differs from the topic");
+  memcpy(ev->topic_cc, id, id_len);
+  ev->topic_cc[id_len] = '\0';
+  return 0;
 }
 
 int imx_md_decode(const char *buf, size_t len, imx_md_event *out,

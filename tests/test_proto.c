@@ -1801,6 +1801,16 @@ static void test_market_data_tender_topic_must_fit_the_event(void) {
     imx_proto_error err = {0};
     CHECK_EQ(-1, imx_md_decode(bad[i], strlen(bad[i]), &ev, &err));
   }
+  /* The fuzzer's: a NUL in the topic made "cc:CC-6100\0..." pass as the
+  ** seller's topic, and the event did not encode back to its bytes. */
+  static const char nul[] =
+      "cc:CC-6100\0\0 {\"type\":\"tender.awarded\",\"service\":\"t\",\"tender\":3,"
+      "\"quote\":2,\"buyer\":\"CC-1100\",\"seller\":\"CC-6100\",\"qty\":2,"
+      "\"price\":1,\"trade\":9}";
+  imx_md_event ev;
+  imx_proto_error err = {0};
+  CHECK_EQ(-1, imx_md_decode(nul, sizeof nul - 1, &ev, &err));
+  CHECK_STR("buyer", err.field);
 }
 
 static void test_market_data_decode_refuses_bad_messages(void) {
