@@ -1362,6 +1362,8 @@ static void test_quote_withdraw_by_quote_or_tender_releases_capacity(void) {
   CHECK_ERROR("not_found", "quote", "unknown_quote"); /* the buyer has none */
   run(c, "CC-P1", T0 + 3, "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w1\",\"tender\":9}");
   CHECK_ERROR("not_found", "tender", "unknown_tender");
+  run(c, "CC-R2", T0 + 3, "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w1\",\"tender\":1}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender"); /* not its business */
   const char *w = "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w2\",\"quote\":1}";
   res = run(c, "CC-P1", T0 + 4, w);
   CHECK_OK(IMX_MSG_QUOTE_WITHDRAW);

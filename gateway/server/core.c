@@ -978,8 +978,9 @@ static size_t do_quote_withdraw(imx_core *c, const imx_request *rq, uint32_t cc,
   imx_quote_info q = {0};
   if (rq->quote == 0) {
     imx_tender_info ti;
-    if (imx_engine_tender_get(c->e, rq->tender, &ti) != IMX_OK)
-      return engine_error(c, rq, IMX_E_UNKNOWN_TENDER, buf, cap);
+    int receiver = 0;
+    size_t len = 0;
+    if (!tender_visible(c, rq, cc, &ti, &receiver, buf, cap, &len)) return len;
     q.quote_id = quote_of(c, rq->tender, cc);
   } else if (imx_engine_quote_get(c->e, rq->quote, &q) != IMX_OK || q.cc != cc) {
     q.quote_id = 0;
