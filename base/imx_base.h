@@ -55,6 +55,8 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
 #define IMX_NAME_BYTES_MAX 64            /* ids: services, cost centres,
                                          ** request ids                     */
 #define IMX_TEXT_BYTES_MAX 128           /* names and sites                 */
+#define IMX_DESCRIPTION_BYTES_MAX 512    /* a service's description in the
+                                         ** market file                     */
 #define IMX_TOKEN_BYTES_MAX 128          /* a cost centre's secret          */
 #define IMX_EXACT_INT_MAX (INT64_C(1) << 53) /* JSON numbers are read as
                                          ** doubles: integers are exact up

@@ -77,6 +77,21 @@ const char *imx_ledger_error(const imx_ledger *l);
 ** name of the first failed check and details in failed (for the file's
 ** integrity, the first rows of SQLite's PRAGMA integrity_check). */
 int imx_ledger_verify(imx_ledger *l, char *failed, size_t cap);
+/* The checks of imx_ledger_verify but the file's integrity, over the trades
+** with an id above `after` and their postings and periods only (0: all):
+** what a start from a snapshot must check before it serves, in time that
+** grows with the trades since the snapshot, not with the ledger. */
+int imx_ledger_verify_after(imx_ledger *l, int64_t after, char *failed, size_t cap);
+
+/* A read transaction: the reads between see the ledger as it was at the
+** first of them, however much a writer adds meanwhile (WAL). For checks
+** that compare two reads (the journal and the trades) on a live ledger. */
+int imx_ledger_read_begin(imx_ledger *l);
+void imx_ledger_read_end(imx_ledger *l);
+
+/* Makes the query running on l (in another thread: a long verify) stop
+** soon with an error; safe from any thread while l is open. */
+void imx_ledger_interrupt(imx_ledger *l);
 
 /* Calls fn for every journal entry in sequence order; stops early when fn
 ** returns non-zero (and returns that). -1 on a database error. */
@@ -84,6 +99,9 @@ typedef int (*imx_ledger_journal_fn)(void *ctx, int64_t seq, int64_t time_ms,
                                      const char *cc, const char *command,
                                      size_t len);
 int imx_ledger_journal_each(imx_ledger *l, imx_ledger_journal_fn fn, void *ctx);
+/* The same from sequence number `first` on (a restart from a snapshot). */
+int imx_ledger_journal_from(imx_ledger *l, int64_t first, imx_ledger_journal_fn fn,
+                            void *ctx);
 /* The highest journal sequence number and trade id written (0 if none). */
 int imx_ledger_last(imx_ledger *l, int64_t *seq, int64_t *trade_id);
 
@@ -99,6 +117,9 @@ int imx_ledger_trades_each(imx_ledger *l, int64_t period, imx_ledger_trade_fn fn
 ** after the last trade, -1 on a database error (imx_ledger_error). */
 typedef struct imx_ledger_cursor imx_ledger_cursor;
 int imx_ledger_trades_open(imx_ledger *l, int64_t period, imx_ledger_cursor **out);
+/* Only the trades with an id above `after`. */
+int imx_ledger_trades_open_after(imx_ledger *l, int64_t period, int64_t after,
+                                 imx_ledger_cursor **out);
 int imx_ledger_trades_next(imx_ledger_cursor *c, imx_ledger_trade *t);
 void imx_ledger_trades_close(imx_ledger_cursor *c);
 

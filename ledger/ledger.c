@@ -398,47 +398,56 @@ typedef struct check {
   const char *sql;
 } check;
 
+/* Each check looks at the trades with an id above ?1 (0: all of them) and
+** their postings: at a start from a snapshot, only those made since. */
 static const check CHECKS[] = {
     {"amount_is_qty_times_price",
-     "SELECT trade_id FROM trades WHERE amount_minor <> qty * price_minor LIMIT 1"},
+     "SELECT trade_id FROM trades WHERE trade_id > ?1 AND amount_minor <> qty * price_minor"
+     " LIMIT 1"},
     {"two_postings_per_trade",
      "SELECT t.trade_id FROM trades t LEFT JOIN postings p USING(trade_id)"
-     " GROUP BY t.trade_id HAVING count(p.account) <> 2 LIMIT 1"},
+     " WHERE t.trade_id > ?1 GROUP BY t.trade_id HAVING count(p.account) <> 2 LIMIT 1"},
     {"trade_balanced",
-     "SELECT trade_id FROM postings GROUP BY trade_id"
+     "SELECT trade_id FROM postings WHERE trade_id > ?1 GROUP BY trade_id"
      " HAVING sum(amount_minor) <> 0 LIMIT 1"},
     {"postings_match_trade",
      "SELECT p.trade_id FROM postings p JOIN trades t USING(trade_id)"
-     " WHERE NOT ((p.account = t.buyer AND p.amount_minor = t.amount_minor)"
+     " WHERE p.trade_id > ?1 AND (NOT ((p.account = t.buyer AND p.amount_minor = t.amount_minor)"
      " OR (p.account = t.seller AND p.amount_minor = -t.amount_minor)"
-     " ) OR p.period <> t.period LIMIT 1"},
+     " ) OR p.period <> t.period) LIMIT 1"},
     {"posting_without_trade",
      "SELECT p.trade_id FROM postings p LEFT JOIN trades t USING(trade_id)"
-     " WHERE t.trade_id IS NULL LIMIT 1"},
+     " WHERE p.trade_id > ?1 AND t.trade_id IS NULL LIMIT 1"},
     {"ledger_total_zero",
-     "SELECT total(amount_minor) FROM postings HAVING sum(amount_minor) <> 0"},
+     "SELECT total(amount_minor) FROM postings WHERE trade_id > ?1"
+     " HAVING sum(amount_minor) <> 0"},
     /* A closed period's summaries, recomputed from its trades, are the ones
     ** written when it closed: nothing was added to, changed in or removed
-    ** from a frozen period since. */
+    ** from a frozen period since. From a snapshot: the periods of the
+    ** trades since (whole periods). */
     {"closed_period_unchanged",
-     "WITH r AS (SELECT period, cc, sum(spent), sum(earned), sum(bought), sum(sold)"
+     "WITH f AS (SELECT CASE WHEN ?1 = 0 THEN 0 ELSE (SELECT coalesce(min(period),"
+     " 9223372036854775807) FROM trades WHERE trade_id > ?1) END AS first),"
+     " r AS (SELECT period, cc, sum(spent), sum(earned), sum(bought), sum(sold)"
      " FROM (SELECT period, buyer AS cc, amount_minor AS spent, 0 AS earned,"
      " qty AS bought, 0 AS sold FROM trades JOIN periods USING(period) UNION ALL"
      " SELECT period, seller, 0, amount_minor, 0, qty FROM trades JOIN periods"
-     " USING(period)) GROUP BY period, cc),"
+     " USING(period)) WHERE period >= (SELECT first FROM f) GROUP BY period, cc),"
      " s AS (SELECT period, cc, spent_minor, earned_minor, units_bought, units_sold"
-     " FROM period_summaries),"
+     " FROM period_summaries WHERE period >= (SELECT first FROM f)),"
      " d AS (SELECT * FROM r EXCEPT SELECT * FROM s UNION ALL"
      " SELECT * FROM (SELECT * FROM s EXCEPT SELECT * FROM r))"
      " SELECT 'period ' || period || ', ' || cc FROM d LIMIT 1"},
 };
 
-static int run_check(imx_ledger *l, const check *c, char *failed, size_t cap) {
+static int run_check(imx_ledger *l, const check *c, int64_t after, char *failed,
+                     size_t cap) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(l->db, c->sql, -1, &st, NULL) != SQLITE_OK) {
     snprintf(failed, cap, "%s: %s", c->name, sqlite3_errmsg(l->db));
     return -1;
   }
+  sqlite3_bind_int64(st, 1, after);
   int rc = sqlite3_step(st), bad = 0;
   if (rc == SQLITE_ROW) {
     snprintf(failed, cap, "%s (first offender: %s)", c->name,
@@ -488,6 +497,12 @@ int imx_ledger_verify(imx_ledger *l, char *failed, size_t cap) {
   IMX_ASSERT(l != NULL && failed != NULL && cap > 0);
   failed[0] = '\0';
   if (integrity(l, failed, cap)) return -1;
+  return imx_ledger_verify_after(l, 0, failed, cap);
+}
+
+int imx_ledger_verify_after(imx_ledger *l, int64_t after, char *failed, size_t cap) {
+  IMX_ASSERT(l != NULL && failed != NULL && cap > 0 && after >= 0);
+  failed[0] = '\0';
   int ok;
   int64_t v = pragma_int(l, "PRAGMA user_version", &ok);
   /* Read-write: migrated to this version; read-only: the one it opened. */
@@ -498,7 +513,7 @@ int imx_ledger_verify(imx_ledger *l, char *failed, size_t cap) {
     return -1;
   }
   for (size_t i = 0; i < sizeof CHECKS / sizeof CHECKS[0]; i++)
-    if (run_check(l, &CHECKS[i], failed, cap)) return -1;
+    if (run_check(l, &CHECKS[i], after, failed, cap)) return -1;
   return 0;
 }
 
@@ -516,10 +531,16 @@ int imx_ledger_balance(imx_ledger *l, const char *account, int64_t *out) {
 }
 
 int imx_ledger_journal_each(imx_ledger *l, imx_ledger_journal_fn fn, void *ctx) {
+  return imx_ledger_journal_from(l, 1, fn, ctx);
+}
+
+int imx_ledger_journal_from(imx_ledger *l, int64_t first, imx_ledger_journal_fn fn,
+                            void *ctx) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(l->db, "SELECT seq, time_ms, cc, command FROM journal"
-                         " ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+                         " WHERE seq >= ?1 ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
     return fail(l, "reading the journal");
+  sqlite3_bind_int64(st, 1, first);
   int rc = 0, step_rc;
   while (rc == 0 && (step_rc = sqlite3_step(st)) == SQLITE_ROW)
     rc = fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
@@ -545,17 +566,23 @@ struct imx_ledger_cursor {
 };
 
 int imx_ledger_trades_open(imx_ledger *l, int64_t period, imx_ledger_cursor **out) {
-  IMX_ASSERT(l != NULL && out != NULL && period >= 0);
+  return imx_ledger_trades_open_after(l, period, 0, out);
+}
+
+int imx_ledger_trades_open_after(imx_ledger *l, int64_t period, int64_t after,
+                                 imx_ledger_cursor **out) {
+  IMX_ASSERT(l != NULL && out != NULL && period >= 0 && after >= 0);
   imx_ledger_cursor *c = calloc(1, sizeof *c);
   *out = c;
   if (c == NULL) return imx_ledger_error_set(l, "out of memory");
   c->l = l;
   if (sqlite3_prepare_v2(l->db,
                          "SELECT trade_id, period, time_ms, service, buyer, seller,"
-                         " qty, price_minor FROM trades WHERE ?1 = 0 OR period = ?1"
-                         " ORDER BY trade_id", -1, &c->st, NULL) != SQLITE_OK)
+                         " qty, price_minor FROM trades WHERE (?1 = 0 OR period = ?1)"
+                         " AND trade_id > ?2 ORDER BY trade_id", -1, &c->st, NULL) != SQLITE_OK)
     return fail(l, "reading trades");
   sqlite3_bind_int64(c->st, 1, period);
+  sqlite3_bind_int64(c->st, 2, after);
   return 0;
 }
 
@@ -616,6 +643,17 @@ int imx_ledger_close_period(imx_ledger *l, int64_t period, int64_t time_ms) {
     if (rc != SQLITE_DONE) return fail(l, "closing the period");
   }
   return 0;
+}
+
+int imx_ledger_read_begin(imx_ledger *l) {
+  return sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0
+                                                                     : fail(l, "beginning a read");
+}
+
+void imx_ledger_read_end(imx_ledger *l) { sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL); }
+
+void imx_ledger_interrupt(imx_ledger *l) {
+  if (l != NULL && l->db != NULL) sqlite3_interrupt(l->db);
 }
 
 const char *imx_ledger_migration_sql(int version) {

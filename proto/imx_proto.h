@@ -51,6 +51,8 @@ enum { IMX_ROLE_PROVIDER = 1, IMX_ROLE_RECEIVER = 2, IMX_ROLE_FINANCE = 4,
 
 typedef struct imx_market_service {
   char id[IMX_NAME_BYTES_MAX + 1];
+  char name[IMX_TEXT_BYTES_MAX + 1];               /* the id when not given */
+  char description[IMX_DESCRIPTION_BYTES_MAX + 1]; /* "" when not given      */
   char unit[IMX_NAME_BYTES_MAX + 1];
   char currency[4];
   int64_t tick_minor;
@@ -150,6 +152,9 @@ typedef enum imx_msg_type {
   IMX_MSG_TENDER_QUOTE,
   IMX_MSG_AUCTION_RUN,
   IMX_MSG_PERIOD_CLOSE,
+  IMX_MSG_SERVICES_LIST,
+  IMX_MSG_CC_LIST,
+  IMX_MSG_CC_GET,
   IMX_MSG_TENDER_AWARD,
   IMX_MSG_TENDER_CANCEL,
   IMX_MSG_QUOTE_WITHDRAW,
@@ -193,6 +198,8 @@ typedef struct imx_request {
   uint64_t after;      /* trades.list: only trades with id > after, oldest
                        ** first; tender.list: tenders with id > after;
                        ** 0..IMX_ID_MAX                                  */
+  char start[IMX_NAME_BYTES_MAX + 1]; /* services.list, cc.list: the id to
+                       ** list from (a reply's `next`); "" = the first   */
 } imx_request;
 
 /* Decodes exactly len bytes. On failure err is set and out->id holds the
@@ -226,6 +233,47 @@ typedef struct imx_reply_level {
   uint32_t orders;
 } imx_reply_level;
 
+/* book.get: one offer in the book, in priority order, with its provider
+** (buyers choose providers); order is its id only for its owner, else 0. */
+typedef struct imx_reply_offer {
+  int64_t price_minor; /* 0: a market order (auction book)               */
+  int64_t qty;         /* open                                           */
+  int aon;
+  uint64_t order;
+  char cc[IMX_NAME_BYTES_MAX + 1];
+  char name[IMX_TEXT_BYTES_MAX + 1];
+  char site[IMX_TEXT_BYTES_MAX + 1];
+} imx_reply_offer;
+
+/* services.list: one service as the market file gives it, and its market
+** now. Prices of 0 are "none" (null on the wire). */
+typedef struct imx_reply_service {
+  char service[IMX_NAME_BYTES_MAX + 1];
+  char name[IMX_TEXT_BYTES_MAX + 1];
+  char description[IMX_DESCRIPTION_BYTES_MAX + 1];
+  char unit[IMX_NAME_BYTES_MAX + 1];
+  char currency[4];
+  int auction, divisible;
+  int64_t tick_minor, lot, price_cap_minor;
+  uint32_t providers;          /* cost centres with a capacity of it     */
+  int64_t bid_minor, bid_qty, offer_minor, offer_qty; /* best prices     */
+  int64_t last_price_minor, last_qty, last_time_ms;   /* the last trade  */
+} imx_reply_service;
+
+/* cc.list, cc.get: one cost centre of the directory. services are the ids
+** of the services it provides (a capacity in the market file); budget is
+** shown (has_budget) only to finance and to the cost centre itself. */
+typedef struct imx_reply_cc {
+  char cc[IMX_NAME_BYTES_MAX + 1];
+  char name[IMX_TEXT_BYTES_MAX + 1];
+  char site[IMX_TEXT_BYTES_MAX + 1];
+  unsigned roles;          /* IMX_ROLE_*                                 */
+  const char **services;   /* encode: the caller's; decode: one block of
+                           ** pointers and strings, freed by imx_reply_free */
+  uint32_t services_n;
+  int has_budget;
+  int64_t budget_minor;    /* per period, from the market file           */
+} imx_reply_cc;
 /* An open tender as tender.list and tender.get show it. */
 typedef struct imx_reply_tender {
   uint64_t tender;
@@ -287,6 +335,15 @@ typedef struct imx_reply {
   char service[IMX_NAME_BYTES_MAX + 1];/* book.get, auction.run         */
   imx_reply_level *bids, *offers;      /* book.get                      */
   uint32_t bids_n, offers_n;
+  imx_reply_offer *offer_orders;       /* book.get: offers, with providers */
+  uint32_t offer_orders_n;
+  imx_reply_service *services;         /* services.list                 */
+  uint32_t services_n;
+  imx_reply_cc *ccs;                   /* cc.list; cc.get: one row      */
+  uint32_t ccs_n;
+  char next[IMX_NAME_BYTES_MAX + 1];   /* services.list, cc.list: the id to
+                                       ** start the next page at; "" = the
+                                       ** list is complete              */
   int64_t budget, reserved, spent, earned, available; /* balance.get   */
   imx_reply_capacity *capacities;
   uint32_t capacities_n;

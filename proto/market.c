@@ -2,12 +2,18 @@
 ** market.c -- the market file: which services are traded and who trades.
 **
 **   {"currency":"EUR", "tenders_per_cc_max":16,
-**    "services":[{"id":"it.helpdesk.hour","unit":"hour","tick":100,"lot":1,
+**    "services":[{"id":"it.helpdesk.hour","name":"IT helpdesk hour",
+**                 "description":"First- and second-level support ...",
+**                 "unit":"hour","tick":100,"lot":1,
 **                 "divisible":true,"mode":"continuous","price_cap":500000}],
 **    "cost_centres":[{"id":"CC-4100","name":"IT Service Desk","site":"Berlin",
 **                     "roles":["provider"],"budget":0,
 **                     "capacities":{"it.helpdesk.hour":400},
 **                     "token_hash":"..."}]}
+**
+** A service's name and description are optional text for people (1 to
+** 128 and 1 to 512 bytes, no control characters); a service without a name
+** is called by its id.
 **
 ** Checked whole before anything uses it: every field typed and in range
 ** (the bounds are imx_base.h's), ids unique, capacities only for known
@@ -102,8 +108,9 @@ static int currency(const cJSON *obj, const char *field, char *dst,
 
 static int parse_service(const cJSON *obj, const imx_market *m,
                          imx_market_service *s, imx_proto_error *err) {
-  static const char *const keys[] = {"id", "unit", "currency", "tick", "lot",
-                                     "divisible", "mode", "price_cap", NULL};
+  static const char *const keys[] = {"id", "name", "description", "unit",
+                                     "currency", "tick", "lot", "divisible",
+                                     "mode", "price_cap", NULL};
   static const char *const modes[] = {"continuous", "auction", NULL};
   if (!cJSON_IsObject(obj))
     return imx_proto_fail(err, "bad_field", "", "must be an object");
@@ -112,6 +119,9 @@ static int parse_service(const cJSON *obj, const imx_market *m,
   int rc;
   if (imx_json_check_keys(obj, keys, err) ||
       imx_json_string_copy(obj, "id", IMX_NAME_BYTES_MAX, 1, s->id, err) ||
+      imx_json_string_copy(obj, "name", IMX_TEXT_BYTES_MAX, 0, s->name, err) ||
+      imx_json_string_copy(obj, "description", IMX_DESCRIPTION_BYTES_MAX, 0,
+                           s->description, err) ||
       imx_json_string_copy(obj, "unit", IMX_NAME_BYTES_MAX, 1, s->unit, err) ||
       currency(obj, "currency", s->currency, err) < 0 ||
       imx_json_bool(obj, "divisible", &s->divisible, err) < 0 ||
@@ -123,6 +133,7 @@ static int parse_service(const cJSON *obj, const imx_market *m,
     return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "tick", "missing");
   if ((rc = imx_json_int(obj, "lot", 1, IMX_QTY_MAX, &s->lot, err)))
     return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "lot", "missing");
+  if (s->name[0] == '\0') memcpy(s->name, s->id, sizeof s->id); /* people read it */
   if (s->price_cap_minor && s->price_cap_minor % s->tick_minor != 0)
     return imx_proto_fail(err, "bad_field", "price_cap",
                           "must be a multiple of the tick");

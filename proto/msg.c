@@ -9,7 +9,7 @@
 ** order and cannot drift apart: decode(encode(r)) == r for every request
 ** decode accepts. Fields that do not apply to a request's type are 0 in the
 ** decoded struct (defaults only where they apply: depth 10 for book.get,
-** limit 100 for trades.list); has_price is set only for the optional prices
+** limit 100 for trades.list, services.list and cc.list); has_price is set only for the optional prices
 ** (order.new's price, auction.run's reference), never for tender.quote's;
 ** has_after likewise for trades.list's after, whose 0 is a value ("from the
 ** first trade"), not an absence.
@@ -55,9 +55,9 @@ _Static_assert(IMX_LIST_MAX == 1000, "the message says 1000 rows");
 static const char *const type_names[] = {
     "hello",       "order.new",    "order.cancel", "order.list",
     "book.get",    "trades.list",  "balance.get",  "tender.new",
-    "tender.quote", "auction.run", "period.close",
-    "tender.award", "tender.cancel", "quote.withdraw", "tender.list",
-    "tender.get",  NULL};
+    "tender.quote", "auction.run", "period.close", "services.list",
+    "cc.list",     "cc.get",       "tender.award", "tender.cancel",
+    "quote.withdraw", "tender.list", "tender.get",  NULL};
 static const char *const side_words[] = {"bid", "offer", "none", NULL};
 static const char *const tif_words[] = {"gtc", "period", "ioc", "fok", NULL};
 static const char *const status_words[] = {"open", "filled", "cancelled", NULL};
@@ -173,7 +173,7 @@ static size_t finish(writer *w) {
 enum field_id {
   F_CC, F_TOKEN, F_SERVICE, F_SIDE, F_QTY, F_PRICE, F_TIF, F_AON, F_ORDER,
   F_DEPTH, F_LIMIT, F_CEILING, F_DEADLINE_MS, F_TENDER, F_REFERENCE, F_AFTER,
-  F_DECIDE, F_QUOTE, F_COUNT
+  F_START, F_DECIDE, F_QUOTE, F_COUNT
 };
 
 /* The keys a request may have: the envelope's v, type and id, then the
@@ -184,7 +184,7 @@ static const char *const request_keys[K_FIELDS + F_COUNT + 1] = {
     "v",     "type",  "id",
     "cc",    "token", "service", "side",    "qty",         "price",  "tif",
     "aon",   "order", "depth",   "limit",   "ceiling",     "deadline_ms",
-    "tender", "reference", "after", "decide", "quote", NULL};
+    "tender", "reference", "after", "start", "decide", "quote", NULL};
 
 static const char *const *const field_names = request_keys + K_FIELDS;
 _Static_assert(K_FIELDS + F_COUNT <= IMX_JSON_NAMES_MAX, "a bit per key");
@@ -214,6 +214,9 @@ static const struct request_spec {
     [IMX_MSG_AUCTION_RUN] = {ENVELOPE | B(F_SERVICE) | B(F_REFERENCE),
                              B(F_SERVICE)},
     [IMX_MSG_PERIOD_CLOSE] = {ENVELOPE, 0},
+    [IMX_MSG_SERVICES_LIST] = {ENVELOPE | B(F_START) | B(F_LIMIT), 0},
+    [IMX_MSG_CC_LIST] = {ENVELOPE | B(F_START) | B(F_LIMIT), 0},
+    [IMX_MSG_CC_GET] = {ENVELOPE, 0},
     [IMX_MSG_TENDER_AWARD] = {ENVELOPE | B(F_TENDER) | B(F_QUOTE),
                               B(F_TENDER) | B(F_QUOTE)},
     [IMX_MSG_TENDER_CANCEL] = {ENVELOPE | B(F_TENDER), B(F_TENDER)},
@@ -280,6 +283,7 @@ static int get_field(const cJSON *it, enum field_id f, imx_request *r,
     rc = imx_json_item_int(it, name, 0, IMX_ID_MAX, &v, err);
     if (rc == 0) r->after = (uint64_t)v, r->has_after = 1;
     return rc;
+  case F_START: return copy_text(it, name, IMX_NAME_BYTES_MAX, r->start, err);
   case F_CEILING:
     return imx_json_item_int(it, name, 1, IMX_PRICE_MAX_MINOR, &r->ceiling_minor,
                              err);
@@ -327,7 +331,8 @@ static int decode_request(const cJSON *doc, imx_request *r,
   int rc = copy_text(items[K_ID], "id", IMX_NAME_BYTES_MAX, r->id, err);
   if (rc) return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "id", "missing");
   if (r->type == IMX_MSG_BOOK_GET) r->depth = DEPTH_DEFAULT;
-  if (r->type == IMX_MSG_TRADES_LIST || r->type == IMX_MSG_TENDER_LIST)
+  if (r->type == IMX_MSG_TRADES_LIST || r->type == IMX_MSG_SERVICES_LIST ||
+      r->type == IMX_MSG_CC_LIST || r->type == IMX_MSG_TENDER_LIST)
     r->limit = LIMIT_DEFAULT;
   for (int f = 0; f < F_COUNT; f++) {
     if (!(spec->allowed & B(f))) continue;
@@ -369,6 +374,7 @@ static int field_present(const imx_request *r, enum field_id f) {
   case F_PRICE:
   case F_REFERENCE: return r->has_price;
   case F_AFTER: return r->has_after;
+  case F_START: return r->start[0] != '\0';
   case F_DECIDE: return r->decide != IMX_PDECIDE_LOWEST; /* the default */
   case F_QUOTE: return r->quote != 0;
   case F_TENDER: return r->tender != 0;
@@ -396,6 +402,7 @@ static void put_field(writer *w, const imx_request *r, enum field_id f) {
   case F_DEADLINE_MS: kv_int(w, k, r->deadline_ms); break;
   case F_TENDER: kv_uint(w, k, r->tender); break;
   case F_AFTER: kv_uint(w, k, r->after); break;
+  case F_START: kv_str(w, k, r->start); break;
   case F_DECIDE: kv_word(w, k, decide_words, 2, r->decide); break;
   case F_QUOTE: kv_uint(w, k, r->quote); break;
   case F_COUNT: assert(0 && "no such field"); break;
@@ -487,6 +494,26 @@ static void put_capacities(writer *w, const imx_reply_capacity *c, uint32_t n) {
   put(w, "]", 1);
 }
 
+/* book.get's offers with their providers; the order id only when given
+** (the asker's own). */
+static void put_offer_orders(writer *w, const imx_reply_offer *o, uint32_t n) {
+  key(w, "offer_orders");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, o++) {
+    put_raw(w, i ? ",{\"price\":" : "{\"price\":");
+    if (o->price_minor == 0) put_raw(w, "null");
+    else put_int(w, o->price_minor);
+    kv_int(w, "qty", o->qty);
+    kv_bool(w, "aon", o->aon);
+    kv_str(w, "cc", o->cc);
+    kv_str(w, "name", o->name);
+    kv_str(w, "site", o->site);
+    if (o->order) kv_uint(w, "order", o->order);
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
 /* A tender's fields after its id: a row of tender.list, the head of
 ** tender.get. */
 static void put_tender_rest(writer *w, const imx_reply_tender *t) {
@@ -510,6 +537,66 @@ static void put_tenders(writer *w, const imx_reply_tender *t, uint32_t n) {
     put_raw(w, i ? ",{\"tender\":" : "{\"tender\":");
     put_uint(w, t->tender);
     put_tender_rest(w, t);
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
+static const char *const mode_words[] = {"continuous", "auction", NULL};
+
+static void put_services(writer *w, const imx_reply_service *s, uint32_t n) {
+  key(w, "services");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, s++) {
+    put_raw(w, i ? ",{\"service\":" : "{\"service\":");
+    put_str(w, s->service);
+    kv_str(w, "name", s->name);
+    kv_str(w, "description", s->description);
+    kv_str(w, "unit", s->unit);
+    kv_str(w, "currency", s->currency);
+    kv_word(w, "mode", mode_words, 2, s->auction != 0);
+    kv_bool(w, "divisible", s->divisible);
+    kv_int(w, "tick", s->tick_minor);
+    kv_int(w, "lot", s->lot);
+    kv_price(w, "price_cap", s->price_cap_minor);
+    kv_uint(w, "providers", s->providers);
+    kv_price(w, "bid", s->bid_minor);
+    kv_int(w, "bid_qty", s->bid_qty);
+    kv_price(w, "offer", s->offer_minor);
+    kv_int(w, "offer_qty", s->offer_qty);
+    kv_price(w, "last_price", s->last_price_minor);
+    kv_int(w, "last_qty", s->last_qty);
+    kv_price(w, "last_time_ms", s->last_time_ms);
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
+static void put_roles(writer *w, unsigned roles);
+
+/* A cost centre's fields, after a first key: a row of cc.list, or the
+** whole of cc.get.ok. */
+static void put_cc_fields(writer *w, const imx_reply_cc *c) {
+  kv_str(w, "name", c->name);
+  kv_str(w, "site", c->site);
+  put_roles(w, c->roles);
+  key(w, "services");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < c->services_n; i++) {
+    if (i) put(w, ",", 1);
+    put_str(w, c->services[i]);
+  }
+  put(w, "]", 1);
+  if (c->has_budget) kv_int(w, "budget", c->budget_minor);
+}
+
+static void put_ccs(writer *w, const imx_reply_cc *c, uint32_t n) {
+  key(w, "ccs");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, c++) {
+    put_raw(w, i ? ",{\"cc\":" : "{\"cc\":");
+    put_str(w, c->cc);
+    put_cc_fields(w, c);
     put(w, "}", 1);
   }
   put(w, "]", 1);
@@ -567,6 +654,7 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
     kv_str(w, "service", r->service);
     put_levels(w, "bids", r->bids, r->bids_n);
     put_levels(w, "offers", r->offers, r->offers_n);
+    put_offer_orders(w, r->offer_orders, r->offer_orders_n);
     break;
   case IMX_MSG_TRADES_LIST: put_trades(w, r->trades, r->trades_n); break;
   case IMX_MSG_BALANCE_GET:
@@ -591,6 +679,19 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
     kv_word(w, "surplus_side", side_words, 3, r->surplus_side);
     break;
   case IMX_MSG_PERIOD_CLOSE: kv_int(w, "expired", r->expired); break;
+  case IMX_MSG_SERVICES_LIST:
+    put_services(w, r->services, r->services_n);
+    if (r->next[0]) kv_str(w, "next", r->next);
+    break;
+  case IMX_MSG_CC_LIST:
+    put_ccs(w, r->ccs, r->ccs_n);
+    if (r->next[0]) kv_str(w, "next", r->next);
+    break;
+  case IMX_MSG_CC_GET:
+    assert(r->ccs_n == 1 && r->ccs != NULL);
+    kv_str(w, "cc", r->ccs->cc);
+    put_cc_fields(w, r->ccs);
+    break;
   case IMX_MSG_TENDER_AWARD:
     kv_uint(w, "tender", r->tender);
     kv_uint(w, "quote", r->quote);
@@ -847,6 +948,108 @@ static int decode_capacity(const cJSON *o, imx_reply_capacity *c,
   return 0;
 }
 
+static int decode_offer(const cJSON *o, imx_reply_offer *r, imx_proto_error *err) {
+  static const char *const keys[] = {"price", "qty", "aon", "cc", "name",
+                                     "site", "order", NULL};
+  if (row_object(o, keys, err) || price_or_null(o, "price", &r->price_minor, err) ||
+      qty(o, "qty", &r->qty, err) || get_bool(o, "aon", &r->aon, err) ||
+      text(o, "cc", r->cc, sizeof r->cc, 0, err) ||
+      text(o, "name", r->name, sizeof r->name, 0, err) ||
+      text(o, "site", r->site, sizeof r->site, 0, err) ||
+      opt_unum(o, "order", &r->order, err))
+    return -1;
+  return 0;
+}
+
+static int decode_service(const cJSON *o, imx_reply_service *r,
+                          imx_proto_error *err) {
+  static const char *const keys[] = {
+      "service", "name", "description", "unit", "currency", "mode",
+      "divisible", "tick", "lot", "price_cap", "providers", "bid", "bid_qty",
+      "offer", "offer_qty", "last_price", "last_qty", "last_time_ms", NULL};
+  int64_t providers = 0;
+  if (row_object(o, keys, err) ||
+      text(o, "service", r->service, sizeof r->service, 0, err) ||
+      text(o, "name", r->name, sizeof r->name, 0, err) ||
+      text(o, "description", r->description, sizeof r->description, 0, err) ||
+      text(o, "unit", r->unit, sizeof r->unit, 0, err) ||
+      text(o, "currency", r->currency, sizeof r->currency, 0, err) ||
+      word(o, "mode", mode_words, &r->auction, err) ||
+      get_bool(o, "divisible", &r->divisible, err) ||
+      qty(o, "tick", &r->tick_minor, err) || qty(o, "lot", &r->lot, err) ||
+      price_or_null(o, "price_cap", &r->price_cap_minor, err) ||
+      num(o, "providers", 0, UINT32_MAX, &providers, err) ||
+      price_or_null(o, "bid", &r->bid_minor, err) ||
+      qty(o, "bid_qty", &r->bid_qty, err) ||
+      price_or_null(o, "offer", &r->offer_minor, err) ||
+      qty(o, "offer_qty", &r->offer_qty, err) ||
+      price_or_null(o, "last_price", &r->last_price_minor, err) ||
+      qty(o, "last_qty", &r->last_qty, err) ||
+      price_or_null(o, "last_time_ms", &r->last_time_ms, err))
+    return -1;
+  r->providers = (uint32_t)providers;
+  return 0;
+}
+
+/* A list of ids ("services" of a cost centre) into one allocated block:
+** the pointers, then the strings. */
+static int decode_id_list(const cJSON *obj, const char *field,
+                          const char ***out, uint32_t *n_out,
+                          imx_proto_error *err) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, field);
+  if (arr == NULL) return missing(err, field);
+  if (!cJSON_IsArray(arr))
+    return imx_proto_fail(err, "bad_field", field, "must be a list");
+  size_t n = 0, bytes = 0;
+  for (const cJSON *it = arr->child; it; it = it->next, n++) {
+    if (!cJSON_IsString(it) || strlen(it->valuestring) > IMX_NAME_BYTES_MAX)
+      return imx_proto_fail(err, "bad_field", field,
+                            "must be a list of ids (at most 64 bytes each)");
+    bytes += strlen(it->valuestring) + 1;
+  }
+  if (n > IMX_SERVICES_MAX)
+    return imx_proto_fail(err, "bad_field", field, "has too many rows");
+  *out = NULL;
+  *n_out = 0;
+  if (n == 0) return 0;
+  const char **block = malloc(n * sizeof *block + bytes);
+  if (block == NULL) return imx_proto_fail(err, "internal", field, "out of memory");
+  char *text_at = (char *)(block + n);
+  size_t i = 0;
+  for (const cJSON *it = arr->child; it; it = it->next, i++) {
+    size_t len = strlen(it->valuestring) + 1;
+    memcpy(text_at, it->valuestring, len);
+    block[i] = text_at;
+    text_at += len;
+  }
+  *out = block;
+  *n_out = (uint32_t)n;
+  return 0;
+}
+
+static int decode_roles(const cJSON *doc, unsigned *roles, imx_proto_error *err);
+
+/* A cost centre's fields (cc.list's row, or cc.get.ok itself); the
+** services last, so that a row that fails has allocated nothing. */
+static int decode_cc_fields(const cJSON *o, imx_reply_cc *r, imx_proto_error *err) {
+  const cJSON *budget = cJSON_GetObjectItemCaseSensitive(o, "budget");
+  if (text(o, "cc", r->cc, sizeof r->cc, 0, err) ||
+      text(o, "name", r->name, sizeof r->name, 0, err) ||
+      text(o, "site", r->site, sizeof r->site, 0, err) ||
+      decode_roles(o, &r->roles, err) ||
+      (budget && money(o, "budget", &r->budget_minor, err)))
+    return -1;
+  r->has_budget = budget != NULL;
+  return decode_id_list(o, "services", &r->services, &r->services_n, err);
+}
+
+static int decode_cc_row(const cJSON *o, imx_reply_cc *r, imx_proto_error *err) {
+  static const char *const keys[] = {"cc", "name", "site", "roles", "services",
+                                     "budget", NULL};
+  if (row_object(o, keys, err)) return -1;
+  return decode_cc_fields(o, r, err);
+}
+
 /* A list field: checked and allocated (NULL when empty); rows decoded by
 ** the caller's function, whose errors get the row's path. */
 #define DECODE_LIST(obj, name, rows, n, decode_row, err)                      \
@@ -881,6 +1084,31 @@ static int decode_orders(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
 static int decode_levels(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
   DECODE_LIST(doc, "bids", r->bids, r->bids_n, decode_level, err);
   DECODE_LIST(doc, "offers", r->offers, r->offers_n, decode_level, err);
+  return 0;
+}
+
+static int decode_book(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  if (decode_levels(doc, r, err)) return -1;
+  DECODE_LIST(doc, "offer_orders", r->offer_orders, r->offer_orders_n,
+              decode_offer, err);
+  return 0;
+}
+
+static int decode_services(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  DECODE_LIST(doc, "services", r->services, r->services_n, decode_service, err);
+  return text(doc, "next", r->next, sizeof r->next, TEXT_OPTIONAL, err) < 0 ? -1 : 0;
+}
+
+static int decode_ccs(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  DECODE_LIST(doc, "ccs", r->ccs, r->ccs_n, decode_cc_row, err);
+  return text(doc, "next", r->next, sizeof r->next, TEXT_OPTIONAL, err) < 0 ? -1 : 0;
+}
+
+static int decode_cc_get(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  r->ccs = calloc(1, sizeof *r->ccs);
+  if (r->ccs == NULL) return imx_proto_fail(err, "internal", "cc", "out of memory");
+  if (decode_cc_fields(doc, r->ccs, err)) return -1;
+  r->ccs_n = 1;
   return 0;
 }
 
@@ -940,7 +1168,7 @@ static const char *const reply_keys[IMX_MSG_TYPES][20] = {
                            "reason", "trades", "trades_omitted", NULL},
     [IMX_MSG_ORDER_CANCEL] = {K3, "order", "qty", NULL},
     [IMX_MSG_ORDER_LIST] = {K3, "orders", NULL},
-    [IMX_MSG_BOOK_GET] = {K3, "service", "bids", "offers", NULL},
+    [IMX_MSG_BOOK_GET] = {K3, "service", "bids", "offers", "offer_orders", NULL},
     [IMX_MSG_TRADES_LIST] = {K3, "trades", NULL},
     [IMX_MSG_BALANCE_GET] = {K3, "cc", "budget", "reserved", "spent", "earned",
                              "available", "capacities", NULL},
@@ -949,6 +1177,10 @@ static const char *const reply_keys[IMX_MSG_TYPES][20] = {
     [IMX_MSG_AUCTION_RUN] = {K3, "service", "price", "volume", "surplus",
                              "surplus_side", NULL},
     [IMX_MSG_PERIOD_CLOSE] = {K3, "expired", NULL},
+    [IMX_MSG_SERVICES_LIST] = {K3, "services", "next", NULL},
+    [IMX_MSG_CC_LIST] = {K3, "ccs", "next", NULL},
+    [IMX_MSG_CC_GET] = {K3, "cc", "name", "site", "roles", "services", "budget",
+                        NULL},
     [IMX_MSG_TENDER_AWARD] = {K3, "tender", "quote", "trades", NULL},
     [IMX_MSG_TENDER_CANCEL] = {K3, "tender", NULL},
     [IMX_MSG_QUOTE_WITHDRAW] = {K3, "tender", "quote", NULL},
@@ -976,7 +1208,7 @@ static int decode_reply_fields(const cJSON *d, imx_reply *r,
   case IMX_MSG_ORDER_LIST: return decode_orders(d, r, err);
   case IMX_MSG_BOOK_GET:
     return text(d, "service", r->service, sizeof r->service, 0, err) ||
-           decode_levels(d, r, err);
+           decode_book(d, r, err);
   case IMX_MSG_TRADES_LIST: return decode_trades(d, r, err);
   case IMX_MSG_BALANCE_GET:
     return text(d, "cc", r->cc, sizeof r->cc, 0, err) ||
@@ -996,6 +1228,9 @@ static int decode_reply_fields(const cJSON *d, imx_reply *r,
            qty(d, "surplus", &r->surplus, err) ||
            word(d, "surplus_side", side_words, &r->surplus_side, err);
   case IMX_MSG_PERIOD_CLOSE: return qty(d, "expired", &r->expired, err);
+  case IMX_MSG_SERVICES_LIST: return decode_services(d, r, err);
+  case IMX_MSG_CC_LIST: return decode_ccs(d, r, err);
+  case IMX_MSG_CC_GET: return decode_cc_get(d, r, err);
   case IMX_MSG_TENDER_AWARD:
     return unum(d, "tender", &r->tender, err) ||
            unum(d, "quote", &r->quote, err) || decode_trades(d, r, err);
@@ -1072,6 +1307,13 @@ void imx_reply_free(imx_reply *r) {
   free(r->bids);
   free(r->offers);
   free(r->capacities);
+  free(r->offer_orders);
+  free(r->services);
+  for (uint32_t i = 0; r->ccs && i < r->ccs_n; i++) free((void *)r->ccs[i].services);
+  free(r->ccs);
+  r->offer_orders = NULL, r->offer_orders_n = 0;
+  r->services = NULL, r->services_n = 0;
+  r->ccs = NULL, r->ccs_n = 0;
   free(r->tenders);
   free(r->quotes);
   r->tenders = NULL, r->tenders_n = 0;

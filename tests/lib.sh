@@ -52,7 +52,7 @@ start_daemon() {
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 100); do
-    grep -q 'requests on' "$tmp/$name.log" && break
+    grep -q "requests on" "$tmp/$name.log" 2>/dev/null && break
     sleep 0.05
   done
   local line

@@ -21,7 +21,8 @@ static inline int imx_request_eq(const imx_request *a, const imx_request *b) {
          EQ_(a, b, qty) && EQ_(a, b, price_minor) && EQ_(a, b, ceiling_minor) &&
          EQ_(a, b, deadline_ms) && EQ_(a, b, order) && EQ_(a, b, tender) &&
          EQ_(a, b, depth) && EQ_(a, b, limit) && EQ_(a, b, has_after) &&
-         EQ_(a, b, after) && EQ_(a, b, quote) && EQ_(a, b, decide);
+         EQ_(a, b, after) && EQ_STR_(a, b, start) && EQ_(a, b, quote) &&
+         EQ_(a, b, decide);
 }
 
 static inline int imx_trade_eq(const imx_reply_trade *a, const imx_reply_trade *b) {
@@ -44,6 +45,34 @@ static inline int imx_capacity_eq(const imx_reply_capacity *a,
                                   const imx_reply_capacity *b) {
   return EQ_STR_(a, b, service) && EQ_(a, b, capacity) && EQ_(a, b, reserved) &&
          EQ_(a, b, sold) && EQ_(a, b, available);
+}
+
+static inline int imx_offer_eq(const imx_reply_offer *a, const imx_reply_offer *b) {
+  return EQ_(a, b, price_minor) && EQ_(a, b, qty) && EQ_(a, b, aon) &&
+         EQ_(a, b, order) && EQ_STR_(a, b, cc) && EQ_STR_(a, b, name) &&
+         EQ_STR_(a, b, site);
+}
+
+static inline int imx_service_eq(const imx_reply_service *a,
+                                 const imx_reply_service *b) {
+  return EQ_STR_(a, b, service) && EQ_STR_(a, b, name) &&
+         EQ_STR_(a, b, description) && EQ_STR_(a, b, unit) &&
+         EQ_STR_(a, b, currency) && EQ_(a, b, auction) && EQ_(a, b, divisible) &&
+         EQ_(a, b, tick_minor) && EQ_(a, b, lot) && EQ_(a, b, price_cap_minor) &&
+         EQ_(a, b, providers) && EQ_(a, b, bid_minor) && EQ_(a, b, bid_qty) &&
+         EQ_(a, b, offer_minor) && EQ_(a, b, offer_qty) &&
+         EQ_(a, b, last_price_minor) && EQ_(a, b, last_qty) &&
+         EQ_(a, b, last_time_ms);
+}
+
+static inline int imx_cc_eq(const imx_reply_cc *a, const imx_reply_cc *b) {
+  if (!(EQ_STR_(a, b, cc) && EQ_STR_(a, b, name) && EQ_STR_(a, b, site) &&
+        EQ_(a, b, roles) && EQ_(a, b, has_budget) && EQ_(a, b, services_n)))
+    return 0;
+  if (a->has_budget && a->budget_minor != b->budget_minor) return 0;
+  for (uint32_t i = 0; i < a->services_n; i++)
+    if (strcmp(a->services[i], b->services[i]) != 0) return 0;
+  return 1;
 }
 
 static inline int imx_tender_eq(const imx_reply_tender *a,
@@ -77,16 +106,20 @@ static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
   EQ_LIST_(a, b, bids, bids_n, imx_level_eq);
   EQ_LIST_(a, b, offers, offers_n, imx_level_eq);
   EQ_LIST_(a, b, capacities, capacities_n, imx_capacity_eq);
+  EQ_LIST_(a, b, offer_orders, offer_orders_n, imx_offer_eq);
+  EQ_LIST_(a, b, services, services_n, imx_service_eq);
+  EQ_LIST_(a, b, ccs, ccs_n, imx_cc_eq);
   EQ_LIST_(a, b, tenders, tenders_n, imx_tender_eq);
   EQ_LIST_(a, b, quotes, quotes_n, imx_quote_eq);
-  return EQ_STR_(a, b, buyer_name) && EQ_STR_(a, b, buyer_site) && EQ_(a, b, type) && EQ_STR_(a, b, cc) && EQ_(a, b, roles) &&
+  return EQ_STR_(a, b, buyer_name) && EQ_STR_(a, b, buyer_site) &&
+         EQ_(a, b, type) && EQ_STR_(a, b, cc) && EQ_(a, b, roles) &&
          EQ_(a, b, order) && EQ_(a, b, status) && EQ_STR_(a, b, reason) &&
          EQ_(a, b, qty) && EQ_(a, b, qty_open) && EQ_(a, b, qty_filled) &&
          EQ_STR_(a, b, service) && EQ_(a, b, budget) && EQ_(a, b, reserved) &&
          EQ_(a, b, spent) && EQ_(a, b, earned) && EQ_(a, b, available) &&
          EQ_(a, b, tender) && EQ_(a, b, quote) && EQ_(a, b, price_minor) &&
          EQ_(a, b, volume) && EQ_(a, b, surplus) &&
-         EQ_(a, b, surplus_side) && EQ_(a, b, expired);
+         EQ_(a, b, surplus_side) && EQ_(a, b, expired) && EQ_STR_(a, b, next);
 }
 
 #endif /* IMX_PROTO_EQ_H */

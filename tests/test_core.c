@@ -28,7 +28,8 @@
 
 static const char MARKET_JSON[] =
     "{\"currency\":\"EUR\",\"services\":["
-    "{\"id\":\"it.hour\",\"unit\":\"hour\",\"tick\":100,\"lot\":1,"
+    "{\"id\":\"it.hour\",\"name\":\"IT hour\",\"description\":\"Support by "
+    "the hour.\",\"unit\":\"hour\",\"tick\":100,\"lot\":1,"
     "\"divisible\":true,\"mode\":\"continuous\",\"price_cap\":100000},"
     "{\"id\":\"truck.day\",\"unit\":\"day\",\"tick\":100,\"lot\":1,"
     "\"divisible\":true,\"mode\":\"auction\",\"price_cap\":100000},"
@@ -445,6 +446,269 @@ static void test_book_get_lists_levels_best_first_up_to_depth(void) {
   close_core(c);
 }
 
+/* ------------------------------------------------------------ discovery */
+
+static const imx_reply_service *service_row_of(const char *id) {
+  for (uint32_t i = 0; i < last_.services_n; i++)
+    if (strcmp(last_.services[i].service, id) == 0) return &last_.services[i];
+  fprintf(stderr, "  no row for %s\n", id);
+  return NULL;
+}
+
+static void test_services_list_shows_every_service_with_its_market_now(void) {
+  imx_core *c = open_core();
+  offer_it(c, "o1", 5, 1000, T0);
+  run(c, "CC-R1", T0 + 1, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":"
+                          "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":900}");
+  run(c, "CC-R2", T0 + 5, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":"
+                          "\"it.hour\",\"side\":\"bid\",\"qty\":2,\"price\":1000}");
+  CHECK_EQ(1, last_.status);
+  core_result res = run(c, "CC-R2", T0 + 9, "{\"v\":1,\"type\":\"services.list\",\"id\":\"s\"}");
+  CHECK_OK(IMX_MSG_SERVICES_LIST);
+  CHECK(res.journal == NULL);
+  CHECK_EQ(3, last_.services_n);
+  CHECK_STR("", last_.next);
+  const imx_reply_service *it = service_row_of("it.hour");
+  if (it) {
+    CHECK_STR("IT hour", it->name);
+    CHECK_STR("Support by the hour.", it->description);
+    CHECK_STR("hour", it->unit);
+    CHECK_STR("EUR", it->currency);
+    CHECK_EQ(0, it->auction);
+    CHECK_EQ(1, it->divisible);
+    CHECK_EQ(100, it->tick_minor);
+    CHECK_EQ(1, it->lot);
+    CHECK_EQ(100000, it->price_cap_minor);
+    CHECK_EQ(3, it->providers); /* CC-P1, CC-P2, CC-PR */
+    CHECK_EQ(900, it->bid_minor);
+    CHECK_EQ(1, it->bid_qty);
+    CHECK_EQ(1000, it->offer_minor);
+    CHECK_EQ(3, it->offer_qty);
+    CHECK_EQ(1000, it->last_price_minor);
+    CHECK_EQ(2, it->last_qty);
+    CHECK_EQ(T0 + 5, it->last_time_ms);
+  }
+  const imx_reply_service *room = service_row_of("room.day");
+  if (room) {
+    CHECK_STR("room.day", room->name); /* no name in the market file: the id */
+    CHECK_STR("", room->description);
+    CHECK_EQ(0, room->divisible);
+    CHECK_EQ(2, room->lot);
+    CHECK_EQ(1, room->providers);
+    CHECK_EQ(0, room->bid_minor);
+    CHECK_EQ(0, room->offer_minor);
+    CHECK_EQ(0, room->last_price_minor);
+    CHECK_EQ(0, room->last_time_ms);
+  }
+  const imx_reply_service *truck = service_row_of("truck.day");
+  if (truck) {
+    CHECK_EQ(1, truck->auction);
+    CHECK_EQ(2, truck->providers);
+  }
+  CHECK(contains(reply_, reply_len_, "\"last_price\":null,\"last_qty\":0,\"last_time_ms\":null"));
+  close_core(c);
+}
+
+static void test_services_list_pages_in_market_file_order(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"services.list\",\"id\":\"s1\",\"limit\":2}");
+  CHECK_OK(IMX_MSG_SERVICES_LIST);
+  CHECK_EQ(2, last_.services_n);
+  if (last_.services_n == 2) {
+    CHECK_STR("it.hour", last_.services[0].service);
+    CHECK_STR("truck.day", last_.services[1].service);
+  }
+  CHECK_STR("room.day", last_.next);
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"services.list\",\"id\":\"s2\",\"limit\":2,"
+                      "\"start\":\"room.day\"}");
+  CHECK_EQ(1, last_.services_n);
+  if (last_.services_n == 1) CHECK_STR("room.day", last_.services[0].service);
+  CHECK_STR("", last_.next);
+  CHECK(!contains(reply_, reply_len_, "\"next\""));
+  close_core(c);
+}
+
+static void test_services_list_from_an_unknown_service_is_unknown_service_on_start(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"services.list\",\"id\":\"s\",\"start\":\"nope\"}");
+  CHECK_ERROR("unknown_service", "start", "");
+  close_core(c);
+}
+
+static void test_the_last_trade_of_a_service_is_kept_from_an_auction_call(void) {
+  imx_core *c = open_core();
+  run(c, "CC-P1", T0, "{\"v\":1,\"type\":\"order.new\",\"id\":\"o\",\"service\":"
+                      "\"truck.day\",\"side\":\"offer\",\"qty\":4,\"price\":1000}");
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b\",\"service\":"
+                      "\"truck.day\",\"side\":\"bid\",\"qty\":3,\"price\":1200}");
+  run(c, "CC-ADM", T0 + 50, "{\"v\":1,\"type\":\"auction.run\",\"id\":\"a\",\"service\":"
+                            "\"truck.day\"}");
+  CHECK_OK(IMX_MSG_AUCTION_RUN);
+  core_last l = core_last_of(c, 1);
+  CHECK_EQ(3, l.qty);
+  CHECK_EQ(last_.price_minor, l.price_minor);
+  CHECK_EQ(T0 + 50, l.time_ms);
+  CHECK_EQ(1, l.trade);
+  run(c, "CC-R2", T0 + 60, "{\"v\":1,\"type\":\"services.list\",\"id\":\"s\"}");
+  const imx_reply_service *truck = service_row_of("truck.day");
+  if (truck) {
+    CHECK_EQ(l.price_minor, truck->last_price_minor);
+    CHECK_EQ(3, truck->last_qty);
+    CHECK_EQ(T0 + 50, truck->last_time_ms);
+    CHECK_EQ(1, truck->offer_qty);
+  }
+  /* the core's snapshot carries it: a core read from it shows it alike */
+  static saved_reply before;
+  save_reply(&before);
+  size_t n = core_snapshot_write(c, NULL, 0);
+  char *snap = malloc(n);
+  CHECK(snap != NULL && core_snapshot_write(c, snap, n) == n);
+  imx_core *b = open_core();
+  const char *why = NULL;
+  CHECK_EQ(0, core_snapshot_read(b, snap, n, &why));
+  CHECK_EQ(3, core_last_of(b, 1).qty);
+  CHECK_EQ(T0 + 50, core_last_of(b, 1).time_ms);
+  run(b, "CC-R2", T0 + 60, "{\"v\":1,\"type\":\"services.list\",\"id\":\"s\"}");
+  CHECK(same_reply(&before));
+  free(snap);
+  close_core(b);
+  close_core(c);
+}
+
+static const imx_reply_cc *cc_row_of(const char *id) {
+  for (uint32_t i = 0; i < last_.ccs_n; i++)
+    if (strcmp(last_.ccs[i].cc, id) == 0) return &last_.ccs[i];
+  fprintf(stderr, "  no row for %s\n", id);
+  return NULL;
+}
+
+static void test_cc_list_is_the_directory_with_budgets_only_for_finance_and_self(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"cc.list\",\"id\":\"c\"}");
+  CHECK_OK(IMX_MSG_CC_LIST);
+  CHECK_EQ(7, last_.ccs_n);
+  const imx_reply_cc *p1 = cc_row_of("CC-P1");
+  if (p1) {
+    CHECK_STR("Provider One", p1->name);
+    CHECK_STR("A", p1->site);
+    CHECK_EQ(IMX_ROLE_PROVIDER, p1->roles);
+    CHECK_EQ(3, p1->services_n);
+    if (p1->services_n == 3) {
+      CHECK_STR("it.hour", p1->services[0]);
+      CHECK_STR("truck.day", p1->services[1]);
+      CHECK_STR("room.day", p1->services[2]);
+    }
+    CHECK_EQ(0, p1->has_budget);
+  }
+  const imx_reply_cc *r1 = cc_row_of("CC-R1"), *r2 = cc_row_of("CC-R2");
+  if (r1 && r2) {
+    CHECK_EQ(1, r1->has_budget); /* its own */
+    CHECK_EQ(100000, r1->budget_minor);
+    CHECK_EQ(0, r2->has_budget);
+    CHECK_EQ(0, r2->services_n);
+  }
+  const imx_reply_cc *pr = cc_row_of("CC-PR");
+  if (pr) CHECK_EQ(IMX_ROLE_PROVIDER | IMX_ROLE_RECEIVER, pr->roles);
+  CHECK(!contains(reply_, reply_len_, "token"));
+  CHECK(!contains(reply_, reply_len_, "1000000")); /* CC-R2's budget */
+  run(c, "CC-FIN", T0, "{\"v\":1,\"type\":\"cc.list\",\"id\":\"c\"}");
+  for (uint32_t i = 0; i < last_.ccs_n; i++) CHECK_EQ(1, last_.ccs[i].has_budget);
+  r2 = cc_row_of("CC-R2");
+  if (r2) CHECK_EQ(1000000, r2->budget_minor);
+  run(c, "CC-ADM", T0, "{\"v\":1,\"type\":\"cc.list\",\"id\":\"c\"}");
+  for (uint32_t i = 0; i < last_.ccs_n; i++)
+    CHECK_EQ(strcmp(last_.ccs[i].cc, "CC-ADM") == 0, last_.ccs[i].has_budget);
+  close_core(c);
+}
+
+static void test_cc_list_pages_and_an_unknown_start_is_unknown_cc(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"cc.list\",\"id\":\"c\",\"limit\":3}");
+  CHECK_EQ(3, last_.ccs_n);
+  CHECK_STR("CC-R2", last_.next);
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"cc.list\",\"id\":\"c\",\"limit\":3,"
+                      "\"start\":\"CC-R2\"}");
+  CHECK_EQ(3, last_.ccs_n);
+  if (last_.ccs_n == 3) CHECK_STR("CC-R2", last_.ccs[0].cc);
+  CHECK_STR("CC-PR", last_.next);
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"cc.list\",\"id\":\"c\",\"start\":\"CC-PR\"}");
+  CHECK_EQ(1, last_.ccs_n);
+  CHECK_STR("", last_.next);
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"cc.list\",\"id\":\"c\",\"start\":\"CC-X\"}");
+  CHECK_ERROR("unknown_cc", "start", "");
+  close_core(c);
+}
+
+static void test_cc_get_shows_one_cost_centre_the_asker_by_default(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"cc.get\",\"id\":\"g\"}");
+  CHECK_OK(IMX_MSG_CC_GET);
+  CHECK_EQ(1, last_.ccs_n);
+  if (last_.ccs_n == 1) {
+    CHECK_STR("CC-R1", last_.ccs[0].cc);
+    CHECK_STR("Receiver One", last_.ccs[0].name);
+    CHECK_EQ(IMX_ROLE_RECEIVER, last_.ccs[0].roles);
+    CHECK_EQ(1, last_.ccs[0].has_budget);
+    CHECK_EQ(100000, last_.ccs[0].budget_minor);
+  }
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"cc.get\",\"id\":\"g\",\"cc\":\"CC-P2\"}");
+  CHECK_OK(IMX_MSG_CC_GET);
+  if (last_.ccs_n == 1) {
+    CHECK_STR("Provider Two", last_.ccs[0].name);
+    CHECK_STR("B", last_.ccs[0].site);
+    CHECK_EQ(1, last_.ccs[0].services_n);
+    CHECK_EQ(0, last_.ccs[0].has_budget);
+  }
+  run(c, "CC-FIN", T0, "{\"v\":1,\"type\":\"cc.get\",\"id\":\"g\",\"cc\":\"CC-R2\"}");
+  if (last_.ccs_n == 1) CHECK_EQ(1000000, last_.ccs[0].budget_minor);
+  CHECK(contains(reply_, reply_len_, "\"budget\":1000000"));
+  close_core(c);
+}
+
+static void test_cc_get_of_an_unknown_cost_centre_is_unknown_cc(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"cc.get\",\"id\":\"g\",\"cc\":\"CC-NONE\"}");
+  CHECK_ERROR("unknown_cc", "cc", "unknown_cc");
+  close_core(c);
+}
+
+static void test_book_get_lists_offers_in_priority_order_with_their_providers(void) {
+  imx_core *c = open_core();
+  offer_it(c, "o1", 2, 1100, T0); /* order 1 */
+  run(c, "CC-P2", T0 + 1, "{\"v\":1,\"type\":\"order.new\",\"id\":\"o2\",\"service\":"
+                          "\"it.hour\",\"side\":\"offer\",\"qty\":3,\"price\":1000}");
+  offer_it(c, "o3", 1, 1000, T0 + 2); /* order 3: behind order 2 at 1000 */
+  run(c, "CC-R1", T0 + 3, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":"
+                          "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":900}");
+  run(c, "CC-P1", T0 + 4, "{\"v\":1,\"type\":\"book.get\",\"id\":\"k\",\"service\":\"it.hour\"}");
+  CHECK_OK(IMX_MSG_BOOK_GET);
+  CHECK_EQ(3, last_.offer_orders_n);
+  if (last_.offer_orders_n == 3) {
+    const imx_reply_offer *o = last_.offer_orders;
+    CHECK_EQ(1000, o[0].price_minor);
+    CHECK_EQ(3, o[0].qty);
+    CHECK_STR("CC-P2", o[0].cc);
+    CHECK_STR("Provider Two", o[0].name);
+    CHECK_STR("B", o[0].site);
+    CHECK_EQ(0, o[0].order); /* another's order: no id */
+    CHECK_EQ(1000, o[1].price_minor);
+    CHECK_STR("CC-P1", o[1].cc);
+    CHECK_EQ(3, o[1].order); /* the asker's own */
+    CHECK_EQ(1100, o[2].price_minor);
+    CHECK_EQ(2, o[2].qty);
+    CHECK_EQ(1, o[2].order);
+  }
+  CHECK_EQ(2, last_.offers_n); /* the levels stay */
+  CHECK_EQ(1, last_.bids_n);
+  CHECK(!contains(reply_, reply_len_, "CC-R1")); /* bids stay anonymous */
+  run(c, "CC-R2", T0 + 4, "{\"v\":1,\"type\":\"book.get\",\"id\":\"k\",\"service\":\"it.hour\","
+                          "\"depth\":2}");
+  CHECK_EQ(2, last_.offer_orders_n);
+  for (uint32_t i = 0; i < last_.offer_orders_n; i++) CHECK_EQ(0, last_.offer_orders[i].order);
+  CHECK(!contains(reply_, reply_len_, "\"order\""));
+  close_core(c);
+}
+
 /* Three trades of one unit at 1000: CC-R1, CC-R2, CC-R1 buy from CC-P1. */
 static void three_trades(imx_core *c) {
   offer_it(c, "o1", 3, 1000, T0);
@@ -646,6 +910,9 @@ static void test_read_only_requests_have_no_journal(void) {
       "{\"v\":1,\"type\":\"trades.list\",\"id\":\"r3\"}",
       "{\"v\":1,\"type\":\"trades.list\",\"id\":\"r4\",\"after\":1}",
       "{\"v\":1,\"type\":\"balance.get\",\"id\":\"r5\"}",
+      "{\"v\":1,\"type\":\"services.list\",\"id\":\"r6\"}",
+      "{\"v\":1,\"type\":\"cc.list\",\"id\":\"r7\"}",
+      "{\"v\":1,\"type\":\"cc.get\",\"id\":\"r8\",\"cc\":\"CC-P1\"}",
   };
   for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
     core_result res = run(c, "CC-R1", T0 + 100, reads[i]);
@@ -1192,6 +1459,73 @@ static void test_a_market_with_66000_capacities_starts_and_trades(void) {
     CHECK_EQ(1, res.trades_n);
     CHECK_EQ(1, core_last_trade(c));
   }
+  core_close(c);
+  imx_market_free(&m);
+}
+
+/* 1,000 services whose descriptions are 512 quotes (1,024 bytes each in a
+** reply, escaped): a page of all of them would be ~1.4 MB, so each page is
+** cut to what fits a reply, and `next` goes on where it stopped until
+** every service was listed once, in order. */
+static void test_a_services_page_too_long_for_a_reply_is_cut_and_next_goes_on(void) {
+  enum { SERVICES = 1000 };
+  size_t cap = 64 + SERVICES * (2 * IMX_DESCRIPTION_BYTES_MAX + 96) + 256;
+  char *json = malloc(cap), quotes[2 * IMX_DESCRIPTION_BYTES_MAX + 1];
+  CHECK(json != NULL);
+  if (json == NULL) return;
+  for (int i = 0; i < IMX_DESCRIPTION_BYTES_MAX; i++) quotes[2 * i] = '\\', quotes[2 * i + 1] = '"';
+  quotes[sizeof quotes - 1] = '\0';
+  size_t n = (size_t)snprintf(json, cap, "{\"currency\":\"EUR\",\"services\":[");
+  for (int k = 0; k < SERVICES; k++)
+    n += (size_t)snprintf(json + n, cap - n,
+                          "%s{\"id\":\"s%04d\",\"description\":\"%s\",\"unit\":\"h\","
+                          "\"tick\":1,\"lot\":1}", k ? "," : "", k, quotes);
+  n += (size_t)snprintf(json + n, cap - n,
+                        "],\"cost_centres\":[{\"id\":\"R\",\"name\":\"r\","
+                        "\"roles\":[\"receiver\"],\"budget\":0}]}");
+  CHECK(n < cap);
+  imx_market m;
+  imx_proto_error err = {0};
+  int parsed = imx_market_parse(json, n, &m, &err);
+  free(json);
+  CHECK_EQ(0, parsed);
+  if (parsed != 0) return;
+  core_config cfg = {.market = &m, .orders_max = 1024};
+  imx_core *c = NULL;
+  const char *why = NULL;
+  CHECK_EQ(0, core_open(&cfg, &c, &why));
+  char start[IMX_NAME_BYTES_MAX + 1] = "", request[256];
+  uint32_t seen = 0, pages = 0;
+  for (; pages < SERVICES; pages++) {
+    snprintf(request, sizeof request,
+             "{\"v\":1,\"type\":\"services.list\",\"id\":\"p%u\",\"limit\":1000%s%s%s}",
+             pages, start[0] ? ",\"start\":\"" : "", start, start[0] ? "\"" : "");
+    imx_request rq;
+    CHECK_EQ(0, imx_request_decode(request, strlen(request), &rq, &err));
+    core_batch_begin(c);
+    core_result res = core_execute(c, &rq, 0, T0, reply_, sizeof reply_);
+    imx_reply r;
+    if (imx_reply_decode(reply_, res.reply_len, &r, &err) != 0 || r.error) {
+      CHECK(0 && "a page of services.list");
+      break;
+    }
+    CHECK(r.services_n > 0 && r.services_n < SERVICES);
+    for (uint32_t i = 0; i < r.services_n; i++) {
+      char want[16];
+      snprintf(want, sizeof want, "s%04u", seen + i);
+      CHECK_STR(want, r.services[i].service);
+      CHECK_EQ(IMX_DESCRIPTION_BYTES_MAX, strlen(r.services[i].description));
+    }
+    seen += r.services_n;
+    snprintf(start, sizeof start, "%s", r.next);
+    imx_reply_free(&r);
+    if (start[0] == '\0') break;
+    char want[16];
+    snprintf(want, sizeof want, "s%04u", seen);
+    CHECK_STR(want, start);
+  }
+  CHECK_EQ(SERVICES, seen);
+  CHECK(pages >= 2);
   core_close(c);
   imx_market_free(&m);
 }
@@ -2014,7 +2348,8 @@ static const struct {
     {"CC-R2", "{\"v\":1,\"type\":\"balance.get\",\"id\":\"v8\"}"},
     {"CC-R1", "{\"v\":1,\"type\":\"book.get\",\"id\":\"v9\",\"service\":\"it.hour\"}"},
     {"CC-R1", "{\"v\":1,\"type\":\"book.get\",\"id\":\"va\",\"service\":\"truck.day\"}"},
-    {"CC-R1", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"vb\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"services.list\",\"id\":\"vb\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"vf\"}"},
     {"CC-P1", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"vc\"}"},
     {"CC-R1", "{\"v\":1,\"type\":\"tender.get\",\"id\":\"vd\",\"tender\":4}"},
     {"CC-R2", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"ve\"}"},
@@ -2313,6 +2648,16 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_refused_request_is_not_remembered_and_its_repeat_runs_again),
       CHECK_CASE(test_a_reply_longer_than_the_cost_centres_share_is_not_done_twice),
       CHECK_CASE(test_order_filling_300_orders_counts_every_fill_and_pages_the_rest),
+      CHECK_CASE(test_services_list_shows_every_service_with_its_market_now),
+      CHECK_CASE(test_services_list_pages_in_market_file_order),
+      CHECK_CASE(test_services_list_from_an_unknown_service_is_unknown_service_on_start),
+      CHECK_CASE(test_the_last_trade_of_a_service_is_kept_from_an_auction_call),
+      CHECK_CASE(test_cc_list_is_the_directory_with_budgets_only_for_finance_and_self),
+      CHECK_CASE(test_cc_list_pages_and_an_unknown_start_is_unknown_cc),
+      CHECK_CASE(test_cc_get_shows_one_cost_centre_the_asker_by_default),
+      CHECK_CASE(test_cc_get_of_an_unknown_cost_centre_is_unknown_cc),
+      CHECK_CASE(test_book_get_lists_offers_in_priority_order_with_their_providers),
+      CHECK_CASE(test_a_services_page_too_long_for_a_reply_is_cut_and_next_goes_on),
       CHECK_CASE(test_replaying_the_journal_rebuilds_the_same_market),
       CHECK_CASE(test_a_snapshot_after_any_entry_and_the_rest_replayed_is_the_same_market),
       CHECK_CASE(test_a_snapshot_of_another_market_or_cut_short_is_refused),

@@ -60,13 +60,13 @@ check provider_offer_rests offer_rests
 
 bid_fills() {
   as CC-R1 bid it.hour 4 9000 >"$tmp/b1" && grep -q 'order 2 filled: 4 filled' "$tmp/b1" &&
-    grep -q 'CC-R1 .*CC-P1 .* 4 .*85.00' "$tmp/b1"
+    grep -q 'Receiver One .*Provider One .* 4 .*85.00' "$tmp/b1"
 }
 check receiver_bid_fills_at_the_offer_price bid_fills
 
 both_sides_see_the_fill() {
-  as CC-P1 trades it.hour | grep -q 'CC-R1 .*CC-P1 .* 4 .*85.00' &&
-    as CC-R1 trades it.hour | grep -q 'CC-R1 .*CC-P1 .* 4 .*85.00' &&
+  as CC-P1 trades it.hour | grep -q 'Receiver One .*Provider One .* 4 .*85.00' &&
+    as CC-R1 trades it.hour | grep -q 'Receiver One .*Provider One .* 4 .*85.00' &&
     as CC-P1 orders | grep -qE '^1 .*offer .* 10 +6 +4' &&
     as CC-R1 balance | grep -q 'spent 340.00' &&
     as CC-P1 balance | grep -q 'earned 340.00'
@@ -74,7 +74,9 @@ both_sides_see_the_fill() {
 check fills_seen_by_both_sides both_sides_see_the_fill
 
 others_trades_hidden() {
-  ! as CC-R2 trades it.hour | grep -q 'CC-R1' && as CC-FIN trades | grep -q 'CC-R1'
+  ! as CC-R2 trades it.hour | grep -q 'Receiver One' &&
+    as CC-FIN trades | grep -q 'Receiver One' &&
+    as CC-FIN --json trades | grep -q '"buyer":"CC-R1"'
 }
 check trades_of_others_shown_only_to_finance others_trades_hidden
 

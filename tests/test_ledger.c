@@ -144,6 +144,31 @@ static void test_verify_names_the_check_that_fails(void) {
   expect_check_fails("PRAGMA user_version = 7", "schema_version");
 }
 
+/* From a snapshot, imxd checks only the trades after its last one: a bad
+** trade before is left to the full check, one after is found. */
+static void test_verify_after_checks_the_trades_after_an_id_only(void) {
+  imx_ledger *l = fresh();
+  CHECK_EQ(0, imx_ledger_begin(l));
+  for (int64_t id = 1; id <= 10; id++) {
+    imx_ledger_trade t = trade(id, id % 2 ? "A" : "B", "C", 2, 50);
+    CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  }
+  CHECK_EQ(0, imx_ledger_commit(l));
+  char failed[256];
+  CHECK_EQ(0, imx_ledger_verify_after(l, 0, failed, sizeof failed));
+  tamper("UPDATE postings SET amount_minor = 150 WHERE trade_id = 4 AND account = 'B'");
+  CHECK_EQ(0, imx_ledger_verify_after(l, 4, failed, sizeof failed));
+  CHECK_EQ(-1, imx_ledger_verify_after(l, 3, failed, sizeof failed));
+  CHECK(strstr(failed, "trade_balanced (first offender: 4)") != NULL);
+  CHECK_EQ(-1, imx_ledger_verify(l, failed, sizeof failed));
+  tamper("UPDATE postings SET amount_minor = 100 WHERE trade_id = 4 AND account = 'B';"
+         "DELETE FROM postings WHERE trade_id = 9 AND account = 'A'");
+  CHECK_EQ(-1, imx_ledger_verify_after(l, 8, failed, sizeof failed));
+  CHECK(strstr(failed, "two_postings_per_trade (first offender: 9)") != NULL);
+  CHECK_EQ(0, imx_ledger_verify_after(l, 9, failed, sizeof failed));
+  done(l);
+}
+
 static void test_a_newer_schema_is_refused(void) {
   imx_ledger *l = fresh();
   imx_ledger_close(l);
@@ -688,6 +713,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_bad_trades_are_refused),
       CHECK_CASE(test_reopening_keeps_the_ledger_and_its_schema),
       CHECK_CASE(test_verify_names_the_check_that_fails),
+      CHECK_CASE(test_verify_after_checks_the_trades_after_an_id_only),
       CHECK_CASE(test_a_closed_period_has_summaries_and_is_frozen),
       CHECK_CASE(test_a_newer_schema_is_refused),
       CHECK_CASE(test_a_file_that_is_not_a_ledger_gives_an_error),

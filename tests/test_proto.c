@@ -191,8 +191,9 @@ static void test_type_names_are_the_protocols(void) {
   static const char *const names[] = {
       "hello", "order.new", "order.cancel", "order.list", "book.get",
       "trades.list", "balance.get", "tender.new", "tender.quote",
-      "auction.run", "period.close", "tender.award", "tender.cancel",
-      "quote.withdraw", "tender.list", "tender.get"};
+      "auction.run", "period.close", "services.list", "cc.list", "cc.get",
+      "tender.award", "tender.cancel", "quote.withdraw", "tender.list",
+      "tender.get"};
   CHECK_EQ(IMX_MSG_TYPES, sizeof names / sizeof names[0]);
   for (int t = 0; t < IMX_MSG_TYPES; t++)
     CHECK_STR(names[t], imx_msg_type_name((imx_msg_type)t));
@@ -537,6 +538,7 @@ static void test_cc_and_token_are_allowed_in_every_request(void) {
   static const char *const bases[IMX_MSG_TYPES] = {
       "", ORDER_NEW_BASE, "\"order\":1", "", "\"service\":\"s\"", "", "",
       TENDER_NEW_BASE, "\"tender\":1,\"price\":1", "\"service\":\"s\"", "",
+      "", "", "",
       "\"tender\":1,\"quote\":2", "\"tender\":1", "\"quote\":2", "",
       "\"tender\":1"};
   for (int t = 0; t < IMX_MSG_TYPES; t++) {
@@ -1119,6 +1121,55 @@ static void test_decode_reads_exactly_len_bytes(void) {
   CHECK_EQ(0, imx_request_decode(longer, strlen(longer) - 7, &r, &err));
 }
 
+/* ---------------------------------------------------- discovery requests */
+
+static void test_discovery_requests_round_trip(void) {
+  imx_request x = request(IMX_MSG_SERVICES_LIST, "s1");
+  x.limit = 100;
+  round_trip_request(&x);
+  strcpy(x.start, "it.hour");
+  x.limit = IMX_LIST_MAX;
+  round_trip_request(&x);
+  x = request(IMX_MSG_CC_LIST, "c1");
+  x.limit = 1;
+  strcpy(x.start, "CC-4100");
+  round_trip_request(&x);
+  x = request(IMX_MSG_CC_GET, "g1");
+  round_trip_request(&x); /* the asker itself */
+  strcpy(x.cc, "CC-4100");
+  round_trip_request(&x);
+}
+
+static void test_discovery_lists_default_to_100_from_the_first(void) {
+  imx_request r;
+  if (decode_ok(msg("services.list", ""), &r)) {
+    CHECK_EQ(IMX_MSG_SERVICES_LIST, r.type);
+    CHECK_EQ(100, r.limit);
+    CHECK_STR("", r.start);
+  }
+  if (decode_ok(msg("cc.list", "\"start\":\"CC-7\",\"limit\":3"), &r)) {
+    CHECK_EQ(IMX_MSG_CC_LIST, r.type);
+    CHECK_EQ(3, r.limit);
+    CHECK_STR("CC-7", r.start);
+  }
+  if (decode_ok(msg("cc.get", "\"cc\":\"CC-7\""), &r)) {
+    CHECK_EQ(IMX_MSG_CC_GET, r.type);
+    CHECK_STR("CC-7", r.cc);
+    CHECK_EQ(0, r.limit);
+  }
+}
+
+static void test_discovery_request_fields_are_validated(void) {
+  expect_bad("services.list", "\"start\":\"\"", "start");
+  expect_bad("services.list", "\"start\":7", "start");
+  expect_bad("cc.list", "\"limit\":0", "limit");
+  expect_bad("cc.list", "\"limit\":1001", "limit");
+  expect_bad("services.list", "\"service\":\"it.hour\"", "service");
+  expect_bad("cc.get", "\"start\":\"CC-1\"", "start");
+  expect_bad("cc.get", "\"limit\":5", "limit");
+  expect_bad("book.get", "\"service\":\"s\",\"start\":\"x\"", "start");
+}
+
 /* ------------------------------------------------------ replies: round trips */
 
 static void test_hello_ok_round_trips_every_set_of_roles(void) {
@@ -1173,6 +1224,108 @@ static void test_book_get_ok_round_trips(void) {
   round_trip_reply(&x);
   x.bids = bids, x.bids_n = 2, x.offers = offers, x.offers_n = 1;
   round_trip_reply(&x);
+}
+
+static void test_book_get_ok_offers_with_providers_round_trip(void) {
+  imx_reply_level offers[1] = {{4600, 12, 2}};
+  imx_reply_offer rows[3] = {
+      {4600, 5, 0, 0, "CC-4100", "IT Service Desk Hamburg", "Hamburg"},
+      {4600, 7, 1, 42, "CC-4200", "M\xc3\xbcnchen \"Nord\"", ""},
+      {0, 3, 0, 9007199254740991ull, "x", "y", "z"}}; /* a market order */
+  imx_reply x = reply(IMX_MSG_BOOK_GET, "b2");
+  strcpy(x.service, "it.hour");
+  x.offers = offers, x.offers_n = 1;
+  x.offer_orders = rows, x.offer_orders_n = 3;
+  round_trip_reply(&x);
+  CHECK(imx_reply_encode(&x, out_, sizeof out_) > 0);
+  /* the order id only where given (the asker's own offer) */
+  CHECK(strstr(out_, "{\"price\":4600,\"qty\":5,\"aon\":false,\"cc\":\"CC-4100\","
+                     "\"name\":\"IT Service Desk Hamburg\",\"site\":\"Hamburg\"}") != NULL);
+  CHECK(strstr(out_, "\"site\":\"\",\"order\":42}") != NULL);
+  CHECK(strstr(out_, "{\"price\":null,\"qty\":3,") != NULL);
+}
+
+static imx_reply_service services_[2] = {
+    {"it.hour", "IT helpdesk hour", "Support by \"phone\", billed per hour.",
+     "hour", "EUR", 0, 1, 100, 1, 50000, 2, 8400, 3, 8500, 10, 8500, 4,
+     1718000000000},
+    {"truck.day", "truck.day", "", "day", "EUR", 1, 0, 500, 1, 0, 0, 0, 0, 0, 0,
+     0, 0, 0}};
+
+static void test_services_list_ok_round_trips(void) {
+  imx_reply x = reply(IMX_MSG_SERVICES_LIST, "s1");
+  round_trip_reply(&x); /* an empty market */
+  x.services = services_, x.services_n = 2;
+  round_trip_reply(&x);
+  strcpy(x.next, "lab.test");
+  round_trip_reply(&x);
+}
+
+static void test_services_list_ok_is_the_documented_json(void) {
+  imx_reply x = reply(IMX_MSG_SERVICES_LIST, "s1");
+  x.services = services_ + 1, x.services_n = 1;
+  strcpy(x.next, "z");
+  CHECK(imx_reply_encode(&x, out_, sizeof out_) > 0);
+  CHECK_STR("{\"v\":1,\"type\":\"services.list.ok\",\"id\":\"s1\",\"services\":["
+            "{\"service\":\"truck.day\",\"name\":\"truck.day\",\"description\":\"\","
+            "\"unit\":\"day\",\"currency\":\"EUR\",\"mode\":\"auction\","
+            "\"divisible\":false,\"tick\":500,\"lot\":1,\"price_cap\":null,"
+            "\"providers\":0,\"bid\":null,\"bid_qty\":0,\"offer\":null,"
+            "\"offer_qty\":0,\"last_price\":null,\"last_qty\":0,"
+            "\"last_time_ms\":null}],\"next\":\"z\"}",
+            out_);
+}
+
+static void test_cc_list_and_get_ok_round_trip(void) {
+  const char *offers[2] = {"it.hour", "truck.day"};
+  imx_reply_cc rows[3] = {
+      {"CC-4100", "IT Service Desk", "Hamburg", IMX_ROLE_PROVIDER, offers, 2, 0, 0},
+      {"CC-1100", "Sales North", "", IMX_ROLE_RECEIVER | IMX_ROLE_FINANCE, NULL,
+       0, 1, 6000000},
+      {"CC-0", "Zero", "X", 0, NULL, 0, 1, 0}};
+  imx_reply x = reply(IMX_MSG_CC_LIST, "c1");
+  round_trip_reply(&x);
+  x.ccs = rows, x.ccs_n = 3;
+  round_trip_reply(&x);
+  strcpy(x.next, "CC-9000");
+  round_trip_reply(&x);
+  CHECK(imx_reply_encode(&x, out_, sizeof out_) > 0);
+  CHECK(strstr(out_, "{\"cc\":\"CC-4100\",\"name\":\"IT Service Desk\",\"site\":"
+                     "\"Hamburg\",\"roles\":[\"provider\"],\"services\":[\"it.hour\","
+                     "\"truck.day\"]}") != NULL); /* no budget: not shown */
+  CHECK(strstr(out_, "\"services\":[],\"budget\":6000000}") != NULL);
+  for (uint32_t i = 0; i < 3; i++) {
+    x = reply(IMX_MSG_CC_GET, "g1");
+    x.ccs = rows + i, x.ccs_n = 1;
+    round_trip_reply(&x);
+  }
+  CHECK(imx_reply_encode(&x, out_, sizeof out_) > 0);
+  CHECK_STR("{\"v\":1,\"type\":\"cc.get.ok\",\"id\":\"g1\",\"cc\":\"CC-0\","
+            "\"name\":\"Zero\",\"site\":\"X\",\"roles\":[],\"services\":[],"
+            "\"budget\":0}",
+            out_);
+}
+
+static void expect_reply_error(const char *json, const char *field);
+
+static void test_discovery_reply_decode_is_strict(void) {
+  static const char head[] = "{\"v\":1,\"type\":\"cc.list.ok\",\"id\":\"c\",\"ccs\":";
+  char json[1024];
+  snprintf(json, sizeof json, "%s[{\"cc\":\"A\",\"name\":\"a\",\"site\":\"\","
+           "\"roles\":[],\"services\":[\"s\",7]}]}", head);
+  expect_reply_error(json, "ccs[0].services");
+  snprintf(json, sizeof json, "%s[{\"cc\":\"A\",\"name\":\"a\",\"site\":\"\","
+           "\"roles\":[],\"services\":[],\"colour\":1}]}", head);
+  expect_reply_error(json, "ccs[0].colour");
+  snprintf(json, sizeof json, "%s[{\"cc\":\"A\",\"name\":\"a\",\"site\":\"\","
+           "\"roles\":[],\"services\":[\"s\"]},{\"cc\":\"B\"}]}", head);
+  expect_reply_error(json, "ccs[1].name"); /* the first row's list is freed */
+  expect_reply_error("{\"v\":1,\"type\":\"services.list.ok\",\"id\":\"s\","
+                     "\"services\":[{\"service\":\"a\"}]}",
+                     "services[0].name");
+  expect_reply_error("{\"v\":1,\"type\":\"book.get.ok\",\"id\":\"b\",\"service\":"
+                     "\"s\",\"bids\":[],\"offers\":[]}",
+                     "offer_orders");
 }
 
 static void test_trades_list_ok_round_trips(void) {
@@ -1322,7 +1475,8 @@ static void test_reply_encoding_is_the_documented_json(void) {
   CHECK(imx_reply_encode(&x, out_, sizeof out_) > 0);
   CHECK_STR("{\"v\":1,\"type\":\"book.get.ok\",\"id\":\"b\",\"service\":\"s\","
             "\"bids\":[{\"price\":5,\"qty\":6,\"orders\":1},"
-            "{\"price\":4,\"qty\":2,\"orders\":2}],\"offers\":[]}",
+            "{\"price\":4,\"qty\":2,\"orders\":2}],\"offers\":[],"
+            "\"offer_orders\":[]}",
             out_);
 }
 
@@ -1909,8 +2063,10 @@ static void expect_market_error(const char *json, const char *code,
 static void test_market_file_loads_the_documented_example(void) {
   static const char json[] =
       "{\"currency\": \"EUR\",\n"
-      " \"services\": [{\"id\": \"it.helpdesk.hour\", \"unit\": \"hour\", "
-      "\"tick\": 100, \"lot\": 1,\n"
+      " \"services\": [{\"id\": \"it.helpdesk.hour\", \"name\": \"IT helpdesk hour\",\n"
+      "               \"description\": \"First- and second-level support by phone "
+      "and remote session, billed per started hour.\",\n"
+      "               \"unit\": \"hour\", \"tick\": 100, \"lot\": 1,\n"
       "               \"divisible\": true, \"mode\": \"continuous\", "
       "\"price_cap\": 50000}],\n"
       " \"cost_centres\": [{\"id\": \"CC-4100\", \"name\": \"IT Service Desk "
@@ -1927,6 +2083,7 @@ static void test_market_file_loads_the_documented_example(void) {
   CHECK_EQ(2, m.ccs_n);
   CHECK_EQ(100, m.services[0].tick_minor);
   CHECK_EQ(50000, m.services[0].price_cap_minor);
+  CHECK_STR("IT helpdesk hour", m.services[0].name);
   CHECK_EQ(1200, m.ccs[0].capacities[0].qty);
   CHECK_EQ(3000000, m.ccs[1].budget_minor);
   CHECK_EQ(IMX_TENDERS_PER_CC_DEFAULT, m.tenders_per_cc_max);
@@ -1936,6 +2093,69 @@ static void test_market_file_loads_the_documented_example(void) {
   CHECK_EQ(-1, imx_market_cc_find(&m, "CC-9999"));
   CHECK_EQ(-1, imx_market_service_find(&m, "CC-1500"));
   imx_market_free(&m);
+}
+
+static void test_market_service_name_and_description_are_optional(void) {
+  static const char json[] =
+      "{\"currency\":\"EUR\",\"services\":["
+      "{\"id\":\"it.helpdesk.hour\",\"name\":\"IT helpdesk hour\","
+      "\"description\":\"First- and second-level support by phone and remote "
+      "session, billed per started hour.\",\"unit\":\"hour\",\"tick\":100,"
+      "\"lot\":1},"
+      "{\"id\":\"lab.test\",\"unit\":\"test\",\"tick\":100,\"lot\":1}],"
+      "\"cost_centres\":[]}";
+  imx_market m;
+  if (!market_ok(json, &m)) return;
+  CHECK_STR("IT helpdesk hour", m.services[0].name);
+  CHECK_STR("First- and second-level support by phone and remote session, "
+            "billed per started hour.", m.services[0].description);
+  CHECK_STR("lab.test", m.services[1].name); /* no name: the id */
+  CHECK_STR("", m.services[1].description);
+  imx_market_free(&m);
+}
+
+static void test_market_service_name_and_description_are_bounded(void) {
+  char desc[IMX_DESCRIPTION_BYTES_MAX + 2];
+  memset(desc, 'd', sizeof desc - 1);
+  desc[sizeof desc - 1] = '\0'; /* 513 bytes */
+  char name[IMX_TEXT_BYTES_MAX + 2];
+  memset(name, 'n', sizeof name - 1);
+  name[sizeof name - 1] = '\0'; /* 129 bytes */
+  static const char svc[] = "{\"id\":\"s%d\",\"unit\":\"u\",\"tick\":1,\"lot\":1%s}";
+  text_buf t = {0};
+  char extra[1024];
+  /* 512 bytes load; the third service's 513 are refused by path */
+  snprintf(extra, sizeof extra, ",\"description\":\"%.512s\"", desc);
+  tb_add(&t, "{\"currency\":\"EUR\",\"services\":[");
+  tb_add(&t, svc, 0, "");
+  tb_add(&t, ",");
+  tb_add(&t, svc, 1, extra);
+  tb_add(&t, ",");
+  snprintf(extra, sizeof extra, ",\"description\":\"%s\"", desc);
+  tb_add(&t, svc, 2, extra);
+  tb_add(&t, "],\"cost_centres\":[]}");
+  imx_market m;
+  imx_proto_error err = {0};
+  CHECK_EQ(-1, imx_market_parse(t.s, t.len, &m, &err));
+  CHECK_STR("bad_field", err.code);
+  CHECK_STR("services[2].description", err.field);
+  CHECK_STR("must be 1 to 512 bytes long", err.message);
+  free(t.s);
+  snprintf(extra, sizeof extra,
+           "{\"currency\":\"EUR\",\"services\":[{\"id\":\"s\",\"name\":\"%s\","
+           "\"unit\":\"u\",\"tick\":1,\"lot\":1}],\"cost_centres\":[]}", name);
+  expect_market_error(extra, "bad_field", "services[0].name");
+  expect_market_error("{\"currency\":\"EUR\",\"services\":[{\"id\":\"s\",\"name\":"
+                      "\"\",\"unit\":\"u\",\"tick\":1,\"lot\":1}],\"cost_centres\":[]}",
+                      "bad_field", "services[0].name");
+  expect_market_error("{\"currency\":\"EUR\",\"services\":[{\"id\":\"s\","
+                      "\"description\":\"a\\nb\",\"unit\":\"u\",\"tick\":1,"
+                      "\"lot\":1}],\"cost_centres\":[]}",
+                      "bad_field", "services[0].description");
+  expect_market_error("{\"currency\":\"EUR\",\"services\":[{\"id\":\"s\","
+                      "\"description\":7,\"unit\":\"u\",\"tick\":1,"
+                      "\"lot\":1}],\"cost_centres\":[]}",
+                      "bad_field", "services[0].description");
 }
 
 static void test_market_service_id_may_not_take_a_cost_centres_topic(void) {
@@ -2290,6 +2510,14 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_trailing_garbage_is_bad_json),
       CHECK_CASE(test_too_large_is_refused_before_parsing),
       CHECK_CASE(test_decode_reads_exactly_len_bytes),
+      CHECK_CASE(test_discovery_requests_round_trip),
+      CHECK_CASE(test_discovery_lists_default_to_100_from_the_first),
+      CHECK_CASE(test_discovery_request_fields_are_validated),
+      CHECK_CASE(test_book_get_ok_offers_with_providers_round_trip),
+      CHECK_CASE(test_services_list_ok_round_trips),
+      CHECK_CASE(test_services_list_ok_is_the_documented_json),
+      CHECK_CASE(test_cc_list_and_get_ok_round_trip),
+      CHECK_CASE(test_discovery_reply_decode_is_strict),
       CHECK_CASE(test_hello_ok_round_trips_every_set_of_roles),
       CHECK_CASE(test_order_new_ok_round_trips),
       CHECK_CASE(test_order_cancel_ok_round_trips),
@@ -2317,6 +2545,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_long_error_message_is_cut_when_decoded),
       CHECK_CASE(test_encode_into_a_small_buffer_returns_0),
       CHECK_CASE(test_market_file_loads_the_documented_example),
+      CHECK_CASE(test_market_service_name_and_description_are_optional),
+      CHECK_CASE(test_market_service_name_and_description_are_bounded),
       CHECK_CASE(test_market_ten_budgets_of_1e18_are_refused_at_the_first),
       CHECK_CASE(test_market_budgets_are_refused_where_their_sum_passes_1e15),
       CHECK_CASE(test_market_budgets_summing_to_exactly_1e15_load),

@@ -48,7 +48,7 @@ watch_bg "$tmp/md.service" it.hour
 watch_bg "$tmp/md.R1" cc:CC-R1
 watch_bg "$tmp/md.P2" cc:CC-P2
 watch_bg "$tmp/md.P1" cc:CC-P1
-sleep 0.3
+sleep 1 # the subscribers connect (PUB drops what comes before)
 
 # ------------------------------------------- a tender decided by choice
 
@@ -61,7 +61,7 @@ check a_choose_tender_opens choose_tender_opens
 providers_see_the_new_job() {
   wait_for "$tmp/md.service" '"type":"tender.opened","service":"it.hour","tender":1,"buyer":"CC-R1","qty":2,"ceiling":2000,' &&
     grep -q '"decide":"choose"' "$tmp/md.service" &&
-    as CC-P2 tenders | grep -qE '^1 +it.hour +CC-R1 +2 +20.00 +choose +0 '
+    as CC-P2 tenders | grep -qE '^1 +it.hour +Receiver One +2 +20.00 +choose +0 '
 }
 check providers_see_the_new_job providers_see_the_new_job
 
@@ -79,16 +79,16 @@ check buyer_hears_of_quotes_without_their_prices buyer_hears_of_quotes_without_p
 
 buyer_sees_every_quote() {
   as CC-R1 tender show 1 >"$tmp/show.R1" &&
-    grep -q 'tender 1: 2 x it.hour for CC-R1 (Receiver One, A), ceiling 20.00, decide choose' "$tmp/show.R1" &&
-    grep -qE '^1 +CC-P1 +Provider One +A +15.00$' "$tmp/show.R1" &&
-    grep -qE '^2 +CC-P2 +Provider Two +B +18.00$' "$tmp/show.R1"
+    grep -q 'tender 1: 2 x it.hour for Receiver One (A), ceiling 20.00, decide choose' "$tmp/show.R1" &&
+    grep -qE '^1 +Provider One +A +15.00$' "$tmp/show.R1" &&
+    grep -qE '^2 +Provider Two +B +18.00$' "$tmp/show.R1"
 }
 check the_buyer_sees_every_quote_with_name_and_site buyer_sees_every_quote
 
 provider_sees_only_its_own_quote() {
   as CC-P1 tender show 1 >"$tmp/show.P1" &&
-    grep -qE '^1 +CC-P1 +Provider One +A +15.00$' "$tmp/show.P1" &&
-    ! grep -q 'CC-P2\|18.00' "$tmp/show.P1" &&
+    grep -qE '^1 +Provider One +A +15.00$' "$tmp/show.P1" &&
+    ! grep -q 'Provider Two\|18.00' "$tmp/show.P1" &&
     as CC-P2 tenders | grep -q 'your quote 2 at 18.00'
 }
 check a_provider_sees_only_its_own_quote provider_sees_only_its_own_quote
@@ -105,8 +105,8 @@ check others_get_not_found_and_cannot_award others_get_not_found
 award_the_dearer_quote() {
   as CC-R1 tender award 1 2 >"$tmp/award" &&
     grep -q '^tender 1 awarded to quote 2$' "$tmp/award" &&
-    grep -qE 'it.hour +CC-R1 +CC-P2 +2 +18.00' "$tmp/award" &&
-    as CC-R1 trades it.hour | grep -qE 'it.hour +CC-R1 +CC-P2 +2 +18.00' &&
+    grep -qE 'it.hour +Receiver One +Provider Two +2 +18.00' "$tmp/award" &&
+    as CC-R1 trades it.hour | grep -qE 'it.hour +Receiver One +Provider Two +2 +18.00' &&
     as CC-R1 balance | grep -q 'spent 36.00, earned 0.00' &&
     as CC-P2 balance | grep -q 'earned 36.00'
 }
@@ -143,7 +143,7 @@ raw_choose_flow() {
   [[ "$first" == *'"type":"tender.award.ok","id":"ra","tender":2,"quote":3,"trades":[{"trade":2,'* ]] || { echo "  $first"; return 1; }
   again=$(raw "$award")
   [ "$first" = "$again" ] || { echo "  first $first"; echo "  again $again"; return 1; }
-  [ "$(as CC-FIN trades | grep -c 'CC-R2')" -eq 1 ] || { as CC-FIN trades; return 1; }
+  [ "$(as CC-FIN trades | grep -c 'Receiver Two')" -eq 1 ] || { as CC-FIN trades; return 1; }
 }
 check nngcat_choose_flow_and_a_repeated_award_is_the_same_reply raw_choose_flow
 
@@ -196,7 +196,7 @@ check a_lowest_tender_without_quotes_tells_its_buyer lowest_without_quotes_is_no
 watch_prints_tender_lines() {
   local out
   out=$(IMX_PUB_URL=$PUB_main timeout 10 "$imx" watch cc:CC-R1 --count 1 2>&1 &
-    sleep 0.3
+    sleep 1
     as CC-R1 tender it.hour 1 2000 1 --decide choose >/dev/null
     wait)
   [[ "$out" == *"tender 7 lapsed: no award by the deadline"* ]] || { echo "  $out"; return 1; }

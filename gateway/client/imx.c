@@ -39,6 +39,10 @@ static const char *const USAGE =
     "  trades [SERVICE] [--for CC] [--limit N] [--after ID]\n"
     "                               (--after: the trades after ID, oldest first)\n"
     "  balance [--for CC]\n"
+    "  services                     every service: name, unit, mode, providers,\n"
+    "                               best prices, last trade, description\n"
+    "  who [CC]                     the cost centres (name, site, roles, offers),\n"
+    "                               or one of them\n"
     "  tender SERVICE QTY CEILING SECONDS [--decide lowest|choose]\n"
     "                               (deadline SECONDS from now; lowest: the cheapest\n"
     "                               quote at the deadline wins; choose: you award)\n"
@@ -96,23 +100,272 @@ static const char *money(int64_t minor, char *buf) {
   return minor == 0 ? "market" : amount(minor, buf);
 }
 
+/* ------------------------------------- discovery, and the names people read */
+
+/*
+** `imx services` and `imx who` page through services.list and cc.list; the
+** tables that show cost centres (trades, book, balance) show their names,
+** read once per run from cc.list (the directory), while --json prints the
+** daemon's replies with their ids. Without a directory (the daemon did not
+** answer cc.list) the ids are shown.
+*/
+
+typedef struct dir_row {
+  char id[IMX_NAME_BYTES_MAX + 1];
+  char name[IMX_TEXT_BYTES_MAX + 1];
+} dir_row;
+
+typedef struct directory {
+  int loaded;      /* tried: rows are what came */
+  dir_row *rows;
+  uint32_t n, cap;
+} directory;
+
+static const opts *names_opts; /* whom to ask for the directory */
+static directory ccs_dir, services_dir;
+
+typedef int (*page_fn)(const opts *o, const imx_reply *page, void *ctx);
+
+/* Sends a list request (services.list, cc.list) and every page after it
+** until the list is complete, giving each reply to on_page. Returns the
+** exit status: 0, 1 (an error reply; printed unless quiet), 3 (no reply). */
+static int fetch_pages(const opts *o, imx_msg_type type, int quiet, page_fn on_page,
+                       void *ctx) {
+  imx_client *c = NULL;
+  char err[256];
+  int rc = 0;
+  if (o->token == NULL) {
+    if (!quiet) fprintf(stderr, "imx: no token: set IMX_TOKEN or --token\n");
+    return 2;
+  }
+  if (imx_client_open(o->url, o->timeout_ms, &c, err, sizeof err) != 0) {
+    if (!quiet) fprintf(stderr, "imx: %s\n", err);
+    imx_client_close(c);
+    return 3;
+  }
+  char start[IMX_NAME_BYTES_MAX + 1] = "";
+  /* each page moves on by at least one row, and no list is longer */
+  for (uint32_t pages = 0; rc == 0 && pages <= IMX_CCS_MAX; pages++) {
+    imx_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.type = type;
+    rq.limit = IMX_LIST_MAX;
+    snprintf(rq.start, sizeof rq.start, "%s", start);
+    snprintf(rq.token, sizeof rq.token, "%s", o->token);
+    imx_reply r;
+    memset(&r, 0, sizeof r);
+    if (imx_client_call(c, &rq, &r, err, sizeof err) != 0) {
+      if (!quiet) fprintf(stderr, "imx: %s\n", err);
+      rc = 3;
+    } else if (r.error) {
+      if (!quiet)
+        fprintf(stderr, "imx: %s: %s%s%s\n", r.code, r.field, r.field[0] ? ": " : "",
+                r.message);
+      rc = 1;
+    } else {
+      rc = on_page(o, &r, ctx);
+      snprintf(start, sizeof start, "%s", r.next);
+    }
+    imx_reply_free(&r);
+    if (start[0] == '\0') break;
+  }
+  imx_client_close(c);
+  return rc;
+}
+
+static void dir_free(void) {
+  free(ccs_dir.rows);
+  free(services_dir.rows);
+}
+
+static void dir_add(directory *d, const char *id, const char *name) {
+  static int registered;
+  if (!registered) registered = atexit(dir_free) == 0;
+  if (d->n == d->cap) {
+    uint32_t cap = d->cap ? 2 * d->cap : 64;
+    dir_row *rows = realloc(d->rows, cap * sizeof *rows);
+    if (rows == NULL) return; /* names are a courtesy: ids will do */
+    d->rows = rows, d->cap = cap;
+  }
+  dir_row *row = &d->rows[d->n++];
+  snprintf(row->id, sizeof row->id, "%s", id);
+  snprintf(row->name, sizeof row->name, "%s", name);
+}
+
+static int dir_ccs_page(const opts *o, const imx_reply *page, void *ctx) {
+  (void)o;
+  for (uint32_t i = 0; i < page->ccs_n; i++)
+    dir_add(ctx, page->ccs[i].cc, page->ccs[i].name);
+  return 0;
+}
+
+static int dir_services_page(const opts *o, const imx_reply *page, void *ctx) {
+  (void)o;
+  for (uint32_t i = 0; i < page->services_n; i++)
+    dir_add(ctx, page->services[i].service, page->services[i].name);
+  return 0;
+}
+
+static const dir_row *dir_find(directory *d, imx_msg_type type, const char *id) {
+  if (!d->loaded && names_opts != NULL) {
+    d->loaded = 1;
+    fetch_pages(names_opts, type, 1,
+                type == IMX_MSG_CC_LIST ? dir_ccs_page : dir_services_page, d);
+  }
+  for (uint32_t i = 0; i < d->n; i++)
+    if (strcmp(d->rows[i].id, id) == 0) return &d->rows[i];
+  return NULL;
+}
+
+/* A cost centre as a person reads it: its name, or its id when the
+** directory does not know it. */
+static const char *cc_name(const char *id) {
+  const dir_row *row = dir_find(&ccs_dir, IMX_MSG_CC_LIST, id);
+  return row ? row->name : id;
+}
+
+static const char *service_name(const char *id) {
+  const dir_row *row = dir_find(&services_dir, IMX_MSG_SERVICES_LIST, id);
+  return row ? row->name : id;
+}
+
+/* Milliseconds since 1970 as local ISO 8601 time, to the second. */
+static const char *time_text(int64_t ms, char *buf, size_t cap) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  if (localtime_r(&t, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+    snprintf(buf, cap, "%lld", (long long)ms);
+  return buf;
+}
+
+static const char *roles_text(unsigned roles, char *buf, size_t cap) {
+  static const char *const words[] = {"provider", "receiver", "finance", "admin"};
+  size_t at = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < 4; i++)
+    if (roles & (1u << i))
+      at += (size_t)snprintf(buf + at, cap - at, "%s%s", at ? "," : "", words[i]);
+  return buf;
+}
+
+/* A page as the daemon sent it (one line of JSON per page). */
+static int print_json(const imx_reply *page) {
+  static char buf[IMX_REPLY_BYTES_MAX];
+  size_t n = imx_reply_encode(page, buf, sizeof buf);
+  printf("%.*s\n", (int)n, buf);
+  return 0;
+}
+
+static int print_services_page(const opts *o, const imx_reply *page, void *ctx) {
+  int *rows = ctx;
+  char a[32], b[32], c[32], when[40];
+  if (o->json) return print_json(page);
+  for (uint32_t i = 0; i < page->services_n; i++, (*rows)++) {
+    const imx_reply_service *s = &page->services[i];
+    if (*rows == 0)
+      printf("%-24s %-20s %-10s %-10s %9s %14s %14s %12s  %s\n", "name", "service", "unit",
+             "mode", "providers", "best bid", "best offer", "last price", "last trade");
+    char bid[48] = "-", offer[48] = "-";
+    if (s->bid_minor)
+      snprintf(bid, sizeof bid, "%s x %" PRId64, amount(s->bid_minor, a), s->bid_qty);
+    if (s->offer_minor)
+      snprintf(offer, sizeof offer, "%s x %" PRId64, amount(s->offer_minor, b), s->offer_qty);
+    printf("%-24s %-20s %-10s %-10s %9" PRIu32 " %14s %14s %12s  %s\n", s->name, s->service,
+           s->unit, s->auction ? "auction" : "continuous", s->providers, bid, offer,
+           s->last_price_minor ? amount(s->last_price_minor, c) : "-",
+           s->last_time_ms ? time_text(s->last_time_ms, when, sizeof when) : "-");
+    if (s->description[0]) printf("  %s\n", s->description);
+  }
+  return 0;
+}
+
+/* imx services: every service of the market, a page at a time. */
+static int services_cmd(const opts *o, int argc) {
+  if (argc != 0) return usage();
+  int rows = 0;
+  int rc = fetch_pages(o, IMX_MSG_SERVICES_LIST, 0, print_services_page, &rows);
+  if (rc == 0 && rows == 0 && !o->json) printf("no services\n");
+  return rc;
+}
+
+static int print_ccs_page(const opts *o, const imx_reply *page, void *ctx) {
+  int *rows = ctx;
+  char roles[48];
+  if (o->json) return print_json(page);
+  for (uint32_t i = 0; i < page->ccs_n; i++, (*rows)++) {
+    const imx_reply_cc *c = &page->ccs[i];
+    if (*rows == 0)
+      printf("%-28s %-10s %-16s %-18s %s\n", "name", "cc", "site", "roles", "offers");
+    printf("%-28s %-10s %-16s %-*s", c->name, c->cc, c->site, c->services_n ? 18 : 0,
+           roles_text(c->roles, roles, sizeof roles));
+    for (uint32_t k = 0; k < c->services_n; k++)
+      printf("%s%s", k ? ", " : " ", c->services[k]);
+    printf("\n");
+  }
+  return 0;
+}
+
+/* One cost centre: who it is, what it offers (with the services' names),
+** and its budget when the asker may see it. */
+static void print_cc(const imx_reply_cc *c) {
+  char roles[48], a[32];
+  printf("%s (%s)\n", c->name, c->cc);
+  printf("  site      %s\n", c->site[0] ? c->site : "-");
+  printf("  roles     %s\n", roles_text(c->roles, roles, sizeof roles));
+  for (uint32_t k = 0; k < c->services_n; k++)
+    printf("  %-9s %s (%s)\n", k ? "" : "offers", service_name(c->services[k]),
+           c->services[k]);
+  if (c->has_budget) printf("  budget    %s per period\n", amount(c->budget_minor, a));
+}
+
+static int call(const opts *o, imx_request *rq);
+
+/* imx who [CC]: the directory, or one cost centre (cc.get). */
+static int who_cmd(const opts *o, int argc, char **argv) {
+  if (argc > 1) return usage();
+  if (argc == 0) {
+    int rows = 0;
+    return fetch_pages(o, IMX_MSG_CC_LIST, 0, print_ccs_page, &rows);
+  }
+  imx_request rq;
+  memset(&rq, 0, sizeof rq);
+  rq.type = IMX_MSG_CC_GET;
+  snprintf(rq.cc, sizeof rq.cc, "%s", argv[0]);
+  return call(o, &rq);
+}
+
 static void print_trades(const imx_reply *r) {
   char p[32];
-  if (r->trades_n) printf("%-8s %-20s %-10s %-10s %8s %12s\n", "trade", "service", "buyer", "seller", "qty", "price");
+  if (r->trades_n) printf("%-8s %-20s %-24s %-24s %8s %12s\n", "trade", "service", "buyer", "seller", "qty", "price");
   for (uint32_t i = 0; i < r->trades_n; i++) {
     const imx_reply_trade *t = &r->trades[i];
-    printf("%-8" PRIu64 " %-20s %-10s %-10s %8" PRId64 " %12s\n", t->trade,
-           t->service, t->buyer, t->seller, t->qty, money(t->price_minor, p));
+    printf("%-8" PRIu64 " %-20s %-24s %-24s %8" PRId64 " %12s\n", t->trade,
+           t->service, cc_name(t->buyer), cc_name(t->seller), t->qty, money(t->price_minor, p));
   }
 }
 
-/* A time in ms since the epoch as local ISO 8601, to the second. */
-static const char *local_time(int64_t ms, char *buf, size_t cap) {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  if (localtime_r(&t, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
-    snprintf(buf, cap, "%" PRId64 " ms", ms);
-  return buf;
+/* The book: bids as levels (anonymous), beside the offers one by one in
+** the order they trade, each with its provider; the asker's own offers
+** show their order id. */
+static void print_book(const imx_reply *r) {
+  char a[32], b[32], who[IMX_TEXT_BYTES_MAX * 2 + 48];
+  printf("%s (%s)\n%12s %8s | %-12s %8s  %s\n", service_name(r->service), r->service,
+         "bid", "qty", "offer", "qty", "provider");
+  uint32_t n = r->bids_n > r->offer_orders_n ? r->bids_n : r->offer_orders_n;
+  for (uint32_t i = 0; i < n; i++) {
+    if (i < r->bids_n) printf("%12s %8" PRId64 " | ", money(r->bids[i].price_minor, a), r->bids[i].qty);
+    else printf("%12s %8s | ", "", "");
+    if (i < r->offer_orders_n) {
+      const imx_reply_offer *o = &r->offer_orders[i];
+      int k = snprintf(who, sizeof who, "%s%s%s%s", o->name, o->site[0] ? " (" : "",
+                       o->site, o->site[0] ? ")" : "");
+      if (o->order && k >= 0 && (size_t)k < sizeof who)
+        snprintf(who + k, sizeof who - (size_t)k, ", your order %" PRIu64, o->order);
+      printf("%-12s %8" PRId64 "%s  %s", money(o->price_minor, b), o->qty, o->aon ? " aon" : "",
+             who);
+    }
+    printf("\n");
+  }
 }
 
 static const char *decide_word(int decide) {
@@ -121,10 +374,10 @@ static const char *decide_word(int decide) {
 
 static void print_tender_row(const imx_reply_tender *t) {
   char c[32], d[40], p[32];
-  printf("%-8" PRIu64 " %-20s %-10s %8" PRId64 " %12s  %-6s %6" PRIu32 "  %s",
-         t->tender, t->service, t->buyer, t->qty, amount(t->ceiling_minor, c),
+  printf("%-8" PRIu64 " %-20s %-24s %8" PRId64 " %12s  %-6s %6" PRIu32 "  %s",
+         t->tender, t->service, cc_name(t->buyer), t->qty, amount(t->ceiling_minor, c),
          decide_word(t->decide), t->quotes,
-         local_time(t->deadline_time_ms, d, sizeof d));
+         time_text(t->deadline_time_ms, d, sizeof d));
   if (t->my_quote)
     printf("  your quote %" PRIu64 " at %s", t->my_quote, amount(t->my_price_minor, p));
   printf("\n");
@@ -143,24 +396,24 @@ static int print_tender_reply(const imx_reply *r) {
     printf("quote %" PRIu64 " on tender %" PRIu64 " withdrawn\n", r->quote, r->tender);
     return 1;
   case IMX_MSG_TENDER_LIST:
-    printf("%-8s %-20s %-10s %8s %12s  %-6s %6s  %s\n", "tender", "service", "buyer",
+    printf("%-8s %-20s %-24s %8s %12s  %-6s %6s  %s\n", "tender", "service", "buyer",
            "qty", "ceiling", "decide", "quotes", "deadline");
     for (uint32_t i = 0; i < r->tenders_n; i++) print_tender_row(&r->tenders[i]);
     return 1;
   case IMX_MSG_TENDER_GET: {
     const imx_reply_tender *t = r->tenders;
     char c[32], d[40];
-    printf("tender %" PRIu64 ": %" PRId64 " x %s for %s (%s, %s), ceiling %s, "
+    printf("tender %" PRIu64 ": %" PRId64 " x %s for %s (%s), ceiling %s, "
            "decide %s, deadline %s, %" PRIu32 " quotes\n", t->tender, t->qty,
-           t->service, t->buyer, r->buyer_name, r->buyer_site,
+           t->service, r->buyer_name, r->buyer_site,
            amount(t->ceiling_minor, c), decide_word(t->decide),
-           local_time(t->deadline_time_ms, d, sizeof d), t->quotes);
+           time_text(t->deadline_time_ms, d, sizeof d), t->quotes);
     if (r->quotes_n)
-      printf("%-8s %-10s %-24s %-16s %12s\n", "quote", "provider", "name", "site", "price");
+      printf("%-8s %-28s %-16s %12s\n", "quote", "provider", "site", "price");
     for (uint32_t i = 0; i < r->quotes_n; i++) {
       const imx_reply_quote *q = &r->quotes[i];
-      printf("%-8" PRIu64 " %-10s %-24s %-16s %12s\n", q->quote, q->provider, q->name,
-             q->site, amount(q->price_minor, p));
+      printf("%-8" PRIu64 " %-28s %-16s %12s\n", q->quote, q->name, q->site,
+             amount(q->price_minor, p));
     }
     return 1;
   }
@@ -191,20 +444,11 @@ static void print_human(const imx_reply *r) {
              money(o->price_minor, a), o->qty, o->qty_open, o->qty_filled, o->aon ? " aon" : "");
     }
     break;
-  case IMX_MSG_BOOK_GET: {
-    printf("%s\n%12s %8s | %-12s %8s\n", r->service, "bid", "qty", "offer", "qty");
-    uint32_t n = r->bids_n > r->offers_n ? r->bids_n : r->offers_n;
-    for (uint32_t i = 0; i < n; i++) {
-      if (i < r->bids_n) printf("%12s %8" PRId64 " | ", money(r->bids[i].price_minor, a), r->bids[i].qty);
-      else printf("%12s %8s | ", "", "");
-      if (i < r->offers_n) printf("%-12s %8" PRId64, money(r->offers[i].price_minor, b), r->offers[i].qty);
-      printf("\n");
-    }
-    break;
-  }
+  case IMX_MSG_BOOK_GET: print_book(r); break;
   case IMX_MSG_TRADES_LIST: print_trades(r); break;
   case IMX_MSG_BALANCE_GET:
-    printf("%s: budget %s, reserved %s, spent %s, earned %s, available %s\n", r->cc,
+    printf("%s (%s): budget %s, reserved %s, spent %s, earned %s, available %s\n",
+           cc_name(r->cc), r->cc,
            amount(r->budget, a), amount(r->reserved, b), amount(r->spent, (char[32]){0}),
            amount(r->earned, (char[32]){0}), amount(r->available, (char[32]){0}));
     for (uint32_t i = 0; i < r->capacities_n; i++)
@@ -221,6 +465,7 @@ static void print_human(const imx_reply *r) {
     else printf("%s: no price, nothing traded\n", r->service);
     break;
   case IMX_MSG_PERIOD_CLOSE: printf("period closed, %" PRId64 " orders expired\n", r->expired); break;
+  case IMX_MSG_CC_GET: print_cc(r->ccs); break;
   default: break;
   }
 }
@@ -229,7 +474,8 @@ static void print_human(const imx_reply *r) {
 static int call(const opts *o, imx_request *rq) {
   /* The token says who asks; cc (IMX_CC, or --for) whom it is about. */
   int acts = rq->type != IMX_MSG_TRADES_LIST && rq->type != IMX_MSG_BOOK_GET &&
-             rq->type != IMX_MSG_AUCTION_RUN && rq->type != IMX_MSG_PERIOD_CLOSE;
+             rq->type != IMX_MSG_AUCTION_RUN && rq->type != IMX_MSG_PERIOD_CLOSE &&
+             rq->type != IMX_MSG_SERVICES_LIST && rq->type != IMX_MSG_CC_LIST;
   if (acts && rq->cc[0] == '\0' && o->cc)
     snprintf(rq->cc, sizeof rq->cc, "%s", o->cc);
   if (o->token) snprintf(rq->token, sizeof rq->token, "%s", o->token);
@@ -296,9 +542,9 @@ static void print_md_tender(const imx_md_event *ev) {
   switch (ev->kind) {
   case IMX_MD_TENDER_OPENED:
     printf("%-20s tender %" PRIu64 " opened by %s: %" PRId64 ", ceiling %s, decide %s,"
-           " deadline %s\n", ev->service, ev->tender, ev->buyer, ev->qty,
+           " deadline %s\n", ev->service, ev->tender, cc_name(ev->buyer), ev->qty,
            amount(ev->price_minor, a), decide_word(ev->decide),
-           local_time(ev->deadline_time_ms, d, sizeof d));
+           time_text(ev->deadline_time_ms, d, sizeof d));
     break;
   case IMX_MD_TENDER_QUOTED:
     printf("%-20s tender %" PRIu64 ": a quote came, %" PRIu32 " standing\n", ev->service,
@@ -306,7 +552,7 @@ static void print_md_tender(const imx_md_event *ev) {
     break;
   case IMX_MD_TENDER_AWARDED:
     printf("%-20s tender %" PRIu64 " awarded: quote %" PRIu64 " of %s, %" PRId64
-           " at %s, trade %" PRIu64 "\n", ev->service, ev->tender, ev->quote, ev->seller,
+           " at %s, trade %" PRIu64 "\n", ev->service, ev->tender, ev->quote, cc_name(ev->seller),
            ev->qty, amount(ev->price_minor, a), ev->trade);
     break;
   case IMX_MD_TENDER_LAPSED:
@@ -653,9 +899,12 @@ int main(int argc, char **argv) {
   const char *cmd = argv[i++];
   int rest = argc - i;
   char **args = argv + i;
+  names_opts = &o;
   if (!strcmp(cmd, "bid")) return order_cmd(&o, IMX_PSIDE_BID, rest, args);
   if (!strcmp(cmd, "offer")) return order_cmd(&o, IMX_PSIDE_OFFER, rest, args);
   if (!strcmp(cmd, "watch")) return watch(&o, rest, args);
+  if (!strcmp(cmd, "services")) return services_cmd(&o, rest);
+  if (!strcmp(cmd, "who")) return who_cmd(&o, rest, args);
   if (!strcmp(cmd, "token")) return token_cmd();
   if (!strcmp(cmd, "ledger")) return ledger_cmd(rest, args);
   if (!strcmp(cmd, "export")) return export_cmd(rest, args);

@@ -57,6 +57,10 @@ typedef struct top {
   int64_t bid, bid_qty, offer, offer_qty;
 } top;
 
+/* How a cost centre's services are found for the directory (cc.list): the
+** ids of the services it provides, in the order of its capacities in the
+** market file, from cc_services[cc_services_at[cc]] on. */
+
 /* What the engine said about the command being run. */
 typedef struct command {
   uint64_t order_id;    /* order.new: the new order (from ACCEPTED)     */
@@ -89,6 +93,14 @@ struct imx_core {
   uint32_t trades_head, trades_n;
   /* top of book last published, per service */
   top *tops;
+  /* per service: its last trade (services.list), a plain array that the
+  ** core's snapshot carries (core.h, core_last_of); and the number of its
+  ** providers, from the market file */
+  core_last *last;
+  uint32_t *providers;
+  /* the directory: per cost centre, the ids of the services it provides */
+  const char **cc_services;
+  uint32_t *cc_services_at; /* ccs_n + 1 offsets into cc_services       */
   uint8_t *touched;       /* per service: in touched_list               */
   uint32_t *touched_list; /* the services the command touched           */
   uint32_t touched_n;
@@ -106,6 +118,9 @@ struct imx_core {
   imx_reply_order *order_rows;   /* IMX_LIST_MAX */
   imx_reply_trade *trade_rows;   /* IMX_LIST_MAX */
   imx_reply_capacity *capacity_rows; /* services_n */
+  imx_reply_service *service_rows; /* IMX_LIST_MAX */
+  imx_reply_cc *cc_rows;         /* IMX_LIST_MAX */
+  imx_reply_offer *offer_rows;   /* IMX_DEPTH_MAX */
   imx_tender_info *tender_infos; /* TENDER_SCAN: one step of tender.list */
   imx_reply_tender *tender_rows; /* IMX_LIST_MAX */
   char *replay_reply;            /* IMX_REPLY_BYTES_MAX: recovery's replies */
@@ -170,6 +185,8 @@ static void keep_trade(imx_core *c, const imx_event *ev) {
   int tender = ev->tender_id != 0;
   t->buy_order = tender ? ev->tender_id : ev->buy_order_id;
   t->sell_order = tender ? ev->quote_id : ev->sell_order_id;
+  c->last[ev->service] = (core_last){.trade = t->trade, .price_minor = t->price_minor,
+                                     .qty = t->qty, .time_ms = t->time_ms};
   c->trades_head = (c->trades_head + 1) % TRADES_KEPT;
   if (c->trades_n < TRADES_KEPT) c->trades_n++;
   c->last_trade = (int64_t)t->trade;
@@ -736,8 +753,32 @@ static size_t do_order_list(imx_core *c, const imx_request *rq, uint32_t cc,
   return imx_reply_encode(&r, buf, cap);
 }
 
-static size_t do_book_get(imx_core *c, const imx_request *rq, char *buf,
-                          size_t cap) {
+/* The first n offers of a book in priority order, each with its provider
+** (buyers choose providers); the order id only on the asker's own offers,
+** so that nobody learns the ids of others' orders. Bids stay anonymous:
+** book.get shows them only as levels. Into c->offer_rows. */
+static uint32_t book_offers(imx_core *c, uint32_t s, uint32_t auth_cc, uint32_t n) {
+  IMX_ASSERT(n <= IMX_DEPTH_MAX && IMX_DEPTH_MAX <= IMX_LIST_MAX);
+  uint32_t got = imx_engine_orders(c->e, s, IMX_OFFER, c->order_infos, n);
+  IMX_ASSERT(got <= n);
+  for (uint32_t i = 0; i < got; i++) {
+    const imx_order_info *in = &c->order_infos[i];
+    const imx_market_cc *mc = &c->m->ccs[in->cc];
+    imx_reply_offer *o = &c->offer_rows[i];
+    IMX_ASSERT(in->side == IMX_OFFER && in->cc < c->m->ccs_n);
+    o->price_minor = in->price_minor;
+    o->qty = in->qty_open;
+    o->aon = in->aon;
+    o->order = in->cc == auth_cc ? in->order_id : 0;
+    copy_str(o->cc, sizeof o->cc, mc->id);
+    copy_str(o->name, sizeof o->name, mc->name);
+    copy_str(o->site, sizeof o->site, mc->site);
+  }
+  return got;
+}
+
+static size_t do_book_get(imx_core *c, const imx_request *rq, uint32_t auth_cc,
+                          char *buf, size_t cap) {
   int64_t s = service_index(c, rq->service);
   if (s < 0) return reason_reply(rq, "unknown_service", buf, cap);
   imx_level_info lv[IMX_DEPTH_MAX];
@@ -755,6 +796,8 @@ static size_t do_book_get(imx_core *c, const imx_request *rq, char *buf,
     offers[i] = (imx_reply_level){lv[i].price_minor, lv[i].qty_open, lv[i].orders};
   r.bids = bids;
   r.offers = offers;
+  r.offer_orders_n = book_offers(c, (uint32_t)s, auth_cc, depth);
+  r.offer_orders = c->offer_rows;
   return imx_reply_encode(&r, buf, cap);
 }
 
@@ -1119,6 +1162,147 @@ static size_t do_period_close(imx_core *c, const imx_request *rq,
   return imx_reply_encode(&r, buf, cap);
 }
 
+/* ------------------------------------------------------------ discovery */
+
+/*
+** services.list, cc.list and cc.get: what a person needs to find services
+** and providers. Any authenticated cost centre may read them; nothing
+** secret is in them: no token hash, and a cost centre's budget only for
+** finance and the cost centre itself (as balance.get).
+**
+** The lists are pages in market-file order: `start` names the first row,
+** `limit` bounds the rows, and `next` names the first row not listed. A
+** page whose rows do not fit a reply (IMX_REPLY_BYTES_MAX: long names of a
+** large market) is halved until it fits, so `next` may come before the limit.
+*/
+
+/* The first row of a page: the position of `start` (0 without one), or -1
+** for an id that is not in the list. */
+static int64_t page_start(const imx_request *rq, int64_t (*find)(const imx_market *,
+                                                                  const char *),
+                          const imx_market *m) {
+  return rq->start[0] ? find(m, rq->start) : 0;
+}
+
+/* Encodes r with n rows of a page that starts at `first` of `total`,
+** halving n until the reply fits; id_of gives a row's id for `next`. */
+static size_t encode_page(imx_reply *r, uint32_t *rows_n, uint32_t first,
+                          uint32_t n, uint32_t total, const char *(*id_of)(const imx_core *, uint32_t),
+                          const imx_core *c, char *buf, size_t cap) {
+  IMX_ASSERT(first <= total && n <= total - first);
+  for (;;) {
+    *rows_n = n;
+    r->next[0] = '\0';
+    if (first + n < total) copy_str(r->next, sizeof r->next, id_of(c, first + n));
+    size_t len = imx_reply_encode(r, buf, cap);
+    if (len > 0 || n <= 1) return len; /* 0: even one row is too long */
+    n /= 2;
+  }
+}
+
+static const char *service_id_of(const imx_core *c, uint32_t s) {
+  return c->m->services[s].id;
+}
+
+static const char *cc_id_of(const imx_core *c, uint32_t k) { return c->m->ccs[k].id; }
+
+static void service_row(const imx_core *c, uint32_t s, imx_reply_service *row) {
+  const imx_market_service *ms = &c->m->services[s];
+  memset(row, 0, sizeof *row);
+  copy_str(row->service, sizeof row->service, ms->id);
+  copy_str(row->name, sizeof row->name, ms->name);
+  copy_str(row->description, sizeof row->description, ms->description);
+  copy_str(row->unit, sizeof row->unit, ms->unit);
+  copy_str(row->currency, sizeof row->currency, ms->currency);
+  row->auction = ms->auction;
+  row->divisible = ms->divisible;
+  row->tick_minor = ms->tick_minor;
+  row->lot = ms->lot;
+  row->price_cap_minor = ms->price_cap_minor;
+  row->providers = c->providers[s];
+  imx_level_info lv;
+  if (imx_engine_levels(c->e, s, IMX_BID, &lv, 1))
+    row->bid_minor = lv.price_minor, row->bid_qty = lv.qty_open;
+  if (imx_engine_levels(c->e, s, IMX_OFFER, &lv, 1))
+    row->offer_minor = lv.price_minor, row->offer_qty = lv.qty_open;
+  row->last_price_minor = c->last[s].price_minor;
+  row->last_qty = c->last[s].qty;
+  row->last_time_ms = c->last[s].time_ms;
+}
+
+static size_t do_services_list(imx_core *c, const imx_request *rq, char *buf,
+                               size_t cap) {
+  int64_t first = page_start(rq, imx_market_service_find, c->m);
+  if (first < 0)
+    return error_reply(rq, "unknown_service", "start", "no such service to start from",
+                       buf, cap);
+  uint32_t total = c->m->services_n, limit = rq->limit ? rq->limit : 100;
+  uint32_t n = total - (uint32_t)first;
+  if (n > limit) n = limit;
+  IMX_ASSERT(n <= IMX_LIST_MAX);
+  for (uint32_t i = 0; i < n; i++) service_row(c, (uint32_t)first + i, &c->service_rows[i]);
+  imx_reply r;
+  reply_init(&r, IMX_MSG_SERVICES_LIST, rq);
+  r.services = c->service_rows;
+  return encode_page(&r, &r.services_n, (uint32_t)first, n, total, service_id_of, c,
+                     buf, cap);
+}
+
+/* A cost centre's budget is finance's business and its own. */
+static int sees_budget(const imx_core *c, uint32_t asker, uint32_t cc) {
+  return asker == cc || has_role(c, asker, IMX_ROLE_FINANCE);
+}
+
+static void cc_row(const imx_core *c, uint32_t cc, uint32_t asker, imx_reply_cc *row) {
+  const imx_market_cc *mc = &c->m->ccs[cc];
+  memset(row, 0, sizeof *row);
+  copy_str(row->cc, sizeof row->cc, mc->id);
+  copy_str(row->name, sizeof row->name, mc->name);
+  copy_str(row->site, sizeof row->site, mc->site);
+  row->roles = mc->roles;
+  row->services = c->cc_services + c->cc_services_at[cc];
+  row->services_n = c->cc_services_at[cc + 1] - c->cc_services_at[cc];
+  IMX_ASSERT(row->services_n == mc->capacities_n);
+  row->has_budget = sees_budget(c, asker, cc);
+  row->budget_minor = row->has_budget ? mc->budget_minor : 0;
+}
+
+static size_t do_cc_list(imx_core *c, const imx_request *rq, uint32_t auth_cc,
+                         char *buf, size_t cap) {
+  int64_t first = page_start(rq, imx_market_cc_find, c->m);
+  if (first < 0)
+    return error_reply(rq, "unknown_cc", "start", "no such cost centre to start from",
+                       buf, cap);
+  uint32_t total = c->m->ccs_n, limit = rq->limit ? rq->limit : 100;
+  uint32_t n = total - (uint32_t)first;
+  if (n > limit) n = limit;
+  IMX_ASSERT(n <= IMX_LIST_MAX);
+  for (uint32_t i = 0; i < n; i++) cc_row(c, (uint32_t)first + i, auth_cc, &c->cc_rows[i]);
+  imx_reply r;
+  reply_init(&r, IMX_MSG_CC_LIST, rq);
+  r.ccs = c->cc_rows;
+  return encode_page(&r, &r.ccs_n, (uint32_t)first, n, total, cc_id_of, c, buf, cap);
+}
+
+/* cc.get's cc is the cost centre to show (default: the asker), not one to
+** act for: anyone may look anyone up. */
+static size_t do_cc_get(imx_core *c, const imx_request *rq, uint32_t auth_cc,
+                        char *buf, size_t cap) {
+  int64_t cc = rq->cc[0] ? core_cc_index(c->m, rq->cc) : auth_cc;
+  if (cc < 0) return reason_reply(rq, "unknown_cc", buf, cap);
+  imx_reply r;
+  reply_init(&r, IMX_MSG_CC_GET, rq);
+  cc_row(c, (uint32_t)cc, auth_cc, &c->cc_rows[0]);
+  r.ccs = c->cc_rows;
+  r.ccs_n = 1;
+  return imx_reply_encode(&r, buf, cap);
+}
+
+core_last core_last_of(const imx_core *c, uint32_t s) {
+  IMX_ASSERT(s < c->m->services_n);
+  return c->last[s];
+}
+
 /* The tender requests that decide or read tenders, for the cost centre
 ** they act for (its own only: no role reads others' tenders). */
 static size_t dispatch_tender(imx_core *c, const imx_request *rq, uint32_t cc,
@@ -1153,7 +1337,10 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   case IMX_MSG_ORDER_LIST:
     if ((cc = acting_cc(c, rq, auth_cc, order_readers, buf, cap, &len)) < 0) return len;
     return do_order_list(c, rq, (uint32_t)cc, buf, cap);
-  case IMX_MSG_BOOK_GET: return do_book_get(c, rq, buf, cap);
+  case IMX_MSG_BOOK_GET: return do_book_get(c, rq, auth_cc, buf, cap);
+  case IMX_MSG_SERVICES_LIST: return do_services_list(c, rq, buf, cap);
+  case IMX_MSG_CC_LIST: return do_cc_list(c, rq, auth_cc, buf, cap);
+  case IMX_MSG_CC_GET: return do_cc_get(c, rq, auth_cc, buf, cap);
   case IMX_MSG_TRADES_LIST: return do_trades_list(c, rq, auth_cc, buf, cap);
   case IMX_MSG_BALANCE_GET:
     if ((cc = acting_cc(c, rq, auth_cc, balance_readers, buf, cap, &len)) < 0) return len;
@@ -1347,13 +1534,14 @@ int64_t core_last_trade(const imx_core *c) { return c->last_trade; }
 ** A core's snapshot: the engine's (its own format, imx_engine.h), then what
 ** the core keeps beside it: the period, the last trade id, the clock, the
 ** trades kept for trades.list (cost centres and services as their index in
-** the market file), and every cost centre's remembered requests exactly as
+** the market file), each service's last trade (services.list), and every
+** cost centre's remembered requests exactly as
 ** they lie in its share (positions included), so that after a restart a
 ** repeat gets the same answer as before it. The tops last published are
 ** not written: they are the books' tops, computed again.
 */
 #define CORE_SNAP_MAGIC 0x31455243584D49ull /* "IMXCRE1" */
-#define CORE_SNAP_VERSION 1u
+#define CORE_SNAP_VERSION 2u /* 2: each service's last trade */
 
 static void snap_trades(const imx_core *c, imx_wbuf *o) {
   imx_wbuf_int(o, c->trades_n, 4);
@@ -1401,6 +1589,38 @@ static int read_trades(imx_core *c, imx_rbuf *in) {
   }
   c->trades_n = n;
   c->trades_head = n % TRADES_KEPT;
+  return 0;
+}
+
+/* Each service's last trade, in market-file order (all 0: none yet). */
+static void snap_last(const imx_core *c, imx_wbuf *o) {
+  imx_wbuf_int(o, c->m->services_n, 4);
+  for (uint32_t s = 0; s < c->m->services_n; s++) {
+    const core_last *l = &c->last[s];
+    imx_wbuf_int(o, l->trade, 8);
+    imx_wbuf_int(o, (uint64_t)l->price_minor, 8);
+    imx_wbuf_int(o, (uint64_t)l->qty, 8);
+    imx_wbuf_int(o, (uint64_t)l->time_ms, 8);
+  }
+}
+
+static int read_last(imx_core *c, imx_rbuf *in) {
+  if (imx_rbuf_int(in, 4) != c->m->services_n)
+    return imx_rbuf_fail(in, "the last trades are of another market");
+  for (uint32_t s = 0; s < c->m->services_n; s++) {
+    core_last l;
+    l.trade = imx_rbuf_int(in, 8);
+    l.price_minor = (int64_t)imx_rbuf_int(in, 8);
+    l.qty = (int64_t)imx_rbuf_int(in, 8);
+    l.time_ms = (int64_t)imx_rbuf_int(in, 8);
+    if (in->why) return -1;
+    int none = l.trade == 0 && l.price_minor == 0 && l.qty == 0 && l.time_ms == 0;
+    int some = l.trade >= 1 && l.trade <= (uint64_t)c->last_trade && l.price_minor >= 1 &&
+               l.price_minor <= IMX_PRICE_MAX_MINOR && l.qty >= 1 && l.qty <= IMX_QTY_MAX &&
+               l.time_ms >= 0;
+    if (!none && !some) return imx_rbuf_fail(in, "a service's last trade is out of range");
+    c->last[s] = l;
+  }
   return 0;
 }
 
@@ -1498,6 +1718,7 @@ size_t core_snapshot_write(const imx_core *c, void *buf, size_t cap) {
   imx_wbuf_int(&o, (uint64_t)c->last_trade, 8);
   imx_wbuf_int(&o, (uint64_t)c->now_ms, 8);
   snap_trades(c, &o);
+  snap_last(c, &o);
   snap_dedupe(c, &o);
   imx_wbuf_int(&o, CORE_SNAP_MAGIC, 8);
   return o.len;
@@ -1520,6 +1741,7 @@ int core_snapshot_read(imx_core *c, const void *buf, size_t len, const char **wh
   if (in.why == NULL && (c->period < 1 || c->last_trade < 0))
     imx_rbuf_fail(&in, "the period or the last trade is out of range");
   if (in.why == NULL) read_trades(c, &in);
+  if (in.why == NULL) read_last(c, &in);
   if (in.why == NULL) read_dedupe(c, &in);
   if (in.why == NULL && (imx_rbuf_int(&in, 8) != CORE_SNAP_MAGIC || in.at != in.len))
     imx_rbuf_fail(&in, "it does not end where it should");
@@ -1534,6 +1756,30 @@ int core_snapshot_read(imx_core *c, const void *buf, size_t len, const char **wh
 }
 
 /* ------------------------------------------------------------ lifecycle */
+
+/* What the directory reads from the market file, counted once: each
+** service's providers and each cost centre's services. */
+static int directory_open(imx_core *c, uint32_t services) {
+  const imx_market *m = c->m;
+  uint32_t total = imx_market_capacities_total(m);
+  c->providers = calloc(services, sizeof *c->providers);
+  c->cc_services = calloc(total ? total : 1, sizeof *c->cc_services);
+  c->cc_services_at = calloc((size_t)m->ccs_n + 1, sizeof *c->cc_services_at);
+  if (!c->providers || !c->cc_services || !c->cc_services_at) return -1;
+  uint32_t at = 0;
+  for (uint32_t k = 0; k < m->ccs_n; k++) {
+    c->cc_services_at[k] = at;
+    for (uint32_t i = 0; i < m->ccs[k].capacities_n; i++) {
+      uint32_t s = m->ccs[k].capacities[i].service;
+      IMX_ASSERT(s < m->services_n && at < total);
+      c->providers[s]++;
+      c->cc_services[at++] = m->services[s].id;
+    }
+  }
+  c->cc_services_at[m->ccs_n] = at;
+  IMX_ASSERT(at == total);
+  return 0;
+}
 
 static int alloc_buffers(imx_core *c, uint32_t services) {
   c->batch_trades_cap = BATCH_TRADES_MIN;
@@ -1551,6 +1797,13 @@ static int alloc_buffers(imx_core *c, uint32_t services) {
   c->tender_infos = malloc(TENDER_SCAN * sizeof *c->tender_infos);
   c->tender_rows = malloc(IMX_LIST_MAX * sizeof *c->tender_rows);
   c->replay_reply = malloc(IMX_REPLY_BYTES_MAX);
+  c->last = calloc(services, sizeof *c->last);
+  c->service_rows = malloc(IMX_LIST_MAX * sizeof *c->service_rows);
+  c->cc_rows = malloc(IMX_LIST_MAX * sizeof *c->cc_rows);
+  c->offer_rows = malloc(IMX_DEPTH_MAX * sizeof *c->offer_rows);
+  if (!c->last || !c->service_rows || !c->cc_rows || !c->offer_rows ||
+      directory_open(c, services) != 0)
+    return -1;
   if (!c->tender_infos || !c->tender_rows) return -1;
   if (!c->replay_reply || !c->batch_trades || !c->md || !c->trades || !c->tops || !c->touched ||
       !c->touched_list || !c->order_infos || !c->order_rows || !c->trade_rows ||
@@ -1603,5 +1856,12 @@ void core_close(imx_core *c) {
   free(c->tender_infos);
   free(c->tender_rows);
   free(c->replay_reply);
+  free(c->last);
+  free(c->providers);
+  free(c->cc_services);
+  free(c->cc_services_at);
+  free(c->service_rows);
+  free(c->cc_rows);
+  free(c->offer_rows);
   free(c);
 }

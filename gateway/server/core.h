@@ -112,6 +112,17 @@ const imx_md_event *core_batch_md(const imx_core *c, uint32_t *n);
 int core_replay(imx_core *c, int64_t time_ms, const char *cc,
                 const char *command, size_t len, core_result *out);
 
+/* A service's last trade, as services.list shows it (all 0: none yet).
+** The core keeps one per service, in market-file order, updated by every
+** trade (also on replay), and its snapshot carries them. */
+typedef struct core_last {
+  uint64_t trade;
+  int64_t price_minor, qty, time_ms;
+} core_last;
+
+/* The last trade of service s (< services_n). */
+core_last core_last_of(const imx_core *c, uint32_t s);
+
 /* The last trade id the engine gave (0: none yet). */
 int64_t core_last_trade(const imx_core *c);
 

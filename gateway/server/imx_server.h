@@ -15,6 +15,8 @@
 ** share (imx ledger verify --market). */
 #define IMX_SERVER_ORDERS_MAX_DEFAULT (1u << 20)
 #define IMX_SERVER_ORDERS_PER_CC_DEFAULT 10000u
+/* Journal entries between two snapshots (imxd --snapshot-every). */
+#define IMX_SERVER_SNAPSHOT_EVERY_DEFAULT 100000
 
 typedef struct imx_server_config {
   const imx_market *market;   /* must outlive the server             */
@@ -40,6 +42,9 @@ typedef struct imx_server_config {
   uint32_t orders_per_cc_max; /* open orders per cost centre         */
   const char *db_path;        /* the ledger; NULL: memory only       */
   int sync_full;              /* 1: synchronous=FULL, 0: NORMAL      */
+  int64_t snapshot_every;     /* a snapshot (db_path.snapshot) after
+                              ** this many journal entries and at each
+                              ** period close; 0: none, and none read */
 } imx_server_config;
 
 typedef struct imx_server imx_server;

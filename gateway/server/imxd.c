@@ -27,7 +27,7 @@ static void usage(FILE *f) {
           "            [--workers N] [--rate N] [--burst N] [--max-msg BYTES]\n"
           "            [--orders-max N] [--orders-per-cc N]\n"
           "            [--max-connections N] [--inflight N] [--anon-rate N]\n"
-          "            [--send-timeout MS]\n"
+          "            [--send-timeout MS] [--snapshot-every N]\n"
           "  --db       the ledger (SQLite): journal, trades, postings; replayed on start\n"
           "  --sync     full (default): an acknowledged request survives power loss;\n"
           "             normal: faster, the last commits can be lost on power loss\n"
@@ -50,7 +50,11 @@ static void usage(FILE *f) {
           "             valid token (default 100, bursts of 2 x; at most --rate);\n"
           "             4 such requests may be in flight per connection\n"
           "  --send-timeout  ms a reply may wait for a client that does not read\n"
-          "             before its connection is closed (default 1000)\n");
+          "             before its connection is closed (default 1000)\n"
+          "  --snapshot-every  journal entries between two snapshots of the market\n"
+          "             (PATH.snapshot; also at every period close and on stop), so\n"
+          "             that a start replays only the entries after the last one\n"
+          "             (default 100000; 0: no snapshots, the whole journal)\n");
 }
 
 #define FDS_RESERVED 64 /* listeners, the ledger, stdio, nng's own */
@@ -101,7 +105,8 @@ int main(int argc, char **argv) {
                            .recv_max_bytes = 2 * IMX_MSG_BYTES_MAX, .orders_max = IMX_SERVER_ORDERS_MAX_DEFAULT,
                            .orders_per_cc_max = IMX_SERVER_ORDERS_PER_CC_DEFAULT, .connections_max = 1024,
                            .inflight_max = 32, .anon_rate_per_s = 100,
-                           .send_timeout_ms = 1000};
+                           .send_timeout_ms = 1000,
+                           .snapshot_every = IMX_SERVER_SNAPSHOT_EVERY_DEFAULT};
   int explicit_max = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -127,6 +132,8 @@ int main(int argc, char **argv) {
       cfg.send_timeout_ms = (int32_t)n;
     else if (!strcmp(a, "--orders-max") && n > 0 && n <= IMX_ORDERS_MAX) cfg.orders_max = (uint32_t)n;
     else if (!strcmp(a, "--orders-per-cc") && n > 0) cfg.orders_per_cc_max = (uint32_t)n;
+    else if (!strcmp(a, "--snapshot-every") && number(v, 0, 1LL << 30) >= 0)
+      cfg.snapshot_every = number(v, 0, 1LL << 30);
     else { fprintf(stderr, "imxd: bad option %s %s\n", a, v); usage(stderr); return 2; }
   }
   if (market_path == NULL || cfg.db_path == NULL) { usage(stderr); return 2; }

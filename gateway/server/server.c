@@ -79,6 +79,7 @@
 #include "core.h"
 #include "imx_ledger.h"
 #include "imx_server.h"
+#include "snapfile.h"
 
 #define ENGINE_LINGER_NS 50000 /* the engine yields this long before it sleeps */
 #define ANON_INFLIGHT_MAX 4u     /* anonymous requests in flight per connection */
@@ -163,6 +164,27 @@ struct imx_server {
   imx_core *core;
   imx_ledger *ledger;
   int64_t journal_seq; /* the last written */
+  int batch_closed;    /* the batch closed a period (a snapshot is due) */
+  /* Snapshots (snapfile.h): the engine thread writes the core's state into
+  ** snap_buf after a durable batch, the snapshot thread writes the file.
+  ** snap_busy (under snap_mu) says the buffer is the thread's. */
+  char *snap_path;            /* NULL: no snapshots                     */
+  int64_t snap_seq;           /* the journal seq of the last one taken  */
+  pthread_t snap_thread;
+  int snap_started, snap_busy, snap_stop;
+  pthread_mutex_t snap_mu;
+  pthread_cond_t snap_cv;
+  uint8_t *snap_buf;
+  size_t snap_cap, snap_len;
+  snap_meta snap_next;
+  /* After a start from a snapshot: the whole ledger checked in the
+  ** background (audit_main), on a read-only connection of its own. */
+  pthread_t audit_thread;
+  int audit_started;
+  pthread_mutex_t audit_mu;   /* audit_ledger while the thread has it */
+  imx_ledger *audit_ledger;
+  atomic_int audit_stop;
+  int audit_due;              /* recovered from a snapshot */
   atomic_int failed;   /* the ledger failed: nothing more is acknowledged */
   char listen_bound[256], publish_bound[256];
   token_entry *tokens; /* sorted by hash */
@@ -752,6 +774,7 @@ static int settle(imx_server *s, const core_result *r, int64_t now) {
                            .qty = t->qty, .price_minor = t->price_minor};
     if (imx_ledger_put_trade(l, &lt) != 0) return -1;
   }
+  if (r->period_closed) s->batch_closed = 1;
   if (r->period_closed && imx_ledger_close_period(l, r->period_closed, now) != 0)
     return -1;
   return 0;
@@ -834,6 +857,182 @@ static void linger(imx_server *s) {
     sched_yield();
 }
 
+/* ---------------------------------------------------------------- audit */
+
+/* The checks a start from a snapshot left out (the file's integrity, the
+** trades before the snapshot, the replay of the journal before it), run
+** while the market is served, on a connection of its own (the replay in
+** one read transaction) with a core of its own. A failure
+** stops the daemon as a failed commit does: imxd exits, and a person looks
+** at the ledger (imx ledger verify). */
+static void *audit_main(void *arg) {
+  imx_server *s = arg;
+  char err[512];
+  int64_t t0 = now_ns();
+  imx_ledger *l = NULL;
+  int rc = imx_ledger_open_existing(s->cfg.db_path, &l, err, sizeof err);
+  pthread_mutex_lock(&s->audit_mu);
+  s->audit_ledger = l;
+  pthread_mutex_unlock(&s->audit_mu);
+  int64_t trades = 0;
+  if (rc == 0 && !atomic_load(&s->audit_stop)) rc = imx_ledger_verify(l, err, sizeof err);
+  if (rc == 0 && !atomic_load(&s->audit_stop))
+    rc = imx_server_replay_check(&s->cfg, l, &trades, err, sizeof err);
+  pthread_mutex_lock(&s->audit_mu);
+  s->audit_ledger = NULL;
+  pthread_mutex_unlock(&s->audit_mu);
+  imx_ledger_close(l);
+  if (atomic_load(&s->audit_stop)) return NULL; /* interrupted: not a finding */
+  if (rc == 0) {
+    imx_log("ledger %s: the whole ledger checked after the start, and the whole journal "
+            "replayed to its %lld trades: ok (%lld ms)", s->cfg.db_path, (long long)trades,
+            (long long)((now_ns() - t0) / 1000000));
+  } else {
+    imx_log("ledger %s: the whole ledger checked after the start: %s: stopping",
+            s->cfg.db_path, err);
+    atomic_store(&s->failed, 1);
+  }
+  return NULL;
+}
+
+static int audit_start(imx_server *s) {
+  pthread_mutex_init(&s->audit_mu, NULL);
+  if (!s->audit_due) return 0;
+  if (pthread_create(&s->audit_thread, NULL, audit_main, s) != 0) return -1;
+  s->audit_started = 1;
+  return 0;
+}
+
+static void audit_stop(imx_server *s) {
+  if (!s->audit_started) return;
+  atomic_store(&s->audit_stop, 1);
+  pthread_mutex_lock(&s->audit_mu);
+  imx_ledger_interrupt(s->audit_ledger);
+  pthread_mutex_unlock(&s->audit_mu);
+  pthread_join(s->audit_thread, NULL);
+  s->audit_started = 0;
+}
+
+/* ------------------------------------------------------------ snapshots */
+
+/* Reads journal entry seq's anchor (the first entry journal_from gives). */
+static int anchor_of(void *ctx, int64_t seq, int64_t time_ms, const char *cc,
+                     const char *command, size_t len) {
+  (void)seq;
+  snapfile_anchor(time_ms, cc, command, len, ctx);
+  return 1; /* that one only */
+}
+
+/* Fills snap_buf and snap_next with the core's state now, which is the
+** journal's up to journal_seq (the engine is between batches, or stopped).
+** The buffer must not be the snapshot thread's. 0, or -1 (logged). */
+static int snapshot_take(imx_server *s) {
+  size_t n = core_snapshot_write(s->core, s->snap_buf, s->snap_cap);
+  if (n > s->snap_cap) {
+    size_t cap = n + n / 4;
+    uint8_t *b = realloc(s->snap_buf, cap);
+    if (b == NULL) {
+      imx_log("snapshot: out of memory for %zu bytes; the journal is replayed instead", n);
+      return -1;
+    }
+    s->snap_buf = b;
+    s->snap_cap = cap;
+    n = core_snapshot_write(s->core, s->snap_buf, s->snap_cap);
+    IMX_ASSERT(n <= s->snap_cap);
+  }
+  s->snap_len = n;
+  snap_meta *m = &s->snap_next;
+  memset(m, 0, sizeof *m);
+  m->seq = s->journal_seq;
+  m->last_trade = core_last_trade(s->core);
+  m->written_ms = wall_ms();
+  memcpy(m->market, s->cfg.market->digest, sizeof m->market);
+  if (m->seq > 0 && imx_ledger_journal_from(s->ledger, m->seq, anchor_of, m->anchor) != 1) {
+    imx_log("snapshot: cannot read journal entry %lld: %s", (long long)m->seq,
+            imx_ledger_error(s->ledger));
+    return -1;
+  }
+  s->snap_seq = m->seq;
+  return 0;
+}
+
+static void snapshot_write_now(imx_server *s) {
+  char err[512];
+  int64_t t0 = now_ns();
+  if (snapfile_write(s->snap_path, &s->snap_next, s->snap_buf, s->snap_len, err,
+                     sizeof err) != 0)
+    imx_log("snapshot: %s; the journal is replayed instead", err);
+  else
+    imx_log("snapshot at journal entry %lld: %zu bytes in %lld ms",
+            (long long)s->snap_next.seq, s->snap_len,
+            (long long)((now_ns() - t0) / 1000000));
+}
+
+static void *snapshot_main(void *arg) {
+  imx_server *s = arg;
+  pthread_mutex_lock(&s->snap_mu);
+  for (;;) {
+    while (!s->snap_busy && !s->snap_stop) pthread_cond_wait(&s->snap_cv, &s->snap_mu);
+    if (!s->snap_busy) break; /* stopping, nothing to write */
+    pthread_mutex_unlock(&s->snap_mu);
+    snapshot_write_now(s);
+    pthread_mutex_lock(&s->snap_mu);
+    s->snap_busy = 0;
+    pthread_cond_broadcast(&s->snap_cv);
+  }
+  pthread_mutex_unlock(&s->snap_mu);
+  return NULL;
+}
+
+/* After a durable batch: a snapshot every snapshot_every journal entries
+** and at every period close. The engine thread only copies the state into
+** the buffer; the snapshot thread hashes and writes it. While it still
+** writes the last one, the next waits for a later batch. */
+static void snapshot_maybe(imx_server *s) {
+  int closed = s->batch_closed;
+  s->batch_closed = 0;
+  if (s->snap_path == NULL || s->journal_seq == s->snap_seq) return;
+  if (!closed && s->journal_seq - s->snap_seq < s->cfg.snapshot_every) return;
+  pthread_mutex_lock(&s->snap_mu);
+  int busy = s->snap_busy;
+  pthread_mutex_unlock(&s->snap_mu);
+  if (busy || snapshot_take(s) != 0) return;
+  pthread_mutex_lock(&s->snap_mu);
+  s->snap_busy = 1;
+  pthread_cond_signal(&s->snap_cv);
+  pthread_mutex_unlock(&s->snap_mu);
+}
+
+/* Stopping, the engine gone: the last state, so that the next start reads
+** it and replays nothing; then the thread ends. */
+static void snapshot_stop(imx_server *s) {
+  if (!s->snap_started) return;
+  pthread_mutex_lock(&s->snap_mu);
+  while (s->snap_busy) pthread_cond_wait(&s->snap_cv, &s->snap_mu);
+  s->snap_stop = 1;
+  pthread_cond_signal(&s->snap_cv);
+  pthread_mutex_unlock(&s->snap_mu);
+  pthread_join(s->snap_thread, NULL);
+  s->snap_started = 0;
+  /* Only a market that recovered and ran (the engine started) is written. */
+  if (s->engine_started && !atomic_load(&s->failed) && s->journal_seq != s->snap_seq &&
+      snapshot_take(s) == 0)
+    snapshot_write_now(s);
+}
+
+static int snapshot_start(imx_server *s) {
+  if (s->cfg.snapshot_every <= 0 || s->cfg.db_path == NULL) return 0;
+  size_t n = strlen(s->cfg.db_path) + sizeof ".snapshot";
+  s->snap_path = malloc(n);
+  if (s->snap_path == NULL) return -1;
+  snprintf(s->snap_path, n, "%s.snapshot", s->cfg.db_path);
+  pthread_mutex_init(&s->snap_mu, NULL);
+  pthread_cond_init(&s->snap_cv, NULL);
+  if (pthread_create(&s->snap_thread, NULL, snapshot_main, s) != 0) return -1;
+  s->snap_started = 1;
+  return 0;
+}
+
 static void *engine_main(void *arg) {
   imx_server *s = arg;
   for (;;) {
@@ -870,6 +1069,7 @@ static void *engine_main(void *arg) {
     }
     if (rc != 0) break;
     publish_batch(s);
+    snapshot_maybe(s);
   }
   return NULL;
 }
@@ -950,18 +1150,20 @@ static int replay_entry(void *ctx, int64_t seq, int64_t time_ms, const char *cc,
   return 0;
 }
 
-/* Replays the whole journal into core (fresh) and compares its trades with
-** the ledger's. Returns 0, or -1 with the failed check in failed. */
-static int replay_journal(imx_core *core, imx_ledger *l, int64_t *trades_n,
-                          char *failed, size_t cap) {
-  replay r = {.core = core, .ledger = l, .failed = failed, .cap = cap};
+/* Replays the journal from entry `from` on into core (fresh, or read from
+** the snapshot of entry from - 1, whose last trade is `after`) and
+** compares its trades with the ledger's after that one. Returns 0, or -1
+** with the failed check in failed. */
+static int replay_journal(imx_core *core, imx_ledger *l, int64_t from, int64_t after,
+                          int64_t *trades_n, char *failed, size_t cap) {
+  replay r = {.core = core, .ledger = l, .failed = failed, .cap = cap, .last_id = after};
   failed[0] = '\0';
-  if (imx_ledger_trades_open(l, 0, &r.trades) != 0) {
+  if (imx_ledger_trades_open_after(l, 0, after, &r.trades) != 0) {
     snprintf(failed, cap, REPLAY_CHECK ": %s", imx_ledger_error(l));
     imx_ledger_trades_close(r.trades);
     return -1;
   }
-  int rc = imx_ledger_journal_each(l, replay_entry, &r);
+  int rc = imx_ledger_journal_from(l, from, replay_entry, &r);
   if (rc < 0) snprintf(failed, cap, "journal_readable: %s", imx_ledger_error(l));
   imx_ledger_trade extra;
   int more = rc == 0 ? imx_ledger_trades_next(r.trades, &extra) : 0;
@@ -987,10 +1189,70 @@ int imx_server_replay_check(const imx_server_config *cfg, imx_ledger *l,
   int rc = -1;
   if (core_open(&cc, &core, &why) != 0)
     snprintf(failed, cap, "market (%s)", why);
-  else
-    rc = replay_journal(core, l, trades_n, failed, cap);
+  else if (imx_ledger_read_begin(l) != 0)
+    snprintf(failed, cap, "journal_readable: %s", imx_ledger_error(l));
+  else {
+    /* one read transaction: a live imxd's later entries and trades are
+    ** not seen half */
+    rc = replay_journal(core, l, 1, 0, trades_n, failed, cap);
+    imx_ledger_read_end(l);
+  }
   core_close(core);
   return rc;
+}
+
+/* Reads the snapshot file into the fresh core when it belongs to this
+** ledger and market: its journal entry is the ledger's (same hash), the
+** ledger has its last trade, the market file is the same. Returns 1 with
+** *from and *after set (the first entry to replay, the last trade it
+** holds), or 0 when there is none to use (logged why): the whole journal is
+** replayed then, into a core made again if the snapshot got half read. */
+static int recover_snapshot(imx_server *s, int64_t last_seq, int64_t last_trade,
+                            int64_t *from, int64_t *after) {
+  snap_meta m;
+  void *payload = NULL;
+  size_t len = 0;
+  char err[512];
+  const char *why = NULL;
+  int rc = snapfile_read(s->snap_path, &m, &payload, &len, err, sizeof err);
+  if (rc == 1) return 0;
+  char anchor[65] = "";
+  if (rc != 0) why = err;
+  else if (memcmp(m.market, s->cfg.market->digest, 64) != 0)
+    why = "it was written with another market file";
+  else if (m.seq > last_seq || m.last_trade > last_trade || m.seq < 0 || m.last_trade < 0)
+    why = "it is newer than the ledger (a ledger restored from a backup?)";
+  else if (m.seq > 0 && imx_ledger_journal_from(s->ledger, m.seq, anchor_of, anchor) != 1)
+    why = "its journal entry is not in the ledger";
+  else if (memcmp(anchor, m.anchor, 64) != 0)
+    why = "its journal entry is not the ledger's (another ledger?)";
+  int read = why == NULL;
+  if (read && core_snapshot_read(s->core, payload, len, &why) != 0) read = -1;
+  if (read == 1 && core_last_trade(s->core) != m.last_trade) {
+    why = "its last trade is not the one its header names";
+    read = -1;
+  }
+  free(payload);
+  if (read == 1) {
+    *from = m.seq + 1;
+    *after = m.last_trade;
+    s->snap_seq = m.seq;
+    return 1;
+  }
+  imx_log("ledger %s: snapshot %s not used: %s; replaying the whole journal",
+          s->cfg.db_path, s->snap_path, why);
+  if (read < 0) { /* half read: start from a fresh core */
+    core_close(s->core);
+    s->core = NULL;
+    core_config cc = {.market = s->cfg.market, .orders_max = s->cfg.orders_max,
+                      .orders_per_cc_max = s->cfg.orders_per_cc_max};
+    const char *open_why = NULL;
+    if (core_open(&cc, &s->core, &open_why) != 0) {
+      imx_log("cannot set up the market: %s", open_why);
+      return -1;
+    }
+  }
+  return 0;
 }
 
 static int recover(imx_server *s) {
@@ -999,23 +1261,42 @@ static int recover(imx_server *s) {
     imx_log("ledger %s: %s", s->cfg.db_path, err);
     return -1;
   }
-  int64_t seq = 0, trade = 0, replayed = 0;
+  int64_t seq = 0, trade = 0, replayed = 0, from = 1, after = 0;
   if (imx_ledger_last(s->ledger, &seq, &trade) != 0) {
     imx_log("ledger %s: cannot replay the journal: %s", s->cfg.db_path,
             imx_ledger_error(s->ledger));
     return -1;
   }
-  if (replay_journal(s->core, s->ledger, &replayed, err, sizeof err) != 0) {
+  int64_t t0 = now_ns();
+  int snap = s->snap_path ? recover_snapshot(s, seq, trade, &from, &after) : 0;
+  if (snap < 0) return -1;
+  if (replay_journal(s->core, s->ledger, from, after, &replayed, err, sizeof err) != 0) {
     imx_log("ledger %s: check %s failed: refusing to serve", s->cfg.db_path, err);
     return -1;
   }
   s->journal_seq = seq;
-  if (imx_ledger_verify(s->ledger, err, sizeof err) != 0) {
+  int64_t t1 = now_ns();
+  /* From a snapshot, the trades since it are checked now, the whole ledger
+  ** right after the start (audit_start): the start does not wait for it. */
+  if ((snap ? imx_ledger_verify_after(s->ledger, after, err, sizeof err)
+            : imx_ledger_verify(s->ledger, err, sizeof err)) != 0) {
     imx_log("ledger %s: check %s: refusing to serve", s->cfg.db_path, err);
     return -1;
   }
-  imx_log("ledger %s: recovered %lld commands and %lld trades; verified",
-          s->cfg.db_path, (long long)seq, (long long)replayed);
+  /* One line either way: "recovered N commands and M trades; verified", then
+  ** where they came from and what it took. */
+  char how[160];
+  if (snap)
+    snprintf(how, sizeof how, "the snapshot of journal entry %lld read, %lld entries after it",
+             (long long)(from - 1), (long long)(seq - from + 1));
+  else
+    snprintf(how, sizeof how, "%s%lld entries", s->snap_path ? "no snapshot, " : "",
+             (long long)seq);
+  imx_log("ledger %s: recovered %lld commands and %lld trades; verified (%s replayed "
+          "in %lld ms, %s checked in %lld ms)", s->cfg.db_path, (long long)seq,
+          (long long)trade, how, (long long)((t1 - t0) / 1000000),
+          snap ? "the trades since" : "the ledger", (long long)((now_ns() - t1) / 1000000));
+  s->audit_due = snap;
   return 0;
 }
 
@@ -1136,12 +1417,14 @@ int imx_server_start(const imx_server_config *cfg, imx_server **out) {
     imx_log("cannot set up the market: %s", why);
     return -1;
   }
+  if (snapshot_start(s) != 0) return -1;
   /* Before the sockets: nothing is published or served while recovering. */
   if (cfg->db_path && recover(s) != 0) return -1;
   if (open_sockets(s) != 0) return -1;
   if (pthread_create(&s->engine_thread, NULL, engine_main, s) != 0) return -1;
   s->engine_started = 1;
   if (start_workers(s) != 0) return -1;
+  if (audit_start(s) != 0) return -1;
   imx_log("serving %u services and %u cost centres: requests on %s, market data on %s",
           cfg->market->services_n, cfg->market->ccs_n, s->listen_bound,
           s->publish_bound);
@@ -1255,6 +1538,8 @@ int imx_server_stop(imx_server *s) {
     pthread_join(s->engine_thread, NULL);
   }
   fail_queue(s);
+  audit_stop(s);
+  snapshot_stop(s); /* the ledger is complete: the next start reads it */
   /* 3. The replies go out; 4. the connections end as if their peers
   ** closed them (see tcp_shutdown), then the sockets close. */
   if (s->workers_n > 0) drain_replies(s);
@@ -1280,6 +1565,8 @@ int imx_server_stop(imx_server *s) {
   free(s->pipes);
   imx_hash_free(&s->pipes_index);
   free(s->tokens);
+  free(s->snap_buf);
+  free(s->snap_path);
   pthread_mutex_destroy(&s->pipes_mu);
   pthread_mutex_destroy(&s->queue_mu);
   pthread_cond_destroy(&s->queue_cv);

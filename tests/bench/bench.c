@@ -9,6 +9,7 @@
 **   imx-bench gateway [--clients N] [--inflight K] [--seconds S]
 **                     [--orders N] [--json]
 **   imx-bench ledger [--trades N] [--sync full|normal] [--dir DIR] [--json]
+**   imx-bench restart [--commands N] [--after M] [--dir DIR] [--json]
 **
 ** Figures never decide the exit status (see bench.h): 0 on any figure,
 ** 1 on a real error, 2 on bad arguments.
@@ -71,6 +72,14 @@ static const bench_command commands[] = {
      "      --dir DIR  where the files go (default a mkdtemp dir under /tmp,\n"
      "      removed at the end); --json  one JSON object",
      bench_ledger_main},
+    {"restart", "[--commands N] [--after M] [--dir DIR] [--json]",
+     "imxd's start on a ledger of N journaled commands (default 1,000,000),\n"
+     "      written through the server by 4 clients (orders and cancels).\n"
+     "      Baseline: the whole journal replayed (no snapshot); then from a\n"
+     "      snapshot at the end, and from one M commands before it (default\n"
+     "      50,000, half of --snapshot-every) with those M replayed.\n"
+     "      --dir DIR  keep the files there; --json  one JSON object",
+     bench_restart_main},
 };
 
 enum { COMMANDS_N = sizeof commands / sizeof commands[0] };

@@ -28,6 +28,7 @@ int bench_engine_main(int argc, char **argv);
 int bench_auction_main(int argc, char **argv);
 int bench_gateway_main(int argc, char **argv);
 int bench_ledger_main(int argc, char **argv);
+int bench_restart_main(int argc, char **argv);
 
 /* ---- arguments -------------------------------------------------------- */
 

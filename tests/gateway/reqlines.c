@@ -4,12 +4,14 @@
 ** imx process per request, this keeps one nng pipe, which the daemon's
 ** per-connection limits are about.
 ** usage: reqlines URL < requests
+** IMX_REQ_TIMEOUT_MS sets how long a reply may take (default 5000).
 */
 #define _POSIX_C_SOURCE 200809L
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int main(int argc, char **argv) {
@@ -23,7 +25,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "reqlines: %s\n", nng_strerror(rv));
     return 1;
   }
-  nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000);
+  const char *t = getenv("IMX_REQ_TIMEOUT_MS");
+  nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, t && atoi(t) > 0 ? atoi(t) : 5000);
   nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
   static char line[1 << 20];
   while (fgets(line, sizeof line, stdin)) {
