@@ -235,7 +235,7 @@ restart_keeps_the_last_trades() {
   kill -TERM "$PID_snap" && wait "$PID_snap" || return 1
   rm -f "$tmp/main.db.snapshot"
   start_daemon replay --db "$tmp/main.db"
-  grep -q 'no snapshot, [0-9]* entries replayed' "$tmp/replay.log" || { cat "$tmp/replay.log"; return 1; }
+  grep -q 'the whole journal, [0-9]* entries replayed' "$tmp/replay.log" || { cat "$tmp/replay.log"; return 1; }
   services_json "$URL_replay" | diff "$tmp/services.before" -
 }
 check restart_from_snapshot_or_journal_keeps_each_services_last_trade restart_keeps_the_last_trades

@@ -176,6 +176,7 @@ struct imx_server {
   pthread_cond_t snap_cv;
   uint8_t *snap_buf;
   size_t snap_cap, snap_len;
+  int64_t snap_copy_ns;       /* how long the engine paused for the last */
   snap_meta snap_next;
   /* After a start from a snapshot: the whole ledger checked in the
   ** background (audit_main), on a read-only connection of its own. */
@@ -927,6 +928,7 @@ static int anchor_of(void *ctx, int64_t seq, int64_t time_ms, const char *cc,
 ** journal's up to journal_seq (the engine is between batches, or stopped).
 ** The buffer must not be the snapshot thread's. 0, or -1 (logged). */
 static int snapshot_take(imx_server *s) {
+  int64_t t0 = now_ns();
   size_t n = core_snapshot_write(s->core, s->snap_buf, s->snap_cap);
   if (n > s->snap_cap) {
     size_t cap = n + n / 4;
@@ -953,6 +955,7 @@ static int snapshot_take(imx_server *s) {
     return -1;
   }
   s->snap_seq = m->seq;
+  s->snap_copy_ns = now_ns() - t0;
   return 0;
 }
 
@@ -963,9 +966,9 @@ static void snapshot_write_now(imx_server *s) {
                      sizeof err) != 0)
     imx_log("snapshot: %s; the journal is replayed instead", err);
   else
-    imx_log("snapshot at journal entry %lld: %zu bytes in %lld ms",
-            (long long)s->snap_next.seq, s->snap_len,
-            (long long)((now_ns() - t0) / 1000000));
+    imx_log("snapshot at journal entry %lld: %zu bytes, copied by the engine thread in "
+            "%lld ms, written in %lld ms", (long long)s->snap_next.seq, s->snap_len,
+            (long long)(s->snap_copy_ns / 1000000), (long long)((now_ns() - t0) / 1000000));
 }
 
 static void *snapshot_main(void *arg) {
@@ -1290,8 +1293,7 @@ static int recover(imx_server *s) {
     snprintf(how, sizeof how, "the snapshot of journal entry %lld read, %lld entries after it",
              (long long)(from - 1), (long long)(seq - from + 1));
   else
-    snprintf(how, sizeof how, "%s%lld entries", s->snap_path ? "no snapshot, " : "",
-             (long long)seq);
+    snprintf(how, sizeof how, "the whole journal, %lld entries", (long long)seq);
   imx_log("ledger %s: recovered %lld commands and %lld trades; verified (%s replayed "
           "in %lld ms, %s checked in %lld ms)", s->cfg.db_path, (long long)seq,
           (long long)trade, how, (long long)((t1 - t0) / 1000000),

@@ -130,12 +130,12 @@ int snapfile_read(const char *path, snap_meta *m, void **payload, size_t *len,
   uint8_t head[HEAD_BYTES];
   int rc = -1;
   if (fread(head, 1, sizeof head, f) != sizeof head) {
-    snprintf(err, errcap, "%s: shorter than a snapshot's header", path);
+    snprintf(err, errcap, "shorter than a snapshot's header");
     goto done;
   }
   imx_rbuf in = {.p = head, .len = sizeof head};
   if (imx_rbuf_int(&in, 8) != SNAPFILE_MAGIC || imx_rbuf_int(&in, 4) != SNAPFILE_VERSION) {
-    snprintf(err, errcap, "%s: not a snapshot of this version", path);
+    snprintf(err, errcap, "not a snapshot of this version");
     goto done;
   }
   m->seq = (int64_t)imx_rbuf_int(&in, 8);
@@ -149,21 +149,21 @@ int snapfile_read(const char *path, snap_meta *m, void **payload, size_t *len,
   IMX_ASSERT(in.why == NULL && in.at == in.len);
   struct stat st;
   if (fstat(fileno(f), &st) != 0 || (uint64_t)st.st_size != HEAD_BYTES + n) {
-    snprintf(err, errcap, "%s: its length is not the one its header gives", path);
+    snprintf(err, errcap, "its length is not the one its header gives");
     goto done;
   }
   *payload = malloc(n ? (size_t)n : 1);
   if (*payload == NULL) {
-    snprintf(err, errcap, "%s: out of memory", path);
+    snprintf(err, errcap, "out of memory");
     goto done;
   }
   if (fread(*payload, 1, (size_t)n, f) != n) {
-    snprintf(err, errcap, "%s: cannot read it whole", path);
+    snprintf(err, errcap, "cannot read it whole");
     goto done;
   }
   imx_sha256_hex(*payload, (size_t)n, got);
   if (memcmp(want, got, 64) != 0) {
-    snprintf(err, errcap, "%s: its checksum does not match (damaged)", path);
+    snprintf(err, errcap, "its checksum does not match (damaged)");
     goto done;
   }
   *len = (size_t)n;

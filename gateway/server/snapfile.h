@@ -35,7 +35,7 @@ int snapfile_write(const char *path, const snap_meta *m, const void *payload,
 
 /* Reads and checks the file (magic, version, the payload's length and
 ** hash). 0 with *payload allocated (free it); 1 when there is no file; -1
-** with err set. */
+** with err set (what is wrong; the caller names the file). */
 int snapfile_read(const char *path, snap_meta *m, void **payload, size_t *len,
                   char *err, size_t errcap);
 

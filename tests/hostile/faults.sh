@@ -14,17 +14,19 @@ reqlines=$4 # tests/gateway/reqlines.c: many requests on one connection
 market=$src/tests/gateway/market.json
 . "$(dirname "$0")/../lib.sh"
 
-# start_daemon NAME DB: imxd on DB, logging to $tmp/NAME.log; sets URL_NAME
-# and PID_NAME, or returns 1 when it did not come up.
+# start_daemon NAME DB [imxd options]: imxd on DB (and the market file
+# $MARKET if set), logging to $tmp/NAME.log; sets URL_NAME and PID_NAME, or
+# returns 1 when it did not come up.
 start_daemon() {
   local name=$1 db=$2
-  "$imxd" --market "$market" --db "$db" --listen tcp://127.0.0.1:0 \
-    --publish tcp://127.0.0.1:0 2>>"$tmp/$name.log" &
+  shift 2
+  "$imxd" --market "${MARKET:-$market}" --db "$db" --listen tcp://127.0.0.1:0 \
+    --publish tcp://127.0.0.1:0 "$@" 2>>"$tmp/$name.log" &
   local pid=$!
   pids+=("$pid")
   printf -v "PID_$name" '%s' "$pid"
   for _ in $(seq 100); do
-    grep -q 'requests on' "$tmp/$name.log" && break
+    grep -q 'requests on' "$tmp/$name.log" 2>/dev/null && break
     kill -0 "$pid" 2>/dev/null || return 1
     sleep 0.05
   done
@@ -257,5 +259,112 @@ trade_added() {
     refused ta 'trades_match_journal (trade 3: in the ledger, no journal entry makes it)'
 }
 with_sqlite3 a_trade_no_journal_entry_makes_is_found trade_added
+
+# ------------------------------------------------------------ 11: snapshots
+#
+# t.db was stopped cleanly: its snapshot lies beside it (t.db.snapshot). A
+# snapshot is a cache: one that is damaged, of another ledger or market, or
+# newer than its ledger is not used (the log says why) and the whole journal
+# is replayed; the market served is the same either way. A journal edited
+# before the snapshot is found by the whole check that follows such a start.
+
+state() { # state URL: what a restart must bring back, as finance and CC-R1 see it
+  { as "$1" CC-R1 --json orders && as "$1" CC-R1 --json balance &&
+      as "$1" CC-FIN --json trades; } | sed 's/"id":"[^"]*",//'
+}
+
+# The market replayed from the whole journal, for comparison.
+start_daemon whole "$tmp/t.db" --snapshot-every 0 || { cat "$tmp/whole.log"; exit 1; }
+state "$URL_whole" >"$tmp/state.whole"
+stop_daemon whole
+
+snapshot_read() {
+  [ -s "$tmp/t.db.snapshot" ] || { echo "  no snapshot after a clean stop"; return 1; }
+  start_daemon s1 "$tmp/t.db" || return 1
+  grep -q 'recovered 3 commands and 2 trades; verified (the snapshot of journal entry 3 read, 0 entries after it' \
+    "$tmp/s1.log" || { cat "$tmp/s1.log"; stop_daemon s1; return 1; }
+  state "$URL_s1" | diff "$tmp/state.whole" - || { stop_daemon s1; return 1; }
+  for _ in $(seq 200); do grep -q 'checked after the start' "$tmp/s1.log" && break; sleep 0.05; done
+  grep -q 'the whole journal replayed to its 2 trades: ok' "$tmp/s1.log" ||
+    { cat "$tmp/s1.log"; stop_daemon s1; return 1; }
+  stop_daemon s1
+}
+check a_clean_stop_leaves_a_snapshot_and_the_next_start_reads_it snapshot_read
+
+# not_used NAME WHY: imxd on NAME.db logs that it did not use the snapshot
+# and why, replays the whole journal and serves the market as it was.
+not_used() {
+  local name=$1 why=$2
+  start_daemon "$name" "$tmp/$name.db" || { cat "$tmp/$name.log"; return 1; }
+  grep -qF "not used: $why; replaying the whole journal" "$tmp/$name.log" &&
+    grep -q 'recovered 3 commands and 2 trades; verified (the whole journal, 3 entries' "$tmp/$name.log" ||
+    { cat "$tmp/$name.log"; stop_daemon "$name"; return 1; }
+  state "$(eval echo "\$URL_$name")" | diff "$tmp/state.whole" - || { stop_daemon "$name"; return 1; }
+  stop_daemon "$name"
+}
+
+damaged() {
+  cp "$tmp/t.db" "$tmp/sd.db" && cp "$tmp/t.db.snapshot" "$tmp/sd.db.snapshot" &&
+    printf '\xff' | dd of="$tmp/sd.db.snapshot" bs=1 seek=400 conv=notrunc 2>/dev/null &&
+    not_used sd "its checksum does not match (damaged)"
+}
+check a_damaged_snapshot_is_not_used damaged
+
+cut_short() {
+  cp "$tmp/t.db" "$tmp/sc.db" && head -c 300 "$tmp/t.db.snapshot" >"$tmp/sc.db.snapshot" &&
+    not_used sc "its length is not the one its header gives"
+}
+check a_snapshot_cut_short_is_not_used cut_short
+
+another_market() {
+  cp "$tmp/t.db" "$tmp/sm.db" && cp "$tmp/t.db.snapshot" "$tmp/sm.db.snapshot" &&
+    { cat "$market"; echo; } >"$tmp/market2.json" && # the same market, another file
+    MARKET=$tmp/market2.json not_used sm "it was written with another market file"
+}
+check a_snapshot_of_another_market_file_is_not_used another_market
+
+another_ledger() {
+  # another ledger with three commands of its own, and t.db's snapshot
+  start_daemon o "$tmp/so.db" --snapshot-every 0 || return 1
+  as "$URL_o" CC-P1 offer it.hour 10 8600 >/dev/null &&
+    as "$URL_o" CC-R1 bid it.hour 4 9000 >/dev/null &&
+    as "$URL_o" CC-R2 bid it.hour 2 9000 >/dev/null
+  stop_daemon o
+  start_daemon o2 "$tmp/so.db" --snapshot-every 0 && state "$URL_o2" >"$tmp/state.so"
+  stop_daemon o2
+  cp "$tmp/t.db.snapshot" "$tmp/so.db.snapshot"
+  start_daemon o3 "$tmp/so.db" || return 1
+  grep -qF "not used: its journal entry is not the ledger's (another ledger?)" "$tmp/o3.log" ||
+    { cat "$tmp/o3.log"; stop_daemon o3; return 1; }
+  state "$URL_o3" | diff "$tmp/state.so" - || { stop_daemon o3; return 1; }
+  stop_daemon o3
+}
+check a_snapshot_of_another_ledger_is_not_used another_ledger
+
+newer_than_ledger() {
+  start_daemon e "$tmp/se.db" --snapshot-every 0 || return 1 # an empty ledger
+  stop_daemon e
+  cp "$tmp/t.db.snapshot" "$tmp/se.db.snapshot"
+  start_daemon e2 "$tmp/se.db" || return 1
+  grep -qF "not used: it is newer than the ledger" "$tmp/e2.log" &&
+    grep -q 'recovered 0 commands and 0 trades; verified' "$tmp/e2.log" ||
+    { cat "$tmp/e2.log"; stop_daemon e2; return 1; }
+  stop_daemon e2
+}
+check a_snapshot_newer_than_its_ledger_is_not_used newer_than_ledger
+
+journal_edited_before_snapshot() {
+  # The start trusts the snapshot (its own entry is intact); the whole check
+  # right after finds the edit, naming the trade and the field, and stops
+  # the daemon with status 1.
+  edited je "UPDATE journal SET command = replace(command, '\"price\":8500', '\"price\":8000') WHERE seq = 1" &&
+    cp "$tmp/t.db.snapshot" "$tmp/je.db.snapshot" || return 1
+  start_daemon je "$tmp/je.db" || { cat "$tmp/je.log"; return 1; }
+  exits_within je 20 || { echo "  imxd did not stop"; stop_daemon je; return 1; }
+  [ "$STATUS" -eq 1 ] &&
+    grep -q 'checked after the start: trades_match_journal (trade 1, price: the journal makes 8000, the ledger has 8500): stopping' \
+      "$tmp/je.log" || { echo "  status $STATUS"; cat "$tmp/je.log"; return 1; }
+}
+with_sqlite3 a_journal_edited_before_the_snapshot_is_found_right_after_the_start journal_edited_before_snapshot
 
 finish

@@ -56,18 +56,19 @@ soak() {
       "$imx" ledger verify --db "$db" --market "$market" >"$tmp/v$prev" 2>&1 ||
         { echo "  round $prev: $(cat "$tmp/v$prev")"; ok=0; }
     fi
-    "$soakclient" "$url" CC-P1 offer "p$round" "$round" 600 >"$tmp/p$round.out" 2>/dev/null &
+    "$soakclient" "$url" CC-P1 offer "p$round" "$round" 1000 >"$tmp/p$round.out" 2>/dev/null &
     local c1=$!
-    "$soakclient" "$url" CC-R2 bid "b$round" "$((round + 1000))" 600 >"$tmp/b$round.out" 2>/dev/null &
+    "$soakclient" "$url" CC-R2 bid "b$round" "$((round + 1000))" 1000 >"$tmp/b$round.out" 2>/dev/null &
     local c2=$!
     pids+=("$c1" "$c2")
     # Kill mid-stream: once some are acknowledged (up to 20 s under ASan),
-    # then at a random moment within 0.05..0.4 s.
+    # then at a random moment within 0.02..0.2 s (a client stops at 1,000
+    # requests, within its cost centre's window of 1,024 remembered ones).
     for _ in $(seq 400); do
       [ "$(cat "$tmp/p$round.out" "$tmp/b$round.out" 2>/dev/null | wc -l)" -ge 40 ] && break
       sleep 0.05
     done
-    sleep "0.$((RANDOM % 35 + 5))"
+    sleep "$(printf '0.%02d' $((RANDOM % 19 + 2)))"
     kill -KILL "$pid"
     wait "$pid" 2>/dev/null
     wait "$c1" "$c2" 2>/dev/null
