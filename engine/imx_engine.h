@@ -377,7 +377,16 @@ imx_status imx_engine_quote_withdraw(imx_engine *e, uint64_t quote_id);
 ** ignored. */
 imx_status imx_engine_clock(imx_engine *e, int64_t now_ms);
 
-/* Queries. They never emit events. */
+/* Queries. They never emit events, and the event callback may call them:
+** they then see the market as it was before the event's change. A TRADE's
+** two orders still hold their open quantities from before the fill (an
+** order whose open quantity equals the trade's is filled by it), and a
+** CANCELLED or EXPIRED order is still found, with the open quantity the
+** event removes (the server records closed orders this way). A tender is
+** open during TENDER_OPENED, QUOTE_ACCEPTED (the quote already counts),
+** QUOTE_WITHDRAWN (the quote no longer does), QUOTE_RELEASED, an award's
+** TRADE and TENDER_AWARDED, and TENDER_UNFILLED; it is closed by the time
+** of TENDER_LAPSED and TENDER_CANCELLED, whose events carry the receiver. */
 
 /* A read-only view of an open tender. */
 typedef struct imx_tender_info {

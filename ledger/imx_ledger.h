@@ -24,7 +24,7 @@
 
 #include "imx_proto.h" /* the market file: units and currencies of exports */
 
-#define IMX_LEDGER_SCHEMA_VERSION 3
+#define IMX_LEDGER_SCHEMA_VERSION 4
 
 typedef struct imx_ledger imx_ledger;
 
@@ -37,7 +37,33 @@ typedef struct imx_ledger_trade {
   const char *seller;
   int64_t qty;        /* 1..IMX_QTY_MAX */
   int64_t price_minor;/* 1..IMX_PRICE_MAX_MINOR; ids <= IMX_NAME_BYTES_MAX */
+  int64_t buy_order;  /* the engine's order ids of both sides; 0: none (a */
+  int64_t sell_order; /* tender's trade, or a trade from before schema 4) */
 } imx_ledger_trade;
+
+/* An order that closed (schema 4): filled, cancelled or expired. Written
+** in the batch of the command that closed it; the history of a cost
+** centre's orders (order.history). Strings are the protocol's words. */
+typedef struct imx_ledger_order {
+  int64_t order_id;   /* the engine's, > 0, unique                       */
+  const char *cc, *service;
+  const char *side;   /* "bid", "offer"                                   */
+  const char *tif;    /* "gtc", "period", "ioc", "fok"                    */
+  int aon;
+  int64_t price_minor;/* 0: a market order                                */
+  int64_t qty;        /* its last total quantity (filled + open)          */
+  int64_t qty_filled;
+  const char *status; /* "filled", "cancelled", "expired"                */
+  const char *reason; /* cancelled: "user", "ioc", "fok", "self_trade";
+                      ** NULL otherwise                                   */
+  int64_t period, closed_ms;
+} imx_ledger_order;
+
+/* A fill of a closed order, as its owner sees it. */
+typedef struct imx_ledger_fill {
+  int64_t trade_id, qty, price_minor, time_ms;
+  const char *counterparty;
+} imx_ledger_fill;
 
 /* Opens (creating or migrating) a ledger. sync_full: 1 = synchronous=FULL
 ** (nothing acknowledged is lost on power loss), 0 = NORMAL (faster; the last
@@ -68,12 +94,16 @@ int imx_ledger_journal(imx_ledger *l, int64_t seq, int64_t time_ms,
                        const char *cc, const char *command, size_t len);
 /* The trade and its two postings. A trade id already written fails. */
 int imx_ledger_put_trade(imx_ledger *l, const imx_ledger_trade *t);
+/* A closed order. An order id already written fails. */
+int imx_ledger_put_order(imx_ledger *l, const imx_ledger_order *o);
 const char *imx_ledger_error(const imx_ledger *l);
 
 /* Checks the whole ledger: the file's integrity, the schema version, every
 ** trade's amount = qty x price, two postings per trade that sum to zero and
-** match the trade (buyer +amount, seller -amount), the total zero, and every
-** closed period's summaries equal to its trades. Returns 0, or -1 with the
+** match the trade (buyer +amount, seller -amount), the total zero, every
+** closed period's summaries equal to its trades, and (schema 4) every closed
+** order on its trades' side, for its cost centre and service, and filled at
+** least what its trades add up to. Returns 0, or -1 with the
 ** name of the first failed check and details in failed (for the file's
 ** integrity, the first rows of SQLite's PRAGMA integrity_check). */
 int imx_ledger_verify(imx_ledger *l, char *failed, size_t cap);
@@ -128,6 +158,26 @@ void imx_ledger_trades_close(imx_ledger_cursor *c);
 ** put_trade refuses its trades from then on, triggers refuse any change to
 ** its trades and postings. Inside a batch. */
 int imx_ledger_close_period(imx_ledger *l, int64_t period, int64_t time_ms);
+
+/* ---------------------------------------------------------- reads */
+
+/* A page of closed orders and their fills is read in one read transaction
+** (imx_ledger_read_begin, above), on a connection of
+** imx_ledger_open_existing beside a live imxd. */
+
+/* A cost centre's closed orders, the most recently closed first: up to
+** limit of them, after the closed order before_order (0: from the newest)
+** in that order. fn is called for each (its strings valid during the call;
+** non-zero stops). Returns 0; 1 when before_order is not a closed order of
+** cc; -1 on a database error. Schema 4 (a ledger that imxd opened). */
+typedef int (*imx_ledger_order_fn)(void *ctx, const imx_ledger_order *o);
+int imx_ledger_orders_closed(imx_ledger *l, const char *cc, int64_t before_order,
+                             uint32_t limit, imx_ledger_order_fn fn, void *ctx);
+/* The fills of one order, oldest first, up to limit; *total gets how many
+** it has in all. Returns 0 or -1. */
+typedef int (*imx_ledger_fill_fn)(void *ctx, const imx_ledger_fill *f);
+int imx_ledger_order_fills(imx_ledger *l, int64_t order_id, uint32_t limit,
+                           imx_ledger_fill_fn fn, void *ctx, int64_t *total);
 
 /* The SQL of one schema migration (1..IMX_LEDGER_SCHEMA_VERSION), or NULL:
 ** for tools that need the ledger's tables without the ledger (a benchmark's

@@ -1,10 +1,12 @@
 /*
 ** ledger.c -- the double-entry ledger in SQLite.
 **
-** Tables (schema version 3, PRAGMA user_version):
+** Tables (schema version 4, PRAGMA user_version):
 **   journal(seq, time_ms, cc, command)       every accepted command, in order
 **   trades(trade_id, period, time_ms, service, buyer, seller, qty,
-**          price_minor, amount_minor)        amount = qty x price (CHECK)
+**          price_minor, amount_minor,        amount = qty x price (CHECK)
+**          buy_order, sell_order)            the orders (4; NULL before 4 and
+**                                            for a tender's trade), indexed
 **   postings(trade_id, account, period, amount_minor)
 **                                            PRIMARY KEY (trade_id, account),
 **                                            index (account, period)
@@ -12,6 +14,11 @@
 **   period_summaries(period, cc, spent_minor, earned_minor, units_bought,
 **          units_sold)                       one row per cost centre that
 **                                            traded in a closed period
+**   orders_closed(seq, order_id, cc, service, side, tif, aon, price_minor,
+**          qty, qty_filled, status, reason, period, closed_ms)
+**                                            every order that closed (4), in
+**                                            the order they closed (seq);
+**                                            index (cc, seq): order.history
 ** Migrations run in order inside one transaction; a file from a newer imx is
 ** refused rather than guessed at.
 **
@@ -52,7 +59,9 @@
 
 struct imx_ledger {
   sqlite3 *db;
-  sqlite3_stmt *put_journal, *put_trade, *put_posting, *period_closed;
+  sqlite3_stmt *put_journal, *put_trade, *put_posting, *period_closed, *put_order;
+  /* order.history's reads, prepared at their first use (schema 4) */
+  sqlite3_stmt *order_seq, *orders_closed, *fills, *fills_count;
   int read_only;       /* opened by imx_ledger_open_existing      */
   int lock_fd;         /* PATH-lock, flock'ed; -1: none            */
   int64_t version;     /* the file's schema version when opened    */
@@ -67,7 +76,9 @@ struct imx_ledger {
 #define LOCK_SUFFIX "-lock"
 
 /* The oldest schema that imx_ledger_open_existing reads as it is (it cannot
-** migrate a file it opened read-only): 2 and 3 have the same tables. */
+** migrate a file it opened read-only): 2 and 3 have the same tables, and 4
+** adds the closed orders and the trades' order ids, which only
+** order.history reads. */
 #define SCHEMA_READ_MIN 2
 
 static const char *const MIGRATIONS[] = {
@@ -114,6 +125,27 @@ static const char *const MIGRATIONS[] = {
     "CREATE TRIGGER trades_frozen_delete BEFORE DELETE ON trades"
     " WHEN EXISTS(SELECT 1 FROM periods WHERE period = OLD.period)"
     " BEGIN SELECT RAISE(ABORT, 'the period is closed'); END;",
+    /* 4: the order ids of a trade's two sides, and every order that closed,
+    ** for order.history. Trades and orders from before stay without: the
+    ** history starts with the upgrade. */
+    "ALTER TABLE trades ADD COLUMN buy_order INTEGER CHECK(buy_order > 0);"
+    "ALTER TABLE trades ADD COLUMN sell_order INTEGER CHECK(sell_order > 0);"
+    "CREATE INDEX trades_buy_order ON trades(buy_order) WHERE buy_order IS NOT NULL;"
+    "CREATE INDEX trades_sell_order ON trades(sell_order) WHERE sell_order IS NOT NULL;"
+    "CREATE TABLE orders_closed(seq INTEGER PRIMARY KEY,"
+    " order_id INTEGER NOT NULL UNIQUE CHECK(order_id > 0),"
+    " cc TEXT NOT NULL, service TEXT NOT NULL,"
+    " side TEXT NOT NULL CHECK(side IN ('bid', 'offer')),"
+    " tif TEXT NOT NULL CHECK(tif IN ('gtc', 'period', 'ioc', 'fok')),"
+    " aon INTEGER NOT NULL CHECK(aon IN (0, 1)),"
+    " price_minor INTEGER NOT NULL CHECK(price_minor >= 0),"
+    " qty INTEGER NOT NULL CHECK(qty > 0),"
+    " qty_filled INTEGER NOT NULL CHECK(qty_filled BETWEEN 0 AND qty),"
+    " status TEXT NOT NULL CHECK(status IN ('filled', 'cancelled', 'expired')),"
+    " reason TEXT CHECK((status = 'cancelled') = (reason IS NOT NULL)),"
+    " period INTEGER NOT NULL CHECK(period >= 1), closed_ms INTEGER NOT NULL,"
+    " CHECK((status = 'filled') = (qty_filled = qty)));"
+    "CREATE INDEX orders_closed_cc ON orders_closed(cc, seq);",
 };
 #define MIGRATIONS_N (sizeof MIGRATIONS / sizeof MIGRATIONS[0])
 _Static_assert(MIGRATIONS_N == IMX_LEDGER_SCHEMA_VERSION,
@@ -178,18 +210,26 @@ static int migrate(imx_ledger *l) {
   return 0;
 }
 
+/* The writer's statements: a read-only ledger has none (its file may be of
+** an older schema), and its writes fail. */
 static int prepare_all(imx_ledger *l) {
   struct {
     sqlite3_stmt **st;
     const char *sql;
   } prep[] = {{&l->put_journal, "INSERT INTO journal VALUES(?,?,?,?)"},
-              {&l->put_trade, "INSERT INTO trades VALUES(?,?,?,?,?,?,?,?,?)"},
+              {&l->put_trade, "INSERT INTO trades VALUES(?,?,?,?,?,?,?,?,?,?,?)"},
               {&l->put_posting, "INSERT INTO postings VALUES(?,?,?,?)"},
-              {&l->period_closed, "SELECT 1 FROM periods WHERE period = ?"}};
+              {&l->period_closed, "SELECT 1 FROM periods WHERE period = ?"},
+              {&l->put_order, "INSERT INTO orders_closed VALUES"
+                              "(NULL,?,?,?,?,?,?,?,?,?,?,?,?,?)"}};
   for (size_t k = 0; k < sizeof prep / sizeof prep[0]; k++)
     if (sqlite3_prepare_v2(l->db, prep[k].sql, -1, prep[k].st, NULL) != SQLITE_OK)
       return fail(l, "preparing statements");
   return 0;
+}
+
+static int read_only_write(imx_ledger *l) {
+  return imx_ledger_error_set(l, "writing: the ledger is open readonly");
 }
 
 static imx_ledger *ledger_new(imx_ledger **out, char *err, size_t errcap) {
@@ -278,7 +318,7 @@ int imx_ledger_open_existing(const char *path, imx_ledger **out, char *err,
     else
       imx_ledger_error_set(l, "schema version %lld is too old to read without upgrading"
                               " it: let imxd open it once", (long long)l->version);
-  } else if (prepare_all(l) == 0) {
+  } else {
     rc = 0;
   }
   if (rc) snprintf(err, errcap, "%s", l->error);
@@ -291,6 +331,11 @@ void imx_ledger_close(imx_ledger *l) {
   sqlite3_finalize(l->put_trade);
   sqlite3_finalize(l->put_posting);
   sqlite3_finalize(l->period_closed);
+  sqlite3_finalize(l->put_order);
+  sqlite3_finalize(l->order_seq);
+  sqlite3_finalize(l->orders_closed);
+  sqlite3_finalize(l->fills);
+  sqlite3_finalize(l->fills_count);
   sqlite3_close(l->db);
   if (l->lock_fd >= 0) close(l->lock_fd); /* and with it the lock */
   free(l);
@@ -324,6 +369,7 @@ static int step(imx_ledger *l, sqlite3_stmt *st, const char *what) {
 int imx_ledger_journal(imx_ledger *l, int64_t seq, int64_t time_ms,
                        const char *cc, const char *command, size_t len) {
   IMX_ASSERT(cc != NULL && command != NULL);
+  if (l->read_only) return read_only_write(l);
   sqlite3_stmt *st = l->put_journal;
   sqlite3_bind_int64(st, 1, seq);
   sqlite3_bind_int64(st, 2, time_ms);
@@ -373,6 +419,8 @@ static int trade_in_range(imx_ledger *l, const imx_ledger_trade *t) {
 
 int imx_ledger_put_trade(imx_ledger *l, const imx_ledger_trade *t) {
   IMX_ASSERT(t != NULL && t->service != NULL && t->buyer != NULL && t->seller != NULL);
+  IMX_ASSERT(t->buy_order >= 0 && t->sell_order >= 0);
+  if (l->read_only) return read_only_write(l);
   if (trade_in_range(l, t) || period_check(l, t)) return -1;
   int64_t amount = t->qty * t->price_minor; /* <= IMX_QTY_MAX x IMX_PRICE_MAX_MINOR */
   IMX_ASSERT(amount > 0 && amount / t->qty == t->price_minor);
@@ -386,6 +434,8 @@ int imx_ledger_put_trade(imx_ledger *l, const imx_ledger_trade *t) {
   sqlite3_bind_int64(st, 7, t->qty);
   sqlite3_bind_int64(st, 8, t->price_minor);
   sqlite3_bind_int64(st, 9, amount);
+  if (t->buy_order) sqlite3_bind_int64(st, 10, t->buy_order);
+  if (t->sell_order) sqlite3_bind_int64(st, 11, t->sell_order);
   if (step(l, st, "trade")) return -1;
   return posting(l, t, t->buyer, amount) || posting(l, t, t->seller, -amount) ? -1 : 0;
 }
@@ -396,6 +446,7 @@ int imx_ledger_put_trade(imx_ledger *l, const imx_ledger_trade *t) {
 typedef struct check {
   const char *name;
   const char *sql;
+  int64_t schema_min; /* the schema that has its tables (0: every one) */
 } check;
 
 /* Each check looks at the trades with an id above ?1 (0: all of them) and
@@ -403,24 +454,24 @@ typedef struct check {
 static const check CHECKS[] = {
     {"amount_is_qty_times_price",
      "SELECT trade_id FROM trades WHERE trade_id > ?1 AND amount_minor <> qty * price_minor"
-     " LIMIT 1"},
+     " LIMIT 1", 0},
     {"two_postings_per_trade",
      "SELECT t.trade_id FROM trades t LEFT JOIN postings p USING(trade_id)"
-     " WHERE t.trade_id > ?1 GROUP BY t.trade_id HAVING count(p.account) <> 2 LIMIT 1"},
+     " WHERE t.trade_id > ?1 GROUP BY t.trade_id HAVING count(p.account) <> 2 LIMIT 1", 0},
     {"trade_balanced",
      "SELECT trade_id FROM postings WHERE trade_id > ?1 GROUP BY trade_id"
-     " HAVING sum(amount_minor) <> 0 LIMIT 1"},
+     " HAVING sum(amount_minor) <> 0 LIMIT 1", 0},
     {"postings_match_trade",
      "SELECT p.trade_id FROM postings p JOIN trades t USING(trade_id)"
      " WHERE p.trade_id > ?1 AND (NOT ((p.account = t.buyer AND p.amount_minor = t.amount_minor)"
      " OR (p.account = t.seller AND p.amount_minor = -t.amount_minor)"
-     " ) OR p.period <> t.period) LIMIT 1"},
+     " ) OR p.period <> t.period) LIMIT 1", 0},
     {"posting_without_trade",
      "SELECT p.trade_id FROM postings p LEFT JOIN trades t USING(trade_id)"
-     " WHERE p.trade_id > ?1 AND t.trade_id IS NULL LIMIT 1"},
+     " WHERE p.trade_id > ?1 AND t.trade_id IS NULL LIMIT 1", 0},
     {"ledger_total_zero",
      "SELECT total(amount_minor) FROM postings WHERE trade_id > ?1"
-     " HAVING sum(amount_minor) <> 0"},
+     " HAVING sum(amount_minor) <> 0", 0},
     /* A closed period's summaries, recomputed from its trades, are the ones
     ** written when it closed: nothing was added to, changed in or removed
     ** from a frozen period since. From a snapshot: the periods of the
@@ -437,7 +488,24 @@ static const check CHECKS[] = {
      " FROM period_summaries WHERE period >= (SELECT first FROM f)),"
      " d AS (SELECT * FROM r EXCEPT SELECT * FROM s UNION ALL"
      " SELECT * FROM (SELECT * FROM s EXCEPT SELECT * FROM r))"
-     " SELECT 'period ' || period || ', ' || cc FROM d LIMIT 1"},
+     " SELECT 'period ' || period || ', ' || cc FROM d LIMIT 1", 0},
+    /* A closed order is its trades' side: the buyer of the trades it
+    ** bought in, the seller of those it sold in, and filled at least what
+    ** they add up to (an order open across the upgrade to schema 4 has
+    ** fills without its id, so "at least"). From a snapshot: the orders
+    ** of the trades since. */
+    {"closed_order_matches_its_trades",
+     "SELECT 'order ' || o.order_id FROM orders_closed o JOIN trades t"
+     " ON t.buy_order = o.order_id OR t.sell_order = o.order_id"
+     " WHERE t.trade_id > ?1 AND ((t.buy_order = o.order_id AND (o.side <> 'bid'"
+     " OR t.buyer <> o.cc)) OR (t.sell_order = o.order_id AND (o.side <> 'offer'"
+     " OR t.seller <> o.cc)) OR t.service <> o.service) LIMIT 1", 4},
+    {"closed_order_filled_its_trades",
+     "SELECT 'order ' || order_id FROM orders_closed o WHERE order_id IN"
+     " (SELECT buy_order FROM trades WHERE trade_id > ?1 UNION"
+     " SELECT sell_order FROM trades WHERE trade_id > ?1) AND qty_filled <"
+     " (SELECT total(qty) FROM trades WHERE buy_order = o.order_id"
+     " OR sell_order = o.order_id) LIMIT 1", 4},
 };
 
 static int run_check(imx_ledger *l, const check *c, int64_t after, char *failed,
@@ -513,7 +581,8 @@ int imx_ledger_verify_after(imx_ledger *l, int64_t after, char *failed, size_t c
     return -1;
   }
   for (size_t i = 0; i < sizeof CHECKS / sizeof CHECKS[0]; i++)
-    if (run_check(l, &CHECKS[i], after, failed, cap)) return -1;
+    if (v >= CHECKS[i].schema_min && run_check(l, &CHECKS[i], after, failed, cap))
+      return -1;
   return 0;
 }
 
@@ -643,6 +712,148 @@ int imx_ledger_close_period(imx_ledger *l, int64_t period, int64_t time_ms) {
     if (rc != SQLITE_DONE) return fail(l, "closing the period");
   }
   return 0;
+}
+
+/* ---------------------------------------------------------- closed orders */
+
+int imx_ledger_put_order(imx_ledger *l, const imx_ledger_order *o) {
+  IMX_ASSERT(o != NULL && o->cc != NULL && o->service != NULL && o->side != NULL &&
+             o->tif != NULL && o->status != NULL);
+  IMX_ASSERT(o->order_id > 0 && o->qty_filled >= 0 && o->qty_filled <= o->qty);
+  if (l->read_only) return read_only_write(l);
+  sqlite3_stmt *st = l->put_order;
+  sqlite3_bind_int64(st, 1, o->order_id);
+  sqlite3_bind_text(st, 2, o->cc, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, o->service, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, o->side, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, o->tif, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 6, o->aon ? 1 : 0);
+  sqlite3_bind_int64(st, 7, o->price_minor);
+  sqlite3_bind_int64(st, 8, o->qty);
+  sqlite3_bind_int64(st, 9, o->qty_filled);
+  sqlite3_bind_text(st, 10, o->status, -1, SQLITE_STATIC);
+  if (o->reason) sqlite3_bind_text(st, 11, o->reason, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 12, o->period);
+  sqlite3_bind_int64(st, 13, o->closed_ms);
+  return step(l, st, "closed order");
+}
+
+/* Prepares a read statement at its first use: a ledger opened read-only
+** may be of a schema without its tables, and only these reads need them. */
+static int prepared(imx_ledger *l, sqlite3_stmt **st, const char *sql) {
+  if (*st != NULL) return 0;
+  if (sqlite3_prepare_v2(l->db, sql, -1, st, NULL) != SQLITE_OK) {
+    *st = NULL;
+    return fail(l, "preparing the order history (schema 4)");
+  }
+  return 0;
+}
+
+/* The seq of cc's closed order, or 0 when it is none of cc's. */
+static int64_t closed_seq(imx_ledger *l, const char *cc, int64_t order_id, int *rc) {
+  sqlite3_stmt *st = l->order_seq;
+  sqlite3_bind_int64(st, 1, order_id);
+  sqlite3_bind_text(st, 2, cc, -1, SQLITE_STATIC);
+  int64_t seq = 0;
+  int r = sqlite3_step(st);
+  if (r == SQLITE_ROW) seq = sqlite3_column_int64(st, 0);
+  *rc = r == SQLITE_ROW || r == SQLITE_DONE ? 0 : fail(l, "reading closed orders");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return seq;
+}
+
+static const char *column_text(sqlite3_stmt *st, int k) {
+  return (const char *)sqlite3_column_text(st, k);
+}
+
+int imx_ledger_orders_closed(imx_ledger *l, const char *cc, int64_t before_order,
+                             uint32_t limit, imx_ledger_order_fn fn, void *ctx) {
+  IMX_ASSERT(l != NULL && cc != NULL && fn != NULL && before_order >= 0);
+  if (prepared(l, &l->order_seq,
+               "SELECT seq FROM orders_closed WHERE order_id = ? AND cc = ?") ||
+      prepared(l, &l->orders_closed,
+               "SELECT order_id, cc, service, side, tif, aon, price_minor, qty,"
+               " qty_filled, status, reason, period, closed_ms FROM orders_closed"
+               " WHERE cc = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"))
+    return -1;
+  int64_t before_seq = INT64_MAX;
+  if (before_order > 0) {
+    int rc;
+    before_seq = closed_seq(l, cc, before_order, &rc);
+    if (rc) return -1;
+    if (before_seq == 0) return 1;
+  }
+  sqlite3_stmt *st = l->orders_closed;
+  sqlite3_bind_text(st, 1, cc, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, before_seq);
+  sqlite3_bind_int64(st, 3, limit);
+  int rc = 0, r;
+  while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+    imx_ledger_order o = {
+        .order_id = sqlite3_column_int64(st, 0), .cc = column_text(st, 1),
+        .service = column_text(st, 2), .side = column_text(st, 3),
+        .tif = column_text(st, 4), .aon = sqlite3_column_int(st, 5),
+        .price_minor = sqlite3_column_int64(st, 6), .qty = sqlite3_column_int64(st, 7),
+        .qty_filled = sqlite3_column_int64(st, 8), .status = column_text(st, 9),
+        .reason = column_text(st, 10), .period = sqlite3_column_int64(st, 11),
+        .closed_ms = sqlite3_column_int64(st, 12)};
+    if (!o.cc || !o.service || !o.side || !o.tif || !o.status) {
+      rc = fail(l, "reading closed orders");
+      break;
+    }
+    rc = fn(ctx, &o);
+  }
+  if (rc == 0 && r != SQLITE_DONE) rc = fail(l, "reading closed orders");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc < 0 ? -1 : 0;
+}
+
+int imx_ledger_order_fills(imx_ledger *l, int64_t order_id, uint32_t limit,
+                           imx_ledger_fill_fn fn, void *ctx, int64_t *total) {
+  IMX_ASSERT(l != NULL && order_id > 0 && fn != NULL && total != NULL);
+  /* An order is one side of its trades: the other side is the counterparty.
+  ** The two partial indexes answer both halves of the OR. */
+  if (prepared(l, &l->fills,
+               "SELECT trade_id, qty, price_minor, time_ms,"
+               " CASE WHEN buy_order = ?1 THEN seller ELSE buyer END FROM trades"
+               " WHERE buy_order = ?1 OR sell_order = ?1 ORDER BY trade_id LIMIT ?2") ||
+      prepared(l, &l->fills_count,
+               "SELECT count(*) FROM trades WHERE buy_order = ?1 OR sell_order = ?1"))
+    return -1;
+  sqlite3_stmt *st = l->fills;
+  sqlite3_bind_int64(st, 1, order_id);
+  sqlite3_bind_int64(st, 2, limit);
+  int rc = 0, r, n = 0;
+  while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+    imx_ledger_fill f = {.trade_id = sqlite3_column_int64(st, 0),
+                         .qty = sqlite3_column_int64(st, 1),
+                         .price_minor = sqlite3_column_int64(st, 2),
+                         .time_ms = sqlite3_column_int64(st, 3),
+                         .counterparty = column_text(st, 4)};
+    if (f.counterparty == NULL) {
+      rc = fail(l, "reading fills");
+      break;
+    }
+    n++;
+    rc = fn(ctx, &f);
+  }
+  if (rc == 0 && r != SQLITE_DONE) rc = fail(l, "reading fills");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc != 0) return -1;
+  *total = n;
+  if ((uint32_t)n < limit) return 0;
+  /* A full page: count them all. */
+  st = l->fills_count;
+  sqlite3_bind_int64(st, 1, order_id);
+  r = sqlite3_step(st);
+  if (r == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
+  else rc = fail(l, "counting fills");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc;
 }
 
 int imx_ledger_read_begin(imx_ledger *l) {

@@ -155,6 +155,8 @@ typedef enum imx_msg_type {
   IMX_MSG_SERVICES_LIST,
   IMX_MSG_CC_LIST,
   IMX_MSG_CC_GET,
+  IMX_MSG_ORDER_MODIFY,
+  IMX_MSG_ORDER_HISTORY,
   IMX_MSG_TENDER_AWARD,
   IMX_MSG_TENDER_CANCEL,
   IMX_MSG_QUOTE_WITHDRAW,
@@ -181,19 +183,24 @@ typedef struct imx_request {
   int tif;             /* IMX_PTIF_*                                     */
   int aon;
   int has_price;       /* order.new: 0 = market order; auction.run: ref  */
-  int64_t qty;         /* order.new, tender.new: 1..IMX_QTY_MAX          */
+  int64_t qty;         /* order.new, tender.new: 1..IMX_QTY_MAX;
+                       ** order.modify: the new total (filled + open),
+                       ** 0 = unchanged                                 */
   int64_t price_minor; /* order.new, tender.quote, auction.run reference:
                        ** 1..IMX_PRICE_MAX_MINOR                         */
   int64_t ceiling_minor;   /* tender.new: 1..IMX_PRICE_MAX_MINOR         */
   int64_t deadline_ms;     /* tender.new: from now, 1..IMX_DEADLINE_MS_MAX */
-  uint64_t order;      /* order.cancel: 1..IMX_ID_MAX                    */
+  uint64_t order;      /* order.cancel, order.modify: 1..IMX_ID_MAX      */
   uint64_t tender;     /* tender.quote, .award, .cancel, .get,
                        ** quote.withdraw (0: not given): 1..IMX_ID_MAX   */
   uint64_t quote;      /* tender.award, quote.withdraw (0: not given)    */
   int decide;          /* tender.new: IMX_PDECIDE_*, lowest by default   */
   uint32_t depth;      /* book.get: 1..IMX_DEPTH_MAX, default 10         */
   uint32_t limit;      /* trades.list, tender.list: 1..IMX_LIST_MAX,
-                       ** default 100                                   */
+                       ** default 100; order.history:
+                       ** 1..IMX_HISTORY_LIMIT_MAX, default 20          */
+  uint64_t before;     /* order.history: the page after this closed order
+                       ** (an order id); 0 = from the newest            */
   int has_after;       /* trades.list, tender.list: after given           */
   uint64_t after;      /* trades.list: only trades with id > after, oldest
                        ** first; tender.list: tenders with id > after;
@@ -226,6 +233,34 @@ typedef struct imx_reply_order {
   int64_t price_minor; /* 0: market order */
   int64_t qty, qty_open, qty_filled;
 } imx_reply_order;
+
+/* A fill of a closed order (order.history): the trade as its owner sees
+** it; the service and side are the order's. */
+typedef struct imx_reply_fill {
+  uint64_t trade;
+  int64_t qty, price_minor, time_ms;
+  char counterparty[IMX_NAME_BYTES_MAX + 1];
+} imx_reply_fill;
+
+/* A closed order (order.history). status: 1 filled, 2 cancelled, 3 expired
+** (IMX_PSTATUS_*); reason: why it was cancelled ("user", "ioc", "fok",
+** "self_trade"), "" otherwise. */
+typedef struct imx_reply_closed {
+  uint64_t order;
+  char service[IMX_NAME_BYTES_MAX + 1];
+  int side, tif, aon;
+  int64_t price_minor; /* 0: market order */
+  int64_t qty, qty_filled;
+  int status;
+  char reason[16];
+  int64_t period, closed_ms;
+  imx_reply_fill *fills; /* the first IMX_HISTORY_FILLS_MAX, oldest first */
+  uint32_t fills_n;
+  uint64_t fills_omitted;
+} imx_reply_closed;
+
+enum { IMX_PSTATUS_OPEN = 0, IMX_PSTATUS_FILLED, IMX_PSTATUS_CANCELLED,
+       IMX_PSTATUS_EXPIRED };
 
 typedef struct imx_reply_level {
   int64_t price_minor;
@@ -317,13 +352,15 @@ typedef struct imx_reply {
   /* hello, order.list, balance.get */
   char cc[IMX_NAME_BYTES_MAX + 1];
   unsigned roles;                      /* IMX_ROLE_*                    */
-  /* order.new, order.cancel */
+  /* order.new, order.cancel, order.modify */
   uint64_t order;
-  int status;                          /* 0 open, 1 filled, 2 cancelled */
+  int status;                          /* IMX_PSTATUS_*: open, filled,
+                                       ** cancelled                      */
+  int priority_kept;                   /* order.modify                  */
   char reason[32];                     /* error: why, a stable name
                                        ** ("bad_tick"; errors.c); order.new:
                                        ** why the rest was cancelled     */
-  int64_t qty;                         /* order.cancel                  */
+  int64_t qty;                         /* order.cancel, order.modify    */
   int64_t qty_open, qty_filled;
   imx_reply_trade *trades;             /* order.new, trades.list        */
   uint32_t trades_n;
@@ -332,6 +369,8 @@ typedef struct imx_reply {
                                        ** page them with trades.list     */
   imx_reply_order *orders;             /* order.list                    */
   uint32_t orders_n;
+  imx_reply_closed *closed;            /* order.history, newest first   */
+  uint32_t closed_n;
   char service[IMX_NAME_BYTES_MAX + 1];/* book.get, auction.run         */
   imx_reply_level *bids, *offers;      /* book.get                      */
   uint32_t bids_n, offers_n;
@@ -359,7 +398,8 @@ typedef struct imx_reply {
   imx_reply_quote *quotes;             /* tender.get: every quote to the
                                        ** receiver, its own to a provider */
   uint32_t quotes_n;
-  int64_t price_minor;                 /* auction.run: 0 = no price     */
+  int64_t price_minor;                 /* auction.run: 0 = no price;
+                                       ** order.modify: the order's     */
   int64_t volume, surplus;
   int surplus_side;                    /* IMX_PSIDE_*                   */
   int64_t expired;                     /* period.close                  */

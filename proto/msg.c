@@ -43,8 +43,11 @@
 /* The protocol's defaults (docs/protocol.md); the bounds are imx_base.h's. */
 #define DEPTH_DEFAULT 10  /* book.get */
 #define LIMIT_DEFAULT 100 /* trades.list */
-_Static_assert(DEPTH_DEFAULT <= IMX_DEPTH_MAX && LIMIT_DEFAULT <= IMX_LIST_MAX,
+#define HISTORY_LIMIT_DEFAULT 20 /* order.history */
+_Static_assert(DEPTH_DEFAULT <= IMX_DEPTH_MAX && LIMIT_DEFAULT <= IMX_LIST_MAX &&
+               HISTORY_LIMIT_DEFAULT <= IMX_HISTORY_LIMIT_MAX,
                "a default within its bound");
+_Static_assert(IMX_HISTORY_LIMIT_MAX == 100, "the message says 100");
 
 /* The messages below state these numbers. */
 _Static_assert(IMX_MSG_BYTES_MAX == 64 * 1024, "the message says 64 KiB");
@@ -56,11 +59,18 @@ static const char *const type_names[] = {
     "hello",       "order.new",    "order.cancel", "order.list",
     "book.get",    "trades.list",  "balance.get",  "tender.new",
     "tender.quote", "auction.run", "period.close", "services.list",
-    "cc.list",     "cc.get",       "tender.award", "tender.cancel",
-    "quote.withdraw", "tender.list", "tender.get",  NULL};
+    "cc.list",     "cc.get",       "order.modify", "order.history",
+    "tender.award", "tender.cancel", "quote.withdraw", "tender.list",
+    "tender.get",  NULL};
 static const char *const side_words[] = {"bid", "offer", "none", NULL};
 static const char *const tif_words[] = {"gtc", "period", "ioc", "fok", NULL};
-static const char *const status_words[] = {"open", "filled", "cancelled", NULL};
+static const char *const status_words[] = {"open", "filled", "cancelled",
+                                           "expired", NULL};
+/* What order.new and order.modify may answer: status_words without
+** "expired". */
+static const char *const new_status_words[] = {"open", "filled", "cancelled", NULL};
+/* A closed order's status: status_words without "open". */
+static const char *const closed_words[] = {"filled", "cancelled", "expired", NULL};
 static const char *const role_words[] = {"provider", "receiver", "finance",
                                          "admin", NULL};
 static const char *const decide_words[] = {"lowest", "choose", NULL};
@@ -173,7 +183,7 @@ static size_t finish(writer *w) {
 enum field_id {
   F_CC, F_TOKEN, F_SERVICE, F_SIDE, F_QTY, F_PRICE, F_TIF, F_AON, F_ORDER,
   F_DEPTH, F_LIMIT, F_CEILING, F_DEADLINE_MS, F_TENDER, F_REFERENCE, F_AFTER,
-  F_START, F_DECIDE, F_QUOTE, F_COUNT
+  F_START, F_BEFORE, F_DECIDE, F_QUOTE, F_COUNT
 };
 
 /* The keys a request may have: the envelope's v, type and id, then the
@@ -184,7 +194,7 @@ static const char *const request_keys[K_FIELDS + F_COUNT + 1] = {
     "v",     "type",  "id",
     "cc",    "token", "service", "side",    "qty",         "price",  "tif",
     "aon",   "order", "depth",   "limit",   "ceiling",     "deadline_ms",
-    "tender", "reference", "after", "start", "decide", "quote", NULL};
+    "tender", "reference", "after", "start", "before", "decide", "quote", NULL};
 
 static const char *const *const field_names = request_keys + K_FIELDS;
 _Static_assert(K_FIELDS + F_COUNT <= IMX_JSON_NAMES_MAX, "a bit per key");
@@ -217,6 +227,10 @@ static const struct request_spec {
     [IMX_MSG_SERVICES_LIST] = {ENVELOPE | B(F_START) | B(F_LIMIT), 0},
     [IMX_MSG_CC_LIST] = {ENVELOPE | B(F_START) | B(F_LIMIT), 0},
     [IMX_MSG_CC_GET] = {ENVELOPE, 0},
+    /* qty, price or both: checked after the fields (decode_request) */
+    [IMX_MSG_ORDER_MODIFY] = {ENVELOPE | B(F_ORDER) | B(F_QTY) | B(F_PRICE),
+                              B(F_ORDER)},
+    [IMX_MSG_ORDER_HISTORY] = {ENVELOPE | B(F_LIMIT) | B(F_BEFORE), 0},
     [IMX_MSG_TENDER_AWARD] = {ENVELOPE | B(F_TENDER) | B(F_QUOTE),
                               B(F_TENDER) | B(F_QUOTE)},
     [IMX_MSG_TENDER_CANCEL] = {ENVELOPE | B(F_TENDER), B(F_TENDER)},
@@ -278,6 +292,10 @@ static int get_field(const cJSON *it, enum field_id f, imx_request *r,
     rc = imx_json_item_int(it, name, 1, IMX_LIST_MAX, &v, err);
     if (rc == 0) r->limit = (uint32_t)v;
     return rc;
+  case F_BEFORE:
+    rc = imx_json_item_int(it, name, 1, IMX_ID_MAX, &v, err);
+    if (rc == 0) r->before = (uint64_t)v;
+    return rc;
   case F_AFTER:
     /* 0 is a valid after: every trade since the first */
     rc = imx_json_item_int(it, name, 0, IMX_ID_MAX, &v, err);
@@ -334,6 +352,8 @@ static int decode_request(const cJSON *doc, imx_request *r,
   if (r->type == IMX_MSG_TRADES_LIST || r->type == IMX_MSG_SERVICES_LIST ||
       r->type == IMX_MSG_CC_LIST || r->type == IMX_MSG_TENDER_LIST)
     r->limit = LIMIT_DEFAULT;
+  if (r->type == IMX_MSG_TRADES_LIST) r->limit = LIMIT_DEFAULT;
+  if (r->type == IMX_MSG_ORDER_HISTORY) r->limit = HISTORY_LIMIT_DEFAULT;
   for (int f = 0; f < F_COUNT; f++) {
     if (!(spec->allowed & B(f))) continue;
     rc = get_field(items[K_FIELDS + f], (enum field_id)f, r, err);
@@ -341,6 +361,10 @@ static int decode_request(const cJSON *doc, imx_request *r,
     if (rc > 0 && (spec->required & B(f)))
       return imx_proto_fail(err, "bad_field", field_names[f], "missing");
   }
+  if (r->type == IMX_MSG_ORDER_MODIFY && r->qty == 0 && !r->has_price)
+    return imx_proto_fail(err, "bad_field", "qty", "give qty, price or both");
+  if (r->type == IMX_MSG_ORDER_HISTORY && r->limit > IMX_HISTORY_LIMIT_MAX)
+    return imx_proto_fail(err, "bad_field", "limit", "must be 1..100 for order.history");
   if (r->type == IMX_MSG_QUOTE_WITHDRAW && (r->quote == 0) == (r->tender == 0))
     return imx_proto_fail(err, "bad_field", r->quote ? "tender" : "quote",
                           r->quote ? "give quote or tender, not both"
@@ -375,6 +399,8 @@ static int field_present(const imx_request *r, enum field_id f) {
   case F_REFERENCE: return r->has_price;
   case F_AFTER: return r->has_after;
   case F_START: return r->start[0] != '\0';
+  case F_QTY: return r->qty != 0;      /* order.modify's: 0 = unchanged */
+  case F_BEFORE: return r->before != 0;
   case F_DECIDE: return r->decide != IMX_PDECIDE_LOWEST; /* the default */
   case F_QUOTE: return r->quote != 0;
   case F_TENDER: return r->tender != 0;
@@ -403,6 +429,7 @@ static void put_field(writer *w, const imx_request *r, enum field_id f) {
   case F_TENDER: kv_uint(w, k, r->tender); break;
   case F_AFTER: kv_uint(w, k, r->after); break;
   case F_START: kv_str(w, k, r->start); break;
+  case F_BEFORE: kv_uint(w, k, r->before); break;
   case F_DECIDE: kv_word(w, k, decide_words, 2, r->decide); break;
   case F_QUOTE: kv_uint(w, k, r->quote); break;
   case F_COUNT: assert(0 && "no such field"); break;
@@ -460,6 +487,45 @@ static void put_orders(writer *w, const imx_reply_order *o, uint32_t n) {
     kv_int(w, "qty", o->qty);
     kv_int(w, "qty_open", o->qty_open);
     kv_int(w, "qty_filled", o->qty_filled);
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
+static void put_fills(writer *w, const imx_reply_fill *f, uint32_t n) {
+  key(w, "fills");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, f++) {
+    put_raw(w, i ? ",{\"trade\":" : "{\"trade\":");
+    put_uint(w, f->trade);
+    kv_int(w, "qty", f->qty);
+    kv_int(w, "price", f->price_minor);
+    kv_int(w, "time_ms", f->time_ms);
+    kv_str(w, "counterparty", f->counterparty);
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
+static void put_closed(writer *w, const imx_reply_closed *o, uint32_t n) {
+  key(w, "orders");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, o++) {
+    put_raw(w, i ? ",{\"order\":" : "{\"order\":");
+    put_uint(w, o->order);
+    kv_str(w, "service", o->service);
+    kv_word(w, "side", side_words, 2, o->side);
+    kv_word(w, "tif", tif_words, 4, o->tif);
+    kv_bool(w, "aon", o->aon);
+    kv_price(w, "price", o->price_minor);
+    kv_int(w, "qty", o->qty);
+    kv_int(w, "qty_filled", o->qty_filled);
+    kv_word(w, "status", status_words, 4, o->status);
+    if (o->reason[0]) kv_str(w, "reason", o->reason);
+    kv_int(w, "period", o->period);
+    kv_int(w, "closed_ms", o->closed_ms);
+    put_fills(w, o->fills, o->fills_n);
+    if (o->fills_omitted) kv_uint(w, "fills_omitted", o->fills_omitted);
     put(w, "}", 1);
   }
   put(w, "]", 1);
@@ -691,6 +757,22 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
     assert(r->ccs_n == 1 && r->ccs != NULL);
     kv_str(w, "cc", r->ccs->cc);
     put_cc_fields(w, r->ccs);
+    break;
+  case IMX_MSG_ORDER_MODIFY:
+    kv_uint(w, "order", r->order);
+    kv_word(w, "status", status_words, 3, r->status);
+    kv_price(w, "price", r->price_minor);
+    kv_int(w, "qty", r->qty);
+    kv_int(w, "qty_open", r->qty_open);
+    kv_int(w, "qty_filled", r->qty_filled);
+    kv_bool(w, "priority_kept", r->priority_kept);
+    if (r->reason[0]) kv_str(w, "reason", r->reason);
+    put_trades(w, r->trades, r->trades_n);
+    if (r->trades_omitted) kv_uint(w, "trades_omitted", r->trades_omitted);
+    break;
+  case IMX_MSG_ORDER_HISTORY:
+    kv_str(w, "cc", r->cc);
+    put_closed(w, r->closed, r->closed_n);
     break;
   case IMX_MSG_TENDER_AWARD:
     kv_uint(w, "tender", r->tender);
@@ -1071,6 +1153,64 @@ static int decode_cc_row(const cJSON *o, imx_reply_cc *r, imx_proto_error *err) 
     }                                                                        \
   } while (0)
 
+static int decode_fill(const cJSON *o, imx_reply_fill *f, imx_proto_error *err) {
+  static const char *const keys[] = {"trade", "qty", "price", "time_ms",
+                                     "counterparty", NULL};
+  if (row_object(o, keys, err) || unum(o, "trade", &f->trade, err) ||
+      qty(o, "qty", &f->qty, err) || qty(o, "price", &f->price_minor, err) ||
+      qty(o, "time_ms", &f->time_ms, err) ||
+      text(o, "counterparty", f->counterparty, sizeof f->counterparty, 0, err))
+    return -1;
+  return 0;
+}
+
+static int decode_fills(const cJSON *o, imx_reply_closed *r, imx_proto_error *err) {
+  DECODE_LIST(o, "fills", r->fills, r->fills_n, decode_fill, err);
+  return 0;
+}
+
+static int decode_closed(const cJSON *o, imx_reply_closed *r, imx_proto_error *err) {
+  static const char *const keys[] = {"order", "service", "side", "tif", "aon",
+                                     "price", "qty", "qty_filled", "status",
+                                     "reason", "period", "closed_ms", "fills",
+                                     "fills_omitted", NULL};
+  static const char *const sides[] = {"bid", "offer", NULL};
+  int status = 0;
+  if (row_object(o, keys, err) || unum(o, "order", &r->order, err) ||
+      text(o, "service", r->service, sizeof r->service, 0, err) ||
+      word(o, "side", sides, &r->side, err) ||
+      word(o, "tif", tif_words, &r->tif, err) ||
+      get_bool(o, "aon", &r->aon, err) ||
+      price_or_null(o, "price", &r->price_minor, err) ||
+      qty(o, "qty", &r->qty, err) || qty(o, "qty_filled", &r->qty_filled, err) ||
+      word(o, "status", closed_words, &status, err) ||
+      text(o, "reason", r->reason, sizeof r->reason, TEXT_OPTIONAL, err) < 0 ||
+      qty(o, "period", &r->period, err) || qty(o, "closed_ms", &r->closed_ms, err) ||
+      decode_fills(o, r, err) || opt_unum(o, "fills_omitted", &r->fills_omitted, err))
+    return -1;
+  r->status = status + IMX_PSTATUS_FILLED;
+  return 0;
+}
+
+/* Like DECODE_LIST, but every row counts from the start (closed_n is the
+** whole list): a row that failed half way may hold fills to free. */
+static int decode_closed_list(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "orders");
+  if (arr == NULL) return missing(err, "orders");
+  if (!cJSON_IsArray(arr)) return imx_proto_fail(err, "bad_field", "orders", "must be a list");
+  int size = cJSON_GetArraySize(arr);
+  if (size > IMX_LIST_MAX)
+    return imx_proto_fail(err, "bad_field", "orders", "has more than 1000 rows");
+  if (size > 0 && (r->closed = calloc((size_t)size, sizeof *r->closed)) == NULL)
+    return imx_proto_fail(err, "internal", "orders", "out of memory");
+  r->closed_n = (uint32_t)size;
+  uint32_t i = 0;
+  for (const cJSON *row = arr->child; row; row = row->next, i++)
+    if (decode_closed(row, &r->closed[i], err))
+      return imx_proto_at(err, "orders[%" PRIu32 "].", i);
+  return 0;
+}
+
 static int decode_trades(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
   DECODE_LIST(doc, "trades", r->trades, r->trades_n, decode_trade, err);
   return 0;
@@ -1181,6 +1321,10 @@ static const char *const reply_keys[IMX_MSG_TYPES][20] = {
     [IMX_MSG_CC_LIST] = {K3, "ccs", "next", NULL},
     [IMX_MSG_CC_GET] = {K3, "cc", "name", "site", "roles", "services", "budget",
                         NULL},
+    [IMX_MSG_ORDER_MODIFY] = {K3, "order", "status", "price", "qty", "qty_open",
+                              "qty_filled", "priority_kept", "reason", "trades",
+                              "trades_omitted", NULL},
+    [IMX_MSG_ORDER_HISTORY] = {K3, "cc", "orders", NULL},
     [IMX_MSG_TENDER_AWARD] = {K3, "tender", "quote", "trades", NULL},
     [IMX_MSG_TENDER_CANCEL] = {K3, "tender", NULL},
     [IMX_MSG_QUOTE_WITHDRAW] = {K3, "tender", "quote", NULL},
@@ -1198,7 +1342,7 @@ static int decode_reply_fields(const cJSON *d, imx_reply *r,
            decode_roles(d, &r->roles, err);
   case IMX_MSG_ORDER_NEW:
     return unum(d, "order", &r->order, err) ||
-           word(d, "status", status_words, &r->status, err) ||
+           word(d, "status", new_status_words, &r->status, err) ||
            qty(d, "qty_open", &r->qty_open, err) ||
            qty(d, "qty_filled", &r->qty_filled, err) ||
            text(d, "reason", r->reason, sizeof r->reason, TEXT_OPTIONAL, err) < 0 ||
@@ -1231,6 +1375,17 @@ static int decode_reply_fields(const cJSON *d, imx_reply *r,
   case IMX_MSG_SERVICES_LIST: return decode_services(d, r, err);
   case IMX_MSG_CC_LIST: return decode_ccs(d, r, err);
   case IMX_MSG_CC_GET: return decode_cc_get(d, r, err);
+  case IMX_MSG_ORDER_MODIFY:
+    return unum(d, "order", &r->order, err) ||
+           word(d, "status", new_status_words, &r->status, err) ||
+           price_or_null(d, "price", &r->price_minor, err) ||
+           qty(d, "qty", &r->qty, err) || qty(d, "qty_open", &r->qty_open, err) ||
+           qty(d, "qty_filled", &r->qty_filled, err) ||
+           get_bool(d, "priority_kept", &r->priority_kept, err) ||
+           text(d, "reason", r->reason, sizeof r->reason, TEXT_OPTIONAL, err) < 0 ||
+           decode_trades(d, r, err) || opt_unum(d, "trades_omitted", &r->trades_omitted, err);
+  case IMX_MSG_ORDER_HISTORY:
+    return text(d, "cc", r->cc, sizeof r->cc, 0, err) || decode_closed_list(d, r, err);
   case IMX_MSG_TENDER_AWARD:
     return unum(d, "tender", &r->tender, err) ||
            unum(d, "quote", &r->quote, err) || decode_trades(d, r, err);
@@ -1314,6 +1469,9 @@ void imx_reply_free(imx_reply *r) {
   r->offer_orders = NULL, r->offer_orders_n = 0;
   r->services = NULL, r->services_n = 0;
   r->ccs = NULL, r->ccs_n = 0;
+  for (uint32_t i = 0; r->closed && i < r->closed_n; i++) free(r->closed[i].fills);
+  free(r->closed);
+  r->closed = NULL, r->closed_n = 0;
   free(r->tenders);
   free(r->quotes);
   r->tenders = NULL, r->tenders_n = 0;

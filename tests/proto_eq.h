@@ -21,8 +21,8 @@ static inline int imx_request_eq(const imx_request *a, const imx_request *b) {
          EQ_(a, b, qty) && EQ_(a, b, price_minor) && EQ_(a, b, ceiling_minor) &&
          EQ_(a, b, deadline_ms) && EQ_(a, b, order) && EQ_(a, b, tender) &&
          EQ_(a, b, depth) && EQ_(a, b, limit) && EQ_(a, b, has_after) &&
-         EQ_(a, b, after) && EQ_STR_(a, b, start) && EQ_(a, b, quote) &&
-         EQ_(a, b, decide);
+         EQ_(a, b, after) && EQ_STR_(a, b, start) && EQ_(a, b, before) &&
+         EQ_(a, b, quote) && EQ_(a, b, decide);
 }
 
 static inline int imx_trade_eq(const imx_reply_trade *a, const imx_reply_trade *b) {
@@ -96,6 +96,20 @@ static inline int imx_quote_eq(const imx_reply_quote *a, const imx_reply_quote *
       if (!row_eq(&(a)->list[i_], &(b)->list[i_])) return 0;               \
   } while (0)
 
+static inline int imx_fill_eq(const imx_reply_fill *a, const imx_reply_fill *b) {
+  return EQ_(a, b, trade) && EQ_(a, b, qty) && EQ_(a, b, price_minor) &&
+         EQ_(a, b, time_ms) && EQ_STR_(a, b, counterparty);
+}
+
+static inline int imx_closed_eq(const imx_reply_closed *a, const imx_reply_closed *b) {
+  EQ_LIST_(a, b, fills, fills_n, imx_fill_eq);
+  return EQ_(a, b, order) && EQ_STR_(a, b, service) && EQ_(a, b, side) &&
+         EQ_(a, b, tif) && EQ_(a, b, aon) && EQ_(a, b, price_minor) &&
+         EQ_(a, b, qty) && EQ_(a, b, qty_filled) && EQ_(a, b, status) &&
+         EQ_STR_(a, b, reason) && EQ_(a, b, period) && EQ_(a, b, closed_ms) &&
+         EQ_(a, b, fills_omitted);
+}
+
 /* An error reply is its id, code, field and message: its type means nothing. */
 static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
   if (a->error != b->error || !EQ_STR_(a, b, id)) return 0;
@@ -109,6 +123,7 @@ static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
   EQ_LIST_(a, b, offer_orders, offer_orders_n, imx_offer_eq);
   EQ_LIST_(a, b, services, services_n, imx_service_eq);
   EQ_LIST_(a, b, ccs, ccs_n, imx_cc_eq);
+  EQ_LIST_(a, b, closed, closed_n, imx_closed_eq);
   EQ_LIST_(a, b, tenders, tenders_n, imx_tender_eq);
   EQ_LIST_(a, b, quotes, quotes_n, imx_quote_eq);
   return EQ_STR_(a, b, buyer_name) && EQ_STR_(a, b, buyer_site) &&
@@ -119,7 +134,8 @@ static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
          EQ_(a, b, spent) && EQ_(a, b, earned) && EQ_(a, b, available) &&
          EQ_(a, b, tender) && EQ_(a, b, quote) && EQ_(a, b, price_minor) &&
          EQ_(a, b, volume) && EQ_(a, b, surplus) &&
-         EQ_(a, b, surplus_side) && EQ_(a, b, expired) && EQ_STR_(a, b, next);
+         EQ_(a, b, surplus_side) && EQ_(a, b, expired) && EQ_STR_(a, b, next) &&
+         EQ_(a, b, priority_kept) && EQ_(a, b, trades_omitted);
 }
 
 #endif /* IMX_PROTO_EQ_H */

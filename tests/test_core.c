@@ -218,6 +218,244 @@ static int contains(const char *s, size_t n, const char *needle) {
   return 0;
 }
 
+/* ------------------------------------------------------------ order.modify */
+
+#define MODIFY(id, order, fields)                                                \
+  "{\"v\":1,\"type\":\"order.modify\",\"id\":\"" id "\",\"order\":" #order "," fields "}"
+
+/* P1's offer 1 and P2's offer 2, 5 it.hour each at 10.00: 1 is first. */
+static void two_offers(imx_core *c) {
+  offer_it(c, "o1", 5, 1000, T0);
+  run(c, "CC-P2", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o2\",\"service\":\"it.hour\","
+      "\"side\":\"offer\",\"qty\":5,\"price\":1000}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+}
+
+/* R1 bids qty at 10.00: which offers did it take, in order? */
+static uint64_t first_seller_order(imx_core *c, int64_t qty) {
+  runf(c, "CC-R1", T0 + 10,
+       "{\"v\":1,\"type\":\"order.new\",\"id\":\"b%lld\",\"service\":\"it.hour\","
+       "\"side\":\"bid\",\"qty\":%lld,\"price\":1000}", (long long)qty, (long long)qty);
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  return last_.trades_n > 0 ? last_.trades[0].sell_order : 0;
+}
+
+static void test_modify_reducing_the_quantity_keeps_priority(void) {
+  imx_core *c = open_core();
+  two_offers(c);
+  core_result res = run(c, "CC-P1", T0 + 1, MODIFY("m1", 1, "\"qty\":3"));
+  CHECK_OK(IMX_MSG_ORDER_MODIFY);
+  CHECK_EQ(1, last_.order);
+  CHECK_EQ(IMX_PSTATUS_OPEN, last_.status);
+  CHECK_EQ(1, last_.priority_kept);
+  CHECK_EQ(3, last_.qty);
+  CHECK_EQ(3, last_.qty_open);
+  CHECK_EQ(0, last_.qty_filled);
+  CHECK_EQ(1000, last_.price_minor);
+  CHECK_EQ(0, last_.trades_n);
+  CHECK(journal_is(&res, "{\"v\":1,\"type\":\"order.modify\",\"id\":\"m1\",\"qty\":3,"
+                         "\"order\":1}"));
+  CHECK_EQ(0, res.closed_n);
+  CHECK_EQ(1, first_seller_order(c, 3)); /* still first */
+  run(c, "CC-P1", T0, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l\"}");
+  CHECK_EQ(0, last_.orders_n); /* filled: 3 of 3 */
+  close_core(c);
+}
+
+static void test_modify_raising_the_quantity_or_changing_the_price_loses_priority(void) {
+  imx_core *c = open_core();
+  two_offers(c);
+  run(c, "CC-P1", T0 + 1, MODIFY("m1", 1, "\"qty\":8"));
+  CHECK_OK(IMX_MSG_ORDER_MODIFY);
+  CHECK_EQ(0, last_.priority_kept);
+  CHECK_EQ(8, last_.qty_open);
+  CHECK_EQ(2, first_seller_order(c, 2)); /* P2's offer is first now */
+  /* A price change loses it too, even back to the same level. */
+  run(c, "CC-P2", T0 + 2, MODIFY("m2", 2, "\"price\":1100"));
+  CHECK_EQ(0, last_.priority_kept);
+  run(c, "CC-P2", T0 + 3, MODIFY("m3", 2, "\"price\":1000"));
+  CHECK_EQ(0, last_.priority_kept);
+  CHECK_EQ(5, last_.qty); /* 2 filled + 3 open */
+  CHECK_EQ(3, last_.qty_open);
+  CHECK_EQ(2, last_.qty_filled);
+  CHECK_EQ(1, first_seller_order(c, 1));
+  close_core(c);
+}
+
+/* A modified order that crosses trades at once, at the resting price, and
+** its fills settle and close orders like any trade's. */
+static void test_modify_to_a_crossing_price_trades_at_once(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":4,\"price\":900}");
+  offer_it(c, "o1", 6, 1000, T0);
+  core_result res = run(c, "CC-P1", T0 + 5, MODIFY("m1", 2, "\"price\":900"));
+  CHECK_OK(IMX_MSG_ORDER_MODIFY);
+  CHECK_EQ(IMX_PSTATUS_OPEN, last_.status);
+  CHECK_EQ(0, last_.priority_kept);
+  CHECK_EQ(6, last_.qty);
+  CHECK_EQ(2, last_.qty_open);
+  CHECK_EQ(4, last_.qty_filled);
+  CHECK_EQ(1, last_.trades_n);
+  CHECK_EQ(900, last_.trades_n ? last_.trades[0].price_minor : 0);
+  CHECK_EQ(1, res.trades_n);
+  CHECK_EQ(1, res.trades_n ? (int64_t)res.trades[0].trade.buy_order : 0);
+  CHECK_EQ(1, res.closed_n); /* R1's bid, filled */
+  if (res.closed_n == 1) {
+    CHECK_EQ(1, res.closed[0].order);
+    CHECK_STR("filled", res.closed[0].status);
+    CHECK_STR("CC-R1", res.closed[0].cc);
+    CHECK_EQ(4, res.closed[0].qty_filled);
+  }
+  /* The market heard of the trade and the new best prices. */
+  uint32_t n = 0;
+  const imx_md_event *md = core_batch_md(c, &n);
+  CHECK_EQ(2, n);
+  if (n == 2) {
+    CHECK_EQ(IMX_MD_TRADE, md[0].kind);
+    CHECK_EQ(IMX_MD_TOP, md[1].kind);
+    CHECK_EQ(0, md[1].bid);
+    CHECK_EQ(900, md[1].offer);
+    CHECK_EQ(2, md[1].offer_qty);
+  }
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\"}");
+  CHECK_EQ(3600, last_.spent);
+  CHECK_EQ(0, last_.reserved);
+  close_core(c);
+}
+
+static void test_modify_of_another_cost_centres_or_an_unknown_order_is_not_found(void) {
+  imx_core *c = open_core();
+  two_offers(c);
+  core_result res = run(c, "CC-P2", T0, MODIFY("m1", 1, "\"qty\":1"));
+  CHECK_ERROR("not_found", "order", "unknown_order");
+  CHECK(res.journal == NULL);
+  run(c, "CC-P1", T0, MODIFY("m2", 99, "\"qty\":1"));
+  CHECK_ERROR("not_found", "order", "unknown_order");
+  run(c, "CC-P1", T0, "{\"v\":1,\"type\":\"order.modify\",\"id\":\"m3\",\"order\":1,"
+                      "\"cc\":\"CC-P2\",\"qty\":1}");
+  CHECK_ERROR("forbidden", "cc", "");
+  run(c, "CC-P1", T0, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l\"}");
+  CHECK_EQ(5, last_.orders_n == 1 ? last_.orders[0].qty_open : 0);
+  close_core(c);
+}
+
+static void test_modify_to_a_price_off_the_tick_or_a_quantity_not_above_the_filled_is_bad_field(void) {
+  imx_core *c = open_core();
+  offer_it(c, "o1", 5, 1000, T0);
+  first_seller_order(c, 2);
+  run(c, "CC-P1", T0, MODIFY("m1", 1, "\"price\":950"));
+  CHECK_ERROR("bad_field", "price", "bad_tick");
+  run(c, "CC-P1", T0, MODIFY("m2", 1, "\"qty\":2"));
+  CHECK_ERROR("bad_field", "qty", "bad_qty");
+  CHECK(strstr(last_.message, "filled already (2)") != NULL);
+  run(c, "CC-P1", T0, MODIFY("m3", 1, "\"qty\":3"));
+  CHECK_OK(IMX_MSG_ORDER_MODIFY);
+  CHECK_EQ(1, last_.qty_open);
+  close_core(c);
+}
+
+static void test_modify_raising_a_bid_beyond_the_budget_is_insufficient_budget(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":50,\"price\":1000}");
+  CHECK_OK(IMX_MSG_ORDER_NEW); /* holds 50,000 of 100,000 */
+  core_result res = run(c, "CC-R1", T0, MODIFY("m1", 1, "\"qty\":101"));
+  CHECK_ERROR("insufficient_budget", "price", "insufficient_budget");
+  CHECK(strstr(last_.message, "budget left") != NULL);
+  CHECK(res.journal == NULL);
+  run(c, "CC-R1", T0, MODIFY("m2", 1, "\"price\":2100"));
+  CHECK_ERROR("insufficient_budget", "price", "insufficient_budget");
+  /* Exactly the whole budget fits; the reservation follows the order. */
+  run(c, "CC-R1", T0, MODIFY("m3", 1, "\"qty\":50,\"price\":2000"));
+  CHECK_OK(IMX_MSG_ORDER_MODIFY);
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\"}");
+  CHECK_EQ(100000, last_.reserved);
+  CHECK_EQ(0, last_.available);
+  run(c, "CC-R1", T0, MODIFY("m4", 1, "\"qty\":10"));
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\"}");
+  CHECK_EQ(20000, last_.reserved);
+  /* An offer's capacity likewise: P2 has 50 of it.hour. */
+  run(c, "CC-P2", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o1\",\"service\":\"it.hour\","
+      "\"side\":\"offer\",\"qty\":40,\"price\":5000}");
+  run(c, "CC-P2", T0, MODIFY("m5", 2, "\"qty\":51"));
+  CHECK_ERROR("over_capacity", "qty", "over_capacity");
+  close_core(c);
+}
+
+static void test_modify_repeated_is_answered_with_the_same_bytes_and_other_content_is_duplicate_id(void) {
+  imx_core *c = open_core();
+  two_offers(c);
+  run(c, "CC-P1", T0, MODIFY("m1", 1, "\"qty\":4"));
+  CHECK_OK(IMX_MSG_ORDER_MODIFY);
+  saved_reply first;
+  save_reply(&first);
+  core_result res = run(c, "CC-P1", T0 + 100, MODIFY("m1", 1, "\"qty\":4"));
+  CHECK(same_reply(&first));
+  CHECK(res.journal == NULL);
+  res = run(c, "CC-P1", T0 + 100, MODIFY("m1", 1, "\"qty\":3"));
+  CHECK_ERROR("duplicate_id", "id", "");
+  CHECK(res.journal == NULL);
+  run(c, "CC-P1", T0, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l\"}");
+  CHECK_EQ(4, last_.orders_n == 1 ? last_.orders[0].qty_open : 0);
+  close_core(c);
+}
+
+/* Every way an order closes is in the result of the command that closed it,
+** for the ledger's order history. */
+static void test_the_orders_a_command_closes_are_in_its_result(void) {
+  imx_core *c = open_core();
+  offer_it(c, "o1", 5, 1000, T0);
+  core_result res = run(c, "CC-P1", T0 + 1, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"x\",\"order\":1}");
+  CHECK_EQ(1, res.closed_n);
+  if (res.closed_n == 1) {
+    const core_closed *k = &res.closed[0];
+    CHECK_EQ(1, k->order);
+    CHECK_STR("cancelled", k->status);
+    CHECK_STR("user", k->reason);
+    CHECK_STR("offer", k->side);
+    CHECK_STR("gtc", k->tif);
+    CHECK_STR("it.hour", k->service);
+    CHECK_EQ(5, k->qty);
+    CHECK_EQ(0, k->qty_filled);
+    CHECK_EQ(1, k->period);
+    CHECK_EQ(T0 + 1, k->time_ms);
+  }
+  offer_it(c, "o2", 3, 1000, T0 + 2);
+  res = run(c, "CC-R1", T0 + 3,
+            "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+            "\"side\":\"bid\",\"qty\":5,\"price\":1000,\"tif\":\"ioc\"}");
+  CHECK_EQ(2, res.closed_n); /* the offer filled, then the ioc's rest */
+  if (res.closed_n == 2) {
+    CHECK_EQ(2, res.closed[0].order);
+    CHECK_STR("filled", res.closed[0].status);
+    CHECK(res.closed[0].reason == NULL);
+    CHECK_EQ(3, res.closed[1].order);
+    CHECK_STR("cancelled", res.closed[1].status);
+    CHECK_STR("ioc", res.closed[1].reason);
+    CHECK_EQ(3, res.closed[1].qty_filled);
+    CHECK_EQ(5, res.closed[1].qty);
+  }
+  run(c, "CC-R1", T0 + 4,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":500,\"tif\":\"period\"}");
+  res = run(c, "CC-ADM", T0 + 5, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p\"}");
+  CHECK_EQ(1, res.closed_n);
+  if (res.closed_n == 1) {
+    CHECK_STR("expired", res.closed[0].status);
+    CHECK_STR("period", res.closed[0].tif);
+    CHECK_EQ(1, res.closed[0].period);
+  }
+  /* A refusal closes nothing. */
+  res = run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"order.cancel\",\"id\":\"y\",\"order\":1}");
+  CHECK_EQ(0, res.closed_n);
+  close_core(c);
+}
+
 /* ------------------------------------------------- order.new and results */
 
 static void test_resting_order_has_no_trades_and_journals_the_request_without_its_token(void) {
@@ -2662,6 +2900,14 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_snapshot_after_any_entry_and_the_rest_replayed_is_the_same_market),
       CHECK_CASE(test_a_snapshot_of_another_market_or_cut_short_is_refused),
       CHECK_CASE(test_replay_runs_every_entry_even_one_the_memory_would_answer),
+      CHECK_CASE(test_modify_reducing_the_quantity_keeps_priority),
+      CHECK_CASE(test_modify_raising_the_quantity_or_changing_the_price_loses_priority),
+      CHECK_CASE(test_modify_to_a_crossing_price_trades_at_once),
+      CHECK_CASE(test_modify_of_another_cost_centres_or_an_unknown_order_is_not_found),
+      CHECK_CASE(test_modify_to_a_price_off_the_tick_or_a_quantity_not_above_the_filled_is_bad_field),
+      CHECK_CASE(test_modify_raising_a_bid_beyond_the_budget_is_insufficient_budget),
+      CHECK_CASE(test_modify_repeated_is_answered_with_the_same_bytes_and_other_content_is_duplicate_id),
+      CHECK_CASE(test_the_orders_a_command_closes_are_in_its_result),
   };
   int rc = check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
   if (market_parsed_) imx_market_free(&market_);

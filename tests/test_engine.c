@@ -1460,6 +1460,91 @@ static void run_script(imx_engine *e, uint32_t s1, uint32_t s2,
   }
 }
 
+/* The event callback may query the engine, and sees the state before the
+** event (imx_engine.h): imxd's core learns that way which orders a command
+** closed. A watcher checks every event of a random stream against queries
+** made from inside the callback, and, after each command, that the orders
+** it judged closed are gone and the others of its trades are still open. */
+typedef struct watcher {
+  imx_engine *e;
+  uint64_t closed[64], touched[64];
+  uint32_t closed_n, touched_n;
+  int wrong; /* the first event that disagreed with a query, + 1 */
+  int events;
+} watcher;
+
+static void watch_event(void *ctx, const imx_event *ev) {
+  watcher *w = ctx;
+  w->events++;
+  imx_order_info in;
+  if (ev->type == IMX_EV_TRADE) {
+    const uint64_t ids[2] = {ev->buy_order_id, ev->sell_order_id};
+    for (int k = 0; k < 2; k++) {
+      if (imx_engine_order_get(w->e, ids[k], &in) != IMX_OK || in.qty_open < ev->qty) {
+        if (!w->wrong) w->wrong = w->events;
+        continue;
+      }
+      if (in.qty_open == ev->qty && w->closed_n < 64) w->closed[w->closed_n++] = ids[k];
+      else if (w->touched_n < 64) w->touched[w->touched_n++] = ids[k];
+    }
+  } else if (ev->type == IMX_EV_CANCELLED || ev->type == IMX_EV_EXPIRED) {
+    if (imx_engine_order_get(w->e, ev->order_id, &in) != IMX_OK || in.qty_open != ev->qty) {
+      if (!w->wrong) w->wrong = w->events;
+    } else if (w->closed_n < 64) {
+      w->closed[w->closed_n++] = ev->order_id;
+    }
+  }
+}
+
+static void test_queries_from_the_event_callback_see_the_state_before_the_event(void) {
+  watcher w = {0};
+  imx_engine_config cfg = {.orders_max = 256, .services_max = 2,
+                           .on_event = watch_event, .ctx = &w};
+  CHECK_EQ(IMX_OK, imx_engine_create(&cfg, &w.e));
+  imx_service_config cont = {.tick_minor = 1, .lot = 1, .divisible = 1};
+  imx_service_config call = {.tick_minor = 1, .lot = 1, .divisible = 1,
+                             .mode = IMX_MODE_AUCTION};
+  uint32_t s1 = 0, s2 = 0;
+  CHECK_EQ(IMX_OK, imx_engine_service_add(w.e, &cont, &s1));
+  CHECK_EQ(IMX_OK, imx_engine_service_add(w.e, &call, &s2));
+  uint64_t x = 42;
+  int closed_total = 0, gone_wrong = 0;
+  for (int i = 0; i < 3000 && w.e; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint32_t r = (uint32_t)(x >> 32), svc = (r & 1) ? s1 : s2, op = (r >> 1) % 20;
+    w.closed_n = w.touched_n = 0;
+    if (op < 12) {
+      imx_order_new o = {svc, 1 + (r >> 5) % 4, (imx_side)((r >> 7) & 1),
+                         (imx_tif)((r >> 8) % 4), (r >> 10) % 6 == 0,
+                         1 + (r >> 13) % 12, 95 + (r >> 17) % 11};
+      imx_engine_order_new(w.e, &o, NULL);
+    } else if (op < 14) {
+      imx_engine_order_cancel(w.e, (r >> 5) % (uint32_t)(i + 2));
+    } else if (op < 17) {
+      imx_engine_order_modify(w.e, (r >> 5) % (uint32_t)(i + 2), 1 + (r >> 13) % 12,
+                              95 + (r >> 17) % 11);
+    } else if (op < 19) {
+      imx_engine_auction_run(w.e, s2, 100, NULL);
+    } else {
+      imx_engine_period_end(w.e, svc);
+    }
+    imx_order_info in;
+    for (uint32_t k = 0; k < w.closed_n; k++)
+      if (imx_engine_order_get(w.e, w.closed[k], &in) == IMX_OK) gone_wrong++;
+    for (uint32_t k = 0; k < w.touched_n; k++) { /* partly filled, unless closed after */
+      int later = 0;
+      for (uint32_t j = 0; j < w.closed_n; j++) later |= w.closed[j] == w.touched[k];
+      if (!later && imx_engine_order_get(w.e, w.touched[k], &in) != IMX_OK) gone_wrong++;
+    }
+    closed_total += (int)w.closed_n;
+  }
+  CHECK_EQ(0, w.wrong);
+  CHECK_EQ(0, gone_wrong);
+  CHECK(closed_total > 500); /* the stream closed orders every way */
+  CHECK_EQ(0, imx_engine_check(w.e));
+  imx_engine_destroy(w.e);
+}
+
 static void test_same_commands_give_identical_event_streams(void) {
   imx_engine *e1 = create_engine(256, 4, &R);
   imx_engine *e2 = create_engine(256, 4, &R2);
@@ -1531,6 +1616,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_incoming_bid_trades_at_resting_offer_price),
       CHECK_CASE(test_incoming_offer_trades_at_resting_bid_price),
       CHECK_CASE(test_orders_that_fill_completely_leave_the_book),
+      CHECK_CASE(test_queries_from_the_event_callback_see_the_state_before_the_event),
       CHECK_CASE(test_orders_that_do_not_cross_both_rest),
       /* partial fills, levels */
       CHECK_CASE(test_partial_fill_across_levels_rests_remainder_at_limit),

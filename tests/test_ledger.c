@@ -481,7 +481,7 @@ static void test_verify_finds_a_trade_slipped_into_a_closed_period(void) {
   CHECK_EQ(0, imx_ledger_close_period(l, 1, 5000));
   char failed[256] = "";
   CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
-  tamper("INSERT INTO trades VALUES(2, 1, 1002, 'it.hour', 'C', 'B', 1, 50, 50);"
+  tamper("INSERT INTO trades VALUES(2, 1, 1002, 'it.hour', 'C', 'B', 1, 50, 50, NULL, NULL);"
          "INSERT INTO postings VALUES(2, 'C', 1, 50), (2, 'B', 1, -50);");
   CHECK_EQ(-1, imx_ledger_verify(l, failed, sizeof failed));
   CHECK_STR("closed_period_unchanged (first offender: period 1, B)", failed);
@@ -545,7 +545,7 @@ static int64_t sql_int(const char *sql) {
   return v;
 }
 
-static void test_a_v2_ledger_is_read_as_it_is_and_upgraded_to_v3(void) {
+static void test_a_v2_ledger_is_read_as_it_is_and_upgraded(void) {
   write_v2_ledger();
   imx_ledger *l = NULL;
   char err[256] = "", failed[256] = "";
@@ -556,7 +556,7 @@ static void test_a_v2_ledger_is_read_as_it_is_and_upgraded_to_v3(void) {
   CHECK_EQ(2, sql_int("PRAGMA user_version"));
   /* Read-write: migrated. */
   CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
-  CHECK_EQ(3, sql_int("PRAGMA user_version"));
+  CHECK_EQ(4, sql_int("PRAGMA user_version"));
   CHECK_EQ(IMX_LEDGER_SCHEMA_VERSION, sql_int("PRAGMA user_version"));
   CHECK_EQ(0, sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'postings_frozen_insert'"));
   CHECK_EQ(1, sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'trades_frozen_update'"));
@@ -578,7 +578,206 @@ static void test_a_v2_ledger_is_read_as_it_is_and_upgraded_to_v3(void) {
   CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
   imx_ledger_close(l);
   CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err)); /* nothing more to do */
+  CHECK_EQ(4, sql_int("PRAGMA user_version"));
+  done(l);
+}
+
+/* -------------------------------------------------------- closed orders */
+
+static imx_ledger_order closed(int64_t id, const char *cc, const char *status,
+                               int64_t qty, int64_t filled) {
+  imx_ledger_order o = {.order_id = id, .cc = cc, .service = "it.hour",
+                        .side = "bid", .tif = "gtc", .price_minor = 100,
+                        .qty = qty, .qty_filled = filled, .status = status,
+                        .reason = strcmp(status, "cancelled") == 0 ? "user" : NULL,
+                        .period = 1, .closed_ms = 5000 + id};
+  return o;
+}
+
+/* What the history callbacks saw, as text: "id:status:filled/qty" per
+** order, "trade:qty@price:counterparty" per fill. */
+static char seen[512];
+
+static int see_order(void *ctx, const imx_ledger_order *o) {
+  (void)ctx;
+  size_t n = strlen(seen);
+  snprintf(seen + n, sizeof seen - n, "%s%lld:%s:%lld/%lld%s%s", n ? " " : "",
+           (long long)o->order_id, o->status, (long long)o->qty_filled,
+           (long long)o->qty, o->reason ? ":" : "", o->reason ? o->reason : "");
+  return 0;
+}
+
+static int see_fill(void *ctx, const imx_ledger_fill *f) {
+  (void)ctx;
+  size_t n = strlen(seen);
+  snprintf(seen + n, sizeof seen - n, "%s%lld:%lld@%lld:%s", n ? " " : "",
+           (long long)f->trade_id, (long long)f->qty, (long long)f->price_minor,
+           f->counterparty);
+  return 0;
+}
+
+static const char *history(imx_ledger *l, const char *cc, int64_t before,
+                           uint32_t limit, int *rc) {
+  seen[0] = '\0';
+  *rc = imx_ledger_orders_closed(l, cc, before, limit, see_order, NULL);
+  return seen;
+}
+
+static const char *fills(imx_ledger *l, int64_t order, uint32_t limit, int64_t *total) {
+  seen[0] = '\0';
+  CHECK_EQ(0, imx_ledger_order_fills(l, order, limit, see_fill, NULL, total));
+  return seen;
+}
+
+/* Orders 1 (A's bid, filled by trades 1 and 2 from B's offer 2 and C's
+** offer 3), 4 (A's, cancelled after trade 3 with B's offer 5), and C's
+** offer 3, filled. */
+static void write_history(imx_ledger *l) {
+  imx_ledger_trade t1 = trade(1, "A", "B", 2, 100), t2 = trade(2, "A", "C", 1, 100),
+                   t3 = trade(3, "A", "B", 1, 90);
+  t1.buy_order = 1, t1.sell_order = 2;
+  t2.buy_order = 1, t2.sell_order = 3;
+  t3.buy_order = 4, t3.sell_order = 5;
+  imx_ledger_order o3 = closed(3, "C", "filled", 1, 1);
+  o3.side = "offer";
+  imx_ledger_order o1 = closed(1, "A", "filled", 3, 3), o4 = closed(4, "A", "cancelled", 5, 1);
+  CHECK_EQ(0, imx_ledger_begin(l));
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t1));
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t2));
+  CHECK_EQ(0, imx_ledger_put_order(l, &o3));
+  CHECK_EQ(0, imx_ledger_put_order(l, &o1));
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t3));
+  CHECK_EQ(0, imx_ledger_put_order(l, &o4));
+  CHECK_EQ(0, imx_ledger_commit(l));
+}
+
+static void test_closed_orders_are_read_newest_first_with_their_fills(void) {
+  imx_ledger *l = fresh();
+  write_history(l);
+  imx_ledger *r = NULL;
+  char err[256] = "", failed[256] = "";
+  /* A reader beside the writer, as imxd's workers read. */
+  CHECK_EQ(0, imx_ledger_open_existing(path, &r, err, sizeof err));
+  CHECK_EQ(0, imx_ledger_read_begin(r));
+  int rc = -1;
+  CHECK_STR("4:cancelled:1/5:user 1:filled:3/3", history(r, "A", 0, 10, &rc));
+  CHECK_EQ(0, rc);
+  CHECK_STR("3:filled:1/1", history(r, "C", 0, 10, &rc));
+  CHECK_STR("", history(r, "B", 0, 10, &rc));
+  CHECK_EQ(0, rc);
+  /* Pages: the newest, then the one closed before it. */
+  CHECK_STR("4:cancelled:1/5:user", history(r, "A", 0, 1, &rc));
+  CHECK_STR("1:filled:3/3", history(r, "A", 4, 1, &rc));
+  CHECK_STR("", history(r, "A", 1, 1, &rc));
+  CHECK_EQ(0, rc);
+  /* Another cost centre's order, or no closed order, is no place to page from. */
+  history(r, "A", 3, 10, &rc);
+  CHECK_EQ(1, rc);
+  history(r, "A", 99, 10, &rc);
+  CHECK_EQ(1, rc);
+  int64_t total = 0;
+  CHECK_STR("1:2@100:B 2:1@100:C", fills(r, 1, 20, &total));
+  CHECK_EQ(2, total);
+  CHECK_STR("1:2@100:B", fills(r, 1, 1, &total));
+  CHECK_EQ(2, total);
+  CHECK_STR("2:1@100:A", fills(r, 3, 20, &total)); /* the seller's view */
+  CHECK_EQ(1, total);
+  CHECK_STR("1:2@100:A", fills(r, 2, 20, &total)); /* open, but it traded */
+  CHECK_STR("", fills(r, 9, 20, &total));          /* no such order */
+  CHECK_EQ(0, total);
+  imx_ledger_read_end(r);
+  CHECK_EQ(0, imx_ledger_verify(r, failed, sizeof failed));
+  imx_ledger_close(r);
+  done(l);
+}
+
+static void test_a_closed_order_is_written_once_and_whole(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_order o = closed(1, "A", "filled", 3, 3);
+  CHECK_EQ(0, imx_ledger_put_order(l, &o));
+  CHECK_EQ(-1, imx_ledger_put_order(l, &o));
+  CHECK(strstr(imx_ledger_error(l), "UNIQUE") != NULL);
+  imx_ledger_order partly = closed(2, "A", "filled", 3, 2);  /* filled is whole */
+  CHECK_EQ(-1, imx_ledger_put_order(l, &partly));
+  imx_ledger_order why = closed(3, "A", "cancelled", 3, 0); /* a cancel has a reason */
+  why.reason = NULL;
+  CHECK_EQ(-1, imx_ledger_put_order(l, &why));
+  imx_ledger_order side = closed(4, "A", "expired", 3, 0);
+  side.side = "buy";
+  CHECK_EQ(-1, imx_ledger_put_order(l, &side));
+  CHECK_EQ(1, sql_int("SELECT count(*) FROM orders_closed"));
+  done(l);
+}
+
+static void test_verify_finds_a_closed_order_that_does_not_match_its_trades(void) {
+  imx_ledger *l = fresh();
+  write_history(l);
+  char failed[256] = "";
+  CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
+  tamper("UPDATE orders_closed SET cc = 'B' WHERE order_id = 1");
+  CHECK_EQ(-1, imx_ledger_verify(l, failed, sizeof failed));
+  CHECK_STR("closed_order_matches_its_trades (first offender: order 1)", failed);
+  tamper("UPDATE orders_closed SET cc = 'A', qty_filled = 2, status = 'cancelled',"
+         " reason = 'user' WHERE order_id = 1");
+  CHECK_EQ(-1, imx_ledger_verify(l, failed, sizeof failed));
+  CHECK_STR("closed_order_filled_its_trades (first offender: order 1)", failed);
+  done(l);
+}
+
+/* A file as imx wrote it before closed orders were kept (schema 3). */
+static void write_v3_ledger(void) {
+  snprintf(path, sizeof path, "/tmp/imx-ledger-test-XXXXXX");
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  unlink(path);
+  sqlite3 *db;
+  CHECK_EQ(SQLITE_OK, sqlite3_open(path, &db));
+  const char *sql[] = {
+      "PRAGMA journal_mode=WAL", imx_ledger_migration_sql(1), imx_ledger_migration_sql(2),
+      imx_ledger_migration_sql(3), "PRAGMA user_version=3",
+      "INSERT INTO journal VALUES(1, 1000, 'A', '{}');"
+      "INSERT INTO trades VALUES(1, 1, 1001, 'it.hour', 'A', 'B', 2, 100, 200);"
+      "INSERT INTO postings VALUES(1, 'A', 1, 200), (1, 'B', 1, -200);"};
+  for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+    CHECK_EQ(SQLITE_OK, sqlite3_exec(db, sql[i], NULL, NULL, NULL));
+  sqlite3_close(db);
+}
+
+static void test_a_v3_ledger_is_upgraded_to_keep_closed_orders(void) {
+  write_v3_ledger();
+  imx_ledger *l = NULL;
+  char err[256] = "", failed[256] = "";
+  /* Read-only it stays version 3: verified, but it has no history. */
+  CHECK_EQ(0, imx_ledger_open_existing(path, &l, err, sizeof err));
+  CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
+  int rc = 0;
+  history(l, "A", 0, 10, &rc);
+  CHECK_EQ(-1, rc);
+  CHECK(strstr(imx_ledger_error(l), "schema 4") != NULL);
+  imx_ledger_close(l);
   CHECK_EQ(3, sql_int("PRAGMA user_version"));
+  /* The writer migrates it: the old trade has no order ids, new ones do. */
+  CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
+  CHECK_EQ(4, sql_int("PRAGMA user_version"));
+  CHECK_EQ(1, sql_int("SELECT count(*) FROM trades WHERE buy_order IS NULL"
+                      " AND sell_order IS NULL AND trade_id = 1"));
+  CHECK_EQ(0, sql_int("SELECT count(*) FROM orders_closed"));
+  imx_ledger_trade t = trade(2, "A", "B", 1, 100);
+  t.buy_order = 7, t.sell_order = 8;
+  imx_ledger_order o = closed(7, "A", "filled", 1, 1);
+  CHECK_EQ(0, imx_ledger_begin(l));
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  CHECK_EQ(0, imx_ledger_put_order(l, &o));
+  CHECK_EQ(0, imx_ledger_commit(l));
+  CHECK_STR("7:filled:1/1", history(l, "A", 0, 10, &rc));
+  CHECK_EQ(0, rc);
+  int64_t total = 0;
+  CHECK_STR("2:1@100:B", fills(l, 7, 20, &total));
+  CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
+  int64_t b = 0;
+  CHECK_EQ(0, imx_ledger_balance(l, "B", &b));
+  CHECK_EQ(-300, b);
   done(l);
 }
 
@@ -724,7 +923,11 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_period_closed_inside_a_batch_refuses_its_next_trade),
       CHECK_CASE(test_verify_finds_a_trade_slipped_into_a_closed_period),
       CHECK_CASE(test_a_closed_periods_trades_cannot_change),
-      CHECK_CASE(test_a_v2_ledger_is_read_as_it_is_and_upgraded_to_v3),
+      CHECK_CASE(test_a_v2_ledger_is_read_as_it_is_and_upgraded),
+      CHECK_CASE(test_closed_orders_are_read_newest_first_with_their_fills),
+      CHECK_CASE(test_a_closed_order_is_written_once_and_whole),
+      CHECK_CASE(test_verify_finds_a_closed_order_that_does_not_match_its_trades),
+      CHECK_CASE(test_a_v3_ledger_is_upgraded_to_keep_closed_orders),
       CHECK_CASE(test_csv_quotes_ids_per_rfc_4180),
       CHECK_CASE(test_sap_refuses_ids_it_cannot_carry_before_writing),
       CHECK_CASE(test_account_names_are_mapped_the_same_for_hledger_and_beancount),

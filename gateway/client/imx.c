@@ -34,7 +34,10 @@ static const char *const USAGE =
     "  bid SERVICE QTY [PRICE] [--tif gtc|period|ioc|fok] [--aon]\n"
     "  offer SERVICE QTY [PRICE] [--tif ...] [--aon]   (no PRICE: market order)\n"
     "  cancel ORDER\n"
+    "  modify ORDER [--qty N] [--price P]   N: the new total (filled + open)\n"
     "  orders [--for CC]            open orders\n"
+    "  orders --all [--for CC] [--limit N] [--before ORDER]\n"
+    "                               open orders, then closed ones, newest first\n"
     "  book SERVICE [--depth N]\n"
     "  trades [SERVICE] [--for CC] [--limit N] [--after ID]\n"
     "                               (--after: the trades after ID, oldest first)\n"
@@ -368,6 +371,42 @@ static void print_book(const imx_reply *r) {
   }
 }
 
+static const char *status_word(int status) {
+  static const char *const w[] = {"open", "filled", "cancelled", "expired"};
+  return status >= 0 && status < 4 ? w[status] : "?";
+}
+
+static void print_modified(const imx_reply *r) {
+  char p[32];
+  printf("order %" PRIu64 " %s: %" PRId64 " of %" PRId64 " filled, %" PRId64
+         " open at %s, priority %s%s%s\n", r->order, status_word(r->status),
+         r->qty_filled, r->qty, r->qty_open, money(r->price_minor, p),
+         r->priority_kept ? "kept" : "lost", r->reason[0] ? ", reason " : "", r->reason);
+  print_trades(r);
+}
+
+/* Closed orders, newest first, each with its fills. */
+static void print_history(const imx_reply *r) {
+  char p[32];
+  printf("closed orders of %s (%s)\n", cc_name(r->cc), r->cc);
+  if (r->closed_n == 0) return;
+  printf("%-8s %-20s %-5s %-6s %12s %8s %8s %s\n", "order", "service", "side", "tif",
+         "price", "qty", "filled", "status");
+  for (uint32_t i = 0; i < r->closed_n; i++) {
+    const imx_reply_closed *o = &r->closed[i];
+    printf("%-8" PRIu64 " %-20s %-5s %-6s %12s %8" PRId64 " %8" PRId64 " %s%s%s%s%s\n",
+           o->order, o->service, side_word(o->side), tif_word(o->tif),
+           money(o->price_minor, p), o->qty, o->qty_filled, status_word(o->status),
+           o->reason[0] ? " (" : "", o->reason, o->reason[0] ? ")" : "", o->aon ? " aon" : "");
+    for (uint32_t k = 0; k < o->fills_n; k++)
+      printf("         fill %" PRIu64 ": %" PRId64 " at %s with %s\n", o->fills[k].trade,
+             o->fills[k].qty, money(o->fills[k].price_minor, p),
+             cc_name(o->fills[k].counterparty));
+    if (o->fills_omitted)
+      printf("         ... and %" PRIu64 " more fills\n", o->fills_omitted);
+  }
+}
+
 static const char *decide_word(int decide) {
   return decide == IMX_PDECIDE_CHOOSE ? "choose" : "lowest";
 }
@@ -465,6 +504,8 @@ static void print_human(const imx_reply *r) {
     else printf("%s: no price, nothing traded\n", r->service);
     break;
   case IMX_MSG_PERIOD_CLOSE: printf("period closed, %" PRId64 " orders expired\n", r->expired); break;
+  case IMX_MSG_ORDER_MODIFY: print_modified(r); break;
+  case IMX_MSG_ORDER_HISTORY: print_history(r); break;
   case IMX_MSG_CC_GET: print_cc(r->ccs); break;
   default: break;
   }
@@ -756,6 +797,27 @@ static int export_cmd(int argc, char **argv) {
   return rc;
 }
 
+/* modify ORDER [--qty N] [--price P]: N is the new total quantity. */
+static int modify_cmd(const opts *o, int argc, char **argv) {
+  imx_request rq;
+  memset(&rq, 0, sizeof rq);
+  rq.type = IMX_MSG_ORDER_MODIFY;
+  int64_t n = 0;
+  if (argc < 3 || number(argv[0], 1, IMX_ID_MAX, &n)) return usage();
+  rq.order = (uint64_t)n;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--qty") && i + 1 < argc) {
+      if (number(argv[++i], 1, IMX_QTY_MAX, &rq.qty)) return usage();
+    } else if (!strcmp(argv[i], "--price") && i + 1 < argc) {
+      if (number(argv[++i], 1, IMX_PRICE_MAX_MINOR, &rq.price_minor)) return usage();
+      rq.has_price = 1;
+    } else {
+      return usage();
+    }
+  }
+  return call(o, &rq);
+}
+
 /* imx tenders, imx tender show|award|cancel, imx tender SERVICE ... with
 ** --decide, imx quote withdraw. Returns -1 when the words are none of these
 ** (simple() then reads them). */
@@ -806,6 +868,36 @@ static int tender_cmd(const opts *o, const char *cmd, int argc, char **argv) {
     return -1;
   }
   return call(o, &rq);
+}
+
+/* orders --all: the open orders (order.list), then a page of the closed
+** ones (order.history). */
+static int orders_all(const opts *o, int argc, char **argv) {
+  imx_request open, done;
+  memset(&open, 0, sizeof open);
+  memset(&done, 0, sizeof done);
+  open.type = IMX_MSG_ORDER_LIST;
+  done.type = IMX_MSG_ORDER_HISTORY;
+  done.limit = 20;
+  int64_t n = 0;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--all")) continue;
+    if (i + 1 >= argc) return usage();
+    if (!strcmp(argv[i], "--for")) {
+      snprintf(open.cc, sizeof open.cc, "%s", argv[++i]);
+      snprintf(done.cc, sizeof done.cc, "%s", argv[i]);
+    } else if (!strcmp(argv[i], "--limit")) {
+      if (number(argv[++i], 1, IMX_HISTORY_LIMIT_MAX, &n)) return usage();
+      done.limit = (uint32_t)n;
+    } else if (!strcmp(argv[i], "--before")) {
+      if (number(argv[++i], 1, IMX_ID_MAX, &n)) return usage();
+      done.before = (uint64_t)n;
+    } else {
+      return usage();
+    }
+  }
+  int rc = call(o, &open);
+  return rc != 0 ? rc : call(o, &done);
 }
 
 /* The commands that take a few positional arguments. */
@@ -908,6 +1000,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "token")) return token_cmd();
   if (!strcmp(cmd, "ledger")) return ledger_cmd(rest, args);
   if (!strcmp(cmd, "export")) return export_cmd(rest, args);
+  if (!strcmp(cmd, "modify")) return modify_cmd(&o, rest, args);
+  for (int k = 0; !strcmp(cmd, "orders") && k < rest; k++)
+    if (!strcmp(args[k], "--all")) return orders_all(&o, rest, args);
   int rc = tender_cmd(&o, cmd, rest, args);
   return rc >= 0 ? rc : simple(&o, cmd, rest, args);
 }

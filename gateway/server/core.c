@@ -32,6 +32,7 @@
 #define TENDER_SCAN 256u     /* open tenders tender.list reads at a time   */
 #define BATCH_TRADES_MIN 4096u /* the batch's trades; grows for a sweep    */
 #define BATCH_MD_MIN 8192u   /* the batch's market data; grows likewise    */
+#define BATCH_CLOSED_MIN 4096u /* the batch's closed orders; grows likewise */
 
 /* The memory of requests for idempotency ("idempotency" below). */
 #define DEDUPE_PER_CC 1024u  /* requests a cost centre keeps, at most      */
@@ -63,7 +64,9 @@ typedef struct top {
 
 /* What the engine said about the command being run. */
 typedef struct command {
-  uint64_t order_id;    /* order.new: the new order (from ACCEPTED)     */
+  uint64_t order_id;    /* order.new: the new order (from ACCEPTED);
+                        ** order.modify: the order modified           */
+  int priority_kept;    /* order.modify: from MODIFIED                  */
   int cancelled;        /* ... which then left the book unfilled        */
   imx_cancel_reason reason;
   int64_t filled;       /* ... and traded this much (every fill)        */
@@ -71,6 +74,7 @@ typedef struct command {
   int64_t available;    /* REJECTED: budget or capacity left            */
   int64_t expired;      /* period.close: orders that expired            */
   uint32_t trades_first;/* its trades in the batch                      */
+  uint32_t closed_first;/* the orders it closed, in the batch           */
   int changed;          /* the engine took it: journal it (core_result) */
 } command;
 
@@ -87,6 +91,8 @@ struct imx_core {
   uint32_t batch_trades_n, batch_trades_cap;
   imx_md_event *md;
   uint32_t md_n, md_cap;
+  core_closed *batch_closed; /* orders closed, for the ledger's history */
+  uint32_t batch_closed_n, batch_closed_cap;
   char journal[IMX_MSG_BYTES_MAX];
   /* trades kept for trades.list: a ring, newest at head - 1 */
   imx_reply_trade *trades;
@@ -159,6 +165,7 @@ static void md_add(imx_core *c, imx_md_event *ev, uint32_t service) {
 
 void core_batch_begin(imx_core *c) {
   c->batch_trades_n = 0;
+  c->batch_closed_n = 0;
   c->md_n = 0;
 }
 
@@ -192,7 +199,7 @@ static void keep_trade(imx_core *c, const imx_event *ev) {
   c->last_trade = (int64_t)t->trade;
   if (c->batch_trades_n == c->batch_trades_cap)
     c->batch_trades = grow(c->batch_trades, &c->batch_trades_cap, sizeof *c->batch_trades);
-  c->batch_trades[c->batch_trades_n++] = (core_trade){*t, c->period};
+  c->batch_trades[c->batch_trades_n++] = (core_trade){*t, c->period, tender};
   if (c->cmd.order_id && !tender &&
       (t->buy_order == c->cmd.order_id || t->sell_order == c->cmd.order_id)) {
     c->cmd.filled += t->qty;
@@ -201,6 +208,43 @@ static void keep_trade(imx_core *c, const imx_event *ev) {
   imx_md_event md = {.kind = IMX_MD_TRADE, .trade = t->trade, .qty = t->qty,
                      .price_minor = t->price_minor, .time_ms = t->time_ms};
   md_add(c, &md, ev->service);
+}
+
+/* An order leaves the market: in is the order as it was before the event
+** that closes it (the engine answers queries from its callback with the
+** state before the event: imx_engine.h), filled_now what that event filled. */
+static void close_order(imx_core *c, const imx_order_info *in, int64_t filled_now,
+                        const char *status, const char *reason) {
+  IMX_ASSERT(in->service < c->m->services_n && in->cc < c->m->ccs_n);
+  IMX_ASSERT(filled_now >= 0 && in->qty_filled + filled_now <= in->qty_original);
+  if (c->batch_closed_n == c->batch_closed_cap)
+    c->batch_closed = grow(c->batch_closed, &c->batch_closed_cap, sizeof *c->batch_closed);
+  c->batch_closed[c->batch_closed_n++] = (core_closed){
+      .order = in->order_id, .cc = c->m->ccs[in->cc].id,
+      .service = c->m->services[in->service].id, .side = imx_side_name(in->side),
+      .tif = imx_tif_name(in->tif), .aon = in->aon, .price_minor = in->price_minor,
+      .qty = in->qty_original, .qty_filled = in->qty_filled + filled_now,
+      .status = status, .reason = reason, .period = c->period, .time_ms = c->now_ms};
+}
+
+/* A trade closes each of its orders whose open quantity it takes whole. */
+static void trade_closes(imx_core *c, const imx_event *ev) {
+  const uint64_t ids[2] = {ev->buy_order_id, ev->sell_order_id};
+  for (int k = 0; k < 2; k++) {
+    imx_order_info in;
+    if (imx_engine_order_get(c->e, ids[k], &in) != IMX_OK) continue;
+    IMX_ASSERT(in.qty_open >= ev->qty);
+    if (in.qty_open == ev->qty) close_order(c, &in, ev->qty, "filled", NULL);
+  }
+}
+
+/* A cancel or an expiry: the order is still in the engine, whole. */
+static void order_ends(imx_core *c, const imx_event *ev, const char *status,
+                       const char *reason) {
+  imx_order_info in;
+  imx_status st = imx_engine_order_get(c->e, ev->order_id, &in);
+  IMX_ASSERT(st == IMX_OK && in.qty_open == ev->qty);
+  close_order(c, &in, 0, status, reason);
 }
 
 /* A tender's end without a trade, to its buyer's topic: the event names
@@ -277,14 +321,22 @@ static void on_event(void *ctx, const imx_event *ev) {
   }
   switch (ev->type) {
   case IMX_EV_ACCEPTED: c->cmd.order_id = ev->order_id; break;
-  case IMX_EV_TRADE: keep_trade(c, ev); break;
+  case IMX_EV_TRADE:
+    keep_trade(c, ev);
+    if (ev->tender_id == 0) trade_closes(c, ev);
+    break;
   case IMX_EV_CANCELLED:
     if (ev->order_id == c->cmd.order_id) {
       c->cmd.cancelled = 1;
       c->cmd.reason = ev->reason;
     }
+    order_ends(c, ev, "cancelled", imx_cancel_reason_name(ev->reason));
     break;
-  case IMX_EV_EXPIRED: c->cmd.expired++; break;
+  case IMX_EV_EXPIRED:
+    c->cmd.expired++;
+    order_ends(c, ev, "expired", NULL);
+    break;
+  case IMX_EV_MODIFIED: c->cmd.priority_kept = ev->priority_kept; break;
   case IMX_EV_REJECTED: c->cmd.available = ev->available; break;
   case IMX_EV_AUCTION: {
     imx_md_event md = {.kind = IMX_MD_AUCTION, .price_minor = ev->price_minor,
@@ -340,7 +392,7 @@ static void record_tops(imx_core *c) {
 ** idempotent by (cost centre, id). */
 static int changes_state(imx_msg_type t) {
   return t == IMX_MSG_ORDER_NEW || t == IMX_MSG_ORDER_CANCEL ||
-         t == IMX_MSG_TENDER_NEW || t == IMX_MSG_TENDER_QUOTE ||
+         t == IMX_MSG_ORDER_MODIFY || t == IMX_MSG_TENDER_NEW || t == IMX_MSG_TENDER_QUOTE ||
          t == IMX_MSG_AUCTION_RUN || t == IMX_MSG_PERIOD_CLOSE ||
          t == IMX_MSG_TENDER_AWARD || t == IMX_MSG_TENDER_CANCEL ||
          t == IMX_MSG_QUOTE_WITHDRAW;
@@ -397,18 +449,16 @@ static size_t not_provider(imx_core *c, const imx_request *rq, uint32_t cc,
   return imx_error_reason_encode(rq->id, "not_provider", rq->type, msg, buf, cap);
 }
 
-/* The cost centre a request acts for; -1 (with the reply written) when it
-** may not act for it. */
-static int64_t acting_cc(imx_core *c, const imx_request *rq, uint32_t auth_cc,
-                         unsigned others_role, char *buf, size_t cap,
-                         size_t *len) {
+int64_t core_acting_cc(const imx_market *m, const imx_request *rq, uint32_t auth_cc,
+                       unsigned others_role, char *buf, size_t cap, size_t *len) {
+  IMX_ASSERT(auth_cc < m->ccs_n);
   if (rq->cc[0] == '\0') return auth_cc;
-  int64_t k = core_cc_index(c->m, rq->cc);
+  int64_t k = core_cc_index(m, rq->cc);
   if (k < 0) {
     *len = reason_reply(rq, "unknown_cc", buf, cap);
     return -1;
   }
-  if ((uint32_t)k != auth_cc && !(c->m->ccs[auth_cc].roles & others_role)) {
+  if ((uint32_t)k != auth_cc && !(m->ccs[auth_cc].roles & others_role)) {
     *len = error_reply(rq, "forbidden", "cc", "may not act for another cost centre", buf, cap);
     return -1;
   }
@@ -724,6 +774,62 @@ static size_t do_order_cancel(imx_core *c, const imx_request *rq, uint32_t cc,
   reply_init(&r, IMX_MSG_ORDER_CANCEL, rq);
   r.order = rq->order;
   r.qty = info.qty_open;
+  return imx_reply_encode(&r, buf, cap);
+}
+
+/* order.modify: qty is the new total (filled + open), so that a request
+** sent while the order fills never raises what may still trade; the
+** engine takes the new open quantity. */
+static size_t do_order_modify(imx_core *c, const imx_request *rq, uint32_t cc,
+                              char *buf, size_t cap) {
+  imx_order_info in;
+  /* Another cost centre's order is not_found, as for a cancel. */
+  if (imx_engine_order_get(c->e, rq->order, &in) != IMX_OK || in.cc != cc)
+    return engine_error(c, rq, IMX_E_UNKNOWN_ORDER, buf, cap);
+  int64_t qty_open = in.qty_open;
+  if (rq->qty != 0) {
+    if (rq->qty <= in.qty_filled) {
+      char msg[128];
+      snprintf(msg, sizeof msg, "must be more than the quantity filled already (%" PRId64
+               "); cancel the order instead", in.qty_filled);
+      return imx_error_reason_encode(rq->id, "bad_qty", rq->type, msg, buf, cap);
+    }
+    qty_open = rq->qty - in.qty_filled;
+  }
+  int64_t price = rq->has_price ? rq->price_minor : in.price_minor;
+  uint32_t first = c->batch_trades_n;
+  c->cmd.order_id = rq->order;
+  imx_status st = imx_engine_order_modify(c->e, rq->order, qty_open, price);
+  if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
+  c->cmd.changed = 1;
+  imx_reply r;
+  reply_init(&r, IMX_MSG_ORDER_MODIFY, rq);
+  r.order = rq->order;
+  r.price_minor = price;
+  r.priority_kept = c->cmd.priority_kept;
+  imx_order_info now;
+  if (imx_engine_order_get(c->e, rq->order, &now) == IMX_OK) {
+    r.status = IMX_PSTATUS_OPEN;
+    r.qty = now.qty_original;
+    r.qty_open = now.qty_open;
+    r.qty_filled = now.qty_filled;
+  } else {
+    r.status = c->cmd.cancelled ? IMX_PSTATUS_CANCELLED : IMX_PSTATUS_FILLED;
+    r.qty = in.qty_filled + qty_open;
+    r.qty_filled = in.qty_filled + c->cmd.filled;
+    if (c->cmd.cancelled)
+      snprintf(r.reason, sizeof r.reason, "%s", imx_cancel_reason_name(c->cmd.reason));
+    else
+      IMX_ASSERT(r.qty_filled == r.qty);
+  }
+  /* Only an order that lost its place trades, and only with the book. */
+  uint32_t n = c->batch_trades_n - first;
+  IMX_ASSERT(n == c->cmd.fills_n && (n == 0 || !r.priority_kept));
+  uint32_t listed = n < IMX_FILLS_LISTED_MAX ? n : IMX_FILLS_LISTED_MAX;
+  for (uint32_t i = 0; i < listed; i++) c->trade_rows[i] = c->batch_trades[first + i].trade;
+  r.trades = c->trade_rows;
+  r.trades_n = listed;
+  r.trades_omitted = n - listed;
   return imx_reply_encode(&r, buf, cap);
 }
 
@@ -1325,17 +1431,20 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   ** the market, reads every cost centre's orders (to see why an order did
   ** not trade or how a call allocated; it sees every trade already), but
   ** not budgets and spending: those are finance's. */
-  const unsigned order_readers = IMX_ROLE_FINANCE | IMX_ROLE_ADMIN;
+  const unsigned order_readers = CORE_ORDER_READERS;
   const unsigned balance_readers = IMX_ROLE_FINANCE;
   switch (rq->type) {
   case IMX_MSG_ORDER_NEW:
-    if ((cc = acting_cc(c, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
+    if ((cc = core_acting_cc(c->m, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
     return do_order_new(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_ORDER_CANCEL:
-    if ((cc = acting_cc(c, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
+    if ((cc = core_acting_cc(c->m, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
     return do_order_cancel(c, rq, (uint32_t)cc, buf, cap);
+  case IMX_MSG_ORDER_MODIFY:
+    if ((cc = core_acting_cc(c->m, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
+    return do_order_modify(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_ORDER_LIST:
-    if ((cc = acting_cc(c, rq, auth_cc, order_readers, buf, cap, &len)) < 0) return len;
+    if ((cc = core_acting_cc(c->m, rq, auth_cc, order_readers, buf, cap, &len)) < 0) return len;
     return do_order_list(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_BOOK_GET: return do_book_get(c, rq, auth_cc, buf, cap);
   case IMX_MSG_SERVICES_LIST: return do_services_list(c, rq, buf, cap);
@@ -1343,20 +1452,20 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   case IMX_MSG_CC_GET: return do_cc_get(c, rq, auth_cc, buf, cap);
   case IMX_MSG_TRADES_LIST: return do_trades_list(c, rq, auth_cc, buf, cap);
   case IMX_MSG_BALANCE_GET:
-    if ((cc = acting_cc(c, rq, auth_cc, balance_readers, buf, cap, &len)) < 0) return len;
+    if ((cc = core_acting_cc(c->m, rq, auth_cc, balance_readers, buf, cap, &len)) < 0) return len;
     return do_balance_get(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_TENDER_NEW:
-    if ((cc = acting_cc(c, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
+    if ((cc = core_acting_cc(c->m, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
     return do_tender_new(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_TENDER_QUOTE:
-    if ((cc = acting_cc(c, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
+    if ((cc = core_acting_cc(c->m, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
     return do_tender_quote(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_TENDER_AWARD:
   case IMX_MSG_TENDER_CANCEL:
   case IMX_MSG_QUOTE_WITHDRAW:
   case IMX_MSG_TENDER_LIST:
   case IMX_MSG_TENDER_GET:
-    if ((cc = acting_cc(c, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
+    if ((cc = core_acting_cc(c->m, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
     return dispatch_tender(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_AUCTION_RUN:
     if (!has_role(c, auth_cc, IMX_ROLE_ADMIN))
@@ -1417,6 +1526,7 @@ static int read_tick(const char *s, size_t len, int64_t *t) {
 static void command_begin(imx_core *c) {
   memset(&c->cmd, 0, sizeof c->cmd);
   c->cmd.trades_first = c->batch_trades_n;
+  c->cmd.closed_first = c->batch_closed_n;
 }
 
 static void command_end(imx_core *c, core_result *res) {
@@ -1424,6 +1534,9 @@ static void command_end(imx_core *c, core_result *res) {
   IMX_ASSERT(c->batch_trades_n >= c->cmd.trades_first);
   res->trades_n = c->batch_trades_n - c->cmd.trades_first;
   res->trades = res->trades_n ? c->batch_trades + c->cmd.trades_first : NULL;
+  IMX_ASSERT(c->batch_closed_n >= c->cmd.closed_first);
+  res->closed_n = c->batch_closed_n - c->cmd.closed_first;
+  res->closed = res->closed_n ? c->batch_closed + c->cmd.closed_first : NULL;
 }
 
 /* Advances the engine's clock (tender deadlines). */
@@ -1786,6 +1899,8 @@ static int alloc_buffers(imx_core *c, uint32_t services) {
   c->md_cap = BATCH_MD_MIN;
   c->batch_trades = malloc(c->batch_trades_cap * sizeof *c->batch_trades);
   c->md = malloc(c->md_cap * sizeof *c->md);
+  c->batch_closed_cap = BATCH_CLOSED_MIN;
+  c->batch_closed = malloc(c->batch_closed_cap * sizeof *c->batch_closed);
   c->trades = calloc(TRADES_KEPT, sizeof *c->trades);
   c->tops = calloc(services, sizeof *c->tops);
   c->touched = calloc(services, 1);
@@ -1805,7 +1920,7 @@ static int alloc_buffers(imx_core *c, uint32_t services) {
       directory_open(c, services) != 0)
     return -1;
   if (!c->tender_infos || !c->tender_rows) return -1;
-  if (!c->replay_reply || !c->batch_trades || !c->md || !c->trades || !c->tops || !c->touched ||
+  if (!c->replay_reply || !c->batch_trades || !c->md || !c->batch_closed || !c->trades || !c->tops || !c->touched ||
       !c->touched_list || !c->order_infos || !c->order_rows || !c->trade_rows ||
       !c->capacity_rows)
     return -1;
@@ -1843,6 +1958,7 @@ void core_close(imx_core *c) {
   imx_engine_destroy(c->e);
   free(c->batch_trades);
   free(c->md);
+  free(c->batch_closed);
   free(c->trades);
   free(c->tops);
   free(c->touched);

@@ -7,6 +7,8 @@
 **   server.c  nng sockets, request contexts, authentication, limits, the
 **             command queue and the engine thread; it alone journals,
 **             settles, commits, then replies and publishes
+**   reads.c   requests answered from the ledger on the worker's thread,
+**             never by the engine (order.history; reads.h)
 **   imxd.c    the daemon's main: options, signals, logging
 **
 ** The path of one command (README.md, "The path of a request"):
@@ -42,7 +44,25 @@ typedef struct core_config {
 typedef struct core_trade {
   imx_reply_trade trade;
   int64_t period;
+  int tender;      /* a tender's: buy_order and sell_order are the tender
+                   ** and the winning quote, not orders                */
 } core_trade;
+
+/* An order that left the market for good in a command: filled, cancelled
+** (by its owner, ioc, fok or self-trade prevention) or expired. Strings
+** are static (status, side, tif, reason) or the market file's ids. */
+typedef struct core_closed {
+  uint64_t order;
+  const char *cc, *service;
+  const char *side, *tif;   /* "bid"/"offer"; "gtc", "period", "ioc", "fok" */
+  int aon;
+  int64_t price_minor;      /* 0: a market order                        */
+  int64_t qty, qty_filled;  /* its last total (filled + open), and filled */
+  const char *status;       /* "filled", "cancelled", "expired"          */
+  const char *reason;       /* cancelled: "user", "ioc", "fok",
+                            ** "self_trade"; NULL otherwise             */
+  int64_t period, time_ms;  /* when it closed                           */
+} core_closed;
 
 /* What one command did. */
 typedef struct core_result {
@@ -61,6 +81,9 @@ typedef struct core_result {
                             ** "" for a tick                             */
   const core_trade *trades; /* to settle, in trade id order            */
   uint32_t trades_n;
+  const core_closed *closed;/* orders it closed, in the order they closed:
+                            ** the ledger keeps them (order.history)    */
+  uint32_t closed_n;
   int64_t period_closed;    /* 0, or the period the command closed: the
                             ** ledger freezes it after the trades       */
 } core_result;
@@ -128,5 +151,17 @@ int64_t core_last_trade(const imx_core *c);
 
 /* "cc" of a request, resolved: the acting cost centre, or -1. */
 int64_t core_cc_index(const imx_market *m, const char *cc);
+
+/* Who may read another cost centre's orders, open (order.list) or closed
+** (order.history): finance, and admin to diagnose the market. */
+#define CORE_ORDER_READERS (IMX_ROLE_FINANCE | IMX_ROLE_ADMIN)
+
+/* The cost centre a request acts for: its "cc", or auth_cc when it has
+** none; another cost centre's only for the roles in others_role. -1 when
+** it may not (unknown_cc, forbidden), with the error reply written into
+** buf and its length in *len. Reads only the market: any thread may call
+** it (the server answers order.history outside the engine thread). */
+int64_t core_acting_cc(const imx_market *m, const imx_request *rq, uint32_t auth_cc,
+                       unsigned others_role, char *buf, size_t cap, size_t *len);
 
 #endif /* IMX_CORE_H */

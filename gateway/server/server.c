@@ -79,6 +79,7 @@
 #include "core.h"
 #include "imx_ledger.h"
 #include "imx_server.h"
+#include "reads.h"
 #include "snapfile.h"
 
 #define ENGINE_LINGER_NS 50000 /* the engine yields this long before it sleeps */
@@ -107,6 +108,7 @@ typedef struct worker {
   struct worker *next; /* in the engine queue */
   char *reply;         /* IMX_REPLY_BYTES_MAX */
   size_t reply_len;
+  reads *reads;        /* its reader of the ledger (order.history) */
 } worker;
 
 typedef struct token_entry {
@@ -672,6 +674,12 @@ static void serve(worker *w, uint32_t pipe, int64_t token_cc, int64_t conn_cc) {
     return;
   }
   w->auth_cc = (uint32_t)cc;
+  /* History is read from the ledger here, never by the engine thread. */
+  if (reads_handles(rq->type)) {
+    size_t len = reads_execute(w->reads, rq, w->auth_cc, w->reply, IMX_REPLY_BYTES_MAX);
+    send_reply(w, w->reply, len);
+    return;
+  }
   if (enqueue(w) != 0)
     send_error(w, rq->id, "internal", "", "imxd is stopping; nothing was done");
 }
@@ -762,18 +770,33 @@ static int settle(imx_server *s, const core_result *r, int64_t now) {
   /* Only what changed the market is journaled: a rejected request or a
   ** not_found cancel costs no row (nor replay time at every restart). */
   IMX_ASSERT(!r->changed == !r->journal);
-  IMX_ASSERT(r->changed || (r->trades_n == 0 && r->period_closed == 0));
+  IMX_ASSERT(r->changed || (r->trades_n == 0 && r->period_closed == 0 &&
+                             r->closed_n == 0));
   if (r->changed &&
       imx_ledger_journal(l, ++s->journal_seq, now, r->journal_cc, r->journal,
                          r->journal_len) != 0)
     return -1;
   for (uint32_t i = 0; i < r->trades_n; i++) {
     const imx_reply_trade *t = &r->trades[i].trade;
+    int orders = !r->trades[i].tender;
     imx_ledger_trade lt = {.trade_id = (int64_t)t->trade, .period = r->trades[i].period,
                            .time_ms = t->time_ms, .service = t->service,
                            .buyer = t->buyer, .seller = t->seller,
-                           .qty = t->qty, .price_minor = t->price_minor};
+                           .qty = t->qty, .price_minor = t->price_minor,
+                           .buy_order = orders ? (int64_t)t->buy_order : 0,
+                           .sell_order = orders ? (int64_t)t->sell_order : 0};
     if (imx_ledger_put_trade(l, &lt) != 0) return -1;
+  }
+  /* The orders it closed, after their fills: order.history reads both. */
+  for (uint32_t i = 0; i < r->closed_n; i++) {
+    const core_closed *k = &r->closed[i];
+    imx_ledger_order o = {.order_id = (int64_t)k->order, .cc = k->cc,
+                          .service = k->service, .side = k->side, .tif = k->tif,
+                          .aon = k->aon, .price_minor = k->price_minor, .qty = k->qty,
+                          .qty_filled = k->qty_filled, .status = k->status,
+                          .reason = k->reason, .period = k->period,
+                          .closed_ms = k->time_ms};
+    if (imx_ledger_put_order(l, &o) != 0) return -1;
   }
   if (r->period_closed) s->batch_closed = 1;
   if (r->period_closed && imx_ledger_close_period(l, r->period_closed, now) != 0)
@@ -1368,7 +1391,8 @@ static int start_workers(imx_server *s) {
     worker *w = &s->workers[i];
     w->srv = s;
     w->reply = malloc(IMX_REPLY_BYTES_MAX);
-    if (w->reply == NULL) return -1;
+    if (w->reply == NULL || reads_open(s->cfg.market, s->cfg.db_path, &w->reads) != 0)
+      return -1;
     int rv;
     if ((rv = nng_aio_alloc(&w->aio, on_aio, w)) != 0) return fail_nng("aio", rv);
     if ((rv = nng_ctx_open(&w->ctx, s->rep)) != 0) return fail_nng("ctx", rv);
@@ -1560,7 +1584,10 @@ int imx_server_stop(imx_server *s) {
     nng_aio_free(s->workers[i].aio);
   }
   nng_aio_free(s->pub_aio);
-  for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) free(s->workers[i].reply);
+  for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) {
+    free(s->workers[i].reply);
+    reads_close(s->workers[i].reads);
+  }
   free(s->workers);
   core_close(s->core);
   imx_ledger_close(s->ledger);

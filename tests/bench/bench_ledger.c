@@ -150,7 +150,7 @@ static int pool_generate(led_pool *p) {
     int64_t price = PRICE_MIN_MINOR +
                     bench_rng_below(&rng, PRICE_MAX_MINOR - PRICE_MIN_MINOR + 1);
     p->trade[i] = (imx_ledger_trade){0, 1, 0, service, p->cc[buyer],
-                                     p->cc[seller], qty, price};
+                                     p->cc[seller], qty, price, 0, 0};
     /* The order that crossed: the bid half the time, the offer otherwise. */
     int bid = (i & 1u) == 0;
     int n = snprintf(p->cmd[i], CMD_BYTES,
@@ -177,6 +177,9 @@ static inline imx_ledger_trade trade_at(const led_pool *p, uint64_t i) {
   t.trade_id = (int64_t)i + 1;
   t.period = 1 + (int64_t)(i / TRADES_PER_PERIOD);
   t.time_ms = TIME_START_MS + (int64_t)i;
+  /* Both sides' orders, as imxd writes them (schema 4 indexes them). */
+  t.buy_order = 2 * (int64_t)i + 1;
+  t.sell_order = 2 * (int64_t)i + 2;
   return t;
 }
 
@@ -343,7 +346,7 @@ static int raw_open(raw_db *d, const char *path, int sync_full,
   } prep[] = {{&d->begin, "BEGIN IMMEDIATE"},
               {&d->commit, "COMMIT"},
               {&d->journal, "INSERT INTO journal VALUES(?,?,?,?)"},
-              {&d->trade, "INSERT INTO trades VALUES(?,?,?,?,?,?,?,?,?)"},
+              {&d->trade, "INSERT INTO trades VALUES(?,?,?,?,?,?,?,?,?,?,?)"},
               {&d->posting, "INSERT INTO postings VALUES(?,?,?,?)"}};
   for (size_t k = 0; k < sizeof prep / sizeof prep[0]; k++)
     if (sqlite3_prepare_v2(d->db, prep[k].sql, -1, prep[k].st, NULL) !=
@@ -396,6 +399,8 @@ static inline int raw_put(raw_db *d, const led_pool *p, uint64_t i) {
   sqlite3_bind_int64(d->trade, 7, t.qty);
   sqlite3_bind_int64(d->trade, 8, t.price_minor);
   sqlite3_bind_int64(d->trade, 9, amount);
+  sqlite3_bind_int64(d->trade, 10, t.buy_order);
+  sqlite3_bind_int64(d->trade, 11, t.sell_order);
   if (raw_step(d->trade) != 0) return -1;
   return raw_posting(d, &t, t.buyer, amount) ||
                  raw_posting(d, &t, t.seller, -amount)

@@ -241,8 +241,12 @@ trade_price_edited() {
 with_sqlite3 a_balanced_edit_of_a_trades_price_is_found_by_the_replay trade_price_edited
 
 trade_buyer_edited() {
+  # Balanced, and the buying order's closed row follows (verify's own
+  # checks pass): only the replay can tell.
   edited tb "UPDATE trades SET buyer = 'CC-R2' WHERE trade_id = 1;
-             UPDATE postings SET account = 'CC-R2' WHERE trade_id = 1 AND account = 'CC-R1';" &&
+             UPDATE postings SET account = 'CC-R2' WHERE trade_id = 1 AND account = 'CC-R1';
+             UPDATE orders_closed SET cc = 'CC-R2'
+               WHERE order_id = (SELECT buy_order FROM trades WHERE trade_id = 1);" &&
     refused tb 'trades_match_journal (trade 1, buyer: the journal makes CC-R1, the ledger has CC-R2)'
 }
 with_sqlite3 an_edited_buyer_is_found_by_the_replay trade_buyer_edited
@@ -254,7 +258,7 @@ trade_removed() {
 with_sqlite3 a_trade_removed_from_the_ledger_is_found trade_removed
 
 trade_added() {
-  edited ta "INSERT INTO trades VALUES(3, 1, 0, 'it.hour', 'CC-R2', 'CC-P1', 1, 8500, 8500);
+  edited ta "INSERT INTO trades VALUES(3, 1, 0, 'it.hour', 'CC-R2', 'CC-P1', 1, 8500, 8500, NULL, NULL);
              INSERT INTO postings VALUES(3, 'CC-R2', 1, 8500), (3, 'CC-P1', 1, -8500);" &&
     refused ta 'trades_match_journal (trade 3: in the ledger, no journal entry makes it)'
 }
