@@ -21,7 +21,8 @@ static inline int imx_request_eq(const imx_request *a, const imx_request *b) {
          EQ_(a, b, qty) && EQ_(a, b, price_minor) && EQ_(a, b, ceiling_minor) &&
          EQ_(a, b, deadline_ms) && EQ_(a, b, order) && EQ_(a, b, tender) &&
          EQ_(a, b, depth) && EQ_(a, b, limit) && EQ_(a, b, has_after) &&
-         EQ_(a, b, after) && EQ_STR_(a, b, start) && EQ_(a, b, before);
+         EQ_(a, b, after) && EQ_STR_(a, b, start) && EQ_(a, b, before) &&
+         EQ_(a, b, quote) && EQ_(a, b, decide);
 }
 
 static inline int imx_trade_eq(const imx_reply_trade *a, const imx_reply_trade *b) {
@@ -74,6 +75,19 @@ static inline int imx_cc_eq(const imx_reply_cc *a, const imx_reply_cc *b) {
   return 1;
 }
 
+static inline int imx_tender_eq(const imx_reply_tender *a,
+                                const imx_reply_tender *b) {
+  return EQ_(a, b, tender) && EQ_STR_(a, b, service) && EQ_STR_(a, b, buyer) &&
+         EQ_(a, b, qty) && EQ_(a, b, ceiling_minor) &&
+         EQ_(a, b, deadline_time_ms) && EQ_(a, b, decide) && EQ_(a, b, quotes) &&
+         EQ_(a, b, my_quote) && EQ_(a, b, my_price_minor);
+}
+
+static inline int imx_quote_eq(const imx_reply_quote *a, const imx_reply_quote *b) {
+  return EQ_(a, b, quote) && EQ_STR_(a, b, provider) && EQ_STR_(a, b, name) &&
+         EQ_STR_(a, b, site) && EQ_(a, b, price_minor);
+}
+
 /* Lists are equal when their lengths and every row are. */
 #define EQ_LIST_(a, b, list, n, row_eq)                                     \
   do {                                                                     \
@@ -110,7 +124,10 @@ static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
   EQ_LIST_(a, b, services, services_n, imx_service_eq);
   EQ_LIST_(a, b, ccs, ccs_n, imx_cc_eq);
   EQ_LIST_(a, b, closed, closed_n, imx_closed_eq);
-  return EQ_(a, b, type) && EQ_STR_(a, b, cc) && EQ_(a, b, roles) &&
+  EQ_LIST_(a, b, tenders, tenders_n, imx_tender_eq);
+  EQ_LIST_(a, b, quotes, quotes_n, imx_quote_eq);
+  return EQ_STR_(a, b, buyer_name) && EQ_STR_(a, b, buyer_site) &&
+         EQ_(a, b, type) && EQ_STR_(a, b, cc) && EQ_(a, b, roles) &&
          EQ_STR_(a, b, currency) && EQ_(a, b, decimals) &&
          EQ_(a, b, order) && EQ_(a, b, status) && EQ_STR_(a, b, reason) &&
          EQ_(a, b, qty) && EQ_(a, b, qty_open) && EQ_(a, b, qty_filled) &&

@@ -553,7 +553,58 @@ static void print_history(cli *c, const imx_reply *r) {
   }
 }
 
+static const char *decide_word(int decide) {
+  return decide == IMX_PDECIDE_CHOOSE ? "choose" : "lowest";
+}
+
+static void print_tender_row(cli *c, const imx_reply_tender *t) {
+  char m[IMX_MONEY_TEXT_BYTES], d[32], p[IMX_MONEY_TEXT_BYTES];
+  printf("%-8" PRIu64 " %-20s %-24s %8" PRId64 " %12s  %-6s %6" PRIu32 "  %s", t->tender,
+         t->service, cc_name(c, t->buyer), t->qty, fmt_money(c, t->ceiling_minor, m),
+         decide_word(t->decide), t->quotes, time_text(t->deadline_time_ms, d));
+  if (t->my_quote)
+    printf("  your quote %" PRIu64 " at %s", t->my_quote, fmt_money(c, t->my_price_minor, p));
+  printf("\n");
+}
+
+static void print_tender(cli *c, const imx_reply *r) {
+  const imx_reply_tender *t = r->tenders;
+  char m[IMX_MONEY_TEXT_BYTES], d[32], p[IMX_MONEY_TEXT_BYTES];
+  printf("tender %" PRIu64 ": %" PRId64 " x %s for %s (%s), ceiling %s, decide %s, deadline "
+         "%s, %" PRIu32 " quotes\n", t->tender, t->qty, t->service, r->buyer_name,
+         r->buyer_site, fmt_money(c, t->ceiling_minor, m), decide_word(t->decide),
+         time_text(t->deadline_time_ms, d), t->quotes);
+  if (r->quotes_n) printf("%-8s %-28s %-16s %12s\n", "quote", "provider", "site", "price");
+  for (uint32_t i = 0; i < r->quotes_n; i++) {
+    const imx_reply_quote *q = &r->quotes[i];
+    printf("%-8" PRIu64 " %-28s %-16s %12s\n", q->quote, q->name, q->site,
+           fmt_money(c, q->price_minor, p));
+  }
+}
+
+/* The replies of the tender requests; 0 when r is not one. */
+static int print_tender_reply(cli *c, const imx_reply *r) {
+  switch (r->type) {
+  case IMX_MSG_TENDER_AWARD:
+    printf("tender %" PRIu64 " awarded to quote %" PRIu64 "\n", r->tender, r->quote);
+    print_trades(c, r);
+    return 1;
+  case IMX_MSG_TENDER_CANCEL: printf("tender %" PRIu64 " cancelled\n", r->tender); return 1;
+  case IMX_MSG_QUOTE_WITHDRAW:
+    printf("quote %" PRIu64 " on tender %" PRIu64 " withdrawn\n", r->quote, r->tender);
+    return 1;
+  case IMX_MSG_TENDER_LIST:
+    printf("%-8s %-20s %-24s %8s %12s  %-6s %6s  %s\n", "tender", "service", "buyer", "qty",
+           "ceiling", "decide", "quotes", "deadline");
+    for (uint32_t i = 0; i < r->tenders_n; i++) print_tender_row(c, &r->tenders[i]);
+    return 1;
+  case IMX_MSG_TENDER_GET: print_tender(c, r); return 1;
+  default: return 0;
+  }
+}
+
 static void print_human(cli *c, const imx_reply *r) {
+  if (print_tender_reply(c, r)) return;
   char a[IMX_MONEY_TEXT_BYTES];
   switch (r->type) {
   case IMX_MSG_HELLO: printf("hello %s\n", r->cc); break;
@@ -816,9 +867,65 @@ static int cmd_tender(cli *c, const args *a) {
       arg_int(c, "SECONDS", arg_pos(a, 3), 1, IMX_DEADLINE_MS_MAX / 1000, &n, &st))
     return st;
   rq.deadline_ms = n * 1000;
+  const char *decide = arg_opt(c, a, "--decide");
+  if (decide && !strcmp(decide, "choose")) rq.decide = IMX_PDECIDE_CHOOSE;
+  else if (decide && strcmp(decide, "lowest"))
+    return bad_arg(c, "--decide", "'%s': must be lowest or choose", decide);
   if ((st = market(c)) != EXIT_OK) return st;
   if (arg_money(c, "CEILING", arg_pos(a, 2), IMX_PRICE_MAX_MINOR, &rq.ceiling_minor, &st))
     return st;
+  return send_request(c, &rq);
+}
+
+static int cmd_tenders(cli *c, const args *a) {
+  imx_request rq;
+  request_init(&rq, IMX_MSG_TENDER_LIST);
+  rq.limit = 100;
+  int64_t n = 0;
+  int st = EXIT_OK;
+  const char *limit = arg_opt(c, a, "--limit"), *after = arg_opt(c, a, "--after");
+  if (limit && arg_int(c, "--limit", limit, 1, IMX_LIST_MAX, &n, &st)) return st;
+  if (limit) rq.limit = (uint32_t)n;
+  if (after && arg_int(c, "--after", after, 0, IMX_ID_MAX, &n, &st)) return st;
+  if (after) rq.after = (uint64_t)n, rq.has_after = 1;
+  return send_request(c, &rq);
+}
+
+/* tender show|cancel TENDER */
+static int tender_one(cli *c, const args *a, imx_msg_type type) {
+  imx_request rq;
+  request_init(&rq, type);
+  int64_t n = 0;
+  int st = EXIT_OK;
+  if (arg_int(c, "TENDER", arg_pos(a, 0), 1, IMX_ID_MAX, &n, &st)) return st;
+  rq.tender = (uint64_t)n;
+  return send_request(c, &rq);
+}
+
+static int cmd_tender_show(cli *c, const args *a) { return tender_one(c, a, IMX_MSG_TENDER_GET); }
+static int cmd_tender_cancel(cli *c, const args *a) {
+  return tender_one(c, a, IMX_MSG_TENDER_CANCEL);
+}
+
+static int cmd_tender_award(cli *c, const args *a) {
+  imx_request rq;
+  request_init(&rq, IMX_MSG_TENDER_AWARD);
+  int64_t n = 0, m = 0;
+  int st = EXIT_OK;
+  if (arg_int(c, "TENDER", arg_pos(a, 0), 1, IMX_ID_MAX, &n, &st) ||
+      arg_int(c, "QUOTE", arg_pos(a, 1), 1, IMX_ID_MAX, &m, &st))
+    return st;
+  rq.tender = (uint64_t)n, rq.quote = (uint64_t)m;
+  return send_request(c, &rq);
+}
+
+static int cmd_quote_withdraw(cli *c, const args *a) {
+  imx_request rq;
+  request_init(&rq, IMX_MSG_QUOTE_WITHDRAW);
+  int64_t n = 0;
+  int st = EXIT_OK;
+  if (arg_int(c, "QUOTE", arg_pos(a, 0), 1, IMX_ID_MAX, &n, &st)) return st;
+  rq.quote = (uint64_t)n;
   return send_request(c, &rq);
 }
 
@@ -895,7 +1002,28 @@ static void print_md(cli *c, const char *data, size_t len) {
     printf("%.*s\n", (int)(len - (size_t)(json - data)), json);
     return;
   }
+  char d[32];
   switch (ev.kind) {
+  case IMX_MD_TENDER_OPENED:
+    printf("%-20s tender %" PRIu64 " opened by %s: %" PRId64 ", ceiling %s, decide %s,"
+           " deadline %s\n", ev.service, ev.tender, cc_name(c, ev.buyer), ev.qty,
+           fmt_money(c, ev.price_minor, a), decide_word(ev.decide),
+           time_text(ev.deadline_time_ms, d));
+    break;
+  case IMX_MD_TENDER_QUOTED:
+    printf("%-20s tender %" PRIu64 ": a quote came, %" PRIu32 " standing\n", ev.service,
+           ev.tender, ev.quotes);
+    break;
+  case IMX_MD_TENDER_AWARDED:
+    printf("%-20s tender %" PRIu64 " awarded: quote %" PRIu64 " of %s, %" PRId64
+           " at %s, trade %" PRIu64 "\n", ev.service, ev.tender, ev.quote,
+           cc_name(c, ev.seller), ev.qty, fmt_money(c, ev.price_minor, a), ev.trade);
+    break;
+  case IMX_MD_TENDER_LAPSED:
+    printf("%-20s tender %" PRIu64 " lapsed: %s\n", ev.service, ev.tender,
+           ev.why == IMX_LAPSED_NO_QUOTES ? "no quote by the deadline"
+                                          : "no award by the deadline");
+    break;
   case IMX_MD_TRADE:
     printf("%-20s trade %" PRIu64 ": %" PRId64 " at %s, %s\n", ev.service, ev.trade, ev.qty,
            price_text(c, ev.price_minor, a), time_text(ev.time_ms, t));
@@ -921,7 +1049,16 @@ static int services_exist(cli *c, const args *a) {
     request_init(&rq, IMX_MSG_BOOK_GET);
     rq.depth = 1;
     int rc = EXIT_OK;
-    if (arg_service(c, a->pos[i], &rq, &rc)) return rc;
+    if (!strncmp(a->pos[i], "cc:", 3)) { /* a cost centre's tender events */
+      const char *cc = a->pos[i] + 3;
+      if (cc[0] == '\0' || strlen(cc) > IMX_NAME_BYTES_MAX)
+        return bad_arg(c, "SERVICE", "'%.20s': cc: needs a cost centre id of 1 to %d bytes",
+                       a->pos[i], IMX_NAME_BYTES_MAX);
+      request_init(&rq, IMX_MSG_CC_GET);
+      memcpy(rq.cc, cc, strlen(cc) + 1);
+    } else if (arg_service(c, a->pos[i], &rq, &rc)) {
+      return rc;
+    }
     imx_reply r;
     rc = exchange(c, &rq, &r);
     if (rc == EXIT_OK && r.error) rc = refused(c, &r);
@@ -1101,21 +1238,36 @@ static const command commands[] = {
     {"who", {"CC"}, 0, 0, {NULL}, cmd_who, "[CC]",
      "the cost centres (name, site, roles, offers), or one of them",
      "imx who CC-6100"},
-    {"tender", {"SERVICE", "QTY", "CEILING", "SECONDS"}, 4, 0, {NULL}, cmd_tender,
-     "SERVICE QTY CEILING SECONDS",
-     "ask providers for QTY units at CEILING per unit at most; quotes close in SECONDS",
-     "imx tender payroll.run 2 8000.00 3600"},
+    {"tender", {"SERVICE", "QTY", "CEILING", "SECONDS"}, 4, 0, {"--decide="}, cmd_tender,
+     "SERVICE QTY CEILING SECONDS [--decide lowest|choose]",
+     "ask providers for QTY units at CEILING per unit at most, quotes until SECONDS from now;"
+     " lowest: the cheapest quote then wins, choose: you award one",
+     "imx tender payroll.run 2 8000.00 3600 --decide choose"},
+    {"tenders", {NULL}, 0, 0, {"--limit=", "--after="}, cmd_tenders,
+     "[--limit N] [--after ID]",
+     "your tenders; a provider's: the open tenders of the services it provides",
+     "imx tenders"},
+    {"tender show", {"TENDER"}, 1, 0, {NULL}, cmd_tender_show, "TENDER",
+     "a tender and its quotes (a provider sees its own quote only)", "imx tender show 3"},
+    {"tender award", {"TENDER", "QUOTE"}, 2, 0, {NULL}, cmd_tender_award, "TENDER QUOTE",
+     "award a choose tender of yours to one of its quotes", "imx tender award 3 7"},
+    {"tender cancel", {"TENDER"}, 1, 0, {NULL}, cmd_tender_cancel, "TENDER",
+     "cancel a tender of yours before it is decided", "imx tender cancel 3"},
     {"quote", {"TENDER", "PRICE"}, 2, 0, {NULL}, cmd_quote, "TENDER PRICE",
      "quote PRICE per unit for the whole of a tender (providers)", "imx quote 3 7200"},
+    {"quote withdraw", {"QUOTE"}, 1, 0, {NULL}, cmd_quote_withdraw, "QUOTE",
+     "take your quote back before the award", "imx quote withdraw 7"},
     {"auction run", {"SERVICE"}, 1, 0, {"--reference="}, cmd_auction_run,
      "SERVICE [--reference PRICE]",
      "call an auction service now (admin); PRICE: the reference while it has no last price",
      "imx auction run truck.day --reference 400"},
     {"period close", {NULL}, 0, 0, {NULL}, cmd_period_close, "",
      "close the period and open the next (admin, finance)", "imx period close"},
-    {"watch", {"SERVICE"}, 0, 1, {"--count="}, cmd_watch, "[SERVICE...] [--count N]",
-     "live market data (IMX_PUB_URL) of the services named, or of all",
-     "imx watch it.helpdesk.hour"},
+    {"watch", {"SERVICE"}, 0, 1, {"--count="}, cmd_watch,
+     "[SERVICE...] [cc:CC...] [--count N]",
+     "live market data (IMX_PUB_URL) of the services named, or of all; cc:CC: that cost "
+     "centre's tender events",
+     "imx watch it.helpdesk.hour cc:CC-1400"},
     {"token", {NULL}, 0, 0, {NULL}, cmd_token, "",
      "a new random token and the hash the market file keeps of it", "imx token"},
     {"ledger verify", {NULL}, 0, 0,
