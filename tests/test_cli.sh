@@ -138,6 +138,11 @@ argument_errors() {
     bid "$long" 1 85 || ok=1
   want_err CC-R1 2 "imx trades: --for: must be a cost centre id of 1 to 64 bytes$H trades" \
     trades --for "$long" || ok=1
+  want_err CC-R2 2 "imx tender: --decide: 'best': must be lowest or choose$H tender" \
+    tender it.hour 1 90 60 --decide best || ok=1
+  want_err CC-R2 2 "imx tender award: QUOTE: missing$H tender award" tender award 1 || ok=1
+  want_err CC-P1 2 "imx quote withdraw: QUOTE: 'x': must be a whole number, 1 to 9007199254740991$H quote withdraw" \
+    quote withdraw x || ok=1
   want_err CC-P1 2 "imx modify: --qty: missing: give --qty, --price or both$H modify" modify 1 || ok=1
   want_err CC-P1 2 "imx modify: --price: '85.555': has more decimals than the currency has (EUR has 2)$H modify" \
     modify 1 --price 85.555 || ok=1
@@ -184,7 +189,8 @@ help_lists_commands() {
   im - help
   [ "$RC" -eq 0 ] && [ -z "$ERR" ] || return 1
   local c
-  for c in bid offer cancel modify orders book trades balance services who tender quote "auction run" \
+  for c in bid offer cancel modify orders book trades balance services who tender tenders \
+    "tender show" "tender award" "tender cancel" quote "quote withdraw" "auction run" \
     "period close" watch token "ledger verify" export help; do
     has "$OUT" "^  $c +[a-z]" || return 1
   done
@@ -252,6 +258,7 @@ check json_errors_are_one_json_object_and_the_exit_status_says_which json_errors
 watch_unknown_service() {
   want_err CC-R2 1 "imx watch: unknown_service: service: no such service" watch no.such --count 1 &&
     want_err CC-R2 1 "imx watch: unknown_service: service: no such service" watch it.hour no.such --count 1 &&
+    want_err CC-R2 1 "imx watch: unknown_cc: cc: no such cost centre" watch cc:CC-NOBODY --count 1 &&
     want_err - 2 "imx watch: no token: set IMX_TOKEN or give --token" watch it.hour --count 1
 }
 check watch_of_an_unknown_service_is_an_error watch_unknown_service
