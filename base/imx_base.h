@@ -90,6 +90,21 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
                                          ** file: open tenders a cost centre
                                          ** may have                        */
 #define IMX_TENDERS_PER_CC_DEFAULT 16u   /* ... when the file gives none    */
+#define IMX_RATING_WINDOW_DAYS_MAX 3650u /* "rating_window_days" in a market
+                                         ** file: how long after a trade its
+                                         ** buyer may rate it               */
+#define IMX_RATING_WINDOW_DAYS_DEFAULT 60u /* ... when the file gives none  */
+
+/* Ratings (rating.new, rating.reply; gateway/server/core.c). */
+#define IMX_COMMENT_BYTES_MAX 500        /* a rating's or a reply's comment */
+#define IMX_STARS_MIN 1
+#define IMX_STARS_MAX 5
+#define IMX_RATEABLE_TRADES (1u << 19)   /* the trades the core keeps for
+                                         ** ratings (524,288): an older one
+                                         ** can no longer be rated, whatever
+                                         ** the window                      */
+#define IMX_REPUTATION_RECENT_DAYS 90u   /* the "recent" reputation         */
+#define IMX_RATINGS_LIMIT_MAX 100        /* ratings in one ratings.list page */
 
 /* ------------------------------------------------------------ hash index */
 

@@ -66,6 +66,17 @@ static const imx_error_info table[] = {
      "the cost centre does not provide this service (no capacity in the market file)"},
     {"not_own_trades", "forbidden", "cc",
      "only finance and admin see the trades of other cost centres"},
+    /* Ratings (rating.new, rating.reply, ratings.list). */
+    {"unknown_trade", "not_found", "trade", "no trade with this id"},
+    {"not_buyer", "forbidden", "trade", "only the buyer of a trade rates it"},
+    {"already_rated", "forbidden", "trade", "the trade is rated already (once per trade)"},
+    {"rating_window_passed", "forbidden", "trade",
+     "too late: the trade is older than the market's rating window"},
+    {"not_rated", "not_found", "trade", "the trade has no rating to reply to"},
+    {"not_seller", "forbidden", "trade", "only the provider of a trade replies to its rating"},
+    {"already_replied", "forbidden", "trade", "the rating has a reply already (once)"},
+    {"not_own_ratings", "forbidden", "cc",
+     "only finance and admin see the ratings of other cost centres"},
 };
 
 /* The name a request gives its price. */

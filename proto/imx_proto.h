@@ -125,6 +125,10 @@ typedef struct imx_market {
                                  ** 0..IMX_TENDERS_PER_CC_MAX; the file's
                                  ** "tenders_per_cc_max", default
                                  ** IMX_TENDERS_PER_CC_DEFAULT          */
+  uint32_t rating_window_days;   /* days after a trade its buyer may rate
+                                 ** it: the file's "rating_window_days",
+                                 ** 1..IMX_RATING_WINDOW_DAYS_MAX, default
+                                 ** IMX_RATING_WINDOW_DAYS_DEFAULT      */
   /* Private to market.c: the id indexes built at load, freed by
   ** imx_market_free. A market built by hand leaves them zero (memset) and
   ** is then searched linearly. */
@@ -196,6 +200,9 @@ typedef enum imx_msg_type {
   IMX_MSG_QUOTE_WITHDRAW,
   IMX_MSG_TENDER_LIST,
   IMX_MSG_TENDER_GET,
+  IMX_MSG_RATING_NEW,
+  IMX_MSG_RATING_REPLY,
+  IMX_MSG_RATINGS_LIST,
   IMX_MSG_TYPES /* count */
 } imx_msg_type;
 
@@ -235,13 +242,19 @@ typedef struct imx_request {
                        ** default 100; order.history:
                        ** 1..IMX_HISTORY_LIMIT_MAX, default 20          */
   uint64_t before;     /* order.history: the page after this closed order
-                       ** (an order id); 0 = from the newest            */
+                       ** (an order id); ratings.list: after this rated
+                       ** trade; 0 = from the newest                    */
   int has_after;       /* trades.list, tender.list: after given           */
   uint64_t after;      /* trades.list: only trades with id > after, oldest
                        ** first; tender.list: tenders with id > after;
                        ** 0..IMX_ID_MAX                                  */
   char start[IMX_NAME_BYTES_MAX + 1]; /* services.list, cc.list: the id to
                        ** list from (a reply's `next`); "" = the first   */
+  uint64_t trade;      /* rating.new, rating.reply: 1..IMX_ID_MAX
+                       ** (ratings.list pages with before: a trade id) */
+  int stars;           /* rating.new: IMX_STARS_MIN..IMX_STARS_MAX       */
+  char comment[IMX_COMMENT_BYTES_MAX + 1]; /* rating.new (optional, "" =
+                       ** none), rating.reply (required): 1..500 bytes   */
 } imx_request;
 
 /* Decodes exactly len bytes. On failure err is set and out->id holds the
@@ -297,6 +310,28 @@ typedef struct imx_reply_closed {
 enum { IMX_PSTATUS_OPEN = 0, IMX_PSTATUS_FILLED, IMX_PSTATUS_CANCELLED,
        IMX_PSTATUS_EXPIRED };
 
+/* A provider's reputation for a service: ratings given and the sum of
+** their stars, all time and over the last IMX_REPUTATION_RECENT_DAYS days
+** (the mean is sum / count, an exact ratio; 0 ratings: unrated). */
+typedef struct imx_reply_reputation {
+  char service[IMX_NAME_BYTES_MAX + 1]; /* cc.get's rows only           */
+  int64_t ratings, stars_sum, ratings_recent, stars_sum_recent;
+} imx_reply_reputation;
+
+/* A rating (ratings.list), newest first. reply is "" and reply_ms 0 until
+** the provider answers. */
+typedef struct imx_reply_rating {
+  uint64_t trade;
+  char service[IMX_NAME_BYTES_MAX + 1];
+  char provider[IMX_NAME_BYTES_MAX + 1];
+  char rater[IMX_NAME_BYTES_MAX + 1];   /* the trade's buyer              */
+  int stars;
+  char comment[IMX_COMMENT_BYTES_MAX + 1];
+  int64_t time_ms;
+  char reply[IMX_COMMENT_BYTES_MAX + 1];
+  int64_t reply_ms;
+} imx_reply_rating;
+
 typedef struct imx_reply_level {
   int64_t price_minor;
   int64_t qty;
@@ -313,6 +348,7 @@ typedef struct imx_reply_offer {
   char cc[IMX_NAME_BYTES_MAX + 1];
   char name[IMX_TEXT_BYTES_MAX + 1];
   char site[IMX_TEXT_BYTES_MAX + 1];
+  imx_reply_reputation rep; /* the provider's, for this service         */
 } imx_reply_offer;
 
 /* services.list: one service as the market file gives it, and its market
@@ -328,6 +364,7 @@ typedef struct imx_reply_service {
   uint32_t providers;          /* cost centres with a capacity of it     */
   int64_t bid_minor, bid_qty, offer_minor, offer_qty; /* best prices     */
   int64_t last_price_minor, last_qty, last_time_ms;   /* the last trade  */
+  imx_reply_reputation rep;    /* all its providers' ratings together    */
 } imx_reply_service;
 
 /* cc.list, cc.get: one cost centre of the directory. services are the ids
@@ -343,6 +380,10 @@ typedef struct imx_reply_cc {
   uint32_t services_n;
   int has_budget;
   int64_t budget_minor;    /* per period, from the market file           */
+  imx_reply_reputation *reputation; /* cc.get: one per service it provides,
+                           ** in services' order (encode: the caller's;
+                           ** decode: allocated); NULL in cc.list      */
+  uint32_t reputation_n;
 } imx_reply_cc;
 /* An open tender as tender.list and tender.get show it. */
 typedef struct imx_reply_tender {
@@ -366,6 +407,7 @@ typedef struct imx_reply_quote {
   char name[IMX_TEXT_BYTES_MAX + 1];
   char site[IMX_TEXT_BYTES_MAX + 1];
   int64_t price_minor;
+  imx_reply_reputation rep; /* the provider's, for the tender's service  */
 } imx_reply_quote;
 
 typedef struct imx_reply_capacity {
@@ -443,6 +485,10 @@ typedef struct imx_reply {
   int64_t volume, surplus;
   int surplus_side;                    /* IMX_PSIDE_*                   */
   int64_t expired;                     /* period.close                  */
+  uint64_t trade;                      /* rating.new, rating.reply      */
+  int stars;                           /* rating.new                    */
+  imx_reply_rating *ratings;           /* ratings.list, newest first    */
+  uint32_t ratings_n;
 } imx_reply;
 
 size_t imx_reply_encode(const imx_reply *r, char *buf, size_t cap);

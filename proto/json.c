@@ -43,8 +43,8 @@
 
 /* imx_json_item_string's messages state these numbers. */
 _Static_assert(IMX_NAME_BYTES_MAX == 64 && IMX_TEXT_BYTES_MAX == 128 &&
-                   IMX_DESCRIPTION_BYTES_MAX == 512,
-               "the messages say 64, 128 and 512 bytes");
+                   IMX_DESCRIPTION_BYTES_MAX == 512 && IMX_COMMENT_BYTES_MAX == 500,
+               "the messages say 64, 128, 512 and 500 bytes");
 
 #if defined(__SANITIZE_ADDRESS__)
 #define IMX_ASAN 1
@@ -371,6 +371,8 @@ int imx_json_item_string(const cJSON *it, const char *field, size_t max_bytes,
                               ? "must be 1 to 128 bytes long"
                           : max_bytes == IMX_DESCRIPTION_BYTES_MAX
                               ? "must be 1 to 512 bytes long"
+                          : max_bytes == IMX_COMMENT_BYTES_MAX
+                              ? "must be 1 to 500 bytes long"
                               : "is empty or too long");
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)it->valuestring[i];

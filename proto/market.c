@@ -318,7 +318,7 @@ static int parse_ccs(const cJSON *ccs, loader *L, imx_proto_error *err) {
 static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
   static const char *const keys[] = {"currency", "decimals", "services",
                                      "cost_centres", "tenders_per_cc_max",
-                                     "description", NULL};
+                                     "rating_window_days", "description", NULL};
   imx_market *m = L->m;
   if (!cJSON_IsObject(doc))
     return imx_proto_fail(err, "bad_json", "market", "must be a JSON object");
@@ -338,6 +338,11 @@ static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
                    err) < 0)
     return -1;
   m->tenders_per_cc_max = (uint32_t)tenders;
+  int64_t window = IMX_RATING_WINDOW_DAYS_DEFAULT;
+  if (imx_json_int(doc, "rating_window_days", 1, IMX_RATING_WINDOW_DAYS_MAX, &window,
+                   err) < 0)
+    return -1;
+  m->rating_window_days = (uint32_t)window;
   const cJSON *svcs = array_of(doc, "services", IMX_SERVICES_MAX, err);
   const cJSON *ccs = svcs ? array_of(doc, "cost_centres", IMX_CCS_MAX, err) : NULL;
   if (ccs == NULL) return -1;

@@ -47,7 +47,8 @@
 _Static_assert(DEPTH_DEFAULT <= IMX_DEPTH_MAX && LIMIT_DEFAULT <= IMX_LIST_MAX &&
                HISTORY_LIMIT_DEFAULT <= IMX_HISTORY_LIMIT_MAX,
                "a default within its bound");
-_Static_assert(IMX_HISTORY_LIMIT_MAX == 100, "the message says 100");
+_Static_assert(IMX_HISTORY_LIMIT_MAX == 100 && IMX_RATINGS_LIMIT_MAX == 100,
+               "the messages say 100");
 
 /* The messages below state these numbers. */
 _Static_assert(IMX_MSG_BYTES_MAX == 64 * 1024, "the message says 64 KiB");
@@ -61,7 +62,7 @@ static const char *const type_names[] = {
     "tender.quote", "auction.run", "period.close", "services.list",
     "cc.list",     "cc.get",       "order.modify", "order.history",
     "tender.award", "tender.cancel", "quote.withdraw", "tender.list",
-    "tender.get",  NULL};
+    "tender.get",  "rating.new", "rating.reply", "ratings.list", NULL};
 static const char *const side_words[] = {"bid", "offer", "none", NULL};
 static const char *const tif_words[] = {"gtc", "period", "ioc", "fok", NULL};
 static const char *const status_words[] = {"open", "filled", "cancelled",
@@ -183,7 +184,7 @@ static size_t finish(writer *w) {
 enum field_id {
   F_CC, F_TOKEN, F_SERVICE, F_SIDE, F_QTY, F_PRICE, F_TIF, F_AON, F_ORDER,
   F_DEPTH, F_LIMIT, F_CEILING, F_DEADLINE_MS, F_TENDER, F_REFERENCE, F_AFTER,
-  F_START, F_BEFORE, F_DECIDE, F_QUOTE, F_COUNT
+  F_START, F_BEFORE, F_DECIDE, F_QUOTE, F_TRADE, F_STARS, F_COMMENT, F_COUNT
 };
 
 /* The keys a request may have: the envelope's v, type and id, then the
@@ -194,7 +195,8 @@ static const char *const request_keys[K_FIELDS + F_COUNT + 1] = {
     "v",     "type",  "id",
     "cc",    "token", "service", "side",    "qty",         "price",  "tif",
     "aon",   "order", "depth",   "limit",   "ceiling",     "deadline_ms",
-    "tender", "reference", "after", "start", "before", "decide", "quote", NULL};
+    "tender", "reference", "after", "start", "before", "decide", "quote",
+    "trade", "stars", "comment", NULL};
 
 static const char *const *const field_names = request_keys + K_FIELDS;
 _Static_assert(K_FIELDS + F_COUNT <= IMX_JSON_NAMES_MAX, "a bit per key");
@@ -238,6 +240,12 @@ static const struct request_spec {
     [IMX_MSG_QUOTE_WITHDRAW] = {ENVELOPE | B(F_QUOTE) | B(F_TENDER), 0},
     [IMX_MSG_TENDER_LIST] = {ENVELOPE | B(F_LIMIT) | B(F_AFTER), 0},
     [IMX_MSG_TENDER_GET] = {ENVELOPE | B(F_TENDER), B(F_TENDER)},
+    [IMX_MSG_RATING_NEW] = {ENVELOPE | B(F_TRADE) | B(F_STARS) | B(F_COMMENT),
+                            B(F_TRADE) | B(F_STARS)},
+    [IMX_MSG_RATING_REPLY] = {ENVELOPE | B(F_TRADE) | B(F_COMMENT),
+                              B(F_TRADE) | B(F_COMMENT)},
+    /* cc: whose ratings (given or received); service: of that service */
+    [IMX_MSG_RATINGS_LIST] = {ENVELOPE | B(F_SERVICE) | B(F_LIMIT) | B(F_BEFORE), 0},
 };
 
 static int copy_text(const cJSON *it, const char *field, size_t max,
@@ -284,6 +292,15 @@ static int get_field(const cJSON *it, enum field_id f, imx_request *r,
     if (rc == 0) r->quote = (uint64_t)v;
     return rc;
   case F_DECIDE: return imx_json_item_word(it, name, decide_words, &r->decide, err);
+  case F_TRADE:
+    rc = imx_json_item_int(it, name, 1, IMX_ID_MAX, &v, err);
+    if (rc == 0) r->trade = (uint64_t)v;
+    return rc;
+  case F_STARS:
+    rc = imx_json_item_int(it, name, IMX_STARS_MIN, IMX_STARS_MAX, &v, err);
+    if (rc == 0) r->stars = (int)v;
+    return rc;
+  case F_COMMENT: return copy_text(it, name, IMX_COMMENT_BYTES_MAX, r->comment, err);
   case F_DEPTH:
     rc = imx_json_item_int(it, name, 1, IMX_DEPTH_MAX, &v, err);
     if (rc == 0) r->depth = (uint32_t)v;
@@ -353,7 +370,8 @@ static int decode_request(const cJSON *doc, imx_request *r,
       r->type == IMX_MSG_CC_LIST || r->type == IMX_MSG_TENDER_LIST)
     r->limit = LIMIT_DEFAULT;
   if (r->type == IMX_MSG_TRADES_LIST) r->limit = LIMIT_DEFAULT;
-  if (r->type == IMX_MSG_ORDER_HISTORY) r->limit = HISTORY_LIMIT_DEFAULT;
+  if (r->type == IMX_MSG_ORDER_HISTORY || r->type == IMX_MSG_RATINGS_LIST)
+    r->limit = HISTORY_LIMIT_DEFAULT;
   for (int f = 0; f < F_COUNT; f++) {
     if (!(spec->allowed & B(f))) continue;
     rc = get_field(items[K_FIELDS + f], (enum field_id)f, r, err);
@@ -365,6 +383,8 @@ static int decode_request(const cJSON *doc, imx_request *r,
     return imx_proto_fail(err, "bad_field", "qty", "give qty, price or both");
   if (r->type == IMX_MSG_ORDER_HISTORY && r->limit > IMX_HISTORY_LIMIT_MAX)
     return imx_proto_fail(err, "bad_field", "limit", "must be 1..100 for order.history");
+  if (r->type == IMX_MSG_RATINGS_LIST && r->limit > IMX_RATINGS_LIMIT_MAX)
+    return imx_proto_fail(err, "bad_field", "limit", "must be 1..100 for ratings.list");
   if (r->type == IMX_MSG_QUOTE_WITHDRAW && (r->quote == 0) == (r->tender == 0))
     return imx_proto_fail(err, "bad_field", r->quote ? "tender" : "quote",
                           r->quote ? "give quote or tender, not both"
@@ -404,6 +424,7 @@ static int field_present(const imx_request *r, enum field_id f) {
   case F_DECIDE: return r->decide != IMX_PDECIDE_LOWEST; /* the default */
   case F_QUOTE: return r->quote != 0;
   case F_TENDER: return r->tender != 0;
+  case F_COMMENT: return r->comment[0] != '\0';
   case F_LIMIT: return 1;
   default: return 1;
   }
@@ -432,6 +453,9 @@ static void put_field(writer *w, const imx_request *r, enum field_id f) {
   case F_BEFORE: kv_uint(w, k, r->before); break;
   case F_DECIDE: kv_word(w, k, decide_words, 2, r->decide); break;
   case F_QUOTE: kv_uint(w, k, r->quote); break;
+  case F_TRADE: kv_uint(w, k, r->trade); break;
+  case F_STARS: kv_int(w, k, r->stars); break;
+  case F_COMMENT: kv_str(w, k, r->comment); break;
   case F_COUNT: assert(0 && "no such field"); break;
   }
 }
@@ -560,6 +584,35 @@ static void put_capacities(writer *w, const imx_reply_capacity *c, uint32_t n) {
   put(w, "]", 1);
 }
 
+/* A reputation's four numbers, after a row's other keys. */
+static void put_rep(writer *w, const imx_reply_reputation *r) {
+  kv_int(w, "ratings", r->ratings);
+  kv_int(w, "stars_sum", r->stars_sum);
+  kv_int(w, "ratings_90d", r->ratings_recent);
+  kv_int(w, "stars_sum_90d", r->stars_sum_recent);
+}
+
+static void put_ratings(writer *w, const imx_reply_rating *r, uint32_t n) {
+  key(w, "ratings");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, r++) {
+    put_raw(w, i ? ",{\"trade\":" : "{\"trade\":");
+    put_uint(w, r->trade);
+    kv_str(w, "service", r->service);
+    kv_str(w, "provider", r->provider);
+    kv_str(w, "rater", r->rater);
+    kv_int(w, "stars", r->stars);
+    kv_str(w, "comment", r->comment);
+    kv_int(w, "time_ms", r->time_ms);
+    if (r->reply_ms) {
+      kv_str(w, "reply", r->reply);
+      kv_int(w, "reply_ms", r->reply_ms);
+    }
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
 /* book.get's offers with their providers; the order id only when given
 ** (the asker's own). */
 static void put_offer_orders(writer *w, const imx_reply_offer *o, uint32_t n) {
@@ -575,6 +628,7 @@ static void put_offer_orders(writer *w, const imx_reply_offer *o, uint32_t n) {
     kv_str(w, "name", o->name);
     kv_str(w, "site", o->site);
     if (o->order) kv_uint(w, "order", o->order);
+    put_rep(w, &o->rep);
     put(w, "}", 1);
   }
   put(w, "]", 1);
@@ -633,6 +687,7 @@ static void put_services(writer *w, const imx_reply_service *s, uint32_t n) {
     kv_price(w, "last_price", s->last_price_minor);
     kv_int(w, "last_qty", s->last_qty);
     kv_price(w, "last_time_ms", s->last_time_ms);
+    put_rep(w, &s->rep);
     put(w, "}", 1);
   }
   put(w, "]", 1);
@@ -654,6 +709,16 @@ static void put_cc_fields(writer *w, const imx_reply_cc *c) {
   }
   put(w, "]", 1);
   if (c->has_budget) kv_int(w, "budget", c->budget_minor);
+  if (c->reputation_n == 0) return;
+  key(w, "reputation");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < c->reputation_n; i++) {
+    put_raw(w, i ? ",{\"service\":" : "{\"service\":");
+    put_str(w, c->reputation[i].service);
+    put_rep(w, &c->reputation[i]);
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
 }
 
 static void put_ccs(writer *w, const imx_reply_cc *c, uint32_t n) {
@@ -678,6 +743,7 @@ static void put_quotes(writer *w, const imx_reply_quote *q, uint32_t n) {
     kv_str(w, "name", q->name);
     kv_str(w, "site", q->site);
     kv_int(w, "price", q->price_minor);
+    put_rep(w, &q->rep);
     put(w, "}", 1);
   }
   put(w, "]", 1);
@@ -795,6 +861,14 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
     kv_str(w, "buyer_site", r->buyer_site);
     put_quotes(w, r->quotes, r->quotes_n);
     break;
+  case IMX_MSG_RATING_NEW:
+    kv_uint(w, "trade", r->trade);
+    kv_int(w, "stars", r->stars);
+    kv_str(w, "service", r->service);
+    kv_str(w, "provider", r->cc);
+    break;
+  case IMX_MSG_RATING_REPLY: kv_uint(w, "trade", r->trade); break;
+  case IMX_MSG_RATINGS_LIST: put_ratings(w, r->ratings, r->ratings_n); break;
   case IMX_MSG_TYPES: assert(0 && "not a reply type"); break;
   }
 }
@@ -1006,14 +1080,53 @@ static int decode_tender(const cJSON *o, imx_reply_tender *t,
   return row_object(o, keys, err) || decode_tender_fields(o, t, err) ? -1 : 0;
 }
 
+#define REP_KEYS "ratings", "stars_sum", "ratings_90d", "stars_sum_90d"
+
+static int decode_rep(const cJSON *o, imx_reply_reputation *r, imx_proto_error *err) {
+  return qty(o, "ratings", &r->ratings, err) || qty(o, "stars_sum", &r->stars_sum, err) ||
+                 qty(o, "ratings_90d", &r->ratings_recent, err) ||
+                 qty(o, "stars_sum_90d", &r->stars_sum_recent, err)
+             ? -1 : 0;
+}
+
+static int decode_rep_row(const cJSON *o, imx_reply_reputation *r, imx_proto_error *err) {
+  static const char *const keys[] = {"service", REP_KEYS, NULL};
+  return row_object(o, keys, err) ||
+                 text(o, "service", r->service, sizeof r->service, 0, err) ||
+                 decode_rep(o, r, err)
+             ? -1 : 0;
+}
+
+static int decode_rating(const cJSON *o, imx_reply_rating *r, imx_proto_error *err) {
+  static const char *const keys[] = {"trade", "service", "provider", "rater", "stars",
+                                     "comment", "time_ms", "reply", "reply_ms", NULL};
+  int64_t stars = 0;
+  if (row_object(o, keys, err) || unum(o, "trade", &r->trade, err) ||
+      text(o, "service", r->service, sizeof r->service, 0, err) ||
+      text(o, "provider", r->provider, sizeof r->provider, 0, err) ||
+      text(o, "rater", r->rater, sizeof r->rater, 0, err) ||
+      num(o, "stars", IMX_STARS_MIN, IMX_STARS_MAX, &stars, err) ||
+      text(o, "comment", r->comment, sizeof r->comment, 0, err) ||
+      qty(o, "time_ms", &r->time_ms, err) ||
+      text(o, "reply", r->reply, sizeof r->reply, TEXT_OPTIONAL, err) < 0)
+    return -1;
+  r->stars = (int)stars;
+  if (cJSON_GetObjectItemCaseSensitive(o, "reply_ms") != NULL &&
+      qty(o, "reply_ms", &r->reply_ms, err))
+    return -1;
+  if ((r->reply_ms != 0) != (cJSON_GetObjectItemCaseSensitive(o, "reply") != NULL))
+    return imx_proto_fail(err, "bad_field", "reply_ms", "given exactly when reply is");
+  return 0;
+}
+
 static int decode_quote(const cJSON *o, imx_reply_quote *q, imx_proto_error *err) {
   static const char *const keys[] = {"quote", "provider", "name", "site",
-                                     "price", NULL};
+                                     "price", REP_KEYS, NULL};
   if (row_object(o, keys, err) || unum(o, "quote", &q->quote, err) ||
       text(o, "provider", q->provider, sizeof q->provider, 0, err) ||
       text(o, "name", q->name, sizeof q->name, 0, err) ||
       text(o, "site", q->site, sizeof q->site, 0, err) ||
-      qty(o, "price", &q->price_minor, err))
+      qty(o, "price", &q->price_minor, err) || decode_rep(o, &q->rep, err))
     return -1;
   return 0;
 }
@@ -1034,13 +1147,13 @@ static int decode_capacity(const cJSON *o, imx_reply_capacity *c,
 
 static int decode_offer(const cJSON *o, imx_reply_offer *r, imx_proto_error *err) {
   static const char *const keys[] = {"price", "qty", "aon", "cc", "name",
-                                     "site", "order", NULL};
+                                     "site", "order", REP_KEYS, NULL};
   if (row_object(o, keys, err) || price_or_null(o, "price", &r->price_minor, err) ||
       qty(o, "qty", &r->qty, err) || get_bool(o, "aon", &r->aon, err) ||
       text(o, "cc", r->cc, sizeof r->cc, 0, err) ||
       text(o, "name", r->name, sizeof r->name, 0, err) ||
       text(o, "site", r->site, sizeof r->site, 0, err) ||
-      opt_unum(o, "order", &r->order, err))
+      opt_unum(o, "order", &r->order, err) || decode_rep(o, &r->rep, err))
     return -1;
   return 0;
 }
@@ -1050,7 +1163,7 @@ static int decode_service(const cJSON *o, imx_reply_service *r,
   static const char *const keys[] = {
       "service", "name", "description", "unit", "currency", "mode",
       "divisible", "tick", "lot", "price_cap", "providers", "bid", "bid_qty",
-      "offer", "offer_qty", "last_price", "last_qty", "last_time_ms", NULL};
+      "offer", "offer_qty", "last_price", "last_qty", "last_time_ms", REP_KEYS, NULL};
   int64_t providers = 0;
   if (row_object(o, keys, err) ||
       text(o, "service", r->service, sizeof r->service, 0, err) ||
@@ -1069,7 +1182,8 @@ static int decode_service(const cJSON *o, imx_reply_service *r,
       qty(o, "offer_qty", &r->offer_qty, err) ||
       price_or_null(o, "last_price", &r->last_price_minor, err) ||
       qty(o, "last_qty", &r->last_qty, err) ||
-      price_or_null(o, "last_time_ms", &r->last_time_ms, err))
+      price_or_null(o, "last_time_ms", &r->last_time_ms, err) ||
+      decode_rep(o, &r->rep, err))
     return -1;
   r->providers = (uint32_t)providers;
   return 0;
@@ -1113,6 +1227,30 @@ static int decode_id_list(const cJSON *obj, const char *field,
 
 static int decode_roles(const cJSON *doc, unsigned *roles, imx_proto_error *err);
 
+/* cc.get's optional "reputation": one row per service provided. */
+static int decode_reputation(const cJSON *o, imx_reply_cc *r, imx_proto_error *err) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "reputation");
+  if (arr == NULL) return 0;
+  if (!cJSON_IsArray(arr))
+    return imx_proto_fail(err, "bad_field", "reputation", "must be a list");
+  int size = cJSON_GetArraySize(arr);
+  if (size > (int)IMX_SERVICES_MAX)
+    return imx_proto_fail(err, "bad_field", "reputation", "has too many rows");
+  if (size == 0) return 0;
+  r->reputation = calloc((size_t)size, sizeof *r->reputation);
+  if (r->reputation == NULL)
+    return imx_proto_fail(err, "internal", "reputation", "out of memory");
+  uint32_t i = 0;
+  for (const cJSON *row = arr->child; row; row = row->next, i++)
+    if (decode_rep_row(row, &r->reputation[i], err)) {
+      free(r->reputation);
+      r->reputation = NULL;
+      return imx_proto_at(err, "reputation[%" PRIu32 "].", i);
+    }
+  r->reputation_n = i;
+  return 0;
+}
+
 /* A cost centre's fields (cc.list's row, or cc.get.ok itself); the
 ** services last, so that a row that fails has allocated nothing. */
 static int decode_cc_fields(const cJSON *o, imx_reply_cc *r, imx_proto_error *err) {
@@ -1124,12 +1262,16 @@ static int decode_cc_fields(const cJSON *o, imx_reply_cc *r, imx_proto_error *er
       (budget && money(o, "budget", &r->budget_minor, err)))
     return -1;
   r->has_budget = budget != NULL;
-  return decode_id_list(o, "services", &r->services, &r->services_n, err);
+  if (decode_reputation(o, r, err)) return -1;
+  if (decode_id_list(o, "services", &r->services, &r->services_n, err) == 0) return 0;
+  free(r->reputation);
+  r->reputation = NULL, r->reputation_n = 0;
+  return -1;
 }
 
 static int decode_cc_row(const cJSON *o, imx_reply_cc *r, imx_proto_error *err) {
   static const char *const keys[] = {"cc", "name", "site", "roles", "services",
-                                     "budget", NULL};
+                                     "budget", "reputation", NULL};
   if (row_object(o, keys, err)) return -1;
   return decode_cc_fields(o, r, err);
 }
@@ -1322,7 +1464,7 @@ static const char *const reply_keys[IMX_MSG_TYPES][20] = {
     [IMX_MSG_SERVICES_LIST] = {K3, "services", "next", NULL},
     [IMX_MSG_CC_LIST] = {K3, "ccs", "next", NULL},
     [IMX_MSG_CC_GET] = {K3, "cc", "name", "site", "roles", "services", "budget",
-                        NULL},
+                        "reputation", NULL},
     [IMX_MSG_ORDER_MODIFY] = {K3, "order", "status", "price", "qty", "qty_open",
                               "qty_filled", "priority_kept", "reason", "trades",
                               "trades_omitted", NULL},
@@ -1333,6 +1475,9 @@ static const char *const reply_keys[IMX_MSG_TYPES][20] = {
     [IMX_MSG_TENDER_LIST] = {K3, "tenders", NULL},
     [IMX_MSG_TENDER_GET] = {K3, TENDER_KEYS, "buyer_name", "buyer_site",
                             "quotes", NULL},
+    [IMX_MSG_RATING_NEW] = {K3, "trade", "stars", "service", "provider", NULL},
+    [IMX_MSG_RATING_REPLY] = {K3, "trade", NULL},
+    [IMX_MSG_RATINGS_LIST] = {K3, "ratings", NULL},
 };
 _Static_assert(3 + 10 + 3 < 20, "tender.get's keys and a NULL fit a row");
 
@@ -1402,6 +1547,19 @@ static int decode_reply_fields(const cJSON *d, imx_reply *r,
     return unum(d, "tender", &r->tender, err) || unum(d, "quote", &r->quote, err);
   case IMX_MSG_TENDER_LIST: return decode_tenders(d, r, err);
   case IMX_MSG_TENDER_GET: return decode_tender_get(d, r, err);
+  case IMX_MSG_RATING_NEW: {
+    int64_t stars = 0;
+    int rc = unum(d, "trade", &r->trade, err) ||
+             num(d, "stars", IMX_STARS_MIN, IMX_STARS_MAX, &stars, err) ||
+             text(d, "service", r->service, sizeof r->service, 0, err) ||
+             text(d, "provider", r->cc, sizeof r->cc, 0, err);
+    r->stars = (int)stars;
+    return rc;
+  }
+  case IMX_MSG_RATING_REPLY: return unum(d, "trade", &r->trade, err);
+  case IMX_MSG_RATINGS_LIST:
+    DECODE_LIST(d, "ratings", r->ratings, r->ratings_n, decode_rating, err);
+    return 0;
   case IMX_MSG_TYPES: break;
   }
   assert(0 && "not a reply type");
@@ -1472,7 +1630,12 @@ void imx_reply_free(imx_reply *r) {
   free(r->capacities);
   free(r->offer_orders);
   free(r->services);
-  for (uint32_t i = 0; r->ccs && i < r->ccs_n; i++) free((void *)r->ccs[i].services);
+  for (uint32_t i = 0; r->ccs && i < r->ccs_n; i++) {
+    free((void *)r->ccs[i].services);
+    free(r->ccs[i].reputation);
+  }
+  free(r->ratings);
+  r->ratings = NULL, r->ratings_n = 0;
   free(r->ccs);
   r->offer_orders = NULL, r->offer_orders_n = 0;
   r->services = NULL, r->services_n = 0;

@@ -143,7 +143,7 @@ raw_book() {
   local out
   out=$(raw '{"v":1,"type":"book.get","id":"b1","token":"demo-CC-4200","service":"it.helpdesk.hour"}')
   has "$out" '"bids":[{"price":8000,"qty":2,"orders":1}]' \
-    '"offer_orders":[{"price":8400,"qty":3,"aon":false,"cc":"CC-4200","name":"IT Service Desk Leipzig","site":"Leipzig","order":2},{"price":8500,"qty":10,"aon":false,"cc":"CC-4100","name":"IT Service Desk Hamburg","site":"Hamburg"}]' &&
+    '"offer_orders":[{"price":8400,"qty":3,"aon":false,"cc":"CC-4200","name":"IT Service Desk Leipzig","site":"Leipzig","order":2,"ratings":0,"stars_sum":0,"ratings_90d":0,"stars_sum_90d":0},{"price":8500,"qty":10,"aon":false,"cc":"CC-4100","name":"IT Service Desk Hamburg","site":"Hamburg","ratings":0,"stars_sum":0,"ratings_90d":0,"stars_sum_90d":0}]' &&
     [[ "$out" != *CC-1200* ]]
 }
 check raw_book_get_lists_offers_with_providers raw_book

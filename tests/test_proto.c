@@ -193,7 +193,8 @@ static void test_type_names_are_the_protocols(void) {
       "trades.list", "balance.get", "tender.new", "tender.quote",
       "auction.run", "period.close", "services.list", "cc.list", "cc.get",
       "order.modify", "order.history", "tender.award", "tender.cancel",
-      "quote.withdraw", "tender.list", "tender.get"};
+      "quote.withdraw", "tender.list", "tender.get", "rating.new",
+      "rating.reply", "ratings.list"};
   CHECK_EQ(IMX_MSG_TYPES, sizeof names / sizeof names[0]);
   for (int t = 0; t < IMX_MSG_TYPES; t++)
     CHECK_STR(names[t], imx_msg_type_name((imx_msg_type)t));
@@ -582,7 +583,7 @@ static void test_cc_and_token_are_allowed_in_every_request(void) {
       TENDER_NEW_BASE, "\"tender\":1,\"price\":1", "\"service\":\"s\"", "",
       "", "", "", "\"order\":1,\"qty\":2", "",
       "\"tender\":1,\"quote\":2", "\"tender\":1", "\"quote\":2", "",
-      "\"tender\":1"};
+      "\"tender\":1", "\"trade\":1,\"stars\":5", "\"trade\":1,\"comment\":\"c\"", ""};
   for (int t = 0; t < IMX_MSG_TYPES; t++) {
     char fields[512];
     snprintf(fields, sizeof fields, "\"cc\":\"CC-9\",\"token\":\"tk\"%s%s",
@@ -1276,9 +1277,9 @@ static void test_book_get_ok_round_trips(void) {
 static void test_book_get_ok_offers_with_providers_round_trip(void) {
   imx_reply_level offers[1] = {{4600, 12, 2}};
   imx_reply_offer rows[3] = {
-      {4600, 5, 0, 0, "CC-4100", "IT Service Desk Hamburg", "Hamburg"},
-      {4600, 7, 1, 42, "CC-4200", "M\xc3\xbcnchen \"Nord\"", ""},
-      {0, 3, 0, 9007199254740991ull, "x", "y", "z"}}; /* a market order */
+      {4600, 5, 0, 0, "CC-4100", "IT Service Desk Hamburg", "Hamburg", {"", 0, 0, 0, 0}},
+      {4600, 7, 1, 42, "CC-4200", "M\xc3\xbcnchen \"Nord\"", "", {"", 10, 43, 2, 9}},
+      {0, 3, 0, 9007199254740991ull, "x", "y", "z", {"", 0, 0, 0, 0}}}; /* a market order */
   imx_reply x = reply(IMX_MSG_BOOK_GET, "b2");
   strcpy(x.service, "it.hour");
   x.offers = offers, x.offers_n = 1;
@@ -1287,17 +1288,19 @@ static void test_book_get_ok_offers_with_providers_round_trip(void) {
   CHECK(imx_reply_encode(&x, out_, sizeof out_) > 0);
   /* the order id only where given (the asker's own offer) */
   CHECK(strstr(out_, "{\"price\":4600,\"qty\":5,\"aon\":false,\"cc\":\"CC-4100\","
-                     "\"name\":\"IT Service Desk Hamburg\",\"site\":\"Hamburg\"}") != NULL);
-  CHECK(strstr(out_, "\"site\":\"\",\"order\":42}") != NULL);
+                     "\"name\":\"IT Service Desk Hamburg\",\"site\":\"Hamburg\",\"ratings\":0,"
+                     "\"stars_sum\":0,\"ratings_90d\":0,\"stars_sum_90d\":0}") != NULL);
+  CHECK(strstr(out_, "\"site\":\"\",\"order\":42,\"ratings\":10,\"stars_sum\":43,"
+                     "\"ratings_90d\":2,\"stars_sum_90d\":9}") != NULL);
   CHECK(strstr(out_, "{\"price\":null,\"qty\":3,") != NULL);
 }
 
 static imx_reply_service services_[2] = {
     {"it.hour", "IT helpdesk hour", "Support by \"phone\", billed per hour.",
      "hour", "EUR", 0, 1, 100, 1, 50000, 2, 8400, 3, 8500, 10, 8500, 4,
-     1718000000000},
+     1718000000000, {"", 7, 30, 1, 5}},
     {"truck.day", "truck.day", "", "day", "EUR", 1, 0, 500, 1, 0, 0, 0, 0, 0, 0,
-     0, 0, 0}};
+     0, 0, 0, {"", 0, 0, 0, 0}}};
 
 static void test_services_list_ok_round_trips(void) {
   imx_reply x = reply(IMX_MSG_SERVICES_LIST, "s1");
@@ -1319,17 +1322,19 @@ static void test_services_list_ok_is_the_documented_json(void) {
             "\"divisible\":false,\"tick\":500,\"lot\":1,\"price_cap\":null,"
             "\"providers\":0,\"bid\":null,\"bid_qty\":0,\"offer\":null,"
             "\"offer_qty\":0,\"last_price\":null,\"last_qty\":0,"
-            "\"last_time_ms\":null}],\"next\":\"z\"}",
+            "\"last_time_ms\":null,\"ratings\":0,\"stars_sum\":0,\"ratings_90d\":0,"
+            "\"stars_sum_90d\":0}],\"next\":\"z\"}",
             out_);
 }
 
 static void test_cc_list_and_get_ok_round_trip(void) {
   const char *offers[2] = {"it.hour", "truck.day"};
   imx_reply_cc rows[3] = {
-      {"CC-4100", "IT Service Desk", "Hamburg", IMX_ROLE_PROVIDER, offers, 2, 0, 0},
+      {"CC-4100", "IT Service Desk", "Hamburg", IMX_ROLE_PROVIDER, offers, 2, 0, 0,
+       NULL, 0},
       {"CC-1100", "Sales North", "", IMX_ROLE_RECEIVER | IMX_ROLE_FINANCE, NULL,
-       0, 1, 6000000},
-      {"CC-0", "Zero", "X", 0, NULL, 0, 1, 0}};
+       0, 1, 6000000, NULL, 0},
+      {"CC-0", "Zero", "X", 0, NULL, 0, 1, 0, NULL, 0}};
   imx_reply x = reply(IMX_MSG_CC_LIST, "c1");
   round_trip_reply(&x);
   x.ccs = rows, x.ccs_n = 3;

@@ -136,7 +136,7 @@ raw_choose_flow() {
   out=$(raw '{"v":1,"type":"tender.quote","id":"rq","token":"test-token-CC-P1","tender":2,"price":2500}')
   [[ "$out" == *'"quote":3'* ]] || { echo "  $out"; return 1; }
   out=$(raw '{"v":1,"type":"tender.get","id":"rg","token":"test-token-CC-R2","tender":2}')
-  [[ "$out" == *'"decide":"choose","quote_count":1,"buyer_name":"Receiver Two","buyer_site":"B","quotes":[{"quote":3,"provider":"CC-P1","name":"Provider One","site":"A","price":2500}]'* ]] ||
+  [[ "$out" == *'"decide":"choose","quote_count":1,"buyer_name":"Receiver Two","buyer_site":"B","quotes":[{"quote":3,"provider":"CC-P1","name":"Provider One","site":"A","price":2500,"ratings":0,"stars_sum":0,"ratings_90d":0,"stars_sum_90d":0}]'* ]] ||
     { echo "  $out"; return 1; }
   local award='{"v":1,"type":"tender.award","id":"ra","token":"test-token-CC-R2","tender":2,"quote":3}'
   local first again

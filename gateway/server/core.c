@@ -62,6 +62,30 @@ typedef struct top {
 ** ids of the services it provides, in the order of its capacities in the
 ** market file, from cc_services[cc_services_at[cc]] on. */
 
+/* Ratings ("ratings" below): a trade as the core keeps it for its rating,
+** in slot trade % IMX_RATEABLE_TRADES (0: an empty slot). */
+typedef struct rateable {
+  uint64_t trade;
+  int64_t time_ms;      /* the trade's                                   */
+  int64_t rated_ms;     /* 0: not rated                                  */
+  uint32_t service, buyer, seller;
+  uint8_t stars;        /* 1..5 once rated                               */
+  uint8_t replied;
+} rateable;
+
+/* One day of a provider's ratings for a service. */
+typedef struct rep_day {
+  int64_t day;          /* days since the epoch (UTC); 0: none yet       */
+  uint32_t ratings, stars_sum;
+} rep_day;
+
+/* A provider's reputation for one service it provides (a capacity entry
+** of the market file, numbered as cc_services). */
+typedef struct reputation {
+  int64_t ratings, stars_sum;                 /* all time              */
+  rep_day days[IMX_REPUTATION_RECENT_DAYS];   /* day % RECENT_DAYS      */
+} reputation;
+
 /* What the engine said about the command being run. */
 typedef struct command {
   uint64_t order_id;    /* order.new: the new order (from ACCEPTED);
@@ -129,6 +153,13 @@ struct imx_core {
   imx_reply_offer *offer_rows;   /* IMX_DEPTH_MAX */
   imx_tender_info *tender_infos; /* TENDER_SCAN: one step of tender.list */
   imx_reply_tender *tender_rows; /* IMX_LIST_MAX */
+  imx_reply_reputation *rep_rows; /* services_n: cc.get's reputation */
+  /* ratings: the trades that may still be rated or replied to, every
+  ** provider's reputation per service, and the command's rating */
+  rateable *rateable;            /* IMX_RATEABLE_TRADES                 */
+  reputation *reps;              /* one per cc_services entry           */
+  core_rating rating;
+  char rating_comment[IMX_COMMENT_BYTES_MAX + 1];
   char *replay_reply;            /* IMX_REPLY_BYTES_MAX: recovery's replies */
   char why[IMX_NAME_BYTES_MAX + 96]; /* why core_open failed */
 };
@@ -194,6 +225,9 @@ static void keep_trade(imx_core *c, const imx_event *ev) {
   t->sell_order = tender ? ev->quote_id : ev->sell_order_id;
   c->last[ev->service] = (core_last){.trade = t->trade, .price_minor = t->price_minor,
                                      .qty = t->qty, .time_ms = t->time_ms};
+  c->rateable[t->trade % IMX_RATEABLE_TRADES] =
+      (rateable){.trade = t->trade, .time_ms = t->time_ms, .service = ev->service,
+                 .buyer = ev->buyer_cc, .seller = ev->seller_cc};
   c->trades_head = (c->trades_head + 1) % TRADES_KEPT;
   if (c->trades_n < TRADES_KEPT) c->trades_n++;
   c->last_trade = (int64_t)t->trade;
@@ -395,7 +429,8 @@ static int changes_state(imx_msg_type t) {
          t == IMX_MSG_ORDER_MODIFY || t == IMX_MSG_TENDER_NEW || t == IMX_MSG_TENDER_QUOTE ||
          t == IMX_MSG_AUCTION_RUN || t == IMX_MSG_PERIOD_CLOSE ||
          t == IMX_MSG_TENDER_AWARD || t == IMX_MSG_TENDER_CANCEL ||
-         t == IMX_MSG_QUOTE_WITHDRAW;
+         t == IMX_MSG_QUOTE_WITHDRAW || t == IMX_MSG_RATING_NEW ||
+         t == IMX_MSG_RATING_REPLY;
 }
 
 /* ------------------------------------------------------------- replies */
@@ -711,6 +746,11 @@ static void reply_init(imx_reply *r, imx_msg_type type, const imx_request *rq) {
 
 /* ------------------------------------------------------------ requests */
 
+/* Reputation, for the rows that show it ("ratings" below). */
+static reputation *rep_of(const imx_core *c, uint32_t cc, uint32_t s);
+static reputation *rep_of_service(const imx_core *c, uint32_t s);
+static void rep_fill(const imx_core *c, const reputation *r, imx_reply_reputation *out);
+
 static size_t do_order_new(imx_core *c, const imx_request *rq, uint32_t cc,
                            char *buf, size_t cap) {
   int64_t s = service_index(c, rq->service);
@@ -884,6 +924,7 @@ static uint32_t book_offers(imx_core *c, uint32_t s, uint32_t auth_cc, uint32_t 
     copy_str(o->cc, sizeof o->cc, mc->id);
     copy_str(o->name, sizeof o->name, mc->name);
     copy_str(o->site, sizeof o->site, mc->site);
+    rep_fill(c, rep_of(c, in->cc, s), &o->rep);
   }
   return got;
 }
@@ -1229,6 +1270,7 @@ static size_t do_tender_get(imx_core *c, const imx_request *rq, uint32_t cc,
     copy_str(row->name, sizeof row->name, p->name);
     copy_str(row->site, sizeof row->site, p->site);
     row->price_minor = q[i].price_minor;
+    rep_fill(c, rep_of(c, q[i].cc, ti.service), &row->rep);
   }
   r.quotes = rows;
   return imx_reply_encode(&r, buf, cap);
@@ -1347,6 +1389,7 @@ static void service_row(const imx_core *c, uint32_t s, imx_reply_service *row) {
   row->last_price_minor = c->last[s].price_minor;
   row->last_qty = c->last[s].qty;
   row->last_time_ms = c->last[s].time_ms;
+  rep_fill(c, rep_of_service(c, s), &row->rep);
 }
 
 static size_t do_services_list(imx_core *c, const imx_request *rq, char *buf,
@@ -1412,9 +1455,191 @@ static size_t do_cc_get(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   imx_reply r;
   reply_init(&r, IMX_MSG_CC_GET, rq);
   cc_row(c, (uint32_t)cc, auth_cc, &c->cc_rows[0]);
+  /* its reputation for each service it provides, in services' order */
+  const imx_market_cc *mc = &c->m->ccs[cc];
+  for (uint32_t k = 0; k < mc->capacities_n; k++) {
+    imx_reply_reputation *row = &c->rep_rows[k];
+    rep_fill(c, &c->reps[c->cc_services_at[cc] + k], row);
+    copy_str(row->service, sizeof row->service,
+             c->m->services[mc->capacities[k].service].id);
+  }
+  c->cc_rows[0].reputation = c->rep_rows;
+  c->cc_rows[0].reputation_n = mc->capacities_n;
   r.ccs = c->cc_rows;
   r.ccs_n = 1;
   return imx_reply_encode(&r, buf, cap);
+}
+
+/* ------------------------------------------------------------- ratings */
+
+/*
+** The buyer of a trade rates it once (rating.new), within the market's
+** rating window of the trade, by the request's clock (the core's clock
+** after the request's tick: deterministic under replay); the provider
+** replies once (rating.reply), within the window from the rating. What
+** the core must know for that is in memory, bounded: per trade, in slot
+** trade % IMX_RATEABLE_TRADES, its buyer, seller, service, time and
+** whether it was rated and answered. A trade whose slot a newer trade
+** took (more than IMX_RATEABLE_TRADES trades later) can no longer be
+** rated, whatever the window: the same answer as for a trade beyond the
+** window ("rating_window_passed"). A snapshot keeps the trades that may
+** still be rated or answered, and every reputation.
+**
+** Reputation: per provider and service it provides, the number of
+** ratings and the sum of their stars, all time (what matching reads,
+** deterministic from the journal) and per day for the last
+** IMX_REPUTATION_RECENT_DAYS days (for people: by the rating's day, UTC);
+** and the same per service over all its providers (services.list).
+*/
+
+#define DAY_MS 86400000LL
+
+static int64_t window_ms(const imx_core *c) {
+  uint32_t days = c->m->rating_window_days ? c->m->rating_window_days
+                                           : IMX_RATING_WINDOW_DAYS_DEFAULT;
+  return (int64_t)days * DAY_MS;
+}
+
+/* The reputation of provider cc for service s, or NULL when cc does not
+** provide it. */
+static reputation *rep_of(const imx_core *c, uint32_t cc, uint32_t s) {
+  const imx_market_cc *mc = &c->m->ccs[cc];
+  for (uint32_t k = 0; k < mc->capacities_n; k++)
+    if (mc->capacities[k].service == s) return &c->reps[c->cc_services_at[cc] + k];
+  return NULL;
+}
+
+/* The service's own, over all its providers: after the providers'. */
+static reputation *rep_of_service(const imx_core *c, uint32_t s) {
+  return &c->reps[c->cc_services_at[c->m->ccs_n] + s];
+}
+
+static void rep_add(reputation *r, int64_t day, int stars) {
+  r->ratings++;
+  r->stars_sum += stars;
+  rep_day *d = &r->days[day % IMX_REPUTATION_RECENT_DAYS];
+  if (d->day != day) *d = (rep_day){.day = day};
+  d->ratings++;
+  d->stars_sum += (uint32_t)stars;
+}
+
+static void rep_fill(const imx_core *c, const reputation *r, imx_reply_reputation *out) {
+  memset(out, 0, sizeof *out);
+  if (r == NULL) return;
+  out->ratings = r->ratings;
+  out->stars_sum = r->stars_sum;
+  int64_t today = c->now_ms / DAY_MS;
+  for (uint32_t k = 0; k < IMX_REPUTATION_RECENT_DAYS; k++) {
+    const rep_day *d = &r->days[k];
+    if (d->ratings && d->day <= today && d->day > today - IMX_REPUTATION_RECENT_DAYS) {
+      out->ratings_recent += d->ratings;
+      out->stars_sum_recent += d->stars_sum;
+    }
+  }
+}
+
+void core_reputation(const imx_core *c, uint32_t cc, uint32_t service,
+                     imx_reply_reputation *out) {
+  IMX_ASSERT(cc < c->m->ccs_n && service < c->m->services_n);
+  rep_fill(c, rep_of(c, cc, service), out);
+}
+
+/* The engine's copy of a provider's all-time reputation (matching with
+** min_stars reads it): the one place that hands it over. */
+static void engine_reputation(imx_core *c, uint32_t cc, uint32_t service,
+                              const reputation *r) {
+  (void)c, (void)cc, (void)service, (void)r;
+  /* imx_engine_reputation_set(c->e, cc, service, r->ratings, r->stars_sum);
+  ** once the engine has it (issue 13, quality in matching) */
+}
+
+/* Every provider's reputation to the engine (after a snapshot is read). */
+static void engine_reputations(imx_core *c) {
+  for (uint32_t cc = 0; cc < c->m->ccs_n; cc++) {
+    const imx_market_cc *mc = &c->m->ccs[cc];
+    for (uint32_t k = 0; k < mc->capacities_n; k++) {
+      const reputation *r = &c->reps[c->cc_services_at[cc] + k];
+      if (r->ratings) engine_reputation(c, cc, mc->capacities[k].service, r);
+    }
+  }
+}
+
+/* Whether a kept trade can no longer be rated nor answered. */
+static int rateable_closed(const imx_core *c, const rateable *t) {
+  int64_t from = t->rated_ms > t->time_ms ? t->rated_ms : t->time_ms;
+  return c->now_ms > from + window_ms(c);
+}
+
+/* The kept trade rq->trade, or NULL with the refusal in *len. */
+static rateable *rateable_find(imx_core *c, const imx_request *rq, char *buf, size_t cap,
+                               size_t *len) {
+  if (rq->trade == 0 || rq->trade > (uint64_t)c->last_trade) {
+    *len = reason_reply(rq, "unknown_trade", buf, cap);
+    return NULL;
+  }
+  rateable *t = &c->rateable[rq->trade % IMX_RATEABLE_TRADES];
+  if (t->trade != rq->trade || rateable_closed(c, t)) {
+    *len = reason_reply(rq, "rating_window_passed", buf, cap);
+    return NULL;
+  }
+  return t;
+}
+
+static void rating_result(imx_core *c, core_result *res, const rateable *t, int stars,
+                          const char *comment) {
+  copy_str(c->rating_comment, sizeof c->rating_comment, comment);
+  c->rating = (core_rating){.trade = t->trade, .service = c->m->services[t->service].id,
+                            .provider = c->m->ccs[t->seller].id,
+                            .rater = c->m->ccs[t->buyer].id, .stars = stars,
+                            .comment = c->rating_comment, .time_ms = c->now_ms};
+  res->rating = &c->rating;
+  c->cmd.changed = 1;
+}
+
+static size_t do_rating_new(imx_core *c, const imx_request *rq, uint32_t cc,
+                            core_result *res, char *buf, size_t cap) {
+  size_t len = 0;
+  rateable *t = rateable_find(c, rq, buf, cap, &len);
+  if (t == NULL) return len;
+  if (t->buyer != cc) return reason_reply(rq, "not_buyer", buf, cap);
+  if (c->now_ms > t->time_ms + window_ms(c))
+    return reason_reply(rq, "rating_window_passed", buf, cap);
+  if (t->rated_ms) return reason_reply(rq, "already_rated", buf, cap);
+  IMX_ASSERT(t->seller != t->buyer && "nobody rates itself");
+  IMX_ASSERT(rq->stars >= IMX_STARS_MIN && rq->stars <= IMX_STARS_MAX);
+  t->rated_ms = c->now_ms > 0 ? c->now_ms : 1;
+  t->stars = (uint8_t)rq->stars;
+  int64_t day = c->now_ms / DAY_MS;
+  reputation *r = rep_of(c, t->seller, t->service);
+  if (r) {
+    rep_add(r, day, rq->stars);
+    engine_reputation(c, t->seller, t->service, r);
+  }
+  rep_add(rep_of_service(c, t->service), day, rq->stars);
+  rating_result(c, res, t, rq->stars, rq->comment);
+  imx_reply rp;
+  reply_init(&rp, IMX_MSG_RATING_NEW, rq);
+  rp.trade = t->trade;
+  rp.stars = rq->stars;
+  copy_str(rp.service, sizeof rp.service, c->m->services[t->service].id);
+  copy_str(rp.cc, sizeof rp.cc, c->m->ccs[t->seller].id);
+  return imx_reply_encode(&rp, buf, cap);
+}
+
+static size_t do_rating_reply(imx_core *c, const imx_request *rq, uint32_t cc,
+                              core_result *res, char *buf, size_t cap) {
+  size_t len = 0;
+  rateable *t = rateable_find(c, rq, buf, cap, &len);
+  if (t == NULL) return len;
+  if (t->seller != cc) return reason_reply(rq, "not_seller", buf, cap);
+  if (!t->rated_ms) return reason_reply(rq, "not_rated", buf, cap);
+  if (t->replied) return reason_reply(rq, "already_replied", buf, cap);
+  t->replied = 1;
+  rating_result(c, res, t, 0, rq->comment);
+  imx_reply rp;
+  reply_init(&rp, IMX_MSG_RATING_REPLY, rq);
+  rp.trade = t->trade;
+  return imx_reply_encode(&rp, buf, cap);
 }
 
 core_last core_last_of(const imx_core *c, uint32_t s) {
@@ -1484,6 +1709,12 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
     if (!has_role(c, auth_cc, IMX_ROLE_ADMIN))
       return error_reply(rq, "forbidden", "type", "only admin runs auctions", buf, cap);
     return do_auction_run(c, rq, buf, cap);
+  case IMX_MSG_RATING_NEW:
+    if ((cc = core_acting_cc(c->m, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
+    return do_rating_new(c, rq, (uint32_t)cc, res, buf, cap);
+  case IMX_MSG_RATING_REPLY:
+    if ((cc = core_acting_cc(c->m, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
+    return do_rating_reply(c, rq, (uint32_t)cc, res, buf, cap);
   case IMX_MSG_PERIOD_CLOSE:
     if (!has_role(c, auth_cc, IMX_ROLE_ADMIN | IMX_ROLE_FINANCE))
       return error_reply(rq, "forbidden", "type", "only admin or finance close periods", buf, cap);
@@ -1667,7 +1898,7 @@ int64_t core_last_trade(const imx_core *c) { return c->last_trade; }
 ** not written: they are the books' tops, computed again.
 */
 #define CORE_SNAP_MAGIC 0x31455243584D49ull /* "IMXCRE1" */
-#define CORE_SNAP_VERSION 2u /* 2: each service's last trade */
+#define CORE_SNAP_VERSION 3u /* 2: each service's last trade; 3: ratings */
 
 static void snap_trades(const imx_core *c, imx_wbuf *o) {
   imx_wbuf_int(o, c->trades_n, 4);
@@ -1746,6 +1977,85 @@ static int read_last(imx_core *c, imx_rbuf *in) {
                l.time_ms >= 0;
     if (!none && !some) return imx_rbuf_fail(in, "a service's last trade is out of range");
     c->last[s] = l;
+  }
+  return 0;
+}
+
+/* Ratings: the kept trades that may still be rated or answered (in slot
+** order), then every reputation (providers' per service, then services'),
+** each with its days. */
+static void snap_ratings(const imx_core *c, imx_wbuf *o) {
+  uint32_t open = 0;
+  for (uint32_t k = 0; k < IMX_RATEABLE_TRADES; k++)
+    open += c->rateable[k].trade != 0 && !rateable_closed(c, &c->rateable[k]);
+  imx_wbuf_int(o, open, 4);
+  for (uint32_t k = 0; k < IMX_RATEABLE_TRADES; k++) {
+    const rateable *t = &c->rateable[k];
+    if (t->trade == 0 || rateable_closed(c, t)) continue;
+    imx_wbuf_int(o, t->trade, 8);
+    imx_wbuf_int(o, (uint64_t)t->time_ms, 8);
+    imx_wbuf_int(o, (uint64_t)t->rated_ms, 8);
+    imx_wbuf_int(o, t->service, 4);
+    imx_wbuf_int(o, t->buyer, 4);
+    imx_wbuf_int(o, t->seller, 4);
+    imx_wbuf_int(o, t->stars, 1);
+    imx_wbuf_int(o, t->replied, 1);
+  }
+  uint32_t reps = c->cc_services_at[c->m->ccs_n] + c->m->services_n;
+  imx_wbuf_int(o, reps, 4);
+  for (uint32_t k = 0; k < reps; k++) {
+    const reputation *r = &c->reps[k];
+    imx_wbuf_int(o, (uint64_t)r->ratings, 8);
+    imx_wbuf_int(o, (uint64_t)r->stars_sum, 8);
+    for (uint32_t d = 0; d < IMX_REPUTATION_RECENT_DAYS; d++) {
+      imx_wbuf_int(o, (uint64_t)r->days[d].day, 8);
+      imx_wbuf_int(o, r->days[d].ratings, 4);
+      imx_wbuf_int(o, r->days[d].stars_sum, 4);
+    }
+  }
+}
+
+static int read_ratings(imx_core *c, imx_rbuf *in) {
+  uint32_t open = (uint32_t)imx_rbuf_int(in, 4);
+  if (open > IMX_RATEABLE_TRADES) return imx_rbuf_fail(in, "more rateable trades than kept");
+  for (uint32_t k = 0; k < open; k++) {
+    rateable t;
+    memset(&t, 0, sizeof t);
+    t.trade = imx_rbuf_int(in, 8);
+    t.time_ms = (int64_t)imx_rbuf_int(in, 8);
+    t.rated_ms = (int64_t)imx_rbuf_int(in, 8);
+    t.service = (uint32_t)imx_rbuf_int(in, 4);
+    t.buyer = (uint32_t)imx_rbuf_int(in, 4);
+    t.seller = (uint32_t)imx_rbuf_int(in, 4);
+    t.stars = (uint8_t)imx_rbuf_int(in, 1);
+    t.replied = (uint8_t)imx_rbuf_int(in, 1);
+    if (in->why) return -1;
+    rateable *slot = &c->rateable[t.trade % IMX_RATEABLE_TRADES];
+    if (t.trade == 0 || t.trade > (uint64_t)c->last_trade || slot->trade != 0 ||
+        t.service >= c->m->services_n || t.buyer >= c->m->ccs_n ||
+        t.seller >= c->m->ccs_n || t.buyer == t.seller || t.time_ms < 0 ||
+        t.rated_ms < 0 || (t.rated_ms != 0) != (t.stars != 0) || t.stars > IMX_STARS_MAX ||
+        t.replied > 1 || (t.replied && !t.rated_ms))
+      return imx_rbuf_fail(in, "a rateable trade is out of range");
+    *slot = t;
+  }
+  uint32_t reps = (uint32_t)imx_rbuf_int(in, 4);
+  if (in->why) return -1;
+  if (reps != c->cc_services_at[c->m->ccs_n] + c->m->services_n)
+    return imx_rbuf_fail(in, "the reputations are of another market");
+  for (uint32_t k = 0; k < reps; k++) {
+    reputation *r = &c->reps[k];
+    r->ratings = (int64_t)imx_rbuf_int(in, 8);
+    r->stars_sum = (int64_t)imx_rbuf_int(in, 8);
+    for (uint32_t d = 0; d < IMX_REPUTATION_RECENT_DAYS; d++) {
+      r->days[d].day = (int64_t)imx_rbuf_int(in, 8);
+      r->days[d].ratings = (uint32_t)imx_rbuf_int(in, 4);
+      r->days[d].stars_sum = (uint32_t)imx_rbuf_int(in, 4);
+    }
+    if (in->why) return -1;
+    if (r->ratings < 0 || r->stars_sum < r->ratings * IMX_STARS_MIN ||
+        r->stars_sum > r->ratings * IMX_STARS_MAX)
+      return imx_rbuf_fail(in, "a reputation is out of range");
   }
   return 0;
 }
@@ -1845,6 +2155,7 @@ size_t core_snapshot_write(const imx_core *c, void *buf, size_t cap) {
   imx_wbuf_int(&o, (uint64_t)c->now_ms, 8);
   snap_trades(c, &o);
   snap_last(c, &o);
+  snap_ratings(c, &o);
   snap_dedupe(c, &o);
   imx_wbuf_int(&o, CORE_SNAP_MAGIC, 8);
   return o.len;
@@ -1868,6 +2179,7 @@ int core_snapshot_read(imx_core *c, const void *buf, size_t len, const char **wh
     imx_rbuf_fail(&in, "the period or the last trade is out of range");
   if (in.why == NULL) read_trades(c, &in);
   if (in.why == NULL) read_last(c, &in);
+  if (in.why == NULL) read_ratings(c, &in);
   if (in.why == NULL) read_dedupe(c, &in);
   if (in.why == NULL && (imx_rbuf_int(&in, 8) != CORE_SNAP_MAGIC || in.at != in.len))
     imx_rbuf_fail(&in, "it does not end where it should");
@@ -1875,6 +2187,7 @@ int core_snapshot_read(imx_core *c, const void *buf, size_t len, const char **wh
     c->touched[s] = 1;
     c->touched_list[c->touched_n++] = s;
   }
+  if (in.why == NULL) engine_reputations(c);
   record_tops(c); /* the tops as published before: no market data now */
   c->md_n = 0;
   *why = in.why;
@@ -1929,9 +2242,15 @@ static int alloc_buffers(imx_core *c, uint32_t services) {
   c->service_rows = malloc(IMX_LIST_MAX * sizeof *c->service_rows);
   c->cc_rows = malloc(IMX_LIST_MAX * sizeof *c->cc_rows);
   c->offer_rows = malloc(IMX_DEPTH_MAX * sizeof *c->offer_rows);
+  c->rep_rows = malloc(services * sizeof *c->rep_rows);
+  c->rateable = calloc(IMX_RATEABLE_TRADES, sizeof *c->rateable);
+  if (!c->rep_rows || !c->rateable) return -1;
   if (!c->last || !c->service_rows || !c->cc_rows || !c->offer_rows ||
       directory_open(c, services) != 0)
     return -1;
+  /* every provider's per service, then every service's */
+  c->reps = calloc((size_t)c->cc_services_at[c->m->ccs_n] + services, sizeof *c->reps);
+  if (!c->reps) return -1;
   if (!c->tender_infos || !c->tender_rows) return -1;
   if (!c->replay_reply || !c->batch_trades || !c->md || !c->batch_closed || !c->trades || !c->tops || !c->touched ||
       !c->touched_list || !c->order_infos || !c->order_rows || !c->trade_rows ||
@@ -1976,6 +2295,9 @@ void core_close(imx_core *c) {
   free(c->tops);
   free(c->touched);
   free(c->touched_list);
+  free(c->rep_rows);
+  free(c->rateable);
+  free(c->reps);
   free(c->dedupe);
   free(c->dedupe_arena);
   free(c->order_infos);

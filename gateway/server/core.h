@@ -64,6 +64,17 @@ typedef struct core_closed {
   int64_t period, time_ms;  /* when it closed                           */
 } core_closed;
 
+/* A rating a command made (rating.new), or its reply (rating.reply): the
+** ledger keeps both (ratings.list, the export). Strings are the market
+** file's ids and the request's comment, valid until the next command. */
+typedef struct core_rating {
+  uint64_t trade;
+  const char *service, *provider, *rater; /* the trade's seller, buyer   */
+  int stars;                /* 1..5; 0: this is the provider's reply      */
+  const char *comment;      /* the rating's ("" when none), or the reply   */
+  int64_t time_ms;          /* when it was given: the request's clock     */
+} core_rating;
+
 /* What one command did. */
 typedef struct core_result {
   size_t reply_len;         /* the reply, in the caller's buffer; 0 for a
@@ -86,6 +97,7 @@ typedef struct core_result {
   uint32_t closed_n;
   int64_t period_closed;    /* 0, or the period the command closed: the
                             ** ledger freezes it after the trades       */
+  const core_rating *rating;/* NULL, or the rating or reply it made     */
 } core_result;
 
 typedef struct imx_core imx_core;
@@ -145,6 +157,12 @@ typedef struct core_last {
 
 /* The last trade of service s (< services_n). */
 core_last core_last_of(const imx_core *c, uint32_t s);
+
+/* A provider's reputation for a service (rating.new's totals), with the
+** recent figures as of the core's clock; all 0 when it has no ratings or
+** does not provide the service. */
+void core_reputation(const imx_core *c, uint32_t cc, uint32_t service,
+                     imx_reply_reputation *out);
 
 /* The last trade id the engine gave (0: none yet). */
 int64_t core_last_trade(const imx_core *c);
