@@ -8,6 +8,8 @@
 **   hledger    a journal hledger accepts; buys on expenses:internal:<cc>,
 **              sales on income:internal:<cc>
 **   beancount  the same for bean-check (accounts opened first)
+**   ratings    not settlements: every rating of a trade by its buyer, with
+**              the provider's reply, as CSV (imx_ledger.h)
 **
 ** Ids come from the market file, which allows any printable character, so
 ** every id is written through the one function of its format that escapes
@@ -269,16 +271,55 @@ static int head(exporter *x) {
     return accounts_distinct(x);
   case IMX_EXPORT_BEANCOUNT:
     return accounts_distinct(x) || beancount_head(x) ? -1 : 0;
+  case IMX_EXPORT_RATINGS:
+    fputs("trade,service,provider,rater,stars,comment,rated,reply,replied\n", x->out);
+    return 0;
   }
   return imx_ledger_error_set(x->l, "unknown export format %d", x->format);
+}
+
+/* An ISO 8601 time in UTC, to the second. */
+static void time_of(char *buf, size_t cap, int64_t time_ms) {
+  time_t t = (time_t)(time_ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int rating_row(void *ctx, const imx_ledger_rating *r) {
+  exporter *x = ctx;
+  char when[32];
+  fprintf(x->out, "%" PRId64 ",", r->trade_id);
+  csv_field(x->out, r->service);
+  fputc(',', x->out);
+  csv_field(x->out, r->provider);
+  fputc(',', x->out);
+  csv_field(x->out, r->rater);
+  fprintf(x->out, ",%d,", r->stars);
+  csv_field(x->out, r->comment);
+  time_of(when, sizeof when, r->time_ms);
+  fprintf(x->out, ",%s,", when);
+  if (r->reply) {
+    csv_field(x->out, r->reply);
+    time_of(when, sizeof when, r->reply_ms);
+    fprintf(x->out, ",%s\n", when);
+  } else {
+    fputs(",\n", x->out);
+  }
+  x->rows++;
+  return 0;
 }
 
 int imx_export(imx_ledger *l, const imx_market *m, int64_t period, int format,
                FILE *out, int64_t *rows) {
   IMX_ASSERT(l != NULL && m != NULL && out != NULL && period >= 0);
   exporter x = {l, out, m, format, 0};
+  if (format == IMX_EXPORT_RATINGS && period != 0)
+    return imx_ledger_error_set(l, "ratings belong to no period: export them all");
   int rc = head(&x);
-  if (rc == 0) rc = imx_ledger_trades_each(l, period, row, &x);
+  if (rc == 0)
+    rc = format == IMX_EXPORT_RATINGS ? imx_ledger_ratings_each(l, rating_row, &x)
+                                      : imx_ledger_trades_each(l, period, row, &x);
   if (rows) *rows = x.rows;
   if (rc == 0 && (fflush(out) != 0 || ferror(out)))
     rc = imx_ledger_error_set(l, "writing the export failed");

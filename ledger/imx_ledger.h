@@ -24,7 +24,7 @@
 
 #include "imx_proto.h" /* the market file: units and currencies of exports */
 
-#define IMX_LEDGER_SCHEMA_VERSION 4
+#define IMX_LEDGER_SCHEMA_VERSION 5
 
 typedef struct imx_ledger imx_ledger;
 
@@ -58,6 +58,18 @@ typedef struct imx_ledger_order {
                       ** NULL otherwise                                   */
   int64_t period, closed_ms;
 } imx_ledger_order;
+
+/* A rating of a trade by its buyer (schema 5), with the provider's reply
+** once given (reply NULL, reply_ms 0 until then). */
+typedef struct imx_ledger_rating {
+  int64_t trade_id;
+  const char *service, *provider, *rater; /* the trade's seller and buyer */
+  int stars;                              /* 1..5                         */
+  const char *comment;                    /* "" when none                 */
+  int64_t time_ms;
+  const char *reply;
+  int64_t reply_ms;
+} imx_ledger_rating;
 
 /* A fill of a closed order, as its owner sees it. */
 typedef struct imx_ledger_fill {
@@ -96,6 +108,12 @@ int imx_ledger_journal(imx_ledger *l, int64_t seq, int64_t time_ms,
 int imx_ledger_put_trade(imx_ledger *l, const imx_ledger_trade *t);
 /* A closed order. An order id already written fails. */
 int imx_ledger_put_order(imx_ledger *l, const imx_ledger_order *o);
+/* A rating (reply and reply_ms are ignored). A trade rated already fails. */
+int imx_ledger_put_rating(imx_ledger *l, const imx_ledger_rating *r);
+/* The provider's reply to the rating of a trade. Fails when the trade has
+** no rating or its rating has a reply. */
+int imx_ledger_put_reply(imx_ledger *l, int64_t trade_id, const char *reply,
+                         int64_t time_ms);
 const char *imx_ledger_error(const imx_ledger *l);
 
 /* Checks the whole ledger: the file's integrity, the schema version, every
@@ -179,6 +197,16 @@ typedef int (*imx_ledger_fill_fn)(void *ctx, const imx_ledger_fill *f);
 int imx_ledger_order_fills(imx_ledger *l, int64_t order_id, uint32_t limit,
                            imx_ledger_fill_fn fn, void *ctx, int64_t *total);
 
+/* Ratings, newest rated trade first: up to limit of them with a trade id
+** below before_trade (0: from the newest), where cc (NULL: anyone) is the
+** provider or the rater, and of service (NULL: any). fn is called for
+** each (strings valid during the call; non-zero stops). Returns 0 or -1.
+** Schema 5. */
+typedef int (*imx_ledger_rating_fn)(void *ctx, const imx_ledger_rating *r);
+int imx_ledger_ratings(imx_ledger *l, const char *cc, const char *service,
+                       int64_t before_trade, uint32_t limit, imx_ledger_rating_fn fn,
+                       void *ctx);
+
 /* The SQL of one schema migration (1..IMX_LEDGER_SCHEMA_VERSION), or NULL:
 ** for tools that need the ledger's tables without the ledger (a benchmark's
 ** raw-SQLite baseline). */
@@ -189,7 +217,12 @@ int imx_ledger_balance(imx_ledger *l, const char *account, int64_t *out);
 
 /* ------------------------------------------------------------- export */
 
-enum { IMX_EXPORT_CSV, IMX_EXPORT_SAP, IMX_EXPORT_HLEDGER, IMX_EXPORT_BEANCOUNT };
+/* IMX_EXPORT_RATINGS: not settlements but every rating (schema 5), as CSV
+** with headers, oldest trade first: trade, service, provider, rater,
+** stars, comment, rated, reply, replied (times in UTC, ISO 8601); the
+** period must be 0 (a rating belongs to no period). */
+enum { IMX_EXPORT_CSV, IMX_EXPORT_SAP, IMX_EXPORT_HLEDGER, IMX_EXPORT_BEANCOUNT,
+       IMX_EXPORT_RATINGS };
 
 /* Writes the settlements of a period (0: all) in a format; the market file
 ** gives units and currencies. Returns 0, and the number of rows; or -1 with

@@ -1,7 +1,7 @@
 /*
 ** ledger.c -- the double-entry ledger in SQLite.
 **
-** Tables (schema version 4, PRAGMA user_version):
+** Tables (schema version 5, PRAGMA user_version):
 **   journal(seq, time_ms, cc, command)       every accepted command, in order
 **   trades(trade_id, period, time_ms, service, buyer, seller, qty,
 **          price_minor, amount_minor,        amount = qty x price (CHECK)
@@ -19,6 +19,11 @@
 **                                            every order that closed (4), in
 **                                            the order they closed (seq);
 **                                            index (cc, seq): order.history
+**   ratings(trade_id, service, provider, rater, stars, comment, time_ms,
+**          reply, reply_ms)                  every rating of a trade by its
+**                                            buyer (5), with the provider's
+**                                            reply; indexes (provider,
+**                                            trade_id), (rater, trade_id)
 ** Migrations run in order inside one transaction; a file from a newer imx is
 ** refused rather than guessed at.
 **
@@ -60,6 +65,7 @@
 struct imx_ledger {
   sqlite3 *db;
   sqlite3_stmt *put_journal, *put_trade, *put_posting, *period_closed, *put_order;
+  sqlite3_stmt *put_rating, *put_reply, *ratings, *ratings_all; /* schema 5 */
   /* order.history's reads, prepared at their first use (schema 4) */
   sqlite3_stmt *order_seq, *orders_closed, *fills, *fills_count;
   int read_only;       /* opened by imx_ledger_open_existing      */
@@ -146,6 +152,15 @@ static const char *const MIGRATIONS[] = {
     " period INTEGER NOT NULL CHECK(period >= 1), closed_ms INTEGER NOT NULL,"
     " CHECK((status = 'filled') = (qty_filled = qty)));"
     "CREATE INDEX orders_closed_cc ON orders_closed(cc, seq);",
+    /* 5: ratings of trades by their buyers, and the providers' replies */
+    "CREATE TABLE ratings(trade_id INTEGER PRIMARY KEY CHECK(trade_id > 0),"
+    " service TEXT NOT NULL, provider TEXT NOT NULL, rater TEXT NOT NULL,"
+    " stars INTEGER NOT NULL CHECK(stars BETWEEN 1 AND 5),"
+    " comment TEXT NOT NULL, time_ms INTEGER NOT NULL,"
+    " reply TEXT, reply_ms INTEGER,"
+    " CHECK(provider <> rater), CHECK((reply IS NULL) = (reply_ms IS NULL)));"
+    "CREATE INDEX ratings_provider ON ratings(provider, trade_id);"
+    "CREATE INDEX ratings_rater ON ratings(rater, trade_id);",
 };
 #define MIGRATIONS_N (sizeof MIGRATIONS / sizeof MIGRATIONS[0])
 _Static_assert(MIGRATIONS_N == IMX_LEDGER_SCHEMA_VERSION,
@@ -221,7 +236,10 @@ static int prepare_all(imx_ledger *l) {
               {&l->put_posting, "INSERT INTO postings VALUES(?,?,?,?)"},
               {&l->period_closed, "SELECT 1 FROM periods WHERE period = ?"},
               {&l->put_order, "INSERT INTO orders_closed VALUES"
-                              "(NULL,?,?,?,?,?,?,?,?,?,?,?,?,?)"}};
+                              "(NULL,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+              {&l->put_rating, "INSERT INTO ratings VALUES(?,?,?,?,?,?,?,NULL,NULL)"},
+              {&l->put_reply, "UPDATE ratings SET reply = ?2, reply_ms = ?3"
+                              " WHERE trade_id = ?1 AND reply IS NULL"}};
   for (size_t k = 0; k < sizeof prep / sizeof prep[0]; k++)
     if (sqlite3_prepare_v2(l->db, prep[k].sql, -1, prep[k].st, NULL) != SQLITE_OK)
       return fail(l, "preparing statements");
@@ -332,6 +350,10 @@ void imx_ledger_close(imx_ledger *l) {
   sqlite3_finalize(l->put_posting);
   sqlite3_finalize(l->period_closed);
   sqlite3_finalize(l->put_order);
+  sqlite3_finalize(l->put_rating);
+  sqlite3_finalize(l->put_reply);
+  sqlite3_finalize(l->ratings);
+  sqlite3_finalize(l->ratings_all);
   sqlite3_finalize(l->order_seq);
   sqlite3_finalize(l->orders_closed);
   sqlite3_finalize(l->fills);
@@ -738,13 +760,43 @@ int imx_ledger_put_order(imx_ledger *l, const imx_ledger_order *o) {
   return step(l, st, "closed order");
 }
 
+int imx_ledger_put_rating(imx_ledger *l, const imx_ledger_rating *r) {
+  IMX_ASSERT(r != NULL && r->service && r->provider && r->rater && r->comment);
+  IMX_ASSERT(r->trade_id > 0 && r->stars >= IMX_STARS_MIN && r->stars <= IMX_STARS_MAX);
+  if (l->read_only) return read_only_write(l);
+  sqlite3_stmt *st = l->put_rating;
+  sqlite3_bind_int64(st, 1, r->trade_id);
+  sqlite3_bind_text(st, 2, r->service, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, r->provider, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, r->rater, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 5, r->stars);
+  sqlite3_bind_text(st, 6, r->comment, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 7, r->time_ms);
+  return step(l, st, "rating");
+}
+
+int imx_ledger_put_reply(imx_ledger *l, int64_t trade_id, const char *reply,
+                         int64_t time_ms) {
+  IMX_ASSERT(trade_id > 0 && reply != NULL);
+  if (l->read_only) return read_only_write(l);
+  sqlite3_stmt *st = l->put_reply;
+  sqlite3_bind_int64(st, 1, trade_id);
+  sqlite3_bind_text(st, 2, reply, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, time_ms);
+  if (step(l, st, "rating reply") != 0) return -1;
+  if (sqlite3_changes(l->db) != 1)
+    return imx_ledger_error_set(l, "trade %lld: no rating without a reply to answer",
+                                (long long)trade_id);
+  return 0;
+}
+
 /* Prepares a read statement at its first use: a ledger opened read-only
 ** may be of a schema without its tables, and only these reads need them. */
 static int prepared(imx_ledger *l, sqlite3_stmt **st, const char *sql) {
   if (*st != NULL) return 0;
   if (sqlite3_prepare_v2(l->db, sql, -1, st, NULL) != SQLITE_OK) {
     *st = NULL;
-    return fail(l, "preparing the order history (schema 4)");
+    return fail(l, "preparing a read of the order history or the ratings (schema 4, 5)");
   }
   return 0;
 }
@@ -869,4 +921,54 @@ void imx_ledger_interrupt(imx_ledger *l) {
 
 const char *imx_ledger_migration_sql(int version) {
   return version >= 1 && (size_t)version <= MIGRATIONS_N ? MIGRATIONS[version - 1] : NULL;
+}
+
+/* Calls fn for each row of a ratings query that is bound and ready. */
+static int ratings_rows(imx_ledger *l, sqlite3_stmt *st, imx_ledger_rating_fn fn,
+                        void *ctx) {
+  int rc = 0, r;
+  while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+    imx_ledger_rating x = {
+        .trade_id = sqlite3_column_int64(st, 0), .service = column_text(st, 1),
+        .provider = column_text(st, 2), .rater = column_text(st, 3),
+        .stars = sqlite3_column_int(st, 4), .comment = column_text(st, 5),
+        .time_ms = sqlite3_column_int64(st, 6), .reply = column_text(st, 7),
+        .reply_ms = sqlite3_column_int64(st, 8)};
+    if (!x.service || !x.provider || !x.rater || !x.comment) {
+      rc = fail(l, "reading ratings");
+      break;
+    }
+    rc = fn(ctx, &x);
+  }
+  if (rc == 0 && r != SQLITE_DONE) rc = fail(l, "reading ratings");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc < 0 ? -1 : 0;
+}
+
+#define RATING_COLUMNS \
+  "SELECT trade_id, service, provider, rater, stars, comment, time_ms, reply," \
+  " reply_ms FROM ratings"
+
+int imx_ledger_ratings_each(imx_ledger *l, imx_ledger_rating_fn fn, void *ctx) {
+  IMX_ASSERT(l != NULL && fn != NULL);
+  if (prepared(l, &l->ratings_all, RATING_COLUMNS " ORDER BY trade_id")) return -1;
+  return ratings_rows(l, l->ratings_all, fn, ctx);
+}
+
+int imx_ledger_ratings(imx_ledger *l, const char *cc, const char *service,
+                       int64_t before_trade, uint32_t limit, imx_ledger_rating_fn fn,
+                       void *ctx) {
+  IMX_ASSERT(l != NULL && fn != NULL && before_trade >= 0);
+  if (prepared(l, &l->ratings,
+               RATING_COLUMNS " WHERE (?1 IS NULL OR provider = ?1 OR rater = ?1)"
+               " AND (?2 IS NULL OR service = ?2) AND trade_id < ?3"
+               " ORDER BY trade_id DESC LIMIT ?4"))
+    return -1;
+  sqlite3_stmt *st = l->ratings;
+  if (cc) sqlite3_bind_text(st, 1, cc, -1, SQLITE_STATIC);
+  if (service) sqlite3_bind_text(st, 2, service, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, before_trade > 0 ? before_trade : INT64_MAX);
+  sqlite3_bind_int64(st, 4, limit);
+  return ratings_rows(l, st, fn, ctx);
 }

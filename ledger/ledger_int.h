@@ -10,4 +10,8 @@
 int imx_ledger_error_set(imx_ledger *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Every rating, oldest trade first (the ratings export); fn as in
+** imx_ledger_ratings. Returns 0 or -1. */
+int imx_ledger_ratings_each(imx_ledger *l, imx_ledger_rating_fn fn, void *ctx);
+
 #endif /* IMX_LEDGER_INT_H */

@@ -153,7 +153,7 @@ argument_errors() {
   want_err CC-R1 2 "imx: auction: did you mean imx auction run? (imx help)" auction || ok=1
   want_err CC-R1 2 "imx: --url: needs a value" --url || ok=1
   want_err CC-R1 2 "imx: --colour: no such option (imx help)" --colour book it.hour || ok=1
-  want_err CC-FIN 2 "imx export: --format: 'xls': must be csv, sap, hledger or beancount$H export" \
+  want_err CC-FIN 2 "imx export: --format: 'xls': must be csv, sap, hledger, beancount or ratings$H export" \
     export --db x --market y --format xls || ok=1
   return $ok
 }

@@ -556,7 +556,7 @@ static void test_a_v2_ledger_is_read_as_it_is_and_upgraded(void) {
   CHECK_EQ(2, sql_int("PRAGMA user_version"));
   /* Read-write: migrated. */
   CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
-  CHECK_EQ(4, sql_int("PRAGMA user_version"));
+  CHECK_EQ(5, sql_int("PRAGMA user_version"));
   CHECK_EQ(IMX_LEDGER_SCHEMA_VERSION, sql_int("PRAGMA user_version"));
   CHECK_EQ(0, sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'postings_frozen_insert'"));
   CHECK_EQ(1, sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'trades_frozen_update'"));
@@ -578,7 +578,7 @@ static void test_a_v2_ledger_is_read_as_it_is_and_upgraded(void) {
   CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
   imx_ledger_close(l);
   CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err)); /* nothing more to do */
-  CHECK_EQ(4, sql_int("PRAGMA user_version"));
+  CHECK_EQ(5, sql_int("PRAGMA user_version"));
   done(l);
 }
 
@@ -759,7 +759,7 @@ static void test_a_v3_ledger_is_upgraded_to_keep_closed_orders(void) {
   CHECK_EQ(3, sql_int("PRAGMA user_version"));
   /* The writer migrates it: the old trade has no order ids, new ones do. */
   CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
-  CHECK_EQ(4, sql_int("PRAGMA user_version"));
+  CHECK_EQ(5, sql_int("PRAGMA user_version"));
   CHECK_EQ(1, sql_int("SELECT count(*) FROM trades WHERE buy_order IS NULL"
                       " AND sell_order IS NULL AND trade_id = 1"));
   CHECK_EQ(0, sql_int("SELECT count(*) FROM orders_closed"));

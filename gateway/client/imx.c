@@ -397,6 +397,26 @@ static int print_json(const imx_reply *page) {
   return 0;
 }
 
+/* The mean of `ratings` ratings whose stars sum to `sum`, with one
+** decimal, rounded half up, exactly in integers (43 over 10: "4.3"); "-"
+** for none. */
+static const char *stars_text(int64_t sum, int64_t ratings, char buf[24]) {
+  if (ratings <= 0 || sum < 0) return strcpy(buf, "-");
+  int64_t tenths = (sum * 20 + ratings) / (ratings * 2);
+  snprintf(buf, 24, "%" PRId64 ".%" PRId64, tenths / 10, tenths % 10);
+  return buf;
+}
+
+/* A reputation for people: "4.3 (10), 90 days 4.5 (2)", or "unrated". */
+static const char *rep_text(const imx_reply_reputation *r, char buf[96]) {
+  char a[24], b[24];
+  if (r->ratings == 0) return strcpy(buf, "unrated");
+  snprintf(buf, 96, "%s (%" PRId64 "), 90 days %s (%" PRId64 ")",
+           stars_text(r->stars_sum, r->ratings, a), r->ratings,
+           stars_text(r->stars_sum_recent, r->ratings_recent, b), r->ratings_recent);
+  return buf;
+}
+
 static int print_services_page(cli *c, const imx_reply *page, void *ctx) {
   int *rows = ctx;
   char a[IMX_MONEY_TEXT_BYTES], b[IMX_MONEY_TEXT_BYTES], p[IMX_MONEY_TEXT_BYTES], when[32];
@@ -417,6 +437,8 @@ static int print_services_page(cli *c, const imx_reply *page, void *ctx) {
            s->last_price_minor ? fmt_money(c, s->last_price_minor, p) : "-",
            s->last_time_ms ? time_text(s->last_time_ms, when) : "-");
     if (s->description[0]) printf("  %s\n", s->description);
+    char rt[96];
+    if (s->rep.ratings) printf("  rated %s\n", rep_text(&s->rep, rt));
   }
   return 0;
 }
@@ -445,9 +467,15 @@ static void print_cc(cli *c, const imx_reply_cc *x) {
   printf("%s (%s)\n", x->name, x->cc);
   printf("  site      %s\n", x->site[0] ? x->site : "-");
   printf("  roles     %s\n", roles_text(x->roles, roles, sizeof roles));
-  for (uint32_t k = 0; k < x->services_n; k++)
-    printf("  %-9s %s (%s)\n", k ? "" : "offers", service_name(c, x->services[k]),
+  for (uint32_t k = 0; k < x->services_n; k++) {
+    char rt[96];
+    printf("  %-9s %s (%s)", k ? "" : "offers", service_name(c, x->services[k]),
            x->services[k]);
+    if (k < x->reputation_n && !strcmp(x->reputation[k].service, x->services[k]) &&
+        x->reputation[k].ratings)
+      printf(", rated %s", rep_text(&x->reputation[k], rt));
+    printf("\n");
+  }
   if (x->has_budget)
     printf("  budget    %s %s per period\n", fmt_money(c, x->budget_minor, a), c->currency);
 }
@@ -496,7 +524,11 @@ static void print_book(cli *c, const imx_reply *r) {
       int k = snprintf(who, sizeof who, "%s%s%s%s", o->name, o->site[0] ? " (" : "",
                        o->site, o->site[0] ? ")" : "");
       if (o->order && k >= 0 && (size_t)k < sizeof who)
-        snprintf(who + k, sizeof who - (size_t)k, ", your order %" PRIu64, o->order);
+        k += snprintf(who + k, sizeof who - (size_t)k, ", your order %" PRIu64, o->order);
+      char st[24];
+      if (o->rep.ratings && k >= 0 && (size_t)k < sizeof who)
+        snprintf(who + k, sizeof who - (size_t)k, ", %s stars (%" PRId64 " ratings)",
+                 stars_text(o->rep.stars_sum, o->rep.ratings, st), o->rep.ratings);
       printf("%-12s %8" PRId64 "%s  %s", price_text(c, o->price_minor, b), o->qty,
              o->aon ? " aon" : "", who);
     }
@@ -577,8 +609,11 @@ static void print_tender(cli *c, const imx_reply *r) {
   if (r->quotes_n) printf("%-8s %-28s %-16s %12s\n", "quote", "provider", "site", "price");
   for (uint32_t i = 0; i < r->quotes_n; i++) {
     const imx_reply_quote *q = &r->quotes[i];
-    printf("%-8" PRIu64 " %-28s %-16s %12s\n", q->quote, q->name, q->site,
+    char rt[96];
+    printf("%-8" PRIu64 " %-28s %-16s %12s", q->quote, q->name, q->site,
            fmt_money(c, q->price_minor, p));
+    if (q->rep.ratings) printf("  rated %s", rep_text(&q->rep, rt));
+    printf("\n");
   }
 }
 
@@ -601,6 +636,21 @@ static int print_tender_reply(cli *c, const imx_reply *r) {
   case IMX_MSG_TENDER_GET: print_tender(c, r); return 1;
   default: return 0;
   }
+}
+
+/* Ratings, newest first: who rated whom, the stars, the comment and the
+** provider's reply. */
+static void print_ratings(cli *c, const imx_reply *r) {
+  char t[32];
+  for (uint32_t i = 0; i < r->ratings_n; i++) {
+    const imx_reply_rating *g = &r->ratings[i];
+    printf("trade %" PRIu64 " %s: %d stars from %s (%s) to %s (%s), %s\n", g->trade,
+           g->service, g->stars, cc_name(c, g->rater), g->rater, cc_name(c, g->provider),
+           g->provider, time_text(g->time_ms, t));
+    if (g->comment[0]) printf("  \"%s\"\n", g->comment);
+    if (g->reply_ms) printf("  reply: \"%s\"\n", g->reply);
+  }
+  if (r->ratings_n == 0) printf("no ratings\n");
 }
 
 static void print_human(cli *c, const imx_reply *r) {
@@ -639,6 +689,12 @@ static void print_human(cli *c, const imx_reply *r) {
   case IMX_MSG_ORDER_MODIFY: print_modified(c, r); break;
   case IMX_MSG_ORDER_HISTORY: print_history(c, r); break;
   case IMX_MSG_CC_GET: print_cc(c, r->ccs); break;
+  case IMX_MSG_RATING_NEW:
+    printf("trade %" PRIu64 " rated %d stars (%s, %s)\n", r->trade, r->stars, r->cc,
+           r->service);
+    break;
+  case IMX_MSG_RATING_REPLY: printf("reply to the rating of trade %" PRIu64 " given\n", r->trade); break;
+  case IMX_MSG_RATINGS_LIST: print_ratings(c, r); break;
   default: break;
   }
 }
@@ -702,7 +758,8 @@ static int send_request(cli *c, imx_request *rq) {
   /* The token says who asks; cc (IMX_CC, or --for) whom it is about. */
   int acts = rq->type != IMX_MSG_TRADES_LIST && rq->type != IMX_MSG_BOOK_GET &&
              rq->type != IMX_MSG_AUCTION_RUN && rq->type != IMX_MSG_PERIOD_CLOSE &&
-             rq->type != IMX_MSG_SERVICES_LIST && rq->type != IMX_MSG_CC_LIST;
+             rq->type != IMX_MSG_SERVICES_LIST && rq->type != IMX_MSG_CC_LIST &&
+             rq->type != IMX_MSG_RATINGS_LIST; /* its CC: whose ratings */
   if (acts && rq->cc[0] == '\0' && c->cc) snprintf(rq->cc, sizeof rq->cc, "%s", c->cc);
   imx_reply r;
   rc = exchange(c, rq, &r);
@@ -988,6 +1045,63 @@ static int cmd_who(cli *c, const args *a) {
   return send_request(c, &rq);
 }
 
+/* A comment: 1..500 bytes, printable (imxd checks it too). */
+static int arg_comment(const cli *c, const char *name, const char *text, char *dst) {
+  size_t n = strlen(text);
+  if (n == 0 || n > IMX_COMMENT_BYTES_MAX)
+    return bad_arg(c, name, "must be 1 to %d bytes", IMX_COMMENT_BYTES_MAX);
+  memcpy(dst, text, n + 1);
+  return 0;
+}
+
+/* rate TRADE STARS [COMMENT]: the buyer of a trade rates its provider. */
+static int cmd_rate(cli *c, const args *a) {
+  imx_request rq;
+  request_init(&rq, IMX_MSG_RATING_NEW);
+  int64_t n = 0, stars = 0;
+  int st = EXIT_OK;
+  if (arg_int(c, "TRADE", arg_pos(a, 0), 1, IMX_ID_MAX, &n, &st) ||
+      arg_int(c, "STARS", arg_pos(a, 1), IMX_STARS_MIN, IMX_STARS_MAX, &stars, &st))
+    return st;
+  if (arg_pos(a, 2) && arg_comment(c, "COMMENT", arg_pos(a, 2), rq.comment))
+    return EXIT_USAGE;
+  rq.trade = (uint64_t)n;
+  rq.stars = (int)stars;
+  return send_request(c, &rq);
+}
+
+/* rating reply TRADE COMMENT: the provider answers the rating, once. */
+static int cmd_rating_reply(cli *c, const args *a) {
+  imx_request rq;
+  request_init(&rq, IMX_MSG_RATING_REPLY);
+  int64_t n = 0;
+  int st = EXIT_OK;
+  if (arg_int(c, "TRADE", arg_pos(a, 0), 1, IMX_ID_MAX, &n, &st)) return st;
+  if (arg_comment(c, "COMMENT", arg_pos(a, 1), rq.comment)) return EXIT_USAGE;
+  rq.trade = (uint64_t)n;
+  return send_request(c, &rq);
+}
+
+/* ratings [CC] [--service S] [--limit N] [--before TRADE]. */
+static int cmd_ratings(cli *c, const args *a) {
+  imx_request rq;
+  request_init(&rq, IMX_MSG_RATINGS_LIST);
+  rq.limit = 20;
+  int64_t n = 0;
+  int st = EXIT_OK;
+  const char *cc = arg_pos(a, 0), *svc = arg_opt(c, a, "--service");
+  const char *limit = arg_opt(c, a, "--limit"), *before = arg_opt(c, a, "--before");
+  if (cc && strlen(cc) > IMX_NAME_BYTES_MAX)
+    return bad_arg(c, "CC", "must be a cost centre id of 1 to %d bytes", IMX_NAME_BYTES_MAX);
+  if (cc) memcpy(rq.cc, cc, strlen(cc) + 1);
+  if (svc && arg_service(c, svc, &rq, &st)) return st;
+  if (limit && arg_int(c, "--limit", limit, 1, IMX_RATINGS_LIMIT_MAX, &n, &st)) return st;
+  if (limit) rq.limit = (uint32_t)n;
+  if (before && arg_int(c, "--before", before, 1, IMX_ID_MAX, &n, &st)) return st;
+  if (before) rq.before = (uint64_t)n;
+  return send_request(c, &rq);
+}
+
 /* One market data message: a line of text, or its JSON with --json. */
 static void print_md(cli *c, const char *data, size_t len) {
   imx_md_event ev;
@@ -1164,7 +1278,7 @@ static int cmd_ledger_verify(cli *c, const args *a) {
 /* imx export: the ledger must exist (read-only); with --out the file appears
 ** only when the export is complete. */
 static int cmd_export(cli *c, const args *a) {
-  static const char *const formats[] = {"csv", "sap", "hledger", "beancount"};
+  static const char *const formats[] = {"csv", "sap", "hledger", "beancount", "ratings"};
   const char *db = arg_opt(c, a, "--db"), *market_path = arg_opt(c, a, "--market");
   const char *out_path = arg_opt(c, a, "--out"), *fmt = arg_opt(c, a, "--format");
   const char *per = arg_opt(c, a, "--period");
@@ -1172,11 +1286,14 @@ static int cmd_export(cli *c, const args *a) {
   int64_t period = 0;
   if (db == NULL) return bad_arg(c, "--db", "missing: the ledger file to export");
   if (market_path == NULL) return bad_arg(c, "--market", "missing: the market file");
-  for (int k = 0; fmt && k < 4; k++)
+  for (int k = 0; fmt && k < 5; k++)
     if (!strcmp(fmt, formats[k])) format = k;
   if (format < 0)
-    return bad_arg(c, "--format", "%s%s%smust be csv, sap, hledger or beancount",
+    return bad_arg(c, "--format", "%s%s%smust be csv, sap, hledger, beancount or ratings",
                    fmt ? "'" : "", fmt ? fmt : "", fmt ? "': " : "");
+  _Static_assert(IMX_EXPORT_RATINGS == 4, "formats[] in the enum's order");
+  if (per && format == IMX_EXPORT_RATINGS)
+    return bad_arg(c, "--period", "ratings belong to no period: export them all");
   if (per && arg_int(c, "--period", per, 1, INT64_MAX, &period, &st)) return st;
   imx_market m;
   imx_proto_error perr = {0};
@@ -1193,7 +1310,8 @@ static int cmd_export(cli *c, const args *a) {
                        : imx_export(l, &m, period, format, stdout, &rows)) != 0) {
     rc = fail(c, EXIT_REFUSED, "internal", "", "export failed: %s", imx_ledger_error(l));
   } else if (out_path) {
-    fprintf(stderr, "imx: %" PRId64 " settlements written to %s\n", rows, out_path);
+    fprintf(stderr, "imx: %" PRId64 " %s written to %s\n", rows,
+            format == IMX_EXPORT_RATINGS ? "ratings" : "settlements", out_path);
   }
   imx_ledger_close(l);
   imx_market_free(&m);
@@ -1257,6 +1375,18 @@ static const command commands[] = {
      "quote PRICE per unit for the whole of a tender (providers)", "imx quote 3 7200"},
     {"quote withdraw", {"QUOTE"}, 1, 0, {NULL}, cmd_quote_withdraw, "QUOTE",
      "take your quote back before the award", "imx quote withdraw 7"},
+    {"rate", {"TRADE", "STARS", "COMMENT"}, 2, 0, {NULL}, cmd_rate,
+     "TRADE STARS [COMMENT]",
+     "rate the provider of a trade you bought: 1 to 5 stars, once, within the market's"
+     " rating window",
+     "imx rate 12 4 \"fast, but the ticket was reopened once\""},
+    {"rating reply", {"TRADE", "COMMENT"}, 2, 0, {NULL}, cmd_rating_reply,
+     "TRADE COMMENT", "answer the rating of a trade you provided, once",
+     "imx rating reply 12 \"sorry: fixed for good now\""},
+    {"ratings", {"CC"}, 0, 0, {"--service=", "--limit=", "--before="}, cmd_ratings,
+     "[CC] [--service S] [--limit N] [--before TRADE]",
+     "ratings, newest first: those you gave and received (finance and admin: all, or CC's)",
+     "imx ratings CC-4100 --service it.helpdesk.hour"},
     {"auction run", {"SERVICE"}, 1, 0, {"--reference="}, cmd_auction_run,
      "SERVICE [--reference PRICE]",
      "call an auction service now (admin); PRICE: the reference while it has no last price",
@@ -1276,8 +1406,10 @@ static const command commands[] = {
      "check a ledger file offline; with the market file, replay its journal too",
      "imx ledger verify --db /tmp/imx.db --market examples/market.json"},
     {"export", {NULL}, 0, 0, {"--db=", "--market=", "--period=", "--format=", "--out="},
-     cmd_export, "--db PATH --market FILE [--period P] --format csv|sap|hledger|beancount [--out FILE]",
-     "the ledger's settlements for finance's tools",
+     cmd_export,
+     "--db PATH --market FILE [--period P] --format csv|sap|hledger|beancount|ratings"
+     " [--out FILE]",
+     "the ledger's settlements for finance's tools (ratings: every rating, as CSV)",
      "imx export --db /tmp/imx.db --market examples/market.json --format csv"},
     {"help", {"COMMAND"}, 0, 1, {NULL}, cmd_help, "[COMMAND]",
      "the commands, or one command's usage with an example", "imx help bid"},

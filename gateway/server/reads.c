@@ -1,6 +1,6 @@
 /*
-** reads.c -- order.history from the ledger, on the worker's thread
-** (reads.h says why).
+** reads.c -- order.history and ratings.list from the ledger, on the
+** worker's thread (reads.h says why).
 **
 ** One page is read inside one read transaction (a WAL snapshot): the
 ** closed orders, newest closed first, then each one's first fills. An
@@ -22,6 +22,17 @@
 #include "imx_server.h"
 #include "reads.h"
 
+/*
+** ratings.list: who sees which ratings. Finance and admin see every rating
+** (finance can list all, issue 13), and any cost centre's with "cc". A
+** cost centre sees the ratings it received as a provider and those it gave
+** as a receiver; asking for another's is not_own_ratings. The rater's id is
+** shown, also to the provider: ratings are an internal accountability tool
+** (a provider may ask its customer what went wrong), and an anonymous
+** rating in a market of a few dozen cost centres would rarely stay
+** anonymous anyway (README, "Ratings").
+*/
+
 struct reads {
   const imx_market *m;
   const char *db_path;
@@ -29,6 +40,8 @@ struct reads {
   /* one page: its orders, and their fills in one array */
   imx_reply_closed closed[IMX_HISTORY_LIMIT_MAX];
   imx_reply_fill fills[IMX_HISTORY_LIMIT_MAX * IMX_HISTORY_FILLS_MAX];
+  imx_reply_rating ratings[IMX_RATINGS_LIMIT_MAX];
+  uint32_t ratings_n;
   uint32_t closed_n, fills_n;
   int bad_row;    /* a row with words this imx does not know */
 };
@@ -48,7 +61,9 @@ void reads_close(reads *r) {
   free(r);
 }
 
-int reads_handles(imx_msg_type type) { return type == IMX_MSG_ORDER_HISTORY; }
+int reads_handles(imx_msg_type type) {
+  return type == IMX_MSG_ORDER_HISTORY || type == IMX_MSG_RATINGS_LIST;
+}
 
 /* The index of s in words, or -1. */
 static int word_of(const char *s, const char *const *words) {
@@ -124,18 +139,96 @@ static int read_page(reads *r, const char *cc, const imx_request *rq) {
   return rc != 0 ? rc : r->bad_row ? -1 : 0;
 }
 
-static size_t history(reads *r, const imx_request *rq, uint32_t cc, char *buf,
-                      size_t cap) {
+/* The reader's connection, opened at the first read: 0, or -1 with the
+** error reply written into buf (*len). */
+static int ledger_ready(reads *r, const imx_request *rq, char *buf, size_t cap,
+                        size_t *len) {
   char err[256];
-  if (r->db_path == NULL)
-    return imx_error_encode(rq->id, "internal", "", "this server runs without a"
-                            " ledger: it keeps no order history", buf, cap);
+  const char *what = imx_msg_type_name(rq->type);
+  if (r->db_path == NULL) {
+    *len = imx_error_encode(rq->id, "internal", "", "this server runs without a"
+                            " ledger: it keeps no history", buf, cap);
+    return -1;
+  }
   if (r->l == NULL && imx_ledger_open_existing(r->db_path, &r->l, err, sizeof err) != 0) {
-    imx_log("order.history: ledger %s: %s", r->db_path, err);
+    imx_log("%s: ledger %s: %s", what, r->db_path, err);
     imx_ledger_close(r->l);
     r->l = NULL;
+    *len = imx_error_encode(rq->id, "internal", "", "the ledger cannot be read", buf, cap);
+    return -1;
+  }
+  return 0;
+}
+
+static int take_rating(void *ctx, const imx_ledger_rating *x) {
+  reads *r = ctx;
+  IMX_ASSERT(r->ratings_n < IMX_RATINGS_LIMIT_MAX);
+  imx_reply_rating *g = &r->ratings[r->ratings_n];
+  memset(g, 0, sizeof *g);
+  if (strlen(x->service) > IMX_NAME_BYTES_MAX || strlen(x->provider) > IMX_NAME_BYTES_MAX ||
+      strlen(x->rater) > IMX_NAME_BYTES_MAX || strlen(x->comment) > IMX_COMMENT_BYTES_MAX ||
+      (x->reply && strlen(x->reply) > IMX_COMMENT_BYTES_MAX) || x->stars < IMX_STARS_MIN ||
+      x->stars > IMX_STARS_MAX) {
+    r->bad_row = 1;
+    return 1;
+  }
+  g->trade = (uint64_t)x->trade_id;
+  snprintf(g->service, sizeof g->service, "%s", x->service);
+  snprintf(g->provider, sizeof g->provider, "%s", x->provider);
+  snprintf(g->rater, sizeof g->rater, "%s", x->rater);
+  g->stars = x->stars;
+  snprintf(g->comment, sizeof g->comment, "%s", x->comment);
+  g->time_ms = x->time_ms;
+  if (x->reply) {
+    snprintf(g->reply, sizeof g->reply, "%s", x->reply);
+    g->reply_ms = x->reply_ms > 0 ? x->reply_ms : 1;
+  }
+  r->ratings_n++;
+  return 0;
+}
+
+/* ratings.list: one page, newest rated trade first. */
+static size_t ratings(reads *r, const imx_request *rq, uint32_t auth_cc, char *buf,
+                      size_t cap) {
+  const imx_market *m = r->m;
+  int all = (m->ccs[auth_cc].roles & CORE_ORDER_READERS) != 0;
+  const char *cc = all ? NULL : m->ccs[auth_cc].id;
+  if (rq->cc[0]) {
+    int64_t k = core_cc_index(m, rq->cc);
+    if (k < 0) return imx_error_reason_encode(rq->id, "unknown_cc", rq->type, NULL, buf, cap);
+    if ((uint32_t)k != auth_cc && !all)
+      return imx_error_reason_encode(rq->id, "not_own_ratings", rq->type, NULL, buf, cap);
+    cc = m->ccs[k].id;
+  }
+  if (rq->service[0] && imx_market_service_find(m, rq->service) < 0)
+    return imx_error_reason_encode(rq->id, "unknown_service", rq->type, NULL, buf, cap);
+  size_t len = 0;
+  if (ledger_ready(r, rq, buf, cap, &len) != 0) return len;
+  r->ratings_n = 0;
+  r->bad_row = 0;
+  int rc = imx_ledger_read_begin(r->l);
+  if (rc == 0)
+    rc = imx_ledger_ratings(r->l, cc, rq->service[0] ? rq->service : NULL,
+                            (int64_t)rq->before, rq->limit, take_rating, r);
+  imx_ledger_read_end(r->l);
+  if (rc != 0 || r->bad_row) {
+    imx_log("ratings.list: ledger %s: %s", r->db_path,
+            r->bad_row ? "a rating out of range" : imx_ledger_error(r->l));
     return imx_error_encode(rq->id, "internal", "", "the ledger cannot be read", buf, cap);
   }
+  imx_reply rep;
+  memset(&rep, 0, sizeof rep);
+  rep.type = IMX_MSG_RATINGS_LIST;
+  snprintf(rep.id, sizeof rep.id, "%s", rq->id);
+  rep.ratings = r->ratings;
+  rep.ratings_n = r->ratings_n;
+  return imx_reply_encode(&rep, buf, cap);
+}
+
+static size_t history(reads *r, const imx_request *rq, uint32_t cc, char *buf,
+                      size_t cap) {
+  size_t len = 0;
+  if (ledger_ready(r, rq, buf, cap, &len) != 0) return len;
   const char *id = r->m->ccs[cc].id;
   int rc = read_page(r, id, rq);
   if (rc == 1)
@@ -161,6 +254,12 @@ size_t reads_execute(reads *r, const imx_request *rq, uint32_t auth_cc, char *bu
   IMX_ASSERT(reads_handles(rq->type) && auth_cc < r->m->ccs_n);
   IMX_ASSERT(rq->limit >= 1 && rq->limit <= IMX_HISTORY_LIMIT_MAX);
   size_t len = 0;
+  if (rq->type == IMX_MSG_RATINGS_LIST) {
+    len = ratings(r, rq, auth_cc, buf, cap);
+    if (len == 0) len = imx_error_encode(rq->id, "internal", "", "reply too large", buf, cap);
+    IMX_ASSERT(len > 0 && len <= cap);
+    return len;
+  }
   int64_t cc = core_acting_cc(r->m, rq, auth_cc, CORE_ORDER_READERS, buf, cap, &len);
   if (cc < 0) return len;
   len = history(r, rq, (uint32_t)cc, buf, cap);

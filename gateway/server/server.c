@@ -779,7 +779,7 @@ static int settle(imx_server *s, const core_result *r, int64_t now) {
   ** not_found cancel costs no row (nor replay time at every restart). */
   IMX_ASSERT(!r->changed == !r->journal);
   IMX_ASSERT(r->changed || (r->trades_n == 0 && r->period_closed == 0 &&
-                             r->closed_n == 0));
+                             r->closed_n == 0 && r->rating == NULL));
   if (r->changed &&
       imx_ledger_journal(l, ++s->journal_seq, now, r->journal_cc, r->journal,
                          r->journal_len) != 0)
@@ -805,6 +805,17 @@ static int settle(imx_server *s, const core_result *r, int64_t now) {
                           .reason = k->reason, .period = k->period,
                           .closed_ms = k->time_ms};
     if (imx_ledger_put_order(l, &o) != 0) return -1;
+  }
+  /* A rating, or its reply: ratings.list and the export read them. */
+  const core_rating *k = r->rating;
+  if (k && k->stars) {
+    imx_ledger_rating lr = {.trade_id = (int64_t)k->trade, .service = k->service,
+                            .provider = k->provider, .rater = k->rater,
+                            .stars = k->stars, .comment = k->comment,
+                            .time_ms = k->time_ms};
+    if (imx_ledger_put_rating(l, &lr) != 0) return -1;
+  } else if (k && imx_ledger_put_reply(l, (int64_t)k->trade, k->comment, k->time_ms) != 0) {
+    return -1;
   }
   if (r->period_closed) s->batch_closed = 1;
   if (r->period_closed && imx_ledger_close_period(l, r->period_closed, now) != 0)
