@@ -22,7 +22,20 @@ static inline int imx_request_eq(const imx_request *a, const imx_request *b) {
          EQ_(a, b, deadline_ms) && EQ_(a, b, order) && EQ_(a, b, tender) &&
          EQ_(a, b, depth) && EQ_(a, b, limit) && EQ_(a, b, has_after) &&
          EQ_(a, b, after) && EQ_STR_(a, b, start) && EQ_(a, b, before) &&
-         EQ_(a, b, quote) && EQ_(a, b, decide);
+         EQ_(a, b, quote) && EQ_(a, b, decide) && EQ_(a, b, trade) &&
+         EQ_(a, b, stars) && EQ_STR_(a, b, comment);
+}
+
+/* A reputation's numbers (its service only in cc.get's rows). */
+static inline int imx_rep_eq(const imx_reply_reputation *a, const imx_reply_reputation *b) {
+  return EQ_STR_(a, b, service) && EQ_(a, b, ratings) && EQ_(a, b, stars_sum) &&
+         EQ_(a, b, ratings_recent) && EQ_(a, b, stars_sum_recent);
+}
+
+static inline int imx_rating_eq(const imx_reply_rating *a, const imx_reply_rating *b) {
+  return EQ_(a, b, trade) && EQ_STR_(a, b, service) && EQ_STR_(a, b, provider) &&
+         EQ_STR_(a, b, rater) && EQ_(a, b, stars) && EQ_STR_(a, b, comment) &&
+         EQ_(a, b, time_ms) && EQ_STR_(a, b, reply) && EQ_(a, b, reply_ms);
 }
 
 static inline int imx_trade_eq(const imx_reply_trade *a, const imx_reply_trade *b) {
@@ -50,7 +63,7 @@ static inline int imx_capacity_eq(const imx_reply_capacity *a,
 static inline int imx_offer_eq(const imx_reply_offer *a, const imx_reply_offer *b) {
   return EQ_(a, b, price_minor) && EQ_(a, b, qty) && EQ_(a, b, aon) &&
          EQ_(a, b, order) && EQ_STR_(a, b, cc) && EQ_STR_(a, b, name) &&
-         EQ_STR_(a, b, site);
+         EQ_STR_(a, b, site) && imx_rep_eq(&a->rep, &b->rep);
 }
 
 static inline int imx_service_eq(const imx_reply_service *a,
@@ -62,7 +75,7 @@ static inline int imx_service_eq(const imx_reply_service *a,
          EQ_(a, b, providers) && EQ_(a, b, bid_minor) && EQ_(a, b, bid_qty) &&
          EQ_(a, b, offer_minor) && EQ_(a, b, offer_qty) &&
          EQ_(a, b, last_price_minor) && EQ_(a, b, last_qty) &&
-         EQ_(a, b, last_time_ms);
+         EQ_(a, b, last_time_ms) && imx_rep_eq(&a->rep, &b->rep);
 }
 
 static inline int imx_cc_eq(const imx_reply_cc *a, const imx_reply_cc *b) {
@@ -72,6 +85,9 @@ static inline int imx_cc_eq(const imx_reply_cc *a, const imx_reply_cc *b) {
   if (a->has_budget && a->budget_minor != b->budget_minor) return 0;
   for (uint32_t i = 0; i < a->services_n; i++)
     if (strcmp(a->services[i], b->services[i]) != 0) return 0;
+  if (a->reputation_n != b->reputation_n) return 0;
+  for (uint32_t i = 0; i < a->reputation_n; i++)
+    if (!imx_rep_eq(&a->reputation[i], &b->reputation[i])) return 0;
   return 1;
 }
 
@@ -85,7 +101,7 @@ static inline int imx_tender_eq(const imx_reply_tender *a,
 
 static inline int imx_quote_eq(const imx_reply_quote *a, const imx_reply_quote *b) {
   return EQ_(a, b, quote) && EQ_STR_(a, b, provider) && EQ_STR_(a, b, name) &&
-         EQ_STR_(a, b, site) && EQ_(a, b, price_minor);
+         EQ_STR_(a, b, site) && EQ_(a, b, price_minor) && imx_rep_eq(&a->rep, &b->rep);
 }
 
 /* Lists are equal when their lengths and every row are. */
@@ -126,7 +142,8 @@ static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
   EQ_LIST_(a, b, closed, closed_n, imx_closed_eq);
   EQ_LIST_(a, b, tenders, tenders_n, imx_tender_eq);
   EQ_LIST_(a, b, quotes, quotes_n, imx_quote_eq);
-  return EQ_STR_(a, b, buyer_name) && EQ_STR_(a, b, buyer_site) &&
+  EQ_LIST_(a, b, ratings, ratings_n, imx_rating_eq);
+  return EQ_(a, b, trade) && EQ_(a, b, stars) && EQ_STR_(a, b, buyer_name) && EQ_STR_(a, b, buyer_site) &&
          EQ_(a, b, type) && EQ_STR_(a, b, cc) && EQ_(a, b, roles) &&
          EQ_STR_(a, b, currency) && EQ_(a, b, decimals) &&
          EQ_(a, b, order) && EQ_(a, b, status) && EQ_STR_(a, b, reason) &&

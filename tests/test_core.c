@@ -218,6 +218,282 @@ static int contains(const char *s, size_t n, const char *needle) {
   return 0;
 }
 
+/* ------------------------------------------------------------- ratings */
+
+#define DAY INT64_C(86400000)
+
+#define RATE(id, trade, stars, rest)                                               \
+  "{\"v\":1,\"type\":\"rating.new\",\"id\":\"" id "\",\"trade\":" #trade ",\"stars\":" \
+  #stars rest "}"
+#define REPLY(id, trade, comment)                                                  \
+  "{\"v\":1,\"type\":\"rating.reply\",\"id\":\"" id "\",\"trade\":" #trade           \
+  ",\"comment\":\"" comment "\"}"
+
+/* Trade 1: R1 buys 2 it.hour from P1 at `at`; trade 2: R2 buys 1 from P2. */
+static void two_rateable_trades(imx_core *c, int64_t at) {
+  offer_it(c, "o1", 5, 1000, at);
+  run(c, "CC-R1", at, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+                      "\"side\":\"bid\",\"qty\":2,\"price\":1000}");
+  CHECK_EQ(1, last_.trades_n);
+  run(c, "CC-P2", at, "{\"v\":1,\"type\":\"order.new\",\"id\":\"o2\",\"service\":\"it.hour\","
+                      "\"side\":\"offer\",\"qty\":1,\"price\":900}");
+  run(c, "CC-R2", at, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":\"it.hour\","
+                      "\"side\":\"bid\",\"qty\":1,\"price\":900}");
+  CHECK_EQ(1, last_.trades_n);
+  CHECK_EQ(2, core_last_trade(c));
+}
+
+/* The reputation of CC-P1 for it.hour, as cc.get shows it at `at`. */
+static imx_reply_reputation p1_reputation(imx_core *c, int64_t at) {
+  run(c, "CC-R2", at, "{\"v\":1,\"type\":\"cc.get\",\"id\":\"g\",\"cc\":\"CC-P1\"}");
+  CHECK_OK(IMX_MSG_CC_GET);
+  imx_reply_reputation r;
+  memset(&r, 0, sizeof r);
+  CHECK(last_.ccs_n == 1 && last_.ccs[0].reputation_n == 3);
+  if (last_.ccs_n == 1 && last_.ccs[0].reputation_n == 3) {
+    CHECK_STR("it.hour", last_.ccs[0].reputation[0].service);
+    CHECK_STR("truck.day", last_.ccs[0].reputation[1].service);
+    r = last_.ccs[0].reputation[0];
+  }
+  return r;
+}
+
+static void test_the_buyer_rates_a_trade_once_and_it_is_journaled_for_the_ledger(void) {
+  imx_core *c = open_core();
+  two_rateable_trades(c, T0);
+  core_result res = run(c, "CC-R1", T0 + 5, RATE("r1", 1, 4, ",\"comment\":\"ok\""));
+  CHECK_OK(IMX_MSG_RATING_NEW);
+  CHECK_EQ(1, last_.trade);
+  CHECK_EQ(4, last_.stars);
+  CHECK_STR("CC-P1", last_.cc);
+  CHECK_STR("it.hour", last_.service);
+  CHECK(journal_is(&res, RATE("r1", 1, 4, ",\"comment\":\"ok\"")));
+  CHECK(res.rating != NULL);
+  if (res.rating) {
+    CHECK_EQ(1, res.rating->trade);
+    CHECK_EQ(4, res.rating->stars);
+    CHECK_STR("CC-P1", res.rating->provider);
+    CHECK_STR("CC-R1", res.rating->rater);
+    CHECK_STR("it.hour", res.rating->service);
+    CHECK_STR("ok", res.rating->comment);
+    CHECK_EQ(T0 + 5, res.rating->time_ms);
+  }
+  /* the same request again: the first reply, nothing journaled */
+  saved_reply first;
+  save_reply(&first);
+  res = run(c, "CC-R1", T0 + 6, RATE("r1", 1, 4, ",\"comment\":\"ok\""));
+  CHECK(same_reply(&first));
+  CHECK(res.journal == NULL && res.rating == NULL);
+  /* the same id with another request */
+  run(c, "CC-R1", T0 + 6, RATE("r1", 1, 5, ""));
+  CHECK_ERROR("duplicate_id", "id", "");
+  /* another id: once per trade */
+  res = run(c, "CC-R1", T0 + 6, RATE("r2", 1, 5, ""));
+  CHECK_ERROR("forbidden", "trade", "already_rated");
+  CHECK(res.journal == NULL && res.rating == NULL);
+  imx_reply_reputation r = p1_reputation(c, T0 + 7);
+  CHECK_EQ(1, r.ratings);
+  CHECK_EQ(4, r.stars_sum);
+  CHECK_EQ(1, r.ratings_recent);
+  CHECK_EQ(4, r.stars_sum_recent);
+  close_core(c);
+}
+
+static void test_only_the_buyer_rates_and_only_known_trades(void) {
+  imx_core *c = open_core();
+  two_rateable_trades(c, T0);
+  core_result res = run(c, "CC-R2", T0 + 1, RATE("x1", 1, 3, ""));
+  CHECK_ERROR("forbidden", "trade", "not_buyer");
+  CHECK(res.journal == NULL);
+  run(c, "CC-P1", T0 + 1, RATE("x2", 1, 5, "")); /* the seller: nobody rates itself */
+  CHECK_ERROR("forbidden", "trade", "not_buyer");
+  run(c, "CC-FIN", T0 + 1, RATE("x3", 1, 5, ""));
+  CHECK_ERROR("forbidden", "trade", "not_buyer");
+  run(c, "CC-R1", T0 + 1, RATE("x4", 3, 5, "")); /* no trade 3 yet */
+  CHECK_ERROR("not_found", "trade", "unknown_trade");
+  run(c, "CC-R1", T0 + 1, RATE("x5", 9007199254740991, 5, ""));
+  CHECK_ERROR("not_found", "trade", "unknown_trade");
+  /* acting for another cost centre is refused as for orders */
+  run(c, "CC-R2", T0 + 1, RATE("x6", 1, 5, ",\"cc\":\"CC-R1\""));
+  CHECK_ERROR("forbidden", "cc", "");
+  /* nothing was rated */
+  CHECK_EQ(0, p1_reputation(c, T0 + 2).ratings);
+  close_core(c);
+}
+
+static void test_bad_stars_and_comments_are_refused_when_decoded(void) {
+  imx_request rq;
+  imx_proto_error err = {0};
+  const char *bad[] = {
+      RATE("s", 1, 0, ""), RATE("s", 1, 6, ""), RATE("s", 1, -1, ""),
+      "{\"v\":1,\"type\":\"rating.new\",\"id\":\"s\",\"trade\":1,\"stars\":4.5}",
+      "{\"v\":1,\"type\":\"rating.new\",\"id\":\"s\",\"trade\":1,\"stars\":\"4\"}",
+      "{\"v\":1,\"type\":\"rating.new\",\"id\":\"s\",\"trade\":1}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    memset(&err, 0, sizeof err);
+    CHECK_EQ(-1, imx_request_decode(bad[i], strlen(bad[i]), &rq, &err));
+    CHECK_STR("stars", err.field);
+  }
+  char json[1024], comment[IMX_COMMENT_BYTES_MAX + 2];
+  memset(comment, 'x', sizeof comment - 1);
+  comment[IMX_COMMENT_BYTES_MAX + 1] = '\0'; /* 501 bytes */
+  snprintf(json, sizeof json, RATE("s", 1, 3, ",\"comment\":\"%s\""), comment);
+  CHECK_EQ(-1, imx_request_decode(json, strlen(json), &rq, &err));
+  CHECK_STR("comment", err.field);
+  CHECK_STR("must be 1 to 500 bytes long", err.message);
+  comment[IMX_COMMENT_BYTES_MAX] = '\0'; /* 500: fine */
+  snprintf(json, sizeof json, RATE("s", 1, 3, ",\"comment\":\"%s\""), comment);
+  CHECK_EQ(0, imx_request_decode(json, strlen(json), &rq, &err));
+  CHECK_EQ(IMX_COMMENT_BYTES_MAX, strlen(rq.comment));
+  const char *empty = RATE("s", 1, 3, ",\"comment\":\"\"");
+  CHECK_EQ(-1, imx_request_decode(empty, strlen(empty), &rq, &err));
+  CHECK_STR("comment", err.field);
+  const char *control = RATE("s", 1, 3, ",\"comment\":\"a\\nb\"");
+  CHECK_EQ(-1, imx_request_decode(control, strlen(control), &rq, &err));
+  CHECK_STR("comment", err.field);
+  const char *not_utf8 = RATE("s", 1, 3, ",\"comment\":\"\xc3\x28\"");
+  CHECK_EQ(-1, imx_request_decode(not_utf8, strlen(not_utf8), &rq, &err));
+  CHECK_STR("bad_json", err.code);
+  const char *utf8 = RATE("s", 1, 3, ",\"comment\":\"M\xc3\xbcnchen \\u00e9\"");
+  CHECK_EQ(0, imx_request_decode(utf8, strlen(utf8), &rq, &err));
+  CHECK_STR("M\xc3\xbcnchen \xc3\xa9", rq.comment);
+  const char *no_comment = REPLY("s", 1, "");
+  CHECK_EQ(-1, imx_request_decode(no_comment, strlen(no_comment), &rq, &err));
+  CHECK_STR("comment", err.field);
+  const char *missing = "{\"v\":1,\"type\":\"rating.reply\",\"id\":\"s\",\"trade\":1}";
+  CHECK_EQ(-1, imx_request_decode(missing, strlen(missing), &rq, &err));
+  CHECK_STR("comment", err.field);
+}
+
+/* The window: rated up to rating_window_days (60) after the trade, by the
+** request's clock; one millisecond later it is too late. */
+static void test_a_trade_is_rated_within_the_window_only(void) {
+  imx_core *c = open_core();
+  two_rateable_trades(c, T0);
+  run(c, "CC-R1", T0 + 60 * DAY, RATE("w1", 1, 5, ""));
+  CHECK_OK(IMX_MSG_RATING_NEW);
+  core_result res = run(c, "CC-R2", T0 + 60 * DAY + 1, RATE("w2", 2, 5, ""));
+  CHECK_ERROR("forbidden", "trade", "rating_window_passed");
+  CHECK(res.journal == NULL);
+  /* the clock never goes back: an earlier request time is the core's now */
+  run(c, "CC-R2", T0, RATE("w3", 2, 5, ""));
+  CHECK_ERROR("forbidden", "trade", "rating_window_passed");
+  /* the reply's window runs from the rating */
+  run(c, "CC-P1", T0 + 120 * DAY, REPLY("p1", 1, "thanks"));
+  CHECK_OK(IMX_MSG_RATING_REPLY);
+  close_core(c);
+}
+
+static void test_the_provider_replies_once_to_a_rating(void) {
+  imx_core *c = open_core();
+  two_rateable_trades(c, T0);
+  run(c, "CC-P1", T0 + 1, REPLY("p0", 1, "early"));
+  CHECK_ERROR("not_found", "trade", "not_rated");
+  run(c, "CC-R1", T0 + 2, RATE("r1", 1, 2, ",\"comment\":\"slow\""));
+  CHECK_OK(IMX_MSG_RATING_NEW);
+  run(c, "CC-R1", T0 + 3, REPLY("p1", 1, "me too"));
+  CHECK_ERROR("forbidden", "trade", "not_seller");
+  run(c, "CC-P2", T0 + 3, REPLY("p2", 1, "not mine"));
+  CHECK_ERROR("forbidden", "trade", "not_seller");
+  core_result res = run(c, "CC-P1", T0 + 4, REPLY("p3", 1, "sorry"));
+  CHECK_OK(IMX_MSG_RATING_REPLY);
+  CHECK_EQ(1, last_.trade);
+  CHECK(journal_is(&res, REPLY("p3", 1, "sorry")));
+  CHECK(res.rating != NULL && res.rating->stars == 0);
+  if (res.rating) {
+    CHECK_STR("sorry", res.rating->comment);
+    CHECK_EQ(T0 + 4, res.rating->time_ms);
+  }
+  saved_reply first;
+  save_reply(&first);
+  res = run(c, "CC-P1", T0 + 5, REPLY("p3", 1, "sorry"));
+  CHECK(same_reply(&first));
+  CHECK(res.journal == NULL);
+  run(c, "CC-P1", T0 + 5, REPLY("p4", 1, "again"));
+  CHECK_ERROR("forbidden", "trade", "already_replied");
+  /* a reply changes no reputation */
+  imx_reply_reputation r = p1_reputation(c, T0 + 6);
+  CHECK_EQ(1, r.ratings);
+  CHECK_EQ(2, r.stars_sum);
+  close_core(c);
+}
+
+/* Reputation: all time, and the last 90 days by the rating's day; the
+** book's offers, services.list (per service) and cc.get show it. */
+static void test_reputation_all_time_and_of_the_last_90_days(void) {
+  imx_core *c = open_core();
+  two_rateable_trades(c, T0);
+  run(c, "CC-R1", T0, RATE("a", 1, 5, ""));
+  CHECK_OK(IMX_MSG_RATING_NEW);
+  /* trade 3 on day 40, rated on day 50 */
+  run(c, "CC-R2", T0 + 40 * DAY, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b3\",\"service\":"
+                                 "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+  CHECK_EQ(3, core_last_trade(c));
+  run(c, "CC-R2", T0 + 50 * DAY, RATE("b", 3, 2, ""));
+  CHECK_OK(IMX_MSG_RATING_NEW);
+  imx_reply_reputation r = p1_reputation(c, T0 + 50 * DAY);
+  CHECK_EQ(2, r.ratings);
+  CHECK_EQ(7, r.stars_sum);
+  CHECK_EQ(2, r.ratings_recent);
+  CHECK_EQ(7, r.stars_sum_recent);
+  r = p1_reputation(c, T0 + 95 * DAY); /* day 0 is gone, day 50 is not */
+  CHECK_EQ(2, r.ratings);
+  CHECK_EQ(7, r.stars_sum);
+  CHECK_EQ(1, r.ratings_recent);
+  CHECK_EQ(2, r.stars_sum_recent);
+  /* the book: P1's offer shows it, P2's none */
+  run(c, "CC-P2", T0 + 95 * DAY, "{\"v\":1,\"type\":\"order.new\",\"id\":\"o3\",\"service\":"
+                                 "\"it.hour\",\"side\":\"offer\",\"qty\":1,\"price\":1100}");
+  run(c, "CC-R1", T0 + 95 * DAY, "{\"v\":1,\"type\":\"book.get\",\"id\":\"k\",\"service\":\"it.hour\"}");
+  CHECK_OK(IMX_MSG_BOOK_GET);
+  CHECK_EQ(2, last_.offer_orders_n);
+  if (last_.offer_orders_n == 2) {
+    CHECK_STR("CC-P1", last_.offer_orders[0].cc);
+    CHECK_EQ(2, last_.offer_orders[0].rep.ratings);
+    CHECK_EQ(7, last_.offer_orders[0].rep.stars_sum);
+    CHECK_EQ(1, last_.offer_orders[0].rep.ratings_recent);
+    CHECK_STR("CC-P2", last_.offer_orders[1].cc);
+    CHECK_EQ(0, last_.offer_orders[1].rep.ratings);
+  }
+  /* services.list: it.hour over all its providers */
+  run(c, "CC-R2", T0 + 95 * DAY, "{\"v\":1,\"type\":\"services.list\",\"id\":\"s\"}");
+  CHECK_OK(IMX_MSG_SERVICES_LIST);
+  CHECK(last_.services_n == 3 && last_.services[0].rep.ratings == 2 &&
+        last_.services[0].rep.stars_sum == 7 && last_.services[1].rep.ratings == 0);
+  close_core(c);
+}
+
+static void test_a_tenders_trade_is_rated_by_the_tenders_receiver(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n\",\"service\":\"it.hour\","
+                      "\"qty\":2,\"ceiling\":2000,\"deadline_ms\":1000}");
+  CHECK_OK(IMX_MSG_TENDER_NEW);
+  run(c, "CC-P2", T0 + 1, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q\",\"tender\":1,"
+                          "\"price\":1500}");
+  CHECK_OK(IMX_MSG_TENDER_QUOTE);
+  run(c, "CC-R1", T0 + 1, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"t\",\"tender\":1}");
+  CHECK(last_.quotes_n == 1 && last_.quotes[0].rep.ratings == 0);
+  core_batch_begin(c);
+  core_result tick = core_tick(c, T0 + 2000);
+  CHECK_EQ(1, tick.trades_n);
+  run(c, "CC-P2", T0 + 2001, RATE("x", 1, 5, ""));
+  CHECK_ERROR("forbidden", "trade", "not_buyer");
+  run(c, "CC-R1", T0 + 2001, RATE("r", 1, 3, ""));
+  CHECK_OK(IMX_MSG_RATING_NEW);
+  CHECK_STR("CC-P2", last_.cc);
+  /* a later tender's quote by P2 carries its reputation */
+  run(c, "CC-R2", T0 + 2002, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n\",\"service\":"
+                             "\"it.hour\",\"qty\":1,\"ceiling\":2000,\"deadline_ms\":1000}");
+  run(c, "CC-P2", T0 + 2003, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q2\",\"tender\":2,"
+                             "\"price\":1500}");
+  run(c, "CC-R2", T0 + 2004, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"t\",\"tender\":2}");
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK(last_.quotes_n == 1 && last_.quotes[0].rep.ratings == 1 &&
+        last_.quotes[0].rep.stars_sum == 3);
+  close_core(c);
+}
+
 /* ------------------------------------------------------------ order.modify */
 
 #define MODIFY(id, order, fields)                                                \
@@ -2629,6 +2905,8 @@ static const struct {
     {"CC-P1", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"vc\"}"},
     {"CC-R1", "{\"v\":1,\"type\":\"tender.get\",\"id\":\"vd\",\"tender\":4}"},
     {"CC-R2", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"ve\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"cc.get\",\"id\":\"vg\",\"cc\":\"CC-P1\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"cc.get\",\"id\":\"vh\",\"cc\":\"CC-P2\"}"},
 };
 #define VIEWS_N (sizeof views / sizeof views[0])
 
@@ -2649,6 +2927,12 @@ static const struct {
     {"CC-R1", "{\"v\":1,\"type\":\"period.close\",\"id\":\"b1\"}"},
     {"CC-R2", "{\"v\":1,\"type\":\"order.new\",\"id\":\"b6\",\"service\":"
               "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}"},
+    {"CC-R1", RATE("r1", 1, 4, ",\"comment\":\"fine\"")},
+    {"CC-P1", REPLY("rp", 1, "thanks")},
+    {"CC-R1", RATE("r9", 1, 1, "")},   /* already_rated */
+    {"CC-P1", REPLY("r8", 1, "again")}, /* already_replied */
+    {"CC-R2", RATE("r7", 6, 1, "")},   /* already_rated */
+    {"CC-R1", RATE("b1", 1, 1, "")},   /* duplicate_id */
 };
 #define REPEATS_N (sizeof repeats / sizeof repeats[0])
 
@@ -2716,7 +3000,12 @@ static imx_core *build_journaled_market(void) {
   /* and a trade in period 2 */
   run_j(c, &j, "CC-R2", T0 + 3001, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b6\",\"service\":"
                                   "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
-  CHECK_EQ(23, j.n); /* 22 requests and the tick; the repeats are not journaled */
+  /* ratings: of an order's trade, of a tender's (P2's), a reply */
+  run_j(c, &j, "CC-R1", T0 + 3002, RATE("r1", 1, 4, ",\"comment\":\"fine\""));
+  run_j(c, &j, "CC-R1", T0 + 3003, RATE("r2", 2, 5, ""));
+  run_j(c, &j, "CC-P1", T0 + 3004, REPLY("rp", 1, "thanks"));
+  run_j(c, &j, "CC-R2", T0 + 3005, RATE("r3", 6, 2, ""));
+  CHECK_EQ(27, j.n); /* 26 requests and the tick; the repeats are not journaled */
   CHECK_EQ(6, core_last_trade(c)); /* b1, two tenders, the call, the close's call, b6 */
   for (size_t v = 0; v < VIEWS_N; v++) {
     run(c, views[v].cc, T0 + 4000, views[v].json);
@@ -2794,6 +3083,56 @@ static void test_a_snapshot_after_any_entry_and_the_rest_replayed_is_the_same_ma
     free(again);
   }
   close_core(c);
+}
+
+/* A snapshot keeps what may still be rated or answered, and every
+** reputation; a trade past the window is then refused as before. */
+static void test_a_snapshot_keeps_ratings_and_the_trades_still_rateable(void) {
+  imx_core *a = open_core();
+  two_rateable_trades(a, T0);
+  run(a, "CC-R1", T0 + 1, RATE("r", 1, 4, ""));
+  CHECK_OK(IMX_MSG_RATING_NEW);
+  size_t small_later = 0;
+  for (int late = 0; late < 2; late++) {
+    int64_t now = late ? T0 + 61 * DAY : T0 + 2;
+    run(a, "CC-FIN", now, "{\"v\":1,\"type\":\"services.list\",\"id\":\"s\"}"); /* the clock */
+    size_t n = core_snapshot_write(a, NULL, 0);
+    char *snap = malloc(n);
+    if (snap == NULL) abort();
+    CHECK_EQ(n, core_snapshot_write(a, snap, n));
+    if (late) CHECK(n < small_later); /* trade 2 is no longer kept */
+    small_later = n;
+    imx_core *b = open_core();
+    const char *why = NULL;
+    CHECK_EQ(0, core_snapshot_read(b, snap, n, &why));
+    free(snap);
+    imx_reply_reputation r = p1_reputation(b, now);
+    CHECK_EQ(1, r.ratings);
+    CHECK_EQ(4, r.stars_sum);
+    run(b, "CC-R1", now, RATE("r2", 1, 4, ""));
+    CHECK_ERROR("forbidden", "trade", late ? "rating_window_passed" : "already_rated");
+    run(b, "CC-R2", now, RATE("r3", 2, 3, ""));
+    if (late) {
+      CHECK_ERROR("forbidden", "trade", "rating_window_passed");
+      run(a, "CC-R2", now, RATE("r3", 2, 3, "")); /* as the core it came from */
+      CHECK_ERROR("forbidden", "trade", "rating_window_passed");
+    } else {
+      CHECK_OK(IMX_MSG_RATING_NEW);
+    }
+    /* the reply's window runs from the rating (T0 + 1): 60 days */
+    run(b, "CC-P1", now, REPLY("p", 1, "thanks"));
+    if (late)
+      CHECK_ERROR("forbidden", "trade", "rating_window_passed");
+    else
+      CHECK_OK(IMX_MSG_RATING_REPLY);
+    run(b, "CC-R1", now, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b9\",\"service\":\"it.hour\","
+                         "\"side\":\"bid\",\"qty\":1,\"price\":1000}");
+    CHECK_EQ(3, core_last_trade(b)); /* a new trade after the snapshot is rated */
+    run(b, "CC-R1", now + 1, RATE("r4", 3, 5, ""));
+    CHECK_OK(IMX_MSG_RATING_NEW);
+    close_core(b);
+  }
+  close_core(a);
 }
 
 /* A snapshot of another market, or cut short, is refused with a reason. */
@@ -2935,7 +3274,15 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_cc_get_of_an_unknown_cost_centre_is_unknown_cc),
       CHECK_CASE(test_book_get_lists_offers_in_priority_order_with_their_providers),
       CHECK_CASE(test_a_services_page_too_long_for_a_reply_is_cut_and_next_goes_on),
+      CHECK_CASE(test_the_buyer_rates_a_trade_once_and_it_is_journaled_for_the_ledger),
+      CHECK_CASE(test_only_the_buyer_rates_and_only_known_trades),
+      CHECK_CASE(test_bad_stars_and_comments_are_refused_when_decoded),
+      CHECK_CASE(test_a_trade_is_rated_within_the_window_only),
+      CHECK_CASE(test_the_provider_replies_once_to_a_rating),
+      CHECK_CASE(test_reputation_all_time_and_of_the_last_90_days),
+      CHECK_CASE(test_a_tenders_trade_is_rated_by_the_tenders_receiver),
       CHECK_CASE(test_replaying_the_journal_rebuilds_the_same_market),
+      CHECK_CASE(test_a_snapshot_keeps_ratings_and_the_trades_still_rateable),
       CHECK_CASE(test_a_snapshot_after_any_entry_and_the_rest_replayed_is_the_same_market),
       CHECK_CASE(test_a_snapshot_of_another_market_or_cut_short_is_refused),
       CHECK_CASE(test_replay_runs_every_entry_even_one_the_memory_would_answer),

@@ -940,6 +940,144 @@ static void test_a_failed_export_to_a_file_leaves_no_file(void) {
   imx_market_free(&m);
 }
 
+/* -------------------------------------------------------------- ratings */
+
+typedef struct rating_rows {
+  int64_t trades[8];
+  char text[8][160];
+  int n;
+} rating_rows;
+
+static int take_rating(void *ctx, const imx_ledger_rating *r) {
+  rating_rows *x = ctx;
+  if (x->n >= 8) return 1;
+  x->trades[x->n] = r->trade_id;
+  snprintf(x->text[x->n], sizeof x->text[0], "%s %s>%s %d [%s] %lld [%s] %lld", r->service,
+           r->rater, r->provider, r->stars, r->comment, (long long)r->time_ms,
+           r->reply ? r->reply : "-", (long long)r->reply_ms);
+  x->n++;
+  return 0;
+}
+
+static rating_rows ratings_of(imx_ledger *l, const char *cc, const char *service,
+                              int64_t before, uint32_t limit) {
+  rating_rows x;
+  memset(&x, 0, sizeof x);
+  CHECK_EQ(0, imx_ledger_ratings(l, cc, service, before, limit, take_rating, &x));
+  return x;
+}
+
+static void test_ratings_are_kept_with_one_reply_and_read_newest_first(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_rating a = {.trade_id = 3, .service = "it.hour", .provider = "P", .rater = "A",
+                         .stars = 4, .comment = "good", .time_ms = 1000};
+  imx_ledger_rating b = {.trade_id = 7, .service = "room.day", .provider = "Q", .rater = "A",
+                         .stars = 1, .comment = "", .time_ms = 2000};
+  imx_ledger_rating c = {.trade_id = 9, .service = "it.hour", .provider = "P", .rater = "B",
+                         .stars = 5, .comment = "M\xc3\xbcnchen, \"fast\"", .time_ms = 3000};
+  CHECK_EQ(0, imx_ledger_begin(l));
+  CHECK_EQ(0, imx_ledger_put_rating(l, &a));
+  CHECK_EQ(0, imx_ledger_put_rating(l, &b));
+  CHECK_EQ(0, imx_ledger_put_rating(l, &c));
+  CHECK_EQ(-1, imx_ledger_put_rating(l, &a)); /* once per trade */
+  CHECK_EQ(0, imx_ledger_put_reply(l, 3, "thanks", 1500));
+  CHECK_EQ(-1, imx_ledger_put_reply(l, 3, "again", 1600)); /* once */
+  CHECK(strstr(imx_ledger_error(l), "no rating without a reply") != NULL);
+  CHECK_EQ(-1, imx_ledger_put_reply(l, 4, "none", 1600)); /* no rating */
+  CHECK_EQ(0, imx_ledger_commit(l));
+  rating_rows all = ratings_of(l, NULL, NULL, 0, 100);
+  CHECK_EQ(3, all.n);
+  CHECK_EQ(9, all.trades[0]);
+  CHECK_EQ(7, all.trades[1]);
+  CHECK_EQ(3, all.trades[2]);
+  CHECK_STR("it.hour B>P 5 [M\xc3\xbcnchen, \"fast\"] 3000 [-] 0", all.text[0]);
+  CHECK_STR("it.hour A>P 4 [good] 1000 [thanks] 1500", all.text[2]);
+  rating_rows p = ratings_of(l, "P", NULL, 0, 100); /* received */
+  CHECK_EQ(2, p.n);
+  rating_rows given = ratings_of(l, "A", NULL, 0, 100); /* given */
+  CHECK(given.n == 2 && given.trades[0] == 7 && given.trades[1] == 3);
+  rating_rows svc = ratings_of(l, "A", "it.hour", 0, 100);
+  CHECK(svc.n == 1 && svc.trades[0] == 3);
+  rating_rows page = ratings_of(l, NULL, NULL, 0, 1);
+  CHECK(page.n == 1 && page.trades[0] == 9);
+  page = ratings_of(l, NULL, NULL, 9, 1);
+  CHECK(page.n == 1 && page.trades[0] == 7);
+  page = ratings_of(l, NULL, NULL, 3, 10);
+  CHECK_EQ(0, page.n);
+  /* the table refuses what the core never writes: a rating of oneself,
+  ** stars out of range, a reply without its time */
+  const char *bad[] = {"INSERT INTO ratings VALUES(20, 's', 'X', 'X', 3, '', 1, NULL, NULL)",
+                       "INSERT INTO ratings VALUES(21, 's', 'X', 'Y', 6, '', 1, NULL, NULL)",
+                       "INSERT INTO ratings VALUES(22, 's', 'X', 'Y', 0, '', 1, NULL, NULL)",
+                       "INSERT INTO ratings VALUES(23, 's', 'X', 'Y', 3, '', 1, 'r', NULL)"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    sqlite3 *db;
+    CHECK_EQ(SQLITE_OK, sqlite3_open(path, &db));
+    CHECK_EQ(SQLITE_CONSTRAINT, sqlite3_exec(db, bad[i], NULL, NULL, NULL));
+    sqlite3_close(db);
+  }
+  CHECK_EQ(3, sql_int("SELECT count(*) FROM ratings"));
+  done(l);
+}
+
+static void test_a_v4_ledger_is_upgraded_to_keep_ratings(void) {
+  write_v3_ledger();
+  imx_ledger *l = NULL;
+  char err[256] = "";
+  /* to version 4 by hand, as an imxd before ratings left it */
+  sqlite3 *db;
+  CHECK_EQ(SQLITE_OK, sqlite3_open(path, &db));
+  CHECK_EQ(SQLITE_OK, sqlite3_exec(db, imx_ledger_migration_sql(4), NULL, NULL, NULL));
+  CHECK_EQ(SQLITE_OK, sqlite3_exec(db, "PRAGMA user_version=4", NULL, NULL, NULL));
+  sqlite3_close(db);
+  /* read-only: no ratings table, and a read says which schema it needs */
+  CHECK_EQ(0, imx_ledger_open_existing(path, &l, err, sizeof err));
+  CHECK_EQ(-1, imx_ledger_ratings(l, NULL, NULL, 0, 10, take_rating, &(rating_rows){0}));
+  CHECK(strstr(imx_ledger_error(l), "5") != NULL);
+  imx_ledger_close(l);
+  CHECK_EQ(4, sql_int("PRAGMA user_version"));
+  CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
+  CHECK_EQ(5, sql_int("PRAGMA user_version"));
+  CHECK_EQ(0, sql_int("SELECT count(*) FROM ratings"));
+  imx_ledger_rating a = {.trade_id = 1, .service = "it.hour", .provider = "B", .rater = "A",
+                         .stars = 3, .comment = "", .time_ms = 1002};
+  CHECK_EQ(0, imx_ledger_put_rating(l, &a));
+  CHECK_EQ(1, ratings_of(l, "B", NULL, 0, 10).n);
+  done(l);
+}
+
+static void test_ratings_export_as_csv(void) {
+  imx_market m;
+  imx_ledger *l = odd_ledger(&m);
+  imx_ledger_rating a = {.trade_id = 1, .service = m.services[0].id, .provider = m.ccs[0].id,
+                         .rater = m.ccs[1].id, .stars = 4, .comment = "fast, \"friendly\"",
+                         .time_ms = 1767225600000LL};
+  CHECK_EQ(0, imx_ledger_put_rating(l, &a));
+  CHECK_EQ(0, imx_ledger_put_reply(l, 1, "thanks", 1767229200000LL));
+  a.trade_id = 2, a.stars = 1, a.comment = "";
+  CHECK_EQ(0, imx_ledger_put_rating(l, &a));
+  char buf[2048], want[1024];
+  int rc = -1;
+  export_of(l, &m, IMX_EXPORT_RATINGS, &rc, buf, sizeof buf);
+  CHECK_EQ(0, rc);
+  FILE *f = fmemopen(want, sizeof want - 1, "w");
+  memset(want, 0, sizeof want);
+  fputs("trade,service,provider,rater,stars,comment,rated,reply,replied\n", f);
+  fputs("1,", f);
+  fclose(f);
+  CHECK(strncmp(buf, want, strlen(want)) == 0);
+  CHECK(strstr(buf, ",4,\"fast, \"\"friendly\"\"\",2026-01-01T00:00:00Z,thanks,"
+                    "2026-01-01T01:00:00Z\n2,") != NULL);
+  CHECK(strstr(buf, ",1,,2026-01-01T00:00:00Z,,\n") != NULL);
+  /* no period for ratings */
+  FILE *g = fmemopen(buf, sizeof buf - 1, "w");
+  CHECK_EQ(-1, imx_export(l, &m, 1, IMX_EXPORT_RATINGS, g, NULL));
+  fclose(g);
+  CHECK(strstr(imx_ledger_error(l), "no period") != NULL);
+  imx_market_free(&m);
+  done(l);
+}
+
 int main(int argc, char **argv) {
   static const check_case cases[] = {
       CHECK_CASE(test_a_trade_debits_the_buyer_and_credits_the_seller),
@@ -963,6 +1101,9 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_closed_order_is_written_once_and_whole),
       CHECK_CASE(test_verify_finds_a_closed_order_that_does_not_match_its_trades),
       CHECK_CASE(test_a_v3_ledger_is_upgraded_to_keep_closed_orders),
+      CHECK_CASE(test_ratings_are_kept_with_one_reply_and_read_newest_first),
+      CHECK_CASE(test_a_v4_ledger_is_upgraded_to_keep_ratings),
+      CHECK_CASE(test_ratings_export_as_csv),
       CHECK_CASE(test_csv_quotes_ids_per_rfc_4180),
       CHECK_CASE(test_exports_write_amounts_with_the_currencys_decimals),
       CHECK_CASE(test_sap_refuses_ids_it_cannot_carry_before_writing),

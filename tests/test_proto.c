@@ -2785,9 +2785,125 @@ static void test_reply_and_market_data_larger_than_their_bounds_are_too_large(vo
   free(big);
 }
 
+
+/* ------------------------------------------------------------- ratings */
+
+static void test_rating_requests_round_trip(void) {
+  imx_request x = request(IMX_MSG_RATING_NEW, "rn");
+  x.trade = 12, x.stars = 4;
+  round_trip_request(&x);
+  CHECK_STR("{\"v\":1,\"type\":\"rating.new\",\"id\":\"rn\",\"trade\":12,\"stars\":4}", out_);
+  strcpy(x.comment, "M\xc3\xbcnchen: \"fast\", once reopened");
+  round_trip_request(&x);
+  x = request(IMX_MSG_RATING_REPLY, "rr");
+  x.trade = 9007199254740991ull;
+  strcpy(x.comment, "sorry");
+  round_trip_request(&x);
+  CHECK_STR("{\"v\":1,\"type\":\"rating.reply\",\"id\":\"rr\",\"trade\":9007199254740991,"
+            "\"comment\":\"sorry\"}", out_);
+  x = request(IMX_MSG_RATINGS_LIST, "rl");
+  x.limit = 20;
+  round_trip_request(&x);
+  strcpy(x.cc, "CC-4100");
+  strcpy(x.service, "it.hour");
+  x.before = 7;
+  x.limit = 100;
+  round_trip_request(&x);
+}
+
+static void test_rating_requests_are_checked(void) {
+  imx_request r;
+  imx_proto_error err = {0};
+  struct { const char *json, *field; } bad[] = {
+      {"{\"v\":1,\"type\":\"rating.new\",\"id\":\"a\",\"stars\":3}", "trade"},
+      {"{\"v\":1,\"type\":\"rating.new\",\"id\":\"a\",\"trade\":0,\"stars\":3}", "trade"},
+      {"{\"v\":1,\"type\":\"rating.new\",\"id\":\"a\",\"trade\":1,\"stars\":6}", "stars"},
+      {"{\"v\":1,\"type\":\"rating.new\",\"id\":\"a\",\"trade\":1,\"stars\":3,\"qty\":1}", "qty"},
+      {"{\"v\":1,\"type\":\"rating.reply\",\"id\":\"a\",\"trade\":1}", "comment"},
+      {"{\"v\":1,\"type\":\"rating.reply\",\"id\":\"a\",\"trade\":1,\"stars\":3,"
+       "\"comment\":\"x\"}", "stars"},
+      {"{\"v\":1,\"type\":\"ratings.list\",\"id\":\"a\",\"limit\":101}", "limit"},
+      {"{\"v\":1,\"type\":\"ratings.list\",\"id\":\"a\",\"before\":0}", "before"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    memset(&err, 0, sizeof err);
+    CHECK_EQ(-1, imx_request_decode(bad[i].json, strlen(bad[i].json), &r, &err));
+    CHECK_STR(bad[i].field, err.field);
+  }
+  const char *dflt = "{\"v\":1,\"type\":\"ratings.list\",\"id\":\"a\"}";
+  CHECK_EQ(0, imx_request_decode(dflt, strlen(dflt), &r, &err));
+  CHECK_EQ(20, r.limit);
+}
+
+static void test_rating_replies_round_trip(void) {
+  imx_reply x = reply(IMX_MSG_RATING_NEW, "rn");
+  x.trade = 12, x.stars = 5;
+  strcpy(x.service, "it.hour");
+  strcpy(x.cc, "CC-4100");
+  round_trip_reply(&x);
+  CHECK_STR("{\"v\":1,\"type\":\"rating.new.ok\",\"id\":\"rn\",\"trade\":12,\"stars\":5,"
+            "\"service\":\"it.hour\",\"provider\":\"CC-4100\"}", out_);
+  x = reply(IMX_MSG_RATING_REPLY, "rr");
+  x.trade = 12;
+  round_trip_reply(&x);
+  imx_reply_rating rows[2];
+  memset(rows, 0, sizeof rows);
+  rows[0] = (imx_reply_rating){.trade = 9, .service = "it.hour", .provider = "P",
+                               .rater = "R", .stars = 2, .comment = "",
+                               .time_ms = 1718000000000};
+  rows[1] = (imx_reply_rating){.trade = 3, .service = "it.hour", .provider = "P",
+                               .rater = "Q", .stars = 5, .comment = "caf\xc3\xa9 \"ok\"",
+                               .time_ms = 1718000000000, .reply = "thanks",
+                               .reply_ms = 1718000001000};
+  x = reply(IMX_MSG_RATINGS_LIST, "rl");
+  round_trip_reply(&x);
+  x.ratings = rows, x.ratings_n = 2;
+  round_trip_reply(&x);
+  CHECK(strstr(out_, "{\"trade\":9,\"service\":\"it.hour\",\"provider\":\"P\",\"rater\":\"R\","
+                     "\"stars\":2,\"comment\":\"\",\"time_ms\":1718000000000}") != NULL);
+  CHECK(strstr(out_, "\"reply\":\"thanks\",\"reply_ms\":1718000001000}]") != NULL);
+  /* a reply without its time, or stars out of range, is refused */
+  const char *bad[] = {
+      "{\"v\":1,\"type\":\"ratings.list.ok\",\"id\":\"a\",\"ratings\":[{\"trade\":1,"
+      "\"service\":\"s\",\"provider\":\"P\",\"rater\":\"R\",\"stars\":2,\"comment\":\"\","
+      "\"time_ms\":1,\"reply\":\"x\"}]}",
+      "{\"v\":1,\"type\":\"ratings.list.ok\",\"id\":\"a\",\"ratings\":[{\"trade\":1,"
+      "\"service\":\"s\",\"provider\":\"P\",\"rater\":\"R\",\"stars\":6,\"comment\":\"\","
+      "\"time_ms\":1}]}"};
+  for (size_t i = 0; i < 2; i++) {
+    imx_reply y;
+    imx_proto_error err = {0};
+    CHECK_EQ(-1, imx_reply_decode(bad[i], strlen(bad[i]), &y, &err));
+  }
+}
+
+static void test_cc_get_ok_with_reputation_round_trips(void) {
+  const char *offers[2] = {"it.hour", "truck.day"};
+  imx_reply_reputation reps[2] = {{"it.hour", 10, 43, 2, 9}, {"truck.day", 0, 0, 0, 0}};
+  imx_reply_cc row = {"CC-4100", "IT", "Hamburg", IMX_ROLE_PROVIDER, offers, 2, 0, 0,
+                      reps, 2};
+  imx_reply x = reply(IMX_MSG_CC_GET, "g");
+  x.ccs = &row, x.ccs_n = 1;
+  round_trip_reply(&x);
+  CHECK(strstr(out_, "\"reputation\":[{\"service\":\"it.hour\",\"ratings\":10,"
+                     "\"stars_sum\":43,\"ratings_90d\":2,\"stars_sum_90d\":9},") != NULL);
+  /* a reputation row that is wrong frees what was decoded */
+  const char *bad = "{\"v\":1,\"type\":\"cc.get.ok\",\"id\":\"g\",\"cc\":\"C\",\"name\":\"n\","
+                    "\"site\":\"s\",\"roles\":[],\"services\":[\"a\"],\"reputation\":"
+                    "[{\"service\":\"a\",\"ratings\":1}]}";
+  imx_reply y;
+  imx_proto_error err = {0};
+  CHECK_EQ(-1, imx_reply_decode(bad, strlen(bad), &y, &err));
+  CHECK(strstr(err.field, "reputation[0]") != NULL);
+}
+
 int main(int argc, char **argv) {
   static const check_case cases[] = {
       CHECK_CASE(test_type_names_are_the_protocols),
+      CHECK_CASE(test_rating_requests_round_trip),
+      CHECK_CASE(test_rating_requests_are_checked),
+      CHECK_CASE(test_rating_replies_round_trip),
+      CHECK_CASE(test_cc_get_ok_with_reputation_round_trips),
       CHECK_CASE(test_hello_round_trips),
       CHECK_CASE(test_order_new_limit_round_trips),
       CHECK_CASE(test_order_new_market_round_trips),
