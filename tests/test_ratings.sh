@@ -237,4 +237,43 @@ exported() {
 }
 check ratings_export_as_csv exported
 
+# ------------------------------------------------- the README's example
+
+# The commands of README.md's block after "## Ratings", on a fresh daemon on
+# the example market after the README's two trades; each output (stdout
+# and stderr) must be the README's lines, with the time as a placeholder.
+readme_example() {
+  market=$src/examples/market.json start_daemon readme
+  local r=(env IMX_URL="$URL_readme")
+  "${r[@]}" IMX_TOKEN=demo-CC-4100 "$imx" offer it.helpdesk.hour 40 85 >/dev/null &&
+    "${r[@]}" IMX_TOKEN=demo-CC-1100 "$imx" bid it.helpdesk.hour 25 90 >/dev/null &&
+    "${r[@]}" IMX_TOKEN=demo-CC-1200 "$imx" bid it.helpdesk.hour 5 90 >/dev/null || return 1
+  awk '/^## Ratings$/ {f = 1}
+       f && /^```sh$/ {b = 1; next}
+       b && /^```$/ {exit}
+       b' "$src/README.md" >"$tmp/readme.block"
+  local commands=0 ok=1 n=0
+  while IFS= read -r line || [ -n "$line" ]; do
+    if [[ "$line" == '$ '* ]]; then
+      n=$((n + 1))
+      eval "words=(${line#\$ })"
+      [ "${words[1]}" = build/gateway/imx ] || { echo "  not an imx command: $line"; return 1; }
+      words[1]=$imx
+      "${r[@]}" "${words[@]}" >"$tmp/readme.got.$n" 2>&1
+      : >"$tmp/readme.want.$n"
+      commands=$n
+    else
+      printf '%s\n' "$line" >>"$tmp/readme.want.$n"
+    fi
+  done <"$tmp/readme.block"
+  [ "$commands" -eq 8 ] || { echo "  want 8 commands in the README block, found $commands"; return 1; }
+  local time='s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:[0-9]{2})?/TIME/'
+  for i in $(seq "$commands"); do
+    sed -E "$time" "$tmp/readme.got.$i" >"$tmp/readme.got"
+    sed -E "$time" "$tmp/readme.want.$i" | diff -u - "$tmp/readme.got" || ok=0
+  done
+  [ "$ok" -eq 1 ]
+}
+check readme_ratings_example_is_what_imx_prints readme_example
+
 finish
