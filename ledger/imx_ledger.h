@@ -121,7 +121,8 @@ const char *imx_ledger_error(const imx_ledger *l);
 ** match the trade (buyer +amount, seller -amount), the total zero, every
 ** closed period's summaries equal to its trades, and (schema 4) every closed
 ** order on its trades' side, for its cost centre and service, and filled at
-** least what its trades add up to. Returns 0, or -1 with the
+** least what its trades add up to, and (schema 5) every rating of a trade
+** of the ledger, by its buyer, of its seller and service. Returns 0, or -1 with the
 ** name of the first failed check and details in failed (for the file's
 ** integrity, the first rows of SQLite's PRAGMA integrity_check). */
 int imx_ledger_verify(imx_ledger *l, char *failed, size_t cap);

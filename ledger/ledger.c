@@ -528,6 +528,13 @@ static const check CHECKS[] = {
      " SELECT sell_order FROM trades WHERE trade_id > ?1) AND qty_filled <"
      " (SELECT total(qty) FROM trades WHERE buy_order = o.order_id"
      " OR sell_order = o.order_id) LIMIT 1", 4},
+    /* A rating is of a trade of the ledger, by its buyer, of its seller and
+    ** service (schema 5). Every rating, also from a snapshot: an old trade
+    ** may be rated after it, and ratings are few beside trades. */
+    {"rating_matches_its_trade",
+     "SELECT 'trade ' || r.trade_id FROM ratings r LEFT JOIN trades t USING(trade_id)"
+     " WHERE ?1 >= 0 AND (t.trade_id IS NULL OR r.rater <> t.buyer OR r.provider <> t.seller"
+     " OR r.service <> t.service) LIMIT 1", 5},
 };
 
 static int run_check(imx_ledger *l, const check *c, int64_t after, char *failed,

@@ -1046,6 +1046,25 @@ static void test_a_v4_ledger_is_upgraded_to_keep_ratings(void) {
   done(l);
 }
 
+/* verify: a rating is of its trade's buyer, seller and service. */
+static void test_verify_finds_a_rating_that_is_not_of_its_trade(void) {
+  imx_ledger *l = fresh();
+  imx_ledger_trade t = trade(1, "A", "B", 2, 100);
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  imx_ledger_rating r = {.trade_id = 1, .service = t.service, .provider = "B", .rater = "A",
+                         .stars = 3, .comment = "", .time_ms = 5};
+  CHECK_EQ(0, imx_ledger_put_rating(l, &r));
+  char failed[256] = "";
+  CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
+  tamper("UPDATE ratings SET rater = 'C' WHERE trade_id = 1");
+  CHECK_EQ(-1, imx_ledger_verify(l, failed, sizeof failed));
+  CHECK(strstr(failed, "rating_matches_its_trade") != NULL && strstr(failed, "trade 1") != NULL);
+  tamper("UPDATE ratings SET rater = 'A', trade_id = 2 WHERE trade_id = 1");
+  CHECK_EQ(-1, imx_ledger_verify_after(l, 1, failed, sizeof failed)); /* from a snapshot too */
+  CHECK(strstr(failed, "rating_matches_its_trade") != NULL);
+  done(l);
+}
+
 static void test_ratings_export_as_csv(void) {
   imx_market m;
   imx_ledger *l = odd_ledger(&m);
@@ -1104,6 +1123,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_ratings_are_kept_with_one_reply_and_read_newest_first),
       CHECK_CASE(test_a_v4_ledger_is_upgraded_to_keep_ratings),
       CHECK_CASE(test_ratings_export_as_csv),
+      CHECK_CASE(test_verify_finds_a_rating_that_is_not_of_its_trade),
       CHECK_CASE(test_csv_quotes_ids_per_rfc_4180),
       CHECK_CASE(test_exports_write_amounts_with_the_currencys_decimals),
       CHECK_CASE(test_sap_refuses_ids_it_cannot_carry_before_writing),
