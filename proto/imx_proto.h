@@ -91,6 +91,10 @@ typedef struct imx_market {
                                  ** 0..IMX_TENDERS_PER_CC_MAX; the file's
                                  ** "tenders_per_cc_max", default
                                  ** IMX_TENDERS_PER_CC_DEFAULT          */
+  int64_t first_month;           /* the first period's month, counted as
+                                 ** year * 12 + month - 1 (the file's
+                                 ** "first_period"); 0: none given, the
+                                 ** periods are numbered (period.c)     */
   /* Private to market.c: the id indexes built at load, freed by
   ** imx_market_free. A market built by hand leaves them zero (memset) and
   ** is then searched linearly. */
@@ -125,6 +129,27 @@ uint32_t imx_market_capacities_total(const imx_market *m);
 uint32_t imx_market_auction_services(const imx_market *m);
 /* The cost centres that have any of the IMX_ROLE_* bits in role. */
 uint32_t imx_market_ccs_with_role(const imx_market *m, unsigned role);
+
+/* ------------------------------------------------------------ periods */
+
+/* The one mapping between a period's number (1, 2, ...: the engine's, the
+** core's and the ledger's) and what people read: with the market file's
+** "first_period" (e.g. "2026-12"; "period": "month", the only length),
+** period n is the (n-1)-th month after it, labelled "YYYY-MM"; without
+** it, the label is the number ("3"). */
+/* The label of a period into buf (IMX_PERIOD_LABEL_BYTES will do): 0, or
+** -1 for a period < 1 or past the year IMX_PERIOD_YEAR_MAX. */
+int imx_period_label(const imx_market *m, int64_t period, char *buf, size_t cap);
+/* The period a label names, >= 1; -1 for anything else (a malformed label,
+** a month before the first period). Strict: "2026-12" in a calendar
+** market, "3" in a numbered one. */
+int64_t imx_period_parse(const imx_market *m, const char *label);
+/* The period's last day, "YYYY-MM-DD" (leap years counted): 0; 1 when the
+** market has numbered periods (no calendar: buf is ""); -1 out of range. */
+int imx_period_last_day(const imx_market *m, int64_t period, char buf[11]);
+/* "YYYY-MM" as year * 12 + month - 1, or -1 (the year in
+** IMX_PERIOD_YEAR_MIN..MAX, the month 01..12). */
+int64_t imx_month_parse(const char *s);
 
 /* ----------------------------------------------------------- messages */
 

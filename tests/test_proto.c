@@ -2027,6 +2027,92 @@ static void test_market_service_name_and_description_are_bounded(void) {
                       "bad_field", "services[0].description");
 }
 
+/* ------------------------------------------------------------- periods */
+
+#define PERIOD_MARKET(extra) \
+  "{\"currency\":\"EUR\",\"services\":[],\"cost_centres\":[]" extra "}"
+
+static void label_is(const imx_market *m, int64_t period, const char *want) {
+  char buf[IMX_PERIOD_LABEL_BYTES];
+  CHECK_EQ(0, imx_period_label(m, period, buf, sizeof buf));
+  CHECK_STR(want, buf);
+  CHECK_EQ(period, imx_period_parse(m, want)); /* and back */
+}
+
+static void last_day_is(const imx_market *m, int64_t period, const char *want) {
+  char buf[11];
+  CHECK_EQ(0, imx_period_last_day(m, period, buf));
+  CHECK_STR(want, buf);
+}
+
+/* Period n is the (n-1)-th month after "first_period": December turns into
+** January of the next year, and the last day counts leap years (2028 is
+** one, 2100 is not, 2000 is). */
+static void test_periods_are_calendar_months_from_the_first(void) {
+  imx_market m;
+  if (!market_ok(PERIOD_MARKET(",\"period\":\"month\",\"first_period\":\"2026-12\""),
+                 &m))
+    return;
+  label_is(&m, 1, "2026-12");
+  label_is(&m, 2, "2027-01");
+  label_is(&m, 13, "2027-12");
+  label_is(&m, 14, "2028-01");
+  last_day_is(&m, 1, "2026-12-31");
+  last_day_is(&m, 2, "2027-01-31");
+  last_day_is(&m, 3, "2027-02-28");
+  last_day_is(&m, 4, "2027-03-31");
+  last_day_is(&m, 5, "2027-04-30");
+  last_day_is(&m, 15, "2028-02-29");
+  CHECK_EQ(-1, imx_period_parse(&m, "2026-11")); /* before the first */
+  CHECK_EQ(-1, imx_period_parse(&m, "2026-13"));
+  CHECK_EQ(-1, imx_period_parse(&m, "2026-00"));
+  CHECK_EQ(-1, imx_period_parse(&m, "2027-1"));
+  CHECK_EQ(-1, imx_period_parse(&m, "2027-01-31"));
+  CHECK_EQ(-1, imx_period_parse(&m, "1")); /* a number in a calendar market */
+  CHECK_EQ(-1, imx_period_parse(&m, ""));
+  char buf[IMX_PERIOD_LABEL_BYTES];
+  CHECK_EQ(-1, imx_period_label(&m, 0, buf, sizeof buf));
+  CHECK_EQ(0, imx_period_label(&m, (9999 - 2026) * 12 + 1, buf, sizeof buf));
+  CHECK_STR("9999-12", buf);
+  CHECK_EQ(-1, imx_period_label(&m, (9999 - 2026) * 12 + 2, buf, sizeof buf));
+  CHECK_EQ(-1, imx_period_label(&m, 2, buf, 7)); /* no room for the NUL */
+  imx_market_free(&m);
+  if (!market_ok(PERIOD_MARKET(",\"first_period\":\"2100-01\""), &m)) return;
+  last_day_is(&m, 2, "2100-02-28");
+  imx_market_free(&m);
+  if (!market_ok(PERIOD_MARKET(",\"first_period\":\"2000-02\""), &m)) return;
+  last_day_is(&m, 1, "2000-02-29");
+  imx_market_free(&m);
+}
+
+/* Without "first_period" the periods keep their numbers, and have no last
+** day (exports date postings by the trade's day). */
+static void test_periods_without_first_period_are_numbered(void) {
+  imx_market m;
+  if (!market_ok(PERIOD_MARKET(""), &m)) return;
+  label_is(&m, 1, "1");
+  label_is(&m, 12, "12");
+  char day[11];
+  CHECK_EQ(1, imx_period_last_day(&m, 1, day));
+  CHECK_EQ(-1, imx_period_parse(&m, "0"));
+  CHECK_EQ(-1, imx_period_parse(&m, "01"));
+  CHECK_EQ(-1, imx_period_parse(&m, "2026-12"));
+  CHECK_EQ(-1, imx_period_parse(&m, "-1"));
+  imx_market_free(&m);
+}
+
+static void test_market_period_fields_are_checked(void) {
+  expect_market_error(PERIOD_MARKET(",\"period\":\"week\""), "bad_field", "period");
+  expect_market_error(PERIOD_MARKET(",\"first_period\":\"2026-13\""), "bad_field",
+                      "first_period");
+  expect_market_error(PERIOD_MARKET(",\"first_period\":\"1969-12\""), "bad_field",
+                      "first_period");
+  expect_market_error(PERIOD_MARKET(",\"first_period\":\"2026-12-01\""), "bad_field",
+                      "first_period");
+  expect_market_error(PERIOD_MARKET(",\"first_period\":202612"), "bad_field",
+                      "first_period");
+}
+
 static void test_market_ten_budgets_of_1e18_are_refused_at_the_first(void) {
   char *json = receivers_market(10, "1000000000000000000");
   imx_market m;
@@ -2403,6 +2489,9 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_long_error_message_is_cut_when_decoded),
       CHECK_CASE(test_encode_into_a_small_buffer_returns_0),
       CHECK_CASE(test_market_file_loads_the_documented_example),
+      CHECK_CASE(test_periods_are_calendar_months_from_the_first),
+      CHECK_CASE(test_periods_without_first_period_are_numbered),
+      CHECK_CASE(test_market_period_fields_are_checked),
       CHECK_CASE(test_market_service_name_and_description_are_optional),
       CHECK_CASE(test_market_service_name_and_description_are_bounded),
       CHECK_CASE(test_market_ten_budgets_of_1e18_are_refused_at_the_first),

@@ -658,15 +658,15 @@ static int ledger_cmd(int argc, char **argv) {
 static int export_cmd(int argc, char **argv) {
   static const char *const formats[] = {"csv", "sap", "hledger", "beancount"};
   const char *db = NULL, *market_path = NULL, *out_path = NULL;
+  const char *period_label = NULL;
   int format = -1;
   int64_t period = 0;
   for (int i = 0; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--db")) db = argv[i + 1];
     else if (!strcmp(argv[i], "--market")) market_path = argv[i + 1];
     else if (!strcmp(argv[i], "--out")) out_path = argv[i + 1];
-    else if (!strcmp(argv[i], "--period")) {
-      if (number(argv[i + 1], 1, INT64_MAX, &period)) return usage();
-    } else if (!strcmp(argv[i], "--format")) {
+    else if (!strcmp(argv[i], "--period")) period_label = argv[i + 1];
+    else if (!strcmp(argv[i], "--format")) {
       for (int k = 0; k < 4; k++)
         if (!strcmp(argv[i + 1], formats[k])) format = k;
     } else {
@@ -679,6 +679,14 @@ static int export_cmd(int argc, char **argv) {
   if (imx_market_load(market_path, &m, &perr) != 0) {
     fprintf(stderr, "imx: %s: %s: %s\n", market_path, perr.field, perr.message);
     return 1;
+  }
+  if (period_label && (period = imx_period_parse(&m, period_label)) < 1) {
+    char first[IMX_PERIOD_LABEL_BYTES];
+    imx_period_label(&m, 1, first, sizeof first);
+    fprintf(stderr, "imx: --period: \"%s\" is not a period of this market (the first"
+                    " is %s)\n", period_label, first);
+    imx_market_free(&m);
+    return 2;
   }
   imx_ledger *l = NULL;
   char err[512];
