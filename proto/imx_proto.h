@@ -182,6 +182,7 @@ typedef enum imx_msg_type {
   IMX_MSG_CC_GET,
   IMX_MSG_ORDER_MODIFY,
   IMX_MSG_ORDER_HISTORY,
+  IMX_MSG_STATEMENT_GET,
   IMX_MSG_TYPES /* count */
 } imx_msg_type;
 
@@ -221,6 +222,9 @@ typedef struct imx_request {
                        ** first; 0..IMX_ID_MAX                           */
   char start[IMX_NAME_BYTES_MAX + 1]; /* services.list, cc.list: the id to
                        ** list from (a reply's `next`); "" = the first   */
+  char period[IMX_PERIOD_LABEL_BYTES]; /* statement.get: a period's label
+                       ** (imx_period_parse, by the server, which knows the
+                       ** market); "" = the open period                 */
 } imx_request;
 
 /* Decodes exactly len bytes. On failure err is set and out->id holds the
@@ -324,6 +328,17 @@ typedef struct imx_reply_cc {
   int64_t budget_minor;    /* per period, from the market file           */
 } imx_reply_cc;
 
+/* One service's figures in one period. statement.get: what the cost
+** centre bought (units, amount spent) and sold (units, amount earned) in
+** `trades` trades; period.close: the whole market's, units and amount
+** (bought = sold = units, spent = earned = amount; on the wire once). */
+typedef struct imx_reply_sum {
+  char service[IMX_NAME_BYTES_MAX + 1];
+  int64_t trades;
+  int64_t bought, spent;
+  int64_t sold, earned;
+} imx_reply_sum;
+
 typedef struct imx_reply_capacity {
   char service[IMX_NAME_BYTES_MAX + 1];
   int64_t capacity, reserved, sold, available;
@@ -353,11 +368,14 @@ typedef struct imx_reply {
                                        ** why the rest was cancelled     */
   int64_t qty;                         /* order.cancel, order.modify    */
   int64_t qty_open, qty_filled;
-  imx_reply_trade *trades;             /* order.new, trades.list        */
+  imx_reply_trade *trades;             /* order.new, trades.list,
+                                       ** statement.get (oldest first)  */
   uint32_t trades_n;
   uint64_t trades_omitted;             /* order.new: fills not listed (the
                                        ** first IMX_FILLS_LISTED_MAX are);
-                                       ** page them with trades.list     */
+                                       ** page them with trades.list;
+                                       ** statement.get: past the first
+                                       ** IMX_STATEMENT_TRADES_MAX      */
   imx_reply_order *orders;             /* order.list                    */
   uint32_t orders_n;
   imx_reply_closed *closed;            /* order.history, newest first   */
@@ -383,6 +401,22 @@ typedef struct imx_reply {
   int64_t volume, surplus;
   int surplus_side;                    /* IMX_PSIDE_*                   */
   int64_t expired;                     /* period.close                  */
+  char period[IMX_PERIOD_LABEL_BYTES]; /* statement.get; period.close: the
+                                       ** period closed                 */
+  char opened[IMX_PERIOD_LABEL_BYTES]; /* period.close: the period opened */
+  int is_closed;                       /* statement.get: the period is   */
+  int64_t closed_ms;                   /* ... closed, then when (ms)     */
+  imx_reply_sum *sums;                 /* statement.get, period.close:
+                                       ** per service, by service id    */
+  uint32_t sums_n;
+  uint64_t sums_omitted;               /* ... not listed (a list has at
+                                       ** most IMX_LIST_MAX rows)       */
+  char (*over_budget)[IMX_NAME_BYTES_MAX + 1]; /* period.close: cost centres
+                                       ** whose open bids hold more than
+                                       ** their new budget (the first
+                                       ** IMX_LIST_MAX)                 */
+  uint32_t over_budget_n;
+  uint64_t over_budget_omitted;        /* ... not listed                */
 } imx_reply;
 
 size_t imx_reply_encode(const imx_reply *r, char *buf, size_t cap);

@@ -58,7 +58,7 @@ check a_book_to_modify setup_book
 reduction_keeps_priority() {
   # qty is the new total: 8 = 4 filled + 4 open; still first at 85.00.
   as CC-P1 modify 1 --qty 8 | grep -q 'order 1 open: 4 of 8 filled, 4 open at 85.00, priority kept' &&
-    as CC-R1 bid it.hour 1 8500 | grep -qE '^[0-9]+ +it.hour +Receiver One +Provider One '
+    as CC-R1 bid it.hour 1 8500 | grep -qE '^[0-9]+ +[0-9T:+-]+ +it.hour +Receiver One +Provider One '
 }
 check a_reduction_at_the_same_price_keeps_priority reduction_keeps_priority
 
@@ -68,7 +68,7 @@ raw_modify_loses_priority() {
   has "$out" '"type":"order.modify.ok"' '"order":1' '"status":"open"' '"qty":9' \
     '"qty_open":4' '"qty_filled":5' '"priority_kept":false' '"trades":[]' || return 1
   # P2's offer is first now.
-  as CC-R1 bid it.hour 1 8500 | grep -qE '^[0-9]+ +it.hour +Receiver One +Provider Two '
+  as CC-R1 bid it.hour 1 8500 | grep -qE '^[0-9]+ +[0-9T:+-]+ +it.hour +Receiver One +Provider Two '
 }
 check an_increase_through_nngcat_loses_priority raw_modify_loses_priority
 

@@ -938,6 +938,25 @@ static void test_exports_date_a_closed_period_by_its_last_day(void) {
   imx_market_free(&m);
 }
 
+static imx_ledger_service_sum sums_[4];
+static int sums_n_;
+static int64_t trade_ids_[4];
+static int trades_n_;
+
+static int take_sum_(void *ctx, const imx_ledger_service_sum *s) {
+  (void)ctx;
+  CHECK(sums_n_ < 4 && strcmp(s->service, "it") == 0);
+  if (sums_n_ < 4) sums_[sums_n_++] = *s;
+  return 0;
+}
+
+static int take_trade_(void *ctx, const imx_ledger_trade *t) {
+  (void)ctx;
+  CHECK(trades_n_ < 4);
+  if (trades_n_ < 4) trade_ids_[trades_n_++] = t->trade_id;
+  return 0;
+}
+
 /* The statement's reads: per service what a cost centre bought and sold,
 ** and its trades, capped with the total; the period's whole summary. */
 static void test_statement_reads_sum_a_cost_centres_period(void) {
@@ -950,6 +969,46 @@ static void test_statement_reads_sum_a_cost_centres_period(void) {
   CHECK_EQ(1, imx_ledger_period_closed(l, 1, &closed_ms));
   CHECK_EQ(1833000000000LL, closed_ms);
   CHECK_EQ(0, imx_ledger_period_closed(l, 2, NULL));
+  /* one more trade in period 2, R selling back one unit */
+  imx_ledger_trade t = {.trade_id = 3, .period = 2, .time_ms = 1833192001000LL,
+                        .service = "it", .buyer = "P", .seller = "R", .qty = 1,
+                        .price_minor = 950};
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  sums_n_ = 0;
+  CHECK_EQ(0, imx_ledger_service_sums(l, "R", 2, take_sum_, NULL));
+  CHECK_EQ(1, sums_n_);
+  CHECK_EQ(2, sums_[0].trades);
+  CHECK_EQ(1, sums_[0].bought);
+  CHECK_EQ(900, sums_[0].spent_minor);
+  CHECK_EQ(1, sums_[0].sold);
+  CHECK_EQ(950, sums_[0].earned_minor);
+  sums_n_ = 0;
+  CHECK_EQ(0, imx_ledger_service_sums(l, "P", 1, take_sum_, NULL));
+  CHECK_EQ(1, sums_n_);
+  CHECK_EQ(0, sums_[0].bought);
+  CHECK_EQ(2, sums_[0].sold);
+  CHECK_EQ(1700, sums_[0].earned_minor);
+  sums_n_ = 0; /* the whole market: each trade once */
+  CHECK_EQ(0, imx_ledger_service_sums(l, NULL, 2, take_sum_, NULL));
+  CHECK_EQ(1, sums_n_);
+  CHECK_EQ(2, sums_[0].trades);
+  CHECK_EQ(2, sums_[0].bought);
+  CHECK_EQ(1850, sums_[0].spent_minor);
+  sums_n_ = 0; /* nobody traded in period 3 */
+  CHECK_EQ(0, imx_ledger_service_sums(l, "R", 3, take_sum_, NULL));
+  CHECK_EQ(0, sums_n_);
+  /* the trades: oldest first, capped, with the total */
+  int64_t total = 0;
+  trades_n_ = 0;
+  CHECK_EQ(0, imx_ledger_cc_trades(l, "R", 2, 1, take_trade_, NULL, &total));
+  CHECK_EQ(1, trades_n_);
+  CHECK_EQ(2, trade_ids_[0]);
+  CHECK_EQ(2, total);
+  trades_n_ = 0;
+  CHECK_EQ(0, imx_ledger_cc_trades(l, "R", 2, 10, take_trade_, NULL, &total));
+  CHECK_EQ(2, trades_n_);
+  CHECK_EQ(3, trade_ids_[1]);
+  CHECK_EQ(2, total);
   done(l);
   imx_market_free(&m);
 }

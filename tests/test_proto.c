@@ -192,7 +192,7 @@ static void test_type_names_are_the_protocols(void) {
       "hello", "order.new", "order.cancel", "order.list", "book.get",
       "trades.list", "balance.get", "tender.new", "tender.quote",
       "auction.run", "period.close", "services.list", "cc.list", "cc.get",
-      "order.modify", "order.history"};
+      "order.modify", "order.history", "statement.get"};
   CHECK_EQ(IMX_MSG_TYPES, sizeof names / sizeof names[0]);
   for (int t = 0; t < IMX_MSG_TYPES; t++)
     CHECK_STR(names[t], imx_msg_type_name((imx_msg_type)t));
@@ -280,6 +280,20 @@ static void test_order_history_round_trips_with_its_paging(void) {
   expect_bad("order.history", "\"limit\":101", "limit");
   expect_bad("order.history", "\"before\":0", "before");
   expect_bad("order.history", "\"after\":1", "after");
+}
+
+static void test_statement_get_round_trips_with_its_period(void) {
+  imx_request x = request(IMX_MSG_STATEMENT_GET, "st1");
+  round_trip_request(&x);
+  strcpy(x.cc, "CC-1");
+  strcpy(x.period, "2026-12");
+  round_trip_request(&x);
+  strcpy(x.period, "123456789012345"); /* 15 bytes: the server judges it */
+  round_trip_request(&x);
+  expect_bad("statement.get", "\"period\":\"1234567890123456\"", "period");
+  expect_bad("statement.get", "\"period\":\"\"", "period");
+  expect_bad("statement.get", "\"period\":202612", "period");
+  expect_bad("statement.get", "\"limit\":1", "limit");
 }
 
 static void test_order_list_round_trips(void) {
@@ -506,7 +520,7 @@ static void test_cc_and_token_are_allowed_in_every_request(void) {
   static const char *const bases[IMX_MSG_TYPES] = {
       "", ORDER_NEW_BASE, "\"order\":1", "", "\"service\":\"s\"", "", "",
       TENDER_NEW_BASE, "\"tender\":1,\"price\":1", "\"service\":\"s\"", "",
-      "", "", "", "\"order\":1,\"qty\":2", ""};
+      "", "", "", "\"order\":1,\"qty\":2", "", "\"period\":\"2026-12\""};
   for (int t = 0; t < IMX_MSG_TYPES; t++) {
     char fields[512];
     snprintf(fields, sizeof fields, "\"cc\":\"CC-9\",\"token\":\"tk\"%s%s",
@@ -1395,7 +1409,55 @@ static void test_order_history_ok_round_trips_and_is_the_documented_json(void) {
 static void test_period_close_ok_round_trips(void) {
   imx_reply x = reply(IMX_MSG_PERIOD_CLOSE, "p1");
   x.expired = 12;
+  strcpy(x.period, "2026-12");
+  strcpy(x.opened, "2027-01");
   round_trip_reply(&x);
+  imx_reply_sum sums[2] = {{.service = "it.hour", .trades = 3, .bought = 7, .spent = 59500,
+                            .sold = 7, .earned = 59500},
+                           {.service = "truck.day", .trades = 1, .bought = 2, .spent = 30000,
+                            .sold = 2, .earned = 30000}};
+  char over[1][IMX_NAME_BYTES_MAX + 1] = {"CC-1100"};
+  x.sums = sums, x.sums_n = 2;
+  x.over_budget = over, x.over_budget_n = 1;
+  round_trip_reply(&x);
+  CHECK_STR("{\"v\":1,\"type\":\"period.close.ok\",\"id\":\"p1\",\"expired\":12,"
+            "\"period\":\"2026-12\",\"opened\":\"2027-01\",\"services\":["
+            "{\"service\":\"it.hour\",\"trades\":3,\"units\":7,\"amount\":59500},"
+            "{\"service\":\"truck.day\",\"trades\":1,\"units\":2,\"amount\":30000}],"
+            "\"over_budget\":[\"CC-1100\"]}", out_);
+}
+
+/* A statement: per service what the cost centre bought and sold, and its
+** trades; closed_ms only with closed. */
+static void test_statement_get_ok_round_trips(void) {
+  imx_reply x = reply(IMX_MSG_STATEMENT_GET, "s1");
+  strcpy(x.cc, "CC-1100");
+  strcpy(x.period, "2027-01");
+  round_trip_reply(&x);
+  imx_reply_sum sums[1] = {{.service = "it.hour", .trades = 2, .bought = 3, .spent = 25500,
+                            .sold = 1, .earned = 9000}};
+  imx_reply_trade trades[1] = {{.trade = 4, .service = "it.hour", .buyer = "CC-1100",
+                                .seller = "CC-4100", .qty = 3, .price_minor = 8500,
+                                .time_ms = 1718000000000, .buy_order = 2, .sell_order = 1}};
+  x.sums = sums, x.sums_n = 1;
+  x.trades = trades, x.trades_n = 1;
+  x.trades_omitted = 5;
+  x.is_closed = 1, x.closed_ms = 1718000009000;
+  round_trip_reply(&x);
+  CHECK_STR("{\"v\":1,\"type\":\"statement.get.ok\",\"id\":\"s1\",\"cc\":\"CC-1100\","
+            "\"period\":\"2027-01\",\"closed\":true,\"closed_ms\":1718000009000,"
+            "\"services\":[{\"service\":\"it.hour\",\"trades\":2,\"bought\":3,"
+            "\"spent\":25500,\"sold\":1,\"earned\":9000}],\"trades\":[{\"trade\":4,"
+            "\"service\":\"it.hour\",\"buyer\":\"CC-1100\",\"seller\":\"CC-4100\","
+            "\"qty\":3,\"price\":8500,\"time_ms\":1718000000000,\"buy_order\":2,"
+            "\"sell_order\":1}],\"trades_omitted\":5}", out_);
+  const char *bad = "{\"v\":1,\"type\":\"statement.get.ok\",\"id\":\"s\",\"cc\":\"A\","
+                    "\"period\":\"2027-01\",\"closed\":false,\"closed_ms\":1,"
+                    "\"services\":[],\"trades\":[]}";
+  imx_reply y;
+  imx_proto_error err = {0};
+  CHECK_EQ(-1, imx_reply_decode(bad, strlen(bad), &y, &err));
+  CHECK_STR("closed_ms", err.field);
 }
 
 static void test_reply_encoding_is_the_documented_json(void) {
@@ -2472,6 +2534,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_replies_round_trip),
       CHECK_CASE(test_auction_run_ok_round_trips),
       CHECK_CASE(test_period_close_ok_round_trips),
+      CHECK_CASE(test_statement_get_ok_round_trips),
+      CHECK_CASE(test_statement_get_round_trips_with_its_period),
       CHECK_CASE(test_reply_encoding_is_the_documented_json),
       CHECK_CASE(test_reply_lists_hold_at_most_1000_rows),
       CHECK_CASE(test_reply_decode_names_the_row_at_fault),

@@ -49,13 +49,16 @@ static const char *const USAGE =
     "  tender SERVICE QTY CEILING SECONDS   (deadline SECONDS from now)\n"
     "  quote TENDER PRICE\n"
     "  auction run SERVICE [--reference PRICE]\n"
-    "  period close\n"
+    "  period close                 close the open period: its summary per service\n"
+    "  statement [--period LABEL] [--for CC] [--csv]\n"
+    "                               a period's statement (default: the open one):\n"
+    "                               per service bought, sold, average prices; trades\n"
     "  watch [SERVICE...] [--count N]   live market data (IMX_PUB_URL)\n"
     "  token                        print a new random token and its hash\n"
     "  ledger verify --db PATH [--market FILE [--orders-max N] [--orders-per-cc N]]\n"
     "                               check a ledger file offline; with the market,\n"
     "                               replay its journal against its trades too\n"
-    "  export --db PATH --market FILE [--period P] --format csv|sap|hledger|beancount\n"
+    "  export --db PATH --market FILE [--period LABEL] --format csv|sap|hledger|beancount\n"
     "         [--out FILE]          the settlements, for finance's tools\n"
     "settings: IMX_URL (default " IMX_DEFAULT_LISTEN "), IMX_PUB_URL (default "
     IMX_DEFAULT_PUBLISH "), IMX_CC, IMX_TOKEN\n";
@@ -93,6 +96,16 @@ static const char *amount(int64_t minor, char *buf) {
 /* A price; 0 is a market order's. */
 static const char *money(int64_t minor, char *buf) {
   return minor == 0 ? "market" : amount(minor, buf);
+}
+
+/* Milliseconds since 1970 as ISO 8601 in local time (TZ), with the
+** offset: 2026-12-04T09:15:02+0100. */
+static const char *iso_time(int64_t ms, char buf[32]) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  if (localtime_r(&t, &tm) == NULL || strftime(buf, 32, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
+    snprintf(buf, 32, "%" PRId64 "ms", ms);
+  return buf;
 }
 
 /* ------------------------------------- discovery, and the names people read */
@@ -330,12 +343,13 @@ static int who_cmd(const opts *o, int argc, char **argv) {
 }
 
 static void print_trades(const imx_reply *r) {
-  char p[32];
-  if (r->trades_n) printf("%-8s %-20s %-24s %-24s %8s %12s\n", "trade", "service", "buyer", "seller", "qty", "price");
+  char p[32], when[32];
+  if (r->trades_n) printf("%-8s %-24s %-20s %-24s %-24s %8s %12s\n", "trade", "time", "service", "buyer", "seller", "qty", "price");
   for (uint32_t i = 0; i < r->trades_n; i++) {
     const imx_reply_trade *t = &r->trades[i];
-    printf("%-8" PRIu64 " %-20s %-24s %-24s %8" PRId64 " %12s\n", t->trade,
-           t->service, cc_name(t->buyer), cc_name(t->seller), t->qty, money(t->price_minor, p));
+    printf("%-8" PRIu64 " %-24s %-20s %-24s %-24s %8" PRId64 " %12s\n", t->trade,
+           iso_time(t->time_ms, when), t->service, cc_name(t->buyer), cc_name(t->seller),
+           t->qty, money(t->price_minor, p));
   }
 }
 
@@ -399,6 +413,172 @@ static void print_history(const imx_reply *r) {
   }
 }
 
+/* ------------------------------------------------ periods and statements */
+
+/*
+** `imx period close` prints the periods closed and opened and what traded
+** per service; `imx statement` asks statement.get (the ledger's part) and,
+** for the open period, balance.get (the engine's budget and reservations),
+** and prints both. Average prices are amount / units rounded half up to a
+** cent, for reading only: the exact figures are the amount and the units
+** beside them (and in --json).
+*/
+
+/* amount / units rounded half up to a cent, or "-" without units. */
+static const char *average(int64_t amount_minor, int64_t units, char *buf) {
+  if (units <= 0) return snprintf(buf, 32, "-"), buf;
+  return amount((2 * amount_minor + units) / (2 * units), buf);
+}
+
+static void print_period_close(const imx_reply *r) {
+  char a[32], v[32];
+  printf("period %s closed, %s open; %" PRId64 " orders expired\n", r->period, r->opened,
+         r->expired);
+  if (r->sums_n)
+    printf("%-20s %8s %10s %14s %12s\n", "service", "trades", "units", "amount", "avg price");
+  for (uint32_t i = 0; i < r->sums_n; i++) {
+    const imx_reply_sum *s = &r->sums[i];
+    printf("%-20s %8" PRId64 " %10" PRId64 " %14s %12s\n", s->service, s->trades, s->bought,
+           amount(s->spent, a), average(s->spent, s->bought, v));
+  }
+  if (r->sums_omitted) printf("(%" PRIu64 " more services not listed)\n", r->sums_omitted);
+  if (r->sums_n == 0) printf("nothing traded\n");
+  for (uint32_t i = 0; i < r->over_budget_n; i++)
+    printf("over budget: %s (%s): its open bids hold more than its new budget\n",
+           cc_name(r->over_budget[i]), r->over_budget[i]);
+}
+
+static void print_statement(const imx_reply *st, const imx_reply *bal) {
+  char a[32], b[32], c[32], d[32], when[32];
+  printf("statement of %s (%s), period %s, %s\n", cc_name(st->cc), st->cc, st->period,
+         st->is_closed ? "closed" : "open");
+  if (st->is_closed)
+    printf("  closed %s\n", iso_time(st->closed_ms, when));
+  if (bal)
+    printf("  budget %s, reserved %s, spent %s, earned %s, available %s\n",
+           amount(bal->budget, a), amount(bal->reserved, b), amount(bal->spent, c),
+           amount(bal->earned, d), amount(bal->available, (char[32]){0}));
+  printf("%-20s %7s %8s %12s %10s %8s %12s %10s\n", "service", "trades", "bought", "spent",
+         "avg buy", "sold", "earned", "avg sell");
+  for (uint32_t i = 0; i < st->sums_n; i++) {
+    const imx_reply_sum *s = &st->sums[i];
+    printf("%-20s %7" PRId64 " %8" PRId64 " %12s %10s %8" PRId64 " %12s %10s\n", s->service,
+           s->trades, s->bought, amount(s->spent, a), average(s->spent, s->bought, b),
+           s->sold, amount(s->earned, c), average(s->earned, s->sold, d));
+  }
+  if (st->sums_n == 0) printf("(no trades in this period)\n");
+  if (st->sums_omitted) printf("(%" PRIu64 " more services not listed)\n", st->sums_omitted);
+  if (bal && bal->reserved)
+    printf("reserved by open bids now: %s (imx orders lists them)\n", amount(bal->reserved, a));
+  for (uint32_t i = 0; bal && i < bal->capacities_n; i++)
+    if (bal->capacities[i].reserved)
+      printf("reserved by open offers now: %" PRId64 " of %s\n", bal->capacities[i].reserved,
+             bal->capacities[i].service);
+  if (st->trades_n) printf("trades, oldest first:\n");
+  for (uint32_t i = 0; i < st->trades_n; i++) {
+    const imx_reply_trade *t = &st->trades[i];
+    int bought = strcmp(t->buyer, st->cc) == 0;
+    const char *other = bought ? t->seller : t->buyer;
+    printf("  %-8" PRIu64 " %-24s %-20s %-6s %8" PRId64 " x %10s = %12s  %s %s\n", t->trade,
+           iso_time(t->time_ms, when), t->service, bought ? "bought" : "sold", t->qty,
+           amount(t->price_minor, a), amount(t->qty * t->price_minor, b),
+           bought ? "from" : "to", cc_name(other));
+  }
+  if (st->trades_omitted)
+    printf("  (%" PRIu64 " more trades: imx trades --for %s --after %" PRIu64 ")\n",
+           st->trades_omitted, st->cc, st->trades_n ? st->trades[st->trades_n - 1].trade : 0);
+}
+
+/* --csv: one row per service, money in major units, averages rounded as
+** above, for a spreadsheet. */
+static void print_statement_csv(const imx_reply *st) {
+  char a[32], b[32], c[32], d[32];
+  printf("period,closed,cc,service,trades,bought,spent,avg_buy_price,sold,earned,"
+         "avg_sell_price\n");
+  for (uint32_t i = 0; i < st->sums_n; i++) {
+    const imx_reply_sum *s = &st->sums[i];
+    /* ids may hold commas or quotes: quoted as in imx export's csv */
+    printf("%s,%s,\"", st->period, st->is_closed ? "true" : "false");
+    for (const char *p = st->cc; *p; p++) printf(*p == '"' ? "\"\"" : "%c", *p);
+    printf("\",\"");
+    for (const char *p = s->service; *p; p++) printf(*p == '"' ? "\"\"" : "%c", *p);
+    printf("\",%" PRId64 ",%" PRId64 ",%s,%s,%" PRId64 ",%s,%s\n", s->trades, s->bought,
+           amount(s->spent, a), s->bought ? average(s->spent, s->bought, b) : "",
+           s->sold, amount(s->earned, c), s->sold ? average(s->earned, s->sold, d) : "");
+  }
+}
+
+/* One request, its reply into *r: 0, 1 (an error reply, printed), 3 (no
+** reply). */
+static int ask(const opts *o, imx_request *rq, imx_reply *r) {
+  if (o->token) snprintf(rq->token, sizeof rq->token, "%s", o->token);
+  imx_client *c = NULL;
+  char err[256];
+  int rc = 0;
+  memset(r, 0, sizeof *r);
+  if (imx_client_open(o->url, o->timeout_ms, &c, err, sizeof err) != 0 ||
+      imx_client_call(c, rq, r, err, sizeof err) != 0) {
+    fprintf(stderr, "imx: %s\n", err);
+    rc = 3;
+  } else if (r->error) {
+    fprintf(stderr, "imx: %s: %s%s%s\n", r->code, r->field, r->field[0] ? ": " : "",
+            r->message);
+    rc = 1;
+  }
+  imx_client_close(c);
+  return rc;
+}
+
+/* statement [--period LABEL] [--for CC | --cc CC] [--csv] */
+static int statement_cmd(const opts *o, int argc, char **argv) {
+  imx_request rq;
+  memset(&rq, 0, sizeof rq);
+  rq.type = IMX_MSG_STATEMENT_GET;
+  int csv = 0;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--csv")) {
+      csv = 1;
+    } else if (i + 1 < argc && !strcmp(argv[i], "--period") &&
+               strlen(argv[i + 1]) < sizeof rq.period && argv[i + 1][0]) {
+      snprintf(rq.period, sizeof rq.period, "%s", argv[++i]);
+    } else if (i + 1 < argc && (!strcmp(argv[i], "--for") || !strcmp(argv[i], "--cc")) &&
+               strlen(argv[i + 1]) < sizeof rq.cc && argv[i + 1][0]) {
+      snprintf(rq.cc, sizeof rq.cc, "%s", argv[++i]);
+    } else {
+      return usage();
+    }
+  }
+  if (rq.cc[0] == '\0' && o->cc) snprintf(rq.cc, sizeof rq.cc, "%s", o->cc);
+  if (o->token == NULL) {
+    fprintf(stderr, "imx: no token: set IMX_TOKEN or --token\n");
+    return 2;
+  }
+  imx_reply st, bal;
+  int rc = ask(o, &rq, &st);
+  int have_bal = 0;
+  if (rc == 0 && !st.is_closed && !csv) {
+    /* the open period: the engine's budget and reservations */
+    imx_request b;
+    memset(&b, 0, sizeof b);
+    b.type = IMX_MSG_BALANCE_GET;
+    snprintf(b.cc, sizeof b.cc, "%s", st.cc);
+    rc = ask(o, &b, &bal);
+    have_bal = rc == 0;
+  }
+  if (rc == 0) {
+    if (csv) print_statement_csv(&st);
+    else if (o->json) {
+      print_json(&st);
+      if (have_bal) print_json(&bal);
+    } else {
+      print_statement(&st, have_bal ? &bal : NULL);
+    }
+  }
+  imx_reply_free(&st);
+  if (have_bal) imx_reply_free(&bal);
+  return rc;
+}
+
 static void print_human(const imx_reply *r) {
   char a[32], b[32];
   switch (r->type) {
@@ -441,7 +621,7 @@ static void print_human(const imx_reply *r) {
                                side_word(r->surplus_side));
     else printf("%s: no price, nothing traded\n", r->service);
     break;
-  case IMX_MSG_PERIOD_CLOSE: printf("period closed, %" PRId64 " orders expired\n", r->expired); break;
+  case IMX_MSG_PERIOD_CLOSE: print_period_close(r); break;
   case IMX_MSG_ORDER_MODIFY: print_modified(r); break;
   case IMX_MSG_ORDER_HISTORY: print_history(r); break;
   case IMX_MSG_CC_GET: print_cc(r->ccs); break;
@@ -859,6 +1039,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "ledger")) return ledger_cmd(rest, args);
   if (!strcmp(cmd, "export")) return export_cmd(rest, args);
   if (!strcmp(cmd, "modify")) return modify_cmd(&o, rest, args);
+  if (!strcmp(cmd, "statement")) return statement_cmd(&o, rest, args);
   for (int k = 0; !strcmp(cmd, "orders") && k < rest; k++)
     if (!strcmp(args[k], "--all")) return orders_all(&o, rest, args);
   return simple(&o, cmd, rest, args);
