@@ -66,6 +66,8 @@ const char *imx_status_name(imx_status s) {
   case IMX_E_BAD_DEADLINE: return "bad_deadline";
   case IMX_E_TOO_MANY_ORDERS: return "too_many_orders";
   case IMX_E_TOO_MANY_TENDERS: return "too_many_tenders";
+  case IMX_E_UNKNOWN_QUOTE: return "unknown_quote";
+  case IMX_E_WRONG_DECIDE: return "wrong_decide";
   }
   return "unknown";
 }
@@ -112,6 +114,8 @@ const char *imx_event_type_name(imx_event_type t) {
   case IMX_EV_TENDER_AWARDED: return "tender_awarded";
   case IMX_EV_TENDER_UNFILLED: return "tender_unfilled";
   case IMX_EV_TENDER_CANCELLED: return "tender_cancelled";
+  case IMX_EV_TENDER_LAPSED: return "tender_lapsed";
+  case IMX_EV_QUOTE_WITHDRAWN: return "quote_withdrawn";
   }
   return "unknown";
 }

@@ -196,7 +196,8 @@ typedef struct tender {
   uint32_t prev, next; /* open tenders in the order they opened; free list */
   uint32_t quotes_n;
   int live;
-  quote quotes[IMX_QUOTES_MAX];
+  imx_decide decide;
+  quote quotes[IMX_QUOTES_MAX]; /* standing quotes, in arrival order */
 } tender;
 
 /* --------------------------------------------------------------- engine */
@@ -240,6 +241,9 @@ struct imx_engine {
   id_index tender_index;
   uint64_t tender_id_next;
   uint64_t quote_id_next;
+  uint64_t *quote_keys;    /* quote ids by quote slot: tender slot x
+                           ** IMX_QUOTES_MAX + position in the tender   */
+  id_index quote_index;    /* standing quotes by id                    */
   int64_t clock_ms;
 
   /* auction.c */

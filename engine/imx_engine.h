@@ -25,9 +25,13 @@
 **   auction_run  -> AUCTION (the uniform price), TRADE events all at that
 **                   price, CANCELLED for ioc/fok orders left unfilled.
 **   tender_new   -> TENDER_OPENED; tender_quote -> QUOTE_ACCEPTED;
-**   tender_award, clock (deadline) -> TRADE, TENDER_AWARDED and
-**                   QUOTE_RELEASED for the losing quotes, or TENDER_UNFILLED;
-**   tender_cancel-> QUOTE_RELEASED..., TENDER_CANCELLED.
+**   tender_award, tender_award_quote, clock (the deadline of a `lowest`
+**                   tender) -> TRADE, TENDER_AWARDED and QUOTE_RELEASED
+**                   for the losing quotes, or TENDER_UNFILLED;
+**   clock (the deadline of a `choose` tender) -> QUOTE_RELEASED...,
+**                   TENDER_LAPSED;
+**   tender_cancel-> QUOTE_RELEASED..., TENDER_CANCELLED;
+**   quote_withdraw -> QUOTE_WITHDRAWN.
 **   Any command may instead give a single REJECTED.
 **
 ** Money is int64 minor units (`*_minor`), quantities int64 whole units.
@@ -98,8 +102,19 @@ typedef enum imx_status {
   IMX_E_ALREADY_QUOTED,  /* the provider has quoted on this tender        */
   IMX_E_BAD_DEADLINE,    /* the deadline is not after the engine's clock  */
   IMX_E_TOO_MANY_ORDERS, /* the cost centre has orders_per_cc_max open   */
-  IMX_E_TOO_MANY_TENDERS /* the cost centre has tenders_per_cc_max open  */
+  IMX_E_TOO_MANY_TENDERS,/* the cost centre has tenders_per_cc_max open  */
+  IMX_E_UNKNOWN_QUOTE,   /* no standing quote with that id (on that tender) */
+  IMX_E_WRONG_DECIDE     /* the tender's decide mode does not allow this:
+                         ** only a `choose` tender is awarded by choice   */
 } imx_status;
+
+/* How a tender is decided (chosen at tender_new). */
+typedef enum imx_decide {
+  IMX_DECIDE_LOWEST = 0, /* the lowest quote at the deadline wins, the
+                         ** earliest among equals                          */
+  IMX_DECIDE_CHOOSE = 1  /* the receiver awards any quote before the
+                         ** deadline; without an award the tender lapses   */
+} imx_decide;
 
 /* Why an order left the book without trading its whole quantity. */
 typedef enum imx_cancel_reason {
@@ -122,7 +137,9 @@ typedef enum imx_event_type {
   IMX_EV_QUOTE_RELEASED = 9,
   IMX_EV_TENDER_AWARDED = 10,
   IMX_EV_TENDER_UNFILLED = 11,
-  IMX_EV_TENDER_CANCELLED = 12
+  IMX_EV_TENDER_CANCELLED = 12,
+  IMX_EV_TENDER_LAPSED = 13,
+  IMX_EV_QUOTE_WITHDRAWN = 14
 } imx_event_type;
 
 /*
@@ -136,7 +153,8 @@ typedef enum imx_event_type {
 **   CANCELLED  service order_id cc side qty (the open quantity removed) reason
 **   EXPIRED    service order_id cc side qty (the open quantity removed)
 **   REJECTED   order_id (the target of a cancel/modify, else 0) status;
-**              tender_id for tender commands; available: for
+**              tender_id for tender commands, quote_id for the commands
+**              that name a quote (award_quote, quote_withdraw); available: for
 **              insufficient_budget the budget left (minor units), for
 **              over_capacity the capacity left (units)
 **   MODIFIED   service order_id cc side qty (new open) price_minor
@@ -144,13 +162,15 @@ typedef enum imx_event_type {
 **   AUCTION    service price_minor (0: no price) qty (the volume) surplus
 **              surplus_side
 **   TENDER_OPENED    service tender_id cc qty price_minor (ceiling)
-**                    deadline_ms
+**                    deadline_ms decide
 **   QUOTE_ACCEPTED   service tender_id quote_id cc price_minor qty
 **   QUOTE_RELEASED   service tender_id quote_id cc price_minor qty
 **   TENDER_AWARDED   service tender_id quote_id cc (the winner) price_minor
 **                    qty trade_id
 **   TENDER_UNFILLED  service tender_id cc (the receiver) qty
 **   TENDER_CANCELLED service tender_id cc (the receiver) qty
+**   TENDER_LAPSED    service tender_id cc (the receiver) qty
+**   QUOTE_WITHDRAWN  service tender_id quote_id cc price_minor qty
 **
 ** Fields that do not apply are zero. The pointer is valid only during the
 ** callback.
@@ -180,6 +200,7 @@ typedef struct imx_event {
   uint64_t tender_id;
   uint64_t quote_id;
   int64_t deadline_ms;
+  imx_decide decide;
 } imx_event;
 
 typedef void (*imx_event_fn)(void *ctx, const imx_event *ev);
@@ -327,6 +348,7 @@ typedef struct imx_tender_new {
   int64_t qty;
   int64_t ceiling_minor;  /* highest acceptable price per unit            */
   int64_t deadline_ms;    /* must be after the engine's clock             */
+  imx_decide decide;      /* IMX_DECIDE_LOWEST (0) or IMX_DECIDE_CHOOSE   */
 } imx_tender_new;
 
 imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *t,
@@ -335,12 +357,24 @@ imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *t,
 imx_status imx_engine_tender_quote(imx_engine *e, uint64_t tender_id,
                                    uint32_t cc, int64_t price_minor,
                                    uint64_t *quote_id_out);
-/* Awards now: the lowest quote (ties: the earliest) wins at its price. */
+/* Awards now, either mode: the lowest quote (ties: the earliest) wins at
+** its price. */
 imx_status imx_engine_tender_award(imx_engine *e, uint64_t tender_id);
+/* Awards a `choose` tender to one of its quotes, at that quote's price:
+** unknown_tender, unknown_quote (not a standing quote of this tender),
+** wrong_decide (a `lowest` tender is decided by its rule, never by
+** choice). The caller checks that the receiver asks. */
+imx_status imx_engine_tender_award_quote(imx_engine *e, uint64_t tender_id,
+                                         uint64_t quote_id);
 imx_status imx_engine_tender_cancel(imx_engine *e, uint64_t tender_id);
-/* Advances the clock; tenders whose deadline is <= now_ms are awarded (or
-** end unfilled), in the order they were opened. The clock never goes
-** back: an earlier now_ms is ignored. */
+/* The provider takes its quote back before the award: its capacity is
+** released, and the provider may quote on the tender again (a new quote,
+** the latest). unknown_quote when no open tender has the quote. */
+imx_status imx_engine_quote_withdraw(imx_engine *e, uint64_t quote_id);
+/* Advances the clock; tenders whose deadline is <= now_ms end, in the
+** order they were opened: a `lowest` one is awarded (or ends unfilled), a
+** `choose` one lapses. The clock never goes back: an earlier now_ms is
+** ignored. */
 imx_status imx_engine_clock(imx_engine *e, int64_t now_ms);
 
 /* Queries. They never emit events, and the event callback may call them:
@@ -348,7 +382,11 @@ imx_status imx_engine_clock(imx_engine *e, int64_t now_ms);
 ** two orders still hold their open quantities from before the fill (an
 ** order whose open quantity equals the trade's is filled by it), and a
 ** CANCELLED or EXPIRED order is still found, with the open quantity the
-** event removes (the server records closed orders this way). */
+** event removes (the server records closed orders this way). A tender is
+** open during TENDER_OPENED, QUOTE_ACCEPTED (the quote already counts),
+** QUOTE_WITHDRAWN (the quote no longer does), QUOTE_RELEASED, an award's
+** TRADE and TENDER_AWARDED, and TENDER_UNFILLED; it is closed by the time
+** of TENDER_LAPSED and TENDER_CANCELLED, whose events carry the receiver. */
 
 /* A read-only view of an open tender. */
 typedef struct imx_tender_info {
@@ -359,11 +397,32 @@ typedef struct imx_tender_info {
   int64_t ceiling_minor;
   int64_t deadline_ms;
   uint32_t quotes;        /* quotes standing                              */
+  imx_decide decide;
 } imx_tender_info;
+
+/* A read-only view of a standing quote. */
+typedef struct imx_quote_info {
+  uint64_t quote_id;
+  uint64_t tender_id;
+  uint32_t cc;            /* the provider                                 */
+  int64_t price_minor;
+} imx_quote_info;
 
 /* An open tender, or IMX_E_UNKNOWN_TENDER. */
 imx_status imx_engine_tender_get(const imx_engine *e, uint64_t tender_id,
                                  imx_tender_info *out);
+/* Writes up to n open tenders with an id greater than after_id, oldest
+** first; returns how many. O(open tenders). */
+uint32_t imx_engine_tenders(const imx_engine *e, uint64_t after_id,
+                            imx_tender_info *out, uint32_t n);
+/* Writes up to n (at most IMX_QUOTES_MAX) standing quotes of an open
+** tender in the order they arrived; returns how many (0 also for a tender
+** that is not open). */
+uint32_t imx_engine_tender_quotes(const imx_engine *e, uint64_t tender_id,
+                                  imx_quote_info *out, uint32_t n);
+/* A standing quote of an open tender, or IMX_E_UNKNOWN_QUOTE. */
+imx_status imx_engine_quote_get(const imx_engine *e, uint64_t quote_id,
+                                imx_quote_info *out);
 imx_status imx_engine_order_get(const imx_engine *e, uint64_t order_id,
                                 imx_order_info *out);
 /* Writes up to n levels of one side, best first; returns how many. */

@@ -12,7 +12,8 @@
 **   risk      declared accounts, positions (risk.c)
 **   books     last clearing prices; open orders by service, side, level
 **             (worst first) and time (engine.c)
-**   tenders   open tenders in the order they opened, with quotes
+**   tenders   open tenders in the order they opened, how each is decided,
+**             with quotes
 **             (tender.c)
 **   trailer   the end magic
 **
@@ -30,7 +31,7 @@
 
 #define SNAP_MAGIC 0x31454E4758534D49ull /* "IMXSGNE1" little-endian */
 #define SNAP_END 0x444E455058534D49ull   /* "IMXSPEND"               */
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u /* 2: a tender's decide mode */
 
 /* ------------------------------------------------------ header, counters */
 

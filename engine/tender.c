@@ -3,16 +3,28 @@
 **
 ** A receiver asks for a whole quantity of a service with a ceiling price
 ** and a deadline; providers quote one price per unit for the whole quantity.
-** At the deadline (imx_engine_clock) or when the receiver awards early, the
-** lowest quote at or under the ceiling wins at its own price -- ties go to
-** the earliest quote -- and the other quotes are released. A tender without
-** a quote ends unfilled. With risk on, the tender reserves qty x ceiling of
-** the receiver's budget and each quote qty units of its provider's capacity.
+** The receiver chooses how the tender is decided:
+**
+**   lowest  at the deadline (imx_engine_clock) or when the receiver awards
+**           early, the lowest quote at or under the ceiling wins at its own
+**           price -- ties go to the earliest quote -- and the other quotes
+**           are released. A tender without a quote ends unfilled.
+**   choose  the receiver awards any quote it likes before the deadline
+**           (imx_engine_tender_award_quote); at the deadline a tender that
+**           was not awarded lapses: every quote and the budget released.
+**
+** A provider may withdraw its quote until the award; the quotes behind it
+** move up, so the quotes of a tender always stand in arrival order. With
+** risk on, the tender reserves qty x ceiling of the receiver's budget and
+** each quote qty units of its provider's capacity.
 **
 ** Tenders live in a fixed pool with a free list, found by id through the
 ** same kind of index as orders, and chained in the order they opened so the
 ** deadline sweep is deterministic. Quotes are stored inline: at most
 ** IMX_QUOTES_MAX per tender, an explicit limit rather than an allocation.
+** A quote is found by id through a second index over quote slots (tender
+** slot x IMX_QUOTES_MAX + its position), whose keys live in quote_keys[],
+** a copy of each standing quote's id kept beside the tenders.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +44,12 @@ int tender_init(imx_engine *e, uint32_t tenders_max) {
   e->tender_head = e->tender_tail = NIL;
   e->tender_id_next = 1;
   e->quote_id_next = 1;
+  uint32_t quotes_max = e->tenders_max * IMX_QUOTES_MAX;
+  e->quote_keys = eng_alloc(e, quotes_max, sizeof(uint64_t));
+  if (e->quote_keys == NULL) return -1;
+  if (idx_init(&e->quote_index, e->quote_keys, sizeof(uint64_t), 0,
+               sizeof(uint64_t), quotes_max, &e->memory_bytes) != 0)
+    return -1;
   return idx_init(&e->tender_index, e->tenders, sizeof(tender),
                   offsetof(tender, id), sizeof(uint64_t),
                   e->tenders_max,
@@ -40,7 +58,16 @@ int tender_init(imx_engine *e, uint32_t tenders_max) {
 
 void tender_free(imx_engine *e) {
   idx_free(&e->tender_index);
+  idx_free(&e->quote_index);
+  free(e->quote_keys);
   free(e->tenders);
+}
+
+/* The quote slot of a tender's i-th quote. */
+static uint32_t quote_slot(const imx_engine *e, const tender *t, uint32_t i) {
+  IMX_ASSERT(i < IMX_QUOTES_MAX && t >= e->tenders &&
+             t < e->tenders + e->tenders_max);
+  return (uint32_t)(t - e->tenders) * IMX_QUOTES_MAX + i;
 }
 
 /* --------------------------------------------------------------- events */
@@ -64,16 +91,23 @@ static void emit_quote(imx_engine *e, imx_event_type type, const tender *t,
   eng_emit(e, &ev);
 }
 
-static imx_status reject_tender(imx_engine *e, uint64_t tender_id,
-                                imx_status why, int64_t available) {
+static imx_status reject_quote(imx_engine *e, uint64_t tender_id,
+                               uint64_t quote_id, imx_status why,
+                               int64_t available) {
   imx_event ev;
   memset(&ev, 0, sizeof ev);
   ev.type = IMX_EV_REJECTED;
   ev.tender_id = tender_id;
+  ev.quote_id = quote_id;
   ev.status = why;
   ev.available = available;
   eng_emit(e, &ev);
   return why;
+}
+
+static imx_status reject_tender(imx_engine *e, uint64_t tender_id,
+                                imx_status why, int64_t available) {
+  return reject_quote(e, tender_id, 0, why, available);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -88,6 +122,7 @@ static void close_tender(imx_engine *e, tender *t, const quote *keep) {
   uint32_t slot = (uint32_t)(t - e->tenders);
   IMX_ASSERT(t->live && idx_find(&e->tender_index, t->id) == slot);
   for (uint32_t i = 0; i < t->quotes_n; i++) {
+    idx_del(&e->quote_index, quote_slot(e, t, i));
     if (&t->quotes[i] == keep) continue;
     risk_release_capacity(e, t->quotes[i].cc, t->service, t->qty);
     emit_quote(e, IMX_EV_QUOTE_RELEASED, t, &t->quotes[i]);
@@ -114,18 +149,28 @@ static const quote *best_quote(const tender *t) {
   return best;
 }
 
-static void award(imx_engine *e, tender *t) {
-  IMX_ASSERT(t->live && t->quotes_n <= IMX_QUOTES_MAX);
-  const quote *q = best_quote(t);
+/* The tender ends without a trade: every quote and the budget released,
+** then `type` (LAPSED, CANCELLED) after the releases; UNFILLED (no quote
+** to release) comes first, as it always has. */
+static void end_unawarded(imx_engine *e, tender *t, imx_event_type type) {
   imx_event ev;
-  if (q == NULL) {
-    risk_release_budget(e, t->cc, t->qty * t->ceiling_minor);
-    ev_tender(&ev, IMX_EV_TENDER_UNFILLED, t);
+  risk_release_budget(e, t->cc, t->qty * t->ceiling_minor);
+  ev_tender(&ev, type, t);
+  if (type == IMX_EV_TENDER_UNFILLED) {
+    IMX_ASSERT(t->quotes_n == 0);
     eng_emit(e, &ev);
     close_tender(e, t, NULL);
     return;
   }
+  close_tender(e, t, NULL);
+  eng_emit(e, &ev);
+}
+
+/* q wins at its price: TRADE, TENDER_AWARDED, the others released. */
+static void award_to(imx_engine *e, tender *t, const quote *q) {
+  IMX_ASSERT(t->live && q >= t->quotes && q < t->quotes + t->quotes_n);
   IMX_ASSERT(q->price_minor <= t->ceiling_minor);
+  imx_event ev;
   risk_settle(e, t->cc, t->qty * t->ceiling_minor, q->cc, t->service, t->qty,
               q->price_minor);
   memset(&ev, 0, sizeof ev);
@@ -150,6 +195,14 @@ static void award(imx_engine *e, tender *t) {
   close_tender(e, t, q);
 }
 
+/* The rule of a `lowest` tender: its best quote wins, or it ends unfilled. */
+static void award(imx_engine *e, tender *t) {
+  IMX_ASSERT(t->live && t->quotes_n <= IMX_QUOTES_MAX);
+  const quote *q = best_quote(t);
+  if (q == NULL) end_unawarded(e, t, IMX_EV_TENDER_UNFILLED);
+  else award_to(e, t, q);
+}
+
 /* ------------------------------------------------------------ interface */
 
 static imx_status check_tender(const imx_engine *e, const imx_tender_new *t) {
@@ -161,6 +214,8 @@ static imx_status check_tender(const imx_engine *e, const imx_tender_new *t) {
   imx_status s = eng_check_qty_price(&e->books[t->service], t->qty, ceiling);
   if (s != IMX_OK) return s;
   if (t->deadline_ms <= e->clock_ms) return IMX_E_BAD_DEADLINE;
+  if (t->decide != IMX_DECIDE_LOWEST && t->decide != IMX_DECIDE_CHOOSE)
+    return IMX_E_BAD_CONFIG;
   if (e->tender_free == NIL) return IMX_E_TENDERS_FULL;
   return IMX_OK;
 }
@@ -182,6 +237,7 @@ imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *in,
   t->qty = in->qty;
   t->ceiling_minor = in->ceiling_minor;
   t->deadline_ms = in->deadline_ms;
+  t->decide = in->decide;
   t->live = 1;
   t->next = NIL;
   t->prev = e->tender_tail;
@@ -195,6 +251,7 @@ imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *in,
   ev_tender(&ev, IMX_EV_TENDER_OPENED, t);
   ev.price_minor = t->ceiling_minor;
   ev.deadline_ms = t->deadline_ms;
+  ev.decide = t->decide;
   eng_emit(e, &ev);
   return IMX_OK;
 }
@@ -225,10 +282,13 @@ imx_status imx_engine_tender_quote(imx_engine *e, uint64_t tender_id,
     s = risk_reserve_capacity(e, cc, t->service, t->qty, &available);
   if (s != IMX_OK) return reject_tender(e, tender_id, s, available);
   IMX_ASSERT(t->quotes_n < IMX_QUOTES_MAX && price_minor <= t->ceiling_minor);
+  uint32_t qslot = quote_slot(e, t, t->quotes_n);
   quote *q = &t->quotes[t->quotes_n++];
   q->id = e->quote_id_next++;
   q->cc = cc;
   q->price_minor = price_minor;
+  e->quote_keys[qslot] = q->id;
+  idx_put(&e->quote_index, qslot);
   if (quote_id_out) *quote_id_out = q->id;
   emit_quote(e, IMX_EV_QUOTE_ACCEPTED, t, q);
   return IMX_OK;
@@ -242,15 +302,51 @@ imx_status imx_engine_tender_award(imx_engine *e, uint64_t tender_id) {
   return IMX_OK;
 }
 
+imx_status imx_engine_tender_award_quote(imx_engine *e, uint64_t tender_id,
+                                         uint64_t quote_id) {
+  IMX_ASSERT(e != NULL);
+  tender *t = tender_by_id(e, tender_id);
+  if (t == NULL)
+    return reject_quote(e, tender_id, quote_id, IMX_E_UNKNOWN_TENDER, 0);
+  uint32_t slot = idx_find(&e->quote_index, quote_id);
+  uint32_t first = quote_slot(e, t, 0);
+  if (slot == NIL || slot < first || slot >= first + t->quotes_n)
+    return reject_quote(e, tender_id, quote_id, IMX_E_UNKNOWN_QUOTE, 0);
+  if (t->decide != IMX_DECIDE_CHOOSE)
+    return reject_quote(e, tender_id, quote_id, IMX_E_WRONG_DECIDE, 0);
+  const quote *q = &t->quotes[slot - first];
+  IMX_ASSERT(q->id == quote_id);
+  award_to(e, t, q);
+  return IMX_OK;
+}
+
 imx_status imx_engine_tender_cancel(imx_engine *e, uint64_t tender_id) {
   IMX_ASSERT(e != NULL);
   tender *t = tender_by_id(e, tender_id);
   if (t == NULL) return reject_tender(e, tender_id, IMX_E_UNKNOWN_TENDER, 0);
-  risk_release_budget(e, t->cc, t->qty * t->ceiling_minor);
-  imx_event ev;
-  ev_tender(&ev, IMX_EV_TENDER_CANCELLED, t);
-  close_tender(e, t, NULL);
-  eng_emit(e, &ev);
+  end_unawarded(e, t, IMX_EV_TENDER_CANCELLED);
+  return IMX_OK;
+}
+
+imx_status imx_engine_quote_withdraw(imx_engine *e, uint64_t quote_id) {
+  IMX_ASSERT(e != NULL);
+  uint32_t slot = idx_find(&e->quote_index, quote_id);
+  if (slot == NIL) return reject_quote(e, 0, quote_id, IMX_E_UNKNOWN_QUOTE, 0);
+  tender *t = &e->tenders[slot / IMX_QUOTES_MAX];
+  uint32_t i = slot % IMX_QUOTES_MAX;
+  IMX_ASSERT(t->live && i < t->quotes_n && t->quotes[i].id == quote_id);
+  quote q = t->quotes[i];
+  idx_del(&e->quote_index, slot);
+  /* The quotes behind it move up one place, keeping their arrival order. */
+  for (uint32_t j = i + 1; j < t->quotes_n; j++) {
+    t->quotes[j - 1] = t->quotes[j];
+    e->quote_keys[slot + j - i - 1] = e->quote_keys[slot + j - i];
+    idx_set(&e->quote_index, slot + j - i, slot + j - i - 1);
+  }
+  t->quotes_n--;
+  risk_release_capacity(e, q.cc, t->service, t->qty);
+  emit_quote(e, IMX_EV_QUOTE_WITHDRAWN, t, &q);
+  IMX_ASSERT(idx_find(&e->quote_index, quote_id) == NIL);
   return IMX_OK;
 }
 
@@ -263,7 +359,11 @@ imx_status imx_engine_clock(imx_engine *e, int64_t now_ms) {
   uint32_t slot = e->tender_head;
   while (slot != NIL) {
     uint32_t next = e->tenders[slot].next;
-    if (e->tenders[slot].deadline_ms <= now_ms) award(e, &e->tenders[slot]);
+    tender *t = &e->tenders[slot];
+    if (t->deadline_ms <= now_ms) {
+      if (t->decide == IMX_DECIDE_CHOOSE) end_unawarded(e, t, IMX_EV_TENDER_LAPSED);
+      else award(e, t);
+    }
     slot = next;
   }
   IMX_ASSERT(e->tender_index.n <= open_before);
@@ -271,19 +371,27 @@ imx_status imx_engine_clock(imx_engine *e, int64_t now_ms) {
 }
 
 int tender_check(const imx_engine *e) {
-  uint32_t n = 0, prev = NIL;
+  uint32_t n = 0, prev = NIL, quotes = 0;
   for (uint32_t s = e->tender_head; s != NIL; s = e->tenders[s].next) {
     const tender *t = &e->tenders[s];
     if (!t->live || t->prev != prev || ++n > e->tenders_max) return 40;
     if (idx_find(&e->tender_index, t->id) != s) return 41;
     if (t->quotes_n > IMX_QUOTES_MAX) return 42;
-    for (uint32_t q = 0; q < t->quotes_n; q++)
+    for (uint32_t q = 0; q < t->quotes_n; q++) {
       if (t->quotes[q].price_minor > t->ceiling_minor ||
           t->quotes[q].cc == t->cc)
         return 43;
+      uint32_t qs = quote_slot(e, t, q);
+      if (e->quote_keys[qs] != t->quotes[q].id ||
+          idx_find(&e->quote_index, t->quotes[q].id) != qs ||
+          (q > 0 && t->quotes[q].id <= t->quotes[q - 1].id))
+        return 46;
+    }
+    quotes += t->quotes_n;
     prev = s;
   }
   if (prev != e->tender_tail || n != e->tender_index.n) return 44;
+  if (quotes != e->quote_index.n || idx_check(&e->quote_index)) return 47;
   return idx_check(&e->tender_index) ? 45 : 0;
 }
 
@@ -296,7 +404,49 @@ imx_status imx_engine_tender_get(const imx_engine *e, uint64_t tender_id,
   IMX_ASSERT(t->live && t->id == tender_id && t->quotes_n <= IMX_QUOTES_MAX);
   *out = (imx_tender_info){.tender_id = t->id, .service = t->service, .cc = t->cc,
                            .qty = t->qty, .ceiling_minor = t->ceiling_minor,
-                           .deadline_ms = t->deadline_ms, .quotes = t->quotes_n};
+                           .deadline_ms = t->deadline_ms, .quotes = t->quotes_n,
+                           .decide = t->decide};
+  return IMX_OK;
+}
+
+uint32_t imx_engine_tenders(const imx_engine *e, uint64_t after_id,
+                            imx_tender_info *out, uint32_t n) {
+  IMX_ASSERT(e != NULL && (out != NULL || n == 0));
+  uint32_t k = 0;
+  /* Open tenders are chained in the order they opened, which is id order. */
+  for (uint32_t s = e->tender_head; s != NIL && k < n; s = e->tenders[s].next) {
+    if (e->tenders[s].id <= after_id) continue;
+    imx_status st = imx_engine_tender_get(e, e->tenders[s].id, &out[k++]);
+    IMX_ASSERT(st == IMX_OK);
+  }
+  IMX_ASSERT(k <= n);
+  return k;
+}
+
+uint32_t imx_engine_tender_quotes(const imx_engine *e, uint64_t tender_id,
+                                  imx_quote_info *out, uint32_t n) {
+  IMX_ASSERT(e != NULL && (out != NULL || n == 0));
+  uint32_t slot = idx_find(&e->tender_index, tender_id);
+  if (slot == NIL) return 0;
+  const tender *t = &e->tenders[slot];
+  uint32_t k = 0;
+  for (; k < t->quotes_n && k < n; k++)
+    out[k] = (imx_quote_info){.quote_id = t->quotes[k].id, .tender_id = t->id,
+                              .cc = t->quotes[k].cc,
+                              .price_minor = t->quotes[k].price_minor};
+  return k;
+}
+
+imx_status imx_engine_quote_get(const imx_engine *e, uint64_t quote_id,
+                                imx_quote_info *out) {
+  IMX_ASSERT(e != NULL && out != NULL);
+  uint32_t slot = idx_find(&e->quote_index, quote_id);
+  if (slot == NIL) return IMX_E_UNKNOWN_QUOTE;
+  const tender *t = &e->tenders[slot / IMX_QUOTES_MAX];
+  const quote *q = &t->quotes[slot % IMX_QUOTES_MAX];
+  IMX_ASSERT(t->live && q->id == quote_id);
+  *out = (imx_quote_info){.quote_id = q->id, .tender_id = t->id, .cc = q->cc,
+                          .price_minor = q->price_minor};
   return IMX_OK;
 }
 
@@ -314,6 +464,7 @@ void tender_snap_write(const imx_engine *e, snap_out *o) {
     snap_i64(o, t->qty);
     snap_i64(o, t->ceiling_minor);
     snap_i64(o, t->deadline_ms);
+    snap_u32(o, (uint32_t)t->decide);
     snap_u32(o, t->quotes_n);
     for (uint32_t q = 0; q < t->quotes_n; q++) {
       snap_u64(o, t->quotes[q].id);
@@ -331,8 +482,11 @@ static int tender_read_one(imx_engine *e, snap_in *in, tender *t) {
   t->qty = snap_get_i64(in);
   t->ceiling_minor = snap_get_i64(in);
   t->deadline_ms = snap_get_i64(in);
+  uint32_t decide = snap_get_u32(in);
+  t->decide = decide == IMX_DECIDE_CHOOSE ? IMX_DECIDE_CHOOSE : IMX_DECIDE_LOWEST;
   t->quotes_n = snap_get_u32(in);
   if (in->why) return -1;
+  if (decide > IMX_DECIDE_CHOOSE) return snap_fail(in, "a tender's decide is out of range");
   if (t->id < 1 || t->id >= e->tender_id_next || t->service >= e->services_n ||
       (e->risk && t->cc >= e->ccs_max) || t->qty < 1 || t->qty > IMX_QTY_MAX ||
       t->ceiling_minor < 1 || t->ceiling_minor > IMX_PRICE_MAX_MINOR ||
@@ -349,8 +503,20 @@ static int tender_read_one(imx_engine *e, snap_in *in, tender *t) {
     if (qt->id < 1 || qt->id >= e->quote_id_next || qt->price_minor < 1 ||
         qt->price_minor > t->ceiling_minor || (e->risk && qt->cc >= e->ccs_max))
       return snap_fail(in, "a quote is out of range");
+    if ((q > 0 && qt->id <= t->quotes[q - 1].id) ||
+        idx_find(&e->quote_index, qt->id) != NIL)
+      return snap_fail(in, "a quote is in the snapshot twice or out of order");
   }
   return 0;
+}
+
+/* The quotes of a tender read back into the quote index. */
+static void quotes_index(imx_engine *e, const tender *t) {
+  for (uint32_t q = 0; q < t->quotes_n; q++) {
+    uint32_t qs = quote_slot(e, t, q);
+    e->quote_keys[qs] = t->quotes[q].id;
+    idx_put(&e->quote_index, qs);
+  }
 }
 
 int tender_snap_read(imx_engine *e, snap_in *in) {
@@ -374,6 +540,7 @@ int tender_snap_read(imx_engine *e, snap_in *in) {
     else e->tender_head = slot;
     e->tender_tail = slot;
     idx_put(&e->tender_index, slot);
+    quotes_index(e, t);
   }
   return 0;
 }

@@ -56,6 +56,11 @@ static const imx_error_info table[] = {
      "the cost centre has its maximum of open orders"},
     {"too_many_tenders", "too_many_tenders", "cc",
      "the cost centre has its maximum of open tenders"},
+    {"unknown_quote", "not_found", "quote",
+     "no standing quote with this id (on this tender)"},
+    {"wrong_decide", "forbidden", "tender",
+     "the tender is decided by its lowest quote at the deadline (decide "
+     "lowest), not by an award"},
     /* Reasons of the daemon's own, not the engine's. */
     {"not_provider", "forbidden", "service",
      "the cost centre does not provide this service (no capacity in the market file)"},

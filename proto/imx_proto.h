@@ -182,6 +182,11 @@ typedef enum imx_msg_type {
   IMX_MSG_CC_GET,
   IMX_MSG_ORDER_MODIFY,
   IMX_MSG_ORDER_HISTORY,
+  IMX_MSG_TENDER_AWARD,
+  IMX_MSG_TENDER_CANCEL,
+  IMX_MSG_QUOTE_WITHDRAW,
+  IMX_MSG_TENDER_LIST,
+  IMX_MSG_TENDER_GET,
   IMX_MSG_STATEMENT_GET,
   IMX_MSG_TYPES /* count */
 } imx_msg_type;
@@ -191,6 +196,8 @@ const char *imx_msg_type_name(imx_msg_type t);
 
 enum { IMX_PSIDE_BID = 0, IMX_PSIDE_OFFER = 1, IMX_PSIDE_NONE = 2 };
 enum { IMX_PTIF_GTC = 0, IMX_PTIF_PERIOD, IMX_PTIF_IOC, IMX_PTIF_FOK };
+/* How a tender is decided: "lowest" (the default) or "choose". */
+enum { IMX_PDECIDE_LOWEST = 0, IMX_PDECIDE_CHOOSE = 1 };
 
 typedef struct imx_request {
   imx_msg_type type;
@@ -210,16 +217,20 @@ typedef struct imx_request {
   int64_t ceiling_minor;   /* tender.new: 1..IMX_PRICE_MAX_MINOR         */
   int64_t deadline_ms;     /* tender.new: from now, 1..IMX_DEADLINE_MS_MAX */
   uint64_t order;      /* order.cancel, order.modify: 1..IMX_ID_MAX      */
-  uint64_t tender;     /* tender.quote: 1..IMX_ID_MAX                    */
+  uint64_t tender;     /* tender.quote, .award, .cancel, .get,
+                       ** quote.withdraw (0: not given): 1..IMX_ID_MAX   */
+  uint64_t quote;      /* tender.award, quote.withdraw (0: not given)    */
+  int decide;          /* tender.new: IMX_PDECIDE_*, lowest by default   */
   uint32_t depth;      /* book.get: 1..IMX_DEPTH_MAX, default 10         */
-  uint32_t limit;      /* trades.list: 1..IMX_LIST_MAX, default 100;
-                       ** order.history: 1..IMX_HISTORY_LIMIT_MAX,
-                       ** default 20                                    */
+  uint32_t limit;      /* trades.list, tender.list: 1..IMX_LIST_MAX,
+                       ** default 100; order.history:
+                       ** 1..IMX_HISTORY_LIMIT_MAX, default 20          */
   uint64_t before;     /* order.history: the page after this closed order
                        ** (an order id); 0 = from the newest            */
-  int has_after;       /* trades.list: after given (paging forward)       */
+  int has_after;       /* trades.list, tender.list: after given           */
   uint64_t after;      /* trades.list: only trades with id > after, oldest
-                       ** first; 0..IMX_ID_MAX                           */
+                       ** first; tender.list: tenders with id > after;
+                       ** 0..IMX_ID_MAX                                  */
   char start[IMX_NAME_BYTES_MAX + 1]; /* services.list, cc.list: the id to
                        ** list from (a reply's `next`); "" = the first   */
   char period[IMX_PERIOD_LABEL_BYTES]; /* statement.get: a period's label
@@ -327,6 +338,29 @@ typedef struct imx_reply_cc {
   int has_budget;
   int64_t budget_minor;    /* per period, from the market file           */
 } imx_reply_cc;
+/* An open tender as tender.list and tender.get show it. */
+typedef struct imx_reply_tender {
+  uint64_t tender;
+  char service[IMX_NAME_BYTES_MAX + 1];
+  char buyer[IMX_NAME_BYTES_MAX + 1];  /* the receiver                 */
+  int64_t qty;
+  int64_t ceiling_minor;
+  int64_t deadline_time_ms;            /* ms since the Unix epoch       */
+  int decide;                          /* IMX_PDECIDE_*                 */
+  uint32_t quotes;                     /* standing quotes               */
+  uint64_t my_quote;                   /* the asker's standing quote, 0:
+                                       ** none                          */
+  int64_t my_price_minor;              /* ... and its price             */
+} imx_reply_tender;
+
+/* A quote as tender.get shows it. */
+typedef struct imx_reply_quote {
+  uint64_t quote;
+  char provider[IMX_NAME_BYTES_MAX + 1];
+  char name[IMX_TEXT_BYTES_MAX + 1];
+  char site[IMX_TEXT_BYTES_MAX + 1];
+  int64_t price_minor;
+} imx_reply_quote;
 
 /* One service's figures in one period. statement.get: what the cost
 ** centre bought (units, amount spent) and sold (units, amount earned) in
@@ -395,7 +429,18 @@ typedef struct imx_reply {
   int64_t budget, reserved, spent, earned, available; /* balance.get   */
   imx_reply_capacity *capacities;
   uint32_t capacities_n;
-  uint64_t tender, quote;              /* tender.new, tender.quote      */
+  uint64_t tender, quote;              /* tender.new, tender.quote,
+                                       ** tender.award, tender.cancel,
+                                       ** quote.withdraw                */
+  imx_reply_tender *tenders;           /* tender.list; tender.get: one,
+                                       ** the tender (encode: a pointer
+                                       ** to it; decode: allocated)      */
+  uint32_t tenders_n;
+  char buyer_name[IMX_TEXT_BYTES_MAX + 1]; /* tender.get                */
+  char buyer_site[IMX_TEXT_BYTES_MAX + 1];
+  imx_reply_quote *quotes;             /* tender.get: every quote to the
+                                       ** receiver, its own to a provider */
+  uint32_t quotes_n;
   int64_t price_minor;                 /* auction.run: 0 = no price;
                                        ** order.modify: the order's     */
   int64_t volume, surplus;
@@ -455,11 +500,28 @@ size_t imx_error_reason_encode(const char *id, const char *reason,
 /* -------------------------------------------------------- market data */
 
 /* One PUB message is the service id, one space, and the JSON event, so a
-** subscriber to "<service> " gets exactly that service. */
-typedef enum imx_md_kind { IMX_MD_TRADE = 0, IMX_MD_TOP, IMX_MD_AUCTION } imx_md_kind;
+** subscriber to "<service> " gets exactly that service.
+** The tender events that concern one cost centre go to its own topic,
+** "cc:<cost centre id> " (topic_cc names it; empty: the service's topic).
+** Market data is not authenticated: what goes to a cost centre's topic
+** never shows a quote's price or provider before the award (sealed bids). */
+typedef enum imx_md_kind {
+  IMX_MD_TRADE = 0, IMX_MD_TOP, IMX_MD_AUCTION,
+  IMX_MD_TENDER_OPENED,  /* the service's topic: a new job to quote on  */
+  IMX_MD_TENDER_QUOTED,  /* the buyer's: a quote came (not which)       */
+  IMX_MD_TENDER_AWARDED, /* the buyer's and the winner's                */
+  IMX_MD_TENDER_LAPSED   /* the buyer's: it ended without a trade       */
+} imx_md_kind;
+
+/* tender.lapsed's why. */
+enum { IMX_LAPSED_NO_AWARD = 0, /* choose: no award by the deadline     */
+       IMX_LAPSED_NO_QUOTES     /* lowest: no quote by the deadline     */ };
+
+#define IMX_MD_TOPIC_CC "cc:" /* the prefix of a cost centre's topic */
 
 typedef struct imx_md_event {
   imx_md_kind kind;
+  char topic_cc[IMX_NAME_BYTES_MAX + 1]; /* "": the service's topic     */
   char service[IMX_NAME_BYTES_MAX + 1];
   uint64_t trade;              /* trade                                  */
   int64_t qty, price_minor;    /* trade; auction: price (0 = none)       */
@@ -467,6 +529,15 @@ typedef struct imx_md_event {
   int64_t bid, bid_qty, offer, offer_qty; /* top: price 0 = none         */
   int64_t volume, surplus;     /* auction                                */
   int surplus_side;            /* auction: IMX_PSIDE_*                   */
+  /* tender events: qty is the tender's; price_minor the ceiling (opened)
+  ** or the award's price; trade the award's trade */
+  uint64_t tender, quote;      /* quote: awarded                         */
+  uint32_t quotes;             /* quoted: standing quotes now            */
+  char buyer[IMX_NAME_BYTES_MAX + 1];
+  char seller[IMX_NAME_BYTES_MAX + 1]; /* awarded                        */
+  int64_t deadline_time_ms;    /* opened                                 */
+  int decide;                  /* opened: IMX_PDECIDE_*                  */
+  int why;                     /* lapsed: IMX_LAPSED_*                   */
 } imx_md_event;
 
 /* Writes the whole PUB message (topic included); 0 if cap is too small. */

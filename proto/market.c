@@ -142,6 +142,11 @@ static int parse_service(const cJSON *obj, const imx_market *m,
   if (s->price_cap_minor && s->price_cap_minor % s->tick_minor != 0)
     return imx_proto_fail(err, "bad_field", "price_cap",
                           "must be a multiple of the tick");
+  /* "cc:<id>" is a cost centre's market-data topic (imx_proto.h) */
+  if (strncmp(s->id, IMX_MD_TOPIC_CC, sizeof IMX_MD_TOPIC_CC - 1) == 0)
+    return imx_proto_fail(err, "bad_field", "id",
+                          "may not begin with cc: (the market-data topics of "
+                          "cost centres)");
   return 0;
 }
 

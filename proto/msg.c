@@ -60,7 +60,8 @@ static const char *const type_names[] = {
     "book.get",    "trades.list",  "balance.get",  "tender.new",
     "tender.quote", "auction.run", "period.close", "services.list",
     "cc.list",     "cc.get",       "order.modify", "order.history",
-    "statement.get", NULL};
+    "tender.award", "tender.cancel", "quote.withdraw", "tender.list",
+    "tender.get",  "statement.get", NULL};
 static const char *const side_words[] = {"bid", "offer", "none", NULL};
 static const char *const tif_words[] = {"gtc", "period", "ioc", "fok", NULL};
 static const char *const status_words[] = {"open", "filled", "cancelled",
@@ -72,6 +73,7 @@ static const char *const new_status_words[] = {"open", "filled", "cancelled", NU
 static const char *const closed_words[] = {"filled", "cancelled", "expired", NULL};
 static const char *const role_words[] = {"provider", "receiver", "finance",
                                          "admin", NULL};
+static const char *const decide_words[] = {"lowest", "choose", NULL};
 
 const char *imx_msg_type_name(imx_msg_type t) {
   unsigned u = (unsigned)t;
@@ -181,7 +183,7 @@ static size_t finish(writer *w) {
 enum field_id {
   F_CC, F_TOKEN, F_SERVICE, F_SIDE, F_QTY, F_PRICE, F_TIF, F_AON, F_ORDER,
   F_DEPTH, F_LIMIT, F_CEILING, F_DEADLINE_MS, F_TENDER, F_REFERENCE, F_AFTER,
-  F_START, F_BEFORE, F_PERIOD, F_COUNT
+  F_START, F_BEFORE, F_DECIDE, F_QUOTE, F_PERIOD, F_COUNT
 };
 
 /* The keys a request may have: the envelope's v, type and id, then the
@@ -192,7 +194,8 @@ static const char *const request_keys[K_FIELDS + F_COUNT + 1] = {
     "v",     "type",  "id",
     "cc",    "token", "service", "side",    "qty",         "price",  "tif",
     "aon",   "order", "depth",   "limit",   "ceiling",     "deadline_ms",
-    "tender", "reference", "after", "start", "before", "period", NULL};
+    "tender", "reference", "after", "start", "before", "decide", "quote",
+    "period", NULL};
 
 static const char *const *const field_names = request_keys + K_FIELDS;
 _Static_assert(K_FIELDS + F_COUNT <= IMX_JSON_NAMES_MAX, "a bit per key");
@@ -214,7 +217,7 @@ static const struct request_spec {
                              0},
     [IMX_MSG_BALANCE_GET] = {ENVELOPE, 0},
     [IMX_MSG_TENDER_NEW] = {ENVELOPE | B(F_SERVICE) | B(F_QTY) | B(F_CEILING) |
-                                B(F_DEADLINE_MS),
+                                B(F_DEADLINE_MS) | B(F_DECIDE),
                             B(F_SERVICE) | B(F_QTY) | B(F_CEILING) |
                                 B(F_DEADLINE_MS)},
     [IMX_MSG_TENDER_QUOTE] = {ENVELOPE | B(F_TENDER) | B(F_PRICE),
@@ -229,6 +232,13 @@ static const struct request_spec {
     [IMX_MSG_ORDER_MODIFY] = {ENVELOPE | B(F_ORDER) | B(F_QTY) | B(F_PRICE),
                               B(F_ORDER)},
     [IMX_MSG_ORDER_HISTORY] = {ENVELOPE | B(F_LIMIT) | B(F_BEFORE), 0},
+    [IMX_MSG_TENDER_AWARD] = {ENVELOPE | B(F_TENDER) | B(F_QUOTE),
+                              B(F_TENDER) | B(F_QUOTE)},
+    [IMX_MSG_TENDER_CANCEL] = {ENVELOPE | B(F_TENDER), B(F_TENDER)},
+    /* one of quote and tender: checked after the fields (decode_request) */
+    [IMX_MSG_QUOTE_WITHDRAW] = {ENVELOPE | B(F_QUOTE) | B(F_TENDER), 0},
+    [IMX_MSG_TENDER_LIST] = {ENVELOPE | B(F_LIMIT) | B(F_AFTER), 0},
+    [IMX_MSG_TENDER_GET] = {ENVELOPE | B(F_TENDER), B(F_TENDER)},
     [IMX_MSG_STATEMENT_GET] = {ENVELOPE | B(F_PERIOD), 0},
 };
 
@@ -271,6 +281,11 @@ static int get_field(const cJSON *it, enum field_id f, imx_request *r,
     rc = imx_json_item_int(it, name, 1, IMX_ID_MAX, &v, err);
     if (rc == 0) r->tender = (uint64_t)v;
     return rc;
+  case F_QUOTE:
+    rc = imx_json_item_int(it, name, 1, IMX_ID_MAX, &v, err);
+    if (rc == 0) r->quote = (uint64_t)v;
+    return rc;
+  case F_DECIDE: return imx_json_item_word(it, name, decide_words, &r->decide, err);
   case F_DEPTH:
     rc = imx_json_item_int(it, name, 1, IMX_DEPTH_MAX, &v, err);
     if (rc == 0) r->depth = (uint32_t)v;
@@ -339,7 +354,7 @@ static int decode_request(const cJSON *doc, imx_request *r,
   if (rc) return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "id", "missing");
   if (r->type == IMX_MSG_BOOK_GET) r->depth = DEPTH_DEFAULT;
   if (r->type == IMX_MSG_TRADES_LIST || r->type == IMX_MSG_SERVICES_LIST ||
-      r->type == IMX_MSG_CC_LIST)
+      r->type == IMX_MSG_CC_LIST || r->type == IMX_MSG_TENDER_LIST)
     r->limit = LIMIT_DEFAULT;
   if (r->type == IMX_MSG_TRADES_LIST) r->limit = LIMIT_DEFAULT;
   if (r->type == IMX_MSG_ORDER_HISTORY) r->limit = HISTORY_LIMIT_DEFAULT;
@@ -354,6 +369,10 @@ static int decode_request(const cJSON *doc, imx_request *r,
     return imx_proto_fail(err, "bad_field", "qty", "give qty, price or both");
   if (r->type == IMX_MSG_ORDER_HISTORY && r->limit > IMX_HISTORY_LIMIT_MAX)
     return imx_proto_fail(err, "bad_field", "limit", "must be 1..100 for order.history");
+  if (r->type == IMX_MSG_QUOTE_WITHDRAW && (r->quote == 0) == (r->tender == 0))
+    return imx_proto_fail(err, "bad_field", r->quote ? "tender" : "quote",
+                          r->quote ? "give quote or tender, not both"
+                                   : "missing (or give tender)");
   return 0;
 }
 
@@ -386,6 +405,10 @@ static int field_present(const imx_request *r, enum field_id f) {
   case F_START: return r->start[0] != '\0';
   case F_QTY: return r->qty != 0;      /* order.modify's: 0 = unchanged */
   case F_BEFORE: return r->before != 0;
+  case F_DECIDE: return r->decide != IMX_PDECIDE_LOWEST; /* the default */
+  case F_QUOTE: return r->quote != 0;
+  case F_TENDER: return r->tender != 0;
+  case F_LIMIT: return 1;
   case F_PERIOD: return r->period[0] != '\0';
   default: return 1;
   }
@@ -412,6 +435,8 @@ static void put_field(writer *w, const imx_request *r, enum field_id f) {
   case F_AFTER: kv_uint(w, k, r->after); break;
   case F_START: kv_str(w, k, r->start); break;
   case F_BEFORE: kv_uint(w, k, r->before); break;
+  case F_DECIDE: kv_word(w, k, decide_words, 2, r->decide); break;
+  case F_QUOTE: kv_uint(w, k, r->quote); break;
   case F_PERIOD: kv_str(w, k, r->period); break;
   case F_COUNT: assert(0 && "no such field"); break;
   }
@@ -561,6 +586,34 @@ static void put_offer_orders(writer *w, const imx_reply_offer *o, uint32_t n) {
   put(w, "]", 1);
 }
 
+/* A tender's fields after its id: a row of tender.list, the head of
+** tender.get. */
+static void put_tender_rest(writer *w, const imx_reply_tender *t) {
+  kv_str(w, "service", t->service);
+  kv_str(w, "buyer", t->buyer);
+  kv_int(w, "qty", t->qty);
+  kv_int(w, "ceiling", t->ceiling_minor);
+  kv_int(w, "deadline_time_ms", t->deadline_time_ms);
+  kv_word(w, "decide", decide_words, 2, t->decide);
+  kv_uint(w, "quote_count", t->quotes);
+  if (t->my_quote) {
+    kv_uint(w, "my_quote", t->my_quote);
+    kv_int(w, "my_price", t->my_price_minor);
+  }
+}
+
+static void put_tenders(writer *w, const imx_reply_tender *t, uint32_t n) {
+  key(w, "tenders");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, t++) {
+    put_raw(w, i ? ",{\"tender\":" : "{\"tender\":");
+    put_uint(w, t->tender);
+    put_tender_rest(w, t);
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
 static const char *const mode_words[] = {"continuous", "auction", NULL};
 
 static void put_services(writer *w, const imx_reply_service *s, uint32_t n) {
@@ -639,6 +692,21 @@ static void put_ccs(writer *w, const imx_reply_cc *c, uint32_t n) {
     put_raw(w, i ? ",{\"cc\":" : "{\"cc\":");
     put_str(w, c->cc);
     put_cc_fields(w, c);
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
+static void put_quotes(writer *w, const imx_reply_quote *q, uint32_t n) {
+  key(w, "quotes");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, q++) {
+    put_raw(w, i ? ",{\"quote\":" : "{\"quote\":");
+    put_uint(w, q->quote);
+    kv_str(w, "provider", q->provider);
+    kv_str(w, "name", q->name);
+    kv_str(w, "site", q->site);
+    kv_int(w, "price", q->price_minor);
     put(w, "}", 1);
   }
   put(w, "]", 1);
@@ -748,6 +816,25 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
   case IMX_MSG_ORDER_HISTORY:
     kv_str(w, "cc", r->cc);
     put_closed(w, r->closed, r->closed_n);
+    break;
+  case IMX_MSG_TENDER_AWARD:
+    kv_uint(w, "tender", r->tender);
+    kv_uint(w, "quote", r->quote);
+    put_trades(w, r->trades, r->trades_n);
+    break;
+  case IMX_MSG_TENDER_CANCEL: kv_uint(w, "tender", r->tender); break;
+  case IMX_MSG_QUOTE_WITHDRAW:
+    kv_uint(w, "tender", r->tender);
+    kv_uint(w, "quote", r->quote);
+    break;
+  case IMX_MSG_TENDER_LIST: put_tenders(w, r->tenders, r->tenders_n); break;
+  case IMX_MSG_TENDER_GET:
+    assert(r->tenders_n == 1 && r->tenders != NULL);
+    kv_uint(w, "tender", r->tenders->tender);
+    put_tender_rest(w, r->tenders);
+    kv_str(w, "buyer_name", r->buyer_name);
+    kv_str(w, "buyer_site", r->buyer_site);
+    put_quotes(w, r->quotes, r->quotes_n);
     break;
   case IMX_MSG_STATEMENT_GET:
     kv_str(w, "cc", r->cc);
@@ -935,6 +1022,50 @@ static int decode_level(const cJSON *o, imx_reply_level *l, imx_proto_error *err
       num(o, "orders", 0, UINT32_MAX, &orders, err))
     return -1;
   l->orders = (uint32_t)orders;
+  return 0;
+}
+
+/* The fields of a tender (a row, or tender.get's head): keys checked by the
+** caller. */
+static int decode_tender_fields(const cJSON *o, imx_reply_tender *t,
+                                imx_proto_error *err) {
+  int64_t n = 0;
+  if (unum(o, "tender", &t->tender, err) ||
+      text(o, "service", t->service, sizeof t->service, 0, err) ||
+      text(o, "buyer", t->buyer, sizeof t->buyer, 0, err) ||
+      qty(o, "qty", &t->qty, err) || qty(o, "ceiling", &t->ceiling_minor, err) ||
+      qty(o, "deadline_time_ms", &t->deadline_time_ms, err) ||
+      word(o, "decide", decide_words, &t->decide, err) ||
+      num(o, "quote_count", 0, UINT32_MAX, &n, err) ||
+      opt_unum(o, "my_quote", &t->my_quote, err))
+    return -1;
+  t->quotes = (uint32_t)n;
+  int has_price = cJSON_GetObjectItemCaseSensitive(o, "my_price") != NULL;
+  if (has_price != (t->my_quote != 0))
+    return imx_proto_fail(err, "bad_field", "my_price",
+                          "given exactly when my_quote is");
+  return has_price ? qty(o, "my_price", &t->my_price_minor, err) : 0;
+}
+
+#define TENDER_KEYS "tender", "service", "buyer", "qty", "ceiling", \
+                    "deadline_time_ms", "decide", "quote_count", "my_quote", \
+                    "my_price"
+
+static int decode_tender(const cJSON *o, imx_reply_tender *t,
+                         imx_proto_error *err) {
+  static const char *const keys[] = {TENDER_KEYS, NULL};
+  return row_object(o, keys, err) || decode_tender_fields(o, t, err) ? -1 : 0;
+}
+
+static int decode_quote(const cJSON *o, imx_reply_quote *q, imx_proto_error *err) {
+  static const char *const keys[] = {"quote", "provider", "name", "site",
+                                     "price", NULL};
+  if (row_object(o, keys, err) || unum(o, "quote", &q->quote, err) ||
+      text(o, "provider", q->provider, sizeof q->provider, 0, err) ||
+      text(o, "name", q->name, sizeof q->name, 0, err) ||
+      text(o, "site", q->site, sizeof q->site, 0, err) ||
+      qty(o, "price", &q->price_minor, err))
+    return -1;
   return 0;
 }
 
@@ -1242,6 +1373,29 @@ static int decode_capacities(const cJSON *doc, imx_reply *r,
   return 0;
 }
 
+static int decode_tenders(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  DECODE_LIST(doc, "tenders", r->tenders, r->tenders_n, decode_tender, err);
+  return 0;
+}
+
+static int decode_quotes(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  DECODE_LIST(doc, "quotes", r->quotes, r->quotes_n, decode_quote, err);
+  return 0;
+}
+
+/* tender.get: the tender's fields at the top, its quotes. */
+static int decode_tender_get(const cJSON *doc, imx_reply *r,
+                             imx_proto_error *err) {
+  r->tenders = calloc(1, sizeof *r->tenders);
+  if (r->tenders == NULL) return imx_proto_fail(err, "internal", "", "out of memory");
+  r->tenders_n = 1;
+  return decode_tender_fields(doc, r->tenders, err) ||
+                 text(doc, "buyer_name", r->buyer_name, sizeof r->buyer_name, 0, err) ||
+                 text(doc, "buyer_site", r->buyer_site, sizeof r->buyer_site, 0, err) ||
+                 decode_quotes(doc, r, err)
+             ? -1 : 0;
+}
+
 static int decode_roles(const cJSON *doc, unsigned *roles, imx_proto_error *err) {
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "roles");
   if (arr == NULL) return missing(err, "roles");
@@ -1262,7 +1416,7 @@ static int decode_roles(const cJSON *doc, unsigned *roles, imx_proto_error *err)
 }
 
 #define K3 "v", "type", "id"
-static const char *const reply_keys[IMX_MSG_TYPES][14] = {
+static const char *const reply_keys[IMX_MSG_TYPES][20] = {
     [IMX_MSG_HELLO] = {K3, "cc", "roles", NULL},
     [IMX_MSG_ORDER_NEW] = {K3, "order", "status", "qty_open", "qty_filled",
                            "reason", "trades", "trades_omitted", NULL},
@@ -1287,9 +1441,16 @@ static const char *const reply_keys[IMX_MSG_TYPES][14] = {
                               "qty_filled", "priority_kept", "reason", "trades",
                               "trades_omitted", NULL},
     [IMX_MSG_ORDER_HISTORY] = {K3, "cc", "orders", NULL},
+    [IMX_MSG_TENDER_AWARD] = {K3, "tender", "quote", "trades", NULL},
+    [IMX_MSG_TENDER_CANCEL] = {K3, "tender", NULL},
+    [IMX_MSG_QUOTE_WITHDRAW] = {K3, "tender", "quote", NULL},
+    [IMX_MSG_TENDER_LIST] = {K3, "tenders", NULL},
+    [IMX_MSG_TENDER_GET] = {K3, TENDER_KEYS, "buyer_name", "buyer_site",
+                            "quotes", NULL},
     [IMX_MSG_STATEMENT_GET] = {K3, "cc", "period", "closed", "closed_ms", "services",
                                "services_omitted", "trades", "trades_omitted", NULL},
 };
+_Static_assert(3 + 10 + 3 < 20, "tender.get's keys and a NULL fit a row");
 
 static int decode_reply_fields(const cJSON *d, imx_reply *r,
                                imx_proto_error *err) {
@@ -1343,6 +1504,14 @@ static int decode_reply_fields(const cJSON *d, imx_reply *r,
            decode_trades(d, r, err) || opt_unum(d, "trades_omitted", &r->trades_omitted, err);
   case IMX_MSG_ORDER_HISTORY:
     return text(d, "cc", r->cc, sizeof r->cc, 0, err) || decode_closed_list(d, r, err);
+  case IMX_MSG_TENDER_AWARD:
+    return unum(d, "tender", &r->tender, err) ||
+           unum(d, "quote", &r->quote, err) || decode_trades(d, r, err);
+  case IMX_MSG_TENDER_CANCEL: return unum(d, "tender", &r->tender, err);
+  case IMX_MSG_QUOTE_WITHDRAW:
+    return unum(d, "tender", &r->tender, err) || unum(d, "quote", &r->quote, err);
+  case IMX_MSG_TENDER_LIST: return decode_tenders(d, r, err);
+  case IMX_MSG_TENDER_GET: return decode_tender_get(d, r, err);
   case IMX_MSG_STATEMENT_GET: return decode_statement(d, r, err);
   case IMX_MSG_TYPES: break;
   }
@@ -1422,6 +1591,10 @@ void imx_reply_free(imx_reply *r) {
   for (uint32_t i = 0; r->closed && i < r->closed_n; i++) free(r->closed[i].fills);
   free(r->closed);
   r->closed = NULL, r->closed_n = 0;
+  free(r->tenders);
+  free(r->quotes);
+  r->tenders = NULL, r->tenders_n = 0;
+  r->quotes = NULL, r->quotes_n = 0;
   free(r->sums);
   r->sums = NULL, r->sums_n = 0;
   free(r->over_budget);
@@ -1434,12 +1607,59 @@ void imx_reply_free(imx_reply *r) {
 
 /* ---------------------------------------------------------- market data */
 
-static const char *const md_kinds[] = {"trade", "top", "auction", NULL};
+static const char *const md_kinds[] = {"trade", "top", "auction",
+                                       "tender.opened", "tender.quoted",
+                                       "tender.awarded", "tender.lapsed", NULL};
+static const char *const lapsed_words[] = {"no_award", "no_quotes", NULL};
+
+/* The topic: the service's id, or "cc:" and a cost centre's. */
+static void put_topic(writer *w, const imx_md_event *ev) {
+  if (ev->topic_cc[0] == '\0') {
+    put_raw(w, ev->service);
+    return;
+  }
+  put_raw(w, IMX_MD_TOPIC_CC);
+  put_raw(w, ev->topic_cc);
+}
+
+static void put_md_tender(writer *w, const imx_md_event *ev) {
+  switch (ev->kind) {
+  case IMX_MD_TENDER_OPENED:
+    kv_uint(w, "tender", ev->tender);
+    kv_str(w, "buyer", ev->buyer);
+    kv_int(w, "qty", ev->qty);
+    kv_int(w, "ceiling", ev->price_minor);
+    kv_int(w, "deadline_time_ms", ev->deadline_time_ms);
+    kv_word(w, "decide", decide_words, 2, ev->decide);
+    break;
+  case IMX_MD_TENDER_QUOTED:
+    kv_uint(w, "tender", ev->tender);
+    kv_str(w, "buyer", ev->buyer);
+    kv_uint(w, "quote_count", ev->quotes);
+    break;
+  case IMX_MD_TENDER_AWARDED:
+    kv_uint(w, "tender", ev->tender);
+    kv_uint(w, "quote", ev->quote);
+    kv_str(w, "buyer", ev->buyer);
+    kv_str(w, "seller", ev->seller);
+    kv_int(w, "qty", ev->qty);
+    kv_int(w, "price", ev->price_minor);
+    kv_uint(w, "trade", ev->trade);
+    break;
+  case IMX_MD_TENDER_LAPSED:
+    kv_uint(w, "tender", ev->tender);
+    kv_str(w, "buyer", ev->buyer);
+    kv_int(w, "qty", ev->qty);
+    kv_word(w, "why", lapsed_words, 2, ev->why);
+    break;
+  default: assert(0 && "not a tender event"); break;
+  }
+}
 
 size_t imx_md_encode(const imx_md_event *ev, char *buf, size_t cap) {
   writer w = {buf, cap, 0, 0};
-  assert((unsigned)ev->kind <= IMX_MD_AUCTION);
-  put_raw(&w, ev->service);
+  assert((unsigned)ev->kind <= IMX_MD_TENDER_LAPSED);
+  put_topic(&w, ev);
   put_raw(&w, " {\"type\":");
   put_str(&w, md_kinds[ev->kind]);
   kv_str(&w, "service", ev->service);
@@ -1462,16 +1682,59 @@ size_t imx_md_encode(const imx_md_event *ev, char *buf, size_t cap) {
     kv_int(&w, "surplus", ev->surplus);
     kv_word(&w, "surplus_side", side_words, 3, ev->surplus_side);
     break;
+  case IMX_MD_TENDER_OPENED:
+  case IMX_MD_TENDER_QUOTED:
+  case IMX_MD_TENDER_AWARDED:
+  case IMX_MD_TENDER_LAPSED: put_md_tender(&w, ev); break;
   }
   put(&w, "}", 1);
   return finish(&w);
 }
 
+static int decode_md_tender(const cJSON *d, imx_md_event *ev,
+                            imx_proto_error *err) {
+  if (unum(d, "tender", &ev->tender, err) ||
+      text(d, "buyer", ev->buyer, sizeof ev->buyer, 0, err))
+    return -1;
+  int64_t n = 0;
+  switch (ev->kind) {
+  case IMX_MD_TENDER_OPENED:
+    return qty(d, "qty", &ev->qty, err) ||
+                   qty(d, "ceiling", &ev->price_minor, err) ||
+                   qty(d, "deadline_time_ms", &ev->deadline_time_ms, err) ||
+                   word(d, "decide", decide_words, &ev->decide, err)
+               ? -1 : 0;
+  case IMX_MD_TENDER_QUOTED:
+    if (num(d, "quote_count", 0, UINT32_MAX, &n, err)) return -1;
+    ev->quotes = (uint32_t)n;
+    return 0;
+  case IMX_MD_TENDER_AWARDED:
+    return unum(d, "quote", &ev->quote, err) ||
+                   text(d, "seller", ev->seller, sizeof ev->seller, 0, err) ||
+                   qty(d, "qty", &ev->qty, err) ||
+                   qty(d, "price", &ev->price_minor, err) ||
+                   unum(d, "trade", &ev->trade, err)
+               ? -1 : 0;
+  case IMX_MD_TENDER_LAPSED:
+    return qty(d, "qty", &ev->qty, err) ||
+                   word(d, "why", lapsed_words, &ev->why, err)
+               ? -1 : 0;
+  default: break;
+  }
+  return -1;
+}
+
 static int decode_md(const cJSON *d, imx_md_event *ev, imx_proto_error *err) {
-  static const char *const keys[3][7] = {
+  static const char *const keys[7][10] = {
       {"type", "service", "trade", "qty", "price", "time_ms", NULL},
       {"type", "service", "bid", "bid_qty", "offer", "offer_qty", NULL},
-      {"type", "service", "price", "volume", "surplus", "surplus_side", NULL}};
+      {"type", "service", "price", "volume", "surplus", "surplus_side", NULL},
+      {"type", "service", "tender", "buyer", "qty", "ceiling",
+       "deadline_time_ms", "decide", NULL},
+      {"type", "service", "tender", "buyer", "quote_count", NULL},
+      {"type", "service", "tender", "quote", "buyer", "seller", "qty", "price",
+       "trade", NULL},
+      {"type", "service", "tender", "buyer", "qty", "why", NULL}};
   int kind = 0;
   if (!cJSON_IsObject(d))
     return imx_proto_fail(err, "bad_json", "message", "not a JSON object");
@@ -1498,8 +1761,39 @@ static int decode_md(const cJSON *d, imx_md_event *ev, imx_proto_error *err) {
                    qty(d, "surplus", &ev->surplus, err) ||
                    word(d, "surplus_side", side_words, &ev->surplus_side, err)
                ? -1 : 0;
+  case IMX_MD_TENDER_OPENED:
+  case IMX_MD_TENDER_QUOTED:
+  case IMX_MD_TENDER_AWARDED:
+  case IMX_MD_TENDER_LAPSED: return decode_md_tender(d, ev, err);
   }
   return -1;
+}
+
+/* The topic agrees with the event: the service's for the service's events
+** (trade, top, auction, tender.opened), the buyer's for tender.quoted and
+** tender.lapsed, the buyer's or the seller's for tender.awarded. */
+static int md_topic_check(const char *topic, size_t n, imx_md_event *ev,
+                          imx_proto_error *err) {
+  size_t pre = sizeof IMX_MD_TOPIC_CC - 1;
+  int service_topic = ev->kind <= IMX_MD_TENDER_OPENED;
+  if (service_topic) {
+    if (strlen(ev->service) == n && memcmp(ev->service, topic, n) == 0) return 0;
+    return imx_proto_fail(err, "bad_field", "service", "differs from the topic");
+  }
+  if (n <= pre || memcmp(topic, IMX_MD_TOPIC_CC, pre) != 0 ||
+      n - pre > IMX_NAME_BYTES_MAX)
+    return imx_proto_fail(err, "bad_field", "buyer", "the topic is not a cost centre's");
+  const char *id = topic + pre;
+  size_t id_len = n - pre;
+  /* byte for byte: a NUL in the topic must not make a shorter id */
+  int is_buyer = strlen(ev->buyer) == id_len && memcmp(ev->buyer, id, id_len) == 0;
+  int is_seller = ev->kind == IMX_MD_TENDER_AWARDED && strlen(ev->seller) == id_len &&
+                  memcmp(ev->seller, id, id_len) == 0;
+  if (!is_buyer && !is_seller)
+    return imx_proto_fail(err, "bad_field", "buyer", "differs from the topic");
+  memcpy(ev->topic_cc, id, id_len);
+  ev->topic_cc[id_len] = '\0';
+  return 0;
 }
 
 int imx_md_decode(const char *buf, size_t len, imx_md_event *out,
@@ -1515,8 +1809,6 @@ int imx_md_decode(const char *buf, size_t len, imx_md_event *out,
   if (doc == NULL) return -1;
   int rc = decode_md(doc, out, err);
   imx_json_scratch_end(doc);
-  if (rc == 0 && (strlen(out->service) != topic ||
-                  memcmp(out->service, buf, topic) != 0))
-    rc = imx_proto_fail(err, "bad_field", "service", "differs from the topic");
+  if (rc == 0) rc = md_topic_check(buf, topic, out, err);
   return rc;
 }

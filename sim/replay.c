@@ -112,8 +112,9 @@ static void put_tender(replay *r, const char *type, const imx_event *ev) {
   put_kv(r->out, "cc", r->ccs.v[ev->cc]);
   fprintf(r->out, ",\"qty\":%" PRId64, ev->qty);
   if (ev->type == IMX_EV_TENDER_OPENED)
-    fprintf(r->out, ",\"ceiling\":%" PRId64 ",\"deadline\":%" PRId64,
-            ev->price_minor, ev->deadline_ms);
+    fprintf(r->out, ",\"ceiling\":%" PRId64 ",\"deadline\":%" PRId64 "%s",
+            ev->price_minor, ev->deadline_ms,
+            ev->decide == IMX_DECIDE_CHOOSE ? ",\"decide\":\"choose\"" : "");
   else if (ev->price_minor)
     fprintf(r->out, ",\"price\":%" PRId64, ev->price_minor);
   if (ev->trade_id) fprintf(r->out, ",\"trade_id\":%" PRIu64, ev->trade_id);
@@ -135,6 +136,8 @@ static const char *status_field(imx_status s, imx_msg_type type) {
 
 /* The protocol request a replay line is, for the name of its price. */
 static imx_msg_type line_type(const cJSON *obj) {
+  if (cJSON_HasObjectItem(obj, "award")) return IMX_MSG_TENDER_AWARD;
+  if (cJSON_HasObjectItem(obj, "withdraw")) return IMX_MSG_QUOTE_WITHDRAW;
   if (cJSON_HasObjectItem(obj, "quote")) return IMX_MSG_TENDER_QUOTE;
   if (cJSON_HasObjectItem(obj, "tender")) return IMX_MSG_TENDER_NEW;
   if (cJSON_HasObjectItem(obj, "auction")) return IMX_MSG_AUCTION_RUN;
@@ -203,6 +206,8 @@ static void put_event(replay *r, const imx_event *ev) {
   case IMX_EV_TENDER_AWARDED: put_tender(r, "tender_awarded", ev); break;
   case IMX_EV_TENDER_UNFILLED: put_tender(r, "tender_unfilled", ev); break;
   case IMX_EV_TENDER_CANCELLED: put_tender(r, "tender_cancelled", ev); break;
+  case IMX_EV_TENDER_LAPSED: put_tender(r, "tender_lapsed", ev); break;
+  case IMX_EV_QUOTE_WITHDRAWN: put_tender(r, "quote_withdrawn", ev); break;
   default: break; /* the others are printed by on_event */
   }
 }
@@ -381,15 +386,19 @@ static int cmd_auction(replay *r, const cJSON *obj, line_error *le) {
 
 static int cmd_tender(replay *r, const cJSON *obj, line_error *le) {
   static const char *const keys[] = {"tender", "cc", "service", "qty",
-                                     "ceiling", "deadline", NULL};
+                                     "ceiling", "deadline", "decide", NULL};
+  static const char *const decides[] = {"lowest", "choose", NULL};
   const char *id, *cc, *service;
   imx_tender_new t = {0};
+  int decide = 0;
   if (imx_json_check_keys(obj, keys, le) || get_name(obj, "tender", &id, le) ||
       get_name(obj, "cc", &cc, le) || get_name(obj, "service", &service, le) ||
       get_int(obj, "qty", &t.qty, le) ||
       get_int(obj, "ceiling", &t.ceiling_minor, le) ||
-      get_int(obj, "deadline", &t.deadline_ms, le))
+      get_int(obj, "deadline", &t.deadline_ms, le) ||
+      imx_json_word(obj, "decide", decides, &decide, le) < 0)
     return -1;
+  t.decide = decide ? IMX_DECIDE_CHOOSE : IMX_DECIDE_LOWEST;
   int64_t svc = service_of(r, service, "service", le), ccn;
   if (svc < 0 || (ccn = cc_of(r, cc, le)) < 0 ||
       new_name(r, &r->tenders, id, "tender", le) < 0)
@@ -415,11 +424,36 @@ static int cmd_quote(replay *r, const cJSON *obj, line_error *le) {
   return s == IMX_OK ? 0 : -2 - (int)s;
 }
 
-/* {"award":"t1"} and {"cancel_tender":"t1"}. */
+/* {"award":"t1","quote":"q2"}: a choose tender awarded to that quote. */
+static int cmd_award_quote(replay *r, const cJSON *obj, line_error *le) {
+  static const char *const keys[] = {"award", "quote", NULL};
+  const char *id, *quote;
+  if (imx_json_check_keys(obj, keys, le) || get_name(obj, "award", &id, le) ||
+      get_name(obj, "quote", &quote, le))
+    return -1;
+  imx_status s = imx_engine_tender_award_quote(r->engine, idmap_engine_id(&r->tenders, id),
+                                               idmap_engine_id(&r->quotes, quote));
+  return s == IMX_OK ? 0 : -2 - (int)s;
+}
+
+/* {"withdraw":"q1"}: the provider takes its quote back. */
+static int cmd_withdraw(replay *r, const cJSON *obj, line_error *le) {
+  static const char *const keys[] = {"withdraw", NULL};
+  const char *id;
+  if (imx_json_check_keys(obj, keys, le) || get_name(obj, "withdraw", &id, le))
+    return -1;
+  imx_status s = imx_engine_quote_withdraw(r->engine, idmap_engine_id(&r->quotes, id));
+  return s == IMX_OK ? 0 : -2 - (int)s;
+}
+
+/* {"award":"t1"} (by the rule: the lowest quote), {"award":"t1","quote":
+** "q2"} (that quote) and {"cancel_tender":"t1"}. */
 static int cmd_tender_end(replay *r, const cJSON *obj, const char *key,
                           line_error *le) {
   const char *const keys[] = {key, NULL};
   const char *id;
+  if (strcmp(key, "award") == 0 && cJSON_HasObjectItem(obj, "quote"))
+    return cmd_award_quote(r, obj, le);
   if (imx_json_check_keys(obj, keys, le) || get_name(obj, key, &id, le))
     return -1;
   uint64_t t = idmap_engine_id(&r->tenders, id);
@@ -444,8 +478,8 @@ static int cmd_time(replay *r, const cJSON *obj, line_error *le) {
 
 /* The name a line gives the thing it acts on, for a rejection. */
 static const char *subject(const cJSON *obj) {
-  static const char *const keys[] = {"id", "cancel", "modify", "quote",
-                                     "tender", "award", "cancel_tender",
+  static const char *const keys[] = {"id", "cancel", "modify", "award",
+                                     "withdraw", "quote", "tender", "cancel_tender",
                                      "auction", "end_period", NULL};
   for (const char *const *k = keys; *k; k++) {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, *k);
@@ -469,9 +503,10 @@ static int run_line(replay *r, const char *buf, size_t len, line_error *le) {
   else if (cJSON_HasObjectItem(obj, "modify")) rc = cmd_modify(r, obj, le);
   else if (cJSON_HasObjectItem(obj, "end_period")) rc = cmd_end_period(r, obj, le);
   else if (cJSON_HasObjectItem(obj, "auction")) rc = cmd_auction(r, obj, le);
+  else if (cJSON_HasObjectItem(obj, "award")) rc = cmd_tender_end(r, obj, "award", le);
+  else if (cJSON_HasObjectItem(obj, "withdraw")) rc = cmd_withdraw(r, obj, le);
   else if (cJSON_HasObjectItem(obj, "quote")) rc = cmd_quote(r, obj, le);
   else if (cJSON_HasObjectItem(obj, "tender")) rc = cmd_tender(r, obj, le);
-  else if (cJSON_HasObjectItem(obj, "award")) rc = cmd_tender_end(r, obj, "award", le);
   else if (cJSON_HasObjectItem(obj, "cancel_tender"))
     rc = cmd_tender_end(r, obj, "cancel_tender", le);
   else if (cJSON_HasObjectItem(obj, "time")) rc = cmd_time(r, obj, le);

@@ -22,6 +22,7 @@ static inline int imx_request_eq(const imx_request *a, const imx_request *b) {
          EQ_(a, b, deadline_ms) && EQ_(a, b, order) && EQ_(a, b, tender) &&
          EQ_(a, b, depth) && EQ_(a, b, limit) && EQ_(a, b, has_after) &&
          EQ_(a, b, after) && EQ_STR_(a, b, start) && EQ_(a, b, before) &&
+         EQ_(a, b, quote) && EQ_(a, b, decide) &&
          EQ_STR_(a, b, period);
 }
 
@@ -75,6 +76,19 @@ static inline int imx_cc_eq(const imx_reply_cc *a, const imx_reply_cc *b) {
   return 1;
 }
 
+static inline int imx_tender_eq(const imx_reply_tender *a,
+                                const imx_reply_tender *b) {
+  return EQ_(a, b, tender) && EQ_STR_(a, b, service) && EQ_STR_(a, b, buyer) &&
+         EQ_(a, b, qty) && EQ_(a, b, ceiling_minor) &&
+         EQ_(a, b, deadline_time_ms) && EQ_(a, b, decide) && EQ_(a, b, quotes) &&
+         EQ_(a, b, my_quote) && EQ_(a, b, my_price_minor);
+}
+
+static inline int imx_quote_eq(const imx_reply_quote *a, const imx_reply_quote *b) {
+  return EQ_(a, b, quote) && EQ_STR_(a, b, provider) && EQ_STR_(a, b, name) &&
+         EQ_STR_(a, b, site) && EQ_(a, b, price_minor);
+}
+
 /* Lists are equal when their lengths and every row are. */
 #define EQ_LIST_(a, b, list, n, row_eq)                                     \
   do {                                                                     \
@@ -123,7 +137,10 @@ static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
   EQ_LIST_(a, b, closed, closed_n, imx_closed_eq);
   EQ_LIST_(a, b, sums, sums_n, imx_sum_eq);
   EQ_LIST_(a, b, over_budget, over_budget_n, imx_cc_id_eq);
-  return EQ_(a, b, type) && EQ_STR_(a, b, cc) && EQ_(a, b, roles) &&
+  EQ_LIST_(a, b, tenders, tenders_n, imx_tender_eq);
+  EQ_LIST_(a, b, quotes, quotes_n, imx_quote_eq);
+  return EQ_STR_(a, b, buyer_name) && EQ_STR_(a, b, buyer_site) &&
+         EQ_(a, b, type) && EQ_STR_(a, b, cc) && EQ_(a, b, roles) &&
          EQ_(a, b, order) && EQ_(a, b, status) && EQ_STR_(a, b, reason) &&
          EQ_(a, b, qty) && EQ_(a, b, qty_open) && EQ_(a, b, qty_filled) &&
          EQ_STR_(a, b, service) && EQ_(a, b, budget) && EQ_(a, b, reserved) &&

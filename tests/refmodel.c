@@ -92,6 +92,7 @@ typedef struct ref_tender {
   int64_t qty;
   int64_t ceiling_minor;
   int64_t deadline_ms;
+  imx_decide decide;
   uint32_t quotes_n;
   ref_quote quotes[IMX_QUOTES_MAX]; /* in arrival order */
 } ref_tender;
@@ -431,6 +432,19 @@ static imx_status risk_check_modify(const ref_model *m, const ref_order *o,
 
 static void emit(const ref_model *m, const imx_event *ev) {
   if (m->on_event != NULL) m->on_event(m->ctx, ev);
+}
+
+static imx_status reject_quote(const ref_model *m, uint64_t tender_id,
+                               uint64_t quote_id, imx_status status) {
+  assert(status != IMX_OK);
+  imx_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.type = IMX_EV_REJECTED;
+  ev.tender_id = tender_id;
+  ev.quote_id = quote_id;
+  ev.status = status;
+  emit(m, &ev);
+  return status;
 }
 
 static imx_status reject_full(const ref_model *m, uint64_t order_id,
@@ -1132,6 +1146,8 @@ static imx_status tender_check(const ref_model *m, const imx_tender_new *t,
   if (t->ceiling_minor % b->tick_minor != 0) return IMX_E_BAD_TICK;
   if (t->qty % b->lot != 0) return IMX_E_BAD_LOT;
   if (t->deadline_ms <= m->clock_ms) return IMX_E_BAD_DEADLINE;
+  if (t->decide != IMX_DECIDE_LOWEST && t->decide != IMX_DECIDE_CHOOSE)
+    return IMX_E_BAD_CONFIG;
   if (tenders_open(m) >= m->tenders_max) return IMX_E_TENDERS_FULL;
   if (!m->risk) return IMX_OK;
   if (!cc_known(m, t->cc)) return IMX_E_UNKNOWN_CC;
@@ -1159,11 +1175,13 @@ imx_status ref_tender_new(ref_model *m, const imx_tender_new *in,
   t->qty = in->qty;
   t->ceiling_minor = in->ceiling_minor;
   t->deadline_ms = in->deadline_ms;
+  t->decide = in->decide;
   if (tender_id_out != NULL) *tender_id_out = t->id;
   imx_event ev;
   ev_tender(&ev, IMX_EV_TENDER_OPENED, t);
   ev.price_minor = t->ceiling_minor;
   ev.deadline_ms = t->deadline_ms;
+  ev.decide = t->decide;
   emit(m, &ev);
   return IMX_OK;
 }
@@ -1206,21 +1224,11 @@ imx_status ref_tender_quote(ref_model *m, uint64_t tender_id, uint32_t cc,
   return IMX_OK;
 }
 
-/* The tender ends: the lowest quote (the earliest of equals) wins at its
-** price; the others are released. Without quotes it ends unfilled. */
-static void award(ref_model *m, ref_tender *t) {
-  assert(t->open);
-  const ref_quote *best = NULL;
-  for (uint32_t i = 0; i < t->quotes_n; i++)
-    if (best == NULL || t->quotes[i].price_minor < best->price_minor)
-      best = &t->quotes[i];
+/* best wins at its price; the others are released. */
+static void award_to(ref_model *m, ref_tender *t, const ref_quote *best) {
+  assert(t->open && best != NULL);
   t->open = 0; /* from here on it reserves nothing */
   imx_event ev;
-  if (best == NULL) {
-    ev_tender(&ev, IMX_EV_TENDER_UNFILLED, t);
-    emit(m, &ev);
-    return;
-  }
   settle(m, t->cc, best->cc, t->service, t->qty, best->price_minor);
   memset(&ev, 0, sizeof ev);
   ev.type = IMX_EV_TRADE;
@@ -1246,6 +1254,24 @@ static void award(ref_model *m, ref_tender *t) {
       emit_quote(m, IMX_EV_QUOTE_RELEASED, t, &t->quotes[i]);
 }
 
+/* The rule of `lowest`: the lowest quote (the earliest of equals) wins at
+** its price. Without quotes the tender ends unfilled. */
+static void award(ref_model *m, ref_tender *t) {
+  assert(t->open);
+  const ref_quote *best = NULL;
+  for (uint32_t i = 0; i < t->quotes_n; i++)
+    if (best == NULL || t->quotes[i].price_minor < best->price_minor)
+      best = &t->quotes[i];
+  if (best != NULL) {
+    award_to(m, t, best);
+    return;
+  }
+  t->open = 0;
+  imx_event ev;
+  ev_tender(&ev, IMX_EV_TENDER_UNFILLED, t);
+  emit(m, &ev);
+}
+
 imx_status ref_tender_award(ref_model *m, uint64_t tender_id) {
   ref_tender *t = open_tender(m, tender_id);
   if (t == NULL) return reject_full(m, 0, tender_id, IMX_E_UNKNOWN_TENDER, 0);
@@ -1253,16 +1279,53 @@ imx_status ref_tender_award(ref_model *m, uint64_t tender_id) {
   return IMX_OK;
 }
 
-imx_status ref_tender_cancel(ref_model *m, uint64_t tender_id) {
+imx_status ref_tender_award_quote(ref_model *m, uint64_t tender_id,
+                                  uint64_t quote_id) {
   ref_tender *t = open_tender(m, tender_id);
-  if (t == NULL) return reject_full(m, 0, tender_id, IMX_E_UNKNOWN_TENDER, 0);
+  if (t == NULL)
+    return reject_quote(m, tender_id, quote_id, IMX_E_UNKNOWN_TENDER);
+  for (uint32_t i = 0; i < t->quotes_n; i++) {
+    if (t->quotes[i].id != quote_id) continue;
+    if (t->decide != IMX_DECIDE_CHOOSE)
+      return reject_quote(m, tender_id, quote_id, IMX_E_WRONG_DECIDE);
+    award_to(m, t, &t->quotes[i]);
+    return IMX_OK;
+  }
+  return reject_quote(m, tender_id, quote_id, IMX_E_UNKNOWN_QUOTE);
+}
+
+/* Ends a tender without a trade: its quotes released, then `type`. */
+static void end_unawarded(ref_model *m, ref_tender *t, imx_event_type type) {
   t->open = 0;
   for (uint32_t i = 0; i < t->quotes_n; i++)
     emit_quote(m, IMX_EV_QUOTE_RELEASED, t, &t->quotes[i]);
   imx_event ev;
-  ev_tender(&ev, IMX_EV_TENDER_CANCELLED, t);
+  ev_tender(&ev, type, t);
   emit(m, &ev);
+}
+
+imx_status ref_tender_cancel(ref_model *m, uint64_t tender_id) {
+  ref_tender *t = open_tender(m, tender_id);
+  if (t == NULL) return reject_full(m, 0, tender_id, IMX_E_UNKNOWN_TENDER, 0);
+  end_unawarded(m, t, IMX_EV_TENDER_CANCELLED);
   return IMX_OK;
+}
+
+imx_status ref_quote_withdraw(ref_model *m, uint64_t quote_id) {
+  for (size_t k = 0; k < m->tenders_len; k++) {
+    ref_tender *t = &m->tenders[k];
+    if (!t->open) continue;
+    for (uint32_t i = 0; i < t->quotes_n; i++) {
+      if (t->quotes[i].id != quote_id) continue;
+      ref_quote q = t->quotes[i];
+      memmove(&t->quotes[i], &t->quotes[i + 1],
+              (t->quotes_n - i - 1) * sizeof q);
+      t->quotes_n--;
+      emit_quote(m, IMX_EV_QUOTE_WITHDRAWN, t, &q);
+      return IMX_OK;
+    }
+  }
+  return reject_quote(m, 0, quote_id, IMX_E_UNKNOWN_QUOTE);
 }
 
 imx_status ref_clock(ref_model *m, int64_t now_ms) {
@@ -1270,7 +1333,9 @@ imx_status ref_clock(ref_model *m, int64_t now_ms) {
   m->clock_ms = now_ms;
   for (size_t i = 0; i < m->tenders_len; i++) { /* in the order they opened */
     ref_tender *t = &m->tenders[i];
-    if (t->open && t->deadline_ms <= now_ms) award(m, t);
+    if (!t->open || t->deadline_ms > now_ms) continue;
+    if (t->decide == IMX_DECIDE_CHOOSE) end_unawarded(m, t, IMX_EV_TENDER_LAPSED);
+    else award(m, t);
   }
   return IMX_OK;
 }
@@ -1314,6 +1379,17 @@ uint32_t ref_tenders_open(const ref_model *m, uint64_t *ids, uint32_t n) {
   uint32_t k = 0;
   for (size_t i = 0; i < m->tenders_len && k < n; i++)
     if (m->tenders[i].open) ids[k++] = m->tenders[i].id;
+  return k;
+}
+
+uint32_t ref_tender_quotes(const ref_model *m, uint64_t tender_id,
+                           imx_quote_info *out, uint32_t n) {
+  const ref_tender *t = open_tender(m, tender_id);
+  uint32_t k = 0;
+  for (; t != NULL && k < t->quotes_n && k < n; k++)
+    out[k] = (imx_quote_info){.quote_id = t->quotes[k].id, .tender_id = t->id,
+                              .cc = t->quotes[k].cc,
+                              .price_minor = t->quotes[k].price_minor};
   return k;
 }
 

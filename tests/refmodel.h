@@ -72,6 +72,9 @@ imx_status ref_tender_new(ref_model *m, const imx_tender_new *t,
 imx_status ref_tender_quote(ref_model *m, uint64_t tender_id, uint32_t cc,
                             int64_t price_minor, uint64_t *quote_id_out);
 imx_status ref_tender_award(ref_model *m, uint64_t tender_id);
+imx_status ref_tender_award_quote(ref_model *m, uint64_t tender_id,
+                                  uint64_t quote_id);
+imx_status ref_quote_withdraw(ref_model *m, uint64_t quote_id);
 imx_status ref_tender_cancel(ref_model *m, uint64_t tender_id);
 imx_status ref_clock(ref_model *m, int64_t now_ms);
 
@@ -93,6 +96,10 @@ imx_status ref_order_get(const ref_model *m, uint64_t id, imx_order_info *out);
 uint32_t ref_open_orders(const ref_model *m);
 /* Writes up to n ids of open tenders, oldest first; returns how many. */
 uint32_t ref_tenders_open(const ref_model *m, uint64_t *ids, uint32_t n);
+/* Writes up to n standing quotes of an open tender, in arrival order;
+** returns how many. */
+uint32_t ref_tender_quotes(const ref_model *m, uint64_t tender_id,
+                           imx_quote_info *out, uint32_t n);
 /* The clock: the latest now_ms given to ref_clock, 0 at first. */
 int64_t ref_clock_now(const ref_model *m);
 /* Checks the model's own invariants; 0 if all hold, else the failed check. */

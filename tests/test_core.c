@@ -1845,6 +1845,368 @@ static void test_a_services_page_too_long_for_a_reply_is_cut_and_next_goes_on(vo
 
 /* ---------------------------------------------------------- idempotency */
 
+/* ----------------------------------------- tenders: decide, list, get, md */
+
+/* A choose tender of 2 it.hour at most 2000 by CC-R1 (deadline in 60 s),
+** quoted 1500 by CC-P1 (quote 1) and 1800 by CC-P2 (quote 2). */
+static void choose_tender_with_two_quotes(imx_core *c) {
+  core_result res = run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":\"it.hour\","
+      "\"qty\":2,\"ceiling\":2000,\"deadline_ms\":60000,\"decide\":\"choose\"}");
+  CHECK_OK(IMX_MSG_TENDER_NEW);
+  CHECK(journal_is(&res, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":"
+                         "\"it.hour\",\"qty\":2,\"ceiling\":2000,\"deadline_ms\":60000,"
+                         "\"decide\":\"choose\"}"));
+  run(c, "CC-P1", T0 + 1, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":1,\"price\":1500}");
+  CHECK_OK(IMX_MSG_TENDER_QUOTE);
+  run(c, "CC-P2", T0 + 2, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q2\",\"tender\":1,\"price\":1800}");
+  CHECK_OK(IMX_MSG_TENDER_QUOTE);
+}
+
+/* The batch's market data has an event of this kind on this topic ("" the
+** service's); returns it or NULL. */
+static const imx_md_event *md_find(imx_core *c, imx_md_kind kind, const char *topic_cc) {
+  uint32_t n = 0;
+  const imx_md_event *md = core_batch_md(c, &n);
+  for (uint32_t i = 0; i < n; i++)
+    if (md[i].kind == kind && strcmp(md[i].topic_cc, topic_cc) == 0) return &md[i];
+  return NULL;
+}
+
+static void test_choose_tender_awarded_to_the_dearer_quote_trades_at_its_price(void) {
+  imx_core *c = open_core();
+  choose_tender_with_two_quotes(c);
+  const char *award = "{\"v\":1,\"type\":\"tender.award\",\"id\":\"a1\",\"tender\":1,\"quote\":2}";
+  core_result res = run(c, "CC-R1", T0 + 10, award);
+  CHECK_OK(IMX_MSG_TENDER_AWARD);
+  CHECK_EQ(1, last_.tender);
+  CHECK_EQ(2, last_.quote);
+  CHECK_EQ(1, last_.trades_n);
+  if (last_.trades_n == 1) {
+    CHECK_STR("CC-R1", last_.trades[0].buyer);
+    CHECK_STR("CC-P2", last_.trades[0].seller);
+    CHECK_EQ(2, last_.trades[0].qty);
+    CHECK_EQ(1800, last_.trades[0].price_minor); /* the buyer's choice */
+    CHECK_EQ(1, last_.trades[0].buy_order);      /* the tender */
+    CHECK_EQ(2, last_.trades[0].sell_order);     /* the quote */
+  }
+  CHECK_EQ(1, res.trades_n);
+  CHECK(journal_is(&res, award));
+  /* both the buyer and the winner hear it, on their own topics */
+  const imx_md_event *b = md_find(c, IMX_MD_TENDER_AWARDED, "CC-R1");
+  const imx_md_event *w = md_find(c, IMX_MD_TENDER_AWARDED, "CC-P2");
+  CHECK(b != NULL && w != NULL);
+  if (b) {
+    CHECK_EQ(1, b->tender);
+    CHECK_EQ(2, b->quote);
+    CHECK_EQ(1800, b->price_minor);
+    CHECK_STR("CC-P2", b->seller);
+    CHECK_EQ(1, b->trade);
+  }
+  CHECK(md_find(c, IMX_MD_TENDER_AWARDED, "CC-P1") == NULL);
+  CHECK(md_find(c, IMX_MD_TRADE, "") != NULL);
+  /* a repeat is the first reply, and awards nothing again */
+  saved_reply first;
+  save_reply(&first);
+  res = run(c, "CC-R1", T0 + 20, award);
+  CHECK(same_reply(&first));
+  CHECK(res.journal == NULL);
+  CHECK_EQ(0, res.trades_n);
+  run(c, "CC-R1", T0 + 20, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\"}");
+  CHECK_EQ(3600, last_.spent);
+  CHECK_EQ(0, last_.reserved);
+  close_core(c);
+}
+
+static void test_tender_award_errors_name_their_reason_and_field(void) {
+  imx_core *c = open_core();
+  choose_tender_with_two_quotes(c);
+  run(c, "CC-R1", T0 + 3,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n2\",\"service\":\"it.hour\","
+      "\"qty\":1,\"ceiling\":2000,\"deadline_ms\":60000}"); /* 2: lowest */
+  run(c, "CC-P1", T0 + 4, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q3\",\"tender\":2,\"price\":1000}");
+  CHECK_EQ(3, last_.quote);
+  /* another receiver, a provider: the tender is not theirs to award */
+  core_result res = run(c, "CC-R2", T0 + 5,
+                        "{\"v\":1,\"type\":\"tender.award\",\"id\":\"x1\",\"tender\":1,\"quote\":2}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  CHECK(res.journal == NULL);
+  run(c, "CC-P2", T0 + 5, "{\"v\":1,\"type\":\"tender.award\",\"id\":\"x1\",\"tender\":1,\"quote\":2}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  /* a quote of another tender, an unknown one */
+  run(c, "CC-R1", T0 + 5, "{\"v\":1,\"type\":\"tender.award\",\"id\":\"x2\",\"tender\":1,\"quote\":3}");
+  CHECK_ERROR("not_found", "quote", "unknown_quote");
+  run(c, "CC-R1", T0 + 5, "{\"v\":1,\"type\":\"tender.award\",\"id\":\"x3\",\"tender\":1,\"quote\":99}");
+  CHECK_ERROR("not_found", "quote", "unknown_quote");
+  /* a lowest tender is decided by its rule */
+  res = run(c, "CC-R1", T0 + 5, "{\"v\":1,\"type\":\"tender.award\",\"id\":\"x4\",\"tender\":2,\"quote\":3}");
+  CHECK_ERROR("forbidden", "tender", "wrong_decide");
+  CHECK(res.journal == NULL);
+  CHECK_EQ(0, res.trades_n);
+  run(c, "CC-R1", T0 + 5, "{\"v\":1,\"type\":\"tender.award\",\"id\":\"x5\",\"tender\":7,\"quote\":1}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  /* acting for another cost centre */
+  run(c, "CC-R2", T0 + 5, "{\"v\":1,\"type\":\"tender.award\",\"id\":\"x6\",\"cc\":\"CC-R1\","
+                          "\"tender\":1,\"quote\":2}");
+  CHECK_ERROR("forbidden", "cc", "");
+  /* a refused request is not remembered: its id is free for another */
+  run(c, "CC-R1", T0 + 6, "{\"v\":1,\"type\":\"tender.award\",\"id\":\"x3\",\"tender\":1,\"quote\":1}");
+  CHECK_OK(IMX_MSG_TENDER_AWARD);
+  close_core(c);
+}
+
+static void test_a_refused_award_is_run_again_and_may_succeed(void) {
+  imx_core *c = open_core();
+  choose_tender_with_two_quotes(c);
+  const char *award = "{\"v\":1,\"type\":\"tender.award\",\"id\":\"a\",\"tender\":1,\"quote\":2}";
+  run(c, "CC-P2", T0 + 3, "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w\",\"quote\":2}");
+  CHECK_OK(IMX_MSG_QUOTE_WITHDRAW);
+  core_result res = run(c, "CC-R1", T0 + 4, award);
+  CHECK_ERROR("not_found", "quote", "unknown_quote");
+  CHECK(res.journal == NULL);
+  run(c, "CC-R1", T0 + 5, "{\"v\":1,\"type\":\"tender.award\",\"id\":\"b\",\"tender\":1,\"quote\":1}");
+  CHECK_OK(IMX_MSG_TENDER_AWARD);
+  CHECK_EQ(1500, last_.trades_n ? last_.trades[0].price_minor : 0);
+  close_core(c);
+}
+
+static void test_tender_cancel_by_the_receiver_releases_and_repeats(void) {
+  imx_core *c = open_core();
+  choose_tender_with_two_quotes(c);
+  const char *cancel = "{\"v\":1,\"type\":\"tender.cancel\",\"id\":\"c1\",\"tender\":1}";
+  run(c, "CC-R2", T0 + 3, cancel);
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  run(c, "CC-P1", T0 + 3, cancel);
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  core_result res = run(c, "CC-R1", T0 + 3, cancel);
+  CHECK_OK(IMX_MSG_TENDER_CANCEL);
+  CHECK_EQ(1, last_.tender);
+  CHECK(journal_is(&res, cancel));
+  saved_reply first;
+  save_reply(&first);
+  res = run(c, "CC-R1", T0 + 4, cancel);
+  CHECK(same_reply(&first));
+  CHECK(res.journal == NULL);
+  run(c, "CC-R1", T0 + 4, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\"}");
+  CHECK_EQ(0, last_.reserved);
+  run(c, "CC-P1", T0 + 4, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\"}");
+  CHECK_EQ(0, last_.capacities_n ? last_.capacities[0].reserved : -1);
+  run(c, "CC-R1", T0 + 5, "{\"v\":1,\"type\":\"tender.cancel\",\"id\":\"c2\",\"tender\":1}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  close_core(c);
+}
+
+static void test_quote_withdraw_by_quote_or_tender_releases_capacity(void) {
+  imx_core *c = open_core();
+  choose_tender_with_two_quotes(c);
+  run(c, "CC-P1", T0 + 3, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\"}");
+  CHECK_EQ(2, last_.capacities_n ? last_.capacities[0].reserved : -1);
+  /* another provider's quote is one that does not exist */
+  core_result res = run(c, "CC-P2", T0 + 3, "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w1\",\"quote\":1}");
+  CHECK_ERROR("not_found", "quote", "unknown_quote");
+  CHECK(res.journal == NULL);
+  run(c, "CC-R1", T0 + 3, "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w1\",\"tender\":1}");
+  CHECK_ERROR("not_found", "quote", "unknown_quote"); /* the buyer has none */
+  run(c, "CC-P1", T0 + 3, "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w1\",\"tender\":9}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  run(c, "CC-R2", T0 + 3, "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w1\",\"tender\":1}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender"); /* not its business */
+  const char *w = "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w2\",\"quote\":1}";
+  res = run(c, "CC-P1", T0 + 4, w);
+  CHECK_OK(IMX_MSG_QUOTE_WITHDRAW);
+  CHECK_EQ(1, last_.tender);
+  CHECK_EQ(1, last_.quote);
+  CHECK(journal_is(&res, w));
+  saved_reply first;
+  save_reply(&first);
+  res = run(c, "CC-P1", T0 + 5, w);
+  CHECK(same_reply(&first));
+  CHECK(res.journal == NULL);
+  run(c, "CC-P1", T0 + 5, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\"}");
+  CHECK_EQ(0, last_.capacities_n ? last_.capacities[0].reserved : -1);
+  /* by tender: CC-P2's quote 2 */
+  run(c, "CC-P2", T0 + 6, "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w3\",\"tender\":1}");
+  CHECK_OK(IMX_MSG_QUOTE_WITHDRAW);
+  CHECK_EQ(2, last_.quote);
+  run(c, "CC-P2", T0 + 7, "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w4\",\"tender\":1}");
+  CHECK_ERROR("not_found", "quote", "unknown_quote");
+  /* the provider may quote again */
+  run(c, "CC-P1", T0 + 8, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q9\",\"tender\":1,\"price\":1600}");
+  CHECK_OK(IMX_MSG_TENDER_QUOTE);
+  CHECK_EQ(3, last_.quote);
+  close_core(c);
+}
+
+static void test_tender_list_shows_own_tenders_and_the_jobs_of_the_services_provided(void) {
+  imx_core *c = open_core();
+  choose_tender_with_two_quotes(c);                         /* 1: it.hour, R1 */
+  run(c, "CC-R2", T0 + 3,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n2\",\"service\":\"truck.day\","
+      "\"qty\":3,\"ceiling\":5000,\"deadline_ms\":60000}"); /* 2: truck.day, R2 */
+  run(c, "CC-PR", T0 + 4,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n3\",\"service\":\"room.day\","
+      "\"qty\":2,\"ceiling\":5000,\"deadline_ms\":60000}"); /* 3: room.day, PR */
+  CHECK_OK(IMX_MSG_TENDER_NEW);
+  const char *list = "{\"v\":1,\"type\":\"tender.list\",\"id\":\"l\"}";
+  core_result res = run(c, "CC-R1", T0 + 5, list);
+  CHECK_OK(IMX_MSG_TENDER_LIST);
+  CHECK(res.journal == NULL);
+  CHECK_EQ(1, last_.tenders_n);
+  if (last_.tenders_n == 1) {
+    const imx_reply_tender *t = &last_.tenders[0];
+    CHECK_EQ(1, t->tender);
+    CHECK_STR("it.hour", t->service);
+    CHECK_STR("CC-R1", t->buyer);
+    CHECK_EQ(2, t->qty);
+    CHECK_EQ(2000, t->ceiling_minor);
+    CHECK_EQ(T0 + 60000, t->deadline_time_ms);
+    CHECK_EQ(IMX_PDECIDE_CHOOSE, t->decide);
+    CHECK_EQ(2, t->quotes);
+    CHECK_EQ(0, t->my_quote);
+  }
+  /* CC-P1 provides all three services: every tender, with its quote */
+  run(c, "CC-P1", T0 + 5, list);
+  CHECK_EQ(3, last_.tenders_n);
+  if (last_.tenders_n == 3) {
+    CHECK_EQ(1, last_.tenders[0].my_quote);
+    CHECK_EQ(1500, last_.tenders[0].my_price_minor);
+    CHECK_EQ(2, last_.tenders[1].tender);
+    CHECK_EQ(IMX_PDECIDE_LOWEST, last_.tenders[1].decide);
+    CHECK_EQ(0, last_.tenders[1].my_quote);
+  }
+  /* CC-P2 provides it.hour only */
+  run(c, "CC-P2", T0 + 5, list);
+  CHECK_EQ(1, last_.tenders_n);
+  CHECK_EQ(2, last_.tenders_n ? last_.tenders[0].my_quote : 0);
+  /* CC-PR: its own room.day tender and the jobs of it.hour and truck.day */
+  run(c, "CC-PR", T0 + 5, list);
+  CHECK_EQ(3, last_.tenders_n);
+  /* finance neither opens nor provides: nothing */
+  run(c, "CC-FIN", T0 + 5, list);
+  CHECK_OK(IMX_MSG_TENDER_LIST);
+  CHECK_EQ(0, last_.tenders_n);
+  /* paging: limit, then after the last id */
+  run(c, "CC-P1", T0 + 5, "{\"v\":1,\"type\":\"tender.list\",\"id\":\"l\",\"limit\":2}");
+  CHECK_EQ(2, last_.tenders_n);
+  run(c, "CC-P1", T0 + 5, "{\"v\":1,\"type\":\"tender.list\",\"id\":\"l\",\"after\":2}");
+  CHECK_EQ(1, last_.tenders_n);
+  CHECK_EQ(3, last_.tenders_n ? last_.tenders[0].tender : 0);
+  /* another cost centre's list */
+  run(c, "CC-R2", T0 + 5, "{\"v\":1,\"type\":\"tender.list\",\"id\":\"l\",\"cc\":\"CC-R1\"}");
+  CHECK_ERROR("forbidden", "cc", "");
+  /* an awarded tender is no longer listed */
+  run(c, "CC-R1", T0 + 6, "{\"v\":1,\"type\":\"tender.award\",\"id\":\"a\",\"tender\":1,\"quote\":1}");
+  run(c, "CC-R1", T0 + 7, list);
+  CHECK_EQ(0, last_.tenders_n);
+  close_core(c);
+}
+
+static void test_tender_get_shows_every_quote_to_the_buyer_and_its_own_to_a_provider(void) {
+  imx_core *c = open_core();
+  choose_tender_with_two_quotes(c);
+  const char *get = "{\"v\":1,\"type\":\"tender.get\",\"id\":\"t\",\"tender\":1}";
+  core_result res = run(c, "CC-R1", T0 + 3, get);
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK(res.journal == NULL);
+  CHECK_EQ(1, last_.tenders_n);
+  CHECK_EQ(1, last_.tenders_n ? last_.tenders[0].tender : 0);
+  CHECK_STR("Receiver One", last_.buyer_name);
+  CHECK_STR("A", last_.buyer_site);
+  CHECK_EQ(2, last_.quotes_n);
+  if (last_.quotes_n == 2) {
+    CHECK_EQ(1, last_.quotes[0].quote);
+    CHECK_STR("CC-P1", last_.quotes[0].provider);
+    CHECK_STR("Provider One", last_.quotes[0].name);
+    CHECK_STR("A", last_.quotes[0].site);
+    CHECK_EQ(1500, last_.quotes[0].price_minor);
+    CHECK_STR("CC-P2", last_.quotes[1].provider);
+    CHECK_STR("Provider Two", last_.quotes[1].name);
+    CHECK_STR("B", last_.quotes[1].site);
+    CHECK_EQ(1800, last_.quotes[1].price_minor);
+  }
+  /* sealed bids: a provider sees its own quote, not the other's */
+  run(c, "CC-P2", T0 + 3, get);
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK_EQ(1, last_.quotes_n);
+  CHECK_STR("CC-P2", last_.quotes_n ? last_.quotes[0].provider : "");
+  CHECK_EQ(2, last_.tenders_n ? last_.tenders[0].quotes : 0); /* how many, though */
+  CHECK(!contains(reply_, reply_len_, "CC-P1") && !contains(reply_, reply_len_, "1500"));
+  run(c, "CC-PR", T0 + 3, get); /* a provider of it.hour without a quote */
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK_EQ(0, last_.quotes_n);
+  /* others: as if there were no such tender */
+  run(c, "CC-R2", T0 + 3, get);
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  run(c, "CC-FIN", T0 + 3, get);
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  run(c, "CC-R1", T0 + 3, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"t\",\"tender\":5}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  /* CC-P2 does not provide truck.day: its tender is not its business */
+  run(c, "CC-R2", T0 + 4,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n2\",\"service\":\"truck.day\","
+      "\"qty\":3,\"ceiling\":5000,\"deadline_ms\":60000}");
+  run(c, "CC-P2", T0 + 4, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"t\",\"tender\":2}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  close_core(c);
+}
+
+static void test_tender_market_data_opened_quoted_and_lapsed(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":\"it.hour\","
+      "\"qty\":2,\"ceiling\":2000,\"deadline_ms\":60000,\"decide\":\"choose\"}");
+  const imx_md_event *md = md_find(c, IMX_MD_TENDER_OPENED, "");
+  CHECK(md != NULL);
+  if (md) {
+    CHECK_STR("it.hour", md->service);
+    CHECK_STR("CC-R1", md->buyer);
+    CHECK_EQ(1, md->tender);
+    CHECK_EQ(2, md->qty);
+    CHECK_EQ(2000, md->price_minor);
+    CHECK_EQ(T0 + 60000, md->deadline_time_ms);
+    CHECK_EQ(IMX_PDECIDE_CHOOSE, md->decide);
+  }
+  run(c, "CC-R1", T0 + 1,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n2\",\"service\":\"it.hour\","
+      "\"qty\":1,\"ceiling\":2000,\"deadline_ms\":60000}");
+  run(c, "CC-P1", T0 + 2, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":1,\"price\":1500}");
+  md = md_find(c, IMX_MD_TENDER_QUOTED, "CC-R1");
+  CHECK(md != NULL);
+  if (md) {
+    CHECK_EQ(1, md->tender);
+    CHECK_EQ(1, md->quotes);
+    CHECK_EQ(0, md->price_minor); /* sealed */
+  }
+  uint32_t n = 0;
+  core_batch_md(c, &n);
+  CHECK_EQ(1, n);
+  /* the deadline: the choose tender lapses, the lowest one without quotes
+  ** ends unfilled; both tell their buyer; nothing traded, nothing journaled */
+  core_batch_begin(c);
+  core_result res = core_tick(c, T0 + 60001); /* both deadlines */
+  CHECK_EQ(0, res.trades_n);
+  CHECK(res.journal == NULL);
+  const imx_md_event *all = core_batch_md(c, &n);
+  CHECK_EQ(2, n);
+  if (n == 2) {
+    CHECK_EQ(IMX_MD_TENDER_LAPSED, all[0].kind);
+    CHECK_STR("CC-R1", all[0].topic_cc);
+    CHECK_EQ(1, all[0].tender);
+    CHECK_EQ(IMX_LAPSED_NO_AWARD, all[0].why);
+    CHECK_EQ(IMX_MD_TENDER_LAPSED, all[1].kind);
+    CHECK_EQ(2, all[1].tender);
+    CHECK_EQ(IMX_LAPSED_NO_QUOTES, all[1].why);
+  }
+  /* released: the budget and the quote's capacity */
+  run(c, "CC-R1", T0 + 60001, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\"}");
+  CHECK_EQ(0, last_.reserved);
+  run(c, "CC-P1", T0 + 60001, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\"}");
+  CHECK_EQ(0, last_.capacities_n ? last_.capacities[0].reserved : -1);
+  run(c, "CC-R1", T0 + 60001, "{\"v\":1,\"type\":\"tender.award\",\"id\":\"late\",\"tender\":1,\"quote\":1}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  close_core(c);
+}
+
 static void test_repeated_request_gets_the_same_bytes_and_changes_nothing(void) {
   imx_core *c = open_core();
   const char *bid =
@@ -2023,6 +2385,12 @@ static void test_every_request_that_changes_the_market_is_done_once(void) {
       {"CC-R1", "{\"v\":1,\"type\":\"tender.new\",\"id\":\"r3\",\"service\":\"it.hour\","
                 "\"qty\":1,\"ceiling\":2000,\"deadline_ms\":100000}"},
       {"CC-P1", "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"r2\",\"tender\":1,\"price\":1500}"},
+      {"CC-P1", "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"r3\",\"quote\":1}"},
+      {"CC-R1", "{\"v\":1,\"type\":\"tender.cancel\",\"id\":\"r4\",\"tender\":1}"},
+      {"CC-R1", "{\"v\":1,\"type\":\"tender.new\",\"id\":\"r5\",\"service\":\"it.hour\","
+                "\"qty\":1,\"ceiling\":2000,\"deadline_ms\":100000,\"decide\":\"choose\"}"},
+      {"CC-P2", "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"r1\",\"tender\":2,\"price\":1500}"},
+      {"CC-R1", "{\"v\":1,\"type\":\"tender.award\",\"id\":\"r6\",\"tender\":2,\"quote\":2}"},
       {"CC-FIN", "{\"v\":1,\"type\":\"period.close\",\"id\":\"r1\"}"},
   };
   imx_core *c = open_core();
@@ -2038,7 +2406,7 @@ static void test_every_request_that_changes_the_market_is_done_once(void) {
     CHECK_EQ(0, again.trades_n);
     CHECK_EQ(0, again.period_closed);
   }
-  CHECK_EQ(1, core_last_trade(c)); /* one call, one trade */
+  CHECK_EQ(2, core_last_trade(c)); /* one call, one award: a trade each */
   /* one period closed: the next trade is in period 2 */
   offer_it(c, "o9", 1, 1000, T0 + 100);
   core_result res = run(c, "CC-R2", T0 + 100,
@@ -2294,6 +2662,10 @@ static const struct {
     {"CC-R1", "{\"v\":1,\"type\":\"book.get\",\"id\":\"v9\",\"service\":\"it.hour\"}"},
     {"CC-R1", "{\"v\":1,\"type\":\"book.get\",\"id\":\"va\",\"service\":\"truck.day\"}"},
     {"CC-R1", "{\"v\":1,\"type\":\"services.list\",\"id\":\"vb\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"vf\"}"},
+    {"CC-P1", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"vc\"}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"tender.get\",\"id\":\"vd\",\"tender\":4}"},
+    {"CC-R2", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"ve\"}"},
 };
 #define VIEWS_N (sizeof views / sizeof views[0])
 
@@ -2352,6 +2724,22 @@ static imx_core *build_journaled_market(void) {
   core_result tick = core_tick(c, T0 + 1005);
   CHECK_EQ(1, tick.trades_n);
   journal_add(&j, &tick, T0 + 1005);
+  /* a choose tender: two quotes, one withdrawn, the other awarded; one
+  ** that lapses before the next request; one left open with a quote */
+  run_j(c, &j, "CC-R1", T0 + 1010, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n2\",\"service\":"
+                                  "\"it.hour\",\"qty\":1,\"ceiling\":2000,\"deadline_ms\":100000,"
+                                  "\"decide\":\"choose\"}");
+  run_j(c, &j, "CC-P1", T0 + 1011, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q3\",\"tender\":2,\"price\":1900}");
+  run_j(c, &j, "CC-P2", T0 + 1012, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q4\",\"tender\":2,\"price\":1600}");
+  run_j(c, &j, "CC-P2", T0 + 1013, "{\"v\":1,\"type\":\"quote.withdraw\",\"id\":\"w1\",\"quote\":4}");
+  run_j(c, &j, "CC-R1", T0 + 1014, "{\"v\":1,\"type\":\"tender.award\",\"id\":\"aw\",\"tender\":2,\"quote\":3}");
+  run_j(c, &j, "CC-R2", T0 + 1015, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n3\",\"service\":"
+                                  "\"it.hour\",\"qty\":1,\"ceiling\":2000,\"deadline_ms\":500,"
+                                  "\"decide\":\"choose\"}");
+  run_j(c, &j, "CC-R1", T0 + 1016, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n4\",\"service\":"
+                                  "\"it.hour\",\"qty\":1,\"ceiling\":1000,\"deadline_ms\":1000000,"
+                                  "\"decide\":\"choose\"}");
+  run_j(c, &j, "CC-P1", T0 + 1017, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q5\",\"tender\":4,\"price\":900}");
   /* an auction call, and one left for the period close to call */
   run_j(c, &j, "CC-P1", T0 + 2000, "{\"v\":1,\"type\":\"order.new\",\"id\":\"o2\",\"service\":"
                                   "\"truck.day\",\"side\":\"offer\",\"qty\":4,\"price\":1000}");
@@ -2365,8 +2753,8 @@ static imx_core *build_journaled_market(void) {
   /* and a trade in period 2 */
   run_j(c, &j, "CC-R2", T0 + 3001, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b6\",\"service\":"
                                   "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}");
-  CHECK_EQ(15, j.n); /* 14 requests and the tick; the repeats are not journaled */
-  CHECK_EQ(5, core_last_trade(c)); /* b1, the tender, the call, the close's call, b6 */
+  CHECK_EQ(23, j.n); /* 22 requests and the tick; the repeats are not journaled */
+  CHECK_EQ(6, core_last_trade(c)); /* b1, two tenders, the call, the close's call, b6 */
   for (size_t v = 0; v < VIEWS_N; v++) {
     run(c, views[v].cc, T0 + 4000, views[v].json);
     CHECK_EQ(0, last_.error);
@@ -2553,6 +2941,14 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_beyond_the_cost_centres_limit_is_too_many_tenders),
       CHECK_CASE(test_tender_beyond_the_markets_limit_is_market_full),
       CHECK_CASE(test_a_market_with_66000_capacities_starts_and_trades),
+      CHECK_CASE(test_choose_tender_awarded_to_the_dearer_quote_trades_at_its_price),
+      CHECK_CASE(test_tender_award_errors_name_their_reason_and_field),
+      CHECK_CASE(test_a_refused_award_is_run_again_and_may_succeed),
+      CHECK_CASE(test_tender_cancel_by_the_receiver_releases_and_repeats),
+      CHECK_CASE(test_quote_withdraw_by_quote_or_tender_releases_capacity),
+      CHECK_CASE(test_tender_list_shows_own_tenders_and_the_jobs_of_the_services_provided),
+      CHECK_CASE(test_tender_get_shows_every_quote_to_the_buyer_and_its_own_to_a_provider),
+      CHECK_CASE(test_tender_market_data_opened_quoted_and_lapsed),
       CHECK_CASE(test_repeated_request_gets_the_same_bytes_and_changes_nothing),
       CHECK_CASE(test_same_id_from_another_cost_centre_is_a_new_request),
       CHECK_CASE(test_repeat_of_a_reply_of_five_fills_is_the_same_bytes),

@@ -1258,7 +1258,7 @@ static void expect_unlisted_zero(size_t i, const imx_event *ev) {
   ZERO(priority_kept); ZERO(trade_id); ZERO(buy_order_id);
   ZERO(sell_order_id); ZERO(buyer_cc); ZERO(seller_cc); ZERO(aggressor);
   ZERO(surplus); ZERO(surplus_side); ZERO(available); ZERO(tender_id);
-  ZERO(quote_id); ZERO(deadline_ms);
+  ZERO(quote_id); ZERO(deadline_ms); ZERO(decide);
 #undef ZERO
 }
 

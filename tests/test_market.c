@@ -119,7 +119,7 @@ static imx_status run(int64_t reference_minor) {
 
 static imx_status tender(uint32_t cc, int64_t qty, int64_t ceiling,
                          int64_t deadline) {
-  imx_tender_new t = {S, cc, qty, ceiling, deadline};
+  imx_tender_new t = {S, cc, qty, ceiling, deadline, IMX_DECIDE_LOWEST};
   mark();
   last_tid = 0;
   return imx_engine_tender_new(E, &t, &last_tid);
@@ -134,6 +134,24 @@ static imx_status quote(uint64_t tid, uint32_t cc, int64_t price_minor) {
 static imx_status award(uint64_t tid) {
   mark();
   return imx_engine_tender_award(E, tid);
+}
+
+static imx_status tender_choose(uint32_t cc, int64_t qty, int64_t ceiling,
+                                int64_t deadline) {
+  imx_tender_new t = {S, cc, qty, ceiling, deadline, IMX_DECIDE_CHOOSE};
+  mark();
+  last_tid = 0;
+  return imx_engine_tender_new(E, &t, &last_tid);
+}
+
+static imx_status award_quote(uint64_t tid, uint64_t qid) {
+  mark();
+  return imx_engine_tender_award_quote(E, tid, qid);
+}
+
+static imx_status withdraw(uint64_t qid) {
+  mark();
+  return imx_engine_quote_withdraw(E, qid);
 }
 
 static imx_status tcancel(uint64_t tid) {
@@ -226,6 +244,25 @@ static imx_event tender_awarded(uint64_t tid, uint64_t qid, uint32_t cc,
 static imx_event tender_unfilled(uint64_t tid, uint32_t cc, int64_t qty) {
   imx_event e = {.type = IMX_EV_TENDER_UNFILLED, .service = S,
                  .tender_id = tid, .cc = cc, .qty = qty};
+  return e;
+}
+
+static imx_event tender_lapsed(uint64_t tid, uint32_t cc, int64_t qty) {
+  imx_event e = {.type = IMX_EV_TENDER_LAPSED, .service = S,
+                 .tender_id = tid, .cc = cc, .qty = qty};
+  return e;
+}
+
+static imx_event quote_withdrawn(uint64_t tid, uint64_t qid, uint32_t cc,
+                                 int64_t price_minor, int64_t qty) {
+  imx_event e = quote_accepted(tid, qid, cc, price_minor, qty);
+  e.type = IMX_EV_QUOTE_WITHDRAWN;
+  return e;
+}
+
+static imx_event rejected_quote(uint64_t tid, uint64_t qid, imx_status status) {
+  imx_event e = {.type = IMX_EV_REJECTED, .tender_id = tid, .quote_id = qid,
+                 .status = status};
   return e;
 }
 
@@ -1456,10 +1493,11 @@ static imx_status rstep(imx_engine *e) {
   }
   if (r < 77) {
     imx_tender_new t = {svc, cc, rqty(svc), rprice(svc, 0),
-                        W.clock + rnd_in(rnd() % 20 == 0 ? -5 : 1, 1500)};
+                        W.clock + rnd_in(rnd() % 20 == 0 ? -5 : 1, 1500),
+                        rnd() % 2 ? IMX_DECIDE_CHOOSE : IMX_DECIDE_LOWEST};
     snprintf(rcmd, sizeof rcmd, "tender_new(svc %u cc %u qty %lld ceiling "
-             "%lld deadline %lld)", svc, cc, (long long)t.qty,
-             (long long)t.ceiling_minor, (long long)t.deadline_ms);
+             "%lld deadline %lld decide %d)", svc, cc, (long long)t.qty,
+             (long long)t.ceiling_minor, (long long)t.deadline_ms, (int)t.decide);
     return imx_engine_tender_new(e, &t, NULL);
   }
   if (r < 88) {
@@ -1873,6 +1911,156 @@ static void test_tender_with_risk_unfilled_and_cancel_release(void) {
   finish();
 }
 
+/* ----------------------------------------------- decide: choose, withdraw */
+
+static void test_choose_tender_opens_with_its_mode(void) {
+  setup_tenders();
+  CHECK_EQ(IMX_OK, tender_choose(A, 10, 100, 1000));
+  imx_event opened = tender_opened(1, A, 10, 100, 1000);
+  opened.decide = IMX_DECIDE_CHOOSE;
+  EXPECT_EVENTS(opened);
+  imx_tender_info ti;
+  CHECK_EQ(IMX_OK, imx_engine_tender_get(E, 1, &ti));
+  CHECK_EQ(IMX_DECIDE_CHOOSE, ti.decide);
+  /* Out of range: refused like any other bad setting, nothing opened. */
+  imx_tender_new bad = {S, A, 10, 100, 1000, (imx_decide)2};
+  mark();
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_tender_new(E, &bad, NULL));
+  EXPECT_EVENTS(rejected_tender(0, IMX_E_BAD_CONFIG, 0));
+  finish();
+}
+
+static void test_choose_awards_the_dearer_quote_at_its_price(void) {
+  setup_tenders();
+  CHECK_EQ(IMX_OK, tender_choose(A, 10, 100, 1000)); /* 1 */
+  CHECK_EQ(IMX_OK, quote(1, B, 80)); /* q1, the cheapest */
+  CHECK_EQ(IMX_OK, quote(1, C, 95)); /* q2 */
+  CHECK_EQ(IMX_OK, quote(1, D, 90)); /* q3 */
+  CHECK_EQ(IMX_OK, award_quote(1, 2));
+  EXPECT_EVENTS(ttrade(1, A, C, 10, 95, 1, 2),
+                tender_awarded(1, 2, C, 95, 10, 1),
+                quote_released(1, 1, B, 80, 10),
+                quote_released(1, 3, D, 90, 10));
+  CHECK_EQ(IMX_E_UNKNOWN_TENDER, award_quote(1, 2)); /* closed */
+  EXPECT_EVENTS(rejected_quote(1, 2, IMX_E_UNKNOWN_TENDER));
+  finish();
+}
+
+static void test_award_quote_rejections(void) {
+  setup_tenders();
+  CHECK_EQ(IMX_OK, tender(A, 10, 100, 1000));        /* 1: lowest */
+  CHECK_EQ(IMX_OK, quote(1, B, 80));                 /* q1 */
+  CHECK_EQ(IMX_OK, tender_choose(A, 5, 100, 1000));  /* 2: choose */
+  CHECK_EQ(IMX_OK, quote(2, C, 70));                 /* q2 */
+  /* A lowest tender is never awarded by choice, not even to its best. */
+  CHECK_EQ(IMX_E_WRONG_DECIDE, award_quote(1, 1));
+  EXPECT_EVENTS(rejected_quote(1, 1, IMX_E_WRONG_DECIDE));
+  /* The quote of another tender, or none. */
+  CHECK_EQ(IMX_E_UNKNOWN_QUOTE, award_quote(2, 1));
+  EXPECT_EVENTS(rejected_quote(2, 1, IMX_E_UNKNOWN_QUOTE));
+  CHECK_EQ(IMX_E_UNKNOWN_QUOTE, award_quote(2, 99));
+  EXPECT_EVENTS(rejected_quote(2, 99, IMX_E_UNKNOWN_QUOTE));
+  CHECK_EQ(IMX_E_UNKNOWN_TENDER, award_quote(9, 2));
+  EXPECT_EVENTS(rejected_quote(9, 2, IMX_E_UNKNOWN_TENDER));
+  /* The rule's award works on a choose tender too (the receiver asks). */
+  CHECK_EQ(IMX_OK, award(2));
+  EXPECT_EVENTS(ttrade(1, A, C, 5, 70, 2, 2), tender_awarded(2, 2, C, 70, 5, 1));
+  finish();
+}
+
+static void test_choose_tender_lapses_at_its_deadline(void) {
+  setup_risk();
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 2000));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, B, 0));
+  CHECK_EQ(IMX_OK, imx_engine_capacity_set(E, B, S, 10));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, C, 0));
+  CHECK_EQ(IMX_OK, imx_engine_capacity_set(E, C, S, 10));
+  CHECK_EQ(IMX_OK, tender_choose(A, 5, 100, 100)); /* 1: quotes, no award */
+  CHECK_EQ(IMX_OK, tender(A, 5, 100, 100));        /* 2: lowest, no quote */
+  CHECK_EQ(IMX_OK, tender_choose(A, 5, 100, 100)); /* 3: no quote either */
+  CHECK_EQ(IMX_OK, quote(1, B, 60)); /* q1 */
+  CHECK_EQ(IMX_OK, quote(1, C, 50)); /* q2 */
+  EXPECT_BALANCE(A, 2000, 1500, 0, 0, 500);
+  EXPECT_CAPACITY(B, S, 10, 5, 0, 5);
+  CHECK_EQ(IMX_OK, clock_to(99)); /* not yet */
+  EXPECT_NO_EVENTS();
+  CHECK_EQ(IMX_OK, clock_to(100));
+  EXPECT_EVENTS(quote_released(1, 1, B, 60, 5),
+                quote_released(1, 2, C, 50, 5),
+                tender_lapsed(1, A, 5),
+                tender_unfilled(2, A, 5),
+                tender_lapsed(3, A, 5));
+  EXPECT_BALANCE(A, 2000, 0, 0, 0, 2000);
+  EXPECT_CAPACITY(B, S, 10, 0, 0, 10);
+  EXPECT_CAPACITY(C, S, 10, 0, 0, 10);
+  CHECK_EQ(IMX_E_UNKNOWN_TENDER, award_quote(1, 1)); /* too late */
+  finish();
+}
+
+static void test_withdrawn_quote_releases_capacity_and_cannot_win(void) {
+  setup_risk();
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, A, 2000));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, B, 0));
+  CHECK_EQ(IMX_OK, imx_engine_capacity_set(E, B, S, 10));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, C, 0));
+  CHECK_EQ(IMX_OK, imx_engine_capacity_set(E, C, S, 10));
+  CHECK_EQ(IMX_OK, imx_engine_cc_set(E, D, 0));
+  CHECK_EQ(IMX_OK, imx_engine_capacity_set(E, D, S, 10));
+  CHECK_EQ(IMX_OK, tender(A, 4, 100, 1000)); /* 1: lowest */
+  CHECK_EQ(IMX_OK, quote(1, B, 50));         /* q1, the lowest */
+  CHECK_EQ(IMX_OK, quote(1, C, 70));         /* q2 */
+  CHECK_EQ(IMX_OK, quote(1, D, 70));         /* q3 */
+  EXPECT_CAPACITY(B, S, 10, 4, 0, 6);
+  CHECK_EQ(IMX_OK, withdraw(1));
+  EXPECT_EVENTS(quote_withdrawn(1, 1, B, 50, 4));
+  EXPECT_CAPACITY(B, S, 10, 0, 0, 10);
+  imx_quote_info q[IMX_QUOTES_MAX];
+  CHECK_EQ(2, imx_engine_tender_quotes(E, 1, q, IMX_QUOTES_MAX));
+  CHECK_EQ(2, q[0].quote_id); /* the others moved up, in arrival order */
+  CHECK_EQ(3, q[1].quote_id);
+  CHECK_EQ(IMX_E_UNKNOWN_QUOTE, imx_engine_quote_get(E, 1, &q[2]));
+  CHECK_EQ(IMX_OK, imx_engine_quote_get(E, 3, &q[2]));
+  CHECK_EQ(1, q[2].tender_id);
+  CHECK_EQ(D, q[2].cc);
+  /* Twice: the quote is gone. */
+  CHECK_EQ(IMX_E_UNKNOWN_QUOTE, withdraw(1));
+  EXPECT_EVENTS(rejected_quote(0, 1, IMX_E_UNKNOWN_QUOTE));
+  /* B may quote again: a new quote, the latest. */
+  CHECK_EQ(IMX_OK, quote(1, B, 70)); /* q4 */
+  EXPECT_EVENTS(quote_accepted(1, 4, B, 70, 4));
+  /* Equal prices: the earliest standing quote wins (q2, not q4). */
+  CHECK_EQ(IMX_OK, award(1));
+  EXPECT_EVENTS(ttrade(1, A, C, 4, 70, 1, 2),
+                tender_awarded(1, 2, C, 70, 4, 1),
+                quote_released(1, 3, D, 70, 4),
+                quote_released(1, 4, B, 70, 4));
+  /* After the award nothing is left to withdraw. */
+  CHECK_EQ(IMX_E_UNKNOWN_QUOTE, withdraw(2));
+  CHECK_EQ(IMX_E_UNKNOWN_QUOTE, withdraw(3));
+  EXPECT_CAPACITY(C, S, 10, 0, 4, 6);
+  EXPECT_CAPACITY(D, S, 10, 0, 0, 10);
+  finish();
+}
+
+static void test_open_tenders_are_listed_oldest_first_after_an_id(void) {
+  setup_tenders();
+  CHECK_EQ(IMX_OK, tender(A, 1, 100, 1000));        /* 1 */
+  CHECK_EQ(IMX_OK, tender_choose(B, 2, 100, 1000)); /* 2 */
+  CHECK_EQ(IMX_OK, tender(C, 3, 100, 1000));        /* 3 */
+  CHECK_EQ(IMX_OK, tcancel(2));
+  imx_tender_info ti[4];
+  CHECK_EQ(2, imx_engine_tenders(E, 0, ti, 4));
+  CHECK_EQ(1, ti[0].tender_id);
+  CHECK_EQ(3, ti[1].tender_id);
+  CHECK_EQ(3, ti[1].qty);
+  CHECK_EQ(1, imx_engine_tenders(E, 1, ti, 4));
+  CHECK_EQ(3, ti[0].tender_id);
+  CHECK_EQ(1, imx_engine_tenders(E, 0, ti, 1)); /* at most n */
+  CHECK_EQ(0, imx_engine_tenders(E, 3, ti, 4));
+  CHECK_EQ(0, imx_engine_tender_quotes(E, 2, NULL, 0)); /* closed */
+  finish();
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv) {
@@ -1953,6 +2141,13 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_cancel_releases_quotes),
       CHECK_CASE(test_tender_with_risk_reserves_and_settles),
       CHECK_CASE(test_tender_with_risk_unfilled_and_cancel_release),
+      /* decide, withdraw */
+      CHECK_CASE(test_choose_tender_opens_with_its_mode),
+      CHECK_CASE(test_choose_awards_the_dearer_quote_at_its_price),
+      CHECK_CASE(test_award_quote_rejections),
+      CHECK_CASE(test_choose_tender_lapses_at_its_deadline),
+      CHECK_CASE(test_withdrawn_quote_releases_capacity_and_cannot_win),
+      CHECK_CASE(test_open_tenders_are_listed_oldest_first_after_an_id),
   };
   return check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -192,7 +192,8 @@ static void test_type_names_are_the_protocols(void) {
       "hello", "order.new", "order.cancel", "order.list", "book.get",
       "trades.list", "balance.get", "tender.new", "tender.quote",
       "auction.run", "period.close", "services.list", "cc.list", "cc.get",
-      "order.modify", "order.history", "statement.get"};
+      "order.modify", "order.history", "tender.award", "tender.cancel",
+      "quote.withdraw", "tender.list", "tender.get", "statement.get"};
   CHECK_EQ(IMX_MSG_TYPES, sizeof names / sizeof names[0]);
   for (int t = 0; t < IMX_MSG_TYPES; t++)
     CHECK_STR(names[t], imx_msg_type_name((imx_msg_type)t));
@@ -363,6 +364,79 @@ static void test_tender_new_round_trips(void) {
   round_trip_request(&x);
 }
 
+static void test_tender_new_decide_round_trips(void) {
+  imx_request x = request(IMX_MSG_TENDER_NEW, "tc");
+  strcpy(x.service, "truck.day");
+  x.qty = 2, x.ceiling_minor = 45000, x.deadline_ms = 60000;
+  x.decide = IMX_PDECIDE_CHOOSE;
+  round_trip_request(&x);
+  CHECK(strstr(out_, "\"decide\":\"choose\"") != NULL);
+  /* lowest is the default: not written, so journals stay as they were */
+  x.decide = IMX_PDECIDE_LOWEST;
+  round_trip_request(&x);
+  CHECK(strstr(out_, "decide") == NULL);
+  imx_request r;
+  if (!decode_ok(msg("tender.new", TENDER_NEW_BASE ",\"decide\":\"lowest\""), &r))
+    return;
+  CHECK_EQ(IMX_PDECIDE_LOWEST, r.decide);
+  if (!decode_ok(msg("tender.new", TENDER_NEW_BASE ",\"decide\":\"choose\""), &r))
+    return;
+  CHECK_EQ(IMX_PDECIDE_CHOOSE, r.decide);
+  expect_bad("tender.new", TENDER_NEW_BASE ",\"decide\":\"cheapest\"", "decide");
+  expect_bad("tender.new", TENDER_NEW_BASE ",\"decide\":1", "decide");
+  expect_bad("tender.quote", "\"tender\":1,\"price\":1,\"decide\":\"choose\"",
+             "decide");
+}
+
+static void test_tender_award_cancel_withdraw_round_trip(void) {
+  imx_request x = request(IMX_MSG_TENDER_AWARD, "ta");
+  x.tender = 9007199254740991ull, x.quote = 1;
+  round_trip_request(&x);
+  CHECK_STR("{\"v\":1,\"type\":\"tender.award\",\"id\":\"ta\","
+            "\"tender\":9007199254740991,\"quote\":1}", out_);
+  x = request(IMX_MSG_TENDER_CANCEL, "tx");
+  strcpy(x.cc, "CC-1100");
+  x.tender = 4;
+  round_trip_request(&x);
+  x = request(IMX_MSG_QUOTE_WITHDRAW, "qw");
+  x.quote = 3;
+  round_trip_request(&x);
+  CHECK(strstr(out_, "tender") == NULL);
+  x.quote = 0, x.tender = 5;
+  round_trip_request(&x);
+  CHECK(strstr(out_, "quote\"") == NULL);
+  x = request(IMX_MSG_TENDER_GET, "tg");
+  x.tender = 5;
+  round_trip_request(&x);
+  x = request(IMX_MSG_TENDER_LIST, "tl");
+  x.limit = 100;
+  round_trip_request(&x);
+  x.has_after = 1, x.after = 7, x.limit = 1;
+  round_trip_request(&x);
+}
+
+static void test_tender_requests_refuse_bad_fields(void) {
+  check_int_field("tender.award", "\"tender\":1", "quote", 1, IMX_ID_MAX, 1);
+  check_int_field("tender.award", "\"quote\":1", "tender", 1, IMX_ID_MAX, 1);
+  check_int_field("tender.cancel", "", "tender", 1, IMX_ID_MAX, 1);
+  check_int_field("tender.get", "", "tender", 1, IMX_ID_MAX, 1);
+  check_int_field("tender.list", "", "limit", 1, IMX_LIST_MAX, 0);
+  check_int_field("tender.list", "", "after", 0, IMX_ID_MAX, 0);
+  /* quote.withdraw: exactly one of quote and tender */
+  expect_bad("quote.withdraw", "", "quote");
+  expect_bad("quote.withdraw", "\"quote\":1,\"tender\":2", "tender");
+  expect_bad("quote.withdraw", "\"quote\":0", "quote");
+  expect_bad("tender.cancel", "\"tender\":1,\"quote\":2", "quote");
+  expect_bad("tender.list", "\"service\":\"s\"", "service");
+  imx_request r;
+  if (!decode_ok(msg("tender.list", ""), &r)) return;
+  CHECK_EQ(100, r.limit);
+  CHECK_EQ(0, r.has_after);
+  if (!decode_ok(msg("quote.withdraw", "\"tender\":8"), &r)) return;
+  CHECK_EQ(8, r.tender);
+  CHECK_EQ(0, r.quote);
+}
+
 static void test_tender_quote_round_trips(void) {
   imx_request x = request(IMX_MSG_TENDER_QUOTE, "tq");
   strcpy(x.cc, "CC-6100");
@@ -520,7 +594,9 @@ static void test_cc_and_token_are_allowed_in_every_request(void) {
   static const char *const bases[IMX_MSG_TYPES] = {
       "", ORDER_NEW_BASE, "\"order\":1", "", "\"service\":\"s\"", "", "",
       TENDER_NEW_BASE, "\"tender\":1,\"price\":1", "\"service\":\"s\"", "",
-      "", "", "", "\"order\":1,\"qty\":2", "", "\"period\":\"2026-12\""};
+      "", "", "", "\"order\":1,\"qty\":2", "",
+      "\"tender\":1,\"quote\":2", "\"tender\":1", "\"quote\":2", "",
+      "\"tender\":1", "\"period\":\"2026-12\""};
   for (int t = 0; t < IMX_MSG_TYPES; t++) {
     char fields[512];
     snprintf(fields, sizeof fields, "\"cc\":\"CC-9\",\"token\":\"tk\"%s%s",
@@ -1336,6 +1412,77 @@ static void test_tender_replies_round_trip(void) {
   round_trip_reply(&x);
 }
 
+static void test_tender_decision_replies_round_trip(void) {
+  imx_reply x = reply(IMX_MSG_TENDER_AWARD, "ta");
+  imx_reply_trade t = {.trade = 3, .service = "truck.day", .buyer = "CC-1100",
+                       .seller = "CC-6100", .qty = 2, .price_minor = 45000,
+                       .time_ms = 1700000000000, .buy_order = 1, .sell_order = 2};
+  x.tender = 1, x.quote = 2, x.trades = &t, x.trades_n = 1;
+  round_trip_reply(&x);
+  x = reply(IMX_MSG_TENDER_CANCEL, "tx");
+  x.tender = 4;
+  round_trip_reply(&x);
+  CHECK_STR("{\"v\":1,\"type\":\"tender.cancel.ok\",\"id\":\"tx\",\"tender\":4}",
+            out_);
+  x = reply(IMX_MSG_QUOTE_WITHDRAW, "qw");
+  x.tender = 4, x.quote = 9;
+  round_trip_reply(&x);
+}
+
+static void test_tender_list_and_get_replies_round_trip(void) {
+  imx_reply_tender rows[2] = {
+      {.tender = 1, .service = "truck.day", .buyer = "CC-1100", .qty = 2,
+       .ceiling_minor = 45000, .deadline_time_ms = 1700000060000,
+       .decide = IMX_PDECIDE_CHOOSE, .quotes = 2},
+      {.tender = 7, .service = "it.hour", .buyer = "CC-1200", .qty = 1,
+       .ceiling_minor = 100, .deadline_time_ms = 1, .quotes = 1,
+       .my_quote = 5, .my_price_minor = 90}};
+  imx_reply x = reply(IMX_MSG_TENDER_LIST, "tl");
+  x.tenders = rows, x.tenders_n = 2;
+  round_trip_reply(&x);
+  CHECK(strstr(out_, "\"my_quote\":5,\"my_price\":90") != NULL);
+  x.tenders_n = 0;
+  round_trip_reply(&x);
+  imx_reply_quote quotes[2] = {
+      {.quote = 1, .provider = "CC-6100", .name = "Fleet \"Nord\"",
+       .site = "Hamburg", .price_minor = 41000},
+      {.quote = 2, .provider = "CC-6200", .name = "Caf\xc3\xa9", .site = "",
+       .price_minor = 45000}};
+  x = reply(IMX_MSG_TENDER_GET, "tg");
+  x.tenders = rows, x.tenders_n = 1;
+  strcpy(x.buyer_name, "Sales");
+  strcpy(x.buyer_site, "Berlin");
+  x.quotes = quotes, x.quotes_n = 2;
+  round_trip_reply(&x);
+  CHECK(strncmp(out_, "{\"v\":1,\"type\":\"tender.get.ok\",\"id\":\"tg\",\"tender\":1,"
+                "\"service\":\"truck.day\",\"buyer\":\"CC-1100\",\"qty\":2,"
+                "\"ceiling\":45000,\"deadline_time_ms\":1700000060000,"
+                "\"decide\":\"choose\",\"quote_count\":2,\"buyer_name\":\"Sales\"",
+                strlen("{\"v\":1,\"type\":\"tender.get.ok\",\"id\":\"tg\",\"tender\":1,"
+                "\"service\":\"truck.day\",\"buyer\":\"CC-1100\",\"qty\":2,"
+                "\"ceiling\":45000,\"deadline_time_ms\":1700000060000,"
+                "\"decide\":\"choose\",\"quote_count\":2,\"buyer_name\":\"Sales\"")) == 0);
+  x.quotes_n = 0; /* another cost centre's view: no quotes of others */
+  round_trip_reply(&x);
+  /* my_price without my_quote, and the other way round, are refused */
+  static const char *const bad[] = {
+      "{\"v\":1,\"type\":\"tender.list.ok\",\"id\":\"x\",\"tenders\":[{\"tender\":1,"
+      "\"service\":\"s\",\"buyer\":\"b\",\"qty\":1,\"ceiling\":1,"
+      "\"deadline_time_ms\":1,\"decide\":\"lowest\",\"quote_count\":0,\"my_price\":1}]}",
+      "{\"v\":1,\"type\":\"tender.list.ok\",\"id\":\"x\",\"tenders\":[{\"tender\":1,"
+      "\"service\":\"s\",\"buyer\":\"b\",\"qty\":1,\"ceiling\":1,"
+      "\"deadline_time_ms\":1,\"decide\":\"lowest\",\"quote_count\":0,\"my_quote\":1}]}",
+      "{\"v\":1,\"type\":\"tender.list.ok\",\"id\":\"x\",\"tenders\":[{\"tender\":1,"
+      "\"service\":\"s\",\"buyer\":\"b\",\"qty\":1,\"ceiling\":1,"
+      "\"deadline_time_ms\":1,\"decide\":\"best\",\"quote_count\":0}]}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    imx_reply y;
+    imx_proto_error err = {0};
+    CHECK_EQ(-1, imx_reply_decode(bad[i], strlen(bad[i]), &y, &err));
+    CHECK(strstr(err.field, i < 2 ? "my_" : "decide") != NULL);
+  }
+}
+
 static void test_auction_run_ok_round_trips(void) {
   imx_reply x = reply(IMX_MSG_AUCTION_RUN, "a1");
   strcpy(x.service, "truck.day");
@@ -1898,6 +2045,91 @@ static void test_market_data_top_and_auction_round_trip(void) {
   md_round_trip(&ev);
 }
 
+static void test_market_data_tender_events_round_trip(void) {
+  imx_md_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = IMX_MD_TENDER_OPENED;
+  strcpy(ev.service, "truck.day");
+  strcpy(ev.buyer, "CC-1100");
+  ev.tender = 3, ev.qty = 2, ev.price_minor = 45000;
+  ev.deadline_time_ms = 1700000060000, ev.decide = IMX_PDECIDE_CHOOSE;
+  char buf[1024];
+  CHECK(imx_md_encode(&ev, buf, sizeof buf) > 0);
+  CHECK_STR("truck.day {\"type\":\"tender.opened\",\"service\":\"truck.day\","
+            "\"tender\":3,\"buyer\":\"CC-1100\",\"qty\":2,\"ceiling\":45000,"
+            "\"deadline_time_ms\":1700000060000,\"decide\":\"choose\"}", buf);
+  md_round_trip(&ev);
+  memset(&ev, 0, sizeof ev);
+  ev.kind = IMX_MD_TENDER_QUOTED;
+  strcpy(ev.topic_cc, "CC-1100");
+  strcpy(ev.service, "truck.day");
+  strcpy(ev.buyer, "CC-1100");
+  ev.tender = 3, ev.quotes = 2;
+  CHECK(imx_md_encode(&ev, buf, sizeof buf) > 0);
+  /* sealed: neither the price nor the provider */
+  CHECK_STR("cc:CC-1100 {\"type\":\"tender.quoted\",\"service\":\"truck.day\","
+            "\"tender\":3,\"buyer\":\"CC-1100\",\"quote_count\":2}", buf);
+  md_round_trip(&ev);
+  memset(&ev, 0, sizeof ev);
+  ev.kind = IMX_MD_TENDER_AWARDED;
+  strcpy(ev.service, "truck.day");
+  strcpy(ev.buyer, "CC-1100");
+  strcpy(ev.seller, "CC-6100");
+  strcpy(ev.topic_cc, "CC-6100"); /* the winner's copy */
+  ev.tender = 3, ev.quote = 2, ev.qty = 2, ev.price_minor = 45000, ev.trade = 9;
+  md_round_trip(&ev);
+  strcpy(ev.topic_cc, "CC-1100"); /* the buyer's */
+  md_round_trip(&ev);
+  memset(&ev, 0, sizeof ev);
+  ev.kind = IMX_MD_TENDER_LAPSED;
+  strcpy(ev.topic_cc, "CC-1100");
+  strcpy(ev.service, "truck.day");
+  strcpy(ev.buyer, "CC-1100");
+  ev.tender = 4, ev.qty = 1, ev.why = IMX_LAPSED_NO_QUOTES;
+  md_round_trip(&ev);
+  ev.why = IMX_LAPSED_NO_AWARD;
+  CHECK(imx_md_encode(&ev, buf, sizeof buf) > 0);
+  CHECK(strstr(buf, "\"why\":\"no_award\"") != NULL);
+  md_round_trip(&ev);
+}
+
+static void test_market_data_tender_topic_must_fit_the_event(void) {
+  static const char *const bad[] = {
+      /* a buyer's event on a service's topic */
+      "truck.day {\"type\":\"tender.quoted\",\"service\":\"truck.day\","
+      "\"tender\":3,\"buyer\":\"CC-1100\",\"quote_count\":2}",
+      /* on another cost centre's topic */
+      "cc:CC-9 {\"type\":\"tender.lapsed\",\"service\":\"truck.day\","
+      "\"tender\":3,\"buyer\":\"CC-1100\",\"qty\":1,\"why\":\"no_award\"}",
+      /* an awarded on a third party's topic */
+      "cc:CC-9 {\"type\":\"tender.awarded\",\"service\":\"t\",\"tender\":3,"
+      "\"quote\":1,\"buyer\":\"CC-1\",\"seller\":\"CC-2\",\"qty\":1,"
+      "\"price\":1,\"trade\":1}",
+      /* a service's event on a cost centre's topic */
+      "cc:CC-1100 {\"type\":\"tender.opened\",\"service\":\"truck.day\","
+      "\"tender\":3,\"buyer\":\"CC-1100\",\"qty\":2,\"ceiling\":1,"
+      "\"deadline_time_ms\":1,\"decide\":\"lowest\"}",
+      /* a price in a sealed event */
+      "cc:CC-1100 {\"type\":\"tender.quoted\",\"service\":\"truck.day\","
+      "\"tender\":3,\"buyer\":\"CC-1100\",\"quote_count\":2,\"price\":1}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    imx_md_event ev;
+    imx_proto_error err = {0};
+    CHECK_EQ(-1, imx_md_decode(bad[i], strlen(bad[i]), &ev, &err));
+  }
+  /* The fuzzer's: a NUL in the topic made "cc:CC-6100\0..." pass as the
+  ** seller's topic, and the event did not encode back to its bytes. */
+  static const char nul[] =
+      "cc:CC-6100\0\0 {\"type\":\"tender.awarded\",\"service\":\"t\",\"tender\":3,"
+      "\"quote\":2,\"buyer\":\"CC-1100\",\"seller\":\"CC-6100\",\"qty\":2,"
+      "\"price\":1,\"trade\":9}";
+  imx_md_event ev;
+  imx_proto_error err = {0};
+  CHECK_EQ(-1, imx_md_decode(nul, sizeof nul - 1, &ev, &err));
+  CHECK_STR("buyer", err.field);
+}
+
 static void test_market_data_decode_refuses_bad_messages(void) {
   static const char *const bad[] = {
       "it.hour",                                             /* no event   */
@@ -2173,6 +2405,14 @@ static void test_market_period_fields_are_checked(void) {
                       "first_period");
   expect_market_error(PERIOD_MARKET(",\"first_period\":202612"), "bad_field",
                       "first_period");
+}
+
+static void test_market_service_id_may_not_take_a_cost_centres_topic(void) {
+  expect_market_error(
+      "{\"currency\":\"EUR\",\"services\":[{\"id\":\"it.hour\",\"unit\":\"h\","
+      "\"tick\":1,\"lot\":1},{\"id\":\"cc:CC-1\",\"unit\":\"h\",\"tick\":1,"
+      "\"lot\":1}],\"cost_centres\":[]}",
+      "bad_field", "services[1].id");
 }
 
 static void test_market_ten_budgets_of_1e18_are_refused_at_the_first(void) {
@@ -2461,6 +2701,14 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_balance_get_round_trips),
       CHECK_CASE(test_tender_new_round_trips),
       CHECK_CASE(test_tender_quote_round_trips),
+      CHECK_CASE(test_tender_new_decide_round_trips),
+      CHECK_CASE(test_tender_award_cancel_withdraw_round_trip),
+      CHECK_CASE(test_tender_requests_refuse_bad_fields),
+      CHECK_CASE(test_tender_decision_replies_round_trip),
+      CHECK_CASE(test_tender_list_and_get_replies_round_trip),
+      CHECK_CASE(test_market_data_tender_events_round_trip),
+      CHECK_CASE(test_market_data_tender_topic_must_fit_the_event),
+      CHECK_CASE(test_market_service_id_may_not_take_a_cost_centres_topic),
       CHECK_CASE(test_auction_run_round_trips),
       CHECK_CASE(test_period_close_round_trips),
       CHECK_CASE(test_request_encoding_is_the_documented_json),

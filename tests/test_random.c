@@ -4,9 +4,11 @@
 **
 ** Both get the same commands: continuous orders, cancels and modifies,
 ** period ends, calls of auction books (market orders among them), budgets
-** and capacities (cc_set, capacity_set), tenders, quotes, awards, tender
+** and capacities (cc_set, capacity_set), tenders of both decide modes,
+** quotes, awards by the rule and by choice, quote withdrawals, tender
 ** cancels and the clock. After every command the returned statuses, the new
-** order and tender ids, the whole event streams (every field of every
+** order and tender ids, the open tenders and their quotes (through the
+** engine's queries), the whole event streams (every field of every
 ** event), the auction result of a call, every book side (orders in priority
 ** order and the levels), the open order counts, order_get of the ids
 ** involved, and with risk on the balance of every cost centre and the
@@ -102,7 +104,8 @@ static const char *const status_names[] = {
     "services_full", "bad_config",    "nomem",         "unknown_cc",
     "insufficient_budget", "over_capacity", "self_trade", "wrong_mode",
     "positions_full", "tenders_full", "unknown_tender", "above_ceiling",
-    "quotes_full", "already_quoted", "bad_deadline",  "too_many_orders"};
+    "quotes_full", "already_quoted", "bad_deadline",  "too_many_orders",
+    "too_many_tenders", "unknown_quote", "wrong_decide"};
 
 enum { STATUSES = sizeof status_names / sizeof status_names[0] };
 
@@ -131,7 +134,7 @@ static const char *const type_names[] = {
     "ACCEPTED",       "TRADE",          "CANCELLED",       "EXPIRED",
     "REJECTED",       "MODIFIED",       "AUCTION",         "TENDER_OPENED",
     "QUOTE_ACCEPTED", "QUOTE_RELEASED", "TENDER_AWARDED",  "TENDER_UNFILLED",
-    "TENDER_CANCELLED"};
+    "TENDER_CANCELLED", "TENDER_LAPSED", "QUOTE_WITHDRAWN"};
 
 enum { TYPES = sizeof type_names / sizeof type_names[0] };
 
@@ -147,14 +150,14 @@ static void ev_format_full(const imx_event *ev, char *buf, size_t n) {
            " reason=%d status=%d(%s) kept=%d trade=%" PRIu64 " buy=%" PRIu64
            " sell=%" PRIu64 " bcc=%" PRIu32 " scc=%" PRIu32 " aggr=%d"
            " surplus=%" PRId64 "/%d available=%" PRId64 " tender=%" PRIu64
-           " quote=%" PRIu64 " deadline=%" PRId64,
+           " quote=%" PRIu64 " deadline=%" PRId64 " decide=%d",
            type_str(ev->type), ev->service, ev->order_id, ev->cc,
            (int)ev->side, (int)ev->tif, ev->aon, ev->qty, ev->price_minor,
            (int)ev->reason, (int)ev->status, status_str(ev->status),
            ev->priority_kept, ev->trade_id, ev->buy_order_id,
            ev->sell_order_id, ev->buyer_cc, ev->seller_cc, (int)ev->aggressor,
            ev->surplus, (int)ev->surplus_side, ev->available, ev->tender_id,
-           ev->quote_id, ev->deadline_ms);
+           ev->quote_id, ev->deadline_ms, (int)ev->decide);
 }
 
 /* The fields that apply, for the expectations of the fixed scenarios. */
@@ -188,7 +191,10 @@ static void ev_format_brief(const imx_event *ev, char *buf, size_t n) {
              ev->order_id, ev->cc, side_str(ev->side), ev->qty);
     break;
   case IMX_EV_REJECTED:
-    if (ev->tender_id != 0)
+    if (ev->quote_id != 0)
+      snprintf(buf, n, "rejected tender%" PRIu64 " quote%" PRIu64 " %s",
+               ev->tender_id, ev->quote_id, status_str(ev->status));
+    else if (ev->tender_id != 0)
       snprintf(buf, n, "rejected tender%" PRIu64 " %s", ev->tender_id,
                status_str(ev->status));
     else
@@ -211,14 +217,17 @@ static void ev_format_brief(const imx_event *ev, char *buf, size_t n) {
     break;
   case IMX_EV_TENDER_OPENED:
     snprintf(buf, n, "tender_opened tender%" PRIu64 " cc%" PRIu32 " q%" PRId64
-             " ceiling %" PRId64 " deadline %" PRId64, ev->tender_id, ev->cc,
-             ev->qty, ev->price_minor, ev->deadline_ms);
+             " ceiling %" PRId64 " deadline %" PRId64 "%s", ev->tender_id,
+             ev->cc, ev->qty, ev->price_minor, ev->deadline_ms,
+             ev->decide == IMX_DECIDE_CHOOSE ? " choose" : "");
     break;
   case IMX_EV_QUOTE_ACCEPTED:
   case IMX_EV_QUOTE_RELEASED:
+  case IMX_EV_QUOTE_WITHDRAWN:
     snprintf(buf, n, "%s tender%" PRIu64 " quote%" PRIu64 " cc%" PRIu32
              " q%" PRId64 " p%" PRId64, ev->type == IMX_EV_QUOTE_ACCEPTED
-             ? "quote_accepted" : "quote_released", ev->tender_id,
+             ? "quote_accepted" : ev->type == IMX_EV_QUOTE_RELEASED
+             ? "quote_released" : "quote_withdrawn", ev->tender_id,
              ev->quote_id, ev->cc, ev->qty, ev->price_minor);
     break;
   case IMX_EV_TENDER_AWARDED:
@@ -229,8 +238,10 @@ static void ev_format_brief(const imx_event *ev, char *buf, size_t n) {
     break;
   case IMX_EV_TENDER_UNFILLED:
   case IMX_EV_TENDER_CANCELLED:
+  case IMX_EV_TENDER_LAPSED:
     snprintf(buf, n, "%s tender%" PRIu64 " cc%" PRIu32 " q%" PRId64,
              ev->type == IMX_EV_TENDER_UNFILLED ? "tender_unfilled"
+             : ev->type == IMX_EV_TENDER_LAPSED ? "tender_lapsed"
                                                 : "tender_cancelled",
              ev->tender_id, ev->cc, ev->qty);
     break;
@@ -282,7 +293,8 @@ static int ev_equal(const imx_event *a, const imx_event *b) {
          /* Auction, risk and tender fields: zero in continuous events. */
          a->surplus == b->surplus && a->surplus_side == b->surplus_side &&
          a->available == b->available && a->tender_id == b->tender_id &&
-         a->quote_id == b->quote_id && a->deadline_ms == b->deadline_ms;
+         a->quote_id == b->quote_id && a->deadline_ms == b->deadline_ms &&
+         a->decide == b->decide;
 }
 
 static int info_equal(const imx_order_info *a, const imx_order_info *b) {
@@ -315,14 +327,17 @@ typedef enum cmd_kind {
   CMD_QUOTE,         /* the tender, o.cc, o.price_minor */
   CMD_AWARD,         /* the tender */
   CMD_TENDER_CANCEL, /* the tender */
-  CMD_CLOCK          /* value: now */
+  CMD_CLOCK,         /* value: now */
+  CMD_AWARD_QUOTE,   /* the tender, value: the quote id */
+  CMD_WITHDRAW       /* value: the quote id */
 } cmd_kind;
 
 /* Commands that target something another command made: an order (cancel,
 ** modify) or a tender (quote, award, tender cancel). */
 static int cmd_targets(cmd_kind kind) {
   return kind == CMD_CANCEL || kind == CMD_MODIFY || kind == CMD_QUOTE ||
-         kind == CMD_AWARD || kind == CMD_TENDER_CANCEL;
+         kind == CMD_AWARD || kind == CMD_TENDER_CANCEL ||
+         kind == CMD_AWARD_QUOTE;
 }
 
 typedef struct cmd {
@@ -335,6 +350,7 @@ typedef struct cmd {
   int64_t qty_open;    /* CMD_MODIFY */
   int64_t price_minor; /* CMD_MODIFY */
   int64_t value;       /* see cmd_kind */
+  imx_decide decide;   /* CMD_TENDER_NEW */
 } cmd;
 
 static cmd cmd_new(uint32_t svc, uint32_t cc, imx_side side, imx_tif tif,
@@ -422,8 +438,16 @@ static void cmd_format(const cmd *c, uint64_t id, char *buf, size_t n) {
     break;
   case CMD_TENDER_NEW:
     snprintf(buf, n, "tender_new(svc %" PRIu32 ", cc %" PRIu32 ", qty %" PRId64
-             ", ceiling %" PRId64 ", deadline %" PRId64 ")", c->svc, c->o.cc,
-             c->o.qty, c->o.price_minor, c->value);
+             ", ceiling %" PRId64 ", deadline %" PRId64 "%s)", c->svc, c->o.cc,
+             c->o.qty, c->o.price_minor, c->value,
+             c->decide == IMX_DECIDE_CHOOSE ? ", choose" : "");
+    break;
+  case CMD_AWARD_QUOTE:
+    snprintf(buf, n, "tender_award_quote(tender%" PRIu64 ", quote%" PRId64 ")",
+             id, c->value);
+    break;
+  case CMD_WITHDRAW:
+    snprintf(buf, n, "quote_withdraw(quote%" PRId64 ")", c->value);
     break;
   case CMD_QUOTE:
     snprintf(buf, n, "tender_quote(tender%" PRIu64 ", cc %" PRIu32
@@ -742,6 +766,46 @@ static int compare_risk(world *w) {
   return 0;
 }
 
+static int quote_equal(const imx_quote_info *a, const imx_quote_info *b) {
+  return a->quote_id == b->quote_id && a->tender_id == b->tender_id &&
+         a->cc == b->cc && a->price_minor == b->price_minor;
+}
+
+/* The open tenders (the first 64) and their standing quotes, through the
+** engine's queries. */
+static int compare_tenders(world *w) {
+  uint64_t ids[64];
+  imx_tender_info ti[64];
+  uint32_t n = ref_tenders_open(w->m, ids, 64);
+  uint32_t ne = imx_engine_tenders(w->e, 0, ti, 64);
+  if (n != ne)
+    return diverge(w, "open tenders: engine %" PRIu32 ", model %" PRIu32 "\n",
+                   ne, n);
+  for (uint32_t i = 0; i < n; i++) {
+    imx_quote_info qe[IMX_QUOTES_MAX], qm[IMX_QUOTES_MAX];
+    if (ti[i].tender_id != ids[i])
+      return diverge(w, "open tender %" PRIu32 ": engine %" PRIu64
+                     ", model %" PRIu64 "\n", i, ti[i].tender_id, ids[i]);
+    uint32_t ke = imx_engine_tender_quotes(w->e, ids[i], qe, IMX_QUOTES_MAX);
+    uint32_t km = ref_tender_quotes(w->m, ids[i], qm, IMX_QUOTES_MAX);
+    if (ke != km || ke != ti[i].quotes)
+      return diverge(w, "tender%" PRIu64 " quotes: engine %" PRIu32
+                     ", model %" PRIu32 "\n", ids[i], ke, km);
+    for (uint32_t q = 0; q < ke; q++) {
+      imx_quote_info g;
+      if (!quote_equal(&qe[q], &qm[q]) ||
+          imx_engine_quote_get(w->e, qe[q].quote_id, &g) != IMX_OK ||
+          !quote_equal(&g, &qe[q]))
+        return diverge(w, "tender%" PRIu64 " quote %" PRIu32 ": engine quote%"
+                       PRIu64 " cc%" PRIu32 " p%" PRId64 ", model quote%" PRIu64
+                       " cc%" PRIu32 " p%" PRId64 "\n", ids[i], q,
+                       qe[q].quote_id, qe[q].cc, qe[q].price_minor,
+                       qm[q].quote_id, qm[q].cc, qm[q].price_minor);
+    }
+  }
+  return 0;
+}
+
 static int compare_state(world *w, uint64_t id) {
   world_buffers(w);
   for (uint32_t k = 0; k < w->sc->nsvc; k++)
@@ -753,7 +817,7 @@ static int compare_state(world *w, uint64_t id) {
   if (bad != 0) return diverge(w, "imx_engine_check() = %d\n", bad);
   bad = ref_check(w->m);
   if (bad != 0) return diverge(w, "ref_check() = %d (a model bug)\n", bad);
-  if (compare_risk(w)) return 1;
+  if (compare_risk(w) || compare_tenders(w)) return 1;
   if (id != 0 && compare_get(w, id)) return 1;
   return w->id_last != 0 && compare_get(w, w->id_last);
 }
@@ -831,7 +895,8 @@ static int step_tender_new(world *w, const cmd *c, imx_status *se,
                        .cc = c->o.cc,
                        .qty = c->o.qty,
                        .ceiling_minor = c->o.price_minor,
-                       .deadline_ms = c->value};
+                       .deadline_ms = c->value,
+                       .decide = c->decide};
   imx_tender_new tm = te;
   tm.service = svc_id(w->svc_m, nsvc, c->svc);
   uint64_t id_e = 0, id_m = 0;
@@ -893,7 +958,7 @@ static void coverage_add(const ev_log *l) {
 ** every pair. */
 static int status_unreachable(int s) {
   return s == IMX_OK || s == IMX_E_SERVICES_FULL || s == IMX_E_NOMEM ||
-         s == IMX_E_POSITIONS_FULL;
+         s == IMX_E_POSITIONS_FULL || s == IMX_E_TOO_MANY_TENDERS;
 }
 
 static void coverage_print(void) {
@@ -979,6 +1044,14 @@ static int world_step_run(world *w, const cmd *c, uint64_t id) {
   case CMD_CLOCK:
     se = imx_engine_clock(w->e, c->value);
     sm = ref_clock(w->m, c->value);
+    break;
+  case CMD_AWARD_QUOTE:
+    se = imx_engine_tender_award_quote(w->e, id, (uint64_t)c->value);
+    sm = ref_tender_award_quote(w->m, id, (uint64_t)c->value);
+    break;
+  case CMD_WITHDRAW:
+    se = imx_engine_quote_withdraw(w->e, (uint64_t)c->value);
+    sm = ref_quote_withdraw(w->m, (uint64_t)c->value);
     break;
   }
   if (se != sm) {
@@ -1313,7 +1386,7 @@ static cmd gen_tender(rng *r, world *w) {
   ** tender cancels); with many cost centres tenders live longer. */
   int many = sc->ncc > IMX_QUOTES_MAX;
   uint32_t clock_end = many ? 4 : 12, new_end = many ? 14 : 40,
-           quote_end = many ? 96 : 85, award_end = many ? 98 : 93;
+           quote_end = many ? 95 : 80, award_end = many ? 98 : 94;
   uint32_t u = below(r, 100);
   if (u < clock_end) { /* the clock, now and then backwards */
     int64_t to = one_in(r, 8) ? now - (int64_t)below(r, 5)
@@ -1329,7 +1402,9 @@ static cmd gen_tender(rng *r, world *w) {
     int64_t horizon = many ? 600 : 60;
     int64_t deadline = one_in(r, 20) ? now - (int64_t)below(r, 2)
                                      : now + 1 + (int64_t)below(r, horizon);
-    return cmd_other(CMD_TENDER_NEW, k, gen_cc(r, sc), qty, ceiling, deadline);
+    cmd t = cmd_other(CMD_TENDER_NEW, k, gen_cc(r, sc), qty, ceiling, deadline);
+    t.decide = one_in(r, 2) ? IMX_DECIDE_CHOOSE : IMX_DECIDE_LOWEST;
+    return t;
   }
   /* Many cost centres: half the quotes go to the oldest open tender from
   ** each cost centre in turn, so that it fills its quotes. */
@@ -1349,8 +1424,18 @@ static cmd gen_tender(rng *r, world *w) {
     uint32_t cc = gen_cc(r, sc);
     if (round_robin) cc = cc_of(sc, 1 + w->quote_next++ % sc->ncc);
     c = cmd_other(CMD_QUOTE, 0, cc, 0, price, 0);
+  } else if (u < award_end) {
+    /* Award by the rule, a chosen quote of the tender (now and then a quote
+    ** of another or none), or withdraw a quote. */
+    imx_quote_info q[IMX_QUOTES_MAX];
+    uint32_t nq = ref_tender_quotes(w->m, id, q, IMX_QUOTES_MAX);
+    int64_t quote = nq > 0 && !one_in(r, 10) ? (int64_t)q[below(r, nq)].quote_id
+                                             : (int64_t)below(r, 40);
+    uint32_t v = below(r, 3);
+    if (v == 2) return cmd_other(CMD_WITHDRAW, 0, 0, 0, 0, quote);
+    c = cmd_other(v == 0 ? CMD_AWARD : CMD_AWARD_QUOTE, 0, 0, 0, 0, quote);
   } else {
-    c = cmd_other(u < award_end ? CMD_AWARD : CMD_TENDER_CANCEL, 0, 0, 0, 0, 0);
+    c = cmd_other(CMD_TENDER_CANCEL, 0, 0, 0, 0, 0);
   }
   if (other) {
     c.id = gen_other_tender(r);

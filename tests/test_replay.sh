@@ -20,6 +20,9 @@ check example_matches_golden_output \
 check bad_lines_are_reported_and_processing_goes_on \
   golden "$dir/bad.jsonl" "$dir/bad.expected" 1
 
+check tenders_decided_by_choice_withdrawn_and_lapsed \
+  golden "$dir/tenders.jsonl" "$dir/tenders.expected" 1
+
 stdin_same_as_file() {
   "$sim" replay - <"$src/examples/orders.jsonl" >"$tmp/stdin" &&
     diff -q "$dir/orders.expected" "$tmp/stdin"

@@ -46,14 +46,22 @@ static const char *const USAGE =
     "                               best prices, last trade, description\n"
     "  who [CC]                     the cost centres (name, site, roles, offers),\n"
     "                               or one of them\n"
-    "  tender SERVICE QTY CEILING SECONDS   (deadline SECONDS from now)\n"
+    "  tender SERVICE QTY CEILING SECONDS [--decide lowest|choose]\n"
+    "                               (deadline SECONDS from now; lowest: the cheapest\n"
+    "                               quote at the deadline wins; choose: you award)\n"
+    "  tenders [--limit N] [--after ID]   your tenders; a provider's open jobs\n"
+    "  tender show TENDER           the tender and its quotes (yours only, as a provider)\n"
+    "  tender award TENDER QUOTE    award a choose tender to that quote\n"
+    "  tender cancel TENDER\n"
     "  quote TENDER PRICE\n"
+    "  quote withdraw QUOTE         take your quote back before the award\n"
     "  auction run SERVICE [--reference PRICE]\n"
     "  period close                 close the open period: its summary per service\n"
     "  statement [--period LABEL] [--for CC] [--csv]\n"
     "                               a period's statement (default: the open one):\n"
     "                               per service bought, sold, average prices; trades\n"
-    "  watch [SERVICE...] [--count N]   live market data (IMX_PUB_URL)\n"
+    "  watch [SERVICE...] [cc:CC...] [--count N]   live market data (IMX_PUB_URL);\n"
+    "                               cc:CC: that cost centre's tender events\n"
     "  token                        print a new random token and its hash\n"
     "  ledger verify --db PATH [--market FILE [--orders-max N] [--orders-per-cc N]]\n"
     "                               check a ledger file offline; with the market,\n"
@@ -579,7 +587,61 @@ static int statement_cmd(const opts *o, int argc, char **argv) {
   return rc;
 }
 
+static const char *decide_word(int decide) {
+  return decide == IMX_PDECIDE_CHOOSE ? "choose" : "lowest";
+}
+
+static void print_tender_row(const imx_reply_tender *t) {
+  char c[32], d[40], p[32];
+  printf("%-8" PRIu64 " %-20s %-24s %8" PRId64 " %12s  %-6s %6" PRIu32 "  %s",
+         t->tender, t->service, cc_name(t->buyer), t->qty, amount(t->ceiling_minor, c),
+         decide_word(t->decide), t->quotes,
+         time_text(t->deadline_time_ms, d, sizeof d));
+  if (t->my_quote)
+    printf("  your quote %" PRIu64 " at %s", t->my_quote, amount(t->my_price_minor, p));
+  printf("\n");
+}
+
+/* The replies of the tender requests; 0 when r is not one. */
+static int print_tender_reply(const imx_reply *r) {
+  char p[32];
+  switch (r->type) {
+  case IMX_MSG_TENDER_AWARD:
+    printf("tender %" PRIu64 " awarded to quote %" PRIu64 "\n", r->tender, r->quote);
+    print_trades(r);
+    return 1;
+  case IMX_MSG_TENDER_CANCEL: printf("tender %" PRIu64 " cancelled\n", r->tender); return 1;
+  case IMX_MSG_QUOTE_WITHDRAW:
+    printf("quote %" PRIu64 " on tender %" PRIu64 " withdrawn\n", r->quote, r->tender);
+    return 1;
+  case IMX_MSG_TENDER_LIST:
+    printf("%-8s %-20s %-24s %8s %12s  %-6s %6s  %s\n", "tender", "service", "buyer",
+           "qty", "ceiling", "decide", "quotes", "deadline");
+    for (uint32_t i = 0; i < r->tenders_n; i++) print_tender_row(&r->tenders[i]);
+    return 1;
+  case IMX_MSG_TENDER_GET: {
+    const imx_reply_tender *t = r->tenders;
+    char c[32], d[40];
+    printf("tender %" PRIu64 ": %" PRId64 " x %s for %s (%s), ceiling %s, "
+           "decide %s, deadline %s, %" PRIu32 " quotes\n", t->tender, t->qty,
+           t->service, r->buyer_name, r->buyer_site,
+           amount(t->ceiling_minor, c), decide_word(t->decide),
+           time_text(t->deadline_time_ms, d, sizeof d), t->quotes);
+    if (r->quotes_n)
+      printf("%-8s %-28s %-16s %12s\n", "quote", "provider", "site", "price");
+    for (uint32_t i = 0; i < r->quotes_n; i++) {
+      const imx_reply_quote *q = &r->quotes[i];
+      printf("%-8" PRIu64 " %-28s %-16s %12s\n", q->quote, q->name, q->site,
+             amount(q->price_minor, p));
+    }
+    return 1;
+  }
+  default: return 0;
+  }
+}
+
 static void print_human(const imx_reply *r) {
+  if (print_tender_reply(r)) return;
   char a[32], b[32];
   switch (r->type) {
   case IMX_MSG_HELLO: printf("hello %s\n", r->cc); break;
@@ -695,6 +757,34 @@ static int order_cmd(const opts *o, int side, int argc, char **argv) {
   return pos < 2 ? usage() : call(o, &rq);
 }
 
+/* A tender event as a line of text. */
+static void print_md_tender(const imx_md_event *ev) {
+  char a[32], d[40];
+  switch (ev->kind) {
+  case IMX_MD_TENDER_OPENED:
+    printf("%-20s tender %" PRIu64 " opened by %s: %" PRId64 ", ceiling %s, decide %s,"
+           " deadline %s\n", ev->service, ev->tender, cc_name(ev->buyer), ev->qty,
+           amount(ev->price_minor, a), decide_word(ev->decide),
+           time_text(ev->deadline_time_ms, d, sizeof d));
+    break;
+  case IMX_MD_TENDER_QUOTED:
+    printf("%-20s tender %" PRIu64 ": a quote came, %" PRIu32 " standing\n", ev->service,
+           ev->tender, ev->quotes);
+    break;
+  case IMX_MD_TENDER_AWARDED:
+    printf("%-20s tender %" PRIu64 " awarded: quote %" PRIu64 " of %s, %" PRId64
+           " at %s, trade %" PRIu64 "\n", ev->service, ev->tender, ev->quote, cc_name(ev->seller),
+           ev->qty, amount(ev->price_minor, a), ev->trade);
+    break;
+  case IMX_MD_TENDER_LAPSED:
+    printf("%-20s tender %" PRIu64 " lapsed: %s\n", ev->service, ev->tender,
+           ev->why == IMX_LAPSED_NO_QUOTES ? "no quote by the deadline"
+                                           : "no award by the deadline");
+    break;
+  default: break;
+  }
+}
+
 /* One market data message: a line of text, or its JSON with --json. */
 static void print_md(const opts *o, const char *data, size_t len) {
   imx_md_event ev;
@@ -709,7 +799,15 @@ static void print_md(const opts *o, const char *data, size_t len) {
     printf("%.*s\n", (int)(len - (size_t)(json - data)), json);
     return;
   }
+  if (ev.kind >= IMX_MD_TENDER_OPENED) {
+    print_md_tender(&ev);
+    return;
+  }
   switch (ev.kind) {
+  case IMX_MD_TENDER_OPENED:
+  case IMX_MD_TENDER_QUOTED:
+  case IMX_MD_TENDER_AWARDED:
+  case IMX_MD_TENDER_LAPSED: break; /* above */
   case IMX_MD_TRADE:
     printf("%-20s trade %" PRIu64 ": %" PRId64 " at %s\n", ev.service, ev.trade,
            ev.qty, money(ev.price_minor, a));
@@ -908,6 +1006,58 @@ static int modify_cmd(const opts *o, int argc, char **argv) {
   return call(o, &rq);
 }
 
+/* imx tenders, imx tender show|award|cancel, imx tender SERVICE ... with
+** --decide, imx quote withdraw. Returns -1 when the words are none of these
+** (simple() then reads them). */
+static int tender_cmd(const opts *o, const char *cmd, int argc, char **argv) {
+  imx_request rq;
+  memset(&rq, 0, sizeof rq);
+  int64_t n = 0, m = 0;
+  const char *sub = argc > 0 ? argv[0] : "";
+  if (!strcmp(cmd, "tenders")) {
+    rq.type = IMX_MSG_TENDER_LIST;
+    rq.limit = 100;
+    for (int i = 0; i < argc; i++) {
+      if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
+        if (number(argv[++i], 1, IMX_LIST_MAX, &n)) return usage();
+        rq.limit = (uint32_t)n;
+      } else if (!strcmp(argv[i], "--after") && i + 1 < argc) {
+        if (number(argv[++i], 0, IMX_ID_MAX, &n)) return usage();
+        rq.after = (uint64_t)n, rq.has_after = 1;
+      } else {
+        return usage();
+      }
+    }
+  } else if (!strcmp(cmd, "quote") && !strcmp(sub, "withdraw")) {
+    if (argc != 2 || number(argv[1], 1, IMX_ID_MAX, &n)) return usage();
+    rq.type = IMX_MSG_QUOTE_WITHDRAW;
+    rq.quote = (uint64_t)n;
+  } else if (!strcmp(cmd, "tender") && (!strcmp(sub, "show") || !strcmp(sub, "cancel"))) {
+    if (argc != 2 || number(argv[1], 1, IMX_ID_MAX, &n)) return usage();
+    rq.type = !strcmp(sub, "show") ? IMX_MSG_TENDER_GET : IMX_MSG_TENDER_CANCEL;
+    rq.tender = (uint64_t)n;
+  } else if (!strcmp(cmd, "tender") && !strcmp(sub, "award")) {
+    if (argc != 3 || number(argv[1], 1, IMX_ID_MAX, &n) ||
+        number(argv[2], 1, IMX_ID_MAX, &m))
+      return usage();
+    rq.type = IMX_MSG_TENDER_AWARD;
+    rq.tender = (uint64_t)n, rq.quote = (uint64_t)m;
+  } else if (!strcmp(cmd, "tender") && argc == 6 && !strcmp(argv[4], "--decide")) {
+    rq.type = IMX_MSG_TENDER_NEW;
+    snprintf(rq.service, sizeof rq.service, "%s", argv[0]);
+    if (number(argv[1], 1, IMX_QTY_MAX, &rq.qty) ||
+        number(argv[2], 1, IMX_PRICE_MAX_MINOR, &rq.ceiling_minor) ||
+        number(argv[3], 1, IMX_DEADLINE_MS_MAX / 1000, &n))
+      return usage();
+    rq.deadline_ms = n * 1000;
+    if (!strcmp(argv[5], "choose")) rq.decide = IMX_PDECIDE_CHOOSE;
+    else if (strcmp(argv[5], "lowest")) return usage();
+  } else {
+    return -1;
+  }
+  return call(o, &rq);
+}
+
 /* orders --all: the open orders (order.list), then a page of the closed
 ** ones (order.history). */
 static int orders_all(const opts *o, int argc, char **argv) {
@@ -1042,5 +1192,6 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "statement")) return statement_cmd(&o, rest, args);
   for (int k = 0; !strcmp(cmd, "orders") && k < rest; k++)
     if (!strcmp(args[k], "--all")) return orders_all(&o, rest, args);
-  return simple(&o, cmd, rest, args);
+  int rc = tender_cmd(&o, cmd, rest, args);
+  return rc >= 0 ? rc : simple(&o, cmd, rest, args);
 }

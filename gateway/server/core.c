@@ -29,6 +29,7 @@
 #include "imx_setup.h"
 
 #define TRADES_KEPT 65536u   /* trades.list looks this far back            */
+#define TENDER_SCAN 256u     /* open tenders tender.list reads at a time   */
 #define BATCH_TRADES_MIN 4096u /* the batch's trades; grows for a sweep    */
 #define BATCH_MD_MIN 8192u   /* the batch's market data; grows likewise    */
 #define BATCH_CLOSED_MIN 4096u /* the batch's closed orders; grows likewise */
@@ -137,6 +138,8 @@ struct imx_core {
   imx_reply_service *service_rows; /* IMX_LIST_MAX */
   imx_reply_cc *cc_rows;         /* IMX_LIST_MAX */
   imx_reply_offer *offer_rows;   /* IMX_DEPTH_MAX */
+  imx_tender_info *tender_infos; /* TENDER_SCAN: one step of tender.list */
+  imx_reply_tender *tender_rows; /* IMX_LIST_MAX */
   char *replay_reply;            /* IMX_REPLY_BYTES_MAX: recovery's replies */
   char why[IMX_NAME_BYTES_MAX + 96]; /* why core_open failed */
 };
@@ -259,6 +262,66 @@ static void order_ends(imx_core *c, const imx_event *ev, const char *status,
   close_order(c, &in, 0, status, reason);
 }
 
+/* A tender's end without a trade, to its buyer's topic: the event names
+** the buyer (the engine has closed a lapsed tender by now). */
+static void md_tender_lapsed(imx_core *c, const imx_event *ev) {
+  imx_md_event md;
+  memset(&md, 0, sizeof md);
+  md.kind = IMX_MD_TENDER_LAPSED;
+  md.tender = ev->tender_id;
+  md.qty = ev->qty;
+  md.why = ev->type == IMX_EV_TENDER_LAPSED ? IMX_LAPSED_NO_AWARD : IMX_LAPSED_NO_QUOTES;
+  copy_str(md.buyer, sizeof md.buyer, c->m->ccs[ev->cc].id);
+  copy_str(md.topic_cc, sizeof md.topic_cc, md.buyer);
+  md_add(c, &md, ev->service);
+}
+
+/* A tender event for the market data: the service's topic for a new
+** tender; the buyer's (and, for an award, the winner's) own topic for a
+** quote and an award. The engine still holds the tender when it reports
+** these (an award before it closes the tender), so its buyer and its
+** count of quotes are read from it. */
+static void md_tender(imx_core *c, const imx_event *ev) {
+  if (ev->type == IMX_EV_TENDER_LAPSED || ev->type == IMX_EV_TENDER_UNFILLED) {
+    md_tender_lapsed(c, ev);
+    return;
+  }
+  imx_tender_info ti;
+  imx_status st = imx_engine_tender_get(c->e, ev->tender_id, &ti);
+  IMX_ASSERT(st == IMX_OK && "the engine reports these of an open tender");
+  imx_md_event md;
+  memset(&md, 0, sizeof md);
+  md.tender = ev->tender_id;
+  md.qty = ti.qty;
+  copy_str(md.buyer, sizeof md.buyer, c->m->ccs[ti.cc].id);
+  copy_str(md.topic_cc, sizeof md.topic_cc, md.buyer);
+  switch (ev->type) {
+  case IMX_EV_TENDER_OPENED:
+    md.kind = IMX_MD_TENDER_OPENED;
+    md.topic_cc[0] = '\0'; /* the service's: providers see new jobs */
+    md.price_minor = ti.ceiling_minor;
+    md.deadline_time_ms = ti.deadline_ms;
+    md.decide = ti.decide == IMX_DECIDE_CHOOSE ? IMX_PDECIDE_CHOOSE : IMX_PDECIDE_LOWEST;
+    break;
+  case IMX_EV_QUOTE_ACCEPTED:
+    md.kind = IMX_MD_TENDER_QUOTED; /* sealed: no price, no provider */
+    md.qty = 0;
+    md.quotes = ti.quotes;
+    break;
+  case IMX_EV_TENDER_AWARDED:
+    md.kind = IMX_MD_TENDER_AWARDED;
+    md.quote = ev->quote_id;
+    md.price_minor = ev->price_minor;
+    md.trade = ev->trade_id;
+    copy_str(md.seller, sizeof md.seller, c->m->ccs[ev->cc].id);
+    md_add(c, &md, ev->service);
+    copy_str(md.topic_cc, sizeof md.topic_cc, md.seller); /* and the winner */
+    break;
+  default: IMX_ASSERT(0 && "not a tender event that is published"); return;
+  }
+  md_add(c, &md, ev->service);
+}
+
 static int pside(imx_side s) {
   return s == IMX_BID ? IMX_PSIDE_BID : s == IMX_OFFER ? IMX_PSIDE_OFFER : IMX_PSIDE_NONE;
 }
@@ -297,6 +360,11 @@ static void on_event(void *ctx, const imx_event *ev) {
     md_add(c, &md, ev->service);
     break;
   }
+  case IMX_EV_TENDER_OPENED:
+  case IMX_EV_QUOTE_ACCEPTED:
+  case IMX_EV_TENDER_AWARDED:
+  case IMX_EV_TENDER_LAPSED:
+  case IMX_EV_TENDER_UNFILLED: md_tender(c, ev); break;
   default: break;
   }
 }
@@ -340,7 +408,9 @@ static void record_tops(imx_core *c) {
 static int changes_state(imx_msg_type t) {
   return t == IMX_MSG_ORDER_NEW || t == IMX_MSG_ORDER_CANCEL ||
          t == IMX_MSG_ORDER_MODIFY || t == IMX_MSG_TENDER_NEW || t == IMX_MSG_TENDER_QUOTE ||
-         t == IMX_MSG_AUCTION_RUN || t == IMX_MSG_PERIOD_CLOSE;
+         t == IMX_MSG_AUCTION_RUN || t == IMX_MSG_PERIOD_CLOSE ||
+         t == IMX_MSG_TENDER_AWARD || t == IMX_MSG_TENDER_CANCEL ||
+         t == IMX_MSG_QUOTE_WITHDRAW;
 }
 
 /* ------------------------------------------------------------- replies */
@@ -954,7 +1024,9 @@ static size_t do_tender_new(imx_core *c, const imx_request *rq, uint32_t cc,
     return error_reply(rq, "forbidden", "cc", "only receivers open tenders", buf, cap);
   imx_tender_new t = {.service = (uint32_t)s, .cc = cc, .qty = rq->qty,
                       .ceiling_minor = rq->ceiling_minor,
-                      .deadline_ms = c->now_ms + rq->deadline_ms};
+                      .deadline_ms = c->now_ms + rq->deadline_ms,
+                      .decide = rq->decide == IMX_PDECIDE_CHOOSE ? IMX_DECIDE_CHOOSE
+                                                                 : IMX_DECIDE_LOWEST};
   uint64_t id = 0;
   imx_status st = imx_engine_tender_new(c->e, &t, &id);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
@@ -985,6 +1057,182 @@ static size_t do_tender_quote(imx_core *c, const imx_request *rq, uint32_t cc,
   reply_init(&r, IMX_MSG_TENDER_QUOTE, rq);
   r.tender = rq->tender;
   r.quote = id;
+  return imx_reply_encode(&r, buf, cap);
+}
+
+/* ---------------------------------------------- tenders: decide, read them */
+
+/*
+** Who sees a tender: its receiver, with every quote; a provider with a
+** capacity of its service, with its own quote only (sealed bids: providers
+** never see each other's prices); anyone else is told it does not exist,
+** as for another cost centre's order. Only the receiver awards or cancels
+** it, only a quote's provider withdraws it.
+*/
+
+/* The open tender the cost centre may see (*receiver: it is its own), or
+** 0 with the reply written. */
+static int tender_visible(imx_core *c, const imx_request *rq, uint32_t cc,
+                          imx_tender_info *ti, int *receiver, char *buf,
+                          size_t cap, size_t *len) {
+  if (imx_engine_tender_get(c->e, rq->tender, ti) != IMX_OK ||
+      (ti->cc != cc && !provides(c, cc, ti->service))) {
+    *len = engine_error(c, rq, IMX_E_UNKNOWN_TENDER, buf, cap);
+    return 0;
+  }
+  *receiver = ti->cc == cc;
+  return 1;
+}
+
+/* The cost centre's own open tender, or 0 with the reply written. */
+static int tender_own(imx_core *c, const imx_request *rq, uint32_t cc,
+                      imx_tender_info *ti, char *buf, size_t cap, size_t *len) {
+  if (imx_engine_tender_get(c->e, rq->tender, ti) == IMX_OK && ti->cc == cc) return 1;
+  *len = engine_error(c, rq, IMX_E_UNKNOWN_TENDER, buf, cap);
+  return 0;
+}
+
+static size_t do_tender_award(imx_core *c, const imx_request *rq, uint32_t cc,
+                              char *buf, size_t cap) {
+  imx_tender_info ti;
+  size_t len = 0;
+  if (!tender_own(c, rq, cc, &ti, buf, cap, &len)) return len;
+  uint32_t first = c->batch_trades_n;
+  imx_status st = imx_engine_tender_award_quote(c->e, rq->tender, rq->quote);
+  if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
+  c->cmd.changed = 1;
+  IMX_ASSERT(c->batch_trades_n == first + 1);
+  imx_reply r;
+  reply_init(&r, IMX_MSG_TENDER_AWARD, rq);
+  r.tender = rq->tender;
+  r.quote = rq->quote;
+  c->trade_rows[0] = c->batch_trades[first].trade;
+  r.trades = c->trade_rows;
+  r.trades_n = 1;
+  return imx_reply_encode(&r, buf, cap);
+}
+
+static size_t do_tender_cancel(imx_core *c, const imx_request *rq, uint32_t cc,
+                               char *buf, size_t cap) {
+  imx_tender_info ti;
+  size_t len = 0;
+  if (!tender_own(c, rq, cc, &ti, buf, cap, &len)) return len;
+  imx_status st = imx_engine_tender_cancel(c->e, rq->tender);
+  IMX_ASSERT(st == IMX_OK); /* it is open: nothing else can refuse */
+  c->cmd.changed = 1;
+  imx_reply r;
+  reply_init(&r, IMX_MSG_TENDER_CANCEL, rq);
+  r.tender = rq->tender;
+  return imx_reply_encode(&r, buf, cap);
+}
+
+/* The provider's standing quote on the tender, or 0. */
+static uint64_t quote_of(const imx_core *c, uint64_t tender, uint32_t cc) {
+  imx_quote_info q[IMX_QUOTES_MAX];
+  uint32_t n = imx_engine_tender_quotes(c->e, tender, q, IMX_QUOTES_MAX);
+  for (uint32_t i = 0; i < n; i++)
+    if (q[i].cc == cc) return q[i].quote_id;
+  return 0;
+}
+
+/* By quote id, or by tender (the provider's quote on it). Another
+** provider's quote is one that does not exist. */
+static size_t do_quote_withdraw(imx_core *c, const imx_request *rq, uint32_t cc,
+                                char *buf, size_t cap) {
+  imx_quote_info q = {0};
+  if (rq->quote == 0) {
+    imx_tender_info ti;
+    int receiver = 0;
+    size_t len = 0;
+    if (!tender_visible(c, rq, cc, &ti, &receiver, buf, cap, &len)) return len;
+    q.quote_id = quote_of(c, rq->tender, cc);
+  } else if (imx_engine_quote_get(c->e, rq->quote, &q) != IMX_OK || q.cc != cc) {
+    q.quote_id = 0;
+  }
+  if (q.quote_id == 0) return engine_error(c, rq, IMX_E_UNKNOWN_QUOTE, buf, cap);
+  imx_status st = imx_engine_quote_get(c->e, q.quote_id, &q);
+  IMX_ASSERT(st == IMX_OK && q.cc == cc);
+  st = imx_engine_quote_withdraw(c->e, q.quote_id);
+  IMX_ASSERT(st == IMX_OK); /* it stands: nothing else can refuse */
+  c->cmd.changed = 1;
+  imx_reply r;
+  reply_init(&r, IMX_MSG_QUOTE_WITHDRAW, rq);
+  r.tender = q.tender_id;
+  r.quote = q.quote_id;
+  return imx_reply_encode(&r, buf, cap);
+}
+
+/* A tender as the cost centre sees it (its own quote, if any). */
+static void tender_row(const imx_core *c, const imx_tender_info *ti, uint32_t cc,
+                       imx_reply_tender *row) {
+  memset(row, 0, sizeof *row);
+  row->tender = ti->tender_id;
+  copy_str(row->service, sizeof row->service, c->m->services[ti->service].id);
+  copy_str(row->buyer, sizeof row->buyer, c->m->ccs[ti->cc].id);
+  row->qty = ti->qty;
+  row->ceiling_minor = ti->ceiling_minor;
+  row->deadline_time_ms = ti->deadline_ms;
+  row->decide = ti->decide == IMX_DECIDE_CHOOSE ? IMX_PDECIDE_CHOOSE : IMX_PDECIDE_LOWEST;
+  row->quotes = ti->quotes;
+  if (ti->cc == cc) return;
+  imx_quote_info q;
+  row->my_quote = quote_of(c, ti->tender_id, cc);
+  if (row->my_quote && imx_engine_quote_get(c->e, row->my_quote, &q) == IMX_OK)
+    row->my_price_minor = q.price_minor;
+}
+
+/* The cost centre's own open tenders and the open tenders of the services
+** it provides, oldest first, after `after`: one pass over the open tenders
+** (the engine keeps them in the order they opened). */
+static size_t do_tender_list(imx_core *c, const imx_request *rq, uint32_t cc,
+                             char *buf, size_t cap) {
+  imx_reply r;
+  reply_init(&r, IMX_MSG_TENDER_LIST, rq);
+  uint64_t after = rq->has_after ? rq->after : 0;
+  uint32_t n = 0, got = 0;
+  IMX_ASSERT(rq->limit >= 1 && rq->limit <= IMX_LIST_MAX);
+  do {
+    got = imx_engine_tenders(c->e, after, c->tender_infos, TENDER_SCAN);
+    for (uint32_t i = 0; i < got && n < rq->limit; i++) {
+      const imx_tender_info *ti = &c->tender_infos[i];
+      after = ti->tender_id;
+      if (ti->cc == cc || provides(c, cc, ti->service))
+        tender_row(c, ti, cc, &c->tender_rows[n++]);
+    }
+  } while (got == TENDER_SCAN && n < rq->limit);
+  r.tenders = c->tender_rows;
+  r.tenders_n = n;
+  return imx_reply_encode(&r, buf, cap);
+}
+
+static size_t do_tender_get(imx_core *c, const imx_request *rq, uint32_t cc,
+                            char *buf, size_t cap) {
+  imx_tender_info ti;
+  int receiver = 0;
+  size_t len = 0;
+  if (!tender_visible(c, rq, cc, &ti, &receiver, buf, cap, &len)) return len;
+  imx_reply r;
+  reply_init(&r, IMX_MSG_TENDER_GET, rq);
+  tender_row(c, &ti, cc, &c->tender_rows[0]);
+  r.tenders = c->tender_rows;
+  r.tenders_n = 1;
+  const imx_market_cc *buyer = &c->m->ccs[ti.cc];
+  copy_str(r.buyer_name, sizeof r.buyer_name, buyer->name);
+  copy_str(r.buyer_site, sizeof r.buyer_site, buyer->site);
+  imx_quote_info q[IMX_QUOTES_MAX];
+  imx_reply_quote rows[IMX_QUOTES_MAX];
+  uint32_t k = imx_engine_tender_quotes(c->e, ti.tender_id, q, IMX_QUOTES_MAX);
+  for (uint32_t i = 0; i < k; i++) {
+    if (!receiver && q[i].cc != cc) continue; /* sealed */
+    const imx_market_cc *p = &c->m->ccs[q[i].cc];
+    imx_reply_quote *row = &rows[r.quotes_n++];
+    row->quote = q[i].quote_id;
+    copy_str(row->provider, sizeof row->provider, p->id);
+    copy_str(row->name, sizeof row->name, p->name);
+    copy_str(row->site, sizeof row->site, p->site);
+    row->price_minor = q[i].price_minor;
+  }
+  r.quotes = rows;
   return imx_reply_encode(&r, buf, cap);
 }
 
@@ -1206,6 +1454,20 @@ core_last core_last_of(const imx_core *c, uint32_t s) {
   return c->last[s];
 }
 
+/* The tender requests that decide or read tenders, for the cost centre
+** they act for (its own only: no role reads others' tenders). */
+static size_t dispatch_tender(imx_core *c, const imx_request *rq, uint32_t cc,
+                              char *buf, size_t cap) {
+  switch (rq->type) {
+  case IMX_MSG_TENDER_AWARD: return do_tender_award(c, rq, cc, buf, cap);
+  case IMX_MSG_TENDER_CANCEL: return do_tender_cancel(c, rq, cc, buf, cap);
+  case IMX_MSG_QUOTE_WITHDRAW: return do_quote_withdraw(c, rq, cc, buf, cap);
+  case IMX_MSG_TENDER_LIST: return do_tender_list(c, rq, cc, buf, cap);
+  case IMX_MSG_TENDER_GET: return do_tender_get(c, rq, cc, buf, cap);
+  default: IMX_ASSERT(0 && "not a tender request"); return 0;
+  }
+}
+
 static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
                        core_result *res, char *buf, size_t cap) {
   size_t len = 0;
@@ -1243,6 +1505,13 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   case IMX_MSG_TENDER_QUOTE:
     if ((cc = core_acting_cc(c->m, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
     return do_tender_quote(c, rq, (uint32_t)cc, buf, cap);
+  case IMX_MSG_TENDER_AWARD:
+  case IMX_MSG_TENDER_CANCEL:
+  case IMX_MSG_QUOTE_WITHDRAW:
+  case IMX_MSG_TENDER_LIST:
+  case IMX_MSG_TENDER_GET:
+    if ((cc = core_acting_cc(c->m, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
+    return dispatch_tender(c, rq, (uint32_t)cc, buf, cap);
   case IMX_MSG_AUCTION_RUN:
     if (!has_role(c, auth_cc, IMX_ROLE_ADMIN))
       return error_reply(rq, "forbidden", "type", "only admin runs auctions", buf, cap);
@@ -1717,6 +1986,8 @@ static int alloc_buffers(imx_core *c, uint32_t services) {
   c->order_rows = malloc(IMX_LIST_MAX * sizeof *c->order_rows);
   c->trade_rows = malloc(IMX_LIST_MAX * sizeof *c->trade_rows);
   c->capacity_rows = malloc(services * sizeof *c->capacity_rows);
+  c->tender_infos = malloc(TENDER_SCAN * sizeof *c->tender_infos);
+  c->tender_rows = malloc(IMX_LIST_MAX * sizeof *c->tender_rows);
   c->replay_reply = malloc(IMX_REPLY_BYTES_MAX);
   c->last = calloc(services, sizeof *c->last);
   c->service_rows = malloc(IMX_LIST_MAX * sizeof *c->service_rows);
@@ -1729,6 +2000,7 @@ static int alloc_buffers(imx_core *c, uint32_t services) {
   if (!c->last || !c->service_rows || !c->cc_rows || !c->offer_rows ||
       directory_open(c, services) != 0)
     return -1;
+  if (!c->tender_infos || !c->tender_rows) return -1;
   if (!c->replay_reply || !c->batch_trades || !c->md || !c->batch_closed || !c->trades || !c->tops || !c->touched ||
       !c->touched_list || !c->order_infos || !c->order_rows || !c->trade_rows ||
       !c->capacity_rows)
@@ -1778,6 +2050,8 @@ void core_close(imx_core *c) {
   free(c->order_rows);
   free(c->trade_rows);
   free(c->capacity_rows);
+  free(c->tender_infos);
+  free(c->tender_rows);
   free(c->replay_reply);
   free(c->last);
   free(c->providers);

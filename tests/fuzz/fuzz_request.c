@@ -60,7 +60,8 @@ static void reply_round_trip(const char *buf, size_t len) {
   imx_proto_error err = {0};
   if (imx_reply_decode(buf, len, &x, &err) != 0) {
     MUST(err.code != NULL);
-    MUST(!x.trades && !x.orders && !x.bids && !x.offers && !x.capacities);
+    MUST(!x.trades && !x.orders && !x.bids && !x.offers && !x.capacities &&
+         !x.tenders && !x.quotes);
     return;
   }
   size_t n = imx_reply_encode(&x, out, sizeof out);
