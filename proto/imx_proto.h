@@ -282,7 +282,8 @@ typedef struct imx_reply_closed {
   int64_t qty, qty_filled;
   int status;
   char reason[16];
-  int64_t period, closed_ms;
+  char period[IMX_PERIOD_LABEL_BYTES]; /* its label (proto/period.c)     */
+  int64_t closed_ms;
   imx_reply_fill *fills; /* the first IMX_HISTORY_FILLS_MAX, oldest first */
   uint32_t fills_n;
   uint64_t fills_omitted;

@@ -528,7 +528,7 @@ static void put_closed(writer *w, const imx_reply_closed *o, uint32_t n) {
     kv_int(w, "qty_filled", o->qty_filled);
     kv_word(w, "status", status_words, 4, o->status);
     if (o->reason[0]) kv_str(w, "reason", o->reason);
-    kv_int(w, "period", o->period);
+    kv_str(w, "period", o->period);
     kv_int(w, "closed_ms", o->closed_ms);
     put_fills(w, o->fills, o->fills_n);
     if (o->fills_omitted) kv_uint(w, "fills_omitted", o->fills_omitted);
@@ -1238,7 +1238,8 @@ static int decode_closed(const cJSON *o, imx_reply_closed *r, imx_proto_error *e
       qty(o, "qty", &r->qty, err) || qty(o, "qty_filled", &r->qty_filled, err) ||
       word(o, "status", closed_words, &status, err) ||
       text(o, "reason", r->reason, sizeof r->reason, TEXT_OPTIONAL, err) < 0 ||
-      qty(o, "period", &r->period, err) || qty(o, "closed_ms", &r->closed_ms, err) ||
+      text(o, "period", r->period, sizeof r->period, 0, err) ||
+      qty(o, "closed_ms", &r->closed_ms, err) ||
       decode_fills(o, r, err) || opt_unum(o, "fills_omitted", &r->fills_omitted, err))
     return -1;
   r->status = status + IMX_PSTATUS_FILLED;

@@ -107,7 +107,7 @@ static inline int imx_closed_eq(const imx_reply_closed *a, const imx_reply_close
   return EQ_(a, b, order) && EQ_STR_(a, b, service) && EQ_(a, b, side) &&
          EQ_(a, b, tif) && EQ_(a, b, aon) && EQ_(a, b, price_minor) &&
          EQ_(a, b, qty) && EQ_(a, b, qty_filled) && EQ_(a, b, status) &&
-         EQ_STR_(a, b, reason) && EQ_(a, b, period) && EQ_(a, b, closed_ms) &&
+         EQ_STR_(a, b, reason) && EQ_STR_(a, b, period) && EQ_(a, b, closed_ms) &&
          EQ_(a, b, fills_omitted);
 }
 

@@ -1515,11 +1515,11 @@ static void test_order_history_ok_round_trips_and_is_the_documented_json(void) {
   closed[0] = (imx_reply_closed){.order = 8, .service = "it.hour", .side = IMX_PSIDE_BID,
                                  .tif = IMX_PTIF_GTC, .price_minor = 8500, .qty = 5,
                                  .qty_filled = 4, .status = IMX_PSTATUS_CANCELLED,
-                                 .reason = "user", .period = 1, .closed_ms = 1718000002000,
+                                 .reason = "user", .period = "2026-12", .closed_ms = 1718000002000,
                                  .fills = fills, .fills_n = 2, .fills_omitted = 1};
   closed[1] = (imx_reply_closed){.order = 2, .service = "truck.day", .side = IMX_PSIDE_OFFER,
                                  .tif = IMX_PTIF_PERIOD, .aon = 1, .qty = 2,
-                                 .status = IMX_PSTATUS_EXPIRED, .period = 1,
+                                 .status = IMX_PSTATUS_EXPIRED, .period = "2026-12",
                                  .closed_ms = 1718000003000};
   imx_reply x = reply(IMX_MSG_ORDER_HISTORY, "h1");
   strcpy(x.cc, "CC-1100");
@@ -1529,24 +1529,24 @@ static void test_order_history_ok_round_trips_and_is_the_documented_json(void) {
   CHECK_STR("{\"v\":1,\"type\":\"order.history.ok\",\"id\":\"h1\",\"cc\":\"CC-1100\","
             "\"orders\":[{\"order\":8,\"service\":\"it.hour\",\"side\":\"bid\","
             "\"tif\":\"gtc\",\"aon\":false,\"price\":8500,\"qty\":5,\"qty_filled\":4,"
-            "\"status\":\"cancelled\",\"reason\":\"user\",\"period\":1,"
+            "\"status\":\"cancelled\",\"reason\":\"user\",\"period\":\"2026-12\","
             "\"closed_ms\":1718000002000,\"fills\":[{\"trade\":5,\"qty\":3,"
             "\"price\":8500,\"time_ms\":1718000000000,\"counterparty\":\"CC-4100\"},"
             "{\"trade\":9,\"qty\":1,\"price\":8400,\"time_ms\":1718000001000,"
             "\"counterparty\":\"CC-4200\"}],\"fills_omitted\":1},"
             "{\"order\":2,\"service\":\"truck.day\",\"side\":\"offer\",\"tif\":\"period\","
             "\"aon\":true,\"price\":null,\"qty\":2,\"qty_filled\":0,\"status\":\"expired\","
-            "\"period\":1,\"closed_ms\":1718000003000,\"fills\":[]}]}", out_);
+            "\"period\":\"2026-12\",\"closed_ms\":1718000003000,\"fills\":[]}]}", out_);
   /* A closed order is never "open"; a bad row is named, and what was
   ** decoded before it is freed (ASan). */
   const char *bad = "{\"v\":1,\"type\":\"order.history.ok\",\"id\":\"h\",\"cc\":\"A\","
                     "\"orders\":[{\"order\":1,\"service\":\"s\",\"side\":\"bid\","
                     "\"tif\":\"gtc\",\"aon\":false,\"price\":1,\"qty\":1,\"qty_filled\":1,"
-                    "\"status\":\"filled\",\"period\":1,\"closed_ms\":1,\"fills\":"
+                    "\"status\":\"filled\",\"period\":\"2026-12\",\"closed_ms\":1,\"fills\":"
                     "[{\"trade\":1,\"qty\":1,\"price\":1,\"time_ms\":1,\"counterparty\":\"B\"}]},"
                     "{\"order\":2,\"service\":\"s\",\"side\":\"bid\",\"tif\":\"gtc\","
                     "\"aon\":false,\"price\":1,\"qty\":1,\"qty_filled\":0,\"status\":\"open\","
-                    "\"period\":1,\"closed_ms\":1,\"fills\":[]}]}";
+                    "\"period\":\"2026-12\",\"closed_ms\":1,\"fills\":[]}]}";
   imx_reply y;
   imx_proto_error err = {0};
   CHECK_EQ(-1, imx_reply_decode(bad, strlen(bad), &y, &err));

@@ -92,7 +92,10 @@ static int take_order(void *ctx, const imx_ledger_order *o) {
   c->qty_filled = o->qty_filled;
   c->status = status;
   if (o->reason) snprintf(c->reason, sizeof c->reason, "%s", o->reason);
-  c->period = o->period;
+  if (imx_period_label(r->m, o->period, c->period, sizeof c->period) != 0) {
+    r->bad_row = 1;
+    return 1;
+  }
   c->closed_ms = o->closed_ms;
   r->closed_n++;
   return 0;
