@@ -31,6 +31,12 @@ raw() { # raw JSON: one request through nngcat, prints the reply
   nngcat --req --dial "$URL" --format ascii --recv-timeout 5 --data "$1" 2>&1
 }
 mask() { sed 's/"\(closed_ms\|time_ms\)":[0-9]*/"\1":T/g'; }
+doc_request() { # doc_request ID: the request of docs/protocol.md's nngcat example ID
+  grep -o "'{\"v\":1,\"type\":\"[a-z.]*\",\"id\":\"$1\"[^']*'" "$src/docs/protocol.md" | tr -d "'"
+}
+doc_reply() { # doc_reply ID: the reply printed under it, masked
+  grep -A1 -F "$(doc_request "$1")" "$src/docs/protocol.md" | tail -1 | mask
+}
 expect_error() { # expect_error "CODE: FIELD: MESSAGE" imx-args...
   local want=$1
   shift
@@ -63,7 +69,7 @@ open_statement() {
     echo "$out" | grep -qE '^it\.helpdesk\.hour +2 +27 +2293\.00 +84\.93 +0 +0\.00 +-$' &&
     echo "$out" | grep -qE '^payroll\.run +1 +1 +1500\.00 +1500\.00 +0 +0\.00 +-$' &&
     has 'reserved by open bids now: 400.00' &&
-    echo "$out" | grep -qE '^  1 +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9]{4} +it\.helpdesk\.hour +bought +25 x +85\.00 = +2125\.00  from IT Service Desk Hamburg$'
+    echo "$out" | grep -qE '^  1 +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8} +it\.helpdesk\.hour +bought +25 x +85\.00 = +2125\.00  from IT Service Desk Hamburg$'
 }
 check the_open_periods_statement_through_imx open_statement
 
@@ -75,11 +81,15 @@ statement_csv() {
 check a_statement_as_csv statement_csv
 
 # The provider's side: what it sold and earned; asked by finance for it.
+# The request and reply are docs/protocol.md's example.
 statement_raw() {
-  local got
-  got=$(raw '{"v":1,"type":"statement.get","id":"s1","token":"demo-CC-9000","cc":"CC-4100","period":"2026-12"}' | mask)
-  [ "$got" = '{"v":1,"type":"statement.get.ok","id":"s1","cc":"CC-4100","period":"2026-12","closed":false,"services":[{"service":"it.helpdesk.hour","trades":1,"bought":0,"spent":0,"sold":25,"earned":212500}],"trades":[{"trade":1,"service":"it.helpdesk.hour","buyer":"CC-1100","seller":"CC-4100","qty":25,"price":8500,"time_ms":T,"buy_order":2,"sell_order":1}]}' ] ||
-    { echo "  got: $got"; return 1; }
+  local req got
+  req=$(doc_request st1)
+  [ "$req" = '{"v":1,"type":"statement.get","id":"st1","token":"demo-CC-9000","cc":"CC-4100","period":"2026-12"}' ] ||
+    { echo "  docs: $req"; return 1; }
+  got=$(raw "$req" | mask)
+  [ "$got" = '{"v":1,"type":"statement.get.ok","id":"st1","cc":"CC-4100","period":"2026-12","closed":false,"services":[{"service":"it.helpdesk.hour","trades":1,"bought":0,"spent":0,"sold":25,"earned":212500}],"trades":[{"trade":1,"service":"it.helpdesk.hour","buyer":"CC-1100","seller":"CC-4100","qty":25,"price":8500,"time_ms":T,"buy_order":2,"sell_order":1}]}' ] &&
+    [ "$got" = "$(doc_reply st1)" ] || { echo "  got: $got"; return 1; }
 }
 check statement_get_through_nngcat_for_finance statement_raw
 
@@ -110,10 +120,13 @@ check unknown_and_future_periods_are_refused_by_name unknown_periods
 # units and amount (never units of two services added), nobody over budget;
 # a repeat gets the same bytes and closes nothing more.
 period_close() {
-  local req='{"v":1,"type":"period.close","id":"pc1","token":"demo-CC-9000"}' first again
+  local req first again
+  req=$(doc_request pc1)
+  [ "$req" = '{"v":1,"type":"period.close","id":"pc1","token":"demo-CC-9000"}' ] ||
+    { echo "  docs: $req"; return 1; }
   first=$(raw "$req")
-  [ "$first" = '{"v":1,"type":"period.close.ok","id":"pc1","expired":0,"period":"2026-12","opened":"2027-01","services":[{"service":"it.helpdesk.hour","trades":2,"units":27,"amount":229300},{"service":"payroll.run","trades":1,"units":1,"amount":150000}],"over_budget":[]}' ] ||
-    { echo "  got: $first"; return 1; }
+  [ "$first" = '{"v":1,"type":"period.close.ok","id":"pc1","expired":0,"period":"2026-12","opened":"2027-01","services":[{"service":"it.helpdesk.hour","trades":2,"units":27,"amount":229300},{"service":"payroll.run","trades":1,"units":1,"amount":150000}],"over_budget":[]}' ] &&
+    [ "$first" = "$(doc_reply pc1)" ] || { echo "  got: $first"; return 1; }
   again=$(raw "$req")
   [ "$again" = "$first" ] || { echo "  repeat: $again"; return 1; }
 }
@@ -167,5 +180,37 @@ ledger_verifies() {
       tail -n +2 | cut -d';' -f9 | sort -u | grep -qx 2026-12-31
 }
 check the_ledger_verifies_and_december_is_booked_on_its_last_day ledger_verifies
+
+# README's statement example on a fresh market: the commands of its block
+# run after the README's orders, their output compared with the block (the
+# times, local and different, masked).
+readme_example() {
+  start_daemon readme
+  local url=$URL_readme
+  run_imx() { local t=$1; shift; IMX_URL=$url IMX_TOKEN=$t "$imx" "$@"; }
+  run_imx demo-CC-4100 offer it.helpdesk.hour 40 8500 >/dev/null &&
+    run_imx demo-CC-1100 bid it.helpdesk.hour 25 9000 >/dev/null &&
+    run_imx demo-CC-4200 offer it.helpdesk.hour 5 8400 >/dev/null &&
+    run_imx demo-CC-1100 bid it.helpdesk.hour 2 8400 >/dev/null &&
+    run_imx demo-CC-1100 bid it.helpdesk.hour 5 8000 >/dev/null || return 1
+  sed -n '/^\$ IMX_TOKEN=demo-CC-1100 build\/gateway\/imx statement$/,/^```/p' "$src/README.md" |
+    sed '$d' >"$tmp/readme.want"
+  [ -s "$tmp/readme.want" ] || { echo "  no example in README.md"; return 1; }
+  : >"$tmp/readme.got"
+  local line
+  while IFS= read -r line; do
+    [[ "$line" == '$ '* ]] || continue
+    echo "$line" >>"$tmp/readme.got"
+    local cmd=${line#\$ }
+    local token=${cmd%% *}
+    token=${token#IMX_TOKEN=}
+    local args=${cmd#* build/gateway/imx }
+    # shellcheck disable=SC2086 # the README's arguments, split as a shell would
+    run_imx "$token" $args >>"$tmp/readme.got" 2>&1
+  done <"$tmp/readme.want"
+  local time='s/[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9:]\{8\}/TIME/'
+  diff <(sed "$time" "$tmp/readme.want") <(sed "$time" "$tmp/readme.got")
+}
+check the_readmes_statement_example_is_what_imx_prints readme_example
 
 finish

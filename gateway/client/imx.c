@@ -106,16 +106,6 @@ static const char *money(int64_t minor, char *buf) {
   return minor == 0 ? "market" : amount(minor, buf);
 }
 
-/* Milliseconds since 1970 as ISO 8601 in local time (TZ), with the
-** offset: 2026-12-04T09:15:02+0100. */
-static const char *iso_time(int64_t ms, char buf[32]) {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  if (localtime_r(&t, &tm) == NULL || strftime(buf, 32, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
-    snprintf(buf, 32, "%" PRId64 "ms", ms);
-  return buf;
-}
-
 /* ------------------------------------- discovery, and the names people read */
 
 /*
@@ -352,11 +342,11 @@ static int who_cmd(const opts *o, int argc, char **argv) {
 
 static void print_trades(const imx_reply *r) {
   char p[32], when[32];
-  if (r->trades_n) printf("%-8s %-24s %-20s %-24s %-24s %8s %12s\n", "trade", "time", "service", "buyer", "seller", "qty", "price");
+  if (r->trades_n) printf("%-8s %-19s %-20s %-24s %-24s %8s %12s\n", "trade", "time", "service", "buyer", "seller", "qty", "price");
   for (uint32_t i = 0; i < r->trades_n; i++) {
     const imx_reply_trade *t = &r->trades[i];
-    printf("%-8" PRIu64 " %-24s %-20s %-24s %-24s %8" PRId64 " %12s\n", t->trade,
-           iso_time(t->time_ms, when), t->service, cc_name(t->buyer), cc_name(t->seller),
+    printf("%-8" PRIu64 " %-19s %-20s %-24s %-24s %8" PRId64 " %12s\n", t->trade,
+           time_text(t->time_ms, when, sizeof when), t->service, cc_name(t->buyer), cc_name(t->seller),
            t->qty, money(t->price_minor, p));
   }
 }
@@ -461,7 +451,7 @@ static void print_statement(const imx_reply *st, const imx_reply *bal) {
   printf("statement of %s (%s), period %s, %s\n", cc_name(st->cc), st->cc, st->period,
          st->is_closed ? "closed" : "open");
   if (st->is_closed)
-    printf("  closed %s\n", iso_time(st->closed_ms, when));
+    printf("  closed %s\n", time_text(st->closed_ms, when, sizeof when));
   if (bal)
     printf("  budget %s, reserved %s, spent %s, earned %s, available %s\n",
            amount(bal->budget, a), amount(bal->reserved, b), amount(bal->spent, c),
@@ -487,8 +477,8 @@ static void print_statement(const imx_reply *st, const imx_reply *bal) {
     const imx_reply_trade *t = &st->trades[i];
     int bought = strcmp(t->buyer, st->cc) == 0;
     const char *other = bought ? t->seller : t->buyer;
-    printf("  %-8" PRIu64 " %-24s %-20s %-6s %8" PRId64 " x %10s = %12s  %s %s\n", t->trade,
-           iso_time(t->time_ms, when), t->service, bought ? "bought" : "sold", t->qty,
+    printf("  %-8" PRIu64 " %-19s %-20s %-6s %8" PRId64 " x %10s = %12s  %s %s\n", t->trade,
+           time_text(t->time_ms, when, sizeof when), t->service, bought ? "bought" : "sold", t->qty,
            amount(t->price_minor, a), amount(t->qty * t->price_minor, b),
            bought ? "from" : "to", cc_name(other));
   }
