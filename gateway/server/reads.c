@@ -10,7 +10,9 @@
 ** Authorisation is order.list's (core_acting_cc with CORE_ORDER_READERS):
 ** a cost centre reads its own history, finance and admin anyone's; `before`
 ** names a closed order of the cost centre read, anything else is not_found,
-** so that paging tells nobody about other cost centres' orders.
+** so that paging tells nobody about other cost centres' orders. A
+** statement is balance.get's (CORE_BALANCE_READERS): the cost centre's own,
+** and finance's for anyone; its section below says what it reads.
 */
 #include <inttypes.h>
 #include <stdio.h>
