@@ -72,6 +72,8 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
 #define IMX_PUB_BYTES_MAX 1024           /* one market-data message         */
 #define IMX_LIST_MAX 1000                /* rows in one reply               */
 #define IMX_DEPTH_MAX 100                /* levels in one book.get          */
+#define IMX_DECIMALS_MAX 4               /* a currency's minor unit: 10^-4
+                                         ** at most (ISO 4217's CLF, UYW)   */
 #define IMX_HISTORY_LIMIT_MAX 100        /* closed orders in one
                                          ** order.history page              */
 #define IMX_HISTORY_FILLS_MAX 20         /* fills listed per closed order:

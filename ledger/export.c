@@ -21,8 +21,8 @@
 ** a market with calendar periods, proto/period.c), else its trade's day:
 ** what finance books is the month, not the minute of the trade.
 **
-** Amounts are written from int64 minor units with integer arithmetic, two
-** decimals (the market file's currencies are all cent-based).
+** Amounts are written from int64 minor units by proto's one money
+** formatter (imx_money_format), with the market's decimals (EUR 2, JPY 0).
 */
 #define _POSIX_C_SOURCE 200809L
 
@@ -53,12 +53,6 @@ typedef struct exporter {
   char last_day[11];  /* its last day when closed and calendar, else "" */
   char label[IMX_PERIOD_LABEL_BYTES];
 } exporter;
-
-static void decimal(char *buf, size_t cap, int64_t minor) {
-  int64_t a = minor < 0 ? -minor : minor;
-  snprintf(buf, cap, "%s%" PRId64 ".%02" PRId64, minor < 0 ? "-" : "", a / 100,
-           a % 100);
-}
 
 static void date_of(char *buf, size_t cap, int64_t time_ms) {
   time_t t = (time_t)(time_ms / 1000);
@@ -143,7 +137,8 @@ static void text_beancount(FILE *f, const char *s) {
 
 typedef struct row_text {
   const char *unit, *cur;
-  char price[32], amount[32], neg[32], date[16];
+  char price[IMX_MONEY_TEXT_BYTES], amount[IMX_MONEY_TEXT_BYTES], neg[IMX_MONEY_TEXT_BYTES];
+  char date[16];
 } row_text;
 
 static void row_csv(FILE *f, const imx_ledger_trade *t, const row_text *r,
@@ -214,9 +209,9 @@ static int row(void *ctx, const imx_ledger_trade *t) {
   if (period_of(x, t->period)) return -1;
   const imx_market_service *s = service_of(x->m, t->service);
   row_text r = {.unit = s ? s->unit : "unit", .cur = s ? s->currency : x->m->currency};
-  decimal(r.price, sizeof r.price, t->price_minor);
-  decimal(r.amount, sizeof r.amount, t->qty * t->price_minor);
-  decimal(r.neg, sizeof r.neg, -t->qty * t->price_minor);
+  imx_money_format(t->price_minor, x->m->decimals, 0, r.price);
+  imx_money_format(t->qty * t->price_minor, x->m->decimals, 0, r.amount);
+  imx_money_format(-t->qty * t->price_minor, x->m->decimals, 0, r.neg);
   if (x->last_day[0])
     snprintf(r.date, sizeof r.date, "%s", x->last_day);
   else

@@ -64,6 +64,8 @@ static const imx_error_info table[] = {
     /* Reasons of the daemon's own, not the engine's. */
     {"not_provider", "forbidden", "service",
      "the cost centre does not provide this service (no capacity in the market file)"},
+    {"not_own_trades", "forbidden", "cc",
+     "only finance and admin see the trades of other cost centres"},
 };
 
 /* The name a request gives its price. */

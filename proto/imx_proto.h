@@ -44,6 +44,37 @@ int imx_proto_at(imx_proto_error *err, const char *fmt, ...)
 int imx_file_read(const char *path, size_t max_bytes, const char *what,
                   char **buf, size_t *len, imx_proto_error *err);
 
+/* -------------------------------------------------------------- money */
+
+/* Money as people write it (money.c has the rules): the one conversion
+** between decimal text in major units and int64 minor units, for every
+** place a person types or reads money. No floating point. */
+#define IMX_MONEY_TEXT_BYTES 32 /* a formatted amount and its NUL */
+
+enum {
+  IMX_MONEY_SIGNED = 1, /* parse: a leading '-' is allowed          */
+  IMX_MONEY_COMMA = 2,  /* format: ',' as the decimal separator     */
+  IMX_MONEY_PLUS = 4    /* format: '+' before an amount above zero  */
+};
+
+/* The ISO 4217 minor unit of a currency code ("EUR" 2, "JPY" 0, "KWD" 3),
+** or -1 for a code not in ISO 4217's list of currencies. */
+int imx_currency_decimals(const char *code);
+
+/* Reads text ("85", "85.50", "85,5") in major units of a currency with
+** `decimals` decimals (0..IMX_DECIMALS_MAX) into *out_minor, exactly.
+** Fails (code bad_field, field "": the caller names its argument) on an
+** empty or malformed text, a sign without IMX_MONEY_SIGNED, more decimals
+** than `decimals`, or a magnitude above max_minor (>= 0). */
+int imx_money_parse(const char *text, int decimals, unsigned flags,
+                    int64_t max_minor, int64_t *out_minor, imx_proto_error *err);
+
+/* Writes minor units as major units with `decimals` decimals ("85.00",
+** "-0.05", "1500" with 0 decimals) into buf and returns buf. Exact for
+** every int64. */
+const char *imx_money_format(int64_t minor, int decimals, unsigned flags,
+                             char buf[IMX_MONEY_TEXT_BYTES]);
+
 /* ------------------------------------------------------------- market */
 
 enum { IMX_ROLE_PROVIDER = 1, IMX_ROLE_RECEIVER = 2, IMX_ROLE_FINANCE = 4,
@@ -83,6 +114,9 @@ typedef struct imx_market {
                                  ** snapshot is read only into the market
                                  ** it was written from                  */
   char currency[4];
+  int decimals;                  /* of the currency: the file's "decimals",
+                                 ** else ISO 4217's (imx_currency_decimals);
+                                 ** every service's currency has as many  */
   imx_market_service *services;  /* at most IMX_SERVICES_MAX          */
   uint32_t services_n;
   imx_market_cc *ccs;            /* at most IMX_CCS_MAX               */
@@ -202,7 +236,8 @@ enum { IMX_PDECIDE_LOWEST = 0, IMX_PDECIDE_CHOOSE = 1 };
 typedef struct imx_request {
   imx_msg_type type;
   char id[IMX_NAME_BYTES_MAX + 1];
-  char cc[IMX_NAME_BYTES_MAX + 1];     /* "" = the connection's          */
+  char cc[IMX_NAME_BYTES_MAX + 1];     /* "" = the connection's; hello:
+                                       ** the token's                    */
   char token[IMX_TOKEN_BYTES_MAX + 1]; /* "" = none in this request      */
   char service[IMX_NAME_BYTES_MAX + 1];/* "" = none (trades.list: all)  */
   int side;            /* IMX_PSIDE_*                                    */
@@ -393,6 +428,11 @@ typedef struct imx_reply {
   /* hello, order.list, balance.get */
   char cc[IMX_NAME_BYTES_MAX + 1];
   unsigned roles;                      /* IMX_ROLE_*                    */
+  char currency[4];                    /* hello: the market's currency  */
+  int decimals;                        /* hello: its decimals, 0..IMX_
+                                       ** DECIMALS_MAX: every amount and
+                                       ** price of the market is in
+                                       ** 10^-decimals of the currency */
   /* order.new, order.cancel, order.modify */
   uint64_t order;
   int status;                          /* IMX_PSTATUS_*: open, filled,

@@ -1,7 +1,7 @@
 /*
 ** market.c -- the market file: which services are traded and who trades.
 **
-**   {"currency":"EUR", "tenders_per_cc_max":16,
+**   {"currency":"EUR", "decimals":2, "tenders_per_cc_max":16,
 **    "services":[{"id":"it.helpdesk.hour","name":"IT helpdesk hour",
 **                 "description":"First- and second-level support ...",
 **                 "unit":"hour","tick":100,"lot":1,
@@ -111,6 +111,23 @@ static int currency(const cJSON *obj, const char *field, char *dst,
   return 0;
 }
 
+/* A service's own currency: it must have the market's decimals. */
+static int service_currency(const cJSON *obj, const imx_market *m, char *dst,
+                            imx_proto_error *err) {
+  int rc = currency(obj, "currency", dst, err);
+  if (rc != 0 || strcmp(dst, m->currency) == 0) return rc < 0 ? -1 : 0;
+  int d = imx_currency_decimals(dst);
+  if (d < 0)
+    return imx_proto_fail(err, "bad_field", "currency",
+                          "not an ISO 4217 currency (only the market's own "
+                          "currency may be another, with \"decimals\")");
+  if (d != m->decimals)
+    return imx_proto_fail(err, "bad_field", "currency",
+                          "must have as many decimals as the market's currency "
+                          "(budgets are spent in it)");
+  return 0;
+}
+
 static int parse_service(const cJSON *obj, const imx_market *m,
                          imx_market_service *s, imx_proto_error *err) {
   static const char *const keys[] = {"id", "name", "description", "unit",
@@ -128,7 +145,7 @@ static int parse_service(const cJSON *obj, const imx_market *m,
       imx_json_string_copy(obj, "description", IMX_DESCRIPTION_BYTES_MAX, 0,
                            s->description, err) ||
       imx_json_string_copy(obj, "unit", IMX_NAME_BYTES_MAX, 1, s->unit, err) ||
-      currency(obj, "currency", s->currency, err) < 0 ||
+      service_currency(obj, m, s->currency, err) < 0 ||
       imx_json_bool(obj, "divisible", &s->divisible, err) < 0 ||
       imx_json_word(obj, "mode", modes, &s->auction, err) < 0 ||
       imx_json_int(obj, "price_cap", 1, IMX_PRICE_MAX_MINOR, &s->price_cap_minor,
@@ -304,9 +321,10 @@ static int parse_ccs(const cJSON *ccs, loader *L, imx_proto_error *err) {
 }
 
 static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
-  static const char *const keys[] = {"currency", "services", "cost_centres",
-                                     "tenders_per_cc_max", "description",
-                                     "period", "first_period", NULL};
+  static const char *const keys[] = {"currency", "decimals", "services",
+                                     "cost_centres", "tenders_per_cc_max",
+                                     "description", "period", "first_period",
+                                     NULL};
   static const char *const lengths[] = {"month", NULL};
   imx_market *m = L->m;
   if (!cJSON_IsObject(doc))
@@ -315,6 +333,13 @@ static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
   if (imx_json_check_keys(doc, keys, err)) return -1;
   if ((rc = currency(doc, "currency", m->currency, err)))
     return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "currency", "missing");
+  int64_t decimals = imx_currency_decimals(m->currency);
+  if ((rc = imx_json_int(doc, "decimals", 0, IMX_DECIMALS_MAX, &decimals, err)) < 0)
+    return -1;
+  if (rc == 1 && decimals < 0)
+    return imx_proto_fail(err, "bad_field", "currency",
+                          "not an ISO 4217 currency: give its \"decimals\" (0 to 4) too");
+  m->decimals = (int)decimals;
   int64_t tenders = IMX_TENDERS_PER_CC_DEFAULT;
   if (imx_json_int(doc, "tenders_per_cc_max", 0, IMX_TENDERS_PER_CC_MAX, &tenders,
                    err) < 0)

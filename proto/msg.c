@@ -206,7 +206,7 @@ _Static_assert(K_FIELDS + F_COUNT <= IMX_JSON_NAMES_MAX, "a bit per key");
 static const struct request_spec {
   unsigned allowed, required;
 } request_specs[IMX_MSG_TYPES] = {
-    [IMX_MSG_HELLO] = {ENVELOPE, B(F_CC) | B(F_TOKEN)},
+    [IMX_MSG_HELLO] = {ENVELOPE, B(F_TOKEN)}, /* no cc: the token's */
     [IMX_MSG_ORDER_NEW] = {ENVELOPE | B(F_SERVICE) | B(F_SIDE) | B(F_QTY) |
                                B(F_PRICE) | B(F_TIF) | B(F_AON),
                            B(F_SERVICE) | B(F_SIDE) | B(F_QTY)},
@@ -730,6 +730,8 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
   case IMX_MSG_HELLO:
     kv_str(w, "cc", r->cc);
     put_roles(w, r->roles);
+    kv_str(w, "currency", r->currency);
+    kv_int(w, "decimals", r->decimals);
     break;
   case IMX_MSG_ORDER_NEW:
     kv_uint(w, "order", r->order);
@@ -1418,7 +1420,7 @@ static int decode_roles(const cJSON *doc, unsigned *roles, imx_proto_error *err)
 
 #define K3 "v", "type", "id"
 static const char *const reply_keys[IMX_MSG_TYPES][20] = {
-    [IMX_MSG_HELLO] = {K3, "cc", "roles", NULL},
+    [IMX_MSG_HELLO] = {K3, "cc", "roles", "currency", "decimals", NULL},
     [IMX_MSG_ORDER_NEW] = {K3, "order", "status", "qty_open", "qty_filled",
                            "reason", "trades", "trades_omitted", NULL},
     [IMX_MSG_ORDER_CANCEL] = {K3, "order", "qty", NULL},
@@ -1456,9 +1458,15 @@ _Static_assert(3 + 10 + 3 < 20, "tender.get's keys and a NULL fit a row");
 static int decode_reply_fields(const cJSON *d, imx_reply *r,
                                imx_proto_error *err) {
   switch (r->type) {
-  case IMX_MSG_HELLO:
-    return text(d, "cc", r->cc, sizeof r->cc, 0, err) ||
-           decode_roles(d, &r->roles, err);
+  case IMX_MSG_HELLO: {
+    int64_t decimals = 0;
+    int rc = text(d, "cc", r->cc, sizeof r->cc, 0, err) ||
+             decode_roles(d, &r->roles, err) ||
+             text(d, "currency", r->currency, sizeof r->currency, 0, err) ||
+             num(d, "decimals", 0, IMX_DECIMALS_MAX, &decimals, err);
+    r->decimals = (int)decimals;
+    return rc;
+  }
   case IMX_MSG_ORDER_NEW:
     return unum(d, "order", &r->order, err) ||
            word(d, "status", new_status_words, &r->status, err) ||

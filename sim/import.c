@@ -9,8 +9,8 @@
 ** BOM tolerated; no quoting: ids cannot hold commas). A period is a label:
 ** if every label is an integer they are ordered as numbers, else as
 ** strings (2026-01 .. 2026-12), and numbered 1..P. Amounts are decimals
-** with at most two places, parsed as text into minor units, never through
-** a double. A bad row fails with the line and the column
+** with at most two places, parsed by proto's imx_money_parse into minor
+** units, never through a double. A bad row fails with the line and the column
 ** ("history.csv:17: amount: more than 2 decimal places").
 **
 ** The model (what a history can tell, and what must be assumed):
@@ -143,24 +143,17 @@ static int parse_qty(hist *h, uint32_t line, const char *s, int64_t *out) {
   return 0;
 }
 
-/* "1234.56", "1234.5", "1234" -> minor units, as text. */
+/* "1234.56", "1234.5", "1234" -> minor units, by proto's one exact money
+** parser (the file's amounts have two decimals, whatever the market's
+** currency), with this file's words for what is wrong. */
 static int parse_amount(hist *h, uint32_t line, const char *s, int64_t *out) {
-  if (s[0] == '-') return fail(h, line, "amount", "must not be negative");
-  size_t whole = strspn(s, "0123456789");
-  const char *frac = s + whole;
-  size_t places = 0;
-  if (*frac == '.') places = strspn(frac + 1, "0123456789");
-  if (whole == 0 || (*frac && *frac != '.') || (*frac == '.' && places == 0) ||
-      (*frac == '.' && frac[1 + places] != '\0'))
-    return fail(h, line, "amount", "must be a decimal amount such as 1234.56");
-  if (places > 2) return fail(h, line, "amount", "more than 2 decimal places");
-  if (whole > 13) return fail(h, line, "amount", "above 1e10");
-  int64_t v = 0;
-  for (size_t i = 0; i < whole; i++) v = v * 10 + (s[i] - '0');
-  for (size_t i = 0; i < 2; i++) v = v * 10 + (i < places ? frac[1 + i] - '0' : 0);
-  if (v > AMOUNT_ROW_MAX) return fail(h, line, "amount", "above 1e10");
-  *out = v;
-  return 0;
+  imx_proto_error err = {0};
+  if (imx_money_parse(s, 2, 0, AMOUNT_ROW_MAX, out, &err) == 0) return 0;
+  const char *why = err.message;
+  if (strstr(why, "decimals")) why = "more than 2 decimal places";
+  else if (strstr(why, "limit")) why = "above 1e10";
+  else if (!strstr(why, "negative")) why = "must be a decimal amount such as 1234.56";
+  return fail(h, line, "amount", "%s", why);
 }
 
 /* Splits a line at commas into exactly six fields. */

@@ -8,8 +8,8 @@
 ** provider. The reports only format those numbers.
 **
 ** Everything printed is exact and the same on every machine: money is
-** int64 minor units printed as a decimal with two places by integer
-** arithmetic, ratios (efficiency, utilisation, budget use) are rounded half
+** int64 minor units printed in major units by proto's imx_money_format
+** (the scenario currency's decimals), ratios (efficiency, utilisation, budget use) are rounded half
 ** away from zero from 128-bit products, and the SVG charts of the HTML use
 ** integer pixel coordinates. No floating point anywhere in this file.
 */
@@ -52,13 +52,17 @@ static uint64_t magnitude(int64_t v) {
   return v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 }
 
+/* The decimals of the scenario's currency (EUR 2, JPY 0; a code outside
+** ISO 4217: 2) for the report being written: each public entry point sets
+** it (money_of), because money is formatted deep inside tables and chart
+** axes that know nothing of the scenario; reports are written one at a
+** time. Money goes through proto's one formatter, imx_money_format. */
+static int money_decimals = 2;
+
 /* A change of money, signed: +12.00, -3.50, 0.00. */
 static const char *fmt_money_change(numbuf *b, int64_t minor) {
-  uint64_t m = magnitude(minor);
-  snprintf(b->s, sizeof b->s, "%s%" PRIu64 ".%02u",
-           minor < 0 ? "-" : minor > 0 ? "+" : "", m / 100,
-           (unsigned)(m % 100));
-  return b->s;
+  _Static_assert(sizeof b->s >= IMX_MONEY_TEXT_BYTES, "a formatted amount fits");
+  return imx_money_format(minor, money_decimals, IMX_MONEY_PLUS, b->s);
 }
 
 static const char *fmt_int(numbuf *b, int64_t v) {
@@ -98,8 +102,10 @@ static const char *fmt_fixed(numbuf *b, int64_t v, int places) {
   return b->s;
 }
 
-/* Money as a decimal with two places: -1234.05. */
-static const char *fmt_money(numbuf *b, int64_t minor) { return fmt_fixed(b, minor, 2); }
+/* Money in major units: -1234.05. */
+static const char *fmt_money(numbuf *b, int64_t minor) {
+  return imx_money_format(minor, money_decimals, 0, b->s);
+}
 
 /* num / den with `places` decimals, or `none` when den is 0. */
 static const char *fmt_ratio(numbuf *b, int64_t num, int64_t den, int places,
@@ -524,7 +530,14 @@ static void text_movers(const agg *a, FILE *o) {
   text_two_lists(o, a, a->rank_a, n, "grows", "shrinks");
 }
 
+/* Sets money_decimals for the report a (see there). */
+static void money_of(const sim_report *a) {
+  int d = imx_currency_decimals(a->sc->currency);
+  money_decimals = d < 0 ? 2 : d;
+}
+
 int sim_report_text(const sim_report *a, FILE *out) {
+  money_of(a);
   text_header(a, out);
   text_totals(a, out);
   text_services(a, out);
@@ -547,6 +560,7 @@ int sim_report_sensitivity(const sim_report *a, const char *label, int head,
                            FILE *out) {
   const tot *f = &a->all[RUN_FLAT], *m = &a->all[RUN_MARKET];
   numbuf x, y;
+  money_of(a);
   if (head) {
     fprintf(out, "\nsensitivity to the assumed price elasticity (money in %s)\n",
             a->sc->currency);
@@ -697,6 +711,7 @@ static void json_cc(const agg *a, FILE *o, uint32_t c) {
 }
 
 int sim_report_json(const sim_report *a, FILE *out) {
+  money_of(a);
   json_head(a, out);
   fputs("\"services\":[", out);
   for (uint32_t s = 0; s < a->S; s++) {
@@ -846,8 +861,9 @@ typedef struct axis {
 
 /* Money on an axis: whole currency units when the step allows. */
 static void label_money(numbuf *b, int64_t v, int64_t step) {
-  if (step % 100 == 0)
-    fmt_int(b, v / 100);
+  int64_t unit = pow10_tab[money_decimals];
+  if (step % unit == 0)
+    fmt_int(b, v / unit);
   else
     fmt_money(b, v);
 }
@@ -1549,6 +1565,7 @@ static int write_file(const agg *a, const char *dir, const char *name,
 int sim_report_dir(const sim_report *a, const char *dir, char *errbuf,
                    size_t errcap) {
   assert(a != NULL && dir != NULL && errbuf != NULL);
+  money_of(a);
   if (make_dirs(dir, errbuf, errcap) != 0) return -1;
   int rc = write_file(a, dir, "periods.csv", csv_periods, errbuf, errcap);
   if (rc == 0)

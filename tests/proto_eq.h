@@ -141,6 +141,7 @@ static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
   EQ_LIST_(a, b, quotes, quotes_n, imx_quote_eq);
   return EQ_STR_(a, b, buyer_name) && EQ_STR_(a, b, buyer_site) &&
          EQ_(a, b, type) && EQ_STR_(a, b, cc) && EQ_(a, b, roles) &&
+         EQ_STR_(a, b, currency) && EQ_(a, b, decimals) &&
          EQ_(a, b, order) && EQ_(a, b, status) && EQ_STR_(a, b, reason) &&
          EQ_(a, b, qty) && EQ_(a, b, qty_open) && EQ_(a, b, qty_filled) &&
          EQ_STR_(a, b, service) && EQ_(a, b, budget) && EQ_(a, b, reserved) &&

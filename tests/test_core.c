@@ -988,6 +988,44 @@ static void test_trades_list_shows_finance_every_trade_newest_first(void) {
   close_core(c);
 }
 
+static void test_trades_list_of_another_cost_centre_is_forbidden_not_empty(void) {
+  imx_core *c = open_core();
+  three_trades(c);
+  /* CC-R2 asks for CC-R1's trades: refused, not an empty list that would
+  ** read as "CC-R1 has none"; with or without after and a service. */
+  core_result res = run(c, "CC-R2", T0 + 10,
+                        "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t1\",\"cc\":\"CC-R1\"}");
+  CHECK_ERROR("forbidden", "cc", "not_own_trades");
+  CHECK_STR("only finance and admin see the trades of other cost centres", last_.message);
+  CHECK(res.journal == NULL);
+  run(c, "CC-R2", T0 + 10,
+      "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t2\",\"cc\":\"CC-R1\",\"after\":0,"
+      "\"service\":\"it.hour\"}");
+  CHECK_ERROR("forbidden", "cc", "not_own_trades");
+  /* A provider for its buyer: the same, though they traded together. */
+  run(c, "CC-P1", T0 + 10,
+      "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t3\",\"cc\":\"CC-R1\"}");
+  CHECK_ERROR("forbidden", "cc", "not_own_trades");
+  /* An unknown cost centre is unknown_cc, for anyone. */
+  run(c, "CC-R2", T0 + 10,
+      "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t4\",\"cc\":\"CC-NOBODY\"}");
+  CHECK_ERROR("unknown_cc", "cc", "unknown_cc");
+  /* Its own id is fine, and so are finance and admin for anyone. */
+  run(c, "CC-R2", T0 + 10,
+      "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t5\",\"cc\":\"CC-R2\"}");
+  CHECK_OK(IMX_MSG_TRADES_LIST);
+  CHECK_EQ(1, last_.trades_n);
+  run(c, "CC-FIN", T0 + 10,
+      "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t6\",\"cc\":\"CC-R1\"}");
+  CHECK_OK(IMX_MSG_TRADES_LIST);
+  CHECK_EQ(2, last_.trades_n);
+  run(c, "CC-ADM", T0 + 10,
+      "{\"v\":1,\"type\":\"trades.list\",\"id\":\"t7\",\"cc\":\"CC-R1\"}");
+  CHECK_OK(IMX_MSG_TRADES_LIST);
+  CHECK_EQ(2, last_.trades_n);
+  close_core(c);
+}
+
 static void test_trades_list_after_pages_forward_oldest_first(void) {
   imx_core *c = open_core();
   three_trades(c);
@@ -1560,7 +1598,7 @@ static void test_bid_beyond_the_budget_is_insufficient_budget_and_names_what_is_
       "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":\"it.hour\","
       "\"side\":\"bid\",\"qty\":61,\"price\":1000}");
   CHECK_ERROR("insufficient_budget", "price", "insufficient_budget");
-  CHECK_STR("budget left: 60000", last_.message);
+  CHECK_STR("budget left: 600.00 EUR", last_.message);
   close_core(c);
 }
 
@@ -1570,7 +1608,7 @@ static void test_tender_beyond_the_budget_is_insufficient_budget_on_ceiling(void
       "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n1\",\"service\":\"it.hour\","
       "\"qty\":101,\"ceiling\":1000,\"deadline_ms\":60000}");
   CHECK_ERROR("insufficient_budget", "ceiling", "insufficient_budget");
-  CHECK_STR("budget left: 100000", last_.message);
+  CHECK_STR("budget left: 1000.00 EUR", last_.message);
   close_core(c);
 }
 
@@ -2892,6 +2930,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_book_get_lists_levels_best_first_up_to_depth),
       CHECK_CASE(test_trades_list_shows_a_receiver_only_its_own_trades_newest_first),
       CHECK_CASE(test_trades_list_shows_finance_every_trade_newest_first),
+      CHECK_CASE(test_trades_list_of_another_cost_centre_is_forbidden_not_empty),
       CHECK_CASE(test_trades_list_after_pages_forward_oldest_first),
       CHECK_CASE(test_balance_get_shows_budget_reservation_spending_and_capacities),
       CHECK_CASE(test_tender_new_replies_the_tender_and_reserves_qty_times_ceiling),

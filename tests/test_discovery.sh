@@ -48,15 +48,15 @@ services_of_an_empty_market() {
 check services_lists_every_service_with_name_and_description services_of_an_empty_market
 
 # Two providers offer, a receiver buys from the cheaper, another bids.
-as CC-4100 offer it.helpdesk.hour 10 8500 >/dev/null
-as CC-4200 offer it.helpdesk.hour 5 8400 >/dev/null
-as CC-1100 bid it.helpdesk.hour 2 8600 >"$tmp/fill"
-as CC-1200 bid it.helpdesk.hour 2 8000 >/dev/null
+as CC-4100 offer it.helpdesk.hour 10 85 >/dev/null
+as CC-4200 offer it.helpdesk.hour 5 84 >/dev/null
+as CC-1100 bid it.helpdesk.hour 2 86 >"$tmp/fill"
+as CC-1200 bid it.helpdesk.hour 2 80 >/dev/null
 
 services_show_the_market_now() {
   local out json
   out=$(as CC-1300 services) || return 1
-  grep -qE '^IT helpdesk hour +it\.helpdesk\.hour +hour +continuous +2 +80\.00 x 2 +84\.00 x 3 +84\.00 +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}$' <<<"$out" ||
+  grep -qE '^IT helpdesk hour +it\.helpdesk\.hour +hour +continuous +2 +80\.00 x 2 +84\.00 x 3 +84\.00 +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9]{2}:[0-9]{2}$' <<<"$out" ||
     { echo "$out"; return 1; }
   json=$(as CC-1300 --json services) || return 1
   has "$json" '"type":"services.list.ok"' '"service":"it.helpdesk.hour","name":"IT helpdesk hour"' \
@@ -69,7 +69,7 @@ trades_show_names() {
   grep -qE 'Sales North +IT Service Desk Leipzig +2 +84\.00' "$tmp/fill" &&
     as CC-1100 trades | grep -qE 'Sales North +IT Service Desk Leipzig +2 +84\.00' &&
     as CC-1100 --json trades | grep -q '"buyer":"CC-1100","seller":"CC-4200"' &&
-    as CC-1100 balance | grep -q '^Sales North (CC-1100): budget 60000.00, .*spent 168.00'
+    as CC-1100 balance | grep -q '^Sales North (CC-1100): budget 60000.00, .*spent 168.00, .*(EUR)$'
 }
 check trades_and_balance_show_names_and_json_keeps_ids trades_show_names
 
@@ -100,8 +100,8 @@ one_cost_centre() {
   has "$out" "Logistics Centre Leipzig (CC-6100)" "  site      Leipzig" "  roles     provider" \
     "  offers    Warehouse space (warehouse.m2month)" "            Truck with driver (truck.day)" &&
     ! grep -q budget <<<"$out" &&
-    as CC-1100 who CC-1100 | grep -q '^  budget    60000.00 per period$' &&
-    as CC-9000 who CC-1400 | grep -q '^  budget    90000.00 per period$' &&
+    as CC-1100 who CC-1100 | grep -q '^  budget    60000.00 EUR per period$' &&
+    as CC-9000 who CC-1400 | grep -q '^  budget    90000.00 EUR per period$' &&
     ! as CC-9900 who CC-1400 | grep -q budget
 }
 check who_shows_one_cost_centre_and_its_budget_only_to_itself_and_finance one_cost_centre
@@ -180,9 +180,9 @@ check raw_cc_get_unauthenticated expect_raw unauthorized token \
 readme_example() {
   start_daemon readme
   local r=(env IMX_URL="$URL_readme")
-  "${r[@]}" IMX_TOKEN=demo-CC-4100 "$imx" offer it.helpdesk.hour 40 8500 >/dev/null &&
-    "${r[@]}" IMX_TOKEN=demo-CC-1100 "$imx" bid it.helpdesk.hour 25 9000 >/dev/null &&
-    "${r[@]}" IMX_TOKEN=demo-CC-4200 "$imx" offer it.helpdesk.hour 5 8400 >/dev/null || return 1
+  "${r[@]}" IMX_TOKEN=demo-CC-4100 "$imx" offer it.helpdesk.hour 40 85 >/dev/null &&
+    "${r[@]}" IMX_TOKEN=demo-CC-1100 "$imx" bid it.helpdesk.hour 25 90 >/dev/null &&
+    "${r[@]}" IMX_TOKEN=demo-CC-4200 "$imx" offer it.helpdesk.hour 5 84 >/dev/null || return 1
   awk '/^\*\*Finding services and providers/ {f = 1}
        f && /^```sh$/ {b = 1; next}
        b && /^```$/ {exit}
@@ -204,7 +204,7 @@ readme_example() {
     fi
   done <"$tmp/readme.block"
   [ "$commands" -eq 3 ] || { echo "  want 3 commands in the README block, found $commands"; return 1; }
-  local time='s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}/TIME/'
+  local time='s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:[0-9]{2})?/TIME/'
   for i in $(seq "$commands"); do
     local lines
     lines=$(wc -l <"$tmp/readme.want.$i")

@@ -46,7 +46,7 @@ expect_raw() { # expect_raw CODE JSON: nngcat gets an error reply with CODE
 # ---------------------------------------------------------------- trading
 
 watch_started() {
-  IMX_PUB_URL=$PUB_main "$imx" --json watch it.hour --count 3 >"$tmp/watch.out" 2>&1 &
+  IMX_URL=$URL_main IMX_PUB_URL=$PUB_main IMX_TOKEN=test-token-CC-R2 "$imx" --json watch it.hour --count 3 >"$tmp/watch.out" 2>&1 &
   pids+=($!)
   WATCH_PID=$!
   sleep 0.3
@@ -54,12 +54,12 @@ watch_started() {
 watch_started
 
 offer_rests() {
-  as CC-P1 offer it.hour 10 8500 >"$tmp/o1" && grep -q 'order 1 open' "$tmp/o1"
+  as CC-P1 offer it.hour 10 85 >"$tmp/o1" && grep -q 'order 1 open' "$tmp/o1"
 }
 check provider_offer_rests offer_rests
 
 bid_fills() {
-  as CC-R1 bid it.hour 4 9000 >"$tmp/b1" && grep -q 'order 2 filled: 4 filled' "$tmp/b1" &&
+  as CC-R1 bid it.hour 4 90 >"$tmp/b1" && grep -q 'order 2 filled: 4 filled' "$tmp/b1" &&
     grep -q 'Receiver One .*Provider One .* 4 .*85.00' "$tmp/b1"
 }
 check receiver_bid_fills_at_the_offer_price bid_fills
@@ -118,23 +118,23 @@ hello_then_no_token() {
 check hello_authenticates hello_then_no_token
 
 auction_by_admin() {
-  as CC-P1 offer truck.day 5 40000 >/dev/null &&
-    as CC-R2 bid truck.day 3 45000 >/dev/null &&
-    as CC-ADM auction run truck.day --reference 42000 | grep -q 'price 400.00, volume 3' &&
+  as CC-P1 offer truck.day 5 400 >/dev/null &&
+    as CC-R2 bid truck.day 3 450 >/dev/null &&
+    as CC-ADM auction run truck.day --reference 420 | grep -q 'price 400.00, volume 3' &&
     expect_code forbidden CC-R2 auction run truck.day
 }
 check auction_run_by_admin_only auction_by_admin
 
 tender_and_quote() {
   local t
-  t=$(as CC-R2 tender it.hour 5 9000 60 | grep -o 'tender [0-9]*' | cut -d' ' -f2)
-  [ -n "$t" ] && as CC-P2 quote "$t" 8800 | grep -q "on tender $t" &&
-    expect_code forbidden CC-R1 quote "$t" 8700
+  t=$(as CC-R2 tender it.hour 5 90 60 | grep -o 'tender [0-9]*' | cut -d' ' -f2)
+  [ -n "$t" ] && as CC-P2 quote "$t" 88 | grep -q "on tender $t" &&
+    expect_code forbidden CC-R1 quote "$t" 87
 }
 check tender_and_quote tender_and_quote
 
 period_close() {
-  as CC-R2 bid it.hour 1 5000 --tif period >/dev/null &&
+  as CC-R2 bid it.hour 1 50 --tif period >/dev/null &&
     as CC-FIN period close | grep -q 'period 1 closed, 2 open; 1 orders expired' &&
     as CC-R1 balance | grep -q 'spent 0.00' &&
     expect_code forbidden CC-R1 period close
@@ -153,17 +153,17 @@ check bad_field_fraction expect_raw bad_field '{"v":1,"type":"order.new","id":"e
 check bad_field_unknown_key expect_raw bad_field '{"v":1,"type":"book.get","id":"e2","token":"test-token-CC-R1","service":"it.hour","colour":1}'
 check bad_field_unknown_type expect_raw bad_field '{"v":1,"type":"order.steal","id":"e3"}'
 check bad_field_version expect_raw bad_field '{"v":2,"type":"book.get","id":"e4","service":"it.hour"}'
-check bad_field_tick expect_code bad_field CC-R1 bid it.hour 1 9050
-check unknown_service expect_code unknown_service CC-R1 bid no.such 1 9000
+check bad_field_tick expect_code bad_field CC-R1 bid it.hour 1 90.50
+check unknown_service expect_code unknown_service CC-R1 bid no.such 1 90
 check unknown_cc expect_code unknown_cc CC-FIN balance --for CC-NOBODY
 check unauthorized_wrong_token expect_raw unauthorized '{"v":1,"type":"book.get","id":"e5","token":"wrong","service":"it.hour"}'
 check unauthorized_no_token expect_raw unauthorized '{"v":1,"type":"book.get","id":"e6","service":"it.hour"}'
-check forbidden_receiver_offers expect_code forbidden CC-R1 offer it.hour 1 9000
+check forbidden_receiver_offers expect_code forbidden CC-R1 offer it.hour 1 90
 check forbidden_other_cc expect_code forbidden CC-R1 balance --for CC-R2
 check cancel_of_others_order_is_not_found expect_code not_found CC-R1 cancel 1
 check not_found_cancel expect_code not_found CC-P1 cancel 999
-check insufficient_budget expect_code insufficient_budget CC-R1 bid it.hour 100 9000
-check over_capacity expect_code over_capacity CC-P2 offer it.hour 51 9000
+check insufficient_budget expect_code insufficient_budget CC-R1 bid it.hour 100 90
+check over_capacity expect_code over_capacity CC-P2 offer it.hour 51 90
 check market_order_in_continuous expect_code bad_field CC-R1 bid it.hour 1
 
 nothing_changed_after_errors() {
@@ -206,9 +206,9 @@ limits() {
   [ "$(grep -c book.get.ok <<<"$out")" -eq 5 ] || { echo "  want 5 answered: $out"; ok=0; }
   [[ "$out" == *rate_limited* ]] || { echo "  no rate_limited in: $out"; ok=0; }
   sleep 1.2
-  IMX_URL=$URL_lim IMX_TOKEN=test-token-CC-R2 "$imx" bid it.hour 1 5000 >/dev/null &&
-    IMX_URL=$URL_lim IMX_TOKEN=test-token-CC-R2 "$imx" bid it.hour 1 5100 >/dev/null || ok=0
-  out=$(IMX_URL=$URL_lim IMX_TOKEN=test-token-CC-R2 "$imx" bid it.hour 1 5200 2>&1)
+  IMX_URL=$URL_lim IMX_TOKEN=test-token-CC-R2 "$imx" bid it.hour 1 50 >/dev/null &&
+    IMX_URL=$URL_lim IMX_TOKEN=test-token-CC-R2 "$imx" bid it.hour 1 51 >/dev/null || ok=0
+  out=$(IMX_URL=$URL_lim IMX_TOKEN=test-token-CC-R2 "$imx" bid it.hour 1 52 2>&1)
   [[ "$out" == *too_many_orders* ]] || { echo "  $out"; ok=0; }
   [ $ok -eq 1 ]
 }
@@ -235,8 +235,8 @@ readme_example() {
   req=$(grep -o "'{\"v\":1,\"type\":\"order.new\",\"id\":\"a1\"[^']*'" "$src/README.md" | tr -d "'")
   [ -n "$req" ] || { echo "  no example in README.md"; return 1; }
   market=$src/examples/market.json start_daemon ex
-  IMX_URL=$URL_ex IMX_TOKEN=demo-CC-4100 "$imx" offer it.helpdesk.hour 40 8500 >/dev/null &&
-    IMX_URL=$URL_ex IMX_TOKEN=demo-CC-4200 "$imx" offer it.helpdesk.hour 10 8200 >/dev/null || return 1
+  IMX_URL=$URL_ex IMX_TOKEN=demo-CC-4100 "$imx" offer it.helpdesk.hour 40 85 >/dev/null &&
+    IMX_URL=$URL_ex IMX_TOKEN=demo-CC-4200 "$imx" offer it.helpdesk.hour 10 82 >/dev/null || return 1
   local out
   out=$(nngcat --req --dial "$URL_ex" --format ascii --recv-timeout 5 --data "$req")
   [[ "$out" == '{"v":1,"type":"order.new.ok","id":"a1","order":3,"status":"filled","qty_open":0,"qty_filled":5,"trades":['* ]] ||
@@ -255,9 +255,9 @@ trades_paging() {
     "$hp" "$hb" >"$tmp/page.json"
   market=$tmp/page.json start_daemon page --sync normal --rate 1000000 --burst 1000000
   local ok=1 out
-  IMX_URL=$URL_page IMX_TOKEN=page-P "$imx" offer s 1000000 7 >/dev/null || return 1
+  IMX_URL=$URL_page IMX_TOKEN=page-P "$imx" offer s 1000000 0.07 >/dev/null || return 1
   for i in 1 2 3 4 5; do
-    IMX_URL=$URL_page IMX_TOKEN=page-B "$imx" bid s "$i" 7 >/dev/null || return 1
+    IMX_URL=$URL_page IMX_TOKEN=page-B "$imx" bid s "$i" 0.07 >/dev/null || return 1
   done
   pg() { IMX_URL=$URL_page IMX_TOKEN=page-B "$imx" --json trades "$@" | grep -o '"trade":[0-9]*' | tr -d '"trade:' | tr '\n' ' '; }
   # Without after: newest first; with it: after that id, oldest first, up to limit.
@@ -321,7 +321,7 @@ restart_recovers() {
   # Order ids go on where they stopped.
   local last
   last=$(grep -o '^[0-9]*' "$tmp/orders.before" | sort -n | tail -1)
-  as CC-P2 offer it.hour 1 9900 | grep -q "order $((last + 1)) \|order [0-9]* open" &&
+  as CC-P2 offer it.hour 1 99 | grep -q "order $((last + 1)) \|order [0-9]* open" &&
     kill -TERM "$PID_re" && wait "$PID_re"
 }
 check restart_recovers_orders_balances_and_trades restart_recovers
@@ -338,9 +338,9 @@ crash_rounds() {
     local url=${!url_var} pid=${!pid_var}
     grep -q 'verified' "$tmp/c$round.log" || { echo "  round $round: not verified"; ok=0; }
     (for i in $(seq 400); do
-       IMX_URL=$url IMX_TOKEN=test-token-CC-P1 "$imx" offer it.hour 1 8000 2>/dev/null |
+       IMX_URL=$url IMX_TOKEN=test-token-CC-P1 "$imx" offer it.hour 1 80 2>/dev/null |
          grep -o '^order [0-9]*' >>"$tmp/acked"
-       IMX_URL=$url IMX_TOKEN=test-token-CC-R2 "$imx" bid it.hour 1 8000 2>/dev/null |
+       IMX_URL=$url IMX_TOKEN=test-token-CC-R2 "$imx" bid it.hour 1 80 2>/dev/null |
          grep -o '^order [0-9]*' >>"$tmp/acked"
      done) &
     local client=$!
@@ -362,7 +362,7 @@ crash_rounds() {
   grep -q 'verified' "$tmp/final.log" || { echo "  final: not verified"; cat "$tmp/final.log"; ok=0; }
   local last next
   last=$(cut -d' ' -f2 "$tmp/acked" | sort -n | tail -1)
-  next=$(IMX_URL=$URL_final IMX_TOKEN=test-token-CC-R1 "$imx" bid it.hour 1 100 | grep -o '^order [0-9]*' | cut -d' ' -f2)
+  next=$(IMX_URL=$URL_final IMX_TOKEN=test-token-CC-R1 "$imx" bid it.hour 1 1 | grep -o '^order [0-9]*' | cut -d' ' -f2)
   local acked
   acked=$(wc -l <"$tmp/acked")
   [ "$acked" -ge 20 ] || { echo "  only $acked orders acknowledged before the kills"; ok=0; }
@@ -389,8 +389,8 @@ check bad_market_file_is_refused_with_the_field bad_market_refused
 # stops, and a restart has the resting offer untouched.
 failed_commit_publishes_nothing() {
   start_daemon fc
-  IMX_URL=$URL_fc IMX_TOKEN=test-token-CC-P1 "$imx" offer it.hour 5 8500 >/dev/null || return 1
-  IMX_PUB_URL=$PUB_fc "$imx" --json watch it.hour --count 1 >"$tmp/fc.watch" 2>&1 &
+  IMX_URL=$URL_fc IMX_TOKEN=test-token-CC-P1 "$imx" offer it.hour 5 85 >/dev/null || return 1
+  IMX_URL=$URL_fc IMX_PUB_URL=$PUB_fc IMX_TOKEN=test-token-CC-R2 "$imx" --json watch it.hour --count 1 >"$tmp/fc.watch" 2>&1 &
   pids+=($!)
   sleep 0.3
   # The other writer holds the lock until fc.hold is gone.
@@ -405,7 +405,7 @@ failed_commit_publishes_nothing() {
     sleep 0.05
   done
   [ $held -eq 1 ] || { rm -f "$tmp/fc.hold"; echo "  the lock was not taken"; return 1; }
-  if IMX_URL=$URL_fc IMX_TOKEN=test-token-CC-R1 "$imx" bid it.hour 2 9000 >"$tmp/fc.bid" 2>&1; then
+  if IMX_URL=$URL_fc IMX_TOKEN=test-token-CC-R1 "$imx" bid it.hour 2 90 >"$tmp/fc.bid" 2>&1; then
     echo "  the bid was acknowledged: $(cat "$tmp/fc.bid")"
     rm -f "$tmp/fc.hold"
     return 1

@@ -49,16 +49,16 @@ has() { # has TEXT NEEDLE...: TEXT contains every NEEDLE
 
 # Offers 1 (P1, 10) and 2 (P2, 5) at 85.00; R1's bid 3 takes 4 of order 1.
 setup_book() {
-  as CC-P1 offer it.hour 10 8500 | grep -q 'order 1 open' &&
-    as CC-P2 offer it.hour 5 8500 | grep -q 'order 2 open' &&
-    as CC-R1 bid it.hour 4 9000 | grep -q 'order 3 filled'
+  as CC-P1 offer it.hour 10 85 | grep -q 'order 1 open' &&
+    as CC-P2 offer it.hour 5 85 | grep -q 'order 2 open' &&
+    as CC-R1 bid it.hour 4 90 | grep -q 'order 3 filled'
 }
 check a_book_to_modify setup_book
 
 reduction_keeps_priority() {
   # qty is the new total: 8 = 4 filled + 4 open; still first at 85.00.
   as CC-P1 modify 1 --qty 8 | grep -q 'order 1 open: 4 of 8 filled, 4 open at 85.00, priority kept' &&
-    as CC-R1 bid it.hour 1 8500 | grep -qE '^[0-9]+ +[0-9T:+-]+ +it.hour +Receiver One +Provider One '
+    as CC-R1 bid it.hour 1 85 | grep -qE '^[0-9]+ +it.hour +Receiver One +Provider One '
 }
 check a_reduction_at_the_same_price_keeps_priority reduction_keeps_priority
 
@@ -68,7 +68,7 @@ raw_modify_loses_priority() {
   has "$out" '"type":"order.modify.ok"' '"order":1' '"status":"open"' '"qty":9' \
     '"qty_open":4' '"qty_filled":5' '"priority_kept":false' '"trades":[]' || return 1
   # P2's offer is first now.
-  as CC-R1 bid it.hour 1 8500 | grep -qE '^[0-9]+ +[0-9T:+-]+ +it.hour +Receiver One +Provider Two '
+  as CC-R1 bid it.hour 1 85 | grep -qE '^[0-9]+ +it.hour +Receiver One +Provider Two '
 }
 check an_increase_through_nngcat_loses_priority raw_modify_loses_priority
 
@@ -88,9 +88,9 @@ check a_repeated_modify_is_answered_byte_for_byte repeat_same_bytes
 modify_errors() {
   expect_code not_found CC-P2 modify 1 --qty 3 &&      # another cost centre's
     expect_code not_found CC-P1 modify 99 --qty 3 &&    # no such order
-    expect_code bad_field CC-P1 modify 1 --price 8550 && # off the tick
+    expect_code bad_field CC-P1 modify 1 --price 85.50 && # off the tick
     expect_code bad_field CC-P1 modify 1 --qty 5 &&      # not above the 5 filled
-    as CC-R2 bid it.hour 5 1000 | grep -q 'order 6 open' &&
+    as CC-R2 bid it.hour 5 10 | grep -q 'order 6 open' &&
     expect_code insufficient_budget CC-R2 modify 6 --qty 5000 &&
     as CC-R2 orders | grep -qE '^6 .* 10.00 +5 +5 +0' &&
     { as CC-P1 modify 1 >/dev/null 2>&1; [ $? -eq 2 ]; } # neither qty nor price
@@ -98,11 +98,12 @@ modify_errors() {
 check modify_errors_name_the_field_and_change_nothing modify_errors
 
 modify_is_published() {
-  IMX_PUB_URL=$PUB_hist "$imx" --json watch it.hour --count 1 >"$tmp/watch.out" 2>&1 &
+  IMX_URL=$URL IMX_PUB_URL=$PUB_hist IMX_TOKEN=test-token-CC-R2 "$imx" --json watch it.hour --count 1 \
+    >"$tmp/watch.out" 2>&1 &
   local w=$!
   pids+=("$w")
   sleep 0.3
-  as CC-P1 modify 1 --price 8400 >/dev/null || return 1
+  as CC-P1 modify 1 --price 84 >/dev/null || return 1
   for _ in $(seq 50); do
     kill -0 "$w" 2>/dev/null || break
     sleep 0.1
@@ -117,7 +118,7 @@ check a_modify_that_moves_the_best_price_is_published modify_is_published
 close_some() {
   # P2 cancels order 2; R2's ioc takes order 1's 4 at 84.00 and the rest
   # of its 10 is cancelled.
-  as CC-P2 cancel 2 >/dev/null && as CC-R2 bid it.hour 10 8500 --tif ioc |
+  as CC-P2 cancel 2 >/dev/null && as CC-R2 bid it.hour 10 85 --tif ioc |
     grep -q 'order 7 cancelled: 4 filled, 0 open, reason ioc'
 }
 check orders_close close_some
@@ -205,8 +206,8 @@ docs_examples() {
   market=$src/examples/market.json start_daemon docs
   local url=$URL_docs
   run_imx() { local t=$1; shift; IMX_URL=$url IMX_TOKEN=$t "$imx" "$@"; }
-  run_imx demo-CC-4100 offer it.helpdesk.hour 40 8500 >/dev/null &&
-    run_imx demo-CC-1100 bid it.helpdesk.hour 25 9000 >/dev/null || return 1
+  run_imx demo-CC-4100 offer it.helpdesk.hour 40 85 >/dev/null &&
+    run_imx demo-CC-1100 bid it.helpdesk.hour 25 90 >/dev/null || return 1
   { run_imx demo-CC-4100 modify 1 --qty 30 && run_imx demo-CC-1100 orders --all; } >"$tmp/readme.out"
   sed -n '/^order 1 open: 25 of 30 filled/,/^```/p' "$src/README.md" | sed '$d' >"$tmp/readme.want"
   [ -s "$tmp/readme.want" ] && diff "$tmp/readme.want" "$tmp/readme.out" || return 1

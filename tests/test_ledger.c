@@ -834,6 +834,41 @@ static void test_csv_quotes_ids_per_rfc_4180(void) {
   imx_market_free(&m);
 }
 
+/* Amounts in the market currency's decimals: yen have none, dinars three. */
+static void test_exports_write_amounts_with_the_currencys_decimals(void) {
+  static const char *const markets[2] = {
+      "{\"currency\":\"JPY\",\"services\":[{\"id\":\"s\",\"unit\":\"u\",\"tick\":1,\"lot\":1}],"
+      "\"cost_centres\":[{\"id\":\"P\",\"name\":\"P\",\"roles\":[\"provider\"],\"budget\":0,"
+      "\"capacities\":{\"s\":10}},{\"id\":\"R\",\"name\":\"R\",\"roles\":[\"receiver\"],"
+      "\"budget\":100000}]}",
+      "{\"currency\":\"KWD\",\"services\":[{\"id\":\"s\",\"unit\":\"u\",\"tick\":1,\"lot\":1}],"
+      "\"cost_centres\":[{\"id\":\"P\",\"name\":\"P\",\"roles\":[\"provider\"],\"budget\":0,"
+      "\"capacities\":{\"s\":10}},{\"id\":\"R\",\"name\":\"R\",\"roles\":[\"receiver\"],"
+      "\"budget\":100000}]}"};
+  static const char *const want[2] = {
+      "trade,period,date,service,buyer,seller,qty,unit,price,amount,currency\n"
+      "1,1,2026-01-01,s,R,P,2,u,1500,3000,JPY\n",
+      "trade,period,date,service,buyer,seller,qty,unit,price,amount,currency\n"
+      "1,1,2026-01-01,s,R,P,2,u,1.500,3.000,KWD\n"};
+  for (int k = 0; k < 2; k++) {
+    imx_market m;
+    imx_proto_error perr = {0};
+    CHECK_EQ(0, imx_market_parse(markets[k], strlen(markets[k]), &m, &perr));
+    imx_ledger *l = fresh();
+    imx_ledger_trade t = {.trade_id = 1, .period = 1, .time_ms = 1767225600000LL,
+                          .service = "s", .buyer = "R", .seller = "P", .qty = 2,
+                          .price_minor = 1500};
+    CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+    char buf[1024];
+    int rc = -1;
+    export_of(l, &m, IMX_EXPORT_CSV, &rc, buf, sizeof buf);
+    CHECK_EQ(0, rc);
+    CHECK_STR(want[k], buf);
+    done(l);
+    imx_market_free(&m);
+  }
+}
+
 static void test_sap_refuses_ids_it_cannot_carry_before_writing(void) {
   imx_market m;
   imx_ledger *l = odd_ledger(&m);
@@ -1075,6 +1110,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_verify_finds_a_closed_order_that_does_not_match_its_trades),
       CHECK_CASE(test_a_v3_ledger_is_upgraded_to_keep_closed_orders),
       CHECK_CASE(test_csv_quotes_ids_per_rfc_4180),
+      CHECK_CASE(test_exports_write_amounts_with_the_currencys_decimals),
       CHECK_CASE(test_sap_refuses_ids_it_cannot_carry_before_writing),
       CHECK_CASE(test_account_names_are_mapped_the_same_for_hledger_and_beancount),
       CHECK_CASE(test_two_cost_centres_with_one_account_name_fail_the_export),

@@ -663,12 +663,15 @@ static void test_strings_are_utf8_without_nul(void) {
 
 /* ----------------------------------------------- requests: what is refused */
 
-static void test_hello_needs_cc_and_token(void) {
+static void test_hello_needs_a_token_and_may_name_its_cc(void) {
   imx_request r;
   decode_ok(msg("hello", "\"cc\":\"CC-4100\",\"token\":\"tk\""), &r);
-  expect_bad("hello", "\"token\":\"tk\"", "cc");
+  CHECK_STR("CC-4100", r.cc);
+  decode_ok(msg("hello", "\"token\":\"tk\""), &r); /* the token's cc */
+  CHECK_STR("", r.cc);
+  CHECK_STR("tk", r.token);
   expect_bad("hello", "\"cc\":\"CC-4100\"", "token");
-  expect_bad("hello", "", "cc");
+  expect_bad("hello", "", "token");
 }
 
 static void test_required_fields_are_required(void) {
@@ -1092,7 +1095,7 @@ static void test_aon_is_a_boolean(void) {
 
 static void test_cc_is_validated(void) {
   check_string_field("order.list", "", "cc", IMX_NAME_BYTES_MAX, 0);
-  check_string_field("hello", "\"token\":\"t\"", "cc", IMX_NAME_BYTES_MAX, 1);
+  check_string_field("hello", "\"token\":\"t\"", "cc", IMX_NAME_BYTES_MAX, 0);
 }
 
 static void test_token_is_validated(void) {
@@ -1233,6 +1236,8 @@ static void test_hello_ok_round_trips_every_set_of_roles(void) {
     imx_reply x = reply(IMX_MSG_HELLO, "h1");
     strcpy(x.cc, "CC-4100");
     x.roles = roles;
+    strcpy(x.currency, roles & 1 ? "EUR" : "JPY");
+    x.decimals = (int)(roles % (IMX_DECIMALS_MAX + 1));
     round_trip_reply(&x);
   }
 }
@@ -1611,9 +1616,11 @@ static void test_reply_encoding_is_the_documented_json(void) {
   imx_reply x = reply(IMX_MSG_HELLO, "h1");
   strcpy(x.cc, "CC-1");
   x.roles = IMX_ROLE_PROVIDER | IMX_ROLE_ADMIN;
+  strcpy(x.currency, "KWD");
+  x.decimals = 3;
   CHECK(imx_reply_encode(&x, out_, sizeof out_) > 0);
   CHECK_STR("{\"v\":1,\"type\":\"hello.ok\",\"id\":\"h1\",\"cc\":\"CC-1\","
-            "\"roles\":[\"provider\",\"admin\"]}",
+            "\"roles\":[\"provider\",\"admin\"],\"currency\":\"KWD\",\"decimals\":3}",
             out_);
   x = reply(IMX_MSG_AUCTION_RUN, "a1");
   strcpy(x.service, "truck.day");
@@ -2604,6 +2611,246 @@ static void test_market_currency_must_be_3_letters(void) {
   CHECK_STR("must be a 3-letter currency code such as EUR", err.message);
 }
 
+/* ------------------------------------------------------------------ money */
+
+/* text in a currency of d decimals must read as want minor units. */
+static void money_reads(const char *text, int d, int64_t want) {
+  imx_proto_error err = {0};
+  int64_t got = -12345;
+  int rc = imx_money_parse(text, d, IMX_MONEY_SIGNED, INT64_MAX, &got, &err);
+  if (rc != 0 || got != want)
+    fprintf(stderr, "  \"%s\" (%d decimals): want %lld, got rc %d %lld (%s)\n", text, d,
+            (long long)want, rc, (long long)got, err.message ? err.message : "");
+  CHECK(rc == 0 && got == want);
+}
+
+/* text must be refused with message. */
+static void money_refused(const char *text, int d, unsigned flags, int64_t max,
+                          const char *message) {
+  imx_proto_error err = {0};
+  int64_t got = -12345;
+  int rc = imx_money_parse(text, d, flags, max, &got, &err);
+  int good = rc == -1 && got == -12345 && err.code && !strcmp(err.code, "bad_field") &&
+             err.message && !strcmp(err.message, message);
+  if (!good)
+    fprintf(stderr, "  \"%s\" (%d decimals): want \"%s\", got rc %d %lld \"%s\"\n", text, d,
+            message, rc, (long long)got, err.message ? err.message : "");
+  CHECK(good);
+}
+
+#define NOT_AN_AMOUNT "not an amount: digits with at most one '.' or ',' (85, 85.50, 85,50)"
+
+static void test_money_reads_major_units_exactly(void) {
+  money_reads("85", 2, 8500);
+  money_reads("85.00", 2, 8500);
+  money_reads("85.5", 2, 8550);
+  money_reads("85.50", 2, 8550);
+  money_reads("0.05", 2, 5);
+  money_reads("0", 2, 0);
+  money_reads("007.10", 2, 710);
+  money_reads("1500", 0, 1500);   /* JPY */
+  money_reads("1.234", 3, 1234);  /* KWD */
+  money_reads("0.0001", 4, 1);    /* CLF */
+  money_reads("19.99", 2, 1999);  /* no binary fraction can round it */
+  money_reads("0.29", 2, 29);
+  money_reads("1.15", 2, 115);
+}
+
+static void test_money_reads_a_decimal_comma_as_a_point(void) {
+  money_reads("85,50", 2, 8550);
+  money_reads("85,5", 2, 8550);
+  money_reads("0,05", 2, 5);
+  /* No grouping: a comma is always the decimal separator. */
+  money_reads("1,000", 3, 1000);
+  money_refused("1,000", 2, 0, INT64_MAX, "has more decimals than the currency has");
+}
+
+static void test_money_refuses_more_decimals_than_the_currency_has(void) {
+  money_refused("85.555", 2, 0, INT64_MAX, "has more decimals than the currency has");
+  money_refused("85.000", 2, 0, INT64_MAX, "has more decimals than the currency has");
+  money_refused("0,001", 2, 0, INT64_MAX, "has more decimals than the currency has");
+  money_refused("85.0", 0, 0, INT64_MAX, "has decimals, but the currency has none");
+  money_refused("1.2345", 3, 0, INT64_MAX, "has more decimals than the currency has");
+  money_refused("0.00001", 4, 0, INT64_MAX, "has more decimals than the currency has");
+}
+
+static void test_money_refuses_what_is_not_an_amount(void) {
+  static const char *const bad[] = {
+      " 85", "85 ", "+85", ".5", "85.", "85..0", "85.,0", "1.234,56", "1,234.56",
+      "8e2", "0x10", "85EUR", "85 EUR", "--5", "1 000", "1_000", "\xef\xbc\x98\xef\xbc\x95",
+      "-", "-.5", "inf", "nan", "85.5.5", "\t85"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    money_refused(bad[i], 2, IMX_MONEY_SIGNED, INT64_MAX, NOT_AN_AMOUNT);
+  money_refused("", 2, 0, INT64_MAX, "empty: give an amount such as 85.50");
+}
+
+static void test_money_is_negative_only_where_the_caller_allows_it(void) {
+  money_refused("-5", 2, 0, INT64_MAX, "must not be negative");
+  money_refused("-0.05", 2, 0, INT64_MAX, "must not be negative");
+  money_reads("-5", 2, -500);
+  money_reads("-0.05", 2, -5);
+  money_reads("-0", 2, 0);
+}
+
+static void test_money_above_the_limit_is_refused_not_wrapped(void) {
+  int64_t v = 0;
+  imx_proto_error err = {0};
+  /* IMX_PRICE_MAX_MINOR is 10,000,000.00 in a currency of 2 decimals. */
+  CHECK_EQ(0, imx_money_parse("10000000", 2, 0, IMX_PRICE_MAX_MINOR, &v, &err));
+  CHECK_EQ(IMX_PRICE_MAX_MINOR, v);
+  money_refused("10000000.01", 2, 0, IMX_PRICE_MAX_MINOR, "larger than the limit");
+  money_refused("99999999999999999999999999", 2, 0, IMX_PRICE_MAX_MINOR,
+                "larger than the limit");
+  /* The edge of int64, in both directions and at every scale. */
+  money_reads("9223372036854775807", 0, INT64_MAX);
+  money_reads("92233720368547758.07", 2, INT64_MAX);
+  money_reads("922337203685477.5807", 4, INT64_MAX);
+  money_reads("-92233720368547758.07", 2, -INT64_MAX);
+  money_refused("9223372036854775808", 0, 0, INT64_MAX, "larger than the limit");
+  money_refused("92233720368547758.08", 2, 0, INT64_MAX, "larger than the limit");
+  money_refused("92233720368547758.1", 2, 0, INT64_MAX, "larger than the limit");
+  money_refused("184467440737095516160", 0, 0, INT64_MAX, "larger than the limit");
+  money_refused("-92233720368547758.08", 2, IMX_MONEY_SIGNED, INT64_MAX,
+                "larger than the limit");
+  /* A limit of 0: only nothing fits. */
+  CHECK_EQ(0, imx_money_parse("0.00", 2, 0, 0, &v, &err));
+  CHECK_EQ(0, v);
+  money_refused("0.01", 2, 0, 0, "larger than the limit");
+  money_refused("5", 0, 0, 0, "larger than the limit");
+}
+
+static void test_money_is_formatted_in_major_units(void) {
+  char b[IMX_MONEY_TEXT_BYTES];
+  CHECK_STR("85.00", imx_money_format(8500, 2, 0, b));
+  CHECK_STR("0.05", imx_money_format(5, 2, 0, b));
+  CHECK_STR("-0.05", imx_money_format(-5, 2, 0, b));
+  CHECK_STR("0.00", imx_money_format(0, 2, 0, b));
+  CHECK_STR("57875.00", imx_money_format(5787500, 2, 0, b));
+  CHECK_STR("1500", imx_money_format(1500, 0, 0, b));
+  CHECK_STR("-1500", imx_money_format(-1500, 0, 0, b));
+  CHECK_STR("1.234", imx_money_format(1234, 3, 0, b));
+  CHECK_STR("0.0001", imx_money_format(1, 4, 0, b));
+  CHECK_STR("85,00", imx_money_format(8500, 2, IMX_MONEY_COMMA, b));
+  CHECK_STR("+85.00", imx_money_format(8500, 2, IMX_MONEY_PLUS, b));
+  CHECK_STR("0.00", imx_money_format(0, 2, IMX_MONEY_PLUS, b));
+  CHECK_STR("-1,00", imx_money_format(-100, 2, IMX_MONEY_PLUS | IMX_MONEY_COMMA, b));
+  CHECK_STR("92233720368547758.07", imx_money_format(INT64_MAX, 2, 0, b));
+  CHECK_STR("-92233720368547758.08", imx_money_format(INT64_MIN, 2, 0, b));
+  CHECK_STR("-9223372036854775808", imx_money_format(INT64_MIN, 0, 0, b));
+  CHECK_STR("-922337203685477.5808", imx_money_format(INT64_MIN, 4, IMX_MONEY_PLUS, b));
+}
+
+static void test_money_round_trips_at_every_scale(void) {
+  static const int64_t edges[] = {0, 1, -1, 9, 10, 99, 100, 101, 999999, 1000000,
+                                  IMX_PRICE_MAX_MINOR, INT64_MAX, -INT64_MAX};
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (int d = 0; d <= IMX_DECIMALS_MAX; d++)
+    for (int k = 0; k < 20000; k++) {
+      int64_t v;
+      if (k < (int)(sizeof edges / sizeof edges[0])) {
+        v = edges[k];
+      } else {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        v = (int64_t)(x >> (k % 63)) * (k % 2 ? -1 : 1);
+      }
+      char b[IMX_MONEY_TEXT_BYTES];
+      unsigned flags = k % 3 == 0 ? IMX_MONEY_COMMA : 0;
+      int64_t back = 0;
+      imx_proto_error err = {0};
+      int rc = imx_money_parse(imx_money_format(v, d, flags, b), d, IMX_MONEY_SIGNED,
+                               INT64_MAX, &back, &err);
+      if (rc != 0 || back != v) {
+        fprintf(stderr, "  %lld with %d decimals: \"%s\" reads back as %lld\n", (long long)v,
+                d, b, (long long)back);
+        CHECK(0);
+        return;
+      }
+    }
+}
+
+static void test_currency_decimals_are_iso_4217s(void) {
+  CHECK_EQ(2, imx_currency_decimals("EUR"));
+  CHECK_EQ(2, imx_currency_decimals("USD"));
+  CHECK_EQ(2, imx_currency_decimals("CHF"));
+  CHECK_EQ(2, imx_currency_decimals("GBP"));
+  CHECK_EQ(0, imx_currency_decimals("JPY"));
+  CHECK_EQ(0, imx_currency_decimals("KRW"));
+  CHECK_EQ(3, imx_currency_decimals("BHD"));
+  CHECK_EQ(3, imx_currency_decimals("KWD"));
+  CHECK_EQ(4, imx_currency_decimals("CLF"));
+  CHECK_EQ(2, imx_currency_decimals("AED")); /* the first of the table */
+  CHECK_EQ(2, imx_currency_decimals("ZWL")); /* the last */
+  CHECK_EQ(0, imx_currency_decimals("XOF"));
+  CHECK_EQ(-1, imx_currency_decimals("XAU")); /* gold: no minor unit */
+  CHECK_EQ(-1, imx_currency_decimals("XYZ"));
+  CHECK_EQ(-1, imx_currency_decimals("eur"));
+  CHECK_EQ(-1, imx_currency_decimals("EURO"));
+  CHECK_EQ(-1, imx_currency_decimals(""));
+  CHECK_EQ(-1, imx_currency_decimals("AAA"));
+  CHECK_EQ(-1, imx_currency_decimals("ZZZ"));
+}
+
+/* A market of one service in `svc_currency` (NULL: none) and top-level
+** fields `top`; returns the load's result. */
+static int money_market(const char *top, const char *svc_currency, imx_market *m,
+                        imx_proto_error *err) {
+  char json[512];
+  snprintf(json, sizeof json,
+           "{%s,\"services\":[{\"id\":\"s\",\"unit\":\"u\",\"tick\":1,\"lot\":1%s%s%s}],"
+           "\"cost_centres\":[]}",
+           top, svc_currency ? ",\"currency\":\"" : "", svc_currency ? svc_currency : "",
+           svc_currency ? "\"" : "");
+  return imx_market_parse(json, strlen(json), m, err);
+}
+
+static void test_market_decimals_come_from_the_currency_or_the_file(void) {
+  imx_market m;
+  imx_proto_error err = {0};
+  CHECK_EQ(0, money_market("\"currency\":\"EUR\"", NULL, &m, &err));
+  CHECK_EQ(2, m.decimals);
+  imx_market_free(&m);
+  CHECK_EQ(0, money_market("\"currency\":\"JPY\"", NULL, &m, &err));
+  CHECK_EQ(0, m.decimals);
+  imx_market_free(&m);
+  CHECK_EQ(0, money_market("\"currency\":\"KWD\"", "KWD", &m, &err));
+  CHECK_EQ(3, m.decimals);
+  imx_market_free(&m);
+  /* "decimals" says it for a currency ISO 4217 does not know, or overrides */
+  CHECK_EQ(0, money_market("\"currency\":\"XYZ\",\"decimals\":3", NULL, &m, &err));
+  CHECK_EQ(3, m.decimals);
+  imx_market_free(&m);
+  CHECK_EQ(0, money_market("\"currency\":\"HUF\",\"decimals\":0", NULL, &m, &err));
+  CHECK_EQ(0, m.decimals);
+  imx_market_free(&m);
+  /* a service in another currency of as many decimals */
+  CHECK_EQ(0, money_market("\"currency\":\"EUR\"", "USD", &m, &err));
+  CHECK_STR("USD", m.services[0].currency);
+  imx_market_free(&m);
+}
+
+static void test_market_money_it_cannot_show_is_refused(void) {
+  imx_market m;
+  imx_proto_error err = {0};
+  CHECK_EQ(-1, money_market("\"currency\":\"XYZ\"", NULL, &m, &err));
+  CHECK_STR("currency", err.field);
+  CHECK_STR("not an ISO 4217 currency: give its \"decimals\" (0 to 4) too", err.message);
+  CHECK_EQ(-1, money_market("\"currency\":\"EUR\",\"decimals\":5", NULL, &m, &err));
+  CHECK_STR("decimals", err.field);
+  CHECK_EQ(-1, money_market("\"currency\":\"EUR\",\"decimals\":-1", NULL, &m, &err));
+  CHECK_STR("decimals", err.field);
+  CHECK_EQ(-1, money_market("\"currency\":\"EUR\",\"decimals\":\"2\"", NULL, &m, &err));
+  CHECK_STR("decimals", err.field);
+  CHECK_EQ(-1, money_market("\"currency\":\"EUR\"", "JPY", &m, &err));
+  CHECK_STR("services[0].currency", err.field);
+  CHECK_STR("must have as many decimals as the market's currency (budgets are spent in it)",
+            err.message);
+  CHECK_EQ(-1, money_market("\"currency\":\"EUR\"", "XYZ", &m, &err));
+  CHECK_STR("services[0].currency", err.field);
+  /* the market's own unknown currency with its decimals is fine on a service */
+  CHECK_EQ(0, money_market("\"currency\":\"XYZ\",\"decimals\":1", "XYZ", &m, &err));
+  imx_market_free(&m);
+}
+
 static void test_market_counts_what_sizes_the_engine(void) {
   static const char json[] =
       "{\"currency\":\"EUR\",\"tenders_per_cc_max\":3,\"services\":["
@@ -2725,7 +2972,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_whitespace_is_json),
       CHECK_CASE(test_fractions_and_exponents_are_not_whole_numbers),
       CHECK_CASE(test_strings_are_utf8_without_nul),
-      CHECK_CASE(test_hello_needs_cc_and_token),
+      CHECK_CASE(test_hello_needs_a_token_and_may_name_its_cc),
       CHECK_CASE(test_required_fields_are_required),
       CHECK_CASE(test_v_must_be_1),
       CHECK_CASE(test_type_must_be_a_request_type),
@@ -2817,6 +3064,17 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_market_a_capacity_given_twice_is_refused),
       CHECK_CASE(test_market_lists_are_bounded),
       CHECK_CASE(test_market_currency_must_be_3_letters),
+      CHECK_CASE(test_money_reads_major_units_exactly),
+      CHECK_CASE(test_money_reads_a_decimal_comma_as_a_point),
+      CHECK_CASE(test_money_refuses_more_decimals_than_the_currency_has),
+      CHECK_CASE(test_money_refuses_what_is_not_an_amount),
+      CHECK_CASE(test_money_is_negative_only_where_the_caller_allows_it),
+      CHECK_CASE(test_money_above_the_limit_is_refused_not_wrapped),
+      CHECK_CASE(test_money_is_formatted_in_major_units),
+      CHECK_CASE(test_money_round_trips_at_every_scale),
+      CHECK_CASE(test_currency_decimals_are_iso_4217s),
+      CHECK_CASE(test_market_decimals_come_from_the_currency_or_the_file),
+      CHECK_CASE(test_market_money_it_cannot_show_is_refused),
       CHECK_CASE(test_market_counts_what_sizes_the_engine),
       CHECK_CASE(test_market_built_by_hand_is_searched_without_an_index),
       CHECK_CASE(test_a_failed_market_load_frees_what_it_allocated),

@@ -71,6 +71,19 @@ small_summary_has_the_hand_computed_figures() {
 }
 check small_summary_has_the_hand_computed_figures small_summary_has_the_hand_computed_figures
 
+# The same scenario in yen: the same minor units, shown with no decimals (a
+# yen has none), through the formatter every money figure goes through.
+yen_summary_has_no_decimals() {
+  sed 's/"currency":"EUR"/"currency":"JPY"/' "$small" >"$tmp/small-jpy.json"
+  "$sim" run "$tmp/small-jpy.json" >"$tmp/small-jpy.txt" 2>&1 || { cat "$tmp/small-jpy.txt"; return 1; }
+  local f=$tmp/small-jpy.txt
+  grep -q ' money in JPY$' "$f" &&
+    row_is "$f" surplus 76000 92000 '\+16000' &&
+    row_is "$f" waste 12000 0 -12000 &&
+    grep -Eq '^  it\.helpdesk\.hour +auction +12 +12 +8000 ' "$f"
+}
+check a_currency_without_decimals_is_shown_without yen_summary_has_no_decimals
+
 # Cross-subsidy of CC-1300 (one payroll run a period, charged 180.00 by
 # headcount 40 of 100 of the 450.00 pool): 4 x (180.00 - the market's
 # payroll price). The summary and the JSON must agree with that.

@@ -37,26 +37,26 @@ doc_request() { # doc_request ID: the request of docs/protocol.md's nngcat examp
 doc_reply() { # doc_reply ID: the reply printed under it, masked
   grep -A1 -F "$(doc_request "$1")" "$src/docs/protocol.md" | tail -1 | mask
 }
-expect_error() { # expect_error "CODE: FIELD: MESSAGE" imx-args...
+expect_error() { # expect_error "imx COMMAND: CODE: FIELD: MESSAGE" CC imx-args...
   local want=$1
   shift
   local out rc
   out=$(as "$@" 2>&1)
   rc=$?
-  [ $rc -eq 1 ] && [ "$out" = "imx: $want" ] || { echo "  rc $rc: $out"; return 1; }
+  [ $rc -eq 1 ] && [ "$out" = "$want" ] || { echo "  rc $rc: $out"; return 1; }
 }
 
 # Sales North (CC-1100) buys 25 hours at 85.00 and 2 at 84.00 (27 hours,
 # 2293.00: 84.93 on average, rounded half up from 84.9259...) and a payroll
 # run at 1500.00; its bid of 5 at 80.00 stays open (400.00 reserved).
 trades_of_december() {
-  as CC-4100 offer it.helpdesk.hour 40 8500 >/dev/null &&
-    as CC-1100 bid it.helpdesk.hour 25 9000 | grep -q 'order 2 filled' &&
-    as CC-4200 offer it.helpdesk.hour 3 8400 >/dev/null &&
-    as CC-1100 bid it.helpdesk.hour 2 8400 | grep -q 'order 4 filled' &&
-    as CC-5100 offer payroll.run 1 150000 --aon >/dev/null &&
-    as CC-1100 bid payroll.run 1 150000 --aon | grep -q 'order 6 filled' &&
-    as CC-1100 bid it.helpdesk.hour 5 8000 | grep -q 'order 7 open'
+  as CC-4100 offer it.helpdesk.hour 40 85 >/dev/null &&
+    as CC-1100 bid it.helpdesk.hour 25 90 | grep -q 'order 2 filled' &&
+    as CC-4200 offer it.helpdesk.hour 3 84 >/dev/null &&
+    as CC-1100 bid it.helpdesk.hour 2 84 | grep -q 'order 4 filled' &&
+    as CC-5100 offer payroll.run 1 1500 --aon >/dev/null &&
+    as CC-1100 bid payroll.run 1 1500 --aon | grep -q 'order 6 filled' &&
+    as CC-1100 bid it.helpdesk.hour 5 80 | grep -q 'order 7 open'
 }
 check trades_of_december trades_of_december
 
@@ -65,18 +65,17 @@ open_statement() {
   out=$(as CC-1100 statement) || return 1
   has() { [[ "$out" == *"$1"* ]] || { echo "  no \"$1\" in:"; echo "$out"; return 1; }; }
   has 'statement of Sales North (CC-1100), period 2026-12, open' &&
-    has 'budget 60000.00, reserved 400.00, spent 3793.00, earned 0.00, available 55807.00' &&
+    has 'Sales North (CC-1100): budget 60000.00, reserved 400.00, spent 3793.00, earned 0.00, available 55807.00 (EUR)' &&
     echo "$out" | grep -qE '^it\.helpdesk\.hour +2 +27 +2293\.00 +84\.93 +0 +0\.00 +-$' &&
     echo "$out" | grep -qE '^payroll\.run +1 +1 +1500\.00 +1500\.00 +0 +0\.00 +-$' &&
-    has 'reserved by open bids now: 400.00' &&
-    echo "$out" | grep -qE '^  1 +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8} +it\.helpdesk\.hour +bought +25 x +85\.00 = +2125\.00  from IT Service Desk Hamburg$'
+    echo "$out" | grep -qE '^  1 +it\.helpdesk\.hour +bought +25 x +85\.00 = +2125\.00  from IT Service Desk Hamburg, [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9]{2}:[0-9]{2}$'
 }
 check the_open_periods_statement_through_imx open_statement
 
 statement_csv() {
-  [ "$(as CC-1100 statement --csv)" = "period,closed,cc,service,trades,bought,spent,avg_buy_price,sold,earned,avg_sell_price
-2026-12,false,\"CC-1100\",\"it.helpdesk.hour\",2,27,2293.00,84.93,0,0.00,
-2026-12,false,\"CC-1100\",\"payroll.run\",1,1,1500.00,1500.00,0,0.00," ]
+  [ "$(as CC-1100 --decimal comma statement --csv)" = "period,closed,cc,service,trades,bought,spent,avg_buy_price,sold,earned,avg_sell_price,currency
+2026-12,false,CC-1100,it.helpdesk.hour,2,27,2293.00,84.93,0,0.00,,EUR
+2026-12,false,CC-1100,payroll.run,1,1,1500.00,1500.00,0,0.00,,EUR" ]
 }
 check a_statement_as_csv statement_csv
 
@@ -94,20 +93,20 @@ statement_raw() {
 check statement_get_through_nngcat_for_finance statement_raw
 
 whose_statement() {
-  expect_error 'forbidden: cc: may not act for another cost centre' CC-1200 statement --for CC-1100 &&
-    expect_error 'forbidden: cc: may not act for another cost centre' CC-9900 statement --for CC-1100 &&
-    expect_error 'unknown_cc: cc: no such cost centre' CC-9000 statement --for CC-0000 &&
+  expect_error 'imx statement: forbidden: cc: may not act for another cost centre' CC-1200 statement --for CC-1100 &&
+    expect_error 'imx statement: forbidden: cc: may not act for another cost centre' CC-9900 statement --for CC-1100 &&
+    expect_error 'imx statement: unknown_cc: cc: no such cost centre' CC-9000 statement --for CC-0000 &&
     as CC-9000 statement --for CC-1100 | grep -q 'statement of Sales North (CC-1100), period 2026-12, open' &&
     raw '{"v":1,"type":"statement.get","id":"s2","cc":"CC-1100"}' | grep -q '"code":"unauthorized"'
 }
 check a_statement_is_the_cost_centres_and_finances whose_statement
 
 unknown_periods() {
-  expect_error 'not_found: period: that period has not begun (the open one is 2026-12)' \
+  expect_error 'imx statement: not_found: period: that period has not begun (the open one is 2026-12)' \
       CC-1100 statement --period 2027-01 &&
-    expect_error 'bad_field: period: not a period of this market (the first is 2026-12, the open one 2026-12)' \
+    expect_error 'imx statement: bad_field: period: not a period of this market (the first is 2026-12, the open one 2026-12)' \
       CC-1100 statement --period 2026-11 &&
-    expect_error 'bad_field: period: not a period of this market (the first is 2026-12, the open one 2026-12)' \
+    expect_error 'imx statement: bad_field: period: not a period of this market (the first is 2026-12, the open one 2026-12)' \
       CC-1100 statement --period 12 &&
     raw '{"v":1,"type":"statement.get","id":"s3","token":"demo-CC-1100","period":"2026-13"}' |
       grep -q '"code":"bad_field","field":"period"' &&
@@ -145,13 +144,13 @@ closed_statement() {
     out=$(as CC-1100 statement) &&
     echo "$out" | grep -q 'period 2027-01, open' &&
     echo "$out" | grep -q '(no trades in this period)' &&
-    echo "$out" | grep -q 'reserved by open bids now: 400.00'
+    echo "$out" | grep -q 'budget 60000.00, reserved 400.00, spent 0.00'
 }
 check a_closed_period_and_the_one_opened closed_statement
 
 imx_period_close() {
   as CC-9900 period close | diff - <(printf '%s\n' 'period 2027-01 closed, 2027-02 open; 0 orders expired' 'nothing traded') &&
-    expect_error 'forbidden: type: only admin or finance close periods' CC-1100 period close
+    expect_error 'imx period close: forbidden: type: only admin or finance close periods' CC-1100 period close
 }
 check imx_period_close_prints_the_summary imx_period_close
 
@@ -159,8 +158,8 @@ check imx_period_close_prints_the_summary imx_period_close
 # best offers left: 254.00, 84.67 on average), then SIGKILL: the restarted
 # imxd replays the journal and closes 2027-02 with them in its summary.
 after_a_crash() {
-  as CC-4100 offer it.helpdesk.hour 3 8600 >/dev/null &&
-    as CC-1200 bid it.helpdesk.hour 3 8600 | grep -q 'filled' || return 1
+  as CC-4100 offer it.helpdesk.hour 3 86 >/dev/null &&
+    as CC-1200 bid it.helpdesk.hour 3 86 | grep -q 'filled' || return 1
   kill -9 "$PID_st"
   wait "$PID_st" 2>/dev/null
   start_daemon st2 --db "$tmp/st.db"
@@ -188,11 +187,11 @@ readme_example() {
   start_daemon readme
   local url=$URL_readme
   run_imx() { local t=$1; shift; IMX_URL=$url IMX_TOKEN=$t "$imx" "$@"; }
-  run_imx demo-CC-4100 offer it.helpdesk.hour 40 8500 >/dev/null &&
-    run_imx demo-CC-1100 bid it.helpdesk.hour 25 9000 >/dev/null &&
-    run_imx demo-CC-4200 offer it.helpdesk.hour 5 8400 >/dev/null &&
-    run_imx demo-CC-1100 bid it.helpdesk.hour 2 8400 >/dev/null &&
-    run_imx demo-CC-1100 bid it.helpdesk.hour 5 8000 >/dev/null || return 1
+  run_imx demo-CC-4100 offer it.helpdesk.hour 40 85 >/dev/null &&
+    run_imx demo-CC-1100 bid it.helpdesk.hour 25 90 >/dev/null &&
+    run_imx demo-CC-4200 offer it.helpdesk.hour 5 84 >/dev/null &&
+    run_imx demo-CC-1100 bid it.helpdesk.hour 2 84 >/dev/null &&
+    run_imx demo-CC-1100 bid it.helpdesk.hour 5 80 >/dev/null || return 1
   sed -n '/^\$ IMX_TOKEN=demo-CC-1100 build\/gateway\/imx statement$/,/^```/p' "$src/README.md" |
     sed '$d' >"$tmp/readme.want"
   [ -s "$tmp/readme.want" ] || { echo "  no example in README.md"; return 1; }
@@ -208,7 +207,7 @@ readme_example() {
     # shellcheck disable=SC2086 # the README's arguments, split as a shell would
     run_imx "$token" $args >>"$tmp/readme.got" 2>&1
   done <"$tmp/readme.want"
-  local time='s/[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9:]\{8\}/TIME/'
+  local time='s/[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9:]\{8\}\([+-][0-9][0-9]:[0-9][0-9]\|Z\)\?/TIME/'
   diff <(sed "$time" "$tmp/readme.want") <(sed "$time" "$tmp/readme.got")
 }
 check the_readmes_statement_example_is_what_imx_prints readme_example

@@ -31,7 +31,8 @@ raw() { # raw JSON: one request through nngcat, prints the reply
 watch_bg() { # watch_bg FILE TOPIC...: imx --json watch in the background
   local out=$1
   shift
-  IMX_PUB_URL=$PUB_main "$imx" --json watch "$@" >"$out" 2>&1 &
+  IMX_URL=$URL_main IMX_PUB_URL=$PUB_main IMX_TOKEN=test-token-CC-FIN "$imx" --json watch "$@" \
+    >"$out" 2>&1 &
   pids+=($!)
 }
 wait_for() { # wait_for FILE PATTERN: up to 5 s for PATTERN to appear
@@ -53,7 +54,7 @@ sleep 1 # the subscribers connect (PUB drops what comes before)
 # ------------------------------------------- a tender decided by choice
 
 choose_tender_opens() {
-  as CC-R1 tender it.hour 2 2000 60 --decide choose >"$tmp/t1" &&
+  as CC-R1 tender it.hour 2 20 60 --decide choose >"$tmp/t1" &&
     grep -q '^tender 1 open$' "$tmp/t1"
 }
 check a_choose_tender_opens choose_tender_opens
@@ -66,8 +67,8 @@ providers_see_the_new_job() {
 check providers_see_the_new_job providers_see_the_new_job
 
 two_quotes() {
-  as CC-P1 quote 1 1500 | grep -q 'quote 1 on tender 1' &&
-    as CC-P2 quote 1 1800 | grep -q 'quote 2 on tender 1'
+  as CC-P1 quote 1 15 | grep -q 'quote 1 on tender 1' &&
+    as CC-P2 quote 1 18 | grep -q 'quote 2 on tender 1'
 }
 check two_providers_quote two_quotes
 
@@ -166,8 +167,8 @@ raw_errors() {
 check errors_name_their_field_and_reason raw_errors
 
 withdraw_by_cli() {
-  as CC-R1 tender it.hour 1 2000 60 --decide choose | grep -q 'tender 4 open' &&
-    as CC-P1 quote 4 1200 | grep -q 'quote 5 on tender 4' &&
+  as CC-R1 tender it.hour 1 20 60 --decide choose | grep -q 'tender 4 open' &&
+    as CC-P1 quote 4 12 | grep -q 'quote 5 on tender 4' &&
     as CC-P1 quote withdraw 5 | grep -q 'quote 5 on tender 4 withdrawn' &&
     as CC-R1 tender show 4 | grep -q ', 0 quotes' &&
     as CC-R1 tender cancel 4 | grep -q 'tender 4 cancelled'
@@ -177,8 +178,8 @@ check a_provider_withdraws_and_the_buyer_cancels withdraw_by_cli
 # ------------------------------------------------------------- a lapse
 
 choose_tender_lapses() {
-  as CC-R1 tender it.hour 1 2000 1 --decide choose | grep -q 'tender 5 open' &&
-    as CC-P2 quote 5 1900 >/dev/null &&
+  as CC-R1 tender it.hour 1 20 1 --decide choose | grep -q 'tender 5 open' &&
+    as CC-P2 quote 5 19 >/dev/null &&
     as CC-R1 balance | grep -q 'reserved 20.00' &&
     wait_for "$tmp/md.R1" '"type":"tender.lapsed","service":"it.hour","tender":5,"buyer":"CC-R1","qty":1,"why":"no_award"}' &&
     as CC-R1 balance | grep -q 'reserved 0.00' &&
@@ -188,16 +189,17 @@ choose_tender_lapses() {
 check a_choose_tender_without_an_award_lapses_and_says_so choose_tender_lapses
 
 lowest_without_quotes_is_not_silent() {
-  as CC-R1 tender it.hour 1 2000 1 | grep -q 'tender 6 open' &&
+  as CC-R1 tender it.hour 1 20 1 | grep -q 'tender 6 open' &&
     wait_for "$tmp/md.R1" '"tender":6,"buyer":"CC-R1","qty":1,"why":"no_quotes"}'
 }
 check a_lowest_tender_without_quotes_tells_its_buyer lowest_without_quotes_is_not_silent
 
 watch_prints_tender_lines() {
   local out
-  out=$(IMX_PUB_URL=$PUB_main timeout 10 "$imx" watch cc:CC-R1 --count 1 2>&1 &
+  out=$(IMX_URL=$URL_main IMX_PUB_URL=$PUB_main IMX_TOKEN=test-token-CC-FIN timeout 10 \
+    "$imx" watch cc:CC-R1 --count 1 2>&1 &
     sleep 1
-    as CC-R1 tender it.hour 1 2000 1 --decide choose >/dev/null
+    as CC-R1 tender it.hour 1 20 1 --decide choose >/dev/null
     wait)
   [[ "$out" == *"tender 7 lapsed: no award by the deadline"* ]] || { echo "  $out"; return 1; }
 }

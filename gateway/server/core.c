@@ -434,7 +434,12 @@ static size_t engine_error(imx_core *c, const imx_request *rq, imx_status s,
   char msg[160];
   const char *text = NULL;
   if (s == IMX_E_INSUFFICIENT_BUDGET) {
-    snprintf(msg, sizeof msg, "budget left: %" PRId64, c->cmd.available);
+    /* In the units a person reads, as imx prints balances (the wire's
+    ** numbers stay minor units; only this text is for people). */
+    char left[IMX_MONEY_TEXT_BYTES];
+    snprintf(msg, sizeof msg, "budget left: %s %s",
+             imx_money_format(c->cmd.available, c->m->decimals, 0, left),
+             c->m->currency);
     text = msg;
   } else if (s == IMX_E_OVER_CAPACITY) {
     snprintf(msg, sizeof msg, "capacity left: %" PRId64, c->cmd.available);
@@ -964,6 +969,14 @@ static size_t do_trades_list(imx_core *c, const imx_request *rq,
   if (limit > IMX_LIST_MAX) limit = IMX_LIST_MAX;
   if (rq->service[0] && service_index(c, rq->service) < 0)
     return reason_reply(rq, "unknown_service", buf, cap);
+  /* Asking for another cost centre's trades is refused, not answered with
+  ** an empty list that would read as "it has none". */
+  if (rq->cc[0]) {
+    int64_t k = core_cc_index(c->m, rq->cc);
+    if (k < 0) return reason_reply(rq, "unknown_cc", buf, cap);
+    if ((uint32_t)k != auth_cc && !all)
+      return reason_reply(rq, "not_own_trades", buf, cap);
+  }
   if (rq->has_after) {
     if (c->trades_n > 0 && rq->after + 1 < kept_trade(c, 0)->trade) {
       char msg[96];

@@ -576,13 +576,19 @@ static int index_tokens(imx_server *s) {
   return 0;
 }
 
+/* hello with a cc checks the token against that cost centre's; without one,
+** the token names its cost centre. The reply tells the client what it
+** needs to show money: the market's currency and its decimals. */
 static void hello(worker *w, uint32_t pipe) {
   imx_server *s = w->srv;
-  int64_t cc = core_cc_index(s->cfg.market, w->rq.cc);
+  const imx_market *m = s->cfg.market;
+  int64_t cc = w->rq.cc[0] ? core_cc_index(m, w->rq.cc) : token_owner(s, w->rq.token);
   if (cc < 0 || !token_ok(s, (uint32_t)cc, w->rq.token)) {
     if (pipe_may_log_token(s, pipe))
-      imx_log("connection %u: hello with a wrong token for %s", pipe, w->rq.cc);
-    send_error(w, w->rq.id, "unauthorized", "token", "wrong token for the cost centre");
+      imx_log("connection %u: hello with a wrong token for %s", pipe,
+              w->rq.cc[0] ? w->rq.cc : "(the token's cost centre)");
+    send_error(w, w->rq.id, "unauthorized", "token",
+               w->rq.cc[0] ? "wrong token for the cost centre" : "unknown token");
     return;
   }
   pipe_authenticate(s, pipe, (uint32_t)cc);
@@ -590,8 +596,10 @@ static void hello(worker *w, uint32_t pipe) {
   memset(&r, 0, sizeof r);
   r.type = IMX_MSG_HELLO;
   snprintf(r.id, sizeof r.id, "%s", w->rq.id);
-  snprintf(r.cc, sizeof r.cc, "%s", w->rq.cc);
-  r.roles = s->cfg.market->ccs[cc].roles;
+  snprintf(r.cc, sizeof r.cc, "%s", m->ccs[cc].id);
+  r.roles = m->ccs[cc].roles;
+  memcpy(r.currency, m->currency, sizeof r.currency);
+  r.decimals = m->decimals;
   send_reply(w, w->reply, imx_reply_encode(&r, w->reply, IMX_REPLY_BYTES_MAX));
 }
 

@@ -167,6 +167,7 @@ static int market_build(imx_market *m) {
   if (m->services == NULL || m->ccs == NULL)
     return fail("out of memory for the market");
   memcpy(m->currency, "EUR", 4);
+  m->decimals = 2;
   imx_market_service *s = &m->services[0];
   snprintf(s->id, sizeof s->id, "%s", SERVICE_ID);
   snprintf(s->unit, sizeof s->unit, "hour");

@@ -7,7 +7,10 @@
 ** reply (the imx client's side) and, when they decode, round-tripped too.
 ** The bytes are also read as a market file: a market that loads must keep
 ** every bound of imx_base.h (the sum of budgets above all) and find every id
-** at its own position. ASan and UBSan watch every step; a leak of a reply's
+** at its own position. And the bytes are read as money typed by a person
+** (proto/money.c, at 0..4 decimals): an amount that reads must format and
+** read back to itself, a refused one must say why. ASan and UBSan watch
+** every step; a leak of a reply's
 ** lists or of a market is a crash.
 **
 ** Build: CC=clang cmake -DIMX_FUZZ=ON; run: tests/fuzz/run.sh DIR SECONDS.
@@ -95,6 +98,7 @@ static void market_check(const char *buf, size_t len) {
   }
   MUST(m.services_n <= IMX_SERVICES_MAX && m.ccs_n <= IMX_CCS_MAX);
   MUST(m.tenders_per_cc_max <= IMX_TENDERS_PER_CC_MAX);
+  MUST(m.decimals >= 0 && m.decimals <= IMX_DECIMALS_MAX);
   for (uint32_t i = 0; i < m.services_n; i++) {
     const imx_market_service *s = &m.services[i];
     MUST(imx_market_service_find(&m, s->id) == (int64_t)i);
@@ -120,11 +124,32 @@ static void market_check(const char *buf, size_t len) {
   imx_market_free(&m);
 }
 
+/* Money as a person types it: the bytes up to 40 of them as the text, the
+** decimals from the length. */
+static void money_check(const char *buf, size_t len) {
+  char text[41], out[IMX_MONEY_TEXT_BYTES];
+  size_t n = len < 40 ? len : 40;
+  memcpy(text, buf, n);
+  text[n] = '\0';
+  int decimals = (int)(len % (IMX_DECIMALS_MAX + 1));
+  int64_t v = 0, back = 0;
+  imx_proto_error err = {0};
+  if (imx_money_parse(text, decimals, IMX_MONEY_SIGNED, INT64_MAX, &v, &err) != 0) {
+    MUST(err.code != NULL && err.message != NULL);
+    return;
+  }
+  MUST(strlen(text) > 0);
+  imx_money_format(v, decimals, len % 2 ? IMX_MONEY_COMMA : 0, out);
+  MUST(imx_money_parse(out, decimals, IMX_MONEY_SIGNED, INT64_MAX, &back, &err) == 0);
+  MUST(back == v);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *buf = (const char *)data;
   request_round_trip(buf, size);
   reply_round_trip(buf, size);
   md_round_trip(buf, size);
   market_check(buf, size);
+  money_check(buf, size);
   return 0;
 }

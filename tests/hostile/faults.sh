@@ -77,8 +77,8 @@ with_sqlite3() { # name function: runs it, or skips it without the sqlite3 shell
 # ----------------------------------------------- 9: one writer, many readers
 
 start_daemon a "$tmp/a.db" || { echo "imxd did not start:"; cat "$tmp/a.log"; exit 1; }
-as "$URL_a" CC-P1 offer it.hour 10 8500 >/dev/null
-as "$URL_a" CC-R1 bid it.hour 4 9000 >/dev/null
+as "$URL_a" CC-P1 offer it.hour 10 85 >/dev/null
+as "$URL_a" CC-R1 bid it.hour 4 90 >/dev/null
 
 second_daemon_refused() {
   if start_daemon b "$tmp/a.db"; then
@@ -90,7 +90,7 @@ second_daemon_refused() {
   grep -q "ledger $tmp/a.db: in use by another writer (pid $PID_a): $tmp/a.db-lock is locked" \
     "$tmp/b.log" || { cat "$tmp/b.log"; return 1; }
   # the first one is untouched: it still acknowledges, and commits
-  as "$URL_a" CC-R2 bid it.hour 1 9000 | grep -q 'filled' || return 1
+  as "$URL_a" CC-R2 bid it.hour 1 90 | grep -q 'filled' || return 1
 }
 check a_second_imxd_on_the_same_ledger_is_refused_naming_the_lock_file second_daemon_refused
 
@@ -131,7 +131,7 @@ rejected_repeat_runs_again() {
   local bid='{"v":1,"type":"order.new","id":"z1","token":"test-token-CC-R1","service":"it.hour","side":"bid","qty":10,"price":5000}'
   local first second
   # CC-R1 has 1,000.00 - 4 x 85.00 = 660.00 left: 10 x 50.00 fits once
-  as "$URL_a" CC-R1 bid it.hour 10 5000 >"$tmp/z.rest" || return 1
+  as "$URL_a" CC-R1 bid it.hour 10 50 >"$tmp/z.rest" || return 1
   first=$(echo "$bid" | "$reqlines" "$URL_a")
   [[ "$first" == *insufficient_budget* ]] || { echo "  first: $first"; return 1; }
   as "$URL_a" CC-R1 cancel "$(grep -o 'order [0-9]*' "$tmp/z.rest" | cut -d' ' -f2)" >/dev/null ||
@@ -190,9 +190,9 @@ with_sqlite3 readers_wait_for_a_lock_that_sqlite_holds reader_waits
 # A fresh ledger: offer 10 at 85.00, bid 4 at 90.00 (trade 1 at 85.00), bid
 # 2 at 90.00 (trade 2); then the file is copied and the copy edited.
 start_daemon t "$tmp/t.db" || { cat "$tmp/t.log"; exit 1; }
-as "$URL_t" CC-P1 offer it.hour 10 8500 >/dev/null
-as "$URL_t" CC-R1 bid it.hour 4 9000 >/dev/null
-as "$URL_t" CC-R2 bid it.hour 2 9000 >/dev/null
+as "$URL_t" CC-P1 offer it.hour 10 85 >/dev/null
+as "$URL_t" CC-R1 bid it.hour 4 90 >/dev/null
+as "$URL_t" CC-R2 bid it.hour 2 90 >/dev/null
 stop_daemon t
 
 edited() { # edited NAME SQL: a copy of t.db with SQL run on it
@@ -330,9 +330,9 @@ check a_snapshot_of_another_market_file_is_not_used another_market
 another_ledger() {
   # another ledger with three commands of its own, and t.db's snapshot
   start_daemon o "$tmp/so.db" --snapshot-every 0 || return 1
-  as "$URL_o" CC-P1 offer it.hour 10 8600 >/dev/null &&
-    as "$URL_o" CC-R1 bid it.hour 4 9000 >/dev/null &&
-    as "$URL_o" CC-R2 bid it.hour 2 9000 >/dev/null
+  as "$URL_o" CC-P1 offer it.hour 10 86 >/dev/null &&
+    as "$URL_o" CC-R1 bid it.hour 4 90 >/dev/null &&
+    as "$URL_o" CC-R2 bid it.hour 2 90 >/dev/null
   stop_daemon o
   start_daemon o2 "$tmp/so.db" --snapshot-every 0 && state "$URL_o2" >"$tmp/state.so"
   stop_daemon o2

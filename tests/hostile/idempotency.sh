@@ -77,7 +77,7 @@ check an_order_new_reusing_an_id_with_other_content_is_duplicate_id order_reusin
 # duplicate_id "too long to repeat" instead of the reply.
 long_reply_repeats() {
   local a b
-  for _ in 1 2 3; do as CC-P1 offer it.hour 1 5000 >/dev/null || return 1; done
+  for _ in 1 2 3; do as CC-P1 offer it.hour 1 50 >/dev/null || return 1; done
   local req='{"v":1,"type":"order.new","id":"h6","token":"test-token-CC-R1","service":"it.hour","side":"bid","qty":3,"price":5000}'
   a=$(raw "$req")
   [[ "$a" == *'"status":"filled"'* && ${#a} -gt 512 ]] || { echo "  first (${#a} bytes): $a"; return 1; }
@@ -94,10 +94,10 @@ check a_reply_of_three_fills_is_repeated_exactly long_reply_repeats
 period_close_repeat() {
   local req='{"v":1,"type":"period.close","id":"h7-p","token":"test-token-CC-FIN"}'
   local a b
-  as CC-R2 bid it.hour 1 1200 --tif period >/dev/null || return 1
+  as CC-R2 bid it.hour 1 12 --tif period >/dev/null || return 1
   a=$(raw "$req")
   [[ "$a" == *'"type":"period.close.ok"'* ]] || { echo "  first: $a"; return 1; }
-  as CC-R2 bid it.hour 1 1300 --tif period >/dev/null || return 1
+  as CC-R2 bid it.hour 1 13 --tif period >/dev/null || return 1
   b=$(raw "$req")
   [ "$a" == "$b" ] || { echo "  repeat: $b, want $a"; return 1; }
   [ "$(open_orders CC-R2 1300)" -eq 1 ] || { echo "  the repeat closed another period"; return 1; }
@@ -108,10 +108,10 @@ check a_repeated_period_close_closes_one_period period_close_repeat
 auction_run_repeat() {
   local req='{"v":1,"type":"auction.run","id":"h7-a","token":"test-token-CC-ADM","service":"truck.day"}'
   local a b before
-  as CC-P1 offer truck.day 1 40000 >/dev/null && as CC-R2 bid truck.day 1 40000 >/dev/null || return 1
+  as CC-P1 offer truck.day 1 400 >/dev/null && as CC-R2 bid truck.day 1 400 >/dev/null || return 1
   a=$(raw "$req")
   [[ "$a" == *'"volume":1'* ]] || { echo "  first: $a"; return 1; }
-  as CC-P1 offer truck.day 1 40000 >/dev/null && as CC-R2 bid truck.day 1 40000 >/dev/null || return 1
+  as CC-P1 offer truck.day 1 400 >/dev/null && as CC-R2 bid truck.day 1 400 >/dev/null || return 1
   before=$(trades_n)
   b=$(raw "$req")
   [ "$a" == "$b" ] || { echo "  repeat: $b, want $a"; return 1; }

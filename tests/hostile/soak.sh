@@ -30,7 +30,8 @@ resend() {
     [ -s "$f" ] || continue
     # a loaded machine (ASan, a parallel ctest) may answer slowly: that is
     # not a different answer
-    grep '^REQ ' "$f" | cut -c5- | IMX_REQ_TIMEOUT_MS=60000 "$reqlines" "$url" >"$f.again"
+    grep '^REQ ' "$f" | cut -c5- |
+      IMX_REQ_TIMEOUT_MS=20000 IMX_REQ_STOP_ON_ERROR=1 "$reqlines" "$url" >"$f.again"
     grep '^REP ' "$f" | cut -c5- >"$f.first"
     if ! cmp -s "$f.first" "$f.again"; then
       lost=$((lost + $(diff "$f.first" "$f.again" | grep -c '^<')))
@@ -52,7 +53,11 @@ soak() {
       local prev=$((round - 1)) lost
       lost=$(resend "$url" "$prev")
       lost_total=$((lost_total + lost))
-      [ "$lost" -eq 0 ] || { echo "  round $prev: $lost acknowledged requests answered otherwise"; ok=0; }
+      [ "$lost" -eq 0 ] || {
+        echo "  round $prev: $lost acknowledged requests answered otherwise; imxd said:"
+        tail -5 "$tmp/r$round.log"
+        ok=0
+      }
       "$imx" ledger verify --db "$db" --market "$market" >"$tmp/v$prev" 2>&1 ||
         { echo "  round $prev: $(cat "$tmp/v$prev")"; ok=0; }
     fi
