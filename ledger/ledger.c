@@ -858,13 +858,14 @@ int imx_ledger_order_fills(imx_ledger *l, int64_t order_id, uint32_t limit,
 
 /* ------------------------------------------------------------- statements */
 
-/* One statement prepared, run and finalized: these reads are rare. */
+/* One integer read by a statement prepared, run and finalized (these reads
+** are rare); arg is bound as ?1 when the SQL has it. *found: a row came. */
 static int one_int(imx_ledger *l, const char *sql, int64_t arg, int64_t *out,
                    int *found) {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
     return fail(l, "reading the periods");
-  sqlite3_bind_int64(st, 1, arg);
+  if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_int64(st, 1, arg);
   int r = sqlite3_step(st);
   *found = r == SQLITE_ROW;
   if (r == SQLITE_ROW && out) *out = sqlite3_column_int64(st, 0);
@@ -883,8 +884,7 @@ int imx_ledger_period_closed(imx_ledger *l, int64_t period, int64_t *closed_ms) 
 int imx_ledger_last_closed(imx_ledger *l, int64_t *period) {
   int found = 0;
   *period = 0;
-  return one_int(l, "SELECT coalesce(max(period), 0) FROM periods WHERE ?1 = ?1", 0,
-                 period, &found);
+  return one_int(l, "SELECT coalesce(max(period), 0) FROM periods", 0, period, &found);
 }
 
 int imx_ledger_service_sums(imx_ledger *l, const char *cc, int64_t period,
