@@ -467,7 +467,9 @@ typedef struct imx_reply {
   char next[IMX_NAME_BYTES_MAX + 1];   /* services.list, cc.list: the id to
                                        ** start the next page at; "" = the
                                        ** list is complete              */
-  int64_t budget, reserved, spent, earned, available; /* balance.get   */
+  int64_t budget, reserved, spent, earned, available; /* balance.get;
+                                       ** statement.get: budget, the market
+                                       ** file's per period             */
   imx_reply_capacity *capacities;
   uint32_t capacities_n;
   uint64_t tender, quote;              /* tender.new, tender.quote,

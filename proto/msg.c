@@ -843,6 +843,7 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
     kv_str(w, "period", r->period);
     kv_bool(w, "closed", r->is_closed);
     if (r->is_closed) kv_int(w, "closed_ms", r->closed_ms);
+    kv_int(w, "budget", r->budget);
     put_sums(w, r->sums, r->sums_n, 0);
     if (r->sums_omitted) kv_uint(w, "services_omitted", r->sums_omitted);
     put_trades(w, r->trades, r->trades_n);
@@ -1322,6 +1323,7 @@ static int decode_statement(const cJSON *doc, imx_reply *r, imx_proto_error *err
   if (r->is_closed && qty(doc, "closed_ms", &r->closed_ms, err)) return -1;
   if (!r->is_closed && cJSON_GetObjectItemCaseSensitive(doc, "closed_ms"))
     return imx_proto_fail(err, "bad_field", "closed_ms", "only for a closed period");
+  if (money(doc, "budget", &r->budget, err)) return -1;
   DECODE_LIST(doc, "services", r->sums, r->sums_n, decode_sum, err);
   DECODE_LIST(doc, "trades", r->trades, r->trades_n, decode_trade, err);
   return opt_unum(doc, "trades_omitted", &r->trades_omitted, err) ||
@@ -1450,7 +1452,7 @@ static const char *const reply_keys[IMX_MSG_TYPES][20] = {
     [IMX_MSG_TENDER_LIST] = {K3, "tenders", NULL},
     [IMX_MSG_TENDER_GET] = {K3, TENDER_KEYS, "buyer_name", "buyer_site",
                             "quotes", NULL},
-    [IMX_MSG_STATEMENT_GET] = {K3, "cc", "period", "closed", "closed_ms", "services",
+    [IMX_MSG_STATEMENT_GET] = {K3, "cc", "period", "closed", "closed_ms", "budget", "services",
                                "services_omitted", "trades", "trades_omitted", NULL},
 };
 _Static_assert(3 + 10 + 3 < 20, "tender.get's keys and a NULL fit a row");

@@ -1595,9 +1595,10 @@ static void test_statement_get_ok_round_trips(void) {
   x.trades = trades, x.trades_n = 1;
   x.trades_omitted = 5;
   x.is_closed = 1, x.closed_ms = 1718000009000;
+  x.budget = 6000000;
   round_trip_reply(&x);
   CHECK_STR("{\"v\":1,\"type\":\"statement.get.ok\",\"id\":\"s1\",\"cc\":\"CC-1100\","
-            "\"period\":\"2027-01\",\"closed\":true,\"closed_ms\":1718000009000,"
+            "\"period\":\"2027-01\",\"closed\":true,\"closed_ms\":1718000009000,\"budget\":6000000,"
             "\"services\":[{\"service\":\"it.hour\",\"trades\":2,\"bought\":3,"
             "\"spent\":25500,\"sold\":1,\"earned\":9000}],\"trades\":[{\"trade\":4,"
             "\"service\":\"it.hour\",\"buyer\":\"CC-1100\",\"seller\":\"CC-4100\","
@@ -1605,7 +1606,7 @@ static void test_statement_get_ok_round_trips(void) {
             "\"sell_order\":1}],\"trades_omitted\":5}", out_);
   const char *bad = "{\"v\":1,\"type\":\"statement.get.ok\",\"id\":\"s\",\"cc\":\"A\","
                     "\"period\":\"2027-01\",\"closed\":false,\"closed_ms\":1,"
-                    "\"services\":[],\"trades\":[]}";
+                    "\"budget\":0,\"services\":[],\"trades\":[]}";
   imx_reply y;
   imx_proto_error err = {0};
   CHECK_EQ(-1, imx_reply_decode(bad, strlen(bad), &y, &err));

@@ -646,7 +646,9 @@ static void print_statement(cli *c, const imx_reply *st, const imx_reply *bal) {
       e[IMX_MONEY_TEXT_BYTES], when[32];
   printf("statement of %s (%s), period %s, %s\n", cc_name(c, st->cc), st->cc, st->period,
          st->is_closed ? "closed" : "open");
-  if (st->is_closed) printf("  closed %s\n", time_text(st->closed_ms, when));
+  if (st->is_closed)
+    printf("closed %s; budget per period %s %s (market file)\n", time_text(st->closed_ms, when),
+           fmt_money(c, st->budget, a), c->currency);
   if (bal) print_balance(c, bal);
   printf("%-20s %7s %8s %12s %10s %8s %12s %10s\n", "service", "trades", "bought", "spent",
          "avg buy", "sold", "earned", "avg sell");

@@ -192,9 +192,11 @@ static size_t history(reads *r, const imx_request *rq, uint32_t cc, char *buf,
 ** the period's trades, as the period's summaries are), and its first
 ** IMX_STATEMENT_TRADES_MAX trades, oldest first (trades_omitted: the
 ** rest; trades.list pages them). The open period is the one after the
-** last closed. The open period's budget and reservations are the engine's
-** (balance.get): they are not in the ledger, and reading them here would
-** make a second copy of the engine's rules; a client shows both.
+** last closed. `budget` is the market file's budget per period (as cc.get
+** shows it). The open period's budget and reservations as the engine
+** keeps them are balance.get's: they are not in the ledger, and reading
+** them here would make a second copy of the engine's rules; a client shows
+** both.
 */
 
 static int take_sum(void *ctx, const imx_ledger_service_sum *s) {
@@ -316,6 +318,7 @@ static size_t statement(reads *r, const imx_request *rq, uint32_t cc, char *buf,
   rep.type = IMX_MSG_STATEMENT_GET;
   snprintf(rep.id, sizeof rep.id, "%s", rq->id);
   snprintf(rep.cc, sizeof rep.cc, "%s", id);
+  rep.budget = r->m->ccs[cc].budget_minor; /* the file's, as cc.get shows it */
   /* Many services and long trade rows may not fit a reply: fewer trades
   ** are listed, and trades_omitted says how many more there are. */
   for (;;) {
