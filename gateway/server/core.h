@@ -8,7 +8,7 @@
 **             command queue and the engine thread; it alone journals,
 **             settles, commits, then replies and publishes
 **   reads.c   requests answered from the ledger on the worker's thread,
-**             never by the engine (order.history; reads.h)
+**             never by the engine (order.history, ratings.list; reads.h)
 **   imxd.c    the daemon's main: options, signals, logging
 **
 ** The path of one command (README.md, "The path of a request"):

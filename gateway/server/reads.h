@@ -13,6 +13,8 @@
 **   statement.get   a cost centre's period: per service what it bought and
 **                   sold, and its trades (the open period's budget and
 **                   reservations are the engine's: balance.get)
+**   ratings.list    ratings given and received (finance, admin: all), newest
+**                   first, with the providers' replies
 */
 #ifndef IMX_READS_H
 #define IMX_READS_H
