@@ -385,6 +385,37 @@ static void test_a_trade_is_rated_within_the_window_only(void) {
   close_core(c);
 }
 
+/* The market file's rating_window_days: 1..3650, default 60. */
+static void test_the_market_file_sets_the_rating_window(void) {
+  char text[sizeof MARKET_JSON + 64];
+  imx_market m;
+  imx_proto_error err = {0};
+  const char *bad[] = {"0", "3651", "\"7\"", "7.5"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(text, sizeof text, "{\"rating_window_days\":%s,%s", bad[i], MARKET_JSON + 1);
+    memset(&err, 0, sizeof err);
+    CHECK(imx_market_parse(text, strlen(text), &m, &err) != 0);
+    CHECK_STR("rating_window_days", err.field);
+    imx_market_free(&m);
+  }
+  CHECK_EQ(60, market()->rating_window_days);
+  snprintf(text, sizeof text, "{\"rating_window_days\":7,%s", MARKET_JSON + 1);
+  CHECK_EQ(0, imx_market_parse(text, strlen(text), &m, &err));
+  CHECK_EQ(7, m.rating_window_days);
+  core_config cfg = {.market = &m, .orders_max = 1024};
+  imx_core *c = NULL;
+  const char *why = NULL;
+  CHECK_EQ(0, core_open(&cfg, &c, &why));
+  /* the same trades as on the test market: its cost centres, in its order */
+  two_rateable_trades(c, T0);
+  run(c, "CC-R1", T0 + 7 * DAY, RATE("a", 1, 5, ""));
+  CHECK_OK(IMX_MSG_RATING_NEW);
+  run(c, "CC-R2", T0 + 7 * DAY + 1, RATE("b", 2, 5, ""));
+  CHECK_ERROR("forbidden", "trade", "rating_window_passed");
+  close_core(c);
+  imx_market_free(&m);
+}
+
 static void test_the_provider_replies_once_to_a_rating(void) {
   imx_core *c = open_core();
   two_rateable_trades(c, T0);
@@ -3355,6 +3386,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_only_the_buyer_rates_and_only_known_trades),
       CHECK_CASE(test_bad_stars_and_comments_are_refused_when_decoded),
       CHECK_CASE(test_a_trade_is_rated_within_the_window_only),
+      CHECK_CASE(test_the_market_file_sets_the_rating_window),
       CHECK_CASE(test_the_provider_replies_once_to_a_rating),
       CHECK_CASE(test_reputation_all_time_and_of_the_last_90_days),
       CHECK_CASE(test_a_tenders_trade_is_rated_by_the_tenders_receiver),
