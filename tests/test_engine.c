@@ -1445,7 +1445,7 @@ static void run_script(imx_engine *e, uint32_t s1, uint32_t s2,
     if (op < 10) {
       imx_order_new o = {svc, 1 + (r >> 5) % 4, (imx_side)((r >> 7) & 1),
                          (imx_tif)((r >> 8) % 4), (r >> 10) % 6 == 0,
-                         1 + (r >> 13) % 12, 95 + (r >> 17) % 11};
+                         1 + (r >> 13) % 12, 95 + (r >> 17) % 11, 0, 0};
       if ((r >> 22) % 40 == 0) o.qty = 0; /* now and then a rejection */
       imx_engine_order_new(e, &o, NULL);
     } else if (op < 12) {
@@ -1516,7 +1516,7 @@ static void test_queries_from_the_event_callback_see_the_state_before_the_event(
     if (op < 12) {
       imx_order_new o = {svc, 1 + (r >> 5) % 4, (imx_side)((r >> 7) & 1),
                          (imx_tif)((r >> 8) % 4), (r >> 10) % 6 == 0,
-                         1 + (r >> 13) % 12, 95 + (r >> 17) % 11};
+                         1 + (r >> 13) % 12, 95 + (r >> 17) % 11, 0, 0};
       imx_engine_order_new(w.e, &o, NULL);
     } else if (op < 14) {
       imx_engine_order_cancel(w.e, (r >> 5) % (uint32_t)(i + 2));

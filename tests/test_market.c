@@ -1240,7 +1240,7 @@ static void test_offer_capacity_none_within_over_fill_cancel(void) {
   /* Capacity is per service. */
   uint32_t other = add_service(CONTINUOUS, 1, 1, 0);
   mark();
-  imx_order_new o = {other, B, OFFER, GTC, 0, 1, 100};
+  imx_order_new o = {other, B, OFFER, GTC, 0, 1, 100, 0, 0};
   CHECK_EQ(IMX_E_OVER_CAPACITY, imx_engine_order_new(E, &o, NULL));
   EXPECT_EVENTS(rejected_avail(0, IMX_E_OVER_CAPACITY, 0));
   finish();
@@ -1431,7 +1431,7 @@ static imx_status rstep(imx_engine *e) {
     imx_order_new o = {svc, cc, (imx_side)(rnd() % 2),
                        (imx_tif)(rnd() % 4 == 0 ? rnd() % 4 : rnd() % 2),
                        rsvc[svc].divisible ? rnd() % 6 == 0 : rnd() % 20 != 0,
-                       rqty(svc), rprice(svc, 1)};
+                       rqty(svc), rprice(svc, 1), 0, 0};
     snprintf(rcmd, sizeof rcmd, "order_new(svc %u cc %u side %d tif %d aon %d "
              "qty %lld price %lld)", o.service, o.cc, (int)o.side, (int)o.tif,
              o.aon, (long long)o.qty, (long long)o.price_minor);
