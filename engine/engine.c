@@ -734,7 +734,8 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   *out = NULL;
   if (cfg->on_event == NULL || cfg->orders_max < 1 ||
       cfg->orders_max > IMX_ORDERS_MAX || cfg->services_max < 1 ||
-      cfg->services_max > IMX_SERVICES_MAX)
+      cfg->services_max > IMX_SERVICES_MAX ||
+      cfg->ratings_min > IMX_RATINGS_MIN_MAX)
     return IMX_E_BAD_CONFIG;
   imx_engine *e = calloc(1, sizeof *e);
   if (e == NULL) return IMX_E_NOMEM;
