@@ -69,6 +69,7 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
 #define IMX_STARS_MIN 10                 /* min_stars of a bid, in tenths   */
 #define IMX_STARS_MAX 50                 /* of a star: 1.0 .. 5.0           */
 #define IMX_RATINGS_MIN_MAX 1000000u     /* "ratings_min" of a market file  */
+#define IMX_RATINGS_MIN_DEFAULT 3u       /* ... when the file gives none    */
 #define IMX_DEADLINE_MS_MAX (30LL * 24 * 3600 * 1000) /* a tender's, from now */
 #define IMX_MSG_BYTES_MAX 65536          /* one request                     */
 #define IMX_REPLY_BYTES_MAX (512 * 1024) /* one reply: 1,000 rows fit       */

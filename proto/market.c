@@ -1,7 +1,7 @@
 /*
 ** market.c -- the market file: which services are traded and who trades.
 **
-**   {"currency":"EUR", "decimals":2, "tenders_per_cc_max":16,
+**   {"currency":"EUR", "decimals":2, "tenders_per_cc_max":16, "ratings_min":3,
 **    "services":[{"id":"it.helpdesk.hour","name":"IT helpdesk hour",
 **                 "description":"First- and second-level support ...",
 **                 "unit":"hour","tick":100,"lot":1,
@@ -318,7 +318,7 @@ static int parse_ccs(const cJSON *ccs, loader *L, imx_proto_error *err) {
 static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
   static const char *const keys[] = {"currency", "decimals", "services",
                                      "cost_centres", "tenders_per_cc_max",
-                                     "description", NULL};
+                                     "ratings_min", "description", NULL};
   imx_market *m = L->m;
   if (!cJSON_IsObject(doc))
     return imx_proto_fail(err, "bad_json", "market", "must be a JSON object");
@@ -338,6 +338,10 @@ static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
                    err) < 0)
     return -1;
   m->tenders_per_cc_max = (uint32_t)tenders;
+  int64_t ratings_min = IMX_RATINGS_MIN_DEFAULT;
+  if (imx_json_int(doc, "ratings_min", 1, IMX_RATINGS_MIN_MAX, &ratings_min, err) < 0)
+    return -1;
+  m->ratings_min = (uint32_t)ratings_min;
   const cJSON *svcs = array_of(doc, "services", IMX_SERVICES_MAX, err);
   const cJSON *ccs = svcs ? array_of(doc, "cost_centres", IMX_CCS_MAX, err) : NULL;
   if (ccs == NULL) return -1;

@@ -183,7 +183,7 @@ static size_t finish(writer *w) {
 enum field_id {
   F_CC, F_TOKEN, F_SERVICE, F_SIDE, F_QTY, F_PRICE, F_TIF, F_AON, F_ORDER,
   F_DEPTH, F_LIMIT, F_CEILING, F_DEADLINE_MS, F_TENDER, F_REFERENCE, F_AFTER,
-  F_START, F_BEFORE, F_DECIDE, F_QUOTE, F_COUNT
+  F_START, F_BEFORE, F_DECIDE, F_QUOTE, F_MIN_STARS, F_ALLOW_UNRATED, F_COUNT
 };
 
 /* The keys a request may have: the envelope's v, type and id, then the
@@ -194,7 +194,8 @@ static const char *const request_keys[K_FIELDS + F_COUNT + 1] = {
     "v",     "type",  "id",
     "cc",    "token", "service", "side",    "qty",         "price",  "tif",
     "aon",   "order", "depth",   "limit",   "ceiling",     "deadline_ms",
-    "tender", "reference", "after", "start", "before", "decide", "quote", NULL};
+    "tender", "reference", "after", "start", "before", "decide", "quote",
+    "min_stars", "allow_unrated", NULL};
 
 static const char *const *const field_names = request_keys + K_FIELDS;
 _Static_assert(K_FIELDS + F_COUNT <= IMX_JSON_NAMES_MAX, "a bit per key");
@@ -207,7 +208,8 @@ static const struct request_spec {
 } request_specs[IMX_MSG_TYPES] = {
     [IMX_MSG_HELLO] = {ENVELOPE, B(F_TOKEN)}, /* no cc: the token's */
     [IMX_MSG_ORDER_NEW] = {ENVELOPE | B(F_SERVICE) | B(F_SIDE) | B(F_QTY) |
-                               B(F_PRICE) | B(F_TIF) | B(F_AON),
+                               B(F_PRICE) | B(F_TIF) | B(F_AON) |
+                               B(F_MIN_STARS) | B(F_ALLOW_UNRATED),
                            B(F_SERVICE) | B(F_SIDE) | B(F_QTY)},
     [IMX_MSG_ORDER_CANCEL] = {ENVELOPE | B(F_ORDER), B(F_ORDER)},
     [IMX_MSG_ORDER_LIST] = {ENVELOPE, 0},
@@ -271,6 +273,11 @@ static int get_field(const cJSON *it, enum field_id f, imx_request *r,
     return rc;
   case F_TIF: return imx_json_item_word(it, name, tif_words, &r->tif, err);
   case F_AON: return imx_json_item_bool(it, name, &r->aon, err);
+  case F_MIN_STARS:
+    rc = imx_json_item_int(it, name, IMX_STARS_MIN, IMX_STARS_MAX, &v, err);
+    if (rc == 0) r->min_stars = (int)v;
+    return rc;
+  case F_ALLOW_UNRATED: return imx_json_item_bool(it, name, &r->allow_unrated, err);
   case F_ORDER:
     rc = imx_json_item_int(it, name, 1, IMX_ID_MAX, &v, err);
     if (rc == 0) r->order = (uint64_t)v;
@@ -404,6 +411,8 @@ static int field_present(const imx_request *r, enum field_id f) {
   case F_DECIDE: return r->decide != IMX_PDECIDE_LOWEST; /* the default */
   case F_QUOTE: return r->quote != 0;
   case F_TENDER: return r->tender != 0;
+  case F_MIN_STARS: return r->min_stars != 0;
+  case F_ALLOW_UNRATED: return r->allow_unrated != 0;
   case F_LIMIT: return 1;
   default: return 1;
   }
@@ -432,6 +441,8 @@ static void put_field(writer *w, const imx_request *r, enum field_id f) {
   case F_BEFORE: kv_uint(w, k, r->before); break;
   case F_DECIDE: kv_word(w, k, decide_words, 2, r->decide); break;
   case F_QUOTE: kv_uint(w, k, r->quote); break;
+  case F_MIN_STARS: kv_int(w, k, r->min_stars); break;
+  case F_ALLOW_UNRATED: kv_bool(w, k, r->allow_unrated); break;
   case F_COUNT: assert(0 && "no such field"); break;
   }
 }
@@ -487,6 +498,8 @@ static void put_orders(writer *w, const imx_reply_order *o, uint32_t n) {
     kv_int(w, "qty", o->qty);
     kv_int(w, "qty_open", o->qty_open);
     kv_int(w, "qty_filled", o->qty_filled);
+    if (o->min_stars != 0) kv_int(w, "min_stars", o->min_stars);
+    if (o->allow_unrated) kv_bool(w, "allow_unrated", 1);
     put(w, "}", 1);
   }
   put(w, "]", 1);
@@ -949,7 +962,7 @@ static int decode_trade(const cJSON *o, imx_reply_trade *t, imx_proto_error *err
 static int decode_order(const cJSON *o, imx_reply_order *r, imx_proto_error *err) {
   static const char *const keys[] = {"order", "service", "side", "tif", "aon",
                                      "price", "qty", "qty_open", "qty_filled",
-                                     NULL};
+                                     "min_stars", "allow_unrated", NULL};
   static const char *const sides[] = {"bid", "offer", NULL};
   if (row_object(o, keys, err) || unum(o, "order", &r->order, err) ||
       text(o, "service", r->service, sizeof r->service, 0, err) ||
@@ -959,6 +972,16 @@ static int decode_order(const cJSON *o, imx_reply_order *r, imx_proto_error *err
       price_or_null(o, "price", &r->price_minor, err) ||
       qty(o, "qty", &r->qty, err) || qty(o, "qty_open", &r->qty_open, err) ||
       qty(o, "qty_filled", &r->qty_filled, err))
+    return -1;
+  /* Both only on a bid with min_stars (absent: 0, false). */
+  int64_t stars = 0;
+  if (cJSON_GetObjectItemCaseSensitive(o, "min_stars") != NULL &&
+      num(o, "min_stars", IMX_STARS_MIN, IMX_STARS_MAX, &stars, err))
+    return -1;
+  r->min_stars = (int)stars;
+  r->allow_unrated = 0;
+  if (cJSON_GetObjectItemCaseSensitive(o, "allow_unrated") != NULL &&
+      get_bool(o, "allow_unrated", &r->allow_unrated, err))
     return -1;
   return 0;
 }

@@ -726,7 +726,8 @@ static size_t do_order_new(imx_core *c, const imx_request *rq, uint32_t cc,
   imx_order_new o = {.service = (uint32_t)s, .cc = cc,
                      .side = rq->side == IMX_PSIDE_BID ? IMX_BID : IMX_OFFER,
                      .tif = (imx_tif)rq->tif, .aon = rq->aon, .qty = rq->qty,
-                     .price_minor = rq->has_price ? rq->price_minor : IMX_PRICE_MARKET};
+                     .price_minor = rq->has_price ? rq->price_minor : IMX_PRICE_MARKET,
+                     .min_stars = rq->min_stars, .allow_unrated = rq->allow_unrated};
   uint64_t id = 0;
   uint32_t first = c->batch_trades_n;
   imx_status st = imx_engine_order_new(c->e, &o, &id);
@@ -855,6 +856,8 @@ static size_t do_order_list(imx_core *c, const imx_request *rq, uint32_t cc,
     o->qty = in->qty_original;
     o->qty_open = in->qty_open;
     o->qty_filled = in->qty_filled;
+    o->min_stars = in->min_stars;
+    o->allow_unrated = in->allow_unrated;
   }
   imx_reply r;
   reply_init(&r, IMX_MSG_ORDER_LIST, rq);
@@ -1824,6 +1827,13 @@ static int read_dedupe(imx_core *c, imx_rbuf *in) {
     v.s->head = head;
   }
   return 0;
+}
+
+imx_status core_reputation_set(imx_core *c, uint32_t cc, uint32_t s,
+                               uint32_t ratings, uint64_t stars_sum) {
+  IMX_ASSERT(c != NULL);
+  if (cc >= c->m->ccs_n) return IMX_E_UNKNOWN_CC;
+  return imx_engine_reputation_set(c->e, cc, s, ratings, stars_sum);
 }
 
 size_t core_snapshot_write(const imx_core *c, void *buf, size_t cap) {
