@@ -253,6 +253,28 @@ static int arg_money(const cli *c, const char *name, const char *s, int64_t max_
   return -1;
 }
 
+/* --min-stars: stars with at most one decimal ("4.5", "4,5", "4") read by
+** the one exact decimal parser, as tenths of a star (45), 1.0 to 5.0. */
+static int arg_stars(const cli *c, const char *s, int *out, int *status) {
+  imx_proto_error err = {0};
+  int64_t tenths = 0;
+  if (imx_money_parse(s, 1, 0, IMX_STARS_MAX, &tenths, &err) == 0 && tenths >= IMX_STARS_MIN) {
+    *out = (int)tenths;
+    return 0;
+  }
+  *status = bad_arg(c, "--min-stars", "'%s': must be 1.0 to 5.0 stars, one decimal at most", s);
+  return -1;
+}
+
+/* A bid's filter as people read it: " min 4.5 stars", "+unrated". */
+static const char *stars_text(int min_stars, int allow_unrated, char *buf, size_t cap) {
+  char t[IMX_MONEY_TEXT_BYTES];
+  if (min_stars == 0) return "";
+  snprintf(buf, cap, " min %s stars%s", imx_money_format(min_stars, 1, 0, t),
+           allow_unrated ? " or unrated" : "");
+  return buf;
+}
+
 /* --------------------------------------------------------------- output */
 
 static const char *side_word(int side) {
@@ -505,15 +527,15 @@ static void print_book(cli *c, const imx_reply *r) {
 }
 
 static void print_orders(cli *c, const imx_reply *r) {
-  char a[IMX_MONEY_TEXT_BYTES];
+  char a[IMX_MONEY_TEXT_BYTES], st[48];
   printf("%-8s %-20s %-5s %-6s %12s %8s %8s %8s\n", "order", "service", "side", "tif",
          "price", "qty", "open", "filled");
   for (uint32_t i = 0; i < r->orders_n; i++) {
     const imx_reply_order *o = &r->orders[i];
-    printf("%-8" PRIu64 " %-20s %-5s %-6s %12s %8" PRId64 " %8" PRId64 " %8" PRId64 "%s\n",
+    printf("%-8" PRIu64 " %-20s %-5s %-6s %12s %8" PRId64 " %8" PRId64 " %8" PRId64 "%s%s\n",
            o->order, o->service, side_word(o->side), tif_word(o->tif),
            price_text(c, o->price_minor, a), o->qty, o->qty_open, o->qty_filled,
-           o->aon ? " aon" : "");
+           o->aon ? " aon" : "", stars_text(o->min_stars, o->allow_unrated, st, sizeof st));
   }
 }
 
@@ -743,6 +765,13 @@ static int order_cmd(cli *c, const args *a, int side) {
     if (rq.tif < 0) return bad_arg(c, "--tif", "'%s': must be gtc, period, ioc or fok", tif);
   }
   rq.aon = arg_opt(c, a, "--aon") != NULL;
+  if (side == IMX_PSIDE_BID) {
+    const char *stars = arg_opt(c, a, "--min-stars");
+    if (stars && arg_stars(c, stars, &rq.min_stars, &st)) return st;
+    rq.allow_unrated = arg_opt(c, a, "--allow-unrated") != NULL;
+    if (rq.allow_unrated && !stars)
+      return bad_arg(c, "--allow-unrated", "only with --min-stars");
+  }
   if ((st = market(c)) != EXIT_OK) return st;
   if (arg_pos(a, 2)) {
     if (arg_money(c, "PRICE", arg_pos(a, 2), IMX_PRICE_MAX_MINOR, &rq.price_minor, &st))
@@ -1204,9 +1233,12 @@ static int cmd_help(cli *c, const args *a);
 
 /* The commands: the order of `imx help`. */
 static const command commands[] = {
-    {"bid", {"SERVICE", "QTY", "PRICE"}, 2, 0, {"--tif=", "--aon"}, cmd_bid,
-     "SERVICE QTY [PRICE] [--tif gtc|period|ioc|fok] [--aon]",
-     "buy QTY units at PRICE or better per unit (no PRICE: a market order, auction services only)",
+    {"bid", {"SERVICE", "QTY", "PRICE"}, 2, 0,
+     {"--tif=", "--aon", "--min-stars=", "--allow-unrated"}, cmd_bid,
+     "SERVICE QTY [PRICE] [--tif gtc|period|ioc|fok] [--aon] [--min-stars S [--allow-unrated]]",
+     "buy QTY units at PRICE or better per unit (no PRICE: a market order, auction services "
+     "only); --min-stars 4.5: only from providers rated 4.5 stars or more for the service "
+     "(--allow-unrated: or not yet rated)",
      "imx bid it.helpdesk.hour 25 90.00"},
     {"offer", {"SERVICE", "QTY", "PRICE"}, 2, 0, {"--tif=", "--aon"}, cmd_offer,
      "SERVICE QTY [PRICE] [--tif gtc|period|ioc|fok] [--aon]",
