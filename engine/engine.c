@@ -547,7 +547,6 @@ static imx_status check_new(imx_engine *e, const imx_order_new *o) {
     if (o->side != IMX_BID || o->min_stars < IMX_STARS_MIN ||
         o->min_stars > IMX_STARS_MAX || (o->allow_unrated != 0 && o->allow_unrated != 1))
       return IMX_E_BAD_STARS;
-    if (b->mode == IMX_MODE_AUCTION) return IMX_E_WRONG_MODE;
   }
   if (e->free_head == NIL) return IMX_E_ORDERS_FULL;
   if (needs_missing_level(b, o)) return IMX_E_LEVELS_FULL;
@@ -919,8 +918,7 @@ static int check_level(const imx_engine *e, uint32_t service, int side,
     if (o->excluded) return 21;
     unsigned stars = o->stars & STARS_MASK;
     if (o->stars != 0 &&
-        (side != IMX_BID || stars < IMX_STARS_MIN || stars > IMX_STARS_MAX ||
-         e->books[service].mode != IMX_MODE_CONTINUOUS))
+        (side != IMX_BID || stars < IMX_STARS_MIN || stars > IMX_STARS_MAX))
       return 22;
     if (idx_find(&e->orders, o->id) != s) return 18;
     sum += o->qty_open;

@@ -150,6 +150,7 @@ typedef struct book {
   int divisible;
   imx_mode mode;
   uint32_t immediate; /* auction: open ioc/fok orders, cancelled at the call */
+  uint32_t restricted;/* auction: open bids with min_stars                   */
   book_side side[2];
 } book;
 
@@ -277,6 +278,8 @@ struct imx_engine {
   imx_hash count_index;    /* (cc, service) -> counts slot              */
   uint32_t *check_counts;  /* scratch of auction_check: 2 per slot      */
   int64_t *scratch_qty;    /* one call: qty per level, both sides       */
+  int64_t *scratch_avail;  /* one call: by pool slot, what an offer has
+                           ** left for bids with min_stars (orders_max) */
   uint32_t scratch_n;
 };
 

@@ -43,8 +43,7 @@ static const imx_error_info table[] = {
     {"over_capacity", "over_capacity", "qty", "more than the capacity left"},
     {"self_trade", "forbidden", "cc", "own order or tender on the other side"},
     {"wrong_mode", "bad_field", "service",
-     "the service's mode does not allow this (auction.run needs an auction "
-     "service; min_stars a continuous one)"},
+     "the service's mode does not allow this (auction.run needs an auction service)"},
     {"positions_full", "market_full", "",
      "the market holds its maximum of (cost centre, service) positions"},
     {"tenders_full", "market_full", "", "the market holds its maximum of open tenders"},

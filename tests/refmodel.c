@@ -783,7 +783,6 @@ imx_status ref_order_validate(const ref_model *m, const imx_order_new *o,
     int in_range = o->min_stars >= 10 && o->min_stars <= 50;
     int flag_ok = o->allow_unrated == 0 || o->allow_unrated == 1;
     if (o->side != IMX_BID || !in_range || !flag_ok) return IMX_E_BAD_STARS;
-    if (b->mode != IMX_MODE_CONTINUOUS) return IMX_E_WRONG_MODE;
   }
   /* No pool here, so no orders_full. levels_full is checked before
   ** matching: an order that could rest needs a level even if it would
@@ -1080,6 +1079,50 @@ static void call_trade(ref_model *m, ref_book *b, int64_t price_minor,
   }
 }
 
+/* Step 6 (min_stars): a pairing of a bid with min_stars and an offer. */
+typedef struct ref_pair {
+  ref_order *bid, *offer;
+  int64_t qty;
+} ref_pair;
+
+/* Plans step 6 before anything trades: what every offer that takes part
+** has left after steps 3-5 (its allocation of `volume`), then the bids
+** with min_stars that take part, in priority order, each taking from the
+** eligible offers in priority order (an aon or fok bid only if it fills
+** whole). Returns the pairs (malloc'd) and their count in *n. */
+static ref_pair *call_plan_restricted(ref_model *m, ref_book *b, int64_t price_minor,
+                                      int64_t volume, size_t *n) {
+  ref_side *sb = &b->sides[IMX_BID], *so = &b->sides[IMX_OFFER];
+  int64_t *left = calloc(so->len + 1, sizeof *left);
+  ref_pair *pairs = malloc((sb->len * (so->len + 1) + 1) * sizeof *pairs);
+  if (left == NULL || pairs == NULL) abort();
+  call_allocate(m, so, price_minor, volume, left);
+  for (size_t j = 0; j < so->len; j++) {
+    ref_order *o = at(m, so, j);
+    left[j] = takes_part(o, price_minor) ? o->qty_open - left[j] : 0;
+  }
+  *n = 0;
+  for (size_t i = 0; i < sb->len; i++) {
+    ref_order *bid = at(m, sb, i);
+    if (bid->min_stars == 0) continue;
+    int takes = bid->price_minor == IMX_PRICE_MARKET || bid->price_minor >= price_minor;
+    if (!takes) continue;
+    int64_t want = bid->qty_open, can = 0;
+    for (size_t j = 0; j < so->len; j++)
+      if (left[j] > 0 && bid_accepts(m, bid, at(m, so, j)->cc)) can += left[j];
+    if ((bid->aon || bid->tif == IMX_TIF_FOK) && can < want) continue;
+    for (size_t j = 0; j < so->len && want > 0; j++) {
+      if (left[j] == 0 || !bid_accepts(m, bid, at(m, so, j)->cc)) continue;
+      int64_t q = min_i64(want, left[j]);
+      left[j] -= q;
+      want -= q;
+      pairs[(*n)++] = (ref_pair){bid, at(m, so, j), q};
+    }
+  }
+  free(left);
+  return pairs;
+}
+
 imx_status ref_auction_run(ref_model *m, uint32_t service,
                            int64_t reference_minor, imx_auction_result *out) {
   ref_book *b = book_get(m, service);
@@ -1091,24 +1134,45 @@ imx_status ref_auction_run(ref_model *m, uint32_t service,
   int64_t reference = b->last_price_minor ? b->last_price_minor
                                           : reference_minor;
   imx_auction_result r;
+  /* Bids with min_stars do not form the price: steps 1-5 without them. */
+  ref_side *bids = &b->sides[IMX_BID];
+  for (size_t pos = 0; pos < bids->len; pos++)
+    if (at(m, bids, pos)->min_stars != 0) at(m, bids, pos)->excluded = 1;
   for (;;) { /* ends: every pass but the last leaves out an order */
     call_price(m, b, reference, &r);
     if (r.volume == 0 || call_leave_out(m, b, r.price_minor, r.volume) == 0)
       break;
   }
+  size_t pairs_n = 0;
+  ref_pair *pairs = r.volume > 0 ? call_plan_restricted(m, b, r.price_minor, r.volume, &pairs_n)
+                                 : NULL;
+  int64_t volume2 = 0;
+  for (size_t k = 0; k < pairs_n; k++) volume2 += pairs[k].qty;
   imx_event ev;
   memset(&ev, 0, sizeof ev);
   ev.type = IMX_EV_AUCTION;
   ev.service = service;
   ev.price_minor = r.price_minor;
-  ev.qty = r.volume;
+  ev.qty = r.volume + volume2;
   ev.surplus = r.surplus;
   ev.surplus_side = r.surplus_side;
   emit(m, &ev);
   if (r.volume > 0) {
     call_trade(m, b, r.price_minor, r.volume);
+    for (size_t k = 0; k < pairs_n; k++)
+      trade_orders(m, pairs[k].bid, pairs[k].offer, pairs[k].qty, r.price_minor,
+                   IMX_NO_SIDE);
+    for (int side = IMX_BID; side <= IMX_OFFER; side++) {
+      ref_side *s = &b->sides[side];
+      for (size_t pos = 0; pos < s->len;) {
+        if (at(m, s, pos)->qty_open == 0) side_remove_at(m, s, pos);
+        else pos++;
+      }
+    }
     b->last_price_minor = r.price_minor;
+    r.volume += volume2;
   }
+  free(pairs);
   for (int side = IMX_BID; side <= IMX_OFFER; side++) {
     ref_side *s = &b->sides[side];
     for (size_t pos = 0; pos < s->len; pos++) at(m, s, pos)->excluded = 0;

@@ -387,8 +387,6 @@ min_stars_bids() {
   want_err CC-R1 2 "imx bid: --allow-unrated: only with --min-stars$H bid" bid it.hour 1 86 --allow-unrated || ok=1
   want_err CC-P1 2 "imx offer: --min-stars: not an option of imx offer$H offer" \
     offer it.hour 1 86 --min-stars 4 || ok=1
-  want_err CC-R1 1 "imx bid: bad_field: service: the service's mode does not allow this (auction.run needs an auction service; min_stars a continuous one)" \
-    bid truck.day 1 300 --min-stars 4 || ok=1
   # Nobody is rated yet: a bid for 4.5 stars rests although offers at 85
   # cross it; with --allow-unrated it takes them.
   im CC-R1 bid it.hour 2 86 --min-stars 4.5 && want 0 "order 5 open: 0 filled, 2 open" "" || ok=1

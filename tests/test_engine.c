@@ -1786,14 +1786,6 @@ static void test_min_stars_and_reputation_errors(void) {
     CHECK_EQ(IMX_E_BAD_STARS, imx_engine_order_new(E, &o, NULL));
     EXPECT_EVENTS(rejected(0, IMX_E_BAD_STARS));
   }
-  /* Auction books refuse min_stars (docs/matching.md). */
-  imx_service_config call = {.tick_minor = 1, .lot = 1, .divisible = 1,
-                             .mode = IMX_MODE_AUCTION};
-  uint32_t svc;
-  CHECK_EQ(IMX_OK, imx_engine_service_add(E, &call, &svc));
-  imx_order_new o = {.service = svc, .cc = A, .side = BID, .tif = GTC,
-                     .qty = 1, .price_minor = 100, .min_stars = 45};
-  CHECK_EQ(IMX_E_WRONG_MODE, imx_engine_order_new(E, &o, NULL));
   CHECK_EQ(0u, imx_engine_open_orders(E));
   /* reputation_set: sums between 1 and 5 per rating, known services, a
   ** bounded table. */

@@ -954,6 +954,7 @@ typedef struct coverage {
   /* min_stars: bids accepted with it, their trades, those that rested
   ** crossed by an offer they skipped, accepted reputation_set */
   uint64_t stars_bids, stars_trades, stars_skipped, reputations;
+  uint64_t stars_call_trades; /* of stars_trades: in a call (step 6) */
   uint32_t open_max; /* most open orders at once */
   uint64_t reloads;  /* engines replaced by their snapshot (world_reload) */
 } coverage;
@@ -979,8 +980,10 @@ static void coverage_stars(world *w, const ev_log *l) {
   for (size_t i = 0; i < l->len; i++) {
     const imx_event *ev = &l->evs[i];
     if (ev->type == IMX_EV_TRADE && ev->buy_order_id < w->steps_cap &&
-        w->restricted[ev->buy_order_id])
+        w->restricted[ev->buy_order_id]) {
       cov.stars_trades++;
+      cov.stars_call_trades += ev->aggressor == IMX_NO_SIDE;
+    }
   }
   imx_order_info o;
   if (w->id_last == 0 || w->id_last >= w->steps_cap || !w->restricted[w->id_last] ||
@@ -1010,8 +1013,9 @@ static void coverage_print(void) {
           "; open orders at most %" PRIu32 "; engines read from their snapshot %"
           PRIu64 "\n", cov.calls[0], cov.calls[1], cov.open_max, cov.reloads);
   fprintf(stderr, "  min_stars: bids %" PRIu64 ", their trades %" PRIu64
-          ", rested crossed %" PRIu64 "; reputations set %" PRIu64 "\n",
-          cov.stars_bids, cov.stars_trades, cov.stars_skipped, cov.reputations);
+          " (in calls %" PRIu64 "), rested crossed %" PRIu64
+          "; reputations set %" PRIu64 "\n", cov.stars_bids, cov.stars_trades,
+          cov.stars_call_trades, cov.stars_skipped, cov.reputations);
   fprintf(stderr, "  cancelled:");
   for (int r = 0; r < 4; r++)
     fprintf(stderr, " %s %" PRIu64, reason_str((imx_cancel_reason)r),
@@ -1035,6 +1039,7 @@ static void coverage_check(void) {
   CHECK(cov.calls[0] > 0 && cov.calls[1] > 0);
   CHECK(cov.reloads > 0);
   CHECK(cov.stars_bids > 0 && cov.stars_trades > 0 && cov.stars_skipped > 0);
+  CHECK(cov.stars_call_trades > 0 && cov.stars_call_trades < cov.stars_trades);
   CHECK(cov.reputations > 0);
 }
 
