@@ -22,8 +22,9 @@
 **                   crosses) TRADE and CANCELLED events as for a new order;
 **                   or REJECTED.
 **   period_end   -> one EXPIRED per `period` order of the service.
-**   auction_run  -> AUCTION (the uniform price), TRADE events all at that
-**                   price, CANCELLED for ioc/fok orders left unfilled.
+**   auction_run  -> AUCTION (the uniform price, the whole volume), TRADE
+**                   events all at that price (those of bids with min_stars
+**                   last), CANCELLED for ioc/fok orders left unfilled.
 **   tender_new   -> TENDER_OPENED; tender_quote -> QUOTE_ACCEPTED;
 **   tender_award, tender_award_quote, clock (the deadline of a `lowest`
 **                   tender) -> TRADE, TENDER_AWARDED and QUOTE_RELEASED
@@ -252,7 +253,7 @@ typedef struct imx_order_new {
   int aon;            /* all-or-none: only ever trades its whole quantity */
   int64_t qty;
   int64_t price_minor;/* IMX_PRICE_MARKET: a market order (auction mode)  */
-  int min_stars;      /* bids only, continuous books only: 0 = any
+  int min_stars;      /* bids only: 0 = any
                       ** provider, else IMX_STARS_MIN..IMX_STARS_MAX
                       ** tenths of a star: the bid trades only with
                       ** offers of providers rated at least that
