@@ -94,6 +94,12 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
                                          ** file: open tenders a cost centre
                                          ** may have                        */
 #define IMX_TENDERS_PER_CC_DEFAULT 16u   /* ... when the file gives none    */
+#define IMX_PERIOD_YEAR_MIN 1970         /* "first_period": "YYYY-MM", and  */
+#define IMX_PERIOD_YEAR_MAX 9999         /* every label after it            */
+#define IMX_PERIOD_LABEL_BYTES 16        /* "2026-12" or a number, and NUL  */
+#define IMX_STATEMENT_TRADES_MAX 1000    /* trades listed in one
+                                         ** statement.get.ok: the first
+                                         ** ones; trades.list pages them    */
 
 /* ------------------------------------------------------------ hash index */
 

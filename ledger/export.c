@@ -17,6 +17,10 @@
 ** byte is written; an id in the ledger but not in the market is checked
 ** again on its row.
 **
+** A posting's date is its period's last day once the period is closed (in
+** a market with calendar periods, proto/period.c), else its trade's day:
+** what finance books is the month, not the minute of the trade.
+**
 ** Amounts are written from int64 minor units by proto's one money
 ** formatter (imx_money_format), with the market's decimals (EUR 2, JPY 0).
 */
@@ -44,6 +48,10 @@ typedef struct exporter {
   const imx_market *m;
   int format;
   int64_t rows;
+  int64_t period;     /* the period of the last row, 0 before the first */
+  int closed;         /* whether it is closed                           */
+  char last_day[11];  /* its last day when closed and calendar, else "" */
+  char label[IMX_PERIOD_LABEL_BYTES];
 } exporter;
 
 static void date_of(char *buf, size_t cap, int64_t time_ms) {
@@ -133,8 +141,9 @@ typedef struct row_text {
   char date[16];
 } row_text;
 
-static void row_csv(FILE *f, const imx_ledger_trade *t, const row_text *r) {
-  fprintf(f, "%" PRId64 ",%" PRId64 ",%s,", t->trade_id, t->period, r->date);
+static void row_csv(FILE *f, const imx_ledger_trade *t, const row_text *r,
+                    const char *label) {
+  fprintf(f, "%" PRId64 ",%s,%s,", t->trade_id, label, r->date);
   csv_field(f, t->service);
   fputc(',', f);
   csv_field(f, t->buyer);
@@ -177,17 +186,39 @@ static void row_beancount(FILE *f, const imx_ledger_trade *t, const row_text *r,
           r->price, buyer, r->amount, r->cur, seller, r->neg, r->cur);
 }
 
+/* The period of a row, looked up once per period (rows come in trade
+** order, and periods only grow with it): its label, and its last day when
+** it is closed and the market has calendar periods. */
+static int period_of(exporter *x, int64_t period) {
+  if (period == x->period) return 0;
+  int closed = imx_ledger_period_closed(x->l, period, NULL);
+  if (closed < 0) return -1;
+  if (imx_period_label(x->m, period, x->label, sizeof x->label) != 0)
+    return imx_ledger_error_set(x->l, "period %" PRId64 " has no label in this market"
+                                      " (past the year %d)", period, IMX_PERIOD_YEAR_MAX);
+  x->last_day[0] = '\0';
+  if (closed && imx_period_last_day(x->m, period, x->last_day) < 0)
+    return imx_ledger_error_set(x->l, "period %" PRId64 " has no last day", period);
+  x->period = period;
+  x->closed = closed;
+  return 0;
+}
+
 static int row(void *ctx, const imx_ledger_trade *t) {
   exporter *x = ctx;
+  if (period_of(x, t->period)) return -1;
   const imx_market_service *s = service_of(x->m, t->service);
   row_text r = {.unit = s ? s->unit : "unit", .cur = s ? s->currency : x->m->currency};
   imx_money_format(t->price_minor, x->m->decimals, 0, r.price);
   imx_money_format(t->qty * t->price_minor, x->m->decimals, 0, r.amount);
   imx_money_format(-t->qty * t->price_minor, x->m->decimals, 0, r.neg);
-  date_of(r.date, sizeof r.date, t->time_ms);
+  if (x->last_day[0])
+    snprintf(r.date, sizeof r.date, "%s", x->last_day);
+  else
+    date_of(r.date, sizeof r.date, t->time_ms);
   char buyer[ACCOUNT_BYTES], seller[ACCOUNT_BYTES];
   switch (x->format) {
-  case IMX_EXPORT_CSV: row_csv(x->out, t, &r); break;
+  case IMX_EXPORT_CSV: row_csv(x->out, t, &r, x->label); break;
   case IMX_EXPORT_SAP:
     if (row_sap(x, t, &r)) return -1;
     break;
@@ -276,7 +307,7 @@ static int head(exporter *x) {
 int imx_export(imx_ledger *l, const imx_market *m, int64_t period, int format,
                FILE *out, int64_t *rows) {
   IMX_ASSERT(l != NULL && m != NULL && out != NULL && period >= 0);
-  exporter x = {l, out, m, format, 0};
+  exporter x = {l, out, m, format, 0, 0, 0, "", ""};
   int rc = head(&x);
   if (rc == 0) rc = imx_ledger_trades_each(l, period, row, &x);
   if (rows) *rows = x.rows;

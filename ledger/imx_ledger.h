@@ -179,6 +179,35 @@ typedef int (*imx_ledger_fill_fn)(void *ctx, const imx_ledger_fill *f);
 int imx_ledger_order_fills(imx_ledger *l, int64_t order_id, uint32_t limit,
                            imx_ledger_fill_fn fn, void *ctx, int64_t *total);
 
+/* Statements (statement.get), read the same way. */
+
+/* Whether a period is closed: 1 (and *closed_ms when not NULL), 0 when
+** not, -1 on a database error. */
+int imx_ledger_period_closed(imx_ledger *l, int64_t period, int64_t *closed_ms);
+/* The last closed period, 0 when none was closed: the open period is the
+** next one. Returns 0 or -1. */
+int imx_ledger_last_closed(imx_ledger *l, int64_t *period);
+
+/* What a cost centre bought and sold of one service in one period, summed
+** from the period's trades (the same trades the period's summaries are
+** made of, imx_ledger_close_period). */
+typedef struct imx_ledger_service_sum {
+  const char *service;
+  int64_t trades;                 /* trades the cost centre was a side of */
+  int64_t bought, spent_minor;    /* units bought and their amount        */
+  int64_t sold, earned_minor;     /* units sold and their amount          */
+} imx_ledger_service_sum;
+typedef int (*imx_ledger_sum_fn)(void *ctx, const imx_ledger_service_sum *s);
+/* Calls fn per service cc traded in the period, by service id. cc NULL:
+** every cost centre's trades (a period's summary: each trade counted once,
+** bought = sold, spent = earned). Returns 0 or -1 (or fn's non-zero). */
+int imx_ledger_service_sums(imx_ledger *l, const char *cc, int64_t period,
+                            imx_ledger_sum_fn fn, void *ctx);
+/* A cost centre's trades in a period, oldest first, up to limit; *total
+** gets how many it has in all. Returns 0 or -1. */
+int imx_ledger_cc_trades(imx_ledger *l, const char *cc, int64_t period, uint32_t limit,
+                         imx_ledger_trade_fn fn, void *ctx, int64_t *total);
+
 /* The SQL of one schema migration (1..IMX_LEDGER_SCHEMA_VERSION), or NULL:
 ** for tools that need the ledger's tables without the ledger (a benchmark's
 ** raw-SQLite baseline). */

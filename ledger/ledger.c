@@ -856,6 +856,121 @@ int imx_ledger_order_fills(imx_ledger *l, int64_t order_id, uint32_t limit,
   return rc;
 }
 
+/* ------------------------------------------------------------- statements */
+
+/* One integer read by a statement prepared, run and finalized (these reads
+** are rare); arg is bound as ?1 when the SQL has it. *found: a row came. */
+static int one_int(imx_ledger *l, const char *sql, int64_t arg, int64_t *out,
+                   int *found) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return fail(l, "reading the periods");
+  if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_int64(st, 1, arg);
+  int r = sqlite3_step(st);
+  *found = r == SQLITE_ROW;
+  if (r == SQLITE_ROW && out) *out = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : fail(l, "reading the periods");
+}
+
+int imx_ledger_period_closed(imx_ledger *l, int64_t period, int64_t *closed_ms) {
+  int found = 0;
+  if (one_int(l, "SELECT closed_ms FROM periods WHERE period = ?1", period, closed_ms,
+              &found))
+    return -1;
+  return found;
+}
+
+int imx_ledger_last_closed(imx_ledger *l, int64_t *period) {
+  int found = 0;
+  *period = 0;
+  return one_int(l, "SELECT coalesce(max(period), 0) FROM periods", 0, period, &found);
+}
+
+int imx_ledger_service_sums(imx_ledger *l, const char *cc, int64_t period,
+                            imx_ledger_sum_fn fn, void *ctx) {
+  IMX_ASSERT(l != NULL && period >= 1 && fn != NULL);
+  /* With a cost centre: its postings (index account, period) and their
+  ** trades, each on the side it was. Without: each trade once. */
+  static const char *const sql[2] = {
+      "SELECT t.service, count(*),"
+      " sum(CASE WHEN p.amount_minor > 0 THEN t.qty ELSE 0 END),"
+      " sum(CASE WHEN p.amount_minor > 0 THEN p.amount_minor ELSE 0 END),"
+      " sum(CASE WHEN p.amount_minor < 0 THEN t.qty ELSE 0 END),"
+      " sum(CASE WHEN p.amount_minor < 0 THEN -p.amount_minor ELSE 0 END)"
+      " FROM postings p JOIN trades t ON t.trade_id = p.trade_id"
+      " WHERE p.account = ?2 AND p.period = ?1 GROUP BY t.service ORDER BY t.service",
+      "SELECT service, count(*), sum(qty), sum(amount_minor), sum(qty),"
+      " sum(amount_minor) FROM trades WHERE period = ?1"
+      " GROUP BY service ORDER BY service"};
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(l->db, sql[cc == NULL], -1, &st, NULL) != SQLITE_OK)
+    return fail(l, "reading a statement");
+  sqlite3_bind_int64(st, 1, period);
+  if (cc) sqlite3_bind_text(st, 2, cc, -1, SQLITE_STATIC);
+  int rc = 0, r;
+  while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+    imx_ledger_service_sum sum = {
+        .service = column_text(st, 0), .trades = sqlite3_column_int64(st, 1),
+        .bought = sqlite3_column_int64(st, 2), .spent_minor = sqlite3_column_int64(st, 3),
+        .sold = sqlite3_column_int64(st, 4), .earned_minor = sqlite3_column_int64(st, 5)};
+    if (sum.service == NULL) {
+      rc = fail(l, "reading a statement");
+      break;
+    }
+    rc = fn(ctx, &sum);
+  }
+  if (rc == 0 && r != SQLITE_DONE) rc = fail(l, "reading a statement");
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int imx_ledger_cc_trades(imx_ledger *l, const char *cc, int64_t period, uint32_t limit,
+                         imx_ledger_trade_fn fn, void *ctx, int64_t *total) {
+  IMX_ASSERT(l != NULL && cc != NULL && period >= 1 && fn != NULL && total != NULL);
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(l->db,
+                         "SELECT t.trade_id, t.period, t.time_ms, t.service, t.buyer,"
+                         " t.seller, t.qty, t.price_minor, t.buy_order, t.sell_order"
+                         " FROM postings p JOIN trades t ON t.trade_id = p.trade_id"
+                         " WHERE p.account = ?1 AND p.period = ?2 ORDER BY t.trade_id"
+                         " LIMIT ?3", -1, &st, NULL) != SQLITE_OK)
+    return fail(l, "reading a statement's trades");
+  sqlite3_bind_text(st, 1, cc, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, period);
+  sqlite3_bind_int64(st, 3, limit);
+  int rc = 0, r, n = 0;
+  while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+    imx_ledger_trade t = {
+        .trade_id = sqlite3_column_int64(st, 0), .period = sqlite3_column_int64(st, 1),
+        .time_ms = sqlite3_column_int64(st, 2), .service = column_text(st, 3),
+        .buyer = column_text(st, 4), .seller = column_text(st, 5),
+        .qty = sqlite3_column_int64(st, 6), .price_minor = sqlite3_column_int64(st, 7),
+        .buy_order = sqlite3_column_int64(st, 8), .sell_order = sqlite3_column_int64(st, 9)};
+    if (!t.service || !t.buyer || !t.seller) {
+      rc = fail(l, "reading a statement's trades");
+      break;
+    }
+    n++;
+    rc = fn(ctx, &t);
+  }
+  if (rc == 0 && r != SQLITE_DONE) rc = fail(l, "reading a statement's trades");
+  sqlite3_finalize(st);
+  if (rc != 0) return rc;
+  *total = n;
+  if ((uint32_t)n < limit) return 0;
+  int found = 0;
+  if (sqlite3_prepare_v2(l->db, "SELECT count(*) FROM postings WHERE account = ?1"
+                         " AND period = ?2", -1, &st, NULL) != SQLITE_OK)
+    return fail(l, "counting a statement's trades");
+  sqlite3_bind_text(st, 1, cc, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, period);
+  found = sqlite3_step(st) == SQLITE_ROW;
+  if (found) *total = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return found ? 0 : fail(l, "counting a statement's trades");
+}
+
 int imx_ledger_read_begin(imx_ledger *l) {
   return sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0
                                                                      : fail(l, "beginning a read");

@@ -130,6 +130,10 @@ typedef struct imx_market {
                                  ** 1..IMX_RATINGS_MIN_MAX, the file's
                                  ** "ratings_min", default
                                  ** IMX_RATINGS_MIN_DEFAULT (3)         */
+  int64_t first_month;           /* the first period's month, counted as
+                                 ** year * 12 + month - 1 (the file's
+                                 ** "first_period"); 0: none given, the
+                                 ** periods are numbered (period.c)     */
   /* Private to market.c: the id indexes built at load, freed by
   ** imx_market_free. A market built by hand leaves them zero (memset) and
   ** is then searched linearly. */
@@ -164,6 +168,27 @@ uint32_t imx_market_capacities_total(const imx_market *m);
 uint32_t imx_market_auction_services(const imx_market *m);
 /* The cost centres that have any of the IMX_ROLE_* bits in role. */
 uint32_t imx_market_ccs_with_role(const imx_market *m, unsigned role);
+
+/* ------------------------------------------------------------ periods */
+
+/* The one mapping between a period's number (1, 2, ...: the engine's, the
+** core's and the ledger's) and what people read: with the market file's
+** "first_period" (e.g. "2026-12"; "period": "month", the only length),
+** period n is the (n-1)-th month after it, labelled "YYYY-MM"; without
+** it, the label is the number ("3"). */
+/* The label of a period into buf (IMX_PERIOD_LABEL_BYTES will do): 0, or
+** -1 for a period < 1 or past the year IMX_PERIOD_YEAR_MAX. */
+int imx_period_label(const imx_market *m, int64_t period, char *buf, size_t cap);
+/* The period a label names, >= 1; -1 for anything else (a malformed label,
+** a month before the first period). Strict: "2026-12" in a calendar
+** market, "3" in a numbered one. */
+int64_t imx_period_parse(const imx_market *m, const char *label);
+/* The period's last day, "YYYY-MM-DD" (leap years counted): 0; 1 when the
+** market has numbered periods (no calendar: buf is ""); -1 out of range. */
+int imx_period_last_day(const imx_market *m, int64_t period, char buf[11]);
+/* "YYYY-MM" as year * 12 + month - 1, or -1 (the year in
+** IMX_PERIOD_YEAR_MIN..MAX, the month 01..12). */
+int64_t imx_month_parse(const char *s);
 
 /* ----------------------------------------------------------- messages */
 
@@ -201,6 +226,7 @@ typedef enum imx_msg_type {
   IMX_MSG_QUOTE_WITHDRAW,
   IMX_MSG_TENDER_LIST,
   IMX_MSG_TENDER_GET,
+  IMX_MSG_STATEMENT_GET,
   IMX_MSG_TYPES /* count */
 } imx_msg_type;
 
@@ -250,6 +276,9 @@ typedef struct imx_request {
                        ** 0..IMX_ID_MAX                                  */
   char start[IMX_NAME_BYTES_MAX + 1]; /* services.list, cc.list: the id to
                        ** list from (a reply's `next`); "" = the first   */
+  char period[IMX_PERIOD_LABEL_BYTES]; /* statement.get: a period's label
+                       ** (imx_period_parse, by the server, which knows the
+                       ** market); "" = the open period                 */
 } imx_request;
 
 /* Decodes exactly len bytes. On failure err is set and out->id holds the
@@ -298,7 +327,8 @@ typedef struct imx_reply_closed {
   int64_t qty, qty_filled;
   int status;
   char reason[16];
-  int64_t period, closed_ms;
+  char period[IMX_PERIOD_LABEL_BYTES]; /* its label (proto/period.c)     */
+  int64_t closed_ms;
   imx_reply_fill *fills; /* the first IMX_HISTORY_FILLS_MAX, oldest first */
   uint32_t fills_n;
   uint64_t fills_omitted;
@@ -378,6 +408,17 @@ typedef struct imx_reply_quote {
   int64_t price_minor;
 } imx_reply_quote;
 
+/* One service's figures in one period. statement.get: what the cost
+** centre bought (units, amount spent) and sold (units, amount earned) in
+** `trades` trades; period.close: the whole market's, units and amount
+** (bought = sold = units, spent = earned = amount; on the wire once). */
+typedef struct imx_reply_sum {
+  char service[IMX_NAME_BYTES_MAX + 1];
+  int64_t trades;
+  int64_t bought, spent;
+  int64_t sold, earned;
+} imx_reply_sum;
+
 typedef struct imx_reply_capacity {
   char service[IMX_NAME_BYTES_MAX + 1];
   int64_t capacity, reserved, sold, available;
@@ -412,11 +453,14 @@ typedef struct imx_reply {
                                        ** why the rest was cancelled     */
   int64_t qty;                         /* order.cancel, order.modify    */
   int64_t qty_open, qty_filled;
-  imx_reply_trade *trades;             /* order.new, trades.list        */
+  imx_reply_trade *trades;             /* order.new, trades.list,
+                                       ** statement.get (oldest first)  */
   uint32_t trades_n;
   uint64_t trades_omitted;             /* order.new: fills not listed (the
                                        ** first IMX_FILLS_LISTED_MAX are);
-                                       ** page them with trades.list     */
+                                       ** page them with trades.list;
+                                       ** statement.get: past the first
+                                       ** IMX_STATEMENT_TRADES_MAX      */
   imx_reply_order *orders;             /* order.list                    */
   uint32_t orders_n;
   imx_reply_closed *closed;            /* order.history, newest first   */
@@ -433,7 +477,9 @@ typedef struct imx_reply {
   char next[IMX_NAME_BYTES_MAX + 1];   /* services.list, cc.list: the id to
                                        ** start the next page at; "" = the
                                        ** list is complete              */
-  int64_t budget, reserved, spent, earned, available; /* balance.get   */
+  int64_t budget, reserved, spent, earned, available; /* balance.get;
+                                       ** statement.get: budget, the market
+                                       ** file's per period             */
   imx_reply_capacity *capacities;
   uint32_t capacities_n;
   uint64_t tender, quote;              /* tender.new, tender.quote,
@@ -453,6 +499,22 @@ typedef struct imx_reply {
   int64_t volume, surplus;
   int surplus_side;                    /* IMX_PSIDE_*                   */
   int64_t expired;                     /* period.close                  */
+  char period[IMX_PERIOD_LABEL_BYTES]; /* statement.get; period.close: the
+                                       ** period closed                 */
+  char opened[IMX_PERIOD_LABEL_BYTES]; /* period.close: the period opened */
+  int is_closed;                       /* statement.get: the period is   */
+  int64_t closed_ms;                   /* ... closed, then when (ms)     */
+  imx_reply_sum *sums;                 /* statement.get, period.close:
+                                       ** per service, by service id    */
+  uint32_t sums_n;
+  uint64_t sums_omitted;               /* ... not listed (a list has at
+                                       ** most IMX_LIST_MAX rows)       */
+  char (*over_budget)[IMX_NAME_BYTES_MAX + 1]; /* period.close: cost centres
+                                       ** whose open bids hold more than
+                                       ** their new budget (the first
+                                       ** IMX_LIST_MAX)                 */
+  uint32_t over_budget_n;
+  uint64_t over_budget_omitted;        /* ... not listed                */
 } imx_reply;
 
 size_t imx_reply_encode(const imx_reply *r, char *buf, size_t cap);

@@ -9,11 +9,16 @@
 **    "cost_centres":[{"id":"CC-4100","name":"IT Service Desk","site":"Berlin",
 **                     "roles":["provider"],"budget":0,
 **                     "capacities":{"it.helpdesk.hour":400},
-**                     "token_hash":"..."}]}
+**                     "token_hash":"..."}],
+**    "period":"month", "first_period":"2026-12"}
 **
 ** A service's name and description are optional text for people (1 to
 ** 128 and 1 to 512 bytes, no control characters); a service without a name
 ** is called by its id.
+**
+** "period" (the length of a period: "month", the only one so far) and
+** "first_period" (the first period's month) are optional; without
+** "first_period" the periods are numbered (period.c).
 **
 ** Checked whole before anything uses it: every field typed and in range
 ** (the bounds are imx_base.h's), ids unique, capacities only for known
@@ -318,7 +323,9 @@ static int parse_ccs(const cJSON *ccs, loader *L, imx_proto_error *err) {
 static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
   static const char *const keys[] = {"currency", "decimals", "services",
                                      "cost_centres", "tenders_per_cc_max",
-                                     "ratings_min", "description", NULL};
+                                     "ratings_min", "description", "period",
+                                     "first_period", NULL};
+  static const char *const lengths[] = {"month", NULL};
   imx_market *m = L->m;
   if (!cJSON_IsObject(doc))
     return imx_proto_fail(err, "bad_json", "market", "must be a JSON object");
@@ -342,6 +349,14 @@ static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
   if (imx_json_int(doc, "ratings_min", 1, IMX_RATINGS_MIN_MAX, &ratings_min, err) < 0)
     return -1;
   m->ratings_min = (uint32_t)ratings_min;
+  int length = 0;
+  if (imx_json_word(doc, "period", lengths, &length, err) < 0)
+    return imx_proto_fail(err, "bad_field", "period", "must be \"month\"");
+  const char *first = NULL;
+  if ((rc = imx_json_string(doc, "first_period", 7, &first, err)) < 0 ||
+      (rc == 0 && (m->first_month = imx_month_parse(first)) < 0))
+    return imx_proto_fail(err, "bad_field", "first_period",
+                          "must be a month YYYY-MM, 1970-01..9999-12");
   const cJSON *svcs = array_of(doc, "services", IMX_SERVICES_MAX, err);
   const cJSON *ccs = svcs ? array_of(doc, "cost_centres", IMX_CCS_MAX, err) : NULL;
   if (ccs == NULL) return -1;

@@ -61,7 +61,7 @@ static const char *const type_names[] = {
     "tender.quote", "auction.run", "period.close", "services.list",
     "cc.list",     "cc.get",       "order.modify", "order.history",
     "tender.award", "tender.cancel", "quote.withdraw", "tender.list",
-    "tender.get",  NULL};
+    "tender.get",  "statement.get", NULL};
 static const char *const side_words[] = {"bid", "offer", "none", NULL};
 static const char *const tif_words[] = {"gtc", "period", "ioc", "fok", NULL};
 static const char *const status_words[] = {"open", "filled", "cancelled",
@@ -183,7 +183,8 @@ static size_t finish(writer *w) {
 enum field_id {
   F_CC, F_TOKEN, F_SERVICE, F_SIDE, F_QTY, F_PRICE, F_TIF, F_AON, F_ORDER,
   F_DEPTH, F_LIMIT, F_CEILING, F_DEADLINE_MS, F_TENDER, F_REFERENCE, F_AFTER,
-  F_START, F_BEFORE, F_DECIDE, F_QUOTE, F_MIN_STARS, F_ALLOW_UNRATED, F_COUNT
+  F_START, F_BEFORE, F_DECIDE, F_QUOTE, F_MIN_STARS, F_ALLOW_UNRATED, F_PERIOD,
+  F_COUNT
 };
 
 /* The keys a request may have: the envelope's v, type and id, then the
@@ -195,7 +196,7 @@ static const char *const request_keys[K_FIELDS + F_COUNT + 1] = {
     "cc",    "token", "service", "side",    "qty",         "price",  "tif",
     "aon",   "order", "depth",   "limit",   "ceiling",     "deadline_ms",
     "tender", "reference", "after", "start", "before", "decide", "quote",
-    "min_stars", "allow_unrated", NULL};
+    "min_stars", "allow_unrated", "period", NULL};
 
 static const char *const *const field_names = request_keys + K_FIELDS;
 _Static_assert(K_FIELDS + F_COUNT <= IMX_JSON_NAMES_MAX, "a bit per key");
@@ -240,6 +241,7 @@ static const struct request_spec {
     [IMX_MSG_QUOTE_WITHDRAW] = {ENVELOPE | B(F_QUOTE) | B(F_TENDER), 0},
     [IMX_MSG_TENDER_LIST] = {ENVELOPE | B(F_LIMIT) | B(F_AFTER), 0},
     [IMX_MSG_TENDER_GET] = {ENVELOPE | B(F_TENDER), B(F_TENDER)},
+    [IMX_MSG_STATEMENT_GET] = {ENVELOPE | B(F_PERIOD), 0},
 };
 
 static int copy_text(const cJSON *it, const char *field, size_t max,
@@ -309,6 +311,8 @@ static int get_field(const cJSON *it, enum field_id f, imx_request *r,
     if (rc == 0) r->after = (uint64_t)v, r->has_after = 1;
     return rc;
   case F_START: return copy_text(it, name, IMX_NAME_BYTES_MAX, r->start, err);
+  case F_PERIOD:
+    return copy_text(it, name, IMX_PERIOD_LABEL_BYTES - 1, r->period, err);
   case F_CEILING:
     return imx_json_item_int(it, name, 1, IMX_PRICE_MAX_MINOR, &r->ceiling_minor,
                              err);
@@ -414,6 +418,7 @@ static int field_present(const imx_request *r, enum field_id f) {
   case F_MIN_STARS: return r->min_stars != 0;
   case F_ALLOW_UNRATED: return r->allow_unrated != 0;
   case F_LIMIT: return 1;
+  case F_PERIOD: return r->period[0] != '\0';
   default: return 1;
   }
 }
@@ -443,6 +448,7 @@ static void put_field(writer *w, const imx_request *r, enum field_id f) {
   case F_QUOTE: kv_uint(w, k, r->quote); break;
   case F_MIN_STARS: kv_int(w, k, r->min_stars); break;
   case F_ALLOW_UNRATED: kv_bool(w, k, r->allow_unrated); break;
+  case F_PERIOD: kv_str(w, k, r->period); break;
   case F_COUNT: assert(0 && "no such field"); break;
   }
 }
@@ -535,7 +541,7 @@ static void put_closed(writer *w, const imx_reply_closed *o, uint32_t n) {
     kv_int(w, "qty_filled", o->qty_filled);
     kv_word(w, "status", status_words, 4, o->status);
     if (o->reason[0]) kv_str(w, "reason", o->reason);
-    kv_int(w, "period", o->period);
+    kv_str(w, "period", o->period);
     kv_int(w, "closed_ms", o->closed_ms);
     put_fills(w, o->fills, o->fills_n);
     if (o->fills_omitted) kv_uint(w, "fills_omitted", o->fills_omitted);
@@ -653,6 +659,29 @@ static void put_services(writer *w, const imx_reply_service *s, uint32_t n) {
 
 static void put_roles(writer *w, unsigned roles);
 
+/* statement.get: what the cost centre bought and sold; period.close: the
+** market's units and amount, once. */
+static void put_sums(writer *w, const imx_reply_sum *s, uint32_t n, int market) {
+  key(w, "services");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, s++) {
+    put_raw(w, i ? ",{\"service\":" : "{\"service\":");
+    put_str(w, s->service);
+    kv_int(w, "trades", s->trades);
+    if (market) {
+      kv_int(w, "units", s->bought);
+      kv_int(w, "amount", s->spent);
+    } else {
+      kv_int(w, "bought", s->bought);
+      kv_int(w, "spent", s->spent);
+      kv_int(w, "sold", s->sold);
+      kv_int(w, "earned", s->earned);
+    }
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
 /* A cost centre's fields, after a first key: a row of cc.list, or the
 ** whole of cc.get.ok. */
 static void put_cc_fields(writer *w, const imx_reply_cc *c) {
@@ -759,7 +788,21 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
     kv_int(w, "surplus", r->surplus);
     kv_word(w, "surplus_side", side_words, 3, r->surplus_side);
     break;
-  case IMX_MSG_PERIOD_CLOSE: kv_int(w, "expired", r->expired); break;
+  case IMX_MSG_PERIOD_CLOSE:
+    kv_int(w, "expired", r->expired);
+    kv_str(w, "period", r->period);
+    kv_str(w, "opened", r->opened);
+    put_sums(w, r->sums, r->sums_n, 1);
+    if (r->sums_omitted) kv_uint(w, "services_omitted", r->sums_omitted);
+    key(w, "over_budget");
+    put(w, "[", 1);
+    for (uint32_t i = 0; i < r->over_budget_n; i++) {
+      if (i) put(w, ",", 1);
+      put_str(w, r->over_budget[i]);
+    }
+    put(w, "]", 1);
+    if (r->over_budget_omitted) kv_uint(w, "over_budget_omitted", r->over_budget_omitted);
+    break;
   case IMX_MSG_SERVICES_LIST:
     put_services(w, r->services, r->services_n);
     if (r->next[0]) kv_str(w, "next", r->next);
@@ -807,6 +850,17 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
     kv_str(w, "buyer_name", r->buyer_name);
     kv_str(w, "buyer_site", r->buyer_site);
     put_quotes(w, r->quotes, r->quotes_n);
+    break;
+  case IMX_MSG_STATEMENT_GET:
+    kv_str(w, "cc", r->cc);
+    kv_str(w, "period", r->period);
+    kv_bool(w, "closed", r->is_closed);
+    if (r->is_closed) kv_int(w, "closed_ms", r->closed_ms);
+    kv_int(w, "budget", r->budget);
+    put_sums(w, r->sums, r->sums_n, 0);
+    if (r->sums_omitted) kv_uint(w, "services_omitted", r->sums_omitted);
+    put_trades(w, r->trades, r->trades_n);
+    if (r->trades_omitted) kv_uint(w, "trades_omitted", r->trades_omitted);
     break;
   case IMX_MSG_TYPES: assert(0 && "not a reply type"); break;
   }
@@ -1210,7 +1264,8 @@ static int decode_closed(const cJSON *o, imx_reply_closed *r, imx_proto_error *e
       qty(o, "qty", &r->qty, err) || qty(o, "qty_filled", &r->qty_filled, err) ||
       word(o, "status", closed_words, &status, err) ||
       text(o, "reason", r->reason, sizeof r->reason, TEXT_OPTIONAL, err) < 0 ||
-      qty(o, "period", &r->period, err) || qty(o, "closed_ms", &r->closed_ms, err) ||
+      text(o, "period", r->period, sizeof r->period, 0, err) ||
+      qty(o, "closed_ms", &r->closed_ms, err) ||
       decode_fills(o, r, err) || opt_unum(o, "fills_omitted", &r->fills_omitted, err))
     return -1;
   r->status = status + IMX_PSTATUS_FILLED;
@@ -1234,6 +1289,68 @@ static int decode_closed_list(const cJSON *doc, imx_reply *r, imx_proto_error *e
     if (decode_closed(row, &r->closed[i], err))
       return imx_proto_at(err, "orders[%" PRIu32 "].", i);
   return 0;
+}
+
+static int decode_sum(const cJSON *o, imx_reply_sum *s, imx_proto_error *err) {
+  static const char *const keys[] = {"service", "trades", "bought", "spent", "sold",
+                                     "earned", NULL};
+  if (row_object(o, keys, err) ||
+      text(o, "service", s->service, sizeof s->service, 0, err) ||
+      qty(o, "trades", &s->trades, err) || qty(o, "bought", &s->bought, err) ||
+      money(o, "spent", &s->spent, err) || qty(o, "sold", &s->sold, err) ||
+      money(o, "earned", &s->earned, err))
+    return -1;
+  return 0;
+}
+
+/* period.close's row: units and amount, which are bought = sold and
+** spent = earned in the struct. */
+static int decode_market_sum(const cJSON *o, imx_reply_sum *s, imx_proto_error *err) {
+  static const char *const keys[] = {"service", "trades", "units", "amount", NULL};
+  if (row_object(o, keys, err) ||
+      text(o, "service", s->service, sizeof s->service, 0, err) ||
+      qty(o, "trades", &s->trades, err) || qty(o, "units", &s->bought, err) ||
+      money(o, "amount", &s->spent, err))
+    return -1;
+  s->sold = s->bought;
+  s->earned = s->spent;
+  return 0;
+}
+
+typedef char cc_id_row[IMX_NAME_BYTES_MAX + 1];
+
+static int decode_cc_id(const cJSON *o, cc_id_row *row, imx_proto_error *err) {
+  if (!cJSON_IsString(o) || strlen(o->valuestring) > IMX_NAME_BYTES_MAX ||
+      o->valuestring[0] == '\0')
+    return imx_proto_fail(err, "bad_field", "", "must be a cost centre id");
+  memcpy(*row, o->valuestring, strlen(o->valuestring) + 1);
+  return 0;
+}
+
+static int decode_period_close(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  if (qty(doc, "expired", &r->expired, err) ||
+      text(doc, "period", r->period, sizeof r->period, 0, err) ||
+      text(doc, "opened", r->opened, sizeof r->opened, 0, err))
+    return -1;
+  DECODE_LIST(doc, "services", r->sums, r->sums_n, decode_market_sum, err);
+  DECODE_LIST(doc, "over_budget", r->over_budget, r->over_budget_n, decode_cc_id, err);
+  return opt_unum(doc, "services_omitted", &r->sums_omitted, err) ||
+         opt_unum(doc, "over_budget_omitted", &r->over_budget_omitted, err);
+}
+
+static int decode_statement(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  if (text(doc, "cc", r->cc, sizeof r->cc, 0, err) ||
+      text(doc, "period", r->period, sizeof r->period, 0, err) ||
+      get_bool(doc, "closed", &r->is_closed, err))
+    return -1;
+  if (r->is_closed && qty(doc, "closed_ms", &r->closed_ms, err)) return -1;
+  if (!r->is_closed && cJSON_GetObjectItemCaseSensitive(doc, "closed_ms"))
+    return imx_proto_fail(err, "bad_field", "closed_ms", "only for a closed period");
+  if (money(doc, "budget", &r->budget, err)) return -1;
+  DECODE_LIST(doc, "services", r->sums, r->sums_n, decode_sum, err);
+  DECODE_LIST(doc, "trades", r->trades, r->trades_n, decode_trade, err);
+  return opt_unum(doc, "trades_omitted", &r->trades_omitted, err) ||
+         opt_unum(doc, "services_omitted", &r->sums_omitted, err);
 }
 
 static int decode_trades(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
@@ -1341,7 +1458,9 @@ static const char *const reply_keys[IMX_MSG_TYPES][20] = {
     [IMX_MSG_TENDER_QUOTE] = {K3, "tender", "quote", NULL},
     [IMX_MSG_AUCTION_RUN] = {K3, "service", "price", "volume", "surplus",
                              "surplus_side", NULL},
-    [IMX_MSG_PERIOD_CLOSE] = {K3, "expired", NULL},
+    [IMX_MSG_PERIOD_CLOSE] = {K3, "expired", "period", "opened", "services",
+                              "services_omitted", "over_budget", "over_budget_omitted",
+                              NULL},
     [IMX_MSG_SERVICES_LIST] = {K3, "services", "next", NULL},
     [IMX_MSG_CC_LIST] = {K3, "ccs", "next", NULL},
     [IMX_MSG_CC_GET] = {K3, "cc", "name", "site", "roles", "services", "budget",
@@ -1356,6 +1475,8 @@ static const char *const reply_keys[IMX_MSG_TYPES][20] = {
     [IMX_MSG_TENDER_LIST] = {K3, "tenders", NULL},
     [IMX_MSG_TENDER_GET] = {K3, TENDER_KEYS, "buyer_name", "buyer_site",
                             "quotes", NULL},
+    [IMX_MSG_STATEMENT_GET] = {K3, "cc", "period", "closed", "closed_ms", "budget", "services",
+                               "services_omitted", "trades", "trades_omitted", NULL},
 };
 _Static_assert(3 + 10 + 3 < 20, "tender.get's keys and a NULL fit a row");
 
@@ -1402,7 +1523,7 @@ static int decode_reply_fields(const cJSON *d, imx_reply *r,
            qty(d, "volume", &r->volume, err) ||
            qty(d, "surplus", &r->surplus, err) ||
            word(d, "surplus_side", side_words, &r->surplus_side, err);
-  case IMX_MSG_PERIOD_CLOSE: return qty(d, "expired", &r->expired, err);
+  case IMX_MSG_PERIOD_CLOSE: return decode_period_close(d, r, err);
   case IMX_MSG_SERVICES_LIST: return decode_services(d, r, err);
   case IMX_MSG_CC_LIST: return decode_ccs(d, r, err);
   case IMX_MSG_CC_GET: return decode_cc_get(d, r, err);
@@ -1425,6 +1546,7 @@ static int decode_reply_fields(const cJSON *d, imx_reply *r,
     return unum(d, "tender", &r->tender, err) || unum(d, "quote", &r->quote, err);
   case IMX_MSG_TENDER_LIST: return decode_tenders(d, r, err);
   case IMX_MSG_TENDER_GET: return decode_tender_get(d, r, err);
+  case IMX_MSG_STATEMENT_GET: return decode_statement(d, r, err);
   case IMX_MSG_TYPES: break;
   }
   assert(0 && "not a reply type");
@@ -1507,6 +1629,10 @@ void imx_reply_free(imx_reply *r) {
   free(r->quotes);
   r->tenders = NULL, r->tenders_n = 0;
   r->quotes = NULL, r->quotes_n = 0;
+  free(r->sums);
+  r->sums = NULL, r->sums_n = 0;
+  free(r->over_budget);
+  r->over_budget = NULL, r->over_budget_n = 0;
   r->trades = NULL, r->trades_n = 0;
   r->orders = NULL, r->orders_n = 0;
   r->bids = r->offers = NULL, r->bids_n = r->offers_n = 0;

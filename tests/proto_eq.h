@@ -23,7 +23,7 @@ static inline int imx_request_eq(const imx_request *a, const imx_request *b) {
          EQ_(a, b, depth) && EQ_(a, b, limit) && EQ_(a, b, has_after) &&
          EQ_(a, b, after) && EQ_STR_(a, b, start) && EQ_(a, b, before) &&
          EQ_(a, b, quote) && EQ_(a, b, decide) && EQ_(a, b, min_stars) &&
-         EQ_(a, b, allow_unrated);
+         EQ_(a, b, allow_unrated) && EQ_STR_(a, b, period);
 }
 
 static inline int imx_trade_eq(const imx_reply_trade *a, const imx_reply_trade *b) {
@@ -108,8 +108,18 @@ static inline int imx_closed_eq(const imx_reply_closed *a, const imx_reply_close
   return EQ_(a, b, order) && EQ_STR_(a, b, service) && EQ_(a, b, side) &&
          EQ_(a, b, tif) && EQ_(a, b, aon) && EQ_(a, b, price_minor) &&
          EQ_(a, b, qty) && EQ_(a, b, qty_filled) && EQ_(a, b, status) &&
-         EQ_STR_(a, b, reason) && EQ_(a, b, period) && EQ_(a, b, closed_ms) &&
+         EQ_STR_(a, b, reason) && EQ_STR_(a, b, period) && EQ_(a, b, closed_ms) &&
          EQ_(a, b, fills_omitted);
+}
+
+static inline int imx_sum_eq(const imx_reply_sum *a, const imx_reply_sum *b) {
+  return EQ_STR_(a, b, service) && EQ_(a, b, trades) && EQ_(a, b, bought) &&
+         EQ_(a, b, spent) && EQ_(a, b, sold) && EQ_(a, b, earned);
+}
+
+static inline int imx_cc_id_eq(const char (*a)[IMX_NAME_BYTES_MAX + 1],
+                               const char (*b)[IMX_NAME_BYTES_MAX + 1]) {
+  return strcmp(*a, *b) == 0;
 }
 
 /* An error reply is its id, code, field and message: its type means nothing. */
@@ -126,6 +136,8 @@ static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
   EQ_LIST_(a, b, services, services_n, imx_service_eq);
   EQ_LIST_(a, b, ccs, ccs_n, imx_cc_eq);
   EQ_LIST_(a, b, closed, closed_n, imx_closed_eq);
+  EQ_LIST_(a, b, sums, sums_n, imx_sum_eq);
+  EQ_LIST_(a, b, over_budget, over_budget_n, imx_cc_id_eq);
   EQ_LIST_(a, b, tenders, tenders_n, imx_tender_eq);
   EQ_LIST_(a, b, quotes, quotes_n, imx_quote_eq);
   return EQ_STR_(a, b, buyer_name) && EQ_STR_(a, b, buyer_site) &&
@@ -138,7 +150,10 @@ static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
          EQ_(a, b, tender) && EQ_(a, b, quote) && EQ_(a, b, price_minor) &&
          EQ_(a, b, volume) && EQ_(a, b, surplus) &&
          EQ_(a, b, surplus_side) && EQ_(a, b, expired) && EQ_STR_(a, b, next) &&
-         EQ_(a, b, priority_kept) && EQ_(a, b, trades_omitted);
+         EQ_(a, b, priority_kept) && EQ_(a, b, trades_omitted) &&
+         EQ_STR_(a, b, period) && EQ_STR_(a, b, opened) && EQ_(a, b, is_closed) &&
+         EQ_(a, b, closed_ms) && EQ_(a, b, sums_omitted) &&
+         EQ_(a, b, over_budget_omitted);
 }
 
 #endif /* IMX_PROTO_EQ_H */

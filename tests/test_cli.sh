@@ -398,22 +398,26 @@ min_stars_bids() {
 }
 check bids_with_min_stars_typed_in_stars min_stars_bids
 
+# readme_session INFO NAME: the README's ```INFO block, run against a fresh
+# imxd on the example market: "$ " lines are run (imx is the binary under
+# test), the other lines are the output they must print, stdout and stderr
+# together; times differ from run to run.
 readme_session() {
-  # The first ```console block of README.md: "$ " lines are run (imx is
-  # the binary under test), the other lines are the output they must
-  # print, stdout and stderr together; times differ from run to run.
-  awk '/^```console$/ { on = 1; next } on && /^```$/ { exit } on { print }' "$src/README.md" \
-    >"$tmp/session.md"
-  [ "$(grep -c '^\$ ' "$tmp/session.md")" -ge 8 ] || { echo "  no session in README.md"; return 1; }
-  market=$src/examples/market.json start_daemon rd
+  local info=$1 name=$2
+  awk -v fence="\`\`\`$info" '$0 == fence { on = 1; next } on && /^```$/ { exit } on { print }' \
+    "$src/README.md" >"$tmp/$name.md"
+  [ "$(grep -c '^\$ ' "$tmp/$name.md")" -ge 8 ] || { echo "  no \`\`\`$info block in README.md"; return 1; }
+  market=$src/examples/market.json start_daemon "$name"
+  local url_var="URL_$name" pub_var="PUB_$name"
   { echo "imx() { \"$imx\" \"\$@\"; }"
-    echo "export IMX_URL=$URL_rd IMX_PUB_URL=$PUB_rd"
-    sed -n 's/^\$ //p' "$tmp/session.md"; } >"$tmp/session.sh"
+    echo "export IMX_URL=${!url_var} IMX_PUB_URL=${!pub_var}"
+    sed -n 's/^\$ //p' "$tmp/$name.md"; } >"$tmp/$name.sh"
   local norm='s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}/TIME/g'
-  TZ=Europe/Berlin bash "$tmp/session.sh" 2>&1 | sed -E "$norm" >"$tmp/session.got"
-  grep -v '^\$ ' "$tmp/session.md" | sed -E "$norm" >"$tmp/session.want"
-  diff "$tmp/session.want" "$tmp/session.got"
+  TZ=Europe/Berlin bash "$tmp/$name.sh" 2>&1 | sed -E "$norm" >"$tmp/$name.got"
+  grep -v '^\$ ' "$tmp/$name.md" | sed -E "$norm" >"$tmp/$name.want"
+  diff "$tmp/$name.want" "$tmp/$name.got"
 }
-check the_readme_session_prints_what_the_readme_shows readme_session
+check the_readme_session_prints_what_the_readme_shows readme_session console rd
+check the_readme_managers_day_prints_what_the_readme_shows readme_session "console managers-day" day
 
 finish

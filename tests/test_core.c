@@ -1336,6 +1336,81 @@ static void test_period_close_calls_the_auctions_first(void) {
   close_core(c);
 }
 
+/* period.close's reply names the period closed and the one opened (this
+** market has no first_period: the labels are the numbers), sums up each
+** service's trades, units and amount, the call's at the close included,
+** never units of two services together, and lists no cost centre over
+** budget (risk keeps every one within its own). The next period starts
+** from nothing. */
+static void test_period_close_sums_up_each_service_and_names_the_periods(void) {
+  imx_core *c = open_core();
+  offer_it(c, "o1", 5, 1000, T0);
+  run(c, "CC-R1", T0 + 1,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1000}");
+  run(c, "CC-R2", T0 + 2,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":3,\"price\":1000}");
+  run(c, "CC-P1", T0 + 3,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o2\",\"service\":\"truck.day\","
+      "\"side\":\"offer\",\"qty\":2,\"price\":1500}");
+  run(c, "CC-R2", T0 + 4,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b3\",\"service\":\"truck.day\","
+      "\"side\":\"bid\",\"qty\":2,\"price\":1500}");
+  run(c, "CC-FIN", T0 + 5, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}");
+  CHECK_OK(IMX_MSG_PERIOD_CLOSE);
+  CHECK_STR("1", last_.period);
+  CHECK_STR("2", last_.opened);
+  CHECK_EQ(2, last_.sums_n);
+  if (last_.sums_n == 2) {
+    CHECK_STR("it.hour", last_.sums[0].service);
+    CHECK_EQ(2, last_.sums[0].trades);
+    CHECK_EQ(5, last_.sums[0].bought);
+    CHECK_EQ(5000, last_.sums[0].spent);
+    CHECK_STR("truck.day", last_.sums[1].service);
+    CHECK_EQ(1, last_.sums[1].trades);
+    CHECK_EQ(2, last_.sums[1].bought);
+    CHECK_EQ(3000, last_.sums[1].spent);
+  }
+  CHECK_EQ(0, last_.over_budget_n);
+  CHECK(strstr(reply_, "\"services\":[{\"service\":\"it.hour\",\"trades\":2,\"units\":5,"
+                       "\"amount\":5000},{\"service\":\"truck.day\",\"trades\":1,"
+                       "\"units\":2,\"amount\":3000}],\"over_budget\":[]") != NULL);
+  run(c, "CC-ADM", T0 + 6, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p2\"}");
+  CHECK_OK(IMX_MSG_PERIOD_CLOSE);
+  CHECK_STR("2", last_.period);
+  CHECK_STR("3", last_.opened);
+  CHECK_EQ(0, last_.sums_n);
+  close_core(c);
+}
+
+/* The open period's sums are in the core's snapshot: a core read from it
+** closes the period with the same reply. */
+static void test_a_snapshot_carries_the_open_periods_sums(void) {
+  imx_core *a = open_core();
+  offer_it(a, "o1", 5, 1000, T0);
+  run(a, "CC-R1", T0 + 1,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":4,\"price\":1000}");
+  size_t n = core_snapshot_write(a, NULL, 0);
+  char *snap = malloc(n);
+  if (snap == NULL) abort();
+  CHECK_EQ(n, core_snapshot_write(a, snap, n));
+  imx_core *b = open_core();
+  const char *why = NULL;
+  CHECK_EQ(0, core_snapshot_read(b, snap, n, &why));
+  run(a, "CC-FIN", T0 + 2, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}");
+  saved_reply first;
+  save_reply(&first);
+  run(b, "CC-FIN", T0 + 2, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}");
+  CHECK(same_reply(&first));
+  CHECK(strstr(reply_, "\"services\":[{\"service\":\"it.hour\",\"trades\":1,\"units\":4,"
+                       "\"amount\":4000}]") != NULL);
+  free(snap);
+  close_core(a);
+  close_core(b);
+}
+
 /* ----------------------------------------------------------------- errors */
 
 static void test_order_for_an_unknown_service_is_unknown_service(void) {
@@ -2924,6 +2999,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_auction_run_clears_at_one_price),
       CHECK_CASE(test_period_close_reports_the_closed_period_and_the_next_trade_is_in_period_2),
       CHECK_CASE(test_period_close_calls_the_auctions_first),
+      CHECK_CASE(test_period_close_sums_up_each_service_and_names_the_periods),
+      CHECK_CASE(test_a_snapshot_carries_the_open_periods_sums),
       CHECK_CASE(test_order_for_an_unknown_service_is_unknown_service),
       CHECK_CASE(test_book_get_of_an_unknown_service_is_unknown_service),
       CHECK_CASE(test_order_for_an_unknown_cost_centre_is_unknown_cc),

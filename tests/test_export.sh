@@ -64,7 +64,7 @@ check exports_are_written export_all
 csv_rows() {
   [ "$(head -1 "$tmp/x.csv")" = "trade,period,date,service,buyer,seller,qty,unit,price,amount,currency" ] &&
     [ "$(wc -l <"$tmp/x.csv")" -eq 6 ] &&
-    grep -q '^1,1,[0-9-]*,it.helpdesk.hour,CC-1100,CC-4200,10,hour,82.00,820.00,EUR$' "$tmp/x.csv"
+    grep -q '^1,2026-12,[0-9-]*,it.helpdesk.hour,CC-1100,CC-4200,10,hour,82.00,820.00,EUR$' "$tmp/x.csv"
 }
 check csv_has_a_header_and_a_row_per_settlement csv_rows
 
@@ -80,7 +80,7 @@ hledger_accepts_and_agrees() {
   earned=$(grep -o 'earned [0-9.]*' "$tmp/bal.4100" | cut -d' ' -f2)
   [ -n "$earned" ] && [ "$earned" != "0.00" ] &&
     hledger -f "$tmp/x.hledger" bal | tail -1 | grep -qE '^ *0 *$' &&
-    "$imx" export --db "$tmp/l.db" --market "$market" --period 1 --format hledger |
+    "$imx" export --db "$tmp/l.db" --market "$market" --period 2026-12 --format hledger |
       hledger -f - bal income:internal:CC-4100 | grep -q -- "-$earned EUR" ||
     { hledger -f "$tmp/x.hledger" bal; echo "  imx: earned $earned"; return 1; }
 }
@@ -89,11 +89,27 @@ with_tool hledger hledger hledger_accepts_the_journal_and_balances_agree hledger
 with_tool bean-check beancount bean_check_accepts_the_export bean-check "$tmp/x.beancount"
 
 period_filter() {
-  "$imx" export --db "$tmp/l.db" --market "$market" --period 1 --format csv | wc -l | grep -qx 5 &&
-    "$imx" export --db "$tmp/l.db" --market "$market" --period 2 --format csv | wc -l | grep -qx 2 &&
-    "$imx" export --db "$tmp/l.db" --market "$market" --period 3 --format csv | wc -l | grep -qx 1
+  "$imx" export --db "$tmp/l.db" --market "$market" --period 2026-12 --format csv | wc -l | grep -qx 5 &&
+    "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-01 --format csv | wc -l | grep -qx 2 &&
+    "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-02 --format csv | wc -l | grep -qx 1
 }
 check export_by_period period_filter
+
+# Period 2026-12 is closed: its postings carry its last day; 2027-01 is open:
+# its trade carries the day it was made. A label the market has no period
+# for is refused by name.
+posting_dates() {
+  local today
+  today=$(date -u +%Y-%m-%d)
+  "$imx" export --db "$tmp/l.db" --market "$market" --period 2026-12 --format sap |
+    tail -n +2 | cut -d';' -f9 | sort -u | grep -qx 2026-12-31 &&
+    "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-01 --format csv |
+      tail -1 | cut -d, -f2,3 | grep -qx "2027-01,$today" &&
+    ! "$imx" export --db "$tmp/l.db" --market "$market" --period 2026-11 --format csv \
+      >/dev/null 2>"$tmp/e" &&
+    [ "$(cat "$tmp/e")" = "imx export: --period: '2026-11': not a period of this market (the first is 2026-12); see imx help export" ]
+}
+check closed_period_postings_carry_its_last_day posting_dates
 
 tampered_fails() {
   cp "$tmp/l.db" "$tmp/t.db"
@@ -160,8 +176,8 @@ odd_export() { "$imx" export --db "$tmp/odd.db" --market "$odd" --format "$1" --
 
 odd_csv() {
   odd_export csv &&
-    grep -qx '1,1,[0-9-]*,"it help;desk,""hour""","sales: north ""1,2""","CC 4100;""IT"",HH",25,"h ""x"";y",85.00,2125.00,EUR' "$tmp/odd.csv" &&
-    grep -qx '2,1,[0-9-]*,translation.page,CC-1400,CC-7100,10,page,3.00,30.00,EUR' "$tmp/odd.csv"
+    grep -qx '1,2026-12,[0-9-]*,"it help;desk,""hour""","sales: north ""1,2""","CC 4100;""IT"",HH",25,"h ""x"";y",85.00,2125.00,EUR' "$tmp/odd.csv" &&
+    grep -qx '2,2026-12,[0-9-]*,translation.page,CC-1400,CC-7100,10,page,3.00,30.00,EUR' "$tmp/odd.csv"
 }
 check csv_quotes_ids_per_rfc_4180 odd_csv
 

@@ -135,7 +135,7 @@ check tender_and_quote tender_and_quote
 
 period_close() {
   as CC-R2 bid it.hour 1 50 --tif period >/dev/null &&
-    as CC-FIN period close | grep -q 'period closed, 1 orders expired' &&
+    as CC-FIN period close | grep -q 'period 1 closed, 2 open; 1 orders expired' &&
     as CC-R1 balance | grep -q 'spent 0.00' &&
     expect_code forbidden CC-R1 period close
 }

@@ -902,6 +902,152 @@ static void test_account_names_are_mapped_the_same_for_hledger_and_beancount(voi
   imx_market_free(&m);
 }
 
+/* A market with calendar periods from January 2028 (a leap year): period 1
+** is "2028-01", period 2 "2028-02". */
+static const char CALENDAR_MARKET[] =
+    "{\"currency\":\"EUR\",\"period\":\"month\",\"first_period\":\"2028-01\","
+    "\"services\":[{\"id\":\"it\",\"unit\":\"hour\",\"tick\":1,\"lot\":1}],"
+    "\"cost_centres\":["
+    "{\"id\":\"P\",\"name\":\"P\",\"roles\":[\"provider\"],\"budget\":0,"
+    "\"capacities\":{\"it\":100}},"
+    "{\"id\":\"R\",\"name\":\"R\",\"roles\":[\"receiver\"],\"budget\":100000}]}";
+
+/* Trade 1 on 2028-01-10 in period 1, trade 2 on 2028-02-03 in period 2;
+** closed: period 1 when close_first, else none. */
+static imx_ledger *calendar_ledger(imx_market *m, int close_first) {
+  imx_proto_error perr = {0};
+  if (imx_market_parse(CALENDAR_MARKET, sizeof CALENDAR_MARKET - 1, m, &perr) != 0) {
+    fprintf(stderr, "  market: %s: %s\n", perr.field, perr.message);
+    abort();
+  }
+  imx_ledger *l = fresh();
+  imx_ledger_trade t = {.trade_id = 1, .period = 1, .time_ms = 1831118400000LL,
+                        .service = "it", .buyer = "R", .seller = "P", .qty = 2,
+                        .price_minor = 850};
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  if (close_first) {
+    CHECK_EQ(0, imx_ledger_begin(l));
+    CHECK_EQ(0, imx_ledger_close_period(l, 1, 1833000000000LL));
+    CHECK_EQ(0, imx_ledger_commit(l));
+  }
+  t = (imx_ledger_trade){.trade_id = 2, .period = 2, .time_ms = 1833192000000LL,
+                         .service = "it", .buyer = "R", .seller = "P", .qty = 1,
+                         .price_minor = 900};
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  return l;
+}
+
+/* A closed period's postings carry its last day (2028-01-31) in every
+** format, and its label in the csv's period column; the open period's
+** carry their trade's day. Before the close, period 1's too. */
+static void test_exports_date_a_closed_period_by_its_last_day(void) {
+  imx_market m;
+  imx_ledger *l = calendar_ledger(&m, 1);
+  char buf[4096];
+  int rc = -1;
+  export_of(l, &m, IMX_EXPORT_CSV, &rc, buf, sizeof buf);
+  CHECK_EQ(0, rc);
+  CHECK_STR("trade,period,date,service,buyer,seller,qty,unit,price,amount,currency\n"
+            "1,2028-01,2028-01-31,it,R,P,2,hour,8.50,17.00,EUR\n"
+            "2,2028-02,2028-02-03,it,R,P,1,hour,9.00,9.00,EUR\n", buf);
+  export_of(l, &m, IMX_EXPORT_SAP, &rc, buf, sizeof buf);
+  CHECK_EQ(0, rc);
+  CHECK(strstr(buf, "P;it;R;2;hour;8.50;17.00;EUR;2028-01-31;IMX-1\n"
+                    "P;it;R;1;hour;9.00;9.00;EUR;2028-02-03;IMX-2\n") != NULL);
+  export_of(l, &m, IMX_EXPORT_HLEDGER, &rc, buf, sizeof buf);
+  CHECK_EQ(0, rc);
+  CHECK(strncmp(buf, "2028-01-31 * IMX-1 ", 19) == 0);
+  CHECK(strstr(buf, "\n2028-02-03 * IMX-2 ") != NULL);
+  export_of(l, &m, IMX_EXPORT_BEANCOUNT, &rc, buf, sizeof buf);
+  CHECK_EQ(0, rc);
+  CHECK(strstr(buf, "\n2028-01-31 * \"IMX-1\"") != NULL);
+  CHECK(strstr(buf, "\n2028-02-03 * \"IMX-2\"") != NULL);
+  done(l);
+  imx_market_free(&m);
+
+  l = calendar_ledger(&m, 0);
+  export_of(l, &m, IMX_EXPORT_SAP, &rc, buf, sizeof buf);
+  CHECK_EQ(0, rc);
+  CHECK(strstr(buf, ";EUR;2028-01-10;IMX-1\n") != NULL); /* still open */
+  done(l);
+  imx_market_free(&m);
+}
+
+static imx_ledger_service_sum sums_[4];
+static int sums_n_;
+static int64_t trade_ids_[4];
+static int trades_n_;
+
+static int take_sum_(void *ctx, const imx_ledger_service_sum *s) {
+  (void)ctx;
+  CHECK(sums_n_ < 4 && strcmp(s->service, "it") == 0);
+  if (sums_n_ < 4) sums_[sums_n_++] = *s;
+  return 0;
+}
+
+static int take_trade_(void *ctx, const imx_ledger_trade *t) {
+  (void)ctx;
+  CHECK(trades_n_ < 4);
+  if (trades_n_ < 4) trade_ids_[trades_n_++] = t->trade_id;
+  return 0;
+}
+
+/* The statement's reads: per service what a cost centre bought and sold,
+** and its trades, capped with the total; the period's whole summary. */
+static void test_statement_reads_sum_a_cost_centres_period(void) {
+  imx_market m;
+  imx_ledger *l = calendar_ledger(&m, 1);
+  int64_t last = -1;
+  CHECK_EQ(0, imx_ledger_last_closed(l, &last));
+  CHECK_EQ(1, last);
+  int64_t closed_ms = 0;
+  CHECK_EQ(1, imx_ledger_period_closed(l, 1, &closed_ms));
+  CHECK_EQ(1833000000000LL, closed_ms);
+  CHECK_EQ(0, imx_ledger_period_closed(l, 2, NULL));
+  /* one more trade in period 2, R selling back one unit */
+  imx_ledger_trade t = {.trade_id = 3, .period = 2, .time_ms = 1833192001000LL,
+                        .service = "it", .buyer = "P", .seller = "R", .qty = 1,
+                        .price_minor = 950};
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  sums_n_ = 0;
+  CHECK_EQ(0, imx_ledger_service_sums(l, "R", 2, take_sum_, NULL));
+  CHECK_EQ(1, sums_n_);
+  CHECK_EQ(2, sums_[0].trades);
+  CHECK_EQ(1, sums_[0].bought);
+  CHECK_EQ(900, sums_[0].spent_minor);
+  CHECK_EQ(1, sums_[0].sold);
+  CHECK_EQ(950, sums_[0].earned_minor);
+  sums_n_ = 0;
+  CHECK_EQ(0, imx_ledger_service_sums(l, "P", 1, take_sum_, NULL));
+  CHECK_EQ(1, sums_n_);
+  CHECK_EQ(0, sums_[0].bought);
+  CHECK_EQ(2, sums_[0].sold);
+  CHECK_EQ(1700, sums_[0].earned_minor);
+  sums_n_ = 0; /* the whole market: each trade once */
+  CHECK_EQ(0, imx_ledger_service_sums(l, NULL, 2, take_sum_, NULL));
+  CHECK_EQ(1, sums_n_);
+  CHECK_EQ(2, sums_[0].trades);
+  CHECK_EQ(2, sums_[0].bought);
+  CHECK_EQ(1850, sums_[0].spent_minor);
+  sums_n_ = 0; /* nobody traded in period 3 */
+  CHECK_EQ(0, imx_ledger_service_sums(l, "R", 3, take_sum_, NULL));
+  CHECK_EQ(0, sums_n_);
+  /* the trades: oldest first, capped, with the total */
+  int64_t total = 0;
+  trades_n_ = 0;
+  CHECK_EQ(0, imx_ledger_cc_trades(l, "R", 2, 1, take_trade_, NULL, &total));
+  CHECK_EQ(1, trades_n_);
+  CHECK_EQ(2, trade_ids_[0]);
+  CHECK_EQ(2, total);
+  trades_n_ = 0;
+  CHECK_EQ(0, imx_ledger_cc_trades(l, "R", 2, 10, take_trade_, NULL, &total));
+  CHECK_EQ(2, trades_n_);
+  CHECK_EQ(3, trade_ids_[1]);
+  CHECK_EQ(2, total);
+  done(l);
+  imx_market_free(&m);
+}
+
 static void test_two_cost_centres_with_one_account_name_fail_the_export(void) {
   static const char market[] =
       "{\"currency\":\"EUR\",\"services\":[{\"id\":\"s\",\"unit\":\"u\",\"tick\":1,"
@@ -968,6 +1114,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_sap_refuses_ids_it_cannot_carry_before_writing),
       CHECK_CASE(test_account_names_are_mapped_the_same_for_hledger_and_beancount),
       CHECK_CASE(test_two_cost_centres_with_one_account_name_fail_the_export),
+      CHECK_CASE(test_exports_date_a_closed_period_by_its_last_day),
+      CHECK_CASE(test_statement_reads_sum_a_cost_centres_period),
       CHECK_CASE(test_a_failed_export_to_a_file_leaves_no_file),
       CHECK_CASE(test_a_second_writer_is_refused_and_the_lock_file_named),
       CHECK_CASE(test_a_lock_file_left_by_a_dead_writer_does_not_lock),

@@ -193,7 +193,7 @@ static void test_type_names_are_the_protocols(void) {
       "trades.list", "balance.get", "tender.new", "tender.quote",
       "auction.run", "period.close", "services.list", "cc.list", "cc.get",
       "order.modify", "order.history", "tender.award", "tender.cancel",
-      "quote.withdraw", "tender.list", "tender.get"};
+      "quote.withdraw", "tender.list", "tender.get", "statement.get"};
   CHECK_EQ(IMX_MSG_TYPES, sizeof names / sizeof names[0]);
   for (int t = 0; t < IMX_MSG_TYPES; t++)
     CHECK_STR(names[t], imx_msg_type_name((imx_msg_type)t));
@@ -281,6 +281,20 @@ static void test_order_history_round_trips_with_its_paging(void) {
   expect_bad("order.history", "\"limit\":101", "limit");
   expect_bad("order.history", "\"before\":0", "before");
   expect_bad("order.history", "\"after\":1", "after");
+}
+
+static void test_statement_get_round_trips_with_its_period(void) {
+  imx_request x = request(IMX_MSG_STATEMENT_GET, "st1");
+  round_trip_request(&x);
+  strcpy(x.cc, "CC-1");
+  strcpy(x.period, "2026-12");
+  round_trip_request(&x);
+  strcpy(x.period, "123456789012345"); /* 15 bytes: the server judges it */
+  round_trip_request(&x);
+  expect_bad("statement.get", "\"period\":\"1234567890123456\"", "period");
+  expect_bad("statement.get", "\"period\":\"\"", "period");
+  expect_bad("statement.get", "\"period\":202612", "period");
+  expect_bad("statement.get", "\"limit\":1", "limit");
 }
 
 static void test_order_list_round_trips(void) {
@@ -582,7 +596,7 @@ static void test_cc_and_token_are_allowed_in_every_request(void) {
       TENDER_NEW_BASE, "\"tender\":1,\"price\":1", "\"service\":\"s\"", "",
       "", "", "", "\"order\":1,\"qty\":2", "",
       "\"tender\":1,\"quote\":2", "\"tender\":1", "\"quote\":2", "",
-      "\"tender\":1"};
+      "\"tender\":1", "\"period\":\"2026-12\""};
   for (int t = 0; t < IMX_MSG_TYPES; t++) {
     char fields[512];
     snprintf(fields, sizeof fields, "\"cc\":\"CC-9\",\"token\":\"tk\"%s%s",
@@ -1529,11 +1543,11 @@ static void test_order_history_ok_round_trips_and_is_the_documented_json(void) {
   closed[0] = (imx_reply_closed){.order = 8, .service = "it.hour", .side = IMX_PSIDE_BID,
                                  .tif = IMX_PTIF_GTC, .price_minor = 8500, .qty = 5,
                                  .qty_filled = 4, .status = IMX_PSTATUS_CANCELLED,
-                                 .reason = "user", .period = 1, .closed_ms = 1718000002000,
+                                 .reason = "user", .period = "2026-12", .closed_ms = 1718000002000,
                                  .fills = fills, .fills_n = 2, .fills_omitted = 1};
   closed[1] = (imx_reply_closed){.order = 2, .service = "truck.day", .side = IMX_PSIDE_OFFER,
                                  .tif = IMX_PTIF_PERIOD, .aon = 1, .qty = 2,
-                                 .status = IMX_PSTATUS_EXPIRED, .period = 1,
+                                 .status = IMX_PSTATUS_EXPIRED, .period = "2026-12",
                                  .closed_ms = 1718000003000};
   imx_reply x = reply(IMX_MSG_ORDER_HISTORY, "h1");
   strcpy(x.cc, "CC-1100");
@@ -1543,24 +1557,24 @@ static void test_order_history_ok_round_trips_and_is_the_documented_json(void) {
   CHECK_STR("{\"v\":1,\"type\":\"order.history.ok\",\"id\":\"h1\",\"cc\":\"CC-1100\","
             "\"orders\":[{\"order\":8,\"service\":\"it.hour\",\"side\":\"bid\","
             "\"tif\":\"gtc\",\"aon\":false,\"price\":8500,\"qty\":5,\"qty_filled\":4,"
-            "\"status\":\"cancelled\",\"reason\":\"user\",\"period\":1,"
+            "\"status\":\"cancelled\",\"reason\":\"user\",\"period\":\"2026-12\","
             "\"closed_ms\":1718000002000,\"fills\":[{\"trade\":5,\"qty\":3,"
             "\"price\":8500,\"time_ms\":1718000000000,\"counterparty\":\"CC-4100\"},"
             "{\"trade\":9,\"qty\":1,\"price\":8400,\"time_ms\":1718000001000,"
             "\"counterparty\":\"CC-4200\"}],\"fills_omitted\":1},"
             "{\"order\":2,\"service\":\"truck.day\",\"side\":\"offer\",\"tif\":\"period\","
             "\"aon\":true,\"price\":null,\"qty\":2,\"qty_filled\":0,\"status\":\"expired\","
-            "\"period\":1,\"closed_ms\":1718000003000,\"fills\":[]}]}", out_);
+            "\"period\":\"2026-12\",\"closed_ms\":1718000003000,\"fills\":[]}]}", out_);
   /* A closed order is never "open"; a bad row is named, and what was
   ** decoded before it is freed (ASan). */
   const char *bad = "{\"v\":1,\"type\":\"order.history.ok\",\"id\":\"h\",\"cc\":\"A\","
                     "\"orders\":[{\"order\":1,\"service\":\"s\",\"side\":\"bid\","
                     "\"tif\":\"gtc\",\"aon\":false,\"price\":1,\"qty\":1,\"qty_filled\":1,"
-                    "\"status\":\"filled\",\"period\":1,\"closed_ms\":1,\"fills\":"
+                    "\"status\":\"filled\",\"period\":\"2026-12\",\"closed_ms\":1,\"fills\":"
                     "[{\"trade\":1,\"qty\":1,\"price\":1,\"time_ms\":1,\"counterparty\":\"B\"}]},"
                     "{\"order\":2,\"service\":\"s\",\"side\":\"bid\",\"tif\":\"gtc\","
                     "\"aon\":false,\"price\":1,\"qty\":1,\"qty_filled\":0,\"status\":\"open\","
-                    "\"period\":1,\"closed_ms\":1,\"fills\":[]}]}";
+                    "\"period\":\"2026-12\",\"closed_ms\":1,\"fills\":[]}]}";
   imx_reply y;
   imx_proto_error err = {0};
   CHECK_EQ(-1, imx_reply_decode(bad, strlen(bad), &y, &err));
@@ -1570,7 +1584,56 @@ static void test_order_history_ok_round_trips_and_is_the_documented_json(void) {
 static void test_period_close_ok_round_trips(void) {
   imx_reply x = reply(IMX_MSG_PERIOD_CLOSE, "p1");
   x.expired = 12;
+  strcpy(x.period, "2026-12");
+  strcpy(x.opened, "2027-01");
   round_trip_reply(&x);
+  imx_reply_sum sums[2] = {{.service = "it.hour", .trades = 3, .bought = 7, .spent = 59500,
+                            .sold = 7, .earned = 59500},
+                           {.service = "truck.day", .trades = 1, .bought = 2, .spent = 30000,
+                            .sold = 2, .earned = 30000}};
+  char over[1][IMX_NAME_BYTES_MAX + 1] = {"CC-1100"};
+  x.sums = sums, x.sums_n = 2;
+  x.over_budget = over, x.over_budget_n = 1;
+  round_trip_reply(&x);
+  CHECK_STR("{\"v\":1,\"type\":\"period.close.ok\",\"id\":\"p1\",\"expired\":12,"
+            "\"period\":\"2026-12\",\"opened\":\"2027-01\",\"services\":["
+            "{\"service\":\"it.hour\",\"trades\":3,\"units\":7,\"amount\":59500},"
+            "{\"service\":\"truck.day\",\"trades\":1,\"units\":2,\"amount\":30000}],"
+            "\"over_budget\":[\"CC-1100\"]}", out_);
+}
+
+/* A statement: per service what the cost centre bought and sold, and its
+** trades; closed_ms only with closed. */
+static void test_statement_get_ok_round_trips(void) {
+  imx_reply x = reply(IMX_MSG_STATEMENT_GET, "s1");
+  strcpy(x.cc, "CC-1100");
+  strcpy(x.period, "2027-01");
+  round_trip_reply(&x);
+  imx_reply_sum sums[1] = {{.service = "it.hour", .trades = 2, .bought = 3, .spent = 25500,
+                            .sold = 1, .earned = 9000}};
+  imx_reply_trade trades[1] = {{.trade = 4, .service = "it.hour", .buyer = "CC-1100",
+                                .seller = "CC-4100", .qty = 3, .price_minor = 8500,
+                                .time_ms = 1718000000000, .buy_order = 2, .sell_order = 1}};
+  x.sums = sums, x.sums_n = 1;
+  x.trades = trades, x.trades_n = 1;
+  x.trades_omitted = 5;
+  x.is_closed = 1, x.closed_ms = 1718000009000;
+  x.budget = 6000000;
+  round_trip_reply(&x);
+  CHECK_STR("{\"v\":1,\"type\":\"statement.get.ok\",\"id\":\"s1\",\"cc\":\"CC-1100\","
+            "\"period\":\"2027-01\",\"closed\":true,\"closed_ms\":1718000009000,\"budget\":6000000,"
+            "\"services\":[{\"service\":\"it.hour\",\"trades\":2,\"bought\":3,"
+            "\"spent\":25500,\"sold\":1,\"earned\":9000}],\"trades\":[{\"trade\":4,"
+            "\"service\":\"it.hour\",\"buyer\":\"CC-1100\",\"seller\":\"CC-4100\","
+            "\"qty\":3,\"price\":8500,\"time_ms\":1718000000000,\"buy_order\":2,"
+            "\"sell_order\":1}],\"trades_omitted\":5}", out_);
+  const char *bad = "{\"v\":1,\"type\":\"statement.get.ok\",\"id\":\"s\",\"cc\":\"A\","
+                    "\"period\":\"2027-01\",\"closed\":false,\"closed_ms\":1,"
+                    "\"budget\":0,\"services\":[],\"trades\":[]}";
+  imx_reply y;
+  imx_proto_error err = {0};
+  CHECK_EQ(-1, imx_reply_decode(bad, strlen(bad), &y, &err));
+  CHECK_STR("closed_ms", err.field);
 }
 
 static void test_reply_encoding_is_the_documented_json(void) {
@@ -2289,6 +2352,92 @@ static void test_market_service_name_and_description_are_bounded(void) {
                       "bad_field", "services[0].description");
 }
 
+/* ------------------------------------------------------------- periods */
+
+#define PERIOD_MARKET(extra) \
+  "{\"currency\":\"EUR\",\"services\":[],\"cost_centres\":[]" extra "}"
+
+static void label_is(const imx_market *m, int64_t period, const char *want) {
+  char buf[IMX_PERIOD_LABEL_BYTES];
+  CHECK_EQ(0, imx_period_label(m, period, buf, sizeof buf));
+  CHECK_STR(want, buf);
+  CHECK_EQ(period, imx_period_parse(m, want)); /* and back */
+}
+
+static void last_day_is(const imx_market *m, int64_t period, const char *want) {
+  char buf[11];
+  CHECK_EQ(0, imx_period_last_day(m, period, buf));
+  CHECK_STR(want, buf);
+}
+
+/* Period n is the (n-1)-th month after "first_period": December turns into
+** January of the next year, and the last day counts leap years (2028 is
+** one, 2100 is not, 2000 is). */
+static void test_periods_are_calendar_months_from_the_first(void) {
+  imx_market m;
+  if (!market_ok(PERIOD_MARKET(",\"period\":\"month\",\"first_period\":\"2026-12\""),
+                 &m))
+    return;
+  label_is(&m, 1, "2026-12");
+  label_is(&m, 2, "2027-01");
+  label_is(&m, 13, "2027-12");
+  label_is(&m, 14, "2028-01");
+  last_day_is(&m, 1, "2026-12-31");
+  last_day_is(&m, 2, "2027-01-31");
+  last_day_is(&m, 3, "2027-02-28");
+  last_day_is(&m, 4, "2027-03-31");
+  last_day_is(&m, 5, "2027-04-30");
+  last_day_is(&m, 15, "2028-02-29");
+  CHECK_EQ(-1, imx_period_parse(&m, "2026-11")); /* before the first */
+  CHECK_EQ(-1, imx_period_parse(&m, "2026-13"));
+  CHECK_EQ(-1, imx_period_parse(&m, "2026-00"));
+  CHECK_EQ(-1, imx_period_parse(&m, "2027-1"));
+  CHECK_EQ(-1, imx_period_parse(&m, "2027-01-31"));
+  CHECK_EQ(-1, imx_period_parse(&m, "1")); /* a number in a calendar market */
+  CHECK_EQ(-1, imx_period_parse(&m, ""));
+  char buf[IMX_PERIOD_LABEL_BYTES];
+  CHECK_EQ(-1, imx_period_label(&m, 0, buf, sizeof buf));
+  CHECK_EQ(0, imx_period_label(&m, (9999 - 2026) * 12 + 1, buf, sizeof buf));
+  CHECK_STR("9999-12", buf);
+  CHECK_EQ(-1, imx_period_label(&m, (9999 - 2026) * 12 + 2, buf, sizeof buf));
+  CHECK_EQ(-1, imx_period_label(&m, 2, buf, 7)); /* no room for the NUL */
+  imx_market_free(&m);
+  if (!market_ok(PERIOD_MARKET(",\"first_period\":\"2100-01\""), &m)) return;
+  last_day_is(&m, 2, "2100-02-28");
+  imx_market_free(&m);
+  if (!market_ok(PERIOD_MARKET(",\"first_period\":\"2000-02\""), &m)) return;
+  last_day_is(&m, 1, "2000-02-29");
+  imx_market_free(&m);
+}
+
+/* Without "first_period" the periods keep their numbers, and have no last
+** day (exports date postings by the trade's day). */
+static void test_periods_without_first_period_are_numbered(void) {
+  imx_market m;
+  if (!market_ok(PERIOD_MARKET(""), &m)) return;
+  label_is(&m, 1, "1");
+  label_is(&m, 12, "12");
+  char day[11];
+  CHECK_EQ(1, imx_period_last_day(&m, 1, day));
+  CHECK_EQ(-1, imx_period_parse(&m, "0"));
+  CHECK_EQ(-1, imx_period_parse(&m, "01"));
+  CHECK_EQ(-1, imx_period_parse(&m, "2026-12"));
+  CHECK_EQ(-1, imx_period_parse(&m, "-1"));
+  imx_market_free(&m);
+}
+
+static void test_market_period_fields_are_checked(void) {
+  expect_market_error(PERIOD_MARKET(",\"period\":\"week\""), "bad_field", "period");
+  expect_market_error(PERIOD_MARKET(",\"first_period\":\"2026-13\""), "bad_field",
+                      "first_period");
+  expect_market_error(PERIOD_MARKET(",\"first_period\":\"1969-12\""), "bad_field",
+                      "first_period");
+  expect_market_error(PERIOD_MARKET(",\"first_period\":\"2026-12-01\""), "bad_field",
+                      "first_period");
+  expect_market_error(PERIOD_MARKET(",\"first_period\":202612"), "bad_field",
+                      "first_period");
+}
+
 static void test_market_service_id_may_not_take_a_cost_centres_topic(void) {
   expect_market_error(
       "{\"currency\":\"EUR\",\"services\":[{\"id\":\"it.hour\",\"unit\":\"h\","
@@ -2932,6 +3081,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_replies_round_trip),
       CHECK_CASE(test_auction_run_ok_round_trips),
       CHECK_CASE(test_period_close_ok_round_trips),
+      CHECK_CASE(test_statement_get_ok_round_trips),
+      CHECK_CASE(test_statement_get_round_trips_with_its_period),
       CHECK_CASE(test_reply_encoding_is_the_documented_json),
       CHECK_CASE(test_reply_lists_hold_at_most_1000_rows),
       CHECK_CASE(test_reply_decode_names_the_row_at_fault),
@@ -2949,6 +3100,9 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_long_error_message_is_cut_when_decoded),
       CHECK_CASE(test_encode_into_a_small_buffer_returns_0),
       CHECK_CASE(test_market_file_loads_the_documented_example),
+      CHECK_CASE(test_periods_are_calendar_months_from_the_first),
+      CHECK_CASE(test_periods_without_first_period_are_numbered),
+      CHECK_CASE(test_market_period_fields_are_checked),
       CHECK_CASE(test_market_service_name_and_description_are_optional),
       CHECK_CASE(test_market_service_name_and_description_are_bounded),
       CHECK_CASE(test_market_ten_budgets_of_1e18_are_refused_at_the_first),

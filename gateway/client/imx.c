@@ -625,6 +625,116 @@ static int print_tender_reply(cli *c, const imx_reply *r) {
   }
 }
 
+/* ------------------------------------------------ periods and statements */
+
+/*
+** `imx period close` prints the periods closed and opened and what traded
+** per service; `imx statement` asks statement.get (the ledger's part) and,
+** for the open period, balance.get (the engine's budget and reservations),
+** and prints both. Average prices are amount / units rounded half up to
+** the currency's minor unit, for reading only: the exact figures are the
+** amount and the units beside them (and in --json).
+*/
+
+/* amount / units rounded half up to a minor unit, or "-" without units. */
+static const char *average(cli *c, int64_t amount_minor, int64_t units,
+                           char buf[IMX_MONEY_TEXT_BYTES]) {
+  if (units <= 0) return snprintf(buf, IMX_MONEY_TEXT_BYTES, "-"), buf;
+  return fmt_money(c, (2 * amount_minor + units) / (2 * units), buf);
+}
+
+static void print_period_close(cli *c, const imx_reply *r) {
+  char a[IMX_MONEY_TEXT_BYTES], v[IMX_MONEY_TEXT_BYTES];
+  printf("period %s closed, %s open; %" PRId64 " orders expired\n", r->period, r->opened,
+         r->expired);
+  if (r->sums_n)
+    printf("%-20s %8s %10s %14s %12s\n", "service", "trades", "units", "amount", "avg price");
+  for (uint32_t i = 0; i < r->sums_n; i++) {
+    const imx_reply_sum *s = &r->sums[i];
+    printf("%-20s %8" PRId64 " %10" PRId64 " %14s %12s\n", s->service, s->trades, s->bought,
+           fmt_money(c, s->spent, a), average(c, s->spent, s->bought, v));
+  }
+  if (r->sums_omitted) printf("(%" PRIu64 " more services not listed)\n", r->sums_omitted);
+  if (r->sums_n == 0) printf("nothing traded\n");
+  for (uint32_t i = 0; i < r->over_budget_n; i++)
+    printf("over budget: %s (%s): its open bids hold more than its new budget\n",
+           cc_name(c, r->over_budget[i]), r->over_budget[i]);
+  if (r->over_budget_omitted)
+    printf("(%" PRIu64 " more over budget: the log names them)\n", r->over_budget_omitted);
+}
+
+static void print_statement(cli *c, const imx_reply *st, const imx_reply *bal) {
+  char a[IMX_MONEY_TEXT_BYTES], b[IMX_MONEY_TEXT_BYTES], d[IMX_MONEY_TEXT_BYTES],
+      e[IMX_MONEY_TEXT_BYTES], when[32];
+  printf("statement of %s (%s), period %s, %s\n", cc_name(c, st->cc), st->cc, st->period,
+         st->is_closed ? "closed" : "open");
+  if (st->is_closed)
+    printf("closed %s; budget per period %s %s (market file)\n", time_text(st->closed_ms, when),
+           fmt_money(c, st->budget, a), c->currency);
+  if (bal) print_balance(c, bal);
+  printf("%-20s %7s %8s %12s %10s %8s %12s %10s\n", "service", "trades", "bought", "spent",
+         "avg buy", "sold", "earned", "avg sell");
+  for (uint32_t i = 0; i < st->sums_n; i++) {
+    const imx_reply_sum *s = &st->sums[i];
+    printf("%-20s %7" PRId64 " %8" PRId64 " %12s %10s %8" PRId64 " %12s %10s\n", s->service,
+           s->trades, s->bought, fmt_money(c, s->spent, a), average(c, s->spent, s->bought, b),
+           s->sold, fmt_money(c, s->earned, d), average(c, s->earned, s->sold, e));
+  }
+  if (st->sums_n == 0) printf("(no trades in this period)\n");
+  if (st->sums_omitted) printf("(%" PRIu64 " more services not listed)\n", st->sums_omitted);
+  if (st->trades_n) printf("trades, oldest first:\n");
+  for (uint32_t i = 0; i < st->trades_n; i++) {
+    const imx_reply_trade *t = &st->trades[i];
+    int bought = strcmp(t->buyer, st->cc) == 0;
+    const char *other = bought ? t->seller : t->buyer;
+    printf("  %-8" PRIu64 " %-20s %-6s %8" PRId64 " x %10s = %12s  %s %s, %s\n", t->trade,
+           t->service, bought ? "bought" : "sold", t->qty, fmt_money(c, t->price_minor, a),
+           fmt_money(c, t->qty * t->price_minor, b), bought ? "from" : "to",
+           cc_name(c, other), time_text(t->time_ms, when));
+  }
+  if (st->trades_omitted)
+    printf("  (%" PRIu64 " more trades: imx trades --for %s --after %" PRIu64 ")\n",
+           st->trades_omitted, st->cc, st->trades_n ? st->trades[st->trades_n - 1].trade : 0);
+}
+
+/* A CSV field, quoted as imx export's csv quotes (RFC 4180). */
+static void csv_text(const char *s) {
+  if (strpbrk(s, ",;\" ") == NULL) {
+    fputs(s, stdout);
+    return;
+  }
+  putchar('"');
+  for (; *s; s++) {
+    if (*s == '"') putchar('"');
+    putchar(*s);
+  }
+  putchar('"');
+}
+
+/* --csv: one row per service, money in major units with a point (a CSV's
+** commas separate fields), averages rounded as above. */
+static void print_statement_csv(cli *c, const imx_reply *st) {
+  char a[IMX_MONEY_TEXT_BYTES], b[IMX_MONEY_TEXT_BYTES], d[IMX_MONEY_TEXT_BYTES],
+      e[IMX_MONEY_TEXT_BYTES];
+  unsigned flags = c->money_flags;
+  c->money_flags = 0;
+  printf("period,closed,cc,service,trades,bought,spent,avg_buy_price,sold,earned,"
+         "avg_sell_price,currency\n");
+  for (uint32_t i = 0; i < st->sums_n; i++) {
+    const imx_reply_sum *s = &st->sums[i];
+    csv_text(st->period);
+    printf(",%s,", st->is_closed ? "true" : "false");
+    csv_text(st->cc);
+    putchar(',');
+    csv_text(s->service);
+    printf(",%" PRId64 ",%" PRId64 ",%s,%s,%" PRId64 ",%s,%s,%s\n", s->trades, s->bought,
+           fmt_money(c, s->spent, a), s->bought ? average(c, s->spent, s->bought, b) : "",
+           s->sold, fmt_money(c, s->earned, d), s->sold ? average(c, s->earned, s->sold, e) : "",
+           c->currency);
+  }
+  c->money_flags = flags;
+}
+
 static void print_human(cli *c, const imx_reply *r) {
   if (print_tender_reply(c, r)) return;
   char a[IMX_MONEY_TEXT_BYTES];
@@ -655,9 +765,7 @@ static void print_human(cli *c, const imx_reply *r) {
     else
       printf("%s: no price, nothing traded\n", r->service);
     break;
-  case IMX_MSG_PERIOD_CLOSE:
-    printf("period closed, %" PRId64 " orders expired\n", r->expired);
-    break;
+  case IMX_MSG_PERIOD_CLOSE: print_period_close(c, r); break;
   case IMX_MSG_ORDER_MODIFY: print_modified(c, r); break;
   case IMX_MSG_ORDER_HISTORY: print_history(c, r); break;
   case IMX_MSG_CC_GET: print_cc(c, r->ccs); break;
@@ -1206,12 +1314,21 @@ static int cmd_export(cli *c, const args *a) {
   if (format < 0)
     return bad_arg(c, "--format", "%s%s%smust be csv, sap, hledger or beancount",
                    fmt ? "'" : "", fmt ? fmt : "", fmt ? "': " : "");
-  if (per && arg_int(c, "--period", per, 1, INT64_MAX, &period, &st)) return st;
   imx_market m;
   imx_proto_error perr = {0};
   if (imx_market_load(market_path, &m, &perr) != 0)
     return fail(c, EXIT_REFUSED, perr.code, perr.field, "%s: %s: %s", market_path,
                 perr.field, perr.message);
+  /* a period by its label (proto/period.c): "2026-12", or "3" in a market
+  ** without calendar periods */
+  if (per && (period = imx_period_parse(&m, per)) < 1) {
+    char first[IMX_PERIOD_LABEL_BYTES];
+    imx_period_label(&m, 1, first, sizeof first);
+    st = bad_arg(c, "--period", "'%s': not a period of this market (the first is %s)", per,
+                 first);
+    imx_market_free(&m);
+    return st;
+  }
   imx_ledger *l = NULL;
   char err[512];
   int rc = EXIT_OK;
@@ -1227,6 +1344,54 @@ static int cmd_export(cli *c, const args *a) {
   imx_ledger_close(l);
   imx_market_free(&m);
   return rc;
+}
+
+/* statement [--period LABEL] [--for CC] [--csv]: statement.get, and for
+** the open period balance.get, on one connection. */
+static int cmd_statement(cli *c, const args *a) {
+  imx_request rq;
+  request_init(&rq, IMX_MSG_STATEMENT_GET);
+  int st = for_cc(c, a, &rq);
+  if (st) return st;
+  const char *per = arg_opt(c, a, "--period");
+  if (per && (per[0] == '\0' || strlen(per) >= sizeof rq.period))
+    return bad_arg(c, "--period", "'%s': must be a period's label such as 2026-12", per);
+  if (per) snprintf(rq.period, sizeof rq.period, "%s", per);
+  int csv = arg_opt(c, a, "--csv") != NULL;
+  if ((st = market(c)) != EXIT_OK) return st;
+  if (rq.cc[0] == '\0' && c->cc) snprintf(rq.cc, sizeof rq.cc, "%s", c->cc);
+  imx_reply sr, br;
+  memset(&br, 0, sizeof br);
+  int have_bal = 0;
+  st = exchange(c, &rq, &sr);
+  if (st == EXIT_OK && sr.error) st = refused(c, &sr);
+  if (st == EXIT_OK && !sr.is_closed && !csv) {
+    /* the open period: the engine's budget and reservations */
+    imx_request b;
+    request_init(&b, IMX_MSG_BALANCE_GET);
+    snprintf(b.cc, sizeof b.cc, "%s", sr.cc);
+    st = exchange(c, &b, &br);
+    have_bal = st == EXIT_OK;
+    if (st == EXIT_OK && br.error) st = refused(c, &br);
+  }
+  if (st == EXIT_OK) {
+    if (csv) {
+      print_statement_csv(c, &sr);
+    } else if (c->json) {
+      static char buf[IMX_REPLY_BYTES_MAX];
+      size_t n = imx_reply_encode(&sr, buf, sizeof buf);
+      printf("%.*s\n", (int)n, buf);
+      if (have_bal) {
+        n = imx_reply_encode(&br, buf, sizeof buf);
+        printf("%.*s\n", (int)n, buf);
+      }
+    } else {
+      print_statement(c, &sr, have_bal ? &br : NULL);
+    }
+  }
+  imx_reply_free(&sr);
+  imx_reply_free(&br);
+  return st;
 }
 
 static int cmd_help(cli *c, const args *a);
@@ -1294,7 +1459,13 @@ static const command commands[] = {
      "call an auction service now (admin); PRICE: the reference while it has no last price",
      "imx auction run truck.day --reference 400"},
     {"period close", {NULL}, 0, 0, {NULL}, cmd_period_close, "",
-     "close the period and open the next (admin, finance)", "imx period close"},
+     "close the period and open the next (admin, finance): what traded per service",
+     "imx period close"},
+    {"statement", {NULL}, 0, 0, {"--period=", "--for=", "--csv"}, cmd_statement,
+     "[--period LABEL] [--for CC] [--csv]",
+     "a period's statement (default: the open one): per service bought, sold, average "
+     "prices; the trades; the open period's budget and reservations",
+     "imx statement --period 2026-12"},
     {"watch", {"SERVICE"}, 0, 1, {"--count="}, cmd_watch,
      "[SERVICE...] [cc:CC...] [--count N]",
      "live market data (IMX_PUB_URL) of the services named, or of all; cc:CC: that cost "
@@ -1308,7 +1479,7 @@ static const command commands[] = {
      "check a ledger file offline; with the market file, replay its journal too",
      "imx ledger verify --db /tmp/imx.db --market examples/market.json"},
     {"export", {NULL}, 0, 0, {"--db=", "--market=", "--period=", "--format=", "--out="},
-     cmd_export, "--db PATH --market FILE [--period P] --format csv|sap|hledger|beancount [--out FILE]",
+     cmd_export, "--db PATH --market FILE [--period LABEL] --format csv|sap|hledger|beancount [--out FILE]",
      "the ledger's settlements for finance's tools",
      "imx export --db /tmp/imx.db --market examples/market.json --format csv"},
     {"help", {"COMMAND"}, 0, 1, {NULL}, cmd_help, "[COMMAND]",

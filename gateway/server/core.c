@@ -78,6 +78,11 @@ typedef struct command {
   int changed;          /* the engine took it: journal it (core_result) */
 } command;
 
+/* What traded in the open period, per service. */
+typedef struct core_period_sum {
+  int64_t trades, units, amount_minor;
+} core_period_sum;
+
 struct imx_core {
   const imx_market *m;
   imx_engine *e;
@@ -104,6 +109,12 @@ struct imx_core {
   ** providers, from the market file */
   core_last *last;
   uint32_t *providers;
+  /* per service: the open period's trades, units and amount, for
+  ** period.close's summary (the snapshot carries them) */
+  core_period_sum *period_sums;
+  imx_reply_sum *sum_rows;   /* IMX_LIST_MAX: period.close's reply       */
+  char (*over_rows)[IMX_NAME_BYTES_MAX + 1]; /* IMX_LIST_MAX: its over_budget */
+  uint32_t over_n, over_total;
   /* the directory: per cost centre, the ids of the services it provides */
   const char **cc_services;
   uint32_t *cc_services_at; /* ccs_n + 1 offsets into cc_services       */
@@ -200,6 +211,10 @@ static void keep_trade(imx_core *c, const imx_event *ev) {
   if (c->batch_trades_n == c->batch_trades_cap)
     c->batch_trades = grow(c->batch_trades, &c->batch_trades_cap, sizeof *c->batch_trades);
   c->batch_trades[c->batch_trades_n++] = (core_trade){*t, c->period, tender};
+  core_period_sum *ps = &c->period_sums[ev->service];
+  ps->trades++;
+  ps->units += t->qty;
+  ps->amount_minor += t->qty * t->price_minor;
   if (c->cmd.order_id && !tender &&
       (t->buy_order == c->cmd.order_id || t->sell_order == c->cmd.order_id)) {
     c->cmd.filled += t->qty;
@@ -1260,6 +1275,9 @@ static size_t do_auction_run(imx_core *c, const imx_request *rq, char *buf,
 ** the cost centre then keeps last period's figures. */
 static void budget_kept(void *ctx, uint32_t cc, imx_status st) {
   imx_core *c = ctx;
+  c->over_total++;
+  if (c->over_n < IMX_LIST_MAX)
+    copy_str(c->over_rows[c->over_n++], sizeof c->over_rows[0], c->m->ccs[cc].id);
   if (!c->quiet)
     imx_log("period %lld: %s's open bids hold more than its budget (%s); "
             "its budget is not renewed", (long long)c->period, c->m->ccs[cc].id,
@@ -1268,19 +1286,46 @@ static void budget_kept(void *ctx, uint32_t cc, imx_status st) {
 
 /* Closes the period: auctions called, period orders expired, then the next
 ** period opens with the market file's budgets and capacities. The result
-** names the closed period: the server freezes it in the ledger. */
+** names the closed period: the server freezes it in the ledger. The reply
+** names both periods by their labels (proto/period.c), sums up what traded
+** per service (the calls' trades included) and lists the cost centres
+** whose open bids hold more than their new budget (budget_kept: the first
+** IMX_LIST_MAX; the log names every one). */
 static size_t do_period_close(imx_core *c, const imx_request *rq,
                               core_result *res, char *buf, size_t cap) {
   for (uint32_t s = 0; s < c->m->services_n; s++)
     if (c->m->services[s].auction) imx_engine_auction_run(c->e, s, 0, NULL);
   for (uint32_t s = 0; s < c->m->services_n; s++) imx_engine_period_end(c->e, s);
+  imx_reply r;
+  reply_init(&r, IMX_MSG_PERIOD_CLOSE, rq);
+  imx_period_label(c->m, c->period, r.period, sizeof r.period);
+  imx_period_label(c->m, c->period + 1, r.opened, sizeof r.opened);
+  uint32_t n = 0;
+  for (uint32_t s = 0; s < c->m->services_n; s++) {
+    const core_period_sum *ps = &c->period_sums[s];
+    if (ps->trades == 0) continue;
+    if (n == IMX_LIST_MAX) {
+      r.sums_omitted++;
+      continue;
+    }
+    imx_reply_sum *row = &c->sum_rows[n++];
+    copy_str(row->service, sizeof row->service, c->m->services[s].id);
+    row->trades = ps->trades;
+    row->bought = row->sold = ps->units;
+    row->spent = row->earned = ps->amount_minor;
+  }
+  memset(c->period_sums, 0, c->m->services_n * sizeof *c->period_sums);
   res->period_closed = c->period++;
   c->cmd.changed = 1;
   const char *what;
+  c->over_n = c->over_total = 0;
   imx_setup_period(c->e, c->m, budget_kept, c, &what);
-  imx_reply r;
-  reply_init(&r, IMX_MSG_PERIOD_CLOSE, rq);
   r.expired = c->cmd.expired;
+  r.sums = c->sum_rows;
+  r.sums_n = n;
+  r.over_budget = c->over_rows;
+  r.over_budget_n = c->over_n;
+  r.over_budget_omitted = c->over_total - c->over_n;
   return imx_reply_encode(&r, buf, cap);
 }
 
@@ -1448,7 +1493,7 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   ** not trade or how a call allocated; it sees every trade already), but
   ** not budgets and spending: those are finance's. */
   const unsigned order_readers = CORE_ORDER_READERS;
-  const unsigned balance_readers = IMX_ROLE_FINANCE;
+  const unsigned balance_readers = CORE_BALANCE_READERS;
   switch (rq->type) {
   case IMX_MSG_ORDER_NEW:
     if ((cc = core_acting_cc(c->m, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
@@ -1670,7 +1715,9 @@ int64_t core_last_trade(const imx_core *c) { return c->last_trade; }
 ** not written: they are the books' tops, computed again.
 */
 #define CORE_SNAP_MAGIC 0x31455243584D49ull /* "IMXCRE1" */
-#define CORE_SNAP_VERSION 2u /* 2: each service's last trade */
+#define CORE_SNAP_VERSION 3u /* 2: each service's last trade; 3: each
+                             ** service's trades, units and amount in the
+                             ** open period */
 
 static void snap_trades(const imx_core *c, imx_wbuf *o) {
   imx_wbuf_int(o, c->trades_n, 4);
@@ -1731,6 +1778,34 @@ static void snap_last(const imx_core *c, imx_wbuf *o) {
     imx_wbuf_int(o, (uint64_t)l->qty, 8);
     imx_wbuf_int(o, (uint64_t)l->time_ms, 8);
   }
+}
+
+/* Each service's sums of the open period (period.close's summary). */
+static void snap_period_sums(const imx_core *c, imx_wbuf *o) {
+  imx_wbuf_int(o, c->m->services_n, 4);
+  for (uint32_t s = 0; s < c->m->services_n; s++) {
+    const core_period_sum *p = &c->period_sums[s];
+    imx_wbuf_int(o, (uint64_t)p->trades, 8);
+    imx_wbuf_int(o, (uint64_t)p->units, 8);
+    imx_wbuf_int(o, (uint64_t)p->amount_minor, 8);
+  }
+}
+
+static int read_period_sums(imx_core *c, imx_rbuf *in) {
+  if (imx_rbuf_int(in, 4) != c->m->services_n)
+    return imx_rbuf_fail(in, "the period's sums are of another market");
+  for (uint32_t s = 0; s < c->m->services_n; s++) {
+    core_period_sum p;
+    p.trades = (int64_t)imx_rbuf_int(in, 8);
+    p.units = (int64_t)imx_rbuf_int(in, 8);
+    p.amount_minor = (int64_t)imx_rbuf_int(in, 8);
+    if (in->why) return -1;
+    if (p.trades < 0 || p.trades > c->last_trade || p.units < p.trades ||
+        p.amount_minor < p.units || (p.trades == 0 && (p.units || p.amount_minor)))
+      return imx_rbuf_fail(in, "a service's sums of the period are out of range");
+    c->period_sums[s] = p;
+  }
+  return 0;
 }
 
 static int read_last(imx_core *c, imx_rbuf *in) {
@@ -1855,6 +1930,7 @@ size_t core_snapshot_write(const imx_core *c, void *buf, size_t cap) {
   imx_wbuf_int(&o, (uint64_t)c->now_ms, 8);
   snap_trades(c, &o);
   snap_last(c, &o);
+  snap_period_sums(c, &o);
   snap_dedupe(c, &o);
   imx_wbuf_int(&o, CORE_SNAP_MAGIC, 8);
   return o.len;
@@ -1878,6 +1954,7 @@ int core_snapshot_read(imx_core *c, const void *buf, size_t len, const char **wh
     imx_rbuf_fail(&in, "the period or the last trade is out of range");
   if (in.why == NULL) read_trades(c, &in);
   if (in.why == NULL) read_last(c, &in);
+  if (in.why == NULL) read_period_sums(c, &in);
   if (in.why == NULL) read_dedupe(c, &in);
   if (in.why == NULL && (imx_rbuf_int(&in, 8) != CORE_SNAP_MAGIC || in.at != in.len))
     imx_rbuf_fail(&in, "it does not end where it should");
@@ -1939,6 +2016,10 @@ static int alloc_buffers(imx_core *c, uint32_t services) {
   c->service_rows = malloc(IMX_LIST_MAX * sizeof *c->service_rows);
   c->cc_rows = malloc(IMX_LIST_MAX * sizeof *c->cc_rows);
   c->offer_rows = malloc(IMX_DEPTH_MAX * sizeof *c->offer_rows);
+  c->period_sums = calloc(services, sizeof *c->period_sums);
+  c->sum_rows = calloc(IMX_LIST_MAX, sizeof *c->sum_rows);
+  c->over_rows = calloc(IMX_LIST_MAX, sizeof *c->over_rows);
+  if (!c->period_sums || !c->sum_rows || !c->over_rows) return -1;
   if (!c->last || !c->service_rows || !c->cc_rows || !c->offer_rows ||
       directory_open(c, services) != 0)
     return -1;
@@ -2002,5 +2083,8 @@ void core_close(imx_core *c) {
   free(c->service_rows);
   free(c->cc_rows);
   free(c->offer_rows);
+  free(c->period_sums);
+  free(c->sum_rows);
+  free(c->over_rows);
   free(c);
 }

@@ -168,6 +168,9 @@ int64_t core_cc_index(const imx_market *m, const char *cc);
 /* Who may read another cost centre's orders, open (order.list) or closed
 ** (order.history): finance, and admin to diagnose the market. */
 #define CORE_ORDER_READERS (IMX_ROLE_FINANCE | IMX_ROLE_ADMIN)
+/* Who may read another cost centre's money (balance.get, statement.get):
+** finance only; admin runs the market but budgets are finance's. */
+#define CORE_BALANCE_READERS IMX_ROLE_FINANCE
 
 /* The cost centre a request acts for: its "cc", or auth_cc when it has
 ** none; another cost centre's only for the roles in others_role. -1 when

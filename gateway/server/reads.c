@@ -1,6 +1,6 @@
 /*
-** reads.c -- order.history from the ledger, on the worker's thread
-** (reads.h says why).
+** reads.c -- order.history and statement.get from the ledger, on the
+** worker's thread (reads.h says why).
 **
 ** One page is read inside one read transaction (a WAL snapshot): the
 ** closed orders, newest closed first, then each one's first fills. An
@@ -10,7 +10,9 @@
 ** Authorisation is order.list's (core_acting_cc with CORE_ORDER_READERS):
 ** a cost centre reads its own history, finance and admin anyone's; `before`
 ** names a closed order of the cost centre read, anything else is not_found,
-** so that paging tells nobody about other cost centres' orders.
+** so that paging tells nobody about other cost centres' orders. A
+** statement is balance.get's (CORE_BALANCE_READERS): the cost centre's own,
+** and finance's for anyone; its section below says what it reads.
 */
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,6 +33,11 @@ struct reads {
   imx_reply_fill fills[IMX_HISTORY_LIMIT_MAX * IMX_HISTORY_FILLS_MAX];
   uint32_t closed_n, fills_n;
   int bad_row;    /* a row with words this imx does not know */
+  /* one statement: allocated at the first, kept for the next */
+  imx_reply_sum *sums;     /* IMX_LIST_MAX */
+  imx_reply_trade *trades; /* IMX_STATEMENT_TRADES_MAX */
+  uint32_t sums_n, trades_n;
+  uint64_t sums_omitted;
 };
 
 int reads_open(const imx_market *m, const char *db_path, reads **out) {
@@ -45,10 +52,14 @@ int reads_open(const imx_market *m, const char *db_path, reads **out) {
 void reads_close(reads *r) {
   if (r == NULL) return;
   imx_ledger_close(r->l);
+  free(r->sums);
+  free(r->trades);
   free(r);
 }
 
-int reads_handles(imx_msg_type type) { return type == IMX_MSG_ORDER_HISTORY; }
+int reads_handles(imx_msg_type type) {
+  return type == IMX_MSG_ORDER_HISTORY || type == IMX_MSG_STATEMENT_GET;
+}
 
 /* The index of s in words, or -1. */
 static int word_of(const char *s, const char *const *words) {
@@ -83,7 +94,10 @@ static int take_order(void *ctx, const imx_ledger_order *o) {
   c->qty_filled = o->qty_filled;
   c->status = status;
   if (o->reason) snprintf(c->reason, sizeof c->reason, "%s", o->reason);
-  c->period = o->period;
+  if (imx_period_label(r->m, o->period, c->period, sizeof c->period) != 0) {
+    r->bad_row = 1;
+    return 1;
+  }
   c->closed_ms = o->closed_ms;
   r->closed_n++;
   return 0;
@@ -124,18 +138,31 @@ static int read_page(reads *r, const char *cc, const imx_request *rq) {
   return rc != 0 ? rc : r->bad_row ? -1 : 0;
 }
 
-static size_t history(reads *r, const imx_request *rq, uint32_t cc, char *buf,
-                      size_t cap) {
+/* The ledger connection, opened at the first read: 0, or -1 with the error
+** reply in buf and its length in *len. */
+static int ledger_ready(reads *r, const imx_request *rq, char *buf, size_t cap,
+                        size_t *len) {
   char err[256];
-  if (r->db_path == NULL)
-    return imx_error_encode(rq->id, "internal", "", "this server runs without a"
-                            " ledger: it keeps no order history", buf, cap);
+  const char *what = imx_msg_type_name(rq->type);
+  if (r->db_path == NULL) {
+    *len = imx_error_encode(rq->id, "internal", "", "this server runs without a"
+                            " ledger: it keeps no history", buf, cap);
+    return -1;
+  }
   if (r->l == NULL && imx_ledger_open_existing(r->db_path, &r->l, err, sizeof err) != 0) {
-    imx_log("order.history: ledger %s: %s", r->db_path, err);
+    imx_log("%s: ledger %s: %s", what, r->db_path, err);
     imx_ledger_close(r->l);
     r->l = NULL;
-    return imx_error_encode(rq->id, "internal", "", "the ledger cannot be read", buf, cap);
+    *len = imx_error_encode(rq->id, "internal", "", "the ledger cannot be read", buf, cap);
+    return -1;
   }
+  return 0;
+}
+
+static size_t history(reads *r, const imx_request *rq, uint32_t cc, char *buf,
+                      size_t cap) {
+  size_t len = 0;
+  if (ledger_ready(r, rq, buf, cap, &len)) return len;
   const char *id = r->m->ccs[cc].id;
   int rc = read_page(r, id, rq);
   if (rc == 1)
@@ -156,14 +183,165 @@ static size_t history(reads *r, const imx_request *rq, uint32_t cc, char *buf,
   return imx_reply_encode(&rep, buf, cap);
 }
 
+/* ------------------------------------------------------------ statements */
+
+/*
+** statement.get: one cost centre's period, open or closed, from the ledger
+** in one read transaction: whether the period is closed (the ledger's
+** periods), per service what the cost centre bought and sold (summed from
+** the period's trades, as the period's summaries are), and its first
+** IMX_STATEMENT_TRADES_MAX trades, oldest first (trades_omitted: the
+** rest; trades.list pages them). The open period is the one after the
+** last closed. `budget` is the market file's budget per period (as cc.get
+** shows it). The open period's budget and reservations as the engine
+** keeps them are balance.get's: they are not in the ledger, and reading
+** them here would make a second copy of the engine's rules; a client shows
+** both.
+*/
+
+static int take_sum(void *ctx, const imx_ledger_service_sum *s) {
+  reads *r = ctx;
+  if (strlen(s->service) > IMX_NAME_BYTES_MAX) {
+    r->bad_row = 1;
+    return 1;
+  }
+  if (r->sums_n == IMX_LIST_MAX) { /* a list's most rows */
+    r->sums_omitted++;
+    return 0;
+  }
+  imx_reply_sum *x = &r->sums[r->sums_n++];
+  memset(x, 0, sizeof *x);
+  memcpy(x->service, s->service, strlen(s->service) + 1);
+  x->trades = s->trades;
+  x->bought = s->bought;
+  x->spent = s->spent_minor;
+  x->sold = s->sold;
+  x->earned = s->earned_minor;
+  return 0;
+}
+
+static int take_trade(void *ctx, const imx_ledger_trade *t) {
+  reads *r = ctx;
+  IMX_ASSERT(r->trades_n < IMX_STATEMENT_TRADES_MAX);
+  if (strlen(t->service) > IMX_NAME_BYTES_MAX || strlen(t->buyer) > IMX_NAME_BYTES_MAX ||
+      strlen(t->seller) > IMX_NAME_BYTES_MAX) {
+    r->bad_row = 1;
+    return 1;
+  }
+  imx_reply_trade *x = &r->trades[r->trades_n++];
+  memset(x, 0, sizeof *x);
+  x->trade = (uint64_t)t->trade_id;
+  snprintf(x->service, sizeof x->service, "%s", t->service);
+  snprintf(x->buyer, sizeof x->buyer, "%s", t->buyer);
+  snprintf(x->seller, sizeof x->seller, "%s", t->seller);
+  x->qty = t->qty;
+  x->price_minor = t->price_minor;
+  x->time_ms = t->time_ms;
+  x->buy_order = (uint64_t)t->buy_order;
+  x->sell_order = (uint64_t)t->sell_order;
+  return 0;
+}
+
+/* The period a statement asks for: >= 1, or -1 with the error reply. The
+** open period is the one after the last closed. */
+static int64_t statement_period(reads *r, const imx_request *rq, int64_t last_closed,
+                                char *buf, size_t cap, size_t *len) {
+  char first[IMX_PERIOD_LABEL_BYTES], open[IMX_PERIOD_LABEL_BYTES], msg[160];
+  int64_t p = rq->period[0] ? imx_period_parse(r->m, rq->period) : last_closed + 1;
+  if (p >= 1 && p <= last_closed + 1) return p;
+  imx_period_label(r->m, 1, first, sizeof first);
+  imx_period_label(r->m, last_closed + 1, open, sizeof open);
+  if (p < 1) {
+    snprintf(msg, sizeof msg, "not a period of this market (the first is %s, the"
+             " open one %s)", first, open);
+    *len = imx_error_encode(rq->id, "bad_field", "period", msg, buf, cap);
+  } else {
+    snprintf(msg, sizeof msg, "that period has not begun (the open one is %s)", open);
+    *len = imx_error_encode(rq->id, "not_found", "period", msg, buf, cap);
+  }
+  return -1;
+}
+
+/* Reads the statement of cc into r and rep: 0, or -1 with the reply in buf
+** and its length in *len. */
+static int read_statement(reads *r, const imx_request *rq, const char *cc, imx_reply *rep,
+                          char *buf, size_t cap, size_t *len) {
+  if (r->sums == NULL) r->sums = calloc(IMX_LIST_MAX, sizeof *r->sums);
+  if (r->trades == NULL) r->trades = calloc(IMX_STATEMENT_TRADES_MAX, sizeof *r->trades);
+  if (r->sums == NULL || r->trades == NULL) {
+    *len = imx_error_encode(rq->id, "internal", "", "out of memory", buf, cap);
+    return -1;
+  }
+  r->sums_n = r->trades_n = 0;
+  r->sums_omitted = 0;
+  r->bad_row = 0;
+  if (imx_ledger_read_begin(r->l) != 0) return -2;
+  int64_t last = 0, total = 0, period = -1;
+  int rc = imx_ledger_last_closed(r->l, &last);
+  if (rc == 0 && (period = statement_period(r, rq, last, buf, cap, len)) < 0) {
+    imx_ledger_read_end(r->l);
+    return -1;
+  }
+  int closed = rc == 0 ? imx_ledger_period_closed(r->l, period, &rep->closed_ms) : -1;
+  if (closed >= 0) rc = imx_ledger_service_sums(r->l, cc, period, take_sum, r);
+  if (closed >= 0 && rc == 0)
+    rc = imx_ledger_cc_trades(r->l, cc, period, IMX_STATEMENT_TRADES_MAX, take_trade, r,
+                              &total);
+  imx_ledger_read_end(r->l);
+  if (closed < 0 || rc != 0 || r->bad_row) return -2;
+  rep->is_closed = closed;
+  if (!closed) rep->closed_ms = 0;
+  imx_period_label(r->m, period, rep->period, sizeof rep->period);
+  rep->sums = r->sums;
+  rep->sums_n = r->sums_n;
+  rep->sums_omitted = r->sums_omitted;
+  rep->trades = r->trades;
+  rep->trades_n = r->trades_n;
+  rep->trades_omitted = total > r->trades_n ? (uint64_t)(total - r->trades_n) : 0;
+  return 0;
+}
+
+static size_t statement(reads *r, const imx_request *rq, uint32_t cc, char *buf,
+                        size_t cap) {
+  size_t len = 0;
+  if (ledger_ready(r, rq, buf, cap, &len)) return len;
+  imx_reply rep;
+  memset(&rep, 0, sizeof rep);
+  const char *id = r->m->ccs[cc].id;
+  int rc = read_statement(r, rq, id, &rep, buf, cap, &len);
+  if (rc == -1) return len;
+  if (rc != 0) {
+    imx_log("statement.get: ledger %s: %s", r->db_path,
+            r->bad_row ? "a row this imx cannot show" : imx_ledger_error(r->l));
+    return imx_error_encode(rq->id, "internal", "", "the ledger cannot be read", buf, cap);
+  }
+  rep.type = IMX_MSG_STATEMENT_GET;
+  snprintf(rep.id, sizeof rep.id, "%s", rq->id);
+  snprintf(rep.cc, sizeof rep.cc, "%s", id);
+  rep.budget = r->m->ccs[cc].budget_minor; /* the file's, as cc.get shows it */
+  /* Many services and long trade rows may not fit a reply: fewer trades
+  ** are listed, and trades_omitted says how many more there are. */
+  for (;;) {
+    len = imx_reply_encode(&rep, buf, cap);
+    if (len > 0 || rep.trades_n == 0) return len;
+    uint32_t keep = rep.trades_n / 2;
+    rep.trades_omitted += rep.trades_n - keep;
+    rep.trades_n = keep;
+  }
+}
+
 size_t reads_execute(reads *r, const imx_request *rq, uint32_t auth_cc, char *buf,
                      size_t cap) {
   IMX_ASSERT(reads_handles(rq->type) && auth_cc < r->m->ccs_n);
-  IMX_ASSERT(rq->limit >= 1 && rq->limit <= IMX_HISTORY_LIMIT_MAX);
   size_t len = 0;
-  int64_t cc = core_acting_cc(r->m, rq, auth_cc, CORE_ORDER_READERS, buf, cap, &len);
+  int history_rq = rq->type == IMX_MSG_ORDER_HISTORY;
+  IMX_ASSERT(!history_rq || (rq->limit >= 1 && rq->limit <= IMX_HISTORY_LIMIT_MAX));
+  int64_t cc = core_acting_cc(r->m, rq, auth_cc,
+                              history_rq ? CORE_ORDER_READERS : CORE_BALANCE_READERS, buf,
+                              cap, &len);
   if (cc < 0) return len;
-  len = history(r, rq, (uint32_t)cc, buf, cap);
+  len = history_rq ? history(r, rq, (uint32_t)cc, buf, cap)
+                   : statement(r, rq, (uint32_t)cc, buf, cap);
   if (len == 0) len = imx_error_encode(rq->id, "internal", "", "reply too large", buf, cap);
   IMX_ASSERT(len > 0 && len <= cap);
   return len;

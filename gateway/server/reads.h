@@ -10,9 +10,9 @@
 ** the last commit, so a request acknowledged before is always in it.
 **
 **   order.history   a cost centre's closed orders with their fills
-**
-** statement.get (issue 12) is meant to read the ledger the same way: a
-** function here, with the same authorisation (core_acting_cc).
+**   statement.get   a cost centre's period: per service what it bought and
+**                   sold, and its trades (the open period's budget and
+**                   reservations are the engine's: balance.get)
 */
 #ifndef IMX_READS_H
 #define IMX_READS_H
