@@ -66,6 +66,10 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
                                          ** 2^53 + 1 reads as 2^53, so only
                                          ** below 2^53 is a number exactly
                                          ** what was written                */
+#define IMX_STARS_MIN 10                 /* min_stars of a bid, in tenths   */
+#define IMX_STARS_MAX 50                 /* of a star: 1.0 .. 5.0           */
+#define IMX_RATINGS_MIN_MAX 1000000u     /* "ratings_min" of a market file  */
+#define IMX_RATINGS_MIN_DEFAULT 3u       /* ... when the file gives none    */
 #define IMX_DEADLINE_MS_MAX (30LL * 24 * 3600 * 1000) /* a tender's, from now */
 #define IMX_MSG_BYTES_MAX 65536          /* one request                     */
 #define IMX_REPLY_BYTES_MAX (512 * 1024) /* one reply: 1,000 rows fit       */
@@ -97,8 +101,8 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
 
 /* Ratings (rating.new, rating.reply; gateway/server/core.c). */
 #define IMX_COMMENT_BYTES_MAX 500        /* a rating's or a reply's comment */
-#define IMX_STARS_MIN 1
-#define IMX_STARS_MAX 5
+#define IMX_RATING_STARS_MIN 1          /* a rating's stars: whole ones    */
+#define IMX_RATING_STARS_MAX 5
 #define IMX_RATEABLE_TRADES (1u << 19)   /* the trades the core keeps for
                                          ** ratings (524,288): an older one
                                          ** can no longer be rated, whatever

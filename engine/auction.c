@@ -57,6 +57,8 @@ int auction_service_added(imx_engine *e, uint32_t levels) {
     for (uint32_t i = 0; i < n; i++)
       e->counts[i].open[0] = i + 1 < n ? i + 1 : NIL;
     e->counts_free = 0;
+    e->scratch_avail = eng_alloc(e, e->orders_max, sizeof(int64_t));
+    if (e->scratch_avail == NULL) return -1;
   }
   if (levels <= e->scratch_n) return 0;
   int64_t *q = realloc(e->scratch_qty, 2 * (size_t)levels * sizeof *q);
@@ -69,6 +71,7 @@ int auction_service_added(imx_engine *e, uint32_t levels) {
 
 void auction_free(imx_engine *e) {
   free(e->scratch_qty);
+  free(e->scratch_avail);
   free(e->counts);
   free(e->check_counts);
   imx_hash_free(&e->count_index);
@@ -135,6 +138,7 @@ void auction_order_opened(imx_engine *e, const order *o) {
   IMX_ASSERT(c->open[!o->side] == 0);
   c->open[o->side]++;
   if (o->tif == IMX_TIF_IOC || o->tif == IMX_TIF_FOK) b->immediate++;
+  if (o->stars) b->restricted++;
 }
 
 void auction_order_closed(imx_engine *e, const order *o) {
@@ -153,6 +157,10 @@ void auction_order_closed(imx_engine *e, const order *o) {
   if (o->tif == IMX_TIF_IOC || o->tif == IMX_TIF_FOK) {
     IMX_ASSERT(b->immediate > 0);
     b->immediate--;
+  }
+  if (o->stars) {
+    IMX_ASSERT(b->restricted > 0);
+    b->restricted--;
   }
 }
 
@@ -186,14 +194,16 @@ int auction_check(const imx_engine *e) {
   if (held != e->count_index.n || held + free_n != e->positions_max) return 55;
   for (uint32_t svc = 0; svc < e->services_n; svc++) {
     const book *b = &e->books[svc];
-    uint32_t immediate = 0;
+    uint32_t immediate = 0, restricted = 0;
     for (int side = 0; side < 2; side++)
       for (uint32_t i = 0; i < b->side[side].n; i++)
         for (uint32_t s = b->side[side].levels[i].head; s != NIL;
-             s = e->pool[s].next)
+             s = e->pool[s].next) {
           immediate += e->pool[s].tif == IMX_TIF_IOC ||
                        e->pool[s].tif == IMX_TIF_FOK;
-    if (immediate != b->immediate) return 56;
+          restricted += e->pool[s].stars != 0 && b->mode == IMX_MODE_AUCTION;
+        }
+    if (immediate != b->immediate || restricted != b->restricted) return 56;
   }
   return 0;
 }
@@ -471,6 +481,119 @@ static void execute(imx_engine *e, book *b, int64_t price_minor,
   IMX_ASSERT(bid.volume_left == 0 && offer.volume_left == 0);
 }
 
+/* ------------------------------------------- bids with min_stars (step 6) */
+
+/* Bids with min_stars take no part in steps 1-5: they do not form the
+** price (docs/matching.md, "Quality: min_stars"). */
+static void exclude_restricted(imx_engine *e, book *b) {
+  const book_side *bs = &b->side[IMX_BID];
+  for (uint32_t i = 0; i < bs->n; i++)
+    for (uint32_t s = bs->levels[i].head; s != NIL; s = e->pool[s].next)
+      if (e->pool[s].stars) e->pool[s].excluded = 1;
+}
+
+static int level_takes_part(int side, const level *l, int64_t price_minor) {
+  if (l->price_minor == IMX_PRICE_MARKET) return 1;
+  return side == IMX_BID ? l->price_minor >= price_minor
+                         : l->price_minor <= price_minor;
+}
+
+/* Eligible quantity left for a bid: the offers that take part, in
+** priority order, at most `need` (so the walk stops early). */
+static int64_t eligible_left(imx_engine *e, const book *b, uint32_t service,
+                             const order *bid, int64_t price_minor, int64_t need) {
+  const book_side *offers = &b->side[IMX_OFFER];
+  int64_t can = 0;
+  for (uint32_t i = offers->n; i-- > 0 && can < need;) {
+    const level *l = &offers->levels[i];
+    if (!level_takes_part(IMX_OFFER, l, price_minor)) break;
+    for (uint32_t s = l->head; s != NIL && can < need; s = e->pool[s].next) {
+      const order *o = &e->pool[s];
+      if (o->excluded || e->scratch_avail[s] == 0) continue;
+      if (rep_eligible(e, bid->stars, rep_find(e, o->cc, service)))
+        can += e->scratch_avail[s];
+    }
+  }
+  return can;
+}
+
+/*
+** Step 6. The bids with min_stars that take part at the price, in their
+** priority order, each fill from what the offers that take part have left
+** after steps 3-5, taking only eligible offers, in the offers' priority
+** order; an aon or fok one only if that fills it whole. execute 0 changes
+** nothing and counts what steps 3-5 (volume1) will leave, so that the
+** AUCTION event can carry the whole volume before any trade; execute 1,
+** after step 5 traded, trades. Returns the volume of this step.
+*/
+static int64_t restricted_pass(imx_engine *e, book *b, uint32_t service,
+                               int64_t price_minor, int64_t volume1, int execute) {
+  int64_t *avail = e->scratch_avail;
+  book_side *offers = &b->side[IMX_OFFER], *bids = &b->side[IMX_BID];
+  int64_t v1 = execute ? 0 : volume1;
+  for (uint32_t i = offers->n; i-- > 0;) {
+    const level *l = &offers->levels[i];
+    if (!level_takes_part(IMX_OFFER, l, price_minor)) break;
+    for (uint32_t s = l->head; s != NIL; s = e->pool[s].next) {
+      const order *o = &e->pool[s];
+      if (o->excluded) continue;
+      int64_t a1 = min64(o->qty_open, v1);
+      v1 -= a1;
+      avail[s] = o->qty_open - a1;
+    }
+  }
+  IMX_ASSERT(v1 == 0);
+  int64_t total = 0;
+  for (uint32_t i = bids->n; i-- > 0;) {
+    level *bl = &bids->levels[i];
+    if (!level_takes_part(IMX_BID, bl, price_minor)) break;
+    for (uint32_t bs = bl->head, bnext; bs != NIL; bs = bnext) {
+      order *bid = &e->pool[bs];
+      bnext = bid->next;
+      if (!bid->stars) continue;
+      int64_t left = bid->qty_open;
+      if ((bid->aon || bid->tif == IMX_TIF_FOK) &&
+          eligible_left(e, b, service, bid, price_minor, left) < left)
+        continue;
+      for (uint32_t k = offers->n; k-- > 0 && left > 0;) {
+        level *ol = &offers->levels[k];
+        if (!level_takes_part(IMX_OFFER, ol, price_minor)) break;
+        for (uint32_t s = ol->head, next; s != NIL && left > 0; s = next) {
+          order *o = &e->pool[s];
+          next = o->next;
+          if (o->excluded || avail[s] == 0 ||
+              !rep_eligible(e, bid->stars, rep_find(e, o->cc, service)))
+            continue;
+          int64_t q = min64(left, avail[s]);
+          avail[s] -= q;
+          left -= q;
+          total += q;
+          if (!execute) continue;
+          IMX_ASSERT(bid->cc != o->cc && q <= o->qty_open);
+          eng_emit_trade(e, bid, o, q, price_minor, IMX_NO_SIDE);
+          risk_fill(e, bid, o, q, price_minor);
+          bid->qty_open -= q;
+          bid->qty_filled += q;
+          bl->qty_open -= q;
+          o->qty_open -= q;
+          o->qty_filled += q;
+          ol->qty_open -= q;
+          if (o->qty_open == 0) {
+            eng_level_unlink(e, ol, s);
+            eng_retire(e, s);
+          }
+        }
+      }
+      IMX_ASSERT(left >= 0 && (!execute || bid->qty_open == left));
+      if (execute && bid->qty_open == 0) {
+        eng_level_unlink(e, bl, bs);
+        eng_retire(e, bs);
+      }
+    }
+  }
+  return total;
+}
+
 /* Cancels the ioc and fok orders that are still open after the call. */
 static void cancel_immediate(imx_engine *e, book *b) {
   for (int side = 0; side < 2 && b->immediate > 0; side++) {
@@ -508,6 +631,10 @@ imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
   imx_auction_result r;
   curve bid, offer;
   int exclusions = 0;
+  if (b->restricted > 0) {
+    exclude_restricted(e, b);
+    exclusions = 1;
+  }
   /* Bounded: every pass but the last leaves out at least one order. */
   for (;;) {
     curve_make(e, b, IMX_BID, e->scratch_qty, exclusions, &bid);
@@ -520,18 +647,26 @@ imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
     if (n == 0) break;
     exclusions = 1;
   }
+  int64_t volume2 = r.volume > 0 && b->restricted > 0
+                        ? restricted_pass(e, b, service, r.price_minor, r.volume, 0)
+                        : 0;
   imx_event ev;
   memset(&ev, 0, sizeof ev);
   ev.type = IMX_EV_AUCTION;
   ev.service = service;
   ev.price_minor = r.price_minor;
-  ev.qty = r.volume;
+  ev.qty = r.volume + volume2;
   ev.surplus = r.surplus;
   ev.surplus_side = r.surplus_side;
   eng_emit(e, &ev);
   if (r.volume > 0) {
     execute(e, b, r.price_minor, r.volume);
+    if (volume2 > 0) {
+      int64_t traded = restricted_pass(e, b, service, r.price_minor, r.volume, 1);
+      IMX_ASSERT(traded == volume2);
+    }
     b->last_price_minor = r.price_minor;
+    r.volume += volume2;
   }
   if (exclusions) clear_exclusions(e, b);
   cancel_immediate(e, b);

@@ -68,6 +68,8 @@ const char *imx_status_name(imx_status s) {
   case IMX_E_TOO_MANY_TENDERS: return "too_many_tenders";
   case IMX_E_UNKNOWN_QUOTE: return "unknown_quote";
   case IMX_E_WRONG_DECIDE: return "wrong_decide";
+  case IMX_E_BAD_STARS: return "bad_stars";
+  case IMX_E_RATINGS_FULL: return "ratings_full";
   }
   return "unknown";
 }
@@ -421,6 +423,12 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
   IMX_ASSERT(b->mode == IMX_MODE_CONTINUOUS);
   book_side *opp = &b->side[!in->side];
   int64_t left = in->qty_open;
+  /* min_stars: an incoming bid with it looks up each offer's provider; an
+  ** incoming offer looks up its own provider once, at the first resting
+  ** bid with min_stars. Bids without min_stars pay one byte test. */
+  const unsigned in_stars = in->stars;
+  const reputation *in_rep = NULL;
+  int in_rep_known = 0;
   *self_trade = 0;
   for (uint32_t i = opp->n; i-- > 0 && left > 0;) {
     level *l = &opp->levels[i];
@@ -429,6 +437,18 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
     while (slot != NIL && left > 0) {
       order *r = &e->pool[slot];
       uint32_t next = r->next;
+      if (__builtin_expect(in_stars != 0, 0)) {
+        if (!rep_eligible(e, in_stars, rep_find(e, r->cc, in->service))) {
+          slot = next; /* not a counterparty: skipped, keeps its place */
+          continue;
+        }
+      } else if (__builtin_expect(r->stars != 0, 0)) {
+        if (!in_rep_known) {
+          in_rep = rep_find(e, in->cc, in->service);
+          in_rep_known = 1;
+        }
+        if (!rep_eligible(e, r->stars, in_rep)) { slot = next; continue; }
+      }
       if (r->aon && r->qty_open > left) { slot = next; continue; }
       if (r->cc == in->cc) { *self_trade = 1; return left; }
       int64_t q = r->qty_open < left ? r->qty_open : left;
@@ -523,6 +543,11 @@ static imx_status check_new(imx_engine *e, const imx_order_new *o) {
   imx_status s = eng_check_qty_price(b, o->qty, o->price_minor);
   if (s != IMX_OK) return s;
   if (!b->divisible && !o->aon) return IMX_E_AON_REQUIRED;
+  if (o->min_stars != 0 || o->allow_unrated != 0) {
+    if (o->side != IMX_BID || o->min_stars < IMX_STARS_MIN ||
+        o->min_stars > IMX_STARS_MAX || (o->allow_unrated != 0 && o->allow_unrated != 1))
+      return IMX_E_BAD_STARS;
+  }
   if (e->free_head == NIL) return IMX_E_ORDERS_FULL;
   if (needs_missing_level(b, o)) return IMX_E_LEVELS_FULL;
   if (b->mode == IMX_MODE_AUCTION) return auction_check_entry(e, o);
@@ -553,6 +578,7 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   o->tif = (uint8_t)in->tif;
   o->aon = in->aon ? 1 : 0;
   o->excluded = 0;
+  o->stars = (uint8_t)(in->min_stars | (in->allow_unrated ? STARS_ALLOW_UNRATED : 0));
   idx_put(&e->orders, slot);
   risk_order_opened(e, o);
   if (id_out) *id_out = o->id;
@@ -707,7 +733,8 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   *out = NULL;
   if (cfg->on_event == NULL || cfg->orders_max < 1 ||
       cfg->orders_max > IMX_ORDERS_MAX || cfg->services_max < 1 ||
-      cfg->services_max > IMX_SERVICES_MAX)
+      cfg->services_max > IMX_SERVICES_MAX ||
+      cfg->ratings_min > IMX_RATINGS_MIN_MAX)
     return IMX_E_BAD_CONFIG;
   imx_engine *e = calloc(1, sizeof *e);
   if (e == NULL) return IMX_E_NOMEM;
@@ -724,6 +751,7 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
       idx_init(&e->orders, e->pool, sizeof(order), offsetof(order, id),
                sizeof(uint64_t), cfg->orders_max, &e->memory_bytes) != 0 ||
       risk_init(e, cfg) != 0 || tender_init(e, cfg->tenders_max) != 0 ||
+      rep_init(e, cfg) != 0 ||
       idx_init(&e->by_cc, e->pool, sizeof(order), offsetof(order, cc),
                sizeof(uint32_t), cc_lists_max(e), &e->memory_bytes) != 0) {
     imx_engine_destroy(e);
@@ -747,6 +775,7 @@ void imx_engine_destroy(imx_engine *e) {
   idx_free(&e->orders);
   idx_free(&e->by_cc);
   risk_free(e);
+  rep_free(e);
   tender_free(e);
   auction_free(e);
   free(e->books);
@@ -811,6 +840,8 @@ static void order_info(const order *o, imx_order_info *out) {
   out->qty_open = o->qty_open;
   out->qty_filled = o->qty_filled;
   out->price_minor = o->price_minor;
+  out->min_stars = o->stars & STARS_MASK;
+  out->allow_unrated = (o->stars & STARS_ALLOW_UNRATED) != 0;
 }
 
 imx_status imx_engine_order_get(const imx_engine *e, uint64_t order_id,
@@ -885,6 +916,10 @@ static int check_level(const imx_engine *e, uint32_t service, int side,
         e->books[service].mode != IMX_MODE_AUCTION)
       return 17;
     if (o->excluded) return 21;
+    unsigned stars = o->stars & STARS_MASK;
+    if (o->stars != 0 &&
+        (side != IMX_BID || stars < IMX_STARS_MIN || stars > IMX_STARS_MAX))
+      return 22;
     if (idx_find(&e->orders, o->id) != s) return 18;
     sum += o->qty_open;
     if (++count > e->orders_max) return 19;
@@ -895,11 +930,12 @@ static int check_level(const imx_engine *e, uint32_t service, int side,
   return 0;
 }
 
-/* The best price among non-aon orders of a side, or 0 if none. */
+/* The best price among non-aon orders of a side without min_stars, or 0 if
+** none. */
 static int64_t best_plain(const imx_engine *e, const book_side *bs) {
   for (uint32_t i = bs->n; i-- > 0;)
     for (uint32_t s = bs->levels[i].head; s != NIL; s = e->pool[s].next)
-      if (!e->pool[s].aon) return bs->levels[i].price_minor;
+      if (!e->pool[s].aon && !e->pool[s].stars) return bs->levels[i].price_minor;
   return 0;
 }
 
@@ -929,6 +965,7 @@ int imx_engine_check(const imx_engine *e) {
   int rc = cc_lists_check(e);
   if (rc == 0) rc = auction_check(e);
   if (rc == 0) rc = risk_check(e);
+  if (rc == 0) rc = rep_check(e);
   return rc ? rc : tender_check(e);
 }
 
@@ -949,7 +986,8 @@ void books_snap_write(const imx_engine *e, snap_out *o) {
         for (uint32_t k = bs->levels[l].head; k != NIL; k = e->pool[k].next) {
           const order *od = &e->pool[k];
           snap_u32(o, s);
-          snap_u32(o, (uint32_t)side | (uint32_t)od->tif << 8 | (uint32_t)od->aon << 16);
+          snap_u32(o, (uint32_t)side | (uint32_t)od->tif << 8 | (uint32_t)od->aon << 16 |
+                          (uint32_t)od->stars << 24);
           snap_u64(o, od->id);
           snap_u32(o, od->cc);
           snap_i64(o, od->price_minor);
@@ -970,7 +1008,8 @@ static int order_read_one(imx_engine *e, snap_in *in, uint32_t *slot_out) {
   uint32_t cc = snap_get_u32(in);
   int64_t price = snap_get_i64(in), open = snap_get_i64(in), filled = snap_get_i64(in);
   if (in->why) return -1;
-  uint32_t side = flags & 0xff, tif = flags >> 8 & 0xff, aon = flags >> 16;
+  uint32_t side = flags & 0xff, tif = flags >> 8 & 0xff, aon = flags >> 16 & 0xff;
+  uint32_t stars = flags >> 24; /* imx_engine_check checks its range */
   if (service >= e->services_n || side > IMX_OFFER || tif > IMX_TIF_FOK || aon > 1 ||
       id < 1 || id >= e->order_id_next || open < 1 || open > IMX_QTY_MAX ||
       filled < 0 || filled > INT64_MAX / 4 || /* modify can raise it past QTY_MAX */ (e->risk && (cc >= e->ccs_max || !e->ccs[cc].declared)))
@@ -996,7 +1035,8 @@ static int order_read_one(imx_engine *e, snap_in *in, uint32_t *slot_out) {
   *o = (order){.id = id, .price_minor = price, .qty_open = open, .qty_filled = filled,
                .prev = NIL, .next = NIL, .cc_prev = NIL, .cc_next = NIL, .cc_head = NIL,
                .cc = cc, .service = (uint16_t)service, .side = (uint8_t)side,
-               .tif = (uint8_t)tif, .aon = (uint8_t)aon, .live = 1};
+               .tif = (uint8_t)tif, .aon = (uint8_t)aon, .live = 1,
+               .stars = (uint8_t)stars};
   idx_put(&e->orders, slot);
   if (b->mode == IMX_MODE_AUCTION) auction_order_opened(e, o);
   rest(e, b, slot);

@@ -12,6 +12,7 @@
 **   risk.c     budgets, capacities (positions: a provider's capacity of
 **              one service) and the per-cost-centre limits
 **   tender.c   tenders and quotes
+**   reputation.c  providers' ratings per service, for bids with min_stars
 **   snapshot.c the byte codec of snapshots and their header; each file
 **              writes and reads its own part (imx_engine_snapshot_write)
 **
@@ -118,7 +119,12 @@ typedef struct order {
   uint16_t service;    /* < IMX_SERVICES_MAX                              */
   uint8_t side, tif, aon, live;
   uint8_t excluded; /* auction: left out of the current call */
+  uint8_t stars;    /* a bid's min_stars (0: none, else 10..50) |
+                    ** STARS_ALLOW_UNRATED                             */
 } order;
+
+#define STARS_ALLOW_UNRATED 0x80u
+#define STARS_MASK 0x7fu
 
 _Static_assert(IMX_SERVICES_MAX - 1 <= UINT16_MAX, "order.service");
 _Static_assert(sizeof(order) == IMX_CACHE_LINE_BYTES, "an order is one line");
@@ -144,6 +150,7 @@ typedef struct book {
   int divisible;
   imx_mode mode;
   uint32_t immediate; /* auction: open ioc/fok orders, cancelled at the call */
+  uint32_t restricted;/* auction: open bids with min_stars                   */
   book_side side[2];
 } book;
 
@@ -167,6 +174,17 @@ typedef struct position {
   int64_t cap_reserved;
   int64_t sold;
 } position;
+
+/* ----------------------------------------------------------- reputation */
+
+/* A provider's all-time ratings of one service (reputation.c). Never
+** removed. */
+typedef struct reputation {
+  uint32_t cc;
+  uint32_t service;
+  uint32_t ratings;
+  uint64_t stars_sum;
+} reputation;
 
 /* ------------------------------------------------------------ auctions */
 
@@ -246,6 +264,13 @@ struct imx_engine {
   id_index quote_index;    /* standing quotes by id                    */
   int64_t clock_ms;
 
+  /* reputation.c */
+  uint32_t ratings_min;
+  reputation *reputations;
+  uint32_t reputations_max;
+  uint32_t reputations_n;
+  imx_hash reputation_index; /* (cc, service) -> reputation */
+
   /* auction.c */
   auction_count *counts;   /* pool of positions_max, free ones chained
                            ** through open[0]                            */
@@ -253,6 +278,8 @@ struct imx_engine {
   imx_hash count_index;    /* (cc, service) -> counts slot              */
   uint32_t *check_counts;  /* scratch of auction_check: 2 per slot      */
   int64_t *scratch_qty;    /* one call: qty per level, both sides       */
+  int64_t *scratch_avail;  /* one call: by pool slot, what an offer has
+                           ** left for bids with min_stars (orders_max) */
   uint32_t scratch_n;
 };
 
@@ -303,6 +330,22 @@ int tender_init(imx_engine *e, uint32_t tenders_max);
 void tender_free(imx_engine *e);
 int tender_check(const imx_engine *e);
 
+/* reputation.c */
+int rep_init(imx_engine *e, const imx_engine_config *cfg);
+void rep_free(imx_engine *e);
+/* The reputation of (cc, service), or NULL: never rated. */
+const reputation *rep_find(const imx_engine *e, uint32_t cc, uint32_t service);
+/* May a bid whose stars byte is `stars` (non-zero) trade with this
+** provider, whose reputation is rep (NULL: never rated)? */
+static inline int rep_eligible(const imx_engine *e, unsigned stars,
+                               const reputation *rep) {
+  uint32_t n = rep ? rep->ratings : 0;
+  if (n < e->ratings_min) return (stars & STARS_ALLOW_UNRATED) != 0;
+  /* mean >= min/10  <=>  sum * 10 >= min * n, exact; both < 2^40 */
+  return rep->stars_sum * 10u >= (uint64_t)(stars & STARS_MASK) * n;
+}
+int rep_check(const imx_engine *e);
+
 /* auction.c */
 int auction_service_added(imx_engine *e, uint32_t levels);
 void auction_free(imx_engine *e);
@@ -333,6 +376,8 @@ int books_snap_read(imx_engine *e, snap_in *in);
 void risk_snap_write(const imx_engine *e, snap_out *o);   /* risk.c    */
 int risk_snap_read(imx_engine *e, snap_in *in);
 void tender_snap_write(const imx_engine *e, snap_out *o); /* tender.c  */
+void rep_snap_write(const imx_engine *e, snap_out *o);    /* reputation.c */
+int rep_snap_read(imx_engine *e, snap_in *in);
 int tender_snap_read(imx_engine *e, snap_in *in);
 
 #endif /* IMX_ENGINE_INT_H */

@@ -22,8 +22,9 @@
 **                   crosses) TRADE and CANCELLED events as for a new order;
 **                   or REJECTED.
 **   period_end   -> one EXPIRED per `period` order of the service.
-**   auction_run  -> AUCTION (the uniform price), TRADE events all at that
-**                   price, CANCELLED for ioc/fok orders left unfilled.
+**   auction_run  -> AUCTION (the uniform price, the whole volume), TRADE
+**                   events all at that price (those of bids with min_stars
+**                   last), CANCELLED for ioc/fok orders left unfilled.
 **   tender_new   -> TENDER_OPENED; tender_quote -> QUOTE_ACCEPTED;
 **   tender_award, tender_award_quote, clock (the deadline of a `lowest`
 **                   tender) -> TRADE, TENDER_AWARDED and QUOTE_RELEASED
@@ -104,8 +105,12 @@ typedef enum imx_status {
   IMX_E_TOO_MANY_ORDERS, /* the cost centre has orders_per_cc_max open   */
   IMX_E_TOO_MANY_TENDERS,/* the cost centre has tenders_per_cc_max open  */
   IMX_E_UNKNOWN_QUOTE,   /* no standing quote with that id (on that tender) */
-  IMX_E_WRONG_DECIDE     /* the tender's decide mode does not allow this:
+  IMX_E_WRONG_DECIDE,    /* the tender's decide mode does not allow this:
                          ** only a `choose` tender is awarded by choice   */
+  IMX_E_BAD_STARS,       /* min_stars not 0 or 10..50, on an offer, or
+                         ** allow_unrated without min_stars               */
+  IMX_E_RATINGS_FULL     /* no room for another (provider, service)
+                         ** reputation (reputations_max)                  */
 } imx_status;
 
 /* How a tender is decided (chosen at tender_new). */
@@ -223,6 +228,11 @@ typedef struct imx_engine_config {
                          ** 0 = no limit                                    */
   uint32_t tenders_per_cc_max; /* risk on: open tenders per cost centre
                          ** (the receiver's); 0 = no limit                  */
+  uint32_t ratings_min;  /* providers with fewer ratings of a service are
+                         ** unrated for min_stars; 0 = 3, at most
+                         ** IMX_RATINGS_MIN_MAX                            */
+  uint32_t reputations_max; /* (provider, service) pairs with a reputation;
+                         ** 0 = 65536                                       */
 } imx_engine_config;
 
 typedef struct imx_service_config {
@@ -243,6 +253,13 @@ typedef struct imx_order_new {
   int aon;            /* all-or-none: only ever trades its whole quantity */
   int64_t qty;
   int64_t price_minor;/* IMX_PRICE_MARKET: a market order (auction mode)  */
+  int min_stars;      /* bids only: 0 = any
+                      ** provider, else IMX_STARS_MIN..IMX_STARS_MAX
+                      ** tenths of a star: the bid trades only with
+                      ** offers of providers rated at least that
+                      ** (docs/matching.md, "Quality: min_stars")      */
+  int allow_unrated;  /* with min_stars: providers with fewer than
+                      ** ratings_min ratings are eligible too           */
 } imx_order_new;
 
 /* The outcome of a call auction. */
@@ -282,6 +299,8 @@ typedef struct imx_order_info {
   int64_t qty_open;
   int64_t qty_filled;
   int64_t price_minor;
+  int min_stars;      /* tenths of a star, 0: none (bids only)            */
+  int allow_unrated;
 } imx_order_info;
 
 /* One price level of a book side, best first. */
@@ -338,6 +357,21 @@ imx_status imx_engine_balance(const imx_engine *e, uint32_t cc,
                               imx_balance *out);
 imx_status imx_engine_capacity(const imx_engine *e, uint32_t cc,
                                uint32_t service, imx_capacity *out);
+
+/* Reputation: a provider's ALL-TIME number of ratings of one service and
+** the sum of their stars (each 1..5), which bids with min_stars compare
+** with. Replaces what was set before. bad_config unless ratings <= sum <=
+** 5 x ratings; unknown_service; ratings_full when the pair is new and
+** reputations_max pairs exist. Emits no events and never moves or matches
+** orders: a resting bid with min_stars may thereby come to cross an offer
+** that is now eligible to it; they trade when one of them next arrives or
+** loses priority by a modify (docs/matching.md). */
+imx_status imx_engine_reputation_set(imx_engine *e, uint32_t cc,
+                                     uint32_t service, uint32_t ratings,
+                                     uint64_t stars_sum);
+/* What reputation_set last set for the pair (0 and 0 if never). */
+void imx_engine_reputation(const imx_engine *e, uint32_t cc, uint32_t service,
+                           uint32_t *ratings, uint64_t *stars_sum);
 
 /* Tenders (requests for quotes) for a whole quantity of a service. The
 ** engine's clock is a command like the others (imx_engine_clock), so that
@@ -460,8 +494,10 @@ imx_status imx_engine_snapshot_read(imx_engine *e, const void *buf, size_t len,
 
 /* Walks every book and checks every invariant: levels strictly ordered,
 ** level totals equal the sum of their orders, filled + open = original,
-** quantities positive, the id index agrees with the pool, no two non-aon
-** orders of different sides cross, every budget and capacity reservation
+** quantities positive, the id index agrees with the pool, no non-aon bid
+** without min_stars crosses a non-aon offer (a bid with min_stars may rest
+** crossed with offers it may not trade with, or that became eligible by a
+** reputation_set), every budget and capacity reservation
 ** recomputed from the open orders and tenders, each cost centre's list of
 ** open orders, the counts of auction books. O(orders_max + id index);
 ** for tests. Returns 0 if all hold, else the number of the first check that

@@ -10,8 +10,9 @@
 **             settings (a reader refuses a snapshot of another market)
 **   counters  next order, trade, tender and quote ids; the clock
 **   risk      declared accounts, positions (risk.c)
-**   books     last clearing prices; open orders by service, side, level
-**             (worst first) and time (engine.c)
+**   ratings   providers' reputations per service (reputation.c)
+**   books     last clearing prices; open orders (with a bid's min_stars)
+**             by service, side, level (worst first) and time (engine.c)
 **   tenders   open tenders in the order they opened, how each is decided,
 **             with quotes
 **             (tender.c)
@@ -31,7 +32,7 @@
 
 #define SNAP_MAGIC 0x31454E4758534D49ull /* "IMXSGNE1" little-endian */
 #define SNAP_END 0x444E455058534D49ull   /* "IMXSPEND"               */
-#define SNAP_VERSION 2u /* 2: a tender's decide mode */
+#define SNAP_VERSION 3u /* 2: a tender's decide mode; 3: min_stars, reputations */
 
 /* ------------------------------------------------------ header, counters */
 
@@ -45,6 +46,8 @@ static void config_write(const imx_engine *e, snap_out *o) {
   snap_u32(o, e->tenders_max);
   snap_u32(o, e->orders_per_cc_max);
   snap_u32(o, e->tenders_per_cc_max);
+  snap_u32(o, e->ratings_min);
+  snap_u32(o, e->reputations_max);
   for (uint32_t s = 0; s < e->services_n; s++) {
     const book *b = &e->books[s];
     snap_i64(o, b->tick_minor);
@@ -72,6 +75,7 @@ size_t imx_engine_snapshot_write(const imx_engine *e, void *buf, size_t cap) {
   config_write(e, &o);
   counters_write(e, &o);
   risk_snap_write(e, &o);
+  rep_snap_write(e, &o);
   books_snap_write(e, &o);
   tender_snap_write(e, &o);
   snap_u64(&o, SNAP_END);
@@ -82,7 +86,7 @@ size_t imx_engine_snapshot_write(const imx_engine *e, void *buf, size_t cap) {
 static int config_read(const imx_engine *e, snap_in *in) {
   const uint32_t head[] = {e->orders_max, e->services_n, (uint32_t)e->risk, e->ccs_max,
                            e->positions_max, e->tenders_max, e->orders_per_cc_max,
-                           e->tenders_per_cc_max};
+                           e->tenders_per_cc_max, e->ratings_min, e->reputations_max};
   for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
     if (snap_get_u32(in) != head[i])
       return snap_fail(in, "the snapshot is of another market configuration");
@@ -127,6 +131,7 @@ imx_status imx_engine_snapshot_read(imx_engine *e, const void *buf, size_t len,
   if (in.why == NULL) config_read(e, &in);
   if (in.why == NULL) counters_read(e, &in);
   if (in.why == NULL) risk_snap_read(e, &in);
+  if (in.why == NULL) rep_snap_read(e, &in);
   if (in.why == NULL) books_snap_read(e, &in);
   if (in.why == NULL) tender_snap_read(e, &in);
   if (in.why == NULL && snap_get_u64(&in) != SNAP_END)

@@ -769,7 +769,7 @@ int imx_ledger_put_order(imx_ledger *l, const imx_ledger_order *o) {
 
 int imx_ledger_put_rating(imx_ledger *l, const imx_ledger_rating *r) {
   IMX_ASSERT(r != NULL && r->service && r->provider && r->rater && r->comment);
-  IMX_ASSERT(r->trade_id > 0 && r->stars >= IMX_STARS_MIN && r->stars <= IMX_STARS_MAX);
+  IMX_ASSERT(r->trade_id > 0 && r->stars >= IMX_RATING_STARS_MIN && r->stars <= IMX_RATING_STARS_MAX);
   if (l->read_only) return read_only_write(l);
   sqlite3_stmt *st = l->put_rating;
   sqlite3_bind_int64(st, 1, r->trade_id);

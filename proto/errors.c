@@ -61,6 +61,11 @@ static const imx_error_info table[] = {
     {"wrong_decide", "forbidden", "tender",
      "the tender is decided by its lowest quote at the deadline (decide "
      "lowest), not by an award"},
+    {"bad_stars", "bad_field", "min_stars",
+     "min_stars must be 10..50 (tenths of a star) and only on a bid; "
+     "allow_unrated only with min_stars"},
+    {"ratings_full", "market_full", "",
+     "the market holds its maximum of rated (provider, service) pairs"},
     /* Reasons of the daemon's own, not the engine's. */
     {"not_provider", "forbidden", "service",
      "the cost centre does not provide this service (no capacity in the market file)"},

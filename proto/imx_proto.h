@@ -125,6 +125,11 @@ typedef struct imx_market {
                                  ** 0..IMX_TENDERS_PER_CC_MAX; the file's
                                  ** "tenders_per_cc_max", default
                                  ** IMX_TENDERS_PER_CC_DEFAULT          */
+  uint32_t ratings_min;          /* providers with fewer ratings of a
+                                 ** service are unrated for min_stars:
+                                 ** 1..IMX_RATINGS_MIN_MAX, the file's
+                                 ** "ratings_min", default
+                                 ** IMX_RATINGS_MIN_DEFAULT (3)         */
   uint32_t rating_window_days;   /* days after a trade its buyer may rate
                                  ** it: the file's "rating_window_days",
                                  ** 1..IMX_RATING_WINDOW_DAYS_MAX, default
@@ -250,6 +255,9 @@ typedef struct imx_request {
   int side;            /* IMX_PSIDE_*                                    */
   int tif;             /* IMX_PTIF_*                                     */
   int aon;
+  int min_stars;       /* order.new, bids: IMX_STARS_MIN..IMX_STARS_MAX
+                       ** tenths of a star; 0 = not given               */
+  int allow_unrated;   /* order.new, with min_stars                      */
   int has_price;       /* order.new: 0 = market order; auction.run: ref  */
   int64_t qty;         /* order.new, tender.new: 1..IMX_QTY_MAX;
                        ** order.modify: the new total (filled + open),
@@ -281,7 +289,7 @@ typedef struct imx_request {
                        ** market); "" = the open period                 */
   uint64_t trade;      /* rating.new, rating.reply: 1..IMX_ID_MAX
                        ** (ratings.list pages with before: a trade id) */
-  int stars;           /* rating.new: IMX_STARS_MIN..IMX_STARS_MAX       */
+  int stars;           /* rating.new: IMX_RATING_STARS_MIN..MAX (1..5) */
   char comment[IMX_COMMENT_BYTES_MAX + 1]; /* rating.new (optional, "" =
                        ** none), rating.reply (required): 1..500 bytes   */
 } imx_request;
@@ -309,6 +317,8 @@ typedef struct imx_reply_order {
   int side, tif, aon;
   int64_t price_minor; /* 0: market order */
   int64_t qty, qty_open, qty_filled;
+  int min_stars;       /* a bid's, tenths of a star; 0: none (absent)  */
+  int allow_unrated;
 } imx_reply_order;
 
 /* A fill of a closed order (order.history): the trade as its owner sees

@@ -1,7 +1,7 @@
 /*
 ** market.c -- the market file: which services are traded and who trades.
 **
-**   {"currency":"EUR", "decimals":2, "tenders_per_cc_max":16,
+**   {"currency":"EUR", "decimals":2, "tenders_per_cc_max":16, "ratings_min":3,
 **    "services":[{"id":"it.helpdesk.hour","name":"IT helpdesk hour",
 **                 "description":"First- and second-level support ...",
 **                 "unit":"hour","tick":100,"lot":1,
@@ -323,7 +323,7 @@ static int parse_ccs(const cJSON *ccs, loader *L, imx_proto_error *err) {
 static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
   static const char *const keys[] = {"currency", "decimals", "services",
                                      "cost_centres", "tenders_per_cc_max",
-                                     "rating_window_days", "description", "period",
+                                     "ratings_min", "rating_window_days", "description", "period",
                                      "first_period", NULL};
   static const char *const lengths[] = {"month", NULL};
   imx_market *m = L->m;
@@ -345,6 +345,10 @@ static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
                    err) < 0)
     return -1;
   m->tenders_per_cc_max = (uint32_t)tenders;
+  int64_t ratings_min = IMX_RATINGS_MIN_DEFAULT;
+  if (imx_json_int(doc, "ratings_min", 1, IMX_RATINGS_MIN_MAX, &ratings_min, err) < 0)
+    return -1;
+  m->ratings_min = (uint32_t)ratings_min;
   int64_t window = IMX_RATING_WINDOW_DAYS_DEFAULT;
   if (imx_json_int(doc, "rating_window_days", 1, IMX_RATING_WINDOW_DAYS_MAX, &window,
                    err) < 0)

@@ -185,7 +185,8 @@ static size_t finish(writer *w) {
 enum field_id {
   F_CC, F_TOKEN, F_SERVICE, F_SIDE, F_QTY, F_PRICE, F_TIF, F_AON, F_ORDER,
   F_DEPTH, F_LIMIT, F_CEILING, F_DEADLINE_MS, F_TENDER, F_REFERENCE, F_AFTER,
-  F_START, F_BEFORE, F_DECIDE, F_QUOTE, F_PERIOD, F_TRADE, F_STARS, F_COMMENT,
+  F_START, F_BEFORE, F_DECIDE, F_QUOTE, F_MIN_STARS, F_ALLOW_UNRATED, F_PERIOD,
+  F_TRADE, F_STARS, F_COMMENT,
   F_COUNT
 };
 
@@ -198,7 +199,7 @@ static const char *const request_keys[K_FIELDS + F_COUNT + 1] = {
     "cc",    "token", "service", "side",    "qty",         "price",  "tif",
     "aon",   "order", "depth",   "limit",   "ceiling",     "deadline_ms",
     "tender", "reference", "after", "start", "before", "decide", "quote",
-    "period", "trade", "stars", "comment", NULL};
+    "min_stars", "allow_unrated", "period", "trade", "stars", "comment", NULL};
 
 static const char *const *const field_names = request_keys + K_FIELDS;
 _Static_assert(K_FIELDS + F_COUNT <= IMX_JSON_NAMES_MAX, "a bit per key");
@@ -211,7 +212,8 @@ static const struct request_spec {
 } request_specs[IMX_MSG_TYPES] = {
     [IMX_MSG_HELLO] = {ENVELOPE, B(F_TOKEN)}, /* no cc: the token's */
     [IMX_MSG_ORDER_NEW] = {ENVELOPE | B(F_SERVICE) | B(F_SIDE) | B(F_QTY) |
-                               B(F_PRICE) | B(F_TIF) | B(F_AON),
+                               B(F_PRICE) | B(F_TIF) | B(F_AON) |
+                               B(F_MIN_STARS) | B(F_ALLOW_UNRATED),
                            B(F_SERVICE) | B(F_SIDE) | B(F_QTY)},
     [IMX_MSG_ORDER_CANCEL] = {ENVELOPE | B(F_ORDER), B(F_ORDER)},
     [IMX_MSG_ORDER_LIST] = {ENVELOPE, 0},
@@ -282,6 +284,11 @@ static int get_field(const cJSON *it, enum field_id f, imx_request *r,
     return rc;
   case F_TIF: return imx_json_item_word(it, name, tif_words, &r->tif, err);
   case F_AON: return imx_json_item_bool(it, name, &r->aon, err);
+  case F_MIN_STARS:
+    rc = imx_json_item_int(it, name, IMX_STARS_MIN, IMX_STARS_MAX, &v, err);
+    if (rc == 0) r->min_stars = (int)v;
+    return rc;
+  case F_ALLOW_UNRATED: return imx_json_item_bool(it, name, &r->allow_unrated, err);
   case F_ORDER:
     rc = imx_json_item_int(it, name, 1, IMX_ID_MAX, &v, err);
     if (rc == 0) r->order = (uint64_t)v;
@@ -300,7 +307,7 @@ static int get_field(const cJSON *it, enum field_id f, imx_request *r,
     if (rc == 0) r->trade = (uint64_t)v;
     return rc;
   case F_STARS:
-    rc = imx_json_item_int(it, name, IMX_STARS_MIN, IMX_STARS_MAX, &v, err);
+    rc = imx_json_item_int(it, name, IMX_RATING_STARS_MIN, IMX_RATING_STARS_MAX, &v, err);
     if (rc == 0) r->stars = (int)v;
     return rc;
   case F_COMMENT: return copy_text(it, name, IMX_COMMENT_BYTES_MAX, r->comment, err);
@@ -429,6 +436,8 @@ static int field_present(const imx_request *r, enum field_id f) {
   case F_DECIDE: return r->decide != IMX_PDECIDE_LOWEST; /* the default */
   case F_QUOTE: return r->quote != 0;
   case F_TENDER: return r->tender != 0;
+  case F_MIN_STARS: return r->min_stars != 0;
+  case F_ALLOW_UNRATED: return r->allow_unrated != 0;
   case F_COMMENT: return r->comment[0] != '\0';
   case F_LIMIT: return 1;
   case F_PERIOD: return r->period[0] != '\0';
@@ -459,6 +468,8 @@ static void put_field(writer *w, const imx_request *r, enum field_id f) {
   case F_BEFORE: kv_uint(w, k, r->before); break;
   case F_DECIDE: kv_word(w, k, decide_words, 2, r->decide); break;
   case F_QUOTE: kv_uint(w, k, r->quote); break;
+  case F_MIN_STARS: kv_int(w, k, r->min_stars); break;
+  case F_ALLOW_UNRATED: kv_bool(w, k, r->allow_unrated); break;
   case F_PERIOD: kv_str(w, k, r->period); break;
   case F_TRADE: kv_uint(w, k, r->trade); break;
   case F_STARS: kv_int(w, k, r->stars); break;
@@ -518,6 +529,8 @@ static void put_orders(writer *w, const imx_reply_order *o, uint32_t n) {
     kv_int(w, "qty", o->qty);
     kv_int(w, "qty_open", o->qty_open);
     kv_int(w, "qty_filled", o->qty_filled);
+    if (o->min_stars != 0) kv_int(w, "min_stars", o->min_stars);
+    if (o->allow_unrated) kv_bool(w, "allow_unrated", 1);
     put(w, "}", 1);
   }
   put(w, "]", 1);
@@ -1078,7 +1091,7 @@ static int decode_trade(const cJSON *o, imx_reply_trade *t, imx_proto_error *err
 static int decode_order(const cJSON *o, imx_reply_order *r, imx_proto_error *err) {
   static const char *const keys[] = {"order", "service", "side", "tif", "aon",
                                      "price", "qty", "qty_open", "qty_filled",
-                                     NULL};
+                                     "min_stars", "allow_unrated", NULL};
   static const char *const sides[] = {"bid", "offer", NULL};
   if (row_object(o, keys, err) || unum(o, "order", &r->order, err) ||
       text(o, "service", r->service, sizeof r->service, 0, err) ||
@@ -1088,6 +1101,16 @@ static int decode_order(const cJSON *o, imx_reply_order *r, imx_proto_error *err
       price_or_null(o, "price", &r->price_minor, err) ||
       qty(o, "qty", &r->qty, err) || qty(o, "qty_open", &r->qty_open, err) ||
       qty(o, "qty_filled", &r->qty_filled, err))
+    return -1;
+  /* Both only on a bid with min_stars (absent: 0, false). */
+  int64_t stars = 0;
+  if (cJSON_GetObjectItemCaseSensitive(o, "min_stars") != NULL &&
+      num(o, "min_stars", IMX_STARS_MIN, IMX_STARS_MAX, &stars, err))
+    return -1;
+  r->min_stars = (int)stars;
+  r->allow_unrated = 0;
+  if (cJSON_GetObjectItemCaseSensitive(o, "allow_unrated") != NULL &&
+      get_bool(o, "allow_unrated", &r->allow_unrated, err))
     return -1;
   return 0;
 }
@@ -1160,7 +1183,7 @@ static int decode_rating(const cJSON *o, imx_reply_rating *r, imx_proto_error *e
       text(o, "service", r->service, sizeof r->service, 0, err) ||
       text(o, "provider", r->provider, sizeof r->provider, 0, err) ||
       text(o, "rater", r->rater, sizeof r->rater, 0, err) ||
-      num(o, "stars", IMX_STARS_MIN, IMX_STARS_MAX, &stars, err) ||
+      num(o, "stars", IMX_RATING_STARS_MIN, IMX_RATING_STARS_MAX, &stars, err) ||
       text(o, "comment", r->comment, sizeof r->comment, 0, err) ||
       qty(o, "time_ms", &r->time_ms, err) ||
       text(o, "reply", r->reply, sizeof r->reply, TEXT_OPTIONAL, err) < 0)
@@ -1673,7 +1696,7 @@ static int decode_reply_fields(const cJSON *d, imx_reply *r,
   case IMX_MSG_RATING_NEW: {
     int64_t stars = 0;
     int rc = unum(d, "trade", &r->trade, err) ||
-             num(d, "stars", IMX_STARS_MIN, IMX_STARS_MAX, &stars, err) ||
+             num(d, "stars", IMX_RATING_STARS_MIN, IMX_RATING_STARS_MAX, &stars, err) ||
              text(d, "service", r->service, sizeof r->service, 0, err) ||
              text(d, "provider", r->cc, sizeof r->cc, 0, err);
     r->stars = (int)stars;

@@ -159,7 +159,7 @@ static inline void mark(void) { R.mark = R.n; }
 static inline imx_status submit(uint32_t svc, uint32_t cc, imx_side side,
                                 imx_tif tif, int aon, int64_t qty,
                                 int64_t price_minor) {
-  imx_order_new o = {svc, cc, side, tif, aon, qty, price_minor};
+  imx_order_new o = {svc, cc, side, tif, aon, qty, price_minor, 0, 0};
   mark();
   last_id = 0;
   return imx_engine_order_new(E, &o, &last_id);

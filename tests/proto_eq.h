@@ -22,8 +22,9 @@ static inline int imx_request_eq(const imx_request *a, const imx_request *b) {
          EQ_(a, b, deadline_ms) && EQ_(a, b, order) && EQ_(a, b, tender) &&
          EQ_(a, b, depth) && EQ_(a, b, limit) && EQ_(a, b, has_after) &&
          EQ_(a, b, after) && EQ_STR_(a, b, start) && EQ_(a, b, before) &&
-         EQ_(a, b, quote) && EQ_(a, b, decide) && EQ_STR_(a, b, period) &&
-         EQ_(a, b, trade) && EQ_(a, b, stars) && EQ_STR_(a, b, comment);
+         EQ_(a, b, quote) && EQ_(a, b, decide) && EQ_(a, b, min_stars) &&
+         EQ_(a, b, allow_unrated) && EQ_STR_(a, b, period) && EQ_(a, b, trade) &&
+         EQ_(a, b, stars) && EQ_STR_(a, b, comment);
 }
 
 /* A reputation's numbers (its service only in cc.get's rows). */
@@ -47,7 +48,8 @@ static inline int imx_trade_eq(const imx_reply_trade *a, const imx_reply_trade *
 static inline int imx_order_eq(const imx_reply_order *a, const imx_reply_order *b) {
   return EQ_(a, b, order) && EQ_STR_(a, b, service) && EQ_(a, b, side) &&
          EQ_(a, b, tif) && EQ_(a, b, aon) && EQ_(a, b, price_minor) &&
-         EQ_(a, b, qty) && EQ_(a, b, qty_open) && EQ_(a, b, qty_filled);
+         EQ_(a, b, qty) && EQ_(a, b, qty_open) && EQ_(a, b, qty_filled) &&
+         EQ_(a, b, min_stars) && EQ_(a, b, allow_unrated);
 }
 
 static inline int imx_level_eq(const imx_reply_level *a, const imx_reply_level *b) {

@@ -37,6 +37,8 @@ typedef struct ref_order {
   imx_side side;
   imx_tif tif;
   int aon;
+  int min_stars; /* a bid's, in tenths of a star; 0: none */
+  int allow_unrated;
   int open;      /* 1 while it rests in a book */
   int excluded;  /* 1 while a call leaves it out (all-or-none step) */
   int64_t qty_original;
@@ -78,6 +80,14 @@ typedef struct ref_capacity_row {
   int64_t sold;
 } ref_capacity_row;
 
+/* A provider's all-time ratings of one service, as last set. */
+typedef struct ref_reputation {
+  uint32_t cc;
+  uint32_t service;
+  uint32_t ratings;
+  uint64_t stars_sum;
+} ref_reputation;
+
 typedef struct ref_quote {
   uint64_t id;
   uint32_t cc;
@@ -104,6 +114,9 @@ struct ref_model {
   uint32_t ccs_max;           /* resolved */
   uint32_t tenders_max;       /* resolved */
   uint32_t orders_per_cc_max; /* 0: no limit */
+  uint32_t ratings_min;       /* resolved */
+  ref_reputation *reputations; /* in the order first set */
+  size_t reputations_len, reputations_cap;
   ref_book *books; /* indexed by service id */
   size_t books_len, books_cap;
   ref_order *orders; /* every accepted order, indexed by id - 1 */
@@ -550,6 +563,57 @@ static void trade(ref_model *m, ref_order *in, ref_order *rest, int64_t qty) {
 }
 /* ---- matching ----------------------------------------------------------- */
 
+/* ---- quality: min_stars ------------------------------------------------- */
+
+static const ref_reputation *reputation_row(const ref_model *m, uint32_t cc,
+                                            uint32_t service) {
+  for (size_t i = 0; i < m->reputations_len; i++)
+    if (m->reputations[i].cc == cc && m->reputations[i].service == service)
+      return &m->reputations[i];
+  return NULL;
+}
+
+/* 1 if the bid may trade with an offer of the provider `seller`: no
+** min_stars; or the provider is unrated (fewer than ratings_min ratings)
+** and the bid allows that; or its mean, sum / ratings, is at least
+** min_stars / 10: sum * 10 >= min_stars * ratings, in integers. */
+static int bid_accepts(const ref_model *m, const ref_order *bid,
+                       uint32_t seller) {
+  assert(bid->side == IMX_BID);
+  if (bid->min_stars == 0) return 1;
+  const ref_reputation *r = reputation_row(m, seller, bid->service);
+  uint64_t ratings = r != NULL ? r->ratings : 0;
+  uint64_t sum = r != NULL ? r->stars_sum : 0;
+  if (ratings < m->ratings_min) return bid->allow_unrated;
+  return sum * 10 >= (uint64_t)bid->min_stars * ratings;
+}
+
+/* 1 if the incoming order and the resting one may trade at all. */
+static int counterparts(const ref_model *m, const ref_order *in,
+                        const ref_order *rest) {
+  const ref_order *bid = in->side == IMX_BID ? in : rest;
+  const ref_order *offer = in->side == IMX_BID ? rest : in;
+  return bid_accepts(m, bid, offer->cc);
+}
+
+imx_status ref_reputation_set(ref_model *m, uint32_t cc, uint32_t service,
+                              uint32_t ratings, uint64_t stars_sum) {
+  if (book_get(m, service) == NULL) return IMX_E_UNKNOWN_SERVICE;
+  if (stars_sum < ratings || stars_sum > 5 * (uint64_t)ratings)
+    return IMX_E_BAD_CONFIG;
+  ref_reputation *r = (ref_reputation *)reputation_row(m, cc, service);
+  if (r == NULL) {
+    m->reputations = grow(m->reputations, &m->reputations_cap,
+                          m->reputations_len + 1, sizeof *m->reputations);
+    r = &m->reputations[m->reputations_len++];
+    r->cc = cc;
+    r->service = service;
+  }
+  r->ratings = ratings;
+  r->stars_sum = stars_sum;
+  return IMX_OK;
+}
+
 /* Step 4 for the order `in`, which is in no book. With execute 0 this is
 ** the feasibility simulation of step 3: nothing changes, nothing is emitted.
 ** Returns the qty left; sets *self_trade if an order of the same cost centre
@@ -564,6 +628,10 @@ static int64_t walk(ref_model *m, ref_order *in, int execute,
   while (left > 0 && pos < s->len) {
     ref_order *rest = at(m, s, pos);
     if (!crosses(in->side, in->price_minor, rest->price_minor)) break;
+    if (!counterparts(m, in, rest)) { /* min_stars: invisible, untouched */
+      pos++;
+      continue;
+    }
     if (rest->aon && rest->qty_open > left) { /* skipped, untouched */
       pos++;
       continue;
@@ -623,6 +691,7 @@ ref_model *ref_create_config(const imx_engine_config *cfg) {
   m->ccs_max = cfg->ccs_max ? cfg->ccs_max : REF_CCS_DEFAULT;
   m->tenders_max = cfg->tenders_max ? cfg->tenders_max : REF_TENDERS_DEFAULT;
   m->orders_per_cc_max = cfg->orders_per_cc_max;
+  m->ratings_min = cfg->ratings_min ? cfg->ratings_min : 3;
   return m;
 }
 
@@ -645,6 +714,7 @@ void ref_destroy(ref_model *m) {
   free(m->accounts);
   free(m->capacities);
   free(m->tenders);
+  free(m->reputations);
   free(m);
 }
 
@@ -709,6 +779,11 @@ imx_status ref_order_validate(const ref_model *m, const imx_order_new *o,
   imx_status st = validate_qty_price(b, o->qty, o->price_minor);
   if (st != IMX_OK) return st;
   if (!b->divisible && !o->aon) return IMX_E_AON_REQUIRED;
+  if (o->min_stars != 0 || o->allow_unrated != 0) {
+    int in_range = o->min_stars >= 10 && o->min_stars <= 50;
+    int flag_ok = o->allow_unrated == 0 || o->allow_unrated == 1;
+    if (o->side != IMX_BID || !in_range || !flag_ok) return IMX_E_BAD_STARS;
+  }
   /* No pool here, so no orders_full. levels_full is checked before
   ** matching: an order that could rest needs a level even if it would
   ** fill at once; in an auction book every order rests until the call. */
@@ -738,6 +813,8 @@ imx_status ref_order_new(ref_model *m, const imx_order_new *o,
   in->side = o->side;
   in->tif = o->tif;
   in->aon = o->aon != 0;
+  in->min_stars = o->min_stars;
+  in->allow_unrated = o->allow_unrated;
   in->qty_original = o->qty;
   in->qty_open = o->qty;
   in->price_minor = o->price_minor;
@@ -1002,6 +1079,50 @@ static void call_trade(ref_model *m, ref_book *b, int64_t price_minor,
   }
 }
 
+/* Step 6 (min_stars): a pairing of a bid with min_stars and an offer. */
+typedef struct ref_pair {
+  ref_order *bid, *offer;
+  int64_t qty;
+} ref_pair;
+
+/* Plans step 6 before anything trades: what every offer that takes part
+** has left after steps 3-5 (its allocation of `volume`), then the bids
+** with min_stars that take part, in priority order, each taking from the
+** eligible offers in priority order (an aon or fok bid only if it fills
+** whole). Returns the pairs (malloc'd) and their count in *n. */
+static ref_pair *call_plan_restricted(ref_model *m, ref_book *b, int64_t price_minor,
+                                      int64_t volume, size_t *n) {
+  ref_side *sb = &b->sides[IMX_BID], *so = &b->sides[IMX_OFFER];
+  int64_t *left = calloc(so->len + 1, sizeof *left);
+  ref_pair *pairs = malloc((sb->len * (so->len + 1) + 1) * sizeof *pairs);
+  if (left == NULL || pairs == NULL) abort();
+  call_allocate(m, so, price_minor, volume, left);
+  for (size_t j = 0; j < so->len; j++) {
+    ref_order *o = at(m, so, j);
+    left[j] = takes_part(o, price_minor) ? o->qty_open - left[j] : 0;
+  }
+  *n = 0;
+  for (size_t i = 0; i < sb->len; i++) {
+    ref_order *bid = at(m, sb, i);
+    if (bid->min_stars == 0) continue;
+    int takes = bid->price_minor == IMX_PRICE_MARKET || bid->price_minor >= price_minor;
+    if (!takes) continue;
+    int64_t want = bid->qty_open, can = 0;
+    for (size_t j = 0; j < so->len; j++)
+      if (left[j] > 0 && bid_accepts(m, bid, at(m, so, j)->cc)) can += left[j];
+    if ((bid->aon || bid->tif == IMX_TIF_FOK) && can < want) continue;
+    for (size_t j = 0; j < so->len && want > 0; j++) {
+      if (left[j] == 0 || !bid_accepts(m, bid, at(m, so, j)->cc)) continue;
+      int64_t q = min_i64(want, left[j]);
+      left[j] -= q;
+      want -= q;
+      pairs[(*n)++] = (ref_pair){bid, at(m, so, j), q};
+    }
+  }
+  free(left);
+  return pairs;
+}
+
 imx_status ref_auction_run(ref_model *m, uint32_t service,
                            int64_t reference_minor, imx_auction_result *out) {
   ref_book *b = book_get(m, service);
@@ -1013,24 +1134,45 @@ imx_status ref_auction_run(ref_model *m, uint32_t service,
   int64_t reference = b->last_price_minor ? b->last_price_minor
                                           : reference_minor;
   imx_auction_result r;
+  /* Bids with min_stars do not form the price: steps 1-5 without them. */
+  ref_side *bids = &b->sides[IMX_BID];
+  for (size_t pos = 0; pos < bids->len; pos++)
+    if (at(m, bids, pos)->min_stars != 0) at(m, bids, pos)->excluded = 1;
   for (;;) { /* ends: every pass but the last leaves out an order */
     call_price(m, b, reference, &r);
     if (r.volume == 0 || call_leave_out(m, b, r.price_minor, r.volume) == 0)
       break;
   }
+  size_t pairs_n = 0;
+  ref_pair *pairs = r.volume > 0 ? call_plan_restricted(m, b, r.price_minor, r.volume, &pairs_n)
+                                 : NULL;
+  int64_t volume2 = 0;
+  for (size_t k = 0; k < pairs_n; k++) volume2 += pairs[k].qty;
   imx_event ev;
   memset(&ev, 0, sizeof ev);
   ev.type = IMX_EV_AUCTION;
   ev.service = service;
   ev.price_minor = r.price_minor;
-  ev.qty = r.volume;
+  ev.qty = r.volume + volume2;
   ev.surplus = r.surplus;
   ev.surplus_side = r.surplus_side;
   emit(m, &ev);
   if (r.volume > 0) {
     call_trade(m, b, r.price_minor, r.volume);
+    for (size_t k = 0; k < pairs_n; k++)
+      trade_orders(m, pairs[k].bid, pairs[k].offer, pairs[k].qty, r.price_minor,
+                   IMX_NO_SIDE);
+    for (int side = IMX_BID; side <= IMX_OFFER; side++) {
+      ref_side *s = &b->sides[side];
+      for (size_t pos = 0; pos < s->len;) {
+        if (at(m, s, pos)->qty_open == 0) side_remove_at(m, s, pos);
+        else pos++;
+      }
+    }
     b->last_price_minor = r.price_minor;
+    r.volume += volume2;
   }
+  free(pairs);
   for (int side = IMX_BID; side <= IMX_OFFER; side++) {
     ref_side *s = &b->sides[side];
     for (size_t pos = 0; pos < s->len; pos++) at(m, s, pos)->excluded = 0;
@@ -1354,6 +1496,8 @@ static void order_info(const ref_order *o, imx_order_info *out) {
   out->qty_open = o->qty_open;
   out->qty_filled = o->qty_filled;
   out->price_minor = o->price_minor;
+  out->min_stars = o->min_stars;
+  out->allow_unrated = o->allow_unrated;
 }
 
 uint32_t ref_orders(const ref_model *m, uint32_t service, imx_side side,

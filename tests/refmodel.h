@@ -12,7 +12,8 @@
 **   - it has no order pool, so it never rejects orders_full;
 **   - it keeps no (cost centre, service) positions table, so it never
 **     rejects positions_full;
-**   - it does not bound the number of services (no services_full);
+**   - it does not bound the number of services (no services_full) nor of
+**     reputations (no ratings_full);
 **   - it allocates as it goes and aborts if malloc fails (tests only).
 ** Service ids are 0, 1, 2, ... in the order of ref_service_add.
 **
@@ -37,7 +38,7 @@ typedef struct ref_model ref_model;
 ** limit but the default. NULL if malloc fails. */
 ref_model *ref_create(imx_event_fn on_event, void *ctx);
 /* The same, with the engine's settings: it reads on_event, ctx, risk,
-** ccs_max, tenders_max and orders_per_cc_max (0 meaning the engine's
+** ccs_max, tenders_max, orders_per_cc_max and ratings_min (0 meaning the engine's
 ** defaults); orders_max, services_max and positions_max are ignored. */
 ref_model *ref_create_config(const imx_engine_config *cfg);
 void ref_destroy(ref_model *m);
@@ -65,6 +66,10 @@ imx_status ref_capacity_set(ref_model *m, uint32_t cc, uint32_t service,
 imx_status ref_balance(const ref_model *m, uint32_t cc, imx_balance *out);
 imx_status ref_capacity(const ref_model *m, uint32_t cc, uint32_t service,
                         imx_capacity *out);
+
+/* Quality: a provider's all-time ratings of a service (no events). */
+imx_status ref_reputation_set(ref_model *m, uint32_t cc, uint32_t service,
+                              uint32_t ratings, uint64_t stars_sum);
 
 /* Tenders. */
 imx_status ref_tender_new(ref_model *m, const imx_tender_new *t,

@@ -117,7 +117,7 @@ argument_errors() {
   want_err CC-R1 2 "imx bid: QTY: '2.5': must be a whole number, 1 to 1000000000$H bid" bid it.hour 2.5 85 || ok=1
   want_err CC-R1 2 "imx bid: QTY: missing$H bid" bid it.hour || ok=1
   want_err CC-R1 2 "imx bid: SERVICE: missing$H bid" bid || ok=1
-  want_err CC-R1 2 "imx bid: extra: one argument too many (imx bid takes SERVICE QTY [PRICE] [--tif gtc|period|ioc|fok] [--aon])$H bid" \
+  want_err CC-R1 2 "imx bid: extra: one argument too many (imx bid takes SERVICE QTY [PRICE] [--tif gtc|period|ioc|fok] [--aon] [--min-stars S [--allow-unrated]])$H bid" \
     bid it.hour 1 85 extra || ok=1
   want_err CC-R1 2 "imx bid: --tof: not an option of imx bid$H bid" bid it.hour 1 85 --tof x || ok=1
   want_err CC-R1 2 "imx bid: --tif: needs a value$H bid" bid it.hour 1 85 --tif || ok=1
@@ -202,8 +202,8 @@ check help_lists_every_command help_lists_commands
 
 help_shows_one() {
   im - help bid &&
-    want 0 "usage: imx bid SERVICE QTY [PRICE] [--tif gtc|period|ioc|fok] [--aon]
-  buy QTY units at PRICE or better per unit (no PRICE: a market order, auction services only)
+    want 0 "usage: imx bid SERVICE QTY [PRICE] [--tif gtc|period|ioc|fok] [--aon] [--min-stars S [--allow-unrated]]
+  buy QTY units at PRICE or better per unit (no PRICE: a market order, auction services only); --min-stars 4.5: only from providers rated 4.5 stars or more for the service (--allow-unrated: or not yet rated)
 example:
   imx bid it.helpdesk.hour 25 90.00" "" &&
     im - help auction run && has "$OUT" '^usage: imx auction run SERVICE \[--reference PRICE\]$' &&
@@ -377,6 +377,26 @@ unknown_currency() {
 check a_currency_outside_iso_4217_needs_its_decimals unknown_currency
 
 # ------------------------------------------------------ the README session
+
+min_stars_bids() {
+  local ok=0
+  for bad in 0.9 5.1 4.55 x -4 0; do
+    want_err CC-R1 2 "imx bid: --min-stars: '$bad': must be 1.0 to 5.0 stars, one decimal at most$H bid" \
+      bid it.hour 1 86 --min-stars "$bad" || ok=1
+  done
+  want_err CC-R1 2 "imx bid: --allow-unrated: only with --min-stars$H bid" bid it.hour 1 86 --allow-unrated || ok=1
+  want_err CC-P1 2 "imx offer: --min-stars: not an option of imx offer$H offer" \
+    offer it.hour 1 86 --min-stars 4 || ok=1
+  # Nobody is rated yet: a bid for 4.5 stars rests although offers at 85
+  # cross it; with --allow-unrated it takes them.
+  im CC-R1 bid it.hour 2 86 --min-stars 4.5 && want 0 "order 5 open: 0 filled, 2 open" "" || ok=1
+  im CC-R1 orders && has "$OUT" '^5 +it.hour +bid +gtc +86.00 +2 +2 +0 min 4.5 stars$' || ok=1
+  im CC-R1 --json orders && has "$OUT" '"min_stars":45' || ok=1
+  im CC-R1 cancel 5 || ok=1
+  im CC-R1 bid it.hour 1 85 --tif ioc --min-stars 4,5 --allow-unrated && has "$OUT" '^order 6 filled: 1 filled, 0 open$' || ok=1
+  return $ok
+}
+check bids_with_min_stars_typed_in_stars min_stars_bids
 
 # readme_session INFO NAME: the README's ```INFO block, run against a fresh
 # imxd on the example market: "$ " lines are run (imx is the binary under

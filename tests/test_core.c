@@ -944,6 +944,61 @@ static void test_order_list_shows_the_open_orders_of_the_cost_centre(void) {
   close_core(c);
 }
 
+static void test_min_stars_bids_skip_providers_rated_below_and_show_in_order_list(void) {
+  imx_core *c = open_core();
+  uint32_t p1 = cc_index("CC-P1"), p2 = cc_index("CC-P2");
+  CHECK_EQ(IMX_OK, core_reputation_set(c, p1, 0, 3, 12)); /* 4.0 */
+  CHECK_EQ(IMX_OK, core_reputation_set(c, p2, 0, 3, 14)); /* 4.67 */
+  offer_it(c, "o1", 5, 1000, T0); /* P1: cheaper */
+  run(c, "CC-P2", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o2\",\"service\":\"it.hour\","
+      "\"side\":\"offer\",\"qty\":5,\"price\":1100}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  core_result res = run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":7,\"price\":1100,\"min_stars\":45}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  CHECK_EQ(1, last_.trades_n);
+  if (last_.trades_n == 1) {
+    CHECK_STR("CC-P2", last_.trades[0].seller);
+    CHECK_EQ(5, last_.trades[0].qty);
+    CHECK_EQ(1100, last_.trades[0].price_minor);
+  }
+  CHECK_EQ(2, last_.qty_open); /* rests crossed with P1's offer */
+  /* The journal keeps the filter, so a replay skips P1 again. */
+  CHECK(res.journal != NULL && contains(res.journal, res.journal_len, "\"min_stars\":45"));
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l1\"}");
+  CHECK_OK(IMX_MSG_ORDER_LIST);
+  CHECK_EQ(1, last_.orders_n);
+  if (last_.orders_n == 1) {
+    CHECK_EQ(45, last_.orders[0].min_stars);
+    CHECK_EQ(0, last_.orders[0].allow_unrated);
+  }
+  CHECK(contains(reply_, reply_len_, "\"min_stars\":45"));
+  /* A rating that lifts P1 to 4.5 matches nothing by itself. */
+  CHECK_EQ(IMX_OK, core_reputation_set(c, p1, 0, 4, 18));
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"order.list\",\"id\":\"l2\"}");
+  CHECK_EQ(2, last_.orders_n ? last_.orders[0].qty_open : 0);
+  /* Errors: an offer may not filter; the market's cost centres and
+  ** services only. An auction service takes the filter. */
+  run(c, "CC-P1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o3\",\"service\":\"it.hour\","
+      "\"side\":\"offer\",\"qty\":1,\"price\":1200,\"min_stars\":45}");
+  CHECK_ERROR("bad_field", "min_stars", "bad_stars");
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b2\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1200,\"allow_unrated\":true}");
+  CHECK_ERROR("bad_field", "min_stars", "bad_stars");
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b3\",\"service\":\"truck.day\","
+      "\"side\":\"bid\",\"qty\":1,\"price\":1200,\"min_stars\":30}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  CHECK_EQ(IMX_E_UNKNOWN_CC, core_reputation_set(c, (uint32_t)market()->ccs_n, 0, 1, 5));
+  CHECK_EQ(IMX_E_UNKNOWN_SERVICE, core_reputation_set(c, p1, 99, 1, 5));
+  CHECK_EQ(IMX_E_BAD_CONFIG, core_reputation_set(c, p1, 0, 1, 6));
+  close_core(c);
+}
+
 static void test_finance_reads_another_cost_centres_orders_and_balance(void) {
   imx_core *c = open_core();
   run(c, "CC-R1", T0,
@@ -3296,6 +3351,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_bid_crossing_its_own_offer_is_cancelled_with_reason_self_trade),
       CHECK_CASE(test_order_cancel_replies_the_quantity_cancelled_and_journals_it),
       CHECK_CASE(test_order_list_shows_the_open_orders_of_the_cost_centre),
+      CHECK_CASE(test_min_stars_bids_skip_providers_rated_below_and_show_in_order_list),
       CHECK_CASE(test_finance_reads_another_cost_centres_orders_and_balance),
       CHECK_CASE(test_book_get_lists_levels_best_first_up_to_depth),
       CHECK_CASE(test_trades_list_shows_a_receiver_only_its_own_trades_newest_first),

@@ -1445,7 +1445,7 @@ static void run_script(imx_engine *e, uint32_t s1, uint32_t s2,
     if (op < 10) {
       imx_order_new o = {svc, 1 + (r >> 5) % 4, (imx_side)((r >> 7) & 1),
                          (imx_tif)((r >> 8) % 4), (r >> 10) % 6 == 0,
-                         1 + (r >> 13) % 12, 95 + (r >> 17) % 11};
+                         1 + (r >> 13) % 12, 95 + (r >> 17) % 11, 0, 0};
       if ((r >> 22) % 40 == 0) o.qty = 0; /* now and then a rejection */
       imx_engine_order_new(e, &o, NULL);
     } else if (op < 12) {
@@ -1516,7 +1516,7 @@ static void test_queries_from_the_event_callback_see_the_state_before_the_event(
     if (op < 12) {
       imx_order_new o = {svc, 1 + (r >> 5) % 4, (imx_side)((r >> 7) & 1),
                          (imx_tif)((r >> 8) % 4), (r >> 10) % 6 == 0,
-                         1 + (r >> 13) % 12, 95 + (r >> 17) % 11};
+                         1 + (r >> 13) % 12, 95 + (r >> 17) % 11, 0, 0};
       imx_engine_order_new(w.e, &o, NULL);
     } else if (op < 14) {
       imx_engine_order_cancel(w.e, (r >> 5) % (uint32_t)(i + 2));
@@ -1589,6 +1589,8 @@ static void test_status_and_enum_names_are_stable(void) {
   CHECK_STR("aon_required", imx_status_name(IMX_E_AON_REQUIRED));
   CHECK_STR("orders_full", imx_status_name(IMX_E_ORDERS_FULL));
   CHECK_STR("levels_full", imx_status_name(IMX_E_LEVELS_FULL));
+  CHECK_STR("bad_stars", imx_status_name(IMX_E_BAD_STARS));
+  CHECK_STR("ratings_full", imx_status_name(IMX_E_RATINGS_FULL));
   CHECK_STR("user", imx_cancel_reason_name(IMX_CANCEL_USER));
   CHECK_STR("ioc", imx_cancel_reason_name(IMX_CANCEL_IOC));
   CHECK_STR("fok", imx_cancel_reason_name(IMX_CANCEL_FOK));
@@ -1605,6 +1607,234 @@ static void test_status_and_enum_names_are_stable(void) {
   CHECK_STR("expired", imx_event_type_name(IMX_EV_EXPIRED));
   CHECK_STR("rejected", imx_event_type_name(IMX_EV_REJECTED));
   CHECK_STR("modified", imx_event_type_name(IMX_EV_MODIFIED));
+}
+
+/* ====================================================== quality: min_stars */
+
+/* A bid with min_stars (tenths of a star) and allow_unrated on S. */
+static imx_status stars_bid(uint32_t cc, imx_tif tif, int64_t qty,
+                            int64_t price, int min_stars, int allow_unrated) {
+  imx_order_new o = {.service = S, .cc = cc, .side = BID, .tif = tif,
+                     .qty = qty, .price_minor = price,
+                     .min_stars = min_stars, .allow_unrated = allow_unrated};
+  mark();
+  last_id = 0;
+  return imx_engine_order_new(E, &o, &last_id);
+}
+
+static void rate(uint32_t cc, uint32_t ratings, uint64_t sum) {
+  mark();
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, cc, S, ratings, sum));
+  EXPECT_NO_EVENTS(); /* reputations never move or match orders */
+}
+
+static void test_min_stars_skips_ineligible_offers_which_keep_their_place(void) {
+  setup();
+  rate(A, 5, 15); /* 3.0 */
+  rate(B, 5, 25); /* 5.0 */
+  offer(A, 5, 99);  /* 1: the best price, but A is below 4.5 */
+  offer(A, 5, 100); /* 2 */
+  offer(B, 5, 100); /* 3 */
+  CHECK_EQ(IMX_OK, stars_bid(C, GTC, 5, 100, 45, 0)); /* 4 */
+  EXPECT_EVENTS(accepted(4, C, BID, GTC, 0, 5, 100),
+                trade(1, 4, 3, C, B, 5, 100, BID));
+  EXPECT_QUEUE(OFFER, 1, 2); /* skipped, untouched, in their places */
+  EXPECT_NO_LEVELS(BID);
+  bid(D, 7, 100); /* 5: no min_stars: price-time as always */
+  EXPECT_EVENTS(accepted(5, D, BID, GTC, 0, 7, 100),
+                trade(2, 5, 1, D, A, 5, 99, BID),
+                trade(3, 5, 2, D, A, 2, 100, BID));
+  finish();
+}
+
+static void test_incoming_offer_skips_a_bid_whose_min_stars_it_misses(void) {
+  setup();
+  rate(A, 4, 8);  /* 2.0 */
+  rate(B, 4, 20); /* 5.0 */
+  CHECK_EQ(IMX_OK, stars_bid(C, GTC, 5, 100, 40, 0)); /* 1 */
+  bid(D, 5, 99);                                      /* 2 */
+  offer(A, 8, 99); /* 3: skips bid 1, trades with bid 2, rests */
+  EXPECT_EVENTS(accepted(3, A, OFFER, GTC, 0, 8, 99),
+                trade(1, 2, 3, D, A, 5, 99, OFFER));
+  /* Bid 1 rests crossed with offer 3, which it may not take: the book's
+  ** invariant (finish) allows exactly that. */
+  EXPECT_LEVELS(BID, {100, 5, 1});
+  EXPECT_LEVELS(OFFER, {99, 3, 1});
+  offer(B, 2, 100); /* 4: eligible, trades with bid 1 at the bid's price */
+  EXPECT_EVENTS(accepted(4, B, OFFER, GTC, 0, 2, 100),
+                trade(2, 1, 4, C, B, 2, 100, OFFER));
+  EXPECT_ORDER(1, 5, 3, 2, 100);
+  finish();
+}
+
+static void test_unrated_providers_trade_only_with_allow_unrated(void) {
+  setup(); /* ratings_min is 3 by default */
+  rate(A, 2, 10); /* two fives: still unrated */
+  offer(A, 5, 100); /* 1; B is never rated at all */
+  offer(B, 5, 100); /* 2 */
+  CHECK_EQ(IMX_OK, stars_bid(C, IOC, 5, 100, 10, 0)); /* 3 */
+  EXPECT_EVENTS(accepted(3, C, BID, IOC, 0, 5, 100),
+                cancelled(3, C, BID, 5, BY_IOC));
+  CHECK_EQ(IMX_OK, stars_bid(C, IOC, 7, 100, 50, 1)); /* 4 */
+  EXPECT_EVENTS(accepted(4, C, BID, IOC, 0, 7, 100),
+                trade(1, 4, 1, C, A, 5, 100, BID),
+                trade(2, 4, 2, C, B, 2, 100, BID));
+  /* The third rating makes A rated: 5.0 now counts, and allow_unrated
+  ** no longer matters for A. */
+  offer(A, 5, 100); /* 5 */
+  rate(A, 3, 15);
+  CHECK_EQ(IMX_OK, stars_bid(D, GTC, 5, 100, 50, 0)); /* 6 */
+  EXPECT_EVENTS(accepted(6, D, BID, GTC, 0, 5, 100),
+                trade(3, 6, 5, D, A, 5, 100, BID));
+  EXPECT_QUEUE(OFFER, 2);
+  finish();
+}
+
+static void test_ratings_min_is_the_engine_setting(void) {
+  E = engine_create((imx_engine_config){.orders_max = 64, .services_max = 4,
+                                        .ratings_min = 1}, &R);
+  S = add_service(1, 1, 1, 0);
+  rate(A, 1, 5); /* one five: rated with ratings_min 1 */
+  offer(A, 5, 100); /* 1 */
+  CHECK_EQ(IMX_OK, stars_bid(C, GTC, 5, 100, 50, 0)); /* 2 */
+  EXPECT_EVENTS(accepted(2, C, BID, GTC, 0, 5, 100),
+                trade(1, 2, 1, C, A, 5, 100, BID));
+  imx_engine_destroy(E);
+  mark();
+  E = NULL;
+  imx_engine *bad = NULL;
+  imx_engine_config cfg = {.orders_max = 64, .services_max = 4, .on_event = on_event,
+                           .ctx = &R, .ratings_min = IMX_RATINGS_MIN_MAX + 1};
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_create(&cfg, &bad));
+  CHECK(bad == NULL);
+}
+
+static void test_min_stars_boundary_is_exact(void) {
+  setup();
+  rate(A, 9, 40);  /* 4.444...: below 4.5, at least 4.4 */
+  rate(B, 10, 45); /* exactly 4.5 */
+  offer(A, 5, 100); /* 1 */
+  CHECK_EQ(IMX_OK, stars_bid(C, IOC, 5, 100, 45, 0)); /* 2 */
+  EXPECT_EVENTS(accepted(2, C, BID, IOC, 0, 5, 100),
+                cancelled(2, C, BID, 5, BY_IOC));
+  CHECK_EQ(IMX_OK, stars_bid(C, IOC, 1, 100, 44, 0)); /* 3 */
+  EXPECT_EVENTS(accepted(3, C, BID, IOC, 0, 1, 100),
+                trade(1, 3, 1, C, A, 1, 100, BID));
+  offer(B, 5, 100); /* 4 */
+  CHECK_EQ(IMX_OK, stars_bid(C, IOC, 5, 100, 45, 0)); /* 5 */
+  EXPECT_EVENTS(accepted(5, C, BID, IOC, 0, 5, 100),
+                trade(2, 5, 4, C, B, 5, 100, BID));
+  CHECK_EQ(IMX_OK, stars_bid(C, IOC, 5, 100, 46, 0)); /* 6: nobody */
+  EXPECT_EVENTS(accepted(6, C, BID, IOC, 0, 5, 100),
+                cancelled(6, C, BID, 5, BY_IOC));
+  finish();
+}
+
+static void test_fok_with_min_stars_counts_eligible_quantity_only(void) {
+  setup();
+  rate(A, 3, 3);  /* 1.0 */
+  rate(B, 3, 15); /* 5.0 */
+  offer(A, 5, 100); /* 1 */
+  offer(B, 5, 100); /* 2 */
+  CHECK_EQ(IMX_OK, stars_bid(C, FOK, 8, 100, 40, 0)); /* 3: 5 eligible < 8 */
+  EXPECT_EVENTS(accepted(3, C, BID, FOK, 0, 8, 100),
+                cancelled(3, C, BID, 8, BY_FOK));
+  EXPECT_LEVELS(OFFER, {100, 10, 2});
+  CHECK_EQ(IMX_OK, stars_bid(C, FOK, 5, 100, 40, 0)); /* 4 */
+  EXPECT_EVENTS(accepted(4, C, BID, FOK, 0, 5, 100),
+                trade(1, 4, 2, C, B, 5, 100, BID));
+  EXPECT_QUEUE(OFFER, 1);
+  finish();
+}
+
+static void test_reputation_change_does_not_match_until_an_order_arrives(void) {
+  setup();
+  offer(A, 5, 100); /* 1: A unrated */
+  CHECK_EQ(IMX_OK, stars_bid(C, GTC, 5, 100, 40, 0)); /* 2: rests crossed */
+  EXPECT_EVENTS(accepted(2, C, BID, GTC, 0, 5, 100));
+  rate(A, 3, 15); /* now eligible: no event, nothing moves */
+  EXPECT_LEVELS(BID, {100, 5, 1});
+  EXPECT_LEVELS(OFFER, {100, 5, 1});
+  CHECK_EQ(0, imx_engine_check(E));
+  /* A modify that keeps priority does not match either; one that loses
+  ** it walks the book again, like a new order. */
+  CHECK_EQ(IMX_OK, modify(2, 4, 100));
+  EXPECT_EVENTS(modified(2, C, BID, 4, 100, 1));
+  CHECK_EQ(IMX_OK, modify(2, 6, 100));
+  EXPECT_EVENTS(modified(2, C, BID, 6, 100, 0),
+                trade(1, 2, 1, C, A, 5, 100, BID));
+  imx_order_info info;
+  CHECK_EQ(IMX_OK, imx_engine_order_get(E, 2, &info));
+  CHECK_EQ(40, info.min_stars);
+  CHECK_EQ(0, info.allow_unrated);
+  CHECK_EQ(1, info.qty_open);
+  finish();
+}
+
+static void test_min_stars_and_reputation_errors(void) {
+  E = engine_create((imx_engine_config){.orders_max = 64, .services_max = 4,
+                                        .reputations_max = 2}, &R);
+  S = add_service(1, 1, 1, 0);
+  static const struct { imx_side side; int min, allow; } bad[] = {
+      {OFFER, 45, 0}, {OFFER, 0, 1}, {BID, 9, 0}, {BID, 51, 0},
+      {BID, -10, 0}, {BID, 0, 1}, {BID, 45, 2}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    imx_order_new o = {.service = S, .cc = A, .side = bad[i].side, .tif = GTC,
+                       .qty = 1, .price_minor = 100, .min_stars = bad[i].min,
+                       .allow_unrated = bad[i].allow};
+    mark();
+    CHECK_EQ(IMX_E_BAD_STARS, imx_engine_order_new(E, &o, NULL));
+    EXPECT_EVENTS(rejected(0, IMX_E_BAD_STARS));
+  }
+  CHECK_EQ(0u, imx_engine_open_orders(E));
+  /* reputation_set: sums between 1 and 5 per rating, known services, a
+  ** bounded table. */
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_reputation_set(E, A, S, 2, 1));
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_reputation_set(E, A, S, 2, 11));
+  CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_reputation_set(E, A, S, 0, 1));
+  CHECK_EQ(IMX_E_UNKNOWN_SERVICE, imx_engine_reputation_set(E, A, 9, 1, 1));
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, A, S, 0, 0));
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, B, S, 2, 10));
+  CHECK_EQ(IMX_E_RATINGS_FULL, imx_engine_reputation_set(E, C, S, 1, 5));
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, B, S, 3, 11)); /* replaces */
+  uint32_t n;
+  uint64_t sum;
+  imx_engine_reputation(E, B, S, &n, &sum);
+  CHECK_EQ(3u, n);
+  CHECK_EQ(11u, sum);
+  imx_engine_reputation(E, C, S, &n, &sum);
+  CHECK_EQ(0u, n);
+  CHECK_EQ(0u, sum);
+  finish();
+}
+
+static void test_snapshot_keeps_reputations_and_min_stars(void) {
+  setup();
+  rate(A, 4, 18);
+  CHECK_EQ(IMX_OK, stars_bid(C, GTC, 5, 100, 45, 1)); /* 1 */
+  size_t n = imx_engine_snapshot_write(E, NULL, 0);
+  unsigned char *buf = malloc(n);
+  CHECK(buf != NULL);
+  CHECK_EQ(n, imx_engine_snapshot_write(E, buf, n));
+  imx_engine_destroy(E);
+  E = create_engine(64, 4, &R);
+  S = add_service(1, 1, 1, 0);
+  const char *why = NULL;
+  CHECK_EQ(IMX_OK, imx_engine_snapshot_read(E, buf, n, &why));
+  free(buf);
+  uint32_t ratings;
+  uint64_t sum;
+  imx_engine_reputation(E, A, S, &ratings, &sum);
+  CHECK_EQ(4u, ratings);
+  CHECK_EQ(18u, sum);
+  imx_order_info info;
+  CHECK_EQ(IMX_OK, imx_engine_order_get(E, 1, &info));
+  CHECK_EQ(45, info.min_stars);
+  CHECK_EQ(1, info.allow_unrated);
+  offer(A, 5, 100); /* 4.5: eligible; 2 */
+  EXPECT_EVENTS(accepted(2, A, OFFER, GTC, 0, 5, 100),
+                trade(1, 1, 2, C, A, 5, 100, OFFER));
+  finish();
 }
 
 int main(int argc, char **argv) {
@@ -1702,6 +1932,16 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_orders_of_does_not_scan_the_pool),
       CHECK_CASE(test_same_commands_give_identical_event_streams),
       CHECK_CASE(test_status_and_enum_names_are_stable),
+      /* quality: min_stars */
+      CHECK_CASE(test_min_stars_skips_ineligible_offers_which_keep_their_place),
+      CHECK_CASE(test_incoming_offer_skips_a_bid_whose_min_stars_it_misses),
+      CHECK_CASE(test_unrated_providers_trade_only_with_allow_unrated),
+      CHECK_CASE(test_ratings_min_is_the_engine_setting),
+      CHECK_CASE(test_min_stars_boundary_is_exact),
+      CHECK_CASE(test_fok_with_min_stars_counts_eligible_quantity_only),
+      CHECK_CASE(test_reputation_change_does_not_match_until_an_order_arrives),
+      CHECK_CASE(test_min_stars_and_reputation_errors),
+      CHECK_CASE(test_snapshot_keeps_reputations_and_min_stars),
   };
   return check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

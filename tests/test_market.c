@@ -709,6 +709,66 @@ static void test_aon_that_fits_fills_whole(void) {
   finish();
 }
 
+/* ------------------------------------------------- min_stars in a call */
+
+/* A bid with min_stars on S; returns its id. */
+static uint64_t stars_bid(uint32_t cc, imx_tif tif, int aon, int64_t qty,
+                          int64_t price, int min_stars) {
+  imx_order_new o = {.service = S, .cc = cc, .side = BID, .tif = tif, .aon = aon,
+                     .qty = qty, .price_minor = price, .min_stars = min_stars};
+  uint64_t id = 0;
+  mark();
+  CHECK_EQ(IMX_OK, imx_engine_order_new(E, &o, &id));
+  return id;
+}
+
+/* The price comes from the other orders (p=100 and p=110 both give 4 of
+** 10: offer surplus, the lowest); C's 4 take A's first 4; D's bid for 4.5
+** stars then takes what A has left, and never B's (2.0 stars). The event
+** carries the whole volume; the surplus is the price-forming curves'. */
+static void test_call_min_stars_bid_fills_after_the_price_from_eligible_offers(void) {
+  setup_auction();
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, A, S, 3, 15));
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, B, S, 3, 6));
+  SELL(A, 5, 100);                    /* 1 */
+  SELL(B, 5, 100);                    /* 2 */
+  BUY(C, 4, 110);                     /* 3 */
+  stars_bid(D, GTC, 0, 6, 105, 45);   /* 4 */
+  CHECK_EQ(IMX_OK, run(0));
+  EXPECT_EVENTS(auction(100, 5, 6, OFFER),
+                atrade(1, 3, 1, C, A, 4, 100),
+                atrade(2, 4, 1, D, A, 1, 100));
+  EXPECT_RESULT(100, 5, 6, OFFER);
+  EXPECT_ORDER(4, 6, 5, 1, 105);
+  EXPECT_ORDER(2, 5, 5, 0, 100);
+  EXPECT_NOT_OPEN(1);
+  finish();
+}
+
+/* Bids with min_stars never make a price: alone with crossing offers they
+** do not trade; an aon (or fok) one trades only if eligible offers fill it
+** whole, and a later one may then take what it left. */
+static void test_call_min_stars_bids_make_no_price_and_aon_ones_fill_whole(void) {
+  setup_auction();
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, A, S, 3, 15));
+  SELL(A, 5, 100);                          /* 1 */
+  stars_bid(C, GTC, 0, 5, 103, 40);         /* 2 */
+  CHECK_EQ(IMX_OK, run(0));
+  EXPECT_EVENTS(auction(0, 0, 0, NONE));
+  EXPECT_ORDER(2, 5, 5, 0, 103);
+  BUY(D, 2, 100);                           /* 3: now there is a price */
+  /* 4: first in priority, but only 3 are left after D: skipped, and
+  ** killed after the call; C behind it takes the 3. */
+  uint64_t f = stars_bid(E_, FOK, 0, 4, 105, 40);
+  CHECK_EQ(IMX_OK, run(0));
+  EXPECT_EVENTS(auction(100, 5, 3, OFFER),
+                atrade(1, 3, 1, D, A, 2, 100),
+                atrade(2, 2, 1, C, A, 3, 100),
+                cancelled(f, E_, BID, 4, BY_FOK));
+  EXPECT_ORDER(2, 5, 2, 3, 103);
+  finish();
+}
+
 /* An aon offer on the long side behind a smaller one: allocation by
 ** priority would give it 2 of 5, so it is left out; the volume then goes to
 ** the later non-aon offer. */
@@ -1240,7 +1300,7 @@ static void test_offer_capacity_none_within_over_fill_cancel(void) {
   /* Capacity is per service. */
   uint32_t other = add_service(CONTINUOUS, 1, 1, 0);
   mark();
-  imx_order_new o = {other, B, OFFER, GTC, 0, 1, 100};
+  imx_order_new o = {other, B, OFFER, GTC, 0, 1, 100, 0, 0};
   CHECK_EQ(IMX_E_OVER_CAPACITY, imx_engine_order_new(E, &o, NULL));
   EXPECT_EVENTS(rejected_avail(0, IMX_E_OVER_CAPACITY, 0));
   finish();
@@ -1431,7 +1491,7 @@ static imx_status rstep(imx_engine *e) {
     imx_order_new o = {svc, cc, (imx_side)(rnd() % 2),
                        (imx_tif)(rnd() % 4 == 0 ? rnd() % 4 : rnd() % 2),
                        rsvc[svc].divisible ? rnd() % 6 == 0 : rnd() % 20 != 0,
-                       rqty(svc), rprice(svc, 1)};
+                       rqty(svc), rprice(svc, 1), 0, 0};
     snprintf(rcmd, sizeof rcmd, "order_new(svc %u cc %u side %d tif %d aon %d "
              "qty %lld price %lld)", o.service, o.cc, (int)o.side, (int)o.tif,
              o.aon, (long long)o.qty, (long long)o.price_minor);
@@ -2092,6 +2152,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_allocation_long_offer_side_lowest_first),
       CHECK_CASE(test_aon_that_cannot_fill_is_left_out_and_price_changes),
       CHECK_CASE(test_aon_that_fits_fills_whole),
+      CHECK_CASE(test_call_min_stars_bid_fills_after_the_price_from_eligible_offers),
+      CHECK_CASE(test_call_min_stars_bids_make_no_price_and_aon_ones_fill_whole),
       CHECK_CASE(test_aon_on_long_offer_side_left_out_later_order_fills),
       CHECK_CASE(test_fok_behaves_as_aon_and_is_cancelled_after_call),
       CHECK_CASE(test_fok_that_fits_fills_whole),

@@ -1095,6 +1095,29 @@ static void test_aon_is_a_boolean(void) {
     expect_bad("order.new", with(ORDER_NEW_BASE, "aon", bad[i]), "aon");
 }
 
+static void test_min_stars_is_tenths_10_to_50_and_allow_unrated_a_boolean(void) {
+  imx_request r;
+  if (decode_ok(msg("order.new", with(ORDER_NEW_BASE, "min_stars", "45")), &r)) {
+    CHECK_EQ(45, r.min_stars);
+    CHECK_EQ(0, r.allow_unrated);
+  }
+  if (decode_ok(msg("order.new", with(ORDER_NEW_BASE ",\"min_stars\":10",
+                                      "allow_unrated", "true")), &r)) {
+    CHECK_EQ(10, r.min_stars);
+    CHECK_EQ(1, r.allow_unrated);
+    round_trip_request(&r); /* both fields on the wire, decoded the same */
+  }
+  static const char *const bad[] = {"9", "51", "0", "4.5", "45.0", "\"45\"", "null", "-45"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_bad("order.new", with(ORDER_NEW_BASE, "min_stars", bad[i]), "min_stars");
+  static const char *const bad_flag[] = {"1", "\"true\"", "null"};
+  for (size_t i = 0; i < sizeof bad_flag / sizeof bad_flag[0]; i++)
+    expect_bad("order.new", with(ORDER_NEW_BASE, "allow_unrated", bad_flag[i]),
+               "allow_unrated");
+  /* Only order.new has them. */
+  expect_bad("order.modify", "\"order\":1,\"qty\":2,\"min_stars\":45", "min_stars");
+}
+
 static void test_cc_is_validated(void) {
   check_string_field("order.list", "", "cc", IMX_NAME_BYTES_MAX, 0);
   check_string_field("hello", "\"token\":\"t\"", "cc", IMX_NAME_BYTES_MAX, 0);
@@ -1270,8 +1293,8 @@ static void test_order_cancel_ok_round_trips(void) {
 
 static void test_order_list_ok_round_trips(void) {
   imx_reply_order orders[2] = {
-      {7, "it.hour", IMX_PSIDE_OFFER, IMX_PTIF_PERIOD, 1, 4500, 10, 6, 4},
-      {8, "truck.day", IMX_PSIDE_BID, IMX_PTIF_GTC, 0, 0, 3, 3, 0}};
+      {7, "it.hour", IMX_PSIDE_OFFER, IMX_PTIF_PERIOD, 1, 4500, 10, 6, 4, 0, 0},
+      {8, "truck.day", IMX_PSIDE_BID, IMX_PTIF_GTC, 0, 0, 3, 3, 0, 45, 1}};
   imx_reply x = reply(IMX_MSG_ORDER_LIST, "l1");
   round_trip_reply(&x);
   x.orders = orders, x.orders_n = 2;
@@ -2520,6 +2543,33 @@ static void test_market_tick_price_cap_and_lot_are_bounded(void) {
   expect_market_error(lot_over, "bad_field", "services[0].lot");
 }
 
+static void test_market_ratings_min_is_1_to_1e6_default_3(void) {
+  static const char *const good[] = {"1", "1000000", "5"};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"currency\":\"EUR\",\"ratings_min\":%s,\"services\":[],"
+             "\"cost_centres\":[]}", good[i]);
+    imx_market m;
+    if (!market_ok(json, &m)) continue;
+    CHECK_EQ(atoll(good[i]), m.ratings_min);
+    imx_market_free(&m);
+  }
+  imx_market m;
+  if (market_ok("{\"currency\":\"EUR\",\"services\":[],\"cost_centres\":[]}", &m)) {
+    CHECK_EQ(3u, m.ratings_min);
+    imx_market_free(&m);
+  }
+  static const char *const bad[] = {"0", "1000001", "-1", "2.5", "\"3\"", "null"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"currency\":\"EUR\",\"ratings_min\":%s,\"services\":[],"
+             "\"cost_centres\":[]}", bad[i]);
+    expect_market_error(json, "bad_field", "ratings_min");
+  }
+}
+
 static void test_market_tenders_per_cc_max_is_0_to_1e6_default_16(void) {
   static const char *const good[] = {"0", "1000000", "16"};
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -3086,6 +3136,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_order_new_without_price_is_a_market_order),
       CHECK_CASE(test_order_new_decodes_every_field),
       CHECK_CASE(test_order_new_defaults_to_gtc_without_aon),
+      CHECK_CASE(test_min_stars_is_tenths_10_to_50_and_allow_unrated_a_boolean),
       CHECK_CASE(test_book_get_depth_defaults_to_10),
       CHECK_CASE(test_trades_list_defaults_to_100_of_every_service),
       CHECK_CASE(test_auction_run_reference_is_optional),
@@ -3182,6 +3233,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_market_capacity_is_0_to_IMX_CAPACITY_MAX),
       CHECK_CASE(test_market_tick_price_cap_and_lot_are_bounded),
       CHECK_CASE(test_market_tenders_per_cc_max_is_0_to_1e6_default_16),
+      CHECK_CASE(test_market_ratings_min_is_1_to_1e6_default_3),
       CHECK_CASE(test_market_of_20000_cost_centres_finds_every_id),
       CHECK_CASE(test_market_a_duplicate_id_is_named_at_its_second_position),
       CHECK_CASE(test_market_a_capacity_given_twice_is_refused),

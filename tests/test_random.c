@@ -105,7 +105,8 @@ static const char *const status_names[] = {
     "insufficient_budget", "over_capacity", "self_trade", "wrong_mode",
     "positions_full", "tenders_full", "unknown_tender", "above_ceiling",
     "quotes_full", "already_quoted", "bad_deadline",  "too_many_orders",
-    "too_many_tenders", "unknown_quote", "wrong_decide"};
+    "too_many_tenders", "unknown_quote", "wrong_decide", "bad_stars",
+    "ratings_full"};
 
 enum { STATUSES = sizeof status_names / sizeof status_names[0] };
 
@@ -302,14 +303,16 @@ static int info_equal(const imx_order_info *a, const imx_order_info *b) {
          a->cc == b->cc && a->side == b->side && a->tif == b->tif &&
          a->aon == b->aon && a->qty_original == b->qty_original &&
          a->qty_open == b->qty_open && a->qty_filled == b->qty_filled &&
-         a->price_minor == b->price_minor;
+         a->price_minor == b->price_minor && a->min_stars == b->min_stars &&
+         a->allow_unrated == b->allow_unrated;
 }
 
 static void info_format(const imx_order_info *o, char *buf, size_t n) {
   snprintf(buf, n, "#%" PRIu64 " svc=%" PRIu32 " cc%" PRIu32 " %s %s aon=%d"
-           " orig=%" PRId64 " open=%" PRId64 " filled=%" PRId64 " p%" PRId64,
-           o->order_id, o->service, o->cc, side_str(o->side), tif_str(o->tif),
-           o->aon, o->qty_original, o->qty_open, o->qty_filled, o->price_minor);
+           " orig=%" PRId64 " open=%" PRId64 " filled=%" PRId64 " p%" PRId64
+           " stars=%d%s", o->order_id, o->service, o->cc, side_str(o->side),
+           tif_str(o->tif), o->aon, o->qty_original, o->qty_open, o->qty_filled,
+           o->price_minor, o->min_stars, o->allow_unrated ? "+unrated" : "");
 }
 
 /* ---- commands ------------------------------------------------------------ */
@@ -329,7 +332,8 @@ typedef enum cmd_kind {
   CMD_TENDER_CANCEL, /* the tender */
   CMD_CLOCK,         /* value: now */
   CMD_AWARD_QUOTE,   /* the tender, value: the quote id */
-  CMD_WITHDRAW       /* value: the quote id */
+  CMD_WITHDRAW,      /* value: the quote id */
+  CMD_REPUTATION     /* o.cc, svc, o.qty: ratings, value: stars sum */
 } cmd_kind;
 
 /* Commands that target something another command made: an order (cancel,
@@ -410,9 +414,11 @@ static void cmd_format(const cmd *c, uint64_t id, char *buf, size_t n) {
   switch (c->kind) {
   case CMD_NEW:
     snprintf(buf, n, "new(svc %" PRIu32 ", cc %" PRIu32 ", %s(%d), %s(%d),"
-             " aon %d, qty %" PRId64 ", price %" PRId64 ")", c->svc, c->o.cc,
+             " aon %d, qty %" PRId64 ", price %" PRId64 ", min_stars %d,"
+             " allow_unrated %d)", c->svc, c->o.cc,
              side_str(c->o.side), (int)c->o.side, tif_str(c->o.tif),
-             (int)c->o.tif, c->o.aon, c->o.qty, c->o.price_minor);
+             (int)c->o.tif, c->o.aon, c->o.qty, c->o.price_minor,
+             c->o.min_stars, c->o.allow_unrated);
     break;
   case CMD_CANCEL:
     snprintf(buf, n, "cancel(#%" PRIu64 ")", id);
@@ -462,6 +468,11 @@ static void cmd_format(const cmd *c, uint64_t id, char *buf, size_t n) {
   case CMD_CLOCK:
     snprintf(buf, n, "clock(%" PRId64 ")", c->value);
     break;
+  case CMD_REPUTATION:
+    snprintf(buf, n, "reputation_set(cc %" PRIu32 ", svc %" PRIu32
+             ", ratings %" PRId64 ", sum %" PRId64 ")", c->o.cc, c->svc,
+             c->o.qty, c->value);
+    break;
   }
 }
 
@@ -490,9 +501,11 @@ typedef struct scenario {
   uint32_t auction_per_mille;    /* of commands: calls */
   uint32_t tender_pct;           /* of commands: tender commands, clock */
   uint32_t risk_per_mille;       /* of commands: cc_set, capacity_set */
+  uint32_t stars_pct;            /* of bids: with min_stars */
+  uint32_t reputation_per_mille; /* of commands: reputation_set */
   /* The engine's settings, given to the model too. */
   int risk;
-  uint32_t ccs_max, tenders_max, orders_per_cc_max;
+  uint32_t ccs_max, tenders_max, orders_per_cc_max, ratings_min;
 } scenario;
 
 typedef struct world {
@@ -510,6 +523,7 @@ typedef struct world {
   size_t *tender_steps;/* the command that got each tender id */
   uint32_t *tender_svc;/* the logical service of each tender id */
   int64_t *tender_ceiling; /* and its ceiling */
+  uint8_t *restricted; /* by order id: 1 for a bid with min_stars */
   uint32_t quote_next; /* the cost centre of the next round-robin quote */
   size_t steps_cap;
   imx_order_info *ord_e, *ord_m;
@@ -523,8 +537,9 @@ static void scenario_print(const scenario *sc) {
           ", cost centres 1..%" PRIu32 "%s\n", sc->orders_max, sc->nsvc,
           sc->ncc, sc->cc_edges ? " (1 is 0, the last is UINT32_MAX)" : "");
   fprintf(stderr, "  risk %d, ccs_max %" PRIu32 ", tenders_max %" PRIu32
-          ", orders_per_cc_max %" PRIu32 " (0: the defaults, no limit)\n",
-          sc->risk, sc->ccs_max, sc->tenders_max, sc->orders_per_cc_max);
+          ", orders_per_cc_max %" PRIu32 ", ratings_min %" PRIu32
+          " (0: the defaults, no limit)\n", sc->risk, sc->ccs_max,
+          sc->tenders_max, sc->orders_per_cc_max, sc->ratings_min);
   for (uint32_t k = 0; k < sc->nsvc; k++)
     fprintf(stderr, "  svc %" PRIu32 ": %s tick %" PRId64 " lot %" PRId64
             " divisible %d levels_max %" PRIu32 " price_cap %" PRId64 "\n", k,
@@ -553,7 +568,8 @@ static int world_open(world *w, const scenario *sc) {
                            /* every pair the scenario can name */
                            .positions_max = sc->ncc * SVC_MAX + 1,
                            .tenders_max = sc->tenders_max,
-                           .orders_per_cc_max = sc->orders_per_cc_max};
+                           .orders_per_cc_max = sc->orders_per_cc_max,
+                           .ratings_min = sc->ratings_min};
   if (imx_engine_create(&cfg, &w->e) != IMX_OK) return -1;
   w->cfg = cfg;
   cfg.ctx = &w->log_m;
@@ -581,6 +597,7 @@ static void world_close(world *w) {
   free(w->tender_steps);
   free(w->tender_svc);
   free(w->tender_ceiling);
+  free(w->restricted);
 }
 
 /* The order or tender id a command targets. */
@@ -934,6 +951,10 @@ typedef struct coverage {
                                ** capacity_set, which emit none */
   uint64_t kept[2]; /* MODIFIED with priority_kept 0, 1 */
   uint64_t calls[2]; /* AUCTION events without a price, with one */
+  /* min_stars: bids accepted with it, their trades, those that rested
+  ** crossed by an offer they skipped, accepted reputation_set */
+  uint64_t stars_bids, stars_trades, stars_skipped, reputations;
+  uint64_t stars_call_trades; /* of stars_trades: in a call (step 6) */
   uint32_t open_max; /* most open orders at once */
   uint64_t reloads;  /* engines replaced by their snapshot (world_reload) */
 } coverage;
@@ -953,12 +974,34 @@ static void coverage_add(const ev_log *l) {
   }
 }
 
+/* What a bid with min_stars did: accepted, traded, or rested although an
+** offer of the book crosses it (the offer's provider was not eligible). */
+static void coverage_stars(world *w, const ev_log *l) {
+  for (size_t i = 0; i < l->len; i++) {
+    const imx_event *ev = &l->evs[i];
+    if (ev->type == IMX_EV_TRADE && ev->buy_order_id < w->steps_cap &&
+        w->restricted[ev->buy_order_id]) {
+      cov.stars_trades++;
+      cov.stars_call_trades += ev->aggressor == IMX_NO_SIDE;
+    }
+  }
+  imx_order_info o;
+  if (w->id_last == 0 || w->id_last >= w->steps_cap || !w->restricted[w->id_last] ||
+      imx_engine_order_get(w->e, w->id_last, &o) != IMX_OK)
+    return;
+  imx_level_info best;
+  if (imx_engine_levels(w->e, o.service, IMX_OFFER, &best, 1) == 1 &&
+      best.price_minor <= o.price_minor)
+    cov.stars_skipped++;
+}
+
 /* Statuses no command of the random streams can give: services are added
 ** before the stream, memory is not exhausted, positions_max is sized for
 ** every pair. */
 static int status_unreachable(int s) {
   return s == IMX_OK || s == IMX_E_SERVICES_FULL || s == IMX_E_NOMEM ||
-         s == IMX_E_POSITIONS_FULL || s == IMX_E_TOO_MANY_TENDERS;
+         s == IMX_E_POSITIONS_FULL || s == IMX_E_TOO_MANY_TENDERS ||
+         s == IMX_E_RATINGS_FULL; /* reputations_max is the default */
 }
 
 static void coverage_print(void) {
@@ -969,6 +1012,10 @@ static void coverage_print(void) {
   fprintf(stderr, "\n  calls without a price %" PRIu64 ", with %" PRIu64
           "; open orders at most %" PRIu32 "; engines read from their snapshot %"
           PRIu64 "\n", cov.calls[0], cov.calls[1], cov.open_max, cov.reloads);
+  fprintf(stderr, "  min_stars: bids %" PRIu64 ", their trades %" PRIu64
+          " (in calls %" PRIu64 "), rested crossed %" PRIu64
+          "; reputations set %" PRIu64 "\n", cov.stars_bids, cov.stars_trades,
+          cov.stars_call_trades, cov.stars_skipped, cov.reputations);
   fprintf(stderr, "  cancelled:");
   for (int r = 0; r < 4; r++)
     fprintf(stderr, " %s %" PRIu64, reason_str((imx_cancel_reason)r),
@@ -991,6 +1038,9 @@ static void coverage_check(void) {
   CHECK(cov.kept[0] > 0 && cov.kept[1] > 0);
   CHECK(cov.calls[0] > 0 && cov.calls[1] > 0);
   CHECK(cov.reloads > 0);
+  CHECK(cov.stars_bids > 0 && cov.stars_trades > 0 && cov.stars_skipped > 0);
+  CHECK(cov.stars_call_trades > 0 && cov.stars_call_trades < cov.stars_trades);
+  CHECK(cov.reputations > 0);
 }
 
 /* One command, whose target order or tender id is resolved, on both. */
@@ -1053,6 +1103,12 @@ static int world_step_run(world *w, const cmd *c, uint64_t id) {
     se = imx_engine_quote_withdraw(w->e, (uint64_t)c->value);
     sm = ref_quote_withdraw(w->m, (uint64_t)c->value);
     break;
+  case CMD_REPUTATION:
+    se = imx_engine_reputation_set(w->e, c->o.cc, svc_id(w->svc_e, nsvc, c->svc),
+                                   (uint32_t)c->o.qty, (uint64_t)c->value);
+    sm = ref_reputation_set(w->m, c->o.cc, svc_id(w->svc_m, nsvc, c->svc),
+                            (uint32_t)c->o.qty, (uint64_t)c->value);
+    break;
   }
   if (se != sm) {
     diverge(w, "status: engine %s, model %s\n", status_str(se), status_str(sm));
@@ -1063,10 +1119,17 @@ static int world_step_run(world *w, const cmd *c, uint64_t id) {
   int order_cmd = c->kind == CMD_CANCEL || c->kind == CMD_MODIFY;
   if (bad || compare_events(w) || compare_state(w, order_cmd ? id : 0))
     return 1;
+  if (c->kind == CMD_NEW && se == IMX_OK && c->o.min_stars != 0) {
+    w->restricted[w->id_last] = 1;
+    cov.stars_bids++;
+  }
   coverage_add(&w->log_e);
-  if ((c->kind == CMD_CC_SET || c->kind == CMD_CAPACITY_SET) &&
+  coverage_stars(w, &w->log_e);
+  if ((c->kind == CMD_CC_SET || c->kind == CMD_CAPACITY_SET ||
+       c->kind == CMD_REPUTATION) &&
       (unsigned)se < STATUSES)
     cov.statuses[se]++;
+  if (c->kind == CMD_REPUTATION && se == IMX_OK) cov.reputations++;
   uint32_t open = ref_open_orders(w->m);
   cov.open_max = open > cov.open_max ? open : cov.open_max;
   return 0;
@@ -1120,9 +1183,12 @@ static int world_step(world *w, const cmd *c) {
     w->tender_svc = realloc(w->tender_svc, w->steps_cap * sizeof *w->tender_svc);
     w->tender_ceiling = realloc(w->tender_ceiling,
                                 w->steps_cap * sizeof *w->tender_ceiling);
+    size_t had = w->restricted ? w->steps_cap / 2 : 0;
+    w->restricted = realloc(w->restricted, w->steps_cap);
     if (!w->step_ids || !w->id_steps || !w->tender_steps || !w->tender_svc ||
-        !w->tender_ceiling)
+        !w->tender_ceiling || !w->restricted)
       abort();
+    memset(w->restricted + had, 0, w->steps_cap - had);
   }
   w->step_ids[w->steps] = 0;
   uint64_t id = cmd_targets(c->kind) ? cmd_target(w, c) : 0;
@@ -1193,6 +1259,12 @@ static scenario scenario_make(rng *r, uint64_t seed) {
   sc.ccs_max = sc.ncc + (one_in(r, 3) ? 0 : 1);
   sc.tenders_max = one_in(r, 3) ? 3 : 0;
   sc.orders_per_cc_max = sc.risk && one_in(r, 3) ? 6 : 0;
+  /* Quality: most seeds have bids with min_stars and reputations that
+  ** change; the threshold of "rated" from 1 to 5 (0: the default, 3). */
+  sc.stars_pct = one_in(r, 4) ? 0 : one_in(r, 2) ? 20 : 50;
+  sc.reputation_per_mille = sc.stars_pct ? (one_in(r, 2) ? 10 : 40) : 2;
+  static const uint32_t ratings_mins[] = {0, 1, 2, 5};
+  sc.ratings_min = ratings_mins[below(r, 4)];
   return sc;
 }
 
@@ -1287,7 +1359,39 @@ static cmd gen_new(rng *r, const world *w) {
   if (one_in(r, cfg->mode == IMX_MODE_AUCTION ? 8 : 200))
     price = IMX_PRICE_MARKET;
   if (one_in(r, 30)) spoil(r, cfg, &qty, &price);
-  return cmd_new(k, gen_cc(r, sc), side, tif, aon, qty, price);
+  cmd c = cmd_new(k, gen_cc(r, sc), side, tif, aon, qty, price);
+  if (side == IMX_BID && below(r, 100) < sc->stars_pct) {
+    static const int stars[] = {10, 30, 40, 44, 45, 46, 50};
+    c.o.min_stars = stars[below(r, 7)];
+    c.o.allow_unrated = one_in(r, 3);
+  }
+  if (one_in(r, 150)) { /* bad_stars: out of range, on an offer, or
+                        ** allow_unrated alone */
+    static const int bad[] = {9, 51, 1, -45, 100, 0};
+    c.o.min_stars = bad[below(r, 6)];
+    c.o.allow_unrated = c.o.min_stars == 0 ? 1 : (int)below(r, 2);
+  }
+  if (one_in(r, 300)) {
+    c.o.side = IMX_OFFER;
+    c.o.min_stars = 45;
+  }
+  return c;
+}
+
+/* reputation_set: counts and sums that put providers on both sides of the
+** thresholds (9 ratings summing 40 is 4.44, 10 summing 45 exactly 4.5),
+** now and then a sum out of range or an unknown service. */
+static cmd gen_reputation(rng *r, const world *w) {
+  const scenario *sc = w->sc;
+  static const uint32_t counts[] = {0, 1, 2, 3, 4, 5, 9, 10, 40};
+  uint32_t n = counts[below(r, 9)];
+  uint64_t sum = n + below(r, 4 * n + 1); /* n .. 5n */
+  if (n == 9 && one_in(r, 2)) sum = 40;
+  if (n == 10 && one_in(r, 2)) sum = 45;
+  if (one_in(r, 40)) sum = one_in(r, 2) ? 5ull * n + 1 : (n ? n - 1 : 1);
+  cmd c = cmd_other(CMD_REPUTATION, gen_svc(r, sc, 40), gen_cc(r, sc),
+                    (int64_t)n, 0, (int64_t)sum);
+  return c;
 }
 
 static cmd gen_modify(rng *r, world *w) {
@@ -1457,6 +1561,8 @@ static cmd gen_cmd(rng *r, world *w) {
   }
   u -= sc->auction_per_mille;
   if (u < sc->risk_per_mille) return gen_risk(r, w);
+  u -= sc->risk_per_mille;
+  if (u < sc->reputation_per_mille) return gen_reputation(r, w);
   u = below(r, 100);
   if (u < sc->tender_pct) return gen_tender(r, w);
   u = below(r, 100);

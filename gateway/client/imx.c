@@ -253,6 +253,28 @@ static int arg_money(const cli *c, const char *name, const char *s, int64_t max_
   return -1;
 }
 
+/* --min-stars: stars with at most one decimal ("4.5", "4,5", "4") read by
+** the one exact decimal parser, as tenths of a star (45), 1.0 to 5.0. */
+static int arg_stars(const cli *c, const char *s, int *out, int *status) {
+  imx_proto_error err = {0};
+  int64_t tenths = 0;
+  if (imx_money_parse(s, 1, 0, IMX_STARS_MAX, &tenths, &err) == 0 && tenths >= IMX_STARS_MIN) {
+    *out = (int)tenths;
+    return 0;
+  }
+  *status = bad_arg(c, "--min-stars", "'%s': must be 1.0 to 5.0 stars, one decimal at most", s);
+  return -1;
+}
+
+/* A bid's filter as people read it: " min 4.5 stars", "+unrated". */
+static const char *stars_text(int min_stars, int allow_unrated, char *buf, size_t cap) {
+  char t[IMX_MONEY_TEXT_BYTES];
+  if (min_stars == 0) return "";
+  snprintf(buf, cap, " min %s stars%s", imx_money_format(min_stars, 1, 0, t),
+           allow_unrated ? " or unrated" : "");
+  return buf;
+}
+
 /* --------------------------------------------------------------- output */
 
 static const char *side_word(int side) {
@@ -400,7 +422,7 @@ static int print_json(const imx_reply *page) {
 /* The mean of `ratings` ratings whose stars sum to `sum`, with one
 ** decimal, rounded half up, exactly in integers (43 over 10: "4.3"); "-"
 ** for none. */
-static const char *stars_text(int64_t sum, int64_t ratings, char buf[24]) {
+static const char *mean_stars_text(int64_t sum, int64_t ratings, char buf[24]) {
   if (ratings <= 0 || sum < 0) return strcpy(buf, "-");
   int64_t tenths = (sum * 20 + ratings) / (ratings * 2);
   snprintf(buf, 24, "%" PRId64 ".%" PRId64, tenths / 10, tenths % 10);
@@ -412,8 +434,8 @@ static const char *rep_text(const imx_reply_reputation *r, char buf[96]) {
   char a[24], b[24];
   if (r->ratings == 0) return strcpy(buf, "unrated");
   snprintf(buf, 96, "%s (%" PRId64 "), 90 days %s (%" PRId64 ")",
-           stars_text(r->stars_sum, r->ratings, a), r->ratings,
-           stars_text(r->stars_sum_recent, r->ratings_recent, b), r->ratings_recent);
+           mean_stars_text(r->stars_sum, r->ratings, a), r->ratings,
+           mean_stars_text(r->stars_sum_recent, r->ratings_recent, b), r->ratings_recent);
   return buf;
 }
 
@@ -528,7 +550,7 @@ static void print_book(cli *c, const imx_reply *r) {
       char st[24];
       if (o->rep.ratings && k >= 0 && (size_t)k < sizeof who)
         snprintf(who + k, sizeof who - (size_t)k, ", %s stars (%" PRId64 " ratings)",
-                 stars_text(o->rep.stars_sum, o->rep.ratings, st), o->rep.ratings);
+                 mean_stars_text(o->rep.stars_sum, o->rep.ratings, st), o->rep.ratings);
       printf("%-12s %8" PRId64 "%s  %s", price_text(c, o->price_minor, b), o->qty,
              o->aon ? " aon" : "", who);
     }
@@ -537,15 +559,15 @@ static void print_book(cli *c, const imx_reply *r) {
 }
 
 static void print_orders(cli *c, const imx_reply *r) {
-  char a[IMX_MONEY_TEXT_BYTES];
+  char a[IMX_MONEY_TEXT_BYTES], st[48];
   printf("%-8s %-20s %-5s %-6s %12s %8s %8s %8s\n", "order", "service", "side", "tif",
          "price", "qty", "open", "filled");
   for (uint32_t i = 0; i < r->orders_n; i++) {
     const imx_reply_order *o = &r->orders[i];
-    printf("%-8" PRIu64 " %-20s %-5s %-6s %12s %8" PRId64 " %8" PRId64 " %8" PRId64 "%s\n",
+    printf("%-8" PRIu64 " %-20s %-5s %-6s %12s %8" PRId64 " %8" PRId64 " %8" PRId64 "%s%s\n",
            o->order, o->service, side_word(o->side), tif_word(o->tif),
            price_text(c, o->price_minor, a), o->qty, o->qty_open, o->qty_filled,
-           o->aon ? " aon" : "");
+           o->aon ? " aon" : "", stars_text(o->min_stars, o->allow_unrated, st, sizeof st));
   }
 }
 
@@ -908,6 +930,13 @@ static int order_cmd(cli *c, const args *a, int side) {
     if (rq.tif < 0) return bad_arg(c, "--tif", "'%s': must be gtc, period, ioc or fok", tif);
   }
   rq.aon = arg_opt(c, a, "--aon") != NULL;
+  if (side == IMX_PSIDE_BID) {
+    const char *stars = arg_opt(c, a, "--min-stars");
+    if (stars && arg_stars(c, stars, &rq.min_stars, &st)) return st;
+    rq.allow_unrated = arg_opt(c, a, "--allow-unrated") != NULL;
+    if (rq.allow_unrated && !stars)
+      return bad_arg(c, "--allow-unrated", "only with --min-stars");
+  }
   if ((st = market(c)) != EXIT_OK) return st;
   if (arg_pos(a, 2)) {
     if (arg_money(c, "PRICE", arg_pos(a, 2), IMX_PRICE_MAX_MINOR, &rq.price_minor, &st))
@@ -1169,7 +1198,7 @@ static int cmd_rate(cli *c, const args *a) {
   int64_t n = 0, stars = 0;
   int st = EXIT_OK;
   if (arg_int(c, "TRADE", arg_pos(a, 0), 1, IMX_ID_MAX, &n, &st) ||
-      arg_int(c, "STARS", arg_pos(a, 1), IMX_STARS_MIN, IMX_STARS_MAX, &stars, &st))
+      arg_int(c, "STARS", arg_pos(a, 1), IMX_RATING_STARS_MIN, IMX_RATING_STARS_MAX, &stars, &st))
     return st;
   if (arg_pos(a, 2) && arg_comment(c, "COMMENT", arg_pos(a, 2), rq.comment))
     return EXIT_USAGE;
@@ -1487,9 +1516,12 @@ static int cmd_help(cli *c, const args *a);
 
 /* The commands: the order of `imx help`. */
 static const command commands[] = {
-    {"bid", {"SERVICE", "QTY", "PRICE"}, 2, 0, {"--tif=", "--aon"}, cmd_bid,
-     "SERVICE QTY [PRICE] [--tif gtc|period|ioc|fok] [--aon]",
-     "buy QTY units at PRICE or better per unit (no PRICE: a market order, auction services only)",
+    {"bid", {"SERVICE", "QTY", "PRICE"}, 2, 0,
+     {"--tif=", "--aon", "--min-stars=", "--allow-unrated"}, cmd_bid,
+     "SERVICE QTY [PRICE] [--tif gtc|period|ioc|fok] [--aon] [--min-stars S [--allow-unrated]]",
+     "buy QTY units at PRICE or better per unit (no PRICE: a market order, auction services "
+     "only); --min-stars 4.5: only from providers rated 4.5 stars or more for the service "
+     "(--allow-unrated: or not yet rated)",
      "imx bid it.helpdesk.hour 25 90.00"},
     {"offer", {"SERVICE", "QTY", "PRICE"}, 2, 0, {"--tif=", "--aon"}, cmd_offer,
      "SERVICE QTY [PRICE] [--tif gtc|period|ioc|fok] [--aon]",

@@ -781,7 +781,8 @@ static size_t do_order_new(imx_core *c, const imx_request *rq, uint32_t cc,
   imx_order_new o = {.service = (uint32_t)s, .cc = cc,
                      .side = rq->side == IMX_PSIDE_BID ? IMX_BID : IMX_OFFER,
                      .tif = (imx_tif)rq->tif, .aon = rq->aon, .qty = rq->qty,
-                     .price_minor = rq->has_price ? rq->price_minor : IMX_PRICE_MARKET};
+                     .price_minor = rq->has_price ? rq->price_minor : IMX_PRICE_MARKET,
+                     .min_stars = rq->min_stars, .allow_unrated = rq->allow_unrated};
   uint64_t id = 0;
   uint32_t first = c->batch_trades_n;
   imx_status st = imx_engine_order_new(c->e, &o, &id);
@@ -910,6 +911,8 @@ static size_t do_order_list(imx_core *c, const imx_request *rq, uint32_t cc,
     o->qty = in->qty_original;
     o->qty_open = in->qty_open;
     o->qty_filled = in->qty_filled;
+    o->min_stars = in->min_stars;
+    o->allow_unrated = in->allow_unrated;
   }
   imx_reply r;
   reply_init(&r, IMX_MSG_ORDER_LIST, rq);
@@ -1593,9 +1596,12 @@ void core_reputation(const imx_core *c, uint32_t cc, uint32_t service,
 ** min_stars reads it): the one place that hands it over. */
 static void engine_reputation(imx_core *c, uint32_t cc, uint32_t service,
                               const reputation *r) {
-  (void)c, (void)cc, (void)service, (void)r;
-  /* imx_engine_reputation_set(c->e, cc, service, r->ratings, r->stars_sum);
-  ** once the engine has it (issue 13, quality in matching) */
+  IMX_ASSERT(r->ratings > 0 && r->ratings <= UINT32_MAX && r->stars_sum >= r->ratings);
+  /* the engine's table has a slot for every capacity of the market file,
+  ** and only a provider with a capacity has a reputation here */
+  imx_status st = core_reputation_set(c, cc, service, (uint32_t)r->ratings,
+                                      (uint64_t)r->stars_sum);
+  IMX_ASSERT(st == IMX_OK && "the engine takes every provider's reputation");
 }
 
 /* Every provider's reputation to the engine (after a snapshot is read). */
@@ -1651,7 +1657,7 @@ static size_t do_rating_new(imx_core *c, const imx_request *rq, uint32_t cc,
     return reason_reply(rq, "rating_window_passed", buf, cap);
   if (t->rated_ms) return reason_reply(rq, "already_rated", buf, cap);
   IMX_ASSERT(t->seller != t->buyer && "nobody rates itself");
-  IMX_ASSERT(rq->stars >= IMX_STARS_MIN && rq->stars <= IMX_STARS_MAX);
+  IMX_ASSERT(rq->stars >= IMX_RATING_STARS_MIN && rq->stars <= IMX_RATING_STARS_MAX);
   t->rated_ms = c->now_ms > 0 ? c->now_ms : 1;
   t->stars = (uint8_t)rq->stars;
   int64_t day = c->now_ms / DAY_MS;
@@ -2109,7 +2115,7 @@ static int read_ratings(imx_core *c, imx_rbuf *in) {
     if (t.trade == 0 || t.trade > (uint64_t)c->last_trade || slot->trade != 0 ||
         t.service >= c->m->services_n || t.buyer >= c->m->ccs_n ||
         t.seller >= c->m->ccs_n || t.buyer == t.seller || t.time_ms < 0 ||
-        t.rated_ms < 0 || (t.rated_ms != 0) != (t.stars != 0) || t.stars > IMX_STARS_MAX ||
+        t.rated_ms < 0 || (t.rated_ms != 0) != (t.stars != 0) || t.stars > IMX_RATING_STARS_MAX ||
         t.replied > 1 || (t.replied && !t.rated_ms))
       return imx_rbuf_fail(in, "a rateable trade is out of range");
     *slot = t;
@@ -2128,8 +2134,8 @@ static int read_ratings(imx_core *c, imx_rbuf *in) {
       r->days[d].stars_sum = (uint32_t)imx_rbuf_int(in, 4);
     }
     if (in->why) return -1;
-    if (r->ratings < 0 || r->stars_sum < r->ratings * IMX_STARS_MIN ||
-        r->stars_sum > r->ratings * IMX_STARS_MAX)
+    if (r->ratings < 0 || r->stars_sum < r->ratings * IMX_RATING_STARS_MIN ||
+        r->stars_sum > r->ratings * IMX_RATING_STARS_MAX)
       return imx_rbuf_fail(in, "a reputation is out of range");
   }
   return 0;
@@ -2209,6 +2215,13 @@ static int read_dedupe(imx_core *c, imx_rbuf *in) {
     v.s->head = head;
   }
   return 0;
+}
+
+imx_status core_reputation_set(imx_core *c, uint32_t cc, uint32_t s,
+                               uint32_t ratings, uint64_t stars_sum) {
+  IMX_ASSERT(c != NULL);
+  if (cc >= c->m->ccs_n) return IMX_E_UNKNOWN_CC;
+  return imx_engine_reputation_set(c->e, cc, s, ratings, stars_sum);
 }
 
 size_t core_snapshot_write(const imx_core *c, void *buf, size_t cap) {

@@ -147,6 +147,19 @@ const imx_md_event *core_batch_md(const imx_core *c, uint32_t *n);
 int core_replay(imx_core *c, int64_t time_ms, const char *cc,
                 const char *command, size_t len, core_result *out);
 
+/* Quality: sets a provider's ALL-TIME number of ratings of service s (an
+** index into market->services) and the sum of their stars (1..5 each), as
+** bids with min_stars compare with them (docs/matching.md, "Quality:
+** min_stars"). To be called on the engine thread whenever a rating is
+** accepted, also when one is replayed (the engine's snapshot carries the
+** reputations, so a replay after a snapshot sets them again to the same
+** values). It neither moves nor matches orders, journals nothing and
+** emits no market data. IMX_OK; unknown_service, bad_config (sum outside
+** ratings..5 x ratings), ratings_full (imx_setup_config sizes the table for
+** every capacity of the market file). */
+imx_status core_reputation_set(imx_core *c, uint32_t cc, uint32_t s,
+                               uint32_t ratings, uint64_t stars_sum);
+
 /* A service's last trade, as services.list shows it (all 0: none yet).
 ** The core keeps one per service, in market-file order, updated by every
 ** trade (also on replay), and its snapshot carries them. */

@@ -180,8 +180,8 @@ static int take_rating(void *ctx, const imx_ledger_rating *x) {
   memset(g, 0, sizeof *g);
   if (strlen(x->service) > IMX_NAME_BYTES_MAX || strlen(x->provider) > IMX_NAME_BYTES_MAX ||
       strlen(x->rater) > IMX_NAME_BYTES_MAX || strlen(x->comment) > IMX_COMMENT_BYTES_MAX ||
-      (x->reply && strlen(x->reply) > IMX_COMMENT_BYTES_MAX) || x->stars < IMX_STARS_MIN ||
-      x->stars > IMX_STARS_MAX) {
+      (x->reply && strlen(x->reply) > IMX_COMMENT_BYTES_MAX) || x->stars < IMX_RATING_STARS_MIN ||
+      x->stars > IMX_RATING_STARS_MAX) {
     r->bad_row = 1;
     return 1;
   }

@@ -30,6 +30,10 @@ void imx_setup_config(const imx_market *m, imx_engine_config *ec) {
   ec->positions_max = positions_needed(m);
   ec->tenders_max = tenders_needed(m);
   ec->tenders_per_cc_max = m->tenders_per_cc_max;
+  /* Only providers with a capacity sell, so only they are rated. */
+  uint64_t rated = 1 + (uint64_t)imx_market_capacities_total(m);
+  ec->reputations_max = rated < 1024 ? 1024 : rated > (1u << 24) ? 1u << 24 : (uint32_t)rated;
+  ec->ratings_min = m->ratings_min ? m->ratings_min : IMX_RATINGS_MIN_DEFAULT;
   IMX_ASSERT(ec->services_max <= IMX_SERVICES_MAX);
 }
 

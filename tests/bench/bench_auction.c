@@ -205,7 +205,7 @@ static int add_all(imx_engine *e, const auc_book *b, auc_result *r) {
   for (uint32_t i = 0; i < b->n; i++) {
     const auc_order *a = &b->orders[i];
     imx_order_new o = {0,           a->cc, (imx_side)a->side, IMX_TIF_GTC,
-                       a->aon,      (int64_t)a->qty,          a->price_minor};
+                       a->aon,      (int64_t)a->qty,          a->price_minor, 0, 0};
     imx_status st = imx_engine_order_new(e, &o, NULL);
     if (st != IMX_OK && failed++ == 0) {
       first = st;

@@ -174,7 +174,7 @@ static inline imx_status replay_one(const eng_target *t, const eng_op *op) {
   if (op->kind == OP_CANCEL) return t->order_cancel(t->self, op->arg);
   imx_order_new o = {op->service,      op->cc, (imx_side)op->side,
                      (imx_tif)op->tif, 0,      (int64_t)op->qty,
-                     (int64_t)op->arg};
+                     (int64_t)op->arg, 0, 0};
   return t->order_new(t->self, &o, NULL);
 }
 
@@ -418,7 +418,7 @@ static int mix_apply(mix_gen *g, const eng_op *op, uint64_t i) {
   uint64_t id = 0;
   imx_order_new o = {op->service,      op->cc, (imx_side)op->side,
                      (imx_tif)op->tif, 0,      (int64_t)op->qty,
-                     (int64_t)op->arg};
+                     (int64_t)op->arg, 0, 0};
   imx_status st = imx_engine_order_new(g->e, &o, &id);
   if (st != IMX_OK || id == 0 || id >= g->ids_max || g->bad_ids)
     return fail("pre-pass: order #%llu: %s (id %llu)", (unsigned long long)i,
@@ -647,7 +647,7 @@ static int mem_fill(imx_engine *e, const eng_opts *o, bench_rng *rng) {
                        IMX_TIF_GTC,
                        0,
                        1 + bench_rng_below(rng, 100),
-                       side == IMX_BID ? mid - 1 - level : mid + 1 + level};
+                       side == IMX_BID ? mid - 1 - level : mid + 1 + level, 0, 0};
     imx_status st = imx_engine_order_new(e, &n, NULL);
     if (st != IMX_OK)
       return fail("memory: resting order #%u: %s", i, imx_status_name(st));

@@ -98,6 +98,7 @@ static void market_check(const char *buf, size_t len) {
   }
   MUST(m.services_n <= IMX_SERVICES_MAX && m.ccs_n <= IMX_CCS_MAX);
   MUST(m.tenders_per_cc_max <= IMX_TENDERS_PER_CC_MAX);
+  MUST(m.ratings_min >= 1 && m.ratings_min <= IMX_RATINGS_MIN_MAX);
   MUST(m.decimals >= 0 && m.decimals <= IMX_DECIMALS_MAX);
   for (uint32_t i = 0; i < m.services_n; i++) {
     const imx_market_service *s = &m.services[i];
