@@ -416,6 +416,62 @@ static void test_the_market_file_sets_the_rating_window(void) {
   imx_market_free(&m);
 }
 
+/* Ratings feed matching: once P1 has ratings_min (3) ratings averaging at
+** least a bid's min_stars, the bid takes P1's dearer offer and skips P2's
+** cheaper one, P2 being unrated. */
+static void test_accepted_ratings_drive_min_stars_matching(void) {
+  imx_core *c = open_core();
+  offer_it(c, "o1", 10, 1000, T0);
+  for (int k = 1; k <= 3; k++) {
+    runf(c, "CC-R1", T0 + k, "{\"v\":1,\"type\":\"order.new\",\"id\":\"b%d\",\"service\":"
+                             "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000}", k);
+    CHECK_EQ(1, last_.trades_n);
+  }
+  run(c, "CC-P2", T0 + 4, "{\"v\":1,\"type\":\"order.new\",\"id\":\"o2\",\"service\":"
+                          "\"it.hour\",\"side\":\"offer\",\"qty\":5,\"price\":900}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  run(c, "CC-R1", T0 + 5, RATE("r1", 1, 5, ""));
+  run(c, "CC-R1", T0 + 5, RATE("r2", 2, 4, ""));
+  /* two ratings: P1 is still unrated for min_stars, the bid rests */
+  run(c, "CC-R2", T0 + 6, "{\"v\":1,\"type\":\"order.new\",\"id\":\"m1\",\"service\":"
+                          "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000,"
+                          "\"min_stars\":40,\"tif\":\"ioc\"}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  CHECK_EQ(0, last_.trades_n);
+  run(c, "CC-R1", T0 + 7, RATE("r3", 3, 5, "")); /* 14 / 3 = 4.67 */
+  CHECK_OK(IMX_MSG_RATING_NEW);
+  run(c, "CC-R2", T0 + 8, "{\"v\":1,\"type\":\"order.new\",\"id\":\"m2\",\"service\":"
+                          "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000,"
+                          "\"min_stars\":45}");
+  CHECK_OK(IMX_MSG_ORDER_NEW);
+  CHECK_EQ(1, last_.trades_n);
+  if (last_.trades_n == 1) {
+    CHECK_STR("CC-P1", last_.trades[0].seller);
+    CHECK_EQ(1000, last_.trades[0].price_minor);
+  }
+  /* a stricter bid finds nobody: 4.67 < 4.7 */
+  run(c, "CC-R2", T0 + 9, "{\"v\":1,\"type\":\"order.new\",\"id\":\"m3\",\"service\":"
+                          "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000,"
+                          "\"min_stars\":47,\"tif\":\"ioc\"}");
+  CHECK_EQ(0, last_.trades_n);
+  /* a snapshot gives the engine the same reputations */
+  size_t n = core_snapshot_write(c, NULL, 0);
+  char *snap = malloc(n);
+  if (snap == NULL) abort();
+  CHECK_EQ(n, core_snapshot_write(c, snap, n));
+  imx_core *b = open_core();
+  const char *why = NULL;
+  CHECK_EQ(0, core_snapshot_read(b, snap, n, &why));
+  free(snap);
+  run(b, "CC-R2", T0 + 10, "{\"v\":1,\"type\":\"order.new\",\"id\":\"m4\",\"service\":"
+                           "\"it.hour\",\"side\":\"bid\",\"qty\":1,\"price\":1000,"
+                           "\"min_stars\":46}");
+  CHECK_EQ(1, last_.trades_n);
+  if (last_.trades_n == 1) CHECK_STR("CC-P1", last_.trades[0].seller);
+  close_core(b);
+  close_core(c);
+}
+
 static void test_the_provider_replies_once_to_a_rating(void) {
   imx_core *c = open_core();
   two_rateable_trades(c, T0);
@@ -3442,6 +3498,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_only_the_buyer_rates_and_only_known_trades),
       CHECK_CASE(test_bad_stars_and_comments_are_refused_when_decoded),
       CHECK_CASE(test_a_trade_is_rated_within_the_window_only),
+      CHECK_CASE(test_accepted_ratings_drive_min_stars_matching),
       CHECK_CASE(test_the_market_file_sets_the_rating_window),
       CHECK_CASE(test_the_provider_replies_once_to_a_rating),
       CHECK_CASE(test_reputation_all_time_and_of_the_last_90_days),
