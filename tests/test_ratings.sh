@@ -220,6 +220,16 @@ survives_a_snapshot() {
 }
 check ratings_and_reputations_survive_a_snapshot survives_a_snapshot
 
+# Ratings feed matching: P1 has 3 ratings (11 stars: 3.67), P2 none; a bid
+# with --min-stars 3.5 passes P2's cheaper offer by and buys from P1, one
+# with 3.7 buys from nobody.
+ratings_drive_min_stars() {
+  as CC-P2 offer it.hour 1 80 | grep -q 'open' &&
+    as CC-R2 bid it.hour 1 90 --min-stars 3.7 --tif ioc | grep -q 'cancelled' &&
+    as CC-R2 bid it.hour 1 90 --min-stars 3.5 | grep -qE '^[0-9]+ +it.hour +Receiver Two +Provider One +1 +85.00'
+}
+check ratings_drive_min_stars_bids ratings_drive_min_stars
+
 # ---------------------------------------------------------------- export
 
 exported() {
