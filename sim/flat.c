@@ -168,6 +168,21 @@ static void flat_period(flat *f) {
   for (uint32_t p = 0; p < sc->providers_n; p++) serve(f, p);
 }
 
+/* Quality: each receiver's units of the period are one delivery by its
+** home provider, whatever its quality: their stars adjust what they are
+** worth to the receiver (worth_minor, settled) and count for both. */
+static void deliver(const sim_scenario *sc, sim_cell *cells, sim_rng *g) {
+  for (uint32_t i = sc->providers_n; i < sc->rows_n; i++) {
+    sim_cell *c = &cells[i];
+    if (c->units == 0) continue;
+    uint32_t home = sc->rows[i].home;
+    int stars = sim_quality_draw(sc, home, g);
+    c->qworth_minor = sim_quality_worth(sc, c->worth_minor, stars);
+    c->stars_units = stars * c->units;
+    cells[home].stars_units += stars * c->units;
+  }
+}
+
 int sim_flat_run(const sim_scenario *sc, sim_result *r) {
   flat f = {.sc = sc};
   int64_t *eff = malloc(((size_t)sc->units_n + 1) * sizeof *eff);
@@ -181,6 +196,8 @@ int sim_flat_run(const sim_scenario *sc, sim_result *r) {
       sim_groups_build(sc, SIM_BY_SERVICE, &f.by_svc))
     goto out;
   f.eff = eff;
+  sim_rng qrng;
+  sim_rng_seed(&qrng, sim_quality_seed(sc, 0));
   for (uint32_t p = 0; p < sc->periods; p++) {
     sim_schedule_period(sc, p + 1, eff);
     f.cells = r->flat.cells + (size_t)p * sc->rows_n;
@@ -192,6 +209,7 @@ int sim_flat_run(const sim_scenario *sc, sim_result *r) {
           sim_max_surplus(sc, &f.by_svc, eff, s, scratch);
     }
     sim_run_settle_period(sc, &f.by_svc, eff, p, &r->flat, scratch);
+    if (sc->quality_on) deliver(sc, f.cells, &qrng);
   }
   rc = 0;
 out:

@@ -53,6 +53,12 @@
 ** mode every agent places its whole schedule before the call, each unit at
 ** its own price (zi-c, zi-u, zip), consecutive equal prices as one order.
 **
+** Quality (a scenario with quality only): every fill is a delivery with
+** its stars drawn from the seller's quality (deliver), adjusting what the
+** units are worth to the buyer, who rates it; the ratings go to the venue
+** when the period closes, and receivers bid with the scenario's min_stars
+** (allow_unrated). README, "Quality in the simulator".
+**
 ** Memory and time: everything is allocated at the start of the run; the hot
 ** path (a shout, a fill) allocates nothing and is O(1) apart from the
 ** engine. An auction session sorts its orders (radix, linear) so that the
@@ -149,6 +155,9 @@ typedef struct market {
   uint64_t *shout_seq;   /* [services_n] shouts so far              */
   uint32_t placing_row;  /* the row whose order is being placed      */
   int64_t placing_filled; /* what it traded at once so far        */
+  sim_rng qrng;          /* quality on: the draws of deliveries      */
+  uint32_t *rep_n;       /* quality on: [providers_n] ratings         */
+  uint64_t *rep_sum;     /* quality on: [providers_n] their stars     */
   int failed;            /* a fill the run could not book            */
   char err[256];
 } market;
@@ -445,6 +454,39 @@ static void book_fill(market *m, uint32_t row, uint64_t id, int64_t qty,
            "place or believed closed", (unsigned long long)id);
 }
 
+/* Quality: provider row s delivers qty units to receiver row b, before
+** they are booked (b's next unit is its unit `done`). The delivery's stars
+** adjust what those units are worth to b, and b rates it: whole stars, the
+** delivery rounded half up, into s's reputation (set on the venue when the
+** period closes: receivers rate after delivery). */
+static void deliver(market *m, uint32_t b, uint32_t s, int64_t qty) {
+  const sim_scenario *sc = m->sc;
+  const sim_row *w = &sc->rows[b];
+  int stars = sim_quality_draw(sc, s, &m->qrng);
+  int64_t worth = 0;
+  for (int64_t k = m->rows[b].done; k < m->rows[b].done + qty && k < (int64_t)w->n; k++)
+    worth += m->eff[w->off + k];
+  size_t at = (size_t)(m->period - 1) * sc->rows_n;
+  m->run->cells[at + b].qworth_minor += sim_quality_worth(sc, worth, stars);
+  m->run->cells[at + b].stars_units += stars * qty;
+  m->run->cells[at + s].stars_units += stars * qty;
+  assert(s < sc->providers_n);
+  m->rep_n[s]++;
+  m->rep_sum[s] += (uint64_t)((stars + 5) / 10);
+}
+
+/* Quality: every provider row's ratings so far onto the venue. */
+static int reputations_set(market *m) {
+  const sim_scenario *sc = m->sc;
+  for (uint32_t i = 0; i < sc->providers_n; i++) {
+    if (m->rep_n[i] == 0) continue;
+    if (m->venue->ops->reputation(m->venue, sc->rows[i].cc, sc->rows[i].service,
+                                  m->rep_n[i], m->rep_sum[i]) != 0)
+      return -1;
+  }
+  return 0;
+}
+
 static void on_fill(void *ctx, const sim_fill *f) {
   market *m = ctx;
   const sim_scenario *sc = m->sc;
@@ -458,6 +500,7 @@ static void on_fill(void *ctx, const sim_fill *f) {
              "service %u that has no row", f->seller_cc, f->buyer_cc, f->service);
     return;
   }
+  if (sc->quality_on) deliver(m, b, s, f->qty);
   book_fill(m, b, f->buy_order, f->qty, f->price_minor);
   book_fill(m, s, f->sell_order, f->qty, f->price_minor);
   sim_svc_cell *c = &m->run->svc[(size_t)(m->period - 1) * sc->services_n + f->service];
@@ -484,7 +527,9 @@ static int place(market *m, uint32_t row, uint32_t j, int64_t qty,
   m->placing_filled = 0;
   int rc = m->venue->ops->order(m->venue, w->cc, w->service,
                                 w->side == SIM_RECEIVER ? IMX_BID : IMX_OFFER,
-                                qty, price, IMX_TIF_PERIOD, &id, &st);
+                                qty, price, IMX_TIF_PERIOD,
+                                w->side == SIM_RECEIVER ? m->sc->quality_min_stars : 0,
+                                &id, &st);
   m->placing_row = NO_ROW;
   if (rc != 0) return -1;
   m->run->orders++;
@@ -818,6 +863,7 @@ static int run_period(market *m, uint32_t p) {
   for (uint32_t s = 0; s < sc->services_n; s++)
     if (session(m, s) != 0) return -1;
   if (m->venue->ops->period_close(m->venue, p) != 0) return -1;
+  if (sc->quality_on && reputations_set(m) != 0) return -1;
   sim_svc_cell *c = &m->run->svc[(size_t)(p - 1) * sc->services_n];
   for (uint32_t s = 0; s < sc->services_n; s++)
     if (!sc->services[s].auction && c[s].units > 0)
@@ -873,6 +919,11 @@ static int alloc_all(market *m) {
   m->last_price = calloc(svcs, sizeof *m->last_price);
   m->shouts = calloc(svcs * ZIP_MEMORY, sizeof *m->shouts);
   m->shout_seq = calloc(svcs, sizeof *m->shout_seq);
+  if (sc->quality_on) {
+    m->rep_n = calloc((size_t)sc->providers_n + 1, sizeof *m->rep_n);
+    m->rep_sum = calloc((size_t)sc->providers_n + 1, sizeof *m->rep_sum);
+    if (!m->rep_n || !m->rep_sum) return -1;
+  }
   if (m->agents == SIM_AGENTS_ZIP) {
     m->zip = calloc(rows, sizeof *m->zip);
     m->zip_units = calloc(units, sizeof *m->zip_units);
@@ -899,6 +950,8 @@ static void free_all(market *m) {
   free(m->last_price);
   free(m->shouts);
   free(m->shout_seq);
+  free(m->rep_n);
+  free(m->rep_sum);
 }
 
 static int open_venue(market *m, const sim_market_opts *o, char *errbuf,
@@ -923,6 +976,11 @@ int sim_market_run(const sim_scenario *sc, const sim_market_opts *o,
              ? "rounds" : "agents");
     return -1;
   }
+  if (sc->quality_on && o->connect_url) {
+    snprintf(errbuf, errcap, "quality: a scenario with quality runs on the "
+             "engine in-process only, not with --connect");
+    return -1;
+  }
   market m;
   memset(&m, 0, sizeof m);
   m.sc = sc;
@@ -932,6 +990,7 @@ int sim_market_run(const sim_scenario *sc, const sim_market_opts *o,
   m.run = &r->market;
   m.placing_row = NO_ROW;
   sim_rng_seed(&m.rng, o->seed);
+  sim_rng_seed(&m.qrng, sim_quality_seed(sc, 1));
   int rc = alloc_all(&m) != 0 ? -1 : index_build(&m, errbuf, errcap);
   if (rc < 0) snprintf(errbuf, errcap, "out of memory");
   if (rc == 0) rc = open_venue(&m, o, errbuf, errcap);

@@ -536,11 +536,125 @@ static void money_of(const sim_report *a) {
   money_decimals = d < 0 ? 2 : d;
 }
 
+
+/* ============================================================== quality
+**
+** Only when the scenario has quality (sc->quality_on): per service and
+** provider row, the stars it delivered (units-weighted mean of its
+** deliveries, tenths) and its share of the service's units, under each run;
+** and the quality-adjusted surplus: receivers' qworth (their values times
+** the quality factor of each delivery) minus providers' costs. Computed
+** from the cells when written; a report without quality writes nothing of
+** it, so every existing output stays byte for byte. */
+
+typedef struct qfig {
+  int64_t units, stars_units; /* the provider row, the whole run */
+  int64_t svc_units;          /* its service, the whole run      */
+} qfig;
+
+static qfig q_provider(const agg *a, int k, uint32_t row) {
+  const sim_scenario *sc = a->sc;
+  const sim_run *run = run_of(a->r, k);
+  /* A service's units (tot) are what its providers made: served or sold. */
+  qfig f = {0, 0, a->svc[k][sc->rows[row].service].units};
+  for (uint32_t p = 0; p < a->P; p++) {
+    const sim_cell *c = &run->cells[(size_t)p * sc->rows_n + row];
+    f.units += c->units;
+    f.stars_units += c->stars_units;
+  }
+  return f;
+}
+
+/* The quality-adjusted surplus of run k, of service s (or all: s < 0). */
+static int64_t q_surplus(const agg *a, int k, int64_t s) {
+  const sim_scenario *sc = a->sc;
+  const sim_run *run = run_of(a->r, k);
+  int64_t sum = 0;
+  for (uint32_t p = 0; p < a->P; p++)
+    for (uint32_t i = 0; i < sc->rows_n; i++) {
+      if (s >= 0 && sc->rows[i].service != (uint32_t)s) continue;
+      const sim_cell *c = &run->cells[(size_t)p * sc->rows_n + i];
+      sum += i < sc->providers_n ? -c->worth_minor : c->qworth_minor;
+    }
+  return sum;
+}
+
+/* Mean stars delivered, "4.5", or `none` when nothing was delivered. */
+static const char *fmt_stars(numbuf *b, const qfig *f, const char *none) {
+  if (f->units == 0) return none;
+  return fmt_fixed(b, ratio_scaled(f->stars_units, f->units * 10, 10), 1);
+}
+
+static void text_quality(const agg *a, FILE *o) {
+  const sim_scenario *sc = a->sc;
+  if (!sc->quality_on) return;
+  numbuf b[8];
+  fprintf(o, "Quality: a unit is worth its value x (1 + %s x (stars - 3)); "
+          "noise +-%s stars; ", fmt_fixed(&b[0], sc->quality_factor, 2),
+          fmt_fixed(&b[1], sc->quality_noise, 1));
+  if (sc->quality_min_stars)
+    fprintf(o, "market bids min %s stars (%u ratings to be rated)\n",
+            fmt_fixed(&b[2], sc->quality_min_stars, 1), sc->ratings_min);
+  else
+    fputs("market bids without min_stars\n", o);
+  int w = service_width(a);
+  fprintf(o, "  %-*s  %-10s  %7s  %7s %7s  %8s %8s\n", w, "", "", "",
+          "stars", "", "share", "");
+  fprintf(o, "  %-*s  %-10s  %7s  %7s %7s  %8s %8s\n", w, "service",
+          "provider", "quality", "flat", "market", "flat", "market");
+  for (uint32_t i = 0; i < sc->providers_n; i++) {
+    const sim_row *r = &sc->rows[i];
+    qfig f = q_provider(a, RUN_FLAT, i), m = q_provider(a, RUN_MARKET, i);
+    fprintf(o, "  %-*s  %-10s  %7s  %7s %7s  %8s %8s\n", w,
+            sc->services[r->service].id, sc->ccs[r->cc].id,
+            fmt_fixed(&b[0], sim_quality_of(sc, i), 1),
+            fmt_stars(&b[1], &f, "-"), fmt_stars(&b[2], &m, "-"),
+            fmt_pct(&b[3], f.units, f.svc_units, "n/a"),
+            fmt_pct(&b[4], m.units, m.svc_units, "n/a"));
+  }
+  fprintf(o, "  quality-adjusted surplus: flat rate %s, market %s\n\n",
+          fmt_money(&b[5], q_surplus(a, RUN_FLAT, -1)),
+          fmt_money(&b[6], q_surplus(a, RUN_MARKET, -1)));
+}
+
+static void json_quality_run(const agg *a, FILE *o, int k, uint32_t i) {
+  qfig f = q_provider(a, k, i);
+  numbuf b[2];
+  /* Stars in tenths, as quality and min_stars (and the wire) have them. */
+  fprintf(o, "{\"units\":%" PRId64 ",\"stars\":%s,\"share\":%s}", f.units,
+          f.units ? fmt_int(&b[0], ratio_scaled(f.stars_units, f.units, 1)) : "null",
+          fmt_ratio(&b[1], f.units, f.svc_units, 6, "null"));
+}
+
+static void json_quality(const agg *a, FILE *o) {
+  const sim_scenario *sc = a->sc;
+  if (!sc->quality_on) return;
+  fprintf(o, ",\n\"quality\":{\"factor\":%" PRId64 ",\"noise\":%" PRId64
+          ",\"min_stars\":%d,\"ratings_min\":%u,\"surplus\":{\"flat_rate\":%"
+          PRId64 ",\"market\":%" PRId64 "},\"providers\":[",
+          sc->quality_factor, sc->quality_noise, sc->quality_min_stars,
+          sc->ratings_min, q_surplus(a, RUN_FLAT, -1), q_surplus(a, RUN_MARKET, -1));
+  for (uint32_t i = 0; i < sc->providers_n; i++) {
+    const sim_row *r = &sc->rows[i];
+    fputs(i ? ",\n{\"service\":" : "\n{\"service\":", o);
+    sim_json_str(o, sc->services[r->service].id);
+    fputs(",\"cc\":", o);
+    sim_json_str(o, sc->ccs[r->cc].id);
+    fprintf(o, ",\"quality\":%d,\"flat_rate\":", sim_quality_of(sc, i));
+    json_quality_run(a, o, RUN_FLAT, i);
+    fputs(",\"market\":", o);
+    json_quality_run(a, o, RUN_MARKET, i);
+    fputc('}', o);
+  }
+  fputs("]}", o);
+}
+
 int sim_report_text(const sim_report *a, FILE *out) {
   money_of(a);
   text_header(a, out);
   text_totals(a, out);
   text_services(a, out);
+  text_quality(a, out);
   text_movers(a, out);
   return ferror(out) ? -1 : 0;
 }
@@ -723,7 +837,9 @@ int sim_report_json(const sim_report *a, FILE *out) {
     fputs(c ? ",\n" : "\n", out);
     json_cc(a, out, c);
   }
-  fputs("]}\n", out);
+  fputc(']', out);
+  json_quality(a, out);
+  fputs("}\n", out);
   return ferror(out) ? -1 : 0;
 }
 
@@ -826,6 +942,26 @@ static void csv_ccs(const agg *a, FILE *o) {
             prov ? fmt_money(&b[1], v_income_change(a, c)) : "",
             recv ? fmt_money(&b[2], a->xsub[c]) : "", a->xsub_skipped[c]);
   }
+}
+
+/* quality.csv (quality on only): a line per run and provider row. */
+static void csv_quality(const agg *a, FILE *o) {
+  const sim_scenario *sc = a->sc;
+  fputs("run,service,cc,quality,units,stars,share,service_quality_adjusted_surplus\n", o);
+  for (int k = 0; k < RUNS; k++)
+    for (uint32_t i = 0; i < sc->providers_n; i++) {
+      const sim_row *r = &sc->rows[i];
+      qfig f = q_provider(a, k, i);
+      numbuf b[4];
+      fprintf(o, "%s,", run_csv[k]);
+      csv_str(o, sc->services[r->service].id);
+      fputc(',', o);
+      csv_str(o, sc->ccs[r->cc].id);
+      fprintf(o, ",%s,%" PRId64 ",%s,%s,%s\n",
+              fmt_fixed(&b[0], sim_quality_of(sc, i), 1), f.units,
+              fmt_stars(&b[1], &f, ""), fmt_ratio(&b[2], f.units, f.svc_units, 6, ""),
+              fmt_money(&b[3], q_surplus(a, k, r->service)));
+    }
 }
 
 /* ================================================================= HTML */
@@ -1500,10 +1636,39 @@ static void html_figures(const agg *a, FILE *o) {
   html_movers_table(o, a, 1);
 }
 
+static void html_quality(const agg *a, FILE *o) {
+  const sim_scenario *sc = a->sc;
+  if (!sc->quality_on) return;
+  numbuf b[8];
+  fputs("<h2>Quality</h2>\n<p>Stars delivered (the mean over units) and share "
+        "of the service's units, per provider, under the flat rate and in the "
+        "market; the quality-adjusted surplus counts each unit at its value "
+        "times the quality factor of its delivery.</p>\n<table>\n<tr>"
+        "<th class=\"l\">service</th><th class=\"l\">provider</th>"
+        "<th>quality</th><th>stars, flat</th><th>stars, market</th>"
+        "<th>share, flat</th><th>share, market</th></tr>\n", o);
+  for (uint32_t i = 0; i < sc->providers_n; i++) {
+    const sim_row *r = &sc->rows[i];
+    qfig f = q_provider(a, RUN_FLAT, i), m = q_provider(a, RUN_MARKET, i);
+    fputs("<tr><td class=\"l\">", o);
+    html_str(o, sc->services[r->service].id);
+    fputs("</td><td class=\"l\">", o);
+    html_str(o, sc->ccs[r->cc].id);
+    fprintf(o, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+            fmt_fixed(&b[0], sim_quality_of(sc, i), 1), fmt_stars(&b[1], &f, "-"),
+            fmt_stars(&b[2], &m, "-"), fmt_pct(&b[3], f.units, f.svc_units, "n/a"),
+            fmt_pct(&b[4], m.units, m.svc_units, "n/a"));
+  }
+  fprintf(o, "</table>\n<p>Quality-adjusted surplus: flat rate %s, market %s.</p>\n",
+          fmt_money(&b[5], q_surplus(a, RUN_FLAT, -1)),
+          fmt_money(&b[6], q_surplus(a, RUN_MARKET, -1)));
+}
+
 static void html_report(const agg *a, FILE *o) {
   html_head(a, o);
   html_totals(a, o);
   html_services(a, o);
+  html_quality(a, o);
   html_figures(a, o);
   html_ccs(a, o);
   fputs("<p class=\"meta\">Written by imx-sim. The numbers behind every "
@@ -1572,6 +1737,8 @@ int sim_report_dir(const sim_report *a, const char *dir, char *errbuf,
     rc = write_file(a, dir, "services.csv", csv_services, errbuf, errcap);
   if (rc == 0)
     rc = write_file(a, dir, "cost_centres.csv", csv_ccs, errbuf, errcap);
+  if (rc == 0 && a->sc->quality_on)
+    rc = write_file(a, dir, "quality.csv", csv_quality, errbuf, errcap);
   if (rc == 0)
     rc = write_file(a, dir, "report.html", html_report, errbuf, errcap);
   return rc;

@@ -1,7 +1,8 @@
 /*
 ** scenario.c -- the scenario file of `imx-sim run`: services, providers with
 ** cost schedules, receivers with value schedules, finance's flat-rate keys
-** and the changes from one period to the next (format in README.md).
+** and the changes from one period to the next, and the optional quality of
+** providers (format in README.md), with the arithmetic of quality.
 **
 ** The whole file is checked before anything uses it, with proto/'s strict
 ** getters, and an error names the field by its path ("receivers[3].values[2]",
@@ -294,8 +295,60 @@ static int row_identity(loader *L, const cJSON *obj, sim_row *r) {
   return 0;
 }
 
+/* Stars: a string with one decimal at most ("4.5", "2") read by the one
+** exact decimal parser, or an integer in tenths (45), as on the wire's
+** min_stars. 1 when absent; *out in tenths, min..max. */
+static int stars_field(const cJSON *obj, const char *field, int64_t min,
+                       int64_t max, int *out, imx_proto_error *err) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+  if (it == NULL) return 1;
+  int64_t v = -1;
+  imx_proto_error perr = {0};
+  if (cJSON_IsString(it)) {
+    if (imx_money_parse(it->valuestring, 1, 0, max, &v, &perr) != 0) v = -1;
+  } else if (int_value(it, min, max, &v) != 0) {
+    v = -1;
+  }
+  if (v < min || v > max) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "must be %lld.%lld to %lld.%lld stars: a string "
+             "such as \"4.5\" or an integer in tenths", (long long)(min / 10),
+             (long long)(min % 10), (long long)(max / 10), (long long)(max % 10));
+    return imx_proto_fail(err, "bad_field", field, msg);
+  }
+  *out = (int)v;
+  return 0;
+}
+
+/* The optional "quality" object (README, "Quality in the simulator"). */
+static int parse_quality(loader *L, const cJSON *doc) {
+  static const char *const keys[] = {"factor", "noise", "min_stars",
+                                     "ratings_min", NULL};
+  imx_proto_error *err = L->err;
+  sim_scenario *sc = L->sc;
+  sc->quality_factor = 10;
+  sc->ratings_min = 3;
+  const cJSON *q = cJSON_GetObjectItemCaseSensitive(doc, "quality");
+  if (q == NULL) return 0;
+  if (!cJSON_IsObject(q)) return imx_proto_fail(err, "bad_field", "quality", "must be an object");
+  int noise = 0, min_stars = 0;
+  int64_t rmin = 3;
+  if (imx_json_check_keys(q, keys, err) ||
+      imx_json_int(q, "factor", 0, 50, &sc->quality_factor, err) < 0 ||
+      stars_field(q, "noise", 0, 20, &noise, err) < 0 ||
+      stars_field(q, "min_stars", IMX_STARS_MIN, IMX_STARS_MAX, &min_stars, err) < 0 ||
+      imx_json_int(q, "ratings_min", 1, 1000, &rmin, err) < 0)
+    return imx_proto_at(err, "quality.");
+  sc->quality_on = 1;
+  sc->quality_noise = noise;
+  sc->quality_min_stars = min_stars;
+  sc->ratings_min = (uint32_t)rmin;
+  return 0;
+}
+
 static int parse_row(loader *L, const cJSON *obj, sim_row *r) {
-  static const char *const pkeys[] = {"cc", "site", "service", "costs", NULL};
+  static const char *const pkeys[] = {"cc", "site", "service", "costs",
+                                      "quality", NULL};
   static const char *const rkeys[] = {"cc", "site", "headcount", "service",
                                       "values", "budget", NULL};
   imx_proto_error *err = L->err;
@@ -308,6 +361,11 @@ static int parse_row(loader *L, const cJSON *obj, sim_row *r) {
       imx_json_int(obj, "budget", 0, BUDGET_MAX, &r->budget_minor, err) < 0 ||
       parse_schedule(L, obj, recv ? "values" : "costs", !recv, r))
     return -1;
+  if (!recv) {
+    int rc = stars_field(obj, "quality", IMX_STARS_MIN, IMX_STARS_MAX, &r->quality, err);
+    if (rc < 0) return -1;
+    if (rc == 0) L->sc->quality_on = 1;
+  }
   if (recv) {
     sim_cc *c = &L->sc->ccs[r->cc];
     if (r->headcount > c->headcount) c->headcount = r->headcount;
@@ -656,7 +714,8 @@ static int check_peaks(loader *L) {
 static int parse_top(loader *L, const cJSON *doc) {
   static const char *const keys[] = {"description", "currency", "periods", "seed",
                                      "agents", "services", "providers",
-                                     "receivers", "flat_rate", "changes", NULL};
+                                     "receivers", "flat_rate", "changes",
+                                     "quality", NULL};
   imx_proto_error *err = L->err;
   sim_scenario *sc = L->sc;
   const char *cur = NULL;
@@ -685,7 +744,8 @@ static int parse_top(loader *L, const cJSON *doc) {
 static int parse_doc(loader *L, const cJSON *doc) {
   if (!cJSON_IsObject(doc))
     return imx_proto_fail(L->err, "bad_json", "scenario", "must be a JSON object");
-  return parse_top(L, doc) || parse_services(L, doc) || parse_rows(L, doc) ||
+  return parse_top(L, doc) || parse_quality(L, doc) || parse_services(L, doc) ||
+         parse_rows(L, doc) ||
          check_providers(L) || parse_flat_rate(L, doc) || parse_changes(L, doc) ||
          check_peaks(L);
 }
@@ -824,4 +884,30 @@ int64_t sim_budget_for_engine(const sim_scenario *sc, uint32_t c, int64_t share)
   IMX_ASSERT(c < sc->ccs_n && share >= 0);
   int64_t b = sc->ccs[c].budget_minor;
   return b == SIM_BUDGET_UNLIMITED ? share : b;
+}
+
+/* ------------------------------------------------------------- quality */
+
+int sim_quality_of(const sim_scenario *sc, uint32_t provider_row) {
+  assert(provider_row < sc->providers_n);
+  int q = sc->rows[provider_row].quality;
+  return q ? q : 30;
+}
+
+int sim_quality_draw(const sim_scenario *sc, uint32_t provider_row, sim_rng *g) {
+  int64_t q = sim_quality_of(sc, provider_row);
+  if (sc->quality_noise > 0) q += sim_rng_range(g, -sc->quality_noise, sc->quality_noise);
+  return (int)(q < IMX_STARS_MIN ? IMX_STARS_MIN : q > IMX_STARS_MAX ? IMX_STARS_MAX : q);
+}
+
+int64_t sim_quality_worth(const sim_scenario *sc, int64_t worth_minor, int stars) {
+  /* factor <= 50, |stars - 30| <= 20: the permille is 0 .. 2000, and a
+  ** period's worth is far below 2^63 / 2000 (check_peaks). */
+  int64_t permille = 1000 + sc->quality_factor * (stars - 30);
+  assert(permille >= 0 && permille <= 2000 && worth_minor >= 0);
+  return worth_minor * permille / 1000;
+}
+
+uint64_t sim_quality_seed(const sim_scenario *sc, int run) {
+  return sc->seed * 2 + 0x5157u + (uint64_t)run;
 }

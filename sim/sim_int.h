@@ -47,6 +47,14 @@ void sim_json_str(FILE *out, const char *s);
 void sim_milli_text(int64_t milli, char *buf, size_t cap);
 
 
+/* rng.c: a small deterministic generator (splitmix64 seeded xoshiro256**),
+** the same numbers on every machine for a seed. */
+typedef struct sim_rng { uint64_t s[4]; } sim_rng;
+void sim_rng_seed(sim_rng *g, uint64_t seed);
+uint64_t sim_rng_next(sim_rng *g);
+/* Uniform in [lo, hi] (lo <= hi), without modulo bias. */
+int64_t sim_rng_range(sim_rng *g, int64_t lo, int64_t hi);
+
 /* ================================================================ run
 **
 ** The simulator's model (`imx-sim run`): a scenario of services, providers
@@ -120,6 +128,9 @@ typedef struct sim_row {
                          ** sum to 10000                                  */
   uint32_t home;         /* receivers: the provider row that serves it
                          ** under the flat rate                          */
+  int quality;           /* providers: delivered stars in tenths (10..50);
+                         ** 0: none given (delivers 3.0 when the scenario
+                         ** has quality)                                 */
 } sim_row;
 
 /* From `period` on (1-based), the schedule of every matching row is
@@ -149,7 +160,31 @@ typedef struct sim_scenario {
   uint32_t units_n;
   sim_change *changes;
   uint32_t changes_n;
+  /* Quality (opt-in: quality_on is 0 unless the file has a "quality"
+  ** object or a provider's quality). A delivery's stars, in tenths, are
+  ** the provider's quality plus a uniform draw in [-noise, +noise],
+  ** clamped to 10..50; a receiver's units are worth their values times
+  ** (1000 + factor x (stars - 30)) / 1000, rounded down (sim_quality_worth);
+  ** in the market every fill is rated (whole stars, the delivery rounded)
+  ** and receivers bid with min_stars (allow_unrated) when it is not 0. */
+  int quality_on;
+  int64_t quality_factor; /* percent of value per star off 3.0; 0..50    */
+  int64_t quality_noise;  /* tenths of a star; 0..20                     */
+  int quality_min_stars;  /* tenths; 0 or 10..50                         */
+  uint32_t ratings_min;   /* the engine's ratings_min; 1..1000, 3        */
 } sim_scenario;
+
+/* The quality a provider row delivers, tenths (30 when it gave none). */
+int sim_quality_of(const sim_scenario *sc, uint32_t provider_row);
+/* One delivery's stars, tenths, 10..50: quality +- noise from g. */
+int sim_quality_draw(const sim_scenario *sc, uint32_t provider_row,
+                     sim_rng *g);
+/* worth_minor of units delivered at stars (tenths), quality-adjusted. */
+int64_t sim_quality_worth(const sim_scenario *sc, int64_t worth_minor,
+                          int stars);
+/* The seed of the draws of a run's deliveries (flat rate: run 0; market:
+** run 1), apart from the agents' so that quality changes no price. */
+uint64_t sim_quality_seed(const sim_scenario *sc, int run);
 
 /* scenario.c. Reads and checks a scenario file (format in README.md);
 ** an error names the field by its path, e.g. "receivers[3].values[2]". */
@@ -221,6 +256,10 @@ typedef struct sim_cell {
   int64_t amount_minor;  /* paid (receiver) or received (provider)       */
   int64_t worth_minor;   /* receiver: sum of the top `units` values;
                          ** provider: sum of the cheapest `units` costs  */
+  int64_t qworth_minor;  /* receiver, quality on: worth_minor adjusted by
+                         ** the stars of each delivery                   */
+  int64_t stars_units;   /* quality on: sum of stars (tenths) x units over
+                         ** its deliveries (either side)                 */
 } sim_cell;
 
 /* What one run did in one service in one period. */
@@ -306,8 +345,12 @@ typedef struct sim_venue_ops {
   ** not a failure: *id_out = 0 and *status_out says why. Returns -1 only
   ** when the venue failed (errbuf in v->err). */
   int (*order)(sim_venue *v, uint32_t cc, uint32_t service, imx_side side,
-               int64_t qty, int64_t price_minor, imx_tif tif,
+               int64_t qty, int64_t price_minor, imx_tif tif, int min_stars,
                uint64_t *id_out, imx_status *status_out);
+  /* Sets a provider's all-time ratings of a service (quality on). NULL
+  ** on a venue that cannot (connect: the run refuses quality there). */
+  int (*reputation)(sim_venue *v, uint32_t cc, uint32_t service,
+                    uint32_t ratings, uint64_t stars_sum);
   /* Cancels an open order; one already gone is not a failure. */
   int (*cancel)(sim_venue *v, uint32_t cc, uint64_t order_id);
   /* Runs the call of an auction service; fills go to on_fill; *price_out
@@ -355,12 +398,6 @@ int sim_report_dir(const sim_report *rp, const char *dir, char *errbuf,
 int sim_report_sensitivity(const sim_report *rp, const char *label, int head,
                            FILE *out);
 
-/* rng.c: a small deterministic generator (splitmix64 seeded xoshiro256**),
-** the same numbers on every machine for a seed. */
-typedef struct sim_rng { uint64_t s[4]; } sim_rng;
-void sim_rng_seed(sim_rng *g, uint64_t seed);
-uint64_t sim_rng_next(sim_rng *g);
-/* Uniform in [lo, hi] (lo <= hi), without modulo bias. */
-int64_t sim_rng_range(sim_rng *g, int64_t lo, int64_t hi);
+
 
 #endif /* IMX_SIM_INT_H */

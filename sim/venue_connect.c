@@ -216,9 +216,13 @@ static int order_fills(venue_connect *v, const imx_reply *rp) {
 
 static int vc_order(sim_venue *base, uint32_t cc, uint32_t service,
                     imx_side side, int64_t qty, int64_t price_minor,
-                    imx_tif tif, uint64_t *id_out, imx_status *status_out) {
+                    imx_tif tif, int min_stars, uint64_t *id_out,
+                    imx_status *status_out) {
   venue_connect *v = (venue_connect *)base;
   const sim_scenario *sc = base->sc;
+  /* A run with quality refuses --connect (market.c): no min_stars here. */
+  assert(min_stars == 0);
+  (void)min_stars;
   assert(cc < sc->ccs_n && service < sc->services_n);
   assert(side == IMX_BID || side == IMX_OFFER);
   imx_request rq;

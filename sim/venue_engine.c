@@ -68,15 +68,30 @@ static int ve_period_open(sim_venue *base, uint32_t period) {
 
 static int ve_order(sim_venue *base, uint32_t cc, uint32_t service,
                     imx_side side, int64_t qty, int64_t price_minor,
-                    imx_tif tif, uint64_t *id_out, imx_status *status_out) {
+                    imx_tif tif, int min_stars, uint64_t *id_out,
+                    imx_status *status_out) {
   venue_engine *v = (venue_engine *)base;
   imx_order_new o = {.service = service, .cc = cc, .side = side, .tif = tif,
-                     .aon = 0, .qty = qty, .price_minor = price_minor};
+                     .aon = 0, .qty = qty, .price_minor = price_minor,
+                     .min_stars = min_stars, .allow_unrated = min_stars != 0};
   uint64_t id = 0;
   imx_status st = imx_engine_order_new(v->e, &o, &id);
   *id_out = st == IMX_OK ? id : 0;
   *status_out = st;
   assert(st != IMX_OK || id != 0);
+  return 0;
+}
+
+static int ve_reputation(sim_venue *base, uint32_t cc, uint32_t service,
+                         uint32_t ratings, uint64_t stars_sum) {
+  venue_engine *v = (venue_engine *)base;
+  imx_status st = imx_engine_reputation_set(v->e, cc, service, ratings, stars_sum);
+  if (st != IMX_OK) {
+    snprintf(base->err, sizeof base->err, "reputation of %s in %s: %s",
+             base->sc->ccs[cc].id, base->sc->services[service].id,
+             imx_status_name(st));
+    return -1;
+  }
   return 0;
 }
 
@@ -125,7 +140,8 @@ static void ve_destroy(sim_venue *base) {
 
 static const sim_venue_ops engine_ops = {
     .period_open = ve_period_open, .order = ve_order, .cancel = ve_cancel,
-    .call = ve_call, .period_close = ve_period_close, .destroy = ve_destroy};
+    .call = ve_call, .period_close = ve_period_close, .destroy = ve_destroy,
+    .reputation = ve_reputation};
 
 /* Price levels a side of service s needs: no more than the distinct prices
 ** an agent may use (1 .. price_max on the tick), nor than the schedule
@@ -205,7 +221,9 @@ int sim_venue_engine(const sim_scenario *sc, uint32_t orders_max,
       .orders_max = orders_max, .services_max = sc->services_n,
       .on_event = on_event, .ctx = v, .risk = 1,
       .ccs_max = sc->ccs_n ? sc->ccs_n : 1,
-      .positions_max = sc->rows_n + 16, .tenders_max = 1};
+      .positions_max = sc->rows_n + 16, .tenders_max = 1,
+      .ratings_min = sc->ratings_min ? sc->ratings_min : 3,
+      .reputations_max = sc->providers_n + 1};
   imx_status st = imx_engine_create(&cfg, &v->e);
   if (st != IMX_OK) {
     snprintf(errbuf, errcap, "engine: %s", imx_status_name(st));

@@ -579,14 +579,14 @@ static void test_venue_engine_enforces_budget_and_capacity_and_reports_fills(voi
   uint64_t id = 0, sell = 0;
   imx_status st = IMX_OK;
   CHECK_EQ(0, v->ops->period_open(v, 1));
-  CHECK_EQ(0, v->ops->order(v, 0, s, IMX_OFFER, 3, 20, IMX_TIF_PERIOD, &id, &st));
+  CHECK_EQ(0, v->ops->order(v, 0, s, IMX_OFFER, 3, 20, IMX_TIF_PERIOD, 0, &id, &st));
   CHECK_EQ(IMX_E_OVER_CAPACITY, st);
   CHECK_EQ(0, id);
-  CHECK_EQ(0, v->ops->order(v, 0, s, IMX_OFFER, 2, 20, IMX_TIF_PERIOD, &sell, &st));
+  CHECK_EQ(0, v->ops->order(v, 0, s, IMX_OFFER, 2, 20, IMX_TIF_PERIOD, 0, &sell, &st));
   CHECK_EQ(IMX_OK, st);
-  CHECK_EQ(0, v->ops->order(v, 1, s, IMX_BID, 2, 40, IMX_TIF_PERIOD, &id, &st));
+  CHECK_EQ(0, v->ops->order(v, 1, s, IMX_BID, 2, 40, IMX_TIF_PERIOD, 0, &id, &st));
   CHECK_EQ(IMX_E_INSUFFICIENT_BUDGET, st); /* 80 > 60 */
-  CHECK_EQ(0, v->ops->order(v, 1, s, IMX_BID, 1, 40, IMX_TIF_PERIOD, &id, &st));
+  CHECK_EQ(0, v->ops->order(v, 1, s, IMX_BID, 1, 40, IMX_TIF_PERIOD, 0, &id, &st));
   CHECK_EQ(IMX_OK, st);
   CHECK_EQ(1, x.n);
   CHECK_EQ(1, x.f[0].buyer_cc);
@@ -599,7 +599,7 @@ static void test_venue_engine_enforces_budget_and_capacity_and_reports_fills(voi
   CHECK_EQ(0, v->ops->period_close(v, 1));
   /* Period 2: the offer expired, the capacity is 2 again. */
   CHECK_EQ(0, v->ops->period_open(v, 2));
-  CHECK_EQ(0, v->ops->order(v, 0, s, IMX_OFFER, 2, 20, IMX_TIF_PERIOD, &id, &st));
+  CHECK_EQ(0, v->ops->order(v, 0, s, IMX_OFFER, 2, 20, IMX_TIF_PERIOD, 0, &id, &st));
   CHECK_EQ(IMX_OK, st);
   v->ops->destroy(v);
 }
