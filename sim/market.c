@@ -56,7 +56,7 @@
 ** Quality (a scenario with quality only): every fill is a delivery with
 ** its stars drawn from the seller's quality (deliver), adjusting what the
 ** units are worth to the buyer, who rates it; the ratings go to the venue
-** when the period closes, and receivers bid with the scenario's min_stars
+** when the period closes, and receivers bid with their min_stars
 ** (allow_unrated). README, "Quality in the simulator".
 **
 ** Memory and time: everything is allocated at the start of the run; the hot
@@ -528,7 +528,7 @@ static int place(market *m, uint32_t row, uint32_t j, int64_t qty,
   int rc = m->venue->ops->order(m->venue, w->cc, w->service,
                                 w->side == SIM_RECEIVER ? IMX_BID : IMX_OFFER,
                                 qty, price, IMX_TIF_PERIOD,
-                                w->side == SIM_RECEIVER ? m->sc->quality_min_stars : 0,
+                                w->side == SIM_RECEIVER ? w->min_stars : 0,
                                 &id, &st);
   m->placing_row = NO_ROW;
   if (rc != 0) return -1;

@@ -592,14 +592,20 @@ static void text_quality(const agg *a, FILE *o) {
   fprintf(o, "Quality: a unit is worth its value x (1 + %s x (stars - 3)); "
           "noise +-%s stars; ", fmt_fixed(&b[0], sc->quality_factor, 2),
           fmt_fixed(&b[1], sc->quality_noise, 1));
-  if (sc->quality_min_stars)
+  int own = 0; /* a receiver whose threshold is not the scenario's */
+  for (uint32_t i = sc->providers_n; i < sc->rows_n; i++)
+    own |= sc->rows[i].min_stars != sc->quality_min_stars;
+  if (own)
+    fprintf(o, "market bids with receivers' own min_stars (%u ratings to be "
+            "rated)\n", sc->ratings_min);
+  else if (sc->quality_min_stars)
     fprintf(o, "market bids min %s stars (%u ratings to be rated)\n",
             fmt_fixed(&b[2], sc->quality_min_stars, 1), sc->ratings_min);
   else
     fputs("market bids without min_stars\n", o);
   int w = service_width(a);
-  fprintf(o, "  %-*s  %-10s  %7s  %7s %7s  %8s %8s\n", w, "", "", "",
-          "stars", "", "share", "");
+  fprintf(o, "  %-*s  %-10s  %7s  %7s %7s  %8s\n", w, "", "", "",
+          "stars", "", "share");
   fprintf(o, "  %-*s  %-10s  %7s  %7s %7s  %8s %8s\n", w, "service",
           "provider", "quality", "flat", "market", "flat", "market");
   for (uint32_t i = 0; i < sc->providers_n; i++) {

@@ -350,7 +350,7 @@ static int parse_row(loader *L, const cJSON *obj, sim_row *r) {
   static const char *const pkeys[] = {"cc", "site", "service", "costs",
                                       "quality", NULL};
   static const char *const rkeys[] = {"cc", "site", "headcount", "service",
-                                      "values", "budget", NULL};
+                                      "values", "budget", "min_stars", NULL};
   imx_proto_error *err = L->err;
   if (!cJSON_IsObject(obj)) return imx_proto_fail(err, "bad_field", "", "must be an object");
   int recv = r->side == SIM_RECEIVER;
@@ -365,6 +365,18 @@ static int parse_row(loader *L, const cJSON *obj, sim_row *r) {
     int rc = stars_field(obj, "quality", IMX_STARS_MIN, IMX_STARS_MAX, &r->quality, err);
     if (rc < 0) return -1;
     if (rc == 0) L->sc->quality_on = 1;
+  } else {
+    /* Its own threshold, or 0 for none, else the scenario's. */
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(obj, "min_stars");
+    r->min_stars = L->sc->quality_min_stars;
+    if (cJSON_IsNumber(ms) && ms->valuedouble == 0) {
+      r->min_stars = 0;
+    } else {
+      int rc = stars_field(obj, "min_stars", IMX_STARS_MIN, IMX_STARS_MAX,
+                           &r->min_stars, err);
+      if (rc < 0) return -1;
+    }
+    if (ms != NULL) L->sc->quality_on = 1;
   }
   if (recv) {
     sim_cc *c = &L->sc->ccs[r->cc];

@@ -131,6 +131,8 @@ typedef struct sim_row {
   int quality;           /* providers: delivered stars in tenths (10..50);
                          ** 0: none given (delivers 3.0 when the scenario
                          ** has quality)                                 */
+  int min_stars;         /* receivers, market: its bids' min_stars in
+                         ** tenths (its own, else the scenario's); 0 none */
 } sim_row;
 
 /* From `period` on (1-based), the schedule of every matching row is
@@ -166,7 +168,8 @@ typedef struct sim_scenario {
   ** clamped to 10..50; a receiver's units are worth their values times
   ** (1000 + factor x (stars - 30)) / 1000, rounded down (sim_quality_worth);
   ** in the market every fill is rated (whole stars, the delivery rounded)
-  ** and receivers bid with min_stars (allow_unrated) when it is not 0. */
+  ** and receivers bid with their min_stars (allow_unrated) when it is not
+  ** 0: a receiver's own, else quality_min_stars. */
   int quality_on;
   int64_t quality_factor; /* percent of value per star off 3.0; 0..50    */
   int64_t quality_noise;  /* tenths of a star; 0..20                     */

@@ -30,7 +30,7 @@ static const char SCENARIO_BODY[] =
     " {\"cc\": \"CC-8200\", \"service\": \"cleaning.hour\", \"costs\": [[60, 3600]] %s}],"
     "\"receivers\": ["
     " {\"cc\": \"CC-1100\", \"service\": \"cleaning.hour\", \"values\": [[20, 6000], [10, 4500]]},"
-    " {\"cc\": \"CC-1200\", \"service\": \"cleaning.hour\", \"values\": [[20, 6000], [10, 4500]]},"
+    " {\"cc\": \"CC-1200\", \"service\": \"cleaning.hour\", \"values\": [[20, 6000], [10, 4500]] %s},"
     " {\"cc\": \"CC-1300\", \"service\": \"cleaning.hour\", \"values\": [[10, 5000]]}],"
     "\"flat_rate\": [{\"service\": \"cleaning.hour\", \"key\": \"per_unit\", \"rate\": 3300,"
     " \"home\": {\"CC-1100\": \"CC-8100\", \"CC-1200\": \"CC-8200\", \"CC-1300\": \"CC-8100\"}}]}";
@@ -41,11 +41,13 @@ static char ERR[256];
 static imx_proto_error PERR;
 
 /* Parses the scenario with `quality` as the top-level member (or "" for
-** none) and the providers' extra members; 0 or -1 with PERR set. */
+** none), the providers' extra members and CC-1200's (receiver row 1);
+** 0 or -1 with PERR set. */
+static const char *RECV1 = "";
 static int load(const char *quality, const char *poor, const char *good) {
   static char text[4096], body[3072];
   sim_scenario_free(&SC);
-  snprintf(body, sizeof body, SCENARIO_BODY, poor, good);
+  snprintf(body, sizeof body, SCENARIO_BODY, poor, good, RECV1);
   snprintf(text, sizeof text, "%s%s%s", SCENARIO_HEAD, quality, body);
   memset(&PERR, 0, sizeof PERR);
   return sim_scenario_parse(text, strlen(text), &SC, &PERR);
@@ -193,6 +195,38 @@ static void test_the_market_shifts_share_to_the_better_provider_the_flat_rate_do
     }
 }
 
+/* A threshold of its own: only CC-1200 filters; the others buy from
+** both. Errors name the receiver's field. */
+static void test_a_receiver_may_have_its_own_min_stars(void) {
+  RECV1 = ", \"min_stars\": \"3.5\"";
+  CHECK_EQ(0, load_example(""));
+  const uint32_t r1 = SC.providers_n + 1;
+  CHECK_EQ(0, SC.rows[SC.providers_n].min_stars);
+  CHECK_EQ(35, SC.rows[r1].min_stars);
+  CHECK_EQ(0, run_both());
+  CHECK_STR("", ERR);
+  int64_t poor_late = 0;
+  for (uint32_t p = 3; p < SC.periods; p++) {
+    const sim_cell *c = &R.market.cells[(size_t)p * SC.rows_n + r1];
+    /* Only the good provider's deliveries (4.0 .. 5.0) from period 4. */
+    CHECK(c->units > 0 && c->stars_units >= 40 * c->units);
+    poor_late += units(&R.market, p, POOR);
+  }
+  CHECK(poor_late > 0); /* the others still buy from the poor one */
+  /* The scenario's default, and 0 to opt out of it. */
+  RECV1 = ", \"min_stars\": 0";
+  CHECK_EQ(0, load_example(", \"min_stars\": 40"));
+  CHECK_EQ(40, SC.rows[SC.providers_n].min_stars);
+  CHECK_EQ(0, SC.rows[r1].min_stars);
+  RECV1 = ", \"min_stars\": \"0.5\"";
+  CHECK_EQ(-1, load_example(""));
+  CHECK_STR("receivers[1].min_stars", PERR.field);
+  RECV1 = ", \"min_stars\": 51";
+  CHECK_EQ(-1, load_example(""));
+  CHECK_STR("receivers[1].min_stars", PERR.field);
+  RECV1 = "";
+}
+
 static void test_without_min_stars_the_cheap_poor_provider_keeps_its_share(void) {
   CHECK_EQ(0, load_example(""));
   CHECK_EQ(0, run_both());
@@ -309,6 +343,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_bad_quality_fields_are_errors_naming_the_field),
       CHECK_CASE(test_the_quality_factor_is_exact_integer_arithmetic),
       CHECK_CASE(test_the_market_shifts_share_to_the_better_provider_the_flat_rate_does_not),
+      CHECK_CASE(test_a_receiver_may_have_its_own_min_stars),
       CHECK_CASE(test_without_min_stars_the_cheap_poor_provider_keeps_its_share),
       CHECK_CASE(test_the_report_shows_stars_shares_and_quality_adjusted_surplus),
       CHECK_CASE(test_a_scenario_without_quality_is_untouched),
