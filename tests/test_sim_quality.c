@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "sim_int.h"
@@ -302,6 +303,18 @@ static void test_a_scenario_without_quality_is_untouched(void) {
   fclose(f);
   CHECK(strstr(text, "Quality") == NULL);
   CHECK(strstr(json, "\"quality\"") == NULL);
+  char dir[] = "/tmp/test_sim_quality.XXXXXX", path[128], err[256] = "";
+  CHECK(mkdtemp(dir) != NULL);
+  CHECK_EQ(0, sim_report_dir(rp, dir, err, sizeof err));
+  snprintf(path, sizeof path, "%s/quality.csv", dir);
+  CHECK(access(path, F_OK) != 0); /* no quality.csv */
+  static const char *const files[] = {"periods.csv", "services.csv",
+                                      "cost_centres.csv", "report.html"};
+  for (size_t i = 0; i < 4; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    CHECK_EQ(0, remove(path));
+  }
+  CHECK_EQ(0, rmdir(dir));
   free(text);
   free(json);
   sim_report_free(rp);
@@ -322,6 +335,41 @@ static void test_the_shipped_example_prints_the_readme_figures(void) {
   CHECK(strstr(text, "  cleaning.hour  CC-8100         1.5      1.5     1.4   57.14 %   7.69 %\n") != NULL);
   CHECK(strstr(text, "  cleaning.hour  CC-8200         4.5      4.5     4.6   42.86 %  92.31 %\n") != NULL);
   CHECK(strstr(text, "  quality-adjusted surplus: flat rate 7864.50, market 16369.00\n") != NULL);
+  /* --out: quality.csv beside the others, and a Quality table in the HTML. */
+  char dir[] = "/tmp/test_sim_quality.XXXXXX", path[128], csv[1024] = "";
+  CHECK(mkdtemp(dir) != NULL);
+  char err[256] = "";
+  CHECK_EQ(0, sim_report_dir(rp, dir, err, sizeof err));
+  snprintf(path, sizeof path, "%s/quality.csv", dir);
+  FILE *q = fopen(path, "r");
+  CHECK(q != NULL);
+  if (q) {
+    size_t got = fread(csv, 1, sizeof csv - 1, q);
+    csv[got] = 0;
+    fclose(q);
+  }
+  CHECK_STR("run,service,cc,quality,units,stars,share,service_quality_adjusted_surplus\n"
+            "flat,cleaning.hour,CC-8100,1.5,240,1.5,0.571429,7864.50\n"
+            "flat,cleaning.hour,CC-8200,4.5,180,4.5,0.428571,7864.50\n"
+            "market,cleaning.hour,CC-8100,1.5,30,1.4,0.076923,16369.00\n"
+            "market,cleaning.hour,CC-8200,4.5,360,4.6,0.923077,16369.00\n", csv);
+  remove(path);
+  static const char *const others[] = {"periods.csv", "services.csv",
+                                       "cost_centres.csv", "report.html"};
+  for (size_t i = 0; i < 4; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, others[i]);
+    if (i == 3) {
+      FILE *h = fopen(path, "r");
+      CHECK(h != NULL);
+      static char html[1 << 20];
+      size_t got = h ? fread(html, 1, sizeof html - 1, h) : 0;
+      html[got] = 0;
+      if (h) fclose(h);
+      CHECK(strstr(html, "<h2>Quality</h2>") != NULL);
+    }
+    CHECK_EQ(0, remove(path));
+  }
+  CHECK_EQ(0, rmdir(dir));
   free(text);
   sim_report_free(rp);
 }
