@@ -24,7 +24,7 @@
 
 #include "imx_proto.h" /* the market file: units and currencies of exports */
 
-#define IMX_LEDGER_SCHEMA_VERSION 5
+#define IMX_LEDGER_SCHEMA_VERSION 6
 
 typedef struct imx_ledger imx_ledger;
 

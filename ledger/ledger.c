@@ -1,7 +1,7 @@
 /*
 ** ledger.c -- the double-entry ledger in SQLite.
 **
-** Tables (schema version 5, PRAGMA user_version):
+** Tables (schema version 6, PRAGMA user_version):
 **   journal(seq, time_ms, cc, command)       every accepted command, in order
 **   trades(trade_id, period, time_ms, service, buyer, seller, qty,
 **          price_minor, amount_minor,        amount = qty x price (CHECK)
@@ -16,9 +16,12 @@
 **                                            traded in a closed period
 **   orders_closed(seq, order_id, cc, service, side, tif, aon, price_minor,
 **          qty, qty_filled, status, reason, period, closed_ms)
-**                                            every order that closed (4), in
-**                                            the order they closed (seq);
-**                                            index (cc, seq): order.history
+**                                            every order that closed (4),
+**                                            keyed by order_id (6); seq
+**                                            counts each cost centre's
+**                                            orders in the order they
+**                                            closed; index (cc, seq):
+**                                            order.history
 **   ratings(trade_id, service, provider, rater, stars, comment, time_ms,
 **          reply, reply_ms)                  every rating of a trade by its
 **                                            buyer (5), with the provider's
@@ -161,6 +164,32 @@ static const char *const MIGRATIONS[] = {
     " CHECK(provider <> rater), CHECK((reply IS NULL) = (reply_ms IS NULL)));"
     "CREATE INDEX ratings_provider ON ratings(provider, trade_id);"
     "CREATE INDEX ratings_rater ON ratings(rater, trade_id);",
+    /* 6: orders_closed keyed by order_id (its rowid) instead of seq: a
+    ** closed order wrote three B-tree entries (rowid seq, UNIQUE order_id,
+    ** (cc, seq)) and now writes two. seq is kept, as a column, and counts
+    ** per cost centre (put_order: one more than cc's last, found by the
+    ** (cc, seq) index); the seqs of an older file are kept as they were
+    ** (increasing within each cost centre, which is all order.history
+    ** reads of them). Same columns, in the same order. */
+    "CREATE TABLE orders_closed_6(seq INTEGER NOT NULL CHECK(seq > 0),"
+    " order_id INTEGER PRIMARY KEY CHECK(order_id > 0),"
+    " cc TEXT NOT NULL, service TEXT NOT NULL,"
+    " side TEXT NOT NULL CHECK(side IN ('bid', 'offer')),"
+    " tif TEXT NOT NULL CHECK(tif IN ('gtc', 'period', 'ioc', 'fok')),"
+    " aon INTEGER NOT NULL CHECK(aon IN (0, 1)),"
+    " price_minor INTEGER NOT NULL CHECK(price_minor >= 0),"
+    " qty INTEGER NOT NULL CHECK(qty > 0),"
+    " qty_filled INTEGER NOT NULL CHECK(qty_filled BETWEEN 0 AND qty),"
+    " status TEXT NOT NULL CHECK(status IN ('filled', 'cancelled', 'expired')),"
+    " reason TEXT CHECK((status = 'cancelled') = (reason IS NOT NULL)),"
+    " period INTEGER NOT NULL CHECK(period >= 1), closed_ms INTEGER NOT NULL,"
+    " CHECK((status = 'filled') = (qty_filled = qty)));"
+    "INSERT INTO orders_closed_6 SELECT seq, order_id, cc, service, side, tif, aon,"
+    " price_minor, qty, qty_filled, status, reason, period, closed_ms"
+    " FROM orders_closed ORDER BY order_id;"
+    "DROP TABLE orders_closed;"
+    "ALTER TABLE orders_closed_6 RENAME TO orders_closed;"
+    "CREATE INDEX orders_closed_cc ON orders_closed(cc, seq);",
 };
 #define MIGRATIONS_N (sizeof MIGRATIONS / sizeof MIGRATIONS[0])
 _Static_assert(MIGRATIONS_N == IMX_LEDGER_SCHEMA_VERSION,
@@ -235,8 +264,10 @@ static int prepare_all(imx_ledger *l) {
               {&l->put_trade, "INSERT INTO trades VALUES(?,?,?,?,?,?,?,?,?,?,?)"},
               {&l->put_posting, "INSERT INTO postings VALUES(?,?,?,?)"},
               {&l->period_closed, "SELECT 1 FROM periods WHERE period = ?"},
-              {&l->put_order, "INSERT INTO orders_closed VALUES"
-                              "(NULL,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+              {&l->put_order, "INSERT INTO orders_closed VALUES((SELECT"
+                              " coalesce(max(seq), 0) + 1 FROM orders_closed"
+                              " WHERE cc = ?2),?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
+                              "?12,?13)"},
               {&l->put_rating, "INSERT INTO ratings VALUES(?,?,?,?,?,?,?,NULL,NULL)"},
               {&l->put_reply, "UPDATE ratings SET reply = ?2, reply_ms = ?3"
                               " WHERE trade_id = ?1 AND reply IS NULL"}};

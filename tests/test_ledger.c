@@ -556,7 +556,7 @@ static void test_a_v2_ledger_is_read_as_it_is_and_upgraded(void) {
   CHECK_EQ(2, sql_int("PRAGMA user_version"));
   /* Read-write: migrated. */
   CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
-  CHECK_EQ(5, sql_int("PRAGMA user_version"));
+  CHECK_EQ(6, sql_int("PRAGMA user_version"));
   CHECK_EQ(IMX_LEDGER_SCHEMA_VERSION, sql_int("PRAGMA user_version"));
   CHECK_EQ(0, sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'postings_frozen_insert'"));
   CHECK_EQ(1, sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'trades_frozen_update'"));
@@ -578,7 +578,7 @@ static void test_a_v2_ledger_is_read_as_it_is_and_upgraded(void) {
   CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
   imx_ledger_close(l);
   CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err)); /* nothing more to do */
-  CHECK_EQ(5, sql_int("PRAGMA user_version"));
+  CHECK_EQ(6, sql_int("PRAGMA user_version"));
   done(l);
 }
 
@@ -759,7 +759,7 @@ static void test_a_v3_ledger_is_upgraded_to_keep_closed_orders(void) {
   CHECK_EQ(3, sql_int("PRAGMA user_version"));
   /* The writer migrates it: the old trade has no order ids, new ones do. */
   CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
-  CHECK_EQ(5, sql_int("PRAGMA user_version"));
+  CHECK_EQ(6, sql_int("PRAGMA user_version"));
   CHECK_EQ(1, sql_int("SELECT count(*) FROM trades WHERE buy_order IS NULL"
                       " AND sell_order IS NULL AND trade_id = 1"));
   CHECK_EQ(0, sql_int("SELECT count(*) FROM orders_closed"));
@@ -1183,12 +1183,113 @@ static void test_a_v4_ledger_is_upgraded_to_keep_ratings(void) {
   imx_ledger_close(l);
   CHECK_EQ(4, sql_int("PRAGMA user_version"));
   CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
-  CHECK_EQ(5, sql_int("PRAGMA user_version"));
+  CHECK_EQ(6, sql_int("PRAGMA user_version"));
   CHECK_EQ(0, sql_int("SELECT count(*) FROM ratings"));
   imx_ledger_rating a = {.trade_id = 1, .service = "it.hour", .provider = "B", .rater = "A",
                          .stars = 3, .comment = "", .time_ms = 1002};
   CHECK_EQ(0, imx_ledger_put_rating(l, &a));
   CHECK_EQ(1, ratings_of(l, "B", NULL, 0, 10).n);
+  done(l);
+}
+
+/* A file as imx wrote it with schema 5: seq was the rowid, counted over all
+** cost centres, and order_id a UNIQUE column. A's orders closed in the
+** order 4, 1, 6 (not their ids' order); C's 3 and B's 2 between them. */
+static void write_v5_ledger(void) {
+  snprintf(path, sizeof path, "/tmp/imx-ledger-test-XXXXXX");
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  unlink(path);
+  sqlite3 *db;
+  CHECK_EQ(SQLITE_OK, sqlite3_open(path, &db));
+  const char *sql[] = {
+      "PRAGMA journal_mode=WAL", imx_ledger_migration_sql(1), imx_ledger_migration_sql(2),
+      imx_ledger_migration_sql(3), imx_ledger_migration_sql(4),
+      imx_ledger_migration_sql(5), "PRAGMA user_version=5",
+      "INSERT INTO journal VALUES(1, 1000, 'A', '{}');"
+      "INSERT INTO trades VALUES(1, 1, 1001, 'it.hour', 'A', 'B', 2, 100, 200, 1, 2);"
+      "INSERT INTO trades VALUES(2, 1, 1002, 'it.hour', 'A', 'C', 1, 100, 100, 1, 3);"
+      "INSERT INTO trades VALUES(3, 1, 1003, 'it.hour', 'A', 'B', 1, 90, 90, 4, 5);"
+      "INSERT INTO postings VALUES(1, 'A', 1, 200), (1, 'B', 1, -200),"
+      " (2, 'A', 1, 100), (2, 'C', 1, -100), (3, 'A', 1, 90), (3, 'B', 1, -90);"
+      "INSERT INTO orders_closed VALUES"
+      " (NULL, 4, 'A', 'it.hour', 'bid', 'gtc', 0, 90, 1, 1, 'filled', NULL, 1, 5001),"
+      " (NULL, 3, 'C', 'it.hour', 'offer', 'gtc', 0, 100, 1, 1, 'filled', NULL, 1, 5002),"
+      " (NULL, 1, 'A', 'it.hour', 'bid', 'gtc', 0, 100, 3, 3, 'filled', NULL, 1, 5003),"
+      " (NULL, 2, 'B', 'it.hour', 'offer', 'ioc', 0, 100, 2, 2, 'filled', NULL, 1, 5004),"
+      " (NULL, 6, 'A', 'it.hour', 'bid', 'gtc', 1, 80, 2, 0, 'cancelled', 'user', 1, 5005);"};
+  for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+    CHECK_EQ(SQLITE_OK, sqlite3_exec(db, sql[i], NULL, NULL, NULL));
+  sqlite3_close(db);
+}
+
+/* Everything order.history reads of the v5 file above, as text. */
+static void read_v5_history(imx_ledger *l, char *out, size_t cap) {
+  int rc = -1;
+  int64_t total = 0;
+  size_t n = 0;
+  const char *cc[] = {"A", "B", "C", "D"};
+  for (size_t i = 0; i < 4; i++) {
+    n += (size_t)snprintf(out + n, cap - n, "%s[%s] ", cc[i], history(l, cc[i], 0, 10, &rc));
+    CHECK_EQ(0, rc);
+  }
+  n += (size_t)snprintf(out + n, cap - n, "p[%s]", history(l, "A", 0, 1, &rc));
+  n += (size_t)snprintf(out + n, cap - n, "[%s]", history(l, "A", 6, 1, &rc));
+  n += (size_t)snprintf(out + n, cap - n, "[%s] ", history(l, "A", 1, 5, &rc));
+  CHECK_EQ(0, rc);
+  history(l, "A", 3, 10, &rc); /* C's order: no place for A to page from */
+  CHECK_EQ(1, rc);
+  for (int64_t o = 1; o <= 6; o++) {
+    n += (size_t)snprintf(out + n, cap - n, "%lld[%s]", (long long)o, fills(l, o, 20, &total));
+    n += (size_t)snprintf(out + n, cap - n, "%lld ", (long long)total);
+  }
+  CHECK(n < cap);
+}
+
+static void test_a_v5_ledger_is_upgraded_to_key_closed_orders_by_id(void) {
+  write_v5_ledger();
+  imx_ledger *l = NULL;
+  char err[256] = "", failed[256] = "", before[1024] = "", after[1024] = "";
+  /* read-only it stays version 5, and is read as it is */
+  CHECK_EQ(0, imx_ledger_open_existing(path, &l, err, sizeof err));
+  CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
+  read_v5_history(l, before, sizeof before);
+  imx_ledger_close(l);
+  CHECK_STR("A[6:cancelled:0/2:user 1:filled:3/3 4:filled:1/1] B[2:filled:2/2]"
+            " C[3:filled:1/1] D[] p[6:cancelled:0/2:user][1:filled:3/3][4:filled:1/1] "
+            "1[1:2@100:B 2:1@100:C]2 2[1:2@100:A]1 3[2:1@100:A]1 4[3:1@90:B]1"
+            " 5[3:1@90:A]1 6[]0 ",
+            before);
+  CHECK_EQ(5, sql_int("PRAGMA user_version"));
+  /* the writer migrates it: the same history, the same seqs, one index */
+  CHECK_EQ(0, imx_ledger_open(path, 1, &l, err, sizeof err));
+  CHECK_EQ(6, sql_int("PRAGMA user_version"));
+  read_v5_history(l, after, sizeof after);
+  CHECK_STR(before, after);
+  CHECK_EQ(0, imx_ledger_verify(l, failed, sizeof failed));
+  CHECK_EQ(5, sql_int("SELECT count(*) FROM orders_closed"));
+  CHECK_EQ(3, sql_int("SELECT seq FROM orders_closed WHERE order_id = 1"));
+  CHECK_EQ(5, sql_int("SELECT seq FROM orders_closed WHERE order_id = 6"));
+  CHECK_EQ(1, sql_int("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'orders_closed'"
+                      " AND type = 'index'"));
+  CHECK_EQ(0, sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'orders_closed_6'"));
+  /* orders closed since count on from each cost centre's last */
+  imx_ledger_order a = closed(9, "A", "expired", 2, 0), c = closed(8, "C", "filled", 1, 1);
+  CHECK_EQ(0, imx_ledger_begin(l));
+  CHECK_EQ(0, imx_ledger_put_order(l, &a));
+  CHECK_EQ(0, imx_ledger_put_order(l, &c));
+  CHECK_EQ(0, imx_ledger_commit(l));
+  CHECK_EQ(6, sql_int("SELECT seq FROM orders_closed WHERE order_id = 9"));
+  CHECK_EQ(3, sql_int("SELECT seq FROM orders_closed WHERE order_id = 8"));
+  int rc = -1;
+  CHECK_STR("9:expired:0/2 6:cancelled:0/2:user 1:filled:3/3 4:filled:1/1",
+            history(l, "A", 0, 10, &rc));
+  CHECK_STR("8:filled:1/1 3:filled:1/1", history(l, "C", 0, 10, &rc));
+  CHECK_STR("4:filled:1/1", history(l, "A", 1, 10, &rc));
+  CHECK_EQ(0, rc);
+  CHECK_EQ(-1, imx_ledger_put_order(l, &a)); /* still once */
+  CHECK(strstr(imx_ledger_error(l), "UNIQUE") != NULL);
   done(l);
 }
 
@@ -1268,6 +1369,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_v3_ledger_is_upgraded_to_keep_closed_orders),
       CHECK_CASE(test_ratings_are_kept_with_one_reply_and_read_newest_first),
       CHECK_CASE(test_a_v4_ledger_is_upgraded_to_keep_ratings),
+      CHECK_CASE(test_a_v5_ledger_is_upgraded_to_key_closed_orders_by_id),
       CHECK_CASE(test_ratings_export_as_csv),
       CHECK_CASE(test_verify_finds_a_rating_that_is_not_of_its_trade),
       CHECK_CASE(test_csv_quotes_ids_per_rfc_4180),
