@@ -51,8 +51,9 @@ start_daemon() {
     --publish tcp://127.0.0.1:0 "$@" 2>>"$tmp/$name.log" &
   local pid=$!
   pids+=("$pid")
-  for _ in $(seq 100); do
+  for _ in $(seq 400); do # up to 20 s: a loaded machine, under ASan
     grep -q "requests on" "$tmp/$name.log" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
   local line

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The SIGKILL soak: two clients (a provider's offers, a receiver's bids, each
-# cancelling its own earlier orders) against imxd with a snapshot every 200
-# journal entries; imxd is killed at a random moment and started again. After
+# cancelling its own earlier orders) against imxd with a snapshot every 20
+# journal entries (so that even a slow machine, under ASan beside other
+# suites, restarts from snapshots); imxd is killed at a random moment and started again. After
 # every restart each request acknowledged in the round is sent again and
 # must get its first reply, byte for byte: it was durable and the daemon
 # remembers it (a request acknowledged and then lost would run anew and
@@ -44,7 +45,7 @@ resend() {
 soak() {
   local ok=1 round
   for round in $(seq "$rounds"); do
-    start_daemon "r$round" --db "$db" --snapshot-every 200
+    start_daemon "r$round" --db "$db" --snapshot-every 20
     local url_var="URL_r$round" pid_var="PID_r$round"
     local url=${!url_var} pid=${!pid_var}
     grep -q 'verified' "$tmp/r$round.log" || { echo "  round $round: not verified"; ok=0; }
@@ -61,15 +62,21 @@ soak() {
       "$imx" ledger verify --db "$db" --market "$market" >"$tmp/v$prev" 2>&1 ||
         { echo "  round $prev: $(cat "$tmp/v$prev")"; ok=0; }
     fi
-    "$soakclient" "$url" CC-P1 offer "p$round" "$round" 1000 >"$tmp/p$round.out" 2>/dev/null &
+    # The clients are cut off by the kill: nng may keep memory of a
+    # connection it lost, which is not imxd's leak (under ASan, no leak
+    # check for the clients; imxd keeps it).
+    ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 \
+      "$soakclient" "$url" CC-P1 offer "p$round" "$round" 1000 >"$tmp/p$round.out" 2>/dev/null &
     local c1=$!
-    "$soakclient" "$url" CC-R2 bid "b$round" "$((round + 1000))" 1000 >"$tmp/b$round.out" 2>/dev/null &
+    ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 \
+      "$soakclient" "$url" CC-R2 bid "b$round" "$((round + 1000))" 1000 >"$tmp/b$round.out" 2>/dev/null &
     local c2=$!
     pids+=("$c1" "$c2")
-    # Kill mid-stream: once some are acknowledged (up to 20 s under ASan),
+    # Kill mid-stream: once some are acknowledged (up to 60 s on a loaded
+    # machine under ASan),
     # then at a random moment within 0.02..0.2 s (a client stops at 1,000
     # requests, within its cost centre's window of 1,024 remembered ones).
-    for _ in $(seq 400); do
+    for _ in $(seq 1200); do
       [ "$(cat "$tmp/p$round.out" "$tmp/b$round.out" 2>/dev/null | wc -l)" -ge 40 ] && break
       sleep 0.05
     done
@@ -81,7 +88,7 @@ soak() {
     n=$(cat "$tmp/p$round.out" "$tmp/b$round.out" | grep -c '^REP ')
     acked_total=$((acked_total + n))
   done
-  start_daemon final --db "$db" --snapshot-every 200
+  start_daemon final --db "$db" --snapshot-every 20
   grep -q 'verified' "$tmp/final.log" || { echo "  final: not verified"; ok=0; }
   local lost
   lost=$(resend "$URL_final" "$rounds")
