@@ -1259,6 +1259,7 @@ static void expect_unlisted_zero(size_t i, const imx_event *ev) {
   ZERO(sell_order_id); ZERO(buyer_cc); ZERO(seller_cc); ZERO(aggressor);
   ZERO(surplus); ZERO(surplus_side); ZERO(available); ZERO(tender_id);
   ZERO(quote_id); ZERO(deadline_ms); ZERO(decide);
+  ZERO(price_weight); ZERO(quality_weight); ZERO(score);
 #undef ZERO
 }
 
