@@ -70,6 +70,7 @@ const char *imx_status_name(imx_status s) {
   case IMX_E_WRONG_DECIDE: return "wrong_decide";
   case IMX_E_BAD_STARS: return "bad_stars";
   case IMX_E_RATINGS_FULL: return "ratings_full";
+  case IMX_E_BAD_WEIGHTS: return "bad_weights";
   }
   return "unknown";
 }

@@ -215,6 +215,7 @@ typedef struct tender {
   uint32_t quotes_n;
   int live;
   imx_decide decide;
+  uint32_t price_weight, quality_weight; /* `score`: sum 100; else 0 */
   quote quotes[IMX_QUOTES_MAX]; /* standing quotes, in arrival order */
 } tender;
 

@@ -109,16 +109,21 @@ typedef enum imx_status {
                          ** only a `choose` tender is awarded by choice   */
   IMX_E_BAD_STARS,       /* min_stars not 0 or 10..50, on an offer, or
                          ** allow_unrated without min_stars               */
-  IMX_E_RATINGS_FULL     /* no room for another (provider, service)
+  IMX_E_RATINGS_FULL,    /* no room for another (provider, service)
                          ** reputation (reputations_max)                  */
+  IMX_E_BAD_WEIGHTS      /* a `score` tender's weights not 0..100 summing
+                         ** to 100, or weights on another decide mode     */
 } imx_status;
 
 /* How a tender is decided (chosen at tender_new). */
 typedef enum imx_decide {
   IMX_DECIDE_LOWEST = 0, /* the lowest quote at the deadline wins, the
                          ** earliest among equals                          */
-  IMX_DECIDE_CHOOSE = 1  /* the receiver awards any quote before the
+  IMX_DECIDE_CHOOSE = 1, /* the receiver awards any quote before the
                          ** deadline; without an award the tender lapses   */
+  IMX_DECIDE_SCORE = 2   /* the highest score (price and the provider's
+                         ** reputation, weighted) at the deadline wins, the
+                         ** earliest among equals; see imx_engine_quote_score */
 } imx_decide;
 
 /* Why an order left the book without trading its whole quantity. */
@@ -167,11 +172,13 @@ typedef enum imx_event_type {
 **   AUCTION    service price_minor (0: no price) qty (the volume) surplus
 **              surplus_side
 **   TENDER_OPENED    service tender_id cc qty price_minor (ceiling)
-**                    deadline_ms decide
+**                    deadline_ms decide price_weight quality_weight
 **   QUOTE_ACCEPTED   service tender_id quote_id cc price_minor qty
-**   QUOTE_RELEASED   service tender_id quote_id cc price_minor qty
+**   QUOTE_RELEASED   service tender_id quote_id cc price_minor qty score
 **   TENDER_AWARDED   service tender_id quote_id cc (the winner) price_minor
-**                    qty trade_id
+**                    qty trade_id score
+**                    (score: `score` tenders only, the quote's score at the
+**                    award in 0..IMX_SCORE_MAX; else 0)
 **   TENDER_UNFILLED  service tender_id cc (the receiver) qty
 **   TENDER_CANCELLED service tender_id cc (the receiver) qty
 **   TENDER_LAPSED    service tender_id cc (the receiver) qty
@@ -206,6 +213,9 @@ typedef struct imx_event {
   uint64_t quote_id;
   int64_t deadline_ms;
   imx_decide decide;
+  uint32_t price_weight;   /* TENDER_OPENED of a `score` tender           */
+  uint32_t quality_weight;
+  int64_t score;           /* see QUOTE_RELEASED, TENDER_AWARDED          */
 } imx_event;
 
 typedef void (*imx_event_fn)(void *ctx, const imx_event *ev);
@@ -382,7 +392,9 @@ typedef struct imx_tender_new {
   int64_t qty;
   int64_t ceiling_minor;  /* highest acceptable price per unit            */
   int64_t deadline_ms;    /* must be after the engine's clock             */
-  imx_decide decide;      /* IMX_DECIDE_LOWEST (0) or IMX_DECIDE_CHOOSE   */
+  imx_decide decide;      /* IMX_DECIDE_LOWEST, _CHOOSE or _SCORE         */
+  uint32_t price_weight;  /* _SCORE: whole percent, 0..100, the two       */
+  uint32_t quality_weight;/* summing to 100; other modes: both 0          */
 } imx_tender_new;
 
 imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *t,
@@ -391,8 +403,8 @@ imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *t,
 imx_status imx_engine_tender_quote(imx_engine *e, uint64_t tender_id,
                                    uint32_t cc, int64_t price_minor,
                                    uint64_t *quote_id_out);
-/* Awards now, either mode: the lowest quote (ties: the earliest) wins at
-** its price. */
+/* Awards now, any mode: the lowest quote (ties: the earliest) wins at
+** its price; a `score` tender's best-scoring quote (ties: the earliest). */
 imx_status imx_engine_tender_award(imx_engine *e, uint64_t tender_id);
 /* Awards a `choose` tender to one of its quotes, at that quote's price:
 ** unknown_tender, unknown_quote (not a standing quote of this tender),
@@ -432,6 +444,8 @@ typedef struct imx_tender_info {
   int64_t deadline_ms;
   uint32_t quotes;        /* quotes standing                              */
   imx_decide decide;
+  uint32_t price_weight;  /* `score` tenders; else 0                      */
+  uint32_t quality_weight;
 } imx_tender_info;
 
 /* A read-only view of a standing quote. */
@@ -440,8 +454,20 @@ typedef struct imx_quote_info {
   uint64_t tender_id;
   uint32_t cc;            /* the provider                                 */
   int64_t price_minor;
+  int64_t score;          /* `score` tenders: the quote's score with the
+                          ** reputations as they stand now; else 0       */
 } imx_quote_info;
 
+/* The score of a quote of a `score` tender (docs/matching.md, "Tenders
+** decided by score"): with C the ceiling, p the quote's price, wp and wq
+** the weights, and the provider's reputation for the service (R ratings,
+** S stars summed; R >= ratings_min: rated),
+**   price share   (C - p) / C
+**   quality share S / (5 R) if rated, else 0
+**   score         wp x price share + wq x quality share   (0..100)
+** Awards compare scores exactly (cross-multiplied fractions, no
+** rounding); the reported score is floor(score x 1000), 0..IMX_SCORE_MAX. */
+#define IMX_SCORE_MAX 100000
 /* An open tender, or IMX_E_UNKNOWN_TENDER. */
 imx_status imx_engine_tender_get(const imx_engine *e, uint64_t tender_id,
                                  imx_tender_info *out);

@@ -32,7 +32,8 @@
 
 #define SNAP_MAGIC 0x31454E4758534D49ull /* "IMXSGNE1" little-endian */
 #define SNAP_END 0x444E455058534D49ull   /* "IMXSPEND"               */
-#define SNAP_VERSION 3u /* 2: a tender's decide mode; 3: min_stars, reputations */
+#define SNAP_VERSION 4u /* 2: a tender's decide mode; 3: min_stars, reputations;
+                           4: a score tender's weights */
 
 /* ------------------------------------------------------ header, counters */
 

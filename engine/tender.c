@@ -9,6 +9,11 @@
 **           early, the lowest quote at or under the ceiling wins at its own
 **           price -- ties go to the earliest quote -- and the other quotes
 **           are released. A tender without a quote ends unfilled.
+**   score   like lowest, but the quote with the highest score wins: the
+**           buyer's weights (whole percent) of the quote's price below
+**           the ceiling and of its provider's reputation for the service
+**           at the award (quote_frac below; docs/matching.md). Ties go to
+**           the earliest quote.
 **   choose  the receiver awards any quote it likes before the deadline
 **           (imx_engine_tender_award_quote); at the deadline a tender that
 **           was not awarded lapses: every quote and the budget released.
@@ -70,6 +75,78 @@ static uint32_t quote_slot(const imx_engine *e, const tender *t, uint32_t i) {
   return (uint32_t)(t - e->tenders) * IMX_QUOTES_MAX + i;
 }
 
+/* --------------------------------------------------------------- scores */
+
+/* A quote's exact score, num / den, with C the ceiling, p the price, wp and
+** wq the weights, R ratings and S stars summed (R >= ratings_min: rated):
+**   wp (C - p) / C + wq S / (5 R)  =  (wp (C - p) 5R + wq S C) / (5 R C)
+** and, unrated (the quality share 0), (wp (C - p)) / C. Bounds: C <= 1e9,
+** R < 2^32, S <= 5R, weights <= 100, so num < 2^81 and den < 2^65: both
+** fit in unsigned 128 bits, and a cross product of the two below 2^146
+** would not, so comparisons reduce first (frac_less). */
+typedef struct frac {
+  unsigned __int128 num, den;
+} frac;
+
+static frac quote_frac(const imx_engine *e, const tender *t, const quote *q) {
+  IMX_ASSERT(t->decide == IMX_DECIDE_SCORE && q->price_minor <= t->ceiling_minor);
+  unsigned __int128 c = (unsigned __int128)t->ceiling_minor;
+  unsigned __int128 below = (unsigned __int128)(t->ceiling_minor - q->price_minor);
+  const reputation *r = rep_find(e, q->cc, t->service);
+  if (r == NULL || r->ratings == 0 || r->ratings < e->ratings_min)
+    return (frac){t->price_weight * below, c};
+  unsigned __int128 five_r = 5 * (unsigned __int128)r->ratings;
+  return (frac){t->price_weight * below * five_r + t->quality_weight * r->stars_sum * c,
+                five_r * c};
+}
+
+/* The reported score: floor(score x 1000), 0..IMX_SCORE_MAX. */
+static int64_t frac_points(frac f) {
+  unsigned __int128 v = f.num * 1000 / f.den;
+  IMX_ASSERT(v <= IMX_SCORE_MAX);
+  return (int64_t)v;
+}
+
+/* a < b, exactly: compares the whole parts, then the remainders as
+** fractions of their denominators by continued fractions (each step
+** swaps the roles: r1/d1 < r2/d2 <=> d2/r2 < d1/r1), so no product of
+** two 128-bit numbers is ever formed. Bounded: Euclid's steps. */
+static int frac_less(frac a, frac b) {
+  int flip = 0;
+  for (int steps = 0; steps < 400; steps++) {
+    unsigned __int128 qa = a.num / a.den, qb = b.num / b.den;
+    if (qa != qb) return (qa < qb) != flip;
+    unsigned __int128 ra = a.num % a.den, rb = b.num % b.den;
+    if (ra == 0 || rb == 0) {
+      if (ra == rb) return 0;       /* equal */
+      return (ra == 0) != flip;     /* a's remainder 0: a smaller */
+    }
+    a = (frac){a.den, ra};
+    b = (frac){b.den, rb};
+    flip = !flip;
+  }
+  IMX_ASSERT(0 && "frac_less did not converge");
+  return 0;
+}
+
+/* The highest score, the earliest among equals. */
+static const quote *best_score(const imx_engine *e, const tender *t) {
+  const quote *best = NULL;
+  frac bf = {0, 1};
+  for (uint32_t i = 0; i < t->quotes_n; i++) {
+    frac f = quote_frac(e, t, &t->quotes[i]);
+    if (best == NULL || frac_less(bf, f)) {
+      best = &t->quotes[i];
+      bf = f;
+    }
+  }
+  return best;
+}
+
+static int64_t quote_score(const imx_engine *e, const tender *t, const quote *q) {
+  return t->decide == IMX_DECIDE_SCORE ? frac_points(quote_frac(e, t, q)) : 0;
+}
+
 /* --------------------------------------------------------------- events */
 
 static void ev_tender(imx_event *ev, imx_event_type type, const tender *t) {
@@ -88,6 +165,7 @@ static void emit_quote(imx_engine *e, imx_event_type type, const tender *t,
   ev.quote_id = q->id;
   ev.cc = q->cc;
   ev.price_minor = q->price_minor;
+  if (type == IMX_EV_QUOTE_RELEASED) ev.score = quote_score(e, t, q);
   eng_emit(e, &ev);
 }
 
@@ -117,7 +195,8 @@ static tender *tender_by_id(imx_engine *e, uint64_t id) {
   return slot == NIL ? NULL : &e->tenders[slot];
 }
 
-/* Releases every quote but `keep` (NULL: all) and the tender itself. */
+/* Releases every quote but `keep` (NULL: all) and the tender itself;
+** QUOTE_RELEASED carries the quote's score (`score` tenders). */
 static void close_tender(imx_engine *e, tender *t, const quote *keep) {
   uint32_t slot = (uint32_t)(t - e->tenders);
   IMX_ASSERT(t->live && idx_find(&e->tender_index, t->id) == slot);
@@ -191,14 +270,16 @@ static void award_to(imx_engine *e, tender *t, const quote *q) {
   ev.cc = q->cc;
   ev.price_minor = q->price_minor;
   ev.trade_id = trade_id;
+  ev.score = quote_score(e, t, q);
   eng_emit(e, &ev);
   close_tender(e, t, q);
 }
 
-/* The rule of a `lowest` tender: its best quote wins, or it ends unfilled. */
+/* The rule of a `lowest` tender: its best quote wins, or it ends unfilled;
+** of a `score` tender the same with the best score. */
 static void award(imx_engine *e, tender *t) {
   IMX_ASSERT(t->live && t->quotes_n <= IMX_QUOTES_MAX);
-  const quote *q = best_quote(t);
+  const quote *q = t->decide == IMX_DECIDE_SCORE ? best_score(e, t) : best_quote(t);
   if (q == NULL) end_unawarded(e, t, IMX_EV_TENDER_UNFILLED);
   else award_to(e, t, q);
 }
@@ -214,8 +295,14 @@ static imx_status check_tender(const imx_engine *e, const imx_tender_new *t) {
   imx_status s = eng_check_qty_price(&e->books[t->service], t->qty, ceiling);
   if (s != IMX_OK) return s;
   if (t->deadline_ms <= e->clock_ms) return IMX_E_BAD_DEADLINE;
-  if (t->decide != IMX_DECIDE_LOWEST && t->decide != IMX_DECIDE_CHOOSE)
+  if (t->decide != IMX_DECIDE_LOWEST && t->decide != IMX_DECIDE_CHOOSE &&
+      t->decide != IMX_DECIDE_SCORE)
     return IMX_E_BAD_CONFIG;
+  if (t->decide == IMX_DECIDE_SCORE
+          ? t->price_weight > 100 || t->quality_weight > 100 ||
+                t->price_weight + t->quality_weight != 100
+          : t->price_weight != 0 || t->quality_weight != 0)
+    return IMX_E_BAD_WEIGHTS;
   if (e->tender_free == NIL) return IMX_E_TENDERS_FULL;
   return IMX_OK;
 }
@@ -238,6 +325,8 @@ imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *in,
   t->ceiling_minor = in->ceiling_minor;
   t->deadline_ms = in->deadline_ms;
   t->decide = in->decide;
+  t->price_weight = in->price_weight;
+  t->quality_weight = in->quality_weight;
   t->live = 1;
   t->next = NIL;
   t->prev = e->tender_tail;
@@ -252,6 +341,8 @@ imx_status imx_engine_tender_new(imx_engine *e, const imx_tender_new *in,
   ev.price_minor = t->ceiling_minor;
   ev.deadline_ms = t->deadline_ms;
   ev.decide = t->decide;
+  ev.price_weight = t->price_weight;
+  ev.quality_weight = t->quality_weight;
   eng_emit(e, &ev);
   return IMX_OK;
 }
@@ -405,7 +496,8 @@ imx_status imx_engine_tender_get(const imx_engine *e, uint64_t tender_id,
   *out = (imx_tender_info){.tender_id = t->id, .service = t->service, .cc = t->cc,
                            .qty = t->qty, .ceiling_minor = t->ceiling_minor,
                            .deadline_ms = t->deadline_ms, .quotes = t->quotes_n,
-                           .decide = t->decide};
+                           .decide = t->decide, .price_weight = t->price_weight,
+                           .quality_weight = t->quality_weight};
   return IMX_OK;
 }
 
@@ -433,7 +525,8 @@ uint32_t imx_engine_tender_quotes(const imx_engine *e, uint64_t tender_id,
   for (; k < t->quotes_n && k < n; k++)
     out[k] = (imx_quote_info){.quote_id = t->quotes[k].id, .tender_id = t->id,
                               .cc = t->quotes[k].cc,
-                              .price_minor = t->quotes[k].price_minor};
+                              .price_minor = t->quotes[k].price_minor,
+                              .score = quote_score(e, t, &t->quotes[k])};
   return k;
 }
 
@@ -446,7 +539,8 @@ imx_status imx_engine_quote_get(const imx_engine *e, uint64_t quote_id,
   const quote *q = &t->quotes[slot % IMX_QUOTES_MAX];
   IMX_ASSERT(t->live && q->id == quote_id);
   *out = (imx_quote_info){.quote_id = q->id, .tender_id = t->id, .cc = q->cc,
-                          .price_minor = q->price_minor};
+                          .price_minor = q->price_minor,
+                          .score = quote_score(e, t, q)};
   return IMX_OK;
 }
 
@@ -465,6 +559,8 @@ void tender_snap_write(const imx_engine *e, snap_out *o) {
     snap_i64(o, t->ceiling_minor);
     snap_i64(o, t->deadline_ms);
     snap_u32(o, (uint32_t)t->decide);
+    snap_u32(o, t->price_weight);
+    snap_u32(o, t->quality_weight);
     snap_u32(o, t->quotes_n);
     for (uint32_t q = 0; q < t->quotes_n; q++) {
       snap_u64(o, t->quotes[q].id);
@@ -483,10 +579,18 @@ static int tender_read_one(imx_engine *e, snap_in *in, tender *t) {
   t->ceiling_minor = snap_get_i64(in);
   t->deadline_ms = snap_get_i64(in);
   uint32_t decide = snap_get_u32(in);
-  t->decide = decide == IMX_DECIDE_CHOOSE ? IMX_DECIDE_CHOOSE : IMX_DECIDE_LOWEST;
+  t->decide = decide == IMX_DECIDE_CHOOSE  ? IMX_DECIDE_CHOOSE
+              : decide == IMX_DECIDE_SCORE ? IMX_DECIDE_SCORE
+                                           : IMX_DECIDE_LOWEST;
+  t->price_weight = snap_get_u32(in);
+  t->quality_weight = snap_get_u32(in);
   t->quotes_n = snap_get_u32(in);
   if (in->why) return -1;
-  if (decide > IMX_DECIDE_CHOOSE) return snap_fail(in, "a tender's decide is out of range");
+  if (decide > IMX_DECIDE_SCORE) return snap_fail(in, "a tender's decide is out of range");
+  if (decide == IMX_DECIDE_SCORE
+          ? t->price_weight > 100 || t->price_weight + t->quality_weight != 100
+          : t->price_weight != 0 || t->quality_weight != 0)
+    return snap_fail(in, "a tender's weights are out of range");
   if (t->id < 1 || t->id >= e->tender_id_next || t->service >= e->services_n ||
       (e->risk && t->cc >= e->ccs_max) || t->qty < 1 || t->qty > IMX_QTY_MAX ||
       t->ceiling_minor < 1 || t->ceiling_minor > IMX_PRICE_MAX_MINOR ||

@@ -98,6 +98,9 @@ static inline void record(imx_event *dst, const imx_event *ev) {
   dst->quote_id = ev->quote_id;
   dst->deadline_ms = ev->deadline_ms;
   dst->decide = ev->decide;
+  dst->price_weight = ev->price_weight;
+  dst->quality_weight = ev->quality_weight;
+  dst->score = ev->score;
 }
 
 static inline void on_event(void *ctx, const imx_event *ev) {
@@ -300,6 +303,7 @@ static inline int expect_one(int line, size_t i, const imx_event *w,
     CMP(trade_id); CMP(buy_order_id); CMP(sell_order_id); CMP(buyer_cc);
     CMP(seller_cc); CMP(surplus); CMP(surplus_side); CMP(available);
     CMP(tender_id); CMP(quote_id); CMP(deadline_ms); CMP(decide);
+    CMP(price_weight); CMP(quality_weight); CMP(score);
     /* The aggressor of a tender trade is not specified. */
     if (!(w->type == IMX_EV_TRADE && w->tender_id != 0)) CMP(aggressor);
     return bad;

@@ -103,6 +103,7 @@ typedef struct ref_tender {
   int64_t ceiling_minor;
   int64_t deadline_ms;
   imx_decide decide;
+  uint32_t price_weight, quality_weight; /* score */
   uint32_t quotes_n;
   ref_quote quotes[IMX_QUOTES_MAX]; /* in arrival order */
 } ref_tender;
@@ -1261,6 +1262,45 @@ static void ev_tender(imx_event *ev, imx_event_type type, const ref_tender *t) {
   ev->qty = t->qty;
 }
 
+/* A quote's quality share of a score tender as stars / (5 ratings): 0 / 1
+** for an unrated provider (fewer than ratings_min ratings). */
+static void quality_share(const ref_model *m, const ref_tender *t,
+                          const ref_quote *q, __int128 *num, __int128 *den) {
+  const ref_reputation *r = reputation_row(m, q->cc, t->service);
+  if (r == NULL || r->ratings == 0 || r->ratings < m->ratings_min) {
+    *num = 0;
+    *den = 1;
+    return;
+  }
+  *num = (__int128)r->stars_sum;
+  *den = 5 * (__int128)r->ratings;
+}
+
+/* Independently of the engine's continued fractions: a scores more than b
+** when the difference of their scores times C x den_a x den_b is positive,
+**   wp (p_b - p_a) den_a den_b + wq C (num_a den_b - num_b den_a),
+** each term below 2^107 (weights <= 100, prices <= 1e9, dens <= 5 x 2^32). */
+static int scores_more(const ref_model *m, const ref_tender *t,
+                       const ref_quote *a, const ref_quote *b) {
+  __int128 na, da, nb, db;
+  quality_share(m, t, a, &na, &da);
+  quality_share(m, t, b, &nb, &db);
+  __int128 diff = (__int128)t->price_weight * (b->price_minor - a->price_minor) * da * db +
+                  (__int128)t->quality_weight * t->ceiling_minor * (na * db - nb * da);
+  return diff > 0;
+}
+
+/* floor(1000 x (wp (C - p) / C + wq num / den)). */
+static int64_t quote_score(const ref_model *m, const ref_tender *t, const ref_quote *q) {
+  if (t->decide != IMX_DECIDE_SCORE) return 0;
+  __int128 n, d;
+  quality_share(m, t, q, &n, &d);
+  __int128 c = t->ceiling_minor;
+  __int128 top = (__int128)t->price_weight * (c - q->price_minor) * d +
+                 (__int128)t->quality_weight * n * c;
+  return (int64_t)(top * 1000 / (c * d));
+}
+
 /* QUOTE_ACCEPTED or QUOTE_RELEASED: cc is the provider's. */
 static void emit_quote(const ref_model *m, imx_event_type type,
                        const ref_tender *t, const ref_quote *q) {
@@ -1269,6 +1309,7 @@ static void emit_quote(const ref_model *m, imx_event_type type,
   ev.quote_id = q->id;
   ev.cc = q->cc;
   ev.price_minor = q->price_minor;
+  if (type == IMX_EV_QUOTE_RELEASED) ev.score = quote_score(m, t, q);
   emit(m, &ev);
 }
 
@@ -1288,8 +1329,14 @@ static imx_status tender_check(const ref_model *m, const imx_tender_new *t,
   if (t->ceiling_minor % b->tick_minor != 0) return IMX_E_BAD_TICK;
   if (t->qty % b->lot != 0) return IMX_E_BAD_LOT;
   if (t->deadline_ms <= m->clock_ms) return IMX_E_BAD_DEADLINE;
-  if (t->decide != IMX_DECIDE_LOWEST && t->decide != IMX_DECIDE_CHOOSE)
+  if (t->decide != IMX_DECIDE_LOWEST && t->decide != IMX_DECIDE_CHOOSE &&
+      t->decide != IMX_DECIDE_SCORE)
     return IMX_E_BAD_CONFIG;
+  int weights_ok = t->decide == IMX_DECIDE_SCORE
+                       ? t->price_weight <= 100 && t->quality_weight <= 100 &&
+                             t->price_weight + t->quality_weight == 100
+                       : t->price_weight == 0 && t->quality_weight == 0;
+  if (!weights_ok) return IMX_E_BAD_WEIGHTS;
   if (tenders_open(m) >= m->tenders_max) return IMX_E_TENDERS_FULL;
   if (!m->risk) return IMX_OK;
   if (!cc_known(m, t->cc)) return IMX_E_UNKNOWN_CC;
@@ -1318,12 +1365,16 @@ imx_status ref_tender_new(ref_model *m, const imx_tender_new *in,
   t->ceiling_minor = in->ceiling_minor;
   t->deadline_ms = in->deadline_ms;
   t->decide = in->decide;
+  t->price_weight = in->price_weight;
+  t->quality_weight = in->quality_weight;
   if (tender_id_out != NULL) *tender_id_out = t->id;
   imx_event ev;
   ev_tender(&ev, IMX_EV_TENDER_OPENED, t);
   ev.price_minor = t->ceiling_minor;
   ev.deadline_ms = t->deadline_ms;
   ev.decide = t->decide;
+  ev.price_weight = t->price_weight;
+  ev.quality_weight = t->quality_weight;
   emit(m, &ev);
   return IMX_OK;
 }
@@ -1390,6 +1441,7 @@ static void award_to(ref_model *m, ref_tender *t, const ref_quote *best) {
   ev.cc = best->cc;
   ev.price_minor = best->price_minor;
   ev.trade_id = trade_id;
+  ev.score = quote_score(m, t, best);
   emit(m, &ev);
   for (uint32_t i = 0; i < t->quotes_n; i++)
     if (&t->quotes[i] != best)
@@ -1397,12 +1449,16 @@ static void award_to(ref_model *m, ref_tender *t, const ref_quote *best) {
 }
 
 /* The rule of `lowest`: the lowest quote (the earliest of equals) wins at
-** its price. Without quotes the tender ends unfilled. */
+** its price; of `score`, the highest score (the earliest of equals).
+** Without quotes the tender ends unfilled. */
 static void award(ref_model *m, ref_tender *t) {
   assert(t->open);
   const ref_quote *best = NULL;
   for (uint32_t i = 0; i < t->quotes_n; i++)
-    if (best == NULL || t->quotes[i].price_minor < best->price_minor)
+    if (best == NULL ||
+        (t->decide == IMX_DECIDE_SCORE
+             ? scores_more(m, t, &t->quotes[i], best)
+             : t->quotes[i].price_minor < best->price_minor))
       best = &t->quotes[i];
   if (best != NULL) {
     award_to(m, t, best);
@@ -1533,7 +1589,8 @@ uint32_t ref_tender_quotes(const ref_model *m, uint64_t tender_id,
   for (; t != NULL && k < t->quotes_n && k < n; k++)
     out[k] = (imx_quote_info){.quote_id = t->quotes[k].id, .tender_id = t->id,
                               .cc = t->quotes[k].cc,
-                              .price_minor = t->quotes[k].price_minor};
+                              .price_minor = t->quotes[k].price_minor,
+                              .score = quote_score(m, t, &t->quotes[k])};
   return k;
 }
 

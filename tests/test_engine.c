@@ -1259,6 +1259,7 @@ static void expect_unlisted_zero(size_t i, const imx_event *ev) {
   ZERO(sell_order_id); ZERO(buyer_cc); ZERO(seller_cc); ZERO(aggressor);
   ZERO(surplus); ZERO(surplus_side); ZERO(available); ZERO(tender_id);
   ZERO(quote_id); ZERO(deadline_ms); ZERO(decide);
+  ZERO(price_weight); ZERO(quality_weight); ZERO(score);
 #undef ZERO
 }
 
@@ -1837,6 +1838,48 @@ static void test_snapshot_keeps_reputations_and_min_stars(void) {
   finish();
 }
 
+/* A score tender's weights survive a snapshot, and the award after it
+** scores with the reputations read back: C (5 stars at 95) beats the
+** unrated B (at 60) at 30/70 -- 30x0.05 + 70 = 71.5 against 30x0.4 = 12. */
+static void test_snapshot_keeps_a_score_tenders_weights(void) {
+  setup();
+  rate(C, 3, 15);
+  imx_tender_new t = {S, A, 5, 100, 1000, IMX_DECIDE_SCORE, 30, 70};
+  uint64_t tid = 0;
+  CHECK_EQ(IMX_OK, imx_engine_tender_new(E, &t, &tid));
+  uint64_t q1 = 0, q2 = 0;
+  CHECK_EQ(IMX_OK, imx_engine_tender_quote(E, tid, B, 60, &q1));
+  CHECK_EQ(IMX_OK, imx_engine_tender_quote(E, tid, C, 95, &q2));
+  size_t n = imx_engine_snapshot_write(E, NULL, 0);
+  unsigned char *buf = malloc(n);
+  CHECK(buf != NULL);
+  CHECK_EQ(n, imx_engine_snapshot_write(E, buf, n));
+  imx_engine_destroy(E);
+  E = create_engine(64, 4, &R);
+  S = add_service(1, 1, 1, 0);
+  const char *why = NULL;
+  CHECK_EQ(IMX_OK, imx_engine_snapshot_read(E, buf, n, &why));
+  free(buf);
+  imx_tender_info ti;
+  CHECK_EQ(IMX_OK, imx_engine_tender_get(E, tid, &ti));
+  CHECK_EQ(IMX_DECIDE_SCORE, ti.decide);
+  CHECK_EQ(30u, ti.price_weight);
+  CHECK_EQ(70u, ti.quality_weight);
+  imx_quote_info qi;
+  CHECK_EQ(IMX_OK, imx_engine_quote_get(E, q2, &qi));
+  CHECK_EQ(71500, qi.score);
+  CHECK_EQ(IMX_OK, imx_engine_quote_get(E, q1, &qi));
+  CHECK_EQ(12000, qi.score);
+  mark();
+  CHECK_EQ(IMX_OK, imx_engine_tender_award(E, tid));
+  size_t m = R.mark;
+  CHECK_EQ(3u, R.n - m); /* trade, tender_awarded, quote_released */
+  CHECK(R.ev[m].type == IMX_EV_TRADE && R.ev[m].seller_cc == C && R.ev[m].price_minor == 95);
+  CHECK(R.ev[m + 1].type == IMX_EV_TENDER_AWARDED && R.ev[m + 1].score == 71500);
+  CHECK(R.ev[m + 2].type == IMX_EV_QUOTE_RELEASED && R.ev[m + 2].score == 12000);
+  finish();
+}
+
 int main(int argc, char **argv) {
   static const check_case cases[] = {
       /* price and time */
@@ -1942,6 +1985,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_reputation_change_does_not_match_until_an_order_arrives),
       CHECK_CASE(test_min_stars_and_reputation_errors),
       CHECK_CASE(test_snapshot_keeps_reputations_and_min_stars),
+      CHECK_CASE(test_snapshot_keeps_a_score_tenders_weights),
   };
   return check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -119,7 +119,7 @@ static imx_status run(int64_t reference_minor) {
 
 static imx_status tender(uint32_t cc, int64_t qty, int64_t ceiling,
                          int64_t deadline) {
-  imx_tender_new t = {S, cc, qty, ceiling, deadline, IMX_DECIDE_LOWEST};
+  imx_tender_new t = {S, cc, qty, ceiling, deadline, IMX_DECIDE_LOWEST, 0, 0};
   mark();
   last_tid = 0;
   return imx_engine_tender_new(E, &t, &last_tid);
@@ -136,9 +136,17 @@ static imx_status award(uint64_t tid) {
   return imx_engine_tender_award(E, tid);
 }
 
+static imx_status tender_score(uint32_t cc, int64_t qty, int64_t ceiling,
+                               int64_t deadline, uint32_t wp, uint32_t wq) {
+  imx_tender_new t = {S, cc, qty, ceiling, deadline, IMX_DECIDE_SCORE, wp, wq};
+  mark();
+  last_tid = 0;
+  return imx_engine_tender_new(E, &t, &last_tid);
+}
+
 static imx_status tender_choose(uint32_t cc, int64_t qty, int64_t ceiling,
                                 int64_t deadline) {
-  imx_tender_new t = {S, cc, qty, ceiling, deadline, IMX_DECIDE_CHOOSE};
+  imx_tender_new t = {S, cc, qty, ceiling, deadline, IMX_DECIDE_CHOOSE, 0, 0};
   mark();
   last_tid = 0;
   return imx_engine_tender_new(E, &t, &last_tid);
@@ -1554,7 +1562,7 @@ static imx_status rstep(imx_engine *e) {
   if (r < 77) {
     imx_tender_new t = {svc, cc, rqty(svc), rprice(svc, 0),
                         W.clock + rnd_in(rnd() % 20 == 0 ? -5 : 1, 1500),
-                        rnd() % 2 ? IMX_DECIDE_CHOOSE : IMX_DECIDE_LOWEST};
+                        rnd() % 2 ? IMX_DECIDE_CHOOSE : IMX_DECIDE_LOWEST, 0, 0};
     snprintf(rcmd, sizeof rcmd, "tender_new(svc %u cc %u qty %lld ceiling "
              "%lld deadline %lld decide %d)", svc, cc, (long long)t.qty,
              (long long)t.ceiling_minor, (long long)t.deadline_ms, (int)t.decide);
@@ -1971,6 +1979,144 @@ static void test_tender_with_risk_unfilled_and_cancel_release(void) {
   finish();
 }
 
+/* ------------------------------------------------------ decide: score */
+
+static imx_event scored(imx_event e, int64_t score) {
+  e.score = score;
+  return e;
+}
+
+/* 60/40 then 90/10 on the same three quotes: ceiling 100; B at 70 with 3
+** stars (quality 0.6), C at 85 with 5 stars (1.0), D at 50 unrated.
+**   60/40: B 60x0.30 + 40x0.6 = 42, C 60x0.15 + 40 = 49, D 60x0.5 = 30
+**   90/10: B 27 + 6 = 33, C 13.5 + 10 = 23.5, D 45 + 0 = 45 */
+static void test_score_trades_price_against_quality(void) {
+  setup_tenders();
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, B, S, 3, 9));
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, C, S, 3, 15));
+  CHECK_EQ(IMX_OK, tender_score(A, 10, 100, 1000, 60, 40)); /* 1 */
+  imx_event opened = tender_opened(1, A, 10, 100, 1000);
+  opened.decide = IMX_DECIDE_SCORE;
+  opened.price_weight = 60;
+  opened.quality_weight = 40;
+  EXPECT_EVENTS(opened);
+  CHECK_EQ(IMX_OK, quote(1, B, 70)); /* q1 */
+  CHECK_EQ(IMX_OK, quote(1, C, 85)); /* q2 */
+  CHECK_EQ(IMX_OK, quote(1, D, 50)); /* q3 */
+  CHECK_EQ(IMX_OK, tender_score(A, 10, 100, 1000, 90, 10)); /* 2 */
+  CHECK_EQ(IMX_OK, quote(2, B, 70)); /* q4 */
+  CHECK_EQ(IMX_OK, quote(2, C, 85)); /* q5 */
+  CHECK_EQ(IMX_OK, quote(2, D, 50)); /* q6 */
+  /* Before the award the queries show the scores as they stand. */
+  imx_tender_info ti;
+  CHECK_EQ(IMX_OK, imx_engine_tender_get(E, 2, &ti));
+  CHECK_EQ(IMX_DECIDE_SCORE, ti.decide);
+  CHECK_EQ(90, ti.price_weight);
+  CHECK_EQ(10, ti.quality_weight);
+  imx_quote_info qi[IMX_QUOTES_MAX];
+  CHECK_EQ(3, imx_engine_tender_quotes(E, 1, qi, IMX_QUOTES_MAX));
+  CHECK_EQ(42000, qi[0].score);
+  CHECK_EQ(49000, qi[1].score);
+  CHECK_EQ(30000, qi[2].score);
+  CHECK_EQ(IMX_OK, imx_engine_quote_get(E, 5, &qi[0]));
+  CHECK_EQ(23500, qi[0].score);
+  mark();
+  CHECK_EQ(IMX_OK, clock_to(1000));
+  EXPECT_EVENTS(ttrade(1, A, C, 10, 85, 1, 2),
+                scored(tender_awarded(1, 2, C, 85, 10, 1), 49000),
+                scored(quote_released(1, 1, B, 70, 10), 42000),
+                scored(quote_released(1, 3, D, 50, 10), 30000),
+                ttrade(2, A, D, 10, 50, 2, 6),
+                scored(tender_awarded(2, 6, D, 50, 10, 2), 45000),
+                scored(quote_released(2, 4, B, 70, 10), 33000),
+                scored(quote_released(2, 5, C, 85, 10), 23500));
+  finish();
+}
+
+/* Equal scores: the earlier quote wins. C at the ceiling with 5 stars and
+** B at 80 with 4 stars both score 50 at 50/50; then the same with B first.
+** And equal reported scores are not a tie: at 0/100, 2/3 (66666) loses to
+** 2000004/3000005 (also 66666 reported, but larger), quoted later. */
+static void test_score_ties_go_to_the_earlier_quote(void) {
+  setup_tenders();
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, B, S, 3, 12));
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, C, S, 3, 15));
+  CHECK_EQ(IMX_OK, tender_score(A, 1, 100, 1000, 50, 50)); /* 1 */
+  CHECK_EQ(IMX_OK, quote(1, C, 100)); /* q1 */
+  CHECK_EQ(IMX_OK, quote(1, B, 80));  /* q2 */
+  CHECK_EQ(IMX_OK, tender_score(A, 1, 100, 1000, 50, 50)); /* 2 */
+  CHECK_EQ(IMX_OK, quote(2, B, 80));  /* q3 */
+  CHECK_EQ(IMX_OK, quote(2, C, 100)); /* q4 */
+  mark();
+  CHECK_EQ(IMX_OK, award(1));
+  EXPECT_EVENTS(ttrade(1, A, C, 1, 100, 1, 1),
+                scored(tender_awarded(1, 1, C, 100, 1, 1), 50000),
+                scored(quote_released(1, 2, B, 80, 1), 50000));
+  CHECK_EQ(IMX_OK, award(2));
+  EXPECT_EVENTS(ttrade(2, A, B, 1, 80, 2, 3),
+                scored(tender_awarded(2, 3, B, 80, 1, 2), 50000),
+                scored(quote_released(2, 4, C, 100, 1), 50000));
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, D, S, 3, 10));
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, F, S, 600001, 2000004));
+  CHECK_EQ(IMX_OK, tender_score(A, 1, 100, 1000, 0, 100)); /* 3 */
+  CHECK_EQ(IMX_OK, quote(3, D, 10)); /* q5 */
+  CHECK_EQ(IMX_OK, quote(3, F, 100)); /* q6 */
+  CHECK_EQ(IMX_OK, award(3));
+  EXPECT_EVENTS(ttrade(3, A, F, 1, 100, 3, 6),
+                scored(tender_awarded(3, 6, F, 100, 1, 3), 66666),
+                scored(quote_released(3, 5, D, 10, 1), 66666));
+  finish();
+}
+
+/* Unrated: fewer ratings than ratings_min (3) count as no quality at all,
+** however good; the reputation is the one at the award, so B's third
+** rating, set after the quotes, makes B win. */
+static void test_score_unrated_provider_and_reputation_at_the_award(void) {
+  setup_tenders();
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, B, S, 2, 10)); /* unrated */
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, C, S, 3, 6));  /* 2 stars */
+  CHECK_EQ(IMX_OK, tender_score(A, 2, 200, 1000, 20, 80)); /* 1 */
+  CHECK_EQ(IMX_OK, quote(1, B, 100)); /* q1: 20x0.5 + 0 = 10 */
+  CHECK_EQ(IMX_OK, quote(1, C, 150)); /* q2: 20x0.25 + 80x0.4 = 37 */
+  imx_quote_info qi;
+  CHECK_EQ(IMX_OK, imx_engine_quote_get(E, 1, &qi));
+  CHECK_EQ(10000, qi.score);
+  CHECK_EQ(IMX_OK, imx_engine_reputation_set(E, B, S, 3, 15)); /* rated */
+  CHECK_EQ(IMX_OK, imx_engine_quote_get(E, 1, &qi));
+  CHECK_EQ(90000, qi.score); /* 10 + 80 */
+  mark();
+  CHECK_EQ(IMX_OK, clock_to(1000));
+  EXPECT_EVENTS(ttrade(1, A, B, 2, 100, 1, 1),
+                scored(tender_awarded(1, 1, B, 100, 2, 1), 90000),
+                scored(quote_released(1, 2, C, 150, 2), 37000));
+  /* A score tender without a quote ends unfilled. */
+  CHECK_EQ(IMX_OK, tender_score(A, 2, 200, 2000, 100, 0)); /* 2 */
+  CHECK_EQ(IMX_OK, clock_to(2000));
+  EXPECT_EVENTS(tender_unfilled(2, A, 2));
+  finish();
+}
+
+static void test_score_weights_are_checked(void) {
+  setup_tenders();
+  static const uint32_t bad[][3] = {
+      {IMX_DECIDE_SCORE, 60, 30}, {IMX_DECIDE_SCORE, 101, 0},
+      {IMX_DECIDE_SCORE, 0, 0},   {IMX_DECIDE_SCORE, 50, 51},
+      {IMX_DECIDE_LOWEST, 60, 40}, {IMX_DECIDE_CHOOSE, 0, 100}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    imx_tender_new t = {S, A, 1, 100, 1000, (imx_decide)bad[i][0], bad[i][1], bad[i][2]};
+    mark();
+    CHECK_EQ(IMX_E_BAD_WEIGHTS, imx_engine_tender_new(E, &t, NULL));
+    EXPECT_EVENTS(rejected_tender(0, IMX_E_BAD_WEIGHTS, 0));
+  }
+  CHECK_STR("bad_weights", imx_status_name(IMX_E_BAD_WEIGHTS));
+  CHECK_EQ(IMX_OK, tender_score(A, 1, 100, 1000, 100, 0));
+  CHECK_EQ(IMX_OK, tender_score(A, 1, 100, 1000, 0, 100));
+  /* A score tender is awarded by its rule, never by choice. */
+  CHECK_EQ(IMX_OK, quote(1, B, 90));
+  CHECK_EQ(IMX_E_WRONG_DECIDE, award_quote(1, 1));
+  finish();
+}
+
 /* ----------------------------------------------- decide: choose, withdraw */
 
 static void test_choose_tender_opens_with_its_mode(void) {
@@ -1983,7 +2129,7 @@ static void test_choose_tender_opens_with_its_mode(void) {
   CHECK_EQ(IMX_OK, imx_engine_tender_get(E, 1, &ti));
   CHECK_EQ(IMX_DECIDE_CHOOSE, ti.decide);
   /* Out of range: refused like any other bad setting, nothing opened. */
-  imx_tender_new bad = {S, A, 10, 100, 1000, (imx_decide)2};
+  imx_tender_new bad = {S, A, 10, 100, 1000, (imx_decide)3, 0, 0};
   mark();
   CHECK_EQ(IMX_E_BAD_CONFIG, imx_engine_tender_new(E, &bad, NULL));
   EXPECT_EVENTS(rejected_tender(0, IMX_E_BAD_CONFIG, 0));
@@ -2204,6 +2350,10 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_with_risk_reserves_and_settles),
       CHECK_CASE(test_tender_with_risk_unfilled_and_cancel_release),
       /* decide, withdraw */
+      CHECK_CASE(test_score_trades_price_against_quality),
+      CHECK_CASE(test_score_ties_go_to_the_earlier_quote),
+      CHECK_CASE(test_score_unrated_provider_and_reputation_at_the_award),
+      CHECK_CASE(test_score_weights_are_checked),
       CHECK_CASE(test_choose_tender_opens_with_its_mode),
       CHECK_CASE(test_choose_awards_the_dearer_quote_at_its_price),
       CHECK_CASE(test_award_quote_rejections),

@@ -106,7 +106,7 @@ static const char *const status_names[] = {
     "positions_full", "tenders_full", "unknown_tender", "above_ceiling",
     "quotes_full", "already_quoted", "bad_deadline",  "too_many_orders",
     "too_many_tenders", "unknown_quote", "wrong_decide", "bad_stars",
-    "ratings_full"};
+    "ratings_full", "bad_weights"};
 
 enum { STATUSES = sizeof status_names / sizeof status_names[0] };
 
@@ -151,14 +151,16 @@ static void ev_format_full(const imx_event *ev, char *buf, size_t n) {
            " reason=%d status=%d(%s) kept=%d trade=%" PRIu64 " buy=%" PRIu64
            " sell=%" PRIu64 " bcc=%" PRIu32 " scc=%" PRIu32 " aggr=%d"
            " surplus=%" PRId64 "/%d available=%" PRId64 " tender=%" PRIu64
-           " quote=%" PRIu64 " deadline=%" PRId64 " decide=%d",
+           " quote=%" PRIu64 " deadline=%" PRId64 " decide=%d weights=%u/%u"
+           " score=%" PRId64,
            type_str(ev->type), ev->service, ev->order_id, ev->cc,
            (int)ev->side, (int)ev->tif, ev->aon, ev->qty, ev->price_minor,
            (int)ev->reason, (int)ev->status, status_str(ev->status),
            ev->priority_kept, ev->trade_id, ev->buy_order_id,
            ev->sell_order_id, ev->buyer_cc, ev->seller_cc, (int)ev->aggressor,
            ev->surplus, (int)ev->surplus_side, ev->available, ev->tender_id,
-           ev->quote_id, ev->deadline_ms, (int)ev->decide);
+           ev->quote_id, ev->deadline_ms, (int)ev->decide, ev->price_weight,
+           ev->quality_weight, ev->score);
 }
 
 /* The fields that apply, for the expectations of the fixed scenarios. */
@@ -220,7 +222,9 @@ static void ev_format_brief(const imx_event *ev, char *buf, size_t n) {
     snprintf(buf, n, "tender_opened tender%" PRIu64 " cc%" PRIu32 " q%" PRId64
              " ceiling %" PRId64 " deadline %" PRId64 "%s", ev->tender_id,
              ev->cc, ev->qty, ev->price_minor, ev->deadline_ms,
-             ev->decide == IMX_DECIDE_CHOOSE ? " choose" : "");
+             ev->decide == IMX_DECIDE_CHOOSE  ? " choose"
+             : ev->decide == IMX_DECIDE_SCORE ? " score"
+                                              : "");
     break;
   case IMX_EV_QUOTE_ACCEPTED:
   case IMX_EV_QUOTE_RELEASED:
@@ -295,7 +299,8 @@ static int ev_equal(const imx_event *a, const imx_event *b) {
          a->surplus == b->surplus && a->surplus_side == b->surplus_side &&
          a->available == b->available && a->tender_id == b->tender_id &&
          a->quote_id == b->quote_id && a->deadline_ms == b->deadline_ms &&
-         a->decide == b->decide;
+         a->decide == b->decide && a->price_weight == b->price_weight &&
+         a->quality_weight == b->quality_weight && a->score == b->score;
 }
 
 static int info_equal(const imx_order_info *a, const imx_order_info *b) {
@@ -355,6 +360,7 @@ typedef struct cmd {
   int64_t price_minor; /* CMD_MODIFY */
   int64_t value;       /* see cmd_kind */
   imx_decide decide;   /* CMD_TENDER_NEW */
+  uint32_t price_weight, quality_weight; /* CMD_TENDER_NEW, decide score */
 } cmd;
 
 static cmd cmd_new(uint32_t svc, uint32_t cc, imx_side side, imx_tif tif,
@@ -444,9 +450,12 @@ static void cmd_format(const cmd *c, uint64_t id, char *buf, size_t n) {
     break;
   case CMD_TENDER_NEW:
     snprintf(buf, n, "tender_new(svc %" PRIu32 ", cc %" PRIu32 ", qty %" PRId64
-             ", ceiling %" PRId64 ", deadline %" PRId64 "%s)", c->svc, c->o.cc,
-             c->o.qty, c->o.price_minor, c->value,
-             c->decide == IMX_DECIDE_CHOOSE ? ", choose" : "");
+             ", ceiling %" PRId64 ", deadline %" PRId64 "%s weights %u/%u)",
+             c->svc, c->o.cc, c->o.qty, c->o.price_minor, c->value,
+             c->decide == IMX_DECIDE_CHOOSE  ? ", choose"
+             : c->decide == IMX_DECIDE_SCORE ? ", score"
+                                             : "",
+             c->price_weight, c->quality_weight);
     break;
   case CMD_AWARD_QUOTE:
     snprintf(buf, n, "tender_award_quote(tender%" PRIu64 ", quote%" PRId64 ")",
@@ -785,7 +794,7 @@ static int compare_risk(world *w) {
 
 static int quote_equal(const imx_quote_info *a, const imx_quote_info *b) {
   return a->quote_id == b->quote_id && a->tender_id == b->tender_id &&
-         a->cc == b->cc && a->price_minor == b->price_minor;
+         a->cc == b->cc && a->price_minor == b->price_minor && a->score == b->score;
 }
 
 /* The open tenders (the first 64) and their standing quotes, through the
@@ -913,7 +922,9 @@ static int step_tender_new(world *w, const cmd *c, imx_status *se,
                        .qty = c->o.qty,
                        .ceiling_minor = c->o.price_minor,
                        .deadline_ms = c->value,
-                       .decide = c->decide};
+                       .decide = c->decide,
+                       .price_weight = c->price_weight,
+                       .quality_weight = c->quality_weight};
   imx_tender_new tm = te;
   tm.service = svc_id(w->svc_m, nsvc, c->svc);
   uint64_t id_e = 0, id_m = 0;
@@ -1507,7 +1518,17 @@ static cmd gen_tender(rng *r, world *w) {
     int64_t deadline = one_in(r, 20) ? now - (int64_t)below(r, 2)
                                      : now + 1 + (int64_t)below(r, horizon);
     cmd t = cmd_other(CMD_TENDER_NEW, k, gen_cc(r, sc), qty, ceiling, deadline);
-    t.decide = one_in(r, 2) ? IMX_DECIDE_CHOOSE : IMX_DECIDE_LOWEST;
+    uint32_t mode = (uint32_t)below(r, 3);
+    t.decide = mode == 0 ? IMX_DECIDE_LOWEST : mode == 1 ? IMX_DECIDE_CHOOSE : IMX_DECIDE_SCORE;
+    if (t.decide == IMX_DECIDE_SCORE) {
+      /* Round weights mostly, now and then any split, rarely a bad one. */
+      t.price_weight = one_in(r, 2) ? 10 * (uint32_t)below(r, 11) : (uint32_t)below(r, 101);
+      t.quality_weight = 100 - t.price_weight;
+      if (one_in(r, 30)) t.quality_weight += 1 + (uint32_t)below(r, 5);
+    } else if (one_in(r, 40)) {
+      t.price_weight = 50; /* weights on a mode without them: bad_weights */
+      t.quality_weight = 50;
+    }
     return t;
   }
   /* Many cost centres: half the quotes go to the oldest open tender from
