@@ -103,6 +103,9 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
 #define IMX_COMMENT_BYTES_MAX 500        /* a rating's or a reply's comment */
 #define IMX_RATING_STARS_MIN 1          /* a rating's stars: whole ones    */
 #define IMX_RATING_STARS_MAX 5
+/* A `score` tender's price_weight and quality_weight: whole percent, each
+** 0..IMX_WEIGHT_MAX, summing to IMX_WEIGHT_MAX. */
+#define IMX_WEIGHT_MAX 100
 #define IMX_RATEABLE_TRADES (1u << 19)   /* the trades the core keeps for
                                          ** ratings (524,288): an older one
                                          ** can no longer be rated, whatever

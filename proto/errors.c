@@ -59,11 +59,14 @@ static const imx_error_info table[] = {
     {"unknown_quote", "not_found", "quote",
      "no standing quote with this id (on this tender)"},
     {"wrong_decide", "forbidden", "tender",
-     "the tender is decided by its lowest quote at the deadline (decide "
-     "lowest), not by an award"},
+     "the tender is decided at the deadline (decide lowest: its lowest "
+     "quote; decide score: its best score), not by an award"},
     {"bad_stars", "bad_field", "min_stars",
      "min_stars must be 10..50 (tenths of a star) and only on a bid; "
      "allow_unrated only with min_stars"},
+    {"bad_weights", "bad_field", "price_weight",
+     "decide score needs price_weight and quality_weight (whole percent, "
+     "0..100, summing to 100); decide lowest and choose take no weights"},
     {"ratings_full", "market_full", "",
      "the market holds its maximum of rated (provider, service) pairs"},
     /* Reasons of the daemon's own, not the engine's. */

@@ -242,8 +242,11 @@ const char *imx_msg_type_name(imx_msg_type t);
 
 enum { IMX_PSIDE_BID = 0, IMX_PSIDE_OFFER = 1, IMX_PSIDE_NONE = 2 };
 enum { IMX_PTIF_GTC = 0, IMX_PTIF_PERIOD, IMX_PTIF_IOC, IMX_PTIF_FOK };
-/* How a tender is decided: "lowest" (the default) or "choose". */
-enum { IMX_PDECIDE_LOWEST = 0, IMX_PDECIDE_CHOOSE = 1 };
+/* How a tender is decided: "lowest" (the default), "choose" or "score"
+** (price_weight and quality_weight, docs/matching.md). */
+enum { IMX_PDECIDE_LOWEST = 0, IMX_PDECIDE_CHOOSE = 1, IMX_PDECIDE_SCORE = 2 };
+/* imx_request.weights_given: which of tender.new's weights were given. */
+enum { IMX_PWEIGHT_PRICE = 1, IMX_PWEIGHT_QUALITY = 2 };
 
 typedef struct imx_request {
   imx_msg_type type;
@@ -271,6 +274,9 @@ typedef struct imx_request {
                        ** quote.withdraw (0: not given): 1..IMX_ID_MAX   */
   uint64_t quote;      /* tender.award, quote.withdraw (0: not given)    */
   int decide;          /* tender.new: IMX_PDECIDE_*, lowest by default   */
+  int price_weight;    /* tender.new, decide score: 0..IMX_WEIGHT_MAX    */
+  int quality_weight;  /* (whole percent; the server checks the sum)     */
+  int weights_given;   /* IMX_PWEIGHT_* bits: the weights in the request */
   uint32_t depth;      /* book.get: 1..IMX_DEPTH_MAX, default 10         */
   uint32_t limit;      /* trades.list, tender.list: 1..IMX_LIST_MAX,
                        ** default 100; order.history:

@@ -75,7 +75,7 @@ static const char *const new_status_words[] = {"open", "filled", "cancelled", NU
 static const char *const closed_words[] = {"filled", "cancelled", "expired", NULL};
 static const char *const role_words[] = {"provider", "receiver", "finance",
                                          "admin", NULL};
-static const char *const decide_words[] = {"lowest", "choose", NULL};
+static const char *const decide_words[] = {"lowest", "choose", "score", NULL};
 
 const char *imx_msg_type_name(imx_msg_type t) {
   unsigned u = (unsigned)t;
@@ -186,7 +186,7 @@ enum field_id {
   F_CC, F_TOKEN, F_SERVICE, F_SIDE, F_QTY, F_PRICE, F_TIF, F_AON, F_ORDER,
   F_DEPTH, F_LIMIT, F_CEILING, F_DEADLINE_MS, F_TENDER, F_REFERENCE, F_AFTER,
   F_START, F_BEFORE, F_DECIDE, F_QUOTE, F_MIN_STARS, F_ALLOW_UNRATED, F_PERIOD,
-  F_TRADE, F_STARS, F_COMMENT,
+  F_TRADE, F_STARS, F_COMMENT, F_PRICE_WEIGHT, F_QUALITY_WEIGHT,
   F_COUNT
 };
 
@@ -199,7 +199,8 @@ static const char *const request_keys[K_FIELDS + F_COUNT + 1] = {
     "cc",    "token", "service", "side",    "qty",         "price",  "tif",
     "aon",   "order", "depth",   "limit",   "ceiling",     "deadline_ms",
     "tender", "reference", "after", "start", "before", "decide", "quote",
-    "min_stars", "allow_unrated", "period", "trade", "stars", "comment", NULL};
+    "min_stars", "allow_unrated", "period", "trade", "stars", "comment",
+    "price_weight", "quality_weight", NULL};
 
 static const char *const *const field_names = request_keys + K_FIELDS;
 _Static_assert(K_FIELDS + F_COUNT <= IMX_JSON_NAMES_MAX, "a bit per key");
@@ -222,7 +223,8 @@ static const struct request_spec {
                              0},
     [IMX_MSG_BALANCE_GET] = {ENVELOPE, 0},
     [IMX_MSG_TENDER_NEW] = {ENVELOPE | B(F_SERVICE) | B(F_QTY) | B(F_CEILING) |
-                                B(F_DEADLINE_MS) | B(F_DECIDE),
+                                B(F_DEADLINE_MS) | B(F_DECIDE) |
+                                B(F_PRICE_WEIGHT) | B(F_QUALITY_WEIGHT),
                             B(F_SERVICE) | B(F_QTY) | B(F_CEILING) |
                                 B(F_DEADLINE_MS)},
     [IMX_MSG_TENDER_QUOTE] = {ENVELOPE | B(F_TENDER) | B(F_PRICE),
@@ -311,6 +313,17 @@ static int get_field(const cJSON *it, enum field_id f, imx_request *r,
     if (rc == 0) r->stars = (int)v;
     return rc;
   case F_COMMENT: return copy_text(it, name, IMX_COMMENT_BYTES_MAX, r->comment, err);
+  case F_PRICE_WEIGHT:
+  case F_QUALITY_WEIGHT:
+    /* 0..100 each; which decide modes take them, and their sum, the
+    ** server checks (reason bad_weights) */
+    rc = imx_json_item_int(it, name, 0, IMX_WEIGHT_MAX, &v, err);
+    if (rc == 0) {
+      int bit = f == F_PRICE_WEIGHT ? IMX_PWEIGHT_PRICE : IMX_PWEIGHT_QUALITY;
+      *(f == F_PRICE_WEIGHT ? &r->price_weight : &r->quality_weight) = (int)v;
+      r->weights_given |= bit;
+    }
+    return rc;
   case F_DEPTH:
     rc = imx_json_item_int(it, name, 1, IMX_DEPTH_MAX, &v, err);
     if (rc == 0) r->depth = (uint32_t)v;
@@ -439,6 +452,8 @@ static int field_present(const imx_request *r, enum field_id f) {
   case F_MIN_STARS: return r->min_stars != 0;
   case F_ALLOW_UNRATED: return r->allow_unrated != 0;
   case F_COMMENT: return r->comment[0] != '\0';
+  case F_PRICE_WEIGHT: return (r->weights_given & IMX_PWEIGHT_PRICE) != 0;
+  case F_QUALITY_WEIGHT: return (r->weights_given & IMX_PWEIGHT_QUALITY) != 0;
   case F_LIMIT: return 1;
   case F_PERIOD: return r->period[0] != '\0';
   default: return 1;
@@ -466,7 +481,7 @@ static void put_field(writer *w, const imx_request *r, enum field_id f) {
   case F_AFTER: kv_uint(w, k, r->after); break;
   case F_START: kv_str(w, k, r->start); break;
   case F_BEFORE: kv_uint(w, k, r->before); break;
-  case F_DECIDE: kv_word(w, k, decide_words, 2, r->decide); break;
+  case F_DECIDE: kv_word(w, k, decide_words, 3, r->decide); break;
   case F_QUOTE: kv_uint(w, k, r->quote); break;
   case F_MIN_STARS: kv_int(w, k, r->min_stars); break;
   case F_ALLOW_UNRATED: kv_bool(w, k, r->allow_unrated); break;
@@ -474,6 +489,8 @@ static void put_field(writer *w, const imx_request *r, enum field_id f) {
   case F_TRADE: kv_uint(w, k, r->trade); break;
   case F_STARS: kv_int(w, k, r->stars); break;
   case F_COMMENT: kv_str(w, k, r->comment); break;
+  case F_PRICE_WEIGHT: kv_int(w, k, r->price_weight); break;
+  case F_QUALITY_WEIGHT: kv_int(w, k, r->quality_weight); break;
   case F_COUNT: assert(0 && "no such field"); break;
   }
 }
@@ -662,7 +679,7 @@ static void put_tender_rest(writer *w, const imx_reply_tender *t) {
   kv_int(w, "qty", t->qty);
   kv_int(w, "ceiling", t->ceiling_minor);
   kv_int(w, "deadline_time_ms", t->deadline_time_ms);
-  kv_word(w, "decide", decide_words, 2, t->decide);
+  kv_word(w, "decide", decide_words, 3, t->decide);
   kv_uint(w, "quote_count", t->quotes);
   if (t->my_quote) {
     kv_uint(w, "my_quote", t->my_quote);
@@ -1828,7 +1845,7 @@ static void put_md_tender(writer *w, const imx_md_event *ev) {
     kv_int(w, "qty", ev->qty);
     kv_int(w, "ceiling", ev->price_minor);
     kv_int(w, "deadline_time_ms", ev->deadline_time_ms);
-    kv_word(w, "decide", decide_words, 2, ev->decide);
+    kv_word(w, "decide", decide_words, 3, ev->decide);
     break;
   case IMX_MD_TENDER_QUOTED:
     kv_uint(w, "tender", ev->tender);

@@ -24,7 +24,9 @@ static inline int imx_request_eq(const imx_request *a, const imx_request *b) {
          EQ_(a, b, after) && EQ_STR_(a, b, start) && EQ_(a, b, before) &&
          EQ_(a, b, quote) && EQ_(a, b, decide) && EQ_(a, b, min_stars) &&
          EQ_(a, b, allow_unrated) && EQ_STR_(a, b, period) && EQ_(a, b, trade) &&
-         EQ_(a, b, stars) && EQ_STR_(a, b, comment);
+         EQ_(a, b, stars) && EQ_STR_(a, b, comment) &&
+         EQ_(a, b, price_weight) && EQ_(a, b, quality_weight) &&
+         EQ_(a, b, weights_given);
 }
 
 /* A reputation's numbers (its service only in cc.get's rows). */

@@ -2374,6 +2374,79 @@ static void test_choose_tender_awarded_to_the_dearer_quote_trades_at_its_price(v
   close_core(c);
 }
 
+/* A `score` tender (issue 13): P1 (5.0 stars) quotes 1500, P2 (1.0 star)
+** the cheaper 1400; with weights 40/60 of a ceiling of 2000 P1 scores
+** 40 x 0.25 + 60 x 1.0 = 70.0 and P2 40 x 0.3 + 60 x 0.2 = 24.0: P1 wins
+** at its price, where lowest would have taken P2's. */
+#define SCORE_TENDER(id, rest)                                                  \
+  "{\"v\":1,\"type\":\"tender.new\",\"id\":\"" id "\",\"service\":\"it.hour\","   \
+  "\"qty\":2,\"ceiling\":2000,\"deadline_ms\":60000" rest "}"
+
+static void score_tender_with_two_quotes(imx_core *c) {
+  CHECK_EQ(IMX_OK, core_reputation_set(c, cc_index("CC-P1"), 0, 3, 15));
+  CHECK_EQ(IMX_OK, core_reputation_set(c, cc_index("CC-P2"), 0, 3, 3));
+  const char *rq = SCORE_TENDER("n1", ",\"decide\":\"score\",\"price_weight\":40,"
+                                      "\"quality_weight\":60");
+  core_result res = run(c, "CC-R1", T0, rq);
+  CHECK_OK(IMX_MSG_TENDER_NEW);
+  CHECK(journal_is(&res, rq));
+  run(c, "CC-P1", T0 + 1, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":1,\"price\":1500}");
+  CHECK_OK(IMX_MSG_TENDER_QUOTE);
+  run(c, "CC-P2", T0 + 2, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q2\",\"tender\":1,\"price\":1400}");
+  CHECK_OK(IMX_MSG_TENDER_QUOTE);
+}
+
+static void test_score_tender_is_awarded_to_the_best_score_at_the_deadline(void) {
+  imx_core *c = open_core();
+  score_tender_with_two_quotes(c);
+  run(c, "CC-R1", T0 + 3, "{\"v\":1,\"type\":\"tender.list\",\"id\":\"l\"}");
+  CHECK_OK(IMX_MSG_TENDER_LIST);
+  CHECK(last_.tenders_n == 1 && last_.tenders[0].decide == IMX_PDECIDE_SCORE);
+  /* no award by hand: the score decides */
+  run(c, "CC-R1", T0 + 4,
+      "{\"v\":1,\"type\":\"tender.award\",\"id\":\"a\",\"tender\":1,\"quote\":2}");
+  CHECK_ERROR("forbidden", "tender", "wrong_decide");
+  core_batch_begin(c);
+  core_result res = core_tick(c, T0 + 60000);
+  CHECK_EQ(1, res.trades_n);
+  if (res.trades_n == 1) {
+    const imx_reply_trade *t = &res.trades[0].trade;
+    CHECK_STR("CC-R1", t->buyer);
+    CHECK_STR("CC-P1", t->seller);
+    CHECK_EQ(2, t->qty);
+    CHECK_EQ(1500, t->price_minor);
+    CHECK_EQ(1, t->buy_order);  /* the tender */
+    CHECK_EQ(1, t->sell_order); /* the winning quote */
+  }
+  close_core(c);
+}
+
+static void test_score_tender_weights_are_bad_weights_on_price_weight(void) {
+  imx_core *c = open_core();
+  static const char *const bad[] = {
+      ",\"decide\":\"score\"",                                            /* none */
+      ",\"decide\":\"score\",\"price_weight\":100",                       /* one */
+      ",\"decide\":\"score\",\"quality_weight\":100",
+      ",\"decide\":\"score\",\"price_weight\":60,\"quality_weight\":60",  /* 120 */
+      ",\"decide\":\"score\",\"price_weight\":0,\"quality_weight\":0",
+      ",\"price_weight\":0",                                             /* lowest */
+      ",\"decide\":\"lowest\",\"price_weight\":50,\"quality_weight\":50",
+      ",\"decide\":\"choose\",\"quality_weight\":0"};
+  char rq[512];
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(rq, sizeof rq, SCORE_TENDER("n%zu", "%s"), i, bad[i]);
+    core_result res = run(c, "CC-R1", T0, rq);
+    CHECK_ERROR("bad_field", "price_weight", "bad_weights");
+    CHECK(res.journal == NULL);
+  }
+  /* out of range: the decoder's bad_field on the weight (test_proto) */
+  /* the extremes are weights */
+  run(c, "CC-R1", T0, SCORE_TENDER("ok", ",\"decide\":\"score\",\"price_weight\":0,"
+                                         "\"quality_weight\":100"));
+  CHECK_OK(IMX_MSG_TENDER_NEW);
+  close_core(c);
+}
+
 static void test_tender_award_errors_name_their_reason_and_field(void) {
   imx_core *c = open_core();
   choose_tender_with_two_quotes(c);
@@ -3463,6 +3536,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_beyond_the_markets_limit_is_market_full),
       CHECK_CASE(test_a_market_with_66000_capacities_starts_and_trades),
       CHECK_CASE(test_choose_tender_awarded_to_the_dearer_quote_trades_at_its_price),
+      CHECK_CASE(test_score_tender_is_awarded_to_the_best_score_at_the_deadline),
+      CHECK_CASE(test_score_tender_weights_are_bad_weights_on_price_weight),
       CHECK_CASE(test_tender_award_errors_name_their_reason_and_field),
       CHECK_CASE(test_a_refused_award_is_run_again_and_may_succeed),
       CHECK_CASE(test_tender_cancel_by_the_receiver_releases_and_repeats),

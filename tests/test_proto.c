@@ -389,6 +389,51 @@ static void test_tender_new_decide_round_trips(void) {
              "decide");
 }
 
+static void test_tender_new_score_weights_round_trip(void) {
+  imx_request x = request(IMX_MSG_TENDER_NEW, "ts");
+  strcpy(x.service, "truck.day");
+  x.qty = 2, x.ceiling_minor = 45000, x.deadline_ms = 60000;
+  x.decide = IMX_PDECIDE_SCORE;
+  x.price_weight = 60, x.quality_weight = 40;
+  x.weights_given = IMX_PWEIGHT_PRICE | IMX_PWEIGHT_QUALITY;
+  round_trip_request(&x);
+  CHECK(strstr(out_, "\"decide\":\"score\"") != NULL);
+  CHECK(strstr(out_, "\"price_weight\":60,\"quality_weight\":40") != NULL);
+  x.price_weight = 0, x.quality_weight = 100; /* 0 is a weight, written */
+  round_trip_request(&x);
+  CHECK(strstr(out_, "\"price_weight\":0,\"quality_weight\":100") != NULL);
+  /* one weight alone round trips too: the server refuses it (bad_weights) */
+  x.weights_given = IMX_PWEIGHT_QUALITY, x.price_weight = 0;
+  round_trip_request(&x);
+  CHECK(strstr(out_, "price_weight") == NULL);
+  imx_request r;
+  if (!decode_ok(msg("tender.new", TENDER_NEW_BASE
+                     ",\"decide\":\"score\",\"price_weight\":100,\"quality_weight\":0"),
+                 &r))
+    return;
+  CHECK_EQ(IMX_PDECIDE_SCORE, r.decide);
+  CHECK_EQ(100, r.price_weight);
+  CHECK_EQ(0, r.quality_weight);
+  CHECK_EQ(IMX_PWEIGHT_PRICE | IMX_PWEIGHT_QUALITY, r.weights_given);
+  /* weights given on lowest are decoded (and refused by the server) */
+  if (!decode_ok(msg("tender.new", TENDER_NEW_BASE ",\"price_weight\":0"), &r)) return;
+  CHECK_EQ(IMX_PDECIDE_LOWEST, r.decide);
+  CHECK_EQ(IMX_PWEIGHT_PRICE, r.weights_given);
+  if (!decode_ok(msg("tender.new", TENDER_NEW_BASE), &r)) return;
+  CHECK_EQ(0, r.weights_given);
+  expect_bad("tender.new", TENDER_NEW_BASE ",\"price_weight\":101", "price_weight");
+  expect_bad("tender.new", TENDER_NEW_BASE ",\"price_weight\":-1", "price_weight");
+  expect_bad("tender.new", TENDER_NEW_BASE ",\"quality_weight\":50.5", "quality_weight");
+  expect_bad("tender.new", TENDER_NEW_BASE ",\"quality_weight\":\"40\"", "quality_weight");
+  expect_bad("tender.quote", "\"tender\":1,\"price\":1,\"price_weight\":50",
+             "price_weight");
+  /* the one table explains bad_weights, about price_weight */
+  imx_error_info e;
+  CHECK_EQ(0, imx_error_of("bad_weights", IMX_MSG_TENDER_NEW, &e));
+  CHECK_STR("bad_field", e.code);
+  CHECK_STR("price_weight", e.field);
+}
+
 static void test_tender_award_cancel_withdraw_round_trip(void) {
   imx_request x = request(IMX_MSG_TENDER_AWARD, "ta");
   x.tender = 9007199254740991ull, x.quote = 1;
@@ -3122,6 +3167,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_new_round_trips),
       CHECK_CASE(test_tender_quote_round_trips),
       CHECK_CASE(test_tender_new_decide_round_trips),
+      CHECK_CASE(test_tender_new_score_weights_round_trip),
       CHECK_CASE(test_tender_award_cancel_withdraw_round_trip),
       CHECK_CASE(test_tender_requests_refuse_bad_fields),
       CHECK_CASE(test_tender_decision_replies_round_trip),

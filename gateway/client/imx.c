@@ -608,7 +608,9 @@ static void print_history(cli *c, const imx_reply *r) {
 }
 
 static const char *decide_word(int decide) {
-  return decide == IMX_PDECIDE_CHOOSE ? "choose" : "lowest";
+  return decide == IMX_PDECIDE_SCORE    ? "score"
+         : decide == IMX_PDECIDE_CHOOSE ? "choose"
+                                        : "lowest";
 }
 
 static void print_tender_row(cli *c, const imx_reply_tender *t) {

@@ -218,6 +218,20 @@ const imx_md_event *core_batch_md(const imx_core *c, uint32_t *n) {
 
 /* ------------------------------------------------------------ events */
 
+/* A tender's decide mode: the engine's IMX_DECIDE_* and the wire's
+** IMX_PDECIDE_* */
+static int decide_to_proto(int d) {
+  return d == IMX_DECIDE_SCORE    ? IMX_PDECIDE_SCORE
+         : d == IMX_DECIDE_CHOOSE ? IMX_PDECIDE_CHOOSE
+                                  : IMX_PDECIDE_LOWEST;
+}
+
+static int decide_to_engine(int d) {
+  return d == IMX_PDECIDE_SCORE    ? IMX_DECIDE_SCORE
+         : d == IMX_PDECIDE_CHOOSE ? IMX_DECIDE_CHOOSE
+                                   : IMX_DECIDE_LOWEST;
+}
+
 static void keep_trade(imx_core *c, const imx_event *ev) {
   IMX_ASSERT(ev->trade_id > (uint64_t)c->last_trade);
   imx_reply_trade *t = &c->trades[c->trades_head];
@@ -335,7 +349,7 @@ static void md_tender(imx_core *c, const imx_event *ev) {
     md.topic_cc[0] = '\0'; /* the service's: providers see new jobs */
     md.price_minor = ti.ceiling_minor;
     md.deadline_time_ms = ti.deadline_ms;
-    md.decide = ti.decide == IMX_DECIDE_CHOOSE ? IMX_PDECIDE_CHOOSE : IMX_PDECIDE_LOWEST;
+    md.decide = decide_to_proto(ti.decide);
     break;
   case IMX_EV_QUOTE_ACCEPTED:
     md.kind = IMX_MD_TENDER_QUOTED; /* sealed: no price, no provider */
@@ -1079,11 +1093,17 @@ static size_t do_tender_new(imx_core *c, const imx_request *rq, uint32_t cc,
   if (s < 0) return reason_reply(rq, "unknown_service", buf, cap);
   if (!has_role(c, cc, IMX_ROLE_RECEIVER))
     return error_reply(rq, "forbidden", "cc", "only receivers open tenders", buf, cap);
+  /* score takes both weights, lowest and choose none (the engine checks
+  ** the sum, and refuses weights other than 0 on the other modes) */
+  int all = IMX_PWEIGHT_PRICE | IMX_PWEIGHT_QUALITY;
+  if (rq->weights_given != (rq->decide == IMX_PDECIDE_SCORE ? all : 0))
+    return reason_reply(rq, "bad_weights", buf, cap);
   imx_tender_new t = {.service = (uint32_t)s, .cc = cc, .qty = rq->qty,
                       .ceiling_minor = rq->ceiling_minor,
                       .deadline_ms = c->now_ms + rq->deadline_ms,
-                      .decide = rq->decide == IMX_PDECIDE_CHOOSE ? IMX_DECIDE_CHOOSE
-                                                                 : IMX_DECIDE_LOWEST};
+                      .decide = decide_to_engine(rq->decide),
+                      .price_weight = (uint32_t)rq->price_weight,
+                      .quality_weight = (uint32_t)rq->quality_weight};
   uint64_t id = 0;
   imx_status st = imx_engine_tender_new(c->e, &t, &id);
   if (st != IMX_OK) return engine_error(c, rq, st, buf, cap);
@@ -1229,7 +1249,7 @@ static void tender_row(const imx_core *c, const imx_tender_info *ti, uint32_t cc
   row->qty = ti->qty;
   row->ceiling_minor = ti->ceiling_minor;
   row->deadline_time_ms = ti->deadline_ms;
-  row->decide = ti->decide == IMX_DECIDE_CHOOSE ? IMX_PDECIDE_CHOOSE : IMX_PDECIDE_LOWEST;
+  row->decide = decide_to_proto(ti->decide);
   row->quotes = ti->quotes;
   if (ti->cc == cc) return;
   imx_quote_info q;
