@@ -106,6 +106,9 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
 /* A `score` tender's price_weight and quality_weight: whole percent, each
 ** 0..IMX_WEIGHT_MAX, summing to IMX_WEIGHT_MAX. */
 #define IMX_WEIGHT_MAX 100
+/* A score as shown (tender.get, tender.awarded): floor(1000 x score),
+** 0..IMX_SCORE_SHOWN_MAX (the engine's IMX_SCORE_MAX). */
+#define IMX_SCORE_SHOWN_MAX 100000
 #define IMX_RATEABLE_TRADES (1u << 19)   /* the trades the core keeps for
                                          ** ratings (524,288): an older one
                                          ** can no longer be rated, whatever

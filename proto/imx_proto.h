@@ -440,6 +440,8 @@ typedef struct imx_reply_tender {
   int64_t ceiling_minor;
   int64_t deadline_time_ms;            /* ms since the Unix epoch       */
   int decide;                          /* IMX_PDECIDE_*                 */
+  uint32_t price_weight;               /* decide score: 0..100, summing */
+  uint32_t quality_weight;             /* to 100; else both 0           */
   uint32_t quotes;                     /* standing quotes               */
   uint64_t my_quote;                   /* the asker's standing quote, 0:
                                        ** none                          */
@@ -453,6 +455,8 @@ typedef struct imx_reply_quote {
   char name[IMX_TEXT_BYTES_MAX + 1];
   char site[IMX_TEXT_BYTES_MAX + 1];
   int64_t price_minor;
+  int has_score;            /* a `score` tender's quote:                  */
+  int64_t score;            /* its score now, 0..IMX_SCORE_SHOWN_MAX      */
   imx_reply_reputation rep; /* the provider's, for the tender's service  */
 } imx_reply_quote;
 
@@ -642,6 +646,10 @@ typedef struct imx_md_event {
   char seller[IMX_NAME_BYTES_MAX + 1]; /* awarded                        */
   int64_t deadline_time_ms;    /* opened                                 */
   int decide;                  /* opened: IMX_PDECIDE_*                  */
+  uint32_t price_weight;       /* opened, decide score: the weights      */
+  uint32_t quality_weight;
+  int has_score;               /* awarded, a `score` tender: the winner's */
+  int64_t score;               /* score, 0..IMX_SCORE_SHOWN_MAX          */
   int why;                     /* lapsed: IMX_LAPSED_*                   */
 } imx_md_event;
 

@@ -680,6 +680,10 @@ static void put_tender_rest(writer *w, const imx_reply_tender *t) {
   kv_int(w, "ceiling", t->ceiling_minor);
   kv_int(w, "deadline_time_ms", t->deadline_time_ms);
   kv_word(w, "decide", decide_words, 3, t->decide);
+  if (t->decide == IMX_PDECIDE_SCORE) {
+    kv_uint(w, "price_weight", t->price_weight);
+    kv_uint(w, "quality_weight", t->quality_weight);
+  }
   kv_uint(w, "quote_count", t->quotes);
   if (t->my_quote) {
     kv_uint(w, "my_quote", t->my_quote);
@@ -803,6 +807,7 @@ static void put_quotes(writer *w, const imx_reply_quote *q, uint32_t n) {
     kv_str(w, "name", q->name);
     kv_str(w, "site", q->site);
     kv_int(w, "price", q->price_minor);
+    if (q->has_score) kv_int(w, "score", q->score);
     put_rep(w, &q->rep);
     put(w, "}", 1);
   }
@@ -1143,6 +1148,33 @@ static int decode_level(const cJSON *o, imx_reply_level *l, imx_proto_error *err
   return 0;
 }
 
+/* A `score` tender's weights, given exactly when decide is score. */
+static int decode_weights(const cJSON *o, int decide, uint32_t *price_weight,
+                          uint32_t *quality_weight, imx_proto_error *err) {
+  int score = decide == IMX_PDECIDE_SCORE;
+  if (!score) {
+    if (cJSON_GetObjectItemCaseSensitive(o, "price_weight") != NULL ||
+        cJSON_GetObjectItemCaseSensitive(o, "quality_weight") != NULL)
+      return imx_proto_fail(err, "bad_field", "price_weight",
+                            "given only when decide is score");
+    return 0;
+  }
+  int64_t p = 0, q = 0;
+  if (num(o, "price_weight", 0, IMX_WEIGHT_MAX, &p, err) ||
+      num(o, "quality_weight", 0, IMX_WEIGHT_MAX, &q, err))
+    return -1;
+  if (p + q != IMX_WEIGHT_MAX)
+    return imx_proto_fail(err, "bad_field", "price_weight", "the weights must sum to 100");
+  *price_weight = (uint32_t)p, *quality_weight = (uint32_t)q;
+  return 0;
+}
+
+/* An optional score (0..IMX_SCORE_SHOWN_MAX): 1 when given. */
+static int decode_score(const cJSON *o, int *has, int64_t *score, imx_proto_error *err) {
+  *has = cJSON_GetObjectItemCaseSensitive(o, "score") != NULL;
+  return *has ? num(o, "score", 0, IMX_SCORE_SHOWN_MAX, score, err) : 0;
+}
+
 /* The fields of a tender (a row, or tender.get's head): keys checked by the
 ** caller. */
 static int decode_tender_fields(const cJSON *o, imx_reply_tender *t,
@@ -1158,6 +1190,8 @@ static int decode_tender_fields(const cJSON *o, imx_reply_tender *t,
       opt_unum(o, "my_quote", &t->my_quote, err))
     return -1;
   t->quotes = (uint32_t)n;
+  if (decode_weights(o, t->decide, &t->price_weight, &t->quality_weight, err))
+    return -1;
   int has_price = cJSON_GetObjectItemCaseSensitive(o, "my_price") != NULL;
   if (has_price != (t->my_quote != 0))
     return imx_proto_fail(err, "bad_field", "my_price",
@@ -1166,8 +1200,8 @@ static int decode_tender_fields(const cJSON *o, imx_reply_tender *t,
 }
 
 #define TENDER_KEYS "tender", "service", "buyer", "qty", "ceiling", \
-                    "deadline_time_ms", "decide", "quote_count", "my_quote", \
-                    "my_price"
+                    "deadline_time_ms", "decide", "price_weight", \
+                    "quality_weight", "quote_count", "my_quote", "my_price"
 
 static int decode_tender(const cJSON *o, imx_reply_tender *t,
                          imx_proto_error *err) {
@@ -1216,12 +1250,13 @@ static int decode_rating(const cJSON *o, imx_reply_rating *r, imx_proto_error *e
 
 static int decode_quote(const cJSON *o, imx_reply_quote *q, imx_proto_error *err) {
   static const char *const keys[] = {"quote", "provider", "name", "site",
-                                     "price", REP_KEYS, NULL};
+                                     "price", "score", REP_KEYS, NULL};
   if (row_object(o, keys, err) || unum(o, "quote", &q->quote, err) ||
       text(o, "provider", q->provider, sizeof q->provider, 0, err) ||
       text(o, "name", q->name, sizeof q->name, 0, err) ||
       text(o, "site", q->site, sizeof q->site, 0, err) ||
-      qty(o, "price", &q->price_minor, err) || decode_rep(o, &q->rep, err))
+      qty(o, "price", &q->price_minor, err) ||
+      decode_score(o, &q->has_score, &q->score, err) || decode_rep(o, &q->rep, err))
     return -1;
   return 0;
 }
@@ -1846,6 +1881,10 @@ static void put_md_tender(writer *w, const imx_md_event *ev) {
     kv_int(w, "ceiling", ev->price_minor);
     kv_int(w, "deadline_time_ms", ev->deadline_time_ms);
     kv_word(w, "decide", decide_words, 3, ev->decide);
+    if (ev->decide == IMX_PDECIDE_SCORE) {
+      kv_uint(w, "price_weight", ev->price_weight);
+      kv_uint(w, "quality_weight", ev->quality_weight);
+    }
     break;
   case IMX_MD_TENDER_QUOTED:
     kv_uint(w, "tender", ev->tender);
@@ -1860,6 +1899,7 @@ static void put_md_tender(writer *w, const imx_md_event *ev) {
     kv_int(w, "qty", ev->qty);
     kv_int(w, "price", ev->price_minor);
     kv_uint(w, "trade", ev->trade);
+    if (ev->has_score) kv_int(w, "score", ev->score);
     break;
   case IMX_MD_TENDER_LAPSED:
     kv_uint(w, "tender", ev->tender);
@@ -1917,7 +1957,9 @@ static int decode_md_tender(const cJSON *d, imx_md_event *ev,
     return qty(d, "qty", &ev->qty, err) ||
                    qty(d, "ceiling", &ev->price_minor, err) ||
                    qty(d, "deadline_time_ms", &ev->deadline_time_ms, err) ||
-                   word(d, "decide", decide_words, &ev->decide, err)
+                   word(d, "decide", decide_words, &ev->decide, err) ||
+                   decode_weights(d, ev->decide, &ev->price_weight,
+                                  &ev->quality_weight, err)
                ? -1 : 0;
   case IMX_MD_TENDER_QUOTED:
     if (num(d, "quote_count", 0, UINT32_MAX, &n, err)) return -1;
@@ -1928,7 +1970,8 @@ static int decode_md_tender(const cJSON *d, imx_md_event *ev,
                    text(d, "seller", ev->seller, sizeof ev->seller, 0, err) ||
                    qty(d, "qty", &ev->qty, err) ||
                    qty(d, "price", &ev->price_minor, err) ||
-                   unum(d, "trade", &ev->trade, err)
+                   unum(d, "trade", &ev->trade, err) ||
+                   decode_score(d, &ev->has_score, &ev->score, err)
                ? -1 : 0;
   case IMX_MD_TENDER_LAPSED:
     return qty(d, "qty", &ev->qty, err) ||
@@ -1940,15 +1983,15 @@ static int decode_md_tender(const cJSON *d, imx_md_event *ev,
 }
 
 static int decode_md(const cJSON *d, imx_md_event *ev, imx_proto_error *err) {
-  static const char *const keys[7][10] = {
+  static const char *const keys[7][12] = {
       {"type", "service", "trade", "qty", "price", "time_ms", NULL},
       {"type", "service", "bid", "bid_qty", "offer", "offer_qty", NULL},
       {"type", "service", "price", "volume", "surplus", "surplus_side", NULL},
       {"type", "service", "tender", "buyer", "qty", "ceiling",
-       "deadline_time_ms", "decide", NULL},
+       "deadline_time_ms", "decide", "price_weight", "quality_weight", NULL},
       {"type", "service", "tender", "buyer", "quote_count", NULL},
       {"type", "service", "tender", "quote", "buyer", "seller", "qty", "price",
-       "trade", NULL},
+       "trade", "score", NULL},
       {"type", "service", "tender", "buyer", "qty", "why", NULL}};
   int kind = 0;
   if (!cJSON_IsObject(d))

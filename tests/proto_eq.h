@@ -100,12 +100,14 @@ static inline int imx_tender_eq(const imx_reply_tender *a,
   return EQ_(a, b, tender) && EQ_STR_(a, b, service) && EQ_STR_(a, b, buyer) &&
          EQ_(a, b, qty) && EQ_(a, b, ceiling_minor) &&
          EQ_(a, b, deadline_time_ms) && EQ_(a, b, decide) && EQ_(a, b, quotes) &&
-         EQ_(a, b, my_quote) && EQ_(a, b, my_price_minor);
+         EQ_(a, b, my_quote) && EQ_(a, b, my_price_minor) &&
+         EQ_(a, b, price_weight) && EQ_(a, b, quality_weight);
 }
 
 static inline int imx_quote_eq(const imx_reply_quote *a, const imx_reply_quote *b) {
   return EQ_(a, b, quote) && EQ_STR_(a, b, provider) && EQ_STR_(a, b, name) &&
-         EQ_STR_(a, b, site) && EQ_(a, b, price_minor) && imx_rep_eq(&a->rep, &b->rep);
+         EQ_STR_(a, b, site) && EQ_(a, b, price_minor) && EQ_(a, b, has_score) &&
+         EQ_(a, b, score) && imx_rep_eq(&a->rep, &b->rep);
 }
 
 /* Lists are equal when their lengths and every row are. */

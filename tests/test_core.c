@@ -2358,6 +2358,7 @@ static void test_choose_tender_awarded_to_the_dearer_quote_trades_at_its_price(v
     CHECK_EQ(1800, b->price_minor);
     CHECK_STR("CC-P2", b->seller);
     CHECK_EQ(1, b->trade);
+    CHECK_EQ(0, b->has_score); /* only a `score` tender's award has one */
   }
   CHECK(md_find(c, IMX_MD_TENDER_AWARDED, "CC-P1") == NULL);
   CHECK(md_find(c, IMX_MD_TRADE, "") != NULL);
@@ -2390,6 +2391,9 @@ static void score_tender_with_two_quotes(imx_core *c) {
   core_result res = run(c, "CC-R1", T0, rq);
   CHECK_OK(IMX_MSG_TENDER_NEW);
   CHECK(journal_is(&res, rq));
+  const imx_md_event *o = md_find(c, IMX_MD_TENDER_OPENED, "");
+  CHECK(o != NULL && o->decide == IMX_PDECIDE_SCORE && o->price_weight == 40 &&
+        o->quality_weight == 60);
   run(c, "CC-P1", T0 + 1, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":1,\"price\":1500}");
   CHECK_OK(IMX_MSG_TENDER_QUOTE);
   run(c, "CC-P2", T0 + 2, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q2\",\"tender\":1,\"price\":1400}");
@@ -2402,6 +2406,33 @@ static void test_score_tender_is_awarded_to_the_best_score_at_the_deadline(void)
   run(c, "CC-R1", T0 + 3, "{\"v\":1,\"type\":\"tender.list\",\"id\":\"l\"}");
   CHECK_OK(IMX_MSG_TENDER_LIST);
   CHECK(last_.tenders_n == 1 && last_.tenders[0].decide == IMX_PDECIDE_SCORE);
+  /* the receiver sees the weights and every quote's score now */
+  run(c, "CC-R1", T0 + 3, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g\",\"tender\":1}");
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK(last_.tenders_n == 1 && last_.quotes_n == 2);
+  if (last_.tenders_n == 1 && last_.quotes_n == 2) {
+    CHECK_EQ(IMX_PDECIDE_SCORE, last_.tenders[0].decide);
+    CHECK_EQ(40, last_.tenders[0].price_weight);
+    CHECK_EQ(60, last_.tenders[0].quality_weight);
+    CHECK_STR("CC-P1", last_.quotes[0].provider);
+    CHECK_EQ(1, last_.quotes[0].has_score);
+    CHECK_EQ(70000, last_.quotes[0].score);
+    CHECK_STR("CC-P2", last_.quotes[1].provider);
+    CHECK_EQ(24000, last_.quotes[1].score);
+  }
+  /* a provider sees its own quote's score only */
+  run(c, "CC-P2", T0 + 3, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g2\",\"tender\":1}");
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK(last_.quotes_n == 1);
+  if (last_.quotes_n == 1) {
+    CHECK_STR("CC-P2", last_.quotes[0].provider);
+    CHECK_EQ(24000, last_.quotes[0].score);
+  }
+  /* the score follows the reputation until the deadline */
+  CHECK_EQ(IMX_OK, core_reputation_set(c, cc_index("CC-P2"), 0, 3, 15));
+  run(c, "CC-P2", T0 + 3, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g3\",\"tender\":1}");
+  CHECK(last_.quotes_n == 1 && last_.quotes[0].score == 72000); /* 12 + 60 */
+  CHECK_EQ(IMX_OK, core_reputation_set(c, cc_index("CC-P2"), 0, 3, 3));
   /* no award by hand: the score decides */
   run(c, "CC-R1", T0 + 4,
       "{\"v\":1,\"type\":\"tender.award\",\"id\":\"a\",\"tender\":1,\"quote\":2}");
@@ -2418,7 +2449,59 @@ static void test_score_tender_is_awarded_to_the_best_score_at_the_deadline(void)
     CHECK_EQ(1, t->buy_order);  /* the tender */
     CHECK_EQ(1, t->sell_order); /* the winning quote */
   }
+  /* the award says the winner's score, on the buyer's and the winner's topics */
+  const imx_md_event *b = md_find(c, IMX_MD_TENDER_AWARDED, "CC-R1");
+  const imx_md_event *w = md_find(c, IMX_MD_TENDER_AWARDED, "CC-P1");
+  CHECK(b != NULL && w != NULL);
+  if (b && w) {
+    CHECK_EQ(1, b->has_score);
+    CHECK_EQ(70000, b->score);
+    CHECK_EQ(70000, w->score);
+    CHECK_EQ(1500, b->price_minor);
+  }
   close_core(c);
+}
+
+/* A snapshot keeps a `score` tender's weights and the reputations: a core
+** read from it shows the same scores and awards the same quote; the
+** journaled tender.new replays into a score tender. */
+static void test_score_tender_survives_a_snapshot_and_a_replay(void) {
+  imx_core *a = open_core();
+  score_tender_with_two_quotes(a);
+  size_t n = core_snapshot_write(a, NULL, 0);
+  char *snap = malloc(n);
+  if (snap == NULL) abort();
+  CHECK_EQ(n, core_snapshot_write(a, snap, n));
+  imx_core *b = open_core();
+  const char *why = NULL;
+  CHECK_EQ(0, core_snapshot_read(b, snap, n, &why));
+  free(snap);
+  run(b, "CC-R1", T0 + 3, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g\",\"tender\":1}");
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK(last_.tenders_n == 1 && last_.quotes_n == 2);
+  if (last_.tenders_n == 1 && last_.quotes_n == 2) {
+    CHECK_EQ(40, last_.tenders[0].price_weight);
+    CHECK_EQ(70000, last_.quotes[0].score);
+    CHECK_EQ(24000, last_.quotes[1].score);
+  }
+  core_batch_begin(b);
+  core_result res = core_tick(b, T0 + 60000);
+  CHECK_EQ(1, res.trades_n);
+  if (res.trades_n == 1) CHECK_STR("CC-P1", res.trades[0].trade.seller);
+  close_core(b);
+  close_core(a);
+  /* the journal entry of tender.new replays with its weights */
+  imx_core *r = open_core();
+  const char *rq = SCORE_TENDER("n1", ",\"decide\":\"score\",\"price_weight\":0,"
+                                      "\"quality_weight\":100");
+  core_result replayed;
+  CHECK_EQ(0, core_replay(r, T0, "CC-R1", rq, strlen(rq), &replayed));
+  CHECK_EQ(1, replayed.changed);
+  run(r, "CC-R1", T0 + 1, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g\",\"tender\":1}");
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK(last_.tenders_n == 1 && last_.tenders[0].decide == IMX_PDECIDE_SCORE &&
+        last_.tenders[0].price_weight == 0 && last_.tenders[0].quality_weight == 100);
+  close_core(r);
 }
 
 static void test_score_tender_weights_are_bad_weights_on_price_weight(void) {
@@ -3538,6 +3621,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_choose_tender_awarded_to_the_dearer_quote_trades_at_its_price),
       CHECK_CASE(test_score_tender_is_awarded_to_the_best_score_at_the_deadline),
       CHECK_CASE(test_score_tender_weights_are_bad_weights_on_price_weight),
+      CHECK_CASE(test_score_tender_survives_a_snapshot_and_a_replay),
       CHECK_CASE(test_tender_award_errors_name_their_reason_and_field),
       CHECK_CASE(test_a_refused_award_is_run_again_and_may_succeed),
       CHECK_CASE(test_tender_cancel_by_the_receiver_releases_and_repeats),

@@ -2175,6 +2175,90 @@ static void test_market_data_tender_events_round_trip(void) {
   md_round_trip(&ev);
 }
 
+/* A `score` tender: its weights in the tender's fields, a score per quote
+** in tender.get, the weights in tender.opened and the winner's score in
+** tender.awarded; weights only with decide score, summing to 100. */
+static void test_score_tender_replies_and_events_round_trip(void) {
+  imx_reply_tender row = {.tender = 1, .service = "truck.day", .buyer = "CC-1100",
+                          .qty = 2, .ceiling_minor = 2000, .deadline_time_ms = 9,
+                          .decide = IMX_PDECIDE_SCORE, .price_weight = 40,
+                          .quality_weight = 60, .quotes = 2};
+  imx_reply_quote quotes[2] = {
+      {.quote = 1, .provider = "CC-6100", .name = "A", .site = "", .price_minor = 1500,
+       .has_score = 1, .score = 70000},
+      {.quote = 2, .provider = "CC-6200", .name = "B", .site = "", .price_minor = 1999,
+       .has_score = 1, .score = 0}};
+  imx_reply x = reply(IMX_MSG_TENDER_GET, "tg");
+  x.tenders = &row, x.tenders_n = 1;
+  x.quotes = quotes, x.quotes_n = 2;
+  round_trip_reply(&x);
+  CHECK(strstr(out_, "\"decide\":\"score\",\"price_weight\":40,\"quality_weight\":60,"
+                     "\"quote_count\":2") != NULL);
+  CHECK(strstr(out_, "\"price\":1500,\"score\":70000,\"ratings\"") != NULL);
+  CHECK(strstr(out_, "\"price\":1999,\"score\":0,\"ratings\"") != NULL);
+  x = reply(IMX_MSG_TENDER_LIST, "tl");
+  x.tenders = &row, x.tenders_n = 1;
+  round_trip_reply(&x);
+  row.price_weight = 100, row.quality_weight = 0;
+  round_trip_reply(&x);
+  static const char *const bad[] = {
+      /* score without its weights, weights not summing to 100, out of range */
+      "{\"v\":1,\"type\":\"tender.list.ok\",\"id\":\"x\",\"tenders\":[{\"tender\":1,"
+      "\"service\":\"s\",\"buyer\":\"b\",\"qty\":1,\"ceiling\":1,"
+      "\"deadline_time_ms\":1,\"decide\":\"score\",\"quote_count\":0}]}",
+      "{\"v\":1,\"type\":\"tender.list.ok\",\"id\":\"x\",\"tenders\":[{\"tender\":1,"
+      "\"service\":\"s\",\"buyer\":\"b\",\"qty\":1,\"ceiling\":1,\"deadline_time_ms\":1,"
+      "\"decide\":\"score\",\"price_weight\":50,\"quality_weight\":40,\"quote_count\":0}]}",
+      "{\"v\":1,\"type\":\"tender.list.ok\",\"id\":\"x\",\"tenders\":[{\"tender\":1,"
+      "\"service\":\"s\",\"buyer\":\"b\",\"qty\":1,\"ceiling\":1,\"deadline_time_ms\":1,"
+      "\"decide\":\"score\",\"price_weight\":101,\"quality_weight\":-1,\"quote_count\":0}]}",
+      /* weights on lowest */
+      "{\"v\":1,\"type\":\"tender.list.ok\",\"id\":\"x\",\"tenders\":[{\"tender\":1,"
+      "\"service\":\"s\",\"buyer\":\"b\",\"qty\":1,\"ceiling\":1,\"deadline_time_ms\":1,"
+      "\"decide\":\"lowest\",\"price_weight\":50,\"quality_weight\":50,\"quote_count\":0}]}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    imx_reply y;
+    imx_proto_error err = {0};
+    CHECK_EQ(-1, imx_reply_decode(bad[i], strlen(bad[i]), &y, &err));
+    CHECK(strstr(err.field, "_weight") != NULL);
+  }
+  /* a score above 100000 */
+  const char *big =
+      "{\"v\":1,\"type\":\"tender.get.ok\",\"id\":\"x\",\"tender\":1,\"service\":\"s\","
+      "\"buyer\":\"b\",\"qty\":1,\"ceiling\":1,\"deadline_time_ms\":1,\"decide\":\"score\","
+      "\"price_weight\":50,\"quality_weight\":50,\"quote_count\":1,\"buyer_name\":\"n\","
+      "\"buyer_site\":\"\",\"quotes\":[{\"quote\":1,\"provider\":\"p\",\"name\":\"n\","
+      "\"site\":\"\",\"price\":1,\"score\":100001,\"ratings\":0,\"stars_sum\":0,"
+      "\"ratings_90d\":0,\"stars_sum_90d\":0}]}";
+  imx_reply y;
+  imx_proto_error err = {0};
+  CHECK_EQ(-1, imx_reply_decode(big, strlen(big), &y, &err));
+  CHECK(strstr(err.field, "score") != NULL);
+
+  imx_md_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = IMX_MD_TENDER_OPENED;
+  strcpy(ev.service, "truck.day");
+  strcpy(ev.buyer, "CC-1100");
+  ev.tender = 3, ev.qty = 2, ev.price_minor = 45000, ev.deadline_time_ms = 1;
+  ev.decide = IMX_PDECIDE_SCORE, ev.price_weight = 60, ev.quality_weight = 40;
+  char buf[1024];
+  CHECK(imx_md_encode(&ev, buf, sizeof buf) > 0);
+  CHECK(strstr(buf, "\"decide\":\"score\",\"price_weight\":60,\"quality_weight\":40}") != NULL);
+  md_round_trip(&ev);
+  memset(&ev, 0, sizeof ev);
+  ev.kind = IMX_MD_TENDER_AWARDED;
+  strcpy(ev.service, "truck.day");
+  strcpy(ev.buyer, "CC-1100");
+  strcpy(ev.seller, "CC-6100");
+  strcpy(ev.topic_cc, "CC-1100");
+  ev.tender = 3, ev.quote = 2, ev.qty = 2, ev.price_minor = 45000, ev.trade = 9;
+  ev.has_score = 1, ev.score = 73400;
+  CHECK(imx_md_encode(&ev, buf, sizeof buf) > 0);
+  CHECK(strstr(buf, "\"trade\":9,\"score\":73400}") != NULL);
+  md_round_trip(&ev);
+}
+
 static void test_market_data_tender_topic_must_fit_the_event(void) {
   static const char *const bad[] = {
       /* a buyer's event on a service's topic */
@@ -3168,6 +3252,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_quote_round_trips),
       CHECK_CASE(test_tender_new_decide_round_trips),
       CHECK_CASE(test_tender_new_score_weights_round_trip),
+      CHECK_CASE(test_score_tender_replies_and_events_round_trip),
       CHECK_CASE(test_tender_award_cancel_withdraw_round_trip),
       CHECK_CASE(test_tender_requests_refuse_bad_fields),
       CHECK_CASE(test_tender_decision_replies_round_trip),

@@ -218,6 +218,8 @@ const imx_md_event *core_batch_md(const imx_core *c, uint32_t *n) {
 
 /* ------------------------------------------------------------ events */
 
+_Static_assert(IMX_SCORE_SHOWN_MAX == IMX_SCORE_MAX, "scores shown as the engine's");
+
 /* A tender's decide mode: the engine's IMX_DECIDE_* and the wire's
 ** IMX_PDECIDE_* */
 static int decide_to_proto(int d) {
@@ -350,6 +352,8 @@ static void md_tender(imx_core *c, const imx_event *ev) {
     md.price_minor = ti.ceiling_minor;
     md.deadline_time_ms = ti.deadline_ms;
     md.decide = decide_to_proto(ti.decide);
+    md.price_weight = ti.price_weight;
+    md.quality_weight = ti.quality_weight;
     break;
   case IMX_EV_QUOTE_ACCEPTED:
     md.kind = IMX_MD_TENDER_QUOTED; /* sealed: no price, no provider */
@@ -361,6 +365,9 @@ static void md_tender(imx_core *c, const imx_event *ev) {
     md.quote = ev->quote_id;
     md.price_minor = ev->price_minor;
     md.trade = ev->trade_id;
+    /* the winner's score, so that the award can be explained */
+    md.has_score = ti.decide == IMX_DECIDE_SCORE;
+    md.score = md.has_score ? ev->score : 0;
     copy_str(md.seller, sizeof md.seller, c->m->ccs[ev->cc].id);
     md_add(c, &md, ev->service);
     copy_str(md.topic_cc, sizeof md.topic_cc, md.seller); /* and the winner */
@@ -1250,6 +1257,8 @@ static void tender_row(const imx_core *c, const imx_tender_info *ti, uint32_t cc
   row->ceiling_minor = ti->ceiling_minor;
   row->deadline_time_ms = ti->deadline_ms;
   row->decide = decide_to_proto(ti->decide);
+  row->price_weight = ti->price_weight;
+  row->quality_weight = ti->quality_weight;
   row->quotes = ti->quotes;
   if (ti->cc == cc) return;
   imx_quote_info q;
@@ -1308,6 +1317,10 @@ static size_t do_tender_get(imx_core *c, const imx_request *rq, uint32_t cc,
     copy_str(row->name, sizeof row->name, p->name);
     copy_str(row->site, sizeof row->site, p->site);
     row->price_minor = q[i].price_minor;
+    /* a `score` tender's quote: its score with the reputations as they
+    ** stand now (the award takes them at the deadline) */
+    row->has_score = ti.decide == IMX_DECIDE_SCORE;
+    row->score = row->has_score ? q[i].score : 0;
     rep_fill(c, rep_of(c, q[i].cc, ti.service), &row->rep);
   }
   r.quotes = rows;
