@@ -138,8 +138,12 @@ argument_errors() {
     bid "$long" 1 85 || ok=1
   want_err CC-R1 2 "imx trades: --for: must be a cost centre id of 1 to 64 bytes$H trades" \
     trades --for "$long" || ok=1
-  want_err CC-R2 2 "imx tender: --decide: 'best': must be lowest or choose$H tender" \
+  want_err CC-R2 2 "imx tender: --decide: 'best': must be lowest, choose or score$H tender" \
     tender it.hour 1 90 60 --decide best || ok=1
+  want_err CC-R2 2 "imx tender: --weights: '60/50': must be PRICE/QUALITY, whole percents summing to 100 (e.g. 60/40)$H tender" \
+    tender it.hour 1 90 60 --decide score --weights 60/50 || ok=1
+  want_err CC-R2 2 "imx tender: --weights: missing: --decide score needs --weights PRICE/QUALITY (e.g. 60/40)$H tender" \
+    tender it.hour 1 90 60 --decide score || ok=1
   want_err CC-R2 2 "imx tender award: QUOTE: missing$H tender award" tender award 1 || ok=1
   want_err CC-P1 2 "imx quote withdraw: QUOTE: 'x': must be a whole number, 1 to 9007199254740991$H quote withdraw" \
     quote withdraw x || ok=1

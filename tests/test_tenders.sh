@@ -2,7 +2,8 @@
 # Tenders against a real imxd (docs/protocol.md, tender.*, quote.*): a
 # tender decided by the buyer's choice, through imx and through nngcat, its
 # market data on the service's topic and on the cost centres' own topics,
-# the sealed view of a provider, and a choose tender that lapses. Every
+# the sealed view of a provider, a choose tender that lapses, and a tender
+# decided by score (weights, scores, the award's score). Every
 # daemon listens on free loopback ports and is stopped at the end.
 # usage: test_tenders.sh IMXD IMX SOURCE_DIR
 set -u
@@ -204,5 +205,79 @@ watch_prints_tender_lines() {
   [[ "$out" == *"tender 7 lapsed: no award by the deadline"* ]] || { echo "  $out"; return 1; }
 }
 check imx_watch_prints_a_lapse watch_prints_tender_lines
+
+# ------------------------------------------- a tender decided by score
+
+# A second market whose providers are rated after one rating (ratings_min 1):
+# P1 is rated 5 stars, P2 1 star. With weights 40/60 of a ceiling of 20.00,
+# P1's 15.00 scores 40 x 0.25 + 60 x 1.0 = 70.0 and P2's cheaper 14.00
+# 40 x 0.3 + 60 x 0.2 = 24.0: P1 wins, at its price.
+sed 's/^{$/{ "ratings_min": 1,/' "$src/tests/gateway/market.json" >"$tmp/score-market.json"
+market=$tmp/score-market.json
+start_daemon score
+sc() { # sc CC imx-args...: imx on the score market with CC's token
+  local cc=$1
+  shift
+  IMX_URL=$URL_score IMX_PUB_URL=$PUB_score IMX_TOKEN=test-token-$cc IMX_CC=$cc "$imx" "$@"
+}
+
+score_market_rated() {
+  sc CC-P1 offer it.hour 1 10 >/dev/null && sc CC-R1 bid it.hour 1 10 >/dev/null &&
+    sc CC-P2 offer it.hour 1 10 >/dev/null && sc CC-R2 bid it.hour 1 10 >/dev/null &&
+    sc CC-R1 rate 1 5 >/dev/null && sc CC-R2 rate 2 1 >/dev/null &&
+    sc CC-R1 who CC-P1 | grep -q 'it.hour' || { sc CC-R1 trades; return 1; }
+}
+check the_score_market_has_two_rated_providers score_market_rated
+
+score_usage_errors() {
+  local out
+  out=$(sc CC-R1 tender it.hour 2 20 60 --decide score 2>&1)
+  [ $? -eq 2 ] && [[ "$out" == *"--weights"*"missing"* ]] || { echo "  $out"; return 1; }
+  out=$(sc CC-R1 tender it.hour 2 20 60 --decide score --weights 60/50 2>&1)
+  [ $? -eq 2 ] && [[ "$out" == *"--weights"*"summing to 100"* ]] || { echo "  $out"; return 1; }
+  out=$(sc CC-R1 tender it.hour 2 20 60 --decide score --weights 60-40 2>&1)
+  [ $? -eq 2 ] || { echo "  $out"; return 1; }
+  out=$(sc CC-R1 tender it.hour 2 20 60 --decide choose --weights 60/40 2>&1)
+  [ $? -eq 2 ] && [[ "$out" == *"--weights"*"only with --decide score"* ]] || { echo "  $out"; return 1; }
+  out=$(nngcat --req --dial "$URL_score" --format ascii --recv-timeout 5 --data \
+    '{"v":1,"type":"tender.new","id":"w1","token":"test-token-CC-R1","service":"it.hour","qty":1,"ceiling":2000,"deadline_ms":60000,"decide":"score","price_weight":70,"quality_weight":40}' 2>&1)
+  [[ "$out" == *'"code":"bad_field","field":"price_weight"'*'"reason":"bad_weights"'* ]] || { echo "  $out"; return 1; }
+  out=$(nngcat --req --dial "$URL_score" --format ascii --recv-timeout 5 --data \
+    '{"v":1,"type":"tender.new","id":"w2","token":"test-token-CC-R1","service":"it.hour","qty":1,"ceiling":2000,"deadline_ms":60000,"price_weight":0}' 2>&1)
+  [[ "$out" == *'"reason":"bad_weights"'* ]] || { echo "  $out"; return 1; }
+}
+check score_weights_are_checked_by_imx_and_by_imxd score_usage_errors
+
+score_tender_flow() {
+  sc CC-R1 tender it.hour 2 20 6 --decide score --weights 40/60 | grep -q '^tender 1 open$' &&
+    sc CC-P1 quote 1 15 | grep -q 'quote 1 on tender 1' &&
+    sc CC-P2 quote 1 14 | grep -q 'quote 2 on tender 1' || return 1
+  IMX_URL=$URL_score IMX_PUB_URL=$PUB_score IMX_TOKEN=test-token-CC-FIN "$imx" --json watch \
+    cc:CC-R1 >"$tmp/score.md" 2>&1 &
+  pids+=($!)
+  IMX_URL=$URL_score IMX_PUB_URL=$PUB_score IMX_TOKEN=test-token-CC-FIN "$imx" watch \
+    cc:CC-P1 >"$tmp/score.watch" 2>&1 &
+  pids+=($!)
+  sc CC-R1 tender show 1 >"$tmp/score.show" &&
+    grep -q 'decide score' "$tmp/score.show" &&
+    grep -q '^weights: price 40, quality 60' "$tmp/score.show" &&
+    grep -qE '^1 +Provider One +A +15.00 +70.0 +rated' "$tmp/score.show" &&
+    grep -qE '^2 +Provider Two +B +14.00 +24.0 +rated' "$tmp/score.show" || { cat "$tmp/score.show"; return 1; }
+  sc CC-P2 tender show 1 >"$tmp/score.P2" &&
+    grep -qE '^2 +Provider Two +B +14.00 +24.0' "$tmp/score.P2" &&
+    ! grep -q 'Provider One' "$tmp/score.P2" || { cat "$tmp/score.P2"; return 1; }
+  sc CC-R1 --json tender show 1 | grep -q '"decide":"score","price_weight":40,"quality_weight":60' || return 1
+  local got=0
+  for _ in $(seq 150); do # up to 15 s: the deadline is 6 s after the tender
+    grep -q '"type":"tender.awarded"' "$tmp/score.md" 2>/dev/null && grep -q 'best score' "$tmp/score.watch" && got=1 && break
+    sleep 0.1
+  done
+  [ $got -eq 1 ] || { cat "$tmp/score.md" "$tmp/score.watch"; return 1; }
+  grep -q '"tender":1,"quote":1,"buyer":"CC-R1","seller":"CC-P1","qty":2,"price":1500,"trade":3,"score":70000}' "$tmp/score.md" &&
+    grep -q 'the best score: 70.0' "$tmp/score.watch" &&
+    sc CC-R1 trades it.hour | grep -qE 'it.hour +Receiver One +Provider One +2 +15.00' ||
+    { cat "$tmp/score.md" "$tmp/score.watch"; sc CC-R1 trades it.hour; return 1; }
+}
+check a_score_tender_goes_to_the_best_score_not_the_cheapest score_tender_flow
 
 finish

@@ -613,6 +613,27 @@ static const char *decide_word(int decide) {
                                         : "lowest";
 }
 
+/* A score as people read it: the thousandths on the wire (floor(1000 x
+** score), 0..100000) with one decimal, cut not rounded: 73456 -> "73.4". */
+static const char *score_text(int64_t thousandths, char out[24]) {
+  IMX_ASSERT(thousandths >= 0 && thousandths <= IMX_SCORE_SHOWN_MAX); /* decoded so */
+  snprintf(out, 24, "%d.%d", (int)(thousandths / 1000), (int)(thousandths % 1000 / 100));
+  return out;
+}
+
+/* "P/Q": two whole percents, digits only, summing to 100; 0 when so. */
+static int parse_weights(const char *s, int *p, int *q) {
+  int v[2] = {0, 0}, k = 0, digits = 0;
+  for (; *s; s++) {
+    if (*s == '/' && k == 0 && digits) k = 1, digits = 0;
+    else if (*s >= '0' && *s <= '9' && digits < 3) v[k] = v[k] * 10 + (*s - '0'), digits++;
+    else return -1;
+  }
+  if (k != 1 || !digits || v[0] + v[1] != IMX_WEIGHT_MAX) return -1;
+  *p = v[0], *q = v[1];
+  return 0;
+}
+
 static void print_tender_row(cli *c, const imx_reply_tender *t) {
   char m[IMX_MONEY_TEXT_BYTES], d[32], p[IMX_MONEY_TEXT_BYTES];
   printf("%-8" PRIu64 " %-20s %-24s %8" PRId64 " %12s  %-6s %6" PRIu32 "  %s", t->tender,
@@ -630,12 +651,18 @@ static void print_tender(cli *c, const imx_reply *r) {
          "%s, %" PRIu32 " quotes\n", t->tender, t->qty, t->service, r->buyer_name,
          r->buyer_site, fmt_money(c, t->ceiling_minor, m), decide_word(t->decide),
          time_text(t->deadline_time_ms, d), t->quotes);
-  if (r->quotes_n) printf("%-8s %-28s %-16s %12s\n", "quote", "provider", "site", "price");
+  if (t->decide == IMX_PDECIDE_SCORE)
+    printf("weights: price %" PRIu32 ", quality %" PRIu32 " (the best score at the deadline"
+           " wins)\n", t->price_weight, t->quality_weight);
+  if (r->quotes_n)
+    printf("%-8s %-28s %-16s %12s%s\n", "quote", "provider", "site", "price",
+           t->decide == IMX_PDECIDE_SCORE ? "  score" : "");
   for (uint32_t i = 0; i < r->quotes_n; i++) {
     const imx_reply_quote *q = &r->quotes[i];
-    char rt[96];
+    char rt[96], sc[24];
     printf("%-8" PRIu64 " %-28s %-16s %12s", q->quote, q->name, q->site,
            fmt_money(c, q->price_minor, p));
+    if (q->has_score) printf("  %5s", score_text(q->score, sc));
     if (q->rep.ratings) printf("  rated %s", rep_text(&q->rep, rt));
     printf("\n");
   }
@@ -1063,10 +1090,25 @@ static int cmd_tender(cli *c, const args *a) {
       arg_int(c, "SECONDS", arg_pos(a, 3), 1, IMX_DEADLINE_MS_MAX / 1000, &n, &st))
     return st;
   rq.deadline_ms = n * 1000;
-  const char *decide = arg_opt(c, a, "--decide");
+  const char *decide = arg_opt(c, a, "--decide"), *weights = arg_opt(c, a, "--weights");
   if (decide && !strcmp(decide, "choose")) rq.decide = IMX_PDECIDE_CHOOSE;
+  else if (decide && !strcmp(decide, "score")) rq.decide = IMX_PDECIDE_SCORE;
   else if (decide && strcmp(decide, "lowest"))
-    return bad_arg(c, "--decide", "'%s': must be lowest or choose", decide);
+    return bad_arg(c, "--decide", "'%s': must be lowest, choose or score", decide);
+  if (rq.decide == IMX_PDECIDE_SCORE && weights == NULL)
+    return bad_arg(c, "--weights", "missing: --decide score needs --weights PRICE/QUALITY"
+                   " (e.g. 60/40)");
+  if (weights) {
+    int p = 0, q = 0;
+    if (rq.decide != IMX_PDECIDE_SCORE)
+      return bad_arg(c, "--weights", "only with --decide score");
+    if (parse_weights(weights, &p, &q))
+      return bad_arg(c, "--weights",
+                     "'%s': must be PRICE/QUALITY, whole percents summing to 100 (e.g. 60/40)",
+                     weights);
+    rq.price_weight = p, rq.quality_weight = q;
+    rq.weights_given = IMX_PWEIGHT_PRICE | IMX_PWEIGHT_QUALITY;
+  }
   if ((st = market(c)) != EXIT_OK) return st;
   if (arg_money(c, "CEILING", arg_pos(a, 2), IMX_PRICE_MAX_MINOR, &rq.ceiling_minor, &st))
     return st;
@@ -1262,6 +1304,9 @@ static void print_md(cli *c, const char *data, size_t len) {
            " deadline %s\n", ev.service, ev.tender, cc_name(c, ev.buyer), ev.qty,
            fmt_money(c, ev.price_minor, a), decide_word(ev.decide),
            time_text(ev.deadline_time_ms, d));
+    if (ev.decide == IMX_PDECIDE_SCORE)
+      printf("%-20s   weights: price %" PRIu32 ", quality %" PRIu32 "\n", ev.service,
+             ev.price_weight, ev.quality_weight);
     break;
   case IMX_MD_TENDER_QUOTED:
     printf("%-20s tender %" PRIu64 ": a quote came, %" PRIu32 " standing\n", ev.service,
@@ -1271,6 +1316,10 @@ static void print_md(cli *c, const char *data, size_t len) {
     printf("%-20s tender %" PRIu64 " awarded: quote %" PRIu64 " of %s, %" PRId64
            " at %s, trade %" PRIu64 "\n", ev.service, ev.tender, ev.quote,
            cc_name(c, ev.seller), ev.qty, fmt_money(c, ev.price_minor, a), ev.trade);
+    if (ev.has_score) {
+      char sc[24];
+      printf("%-20s   the best score: %s\n", ev.service, score_text(ev.score, sc));
+    }
     break;
   case IMX_MD_TENDER_LAPSED:
     printf("%-20s tender %" PRIu64 " lapsed: %s\n", ev.service, ev.tender,
@@ -1555,10 +1604,11 @@ static const command commands[] = {
     {"who", {"CC"}, 0, 0, {NULL}, cmd_who, "[CC]",
      "the cost centres (name, site, roles, offers), or one of them",
      "imx who CC-6100"},
-    {"tender", {"SERVICE", "QTY", "CEILING", "SECONDS"}, 4, 0, {"--decide="}, cmd_tender,
-     "SERVICE QTY CEILING SECONDS [--decide lowest|choose]",
+    {"tender", {"SERVICE", "QTY", "CEILING", "SECONDS"}, 4, 0, {"--decide=", "--weights="},
+     cmd_tender, "SERVICE QTY CEILING SECONDS [--decide lowest|choose|score] [--weights P/Q]",
      "ask providers for QTY units at CEILING per unit at most, quotes until SECONDS from now;"
-     " lowest: the cheapest quote then wins, choose: you award one",
+     " lowest: the cheapest quote then wins, choose: you award one, score: the best score"
+     " wins, price and the providers' ratings weighed P/Q percent (--weights 60/40)",
      "imx tender payroll.run 2 8000.00 3600 --decide choose"},
     {"tenders", {NULL}, 0, 0, {"--limit=", "--after="}, cmd_tenders,
      "[--limit N] [--after ID]",
