@@ -31,6 +31,14 @@ skip() { # name, reason
   skipped=$((skipped + 1)); echo "SKIP $1: $2"
 }
 
+has() { # has TEXT NEEDLE...: every NEEDLE (a fixed string) is in TEXT
+  local text=$1
+  shift
+  for n in "$@"; do
+    [[ "$text" == *"$n"* ]] || { echo "  missing: $n"; echo "$text" | sed 's/^/  | /'; return 1; }
+  done
+}
+
 finish() {
   if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"

@@ -43,7 +43,7 @@ want_err() {
   im "$cc" "$@"
   want "$rc" "" "$err"
 }
-has() { # has TEXT PATTERN (grep -E): TEXT has a line matching
+has() { # has TEXT PATTERN (grep -E): TEXT has a line matching (replaces lib.sh's fixed-string has)
   grep -qE -- "$2" <<<"$1" || { echo "  no line matching [$2] in:"; echo "$1"; return 1; }
 }
 

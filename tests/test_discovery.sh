@@ -27,13 +27,6 @@ as() { # as CC imx-args...: runs imx with CC's demo token
 raw() { # raw JSON: one request through nngcat, prints the reply
   nngcat --req --dial "$URL_main" --format ascii --recv-timeout 5 --data "$1" 2>&1
 }
-has() { # has TEXT PATTERN...: every fixed-string pattern is in TEXT
-  local text=$1
-  shift
-  for p in "$@"; do
-    [[ "$text" == *"$p"* ]] || { echo "  missing: $p"; echo "$text" | sed 's/^/  | /'; return 1; }
-  done
-}
 
 # An empty market first: names, descriptions, providers; nothing traded.
 services_of_an_empty_market() {

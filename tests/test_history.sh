@@ -37,13 +37,6 @@ expect_code() { # expect_code CODE imx-args...: imx fails with that code
   local rc=$?
   [ $rc -eq 1 ] && [[ "$out" == *"$code"* ]] || { echo "  rc $rc: $out"; return 1; }
 }
-has() { # has TEXT NEEDLE...: TEXT contains every NEEDLE
-  local text=$1
-  shift
-  for n in "$@"; do
-    [[ "$text" == *"$n"* ]] || { echo "  no $n in: $text"; return 1; }
-  done
-}
 
 # ------------------------------------------------------------ order.modify
 

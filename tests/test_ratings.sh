@@ -40,13 +40,6 @@ expect_reason() { # expect_reason CODE REASON CC imx-args...: refused with both
     [[ "$out" == *"\"field\":\"trade\""* || "$reason" == not_own_ratings ]] &&
     [[ "$out" == *"\"reason\":\"$reason\""* ]] || { echo "  rc $rc: $out"; return 1; }
 }
-has() { # has TEXT NEEDLE...: TEXT contains every NEEDLE
-  local text=$1
-  shift
-  for n in "$@"; do
-    [[ "$text" == *"$n"* ]] || { echo "  no $n in: $text"; return 1; }
-  done
-}
 
 # --------------------------------------------------------------- trades
 

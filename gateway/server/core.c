@@ -594,6 +594,11 @@ typedef struct dedupe_view {
 
 #define DEDUPE_NONE UINT32_MAX
 
+/* The bytes of an entry's record: its id, and its reply when kept. */
+static uint64_t dedupe_record_len(const dedupe_entry *e) {
+  return (uint64_t)e->id_len + (e->reply_len == DEDUPE_NOT_KEPT ? 0 : e->reply_len);
+}
+
 static dedupe_view dedupe_of(const imx_core *c, uint32_t cc) {
   IMX_ASSERT(cc < c->m->ccs_n);
   char *block = c->dedupe_arena + (size_t)cc * c->dedupe_block;
@@ -2190,7 +2195,7 @@ static void snap_dedupe(const imx_core *c, imx_wbuf *o) {
     imx_wbuf_int(o, v.s->n, 4);
     for (uint32_t i = 0; i < v.s->n; i++) {
       const dedupe_entry *e = &v.entries[(v.s->oldest + i) % c->dedupe_entries];
-      size_t record = e->id_len + (e->reply_len == DEDUPE_NOT_KEPT ? 0 : e->reply_len);
+      size_t record = (size_t)dedupe_record_len(e);
       imx_wbuf_int(o, e->request_hash, 8);
       imx_wbuf_int(o, e->pos, 8);
       imx_wbuf_int(o, e->reply_len, 4);
@@ -2223,14 +2228,13 @@ static int read_dedupe(imx_core *c, imx_rbuf *in) {
                         .id_len = (uint32_t)imx_rbuf_int(in, 4)};
       if (in->why) return -1;
       int kept = e.reply_len != DEDUPE_NOT_KEPT;
-      uint64_t record = (uint64_t)e.id_len + (kept ? e.reply_len : 0);
+      uint64_t record = dedupe_record_len(&e);
       if (i == 0) first = e.pos;
       if (e.id_len < 1 || e.id_len > IMX_NAME_BYTES_MAX ||
           (kept && e.reply_len > IMX_REPLY_BYTES_MAX) || record > share ||
           e.pos % share + record > share || e.pos < first || e.pos + record > head ||
-          head - first > share || (i > 0 && e.pos < v.entries[i - 1].pos + v.entries[i - 1].id_len +
-                                   (v.entries[i - 1].reply_len == DEDUPE_NOT_KEPT
-                                        ? 0 : v.entries[i - 1].reply_len)))
+          head - first > share ||
+          (i > 0 && e.pos < v.entries[i - 1].pos + dedupe_record_len(&v.entries[i - 1])))
         return imx_rbuf_fail(in, "a remembered request is out of range");
       const uint8_t *bytes = imx_rbuf_bytes(in, (size_t)record);
       if (bytes == NULL) return -1;
