@@ -420,4 +420,55 @@ signout() {
 }
 check signout_ends_the_session_and_its_websocket signout
 
+# ------------------------------------------------------------------ https
+
+# --tls-cert and --tls-key: the web is https, the cookie Secure, the
+# websocket wss; a certificate made here, for localhost and 127.0.0.1.
+https() {
+  if ! command -v openssl >/dev/null; then echo "  openssl is missing"; return 1; fi
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null || { echo "  openssl failed"; return 1; }
+  start_daemon tls --http https://127.0.0.1:0 --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem"
+  [[ "$WEB_tls" == https://127.0.0.1:* ]] || { echo "  web on $WEB_tls"; return 1; }
+  local t=(--cacert "$tmp/cert.pem") r
+  r=$(req "${t[@]}" "$WEB_tls/")
+  [ "$(status "$r")" = 200 ] && [ "$(header "$r" Content-Security-Policy)" = "$CSP" ] || { echo "$r"; return 1; }
+  r=$(req "${t[@]}" -c "$tmp/tls.cookies" -X POST "$WEB_tls/api/signin" -d '{"token":"test-token-CC-R1"}')
+  [[ "$(header "$r" Set-Cookie)" =~ ^imx_session=[0-9a-f]{64}\;\ Path=/\;\ HttpOnly\;\ SameSite=Strict\;\ Max-Age=43200\;\ Secure$ ]] ||
+    { echo "$r"; return 1; }
+  r=$(req "${t[@]}" -b "$tmp/tls.cookies" -H "Origin: $WEB_tls" -X POST "$WEB_tls/api/balance.get" -d '{}')
+  [ "$(status "$r")" = 200 ] && has "$(body "$r")" '"balance.get.ok"' '"cc":"CC-R1"' || { echo "$r"; return 1; }
+  # plain http on the https port gets nothing
+  r=$(curl -s --max-time 3 "${WEB_tls/https:/http:}/" 2>&1)
+  [[ "$r" != *imx* ]] || { echo "  http answered: $r"; return 1; }
+  # wss: a trade seen through TLS
+  local c
+  c=$(awk '/imx_session/ {print "imx_session=" $7}' "$tmp/tls.cookies")
+  "$wsclient" "${WEB_tls/https:/wss:}/api/live" "$c" 1 10000 "$tmp/cert.pem" >"$tmp/ws.tls" 2>&1 &
+  local ws=$!
+  pids+=("$ws")
+  for _ in $(seq 200); do grep -q "^open$" "$tmp/ws.tls" 2>/dev/null && break; sleep 0.05; done
+  r=$(req "${t[@]}" -b "$tmp/tls.cookies" -X POST "$WEB_tls/api/order.new" \
+    -d '{"id":"t1","service":"it.hour","side":"bid","qty":1,"price":5000}')
+  has "$(body "$r")" '"order.new.ok"' || { echo "$r"; return 1; }
+  wait "$ws" && has "$(cat "$tmp/ws.tls")" '{"type":"top","service":"it.hour","bid":5000,' ||
+    { cat "$tmp/ws.tls"; return 1; }
+  kill "$PID_tls"
+}
+check https_with_a_self_signed_certificate https
+
+# Refused at the start: https without a key, a key that is not PEM.
+tls_refused() {
+  local out
+  out=$("$imxd" --market "$market" --db "$tmp/x.db" --http https://127.0.0.1:0 2>&1)
+  [ $? = 2 ] || { echo "$out"; return 1; }
+  echo "not a key" >"$tmp/bad.pem"
+  out=$("$imxd" --market "$market" --db "$tmp/x.db" --listen tcp://127.0.0.1:0 \
+    --publish tcp://127.0.0.1:0 --http https://127.0.0.1:0 --tls-cert "$tmp/cert.pem" \
+    --tls-key "$tmp/bad.pem" 2>&1)
+  [ $? = 1 ] && has "$out" "not a PEM certificate and its key" || { echo "$out"; return 1; }
+}
+check bad_tls_options_are_refused tls_refused
+
 finish

@@ -146,8 +146,10 @@ int main(int argc, char **argv) {
     else { fprintf(stderr, "imxd: bad option %s %s\n", a, v); usage(stderr); return 2; }
   }
   if (market_path == NULL || cfg.db_path == NULL) { usage(stderr); return 2; }
-  if (!cfg.tls_cert != !cfg.tls_key || (cfg.http_root && !cfg.http_url)) {
-    fprintf(stderr, "imxd: --tls-cert and --tls-key go together, --http-root with --http\n");
+  if (!cfg.tls_cert != !cfg.tls_key || (cfg.http_root && !cfg.http_url) ||
+      (cfg.http_url && (strncmp(cfg.http_url, "https://", 8) == 0) != (cfg.tls_cert != NULL))) {
+    fprintf(stderr, "imxd: --tls-cert and --tls-key go together, and with them --http is\n"
+                    "      https://; --http-root goes with --http\n");
     return 2;
   }
   cfg.sync_full = sync_full;
