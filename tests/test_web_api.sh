@@ -166,6 +166,22 @@ check five_failed_signins_limit_the_cc_and_the_address rate_limited
 
 # ------------------------------------------------------------------ calls
 
+# A session's calls count against the connection's rate (--rate, --burst).
+session_rate() {
+  start_daemon rate --http http://127.0.0.1:0 --rate 1 --burst 2
+  local r i
+  r=$(req -c "$tmp/rate.cookies" -X POST "$WEB_rate/api/signin" -d '{"token":"test-token-CC-R1"}')
+  [ "$(status "$r")" = 200 ] || return 1
+  for i in 1 2; do
+    r=$(req -b "$tmp/rate.cookies" -X POST "$WEB_rate/api/book.get" -d '{"service":"it.hour"}')
+    [ "$(status "$r")" = 200 ] || { echo "  call $i: $r"; return 1; }
+  done
+  r=$(req -b "$tmp/rate.cookies" -X POST "$WEB_rate/api/book.get" -d '{"service":"it.hour"}')
+  [ "$(status "$r")" = 429 ] && has "$(body "$r")" '"code":"rate_limited"' || { echo "$r"; return 1; }
+  kill "$PID_rate"
+}
+check a_session_over_its_rate_gets_429 session_rate
+
 signin CC-P1 >/dev/null
 signin CC-FIN >/dev/null
 signin CC-ADM >/dev/null
