@@ -487,4 +487,19 @@ tls_refused() {
 }
 check bad_tls_options_are_refused tls_refused
 
+# Every daemon stops cleanly: no sanitizer report in any log (the ASan
+# build), "stopped" in each.
+clean_stops() {
+  local p ok=0
+  kill "$PID_web" 2>/dev/null
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  if grep -l "Sanitizer\|runtime error" "$tmp"/*.log; then
+    grep -h -A12 "Sanitizer\|runtime error" "$tmp"/*.log | head -40
+    ok=1
+  fi
+  grep -q "imxd: stopped" "$tmp/web.log" || { echo "  the web daemon did not stop"; ok=1; }
+  return $ok
+}
+check every_daemon_stops_cleanly clean_stops
+
 finish

@@ -2130,7 +2130,9 @@ void web_stop(web *w) {
   if (w->started) nng_http_server_stop(w->http);
   slow_stop(w);
   live_stop(w);
-  if (w->handler) nng_http_server_del_handler(w->http, w->handler);
+  /* del_handler hands the server's reference back: then it is freed */
+  if (w->handler && nng_http_server_del_handler(w->http, w->handler) == 0)
+    nng_http_handler_free(w->handler);
   if (w->http) nng_http_server_release(w->http);
   if (w->tls_cfg) nng_tls_config_free(w->tls_cfg);
   for (uint32_t i = 0; w->jobs && i < w->jobs_n; i++) {
