@@ -779,10 +779,14 @@ static void write_head(const hist *h, const sim_import_opts *o, FILE *out) {
            o->headroom_percent);
   fputs("{\n  \"description\": ", out);
   sim_json_str(out, desc);
-  fprintf(out, ",\n  \"currency\": \"%s\",\n  \"periods\": %u,\n  \"seed\": %" PRIu64
-          ",\n  \"agents\": \"%s\",\n  \"services\": [\n",
-          o->market ? o->market->currency : "EUR", h->periods.n, o->seed,
-          sim_agents_name(o->agents));
+  fprintf(out, ",\n  \"currency\": \"%s\",\n  \"periods\": %u,\n  \"period_labels\": [",
+          o->market ? o->market->currency : "EUR", h->periods.n);
+  for (uint32_t p = 0; p < h->periods.n; p++) {
+    fputs(p ? ", " : "", out);
+    sim_json_str(out, label_at(h, p));
+  }
+  fprintf(out, "],\n  \"seed\": %" PRIu64 ",\n  \"agents\": \"%s\",\n  \"services\": [\n",
+          o->seed, sim_agents_name(o->agents));
   for (uint32_t s = 0; s < h->services.n; s++) {
     /* The market file knows the unit, the tick and the mode; the history
     ** only the id. */

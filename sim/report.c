@@ -664,8 +664,7 @@ static void json_quality(const agg *a, FILE *o) {
 /* ======================================================= reconciliation */
 
 static const char *recon_period(const agg *a, uint32_t p, numbuf *b) {
-  (void)a;
-  return fmt_int(b, p);
+  return sim_period_label(a->sc, p, b->s, sizeof b->s);
 }
 
 /* The summary: how much of the history the flat run reproduces. */
@@ -715,8 +714,10 @@ static void json_recon(const agg *a, FILE *o) {
   for (uint32_t k = 0; k < rc->lines_n; k++) {
     const sim_recon_line *l = &rc->lines[k];
     if (l->cause == SIM_CAUSE_NONE) continue;
-    fprintf(o, "%s{\"period\":%" PRIu32 ",\"service\":", first ? "" : ",", l->period);
+    fprintf(o, "%s{\"period\":%" PRIu32 ",\"label\":", first ? "" : ",", l->period);
     first = 0;
+    sim_json_str(o, recon_period(a, l->period, &b));
+    fputs(",\"service\":", o);
     sim_json_str(o, a->sc->services[l->service].id);
     fputs(",\"receiver\":", o);
     sim_json_str(o, a->sc->ccs[l->recv_cc].id);
@@ -948,11 +949,14 @@ static void csv_str(FILE *o, const char *s) {
 ** difference (empty when exact). */
 static void csv_recon(const agg *a, FILE *o) {
   numbuf b[2];
-  fputs("period,service,receiver,sender,history_units,history_amount,flat_units,"
+  fputs("period,label,service,receiver,sender,history_units,history_amount,flat_units,"
         "flat_amount,exact,cause\n", o);
   for (uint32_t k = 0; k < a->recon.lines_n; k++) {
     const sim_recon_line *l = &a->recon.lines[k];
+    numbuf lb;
     fprintf(o, "%" PRIu32 ",", l->period);
+    csv_str(o, recon_period(a, l->period, &lb));
+    fputc(',', o);
     csv_str(o, a->sc->services[l->service].id);
     fputc(',', o);
     csv_str(o, a->sc->ccs[l->recv_cc].id);
@@ -1796,7 +1800,10 @@ static void html_recon(const agg *a, FILE *o) {
   for (uint32_t k = 0; k < rc->lines_n; k++) {
     const sim_recon_line *l = &rc->lines[k];
     if (l->cause == SIM_CAUSE_NONE) continue;
-    fprintf(o, "<tr><td>%" PRIu32 "</td><td class=\"l\">", l->period);
+    numbuf lb;
+    fputs("<tr><td>", o);
+    html_str(o, recon_period(a, l->period, &lb));
+    fputs("</td><td class=\"l\">", o);
     html_str(o, a->sc->services[l->service].id);
     fputs("</td><td class=\"l\">", o);
     html_str(o, a->sc->ccs[l->recv_cc].id);

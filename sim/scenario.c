@@ -873,7 +873,7 @@ static int parse_top(loader *L, const cJSON *doc) {
   static const char *const keys[] = {"description", "currency", "periods", "seed",
                                      "agents", "services", "providers",
                                      "receivers", "flat_rate", "changes",
-                                     "quality", "history", NULL};
+                                     "quality", "history", "period_labels", NULL};
   imx_proto_error *err = L->err;
   sim_scenario *sc = L->sc;
   const char *cur = NULL;
@@ -895,6 +895,23 @@ static int parse_top(loader *L, const cJSON *doc) {
     return -1;
   sc->periods = (uint32_t)periods;
   sc->seed = (uint64_t)seed;
+  const cJSON *labels = cJSON_GetObjectItemCaseSensitive(doc, "period_labels");
+  if (labels) {
+    if (!cJSON_IsArray(labels) || (uint32_t)cJSON_GetArraySize(labels) != sc->periods)
+      return imx_proto_fail(err, "bad_field", "period_labels",
+                            "must be a list of one label a period");
+    sc->period_labels = calloc(sc->periods, sizeof *sc->period_labels);
+    if (sc->period_labels == NULL)
+      return imx_proto_fail(err, "internal", "period_labels", "out of memory");
+    uint32_t i = 0;
+    for (const cJSON *e = labels->child; e; e = e->next, i++) {
+      if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
+          strlen(e->valuestring) > SIM_LABEL_BYTES)
+        return imx_proto_fail(err, "bad_field", "", "must be a text of 1 to 32 bytes"),
+               imx_proto_at(err, "period_labels[%u]", i);
+      memcpy(sc->period_labels[i], e->valuestring, strlen(e->valuestring) + 1);
+    }
+  }
   sc->agents = (sim_agents)ag;
   return 0;
 }
@@ -1016,6 +1033,7 @@ void sim_scenario_free(sim_scenario *sc) {
   free(sc->units);
   free(sc->changes);
   free(sc->calib);
+  free(sc->period_labels);
   free(sc->hist);
   free(sc->hist_period);
   memset(sc, 0, sizeof *sc);
@@ -1080,6 +1098,13 @@ void sim_schedule_period(const sim_scenario *sc, uint32_t period, int64_t *eff) 
         assert(r->side == SIM_PROVIDER ? eff[k] >= eff[k - 1] : eff[k] <= eff[k - 1]);
     }
   }
+}
+
+const char *sim_period_label(const sim_scenario *sc, uint32_t p, char *buf, size_t cap) {
+  assert(p >= 1 && p <= sc->periods);
+  if (sc->period_labels) return sc->period_labels[p - 1];
+  snprintf(buf, cap, "%u", p);
+  return buf;
 }
 
 /* ---------------------------------------------------------------- names */

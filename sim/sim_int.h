@@ -75,6 +75,7 @@ int64_t sim_rng_range(sim_rng *g, int64_t lo, int64_t hi);
 #define SIM_UNITS_MAX (1u << 26)     /* schedule entries, all rows        */
 #define SIM_SCHEDULE_MAX 1000000     /* entries of one schedule           */
 #define SIM_CHANGES_MAX 1024u
+#define SIM_LABEL_BYTES 32           /* a period's label ("2026-01")      */
 
 typedef enum sim_key {
   SIM_KEY_PER_UNIT = 0, /* a planned rate per unit consumed              */
@@ -195,6 +196,7 @@ typedef struct sim_scenario {
   int64_t quality_noise;  /* tenths of a star; 0..20                     */
   int quality_min_stars;  /* tenths; 0 or 10..50                         */
   uint32_t ratings_min;   /* the engine's ratings_min; 1..1000, 3        */
+  char (*period_labels)[SIM_LABEL_BYTES + 1]; /* `period_labels`, or NULL */
   int64_t *calib;         /* calibrated receivers' quantities a period  */
   uint32_t calib_n;
   /* The allocation history the scenario was calibrated on (an imported
@@ -444,6 +446,8 @@ typedef struct sim_recon {
   int64_t exact_amount;   /* of it, on lines reproduced exactly           */
   int64_t flat_amount;    /* the flat run's total                         */
 } sim_recon;
+/* Period p's label (1-based): the scenario's period_labels, else "p". */
+const char *sim_period_label(const sim_scenario *sc, uint32_t p, char *buf, size_t cap);
 /* 0, or -1 out of memory; a scenario without history gives lines_n 0. */
 int sim_reconcile(const sim_result *r, sim_recon *out);
 void sim_recon_free(sim_recon *rc);
