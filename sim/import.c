@@ -1032,10 +1032,10 @@ int sim_history_market_misfits(const sim_history *h, const imx_market *m, char *
       if (k >= 0) continue;
       n++;
       if (o + 1 >= cap) continue;
-      o += (size_t)snprintf(buf + o, cap - o, "%s%s%s",
+      o += (size_t)snprintf(buf + o, cap - o, "%s%s",
                             first ? (o ? "; services " : pass ? "services " : "cost centres ")
                                   : ", ",
-                            t->v[i], "");
+                            t->v[i]);
       first = 0;
     }
   }

@@ -89,7 +89,9 @@ int sim_reconcile(const sim_result *r, sim_recon *out) {
   const sim_scenario *sc = r->sc;
   memset(out, 0, sizeof *out);
   if (sc->hist_n == 0) return 0;
-  size_t cap = (size_t)sc->hist_n + (size_t)sc->periods * (sc->rows_n - sc->providers_n) * 2 + 1;
+  /* The history's lines, a flat line per receiver and period, and the
+  ** money of each history line of a pool key. */
+  size_t cap = 2 * (size_t)sc->hist_n + (size_t)sc->periods * (sc->rows_n - sc->providers_n) + 1;
   rline *l = malloc(cap * sizeof *l);
   if (l == NULL) return -1;
   size_t n = 0;

@@ -936,6 +936,39 @@ static void test_flat_run_replays_and_reconciles_the_history(void) {
   sim_scenario_free(&sc);
 }
 
+/* A pool key with three senders of one receiver in one period: the money
+** of each line is the history's, the units all come from the home (P3,
+** which served most), so every line differs in units, cause sender. */
+static void test_pool_key_with_several_senders_reconciles_money_not_units(void) {
+  const char csv[] = "period,sender_cc,receiver_cc,service,quantity,amount\n"
+                     "1,P1,R,s,1,10.00\n1,P2,R,s,1,15.00\n1,P3,R,s,2,7.00\n";
+  sim_scenario sc;
+  char err[512] = "", path[64];
+  CHECK_EQ(0, import_csv(csv, opts(1000), &sc, err, sizeof err, path, sizeof path));
+  if (sc.rows == NULL) return;
+  CHECK_EQ(SIM_KEY_PERCENT, sc.services[0].key);
+  sim_result r;
+  CHECK_EQ(0, sim_result_init(&r, &sc));
+  CHECK_EQ(0, sim_flat_run(&sc, &r));
+  sim_recon rc;
+  CHECK_EQ(0, sim_reconcile(&r, &rc));
+  CHECK_EQ(3, rc.lines_n);
+  CHECK_EQ(0, rc.exact_n);
+  CHECK_EQ(3200, rc.hist_amount);
+  CHECK_EQ(3200, rc.flat_amount);
+  CHECK_EQ(0, rc.exact_amount);
+  for (uint32_t k = 0; k < rc.lines_n; k++) {
+    CHECK_EQ(SIM_CAUSE_SENDER, rc.lines[k].cause);
+    CHECK_EQ(rc.lines[k].hist_amount, rc.lines[k].flat_amount);
+  }
+  /* P3 (capacity 3) serves the 4 units R used: 3. */
+  CHECK_EQ(3, rc.lines[2].flat_units);
+  CHECK_EQ(2, rc.lines[2].hist_units);
+  sim_recon_free(&rc);
+  sim_result_free(&r);
+  sim_scenario_free(&sc);
+}
+
 /* The shipped history is reproduced to the cent, every line. */
 static void test_shipped_history_reconciles_exactly(void) {
   static const int64_t es[] = {250, 500, 1000, 2000};
@@ -1141,6 +1174,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_import_reads_erp_exports_as_they_come),
       CHECK_CASE(test_import_names_what_the_market_file_does_not_know),
       CHECK_CASE(test_flat_run_replays_and_reconciles_the_history),
+      CHECK_CASE(test_pool_key_with_several_senders_reconciles_money_not_units),
       CHECK_CASE(test_shipped_history_reconciles_exactly),
       CHECK_CASE(test_decimals_in_a_scenario_are_errors),
       CHECK_CASE(test_bad_calibrations_and_histories_fail),
