@@ -1094,7 +1094,7 @@ static const struct {
   int format;
 } formats[] = {
     {"csv", "csv", "text/csv; charset=utf-8", IMX_EXPORT_CSV},
-    {"sap", "sap.csv", "text/csv; charset=utf-8", IMX_EXPORT_SAP},
+    {"sap", "sap.txt", "text/plain; charset=utf-8", IMX_EXPORT_SAP},
     {"hledger", "journal", "text/plain; charset=utf-8", IMX_EXPORT_HLEDGER},
     {"beancount", "beancount", "text/plain; charset=utf-8", IMX_EXPORT_BEANCOUNT},
     {"ratings", "ratings.csv", "text/csv; charset=utf-8", IMX_EXPORT_RATINGS},
@@ -1147,7 +1147,9 @@ static void slow_run(web *w, slow_req *q) {
   }
   int closed = fclose(f);
   if (rc != 0 || closed != 0) {
-    respond_error(q->aio, "", "internal", "", imx_ledger_error(l));
+    /* what the export refuses (an open period for sap, a mapping the
+    ** market file lacks) is refused before a byte: the message says why */
+    respond_error(q->aio, "", "export_refused", "", imx_ledger_error(l));
   } else {
     char disposition[160];
     if (q->kind == SLOW_STATEMENT)
