@@ -310,6 +310,10 @@ export_csv() {
   r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=beancount")
   [ "$(header "$r" Content-Disposition)" = 'attachment; filename="imx-all.beancount"' ] &&
     has "$(body "$r")" 'option "operating_currency" "EUR"' || { echo "$r"; return 1; }
+  # the SAP upload needs a closed period and the market's SAP mapping
+  r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=sap&period=1")
+  [ "$(status "$r")" = 409 ] && has "$(body "$r")" '"code":"export_refused"' '"message":"sap: ' ||
+    { echo "$r"; return 1; }
   r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=xml")
   [ "$(status "$r")" = 400 ] && has "$(body "$r")" '"field":"format"' || { echo "$r"; return 1; }
   r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=csv&period=77x")

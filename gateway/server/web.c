@@ -1138,13 +1138,10 @@ static void slow_run(web *w, slow_req *q) {
     respond_error(q->aio, "", "internal", "", "out of memory");
     return;
   }
-  int rc = imx_ledger_read_begin(l);
-  if (rc == 0) {
-    rc = q->kind == SLOW_STATEMENT
-             ? imx_export_statement(l, w->m, q->period, w->m->ccs[q->cc].id, f, NULL)
-             : imx_export(l, w->m, q->period, formats[q->format].format, f, NULL);
-    imx_ledger_read_end(l);
-  }
+  /* each export reads in one query or one read transaction of its own */
+  int rc = q->kind == SLOW_STATEMENT
+               ? imx_export_statement(l, w->m, q->period, w->m->ccs[q->cc].id, f, NULL)
+               : imx_export(l, w->m, q->period, formats[q->format].format, f, NULL);
   int closed = fclose(f);
   if (rc != 0 || closed != 0) {
     /* what the export refuses (an open period for sap, a mapping the
