@@ -129,6 +129,23 @@ session_same() {
 }
 check session_returns_the_signin_reply_or_401 session_same
 
+# One cost centre holds 256 sessions at most: the 257th sign-in ends its
+# oldest (one curl process signs in 256 times more).
+sessions_per_cc() {
+  local r args=() i
+  signin CC-ADM first >/dev/null
+  for i in $(seq 256); do
+    args+=(-o /dev/null -X POST "$WEB/api/signin" -d '{"token":"test-token-CC-ADM"}' --next)
+  done
+  curl -s --max-time 60 "${args[@]}" -o /dev/null "$WEB/" || return 1
+  r=$(req -b "$(jar first)" "$WEB/api/session")
+  [ "$(status "$r")" = 401 ] || { echo "  the oldest session lives on: $r"; return 1; }
+  r=$(signin CC-ADM second)
+  r=$(req -b "$(jar second)" "$WEB/api/session")
+  [ "$(status "$r")" = 200 ] || { echo "$r"; return 1; }
+}
+check a_cost_centre_holds_256_sessions_at_most sessions_per_cc
+
 bad_signin() {
   local r
   r=$(req -X POST "$WEB/api/signin" -d '{"token":"wrong-token-xyz","cc":"CC-P2"}')
