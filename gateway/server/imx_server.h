@@ -45,6 +45,12 @@ typedef struct imx_server_config {
   int64_t snapshot_every;     /* a snapshot (db_path.snapshot) after
                               ** this many journal entries and at each
                               ** period close; 0: none, and none read */
+  /* The server's certificate (then any intermediate ones) and its key,
+  ** PEM files; both or neither. They make tls+tcp:// listen_url and
+  ** publish_url work (and the web's https://); a tls+tcp URL without them
+  ** is a start error. */
+  const char *tls_cert;
+  const char *tls_key;
 } imx_server_config;
 
 typedef struct imx_server imx_server;

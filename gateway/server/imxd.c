@@ -28,11 +28,13 @@ static void usage(FILE *f) {
           "            [--orders-max N] [--orders-per-cc N]\n"
           "            [--max-connections N] [--inflight N] [--anon-rate N]\n"
           "            [--send-timeout MS] [--snapshot-every N]\n"
+          "            [--tls-cert FILE --tls-key FILE]\n"
           "  --db       the ledger (SQLite): journal, trades, postings; replayed on start\n"
           "  --sync     full (default): an acknowledged request survives power loss;\n"
           "             normal: faster, the last commits can be lost on power loss\n"
           "  --listen   requests, REQ/REP (default " IMX_DEFAULT_LISTEN ")\n"
           "  --publish  market data, PUB (default " IMX_DEFAULT_PUBLISH ")\n"
+          "             tcp://HOST:PORT, or tls+tcp://HOST:PORT with --tls-cert\n"
           "  --workers  requests served at once (default 64)\n"
           "  --rate     requests per second per connection (default 20000)\n"
           "  --burst    burst per connection (default 2 x rate)\n"
@@ -54,7 +56,10 @@ static void usage(FILE *f) {
           "  --snapshot-every  journal entries between two snapshots of the market\n"
           "             (PATH.snapshot; also at every period close and on stop), so\n"
           "             that a start replays only the entries after the last one\n"
-          "             (default 100000; 0: no snapshots, the whole journal)\n");
+          "             (default 100000; 0: no snapshots, the whole journal)\n"
+          "  --tls-cert, --tls-key  the server's certificate (then any intermediate\n"
+          "             ones) and its unencrypted private key, PEM files: TLS for\n"
+          "             tls+tcp:// URLs; clients trust it with imx --ca\n");
 }
 
 #define FDS_RESERVED 64 /* listeners, the ledger, stdio, nng's own */
@@ -120,6 +125,8 @@ int main(int argc, char **argv) {
       sync_full = !strcmp(v, "full");
     else if (!strcmp(a, "--listen")) cfg.listen_url = v;
     else if (!strcmp(a, "--publish")) cfg.publish_url = v;
+    else if (!strcmp(a, "--tls-cert")) cfg.tls_cert = v;
+    else if (!strcmp(a, "--tls-key")) cfg.tls_key = v;
     else if (!strcmp(a, "--workers") && n > 0 && n <= 4096) cfg.workers = (uint32_t)n;
     else if (!strcmp(a, "--rate") && n > 0) cfg.rate_per_s = (double)n;
     else if (!strcmp(a, "--burst") && n > 0) cfg.rate_burst = (double)n;
@@ -137,6 +144,10 @@ int main(int argc, char **argv) {
     else { fprintf(stderr, "imxd: bad option %s %s\n", a, v); usage(stderr); return 2; }
   }
   if (market_path == NULL || cfg.db_path == NULL) { usage(stderr); return 2; }
+  if ((cfg.tls_cert == NULL) != (cfg.tls_key == NULL)) {
+    fprintf(stderr, "imxd: --tls-cert and --tls-key go together: give both\n");
+    return 2;
+  }
   cfg.sync_full = sync_full;
   if (cfg.rate_burst == 0) cfg.rate_burst = 2 * cfg.rate_per_s;
   if (fit_connections(&cfg.connections_max, explicit_max) != 0) return 2;
