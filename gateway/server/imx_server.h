@@ -45,10 +45,13 @@ typedef struct imx_server_config {
   int64_t snapshot_every;     /* a snapshot (db_path.snapshot) after
                               ** this many journal entries and at each
                               ** period close; 0: none, and none read */
+  /* The web front (web.h); http_url NULL: none. */
+  const char *http_url;       /* http://host:port, https:// with TLS  */
+  const char *http_root;      /* NULL: the pages compiled in          */
   /* The server's certificate (then any intermediate ones) and its key,
   ** PEM files; both or neither. They make tls+tcp:// listen_url and
-  ** publish_url work (and the web's https://); a tls+tcp URL without them
-  ** is a start error. */
+  ** publish_url work, and the web's https://; a TLS URL without them is
+  ** a start error. */
   const char *tls_cert;
   const char *tls_key;
 } imx_server_config;
@@ -64,6 +67,8 @@ int imx_server_failed(const imx_server *s);
 /* The URLs as bound ("tcp://127.0.0.1:0" becomes the port chosen). */
 const char *imx_server_listen_url(const imx_server *s);
 const char *imx_server_publish_url(const imx_server *s);
+/* The web front's URL as bound, or NULL without --http. */
+const char *imx_server_web_url(const imx_server *s);
 /* Answers the requests the engine already has, then closes everything. */
 /* Returns 0, or 1 when nng did not close its sockets in time (a known nng
 ** 1.5 hang): the ledger is closed and durable, but nng's threads still
