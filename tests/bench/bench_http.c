@@ -692,7 +692,7 @@ static int ws_frames(wsock *w) {
     if (len > WS_BUF_BYTES - 16) return -1;
     if (w->have - off < h + len) break;
     if (op == 8) return -1;
-    if (op == 1) {
+    if (op == 1 || op == 2) { /* text, as the contract says; binary counted too */
       atomic_fetch_add_explicit(&w->frames, 1, memory_order_relaxed);
       static const char trade[] = "{\"type\":\"trade\"";
       if (len >= sizeof trade - 1 && memcmp(b + off + h, trade, sizeof trade - 1) == 0)
