@@ -310,6 +310,10 @@ export_csv() {
   r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=beancount")
   [ "$(header "$r" Content-Disposition)" = 'attachment; filename="imx-all.beancount"' ] &&
     has "$(body "$r")" 'option "operating_currency" "EUR"' || { echo "$r"; return 1; }
+  # the SAP upload needs a closed period and the market's SAP mapping
+  r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=sap&period=1")
+  [ "$(status "$r")" = 409 ] && has "$(body "$r")" '"code":"export_refused"' '"message":"sap: ' ||
+    { echo "$r"; return 1; }
   r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=xml")
   [ "$(status "$r")" = 400 ] && has "$(body "$r")" '"field":"format"' || { echo "$r"; return 1; }
   r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=csv&period=77x")
@@ -486,5 +490,20 @@ tls_refused() {
   [ $? = 1 ] && has "$out" "not a PEM certificate and its key" || { echo "$out"; return 1; }
 }
 check bad_tls_options_are_refused tls_refused
+
+# Every daemon stops cleanly: no sanitizer report in any log (the ASan
+# build), "stopped" in each.
+clean_stops() {
+  local p ok=0
+  kill "$PID_web" 2>/dev/null
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  if grep -l "Sanitizer\|runtime error" "$tmp"/*.log; then
+    grep -h -A12 "Sanitizer\|runtime error" "$tmp"/*.log | head -40
+    ok=1
+  fi
+  grep -q "imxd: stopped" "$tmp/web.log" || { echo "  the web daemon did not stop"; ok=1; }
+  return $ok
+}
+check every_daemon_stops_cleanly clean_stops
 
 finish

@@ -1094,7 +1094,7 @@ static const struct {
   int format;
 } formats[] = {
     {"csv", "csv", "text/csv; charset=utf-8", IMX_EXPORT_CSV},
-    {"sap", "sap.csv", "text/csv; charset=utf-8", IMX_EXPORT_SAP},
+    {"sap", "sap.txt", "text/plain; charset=utf-8", IMX_EXPORT_SAP},
     {"hledger", "journal", "text/plain; charset=utf-8", IMX_EXPORT_HLEDGER},
     {"beancount", "beancount", "text/plain; charset=utf-8", IMX_EXPORT_BEANCOUNT},
     {"ratings", "ratings.csv", "text/csv; charset=utf-8", IMX_EXPORT_RATINGS},
@@ -1138,16 +1138,15 @@ static void slow_run(web *w, slow_req *q) {
     respond_error(q->aio, "", "internal", "", "out of memory");
     return;
   }
-  int rc = imx_ledger_read_begin(l);
-  if (rc == 0) {
-    rc = q->kind == SLOW_STATEMENT
-             ? imx_export_statement(l, w->m, q->period, w->m->ccs[q->cc].id, f, NULL)
-             : imx_export(l, w->m, q->period, formats[q->format].format, f, NULL);
-    imx_ledger_read_end(l);
-  }
+  /* each export reads in one query or one read transaction of its own */
+  int rc = q->kind == SLOW_STATEMENT
+               ? imx_export_statement(l, w->m, q->period, w->m->ccs[q->cc].id, f, NULL)
+               : imx_export(l, w->m, q->period, formats[q->format].format, f, NULL);
   int closed = fclose(f);
   if (rc != 0 || closed != 0) {
-    respond_error(q->aio, "", "internal", "", imx_ledger_error(l));
+    /* what the export refuses (an open period for sap, a mapping the
+    ** market file lacks) is refused before a byte: the message says why */
+    respond_error(q->aio, "", "export_refused", "", imx_ledger_error(l));
   } else {
     char disposition[160];
     if (q->kind == SLOW_STATEMENT)
@@ -2130,7 +2129,9 @@ void web_stop(web *w) {
   if (w->started) nng_http_server_stop(w->http);
   slow_stop(w);
   live_stop(w);
-  if (w->handler) nng_http_server_del_handler(w->http, w->handler);
+  /* del_handler hands the server's reference back: then it is freed */
+  if (w->handler && nng_http_server_del_handler(w->http, w->handler) == 0)
+    nng_http_handler_free(w->handler);
   if (w->http) nng_http_server_release(w->http);
   if (w->tls_cfg) nng_tls_config_free(w->tls_cfg);
   for (uint32_t i = 0; w->jobs && i < w->jobs_n; i++) {
