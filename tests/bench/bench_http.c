@@ -658,7 +658,7 @@ typedef struct wsresult {
   uint64_t trades, orders, order_errors, events, frames;
   double window_s, delivery_ms, reader_cpu_cores;
   int all_delivered;
-  char first_error[200];
+  char first_error[256];
 } wsresult;
 
 typedef struct wsreader {
