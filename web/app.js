@@ -26,7 +26,7 @@
 **              (svg), order-form, order-side-bid, order-side-offer,
 **              order-qty, order-price, order-tif, order-aon, order-min-stars,
 **              order-allow-unrated, order-submit, order-error (form level),
-**              budget-left, capacity-left, run-auction,
+**              budget-left, capacity-left, auction-run, auction-reference, auction-result,
 **              field-error-<field> for side, qty, price, tif, aon,
 **              min_stars (the protocol's field names)
 **   orders:    orders-open (table; rows order-row with data-order),
