@@ -11,7 +11,7 @@
 import * as api from '../api.js';
 import { t, fmt } from '../i18n.js';
 import { toBigInt } from '../money.js';
-import { el, clear, field, select, table, section, errorText, busy } from '../ui.js';
+import { el, clear, append, field, select, table, section, errorText, busy } from '../ui.js';
 import { statementView, periodPicker } from './statement.js';
 
 const EXPORTS = ['csv', 'sap', 'hledger', 'beancount'];
@@ -94,7 +94,7 @@ export async function render(root, ctx) {
     const ccRows = ccs.map((c, i) => ({ cc: c, st: statements[i], bal: balances[i] || null }))
       .filter((r) => r.st && ((r.st.services || []).length || r.bal));
     const sum = (st, key) => (st.services || []).reduce((a, s) => a + toBigInt(s[key]), 0n);
-    clear(overviewBox).append(
+    append(clear(overviewBox), [
       el('h3', { text: t('finance.by_service') }),
       table([
         { label: t('col.service'), cell: (r) => svcName(r.service) },
@@ -115,7 +115,7 @@ export async function render(root, ctx) {
           { label: t('col.reserved'), cell: (r) => (r.bal ? fmt.money(r.bal.reserved) : '–'), class: 'num' },
           { label: t('col.available'), cell: (r) => (r.bal ? fmt.money(r.bal.available) : '–'), class: 'num' },
         ] : []),
-      ], ccRows, { test: 'finance-ccs', rowTest: 'finance-cc-row', rowData: (r) => ({ cc: r.cc.cc }), caption: t('finance.by_cc') }));
+      ], ccRows, { test: 'finance-ccs', rowTest: 'finance-cc-row', rowData: (r) => ({ cc: r.cc.cc }), caption: t('finance.by_cc') })]);
   }
 
   drawPicker();
