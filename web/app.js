@@ -311,6 +311,14 @@ function onLive() {
     }
   });
   api.live.on('period.closed', (e) => toast(t('period.closed.live', { period: e.period })));
+  /* A fill of one of my orders, on whatever page is open. */
+  api.live.on('fill', (e) => {
+    const s = ctx.service(e.service);
+    toast(t('order.fill', {
+      qty: fmt.int(e.qty), unit: s ? s.unit : '', service: s ? s.name : e.service, price: fmt.money(e.price),
+      side: t(`side.${e.side}.short`),
+    }));
+  });
 }
 
 async function start() {
