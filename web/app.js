@@ -120,13 +120,21 @@ const ctx = {
   },
 };
 
-let toastTimer = null;
+/* The status line: the latest messages (up to TOAST_LINES, newest last),
+** each for TOAST_MS; a live event arriving right after a result does not
+** wipe the result's message. role=status: a screen reader reads each. */
+const TOAST_LINES = 3;
+const TOAST_MS = 12000;
 function toast(text, kind = 'ok') {
   const box = document.getElementById('toast');
-  box.className = `toast show ${kind}`;
-  box.textContent = text;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => box.classList.remove('show'), 12000);
+  const line = el('p', { class: `toast-line ${kind}`, text });
+  box.appendChild(line);
+  while (box.children.length > TOAST_LINES) box.removeChild(box.firstChild);
+  box.classList.add('show');
+  setTimeout(() => {
+    line.remove();
+    if (!box.firstChild) box.classList.remove('show');
+  }, TOAST_MS);
 }
 
 async function refreshServices() {
