@@ -180,8 +180,9 @@ function renderHeader() {
   if (state.session) {
     const s = state.session;
     const roles = s.roles.map((r) => t(`role.${r}`)).join(', ');
+    const key = state.liveState === 'closed' ? 'live.closed' : 'live.open';
     tools.appendChild(el('span', { class: `live-state ${state.liveState === 'closed' ? 'off' : 'on'}`, test: 'live-state',
-      text: t(state.liveState === 'closed' ? 'live.closed' : 'live.open') }));
+      title: t(`${key}.title`), text: t(key) }));
     tools.appendChild(el('span', { class: 'whoami', test: 'whoami', title: roles },
       el('span', { class: 'who-name', text: t('signed.as', { name: s.name || s.cc, cc: s.cc }) }),
       el('span', { class: 'who-roles', text: roles })));
@@ -314,7 +315,9 @@ function onLive() {
     state.liveState = e.state;
     const badge = document.querySelector('[data-test="live-state"]');
     if (badge) {
-      badge.textContent = t(e.state === 'closed' ? 'live.closed' : 'live.open');
+      const key = e.state === 'closed' ? 'live.closed' : 'live.open';
+      badge.textContent = t(key);
+      badge.title = t(`${key}.title`);
       badge.className = `live-state ${e.state === 'closed' ? 'off' : 'on'}`;
     }
   });
