@@ -166,6 +166,22 @@ check five_failed_signins_limit_the_cc_and_the_address rate_limited
 
 # ------------------------------------------------------------------ calls
 
+# A session's calls count against the connection's rate (--rate, --burst).
+session_rate() {
+  start_daemon rate --http http://127.0.0.1:0 --rate 1 --burst 2
+  local r i
+  r=$(req -c "$tmp/rate.cookies" -X POST "$WEB_rate/api/signin" -d '{"token":"test-token-CC-R1"}')
+  [ "$(status "$r")" = 200 ] || return 1
+  for i in 1 2; do
+    r=$(req -b "$tmp/rate.cookies" -X POST "$WEB_rate/api/book.get" -d '{"service":"it.hour"}')
+    [ "$(status "$r")" = 200 ] || { echo "  call $i: $r"; return 1; }
+  done
+  r=$(req -b "$tmp/rate.cookies" -X POST "$WEB_rate/api/book.get" -d '{"service":"it.hour"}')
+  [ "$(status "$r")" = 429 ] && has "$(body "$r")" '"code":"rate_limited"' || { echo "$r"; return 1; }
+  kill "$PID_rate"
+}
+check a_session_over_its_rate_gets_429 session_rate
+
 signin CC-P1 >/dev/null
 signin CC-FIN >/dev/null
 signin CC-ADM >/dev/null
@@ -294,6 +310,10 @@ export_csv() {
   r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=beancount")
   [ "$(header "$r" Content-Disposition)" = 'attachment; filename="imx-all.beancount"' ] &&
     has "$(body "$r")" 'option "operating_currency" "EUR"' || { echo "$r"; return 1; }
+  # the SAP upload needs a closed period and the market's SAP mapping
+  r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=sap&period=1")
+  [ "$(status "$r")" = 409 ] && has "$(body "$r")" '"code":"export_refused"' '"message":"sap: ' ||
+    { echo "$r"; return 1; }
   r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=xml")
   [ "$(status "$r")" = 400 ] && has "$(body "$r")" '"field":"format"' || { echo "$r"; return 1; }
   r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=csv&period=77x")
@@ -470,5 +490,20 @@ tls_refused() {
   [ $? = 1 ] && has "$out" "not a PEM certificate and its key" || { echo "$out"; return 1; }
 }
 check bad_tls_options_are_refused tls_refused
+
+# Every daemon stops cleanly: no sanitizer report in any log (the ASan
+# build), "stopped" in each.
+clean_stops() {
+  local p ok=0
+  kill "$PID_web" 2>/dev/null
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  if grep -l "Sanitizer\|runtime error" "$tmp"/*.log; then
+    grep -h -A12 "Sanitizer\|runtime error" "$tmp"/*.log | head -40
+    ok=1
+  fi
+  grep -q "imxd: stopped" "$tmp/web.log" || { echo "  the web daemon did not stop"; ok=1; }
+  return $ok
+}
+check every_daemon_stops_cleanly clean_stops
 
 finish

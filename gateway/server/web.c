@@ -180,7 +180,8 @@ struct web {
   uint8_t *ring;                /* RING_BYTES                              */
   uint64_t head;                /* bytes ever written                      */
   uint64_t pumped;              /* the pump's: records handed out up to    */
-  pthread_cond_t pump_cv;       /* (under live_mu) new records, or dead    */
+  pthread_mutex_t pump_mu;      /* the pump's wake-up: the engine takes it,  */
+  pthread_cond_t pump_cv;       /* never live_mu                           */
   int pump_due, pump_stop;
   pthread_t pump;
   int pump_started;
@@ -1047,7 +1048,7 @@ static void on_http(nng_aio *aio) {
   }
   if (strcmp(name, "session") == 0 && get) {
     api_session(w, aio, req);
-  } else if (strcmp(name, "live") == 0 && get) {
+  } else if (strcmp(name, "live") == 0 && strcmp(method, "GET") == 0) {
     live_upgrade(w, aio, req, conn);
   } else if ((strcmp(name, "export") == 0 || strcmp(name, "statement.csv") == 0) && get) {
     download(w, aio, req, name, query);
@@ -1093,7 +1094,7 @@ static const struct {
   int format;
 } formats[] = {
     {"csv", "csv", "text/csv; charset=utf-8", IMX_EXPORT_CSV},
-    {"sap", "sap.csv", "text/csv; charset=utf-8", IMX_EXPORT_SAP},
+    {"sap", "sap.txt", "text/plain; charset=utf-8", IMX_EXPORT_SAP},
     {"hledger", "journal", "text/plain; charset=utf-8", IMX_EXPORT_HLEDGER},
     {"beancount", "beancount", "text/plain; charset=utf-8", IMX_EXPORT_BEANCOUNT},
     {"ratings", "ratings.csv", "text/csv; charset=utf-8", IMX_EXPORT_RATINGS},
@@ -1137,16 +1138,15 @@ static void slow_run(web *w, slow_req *q) {
     respond_error(q->aio, "", "internal", "", "out of memory");
     return;
   }
-  int rc = imx_ledger_read_begin(l);
-  if (rc == 0) {
-    rc = q->kind == SLOW_STATEMENT
-             ? imx_export_statement(l, w->m, q->period, w->m->ccs[q->cc].id, f, NULL)
-             : imx_export(l, w->m, q->period, formats[q->format].format, f, NULL);
-    imx_ledger_read_end(l);
-  }
+  /* each export reads in one query or one read transaction of its own */
+  int rc = q->kind == SLOW_STATEMENT
+               ? imx_export_statement(l, w->m, q->period, w->m->ccs[q->cc].id, f, NULL)
+               : imx_export(l, w->m, q->period, formats[q->format].format, f, NULL);
   int closed = fclose(f);
   if (rc != 0 || closed != 0) {
-    respond_error(q->aio, "", "internal", "", imx_ledger_error(l));
+    /* what the export refuses (an open period for sap, a mapping the
+    ** market file lacks) is refused before a byte: the message says why */
+    respond_error(q->aio, "", "export_refused", "", imx_ledger_error(l));
   } else {
     char disposition[160];
     if (q->kind == SLOW_STATEMENT)
@@ -1360,6 +1360,14 @@ static void ring_put(web *w, int32_t audience, const void *data, uint32_t len) {
   w->head += need;
 }
 
+/* Wakes the pump: new records, or a socket to free. */
+static void pump_wake(web *w) {
+  pthread_mutex_lock(&w->pump_mu);
+  w->pump_due = 1;
+  pthread_cond_signal(&w->pump_cv);
+  pthread_mutex_unlock(&w->pump_mu);
+}
+
 /* A record of the batch, kept until the batch is durable (engine thread). */
 static void stage_put(web *w, int64_t audience, const char *data, size_t len) {
   uint32_t need = REC_HDR + round8((uint32_t)len);
@@ -1472,10 +1480,7 @@ void web_batch_publish(web *w, const imx_md_event *md, uint32_t md_n) {
   }
   if (w->stage_lost) w->epoch++;
   pthread_mutex_unlock(&w->ring_mu);
-  pthread_mutex_lock(&w->live_mu);
-  w->pump_due = 1;
-  pthread_cond_signal(&w->pump_cv);
-  pthread_mutex_unlock(&w->live_mu);
+  pump_wake(w);
 }
 
 /* Puts a closed socket whose operations are over on the dead list. Under
@@ -1485,7 +1490,7 @@ static void maybe_dead(web *w, live *l) {
   l->dead = 1;
   l->next = w->dead;
   w->dead = l;
-  pthread_cond_signal(&w->pump_cv);
+  pump_wake(w);
 }
 
 /* Ends a socket: no more reads or writes; what is outstanding is
@@ -1889,25 +1894,25 @@ static void *pump_main(void *arg) {
   live **kick = calloc(w->lives_max, sizeof *kick), **shut = calloc(w->lives_max, sizeof *shut);
   IMX_ASSERT(kick && shut);
   int64_t swept = now_ns();
-  pthread_mutex_lock(&w->live_mu);
+  pthread_mutex_lock(&w->pump_mu);
   while (!w->pump_stop) {
-    if (!w->pump_due && w->dead == NULL) {
+    if (!w->pump_due) {
       struct timespec until;
       clock_gettime(CLOCK_REALTIME, &until);
       until.tv_sec += 1;
-      pthread_cond_timedwait(&w->pump_cv, &w->live_mu, &until);
+      pthread_cond_timedwait(&w->pump_cv, &w->pump_mu, &until);
     }
     w->pump_due = 0;
-    pthread_mutex_unlock(&w->live_mu);
+    pthread_mutex_unlock(&w->pump_mu);
     pump_bury(w);
     pump_round(w, kick, shut);
     if (now_ns() - swept >= 1000000000) {
       swept = now_ns();
       pump_sessions(w);
     }
-    pthread_mutex_lock(&w->live_mu);
+    pthread_mutex_lock(&w->pump_mu);
   }
-  pthread_mutex_unlock(&w->live_mu);
+  pthread_mutex_unlock(&w->pump_mu);
   free(kick);
   free(shut);
   return NULL;
@@ -1916,6 +1921,7 @@ static void *pump_main(void *arg) {
 static int live_open(web *w, uint32_t max) {
   pthread_mutex_init(&w->live_mu, NULL);
   pthread_mutex_init(&w->ring_mu, NULL);
+  pthread_mutex_init(&w->pump_mu, NULL);
   pthread_cond_init(&w->pump_cv, NULL);
   w->lives_max = max;
   w->lives = calloc(max, sizeof *w->lives);
@@ -1948,21 +1954,29 @@ static void live_stop(web *w) {
     if (open) live_close(l);
   }
   for (int ms = 0; w->pump_started && ms < 2000 && atomic_load(&w->lives_n) > 0; ms += 5) {
-    pthread_mutex_lock(&w->live_mu);
-    pthread_cond_signal(&w->pump_cv);
-    pthread_mutex_unlock(&w->live_mu);
+    pump_wake(w);
     struct timespec ts = {0, 5 * 1000000};
     nanosleep(&ts, NULL);
   }
   if (w->pump_started) {
-    pthread_mutex_lock(&w->live_mu);
+    pthread_mutex_lock(&w->pump_mu);
     w->pump_stop = 1;
     pthread_cond_signal(&w->pump_cv);
-    pthread_mutex_unlock(&w->live_mu);
+    pthread_mutex_unlock(&w->pump_mu);
     pthread_join(w->pump, NULL);
+  }
+  pump_bury(w); /* what closed last */
+  /* A socket still open (an operation that did not end in 2 s): its
+  ** operations are stopped first, all of them, as a callback may touch
+  ** the other aio of its socket; then its connection closes. */
+  for (uint32_t i = 0; i < w->lives_max; i++) {
+    nng_aio_stop(w->lives[i].rx);
+    nng_aio_stop(w->lives[i].tx);
   }
   for (uint32_t i = 0; i < w->lives_max; i++) {
     live *l = &w->lives[i];
+    if (l->conn) nng_http_conn_close(l->conn);
+    nng_http_res_free(l->res);
     nng_aio_free(l->rx);
     nng_aio_free(l->tx);
     free(l->wbuf);
@@ -1972,6 +1986,7 @@ static void live_stop(web *w) {
   free(w->stage);
   pthread_mutex_destroy(&w->live_mu);
   pthread_mutex_destroy(&w->ring_mu);
+  pthread_mutex_destroy(&w->pump_mu);
   pthread_cond_destroy(&w->pump_cv);
 }
 
@@ -2037,6 +2052,10 @@ int web_start(const web_config *cfg, imx_server *srv, web **out) {
   *out = w;
   if (w == NULL) return -1;
   w->cfg = *cfg;
+  if (w->cfg.rate_burst < 1) w->cfg.rate_burst = 2 * w->cfg.rate_per_s;
+  if (w->cfg.inflight_max == 0) w->cfg.inflight_max = 1;
+  if (w->cfg.calls_max == 0) w->cfg.calls_max = 1;
+  if (w->cfg.lives_max == 0) w->cfg.lives_max = 1;
   w->srv = srv;
   w->m = cfg->market;
   pthread_mutex_init(&w->sessions_mu, NULL);
@@ -2047,7 +2066,7 @@ int web_start(const web_config *cfg, imx_server *srv, web **out) {
   w->cc_fails = calloc(w->m->ccs_n + 1, sizeof *w->cc_fails);
   if (w->sessions == NULL || w->addr_fails == NULL || w->cc_fails == NULL ||
       imx_hash_init(&w->sessions_index, SESSIONS_MAX) != 0 || pool_open(w) != 0 ||
-      live_open(w, cfg->lives_max) != 0 || slow_open(w) != 0) {
+      live_open(w, w->cfg.lives_max) != 0 || slow_open(w) != 0) {
     imx_log("web: out of memory");
     return -1;
   }
@@ -2110,7 +2129,9 @@ void web_stop(web *w) {
   if (w->started) nng_http_server_stop(w->http);
   slow_stop(w);
   live_stop(w);
-  if (w->handler) nng_http_server_del_handler(w->http, w->handler);
+  /* del_handler hands the server's reference back: then it is freed */
+  if (w->handler && nng_http_server_del_handler(w->http, w->handler) == 0)
+    nng_http_handler_free(w->handler);
   if (w->http) nng_http_server_release(w->http);
   if (w->tls_cfg) nng_tls_config_free(w->tls_cfg);
   for (uint32_t i = 0; w->jobs && i < w->jobs_n; i++) {
