@@ -333,6 +333,7 @@ const en = {
   'finance.export.hledger': 'hledger journal',
   'finance.export.beancount': 'beancount',
   'finance.export.ratings': 'Ratings (CSV, all periods)',
+  'finance.export.open': 'The SAP upload is made of closed periods only: an open period can still change.',
   'finance.statement': 'Statement of a cost centre',
   'finance.show': 'Show',
   'finance.total': 'Total',
@@ -390,6 +391,7 @@ const en = {
   'reason.not_rated': 'This trade has no rating yet.',
   'reason.already_replied': 'You have replied already.',
   'reason.cross_origin': 'Refused: the request came from another site.',
+  'code.export_refused': 'This export cannot be made.',
 };
 
 const de = {
@@ -707,6 +709,7 @@ const de = {
   'finance.export.hledger': 'hledger-Journal',
   'finance.export.beancount': 'beancount',
   'finance.export.ratings': 'Bewertungen (CSV, alle Perioden)',
+  'finance.export.open': 'Der SAP-Upload entsteht nur aus abgeschlossenen Perioden: eine offene Periode kann sich noch ändern.',
   'finance.statement': 'Abrechnung einer Kostenstelle',
   'finance.show': 'Anzeigen',
   'finance.total': 'Summe',
@@ -764,6 +767,7 @@ const de = {
   'reason.not_rated': 'Dieser Abschluss ist noch nicht bewertet.',
   'reason.already_replied': 'Sie haben bereits geantwortet.',
   'reason.cross_origin': 'Abgelehnt: die Anfrage kam von einer anderen Website.',
+  'code.export_refused': 'Dieser Export ist nicht möglich.',
 };
 
 export const STRINGS = { en, de };
