@@ -41,7 +41,8 @@
 **              modify-price, modify-submit, modify-error, orders-closed (rows
 **              closed-row), orders-older, my-trades (rows my-trade-row),
 **              statement (data-cc, data-period), statement-period,
-**              statement-balance, statement-csv, statement-services (rows
+**              statement-balance, statement-csv (statement-csv-error),
+**              statement-services (rows
 **              statement-service-row), statement-trades (rows
 **              statement-trade-row)
 **   tenders:   tender-form, tender-service, tender-qty, tender-ceiling,
@@ -68,7 +69,8 @@
 **              period-close-confirm, period-close-cancel,
 **              period-close-result, period-close-services, over-budget,
 **              ledger-verify, ledger-verify-result, export-csv, export-sap,
-**              export-hledger, export-beancount, export-ratings, finance-cc,
+**              export-hledger, export-beancount, export-ratings (each with
+**              export-<format>-error beside it: a refused download), finance-cc,
 **              finance-statement-show, statement (as above)
 **   admin:     auctions (rows auction-row, data-service), auction-reference,
 **              auction-run, auction-result, auction-error, period-close
