@@ -17,7 +17,8 @@ export const tests = [
         ...await seedTrades(server, s['4100'], s['1100'], 'it.helpdesk.hour',
           [[8500, 25], [8700, 3]]),
         ...await seedTrades(server, s['4200'], s['1200'], 'it.helpdesk.hour', [[8600, 12]]),
-        ...await seedTrades(server, s['5100'], s['1200'], 'payroll.run', [[150000, 1]]),
+        ...await seedTrades(server, s['5100'], s['1200'], 'payroll.run', [[150000, 1]],
+          { aon: true }),
         ...await seedTrades(server, s['7100'], s['1400'], 'translation.page', [[1230, 7]]),
       ];
       assert.equal(trades.length, 5);
@@ -27,9 +28,9 @@ export const tests = [
       const page = await t.user(server, 'demo-CC-9000', { downloads: dl });
       await goto(page, server, '#/finance');
       // The overview of the open period: its label, trades and amounts per service.
-      const overview = await waitText(page, T('period-overview'), '2026-12');
+      const overview = await waitText(page, T('finance-overview'), '2026-12');
       for (const want of ['it.helpdesk.hour', '3,418.00', '1,500.00', '86.10'])
-        await waitText(page, T('period-overview'), (x) => x.includes(want) ||
+        await waitText(page, T('finance-overview'), (x) => x.includes(want) ||
           (want === 'it.helpdesk.hour' && x.includes('IT helpdesk hour')));
       void overview;
 
@@ -92,7 +93,9 @@ export const tests = [
       assert.equal(expenses, rows.reduce((a, r) => a + r.amount, 0n));
 
       // A cost centre's statement as CSV, from the finance page.
-      await page.select(T('statement-cc'), 'CC-1200');
+      await page.select(T('finance-cc'), 'CC-1200');
+      await page.click(T('finance-statement-show'));
+      await waitText(page, T('statement'), 'CC-1200');
       await page.click(T('statement-csv'));
       const stFile = await waitDownload(dl, (n) => /CC-1200/.test(n) && n.endsWith('.csv'));
       const st = fs.readFileSync(stFile, 'utf8');

@@ -220,16 +220,35 @@ export async function call(server, cookie, type, body = {}, { expect = 200 } = {
 }
 
 // Trades on a continuous service from node: each [price, qty] an offer by
-// the seller and a bid by the buyer at that price (prices in minor units).
-export async function seedTrades(server, sellerCookie, buyerCookie, service, rows) {
+// the seller and a bid by the buyer at that price (prices in minor units);
+// extra goes into both orders ({ aon: true } for an indivisible service).
+export async function seedTrades(server, sellerCookie, buyerCookie, service, rows, extra = {}) {
   const trades = [];
   for (const [price, qty] of rows) {
-    await call(server, sellerCookie, 'order.new', { service, side: 'offer', qty, price });
-    const r = await call(server, buyerCookie, 'order.new', { service, side: 'bid', qty, price });
+    await call(server, sellerCookie, 'order.new', { service, side: 'offer', qty, price, ...extra });
+    const r = await call(server, buyerCookie, 'order.new',
+      { service, side: 'bid', qty, price, ...extra });
     assert.equal(r.status, 'filled', JSON.stringify(r));
     trades.push(...r.trades);
   }
   return trades;
+}
+
+// A websocket upgrade of /api/live from node with these headers; resolves
+// to the HTTP status imxd answered (101: upgraded).
+export function wsUpgrade(server, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port: server.port, path: '/api/live', method: 'GET', timeout: WAIT,
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers },
+    });
+    req.on('upgrade', (res, socket) => { socket.destroy(); resolve(res.statusCode); });
+    req.on('response', (res) => { res.resume(); resolve(res.statusCode); });
+    req.on('timeout', () => req.destroy(new Error(`no answer to the upgrade in ${WAIT} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 export function readFileOrNull(p) {

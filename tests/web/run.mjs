@@ -14,6 +14,8 @@
 //   IMX_WEB_SHOTS    where the screenshots go (default: --shots-default, which
 //                    CTest sets to <build>/web-shots, else SRCDIR/build/web-shots)
 //   IMX_CHROMIUM     the browser (default /usr/bin/chromium)
+//   IMX_WEB_ROOT     imxd serves the pages from this folder (--http-root)
+//                    instead of those compiled in: for working on the pages
 //   IMX_REQUIRE_TOOLS=1  a missing browser or puppeteer-core fails the run
 //                    instead of skipping it (exit 77, as test_export)
 //   IMX_WEB_TIMEOUT  seconds for the whole run (default 300); every test has
@@ -58,6 +60,7 @@ const src = path.resolve(srcArg);
 const chromium = process.env.IMX_CHROMIUM || '/usr/bin/chromium';
 const shots = path.resolve(src, process.env.IMX_WEB_SHOTS || shotsDefault || 'build/web-shots');
 const require_tools = process.env.IMX_REQUIRE_TOOLS === '1';
+const webRoot = process.env.IMX_WEB_ROOT ? ['--http-root', path.resolve(process.env.IMX_WEB_ROOT)] : [];
 // The README's two pictures: the tests that take them, and under what name
 // each goes into docs/img/.
 const readmeShots = { 'service.png': 'web-service.png', 'finance.png': 'web-finance.png' };
@@ -177,7 +180,7 @@ async function startImxd({ market = path.join(src, 'examples/market.json'), args
   const log = fs.openSync(logFile, 'a');
   const child = spawn(imxd, ['--market', market, '--db', path.join(tmp, `imxd${n}.db`),
     '--listen', 'tcp://127.0.0.1:0', '--publish', 'tcp://127.0.0.1:0',
-    '--http', 'http://127.0.0.1:0', ...args], { stdio: ['ignore', log, log] });
+    '--http', 'http://127.0.0.1:0', ...webRoot, ...args], { stdio: ['ignore', log, log] });
   fs.closeSync(log);
   children.add(child);
   child.once('exit', () => children.delete(child));

@@ -2,7 +2,7 @@
 // page of another origin cannot trade for the person signed in.
 import http from 'node:http';
 import {
-  assert, T, call, choose, fill, goto, pageApi, request, seedTrades, session, sleep, waitText,
+  assert, T, call, fill, goto, pageApi, request, seedTrades, session, sleep, waitText, wsUpgrade,
 } from './lib.mjs';
 
 const SERVICE = 'it.helpdesk.hour';
@@ -81,19 +81,20 @@ export const tests = [
       const provider = await t.user(server, 'demo-CC-4100');
       await goto(provider, server, '#/ratings');
       await goto(rater, server, '#/ratings');
-      await rater.waitForSelector(T(`rate-${trade.trade}`), { visible: true });
-      await choose(rater, `rate-${trade.trade}-stars`, '2');
-      await fill(rater, T(`rate-${trade.trade}-comment`), XSS);
+      const item = `${T('to-rate-item')}[data-trade="${trade.trade}"]`;
+      await rater.waitForSelector(item, { visible: true });
+      await rater.click(`${item} ${T('rating-stars-2')}`);
+      await fill(rater, `${item} ${T('rating-comment')}`, XSS);
       const sent = rater.waitForResponse((r) => r.url().endsWith('/api/rating.new'));
-      await rater.click(T(`rate-${trade.trade}-submit`));
+      await rater.click(`${item} ${T('rating-submit')}`);
       const res = await sent;
       assert.equal(res.status(), 200, await res.text());
       assert.equal(JSON.parse(res.request().postData()).comment, XSS);
 
       // Shown as the text typed, live at the provider's and after a reload at the rater's.
-      await waitText(provider, T('ratings'), XSS);
+      await waitText(provider, T('ratings-received'), XSS);
       await rater.reload({ waitUntil: 'load' });
-      await waitText(rater, T('ratings'), XSS);
+      await waitText(rater, T('ratings-given'), XSS);
       await sleep(300);
       for (const p of [provider, rater]) await noInjection(p);
       // The marketplace and the book show the provider's rating, not the comment's markup.
@@ -140,6 +141,21 @@ export const tests = [
         { timeout: 10000 });
       assert.equal(await tab.$eval('#out', (e) => e.textContent), 'ws refused');
       await tab.close();
+      // While from imxd's own page it opens: the refusal was the origin's.
+      const ownWs = await victim.evaluate(() => new Promise((resolve) => {
+        const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/api/live`);
+        ws.onopen = () => { ws.close(); resolve('open'); };
+        ws.onerror = () => resolve('refused');
+        setTimeout(() => resolve('no answer'), 5000);
+      }));
+      assert.equal(ownWs, 'open');
+      // The upgrade as imxd answers it: 403 for another origin (cookie or
+      // not), 401 without a session, 101 for its own origin with one.
+      const cookie = await session(server, 'demo-CC-1100');
+      assert.equal(await wsUpgrade(server, { Cookie: cookie, Origin: evil.url }), 403);
+      assert.equal(await wsUpgrade(server, { Cookie: cookie, Origin: 'null' }), 403);
+      assert.equal(await wsUpgrade(server, { Origin: server.origin }), 401);
+      assert.equal(await wsUpgrade(server, { Cookie: cookie, Origin: server.origin }), 101);
 
       // Nothing changed: no order, no bid in the book, the budget whole.
       const orders = await pageApi(victim, 'order.list', {});
@@ -153,9 +169,17 @@ export const tests = [
       // imxd's own origin is taken: the refusals were the origin's.
       const sfs = await request(server, 'POST', '/api/order.new', {
         body: { service: SERVICE, side: 'bid', qty: 7, price: 9000, id: 'csrf3' },
-        headers: { Cookie: await session(server, 'demo-CC-1100'), 'Sec-Fetch-Site': 'cross-site' },
+        headers: { Cookie: cookie, 'Sec-Fetch-Site': 'cross-site' },
       });
       assert.equal(sfs.status, 403, sfs.text);
+      for (const origin of [evil.url, 'null', server.origin.replace('127.0.0.1', 'localhost')]) {
+        const r = await request(server, 'POST', '/api/order.new', {
+          body: { service: SERVICE, side: 'bid', qty: 7, price: 9000, id: 'csrf4' },
+          headers: { Cookie: cookie, Origin: origin },
+        });
+        assert.equal(r.status, 403, `Origin ${origin}: ${r.text}`);
+        assert.equal(r.json.reason, 'cross_origin');
+      }
       const own = await pageApi(victim, 'order.new',
         { service: SERVICE, side: 'bid', qty: 7, price: 9000, id: 'own-1' });
       assert.equal(own.status, 200, JSON.stringify(own.body));

@@ -26,7 +26,15 @@ async function deadline(page) {
       e.dispatchEvent(new Event('change', { bubbles: true }));
     }, v);
   } else {
-    await fill(page, T('tender-deadline'), '24'); // hours
+    // A number and a unit beside it: one day, or 24 hours.
+    const unit = await page.$(T('tender-deadline-unit'));
+    const units = unit ? await page.$$eval(`${T('tender-deadline-unit')} option`,
+      (o) => o.map((x) => x.value)) : [];
+    const day = units.find((v) => /^(d|day|days)$/i.test(v));
+    const hour = units.find((v) => /^(h|hour|hours)$/i.test(v));
+    if (day) await page.select(T('tender-deadline-unit'), day);
+    else if (hour) await page.select(T('tender-deadline-unit'), hour);
+    await fill(page, T('tender-deadline'), day ? '1' : '24');
   }
 }
 
@@ -69,8 +77,8 @@ export const tests = [
       // The providers see the new tender without reloading, and quote.
       const prices = { 'demo-CC-4100': '88.00', 'demo-CC-4200': '91.00' };
       for (const [p, tok] of [[p1, 'demo-CC-4100'], [p2, 'demo-CC-4200']]) {
-        await waitText(p, T('tenders-open'), '95.00');
-        await p.click(`${T('tenders-open')} a[href="#/tenders/${tender}"]`);
+        await waitText(p, T('tenders-provider'), '95.00');
+        await p.click(`${T('tenders-provider')} a[href="#/tenders/${tender}"]`);
         await p.waitForSelector(T('quote-form'), { visible: true });
         await fill(p, T('quote-price'), prices[tok]);
         const q = p.waitForResponse((r) => r.url().endsWith('/api/tender.quote'));
@@ -78,7 +86,7 @@ export const tests = [
         const qr = await q;
         assert.equal(qr.status(), 200, await qr.text());
         // A provider sees its own quote, never the other's.
-        await waitText(p, T('quotes'), prices[tok]);
+        await waitText(p, T('my-quote'), prices[tok]);
       }
       assert.ok(!(await p2.$eval('body', (b) => b.innerText)).includes('88.00'),
         'a provider sees another provider\'s quote');
@@ -112,21 +120,22 @@ export const tests = [
       // The receiver rates the trade; the provider sees the rating live.
       await goto(p2, server, '#/ratings');
       await goto(receiver, server, '#/ratings');
-      await receiver.waitForSelector(T(`rate-${trade}`), { visible: true });
-      await choose(receiver, `rate-${trade}-stars`, '4');
-      await fill(receiver, T(`rate-${trade}-comment`), 'good work, two days late');
+      const item = `${T('to-rate-item')}[data-trade="${trade}"]`;
+      await receiver.waitForSelector(item, { visible: true });
+      await receiver.click(`${item} ${T('rating-stars-4')}`);
+      await fill(receiver, `${item} ${T('rating-comment')}`, 'good work, two days late');
       const rn = receiver.waitForResponse((r) => r.url().endsWith('/api/rating.new'));
-      await receiver.click(T(`rate-${trade}-submit`));
+      await receiver.click(`${item} ${T('rating-submit')}`);
       const rr = await rn;
       assert.equal(rr.status(), 200, await rr.text());
       assert.deepEqual(JSON.parse(rr.request().postData()).stars, 4);
-      await waitText(p2, T('ratings'), 'good work, two days late');
-      await waitText(p2, T('ratings'), 'Production Leipzig');
+      await waitText(p2, T('ratings-received'), 'good work, two days late');
+      await waitText(p2, T('ratings-received'), 'Production Leipzig');
       await t.shot(p2, 'ratings.png');
       // Rated once: no second form for that trade.
       await goto(receiver, server, '#/ratings');
-      await waitText(receiver, T('ratings'), 'good work, two days late');
-      assert.equal(await receiver.$(T(`rate-${trade}-submit`)), null);
+      await waitText(receiver, T('ratings-given'), 'good work, two days late');
+      assert.equal(await receiver.$(item), null);
     },
   },
 ];

@@ -8,10 +8,11 @@ import {
 const SERVICE = 'it.helpdesk.hour';
 const SERVICE_PAGE = `#/service/${SERVICE}`;
 
-// A history for the chart and the trades list: CC-4200 sells to CC-1200.
+// A history for the chart and the trades list: CC-4100 sold CC-1100 21
+// hours for 1,787.00 (trades.list shows a cost centre its own trades only).
 async function history(server) {
-  const seller = await session(server, 'demo-CC-4200');
-  const buyer = await session(server, 'demo-CC-1200');
+  const seller = await session(server, 'demo-CC-4100');
+  const buyer = await session(server, 'demo-CC-1100');
   return seedTrades(server, seller, buyer, SERVICE,
     [[8200, 3], [8400, 5], [8300, 2], [8800, 4], [8600, 6], [8700, 1]]);
 }
@@ -37,20 +38,20 @@ export const tests = [
       await goto(page, server, '#/market');
       const names = ['IT helpdesk hour', 'Payroll run', 'Warehouse space', 'Truck with driver',
         'Translation page', 'Laboratory test'];
-      for (const n of names) await waitText(page, T('market'), n);
+      for (const n of names) await waitText(page, T('services'), n);
       // The best offer and the last price of the helpdesk hour, its providers with site.
-      await waitText(page, T('market'), '89.00');
-      await waitText(page, T('market'), '87.00');
-      await waitText(page, T('market'), 'IT Service Desk Hamburg');
-      await waitText(page, T('market'), 'Leipzig');
+      await waitText(page, T('services'), '89.00');
+      await waitText(page, T('services'), '87.00');
+      await waitText(page, T('services'), 'IT Service Desk Hamburg');
+      await waitText(page, T('services'), 'Leipzig');
       await t.shot(page, 'market.png');
       await fill(page, T('market-search'), 'payroll');
-      await waitText(page, T('market'), (s) => s.includes('Payroll run') &&
+      await waitText(page, T('services'), (s) => s.includes('Payroll run') &&
         !s.includes('IT helpdesk hour') && !s.includes('Laboratory test'));
       // A service's page from the list.
       await fill(page, T('market-search'), 'helpdesk');
-      await waitText(page, T('market'), (s) => !s.includes('Payroll run'));
-      await page.click(`${T('market')} a[href="#/service/${SERVICE}"]`);
+      await waitText(page, T('services'), (s) => !s.includes('Payroll run'));
+      await page.click(`${T('service-card')}[data-service="${SERVICE}"] ${T('service-link')}`);
       await page.waitForSelector(T('order-form'), { visible: true });
       assert.match(page.url(), new RegExp(`#/service/${SERVICE.replace(/\./g, '\\.')}$`));
     },
@@ -70,8 +71,8 @@ export const tests = [
         await p.evaluate(() => { window.imxTestMark = 'not reloaded'; });
       }
       // What the form says is left: the receiver's budget, the provider's capacity.
-      await waitText(receiver, T('order-left'), '60,000.00');
-      await waitText(provider, T('order-left'), /1,?200/);
+      await waitText(receiver, T('budget-left'), '58,213.00');
+      await waitText(provider, T('capacity-left'), /1,?179/);
 
       // The provider offers 40 hours at 85.00; the receiver sees it in the book.
       const offered = provider.waitForResponse((r) => r.url().endsWith('/api/order.new'));
@@ -104,10 +105,12 @@ export const tests = [
         assert.equal(await p.evaluate(() => window.imxTestMark), 'not reloaded');
       }
       await waitText(provider, T('toast'), /25/);
-      // What is left moved too: the buyer spent 25 x 85.00 = 2,125.00.
-      await waitText(receiver, T('order-left'), '57,875.00');
+      // What is left moved too: the buyer spent 25 x 85.00 = 2,125.00, the
+      // seller has 1,179 - 40 hours left.
+      await waitText(receiver, T('budget-left'), '56,088.00');
+      await waitText(provider, T('capacity-left'), /1,?139/);
       // The chart draws the trades (SVG).
-      const points = await receiver.$eval(`${T('chart')} svg`, (svg) => svg.querySelectorAll(
+      const points = await receiver.$eval(T('price-chart'), (svg) => svg.querySelectorAll(
         'circle, polyline, path, line, rect').length);
       assert.ok(points > 0, 'the price chart is empty');
       // The provider's own orders: 15 open of 40.
@@ -218,7 +221,7 @@ export const tests = [
       await history(server);
       const page = await t.user(server, 'demo-CC-1100',
         { viewport: { width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } });
-      for (const [hash, file, sel] of [['#/market', 'phone-market.png', T('market')],
+      for (const [hash, file, sel] of [['#/market', 'phone-market.png', T('services')],
         [SERVICE_PAGE, 'phone-service.png', T('order-form')]]) {
         await goto(page, server, hash);
         await page.waitForSelector(sel, { visible: true });
