@@ -85,6 +85,13 @@ static const imx_error_info table[] = {
     {"already_replied", "forbidden", "trade", "the rating has a reply already (once)"},
     {"not_own_ratings", "forbidden", "cc",
      "only finance and admin see the ratings of other cost centres"},
+    /* The web front (docs/protocol.md, "Over HTTP"). */
+    {"cross_origin", "forbidden", "",
+     "a page of another site sent this request: refused (sign in on imx's own pages)"},
+    {"sessions_full", "unavailable", "",
+     "imxd holds its maximum of signed-in sessions; try again later"},
+    {"web_busy", "unavailable", "",
+     "every call the web takes at once is in flight; try again in a moment"},
 };
 
 /* The name a request gives its price. */

@@ -50,7 +50,8 @@ finish() {
 
 # start_daemon NAME [imxd options]: starts $imxd on $market with its ledger
 # in $tmp/NAME.db on free loopback ports (port 0, read back from its log)
-# and sets URL_NAME, PUB_NAME and PID_NAME. The scripts that use it set
+# and sets URL_NAME, PUB_NAME and PID_NAME, and WEB_NAME when the options
+# have --http (say --http http://127.0.0.1:0). The scripts that use it set
 # $imxd and $market first.
 start_daemon() {
   local name=$1
@@ -70,4 +71,5 @@ start_daemon() {
   printf -v "URL_$name" '%s' "$(echo "$line" | sed 's/requests on \([^,]*\),.*/\1/')"
   printf -v "PUB_$name" '%s' "$(echo "$line" | sed 's/.*market data on //')"
   printf -v "PID_$name" '%s' "$pid"
+  printf -v "WEB_$name" '%s' "$(grep -o 'web on .*' "$tmp/$name.log" | tail -1 | cut -d' ' -f3)"
 }

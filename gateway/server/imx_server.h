@@ -45,6 +45,11 @@ typedef struct imx_server_config {
   int64_t snapshot_every;     /* a snapshot (db_path.snapshot) after
                               ** this many journal entries and at each
                               ** period close; 0: none, and none read */
+  /* The web front (web.h); http_url NULL: none. */
+  const char *http_url;       /* http://host:port, https:// with TLS  */
+  const char *http_root;      /* NULL: the pages compiled in          */
+  const char *tls_cert;       /* PEM: the certificate (chain) and its */
+  const char *tls_key;        /* key; both or neither                 */
 } imx_server_config;
 
 typedef struct imx_server imx_server;
@@ -58,6 +63,8 @@ int imx_server_failed(const imx_server *s);
 /* The URLs as bound ("tcp://127.0.0.1:0" becomes the port chosen). */
 const char *imx_server_listen_url(const imx_server *s);
 const char *imx_server_publish_url(const imx_server *s);
+/* The web front's URL as bound, or NULL without --http. */
+const char *imx_server_web_url(const imx_server *s);
 /* Answers the requests the engine already has, then closes everything. */
 /* Returns 0, or 1 when nng did not close its sockets in time (a known nng
 ** 1.5 hang): the ledger is closed and durable, but nng's threads still

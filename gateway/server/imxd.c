@@ -28,6 +28,7 @@ static void usage(FILE *f) {
           "            [--orders-max N] [--orders-per-cc N]\n"
           "            [--max-connections N] [--inflight N] [--anon-rate N]\n"
           "            [--send-timeout MS] [--snapshot-every N]\n"
+          "            [--http URL [--http-root DIR]] [--tls-cert FILE --tls-key FILE]\n"
           "  --db       the ledger (SQLite): journal, trades, postings; replayed on start\n"
           "  --sync     full (default): an acknowledged request survives power loss;\n"
           "             normal: faster, the last commits can be lost on power loss\n"
@@ -54,7 +55,11 @@ static void usage(FILE *f) {
           "  --snapshot-every  journal entries between two snapshots of the market\n"
           "             (PATH.snapshot; also at every period close and on stop), so\n"
           "             that a start replays only the entries after the last one\n"
-          "             (default 100000; 0: no snapshots, the whole journal)\n");
+          "             (default 100000; 0: no snapshots, the whole journal)\n"
+          "  --http     the web front, e.g. http://127.0.0.1:7452 (port 0: a free one;\n"
+          "             off by default); https://... with --tls-cert and --tls-key\n"
+          "  --http-root  serve the pages from DIR instead of those compiled in\n"
+          "  --tls-cert, --tls-key  PEM files: the certificate (chain) and its key\n");
 }
 
 #define FDS_RESERVED 64 /* listeners, the ledger, stdio, nng's own */
@@ -132,11 +137,19 @@ int main(int argc, char **argv) {
       cfg.send_timeout_ms = (int32_t)n;
     else if (!strcmp(a, "--orders-max") && n > 0 && n <= IMX_ORDERS_MAX) cfg.orders_max = (uint32_t)n;
     else if (!strcmp(a, "--orders-per-cc") && n > 0) cfg.orders_per_cc_max = (uint32_t)n;
+    else if (!strcmp(a, "--http")) cfg.http_url = v;
+    else if (!strcmp(a, "--http-root")) cfg.http_root = v;
+    else if (!strcmp(a, "--tls-cert")) cfg.tls_cert = v;
+    else if (!strcmp(a, "--tls-key")) cfg.tls_key = v;
     else if (!strcmp(a, "--snapshot-every") && number(v, 0, 1LL << 30) >= 0)
       cfg.snapshot_every = number(v, 0, 1LL << 30);
     else { fprintf(stderr, "imxd: bad option %s %s\n", a, v); usage(stderr); return 2; }
   }
   if (market_path == NULL || cfg.db_path == NULL) { usage(stderr); return 2; }
+  if (!cfg.tls_cert != !cfg.tls_key || (cfg.http_root && !cfg.http_url)) {
+    fprintf(stderr, "imxd: --tls-cert and --tls-key go together, --http-root with --http\n");
+    return 2;
+  }
   cfg.sync_full = sync_full;
   if (cfg.rate_burst == 0) cfg.rate_burst = 2 * cfg.rate_per_s;
   if (fit_connections(&cfg.connections_max, explicit_max) != 0) return 2;

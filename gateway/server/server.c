@@ -79,7 +79,9 @@
 #include "core.h"
 #include "imx_ledger.h"
 #include "imx_server.h"
+#include "job.h"
 #include "reads.h"
+#include "web.h"
 #include "snapfile.h"
 
 #define ENGINE_LINGER_NS 50000 /* the engine yields this long before it sleeps */
@@ -100,14 +102,9 @@ typedef struct worker {
   nng_aio *aio;
   nng_ctx ctx;
   int state;
-  imx_request rq;
-  uint32_t auth_cc;
+  imx_job job;         /* its request; job.aio is aio, job.reply its buffer */
   nng_pipe pipe;       /* the connection of the request being served */
   int kind;            /* K_*: what it is counted against while in flight */
-  int owed;            /* queued: counted in srv->owed until its reply is out */
-  struct worker *next; /* in the engine queue */
-  char *reply;         /* IMX_REPLY_BYTES_MAX */
-  size_t reply_len;
   reads *reads;        /* its reader of the ledger (order.history) */
 } worker;
 
@@ -157,7 +154,7 @@ struct imx_server {
   log_gate refused_log, dropped_log;
   pthread_mutex_t queue_mu;
   pthread_cond_t queue_cv;
-  worker *queue_head, *queue_tail;
+  imx_job *queue_head, *queue_tail;
   atomic_int queued;     /* queue_head != NULL, readable without queue_mu */
   int engine_waiting;    /* on queue_cv: the next request must wake it   */
   int stopping;
@@ -192,6 +189,7 @@ struct imx_server {
   char listen_bound[256], publish_bound[256];
   token_entry *tokens; /* sorted by hash */
   uint32_t tokens_n;
+  web *web;            /* the web front (--http), or NULL */
 };
 
 /* ------------------------------------------------------------- logging */
@@ -486,10 +484,7 @@ static int tcp_shutdown(int port, const nng_sockaddr *peer) {
 
 /* The worker is done with its request: it is no longer in flight. */
 static void worker_release(worker *w) {
-  if (w->owed) {
-    w->owed = 0;
-    atomic_fetch_sub(&w->srv->owed, 1);
-  }
+  server_job_done(w->srv, &w->job);
   if (w->kind == K_NONE) return;
   pipe_release(w->srv, (uint32_t)nng_pipe_id(w->pipe), w->kind);
   w->kind = K_NONE;
@@ -499,7 +494,7 @@ static void worker_release(worker *w) {
 static void worker_recv(worker *w) {
   IMX_ASSERT(w->kind == K_NONE);
   w->state = W_RECV;
-  IMX_ASSERT(!w->owed);
+  IMX_ASSERT(!w->job.owed);
   nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
   nng_ctx_recv(w->ctx, w->aio);
 }
@@ -538,9 +533,9 @@ static void send_reply(worker *w, const char *buf, size_t len) {
 
 static void send_error(worker *w, const char *id, const char *code,
                        const char *field, const char *message) {
-  size_t len = imx_error_encode(id, code, field, message, w->reply,
+  size_t len = imx_error_encode(id, code, field, message, w->job.reply,
                                 IMX_REPLY_BYTES_MAX);
-  send_reply(w, w->reply, len);
+  send_reply(w, w->job.reply, len);
 }
 
 static int token_ok(const imx_server *s, uint32_t cc, const char *token) {
@@ -579,39 +574,52 @@ static int index_tokens(imx_server *s) {
 /* hello with a cc checks the token against that cost centre's; without one,
 ** the token names its cost centre. The reply tells the client what it
 ** needs to show money: the market's currency and its decimals. */
-static void hello(worker *w, uint32_t pipe) {
-  imx_server *s = w->srv;
+int64_t server_token_cc(const imx_server *s, const char *token, const char *cc) {
+  int64_t i = cc[0] ? core_cc_index(s->cfg.market, cc) : token_owner(s, token);
+  return i >= 0 && token_ok(s, (uint32_t)i, token) ? i : -1;
+}
+
+size_t server_hello_ok(const imx_server *s, const char *id, uint32_t cc, char *buf,
+                       size_t cap) {
   const imx_market *m = s->cfg.market;
-  int64_t cc = w->rq.cc[0] ? core_cc_index(m, w->rq.cc) : token_owner(s, w->rq.token);
-  if (cc < 0 || !token_ok(s, (uint32_t)cc, w->rq.token)) {
-    if (pipe_may_log_token(s, pipe))
-      imx_log("connection %u: hello with a wrong token for %s", pipe,
-              w->rq.cc[0] ? w->rq.cc : "(the token's cost centre)");
-    send_error(w, w->rq.id, "unauthorized", "token",
-               w->rq.cc[0] ? "wrong token for the cost centre" : "unknown token");
-    return;
-  }
-  pipe_authenticate(s, pipe, (uint32_t)cc);
+  IMX_ASSERT(cc < m->ccs_n);
   imx_reply r;
   memset(&r, 0, sizeof r);
   r.type = IMX_MSG_HELLO;
-  snprintf(r.id, sizeof r.id, "%s", w->rq.id);
+  snprintf(r.id, sizeof r.id, "%s", id);
   snprintf(r.cc, sizeof r.cc, "%s", m->ccs[cc].id);
   r.roles = m->ccs[cc].roles;
   memcpy(r.currency, m->currency, sizeof r.currency);
   r.decimals = m->decimals;
-  send_reply(w, w->reply, imx_reply_encode(&r, w->reply, IMX_REPLY_BYTES_MAX));
+  return imx_reply_encode(&r, buf, cap);
+}
+
+static void hello(worker *w, uint32_t pipe) {
+  imx_server *s = w->srv;
+  const imx_request *rq = &w->job.rq;
+  int64_t cc = server_token_cc(s, rq->token, rq->cc);
+  if (cc < 0) {
+    if (pipe_may_log_token(s, pipe))
+      imx_log("connection %u: hello with a wrong token for %s", pipe,
+              rq->cc[0] ? rq->cc : "(the token's cost centre)");
+    send_error(w, rq->id, "unauthorized", "token",
+               rq->cc[0] ? "wrong token for the cost centre" : "unknown token");
+    return;
+  }
+  pipe_authenticate(s, pipe, (uint32_t)cc);
+  send_reply(w, w->job.reply,
+             server_hello_ok(s, rq->id, (uint32_t)cc, w->job.reply, IMX_REPLY_BYTES_MAX));
 }
 
 /* The cancel function of a worker waiting for the engine (nng_aio_stop at
 ** shutdown): a worker still in the queue leaves it and finishes with rv; one
 ** the engine has taken is finished by the engine. */
 static void wait_cancel(nng_aio *aio, void *arg, int rv) {
-  worker *w = arg;
+  imx_job *w = arg;
   imx_server *s = w->srv;
   int found = 0;
   pthread_mutex_lock(&s->queue_mu);
-  for (worker **p = &s->queue_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+  for (imx_job **p = &s->queue_head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
     if (*p != w) continue;
     *p = w->next;
     if (s->queue_tail == w) s->queue_tail = prev;
@@ -628,19 +636,17 @@ static void wait_cancel(nng_aio *aio, void *arg, int rv) {
 ** under queue_mu, after the check: once imx_server_stop set closing (under
 ** the same lock) nothing joins the queue, so the engine's last batch is
 ** the last, and no nng_aio_stop can come between begin and defer. */
-static int enqueue(worker *w) {
-  imx_server *s = w->srv;
-  IMX_ASSERT(w->state == W_RECV);
+int server_enqueue(imx_server *s, imx_job *w) {
   pthread_mutex_lock(&s->queue_mu);
   if (atomic_load(&s->closing) || !nng_aio_begin(w->aio)) {
     pthread_mutex_unlock(&s->queue_mu);
     return -1;
   }
-  w->state = W_WAIT;
   w->next = NULL;
   w->owed = 1;
   atomic_fetch_add(&s->owed, 1);
   nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
+  w->srv = s;
   nng_aio_defer(w->aio, wait_cancel, w);
   if (s->queue_tail) s->queue_tail->next = w;
   else s->queue_head = w;
@@ -656,6 +662,20 @@ static int enqueue(worker *w) {
   return 0;
 }
 
+void server_job_done(imx_server *s, imx_job *j) {
+  if (!j->owed) return;
+  j->owed = 0;
+  atomic_fetch_sub(&s->owed, 1);
+}
+
+static int enqueue(worker *w) {
+  IMX_ASSERT(w->state == W_RECV);
+  w->state = W_WAIT; /* before: the engine may finish it at once */
+  if (server_enqueue(w->srv, &w->job) == 0) return 0;
+  w->state = W_RECV;
+  return -1;
+}
+
 /* The cost centre a request acts as: its token's, else the connection's
 ** hello; -1 when it is not authenticated (token_cc: -1 an unknown token,
 ** -2 none given). */
@@ -665,7 +685,7 @@ static int64_t request_cc(int64_t token_cc, int64_t conn_cc) {
 
 /* Runs a decoded, admitted request: hello, authentication, then the queue. */
 static void serve(worker *w, uint32_t pipe, int64_t token_cc, int64_t conn_cc) {
-  const imx_request *rq = &w->rq;
+  const imx_request *rq = &w->job.rq;
   if (rq->type == IMX_MSG_HELLO) {
     hello(w, pipe);
     return;
@@ -681,11 +701,12 @@ static void serve(worker *w, uint32_t pipe, int64_t token_cc, int64_t conn_cc) {
     send_error(w, rq->id, "unauthorized", "token", "say hello first, or give a token");
     return;
   }
-  w->auth_cc = (uint32_t)cc;
+  w->job.auth_cc = (uint32_t)cc;
   /* History is read from the ledger here, never by the engine thread. */
   if (reads_handles(rq->type)) {
-    size_t len = reads_execute(w->reads, rq, w->auth_cc, w->reply, IMX_REPLY_BYTES_MAX);
-    send_reply(w, w->reply, len);
+    size_t len = reads_execute(w->reads, rq, w->job.auth_cc, w->job.reply,
+                               IMX_REPLY_BYTES_MAX);
+    send_reply(w, w->job.reply, len);
     return;
   }
   if (enqueue(w) != 0)
@@ -701,15 +722,16 @@ static void on_request(worker *w) {
   w->pipe = nng_msg_get_pipe(m);
   uint32_t pipe = (uint32_t)nng_pipe_id(w->pipe);
   imx_proto_error err = {0};
-  int rc = imx_request_decode(nng_msg_body(m), nng_msg_len(m), &w->rq, &err);
+  imx_request *rq = &w->job.rq;
+  int rc = imx_request_decode(nng_msg_body(m), nng_msg_len(m), rq, &err);
   nng_msg_free(m);
   int64_t token_cc = -2, conn_cc = -1;
-  if (rc == 0 && w->rq.type != IMX_MSG_HELLO && w->rq.token[0] != '\0')
-    token_cc = token_owner(s, w->rq.token);
+  if (rc == 0 && rq->type != IMX_MSG_HELLO && rq->token[0] != '\0')
+    token_cc = token_owner(s, rq->token);
   /* A known token authenticates; without one, the connection's hello. */
   int kind = K_ANON;
-  if (rc == 0 && w->rq.type != IMX_MSG_HELLO && token_cc >= 0) kind = K_AUTH;
-  if (rc == 0 && w->rq.type != IMX_MSG_HELLO && token_cc == -2) kind = K_NONE;
+  if (rc == 0 && rq->type != IMX_MSG_HELLO && token_cc >= 0) kind = K_AUTH;
+  if (rc == 0 && rq->type != IMX_MSG_HELLO && token_cc == -2) kind = K_NONE;
   switch (pipe_admit(s, pipe, &kind, &conn_cc)) {
   case ADMIT_GONE:
     worker_recv(w);
@@ -721,14 +743,14 @@ static void on_request(worker *w) {
     return;
   case ADMIT_RATE:
     w->kind = kind;
-    send_error(w, w->rq.id, "rate_limited", "", "too many requests on this connection");
+    send_error(w, rq->id, "rate_limited", "", "too many requests on this connection");
     return;
   default:
     w->kind = kind;
     break;
   }
   if (rc != 0) {
-    send_error(w, w->rq.id, err.code, err.field, err.message);
+    send_error(w, rq->id, err.code, err.field, err.message);
     return;
   }
   serve(w, pipe, token_cc, conn_cc);
@@ -753,8 +775,8 @@ static void on_aio(void *arg) {
       worker_release(w);
       return;
     }
-    IMX_ASSERT(w->reply_len > 0);
-    send_reply(w, w->reply, w->reply_len);
+    IMX_ASSERT(w->job.reply_len > 0);
+    send_reply(w, w->job.reply, w->job.reply_len);
     break;
   case W_SEND:
     if (rv != 0) nng_msg_free(nng_aio_get_msg(w->aio));
@@ -826,17 +848,20 @@ static int settle(imx_server *s, const core_result *r, int64_t now) {
 /* Runs one batch: the clock's tick, then the requests, each settled in one
 ** ledger transaction that is committed before anything is acknowledged.
 ** Returns 0 when the batch is durable (or there is no ledger). */
-static int run_batch(imx_server *s, worker *batch, int64_t now) {
+static int run_batch(imx_server *s, imx_job *batch, int64_t now) {
   imx_ledger *l = s->ledger;
   int rc = l ? imx_ledger_begin(l) : 0;
   core_batch_begin(s->core);
+  web_batch_begin(s->web);
   core_result r = core_tick(s->core, now);
   if (l && rc == 0) rc = settle(s, &r, now);
-  for (worker *w = batch; w; w = w->next) {
+  web_batch_result(s->web, &r);
+  for (imx_job *w = batch; w; w = w->next) {
     r = core_execute(s->core, &w->rq, w->auth_cc, now, w->reply, IMX_REPLY_BYTES_MAX);
     IMX_ASSERT(r.reply_len > 0);
     w->reply_len = r.reply_len;
     if (l && rc == 0) rc = settle(s, &r, now);
+    web_batch_result(s->web, &r);
   }
   if (l && rc == 0) rc = imx_ledger_commit(l);
   if (l && rc != 0) {
@@ -1096,7 +1121,7 @@ static void *engine_main(void *arg) {
       s->engine_waiting = 0;
       if (rc == ETIMEDOUT) break;
     }
-    worker *batch = s->queue_head;
+    imx_job *batch = s->queue_head;
     s->queue_head = s->queue_tail = NULL;
     atomic_store(&s->queued, 0);
     int stopping = s->stopping;
@@ -1108,12 +1133,17 @@ static void *engine_main(void *arg) {
     if (rc != 0) atomic_store(&s->failed, 1); /* not durable: not acknowledged */
     /* Durable: the workers send the replies; then tell the market. After
     ** nng_aio_finish the worker is not ours any more. */
-    for (worker *w = batch, *next; w; w = next) {
+    for (imx_job *w = batch, *next; w; w = next) {
       next = w->next;
       nng_aio_finish(w->aio, rc == 0 ? 0 : NNG_ECANCELED);
     }
     if (rc != 0) break;
     publish_batch(s);
+    if (s->web) {
+      uint32_t md_n = 0;
+      const imx_md_event *md = core_batch_md(s->core, &md_n);
+      web_batch_publish(s->web, md, md_n);
+    }
     snapshot_maybe(s);
   }
   return NULL;
@@ -1409,11 +1439,13 @@ static int start_workers(imx_server *s) {
   for (uint32_t i = 0; i < s->cfg.workers; i++) {
     worker *w = &s->workers[i];
     w->srv = s;
-    w->reply = malloc(IMX_REPLY_BYTES_MAX);
-    if (w->reply == NULL || reads_open(s->cfg.market, s->cfg.db_path, &w->reads) != 0)
+    w->job.aio = NULL;
+    w->job.reply = malloc(IMX_REPLY_BYTES_MAX);
+    if (w->job.reply == NULL || reads_open(s->cfg.market, s->cfg.db_path, &w->reads) != 0)
       return -1;
     int rv;
     if ((rv = nng_aio_alloc(&w->aio, on_aio, w)) != 0) return fail_nng("aio", rv);
+    w->job.aio = w->aio;
     if ((rv = nng_ctx_open(&w->ctx, s->rep)) != 0) return fail_nng("ctx", rv);
     s->workers_n++;
   }
@@ -1470,6 +1502,16 @@ int imx_server_start(const imx_server_config *cfg, imx_server **out) {
   s->engine_started = 1;
   if (start_workers(s) != 0) return -1;
   if (audit_start(s) != 0) return -1;
+  if (cfg->http_url) {
+    web_config wc = {.url = cfg->http_url, .root = cfg->http_root,
+                     .tls_cert = cfg->tls_cert, .tls_key = cfg->tls_key,
+                     .market = cfg->market, .db_path = cfg->db_path,
+                     .rate_per_s = s->cfg.rate_per_s, .rate_burst = s->cfg.rate_burst,
+                     .inflight_max = s->cfg.inflight_max,
+                     .calls_max = 4 * s->cfg.workers,
+                     .body_max = s->cfg.recv_max_bytes};
+    if (web_start(&wc, s, &s->web) != 0) return -1;
+  }
   imx_log("serving %u services and %u cost centres: requests on %s, market data on %s",
           cfg->market->services_n, cfg->market->ccs_n, s->listen_bound,
           s->publish_bound);
@@ -1482,15 +1524,19 @@ const char *imx_server_listen_url(const imx_server *s) { return s->listen_bound;
 
 const char *imx_server_publish_url(const imx_server *s) { return s->publish_bound; }
 
+const char *imx_server_web_url(const imx_server *s) {
+  return s->web ? web_url(s->web) : NULL;
+}
+
 /* After the engine left: a worker still in the queue (the engine stopped
 ** on a failed commit) is finished, unacknowledged. */
 static void fail_queue(imx_server *s) {
   pthread_mutex_lock(&s->queue_mu);
-  worker *w = s->queue_head;
+  imx_job *w = s->queue_head;
   s->queue_head = s->queue_tail = NULL;
   atomic_store(&s->queued, 0);
   pthread_mutex_unlock(&s->queue_mu);
-  for (worker *next; w; w = next) {
+  for (imx_job *next; w; w = next) {
     next = w->next;
     nng_aio_finish(w->aio, NNG_ECANCELED);
   }
@@ -1587,7 +1633,10 @@ int imx_server_stop(imx_server *s) {
   snapshot_stop(s); /* the ledger is complete: the next start reads it */
   /* 3. The replies go out; 4. the connections end as if their peers
   ** closed them (see tcp_shutdown), then the sockets close. */
-  if (s->workers_n > 0) drain_replies(s);
+  if (s->workers_n > 0 || s->web) drain_replies(s);
+  /* Every job is finished: the web's connections and websockets close. */
+  web_stop(s->web);
+  s->web = NULL;
   if ((s->listen_port > 0 && !end_connections(s)) ||
       close_within(s->rep, STOP_CLOSE_MS) != 0 ||
       (s->pub_open && close_within(s->pub, STOP_CLOSE_MS) != 0)) {
@@ -1604,7 +1653,7 @@ int imx_server_stop(imx_server *s) {
   }
   nng_aio_free(s->pub_aio);
   for (uint32_t i = 0; s->workers && i < s->cfg.workers; i++) {
-    free(s->workers[i].reply);
+    free(s->workers[i].job.reply);
     reads_close(s->workers[i].reads);
   }
   free(s->workers);

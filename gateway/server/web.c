@@ -1,0 +1,1219 @@
+/*
+** web.c -- imxd's web front (web.h; docs/protocol.md, "Over HTTP").
+**
+** One nng HTTP server, one handler for every path and method (on_http, on
+** nng's threads), so that every response, the refusals too, carries the
+** security headers (add_headers). What it serves:
+**
+**   /...                 the pages under web/: compiled in (web_files.c,
+**                        made by embed_web.cmake), or --http-root's files
+**   /api/signin, /api/signout, /api/session
+**                        sessions: a random 256-bit id in an HttpOnly,
+**                        SameSite=Strict cookie; the table keeps the id's
+**                        SHA-256 only, so neither a log nor a memory dump
+**                        of it signs anyone in
+**   POST /api/<type>     one protocol request (calls)
+**   GET /api/export, GET /api/statement.csv, POST /api/ledger.verify
+**                        downloads, on a thread of their own (slow)
+**   GET /api/live        the websocket (live)
+**
+** A call is a job (job.h) from a fixed pool: its request is the body with
+** "v", "type" (from the path) and, for a read without one, "id" put in
+** front, decoded by proto as an nng request is; authenticated by the
+** session; then either read from the ledger here (reads.h, as a worker
+** does) or queued for the engine thread. The job's own aio is the
+** completion the engine finishes after the commit; its callback hands the
+** reply, byte for byte, to nng's HTTP server. The session counts the call
+** against its rate and its calls in flight, as a connection does.
+**
+** Nothing is allocated per call but what nng's HTTP server needs (the
+** response, its headers and a copy of the body); no lock is held across
+** I/O: the locks (sessions, sign-in failures, pool, websockets) guard a
+** few words each.
+*/
+#define _GNU_SOURCE /* open_memstream, getrandom */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <nng/supplemental/tls/tls.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mbedtls/sha1.h>
+
+#include "imx_ledger.h"
+#include "job.h"
+#include "reads.h"
+#include "web.h"
+
+#define SESSIONS_MAX 65536u
+#define SESSION_TTL_MS (12LL * 3600 * 1000)   /* absolute, from sign-in   */
+#define SESSION_ID_BYTES 32                   /* 64 hex in the cookie     */
+#define SIGNIN_FAILS_MAX 5                    /* per address, per cc ...  */
+#define SIGNIN_WINDOW_MS 60000                /* ... in a minute          */
+#define SIGNIN_ADDRS 4096u                    /* addresses remembered     */
+#define SIGNIN_PROBE 8                        /* slots looked at per one  */
+#define LOG_EVERY_MS 1000                     /* a client-caused log line */
+#define TEXT_CAP (IMX_MSG_BYTES_MAX + 256)    /* a call's request text    */
+#define COOKIE "imx_session"
+
+typedef struct web_file {
+  const char *path;
+  const unsigned char *data;
+  size_t len;
+} web_file;
+extern const web_file web_files[]; /* web_files.c, generated */
+extern const size_t web_files_n;
+
+/* ------------------------------------------------------------- status */
+
+/* The one table from a protocol error's code to its HTTP status; a reply
+** that is not an error is 200. Codes not listed (insufficient_budget,
+** market_full, duplicate_id, ...) are the market refusing what was asked
+** now: 409. */
+static const struct {
+  const char *code;
+  int status;
+} statuses[] = {
+    {"bad_json", 400},        {"bad_field", 400},       {"bad_request", 400},
+    {"too_large", 413},       {"unauthorized", 401},    {"forbidden", 403},
+    {"not_found", 404},       {"unknown_service", 404}, {"unknown_cc", 404},
+    {"rate_limited", 429},    {"internal", 500},        {"unavailable", 503},
+};
+
+static int status_of_code(const char *code, size_t len) {
+  for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+    if (strlen(statuses[i].code) == len && memcmp(statuses[i].code, code, len) == 0)
+      return statuses[i].status;
+  return 409;
+}
+
+/* The status of a protocol reply: 200, or its error code's. The encoder
+** writes "type" before "id" and "code" after it; an id is escaped, so the
+** first "code":" is the code's. */
+static int status_of_reply(const char *reply, size_t len) {
+  static const char err[] = "\"type\":\"error\"", key[] = "\"code\":\"";
+  const char *t = memmem(reply, len < 32 ? len : 32, err, sizeof err - 1);
+  if (t == NULL) return 200;
+  const char *c = memmem(t, len - (size_t)(t - reply), key, sizeof key - 1);
+  if (c == NULL) return 500;
+  c += sizeof key - 1;
+  const char *e = memchr(c, '"', len - (size_t)(c - reply));
+  return e ? status_of_code(c, (size_t)(e - c)) : 500;
+}
+
+/* ------------------------------------------------------------ the web */
+
+typedef struct session {
+  char hash[65];      /* SHA-256 of the id, hex; "" when free          */
+  uint32_t cc;
+  uint32_t gen;       /* bumped when the slot is freed                 */
+  uint32_t next_free;
+  int64_t expires_ms; /* wall clock                                    */
+  double tokens;      /* the rate bucket                               */
+  int64_t last_ns;
+  uint32_t inflight;
+} session;
+
+typedef struct fail_count {
+  uint64_t key;       /* an address (0: free slot)                     */
+  int64_t since_ms;   /* the window's start                            */
+  uint32_t fails;
+} fail_count;
+
+typedef struct web_job {
+  imx_job job;         /* job.aio: ours, finished by the engine         */
+  struct web *w;
+  nng_aio *http;       /* the HTTP server's aio, while the engine has it */
+  reads *reads;
+  uint32_t session, gen;
+  char *text;          /* TEXT_CAP: the request as proto reads it       */
+  struct web_job *next_free;
+} web_job;
+
+typedef struct live live; /* the websockets, below */
+
+struct web {
+  web_config cfg;
+  imx_server *srv;
+  const imx_market *m;
+  int tls;
+  nng_http_server *http;
+  nng_http_handler *handler;
+  nng_tls_config *tls_cfg;
+  int started;
+  char url[256];
+  /* sessions */
+  pthread_mutex_t sessions_mu;
+  session *sessions;
+  imx_hash sessions_index;
+  uint32_t sessions_free;
+  /* sign-in failures */
+  pthread_mutex_t signin_mu;
+  fail_count *addr_fails; /* SIGNIN_ADDRS */
+  fail_count *cc_fails;   /* one per cost centre (key unused) */
+  int64_t signin_logged_ms;
+  /* calls */
+  pthread_mutex_t pool_mu;
+  web_job *jobs;
+  uint32_t jobs_n;
+  web_job *jobs_free;
+  atomic_int busy_logged;
+  live *live;
+};
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ----------------------------------------------------------- responses */
+
+/* Every response: the page may load only its own scripts and styles, may
+** not be framed, and no browser guesses a type or sends a referrer. */
+static int add_headers(nng_http_res *res, int api) {
+  int rv = nng_http_res_set_header(
+      res, "Content-Security-Policy",
+      "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+  if (rv == 0) rv = nng_http_res_set_header(res, "X-Content-Type-Options", "nosniff");
+  if (rv == 0) rv = nng_http_res_set_header(res, "Referrer-Policy", "no-referrer");
+  if (rv == 0)
+    rv = nng_http_res_set_header(res, "Cache-Control", api ? "no-store" : "no-cache");
+  return rv;
+}
+
+/* Hands a response to nng (or, out of memory, closes the connection). */
+static void respond(nng_aio *aio, nng_http_res *res) {
+  nng_aio_set_output(aio, 0, res);
+  nng_aio_finish(aio, 0);
+}
+
+/* A response with a body (copied) of a content type. */
+static void respond_data(nng_aio *aio, int status, const char *ctype, const void *body,
+                         size_t len, int api, const char *extra_name,
+                         const char *extra_value) {
+  nng_http_res *res;
+  if (nng_http_res_alloc(&res) != 0) {
+    nng_aio_finish(aio, NNG_ENOMEM);
+    return;
+  }
+  int rv = nng_http_res_set_status(res, (uint16_t)status);
+  if (rv == 0) rv = add_headers(res, api);
+  if (rv == 0 && ctype) rv = nng_http_res_set_header(res, "Content-Type", ctype);
+  if (rv == 0 && extra_name) rv = nng_http_res_set_header(res, extra_name, extra_value);
+  if (rv == 0) rv = nng_http_res_copy_data(res, body, len);
+  if (rv != 0) {
+    nng_http_res_free(res);
+    nng_aio_finish(aio, rv);
+    return;
+  }
+  respond(aio, res);
+}
+
+#define JSON_TYPE "application/json"
+
+static void respond_json(nng_aio *aio, const char *body, size_t len) {
+  respond_data(aio, status_of_reply(body, len), JSON_TYPE, body, len, 1, NULL, NULL);
+}
+
+/* A protocol error reply of the web's own. */
+static void respond_error(nng_aio *aio, const char *id, const char *code, const char *field,
+                          const char *message) {
+  char buf[512];
+  size_t len = imx_error_encode(id, code, field, message, buf, sizeof buf);
+  IMX_ASSERT(len > 0);
+  respond_json(aio, buf, len);
+}
+
+/* An error with a reason of proto's table (proto/errors.c). */
+static void respond_reason(nng_aio *aio, const char *reason, const char *message) {
+  char buf[512];
+  size_t len = imx_error_reason_encode("", reason, IMX_MSG_HELLO, message, buf, sizeof buf);
+  IMX_ASSERT(len > 0);
+  respond_json(aio, buf, len);
+}
+
+/* -------------------------------------------------------- request bits */
+
+/* The path of a request target (origin form, or absolute form), without
+** its query; *query is what follows '?' (or ""). Into buf; -1 if too long. */
+static int split_target(const char *uri, char *buf, size_t cap, const char **query) {
+  if (strncasecmp(uri, "http://", 7) == 0 || strncasecmp(uri, "https://", 8) == 0) {
+    const char *p = strchr(strchr(uri, ':') + 3, '/');
+    uri = p ? p : "/";
+  }
+  size_t n = strcspn(uri, "?");
+  if (n >= cap) return -1;
+  memcpy(buf, uri, n);
+  buf[n] = '\0';
+  *query = uri[n] == '?' ? uri + n + 1 : "";
+  return 0;
+}
+
+/* A query parameter's value (no percent-decoding: the values imx takes,
+** periods, cost centres and formats, are plain) into buf; -1 if absent or
+** too long or not plain. */
+static int query_param(const char *q, const char *name, char *buf, size_t cap) {
+  size_t nl = strlen(name);
+  while (*q) {
+    size_t seg = strcspn(q, "&");
+    if (seg > nl && strncmp(q, name, nl) == 0 && q[nl] == '=') {
+      size_t vl = seg - nl - 1;
+      if (vl == 0 || vl >= cap) return -1;
+      memcpy(buf, q + nl + 1, vl);
+      buf[vl] = '\0';
+      for (size_t i = 0; i < vl; i++)
+        if (buf[i] == '%' || buf[i] == '+') return -1;
+      return 0;
+    }
+    q += seg + (q[seg] == '&');
+  }
+  return -1;
+}
+
+/* The session id of the Cookie header: 64 hex digits, else -1. */
+static int cookie_id(nng_http_req *req, char id[2 * SESSION_ID_BYTES + 1]) {
+  const char *c = nng_http_req_get_header(req, "Cookie");
+  static const char name[] = COOKIE "=";
+  for (const char *p = c; p && *p;) {
+    while (*p == ' ' || *p == ';') p++;
+    if (strncmp(p, name, sizeof name - 1) == 0) {
+      p += sizeof name - 1;
+      size_t n = strcspn(p, "; ");
+      if (n != 2 * SESSION_ID_BYTES) return -1;
+      for (size_t i = 0; i < n; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f'))) return -1;
+      memcpy(id, p, n);
+      id[n] = '\0';
+      return 0;
+    }
+    p = strchr(p, ';');
+  }
+  return -1;
+}
+
+/* CSRF: a request that a page of another origin made. Browsers send
+** Origin on every POST and websocket; a request without it (curl, a
+** benchmark) is not a browser's and is let through. */
+static int cross_origin(const web *w, nng_http_req *req) {
+  const char *site = nng_http_req_get_header(req, "Sec-Fetch-Site");
+  if (site && strcasecmp(site, "cross-site") == 0) return 1;
+  const char *origin = nng_http_req_get_header(req, "Origin");
+  if (origin == NULL) return 0;
+  const char *host = nng_http_req_get_header(req, "Host");
+  const char *scheme = w->tls ? "https://" : "http://";
+  size_t sl = strlen(scheme);
+  if (host == NULL || strncasecmp(origin, scheme, sl) != 0) return 1;
+  return strcasecmp(origin + sl, host) != 0;
+}
+
+/* Which of a few top-level keys a JSON object has: a scan that skips
+** strings and nested values, so that the server knows whether the body
+** brings an id (and refuses a token) without parsing it twice. Malformed
+** text stops the scan; proto's decoder then says what is wrong. */
+enum { KEY_ID = 1, KEY_TOKEN = 2 };
+
+static unsigned top_keys(const char *s, size_t n) {
+  unsigned found = 0;
+  size_t i = 0;
+  int depth = 0, expect_key = 0;
+  while (i < n) {
+    char c = s[i];
+    if (c == '"') {
+      size_t start = ++i;
+      while (i < n && s[i] != '"') i += s[i] == '\\' ? 2 : 1;
+      if (i >= n) break;
+      if (depth == 1 && expect_key) {
+        size_t len = i - start;
+        if (len == 2 && memcmp(s + start, "id", 2) == 0) found |= KEY_ID;
+        if (len == 5 && memcmp(s + start, "token", 5) == 0) found |= KEY_TOKEN;
+        expect_key = 0;
+      }
+      i++;
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      depth++;
+      expect_key = c == '{' && depth == 1;
+    } else if (c == '}' || c == ']') {
+      depth--;
+    } else if (c == ',' && depth == 1) {
+      expect_key = 1;
+    }
+    i++;
+  }
+  return found;
+}
+
+/* Writes {"v":1,"type":"T"[,"id":"ID"] and the body's members into buf:
+** the request text proto decodes. The body must be a JSON object (or
+** empty: none). Returns the length, or 0 when the body is no object. */
+static size_t compose(char *buf, size_t cap, const char *type, const char *id,
+                      const char *body, size_t len) {
+  size_t i = 0;
+  while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+    i++;
+  if (i < len && body[i] != '{') return 0;
+  int n = id ? snprintf(buf, cap, "{\"v\":1,\"type\":\"%s\",\"id\":\"%s\"", type, id)
+             : snprintf(buf, cap, "{\"v\":1,\"type\":\"%s\"", type);
+  IMX_ASSERT(n > 0 && (size_t)n < cap);
+  size_t o = (size_t)n;
+  if (i == len) { /* no body */
+    buf[o++] = '}';
+    return o;
+  }
+  /* the body's members after ours: "," unless the object is empty */
+  size_t j = i + 1;
+  while (j < len && (body[j] == ' ' || body[j] == '\t' || body[j] == '\r' || body[j] == '\n'))
+    j++;
+  if (o + 1 + (len - i - 1) > cap) return 0;
+  if (j < len && body[j] != '}') buf[o++] = ',';
+  memcpy(buf + o, body + i + 1, len - i - 1);
+  return o + (len - i - 1);
+}
+
+/* A JSON string, escaped, at buf + *o (bounded by cap). */
+static void put_json_str(char *buf, size_t cap, size_t *o, const char *s) {
+  if (*o < cap) buf[(*o)++] = '"';
+  for (; *s && *o + 7 < cap; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      buf[(*o)++] = '\\';
+      buf[(*o)++] = (char)c;
+    } else if (c < 0x20) {
+      *o += (size_t)snprintf(buf + *o, cap - *o, "\\u%04x", c);
+    } else {
+      buf[(*o)++] = (char)c;
+    }
+  }
+  if (*o < cap) buf[(*o)++] = '"';
+}
+
+/* -------------------------------------------------------------- pages */
+
+static const char *content_type(const char *path) {
+  static const struct {
+    const char *ext, *type;
+  } types[] = {
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},
+      {".map", "application/json"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".woff2", "font/woff2"},
+      {".txt", "text/plain; charset=utf-8"},
+      {".webmanifest", "application/manifest+json"},
+  };
+  const char *dot = strrchr(path, '.');
+  if (dot && strchr(dot, '/') == NULL)
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+      if (strcmp(dot, types[i].ext) == 0) return types[i].type;
+  return "application/octet-stream";
+}
+
+static void not_found_page(nng_aio *aio) {
+  static const char body[] = "not found\n";
+  respond_data(aio, 404, "text/plain; charset=utf-8", body, sizeof body - 1, 0, NULL, NULL);
+}
+
+/* A page from --http-root: a path of plain segments (no "..", no hidden
+** files), a regular file. Development only: read per request. */
+static void serve_file(web *w, nng_aio *aio, const char *path) {
+  if (strstr(path, "/.") || strchr(path, '\\') || strlen(path) > 512) {
+    not_found_page(aio);
+    return;
+  }
+  char full[1024];
+  snprintf(full, sizeof full, "%s%s", w->cfg.root, path);
+  int fd = open(full, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) {
+    if (fd >= 0) close(fd);
+    not_found_page(aio);
+    return;
+  }
+  size_t len = (size_t)st.st_size, got = 0;
+  char *data = malloc(len ? len : 1);
+  while (data && got < len) {
+    ssize_t r = read(fd, data + got, len - got);
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  close(fd);
+  if (data == NULL || got != len) {
+    free(data);
+    respond_error(aio, "", "internal", "", "cannot read the file");
+    return;
+  }
+  respond_data(aio, 200, content_type(path), data, len, 0, NULL, NULL);
+  free(data);
+}
+
+static void serve_page(web *w, nng_aio *aio, const char *method, const char *path) {
+  if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+    respond_data(aio, 405, "text/plain; charset=utf-8", "GET only\n", 9, 0, "Allow",
+                 "GET, HEAD");
+    return;
+  }
+  if (strcmp(path, "/") == 0) path = "/index.html";
+  if (w->cfg.root) {
+    serve_file(w, aio, path);
+    return;
+  }
+  for (size_t i = 0; i < web_files_n; i++)
+    if (strcmp(web_files[i].path, path) == 0) {
+      respond_data(aio, 200, content_type(path), web_files[i].data, web_files[i].len, 0,
+                   NULL, NULL);
+      return;
+    }
+  not_found_page(aio);
+}
+
+/* ------------------------------------------------------------ sessions */
+
+static uint64_t session_key(const char *hash_hex) {
+  uint64_t k = 0;
+  for (int i = 0; i < 16; i++) {
+    char c = hash_hex[i];
+    k = k << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+  }
+  return k;
+}
+
+static uint64_t session_hash_of(const void *owner, uint32_t k) {
+  return session_key(((const web *)owner)->sessions[k].hash);
+}
+
+/* Compares two hex hashes without an early exit. */
+static int same_hash(const char *a, const char *b) {
+  unsigned d = 0;
+  for (int i = 0; i < 64; i++) d |= (unsigned)(a[i] ^ b[i]);
+  return d == 0;
+}
+
+/* The slot of a session by its id's hash, or IMX_HASH_NIL; *slot is where
+** the search ended. Under sessions_mu. */
+static uint32_t session_find(const web *w, const char *hash, uint32_t *slot) {
+  const imx_hash *x = &w->sessions_index;
+  for (uint32_t i = imx_hash_first(x, session_key(hash)), n = 0; n <= x->mask;
+       i = imx_hash_next(x, i), n++) {
+    uint32_t k = x->slots[i];
+    *slot = i;
+    if (k == IMX_HASH_NIL || same_hash(w->sessions[k].hash, hash)) return k;
+  }
+  IMX_ASSERT(0 && "the session index is never full");
+  return IMX_HASH_NIL;
+}
+
+static void session_free(web *w, uint32_t k, uint32_t slot) {
+  session *p = &w->sessions[k];
+  imx_hash_del(&w->sessions_index, slot, w, session_hash_of);
+  p->hash[0] = '\0';
+  p->gen++;
+  p->next_free = w->sessions_free;
+  w->sessions_free = k;
+}
+
+/* Frees every expired session; the table was full. Under sessions_mu. */
+static void sessions_sweep(web *w, int64_t now) {
+  for (uint32_t k = 0; k < SESSIONS_MAX; k++) {
+    session *p = &w->sessions[k];
+    uint32_t slot;
+    if (p->hash[0] && p->expires_ms <= now && session_find(w, p->hash, &slot) == k)
+      session_free(w, k, slot);
+  }
+}
+
+/* A new session for cost centre cc: its id (64 hex) into id. 0, or -1 when
+** the table is full (of sessions that have not expired). */
+static int session_new(web *w, uint32_t cc, char id[2 * SESSION_ID_BYTES + 1]) {
+  unsigned char raw[SESSION_ID_BYTES];
+  size_t got = 0;
+  while (got < sizeof raw) {
+    ssize_t r = getrandom(raw + got, sizeof raw - got, 0);
+    if (r < 0 && errno == EINTR) continue;
+    IMX_ASSERT(r > 0 && "the kernel's random numbers");
+    got += (size_t)r;
+  }
+  for (size_t i = 0; i < sizeof raw; i++) snprintf(id + 2 * i, 3, "%02x", raw[i]);
+  char hash[65];
+  imx_sha256_hex(id, 2 * SESSION_ID_BYTES, hash);
+  int64_t now = wall_ms();
+  pthread_mutex_lock(&w->sessions_mu);
+  if (w->sessions_free == IMX_HASH_NIL) sessions_sweep(w, now);
+  if (w->sessions_free == IMX_HASH_NIL) {
+    pthread_mutex_unlock(&w->sessions_mu);
+    return -1;
+  }
+  uint32_t k = w->sessions_free;
+  session *p = &w->sessions[k];
+  w->sessions_free = p->next_free;
+  memcpy(p->hash, hash, sizeof p->hash);
+  p->cc = cc;
+  p->expires_ms = now + SESSION_TTL_MS;
+  p->tokens = w->cfg.rate_burst;
+  p->last_ns = now_ns();
+  p->inflight = 0;
+  imx_hash_put(&w->sessions_index, session_key(hash), k);
+  pthread_mutex_unlock(&w->sessions_mu);
+  return 0;
+}
+
+enum { SESSION_OK, SESSION_NONE, SESSION_RATE };
+
+/* The session of a request's cookie: its slot, generation and cost centre.
+** With charge, a call: counted against the session's rate and its calls in
+** flight (SESSION_RATE when over either; session_release ends a call). */
+static int session_get(web *w, nng_http_req *req, int charge, uint32_t *k_out,
+                       uint32_t *gen, uint32_t *cc) {
+  char id[2 * SESSION_ID_BYTES + 1], hash[65];
+  if (cookie_id(req, id) != 0) return SESSION_NONE;
+  imx_sha256_hex(id, 2 * SESSION_ID_BYTES, hash);
+  int64_t now = wall_ms();
+  int rc = SESSION_OK;
+  pthread_mutex_lock(&w->sessions_mu);
+  uint32_t slot, k = session_find(w, hash, &slot);
+  if (k == IMX_HASH_NIL) {
+    rc = SESSION_NONE;
+  } else if (w->sessions[k].expires_ms <= now) {
+    session_free(w, k, slot);
+    rc = SESSION_NONE;
+  } else {
+    session *p = &w->sessions[k];
+    *k_out = k;
+    *gen = p->gen;
+    *cc = p->cc;
+    if (charge) {
+      int64_t t = now_ns();
+      p->tokens += (double)(t - p->last_ns) * 1e-9 * w->cfg.rate_per_s;
+      if (p->tokens > w->cfg.rate_burst) p->tokens = w->cfg.rate_burst;
+      p->last_ns = t;
+      if (p->tokens < 1.0 || p->inflight >= w->cfg.inflight_max) {
+        rc = SESSION_RATE;
+      } else {
+        p->tokens -= 1.0;
+        p->inflight++;
+      }
+    }
+  }
+  pthread_mutex_unlock(&w->sessions_mu);
+  return rc;
+}
+
+/* A call of session k (generation gen) is over. */
+static void session_release(web *w, uint32_t k, uint32_t gen) {
+  pthread_mutex_lock(&w->sessions_mu);
+  session *p = &w->sessions[k];
+  if (p->gen == gen && p->hash[0]) {
+    IMX_ASSERT(p->inflight > 0);
+    p->inflight--;
+  }
+  pthread_mutex_unlock(&w->sessions_mu);
+}
+
+/* Whether session k of generation gen is still signed in (the live feed
+** asks before it sends). */
+static int session_alive(web *w, uint32_t k, uint32_t gen) {
+  int64_t now = wall_ms();
+  pthread_mutex_lock(&w->sessions_mu);
+  session *p = &w->sessions[k];
+  int alive = p->gen == gen && p->hash[0] && p->expires_ms > now;
+  pthread_mutex_unlock(&w->sessions_mu);
+  return alive;
+}
+
+static void session_end(web *w, uint32_t k, uint32_t gen) {
+  pthread_mutex_lock(&w->sessions_mu);
+  session *p = &w->sessions[k];
+  uint32_t slot;
+  if (p->gen == gen && p->hash[0] && session_find(w, p->hash, &slot) == k)
+    session_free(w, k, slot);
+  pthread_mutex_unlock(&w->sessions_mu);
+}
+
+/* ------------------------------------------------------------- sign-in */
+
+/* The address a request came from, as a key: an IPv4 address, or an IPv6
+** address's /64 (one host's many addresses); 1 when unknown.
+**
+** nng 1.5 has no call for a server connection's peer address. Its
+** nng_http_conn begins with the nng_stream it reads (http_conn.c, 1.5.0
+** to 1.5.2), whose address is public (nng_stream_get_addr); other
+** versions count every address as one, which only makes the limit
+** stricter. */
+static uint64_t peer_key(nng_http_conn *conn) {
+#if NNG_MAJOR_VERSION == 1 && NNG_MINOR_VERSION == 5
+  nng_stream *st = *(nng_stream **)(void *)conn;
+  nng_sockaddr sa;
+  if (st && nng_stream_get_addr(st, NNG_OPT_REMADDR, &sa) == 0) {
+    if (sa.s_family == NNG_AF_INET) return 0x400000000ull | sa.s_in.sa_addr;
+    if (sa.s_family == NNG_AF_INET6) {
+      uint64_t k = 0;
+      memcpy(&k, sa.s_in6.sa_addr, 8);
+      return k | 1;
+    }
+  }
+#else
+  (void)conn;
+#endif
+  return 1;
+}
+
+static void peer_text(nng_http_conn *conn, char *buf, size_t cap) {
+  snprintf(buf, cap, "an unknown address");
+#if NNG_MAJOR_VERSION == 1 && NNG_MINOR_VERSION == 5
+  nng_stream *st = *(nng_stream **)(void *)conn;
+  nng_sockaddr sa;
+  if (st && nng_stream_get_addr(st, NNG_OPT_REMADDR, &sa) == 0 && sa.s_family == NNG_AF_INET) {
+    const unsigned char *a = (const unsigned char *)&sa.s_in.sa_addr;
+    snprintf(buf, cap, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+  } else if (st && sa.s_family == NNG_AF_INET6) {
+    snprintf(buf, cap, "an IPv6 address");
+  }
+#else
+  (void)conn;
+#endif
+}
+
+/* The address's entry (found, or a free or stale or the oldest slot of its
+** probe taken over). Under signin_mu. */
+static fail_count *addr_entry(web *w, uint64_t key, int64_t now) {
+  uint32_t home = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 40) % SIGNIN_ADDRS;
+  fail_count *oldest = NULL;
+  for (uint32_t i = 0; i < SIGNIN_PROBE; i++) {
+    fail_count *f = &w->addr_fails[(home + i) % SIGNIN_ADDRS];
+    if (f->key == key) return f;
+    if (oldest == NULL || f->since_ms < oldest->since_ms) oldest = f;
+  }
+  for (uint32_t i = 0; i < SIGNIN_PROBE; i++) {
+    fail_count *f = &w->addr_fails[(home + i) % SIGNIN_ADDRS];
+    if (f->key == 0 || now - f->since_ms >= SIGNIN_WINDOW_MS) {
+      oldest = f;
+      break;
+    }
+  }
+  oldest->key = key;
+  oldest->since_ms = now;
+  oldest->fails = 0;
+  return oldest;
+}
+
+static int over_limit(const fail_count *f, int64_t now) {
+  return f->fails >= SIGNIN_FAILS_MAX && now - f->since_ms < SIGNIN_WINDOW_MS;
+}
+
+static void count_fail(fail_count *f, int64_t now) {
+  if (now - f->since_ms >= SIGNIN_WINDOW_MS) {
+    f->since_ms = now;
+    f->fails = 0;
+  }
+  f->fails++;
+}
+
+/* POST /api/signin {"token":...,"cc":...}: proto decodes it as a hello. */
+static void api_signin(web *w, nng_aio *aio, nng_http_req *req, nng_http_conn *conn) {
+  void *body;
+  size_t len;
+  nng_http_req_get_data(req, &body, &len);
+  if (len > IMX_MSG_BYTES_MAX) {
+    respond_error(aio, "", "too_large", "", "the body is larger than 64 KiB");
+    return;
+  }
+  char text[IMX_MSG_BYTES_MAX + 128];
+  unsigned keys = top_keys(body, len);
+  size_t n = compose(text, sizeof text, "hello", (keys & KEY_ID) ? NULL : "signin", body, len);
+  imx_request rq;
+  imx_proto_error err = {0};
+  if (n == 0) {
+    respond_error(aio, "", "bad_json", "", "the body must be a JSON object");
+    return;
+  }
+  if (imx_request_decode(text, n, &rq, &err) != 0) {
+    respond_error(aio, "", err.code, err.field, err.message);
+    return;
+  }
+  if (rq.token[0] == '\0') {
+    respond_error(aio, "", "bad_field", "token", "missing: the cost centre's token");
+    return;
+  }
+  uint64_t key = peer_key(conn);
+  int64_t now = wall_ms();
+  int64_t named = rq.cc[0] ? imx_market_cc_find(w->m, rq.cc) : -1;
+  pthread_mutex_lock(&w->signin_mu);
+  fail_count *a = addr_entry(w, key, now);
+  int limited = over_limit(a, now) || (named >= 0 && over_limit(&w->cc_fails[named], now));
+  pthread_mutex_unlock(&w->signin_mu);
+  if (limited) {
+    respond_error(aio, "", "rate_limited", "",
+                  "too many failed sign-ins: wait a minute");
+    return;
+  }
+  int64_t cc = server_token_cc(w->srv, rq.token, rq.cc);
+  if (cc < 0) {
+    int log = 0;
+    pthread_mutex_lock(&w->signin_mu);
+    count_fail(addr_entry(w, key, now), now);
+    if (named >= 0) count_fail(&w->cc_fails[named], now);
+    if (now - w->signin_logged_ms >= LOG_EVERY_MS) {
+      w->signin_logged_ms = now;
+      log = 1;
+    }
+    pthread_mutex_unlock(&w->signin_mu);
+    if (log) {
+      char from[64];
+      peer_text(conn, from, sizeof from);
+      imx_log("web: a failed sign-in for %s from %s (logged once a second at most)",
+              rq.cc[0] ? rq.cc : "(the token's cost centre)", from);
+    }
+    respond_error(aio, "", "unauthorized", "token",
+                  rq.cc[0] ? "wrong token for the cost centre" : "unknown token");
+    return;
+  }
+  char id[2 * SESSION_ID_BYTES + 1];
+  if (session_new(w, (uint32_t)cc, id) != 0) {
+    respond_reason(aio, "sessions_full", NULL);
+    return;
+  }
+  char reply[1024];
+  size_t rl = server_hello_ok(w->srv, "", (uint32_t)cc, reply, sizeof reply);
+  IMX_ASSERT(rl > 1 && reply[rl - 1] == '}');
+  rl--;
+  memcpy(reply + rl, ",\"name\":", 8);
+  rl += 8;
+  put_json_str(reply, sizeof reply, &rl, w->m->ccs[cc].name);
+  memcpy(reply + rl, ",\"site\":", 8);
+  rl += 8;
+  put_json_str(reply, sizeof reply, &rl, w->m->ccs[cc].site);
+  reply[rl++] = '}';
+  char cookie[256];
+  snprintf(cookie, sizeof cookie,
+           COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", id,
+           (long long)(SESSION_TTL_MS / 1000), w->tls ? "; Secure" : "");
+  respond_data(aio, 200, JSON_TYPE, reply, rl, 1, "Set-Cookie", cookie);
+}
+
+/* The hello.ok of a signed-in cost centre, with its name and site. */
+static size_t session_reply(web *w, uint32_t cc, char *buf, size_t cap) {
+  size_t rl = server_hello_ok(w->srv, "", cc, buf, cap);
+  IMX_ASSERT(rl > 1 && buf[rl - 1] == '}' && cap >= rl + 600);
+  rl--;
+  memcpy(buf + rl, ",\"name\":", 8);
+  rl += 8;
+  put_json_str(buf, cap, &rl, w->m->ccs[cc].name);
+  memcpy(buf + rl, ",\"site\":", 8);
+  rl += 8;
+  put_json_str(buf, cap, &rl, w->m->ccs[cc].site);
+  buf[rl++] = '}';
+  return rl;
+}
+
+static void no_session(nng_aio *aio) {
+  respond_error(aio, "", "unauthorized", "", "sign in first");
+}
+
+static void api_session(web *w, nng_aio *aio, nng_http_req *req) {
+  uint32_t k, gen, cc;
+  if (session_get(w, req, 0, &k, &gen, &cc) != SESSION_OK) {
+    no_session(aio);
+    return;
+  }
+  char buf[1024];
+  size_t len = session_reply(w, cc, buf, sizeof buf);
+  respond_data(aio, 200, JSON_TYPE, buf, len, 1, NULL, NULL);
+}
+
+static void api_signout(web *w, nng_aio *aio, nng_http_req *req) {
+  uint32_t k, gen, cc;
+  if (session_get(w, req, 0, &k, &gen, &cc) == SESSION_OK) session_end(w, k, gen);
+  static const char body[] = "{\"type\":\"signout.ok\"}";
+  char cookie[160];
+  snprintf(cookie, sizeof cookie,
+           COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s",
+           w->tls ? "; Secure" : "");
+  respond_data(aio, 200, JSON_TYPE, body, sizeof body - 1, 1, "Set-Cookie", cookie);
+}
+
+/* --------------------------------------------------------------- calls */
+
+static web_job *job_take(web *w) {
+  pthread_mutex_lock(&w->pool_mu);
+  web_job *j = w->jobs_free;
+  if (j) w->jobs_free = j->next_free;
+  pthread_mutex_unlock(&w->pool_mu);
+  return j;
+}
+
+static void job_put(web *w, web_job *j) {
+  pthread_mutex_lock(&w->pool_mu);
+  j->next_free = w->jobs_free;
+  w->jobs_free = j;
+  pthread_mutex_unlock(&w->pool_mu);
+}
+
+/* The end of a call: its reply to nng, its session and job released. */
+static void call_done(web_job *j, const char *reply, size_t len) {
+  web *w = j->w;
+  nng_aio *aio = j->http;
+  j->http = NULL;
+  if (reply) respond_json(aio, reply, len);
+  else nng_aio_finish(aio, NNG_ECANCELED); /* not durable: no answer */
+  server_job_done(w->srv, &j->job);
+  session_release(w, j->session, j->gen);
+  job_put(w, j);
+}
+
+/* The engine finished the job (nng's thread): 0 when its batch is durable. */
+static void on_job(void *arg) {
+  web_job *j = arg;
+  if (nng_aio_result(j->job.aio) != 0) {
+    call_done(j, NULL, 0);
+    return;
+  }
+  IMX_ASSERT(j->job.reply_len > 0);
+  call_done(j, j->job.reply, j->job.reply_len);
+}
+
+static int type_of(const char *name) {
+  for (int t = 1; t < IMX_MSG_TYPES; t++)
+    if (strcmp(imx_msg_type_name((imx_msg_type)t), name) == 0) return t;
+  return -1;
+}
+
+/* Whether a request type changes the market (then its id is the client's:
+** it makes a retry idempotent). */
+static int is_read(int t) {
+  switch (t) {
+  case IMX_MSG_ORDER_LIST: case IMX_MSG_BOOK_GET: case IMX_MSG_TRADES_LIST:
+  case IMX_MSG_BALANCE_GET: case IMX_MSG_SERVICES_LIST: case IMX_MSG_CC_LIST:
+  case IMX_MSG_CC_GET: case IMX_MSG_ORDER_HISTORY: case IMX_MSG_TENDER_LIST:
+  case IMX_MSG_TENDER_GET: case IMX_MSG_STATEMENT_GET: case IMX_MSG_RATINGS_LIST:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* POST /api/<type>: one protocol request. */
+static void api_call(web *w, nng_aio *aio, nng_http_req *req, const char *name) {
+  int type = type_of(name);
+  if (type < 0) {
+    respond_error(aio, "", "not_found", "type", "no such request type (POST /api/<type>)");
+    return;
+  }
+  void *body;
+  size_t len;
+  nng_http_req_get_data(req, &body, &len);
+  if (len > IMX_MSG_BYTES_MAX) {
+    respond_error(aio, "", "too_large", "message", "is larger than 64 KiB");
+    return;
+  }
+  uint32_t k, gen, cc;
+  int rc = session_get(w, req, 1, &k, &gen, &cc);
+  if (rc == SESSION_NONE) {
+    no_session(aio);
+    return;
+  }
+  if (rc == SESSION_RATE) {
+    respond_error(aio, "", "rate_limited", "", "too many requests in this session");
+    return;
+  }
+  web_job *j = job_take(w);
+  if (j == NULL) {
+    session_release(w, k, gen);
+    if (atomic_exchange(&w->busy_logged, 1) == 0)
+      imx_log("web: every one of its %u calls is in flight; refusing more (503) until one "
+              "ends", w->jobs_n);
+    respond_reason(aio, "web_busy", NULL);
+    return;
+  }
+  atomic_store(&w->busy_logged, 0);
+  j->session = k;
+  j->gen = gen;
+  j->http = aio;
+  unsigned keys = top_keys(body, len);
+  const char *id = (keys & KEY_ID) || !is_read(type) ? NULL : "web";
+  size_t n = compose(j->text, TEXT_CAP, name, id, body, len);
+  imx_proto_error err = {0};
+  char ebuf[512];
+  size_t el = 0;
+  if (n == 0)
+    el = imx_error_encode("", "bad_json", "", "the body must be a JSON object", ebuf,
+                          sizeof ebuf);
+  else if (keys & KEY_TOKEN)
+    el = imx_error_encode("", "bad_field", "token",
+                          "no token over HTTP: the session authenticates", ebuf,
+                          sizeof ebuf);
+  else if (imx_request_decode(j->text, n, &j->job.rq, &err) != 0)
+    el = imx_error_encode(j->job.rq.id, err.code, err.field, err.message, ebuf,
+                          sizeof ebuf);
+  else if (j->job.rq.token[0])
+    el = imx_error_encode(j->job.rq.id, "bad_field", "token",
+                          "no token over HTTP: the session authenticates", ebuf,
+                          sizeof ebuf);
+  if (el > 0) {
+    call_done(j, ebuf, el);
+    return;
+  }
+  j->job.auth_cc = cc;
+  /* History is read from the ledger here, as a worker does. */
+  if (reads_handles(j->job.rq.type)) {
+    size_t rl = reads_execute(j->reads, &j->job.rq, cc, j->job.reply, IMX_REPLY_BYTES_MAX);
+    call_done(j, j->job.reply, rl);
+    return;
+  }
+  if (server_enqueue(w->srv, &j->job) != 0) {
+    el = imx_error_encode(j->job.rq.id, "internal", "", "imxd is stopping; nothing was done",
+                          ebuf, sizeof ebuf);
+    call_done(j, ebuf, el);
+  }
+}
+
+/* ------------------------------------------------------------- routing */
+
+static void live_upgrade(web *w, nng_aio *aio, nng_http_req *req, nng_http_conn *conn);
+static void download(web *w, nng_aio *aio, nng_http_req *req, const char *what,
+                     const char *query);
+
+static void on_http(nng_aio *aio) {
+  nng_http_req *req = nng_aio_get_input(aio, 0);
+  nng_http_handler *h = nng_aio_get_input(aio, 1);
+  nng_http_conn *conn = nng_aio_get_input(aio, 2);
+  web *w = nng_http_handler_get_data(h);
+  const char *method = nng_http_req_get_method(req), *query;
+  char path[512];
+  if (split_target(nng_http_req_get_uri(req), path, sizeof path, &query) != 0) {
+    not_found_page(aio);
+    return;
+  }
+  if (strncmp(path, "/api/", 5) != 0) {
+    serve_page(w, aio, method, path);
+    return;
+  }
+  const char *name = path + 5;
+  int post = strcmp(method, "POST") == 0,
+      get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+  /* Downloads and the websocket are GETs: SameSite keeps the cookie off
+  ** other sites' requests, and the checks below refuse their pages. */
+  if ((post || strcmp(name, "live") == 0) && cross_origin(w, req)) {
+    respond_reason(aio, "cross_origin", NULL);
+    return;
+  }
+  if (strcmp(name, "session") == 0 && get) {
+    api_session(w, aio, req);
+  } else if (strcmp(name, "live") == 0 && get) {
+    live_upgrade(w, aio, req, conn);
+  } else if ((strcmp(name, "export") == 0 || strcmp(name, "statement.csv") == 0) && get) {
+    download(w, aio, req, name, query);
+  } else if (!post) {
+    char buf[256];
+    size_t len = imx_error_encode("", "bad_request", "method",
+                                  "not a method this path takes", buf, sizeof buf);
+    respond_data(aio, 405, JSON_TYPE, buf, len, 1, "Allow", "POST");
+  } else if (strcmp(name, "signin") == 0) {
+    api_signin(w, aio, req, conn);
+  } else if (strcmp(name, "signout") == 0) {
+    api_signout(w, aio, req);
+  } else if (strcmp(name, "ledger.verify") == 0) {
+    download(w, aio, req, name, query);
+  } else {
+    api_call(w, aio, req, name);
+  }
+}
+
+/* ----------------------------------------------------------- downloads */
+
+static void download(web *w, nng_aio *aio, nng_http_req *req, const char *what,
+                     const char *query) {
+  (void)w, (void)req, (void)what, (void)query, (void)query_param;
+  respond_error(aio, "", "not_found", "", "not yet");
+}
+
+/* ---------------------------------------------------------------- live */
+
+static void live_upgrade(web *w, nng_aio *aio, nng_http_req *req, nng_http_conn *conn) {
+  (void)w, (void)req, (void)conn, (void)session_alive;
+  respond_error(aio, "", "not_found", "", "not yet");
+}
+
+void web_batch_begin(web *w) { (void)w; }
+void web_batch_result(web *w, const core_result *r) { (void)w, (void)r; }
+void web_batch_publish(web *w, const imx_md_event *md, uint32_t md_n) {
+  (void)w, (void)md, (void)md_n;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static int fail(const char *what, int rv) {
+  imx_log("web: %s: %s", what, nng_strerror(rv));
+  return -1;
+}
+
+/* A whole PEM file as a string (malloc'd), or NULL (logged). */
+static char *read_pem(const char *path) {
+  char *text = NULL;
+  size_t len = 0;
+  imx_proto_error err = {0};
+  if (imx_file_read(path, 1 << 20, "pem", &text, &len, &err) != 0) {
+    imx_log("web: %s: %s", path, err.message);
+    return NULL;
+  }
+  return text;
+}
+
+/* --tls-cert (the certificate, and its chain) and --tls-key, PEM. */
+static int setup_tls(web *w) {
+  int rv;
+  if ((rv = nng_tls_config_alloc(&w->tls_cfg, NNG_TLS_MODE_SERVER)) != 0)
+    return fail("tls", rv);
+  char *cert = read_pem(w->cfg.tls_cert), *key = cert ? read_pem(w->cfg.tls_key) : NULL;
+  rv = cert && key ? nng_tls_config_own_cert(w->tls_cfg, cert, key, NULL) : NNG_EINVAL;
+  if (key) explicit_bzero(key, strlen(key));
+  free(cert);
+  free(key);
+  if (rv != 0) {
+    imx_log("web: %s and %s: not a PEM certificate and its key (%s)", w->cfg.tls_cert,
+            w->cfg.tls_key, nng_strerror(rv));
+    return -1;
+  }
+  if ((rv = nng_http_server_set_tls(w->http, w->tls_cfg)) != 0) return fail("tls", rv);
+  return 0;
+}
+
+static int pool_open(web *w) {
+  w->jobs_n = w->cfg.calls_max;
+  w->jobs = calloc(w->jobs_n, sizeof *w->jobs);
+  if (w->jobs == NULL) return -1;
+  for (uint32_t i = 0; i < w->jobs_n; i++) {
+    web_job *j = &w->jobs[i];
+    j->w = w;
+    j->job.reply = malloc(IMX_REPLY_BYTES_MAX);
+    j->text = malloc(TEXT_CAP);
+    if (j->job.reply == NULL || j->text == NULL ||
+        reads_open(w->m, w->cfg.db_path, &j->reads) != 0 ||
+        nng_aio_alloc(&j->job.aio, on_job, j) != 0)
+      return -1;
+    j->next_free = w->jobs_free;
+    w->jobs_free = j;
+  }
+  return 0;
+}
+
+int web_start(const web_config *cfg, imx_server *srv, web **out) {
+  web *w = calloc(1, sizeof *w);
+  *out = w;
+  if (w == NULL) return -1;
+  w->cfg = *cfg;
+  w->srv = srv;
+  w->m = cfg->market;
+  pthread_mutex_init(&w->sessions_mu, NULL);
+  pthread_mutex_init(&w->signin_mu, NULL);
+  pthread_mutex_init(&w->pool_mu, NULL);
+  w->sessions = calloc(SESSIONS_MAX, sizeof *w->sessions);
+  w->addr_fails = calloc(SIGNIN_ADDRS, sizeof *w->addr_fails);
+  w->cc_fails = calloc(w->m->ccs_n + 1, sizeof *w->cc_fails);
+  if (w->sessions == NULL || w->addr_fails == NULL || w->cc_fails == NULL ||
+      imx_hash_init(&w->sessions_index, SESSIONS_MAX) != 0 || pool_open(w) != 0) {
+    imx_log("web: out of memory");
+    return -1;
+  }
+  for (uint32_t k = 0; k < SESSIONS_MAX; k++)
+    w->sessions[k].next_free = k + 1 < SESSIONS_MAX ? k + 1 : IMX_HASH_NIL;
+  w->sessions_free = 0;
+  w->tls = strncmp(cfg->url, "https://", 8) == 0;
+  if (w->tls != (cfg->tls_cert != NULL)) {
+    imx_log("web: %s: %s", cfg->url,
+            w->tls ? "https needs --tls-cert and --tls-key"
+                   : "with --tls-cert the web is https://");
+    return -1;
+  }
+  if (!w->tls && strncmp(cfg->url, "http://", 7) != 0) {
+    imx_log("web: %s: not an http:// or https:// URL", cfg->url);
+    return -1;
+  }
+  nng_url *url;
+  int rv;
+  if ((rv = nng_url_parse(&url, cfg->url)) != 0) return fail(cfg->url, rv);
+  rv = nng_http_server_hold(&w->http, url);
+  nng_url_free(url);
+  if (rv != 0) return fail(cfg->url, rv);
+  if (w->tls && setup_tls(w) != 0) return -1;
+  if ((rv = nng_http_handler_alloc(&w->handler, "/", on_http)) != 0 ||
+      (rv = nng_http_handler_set_method(w->handler, NULL)) != 0 ||
+      (rv = nng_http_handler_set_tree(w->handler)) != 0 ||
+      (rv = nng_http_handler_collect_body(w->handler, true, cfg->body_max)) != 0 ||
+      (rv = nng_http_handler_set_data(w->handler, w, NULL)) != 0)
+    return fail("handler", rv);
+  if ((rv = nng_http_server_add_handler(w->http, w->handler)) != 0) {
+    nng_http_handler_free(w->handler);
+    w->handler = NULL;
+    return fail("handler", rv);
+  }
+  if ((rv = nng_http_server_start(w->http)) != 0) return fail(cfg->url, rv);
+  w->started = 1;
+  nng_sockaddr sa;
+  int port = 0;
+  if (nng_http_server_get_addr(w->http, &sa) == 0)
+    port = sa.s_family == NNG_AF_INET6 ? ntohs(sa.s_in6.sa_port) : ntohs(sa.s_in.sa_port);
+  /* the URL as given, with the port bound */
+  const char *hs = strstr(cfg->url, "://") + 3;
+  const char *hend = hs[0] == '[' ? strchr(hs, ']') : hs;
+  const char *colon = hend ? strchr(hend, ':') : NULL;
+  const char *slash = strchr(hs, '/');
+  size_t hostlen = colon && (!slash || colon < slash) ? (size_t)(colon - cfg->url)
+                   : slash                            ? (size_t)(slash - cfg->url)
+                                                      : strlen(cfg->url);
+  snprintf(w->url, sizeof w->url, "%.*s:%d", (int)hostlen, cfg->url, port);
+  imx_log("web on %s", w->url);
+  return 0;
+}
+
+const char *web_url(const web *w) { return w->url; }
+
+void web_stop(web *w) {
+  if (w == NULL) return;
+  if (w->started) nng_http_server_stop(w->http);
+  if (w->handler) nng_http_server_del_handler(w->http, w->handler);
+  if (w->http) nng_http_server_release(w->http);
+  if (w->tls_cfg) nng_tls_config_free(w->tls_cfg);
+  for (uint32_t i = 0; w->jobs && i < w->jobs_n; i++) {
+    web_job *j = &w->jobs[i];
+    if (j->job.aio) {
+      nng_aio_stop(j->job.aio);
+      nng_aio_free(j->job.aio);
+    }
+    reads_close(j->reads);
+    free(j->job.reply);
+    free(j->text);
+  }
+  free(w->jobs);
+  free(w->sessions);
+  imx_hash_free(&w->sessions_index);
+  free(w->addr_fails);
+  free(w->cc_fails);
+  pthread_mutex_destroy(&w->sessions_mu);
+  pthread_mutex_destroy(&w->signin_mu);
+  pthread_mutex_destroy(&w->pool_mu);
+  free(w);
+}
