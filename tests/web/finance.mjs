@@ -27,12 +27,17 @@ export const tests = [
       fs.mkdirSync(dl);
       const page = await t.user(server, 'demo-CC-9000', { downloads: dl });
       await goto(page, server, '#/finance');
-      // The overview of the open period: its label, trades and amounts per service.
-      const overview = await waitText(page, T('finance-overview'), '2026-12');
-      for (const want of ['it.helpdesk.hour', '3,418.00', '1,500.00', '86.10'])
-        await waitText(page, T('finance-overview'), (x) => x.includes(want) ||
-          (want === 'it.helpdesk.hour' && x.includes('IT helpdesk hour')));
-      void overview;
+      // The overview of the open period: per service the trades, units and
+      // amount (25 x 85.00 + 3 x 87.00 + 12 x 86.00 = 3,418.00), and the total.
+      await waitText(page, T('finance-period'), '2026-12');
+      const row = (svc) => `${T('finance-service-row')}[data-service="${svc}"]`;
+      const help = await waitText(page, row('it.helpdesk.hour'), '3,418.00');
+      assert.match(help, /IT helpdesk hour/);
+      assert.match(help, /\b3\b/);
+      assert.match(help, /\b40\b/);
+      await waitText(page, row('payroll.run'), '1,500.00');
+      await waitText(page, row('translation.page'), (x) => x.includes('86.10') && /\b7\b/.test(x));
+      await waitText(page, T('finance-total'), '5,004.10');
 
       // The ledger's verify, from the page.
       const v = page.waitForResponse((r) => r.url().endsWith('/api/ledger.verify'));
