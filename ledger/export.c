@@ -54,6 +54,7 @@ typedef struct exporter {
   int closed;         /* whether it is closed                           */
   char last_day[11];  /* its last day when closed and calendar, else "" */
   char label[IMX_PERIOD_LABEL_BYTES];
+  const char *cc;     /* a statement's: only its trades; NULL: all       */
 } exporter;
 
 static void date_of(char *buf, size_t cap, int64_t time_ms) {
@@ -208,6 +209,7 @@ static int period_of(exporter *x, int64_t period) {
 
 static int row(void *ctx, const imx_ledger_trade *t) {
   exporter *x = ctx;
+  if (x->cc && strcmp(t->buyer, x->cc) != 0 && strcmp(t->seller, x->cc) != 0) return 0;
   if (period_of(x, t->period)) return -1;
   const imx_market_service *s = service_of(x->m, t->service);
   row_text r = {.unit = s ? s->unit : "unit", .cur = s ? s->currency : x->m->currency};
@@ -344,13 +346,25 @@ static int rating_row(void *ctx, const imx_ledger_rating *r) {
 int imx_export(imx_ledger *l, const imx_market *m, int64_t period, int format,
                FILE *out, int64_t *rows) {
   IMX_ASSERT(l != NULL && m != NULL && out != NULL && period >= 0);
-  exporter x = {l, out, m, format, 0, 0, 0, "", ""};
+  exporter x = {l, out, m, format, 0, 0, 0, "", "", NULL};
   if (format == IMX_EXPORT_RATINGS && period != 0)
     return imx_ledger_error_set(l, "ratings belong to no period: export them all");
   int rc = head(&x);
   if (rc == 0)
     rc = format == IMX_EXPORT_RATINGS ? imx_ledger_ratings_each(l, rating_row, &x)
                                       : imx_ledger_trades_each(l, period, row, &x);
+  if (rows) *rows = x.rows;
+  if (rc == 0 && (fflush(out) != 0 || ferror(out)))
+    rc = imx_ledger_error_set(l, "writing the export failed");
+  return rc == 0 ? 0 : -1;
+}
+
+int imx_export_statement(imx_ledger *l, const imx_market *m, int64_t period,
+                         const char *cc, FILE *out, int64_t *rows) {
+  IMX_ASSERT(l != NULL && m != NULL && out != NULL && period > 0 && cc != NULL);
+  exporter x = {l, out, m, IMX_EXPORT_CSV, 0, 0, 0, "", "", cc};
+  int rc = head(&x);
+  if (rc == 0) rc = imx_ledger_trades_each(l, period, row, &x);
   if (rows) *rows = x.rows;
   if (rc == 0 && (fflush(out) != 0 || ferror(out)))
     rc = imx_ledger_error_set(l, "writing the export failed");

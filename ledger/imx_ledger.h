@@ -274,6 +274,10 @@ enum { IMX_EXPORT_CSV, IMX_EXPORT_SAP, IMX_EXPORT_HLEDGER, IMX_EXPORT_BEANCOUNT,
 **              beancount's strings escape '"' and '\' with a backslash. */
 int imx_export(imx_ledger *l, const imx_market *m, int64_t period, int format,
                FILE *out, int64_t *rows);
+/* A cost centre's statement of a period (>= 1): the csv format's rows of
+** the trades it bought or sold in it (web.c's GET /api/statement.csv). */
+int imx_export_statement(imx_ledger *l, const imx_market *m, int64_t period,
+                         const char *cc, FILE *out, int64_t *rows);
 /* The same into a file: written under a temporary name beside path and
 ** renamed over it only when complete, so a failed export leaves neither a
 ** partial nor an empty file (nor changes one already at path). */

@@ -90,6 +90,8 @@ static const imx_error_info table[] = {
      "a page of another site sent this request: refused (sign in on imx's own pages)"},
     {"sessions_full", "unavailable", "",
      "imxd holds its maximum of signed-in sessions; try again later"},
+    {"ledger_check_failed", "internal", "",
+     "the ledger failed a check (the message names it): run imx ledger verify"},
     {"web_busy", "unavailable", "",
      "every call the web takes at once is in flight; try again in a moment"},
 };

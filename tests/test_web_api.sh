@@ -166,6 +166,22 @@ check five_failed_signins_limit_the_cc_and_the_address rate_limited
 
 # ------------------------------------------------------------------ calls
 
+# A session's calls count against the connection's rate (--rate, --burst).
+session_rate() {
+  start_daemon rate --http http://127.0.0.1:0 --rate 1 --burst 2
+  local r i
+  r=$(req -c "$tmp/rate.cookies" -X POST "$WEB_rate/api/signin" -d '{"token":"test-token-CC-R1"}')
+  [ "$(status "$r")" = 200 ] || return 1
+  for i in 1 2; do
+    r=$(req -b "$tmp/rate.cookies" -X POST "$WEB_rate/api/book.get" -d '{"service":"it.hour"}')
+    [ "$(status "$r")" = 200 ] || { echo "  call $i: $r"; return 1; }
+  done
+  r=$(req -b "$tmp/rate.cookies" -X POST "$WEB_rate/api/book.get" -d '{"service":"it.hour"}')
+  [ "$(status "$r")" = 429 ] && has "$(body "$r")" '"code":"rate_limited"' || { echo "$r"; return 1; }
+  kill "$PID_rate"
+}
+check a_session_over_its_rate_gets_429 session_rate
+
 signin CC-P1 >/dev/null
 signin CC-FIN >/dev/null
 signin CC-ADM >/dev/null
@@ -275,5 +291,200 @@ too_large() {
   [ "$(status "$r")" = 413 ] && has "$(body "$r")" '"code":"too_large"' || { echo "$r" | head -3; return 1; }
 }
 check a_body_over_64_KiB_is_413 too_large
+
+# -------------------------------------------------------------- downloads
+
+# Trade 2 (in period 1): R2 buys 3 of P1's offer at 85.00 (P2's is 87.00).
+signin CC-R2 >/dev/null
+call CC-R2 order.new '{"id":"b2","service":"it.hour","side":"bid","qty":3,"price":8800}' >/dev/null
+
+export_csv() {
+  local r
+  r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=csv&period=1")
+  [ "$(status "$r")" = 200 ] && [ "$(header "$r" Content-Type)" = "text/csv; charset=utf-8" ] &&
+    [ "$(header "$r" Content-Disposition)" = 'attachment; filename="imx-1.csv"' ] &&
+    [ "$(body "$r")" = "$("$imx" export --db "$tmp/web.db" --market "$market" --format csv --period 1 2>&1)" ] ||
+    { echo "$r"; echo "  imx export:"; "$imx" export --db "$tmp/web.db" --market "$market" --format csv --period 1; return 1; }
+  has "$(body "$r")" ',it.hour,CC-R1,CC-P1,2,hour,85.00,170.00,EUR' ',CC-R2,CC-P1,3,hour,85.00,255.00,EUR' ||
+    return 1
+  r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=beancount")
+  [ "$(header "$r" Content-Disposition)" = 'attachment; filename="imx-all.beancount"' ] &&
+    has "$(body "$r")" 'option "operating_currency" "EUR"' || { echo "$r"; return 1; }
+  r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=xml")
+  [ "$(status "$r")" = 400 ] && has "$(body "$r")" '"field":"format"' || { echo "$r"; return 1; }
+  r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=csv&period=77x")
+  [ "$(status "$r")" = 400 ] && has "$(body "$r")" '"field":"period"' || { echo "$r"; return 1; }
+}
+check finance_downloads_the_export export_csv
+
+export_refused() {
+  local r cc
+  for cc in CC-ADM CC-R1; do
+    r=$(req -b "$(jar $cc)" "$WEB/api/export?format=csv")
+    [ "$(status "$r")" = 403 ] && has "$(body "$r")" '"code":"forbidden"' &&
+      [ -z "$(header "$r" Content-Disposition)" ] || { echo "  $cc: $r"; return 1; }
+  done
+  r=$(req "$WEB/api/export?format=csv")
+  [ "$(status "$r")" = 401 ] || { echo "$r"; return 1; }
+}
+check the_export_is_refused_to_others export_refused
+
+statement_csv() {
+  local r
+  r=$(req -b "$(jar CC-R2)" "$WEB/api/statement.csv?period=1")
+  [ "$(status "$r")" = 200 ] && [ "$(header "$r" Content-Type)" = "text/csv; charset=utf-8" ] &&
+    [ "$(body "$r")" = 'trade,period,date,service,buyer,seller,qty,unit,price,amount,currency
+'"$(body "$r" | sed -n 2p)" ] && has "$(body "$r")" ',CC-R2,CC-P1,3,hour,85.00,255.00,EUR' &&
+    [[ "$(body "$r")" != *CC-R1* ]] || { echo "$r"; return 1; }
+  r=$(req -b "$(jar CC-R2)" "$WEB/api/statement.csv?cc=CC-R1&period=1")
+  [ "$(status "$r")" = 403 ] || { echo "$r"; return 1; }
+  r=$(req -b "$(jar CC-FIN)" "$WEB/api/statement.csv?cc=CC-R1&period=1")
+  [ "$(status "$r")" = 200 ] && has "$(body "$r")" ',CC-R1,CC-P1,2,' && [[ "$(body "$r")" != *CC-R2* ]] ||
+    { echo "$r"; return 1; }
+  r=$(req -b "$(jar CC-R2)" "$WEB/api/statement.csv")
+  [ "$(status "$r")" = 400 ] && has "$(body "$r")" '"field":"period"' || { echo "$r"; return 1; }
+}
+check statement_csv_for_itself_and_finance statement_csv
+
+verify() {
+  local r
+  r=$(req -b "$(jar CC-FIN)" -X POST "$WEB/api/ledger.verify")
+  [ "$(status "$r")" = 200 ] && [[ "$(body "$r")" =~ ^\{\"type\":\"ledger.verify.ok\",\"trades\":2,\"checked_ms\":[0-9]+\}$ ]] ||
+    { echo "$r"; return 1; }
+  r=$(req -b "$(jar CC-R1)" -X POST "$WEB/api/ledger.verify")
+  [ "$(status "$r")" = 403 ] || { echo "$r"; return 1; }
+}
+check finance_verifies_the_ledger verify
+
+# ------------------------------------------------------------------ live
+
+cookie_of() { awk '/imx_session/ {print "imx_session=" $7}' "$(jar "$1")"; }
+WS=${WEB/http:/ws:}/api/live
+
+# A websocket per party: the buyer's sees the trade, the top of book and
+# its fill (side bid) and its closed order; the seller's its fill (side
+# offer); a third party's the market data only.
+live() {
+  if [ -z "$wsclient" ]; then echo "  no wsclient"; return 1; fi
+  "$wsclient" "$WS" "$(cookie_of CC-R1)" 4 10000 >"$tmp/ws.r1" 2>&1 &
+  local r1=$!
+  "$wsclient" "$WS" "$(cookie_of CC-P1)" 3 10000 >"$tmp/ws.p1" 2>&1 &
+  local p1=$!
+  "$wsclient" "$WS" "$(cookie_of CC-FIN)" 3 2000 >"$tmp/ws.fin" 2>&1 &
+  local fin=$!
+  pids+=("$r1" "$p1" "$fin")
+  for _ in $(seq 200); do
+    [ "$(cat "$tmp/ws.r1" "$tmp/ws.p1" "$tmp/ws.fin" 2>/dev/null | grep -c '^open$')" = 3 ] && break
+    sleep 0.05
+  done
+  call CC-R1 order.new '{"id":"live1","service":"it.hour","side":"bid","qty":1,"price":9000}' >/dev/null
+  wait "$r1" || { echo "  r1:"; cat "$tmp/ws.r1"; return 1; }
+  wait "$p1" || { echo "  p1:"; cat "$tmp/ws.p1"; return 1; }
+  wait "$fin"
+  [ $? = 3 ] || { echo "  fin got more than the market data:"; cat "$tmp/ws.fin"; return 1; }
+  local r1o p1o fino
+  r1o=$(cat "$tmp/ws.r1") p1o=$(cat "$tmp/ws.p1") fino=$(cat "$tmp/ws.fin")
+  has "$r1o" '{"type":"trade","service":"it.hour","trade":3,"qty":1,"price":8500,' \
+    '{"type":"fill","trade":3,"service":"it.hour","side":"bid","order":' \
+    '"qty":1,"price":8500,"time_ms":' '"counterparty":"CC-P1"}' \
+    '{"type":"order.closed","order":' ',"service":"it.hour","status":"filled"}' \
+    '{"type":"top","service":"it.hour",' &&
+    has "$p1o" '{"type":"fill","trade":3,"service":"it.hour","side":"offer","order":1,' \
+      '"counterparty":"CC-R1"}' &&
+    has "$fino" '{"type":"trade","service":"it.hour","trade":3,' &&
+    [[ "$fino" != *fill* && "$p1o" != *'"side":"bid"'* ]] || return 1
+}
+check the_websocket_gets_trades_and_fills live
+
+live_refused() {
+  local r up=(-H 'Upgrade: websocket' -H 'Connection: Upgrade' -H 'Sec-WebSocket-Version: 13'
+              -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==')
+  r=$(req "${up[@]}" "$WEB/api/live")
+  [ "$(status "$r")" = 401 ] && [ -z "$(header "$r" Upgrade)" ] || { echo "$r"; return 1; }
+  r=$(req -b "$(jar CC-R1)" -H 'Origin: http://evil.example' "${up[@]}" "$WEB/api/live")
+  [ "$(status "$r")" = 403 ] && has "$(body "$r")" '"reason":"cross_origin"' || { echo "$r"; return 1; }
+  r=$(req -b "$(jar CC-R1)" "$WEB/api/live")
+  [ "$(status "$r")" = 400 ] || { echo "$r"; return 1; }
+  # the right upgrade: 101 with the key's accept (RFC 6455's example)
+  r=$(curl -s -i --max-time 2 -b "$(jar CC-R1)" -H "Origin: $WEB" "${up[@]}" "$WEB/api/live" | tr -d '\r')
+  [ "$(status "$r")" = 101 ] && [ "$(header "$r" Sec-WebSocket-Accept)" = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=' ] ||
+    { echo "$r"; return 1; }
+  "$wsclient" "$WS" "imx_session=$(printf '%064d' 0)" 1 3000 >/dev/null 2>&1
+  [ $? = 1 ] || return 1
+}
+check the_websocket_needs_a_session_and_its_origin live_refused
+
+# ---------------------------------------------------------------- signout
+
+signout() {
+  "$wsclient" "$WS" "$(cookie_of CC-R2)" 1000 10000 >"$tmp/ws.r2" 2>&1 &
+  local ws=$!
+  pids+=("$ws")
+  for _ in $(seq 200); do grep -q "^open$" "$tmp/ws.r2" 2>/dev/null && break; sleep 0.05; done
+  local r
+  r=$(req -b "$(jar CC-R2)" -c "$(jar CC-R2)" -X POST "$WEB/api/signout")
+  [ "$(status "$r")" = 200 ] && [ "$(body "$r")" = '{"type":"signout.ok"}' ] &&
+    [[ "$(header "$r" Set-Cookie)" == 'imx_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0' ]] ||
+    { echo "$r"; return 1; }
+  r=$(req -b "$(jar CC-R2)" "$WEB/api/session")
+  [ "$(status "$r")" = 401 ] || { echo "$r"; return 1; }
+  r=$(req -H "Cookie: $(grep -o 'imx_session=[0-9a-f]*' <<<"$(cookie_of CC-R2)")" "$WEB/api/session")
+  [ "$(status "$r")" = 401 ] || return 1
+  # its websocket ends (within the pump's second)
+  wait "$ws"
+  [ $? = 2 ] || { echo "  the websocket stayed open"; cat "$tmp/ws.r2"; return 1; }
+}
+check signout_ends_the_session_and_its_websocket signout
+
+# ------------------------------------------------------------------ https
+
+# --tls-cert and --tls-key: the web is https, the cookie Secure, the
+# websocket wss; a certificate made here, for localhost and 127.0.0.1.
+https() {
+  if ! command -v openssl >/dev/null; then echo "  openssl is missing"; return 1; fi
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null || { echo "  openssl failed"; return 1; }
+  start_daemon tls --http https://127.0.0.1:0 --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem"
+  [[ "$WEB_tls" == https://127.0.0.1:* ]] || { echo "  web on $WEB_tls"; return 1; }
+  local t=(--cacert "$tmp/cert.pem") r
+  r=$(req "${t[@]}" "$WEB_tls/")
+  [ "$(status "$r")" = 200 ] && [ "$(header "$r" Content-Security-Policy)" = "$CSP" ] || { echo "$r"; return 1; }
+  r=$(req "${t[@]}" -c "$tmp/tls.cookies" -X POST "$WEB_tls/api/signin" -d '{"token":"test-token-CC-R1"}')
+  [[ "$(header "$r" Set-Cookie)" =~ ^imx_session=[0-9a-f]{64}\;\ Path=/\;\ HttpOnly\;\ SameSite=Strict\;\ Max-Age=43200\;\ Secure$ ]] ||
+    { echo "$r"; return 1; }
+  r=$(req "${t[@]}" -b "$tmp/tls.cookies" -H "Origin: $WEB_tls" -X POST "$WEB_tls/api/balance.get" -d '{}')
+  [ "$(status "$r")" = 200 ] && has "$(body "$r")" '"balance.get.ok"' '"cc":"CC-R1"' || { echo "$r"; return 1; }
+  # plain http on the https port gets nothing
+  r=$(curl -s --max-time 3 "${WEB_tls/https:/http:}/" 2>&1)
+  [[ "$r" != *imx* ]] || { echo "  http answered: $r"; return 1; }
+  # wss: a trade seen through TLS
+  local c
+  c=$(awk '/imx_session/ {print "imx_session=" $7}' "$tmp/tls.cookies")
+  "$wsclient" "${WEB_tls/https:/wss:}/api/live" "$c" 1 10000 "$tmp/cert.pem" >"$tmp/ws.tls" 2>&1 &
+  local ws=$!
+  pids+=("$ws")
+  for _ in $(seq 200); do grep -q "^open$" "$tmp/ws.tls" 2>/dev/null && break; sleep 0.05; done
+  r=$(req "${t[@]}" -b "$tmp/tls.cookies" -X POST "$WEB_tls/api/order.new" \
+    -d '{"id":"t1","service":"it.hour","side":"bid","qty":1,"price":5000}')
+  has "$(body "$r")" '"order.new.ok"' || { echo "$r"; return 1; }
+  wait "$ws" && has "$(cat "$tmp/ws.tls")" '{"type":"top","service":"it.hour","bid":5000,' ||
+    { cat "$tmp/ws.tls"; return 1; }
+  kill "$PID_tls"
+}
+check https_with_a_self_signed_certificate https
+
+# Refused at the start: https without a key, a key that is not PEM.
+tls_refused() {
+  local out
+  out=$("$imxd" --market "$market" --db "$tmp/x.db" --http https://127.0.0.1:0 2>&1)
+  [ $? = 2 ] || { echo "$out"; return 1; }
+  echo "not a key" >"$tmp/bad.pem"
+  out=$("$imxd" --market "$market" --db "$tmp/x.db" --listen tcp://127.0.0.1:0 \
+    --publish tcp://127.0.0.1:0 --http https://127.0.0.1:0 --tls-cert "$tmp/cert.pem" \
+    --tls-key "$tmp/bad.pem" 2>&1)
+  [ $? = 1 ] && has "$out" "not a PEM certificate and its key" || { echo "$out"; return 1; }
+}
+check bad_tls_options_are_refused tls_refused
 
 finish

@@ -65,25 +65,27 @@ static void usage(FILE *f) {
 #define FDS_RESERVED 64 /* listeners, the ledger, stdio, nng's own */
 
 /* Makes room for the connections in the open-file limit (each request
-** connection and each subscriber is a descriptor): raises the soft limit
+** connection, each subscriber and, with --http, each websocket is a
+** descriptor: per for each of max connections): raises the soft limit
 ** if it must, up to the hard one. A value given explicitly that does not
 ** fit is refused (-1); the default shrinks to fit. */
-static int fit_connections(uint32_t *max, int explicit_max) {
+static int fit_connections(uint32_t *max, int explicit_max, int per) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
-  rlim_t need = 2 * (rlim_t)*max + FDS_RESERVED;
+  rlim_t need = (rlim_t)per * *max + FDS_RESERVED;
   if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
     rlim_t hard = rl.rlim_max;
     if (hard != RLIM_INFINITY && hard < need) {
-      if (explicit_max || hard < 2 + FDS_RESERVED) {
+      if (explicit_max || hard < (rlim_t)per + FDS_RESERVED) {
         fprintf(stderr,
-                "imxd: --max-connections %u needs %llu open files (2 per connection "
-                "and subscriber, and %d); the limit is %llu (ulimit -n)\n",
-                *max, (unsigned long long)need, FDS_RESERVED, (unsigned long long)hard);
+                "imxd: --max-connections %u needs %llu open files (%d per connection: "
+                "requests, subscriber%s; and %d); the limit is %llu (ulimit -n)\n",
+                *max, (unsigned long long)need, per, per > 2 ? ", websocket" : "",
+                FDS_RESERVED, (unsigned long long)hard);
         return -1;
       }
-      *max = (uint32_t)((hard - FDS_RESERVED) / 2);
-      need = 2 * (rlim_t)*max + FDS_RESERVED;
+      *max = (uint32_t)((hard - FDS_RESERVED) / (rlim_t)per);
+      need = (rlim_t)per * *max + FDS_RESERVED;
     }
     rl.rlim_cur = need;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
@@ -146,13 +148,18 @@ int main(int argc, char **argv) {
     else { fprintf(stderr, "imxd: bad option %s %s\n", a, v); usage(stderr); return 2; }
   }
   if (market_path == NULL || cfg.db_path == NULL) { usage(stderr); return 2; }
-  if (!cfg.tls_cert != !cfg.tls_key || (cfg.http_root && !cfg.http_url)) {
-    fprintf(stderr, "imxd: --tls-cert and --tls-key go together, --http-root with --http\n");
+  if (!cfg.tls_cert != !cfg.tls_key || (cfg.http_root && !cfg.http_url) ||
+      (cfg.http_url && (strncmp(cfg.http_url, "https://", 8) == 0) != (cfg.tls_cert != NULL))) {
+    fprintf(stderr, "imxd: --tls-cert and --tls-key go together, and with them --http is\n"
+                    "      https://; --http-root goes with --http\n");
     return 2;
   }
   cfg.sync_full = sync_full;
   if (cfg.rate_burst == 0) cfg.rate_burst = 2 * cfg.rate_per_s;
-  if (fit_connections(&cfg.connections_max, explicit_max) != 0) return 2;
+  /* 2 per connection (requests and market data); with the web, a third:
+  ** as many websockets, and the web's HTTP connections */
+  if (fit_connections(&cfg.connections_max, explicit_max, cfg.http_url ? 3 : 2) != 0)
+    return 2;
   imx_market market;
   imx_proto_error err = {0};
   if (imx_market_load(market_path, &market, &err) != 0) {

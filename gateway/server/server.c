@@ -1509,7 +1509,8 @@ int imx_server_start(const imx_server_config *cfg, imx_server **out) {
                      .rate_per_s = s->cfg.rate_per_s, .rate_burst = s->cfg.rate_burst,
                      .inflight_max = s->cfg.inflight_max,
                      .calls_max = 4 * s->cfg.workers,
-                     .body_max = s->cfg.recv_max_bytes};
+                     .body_max = s->cfg.recv_max_bytes,
+                     .lives_max = s->cfg.connections_max};
     if (web_start(&wc, s, &s->web) != 0) return -1;
   }
   imx_log("serving %u services and %u cost centres: requests on %s, market data on %s",

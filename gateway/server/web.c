@@ -142,7 +142,7 @@ typedef struct web_job {
   struct web_job *next_free;
 } web_job;
 
-typedef struct live live; /* the websockets, below */
+typedef struct live live; /* a websocket, below */
 
 struct web {
   web_config cfg;
@@ -170,7 +170,33 @@ struct web {
   uint32_t jobs_n;
   web_job *jobs_free;
   atomic_int busy_logged;
-  live *live;
+  /* live: the websockets and the log of events they are fed from */
+  pthread_mutex_t live_mu;      /* the table, each socket's queue and state */
+  live *lives;                  /* lives_max slots                         */
+  uint32_t lives_max;
+  live *lives_free, *dead;      /* free slots; closed, to be freed         */
+  atomic_uint lives_n;          /* open (the engine skips all when 0)      */
+  pthread_mutex_t ring_mu;      /* the log's bytes and head                */
+  uint8_t *ring;                /* RING_BYTES                              */
+  uint64_t head;                /* bytes ever written                      */
+  uint64_t pumped;              /* the pump's: records handed out up to    */
+  pthread_mutex_t pump_mu;      /* the pump's wake-up: the engine takes it,  */
+  pthread_cond_t pump_cv;       /* never live_mu                           */
+  int pump_due, pump_stop;
+  pthread_t pump;
+  int pump_started;
+  uint8_t *stage;               /* the engine's: this batch's own events   */
+  size_t stage_len;
+  int stage_lost;               /* they did not fit: every socket closes   */
+  uint32_t epoch;               /* bumped when events were lost            */
+  /* downloads: one thread, a short queue */
+  pthread_mutex_t slow_mu;
+  pthread_cond_t slow_cv;
+  struct slow_req *slow_q;      /* SLOW_QUEUE                              */
+  uint32_t slow_head, slow_n;
+  int slow_stop, slow_started;
+  pthread_t slow;
+  imx_ledger *slow_ledger;      /* read-only, opened at the first download */
 };
 
 static int64_t now_ns(void) {
@@ -1022,7 +1048,7 @@ static void on_http(nng_aio *aio) {
   }
   if (strcmp(name, "session") == 0 && get) {
     api_session(w, aio, req);
-  } else if (strcmp(name, "live") == 0 && get) {
+  } else if (strcmp(name, "live") == 0 && strcmp(method, "GET") == 0) {
     live_upgrade(w, aio, req, conn);
   } else if ((strcmp(name, "export") == 0 || strcmp(name, "statement.csv") == 0) && get) {
     download(w, aio, req, name, query);
@@ -1044,23 +1070,925 @@ static void on_http(nng_aio *aio) {
 
 /* ----------------------------------------------------------- downloads */
 
+/*
+** GET /api/export, GET /api/statement.csv, POST /api/ledger.verify: read
+** the whole ledger, which can take seconds, so they run one at a time on a
+** thread of their own (never on nng's), on a read-only connection of its
+** own (WAL: the engine's commits go on). A few wait; more get 503.
+*/
+#define SLOW_QUEUE 8
+
+enum { SLOW_EXPORT, SLOW_STATEMENT, SLOW_VERIFY };
+
+typedef struct slow_req {
+  nng_aio *aio;
+  int kind, format;
+  int64_t period;               /* 0: all (an export)                    */
+  char label[IMX_PERIOD_LABEL_BYTES];
+  uint32_t cc;                  /* a statement's cost centre             */
+  uint32_t session, gen;
+} slow_req;
+
+static const struct {
+  const char *name, *ext, *type;
+  int format;
+} formats[] = {
+    {"csv", "csv", "text/csv; charset=utf-8", IMX_EXPORT_CSV},
+    {"sap", "sap.csv", "text/csv; charset=utf-8", IMX_EXPORT_SAP},
+    {"hledger", "journal", "text/plain; charset=utf-8", IMX_EXPORT_HLEDGER},
+    {"beancount", "beancount", "text/plain; charset=utf-8", IMX_EXPORT_BEANCOUNT},
+    {"ratings", "ratings.csv", "text/csv; charset=utf-8", IMX_EXPORT_RATINGS},
+};
+
+static void slow_run(web *w, slow_req *q) {
+  char err[512];
+  if (w->slow_ledger == NULL &&
+      imx_ledger_open_existing(w->cfg.db_path, &w->slow_ledger, err, sizeof err) != 0) {
+    imx_ledger_close(w->slow_ledger);
+    w->slow_ledger = NULL;
+    imx_log("web: ledger %s: %s", w->cfg.db_path, err);
+    respond_error(q->aio, "", "internal", "", "the ledger cannot be read");
+    return;
+  }
+  imx_ledger *l = w->slow_ledger;
+  if (q->kind == SLOW_VERIFY) {
+    int64_t t0 = now_ns(), seq = 0, trades = 0;
+    int rc = imx_ledger_read_begin(l);
+    if (rc == 0) {
+      rc = imx_ledger_last(l, &seq, &trades) != 0 ? -1 : imx_ledger_verify(l, err, sizeof err);
+      imx_ledger_read_end(l);
+    } else {
+      snprintf(err, sizeof err, "%s", imx_ledger_error(l));
+    }
+    if (rc != 0) {
+      respond_reason(q->aio, "ledger_check_failed", err);
+      return;
+    }
+    char body[128];
+    int n = snprintf(body, sizeof body,
+                     "{\"type\":\"ledger.verify.ok\",\"trades\":%lld,\"checked_ms\":%lld}",
+                     (long long)trades, (long long)((now_ns() - t0) / 1000000));
+    respond_data(q->aio, 200, JSON_TYPE, body, (size_t)n, 1, NULL, NULL);
+    return;
+  }
+  char *data = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&data, &len);
+  if (f == NULL) {
+    respond_error(q->aio, "", "internal", "", "out of memory");
+    return;
+  }
+  int rc = imx_ledger_read_begin(l);
+  if (rc == 0) {
+    rc = q->kind == SLOW_STATEMENT
+             ? imx_export_statement(l, w->m, q->period, w->m->ccs[q->cc].id, f, NULL)
+             : imx_export(l, w->m, q->period, formats[q->format].format, f, NULL);
+    imx_ledger_read_end(l);
+  }
+  int closed = fclose(f);
+  if (rc != 0 || closed != 0) {
+    respond_error(q->aio, "", "internal", "", imx_ledger_error(l));
+  } else {
+    char disposition[160];
+    if (q->kind == SLOW_STATEMENT)
+      snprintf(disposition, sizeof disposition,
+               "attachment; filename=\"imx-statement-%s-%s.csv\"", w->m->ccs[q->cc].id,
+               q->label);
+    else
+      snprintf(disposition, sizeof disposition, "attachment; filename=\"imx-%s.%s\"",
+               q->period ? q->label : "all", formats[q->format].ext);
+    /* a cost centre id may hold a quote: it never reaches the header so */
+    for (char *p = strchr(disposition, '"') + 1; *p && p[1]; p++)
+      if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) *p = '_';
+    respond_data(q->aio, 200,
+                 q->kind == SLOW_STATEMENT ? "text/csv; charset=utf-8" : formats[q->format].type,
+                 data, len, 1, "Content-Disposition", disposition);
+  }
+  free(data);
+}
+
+static void *slow_main(void *arg) {
+  web *w = arg;
+  pthread_mutex_lock(&w->slow_mu);
+  for (;;) {
+    while (w->slow_n == 0 && !w->slow_stop) pthread_cond_wait(&w->slow_cv, &w->slow_mu);
+    if (w->slow_n == 0) break;
+    slow_req q = w->slow_q[w->slow_head];
+    w->slow_head = (w->slow_head + 1) % SLOW_QUEUE;
+    w->slow_n--;
+    int stop = w->slow_stop;
+    pthread_mutex_unlock(&w->slow_mu);
+    if (stop) respond_error(q.aio, "", "internal", "", "imxd is stopping");
+    else slow_run(w, &q);
+    session_release(w, q.session, q.gen);
+    pthread_mutex_lock(&w->slow_mu);
+  }
+  pthread_mutex_unlock(&w->slow_mu);
+  return NULL;
+}
+
 static void download(web *w, nng_aio *aio, nng_http_req *req, const char *what,
                      const char *query) {
-  (void)w, (void)req, (void)what, (void)query, (void)query_param;
-  respond_error(aio, "", "not_found", "", "not yet");
+  uint32_t k, gen, cc;
+  int rc = session_get(w, req, 1, &k, &gen, &cc);
+  if (rc == SESSION_NONE) {
+    no_session(aio);
+    return;
+  }
+  if (rc == SESSION_RATE) {
+    respond_error(aio, "", "rate_limited", "", "too many requests in this session");
+    return;
+  }
+  slow_req q = {.aio = aio, .session = k, .gen = gen, .cc = cc};
+  unsigned roles = w->m->ccs[cc].roles;
+  char word[IMX_NAME_BYTES_MAX + 1];
+  const char *code = NULL, *field = "", *message = NULL;
+  if (strcmp(what, "ledger.verify") == 0) {
+    q.kind = SLOW_VERIFY;
+    if (!(roles & IMX_ROLE_FINANCE))
+      code = "forbidden", message = "only finance verifies the ledger";
+  } else if (strcmp(what, "export") == 0) {
+    q.kind = SLOW_EXPORT;
+    q.format = -1;
+    if (query_param(query, "format", word, sizeof word) == 0)
+      for (int i = 0; i < (int)(sizeof formats / sizeof formats[0]); i++)
+        if (strcmp(word, formats[i].name) == 0) q.format = i;
+    if (!(roles & IMX_ROLE_FINANCE))
+      code = "forbidden", message = "only finance exports the ledger";
+    else if (q.format < 0)
+      code = "bad_field", field = "format", message = "csv, sap, hledger, beancount or ratings";
+  } else {
+    q.kind = SLOW_STATEMENT;
+    if (query_param(query, "cc", word, sizeof word) == 0) {
+      int64_t i = imx_market_cc_find(w->m, word);
+      if (i < 0) code = "unknown_cc", field = "cc", message = "no such cost centre";
+      else q.cc = (uint32_t)i;
+    }
+    if (code == NULL && q.cc != cc && !(roles & IMX_ROLE_FINANCE))
+      code = "forbidden", field = "cc",
+      message = "only finance reads the statements of other cost centres";
+  }
+  if (code == NULL && q.kind != SLOW_VERIFY) {
+    int given = query_param(query, "period", q.label, sizeof q.label) == 0;
+    q.period = given ? imx_period_parse(w->m, q.label) : 0;
+    if (given && q.period < 0)
+      code = "bad_field", field = "period", message = "not a period of the market";
+    else if (q.kind == SLOW_STATEMENT && !given)
+      code = "bad_field", field = "period", message = "missing: the statement's period";
+    else if (q.kind == SLOW_EXPORT && given && formats[q.format].format == IMX_EXPORT_RATINGS)
+      code = "bad_field", field = "period", message = "ratings belong to no period";
+  }
+  if (code) {
+    session_release(w, k, gen);
+    respond_error(aio, "", code, field, message);
+    return;
+  }
+  pthread_mutex_lock(&w->slow_mu);
+  int full = w->slow_n == SLOW_QUEUE || w->slow_stop;
+  if (!full) {
+    w->slow_q[(w->slow_head + w->slow_n) % SLOW_QUEUE] = q;
+    w->slow_n++;
+    pthread_cond_signal(&w->slow_cv);
+  }
+  pthread_mutex_unlock(&w->slow_mu);
+  if (full) {
+    session_release(w, k, gen);
+    respond_reason(aio, "web_busy", "downloads are busy: try again in a moment");
+  }
+}
+
+static int slow_open(web *w) {
+  pthread_mutex_init(&w->slow_mu, NULL);
+  pthread_cond_init(&w->slow_cv, NULL);
+  w->slow_q = calloc(SLOW_QUEUE, sizeof *w->slow_q);
+  if (w->slow_q == NULL || pthread_create(&w->slow, NULL, slow_main, w) != 0) return -1;
+  w->slow_started = 1;
+  return 0;
+}
+
+/* Stopping: what runs is interrupted, what waits is answered. */
+static void slow_interrupt(web *w) {
+  if (!w->slow_started) return;
+  pthread_mutex_lock(&w->slow_mu);
+  w->slow_stop = 1;
+  imx_ledger_interrupt(w->slow_ledger);
+  pthread_cond_signal(&w->slow_cv);
+  pthread_mutex_unlock(&w->slow_mu);
+}
+
+static void slow_stop(web *w) {
+  if (w->slow_started) {
+    slow_interrupt(w);
+    pthread_join(w->slow, NULL);
+    w->slow_started = 0;
+  }
+  imx_ledger_close(w->slow_ledger);
+  free(w->slow_q);
 }
 
 /* ---------------------------------------------------------------- live */
 
-static void live_upgrade(web *w, nng_aio *aio, nng_http_req *req, nng_http_conn *conn) {
-  (void)w, (void)req, (void)conn, (void)session_alive;
-  respond_error(aio, "", "not_found", "", "not yet");
+/*
+** GET /api/live: a websocket (RFC 6455) per page, done here on top of nng's
+** HTTP connection (nng_http_hijack), as nng's own websocket does: nng 1.5
+** has no public hook to refuse an upgrade, and an upgrade without a session
+** must get 401, not a socket.
+**
+** The engine thread never touches a socket. After each durable batch it
+** appends the batch's events (market data, and the fills, closed orders,
+** ratings and period closes of web_batch_result) to the log, a ring of
+** bytes, each record with its audience (everyone, or one cost centre), and
+** wakes the pump thread. The pump hands each new record to the queue of
+** every socket it is for (at most LIVE_QUEUE records: a socket that does
+** not keep up is closed) and starts the writes of idle sockets; each write
+** takes as many queued records as fit its buffer, as text frames, and its
+** completion (one of nng's threads) starts the next. A record overwritten
+** before a socket wrote it, or a batch whose events did not fit the
+** stage, closes the sockets concerned: the page reconnects and re-reads.
+**
+** The pump also frees closed sockets (never from their own callbacks) and
+** once a second closes those whose session ended.
+*/
+#define RING_BYTES (4u << 20)
+#define RING_SLACK (2 * IMX_PUB_BYTES_MAX) /* a record is never longer     */
+#define STAGE_BYTES (1u << 20)
+#define LIVE_QUEUE 256
+#define LIVE_WBUF (32 * 1024)
+#define LIVE_RBUF 256
+#define REC_HDR 8 /* u32 length, i32 audience (-1: everyone), the bytes */
+#define REC_PAD 0xffffffffu
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+enum { L_FREE, L_HANDSHAKE, L_OPEN };
+
+struct live {
+  web *w;
+  int state;             /* L_*, and the rest under live_mu            */
+  int closing, dead;     /* closing: no more I/O; dead: on the list    */
+  int reading, writing;  /* an operation outstanding on rx, tx         */
+  nng_http_conn *conn;
+  nng_http_res *res;     /* the 101 while it is written                */
+  nng_aio *rx, *tx;
+  uint32_t session, gen, cc, epoch;
+  uint64_t queue[LIVE_QUEUE]; /* log offsets of its records, in order */
+  uint32_t q_head, q_n;
+  uint8_t ctl[2 + 125];  /* a control frame to send first (pong, close) */
+  size_t ctl_len;
+  int close_after;       /* the close frame is queued: end once sent    */
+  uint8_t *wbuf;         /* LIVE_WBUF                                   */
+  size_t wlen;
+  uint8_t rbuf[LIVE_RBUF];
+  size_t rlen;
+  uint64_t skip;         /* bytes of a client's data frame to drop      */
+  live *next;            /* free or dead list                           */
+};
+
+static uint32_t round8(uint32_t n) { return (n + 7) & ~7u; }
+
+/* Appends a record to the log. Under ring_mu. */
+static void ring_put(web *w, int32_t audience, const void *data, uint32_t len) {
+  IMX_ASSERT(len <= IMX_PUB_BYTES_MAX + 256);
+  uint32_t need = REC_HDR + round8(len), pos = (uint32_t)(w->head % RING_BYTES);
+  if (pos + need > RING_BYTES) { /* the rest of the ring is padding */
+    uint32_t pad = REC_PAD;
+    memcpy(w->ring + pos, &pad, 4);
+    w->head += RING_BYTES - pos;
+    pos = 0;
+  }
+  memcpy(w->ring + pos, &len, 4);
+  memcpy(w->ring + pos + 4, &audience, 4);
+  memcpy(w->ring + pos + REC_HDR, data, len);
+  w->head += need;
 }
 
-void web_batch_begin(web *w) { (void)w; }
-void web_batch_result(web *w, const core_result *r) { (void)w, (void)r; }
+/* Wakes the pump: new records, or a socket to free. */
+static void pump_wake(web *w) {
+  pthread_mutex_lock(&w->pump_mu);
+  w->pump_due = 1;
+  pthread_cond_signal(&w->pump_cv);
+  pthread_mutex_unlock(&w->pump_mu);
+}
+
+/* A record of the batch, kept until the batch is durable (engine thread). */
+static void stage_put(web *w, int64_t audience, const char *data, size_t len) {
+  uint32_t need = REC_HDR + round8((uint32_t)len);
+  if (audience == -2) return; /* a cost centre the market does not know */
+  if (w->stage_len + need > STAGE_BYTES) {
+    w->stage_lost = 1;
+    return;
+  }
+  uint32_t l = (uint32_t)len;
+  int32_t a = (int32_t)audience;
+  memcpy(w->stage + w->stage_len, &l, 4);
+  memcpy(w->stage + w->stage_len + 4, &a, 4);
+  memcpy(w->stage + w->stage_len + REC_HDR, data, len);
+  w->stage_len += need;
+}
+
+static int64_t cc_of(const web *w, const char *id) {
+  int64_t i = imx_market_cc_find(w->m, id);
+  return i < 0 ? -2 : i;
+}
+
+void web_batch_begin(web *w) {
+  if (w == NULL) return;
+  w->stage_len = 0;
+  w->stage_lost = 0;
+}
+
+/* One "fill" for a party of a trade. */
+static void stage_fill(web *w, const core_trade *ct, int bid) {
+  const imx_reply_trade *t = &ct->trade;
+  char buf[768];
+  size_t o = 0;
+  o += (size_t)snprintf(buf, sizeof buf, "{\"type\":\"fill\",\"trade\":%llu,\"service\":",
+                        (unsigned long long)t->trade);
+  put_json_str(buf, sizeof buf, &o, t->service);
+  if (ct->tender) /* a tender's award: the tender and the winning quote */
+    o += (size_t)snprintf(buf + o, sizeof buf - o, ",\"side\":\"%s\",\"tender\":%llu,\"quote\":%llu",
+                          bid ? "bid" : "offer", (unsigned long long)t->buy_order,
+                          (unsigned long long)t->sell_order);
+  else
+    o += (size_t)snprintf(buf + o, sizeof buf - o, ",\"side\":\"%s\",\"order\":%llu",
+                          bid ? "bid" : "offer",
+                          (unsigned long long)(bid ? t->buy_order : t->sell_order));
+  o += (size_t)snprintf(buf + o, sizeof buf - o,
+                        ",\"qty\":%lld,\"price\":%lld,\"time_ms\":%lld,\"counterparty\":",
+                        (long long)t->qty, (long long)t->price_minor, (long long)t->time_ms);
+  put_json_str(buf, sizeof buf, &o, bid ? t->seller : t->buyer);
+  buf[o++] = '}';
+  stage_put(w, cc_of(w, bid ? t->buyer : t->seller), buf, o);
+}
+
+void web_batch_result(web *w, const core_result *r) {
+  if (w == NULL || atomic_load(&w->lives_n) == 0) return;
+  char buf[1024];
+  for (uint32_t i = 0; i < r->trades_n; i++) {
+    stage_fill(w, &r->trades[i], 1);
+    stage_fill(w, &r->trades[i], 0);
+  }
+  for (uint32_t i = 0; i < r->closed_n; i++) {
+    const core_closed *k = &r->closed[i];
+    size_t o = (size_t)snprintf(buf, sizeof buf, "{\"type\":\"order.closed\",\"order\":%llu,"
+                                "\"service\":", (unsigned long long)k->order);
+    put_json_str(buf, sizeof buf, &o, k->service);
+    o += (size_t)snprintf(buf + o, sizeof buf - o, ",\"status\":\"%s\"", k->status);
+    if (k->reason) o += (size_t)snprintf(buf + o, sizeof buf - o, ",\"reason\":\"%s\"", k->reason);
+    buf[o++] = '}';
+    stage_put(w, cc_of(w, k->cc), buf, o);
+  }
+  const core_rating *k = r->rating;
+  if (k) {
+    size_t o = (size_t)snprintf(buf, sizeof buf, "{\"type\":\"%s\",\"trade\":%llu,\"service\":",
+                                k->stars ? "rating" : "rating.reply",
+                                (unsigned long long)k->trade);
+    put_json_str(buf, sizeof buf, &o, k->service);
+    if (k->stars) o += (size_t)snprintf(buf + o, sizeof buf - o, ",\"stars\":%d", k->stars);
+    buf[o++] = '}';
+    stage_put(w, cc_of(w, k->stars ? k->provider : k->rater), buf, o);
+  }
+  if (r->period_closed) {
+    char label[IMX_PERIOD_LABEL_BYTES];
+    if (imx_period_label(w->m, r->period_closed, label, sizeof label) != 0) label[0] = '\0';
+    size_t o = (size_t)snprintf(buf, sizeof buf, "{\"type\":\"period.closed\",\"period\":");
+    put_json_str(buf, sizeof buf, &o, label);
+    buf[o++] = '}';
+    stage_put(w, -1, buf, o);
+  }
+}
+
 void web_batch_publish(web *w, const imx_md_event *md, uint32_t md_n) {
-  (void)w, (void)md, (void)md_n;
+  if (w == NULL || atomic_load(&w->lives_n) == 0) return;
+  char buf[IMX_PUB_BYTES_MAX];
+  pthread_mutex_lock(&w->ring_mu);
+  for (uint32_t i = 0; i < md_n; i++) {
+    size_t len = imx_md_encode(&md[i], buf, sizeof buf);
+    /* the PUB message is its topic, a space, the JSON: the JSON goes */
+    size_t topic = md[i].topic_cc[0] ? sizeof IMX_MD_TOPIC_CC - 1 + strlen(md[i].topic_cc)
+                                     : strlen(md[i].service);
+    if (len <= topic + 1) continue;
+    int64_t audience = md[i].topic_cc[0] ? cc_of(w, md[i].topic_cc) : -1;
+    if (audience != -2)
+      ring_put(w, (int32_t)audience, buf + topic + 1, (uint32_t)(len - topic - 1));
+  }
+  for (size_t o = 0; o < w->stage_len;) {
+    uint32_t len;
+    int32_t a;
+    memcpy(&len, w->stage + o, 4);
+    memcpy(&a, w->stage + o + 4, 4);
+    ring_put(w, a, w->stage + o + REC_HDR, len);
+    o += REC_HDR + round8(len);
+  }
+  if (w->stage_lost) w->epoch++;
+  pthread_mutex_unlock(&w->ring_mu);
+  pump_wake(w);
+}
+
+/* Puts a closed socket whose operations are over on the dead list. Under
+** live_mu. */
+static void maybe_dead(web *w, live *l) {
+  if (!l->closing || l->reading || l->writing || l->dead) return;
+  l->dead = 1;
+  l->next = w->dead;
+  w->dead = l;
+  pump_wake(w);
+}
+
+/* Ends a socket: no more reads or writes; what is outstanding is
+** cancelled, and the pump frees it once both are over. */
+static void live_close(live *l) {
+  web *w = l->w;
+  pthread_mutex_lock(&w->live_mu);
+  int already = l->closing;
+  l->closing = 1;
+  maybe_dead(w, l);
+  pthread_mutex_unlock(&w->live_mu);
+  if (already) return;
+  nng_aio_cancel(l->rx);
+  nng_aio_cancel(l->tx);
+}
+
+/* Fills the write buffer: the control frame, then queued records as text
+** frames while they fit. Under live_mu. Returns 0, or -1 when one of its
+** records was overwritten (the socket fell behind the log). */
+static int live_gather(web *w, live *l) {
+  l->wlen = 0;
+  if (l->ctl_len) {
+    memcpy(l->wbuf, l->ctl, l->ctl_len);
+    l->wlen = l->ctl_len;
+    l->ctl_len = 0;
+  }
+  if (l->close_after) return 0;
+  pthread_mutex_lock(&w->ring_mu);
+  int rc = 0;
+  while (l->q_n > 0) {
+    uint64_t at = l->queue[l->q_head];
+    if (w->head - at > RING_BYTES - RING_SLACK) {
+      rc = -1;
+      break;
+    }
+    uint32_t len;
+    memcpy(&len, w->ring + at % RING_BYTES, 4);
+    size_t hdr = len < 126 ? 2 : 4;
+    if (l->wlen + hdr + len > LIVE_WBUF) break;
+    uint8_t *p = l->wbuf + l->wlen;
+    p[0] = 0x81; /* FIN, text */
+    if (len < 126) {
+      p[1] = (uint8_t)len;
+    } else {
+      p[1] = 126;
+      p[2] = (uint8_t)(len >> 8);
+      p[3] = (uint8_t)len;
+    }
+    memcpy(p + hdr, w->ring + at % RING_BYTES + REC_HDR, len);
+    l->wlen += hdr + len;
+    l->q_head = (l->q_head + 1) % LIVE_QUEUE;
+    l->q_n--;
+  }
+  pthread_mutex_unlock(&w->ring_mu);
+  return rc;
+}
+
+/* Starts a write of what is queued; the caller set l->writing. */
+static void live_write(live *l) {
+  web *w = l->w;
+  pthread_mutex_lock(&w->live_mu);
+  int lost = l->closing ? 0 : live_gather(w, l);
+  if (l->closing || lost || l->wlen == 0) {
+    l->writing = 0;
+    maybe_dead(w, l);
+    pthread_mutex_unlock(&w->live_mu);
+    if (lost) live_close(l);
+    return;
+  }
+  pthread_mutex_unlock(&w->live_mu);
+  nng_iov iov = {.iov_buf = l->wbuf, .iov_len = l->wlen};
+  nng_aio_set_iov(l->tx, 1, &iov);
+  nng_http_conn_write_all(l->conn, l->tx);
+  pthread_mutex_lock(&w->live_mu);
+  int closing = l->closing;
+  pthread_mutex_unlock(&w->live_mu);
+  if (closing) nng_aio_cancel(l->tx); /* closed meanwhile: not left pending */
+}
+
+static void live_read(live *l) {
+  web *w = l->w;
+  nng_iov iov = {.iov_buf = l->rbuf + l->rlen, .iov_len = LIVE_RBUF - l->rlen};
+  nng_aio_set_iov(l->rx, 1, &iov);
+  nng_http_conn_read(l->conn, l->rx);
+  pthread_mutex_lock(&w->live_mu);
+  int closing = l->closing;
+  pthread_mutex_unlock(&w->live_mu);
+  if (closing) nng_aio_cancel(l->rx);
+}
+
+static void on_live_tx(void *arg) {
+  live *l = arg;
+  web *w = l->w;
+  int rv = nng_aio_result(l->tx);
+  nng_http_res *res = NULL;
+  int start_read = 0, again = 0;
+  pthread_mutex_lock(&w->live_mu);
+  if (l->state == L_HANDSHAKE) {
+    res = l->res;
+    l->res = NULL;
+    l->state = L_OPEN;
+    if (rv == 0 && !l->closing) start_read = l->reading = 1;
+  }
+  l->writing = 0;
+  if (rv != 0 || l->close_after) l->closing = 1;
+  if (!l->closing && (l->q_n > 0 || l->ctl_len > 0)) again = l->writing = 1;
+  maybe_dead(w, l);
+  int closing = l->closing;
+  pthread_mutex_unlock(&w->live_mu);
+  nng_http_res_free(res);
+  if (closing) live_close(l);
+  if (start_read) live_read(l);
+  if (again) live_write(l);
+}
+
+/* A control frame to send before the next records. Under live_mu. */
+static void live_control(live *l, uint8_t op, const uint8_t *payload, size_t len) {
+  IMX_ASSERT(len <= 125);
+  l->ctl[0] = (uint8_t)(0x80 | op);
+  l->ctl[1] = (uint8_t)len;
+  memcpy(l->ctl + 2, payload, len);
+  l->ctl_len = 2 + len;
+}
+
+/* Reads the client's frames: close and ping are answered, the rest (a page
+** sends nothing) dropped. -1 on a frame RFC 6455 does not allow. */
+static int live_parse(live *l) {
+  for (;;) {
+    if (l->skip > 0) {
+      size_t take = l->skip < l->rlen ? (size_t)l->skip : l->rlen;
+      memmove(l->rbuf, l->rbuf + take, l->rlen - take);
+      l->rlen -= take;
+      l->skip -= take;
+      if (l->skip > 0) return 0;
+      continue;
+    }
+    if (l->rlen < 2) return 0;
+    uint8_t b0 = l->rbuf[0], b1 = l->rbuf[1], op = b0 & 0x0f;
+    if (!(b1 & 0x80) || (b0 & 0x70)) return -1; /* unmasked, or extensions */
+    size_t ext = (b1 & 0x7f) == 126 ? 2 : (b1 & 0x7f) == 127 ? 8 : 0, hdr = 2 + ext + 4;
+    if (l->rlen < hdr) return 0;
+    uint64_t plen = b1 & 0x7f;
+    if (ext) {
+      plen = 0;
+      for (size_t i = 0; i < ext; i++) plen = plen << 8 | l->rbuf[2 + i];
+    }
+    if (op >= 8) { /* control: whole, at most 125 bytes */
+      if (plen > 125 || !(b0 & 0x80)) return -1;
+      if (l->rlen < hdr + plen) return 0;
+      uint8_t payload[125];
+      for (size_t i = 0; i < plen; i++) payload[i] = l->rbuf[hdr + i] ^ l->rbuf[2 + ext + i % 4];
+      web *w = l->w;
+      pthread_mutex_lock(&w->live_mu);
+      if (op == 0x8) { /* close: answered with its code, then the end */
+        live_control(l, 0x8, payload, plen >= 2 ? 2 : 0);
+        l->close_after = 1;
+      } else if (op == 0x9) { /* ping: pong */
+        live_control(l, 0xA, payload, (size_t)plen);
+      }
+      pthread_mutex_unlock(&w->live_mu);
+      memmove(l->rbuf, l->rbuf + hdr + plen, l->rlen - hdr - plen);
+      l->rlen -= hdr + (size_t)plen;
+      continue;
+    }
+    memmove(l->rbuf, l->rbuf + hdr, l->rlen - hdr);
+    l->rlen -= hdr;
+    l->skip = plen;
+  }
+}
+
+static void on_live_rx(void *arg) {
+  live *l = arg;
+  web *w = l->w;
+  int rv = nng_aio_result(l->rx);
+  if (rv == 0) {
+    l->rlen += nng_aio_count(l->rx);
+    if (live_parse(l) != 0) rv = NNG_EPROTO;
+  }
+  int again = 0, write = 0;
+  pthread_mutex_lock(&w->live_mu);
+  l->reading = 0;
+  if (rv != 0) l->closing = 1;
+  if (!l->closing && !l->close_after) again = l->reading = 1;
+  if (!l->closing && l->ctl_len > 0 && !l->writing) write = l->writing = 1;
+  maybe_dead(w, l);
+  int closing = l->closing;
+  pthread_mutex_unlock(&w->live_mu);
+  if (closing) live_close(l);
+  if (write) live_write(l);
+  if (again) live_read(l);
+}
+
+/* Whether a header's comma-separated list has a word (any case). */
+static int has_word(const char *list, const char *word) {
+  size_t n = strlen(word);
+  for (const char *p = list; p && *p;) {
+    while (*p == ' ' || *p == ',' || *p == '\t') p++;
+    size_t l = strcspn(p, ", \t");
+    if (l == n && strncasecmp(p, word, n) == 0) return 1;
+    p += l;
+  }
+  return 0;
+}
+
+static void base64(const uint8_t *in, size_t n, char *out) {
+  static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t o = 0;
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+                 (i + 2 < n ? in[i + 2] : 0);
+    out[o++] = a[v >> 18 & 63];
+    out[o++] = a[v >> 12 & 63];
+    out[o++] = i + 1 < n ? a[v >> 6 & 63] : '=';
+    out[o++] = i + 2 < n ? a[v & 63] : '=';
+  }
+  out[o] = '\0';
+}
+
+static void live_upgrade(web *w, nng_aio *aio, nng_http_req *req, nng_http_conn *conn) {
+  uint32_t k, gen, cc;
+  if (session_get(w, req, 0, &k, &gen, &cc) != SESSION_OK) {
+    no_session(aio);
+    return;
+  }
+  const char *up = nng_http_req_get_header(req, "Upgrade"),
+             *co = nng_http_req_get_header(req, "Connection"),
+             *ver = nng_http_req_get_header(req, "Sec-WebSocket-Version"),
+             *key = nng_http_req_get_header(req, "Sec-WebSocket-Key");
+  if (up == NULL || !has_word(up, "websocket") || co == NULL || !has_word(co, "upgrade") ||
+      ver == NULL || strcmp(ver, "13") != 0 || key == NULL || strlen(key) != 24 ||
+      strcmp(nng_http_req_get_version(req), "HTTP/1.1") != 0) {
+    char buf[256];
+    size_t len = imx_error_encode("", "bad_request", "",
+                                  "not a websocket upgrade (RFC 6455, version 13)", buf,
+                                  sizeof buf);
+    respond_data(aio, 400, JSON_TYPE, buf, len, 1, "Sec-WebSocket-Version", "13");
+    return;
+  }
+  char text[24 + sizeof WS_GUID], accept[32];
+  uint8_t sum[20];
+  snprintf(text, sizeof text, "%s" WS_GUID, key);
+  if (mbedtls_sha1_ret((const unsigned char *)text, strlen(text), sum) != 0) {
+    respond_error(aio, "", "internal", "", "sha-1 failed");
+    return;
+  }
+  base64(sum, sizeof sum, accept);
+  nng_http_res *res;
+  if (nng_http_res_alloc(&res) != 0) {
+    nng_aio_finish(aio, NNG_ENOMEM);
+    return;
+  }
+  if (nng_http_res_set_status(res, 101) != 0 ||
+      nng_http_res_set_reason(res, "Switching Protocols") != 0 ||
+      nng_http_res_set_header(res, "Upgrade", "websocket") != 0 ||
+      nng_http_res_set_header(res, "Connection", "Upgrade") != 0 ||
+      nng_http_res_set_header(res, "Sec-WebSocket-Accept", accept) != 0) {
+    nng_http_res_free(res);
+    nng_aio_finish(aio, NNG_ENOMEM);
+    return;
+  }
+  pthread_mutex_lock(&w->live_mu);
+  live *l = w->lives_free;
+  if (l) {
+    w->lives_free = l->next;
+    l->state = L_HANDSHAKE;
+    l->closing = l->dead = l->reading = 0;
+    l->writing = 1; /* the 101 */
+    l->conn = conn;
+    l->res = res;
+    l->session = k;
+    l->gen = gen;
+    l->cc = cc;
+    l->q_head = l->q_n = 0;
+    l->ctl_len = l->rlen = 0;
+    l->close_after = 0;
+    l->skip = 0;
+    l->next = NULL;
+    pthread_mutex_lock(&w->ring_mu);
+    l->epoch = w->epoch;
+    pthread_mutex_unlock(&w->ring_mu);
+    atomic_fetch_add(&w->lives_n, 1);
+  }
+  pthread_mutex_unlock(&w->live_mu);
+  if (l == NULL) {
+    nng_http_res_free(res);
+    respond_reason(aio, "web_busy", "imxd holds its maximum of live connections");
+    return;
+  }
+  /* The connection is ours from here: nng's server lets go of it (and of
+  ** the request, freed below) when this handler finishes without a
+  ** response. */
+  nng_http_hijack(conn);
+  nng_http_conn_write_res(conn, res, l->tx);
+  nng_aio_set_output(aio, 0, NULL);
+  nng_aio_finish(aio, 0);
+  nng_http_req_free(req);
+}
+
+/* The pump's round: every record the log got since the last one goes into
+** the queues of the open sockets it is for; sockets over LIVE_QUEUE, or of
+** an older epoch, close; idle ones with something queued start writing. */
+static void pump_round(web *w, live **kick, live **shut) {
+  typedef struct rec {
+    uint64_t at;
+    int32_t audience;
+  } rec;
+  rec recs[1024];
+  for (;;) {
+    uint32_t n = 0, epoch;
+    int lost = 0;
+    pthread_mutex_lock(&w->ring_mu);
+    if (w->head - w->pumped > RING_BYTES - RING_SLACK) { /* the pump fell behind */
+      w->pumped = w->head;
+      w->epoch++;
+      lost = 1;
+    }
+    while (w->pumped < w->head && n < 1024) {
+      uint32_t pos = (uint32_t)(w->pumped % RING_BYTES), len;
+      memcpy(&len, w->ring + pos, 4);
+      if (len == REC_PAD) {
+        w->pumped += RING_BYTES - pos;
+        continue;
+      }
+      recs[n].at = w->pumped;
+      memcpy(&recs[n].audience, w->ring + pos + 4, 4);
+      n++;
+      w->pumped += REC_HDR + round8(len);
+    }
+    epoch = w->epoch;
+    pthread_mutex_unlock(&w->ring_mu);
+    (void)lost;
+    uint32_t kicks = 0, shuts = 0;
+    pthread_mutex_lock(&w->live_mu);
+    for (uint32_t i = 0; i < w->lives_max; i++) {
+      live *l = &w->lives[i];
+      if (l->state == L_FREE || l->closing) continue;
+      int over = l->epoch != epoch;
+      for (uint32_t r = 0; r < n && !over; r++) {
+        if (recs[r].audience >= 0 && (uint32_t)recs[r].audience != l->cc) continue;
+        if (l->q_n == LIVE_QUEUE) {
+          over = 1;
+          break;
+        }
+        l->queue[(l->q_head + l->q_n) % LIVE_QUEUE] = recs[r].at;
+        l->q_n++;
+      }
+      if (over) shut[shuts++] = l;
+      else if (l->state == L_OPEN && !l->writing && (l->q_n > 0 || l->ctl_len > 0))
+        kick[kicks++] = l, l->writing = 1;
+    }
+    pthread_mutex_unlock(&w->live_mu);
+    for (uint32_t i = 0; i < shuts; i++) live_close(shut[i]);
+    for (uint32_t i = 0; i < kicks; i++) live_write(kick[i]);
+    pthread_mutex_lock(&w->ring_mu);
+    int more = w->pumped < w->head;
+    pthread_mutex_unlock(&w->ring_mu);
+    if (!more) return;
+  }
+}
+
+/* Frees the sockets on the dead list (their operations are over). */
+static void pump_bury(web *w) {
+  pthread_mutex_lock(&w->live_mu);
+  live *l = w->dead;
+  w->dead = NULL;
+  pthread_mutex_unlock(&w->live_mu);
+  for (live *next; l; l = next) {
+    next = l->next;
+    /* Their callbacks may still be on their way out: wait (not stop: a
+    ** stopped aio never runs again, and the slot is used again). */
+    nng_aio_wait(l->rx);
+    nng_aio_wait(l->tx);
+    nng_http_res_free(l->res);
+    l->res = NULL;
+    nng_http_conn_close(l->conn); /* closes and frees */
+    l->conn = NULL;
+    pthread_mutex_lock(&w->live_mu);
+    l->state = L_FREE;
+    l->next = w->lives_free;
+    w->lives_free = l;
+    pthread_mutex_unlock(&w->live_mu);
+    atomic_fetch_sub(&w->lives_n, 1);
+  }
+}
+
+/* Closes the sockets whose session ended (signed out, or expired). The
+** pump alone frees sockets, so each stays valid while it looks. */
+static void pump_sessions(web *w) {
+  for (uint32_t i = 0; i < w->lives_max; i++) {
+    live *l = &w->lives[i];
+    pthread_mutex_lock(&w->live_mu);
+    int open = l->state != L_FREE && !l->closing;
+    uint32_t k = l->session, gen = l->gen;
+    pthread_mutex_unlock(&w->live_mu);
+    if (open && !session_alive(w, k, gen)) live_close(l);
+  }
+}
+
+static void *pump_main(void *arg) {
+  web *w = arg;
+  live **kick = calloc(w->lives_max, sizeof *kick), **shut = calloc(w->lives_max, sizeof *shut);
+  IMX_ASSERT(kick && shut);
+  int64_t swept = now_ns();
+  pthread_mutex_lock(&w->pump_mu);
+  while (!w->pump_stop) {
+    if (!w->pump_due) {
+      struct timespec until;
+      clock_gettime(CLOCK_REALTIME, &until);
+      until.tv_sec += 1;
+      pthread_cond_timedwait(&w->pump_cv, &w->pump_mu, &until);
+    }
+    w->pump_due = 0;
+    pthread_mutex_unlock(&w->pump_mu);
+    pump_bury(w);
+    pump_round(w, kick, shut);
+    if (now_ns() - swept >= 1000000000) {
+      swept = now_ns();
+      pump_sessions(w);
+    }
+    pthread_mutex_lock(&w->pump_mu);
+  }
+  pthread_mutex_unlock(&w->pump_mu);
+  free(kick);
+  free(shut);
+  return NULL;
+}
+
+static int live_open(web *w, uint32_t max) {
+  pthread_mutex_init(&w->live_mu, NULL);
+  pthread_mutex_init(&w->ring_mu, NULL);
+  pthread_mutex_init(&w->pump_mu, NULL);
+  pthread_cond_init(&w->pump_cv, NULL);
+  w->lives_max = max;
+  w->lives = calloc(max, sizeof *w->lives);
+  w->ring = malloc(RING_BYTES);
+  w->stage = malloc(STAGE_BYTES);
+  if (w->lives == NULL || w->ring == NULL || w->stage == NULL) return -1;
+  for (uint32_t i = max; i-- > 0;) {
+    live *l = &w->lives[i];
+    l->w = w;
+    l->wbuf = malloc(LIVE_WBUF);
+    if (l->wbuf == NULL || nng_aio_alloc(&l->rx, on_live_rx, l) != 0 ||
+        nng_aio_alloc(&l->tx, on_live_tx, l) != 0)
+      return -1;
+    l->next = w->lives_free;
+    w->lives_free = l;
+  }
+  if (pthread_create(&w->pump, NULL, pump_main, w) != 0) return -1;
+  w->pump_started = 1;
+  return 0;
+}
+
+/* Stopping: every socket closes, the pump frees them and ends. */
+static void live_stop(web *w) {
+  if (w->lives == NULL) return;
+  for (uint32_t i = 0; w->pump_started && i < w->lives_max; i++) {
+    live *l = &w->lives[i];
+    pthread_mutex_lock(&w->live_mu);
+    int open = l->state != L_FREE;
+    pthread_mutex_unlock(&w->live_mu);
+    if (open) live_close(l);
+  }
+  for (int ms = 0; w->pump_started && ms < 2000 && atomic_load(&w->lives_n) > 0; ms += 5) {
+    pump_wake(w);
+    struct timespec ts = {0, 5 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  if (w->pump_started) {
+    pthread_mutex_lock(&w->pump_mu);
+    w->pump_stop = 1;
+    pthread_cond_signal(&w->pump_cv);
+    pthread_mutex_unlock(&w->pump_mu);
+    pthread_join(w->pump, NULL);
+  }
+  pump_bury(w); /* what closed last */
+  /* A socket still open (an operation that did not end in 2 s): its
+  ** operations are stopped first, all of them, as a callback may touch
+  ** the other aio of its socket; then its connection closes. */
+  for (uint32_t i = 0; i < w->lives_max; i++) {
+    nng_aio_stop(w->lives[i].rx);
+    nng_aio_stop(w->lives[i].tx);
+  }
+  for (uint32_t i = 0; i < w->lives_max; i++) {
+    live *l = &w->lives[i];
+    if (l->conn) nng_http_conn_close(l->conn);
+    nng_http_res_free(l->res);
+    nng_aio_free(l->rx);
+    nng_aio_free(l->tx);
+    free(l->wbuf);
+  }
+  free(w->lives);
+  free(w->ring);
+  free(w->stage);
+  pthread_mutex_destroy(&w->live_mu);
+  pthread_mutex_destroy(&w->ring_mu);
+  pthread_mutex_destroy(&w->pump_mu);
+  pthread_cond_destroy(&w->pump_cv);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -1125,6 +2053,10 @@ int web_start(const web_config *cfg, imx_server *srv, web **out) {
   *out = w;
   if (w == NULL) return -1;
   w->cfg = *cfg;
+  if (w->cfg.rate_burst < 1) w->cfg.rate_burst = 2 * w->cfg.rate_per_s;
+  if (w->cfg.inflight_max == 0) w->cfg.inflight_max = 1;
+  if (w->cfg.calls_max == 0) w->cfg.calls_max = 1;
+  if (w->cfg.lives_max == 0) w->cfg.lives_max = 1;
   w->srv = srv;
   w->m = cfg->market;
   pthread_mutex_init(&w->sessions_mu, NULL);
@@ -1134,7 +2066,8 @@ int web_start(const web_config *cfg, imx_server *srv, web **out) {
   w->addr_fails = calloc(SIGNIN_ADDRS, sizeof *w->addr_fails);
   w->cc_fails = calloc(w->m->ccs_n + 1, sizeof *w->cc_fails);
   if (w->sessions == NULL || w->addr_fails == NULL || w->cc_fails == NULL ||
-      imx_hash_init(&w->sessions_index, SESSIONS_MAX) != 0 || pool_open(w) != 0) {
+      imx_hash_init(&w->sessions_index, SESSIONS_MAX) != 0 || pool_open(w) != 0 ||
+      live_open(w, w->cfg.lives_max) != 0 || slow_open(w) != 0) {
     imx_log("web: out of memory");
     return -1;
   }
@@ -1193,7 +2126,10 @@ const char *web_url(const web *w) { return w->url; }
 
 void web_stop(web *w) {
   if (w == NULL) return;
+  slow_interrupt(w);
   if (w->started) nng_http_server_stop(w->http);
+  slow_stop(w);
+  live_stop(w);
   if (w->handler) nng_http_server_del_handler(w->http, w->handler);
   if (w->http) nng_http_server_release(w->http);
   if (w->tls_cfg) nng_tls_config_free(w->tls_cfg);

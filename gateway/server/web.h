@@ -40,6 +40,7 @@ typedef struct web_config {
   uint32_t inflight_max;    /* calls in flight per session               */
   uint32_t calls_max;       /* calls in flight at once, all sessions     */
   size_t body_max;          /* the largest body read (larger: nng's 400) */
+  uint32_t lives_max;       /* live websockets open at once              */
 } web_config;
 
 /* Starts serving; logs "web on URL" once it listens. 0, or -1 (logged);
