@@ -109,13 +109,14 @@ export async function session() {
   } catch (e) {
     throw new ApiError(0, null);
   }
-  if (res.status === 401) return null;
+  /* The body is read in every case: an unread one keeps the request open. */
   let reply = null;
   try {
     reply = await res.json();
   } catch (e) {
     reply = null;
   }
+  if (res.status === 401) return null;
   if (!res.ok || !reply || reply.type === 'error') throw new ApiError(res.status, reply);
   return reply;
 }

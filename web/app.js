@@ -26,7 +26,7 @@
 **              (svg), order-form, order-side-bid, order-side-offer,
 **              order-qty, order-price, order-tif, order-aon, order-min-stars,
 **              order-allow-unrated, order-submit, order-error (form level),
-**              budget-left, capacity-left, run-auction,
+**              budget-left, capacity-left, auction-run, auction-reference, auction-result,
 **              field-error-<field> for side, qty, price, tif, aon,
 **              min_stars (the protocol's field names)
 **   orders:    orders-open (table; rows order-row with data-order),
@@ -91,6 +91,7 @@ const state = {
   cleanup: null,
   renderSeq: 0,
   liveState: 'closed',
+  navigated: false, /* false until the first page is shown */
 };
 
 const ctx = {
@@ -262,6 +263,7 @@ async function route() {
       return;
     }
     state.cleanup = typeof cleanup === 'function' ? cleanup : null;
+    announce(pageRoot);
   } catch (e) {
     if (seq !== state.renderSeq) return;
     console.error(e);
@@ -270,6 +272,22 @@ async function route() {
     retry.addEventListener('click', route);
     append(main, [el('p', { class: 'form-error', role: 'alert', text: errorText(e) }), retry]);
   }
+}
+
+/* After a navigation: the page's heading names the tab, and takes the
+** focus from the link that was followed (a screen reader reads where it
+** is; the next Tab goes on in the page). A page that focused a field of
+** its own (sign in) keeps that. */
+function announce(pageRoot) {
+  const h1 = pageRoot.querySelector('h1');
+  document.title = h1 ? `${h1.textContent} – ${t('app.title')}` : t('app.title');
+  const active = document.activeElement;
+  const fromNav = !active || active === document.body || Boolean(active.closest('#top'));
+  if (h1 && fromNav && state.navigated) {
+    h1.tabIndex = -1;
+    h1.focus({ preventScroll: false });
+  }
+  state.navigated = true;
 }
 
 /* Called by the sign-in page with hello.ok plus name and site. */
@@ -293,6 +311,14 @@ function onLive() {
     }
   });
   api.live.on('period.closed', (e) => toast(t('period.closed.live', { period: e.period })));
+  /* A fill of one of my orders, on whatever page is open. */
+  api.live.on('fill', (e) => {
+    const s = ctx.service(e.service);
+    toast(t('order.fill', {
+      qty: fmt.int(e.qty), unit: s ? s.unit : '', service: s ? s.name : e.service, price: fmt.money(e.price),
+      side: t(`side.${e.side}.short`),
+    }));
+  });
 }
 
 async function start() {

@@ -78,8 +78,10 @@ export function showFieldError(form, name, message) {
   err.textContent = message;
   const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
   if (input) {
+    /* The first field in error gets the focus, not the last. */
+    const first = !form.querySelector('[aria-invalid="true"]');
     input.setAttribute('aria-invalid', 'true');
-    input.focus();
+    if (first) input.focus();
   }
   return true;
 }

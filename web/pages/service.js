@@ -267,7 +267,7 @@ function orderSection(ctx, svc, balanceLine, done) {
 function auctionSection(ctx, svc) {
   const { currency, decimals } = moneyContext();
   const ref = el('input', { type: 'text', inputmode: 'decimal', test: 'auction-reference' });
-  const run = el('button', { type: 'submit', class: 'btn', test: 'run-auction', text: t('service.run_call') });
+  const run = el('button', { type: 'submit', class: 'btn', test: 'auction-run', text: t('service.run_call') });
   const result = el('p', { class: 'result', test: 'auction-result', 'aria-live': 'polite' });
   const form = el('form', { class: 'form inline-form', novalidate: true },
     field('reference', t('admin.reference', { currency }), ref), formError('auction-error'), el('div', { class: 'actions' }, run), result);
