@@ -46,7 +46,8 @@ export const tests = [
       assert.equal(vr.status(), 200, await vr.text());
       assert.equal(JSON.parse(await vr.text()).trades, 5);
       await waitText(page, T('ledger-verify-result'), '5');
-      await t.shot(page, 'finance.png');
+      await page.evaluate(() => { document.activeElement?.blur(); window.scrollTo(0, 0); });
+      await t.shot(page, 'finance.png', { fullPage: true });
 
       // The csv export: one row per trade, as made; amount = qty x price exactly;
       // what the buyers spent is what the sellers earned.

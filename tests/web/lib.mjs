@@ -66,9 +66,17 @@ export function makeContext({ browser, startImxd, shots, tmp, src, closers, name
       await signIn(page, server, token);
       return page;
     },
-    async shot(page, file) {
+    // fullPage: the whole page, without the status line (a fixed toast
+    // would float over the middle of a picture taller than the window).
+    async shot(page, file, { fullPage = false } = {}) {
       const p = path.join(shots, file);
-      await page.screenshot({ path: p, fullPage: false });
+      const toast = (v) => page.evaluate((sel, v) => {
+        const e = document.querySelector(sel);
+        if (e) e.style.visibility = v;
+      }, T('toast'), v);
+      if (fullPage) await toast('hidden');
+      await page.screenshot({ path: p, fullPage });
+      if (fullPage) await toast('');
       return p;
     },
     async failureShots() {

@@ -116,9 +116,18 @@ export const tests = [
       // The provider's own orders: 15 open of 40.
       await goto(provider, server, '#/orders');
       await waitText(provider, T('orders-open'), (s) => s.includes('85.00') && s.includes('15'));
+      // More of a book for the picture: Leipzig offers, Sales South bids.
+      const c4200 = await session(server, 'demo-CC-4200');
+      const c1200 = await session(server, 'demo-CC-1200');
+      await call(server, c4200, 'order.new', { service: SERVICE, side: 'offer', qty: 30, price: 8900 });
+      await call(server, c1200, 'order.new', { service: SERVICE, side: 'bid', qty: 12, price: 8000 });
+      await call(server, c1200, 'order.new', { service: SERVICE, side: 'bid', qty: 8, price: 7800 });
       await goto(receiver, server, SERVICE_PAGE);
       await waitText(receiver, T('trades'), '85.00');
-      await t.shot(receiver, 'service.png');
+      await waitText(receiver, T('book-bids'), '78.00');
+      await waitText(receiver, T('book-offers'), '89.00');
+      await receiver.evaluate(() => document.activeElement && document.activeElement.blur());
+      await t.shot(receiver, 'service.png', { fullPage: true });
     },
   },
   {
