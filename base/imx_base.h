@@ -99,6 +99,26 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
                                          ** buyer may rate it               */
 #define IMX_RATING_WINDOW_DAYS_DEFAULT 60u /* ... when the file gives none  */
 
+/* The SAP upload (the market file's "erp" mapping, proto/market.c, and the
+** sap export, ledger/export_sap.c): SAP's field lengths, in characters, of
+** BAPI_ACC_ACTIVITY_ALLOC_POST's header (BAPIDOCHDRP) and items (BAPIAAITM). */
+#define IMX_SAP_CO_AREA_MAX 4            /* CO_AREA, the controlling area   */
+#define IMX_SAP_USER_MAX 12              /* USERNAME                        */
+#define IMX_SAP_DOC_TEXT_MAX 50          /* DOC_HDR_TX, the header text     */
+#define IMX_SAP_HEADER_TEXT_MAX 25       /* the market file's header_text:
+                                         ** DOC_HDR_TX is it, the period and
+                                         ** the document's number of the
+                                         ** period's ("2026-12 1/3")        */
+#define IMX_SAP_CC_MAX 10                /* SEND_CCTR, REC_CCTR (KOSTL)     */
+#define IMX_SAP_ACTTYPE_MAX 6            /* ACTTYPE (LSTAR)                 */
+#define IMX_SAP_UOM_MAX 3                /* ACTIVITYUN, SAP's internal unit */
+#define IMX_SAP_ITEM_TEXT_MAX 50         /* SEG_TEXT                        */
+#define IMX_SAP_DOC_ITEMS_MAX 332        /* items of one document: a CO
+                                         ** document has at most 999 line
+                                         ** items, and KB21N makes three of
+                                         ** an item with one sender, one
+                                         ** activity and one receiver       */
+
 /* Ratings (rating.new, rating.reply; gateway/server/core.c). */
 #define IMX_COMMENT_BYTES_MAX 500        /* a rating's or a reply's comment */
 #define IMX_RATING_STARS_MIN 1          /* a rating's stars: whole ones    */

@@ -2,9 +2,8 @@
 ** export.c -- the ledger's settlements in the shapes finance loads elsewhere.
 **
 **   csv        one row per settlement, with headers, for spreadsheets
-**   sap        a direct activity allocation upload: sender cost centre,
-**              activity type (= service), receiver cost centre, quantity,
-**              unit, price, amount, currency, posting date, document ref
+**   sap        an SAP CO direct activity allocation upload, in its own
+**              file (export_sap.c): imx_export hands it over
 **   hledger    a journal hledger accepts; buys on expenses:internal:<cc>,
 **              sales on income:internal:<cc>
 **   beancount  the same for bean-check (accounts opened first)
@@ -13,11 +12,10 @@
 **
 ** Ids come from the market file, which allows any printable character, so
 ** every id is written through the one function of its format that escapes
-** it (csv_field, sap_field, account, text_hledger, text_beancount; the rules
-** are in imx_ledger.h). Whatever can be refused (a ';' for SAP, two cost
-** centres with one account name) is found in the market before the first
-** byte is written; an id in the ledger but not in the market is checked
-** again on its row.
+** it (csv_field, account, text_hledger, text_beancount; the rules are in
+** imx_ledger.h). Whatever can be refused (two cost centres with one account
+** name) is found in the market before the first byte is written; an id in
+** the ledger but not in the market is checked again on its row.
 **
 ** A posting's date is its period's last day once the period is closed (in
 ** a market with calendar periods, proto/period.c), else its trade's day:
@@ -86,13 +84,6 @@ static void csv_field(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-/* SAP's upload splits at ';' and knows no quoting: such an id is refused. */
-static int sap_field_ok(exporter *x, const char *what, const char *s) {
-  if (strpbrk(s, ";\"") == NULL) return 0;
-  return imx_ledger_error_set(x->l, "sap: the %s \"%s\" holds ';' or '\"', which"
-                                    " the SAP upload cannot carry", what, s);
-}
-
 static int is_account_byte(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
          (c >= '0' && c <= '9') || c == '-';
@@ -157,16 +148,6 @@ static void row_csv(FILE *f, const imx_ledger_trade *t, const row_text *r,
   fprintf(f, ",%s,%s,%s\n", r->price, r->amount, r->cur);
 }
 
-static int row_sap(exporter *x, const imx_ledger_trade *t, const row_text *r) {
-  if (sap_field_ok(x, "cost centre", t->seller) || sap_field_ok(x, "service", t->service) ||
-      sap_field_ok(x, "cost centre", t->buyer) || sap_field_ok(x, "unit", r->unit))
-    return -1;
-  fprintf(x->out, "%s;%s;%s;%" PRId64 ";%s;%s;%s;%s;%s;IMX-%" PRId64 "\n", t->seller,
-          t->service, t->buyer, t->qty, r->unit, r->price, r->amount, r->cur, r->date,
-          t->trade_id);
-  return 0;
-}
-
 static void row_hledger(FILE *f, const imx_ledger_trade *t, const row_text *r,
                         const char *buyer, const char *seller) {
   fprintf(f, "%s * IMX-%" PRId64 " ", r->date, t->trade_id);
@@ -223,9 +204,6 @@ static int row(void *ctx, const imx_ledger_trade *t) {
   char buyer[ACCOUNT_BYTES], seller[ACCOUNT_BYTES];
   switch (x->format) {
   case IMX_EXPORT_CSV: row_csv(x->out, t, &r, x->label); break;
-  case IMX_EXPORT_SAP:
-    if (row_sap(x, t, &r)) return -1;
-    break;
   case IMX_EXPORT_HLEDGER:
   case IMX_EXPORT_BEANCOUNT:
     if (account(x, buyer, t->buyer) || account(x, seller, t->seller)) return -1;
@@ -241,17 +219,6 @@ static int row(void *ctx, const imx_ledger_trade *t) {
 }
 
 /* ------------------------------------------------------- before any row */
-
-/* SAP: every id and unit of the market the upload can carry. */
-static int sap_market_ok(exporter *x) {
-  for (uint32_t i = 0; i < x->m->ccs_n; i++)
-    if (sap_field_ok(x, "cost centre", x->m->ccs[i].id)) return -1;
-  for (uint32_t i = 0; i < x->m->services_n; i++)
-    if (sap_field_ok(x, "service", x->m->services[i].id) ||
-        sap_field_ok(x, "unit", x->m->services[i].unit))
-      return -1;
-  return 0;
-}
 
 static int account_cmp(const void *a, const void *b) {
   return strcmp((const char *)a, (const char *)b);
@@ -294,11 +261,6 @@ static int head(exporter *x) {
   switch (x->format) {
   case IMX_EXPORT_CSV:
     fputs("trade,period,date,service,buyer,seller,qty,unit,price,amount,currency\n", x->out);
-    return 0;
-  case IMX_EXPORT_SAP:
-    if (sap_market_ok(x)) return -1;
-    fputs("sender_cost_center;activity_type;receiver_cost_center;quantity;unit;"
-          "price;amount;currency;posting_date;document_reference\n", x->out);
     return 0;
   case IMX_EXPORT_HLEDGER:
     return accounts_distinct(x);
@@ -346,6 +308,11 @@ static int rating_row(void *ctx, const imx_ledger_rating *r) {
 int imx_export(imx_ledger *l, const imx_market *m, int64_t period, int format,
                FILE *out, int64_t *rows) {
   IMX_ASSERT(l != NULL && m != NULL && out != NULL && period >= 0);
+  if (format == (IMX_EXPORT_SAP | IMX_EXPORT_COMMA) || format == IMX_EXPORT_SAP)
+    return imx_export_sap(l, m, period, format & IMX_EXPORT_COMMA ? IMX_MONEY_COMMA : 0,
+                          out, rows);
+  if (format & IMX_EXPORT_COMMA)
+    return imx_ledger_error_set(l, "a decimal comma is for the sap export only");
   exporter x = {l, out, m, format, 0, 0, 0, "", "", NULL};
   if (format == IMX_EXPORT_RATINGS && period != 0)
     return imx_ledger_error_set(l, "ratings belong to no period: export them all");

@@ -252,6 +252,9 @@ int imx_ledger_balance(imx_ledger *l, const char *account, int64_t *out);
 ** period must be 0 (a rating belongs to no period). */
 enum { IMX_EXPORT_CSV, IMX_EXPORT_SAP, IMX_EXPORT_HLEDGER, IMX_EXPORT_BEANCOUNT,
        IMX_EXPORT_RATINGS };
+/* OR'd into IMX_EXPORT_SAP: amounts with a decimal comma (German SAP
+** installations). Any other format with it fails. */
+#define IMX_EXPORT_COMMA 0x100
 
 /* Writes the settlements of a period (0: all) in a format; the market file
 ** gives units and currencies. Returns 0, and the number of rows; or -1 with
@@ -262,8 +265,12 @@ enum { IMX_EXPORT_CSV, IMX_EXPORT_SAP, IMX_EXPORT_HLEDGER, IMX_EXPORT_BEANCOUNT,
 ** escapes them its own way:
 **   csv        RFC 4180: a field holding a comma, quote, semicolon or space
 **              is quoted, quotes inside doubled.
-**   sap        fields separated by ';', which SAP's upload does not quote:
-**              an id or unit holding ';' or '"' fails the export.
+**   sap        no ids at all: the market file's SAP mapping (erp_cc,
+**              activity_type, uom, "erp"), whose keys the market loader
+**              refuses with ';', '"' or a space; in texts ';' becomes ','
+**              and '"' '\''. The format, and what fails it (a missing
+**              mapping, an open period, numbered periods), is in
+**              export_sap.c and README "Finance".
 **   hledger,   the cost centre becomes an account name component: every
 **   beancount  byte outside A-Z a-z 0-9 '-' is written as '-' and its two
 **              upper-case hex digits ("CC 1;2" -> "CC-201-3B2"), and a first

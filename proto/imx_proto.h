@@ -91,6 +91,8 @@ typedef struct imx_market_service {
   int64_t price_cap_minor; /* 0: none given                      */
   int divisible;
   int auction;             /* mode "auction" (else "continuous") */
+  char activity_type[IMX_SAP_ACTTYPE_MAX + 1]; /* the SAP upload's: ""   */
+  char uom[IMX_SAP_UOM_MAX + 1];               /* when not given          */
 } imx_market_service;
 
 typedef struct imx_market_capacity {
@@ -107,7 +109,21 @@ typedef struct imx_market_cc {
   imx_market_capacity *capacities;
   uint32_t capacities_n;
   char token_hash[IMX_TEXT_BYTES_MAX + 1]; /* may be empty */
+  char erp_cc[IMX_SAP_CC_MAX + 1];         /* its SAP cost centre, "" when
+                                           ** not given                   */
 } imx_market_cc;
+
+/* The market file's "erp": what the SAP upload (the sap export) needs
+** besides each cost centre's erp_cc and each service's activity_type and
+** uom. Every field "" when not given; the loader checks lengths and
+** characters, the export that what it needs is there (README "The market
+** file"). */
+typedef struct imx_market_erp {
+  char controlling_area[IMX_SAP_CO_AREA_MAX + 1];
+  char user[IMX_SAP_USER_MAX + 1];
+  char header_text[4 * IMX_SAP_HEADER_TEXT_MAX + 1]; /* UTF-8: characters,
+                                                     ** up to 4 bytes each */
+} imx_market_erp;
 
 typedef struct imx_market {
   char digest[65];               /* SHA-256 of the file's bytes, hex: a
@@ -138,6 +154,7 @@ typedef struct imx_market {
                                  ** year * 12 + month - 1 (the file's
                                  ** "first_period"); 0: none given, the
                                  ** periods are numbered (period.c)     */
+  imx_market_erp erp;            /* the file's "erp", all "" without it  */
   /* Private to market.c: the id indexes built at load, freed by
   ** imx_market_free. A market built by hand leaves them zero (memset) and
   ** is then searched linearly. */

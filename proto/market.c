@@ -16,6 +16,16 @@
 ** 128 and 1 to 512 bytes, no control characters); a service without a name
 ** is called by its id.
 **
+** The SAP upload's mapping (the sap export, ledger/export_sap.c) is
+** optional: "erp" at the top ({"controlling_area":"1000","user":"IMX-UPLOAD",
+** "header_text":"imx Nordwerk"}), "erp_cc" on a cost centre and
+** "activity_type" and "uom" on a service. A market runs without it; the
+** export names what it misses. What is given is checked here, so that a
+** mistake shows when the file loads: SAP's lengths in characters
+** (imx_base.h's IMX_SAP_*), and keys of printable ASCII without a space,
+** ';' or '"' (the upload's separator and quote), header_text without ';',
+** '"' or control characters.
+**
 ** "period" (the length of a period: "month", the only one so far) and
 ** "first_period" (the first period's month) are optional; without
 ** "first_period" the periods are numbered (period.c).
@@ -128,11 +138,72 @@ static int service_currency(const cJSON *obj, const imx_market *m, char *dst,
   return 0;
 }
 
+/* ------------------------------------------------------- the SAP mapping */
+
+/* How many characters a UTF-8 string holds (the parser has checked it is
+** UTF-8): its bytes that do not continue a character. */
+static size_t utf8_chars(const char *s) {
+  size_t n = 0;
+  for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+  return n;
+}
+
+/* An SAP key of the mapping (a cost centre, an activity type, a unit, the
+** controlling area, a user): 1 to max_chars characters of printable ASCII
+** without a space, ';' or '"'. too_long says which SAP field it is. An
+** absent field leaves dst "" (0); -1 with *err set when it is wrong. */
+static int sap_key(const cJSON *obj, const char *field, size_t max_chars,
+                   const char *too_long, char *dst, imx_proto_error *err) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+  if (it == NULL) return 0;
+  if (!cJSON_IsString(it))
+    return imx_proto_fail(err, "bad_field", field, "must be a string");
+  const char *s = it->valuestring;
+  size_t n = strlen(s);
+  for (size_t i = 0; i < n; i++)
+    if (s[i] <= ' ' || s[i] > '~' || s[i] == ';' || s[i] == '"')
+      return imx_proto_fail(err, "bad_field", field,
+                            "may hold printable ASCII only, without a space, ';' or '\"'"
+                            " (the SAP upload's separator and quote)");
+  if (n == 0 || n > max_chars) return imx_proto_fail(err, "bad_field", field, too_long);
+  memcpy(dst, s, n + 1);
+  return 0;
+}
+
+/* "erp": the SAP upload's controlling area, user and header text. */
+static int parse_erp(const cJSON *doc, imx_market_erp *e, imx_proto_error *err) {
+  static const char *const keys[] = {"controlling_area", "user", "header_text", NULL};
+  const cJSON *obj = cJSON_GetObjectItemCaseSensitive(doc, "erp");
+  if (obj == NULL) return 0;
+  if (!cJSON_IsObject(obj)) return imx_proto_fail(err, "bad_field", "erp", "must be an object");
+  const char *text = NULL;
+  int rc;
+  if (imx_json_check_keys(obj, keys, err) ||
+      sap_key(obj, "controlling_area", IMX_SAP_CO_AREA_MAX,
+              "must be 1 to 4 characters: SAP's controlling area (CO_AREA)",
+              e->controlling_area, err) ||
+      sap_key(obj, "user", IMX_SAP_USER_MAX,
+              "must be 1 to 12 characters: an SAP user name (USERNAME)", e->user, err) ||
+      (rc = imx_json_string(obj, "header_text", IMX_MARKET_BYTES_MAX, &text, err)) < 0)
+    return imx_proto_at(err, "erp.");
+  if (rc == 0) {
+    if (utf8_chars(text) > IMX_SAP_HEADER_TEXT_MAX || strpbrk(text, ";\"") != NULL)
+      return imx_proto_fail(err, "bad_field", "header_text",
+                            "must be 1 to 25 characters without ';' or '\"' (SAP's"
+                            " header text, DOC_HDR_TX, also holds the period)"),
+             imx_proto_at(err, "erp.");
+    IMX_ASSERT(strlen(text) < sizeof e->header_text); /* 4 bytes a character */
+    memcpy(e->header_text, text, strlen(text) + 1);
+  }
+  return 0;
+}
+
 static int parse_service(const cJSON *obj, const imx_market *m,
                          imx_market_service *s, imx_proto_error *err) {
   static const char *const keys[] = {"id", "name", "description", "unit",
                                      "currency", "tick", "lot", "divisible",
-                                     "mode", "price_cap", NULL};
+                                     "mode", "price_cap", "activity_type", "uom",
+                                     NULL};
   static const char *const modes[] = {"continuous", "auction", NULL};
   if (!cJSON_IsObject(obj))
     return imx_proto_fail(err, "bad_field", "", "must be an object");
@@ -149,7 +220,13 @@ static int parse_service(const cJSON *obj, const imx_market *m,
       imx_json_bool(obj, "divisible", &s->divisible, err) < 0 ||
       imx_json_word(obj, "mode", modes, &s->auction, err) < 0 ||
       imx_json_int(obj, "price_cap", 1, IMX_PRICE_MAX_MINOR, &s->price_cap_minor,
-                   err) < 0)
+                   err) < 0 ||
+      sap_key(obj, "activity_type", IMX_SAP_ACTTYPE_MAX,
+              "must be 1 to 6 characters: SAP's activity type (ACTTYPE)",
+              s->activity_type, err) ||
+      sap_key(obj, "uom", IMX_SAP_UOM_MAX,
+              "must be 1 to 3 characters: SAP's internal unit of measure (ACTIVITYUN)",
+              s->uom, err))
     return -1;
   if ((rc = imx_json_int(obj, "tick", 1, IMX_PRICE_MAX_MINOR, &s->tick_minor, err)))
     return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "tick", "missing");
@@ -246,7 +323,7 @@ static int add_budget(const cJSON *obj, loader *L, imx_market_cc *c,
 static int parse_cc(const cJSON *obj, loader *L, uint32_t at, imx_market_cc *c,
                     imx_proto_error *err) {
   static const char *const keys[] = {"id", "name", "site", "roles", "budget",
-                                     "capacities", "token_hash", NULL};
+                                     "capacities", "token_hash", "erp_cc", NULL};
   if (!cJSON_IsObject(obj))
     return imx_proto_fail(err, "bad_field", "", "must be an object");
   if (imx_json_check_keys(obj, keys, err) ||
@@ -254,7 +331,10 @@ static int parse_cc(const cJSON *obj, loader *L, uint32_t at, imx_market_cc *c,
       imx_json_string_copy(obj, "name", IMX_TEXT_BYTES_MAX, 1, c->name, err) ||
       imx_json_string_copy(obj, "site", IMX_TEXT_BYTES_MAX, 0, c->site, err) ||
       imx_json_string_copy(obj, "token_hash", IMX_TEXT_BYTES_MAX, 0, c->token_hash, err) ||
-      parse_roles(obj, &c->roles, err) || add_budget(obj, L, c, err))
+      parse_roles(obj, &c->roles, err) || add_budget(obj, L, c, err) ||
+      sap_key(obj, "erp_cc", IMX_SAP_CC_MAX,
+              "must be 1 to 10 characters: SAP's cost centre (SEND_CCTR, REC_CCTR)",
+              c->erp_cc, err))
     return -1;
   return parse_capacities(obj, L, at, c, err);
 }
@@ -324,7 +404,7 @@ static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
   static const char *const keys[] = {"currency", "decimals", "services",
                                      "cost_centres", "tenders_per_cc_max",
                                      "ratings_min", "rating_window_days", "description", "period",
-                                     "first_period", NULL};
+                                     "first_period", "erp", NULL};
   static const char *const lengths[] = {"month", NULL};
   imx_market *m = L->m;
   if (!cJSON_IsObject(doc))
@@ -362,6 +442,7 @@ static int parse_doc(const cJSON *doc, loader *L, imx_proto_error *err) {
       (rc == 0 && (m->first_month = imx_month_parse(first)) < 0))
     return imx_proto_fail(err, "bad_field", "first_period",
                           "must be a month YYYY-MM, 1970-01..9999-12");
+  if (parse_erp(doc, &m->erp, err)) return -1;
   const cJSON *svcs = array_of(doc, "services", IMX_SERVICES_MAX, err);
   const cJSON *ccs = svcs ? array_of(doc, "cost_centres", IMX_CCS_MAX, err) : NULL;
   if (ccs == NULL) return -1;

@@ -147,6 +147,7 @@ static int history_open(const run_args *a, history_src *src, FILE *err) {
     fprintf(err, "imx-sim run: %s\n", errbuf);
     return -1;
   }
+  if (src->has_market) sim_history_warn_market(src->h, &src->market, a->market, "imx-sim run", err);
   return 0;
 }
 

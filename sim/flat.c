@@ -20,6 +20,14 @@
 ** Pool splits use the largest-remainder method, so the charges add up to the
 ** pool to the cent; each provider then recovers exactly its own cost.
 **
+** A scenario that carries its allocation history (an imported one) is a
+** replay of it: per_unit services charge units x rate as above, and the
+** headcount and percent services charge each receiver, in each period, what
+** the history charged it, to the sender the history names -- the cost pool
+** as finance spread it, not the model's cost of it. (The units still follow
+** the rule above on the calibrated demand; reconcile.c checks both against
+** the history.)
+**
 ** The same function fills the most surplus each service could give, which
 ** both runs are measured against.
 */
@@ -39,6 +47,7 @@ typedef struct flat {
   sim_groups by_svc;    /* rows grouped by service                     */
   uint32_t *order;      /* scratch: receivers by remainder             */
   uint64_t *rem;        /* by row: scratch for pool splits             */
+  uint32_t period;      /* 0-based                                     */
 } flat;
 
 /* Units worth more than price to the receiver (values highest first). */
@@ -134,12 +143,26 @@ static void charge(flat *f, uint32_t s, sim_svc_cell *svc) {
     } else if (sc->rows[i].side == SIM_PROVIDER) { /* it recovers its cost */
       for (int64_t k = 0; k < c->units; k++) c->amount_minor += f->eff[sc->rows[i].off + k];
       pool += c->amount_minor;
+    } else if (sc->hist_n) {
+      c->amount_minor = 0; /* the history's lines, below */
     } else {
       f->weight[i] = sv->key == SIM_KEY_HEADCOUNT ? sc->rows[i].headcount
                                                   : sc->rows[i].share_bp;
     }
   }
-  if (sv->key != SIM_KEY_PER_UNIT) split_pool(f, s, pool);
+  if (sv->key != SIM_KEY_PER_UNIT && sc->hist_n) {
+    /* The history's charges stand for the pool: each line from its
+    ** receiver to its sender. */
+    for (uint32_t j = 0; j < rows_n; j++) f->cells[rows[j]].amount_minor = 0;
+    for (uint32_t k = sc->hist_period[f->period]; k < sc->hist_period[f->period + 1]; k++) {
+      const sim_hline *h = &sc->hist[k];
+      if (sc->rows[h->recv].service != s) continue;
+      f->cells[h->send].amount_minor += h->amount_minor;
+      f->cells[h->recv].amount_minor += h->amount_minor;
+    }
+  } else if (sv->key != SIM_KEY_PER_UNIT) {
+    split_pool(f, s, pool);
+  }
   for (uint32_t j = 0; j < rows_n; j++) {
     uint32_t i = rows[j];
     sim_cell *c = &f->cells[i];
@@ -201,6 +224,7 @@ int sim_flat_run(const sim_scenario *sc, sim_result *r) {
   for (uint32_t p = 0; p < sc->periods; p++) {
     sim_schedule_period(sc, p + 1, eff);
     f.cells = r->flat.cells + (size_t)p * sc->rows_n;
+    f.period = p;
     flat_period(&f);
     sim_svc_cell *svc = r->flat.svc + (size_t)p * sc->services_n;
     for (uint32_t s = 0; s < sc->services_n; s++) {

@@ -70,7 +70,7 @@
 #define HEADROOM_MAX 1000
 #define ELASTICITIES_MAX 16
 
-static const char header_text[] = "period,sender_cc,receiver_cc,service,quantity,amount";
+#define FIELDS_MAX 256u
 
 /* One allocation row; prov and recv number the (cc, service) pairs. */
 typedef struct hrow {
@@ -109,6 +109,15 @@ struct sim_history {
   uint32_t svc_cap;
   uint32_t *period_rank;      /* label number -> 0-based position        */
   int labels_numeric;
+  char delim;                 /* ',' or ';', from the header             */
+  uint32_t col_of[6];         /* column -> field number                  */
+  uint32_t col_at[FIELDS_MAX];/* field number -> column, 6: ignored      */
+  char col_label[6][64];      /* "amount", or "amount (Betrag)"          */
+  uint32_t fields_n, ignored; /* the header's fields; those ignored      */
+  int64_t *rq;                /* [recv pair x P]: quantity by period rank */
+  hrow *lines;                /* the rows summed by (period, sender,
+                              ** receiver, service), in period rank order */
+  uint32_t lines_n;
 };
 
 static int fail(hist *h, uint32_t line, const char *column, const char *fmt, ...) {
@@ -119,6 +128,192 @@ static int fail(hist *h, uint32_t line, const char *column, const char *fmt, ...
   va_end(ap);
   snprintf(h->errbuf, h->errcap, "%s:%u: %s: %s", h->path, line, column, msg);
   return -1;
+}
+
+/* --------------------------------------------------------- the format */
+
+enum { COL_PERIOD, COL_SENDER, COL_RECEIVER, COL_SERVICE, COL_QTY, COL_AMOUNT, COLS };
+static const char *const col_names[COLS] = {"period", "sender_cc", "receiver_cc",
+                                            "service", "quantity", "amount"};
+/* The header names each column goes by (compared case-insensitively, ASCII
+** and the German umlauts): English as imx writes it and as ERPs export it,
+** and the German of an SAP CO export. */
+static const char *const col_aliases[COLS][8] = {
+    {"period", "periode", "month", "monat", "buchungsperiode", NULL},
+    {"sender_cc", "sender", "sender cost center", "sending cost center",
+     "senderkostenstelle", "sender-kostenstelle", NULL},
+    {"receiver_cc", "receiver", "receiver cost center", "receiving cost center",
+     "empfänger", "empfaenger", "empfängerkostenstelle", "empfänger-kostenstelle"},
+    {"service", "leistungsart", "activity type", "activity", NULL},
+    {"quantity", "menge", "qty", "leistungsmenge", NULL},
+    {"amount", "betrag", "wert", "value", NULL}};
+
+/* a and b equal ignoring ASCII case and the case of Ä, Ö, Ü (UTF-8). */
+static int name_eq(const char *a, const char *b) {
+  for (;;) {
+    unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+    if (x == 0xC3 && y == 0xC3 && a[1] && b[1]) {
+      unsigned char p = (unsigned char)a[1], q = (unsigned char)b[1];
+      if (p == 0x84 || p == 0x96 || p == 0x9C) p += 0x20; /* Ä Ö Ü -> ä ö ü */
+      if (q == 0x84 || q == 0x96 || q == 0x9C) q += 0x20;
+      if (p != q) return 0;
+      a += 2, b += 2;
+      continue;
+    }
+    if (x >= 'A' && x <= 'Z') x += 32;
+    if (y >= 'A' && y <= 'Z') y += 32;
+    if (x != y) return 0;
+    if (x == 0) return 1;
+    a++, b++;
+  }
+}
+
+/* The column's name for messages: the canonical one, with the file's own
+** header in parentheses when that differs ("amount (Betrag)"). */
+static const char *col_label(hist *h, int c) {
+  return h->col_label[c];
+}
+
+/* The label of field k of a row, for messages. */
+static const char *field_label(hist *h, uint32_t k) {
+  return k < h->fields_n && h->col_at[k] < COLS ? h->col_label[h->col_at[k]] : "line";
+}
+
+/* Splits a line at the delimiter into fields (RFC 4180 quoting: a field
+** that starts with a quote runs to the closing quote, "" inside is one
+** quote), trimming blanks around unquoted fields; *n the number found. */
+static int split(hist *h, uint32_t line, char *s, char **f, uint32_t *n) {
+  uint32_t k = 0;
+  char *p = s;
+  for (;;) {
+    if (k == FIELDS_MAX) return fail(h, line, "line", "more than %u fields", FIELDS_MAX);
+    while (*p == ' ' || *p == '\t') p++;
+    if (*p == '"') {
+      char *w = ++p, *start = p;
+      for (;;) {
+        if (*p == '\0')
+          return fail(h, line, field_label(h, k), "a quoted field has no closing quote");
+        if (*p == '"' && p[1] == '"') {
+          *w++ = '"';
+          p += 2;
+        } else if (*p == '"') {
+          p++;
+          break;
+        } else {
+          *w++ = *p++;
+        }
+      }
+      *w = '\0';
+      f[k++] = start;
+      while (*p == ' ' || *p == '\t') p++;
+      if (*p != h->delim && *p != '\0')
+        return fail(h, line, field_label(h, k - 1), "text after a closing quote");
+    } else {
+      f[k++] = p;
+      while (*p && *p != h->delim) p++;
+      char *e = p;
+      int last = *p == '\0';
+      while (e > f[k - 1] && (e[-1] == ' ' || e[-1] == '\t')) e--;
+      *e = '\0';
+      if (last) break;
+      p++; /* past the delimiter */
+      continue;
+    }
+    if (*p == '\0') break;
+    p++; /* past the delimiter */
+  }
+  *n = k;
+  return 0;
+}
+
+/* The header: the delimiter (a ';' outside quotes makes it ';', else ','),
+** then each column found by name; other columns are ignored. */
+static int read_header(hist *h, char *s) {
+  int quoted = 0;
+  h->delim = ',';
+  for (const char *p = s; *p; p++) {
+    if (*p == '"') quoted = !quoted;
+    else if (*p == ';' && !quoted) {
+      h->delim = ';';
+      break;
+    }
+  }
+  char *f[FIELDS_MAX];
+  uint32_t n = 0;
+  for (int c = 0; c < COLS; c++) h->col_of[c] = UINT32_MAX;
+  if (split(h, 1, s, f, &n)) return -1;
+  for (uint32_t k = 0; k < n; k++) {
+    h->col_at[k] = COLS;
+    for (int c = 0; c < COLS; c++)
+      for (int j = 0; j < 8 && col_aliases[c][j]; j++) {
+        if (!name_eq(f[k], col_aliases[c][j])) continue;
+        if (h->col_of[c] != UINT32_MAX)
+          return fail(h, 1, "header", "two columns for %s: %u and %u", col_names[c],
+                      h->col_of[c] + 1, k + 1);
+        h->col_of[c] = k;
+        h->col_at[k] = (uint32_t)c;
+        if (strcmp(f[k], col_names[c]) == 0 || strlen(f[k]) > 40)
+          snprintf(h->col_label[c], sizeof h->col_label[c], "%s", col_names[c]);
+        else
+          snprintf(h->col_label[c], sizeof h->col_label[c], "%s (%s)", col_names[c], f[k]);
+        break;
+      }
+  }
+  for (int c = 0; c < COLS; c++)
+    if (h->col_of[c] == UINT32_MAX)
+      return fail(h, 1, "header", "no column %s (or %s); the header needs period, "
+                  "sender_cc, receiver_cc, service, quantity and amount (German: "
+                  "Periode, Sender, Empfänger, Leistungsart, Menge, Betrag)",
+                  col_names[c], col_aliases[c][1]);
+  for (uint32_t k = 0; k < n; k++)
+    if (h->col_at[k] == COLS) h->ignored++;
+  h->fields_n = n;
+  return 0;
+}
+
+/* A number as the file writes it, into canonical text in out ("-1234.56"):
+** the decimal mark is the last '.' or ',' -- unless that is the file's
+** thousands separator ('.' in a ';' file, ',' in a ',' file) followed by
+** exactly three digits -- and the other mark may group the whole part in
+** threes ("1.234,56" in a ';' file, "1,234.56" quoted in a ',' file).
+** Returns 0, or -1 when it is not such a number (the money parser judges
+** the rest: signs, decimal places). */
+static int number_text(const hist *h, const char *s, char *out, size_t cap) {
+  static const char digits[] = "0123456789";
+  size_t n = strlen(s), o = 0;
+  char thousands = h->delim == ';' ? '.' : ',';
+  const char *dec = NULL;
+  for (size_t i = n; i > 0 && dec == NULL; i--)
+    if (s[i - 1] == '.' || s[i - 1] == ',') dec = s + i - 1;
+  if (dec && *dec == thousands && n - (size_t)(dec - s) - 1 == 3 &&
+      strspn(dec + 1, digits) == 3)
+    dec = NULL;
+  char sep = dec ? (*dec == '.' ? ',' : '.') : thousands;
+  const char *p = s, *end = dec ? dec : s + n;
+  if (*p == '-' && o + 1 < cap) out[o++] = *p++;
+  int grouped = 0;
+  size_t run = 0;
+  for (; p < end; p++) {
+    if (*p == sep) {
+      if (run == 0 || run > 3 || (grouped && run != 3)) return -1;
+      grouped = 1;
+      run = 0;
+      continue;
+    }
+    if (*p < '0' || *p > '9' || o + 2 >= cap) return -1;
+    out[o++] = *p;
+    run++;
+  }
+  if (run == 0 || (grouped && run != 3)) return -1;
+  if (dec) {
+    out[o++] = '.';
+    for (p = dec + 1; *p; p++) {
+      if (o + 1 >= cap) return -1;
+      out[o++] = *p;
+    }
+  }
+  out[o] = '\0';
+  return 0;
 }
 
 /* ------------------------------------------------------------- fields */
@@ -134,12 +329,18 @@ static int parse_id(hist *h, uint32_t line, const char *col, const char *s, size
 }
 
 static int parse_qty(hist *h, uint32_t line, const char *s, int64_t *out) {
-  size_t n = strlen(s);
-  if (n == 0 || n > 10 || strspn(s, "0123456789") != n)
-    return fail(h, line, "quantity", "must be a whole number of units, 0 to 1e9");
-  *out = strtoll(s, NULL, 10);
+  char t[64];
+  const char *col = col_label(h, COL_QTY);
+  /* A whole number; an ERP's "34,000" (three zero decimals) is 34. */
+  if (number_text(h, s, t, sizeof t) != 0) t[0] = 'x';
+  char *dot = strchr(t, '.');
+  if (dot && dot[1] && strspn(dot + 1, "0") == strlen(dot + 1)) *dot = '\0';
+  size_t n = strlen(t);
+  if (n == 0 || n > 10 || strspn(t, "0123456789") != n)
+    return fail(h, line, col, "must be a whole number of units, 0 to 1e9");
+  *out = strtoll(t, NULL, 10);
   if (*out > QTY_ROW_MAX)
-    return fail(h, line, "quantity", "must be a whole number of units, 0 to 1e9");
+    return fail(h, line, col, "must be a whole number of units, 0 to 1e9");
   return 0;
 }
 
@@ -148,28 +349,15 @@ static int parse_qty(hist *h, uint32_t line, const char *s, int64_t *out) {
 ** currency), with this file's words for what is wrong. */
 static int parse_amount(hist *h, uint32_t line, const char *s, int64_t *out) {
   imx_proto_error err = {0};
-  if (imx_money_parse(s, 2, 0, AMOUNT_ROW_MAX, out, &err) == 0) return 0;
-  const char *why = err.message;
-  if (strstr(why, "decimals")) why = "more than 2 decimal places";
-  else if (strstr(why, "limit")) why = "above 1e10";
-  else if (!strstr(why, "negative")) why = "must be a decimal amount such as 1234.56";
-  return fail(h, line, "amount", "%s", why);
-}
-
-/* Splits a line at commas into exactly six fields. */
-static int split(hist *h, uint32_t line, char *s, char **f) {
-  static const char *const cols[] = {"period", "sender_cc", "receiver_cc",
-                                     "service", "quantity", "amount"};
-  int n = 0;
-  f[n++] = s;
-  for (char *p = s; *p; p++)
-    if (*p == ',') {
-      if (n == 6) return fail(h, line, "amount", "more than 6 fields");
-      *p = '\0';
-      f[n++] = p + 1;
-    }
-  if (n < 6) return fail(h, line, cols[n], "missing (fewer than 6 fields)");
-  return 0;
+  char t[64];
+  const char *why = "must be a decimal amount such as 1234.56 (or 1234,56)";
+  if (number_text(h, s, t, sizeof t) == 0) {
+    if (imx_money_parse(t, 2, 0, AMOUNT_ROW_MAX, out, &err) == 0) return 0;
+    if (strstr(err.message, "decimals")) why = "more than 2 decimal places";
+    else if (strstr(err.message, "limit")) why = "above 1e10";
+    else if (strstr(err.message, "negative")) why = err.message;
+  }
+  return fail(h, line, col_label(h, COL_AMOUNT), "%s", why);
 }
 
 /* --------------------------------------------------------- aggregation */
@@ -199,7 +387,7 @@ static int64_t pair_of(hist *h, uint32_t line, int recv, uint32_t cc, uint32_t s
   if (mine->n == before) return k;
   int64_t o = names_find(other, key);
   if (o >= 0)
-    return fail(h, line, recv ? "receiver_cc" : "sender_cc",
+    return fail(h, line, col_label(h, recv ? COL_RECEIVER : COL_SENDER),
                 "%s both sends and receives %s (line %u); a cost centre cannot be "
                 "on both sides of one service", h->ccs.v[cc], h->services.v[s],
                 (recv ? h->prov : h->recv)[o].line);
@@ -231,13 +419,14 @@ static void key_row(hsvc *sv, int64_t qty, int64_t amount) {
 
 static int add_row(hist *h, uint32_t line, char **f) {
   int64_t qty = 0, amount = 0;
-  if (parse_id(h, line, "period", f[0], LABEL_BYTES_MAX) ||
-      parse_id(h, line, "sender_cc", f[1], IMX_NAME_BYTES_MAX) ||
-      parse_id(h, line, "receiver_cc", f[2], IMX_NAME_BYTES_MAX) ||
-      parse_id(h, line, "service", f[3], IMX_NAME_BYTES_MAX) ||
+  if (parse_id(h, line, col_label(h, COL_PERIOD), f[0], LABEL_BYTES_MAX) ||
+      parse_id(h, line, col_label(h, COL_SENDER), f[1], IMX_NAME_BYTES_MAX) ||
+      parse_id(h, line, col_label(h, COL_RECEIVER), f[2], IMX_NAME_BYTES_MAX) ||
+      parse_id(h, line, col_label(h, COL_SERVICE), f[3], IMX_NAME_BYTES_MAX) ||
       parse_qty(h, line, f[4], &qty) || parse_amount(h, line, f[5], &amount))
     return -1;
-  if (strcmp(f[1], f[2]) == 0) return fail(h, line, "receiver_cc", "same as sender_cc");
+  if (strcmp(f[1], f[2]) == 0)
+    return fail(h, line, col_label(h, COL_RECEIVER), "same as %s", col_label(h, COL_SENDER));
   if (h->rows_n == HISTORY_LINES_MAX)
     return fail(h, line, "period", "more than 4,000,000 rows");
   uint32_t nper = h->periods.n;
@@ -260,7 +449,7 @@ static int add_row(hist *h, uint32_t line, char **f) {
     return r < 0 ? -1 : fail(h, line, "period", "out of memory");
   hsvc *sv = &h->svc[s];
   if (amount > AMOUNT_SERVICE_MAX - sv->amount_minor)
-    return fail(h, line, "amount", "the service's total passes 1e12 (1e14 minor units)");
+    return fail(h, line, col_label(h, COL_AMOUNT), "the service's total passes 1e12 (1e14 minor units)");
   sv->amount_minor += amount;
   key_row(sv, qty, amount);
   h->prov[p].qty += qty;
@@ -271,8 +460,25 @@ static int add_row(hist *h, uint32_t line, char **f) {
   return 0;
 }
 
+/* The six columns of a data line, in column order, from its fields. */
+static int row_fields(hist *h, uint32_t line, char *s, char **col) {
+  char *f[FIELDS_MAX];
+  uint32_t n = 0;
+  if (split(h, line, s, f, &n)) return -1;
+  if (n > h->fields_n)
+    return fail(h, line, "line", "%u fields, the header has %u (a separator in an "
+                "unquoted field?)", n, h->fields_n);
+  for (int c = 0; c < COLS; c++) {
+    if (h->col_of[c] >= n)
+      return fail(h, line, col_label(h, c), "missing (the line has %u fields, the "
+                  "header %u)", n, h->fields_n);
+    col[c] = f[h->col_of[c]];
+  }
+  return 0;
+}
+
 static int read_history(hist *h, FILE *in) {
-  char *buf = NULL, *f[6];
+  char *buf = NULL, *f[COLS];
   size_t cap = 0;
   ssize_t n;
   uint32_t line = 0;
@@ -287,10 +493,9 @@ static int read_history(hist *h, FILE *in) {
     char *s = buf;
     if (line == 1) {
       if (strncmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3;
-      if (strcmp(s, header_text) != 0)
-        rc = fail(h, 1, "header", "must be exactly %s", header_text);
+      rc = read_header(h, s);
     } else if (n > 0) {
-      rc = split(h, line, s, f) || add_row(h, line, f) ? -1 : 0;
+      rc = row_fields(h, line, s, f) || add_row(h, line, f) ? -1 : 0;
     }
   }
   free(buf);
@@ -385,6 +590,44 @@ static void aggregate(hist *h) {
       h->recv[r[i].recv].home = r[i].prov;
     }
   }
+}
+
+static int cmp_line(const void *a, const void *b) {
+  const hrow *x = a, *y = b;
+  if (x->period != y->period) return cmp_u32(x->period, y->period);
+  return x->recv != y->recv ? cmp_u32(x->recv, y->recv) : cmp_u32(x->prov, y->prov);
+}
+
+/* Each receiver's quantity a period, and the history's lines summed (an
+** ERP may split one allocation over several rows), periods by rank. */
+static int lines_and_quantities(hist *h) {
+  uint32_t P = h->periods.n;
+  h->rq = calloc((size_t)h->rkeys.n * P + 1, sizeof *h->rq);
+  h->lines = malloc(((size_t)h->rows_n + 1) * sizeof *h->lines);
+  if (h->rq == NULL || h->lines == NULL) return fail(h, 1, "line", "out of memory");
+  for (uint32_t i = 0; i < h->rows_n; i++) {
+    hrow x = h->rows[i];
+    x.period = h->period_rank[x.period];
+    h->rq[(size_t)x.recv * P + x.period] += x.qty;
+    h->lines[i] = x;
+  }
+  qsort(h->lines, h->rows_n, sizeof *h->lines, cmp_line);
+  uint32_t m = 0;
+  for (uint32_t i = 0; i < h->rows_n; i++) {
+    if (m > 0 && cmp_line(&h->lines[m - 1], &h->lines[i]) == 0) {
+      h->lines[m - 1].qty += h->lines[i].qty;
+      h->lines[m - 1].amount_minor += h->lines[i].amount_minor;
+    } else {
+      h->lines[m++] = h->lines[i];
+    }
+  }
+  h->lines_n = m;
+  for (uint32_t i = 0; i < (size_t)h->rkeys.n * P; i++)
+    if (h->rq[i] > SIM_SCHEDULE_MAX)
+      return fail(h, h->recv[i / P].line, col_label(h, COL_QTY), "%s uses more than 1e6 "
+                  "units of %s in a period", h->ccs.v[h->recv[i / P].cc],
+                  h->services.v[h->recv[i / P].service]);
+  return 0;
 }
 
 /* -------------------------------------------------------------- model */
@@ -536,10 +779,14 @@ static void write_head(const hist *h, const sim_import_opts *o, FILE *out) {
            o->headroom_percent);
   fputs("{\n  \"description\": ", out);
   sim_json_str(out, desc);
-  fprintf(out, ",\n  \"currency\": \"%s\",\n  \"periods\": %u,\n  \"seed\": %" PRIu64
-          ",\n  \"agents\": \"%s\",\n  \"services\": [\n",
-          o->market ? o->market->currency : "EUR", h->periods.n, o->seed,
-          sim_agents_name(o->agents));
+  fprintf(out, ",\n  \"currency\": \"%s\",\n  \"periods\": %u,\n  \"period_labels\": [",
+          o->market ? o->market->currency : "EUR", h->periods.n);
+  for (uint32_t p = 0; p < h->periods.n; p++) {
+    fputs(p ? ", " : "", out);
+    sim_json_str(out, label_at(h, p));
+  }
+  fprintf(out, "],\n  \"seed\": %" PRIu64 ",\n  \"agents\": \"%s\",\n  \"services\": [\n",
+          o->seed, sim_agents_name(o->agents));
   for (uint32_t s = 0; s < h->services.n; s++) {
     /* The market file knows the unit, the tick and the mode; the history
     ** only the id. */
@@ -595,9 +842,17 @@ static void write_rows(const hist *h, const sim_import_opts *o, FILE *out) {
     for (int64_t k = 1; k <= SIM_SCHEDULE_MAX && (per_unit || k <= p->m1); k++) {
       int64_t v = value_k(per_unit, p->m2, p->m1, o->elasticity_milli, k);
       if (per_unit && v <= 0) break;
+      /* A unit the receiver used is worth more than the price it paid at
+      ** the margin, whatever the rounding: per_unit more than the rate,
+      ** percent more than nothing. */
+      int64_t floor = per_unit ? p->m2 + 1 : 1;
+      if (k <= p->m1 && v < floor) v = floor;
       runs_add(&r, v);
     }
     runs_flush(&r);
+    fprintf(out, "], \"at\": %" PRId64 ", \"quantities\": [", p->m1);
+    for (uint32_t t = 0; t < h->periods.n; t++)
+      fprintf(out, "%s%" PRId64, t ? ", " : "", h->rq[(size_t)i * h->periods.n + t]);
     fprintf(out, "]}%s\n", i + 1 < h->rkeys.n ? "," : "");
   }
 }
@@ -661,7 +916,21 @@ static int write_flat(const hist *h, FILE *out) {
     write_map(h, pairs, n, NULL, out);
     fprintf(out, "}%s\n", s + 1 < h->services.n ? "," : "");
   }
-  if (rc == 0) fputs("  ]\n}\n", out);
+  if (rc == 0) {
+    fputs("  ],\n  \"history\": [\n", out);
+    for (uint32_t k = 0; k < h->lines_n; k++) {
+      const hrow *l = &h->lines[k];
+      fprintf(out, "    {\"period\": %u, \"sender\": ", l->period + 1);
+      sim_json_str(out, h->ccs.v[h->prov[l->prov].cc]);
+      fputs(", \"receiver\": ", out);
+      sim_json_str(out, h->ccs.v[h->recv[l->recv].cc]);
+      fputs(", \"service\": ", out);
+      sim_json_str(out, h->services.v[h->recv[l->recv].service]);
+      fprintf(out, ", \"quantity\": %" PRId64 ", \"amount\": %" PRId64 "}%s\n", l->qty,
+              l->amount_minor, k + 1 < h->lines_n ? "," : "");
+    }
+    fputs("  ]\n}\n", out);
+  }
   free(bp);
   free(tmp);
   free(off);
@@ -680,6 +949,8 @@ static void hist_free(hist *h) {
   free(h->recv);
   free(h->svc);
   free(h->period_rank);
+  free(h->rq);
+  free(h->lines);
 }
 
 int sim_history_read(const char *csv_path, sim_history **out, char *errbuf,
@@ -702,6 +973,7 @@ int sim_history_read(const char *csv_path, sim_history **out, char *errbuf,
   fclose(in);
   if (rc == 0) rc = rank_periods(h);
   if (rc == 0) aggregate(h);
+  if (rc == 0) rc = lines_and_quantities(h);
   if (rc != 0) {
     sim_history_free(h);
     return -1;
@@ -745,6 +1017,40 @@ int sim_import_history(const char *csv_path, const sim_import_opts *o,
   int rc = sim_history_write(h, o, json_out, errbuf, errcap);
   sim_history_free(h);
   return rc;
+}
+
+int sim_history_market_misfits(const sim_history *h, const imx_market *m, char *buf,
+                               size_t cap) {
+  int n = 0;
+  size_t o = 0;
+  buf[0] = '\0';
+  for (int pass = 0; pass < 2; pass++) {
+    const names *t = pass ? &h->services : &h->ccs;
+    int first = 1;
+    for (uint32_t i = 0; i < t->n; i++) {
+      int64_t k = pass ? imx_market_service_find(m, t->v[i]) : imx_market_cc_find(m, t->v[i]);
+      if (k >= 0) continue;
+      n++;
+      if (o + 1 >= cap) continue;
+      o += (size_t)snprintf(buf + o, cap - o, "%s%s",
+                            first ? (o ? "; services " : pass ? "services " : "cost centres ")
+                                  : ", ",
+                            t->v[i]);
+      first = 0;
+    }
+  }
+  if (o >= cap && cap > 4) memcpy(buf + cap - 4, "...", 4);
+  return n;
+}
+
+void sim_history_warn_market(const sim_history *h, const imx_market *m,
+                             const char *market_path, const char *prog, FILE *err) {
+  char list[1024];
+  int n = sim_history_market_misfits(h, m, list, sizeof list);
+  if (n > 0)
+    fprintf(err, "%s: warning: %s does not know %d of the history's names (%s): they "
+            "get the defaults (no site; unit \"unit\", tick 1)\n", prog, market_path,
+            n, list);
 }
 
 int64_t sim_elasticity_parse(const char *s) {
@@ -879,6 +1185,7 @@ int imx_sim_import(int argc, char **argv, FILE *out, FILE *err) {
     fprintf(err, "imx-sim import: %s\n", errbuf);
     rc = 1;
   } else {
+    if (a.market) sim_history_warn_market(h, &market, a.market, "imx-sim import", err);
     rc = import_all(&a, h, out, err);
   }
   sim_history_free(h);

@@ -179,6 +179,7 @@ struct sim_report {
   ranked *rank_a;          /* [C] scratch: one ranking at a time  */
   uint32_t providers, receivers; /* cost centres with such rows    */
   int64_t skipped;         /* receiver-periods left out, all ccs  */
+  sim_recon recon;         /* the flat run against the history    */
 };
 
 static void agg_free(agg *a) {
@@ -192,6 +193,7 @@ static void agg_free(agg *a) {
   free(a->xsub_skipped);
   free(a->role);
   free(a->rank_a);
+  sim_recon_free(&a->recon);
   memset(a, 0, sizeof *a);
 }
 
@@ -309,6 +311,10 @@ static int agg_build(const sim_result *r, agg *a) {
   a->C = r->sc->ccs_n;
   assert(a->P >= 1 && a->P <= SIM_PERIODS_MAX);
   if (agg_alloc(a) != 0) {
+    agg_free(a);
+    return -1;
+  }
+  if (sim_reconcile(r, &a->recon) != 0) {
     agg_free(a);
     return -1;
   }
@@ -655,9 +661,81 @@ static void json_quality(const agg *a, FILE *o) {
   fputs("]}", o);
 }
 
+/* ======================================================= reconciliation */
+
+static const char *recon_period(const agg *a, uint32_t p, numbuf *b) {
+  return sim_period_label(a->sc, p, b->s, sizeof b->s);
+}
+
+/* The summary: how much of the history the flat run reproduces. */
+static void text_recon(const agg *a, FILE *o) {
+  const sim_recon *rc = &a->recon;
+  if (a->sc->hist_n == 0) return;
+  numbuf b[6];
+  fprintf(o, "Reconciliation: the flat rate against the history (%" PRIu32
+          " lines, %s)\n", rc->hist_lines_n, fmt_money(&b[0], rc->hist_amount));
+  fprintf(o, "  reproduced to the cent: %" PRIu32 " of %" PRIu32 " lines (%s), "
+          "%s (%s of the history's amount)\n", rc->exact_n, rc->lines_n,
+          fmt_pct(&b[1], rc->exact_n, rc->lines_n, "n/a"),
+          fmt_money(&b[2], rc->exact_amount),
+          fmt_pct(&b[3], rc->exact_amount, rc->hist_amount, "n/a"));
+  if (rc->exact_n == rc->lines_n) return;
+  int w = service_width(a);
+  fprintf(o, "  %-6s %-*s %-10s %-10s %8s %14s %8s %14s  %s\n", "period", w,
+          "service", "receiver", "sender", "h.units", "h.amount", "f.units",
+          "f.amount", "cause");
+  for (uint32_t k = 0; k < rc->lines_n; k++) {
+    const sim_recon_line *l = &rc->lines[k];
+    if (l->cause == SIM_CAUSE_NONE) continue;
+    fprintf(o, "  %-6s %-*s %-10s %-10s %8" PRId64 " %14s %8" PRId64 " %14s  %s\n",
+            recon_period(a, l->period, &b[0]), w, a->sc->services[l->service].id,
+            a->sc->ccs[l->recv_cc].id, a->sc->ccs[l->send_cc].id, l->hist_units,
+            fmt_money(&b[1], l->hist_amount), l->flat_units,
+            fmt_money(&b[2], l->flat_amount), sim_cause_name(l->cause));
+  }
+  fputs("  causes: sender = the history has another sender than the home; "
+        "rationed = the home ran at capacity;\n"
+        "  demand = the demand gives other units; rate = the key's rate is not "
+        "the history's amount per unit\n", o);
+}
+
+static void json_recon(const agg *a, FILE *o) {
+  const sim_recon *rc = &a->recon;
+  if (a->sc->hist_n == 0) return;
+  numbuf b;
+  fprintf(o, ",\n\"reconciliation\":{\"history_lines\":%" PRIu32 ",\"lines\":%" PRIu32
+          ",\"exact_lines\":%" PRIu32 ",\"history_amount\":%" PRId64
+          ",\"flat_amount\":%" PRId64 ",\"exact_amount\":%" PRId64
+          ",\"exact_share\":%s,\"differences\":[",
+          rc->hist_lines_n, rc->lines_n, rc->exact_n, rc->hist_amount,
+          rc->flat_amount, rc->exact_amount,
+          fmt_ratio(&b, rc->exact_amount, rc->hist_amount, 6, "null"));
+  int first = 1;
+  for (uint32_t k = 0; k < rc->lines_n; k++) {
+    const sim_recon_line *l = &rc->lines[k];
+    if (l->cause == SIM_CAUSE_NONE) continue;
+    fprintf(o, "%s{\"period\":%" PRIu32 ",\"label\":", first ? "" : ",", l->period);
+    first = 0;
+    sim_json_str(o, recon_period(a, l->period, &b));
+    fputs(",\"service\":", o);
+    sim_json_str(o, a->sc->services[l->service].id);
+    fputs(",\"receiver\":", o);
+    sim_json_str(o, a->sc->ccs[l->recv_cc].id);
+    fputs(",\"sender\":", o);
+    sim_json_str(o, a->sc->ccs[l->send_cc].id);
+    fprintf(o, ",\"history_units\":%" PRId64 ",\"history_amount\":%" PRId64
+            ",\"flat_units\":%" PRId64 ",\"flat_amount\":%" PRId64 ",\"cause\":\"%s\"}",
+            l->hist_units, l->hist_amount, l->flat_units, l->flat_amount,
+            sim_cause_name(l->cause));
+  }
+  fputs("]}", o);
+}
+
 int sim_report_text(const sim_report *a, FILE *out) {
   money_of(a);
   text_header(a, out);
+  text_recon(a, out);
+  if (a->sc->hist_n) fputc('\n', out);
   text_totals(a, out);
   text_services(a, out);
   text_quality(a, out);
@@ -845,6 +923,7 @@ int sim_report_json(const sim_report *a, FILE *out) {
   }
   fputc(']', out);
   json_quality(a, out);
+  json_recon(a, out);
   fputs("}\n", out);
   return ferror(out) ? -1 : 0;
 }
@@ -864,6 +943,30 @@ static void csv_str(FILE *o, const char *s) {
     fputc(*p, o);
   }
   fputc('"', o);
+}
+
+/* Every line of the history or the flat run, with the cause of a
+** difference (empty when exact). */
+static void csv_recon(const agg *a, FILE *o) {
+  numbuf b[2];
+  fputs("period,label,service,receiver,sender,history_units,history_amount,flat_units,"
+        "flat_amount,exact,cause\n", o);
+  for (uint32_t k = 0; k < a->recon.lines_n; k++) {
+    const sim_recon_line *l = &a->recon.lines[k];
+    numbuf lb;
+    fprintf(o, "%" PRIu32 ",", l->period);
+    csv_str(o, recon_period(a, l->period, &lb));
+    fputc(',', o);
+    csv_str(o, a->sc->services[l->service].id);
+    fputc(',', o);
+    csv_str(o, a->sc->ccs[l->recv_cc].id);
+    fputc(',', o);
+    csv_str(o, a->sc->ccs[l->send_cc].id);
+    fprintf(o, ",%" PRId64 ",%s,%" PRId64 ",%s,%d,%s\n", l->hist_units,
+            fmt_money(&b[0], l->hist_amount), l->flat_units,
+            fmt_money(&b[1], l->flat_amount), l->cause == SIM_CAUSE_NONE,
+            sim_cause_name(l->cause));
+  }
 }
 
 static void csv_periods(const agg *a, FILE *o) {
@@ -1670,8 +1773,53 @@ static void html_quality(const agg *a, FILE *o) {
           fmt_money(&b[6], q_surplus(a, RUN_MARKET, -1)));
 }
 
+static void html_recon(const agg *a, FILE *o) {
+  const sim_recon *rc = &a->recon;
+  if (a->sc->hist_n == 0) return;
+  numbuf b[6];
+  fprintf(o, "<h2>Reconciliation with the history</h2>\n<p>The flat-rate run "
+          "replays the history it was calibrated on: per_unit keys charge units "
+          "&times; rate, pool keys the history's own charges, and the demand of "
+          "each receiver is calibrated to the units it used in each period. Of "
+          "the history's %" PRIu32 " lines (%s), the flat rate reproduces "
+          "<b>%" PRIu32 " of %" PRIu32 " lines (%s)</b> to the cent, "
+          "<b>%s (%s)</b> of the amount.",
+          rc->hist_lines_n, fmt_money(&b[0], rc->hist_amount), rc->exact_n,
+          rc->lines_n, fmt_pct(&b[1], rc->exact_n, rc->lines_n, "n/a"),
+          fmt_money(&b[2], rc->exact_amount),
+          fmt_pct(&b[3], rc->exact_amount, rc->hist_amount, "n/a"));
+  if (rc->exact_n == rc->lines_n) {
+    fputs(" Every line agrees.</p>\n", o);
+    return;
+  }
+  fputs(" Every difference, with its cause (all lines: "
+        "reconciliation.csv):</p>\n<div class=\"wide\"><table>\n<tr>"
+        "<th>period</th><th class=\"l\">service</th><th class=\"l\">receiver</th>"
+        "<th class=\"l\">sender</th><th>history units</th><th>history amount</th>"
+        "<th>flat units</th><th>flat amount</th><th class=\"l\">cause</th></tr>\n", o);
+  for (uint32_t k = 0; k < rc->lines_n; k++) {
+    const sim_recon_line *l = &rc->lines[k];
+    if (l->cause == SIM_CAUSE_NONE) continue;
+    numbuf lb;
+    fputs("<tr><td>", o);
+    html_str(o, recon_period(a, l->period, &lb));
+    fputs("</td><td class=\"l\">", o);
+    html_str(o, a->sc->services[l->service].id);
+    fputs("</td><td class=\"l\">", o);
+    html_str(o, a->sc->ccs[l->recv_cc].id);
+    fputs("</td><td class=\"l\">", o);
+    html_str(o, a->sc->ccs[l->send_cc].id);
+    fprintf(o, "</td><td>%" PRId64 "</td><td>%s</td><td>%" PRId64 "</td><td>%s</td>"
+            "<td class=\"l\">%s</td></tr>\n", l->hist_units,
+            fmt_money(&b[4], l->hist_amount), l->flat_units,
+            fmt_money(&b[5], l->flat_amount), sim_cause_text(l->cause));
+  }
+  fputs("</table></div>\n", o);
+}
+
 static void html_report(const agg *a, FILE *o) {
   html_head(a, o);
+  html_recon(a, o);
   html_totals(a, o);
   html_services(a, o);
   html_quality(a, o);
@@ -1745,6 +1893,8 @@ int sim_report_dir(const sim_report *a, const char *dir, char *errbuf,
     rc = write_file(a, dir, "cost_centres.csv", csv_ccs, errbuf, errcap);
   if (rc == 0 && a->sc->quality_on)
     rc = write_file(a, dir, "quality.csv", csv_quality, errbuf, errcap);
+  if (rc == 0 && a->sc->hist_n)
+    rc = write_file(a, dir, "reconciliation.csv", csv_recon, errbuf, errcap);
   if (rc == 0)
     rc = write_file(a, dir, "report.html", html_report, errbuf, errcap);
   return rc;

@@ -346,11 +346,85 @@ static int parse_quality(loader *L, const cJSON *doc) {
   return 0;
 }
 
+/* How many units of a schedule of base_n stretched from `at` to q units
+** have a value: k with ceil((2k - 1) at / (2 q)) <= base_n. */
+static int64_t stretched_n(int64_t base_n, int64_t at, int64_t q) {
+  int64_t n = (2 * base_n * q + at) / (2 * at);
+  return n > SIM_SCHEDULE_MAX ? SIM_SCHEDULE_MAX : n;
+}
+
+/* The stretched schedule of period quantity q into dst[0 .. n): unit k is
+** worth base unit ceil((2k - 1) at / (2 q)), the units past the base's end
+** nothing. */
+static void stretch(const int64_t *base, int64_t base_n, int64_t at, int64_t q,
+                    int64_t *dst, int64_t n) {
+  int64_t m = q > 0 ? stretched_n(base_n, at, q) : 0;
+  for (int64_t k = 1; k <= n; k++) {
+    if (k > m) {
+      dst[k - 1] = 0;
+      continue;
+    }
+    int64_t j = ((2 * k - 1) * at + 2 * q - 1) / (2 * q);
+    assert(j >= 1 && j <= base_n);
+    dst[k - 1] = base[j - 1];
+  }
+}
+
+/* A receiver's `at` and `quantities` (both or neither): its values are the
+** demand at `at` units, stretched in each period to that period's quantity.
+** The row's slot becomes the longest period's schedule; the file's values
+** stay behind it in units[] as the base. */
+static int parse_calibration(loader *L, const cJSON *obj, sim_row *r) {
+  imx_proto_error *err = L->err;
+  sim_scenario *sc = L->sc;
+  const cJSON *qs = cJSON_GetObjectItemCaseSensitive(obj, "quantities");
+  int64_t at = 0;
+  int rc = imx_json_int(obj, "at", 1, SIM_SCHEDULE_MAX, &at, err);
+  if (rc < 0) return -1;
+  if (qs == NULL && rc == 1) return 0;
+  if (qs == NULL) return imx_proto_fail(err, "bad_field", "quantities", "missing: at goes with quantities");
+  if (rc == 1) return imx_proto_fail(err, "bad_field", "at", "missing: quantities go with at");
+  if (!cJSON_IsArray(qs) || (uint32_t)cJSON_GetArraySize(qs) != sc->periods)
+    return imx_proto_fail(err, "bad_field", "quantities",
+                          "must be a list of one quantity a period");
+  int64_t *cal = realloc(sc->calib, ((size_t)sc->calib_n + sc->periods) * sizeof *cal);
+  if (cal == NULL) return imx_proto_fail(err, "internal", "quantities", "out of memory");
+  sc->calib = cal;
+  int64_t qmax = 0, n = 1;
+  unsigned i = 0;
+  for (const cJSON *e = qs->child; e; e = e->next, i++) {
+    int64_t q;
+    if (int_value(e, 0, SIM_SCHEDULE_MAX, &q))
+      return imx_proto_fail(err, "bad_field", "", "must be a whole number of units 0 to 1e6"),
+             imx_proto_at(err, "quantities[%u]", i);
+    cal[sc->calib_n + i] = q;
+    if (q > qmax) qmax = q;
+  }
+  if (qmax > 0 && stretched_n(r->n, at, qmax) > n) n = stretched_n(r->n, at, qmax);
+  r->at = at;
+  r->base_off = r->off;
+  r->base_n = r->n;
+  r->calib_off = sc->calib_n;
+  sc->calib_n += sc->periods;
+  r->off = sc->units_n;
+  r->n = 0;
+  for (int64_t k = 0; k < n; k++)
+    if (units_push(L, 0))
+      return imx_proto_fail(err, "bad_field", "quantities",
+                            "more than 2^26 units in the scenario (or out of memory)");
+  r->n = (uint32_t)n;
+  /* The busiest period's schedule: it is above every other period's unit
+  ** by unit, so that the checks of the highest value see the right one. */
+  stretch(sc->units + r->base_off, r->base_n, at, qmax, sc->units + r->off, n);
+  return 0;
+}
+
 static int parse_row(loader *L, const cJSON *obj, sim_row *r) {
   static const char *const pkeys[] = {"cc", "site", "service", "costs",
                                       "quality", NULL};
   static const char *const rkeys[] = {"cc", "site", "headcount", "service",
-                                      "values", "budget", "min_stars", NULL};
+                                      "values", "budget", "min_stars", "at",
+                                      "quantities", NULL};
   imx_proto_error *err = L->err;
   if (!cJSON_IsObject(obj)) return imx_proto_fail(err, "bad_field", "", "must be an object");
   int recv = r->side == SIM_RECEIVER;
@@ -359,7 +433,8 @@ static int parse_row(loader *L, const cJSON *obj, sim_row *r) {
       row_identity(L, obj, r) ||
       imx_json_int(obj, "headcount", 0, HEADCOUNT_MAX, &r->headcount, err) < 0 ||
       imx_json_int(obj, "budget", 0, BUDGET_MAX, &r->budget_minor, err) < 0 ||
-      parse_schedule(L, obj, recv ? "values" : "costs", !recv, r))
+      parse_schedule(L, obj, recv ? "values" : "costs", !recv, r) ||
+      (recv && parse_calibration(L, obj, r)))
     return -1;
   if (!recv) {
     int rc = stars_field(obj, "quality", IMX_STARS_MIN, IMX_STARS_MAX, &r->quality, err);
@@ -603,6 +678,77 @@ static int parse_flat_rate(loader *L, const cJSON *doc) {
   return rc ? -1 : default_homes(L);
 }
 
+/* ------------------------------------------------------------- history */
+
+static int hline_cmp(const void *a, const void *b) {
+  const sim_hline *x = a, *y = b;
+  if (x->period != y->period) return x->period < y->period ? -1 : 1;
+  if (x->recv != y->recv) return x->recv < y->recv ? -1 : 1;
+  return x->send < y->send ? -1 : x->send > y->send;
+}
+
+/* The row of cost centre `field` of obj on one side of service s. */
+static int64_t hline_row(loader *L, const cJSON *obj, const char *field,
+                         sim_side side, uint32_t s) {
+  char id[IMX_NAME_BYTES_MAX + 1];
+  if (imx_json_string_copy(obj, field, IMX_NAME_BYTES_MAX, 1, id, L->err)) return -1;
+  int64_t cc = names_find(&L->cc, id);
+  if (cc < 0) return imx_proto_fail(L->err, "unknown_cc", field, "no such cost centre");
+  int64_t row = pair_find(L, side, (uint32_t)cc, s);
+  if (row < 0)
+    return imx_proto_fail(L->err, "bad_field", field,
+                          side == SIM_PROVIDER ? "has no provider row for this service"
+                                               : "has no receiver row for this service");
+  return row;
+}
+
+static int parse_hline(loader *L, const cJSON *obj, sim_hline *h) {
+  static const char *const keys[] = {"period", "sender", "receiver", "service",
+                                     "quantity", "amount", NULL};
+  imx_proto_error *err = L->err;
+  char id[IMX_NAME_BYTES_MAX + 1];
+  int64_t period, qty, amount;
+  if (!cJSON_IsObject(obj)) return imx_proto_fail(err, "bad_field", "", "must be an object");
+  if (imx_json_check_keys(obj, keys, err) ||
+      need_int(obj, "period", 1, L->sc->periods, &period, err) ||
+      imx_json_string_copy(obj, "service", IMX_NAME_BYTES_MAX, 1, id, err))
+    return -1;
+  int64_t s = names_find(&L->svc, id);
+  if (s < 0) return imx_proto_fail(err, "unknown_service", "service", "no such service");
+  int64_t send = hline_row(L, obj, "sender", SIM_PROVIDER, (uint32_t)s);
+  int64_t recv = send < 0 ? -1 : hline_row(L, obj, "receiver", SIM_RECEIVER, (uint32_t)s);
+  if (recv < 0 || need_int(obj, "quantity", 0, IMX_QTY_MAX, &qty, err) ||
+      need_int(obj, "amount", 0, IMX_BUDGETS_TOTAL_MAX_MINOR, &amount, err))
+    return -1;
+  *h = (sim_hline){(uint32_t)period, (uint32_t)send, (uint32_t)recv, qty, amount};
+  return 0;
+}
+
+/* The allocation history an imported scenario carries (optional). */
+static int parse_history(loader *L, const cJSON *doc) {
+  int absent;
+  sim_scenario *sc = L->sc;
+  const cJSON *arr = list_of(doc, "history", 0, SIM_ROWS_MAX, L->err, &absent);
+  if (arr == NULL) return absent ? 0 : -1;
+  uint32_t n = (uint32_t)cJSON_GetArraySize(arr), i = 0;
+  sc->hist = malloc(((size_t)n + 1) * sizeof *sc->hist);
+  sc->hist_period = calloc((size_t)sc->periods + 1, sizeof *sc->hist_period);
+  if (sc->hist == NULL || sc->hist_period == NULL)
+    return imx_proto_fail(L->err, "internal", "history", "out of memory");
+  for (const cJSON *it = arr->child; it; it = it->next, i++)
+    if (parse_hline(L, it, &sc->hist[i])) return imx_proto_at(L->err, "history[%u].", i);
+  qsort(sc->hist, n, sizeof *sc->hist, hline_cmp);
+  for (i = 1; i < n; i++)
+    if (hline_cmp(&sc->hist[i - 1], &sc->hist[i]) == 0)
+      return imx_proto_fail(L->err, "bad_field", "history",
+                            "two lines of one period, sender, receiver and service "
+                            "(add them up into one)");
+  for (i = 0; i < n; i++) sc->hist_period[sc->hist[i].period]++;
+  for (uint32_t p = 1; p <= sc->periods; p++) sc->hist_period[p] += sc->hist_period[p - 1];
+  sc->hist_n = n;
+  return 0;
+}
+
 /* ------------------------------------------------------------- changes */
 
 static int parse_change(loader *L, const cJSON *obj, sim_change *c) {
@@ -727,7 +873,7 @@ static int parse_top(loader *L, const cJSON *doc) {
   static const char *const keys[] = {"description", "currency", "periods", "seed",
                                      "agents", "services", "providers",
                                      "receivers", "flat_rate", "changes",
-                                     "quality", NULL};
+                                     "quality", "history", "period_labels", NULL};
   imx_proto_error *err = L->err;
   sim_scenario *sc = L->sc;
   const char *cur = NULL;
@@ -749,6 +895,23 @@ static int parse_top(loader *L, const cJSON *doc) {
     return -1;
   sc->periods = (uint32_t)periods;
   sc->seed = (uint64_t)seed;
+  const cJSON *labels = cJSON_GetObjectItemCaseSensitive(doc, "period_labels");
+  if (labels) {
+    if (!cJSON_IsArray(labels) || (uint32_t)cJSON_GetArraySize(labels) != sc->periods)
+      return imx_proto_fail(err, "bad_field", "period_labels",
+                            "must be a list of one label a period");
+    sc->period_labels = calloc(sc->periods, sizeof *sc->period_labels);
+    if (sc->period_labels == NULL)
+      return imx_proto_fail(err, "internal", "period_labels", "out of memory");
+    uint32_t i = 0;
+    for (const cJSON *e = labels->child; e; e = e->next, i++) {
+      if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
+          strlen(e->valuestring) > SIM_LABEL_BYTES)
+        return imx_proto_fail(err, "bad_field", "", "must be a text of 1 to 32 bytes"),
+               imx_proto_at(err, "period_labels[%u]", i);
+      memcpy(sc->period_labels[i], e->valuestring, strlen(e->valuestring) + 1);
+    }
+  }
   sc->agents = (sim_agents)ag;
   return 0;
 }
@@ -759,7 +922,71 @@ static int parse_doc(loader *L, const cJSON *doc) {
   return parse_top(L, doc) || parse_quality(L, doc) || parse_services(L, doc) ||
          parse_rows(L, doc) ||
          check_providers(L) || parse_flat_rate(L, doc) || parse_changes(L, doc) ||
-         check_peaks(L);
+         parse_history(L, doc) || check_peaks(L);
+}
+
+/* A decimal number anywhere in the file is an error naming its place: every
+** number of a scenario is whole (money in minor units, quantities in
+** units), and cJSON would read 60.00 as 60 -- 60 cents where 60 euros were
+** meant. A scan of the (already valid) JSON text that keeps the path of
+** keys and indexes to each number. */
+#define PATH_DEPTH_MAX 16
+typedef struct jframe {
+  int array;
+  uint32_t index;
+  char key[40];
+} jframe;
+
+static void jpath(const jframe *st, int depth, char *buf, size_t cap) {
+  size_t n = 0;
+  buf[0] = '\0';
+  for (int d = 0; d < depth && d < PATH_DEPTH_MAX && n < cap; d++) {
+    if (st[d].array) n += (size_t)snprintf(buf + n, cap - n, "[%u]", st[d].index);
+    else n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "." : "", st[d].key);
+  }
+}
+
+static int no_decimals(const char *t, size_t len, imx_proto_error *err) {
+  jframe st[PATH_DEPTH_MAX];
+  int depth = 0, want_key = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = t[i];
+    jframe *top = depth > 0 && depth <= PATH_DEPTH_MAX ? &st[depth - 1] : NULL;
+    if (c == '"') {
+      size_t j = i + 1;
+      while (j < len && t[j] != '"') j += t[j] == '\\' ? 2 : 1;
+      if (want_key && top && !top->array) {
+        size_t k = j - i - 1 < sizeof top->key - 1 ? j - i - 1 : sizeof top->key - 1;
+        memcpy(top->key, t + i + 1, k);
+        top->key[k] = '\0';
+      }
+      want_key = 0;
+      i = j;
+    } else if (c == '{' || c == '[') {
+      if (depth < PATH_DEPTH_MAX) st[depth] = (jframe){.array = c == '['};
+      depth++;
+      want_key = c == '{';
+    } else if (c == '}' || c == ']') {
+      depth--;
+    } else if (c == ',') {
+      if (top && top->array) top->index++;
+      want_key = top && !top->array;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t j = i;
+      int frac = 0;
+      while (j < len && t[j] && strchr("+-0123456789.eE", t[j])) frac |= strchr(".eE", t[j++]) != NULL;
+      if (frac) {
+        char path[sizeof err->field];
+        jpath(st, depth, path, sizeof path);
+        imx_proto_fail(err, "bad_field", path[0] ? path : "scenario",
+                       "is a decimal number: every number in a scenario file is whole, "
+                       "money in minor units (60.00 EUR is 6000) and quantities in units");
+        return -1;
+      }
+      i = j - 1;
+    }
+  }
+  return 0;
 }
 
 int sim_scenario_parse(const char *text, size_t len, sim_scenario *out,
@@ -768,6 +995,10 @@ int sim_scenario_parse(const char *text, size_t len, sim_scenario *out,
   cJSON *doc = imx_json_parse(text, len, err);
   if (doc == NULL) {
     snprintf(err->field, sizeof err->field, "scenario");
+    return -1;
+  }
+  if (no_decimals(text, len, err)) {
+    cJSON_Delete(doc);
     return -1;
   }
   loader L = {.sc = out, .err = err};
@@ -801,6 +1032,10 @@ void sim_scenario_free(sim_scenario *sc) {
   free(sc->rows);
   free(sc->units);
   free(sc->changes);
+  free(sc->calib);
+  free(sc->period_labels);
+  free(sc->hist);
+  free(sc->hist_period);
   memset(sc, 0, sizeof *sc);
 }
 
@@ -842,6 +1077,13 @@ void sim_groups_free(sim_groups *g) {
 void sim_schedule_period(const sim_scenario *sc, uint32_t period, int64_t *eff) {
   assert(period >= 1 && period <= sc->periods);
   memcpy(eff, sc->units, (size_t)sc->units_n * sizeof *eff);
+  if (sc->calib_n)
+    for (uint32_t i = sc->providers_n; i < sc->rows_n; i++) {
+      const sim_row *r = &sc->rows[i];
+      if (r->at == 0) continue;
+      stretch(sc->units + r->base_off, r->base_n, r->at,
+              sc->calib[r->calib_off + period - 1], eff + r->off, r->n);
+    }
   for (uint32_t c = 0; c < sc->changes_n; c++) {
     const sim_change *ch = &sc->changes[c];
     if (ch->period > period) continue;
@@ -856,6 +1098,13 @@ void sim_schedule_period(const sim_scenario *sc, uint32_t period, int64_t *eff) 
         assert(r->side == SIM_PROVIDER ? eff[k] >= eff[k - 1] : eff[k] <= eff[k - 1]);
     }
   }
+}
+
+const char *sim_period_label(const sim_scenario *sc, uint32_t p, char *buf, size_t cap) {
+  assert(p >= 1 && p <= sc->periods);
+  if (sc->period_labels) return sc->period_labels[p - 1];
+  snprintf(buf, cap, "%u", p);
+  return buf;
 }
 
 /* ---------------------------------------------------------------- names */

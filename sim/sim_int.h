@@ -75,6 +75,7 @@ int64_t sim_rng_range(sim_rng *g, int64_t lo, int64_t hi);
 #define SIM_UNITS_MAX (1u << 26)     /* schedule entries, all rows        */
 #define SIM_SCHEDULE_MAX 1000000     /* entries of one schedule           */
 #define SIM_CHANGES_MAX 1024u
+#define SIM_LABEL_BYTES 32           /* a period's label ("2026-01")      */
 
 typedef enum sim_key {
   SIM_KEY_PER_UNIT = 0, /* a planned rate per unit consumed              */
@@ -133,7 +134,27 @@ typedef struct sim_row {
                          ** has quality)                                 */
   int min_stars;         /* receivers, market: its bids' min_stars in
                          ** tenths (its own, else the scenario's); 0 none */
+  /* Receivers calibrated per period (`at` and `quantities` in the file;
+  ** at == 0: not calibrated). The file's values are the
+  ** demand at `at` units; in period p they are stretched to quantities[p]:
+  ** unit k is worth the file's unit ceil((2k - 1) at / (2 q)), so that a
+  ** receiver who took `at` units at a price takes q units at it. The file's
+  ** schedule is units[base_off .. base_off+base_n-1]; off, n is the
+  ** period's slot (the longest period's length, padded with 0). */
+  int64_t at;
+  uint32_t base_off, base_n;
+  uint32_t calib_off;    /* into sc->calib: `periods` quantities         */
 } sim_row;
+
+/* One line of an allocation history carried by a scenario (`history`):
+** in `period`, receiver row `recv` got qty units of its service from
+** provider row `send` and was charged amount_minor. Sorted by period,
+** receiver row, sender row; no two alike. */
+typedef struct sim_hline {
+  uint32_t period;       /* 1-based                                       */
+  uint32_t send, recv;   /* rows                                          */
+  int64_t qty, amount_minor;
+} sim_hline;
 
 /* From `period` on (1-based), the schedule of every matching row is
 ** multiplied by percent / 100 (rounded down, at least 0): a demand shock
@@ -175,6 +196,17 @@ typedef struct sim_scenario {
   int64_t quality_noise;  /* tenths of a star; 0..20                     */
   int quality_min_stars;  /* tenths; 0 or 10..50                         */
   uint32_t ratings_min;   /* the engine's ratings_min; 1..1000, 3        */
+  char (*period_labels)[SIM_LABEL_BYTES + 1]; /* `period_labels`, or NULL */
+  int64_t *calib;         /* calibrated receivers' quantities a period  */
+  uint32_t calib_n;
+  /* The allocation history the scenario was calibrated on (an imported
+  ** scenario's `history`; hist_n 0: none). With one, the flat run charges
+  ** headcount and percent services as the history did, and the report
+  ** reconciles the flat run with it line by line (reconcile.c). */
+  sim_hline *hist;
+  uint32_t hist_n;
+  uint32_t *hist_period;  /* [periods + 1]: period p's lines are
+                          ** hist[hist_period[p-1] .. hist_period[p])     */
 } sim_scenario;
 
 /* The quality a provider row delivers, tenths (30 when it gave none). */
@@ -249,6 +281,13 @@ int sim_history_read(const char *csv_path, sim_history **out, char *errbuf,
 int sim_history_write(sim_history *h, const sim_import_opts *o, FILE *json_out,
                       char *errbuf, size_t errcap);
 void sim_history_free(sim_history *h);
+/* The history's cost centres and services that the market file m does not
+** know, listed into buf ("cost centres A, B; services s"); their number. */
+int sim_history_market_misfits(const sim_history *h, const imx_market *m, char *buf,
+                               size_t cap);
+/* Prints a warning naming them on err, when there are any. */
+void sim_history_warn_market(const sim_history *h, const imx_market *m,
+                             const char *market_path, const char *prog, FILE *err);
 /* "0.5", "1", "1.25" -> 500, 1000, 1250; -1 if not a positive decimal
 ** with at most three places. */
 int64_t sim_elasticity_parse(const char *s);
@@ -384,6 +423,36 @@ int sim_venue_connect(const sim_scenario *sc, const char *url,
 /* venue_connect.c: the market file imxd needs to serve a scenario. */
 int sim_market_file_write(const sim_scenario *sc, const char *token_prefix,
                           FILE *out);
+
+/* reconcile.c: the flat run against the scenario's history, line by line
+** (period, service, receiver, sender). A line is exact when the flat run
+** has the history's units and amount to the minor unit. */
+typedef enum sim_cause {
+  SIM_CAUSE_NONE = 0,     /* exact                                        */
+  SIM_CAUSE_SENDER,       /* the history has another sender than the home */
+  SIM_CAUSE_RATIONED,     /* the home's capacity ran short                */
+  SIM_CAUSE_DEMAND,       /* the demand gives other units than the history*/
+  SIM_CAUSE_RATE          /* same units, another amount (the key's rate)  */
+} sim_cause;
+typedef struct sim_recon_line {
+  uint32_t period, service, recv_cc, send_cc;
+  int64_t hist_units, hist_amount, flat_units, flat_amount;
+  sim_cause cause;
+} sim_recon_line;
+typedef struct sim_recon {
+  sim_recon_line *lines;  /* every line of either, sorted                 */
+  uint32_t lines_n, exact_n, hist_lines_n;
+  int64_t hist_amount;    /* the history's total                          */
+  int64_t exact_amount;   /* of it, on lines reproduced exactly           */
+  int64_t flat_amount;    /* the flat run's total                         */
+} sim_recon;
+/* Period p's label (1-based): the scenario's period_labels, else "p". */
+const char *sim_period_label(const sim_scenario *sc, uint32_t p, char *buf, size_t cap);
+/* 0, or -1 out of memory; a scenario without history gives lines_n 0. */
+int sim_reconcile(const sim_result *r, sim_recon *out);
+void sim_recon_free(sim_recon *rc);
+const char *sim_cause_name(sim_cause c);
+const char *sim_cause_text(sim_cause c);
 
 /* report.c. A report is one aggregation of a result (totals per run, per
 ** service, per period and per cost centre, cross-subsidies) that every

@@ -869,19 +869,6 @@ static void test_exports_write_amounts_with_the_currencys_decimals(void) {
   }
 }
 
-static void test_sap_refuses_ids_it_cannot_carry_before_writing(void) {
-  imx_market m;
-  imx_ledger *l = odd_ledger(&m);
-  char buf[2048];
-  int rc = 0;
-  export_of(l, &m, IMX_EXPORT_SAP, &rc, buf, sizeof buf);
-  CHECK_EQ(-1, rc);
-  CHECK_STR("", buf);
-  CHECK(strstr(imx_ledger_error(l), "CC 4100;\"IT\",HH") != NULL);
-  done(l);
-  imx_market_free(&m);
-}
-
 static void test_account_names_are_mapped_the_same_for_hledger_and_beancount(void) {
   imx_market m;
   imx_ledger *l = odd_ledger(&m);
@@ -906,11 +893,14 @@ static void test_account_names_are_mapped_the_same_for_hledger_and_beancount(voi
 ** is "2028-01", period 2 "2028-02". */
 static const char CALENDAR_MARKET[] =
     "{\"currency\":\"EUR\",\"period\":\"month\",\"first_period\":\"2028-01\","
-    "\"services\":[{\"id\":\"it\",\"unit\":\"hour\",\"tick\":1,\"lot\":1}],"
+    "\"erp\":{\"controlling_area\":\"1000\",\"user\":\"IMX\"},"
+    "\"services\":[{\"id\":\"it\",\"name\":\"IT hour\",\"unit\":\"hour\",\"tick\":1,"
+    "\"lot\":1,\"activity_type\":\"ITH\",\"uom\":\"H\"}],"
     "\"cost_centres\":["
     "{\"id\":\"P\",\"name\":\"P\",\"roles\":[\"provider\"],\"budget\":0,"
-    "\"capacities\":{\"it\":100}},"
-    "{\"id\":\"R\",\"name\":\"R\",\"roles\":[\"receiver\"],\"budget\":100000}]}";
+    "\"capacities\":{\"it\":100},\"erp_cc\":\"0000004100\"},"
+    "{\"id\":\"R\",\"name\":\"R\",\"roles\":[\"receiver\"],\"budget\":100000,"
+    "\"erp_cc\":\"SALES-1\"}]}";
 
 /* Trade 1 on 2028-01-10 in period 1, trade 2 on 2028-02-03 in period 2;
 ** closed: period 1 when close_first, else none. */
@@ -950,10 +940,6 @@ static void test_exports_date_a_closed_period_by_its_last_day(void) {
   CHECK_STR("trade,period,date,service,buyer,seller,qty,unit,price,amount,currency\n"
             "1,2028-01,2028-01-31,it,R,P,2,hour,8.50,17.00,EUR\n"
             "2,2028-02,2028-02-03,it,R,P,1,hour,9.00,9.00,EUR\n", buf);
-  export_of(l, &m, IMX_EXPORT_SAP, &rc, buf, sizeof buf);
-  CHECK_EQ(0, rc);
-  CHECK(strstr(buf, "P;it;R;2;hour;8.50;17.00;EUR;2028-01-31;IMX-1\n"
-                    "P;it;R;1;hour;9.00;9.00;EUR;2028-02-03;IMX-2\n") != NULL);
   export_of(l, &m, IMX_EXPORT_HLEDGER, &rc, buf, sizeof buf);
   CHECK_EQ(0, rc);
   CHECK(strncmp(buf, "2028-01-31 * IMX-1 ", 19) == 0);
@@ -966,9 +952,272 @@ static void test_exports_date_a_closed_period_by_its_last_day(void) {
   imx_market_free(&m);
 
   l = calendar_ledger(&m, 0);
-  export_of(l, &m, IMX_EXPORT_SAP, &rc, buf, sizeof buf);
+  export_of(l, &m, IMX_EXPORT_CSV, &rc, buf, sizeof buf);
   CHECK_EQ(0, rc);
-  CHECK(strstr(buf, ";EUR;2028-01-10;IMX-1\n") != NULL); /* still open */
+  CHECK(strstr(buf, "\n1,2028-01,2028-01-10,it,") != NULL); /* still open */
+  done(l);
+  imx_market_free(&m);
+}
+
+/* ------------------------------------------------------------ the SAP upload */
+
+static const char SAP_COLUMNS[] =
+    "*H;DOC;CO_AREA;DOCDATE;POSTGDATE;USERNAME;DOC_HDR_TX\n"
+    "*I;DOC;SEND_CCTR;ACTTYPE;ACTVTY_QTY;ACTIVITYUN;REC_CCTR;PRICE;CURRENCY;SEG_TEXT\n";
+
+static void sap_of(imx_ledger *l, const imx_market *m, int64_t period, int format, int *rc,
+                   char *buf, size_t cap) {
+  memset(buf, 0, cap);
+  FILE *f = fmemopen(buf, cap - 1, "w");
+  CHECK(f != NULL);
+  *rc = imx_export(l, m, period, format, f, NULL);
+  fclose(f);
+}
+
+/* Each closed period is a document posted on its last day (2028 is a leap
+** year), the document date the same; the value of each item is qty x
+** price; the header text is "imx", the period and the document's number. */
+static void test_sap_posts_each_closed_period_on_its_last_day(void) {
+  imx_market m;
+  imx_ledger *l = calendar_ledger(&m, 1);
+  char buf[4096];
+  int rc = -1;
+  sap_of(l, &m, 1, IMX_EXPORT_SAP, &rc, buf, sizeof buf);
+  CHECK_EQ(0, rc);
+  char want[1024];
+  snprintf(want, sizeof want, "%s"
+           "H;1;1000;20280131;20280131;IMX;imx 2028-01 1/1\n"
+           "I;1;0000004100;ITH;2;H;SALES-1;17.00;EUR;IMX-1 IT hour\n", SAP_COLUMNS);
+  CHECK_STR(want, buf);
+  /* period 2 is open: the whole ledger is refused, and nothing written */
+  sap_of(l, &m, 0, IMX_EXPORT_SAP, &rc, buf, sizeof buf);
+  CHECK_EQ(-1, rc);
+  CHECK_STR("", buf);
+  CHECK_STR("sap: period 2028-02 is open: only closed periods are posted (imx period"
+            " close; or --period with a closed one)", imx_ledger_error(l));
+  CHECK_EQ(0, imx_ledger_begin(l));
+  CHECK_EQ(0, imx_ledger_close_period(l, 2, 1835000000000LL));
+  CHECK_EQ(0, imx_ledger_commit(l));
+  sap_of(l, &m, 0, IMX_EXPORT_SAP | IMX_EXPORT_COMMA, &rc, buf, sizeof buf);
+  CHECK_EQ(0, rc);
+  snprintf(want, sizeof want, "%s"
+           "H;1;1000;20280131;20280131;IMX;imx 2028-01 1/1\n"
+           "I;1;0000004100;ITH;2;H;SALES-1;17,00;EUR;IMX-1 IT hour\n"
+           "H;2;1000;20280229;20280229;IMX;imx 2028-02 1/1\n"
+           "I;2;0000004100;ITH;1;H;SALES-1;9,00;EUR;IMX-2 IT hour\n", SAP_COLUMNS);
+  CHECK_STR(want, buf);
+  /* a decimal comma is the sap export's only */
+  sap_of(l, &m, 0, IMX_EXPORT_CSV | IMX_EXPORT_COMMA, &rc, buf, sizeof buf);
+  CHECK_EQ(-1, rc);
+  CHECK_STR("", buf);
+  done(l);
+  imx_market_free(&m);
+}
+
+/* A market the export cannot map fails before the first byte, naming
+** what is missing: first the header's fields, then, in trade order, the
+** seller, the service and the buyer. */
+static void test_sap_names_the_first_missing_mapping_before_writing(void) {
+  static const struct {
+    const char *from, *to, *error;
+  } cases[] = {
+      {"\"controlling_area\":\"1000\",", "", "sap: the market file has no erp.controlling_area"},
+      {",\"user\":\"IMX\"", "", "sap: the market file has no erp.user"},
+      {",\"erp_cc\":\"0000004100\"", "", "sap: cost centre P has no erp_cc in the market file"},
+      {",\"activity_type\":\"ITH\"", "", "sap: service it has no activity_type in the market file"},
+      {",\"uom\":\"H\"", "", "sap: service it has no uom in the market file"},
+      {",\"erp_cc\":\"SALES-1\"", "", "sap: cost centre R has no erp_cc in the market file"},
+      {"\"first_period\":\"2028-01\",", "",
+       "sap: the market file has numbered periods, so period 1 has no last day to post on;"
+       " give it first_period"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    char json[1024];
+    const char *at = strstr(CALENDAR_MARKET, cases[k].from);
+    CHECK(at != NULL);
+    if (at == NULL) continue;
+    snprintf(json, sizeof json, "%.*s%s%s", (int)(at - CALENDAR_MARKET), CALENDAR_MARKET,
+             cases[k].to, at + strlen(cases[k].from));
+    imx_market m;
+    imx_proto_error perr = {0};
+    CHECK_EQ(0, imx_market_parse(json, strlen(json), &m, &perr));
+    imx_ledger *l = fresh();
+    imx_ledger_trade t = {.trade_id = 1, .period = 1, .time_ms = 1831118400000LL,
+                          .service = "it", .buyer = "R", .seller = "P", .qty = 2,
+                          .price_minor = 850};
+    CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+    CHECK_EQ(0, imx_ledger_begin(l));
+    CHECK_EQ(0, imx_ledger_close_period(l, 1, 1833000000000LL));
+    CHECK_EQ(0, imx_ledger_commit(l));
+    char buf[1024];
+    int rc = 0;
+    sap_of(l, &m, 0, IMX_EXPORT_SAP, &rc, buf, sizeof buf);
+    CHECK_EQ(-1, rc);
+    CHECK_STR("", buf);
+    CHECK_STR(cases[k].error, imx_ledger_error(l));
+    done(l);
+    imx_market_free(&m);
+  }
+  /* a trade of a cost centre the market does not know is named with its
+  ** trade */
+  imx_market m;
+  imx_ledger *l = calendar_ledger(&m, 1);
+  imx_ledger_trade t = {.trade_id = 3, .period = 2, .time_ms = 1833192001000LL,
+                        .service = "it", .buyer = "GONE", .seller = "P", .qty = 1,
+                        .price_minor = 950};
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  CHECK_EQ(0, imx_ledger_begin(l));
+  CHECK_EQ(0, imx_ledger_close_period(l, 2, 1835000000000LL));
+  CHECK_EQ(0, imx_ledger_commit(l));
+  char buf[1024];
+  int rc = 0;
+  sap_of(l, &m, 0, IMX_EXPORT_SAP, &rc, buf, sizeof buf);
+  CHECK_EQ(-1, rc);
+  CHECK_STR("", buf);
+  CHECK_STR("sap: cost centre GONE of trade 3 is not in the market file", imx_ledger_error(l));
+  done(l);
+  imx_market_free(&m);
+}
+
+/* Free text cannot break the file: ';' in a service's name is written as
+** ',', '"' as '\'', and SEG_TEXT is cut at 50 characters, not bytes. */
+static void test_sap_item_text_is_cut_at_50_characters_without_separators(void) {
+  static const char market[] =
+      "{\"currency\":\"EUR\",\"first_period\":\"2028-01\","
+      "\"erp\":{\"controlling_area\":\"1000\",\"user\":\"IMX\","
+      "\"header_text\":\"Umlage Süd\"},"
+      "\"services\":[{\"id\":\"it\",\"name\":\"Übersetzung; \\\"Fachtext\\\" "
+      "öäüöäüöäüöäüöäüöäüöäüöäüöäüöäüöäü\",\"unit\":\"page\",\"tick\":1,\"lot\":1,"
+      "\"activity_type\":\"TRANSL\",\"uom\":\"EA\"}],"
+      "\"cost_centres\":[{\"id\":\"P\",\"name\":\"P\",\"roles\":[\"provider\"],"
+      "\"budget\":0,\"erp_cc\":\"7100\"},{\"id\":\"R\",\"name\":\"R\","
+      "\"roles\":[\"receiver\"],\"budget\":100000,\"erp_cc\":\"1400\"}]}";
+  imx_market m;
+  imx_proto_error perr = {0};
+  CHECK_EQ(0, imx_market_parse(market, sizeof market - 1, &m, &perr));
+  imx_ledger *l = fresh();
+  imx_ledger_trade t = {.trade_id = 123456, .period = 1, .time_ms = 1831118400000LL,
+                        .service = "it", .buyer = "R", .seller = "P", .qty = 120,
+                        .price_minor = 250};
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  CHECK_EQ(0, imx_ledger_begin(l));
+  CHECK_EQ(0, imx_ledger_close_period(l, 1, 1833000000000LL));
+  CHECK_EQ(0, imx_ledger_commit(l));
+  char buf[2048], want[2048];
+  int rc = -1;
+  sap_of(l, &m, 0, IMX_EXPORT_SAP, &rc, buf, sizeof buf);
+  CHECK_EQ(0, rc);
+  /* "IMX-123456 " is 11 characters: 39 of the name follow */
+  snprintf(want, sizeof want, "%s"
+           "H;1;1000;20280131;20280131;IMX;Umlage Süd 2028-01 1/1\n"
+           "I;1;7100;TRANSL;120;EA;1400;300.00;EUR;"
+           "IMX-123456 Übersetzung, 'Fachtext' öäüöäüöäüöäüöäü\n", SAP_COLUMNS);
+  CHECK_STR(want, buf);
+  done(l);
+  imx_market_free(&m);
+}
+
+/* One line of a SAP upload split at ';' into at most 12 fields. */
+static int sap_fields(char *line, char *f[12]) {
+  int n = 0;
+  for (char *p = line; n < 12; p++) {
+    f[n++] = p;
+    p = strchr(p, ';');
+    if (p == NULL) break;
+    *p = '\0';
+  }
+  return n;
+}
+
+static size_t chars_of(const char *s) {
+  size_t n = 0;
+  for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+  return n;
+}
+
+/* 700 trades in January and 3 in February: January is three documents of
+** 332, 332 and 36 items, February one; every item's DOC is its header's,
+** every field within SAP's length, and every PRICE read back by the one
+** money parser (with the decimal comma asked for) is its trade's amount,
+** so their sum is the ledger's. */
+static void test_sap_splits_a_period_every_332_items_and_round_trips_every_amount(void) {
+  imx_market m;
+  imx_proto_error perr = {0};
+  CHECK_EQ(0, imx_market_parse(CALENDAR_MARKET, sizeof CALENDAR_MARKET - 1, &m, &perr));
+  imx_ledger *l = fresh();
+  enum { JAN = 700, FEB = 3 };
+  int64_t amount_of[JAN + FEB + 1], total = 0;
+  CHECK_EQ(0, imx_ledger_begin(l));
+  for (int64_t id = 1; id <= JAN + FEB; id++) {
+    imx_ledger_trade t = {.trade_id = id, .period = id <= JAN ? 1 : 2,
+                          .time_ms = 1831118400000LL + id, .service = "it",
+                          .buyer = id % 2 ? "R" : "P", .seller = id % 2 ? "P" : "R",
+                          .qty = 1 + id % 7, .price_minor = 1 + id * 997 % 100000};
+    CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+    amount_of[id] = t.qty * t.price_minor;
+    total += amount_of[id];
+    if (id == JAN) CHECK_EQ(0, imx_ledger_close_period(l, 1, 1833000000000LL));
+  }
+  CHECK_EQ(0, imx_ledger_close_period(l, 2, 1835000000000LL));
+  CHECK_EQ(0, imx_ledger_commit(l));
+  size_t cap = 256 * 1024;
+  char *buf = malloc(cap);
+  CHECK(buf != NULL);
+  int rc = -1;
+  int64_t rows = 0;
+  memset(buf, 0, cap);
+  FILE *f = fmemopen(buf, cap - 1, "w");
+  rc = imx_export(l, &m, 0, IMX_EXPORT_SAP | IMX_EXPORT_COMMA, f, &rows);
+  fclose(f);
+  CHECK_EQ(0, rc);
+  CHECK_EQ(JAN + FEB, rows);
+  CHECK(strncmp(buf, SAP_COLUMNS, strlen(SAP_COLUMNS)) == 0);
+  static const char *const want_headers[] = {
+      "H;1;1000;20280131;20280131;IMX;imx 2028-01 1/3",
+      "H;2;1000;20280131;20280131;IMX;imx 2028-01 2/3",
+      "H;3;1000;20280131;20280131;IMX;imx 2028-01 3/3",
+      "H;4;1000;20280229;20280229;IMX;imx 2028-02 1/1"};
+  static const int64_t want_items[] = {332, 332, 36, 3};
+  int64_t items[4] = {0}, sum = 0, items_seen = 0, next_trade = 1;
+  int docs = 0;
+  char *save = NULL;
+  for (char *line = strtok_r(buf + strlen(SAP_COLUMNS), "\n", &save); line;
+       line = strtok_r(NULL, "\n", &save)) {
+    if (line[0] == 'H') {
+      CHECK(docs < 4);
+      if (docs >= 4) break;
+      CHECK_STR(want_headers[docs], line);
+      docs++;
+      continue;
+    }
+    char *fld[12];
+    CHECK_EQ(10, sap_fields(line, fld));
+    CHECK(docs >= 1);
+    if (docs < 1) break;
+    char doc[16];
+    snprintf(doc, sizeof doc, "%d", docs);
+    CHECK_STR("I", fld[0]);
+    CHECK_STR(doc, fld[1]);
+    CHECK(chars_of(fld[2]) <= IMX_SAP_CC_MAX && chars_of(fld[6]) <= IMX_SAP_CC_MAX);
+    CHECK(chars_of(fld[3]) <= IMX_SAP_ACTTYPE_MAX && chars_of(fld[5]) <= IMX_SAP_UOM_MAX);
+    CHECK(chars_of(fld[9]) <= IMX_SAP_ITEM_TEXT_MAX && strlen(fld[8]) <= 5);
+    int64_t trade = strtoll(fld[9] + 4, NULL, 10);
+    CHECK_EQ(next_trade, trade); /* every trade once, in order */
+    next_trade++;
+    int64_t value = -1;
+    CHECK(strchr(fld[7], ',') != NULL);
+    CHECK_EQ(0, imx_money_parse(fld[7], m.decimals, 0, INT64_MAX, &value, &perr));
+    if (trade >= 1 && trade <= JAN + FEB) CHECK_EQ(amount_of[trade], value);
+    CHECK_EQ(1 + trade % 7, strtoll(fld[4], NULL, 10));
+    sum += value;
+    items[docs - 1]++;
+    items_seen++;
+  }
+  CHECK_EQ(4, docs);
+  for (int k = 0; k < 4; k++) CHECK_EQ(want_items[k], items[k]);
+  CHECK_EQ(JAN + FEB, items_seen);
+  CHECK_EQ(total, sum);
+  free(buf);
   done(l);
   imx_market_free(&m);
 }
@@ -1374,10 +1623,13 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_verify_finds_a_rating_that_is_not_of_its_trade),
       CHECK_CASE(test_csv_quotes_ids_per_rfc_4180),
       CHECK_CASE(test_exports_write_amounts_with_the_currencys_decimals),
-      CHECK_CASE(test_sap_refuses_ids_it_cannot_carry_before_writing),
       CHECK_CASE(test_account_names_are_mapped_the_same_for_hledger_and_beancount),
       CHECK_CASE(test_two_cost_centres_with_one_account_name_fail_the_export),
       CHECK_CASE(test_exports_date_a_closed_period_by_its_last_day),
+      CHECK_CASE(test_sap_posts_each_closed_period_on_its_last_day),
+      CHECK_CASE(test_sap_names_the_first_missing_mapping_before_writing),
+      CHECK_CASE(test_sap_item_text_is_cut_at_50_characters_without_separators),
+      CHECK_CASE(test_sap_splits_a_period_every_332_items_and_round_trips_every_amount),
       CHECK_CASE(test_statement_reads_sum_a_cost_centres_period),
       CHECK_CASE(test_a_failed_export_to_a_file_leaves_no_file),
       CHECK_CASE(test_a_second_writer_is_refused_and_the_lock_file_named),

@@ -2573,6 +2573,97 @@ static void test_market_period_fields_are_checked(void) {
                       "first_period");
 }
 
+/* ------------------------------------------------------ the SAP mapping */
+
+/* A market with one service and two cost centres; svc, cc and top go into
+** the service, the provider and the document (each starts with a comma
+** when not empty). */
+#define SAP_MARKET(top, svc, cc)                                                  \
+  "{\"currency\":\"EUR\"" top ",\"services\":[{\"id\":\"it\",\"unit\":\"hour\","   \
+  "\"tick\":1,\"lot\":1" svc "}],\"cost_centres\":[{\"id\":\"P\",\"name\":\"P\","  \
+  "\"roles\":[\"provider\"],\"budget\":0" cc "},{\"id\":\"R\",\"name\":\"R\","     \
+  "\"roles\":[\"receiver\"],\"budget\":100}]}"
+
+/* The mapping is read into the market; without it every field is "". */
+static void test_market_sap_mapping_is_read_and_optional(void) {
+  imx_market m;
+  if (!market_ok(SAP_MARKET(",\"erp\":{\"controlling_area\":\"1000\",\"user\":"
+                            "\"IMX-UPLOAD12\",\"header_text\":\"Gruppe Süd: Umlage\"}",
+                            ",\"activity_type\":\"ITHLP1\",\"uom\":\"TAG\"",
+                            ",\"erp_cc\":\"0000004100\""),
+                 &m))
+    return;
+  CHECK_STR("1000", m.erp.controlling_area);
+  CHECK_STR("IMX-UPLOAD12", m.erp.user); /* each at SAP's length */
+  CHECK_STR("Gruppe Süd: Umlage", m.erp.header_text);
+  CHECK_STR("ITHLP1", m.services[0].activity_type);
+  CHECK_STR("TAG", m.services[0].uom);
+  CHECK_STR("0000004100", m.ccs[0].erp_cc);
+  CHECK_STR("", m.ccs[1].erp_cc);
+  imx_market_free(&m);
+  if (!market_ok(SAP_MARKET("", "", ""), &m)) return;
+  CHECK_STR("", m.erp.controlling_area);
+  CHECK_STR("", m.erp.user);
+  CHECK_STR("", m.erp.header_text);
+  CHECK_STR("", m.services[0].activity_type);
+  CHECK_STR("", m.services[0].uom);
+  CHECK_STR("", m.ccs[0].erp_cc);
+  imx_market_free(&m);
+  /* 25 characters of two bytes each are 25 characters */
+  if (!market_ok(SAP_MARKET(",\"erp\":{\"header_text\":\"äääääääääääääääääääääääää\"}",
+                            "", ""),
+                 &m))
+    return;
+  CHECK_EQ(50, (long long)strlen(m.erp.header_text));
+  imx_market_free(&m);
+}
+
+/* Every key longer than SAP's field, empty, not a string or with what the
+** upload cannot carry is refused when the file loads, by its path. */
+static void test_market_sap_mapping_is_checked_when_the_file_loads(void) {
+  expect_market_error(SAP_MARKET("", "", ",\"erp_cc\":\"00000041000\""), "bad_field",
+                      "cost_centres[0].erp_cc");
+  expect_market_error(SAP_MARKET("", "", ",\"erp_cc\":\"\""), "bad_field",
+                      "cost_centres[0].erp_cc");
+  expect_market_error(SAP_MARKET("", "", ",\"erp_cc\":4100"), "bad_field",
+                      "cost_centres[0].erp_cc");
+  expect_market_error(SAP_MARKET("", "", ",\"erp_cc\":\"41;00\""), "bad_field",
+                      "cost_centres[0].erp_cc");
+  expect_market_error(SAP_MARKET("", "", ",\"erp_cc\":\"41 00\""), "bad_field",
+                      "cost_centres[0].erp_cc");
+  expect_market_error(SAP_MARKET("", "", ",\"erp_cc\":\"41\\\"00\""), "bad_field",
+                      "cost_centres[0].erp_cc");
+  expect_market_error(SAP_MARKET("", "", ",\"erp_cc\":\"Kst4100\u00e4\""), "bad_field",
+                      "cost_centres[0].erp_cc");
+  expect_market_error(SAP_MARKET("", ",\"activity_type\":\"ITHLP12\"", ""), "bad_field",
+                      "services[0].activity_type");
+  expect_market_error(SAP_MARKET("", ",\"uom\":\"MTRK\"", ""), "bad_field",
+                      "services[0].uom");
+  expect_market_error(SAP_MARKET(",\"erp\":{\"controlling_area\":\"10000\"}", "", ""),
+                      "bad_field", "erp.controlling_area");
+  expect_market_error(SAP_MARKET(",\"erp\":{\"user\":\"IMX-UPLOAD-123\"}", "", ""),
+                      "bad_field", "erp.user");
+  expect_market_error(
+      SAP_MARKET(",\"erp\":{\"header_text\":\"abcdefghijklmnopqrstuvwxyz\"}", "", ""),
+      "bad_field", "erp.header_text");
+  expect_market_error(SAP_MARKET(",\"erp\":{\"header_text\":\"a;b\"}", "", ""),
+                      "bad_field", "erp.header_text");
+  expect_market_error(SAP_MARKET(",\"erp\":{\"header_text\":\"a\\nb\"}", "", ""),
+                      "bad_field", "erp.header_text");
+  expect_market_error(SAP_MARKET(",\"erp\":{\"header_text\":\"\"}", "", ""), "bad_field",
+                      "erp.header_text");
+  expect_market_error(SAP_MARKET(",\"erp\":{\"company\":\"1000\"}", "", ""), "bad_field",
+                      "erp.company");
+  expect_market_error(SAP_MARKET(",\"erp\":\"1000\"", "", ""), "bad_field", "erp");
+  /* the message says which SAP field and how long */
+  imx_market m;
+  imx_proto_error err = {0};
+  const char *json = SAP_MARKET("", "", ",\"erp_cc\":\"00000041000\"");
+  CHECK_EQ(-1, imx_market_parse(json, strlen(json), &m, &err));
+  CHECK_STR("must be 1 to 10 characters: SAP's cost centre (SEND_CCTR, REC_CCTR)",
+            err.message);
+}
+
 static void test_market_service_id_may_not_take_a_cost_centres_topic(void) {
   expect_market_error(
       "{\"currency\":\"EUR\",\"services\":[{\"id\":\"it.hour\",\"unit\":\"h\","
@@ -3356,6 +3447,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_periods_are_calendar_months_from_the_first),
       CHECK_CASE(test_periods_without_first_period_are_numbered),
       CHECK_CASE(test_market_period_fields_are_checked),
+      CHECK_CASE(test_market_sap_mapping_is_read_and_optional),
+      CHECK_CASE(test_market_sap_mapping_is_checked_when_the_file_loads),
       CHECK_CASE(test_market_service_name_and_description_are_optional),
       CHECK_CASE(test_market_service_name_and_description_are_bounded),
       CHECK_CASE(test_market_ten_budgets_of_1e18_are_refused_at_the_first),

@@ -361,6 +361,90 @@ readme_scenario_is_the_shipped_file() {
 }
 check readme_scenario_is_the_shipped_file readme_scenario_is_the_shipped_file
 
+# ------------------------------------------------------ reconciliation
+
+# The flat run on an imported history replays it: the shipped history is
+# reproduced to the cent, every line (issue 15).
+plain=$src/tests/sim/history-plain.csv
+shipped_history_reconciles_to_the_cent() {
+  "$sim" run --history "$history" --elasticity 0.5 --no-progress --out "$tmp/rec" \
+    >"$tmp/rec.txt" 2>"$tmp/rec.err" || { cat "$tmp/rec.err"; return 1; }
+  grep -qx 'Reconciliation: the flat rate against the history (1092 lines, 4010127.38)' "$tmp/rec.txt" &&
+    grep -qx '  reproduced to the cent: 1092 of 1092 lines (100.00 %), 4010127.38 (100.00 % of the history'"'"'s amount)' "$tmp/rec.txt" &&
+    row_is "$tmp/rec.txt" charges 4010127.38 '[0-9.]+' '-[0-9.]+' ||
+    { echo "  no reconciliation in:"; head -8 "$tmp/rec.txt"; return 1; }
+  # reconciliation.csv: every line, all exact, summing to the history.
+  local f=$tmp/rec/reconciliation.csv
+  [ "$(head -1 "$f")" = "period,label,service,receiver,sender,history_units,history_amount,flat_units,flat_amount,exact,cause" ] &&
+    [ "$(wc -l <"$f")" -eq 1093 ] &&
+    [ "$(awk -F, 'NR > 1 && $10 == 1' "$f" | wc -l)" -eq 1092 ] &&
+    [ "$(awk -F, 'NR > 1 { gsub(/\./, "", $7); s += $7 } END { print s }' "$f")" = 401012738 ] &&
+    grep -q '^1,2026-01,it.helpdesk.hour,CC-1100,CC-4100,34,2890.00,34,2890.00,1,$' "$f" ||
+    { echo "  wrong $f"; head -3 "$f"; return 1; }
+  # The history, summed here from the CSV, is the flat run's charges.
+  local want
+  want=$(awk -F, 'NR > 1 { a = $6; sub(/\./, "", a); s += a } END { print s }' "$history")
+  [ "$want" = 401012738 ] || { echo "  history sums to $want"; return 1; }
+  grep -q 'Reconciliation with the history' "$tmp/rec/report.html" &&
+    grep -q 'Every line agrees' "$tmp/rec/report.html"
+}
+check shipped_history_reconciles_to_the_cent shipped_history_reconciles_to_the_cent
+
+# A history the model cannot reproduce: R2's hours in period "10" came from
+# P1 (2) and P2 (3); the flat run serves R2 from its home P2 (capacity 4).
+# Every difference is listed with its cause, in the text, the CSV, the JSON
+# and the HTML, and the summary says how much is reproduced.
+differences_are_listed_with_their_cause() {
+  "$sim" run --history "$plain" --elasticity 0.5 --no-progress --out "$tmp/diff" \
+    >"$tmp/diff.txt" 2>"$tmp/diff.err" || { cat "$tmp/diff.err"; return 1; }
+  local f=$tmp/diff.txt
+  grep -qx '  reproduced to the cent: 6 of 8 lines (75.00 %), 1434.56 (96.63 % of the history'"'"'s amount)' "$f" &&
+    grep -Eq '^  10 +svc\.a +R2 +P1 +2 +20\.00 +0 +0\.00  sender$' "$f" &&
+    grep -Eq '^  10 +svc\.a +R2 +P2 +3 +30\.00 +4 +40\.00  sender$' "$f" ||
+    { echo "  no differences in:"; head -12 "$f"; return 1; }
+  grep -qx '3,10,svc.a,R2,P1,2,20.00,0,0.00,0,sender' "$tmp/diff/reconciliation.csv" &&
+    grep -qx '3,10,svc.b,R2,P3,1,50.00,1,50.00,1,' "$tmp/diff/reconciliation.csv" ||
+    { echo "  wrong reconciliation.csv"; cat "$tmp/diff/reconciliation.csv"; return 1; }
+  grep -q '<td>10</td><td class="l">svc.a</td><td class="l">R2</td><td class="l">P1</td>' \
+    "$tmp/diff/report.html" &&
+    grep -q 'the flat run serves every unit from the home' "$tmp/diff/report.html" ||
+    { echo "  no difference table in report.html"; return 1; }
+  [ "$have_jq" -eq 1 ] || return 0
+  "$sim" run --history "$plain" --elasticity 0.5 --no-progress --json >"$tmp/diff.json" &&
+    jq -e '.reconciliation | .history_lines == 8 and .lines == 8 and .exact_lines == 6
+           and .history_amount == 148456 and .exact_amount == 143456
+           and .flat_amount == 147456 and .exact_share == 0.96632
+           and (.differences | length) == 2
+           and all(.differences[]; .cause == "sender" and .period == 3 and .label == "10")' \
+      "$tmp/diff.json" >/dev/null && json_is_consistent "$tmp/diff.json"
+}
+check differences_are_listed_with_their_cause differences_are_listed_with_their_cause
+
+# A market file that does not know the history's names: a warning naming
+# them, the run goes on.
+market_misfit_is_a_warning() {
+  "$sim" run --history "$plain" --market "$src/examples/market.json" --no-progress \
+    >"$tmp/mis.txt" 2>"$tmp/mis.err" || { cat "$tmp/mis.err"; return 1; }
+  grep -qx 'imx-sim run: warning: '"$src"'/examples/market.json does not know 7 of the history'"'"'s names (cost centres P1, R1, R2, P2, P3; services svc.a, svc.b): they get the defaults (no site; unit "unit", tick 1)' \
+    "$tmp/mis.err" || { echo "  no warning:"; cat "$tmp/mis.err"; return 1; }
+  "$sim" run --history "$history" --market "$src/examples/market.json" --no-progress \
+    >/dev/null 2>"$tmp/mis2.err" &&
+    grep -q 'does not know 18 of the history.s names (cost centres CC-1320, ' "$tmp/mis2.err"
+}
+check market_misfit_is_a_warning market_misfit_is_a_warning
+
+# The ERP exports of tests/sim/ run like the plain file.
+erp_exports_run_like_the_plain_file() {
+  local f
+  "$sim" run --history "$plain" --elasticity 0.5 --json >"$tmp/erp-plain.json" || return 1
+  for f in history-erp-de.csv history-erp-en.csv; do
+    "$sim" run --history "$src/tests/sim/$f" --elasticity 0.5 --json >"$tmp/erp.json" ||
+      return 1
+    cmp "$tmp/erp-plain.json" "$tmp/erp.json" || { echo "  $f differs"; return 1; }
+  done
+}
+check erp_exports_run_like_the_plain_file erp_exports_run_like_the_plain_file
+
 # ------------------------------------------------------------ bad use
 
 exits_with() { # status, message pattern, then the arguments of imx-sim
@@ -379,6 +463,13 @@ check out_on_a_file_exits_1 exits_with 1 'not a directory' run "$small" --out "$
 check out_below_a_file_exits_1 exits_with 1 'cannot create' run "$small" --out "$tmp/a-file/sub"
 
 check bench_beyond_its_limits_exits_2 exits_with 2 'cannot build that group' bench --ccs 1000001
+sed 's/"budget":5000000/"budget":50000.00/' "$small" >"$tmp/decimal.json"
+check a_decimal_in_a_scenario_exits_1 exits_with 1 \
+  'receivers\[0\].budget: is a decimal number: every number in a scenario file is whole, money in minor units (60.00 EUR is 6000)' \
+  run "$tmp/decimal.json"
+printf 'Periode;Sender;Empf\303\244nger;Leistungsart;Menge;Betrag\n2026-01;P;R;s;1;12,345\n' >"$tmp/bad-de.csv"
+check a_bad_erp_amount_names_line_and_column exits_with 1 \
+  "bad-de.csv:2: amount (Betrag): more than 2 decimal places" run --history "$tmp/bad-de.csv"
 
 # Inputs that once crashed or overflowed (found in review):
 # a ZIP receiver with a unit worth nothing learns nothing from it (it used to

@@ -110,6 +110,17 @@ static const char *sched(const sim_scenario *sc, const int64_t *units, uint32_t 
   return buf;
 }
 
+/* A calibrated receiver's schedule as the file gave it (its base). */
+static const char *base_sched(const sim_scenario *sc, uint32_t r) {
+  static char buf[4096];
+  size_t n = 0;
+  buf[0] = '\0';
+  for (uint32_t k = 0; k < sc->rows[r].base_n && n < sizeof buf - 32; k++)
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%lld", k ? "," : "",
+                          (long long)sc->units[sc->rows[r].base_off + k]);
+  return buf;
+}
+
 /* --------------------------------------------------- loader: defaults */
 
 static void test_minimal_scenario_gets_every_default(void) {
@@ -594,20 +605,24 @@ static void test_import_builds_costs_values_budgets_and_homes(void) {
   /* R1 in svc.a: 6 units in 3 periods, qbar 2, p0 1000, e 1:
   ** v_k = 1000 (8000 - 1000 (2k - 1)) / 4000 while > 0 */
   CHECK_STR("R1", sc.ccs[sc.rows[3].cc].id);
-  CHECK_STR("1750,1250,750,250", sched(&sc, sc.units, 3));
+  CHECK_STR("1750,1250,750,250", base_sched(&sc, 3));
+  CHECK_EQ(2, sc.rows[3].at); /* calibrated at qbar, to 2, 4, 0 a period */
+  CHECK_EQ(4, sc.calib[sc.rows[3].calib_off + 1]);
   CHECK_EQ(8000, sc.rows[3].budget_minor);  /* 2 x 40.00 in period 2      */
   CHECK_EQ(0, sc.rows[3].home);             /* P1 served it all           */
   /* R2 in svc.a: 5 units -> qbar round(1.67) = 2, p0 1000 */
-  CHECK_STR("1750,1250,750,250", sched(&sc, sc.units, 4));
+  CHECK_STR("1750,1250,750,250", base_sched(&sc, 4));
   CHECK_EQ(10000, sc.rows[4].budget_minor); /* 2 x (20.00 + 30.00) in 10  */
   CHECK_EQ(1, sc.rows[4].home);             /* 3 units from P2, 2 from P1 */
   /* R1 in svc.b: 15 units, qbar 5, p0 round(110.00 / 15) = 733:
   ** v_k = 733 x 2000 (11 - 2k) / 10000 */
-  CHECK_STR("1319,1026,733,439,146", sched(&sc, sc.units, 5));
+  CHECK_STR("1319,1026,733,439,146", base_sched(&sc, 5));
   CHECK_EQ(12000, sc.rows[5].budget_minor);
   CHECK_EQ(2, sc.rows[5].home);
   /* R2 in svc.b: 1 unit -> qbar at least 1, p0 9000: v_1 = 9000 */
-  CHECK_STR("9000", sched(&sc, sc.units, 6));
+  CHECK_STR("9000", base_sched(&sc, 6));
+  /* The history rides along: 8 lines, 310.00. */
+  CHECK_EQ(8, sc.hist_n);
   CHECK_EQ(10000, sc.rows[6].budget_minor);
   CHECK_EQ(20000, sc.ccs[sc.rows[3].cc].budget_minor);
   sim_scenario_free(&sc);
@@ -691,7 +706,7 @@ static void test_import_per_unit_values_at_elasticity_half(void) {
   CHECK_EQ(0, import_csv(csv, opts(500), &sc, err, sizeof err, path, sizeof path));
   if (sc.rows == NULL) return;
   CHECK_EQ(2, sc.periods);
-  CHECK_STR("2500,1500,500", sched(&sc, sc.units, 1));
+  CHECK_STR("2500,1500,500", base_sched(&sc, 1));
   sim_scenario_free(&sc);
 }
 
@@ -737,11 +752,26 @@ static void expect_csv_error(const char *csv, const char *suffix) {
 
 static void test_bad_csv_rows_name_the_line_and_column(void) {
   expect_csv_error("", "1: header: the file is empty");
-  expect_csv_error("period,sender,receiver,service,quantity,amount\n", "1: header: must be");
+  expect_csv_error("period,sender,receiver,service,menge\n", "1: header: no column amount (or betrag)");
+  expect_csv_error("period,sender,Sender_CC,receiver,service,quantity,amount\n",
+                   "1: header: two columns for sender_cc: 2 and 3");
   expect_csv_error(HEAD, "1: line: no allocation rows");
   expect_csv_error(HEAD "1,P,R,s,1,1.00\n1,P,R,s,4\n", "3: amount: missing");
   expect_csv_error(HEAD "1,P,R,s\n", "2: quantity: missing");
-  expect_csv_error(HEAD "1,P,R,s,1,1.00,7\n", "2: amount: more than 6 fields");
+  expect_csv_error(HEAD "1,P,R,s,1,\"1.00\n", "2: amount: a quoted field has no closing quote");
+  expect_csv_error(HEAD "1,P,\"R\"x,s,1,1.00\n", "2: receiver_cc: text after a closing quote");
+  expect_csv_error(HEAD "1,P,R,s,1,1,234\n", "2: line: 7 fields, the header has 6");
+  expect_csv_error(HEAD "1,P,R,s,1,\"1,23,4\"\n", "2: amount: must be a decimal amount");
+  expect_csv_error(HEAD "1,P,R,s,1,\"12,34.5\"\n", "2: amount: must be a decimal amount");
+  /* German: ';', decimal comma, the file's own column names in messages. */
+  expect_csv_error("Periode;Sender;Empf\xC3\xA4nger;Leistungsart;Menge;Betrag\n1;P;R;s;1;1,234\n",
+                   "2: amount (Betrag): more than 2 decimal places");
+  expect_csv_error("Periode;Sender;Empf\xC3\xA4nger;Leistungsart;Menge;Betrag\n1;P;R;s;1,5;1\n",
+                   "2: quantity (Menge): must be a whole number");
+  expect_csv_error("Periode;Sender;Empf\xC3\xA4nger;Leistungsart;Menge;Betrag\n1;P;R;s\n",
+                   "2: quantity (Menge): missing (the line has 4 fields, the header 6)");
+  expect_csv_error("Periode;Sender;Empf\xC3\xA4nger;Leistungsart;Menge;Betrag\n1;P;P;s;1;1\n",
+                   "2: receiver_cc (Empf\xC3\xA4nger): same as sender_cc (Sender)");
   expect_csv_error(HEAD "1,P,R,s,1,1.001\n", "2: amount: more than 2 decimal places");
   expect_csv_error(HEAD "1,P,R,s,1,1.5.0\n", "2: amount: must be a decimal amount");
   expect_csv_error(HEAD "1,P,R,s,1,4o\n", "2: amount: must be a decimal amount");
@@ -765,6 +795,253 @@ static void test_bad_csv_rows_name_the_line_and_column(void) {
   expect_csv_error(HEAD "1,P,R,s,1,1\n1,Q,R,s,0,1\n",
                    "3: quantity: Q never delivers s (total quantity 0)");
   expect_csv_error(HEAD "1,P,R,s,1,9000000.00\n", "2: amount: P's cost per unit of s");
+}
+
+/* The scenario text of an import, without its first two lines (the
+** description names the file). */
+static char *import_body(const char *path) {
+  char err[512] = "", *text = NULL;
+  if (import_path(path, opts(500), &text, err, sizeof err) != 0) {
+    fprintf(stderr, "  %s: %s\n", path, err);
+    free(text);
+    return NULL;
+  }
+  char *body = strstr(text, "\"currency\"");
+  char *copy = body ? strdup(body) : NULL;
+  free(text);
+  return copy;
+}
+
+/* Exports as an ERP writes them -- ';' with decimal commas, thousands
+** separators, a BOM, CRLF, quotes, German or English column names in another
+** order, extra columns, a line split over two rows -- import to the same
+** scenario as the plain file. */
+static void test_import_reads_erp_exports_as_they_come(void) {
+  char *plain = import_body(IMX_SOURCE_DIR "/tests/sim/history-plain.csv");
+  char *de = import_body(IMX_SOURCE_DIR "/tests/sim/history-erp-de.csv");
+  char *en = import_body(IMX_SOURCE_DIR "/tests/sim/history-erp-en.csv");
+  CHECK(plain != NULL && de != NULL && en != NULL);
+  if (plain && de) CHECK_STR(plain, de);
+  if (plain && en) CHECK_STR(plain, en);
+  /* 1.234,56 and "1,234.56" are 123456 minor units. */
+  CHECK(plain && strstr(plain, "\"amount\": 123456}") != NULL);
+  free(plain);
+  free(de);
+  free(en);
+}
+
+/* A market file that does not know some of the history's cost centres or
+** services: the importer names them (and warns), it does not stay silent. */
+static void test_import_names_what_the_market_file_does_not_know(void) {
+  static const char market_json[] =
+      "{\"currency\":\"EUR\",\"services\":["
+      "{\"id\":\"svc.a\",\"unit\":\"hour\",\"tick\":10,\"lot\":1,\"mode\":\"auction\"}],"
+      "\"cost_centres\":[{\"id\":\"P1\",\"name\":\"P one\",\"site\":\"Basel\","
+      "\"roles\":[\"provider\"],\"budget\":0,\"capacities\":{\"svc.a\":5}},"
+      "{\"id\":\"R1\",\"name\":\"R one\",\"site\":\"Bern\",\"roles\":[\"receiver\"],"
+      "\"budget\":100}]}";
+  imx_market m;
+  imx_proto_error pe = {0};
+  CHECK_EQ(0, imx_market_parse(market_json, strlen(market_json), &m, &pe));
+  sim_history *h = NULL;
+  char err[512] = "", list[256];
+  CHECK_EQ(0, sim_history_read(IMX_SOURCE_DIR "/tests/sim/history-plain.csv", &h, err,
+                               sizeof err));
+  if (h == NULL) return imx_market_free(&m);
+  CHECK_EQ(4, sim_history_market_misfits(h, &m, list, sizeof list));
+  CHECK_STR("cost centres R2, P2, P3; services svc.b", list);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  sim_history_warn_market(h, &m, "m.json", "imx-sim import", f);
+  fclose(f);
+  CHECK(text && strstr(text, "imx-sim import: warning: m.json does not know 4 of the "
+                             "history's names (cost centres R2, P2, P3; services svc.b)"));
+  free(text);
+  sim_history_free(h);
+  imx_market_free(&m);
+}
+
+/* The flat run replays the history: calibrated demand gives each receiver
+** its quantity of each period, per_unit charges units x rate, percent the
+** history's own charges; what the model cannot reproduce is listed with its
+** cause. In the plain history R2's 5 units of svc.a in period 10 came from
+** P1 (2) and P2 (3); the flat run serves them from R2's home P2, whose
+** capacity is 4 (3 x 1.25, rounded up). */
+static void test_flat_run_replays_and_reconciles_the_history(void) {
+  char err[512] = "", *text = NULL;
+  CHECK_EQ(0, import_path(IMX_SOURCE_DIR "/tests/sim/history-plain.csv", opts(500), &text,
+                          err, sizeof err));
+  sim_scenario sc;
+  imx_proto_error pe = {0};
+  CHECK_EQ(0, text ? sim_scenario_parse(text, strlen(text), &sc, &pe) : -1);
+  free(text);
+  if (sc.rows == NULL) return;
+  /* The stretched schedules: R1's svc.a curve at 2 units, in period 2 at
+  ** 4 (each unit twice), in period 3 at 0 (nothing). */
+  int64_t *eff = malloc(sc.units_n * sizeof *eff);
+  sim_schedule_period(&sc, 1, eff);
+  CHECK_STR("2500,1500,500,0,0,0", sched(&sc, eff, 3));
+  sim_schedule_period(&sc, 2, eff);
+  CHECK_STR("2500,2500,1500,1500,500,500", sched(&sc, eff, 3));
+  sim_schedule_period(&sc, 3, eff);
+  CHECK_STR("0,0,0,0,0,0", sched(&sc, eff, 3));
+  free(eff);
+  sim_result r;
+  CHECK_EQ(0, sim_result_init(&r, &sc));
+  CHECK_EQ(0, sim_flat_run(&sc, &r));
+  const sim_cell *c = r.flat.cells;
+  /* R1 svc.a: 2, 4, 0 units; R1 svc.b: 0, 10, 5 units, charged 0, 1234.56,
+  ** 50.00 (the history's amounts). */
+  CHECK_EQ(2, c[0 * sc.rows_n + 3].units);
+  CHECK_EQ(4, c[1 * sc.rows_n + 3].units);
+  CHECK_EQ(4000, c[1 * sc.rows_n + 3].amount_minor);
+  CHECK_EQ(0, c[2 * sc.rows_n + 3].units);
+  CHECK_EQ(10, c[1 * sc.rows_n + 5].units);
+  CHECK_EQ(123456, c[1 * sc.rows_n + 5].amount_minor);
+  CHECK_EQ(4000, c[1 * sc.rows_n + 6].amount_minor); /* R2: 0 pages, 40.00 */
+  CHECK_EQ(0, c[1 * sc.rows_n + 6].units);
+  CHECK_EQ(4, c[2 * sc.rows_n + 4].units);           /* R2 svc.a: rationed */
+  sim_recon rc;
+  CHECK_EQ(0, sim_reconcile(&r, &rc));
+  CHECK_EQ(8, rc.hist_lines_n);
+  CHECK_EQ(8, rc.lines_n);
+  CHECK_EQ(6, rc.exact_n);
+  CHECK_EQ(148456, rc.hist_amount);
+  CHECK_EQ(148456 - 5000, rc.exact_amount);
+  CHECK_EQ(148456 - 1000, rc.flat_amount); /* one hour short */
+  int seen = 0;
+  for (uint32_t k = 0; k < rc.lines_n; k++) {
+    const sim_recon_line *l = &rc.lines[k];
+    if (l->cause == SIM_CAUSE_NONE) continue;
+    seen++;
+    CHECK_EQ(3, l->period);
+    CHECK_STR("R2", sc.ccs[l->recv_cc].id);
+    CHECK_EQ(SIM_CAUSE_SENDER, l->cause);
+    if (strcmp(sc.ccs[l->send_cc].id, "P1") == 0) {
+      CHECK_EQ(2, l->hist_units);
+      CHECK_EQ(2000, l->hist_amount);
+      CHECK_EQ(0, l->flat_units);
+      CHECK_EQ(0, l->flat_amount);
+    } else {
+      CHECK_STR("P2", sc.ccs[l->send_cc].id);
+      CHECK_EQ(3, l->hist_units);
+      CHECK_EQ(4, l->flat_units);
+      CHECK_EQ(4000, l->flat_amount);
+    }
+  }
+  CHECK_EQ(2, seen);
+  sim_recon_free(&rc);
+  sim_result_free(&r);
+  sim_scenario_free(&sc);
+}
+
+/* A pool key with three senders of one receiver in one period: the money
+** of each line is the history's, the units all come from the home (P3,
+** which served most), so every line differs in units, cause sender. */
+static void test_pool_key_with_several_senders_reconciles_money_not_units(void) {
+  const char csv[] = "period,sender_cc,receiver_cc,service,quantity,amount\n"
+                     "1,P1,R,s,1,10.00\n1,P2,R,s,1,15.00\n1,P3,R,s,2,7.00\n";
+  sim_scenario sc;
+  char err[512] = "", path[64];
+  CHECK_EQ(0, import_csv(csv, opts(1000), &sc, err, sizeof err, path, sizeof path));
+  if (sc.rows == NULL) return;
+  CHECK_EQ(SIM_KEY_PERCENT, sc.services[0].key);
+  sim_result r;
+  CHECK_EQ(0, sim_result_init(&r, &sc));
+  CHECK_EQ(0, sim_flat_run(&sc, &r));
+  sim_recon rc;
+  CHECK_EQ(0, sim_reconcile(&r, &rc));
+  CHECK_EQ(3, rc.lines_n);
+  CHECK_EQ(0, rc.exact_n);
+  CHECK_EQ(3200, rc.hist_amount);
+  CHECK_EQ(3200, rc.flat_amount);
+  CHECK_EQ(0, rc.exact_amount);
+  for (uint32_t k = 0; k < rc.lines_n; k++) {
+    CHECK_EQ(SIM_CAUSE_SENDER, rc.lines[k].cause);
+    CHECK_EQ(rc.lines[k].hist_amount, rc.lines[k].flat_amount);
+  }
+  /* P3 (capacity 3) serves the 4 units R used: 3. */
+  CHECK_EQ(3, rc.lines[2].flat_units);
+  CHECK_EQ(2, rc.lines[2].hist_units);
+  sim_recon_free(&rc);
+  sim_result_free(&r);
+  sim_scenario_free(&sc);
+}
+
+/* The shipped history is reproduced to the cent, every line. */
+static void test_shipped_history_reconciles_exactly(void) {
+  static const int64_t es[] = {250, 500, 1000, 2000};
+  for (int i = 0; i < 4; i++) {
+    char err[512] = "", *text = NULL;
+    CHECK_EQ(0, import_path(IMX_SOURCE_DIR "/examples/history.csv", opts(es[i]), &text, err,
+                            sizeof err));
+    sim_scenario sc;
+    imx_proto_error pe = {0};
+    CHECK_EQ(0, text ? sim_scenario_parse(text, strlen(text), &sc, &pe) : -1);
+    free(text);
+    if (sc.rows == NULL) return;
+    sim_result r;
+    CHECK_EQ(0, sim_result_init(&r, &sc));
+    CHECK_EQ(0, sim_flat_run(&sc, &r));
+    sim_recon rc;
+    CHECK_EQ(0, sim_reconcile(&r, &rc));
+    CHECK_EQ(1092, rc.hist_lines_n);
+    CHECK_EQ(1092, rc.lines_n);
+    CHECK_EQ(1092, rc.exact_n);
+    CHECK_EQ(401012738, rc.hist_amount);
+    CHECK_EQ(401012738, rc.exact_amount);
+    CHECK_EQ(401012738, rc.flat_amount);
+    sim_recon_free(&rc);
+    sim_result_free(&r);
+    sim_scenario_free(&sc);
+  }
+}
+
+/* A scenario's numbers are whole: a decimal is an error naming its place
+** (60.00 was read as 60 minor units); in a string it is text. */
+static void test_decimals_in_a_scenario_are_errors(void) {
+  EXPECT_ERROR("{'periods':2," SVC "," PROV ",'receivers':[{'cc':'R','service':'s',"
+               "'values':[9],'budget':60.00}]," FLAT "}", "bad_field", "receivers[0].budget");
+  EXPECT_ERROR("{'periods':2," SVC "," PROV ",'receivers':[{'cc':'R','service':'s',"
+               "'values':[[2,9],[3,8.5]]}]," FLAT "}", "bad_field", "receivers[0].values[1][1]");
+  EXPECT_ERROR("{'periods':2," SVC "," PROV "," RECV ",'flat_rate':[{'service':'s',"
+               "'key':'per_unit','rate':1e3}]}", "bad_field", "flat_rate[0].rate");
+  sim_scenario sc;
+  imx_proto_error e = {0};
+  char *t = sq("{'periods':2,'description':'60.00 EUR is 6000'," SVC "," PROV "," RECV "," FLAT "}");
+  CHECK_EQ(0, sim_scenario_parse(t, strlen(t), &sc, &e));
+  free(t);
+  sim_scenario_free(&sc);
+  e = (imx_proto_error){0};
+  t = sq("{'periods':2," SVC "," PROV ",'receivers':[{'cc':'R','service':'s',"
+         "'values':[9],'budget':60.00}]," FLAT "}");
+  CHECK_EQ(-1, sim_scenario_parse(t, strlen(t), &sc, &e));
+  CHECK(e.message && strstr(e.message, "minor units (60.00 EUR is 6000)") != NULL);
+  free(t);
+}
+
+static void test_bad_calibrations_and_histories_fail(void) {
+#define RQ(x) "{'periods':2," SVC "," PROV ",'receivers':[{'cc':'R','service':'s','values':[9]" x "}]," FLAT "}"
+  EXPECT_ERROR(RQ(",'at':1"), "bad_field", "receivers[0].quantities");
+  EXPECT_ERROR(RQ(",'quantities':[1,2]"), "bad_field", "receivers[0].at");
+  EXPECT_ERROR(RQ(",'at':1,'quantities':[1]"), "bad_field", "receivers[0].quantities");
+  EXPECT_ERROR(RQ(",'at':0,'quantities':[1,1]"), "bad_field", "receivers[0].at");
+  EXPECT_ERROR(RQ(",'at':1,'quantities':[1,-1]"), "bad_field", "receivers[0].quantities[1]");
+#undef RQ
+#define HL(x) "{" BASE ",'history':[" x "]}"
+#define LINE(p, s, r, q, a) "{'period':" p ",'sender':'" s "','receiver':'" r "','service':'s','quantity':" q ",'amount':" a "}"
+  EXPECT_ERROR(HL(LINE("3", "P", "R", "1", "3")), "bad_field", "history[0].period");
+  EXPECT_ERROR(HL(LINE("1", "X", "R", "1", "3")), "unknown_cc", "history[0].sender");
+  EXPECT_ERROR(HL(LINE("1", "R", "R", "1", "3")), "bad_field", "history[0].sender");
+  EXPECT_ERROR(HL(LINE("1", "P", "P", "1", "3")), "bad_field", "history[0].receiver");
+  EXPECT_ERROR(HL(LINE("1", "P", "R", "-1", "3")), "bad_field", "history[0].quantity");
+  EXPECT_ERROR(HL(LINE("1", "P", "R", "1", "3") "," LINE("1", "P", "R", "2", "6")),
+               "bad_field", "history");
+  EXPECT_ERROR("{" BASE ",'history':[{'period':1,'sender':'P','receiver':'R','service':'s',"
+               "'quantity':1,'amount':3,'text':'x'}]}", "bad_field", "history[0].text");
+#undef LINE
+#undef HL
 }
 
 static void test_import_cli_writes_one_file_per_elasticity(void) {
@@ -894,6 +1171,13 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_import_per_unit_values_at_elasticity_half),
       CHECK_CASE(test_import_tolerates_bom_crlf_and_blank_lines_and_orders_numbers),
       CHECK_CASE(test_bad_csv_rows_name_the_line_and_column),
+      CHECK_CASE(test_import_reads_erp_exports_as_they_come),
+      CHECK_CASE(test_import_names_what_the_market_file_does_not_know),
+      CHECK_CASE(test_flat_run_replays_and_reconciles_the_history),
+      CHECK_CASE(test_pool_key_with_several_senders_reconciles_money_not_units),
+      CHECK_CASE(test_shipped_history_reconciles_exactly),
+      CHECK_CASE(test_decimals_in_a_scenario_are_errors),
+      CHECK_CASE(test_bad_calibrations_and_histories_fail),
       CHECK_CASE(test_import_cli_writes_one_file_per_elasticity),
       CHECK_CASE(test_shipped_history_imports_at_three_elasticities),
       CHECK_CASE(test_shipped_scenario_loads),

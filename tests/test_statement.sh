@@ -176,7 +176,7 @@ check the_periods_sums_survive_a_sigkill after_a_crash
 ledger_verifies() {
   "$imx" ledger verify --db "$tmp/st.db" --market "$market" >/dev/null &&
     "$imx" export --db "$tmp/st.db" --market "$market" --period 2026-12 --format sap |
-      tail -n +2 | cut -d';' -f9 | sort -u | grep -qx 2026-12-31
+      grep '^H;' | cut -d';' -f4,5 | sort -u | grep -qx '20261231;20261231'
 }
 check the_ledger_verifies_and_december_is_booked_on_its_last_day ledger_verifies
 

@@ -129,6 +129,23 @@ session_same() {
 }
 check session_returns_the_signin_reply_or_401 session_same
 
+# One cost centre holds 256 sessions at most: the 257th sign-in ends its
+# oldest (one curl process signs in 256 times more).
+sessions_per_cc() {
+  local r args=() i
+  signin CC-ADM first >/dev/null
+  for i in $(seq 256); do
+    args+=(-o /dev/null -X POST "$WEB/api/signin" -d '{"token":"test-token-CC-ADM"}' --next)
+  done
+  curl -s --max-time 60 "${args[@]}" -o /dev/null "$WEB/" || return 1
+  r=$(req -b "$(jar first)" "$WEB/api/session")
+  [ "$(status "$r")" = 401 ] || { echo "  the oldest session lives on: $r"; return 1; }
+  r=$(signin CC-ADM second)
+  r=$(req -b "$(jar second)" "$WEB/api/session")
+  [ "$(status "$r")" = 200 ] || { echo "$r"; return 1; }
+}
+check a_cost_centre_holds_256_sessions_at_most sessions_per_cc
+
 bad_signin() {
   local r
   r=$(req -X POST "$WEB/api/signin" -d '{"token":"wrong-token-xyz","cc":"CC-P2"}')
@@ -310,6 +327,10 @@ export_csv() {
   r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=beancount")
   [ "$(header "$r" Content-Disposition)" = 'attachment; filename="imx-all.beancount"' ] &&
     has "$(body "$r")" 'option "operating_currency" "EUR"' || { echo "$r"; return 1; }
+  # the SAP upload needs a closed period and the market's SAP mapping
+  r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=sap&period=1")
+  [ "$(status "$r")" = 409 ] && has "$(body "$r")" '"code":"export_refused"' '"message":"sap: ' ||
+    { echo "$r"; return 1; }
   r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=xml")
   [ "$(status "$r")" = 400 ] && has "$(body "$r")" '"field":"format"' || { echo "$r"; return 1; }
   r=$(req -b "$(jar CC-FIN)" "$WEB/api/export?format=csv&period=77x")
@@ -486,5 +507,20 @@ tls_refused() {
   [ $? = 1 ] && has "$out" "not a PEM certificate and its key" || { echo "$out"; return 1; }
 }
 check bad_tls_options_are_refused tls_refused
+
+# Every daemon stops cleanly: no sanitizer report in any log (the ASan
+# build), "stopped" in each.
+clean_stops() {
+  local p ok=0
+  kill "$PID_web" 2>/dev/null
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  if grep -l "Sanitizer\|runtime error" "$tmp"/*.log; then
+    grep -h -A12 "Sanitizer\|runtime error" "$tmp"/*.log | head -40
+    ok=1
+  fi
+  grep -q "imxd: stopped" "$tmp/web.log" || { echo "  the web daemon did not stop"; ok=1; }
+  return $ok
+}
+check every_daemon_stops_cleanly clean_stops
 
 finish

@@ -1501,6 +1501,10 @@ static int cmd_export(cli *c, const args *a) {
   char err[512];
   int rc = EXIT_OK;
   int64_t rows = 0;
+  /* --decimal comma: the SAP upload's amounts (German installations); the
+  ** other formats keep the point their tools read */
+  if (format == IMX_EXPORT_SAP && (c->money_flags & IMX_MONEY_COMMA))
+    format |= IMX_EXPORT_COMMA;
   if (imx_ledger_open_existing(db, &l, err, sizeof err) != 0) {
     rc = fail(c, EXIT_REFUSED, "not_found", "db", "%s: %s", db, err);
   } else if ((out_path ? imx_export_file(l, &m, period, format, out_path, &rows)
@@ -1664,7 +1668,8 @@ static const command commands[] = {
      cmd_export,
      "--db PATH --market FILE [--period LABEL] --format csv|sap|hledger|beancount|ratings"
      " [--out FILE]",
-     "the ledger's settlements for finance's tools (ratings: every rating, as CSV)",
+     "the ledger's settlements for finance's tools (sap: the SAP CO upload of closed"
+     " periods, amounts with --decimal comma if asked; ratings: every rating, as CSV)",
      "imx export --db /tmp/imx.db --market examples/market.json --format csv"},
     {"help", {"COMMAND"}, 0, 1, {NULL}, cmd_help, "[COMMAND]",
      "the commands, or one command's usage with an example", "imx help bid"},

@@ -30,7 +30,8 @@ typedef struct imx_server_config {
                               ** connections_max x this bounds that   */
   /* What one client may take; 0 gives the default. */
   uint32_t connections_max;   /* request connections, and as many
-                              ** subscribers (default 1024)          */
+                              ** subscribers and websockets (--http)
+                              ** (default 1024)                      */
   uint32_t inflight_max;      /* authenticated requests in flight per
                               ** connection (default: workers)       */
   double anon_rate_per_s;     /* per connection, requests without a

@@ -58,6 +58,7 @@
 #include "web.h"
 
 #define SESSIONS_MAX 65536u
+#define SESSIONS_PER_CC 256u                  /* beyond: the oldest ends  */
 #define SESSION_TTL_MS (12LL * 3600 * 1000)   /* absolute, from sign-in   */
 #define SESSION_ID_BYTES 32                   /* 64 hex in the cookie     */
 #define SIGNIN_FAILS_MAX 5                    /* per address, per cc ...  */
@@ -159,6 +160,7 @@ struct web {
   session *sessions;
   imx_hash sessions_index;
   uint32_t sessions_free;
+  uint32_t *cc_sessions;  /* sessions per cost centre                    */
   /* sign-in failures */
   pthread_mutex_t signin_mu;
   fail_count *addr_fails; /* SIGNIN_ADDRS */
@@ -555,6 +557,8 @@ static uint32_t session_find(const web *w, const char *hash, uint32_t *slot) {
 
 static void session_free(web *w, uint32_t k, uint32_t slot) {
   session *p = &w->sessions[k];
+  IMX_ASSERT(w->cc_sessions[p->cc] > 0);
+  w->cc_sessions[p->cc]--;
   imx_hash_del(&w->sessions_index, slot, w, session_hash_of);
   p->hash[0] = '\0';
   p->gen++;
@@ -588,6 +592,17 @@ static int session_new(web *w, uint32_t cc, char id[2 * SESSION_ID_BYTES + 1]) {
   imx_sha256_hex(id, 2 * SESSION_ID_BYTES, hash);
   int64_t now = wall_ms();
   pthread_mutex_lock(&w->sessions_mu);
+  /* One cost centre cannot fill the table: its oldest session ends. */
+  if (w->cc_sessions[cc] >= SESSIONS_PER_CC) {
+    uint32_t oldest = IMX_HASH_NIL, slot;
+    for (uint32_t k = 0; k < SESSIONS_MAX; k++)
+      if (w->sessions[k].hash[0] && w->sessions[k].cc == cc &&
+          (oldest == IMX_HASH_NIL || w->sessions[k].expires_ms < w->sessions[oldest].expires_ms))
+        oldest = k;
+    IMX_ASSERT(oldest != IMX_HASH_NIL);
+    IMX_ASSERT(session_find(w, w->sessions[oldest].hash, &slot) == oldest);
+    session_free(w, oldest, slot);
+  }
   if (w->sessions_free == IMX_HASH_NIL) sessions_sweep(w, now);
   if (w->sessions_free == IMX_HASH_NIL) {
     pthread_mutex_unlock(&w->sessions_mu);
@@ -602,6 +617,7 @@ static int session_new(web *w, uint32_t cc, char id[2 * SESSION_ID_BYTES + 1]) {
   p->tokens = w->cfg.rate_burst;
   p->last_ns = now_ns();
   p->inflight = 0;
+  w->cc_sessions[cc]++;
   imx_hash_put(&w->sessions_index, session_key(hash), k);
   pthread_mutex_unlock(&w->sessions_mu);
   return 0;
@@ -1094,7 +1110,7 @@ static const struct {
   int format;
 } formats[] = {
     {"csv", "csv", "text/csv; charset=utf-8", IMX_EXPORT_CSV},
-    {"sap", "sap.csv", "text/csv; charset=utf-8", IMX_EXPORT_SAP},
+    {"sap", "sap.txt", "text/plain; charset=utf-8", IMX_EXPORT_SAP},
     {"hledger", "journal", "text/plain; charset=utf-8", IMX_EXPORT_HLEDGER},
     {"beancount", "beancount", "text/plain; charset=utf-8", IMX_EXPORT_BEANCOUNT},
     {"ratings", "ratings.csv", "text/csv; charset=utf-8", IMX_EXPORT_RATINGS},
@@ -1138,16 +1154,15 @@ static void slow_run(web *w, slow_req *q) {
     respond_error(q->aio, "", "internal", "", "out of memory");
     return;
   }
-  int rc = imx_ledger_read_begin(l);
-  if (rc == 0) {
-    rc = q->kind == SLOW_STATEMENT
-             ? imx_export_statement(l, w->m, q->period, w->m->ccs[q->cc].id, f, NULL)
-             : imx_export(l, w->m, q->period, formats[q->format].format, f, NULL);
-    imx_ledger_read_end(l);
-  }
+  /* each export reads in one query or one read transaction of its own */
+  int rc = q->kind == SLOW_STATEMENT
+               ? imx_export_statement(l, w->m, q->period, w->m->ccs[q->cc].id, f, NULL)
+               : imx_export(l, w->m, q->period, formats[q->format].format, f, NULL);
   int closed = fclose(f);
   if (rc != 0 || closed != 0) {
-    respond_error(q->aio, "", "internal", "", imx_ledger_error(l));
+    /* what the export refuses (an open period for sap, a mapping the
+    ** market file lacks) is refused before a byte: the message says why */
+    respond_error(q->aio, "", "export_refused", "", imx_ledger_error(l));
   } else {
     char disposition[160];
     if (q->kind == SLOW_STATEMENT)
@@ -2065,7 +2080,9 @@ int web_start(const web_config *cfg, imx_server *srv, web **out) {
   w->sessions = calloc(SESSIONS_MAX, sizeof *w->sessions);
   w->addr_fails = calloc(SIGNIN_ADDRS, sizeof *w->addr_fails);
   w->cc_fails = calloc(w->m->ccs_n + 1, sizeof *w->cc_fails);
+  w->cc_sessions = calloc(w->m->ccs_n + 1, sizeof *w->cc_sessions);
   if (w->sessions == NULL || w->addr_fails == NULL || w->cc_fails == NULL ||
+      w->cc_sessions == NULL ||
       imx_hash_init(&w->sessions_index, SESSIONS_MAX) != 0 || pool_open(w) != 0 ||
       live_open(w, w->cfg.lives_max) != 0 || slow_open(w) != 0) {
     imx_log("web: out of memory");
@@ -2130,7 +2147,9 @@ void web_stop(web *w) {
   if (w->started) nng_http_server_stop(w->http);
   slow_stop(w);
   live_stop(w);
-  if (w->handler) nng_http_server_del_handler(w->http, w->handler);
+  /* del_handler hands the server's reference back: then it is freed */
+  if (w->handler && nng_http_server_del_handler(w->http, w->handler) == 0)
+    nng_http_handler_free(w->handler);
   if (w->http) nng_http_server_release(w->http);
   if (w->tls_cfg) nng_tls_config_free(w->tls_cfg);
   for (uint32_t i = 0; w->jobs && i < w->jobs_n; i++) {
@@ -2148,6 +2167,7 @@ void web_stop(web *w) {
   imx_hash_free(&w->sessions_index);
   free(w->addr_fails);
   free(w->cc_fails);
+  free(w->cc_sessions);
   pthread_mutex_destroy(&w->sessions_mu);
   pthread_mutex_destroy(&w->signin_mu);
   pthread_mutex_destroy(&w->pool_mu);

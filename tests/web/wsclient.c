@@ -15,14 +15,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+static nng_stream_dialer *d;
+static nng_stream *s;
+static nng_aio *aio;
+static nng_tls_config *tls;
+
+/* Everything freed, so that a leak check of the test sees none. */
+static int end(int rc) {
+  if (s) {
+    nng_stream_close(s);
+    nng_stream_free(s);
+  }
+  if (d) nng_stream_dialer_free(d);
+  if (aio) nng_aio_free(aio);
+  if (tls) nng_tls_config_free(tls);
+  nng_fini();
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 5) {
     fprintf(stderr, "usage: wsclient URL COOKIE COUNT TIMEOUT_MS [CA_FILE]\n");
     return 64;
   }
   int count = atoi(argv[3]), timeout = atoi(argv[4]);
-  nng_stream_dialer *d;
-  nng_aio *aio;
   int rv;
   char hdr[512];
   snprintf(hdr, sizeof hdr, "Cookie: %s\r\n", argv[2]);
@@ -31,16 +47,15 @@ int main(int argc, char **argv) {
       (rv = nng_stream_dialer_set_bool(d, NNG_OPT_WS_RECV_TEXT, true)) != 0 ||
       (rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
     fprintf(stderr, "wsclient: %s\n", nng_strerror(rv));
-    return 1;
+    return end(1);
   }
   if (argc > 5) {
-    nng_tls_config *tls;
     if ((rv = nng_tls_config_alloc(&tls, NNG_TLS_MODE_CLIENT)) != 0 ||
         (rv = nng_tls_config_ca_file(tls, argv[5])) != 0 ||
         (rv = nng_tls_config_server_name(tls, "localhost")) != 0 ||
         (rv = nng_stream_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls)) != 0) {
       fprintf(stderr, "wsclient: tls: %s\n", nng_strerror(rv));
-      return 1;
+      return end(1);
     }
   }
   nng_aio_set_timeout(aio, timeout);
@@ -48,9 +63,9 @@ int main(int argc, char **argv) {
   nng_aio_wait(aio);
   if ((rv = nng_aio_result(aio)) != 0) {
     fprintf(stderr, "wsclient: dial: %s\n", nng_strerror(rv));
-    return 1;
+    return end(1);
   }
-  nng_stream *s = nng_aio_get_output(aio, 0);
+  s = nng_aio_get_output(aio, 0);
   printf("open\n");
   fflush(stdout);
   static char buf[65536];
@@ -60,10 +75,10 @@ int main(int argc, char **argv) {
     nng_stream_recv(s, aio);
     nng_aio_wait(aio);
     rv = nng_aio_result(aio);
-    if (rv == NNG_ETIMEDOUT) return 3;
+    if (rv == NNG_ETIMEDOUT) return end(3);
     if (rv != 0) {
       fprintf(stderr, "wsclient: recv: %s\n", nng_strerror(rv));
-      return 2;
+      return end(2);
     }
     size_t n = nng_aio_count(aio);
     buf[n] = '\0';
@@ -71,9 +86,5 @@ int main(int argc, char **argv) {
     fflush(stdout);
     got++;
   }
-  nng_stream_close(s);
-  nng_stream_free(s);
-  nng_stream_dialer_free(d);
-  nng_aio_free(aio);
-  return 0;
+  return end(0);
 }
