@@ -91,6 +91,42 @@ export async function callAll(type, key, fields = {}, pagesMax = 20) {
   return rows;
 }
 
+/*
+** A download (GET /api/export, /api/statement.csv) fetched first, so that a
+** refusal (an export of an open period, a role) is shown on the page as an
+** ApiError instead of saved as a file; then saved under the server's
+** filename (Content-Disposition).
+*/
+export async function download(href) {
+  let res;
+  try {
+    res = await fetch(href, { credentials: 'same-origin' });
+  } catch (e) {
+    throw new ApiError(0, null);
+  }
+  if (!res.ok) {
+    let reply = null;
+    try {
+      reply = await res.json();
+    } catch (e) {
+      reply = null;
+    }
+    if (res.status === 401) signedOutListeners.forEach((fn) => fn());
+    throw new ApiError(res.status, reply);
+  }
+  const blob = await res.blob();
+  const m = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = m ? m[1] : 'imx-download';
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  return a.download;
+}
+
 export async function signIn(cc, token) {
   const body = { token };
   if (cc) body.cc = cc;

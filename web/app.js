@@ -10,53 +10,71 @@
 ** Routes: #/signin, #/market, #/service/<id>, #/orders, #/tenders,
 ** #/tenders/<id>, #/ratings, #/finance (finance), #/admin (admin).
 **
-** data-test names the browser tests (tests/web/) rely on; keep them stable:
+** data-test names the browser tests (tests/web/) rely on; keep them stable.
+** Row elements carry data-* attributes naming what they show (data-order,
+** data-trade, data-tender, data-quote, data-cc, data-service). Field errors
+** are field-error-<field> with the protocol's field name, inside their form;
+** a form's error that names no field of it is <form>-error.
 **   header:    nav-market, nav-orders, nav-tenders, nav-ratings, nav-finance,
-**              nav-admin, lang-switch (a <select>: en, de), signout, whoami,
-**              live-state, toast (the status line, role=status)
+**              nav-admin (each only for the roles that may use the page),
+**              lang-switch (a <select>: en, de), signout, whoami, live-state
+**              ("live"/"offline"), toast (the status line, role=status: the
+**              latest three messages, each a <p>)
 **   sign in:   signin-form, signin-cc, signin-token, signin-submit,
-**              signin-error (also field-error-token)
+**              signin-error, field-error-token
 **   market:    market-search, market-site, market-offers-only, market-count,
-**              services (the list), service-card (data-service=<id>),
+**              services (the list), service-card (data-service),
 **              service-link, best-bid, best-offer, last-price, providers,
 **              provider (data-cc), stars
 **   service:   service-title, book-offers (table; rows offer-row with
 **              data-cc, data-order), book-bids (table; rows bid-row),
-**              trades (table; rows trade-row with data-trade), price-chart
-**              (svg), order-form, order-side-bid, order-side-offer,
-**              order-qty, order-price, order-tif, order-aon, order-min-stars,
-**              order-allow-unrated, order-submit, order-error (form level),
-**              budget-left, capacity-left, auction-run, auction-reference, auction-result,
-**              field-error-<field> for side, qty, price, tif, aon,
-**              min_stars (the protocol's field names)
-**   orders:    orders-open (table; rows order-row with data-order),
+**              trades (table; rows trade-row, data-trade), price-chart (svg),
+**              order-form, order-side-bid, order-side-offer (radios),
+**              order-qty, order-price, order-tif, order-aon,
+**              order-min-stars, order-allow-unrated, order-submit,
+**              order-error, field-error-{side,qty,price,tif,aon,min_stars},
+**              budget-left, capacity-left; admin on an auction service:
+**              auction-reference, field-error-reference, auction-run,
+**              auction-result, auction-error
+**   orders:    orders-open (table; rows order-row, data-order, data-service),
 **              order-modify, order-cancel, modify-form, modify-qty,
-**              modify-price, modify-submit, orders-closed (rows closed-row),
-**              orders-older, my-trades (rows my-trade-row), statement,
-**              statement-period, statement-csv, statement-services
+**              modify-price, modify-submit, modify-error, orders-closed (rows
+**              closed-row), orders-older, my-trades (rows my-trade-row),
+**              statement (data-cc, data-period), statement-period,
+**              statement-balance, statement-csv (statement-csv-error),
+**              statement-services (rows
+**              statement-service-row), statement-trades (rows
+**              statement-trade-row)
 **   tenders:   tender-form, tender-service, tender-qty, tender-ceiling,
-**              tender-deadline, tender-deadline-unit, tender-decide,
-**              tender-price-weight, tender-quality-weight, tender-submit,
-**              tender-error, field-error-{qty,ceiling,deadline_ms,
-**              price_weight,quality_weight,service}, tenders-mine (rows
+**              tender-deadline, tender-deadline-unit (minutes, hours, days),
+**              tender-decide, tender-price-weight, tender-quality-weight,
+**              tender-submit, tender-error, field-error-{service,qty,ceiling,
+**              deadline_ms,price_weight,quality_weight}, tenders-mine (rows
 **              tender-row, data-tender), tenders-provider (rows
-**              provider-tender-row), tender-link, tender-detail, quotes
-**              (table; rows quote-row with data-quote), quote-award,
-**              tender-cancel, quote-form, quote-price, quote-submit,
-**              quote-withdraw, my-quote
+**              provider-tender-row), tender-link, tender-detail, tender-gone,
+**              quotes (table; rows quote-row, data-quote, data-cc),
+**              quote-award, tender-cancel, quote-form (data-tender),
+**              quote-price, quote-submit, quote-error, quote-withdraw,
+**              my-quote (data-quote)
 **   ratings:   to-rate (rows to-rate-item, data-trade), rating-form,
-**              rating-stars-<1..5> (radio), rating-comment, rating-submit,
-**              ratings-received (rows rating-row, data-trade),
-**              rating-comment-text, rating-reply-text, reply-form,
-**              reply-comment, reply-submit, ratings-given, ratings-all
-**   finance:   finance-period, finance-overview, finance-services,
-**              finance-ccs, period-close, period-close-confirm,
-**              period-close-cancel, period-close-result, over-budget,
+**              rating-stars-1 .. rating-stars-5 (radios), rating-comment,
+**              rating-submit, rating-error, field-error-{stars,comment},
+**              ratings-received, ratings-given, ratings-all (finance, admin;
+**              rows rating-row, data-trade), rating-comment-text,
+**              rating-reply-text, reply-form, reply-comment, reply-submit,
+**              reply-error
+**   finance:   finance-period, finance-overview, finance-services (rows
+**              finance-service-row, data-service), finance-total,
+**              finance-ccs (rows finance-cc-row, data-cc), period-close,
+**              period-close-confirm, period-close-cancel,
+**              period-close-result, period-close-services, over-budget,
 **              ledger-verify, ledger-verify-result, export-csv, export-sap,
-**              export-hledger, export-beancount, export-ratings,
-**              finance-cc, finance-statement-show, statement (as above)
+**              export-hledger, export-beancount, export-ratings (each with
+**              export-<format>-error beside it: a refused download), finance-cc,
+**              finance-statement-show, statement (as above)
 **   admin:     auctions (rows auction-row, data-service), auction-reference,
-**              auction-run, auction-result
+**              auction-run, auction-result, auction-error, period-close
+**              and the rest of the close as on finance
 */
 import * as api from './api.js';
 import { t, fmt, getLang, setLang, onLangChange, LANGS, setMoneyContext } from './i18n.js';
@@ -120,13 +138,21 @@ const ctx = {
   },
 };
 
-let toastTimer = null;
+/* The status line: the latest messages (up to TOAST_LINES, newest last),
+** each for TOAST_MS; a live event arriving right after a result does not
+** wipe the result's message. role=status: a screen reader reads each. */
+const TOAST_LINES = 3;
+const TOAST_MS = 12000;
 function toast(text, kind = 'ok') {
   const box = document.getElementById('toast');
-  box.className = `toast show ${kind}`;
-  box.textContent = text;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => box.classList.remove('show'), 12000);
+  const line = el('p', { class: `toast-line ${kind}`, text });
+  box.appendChild(line);
+  while (box.children.length > TOAST_LINES) box.removeChild(box.firstChild);
+  box.classList.add('show');
+  setTimeout(() => {
+    line.remove();
+    if (!box.firstChild) box.classList.remove('show');
+  }, TOAST_MS);
 }
 
 async function refreshServices() {
@@ -172,8 +198,9 @@ function renderHeader() {
   if (state.session) {
     const s = state.session;
     const roles = s.roles.map((r) => t(`role.${r}`)).join(', ');
+    const key = state.liveState === 'closed' ? 'live.closed' : 'live.open';
     tools.appendChild(el('span', { class: `live-state ${state.liveState === 'closed' ? 'off' : 'on'}`, test: 'live-state',
-      text: t(state.liveState === 'closed' ? 'live.closed' : 'live.open') }));
+      title: t(`${key}.title`), text: t(key) }));
     tools.appendChild(el('span', { class: 'whoami', test: 'whoami', title: roles },
       el('span', { class: 'who-name', text: t('signed.as', { name: s.name || s.cc, cc: s.cc }) }),
       el('span', { class: 'who-roles', text: roles })));
@@ -306,7 +333,9 @@ function onLive() {
     state.liveState = e.state;
     const badge = document.querySelector('[data-test="live-state"]');
     if (badge) {
-      badge.textContent = t(e.state === 'closed' ? 'live.closed' : 'live.open');
+      const key = e.state === 'closed' ? 'live.closed' : 'live.open';
+      badge.textContent = t(key);
+      badge.title = t(`${key}.title`);
       badge.className = `live-state ${e.state === 'closed' ? 'off' : 'on'}`;
     }
   });

@@ -35,7 +35,9 @@ const en = {
   'lang.en': 'English',
   'lang.de': 'Deutsch',
   'live.open': 'live',
-  'live.closed': 'offline, reconnecting…',
+  'live.open.title': 'Prices and fills update live.',
+  'live.closed': 'offline',
+  'live.closed.title': 'The live connection is down; reconnecting…',
   'signout': 'Sign out',
   'signed.as': '{name} ({cc})',
   'role.provider': 'provider',
@@ -211,6 +213,8 @@ const en = {
   'orders.modified': 'Order {order} modified: {open} open, {filled} filled.',
   'orders.cancelled': 'Order {order} cancelled: {qty} units.',
   'orders.modify.nothing': 'Change the quantity or the price.',
+  'orders.min_stars': 'providers rated {stars} or more',
+  'orders.min_stars.unrated': 'providers rated {stars} or more, or unrated',
   'trades.title': 'My trades',
   'trades.none': 'No trades.',
   'trades.bought': 'bought',
@@ -329,6 +333,7 @@ const en = {
   'finance.export.hledger': 'hledger journal',
   'finance.export.beancount': 'beancount',
   'finance.export.ratings': 'Ratings (CSV, all periods)',
+  'finance.export.open': 'The SAP upload is made of closed periods only: an open period can still change.',
   'finance.statement': 'Statement of a cost centre',
   'finance.show': 'Show',
   'finance.total': 'Total',
@@ -386,6 +391,7 @@ const en = {
   'reason.not_rated': 'This trade has no rating yet.',
   'reason.already_replied': 'You have replied already.',
   'reason.cross_origin': 'Refused: the request came from another site.',
+  'code.export_refused': 'This export cannot be made.',
 };
 
 const de = {
@@ -405,7 +411,9 @@ const de = {
   'lang.en': 'English',
   'lang.de': 'Deutsch',
   'live.open': 'live',
-  'live.closed': 'offline, verbinde neu …',
+  'live.open.title': 'Preise und Ausführungen werden live aktualisiert.',
+  'live.closed': 'offline',
+  'live.closed.title': 'Die Live-Verbindung ist unterbrochen; verbinde neu …',
   'signout': 'Abmelden',
   'signed.as': '{name} ({cc})',
   'role.provider': 'Anbieter',
@@ -581,6 +589,8 @@ const de = {
   'orders.modified': 'Auftrag {order} geändert: {open} offen, {filled} ausgeführt.',
   'orders.cancelled': 'Auftrag {order} gestrichen: {qty} Einheiten.',
   'orders.modify.nothing': 'Ändern Sie die Menge oder den Preis.',
+  'orders.min_stars': 'Anbieter ab {stars} Sternen',
+  'orders.min_stars.unrated': 'Anbieter ab {stars} Sternen oder unbewertet',
   'trades.title': 'Meine Abschlüsse',
   'trades.none': 'Keine Abschlüsse.',
   'trades.bought': 'gekauft',
@@ -699,6 +709,7 @@ const de = {
   'finance.export.hledger': 'hledger-Journal',
   'finance.export.beancount': 'beancount',
   'finance.export.ratings': 'Bewertungen (CSV, alle Perioden)',
+  'finance.export.open': 'Der SAP-Upload entsteht nur aus abgeschlossenen Perioden: eine offene Periode kann sich noch ändern.',
   'finance.statement': 'Abrechnung einer Kostenstelle',
   'finance.show': 'Anzeigen',
   'finance.total': 'Summe',
@@ -756,6 +767,7 @@ const de = {
   'reason.not_rated': 'Dieser Abschluss ist noch nicht bewertet.',
   'reason.already_replied': 'Sie haben bereits geantwortet.',
   'reason.cross_origin': 'Abgelehnt: die Anfrage kam von einer anderen Website.',
+  'code.export_refused': 'Dieser Export ist nicht möglich.',
 };
 
 export const STRINGS = { en, de };

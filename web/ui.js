@@ -4,6 +4,7 @@
 ** as HTML: names, descriptions and comments come from other people.
 */
 import { t, fmt } from './i18n.js';
+import * as api from './api.js';
 
 /*
 ** el('button', {class: 'x', test: 'order-submit', type: 'submit'}, 'Send')
@@ -166,6 +167,30 @@ export function stars(sum, count) {
   }
   const text = t('rating.stars', { stars: fmt.tenths(tenths), count: fmt.int(count) });
   return el('span', { class: 'stars', title: text }, glyphs, el('span', { class: 'stars-text', text }));
+}
+
+/*
+** A download link: a plain link (open in a new tab works), whose click
+** fetches the file first and shows a refusal beside the link (data-test
+** "<test>-error") and in the status line instead of saving it as a file.
+*/
+export function downloadLink(href, label, test, toast) {
+  const a = el('a', { href, download: '', test, class: 'download', text: label });
+  const err = el('span', { class: 'field-error', test: `${test}-error`, 'aria-live': 'polite' });
+  a.addEventListener('click', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    a.setAttribute('aria-busy', 'true');
+    try {
+      await api.download(href);
+    } catch (e) {
+      err.textContent = errorText(e);
+      if (toast) toast(err.textContent, 'error');
+    } finally {
+      a.removeAttribute('aria-busy');
+    }
+  });
+  return el('span', { class: 'download-wrap' }, a, ' ', err);
 }
 
 export function button(label, attrs = {}) {

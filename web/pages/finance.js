@@ -11,7 +11,7 @@
 import * as api from '../api.js';
 import { t, fmt } from '../i18n.js';
 import { toBigInt } from '../money.js';
-import { el, clear, append, field, select, table, section, errorText, busy } from '../ui.js';
+import { el, clear, append, field, select, table, section, errorText, busy, downloadLink } from '../ui.js';
 import { statementView, periodPicker } from './statement.js';
 
 const EXPORTS = ['csv', 'sap', 'hledger', 'beancount'];
@@ -43,12 +43,11 @@ export async function render(root, ctx) {
   function drawExports() {
     const list = el('ul', { class: 'plain exports' });
     for (const f of EXPORTS) {
-      list.appendChild(el('li', {}, el('a', {
-        href: `/api/export?format=${f}&period=${encodeURIComponent(period)}`, download: '', test: `export-${f}`,
-        text: `${t(`finance.export.${f}`)}, ${period}`,
-      })));
+      list.appendChild(el('li', {}, downloadLink(`/api/export?format=${f}&period=${encodeURIComponent(period)}`,
+        `${t(`finance.export.${f}`)}, ${period}`, `export-${f}`, ctx.toast)));
     }
-    list.appendChild(el('li', {}, el('a', { href: '/api/export?format=ratings', download: '', test: 'export-ratings', text: t('finance.export.ratings') })));
+    list.appendChild(el('li', {}, downloadLink('/api/export?format=ratings', t('finance.export.ratings'), 'export-ratings', ctx.toast)));
+    if (period === openLabel) list.appendChild(el('li', { class: 'hint', text: t('finance.export.open') }));
     clear(exportsBox).appendChild(list);
   }
   function drawClose() {

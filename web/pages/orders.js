@@ -44,12 +44,20 @@ export async function render(root, ctx) {
       { label: t('col.qty'), cell: (r) => fmt.int(r.qty), class: 'num' },
       { label: t('col.filled'), cell: (r) => fmt.int(r.qty_filled), class: 'num' },
       { label: t('col.open'), cell: (r) => fmt.int(r.qty_open), class: 'num' },
-      { label: t('col.tif'), cell: (r) => t(`tif.${r.tif}`) + (r.aon ? `, ${t('market.indivisible')}` : '') },
+      { label: t('col.tif'), cell: (r) => conditions(r) },
       { label: t('col.actions'), cell: (r) => actions(r), class: 'col-actions' },
     ], rows, {
       test: 'orders-open', rowTest: 'order-row', rowData: (r) => ({ order: String(r.order), service: r.service }),
       caption: t('orders.open'), empty: t('orders.none'),
     }));
+  }
+
+  /* Validity, all-or-none and a bid's minimum rating, as one text. */
+  function conditions(r) {
+    const parts = [t(`tif.${r.tif}`)];
+    if (r.aon) parts.push(t('market.indivisible'));
+    if (r.min_stars) parts.push(t(r.allow_unrated ? 'orders.min_stars.unrated' : 'orders.min_stars', { stars: fmt.tenths(r.min_stars) }));
+    return parts.join(', ');
   }
 
   function actions(order) {

@@ -10,7 +10,7 @@
 import * as api from '../api.js';
 import { t, fmt } from '../i18n.js';
 import { toBigInt } from '../money.js';
-import { el, clear, field, select, table, uid } from '../ui.js';
+import { el, clear, field, select, table, uid, downloadLink } from '../ui.js';
 
 const PERIODS_SHOWN = 24;
 
@@ -72,7 +72,7 @@ export async function statementView(box, ctx, cc, period) {
     }) }));
   }
   const href = `/api/statement.csv?cc=${encodeURIComponent(st.cc)}&period=${encodeURIComponent(st.period)}`;
-  view.appendChild(el('p', {}, el('a', { href, download: `imx-${st.cc}-${st.period}.csv`, test: 'statement-csv', class: 'btn', text: t('statement.csv') })));
+  view.appendChild(el('p', {}, downloadLink(href, t('statement.csv'), 'statement-csv', ctx.toast)));
   const svcName = (s) => (ctx.service(s) ? ctx.service(s).name : s);
   view.appendChild(table([
     { label: t('col.service'), cell: (r) => svcName(r.service) },
