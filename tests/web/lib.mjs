@@ -16,7 +16,7 @@ export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export const WAIT = 10000; // every wait for the page, in ms
+export const WAIT = 15000; // every wait for the page, in ms (a loaded CI machine, ASan)
 
 // ------------------------------------------------------------ the context
 export function makeContext({ browser, startImxd, shots, tmp, src, closers, name }) {

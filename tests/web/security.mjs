@@ -2,7 +2,8 @@
 // page of another origin cannot trade for the person signed in.
 import http from 'node:http';
 import {
-  assert, T, call, fill, goto, pageApi, request, seedTrades, session, sleep, waitText, wsUpgrade,
+  WAIT, assert, T, call, fill, goto, pageApi, request, seedTrades, session, sleep, waitText,
+  wsUpgrade,
 } from './lib.mjs';
 
 const SERVICE = 'it.helpdesk.hour';
@@ -116,7 +117,7 @@ export const tests = [
       // port is no part of a site: the SameSite=Strict cookie goes with it,
       // so only imxd's Origin check stands between.
       const tab = await victim.browserContext_.newPage();
-      tab.setDefaultTimeout(10000);
+      tab.setDefaultTimeout(WAIT);
       await tab.goto(`${evil.url}/`, { waitUntil: 'load' });
 
       // 1. A form posted across origins (the classic forgery).
@@ -138,16 +139,16 @@ export const tests = [
       // 3. The live websocket across origins is refused at the upgrade.
       await tab.click('#ws');
       await tab.waitForFunction(() => document.getElementById('out').textContent.startsWith('ws '),
-        { timeout: 10000 });
+        { timeout: WAIT });
       assert.equal(await tab.$eval('#out', (e) => e.textContent), 'ws refused');
       await tab.close();
       // While from imxd's own page it opens: the refusal was the origin's.
-      const ownWs = await victim.evaluate(() => new Promise((resolve) => {
+      const ownWs = await victim.evaluate((wait) => new Promise((resolve) => {
         const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/api/live`);
         ws.onopen = () => { ws.close(); resolve('open'); };
         ws.onerror = () => resolve('refused');
-        setTimeout(() => resolve('no answer'), 5000);
-      }));
+        setTimeout(() => resolve('no answer'), wait);
+      }), WAIT);
       assert.equal(ownWs, 'open');
       // The upgrade as imxd answers it: 403 for another origin (cookie or
       // not), 401 without a session, 101 for its own origin with one.

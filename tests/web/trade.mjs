@@ -2,7 +2,7 @@
 // chart and order form, live updates in two browser contexts, the engine's
 // errors at the field, the keyboard, a phone.
 import {
-  assert, T, call, goto, orderForm, pageApi, seedTrades, session, sleep, waitText, fill,
+  WAIT, assert, T, call, goto, orderForm, pageApi, seedTrades, session, sleep, waitText, fill,
 } from './lib.mjs';
 
 const SERVICE = 'it.helpdesk.hour';
@@ -174,7 +174,7 @@ export const tests = [
       await page.waitForFunction((s) => {
         const e = document.querySelector(s);
         return !e || e.offsetParent === null || e.innerText.trim() === '';
-      }, { timeout: 10000 }, T('field-error-price'));
+      }, { timeout: WAIT }, T('field-error-price'));
       assert.equal((await pageApi(page, 'order.list', {})).body.orders.length, 1);
     },
   },
