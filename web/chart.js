@@ -9,7 +9,10 @@
 import { t, fmt } from './i18n.js';
 
 const NS = 'http://www.w3.org/2000/svg';
-const W = 640;
+/* The drawing's width in its own units: narrower on a phone, so that the
+** labels keep a readable size when the chart is scaled to the screen. */
+const W_WIDE = 640;
+const W_NARROW = 380;
 const H = 220;
 const PAD = { left: 96, right: 16, top: 16, bottom: 40 };
 
@@ -24,6 +27,7 @@ let chartSeq = 0;
 
 /* trades: [{price, time_ms, qty}], oldest first. */
 export function priceChart(trades) {
+  const W = typeof window !== 'undefined' && window.innerWidth < 640 ? W_NARROW : W_WIDE;
   chartSeq += 1;
   const titleId = `chart-title-${chartSeq}`;
   const descId = `chart-desc-${chartSeq}`;
