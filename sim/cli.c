@@ -270,14 +270,22 @@ static int report_all(const run_args *a, uint32_t runs, const sim_result *r,
   int several = runs > 1, bad = 0, rc = 0;
   sim_sens_row sens[ELASTICITIES_MAX];
   sim_report *rp[ELASTICITIES_MAX] = {0};
+  uint32_t order[ELASTICITIES_MAX]; /* the runs by elasticity, for the range */
+  for (uint32_t k = 0; k < runs; k++) {
+    uint32_t j = k;
+    for (; j > 0 && a->elasticity_milli[order[j - 1]] > a->elasticity_milli[k]; j--)
+      order[j] = order[j - 1];
+    order[j] = k;
+  }
   for (uint32_t k = 0; k < runs; k++) {
     rp[k] = build_report(a, k, &r[k], sens, several ? runs : 0);
     if (rp[k] == NULL) {
       rc = (fprintf(err, "imx-sim run: out of memory\n"), 1);
       goto out;
     }
-    sim_report_sens_row(rp[k], a->elasticity_text[k], &sens[k]);
   }
+  for (uint32_t j = 0; j < runs; j++)
+    sim_report_sens_row(rp[order[j]], a->elasticity_text[order[j]], &sens[j]);
   if (a->json && several) {
     fputs("{\"sensitivity\":[", out);
     for (uint32_t k = 0; k < runs; k++) {
@@ -290,12 +298,12 @@ static int report_all(const run_args *a, uint32_t runs, const sim_result *r,
     bad |= sim_report_json(rp[0], out);
   } else {
     bad |= sim_report_text(rp[0], out);
-    for (uint32_t k = 0; several && k < runs; k++)
-      bad |= sim_report_sensitivity(rp[k], a->elasticity_text[k], k == 0, out);
+    for (uint32_t j = 0; several && j < runs; j++)
+      bad |= sim_report_sensitivity(rp[order[j]], a->elasticity_text[order[j]], j == 0, out);
   }
   if (bad) rc = (fprintf(err, "imx-sim run: cannot write the report\n"), 1);
   if (rc == 0 && a->out_dir) rc = write_dir(a, NULL, rp[0], out, err);
-  for (uint32_t k = 0; rc == 0 && several && k < runs; k++)
+  for (uint32_t k = 0; rc == 0 && a->out_dir && several && k < runs; k++)
     rc = write_dir(a, a->elasticity_text[k], rp[k], out, err);
   if (rc == 0 && !a->json && several && a->out_dir)
     fprintf(out, "each elasticity: %s/e<elasticity>/report.html\n", a->out_dir);

@@ -688,15 +688,15 @@ static int summary_lines(const agg *a, char (*l)[SUMMARY_BYTES]) {
   int n = 0;
   periods_text(a, per, sizeof per);
   snprintf(l[n++], SUMMARY_BYTES,
-           "Surplus gained: %s %s over %s (the worth of what receivers used minus "
-           "the cost of making it); efficiency %s under the flat rate, %s in the market.",
+           "Surplus gained (the worth of what receivers used minus the cost of making "
+           "it): %s %s over %s; efficiency %s under the flat rate, %s in the market.",
            sep_money_change(&b[0], m->surplus - f->surplus), cur, per,
            fmt_pct(&b[1], f->surplus, f->max_surplus, "n/a"),
            fmt_pct(&b[2], m->surplus, m->max_surplus, "n/a"));
   snprintf(l[n++], SUMMARY_BYTES,
            "Waste removed: %s units that cost more to make than they were worth to "
-           "those who used them, %s %s of real resources saved (%s units, %s %s "
-           "left in the market).",
+           "those who used them, %s %s of real resources saved (the market leaves "
+           "%s units, %s %s).",
            sep_int(&b[0], f->waste_units - m->waste_units),
            sep_money(&b[1], f->waste - m->waste), cur, sep_int(&b[2], m->waste_units),
            sep_money(&b[3], m->waste), cur);
@@ -779,13 +779,42 @@ void sim_report_sens_row(const sim_report *a, const char *label, sim_sens_row *o
   }
 }
 
+/* s after `first`, wrapped at spaces to lines of at most `width` bytes, the
+** lines after the first indented by `indent` spaces. */
+static void text_wrap(FILE *o, const char *first, const char *s, int indent, int width) {
+  int col = (int)strlen(first), fresh = 1; /* fresh: no word on the line yet */
+  fputs(first, o);
+  while (*s == ' ') s++;
+  while (*s) {
+    const char *sp = strchr(s, ' ');
+    int len = sp ? (int)(sp - s) : (int)strlen(s);
+    if (!fresh && col + 1 + len > width) {
+      fprintf(o, "\n%*s", indent, "");
+      col = indent;
+      fresh = 1;
+    }
+    if (!fresh) {
+      fputc(' ', o);
+      col++;
+    }
+    fwrite(s, 1, (size_t)len, o);
+    col += len;
+    fresh = 0;
+    s += len;
+    while (*s == ' ') s++;
+  }
+  fputc('\n', o);
+}
+
 static void text_summary(const agg *a, FILE *o) {
-  char l[SUMMARY_LINES][SUMMARY_BYTES], as[1024];
+  char l[SUMMARY_LINES][SUMMARY_BYTES], as[1024], line[1100];
   int n = summary_lines(a, l);
   fputs("Summary for the board\n", o);
-  for (int i = 0; i < n; i++) fprintf(o, "  - %s\n", l[i]);
+  for (int i = 0; i < n; i++) text_wrap(o, "  - ", l[i], 4, 100);
   assumptions_text(a, as, sizeof as);
-  fprintf(o, "Assumptions: %s.\n\n", as);
+  snprintf(line, sizeof line, "%s.", as);
+  text_wrap(o, "Assumptions: ", line, 2, 100);
+  fputc('\n', o);
 }
 
 /* ------------------------------------------------ outside options */
@@ -832,7 +861,8 @@ static void text_outside(const agg *a, FILE *o) {
     if (!service_has_outside(a, s)) continue;
     fputs("Outside suppliers, ", o);
     fputs(a->sc->services[s].id, o);
-    fputs(": under the flat rate a receiver leaves when its charge passes the outside price of its units\n", o);
+    fputs(": a receiver leaves the flat rate after a period in which its charge\n"
+          "  passed the outside price of its units\n", o);
     fprintf(o, "  %-8s %6s %20s  %7s %14s  %s\n", "period", "inside", "charge per inside",
             "market", "market price", "leaving (flat rate)");
     for (uint32_t p = 0; p < a->P; p++) {
@@ -842,11 +872,11 @@ static void text_outside(const agg *a, FILE *o) {
       numbuf b[3];
       char who[512];
       leaving_text(a, s, p, who, sizeof who);
-      fprintf(o, "  %-8s %6" PRIu32 " %20s  %7" PRIu32 " %14s  %s\n",
+      fprintf(o, "  %-8s %6" PRIu32 " %20s  %7" PRIu32 " %14s%s%s\n",
               sim_period_label(a->sc, p + 1, b[0].s, sizeof b[0].s), in,
               in ? sep_money(&b[1], (f->amount_minor + in / 2) / in) : "-",
               market_buying(a, s, p), m->units ? sep_money(&b[2], m->price_minor) : "-",
-              who);
+              who[0] ? "  " : "", who);
     }
     fputc('\n', o);
   }
@@ -1586,8 +1616,8 @@ static void svg_xaxis(FILE *o, int x0, int y0, int w, int h, const axis *ax) {
             v == 0 ? "axis" : "grid", x, y0, x, y0 + h, x, y0 + h + 16, b.s);
   }
   if (ax->label == label_money && axis_sc) { /* the currency of a money axis */
-    fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\" class=\"u\">", x0 + w + 14,
-            y0 + h + 16);
+    fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"u\">", x0 + w / 2,
+            y0 + h + 32);
     html_str(o, axis_sc->currency);
     fputs("</text>\n", o);
   }
@@ -1839,7 +1869,7 @@ static void svg_grouped_bars(FILE *o, const agg *a, const bars *b) {
   int h = (int)b->n * 30 + 4;
   static const legend_item leg[] = {{C_FLAT, 0, "flat rate"},
                                     {C_MARKET, 0, "market"}};
-  svg_open(o, y0 + h + 30, b->title);
+  svg_open(o, y0 + h + 44, b->title);
   svg_legend(o, x0, 18, leg, 2);
   svg_xaxis(o, x0, y0, w, h, &ax);
   for (uint32_t i = 0; i < b->n; i++) {
@@ -1906,7 +1936,7 @@ static void chart_xsub(FILE *o, const agg *a) {
   static const legend_item leg[] = {
       {C_GAIN, 0, "pays for others' use"},
       {C_LOSS, 0, "others pay for its use"}};
-  svg_open(o, y0 + h + 30, "Cross-subsidy per receiving cost centre");
+  svg_open(o, y0 + h + 44, "Cross-subsidy per receiving cost centre");
   svg_legend(o, x0, 18, leg, 2);
   svg_xaxis(o, x0, y0, w, h, &ax);
   for (uint32_t i = 0; i < m; i++) {
@@ -2120,7 +2150,7 @@ static void html_ccs(const agg *a, FILE *o) {
     const cc_tot *f = &a->cc[RUN_FLAT][c], *m = &a->cc[RUN_MARKET][c];
     numbuf b[6];
     fputs("<tr><td class=\"l\">", o);
-    html_str(o, a->sc->ccs[c].id);
+    html_cc_name(o, a, c);
     fputs("</td><td class=\"l\">", o);
     html_str(o, a->sc->ccs[c].site);
     fprintf(o, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%s</td>"
