@@ -407,6 +407,11 @@ death_spiral_spirals_under_the_flat_rate_only() {
      and [.outside[0].periods[] | .leaving | length] == [1,1,1,1,1,0]
      and .outside[0].periods[0].leaving == ["CC-1100"]' "$tmp/ds.json" >/dev/null ||
     { echo "  no spiral in the JSON"; jq -c '.outside' "$tmp/ds.json"; return 1; }
+  json_is_consistent "$tmp/ds.json" || return 1
+  # The market keeps all five at 450.00 a workplace, a call of truthful agents.
+  jq -e '[.services[0].periods[].market.price] == [45000,45000,45000,45000,45000,45000]
+     and .flat_rate.efficiency == 0.586957 and .market.efficiency == 1' "$tmp/ds.json" >/dev/null ||
+    { echo "  wrong market figures"; return 1; }
   readme_block() { awk -v first="$1" 'index($0, first) == 1 { on = 1 } on && /^```/ { exit }
                    on { print }' "$src/README.md"; }
   readme_block 'Outside suppliers, it.workplace' >"$tmp/readme-ds.txt"
