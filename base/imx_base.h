@@ -129,6 +129,10 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
 /* A score as shown (tender.get, tender.awarded): floor(1000 x score),
 ** 0..IMX_SCORE_SHOWN_MAX (the engine's IMX_SCORE_MAX). */
 #define IMX_SCORE_SHOWN_MAX 100000
+#define IMX_TENDERS_DECIDED_KEPT 4096u   /* tenders that ended (awarded,
+                                         ** lapsed, cancelled) tender.get
+                                         ** still shows, the newest; an
+                                         ** older one is not_found        */
 #define IMX_RATEABLE_TRADES (1u << 19)   /* the trades the core keeps for
                                          ** ratings (524,288): an older one
                                          ** can no longer be rated, whatever

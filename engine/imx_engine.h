@@ -448,6 +448,14 @@ typedef struct imx_tender_info {
   uint32_t quality_weight;
 } imx_tender_info;
 
+/* The tender that a TENDER_LAPSED or TENDER_CANCELLED event closes, read
+** from that event's callback (where imx_engine_tender_get no longer finds
+** it): its fields as they were, `quotes` the number it had (all released
+** by then). IMX_E_UNKNOWN_TENDER when tender_id is not the tender the
+** engine closed last; outside that callback the answer means nothing. */
+imx_status imx_engine_tender_closing(const imx_engine *e, uint64_t tender_id,
+                                     imx_tender_info *out);
+
 /* A read-only view of a standing quote. */
 typedef struct imx_quote_info {
   uint64_t quote_id;

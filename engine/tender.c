@@ -501,6 +501,26 @@ imx_status imx_engine_tender_get(const imx_engine *e, uint64_t tender_id,
   return IMX_OK;
 }
 
+/* The slot a tender leaves goes to the head of the free list (close_tender)
+** with its fields intact, so during the TENDER_LAPSED or TENDER_CANCELLED
+** event that follows, the closed tender is the free list's head. */
+imx_status imx_engine_tender_closing(const imx_engine *e, uint64_t tender_id,
+                                     imx_tender_info *out) {
+  IMX_ASSERT(e != NULL && out != NULL);
+  uint32_t slot = e->tender_free;
+  if (slot == NIL || tender_id == 0 || idx_find(&e->tender_index, tender_id) != NIL)
+    return IMX_E_UNKNOWN_TENDER;
+  const tender *t = &e->tenders[slot];
+  if (t->live || t->id != tender_id) return IMX_E_UNKNOWN_TENDER;
+  IMX_ASSERT(t->quotes_n <= IMX_QUOTES_MAX);
+  *out = (imx_tender_info){.tender_id = t->id, .service = t->service, .cc = t->cc,
+                           .qty = t->qty, .ceiling_minor = t->ceiling_minor,
+                           .deadline_ms = t->deadline_ms, .quotes = t->quotes_n,
+                           .decide = t->decide, .price_weight = t->price_weight,
+                           .quality_weight = t->quality_weight};
+  return IMX_OK;
+}
+
 uint32_t imx_engine_tenders(const imx_engine *e, uint64_t after_id,
                             imx_tender_info *out, uint32_t n) {
   IMX_ASSERT(e != NULL && (out != NULL || n == 0));

@@ -83,6 +83,23 @@ static void csv_field(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+/* Free text people wrote (a rating's comment, the provider's reply), for
+** spreadsheets: csv_field's quoting (and a tab, CR or LF quoted too), and a
+** text that begins with '=', '+', '-', '@', a tab or a CR, which a
+** spreadsheet would take for a formula, gets an apostrophe put before it
+** ("=1+2" -> "'=1+2"): shown as text, never evaluated (imx_ledger.h). */
+static void csv_text(FILE *f, const char *s) {
+  int guard = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+  int quote = strpbrk(s, ",;\" \t\r\n") != NULL;
+  if (quote) fputc('"', f);
+  if (guard) fputc('\'', f);
+  for (; *s; s++) {
+    if (*s == '"') fputc('"', f);
+    fputc(*s, f);
+  }
+  if (quote) fputc('"', f);
+}
+
 static int is_account_byte(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
          (c >= '0' && c <= '9') || c == '-';
@@ -289,11 +306,11 @@ static int rating_row(void *ctx, const imx_ledger_rating *r) {
   fputc(',', x->out);
   csv_field(x->out, r->rater);
   fprintf(x->out, ",%d,", r->stars);
-  csv_field(x->out, r->comment);
+  csv_text(x->out, r->comment);
   time_of(when, sizeof when, r->time_ms);
   fprintf(x->out, ",%s,", when);
   if (r->reply) {
-    csv_field(x->out, r->reply);
+    csv_text(x->out, r->reply);
     time_of(when, sizeof when, r->reply_ms);
     fprintf(x->out, ",%s\n", when);
   } else {

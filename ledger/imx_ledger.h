@@ -265,6 +265,11 @@ enum { IMX_EXPORT_CSV, IMX_EXPORT_SAP, IMX_EXPORT_HLEDGER, IMX_EXPORT_BEANCOUNT,
 ** escapes them its own way:
 **   csv        RFC 4180: a field holding a comma, quote, semicolon or space
 **              is quoted, quotes inside doubled.
+**   ratings    the csv rules; a comment or reply (text people typed) is also
+**              quoted when it holds a tab, CR or LF, and one that begins
+**              with '=', '+', '-', '@', a tab or a CR gets an apostrophe
+**              before it, so that a spreadsheet shows it as text instead of
+**              running it as a formula ("=1+2" is written '=1+2).
 **   sap        no ids at all: the market file's SAP mapping (erp_cc,
 **              activity_type, uom, "erp"), whose keys the market loader
 **              refuses with ';', '"' or a space; in texts ';' becomes ','

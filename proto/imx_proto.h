@@ -463,7 +463,16 @@ typedef struct imx_reply_tender {
   uint64_t my_quote;                   /* the asker's standing quote, 0:
                                        ** none                          */
   int64_t my_price_minor;              /* ... and its price             */
+  /* tender.get only: how it stands; a tender that ended is still shown
+  ** (docs/protocol.md, "Tenders": the last IMX_TENDERS_DECIDED_KEPT) */
+  int status;                          /* IMX_PTENDER_*                 */
+  int64_t ended_time_ms;               /* ended: when                   */
+  uint64_t award_quote, award_trade;   /* awarded: the winner, its trade */
+  int why;                             /* lapsed: IMX_LAPSED_*          */
 } imx_reply_tender;
+/* imx_reply_tender.status */
+enum { IMX_PTENDER_OPEN = 0, IMX_PTENDER_AWARDED = 1, IMX_PTENDER_LAPSED = 2,
+       IMX_PTENDER_CANCELLED = 3 };
 
 /* A quote as tender.get shows it. */
 typedef struct imx_reply_quote {

@@ -76,6 +76,9 @@ static const char *const closed_words[] = {"filled", "cancelled", "expired", NUL
 static const char *const role_words[] = {"provider", "receiver", "finance",
                                          "admin", NULL};
 static const char *const decide_words[] = {"lowest", "choose", "score", NULL};
+static const char *const tender_status_words[] = {"open", "awarded", "lapsed",
+                                                  "cancelled", NULL};
+static const char *const lapsed_words[] = {"no_award", "no_quotes", NULL};
 
 const char *imx_msg_type_name(imx_msg_type t) {
   unsigned u = (unsigned)t;
@@ -691,6 +694,19 @@ static void put_tender_rest(writer *w, const imx_reply_tender *t) {
   }
 }
 
+/* tender.get: how the tender stands, and how it ended. */
+static void put_tender_end(writer *w, const imx_reply_tender *t) {
+  kv_word(w, "status", tender_status_words, 4, t->status);
+  if (t->status == IMX_PTENDER_OPEN) return;
+  kv_int(w, "ended_time_ms", t->ended_time_ms);
+  if (t->status == IMX_PTENDER_AWARDED) {
+    kv_uint(w, "quote", t->award_quote);
+    kv_uint(w, "trade", t->award_trade);
+  } else if (t->status == IMX_PTENDER_LAPSED) {
+    kv_word(w, "why", lapsed_words, 2, t->why);
+  }
+}
+
 static void put_tenders(writer *w, const imx_reply_tender *t, uint32_t n) {
   key(w, "tenders");
   put(w, "[", 1);
@@ -938,6 +954,7 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
     put_tender_rest(w, r->tenders);
     kv_str(w, "buyer_name", r->buyer_name);
     kv_str(w, "buyer_site", r->buyer_site);
+    put_tender_end(w, r->tenders);
     put_quotes(w, r->quotes, r->quotes_n);
     break;
   case IMX_MSG_STATEMENT_GET:
@@ -1606,6 +1623,32 @@ static int decode_quotes(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
   return 0;
 }
 
+/* tender.get's status, and the fields of an end: each given exactly when
+** the status has it. */
+static int decode_tender_end(const cJSON *doc, imx_reply_tender *t,
+                             imx_proto_error *err) {
+  if (word(doc, "status", tender_status_words, &t->status, err)) return -1;
+  int ended = t->status != IMX_PTENDER_OPEN, awarded = t->status == IMX_PTENDER_AWARDED,
+      lapsed = t->status == IMX_PTENDER_LAPSED;
+  static const struct {
+    const char *key;
+    int want;
+  } *k, given[] = {{"ended_time_ms", 1}, {"quote", 2}, {"trade", 2}, {"why", 3}};
+  for (k = given; k < given + 4; k++) {
+    int want = k->want == 1 ? ended : k->want == 2 ? awarded : lapsed;
+    if ((cJSON_GetObjectItemCaseSensitive(doc, k->key) != NULL) != want)
+      return imx_proto_fail(err, "bad_field", k->key,
+                            k->want == 1 ? "given exactly when the tender ended"
+                            : k->want == 2 ? "given exactly when the tender was awarded"
+                                           : "given exactly when the tender lapsed");
+  }
+  if (ended && qty(doc, "ended_time_ms", &t->ended_time_ms, err)) return -1;
+  if (awarded && (num(doc, "quote", 1, IMX_ID_MAX, (int64_t *)&t->award_quote, err) ||
+                  num(doc, "trade", 1, IMX_ID_MAX, (int64_t *)&t->award_trade, err)))
+    return -1;
+  return lapsed ? word(doc, "why", lapsed_words, &t->why, err) : 0;
+}
+
 /* tender.get: the tender's fields at the top, its quotes. */
 static int decode_tender_get(const cJSON *doc, imx_reply *r,
                              imx_proto_error *err) {
@@ -1615,7 +1658,7 @@ static int decode_tender_get(const cJSON *doc, imx_reply *r,
   return decode_tender_fields(doc, r->tenders, err) ||
                  text(doc, "buyer_name", r->buyer_name, sizeof r->buyer_name, 0, err) ||
                  text(doc, "buyer_site", r->buyer_site, sizeof r->buyer_site, 0, err) ||
-                 decode_quotes(doc, r, err)
+                 decode_tender_end(doc, r->tenders, err) || decode_quotes(doc, r, err)
              ? -1 : 0;
 }
 
@@ -1639,7 +1682,7 @@ static int decode_roles(const cJSON *doc, unsigned *roles, imx_proto_error *err)
 }
 
 #define K3 "v", "type", "id"
-static const char *const reply_keys[IMX_MSG_TYPES][20] = {
+static const char *const reply_keys[IMX_MSG_TYPES][24] = {
     [IMX_MSG_HELLO] = {K3, "cc", "roles", "currency", "decimals", NULL},
     [IMX_MSG_ORDER_NEW] = {K3, "order", "status", "qty_open", "qty_filled",
                            "reason", "trades", "trades_omitted", NULL},
@@ -1669,6 +1712,7 @@ static const char *const reply_keys[IMX_MSG_TYPES][20] = {
     [IMX_MSG_QUOTE_WITHDRAW] = {K3, "tender", "quote", NULL},
     [IMX_MSG_TENDER_LIST] = {K3, "tenders", NULL},
     [IMX_MSG_TENDER_GET] = {K3, TENDER_KEYS, "buyer_name", "buyer_site",
+                            "status", "ended_time_ms", "quote", "trade", "why",
                             "quotes", NULL},
     [IMX_MSG_STATEMENT_GET] = {K3, "cc", "period", "closed", "closed_ms", "budget", "services",
                                "services_omitted", "trades", "trades_omitted", NULL},
@@ -1676,7 +1720,7 @@ static const char *const reply_keys[IMX_MSG_TYPES][20] = {
     [IMX_MSG_RATING_REPLY] = {K3, "trade", NULL},
     [IMX_MSG_RATINGS_LIST] = {K3, "ratings", NULL},
 };
-_Static_assert(3 + 10 + 3 < 20, "tender.get's keys and a NULL fit a row");
+_Static_assert(3 + 12 + 3 + 5 < 24, "tender.get's keys and a NULL fit a row");
 
 static int decode_reply_fields(const cJSON *d, imx_reply *r,
                                imx_proto_error *err) {
@@ -1860,7 +1904,6 @@ void imx_reply_free(imx_reply *r) {
 static const char *const md_kinds[] = {"trade", "top", "auction",
                                        "tender.opened", "tender.quoted",
                                        "tender.awarded", "tender.lapsed", NULL};
-static const char *const lapsed_words[] = {"no_award", "no_quotes", NULL};
 
 /* The topic: the service's id, or "cc:" and a cost centre's. */
 static void put_topic(writer *w, const imx_md_event *ev) {

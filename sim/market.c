@@ -56,8 +56,9 @@
 ** Quality (a scenario with quality only): every fill is a delivery with
 ** its stars drawn from the seller's quality (deliver), adjusting what the
 ** units are worth to the buyer, who rates it; the ratings go to the venue
-** when the period closes, and receivers bid with their min_stars
-** (allow_unrated). README, "Quality in the simulator".
+** when the period closes (in-process: each provider's totals; --connect:
+** each rating with rating.new, as the buyer), and receivers bid with their
+** min_stars (allow_unrated). README, "Quality in the simulator".
 **
 ** Memory and time: everything is allocated at the start of the run; the hot
 ** path (a shout, a fill) allocates nothing and is O(1) apart from the
@@ -459,7 +460,7 @@ static void book_fill(market *m, uint32_t row, uint64_t id, int64_t qty,
 ** adjust what those units are worth to b, and b rates it: whole stars, the
 ** delivery rounded half up, into s's reputation (set on the venue when the
 ** period closes: receivers rate after delivery). */
-static void deliver(market *m, uint32_t b, uint32_t s, int64_t qty) {
+static int deliver(market *m, uint32_t b, uint32_t s, int64_t qty) {
   const sim_scenario *sc = m->sc;
   const sim_row *w = &sc->rows[b];
   int stars = sim_quality_draw(sc, s, &m->qrng);
@@ -471,13 +472,18 @@ static void deliver(market *m, uint32_t b, uint32_t s, int64_t qty) {
   m->run->cells[at + b].stars_units += stars * qty;
   m->run->cells[at + s].stars_units += stars * qty;
   assert(s < sc->providers_n);
+  int whole = (stars + 5) / 10;
+  assert(whole >= IMX_RATING_STARS_MIN && whole <= IMX_RATING_STARS_MAX);
   m->rep_n[s]++;
-  m->rep_sum[s] += (uint64_t)((stars + 5) / 10);
+  m->rep_sum[s] += (uint64_t)whole;
+  return whole;
 }
 
-/* Quality: every provider row's ratings so far onto the venue. */
+/* Quality: every provider row's ratings so far onto the venue; a venue
+** that takes each rating as it was given (rate) got them at its close. */
 static int reputations_set(market *m) {
   const sim_scenario *sc = m->sc;
+  if (m->venue->ops->reputation == NULL) return 0;
   for (uint32_t i = 0; i < sc->providers_n; i++) {
     if (m->rep_n[i] == 0) continue;
     if (m->venue->ops->reputation(m->venue, sc->rows[i].cc, sc->rows[i].service,
@@ -500,7 +506,14 @@ static void on_fill(void *ctx, const sim_fill *f) {
              "service %u that has no row", f->seller_cc, f->buyer_cc, f->service);
     return;
   }
-  if (sc->quality_on) deliver(m, b, s, f->qty);
+  if (sc->quality_on) {
+    int stars = deliver(m, b, s, f->qty);
+    if (m->venue->ops->rate && m->venue->ops->rate(m->venue, f, stars) != 0) {
+      m->failed = 1;
+      snprintf(m->err, sizeof m->err, "%s", m->venue->err);
+      return;
+    }
+  }
   book_fill(m, b, f->buy_order, f->qty, f->price_minor);
   book_fill(m, s, f->sell_order, f->qty, f->price_minor);
   sim_svc_cell *c = &m->run->svc[(size_t)(m->period - 1) * sc->services_n + f->service];
@@ -862,7 +875,7 @@ static int run_period(market *m, uint32_t p) {
   if (m->venue->ops->period_open(m->venue, p) != 0) return -1;
   for (uint32_t s = 0; s < sc->services_n; s++)
     if (session(m, s) != 0) return -1;
-  if (m->venue->ops->period_close(m->venue, p) != 0) return -1;
+  if (m->venue->ops->period_close(m->venue, p) != 0 || m->failed) return -1;
   if (sc->quality_on && reputations_set(m) != 0) return -1;
   sim_svc_cell *c = &m->run->svc[(size_t)(p - 1) * sc->services_n];
   for (uint32_t s = 0; s < sc->services_n; s++)
@@ -974,11 +987,6 @@ int sim_market_run(const sim_scenario *sc, const sim_market_opts *o,
   if (o->agents >= SIM_AGENTS_N || o->rounds > ROUNDS_MAX) {
     snprintf(errbuf, errcap, "%s: out of range", o->rounds > ROUNDS_MAX
              ? "rounds" : "agents");
-    return -1;
-  }
-  if (sc->quality_on && o->connect_url) {
-    snprintf(errbuf, errcap, "quality: a scenario with quality runs on the "
-             "engine in-process only, not with --connect");
     return -1;
   }
   market m;

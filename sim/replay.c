@@ -172,6 +172,15 @@ static void bind_pending(replay *r, uint64_t engine_id) {
     r->failed = 1;
 }
 
+/* A bid's min_stars (and allow_unrated), as the engine took them: only
+** when it has one. */
+static void put_stars(replay *r, uint64_t order_id) {
+  imx_order_info o;
+  if (imx_engine_order_get(r->engine, order_id, &o) != IMX_OK || o.min_stars == 0) return;
+  fprintf(r->out, ",\"min_stars\":%d", o.min_stars);
+  if (o.allow_unrated) fputs(",\"allow_unrated\":true", r->out);
+}
+
 static void put_event(replay *r, const imx_event *ev) {
   switch (ev->type) {
   case IMX_EV_ACCEPTED:
@@ -179,8 +188,10 @@ static void put_event(replay *r, const imx_event *ev) {
     put_order(r, ev);
     fprintf(r->out, ",\"qty\":%" PRId64 ",\"price\":", ev->qty);
     put_price(r->out, ev->price_minor);
-    fprintf(r->out, ",\"tif\":\"%s\",\"aon\":%s}\n", imx_tif_name(ev->tif),
+    fprintf(r->out, ",\"tif\":\"%s\",\"aon\":%s", imx_tif_name(ev->tif),
             ev->aon ? "true" : "false");
+    put_stars(r, ev->order_id);
+    fputs("}\n", r->out);
     break;
   case IMX_EV_CANCELLED:
     put_head(r, "cancelled", ev);
@@ -297,12 +308,13 @@ static int64_t new_name(replay *r, idmap *m, const char *name,
 
 static int cmd_order(replay *r, const cJSON *obj, line_error *le) {
   static const char *const keys[] = {"id", "cc", "service", "side", "qty",
-                                     "price", "tif", "aon", NULL};
+                                     "price", "tif", "aon", "min_stars",
+                                     "allow_unrated", NULL};
   static const char *const sides[] = {"bid", "offer", NULL};
   static const char *const tifs[] = {"gtc", "period", "ioc", "fok", NULL};
   const char *id, *cc, *service;
-  int side = 0, tif = IMX_TIF_GTC, aon = 0;
-  int64_t qty = 0, price = IMX_PRICE_MARKET;
+  int side = 0, tif = IMX_TIF_GTC, aon = 0, allow_unrated = 0;
+  int64_t qty = 0, price = IMX_PRICE_MARKET, min_stars = 0;
   int rc;
   if (imx_json_check_keys(obj, keys, le) || get_name(obj, "id", &id, le) ||
       get_name(obj, "cc", &cc, le) || get_name(obj, "service", &service, le))
@@ -312,7 +324,9 @@ static int cmd_order(replay *r, const cJSON *obj, line_error *le) {
   if (get_int(obj, "qty", &qty, le) ||
       imx_json_int(obj, "price", INT64_MIN, INT64_MAX, &price, le) < 0 ||
       imx_json_word(obj, "tif", tifs, &tif, le) < 0 ||
-      imx_json_bool(obj, "aon", &aon, le) < 0)
+      imx_json_bool(obj, "aon", &aon, le) < 0 ||
+      imx_json_int(obj, "min_stars", 0, INT32_MAX, &min_stars, le) < 0 ||
+      imx_json_bool(obj, "allow_unrated", &allow_unrated, le) < 0)
     return -1;
   int64_t svc = service_of(r, service, "service", le), ccn;
   if (svc < 0 || (ccn = cc_of(r, cc, le)) < 0 ||
@@ -320,7 +334,8 @@ static int cmd_order(replay *r, const cJSON *obj, line_error *le) {
     return -1;
   imx_order_new o = {.service = (uint32_t)svc, .cc = (uint32_t)ccn,
                      .side = (imx_side)side, .tif = (imx_tif)tif,
-                     .aon = aon, .qty = qty, .price_minor = price};
+                     .aon = aon, .qty = qty, .price_minor = price,
+                     .min_stars = (int)min_stars, .allow_unrated = allow_unrated};
   imx_status s = imx_engine_order_new(r->engine, &o, NULL);
   return s == IMX_OK ? 0 : -2 - (int)s;
 }
@@ -463,6 +478,37 @@ static int cmd_tender_end(replay *r, const cJSON *obj, const char *key,
   return s == IMX_OK ? 0 : -2 - (int)s;
 }
 
+/* A provider's all-time ratings of a service, as imxd sets them when a
+** rating is accepted: what bids with min_stars compare with. The engine
+** says nothing of it; the line is echoed (not with quiet). */
+static int cmd_reputation(replay *r, const cJSON *obj, line_error *le) {
+  static const char *const keys[] = {"reputation", "service", "ratings", "stars_sum", NULL};
+  const char *cc, *service;
+  int64_t ratings = 0, stars_sum = 0;
+  if (imx_json_check_keys(obj, keys, le) || get_name(obj, "reputation", &cc, le) ||
+      get_name(obj, "service", &service, le) ||
+      get_int(obj, "ratings", &ratings, le) || get_int(obj, "stars_sum", &stars_sum, le))
+    return -1;
+  if (ratings < 0 || ratings > UINT32_MAX)
+    return imx_proto_fail(le, "bad_field", "ratings", "must be 0 to 4294967295");
+  if (stars_sum < ratings * IMX_RATING_STARS_MIN || stars_sum > ratings * IMX_RATING_STARS_MAX)
+    return imx_proto_fail(le, "bad_field", "stars_sum",
+                          "must be 1 to 5 stars per rating: ratings..5 x ratings");
+  int64_t svc = service_of(r, service, "service", le), ccn;
+  if (svc < 0 || (ccn = cc_of(r, cc, le)) < 0) return -1;
+  imx_status s = imx_engine_reputation_set(r->engine, (uint32_t)ccn, (uint32_t)svc,
+                                           (uint32_t)ratings, (uint64_t)stars_sum);
+  if (s != IMX_OK) return -2 - (int)s;
+  if (!r->quiet) {
+    fprintf(r->out, "{\"type\":\"reputation\",\"line\":%ld", r->line);
+    put_kv(r->out, "service", service);
+    put_kv(r->out, "cc", cc);
+    fprintf(r->out, ",\"ratings\":%" PRId64 ",\"stars_sum\":%" PRId64 "}\n", ratings,
+            stars_sum);
+  }
+  return 0;
+}
+
 static int cmd_time(replay *r, const cJSON *obj, line_error *le) {
   static const char *const keys[] = {"time", NULL};
   int64_t now = 0;
@@ -480,7 +526,7 @@ static int cmd_time(replay *r, const cJSON *obj, line_error *le) {
 static const char *subject(const cJSON *obj) {
   static const char *const keys[] = {"id", "cancel", "modify", "award",
                                      "withdraw", "quote", "tender", "cancel_tender",
-                                     "auction", "end_period", NULL};
+                                     "auction", "end_period", "reputation", NULL};
   for (const char *const *k = keys; *k; k++) {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, *k);
     if (cJSON_IsString(it)) return it->valuestring;
@@ -510,6 +556,7 @@ static int run_line(replay *r, const char *buf, size_t len, line_error *le) {
   else if (cJSON_HasObjectItem(obj, "cancel_tender"))
     rc = cmd_tender_end(r, obj, "cancel_tender", le);
   else if (cJSON_HasObjectItem(obj, "time")) rc = cmd_time(r, obj, le);
+  else if (cJSON_HasObjectItem(obj, "reputation")) rc = cmd_reputation(r, obj, le);
   else rc = cmd_order(r, obj, le);
   if (rc <= -2) {
     imx_status s = (imx_status)(-2 - rc);

@@ -391,6 +391,7 @@ typedef struct sim_fill {
   uint32_t buyer_cc, seller_cc;   /* indexes into the scenario's ccs     */
   int64_t qty, price_minor;
   uint64_t buy_order, sell_order; /* the venue's order ids               */
+  uint64_t trade;                 /* the venue's trade id                */
 } sim_fill;
 
 typedef struct sim_venue sim_venue;
@@ -404,10 +405,16 @@ typedef struct sim_venue_ops {
   int (*order)(sim_venue *v, uint32_t cc, uint32_t service, imx_side side,
                int64_t qty, int64_t price_minor, imx_tif tif, int min_stars,
                uint64_t *id_out, imx_status *status_out);
-  /* Sets a provider's all-time ratings of a service (quality on). NULL
-  ** on a venue that cannot (connect: the run refuses quality there). */
+  /* Quality on, one of two ways for the ratings to reach the venue when
+  ** a period closes (market.c, reputations_set), the other op NULL:
+  ** reputation sets a provider's all-time ratings of a service and the
+  ** sum of their stars (the engine in-process); rate is called for
+  ** every fill with the buyer's rating of it (1..5 whole stars), which
+  ** the venue holds until period_close and then gives as the buyer
+  ** would, in the order of the fills (connect: rating.new). */
   int (*reputation)(sim_venue *v, uint32_t cc, uint32_t service,
                     uint32_t ratings, uint64_t stars_sum);
+  int (*rate)(sim_venue *v, const sim_fill *f, int stars);
   /* Cancels an open order; one already gone is not a failure. */
   int (*cancel)(sim_venue *v, uint32_t cc, uint64_t order_id);
   /* Runs the call of an auction service; fills go to on_fill; *price_out

@@ -16,7 +16,11 @@
 **     through trades.list with `after`, paged forward, oldest first);
 **   - every trade id must be the one after the last seen: a gap means that
 **     someone else traded on this imxd during the run, and the run fails
-**     rather than report a market it did not make.
+**     rather than report a market it did not make;
+**   - quality: the market file carries the scenario's ratings_min, bids
+**     their min_stars with allow_unrated, and the buyers rate the period's
+**     fills (rating.new) right after its close, where the in-process run
+**     sets the same totals on its engine (vc_rate).
 ** And one condition outside our hands: the engine remembers each auction's
 ** last clearing price and its price rule prefers it to the reference the
 ** run passes, so only an imxd that has not yet cleared the scenario's
@@ -60,6 +64,13 @@ typedef struct venue_connect {
   char prefix[PREFIX_BYTES_MAX + 1];
   char admin[IMX_TOKEN_BYTES_MAX + 1];
   uint64_t last_trade; /* the newest trade id seen                      */
+  /* quality: the period's ratings, given at its close (vc_rate) */
+  struct pending_rating {
+    uint64_t trade;
+    uint32_t buyer;
+    int stars;
+  } *ratings;
+  size_t ratings_n, ratings_cap;
 } venue_connect;
 
 /* ------------------------------------------------------------ requests */
@@ -134,7 +145,7 @@ static int take_trade(venue_connect *v, const imx_reply_trade *t) {
   sim_fill f = {.service = (uint32_t)s, .buyer_cc = (uint32_t)b,
                 .seller_cc = (uint32_t)sl, .qty = t->qty,
                 .price_minor = t->price_minor, .buy_order = t->buy_order,
-                .sell_order = t->sell_order};
+                .sell_order = t->sell_order, .trade = t->trade};
   assert(f.qty > 0);
   if (v->base.on_fill) v->base.on_fill(v->base.ctx, &f);
   return 0;
@@ -220,10 +231,9 @@ static int vc_order(sim_venue *base, uint32_t cc, uint32_t service,
                     imx_status *status_out) {
   venue_connect *v = (venue_connect *)base;
   const sim_scenario *sc = base->sc;
-  /* A run with quality refuses --connect (market.c): no min_stars here. */
-  assert(min_stars == 0);
-  (void)min_stars;
   assert(cc < sc->ccs_n && service < sc->services_n);
+  assert(min_stars == 0 || (side == IMX_BID && min_stars >= IMX_STARS_MIN &&
+                            min_stars <= IMX_STARS_MAX));
   assert(side == IMX_BID || side == IMX_OFFER);
   imx_request rq;
   imx_reply rp;
@@ -237,6 +247,8 @@ static int vc_order(sim_venue *base, uint32_t cc, uint32_t service,
            : tif == IMX_TIF_IOC ? IMX_PTIF_IOC : IMX_PTIF_FOK;
   rq.qty = qty;
   rq.has_price = price_minor > 0, rq.price_minor = price_minor;
+  /* as venue_engine.c bids: unrated providers stay eligible */
+  rq.min_stars = min_stars, rq.allow_unrated = min_stars != 0;
   if (request(v, &rq, &rp) != 0) return -1;
   int rc = 0;
   *id_out = 0;
@@ -313,19 +325,61 @@ static int vc_period_open(sim_venue *base, uint32_t period) {
   return newest_trade(v, &v->last_trade);
 }
 
+/* Quality: a fill's rating waits for the period's close, where the
+** in-process run sets the reputations too (market.c): a rating given at
+** once would change whom the rest of the period's bids with min_stars may
+** trade with, and the run would no longer be the in-process one. */
+static int vc_rate(sim_venue *base, const sim_fill *f, int stars) {
+  venue_connect *v = (venue_connect *)base;
+  assert(f->trade != 0 && f->buyer_cc < base->sc->ccs_n);
+  assert(stars >= IMX_RATING_STARS_MIN && stars <= IMX_RATING_STARS_MAX);
+  if (v->ratings_n == v->ratings_cap) {
+    size_t cap = v->ratings_cap ? 2 * v->ratings_cap : 1024;
+    void *p = realloc(v->ratings, cap * sizeof *v->ratings);
+    if (p == NULL) return vfail(v, "out of memory for the period's ratings");
+    v->ratings = p, v->ratings_cap = cap;
+  }
+  v->ratings[v->ratings_n++] = (struct pending_rating){f->trade, f->buyer_cc, stars};
+  return 0;
+}
+
+/* The period's ratings, each by its trade's buyer, in the order of the
+** fills (docs/protocol.md, rating.new). */
+static int send_ratings(venue_connect *v) {
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < v->ratings_n; i++) {
+    const struct pending_rating *g = &v->ratings[i];
+    imx_request rq;
+    imx_reply rp;
+    memset(&rq, 0, sizeof rq);
+    rq.type = IMX_MSG_RATING_NEW;
+    set_token(v, &rq, g->buyer);
+    rq.trade = g->trade;
+    rq.stars = g->stars;
+    if (request(v, &rq, &rp) != 0) return -1;
+    if (rp.error) rc = reply_failure(v, &rp, v->base.sc->ccs[g->buyer].id);
+    imx_reply_free(&rp);
+  }
+  v->ratings_n = 0;
+  return rc;
+}
+
 /* period.close also calls every auction (the run called them already, and
-** cancelled what was left, so nothing trades): any fill is still reported. */
+** cancelled what was left, so nothing trades): any fill is still reported.
+** Then the buyers rate the period's fills. */
 static int vc_period_close(sim_venue *base, uint32_t period) {
   venue_connect *v = (venue_connect *)base;
   assert(period >= 1);
   uint64_t n = 0;
-  return close_period(v) != 0 ? -1 : fetch_trades(v, &n);
+  if (close_period(v) != 0 || fetch_trades(v, &n) != 0) return -1;
+  return send_ratings(v);
 }
 
 static void vc_destroy(sim_venue *base) {
   venue_connect *v = (venue_connect *)base;
   if (v == NULL) return;
   imx_client_close(v->cl);
+  free(v->ratings);
   names_free(&v->ccs);
   names_free(&v->services);
   free(v);
@@ -333,7 +387,8 @@ static void vc_destroy(sim_venue *base) {
 
 static const sim_venue_ops connect_ops = {
     .period_open = vc_period_open, .order = vc_order, .cancel = vc_cancel,
-    .call = vc_call, .period_close = vc_period_close, .destroy = vc_destroy};
+    .call = vc_call, .period_close = vc_period_close, .rate = vc_rate,
+    .destroy = vc_destroy};
 
 /* ---------------------------------------------------------------- open */
 
@@ -512,6 +567,10 @@ int sim_market_file_write(const sim_scenario *sc, const char *token_prefix,
         "is the token prefix followed by its id\",\n \"currency\": ", out);
   sim_json_str(out, sc->currency);
   fputs(",\n", out);
+  /* quality: providers unrated below the scenario's ratings_min, as the
+  ** engine in-process (venue_engine.c) */
+  if (sc->quality_on)
+    fprintf(out, " \"ratings_min\": %u,\n", sc->ratings_min ? sc->ratings_min : 3u);
   put_services(sc, out);
   fputs(" \"cost_centres\": [\n", out);
   for (uint32_t c = 0; c < sc->ccs_n; c++) {

@@ -34,7 +34,8 @@ static void on_event(void *ctx, const imx_event *ev) {
   sim_fill f = {.service = ev->service, .buyer_cc = ev->buyer_cc,
                 .seller_cc = ev->seller_cc, .qty = ev->qty,
                 .price_minor = ev->price_minor,
-                .buy_order = ev->buy_order_id, .sell_order = ev->sell_order_id};
+                .buy_order = ev->buy_order_id, .sell_order = ev->sell_order_id,
+                .trade = ev->trade_id};
   assert(f.qty > 0 && f.price_minor > 0);
   v->base.on_fill(v->base.ctx, &f);
 }

@@ -101,7 +101,9 @@ static inline int imx_tender_eq(const imx_reply_tender *a,
          EQ_(a, b, qty) && EQ_(a, b, ceiling_minor) &&
          EQ_(a, b, deadline_time_ms) && EQ_(a, b, decide) && EQ_(a, b, quotes) &&
          EQ_(a, b, my_quote) && EQ_(a, b, my_price_minor) &&
-         EQ_(a, b, price_weight) && EQ_(a, b, quality_weight);
+         EQ_(a, b, price_weight) && EQ_(a, b, quality_weight) && EQ_(a, b, status) &&
+         EQ_(a, b, ended_time_ms) && EQ_(a, b, award_quote) && EQ_(a, b, award_trade) &&
+         EQ_(a, b, why);
 }
 
 static inline int imx_quote_eq(const imx_reply_quote *a, const imx_reply_quote *b) {

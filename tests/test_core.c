@@ -2462,6 +2462,145 @@ static void test_score_tender_is_awarded_to_the_best_score_at_the_deadline(void)
   close_core(c);
 }
 
+/* After the award (issue 13, "the award reply shows every quote's
+** score"), tender.get still shows the tender to its receiver: awarded, when,
+** the winning quote and its trade, and every quote with the score it was
+** decided on, frozen (a later reputation changes nothing; the reputation
+** shown beside it is frozen too: build_journaled_market checks that); a
+** losing provider sees its own quote and the winner's (public with the
+** award), the winner its own; anyone else, not_found. A snapshot carries
+** it byte for byte. */
+static void test_an_awarded_score_tender_shows_every_quotes_score_afterwards(void) {
+  imx_core *c = open_core();
+  score_tender_with_two_quotes(c);
+  core_batch_begin(c);
+  CHECK_EQ(1, core_tick(c, T0 + 60000).trades_n);
+  CHECK_EQ(IMX_OK, core_reputation_set(c, cc_index("CC-P2"), 0, 4, 20));
+  const char *get = "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g\",\"tender\":1}";
+  run(c, "CC-R1", T0 + 60001, get);
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK(last_.tenders_n == 1 && last_.quotes_n == 2);
+  if (last_.tenders_n == 1 && last_.quotes_n == 2) {
+    const imx_reply_tender *t = &last_.tenders[0];
+    CHECK_EQ(IMX_PTENDER_AWARDED, t->status);
+    CHECK_EQ(T0 + 60000, t->ended_time_ms);
+    CHECK_EQ(1, t->award_quote);
+    CHECK_EQ(1, t->award_trade);
+    CHECK_EQ(2, t->quotes);
+    CHECK_EQ(40, t->price_weight);
+    CHECK_STR("CC-P1", last_.quotes[0].provider);
+    CHECK_EQ(70000, last_.quotes[0].score);
+    CHECK_EQ(1500, last_.quotes[0].price_minor);
+    CHECK_STR("CC-P2", last_.quotes[1].provider);
+    CHECK_EQ(24000, last_.quotes[1].score); /* not 72000: as at the deadline */
+  }
+  CHECK(contains(reply_, reply_len_, "\"status\":\"awarded\",\"ended_time_ms\":"));
+  /* the loser: its own quote and the winner's */
+  run(c, "CC-P2", T0 + 60001, get);
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK(last_.quotes_n == 2 && last_.tenders_n == 1);
+  if (last_.quotes_n == 2 && last_.tenders_n == 1) {
+    CHECK_EQ(2, last_.tenders[0].my_quote);
+    CHECK_EQ(1400, last_.tenders[0].my_price_minor);
+    CHECK_EQ(1, last_.quotes[0].quote);
+    CHECK_EQ(2, last_.quotes[1].quote);
+  }
+  /* the winner: its own */
+  run(c, "CC-P1", T0 + 60001, get);
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK(last_.quotes_n == 1 && last_.quotes[0].quote == 1 && last_.quotes[0].score == 70000);
+  /* another receiver, and finance: not_found, as for an open tender */
+  run(c, "CC-R2", T0 + 60001, get);
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  run(c, "CC-FIN", T0 + 60001, get);
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  /* still not listed: tender.list shows open tenders only */
+  run(c, "CC-R1", T0 + 60001, "{\"v\":1,\"type\":\"tender.list\",\"id\":\"l\"}");
+  CHECK_EQ(0, last_.tenders_n);
+  /* a snapshot carries it */
+  run(c, "CC-R1", T0 + 60001, get);
+  char before[IMX_REPLY_BYTES_MAX];
+  size_t before_len = reply_len_;
+  memcpy(before, reply_, reply_len_);
+  size_t n = core_snapshot_write(c, NULL, 0);
+  char *snap = malloc(n);
+  if (snap == NULL) abort();
+  CHECK_EQ(n, core_snapshot_write(c, snap, n));
+  imx_core *b = open_core();
+  const char *why = NULL;
+  CHECK_EQ(0, core_snapshot_read(b, snap, n, &why));
+  free(snap);
+  run(b, "CC-R1", T0 + 60001, get);
+  CHECK(reply_len_ == before_len && memcmp(reply_, before, before_len) == 0);
+  close_core(b);
+  close_core(c);
+}
+
+/* How the other ends read: a `choose` tender that lapses without quotes
+** (no_award), a `lowest` one without quotes (no_quotes), a cancelled one
+** with its quotes as they stood. */
+static void test_a_lapsed_or_cancelled_tender_shows_how_it_ended(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0, SCORE_TENDER("n1", ",\"decide\":\"choose\""));
+  run(c, "CC-R1", T0, SCORE_TENDER("n2", ""));
+  run(c, "CC-R1", T0, SCORE_TENDER("n3", ""));
+  run(c, "CC-P1", T0 + 1, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q1\",\"tender\":3,\"price\":1900}");
+  run(c, "CC-R1", T0 + 2, "{\"v\":1,\"type\":\"tender.cancel\",\"id\":\"c\",\"tender\":3}");
+  CHECK_OK(IMX_MSG_TENDER_CANCEL);
+  run(c, "CC-R1", T0 + 3, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g\",\"tender\":3}");
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK(last_.tenders_n == 1 && last_.tenders[0].status == IMX_PTENDER_CANCELLED &&
+        last_.tenders[0].ended_time_ms == T0 + 2 && last_.quotes_n == 1 &&
+        last_.quotes[0].price_minor == 1900 && last_.quotes[0].has_score == 0);
+  CHECK(contains(reply_, reply_len_, "\"status\":\"cancelled\",\"ended_time_ms\":"));
+  run(c, "CC-P1", T0 + 3, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g\",\"tender\":3}");
+  CHECK(last_.quotes_n == 1 && last_.tenders_n == 1 && last_.tenders[0].my_quote == 1);
+  core_batch_begin(c);
+  core_tick(c, T0 + 60000);
+  run(c, "CC-R1", T0 + 60001, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g\",\"tender\":1}");
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  CHECK(last_.tenders_n == 1 && last_.tenders[0].status == IMX_PTENDER_LAPSED &&
+        last_.tenders[0].why == IMX_LAPSED_NO_AWARD &&
+        last_.tenders[0].decide == IMX_PDECIDE_CHOOSE &&
+        last_.tenders[0].ceiling_minor == 2000 && last_.tenders[0].qty == 2 &&
+        last_.tenders[0].deadline_time_ms == T0 + 60000 && last_.quotes_n == 0);
+  CHECK(contains(reply_, reply_len_, "\"status\":\"lapsed\",\"ended_time_ms\":1718000060000,"
+                                     "\"why\":\"no_award\""));
+  run(c, "CC-R1", T0 + 60001, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g\",\"tender\":2}");
+  CHECK(last_.tenders_n == 1 && last_.tenders[0].status == IMX_PTENDER_LAPSED &&
+        last_.tenders[0].why == IMX_LAPSED_NO_QUOTES);
+  /* a provider of the service that did not quote: not_found once it ended */
+  run(c, "CC-P2", T0 + 60001, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g\",\"tender\":2}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  close_core(c);
+}
+
+/* The ring is bounded: of IMX_TENDERS_DECIDED_KEPT + 1 tenders that ended,
+** the oldest is forgotten (not_found), the newest kept. */
+static void test_only_the_newest_ended_tenders_are_kept(void) {
+  imx_core *c = open_core();
+  char rq[256];
+  for (uint32_t k = 1; k <= IMX_TENDERS_DECIDED_KEPT + 1; k++) {
+    snprintf(rq, sizeof rq, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n%u\",\"service\":"
+             "\"it.hour\",\"qty\":1,\"ceiling\":100,\"deadline_ms\":60000}", k);
+    run(c, "CC-R1", T0, rq);
+    snprintf(rq, sizeof rq, "{\"v\":1,\"type\":\"tender.cancel\",\"id\":\"c%u\",\"tender\":%u}",
+             k, k);
+    run(c, "CC-R1", T0, rq);
+    if (last_.error) break;
+  }
+  CHECK_OK(IMX_MSG_TENDER_CANCEL);
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g\",\"tender\":1}");
+  CHECK_ERROR("not_found", "tender", "unknown_tender");
+  run(c, "CC-R1", T0, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g\",\"tender\":2}");
+  CHECK_OK(IMX_MSG_TENDER_GET);
+  snprintf(rq, sizeof rq, "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g\",\"tender\":%u}",
+           IMX_TENDERS_DECIDED_KEPT + 1);
+  run(c, "CC-R1", T0, rq);
+  CHECK(last_.tenders_n == 1 && last_.tenders[0].status == IMX_PTENDER_CANCELLED);
+  close_core(c);
+}
+
 /* A snapshot keeps a `score` tender's weights and the reputations: a core
 ** read from it shows the same scores and awards the same quote; the
 ** journaled tender.new replays into a score tender. */
@@ -3227,7 +3366,7 @@ static void test_order_filling_300_orders_counts_every_fill_and_pages_the_rest(v
 
 /* -------------------------------------------------------------- recovery */
 
-#define JOURNAL_MAX 32
+#define JOURNAL_MAX 48
 
 typedef struct journal {
   struct {
@@ -3255,6 +3394,7 @@ static void run_j(imx_core *c, journal *j, const char *cc, int64_t now_ms,
                   const char *json) {
   core_result res = run(c, cc, now_ms, json);
   CHECK_EQ(0, last_.error);
+  if (last_.error) fprintf(stderr, "  %s: %.*s\n", json, (int)reply_len_, reply_);
   journal_add(j, &res, now_ms);
 }
 
@@ -3277,6 +3417,14 @@ static const struct {
     {"CC-R1", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"vf\"}"},
     {"CC-P1", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"vc\"}"},
     {"CC-R1", "{\"v\":1,\"type\":\"tender.get\",\"id\":\"vd\",\"tender\":4}"},
+    /* tenders that ended: awarded (lowest, choose, score), lapsed, cancelled */
+    {"CC-R1", "{\"v\":1,\"type\":\"tender.get\",\"id\":\"vi\",\"tender\":1}"},
+    {"CC-P1", "{\"v\":1,\"type\":\"tender.get\",\"id\":\"vj\",\"tender\":1}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"tender.get\",\"id\":\"vk\",\"tender\":2}"},
+    {"CC-R2", "{\"v\":1,\"type\":\"tender.get\",\"id\":\"vl\",\"tender\":3}"},
+    {"CC-R1", "{\"v\":1,\"type\":\"tender.get\",\"id\":\"vm\",\"tender\":5}"},
+    {"CC-P1", "{\"v\":1,\"type\":\"tender.get\",\"id\":\"vn\",\"tender\":5}"},
+    {"CC-R2", "{\"v\":1,\"type\":\"tender.get\",\"id\":\"vo\",\"tender\":6}"},
     {"CC-R2", "{\"v\":1,\"type\":\"tender.list\",\"id\":\"ve\"}"},
     {"CC-R1", "{\"v\":1,\"type\":\"cc.get\",\"id\":\"vg\",\"cc\":\"CC-P1\"}"},
     {"CC-R1", "{\"v\":1,\"type\":\"cc.get\",\"id\":\"vh\",\"cc\":\"CC-P2\"}"},
@@ -3378,8 +3526,42 @@ static imx_core *build_journaled_market(void) {
   run_j(c, &j, "CC-R1", T0 + 3003, RATE("r2", 2, 5, ""));
   run_j(c, &j, "CC-P1", T0 + 3004, REPLY("rp", 1, "thanks"));
   run_j(c, &j, "CC-R2", T0 + 3005, RATE("r3", 6, 2, ""));
-  CHECK_EQ(27, j.n); /* 26 requests and the tick; the repeats are not journaled */
-  CHECK_EQ(6, core_last_trade(c)); /* b1, two tenders, the call, the close's call, b6 */
+  /* a score tender awarded by the clock (P2's 1500 against P1's 1900: both
+  ** unrated, price decides), its trade rated after the award; a choose
+  ** tender cancelled with a quote */
+  run_j(c, &j, "CC-R1", T0 + 3006, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n5\",\"service\":"
+                                  "\"it.hour\",\"qty\":1,\"ceiling\":2000,\"deadline_ms\":100,"
+                                  "\"decide\":\"score\",\"price_weight\":50,\"quality_weight\":50}");
+  run_j(c, &j, "CC-P1", T0 + 3007, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q6\",\"tender\":5,\"price\":1900}");
+  run_j(c, &j, "CC-P2", T0 + 3008, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q7\",\"tender\":5,\"price\":1500}");
+  core_batch_begin(c);
+  tick = core_tick(c, T0 + 3200);
+  CHECK_EQ(1, tick.trades_n);
+  journal_add(&j, &tick, T0 + 3200);
+  const char *get5 = "{\"v\":1,\"type\":\"tender.get\",\"id\":\"g5\",\"tender\":5}";
+  run(c, "CC-R1", T0 + 3200, get5);
+  CHECK(last_.quotes_n == 2 && last_.tenders_n == 1);
+  if (last_.quotes_n == 2 && last_.tenders_n == 1) {
+    CHECK_EQ(IMX_PTENDER_AWARDED, last_.tenders[0].status);
+    CHECK_EQ(7, last_.tenders[0].award_quote);
+    CHECK_EQ(7, last_.tenders[0].award_trade);
+    CHECK_EQ(2500, last_.quotes[0].score);  /* P1: 50 x 100 / 2000 */
+    CHECK_EQ(2, last_.quotes[0].rep.ratings); /* r1 and r3 */
+    CHECK_EQ(6, last_.quotes[0].rep.stars_sum);
+    CHECK_EQ(12500, last_.quotes[1].score); /* P2: 50 x 500 / 2000 */
+    CHECK_EQ(1, last_.quotes[1].rep.ratings); /* r2 */
+  }
+  run_j(c, &j, "CC-R1", T0 + 3201, RATE("r4", 7, 1, ""));
+  run(c, "CC-R1", T0 + 3201, get5); /* the reputation shown is the award's */
+  CHECK(last_.quotes_n == 2 && last_.quotes[1].rep.ratings == 1 &&
+        last_.quotes[1].rep.stars_sum == 5);
+  run_j(c, &j, "CC-R2", T0 + 3202, "{\"v\":1,\"type\":\"tender.new\",\"id\":\"n6\",\"service\":"
+                                  "\"it.hour\",\"qty\":1,\"ceiling\":2000,\"deadline_ms\":100000,"
+                                  "\"decide\":\"choose\"}");
+  run_j(c, &j, "CC-P1", T0 + 3203, "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q8\",\"tender\":6,\"price\":1800}");
+  run_j(c, &j, "CC-R2", T0 + 3204, "{\"v\":1,\"type\":\"tender.cancel\",\"id\":\"c6\",\"tender\":6}");
+  CHECK_EQ(35, j.n); /* 33 requests and two ticks; the repeats are not journaled */
+  CHECK_EQ(7, core_last_trade(c)); /* b1, three tenders, the call, the close's call, b6 */
   for (size_t v = 0; v < VIEWS_N; v++) {
     run(c, views[v].cc, T0 + 4000, views[v].json);
     CHECK_EQ(0, last_.error);
@@ -3622,6 +3804,9 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_score_tender_is_awarded_to_the_best_score_at_the_deadline),
       CHECK_CASE(test_score_tender_weights_are_bad_weights_on_price_weight),
       CHECK_CASE(test_score_tender_survives_a_snapshot_and_a_replay),
+      CHECK_CASE(test_an_awarded_score_tender_shows_every_quotes_score_afterwards),
+      CHECK_CASE(test_a_lapsed_or_cancelled_tender_shows_how_it_ended),
+      CHECK_CASE(test_only_the_newest_ended_tenders_are_kept),
       CHECK_CASE(test_tender_award_errors_name_their_reason_and_field),
       CHECK_CASE(test_a_refused_award_is_run_again_and_may_succeed),
       CHECK_CASE(test_tender_cancel_by_the_receiver_releases_and_repeats),

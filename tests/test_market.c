@@ -1809,6 +1809,68 @@ static void test_seventeenth_quote_is_rejected_quotes_full(void) {
   finish();
 }
 
+/* imx_engine_tender_closing: from the callback of a TENDER_CANCELLED or a
+** TENDER_LAPSED, the tender that event closes, as it was (the server keeps
+** it for tender.get); a tender that is not the one closed last is unknown. */
+typedef struct closing_seen {
+  imx_engine *e;
+  int n;
+  imx_status st[4];
+  imx_tender_info ti[4];
+} closing_seen;
+
+static void closing_on_event(void *ctx, const imx_event *ev) {
+  closing_seen *c = ctx;
+  if ((ev->type != IMX_EV_TENDER_LAPSED && ev->type != IMX_EV_TENDER_CANCELLED) || c->n >= 4)
+    return;
+  c->st[c->n] = imx_engine_tender_closing(c->e, ev->tender_id, &c->ti[c->n]);
+  c->n++;
+}
+
+static void test_tender_closing_reads_the_tender_a_lapse_or_a_cancel_closes(void) {
+  closing_seen seen;
+  memset(&seen, 0, sizeof seen);
+  imx_engine_config cfg = {.orders_max = 8, .services_max = 1,
+                           .on_event = closing_on_event, .ctx = &seen};
+  CHECK_EQ(IMX_OK, imx_engine_create(&cfg, &seen.e));
+  if (seen.e == NULL) return;
+  imx_service_config sc = {.tick_minor = 1, .lot = 1, .divisible = 1,
+                           .mode = IMX_MODE_CONTINUOUS};
+  uint32_t s = 0;
+  CHECK_EQ(IMX_OK, imx_engine_service_add(seen.e, &sc, &s));
+  uint64_t t1 = 0, t2 = 0, q = 0;
+  imx_tender_new a = {.service = s, .cc = 0, .qty = 3, .ceiling_minor = 500,
+                      .deadline_ms = 100, .decide = IMX_DECIDE_CHOOSE};
+  CHECK_EQ(IMX_OK, imx_engine_tender_new(seen.e, &a, &t1));
+  CHECK_EQ(IMX_OK, imx_engine_tender_quote(seen.e, t1, 1, 400, &q));
+  imx_tender_new b = {.service = s, .cc = 2, .qty = 1, .ceiling_minor = 200,
+                      .deadline_ms = 1000, .decide = IMX_DECIDE_LOWEST};
+  CHECK_EQ(IMX_OK, imx_engine_tender_new(seen.e, &b, &t2));
+  imx_tender_info ti;
+  CHECK_EQ(IMX_E_UNKNOWN_TENDER, imx_engine_tender_closing(seen.e, t1, &ti)); /* open */
+  CHECK_EQ(IMX_OK, imx_engine_tender_cancel(seen.e, t2));
+  CHECK_EQ(IMX_OK, imx_engine_clock(seen.e, 100)); /* t1 lapses */
+  CHECK_EQ(2, seen.n);
+  CHECK_EQ(IMX_OK, seen.st[0]);
+  CHECK_EQ(t2, seen.ti[0].tender_id);
+  CHECK_EQ(2, seen.ti[0].cc);
+  CHECK_EQ(200, seen.ti[0].ceiling_minor);
+  CHECK_EQ(1000, seen.ti[0].deadline_ms);
+  CHECK_EQ(0, seen.ti[0].quotes);
+  CHECK_EQ(IMX_DECIDE_LOWEST, seen.ti[0].decide);
+  CHECK_EQ(IMX_OK, seen.st[1]);
+  CHECK_EQ(t1, seen.ti[1].tender_id);
+  CHECK_EQ(3, seen.ti[1].qty);
+  CHECK_EQ(500, seen.ti[1].ceiling_minor);
+  CHECK_EQ(1, seen.ti[1].quotes); /* the quote it had, released by now */
+  CHECK_EQ(IMX_DECIDE_CHOOSE, seen.ti[1].decide);
+  /* t2 is not the tender closed last; an id never given is unknown */
+  CHECK_EQ(IMX_E_UNKNOWN_TENDER, imx_engine_tender_closing(seen.e, t2, &ti));
+  CHECK_EQ(IMX_E_UNKNOWN_TENDER, imx_engine_tender_closing(seen.e, 99, &ti));
+  CHECK_EQ(IMX_E_UNKNOWN_TENDER, imx_engine_tender_get(seen.e, t1, &ti));
+  imx_engine_destroy(seen.e);
+}
+
 static void test_tender_get_shows_an_open_tender_and_forgets_a_closed_one(void) {
   setup_tenders();
   CHECK_EQ(IMX_OK, tender(0, 5, 100, 300));
@@ -2341,6 +2403,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_quote_rejections),
       CHECK_CASE(test_seventeenth_quote_is_rejected_quotes_full),
       CHECK_CASE(test_tender_get_shows_an_open_tender_and_forgets_a_closed_one),
+      CHECK_CASE(test_tender_closing_reads_the_tender_a_lapse_or_a_cancel_closes),
       CHECK_CASE(test_tender_ceiling_0_is_bad_price_in_an_auction_service),
       CHECK_CASE(test_tender_bad_deadline),
       CHECK_CASE(test_tenders_full),

@@ -2175,6 +2175,66 @@ static void test_market_data_tender_events_round_trip(void) {
   md_round_trip(&ev);
 }
 
+/* tender.get of a tender that ended (issue 13): its status, when it ended,
+** the winning quote and trade of an award, why it lapsed; each field given
+** exactly when the status has it. */
+static void test_tender_get_of_an_ended_tender_round_trips(void) {
+  imx_reply_tender row = {.tender = 5, .service = "it.hour", .buyer = "CC-1100",
+                          .qty = 1, .ceiling_minor = 2000, .deadline_time_ms = 9,
+                          .decide = IMX_PDECIDE_SCORE, .price_weight = 50,
+                          .quality_weight = 50, .quotes = 2,
+                          .status = IMX_PTENDER_AWARDED, .ended_time_ms = 10,
+                          .award_quote = 7, .award_trade = 3};
+  imx_reply_quote quotes[2] = {
+      {.quote = 6, .provider = "CC-6100", .name = "A", .site = "", .price_minor = 1900,
+       .has_score = 1, .score = 2500},
+      {.quote = 7, .provider = "CC-6200", .name = "B", .site = "", .price_minor = 1500,
+       .has_score = 1, .score = 12500}};
+  imx_reply x = reply(IMX_MSG_TENDER_GET, "tg");
+  x.tenders = &row, x.tenders_n = 1;
+  x.quotes = quotes, x.quotes_n = 2;
+  round_trip_reply(&x);
+  CHECK(strstr(out_, "\"buyer_site\":\"\",\"status\":\"awarded\",\"ended_time_ms\":10,"
+                     "\"quote\":7,\"trade\":3,\"quotes\":[") != NULL);
+  row.status = IMX_PTENDER_LAPSED, row.award_quote = row.award_trade = 0;
+  row.why = IMX_LAPSED_NO_QUOTES, row.quotes = 0, x.quotes_n = 0;
+  round_trip_reply(&x);
+  CHECK(strstr(out_, "\"status\":\"lapsed\",\"ended_time_ms\":10,\"why\":\"no_quotes\"") != NULL);
+  row.status = IMX_PTENDER_CANCELLED, row.why = 0;
+  round_trip_reply(&x);
+  CHECK(strstr(out_, "\"status\":\"cancelled\",\"ended_time_ms\":10,\"quotes\"") != NULL);
+  row.status = IMX_PTENDER_OPEN, row.ended_time_ms = 0;
+  round_trip_reply(&x);
+  CHECK(strstr(out_, "\"status\":\"open\",\"quotes\"") != NULL);
+#define HEAD "{\"v\":1,\"type\":\"tender.get.ok\",\"id\":\"x\",\"tender\":1,\"service\":\"s\"," \
+             "\"buyer\":\"b\",\"qty\":1,\"ceiling\":1,\"deadline_time_ms\":1,"           \
+             "\"decide\":\"lowest\",\"quote_count\":0,\"buyer_name\":\"n\",\"buyer_site\":\"\","
+  static const struct {
+    const char *json, *field;
+  } bad[] = {
+      {HEAD "\"quotes\":[]}", "status"},
+      {HEAD "\"status\":\"won\",\"quotes\":[]}", "status"},
+      {HEAD "\"status\":\"open\",\"ended_time_ms\":1,\"quotes\":[]}", "ended_time_ms"},
+      {HEAD "\"status\":\"cancelled\",\"quotes\":[]}", "ended_time_ms"},
+      {HEAD "\"status\":\"awarded\",\"ended_time_ms\":1,\"quote\":1,\"quotes\":[]}", "trade"},
+      {HEAD "\"status\":\"awarded\",\"ended_time_ms\":1,\"quote\":0,\"trade\":1,\"quotes\":[]}",
+       "quote"},
+      {HEAD "\"status\":\"lapsed\",\"ended_time_ms\":1,\"quotes\":[]}", "why"},
+      {HEAD "\"status\":\"lapsed\",\"ended_time_ms\":1,\"why\":\"late\",\"quotes\":[]}", "why"},
+      {HEAD "\"status\":\"cancelled\",\"ended_time_ms\":1,\"why\":\"no_award\",\"quotes\":[]}",
+       "why"},
+      {HEAD "\"status\":\"lapsed\",\"ended_time_ms\":1,\"why\":\"no_award\",\"quote\":1,"
+            "\"quotes\":[]}", "quote"},
+  };
+#undef HEAD
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    imx_reply y;
+    imx_proto_error err = {0};
+    CHECK_EQ(-1, imx_reply_decode(bad[i].json, strlen(bad[i].json), &y, &err));
+    CHECK_STR(bad[i].field, err.field);
+  }
+}
+
 /* A `score` tender: its weights in the tender's fields, a score per quote
 ** in tender.get, the weights in tender.opened and the winner's score in
 ** tender.awarded; weights only with decide score, summing to 100. */
@@ -2227,7 +2287,7 @@ static void test_score_tender_replies_and_events_round_trip(void) {
       "{\"v\":1,\"type\":\"tender.get.ok\",\"id\":\"x\",\"tender\":1,\"service\":\"s\","
       "\"buyer\":\"b\",\"qty\":1,\"ceiling\":1,\"deadline_time_ms\":1,\"decide\":\"score\","
       "\"price_weight\":50,\"quality_weight\":50,\"quote_count\":1,\"buyer_name\":\"n\","
-      "\"buyer_site\":\"\",\"quotes\":[{\"quote\":1,\"provider\":\"p\",\"name\":\"n\","
+      "\"buyer_site\":\"\",\"status\":\"open\",\"quotes\":[{\"quote\":1,\"provider\":\"p\",\"name\":\"n\","
       "\"site\":\"\",\"price\":1,\"score\":100001,\"ratings\":0,\"stars_sum\":0,"
       "\"ratings_90d\":0,\"stars_sum_90d\":0}]}";
   imx_reply y;
@@ -3344,6 +3404,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_new_decide_round_trips),
       CHECK_CASE(test_tender_new_score_weights_round_trip),
       CHECK_CASE(test_score_tender_replies_and_events_round_trip),
+      CHECK_CASE(test_tender_get_of_an_ended_tender_round_trips),
       CHECK_CASE(test_tender_award_cancel_withdraw_round_trip),
       CHECK_CASE(test_tender_requests_refuse_bad_fields),
       CHECK_CASE(test_tender_decision_replies_round_trip),

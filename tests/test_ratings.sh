@@ -240,6 +240,43 @@ exported() {
 }
 check ratings_export_as_csv exported
 
+# Comments and replies are text people typed: one that a spreadsheet would
+# run as a formula (=, +, -, @ first) is exported with an apostrophe before
+# it; other text is untouched. A daemon of its own, four trades of R1's.
+formula_guard() {
+  start_daemon csv --db "$tmp/csv.db" || return 1
+  local u=$URL_csv k
+  IMX_URL=$u IMX_TOKEN=test-token-CC-P1 "$imx" offer it.hour 10 85 >/dev/null || return 1
+  for k in 1 2 3 4 5; do
+    IMX_URL=$u IMX_TOKEN=test-token-CC-R1 "$imx" bid it.hour 1 90 >/dev/null || return 1
+  done
+  local c=(
+    '=HYPERLINK(\"http://x\",\"y\")'
+    '+49 call me'
+    '-2 stars, sadly'
+    '@SUM(A1:A2)'
+    'fine - no formula'
+  )
+  for k in 1 2 3 4 5; do
+    has "$(nngcat --req --dial "$u" --format ascii --recv-timeout 5 --data \
+      "{\"v\":1,\"type\":\"rating.new\",\"id\":\"f$k\",\"token\":\"test-token-CC-R1\",\"trade\":$k,\"stars\":3,\"comment\":\"${c[$((k - 1))]}\"}" 2>&1)" \
+      '"type":"rating.new.ok"' || return 1
+  done
+  has "$(nngcat --req --dial "$u" --format ascii --recv-timeout 5 --data \
+    '{"v":1,"type":"rating.reply","id":"fr","token":"test-token-CC-P1","trade":4,"comment":"=cmd|calc!A0"}' 2>&1)" \
+    '"type":"rating.reply.ok"' || return 1
+  kill -TERM "$PID_csv" && wait "$PID_csv" || return 1
+  "$imx" export --db "$tmp/csv.db" --market "$market" --format ratings >"$tmp/formula.csv" || return 1
+  local t='[0-9-]+T[0-9:]+Z'
+  grep -qE "^1,it.hour,CC-P1,CC-R1,3,\"'=HYPERLINK\(\"\"http://x\"\",\"\"y\"\"\)\",$t,,\$" "$tmp/formula.csv" &&
+    grep -qE "^2,it.hour,CC-P1,CC-R1,3,\"'\+49 call me\",$t,,\$" "$tmp/formula.csv" &&
+    grep -qE "^3,it.hour,CC-P1,CC-R1,3,\"'-2 stars, sadly\",$t,,\$" "$tmp/formula.csv" &&
+    grep -qE "^4,it.hour,CC-P1,CC-R1,3,'@SUM\(A1:A2\),$t,'=cmd\|calc!A0,$t\$" "$tmp/formula.csv" &&
+    grep -qE "^5,it.hour,CC-P1,CC-R1,3,\"fine - no formula\",$t,,\$" "$tmp/formula.csv" ||
+    { cat "$tmp/formula.csv"; return 1; }
+}
+check ratings_export_guards_against_spreadsheet_formulas formula_guard
+
 # ------------------------------------------------- the README's example
 
 # The commands of README.md's block after "## Ratings", on a fresh daemon on

@@ -23,6 +23,14 @@ check bad_lines_are_reported_and_processing_goes_on \
 check tenders_decided_by_choice_withdrawn_and_lapsed \
   golden "$dir/tenders.jsonl" "$dir/tenders.expected" 1
 
+# Bids with min_stars (tenths of a star) and allow_unrated, reputations set
+# by `reputation` lines: unrated providers skipped unless allowed, a rated
+# dearer provider preferred to a cheaper poorly rated one, a resting bid
+# that trades once its modify loses priority; bad stars rejected by the
+# engine, malformed ones and impossible reputations reported as errors.
+check min_stars_bids_and_reputations \
+  golden "$dir/quality.jsonl" "$dir/quality.expected" 1
+
 stdin_same_as_file() {
   "$sim" replay - <"$src/examples/orders.jsonl" >"$tmp/stdin" &&
     diff -q "$dir/orders.expected" "$tmp/stdin"

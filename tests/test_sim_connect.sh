@@ -36,6 +36,12 @@ cat >"$tmp/own.json" <<'EOF'
 EOF
 scenarios=("$tmp/own.json")
 [ -f "$src/examples/scenario.json" ] && scenarios+=("$src/examples/scenario.json")
+# Quality (issue 13): one poor and one good provider; over imxd every fill
+# is rated with rating.new by its buyer when the period closes (where the
+# in-process run sets the reputations) and bids carry min_stars 3.5 with
+# allow_unrated, so the result, quality block and market shares included,
+# is the in-process one byte for byte.
+scenarios+=("$src/examples/quality.json")
 
 sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 
@@ -147,6 +153,32 @@ for scenario in "${scenarios[@]}"; do
       same_result "$scenario" "$agents" 11
   done
 done
+
+# The quality run over imxd: the market file carries the scenario's
+# ratings_min; the report has the quality block with the market shares of
+# the in-process run (cmp above) and the market moved share to the good
+# provider (CC-8200, quality 4.5) while the flat rate kept its home share;
+# the ledger holds one rating per trade, each by the trade's buyer.
+quality_over_imxd() {
+  local f=$tmp/quality_truthful ok=1
+  grep -q '^ "ratings_min": 3,$' "$f.market.json" || { echo "  no ratings_min in the market file"; ok=0; }
+  ! grep -q 'ratings_min' "$tmp/own.market.json" || { echo "  ratings_min without quality"; ok=0; }
+  local good
+  good=$(tr -d '\n' <"$f.co.json" | grep -o '"cc":"CC-8200"[^]]*' | head -1)
+  [[ "$good" == *'"flat_rate":{"units":180,"stars":45,"share":0.428571},"market":{"units":360,"stars":46,"share":0.923077}'* ]] ||
+    { echo "  CC-8200: $good"; ok=0; }
+  local trades ratings wrong
+  trades=$(grep -o '"market":{[^}]*"trades":[0-9]*' "$f.co.json" | head -1 | grep -o '[0-9]*$')
+  "$imx" export --db "$tmp/quality_truthful.db" --market "$f.market.json" --format ratings >"$f.ratings.csv" 2>&1 ||
+    { echo "  export: $(cat "$f.ratings.csv")"; return 1; }
+  ratings=$(($(wc -l <"$f.ratings.csv") - 1))
+  [ "$ratings" -eq "${trades:-0}" ] && [ "$ratings" -gt 0 ] || { echo "  $ratings ratings for ${trades:-?} trades"; ok=0; }
+  # every rater is a receiver of the scenario, every provider a provider
+  wrong=$(tail -n +2 "$f.ratings.csv" | awk -F, '$3 !~ /^CC-8[12]00$/ || $4 !~ /^CC-1[123]00$/ || $5 < 1 || $5 > 5' | wc -l)
+  [ "$wrong" -eq 0 ] || { echo "  $wrong ratings of the wrong cost centres"; head -5 "$f.ratings.csv"; ok=0; }
+  [ $ok -eq 1 ]
+}
+check quality_over_imxd_rates_every_fill_and_shifts_share_like_in_process quality_over_imxd
 
 own_rejections() {
   # zi-c on our scenario: CC-R2's budget refuses some bids over imxd as

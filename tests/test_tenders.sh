@@ -137,7 +137,7 @@ raw_choose_flow() {
   out=$(raw '{"v":1,"type":"tender.quote","id":"rq","token":"test-token-CC-P1","tender":2,"price":2500}')
   [[ "$out" == *'"quote":3'* ]] || { echo "  $out"; return 1; }
   out=$(raw '{"v":1,"type":"tender.get","id":"rg","token":"test-token-CC-R2","tender":2}')
-  [[ "$out" == *'"decide":"choose","quote_count":1,"buyer_name":"Receiver Two","buyer_site":"B","quotes":[{"quote":3,"provider":"CC-P1","name":"Provider One","site":"A","price":2500,"ratings":0,"stars_sum":0,"ratings_90d":0,"stars_sum_90d":0}]'* ]] ||
+  [[ "$out" == *'"decide":"choose","quote_count":1,"buyer_name":"Receiver Two","buyer_site":"B","status":"open","quotes":[{"quote":3,"provider":"CC-P1","name":"Provider One","site":"A","price":2500,"ratings":0,"stars_sum":0,"ratings_90d":0,"stars_sum_90d":0}]'* ]] ||
     { echo "  $out"; return 1; }
   local award='{"v":1,"type":"tender.award","id":"ra","token":"test-token-CC-R2","tender":2,"quote":3}'
   local first again
@@ -279,5 +279,38 @@ score_tender_flow() {
     { cat "$tmp/score.md" "$tmp/score.watch"; sc CC-R1 trades it.hour; return 1; }
 }
 check a_score_tender_goes_to_the_best_score_not_the_cheapest score_tender_flow
+
+# After the award the decision stays explainable (docs/protocol.md,
+# "Tenders"): tender show gives the receiver every quote with the score and
+# the rating it was decided on, frozen (P1's 1-star rating of the award's
+# trade changes neither); the loser sees its own quote and the winner's;
+# anyone else is told the tender does not exist.
+score_award_explained() {
+  sc CC-R1 rate 3 1 >/dev/null || return 1
+  sc CC-R1 tender show 1 >"$tmp/score.after" &&
+    grep -qE '^awarded .* to quote 1 \(trade 3\); the quotes as they stood then:$' "$tmp/score.after" &&
+    grep -qE '^1 +Provider One +A +15.00 +70.0 +rated 5.0 \(1\).* won$' "$tmp/score.after" &&
+    grep -qE '^2 +Provider Two +B +14.00 +24.0 +rated 1.0 \(1\)' "$tmp/score.after" &&
+    ! grep -qE '^2 .* won$' "$tmp/score.after" || { cat "$tmp/score.after"; return 1; }
+  sc CC-R1 who CC-P1 | grep -qE '3.0 \(2\)' || { sc CC-R1 who CC-P1; return 1; }
+  sc CC-R1 --json tender show 1 |
+    grep -q '"buyer_site":"A","status":"awarded","ended_time_ms":[0-9]*,"quote":1,"trade":3,"quotes":\[' || return 1
+  sc CC-P2 tender show 1 >"$tmp/score.P2after" &&
+    grep -qE '^1 +Provider One +A +15.00 +70.0 .* won$' "$tmp/score.P2after" &&
+    grep -qE '^2 +Provider Two +B +14.00 +24.0' "$tmp/score.P2after" || { cat "$tmp/score.P2after"; return 1; }
+  local out
+  out=$(sc CC-R2 tender show 1 2>&1)
+  [ $? -eq 1 ] && [[ "$out" == *"not_found: tender"* ]] || { echo "  $out"; return 1; }
+}
+check an_awarded_score_tender_still_shows_every_quotes_score score_award_explained
+
+ended_tenders_show_how() {
+  as CC-R1 tender show 5 | grep -qE '^lapsed .*: no award by the deadline$' &&
+    as CC-R1 tender show 6 | grep -qE '^lapsed .*: no quotes$' &&
+    as CC-R1 tender show 4 | grep -qE '^cancelled ' &&
+    as CC-R1 tender show 1 | grep -qE '^awarded .* to quote 2 \(trade 1\)' || {
+    as CC-R1 tender show 5; as CC-R1 tender show 6; return 1; }
+}
+check lapsed_and_cancelled_tenders_show_how_they_ended ended_tenders_show_how
 
 finish

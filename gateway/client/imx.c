@@ -644,6 +644,22 @@ static void print_tender_row(cli *c, const imx_reply_tender *t) {
   printf("\n");
 }
 
+/* How a tender that ended ended (an open one prints nothing here); the
+** quotes below are as they stood then, scores and ratings included. */
+static void print_tender_end(const imx_reply_tender *t) {
+  char d[32];
+  if (t->status == IMX_PTENDER_OPEN) return;
+  time_text(t->ended_time_ms, d);
+  if (t->status == IMX_PTENDER_AWARDED)
+    printf("awarded %s to quote %" PRIu64 " (trade %" PRIu64 "); the quotes as they stood "
+           "then:\n", d, t->award_quote, t->award_trade);
+  else if (t->status == IMX_PTENDER_LAPSED)
+    printf("lapsed %s: %s\n", d, t->why == IMX_LAPSED_NO_QUOTES ? "no quotes"
+                                                                : "no award by the deadline");
+  else
+    printf("cancelled %s\n", d);
+}
+
 static void print_tender(cli *c, const imx_reply *r) {
   const imx_reply_tender *t = r->tenders;
   char m[IMX_MONEY_TEXT_BYTES], d[32], p[IMX_MONEY_TEXT_BYTES];
@@ -654,6 +670,7 @@ static void print_tender(cli *c, const imx_reply *r) {
   if (t->decide == IMX_PDECIDE_SCORE)
     printf("weights: price %" PRIu32 ", quality %" PRIu32 " (the best score at the deadline"
            " wins)\n", t->price_weight, t->quality_weight);
+  print_tender_end(t);
   if (r->quotes_n)
     printf("%-8s %-28s %-16s %12s%s\n", "quote", "provider", "site", "price",
            t->decide == IMX_PDECIDE_SCORE ? "  score" : "");
@@ -664,6 +681,7 @@ static void print_tender(cli *c, const imx_reply *r) {
            fmt_money(c, q->price_minor, p));
     if (q->has_score) printf("  %5s", score_text(q->score, sc));
     if (q->rep.ratings) printf("  rated %s", rep_text(&q->rep, rt));
+    if (t->status == IMX_PTENDER_AWARDED && q->quote == t->award_quote) printf("  won");
     printf("\n");
   }
 }

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "decided.h"
 #include "imx_server.h"
 #include "imx_setup.h"
 
@@ -168,6 +169,7 @@ struct imx_core {
   /* ratings: the trades that may still be rated or replied to, every
   ** provider's reputation per service, and the command's rating */
   rateable *rateable;            /* IMX_RATEABLE_TRADES                 */
+  decided_ring decided;          /* the tenders that ended (tender.get)  */
   reputation *reps;              /* one per cc_services entry           */
   core_rating rating;
   char rating_comment[IMX_COMMENT_BYTES_MAX + 1];
@@ -377,6 +379,66 @@ static void md_tender(imx_core *c, const imx_event *ev) {
   md_add(c, &md, ev->service);
 }
 
+/* Reputation, for the rows that show it ("ratings" below). */
+static reputation *rep_of(const imx_core *c, uint32_t cc, uint32_t s);
+static reputation *rep_of_service(const imx_core *c, uint32_t s);
+static void rep_fill(const imx_core *c, const reputation *r, imx_reply_reputation *out);
+
+/* A tender that ends goes to the decided ring (decided.h) with its quotes
+** as they stand at the end: read from the engine while it still holds the
+** tender, at the first event of its end (an award's TENDER_AWARDED, an
+** UNFILLED, or the first QUOTE_RELEASED of a lapse or a cancel); a lapse
+** or cancel without quotes is read with imx_engine_tender_closing. */
+static decided_tender *decided_begin(imx_core *c, const imx_tender_info *ti) {
+  decided_tender *d = decided_add(&c->decided, ti->tender_id);
+  d->info = *ti;
+  d->time_ms = c->now_ms;
+  imx_quote_info q[IMX_QUOTES_MAX];
+  d->quotes_n = imx_engine_tender_quotes(c->e, ti->tender_id, q, IMX_QUOTES_MAX);
+  IMX_ASSERT(d->quotes_n == ti->quotes);
+  for (uint32_t k = 0; k < d->quotes_n; k++) {
+    imx_reply_reputation rep;
+    rep_fill(c, rep_of(c, q[k].cc, ti->service), &rep);
+    d->quotes[k] = (decided_quote){
+        .quote = q[k].quote_id, .cc = q[k].cc, .price_minor = q[k].price_minor,
+        .score = ti->decide == IMX_DECIDE_SCORE ? q[k].score : 0,
+        .ratings = rep.ratings, .stars_sum = rep.stars_sum,
+        .ratings_recent = rep.ratings_recent, .stars_sum_recent = rep.stars_sum_recent};
+  }
+  return d;
+}
+
+static void decided_note(imx_core *c, const imx_event *ev) {
+  decided_tender *d = decided_newest(&c->decided);
+  int mine = d != NULL && d->info.tender_id == ev->tender_id;
+  imx_tender_info ti;
+  if (ev->type == IMX_EV_TENDER_LAPSED || ev->type == IMX_EV_TENDER_CANCELLED) {
+    if (!mine || d->end != DECIDED_PENDING) {
+      imx_status st = imx_engine_tender_closing(c->e, ev->tender_id, &ti);
+      IMX_ASSERT(st == IMX_OK && ti.quotes == 0 && "released quotes began a record");
+      d = decided_add(&c->decided, ev->tender_id);
+      d->info = ti;
+      d->time_ms = c->now_ms;
+    }
+    d->end = ev->type == IMX_EV_TENDER_LAPSED ? DECIDED_NO_AWARD : DECIDED_CANCELLED;
+    return;
+  }
+  if (mine) return; /* the releases after an award, or after the first */
+  imx_status st = imx_engine_tender_get(c->e, ev->tender_id, &ti);
+  IMX_ASSERT(st == IMX_OK && "the engine holds a tender until its end's last event");
+  d = decided_begin(c, &ti);
+  if (ev->type == IMX_EV_TENDER_AWARDED) {
+    d->end = DECIDED_AWARDED;
+    d->quote = ev->quote_id;
+    d->trade = ev->trade_id;
+  } else if (ev->type == IMX_EV_TENDER_UNFILLED) {
+    IMX_ASSERT(d->quotes_n == 0);
+    d->end = DECIDED_NO_QUOTES;
+  } else {
+    IMX_ASSERT(ev->type == IMX_EV_QUOTE_RELEASED); /* a lapse or cancel: pending */
+  }
+}
+
 static int pside(imx_side s) {
   return s == IMX_BID ? IMX_PSIDE_BID : s == IMX_OFFER ? IMX_PSIDE_OFFER : IMX_PSIDE_NONE;
 }
@@ -415,11 +477,16 @@ static void on_event(void *ctx, const imx_event *ev) {
     md_add(c, &md, ev->service);
     break;
   }
-  case IMX_EV_TENDER_OPENED:
-  case IMX_EV_QUOTE_ACCEPTED:
   case IMX_EV_TENDER_AWARDED:
   case IMX_EV_TENDER_LAPSED:
-  case IMX_EV_TENDER_UNFILLED: md_tender(c, ev); break;
+  case IMX_EV_TENDER_UNFILLED:
+    decided_note(c, ev);
+    md_tender(c, ev);
+    break;
+  case IMX_EV_TENDER_OPENED:
+  case IMX_EV_QUOTE_ACCEPTED: md_tender(c, ev); break;
+  case IMX_EV_QUOTE_RELEASED:
+  case IMX_EV_TENDER_CANCELLED: decided_note(c, ev); break;
   default: break;
   }
 }
@@ -786,11 +853,6 @@ static void reply_init(imx_reply *r, imx_msg_type type, const imx_request *rq) {
 }
 
 /* ------------------------------------------------------------ requests */
-
-/* Reputation, for the rows that show it ("ratings" below). */
-static reputation *rep_of(const imx_core *c, uint32_t cc, uint32_t s);
-static reputation *rep_of_service(const imx_core *c, uint32_t s);
-static void rep_fill(const imx_core *c, const reputation *r, imx_reply_reputation *out);
 
 static size_t do_order_new(imx_core *c, const imx_request *rq, uint32_t cc,
                            char *buf, size_t cap) {
@@ -1296,11 +1358,66 @@ static size_t do_tender_list(imx_core *c, const imx_request *rq, uint32_t cc,
   return imx_reply_encode(&r, buf, cap);
 }
 
+/* A tender that ended, to its receiver (every quote) or a provider whose
+** quote stood at the end (its own and the winner's, which the award made
+** public): the figures it ended with (decided.h); anyone else hears it does
+** not exist, as for an open tender. */
+static size_t tender_get_ended(imx_core *c, const imx_request *rq, uint32_t cc,
+                               const decided_tender *d, char *buf, size_t cap) {
+  uint64_t mine = 0;
+  for (uint32_t i = 0; i < d->quotes_n; i++)
+    if (d->quotes[i].cc == cc) mine = d->quotes[i].quote;
+  int receiver = d->info.cc == cc;
+  if (!receiver && mine == 0) return engine_error(c, rq, IMX_E_UNKNOWN_TENDER, buf, cap);
+  imx_reply r;
+  reply_init(&r, IMX_MSG_TENDER_GET, rq);
+  imx_reply_tender *row = &c->tender_rows[0];
+  tender_row(c, &d->info, cc, row); /* no quote of it stands: my_quote 0 */
+  static const int status_of[] = {
+      [DECIDED_AWARDED] = IMX_PTENDER_AWARDED, [DECIDED_NO_AWARD] = IMX_PTENDER_LAPSED,
+      [DECIDED_NO_QUOTES] = IMX_PTENDER_LAPSED, [DECIDED_CANCELLED] = IMX_PTENDER_CANCELLED};
+  IMX_ASSERT(d->end >= DECIDED_AWARDED && d->end <= DECIDED_CANCELLED);
+  row->status = status_of[d->end];
+  row->ended_time_ms = d->time_ms;
+  row->award_quote = d->quote;
+  row->award_trade = d->trade;
+  row->why = d->end == DECIDED_NO_QUOTES ? IMX_LAPSED_NO_QUOTES : IMX_LAPSED_NO_AWARD;
+  r.tenders = row;
+  r.tenders_n = 1;
+  const imx_market_cc *buyer = &c->m->ccs[d->info.cc];
+  copy_str(r.buyer_name, sizeof r.buyer_name, buyer->name);
+  copy_str(r.buyer_site, sizeof r.buyer_site, buyer->site);
+  imx_reply_quote rows[IMX_QUOTES_MAX];
+  for (uint32_t i = 0; i < d->quotes_n; i++) {
+    const decided_quote *q = &d->quotes[i];
+    if (!receiver && q->quote != mine && q->quote != d->quote) continue; /* sealed */
+    if (q->quote == mine) row->my_quote = mine, row->my_price_minor = q->price_minor;
+    const imx_market_cc *p = &c->m->ccs[q->cc];
+    imx_reply_quote *o = &rows[r.quotes_n++];
+    memset(o, 0, sizeof *o);
+    o->quote = q->quote;
+    copy_str(o->provider, sizeof o->provider, p->id);
+    copy_str(o->name, sizeof o->name, p->name);
+    copy_str(o->site, sizeof o->site, p->site);
+    o->price_minor = q->price_minor;
+    o->has_score = d->info.decide == IMX_DECIDE_SCORE;
+    o->score = q->score;
+    o->rep = (imx_reply_reputation){.ratings = q->ratings, .stars_sum = q->stars_sum,
+                                    .ratings_recent = q->ratings_recent,
+                                    .stars_sum_recent = q->stars_sum_recent};
+  }
+  r.quotes = rows;
+  return imx_reply_encode(&r, buf, cap);
+}
+
 static size_t do_tender_get(imx_core *c, const imx_request *rq, uint32_t cc,
                             char *buf, size_t cap) {
   imx_tender_info ti;
   int receiver = 0;
   size_t len = 0;
+  const decided_tender *d = imx_engine_tender_get(c->e, rq->tender, &ti) == IMX_OK
+                                ? NULL : decided_find(&c->decided, rq->tender);
+  if (d != NULL) return tender_get_ended(c, rq, cc, d, buf, cap);
   if (!tender_visible(c, rq, cc, &ti, &receiver, buf, cap, &len)) return len;
   imx_reply r;
   reply_init(&r, IMX_MSG_TENDER_GET, rq);
@@ -1980,16 +2097,18 @@ int64_t core_last_trade(const imx_core *c) { return c->last_trade; }
 ** A core's snapshot: the engine's (its own format, imx_engine.h), then what
 ** the core keeps beside it: the period, the last trade id, the clock, the
 ** trades kept for trades.list (cost centres and services as their index in
-** the market file), each service's last trade (services.list), and every
+** the market file), each service's last trade (services.list), the
+** tenders that ended (decided.h), and every
 ** cost centre's remembered requests exactly as
 ** they lie in its share (positions included), so that after a restart a
 ** repeat gets the same answer as before it. The tops last published are
 ** not written: they are the books' tops, computed again.
 */
 #define CORE_SNAP_MAGIC 0x31455243584D49ull /* "IMXCRE1" */
-#define CORE_SNAP_VERSION 4u /* 2: each service's last trade; 3: each
+#define CORE_SNAP_VERSION 5u /* 2: each service's last trade; 3: each
                              ** service's trades, units and amount in the
-                             ** open period; 4: ratings */
+                             ** open period; 4: ratings; 5: the tenders
+                             ** that ended (decided.h) */
 
 static void snap_trades(const imx_core *c, imx_wbuf *o) {
   imx_wbuf_int(o, c->trades_n, 4);
@@ -2282,6 +2401,7 @@ size_t core_snapshot_write(const imx_core *c, void *buf, size_t cap) {
   snap_last(c, &o);
   snap_period_sums(c, &o);
   snap_ratings(c, &o);
+  decided_snap_write(&c->decided, &o);
   snap_dedupe(c, &o);
   imx_wbuf_int(&o, CORE_SNAP_MAGIC, 8);
   return o.len;
@@ -2307,6 +2427,8 @@ int core_snapshot_read(imx_core *c, const void *buf, size_t len, const char **wh
   if (in.why == NULL) read_last(c, &in);
   if (in.why == NULL) read_period_sums(c, &in);
   if (in.why == NULL) read_ratings(c, &in);
+  if (in.why == NULL)
+    decided_snap_read(&c->decided, &in, c->m->ccs_n, c->m->services_n, c->last_trade);
   if (in.why == NULL) read_dedupe(c, &in);
   if (in.why == NULL && (imx_rbuf_int(&in, 8) != CORE_SNAP_MAGIC || in.at != in.len))
     imx_rbuf_fail(&in, "it does not end where it should");
@@ -2398,7 +2520,9 @@ int core_open(const core_config *cfg, imx_core **out, const char **why) {
   if (c == NULL) return -1;
   c->m = cfg->market;
   c->period = 1;
-  if (alloc_buffers(c, c->m->services_n ? c->m->services_n : 1) != 0) return -1;
+  if (alloc_buffers(c, c->m->services_n ? c->m->services_n : 1) != 0 ||
+      decided_open(&c->decided) != 0)
+    return -1;
   imx_engine_config ec = {.orders_max = cfg->orders_max, .on_event = on_event,
                           .ctx = c, .orders_per_cc_max = cfg->orders_per_cc_max};
   imx_setup_config(c->m, &ec);
@@ -2428,6 +2552,7 @@ void core_close(imx_core *c) {
   free(c->touched_list);
   free(c->rep_rows);
   free(c->rateable);
+  decided_close(&c->decided);
   free(c->reps);
   free(c->dedupe);
   free(c->dedupe_arena);

@@ -9,6 +9,8 @@
 **             settles, commits, then replies and publishes
 **   reads.c   requests answered from the ledger on the worker's thread,
 **             never by the engine (order.history, ratings.list; reads.h)
+**   decided.c the core's ring of tenders that ended, for tender.get
+**             (decided.h)
 **   imxd.c    the daemon's main: options, signals, logging
 **
 ** The path of one command (README.md, "The path of a request"):
