@@ -37,6 +37,7 @@ typedef struct run_args {
   int64_t rounds;
   int json;
   const char *out_dir;
+  const char *pdf;           /* --pdf FILE: report.html of out_dir printed */
   const char *connect_url, *token_prefix, *admin_token;
   const char *ca_file;       /* --ca, or IMX_CA: for a tls+tcp URL */
   int progress;              /* 1: a bar on stderr when it is a terminal */
@@ -46,7 +47,7 @@ static int usage_error(FILE *err, const char *what, const char *arg) {
   fprintf(err, "imx-sim run: %s%s%s\n", what, arg ? ": " : "", arg ? arg : "");
   fprintf(err,
           "usage: imx-sim run SCENARIO [--agents truthful|zi-c|zi-u|zip] [--seed N]\n"
-          "                  [--rounds N] [--json] [--out DIR] [--no-progress]\n"
+          "                  [--rounds N] [--json] [--out DIR [--pdf FILE]] [--no-progress]\n"
           "                  [--connect URL [--token-prefix P] [--admin-token T]\n"
           "                   [--ca FILE]]\n"
           "       imx-sim run --history FILE.csv [--elasticity E]... [--market FILE]\n"
@@ -71,7 +72,7 @@ static const char *value(int argc, char **argv, int *i) {
 static int takes_value(const char *o) {
   static const char *const with_value[] = {
       "--history", "--market", "--out", "--connect", "--token-prefix", "--admin-token", "--ca",
-      "--agents", "--seed", "--rounds", "--mode", "--elasticity", NULL};
+      "--agents", "--seed", "--rounds", "--mode", "--elasticity", "--pdf", NULL};
   for (int i = 0; with_value[i]; i++)
     if (strcmp(o, with_value[i]) == 0) return 1;
   return 0;
@@ -94,6 +95,7 @@ static int parse_run_args(int argc, char **argv, run_args *a, FILE *err) {
     } else if (strcmp(o, "--history") == 0) a->history = v;
     else if (strcmp(o, "--market") == 0) a->market = v;
     else if (strcmp(o, "--out") == 0) a->out_dir = v;
+    else if (strcmp(o, "--pdf") == 0) a->pdf = v;
     else if (strcmp(o, "--connect") == 0) a->connect_url = v;
     else if (strcmp(o, "--token-prefix") == 0) a->token_prefix = v;
     else if (strcmp(o, "--admin-token") == 0) a->admin_token = v;
@@ -122,6 +124,8 @@ static int parse_run_args(int argc, char **argv, run_args *a, FILE *err) {
     return usage_error(err, "give a scenario file or --history FILE.csv", NULL);
   if (a->scenario && (a->elasticities_n || a->mode >= 0 || a->market))
     return usage_error(err, "--elasticity, --mode and --market go with --history", NULL);
+  if (a->pdf && !a->out_dir)
+    return usage_error(err, "--pdf prints the HTML report that --out DIR writes: give --out", NULL);
   if ((a->token_prefix || a->admin_token) && !a->connect_url)
     return usage_error(err, "--token-prefix and --admin-token go with --connect", NULL);
   if (a->history && a->elasticities_n == 0) {
@@ -235,23 +239,82 @@ static int write_dir(const run_args *a, const char *sub, const sim_report *rp,
   return 0;
 }
 
-/* Everything asked for of run k's result, from one aggregation. */
-static int report(const run_args *a, uint32_t k, int several, const sim_result *r,
-                  FILE *out, FILE *err) {
+/* The report of run k with its assumptions and the sensitivity range. */
+static sim_report *build_report(const run_args *a, uint32_t k, const sim_result *r,
+                                const sim_sens_row *sens, uint32_t sens_n) {
   sim_report *rp = sim_report_build(r);
-  if (rp == NULL) return fprintf(err, "imx-sim run: out of memory\n"), 1;
-  int bad = 0;
-  if (a->json && several)
-    fprintf(out, "%s{\"elasticity\":%s,\"report\":", k ? "," : "", a->elasticity_text[k]);
-  if (a->json) bad |= sim_report_json(rp, out);
-  if (a->json && several) fputc('}', out);
-  if (!a->json && several)
-    bad |= sim_report_sensitivity(rp, a->elasticity_text[k], k == 0, out);
-  if (!a->json && !several) bad |= sim_report_text(rp, out);
-  int rc = bad ? (fprintf(err, "imx-sim run: cannot write the report\n"), 1) : 0;
-  if (rc == 0 && a->out_dir)
-    rc = write_dir(a, several ? a->elasticity_text[k] : NULL, rp, out, err);
-  sim_report_free(rp);
+  if (rp == NULL) return NULL;
+  sim_report_meta m = {.scenario = a->scenario,
+                       .history = a->history,
+                       .market = a->market,
+                       .elasticity = a->history ? a->elasticity_text[k] : NULL,
+                       .rounds = (uint32_t)a->rounds,
+                       .sens = sens,
+                       .sens_n = sens_n};
+  sim_report_set_meta(rp, &m);
+  return rp;
+}
+
+/* Prints DIR/report.html to the --pdf file. */
+static int write_pdf(const run_args *a, FILE *out, FILE *err) {
+  char html[4096], errbuf[512] = "";
+  snprintf(html, sizeof html, "%s/report.html", a->out_dir);
+  if (sim_pdf_print(html, a->pdf, 120, errbuf, sizeof errbuf) != 0) {
+    fprintf(err, "imx-sim run: --pdf %s: %s\n", a->pdf, errbuf);
+    return 1;
+  }
+  if (!a->json) fprintf(out, "pdf: %s\n", a->pdf);
+  return 0;
+}
+
+/* Everything asked for, from one aggregation per run. Several runs (one per
+** elasticity): the first is the report (text, DIR/report.html), with the
+** range of all of them in it; each run's own files go to DIR/e<elasticity>/. */
+static int report_all(const run_args *a, uint32_t runs, const sim_result *r,
+                      FILE *out, FILE *err) {
+  int several = runs > 1, bad = 0, rc = 0;
+  sim_sens_row sens[ELASTICITIES_MAX];
+  sim_report *rp[ELASTICITIES_MAX] = {0};
+  uint32_t order[ELASTICITIES_MAX]; /* the runs by elasticity, for the range */
+  for (uint32_t k = 0; k < runs; k++) {
+    uint32_t j = k;
+    for (; j > 0 && a->elasticity_milli[order[j - 1]] > a->elasticity_milli[k]; j--)
+      order[j] = order[j - 1];
+    order[j] = k;
+  }
+  for (uint32_t k = 0; k < runs; k++) {
+    rp[k] = build_report(a, k, &r[k], sens, several ? runs : 0);
+    if (rp[k] == NULL) {
+      rc = (fprintf(err, "imx-sim run: out of memory\n"), 1);
+      goto out;
+    }
+  }
+  for (uint32_t j = 0; j < runs; j++)
+    sim_report_sens_row(rp[order[j]], a->elasticity_text[order[j]], &sens[j]);
+  if (a->json && several) {
+    fputs("{\"sensitivity\":[", out);
+    for (uint32_t k = 0; k < runs; k++) {
+      fprintf(out, "%s{\"elasticity\":%s,\"report\":", k ? "," : "", a->elasticity_text[k]);
+      bad |= sim_report_json(rp[k], out);
+      fputc('}', out);
+    }
+    fputs("]}\n", out);
+  } else if (a->json) {
+    bad |= sim_report_json(rp[0], out);
+  } else {
+    bad |= sim_report_text(rp[0], out);
+    for (uint32_t j = 0; several && j < runs; j++)
+      bad |= sim_report_sensitivity(rp[order[j]], a->elasticity_text[order[j]], j == 0, out);
+  }
+  if (bad) rc = (fprintf(err, "imx-sim run: cannot write the report\n"), 1);
+  if (rc == 0 && a->out_dir) rc = write_dir(a, NULL, rp[0], out, err);
+  for (uint32_t k = 0; rc == 0 && a->out_dir && several && k < runs; k++)
+    rc = write_dir(a, a->elasticity_text[k], rp[k], out, err);
+  if (rc == 0 && !a->json && several && a->out_dir)
+    fprintf(out, "each elasticity: %s/e<elasticity>/report.html\n", a->out_dir);
+  if (rc == 0 && a->pdf) rc = write_pdf(a, out, err);
+out:
+  for (uint32_t k = 0; k < runs; k++) sim_report_free(rp[k]);
   return rc;
 }
 
@@ -259,40 +322,39 @@ int imx_sim_run(int argc, char **argv, FILE *out, FILE *err) {
   run_args a;
   int rc = parse_run_args(argc, argv, &a, err);
   if (rc) return rc;
-  uint32_t runs = a.history ? a.elasticities_n : 1;
-  int several = runs > 1;
+  uint32_t runs = a.history ? a.elasticities_n : 1, done = 0;
   history_src src;
   if (a.history && history_open(&a, &src, err) != 0) {
     history_close(&src);
     return 1;
   }
-  if (a.json && several) fputs("{\"sensitivity\":[", out);
+  /* Every run is kept until the reports are written: the first report
+  ** shows the range of all of them. */
+  sim_scenario sc[ELASTICITIES_MAX];
+  sim_result r[ELASTICITIES_MAX];
+  memset(sc, 0, sizeof sc);
+  memset(r, 0, sizeof r);
   for (uint32_t k = 0; k < runs && rc == 0; k++) {
-    sim_scenario sc;
-    memset(&sc, 0, sizeof sc);
     imx_proto_error pe;
     if (a.history) {
-      if (import_scenario(&a, &src, k, &sc, err)) {
+      if (import_scenario(&a, &src, k, &sc[k], err)) {
         rc = 1;
         break;
       }
-    } else if (sim_scenario_load(a.scenario, &sc, &pe) != 0) {
+    } else if (sim_scenario_load(a.scenario, &sc[k], &pe) != 0) {
       fprintf(err, "imx-sim run: %s: %s: %s (%s)\n", a.scenario, pe.field,
               pe.message, pe.code);
-      return 1;
+      rc = 1;
+      break;
     }
-    sim_result r;
-    memset(&r, 0, sizeof r);
-    rc = run_one(&a, &sc, &r, err);
-    if (rc == 0) rc = report(&a, k, several, &r, out, err);
-    sim_result_free(&r);
-    sim_scenario_free(&sc);
+    done = k + 1;
+    rc = run_one(&a, &sc[k], &r[k], err);
   }
   if (a.history) history_close(&src);
-  /* Closed even after a failure, so that what was printed still parses;
-  ** the exit status says it is not complete. */
-  if (a.json && several) fputs("]}\n", out);
-  if (!a.json && several && rc == 0 && a.out_dir)
-    fprintf(out, "reports: %s/e<elasticity>/report.html\n", a.out_dir);
+  if (rc == 0) rc = report_all(&a, runs, r, out, err);
+  for (uint32_t k = 0; k < done; k++) {
+    sim_result_free(&r[k]);
+    sim_scenario_free(&sc[k]);
+  }
   return rc;
 }

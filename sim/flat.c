@@ -28,6 +28,17 @@
 ** the rule above on the calibrated demand; reconcile.c checks both against
 ** the history.)
 **
+** Outside options (a receiver's `outside_price`): a unit is worth no more
+** to it than the outside supplier's price (sim_schedule_period caps the
+** values). Under a headcount or percent key, a receiver whose charge in a
+** period passed what its units would have cost outside (outside price x
+** units) buys outside from the next period on: it takes nothing inside and
+** leaves the pool, which the remaining receivers share. A provider's
+** `fixed_cost` is in the pool every period, made or not, so that the charge
+** of each one left rises as others go: the death spiral of cost allocation.
+** When nobody is left, the pool is charged to nobody (the fixed cost is not
+** recovered).
+**
 ** The same function fills the most surplus each service could give, which
 ** both runs are measured against.
 */
@@ -48,7 +59,13 @@ typedef struct flat {
   uint32_t *order;      /* scratch: receivers by remainder             */
   uint64_t *rem;        /* by row: scratch for pool splits             */
   uint32_t period;      /* 0-based                                     */
+  uint32_t *left;       /* by row: result's flat_left                  */
 } flat;
+
+/* Receiver row i buys outside in this period. */
+static int gone(const flat *f, uint32_t i) {
+  return f->left[i] != 0 && f->left[i] <= f->period + 1;
+}
 
 /* Units worth more than price to the receiver (values highest first). */
 static int64_t units_wanted(const sim_row *w, const int64_t *eff, int64_t price) {
@@ -103,14 +120,14 @@ static int by_remainder(const void *a, const void *b) {
 
 /* Splits pool over the receivers of service s by f->weight, the cents left
 ** by rounding down going one each to the largest remainders. */
-static void split_pool(flat *f, uint32_t s, int64_t pool) {
+static int64_t split_pool(flat *f, uint32_t s, int64_t pool) {
   const sim_scenario *sc = f->sc;
   const uint32_t *rows = f->by_svc.rows + f->by_svc.off[s];
   uint32_t rows_n = f->by_svc.off[s + 1] - f->by_svc.off[s], n = 0;
   unsigned __int128 total = 0;
   for (uint32_t j = 0; j < rows_n; j++)
     if (sc->rows[rows[j]].side == SIM_RECEIVER) total += (uint64_t)f->weight[rows[j]];
-  if (pool == 0 || total == 0) return;
+  if (pool == 0 || total == 0) return 0;
   int64_t given = 0;
   for (uint32_t j = 0; j < rows_n; j++) {
     uint32_t i = rows[j];
@@ -126,6 +143,7 @@ static void split_pool(flat *f, uint32_t s, int64_t pool) {
   rem_key = f->rem;
   qsort(f->order, n, sizeof *f->order, by_remainder);
   for (int64_t k = 0; k < left; k++) f->cells[f->order[k]].amount_minor++;
+  return pool;
 }
 
 /* Charges one service's period by its key; fills its service cell. */
@@ -142,12 +160,14 @@ static void charge(flat *f, uint32_t s, sim_svc_cell *svc) {
       c->amount_minor = c->units * sv->rate_minor;
     } else if (sc->rows[i].side == SIM_PROVIDER) { /* it recovers its cost */
       for (int64_t k = 0; k < c->units; k++) c->amount_minor += f->eff[sc->rows[i].off + k];
+      if (!sc->hist_n) c->amount_minor += sc->rows[i].fixed_minor;
       pool += c->amount_minor;
     } else if (sc->hist_n) {
       c->amount_minor = 0; /* the history's lines, below */
     } else {
-      f->weight[i] = sv->key == SIM_KEY_HEADCOUNT ? sc->rows[i].headcount
-                                                  : sc->rows[i].share_bp;
+      f->weight[i] = gone(f, i) ? 0
+                     : sv->key == SIM_KEY_HEADCOUNT ? sc->rows[i].headcount
+                                                    : sc->rows[i].share_bp;
     }
   }
   if (sv->key != SIM_KEY_PER_UNIT && sc->hist_n) {
@@ -160,9 +180,21 @@ static void charge(flat *f, uint32_t s, sim_svc_cell *svc) {
       f->cells[h->send].amount_minor += h->amount_minor;
       f->cells[h->recv].amount_minor += h->amount_minor;
     }
-  } else if (sv->key != SIM_KEY_PER_UNIT) {
-    split_pool(f, s, pool);
+  } else if (sv->key != SIM_KEY_PER_UNIT && split_pool(f, s, pool) == 0) {
+    /* Nobody left to charge: the providers recover nothing. */
+    for (uint32_t j = 0; j < rows_n; j++) f->cells[rows[j]].amount_minor = 0;
   }
+  if (sv->key != SIM_KEY_PER_UNIT && !sc->hist_n)
+    for (uint32_t j = 0; j < rows_n; j++) {
+      uint32_t i = rows[j];
+      const sim_cell *c = &f->cells[i];
+      if (sc->rows[i].side != SIM_RECEIVER || sc->rows[i].outside_minor == 0 ||
+          f->left[i] != 0)
+        continue;
+      /* Both <= 1e9 x 1e6 and 1e15: no overflow. */
+      if (c->amount_minor > sc->rows[i].outside_minor * c->units)
+        f->left[i] = f->period + 2;
+    }
   for (uint32_t j = 0; j < rows_n; j++) {
     uint32_t i = rows[j];
     sim_cell *c = &f->cells[i];
@@ -186,7 +218,8 @@ static void flat_period(flat *f) {
     const sim_row *w = &sc->rows[i];
     const sim_service *sv = &sc->services[w->service];
     assert(w->side == SIM_RECEIVER && sc->rows[w->home].service == w->service);
-    f->want[i] = units_wanted(w, f->eff, sv->key == SIM_KEY_PER_UNIT ? sv->rate_minor : 0);
+    f->want[i] = gone(f, i) ? 0
+                 : units_wanted(w, f->eff, sv->key == SIM_KEY_PER_UNIT ? sv->rate_minor : 0);
   }
   for (uint32_t p = 0; p < sc->providers_n; p++) serve(f, p);
 }
@@ -207,7 +240,7 @@ static void deliver(const sim_scenario *sc, sim_cell *cells, sim_rng *g) {
 }
 
 int sim_flat_run(const sim_scenario *sc, sim_result *r) {
-  flat f = {.sc = sc};
+  flat f = {.sc = sc, .left = r->flat_left};
   int64_t *eff = malloc(((size_t)sc->units_n + 1) * sizeof *eff);
   int64_t *scratch = malloc(((size_t)2 * sc->units_n + 1) * sizeof *scratch);
   f.want = calloc((size_t)sc->rows_n + 1, sizeof *f.want);

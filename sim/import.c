@@ -803,10 +803,16 @@ static void write_head(const hist *h, const sim_import_opts *o, FILE *out) {
   }
 }
 
-/* , "site": "..." when the market file knows the cost centre's site. */
+/* , "name": "...", "site": "..." when the market file knows the cost
+** centre's name (other than its id) and site. */
 static void write_site(const sim_import_opts *o, const char *cc, FILE *out) {
   int64_t c = o->market ? imx_market_cc_find(o->market, cc) : -1;
-  if (c < 0 || o->market->ccs[c].site[0] == '\0') return;
+  if (c < 0) return;
+  if (o->market->ccs[c].name[0] && strcmp(o->market->ccs[c].name, cc) != 0) {
+    fputs(", \"name\": ", out);
+    sim_json_str(out, o->market->ccs[c].name);
+  }
+  if (o->market->ccs[c].site[0] == '\0') return;
   fputs(", \"site\": ", out);
   sim_json_str(out, o->market->ccs[c].site);
 }

@@ -37,10 +37,11 @@ int sim_result_init(sim_result *r, const sim_scenario *sc) {
   r->market.cells = calloc(cells ? cells : 1, sizeof(sim_cell));
   r->flat.svc = calloc(svcs ? svcs : 1, sizeof(sim_svc_cell));
   r->market.svc = calloc(svcs ? svcs : 1, sizeof(sim_svc_cell));
+  r->flat_left = calloc((size_t)sc->rows_n + 1, sizeof *r->flat_left);
   r->agents = sc->agents;
   r->seed = sc->seed;
   if (!r->max_surplus_minor || !r->flat.cells || !r->market.cells ||
-      !r->flat.svc || !r->market.svc) {
+      !r->flat.svc || !r->market.svc || !r->flat_left) {
     sim_result_free(r);
     return -1;
   }
@@ -53,6 +54,7 @@ void sim_result_free(sim_result *r) {
   free(r->market.cells);
   free(r->flat.svc);
   free(r->market.svc);
+  free(r->flat_left);
   memset(r, 0, sizeof *r);
 }
 

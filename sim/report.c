@@ -58,14 +58,30 @@ static uint64_t magnitude(int64_t v) {
 ** axes that know nothing of the scenario; reports are written one at a
 ** time. Money goes through proto's one formatter, imx_money_format. */
 static int money_decimals = 2;
+/* 1 while the HTML report is written: money and counts get thousand
+** separators there (the terminal and CSV keep plain digits). */
+static int html_sep = 0;
+static const char *group3(numbuf *b, const char *plain);
+/* The scenario of the HTML report being written: the period labels of
+** time axes and the currency of money axes. */
+static const sim_scenario *axis_sc;
 
 /* A change of money, signed: +12.00, -3.50, 0.00. */
 static const char *fmt_money_change(numbuf *b, int64_t minor) {
   _Static_assert(sizeof b->s >= IMX_MONEY_TEXT_BYTES, "a formatted amount fits");
+  if (html_sep) {
+    numbuf t;
+    return group3(b, imx_money_format(minor, money_decimals, IMX_MONEY_PLUS, t.s));
+  }
   return imx_money_format(minor, money_decimals, IMX_MONEY_PLUS, b->s);
 }
 
 static const char *fmt_int(numbuf *b, int64_t v) {
+  if (html_sep) {
+    numbuf t;
+    snprintf(t.s, sizeof t.s, "%" PRId64, v);
+    return group3(b, t.s);
+  }
   snprintf(b->s, sizeof b->s, "%" PRId64, v);
   return b->s;
 }
@@ -104,6 +120,10 @@ static const char *fmt_fixed(numbuf *b, int64_t v, int places) {
 
 /* Money in major units: -1234.05. */
 static const char *fmt_money(numbuf *b, int64_t minor) {
+  if (html_sep) {
+    numbuf t;
+    return group3(b, imx_money_format(minor, money_decimals, 0, t.s));
+  }
   return imx_money_format(minor, money_decimals, 0, b->s);
 }
 
@@ -164,6 +184,7 @@ typedef struct ranked {
 
 /* The aggregation behind every report: what sim_report_build makes. */
 typedef struct sim_report agg;
+static int ranked_desc(const void *x, const void *y);
 struct sim_report {
   const sim_result *r;
   const sim_scenario *sc;
@@ -174,11 +195,17 @@ struct sim_report {
   cc_tot *cc[RUNS];        /* [C] */
   int64_t *cc_capacity;    /* [C] units over the whole run        */
   int64_t *xsub;           /* [C] cross-subsidy, receivers        */
-  int64_t *xsub_skipped;   /* [C] receiver-periods left out       */
+  int64_t *use_share;      /* [C] its share of the flat charges by
+                           ** use (units consumed), receivers     */
   uint8_t *role;           /* [C] ROLE_* bits                     */
   ranked *rank_a;          /* [C] scratch: one ranking at a time  */
   uint32_t providers, receivers; /* cost centres with such rows    */
-  int64_t skipped;         /* receiver-periods left out, all ccs  */
+  int64_t xsub_paid;       /* sum of the positive cross-subsidies */
+  uint32_t xsub_payers;    /* receivers with one                  */
+  int64_t fixed[RUNS];     /* charges above the providers' marginal
+                           ** cost of what they made             */
+  int outside;             /* some receiver has an outside option */
+  sim_report_meta meta;    /* the assumptions (sim_report_set_meta)*/
   sim_recon recon;         /* the flat run against the history    */
 };
 
@@ -190,7 +217,7 @@ static void agg_free(agg *a) {
   }
   free(a->cc_capacity);
   free(a->xsub);
-  free(a->xsub_skipped);
+  free(a->use_share);
   free(a->role);
   free(a->rank_a);
   sim_recon_free(&a->recon);
@@ -208,10 +235,10 @@ static int agg_alloc(agg *a) {
   }
   a->cc_capacity = calloc(C, sizeof(int64_t));
   a->xsub = calloc(C, sizeof(int64_t));
-  a->xsub_skipped = calloc(C, sizeof(int64_t));
+  a->use_share = calloc(C, sizeof(int64_t));
   a->role = calloc(C, 1);
   a->rank_a = calloc(C, sizeof(ranked));
-  ok = ok && a->cc_capacity && a->xsub && a->xsub_skipped && a->role &&
+  ok = ok && a->cc_capacity && a->xsub && a->use_share && a->role &&
        a->rank_a;
   return ok ? 0 : -1;
 }
@@ -240,29 +267,70 @@ static void agg_services(agg *a) {
   }
 }
 
-/* Cross-subsidy of one receiver row: what the flat rate charged minus what
-** the same units would have cost at the market's price of that service and
-** period (its mean price: the clearing price of a call). Consuming nothing costs nothing at any price; a period where the
-** market traded nothing has no price, so it is left out and counted. */
-static void agg_xsub_row(agg *a, uint32_t i) {
-  const sim_row *w = &a->sc->rows[i];
-  assert(w->side == SIM_RECEIVER && w->cc < a->C);
+/* Cross-subsidy (receivers): what the flat rate charged a cost centre
+** minus its use share, the part of the same charges that its use would
+** bear: in each service and period, the charges to all receivers split by
+** units consumed (the cents by the largest remainder, ties in row order).
+** A period in which nobody used the service has no use to split by: each
+** receiver's use share is its own charge. So in each service and period
+** the use shares add up to the charges, and the cross-subsidies of all
+** receivers net to zero by construction: what one paid for others' use,
+** the others did not pay for theirs. A per_unit key charges by use and
+** gives none. */
+static int agg_xsub(agg *a) {
+  const sim_scenario *sc = a->sc;
+  sim_groups g;
+  if (sim_groups_build(sc, SIM_BY_SERVICE, &g) != 0) return -1;
+  ranked *rem = malloc(((size_t)g.widest + 1) * sizeof *rem);
+  if (rem == NULL) {
+    sim_groups_free(&g);
+    return -1;
+  }
   for (uint32_t p = 0; p < a->P; p++) {
-    const sim_cell *f = &a->r->flat.cells[(size_t)p * a->sc->rows_n + i];
-    const sim_svc_cell *m = &a->r->market.svc[(size_t)p * a->S + w->service];
-    if (f->units == 0) {
-      a->xsub[w->cc] += f->amount_minor;
-    } else if (m->units == 0) {
-      a->xsub_skipped[w->cc]++;
-      a->skipped++;
-    } else {
-      /* At the period's mean price, amount / units, without rounding the
-      ** price first (only the product is rounded, to the cent). */
-      __int128 x = (__int128)f->units * m->amount_minor;
-      assert(x >= 0 && m->units > 0);
-      a->xsub[w->cc] += f->amount_minor - (int64_t)((x + m->units / 2) / m->units);
+    const sim_cell *cells = a->r->flat.cells + (size_t)p * sc->rows_n;
+    for (uint32_t s = 0; s < a->S; s++) {
+      int64_t pool = 0, units = 0, given = 0;
+      uint32_t n = 0;
+      for (uint32_t j = g.off[s]; j < g.off[s + 1]; j++) {
+        uint32_t i = g.rows[j];
+        if (sc->rows[i].side != SIM_RECEIVER) continue;
+        pool += cells[i].amount_minor;
+        units += cells[i].units;
+      }
+      for (uint32_t j = g.off[s]; j < g.off[s + 1]; j++) {
+        uint32_t i = g.rows[j];
+        if (sc->rows[i].side != SIM_RECEIVER) continue;
+        if (units == 0) {
+          a->use_share[sc->rows[i].cc] += cells[i].amount_minor;
+          continue;
+        }
+        __int128 x = (__int128)pool * cells[i].units;
+        int64_t sh = (int64_t)(x / units);
+        a->use_share[sc->rows[i].cc] += sh;
+        given += sh;
+        rem[n++] = (ranked){(int64_t)(x % units), i};
+      }
+      if (units == 0) continue;
+      int64_t left = pool - given;
+      assert(left >= 0 && left <= (int64_t)n);
+      qsort(rem, n, sizeof *rem, ranked_desc);
+      for (int64_t k = 0; k < left; k++) a->use_share[sc->rows[rem[k].cc].cc]++;
     }
   }
+  free(rem);
+  sim_groups_free(&g);
+  int64_t sum = 0;
+  for (uint32_t c = 0; c < a->C; c++) {
+    if (!(a->role[c] & ROLE_RECEIVER)) continue;
+    a->xsub[c] = a->cc[RUN_FLAT][c].paid - a->use_share[c];
+    sum += a->xsub[c];
+    if (a->xsub[c] > 0) {
+      a->xsub_paid += a->xsub[c];
+      a->xsub_payers++;
+    }
+  }
+  IMX_ASSERT(sum == 0);
+  return 0;
 }
 
 static void agg_rows(agg *a) {
@@ -297,7 +365,13 @@ static void agg_rows(agg *a) {
         }
       }
     }
-    if (!prov) agg_xsub_row(a, i);
+    if (prov)
+      for (int k = 0; k < RUNS; k++)
+        for (uint32_t p = 0; p < a->P; p++) {
+          const sim_cell *c = &run_of(a->r, k)->cells[(size_t)p * sc->rows_n + i];
+          a->fixed[k] += c->amount_minor - c->worth_minor;
+        }
+    if (!prov && w->outside_minor) a->outside = 1;
   }
 }
 
@@ -323,6 +397,10 @@ static int agg_build(const sim_result *r, agg *a) {
   for (uint32_t c = 0; c < a->C; c++) {
     a->providers += (a->role[c] & ROLE_PROVIDER) != 0;
     a->receivers += (a->role[c] & ROLE_RECEIVER) != 0;
+  }
+  if (agg_xsub(a) != 0) {
+    agg_free(a);
+    return -1;
   }
   assert(a->all[RUN_FLAT].max_surplus == a->all[RUN_MARKET].max_surplus);
   return 0;
@@ -523,14 +601,10 @@ static void text_two_lists(FILE *o, const agg *a, const ranked *v, uint32_t n,
 
 static void text_movers(const agg *a, FILE *o) {
   uint32_t n = rank_ccs(a, ROLE_RECEIVER, v_xsub, a->rank_a);
-  fputs("Cross-subsidy per receiver: flat-rate charge - market cost of the "
-        "same units\n", o);
-  text_two_lists(o, a, a->rank_a, n, "pays more under the flat rate",
-                 "is subsidised by the flat rate");
-  if (a->skipped > 0)
-    fprintf(o,
-            "  (%" PRId64 " receiver-periods left out: the market traded "
-            "nothing there)\n", a->skipped);
+  fputs("Cross-subsidy per receiver: flat-rate charge - its use share of the "
+        "same charges (nets to zero)\n", o);
+  text_two_lists(o, a, a->rank_a, n, "pays for others' use",
+                 "others pay for its use");
   n = rank_ccs(a, ROLE_PROVIDER, v_income_change, a->rank_a);
   fputs("Provider income: market - flat rate\n", o);
   text_two_lists(o, a, a->rank_a, n, "grows", "shrinks");
@@ -542,6 +616,355 @@ static void money_of(const sim_report *a) {
   money_decimals = d < 0 ? 2 : d;
 }
 
+
+/* ================================================ summary for the board
+**
+** Plain sentences in money, the same in every output: what the market
+** gains (surplus), the waste it removes (real resources), what happens to
+** capacity use and the fixed cost of idle capacity, that internal charges
+** are transfers, and the cross-subsidy; then the assumptions. */
+
+/* Digits of a plain number (an optional sign, digits, an optional
+** fraction) with a comma every three digits of the integer part. */
+static const char *group3(numbuf *b, const char *plain) {
+  char tmp[sizeof b->s];
+  size_t n = strlen(plain), i = 0, o = 0;
+  assert(n < sizeof tmp);
+  memcpy(tmp, plain, n + 1);
+  if (tmp[0] == '-' || tmp[0] == '+') b->s[o++] = tmp[i++];
+  size_t end = i;
+  while (tmp[end] >= '0' && tmp[end] <= '9') end++;
+  for (; i < end; i++) {
+    b->s[o++] = tmp[i];
+    size_t rest = end - i - 1;
+    if (rest > 0 && rest % 3 == 0) b->s[o++] = ',';
+    assert(o < sizeof b->s - 8);
+  }
+  size_t tail = strlen(tmp + end);
+  assert(o + tail < sizeof b->s);
+  memcpy(b->s + o, tmp + end, tail + 1);
+  return b->s;
+}
+
+static const char *sep_money(numbuf *b, int64_t minor) {
+  numbuf t;
+  return group3(b, imx_money_format(minor, money_decimals, 0, t.s));
+}
+static const char *sep_money_change(numbuf *b, int64_t minor) {
+  numbuf t;
+  return group3(b, imx_money_format(minor, money_decimals, IMX_MONEY_PLUS, t.s));
+}
+static const char *sep_int(numbuf *b, int64_t v) {
+  numbuf t;
+  snprintf(t.s, sizeof t.s, "%" PRId64, v);
+  return group3(b, t.s);
+}
+
+/* "12 periods (2026-01 to 2026-12)", or "4 periods". */
+static void periods_text(const agg *a, char *buf, size_t cap) {
+  numbuf x, y;
+  if (a->sc->period_labels)
+    snprintf(buf, cap, "%" PRIu32 " period%s (%s to %s)", a->P, a->P == 1 ? "" : "s",
+             sim_period_label(a->sc, 1, x.s, sizeof x.s),
+             sim_period_label(a->sc, a->P, y.s, sizeof y.s));
+  else
+    snprintf(buf, cap, "%" PRIu32 " period%s", a->P, a->P == 1 ? "" : "s");
+}
+
+#define SUMMARY_LINES 7
+#define SUMMARY_BYTES 600
+
+/* Receiver row i buys outside under the flat rate in period p (0-based). */
+static int flat_gone(const agg *a, uint32_t i, uint32_t p) {
+  uint32_t l = a->r->flat_left[i];
+  return l != 0 && l <= p + 1;
+}
+
+static int summary_lines(const agg *a, char (*l)[SUMMARY_BYTES]) {
+  const tot *f = &a->all[RUN_FLAT], *m = &a->all[RUN_MARKET];
+  const char *cur = a->sc->currency;
+  numbuf b[8];
+  char per[96];
+  int n = 0;
+  periods_text(a, per, sizeof per);
+  snprintf(l[n++], SUMMARY_BYTES,
+           "Surplus gained (the worth of what receivers used minus the cost of making "
+           "it): %s %s over %s; efficiency %s under the flat rate, %s in the market.",
+           sep_money_change(&b[0], m->surplus - f->surplus), cur, per,
+           fmt_pct(&b[1], f->surplus, f->max_surplus, "n/a"),
+           fmt_pct(&b[2], m->surplus, m->max_surplus, "n/a"));
+  snprintf(l[n++], SUMMARY_BYTES,
+           "Waste removed: %s units that cost more to make than they were worth to "
+           "those who used them, %s %s of real resources saved (the market leaves "
+           "%s units, %s %s).",
+           sep_int(&b[0], f->waste_units - m->waste_units),
+           sep_money(&b[1], f->waste - m->waste), cur, sep_int(&b[2], m->waste_units),
+           sep_money(&b[3], m->waste), cur);
+  snprintf(l[n++], SUMMARY_BYTES,
+           "Capacity use: %s under the flat rate, %s in the market (%s units of "
+           "capacity idle instead of %s). What providers earn above the marginal cost "
+           "of what they make has to pay their fixed costs, the fixed cost of idle "
+           "capacity included: %s %s under the flat rate, %s in the market. That "
+           "fixed cost is saved only when idle capacity is cut or used otherwise.",
+           fmt_pct(&b[0], f->units, f->capacity, "n/a"),
+           fmt_pct(&b[1], m->units, m->capacity, "n/a"),
+           sep_int(&b[4], m->capacity - m->units), sep_int(&b[5], f->capacity - f->units),
+           sep_money(&b[2], a->fixed[RUN_FLAT]), cur, sep_money(&b[3], a->fixed[RUN_MARKET]));
+  snprintf(l[n++], SUMMARY_BYTES,
+           "Internal charges: %s %s under the flat rate, %s in the market (%s). They "
+           "are transfers between cost centres of one group and net to zero for it: "
+           "lower charges are not a saving in themselves; the saving is the surplus "
+           "and the waste above.",
+           sep_money(&b[0], f->charges), cur, sep_money(&b[1], m->charges),
+           sep_money_change(&b[2], m->charges - f->charges));
+  snprintf(l[n++], SUMMARY_BYTES,
+           "Cross-subsidy under the flat rate: %" PRIu32 " receiving cost centre%s paid "
+           "%s %s for others' use; the others paid as much less (winners and losers "
+           "net to zero).",
+           a->xsub_payers, a->xsub_payers == 1 ? "" : "s", sep_money(&b[0], a->xsub_paid),
+           cur);
+  if (a->outside) {
+    uint32_t with = 0, left = 0, stay = 0;
+    for (uint32_t i = a->sc->providers_n; i < a->sc->rows_n; i++) {
+      if (a->sc->rows[i].outside_minor == 0) continue;
+      with++;
+      left += flat_gone(a, i, a->P - 1);
+      int buys = 0;
+      for (uint32_t p = 0; p < a->P; p++)
+        buys |= a->r->market.cells[(size_t)p * a->sc->rows_n + i].units > 0;
+      stay += buys;
+    }
+    snprintf(l[n++], SUMMARY_BYTES,
+             "Outside suppliers: under the flat rate %" PRIu32 " of the %" PRIu32
+             " receivers that have one left for it by the last period, and the "
+             "service's fixed cost fell on fewer and fewer; in the market %" PRIu32
+             " of them still buy inside.",
+             left, with, stay);
+  }
+  return n;
+}
+
+static void assumptions_text(const agg *a, char *buf, size_t cap) {
+  const sim_report_meta *m = &a->meta;
+  char per[96];
+  periods_text(a, per, sizeof per);
+  size_t o = 0;
+#define PUT(...) (o += (size_t)snprintf(buf + o, o < cap ? cap - o : 0, __VA_ARGS__))
+  if (m->history) PUT("history %s", m->history);
+  else PUT("scenario %s", m->scenario ? m->scenario : "(in memory)");
+  if (m->market) PUT(", market file %s", m->market);
+  if (m->elasticity) PUT("; price elasticity of demand %s (assumed)", m->elasticity);
+  else PUT("; demand as the scenario's values");
+  PUT("; agents %s, seed %" PRIu64 ", rounds %" PRIu32 "; %s; money in %s",
+      sim_agents_name(a->r->agents), a->r->seed, m->rounds ? m->rounds : 30u, per,
+      a->sc->currency);
+#undef PUT
+  if (o >= cap && cap > 4) memcpy(buf + cap - 4, "...", 4);
+}
+
+void sim_report_set_meta(sim_report *a, const sim_report_meta *m) {
+  a->meta = *m;
+}
+
+void sim_report_sens_row(const sim_report *a, const char *label, sim_sens_row *out) {
+  memset(out, 0, sizeof *out);
+  snprintf(out->label, sizeof out->label, "%s", label);
+  out->max_surplus = a->all[RUN_FLAT].max_surplus;
+  for (int k = 0; k < RUNS; k++) {
+    out->surplus[k] = a->all[k].surplus;
+    out->units[k] = a->all[k].units;
+    out->charges[k] = a->all[k].charges;
+    out->waste_units[k] = a->all[k].waste_units;
+    out->waste[k] = a->all[k].waste;
+  }
+}
+
+/* s after `first`, wrapped at spaces to lines of at most `width` bytes, the
+** lines after the first indented by `indent` spaces. */
+static void text_wrap(FILE *o, const char *first, const char *s, int indent, int width) {
+  int col = (int)strlen(first), fresh = 1; /* fresh: no word on the line yet */
+  fputs(first, o);
+  while (*s == ' ') s++;
+  while (*s) {
+    const char *sp = strchr(s, ' ');
+    int len = sp ? (int)(sp - s) : (int)strlen(s);
+    if (!fresh && col + 1 + len > width) {
+      fprintf(o, "\n%*s", indent, "");
+      col = indent;
+      fresh = 1;
+    }
+    if (!fresh) {
+      fputc(' ', o);
+      col++;
+    }
+    fwrite(s, 1, (size_t)len, o);
+    col += len;
+    fresh = 0;
+    s += len;
+    while (*s == ' ') s++;
+  }
+  fputc('\n', o);
+}
+
+static void text_summary(const agg *a, FILE *o) {
+  char l[SUMMARY_LINES][SUMMARY_BYTES], as[1024], line[1100];
+  int n = summary_lines(a, l);
+  fputs("Summary for the board\n", o);
+  for (int i = 0; i < n; i++) text_wrap(o, "  - ", l[i], 4, 100);
+  assumptions_text(a, as, sizeof as);
+  snprintf(line, sizeof line, "%s.", as);
+  text_wrap(o, "Assumptions: ", line, 2, 100);
+  fputc('\n', o);
+}
+
+/* ------------------------------------------------ outside options */
+
+/* Receivers of service s inside under the flat rate in period p. */
+static uint32_t flat_inside(const agg *a, uint32_t s, uint32_t p) {
+  uint32_t n = 0;
+  for (uint32_t i = a->sc->providers_n; i < a->sc->rows_n; i++)
+    if (a->sc->rows[i].service == s && !flat_gone(a, i, p)) n++;
+  return n;
+}
+
+static int service_has_outside(const agg *a, uint32_t s) {
+  for (uint32_t i = a->sc->providers_n; i < a->sc->rows_n; i++)
+    if (a->sc->rows[i].service == s && a->sc->rows[i].outside_minor) return 1;
+  return 0;
+}
+
+static uint32_t market_buying(const agg *a, uint32_t s, uint32_t p) {
+  uint32_t n = 0;
+  for (uint32_t i = a->sc->providers_n; i < a->sc->rows_n; i++)
+    if (a->sc->rows[i].service == s &&
+        a->r->market.cells[(size_t)p * a->sc->rows_n + i].units > 0)
+      n++;
+  return n;
+}
+
+/* Who leaves after period p (for p + 1): "CC-1100 Sales, ...". */
+static void leaving_text(const agg *a, uint32_t s, uint32_t p, char *buf, size_t cap) {
+  size_t o = 0;
+  buf[0] = '\0';
+  for (uint32_t i = a->sc->providers_n; i < a->sc->rows_n && o < cap; i++) {
+    const sim_row *w = &a->sc->rows[i];
+    if (w->service != s || a->r->flat_left[i] != p + 2) continue;
+    const sim_cc *c = &a->sc->ccs[w->cc];
+    o += (size_t)snprintf(buf + o, cap - o, "%s%s%s%s", o ? ", " : "", c->id,
+                          c->name[0] ? " " : "", c->name);
+  }
+}
+
+static void text_outside(const agg *a, FILE *o) {
+  if (!a->outside) return;
+  for (uint32_t s = 0; s < a->S; s++) {
+    if (!service_has_outside(a, s)) continue;
+    fputs("Outside suppliers, ", o);
+    fputs(a->sc->services[s].id, o);
+    fputs(": a receiver leaves the flat rate after a period in which its charge\n"
+          "  passed the outside price of its units\n", o);
+    fprintf(o, "  %-8s %6s %20s  %7s %14s  %s\n", "period", "inside", "charge per inside",
+            "market", "market price", "leaving (flat rate)");
+    for (uint32_t p = 0; p < a->P; p++) {
+      const sim_svc_cell *f = &a->r->flat.svc[(size_t)p * a->S + s];
+      const sim_svc_cell *m = &a->r->market.svc[(size_t)p * a->S + s];
+      uint32_t in = flat_inside(a, s, p);
+      numbuf b[3];
+      char who[512];
+      leaving_text(a, s, p, who, sizeof who);
+      fprintf(o, "  %-8s %6" PRIu32 " %20s  %7" PRIu32 " %14s%s%s\n",
+              sim_period_label(a->sc, p + 1, b[0].s, sizeof b[0].s), in,
+              in ? sep_money(&b[1], (f->amount_minor + in / 2) / in) : "-",
+              market_buying(a, s, p), m->units ? sep_money(&b[2], m->price_minor) : "-",
+              who[0] ? "  " : "", who);
+    }
+    fputc('\n', o);
+  }
+}
+
+static void json_summary(const agg *a, FILE *o) {
+  const tot *f = &a->all[RUN_FLAT], *m = &a->all[RUN_MARKET];
+  numbuf b[2];
+  fprintf(o, ",\n\"summary\":{\"surplus_gained\":%" PRId64 ",\"waste_removed\":%" PRId64
+             ",\"waste_units_removed\":%" PRId64 ",\"utilisation\":{\"flat_rate\":%s,"
+             "\"market\":%s},\"above_marginal_cost\":{\"flat_rate\":%" PRId64
+             ",\"market\":%" PRId64 "},\"charges_change\":%" PRId64
+             ",\"charges_net_for_group\":0,\"cross_subsidy_paid\":%" PRId64
+             ",\"cross_subsidy_payers\":%" PRIu32 ",\"text\":[",
+          m->surplus - f->surplus, f->waste - m->waste, f->waste_units - m->waste_units,
+          fmt_ratio(&b[0], f->units, f->capacity, 6, "null"),
+          fmt_ratio(&b[1], m->units, m->capacity, 6, "null"), a->fixed[RUN_FLAT],
+          a->fixed[RUN_MARKET], m->charges - f->charges, a->xsub_paid, a->xsub_payers);
+  char l[SUMMARY_LINES][SUMMARY_BYTES], as[1024];
+  int n = summary_lines(a, l);
+  for (int i = 0; i < n; i++) {
+    if (i) fputc(',', o);
+    sim_json_str(o, l[i]);
+  }
+  const sim_report_meta *mt = &a->meta;
+  fputs("]},\n\"assumptions\":{\"scenario\":", o);
+  if (mt->scenario) sim_json_str(o, mt->scenario); else fputs("null", o);
+  fputs(",\"history\":", o);
+  if (mt->history) sim_json_str(o, mt->history); else fputs("null", o);
+  fputs(",\"market\":", o);
+  if (mt->market) sim_json_str(o, mt->market); else fputs("null", o);
+  fprintf(o, ",\"elasticity\":%s,\"agents\":", mt->elasticity ? mt->elasticity : "null");
+  sim_json_str(o, sim_agents_name(a->r->agents));
+  fprintf(o, ",\"seed\":%" PRIu64 ",\"rounds\":%" PRIu32 ",\"periods\":%" PRIu32
+             ",\"labels\":[", a->r->seed, mt->rounds ? mt->rounds : 30u, a->P);
+  for (uint32_t p = 0; p < a->P; p++) {
+    if (p) fputc(',', o);
+    sim_json_str(o, sim_period_label(a->sc, p + 1, b[0].s, sizeof b[0].s));
+  }
+  assumptions_text(a, as, sizeof as);
+  fputs("],\"text\":", o);
+  sim_json_str(o, as);
+  fputc('}', o);
+  if (mt->sens_n) {
+    fputs(",\n\"sensitivity_range\":[", o);
+    for (uint32_t k = 0; k < mt->sens_n; k++) {
+      const sim_sens_row *r = &mt->sens[k];
+      fprintf(o, "%s{\"elasticity\":%s,\"max_surplus\":%" PRId64, k ? "," : "", r->label,
+              r->max_surplus);
+      for (int q = 0; q < RUNS; q++)
+        fprintf(o, ",\"%s\":{\"surplus\":%" PRId64 ",\"efficiency\":%s,\"units\":%" PRId64
+                   ",\"charges\":%" PRId64 ",\"waste_units\":%" PRId64 ",\"waste\":%" PRId64 "}",
+                q ? "market" : "flat_rate", r->surplus[q],
+                fmt_ratio(&b[0], r->surplus[q], r->max_surplus, 6, "null"), r->units[q],
+                r->charges[q], r->waste_units[q], r->waste[q]);
+      fputc('}', o);
+    }
+    fputc(']', o);
+  }
+  if (!a->outside) return;
+  fputs(",\n\"outside\":[", o);
+  int first = 1;
+  for (uint32_t s = 0; s < a->S; s++) {
+    if (!service_has_outside(a, s)) continue;
+    fputs(first ? "{\"service\":" : ",{\"service\":", o);
+    first = 0;
+    sim_json_str(o, a->sc->services[s].id);
+    fputs(",\"periods\":[", o);
+    for (uint32_t p = 0; p < a->P; p++) {
+      const sim_svc_cell *fc = &a->r->flat.svc[(size_t)p * a->S + s];
+      uint32_t in = flat_inside(a, s, p);
+      fprintf(o, "%s{\"period\":%" PRIu32 ",\"inside\":%" PRIu32
+                 ",\"charge_per_inside\":%s,\"market_buying\":%" PRIu32 ",\"leaving\":[",
+              p ? "," : "", p + 1, in,
+              in ? fmt_int(&b[0], (fc->amount_minor + in / 2) / in) : "null",
+              market_buying(a, s, p));
+      int k = 0;
+      for (uint32_t i = a->sc->providers_n; i < a->sc->rows_n; i++)
+        if (a->sc->rows[i].service == s && a->r->flat_left[i] == p + 2) {
+          if (k++) fputc(',', o);
+          sim_json_str(o, a->sc->ccs[a->sc->rows[i].cc].id);
+        }
+      fputs("]}", o);
+    }
+    fputs("]}", o);
+  }
+  fputc(']', o);
+}
 
 /* ============================================================== quality
 **
@@ -734,11 +1157,13 @@ static void json_recon(const agg *a, FILE *o) {
 int sim_report_text(const sim_report *a, FILE *out) {
   money_of(a);
   text_header(a, out);
+  text_summary(a, out);
   text_recon(a, out);
   if (a->sc->hist_n) fputc('\n', out);
   text_totals(a, out);
   text_services(a, out);
   text_quality(a, out);
+  text_outside(a, out);
   text_movers(a, out);
   return ferror(out) ? -1 : 0;
 }
@@ -888,7 +1313,7 @@ static void json_cc(const agg *a, FILE *o, uint32_t c) {
   const sim_cc *cc = &a->sc->ccs[c];
   int prov = (a->role[c] & ROLE_PROVIDER) != 0;
   int recv = (a->role[c] & ROLE_RECEIVER) != 0;
-  numbuf x, y;
+  numbuf x, y, z;
   fputs("{\"id\":", o);
   sim_json_str(o, cc->id);
   fputs(",\"site\":", o);
@@ -902,9 +1327,10 @@ static void json_cc(const agg *a, FILE *o, uint32_t c) {
   fputs(",\"market\":", o);
   json_cc_run(a, o, c, RUN_MARKET);
   fprintf(o,
-          ",\"cross_subsidy\":%s,\"cross_subsidy_skipped\":%" PRId64
+          ",\"cross_subsidy\":%s,\"use_share\":%s"
           ",\"income_change\":%s}",
-          recv ? fmt_int(&x, a->xsub[c]) : "null", a->xsub_skipped[c],
+          recv ? fmt_int(&x, a->xsub[c]) : "null",
+          recv ? fmt_int(&z, a->use_share[c]) : "null",
           prov ? fmt_int(&y, v_income_change(a, c)) : "null");
 }
 
@@ -924,6 +1350,7 @@ int sim_report_json(const sim_report *a, FILE *out) {
   fputc(']', out);
   json_quality(a, out);
   json_recon(a, out);
+  json_summary(a, out);
   fputs("}\n", out);
   return ferror(out) ? -1 : 0;
 }
@@ -1035,21 +1462,22 @@ static void csv_ccs(const agg *a, FILE *o) {
     fprintf(o, ",%1$s_consumed,%1$s_produced,%1$s_paid,%1$s_received,"
                "%1$s_net,%1$s_worth,%1$s_cost,%1$s_utilisation,"
                "%1$s_budget_use", run_csv[k]);
-  fputs(",income_change,cross_subsidy,cross_subsidy_skipped\n", o);
+  fputs(",income_change,use_share,cross_subsidy\n", o);
   for (uint32_t c = 0; c < a->C; c++) {
     const sim_cc *cc = &a->sc->ccs[c];
     int prov = (a->role[c] & ROLE_PROVIDER) != 0;
     int recv = (a->role[c] & ROLE_RECEIVER) != 0;
-    numbuf b[3];
+    numbuf b[4];
     csv_str(o, cc->id);
     fputc(',', o);
     csv_str(o, cc->site);
     fprintf(o, ",%" PRId64 ",%d,%d,%s,%" PRId64, cc->headcount, prov, recv,
             fmt_money(&b[0], cc->budget_minor * a->P), a->cc_capacity[c]);
     for (int k = 0; k < RUNS; k++) csv_cc_run(a, o, c, k);
-    fprintf(o, ",%s,%s,%" PRId64 "\n",
+    fprintf(o, ",%s,%s,%s\n",
             prov ? fmt_money(&b[1], v_income_change(a, c)) : "",
-            recv ? fmt_money(&b[2], a->xsub[c]) : "", a->xsub_skipped[c]);
+            recv ? fmt_money(&b[3], a->use_share[c]) : "",
+            recv ? fmt_money(&b[2], a->xsub[c]) : "");
   }
 }
 
@@ -1187,17 +1615,32 @@ static void svg_xaxis(FILE *o, int x0, int y0, int w, int h, const axis *ax) {
             "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
             v == 0 ? "axis" : "grid", x, y0, x, y0 + h, x, y0 + h + 16, b.s);
   }
+  if (ax->label == label_money && axis_sc) { /* the currency of a money axis */
+    fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"u\">", x0 + w / 2,
+            y0 + h + 32);
+    html_str(o, axis_sc->currency);
+    fputs("</text>\n", o);
+  }
 }
 
-/* Period numbers under a time axis, at most about eight of them. */
-static void svg_periods(FILE *o, int x0, int y, int w, uint32_t P) {
-  uint32_t every = (P + 7) / 8;
+
+/* Period labels ("2026-01", else the number) under a time axis, at most
+** about `most` of them. */
+static void svg_periods_n(FILE *o, int x0, int y, int w, uint32_t P, uint32_t most) {
+  uint32_t every = (P + most - 1) / most;
   for (uint32_t p = 0; p < P; p += every) {
     int x = P == 1 ? x0 + w / 2 : x0 + (int)((int64_t)p * w / (P - 1));
-    fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%" PRIu32
-               "</text>", x, y, p + 1);
+    numbuf b;
+    const char *l = axis_sc ? sim_period_label(axis_sc, p + 1, b.s, sizeof b.s)
+                            : (snprintf(b.s, sizeof b.s, "%" PRIu32, p + 1), b.s);
+    fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", x, y);
+    html_str(o, l);
+    fputs("</text>", o);
   }
   fputc('\n', o);
+}
+static void svg_periods(FILE *o, int x0, int y, int w, uint32_t P) {
+  svg_periods_n(o, x0, y, w, P, 8);
 }
 
 typedef struct legend_item {
@@ -1284,7 +1727,7 @@ enum { PANEL_W = 315, PANEL_H = 205 };
 ** prices of a continuous market) against the flat rate's charge per unit. */
 static void panel_price(FILE *o, const agg *a, uint32_t s, int x, int y) {
   series flat, mkt;
-  int64_t max = 1;
+  int64_t max = 1, min = INT64_MAX;
   memset(&flat, 0, sizeof flat);
   memset(&mkt, 0, sizeof mkt);
   for (uint32_t p = 0; p < a->P; p++) {
@@ -1297,16 +1740,25 @@ static void panel_price(FILE *o, const agg *a, uint32_t s, int x, int y) {
     if (flat.has[p] && f->price_minor > max) max = f->price_minor;
     if (mkt.has[p] && m->price_hi_minor > max) max = m->price_hi_minor;
     if (mkt.has[p] && m->price_minor > max) max = m->price_minor;
+    if (flat.has[p] && f->price_minor < min) min = f->price_minor;
+    if (mkt.has[p] && m->price_lo_minor < min) min = m->price_lo_minor;
+    if (mkt.has[p] && m->price_minor < min) min = m->price_minor;
   }
-  axis ax = axis_make(0, max, 4, label_money);
+  /* From zero, unless the prices lie in the top half of that scale: then
+  ** from a little below the lowest, so that their differences show. */
+  int64_t lo = 0;
+  if (min != INT64_MAX && min > max / 2) lo = min - (max - min) / 4;
+  axis ax = axis_make(lo, max, 4, label_money);
   plot pl = {x + 64, y + 26, PANEL_W - 84, PANEL_H - 62, a->P, &ax};
   fprintf(o, "<text class=\"t\" x=\"%d\" y=\"%d\">", x + 10, y + 14);
   html_str(o, a->sc->services[s].id);
-  fputs(" <tspan class=\"u\">(per ", o);
+  fputs(" <tspan class=\"u\">(", o);
+  html_str(o, a->sc->currency);
+  fputs(" per ", o);
   html_str(o, a->sc->services[s].unit);
   fputs(")</tspan></text>\n", o);
   svg_yaxis(o, pl.x0, pl.y0, pl.w, pl.h, &ax);
-  svg_periods(o, pl.x0, pl.y0 + pl.h + 16, pl.w, a->P);
+  svg_periods_n(o, pl.x0, pl.y0 + pl.h + 16, pl.w, a->P, 4);
   for (uint32_t p = 0; p < a->P; p++) {
     const sim_svc_cell *m = &a->r->market.svc[(size_t)p * a->S + s];
     if (mkt.has[p] && m->price_lo_minor < m->price_hi_minor)
@@ -1417,7 +1869,7 @@ static void svg_grouped_bars(FILE *o, const agg *a, const bars *b) {
   int h = (int)b->n * 30 + 4;
   static const legend_item leg[] = {{C_FLAT, 0, "flat rate"},
                                     {C_MARKET, 0, "market"}};
-  svg_open(o, y0 + h + 30, b->title);
+  svg_open(o, y0 + h + 44, b->title);
   svg_legend(o, x0, 18, leg, 2);
   svg_xaxis(o, x0, y0, w, h, &ax);
   for (uint32_t i = 0; i < b->n; i++) {
@@ -1482,9 +1934,9 @@ static void chart_xsub(FILE *o, const agg *a) {
   int x0 = label_width(a, rows, m), w = SVG_W - x0 - 30, y0 = 34;
   int h = (int)m * 22 + 4, zero = x0 + axis_px(&ax, 0, w);
   static const legend_item leg[] = {
-      {C_GAIN, 0, "pays more under the flat rate than at market prices"},
-      {C_LOSS, 0, "is subsidised by the flat rate"}};
-  svg_open(o, y0 + h + 30, "Cross-subsidy per receiving cost centre");
+      {C_GAIN, 0, "pays for others' use"},
+      {C_LOSS, 0, "others pay for its use"}};
+  svg_open(o, y0 + h + 44, "Cross-subsidy per receiving cost centre");
   svg_legend(o, x0, 18, leg, 2);
   svg_xaxis(o, x0, y0, w, h, &ax);
   for (uint32_t i = 0; i < m; i++) {
@@ -1523,6 +1975,9 @@ static const char html_style[] =
     "white-space:nowrap}\n"
     "th{background:#f4f4f4;font-weight:600}.l{text-align:left}"
     "th.g{text-align:center;border-bottom:1px solid #ccc}\n"
+    ".own td{font-weight:600}ul.sum li{margin:3px 0;max-width:95ch}\n"
+    "@media print{body{margin:0;max-width:none}svg{max-width:100%;height:auto}"
+    "h2{break-after:avoid}svg,table{break-inside:avoid}}\n"
     ".pos{color:#2e7d32}.neg{color:#c0392b}.wide{overflow-x:auto}\n"
     "svg{display:block;margin:8px 0 4px}\n"
     "svg text{font:12px system-ui,Helvetica,Arial,sans-serif;fill:#333}\n"
@@ -1633,11 +2088,19 @@ static void html_services(const agg *a, FILE *o) {
 }
 
 /* One winner or loser: the cost centre, its two figures and the change. */
+static void html_cc_name(FILE *o, const agg *a, uint32_t c) {
+  html_str(o, a->sc->ccs[c].id);
+  if (a->sc->ccs[c].name[0]) {
+    fputs(" ", o);
+    html_str(o, a->sc->ccs[c].name);
+  }
+}
+
 static void html_mover(FILE *o, const agg *a, const ranked *q, int64_t f,
                        int64_t m) {
   numbuf x, y, z;
   fputs("<tr><td class=\"l\">", o);
-  html_str(o, a->sc->ccs[q->cc].id);
+  html_cc_name(o, a, q->cc);
   fputs("</td><td class=\"l\">", o);
   html_str(o, a->sc->ccs[q->cc].site);
   fprintf(o, "</td><td>%s</td><td>%s</td><td class=\"%s\">%s</td></tr>\n",
@@ -1652,14 +2115,14 @@ static void html_movers_table(FILE *o, const agg *a, int providers) {
   uint32_t np = count_pos(v, n, REPORT_TOP_N), nn = count_neg(v, n, REPORT_TOP_N);
   fprintf(o, "<table>\n<tr><th class=\"l\">cost centre</th><th class=\"l\">"
              "site</th><th>%s</th><th>%s</th><th>%s</th></tr>\n",
-          providers ? "income flat" : "charged flat",
-          providers ? "income market" : "charged market",
-          providers ? "change in income" : "cross-subsidy");
+          providers ? "income flat" : "charged flat (a)",
+          providers ? "income market" : "use share (b)",
+          providers ? "change in income" : "cross-subsidy (a &minus; b)");
   for (uint32_t i = 0; i < np + nn; i++) {
     const ranked *q = i < np ? &v[i] : &v[n - 1 - (i - np)];
     const cc_tot *f = &a->cc[RUN_FLAT][q->cc], *m = &a->cc[RUN_MARKET][q->cc];
     html_mover(o, a, q, providers ? f->received : f->paid,
-               providers ? m->received : m->paid);
+               providers ? m->received : a->use_share[q->cc]);
   }
   if (np + nn == 0)
     fputs("<tr><td class=\"l\" colspan=\"5\">none</td></tr>\n", o);
@@ -1687,7 +2150,7 @@ static void html_ccs(const agg *a, FILE *o) {
     const cc_tot *f = &a->cc[RUN_FLAT][c], *m = &a->cc[RUN_MARKET][c];
     numbuf b[6];
     fputs("<tr><td class=\"l\">", o);
-    html_str(o, a->sc->ccs[c].id);
+    html_cc_name(o, a, c);
     fputs("</td><td class=\"l\">", o);
     html_str(o, a->sc->ccs[c].site);
     fprintf(o, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%s</td>"
@@ -1727,11 +2190,13 @@ static void html_figures(const agg *a, FILE *o) {
             a->receivers);
   fputs(".</p>\n", o);
   chart_costs(o, a);
-  fputs("<h2>Winners and losers</h2>\n<p><b>Cross-subsidy</b> is what a "
-        "receiver was charged under the flat rate minus what the same units "
-        "would have cost at the market's price. Green: it paid for others "
-        "and gains from the market. Red: others paid for it; it pays more "
-        "in the market, or uses less.</p>\n", o);
+  fputs("<h2>Winners and losers</h2>\n<p><b>Cross-subsidy</b> = what a "
+        "receiver was charged under the flat rate (a) minus its <b>use share</b> "
+        "(b): in each service and period, the same charges split by the units "
+        "each receiver consumed. The use shares add up to the charges, so the "
+        "cross-subsidies of all receivers net to zero by construction: what the "
+        "green ones paid for others' use, the red ones did not pay for theirs. "
+        "A per-unit rate charges by use and gives none.</p>\n", o);
   chart_xsub(o, a);
   html_movers_table(o, a, 0);
   fputs("<h2>Providers</h2>\n<p>Units produced as a share of capacity, flat "
@@ -1817,8 +2282,127 @@ static void html_recon(const agg *a, FILE *o) {
   fputs("</table></div>\n", o);
 }
 
+static void html_summary(const agg *a, FILE *o) {
+  char l[SUMMARY_LINES][SUMMARY_BYTES], as[1024];
+  int n = summary_lines(a, l);
+  fputs("<h2>Summary for the board</h2>\n<ul class=\"sum\">\n", o);
+  for (int i = 0; i < n; i++) {
+    fputs("<li>", o);
+    html_str(o, l[i]);
+    fputs("</li>\n", o);
+  }
+  assumptions_text(a, as, sizeof as);
+  fputs("</ul>\n<p><b>Assumptions:</b> ", o);
+  html_str(o, as);
+  fputs(".</p>\n", o);
+}
+
+/* The range of runs at other elasticities: a table and one chart of the
+** efficiency of both runs at each. */
+static void html_sensitivity(const agg *a, FILE *o) {
+  const sim_report_meta *mt = &a->meta;
+  if (mt->sens_n == 0) return;
+  fputs("<h2>Sensitivity to the assumed price elasticity</h2>\n<p>The elasticity "
+        "of demand cannot be observed, so the same history is run at each of "
+        "these; this report's figures are at ", o);
+  html_str(o, mt->elasticity ? mt->elasticity : "?");
+  fputs(". Show the range, not one number.</p>\n<table>\n<tr><th>elasticity</th>"
+        "<th>efficiency flat</th><th>efficiency market</th><th>surplus gained</th>"
+        "<th>units flat</th><th>units market</th><th>charges flat</th>"
+        "<th>charges market</th><th>waste removed</th></tr>\n", o);
+  int64_t hi = 1000000, lo = 0;
+  for (uint32_t k = 0; k < mt->sens_n; k++) {
+    const sim_sens_row *r = &mt->sens[k];
+    numbuf b[8];
+    int own = mt->elasticity && strcmp(r->label, mt->elasticity) == 0;
+    fprintf(o, "<tr%s><td>", own ? " class=\"own\"" : "");
+    html_str(o, r->label);
+    fprintf(o, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+               "<td>%s</td><td>%s</td></tr>\n",
+            fmt_pct(&b[0], r->surplus[0], r->max_surplus, "n/a"),
+            fmt_pct(&b[1], r->surplus[1], r->max_surplus, "n/a"),
+            fmt_money_change(&b[2], r->surplus[1] - r->surplus[0]),
+            fmt_int(&b[3], r->units[0]), fmt_int(&b[4], r->units[1]),
+            fmt_money(&b[5], r->charges[0]), fmt_money(&b[6], r->charges[1]),
+            fmt_money(&b[7], r->waste[0] - r->waste[1]));
+    for (int q = 0; q < RUNS; q++)
+      if (r->max_surplus) {
+        int64_t v = ratio_scaled(r->surplus[q], r->max_surplus, 1000000);
+        if (v < lo) lo = v < -10000000 ? -10000000 : v;
+      }
+  }
+  fputs("</table>\n", o);
+  axis ax = axis_make(lo, hi, 5, label_pct);
+  int x0 = 70, y0 = 40, h = 200, w = SVG_W - 100;
+  int slot = w / (int)mt->sens_n, bw = slot / 4 > 40 ? 40 : slot / 4;
+  static const legend_item leg[] = {{C_FLAT, 0, "flat rate"}, {C_MARKET, 0, "market"}};
+  svg_open(o, y0 + h + 50, "Efficiency at each assumed elasticity, flat rate vs market");
+  svg_legend(o, x0, 18, leg, 2);
+  svg_yaxis(o, x0, y0, w, h, &ax);
+  int zero = y0 + h - axis_px(&ax, 0, h);
+  for (uint32_t k = 0; k < mt->sens_n; k++) {
+    const sim_sens_row *r = &mt->sens[k];
+    int cx = x0 + slot * (int)k + slot / 2;
+    for (int q = 0; q < RUNS; q++) {
+      if (r->max_surplus == 0) continue;
+      int64_t v = ratio_scaled(r->surplus[q], r->max_surplus, 1000000);
+      int y = y0 + h - axis_px(&ax, v, h), x = cx - bw - 2 + q * (bw + 4);
+      numbuf t;
+      fprintf(o, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>"
+                 "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"v\">%s</text>\n",
+              x, y < zero ? y : zero, bw, y < zero ? zero - y : y - zero,
+              q ? C_MARKET : C_FLAT, x + bw / 2, (y < zero ? y : zero) - 4,
+              fmt_pct(&t, r->surplus[q], r->max_surplus, ""));
+    }
+    fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">elasticity ", cx,
+            y0 + h + 18);
+    html_str(o, r->label);
+    fputs("</text>\n", o);
+  }
+  fputs("</svg>\n", o);
+}
+
+static void html_outside(const agg *a, FILE *o) {
+  if (!a->outside) return;
+  for (uint32_t s = 0; s < a->S; s++) {
+    if (!service_has_outside(a, s)) continue;
+    fputs("<h2>Outside suppliers: ", o);
+    html_str(o, a->sc->services[s].id);
+    fputs("</h2>\n<p>Under the flat rate a receiving cost centre buys outside from "
+          "the period after one in which its charge passed what its units would "
+          "have cost there; the service's cost pool, mostly fixed, is then spread "
+          "over those left. In the market each pays the clearing price per unit "
+          "and none needs to leave.</p>\n<table>\n<tr><th>period</th>"
+          "<th>inside (flat)</th><th>charge per receiver inside</th>"
+          "<th>buying inside (market)</th><th>market price</th>"
+          "<th class=\"l\">leaving after this period (flat)</th></tr>\n", o);
+    for (uint32_t p = 0; p < a->P; p++) {
+      const sim_svc_cell *f = &a->r->flat.svc[(size_t)p * a->S + s];
+      const sim_svc_cell *m = &a->r->market.svc[(size_t)p * a->S + s];
+      uint32_t in = flat_inside(a, s, p);
+      numbuf b[3];
+      char who[512];
+      leaving_text(a, s, p, who, sizeof who);
+      fputs("<tr><td>", o);
+      html_str(o, sim_period_label(a->sc, p + 1, b[0].s, sizeof b[0].s));
+      fprintf(o, "</td><td>%" PRIu32 "</td><td>%s</td><td>%" PRIu32 "</td><td>%s</td>"
+                 "<td class=\"l\">", in,
+              in ? fmt_money(&b[1], (f->amount_minor + in / 2) / in) : "-",
+              market_buying(a, s, p), m->units ? fmt_money(&b[2], m->price_minor) : "-");
+      html_str(o, who);
+      fputs("</td></tr>\n", o);
+    }
+    fputs("</table>\n", o);
+  }
+}
+
 static void html_report(const agg *a, FILE *o) {
+  html_sep = 1;
+  axis_sc = a->sc;
   html_head(a, o);
+  html_summary(a, o);
+  html_sensitivity(a, o);
+  html_outside(a, o);
   html_recon(a, o);
   html_totals(a, o);
   html_services(a, o);
@@ -1828,6 +2412,8 @@ static void html_report(const agg *a, FILE *o) {
   fputs("<p class=\"meta\">Written by imx-sim. The numbers behind every "
         "figure are in periods.csv, services.csv and cost_centres.csv next "
         "to this file.</p>\n</body>\n</html>\n", o);
+  html_sep = 0;
+  axis_sc = NULL;
 }
 
 /* ================================================================ files */

@@ -271,9 +271,10 @@ static int64_t cc_of(loader *L, const char *id, const char *site) {
 /* Who the row is and for which service; no pair given twice. */
 static int row_identity(loader *L, const cJSON *obj, sim_row *r) {
   char id[IMX_NAME_BYTES_MAX + 1] = "", site[IMX_TEXT_BYTES_MAX + 1] = "";
-  char service[IMX_NAME_BYTES_MAX + 1] = "";
+  char service[IMX_NAME_BYTES_MAX + 1] = "", name[IMX_TEXT_BYTES_MAX + 1] = "";
   imx_proto_error *err = L->err;
   if (imx_json_string_copy(obj, "cc", IMX_NAME_BYTES_MAX, 1, id, err) ||
+      imx_json_string_copy(obj, "name", IMX_TEXT_BYTES_MAX, 0, name, err) ||
       imx_json_string_copy(obj, "site", IMX_TEXT_BYTES_MAX, 0, site, err) ||
       imx_json_string_copy(obj, "service", IMX_NAME_BYTES_MAX, 1, service, err))
     return -1;
@@ -281,6 +282,11 @@ static int row_identity(loader *L, const cJSON *obj, sim_row *r) {
   if (s < 0) return imx_proto_fail(err, "unknown_service", "service", "no such service");
   int64_t cc = cc_of(L, id, site);
   if (cc < 0) return -1;
+  sim_cc *c = &L->sc->ccs[cc];
+  if (name[0] && c->name[0] == '\0') memcpy(c->name, name, strlen(name) + 1);
+  else if (name[0] && strcmp(name, c->name) != 0)
+    return imx_proto_fail(err, "bad_field", "name",
+                          "differs from the name given before for this cost centre");
   r->cc = (uint32_t)cc;
   r->service = (uint32_t)s;
   if (pair_find(L, r->side, r->cc, r->service) >= 0)
@@ -420,11 +426,11 @@ static int parse_calibration(loader *L, const cJSON *obj, sim_row *r) {
 }
 
 static int parse_row(loader *L, const cJSON *obj, sim_row *r) {
-  static const char *const pkeys[] = {"cc", "site", "service", "costs",
-                                      "quality", NULL};
-  static const char *const rkeys[] = {"cc", "site", "headcount", "service",
+  static const char *const pkeys[] = {"cc", "name", "site", "service", "costs",
+                                      "quality", "fixed_cost", NULL};
+  static const char *const rkeys[] = {"cc", "name", "site", "headcount", "service",
                                       "values", "budget", "min_stars", "at",
-                                      "quantities", NULL};
+                                      "quantities", "outside_price", NULL};
   imx_proto_error *err = L->err;
   if (!cJSON_IsObject(obj)) return imx_proto_fail(err, "bad_field", "", "must be an object");
   int recv = r->side == SIM_RECEIVER;
@@ -433,6 +439,8 @@ static int parse_row(loader *L, const cJSON *obj, sim_row *r) {
       row_identity(L, obj, r) ||
       imx_json_int(obj, "headcount", 0, HEADCOUNT_MAX, &r->headcount, err) < 0 ||
       imx_json_int(obj, "budget", 0, BUDGET_MAX, &r->budget_minor, err) < 0 ||
+      imx_json_int(obj, "outside_price", 1, PRICE_MAX, &r->outside_minor, err) < 0 ||
+      imx_json_int(obj, "fixed_cost", 0, BUDGET_MAX, &r->fixed_minor, err) < 0 ||
       parse_schedule(L, obj, recv ? "values" : "costs", !recv, r) ||
       (recv && parse_calibration(L, obj, r)))
     return -1;
@@ -1097,6 +1105,14 @@ void sim_schedule_period(const sim_scenario *sc, uint32_t period, int64_t *eff) 
       for (uint32_t k = r->off + 1; k < r->off + r->n; k++)
         assert(r->side == SIM_PROVIDER ? eff[k] >= eff[k - 1] : eff[k] <= eff[k - 1]);
     }
+  }
+  /* With an outside supplier, a unit is worth no more than its price
+  ** there (a cap keeps the values highest first). */
+  for (uint32_t i = sc->providers_n; i < sc->rows_n; i++) {
+    const sim_row *r = &sc->rows[i];
+    if (r->outside_minor == 0) continue;
+    for (uint32_t k = r->off; k < r->off + r->n; k++)
+      if (eff[k] > r->outside_minor) eff[k] = r->outside_minor;
   }
 }
 

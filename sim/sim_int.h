@@ -100,6 +100,7 @@ typedef enum sim_side { SIM_PROVIDER = 0, SIM_RECEIVER = 1 } sim_side;
 
 typedef struct sim_cc {
   char id[IMX_NAME_BYTES_MAX + 1];
+  char name[IMX_TEXT_BYTES_MAX + 1]; /* "" when the file gives none      */
   char site[IMX_TEXT_BYTES_MAX + 1];
   int64_t headcount;     /* the largest a receiver row gave; 0 if none   */
   int64_t budget_minor;  /* per period: the sum of its receiver rows'    */
@@ -134,6 +135,16 @@ typedef struct sim_row {
                          ** has quality)                                 */
   int min_stars;         /* receivers, market: its bids' min_stars in
                          ** tenths (its own, else the scenario's); 0 none */
+  int64_t outside_minor; /* receivers: an outside supplier's price per
+                         ** unit (`outside_price`); 0 none. A unit is
+                         ** worth at most that (sim_schedule_period),
+                         ** and under a pool key the receiver leaves for
+                         ** the outside from the period after one whose
+                         ** charge passed outside_minor x its units    */
+  int64_t fixed_minor;   /* providers: fixed cost a period (`fixed_cost`),
+                         ** in a headcount or percent key's pool whether
+                         ** anything is made or not; not in surplus (the
+                         ** same under both runs)                       */
   /* Receivers calibrated per period (`at` and `quantities` in the file;
   ** at == 0: not calibrated). The file's values are the
   ** demand at `at` units; in period p they are stretched to quantities[p]:
@@ -328,6 +339,10 @@ typedef struct sim_result {
   const sim_scenario *sc;
   int64_t *max_surplus_minor; /* [period * services_n + service]         */
   sim_run flat, market;
+  uint32_t *flat_left;   /* [rows_n]: receivers with an outside option,
+                         ** the first period (1-based) they buy outside
+                         ** under the flat rate; 0 never (may be past
+                         ** the last period: they would leave next)    */
   sim_agents agents;     /* what the market run used                     */
   uint64_t seed;
 } sim_result;
@@ -478,6 +493,29 @@ int sim_report_dir(const sim_report *rp, const char *dir, char *errbuf,
 ** when head), labelled with the run's elasticity. */
 int sim_report_sensitivity(const sim_report *rp, const char *label, int head,
                            FILE *out);
+/* A run's totals as a row of the sensitivity range ([0] flat, [1] market). */
+typedef struct sim_sens_row {
+  char label[24];        /* the elasticity as given, "0.5"               */
+  int64_t surplus[2], max_surplus, units[2], charges[2], waste_units[2], waste[2];
+} sim_sens_row;
+void sim_report_sens_row(const sim_report *rp, const char *label, sim_sens_row *out);
+/* What the report states as its assumptions; every field may be NULL / 0.
+** sens: the range of runs at other elasticities, drawn in the same report
+** (the report's own run among them, its label `elasticity`). The strings
+** and the rows must outlive the report's writers. */
+typedef struct sim_report_meta {
+  const char *scenario, *history, *market; /* source files              */
+  const char *elasticity;                  /* imported: as given        */
+  uint32_t rounds;                         /* 0: the default, 30        */
+  const sim_sens_row *sens;
+  uint32_t sens_n;
+} sim_report_meta;
+void sim_report_set_meta(sim_report *rp, const sim_report_meta *m);
+/* pdf.c: prints html_path to pdf_path with headless Chromium (IMX_CHROMIUM,
+** else `chromium` on PATH), waiting at most timeout_s seconds. 0, or -1
+** with errbuf saying why (not installed, timed out, no PDF written). */
+int sim_pdf_print(const char *html_path, const char *pdf_path, int timeout_s,
+                  char *errbuf, size_t errcap);
 
 
 

@@ -80,7 +80,7 @@ check book_shows_each_offer_with_its_provider_bids_anonymous book_shows_provider
 directory_lists_every_cost_centre() {
   local out
   out=$(as CC-1100 who) || return 1
-  [ "$(grep -c 'CC-' <<<"$out")" -eq 15 ] &&
+  [ "$(grep -c 'CC-' <<<"$out")" -eq 33 ] &&
     grep -qE '^Logistics Centre Leipzig +CC-6100 +Leipzig +provider +warehouse\.m2month, truck\.day$' <<<"$out" &&
     grep -qE '^Group Controlling +CC-9000 +Hamburg +finance$' <<<"$out" &&
     ! grep -q 'budget' <<<"$out"

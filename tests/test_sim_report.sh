@@ -84,30 +84,54 @@ yen_summary_has_no_decimals() {
 }
 check a_currency_without_decimals_is_shown_without yen_summary_has_no_decimals
 
-# Cross-subsidy of CC-1300 (one payroll run a period, charged 180.00 by
-# headcount 40 of 100 of the 450.00 pool): 4 x (180.00 - the market's
-# payroll price). The summary and the JSON must agree with that.
-cross_subsidy_is_flat_charge_minus_market_cost() {
+# Cross-subsidy = flat-rate charge - use share (the service's charges of the
+# period split by units consumed). Payroll: CC-1100 (headcount 60) and
+# CC-1300 (40) take one run each of the 450.00 pool: charged 270.00 and
+# 180.00, use share 225.00 each; over 4 periods CC-1100 +180.00, CC-1300
+# -180.00. The helpdesk's per_unit key charges by use: no cross-subsidy.
+# Winners and losers net to zero.
+cross_subsidy_is_charge_minus_use_share() {
   "$sim" run "$small" --json >"$tmp/small.json.out" || return 1
-  local want got
-  want=$(jq '[.services[] | select(.id=="payroll.run") | .periods[].market.price
-              | 18000 - .] | add' "$tmp/small.json.out")
-  got=$(jq '.cost_centres[] | select(.id=="CC-1300") | .cross_subsidy' "$tmp/small.json.out")
-  [ -n "$want" ] && [ "$want" = "$got" ] || { echo "  want $want, got $got"; return 1; }
-  [ "$want" -lt 0 ] || { echo "  CC-1300 should be subsidised: $want"; return 1; }
-  # In the summary, CC-1300 is the most subsidised receiver.
-  local money
-  money=$(awk -v v="$want" 'BEGIN { m = v < 0 ? -v : v;
-          printf "-%d.%02d", int(m / 100), m % 100 }')
-  grep -A1 '^  pays more under the flat rate' "$tmp/small.txt" |
-    grep -Eq "CC-1300 +$money\$" ||
-    { echo "  no 'CC-1300 $money' in the summary"; return 1; }
+  jq -e '(.cost_centres[] | select(.id=="CC-1300") | .cross_subsidy == -18000
+            and .use_share == 90000 and .flat_rate.paid == 72000)
+     and (.cost_centres[] | select(.id=="CC-1100") | .cross_subsidy == 18000)
+     and ([.cost_centres[] | select(.receiver) | .cross_subsidy] | add) == 0
+     and ([.cost_centres[] | select(.receiver) | .use_share] | add) == .flat_rate.charges
+     and .summary.cross_subsidy_paid == 18000 and .summary.cross_subsidy_payers == 1
+     and .summary.charges_net_for_group == 0' \
+    "$tmp/small.json.out" >/dev/null || { echo "  wrong cross-subsidy"; return 1; }
+  grep -A1 '^  pays for others' "$tmp/small.txt" | grep -Eq 'CC-1100 +\+180\.00 +CC-1300 +-180\.00$' ||
+    { echo "  no 'CC-1100 +180.00  CC-1300 -180.00' in the summary"; cat "$tmp/small.txt"; return 1; }
 }
 if [ "$have_jq" -eq 1 ]; then
-  check cross_subsidy_is_flat_charge_minus_market_cost cross_subsidy_is_flat_charge_minus_market_cost
+  check cross_subsidy_is_charge_minus_use_share_and_nets_to_zero cross_subsidy_is_charge_minus_use_share
 else
-  skip cross_subsidy_is_flat_charge_minus_market_cost "jq is not installed"
+  skip cross_subsidy_is_charge_minus_use_share_and_nets_to_zero "jq is not installed"
 fi
+
+# The summary for the board, in words and money, then the assumptions: on
+# the terminal wrapped under a heading, in the JSON one string a sentence.
+small_summary_speaks_to_the_board() {
+  grep -qx 'Summary for the board' "$tmp/small.txt" &&
+    grep -q '^  - Surplus gained (the worth' "$tmp/small.txt" &&
+    grep -q '^Assumptions: scenario ' "$tmp/small.txt" || { head -20 "$tmp/small.txt"; return 1; }
+  [ "$have_jq" -eq 1 ] || return 0
+  "$sim" run "$small" --json >"$tmp/sum.json" || return 1
+  jq -e --arg f "$small" '.summary as $s | $s.text as $t
+    | $s.surplus_gained == 16000 and $s.waste_removed == 12000 and $s.waste_units_removed == 4
+      and $s.charges_change == (.market.charges - .flat_rate.charges)
+      and ($t[0] | startswith("Surplus gained (the worth of what receivers used minus the cost of making it): +160.00 EUR over 4 periods; efficiency 82.61 % under the flat rate, 100.00 % in the market"))
+      and ($t[1] | startswith("Waste removed: 4 units that cost more to make than they were worth to those who used them, 120.00 EUR of real resources saved"))
+      and ($t[2] | test("^Capacity use: .*the fixed cost of idle capacity included: .*saved only when idle capacity is cut"))
+      and ($t[3] | startswith("Internal charges: 2,760.00 EUR under the flat rate") and
+                   contains("transfers between cost centres of one group and net to zero for it: lower charges are not a saving in themselves"))
+      and $t[4] == "Cross-subsidy under the flat rate: 1 receiving cost centre paid 180.00 EUR for others'"'"' use; the others paid as much less (winners and losers net to zero)."
+      and .assumptions == {"scenario":$f,"history":null,"market":null,"elasticity":null,
+            "agents":"truthful","seed":7,"rounds":30,"periods":4,"labels":["1","2","3","4"],
+            "text":("scenario " + $f + "; demand as the scenario'"'"'s values; agents truthful, seed 7, rounds 30; 4 periods; money in EUR")}' \
+    "$tmp/sum.json" >/dev/null || { jq '.summary, .assumptions' "$tmp/sum.json"; return 1; }
+}
+check small_summary_speaks_to_the_board small_summary_speaks_to_the_board
 
 example_summary_has_every_row() {
   [ -f "$scenario" ] || { echo "  missing $scenario"; return 1; }
@@ -127,7 +151,7 @@ example_summary_has_every_row() {
   fi
   local n
   n=$(wc -l <"$tmp/ex.txt")
-  [ "$n" -le 45 ] || { echo "  $n lines: too long for a terminal"; return 1; }
+  [ "$n" -le 60 ] || { echo "  $n lines: too long for a terminal"; return 1; }
 }
 check example_summary_has_every_row example_summary_has_every_row
 
@@ -180,7 +204,7 @@ small_json_has_the_hand_computed_figures() {
                       "receivers":3,"agents":"truthful","seed":7,"currency":"EUR"}
     and (.cost_centres[] | select(.id == "CC-1300")
          | .flat_rate.paid == 72000 and .budget == 12000000
-           and .cross_subsidy_skipped == 0 and .income_change == null)
+           and .use_share == 90000 and .income_change == null)
     and (.cost_centres[] | select(.id == "CC-4200")
          | .flat_rate.received == 32000 and .capacity == 8
            and .flat_rate.utilisation == 0.5 and .cross_subsidy == null)' \
@@ -232,7 +256,7 @@ csv_and_html_are_written() {
   [ "$(head -1 "$d/services.csv")" = \
     "run,service,unit,mode,units,charges,price,surplus,max_surplus,efficiency,waste_units,waste,capacity,utilisation" ] &&
   [ "$(head -1 "$d/cost_centres.csv")" = \
-    "cc,site,headcount,provider,receiver,budget,capacity,flat_consumed,flat_produced,flat_paid,flat_received,flat_net,flat_worth,flat_cost,flat_utilisation,flat_budget_use,market_consumed,market_produced,market_paid,market_received,market_net,market_worth,market_cost,market_utilisation,market_budget_use,income_change,cross_subsidy,cross_subsidy_skipped" ] ||
+    "cc,site,headcount,provider,receiver,budget,capacity,flat_consumed,flat_produced,flat_paid,flat_received,flat_net,flat_worth,flat_cost,flat_utilisation,flat_budget_use,market_consumed,market_produced,market_paid,market_received,market_net,market_worth,market_cost,market_utilisation,market_budget_use,income_change,use_share,cross_subsidy" ] ||
     { echo "  wrong CSV header"; head -1 "$d"/*.csv; return 1; }
   # 2 runs x 4 periods x 2 services; 2 runs x 2 services; 6 cost centres.
   [ "$(wc -l <"$d/periods.csv")" -eq 17 ] && [ "$(wc -l <"$d/services.csv")" -eq 5 ] &&
@@ -329,6 +353,79 @@ else
   skip html_renders_in_headless_chromium "chromium is not installed (apt-get install chromium)"
 fi
 
+# ------------------------------------------------------------ PDF
+
+# --pdf prints the HTML report with headless Chromium: a PDF of a few pages
+# whose text is the report's (pdfinfo and pdftotext from poppler-utils).
+pdf_is_the_report() {
+  "$sim" run "$small" --out "$tmp/pdf" --pdf "$tmp/report.pdf" >"$tmp/pdf.txt" 2>"$tmp/pdf.err" ||
+    { cat "$tmp/pdf.err"; return 1; }
+  grep -qx "pdf: $tmp/report.pdf" "$tmp/pdf.txt" || return 1
+  local pages
+  pages=$(pdfinfo "$tmp/report.pdf" | awk '/^Pages:/ { print $2 }')
+  [ "${pages:-0}" -ge 2 ] && [ "$pages" -le 8 ] || { echo "  $pages pages"; return 1; }
+  pdftotext -layout "$tmp/report.pdf" "$tmp/report.pdf.txt" || return 1
+  grep -q 'Summary for the board' "$tmp/report.pdf.txt" &&
+    grep -q 'Surplus gained (the worth' "$tmp/report.pdf.txt" &&
+    grep -q 'net to zero' "$tmp/report.pdf.txt" &&
+    grep -q 'Assumptions:' "$tmp/report.pdf.txt" &&
+    grep -q 'Key figures' "$tmp/report.pdf.txt" ||
+    { echo "  the PDF's text is not the report's"; head -30 "$tmp/report.pdf.txt"; return 1; }
+}
+pdf_without_chromium_says_so() {
+  IMX_CHROMIUM=/nonexistent/chromium "$sim" run "$small" --out "$tmp/pdf2" \
+    --pdf "$tmp/no.pdf" >/dev/null 2>"$tmp/nopdf.err"
+  local rc=$?
+  [ "$rc" -eq 1 ] && grep -q 'is not installed (Debian: apt-get install chromium' "$tmp/nopdf.err" &&
+    [ ! -e "$tmp/no.pdf" ] || { echo "  rc $rc"; cat "$tmp/nopdf.err"; return 1; }
+  "$sim" run "$small" --pdf "$tmp/no.pdf" >/dev/null 2>"$tmp/nopdf.err"
+  rc=$?
+  [ "$rc" -eq 2 ] && grep -q -- '--pdf prints the HTML report that --out DIR writes' "$tmp/nopdf.err" ||
+    { echo "  rc $rc"; cat "$tmp/nopdf.err"; return 1; }
+}
+check pdf_without_chromium_or_out_is_a_clear_error pdf_without_chromium_says_so
+if [ -n "$chromium" ] && command -v pdfinfo >/dev/null && command -v pdftotext >/dev/null; then
+  check pdf_has_the_reports_pages_and_text pdf_is_the_report
+elif [ "${CI:-}" = true ]; then
+  check chromium_and_poppler_utils_are_installed false
+else
+  skip pdf_has_the_reports_pages_and_text "chromium or poppler-utils is not installed"
+fi
+
+# ------------------------------------------------------------ death spiral
+
+# examples/death-spiral.json: under the flat rate the departments leave one
+# a period and the charge per department left rises; in the market all five
+# keep buying. The README shows the table: it must be what the run prints.
+death_spiral_spirals_under_the_flat_rate_only() {
+  local f=$src/examples/death-spiral.json
+  "$sim" run "$f" >"$tmp/ds.txt" 2>"$tmp/ds.err" || { cat "$tmp/ds.err"; return 1; }
+  "$sim" run "$f" --json >"$tmp/ds.json" || return 1
+  jq -e '[.outside[0].periods[] | .inside] == [5,4,3,2,1,0]
+     and [.outside[0].periods[] | .market_buying] == [5,5,5,5,5,5]
+     and [.outside[0].periods[] | .charge_per_inside] == [2000000,2450000,3200000,4700000,9200000,null]
+     and [.outside[0].periods[] | .leaving | length] == [1,1,1,1,1,0]
+     and .outside[0].periods[0].leaving == ["CC-1100"]' "$tmp/ds.json" >/dev/null ||
+    { echo "  no spiral in the JSON"; jq -c '.outside' "$tmp/ds.json"; return 1; }
+  json_is_consistent "$tmp/ds.json" || return 1
+  # The market keeps all five at 450.00 a workplace, a call of truthful agents.
+  jq -e '[.services[0].periods[].market.price] == [45000,45000,45000,45000,45000,45000]
+     and .flat_rate.efficiency == 0.586957 and .market.efficiency == 1' "$tmp/ds.json" >/dev/null ||
+    { echo "  wrong market figures"; return 1; }
+  readme_block() { awk -v first="$1" 'index($0, first) == 1 { on = 1 } on && /^```/ { exit }
+                   on { print }' "$src/README.md"; }
+  readme_block 'Outside suppliers, it.workplace' >"$tmp/readme-ds.txt"
+  [ "$(wc -l <"$tmp/readme-ds.txt")" -eq 9 ] || { echo "  no spiral table in README.md"; return 1; }
+  diff <(sed -n '/^Outside suppliers, it.workplace/,/^$/p' "$tmp/ds.txt" | sed '/^$/d') \
+    "$tmp/readme-ds.txt" &&
+    grep -q '^  - Outside suppliers: under the flat rate 5 of the 5 receivers' "$tmp/ds.txt"
+}
+if [ "$have_jq" -eq 1 ]; then
+  check death_spiral_spirals_under_the_flat_rate_only death_spiral_spirals_under_the_flat_rate_only
+else
+  skip death_spiral_spirals_under_the_flat_rate_only "jq is not installed"
+fi
+
 # ------------------------------------------------- the README's examples
 
 # The README shows the demo's summary and sensitivity table: every line of
@@ -341,17 +438,25 @@ readme_block() { # the first line of a fenced block -> the block
     on { print }' "$src/README.md"
 }
 readme_summary_is_what_the_demo_prints() {
-  local demo=("$sim" run --history "$history" --market "$src/examples/market.json"
+  # From the source folder, so that the assumptions name the files as the
+  # README's commands do.
+  local demo=("$sim" run --history examples/history.csv --market examples/market.json
               --mode auction --no-progress)
-  "${demo[@]}" --elasticity 0.5 >"$tmp/demo.txt" || return 1
-  "${demo[@]}" --elasticity 0.25 --elasticity 0.5 --elasticity 1 --elasticity 2 \
+  (cd "$src" && "${demo[@]}" --elasticity 0.5) >"$tmp/demo.txt" || return 1
+  (cd "$src" && "${demo[@]}" --elasticity 0.5 --elasticity 0.25 --elasticity 1 --elasticity 2) \
     >"$tmp/sens.txt" || return 1
+  # Without --out nothing is written.
+  [ ! -e "$src/(null)" ] || { echo "  wrote into $src/(null)"; return 1; }
   readme_block 'Flat rate vs market: 12 periods' | grep -v '^report' >"$tmp/readme-demo.txt"
-  readme_block 'sensitivity to the assumed' | grep -v '^reports' >"$tmp/readme-sens.txt"
+  readme_block 'sensitivity to the assumed' | grep -v '^report\|^each\|^pdf' >"$tmp/readme-sens.txt"
   [ "$(wc -l <"$tmp/readme-demo.txt")" -gt 30 ] || { echo "  no summary in README.md"; return 1; }
   [ "$(wc -l <"$tmp/readme-sens.txt")" -eq 6 ] || { echo "  no sensitivity table in README.md"; return 1; }
   diff <(grep -v '^report' "$tmp/demo.txt") "$tmp/readme-demo.txt" &&
-    diff <(grep -v '^reports' "$tmp/sens.txt" | sed '/^$/d') "$tmp/readme-sens.txt"
+    # The range's run is the same report, then the range.
+    diff "$tmp/demo.txt" \
+      <(sed -n '/^sensitivity to the assumed/q; p' "$tmp/sens.txt" | sed '$d') &&
+    diff <(sed -n '/^sensitivity to the assumed/,$p' "$tmp/sens.txt" | grep -v '^report\|^each') \
+      "$tmp/readme-sens.txt"
 }
 check readme_summary_is_what_the_demo_prints readme_summary_is_what_the_demo_prints
 readme_scenario_is_the_shipped_file() {
@@ -421,15 +526,16 @@ differences_are_listed_with_their_cause() {
 check differences_are_listed_with_their_cause differences_are_listed_with_their_cause
 
 # A market file that does not know the history's names: a warning naming
-# them, the run goes on.
+# them, the run goes on; the shipped pair fits without one.
 market_misfit_is_a_warning() {
   "$sim" run --history "$plain" --market "$src/examples/market.json" --no-progress \
     >"$tmp/mis.txt" 2>"$tmp/mis.err" || { cat "$tmp/mis.err"; return 1; }
   grep -qx 'imx-sim run: warning: '"$src"'/examples/market.json does not know 7 of the history'"'"'s names (cost centres P1, R1, R2, P2, P3; services svc.a, svc.b): they get the defaults (no site; unit "unit", tick 1)' \
     "$tmp/mis.err" || { echo "  no warning:"; cat "$tmp/mis.err"; return 1; }
   "$sim" run --history "$history" --market "$src/examples/market.json" --no-progress \
-    >/dev/null 2>"$tmp/mis2.err" &&
-    grep -q 'does not know 18 of the history.s names (cost centres CC-1320, ' "$tmp/mis2.err"
+    >/dev/null 2>"$tmp/mis2.err" || { cat "$tmp/mis2.err"; return 1; }
+  # The shipped market file knows every name of the shipped history.
+  [ ! -s "$tmp/mis2.err" ] || { echo "  the demo warns:"; cat "$tmp/mis2.err"; return 1; }
 }
 check market_misfit_is_a_warning market_misfit_is_a_warning
 
@@ -440,7 +546,9 @@ erp_exports_run_like_the_plain_file() {
   for f in history-erp-de.csv history-erp-en.csv; do
     "$sim" run --history "$src/tests/sim/$f" --elasticity 0.5 --json >"$tmp/erp.json" ||
       return 1
-    cmp "$tmp/erp-plain.json" "$tmp/erp.json" || { echo "  $f differs"; return 1; }
+    # All but the assumptions, which name the file.
+    cmp <(jq -c 'del(.assumptions)' "$tmp/erp-plain.json") <(jq -c 'del(.assumptions)' "$tmp/erp.json") ||
+      { echo "  $f differs"; return 1; }
   done
 }
 check erp_exports_run_like_the_plain_file erp_exports_run_like_the_plain_file

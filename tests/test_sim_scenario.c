@@ -1123,6 +1123,85 @@ static void test_shipped_history_imports_at_three_elasticities(void) {
   }
 }
 
+/* Outside options and fixed costs: read, checked, and under a pool key the
+** receivers whose charge passes the outside price of their units leave for
+** the next period, the fixed cost spread over those left. */
+static void test_outside_options_and_fixed_costs(void) {
+  sim_scenario sc;
+  imx_proto_error e = {0};
+  CHECK_EQ(0, parse("{'periods':3," SVC ",'providers':[{'cc':'P','name':'Central',"
+                    "'service':'s','costs':[[4,100]],'fixed_cost':1000}],"
+                    "'receivers':[{'cc':'A','name':'Dept A','headcount':1,'service':'s',"
+                    "'values':[[2,900]],'outside_price':400},"
+                    "{'cc':'B','headcount':1,'service':'s','values':[[2,900]],'outside_price':700}],"
+                    "'flat_rate':[{'service':'s','key':'headcount'}]}", &sc, &e));
+  CHECK_EQ(1000, sc.rows[0].fixed_minor);
+  CHECK_EQ(400, sc.rows[1].outside_minor);
+  CHECK_STR("Central", sc.ccs[sc.rows[0].cc].name);
+  CHECK_STR("Dept A", sc.ccs[sc.rows[1].cc].name);
+  CHECK_STR("", sc.ccs[sc.rows[2].cc].name);
+  /* A unit is worth no more than its outside price. */
+  int64_t *eff = malloc(sc.units_n * sizeof *eff);
+  CHECK(eff != NULL);
+  sim_schedule_period(&sc, 1, eff);
+  CHECK_EQ(400, eff[sc.rows[1].off]);
+  CHECK_EQ(700, eff[sc.rows[2].off]);
+  free(eff);
+  sim_result r;
+  CHECK_EQ(0, sim_result_init(&r, &sc));
+  CHECK_EQ(0, sim_flat_run(&sc, &r));
+  /* Period 1: pool 4 x 100 + 1000 = 1400, 700 each; A's 2 units cost 800
+  ** outside: it stays. Both stay forever: 700 <= 800 and 700 <= 1400. */
+  CHECK_EQ(700, r.flat.cells[1].amount_minor);
+  CHECK_EQ(0, r.flat_left[1]);
+  CHECK_EQ(0, r.flat_left[2]);
+  sim_result_free(&r);
+  sim_scenario_free(&sc);
+  /* A fixed cost of 2000: 1200 each; A (800 outside) leaves after period 1,
+  ** B (1400) stays and bears the whole pool, 2 x 100 + 2000 = 2200, and
+  ** leaves after period 2; in period 3 nobody is charged. */
+  CHECK_EQ(0, parse("{'periods':3," SVC ",'providers':[{'cc':'P','service':'s',"
+                    "'costs':[[4,100]],'fixed_cost':2000}],"
+                    "'receivers':[{'cc':'A','headcount':1,'service':'s','values':[[2,900]],"
+                    "'outside_price':400},{'cc':'B','headcount':1,'service':'s',"
+                    "'values':[[2,900]],'outside_price':700}],"
+                    "'flat_rate':[{'service':'s','key':'headcount'}]}", &sc, &e));
+  CHECK_EQ(0, sim_result_init(&r, &sc));
+  CHECK_EQ(0, sim_flat_run(&sc, &r));
+  const sim_cell *c1 = r.flat.cells, *c2 = c1 + sc.rows_n, *c3 = c2 + sc.rows_n;
+  CHECK_EQ(1200, c1[1].amount_minor);
+  CHECK_EQ(1200, c1[2].amount_minor);
+  CHECK_EQ(2, r.flat_left[1]);
+  CHECK_EQ(0, c2[1].units);
+  CHECK_EQ(0, c2[1].amount_minor);
+  CHECK_EQ(2200, c2[2].amount_minor);
+  CHECK_EQ(2200, c2[0].amount_minor);
+  CHECK_EQ(3, r.flat_left[2]);
+  CHECK_EQ(0, c3[0].units);
+  CHECK_EQ(0, c3[0].amount_minor);
+  CHECK_EQ(0, r.flat.svc[2 * sc.services_n].amount_minor);
+  sim_result_free(&r);
+  sim_scenario_free(&sc);
+  /* Refusals, by their path. */
+  EXPECT_ERROR("{'periods':1," SVC "," PROV ",'receivers':[{'cc':'R','service':'s',"
+               "'values':[1],'outside_price':0}]," FLAT "}", "bad_field",
+               "receivers[0].outside_price");
+  EXPECT_ERROR("{'periods':1," SVC "," PROV ",'receivers':[{'cc':'R','service':'s',"
+               "'values':[1],'outside_price':1000000001}]," FLAT "}", "bad_field",
+               "receivers[0].outside_price");
+  EXPECT_ERROR("{'periods':1," SVC ",'providers':[{'cc':'P','service':'s','costs':[1],"
+               "'outside_price':5}]," RECV "," FLAT "}", "bad_field", "providers[0].outside_price");
+  EXPECT_ERROR("{'periods':1," SVC ",'providers':[{'cc':'P','service':'s','costs':[1],"
+               "'fixed_cost':-1}]," RECV "," FLAT "}", "bad_field", "providers[0].fixed_cost");
+  EXPECT_ERROR("{'periods':1," SVC "," PROV ",'receivers':[{'cc':'R','service':'s',"
+               "'values':[1],'fixed_cost':5}]," FLAT "}", "bad_field", "receivers[0].fixed_cost");
+  EXPECT_ERROR("{'periods':1,'services':[{'id':'s','unit':'u'},{'id':'t','unit':'u'}],"
+               "'providers':[{'cc':'P','name':'One','service':'s','costs':[1]},"
+               "{'cc':'P','name':'Two','service':'t','costs':[1]}]," RECV ","
+               "'flat_rate':[{'service':'s','key':'per_unit','rate':3},"
+               "{'service':'t','key':'per_unit','rate':3}]}", "bad_field", "providers[1].name");
+}
+
 static void test_shipped_scenario_loads(void) {
   sim_scenario sc;
   imx_proto_error e = {0};
@@ -1180,6 +1259,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_bad_calibrations_and_histories_fail),
       CHECK_CASE(test_import_cli_writes_one_file_per_elasticity),
       CHECK_CASE(test_shipped_history_imports_at_three_elasticities),
+      CHECK_CASE(test_outside_options_and_fixed_costs),
       CHECK_CASE(test_shipped_scenario_loads),
   };
   return check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
