@@ -38,6 +38,7 @@ typedef struct run_args {
   int json;
   const char *out_dir;
   const char *connect_url, *token_prefix, *admin_token;
+  const char *ca_file;       /* --ca, or IMX_CA: for a tls+tcp URL */
   int progress;              /* 1: a bar on stderr when it is a terminal */
 } run_args;
 
@@ -46,7 +47,8 @@ static int usage_error(FILE *err, const char *what, const char *arg) {
   fprintf(err,
           "usage: imx-sim run SCENARIO [--agents truthful|zi-c|zi-u|zip] [--seed N]\n"
           "                  [--rounds N] [--json] [--out DIR] [--no-progress]\n"
-          "                  [--connect URL [--token-prefix P] [--admin-token T]]\n"
+          "                  [--connect URL [--token-prefix P] [--admin-token T]\n"
+          "                   [--ca FILE]]\n"
           "       imx-sim run --history FILE.csv [--elasticity E]... [--market FILE]\n"
           "                  [--mode M] [...]\n");
   return 2;
@@ -68,7 +70,7 @@ static const char *value(int argc, char **argv, int *i) {
 
 static int takes_value(const char *o) {
   static const char *const with_value[] = {
-      "--history", "--market", "--out", "--connect", "--token-prefix", "--admin-token",
+      "--history", "--market", "--out", "--connect", "--token-prefix", "--admin-token", "--ca",
       "--agents", "--seed", "--rounds", "--mode", "--elasticity", NULL};
   for (int i = 0; with_value[i]; i++)
     if (strcmp(o, with_value[i]) == 0) return 1;
@@ -76,7 +78,8 @@ static int takes_value(const char *o) {
 }
 
 static int parse_run_args(int argc, char **argv, run_args *a, FILE *err) {
-  *a = (run_args){.mode = -1, .agents = -1, .seed = -1, .progress = 1};
+  *a = (run_args){.mode = -1, .agents = -1, .seed = -1, .progress = 1,
+                  .ca_file = getenv("IMX_CA")};
   for (int i = 0; i < argc; i++) {
     const char *o = argv[i], *v = NULL;
     if (strcmp(o, "--json") == 0) a->json = 1;
@@ -94,6 +97,7 @@ static int parse_run_args(int argc, char **argv, run_args *a, FILE *err) {
     else if (strcmp(o, "--connect") == 0) a->connect_url = v;
     else if (strcmp(o, "--token-prefix") == 0) a->token_prefix = v;
     else if (strcmp(o, "--admin-token") == 0) a->admin_token = v;
+    else if (strcmp(o, "--ca") == 0) a->ca_file = v;
     else if (strcmp(o, "--agents") == 0) {
       sim_agents ag;
       if (sim_agents_parse(v, &ag)) return usage_error(err, "unknown agents", v);
@@ -206,6 +210,7 @@ static int run_one(const run_args *a, sim_scenario *sc, sim_result *r, FILE *err
                         .connect_url = a->connect_url,
                         .tokens_prefix = prefix,
                         .admin_token = a->admin_token ? a->admin_token : admin,
+                        .ca_file = a->ca_file,
                         .progress = progress_wanted(a, err) ? err : NULL};
   char errbuf[512] = "";
   if (sim_market_run(sc, &mo, r, errbuf, sizeof errbuf) != 0) {

@@ -18,7 +18,7 @@ static void usage(FILE *f) {
           "                  collect the orders in auction books and run one call\n"
           "  run SCENARIO [--agents truthful|zi-c|zi-u|zip] [--seed N] [--json]\n"
           "      [--out DIR] [--rounds N] [--connect URL [--token-prefix P]\n"
-          "      [--admin-token T]]\n"
+          "      [--admin-token T] [--ca FILE]]\n"
           "                  the flat-rate allocation beside the market on the\n"
           "                  same demand: surplus, efficiency, charges, waste\n"
           "  run --history FILE.csv [--elasticity E]... [run options]\n"

@@ -970,7 +970,7 @@ static void free_all(market *m) {
 static int open_venue(market *m, const sim_market_opts *o, char *errbuf,
                       size_t errcap) {
   int rc = o->connect_url
-               ? sim_venue_connect(m->sc, o->connect_url, o->tokens_prefix,
+               ? sim_venue_connect(m->sc, o->connect_url, o->ca_file, o->tokens_prefix,
                                    o->admin_token, &m->venue, errbuf, errcap)
                : sim_venue_engine(m->sc, orders_bound(m), &m->venue, errbuf,
                                   errcap);

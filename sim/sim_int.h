@@ -362,6 +362,7 @@ typedef struct sim_market_opts {
   const char *connect_url;  /* NULL: the engine in-process               */
   const char *tokens_prefix;/* connect: the token of cc X is prefix + X   */
   const char *admin_token;  /* connect: runs auctions and closes periods  */
+  const char *ca_file;      /* connect: a tls+tcp URL's CA certificate    */
   FILE *progress;           /* a progress bar, or NULL                   */
 } sim_market_opts;
 int sim_market_run(const sim_scenario *sc, const sim_market_opts *o,
@@ -422,9 +423,10 @@ struct sim_venue {
 /* orders_max: open orders the run may have at once. */
 int sim_venue_engine(const sim_scenario *sc, uint32_t orders_max,
                      sim_venue **out, char *errbuf, size_t errcap);
-/* Dials url; cost centre X acts with token token_prefix + X, auctions and
-** period closes with admin_token (imx-sim market writes such a market). */
-int sim_venue_connect(const sim_scenario *sc, const char *url,
+/* Dials url (tls+tcp: trusting ca_file's CA); cost centre X acts with
+** token token_prefix + X, auctions and period closes with admin_token
+** (imx-sim market writes such a market). */
+int sim_venue_connect(const sim_scenario *sc, const char *url, const char *ca_file,
                       const char *token_prefix, const char *admin_token,
                       sim_venue **out, char *errbuf, size_t errcap);
 /* venue_connect.c: the market file imxd needs to serve a scenario. */

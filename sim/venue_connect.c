@@ -416,7 +416,7 @@ static int check_tokens(venue_connect *v) {
   return rc;
 }
 
-int sim_venue_connect(const sim_scenario *sc, const char *url,
+int sim_venue_connect(const sim_scenario *sc, const char *url, const char *ca_file,
                       const char *token_prefix, const char *admin_token,
                       sim_venue **out, char *errbuf, size_t errcap) {
   assert(sc != NULL && url != NULL && out != NULL);
@@ -443,7 +443,7 @@ int sim_venue_connect(const sim_scenario *sc, const char *url,
     snprintf(v->admin, sizeof v->admin, "%s%s", token_prefix, ADMIN_CC);
   int rc = intern_all(v);
   if (rc != 0) snprintf(v->base.err, sizeof v->base.err, "out of memory");
-  if (rc == 0 && imx_client_open(url, CONNECT_TIMEOUT_MS, &v->cl, v->base.err,
+  if (rc == 0 && imx_client_open(url, ca_file, CONNECT_TIMEOUT_MS, &v->cl, v->base.err,
                                  sizeof v->base.err) != 0)
     rc = -1;
   if (rc == 0) rc = newest_trade(v, &v->last_trade);

@@ -506,7 +506,8 @@ tls_refused() {
   out=$("$imxd" --market "$market" --db "$tmp/x.db" --listen tcp://127.0.0.1:0 \
     --publish tcp://127.0.0.1:0 --http https://127.0.0.1:0 --tls-cert "$tmp/cert.pem" \
     --tls-key "$tmp/bad.pem" 2>&1)
-  [ $? = 1 ] && has "$out" "not a PEM certificate and its key" || { echo "$out"; return 1; }
+  # the server checks the pair before anything listens (tlsconf.c)
+  [ $? = 1 ] && has "$out" "--tls-key $tmp/bad.pem: not a PEM private key" || { echo "$out"; return 1; }
 }
 check bad_tls_options_are_refused tls_refused
 

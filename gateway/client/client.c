@@ -5,6 +5,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,55 @@ static int fail(char *errbuf, size_t errcap, const char *what, int rv) {
   return -1;
 }
 
-int imx_client_open(const char *url, int timeout_ms, imx_client **out,
+/* A tls+tcp dial: imxd's certificate must chain to ca_file and name the
+** URL's host. */
+static int dial_tls(nng_socket sock, const char *url, const char *ca_file, char *errbuf,
+                    size_t errcap) {
+  if (ca_file == NULL || ca_file[0] == '\0') {
+    snprintf(errbuf, errcap,
+             "%s: a TLS URL needs the certificate of the CA that signed imxd's: "
+             "pass --ca FILE (or set IMX_CA)", url);
+    return -1;
+  }
+  nng_url *u = NULL;
+  nng_tls_config *tls = NULL;
+  nng_dialer d = NNG_DIALER_INITIALIZER;
+  int rv = nng_url_parse(&u, url);
+  if (rv != 0) {
+    fail(errbuf, errcap, url, rv);
+  } else if ((rv = nng_tls_config_alloc(&tls, NNG_TLS_MODE_CLIENT)) != 0) {
+    fail(errbuf, errcap, "tls", rv);
+  } else if ((rv = nng_tls_config_ca_file(tls, ca_file)) != 0) {
+    snprintf(errbuf, errcap, "--ca %s: not a readable PEM certificate (%s)", ca_file,
+             nng_strerror(rv));
+  } else if ((rv = nng_tls_config_auth_mode(tls, NNG_TLS_AUTH_MODE_REQUIRED)) != 0 ||
+             (rv = nng_tls_config_server_name(tls, u->u_hostname)) != 0 ||
+             (rv = nng_dialer_create(&d, sock, url)) != 0 ||
+             (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls)) != 0) {
+    fail(errbuf, errcap, url, rv);
+  } else if ((rv = nng_dialer_start(d, 0)) != 0) {
+    if (rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO)
+      snprintf(errbuf, errcap,
+               "%s: imxd's certificate was refused: it is not signed by the CA in %s, "
+               "or not made out to %s (%s)", url, ca_file, u->u_hostname, nng_strerror(rv));
+    else
+      fail(errbuf, errcap, url, rv);
+  }
+  if (rv != 0 && nng_dialer_id(d) > 0) nng_dialer_close(d);
+  if (tls) nng_tls_config_free(tls); /* the dialer holds its own reference */
+  if (u) nng_url_free(u);
+  return rv == 0 ? 0 : -1;
+}
+
+int imx_client_dial(nng_socket sock, const char *url, const char *ca_file, int flags,
+                    char *errbuf, size_t errcap) {
+  IMX_ASSERT(url != NULL && errbuf != NULL && errcap > 0);
+  if (strncmp(url, "tls+", 4) == 0) return dial_tls(sock, url, ca_file, errbuf, errcap);
+  int rv = nng_dial(sock, url, NULL, flags);
+  return rv == 0 ? 0 : fail(errbuf, errcap, url, rv);
+}
+
+int imx_client_open(const char *url, const char *ca_file, int timeout_ms, imx_client **out,
                     char *errbuf, size_t errcap) {
   IMX_ASSERT(url != NULL && out != NULL && errbuf != NULL && errcap > 0);
   IMX_ASSERT(timeout_ms > 0);
@@ -46,8 +95,7 @@ int imx_client_open(const char *url, int timeout_ms, imx_client **out,
   nng_socket_set_ms(c->req, NNG_OPT_RECVTIMEO, timeout_ms);
   nng_socket_set_ms(c->req, NNG_OPT_SENDTIMEO, timeout_ms);
   nng_socket_set_size(c->req, NNG_OPT_RECVMAXSZ, IMX_REPLY_BYTES_MAX + 1024);
-  if ((rv = nng_dial(c->req, url, NULL, 0)) != 0) return fail(errbuf, errcap, url, rv);
-  return 0;
+  return imx_client_dial(c->req, url, ca_file, 0, errbuf, errcap);
 }
 
 void imx_client_close(imx_client *c) {

@@ -2,10 +2,10 @@
 ** imx.c -- the command line client of imxd.
 **
 **   imx [--url URL] [--cc CC] [--token T] [--json] [--decimal point|comma]
-**       COMMAND ...
+**       [--ca FILE] COMMAND ...
 **
 ** Settings come from flags or IMX_URL, IMX_CC, IMX_TOKEN, IMX_PUB_URL (for
-** watch) and IMX_DECIMAL. Human tables by default; --json prints the
+** watch), IMX_DECIMAL and IMX_CA (the CA certificate for tls+tcp:// URLs). Human tables by default; --json prints the
 ** daemon's reply as it came (minor units, as on the wire).
 **
 ** Money. A person types and reads money in the currency's major units
@@ -70,6 +70,7 @@ typedef struct directory {
 
 typedef struct cli {
   const char *url, *pub_url, *cc, *token;
+  const char *ca;         /* --ca or IMX_CA: for tls+tcp:// URLs        */
   int json;
   unsigned money_flags;   /* IMX_MONEY_COMMA for --decimal comma        */
   int timeout_ms;
@@ -902,6 +903,12 @@ static int exchange(cli *c, imx_request *rq, imx_reply *r) {
   return EXIT_OK;
 }
 
+/* A tls+tcp URL without --ca: the client library refuses it (a usage
+** error, not an unreachable daemon). */
+static int no_ca(const cli *c, const char *url) {
+  return strncmp(url, "tls+", 4) == 0 && (c->ca == NULL || c->ca[0] == '\0');
+}
+
 /* Connects and says hello with the token alone: the reply gives the
 ** market's currency and decimals, which every price typed or shown needs. */
 static int market(cli *c) {
@@ -909,9 +916,10 @@ static int market(cli *c) {
   if (c->token == NULL || c->token[0] == '\0')
     return fail(c, EXIT_USAGE, "usage", "token", "no token: set IMX_TOKEN or give --token");
   char err[256];
-  if (imx_client_open(c->url, c->timeout_ms, &c->conn, err, sizeof err) != 0) {
+  if (imx_client_open(c->url, c->ca, c->timeout_ms, &c->conn, err, sizeof err) != 0) {
     imx_client_close(c->conn);
     c->conn = NULL;
+    if (no_ca(c, c->url)) return fail(c, EXIT_USAGE, "usage", "ca", "%s", err);
     return fail(c, EXIT_NO_REPLY, "no_reply", "url", "%s", err);
   }
   imx_request rq;
@@ -1396,10 +1404,15 @@ static int cmd_watch(cli *c, const args *a) {
   if ((st = market(c)) != EXIT_OK || (st = services_exist(c, a)) != EXIT_OK) return st;
   nng_socket sub;
   int rv;
-  if ((rv = nng_sub0_open(&sub)) != 0 ||
-      (rv = nng_dial(sub, c->pub_url, NULL, NNG_FLAG_NONBLOCK)) != 0)
+  char err[512];
+  if ((rv = nng_sub0_open(&sub)) != 0)
     return fail(c, EXIT_NO_REPLY, "no_reply", "pub_url", "%s: %s", c->pub_url,
                 nng_strerror(rv));
+  if (imx_client_dial(sub, c->pub_url, c->ca, NNG_FLAG_NONBLOCK, err, sizeof err) != 0) {
+    nng_close(sub);
+    if (no_ca(c, c->pub_url)) return fail(c, EXIT_USAGE, "usage", "ca", "%s", err);
+    return fail(c, EXIT_NO_REPLY, "no_reply", "pub_url", "%s", err);
+  }
   for (int i = 0; i < a->npos; i++) {
     char topic[IMX_NAME_BYTES_MAX + 2];
     snprintf(topic, sizeof topic, "%s ", a->pos[i]);
@@ -1696,9 +1709,10 @@ static const command commands[] = {
 
 static const char *const SETTINGS =
     "options: --url URL, --pub-url URL, --cc CC, --token TOKEN, --json,"
-    " --decimal point|comma\n"
+    " --decimal point|comma, --ca FILE\n"
     "settings: IMX_URL (default " IMX_DEFAULT_LISTEN "), IMX_PUB_URL (default "
-    IMX_DEFAULT_PUBLISH "), IMX_CC, IMX_TOKEN, IMX_DECIMAL\n"
+    IMX_DEFAULT_PUBLISH "), IMX_CC, IMX_TOKEN, IMX_DECIMAL, IMX_CA\n"
+    "tls+tcp:// URLs: --ca (or IMX_CA) is the CA certificate that signed imxd's\n"
     "money is typed and shown in the currency's units: 85, 85.50 or 85,50\n"
     "exit status: 0 done, 1 refused by the market, 2 usage, 3 no reply\n";
 
@@ -1740,7 +1754,7 @@ static int global_options(cli *c, int argc, char **argv, int *i) {
     if (!strcmp(a, "--json")) { c->json = 1; continue; }
     if (!strcmp(a, "--help")) { list_commands(stdout); return -1; }
     int known = !strcmp(a, "--url") || !strcmp(a, "--pub-url") || !strcmp(a, "--cc") ||
-                !strcmp(a, "--token") || !strcmp(a, "--decimal");
+                !strcmp(a, "--token") || !strcmp(a, "--decimal") || !strcmp(a, "--ca");
     if (!known) return fail(c, EXIT_USAGE, "usage", "", "%s: no such option (imx help)", a);
     if (*i + 1 >= argc) return fail(c, EXIT_USAGE, "usage", a + 2, "%s: needs a value", a);
     const char *v = argv[++*i];
@@ -1748,6 +1762,7 @@ static int global_options(cli *c, int argc, char **argv, int *i) {
     else if (!strcmp(a, "--pub-url")) c->pub_url = v;
     else if (!strcmp(a, "--cc")) c->cc = v;
     else if (!strcmp(a, "--token")) c->token = v;
+    else if (!strcmp(a, "--ca")) c->ca = v;
     else dec = v;
   }
   if (dec && strcmp(dec, "point") && strcmp(dec, "comma"))
@@ -1759,7 +1774,8 @@ static int global_options(cli *c, int argc, char **argv, int *i) {
 
 int main(int argc, char **argv) {
   cli c = {.url = getenv("IMX_URL"), .pub_url = getenv("IMX_PUB_URL"),
-           .cc = getenv("IMX_CC"), .token = getenv("IMX_TOKEN"), .timeout_ms = 10000};
+           .cc = getenv("IMX_CC"), .token = getenv("IMX_TOKEN"), .ca = getenv("IMX_CA"),
+           .timeout_ms = 10000};
   if (c.url == NULL) c.url = IMX_DEFAULT_LISTEN;
   if (c.pub_url == NULL) c.pub_url = IMX_DEFAULT_PUBLISH;
   int i = 1, rc = global_options(&c, argc, argv, &i);

@@ -49,8 +49,12 @@ typedef struct imx_server_config {
   /* The web front (web.h); http_url NULL: none. */
   const char *http_url;       /* http://host:port, https:// with TLS  */
   const char *http_root;      /* NULL: the pages compiled in          */
-  const char *tls_cert;       /* PEM: the certificate (chain) and its */
-  const char *tls_key;        /* key; both or neither                 */
+  /* The server's certificate (then any intermediate ones) and its key,
+  ** PEM files; both or neither. They make tls+tcp:// listen_url and
+  ** publish_url work, and the web's https://; a TLS URL without them is
+  ** a start error. */
+  const char *tls_cert;
+  const char *tls_key;
 } imx_server_config;
 
 typedef struct imx_server imx_server;

@@ -34,6 +34,7 @@ static void usage(FILE *f) {
           "             normal: faster, the last commits can be lost on power loss\n"
           "  --listen   requests, REQ/REP (default " IMX_DEFAULT_LISTEN ")\n"
           "  --publish  market data, PUB (default " IMX_DEFAULT_PUBLISH ")\n"
+          "             tcp://HOST:PORT, or tls+tcp://HOST:PORT with --tls-cert\n"
           "  --workers  requests served at once (default 64)\n"
           "  --rate     requests per second per connection (default 20000)\n"
           "  --burst    burst per connection (default 2 x rate)\n"
@@ -60,7 +61,9 @@ static void usage(FILE *f) {
           "  --http     the web front, e.g. http://127.0.0.1:7452 (port 0: a free one;\n"
           "             off by default); https://... with --tls-cert and --tls-key\n"
           "  --http-root  serve the pages from DIR instead of those compiled in\n"
-          "  --tls-cert, --tls-key  PEM files: the certificate (chain) and its key\n");
+          "  --tls-cert, --tls-key  the server's certificate (then any intermediate\n"
+          "             ones) and its unencrypted private key, PEM files: TLS for\n"
+          "             tls+tcp:// URLs and https://; clients trust it with imx --ca\n");
 }
 
 #define FDS_RESERVED 64 /* listeners, the ledger, stdio, nng's own */

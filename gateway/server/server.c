@@ -83,6 +83,7 @@
 #include "reads.h"
 #include "web.h"
 #include "snapfile.h"
+#include "tlsconf.h"
 
 #define ENGINE_LINGER_NS 50000 /* the engine yields this long before it sleeps */
 #define ANON_INFLIGHT_MAX 4u     /* anonymous requests in flight per connection */
@@ -141,6 +142,7 @@ struct imx_server {
   worker *workers;
   uint32_t workers_n;
   nng_listener rep_listener, pub_listener;
+  nng_tls_config *tls;         /* cfg.tls_cert/tls_key; NULL: none given */
   int listen_port;             /* tcp: the requests' port; 0: another transport */
   int publish_port;            /* the same for market data */
   pthread_mutex_t pipes_mu;
@@ -1381,16 +1383,30 @@ static int fail_nng(const char *what, int rv) {
   return -1;
 }
 
+/* tcp:// or tls+tcp://: a port to read back. */
+static int url_is_tcp(const char *url) {
+  return strncmp(url, "tcp", 3) == 0 || strncmp(url, "tls+tcp", 7) == 0;
+}
+
 /* Listens, and writes the URL as bound: "tcp://host:0" asks for a free
-** port, and the log must say which one (the tests read it there). */
-static int listen_on(nng_socket sock, const char *url, nng_listener *lp, char *bound,
-                     size_t cap) {
-  nng_listener l;
-  int rv = nng_listen(sock, url, &l, 0), port = 0;
+** port, and the log must say which one (the tests read it there). A TLS
+** URL's listener gets the certificate before it starts. */
+static int listen_on(nng_socket sock, const char *url, nng_tls_config *tls,
+                     nng_listener *lp, char *bound, size_t cap) {
+  nng_listener l = NNG_LISTENER_INITIALIZER;
+  int rv, port = 0;
+  if (tlsconf_url_is_tls(url)) {
+    IMX_ASSERT(tls != NULL); /* open_sockets refused the URL otherwise */
+    if ((rv = nng_listener_create(&l, sock, url)) == 0 &&
+        (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls)) == 0)
+      rv = nng_listener_start(l, 0);
+  } else {
+    rv = nng_listen(sock, url, &l, 0);
+  }
   *lp = l;
   if (rv != 0) return rv;
   const char *colon = strrchr(url, ':');
-  if (strncmp(url, "tcp", 3) == 0 && colon &&
+  if (url_is_tcp(url) && colon &&
       nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
     snprintf(bound, cap, "%.*s:%d", (int)(colon - url), url, port);
   else
@@ -1398,8 +1414,33 @@ static int listen_on(nng_socket sock, const char *url, nng_listener *lp, char *b
   return 0;
 }
 
+/* The certificate, when given; a TLS URL without one is refused. */
+static int open_tls(imx_server *s) {
+  const imx_server_config *c = &s->cfg;
+  const char *tls_url = tlsconf_url_is_tls(c->listen_url)    ? c->listen_url
+                        : tlsconf_url_is_tls(c->publish_url) ? c->publish_url
+                                                             : NULL;
+  if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+    imx_log("--tls-cert and --tls-key go together: give both");
+    return -1;
+  }
+  if (c->tls_cert == NULL) {
+    if (tls_url == NULL) return 0;
+    imx_log("%s: a TLS URL needs the server's certificate and key: "
+            "pass --tls-cert FILE --tls-key FILE", tls_url);
+    return -1;
+  }
+  char err[512];
+  if (tlsconf_server(c->tls_cert, c->tls_key, &s->tls, err, sizeof err) != 0) {
+    imx_log("%s", err);
+    return -1;
+  }
+  return 0;
+}
+
 static int open_sockets(imx_server *s) {
   int rv;
+  if (open_tls(s) != 0) return -1;
   if ((rv = nng_rep0_open(&s->rep)) != 0) return fail_nng("rep socket", rv);
   /* nng 1.5 has no receive limit on tcp and ipc by default, and it
   ** allocates what a message's header announces before the body comes. */
@@ -1408,10 +1449,10 @@ static int open_sockets(imx_server *s) {
   if ((rv = nng_pipe_notify(s->rep, NNG_PIPE_EV_ADD_PRE, on_pipe_added, s)) != 0 ||
       (rv = nng_pipe_notify(s->rep, NNG_PIPE_EV_REM_POST, on_pipe_removed, s)) != 0)
     return fail_nng("pipe notify", rv);
-  if ((rv = listen_on(s->rep, s->cfg.listen_url, &s->rep_listener, s->listen_bound,
+  if ((rv = listen_on(s->rep, s->cfg.listen_url, s->tls, &s->rep_listener, s->listen_bound,
                       sizeof s->listen_bound)) != 0)
     return fail_nng(s->cfg.listen_url, rv);
-  if (strncmp(s->cfg.listen_url, "tcp", 3) == 0 &&
+  if (url_is_tcp(s->cfg.listen_url) &&
       nng_listener_get_int(s->rep_listener, NNG_OPT_TCP_BOUND_PORT, &s->listen_port) != 0)
     s->listen_port = 0;
   if ((rv = nng_pub0_open(&s->pub)) != 0) return fail_nng("pub socket", rv);
@@ -1424,10 +1465,10 @@ static int open_sockets(imx_server *s) {
   if ((rv = nng_pipe_notify(s->pub, NNG_PIPE_EV_ADD_PRE, on_subscriber, s)) != 0 ||
       (rv = nng_pipe_notify(s->pub, NNG_PIPE_EV_REM_POST, on_subscriber, s)) != 0)
     return fail_nng("pub pipe notify", rv);
-  if ((rv = listen_on(s->pub, s->cfg.publish_url, &s->pub_listener, s->publish_bound,
-                      sizeof s->publish_bound)) != 0)
+  if ((rv = listen_on(s->pub, s->cfg.publish_url, s->tls, &s->pub_listener,
+                      s->publish_bound, sizeof s->publish_bound)) != 0)
     return fail_nng(s->cfg.publish_url, rv);
-  if (strncmp(s->cfg.publish_url, "tcp", 3) == 0 &&
+  if (url_is_tcp(s->cfg.publish_url) &&
       nng_listener_get_int(s->pub_listener, NNG_OPT_TCP_BOUND_PORT, &s->publish_port) != 0)
     s->publish_port = 0;
   return 0;
@@ -1665,6 +1706,7 @@ int imx_server_stop(imx_server *s) {
   free(s->tokens);
   free(s->snap_buf);
   free(s->snap_path);
+  if (s->tls) nng_tls_config_free(s->tls); /* the listeners held their own */
   pthread_mutex_destroy(&s->pipes_mu);
   pthread_mutex_destroy(&s->queue_mu);
   pthread_cond_destroy(&s->queue_cv);

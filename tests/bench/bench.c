@@ -10,6 +10,8 @@
 **                     [--orders N] [--json]
 **   imx-bench ledger [--trades N] [--sync full|normal] [--dir DIR] [--json]
 **   imx-bench restart [--commands N] [--after M] [--dir DIR] [--json]
+**   imx-bench http [--clients N] [--seconds S] [--ws N] [--ws-seconds S]
+**                  [--ws-rate R] [--json]
 **
 ** Figures never decide the exit status (see bench.h): 0 on any figure,
 ** 1 on a real error, 2 on bad arguments.
@@ -80,6 +82,17 @@ static const bench_command commands[] = {
      "      50,000, half of --snapshot-every) with those M replayed.\n"
      "      --dir DIR  keep the files there; --json  one JSON object",
      bench_restart_main},
+    {"http", "[--clients N] [--seconds S] [--ws N] [--ws-seconds S] [--ws-rate R] [--json]",
+     "imxd's web front (imx_server_start with --http, in process).\n"
+     "      N client threads (default 16), one keep-alive HTTP/1.1 connection\n"
+     "      each, sign in, then POST /api/order.new (offers and bids, some\n"
+     "      crossing) for S seconds (default 5): orders/s, latency p50/p99.\n"
+     "      Baseline: nng's HTTP server answering a static reply of the same\n"
+     "      size to the same clients (target: imxd >= 0.7 x). Then N websockets\n"
+     "      on /api/live (default 1000, a session each) while R orders/s\n"
+     "      (default 100) flow for --ws-seconds (default 3): every socket must\n"
+     "      get every trade; --json  one JSON object",
+     bench_http_main},
 };
 
 enum { COMMANDS_N = sizeof commands / sizeof commands[0] };

@@ -29,6 +29,18 @@ int bench_auction_main(int argc, char **argv);
 int bench_gateway_main(int argc, char **argv);
 int bench_ledger_main(int argc, char **argv);
 int bench_restart_main(int argc, char **argv);
+int bench_http_main(int argc, char **argv);
+
+/* The market bench_gateway.c builds in memory, which bench_http.c trades on
+** too: one continuous service BENCH_MARKET_SERVICE (tick 1, lot 1, price
+** cap 1,000,000), BENCH_MARKET_CCS cost centres "CC-<i>", the first half
+** providers with a capacity that never runs out, the second half receivers
+** with budgets that never run out; the token of CC-<i> is "bench-<i>".
+** Free it with imx_market_free. */
+#define BENCH_MARKET_CCS 64u
+#define BENCH_MARKET_SERVICE "bench.hour"
+struct imx_market;
+int bench_gateway_market(struct imx_market *m);
 
 /* ---- arguments -------------------------------------------------------- */
 

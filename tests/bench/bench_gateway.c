@@ -72,13 +72,13 @@
 #define INFLIGHT_DEFAULT 32u
 #define SECONDS_DEFAULT 5u
 
-#define CCS 64u                    /* 0..31 providers, 32..63 receivers */
+#define CCS BENCH_MARKET_CCS        /* 0..31 providers, 32..63 receivers */
 #define CAPACITY_UNITS 1000000000LL /* IMX_QTY_MAX: never runs out        */
 #define BUDGET_MINOR (IMX_BUDGETS_TOTAL_MAX_MINOR / (CCS / 2)) /* never runs out */
 #define PRICE_CAP_MINOR 1000000
 #define BID_MINOR 1010
 #define OFFER_MINOR 990
-#define SERVICE_ID "bench.hour"
+#define SERVICE_ID BENCH_MARKET_SERVICE
 
 #define WORKERS 256u
 #define RATE_PER_S 1e9
@@ -159,8 +159,9 @@ static void token_of(char *buf, size_t len, uint32_t cc) {
   snprintf(buf, len, "bench-%u", cc);
 }
 
-/* Freed with imx_market_free: the same allocations imx_market_parse makes. */
-static int market_build(imx_market *m) {
+/* Freed with imx_market_free: the same allocations imx_market_parse makes.
+** bench_http.c trades on it too (bench.h). */
+int bench_gateway_market(imx_market *m) {
   memset(m, 0, sizeof *m);
   m->services = calloc(1, sizeof *m->services);
   m->ccs = calloc(CCS, sizeof *m->ccs);
@@ -916,7 +917,7 @@ int bench_gateway_main(int argc, char **argv) {
   memset(&r_pecho, 0, sizeof r_pecho);
   char gw_url[256] = "", echo_url[64] = "";
 
-  rc = market_build(&market);
+  rc = bench_gateway_market(&market);
   if (rc == BENCH_EXIT_OK) rc = gateway_start(&market, &srv);
   if (rc == BENCH_EXIT_OK) {
     snprintf(gw_url, sizeof gw_url, "%s", imx_server_listen_url(srv));

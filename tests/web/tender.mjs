@@ -1,0 +1,141 @@
+// A tender in three browsers: the receiver posts the job, two providers
+// quote, the receiver awards the one it chooses (not the cheapest), rates
+// the trade, and the provider sees the rating.
+import { assert, T, call, choose, fill, goto, seedTrades, session, waitText } from './lib.mjs';
+
+const SERVICE = 'it.helpdesk.hour';
+
+// Sets the tender form's deadline a day ahead, whatever input it is.
+async function deadline(page) {
+  const type = await page.$eval(T('tender-deadline'), (e) => e.tagName === 'SELECT' ? 'select'
+    : e.type);
+  if (type === 'select') {
+    const values = await page.$$eval(`${T('tender-deadline')} option`, (o) => o.map((x) => x.value));
+    await page.select(T('tender-deadline'), values.find((v) => /24|1d|86400/.test(v)) || values.at(-1));
+  } else if (type === 'datetime-local' || type === 'date') {
+    const d = new Date(Date.now() + 86400000);
+    const v = await page.evaluate((ms, type) => {
+      const x = new Date(ms);
+      const p = (n) => String(n).padStart(2, '0');
+      const day = `${x.getFullYear()}-${p(x.getMonth() + 1)}-${p(x.getDate())}`;
+      return type === 'date' ? day : `${day}T${p(x.getHours())}:${p(x.getMinutes())}`;
+    }, d.getTime(), type);
+    await page.$eval(T('tender-deadline'), (e, v) => {
+      e.value = v;
+      e.dispatchEvent(new Event('input', { bubbles: true }));
+      e.dispatchEvent(new Event('change', { bubbles: true }));
+    }, v);
+  } else {
+    // A number and a unit beside it: one day, or 24 hours.
+    const unit = await page.$(T('tender-deadline-unit'));
+    const units = unit ? await page.$$eval(`${T('tender-deadline-unit')} option`,
+      (o) => o.map((x) => x.value)) : [];
+    const day = units.find((v) => /^(d|day|days)$/i.test(v));
+    const hour = units.find((v) => /^(h|hour|hours)$/i.test(v));
+    if (day) await page.select(T('tender-deadline-unit'), day);
+    else if (hour) await page.select(T('tender-deadline-unit'), hour);
+    await fill(page, T('tender-deadline'), day ? '1' : '24');
+  }
+}
+
+export const tests = [
+  {
+    name: 'a tender: two quotes with ratings, the chosen award, a rating the provider sees',
+    timeout: 120,
+    async fn(t) {
+      const server = await t.imxd();
+      // CC-4200 has a 5-star rating for the service from an earlier trade.
+      const c4200 = await session(server, 'demo-CC-4200');
+      const c1200 = await session(server, 'demo-CC-1200');
+      const [old] = await seedTrades(server, c4200, c1200, SERVICE, [[8000, 1]]);
+      await call(server, c1200, 'rating.new', { trade: old.trade, stars: 5, comment: 'fast' });
+
+      const receiver = await t.user(server, 'demo-CC-1300');
+      const p1 = await t.user(server, 'demo-CC-4100');
+      const p2 = await t.user(server, 'demo-CC-4200');
+      for (const p of [p1, p2]) await goto(p, server, '#/tenders');
+
+      // The job: 10 hours, ceiling 95.00, a day, decided by the receiver.
+      await goto(receiver, server, '#/tenders');
+      await receiver.waitForSelector(T('tender-form'), { visible: true });
+      await choose(receiver, 'tender-service', SERVICE);
+      await fill(receiver, T('tender-qty'), '10');
+      await fill(receiver, T('tender-ceiling'), '95.00');
+      await deadline(receiver);
+      await choose(receiver, 'tender-decide', 'choose');
+      const posted = receiver.waitForResponse((r) => r.url().endsWith('/api/tender.new'));
+      await receiver.click(T('tender-submit'));
+      const pr = await posted;
+      assert.equal(pr.status(), 200, await pr.text());
+      const tender = JSON.parse(await pr.text()).tender;
+      const sent = JSON.parse(pr.request().postData());
+      assert.equal(sent.ceiling, 9500);
+      assert.equal(sent.qty, 10);
+      assert.equal(sent.decide, 'choose');
+      assert.ok(sent.deadline_ms > 3600000 && sent.deadline_ms <= 30 * 86400000, sent.deadline_ms);
+
+      // The providers see the new tender without reloading, and quote.
+      const prices = { 'demo-CC-4100': '88.00', 'demo-CC-4200': '91.00' };
+      for (const [p, tok] of [[p1, 'demo-CC-4100'], [p2, 'demo-CC-4200']]) {
+        await waitText(p, T('tenders-provider'), '95.00');
+        await p.click(`${T('tenders-provider')} a[href="#/tenders/${tender}"]`);
+        await p.waitForSelector(T('quote-form'), { visible: true });
+        await fill(p, T('quote-price'), prices[tok]);
+        const q = p.waitForResponse((r) => r.url().endsWith('/api/tender.quote'));
+        await p.click(T('quote-submit'));
+        const qr = await q;
+        assert.equal(qr.status(), 200, await qr.text());
+        // A provider sees its own quote, never the other's.
+        await waitText(p, T('my-quote'), prices[tok]);
+      }
+      assert.ok(!(await p2.$eval('body', (b) => b.innerText)).includes('88.00'),
+        'a provider sees another provider\'s quote');
+
+      // The receiver's page of the tender lists both, with names and ratings.
+      await goto(receiver, server, `#/tenders/${tender}`);
+      const quotes = await waitText(receiver, T('quotes'), (s) => s.includes('88.00') &&
+        s.includes('91.00'));
+      assert.ok(quotes.includes('IT Service Desk Hamburg') && quotes.includes('IT Service Desk Leipzig'),
+        quotes);
+      assert.match(quotes, /5[.,]0/); // CC-4200's rating
+      await t.shot(receiver, 'tender.png');
+
+      // The receiver chooses Leipzig's dearer quote.
+      const rowOf = await receiver.$$eval(`${T('quotes')} ${T('quote-award')}`, (bs) =>
+        bs.map((b) => b.closest('tr, li, [data-quote]')?.innerText || ''));
+      const idx = rowOf.findIndex((s) => s.includes('91.00'));
+      assert.ok(idx >= 0, `no award button beside 91.00: ${JSON.stringify(rowOf)}`);
+      const aw = receiver.waitForResponse((r) => r.url().endsWith('/api/tender.award'));
+      await (await receiver.$$(`${T('quotes')} ${T('quote-award')}`))[idx].click();
+      const ar = await aw;
+      assert.equal(ar.status(), 200, await ar.text());
+      const award = JSON.parse(await ar.text());
+      assert.equal(award.trades[0].seller, 'CC-4200');
+      assert.equal(award.trades[0].price, 9100);
+      assert.equal(award.trades[0].qty, 10);
+      const trade = award.trades[0].trade;
+      // The winner hears it live.
+      await waitText(p2, T('toast'), /91[.,]00|awarded|zugeschlagen/i);
+
+      // The receiver rates the trade; the provider sees the rating live.
+      await goto(p2, server, '#/ratings');
+      await goto(receiver, server, '#/ratings');
+      const item = `${T('to-rate-item')}[data-trade="${trade}"]`;
+      await receiver.waitForSelector(item, { visible: true });
+      await receiver.click(`${item} ${T('rating-stars-4')}`);
+      await fill(receiver, `${item} ${T('rating-comment')}`, 'good work, two days late');
+      const rn = receiver.waitForResponse((r) => r.url().endsWith('/api/rating.new'));
+      await receiver.click(`${item} ${T('rating-submit')}`);
+      const rr = await rn;
+      assert.equal(rr.status(), 200, await rr.text());
+      assert.deepEqual(JSON.parse(rr.request().postData()).stars, 4);
+      await waitText(p2, T('ratings-received'), 'good work, two days late');
+      await waitText(p2, T('ratings-received'), 'Production Leipzig');
+      await t.shot(p2, 'ratings.png');
+      // Rated once: no second form for that trade.
+      await goto(receiver, server, '#/ratings');
+      await waitText(receiver, T('ratings-given'), 'good work, two days late');
+      assert.equal(await receiver.$(item), null);
+    },
+  },
+];

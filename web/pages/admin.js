@@ -1,0 +1,58 @@
+/*
+** pages/admin.js -- #/admin, for the admin role: run the call of each
+** call-auction service (auction.run, with an optional reference price) and
+** close the open period (period.close, as finance may; the same panel).
+*/
+import * as api from '../api.js';
+import { t, fmt, getLang, moneyContext } from '../i18n.js';
+import { parseMoney, toWire } from '../money.js';
+import { el, field, table, section, showApiError, showFieldError, clearErrors, formError, busy } from '../ui.js';
+import { closePeriodPanel } from './finance.js';
+
+export async function render(root, ctx) {
+  root.appendChild(el('h1', { text: t('admin.title') }));
+  await ctx.refreshServices();
+  const auctions = Array.from(ctx.services.values()).filter((s) => s.mode === 'auction');
+  root.appendChild(section(t('admin.auctions'), 'auctions-section', table([
+    { label: t('col.service'), cell: (s) => el('a', { href: `#/service/${encodeURIComponent(s.service)}`, text: s.name }) },
+    { label: t('market.best_bid'), cell: (s) => (s.bid === null || s.bid === undefined ? '–' : `${fmt.money(s.bid)} × ${fmt.int(s.bid_qty)}`), class: 'num' },
+    { label: t('market.best_offer'), cell: (s) => (s.offer === null || s.offer === undefined ? '–' : `${fmt.money(s.offer)} × ${fmt.int(s.offer_qty)}`), class: 'num' },
+    { label: t('col.actions'), cell: (s) => runForm(ctx, s) },
+  ], auctions, { test: 'auctions', rowTest: 'auction-row', rowData: (s) => ({ service: s.service }), caption: t('admin.auctions'), empty: t('admin.auctions.none') })));
+  /* No request tells admin the open period's label (statement.get is
+  ** finance's and the cost centre's): the panel says "the open period"
+  ** until its close names it. */
+  root.appendChild(section(t('finance.close'), 'admin-close-section', closePeriodPanel(ctx, null, null)));
+  return null;
+}
+
+function runForm(ctx, svc) {
+  const { currency, decimals } = moneyContext();
+  const ref = el('input', { type: 'text', inputmode: 'decimal', test: 'auction-reference' });
+  const run = el('button', { type: 'submit', class: 'btn btn-small', test: 'auction-run', text: t('admin.run') });
+  const result = el('p', { class: 'result', test: 'auction-result', 'aria-live': 'polite' });
+  const form = el('form', { class: 'form inline-form', novalidate: true, dataset: { service: svc.service } },
+    field('reference', t('admin.reference', { currency }), ref), formError('auction-error'), el('div', { class: 'actions' }, run), result);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    const body = { service: svc.service };
+    if (ref.value.trim() !== '') {
+      const p = parseMoney(ref.value, { decimals, locale: getLang() });
+      if (!p.ok) return void showFieldError(form, 'reference', t(`money.${p.error}`, { example: fmt.example(), currency, decimals }));
+      body.reference = toWire(p.minor);
+    }
+    await busy(run, async () => {
+      try {
+        const r = await api.call('auction.run', body);
+        result.textContent = r.price === null || r.price === undefined
+          ? t('admin.result.none', { service: svc.name })
+          : t('admin.result', { service: svc.name, volume: fmt.int(r.volume), price: fmt.money(r.price), surplus: fmt.int(r.surplus), unit: svc.unit });
+        ctx.toast(result.textContent);
+      } catch (e) {
+        ctx.toast(showApiError(form, e, { price: 'reference' }), 'error');
+      }
+    });
+  });
+  return form;
+}
