@@ -72,7 +72,9 @@ every_page() {
   while IFS= read -r f; do
     rel=${f#"$src/web"}
     r=$(curl -s --max-time 10 "$WEB$rel" | cmp - "$f") || { echo "  $rel differs"; ok=1; }
-  done < <(find "$src/web" -type f ! -name '.*')
+  done < <(find "$src/web" -type f ! -name '.*' ! -name '*.test.mjs' ! -name '*.test.js')
+  r=$(req "$WEB/money.test.mjs")
+  [ "$(status "$r")" = 404 ] || { echo "  the pages' tests are served"; ok=1; }
   r=$(req "$WEB/index.html")
   return $ok
 }
