@@ -8,8 +8,8 @@ set(body "")
 set(table "")
 set(i 0)
 foreach(f IN LISTS files)
-  if(f MATCHES "(^|/)\\." OR f MATCHES "~$")
-    continue() # hidden files and editors' backups are not served
+  if(f MATCHES "(^|/)\\." OR f MATCHES "~$" OR f MATCHES "\\.test\\.m?js$")
+    continue() # hidden files, editors' backups and the pages' tests are not served
   endif()
   file(READ "${ROOT}/${f}" hex HEX)
   string(LENGTH "${hex}" n)
