@@ -289,6 +289,8 @@ static void curve_make(imx_engine *e, const book *b, int side, int64_t *qty,
     c->n_limit--;
   for (uint32_t i = 0; i < bs->n; i++) {
     const level *l = &bs->levels[i];
+    IMX_ASSERT(out[i] <= l->qty_aon &&
+               l->qty_aon + l->qty_stars <= l->qty_open);
     qty[i] = l->qty_open - l->qty_stars - out[i];
     IMX_ASSERT(qty[i] >= 0);
     if (i < c->n_limit) c->limit_qty += qty[i];

@@ -154,8 +154,13 @@ static inline int order_is_aon(const order *o) {
 ** o->qty_open itself). */
 static inline void level_qty_add(level *l, const order *o, int64_t delta) {
   l->qty_open += delta;
-  if (o->stars != 0) l->qty_stars += delta;
-  else if (o->aon || o->tif == IMX_TIF_FOK) l->qty_aon += delta;
+  if (o->stars != 0) {
+    l->qty_stars += delta;
+    IMX_ASSERT(l->qty_stars >= 0);
+  } else if (o->aon || o->tif == IMX_TIF_FOK) {
+    l->qty_aon += delta;
+    IMX_ASSERT(l->qty_aon >= 0);
+  }
 }
 
 typedef struct book_side {
