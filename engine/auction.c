@@ -24,9 +24,16 @@
 **      the one price; unfilled ioc and fok orders are then cancelled, gtc
 **      and period orders stay for the next call.
 **
-** Steps 1-2 walk the price levels once per pass (O(levels)); steps 3-5 walk
-** the orders that trade. Nothing allocates: per-level quantities left after
-** exclusions go to scratch arrays sized when services are added.
+** Steps 1-2 read the price levels' aggregates (each level's open qty, the
+** qty of its aon/fok orders and of its bids with min_stars, kept up to date
+** by every change in engine.c), once per pass: O(levels), no order is read.
+** Step 4 reads, per side, the orders of the one level where the volume runs
+** out (in time order); every level past it that takes part leaves out all
+** its aon orders at once, by a flag, without reading them. Steps 3 and 5
+** visit, in priority order, the orders that trade (and the left-out ones
+** they pass on the way). Nothing allocates: the qty per level left out, the
+** flags and the orders left out one by one go to scratch arrays sized when
+** services are added, and are cleared through those arrays after the call.
 **
 ** This file also keeps the books of auction books: how many orders each
 ** (cost centre, service) has open on each side -- an auction has no time
@@ -58,19 +65,34 @@ int auction_service_added(imx_engine *e, uint32_t levels) {
       e->counts[i].open[0] = i + 1 < n ? i + 1 : NIL;
     e->counts_free = 0;
     e->scratch_avail = eng_alloc(e, e->orders_max, sizeof(int64_t));
-    if (e->scratch_avail == NULL) return -1;
+    e->scratch_excl = eng_alloc(e, e->orders_max, sizeof(uint32_t));
+    if (e->scratch_avail == NULL || e->scratch_excl == NULL) return -1;
   }
   if (levels <= e->scratch_n) return 0;
-  int64_t *q = realloc(e->scratch_qty, 2 * (size_t)levels * sizeof *q);
+  size_t n2 = 2 * (size_t)levels;
+  int64_t *q = realloc(e->scratch_qty, n2 * sizeof *q);
   if (q == NULL) return -1;
-  e->memory_bytes += 2 * (size_t)(levels - e->scratch_n) * sizeof *q;
   e->scratch_qty = q;
+  int64_t *out = realloc(e->scratch_out, n2 * sizeof *out);
+  if (out == NULL) return -1;
+  e->scratch_out = out;
+  uint8_t *flag = realloc(e->scratch_aon_out, n2);
+  if (flag == NULL) return -1;
+  e->scratch_aon_out = flag;
+  /* Zero between calls, whatever the layout (side x scratch_n + level). */
+  memset(out, 0, n2 * sizeof *out);
+  memset(flag, 0, n2);
+  e->memory_bytes += 2 * (size_t)(levels - e->scratch_n) *
+                     (sizeof *q + sizeof *out + sizeof *flag);
   e->scratch_n = levels;
   return 0;
 }
 
 void auction_free(imx_engine *e) {
   free(e->scratch_qty);
+  free(e->scratch_out);
+  free(e->scratch_aon_out);
+  free(e->scratch_excl);
   free(e->scratch_avail);
   free(e->counts);
   free(e->check_counts);
@@ -205,6 +227,9 @@ int auction_check(const imx_engine *e) {
         }
     if (immediate != b->immediate || restricted != b->restricted) return 56;
   }
+  /* The call's scratch is clean between calls. */
+  for (size_t i = 0; i < 2 * (size_t)e->scratch_n; i++)
+    if (e->scratch_out[i] != 0 || e->scratch_aon_out[i] != 0) return 57;
   return 0;
 }
 
@@ -231,11 +256,30 @@ static int64_t price_at(const curve *c, uint32_t k) {
   return c->bs->levels[at(c, k)].price_minor;
 }
 
-/* Eligible quantity of every level of a side: the open quantity less the
-** orders left out of this call. */
+/* The qty per level that the all-or-none step left out, and its flags. */
+static int64_t *out_of(const imx_engine *e, int side) {
+  return e->scratch_out + (size_t)side * e->scratch_n;
+}
+
+static uint8_t *aon_out_of(const imx_engine *e, int side) {
+  return e->scratch_aon_out + (size_t)side * e->scratch_n;
+}
+
+/* Does o, an order of level i of its side, take no part in steps 1-5 of
+** this call? Bids with min_stars never do; aon orders when left out one
+** by one, or with every aon order of their level. */
+static int left_out(const imx_engine *e, uint32_t i, const order *o) {
+  return o->excluded || o->stars != 0 ||
+         (aon_out_of(e, o->side)[i] && order_is_aon(o));
+}
+
+/* Eligible quantity of every level of a side, from the levels' aggregates:
+** the open quantity less the bids with min_stars and less what the
+** all-or-none step left out. */
 static void curve_make(imx_engine *e, const book *b, int side, int64_t *qty,
-                       int exclusions, curve *c) {
+                       curve *c) {
   const book_side *bs = &b->side[side];
+  const int64_t *out = out_of(e, side);
   memset(c, 0, sizeof *c);
   c->bs = bs;
   c->side = side;
@@ -245,9 +289,9 @@ static void curve_make(imx_engine *e, const book *b, int side, int64_t *qty,
     c->n_limit--;
   for (uint32_t i = 0; i < bs->n; i++) {
     const level *l = &bs->levels[i];
-    qty[i] = l->qty_open;
-    for (uint32_t s = exclusions ? l->head : NIL; s != NIL; s = e->pool[s].next)
-      if (e->pool[s].excluded) qty[i] -= e->pool[s].qty_open;
+    IMX_ASSERT(out[i] <= l->qty_aon &&
+               l->qty_aon + l->qty_stars <= l->qty_open);
+    qty[i] = l->qty_open - l->qty_stars - out[i];
     IMX_ASSERT(qty[i] >= 0);
     if (i < c->n_limit) c->limit_qty += qty[i];
     else c->market_qty += qty[i];
@@ -355,10 +399,14 @@ typedef struct cursor {
   int64_t alloc;       /* what the current order still gets             */
 } cursor;
 
-static int takes_part(const cursor *c, const level *l) {
+static int level_takes_part(int side, const level *l, int64_t price_minor) {
   if (l->price_minor == IMX_PRICE_MARKET) return 1;
-  return c->side == IMX_BID ? l->price_minor >= c->price_minor
-                            : l->price_minor <= c->price_minor;
+  return side == IMX_BID ? l->price_minor >= price_minor
+                         : l->price_minor <= price_minor;
+}
+
+static int takes_part(const cursor *c, const level *l) {
+  return level_takes_part(c->side, l, c->price_minor);
 }
 
 /* Moves to the next order that gets a share; 0 when none is left. The
@@ -373,7 +421,7 @@ static int cursor_next(cursor *c) {
       if (!takes_part(c, l)) break;
       c->level = --c->next_level;
       s = l->head;
-    } else if (pool[s].excluded) {
+    } else if (left_out(c->e, c->level, &pool[s])) {
       s = pool[s].next;
     } else {
       c->slot = s;
@@ -399,34 +447,61 @@ static void cursor_start(cursor *c, imx_engine *e, const book *b, int side,
   c->slot = NIL;
 }
 
-/* Step 4: leaves out every aon or fok order that would not fill whole.
-** Returns how many were left out. */
+/* Step 4 on one side: leaves out every aon or fok order that would not
+** fill whole, allocating the volume in priority order. A level whose
+** eligible qty fits in what is left fills whole; the level where the
+** volume runs out is walked in time order; at every level after it that
+** takes part each aon order would get nothing, so all of them are left out
+** by the level's flag. Returns how many orders (or levels of them) this
+** pass newly left out. */
 static uint32_t exclude_partial_aon(imx_engine *e, book *b, int side,
-                                    int64_t price_minor, int64_t volume) {
-  cursor c;
+                                    int64_t price_minor, int64_t volume,
+                                    const curve *c, uint32_t *excl_n) {
+  const book_side *bs = &b->side[side];
+  int64_t *out = out_of(e, side);
+  uint8_t *aon_out = aon_out_of(e, side);
   uint32_t n = 0;
-  cursor_start(&c, e, b, side, price_minor, volume);
-  /* Orders past the volume take part too but get nothing: walk all. */
-  c.volume_left = INT64_MAX;
   int64_t left = volume;
-  while (cursor_next(&c)) {
-    order *o = &e->pool[c.slot];
-    int64_t alloc = min64(o->qty_open, left);
-    left -= alloc;
-    if ((o->aon || o->tif == IMX_TIF_FOK) && alloc < o->qty_open) {
-      o->excluded = 1;
+  for (uint32_t i = bs->n; i-- > 0;) {
+    const level *l = &bs->levels[i];
+    if (!level_takes_part(side, l, price_minor)) break;
+    if (c->qty[i] <= left) {
+      left -= c->qty[i];
+    } else if (left > 0) {
+      for (uint32_t s = l->head; s != NIL; s = e->pool[s].next) {
+        order *o = &e->pool[s];
+        if (left_out(e, i, o)) continue;
+        int64_t alloc = min64(o->qty_open, left);
+        left -= alloc;
+        if (order_is_aon(o) && alloc < o->qty_open) {
+          o->excluded = 1;
+          out[i] += o->qty_open;
+          IMX_ASSERT(*excl_n < e->orders_max);
+          e->scratch_excl[(*excl_n)++] = s;
+          n++;
+        }
+      }
+      IMX_ASSERT(left == 0);
+    } else if (out[i] < l->qty_aon) {
+      /* out[i] holds aon qty only: some aon order is still in. */
+      aon_out[i] = 1;
+      out[i] = l->qty_aon;
       n++;
     }
   }
   return n;
 }
 
-static void clear_exclusions(imx_engine *e, book *b) {
-  for (int side = 0; side < 2; side++)
-    for (uint32_t i = 0; i < b->side[side].n; i++)
-      for (uint32_t s = b->side[side].levels[i].head; s != NIL;
-           s = e->pool[s].next)
-        e->pool[s].excluded = 0;
+/* Clears what steps 1-5 marked: before compact, while the level indices
+** are those of the call. */
+static void clear_exclusions(imx_engine *e, book *b, uint32_t excl_n) {
+  for (uint32_t k = 0; k < excl_n; k++) e->pool[e->scratch_excl[k]].excluded = 0;
+  for (int side = 0; side < 2; side++) {
+    uint32_t n = b->side[side].n;
+    IMX_ASSERT(n <= e->scratch_n);
+    memset(out_of(e, side), 0, (size_t)n * sizeof *e->scratch_out);
+    memset(aon_out_of(e, side), 0, n);
+  }
 }
 
 /* Removes the levels a call emptied, in one pass. */
@@ -440,9 +515,9 @@ static void compact(book_side *bs) {
 static void fill(imx_engine *e, book *b, const cursor *c, int64_t qty) {
   order *o = &e->pool[c->slot];
   level *l = &b->side[c->side].levels[c->level];
+  level_qty_add(l, o, -qty);
   o->qty_open -= qty;
   o->qty_filled += qty;
-  l->qty_open -= qty;
   IMX_ASSERT(o->qty_open >= 0 && l->qty_open >= 0);
 }
 
@@ -484,19 +559,7 @@ static void execute(imx_engine *e, book *b, int64_t price_minor,
 /* ------------------------------------------- bids with min_stars (step 6) */
 
 /* Bids with min_stars take no part in steps 1-5: they do not form the
-** price (docs/matching.md, "Quality: min_stars"). */
-static void exclude_restricted(imx_engine *e, book *b) {
-  const book_side *bs = &b->side[IMX_BID];
-  for (uint32_t i = 0; i < bs->n; i++)
-    for (uint32_t s = bs->levels[i].head; s != NIL; s = e->pool[s].next)
-      if (e->pool[s].stars) e->pool[s].excluded = 1;
-}
-
-static int level_takes_part(int side, const level *l, int64_t price_minor) {
-  if (l->price_minor == IMX_PRICE_MARKET) return 1;
-  return side == IMX_BID ? l->price_minor >= price_minor
-                         : l->price_minor <= price_minor;
-}
+** price (docs/matching.md, "Quality: min_stars"); left_out says so. */
 
 /* Eligible quantity left for a bid: the offers that take part, in
 ** priority order, at most `need` (so the walk stops early). */
@@ -509,7 +572,7 @@ static int64_t eligible_left(imx_engine *e, const book *b, uint32_t service,
     if (!level_takes_part(IMX_OFFER, l, price_minor)) break;
     for (uint32_t s = l->head; s != NIL && can < need; s = e->pool[s].next) {
       const order *o = &e->pool[s];
-      if (o->excluded || e->scratch_avail[s] == 0) continue;
+      if (left_out(e, i, o) || e->scratch_avail[s] == 0) continue;
       if (rep_eligible(e, bid->stars, rep_find(e, o->cc, service)))
         can += e->scratch_avail[s];
     }
@@ -536,7 +599,7 @@ static int64_t restricted_pass(imx_engine *e, book *b, uint32_t service,
     if (!level_takes_part(IMX_OFFER, l, price_minor)) break;
     for (uint32_t s = l->head; s != NIL; s = e->pool[s].next) {
       const order *o = &e->pool[s];
-      if (o->excluded) continue;
+      if (left_out(e, i, o)) continue;
       int64_t a1 = min64(o->qty_open, v1);
       v1 -= a1;
       avail[s] = o->qty_open - a1;
@@ -561,7 +624,7 @@ static int64_t restricted_pass(imx_engine *e, book *b, uint32_t service,
         for (uint32_t s = ol->head, next; s != NIL && left > 0; s = next) {
           order *o = &e->pool[s];
           next = o->next;
-          if (o->excluded || avail[s] == 0 ||
+          if (left_out(e, k, o) || avail[s] == 0 ||
               !rep_eligible(e, bid->stars, rep_find(e, o->cc, service)))
             continue;
           int64_t q = min64(left, avail[s]);
@@ -572,12 +635,12 @@ static int64_t restricted_pass(imx_engine *e, book *b, uint32_t service,
           IMX_ASSERT(bid->cc != o->cc && q <= o->qty_open);
           eng_emit_trade(e, bid, o, q, price_minor, IMX_NO_SIDE);
           risk_fill(e, bid, o, q, price_minor);
+          level_qty_add(bl, bid, -q);
           bid->qty_open -= q;
           bid->qty_filled += q;
-          bl->qty_open -= q;
+          level_qty_add(ol, o, -q);
           o->qty_open -= q;
           o->qty_filled += q;
-          ol->qty_open -= q;
           if (o->qty_open == 0) {
             eng_level_unlink(e, ol, s);
             eng_retire(e, s);
@@ -630,22 +693,18 @@ imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
   int64_t reference = b->last_price_minor ? b->last_price_minor : reference_minor;
   imx_auction_result r;
   curve bid, offer;
-  int exclusions = 0;
-  if (b->restricted > 0) {
-    exclude_restricted(e, b);
-    exclusions = 1;
-  }
+  uint32_t excl_n = 0;
   /* Bounded: every pass but the last leaves out at least one order. */
   for (;;) {
-    curve_make(e, b, IMX_BID, e->scratch_qty, exclusions, &bid);
-    curve_make(e, b, IMX_OFFER, e->scratch_qty + e->scratch_n, exclusions,
-               &offer);
+    curve_make(e, b, IMX_BID, e->scratch_qty, &bid);
+    curve_make(e, b, IMX_OFFER, e->scratch_qty + e->scratch_n, &offer);
     find_price(&bid, &offer, reference, &r);
     if (r.volume == 0) break;
-    uint32_t n = exclude_partial_aon(e, b, IMX_BID, r.price_minor, r.volume) +
-                 exclude_partial_aon(e, b, IMX_OFFER, r.price_minor, r.volume);
+    uint32_t n = exclude_partial_aon(e, b, IMX_BID, r.price_minor, r.volume,
+                                     &bid, &excl_n) +
+                 exclude_partial_aon(e, b, IMX_OFFER, r.price_minor, r.volume,
+                                     &offer, &excl_n);
     if (n == 0) break;
-    exclusions = 1;
   }
   int64_t volume2 = r.volume > 0 && b->restricted > 0
                         ? restricted_pass(e, b, service, r.price_minor, r.volume, 0)
@@ -668,7 +727,7 @@ imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
     b->last_price_minor = r.price_minor;
     r.volume += volume2;
   }
-  if (exclusions) clear_exclusions(e, b);
+  clear_exclusions(e, b, excl_n);
   cancel_immediate(e, b);
   compact(&b->side[IMX_BID]);
   compact(&b->side[IMX_OFFER]);

@@ -353,7 +353,7 @@ void eng_level_unlink(imx_engine *e, level *l, uint32_t slot) {
   if (o->next != NIL) e->pool[o->next].prev = o->prev;
   else l->tail = o->prev;
   l->count--;
-  l->qty_open -= o->qty_open;
+  level_qty_add(l, o, -o->qty_open);
   o->prev = o->next = NIL;
   IMX_ASSERT(l->qty_open >= 0);
   IMX_ASSERT((l->count == 0) == (l->head == NIL));
@@ -379,7 +379,8 @@ static void rest(imx_engine *e, book *b, uint32_t slot) {
     memmove(&bs->levels[pos + 1], &bs->levels[pos],
             (size_t)(bs->n - pos) * sizeof(level));
     bs->n++;
-    bs->levels[pos] = (level){o->price_minor, 0, NIL, NIL, 0};
+    bs->levels[pos] = (level){.price_minor = o->price_minor, .head = NIL,
+                              .tail = NIL};
   }
   level *l = &bs->levels[pos];
   o->prev = l->tail;
@@ -388,7 +389,7 @@ static void rest(imx_engine *e, book *b, uint32_t slot) {
   else l->head = slot;
   l->tail = slot;
   l->count++;
-  l->qty_open += o->qty_open;
+  level_qty_add(l, o, o->qty_open);
   IMX_ASSERT(l->price_minor == o->price_minor && l->qty_open >= o->qty_open);
 }
 
@@ -464,7 +465,7 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
         in->qty_filled += q;
         r->qty_open -= q;
         r->qty_filled += q;
-        l->qty_open -= q;
+        level_qty_add(l, r, -q);
         IMX_ASSERT(r->qty_open >= 0 && in->qty_open == left);
         if (r->qty_open == 0) {
           eng_level_unlink(e, l, slot);
@@ -658,7 +659,7 @@ imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
     uint32_t pos;
     int found = side_find(bs, o->side, o->price_minor, &pos);
     IMX_ASSERT(found);
-    bs->levels[pos].qty_open -= o->qty_open - qty_open;
+    level_qty_add(&bs->levels[pos], o, -(o->qty_open - qty_open));
   } else {
     detach(e, b, slot);
     o->price_minor = price_minor;
@@ -903,7 +904,7 @@ size_t imx_engine_memory_bytes(const imx_engine *e) { return e->memory_bytes; }
 /* Checks one level; returns 0 or a check number. */
 static int check_level(const imx_engine *e, uint32_t service, int side,
                        const level *l, uint32_t *orders_seen) {
-  int64_t sum = 0;
+  int64_t sum = 0, aon = 0, starred = 0;
   uint32_t count = 0, prev = NIL;
   if (l->count == 0) return 10;
   for (uint32_t s = l->head; s != NIL; s = e->pool[s].next) {
@@ -923,10 +924,13 @@ static int check_level(const imx_engine *e, uint32_t service, int side,
       return 22;
     if (idx_find(&e->orders, o->id) != s) return 18;
     sum += o->qty_open;
+    if (o->stars != 0) starred += o->qty_open;
+    else if (order_is_aon(o)) aon += o->qty_open;
     if (++count > e->orders_max) return 19;
     prev = s;
   }
   if (prev != l->tail || count != l->count || sum != l->qty_open) return 20;
+  if (aon != l->qty_aon || starred != l->qty_stars) return 23;
   *orders_seen += count;
   return 0;
 }

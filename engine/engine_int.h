@@ -129,12 +129,39 @@ typedef struct order {
 _Static_assert(IMX_SERVICES_MAX - 1 <= UINT16_MAX, "order.service");
 _Static_assert(sizeof(order) == IMX_CACHE_LINE_BYTES, "an order is one line");
 
+/* A price level keeps, besides its open quantity, the open quantity of
+** two kinds of orders that a call auction treats apart, so that the call
+** finds its price from the levels without walking their orders: qty_aon,
+** aon or fok orders without min_stars (left out of a call when they would
+** not fill whole), and qty_stars, bids with min_stars (which never form
+** the price). Every change of an order's open qty in a level goes through
+** level_qty_add; imx_engine_check recounts all three. */
 typedef struct level {
   int64_t price_minor;
   int64_t qty_open;
+  int64_t qty_aon;
+  int64_t qty_stars;
   uint32_t head, tail;
   uint32_t count;
 } level;
+
+/* Is o counted in its level's qty_aon? */
+static inline int order_is_aon(const order *o) {
+  return (o->aon || o->tif == IMX_TIF_FOK) && o->stars == 0;
+}
+
+/* Changes the open qty that o holds in l by delta (the caller changes
+** o->qty_open itself). */
+static inline void level_qty_add(level *l, const order *o, int64_t delta) {
+  l->qty_open += delta;
+  if (o->stars != 0) {
+    l->qty_stars += delta;
+    IMX_ASSERT(l->qty_stars >= 0);
+  } else if (o->aon || o->tif == IMX_TIF_FOK) {
+    l->qty_aon += delta;
+    IMX_ASSERT(l->qty_aon >= 0);
+  }
+}
 
 typedef struct book_side {
   level *levels; /* sorted by key() ascending: best last */
@@ -279,6 +306,13 @@ struct imx_engine {
   imx_hash count_index;    /* (cc, service) -> counts slot              */
   uint32_t *check_counts;  /* scratch of auction_check: 2 per slot      */
   int64_t *scratch_qty;    /* one call: qty per level, both sides       */
+  int64_t *scratch_out;    /* one call: qty per level left out by the
+                           ** all-or-none step, both sides (0 between
+                           ** calls)                                    */
+  uint8_t *scratch_aon_out;/* one call: per level, 1 when every aon order
+                           ** of the level is left out (0 between calls) */
+  uint32_t *scratch_excl;  /* one call: slots of the orders marked
+                           ** excluded one by one (orders_max)           */
   int64_t *scratch_avail;  /* one call: by pool slot, what an offer has
                            ** left for bids with min_stars (orders_max) */
   uint32_t scratch_n;

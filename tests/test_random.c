@@ -69,7 +69,13 @@ enum {
   SVC_MAX = 3,
   PRICE_MID_TICKS = 200, /* prices are tick * (mid +- a scenario's spread) */
   SEEDS_REPORTED_MAX = 3, /* stop after this many divergent seeds */
-  SHRINK_REPLAYS_MAX = 4000
+  SHRINK_REPLAYS_MAX = 4000,
+  DEEP_SEEDS = 3,
+  DEEP_COMMANDS = 12000,
+  DEEP_COMPARE_EVERY = 250,
+  DEEP_MID_TICKS = 5000,  /* deep books: prices mid +- DEEP_BAND_TICKS */
+  DEEP_BAND_TICKS = 2500,
+  DEEP_CROSS_TICKS = 200  /* bids reach this far above mid, offers below */
 };
 
 /* ---- PRNG: splitmix64 ---------------------------------------------------- */
@@ -515,6 +521,10 @@ typedef struct scenario {
   /* The engine's settings, given to the model too. */
   int risk;
   uint32_t ccs_max, tenders_max, orders_per_cc_max, ratings_min;
+  /* Deep books (test_deep_auction_books_agree_with_the_model): thousands of
+  ** orders, so the books and the checks are compared at every call and
+  ** every DEEP_COMPARE_EVERY commands; statuses and events at every one. */
+  int deep;
 } scenario;
 
 typedef struct world {
@@ -1128,7 +1138,11 @@ static int world_step_run(world *w, const cmd *c, uint64_t id) {
     return 1;
   }
   int order_cmd = c->kind == CMD_CANCEL || c->kind == CMD_MODIFY;
-  if (bad || compare_events(w) || compare_state(w, order_cmd ? id : 0))
+  int compare = !w->sc->deep || c->kind == CMD_AUCTION ||
+                c->kind == CMD_PERIOD_END ||
+                (w->steps + 1) % DEEP_COMPARE_EVERY == 0;
+  if (bad || compare_events(w) ||
+      (compare && compare_state(w, order_cmd ? id : 0)))
     return 1;
   if (c->kind == CMD_NEW && se == IMX_OK && c->o.min_stars != 0) {
     w->restricted[w->id_last] = 1;
@@ -1748,6 +1762,168 @@ static void test_random_streams_agree_with_the_model(void) {
   if (only == NULL) coverage_check(); /* one seed need not reach every rule */
 }
 
+/* ---- deep auction books ------------------------------------------------- */
+
+/* One auction service with limits spread over DEEP_BAND_TICKS either side of
+** DEEP_MID_TICKS, crossing only within DEEP_CROSS_TICKS of the mid: calls
+** clear the crossing band and leave thousands of levels on each side.
+** Market, aon, fok and ioc orders, bids with min_stars, reputations,
+** cancels, modifies (in place and moving), now and then a cost centre on
+** the wrong side (self_trade at entry), with risk on or off. */
+static scenario deep_scenario(uint64_t seed) {
+  scenario sc;
+  memset(&sc, 0, sizeof sc);
+  sc.deep = 1;
+  sc.orders_max = DEEP_COMMANDS;
+  sc.nsvc = 1;
+  sc.svc[0] = (imx_service_config)AUCTION_SERVICE(1, 1, 1, 0, 0);
+  if (seed % 3 == 2) sc.svc[0] = (imx_service_config)AUCTION_SERVICE(5, 10, 1, 0, 0);
+  sc.ncc = 60;
+  sc.risk = seed % 2 == 0;
+  sc.ccs_max = sc.ncc + 1;
+  sc.stars_pct = 10;
+  sc.ratings_min = 2;
+  return sc;
+}
+
+static int64_t deep_price(rng *r, imx_side side, int64_t tick) {
+  int64_t t = (int64_t)below(r, DEEP_BAND_TICKS + DEEP_CROSS_TICKS + 1);
+  return tick * (side == IMX_BID ? DEEP_MID_TICKS + DEEP_CROSS_TICKS - t
+                                 : DEEP_MID_TICKS - DEEP_CROSS_TICKS + t);
+}
+
+static cmd deep_new(rng *r, const world *w) {
+  const imx_service_config *cfg = &w->sc->svc[0];
+  imx_side side = (imx_side)below(r, 2);
+  uint32_t u = below(r, 100);
+  imx_tif tif = u < 70 ? IMX_TIF_GTC : u < 82 ? IMX_TIF_PERIOD
+              : u < 91 ? IMX_TIF_IOC : IMX_TIF_FOK;
+  int64_t qty = cfg->lot * (1 + (int64_t)below(r, one_in(r, 8) ? 300 : 30));
+  int64_t price = one_in(r, 25) ? IMX_PRICE_MARKET
+                                : deep_price(r, side, cfg->tick_minor);
+  /* Bids odd, offers even; one in 50 on the other side: self_trade. */
+  uint32_t cc = 2 * below(r, w->sc->ncc / 2) + 1 + (uint32_t)side;
+  if (one_in(r, 50)) cc = 1 + below(r, w->sc->ncc);
+  cmd c = cmd_new(0, cc, side, tif, one_in(r, 6), qty, price);
+  if (side == IMX_BID && below(r, 100) < w->sc->stars_pct) {
+    static const int stars[] = {10, 30, 40, 45, 50};
+    c.o.min_stars = stars[below(r, 5)];
+    c.o.allow_unrated = one_in(r, 3);
+  }
+  return c;
+}
+
+static cmd deep_cmd(rng *r, world *w) {
+  const imx_service_config *cfg = &w->sc->svc[0];
+  uint32_t u = below(r, 1000);
+  if (u < 2) {
+    int64_t ref = one_in(r, 4) ? 0 : deep_price(r, (imx_side)below(r, 2), cfg->tick_minor);
+    return cmd_other(CMD_AUCTION, 0, 0, 0, 0, ref);
+  }
+  if (u < 3) return cmd_period_end(0);
+  if (u < 13) return gen_reputation(r, w);
+  imx_order_info o;
+  uint32_t k = 0;
+  if (u < 900 || !pick_open(r, w, &o, &k)) return deep_new(r, w);
+  cmd c = cmd_id(u < 950 ? CMD_CANCEL : CMD_MODIFY, o.order_id, 0, 0);
+  c.target = (long)w->id_steps[o.order_id];
+  if (c.kind == CMD_MODIFY) {
+    switch (below(r, 3)) {
+    case 0: /* in place, priority kept */
+      c.qty_open = o.qty_open > cfg->lot ? o.qty_open - cfg->lot : o.qty_open;
+      c.price_minor = o.price_minor;
+      break;
+    case 1: /* more: to the back of the level */
+      c.qty_open = o.qty_open + cfg->lot * (1 + (int64_t)below(r, 20));
+      c.price_minor = o.price_minor;
+      break;
+    default: /* another level, maybe a new one, maybe the market */
+      c.qty_open = o.qty_open;
+      c.price_minor = one_in(r, 10) ? IMX_PRICE_MARKET
+                                    : deep_price(r, o.side, cfg->tick_minor);
+      break;
+    }
+  }
+  return c;
+}
+
+/* Levels of both sides of the one service, engine's view. */
+static uint32_t deep_levels(world *w) {
+  world_buffers(w);
+  return imx_engine_levels(w->e, w->svc_e[0], IMX_BID, w->lev_e, w->buf_cap) +
+         imx_engine_levels(w->e, w->svc_e[0], IMX_OFFER, w->lev_e, w->buf_cap);
+}
+
+static void test_deep_auction_books_agree_with_the_model(void) {
+  clock_t t0 = clock();
+  uint32_t levels_at_call_max = 0, calls_priced = 0, divergent = 0;
+  uint64_t aon_left_out = 0;
+  for (uint64_t seed = 1; seed <= DEEP_SEEDS && divergent == 0; seed++) {
+    rng r = {seed * 0x9e3779b97f4a7c15ULL + 7};
+    scenario sc = deep_scenario(seed);
+    world *w = malloc(sizeof *w);
+    cmd *cmds = malloc(DEEP_COMMANDS * sizeof *cmds);
+    if (w == NULL || cmds == NULL || world_open(w, &sc) != 0) abort();
+    size_t setup = gen_setup(&r, &sc, cmds, DEEP_COMMANDS);
+    long bad = -1;
+    for (size_t i = 0; i < DEEP_COMMANDS && bad < 0; i++) {
+      if (i >= setup) cmds[i] = i + 1 == DEEP_COMMANDS
+                                    ? cmd_other(CMD_AUCTION, 0, 0, 0, 0, 0)
+                                    : deep_cmd(&r, w);
+      uint32_t levels = cmds[i].kind == CMD_AUCTION ? deep_levels(w) : 0;
+      if (world_step(w, &cmds[i])) {
+        bad = (long)i;
+        break;
+      }
+      if (cmds[i].kind != CMD_AUCTION) continue;
+      levels_at_call_max = levels > levels_at_call_max ? levels : levels_at_call_max;
+      int64_t p = 0;
+      for (size_t k = 0; k < w->log_e.len; k++)
+        if (w->log_e.evs[k].type == IMX_EV_AUCTION && w->log_e.evs[k].qty > 0)
+          p = w->log_e.evs[k].price_minor;
+      if (p == 0) continue;
+      calls_priced++;
+      /* aon orders without min_stars that take part at the price and are
+      ** still open: the all-or-none step left them out. */
+      for (int side = IMX_BID; side <= IMX_OFFER; side++) {
+        uint32_t n = imx_engine_orders(w->e, w->svc_e[0], (imx_side)side,
+                                       w->ord_e, w->buf_cap);
+        for (uint32_t k = 0; k < n; k++) {
+          const imx_order_info *o = &w->ord_e[k];
+          int in = o->price_minor == IMX_PRICE_MARKET ||
+                   (side == IMX_BID ? o->price_minor >= p : o->price_minor <= p);
+          aon_left_out += in && o->aon && o->min_stars == 0;
+        }
+      }
+    }
+    if (bad >= 0) {
+      char buf[256];
+      cmd_format(&cmds[bad], cmd_target(w, &cmds[bad]), buf, sizeof buf);
+      fprintf(stderr, "  deep seed %" PRIu64 ": first divergence at command %ld:"
+              " %s\n%s", seed, bad, buf, w->why);
+      scenario_print(&sc);
+      size_t kept = shrink(&sc, cmds, (size_t)bad + 1);
+      fprintf(stderr, "  shrunk to %zu commands:\n", kept);
+      replay(&sc, cmds, kept, 1);
+      divergent++;
+    } else {
+      CHECK_EQ(0, compare_state(w, 0)); /* the end, whatever the step */
+    }
+    world_close(w);
+    free(w);
+    free(cmds);
+  }
+  fprintf(stderr, "  deep auction books: %d seeds x %d commands, %" PRIu32
+          " divergent; levels at a call up to %" PRIu32 ", calls with a price %"
+          PRIu32 ", aon orders left out %" PRIu64 "; %.2f s\n", DEEP_SEEDS,
+          DEEP_COMMANDS, divergent, levels_at_call_max, calls_priced,
+          aon_left_out, (double)(clock() - t0) / CLOCKS_PER_SEC);
+  CHECK_EQ(0, divergent);
+  CHECK(levels_at_call_max >= 2000); /* thousands of levels */
+  CHECK(calls_priced >= 2 * DEEP_SEEDS);
+  CHECK(aon_left_out > 0);
+}
+
 /* A snapshot damaged anywhere (any byte changed, cut short, another
 ** market) is refused with a reason or read into a state that passes every
 ** check; it never trips an assertion (which would end this process). The
@@ -2334,6 +2510,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_bids_reserve_budget_offers_capacity_fills_release),
       CHECK_CASE(test_tender_awards_the_lowest_quote_the_earliest_of_equals),
       CHECK_CASE(test_random_streams_agree_with_the_model),
+      CHECK_CASE(test_deep_auction_books_agree_with_the_model),
       CHECK_CASE(test_damaged_snapshots_are_refused),
   };
   return check_run(cases, sizeof cases / sizeof cases[0], argc, argv);
