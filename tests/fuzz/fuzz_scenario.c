@@ -46,14 +46,23 @@ static void check_scenario(const sim_scenario *sc) {
   MUST(sc->units_n <= SIM_UNITS_MAX && sc->changes_n <= SIM_CHANGES_MAX);
   int64_t *share_sum = calloc(sc->services_n, sizeof *share_sum);
   MUST(share_sum != NULL);
-  uint32_t next_off = 0;
+  /* Every unit belongs to one row's schedule or, for a receiver calibrated
+  ** to a history (`at`, `quantities`), to the base schedule its stretched
+  ** one is made from (kept in units[] behind it): the ranges lie within
+  ** units[] and add up to all of it. */
+  uint64_t covered = 0;
   for (uint32_t i = 0; i < sc->rows_n; i++) {
     const sim_row *r = &sc->rows[i];
     MUST(r->side == (i < sc->providers_n ? SIM_PROVIDER : SIM_RECEIVER));
     MUST(r->cc < sc->ccs_n && r->service < sc->services_n);
-    MUST(r->off == next_off && r->n >= 1 && r->n <= SIM_SCHEDULE_MAX);
-    next_off = r->off + r->n;
-    MUST(next_off <= sc->units_n);
+    MUST(r->n >= 1 && r->n <= SIM_SCHEDULE_MAX);
+    MUST((uint64_t)r->off + r->n <= sc->units_n);
+    covered += r->n;
+    if (r->at != 0) {
+      MUST(r->side == SIM_RECEIVER && r->base_n >= 1);
+      MUST((uint64_t)r->base_off + r->base_n <= sc->units_n);
+      covered += r->base_n;
+    }
     for (uint32_t k = r->off; k < r->off + r->n; k++) {
       MUST(sc->units[k] >= 0 && sc->units[k] <= IMX_PRICE_MAX_MINOR);
       if (k > r->off)
@@ -65,7 +74,7 @@ static void check_scenario(const sim_scenario *sc) {
       share_sum[r->service] += r->share_bp;
     }
   }
-  MUST(next_off == sc->units_n);
+  MUST(covered == sc->units_n);
   for (uint32_t s = 0; s < sc->services_n; s++) {
     const sim_service *sv = &sc->services[s];
     MUST(sv->tick_minor >= 1 && sv->price_max_minor >= sv->tick_minor);
