@@ -19,7 +19,7 @@
 **              nav-admin (each only for the roles that may use the page),
 **              lang-switch (a <select>: en, de), signout, whoami, live-state
 **              ("live"/"offline"), toast (the status line, role=status: the
-**              latest three messages, each a <p>)
+**              latest two messages, each a <p>)
 **   sign in:   signin-form, signin-cc, signin-token, signin-submit,
 **              signin-error, field-error-token
 **   market:    market-search, market-site, market-offers-only, market-count,
@@ -77,7 +77,7 @@
 **              and the rest of the close as on finance
 */
 import * as api from './api.js';
-import { t, fmt, getLang, setLang, onLangChange, LANGS, setMoneyContext } from './i18n.js';
+import { t, fmt, unitFor, getLang, setLang, onLangChange, LANGS, setMoneyContext } from './i18n.js';
 import { el, clear, append, errorText, loading } from './ui.js';
 
 const routes = [
@@ -141,8 +141,8 @@ const ctx = {
 /* The status line: the latest messages (up to TOAST_LINES, newest last),
 ** each for TOAST_MS; a live event arriving right after a result does not
 ** wipe the result's message. role=status: a screen reader reads each. */
-const TOAST_LINES = 3;
-const TOAST_MS = 12000;
+const TOAST_LINES = 2;
+const TOAST_MS = 6000;
 function toast(text, kind = 'ok') {
   const box = document.getElementById('toast');
   const line = el('p', { class: `toast-line ${kind}`, text });
@@ -344,7 +344,7 @@ function onLive() {
   api.live.on('fill', (e) => {
     const s = ctx.service(e.service);
     toast(t('order.fill', {
-      qty: fmt.int(e.qty), unit: s ? s.unit : '', service: s ? s.name : e.service, price: fmt.money(e.price),
+      qty: fmt.int(e.qty), unit: s ? unitFor(e.qty, s.unit) : '', service: s ? s.name : e.service, price: fmt.money(e.price),
       side: t(`side.${e.side}.short`),
     }));
   });

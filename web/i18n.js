@@ -225,6 +225,7 @@ const en = {
   'statement.open': 'open period',
   'statement.closed': 'closed {date}',
   'statement.budget': 'Budget per period: {amount}',
+  'statement.balance.provider': 'Now: earned {earned}',
   'statement.balance': 'Now: budget {budget}, reserved {reserved}, spent {spent}, earned {earned}, available {available}',
   'statement.none': 'No trades in this period.',
   'statement.omitted': '{n} more trades not listed; the CSV has them all.',
@@ -248,7 +249,6 @@ const en = {
   'tenders.quality_weight': 'Weight of rating (%)',
   'tenders.weights.hint': 'Whole percent, summing to 100.',
   'tenders.submit': 'Open tender',
-  'tenders.opened': 'Tender {tender} opened.',
   'tenders.mine': 'My tenders',
   'tenders.mine.none': 'You have no open tenders.',
   'tenders.provider': 'Open tenders for my services',
@@ -299,7 +299,7 @@ const en = {
   'ratings.replied': 'Reply to the rating of trade {trade} sent.',
   'ratings.live': 'You were rated {stars} stars for trade {trade}.',
   'ratings.live.reply': 'The provider replied to your rating of trade {trade}.',
-  'ratings.stars_n': '{n} ★',
+  'ratings.stars_n': '{n} of 5 stars',
   'ratings.stars.choose': 'Choose 1 to 5 stars.',
   'ratings.comment.long': 'At most 500 bytes (about 500 letters).',
   'ratings.reply.empty': 'Write a reply first.',
@@ -343,7 +343,7 @@ const en = {
   'admin.auctions.none': 'No service trades by call auction.',
   'admin.reference': 'Reference price ({currency}, optional)',
   'admin.run': 'Run call',
-  'admin.result': 'Call of {service}: {volume} {unit} at {price}, {surplus} {unit} left unmatched.',
+  'admin.result': 'Call of {service}: {volume} at {price}, {surplus} left unmatched.',
   'admin.result.none': 'Call of {service}: no price; nothing traded.',
 
   'period.closed.live': 'Period {period} was closed.',
@@ -370,6 +370,9 @@ const en = {
   'reason.bad_lot': 'The quantity is not a multiple of the lot.',
   'reason.bad_qty': 'Invalid quantity.',
   'reason.bad_price': 'Invalid price.',
+  'reason.bad_price.cap': 'The price of this service is at most {cap}.',
+  'code.insufficient_budget.left': 'Not enough budget left: {left} is available.',
+  'code.over_capacity.left': 'Not enough capacity left: {qty} available.',
   'reason.above_ceiling': 'The price is above the ceiling.',
   'reason.aon_required': 'This service is indivisible: the order must be all or none.',
   'reason.bad_deadline': 'The deadline must be between 1 minute and 30 days.',
@@ -601,6 +604,7 @@ const de = {
   'statement.open': 'offene Periode',
   'statement.closed': 'abgeschlossen am {date}',
   'statement.budget': 'Budget je Periode: {amount}',
+  'statement.balance.provider': 'Aktuell: eingenommen {earned}',
   'statement.balance': 'Aktuell: Budget {budget}, reserviert {reserved}, ausgegeben {spent}, eingenommen {earned}, verfügbar {available}',
   'statement.none': 'Keine Abschlüsse in dieser Periode.',
   'statement.omitted': '{n} weitere Abschlüsse nicht aufgeführt; die CSV-Datei enthält alle.',
@@ -624,7 +628,6 @@ const de = {
   'tenders.quality_weight': 'Gewicht der Bewertung (%)',
   'tenders.weights.hint': 'Ganze Prozent, zusammen 100.',
   'tenders.submit': 'Ausschreibung eröffnen',
-  'tenders.opened': 'Ausschreibung {tender} eröffnet.',
   'tenders.mine': 'Meine Ausschreibungen',
   'tenders.mine.none': 'Sie haben keine offenen Ausschreibungen.',
   'tenders.provider': 'Offene Ausschreibungen für meine Leistungen',
@@ -675,7 +678,7 @@ const de = {
   'ratings.replied': 'Antwort auf die Bewertung von Abschluss {trade} gesendet.',
   'ratings.live': 'Sie wurden für Abschluss {trade} mit {stars} Sternen bewertet.',
   'ratings.live.reply': 'Der Anbieter hat auf Ihre Bewertung von Abschluss {trade} geantwortet.',
-  'ratings.stars_n': '{n} ★',
+  'ratings.stars_n': '{n} von 5 Sternen',
   'ratings.stars.choose': 'Bitte 1 bis 5 Sterne wählen.',
   'ratings.comment.long': 'Höchstens 500 Bytes (etwa 500 Buchstaben).',
   'ratings.reply.empty': 'Bitte zuerst eine Antwort schreiben.',
@@ -719,7 +722,7 @@ const de = {
   'admin.auctions.none': 'Keine Leistung wird per Auktion gehandelt.',
   'admin.reference': 'Referenzpreis ({currency}, freiwillig)',
   'admin.run': 'Auktion ausführen',
-  'admin.result': 'Auktion {service}: {volume} {unit} zu {price}, {surplus} {unit} ohne Gegenseite.',
+  'admin.result': 'Auktion {service}: {volume} zu {price}, {surplus} ohne Gegenseite.',
   'admin.result.none': 'Auktion {service}: kein Preis, nichts gehandelt.',
 
   'period.closed.live': 'Periode {period} wurde abgeschlossen.',
@@ -746,6 +749,9 @@ const de = {
   'reason.bad_lot': 'Die Menge ist kein Vielfaches der Losgröße.',
   'reason.bad_qty': 'Ungültige Menge.',
   'reason.bad_price': 'Ungültiger Preis.',
+  'reason.bad_price.cap': 'Der Preis dieser Leistung beträgt höchstens {cap}.',
+  'code.insufficient_budget.left': 'Nicht genug Budget: noch {left} verfügbar.',
+  'code.over_capacity.left': 'Nicht genug Kapazität: noch {qty} verfügbar.',
   'reason.above_ceiling': 'Der Preis liegt über dem Höchstpreis.',
   'reason.aon_required': 'Diese Leistung ist unteilbar: der Auftrag muss „nur ganz“ sein.',
   'reason.bad_deadline': 'Die Frist muss zwischen 1 Minute und 30 Tagen liegen.',
@@ -846,7 +852,29 @@ function dateFormat(options) {
   return dateFormats.get(key);
 }
 
+/*
+** The unit word after a quantity, from the service's unit as given (the
+** market file's, English): its plural where Intl.PluralRules asks for one
+** and the page knows the noun ("hour" -> "hours", "m2-month" ->
+** "m2-months"), else "× unit" (25 × hour), never a wrong plural.
+*/
+const PLURAL_NOUNS = new Set(['hour', 'day', 'week', 'month', 'year', 'minute', 'page', 'run', 'report',
+  'seat', 'ticket', 'workplace', 'piece', 'item', 'trip', 'visit', 'shift', 'night', 'room', 'desk',
+  'job', 'call', 'session', 'lesson', 'document', 'licence', 'license', 'unit', 'truck', 'pallet', 'user']);
+const pluralRules = new Map();
+export function unitFor(qty, unit) {
+  if (!unit) return '';
+  const loc = locale();
+  if (!pluralRules.has(loc)) pluralRules.set(loc, new Intl.PluralRules(loc));
+  if (pluralRules.get(loc).select(Number(qty)) === 'one') return unit;
+  const m = /^(.*-)?([a-z]+)$/.exec(unit);
+  if (lang === 'en' && m && PLURAL_NOUNS.has(m[2])) return `${unit}s`;
+  return `× ${unit}`;
+}
+
 export const fmt = {
+  /* 25, "hour" -> "25 hours" (see unitFor) */
+  qty: (n, unit) => (unit ? `${formatScaled(n, 0, { locale: locale() })} ${unitFor(n, unit)}` : formatScaled(n, 0, { locale: locale() })),
   /* 123456 minor -> "1.234,56 €" / "€1,234.56" */
   money: (minor, opts = {}) => formatMoney(minor, { ...money, locale: locale(), ...opts }),
   /* a price without the currency sign: "1.234,56" */

@@ -3,7 +3,7 @@
 // Run with `node --test web/`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STRINGS, t } from './i18n.js';
+import { STRINGS, t, unitFor, fmt } from './i18n.js';
 
 const placeholders = (s) => (s.match(/\{\w+\}/g) || []).sort().join(' ');
 
@@ -20,7 +20,7 @@ test('every key in English and German, with the same placeholders', () => {
 
 test('t fills in placeholders and shows a missing key as itself', () => {
   assert.equal(t('order.budget_left', { amount: '€1.00' }), 'Budget available: €1.00');
-  assert.equal(t('tenders.opened', { tender: 7 }), 'Tender 7 opened.');
+  assert.equal(t('tenders.detail', { tender: 7 }), 'Tender 7');
   const warn = console.warn;
   console.warn = () => {};
   try {
@@ -43,4 +43,16 @@ test('every literal key the pages use has a string', async () => {
     }
   }
   assert.deepEqual(missing, []);
+});
+
+test('the unit of a quantity: the plural the page knows, else "× unit"', () => {
+  assert.equal(unitFor(1, 'hour'), 'hour');
+  assert.equal(unitFor(25, 'hour'), 'hours');
+  assert.equal(unitFor(0, 'hour'), 'hours');
+  assert.equal(unitFor(10n, 'm2-month'), 'm2-months');
+  assert.equal(unitFor(2, 'truck-day'), 'truck-days');
+  assert.equal(unitFor(3, 'kWh'), '× kWh');
+  assert.equal(unitFor(3, 'person'), '× person');
+  assert.equal(fmt.qty(1500, 'page'), '1,500 pages');
+  assert.equal(fmt.qty(25, ''), '25');
 });

@@ -3,7 +3,8 @@
 ** into the page as text (textContent, createTextNode, setAttribute), never
 ** as HTML: names, descriptions and comments come from other people.
 */
-import { t, fmt } from './i18n.js';
+import { t, fmt, moneyContext } from './i18n.js';
+import { parseMoney } from './money.js';
 import * as api from './api.js';
 
 /*
@@ -102,8 +103,8 @@ export function formError(test) {
 ** form has one, else in the form's error line. `fieldMap` maps protocol
 ** field names to the form's (e.g. the engine's `price` to `ceiling`).
 */
-export function showApiError(form, e, fieldMap = {}) {
-  const message = errorText(e);
+export function showApiError(form, e, fieldMap = {}, hints = {}) {
+  const message = errorText(e, hints);
   const name = fieldMap[e.field] || e.field;
   if (name && showFieldError(form, name, message)) return message;
   const line = form.querySelector('.form-error');
@@ -111,23 +112,35 @@ export function showApiError(form, e, fieldMap = {}) {
   return message;
 }
 
-/* The sentence for an ApiError, in the page's language: a translation of
-** its reason or code where there is one, with the daemon's own message
-** (which carries the figures, "budget left: 578.75 EUR") beside it. */
-export function errorText(e) {
+/* The sentence for an ApiError, in the page's language: the page's own
+** sentence for its reason (else its code); the daemon's (English) message
+** only where the page has none. The figures the daemon's message carries
+** ("budget left: 578.75 EUR", "capacity left: 400") are put into the
+** page's sentence. hints: {priceCap, price} (minor units) let a price above
+** the service's cap say the cap. */
+export function errorText(e, hints = {}) {
   if (!e || !e.code) return t('error.unknown');
   if (e.code === 'network') return t('error.network');
-  const key = e.reason && t.has(`reason.${e.reason}`) ? `reason.${e.reason}`
-    : t.has(`code.${e.code}`) ? `code.${e.code}` : null;
   const server = e.reply && e.reply.message ? e.reply.message : '';
-  if (!key) return server || e.code;
-  const text = t(key);
-  /* A translated reason says it all, but for those whose message carries
-  ** figures; a bare code is vague, its message says what was wrong. */
-  const withMessage = key.startsWith('code.') || WITH_FIGURES.has(e.reason);
-  return withMessage && server && !t.isEnglishSame(key, server) ? `${text} (${server})` : text;
+  if (e.reason === 'bad_price' && hints.priceCap && hints.price !== undefined
+      && BigInt(hints.price) > BigInt(hints.priceCap)) {
+    return t('reason.bad_price.cap', { cap: fmt.money(hints.priceCap) });
+  }
+  const budget = e.code === 'insufficient_budget' && /budget left: (-?[0-9.]+)/.exec(server);
+  if (budget) {
+    const m = parseMoney(budget[1].replace(/^-/, ''), { decimals: moneyContext().decimals, locale: 'en', max: 10n ** 18n });
+    if (m.ok) return t('code.insufficient_budget.left', { left: fmt.money(budget[1].startsWith('-') ? -m.minor : m.minor) });
+  }
+  const capacity = e.code === 'over_capacity' && /capacity left: ([0-9]+)/.exec(server);
+  if (capacity) return t('code.over_capacity.left', { qty: fmt.int(Number(capacity[1])) });
+  if (e.reason && t.has(`reason.${e.reason}`)) return t(`reason.${e.reason}`);
+  /* A reason the page has no sentence for: the daemon's message names it
+  ** better than the vague sentence of its code. */
+  if (e.reason && server && VAGUE.has(e.code)) return server;
+  if (t.has(`code.${e.code}`)) return t(`code.${e.code}`);
+  return server || e.code;
 }
-const WITH_FIGURES = new Set(['insufficient_budget', 'over_capacity', 'bad_qty', 'bad_lot', 'bad_price']);
+const VAGUE = new Set(['bad_field', 'bad_request', 'forbidden']);
 
 /*
 ** A table that becomes stacked rows on a phone: every cell carries its
@@ -153,6 +166,16 @@ export function table(columns, rows, opts = {}) {
     return el('div', { class: 'table-wrap' }, tableEl, el('p', { class: 'empty', text: opts.empty }));
   }
   return el('div', { class: 'table-wrap' }, tableEl);
+}
+
+/* One rating given (1..5): that many of five glyphs, and "4 of 5 stars"
+** as the text a screen reader reads (and the tooltip). The same glyphs as
+** stars() below, so a rating looks alike on every page. */
+export function givenStars(n) {
+  const text = t('ratings.stars_n', { n: fmt.int(n) });
+  const glyphs = el('span', { class: 'stars-glyphs', 'aria-hidden': 'true' });
+  for (let i = 1; i <= 5; i++) glyphs.appendChild(el('span', { class: i <= n ? 'on' : 'off', text: '★' }));
+  return el('span', { class: 'stars', title: text }, glyphs, el('span', { class: 'sr-only', text }));
 }
 
 /* Stars as a person reads them: five glyphs for the eye (hidden from a

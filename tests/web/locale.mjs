@@ -57,7 +57,11 @@ export const tests = [
       const offRes = await off;
       assert.equal(JSON.parse(offRes.request().postData()).price, 123456);
       assert.equal(offRes.status(), 400);
-      await waitText(page, T('field-error-price'), (s) => s.trim() !== '');
+      assert.equal(JSON.parse(await offRes.text()).reason, 'bad_price');
+      // The page's German sentence naming the cap, not the daemon's English in brackets.
+      const capText = nb(await waitText(page, T('field-error-price'), (s) => s.trim() !== ''));
+      assert.ok(capText.includes('höchstens 500,00 €'), capText);
+      assert.ok(!/[()]|range/.test(capText), capText);
       // ... and 1.230,00 a payroll run's 123000, shown back as 1.230,00 €.
       await goto(page, server, '#/service/payroll.run');
       const pay = page.waitForResponse((r) => r.url().endsWith('/api/order.new'));

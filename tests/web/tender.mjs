@@ -73,6 +73,11 @@ export const tests = [
       assert.equal(sent.qty, 10);
       assert.equal(sent.decide, 'choose');
       assert.ok(sent.deadline_ms > 3600000 && sent.deadline_ms <= 30 * 86400000, sent.deadline_ms);
+      // The receiver sees its tender in its list, and no toast of its opening.
+      await waitText(receiver, T('tenders-mine'), '95.00');
+      await new Promise((r) => setTimeout(r, 300));
+      const toasted = await receiver.$eval(T('toast'), (e) => e.innerText);
+      assert.ok(!/opened|new tender|eröffnet|neue ausschreibung/i.test(toasted), toasted);
 
       // The providers see the new tender without reloading, and quote.
       const prices = { 'demo-CC-4100': '88.00', 'demo-CC-4200': '91.00' };

@@ -157,8 +157,10 @@ export const tests = [
       const e2 = JSON.parse(await (await r2).text());
       assert.equal(e2.code, 'insufficient_budget');
       assert.equal(e2.field, 'price');
-      await waitText(page, T('field-error-price'), (s) => s.includes('30,000.00') ||
+      const budgetText = await waitText(page, T('field-error-price'), (s) => s.includes('30,000.00') ||
         s.includes('30000.00'));
+      // The page's sentence with the figure; the daemon's English message not beside it.
+      assert.ok(!budgetText.includes(e2.message) && !budgetText.includes('('), budgetText);
 
       // Too many decimals never reaches the server: the page's money module says so.
       const before = calls.calls;

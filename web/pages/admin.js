@@ -47,7 +47,7 @@ function runForm(ctx, svc) {
         const r = await api.call('auction.run', body);
         result.textContent = r.price === null || r.price === undefined
           ? t('admin.result.none', { service: svc.name })
-          : t('admin.result', { service: svc.name, volume: fmt.int(r.volume), price: fmt.money(r.price), surplus: fmt.int(r.surplus), unit: svc.unit });
+          : t('admin.result', { service: svc.name, volume: fmt.qty(r.volume, svc.unit), price: fmt.money(r.price), surplus: fmt.qty(r.surplus, svc.unit) });
         ctx.toast(result.textContent);
       } catch (e) {
         ctx.toast(showApiError(form, e, { price: 'reference' }), 'error');

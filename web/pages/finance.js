@@ -91,14 +91,17 @@ export async function render(root, ctx) {
     const total = svcRows.reduce((a, r) => a + r.amount, 0n);
     const svcName = (s) => (ctx.service(s) ? ctx.service(s).name : s);
     const ccRows = ccs.map((c, i) => ({ cc: c, st: statements[i], bal: balances[i] || null }))
-      .filter((r) => r.st && ((r.st.services || []).length || r.bal));
+      /* Only the cost centres with a budget or trades: a finance or admin
+      ** centre that neither buys nor provides is no row of zeros. */
+      .filter((r) => r.st && ((r.st.services || []).length || toBigInt(r.st.budget) > 0n));
+    const hasBudget = (r) => toBigInt(r.st.budget) > 0n;
     const sum = (st, key) => (st.services || []).reduce((a, s) => a + toBigInt(s[key]), 0n);
     append(clear(overviewBox), [
       el('h3', { text: t('finance.by_service') }),
       table([
         { label: t('col.service'), cell: (r) => svcName(r.service) },
         { label: t('col.trades'), cell: (r) => fmt.int(r.ids.size), class: 'num' },
-        { label: t('col.units'), cell: (r) => `${fmt.int(r.units)} ${ctx.service(r.service) ? ctx.service(r.service).unit : ''}`, class: 'num' },
+        { label: t('col.units'), cell: (r) => fmt.qty(r.units, ctx.service(r.service) ? ctx.service(r.service).unit : ''), class: 'num' },
         { label: t('col.amount'), cell: (r) => fmt.money(r.amount), class: 'num' },
       ], svcRows, { test: 'finance-services', rowTest: 'finance-service-row', rowData: (r) => ({ service: r.service }), caption: t('finance.by_service'), empty: t('finance.no_trades') }),
       svcRows.length ? el('p', { class: 'total', test: 'finance-total', text: `${t('finance.total')}: ${fmt.money(total)}` }) : null,
@@ -111,8 +114,9 @@ export async function render(root, ctx) {
         { label: t('col.spent'), cell: (r) => fmt.money(sum(r.st, 'spent')), class: 'num' },
         { label: t('col.earned'), cell: (r) => fmt.money(sum(r.st, 'earned')), class: 'num' },
         ...(isOpen ? [
-          { label: t('col.reserved'), cell: (r) => (r.bal ? fmt.money(r.bal.reserved) : '–'), class: 'num' },
-          { label: t('col.available'), cell: (r) => (r.bal ? fmt.money(r.bal.available) : '–'), class: 'num' },
+          /* A provider without a budget has nothing reserved or available. */
+          { label: t('col.reserved'), cell: (r) => (r.bal && hasBudget(r) ? fmt.money(r.bal.reserved) : '–'), class: 'num' },
+          { label: t('col.available'), cell: (r) => (r.bal && hasBudget(r) ? fmt.money(r.bal.available) : '–'), class: 'num' },
         ] : []),
       ], ccRows, { test: 'finance-ccs', rowTest: 'finance-cc-row', rowData: (r) => ({ cc: r.cc.cc }), caption: t('finance.by_cc') })]);
   }

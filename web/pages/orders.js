@@ -182,7 +182,7 @@ export async function render(root, ctx) {
       { label: t('col.time'), cell: (r) => fmt.dateTime(r.time_ms) },
       { label: t('col.service'), cell: (r) => serviceLink(r.service) },
       { label: t('col.side'), cell: (r) => (r.buyer === ctx.me ? t('trades.bought') : t('trades.sold')) },
-      { label: t('col.qty'), cell: (r) => `${fmt.int(r.qty)} ${unitOf(r.service)}`, class: 'num' },
+      { label: t('col.qty'), cell: (r) => fmt.qty(r.qty, unitOf(r.service)), class: 'num' },
       { label: t('col.price'), cell: (r) => fmt.money(r.price), class: 'num' },
       { label: t('col.counterparty'), cell: (r) => ctx.ccName(r.buyer === ctx.me ? r.seller : r.buyer) },
     ], reply.trades || [], {

@@ -9,7 +9,7 @@ import * as api from '../api.js';
 import { t, fmt } from '../i18n.js';
 import {
   el, clear, field, section, errorText, showApiError, showFieldError,
-  clearErrors, formError, busy, uid,
+  clearErrors, formError, busy, uid, givenStars,
 } from '../ui.js';
 
 const TRADES_LOOKED_AT = 200;  /* the latest trades offered for rating   */
@@ -130,7 +130,7 @@ export async function render(root, ctx) {
     for (const r of rows) {
       const item = el('li', { class: 'rating-item', test: 'rating-row', dataset: { trade: String(r.trade) } },
         el('p', { class: 'rating-head' },
-          el('strong', { text: t('ratings.stars_n', { n: r.stars }) }), ' · ',
+          givenStars(r.stars), ' · ',
           t('ratings.line', {
             trade: r.trade, service: svcName(r.service), rater: ctx.ccName(r.rater), provider: ctx.ccName(r.provider),
             date: fmt.dateTime(r.time_ms),

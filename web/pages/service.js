@@ -7,7 +7,7 @@
 ** websocket (`top`, `trade`, and the party-only `fill`) without a reload.
 */
 import * as api from '../api.js';
-import { t, fmt, getLang, moneyContext } from '../i18n.js';
+import { t, fmt, unitFor, getLang, moneyContext } from '../i18n.js';
 import { parseMoney, toWire } from '../money.js';
 import {
   el, clear, field, select, stars, table, section, errorText, showApiError,
@@ -42,7 +42,7 @@ export async function render(root, ctx, params) {
     el('span', { class: 'tag mono', text: svc.service })));
   if (svc.description) root.appendChild(el('p', { class: 'desc', text: svc.description }));
   root.appendChild(el('p', { class: 'muted small' },
-    t('service.tick', { tick: fmt.money(svc.tick), lot: fmt.int(svc.lot), unit: svc.unit }),
+    t('service.tick', { tick: fmt.money(svc.tick), lot: fmt.int(svc.lot), unit: unitFor(svc.lot, svc.unit) }),
     svc.price_cap ? `, ${t('service.price_cap', { cap: fmt.money(svc.price_cap) })}` : ''));
 
   const grid = el('div', { class: 'grid-2' });
@@ -73,7 +73,7 @@ export async function render(root, ctx, params) {
     const cap = (b.capacities || []).find((c) => c.service === id);
     if (cap) {
       if (balanceLine.firstChild) balanceLine.appendChild(document.createTextNode(' · '));
-      balanceLine.appendChild(el('span', { test: 'capacity-left', text: t('order.capacity_left', { qty: fmt.int(cap.available), unit: svc.unit }) }));
+      balanceLine.appendChild(el('span', { test: 'capacity-left', text: t('order.capacity_left', { qty: fmt.int(cap.available), unit: unitFor(cap.available, svc.unit) }) }));
     }
   }
   function drawTrades() {
@@ -162,12 +162,21 @@ function orderSection(ctx, svc, balanceLine, done) {
     return section(t('order.title'), 'order', el('p', { class: 'muted', text: t('order.cannot') }));
   }
   const { currency, decimals } = moneyContext();
-  const sideSet = el('fieldset', { class: 'field field-side' }, el('legend', { text: t('order.side') }));
+  /* The side: radios where both are possible, else a line of text (keeping
+  ** the order-side-<side> name). */
   const sideInputs = {};
-  for (const s of sides) {
-    const input = el('input', { type: 'radio', name: 'side', value: s, test: `order-side-${s}`, id: `order-side-${s}`, checked: s === sides[0] });
-    sideInputs[s] = input;
-    sideSet.appendChild(el('div', { class: 'radio' }, input, el('label', { for: input.id, text: t(`side.${s}`) })));
+  let sideSet;
+  if (sides.length === 1) {
+    sideSet = el('div', { class: 'field field-side' },
+      el('p', { class: 'side-fixed', test: `order-side-${sides[0]}` },
+        el('span', { class: 'label-text', text: `${t('order.side')}: ` }), el('strong', { text: t(`side.${sides[0]}`) })));
+  } else {
+    sideSet = el('fieldset', { class: 'field field-side' }, el('legend', { text: t('order.side') }));
+    for (const s of sides) {
+      const input = el('input', { type: 'radio', name: 'side', value: s, test: `order-side-${s}`, id: `order-side-${s}`, checked: s === sides[0] });
+      sideInputs[s] = input;
+      sideSet.appendChild(el('div', { class: 'radio' }, input, el('label', { for: input.id, text: t(`side.${s}`) })));
+    }
   }
   sideSet.appendChild(el('p', { class: 'field-error', test: 'field-error-side', dataset: { field: 'side' }, 'aria-live': 'polite' }));
   const qty = el('input', { type: 'text', inputmode: 'numeric', test: 'order-qty', autocomplete: 'off' });
@@ -200,7 +209,7 @@ function orderSection(ctx, svc, balanceLine, done) {
     balanceLine);
 
   function side() {
-    return sides.find((s) => sideInputs[s].checked) || sides[0];
+    return sides.find((s) => sideInputs[s] && sideInputs[s].checked) || sides[0];
   }
   function sync() {
     const s = side();
@@ -247,7 +256,7 @@ function orderSection(ctx, svc, balanceLine, done) {
       try {
         const reply = await api.call('order.new', body);
         pendingId = null;
-        const vals = { order: reply.order, filled: fmt.int(reply.qty_filled), open: fmt.int(reply.qty_open), unit: svc.unit,
+        const vals = { order: reply.order, filled: fmt.int(reply.qty_filled), open: fmt.int(reply.qty_open), unit: unitFor(reply.qty_filled, svc.unit),
           reason: reply.reason ? t(`reason.${reply.reason}`) : '' };
         ctx.toast(t(reply.status === 'filled' ? 'order.placed.filled' : reply.status === 'cancelled' ? 'order.placed.cancelled' : 'order.placed.open', vals),
           reply.status === 'cancelled' ? 'warn' : 'ok');
@@ -255,12 +264,14 @@ function orderSection(ctx, svc, balanceLine, done) {
         await done(reply);
       } catch (e) {
         if (e.code !== 'network') pendingId = null;
-        const text = showApiError(form, e);
-        ctx.toast(text, 'error');
+        /* Shown at the field or in the form's line: no toast besides. */
+        showApiError(form, e, {}, { priceCap: svc.price_cap, price: body.price });
       }
     });
   });
-  return section(t('order.title'), 'order', form);
+  const sec = section(t('order.title'), 'order', form);
+  sec.classList.add('order-first');
+  return sec;
 }
 
 /* Admin: run the call of an auction service, with an optional reference. */

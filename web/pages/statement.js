@@ -66,7 +66,9 @@ export async function statementView(box, ctx, cc, period) {
     st.closed ? t('statement.closed', { date: st.closed_ms ? fmt.dateTime(st.closed_ms) : '' }) : t('statement.open')));
   view.appendChild(el('p', { class: 'muted', text: t('statement.budget', { amount: fmt.money(st.budget) }) }));
   if (balance) {
-    view.appendChild(el('p', { class: 'notice', test: 'statement-balance', text: t('statement.balance', {
+    /* A provider (no budget): what it earned, not an available budget of 0. */
+    const provider = toBigInt(balance.budget) === 0n;
+    view.appendChild(el('p', { class: 'notice', test: 'statement-balance', text: t(provider ? 'statement.balance.provider' : 'statement.balance', {
       budget: fmt.money(balance.budget), reserved: fmt.money(balance.reserved), spent: fmt.money(balance.spent),
       earned: fmt.money(balance.earned), available: fmt.money(balance.available),
     }) }));

@@ -45,7 +45,7 @@ export async function render(root, ctx, params) {
     clear(mineBox).appendChild(table([
       { label: t('col.tender'), cell: link, class: 'num' },
       { label: t('col.service'), cell: (r) => svcName(r.service) },
-      { label: t('col.qty'), cell: (r) => fmt.int(r.qty), class: 'num' },
+      { label: t('col.qty'), cell: (r) => fmt.qty(r.qty, ctx.service(r.service) ? ctx.service(r.service).unit : ''), class: 'num' },
       { label: t('col.ceiling'), cell: (r) => fmt.money(r.ceiling), class: 'num' },
       { label: t('col.decide'), cell: decideText },
       { label: t('col.quotes'), cell: (r) => fmt.int(r.quote_count), class: 'num' },
@@ -57,7 +57,7 @@ export async function render(root, ctx, params) {
       { label: t('col.tender'), cell: link, class: 'num' },
       { label: t('col.service'), cell: (r) => svcName(r.service) },
       { label: t('col.buyer'), cell: (r) => ctx.ccName(r.buyer) },
-      { label: t('col.qty'), cell: (r) => fmt.int(r.qty), class: 'num' },
+      { label: t('col.qty'), cell: (r) => fmt.qty(r.qty, ctx.service(r.service) ? ctx.service(r.service).unit : ''), class: 'num' },
       { label: t('col.ceiling'), cell: (r) => fmt.money(r.ceiling), class: 'num' },
       { label: t('col.decide'), cell: decideText },
       { label: t('col.deadline'), cell: (r) => fmt.dateTime(r.deadline_time_ms) },
@@ -177,7 +177,7 @@ function tenderForm(ctx, done) {
       try {
         const r = await api.call('tender.new', body);
         pendingId = null;
-        ctx.toast(t('tenders.opened', { tender: r.tender }));
+        /* No toast: one's own new tender shows in the list of one's tenders. */
         qty.value = '';
         ceiling.value = '';
         await done(r);
