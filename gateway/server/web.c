@@ -36,6 +36,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 #include <nng/supplemental/tls/tls.h>
@@ -473,9 +474,17 @@ static void serve_file(web *w, nng_aio *aio, const char *path) {
     not_found_page(aio);
     return;
   }
-  char full[1024];
+  char full[1024], real[PATH_MAX], top[PATH_MAX];
   snprintf(full, sizeof full, "%s%s", w->cfg.root, path);
-  int fd = open(full, O_RDONLY | O_CLOEXEC);
+  /* a symbolic link may point out of the root: what is served is a file
+  ** whose real path is under the root's */
+  size_t tl = realpath(w->cfg.root, top) ? strlen(top) : 0;
+  if (tl == 0 || realpath(full, real) == NULL || strncmp(real, top, tl) != 0 ||
+      (real[tl] != '/' && top[tl - 1] != '/')) {
+    not_found_page(aio);
+    return;
+  }
+  int fd = open(real, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) {
     if (fd >= 0) close(fd);
@@ -1047,6 +1056,16 @@ static void on_http(nng_aio *aio) {
   char path[512];
   if (split_target(nng_http_req_get_uri(req), path, sizeof path, &query) != 0) {
     not_found_page(aio);
+    return;
+  }
+  /* nng reads a body by Content-Length only: a chunked one would be taken
+  ** for no body, and its bytes for the next request */
+  if (nng_http_req_get_header(req, "Transfer-Encoding") != NULL) {
+    char buf[256];
+    size_t len = imx_error_encode("", "bad_request", "Transfer-Encoding",
+                                  "not supported: send the body with a Content-Length", buf,
+                                  sizeof buf);
+    respond_data(aio, 501, JSON_TYPE, buf, len, 1, "Connection", "close");
     return;
   }
   if (strncmp(path, "/api/", 5) != 0) {
