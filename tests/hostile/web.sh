@@ -7,10 +7,11 @@
 # symlink out of --http-root, an order acknowledged over HTTP surviving a
 # SIGKILL of imxd, and imxd's log never holding a token or a session id.
 # Every daemon listens on free loopback ports and is stopped by its pid.
-# usage: web.sh IMXD SOURCE_DIR
+# usage: web.sh IMXD SOURCE_DIR WEBSTUCK
 set -u
 imxd=$1
 src=$2
+webstuck=$3
 market=$src/tests/gateway/market.json
 . "$(dirname "$0")/../lib.sh"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"
@@ -23,7 +24,7 @@ start_daemon web --http http://127.0.0.1:0
 WEB=$WEB_web
 
 # The node client's checks, each counted here.
-node "$src/tests/hostile/webclient.mjs" "$WEB" >"$tmp/client.out" 2>&1
+node "$src/tests/hostile/webclient.mjs" "$WEB" "$webstuck" >"$tmp/client.out" 2>&1
 cat "$tmp/client.out"
 passed=$((passed + $(grep -c '^ok ' "$tmp/client.out")))
 failed=$((failed + $(grep -c '^FAIL ' "$tmp/client.out")))
