@@ -283,7 +283,7 @@ await check('path_traversal_and_odd_paths_on_static_files', async () => {
 // ------------------------------------------------------------ websockets
 
 // ws: a websocket client over a raw socket; never reads unless told.
-function wsOpen(cookie, { read = true } = {}) {
+function wsOpen(cookie, { read = true, extra = '' } = {}) {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, host);
     sockets.add(s);
@@ -295,7 +295,7 @@ function wsOpen(cookie, { read = true } = {}) {
     s.on('close', () => { ws.closed = true; });
     s.on('end', () => { ws.closed = true; });
     s.on('connect', () => s.write(`GET /api/live HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-                                  `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\nCookie: imx_session=${cookie}\r\n\r\n`));
+                                  `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\nCookie: imx_session=${cookie}\r\n${extra}\r\n`));
     s.on('data', (d) => {
       ws.bytes += d.length;
       buf = Buffer.concat([buf, d]);
@@ -485,7 +485,14 @@ await check('cross_origin_odd_origins', async () => {
   const mixed = await call('POST', '/api/balance.get', { cookie: c, body: '{"cc":"CC-P2"}', headers: { Origin: own.toUpperCase().replace('HTTP', 'HttP') }, local: '127.0.0.5' });
   if (!expect(mixed, 200)) return false;
   const same = await call('POST', '/api/balance.get', { cookie: c, body: '{"cc":"CC-P2"}', headers: { Origin: own, 'Sec-Fetch-Site': 'same-origin' }, local: '127.0.0.5' });
-  return expect(same, 200);
+  if (!expect(same, 200)) return false;
+  // the websocket's upgrade too
+  for (const extra of ['Origin: null\r\n', `Origin: http://${host}:${port + 1}\r\n`, 'Sec-Fetch-Site: cross-site\r\n']) {
+    try { const w = await wsOpen(c, { extra }); w.s.destroy(); note('websocket upgraded with', JSON.stringify(extra)); return false; } catch { /* refused */ }
+  }
+  const w = await wsOpen(c, { extra: `Origin: ${own}\r\n` });
+  w.s.destroy();
+  return true;
 });
 
 for (const s of sockets) s.destroy();
