@@ -835,8 +835,12 @@ static void api_signin(web *w, nng_aio *aio, nng_http_req *req, nng_http_conn *c
     if (log) {
       char from[64];
       peer_text(conn, from, sizeof from);
+      /* the cc only when it is one: a token typed into its field is no
+      ** cost centre, and never logged */
       imx_log("web: a failed sign-in for %s from %s (logged once a second at most)",
-              rq.cc[0] ? rq.cc : "(the token's cost centre)", from);
+              named >= 0 ? rq.cc : rq.cc[0] ? "an unknown cost centre"
+                                             : "(the token's cost centre)",
+              from);
     }
     respond_error(aio, "", "unauthorized", "token",
                   rq.cc[0] ? "wrong token for the cost centre" : "unknown token");

@@ -79,6 +79,19 @@ survives() {
 }
 check http_order_survives_sigkill survives
 
+# No token and no session id in any log: also not when a person types the
+# token into the cost centre's field (a fresh daemon: its first failure is
+# logged).
+start_daemon swap --http http://127.0.0.1:0
+swapped() {
+  local r
+  r=$(curl -s --max-time 5 -w '\n%{http_code}' -X POST "$WEB_swap/api/signin" \
+    -d '{"token":"CC-R1","cc":"test-token-CC-R1"}')
+  [ "$(tail -1 <<<"$r")" = 401 ] || { echo "  $r"; return 1; }
+  for _ in $(seq 40); do grep -q 'failed sign-in' "$tmp/swap.log" && return 0; sleep 0.05; done
+  echo "  the failed sign-in was not logged"; return 1
+}
+check swapped_signin_fields swapped
 # No token and no session id in any log.
 clean_logs() {
   if grep -hE 'test-token|wrong-[0-9]|[0-9a-f]{64}' "$tmp"/*.log* | grep -v token_hash | head -3 | grep .; then
