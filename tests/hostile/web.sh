@@ -91,7 +91,20 @@ swapped() {
   for _ in $(seq 40); do grep -q 'failed sign-in' "$tmp/swap.log" && return 0; sleep 0.05; done
   echo "  the failed sign-in was not logged"; return 1
 }
+swapped_hello() { # the same over nng
+  local r
+  r=$(nngcat --req --dial "$URL_swap" --format ascii --recv-timeout 5 \
+    --data '{"v":1,"type":"hello","id":"h","token":"CC-R2","cc":"test-token-CC-R2"}' 2>&1)
+  has "$r" unauthorized || return 1
+  for _ in $(seq 40); do grep -q 'hello with a wrong token' "$tmp/swap.log" && return 0; sleep 0.05; done
+  echo "  the failed hello was not logged"; return 1
+}
 check swapped_signin_fields swapped
+if command -v nngcat >/dev/null; then
+  check swapped_hello_fields swapped_hello
+else
+  skip swapped_hello_fields "nngcat is missing (Debian package nng-utils)"
+fi
 # No token and no session id in any log.
 clean_logs() {
   if grep -hE 'test-token|wrong-[0-9]|[0-9a-f]{64}' "$tmp"/*.log* | grep -v token_hash | head -3 | grep .; then
