@@ -601,9 +601,13 @@ static void hello(worker *w, uint32_t pipe) {
   const imx_request *rq = &w->job.rq;
   int64_t cc = server_token_cc(s, rq->token, rq->cc);
   if (cc < 0) {
+    /* the cc only when it is one: a token typed into its field is never
+    ** logged */
     if (pipe_may_log_token(s, pipe))
       imx_log("connection %u: hello with a wrong token for %s", pipe,
-              rq->cc[0] ? rq->cc : "(the token's cost centre)");
+              !rq->cc[0]                                       ? "(the token's cost centre)"
+              : imx_market_cc_find(s->cfg.market, rq->cc) >= 0 ? rq->cc
+                                                               : "an unknown cost centre");
     send_error(w, rq->id, "unauthorized", "token",
                rq->cc[0] ? "wrong token for the cost centre" : "unknown token");
     return;

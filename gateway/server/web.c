@@ -36,6 +36,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 #include <nng/supplemental/tls/tls.h>
@@ -473,9 +474,17 @@ static void serve_file(web *w, nng_aio *aio, const char *path) {
     not_found_page(aio);
     return;
   }
-  char full[1024];
+  char full[1024], real[PATH_MAX], top[PATH_MAX];
   snprintf(full, sizeof full, "%s%s", w->cfg.root, path);
-  int fd = open(full, O_RDONLY | O_CLOEXEC);
+  /* a symbolic link may point out of the root: what is served is a file
+  ** whose real path is under the root's */
+  size_t tl = realpath(w->cfg.root, top) ? strlen(top) : 0;
+  if (tl == 0 || realpath(full, real) == NULL || strncmp(real, top, tl) != 0 ||
+      (real[tl] != '/' && top[tl - 1] != '/')) {
+    not_found_page(aio);
+    return;
+  }
+  int fd = open(real, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) {
     if (fd >= 0) close(fd);
@@ -826,8 +835,12 @@ static void api_signin(web *w, nng_aio *aio, nng_http_req *req, nng_http_conn *c
     if (log) {
       char from[64];
       peer_text(conn, from, sizeof from);
+      /* the cc only when it is one: a token typed into its field is no
+      ** cost centre, and never logged */
       imx_log("web: a failed sign-in for %s from %s (logged once a second at most)",
-              rq.cc[0] ? rq.cc : "(the token's cost centre)", from);
+              named >= 0 ? rq.cc : rq.cc[0] ? "an unknown cost centre"
+                                             : "(the token's cost centre)",
+              from);
     }
     respond_error(aio, "", "unauthorized", "token",
                   rq.cc[0] ? "wrong token for the cost centre" : "unknown token");
@@ -1047,6 +1060,16 @@ static void on_http(nng_aio *aio) {
   char path[512];
   if (split_target(nng_http_req_get_uri(req), path, sizeof path, &query) != 0) {
     not_found_page(aio);
+    return;
+  }
+  /* nng reads a body by Content-Length only: a chunked one would be taken
+  ** for no body, and its bytes for the next request */
+  if (nng_http_req_get_header(req, "Transfer-Encoding") != NULL) {
+    char buf[256];
+    size_t len = imx_error_encode("", "bad_request", "Transfer-Encoding",
+                                  "not supported: send the body with a Content-Length", buf,
+                                  sizeof buf);
+    respond_data(aio, 501, JSON_TYPE, buf, len, 1, "Connection", "close");
     return;
   }
   if (strncmp(path, "/api/", 5) != 0) {

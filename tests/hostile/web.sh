@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Hostile web clients (the web front, gateway/server/web.c): slowloris and
+# idle connections, huge headers and bodies, malformed HTTP, bodies that are
+# not a JSON object, odd paths on the embedded pages, websockets that never
+# read or send garbage, sign-in floods, cookie tampering, odd Origins (all in
+# tests/hostile/webclient.mjs, plain node); here: path traversal and a
+# symlink out of --http-root, an order acknowledged over HTTP surviving a
+# SIGKILL of imxd, and imxd's log never holding a token or a session id.
+# Every daemon listens on free loopback ports and is stopped by its pid.
+# usage: web.sh IMXD SOURCE_DIR WEBSTUCK
+set -u
+imxd=$1
+src=$2
+webstuck=$3
+market=$src/tests/gateway/market.json
+. "$(dirname "$0")/../lib.sh"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"
+
+for tool in curl node; do
+  command -v $tool >/dev/null || { echo "$tool is missing"; echo "0 passed, 1 failed"; exit 1; }
+done
+
+start_daemon web --http http://127.0.0.1:0
+WEB=$WEB_web
+
+# The node client's checks, each counted here.
+node "$src/tests/hostile/webclient.mjs" "$WEB" "$webstuck" >"$tmp/client.out" 2>&1
+cat "$tmp/client.out"
+passed=$((passed + $(grep -c '^ok ' "$tmp/client.out")))
+failed=$((failed + $(grep -c '^FAIL ' "$tmp/client.out")))
+grep -qE '^(ok|FAIL) +websocket_that_never_reads' "$tmp/client.out" ||
+  { echo "FAIL the client stopped early"; failed=$((failed + 1)); }
+check daemon_still_running kill -0 "$PID_web"
+
+# --http-root: traversal and a symlink out of the root
+mkdir -p "$tmp/root/sub" "$tmp/outside"
+echo "inside" >"$tmp/root/index.html"
+echo "secret-outside-the-root" >"$tmp/outside/secret.txt"
+ln -s "$tmp/outside/secret.txt" "$tmp/root/link.txt"
+ln -s "$tmp/outside" "$tmp/root/sub/out"
+echo "hidden" >"$tmp/root/.hidden"
+start_daemon root --http http://127.0.0.1:0 --http-root "$tmp/root"
+root_paths() {
+  local p r
+  [ "$(curl -s --max-time 5 "$WEB_root/")" = inside ] || { echo "  / is not index.html"; return 1; }
+  for p in /link.txt /sub/out/secret.txt /../outside/secret.txt /%2e%2e/outside/secret.txt \
+    /sub/../../outside/secret.txt /.hidden /%2ehidden "/index.html%00" /sub "/$(printf 'a%.0s' $(seq 3000))"; do
+    r=$(curl -s --path-as-is --max-time 5 -w '\n%{http_code}' "$WEB_root$p")
+    case "$r" in
+      *secret-outside*|*hidden*) echo "  $p served a file outside the root or hidden"; return 1 ;;
+    esac
+    [ "$(tail -1 <<<"$r")" = 404 ] || { echo "  ${p:0:60}: $(tail -1 <<<"$r")"; return 1; }
+  done
+}
+check http_root_no_traversal_no_symlink_out root_paths
+
+# An order acknowledged over HTTP survives a SIGKILL and a restart.
+start_daemon kill --http http://127.0.0.1:0
+survives() {
+  local c r oid
+  curl -s --max-time 5 -c "$tmp/k.jar" -X POST "$WEB_kill/api/signin" \
+    -d '{"token":"test-token-CC-R1","cc":"CC-R1"}' >/dev/null
+  r=$(curl -s --max-time 5 -b "$tmp/k.jar" -w '\n%{http_code}' -X POST "$WEB_kill/api/order.new" \
+    -d '{"id":"survive-1","service":"it.hour","side":"bid","qty":3,"price":4300}')
+  [ "$(tail -1 <<<"$r")" = 200 ] || { echo "  order.new: $r"; return 1; }
+  oid=$(head -1 <<<"$r" | grep -o '"order":[0-9]*' | cut -d: -f2)
+  kill -KILL "$PID_kill"
+  wait "$PID_kill" 2>/dev/null
+  mv "$tmp/kill.log" "$tmp/kill.log.1" # start_daemon reads the new one's ports
+  start_daemon kill --http http://127.0.0.1:0
+  curl -s --max-time 5 -c "$tmp/k.jar" -X POST "$WEB_kill/api/signin" \
+    -d '{"token":"test-token-CC-R1","cc":"CC-R1"}' >/dev/null
+  r=$(curl -s --max-time 5 -b "$tmp/k.jar" -X POST "$WEB_kill/api/order.list" -d '{}')
+  has "$r" "\"order\":$oid" '"price":4300' || return 1
+  # the same id again is the same order, not a second one
+  r=$(curl -s --max-time 5 -b "$tmp/k.jar" -X POST "$WEB_kill/api/order.new" \
+    -d '{"id":"survive-1","service":"it.hour","side":"bid","qty":3,"price":4300}')
+  has "$r" "\"order\":$oid"
+}
+check http_order_survives_sigkill survives
+
+# No token and no session id in any log: also not when a person types the
+# token into the cost centre's field (a fresh daemon: its first failure is
+# logged).
+start_daemon swap --http http://127.0.0.1:0
+swapped() {
+  local r
+  r=$(curl -s --max-time 5 -w '\n%{http_code}' -X POST "$WEB_swap/api/signin" \
+    -d '{"token":"CC-R1","cc":"test-token-CC-R1"}')
+  [ "$(tail -1 <<<"$r")" = 401 ] || { echo "  $r"; return 1; }
+  for _ in $(seq 40); do grep -q 'failed sign-in' "$tmp/swap.log" && return 0; sleep 0.05; done
+  echo "  the failed sign-in was not logged"; return 1
+}
+swapped_hello() { # the same over nng
+  local r
+  r=$(nngcat --req --dial "$URL_swap" --format ascii --recv-timeout 5 \
+    --data '{"v":1,"type":"hello","id":"h","token":"CC-R2","cc":"test-token-CC-R2"}' 2>&1)
+  has "$r" unauthorized || return 1
+  for _ in $(seq 40); do grep -q 'hello with a wrong token' "$tmp/swap.log" && return 0; sleep 0.05; done
+  echo "  the failed hello was not logged"; return 1
+}
+check swapped_signin_fields swapped
+if command -v nngcat >/dev/null; then
+  check swapped_hello_fields swapped_hello
+else
+  skip swapped_hello_fields "nngcat is missing (Debian package nng-utils)"
+fi
+# No token and no session id in any log.
+clean_logs() {
+  if grep -hE 'test-token|wrong-[0-9]|[0-9a-f]{64}' "$tmp"/*.log* | grep -v token_hash | head -3 | grep .; then
+    echo "  a token or a session id in imxd's log"; return 1
+  fi
+  return 0
+}
+check log_has_no_token_nor_session clean_logs
+
+finish
