@@ -42,6 +42,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "soakclient: %s\n", nng_strerror(rv));
     return 1;
   }
+  /* Both bounded: once imxd is killed, a REQ send waits for a connection
+  ** that may never come back (nng's default send timeout is infinite). */
+  nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 10000);
   nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 10000);
   nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
   unsigned long long kept[KEPT];
