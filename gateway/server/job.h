@@ -18,6 +18,7 @@
 #include <nng/nng.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "imx_proto.h"
 #include "imx_server.h"
@@ -48,5 +49,19 @@ int64_t server_token_cc(const imx_server *s, const char *token, const char *cc);
 /* The hello.ok reply for cost centre cc (id: the request's) into buf. */
 size_t server_hello_ok(const imx_server *s, const char *id, uint32_t cc, char *buf,
                        size_t cap);
+
+/* The clocks of server.c and web.c: monotonic nanoseconds (rates, waits)
+** and wall-clock milliseconds (the market's time). */
+static inline int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 #endif /* IMX_JOB_H */

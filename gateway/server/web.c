@@ -202,18 +202,6 @@ struct web {
   imx_ledger *slow_ledger;      /* read-only, opened at the first download */
 };
 
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ----------------------------------------------------------- responses */
 
 /* Every response: the page may load only its own scripts and styles, may
@@ -971,6 +959,22 @@ static int is_read(int t) {
 }
 
 /* POST /api/<type>: one protocol request. */
+
+/* The session of a call or a download, charged to its rate; -1 when there
+** is none (401) or it is over its rate (429), the refusal answered. */
+static int session_or_refuse(web *w, nng_aio *aio, nng_http_req *req, uint32_t *k,
+                             uint32_t *gen, uint32_t *cc) {
+  int rc = session_get(w, req, 1, k, gen, cc);
+  if (rc == SESSION_NONE) {
+    no_session(aio);
+    return -1;
+  }
+  if (rc == SESSION_RATE) {
+    respond_error(aio, "", "rate_limited", "", "too many requests in this session");
+    return -1;
+  }
+  return 0;
+}
 static void api_call(web *w, nng_aio *aio, nng_http_req *req, const char *name) {
   int type = type_of(name);
   if (type < 0) {
@@ -985,15 +989,7 @@ static void api_call(web *w, nng_aio *aio, nng_http_req *req, const char *name) 
     return;
   }
   uint32_t k, gen, cc;
-  int rc = session_get(w, req, 1, &k, &gen, &cc);
-  if (rc == SESSION_NONE) {
-    no_session(aio);
-    return;
-  }
-  if (rc == SESSION_RATE) {
-    respond_error(aio, "", "rate_limited", "", "too many requests in this session");
-    return;
-  }
+  if (session_or_refuse(w, aio, req, &k, &gen, &cc) != 0) return;
   web_job *j = job_take(w);
   if (j == NULL) {
     session_release(w, k, gen);
@@ -1228,15 +1224,7 @@ static void *slow_main(void *arg) {
 static void download(web *w, nng_aio *aio, nng_http_req *req, const char *what,
                      const char *query) {
   uint32_t k, gen, cc;
-  int rc = session_get(w, req, 1, &k, &gen, &cc);
-  if (rc == SESSION_NONE) {
-    no_session(aio);
-    return;
-  }
-  if (rc == SESSION_RATE) {
-    respond_error(aio, "", "rate_limited", "", "too many requests in this session");
-    return;
-  }
+  if (session_or_refuse(w, aio, req, &k, &gen, &cc) != 0) return;
   slow_req q = {.aio = aio, .session = k, .gen = gen, .cc = cc};
   unsigned roles = w->m->ccs[cc].roles;
   char word[IMX_NAME_BYTES_MAX + 1];
