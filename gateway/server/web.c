@@ -56,6 +56,7 @@
 #include "imx_ledger.h"
 #include "job.h"
 #include "reads.h"
+#include "tlsconf.h"
 #include "web.h"
 
 #define SESSIONS_MAX 65536u
@@ -2024,35 +2025,16 @@ static int fail(const char *what, int rv) {
   return -1;
 }
 
-/* A whole PEM file as a string (malloc'd), or NULL (logged). */
-static char *read_pem(const char *path) {
-  char *text = NULL;
-  size_t len = 0;
-  imx_proto_error err = {0};
-  if (imx_file_read(path, 1 << 20, "pem", &text, &len, &err) != 0) {
-    imx_log("web: %s: %s", path, err.message);
-    return NULL;
-  }
-  return text;
-}
-
-/* --tls-cert (the certificate, and its chain) and --tls-key, PEM. */
+/* --tls-cert (the certificate, and its chain) and --tls-key, PEM, read and
+** checked by the one loader the tls+tcp:// listeners use (tlsconf.h). */
 static int setup_tls(web *w) {
-  int rv;
-  if ((rv = nng_tls_config_alloc(&w->tls_cfg, NNG_TLS_MODE_SERVER)) != 0)
-    return fail("tls", rv);
-  char *cert = read_pem(w->cfg.tls_cert), *key = cert ? read_pem(w->cfg.tls_key) : NULL;
-  rv = cert && key ? nng_tls_config_own_cert(w->tls_cfg, cert, key, NULL) : NNG_EINVAL;
-  if (key) explicit_bzero(key, strlen(key));
-  free(cert);
-  free(key);
-  if (rv != 0) {
-    imx_log("web: %s and %s: not a PEM certificate and its key (%s)", w->cfg.tls_cert,
-            w->cfg.tls_key, nng_strerror(rv));
+  char err[512];
+  if (tlsconf_server(w->cfg.tls_cert, w->cfg.tls_key, &w->tls_cfg, err, sizeof err) != 0) {
+    imx_log("web: %s", err);
     return -1;
   }
-  if ((rv = nng_http_server_set_tls(w->http, w->tls_cfg)) != 0) return fail("tls", rv);
-  return 0;
+  int rv = nng_http_server_set_tls(w->http, w->tls_cfg);
+  return rv != 0 ? fail("tls", rv) : 0;
 }
 
 static int pool_open(web *w) {
