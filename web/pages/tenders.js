@@ -72,9 +72,15 @@ export async function render(root, ctx, params) {
 /* The websocket's tender events: a toast for the ones about me, a re-read. */
 function liveTenders(ctx, reload) {
   let timer = null;
+  // A re-read replaces the lists and their forms: not while a person is in
+  // one of them (what they typed would go); it comes when they leave it.
+  const typing = () => {
+    const a = document.activeElement;
+    return a != null && a.matches('input, textarea, select') && a.closest('form') != null;
+  };
   const soon = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => reload().catch(() => {}), 150);
+    timer = setTimeout(() => (typing() ? soon() : reload().catch(() => {})), 150);
   };
   const offs = [
     api.live.on('tender.opened', (e) => {
