@@ -73,23 +73,27 @@ int auction_service_added(imx_engine *e, uint32_t levels) {
   int64_t *q = realloc(e->scratch_qty, n2 * sizeof *q);
   if (q == NULL) return -1;
   e->scratch_qty = q;
+  uint32_t *slots = realloc(e->scratch_slots, n2 * sizeof *slots);
+  if (slots == NULL) return -1;
+  e->scratch_slots = slots;
   int64_t *out = realloc(e->scratch_out, n2 * sizeof *out);
   if (out == NULL) return -1;
   e->scratch_out = out;
   uint8_t *flag = realloc(e->scratch_aon_out, n2);
   if (flag == NULL) return -1;
   e->scratch_aon_out = flag;
-  /* Zero between calls, whatever the layout (side x scratch_n + level). */
+  /* Zero between calls, whatever the layout (side x scratch_n + slot). */
   memset(out, 0, n2 * sizeof *out);
   memset(flag, 0, n2);
   e->memory_bytes += 2 * (size_t)(levels - e->scratch_n) *
-                     (sizeof *q + sizeof *out + sizeof *flag);
+                     (sizeof *q + sizeof *slots + sizeof *out + sizeof *flag);
   e->scratch_n = levels;
   return 0;
 }
 
 void auction_free(imx_engine *e) {
   free(e->scratch_qty);
+  free(e->scratch_slots);
   free(e->scratch_out);
   free(e->scratch_aon_out);
   free(e->scratch_excl);
@@ -218,9 +222,9 @@ int auction_check(const imx_engine *e) {
     const book *b = &e->books[svc];
     uint32_t immediate = 0, restricted = 0;
     for (int side = 0; side < 2; side++)
-      for (uint32_t i = 0; i < b->side[side].n; i++)
-        for (uint32_t s = b->side[side].levels[i].head; s != NIL;
-             s = e->pool[s].next) {
+      for (const level *l = side_best(&b->side[side]); l != NULL;
+           l = level_worse(&b->side[side], l))
+        for (uint32_t s = l->head; s != NIL; s = e->pool[s].next) {
           immediate += e->pool[s].tif == IMX_TIF_IOC ||
                        e->pool[s].tif == IMX_TIF_FOK;
           restricted += e->pool[s].stars != 0 && b->mode == IMX_MODE_AUCTION;
@@ -236,20 +240,23 @@ int auction_check(const imx_engine *e) {
 /* ------------------------------------------------------- price discovery */
 
 /* One side as the auction sees it: limit levels in ascending price order
-** through at(), and the market orders apart. */
+** through at(), and the market orders apart. The tree of levels is read
+** once per pass into `slots`, in eng_key order (what the side's sorted
+** array was), so that the candidate walks index an array. */
 typedef struct curve {
   const book_side *bs;
   int side;
-  const int64_t *qty; /* eligible qty per level index */
-  uint32_t n_limit;   /* levels with a limit price    */
+  const int64_t *qty;    /* eligible qty per level slot               */
+  const uint32_t *slots; /* the side's level slots by eng_key ascending */
+  uint32_t n_limit;      /* levels with a limit price                 */
   int64_t market_qty;
   int64_t limit_qty;
 } curve;
 
-/* Level index of the k-th limit level in ascending price order. */
+/* Level slot of the k-th limit level in ascending price order. */
 static uint32_t at(const curve *c, uint32_t k) {
   IMX_ASSERT(k < c->n_limit);
-  return c->side == IMX_BID ? k : c->n_limit - 1 - k;
+  return c->slots[c->side == IMX_BID ? k : c->n_limit - 1 - k];
 }
 
 static int64_t price_at(const curve *c, uint32_t k) {
@@ -265,9 +272,9 @@ static uint8_t *aon_out_of(const imx_engine *e, int side) {
   return e->scratch_aon_out + (size_t)side * e->scratch_n;
 }
 
-/* Does o, an order of level i of its side, take no part in steps 1-5 of
-** this call? Bids with min_stars never do; aon orders when left out one
-** by one, or with every aon order of their level. */
+/* Does o, an order of the level in slot i of its side, take no part in
+** steps 1-5 of this call? Bids with min_stars never do; aon orders when
+** left out one by one, or with every aon order of their level. */
 static int left_out(const imx_engine *e, uint32_t i, const order *o) {
   return o->excluded || o->stars != 0 ||
          (aon_out_of(e, o->side)[i] && order_is_aon(o));
@@ -280,22 +287,28 @@ static void curve_make(imx_engine *e, const book *b, int side, int64_t *qty,
                        curve *c) {
   const book_side *bs = &b->side[side];
   const int64_t *out = out_of(e, side);
+  uint32_t *slots = e->scratch_slots + (size_t)side * e->scratch_n;
   memset(c, 0, sizeof *c);
   c->bs = bs;
   c->side = side;
   c->qty = qty;
+  c->slots = slots;
   c->n_limit = bs->n;
-  if (bs->n > 0 && bs->levels[bs->n - 1].price_minor == IMX_PRICE_MARKET)
-    c->n_limit--;
-  for (uint32_t i = 0; i < bs->n; i++) {
-    const level *l = &bs->levels[i];
+  const level *best = side_best(bs);
+  if (best != NULL && best->price_minor == IMX_PRICE_MARKET) c->n_limit--;
+  uint32_t k = 0;
+  for (const level *l = side_worst(bs); l != NULL; l = level_better(bs, l)) {
+    uint32_t i = level_slot(bs, l);
+    IMX_ASSERT(k < bs->n && i < e->scratch_n);
     IMX_ASSERT(out[i] <= l->qty_aon &&
                l->qty_aon + l->qty_stars <= l->qty_open);
     qty[i] = l->qty_open - l->qty_stars - out[i];
     IMX_ASSERT(qty[i] >= 0);
-    if (i < c->n_limit) c->limit_qty += qty[i];
+    if (k < c->n_limit) c->limit_qty += qty[i];
     else c->market_qty += qty[i];
+    slots[k++] = i;
   }
+  IMX_ASSERT(k == bs->n);
 }
 
 /* Walks the candidate prices in ascending order with D(p) and S(p). */
@@ -393,8 +406,8 @@ typedef struct cursor {
   int side;
   int64_t price_minor;
   int64_t volume_left;
-  uint32_t next_level; /* index + 1 of the next level to enter; 0: none */
-  uint32_t level;      /* index of the current order's level            */
+  const level *next_level; /* the next level to enter; NULL: none       */
+  uint32_t level;      /* slot of the current order's level             */
   uint32_t slot;       /* the current order; NIL before the first       */
   int64_t alloc;       /* what the current order still gets             */
 } cursor;
@@ -416,10 +429,10 @@ static int cursor_next(cursor *c) {
   uint32_t s = c->slot == NIL ? NIL : pool[c->slot].next;
   while (c->volume_left > 0) {
     if (s == NIL) {
-      if (c->next_level == 0) break;
-      const level *l = &c->bs->levels[c->next_level - 1];
-      if (!takes_part(c, l)) break;
-      c->level = --c->next_level;
+      const level *l = c->next_level;
+      if (l == NULL || !takes_part(c, l)) break;
+      c->level = level_slot(c->bs, l);
+      c->next_level = level_worse(c->bs, l);
       s = l->head;
     } else if (left_out(c->e, c->level, &pool[s])) {
       s = pool[s].next;
@@ -443,7 +456,7 @@ static void cursor_start(cursor *c, imx_engine *e, const book *b, int side,
   c->side = side;
   c->price_minor = price_minor;
   c->volume_left = volume;
-  c->next_level = c->bs->n;
+  c->next_level = side_best(c->bs);
   c->slot = NIL;
 }
 
@@ -462,8 +475,8 @@ static uint32_t exclude_partial_aon(imx_engine *e, book *b, int side,
   uint8_t *aon_out = aon_out_of(e, side);
   uint32_t n = 0;
   int64_t left = volume;
-  for (uint32_t i = bs->n; i-- > 0;) {
-    const level *l = &bs->levels[i];
+  for (const level *l = side_best(bs); l != NULL; l = level_worse(bs, l)) {
+    uint32_t i = level_slot(bs, l);
     if (!level_takes_part(side, l, price_minor)) break;
     if (c->qty[i] <= left) {
       left -= c->qty[i];
@@ -492,29 +505,33 @@ static uint32_t exclude_partial_aon(imx_engine *e, book *b, int side,
   return n;
 }
 
-/* Clears what steps 1-5 marked: before compact, while the level indices
-** are those of the call. */
+/* Clears what steps 1-5 marked: before compact, while every level the
+** call marked is still in the tree (only those were marked). */
 static void clear_exclusions(imx_engine *e, book *b, uint32_t excl_n) {
   for (uint32_t k = 0; k < excl_n; k++) e->pool[e->scratch_excl[k]].excluded = 0;
   for (int side = 0; side < 2; side++) {
-    uint32_t n = b->side[side].n;
-    IMX_ASSERT(n <= e->scratch_n);
-    memset(out_of(e, side), 0, (size_t)n * sizeof *e->scratch_out);
-    memset(aon_out_of(e, side), 0, n);
+    const book_side *bs = &b->side[side];
+    int64_t *out = out_of(e, side);
+    uint8_t *aon_out = aon_out_of(e, side);
+    IMX_ASSERT(bs->cap <= e->scratch_n);
+    for (const level *l = side_best(bs); l != NULL; l = level_worse(bs, l)) {
+      out[level_slot(bs, l)] = 0;
+      aon_out[level_slot(bs, l)] = 0;
+    }
   }
 }
 
 /* Removes the levels a call emptied, in one pass. */
 static void compact(book_side *bs) {
-  uint32_t w = 0;
-  for (uint32_t i = 0; i < bs->n; i++)
-    if (bs->levels[i].count > 0) bs->levels[w++] = bs->levels[i];
-  bs->n = w;
+  for (level *l = side_best(bs), *worse; l != NULL; l = worse) {
+    worse = level_worse(bs, l);
+    if (l->count == 0) side_remove_level(bs, l);
+  }
 }
 
 static void fill(imx_engine *e, book *b, const cursor *c, int64_t qty) {
   order *o = &e->pool[c->slot];
-  level *l = &b->side[c->side].levels[c->level];
+  level *l = side_at(&b->side[c->side], c->level);
   level_qty_add(l, o, -qty);
   o->qty_open -= qty;
   o->qty_filled += qty;
@@ -540,8 +557,8 @@ static void execute(imx_engine *e, book *b, int64_t price_minor,
     offer.alloc -= q;
     /* Advance before retiring: the cursor reads the order's next link. */
     uint32_t buy_slot = bid.slot, sell_slot = offer.slot;
-    level *bl = &b->side[IMX_BID].levels[bid.level];
-    level *ol = &b->side[IMX_OFFER].levels[offer.level];
+    level *bl = side_at(&b->side[IMX_BID], bid.level);
+    level *ol = side_at(&b->side[IMX_OFFER], offer.level);
     if (bid.alloc == 0) more &= cursor_next(&bid);
     if (offer.alloc == 0) more &= cursor_next(&offer);
     if (e->pool[buy_slot].qty_open == 0 && buy_slot != bid.slot) {
@@ -567,8 +584,9 @@ static int64_t eligible_left(imx_engine *e, const book *b, uint32_t service,
                              const order *bid, int64_t price_minor, int64_t need) {
   const book_side *offers = &b->side[IMX_OFFER];
   int64_t can = 0;
-  for (uint32_t i = offers->n; i-- > 0 && can < need;) {
-    const level *l = &offers->levels[i];
+  for (const level *l = side_best(offers); l != NULL && can < need;
+       l = level_worse(offers, l)) {
+    uint32_t i = level_slot(offers, l);
     if (!level_takes_part(IMX_OFFER, l, price_minor)) break;
     for (uint32_t s = l->head; s != NIL && can < need; s = e->pool[s].next) {
       const order *o = &e->pool[s];
@@ -594,8 +612,8 @@ static int64_t restricted_pass(imx_engine *e, book *b, uint32_t service,
   int64_t *avail = e->scratch_avail;
   book_side *offers = &b->side[IMX_OFFER], *bids = &b->side[IMX_BID];
   int64_t v1 = execute ? 0 : volume1;
-  for (uint32_t i = offers->n; i-- > 0;) {
-    const level *l = &offers->levels[i];
+  for (const level *l = side_best(offers); l != NULL; l = level_worse(offers, l)) {
+    uint32_t i = level_slot(offers, l);
     if (!level_takes_part(IMX_OFFER, l, price_minor)) break;
     for (uint32_t s = l->head; s != NIL; s = e->pool[s].next) {
       const order *o = &e->pool[s];
@@ -607,8 +625,7 @@ static int64_t restricted_pass(imx_engine *e, book *b, uint32_t service,
   }
   IMX_ASSERT(v1 == 0);
   int64_t total = 0;
-  for (uint32_t i = bids->n; i-- > 0;) {
-    level *bl = &bids->levels[i];
+  for (level *bl = side_best(bids); bl != NULL; bl = level_worse(bids, bl)) {
     if (!level_takes_part(IMX_BID, bl, price_minor)) break;
     for (uint32_t bs = bl->head, bnext; bs != NIL; bs = bnext) {
       order *bid = &e->pool[bs];
@@ -618,8 +635,9 @@ static int64_t restricted_pass(imx_engine *e, book *b, uint32_t service,
       if ((bid->aon || bid->tif == IMX_TIF_FOK) &&
           eligible_left(e, b, service, bid, price_minor, left) < left)
         continue;
-      for (uint32_t k = offers->n; k-- > 0 && left > 0;) {
-        level *ol = &offers->levels[k];
+      for (level *ol = side_best(offers); ol != NULL && left > 0;
+           ol = level_worse(offers, ol)) {
+        uint32_t k = level_slot(offers, ol);
         if (!level_takes_part(IMX_OFFER, ol, price_minor)) break;
         for (uint32_t s = ol->head, next; s != NIL && left > 0; s = next) {
           order *o = &e->pool[s];
@@ -661,8 +679,7 @@ static int64_t restricted_pass(imx_engine *e, book *b, uint32_t service,
 static void cancel_immediate(imx_engine *e, book *b) {
   for (int side = 0; side < 2 && b->immediate > 0; side++) {
     book_side *bs = &b->side[side];
-    for (uint32_t i = bs->n; i-- > 0;) {
-      level *l = &bs->levels[i];
+    for (level *l = side_best(bs); l != NULL; l = level_worse(bs, l)) {
       for (uint32_t s = l->head, next; s != NIL; s = next) {
         next = e->pool[s].next;
         order *o = &e->pool[s];

@@ -14,19 +14,21 @@
 **   by_cc              cost centre -> the last of its open orders (index.c);
 **                      each cost centre's open orders are a list through
 **                      cc_prev/cc_next, so order.list costs what it returns.
-**   books[services]    two sides per book; a side is a sorted array of
-**                      price levels with the BEST LEVEL LAST, so matching
-**                      consumes from the end and most inserts near the touch
-**                      move only a few elements. Bids are sorted by price
-**                      ascending, offers by price descending: both by
-**                      eng_key() ascending, with key(offer) = -price. Market
-**                      orders (auction books only) have the highest key.
+**   books[services]    two sides per book; a side is a pool of price
+**                      levels with a red-black tree over them (levels.c),
+**                      ordered by eng_key(): bids by price ascending,
+**                      offers by price descending, market orders (auction
+**                      books only) highest, so the BEST level is the
+**                      maximum, which the side caches: matching reads it in
+**                      O(1), and removes it in O(1) plus the rebalancing.
 **   level              price, open total, a FIFO of orders as a doubly
-**                      linked list of pool slots (head = oldest).
+**                      linked list of pool slots (head = oldest). A level
+**                      keeps its slot while it exists.
 **
-** Arrays of levels are preferred to trees: the working set near the touch is
-** a few cache lines, and a bounded array (levels_max) is an explicit limit
-** rather than an allocation on the hot path.
+** The side's pool (levels_max slots) is an explicit limit rather than an
+** allocation on the hot path. It was a sorted array until random prices
+** made books thousands of levels deep and the memmove of every new or
+** emptied level the simulator's largest cost (levels.c says more).
 */
 #include <stdlib.h>
 #include <string.h>
@@ -324,27 +326,6 @@ static int cc_lists_check(const imx_engine *e) {
 
 /* ---------------------------------------------------------------- books */
 
-int64_t eng_key(int side, int64_t price_minor) {
-  if (price_minor == IMX_PRICE_MARKET) return INT64_MAX;
-  return side == IMX_BID ? price_minor : -price_minor;
-}
-
-/* Binary search for a price; returns 1 and its position if the level
-** exists, else 0 and the position where it would be inserted. */
-static int side_find(const book_side *bs, int side, int64_t price_minor,
-                     uint32_t *pos) {
-  int64_t k = eng_key(side, price_minor);
-  uint32_t lo = 0, hi = bs->n;
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (eng_key(side, bs->levels[mid].price_minor) < k) lo = mid + 1;
-    else hi = mid;
-  }
-  IMX_ASSERT(lo <= bs->n);
-  *pos = lo;
-  return lo < bs->n && bs->levels[lo].price_minor == price_minor;
-}
-
 void eng_level_unlink(imx_engine *e, level *l, uint32_t slot) {
   order *o = &e->pool[slot];
   IMX_ASSERT(l->count > 0 && l->price_minor == o->price_minor);
@@ -359,30 +340,12 @@ void eng_level_unlink(imx_engine *e, level *l, uint32_t slot) {
   IMX_ASSERT((l->count == 0) == (l->head == NIL));
 }
 
-void eng_side_remove_level(book_side *bs, uint32_t pos) {
-  IMX_ASSERT(pos < bs->n && bs->levels[pos].count == 0);
-  IMX_ASSERT(bs->levels[pos].head == NIL && bs->levels[pos].qty_open == 0);
-  memmove(&bs->levels[pos], &bs->levels[pos + 1],
-          (size_t)(bs->n - pos - 1) * sizeof(level));
-  bs->n--;
-}
-
 /* Puts a detached order at the back of its price level. */
 static void rest(imx_engine *e, book *b, uint32_t slot) {
   order *o = &e->pool[slot];
   IMX_ASSERT(o->live && o->qty_open > 0 && o->prev == NIL && o->next == NIL);
-  book_side *bs = &b->side[o->side];
-  uint32_t pos;
-  if (!side_find(bs, o->side, o->price_minor, &pos)) {
-    /* The caller checked levels_full before anything happened. */
-    IMX_ASSERT(bs->n < bs->cap);
-    memmove(&bs->levels[pos + 1], &bs->levels[pos],
-            (size_t)(bs->n - pos) * sizeof(level));
-    bs->n++;
-    bs->levels[pos] = (level){.price_minor = o->price_minor, .head = NIL,
-                              .tail = NIL};
-  }
-  level *l = &bs->levels[pos];
+  /* The caller checked levels_full before anything happened. */
+  level *l = side_insert_level(&b->side[o->side], o->price_minor);
   o->prev = l->tail;
   o->next = NIL;
   if (l->tail != NIL) e->pool[l->tail].next = slot;
@@ -432,8 +395,7 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
   const reputation *in_rep = NULL;
   int in_rep_known = 0;
   *self_trade = 0;
-  for (uint32_t i = opp->n; i-- > 0 && left > 0;) {
-    level *l = &opp->levels[i];
+  for (level *l = side_best(opp), *worse; l != NULL && left > 0; l = worse) {
     if (!crosses(in->side, in->price_minor, l->price_minor)) break;
     uint32_t slot = l->head;
     while (slot != NIL && left > 0) {
@@ -474,7 +436,15 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
       }
       slot = next;
     }
-    if (execute && l->count == 0) eng_side_remove_level(opp, i);
+    if (execute && l->count == 0) {
+      /* Removing the best level caches its predecessor as the new best. */
+      int was_best = l == side_best(opp);
+      worse = was_best ? NULL : level_worse(opp, l);
+      side_remove_level(opp, l);
+      if (was_best) worse = side_best(opp);
+    } else {
+      worse = left > 0 ? level_worse(opp, l) : NULL;
+    }
   }
   IMX_ASSERT(left >= 0 && left <= in->qty_open);
   return left;
@@ -532,9 +502,7 @@ static int needs_missing_level(const book *b, const imx_order_new *o) {
   int may_rest = o->tif == IMX_TIF_GTC || o->tif == IMX_TIF_PERIOD ||
                  b->mode == IMX_MODE_AUCTION;
   const book_side *bs = &b->side[o->side];
-  uint32_t pos;
-  return may_rest && bs->n == bs->cap &&
-         !side_find(bs, o->side, o->price_minor, &pos);
+  return may_rest && bs->n == bs->cap && !side_find(bs, o->price_minor);
 }
 
 static imx_status check_new(imx_engine *e, const imx_order_new *o) {
@@ -603,11 +571,10 @@ static void detach(imx_engine *e, book *b, uint32_t slot) {
   order *o = &e->pool[slot];
   IMX_ASSERT(o->live);
   book_side *bs = &b->side[o->side];
-  uint32_t pos;
-  int found = side_find(bs, o->side, o->price_minor, &pos);
-  IMX_ASSERT(found);
-  eng_level_unlink(e, &bs->levels[pos], slot);
-  if (bs->levels[pos].count == 0) eng_side_remove_level(bs, pos);
+  level *l = side_find(bs, o->price_minor);
+  IMX_ASSERT(l != NULL);
+  eng_level_unlink(e, l, slot);
+  if (l->count == 0) side_remove_level(bs, l);
   IMX_ASSERT(o->prev == NIL && o->next == NIL);
 }
 
@@ -631,13 +598,10 @@ static imx_status check_modify(imx_engine *e, const order *o, int64_t qty_open,
   imx_status s = eng_check_qty_price(b, qty_open, price_minor);
   if (s != IMX_OK) return s;
   const book_side *bs = &b->side[o->side];
-  uint32_t pos, old_pos;
-  int found = side_find(bs, o->side, o->price_minor, &old_pos);
-  IMX_ASSERT(found);
-  int frees_level = bs->levels[old_pos].count == 1 &&
-                    price_minor != o->price_minor;
-  if (!side_find(bs, o->side, price_minor, &pos) && !frees_level &&
-      bs->n == bs->cap)
+  const level *old = side_find(bs, o->price_minor);
+  IMX_ASSERT(old != NULL);
+  int frees_level = old->count == 1 && price_minor != o->price_minor;
+  if (!frees_level && bs->n == bs->cap && !side_find(bs, price_minor))
     return IMX_E_LEVELS_FULL;
   return risk_check_modify(e, o, qty_open, price_minor, available);
 }
@@ -655,11 +619,9 @@ imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
   int kept = price_minor == o->price_minor && qty_open <= o->qty_open;
   risk_unreserve_order(e, o);
   if (kept) {
-    book_side *bs = &b->side[o->side];
-    uint32_t pos;
-    int found = side_find(bs, o->side, o->price_minor, &pos);
-    IMX_ASSERT(found);
-    level_qty_add(&bs->levels[pos], o, -(o->qty_open - qty_open));
+    level *l = side_find(&b->side[o->side], o->price_minor);
+    IMX_ASSERT(l != NULL);
+    level_qty_add(l, o, -(o->qty_open - qty_open));
   } else {
     detach(e, b, slot);
     o->price_minor = price_minor;
@@ -683,8 +645,8 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
   uint32_t open_before = e->orders.n;
   for (int side = IMX_BID; side <= IMX_OFFER; side++) {
     book_side *bs = &b->side[side];
-    for (uint32_t i = bs->n; i-- > 0;) {
-      level *l = &bs->levels[i];
+    for (level *l = side_best(bs), *worse; l != NULL; l = worse) {
+      worse = level_worse(bs, l);
       uint32_t slot = l->head;
       while (slot != NIL) {
         uint32_t next = e->pool[slot].next;
@@ -695,7 +657,7 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
         }
         slot = next;
       }
-      if (l->count == 0) eng_side_remove_level(bs, i);
+      if (l->count == 0) side_remove_level(bs, l);
     }
   }
   IMX_ASSERT(e->orders.n <= open_before);
@@ -811,11 +773,9 @@ imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
   b->mode = cfg->mode;
   b->price_cap_minor =
       cfg->price_cap_minor ? cfg->price_cap_minor : IMX_PRICE_MAX_MINOR;
-  for (int side = 0; side < 2; side++) {
-    b->side[side].levels = eng_alloc(e, levels, sizeof(level));
-    b->side[side].cap = levels;
-  }
-  if (!b->side[0].levels || !b->side[1].levels ||
+  int rc = side_init(e, &b->side[IMX_BID], levels, IMX_BID);
+  if (rc == 0) rc = side_init(e, &b->side[IMX_OFFER], levels, IMX_OFFER);
+  if (rc != 0 ||
       (cfg->mode == IMX_MODE_AUCTION && auction_service_added(e, levels) != 0)) {
     free(b->side[0].levels);
     free(b->side[1].levels);
@@ -860,10 +820,11 @@ uint32_t imx_engine_levels(const imx_engine *e, uint32_t service,
     return 0;
   const book_side *bs = &e->books[service].side[side];
   uint32_t k = 0;
-  for (uint32_t i = bs->n; i-- > 0 && k < n; k++) {
-    out[k].price_minor = bs->levels[i].price_minor;
-    out[k].qty_open = bs->levels[i].qty_open;
-    out[k].orders = bs->levels[i].count;
+  for (const level *l = side_best(bs); l != NULL && k < n;
+       l = level_worse(bs, l), k++) {
+    out[k].price_minor = l->price_minor;
+    out[k].qty_open = l->qty_open;
+    out[k].orders = l->count;
   }
   return k;
 }
@@ -874,8 +835,9 @@ uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
     return 0;
   const book_side *bs = &e->books[service].side[side];
   uint32_t k = 0;
-  for (uint32_t i = bs->n; i-- > 0 && k < n;)
-    for (uint32_t s = bs->levels[i].head; s != NIL && k < n;
+  for (const level *l = side_best(bs); l != NULL && k < n;
+       l = level_worse(bs, l))
+    for (uint32_t s = l->head; s != NIL && k < n;
          s = e->pool[s].next)
       order_info(&e->pool[s], &out[k++]);
   return k;
@@ -938,9 +900,9 @@ static int check_level(const imx_engine *e, uint32_t service, int side,
 /* The best price among non-aon orders of a side without min_stars, or 0 if
 ** none. */
 static int64_t best_plain(const imx_engine *e, const book_side *bs) {
-  for (uint32_t i = bs->n; i-- > 0;)
-    for (uint32_t s = bs->levels[i].head; s != NIL; s = e->pool[s].next)
-      if (!e->pool[s].aon && !e->pool[s].stars) return bs->levels[i].price_minor;
+  for (const level *l = side_best(bs); l != NULL; l = level_worse(bs, l))
+    for (uint32_t s = l->head; s != NIL; s = e->pool[s].next)
+      if (!e->pool[s].aon && !e->pool[s].stars) return l->price_minor;
   return 0;
 }
 
@@ -950,12 +912,14 @@ int imx_engine_check(const imx_engine *e) {
     const book *b = &e->books[svc];
     for (int side = 0; side < 2; side++) {
       const book_side *bs = &b->side[side];
-      if (bs->n > bs->cap) return 1;
-      for (uint32_t i = 0; i < bs->n; i++) {
-        if (i > 0 && eng_key(side, bs->levels[i - 1].price_minor) >=
-                         eng_key(side, bs->levels[i].price_minor))
+      if (bs->n > bs->cap || bs->side != side) return 1;
+      int rc = side_check(bs); /* 70-78: the tree and its pool */
+      if (rc) return rc;
+      for (const level *l = side_worst(bs), *prev = NULL; l != NULL;
+           prev = l, l = level_better(bs, l)) {
+        if (prev && eng_key(side, prev->price_minor) >= eng_key(side, l->price_minor))
           return 2;
-        int rc = check_level(e, svc, side, &bs->levels[i], &seen);
+        rc = check_level(e, svc, side, l, &seen);
         if (rc) return rc;
       }
     }
@@ -977,9 +941,9 @@ int imx_engine_check(const imx_engine *e) {
 /* ------------------------------------------------------------ snapshots */
 
 /* Each book's last clearing price, then every open order: by service, by
-** side, by level from the worst price to the best (the order of the level
-** arrays, so that reading appends each level at the end), in time order
-** within the level. */
+** side, by level from the worst price to the best (the order the sorted
+** level arrays had: snapshots stay byte for byte what they were), in time
+** order within the level. */
 void books_snap_write(const imx_engine *e, snap_out *o) {
   for (uint32_t s = 0; s < e->services_n; s++) snap_i64(o, e->books[s].last_price_minor);
   snap_u32(o, e->orders.n);
@@ -987,8 +951,8 @@ void books_snap_write(const imx_engine *e, snap_out *o) {
   for (uint32_t s = 0; s < e->services_n; s++)
     for (int side = 0; side < 2; side++) {
       const book_side *bs = &e->books[s].side[side];
-      for (uint32_t l = 0; l < bs->n; l++)
-        for (uint32_t k = bs->levels[l].head; k != NIL; k = e->pool[k].next) {
+      for (const level *l = side_worst(bs); l != NULL; l = level_better(bs, l))
+        for (uint32_t k = l->head; k != NIL; k = e->pool[k].next) {
           const order *od = &e->pool[k];
           snap_u32(o, s);
           snap_u32(o, (uint32_t)side | (uint32_t)od->tif << 8 | (uint32_t)od->aon << 16 |
@@ -1026,8 +990,7 @@ static int order_read_one(imx_engine *e, snap_in *in, uint32_t *slot_out) {
     return snap_fail(in, "an order's price is not on this book");
   if (idx_find(&e->orders, id) != NIL) return snap_fail(in, "an order is in the snapshot twice");
   book_side *bs = &b->side[side];
-  uint32_t pos;
-  if (!side_find(bs, (int)side, price, &pos) && bs->n == bs->cap)
+  if (bs->n == bs->cap && !side_find(bs, price))
     return snap_fail(in, "more price levels than the book holds");
   if (b->mode == IMX_MODE_AUCTION) {
     imx_order_new probe = {.service = service, .cc = cc, .side = (imx_side)side};

@@ -4,6 +4,8 @@
 **   engine.c   lifecycle, events, the order pool, each cost centre's list
 **              of open orders, books, continuous matching, queries and the
 **              invariant check (which calls the others' checks)
+**   levels.c   the price levels of a book side: a slot pool and a
+**              red-black tree by price
 **   index.c    sequential key -> pool slot index (orders and tenders by
 **              id, order lists by cost centre)
 **   auction.c  the periodic call auction and the bookkeeping of auction
@@ -143,7 +145,13 @@ typedef struct level {
   int64_t qty_stars;
   uint32_t head, tail;
   uint32_t count;
+  uint32_t left, right, up; /* the side's tree (levels.c): slots, NIL none;
+                            ** a free slot chains through `up`            */
+  uint8_t red;
+  uint8_t is_free;
 } level;
+
+_Static_assert(sizeof(level) == IMX_CACHE_LINE_BYTES, "a level is one line");
 
 /* Is o counted in its level's qty_aon? */
 static inline int order_is_aon(const order *o) {
@@ -163,11 +171,100 @@ static inline void level_qty_add(level *l, const order *o, int64_t delta) {
   }
 }
 
+/* A side's price levels: a pool of cap slots (a level keeps its slot while
+** it exists) and a red-black tree over those in use, by eng_key()
+** ascending, so the best level is the maximum. levels.c; use it through
+** the functions below, never by position. */
 typedef struct book_side {
-  level *levels; /* sorted by key() ascending: best last */
-  uint32_t n;
+  level *levels;      /* cap slots, line-aligned                       */
+  uint32_t root;      /* NIL: no level                                 */
+  uint32_t best;      /* the maximum, cached; NIL: no level            */
+  uint32_t free_head; /* removed slots, chained through `up`           */
+  uint32_t used;      /* slots handed out so far; the rest untouched   */
+  uint32_t n;         /* levels in the tree                            */
   uint32_t cap;
+  uint8_t side;       /* IMX_BID or IMX_OFFER: which eng_key           */
 } book_side;
+
+/* Bids by price, offers by -price; market orders (auction books) above
+** every limit of either side. */
+static inline int64_t eng_key(int side, int64_t price_minor) {
+  if (price_minor == IMX_PRICE_MARKET) return INT64_MAX;
+  return side == IMX_BID ? price_minor : -price_minor;
+}
+
+static inline level *side_at(const book_side *bs, uint32_t slot) {
+  return slot == NIL ? NULL : &bs->levels[slot];
+}
+
+/* A level's slot: stable while the level exists; indexes per-level scratch
+** (auction.c). */
+static inline uint32_t level_slot(const book_side *bs, const level *l) {
+  return (uint32_t)(l - bs->levels);
+}
+
+/* The best level, or NULL. O(1). */
+static inline level *side_best(const book_side *bs) {
+  return side_at(bs, bs->best);
+}
+
+/* The worst level (the tree's minimum), or NULL. O(log n). */
+static inline level *side_worst(const book_side *bs) {
+  uint32_t s = bs->root;
+  if (s == NIL) return NULL;
+  while (bs->levels[s].left != NIL) s = bs->levels[s].left;
+  return &bs->levels[s];
+}
+
+/* The next level in priority order (the predecessor by key), or NULL.
+** Amortised O(1) over a walk; O(1) from the best level. */
+static inline level *level_worse(const book_side *bs, const level *l) {
+  const level *v = bs->levels;
+  uint32_t k = l->left;
+  if (k != NIL) {
+    while (v[k].right != NIL) k = v[k].right;
+    return &bs->levels[k];
+  }
+  uint32_t s = level_slot(bs, l);
+  for (k = l->up; k != NIL && v[k].left == s; k = v[k].up) s = k;
+  return side_at(bs, k);
+}
+
+/* The previous level in priority order (the successor by key), or NULL. */
+static inline level *level_better(const book_side *bs, const level *l) {
+  const level *v = bs->levels;
+  uint32_t k = l->right;
+  if (k != NIL) {
+    while (v[k].left != NIL) k = v[k].left;
+    return &bs->levels[k];
+  }
+  uint32_t s = level_slot(bs, l);
+  for (k = l->up; k != NIL && v[k].right == s; k = v[k].up) s = k;
+  return side_at(bs, k);
+}
+
+/* The level of a price, or NULL. O(log n); O(1) at the best price. */
+static inline level *side_find(const book_side *bs, int64_t price_minor) {
+  const level *v = bs->levels;
+  if (bs->best != NIL && v[bs->best].price_minor == price_minor)
+    return &bs->levels[bs->best];
+  int64_t k = eng_key(bs->side, price_minor);
+  for (uint32_t s = bs->root; s != NIL;) {
+    int64_t sk = eng_key(bs->side, v[s].price_minor);
+    if (k == sk) return &bs->levels[s];
+    s = k < sk ? v[s].left : v[s].right;
+  }
+  return NULL;
+}
+
+/* levels.c. side_insert_level returns the level of the price, made empty
+** if it did not exist (the caller made sure of room: n < cap); levels
+** other than a new one do not move. side_remove_level removes an empty
+** level; the others keep their slots. Both O(log n) worst case. */
+int side_init(imx_engine *e, book_side *bs, uint32_t cap, int side);
+level *side_insert_level(book_side *bs, int64_t price_minor);
+void side_remove_level(book_side *bs, level *l);
+int side_check(const book_side *bs);
 
 typedef struct book {
   int64_t tick_minor;
@@ -306,6 +403,8 @@ struct imx_engine {
   imx_hash count_index;    /* (cc, service) -> counts slot              */
   uint32_t *check_counts;  /* scratch of auction_check: 2 per slot      */
   int64_t *scratch_qty;    /* one call: qty per level, both sides       */
+  uint32_t *scratch_slots; /* one call: per side, the slots of its levels
+                           ** in eng_key order (side x scratch_n + k)    */
   int64_t *scratch_out;    /* one call: qty per level left out by the
                            ** all-or-none step, both sides (0 between
                            ** calls)                                    */
@@ -315,7 +414,8 @@ struct imx_engine {
                            ** excluded one by one (orders_max)           */
   int64_t *scratch_avail;  /* one call: by pool slot, what an offer has
                            ** left for bids with min_stars (orders_max) */
-  uint32_t scratch_n;
+  uint32_t scratch_n;       /* per-level scratch is side x scratch_n +
+                            ** level slot: the largest levels_max        */
 };
 
 /* engine.c */
@@ -326,9 +426,7 @@ imx_status eng_reject(imx_engine *e, uint64_t order_id, imx_status why,
 void eng_emit_trade(imx_engine *e, const order *buy, const order *sell,
                     int64_t qty, int64_t price_minor, imx_side aggressor);
 void eng_emit_cancelled(imx_engine *e, const order *o, imx_cancel_reason why);
-int64_t eng_key(int side, int64_t price_minor);
 void eng_level_unlink(imx_engine *e, level *l, uint32_t slot);
-void eng_side_remove_level(book_side *bs, uint32_t pos);
 void eng_retire(imx_engine *e, uint32_t slot);
 imx_status eng_check_qty_price(const book *b, int64_t qty,
                                int64_t price_minor);

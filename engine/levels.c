@@ -1,0 +1,349 @@
+/*
+** levels.c -- the price levels of one book side: a pool of stable slots
+** and a red-black tree over them, ordered by eng_key() (bids by price
+** ascending, offers by price descending, market orders highest), so the
+** BEST level is the tree's maximum.
+**
+** Why a tree. The sides used to be sorted arrays, best level last: an
+** insert or delete near the touch moved a few bytes, but random prices
+** (the simulator's agents) make books thousands of levels deep, and then
+** every new level and every emptied one moved half the array: imx-sim
+** bench spent about 35 % of its time in that memmove and the binary
+** search. Here insert and delete are O(log n) worst case and move no
+** level: a level keeps its slot from creation to removal, so callers may
+** hold a pointer to it across the removal of others, and auction.c indexes
+** its per-call scratch by slot.
+**
+** Layout. A side's `levels` is `cap` slots of 64 bytes, one cache line
+** each (the array is line-aligned). Links are uint32 slots (NIL: none):
+** left, right, up. Slots below `used` have been handed out at least once;
+** free ones among them chain through `up` from free_head; slots from `used`
+** on were never touched, so a side's memory is faulted in only as deep as
+** the book has been. `best` caches the maximum so that the continuous
+** matching's path (match at the best level, remove it when it empties:
+** its predecessor is its left child or its parent) stays O(1).
+**
+** The deletion relinks the successor into the deleted node's place rather
+** than copying it (the textbook shortcut), because copying would move a
+** level out of its slot. Nothing here is random: the same commands give
+** the same tree.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+int side_init(imx_engine *e, book_side *bs, uint32_t cap, int side) {
+  IMX_ASSERT(cap >= 1 && (side == IMX_BID || side == IMX_OFFER));
+  size_t bytes = (size_t)cap * sizeof(level);
+  memset(bs, 0, sizeof *bs);
+  /* Line-aligned and not cleared: slots are written when first taken, so
+  ** pages of a deep side's pool are touched only once the book gets there. */
+  bs->levels = aligned_alloc(IMX_CACHE_LINE_BYTES, bytes);
+  if (bs->levels == NULL) return -1;
+  e->memory_bytes += bytes;
+  bs->cap = cap;
+  bs->side = (uint8_t)side;
+  bs->root = bs->best = bs->free_head = NIL;
+  return 0;
+}
+
+/* ------------------------------------------------------------- rotations */
+
+/* Puts child in the place of u under u's parent (or at the root). */
+static void replace_child(book_side *bs, uint32_t u, uint32_t child) {
+  level *v = bs->levels;
+  uint32_t p = v[u].up;
+  if (p == NIL) bs->root = child;
+  else if (v[p].left == u) v[p].left = child;
+  else v[p].right = child;
+  if (child != NIL) v[child].up = p;
+}
+
+static void rotate_left(book_side *bs, uint32_t x) {
+  level *v = bs->levels;
+  uint32_t y = v[x].right;
+  IMX_ASSERT(y != NIL);
+  v[x].right = v[y].left;
+  if (v[y].left != NIL) v[v[y].left].up = x;
+  replace_child(bs, x, y);
+  v[y].left = x;
+  v[x].up = y;
+}
+
+static void rotate_right(book_side *bs, uint32_t x) {
+  level *v = bs->levels;
+  uint32_t y = v[x].left;
+  IMX_ASSERT(y != NIL);
+  v[x].left = v[y].right;
+  if (v[y].right != NIL) v[v[y].right].up = x;
+  replace_child(bs, x, y);
+  v[y].right = x;
+  v[x].up = y;
+}
+
+static int is_red(const book_side *bs, uint32_t s) {
+  return s != NIL && bs->levels[s].red;
+}
+
+/* ---------------------------------------------------------------- insert */
+
+static uint32_t slot_take(book_side *bs) {
+  uint32_t s = bs->free_head;
+  if (s != NIL) {
+    IMX_ASSERT(s < bs->used && bs->levels[s].is_free);
+    bs->free_head = bs->levels[s].up;
+  } else {
+    IMX_ASSERT(bs->used < bs->cap);
+    s = bs->used++;
+  }
+  bs->n++;
+  return s;
+}
+
+/* Restores the red-black rules after z was linked in red. */
+static void insert_fixup(book_side *bs, uint32_t z) {
+  level *v = bs->levels;
+  while (z != bs->root && v[v[z].up].red) {
+    uint32_t p = v[z].up, g = v[p].up; /* p is red: not the root */
+    IMX_ASSERT(g != NIL);
+    if (p == v[g].left) {
+      uint32_t u = v[g].right;
+      if (is_red(bs, u)) {
+        v[p].red = v[u].red = 0;
+        v[g].red = 1;
+        z = g;
+        continue;
+      }
+      if (z == v[p].right) {
+        rotate_left(bs, p);
+        z = p;
+        p = v[z].up;
+      }
+      v[p].red = 0;
+      v[g].red = 1;
+      rotate_right(bs, g);
+    } else {
+      uint32_t u = v[g].left;
+      if (is_red(bs, u)) {
+        v[p].red = v[u].red = 0;
+        v[g].red = 1;
+        z = g;
+        continue;
+      }
+      if (z == v[p].left) {
+        rotate_right(bs, p);
+        z = p;
+        p = v[z].up;
+      }
+      v[p].red = 0;
+      v[g].red = 1;
+      rotate_left(bs, g);
+    }
+  }
+  v[bs->root].red = 0;
+}
+
+level *side_insert_level(book_side *bs, int64_t price_minor) {
+  level *v = bs->levels;
+  int64_t k = eng_key(bs->side, price_minor);
+  uint32_t parent = NIL;
+  int right = 0;
+  if (bs->best != NIL && k >= eng_key(bs->side, v[bs->best].price_minor)) {
+    /* At or past the best price, the common case near the touch. */
+    if (v[bs->best].price_minor == price_minor) return &v[bs->best];
+    parent = bs->best;
+    right = 1;
+  } else {
+    for (uint32_t s = bs->root; s != NIL;) {
+      int64_t sk = eng_key(bs->side, v[s].price_minor);
+      if (k == sk) return &v[s];
+      parent = s;
+      right = k > sk;
+      s = right ? v[s].right : v[s].left;
+    }
+  }
+  /* The caller checked levels_full before anything happened. */
+  IMX_ASSERT(bs->n < bs->cap);
+  uint32_t z = slot_take(bs);
+  v[z] = (level){.price_minor = price_minor, .head = NIL, .tail = NIL,
+                 .left = NIL, .right = NIL, .up = parent, .red = 1};
+  if (parent == NIL) bs->root = z;
+  else if (right) v[parent].right = z;
+  else v[parent].left = z;
+  if (right && parent == bs->best) bs->best = z;
+  if (bs->best == NIL) bs->best = z;
+  insert_fixup(bs, z);
+  IMX_ASSERT(v[bs->root].up == NIL && !v[bs->root].red);
+  return &v[z];
+}
+
+/* ---------------------------------------------------------------- remove */
+
+/* Restores the black heights after a black node left x's place (x may be
+** NIL, hence its parent xp). */
+static void remove_fixup(book_side *bs, uint32_t x, uint32_t xp) {
+  level *v = bs->levels;
+  while (x != bs->root && !is_red(bs, x)) {
+    IMX_ASSERT(xp != NIL);
+    if (x == v[xp].left) {
+      uint32_t w = v[xp].right;
+      if (v[w].red) {
+        v[w].red = 0;
+        v[xp].red = 1;
+        rotate_left(bs, xp);
+        w = v[xp].right;
+      }
+      if (!is_red(bs, v[w].left) && !is_red(bs, v[w].right)) {
+        v[w].red = 1;
+        x = xp;
+        xp = v[x].up;
+        continue;
+      }
+      if (!is_red(bs, v[w].right)) {
+        v[v[w].left].red = 0;
+        v[w].red = 1;
+        rotate_right(bs, w);
+        w = v[xp].right;
+      }
+      v[w].red = v[xp].red;
+      v[xp].red = 0;
+      v[v[w].right].red = 0;
+      rotate_left(bs, xp);
+    } else {
+      uint32_t w = v[xp].left;
+      if (v[w].red) {
+        v[w].red = 0;
+        v[xp].red = 1;
+        rotate_right(bs, xp);
+        w = v[xp].left;
+      }
+      if (!is_red(bs, v[w].left) && !is_red(bs, v[w].right)) {
+        v[w].red = 1;
+        x = xp;
+        xp = v[x].up;
+        continue;
+      }
+      if (!is_red(bs, v[w].left)) {
+        v[v[w].right].red = 0;
+        v[w].red = 1;
+        rotate_left(bs, w);
+        w = v[xp].left;
+      }
+      v[w].red = v[xp].red;
+      v[xp].red = 0;
+      v[v[w].left].red = 0;
+      rotate_right(bs, xp);
+    }
+    x = bs->root;
+  }
+  if (x != NIL) v[x].red = 0;
+}
+
+void side_remove_level(book_side *bs, level *l) {
+  level *v = bs->levels;
+  uint32_t z = level_slot(bs, l);
+  IMX_ASSERT(z < bs->used && !l->is_free && bs->n > 0);
+  IMX_ASSERT(l->count == 0 && l->head == NIL && l->qty_open == 0);
+  if (z == bs->best) {
+    const level *w = level_worse(bs, l);
+    bs->best = w ? level_slot(bs, w) : NIL;
+  }
+  uint32_t x, xp;
+  int removed_red;
+  if (l->left == NIL || l->right == NIL) {
+    x = l->left == NIL ? l->right : l->left;
+    xp = l->up;
+    removed_red = l->red;
+    replace_child(bs, z, x);
+  } else {
+    /* The successor y (no left child) takes z's place and colour. */
+    uint32_t y = l->right;
+    while (v[y].left != NIL) y = v[y].left;
+    removed_red = v[y].red;
+    x = v[y].right;
+    if (v[y].up == z) {
+      xp = y;
+    } else {
+      xp = v[y].up;
+      replace_child(bs, y, x);
+      v[y].right = l->right;
+      v[v[y].right].up = y;
+    }
+    replace_child(bs, z, y);
+    v[y].left = l->left;
+    v[v[y].left].up = y;
+    v[y].red = l->red;
+  }
+  if (!removed_red) remove_fixup(bs, x, xp);
+  l->is_free = 1;
+  l->left = l->right = NIL;
+  l->up = bs->free_head;
+  bs->free_head = z;
+  bs->n--;
+  IMX_ASSERT(bs->n > 0 || (bs->root == NIL && bs->best == NIL));
+}
+
+/* ------------------------------------------------------------------ check */
+
+/* The tree's shape and colours and the pool's free list; the levels'
+** contents are imx_engine_check's. 0 or a check number:
+**   70  counts out of range (n > used > cap), or root/best set on an empty
+**       side or unset on another
+**   71  a link out of range, or a child whose `up` is not its parent
+**   72  the in-order walk is not strictly ascending by key (or runs
+**       longer than n)
+**   73  a red node with a red child, or a red root
+**   74  two paths from the root to a leaf with different black counts
+**   75  the walk found a number of levels other than n
+**   76  the free list is longer than it can be, or holds a slot in use
+**   77  tree levels + free slots != slots handed out (a slot in neither,
+**       or in both)
+**   78  `best` is not the maximum */
+int side_check(const book_side *bs) {
+  const level *v = bs->levels;
+  if (bs->n > bs->used || bs->used > bs->cap) return 70;
+  if ((bs->n == 0) != (bs->root == NIL) || (bs->n == 0) != (bs->best == NIL))
+    return 70;
+  if (bs->n == 0) goto free_list;
+  if (bs->root >= bs->used || v[bs->root].up != NIL) return 71;
+  if (v[bs->root].red) return 73;
+  uint32_t seen = 0, black_height = 0, last = NIL;
+  /* In order, from the minimum, with the links checked as each node is
+  ** reached; at most n steps are allowed, so a cycle cannot hang it. */
+  const level *l = side_worst(bs);
+  while (l != NULL) {
+    uint32_t s = level_slot(bs, l);
+    if (s >= bs->used || l->is_free) return 71;
+    if (++seen > bs->n) return 72;
+    for (int c = 0; c < 2; c++) {
+      uint32_t k = c ? l->right : l->left;
+      if (k == NIL) continue;
+      if (k >= bs->used || v[k].up != s) return 71;
+      if (l->red && v[k].red) return 73;
+    }
+    if (last != NIL && eng_key(bs->side, v[last].price_minor) >=
+                           eng_key(bs->side, l->price_minor))
+      return 72;
+    if (l->left == NIL || l->right == NIL) { /* a path ends below s */
+      uint32_t blacks = 0, steps = 0;
+      for (uint32_t k = s; k != NIL; k = v[k].up) {
+        if (k >= bs->used || ++steps > bs->n) return 71;
+        blacks += !v[k].red;
+      }
+      if (black_height == 0) black_height = blacks;
+      else if (blacks != black_height) return 74;
+    }
+    last = s;
+    l = level_better(bs, l);
+  }
+  if (seen != bs->n) return 75;
+  if (bs->best != last) return 78;
+free_list:;
+  uint32_t free_n = 0;
+  for (uint32_t k = bs->free_head; k != NIL; k = v[k].up) {
+    if (k >= bs->used || !v[k].is_free || ++free_n > bs->used) return 76;
+  }
+  if (free_n + bs->n != bs->used) return 77;
+  return 0;
+}
