@@ -145,8 +145,9 @@ typedef struct level {
   int64_t qty_stars;
   uint32_t head, tail;
   uint32_t count;
-  uint32_t left, right, up; /* the side's tree (levels.c): slots, NIL none;
-                            ** a free slot chains through `up`            */
+  uint32_t kid[2]; /* the side's tree (levels.c), slots, NIL none: kid[0]
+                   ** the lower key (worse), kid[1] the higher (better) */
+  uint32_t up;     /* the parent; a free slot chains through it         */
   uint8_t red;
   uint8_t is_free;
 } level;
@@ -212,7 +213,7 @@ static inline level *side_best(const book_side *bs) {
 static inline level *side_worst(const book_side *bs) {
   uint32_t s = bs->root;
   if (s == NIL) return NULL;
-  while (bs->levels[s].left != NIL) s = bs->levels[s].left;
+  while (bs->levels[s].kid[0] != NIL) s = bs->levels[s].kid[0];
   return &bs->levels[s];
 }
 
@@ -220,26 +221,26 @@ static inline level *side_worst(const book_side *bs) {
 ** Amortised O(1) over a walk; O(1) from the best level. */
 static inline level *level_worse(const book_side *bs, const level *l) {
   const level *v = bs->levels;
-  uint32_t k = l->left;
+  uint32_t k = l->kid[0];
   if (k != NIL) {
-    while (v[k].right != NIL) k = v[k].right;
+    while (v[k].kid[1] != NIL) k = v[k].kid[1];
     return &bs->levels[k];
   }
   uint32_t s = level_slot(bs, l);
-  for (k = l->up; k != NIL && v[k].left == s; k = v[k].up) s = k;
+  for (k = l->up; k != NIL && v[k].kid[0] == s; k = v[k].up) s = k;
   return side_at(bs, k);
 }
 
 /* The previous level in priority order (the successor by key), or NULL. */
 static inline level *level_better(const book_side *bs, const level *l) {
   const level *v = bs->levels;
-  uint32_t k = l->right;
+  uint32_t k = l->kid[1];
   if (k != NIL) {
-    while (v[k].left != NIL) k = v[k].left;
+    while (v[k].kid[0] != NIL) k = v[k].kid[0];
     return &bs->levels[k];
   }
   uint32_t s = level_slot(bs, l);
-  for (k = l->up; k != NIL && v[k].right == s; k = v[k].up) s = k;
+  for (k = l->up; k != NIL && v[k].kid[1] == s; k = v[k].up) s = k;
   return side_at(bs, k);
 }
 
@@ -252,7 +253,7 @@ static inline level *side_find(const book_side *bs, int64_t price_minor) {
   for (uint32_t s = bs->root; s != NIL;) {
     int64_t sk = eng_key(bs->side, v[s].price_minor);
     if (k == sk) return &bs->levels[s];
-    s = k < sk ? v[s].left : v[s].right;
+    s = v[s].kid[k > sk]; /* an index, not a branch: random prices */
   }
   return NULL;
 }

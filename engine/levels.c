@@ -16,7 +16,9 @@
 **
 ** Layout. A side's `levels` is `cap` slots of 64 bytes, one cache line
 ** each (the array is line-aligned). Links are uint32 slots (NIL: none):
-** left, right, up. Slots below `used` have been handed out at least once;
+** kid[0] (lower key), kid[1] (higher key), up. The descent indexes kid[]
+** with the comparison instead of branching on it: with random prices that
+** branch is a coin toss, and its mispredictions cost more than the load. Slots below `used` have been handed out at least once;
 ** free ones among them chain through `up` from free_head; slots from `used`
 ** on were never touched, so a side's memory is faulted in only as deep as
 ** the book has been. `best` caches the maximum so that the continuous
@@ -55,30 +57,30 @@ static void replace_child(book_side *bs, uint32_t u, uint32_t child) {
   level *v = bs->levels;
   uint32_t p = v[u].up;
   if (p == NIL) bs->root = child;
-  else if (v[p].left == u) v[p].left = child;
-  else v[p].right = child;
+  else if (v[p].kid[0] == u) v[p].kid[0] = child;
+  else v[p].kid[1] = child;
   if (child != NIL) v[child].up = p;
 }
 
 static void rotate_left(book_side *bs, uint32_t x) {
   level *v = bs->levels;
-  uint32_t y = v[x].right;
+  uint32_t y = v[x].kid[1];
   IMX_ASSERT(y != NIL);
-  v[x].right = v[y].left;
-  if (v[y].left != NIL) v[v[y].left].up = x;
+  v[x].kid[1] = v[y].kid[0];
+  if (v[y].kid[0] != NIL) v[v[y].kid[0]].up = x;
   replace_child(bs, x, y);
-  v[y].left = x;
+  v[y].kid[0] = x;
   v[x].up = y;
 }
 
 static void rotate_right(book_side *bs, uint32_t x) {
   level *v = bs->levels;
-  uint32_t y = v[x].left;
+  uint32_t y = v[x].kid[0];
   IMX_ASSERT(y != NIL);
-  v[x].left = v[y].right;
-  if (v[y].right != NIL) v[v[y].right].up = x;
+  v[x].kid[0] = v[y].kid[1];
+  if (v[y].kid[1] != NIL) v[v[y].kid[1]].up = x;
   replace_child(bs, x, y);
-  v[y].right = x;
+  v[y].kid[1] = x;
   v[x].up = y;
 }
 
@@ -107,15 +109,15 @@ static void insert_fixup(book_side *bs, uint32_t z) {
   while (z != bs->root && v[v[z].up].red) {
     uint32_t p = v[z].up, g = v[p].up; /* p is red: not the root */
     IMX_ASSERT(g != NIL);
-    if (p == v[g].left) {
-      uint32_t u = v[g].right;
+    if (p == v[g].kid[0]) {
+      uint32_t u = v[g].kid[1];
       if (is_red(bs, u)) {
         v[p].red = v[u].red = 0;
         v[g].red = 1;
         z = g;
         continue;
       }
-      if (z == v[p].right) {
+      if (z == v[p].kid[1]) {
         rotate_left(bs, p);
         z = p;
         p = v[z].up;
@@ -124,14 +126,14 @@ static void insert_fixup(book_side *bs, uint32_t z) {
       v[g].red = 1;
       rotate_right(bs, g);
     } else {
-      uint32_t u = v[g].left;
+      uint32_t u = v[g].kid[0];
       if (is_red(bs, u)) {
         v[p].red = v[u].red = 0;
         v[g].red = 1;
         z = g;
         continue;
       }
-      if (z == v[p].left) {
+      if (z == v[p].kid[0]) {
         rotate_right(bs, p);
         z = p;
         p = v[z].up;
@@ -160,17 +162,16 @@ level *side_insert_level(book_side *bs, int64_t price_minor) {
       if (k == sk) return &v[s];
       parent = s;
       right = k > sk;
-      s = right ? v[s].right : v[s].left;
+      s = v[s].kid[right]; /* an index, not a branch: random prices */
     }
   }
   /* The caller checked levels_full before anything happened. */
   IMX_ASSERT(bs->n < bs->cap);
   uint32_t z = slot_take(bs);
   v[z] = (level){.price_minor = price_minor, .head = NIL, .tail = NIL,
-                 .left = NIL, .right = NIL, .up = parent, .red = 1};
+                 .kid = {NIL, NIL}, .up = parent, .red = 1};
   if (parent == NIL) bs->root = z;
-  else if (right) v[parent].right = z;
-  else v[parent].left = z;
+  else v[parent].kid[right] = z;
   if (right && parent == bs->best) bs->best = z;
   if (bs->best == NIL) bs->best = z;
   insert_fixup(bs, z);
@@ -186,53 +187,53 @@ static void remove_fixup(book_side *bs, uint32_t x, uint32_t xp) {
   level *v = bs->levels;
   while (x != bs->root && !is_red(bs, x)) {
     IMX_ASSERT(xp != NIL);
-    if (x == v[xp].left) {
-      uint32_t w = v[xp].right;
+    if (x == v[xp].kid[0]) {
+      uint32_t w = v[xp].kid[1];
       if (v[w].red) {
         v[w].red = 0;
         v[xp].red = 1;
         rotate_left(bs, xp);
-        w = v[xp].right;
+        w = v[xp].kid[1];
       }
-      if (!is_red(bs, v[w].left) && !is_red(bs, v[w].right)) {
+      if (!is_red(bs, v[w].kid[0]) && !is_red(bs, v[w].kid[1])) {
         v[w].red = 1;
         x = xp;
         xp = v[x].up;
         continue;
       }
-      if (!is_red(bs, v[w].right)) {
-        v[v[w].left].red = 0;
+      if (!is_red(bs, v[w].kid[1])) {
+        v[v[w].kid[0]].red = 0;
         v[w].red = 1;
         rotate_right(bs, w);
-        w = v[xp].right;
+        w = v[xp].kid[1];
       }
       v[w].red = v[xp].red;
       v[xp].red = 0;
-      v[v[w].right].red = 0;
+      v[v[w].kid[1]].red = 0;
       rotate_left(bs, xp);
     } else {
-      uint32_t w = v[xp].left;
+      uint32_t w = v[xp].kid[0];
       if (v[w].red) {
         v[w].red = 0;
         v[xp].red = 1;
         rotate_right(bs, xp);
-        w = v[xp].left;
+        w = v[xp].kid[0];
       }
-      if (!is_red(bs, v[w].left) && !is_red(bs, v[w].right)) {
+      if (!is_red(bs, v[w].kid[0]) && !is_red(bs, v[w].kid[1])) {
         v[w].red = 1;
         x = xp;
         xp = v[x].up;
         continue;
       }
-      if (!is_red(bs, v[w].left)) {
-        v[v[w].right].red = 0;
+      if (!is_red(bs, v[w].kid[0])) {
+        v[v[w].kid[1]].red = 0;
         v[w].red = 1;
         rotate_left(bs, w);
-        w = v[xp].left;
+        w = v[xp].kid[0];
       }
       v[w].red = v[xp].red;
       v[xp].red = 0;
-      v[v[w].left].red = 0;
+      v[v[w].kid[0]].red = 0;
       rotate_right(bs, xp);
     }
     x = bs->root;
@@ -251,33 +252,33 @@ void side_remove_level(book_side *bs, level *l) {
   }
   uint32_t x, xp;
   int removed_red;
-  if (l->left == NIL || l->right == NIL) {
-    x = l->left == NIL ? l->right : l->left;
+  if (l->kid[0] == NIL || l->kid[1] == NIL) {
+    x = l->kid[0] == NIL ? l->kid[1] : l->kid[0];
     xp = l->up;
     removed_red = l->red;
     replace_child(bs, z, x);
   } else {
     /* The successor y (no left child) takes z's place and colour. */
-    uint32_t y = l->right;
-    while (v[y].left != NIL) y = v[y].left;
+    uint32_t y = l->kid[1];
+    while (v[y].kid[0] != NIL) y = v[y].kid[0];
     removed_red = v[y].red;
-    x = v[y].right;
+    x = v[y].kid[1];
     if (v[y].up == z) {
       xp = y;
     } else {
       xp = v[y].up;
       replace_child(bs, y, x);
-      v[y].right = l->right;
-      v[v[y].right].up = y;
+      v[y].kid[1] = l->kid[1];
+      v[v[y].kid[1]].up = y;
     }
     replace_child(bs, z, y);
-    v[y].left = l->left;
-    v[v[y].left].up = y;
+    v[y].kid[0] = l->kid[0];
+    v[v[y].kid[0]].up = y;
     v[y].red = l->red;
   }
   if (!removed_red) remove_fixup(bs, x, xp);
   l->is_free = 1;
-  l->left = l->right = NIL;
+  l->kid[0] = l->kid[1] = NIL;
   l->up = bs->free_head;
   bs->free_head = z;
   bs->n--;
@@ -317,7 +318,7 @@ int side_check(const book_side *bs) {
     if (s >= bs->used || l->is_free) return 71;
     if (++seen > bs->n) return 72;
     for (int c = 0; c < 2; c++) {
-      uint32_t k = c ? l->right : l->left;
+      uint32_t k = c ? l->kid[1] : l->kid[0];
       if (k == NIL) continue;
       if (k >= bs->used || v[k].up != s) return 71;
       if (l->red && v[k].red) return 73;
@@ -325,7 +326,7 @@ int side_check(const book_side *bs) {
     if (last != NIL && eng_key(bs->side, v[last].price_minor) >=
                            eng_key(bs->side, l->price_minor))
       return 72;
-    if (l->left == NIL || l->right == NIL) { /* a path ends below s */
+    if (l->kid[0] == NIL || l->kid[1] == NIL) { /* a path ends below s */
       uint32_t blacks = 0, steps = 0;
       for (uint32_t k = s; k != NIL; k = v[k].up) {
         if (k >= bs->used || ++steps > bs->n) return 71;
