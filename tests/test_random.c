@@ -1770,7 +1770,7 @@ static void test_random_streams_agree_with_the_model(void) {
 ** Market, aon, fok and ioc orders, bids with min_stars, reputations,
 ** cancels, modifies (in place and moving), now and then a cost centre on
 ** the wrong side (self_trade at entry), with risk on or off. */
-static scenario deep_scenario(uint64_t seed) {
+static scenario deep_scenario(uint64_t seed, int continuous) {
   scenario sc;
   memset(&sc, 0, sizeof sc);
   sc.deep = 1;
@@ -1778,6 +1778,13 @@ static scenario deep_scenario(uint64_t seed) {
   sc.nsvc = 1;
   sc.svc[0] = (imx_service_config)AUCTION_SERVICE(1, 1, 1, 0, 0);
   if (seed % 3 == 2) sc.svc[0] = (imx_service_config)AUCTION_SERVICE(5, 10, 1, 0, 0);
+  if (continuous) {
+    /* The crossing band trades at once, so a side holds the ~2,500 prices
+    ** behind it; seed 3 gives it fewer levels than that: levels_full deep
+    ** in the tree. */
+    sc.svc[0] = (imx_service_config)SERVICE(1, 1, 1, seed == 3 ? 1500 : 0);
+    if (seed % 3 == 2) sc.svc[0] = (imx_service_config)SERVICE(5, 10, 1, 0);
+  }
   sc.ncc = 60;
   sc.risk = seed % 2 == 0;
   sc.ccs_max = sc.ncc + 1;
@@ -1799,8 +1806,9 @@ static cmd deep_new(rng *r, const world *w) {
   imx_tif tif = u < 70 ? IMX_TIF_GTC : u < 82 ? IMX_TIF_PERIOD
               : u < 91 ? IMX_TIF_IOC : IMX_TIF_FOK;
   int64_t qty = cfg->lot * (1 + (int64_t)below(r, one_in(r, 8) ? 300 : 30));
-  int64_t price = one_in(r, 25) ? IMX_PRICE_MARKET
-                                : deep_price(r, side, cfg->tick_minor);
+  int64_t price = one_in(r, 25) && cfg->mode == IMX_MODE_AUCTION
+                    ? IMX_PRICE_MARKET
+                    : deep_price(r, side, cfg->tick_minor);
   /* Bids odd, offers even; one in 50 on the other side: self_trade. */
   uint32_t cc = 2 * below(r, w->sc->ncc / 2) + 1 + (uint32_t)side;
   if (one_in(r, 50)) cc = 1 + below(r, w->sc->ncc);
@@ -1839,8 +1847,9 @@ static cmd deep_cmd(rng *r, world *w) {
       break;
     default: /* another level, maybe a new one, maybe the market */
       c.qty_open = o.qty_open;
-      c.price_minor = one_in(r, 10) ? IMX_PRICE_MARKET
-                                    : deep_price(r, o.side, cfg->tick_minor);
+      c.price_minor = one_in(r, 10) && cfg->mode == IMX_MODE_AUCTION
+                          ? IMX_PRICE_MARKET
+                          : deep_price(r, o.side, cfg->tick_minor);
       break;
     }
   }
@@ -1854,13 +1863,16 @@ static uint32_t deep_levels(world *w) {
          imx_engine_levels(w->e, w->svc_e[0], IMX_OFFER, w->lev_e, w->buf_cap);
 }
 
-static void test_deep_auction_books_agree_with_the_model(void) {
+/* The deep scenarios of one mode against the model. Auction books: levels
+** are counted at every call; continuous ones every DEEP_COMPARE_EVERY
+** commands (where the calls' commands are period ends and rejections). */
+static void deep_books_agree(int continuous) {
   clock_t t0 = clock();
   uint32_t levels_at_call_max = 0, calls_priced = 0, divergent = 0;
-  uint64_t aon_left_out = 0;
+  uint64_t aon_left_out = 0, levels_full = 0;
   for (uint64_t seed = 1; seed <= DEEP_SEEDS && divergent == 0; seed++) {
-    rng r = {seed * 0x9e3779b97f4a7c15ULL + 7};
-    scenario sc = deep_scenario(seed);
+    rng r = {seed * 0x9e3779b97f4a7c15ULL + 7 + (uint64_t)continuous};
+    scenario sc = deep_scenario(seed, continuous);
     world *w = malloc(sizeof *w);
     cmd *cmds = malloc(DEEP_COMMANDS * sizeof *cmds);
     if (w == NULL || cmds == NULL || world_open(w, &sc) != 0) abort();
@@ -1870,12 +1882,18 @@ static void test_deep_auction_books_agree_with_the_model(void) {
       if (i >= setup) cmds[i] = i + 1 == DEEP_COMMANDS
                                     ? cmd_other(CMD_AUCTION, 0, 0, 0, 0, 0)
                                     : deep_cmd(&r, w);
-      uint32_t levels = cmds[i].kind == CMD_AUCTION ? deep_levels(w) : 0;
+      int sample = continuous ? i % DEEP_COMPARE_EVERY == 0 : cmds[i].kind == CMD_AUCTION;
+      uint32_t levels = sample ? deep_levels(w) : 0;
       if (world_step(w, &cmds[i])) {
         bad = (long)i;
         break;
       }
-      if (cmds[i].kind != CMD_AUCTION) continue;
+      for (size_t k = 0; k < w->log_e.len; k++)
+        levels_full += w->log_e.evs[k].type == IMX_EV_REJECTED &&
+                       w->log_e.evs[k].status == IMX_E_LEVELS_FULL;
+      if (continuous)
+        levels_at_call_max = levels > levels_at_call_max ? levels : levels_at_call_max;
+      if (cmds[i].kind != CMD_AUCTION || continuous) continue;
       levels_at_call_max = levels > levels_at_call_max ? levels : levels_at_call_max;
       int64_t p = 0;
       for (size_t k = 0; k < w->log_e.len; k++)
@@ -1913,15 +1931,31 @@ static void test_deep_auction_books_agree_with_the_model(void) {
     free(w);
     free(cmds);
   }
-  fprintf(stderr, "  deep auction books: %d seeds x %d commands, %" PRIu32
-          " divergent; levels at a call up to %" PRIu32 ", calls with a price %"
-          PRIu32 ", aon orders left out %" PRIu64 "; %.2f s\n", DEEP_SEEDS,
+  fprintf(stderr, "  deep %s books: %d seeds x %d commands, %" PRIu32
+          " divergent; levels (at a call) up to %" PRIu32 ", calls with a price %"
+          PRIu32 ", aon orders left out %" PRIu64 ", levels_full %" PRIu64
+          "; %.2f s\n", continuous ? "continuous" : "auction", DEEP_SEEDS,
           DEEP_COMMANDS, divergent, levels_at_call_max, calls_priced,
-          aon_left_out, (double)(clock() - t0) / CLOCKS_PER_SEC);
+          aon_left_out, levels_full, (double)(clock() - t0) / CLOCKS_PER_SEC);
   CHECK_EQ(0, divergent);
   CHECK(levels_at_call_max >= 2000); /* thousands of levels */
+  if (continuous) {
+    CHECK(levels_full > 0); /* seed 3: a full side, deep */
+    return;
+  }
   CHECK(calls_priced >= 2 * DEEP_SEEDS);
   CHECK(aon_left_out > 0);
+}
+
+static void test_deep_auction_books_agree_with_the_model(void) {
+  deep_books_agree(0);
+}
+
+/* The same on continuous books: levels opened and emptied at every depth
+** of thousands, by adds, cancels, modifies and the matching walk through
+** the crossing band. */
+static void test_deep_continuous_books_agree_with_the_model(void) {
+  deep_books_agree(1);
 }
 
 /* A snapshot damaged anywhere (any byte changed, cut short, another
@@ -2511,6 +2545,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_awards_the_lowest_quote_the_earliest_of_equals),
       CHECK_CASE(test_random_streams_agree_with_the_model),
       CHECK_CASE(test_deep_auction_books_agree_with_the_model),
+      CHECK_CASE(test_deep_continuous_books_agree_with_the_model),
       CHECK_CASE(test_damaged_snapshots_are_refused),
   };
   return check_run(cases, sizeof cases / sizeof cases[0], argc, argv);

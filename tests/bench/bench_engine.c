@@ -23,6 +23,19 @@
 ** cross  The classic insert-only order-book benchmark: one service,
 **        alternating bids 1880..1889 and offers 1884..1893, quantities
 **        100..1000 in steps of 100, crossing orders match.
+** deep   What a price level costs as the book deepens. One service per
+**        depth D (about 1,000, 10,000 and 100,000 levels a side, and a
+**        SHALLOW book of about 8, the baseline in the same run): limit
+**        prices uniform over 2 D ticks behind a fixed mid on each side,
+**        so most orders open or empty a level; the steady stream is ~45 %
+**        adds and ~45 % cancels (holding 1.4 D open orders a side, which
+**        cover about D levels) and ~10 % ioc
+**        orders at the opposite best price (which the pre-pass knows), so
+**        that they trade at every depth. The book is filled first
+**        (untimed, worst price first); the steady stream is timed, N
+**        operations per depth (default 200,000), the same mix at every
+**        depth, so ns/op against the shallow book reads as the cost of
+**        depth.
 */
 #define _POSIX_C_SOURCE 200809L
 
@@ -52,12 +65,15 @@
 #define MEM_LEVELS_MAX 65536u   /* per side and service */
 #define MEM_LEVELS_SPREAD 2000u /* levels used per side and service */
 
+#define DEEP_OPS_DEFAULT 200000u
+#define DEEP_MID_TICKS 10000000 /* far from 1 and the cap on both sides */
+
 #define TARGET_OPS_PER_S 5000000.0
 #define TARGET_MEM_BYTES (256ull << 20)
 
 /* ---- options ------------------------------------------------------------- */
 
-typedef enum workload { WORKLOAD_MIXED, WORKLOAD_CROSS } workload;
+typedef enum workload { WORKLOAD_MIXED, WORKLOAD_CROSS, WORKLOAD_DEEP } workload;
 
 typedef struct eng_opts {
   workload wl;
@@ -74,8 +90,10 @@ static int opt_workload(int argc, char **argv, int *i, workload *out) {
     *out = WORKLOAD_MIXED;
   else if (strcmp(v, "cross") == 0)
     *out = WORKLOAD_CROSS;
+  else if (strcmp(v, "deep") == 0)
+    *out = WORKLOAD_DEEP;
   else
-    return bench_usage_error("--workload: '%s' is not mixed or cross", v);
+    return bench_usage_error("--workload: '%s' is not mixed, cross or deep", v);
   return BENCH_EXIT_OK;
 }
 
@@ -99,13 +117,14 @@ static int parse_opts(int argc, char **argv, eng_opts *o) {
       rc = bench_usage_error("engine: unknown option '%s'", a);
   }
   if (rc != BENCH_EXIT_OK) return rc;
-  if (services != 0 && o->wl == WORKLOAD_CROSS)
+  if (services != 0 && o->wl != WORKLOAD_MIXED)
     return bench_usage_error("--services applies to --workload mixed only");
   if (services != 0) o->services = (uint32_t)services;
-  if (o->wl == WORKLOAD_CROSS) o->services = 1;
-  o->ops =
-      ops ? ops
-          : (o->wl == WORKLOAD_MIXED ? OPS_DEFAULT_MIXED : OPS_DEFAULT_CROSS);
+  if (o->wl != WORKLOAD_MIXED) o->services = 1;
+  o->ops = ops                        ? ops
+           : o->wl == WORKLOAD_MIXED ? OPS_DEFAULT_MIXED
+           : o->wl == WORKLOAD_CROSS ? OPS_DEFAULT_CROSS
+                                     : DEEP_OPS_DEFAULT;
   return BENCH_EXIT_OK;
 }
 
@@ -434,11 +453,12 @@ typedef struct mix_stream {
   uint32_t live_end, live_peak;
 } mix_stream;
 
-static int mix_gen_init(mix_gen *g, const eng_opts *o) {
+static int mix_gen_init(mix_gen *g, const eng_opts *o, uint64_t ops,
+                        uint32_t levels_max) {
   memset(g, 0, sizeof *g);
   g->rng.state = o->seed;
   g->services = o->services;
-  g->ids_max = o->ops + 1;
+  g->ids_max = ops + 1;
   g->mid_ticks = calloc(o->services, sizeof *g->mid_ticks);
   g->qty_open = calloc(g->ids_max, sizeof *g->qty_open);
   g->live_pos = malloc(g->ids_max * sizeof *g->live_pos);
@@ -449,8 +469,8 @@ static int mix_gen_init(mix_gen *g, const eng_opts *o) {
   memset(g->live_pos, 0xff, g->ids_max * sizeof *g->live_pos);
   for (uint32_t s = 0; s < o->services; s++) g->mid_ticks[s] = MID_START_TICKS;
   /* A pool as large as the stream: the pre-pass must never be the limit. */
-  return engine_open((uint32_t)g->ids_max, o->services, 0, mix_observe, g,
-                     &g->e);
+  return engine_open((uint32_t)g->ids_max, o->services, levels_max,
+                     mix_observe, g, &g->e);
 }
 
 static void mix_gen_free(mix_gen *g) {
@@ -463,7 +483,7 @@ static void mix_gen_free(mix_gen *g) {
 
 static int mix_generate(const eng_opts *o, mix_stream *out) {
   mix_gen g;
-  int rc = mix_gen_init(&g, o);
+  int rc = mix_gen_init(&g, o, o->ops, 0);
   for (uint64_t i = 0; i < o->ops && rc == BENCH_EXIT_OK; i++) {
     mix_next(&g, &out->ops[i]);
     rc = mix_apply(&g, &out->ops[i], i);
@@ -970,9 +990,215 @@ static int cross_main(const eng_opts *o) {
   return rc;
 }
 
+/* ---- deep ---------------------------------------------------------------- */
+
+#define DEEP_RUNS 4
+static const uint32_t deep_depths[DEEP_RUNS] = {8, 1000, 10000, 100000};
+
+/* The open orders a side holds at depth d: 1.4 d orders over 2 d prices
+** leave about 2 d (1 - e^-0.7) = d of them with a level. */
+static uint32_t deep_target(uint32_t depth) { return depth + depth * 2 / 5; }
+
+static int64_t deep_price(mix_gen *g, imx_side side, uint32_t depth) {
+  int64_t behind = 1 + (int64_t)bench_rng_below(&g->rng, 2 * depth);
+  return side == IMX_BID ? DEEP_MID_TICKS - behind : DEEP_MID_TICKS + behind;
+}
+
+static void deep_add(mix_gen *g, eng_op *op, imx_side side, int64_t price) {
+  mix_order(g, op, 0, side, price, IMX_TIF_GTC, 1 + bench_rng_below(&g->rng, 100));
+  g->adds++;
+}
+
+/* One command of the steady stream: one in ten an ioc order through the
+** mid; else an add while the book holds fewer than its target of open
+** orders (on its thinner side), a cancel of a random open order while it
+** holds more, and at the target an add or a cancel 5:4. */
+static void deep_next(mix_gen *g, eng_op *op, uint32_t depth,
+                      const uint32_t open[2]) {
+  uint32_t r = bench_rng_below(&g->rng, 100);
+  imx_side side = (imx_side)bench_rng_below(&g->rng, 2);
+  uint32_t target = 2 * deep_target(depth), total = open[0] + open[1];
+  int cancel = total > target || (total == target && r >= 50);
+  if (r < 90 && cancel && g->live_n > 0) {
+    uint32_t id = g->live_ids[bench_rng_below(&g->rng, g->live_n)];
+    *op = (eng_op){OP_CANCEL, 0, 0, 0, 0, 0, 0, id};
+    g->cancels++;
+  } else if (r >= 90) {
+    /* At the opposite best price: it fills there (or a little of it)
+    ** whatever the depth. */
+    imx_level_info best;
+    int64_t price = DEEP_MID_TICKS;
+    if (imx_engine_levels(g->e, 0, (imx_side)!side, &best, 1) == 1)
+      price = best.price_minor;
+    mix_order(g, op, 0, side, price, IMX_TIF_IOC, 1 + bench_rng_below(&g->rng, 100));
+    g->crosses++;
+  } else {
+    if (open[side] > open[!side]) side = (imx_side)!side; /* the thinner side */
+    deep_add(g, op, side, deep_price(g, side, depth));
+  }
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The fill: target orders a side, each side from its worst price to its
+** best, so that no fill crosses and even a sorted-array book only appends. */
+static int deep_fill(mix_gen *g, eng_op *ops, uint32_t depth, size_t *n) {
+  uint32_t target = deep_target(depth);
+  int64_t *prices = malloc(target * sizeof *prices);
+  if (prices == NULL) return fail("out of memory for %u prices", target);
+  int rc = BENCH_EXIT_OK;
+  for (int side = 0; side < 2 && rc == BENCH_EXIT_OK; side++) {
+    for (uint32_t i = 0; i < target; i++)
+      prices[i] = deep_price(g, (imx_side)side, depth);
+    qsort(prices, target, sizeof *prices, cmp_i64);
+    for (uint32_t i = 0; i < target && rc == BENCH_EXIT_OK; i++) {
+      deep_add(g, &ops[*n], (imx_side)side,
+               prices[side == IMX_BID ? i : target - 1 - i]);
+      rc = mix_apply(g, &ops[*n], *n);
+      (*n)++;
+    }
+  }
+  free(prices);
+  return rc;
+}
+
+typedef struct deep_result {
+  uint32_t depth, levels_max;
+  size_t fill_n, n;          /* commands: the fill, then the timed ones */
+  uint64_t trades, adds, cancels, crosses;
+  uint64_t levels[2];        /* at the end of the timed run */
+  double ops_per_s;
+} deep_result;
+
+/* The open orders per side, from the pre-pass engine's levels. */
+static void deep_open(const imx_engine *e, imx_level_info *buf, uint32_t cap,
+                      uint32_t open[2], uint64_t levels[2]) {
+  for (int side = 0; side < 2; side++) {
+    uint32_t n = imx_engine_levels(e, 0, (imx_side)side, buf, cap);
+    open[side] = 0;
+    for (uint32_t i = 0; i < n; i++) open[side] += buf[i].orders;
+    if (levels) levels[side] = n;
+  }
+}
+
+/* Generates the fill and o->ops steady commands for one depth. The
+** pre-pass reads the open orders per side from its own levels every
+** 1 + D/64 commands (close enough to hold the target). */
+static int deep_generate(const eng_opts *o, deep_result *r, eng_op *ops,
+                         imx_level_info *buf) {
+  mix_gen g;
+  uint32_t open[2] = {0, 0};
+  size_t total = 2 * (size_t)deep_target(r->depth) + o->ops;
+  int rc = mix_gen_init(&g, o, total, r->levels_max);
+  size_t n = 0;
+  if (rc == BENCH_EXIT_OK) rc = deep_fill(&g, ops, r->depth, &n);
+  r->fill_n = n;
+  g.adds = 0;
+  for (size_t i = 0; i < o->ops && rc == BENCH_EXIT_OK; i++, n++) {
+    if (i % (1 + r->depth / 64) == 0) deep_open(g.e, buf, r->levels_max, open, NULL);
+    deep_next(&g, &ops[n], r->depth, open);
+    rc = mix_apply(&g, &ops[n], n);
+  }
+  if (rc == BENCH_EXIT_OK && g.rejects)
+    rc = fail("deep pre-pass: %llu rejects", (unsigned long long)g.rejects);
+  r->n = n;
+  r->trades = g.trades;
+  r->adds = g.adds;
+  r->cancels = g.cancels;
+  r->crosses = g.crosses;
+  mix_gen_free(&g);
+  return rc;
+}
+
+/* Fresh engine: the fill untimed, the steady commands timed; the trades
+** must be the pre-pass's. */
+static int deep_run(const deep_result *gen, deep_result *r, const eng_op *ops,
+                    imx_level_info *buf) {
+  eng_counts counts = {{0}};
+  imx_engine *e = NULL;
+  uint32_t orders_max = (uint32_t)gen->n + 1;
+  int rc = engine_open(orders_max, 1, r->levels_max, count_event, &counts, &e);
+  if (rc != BENCH_EXIT_OK) return rc;
+  eng_target t = {e, engine_new, engine_cancel};
+  uint64_t failed[2];
+  replay(&t, ops, gen->fill_n, failed);
+  rc = check_failed("deep fill", failed);
+  uint64_t trades0 = counts.events[IMX_EV_TRADE];
+  size_t timed = gen->n - gen->fill_n;
+  int64_t ns = replay(&t, ops + gen->fill_n, timed, failed);
+  if (rc == BENCH_EXIT_OK) rc = check_failed("deep", failed);
+  r->ops_per_s = bench_per_s(timed, ns);
+  uint32_t open[2];
+  deep_open(e, buf, r->levels_max, open, r->levels);
+  int check = imx_engine_check(e);
+  imx_engine_destroy(e);
+  if (rc == BENCH_EXIT_OK && check != 0)
+    rc = fail("deep %u: imx_engine_check failed check %d", r->depth, check);
+  if (rc == BENCH_EXIT_OK && (trades0 != 0 || counts.events[IMX_EV_TRADE] != gen->trades))
+    rc = fail("deep %u: %llu trades (fill %llu), the pre-pass had %llu", r->depth,
+              (unsigned long long)counts.events[IMX_EV_TRADE],
+              (unsigned long long)trades0, (unsigned long long)gen->trades);
+  return rc;
+}
+
+static void deep_print(const eng_opts *o, const deep_result *r) {
+  char key[64], label[96], note[96];
+  bench_out out;
+  bench_out_begin(&out, o->json, "engine");
+  bench_out_str(&out, "workload", "workload", "deep", NULL);
+  bench_out_section(&out, "stream per depth: one service, a filled book, then");
+  bench_out_u64(&out, "ops", "timed operations per depth", o->ops, NULL,
+                "adds, cancels, ~10 % ioc orders at the opposite best");
+  bench_out_u64(&out, "seed", "seed", o->seed, NULL, NULL);
+  bench_out_section(&out, "throughput by depth, one thread (baseline: shallow)");
+  double base_ns = 1e9 / r[0].ops_per_s;
+  for (int k = 0; k < DEEP_RUNS; k++) {
+    double ns = 1e9 / r[k].ops_per_s;
+    snprintf(key, sizeof key, "depth_%u_levels", r[k].depth);
+    snprintf(label, sizeof label, "%s %u: levels bid / offer",
+             k == 0 ? "shallow" : "depth", r[k].depth);
+    snprintf(note, sizeof note, "/ %llu; %.0f %% adds, %.0f %% cancels, %llu trades",
+             (unsigned long long)r[k].levels[IMX_OFFER],
+             100.0 * (double)r[k].adds / (double)o->ops,
+             100.0 * (double)r[k].cancels / (double)o->ops,
+             (unsigned long long)r[k].trades);
+    bench_out_u64(&out, key, label, r[k].levels[IMX_BID], NULL, note);
+    snprintf(key, sizeof key, "depth_%u_ops_per_s", r[k].depth);
+    bench_out_f64(&out, key, "  engine", r[k].ops_per_s, 0, "ops/s", NULL);
+    snprintf(key, sizeof key, "depth_%u_ns_per_op", r[k].depth);
+    snprintf(note, sizeof note, "%.2f x the shallow book", ns / base_ns);
+    bench_out_f64(&out, key, "  per operation", ns, 1, "ns", note);
+  }
+  bench_out_end(&out);
+}
+
+static int deep_main(const eng_opts *o) {
+  deep_result r[DEEP_RUNS];
+  uint32_t depth_max = deep_depths[DEEP_RUNS - 1];
+  size_t cap = 2 * (size_t)deep_target(depth_max) + o->ops;
+  eng_op *ops = malloc(cap * sizeof *ops);
+  imx_level_info *buf = malloc((2 * (size_t)depth_max + 16) * sizeof *buf);
+  int rc = ops && buf ? BENCH_EXIT_OK : fail("out of memory for %zu commands", cap);
+  for (int k = 0; k < DEEP_RUNS && rc == BENCH_EXIT_OK; k++) {
+    deep_result gen = {.depth = deep_depths[k], .levels_max = 2 * deep_depths[k] + 16};
+    rc = deep_generate(o, &gen, ops, buf);
+    r[k] = gen;
+    if (rc == BENCH_EXIT_OK) rc = deep_run(&gen, &r[k], ops, buf);
+  }
+  free(ops);
+  free(buf);
+  if (rc == BENCH_EXIT_OK) deep_print(o, r);
+  return rc;
+}
+
 int bench_engine_main(int argc, char **argv) {
   eng_opts o;
   int rc = parse_opts(argc, argv, &o);
   if (rc != BENCH_EXIT_OK) return rc;
-  return o.wl == WORKLOAD_MIXED ? mix_main(&o) : cross_main(&o);
+  return o.wl == WORKLOAD_MIXED   ? mix_main(&o)
+         : o.wl == WORKLOAD_CROSS ? cross_main(&o)
+                                  : deep_main(&o);
 }
