@@ -248,6 +248,185 @@ static void test_emptied_level_is_free_again(void) {
   finish();
 }
 
+/* A book of thousands of levels built, traded through and emptied in
+** random order (the sides are trees of levels, engine/levels.c: every
+** insert and delete rebalances somewhere else). A model kept from the
+** events knows every open order; every few commands imx_engine_check must
+** pass (it checks the tree: order, colours, links, the free list, the
+** cached best) and now and then the levels must be the model's, best
+** first, price by price. */
+enum { DEEP_IDS = 16384, DEEP_LO = 1000, DEEP_MID = 5000, DEEP_HI = 9000 };
+
+typedef struct deep_book {
+  int64_t open[DEEP_IDS], price[DEEP_IDS];
+  uint8_t side[DEEP_IDS];
+  uint64_t x;            /* the test's random stream */
+  uint64_t traded;       /* qty traded, from the events */
+  uint32_t ids[DEEP_IDS], ids_n; /* orders the model holds open */
+} deep_book;
+
+static void deep_event(void *ctx, const imx_event *ev) {
+  deep_book *d = ctx;
+  if (ev->type == IMX_EV_ACCEPTED) {
+    d->open[ev->order_id] = ev->qty;
+    d->price[ev->order_id] = ev->price_minor;
+    d->side[ev->order_id] = (uint8_t)ev->side;
+  } else if (ev->type == IMX_EV_TRADE) {
+    d->open[ev->buy_order_id] -= ev->qty;
+    d->open[ev->sell_order_id] -= ev->qty;
+    d->traded += (uint64_t)ev->qty;
+  } else if (ev->type == IMX_EV_CANCELLED || ev->type == IMX_EV_EXPIRED) {
+    d->open[ev->order_id] = 0;
+  } else if (ev->type == IMX_EV_MODIFIED) {
+    d->open[ev->order_id] = ev->qty;
+    d->price[ev->order_id] = ev->price_minor;
+  }
+}
+
+static uint32_t deep_rand(deep_book *d, uint32_t n) {
+  d->x = d->x * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (uint32_t)((d->x >> 33) % n);
+}
+
+/* The open ids, gathered again (closed ones dropped). */
+static void deep_gather(deep_book *d, uint64_t id_next) {
+  d->ids_n = 0;
+  for (uint64_t id = 1; id < id_next; id++)
+    if (d->open[id] > 0) d->ids[d->ids_n++] = (uint32_t)id;
+}
+
+/* The engine's levels of one side against the model's, best first. */
+static void deep_compare(int line, deep_book *d, uint64_t id_next, imx_side side) {
+  static imx_level_info got[4 * DEEP_HI];
+  static int64_t qty[DEEP_HI + 1];
+  static uint32_t count[DEEP_HI + 1];
+  memset(qty, 0, sizeof qty);
+  memset(count, 0, sizeof count);
+  for (uint64_t id = 1; id < id_next; id++)
+    if (d->open[id] > 0 && d->side[id] == side) {
+      qty[d->price[id]] += d->open[id];
+      count[d->price[id]]++;
+    }
+  uint32_t n = imx_engine_levels(E, S, side, got, 4 * DEEP_HI), k = 0;
+  for (int64_t i = 0; i <= DEEP_HI; i++) {
+    int64_t p = side == BID ? DEEP_HI - i : i;
+    if (count[p] == 0) continue;
+    if (k >= n || got[k].price_minor != p || got[k].qty_open != qty[p] ||
+        got[k].orders != count[p]) {
+      fail_at(line, "%s level %u: want {%lld, %lld, %u}, got %s", imx_side_name(side), k,
+              (long long)p, (long long)qty[p], count[p], k < n ? "another" : "none");
+      return;
+    }
+    k++;
+  }
+  if (k != n) fail_at(line, "%s: %u levels, the model has %u", imx_side_name(side), n, k);
+}
+
+/* A non-crossing limit: bids below DEEP_MID, offers above. */
+static int64_t deep_resting_price(deep_book *d, imx_side side) {
+  int64_t t = 1 + deep_rand(d, DEEP_MID - DEEP_LO);
+  return side == BID ? DEEP_MID - t : DEEP_MID + t;
+}
+
+static uint64_t deep_add(deep_book *d, imx_side side, imx_tif tif, int64_t qty,
+                         int64_t price) {
+  /* Bids from odd cost centres, offers from even ones: no self-trade. */
+  uint32_t cc = 2 * (1 + deep_rand(d, 500)) + (side == BID);
+  imx_order_new o = {S, cc, side, tif, 0, qty, price, 0, 0};
+  uint64_t id = 0;
+  if (imx_engine_order_new(E, &o, &id) != IMX_OK || id == 0 || id >= DEEP_IDS)
+    fail_at(__LINE__, "order_new(%s %lld @ %lld) failed", imx_side_name(side),
+            (long long)qty, (long long)price);
+  return id;
+}
+
+/* An ioc order through the best prices of the other side: it trades what
+** the model says rests at or better than its limit, up to its qty. */
+static void deep_sweep(deep_book *d, uint64_t id_next) {
+  imx_side side = deep_rand(d, 2) ? BID : OFFER;
+  int64_t through = deep_rand(d, 60), qty = 1 + deep_rand(d, 400);
+  imx_level_info best;
+  if (imx_engine_levels(E, S, side == BID ? OFFER : BID, &best, 1) != 1) return;
+  int64_t limit = side == BID ? best.price_minor + through : best.price_minor - through;
+  int64_t can = 0;
+  for (uint64_t id = 1; id < id_next; id++)
+    if (d->open[id] > 0 && d->side[id] != side &&
+        (side == BID ? d->price[id] <= limit : d->price[id] >= limit))
+      can += d->open[id];
+  uint64_t before = d->traded;
+  deep_add(d, side, IMX_TIF_IOC, qty, limit);
+  CHECK_EQ(qty < can ? qty : can, (int64_t)(d->traded - before));
+}
+
+static void test_deep_books_build_and_empty_in_random_order(void) {
+  static deep_book d;
+  memset(&d, 0, sizeof d);
+  d.x = 20261205;
+  imx_engine_config cfg = {.orders_max = DEEP_IDS, .services_max = 1,
+                           .on_event = deep_event, .ctx = &d};
+  CHECK_EQ(IMX_OK, imx_engine_create(&cfg, &E));
+  S = add_service(1, 1, 1, DEEP_MID - DEEP_LO); /* every resting price fits */
+  uint64_t id_next = 1, checks = 0;
+  /* Build: 6,000 orders at random prices, so most open a level somewhere
+  ** in the middle of thousands. */
+  for (int i = 0; i < 6000; i++) {
+    imx_side side = deep_rand(&d, 2) ? BID : OFFER;
+    id_next = deep_add(&d, side, GTC, 1 + deep_rand(&d, 50), deep_resting_price(&d, side)) + 1;
+    if (i % 5 == 0 && ++checks) CHECK_EQ(0, imx_engine_check(E));
+    if (i % 997 == 0) deep_compare(__LINE__, &d, id_next, BID);
+  }
+  imx_level_info all[DEEP_MID];
+  CHECK(imx_engine_levels(E, S, BID, all, DEEP_MID) > 2000);
+  CHECK(imx_engine_levels(E, S, OFFER, all, DEEP_MID) > 2000);
+  deep_compare(__LINE__, &d, id_next, BID);
+  deep_compare(__LINE__, &d, id_next, OFFER);
+  /* Trade through it: cancels, adds, moves to other prices and sweeps,
+  ** mixed. */
+  for (int i = 0; i < 4000; i++) {
+    uint32_t r = deep_rand(&d, 10);
+    if (i % 50 == 0) deep_gather(&d, id_next);
+    uint32_t id = d.ids_n ? d.ids[deep_rand(&d, d.ids_n)] : 0;
+    if (r < 4 && id && d.open[id] > 0) {
+      CHECK_EQ(IMX_OK, imx_engine_order_cancel(E, id));
+    } else if (r < 5 && id && d.open[id] > 0) {
+      imx_side side = (imx_side)d.side[id];
+      CHECK_EQ(IMX_OK, imx_engine_order_modify(E, id, d.open[id], deep_resting_price(&d, side)));
+    } else if (r < 7) {
+      deep_sweep(&d, id_next);
+      id_next++;
+    } else {
+      imx_side side = deep_rand(&d, 2) ? BID : OFFER;
+      id_next = deep_add(&d, side, GTC, 1 + deep_rand(&d, 50), deep_resting_price(&d, side)) + 1;
+    }
+    if (i % 4 == 0 && ++checks) CHECK_EQ(0, imx_engine_check(E));
+    if (i % 499 == 0) {
+      deep_compare(__LINE__, &d, id_next, BID);
+      deep_compare(__LINE__, &d, id_next, OFFER);
+    }
+  }
+  CHECK(d.traded > 0);
+  /* Empty it in random order. */
+  deep_gather(&d, id_next);
+  while (d.ids_n > 0) {
+    uint32_t k = deep_rand(&d, d.ids_n);
+    CHECK_EQ(IMX_OK, imx_engine_order_cancel(E, d.ids[k]));
+    d.ids[k] = d.ids[--d.ids_n];
+    if (d.ids_n % 5 == 0 && ++checks) CHECK_EQ(0, imx_engine_check(E));
+    if (d.ids_n % 751 == 0) deep_compare(__LINE__, &d, id_next, OFFER);
+  }
+  CHECK_EQ(0, imx_engine_open_orders(E));
+  CHECK_EQ(0, imx_engine_levels(E, S, BID, all, DEEP_MID));
+  CHECK_EQ(0, imx_engine_levels(E, S, OFFER, all, DEEP_MID));
+  /* And again, on the freed slots: a full side's worth of levels. */
+  for (int64_t t = 1; t <= DEEP_MID - DEEP_LO; t += 1 + deep_rand(&d, 2)) {
+    id_next = deep_add(&d, BID, GTC, 1, DEEP_MID - t) + 1;
+    if (t % 7 == 0 && ++checks) CHECK_EQ(0, imx_engine_check(E));
+  }
+  deep_compare(__LINE__, &d, id_next, BID);
+  CHECK(checks > 2500);
+  finish();
+}
+
 /* ============================================================ ioc, fok */
 
 static void test_ioc_remainder_is_cancelled(void) {
@@ -1895,6 +2074,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_partial_fill_across_levels_rests_remainder_at_limit),
       CHECK_CASE(test_levels_report_totals_best_first),
       CHECK_CASE(test_emptied_level_is_free_again),
+      CHECK_CASE(test_deep_books_build_and_empty_in_random_order),
       /* ioc, fok */
       CHECK_CASE(test_ioc_remainder_is_cancelled),
       CHECK_CASE(test_ioc_that_trades_nothing_is_cancelled_whole),
