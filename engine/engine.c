@@ -733,8 +733,8 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
 void imx_engine_destroy(imx_engine *e) {
   if (e == NULL) return;
   for (uint32_t i = 0; e->books && i < e->services_n; i++) {
-    free(e->books[i].side[0].levels);
-    free(e->books[i].side[1].levels);
+    side_free(&e->books[i].side[0]);
+    side_free(&e->books[i].side[1]);
   }
   idx_free(&e->orders);
   idx_free(&e->by_cc);
@@ -777,8 +777,8 @@ imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
   if (rc == 0) rc = side_init(e, &b->side[IMX_OFFER], levels, IMX_OFFER);
   if (rc != 0 ||
       (cfg->mode == IMX_MODE_AUCTION && auction_service_added(e, levels) != 0)) {
-    free(b->side[0].levels);
-    free(b->side[1].levels);
+    side_free(&b->side[0]);
+    side_free(&b->side[1]);
     memset(b, 0, sizeof *b);
     return IMX_E_NOMEM;
   }

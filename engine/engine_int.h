@@ -145,14 +145,21 @@ typedef struct level {
   int64_t qty_stars;
   uint32_t head, tail;
   uint32_t count;
-  uint32_t kid[2]; /* the side's tree (levels.c), slots, NIL none: kid[0]
-                   ** the lower key (worse), kid[1] the higher (better) */
+} level;
+
+/* The tree node of the level in the same slot (levels.c). Apart from the
+** levels, and small, so that a descent reads 24 bytes a step, not a level:
+** the tree's upper part stays in the cache. */
+typedef struct level_node {
+  int64_t key;     /* eng_key(side, the level's price)                  */
+  uint32_t kid[2]; /* slots, NIL none: kid[0] the lower key (worse),
+                   ** kid[1] the higher (better)                        */
   uint32_t up;     /* the parent; a free slot chains through it         */
   uint8_t red;
   uint8_t is_free;
-} level;
+} level_node;
 
-_Static_assert(sizeof(level) == IMX_CACHE_LINE_BYTES, "a level is one line");
+_Static_assert(sizeof(level_node) == 24, "a node is 24 bytes");
 
 /* Is o counted in its level's qty_aon? */
 static inline int order_is_aon(const order *o) {
@@ -177,7 +184,8 @@ static inline void level_qty_add(level *l, const order *o, int64_t delta) {
 ** ascending, so the best level is the maximum. levels.c; use it through
 ** the functions below, never by position. */
 typedef struct book_side {
-  level *levels;      /* cap slots, line-aligned                       */
+  level *levels;      /* cap slots                                     */
+  level_node *nodes;  /* cap slots: the tree over them                 */
   uint32_t root;      /* NIL: no level                                 */
   uint32_t best;      /* the maximum, cached; NIL: no level            */
   uint32_t free_head; /* removed slots, chained through `up`           */
@@ -213,47 +221,42 @@ static inline level *side_best(const book_side *bs) {
 static inline level *side_worst(const book_side *bs) {
   uint32_t s = bs->root;
   if (s == NIL) return NULL;
-  while (bs->levels[s].kid[0] != NIL) s = bs->levels[s].kid[0];
+  while (bs->nodes[s].kid[0] != NIL) s = bs->nodes[s].kid[0];
   return &bs->levels[s];
 }
 
-/* The next level in priority order (the predecessor by key), or NULL.
+/* The neighbour of slot s in key order, towards dir (0: the predecessor,
+** the next worse level; 1: the successor, the next better), or NIL.
 ** Amortised O(1) over a walk; O(1) from the best level. */
-static inline level *level_worse(const book_side *bs, const level *l) {
-  const level *v = bs->levels;
-  uint32_t k = l->kid[0];
+static inline uint32_t side_next(const book_side *bs, uint32_t s, int dir) {
+  const level_node *t = bs->nodes;
+  uint32_t k = t[s].kid[dir];
   if (k != NIL) {
-    while (v[k].kid[1] != NIL) k = v[k].kid[1];
-    return &bs->levels[k];
+    while (t[k].kid[!dir] != NIL) k = t[k].kid[!dir];
+    return k;
   }
-  uint32_t s = level_slot(bs, l);
-  for (k = l->up; k != NIL && v[k].kid[0] == s; k = v[k].up) s = k;
-  return side_at(bs, k);
+  for (k = t[s].up; k != NIL && t[k].kid[dir] == s; k = t[k].up) s = k;
+  return k;
 }
 
-/* The previous level in priority order (the successor by key), or NULL. */
+/* The next level in priority order, or NULL. */
+static inline level *level_worse(const book_side *bs, const level *l) {
+  return side_at(bs, side_next(bs, level_slot(bs, l), 0));
+}
+
+/* The previous level in priority order, or NULL. */
 static inline level *level_better(const book_side *bs, const level *l) {
-  const level *v = bs->levels;
-  uint32_t k = l->kid[1];
-  if (k != NIL) {
-    while (v[k].kid[0] != NIL) k = v[k].kid[0];
-    return &bs->levels[k];
-  }
-  uint32_t s = level_slot(bs, l);
-  for (k = l->up; k != NIL && v[k].kid[1] == s; k = v[k].up) s = k;
-  return side_at(bs, k);
+  return side_at(bs, side_next(bs, level_slot(bs, l), 1));
 }
 
 /* The level of a price, or NULL. O(log n); O(1) at the best price. */
 static inline level *side_find(const book_side *bs, int64_t price_minor) {
-  const level *v = bs->levels;
-  if (bs->best != NIL && v[bs->best].price_minor == price_minor)
-    return &bs->levels[bs->best];
+  const level_node *t = bs->nodes;
   int64_t k = eng_key(bs->side, price_minor);
+  if (bs->best != NIL && t[bs->best].key == k) return &bs->levels[bs->best];
   for (uint32_t s = bs->root; s != NIL;) {
-    int64_t sk = eng_key(bs->side, v[s].price_minor);
-    if (k == sk) return &bs->levels[s];
-    s = v[s].kid[k > sk]; /* an index, not a branch: random prices */
+    if (k == t[s].key) return &bs->levels[s];
+    s = t[s].kid[k > t[s].key]; /* an index, not a branch: random prices */
   }
   return NULL;
 }
@@ -263,6 +266,7 @@ static inline level *side_find(const book_side *bs, int64_t price_minor) {
 ** other than a new one do not move. side_remove_level removes an empty
 ** level; the others keep their slots. Both O(log n) worst case. */
 int side_init(imx_engine *e, book_side *bs, uint32_t cap, int side);
+void side_free(book_side *bs);
 level *side_insert_level(book_side *bs, int64_t price_minor);
 void side_remove_level(book_side *bs, level *l);
 int side_check(const book_side *bs);

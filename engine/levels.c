@@ -14,16 +14,22 @@
 ** hold a pointer to it across the removal of others, and auction.c indexes
 ** its per-call scratch by slot.
 **
-** Layout. A side's `levels` is `cap` slots of 64 bytes, one cache line
-** each (the array is line-aligned). Links are uint32 slots (NIL: none):
-** kid[0] (lower key), kid[1] (higher key), up. The descent indexes kid[]
-** with the comparison instead of branching on it: with random prices that
-** branch is a coin toss, and its mispredictions cost more than the load. Slots below `used` have been handed out at least once;
-** free ones among them chain through `up` from free_head; slots from `used`
-** on were never touched, so a side's memory is faulted in only as deep as
-** the book has been. `best` caches the maximum so that the continuous
-** matching's path (match at the best level, remove it when it empties:
-** its predecessor is its left child or its parent) stays O(1).
+** Layout. A side's `levels` is `cap` slots of levels (price, totals, the
+** FIFO of orders); `nodes` is `cap` tree nodes, the node of slot s being
+** the tree's entry for levels[s]: its key (eng_key of the price), links
+** as uint32 slots (NIL: none) kid[0] (lower key), kid[1] (higher key) and
+** up, and the colour. The nodes are apart from the levels and 24 bytes, so
+** that a descent (every add and cancel makes one) reads a dense array
+** whose upper levels stay in the cache, and reads no level until it has
+** found one; it indexes kid[] with the comparison instead of branching on
+** it: with random prices that branch is a coin toss, and its
+** mispredictions cost more than the load. Slots below `used` have been
+** handed out at least once; free ones among them chain through `up` from
+** free_head; slots from `used` on were never touched, so a side's memory
+** is faulted in only as deep as the book has been. `best` caches the
+** maximum so that the continuous matching's path (match at the best
+** level, remove it when it empties: its predecessor is its left child or
+** its parent) stays O(1).
 **
 ** The deletion relinks the successor into the deleted node's place rather
 ** than copying it (the textbook shortcut), because copying would move a
@@ -37,24 +43,34 @@
 
 int side_init(imx_engine *e, book_side *bs, uint32_t cap, int side) {
   IMX_ASSERT(cap >= 1 && (side == IMX_BID || side == IMX_OFFER));
-  size_t bytes = (size_t)cap * sizeof(level);
   memset(bs, 0, sizeof *bs);
-  /* Line-aligned and not cleared: slots are written when first taken, so
-  ** pages of a deep side's pool are touched only once the book gets there. */
-  bs->levels = aligned_alloc(IMX_CACHE_LINE_BYTES, bytes);
-  if (bs->levels == NULL) return -1;
-  e->memory_bytes += bytes;
+  /* Not cleared: slots are written when first taken, so pages of a deep
+  ** side are touched only once the book gets there. */
+  bs->levels = malloc((size_t)cap * sizeof(level));
+  bs->nodes = malloc((size_t)cap * sizeof(level_node));
+  if (bs->levels == NULL || bs->nodes == NULL) {
+    side_free(bs);
+    return -1;
+  }
+  e->memory_bytes += (size_t)cap * (sizeof(level) + sizeof(level_node));
   bs->cap = cap;
   bs->side = (uint8_t)side;
   bs->root = bs->best = bs->free_head = NIL;
   return 0;
 }
 
+void side_free(book_side *bs) {
+  free(bs->levels);
+  free(bs->nodes);
+  bs->levels = NULL;
+  bs->nodes = NULL;
+}
+
 /* ------------------------------------------------------------- rotations */
 
 /* Puts child in the place of u under u's parent (or at the root). */
 static void replace_child(book_side *bs, uint32_t u, uint32_t child) {
-  level *v = bs->levels;
+  level_node *v = bs->nodes;
   uint32_t p = v[u].up;
   if (p == NIL) bs->root = child;
   else if (v[p].kid[0] == u) v[p].kid[0] = child;
@@ -63,7 +79,7 @@ static void replace_child(book_side *bs, uint32_t u, uint32_t child) {
 }
 
 static void rotate_left(book_side *bs, uint32_t x) {
-  level *v = bs->levels;
+  level_node *v = bs->nodes;
   uint32_t y = v[x].kid[1];
   IMX_ASSERT(y != NIL);
   v[x].kid[1] = v[y].kid[0];
@@ -74,7 +90,7 @@ static void rotate_left(book_side *bs, uint32_t x) {
 }
 
 static void rotate_right(book_side *bs, uint32_t x) {
-  level *v = bs->levels;
+  level_node *v = bs->nodes;
   uint32_t y = v[x].kid[0];
   IMX_ASSERT(y != NIL);
   v[x].kid[0] = v[y].kid[1];
@@ -85,7 +101,7 @@ static void rotate_right(book_side *bs, uint32_t x) {
 }
 
 static int is_red(const book_side *bs, uint32_t s) {
-  return s != NIL && bs->levels[s].red;
+  return s != NIL && bs->nodes[s].red;
 }
 
 /* ---------------------------------------------------------------- insert */
@@ -93,8 +109,8 @@ static int is_red(const book_side *bs, uint32_t s) {
 static uint32_t slot_take(book_side *bs) {
   uint32_t s = bs->free_head;
   if (s != NIL) {
-    IMX_ASSERT(s < bs->used && bs->levels[s].is_free);
-    bs->free_head = bs->levels[s].up;
+    IMX_ASSERT(s < bs->used && bs->nodes[s].is_free);
+    bs->free_head = bs->nodes[s].up;
   } else {
     IMX_ASSERT(bs->used < bs->cap);
     s = bs->used++;
@@ -105,7 +121,7 @@ static uint32_t slot_take(book_side *bs) {
 
 /* Restores the red-black rules after z was linked in red. */
 static void insert_fixup(book_side *bs, uint32_t z) {
-  level *v = bs->levels;
+  level_node *v = bs->nodes;
   while (z != bs->root && v[v[z].up].red) {
     uint32_t p = v[z].up, g = v[p].up; /* p is red: not the root */
     IMX_ASSERT(g != NIL);
@@ -147,36 +163,35 @@ static void insert_fixup(book_side *bs, uint32_t z) {
 }
 
 level *side_insert_level(book_side *bs, int64_t price_minor) {
-  level *v = bs->levels;
+  level_node *v = bs->nodes;
   int64_t k = eng_key(bs->side, price_minor);
   uint32_t parent = NIL;
   int right = 0;
-  if (bs->best != NIL && k >= eng_key(bs->side, v[bs->best].price_minor)) {
+  if (bs->best != NIL && k >= v[bs->best].key) {
     /* At or past the best price, the common case near the touch. */
-    if (v[bs->best].price_minor == price_minor) return &v[bs->best];
+    if (v[bs->best].key == k) return &bs->levels[bs->best];
     parent = bs->best;
     right = 1;
   } else {
     for (uint32_t s = bs->root; s != NIL;) {
-      int64_t sk = eng_key(bs->side, v[s].price_minor);
-      if (k == sk) return &v[s];
+      if (k == v[s].key) return &bs->levels[s];
       parent = s;
-      right = k > sk;
+      right = k > v[s].key;
       s = v[s].kid[right]; /* an index, not a branch: random prices */
     }
   }
   /* The caller checked levels_full before anything happened. */
   IMX_ASSERT(bs->n < bs->cap);
   uint32_t z = slot_take(bs);
-  v[z] = (level){.price_minor = price_minor, .head = NIL, .tail = NIL,
-                 .kid = {NIL, NIL}, .up = parent, .red = 1};
+  v[z] = (level_node){.key = k, .kid = {NIL, NIL}, .up = parent, .red = 1};
+  bs->levels[z] = (level){.price_minor = price_minor, .head = NIL, .tail = NIL};
   if (parent == NIL) bs->root = z;
   else v[parent].kid[right] = z;
   if (right && parent == bs->best) bs->best = z;
   if (bs->best == NIL) bs->best = z;
   insert_fixup(bs, z);
   IMX_ASSERT(v[bs->root].up == NIL && !v[bs->root].red);
-  return &v[z];
+  return &bs->levels[z];
 }
 
 /* ---------------------------------------------------------------- remove */
@@ -184,7 +199,7 @@ level *side_insert_level(book_side *bs, int64_t price_minor) {
 /* Restores the black heights after a black node left x's place (x may be
 ** NIL, hence its parent xp). */
 static void remove_fixup(book_side *bs, uint32_t x, uint32_t xp) {
-  level *v = bs->levels;
+  level_node *v = bs->nodes;
   while (x != bs->root && !is_red(bs, x)) {
     IMX_ASSERT(xp != NIL);
     if (x == v[xp].kid[0]) {
@@ -242,24 +257,21 @@ static void remove_fixup(book_side *bs, uint32_t x, uint32_t xp) {
 }
 
 void side_remove_level(book_side *bs, level *l) {
-  level *v = bs->levels;
+  level_node *v = bs->nodes;
   uint32_t z = level_slot(bs, l);
-  IMX_ASSERT(z < bs->used && !l->is_free && bs->n > 0);
+  IMX_ASSERT(z < bs->used && !v[z].is_free && bs->n > 0);
   IMX_ASSERT(l->count == 0 && l->head == NIL && l->qty_open == 0);
-  if (z == bs->best) {
-    const level *w = level_worse(bs, l);
-    bs->best = w ? level_slot(bs, w) : NIL;
-  }
+  if (z == bs->best) bs->best = side_next(bs, z, 0);
   uint32_t x, xp;
   int removed_red;
-  if (l->kid[0] == NIL || l->kid[1] == NIL) {
-    x = l->kid[0] == NIL ? l->kid[1] : l->kid[0];
-    xp = l->up;
-    removed_red = l->red;
+  if (v[z].kid[0] == NIL || v[z].kid[1] == NIL) {
+    x = v[z].kid[0] == NIL ? v[z].kid[1] : v[z].kid[0];
+    xp = v[z].up;
+    removed_red = v[z].red;
     replace_child(bs, z, x);
   } else {
     /* The successor y (no left child) takes z's place and colour. */
-    uint32_t y = l->kid[1];
+    uint32_t y = v[z].kid[1];
     while (v[y].kid[0] != NIL) y = v[y].kid[0];
     removed_red = v[y].red;
     x = v[y].kid[1];
@@ -268,18 +280,18 @@ void side_remove_level(book_side *bs, level *l) {
     } else {
       xp = v[y].up;
       replace_child(bs, y, x);
-      v[y].kid[1] = l->kid[1];
+      v[y].kid[1] = v[z].kid[1];
       v[v[y].kid[1]].up = y;
     }
     replace_child(bs, z, y);
-    v[y].kid[0] = l->kid[0];
+    v[y].kid[0] = v[z].kid[0];
     v[v[y].kid[0]].up = y;
-    v[y].red = l->red;
+    v[y].red = v[z].red;
   }
   if (!removed_red) remove_fixup(bs, x, xp);
-  l->is_free = 1;
-  l->kid[0] = l->kid[1] = NIL;
-  l->up = bs->free_head;
+  v[z].is_free = 1;
+  v[z].kid[0] = v[z].kid[1] = NIL;
+  v[z].up = bs->free_head;
   bs->free_head = z;
   bs->n--;
   IMX_ASSERT(bs->n > 0 || (bs->root == NIL && bs->best == NIL));
@@ -293,7 +305,7 @@ void side_remove_level(book_side *bs, level *l) {
 **       side or unset on another
 **   71  a link out of range, or a child whose `up` is not its parent
 **   72  the in-order walk is not strictly ascending by key (or runs
-**       longer than n)
+**       longer than n), or a node's key is not its level's price's
 **   73  a red node with a red child, or a red root
 **   74  two paths from the root to a leaf with different black counts
 **   75  the walk found a number of levels other than n
@@ -302,7 +314,7 @@ void side_remove_level(book_side *bs, level *l) {
 **       or in both)
 **   78  `best` is not the maximum */
 int side_check(const book_side *bs) {
-  const level *v = bs->levels;
+  const level_node *v = bs->nodes;
   if (bs->n > bs->used || bs->used > bs->cap) return 70;
   if ((bs->n == 0) != (bs->root == NIL) || (bs->n == 0) != (bs->best == NIL))
     return 70;
@@ -312,21 +324,24 @@ int side_check(const book_side *bs) {
   uint32_t seen = 0, black_height = 0, last = NIL;
   /* In order, from the minimum, with the links checked as each node is
   ** reached; at most n steps are allowed, so a cycle cannot hang it. */
-  const level *l = side_worst(bs);
-  while (l != NULL) {
-    uint32_t s = level_slot(bs, l);
-    if (s >= bs->used || l->is_free) return 71;
+  uint32_t s = bs->root;
+  while (v[s].kid[0] != NIL) {
+    s = v[s].kid[0];
+    if (s >= bs->used || ++seen > bs->n) return 71;
+  }
+  seen = 0;
+  for (; s != NIL; s = side_next(bs, s, 1)) {
+    if (s >= bs->used || v[s].is_free) return 71;
     if (++seen > bs->n) return 72;
     for (int c = 0; c < 2; c++) {
-      uint32_t k = c ? l->kid[1] : l->kid[0];
+      uint32_t k = v[s].kid[c];
       if (k == NIL) continue;
       if (k >= bs->used || v[k].up != s) return 71;
-      if (l->red && v[k].red) return 73;
+      if (v[s].red && v[k].red) return 73;
     }
-    if (last != NIL && eng_key(bs->side, v[last].price_minor) >=
-                           eng_key(bs->side, l->price_minor))
-      return 72;
-    if (l->kid[0] == NIL || l->kid[1] == NIL) { /* a path ends below s */
+    if (v[s].key != eng_key(bs->side, bs->levels[s].price_minor)) return 72;
+    if (last != NIL && v[last].key >= v[s].key) return 72;
+    if (v[s].kid[0] == NIL || v[s].kid[1] == NIL) { /* a path ends below s */
       uint32_t blacks = 0, steps = 0;
       for (uint32_t k = s; k != NIL; k = v[k].up) {
         if (k >= bs->used || ++steps > bs->n) return 71;
@@ -336,7 +351,6 @@ int side_check(const book_side *bs) {
       else if (blacks != black_height) return 74;
     }
     last = s;
-    l = level_better(bs, l);
   }
   if (seen != bs->n) return 75;
   if (bs->best != last) return 78;
