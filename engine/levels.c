@@ -189,8 +189,8 @@ level *side_insert_level(book_side *bs, int64_t price_minor) {
   else v[parent].kid[right] = z;
   if (right && parent == bs->best) bs->best = z;
   if (bs->best == NIL) bs->best = z;
-  insert_fixup(bs, z);
-  IMX_ASSERT(v[bs->root].up == NIL && !v[bs->root].red);
+  insert_fixup(bs, z); /* which blackens the root last */
+  IMX_ASSERT(v[bs->root].up == NIL && bs->n <= bs->used);
   return &bs->levels[z];
 }
 
