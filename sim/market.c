@@ -680,8 +680,10 @@ static void sort_collected(market *m, uint32_t n) {
 
 /* Places the collected orders of an auction session. A call depends only
 ** on the price levels and the time order within each level, so the orders
-** go in worst price first, each side on its own (the engine's levels are
-** sorted arrays with the best last: every new level is an append), and
+** go in worst price first, each side on its own (once the engine's levels
+** were sorted arrays with the best last, where every new level was an
+** append; its tree of levels does not care, and the order stays so that
+** the order ids, and so the runs, stay what they were), and
 ** within a level in the order of collection -- the random order of rows,
 ** as if each row had placed its schedule in turn. The two sides are merged
 ** by collection order, which decides between a cost centre's bid and
@@ -705,8 +707,8 @@ static int place_collected(market *m, uint32_t n_orders, uint32_t *bids_out) {
 }
 
 /* Cancels what the call left open, best price first on each side: the
-** reverse of placing, so each removal takes the last level of the engine's
-** sorted array and moves nothing. */
+** reverse of placing, so each removal is of the engine's best level, which
+** its tree of levels removes in O(1) plus the rebalancing. */
 static int cancel_collected(market *m, uint32_t n_orders) {
   for (uint32_t i = n_orders; i-- > 0;) {
     const porder *x = &m->porders[i]; /* offers, then bids: best first */

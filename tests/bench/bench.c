@@ -3,7 +3,7 @@
 ** holds what every benchmark shares (argument parsing, memory figures, the
 ** table/JSON writer). The benchmarks themselves live in bench_NAME.c.
 **
-**   imx-bench engine [--workload mixed|cross] [--ops N] [--seed S]
+**   imx-bench engine [--workload mixed|cross|deep] [--ops N] [--seed S]
 **                    [--services K] [--json]
 **   imx-bench auction [--orders N] [--seed S] [--json]
 **   imx-bench gateway [--clients N] [--inflight K] [--seconds S]
@@ -38,13 +38,16 @@ typedef struct bench_command {
 /* One entry per benchmark; auction, gateway and ledger go here. */
 static const bench_command commands[] = {
     {"engine",
-     "[--workload mixed|cross] [--ops N] [--seed S] [--services K] [--json]",
+     "[--workload mixed|cross|deep] [--ops N] [--seed S] [--services K] [--json]",
      "continuous matching engine on one thread.\n"
      "      mixed  adds near the touch, cancels and crossing orders over K\n"
      "             services (default K 8, N 5,000,000); latency percentiles,\n"
      "             harness floor, reference model, 1 M resting orders\n"
      "      cross  one service, inserts only, alternating bids 1880..1889\n"
      "             and offers 1884..1893 that match (default N 10,000,000)\n"
+     "      deep   adds, cancels and ioc orders at random prices on books of\n"
+     "             ~8 (the baseline), 1 k, 10 k and 100 k levels a side, N\n"
+     "             timed per depth (default 200,000): ns/op by depth\n"
      "      --seed S  PRNG seed (default 42); --json  one JSON object",
      bench_engine_main},
     {"auction", "[--orders N] [--seed S] [--json]",
