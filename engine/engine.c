@@ -11,9 +11,10 @@
 **   pool[orders_max]   every order (64 bytes, one cache line: the pool is
 **                      line-aligned), free ones chained through `next`.
 **   orders             id -> pool slot (index.c): one load. O(1) cancel.
-**   by_cc              cost centre -> the last of its open orders (index.c);
-**                      each cost centre's open orders are a list through
-**                      cc_prev/cc_next, so order.list costs what it returns.
+**   by_cc, cc_lists    cost centre -> the ends of the list of its open
+**                      orders (index.c); each cost centre's open orders are
+**                      a list through cc_prev/cc_next, so order.list costs
+**                      what it returns.
 **   books[services]    two sides per book; a side is a sorted array of
 **                      price levels with the BEST LEVEL LAST, so matching
 **                      consumes from the end and most inserts near the touch
@@ -28,8 +29,10 @@
 ** a few cache lines, and a bounded array (levels_max) is an explicit limit
 ** rather than an allocation on the hot path.
 */
+#define _DEFAULT_SOURCE /* madvise */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "engine_int.h"
 
@@ -205,21 +208,171 @@ void eng_emit_trade(imx_engine *e, const order *buy, const order *sell,
 
 /* ----------------------------------------------------------- order pool */
 
-static uint32_t pool_take(imx_engine *e) {
-  uint32_t slot = e->free_head;
-  if (slot == NIL) return NIL;
-  IMX_ASSERT(slot < e->orders_max && !e->pool[slot].live);
-  e->free_head = e->pool[slot].next;
+/*
+** The orders of one price level live close together, so that a walk over a
+** level (the call auction's allocation, the continuous match, the queries)
+** reads consecutive cache lines instead of paying a miss per order. The
+** pool is cut into blocks of POOL_BLOCK slots (1 KiB); a level hands each
+** order that comes to rest at it a free slot of its own block
+** (level.block), and takes a wholly free block when its own is full.
+**
+** An order arrives in the stage, the one slot after the blocks: it matches
+** from there, and moves into a block only when it rests (pool_move, from
+** rest()), so an order that fills or is cancelled at once never touches a
+** block. One that rests again after a modify moves to its new level's
+** block. A move copies one line and repoints the id index and the cost
+** centre's list.
+**
+** A block is on one list: FREE (every slot free, no level's; a stack),
+** PARTIAL (some slot free; newest first) or none (FULL). When no block is
+** wholly free, a level takes the first partial block's slot, so the pool
+** holds orders_max orders however fragmented; only locality degrades.
+** blocks_n x POOL_BLOCK > orders_max, so a moving order always finds a slot
+** while its old one is still taken.
+*/
+static void partial_push(imx_engine *e, uint32_t b) {
+  pool_block *k = &e->blocks[b];
+  IMX_ASSERT(k->listed == BLOCK_FULL && k->free != 0);
+  k->listed = BLOCK_PARTIAL;
+  k->prev = NIL;
+  k->next = e->blocks_partial;
+  if (k->next != NIL) e->blocks[k->next].prev = b;
+  e->blocks_partial = b;
+}
+
+static void partial_drop(imx_engine *e, uint32_t b) {
+  pool_block *k = &e->blocks[b];
+  IMX_ASSERT(k->listed == BLOCK_PARTIAL);
+  if (k->prev != NIL) e->blocks[k->prev].next = k->next;
+  else e->blocks_partial = k->next;
+  if (k->next != NIL) e->blocks[k->next].prev = k->prev;
+  k->listed = BLOCK_FULL;
+  k->prev = k->next = NIL;
+}
+
+/* A partial block whose every slot is free and that no level holds goes
+** back to the free stack. */
+static void block_settle(imx_engine *e, uint32_t b) {
+  pool_block *k = &e->blocks[b];
+  if (k->free != POOL_BLOCK_ALL || k->open) return;
+  partial_drop(e, b);
+  k->listed = BLOCK_FREE;
+  k->next = e->blocks_free;
+  e->blocks_free = b;
+}
+
+static uint32_t block_take(imx_engine *e, uint32_t b) {
+  pool_block *k = &e->blocks[b];
+  IMX_ASSERT(k->free != 0 && k->listed != BLOCK_FREE);
+  uint32_t bit = (uint32_t)__builtin_ctz(k->free);
+  k->free = (uint16_t)(k->free & ~(1u << bit));
+  if (k->free == 0 && k->listed == BLOCK_PARTIAL) partial_drop(e, b);
+  uint32_t slot = b * POOL_BLOCK + bit;
+  IMX_ASSERT(slot < e->stage && !e->pool[slot].live);
   e->pool[slot].live = 1;
-  IMX_ASSERT(e->free_head == NIL || e->free_head < e->orders_max);
   return slot;
 }
 
+/* A free slot for an order about to rest at l, best near l's others. */
+static uint32_t pool_place(imx_engine *e, level *l) {
+  if (l->block != NIL && e->blocks[l->block].free != 0)
+    return block_take(e, l->block);
+  uint32_t b = e->blocks_free;
+  if (b != NIL) {
+    pool_block *k = &e->blocks[b];
+    IMX_ASSERT(k->listed == BLOCK_FREE && k->free == POOL_BLOCK_ALL && !k->open);
+    e->blocks_free = k->next;
+    k->listed = BLOCK_FULL;
+    k->open = 1;
+    if (l->block != NIL) e->blocks[l->block].open = 0; /* full: listed nowhere */
+    l->block = b;
+    uint32_t slot = block_take(e, b);
+    partial_push(e, b);
+    return slot;
+  }
+  b = e->blocks_partial;
+  IMX_ASSERT(b != NIL); /* blocks_n x POOL_BLOCK > orders_max */
+  return block_take(e, b);
+}
+
+/* The stage, for an order that has just arrived. */
+static uint32_t pool_take(imx_engine *e) {
+  IMX_ASSERT(!e->pool[e->stage].live && e->orders.n < e->orders_max);
+  e->pool[e->stage].live = 1;
+  return e->stage;
+}
+
 static void pool_give(imx_engine *e, uint32_t slot) {
-  IMX_ASSERT(slot < e->orders_max && e->pool[slot].live);
+  IMX_ASSERT(slot < e->pool_n && e->pool[slot].live);
   e->pool[slot].live = 0;
-  e->pool[slot].next = e->free_head;
-  e->free_head = slot;
+  if (slot == e->stage) return;
+  uint32_t b = slot / POOL_BLOCK;
+  pool_block *k = &e->blocks[b];
+  uint16_t bit = (uint16_t)(1u << (slot % POOL_BLOCK));
+  IMX_ASSERT((k->free & bit) == 0);
+  int was_full = k->free == 0;
+  k->free |= bit;
+  if (was_full) partial_push(e, b);
+  else block_settle(e, b);
+}
+
+/* An emptied level gives up its block (before it is removed). */
+void eng_level_release(imx_engine *e, level *l) {
+  IMX_ASSERT(l->count == 0);
+  if (l->block == NIL) return;
+  pool_block *k = &e->blocks[l->block];
+  IMX_ASSERT(k->open);
+  k->open = 0;
+  if (k->listed == BLOCK_PARTIAL) block_settle(e, l->block);
+  l->block = NIL;
+}
+
+/* Every slot is exactly one of: a live order, a free bit of its block; the
+** lists hold what their names say, each block once; every block a level
+** holds is marked open, and only those. 0 or a check number. */
+static int pool_check(const imx_engine *e) {
+  if (e->pool[e->stage].live) return 70;
+  uint32_t live = 0, partial = 0, free_n = 0, open = 0, opened = 0;
+  for (uint32_t b = 0; b < e->blocks_n; b++) {
+    const pool_block *k = &e->blocks[b];
+    for (uint32_t i = 0; i < POOL_BLOCK; i++) {
+      int is_free = (k->free >> i) & 1u;
+      if (is_free == e->pool[b * POOL_BLOCK + i].live) return 71;
+      live += !is_free;
+    }
+    int want = k->free == 0 ? BLOCK_FULL
+               : k->free == POOL_BLOCK_ALL && !k->open ? BLOCK_FREE
+                                                       : BLOCK_PARTIAL;
+    if (k->listed != want) return 72;
+    partial += k->listed == BLOCK_PARTIAL;
+    free_n += k->listed == BLOCK_FREE;
+    open += k->open;
+  }
+  if (live != e->orders.n) return 73;
+  uint32_t n = 0, prev = NIL;
+  for (uint32_t b = e->blocks_partial; b != NIL; b = e->blocks[b].next) {
+    if (b >= e->blocks_n || e->blocks[b].listed != BLOCK_PARTIAL ||
+        e->blocks[b].prev != prev || ++n > partial)
+      return 74;
+    prev = b;
+  }
+  if (n != partial) return 74;
+  n = 0;
+  for (uint32_t b = e->blocks_free; b != NIL; b = e->blocks[b].next)
+    if (b >= e->blocks_n || e->blocks[b].listed != BLOCK_FREE || ++n > free_n)
+      return 75;
+  if (n != free_n) return 75;
+  for (uint32_t svc = 0; svc < e->services_n; svc++)
+    for (int side = 0; side < 2; side++) {
+      const book_side *bs = &e->books[svc].side[side];
+      for (uint32_t i = 0; i < bs->n; i++) {
+        uint32_t b = bs->levels[i].block;
+        if (b == NIL) continue;
+        if (b >= e->blocks_n || !e->blocks[b].open) return 76;
+        opened++;
+      }
+    }
+  return opened == open ? 0 : 77;
 }
 
 static order *order_by_id(imx_engine *e, uint64_t id) {
@@ -231,94 +384,109 @@ static order *order_by_id(imx_engine *e, uint64_t id) {
 
 /*
 ** Each cost centre's open orders form a list in the order they arrived,
-** which is ascending id, linked through cc_prev and cc_next. by_cc maps the
-** cost centre to the list's LAST order, and that order's cc_head names the
-** first (cc_head of any other order means nothing). The last rather than
-** the first: a new order is linked after the last, which is usually still
-** in the cache, where the first may be an old order far away.
+** which is ascending id, linked through cc_prev and cc_next. The list's
+** ends are in a table of its own, cc_lists (by_cc maps the cost centre to
+** its entry), and every linked order names its entry (cc_list): unlinking
+** any order, the first included, touches only the order, its two
+** neighbours and that entry, all known from the order itself, so a caller
+** retiring many orders can load them ahead (eng_retire_prefetch).
 **
 ** An order is linked only once it rests (at the end of order_new): one that
 ** fills or is cancelled at once never touches the list. An order that is
-** not linked has cc_prev, cc_next and cc_head all NIL; a linked one is
-** alone, or has a neighbour, or both.
+** not linked has cc_list, cc_prev and cc_next all NIL.
 */
 /* The list entry of cc in by_cc is a likely cache miss (one of as many as
-** there are cost centres): a caller that will link or unlink starts the
-** load early, while it does other work. */
+** there are cost centres): a caller that will link starts the load early,
+** while it does other work. */
 static void cc_prefetch(const imx_engine *e, uint32_t cc) {
   __builtin_prefetch(&e->by_cc.direct[cc & e->by_cc.mask]);
 }
 
-static int cc_linked(const order *o, uint32_t slot) {
-  return o->cc_prev != NIL || o->cc_next != NIL || o->cc_head == slot;
-}
+static int cc_linked(const order *o) { return o->cc_list != NIL; }
 
 static void cc_link(imx_engine *e, uint32_t slot) {
   order *o = &e->pool[slot];
-  IMX_ASSERT(o->live && !cc_linked(o, slot));
-  uint32_t tail = idx_find(&e->by_cc, o->cc);
-  o->cc_next = NIL;
-  if (tail == NIL) {
-    o->cc_prev = NIL;
-    o->cc_head = slot;
-    idx_put(&e->by_cc, slot);
+  IMX_ASSERT(o->live && !cc_linked(o) && o->cc_prev == NIL && o->cc_next == NIL);
+  uint32_t k = idx_find(&e->by_cc, o->cc);
+  if (k == NIL) {
+    k = e->cc_lists_free;
+    IMX_ASSERT(k != NIL); /* one entry per open order, or per declared cc */
+    e->cc_lists_free = e->cc_lists[k].head;
+    e->cc_lists[k] = (cc_list){o->cc, slot, slot};
+    idx_put(&e->by_cc, k);
+    o->cc_list = k;
     return;
   }
-  order *t = &e->pool[tail];
+  cc_list *l = &e->cc_lists[k];
+  order *t = &e->pool[l->tail];
   IMX_ASSERT(t->live && t->cc == o->cc && t->cc_next == NIL && t->id < o->id);
-  o->cc_prev = tail;
-  o->cc_head = t->cc_head;
+  o->cc_prev = l->tail;
+  o->cc_list = k;
   t->cc_next = slot;
-  idx_set(&e->by_cc, tail, slot);
+  l->tail = slot;
 }
 
 static void cc_unlink(imx_engine *e, uint32_t slot) {
   order *o = &e->pool[slot];
-  if (o->cc_next == NIL) { /* the last */
-    if (o->cc_prev == NIL) {
-      IMX_ASSERT(o->cc_head == slot);
-      idx_del(&e->by_cc, slot);
-      return;
-    }
-    order *p = &e->pool[o->cc_prev];
-    IMX_ASSERT(p->cc == o->cc && p->cc_next == slot);
-    p->cc_next = NIL;
-    p->cc_head = o->cc_head;
-    idx_set(&e->by_cc, slot, o->cc_prev);
-    return;
+  cc_list *l = &e->cc_lists[o->cc_list];
+  IMX_ASSERT(l->cc == o->cc);
+  if (o->cc_prev != NIL) e->pool[o->cc_prev].cc_next = o->cc_next;
+  else l->head = o->cc_next;
+  if (o->cc_next != NIL) e->pool[o->cc_next].cc_prev = o->cc_prev;
+  else l->tail = o->cc_prev;
+  if (l->head == NIL) { /* it was the only one */
+    IMX_ASSERT(l->tail == NIL);
+    idx_del(&e->by_cc, o->cc_list);
+    l->head = e->cc_lists_free;
+    e->cc_lists_free = o->cc_list;
   }
-  e->pool[o->cc_next].cc_prev = o->cc_prev;
-  if (o->cc_prev != NIL) {
-    e->pool[o->cc_prev].cc_next = o->cc_next;
-    return;
-  }
-  /* The first but not the last: the last learns the new first. */
-  uint32_t tail = idx_find(&e->by_cc, o->cc);
-  IMX_ASSERT(tail != NIL && e->pool[tail].cc_head == slot);
-  e->pool[tail].cc_head = o->cc_next;
+  o->cc_list = o->cc_prev = o->cc_next = NIL;
 }
 
-/* Walks every list from the first order to the last one by_cc names:
-** ascending ids, one cost centre, links both ways. 0 or a check number. */
+/* The order of slot `from`, linked, has been copied to `to`: its
+** neighbours or its list's ends learn the new slot. */
+static void cc_moved(imx_engine *e, uint32_t from, uint32_t to) {
+  order *o = &e->pool[to];
+  cc_list *l = &e->cc_lists[o->cc_list];
+  if (o->cc_prev != NIL) e->pool[o->cc_prev].cc_next = to;
+  else l->head = to;
+  if (o->cc_next != NIL) e->pool[o->cc_next].cc_prev = to;
+  else l->tail = to;
+  (void)from;
+  IMX_ASSERT(l->cc == o->cc);
+}
+
+/* Walks every list from its first order to its last: ascending ids, one
+** cost centre, links both ways, each order naming its list; the free
+** entries and the listed ones make the table. 0 or a check number. */
 static int cc_lists_check(const imx_engine *e) {
-  uint32_t lists = 0, orders = 0;
-  for (uint32_t s = 0; s < e->orders_max; s++) {
-    const order *t = &e->pool[s];
-    if (!t->live || t->cc_next != NIL) continue;
-    if (idx_find(&e->by_cc, t->cc) != s) return 60;
+  uint32_t lists = 0, orders = 0, max = e->cc_lists_max;
+  for (uint32_t s = 0; s < e->pool_n; s++) {
+    const order *o = &e->pool[s];
+    if (!o->live) continue;
+    if (!cc_linked(o)) return 60; /* open orders rest, and resting is linked */
+    if (o->cc_list >= max || e->cc_lists[o->cc_list].cc != o->cc) return 61;
+  }
+  for (uint32_t k = 0; k < max; k++) {
+    const cc_list *l = &e->cc_lists[k];
+    if (idx_find(&e->by_cc, l->cc) != k) continue;
     lists++;
     uint32_t prev = NIL, n = 0;
-    for (uint32_t k = t->cc_head; k != NIL; k = e->pool[k].cc_next) {
-      const order *o = &e->pool[k];
-      if (k >= e->orders_max || !o->live || o->cc != t->cc) return 61;
+    for (uint32_t s = l->head; s != NIL; s = e->pool[s].cc_next) {
+      const order *o = &e->pool[s];
+      if (s >= e->pool_n || !o->live || o->cc != l->cc || o->cc_list != k) return 61;
       if (o->cc_prev != prev || ++n > e->orders_max) return 62;
       if (prev != NIL && e->pool[prev].id >= o->id) return 63;
-      prev = k;
+      prev = s;
     }
-    if (prev != s) return 64;
+    if (prev != l->tail || n == 0) return 64;
     orders += n;
   }
   if (lists != e->by_cc.n || orders != e->orders.n) return 65;
+  uint32_t free_n = 0;
+  for (uint32_t k = e->cc_lists_free; k != NIL; k = e->cc_lists[k].head)
+    if (k >= max || ++free_n > max) return 67;
+  if (free_n + lists != e->cc_lists_max) return 67;
   return idx_check(&e->by_cc) ? 66 : 0;
 }
 
@@ -359,30 +527,46 @@ void eng_level_unlink(imx_engine *e, level *l, uint32_t slot) {
   IMX_ASSERT((l->count == 0) == (l->head == NIL));
 }
 
-void eng_side_remove_level(book_side *bs, uint32_t pos) {
+void eng_side_remove_level(imx_engine *e, book_side *bs, uint32_t pos) {
   IMX_ASSERT(pos < bs->n && bs->levels[pos].count == 0);
+  eng_level_release(e, &bs->levels[pos]);
   IMX_ASSERT(bs->levels[pos].head == NIL && bs->levels[pos].qty_open == 0);
   memmove(&bs->levels[pos], &bs->levels[pos + 1],
           (size_t)(bs->n - pos - 1) * sizeof(level));
   bs->n--;
 }
 
-/* Puts a detached order at the back of its price level. */
-static void rest(imx_engine *e, book *b, uint32_t slot) {
-  order *o = &e->pool[slot];
-  IMX_ASSERT(o->live && o->qty_open > 0 && o->prev == NIL && o->next == NIL);
-  book_side *bs = &b->side[o->side];
+/* Moves the order of slot `from`, open and detached, to a slot near the
+** other orders of l; returns its new slot. */
+static uint32_t pool_move(imx_engine *e, uint32_t from, level *l) {
+  uint32_t to = pool_place(e, l);
+  IMX_ASSERT(to != from);
+  e->pool[to] = e->pool[from];
+  idx_set(&e->orders, from, to);
+  if (cc_linked(&e->pool[from])) cc_moved(e, from, to);
+  pool_give(e, from);
+  return to;
+}
+
+/* Puts a detached order at the back of its price level, in a slot near
+** the level's other orders; returns that slot. */
+static uint32_t rest(imx_engine *e, book *b, uint32_t slot) {
+  IMX_ASSERT(e->pool[slot].live && e->pool[slot].qty_open > 0);
+  IMX_ASSERT(e->pool[slot].prev == NIL && e->pool[slot].next == NIL);
+  book_side *bs = &b->side[e->pool[slot].side];
   uint32_t pos;
-  if (!side_find(bs, o->side, o->price_minor, &pos)) {
+  if (!side_find(bs, e->pool[slot].side, e->pool[slot].price_minor, &pos)) {
     /* The caller checked levels_full before anything happened. */
     IMX_ASSERT(bs->n < bs->cap);
     memmove(&bs->levels[pos + 1], &bs->levels[pos],
             (size_t)(bs->n - pos) * sizeof(level));
     bs->n++;
-    bs->levels[pos] = (level){.price_minor = o->price_minor, .head = NIL,
-                              .tail = NIL};
+    bs->levels[pos] = (level){.price_minor = e->pool[slot].price_minor,
+                              .head = NIL, .tail = NIL, .block = NIL};
   }
   level *l = &bs->levels[pos];
+  slot = pool_move(e, slot, l);
+  order *o = &e->pool[slot];
   o->prev = l->tail;
   o->next = NIL;
   if (l->tail != NIL) e->pool[l->tail].next = slot;
@@ -391,6 +575,23 @@ static void rest(imx_engine *e, book *b, uint32_t slot) {
   l->count++;
   level_qty_add(l, o, o->qty_open);
   IMX_ASSERT(l->price_minor == o->price_minor && l->qty_open >= o->qty_open);
+  return slot;
+}
+
+/* Starts loading what eng_retire(slot) will touch far from the order: its
+** cost centre's list neighbours and list entry, its id index entry, its
+** auction counts and its cost centre's account. For callers that retire
+** many orders and can put a few others between the two calls. */
+void eng_retire_prefetch(const imx_engine *e, uint32_t slot) {
+  const order *o = &e->pool[slot];
+  if (o->cc_prev != NIL) __builtin_prefetch(&e->pool[o->cc_prev], 1);
+  if (o->cc_next != NIL) __builtin_prefetch(&e->pool[o->cc_next], 1);
+  if (o->cc_list != NIL) __builtin_prefetch(&e->cc_lists[o->cc_list], 1);
+  __builtin_prefetch(&e->blocks[slot / POOL_BLOCK], 1);
+  __builtin_prefetch(&e->orders.direct[o->id & e->orders.mask], 1);
+  if (e->books[o->service].mode == IMX_MODE_AUCTION)
+    __builtin_prefetch(&e->counts[o->count], 1);
+  if (e->risk) __builtin_prefetch(&e->ccs[o->cc], 1);
 }
 
 /* Removes a detached order from the engine for good, releasing what it
@@ -401,7 +602,7 @@ void eng_retire(imx_engine *e, uint32_t slot) {
   risk_unreserve_order(e, o);
   risk_order_closed(e, o);
   if (e->books[o->service].mode == IMX_MODE_AUCTION) auction_order_closed(e, o);
-  if (cc_linked(o, slot)) cc_unlink(e, slot);
+  if (cc_linked(o)) cc_unlink(e, slot);
   idx_del(&e->orders, slot);
   pool_give(e, slot);
 }
@@ -456,7 +657,8 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
       int64_t q = r->qty_open < left ? r->qty_open : left;
       left -= q;
       if (execute) {
-        if (q == r->qty_open) cc_prefetch(e, r->cc); /* eng_retire below */
+        if (q == r->qty_open) /* eng_retire below */
+          __builtin_prefetch(&e->cc_lists[r->cc_list], 1);
         const order *buy = in->side == IMX_BID ? in : r;
         const order *sell = in->side == IMX_BID ? r : in;
         eng_emit_trade(e, buy, sell, q, l->price_minor, (imx_side)in->side);
@@ -474,14 +676,15 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
       }
       slot = next;
     }
-    if (execute && l->count == 0) eng_side_remove_level(opp, i);
+    if (execute && l->count == 0) eng_side_remove_level(e, opp, i);
   }
   IMX_ASSERT(left >= 0 && left <= in->qty_open);
   return left;
 }
 
-/* Steps 3 to 5 for an order that is in the index but in no level. */
-static void process(imx_engine *e, book *b, uint32_t slot) {
+/* Steps 3 to 5 for an order that is in the index but in no level. Returns
+** the slot it rests in, or NIL when it left the book. */
+static uint32_t process(imx_engine *e, book *b, uint32_t slot) {
   order *o = &e->pool[slot];
   int self_trade;
   if (o->tif == IMX_TIF_FOK || o->aon) {
@@ -490,10 +693,9 @@ static void process(imx_engine *e, book *b, uint32_t slot) {
         eng_emit_cancelled(e, o, o->tif == IMX_TIF_FOK ? IMX_CANCEL_FOK
                                                    : IMX_CANCEL_IOC);
         eng_retire(e, slot);
-      } else {
-        rest(e, b, slot);
+        return NIL;
       }
-      return;
+      return rest(e, b, slot);
     }
   }
   int64_t left = walk(e, b, slot, 1, &self_trade);
@@ -508,8 +710,9 @@ static void process(imx_engine *e, book *b, uint32_t slot) {
     eng_emit_cancelled(e, o, IMX_CANCEL_IOC);
     eng_retire(e, slot);
   } else {
-    rest(e, b, slot);
+    return rest(e, b, slot);
   }
+  return NIL;
 }
 
 /* ------------------------------------------------------------- commands */
@@ -550,7 +753,7 @@ static imx_status check_new(imx_engine *e, const imx_order_new *o) {
         o->min_stars > IMX_STARS_MAX || (o->allow_unrated != 0 && o->allow_unrated != 1))
       return IMX_E_BAD_STARS;
   }
-  if (e->free_head == NIL) return IMX_E_ORDERS_FULL;
+  if (e->orders.n == e->orders_max) return IMX_E_ORDERS_FULL;
   if (needs_missing_level(b, o)) return IMX_E_LEVELS_FULL;
   if (b->mode == IMX_MODE_AUCTION) return auction_check_entry(e, o);
   return IMX_OK;
@@ -574,7 +777,7 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   o->qty_filled = 0;
   o->cc = in->cc;
   o->prev = o->next = NIL;
-  o->cc_prev = o->cc_next = o->cc_head = NIL;
+  o->cc_prev = o->cc_next = o->cc_list = NIL;
   o->service = (uint16_t)in->service;
   o->side = (uint8_t)in->side;
   o->tif = (uint8_t)in->tif;
@@ -588,12 +791,11 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   book *b = &e->books[in->service];
   if (b->mode == IMX_MODE_AUCTION) {
     auction_order_opened(e, o);
-    rest(e, b, slot);
+    slot = rest(e, b, slot);
   } else {
-    process(e, b, slot);
+    slot = process(e, b, slot);
   }
-  /* Still open: it rests (process neither takes nor reuses slots). */
-  if (e->pool[slot].live) cc_link(e, slot);
+  if (slot != NIL) cc_link(e, slot); /* it rests */
   IMX_ASSERT(e->order_id_next > 1 && e->orders.n <= e->orders_max);
   return IMX_OK;
 }
@@ -607,7 +809,7 @@ static void detach(imx_engine *e, book *b, uint32_t slot) {
   int found = side_find(bs, o->side, o->price_minor, &pos);
   IMX_ASSERT(found);
   eng_level_unlink(e, &bs->levels[pos], slot);
-  if (bs->levels[pos].count == 0) eng_side_remove_level(bs, pos);
+  if (bs->levels[pos].count == 0) eng_side_remove_level(e, bs, pos);
   IMX_ASSERT(o->prev == NIL && o->next == NIL);
 }
 
@@ -617,7 +819,7 @@ imx_status imx_engine_order_cancel(imx_engine *e, uint64_t order_id) {
   if (o == NULL) return eng_reject(e, order_id, IMX_E_UNKNOWN_ORDER, 0);
   uint32_t slot = (uint32_t)(o - e->pool);
   uint32_t open_before = e->orders.n;
-  cc_prefetch(e, o->cc); /* for cc_unlink, in eng_retire */
+  __builtin_prefetch(&e->cc_lists[o->cc_list], 1); /* eng_retire */
   detach(e, &e->books[o->service], slot);
   eng_emit_cancelled(e, o, IMX_CANCEL_USER);
   eng_retire(e, slot);
@@ -668,7 +870,7 @@ imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
   IMX_ASSERT(o->qty_open > 0 && o->price_minor == price_minor);
   risk_reserve_order(e, o);
   emit_modified(e, o, kept);
-  if (!kept) {
+  if (!kept) { /* o moves, or leaves */
     if (b->mode == IMX_MODE_AUCTION) rest(e, b, slot);
     else process(e, b, slot);
   }
@@ -695,7 +897,7 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
         }
         slot = next;
       }
-      if (l->count == 0) eng_side_remove_level(bs, i);
+      if (l->count == 0) eng_side_remove_level(e, bs, i);
     }
   }
   IMX_ASSERT(e->orders.n <= open_before);
@@ -715,8 +917,11 @@ void *eng_alloc(imx_engine *e, size_t n, size_t size) {
 ** cache lines: a cancel, a fill or a list link touched both. */
 static order *pool_alloc(imx_engine *e, uint32_t n) {
   size_t bytes = (size_t)n * sizeof(order);
-  order *p = aligned_alloc(IMX_CACHE_LINE_BYTES, bytes);
+  size_t huge = (size_t)2 << 20;
+  bytes = (bytes + huge - 1) / huge * huge;
+  order *p = aligned_alloc(huge, bytes);
   if (p == NULL) return NULL;
+  madvise(p, bytes, MADV_HUGEPAGE);
   memset(p, 0, bytes);
   e->memory_bytes += bytes;
   IMX_ASSERT((uintptr_t)p % IMX_CACHE_LINE_BYTES == 0);
@@ -747,22 +952,35 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->services_max = cfg->services_max;
   e->order_id_next = 1;
   e->trade_id_next = 1;
-  e->pool = pool_alloc(e, cfg->orders_max);
+  /* Room for orders_max orders and one more block, and the stage. */
+  e->blocks_n = cfg->orders_max / POOL_BLOCK + 1;
+  e->stage = e->blocks_n * POOL_BLOCK;
+  e->pool_n = e->stage + 1;
+  e->pool = pool_alloc(e, e->pool_n);
+  e->blocks = eng_alloc(e, e->blocks_n, sizeof(pool_block));
   e->books = eng_alloc(e, cfg->services_max, sizeof(book));
-  if (!e->pool || !e->books ||
+  if (!e->pool || !e->blocks || !e->books ||
       idx_init(&e->orders, e->pool, sizeof(order), offsetof(order, id),
                sizeof(uint64_t), cfg->orders_max, &e->memory_bytes) != 0 ||
       risk_init(e, cfg) != 0 || tender_init(e, cfg->tenders_max) != 0 ||
       rep_init(e, cfg) != 0 ||
-      idx_init(&e->by_cc, e->pool, sizeof(order), offsetof(order, cc),
-               sizeof(uint32_t), cc_lists_max(e), &e->memory_bytes) != 0) {
+      (e->cc_lists_max = cc_lists_max(e),
+       e->cc_lists = eng_alloc(e, e->cc_lists_max, sizeof(cc_list))) == NULL ||
+      idx_init(&e->by_cc, e->cc_lists, sizeof(cc_list), offsetof(cc_list, cc),
+               sizeof(uint32_t), e->cc_lists_max, &e->memory_bytes) != 0) {
     imx_engine_destroy(e);
     return IMX_E_NOMEM;
   }
-  /* Touch every page now, not in the first busy minute of trading. */
-  for (uint32_t i = 0; i < cfg->orders_max; i++)
-    e->pool[i].next = i + 1 < cfg->orders_max ? i + 1 : NIL;
-  e->free_head = 0;
+  /* Every block free, in address order. (pool_alloc touched every page
+  ** of the pool, not the first busy minute of trading.) */
+  for (uint32_t b = 0; b < e->blocks_n; b++)
+    e->blocks[b] = (pool_block){NIL, b + 1 < e->blocks_n ? b + 1 : NIL,
+                                POOL_BLOCK_ALL, 0, BLOCK_FREE};
+  e->blocks_free = 0;
+  e->blocks_partial = NIL;
+  for (uint32_t k = 0; k < e->cc_lists_max; k++)
+    e->cc_lists[k].head = k + 1 < e->cc_lists_max ? k + 1 : NIL;
+  e->cc_lists_free = 0;
   IMX_ASSERT(e->orders.n == 0 && e->by_cc.n == 0);
   *out = e;
   return IMX_OK;
@@ -781,6 +999,8 @@ void imx_engine_destroy(imx_engine *e) {
   tender_free(e);
   auction_free(e);
   free(e->books);
+  free(e->blocks);
+  free(e->cc_lists);
   free(e->pool);
   free(e);
 }
@@ -883,10 +1103,10 @@ uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
 
 uint32_t imx_engine_orders_of(const imx_engine *e, uint32_t cc,
                               imx_order_info *out, uint32_t n) {
-  uint32_t tail = idx_find(&e->by_cc, cc);
-  if (tail == NIL) return 0;
+  uint32_t l = idx_find(&e->by_cc, cc);
+  if (l == NIL) return 0;
   uint32_t k = 0;
-  for (uint32_t s = e->pool[tail].cc_head; s != NIL && k < n;
+  for (uint32_t s = e->cc_lists[l].head; s != NIL && k < n;
        s = e->pool[s].cc_next) {
     IMX_ASSERT(e->pool[s].live && e->pool[s].cc == cc);
     order_info(&e->pool[s], &out[k++]);
@@ -909,7 +1129,7 @@ static int check_level(const imx_engine *e, uint32_t service, int side,
   if (l->count == 0) return 10;
   for (uint32_t s = l->head; s != NIL; s = e->pool[s].next) {
     const order *o = &e->pool[s];
-    if (s >= e->orders_max || !o->live) return 11;
+    if (s >= e->pool_n || !o->live) return 11;
     if (o->prev != prev) return 12;
     if (o->service != service || o->side != side) return 13;
     if (o->price_minor != l->price_minor) return 14;
@@ -968,6 +1188,7 @@ int imx_engine_check(const imx_engine *e) {
   if (seen != e->orders.n) return 4;
   if (idx_check(&e->orders)) return 5;
   int rc = cc_lists_check(e);
+  if (rc == 0) rc = pool_check(e);
   if (rc == 0) rc = auction_check(e);
   if (rc == 0) rc = risk_check(e);
   if (rc == 0) rc = rep_check(e);
@@ -1034,18 +1255,17 @@ static int order_read_one(imx_engine *e, snap_in *in, uint32_t *slot_out) {
     if (auction_check_entry(e, &probe) != IMX_OK)
       return snap_fail(in, "an auction order breaks its book's rules");
   }
+  if (e->orders.n == e->orders_max) return snap_fail(in, "more orders than this market holds");
   uint32_t slot = pool_take(e);
-  if (slot == NIL) return snap_fail(in, "more orders than this market holds");
   order *o = &e->pool[slot];
   *o = (order){.id = id, .price_minor = price, .qty_open = open, .qty_filled = filled,
-               .prev = NIL, .next = NIL, .cc_prev = NIL, .cc_next = NIL, .cc_head = NIL,
+               .prev = NIL, .next = NIL, .cc_prev = NIL, .cc_next = NIL, .cc_list = NIL,
                .cc = cc, .service = (uint16_t)service, .side = (uint8_t)side,
                .tif = (uint8_t)tif, .aon = (uint8_t)aon, .live = 1,
                .stars = (uint8_t)stars};
   idx_put(&e->orders, slot);
   if (b->mode == IMX_MODE_AUCTION) auction_order_opened(e, o);
-  rest(e, b, slot);
-  *slot_out = slot;
+  *slot_out = rest(e, b, slot);
   return 0;
 }
 
