@@ -552,16 +552,19 @@ typedef struct retire_ring {
   uint32_t head, n;
 } retire_ring;
 
-/* o is filled and unlinked from its level. */
+/* o is filled and unlinked from its level. The loads start in two steps:
+** what the order names at once, what those name halfway. */
 static void retire_later(imx_engine *e, retire_ring *r, uint32_t slot) {
   eng_retire_prefetch(e, slot);
-  if (r->n < RETIRE_LAG) {
-    r->slot[(r->head + r->n++) % RETIRE_LAG] = slot;
-    return;
+  if (r->n == RETIRE_LAG) {
+    eng_retire(e, r->slot[r->head]);
+    r->head = (r->head + 1) % RETIRE_LAG;
+    r->n--;
   }
-  eng_retire(e, r->slot[r->head]);
-  r->slot[r->head] = slot;
-  r->head = (r->head + 1) % RETIRE_LAG;
+  r->slot[(r->head + r->n++) % RETIRE_LAG] = slot;
+  if (r->n > RETIRE_LAG / 2)
+    eng_retire_prefetch_last(
+        e, r->slot[(r->head + r->n - 1 - RETIRE_LAG / 2) % RETIRE_LAG]);
 }
 
 static void retire_all(imx_engine *e, retire_ring *r) {

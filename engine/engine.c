@@ -8,13 +8,12 @@
 **
 ** Memory layout. Everything is allocated up front:
 **
-**   pool[orders_max]   every order (64 bytes, one cache line: the pool is
-**                      line-aligned), free ones chained through `next`.
+**   pool[pool_n]       every order (64 bytes, one cache line: the pool is
+**                      line-aligned), in blocks of 16 (see "order pool").
 **   orders             id -> pool slot (index.c): one load. O(1) cancel.
-**   by_cc, cc_lists    cost centre -> the ends of the list of its open
-**                      orders (index.c); each cost centre's open orders are
-**                      a list through cc_prev/cc_next, so order.list costs
-**                      what it returns.
+**   by_cc              cost centre -> the last of its open orders (index.c);
+**                      each cost centre's open orders are a list through
+**                      cc_prev/cc_next, so order.list costs what it returns.
 **   books[services]    two sides per book; a side is a sorted array of
 **                      price levels with the BEST LEVEL LAST, so matching
 **                      consumes from the end and most inserts near the touch
@@ -29,10 +28,8 @@
 ** a few cache lines, and a bounded array (levels_max) is an explicit limit
 ** rather than an allocation on the hot path.
 */
-#define _DEFAULT_SOURCE /* madvise */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "engine_int.h"
 
@@ -209,26 +206,29 @@ void eng_emit_trade(imx_engine *e, const order *buy, const order *sell,
 /* ----------------------------------------------------------- order pool */
 
 /*
-** The orders of one price level live close together, so that a walk over a
-** level (the call auction's allocation, the continuous match, the queries)
-** reads consecutive cache lines instead of paying a miss per order. The
-** pool is cut into blocks of POOL_BLOCK slots (1 KiB); a level hands each
-** order that comes to rest at it a free slot of its own block
-** (level.block), and takes a wholly free block when its own is full.
+** In auction books the orders of one price level live close together, so
+** that the call's walk over a level reads consecutive cache lines instead
+** of paying a miss per order. The pool is cut into blocks of POOL_BLOCK
+** slots (1 KiB); a level hands each order that comes to rest at it a free
+** slot of its own block (level.block), and takes a wholly free block when
+** its own is full. Such an order arrives in the stage, the one slot after
+** the blocks, and moves into its level's block when it rests (pool_move,
+** from rest()); one that rests again after a modify moves to its new
+** level's block. A move copies one line and repoints the id index and the
+** cost centre's list.
 **
-** An order arrives in the stage, the one slot after the blocks: it matches
-** from there, and moves into a block only when it rests (pool_move, from
-** rest()), so an order that fills or is cancelled at once never touches a
-** block. One that rests again after a modify moves to its new level's
-** block. A move copies one line and repoints the id index and the cost
-** centre's list.
+** In continuous books an order stays in the slot it arrived in: the most
+** recently freed one (a ring of the last POOL_HOT; its line is likely still
+** in the cache), else any. Matching reads only the orders at the touch, and
+** the hot slot saves the arriving order a miss and a move.
 **
 ** A block is on one list: FREE (every slot free, no level's; a stack),
 ** PARTIAL (some slot free; newest first) or none (FULL). When no block is
 ** wholly free, a level takes the first partial block's slot, so the pool
-** holds orders_max orders however fragmented; only locality degrades.
-** blocks_n x POOL_BLOCK > orders_max, so a moving order always finds a slot
-** while its old one is still taken.
+** holds orders_max orders however fragmented; only locality degrades. The
+** pool has a quarter more slots than orders_max, so that the part-filled
+** blocks of many small levels do not use up the free ones, and a moving
+** order always finds a slot while its old one is still taken.
 */
 static void partial_push(imx_engine *e, uint32_t b) {
   pool_block *k = &e->blocks[b];
@@ -261,10 +261,10 @@ static void block_settle(imx_engine *e, uint32_t b) {
   e->blocks_free = b;
 }
 
-static uint32_t block_take(imx_engine *e, uint32_t b) {
+/* Takes slot `bit` of block b, which is free. */
+static uint32_t block_take_bit(imx_engine *e, uint32_t b, uint32_t bit) {
   pool_block *k = &e->blocks[b];
-  IMX_ASSERT(k->free != 0 && k->listed != BLOCK_FREE);
-  uint32_t bit = (uint32_t)__builtin_ctz(k->free);
+  IMX_ASSERT(bit < POOL_BLOCK && (k->free >> bit & 1u) && k->listed != BLOCK_FREE);
   k->free = (uint16_t)(k->free & ~(1u << bit));
   if (k->free == 0 && k->listed == BLOCK_PARTIAL) partial_drop(e, b);
   uint32_t slot = b * POOL_BLOCK + bit;
@@ -273,15 +273,28 @@ static uint32_t block_take(imx_engine *e, uint32_t b) {
   return slot;
 }
 
-/* A free slot for an order about to rest at l, best near l's others. */
+static uint32_t block_take(imx_engine *e, uint32_t b) {
+  return block_take_bit(e, b, (uint32_t)__builtin_ctz(e->blocks[b].free));
+}
+
+/* A free slot for an order about to rest at l, near l's other orders. */
 static uint32_t pool_place(imx_engine *e, level *l) {
-  if (l->block != NIL && e->blocks[l->block].free != 0)
-    return block_take(e, l->block);
+  if (l->block != NIL && e->blocks[l->block].free != 0) {
+    uint32_t slot = block_take(e, l->block);
+    /* The level's next order will likely go to the next slot: have its
+    ** line come while the caller works. */
+    if (e->blocks[l->block].free != 0)
+      __builtin_prefetch(&e->pool[l->block * POOL_BLOCK +
+                                  (uint32_t)__builtin_ctz(e->blocks[l->block].free)], 1);
+    return slot;
+  }
   uint32_t b = e->blocks_free;
   if (b != NIL) {
     pool_block *k = &e->blocks[b];
     IMX_ASSERT(k->listed == BLOCK_FREE && k->free == POOL_BLOCK_ALL && !k->open);
     e->blocks_free = k->next;
+    if (k->next != NIL) __builtin_prefetch(&e->pool[k->next * POOL_BLOCK], 1);
+    __builtin_prefetch(&e->pool[b * POOL_BLOCK + 1], 1);
     k->listed = BLOCK_FULL;
     k->open = 1;
     if (l->block != NIL) e->blocks[l->block].open = 0; /* full: listed nowhere */
@@ -295,9 +308,39 @@ static uint32_t pool_place(imx_engine *e, level *l) {
   return block_take(e, b);
 }
 
-/* The stage, for an order that has just arrived. */
-static uint32_t pool_take(imx_engine *e) {
-  IMX_ASSERT(!e->pool[e->stage].live && e->orders.n < e->orders_max);
+/* Any free slot, the most recently freed first (its line is likely still
+** in the cache). */
+static uint32_t pool_any(imx_engine *e) {
+  while (e->hot_n > 0) {
+    e->hot_n--;
+    e->hot_top = (e->hot_top + POOL_HOT - 1) % POOL_HOT;
+    uint32_t slot = e->hot[e->hot_top];
+    const pool_block *k = &e->blocks[slot / POOL_BLOCK];
+    if ((k->free >> (slot % POOL_BLOCK) & 1u) && k->listed != BLOCK_FREE)
+      return block_take_bit(e, slot / POOL_BLOCK, slot % POOL_BLOCK);
+  }
+  uint32_t b = e->blocks_partial;
+  if (b == NIL) {
+    b = e->blocks_free;
+    IMX_ASSERT(b != NIL); /* blocks_n x POOL_BLOCK > orders_max */
+    e->blocks_free = e->blocks[b].next;
+    e->blocks[b].listed = BLOCK_FULL;
+    uint32_t slot = block_take(e, b);
+    partial_push(e, b);
+    return slot;
+  }
+  return block_take(e, b);
+}
+
+/* A slot for an order that has just arrived. In an auction book, the stage:
+** the order moves into its level's block when it rests (the call walks
+** every order of a level). In a continuous book, where it stays: matching
+** reads only the orders at the touch, and a recently freed slot saves the
+** arriving order a cache miss and a move. */
+static uint32_t pool_take(imx_engine *e, const book *b) {
+  IMX_ASSERT(e->orders.n < e->orders_max);
+  if (b->mode == IMX_MODE_CONTINUOUS) return pool_any(e);
+  IMX_ASSERT(!e->pool[e->stage].live);
   e->pool[e->stage].live = 1;
   return e->stage;
 }
@@ -312,6 +355,9 @@ static void pool_give(imx_engine *e, uint32_t slot) {
   IMX_ASSERT((k->free & bit) == 0);
   int was_full = k->free == 0;
   k->free |= bit;
+  e->hot[e->hot_top] = slot;
+  e->hot_top = (e->hot_top + 1) % POOL_HOT;
+  if (e->hot_n < POOL_HOT) e->hot_n++;
   if (was_full) partial_push(e, b);
   else block_settle(e, b);
 }
@@ -384,109 +430,113 @@ static order *order_by_id(imx_engine *e, uint64_t id) {
 
 /*
 ** Each cost centre's open orders form a list in the order they arrived,
-** which is ascending id, linked through cc_prev and cc_next. The list's
-** ends are in a table of its own, cc_lists (by_cc maps the cost centre to
-** its entry), and every linked order names its entry (cc_list): unlinking
-** any order, the first included, touches only the order, its two
-** neighbours and that entry, all known from the order itself, so a caller
-** retiring many orders can load them ahead (eng_retire_prefetch).
+** which is ascending id, linked through cc_prev and cc_next. by_cc maps the
+** cost centre to the list's LAST order, and that order's cc_head names the
+** first (cc_head of any other order means nothing). The last rather than
+** the first: a new order is linked after the last, which is usually still
+** in the cache, where the first may be an old order far away.
 **
 ** An order is linked only once it rests (at the end of order_new): one that
 ** fills or is cancelled at once never touches the list. An order that is
-** not linked has cc_list, cc_prev and cc_next all NIL.
+** not linked has cc_prev, cc_next and cc_head all NIL; a linked one is
+** alone, or has a neighbour, or both.
 */
 /* The list entry of cc in by_cc is a likely cache miss (one of as many as
-** there are cost centres): a caller that will link starts the load early,
-** while it does other work. */
+** there are cost centres): a caller that will link or unlink starts the
+** load early, while it does other work. */
 static void cc_prefetch(const imx_engine *e, uint32_t cc) {
   __builtin_prefetch(&e->by_cc.direct[cc & e->by_cc.mask]);
 }
 
-static int cc_linked(const order *o) { return o->cc_list != NIL; }
+static int cc_linked(const order *o, uint32_t slot) {
+  return o->cc_prev != NIL || o->cc_next != NIL || o->cc_head == slot;
+}
 
 static void cc_link(imx_engine *e, uint32_t slot) {
   order *o = &e->pool[slot];
-  IMX_ASSERT(o->live && !cc_linked(o) && o->cc_prev == NIL && o->cc_next == NIL);
-  uint32_t k = idx_find(&e->by_cc, o->cc);
-  if (k == NIL) {
-    k = e->cc_lists_free;
-    IMX_ASSERT(k != NIL); /* one entry per open order, or per declared cc */
-    e->cc_lists_free = e->cc_lists[k].head;
-    e->cc_lists[k] = (cc_list){o->cc, slot, slot};
-    idx_put(&e->by_cc, k);
-    o->cc_list = k;
+  IMX_ASSERT(o->live && !cc_linked(o, slot));
+  uint32_t tail = idx_find(&e->by_cc, o->cc);
+  o->cc_next = NIL;
+  if (tail == NIL) {
+    o->cc_prev = NIL;
+    o->cc_head = slot;
+    idx_put(&e->by_cc, slot);
     return;
   }
-  cc_list *l = &e->cc_lists[k];
-  order *t = &e->pool[l->tail];
+  order *t = &e->pool[tail];
   IMX_ASSERT(t->live && t->cc == o->cc && t->cc_next == NIL && t->id < o->id);
-  o->cc_prev = l->tail;
-  o->cc_list = k;
+  o->cc_prev = tail;
+  o->cc_head = t->cc_head;
   t->cc_next = slot;
-  l->tail = slot;
+  idx_set(&e->by_cc, tail, slot);
 }
 
 static void cc_unlink(imx_engine *e, uint32_t slot) {
   order *o = &e->pool[slot];
-  cc_list *l = &e->cc_lists[o->cc_list];
-  IMX_ASSERT(l->cc == o->cc);
-  if (o->cc_prev != NIL) e->pool[o->cc_prev].cc_next = o->cc_next;
-  else l->head = o->cc_next;
-  if (o->cc_next != NIL) e->pool[o->cc_next].cc_prev = o->cc_prev;
-  else l->tail = o->cc_prev;
-  if (l->head == NIL) { /* it was the only one */
-    IMX_ASSERT(l->tail == NIL);
-    idx_del(&e->by_cc, o->cc_list);
-    l->head = e->cc_lists_free;
-    e->cc_lists_free = o->cc_list;
+  if (o->cc_next == NIL) { /* the last */
+    if (o->cc_prev == NIL) {
+      IMX_ASSERT(o->cc_head == slot);
+      idx_del(&e->by_cc, slot);
+      return;
+    }
+    order *p = &e->pool[o->cc_prev];
+    IMX_ASSERT(p->cc == o->cc && p->cc_next == slot);
+    p->cc_next = NIL;
+    p->cc_head = o->cc_head;
+    idx_set(&e->by_cc, slot, o->cc_prev);
+    return;
   }
-  o->cc_list = o->cc_prev = o->cc_next = NIL;
+  e->pool[o->cc_next].cc_prev = o->cc_prev;
+  if (o->cc_prev != NIL) {
+    e->pool[o->cc_prev].cc_next = o->cc_next;
+    return;
+  }
+  /* The first but not the last: the last learns the new first. */
+  uint32_t tail = idx_find(&e->by_cc, o->cc);
+  IMX_ASSERT(tail != NIL && e->pool[tail].cc_head == slot);
+  e->pool[tail].cc_head = o->cc_next;
 }
 
 /* The order of slot `from`, linked, has been copied to `to`: its
-** neighbours or its list's ends learn the new slot. */
+** neighbours, its list's last order (for its first) and by_cc learn the
+** new slot. */
 static void cc_moved(imx_engine *e, uint32_t from, uint32_t to) {
   order *o = &e->pool[to];
-  cc_list *l = &e->cc_lists[o->cc_list];
-  if (o->cc_prev != NIL) e->pool[o->cc_prev].cc_next = to;
-  else l->head = to;
   if (o->cc_next != NIL) e->pool[o->cc_next].cc_prev = to;
-  else l->tail = to;
-  (void)from;
-  IMX_ASSERT(l->cc == o->cc);
+  else idx_set(&e->by_cc, from, to); /* the last */
+  if (o->cc_prev != NIL) {
+    e->pool[o->cc_prev].cc_next = to;
+  } else if (o->cc_next == NIL) { /* alone: its own first */
+    IMX_ASSERT(o->cc_head == from);
+    o->cc_head = to;
+  } else { /* the first: the last learns it */
+    uint32_t tail = idx_find(&e->by_cc, o->cc);
+    IMX_ASSERT(tail != NIL && e->pool[tail].cc_head == from);
+    e->pool[tail].cc_head = to;
+  }
 }
 
-/* Walks every list from its first order to its last: ascending ids, one
-** cost centre, links both ways, each order naming its list; the free
-** entries and the listed ones make the table. 0 or a check number. */
+/* Walks every list from the first order to the last one by_cc names:
+** ascending ids, one cost centre, links both ways. 0 or a check number. */
 static int cc_lists_check(const imx_engine *e) {
-  uint32_t lists = 0, orders = 0, max = e->cc_lists_max;
+  uint32_t lists = 0, orders = 0;
   for (uint32_t s = 0; s < e->pool_n; s++) {
-    const order *o = &e->pool[s];
-    if (!o->live) continue;
-    if (!cc_linked(o)) return 60; /* open orders rest, and resting is linked */
-    if (o->cc_list >= max || e->cc_lists[o->cc_list].cc != o->cc) return 61;
-  }
-  for (uint32_t k = 0; k < max; k++) {
-    const cc_list *l = &e->cc_lists[k];
-    if (idx_find(&e->by_cc, l->cc) != k) continue;
+    const order *t = &e->pool[s];
+    if (!t->live || t->cc_next != NIL) continue;
+    if (idx_find(&e->by_cc, t->cc) != s) return 60;
     lists++;
     uint32_t prev = NIL, n = 0;
-    for (uint32_t s = l->head; s != NIL; s = e->pool[s].cc_next) {
-      const order *o = &e->pool[s];
-      if (s >= e->pool_n || !o->live || o->cc != l->cc || o->cc_list != k) return 61;
+    for (uint32_t k = t->cc_head; k != NIL; k = e->pool[k].cc_next) {
+      const order *o = &e->pool[k];
+      if (k >= e->pool_n || !o->live || o->cc != t->cc) return 61;
       if (o->cc_prev != prev || ++n > e->orders_max) return 62;
       if (prev != NIL && e->pool[prev].id >= o->id) return 63;
-      prev = s;
+      prev = k;
     }
-    if (prev != l->tail || n == 0) return 64;
+    if (prev != s) return 64;
     orders += n;
   }
   if (lists != e->by_cc.n || orders != e->orders.n) return 65;
-  uint32_t free_n = 0;
-  for (uint32_t k = e->cc_lists_free; k != NIL; k = e->cc_lists[k].head)
-    if (k >= max || ++free_n > max) return 67;
-  if (free_n + lists != e->cc_lists_max) return 67;
   return idx_check(&e->by_cc) ? 66 : 0;
 }
 
@@ -543,13 +593,13 @@ static uint32_t pool_move(imx_engine *e, uint32_t from, level *l) {
   IMX_ASSERT(to != from);
   e->pool[to] = e->pool[from];
   idx_set(&e->orders, from, to);
-  if (cc_linked(&e->pool[from])) cc_moved(e, from, to);
+  if (cc_linked(&e->pool[from], from)) cc_moved(e, from, to);
   pool_give(e, from);
   return to;
 }
 
-/* Puts a detached order at the back of its price level, in a slot near
-** the level's other orders; returns that slot. */
+/* Puts a detached order at the back of its price level (in an auction
+** book, moved to a slot near the level's other orders); returns its slot. */
 static uint32_t rest(imx_engine *e, book *b, uint32_t slot) {
   IMX_ASSERT(e->pool[slot].live && e->pool[slot].qty_open > 0);
   IMX_ASSERT(e->pool[slot].prev == NIL && e->pool[slot].next == NIL);
@@ -565,7 +615,7 @@ static uint32_t rest(imx_engine *e, book *b, uint32_t slot) {
                               .head = NIL, .tail = NIL, .block = NIL};
   }
   level *l = &bs->levels[pos];
-  slot = pool_move(e, slot, l);
+  if (b->mode == IMX_MODE_AUCTION) slot = pool_move(e, slot, l);
   order *o = &e->pool[slot];
   o->prev = l->tail;
   o->next = NIL;
@@ -586,12 +636,22 @@ void eng_retire_prefetch(const imx_engine *e, uint32_t slot) {
   const order *o = &e->pool[slot];
   if (o->cc_prev != NIL) __builtin_prefetch(&e->pool[o->cc_prev], 1);
   if (o->cc_next != NIL) __builtin_prefetch(&e->pool[o->cc_next], 1);
-  if (o->cc_list != NIL) __builtin_prefetch(&e->cc_lists[o->cc_list], 1);
+  cc_prefetch(e, o->cc); /* the first of a list tells its last */
   __builtin_prefetch(&e->blocks[slot / POOL_BLOCK], 1);
   __builtin_prefetch(&e->orders.direct[o->id & e->orders.mask], 1);
   if (e->books[o->service].mode == IMX_MODE_AUCTION)
     __builtin_prefetch(&e->counts[o->count], 1);
   if (e->risk) __builtin_prefetch(&e->ccs[o->cc], 1);
+}
+
+/* The second step of eng_retire_prefetch, a while after it: the first of
+** its cost centre's list (and not the last) tells the last, which by_cc
+** names. */
+void eng_retire_prefetch_last(const imx_engine *e, uint32_t slot) {
+  const order *o = &e->pool[slot];
+  if (o->cc_prev != NIL || o->cc_next == NIL) return;
+  uint32_t tail = e->by_cc.direct[o->cc & e->by_cc.mask];
+  if (tail != NIL) __builtin_prefetch(&e->pool[tail], 1);
 }
 
 /* Removes a detached order from the engine for good, releasing what it
@@ -602,7 +662,7 @@ void eng_retire(imx_engine *e, uint32_t slot) {
   risk_unreserve_order(e, o);
   risk_order_closed(e, o);
   if (e->books[o->service].mode == IMX_MODE_AUCTION) auction_order_closed(e, o);
-  if (cc_linked(o)) cc_unlink(e, slot);
+  if (cc_linked(o, slot)) cc_unlink(e, slot);
   idx_del(&e->orders, slot);
   pool_give(e, slot);
 }
@@ -658,7 +718,7 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
       left -= q;
       if (execute) {
         if (q == r->qty_open) /* eng_retire below */
-          __builtin_prefetch(&e->cc_lists[r->cc_list], 1);
+          cc_prefetch(e, r->cc);
         const order *buy = in->side == IMX_BID ? in : r;
         const order *sell = in->side == IMX_BID ? r : in;
         eng_emit_trade(e, buy, sell, q, l->price_minor, (imx_side)in->side);
@@ -768,7 +828,7 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   if (s == IMX_OK) s = risk_check_order(e, in, &available); /* reserves */
   if (s != IMX_OK) return eng_reject(e, 0, s, available);
   /* From here on nothing can fail. */
-  uint32_t slot = pool_take(e);
+  uint32_t slot = pool_take(e, &e->books[in->service]);
   IMX_ASSERT(slot != NIL);
   order *o = &e->pool[slot];
   o->id = e->order_id_next++;
@@ -777,7 +837,7 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   o->qty_filled = 0;
   o->cc = in->cc;
   o->prev = o->next = NIL;
-  o->cc_prev = o->cc_next = o->cc_list = NIL;
+  o->cc_prev = o->cc_next = o->cc_head = NIL;
   o->service = (uint16_t)in->service;
   o->side = (uint8_t)in->side;
   o->tif = (uint8_t)in->tif;
@@ -819,7 +879,7 @@ imx_status imx_engine_order_cancel(imx_engine *e, uint64_t order_id) {
   if (o == NULL) return eng_reject(e, order_id, IMX_E_UNKNOWN_ORDER, 0);
   uint32_t slot = (uint32_t)(o - e->pool);
   uint32_t open_before = e->orders.n;
-  __builtin_prefetch(&e->cc_lists[o->cc_list], 1); /* eng_retire */
+  eng_retire_prefetch(e, slot); /* while detach works */
   detach(e, &e->books[o->service], slot);
   eng_emit_cancelled(e, o, IMX_CANCEL_USER);
   eng_retire(e, slot);
@@ -917,11 +977,8 @@ void *eng_alloc(imx_engine *e, size_t n, size_t size) {
 ** cache lines: a cancel, a fill or a list link touched both. */
 static order *pool_alloc(imx_engine *e, uint32_t n) {
   size_t bytes = (size_t)n * sizeof(order);
-  size_t huge = (size_t)2 << 20;
-  bytes = (bytes + huge - 1) / huge * huge;
-  order *p = aligned_alloc(huge, bytes);
+  order *p = aligned_alloc(IMX_CACHE_LINE_BYTES, bytes);
   if (p == NULL) return NULL;
-  madvise(p, bytes, MADV_HUGEPAGE);
   memset(p, 0, bytes);
   e->memory_bytes += bytes;
   IMX_ASSERT((uintptr_t)p % IMX_CACHE_LINE_BYTES == 0);
@@ -952,8 +1009,9 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->services_max = cfg->services_max;
   e->order_id_next = 1;
   e->trade_id_next = 1;
-  /* Room for orders_max orders and one more block, and the stage. */
-  e->blocks_n = cfg->orders_max / POOL_BLOCK + 1;
+  /* Room for orders_max orders, a quarter more and one block (see "order
+  ** pool"), and the stage. */
+  e->blocks_n = (cfg->orders_max + cfg->orders_max / 4) / POOL_BLOCK + 1;
   e->stage = e->blocks_n * POOL_BLOCK;
   e->pool_n = e->stage + 1;
   e->pool = pool_alloc(e, e->pool_n);
@@ -964,10 +1022,8 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
                sizeof(uint64_t), cfg->orders_max, &e->memory_bytes) != 0 ||
       risk_init(e, cfg) != 0 || tender_init(e, cfg->tenders_max) != 0 ||
       rep_init(e, cfg) != 0 ||
-      (e->cc_lists_max = cc_lists_max(e),
-       e->cc_lists = eng_alloc(e, e->cc_lists_max, sizeof(cc_list))) == NULL ||
-      idx_init(&e->by_cc, e->cc_lists, sizeof(cc_list), offsetof(cc_list, cc),
-               sizeof(uint32_t), e->cc_lists_max, &e->memory_bytes) != 0) {
+      idx_init(&e->by_cc, e->pool, sizeof(order), offsetof(order, cc),
+               sizeof(uint32_t), cc_lists_max(e), &e->memory_bytes) != 0) {
     imx_engine_destroy(e);
     return IMX_E_NOMEM;
   }
@@ -978,9 +1034,6 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
                                 POOL_BLOCK_ALL, 0, BLOCK_FREE};
   e->blocks_free = 0;
   e->blocks_partial = NIL;
-  for (uint32_t k = 0; k < e->cc_lists_max; k++)
-    e->cc_lists[k].head = k + 1 < e->cc_lists_max ? k + 1 : NIL;
-  e->cc_lists_free = 0;
   IMX_ASSERT(e->orders.n == 0 && e->by_cc.n == 0);
   *out = e;
   return IMX_OK;
@@ -1000,7 +1053,6 @@ void imx_engine_destroy(imx_engine *e) {
   auction_free(e);
   free(e->books);
   free(e->blocks);
-  free(e->cc_lists);
   free(e->pool);
   free(e);
 }
@@ -1103,10 +1155,10 @@ uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
 
 uint32_t imx_engine_orders_of(const imx_engine *e, uint32_t cc,
                               imx_order_info *out, uint32_t n) {
-  uint32_t l = idx_find(&e->by_cc, cc);
-  if (l == NIL) return 0;
+  uint32_t tail = idx_find(&e->by_cc, cc);
+  if (tail == NIL) return 0;
   uint32_t k = 0;
-  for (uint32_t s = e->cc_lists[l].head; s != NIL && k < n;
+  for (uint32_t s = e->pool[tail].cc_head; s != NIL && k < n;
        s = e->pool[s].cc_next) {
     IMX_ASSERT(e->pool[s].live && e->pool[s].cc == cc);
     order_info(&e->pool[s], &out[k++]);
@@ -1256,10 +1308,10 @@ static int order_read_one(imx_engine *e, snap_in *in, uint32_t *slot_out) {
       return snap_fail(in, "an auction order breaks its book's rules");
   }
   if (e->orders.n == e->orders_max) return snap_fail(in, "more orders than this market holds");
-  uint32_t slot = pool_take(e);
+  uint32_t slot = pool_take(e, b);
   order *o = &e->pool[slot];
   *o = (order){.id = id, .price_minor = price, .qty_open = open, .qty_filled = filled,
-               .prev = NIL, .next = NIL, .cc_prev = NIL, .cc_next = NIL, .cc_list = NIL,
+               .prev = NIL, .next = NIL, .cc_prev = NIL, .cc_next = NIL, .cc_head = NIL,
                .cc = cc, .service = (uint16_t)service, .side = (uint8_t)side,
                .tif = (uint8_t)tif, .aon = (uint8_t)aon, .live = 1,
                .stars = (uint8_t)stars};

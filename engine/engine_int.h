@@ -114,7 +114,7 @@ typedef struct order {
   int64_t qty_filled;
   uint32_t prev, next; /* FIFO within the level                           */
   uint32_t cc_prev, cc_next; /* the cost centre's open orders, oldest first */
-  uint32_t cc_list;    /* that list's entry in e->cc_lists, or NIL        */
+  uint32_t cc_head;    /* in the last order of that list: its first       */
   uint32_t cc;         /* the by_cc index reads it here                   */
   uint16_t service;    /* < IMX_SERVICES_MAX                              */
   uint8_t stars;       /* a bid's min_stars (0: none, else 10..50) |
@@ -183,15 +183,10 @@ typedef struct book {
   book_side side[2];
 } book;
 
-/* The ends of one cost centre's list of open orders (engine.c). */
-typedef struct cc_list {
-  uint32_t cc; /* the by_cc index reads it here */
-  uint32_t head, tail;
-} cc_list;
-
 /* A block of POOL_BLOCK consecutive pool slots (engine.c, "order pool"). */
 #define POOL_BLOCK 16u
 #define POOL_BLOCK_ALL 0xffffu /* every slot of a block free */
+#define POOL_HOT 32u /* freed slots remembered for continuous books */
 _Static_assert(POOL_BLOCK == 16, "pool_block.free is 16 bits");
 
 typedef struct pool_block {
@@ -281,6 +276,8 @@ struct imx_engine {
   uint32_t blocks_n;
   uint32_t blocks_free;    /* wholly free blocks of no level, a stack      */
   uint32_t blocks_partial; /* other blocks with a free slot, newest first  */
+  uint32_t hot[POOL_HOT];  /* the slots freed last, a ring (may be stale) */
+  uint32_t hot_top, hot_n;
   id_index orders; /* open orders by id */
   book *books;
   uint32_t services_max;
@@ -289,11 +286,7 @@ struct imx_engine {
   uint64_t trade_id_next;
   size_t memory_bytes;
 
-  id_index by_cc;  /* cost centre -> its cc_lists entry             */
-  cc_list *cc_lists;       /* the ends of each cost centre's list of open
-                           ** orders; free entries chained through head */
-  uint32_t cc_lists_max;
-  uint32_t cc_lists_free;
+  id_index by_cc;  /* cost centre -> the last of its open orders */
 
   /* risk.c */
   int risk;
@@ -363,6 +356,7 @@ void eng_side_remove_level(imx_engine *e, book_side *bs, uint32_t pos);
 void eng_level_release(imx_engine *e, level *l);
 void eng_retire(imx_engine *e, uint32_t slot);
 void eng_retire_prefetch(const imx_engine *e, uint32_t slot);
+void eng_retire_prefetch_last(const imx_engine *e, uint32_t slot);
 imx_status eng_check_qty_price(const book *b, int64_t qty,
                                int64_t price_minor);
 
