@@ -186,7 +186,7 @@ typedef struct book {
 /* A block of POOL_BLOCK consecutive pool slots (engine.c, "order pool"). */
 #define POOL_BLOCK 16u
 #define POOL_BLOCK_ALL 0xffffu /* every slot of a block free */
-#define POOL_HOT 32u /* freed slots remembered for continuous books */
+#define POOL_HOT 4096u /* freed slots remembered for continuous books */
 _Static_assert(POOL_BLOCK == 16, "pool_block.free is 16 bits");
 
 typedef struct pool_block {
