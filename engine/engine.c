@@ -636,7 +636,8 @@ void eng_retire_prefetch(const imx_engine *e, uint32_t slot) {
   const order *o = &e->pool[slot];
   if (o->cc_prev != NIL) __builtin_prefetch(&e->pool[o->cc_prev], 1);
   if (o->cc_next != NIL) __builtin_prefetch(&e->pool[o->cc_next], 1);
-  cc_prefetch(e, o->cc); /* the first of a list tells its last */
+  if (o->cc_prev == NIL || o->cc_next == NIL) /* by_cc names the last */
+    cc_prefetch(e, o->cc);
   __builtin_prefetch(&e->blocks[slot / POOL_BLOCK], 1);
   __builtin_prefetch(&e->orders.direct[o->id & e->orders.mask], 1);
   if (e->books[o->service].mode == IMX_MODE_AUCTION)
