@@ -167,6 +167,16 @@ void auction_order_opened(imx_engine *e, order *o) {
   if (o->stars) b->restricted++;
 }
 
+/* For a caller about to close o (after prefetching its counts): when o is
+** the last order of its (cost centre, service), closing it deletes from
+** count_index, so start loading that chain's first slot. */
+void auction_close_prefetch(const imx_engine *e, const order *o) {
+  const auction_count *c = &e->counts[o->count];
+  if (c->open[o->side] == 1 && c->open[!o->side] == 0)
+    __builtin_prefetch(&e->count_index.slots[imx_hash_first(
+                           &e->count_index, count_key(o->cc, o->service))], 1);
+}
+
 /* The order keeps its counts slot, so closing one needs the hash only when
 ** its (cost centre, service) has no order left on either side. */
 void auction_order_closed(imx_engine *e, const order *o) {

@@ -414,6 +414,7 @@ void auction_free(imx_engine *e);
 imx_status auction_check_entry(const imx_engine *e, const imx_order_new *o);
 void auction_order_opened(imx_engine *e, order *o);
 void auction_order_closed(imx_engine *e, const order *o);
+void auction_close_prefetch(const imx_engine *e, const order *o);
 int auction_check(const imx_engine *e);
 
 /* ------------------------------------------------------------ snapshots */
