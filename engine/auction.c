@@ -64,8 +64,8 @@ int auction_service_added(imx_engine *e, uint32_t levels) {
     for (uint32_t i = 0; i < n; i++)
       e->counts[i].open[0] = i + 1 < n ? i + 1 : NIL;
     e->counts_free = 0;
-    e->scratch_avail = eng_alloc(e, e->orders_max, sizeof(int64_t));
-    e->scratch_excl = eng_alloc(e, e->orders_max, sizeof(uint32_t));
+    e->scratch_avail = eng_alloc(e, e->pool_n, sizeof(int64_t));
+    e->scratch_excl = eng_alloc(e, e->pool_n, sizeof(uint32_t));
     if (e->scratch_avail == NULL || e->scratch_excl == NULL) return -1;
   }
   if (levels <= e->scratch_n) return 0;
@@ -149,33 +149,49 @@ imx_status auction_check_entry(const imx_engine *e, const imx_order_new *o) {
   return c->open[!o->side] > 0 ? IMX_E_SELF_TRADE : IMX_OK;
 }
 
-void auction_order_opened(imx_engine *e, const order *o) {
+void auction_order_opened(imx_engine *e, order *o) {
   book *b = &e->books[o->service];
   IMX_ASSERT(b->mode == IMX_MODE_AUCTION && o->live);
+  uint32_t k = NIL;
   auction_count *c = count_find(e, o->cc, o->service);
   if (c == NULL) {
-    uint32_t k = e->counts_free;
+    k = e->counts_free;
     IMX_ASSERT(k != NIL); /* auction_check_entry saw room */
     c = &e->counts[k];
     e->counts_free = c->open[0];
     *c = (auction_count){o->cc, o->service, {0, 0}};
     imx_hash_put(&e->count_index, count_key(o->cc, o->service), k);
+  } else {
+    k = (uint32_t)(c - e->counts);
   }
   IMX_ASSERT(c->open[!o->side] == 0);
   c->open[o->side]++;
+  o->count = k;
   if (o->tif == IMX_TIF_IOC || o->tif == IMX_TIF_FOK) b->immediate++;
   if (o->stars) b->restricted++;
 }
 
+/* For a caller about to close o (after prefetching its counts): when o is
+** the last order of its (cost centre, service), closing it deletes from
+** count_index, so start loading that chain's first slot. */
+void auction_close_prefetch(const imx_engine *e, const order *o) {
+  const auction_count *c = &e->counts[o->count];
+  if (c->open[o->side] == 1 && c->open[!o->side] == 0)
+    __builtin_prefetch(&e->count_index.slots[imx_hash_first(
+                           &e->count_index, count_key(o->cc, o->service))], 1);
+}
+
+/* The order keeps its counts slot, so closing one needs the hash only when
+** its (cost centre, service) has no order left on either side. */
 void auction_order_closed(imx_engine *e, const order *o) {
   book *b = &e->books[o->service];
-  IMX_ASSERT(b->mode == IMX_MODE_AUCTION);
-  uint32_t i = count_pos(e, o->cc, o->service);
-  IMX_ASSERT(i != NIL);
-  uint32_t k = e->count_index.slots[i];
+  IMX_ASSERT(b->mode == IMX_MODE_AUCTION && o->count < e->positions_max);
+  uint32_t k = o->count;
   auction_count *c = &e->counts[k];
-  IMX_ASSERT(c->open[o->side] > 0);
+  IMX_ASSERT(c->cc == o->cc && c->service == o->service && c->open[o->side] > 0);
   if (--c->open[o->side] == 0 && c->open[!o->side] == 0) {
+    uint32_t i = count_pos(e, o->cc, o->service);
+    IMX_ASSERT(i != NIL && e->count_index.slots[i] == k);
     imx_hash_del(&e->count_index, i, e, count_hash_of);
     c->open[0] = e->counts_free;
     e->counts_free = k;
@@ -196,11 +212,12 @@ int auction_check(const imx_engine *e) {
   if (e->counts == NULL) return 0;
   uint32_t *n = e->check_counts;
   memset(n, 0, 2 * (size_t)e->positions_max * sizeof *n);
-  for (uint32_t s = 0; s < e->orders_max; s++) {
+  for (uint32_t s = 0; s < e->pool_n; s++) {
     const order *o = &e->pool[s];
     if (!o->live || e->books[o->service].mode != IMX_MODE_AUCTION) continue;
     uint32_t i = count_pos(e, o->cc, o->service);
     if (i == NIL) return 50;
+    if (e->count_index.slots[i] != o->count) return 58;
     n[2 * e->count_index.slots[i] + o->side]++;
   }
   uint32_t held = 0;
@@ -424,6 +441,16 @@ static int takes_part(const cursor *c, const level *l) {
 
 /* Moves to the next order that gets a share; 0 when none is left. The
 ** current order must still be linked: its next link is read here. */
+/* A level's orders mostly fill consecutive slots (engine.c, "order
+** pool"): the walk asks for a few lines ahead of the order it reads, and
+** for the first order of the next level when it enters one. */
+#define CURSOR_AHEAD 4u
+
+static void cursor_prefetch(const cursor *c, uint32_t s) {
+  if (s + CURSOR_AHEAD < c->e->pool_n)
+    __builtin_prefetch(&c->e->pool[s + CURSOR_AHEAD], 1);
+}
+
 static int cursor_next(cursor *c) {
   const order *pool = c->e->pool;
   uint32_t s = c->slot == NIL ? NIL : pool[c->slot].next;
@@ -434,7 +461,9 @@ static int cursor_next(cursor *c) {
       c->level = level_slot(c->bs, l);
       c->next_level = level_worse(c->bs, l);
       s = l->head;
-    } else if (left_out(c->e, c->level, &pool[s])) {
+      if (c->next_level != NULL && c->next_level->head != NIL)
+        __builtin_prefetch(&pool[c->next_level->head], 1);
+    } else if (cursor_prefetch(c, s), left_out(c->e, c->level, &pool[s])) {
       s = pool[s].next;
     } else {
       c->slot = s;
@@ -489,7 +518,7 @@ static uint32_t exclude_partial_aon(imx_engine *e, book *b, int side,
         if (order_is_aon(o) && alloc < o->qty_open) {
           o->excluded = 1;
           out[i] += o->qty_open;
-          IMX_ASSERT(*excl_n < e->orders_max);
+          IMX_ASSERT(*excl_n < e->pool_n);
           e->scratch_excl[(*excl_n)++] = s;
           n++;
         }
@@ -522,10 +551,10 @@ static void clear_exclusions(imx_engine *e, book *b, uint32_t excl_n) {
 }
 
 /* Removes the levels a call emptied, in one pass. */
-static void compact(book_side *bs) {
+static void compact(imx_engine *e, book_side *bs) {
   for (level *l = side_best(bs), *worse; l != NULL; l = worse) {
     worse = level_worse(bs, l);
-    if (l->count == 0) side_remove_level(bs, l);
+    if (l->count == 0) eng_side_remove_level(e, bs, l);
   }
 }
 
@@ -538,9 +567,41 @@ static void fill(imx_engine *e, book *b, const cursor *c, int64_t qty) {
   IMX_ASSERT(o->qty_open >= 0 && l->qty_open >= 0);
 }
 
+/* A filled order's retirement touches memory far from the book (its cost
+** centre's list, the id index, the counts): execute() retires each one
+** RETIRE_LAG filled orders later, having started those loads when the
+** order filled, so that the misses overlap instead of queueing. */
+#define RETIRE_LAG 16u
+
+typedef struct retire_ring {
+  uint32_t slot[RETIRE_LAG];
+  uint32_t head, n;
+} retire_ring;
+
+/* o is filled and unlinked from its level. The loads start in two steps:
+** what the order names at once, what those name halfway. */
+static void retire_later(imx_engine *e, retire_ring *r, uint32_t slot) {
+  eng_retire_prefetch(e, slot);
+  if (r->n == RETIRE_LAG) {
+    eng_retire(e, r->slot[r->head]);
+    r->head = (r->head + 1) % RETIRE_LAG;
+    r->n--;
+  }
+  r->slot[(r->head + r->n++) % RETIRE_LAG] = slot;
+  if (r->n > RETIRE_LAG / 2)
+    eng_retire_prefetch_last(
+        e, r->slot[(r->head + r->n - 1 - RETIRE_LAG / 2) % RETIRE_LAG]);
+}
+
+static void retire_all(imx_engine *e, retire_ring *r) {
+  for (; r->n > 0; r->n--, r->head = (r->head + 1) % RETIRE_LAG)
+    eng_retire(e, r->slot[r->head]);
+}
+
 /* Step 5: pairs the two sides' allocations into trades at one price. */
 static void execute(imx_engine *e, book *b, int64_t price_minor,
                     int64_t volume) {
+  retire_ring ring = {{0}, 0, 0};
   cursor bid, offer;
   cursor_start(&bid, e, b, IMX_BID, price_minor, volume);
   cursor_start(&offer, e, b, IMX_OFFER, price_minor, volume);
@@ -563,13 +624,14 @@ static void execute(imx_engine *e, book *b, int64_t price_minor,
     if (offer.alloc == 0) more &= cursor_next(&offer);
     if (e->pool[buy_slot].qty_open == 0 && buy_slot != bid.slot) {
       eng_level_unlink(e, bl, buy_slot);
-      eng_retire(e, buy_slot);
+      retire_later(e, &ring, buy_slot);
     }
     if (e->pool[sell_slot].qty_open == 0 && sell_slot != offer.slot) {
       eng_level_unlink(e, ol, sell_slot);
-      eng_retire(e, sell_slot);
+      retire_later(e, &ring, sell_slot);
     }
   }
+  retire_all(e, &ring);
   IMX_ASSERT(bid.volume_left == 0 && offer.volume_left == 0);
 }
 
@@ -746,8 +808,8 @@ imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
   }
   clear_exclusions(e, b, excl_n);
   cancel_immediate(e, b);
-  compact(&b->side[IMX_BID]);
-  compact(&b->side[IMX_OFFER]);
+  compact(e, &b->side[IMX_BID]);
+  compact(e, &b->side[IMX_OFFER]);
   if (out) *out = r;
   return IMX_OK;
 }

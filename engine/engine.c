@@ -8,8 +8,8 @@
 **
 ** Memory layout. Everything is allocated up front:
 **
-**   pool[orders_max]   every order (64 bytes, one cache line: the pool is
-**                      line-aligned), free ones chained through `next`.
+**   pool[pool_n]       every order (64 bytes, one cache line: the pool is
+**                      line-aligned), in blocks of 16 (see "order pool").
 **   orders             id -> pool slot (index.c): one load. O(1) cancel.
 **   by_cc              cost centre -> the last of its open orders (index.c);
 **                      each cost centre's open orders are a list through
@@ -207,21 +207,220 @@ void eng_emit_trade(imx_engine *e, const order *buy, const order *sell,
 
 /* ----------------------------------------------------------- order pool */
 
-static uint32_t pool_take(imx_engine *e) {
-  uint32_t slot = e->free_head;
-  if (slot == NIL) return NIL;
-  IMX_ASSERT(slot < e->orders_max && !e->pool[slot].live);
-  e->free_head = e->pool[slot].next;
+/*
+** In auction books the orders of one price level live close together, so
+** that the call's walk over a level reads consecutive cache lines instead
+** of paying a miss per order. The pool is cut into blocks of POOL_BLOCK
+** slots (1 KiB); a level hands each order that comes to rest at it a free
+** slot of its own block (level.block), and takes a wholly free block when
+** its own is full. Such an order arrives in the stage, the one slot after
+** the blocks, and moves into its level's block when it rests (pool_move,
+** from rest()); one that rests again after a modify moves to its new
+** level's block. A move copies one line and repoints the id index and the
+** cost centre's list.
+**
+** In continuous books an order stays in the slot it arrived in: the most
+** recently freed one (a ring of the last POOL_HOT; its line is likely still
+** in the cache), else any. Matching reads only the orders at the touch, and
+** the hot slot saves the arriving order a miss and a move.
+**
+** A block is on one list: FREE (every slot free, no level's; a stack),
+** PARTIAL (some slot free; newest first) or none (FULL). When no block is
+** wholly free, a level takes the first partial block's slot, so the pool
+** holds orders_max orders however fragmented; only locality degrades. The
+** pool has a quarter more slots than orders_max, so that the part-filled
+** blocks of many small levels do not use up the free ones, and a moving
+** order always finds a slot while its old one is still taken.
+*/
+static void partial_push(imx_engine *e, uint32_t b) {
+  pool_block *k = &e->blocks[b];
+  IMX_ASSERT(k->listed == BLOCK_FULL && k->free != 0);
+  k->listed = BLOCK_PARTIAL;
+  k->prev = NIL;
+  k->next = e->blocks_partial;
+  if (k->next != NIL) e->blocks[k->next].prev = b;
+  e->blocks_partial = b;
+}
+
+static void partial_drop(imx_engine *e, uint32_t b) {
+  pool_block *k = &e->blocks[b];
+  IMX_ASSERT(k->listed == BLOCK_PARTIAL);
+  if (k->prev != NIL) e->blocks[k->prev].next = k->next;
+  else e->blocks_partial = k->next;
+  if (k->next != NIL) e->blocks[k->next].prev = k->prev;
+  k->listed = BLOCK_FULL;
+  k->prev = k->next = NIL;
+}
+
+/* A partial block whose every slot is free and that no level holds goes
+** back to the free stack. */
+static void block_settle(imx_engine *e, uint32_t b) {
+  pool_block *k = &e->blocks[b];
+  if (k->free != POOL_BLOCK_ALL || k->open) return;
+  partial_drop(e, b);
+  k->listed = BLOCK_FREE;
+  k->next = e->blocks_free;
+  e->blocks_free = b;
+}
+
+/* Takes slot `bit` of block b, which is free. */
+static uint32_t block_take_bit(imx_engine *e, uint32_t b, uint32_t bit) {
+  pool_block *k = &e->blocks[b];
+  IMX_ASSERT(bit < POOL_BLOCK && (k->free >> bit & 1u) && k->listed != BLOCK_FREE);
+  k->free = (uint16_t)(k->free & ~(1u << bit));
+  if (k->free == 0 && k->listed == BLOCK_PARTIAL) partial_drop(e, b);
+  uint32_t slot = b * POOL_BLOCK + bit;
+  IMX_ASSERT(slot < e->stage && !e->pool[slot].live);
   e->pool[slot].live = 1;
-  IMX_ASSERT(e->free_head == NIL || e->free_head < e->orders_max);
   return slot;
 }
 
+static uint32_t block_take(imx_engine *e, uint32_t b) {
+  return block_take_bit(e, b, (uint32_t)__builtin_ctz(e->blocks[b].free));
+}
+
+/* A free slot for an order about to rest at l, near l's other orders. */
+static uint32_t pool_place(imx_engine *e, level *l) {
+  if (l->block != NIL && e->blocks[l->block].free != 0) {
+    uint32_t slot = block_take(e, l->block);
+    /* The level's next order will likely go to the next slot: have its
+    ** line come while the caller works. */
+    if (e->blocks[l->block].free != 0)
+      __builtin_prefetch(&e->pool[l->block * POOL_BLOCK +
+                                  (uint32_t)__builtin_ctz(e->blocks[l->block].free)], 1);
+    return slot;
+  }
+  uint32_t b = e->blocks_free;
+  if (b != NIL) {
+    pool_block *k = &e->blocks[b];
+    IMX_ASSERT(k->listed == BLOCK_FREE && k->free == POOL_BLOCK_ALL && !k->open);
+    e->blocks_free = k->next;
+    if (k->next != NIL) __builtin_prefetch(&e->pool[k->next * POOL_BLOCK], 1);
+    __builtin_prefetch(&e->pool[b * POOL_BLOCK + 1], 1);
+    k->listed = BLOCK_FULL;
+    k->open = 1;
+    if (l->block != NIL) e->blocks[l->block].open = 0; /* full: listed nowhere */
+    l->block = b;
+    uint32_t slot = block_take(e, b);
+    partial_push(e, b);
+    return slot;
+  }
+  b = e->blocks_partial;
+  IMX_ASSERT(b != NIL); /* blocks_n x POOL_BLOCK > orders_max */
+  return block_take(e, b);
+}
+
+/* Any free slot, the most recently freed first (its line is likely still
+** in the cache). */
+static uint32_t pool_any(imx_engine *e) {
+  while (e->hot_n > 0) {
+    e->hot_n--;
+    e->hot_top = (e->hot_top + POOL_HOT - 1) % POOL_HOT;
+    uint32_t slot = e->hot[e->hot_top];
+    const pool_block *k = &e->blocks[slot / POOL_BLOCK];
+    if ((k->free >> (slot % POOL_BLOCK) & 1u) && k->listed != BLOCK_FREE)
+      return block_take_bit(e, slot / POOL_BLOCK, slot % POOL_BLOCK);
+  }
+  uint32_t b = e->blocks_partial;
+  if (b == NIL) {
+    b = e->blocks_free;
+    IMX_ASSERT(b != NIL); /* blocks_n x POOL_BLOCK > orders_max */
+    e->blocks_free = e->blocks[b].next;
+    e->blocks[b].listed = BLOCK_FULL;
+    uint32_t slot = block_take(e, b);
+    partial_push(e, b);
+    return slot;
+  }
+  return block_take(e, b);
+}
+
+/* A slot for an order that has just arrived. In an auction book, the stage:
+** the order moves into its level's block when it rests (the call walks
+** every order of a level). In a continuous book, where it stays: matching
+** reads only the orders at the touch, and a recently freed slot saves the
+** arriving order a cache miss and a move. */
+static uint32_t pool_take(imx_engine *e, const book *b) {
+  IMX_ASSERT(e->orders.n < e->orders_max);
+  if (b->mode == IMX_MODE_CONTINUOUS) return pool_any(e);
+  IMX_ASSERT(!e->pool[e->stage].live);
+  e->pool[e->stage].live = 1;
+  return e->stage;
+}
+
 static void pool_give(imx_engine *e, uint32_t slot) {
-  IMX_ASSERT(slot < e->orders_max && e->pool[slot].live);
+  IMX_ASSERT(slot < e->pool_n && e->pool[slot].live);
   e->pool[slot].live = 0;
-  e->pool[slot].next = e->free_head;
-  e->free_head = slot;
+  if (slot == e->stage) return;
+  uint32_t b = slot / POOL_BLOCK;
+  pool_block *k = &e->blocks[b];
+  uint16_t bit = (uint16_t)(1u << (slot % POOL_BLOCK));
+  IMX_ASSERT((k->free & bit) == 0);
+  int was_full = k->free == 0;
+  k->free |= bit;
+  e->hot[e->hot_top] = slot;
+  e->hot_top = (e->hot_top + 1) % POOL_HOT;
+  if (e->hot_n < POOL_HOT) e->hot_n++;
+  if (was_full) partial_push(e, b);
+  else block_settle(e, b);
+}
+
+/* An emptied level gives up its block (before it is removed). */
+void eng_level_release(imx_engine *e, level *l) {
+  IMX_ASSERT(l->count == 0);
+  if (l->block == NIL) return;
+  pool_block *k = &e->blocks[l->block];
+  IMX_ASSERT(k->open);
+  k->open = 0;
+  if (k->listed == BLOCK_PARTIAL) block_settle(e, l->block);
+  l->block = NIL;
+}
+
+/* Every slot is exactly one of: a live order, a free bit of its block; the
+** lists hold what their names say, each block once; every block a level
+** holds is marked open, and only those. 0 or a check number. */
+static int pool_check(const imx_engine *e) {
+  if (e->pool[e->stage].live) return 70;
+  uint32_t live = 0, partial = 0, free_n = 0, open = 0, opened = 0;
+  for (uint32_t b = 0; b < e->blocks_n; b++) {
+    const pool_block *k = &e->blocks[b];
+    for (uint32_t i = 0; i < POOL_BLOCK; i++) {
+      int is_free = (k->free >> i) & 1u;
+      if (is_free == e->pool[b * POOL_BLOCK + i].live) return 71;
+      live += !is_free;
+    }
+    int want = k->free == 0 ? BLOCK_FULL
+               : k->free == POOL_BLOCK_ALL && !k->open ? BLOCK_FREE
+                                                       : BLOCK_PARTIAL;
+    if (k->listed != want) return 72;
+    partial += k->listed == BLOCK_PARTIAL;
+    free_n += k->listed == BLOCK_FREE;
+    open += k->open;
+  }
+  if (live != e->orders.n) return 73;
+  uint32_t n = 0, prev = NIL;
+  for (uint32_t b = e->blocks_partial; b != NIL; b = e->blocks[b].next) {
+    if (b >= e->blocks_n || e->blocks[b].listed != BLOCK_PARTIAL ||
+        e->blocks[b].prev != prev || ++n > partial)
+      return 74;
+    prev = b;
+  }
+  if (n != partial) return 74;
+  n = 0;
+  for (uint32_t b = e->blocks_free; b != NIL; b = e->blocks[b].next)
+    if (b >= e->blocks_n || e->blocks[b].listed != BLOCK_FREE || ++n > free_n)
+      return 75;
+  if (n != free_n) return 75;
+  for (uint32_t svc = 0; svc < e->services_n; svc++)
+    for (int side = 0; side < 2; side++) {
+      const book_side *bs = &e->books[svc].side[side];
+      for (const level *l = side_best(bs); l != NULL; l = level_worse(bs, l)) {
+        uint32_t b = l->block;
+        if (b == NIL) continue;
+        if (b >= e->blocks_n || !e->blocks[b].open) return 76;
+        opened++;
+      }
+    }
+  return opened == open ? 0 : 77;
 }
 
 static order *order_by_id(imx_engine *e, uint64_t id) {
@@ -300,11 +499,30 @@ static void cc_unlink(imx_engine *e, uint32_t slot) {
   e->pool[tail].cc_head = o->cc_next;
 }
 
+/* The order of slot `from`, linked, has been copied to `to`: its
+** neighbours, its list's last order (for its first) and by_cc learn the
+** new slot. */
+static void cc_moved(imx_engine *e, uint32_t from, uint32_t to) {
+  order *o = &e->pool[to];
+  if (o->cc_next != NIL) e->pool[o->cc_next].cc_prev = to;
+  else idx_set(&e->by_cc, from, to); /* the last */
+  if (o->cc_prev != NIL) {
+    e->pool[o->cc_prev].cc_next = to;
+  } else if (o->cc_next == NIL) { /* alone: its own first */
+    IMX_ASSERT(o->cc_head == from);
+    o->cc_head = to;
+  } else { /* the first: the last learns it */
+    uint32_t tail = idx_find(&e->by_cc, o->cc);
+    IMX_ASSERT(tail != NIL && e->pool[tail].cc_head == from);
+    e->pool[tail].cc_head = to;
+  }
+}
+
 /* Walks every list from the first order to the last one by_cc names:
 ** ascending ids, one cost centre, links both ways. 0 or a check number. */
 static int cc_lists_check(const imx_engine *e) {
   uint32_t lists = 0, orders = 0;
-  for (uint32_t s = 0; s < e->orders_max; s++) {
+  for (uint32_t s = 0; s < e->pool_n; s++) {
     const order *t = &e->pool[s];
     if (!t->live || t->cc_next != NIL) continue;
     if (idx_find(&e->by_cc, t->cc) != s) return 60;
@@ -312,7 +530,7 @@ static int cc_lists_check(const imx_engine *e) {
     uint32_t prev = NIL, n = 0;
     for (uint32_t k = t->cc_head; k != NIL; k = e->pool[k].cc_next) {
       const order *o = &e->pool[k];
-      if (k >= e->orders_max || !o->live || o->cc != t->cc) return 61;
+      if (k >= e->pool_n || !o->live || o->cc != t->cc) return 61;
       if (o->cc_prev != prev || ++n > e->orders_max) return 62;
       if (prev != NIL && e->pool[prev].id >= o->id) return 63;
       prev = k;
@@ -340,12 +558,36 @@ void eng_level_unlink(imx_engine *e, level *l, uint32_t slot) {
   IMX_ASSERT((l->count == 0) == (l->head == NIL));
 }
 
-/* Puts a detached order at the back of its price level. */
-static void rest(imx_engine *e, book *b, uint32_t slot) {
-  order *o = &e->pool[slot];
-  IMX_ASSERT(o->live && o->qty_open > 0 && o->prev == NIL && o->next == NIL);
+/* Removes an emptied level: it gives up its pool block, then leaves the
+** tree (levels.c); no other level moves. */
+void eng_side_remove_level(imx_engine *e, book_side *bs, level *l) {
+  IMX_ASSERT(l->count == 0 && l->head == NIL && l->qty_open == 0);
+  eng_level_release(e, l);
+  side_remove_level(bs, l);
+}
+
+/* Moves the order of slot `from`, open and detached, to a slot near the
+** other orders of l; returns its new slot. */
+static uint32_t pool_move(imx_engine *e, uint32_t from, level *l) {
+  uint32_t to = pool_place(e, l);
+  IMX_ASSERT(to != from);
+  e->pool[to] = e->pool[from];
+  idx_set(&e->orders, from, to);
+  if (cc_linked(&e->pool[from], from)) cc_moved(e, from, to);
+  pool_give(e, from);
+  return to;
+}
+
+/* Puts a detached order at the back of its price level (in an auction
+** book, moved to a slot near the level's other orders); returns its slot. */
+static uint32_t rest(imx_engine *e, book *b, uint32_t slot) {
+  IMX_ASSERT(e->pool[slot].live && e->pool[slot].qty_open > 0);
+  IMX_ASSERT(e->pool[slot].prev == NIL && e->pool[slot].next == NIL);
   /* The caller checked levels_full before anything happened. */
-  level *l = side_insert_level(&b->side[o->side], o->price_minor);
+  level *l = side_insert_level(&b->side[e->pool[slot].side],
+                               e->pool[slot].price_minor);
+  if (b->mode == IMX_MODE_AUCTION) slot = pool_move(e, slot, l);
+  order *o = &e->pool[slot];
   o->prev = l->tail;
   o->next = NIL;
   if (l->tail != NIL) e->pool[l->tail].next = slot;
@@ -354,6 +596,35 @@ static void rest(imx_engine *e, book *b, uint32_t slot) {
   l->count++;
   level_qty_add(l, o, o->qty_open);
   IMX_ASSERT(l->price_minor == o->price_minor && l->qty_open >= o->qty_open);
+  return slot;
+}
+
+/* Starts loading what eng_retire(slot) will touch far from the order: its
+** cost centre's list neighbours and list entry, its id index entry, its
+** auction counts and its cost centre's account. For callers that retire
+** many orders and can put a few others between the two calls. */
+void eng_retire_prefetch(const imx_engine *e, uint32_t slot) {
+  const order *o = &e->pool[slot];
+  if (o->cc_prev != NIL) __builtin_prefetch(&e->pool[o->cc_prev], 1);
+  if (o->cc_next != NIL) __builtin_prefetch(&e->pool[o->cc_next], 1);
+  if (o->cc_prev == NIL || o->cc_next == NIL) /* by_cc names the last */
+    cc_prefetch(e, o->cc);
+  __builtin_prefetch(&e->blocks[slot / POOL_BLOCK], 1);
+  __builtin_prefetch(&e->orders.direct[o->id & e->orders.mask], 1);
+  if (e->books[o->service].mode == IMX_MODE_AUCTION)
+    __builtin_prefetch(&e->counts[o->count], 1);
+  if (e->risk) __builtin_prefetch(&e->ccs[o->cc], 1);
+}
+
+/* The second step of eng_retire_prefetch, a while after it: the first of
+** its cost centre's list (and not the last) tells the last, which by_cc
+** names; the last auction order of a cost centre deletes its counts. */
+void eng_retire_prefetch_last(const imx_engine *e, uint32_t slot) {
+  const order *o = &e->pool[slot];
+  if (e->books[o->service].mode == IMX_MODE_AUCTION) auction_close_prefetch(e, o);
+  if (o->cc_prev != NIL || o->cc_next == NIL) return;
+  uint32_t tail = e->by_cc.direct[o->cc & e->by_cc.mask];
+  if (tail != NIL) __builtin_prefetch(&e->pool[tail], 1);
 }
 
 /* Removes a detached order from the engine for good, releasing what it
@@ -418,7 +689,8 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
       int64_t q = r->qty_open < left ? r->qty_open : left;
       left -= q;
       if (execute) {
-        if (q == r->qty_open) cc_prefetch(e, r->cc); /* eng_retire below */
+        if (q == r->qty_open) /* eng_retire below */
+          cc_prefetch(e, r->cc);
         const order *buy = in->side == IMX_BID ? in : r;
         const order *sell = in->side == IMX_BID ? r : in;
         eng_emit_trade(e, buy, sell, q, l->price_minor, (imx_side)in->side);
@@ -440,7 +712,7 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
       /* Removing the best level caches its predecessor as the new best. */
       int was_best = l == side_best(opp);
       worse = was_best ? NULL : level_worse(opp, l);
-      side_remove_level(opp, l);
+      eng_side_remove_level(e, opp, l);
       if (was_best) worse = side_best(opp);
     } else {
       worse = left > 0 ? level_worse(opp, l) : NULL;
@@ -450,8 +722,9 @@ static int64_t walk(imx_engine *e, book *b, uint32_t in_slot, int execute,
   return left;
 }
 
-/* Steps 3 to 5 for an order that is in the index but in no level. */
-static void process(imx_engine *e, book *b, uint32_t slot) {
+/* Steps 3 to 5 for an order that is in the index but in no level. Returns
+** the slot it rests in, or NIL when it left the book. */
+static uint32_t process(imx_engine *e, book *b, uint32_t slot) {
   order *o = &e->pool[slot];
   int self_trade;
   if (o->tif == IMX_TIF_FOK || o->aon) {
@@ -460,10 +733,9 @@ static void process(imx_engine *e, book *b, uint32_t slot) {
         eng_emit_cancelled(e, o, o->tif == IMX_TIF_FOK ? IMX_CANCEL_FOK
                                                    : IMX_CANCEL_IOC);
         eng_retire(e, slot);
-      } else {
-        rest(e, b, slot);
+        return NIL;
       }
-      return;
+      return rest(e, b, slot);
     }
   }
   int64_t left = walk(e, b, slot, 1, &self_trade);
@@ -478,8 +750,9 @@ static void process(imx_engine *e, book *b, uint32_t slot) {
     eng_emit_cancelled(e, o, IMX_CANCEL_IOC);
     eng_retire(e, slot);
   } else {
-    rest(e, b, slot);
+    return rest(e, b, slot);
   }
+  return NIL;
 }
 
 /* ------------------------------------------------------------- commands */
@@ -518,7 +791,7 @@ static imx_status check_new(imx_engine *e, const imx_order_new *o) {
         o->min_stars > IMX_STARS_MAX || (o->allow_unrated != 0 && o->allow_unrated != 1))
       return IMX_E_BAD_STARS;
   }
-  if (e->free_head == NIL) return IMX_E_ORDERS_FULL;
+  if (e->orders.n == e->orders_max) return IMX_E_ORDERS_FULL;
   if (needs_missing_level(b, o)) return IMX_E_LEVELS_FULL;
   if (b->mode == IMX_MODE_AUCTION) return auction_check_entry(e, o);
   return IMX_OK;
@@ -533,7 +806,7 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   if (s == IMX_OK) s = risk_check_order(e, in, &available); /* reserves */
   if (s != IMX_OK) return eng_reject(e, 0, s, available);
   /* From here on nothing can fail. */
-  uint32_t slot = pool_take(e);
+  uint32_t slot = pool_take(e, &e->books[in->service]);
   IMX_ASSERT(slot != NIL);
   order *o = &e->pool[slot];
   o->id = e->order_id_next++;
@@ -556,12 +829,11 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   book *b = &e->books[in->service];
   if (b->mode == IMX_MODE_AUCTION) {
     auction_order_opened(e, o);
-    rest(e, b, slot);
+    slot = rest(e, b, slot);
   } else {
-    process(e, b, slot);
+    slot = process(e, b, slot);
   }
-  /* Still open: it rests (process neither takes nor reuses slots). */
-  if (e->pool[slot].live) cc_link(e, slot);
+  if (slot != NIL) cc_link(e, slot); /* it rests */
   IMX_ASSERT(e->order_id_next > 1 && e->orders.n <= e->orders_max);
   return IMX_OK;
 }
@@ -574,7 +846,7 @@ static void detach(imx_engine *e, book *b, uint32_t slot) {
   level *l = side_find(bs, o->price_minor);
   IMX_ASSERT(l != NULL);
   eng_level_unlink(e, l, slot);
-  if (l->count == 0) side_remove_level(bs, l);
+  if (l->count == 0) eng_side_remove_level(e, bs, l);
   IMX_ASSERT(o->prev == NIL && o->next == NIL);
 }
 
@@ -584,7 +856,7 @@ imx_status imx_engine_order_cancel(imx_engine *e, uint64_t order_id) {
   if (o == NULL) return eng_reject(e, order_id, IMX_E_UNKNOWN_ORDER, 0);
   uint32_t slot = (uint32_t)(o - e->pool);
   uint32_t open_before = e->orders.n;
-  cc_prefetch(e, o->cc); /* for cc_unlink, in eng_retire */
+  eng_retire_prefetch(e, slot); /* while detach works */
   detach(e, &e->books[o->service], slot);
   eng_emit_cancelled(e, o, IMX_CANCEL_USER);
   eng_retire(e, slot);
@@ -630,7 +902,7 @@ imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
   IMX_ASSERT(o->qty_open > 0 && o->price_minor == price_minor);
   risk_reserve_order(e, o);
   emit_modified(e, o, kept);
-  if (!kept) {
+  if (!kept) { /* o moves, or leaves */
     if (b->mode == IMX_MODE_AUCTION) rest(e, b, slot);
     else process(e, b, slot);
   }
@@ -657,7 +929,7 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
         }
         slot = next;
       }
-      if (l->count == 0) side_remove_level(bs, l);
+      if (l->count == 0) eng_side_remove_level(e, bs, l);
     }
   }
   IMX_ASSERT(e->orders.n <= open_before);
@@ -709,9 +981,15 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->services_max = cfg->services_max;
   e->order_id_next = 1;
   e->trade_id_next = 1;
-  e->pool = pool_alloc(e, cfg->orders_max);
+  /* Room for orders_max orders, a quarter more and one block (see "order
+  ** pool"), and the stage. */
+  e->blocks_n = (cfg->orders_max + cfg->orders_max / 4) / POOL_BLOCK + 1;
+  e->stage = e->blocks_n * POOL_BLOCK;
+  e->pool_n = e->stage + 1;
+  e->pool = pool_alloc(e, e->pool_n);
+  e->blocks = eng_alloc(e, e->blocks_n, sizeof(pool_block));
   e->books = eng_alloc(e, cfg->services_max, sizeof(book));
-  if (!e->pool || !e->books ||
+  if (!e->pool || !e->blocks || !e->books ||
       idx_init(&e->orders, e->pool, sizeof(order), offsetof(order, id),
                sizeof(uint64_t), cfg->orders_max, &e->memory_bytes) != 0 ||
       risk_init(e, cfg) != 0 || tender_init(e, cfg->tenders_max) != 0 ||
@@ -721,10 +999,13 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
     imx_engine_destroy(e);
     return IMX_E_NOMEM;
   }
-  /* Touch every page now, not in the first busy minute of trading. */
-  for (uint32_t i = 0; i < cfg->orders_max; i++)
-    e->pool[i].next = i + 1 < cfg->orders_max ? i + 1 : NIL;
-  e->free_head = 0;
+  /* Every block free, in address order. (pool_alloc touched every page
+  ** of the pool, not the first busy minute of trading.) */
+  for (uint32_t b = 0; b < e->blocks_n; b++)
+    e->blocks[b] = (pool_block){NIL, b + 1 < e->blocks_n ? b + 1 : NIL,
+                                POOL_BLOCK_ALL, 0, BLOCK_FREE};
+  e->blocks_free = 0;
+  e->blocks_partial = NIL;
   IMX_ASSERT(e->orders.n == 0 && e->by_cc.n == 0);
   *out = e;
   return IMX_OK;
@@ -743,6 +1024,7 @@ void imx_engine_destroy(imx_engine *e) {
   tender_free(e);
   auction_free(e);
   free(e->books);
+  free(e->blocks);
   free(e->pool);
   free(e);
 }
@@ -838,8 +1120,11 @@ uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
   for (const level *l = side_best(bs); l != NULL && k < n;
        l = level_worse(bs, l))
     for (uint32_t s = l->head; s != NIL && k < n;
-         s = e->pool[s].next)
+         s = e->pool[s].next) {
+      /* A level's orders mostly lie side by side (see "order pool"). */
+      if (s + 4 < e->pool_n) __builtin_prefetch(&e->pool[s + 4]);
       order_info(&e->pool[s], &out[k++]);
+    }
   return k;
 }
 
@@ -871,7 +1156,7 @@ static int check_level(const imx_engine *e, uint32_t service, int side,
   if (l->count == 0) return 10;
   for (uint32_t s = l->head; s != NIL; s = e->pool[s].next) {
     const order *o = &e->pool[s];
-    if (s >= e->orders_max || !o->live) return 11;
+    if (s >= e->pool_n || !o->live) return 11;
     if (o->prev != prev) return 12;
     if (o->service != service || o->side != side) return 13;
     if (o->price_minor != l->price_minor) return 14;
@@ -913,7 +1198,7 @@ int imx_engine_check(const imx_engine *e) {
     for (int side = 0; side < 2; side++) {
       const book_side *bs = &b->side[side];
       if (bs->n > bs->cap || bs->side != side) return 1;
-      int rc = side_check(bs); /* 70-78: the tree and its pool */
+      int rc = side_check(bs); /* 80-88: the tree and its pool */
       if (rc) return rc;
       for (const level *l = side_worst(bs), *prev = NULL; l != NULL;
            prev = l, l = level_better(bs, l)) {
@@ -932,6 +1217,7 @@ int imx_engine_check(const imx_engine *e) {
   if (seen != e->orders.n) return 4;
   if (idx_check(&e->orders)) return 5;
   int rc = cc_lists_check(e);
+  if (rc == 0) rc = pool_check(e);
   if (rc == 0) rc = auction_check(e);
   if (rc == 0) rc = risk_check(e);
   if (rc == 0) rc = rep_check(e);
@@ -997,8 +1283,8 @@ static int order_read_one(imx_engine *e, snap_in *in, uint32_t *slot_out) {
     if (auction_check_entry(e, &probe) != IMX_OK)
       return snap_fail(in, "an auction order breaks its book's rules");
   }
-  uint32_t slot = pool_take(e);
-  if (slot == NIL) return snap_fail(in, "more orders than this market holds");
+  if (e->orders.n == e->orders_max) return snap_fail(in, "more orders than this market holds");
+  uint32_t slot = pool_take(e, b);
   order *o = &e->pool[slot];
   *o = (order){.id = id, .price_minor = price, .qty_open = open, .qty_filled = filled,
                .prev = NIL, .next = NIL, .cc_prev = NIL, .cc_next = NIL, .cc_head = NIL,
@@ -1007,8 +1293,7 @@ static int order_read_one(imx_engine *e, snap_in *in, uint32_t *slot_out) {
                .stars = (uint8_t)stars};
   idx_put(&e->orders, slot);
   if (b->mode == IMX_MODE_AUCTION) auction_order_opened(e, o);
-  rest(e, b, slot);
-  *slot_out = slot;
+  *slot_out = rest(e, b, slot);
   return 0;
 }
 

@@ -114,15 +114,16 @@ typedef struct order {
   int64_t price_minor; /* IMX_PRICE_MARKET for a market order */
   int64_t qty_open;    /* qty_filled + qty_open is the original qty */
   int64_t qty_filled;
-  uint32_t prev, next; /* FIFO within the level; `next` chains free slots */
+  uint32_t prev, next; /* FIFO within the level                           */
   uint32_t cc_prev, cc_next; /* the cost centre's open orders, oldest first */
   uint32_t cc_head;    /* in the last order of that list: its first       */
   uint32_t cc;         /* the by_cc index reads it here                   */
   uint16_t service;    /* < IMX_SERVICES_MAX                              */
-  uint8_t side, tif, aon, live;
-  uint8_t excluded; /* auction: left out of the current call */
-  uint8_t stars;    /* a bid's min_stars (0: none, else 10..50) |
-                    ** STARS_ALLOW_UNRATED                             */
+  uint8_t stars;       /* a bid's min_stars (0: none, else 10..50) |
+                       ** STARS_ALLOW_UNRATED                             */
+  uint8_t side : 1, tif : 2, aon : 1, live : 1;
+  uint8_t excluded : 1; /* auction: left out of the current call          */
+  uint32_t count;      /* auction books: its (cc, service)'s e->counts slot */
 } order;
 
 #define STARS_ALLOW_UNRATED 0x80u
@@ -145,6 +146,7 @@ typedef struct level {
   int64_t qty_stars;
   uint32_t head, tail;
   uint32_t count;
+  uint32_t block; /* the pool block its new orders go to, or NIL (engine.c) */
 } level;
 
 /* The tree node of the level in the same slot (levels.c). Apart from the
@@ -283,6 +285,21 @@ typedef struct book {
   book_side side[2];
 } book;
 
+/* A block of POOL_BLOCK consecutive pool slots (engine.c, "order pool"). */
+#define POOL_BLOCK 16u
+#define POOL_BLOCK_ALL 0xffffu /* every slot of a block free */
+#define POOL_HOT 4096u /* freed slots remembered for continuous books */
+_Static_assert(POOL_BLOCK == 16, "pool_block.free is 16 bits");
+
+typedef struct pool_block {
+  uint32_t prev, next; /* on the list `listed` names                        */
+  uint16_t free;       /* bit k: slot k of the block is free                */
+  uint8_t open;        /* the block of some level (level.block)            */
+  uint8_t listed;      /* BLOCK_FULL, BLOCK_PARTIAL or BLOCK_FREE           */
+} pool_block;
+
+enum { BLOCK_FULL = 0, BLOCK_PARTIAL = 1, BLOCK_FREE = 2 };
+
 /* --------------------------------------------------------------- risk */
 
 typedef struct cc_account {
@@ -355,7 +372,14 @@ struct imx_engine {
   void *ctx;
   order *pool;
   uint32_t orders_max;
-  uint32_t free_head;
+  uint32_t pool_n;         /* slots: blocks_n x POOL_BLOCK, then the stage */
+  uint32_t stage;          /* where an order is until it rests             */
+  pool_block *blocks;
+  uint32_t blocks_n;
+  uint32_t blocks_free;    /* wholly free blocks of no level, a stack      */
+  uint32_t blocks_partial; /* other blocks with a free slot, newest first  */
+  uint32_t hot[POOL_HOT];  /* the slots freed last, a ring (may be stale) */
+  uint32_t hot_top, hot_n;
   id_index orders; /* open orders by id */
   book *books;
   uint32_t services_max;
@@ -416,9 +440,9 @@ struct imx_engine {
   uint8_t *scratch_aon_out;/* one call: per level, 1 when every aon order
                            ** of the level is left out (0 between calls) */
   uint32_t *scratch_excl;  /* one call: slots of the orders marked
-                           ** excluded one by one (orders_max)           */
+                           ** excluded one by one (pool_n)              */
   int64_t *scratch_avail;  /* one call: by pool slot, what an offer has
-                           ** left for bids with min_stars (orders_max) */
+                           ** left for bids with min_stars (pool_n)     */
   uint32_t scratch_n;       /* per-level scratch is side x scratch_n +
                             ** level slot: the largest levels_max        */
 };
@@ -432,7 +456,12 @@ void eng_emit_trade(imx_engine *e, const order *buy, const order *sell,
                     int64_t qty, int64_t price_minor, imx_side aggressor);
 void eng_emit_cancelled(imx_engine *e, const order *o, imx_cancel_reason why);
 void eng_level_unlink(imx_engine *e, level *l, uint32_t slot);
+/* Removes an emptied level: its pool block, then the tree (levels.c). */
+void eng_side_remove_level(imx_engine *e, book_side *bs, level *l);
+void eng_level_release(imx_engine *e, level *l);
 void eng_retire(imx_engine *e, uint32_t slot);
+void eng_retire_prefetch(const imx_engine *e, uint32_t slot);
+void eng_retire_prefetch_last(const imx_engine *e, uint32_t slot);
 imx_status eng_check_qty_price(const book *b, int64_t qty,
                                int64_t price_minor);
 
@@ -488,8 +517,9 @@ int rep_check(const imx_engine *e);
 int auction_service_added(imx_engine *e, uint32_t levels);
 void auction_free(imx_engine *e);
 imx_status auction_check_entry(const imx_engine *e, const imx_order_new *o);
-void auction_order_opened(imx_engine *e, const order *o);
+void auction_order_opened(imx_engine *e, order *o);
 void auction_order_closed(imx_engine *e, const order *o);
+void auction_close_prefetch(const imx_engine *e, const order *o);
 int auction_check(const imx_engine *e);
 
 /* ------------------------------------------------------------ snapshots */

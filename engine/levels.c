@@ -184,7 +184,8 @@ level *side_insert_level(book_side *bs, int64_t price_minor) {
   IMX_ASSERT(bs->n < bs->cap);
   uint32_t z = slot_take(bs);
   v[z] = (level_node){.key = k, .kid = {NIL, NIL}, .up = parent, .red = 1};
-  bs->levels[z] = (level){.price_minor = price_minor, .head = NIL, .tail = NIL};
+  bs->levels[z] = (level){.price_minor = price_minor, .head = NIL, .tail = NIL,
+                          .block = NIL};
   if (parent == NIL) bs->root = z;
   else v[parent].kid[right] = z;
   if (right && parent == bs->best) bs->best = z;
@@ -301,64 +302,64 @@ void side_remove_level(book_side *bs, level *l) {
 
 /* The tree's shape and colours and the pool's free list; the levels'
 ** contents are imx_engine_check's. 0 or a check number:
-**   70  counts out of range (n > used > cap), or root/best set on an empty
+**   80  counts out of range (n > used > cap), or root/best set on an empty
 **       side or unset on another
-**   71  a link out of range, or a child whose `up` is not its parent
-**   72  the in-order walk is not strictly ascending by key (or runs
+**   81  a link out of range, or a child whose `up` is not its parent
+**   82  the in-order walk is not strictly ascending by key (or runs
 **       longer than n), or a node's key is not its level's price's
-**   73  a red node with a red child, or a red root
-**   74  two paths from the root to a leaf with different black counts
-**   75  the walk found a number of levels other than n
-**   76  the free list is longer than it can be, or holds a slot in use
-**   77  tree levels + free slots != slots handed out (a slot in neither,
+**   83  a red node with a red child, or a red root
+**   84  two paths from the root to a leaf with different black counts
+**   85  the walk found a number of levels other than n
+**   86  the free list is longer than it can be, or holds a slot in use
+**   87  tree levels + free slots != slots handed out (a slot in neither,
 **       or in both)
-**   78  `best` is not the maximum */
+**   88  `best` is not the maximum */
 int side_check(const book_side *bs) {
   const level_node *v = bs->nodes;
-  if (bs->n > bs->used || bs->used > bs->cap) return 70;
+  if (bs->n > bs->used || bs->used > bs->cap) return 80;
   if ((bs->n == 0) != (bs->root == NIL) || (bs->n == 0) != (bs->best == NIL))
-    return 70;
+    return 80;
   if (bs->n == 0) goto free_list;
-  if (bs->root >= bs->used || v[bs->root].up != NIL) return 71;
-  if (v[bs->root].red) return 73;
+  if (bs->root >= bs->used || v[bs->root].up != NIL) return 81;
+  if (v[bs->root].red) return 83;
   uint32_t seen = 0, black_height = 0, last = NIL;
   /* In order, from the minimum, with the links checked as each node is
   ** reached; at most n steps are allowed, so a cycle cannot hang it. */
   uint32_t s = bs->root;
   while (v[s].kid[0] != NIL) {
     s = v[s].kid[0];
-    if (s >= bs->used || ++seen > bs->n) return 71;
+    if (s >= bs->used || ++seen > bs->n) return 81;
   }
   seen = 0;
   for (; s != NIL; s = side_next(bs, s, 1)) {
-    if (s >= bs->used || v[s].is_free) return 71;
-    if (++seen > bs->n) return 72;
+    if (s >= bs->used || v[s].is_free) return 81;
+    if (++seen > bs->n) return 82;
     for (int c = 0; c < 2; c++) {
       uint32_t k = v[s].kid[c];
       if (k == NIL) continue;
-      if (k >= bs->used || v[k].up != s) return 71;
-      if (v[s].red && v[k].red) return 73;
+      if (k >= bs->used || v[k].up != s) return 81;
+      if (v[s].red && v[k].red) return 83;
     }
-    if (v[s].key != eng_key(bs->side, bs->levels[s].price_minor)) return 72;
-    if (last != NIL && v[last].key >= v[s].key) return 72;
+    if (v[s].key != eng_key(bs->side, bs->levels[s].price_minor)) return 82;
+    if (last != NIL && v[last].key >= v[s].key) return 82;
     if (v[s].kid[0] == NIL || v[s].kid[1] == NIL) { /* a path ends below s */
       uint32_t blacks = 0, steps = 0;
       for (uint32_t k = s; k != NIL; k = v[k].up) {
-        if (k >= bs->used || ++steps > bs->n) return 71;
+        if (k >= bs->used || ++steps > bs->n) return 81;
         blacks += !v[k].red;
       }
       if (black_height == 0) black_height = blacks;
-      else if (blacks != black_height) return 74;
+      else if (blacks != black_height) return 84;
     }
     last = s;
   }
-  if (seen != bs->n) return 75;
-  if (bs->best != last) return 78;
+  if (seen != bs->n) return 85;
+  if (bs->best != last) return 88;
 free_list:;
   uint32_t free_n = 0;
   for (uint32_t k = bs->free_head; k != NIL; k = v[k].up) {
-    if (k >= bs->used || !v[k].is_free || ++free_n > bs->used) return 76;
+    if (k >= bs->used || !v[k].is_free || ++free_n > bs->used) return 86;
   }
-  if (free_n + bs->n != bs->used) return 77;
+  if (free_n + bs->n != bs->used) return 87;
   return 0;
 }

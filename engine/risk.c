@@ -393,7 +393,7 @@ static int recompute(const imx_engine *e) {
   memset(cc_res, 0, e->ccs_max * sizeof *cc_res);
   memset(counts, 0, 2 * (size_t)e->ccs_max * sizeof *counts);
   memset(cap_res, 0, e->positions_max * sizeof *cap_res);
-  for (uint32_t s = 0; s < e->orders_max; s++) {
+  for (uint32_t s = 0; s < e->pool_n; s++) {
     const order *o = &e->pool[s];
     if (!o->live) continue;
     if (!declared(e, o->cc)) return 30;

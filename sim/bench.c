@@ -1,8 +1,9 @@
 /*
 ** bench.c -- `imx-sim bench`: a large synthetic group through both runs.
 **
-** The target of DESIGN.md: 10 k cost centres x 100 services x 12 periods in
-** under 10 s. The group is generated in memory from a seed (no file to
+** The target: 10 k cost centres x 100 services x 12 periods in under 3.5 s
+** (DESIGN.md asked for 10 s; deep books made it 7 s and the target was set
+** at half that). The group is generated in memory from a seed (no file to
 ** parse), shaped like a real one: a fifth of the cost centres provide one
 ** service each (20 providers a service, 250 units of capacity in five cost
 ** steps), the others each receive 6 services (8 units, falling values,
@@ -219,8 +220,10 @@ int imx_sim_bench(int argc, char **argv, FILE *out, FILE *err) {
                " trades, %" PRId64 " units, %.2f M orders/s\n",
           t3 - t2, (t3 - t2) / (t2 - t1 > 0 ? t2 - t1 : 1e-9), r.market.orders, trades,
           units, (double)r.market.orders / (t3 - t2) / 1e6);
-  fprintf(out, "  total %.2f s (target < 10 s for 10 k x 100 x 12: %s); peak memory %.0f MiB\n",
-          t3 - t0, t3 - t0 < 10.0 ? "met" : "NOT met", (double)peak_rss_kib() / 1024.0);
+  fprintf(out, "  total %.2f s (target < 3.5 s for 10 k x 100 x 12: %s; DESIGN.md's < 10 s: %s);"
+               " peak memory %.0f MiB\n",
+          t3 - t0, t3 - t0 < 3.5 ? "met" : "NOT met", t3 - t0 < 10.0 ? "met" : "NOT met",
+          (double)peak_rss_kib() / 1024.0);
   sim_result_free(&r);
   bench_free(&sc);
   return rc ? 1 : 0;

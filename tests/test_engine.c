@@ -1676,6 +1676,91 @@ static void watch_event(void *ctx, const imx_event *ev) {
   }
 }
 
+/* ================================================================ pool */
+
+/* An auction book's orders move into blocks of their level when they rest
+** (engine.c, "order pool"). However the blocks fragment, the engine holds
+** exactly orders_max orders, and imx_engine_check (which checks every
+** block's free bits and lists) holds after each step. */
+static void test_a_full_pool_holds_orders_max_orders_however_fragmented(void) {
+  enum { N = 200 };
+  E = create_engine(N, 2, &R);
+  imx_service_config call = {.tick_minor = 1, .lot = 1, .divisible = 1,
+                             .levels_max = 1024, .mode = IMX_MODE_AUCTION};
+  CHECK_EQ(IMX_OK, imx_engine_service_add(E, &call, &S));
+  uint64_t id[N];
+  /* One order a level: every level takes a block of its own until none is
+  ** free, the rest land in other levels' blocks. */
+  for (uint32_t i = 0; i < N; i++) {
+    id[i] = place(1 + i % 7 * 2, BID, GTC, 0, 1, 1000 - (int64_t)i);
+    if (i % 16 == 0) CHECK_EQ(0, imx_engine_check(E));
+  }
+  CHECK_EQ(N, imx_engine_open_orders(E));
+  CHECK_EQ(IMX_E_ORDERS_FULL, submit(S, 1, BID, GTC, 0, 1, 5));
+  /* Leave one order in every eight, then fill up again, at a few levels:
+  ** their blocks fill, and the holes elsewhere take the rest. */
+  for (uint32_t i = 0; i < N; i++)
+    if (i % 8 != 0) CHECK_EQ(IMX_OK, cancel(id[i]));
+  CHECK_EQ(0, imx_engine_check(E));
+  for (uint32_t i = 0; i < N - N / 8; i++) {
+    id[i] = place(1 + i % 7 * 2, BID, GTC, 0, 1, 10 + (int64_t)(i % 3));
+    if (i % 16 == 0) CHECK_EQ(0, imx_engine_check(E));
+  }
+  CHECK_EQ(N, imx_engine_open_orders(E));
+  CHECK_EQ(IMX_E_ORDERS_FULL, submit(S, 1, BID, GTC, 0, 1, 10));
+  /* Time order within each level survives the blocks. */
+  imx_level_info lv[64]; /* the N / 8 that stayed, and the three new */
+  CHECK_EQ(N / 8 + 3, imx_engine_levels(E, S, BID, lv, 64));
+  imx_order_info got[N];
+  uint32_t k = imx_engine_orders(E, S, BID, got, N);
+  CHECK_EQ(N, k);
+  for (uint32_t i = 1; i < k; i++)
+    if (got[i].price_minor == got[i - 1].price_minor)
+      CHECK(got[i].order_id > got[i - 1].order_id);
+  /* A call that trades them all empties every block. */
+  for (uint32_t i = 0; i < 3; i++) CHECK_EQ(IMX_OK, cancel(got[i].order_id));
+  CHECK_EQ(IMX_OK, submit(S, 2, OFFER, GTC, 0, N - 3, 5));
+  imx_auction_result r;
+  CHECK_EQ(IMX_OK, imx_engine_auction_run(E, S, 10, &r));
+  CHECK_EQ(N - 3, r.volume);
+  CHECK_EQ(0, imx_engine_open_orders(E));
+  CHECK_EQ(0, imx_engine_check(E));
+  for (uint32_t i = 0; i < N; i++) /* and the pool takes N again */
+    place(1 + i % 7 * 2, BID, GTC, 0, 1, 500 + (int64_t)(i % 40));
+  finish();
+}
+
+/* A modify that loses priority in an auction book moves the order to a slot
+** of its new level; the cost centre's list keeps arrival order whether the
+** moved order was its first, a middle one, its last or alone. */
+static void test_auction_modify_moves_the_order_and_keeps_its_cost_centres_list(void) {
+  E = create_engine(64, 2, &R);
+  imx_service_config call = {.tick_minor = 1, .lot = 1, .divisible = 1,
+                             .mode = IMX_MODE_AUCTION};
+  CHECK_EQ(IMX_OK, imx_engine_service_add(E, &call, &S));
+  uint64_t a1 = place(A, BID, GTC, 0, 5, 100), a2 = place(A, BID, GTC, 0, 5, 101);
+  uint64_t b1 = place(B, BID, GTC, 0, 5, 100);
+  uint64_t a3 = place(A, BID, GTC, 0, 5, 102), c1 = place(C, BID, GTC, 0, 5, 99);
+  uint64_t moves[] = {a2, a1, a3, c1, a1, b1};
+  for (size_t m = 0; m < sizeof moves / sizeof moves[0]; m++) {
+    CHECK_EQ(IMX_OK, modify(moves[m], 6, 90 + (int64_t)m));
+    CHECK_EQ(0, imx_engine_check(E));
+  }
+  imx_order_info of[8];
+  CHECK_EQ(3, imx_engine_orders_of(E, A, of, 8));
+  CHECK_EQ(a1, of[0].order_id);
+  CHECK_EQ(a2, of[1].order_id);
+  CHECK_EQ(a3, of[2].order_id);
+  CHECK_EQ(94, of[0].price_minor); /* its last move */
+  CHECK_EQ(1, imx_engine_orders_of(E, C, of, 8));
+  CHECK_EQ(c1, of[0].order_id);
+  CHECK_EQ(93, of[0].price_minor);
+  CHECK_EQ(IMX_OK, cancel(a2)); /* the middle one, after the moves */
+  CHECK_EQ(2, imx_engine_orders_of(E, A, of, 8));
+  CHECK_EQ(a3, of[1].order_id);
+  finish();
+}
+
 static void test_queries_from_the_event_callback_see_the_state_before_the_event(void) {
   watcher w = {0};
   imx_engine_config cfg = {.orders_max = 256, .services_max = 2,
@@ -2153,6 +2238,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_orders_of_keeps_id_order_as_orders_leave_and_change),
       CHECK_CASE(test_orders_of_cost_centres_with_equal_low_bits),
       CHECK_CASE(test_orders_of_does_not_scan_the_pool),
+      CHECK_CASE(test_a_full_pool_holds_orders_max_orders_however_fragmented),
+      CHECK_CASE(test_auction_modify_moves_the_order_and_keeps_its_cost_centres_list),
       CHECK_CASE(test_same_commands_give_identical_event_streams),
       CHECK_CASE(test_status_and_enum_names_are_stable),
       /* quality: min_stars */
