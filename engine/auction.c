@@ -258,8 +258,10 @@ int auction_check(const imx_engine *e) {
 
 /* One side as the auction sees it: limit levels in ascending price order
 ** through at(), and the market orders apart. The tree of levels is read
-** once per pass into `slots`, in eng_key order (what the side's sorted
-** array was), so that the candidate walks index an array. */
+** once per call into `slots` (sides_order), in eng_key order (what the
+** side's sorted array was): no level is added or removed until compact,
+** so every pass, the clean-up and compact index that array instead of
+** walking the tree again. */
 typedef struct curve {
   const book_side *bs;
   int side;
@@ -300,11 +302,39 @@ static int left_out(const imx_engine *e, uint32_t i, const order *o) {
 /* Eligible quantity of every level of a side, from the levels' aggregates:
 ** the open quantity less the bids with min_stars and less what the
 ** all-or-none step left out. */
+/* The slots of a side's levels in eng_key order, as sides_order left them. */
+static uint32_t *slots_of(const imx_engine *e, int side) {
+  return e->scratch_slots + (size_t)side * e->scratch_n;
+}
+
+/* Reads both trees of levels into the call's slot arrays, in order: an
+** in-order walk with a stack of the left spine (a red-black tree of 2^32
+** nodes is at most 64 deep), each node read once. */
+static void sides_order(imx_engine *e, const book *b) {
+  for (int side = 0; side < 2; side++) {
+    const book_side *bs = &b->side[side];
+    const level_node *t = bs->nodes;
+    uint32_t *slots = slots_of(e, side), k = 0, stack[64], top = 0;
+    IMX_ASSERT(bs->cap <= e->scratch_n);
+    for (uint32_t s = bs->root; s != NIL || top > 0;) {
+      for (; s != NIL; s = t[s].kid[0]) {
+        IMX_ASSERT(top < 64);
+        stack[top++] = s;
+      }
+      s = stack[--top];
+      IMX_ASSERT(k < bs->n);
+      slots[k++] = s;
+      s = t[s].kid[1];
+    }
+    IMX_ASSERT(k == bs->n);
+  }
+}
+
 static void curve_make(imx_engine *e, const book *b, int side, int64_t *qty,
                        curve *c) {
   const book_side *bs = &b->side[side];
   const int64_t *out = out_of(e, side);
-  uint32_t *slots = e->scratch_slots + (size_t)side * e->scratch_n;
+  const uint32_t *slots = slots_of(e, side);
   memset(c, 0, sizeof *c);
   c->bs = bs;
   c->side = side;
@@ -313,19 +343,17 @@ static void curve_make(imx_engine *e, const book *b, int side, int64_t *qty,
   c->n_limit = bs->n;
   const level *best = side_best(bs);
   if (best != NULL && best->price_minor == IMX_PRICE_MARKET) c->n_limit--;
-  uint32_t k = 0;
-  for (const level *l = side_worst(bs); l != NULL; l = level_better(bs, l)) {
-    uint32_t i = level_slot(bs, l);
-    IMX_ASSERT(k < bs->n && i < e->scratch_n);
+  for (uint32_t k = 0; k < bs->n; k++) {
+    uint32_t i = slots[k];
+    const level *l = &bs->levels[i];
+    IMX_ASSERT(i < bs->used && l->count > 0);
     IMX_ASSERT(out[i] <= l->qty_aon &&
                l->qty_aon + l->qty_stars <= l->qty_open);
     qty[i] = l->qty_open - l->qty_stars - out[i];
     IMX_ASSERT(qty[i] >= 0);
     if (k < c->n_limit) c->limit_qty += qty[i];
     else c->market_qty += qty[i];
-    slots[k++] = i;
   }
-  IMX_ASSERT(k == bs->n);
 }
 
 /* Walks the candidate prices in ascending order with D(p) and S(p). */
@@ -423,7 +451,9 @@ typedef struct cursor {
   int side;
   int64_t price_minor;
   int64_t volume_left;
-  const level *next_level; /* the next level to enter; NULL: none       */
+  const uint32_t *slots; /* the side's levels in eng_key order (sides_order) */
+  uint32_t next_level; /* index + 1 in slots of the next level to enter;
+                       ** 0: none                                       */
   uint32_t level;      /* slot of the current order's level             */
   uint32_t slot;       /* the current order; NIL before the first       */
   int64_t alloc;       /* what the current order still gets             */
@@ -456,13 +486,16 @@ static int cursor_next(cursor *c) {
   uint32_t s = c->slot == NIL ? NIL : pool[c->slot].next;
   while (c->volume_left > 0) {
     if (s == NIL) {
-      const level *l = c->next_level;
-      if (l == NULL || !takes_part(c, l)) break;
-      c->level = level_slot(c->bs, l);
-      c->next_level = level_worse(c->bs, l);
+      if (c->next_level == 0) break;
+      const level *l = &c->bs->levels[c->slots[c->next_level - 1]];
+      if (!takes_part(c, l)) break;
+      c->level = c->slots[--c->next_level];
       s = l->head;
-      if (c->next_level != NULL && c->next_level->head != NIL)
-        __builtin_prefetch(&pool[c->next_level->head], 1);
+      if (c->next_level > 0) { /* levels lie in slot order, not price order */
+        const level *next = &c->bs->levels[c->slots[c->next_level - 1]];
+        if (c->next_level > 1) __builtin_prefetch(&c->bs->levels[c->slots[c->next_level - 2]]);
+        if (next->head != NIL) __builtin_prefetch(&pool[next->head], 1);
+      }
     } else if (cursor_prefetch(c, s), left_out(c->e, c->level, &pool[s])) {
       s = pool[s].next;
     } else {
@@ -485,7 +518,8 @@ static void cursor_start(cursor *c, imx_engine *e, const book *b, int side,
   c->side = side;
   c->price_minor = price_minor;
   c->volume_left = volume;
-  c->next_level = side_best(c->bs);
+  c->slots = slots_of(e, side);
+  c->next_level = c->bs->n;
   c->slot = NIL;
 }
 
@@ -535,25 +569,25 @@ static uint32_t exclude_partial_aon(imx_engine *e, book *b, int side,
 }
 
 /* Clears what steps 1-5 marked: before compact, while every level the
-** call marked is still in the tree (only those were marked). */
+** call marked is still in the slot arrays (only those were marked). */
 static void clear_exclusions(imx_engine *e, book *b, uint32_t excl_n) {
   for (uint32_t k = 0; k < excl_n; k++) e->pool[e->scratch_excl[k]].excluded = 0;
   for (int side = 0; side < 2; side++) {
-    const book_side *bs = &b->side[side];
+    const uint32_t *slots = slots_of(e, side);
     int64_t *out = out_of(e, side);
     uint8_t *aon_out = aon_out_of(e, side);
-    IMX_ASSERT(bs->cap <= e->scratch_n);
-    for (const level *l = side_best(bs); l != NULL; l = level_worse(bs, l)) {
-      out[level_slot(bs, l)] = 0;
-      aon_out[level_slot(bs, l)] = 0;
+    for (uint32_t k = 0; k < b->side[side].n; k++) {
+      out[slots[k]] = 0;
+      aon_out[slots[k]] = 0;
     }
   }
 }
 
-/* Removes the levels a call emptied, in one pass. */
-static void compact(imx_engine *e, book_side *bs) {
-  for (level *l = side_best(bs), *worse; l != NULL; l = worse) {
-    worse = level_worse(bs, l);
+/* Removes the levels a call emptied, in one pass over the slot array
+** (a removal moves no other level, so the array stays right). */
+static void compact(imx_engine *e, book_side *bs, const uint32_t *slots) {
+  for (uint32_t k = 0, n = bs->n; k < n; k++) {
+    level *l = &bs->levels[slots[k]];
     if (l->count == 0) eng_side_remove_level(e, bs, l);
   }
 }
@@ -773,6 +807,7 @@ imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
   imx_auction_result r;
   curve bid, offer;
   uint32_t excl_n = 0;
+  sides_order(e, b); /* the levels stay until compact */
   /* Bounded: every pass but the last leaves out at least one order. */
   for (;;) {
     curve_make(e, b, IMX_BID, e->scratch_qty, &bid);
@@ -808,8 +843,8 @@ imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
   }
   clear_exclusions(e, b, excl_n);
   cancel_immediate(e, b);
-  compact(e, &b->side[IMX_BID]);
-  compact(e, &b->side[IMX_OFFER]);
+  compact(e, &b->side[IMX_BID], slots_of(e, IMX_BID));
+  compact(e, &b->side[IMX_OFFER], slots_of(e, IMX_OFFER));
   if (out) *out = r;
   return IMX_OK;
 }
