@@ -76,6 +76,9 @@ int auction_service_added(imx_engine *e, uint32_t levels) {
   uint32_t *slots = realloc(e->scratch_slots, n2 * sizeof *slots);
   if (slots == NULL) return -1;
   e->scratch_slots = slots;
+  int64_t *price = realloc(e->scratch_price, n2 * sizeof *price);
+  if (price == NULL) return -1;
+  e->scratch_price = price;
   int64_t *out = realloc(e->scratch_out, n2 * sizeof *out);
   if (out == NULL) return -1;
   e->scratch_out = out;
@@ -86,7 +89,8 @@ int auction_service_added(imx_engine *e, uint32_t levels) {
   memset(out, 0, n2 * sizeof *out);
   memset(flag, 0, n2);
   e->memory_bytes += 2 * (size_t)(levels - e->scratch_n) *
-                     (sizeof *q + sizeof *slots + sizeof *out + sizeof *flag);
+                     (sizeof *q + sizeof *slots + sizeof *price + sizeof *out +
+                      sizeof *flag);
   e->scratch_n = levels;
   return 0;
 }
@@ -94,6 +98,7 @@ int auction_service_added(imx_engine *e, uint32_t levels) {
 void auction_free(imx_engine *e) {
   free(e->scratch_qty);
   free(e->scratch_slots);
+  free(e->scratch_price);
   free(e->scratch_out);
   free(e->scratch_aon_out);
   free(e->scratch_excl);
@@ -265,21 +270,25 @@ int auction_check(const imx_engine *e) {
 typedef struct curve {
   const book_side *bs;
   int side;
-  const int64_t *qty;    /* eligible qty per level slot               */
-  const uint32_t *slots; /* the side's level slots by eng_key ascending */
-  uint32_t n_limit;      /* levels with a limit price                 */
+  const int64_t *qty;    /* eligible qty per level, by position in slots */
+  const int64_t *price;  /* price per level, the same                    */
+  const uint32_t *slots; /* the side's level slots by eng_key ascending  */
+  uint32_t n_limit;      /* levels with a limit price                    */
   int64_t market_qty;
   int64_t limit_qty;
 } curve;
 
-/* Level slot of the k-th limit level in ascending price order. */
+/* Position in slots of the k-th limit level in ascending price order. */
 static uint32_t at(const curve *c, uint32_t k) {
   IMX_ASSERT(k < c->n_limit);
-  return c->slots[c->side == IMX_BID ? k : c->n_limit - 1 - k];
+  return c->side == IMX_BID ? k : c->n_limit - 1 - k;
 }
 
+/* The candidate walks read qty and price from arrays in key order, not
+** from the levels, which lie in slot order: three passes over thousands of
+** levels would miss the cache at every one. */
 static int64_t price_at(const curve *c, uint32_t k) {
-  return c->bs->levels[at(c, k)].price_minor;
+  return c->price[at(c, k)];
 }
 
 /* The qty per level that the all-or-none step left out, and its flags. */
@@ -331,7 +340,7 @@ static void sides_order(imx_engine *e, const book *b) {
 }
 
 static void curve_make(imx_engine *e, const book *b, int side, int64_t *qty,
-                       curve *c) {
+                       int64_t *price, curve *c) {
   const book_side *bs = &b->side[side];
   const int64_t *out = out_of(e, side);
   const uint32_t *slots = slots_of(e, side);
@@ -339,6 +348,7 @@ static void curve_make(imx_engine *e, const book *b, int side, int64_t *qty,
   c->bs = bs;
   c->side = side;
   c->qty = qty;
+  c->price = price;
   c->slots = slots;
   c->n_limit = bs->n;
   const level *best = side_best(bs);
@@ -346,13 +356,16 @@ static void curve_make(imx_engine *e, const book *b, int side, int64_t *qty,
   for (uint32_t k = 0; k < bs->n; k++) {
     uint32_t i = slots[k];
     const level *l = &bs->levels[i];
+    /* Levels lie in slot order, not price order: ask ahead. */
+    if (k + 8 < bs->n) __builtin_prefetch(&bs->levels[slots[k + 8]]);
     IMX_ASSERT(i < bs->used && l->count > 0);
     IMX_ASSERT(out[i] <= l->qty_aon &&
                l->qty_aon + l->qty_stars <= l->qty_open);
-    qty[i] = l->qty_open - l->qty_stars - out[i];
-    IMX_ASSERT(qty[i] >= 0);
-    if (k < c->n_limit) c->limit_qty += qty[i];
-    else c->market_qty += qty[i];
+    qty[k] = l->qty_open - l->qty_stars - out[i];
+    price[k] = l->price_minor;
+    IMX_ASSERT(qty[k] >= 0);
+    if (k < c->n_limit) c->limit_qty += qty[k];
+    else c->market_qty += qty[k];
   }
 }
 
@@ -538,11 +551,13 @@ static uint32_t exclude_partial_aon(imx_engine *e, book *b, int side,
   uint8_t *aon_out = aon_out_of(e, side);
   uint32_t n = 0;
   int64_t left = volume;
-  for (const level *l = side_best(bs); l != NULL; l = level_worse(bs, l)) {
-    uint32_t i = level_slot(bs, l);
+  for (uint32_t k = bs->n; k-- > 0;) { /* best first */
+    uint32_t i = c->slots[k];
+    const level *l = &bs->levels[i];
+    if (k >= 8) __builtin_prefetch(&bs->levels[c->slots[k - 8]]);
     if (!level_takes_part(side, l, price_minor)) break;
-    if (c->qty[i] <= left) {
-      left -= c->qty[i];
+    if (c->qty[k] <= left) {
+      left -= c->qty[k];
     } else if (left > 0) {
       for (uint32_t s = l->head; s != NIL; s = e->pool[s].next) {
         order *o = &e->pool[s];
@@ -584,8 +599,20 @@ static void clear_exclusions(imx_engine *e, book *b, uint32_t excl_n) {
 }
 
 /* Removes the levels a call emptied, in one pass over the slot array
-** (a removal moves no other level, so the array stays right). */
-static void compact(imx_engine *e, book_side *bs, const uint32_t *slots) {
+** (a removal moves no other level, so the array stays right). A call that
+** empties many (one in eight or more) makes the tree anew from the array
+** instead, in O(levels), which costs less than as many removals. */
+static void compact(imx_engine *e, book_side *bs, uint32_t *slots) {
+  uint32_t emptied = 0;
+  for (uint32_t k = 0; k < bs->n; k++)
+    emptied += bs->levels[slots[k]].count == 0;
+  if (emptied == 0) return;
+  if (emptied >= bs->n / 8) {
+    for (uint32_t k = 0; k < bs->n; k++)
+      if (bs->levels[slots[k]].count == 0) eng_level_release(e, &bs->levels[slots[k]]);
+    side_rebuild(bs, slots);
+    return;
+  }
   for (uint32_t k = 0, n = bs->n; k < n; k++) {
     level *l = &bs->levels[slots[k]];
     if (l->count == 0) eng_side_remove_level(e, bs, l);
@@ -810,8 +837,9 @@ imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
   sides_order(e, b); /* the levels stay until compact */
   /* Bounded: every pass but the last leaves out at least one order. */
   for (;;) {
-    curve_make(e, b, IMX_BID, e->scratch_qty, &bid);
-    curve_make(e, b, IMX_OFFER, e->scratch_qty + e->scratch_n, &offer);
+    curve_make(e, b, IMX_BID, e->scratch_qty, e->scratch_price, &bid);
+    curve_make(e, b, IMX_OFFER, e->scratch_qty + e->scratch_n,
+               e->scratch_price + e->scratch_n, &offer);
     find_price(&bid, &offer, reference, &r);
     if (r.volume == 0) break;
     uint32_t n = exclude_partial_aon(e, b, IMX_BID, r.price_minor, r.volume,

@@ -271,6 +271,10 @@ int side_init(imx_engine *e, book_side *bs, uint32_t cap, int side);
 void side_free(book_side *bs);
 level *side_insert_level(book_side *bs, int64_t price_minor);
 void side_remove_level(book_side *bs, level *l);
+/* Given every level slot of the side in key order (slots[0, n)), frees the
+** empty levels and makes a balanced tree of the others, O(n); slots[0, n)
+** then holds those, in order. For a call that empties many at once. */
+void side_rebuild(book_side *bs, uint32_t *slots);
 int side_check(const book_side *bs);
 
 typedef struct book {
@@ -431,7 +435,9 @@ struct imx_engine {
   uint32_t counts_free;
   imx_hash count_index;    /* (cc, service) -> counts slot              */
   uint32_t *check_counts;  /* scratch of auction_check: 2 per slot      */
-  int64_t *scratch_qty;    /* one call: qty per level, both sides       */
+  int64_t *scratch_qty;    /* one call: qty per level, both sides, by
+                           ** position in scratch_slots                */
+  int64_t *scratch_price;  /* one call: price per level, the same       */
   uint32_t *scratch_slots; /* one call: per side, the slots of its levels
                            ** in eng_key order (side x scratch_n + k)    */
   int64_t *scratch_out;    /* one call: qty per level left out by the

@@ -298,6 +298,52 @@ void side_remove_level(book_side *bs, level *l) {
   IMX_ASSERT(bs->n > 0 || (bs->root == NIL && bs->best == NIL));
 }
 
+/* ---------------------------------------------------------------- rebuild */
+
+/* Links slots[lo, hi) as a subtree of exactly balanced sizes under up;
+** nodes at depth red_depth are red, the others black. Returns its root.
+** Depth <= 32 (a side holds at most IMX_LEVELS_MAX levels). */
+static uint32_t build(level_node *t, const uint32_t *slots, uint32_t lo,
+                      uint32_t hi, uint32_t up, uint32_t depth,
+                      uint32_t red_depth) {
+  if (lo == hi) return NIL;
+  IMX_ASSERT(depth <= 32);
+  uint32_t mid = lo + (hi - lo) / 2, s = slots[mid];
+  t[s].up = up;
+  t[s].red = depth >= red_depth;
+  t[s].kid[0] = build(t, slots, lo, mid, s, depth + 1, red_depth);
+  t[s].kid[1] = build(t, slots, mid + 1, hi, s, depth + 1, red_depth);
+  return s;
+}
+
+void side_rebuild(book_side *bs, uint32_t *slots) {
+  level_node *t = bs->nodes;
+  uint32_t kept = 0;
+  for (uint32_t k = 0; k < bs->n; k++) {
+    uint32_t s = slots[k];
+    const level *l = &bs->levels[s];
+    IMX_ASSERT(s < bs->used && !t[s].is_free);
+    if (l->count > 0) {
+      slots[kept++] = s;
+      continue;
+    }
+    IMX_ASSERT(l->head == NIL && l->qty_open == 0);
+    t[s].is_free = 1;
+    t[s].kid[0] = t[s].kid[1] = NIL;
+    t[s].up = bs->free_head;
+    bs->free_head = s;
+  }
+  /* Subtree sizes differ by at most one, so every level of the tree but
+  ** the deepest is full: the deepest red, the rest black, keeps every
+  ** path's black count and no red node has a red child. */
+  uint32_t full = 0; /* complete levels: 2^full - 1 <= kept */
+  while (full < 32 && ((uint64_t)2 << full) - 1 <= kept) full++;
+  bs->n = kept;
+  bs->root = build(t, slots, 0, kept, NIL, 0, full);
+  bs->best = kept ? slots[kept - 1] : NIL;
+  IMX_ASSERT(bs->root == NIL || !t[bs->root].red);
+}
+
 /* ------------------------------------------------------------------ check */
 
 /* The tree's shape and colours and the pool's free list; the levels'
