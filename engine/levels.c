@@ -33,8 +33,15 @@
 **
 ** The deletion relinks the successor into the deleted node's place rather
 ** than copying it (the textbook shortcut), because copying would move a
-** level out of its slot. Nothing here is random: the same commands give
-** the same tree.
+** level out of its slot. A call auction that empties many levels at once
+** hands the side's levels in key order to side_rebuild instead, which
+** frees the empty ones and links the rest as a balanced tree in O(n).
+** Nothing here is random: the same commands give the same tree.
+**
+** The price of stable slots: levels no longer lie in price order in
+** memory, so a walk over many of them (a call's price determination)
+** misses the cache where the sorted array streamed; auction.c reads each
+** tree once per call into arrays in price order.
 */
 #include <stdlib.h>
 #include <string.h>
