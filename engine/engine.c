@@ -584,10 +584,11 @@ static uint32_t rest(imx_engine *e, book *b, uint32_t slot) {
   IMX_ASSERT(e->pool[slot].live && e->pool[slot].qty_open > 0);
   IMX_ASSERT(e->pool[slot].prev == NIL && e->pool[slot].next == NIL);
   /* The caller checked levels_full before anything happened. */
-  level *l = side_insert_level(&b->side[e->pool[slot].side],
-                               e->pool[slot].price_minor);
+  book_side *bs = &b->side[e->pool[slot].side];
+  level *l = side_insert_level(bs, e->pool[slot].price_minor);
   if (b->mode == IMX_MODE_AUCTION) slot = pool_move(e, slot, l);
   order *o = &e->pool[slot];
+  o->level = level_slot(bs, l);
   o->prev = l->tail;
   o->next = NIL;
   if (l->tail != NIL) e->pool[l->tail].next = slot;
@@ -843,8 +844,7 @@ static void detach(imx_engine *e, book *b, uint32_t slot) {
   order *o = &e->pool[slot];
   IMX_ASSERT(o->live);
   book_side *bs = &b->side[o->side];
-  level *l = side_find(bs, o->price_minor);
-  IMX_ASSERT(l != NULL);
+  level *l = order_level(bs, o);
   eng_level_unlink(e, l, slot);
   if (l->count == 0) eng_side_remove_level(e, bs, l);
   IMX_ASSERT(o->prev == NIL && o->next == NIL);
@@ -870,8 +870,7 @@ static imx_status check_modify(imx_engine *e, const order *o, int64_t qty_open,
   imx_status s = eng_check_qty_price(b, qty_open, price_minor);
   if (s != IMX_OK) return s;
   const book_side *bs = &b->side[o->side];
-  const level *old = side_find(bs, o->price_minor);
-  IMX_ASSERT(old != NULL);
+  const level *old = order_level(bs, o);
   int frees_level = old->count == 1 && price_minor != o->price_minor;
   if (!frees_level && bs->n == bs->cap && !side_find(bs, price_minor))
     return IMX_E_LEVELS_FULL;
@@ -891,8 +890,7 @@ imx_status imx_engine_order_modify(imx_engine *e, uint64_t order_id,
   int kept = price_minor == o->price_minor && qty_open <= o->qty_open;
   risk_unreserve_order(e, o);
   if (kept) {
-    level *l = side_find(&b->side[o->side], o->price_minor);
-    IMX_ASSERT(l != NULL);
+    level *l = order_level(&b->side[o->side], o);
     level_qty_add(l, o, -(o->qty_open - qty_open));
   } else {
     detach(e, b, slot);
@@ -1160,6 +1158,7 @@ static int check_level(const imx_engine *e, uint32_t service, int side,
     if (o->prev != prev) return 12;
     if (o->service != service || o->side != side) return 13;
     if (o->price_minor != l->price_minor) return 14;
+    if (o->level != level_slot(&e->books[service].side[side], l)) return 16;
     if (o->qty_open < 1 || o->qty_filled < 0) return 15;
     if (o->tif != IMX_TIF_GTC && o->tif != IMX_TIF_PERIOD &&
         e->books[service].mode != IMX_MODE_AUCTION)

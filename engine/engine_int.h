@@ -111,9 +111,11 @@ int idx_check(const id_index *x);
 /* 64 bytes, one cache line (the pool is aligned to lines). */
 typedef struct order {
   uint64_t id; /* the orders index reads it here */
-  int64_t price_minor; /* IMX_PRICE_MARKET for a market order */
   int64_t qty_open;    /* qty_filled + qty_open is the original qty */
   int64_t qty_filled;
+  int32_t price_minor; /* IMX_PRICE_MARKET for a market order; read it as
+                       ** int64_t (IMX_PRICE_MAX_MINOR fits)              */
+  uint32_t level;      /* resting: its level's slot in its book side      */
   uint32_t prev, next; /* FIFO within the level                           */
   uint32_t cc_prev, cc_next; /* the cost centre's open orders, oldest first */
   uint32_t cc_head;    /* in the last order of that list: its first       */
@@ -130,6 +132,8 @@ typedef struct order {
 #define STARS_MASK 0x7fu
 
 _Static_assert(IMX_SERVICES_MAX - 1 <= UINT16_MAX, "order.service");
+_Static_assert(IMX_PRICE_MAX_MINOR <= INT32_MAX && IMX_PRICE_MARKET >= 0,
+               "order.price_minor");
 _Static_assert(sizeof(order) == IMX_CACHE_LINE_BYTES, "an order is one line");
 
 /* A price level keeps, besides its open quantity, the open quantity of
@@ -212,6 +216,14 @@ static inline level *side_at(const book_side *bs, uint32_t slot) {
 ** (auction.c). */
 static inline uint32_t level_slot(const book_side *bs, const level *l) {
   return (uint32_t)(l - bs->levels);
+}
+
+/* The level a resting order is in. O(1). */
+static inline level *order_level(const book_side *bs, const order *o) {
+  IMX_ASSERT(o->level < bs->cap);
+  level *l = &bs->levels[o->level];
+  IMX_ASSERT(l->price_minor == o->price_minor && l->count > 0);
+  return l;
 }
 
 /* The best level, or NULL. O(1). */

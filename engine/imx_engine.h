@@ -530,13 +530,15 @@ imx_status imx_engine_snapshot_read(imx_engine *e, const void *buf, size_t len,
 ** each side's tree of levels (search order, red-black rules, links, its
 ** count, every slot of its pool once in the tree or free, the cached best
 ** level the maximum: checks 80-88, engine/levels.c),
-** level totals equal the sum of their orders, filled + open = original,
+** level totals equal the sum of their orders, each order naming its level
+** (check 16), filled + open = original,
 ** quantities positive, the id index agrees with the pool, no non-aon bid
 ** without min_stars crosses a non-aon offer (a bid with min_stars may rest
 ** crossed with offers it may not trade with, or that became eligible by a
 ** reputation_set), every budget and capacity reservation
 ** recomputed from the open orders and tenders, each cost centre's list of
-** open orders, the counts of auction books. O(orders_max + id index);
+** open orders, the counts of auction books, the order pool's blocks (checks
+** 70-77). O(orders_max + id index);
 ** for tests. Returns 0 if all hold, else the number of the first check that
 ** failed. */
 int imx_engine_check(const imx_engine *e);
