@@ -765,8 +765,14 @@ imx_status eng_check_qty_price(const book *b, int64_t qty,
   int market = price_minor == IMX_PRICE_MARKET && b->mode == IMX_MODE_AUCTION;
   if (!market && (price_minor < 1 || price_minor > b->price_cap_minor))
     return IMX_E_BAD_PRICE;
-  if (price_minor % b->tick_minor != 0) return IMX_E_BAD_TICK;
-  if (qty % b->lot != 0) return IMX_E_BAD_LOT;
+  /* Past the checks above price, tick, qty and lot are all within
+  ** [0, 1e9]: the 32-bit division is several times faster than the 64-bit
+  ** one, which was a tenth of an order's entry. */
+  IMX_ASSERT(price_minor >= 0 && price_minor <= IMX_PRICE_MAX_MINOR &&
+             b->tick_minor >= 1 && b->tick_minor <= IMX_PRICE_MAX_MINOR &&
+             b->lot >= 1 && b->lot <= IMX_QTY_MAX);
+  if ((uint32_t)price_minor % (uint32_t)b->tick_minor != 0) return IMX_E_BAD_TICK;
+  if ((uint32_t)qty % (uint32_t)b->lot != 0) return IMX_E_BAD_LOT;
   return IMX_OK;
 }
 
