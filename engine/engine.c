@@ -321,17 +321,24 @@ static uint32_t pool_any(imx_engine *e) {
     if ((k->free >> (slot % POOL_BLOCK) & 1u) && k->listed != BLOCK_FREE)
       return block_take_bit(e, slot / POOL_BLOCK, slot % POOL_BLOCK);
   }
-  uint32_t b = e->blocks_partial;
+  uint32_t b = e->blocks_partial, slot;
   if (b == NIL) {
     b = e->blocks_free;
     IMX_ASSERT(b != NIL); /* blocks_n x POOL_BLOCK > orders_max */
     e->blocks_free = e->blocks[b].next;
     e->blocks[b].listed = BLOCK_FULL;
-    uint32_t slot = block_take(e, b);
+    slot = block_take(e, b);
     partial_push(e, b);
-    return slot;
+  } else {
+    slot = block_take(e, b);
   }
-  return block_take(e, b);
+  /* Nothing freed lately: the next order will likely take the next free
+  ** slot of the first partial block; have its line come meanwhile. */
+  b = e->blocks_partial;
+  if (b != NIL)
+    __builtin_prefetch(&e->pool[b * POOL_BLOCK +
+                                (uint32_t)__builtin_ctz(e->blocks[b].free)], 1);
+  return slot;
 }
 
 /* A slot for an order that has just arrived. In an auction book, the stage:
