@@ -85,25 +85,16 @@ static void replace_child(book_side *bs, uint32_t u, uint32_t child) {
   if (child != NIL) v[child].up = p;
 }
 
-static void rotate_left(book_side *bs, uint32_t x) {
+/* Rotates x down to side d (0 left, 1 right): its child on the other side
+** takes its place. rotate(x, 0) is the textbook left rotation. */
+static void rotate(book_side *bs, uint32_t x, int d) {
   level_node *v = bs->nodes;
-  uint32_t y = v[x].kid[1];
+  uint32_t y = v[x].kid[!d];
   IMX_ASSERT(y != NIL);
-  v[x].kid[1] = v[y].kid[0];
-  if (v[y].kid[0] != NIL) v[v[y].kid[0]].up = x;
+  v[x].kid[!d] = v[y].kid[d];
+  if (v[y].kid[d] != NIL) v[v[y].kid[d]].up = x;
   replace_child(bs, x, y);
-  v[y].kid[0] = x;
-  v[x].up = y;
-}
-
-static void rotate_right(book_side *bs, uint32_t x) {
-  level_node *v = bs->nodes;
-  uint32_t y = v[x].kid[0];
-  IMX_ASSERT(y != NIL);
-  v[x].kid[0] = v[y].kid[1];
-  if (v[y].kid[1] != NIL) v[v[y].kid[1]].up = x;
-  replace_child(bs, x, y);
-  v[y].kid[1] = x;
+  v[y].kid[d] = x;
   v[x].up = y;
 }
 
@@ -126,45 +117,29 @@ static uint32_t slot_take(book_side *bs) {
   return s;
 }
 
-/* Restores the red-black rules after z was linked in red. */
+/* Restores the red-black rules after z was linked in red. d is the side
+** of z's parent under the grandparent; the two mirror cases are one. */
 static void insert_fixup(book_side *bs, uint32_t z) {
   level_node *v = bs->nodes;
   while (z != bs->root && v[v[z].up].red) {
     uint32_t p = v[z].up, g = v[p].up; /* p is red: not the root */
     IMX_ASSERT(g != NIL);
-    if (p == v[g].kid[0]) {
-      uint32_t u = v[g].kid[1];
-      if (is_red(bs, u)) {
-        v[p].red = v[u].red = 0;
-        v[g].red = 1;
-        z = g;
-        continue;
-      }
-      if (z == v[p].kid[1]) {
-        rotate_left(bs, p);
-        z = p;
-        p = v[z].up;
-      }
-      v[p].red = 0;
+    int d = p != v[g].kid[0];
+    uint32_t u = v[g].kid[!d];
+    if (is_red(bs, u)) {
+      v[p].red = v[u].red = 0;
       v[g].red = 1;
-      rotate_right(bs, g);
-    } else {
-      uint32_t u = v[g].kid[0];
-      if (is_red(bs, u)) {
-        v[p].red = v[u].red = 0;
-        v[g].red = 1;
-        z = g;
-        continue;
-      }
-      if (z == v[p].kid[0]) {
-        rotate_right(bs, p);
-        z = p;
-        p = v[z].up;
-      }
-      v[p].red = 0;
-      v[g].red = 1;
-      rotate_left(bs, g);
+      z = g;
+      continue;
     }
+    if (z == v[p].kid[!d]) {
+      rotate(bs, p, d);
+      z = p;
+      p = v[z].up;
+    }
+    v[p].red = 0;
+    v[g].red = 1;
+    rotate(bs, g, !d);
   }
   v[bs->root].red = 0;
 }
@@ -210,55 +185,30 @@ static void remove_fixup(book_side *bs, uint32_t x, uint32_t xp) {
   level_node *v = bs->nodes;
   while (x != bs->root && !is_red(bs, x)) {
     IMX_ASSERT(xp != NIL);
-    if (x == v[xp].kid[0]) {
-      uint32_t w = v[xp].kid[1];
-      if (v[w].red) {
-        v[w].red = 0;
-        v[xp].red = 1;
-        rotate_left(bs, xp);
-        w = v[xp].kid[1];
-      }
-      if (!is_red(bs, v[w].kid[0]) && !is_red(bs, v[w].kid[1])) {
-        v[w].red = 1;
-        x = xp;
-        xp = v[x].up;
-        continue;
-      }
-      if (!is_red(bs, v[w].kid[1])) {
-        v[v[w].kid[0]].red = 0;
-        v[w].red = 1;
-        rotate_right(bs, w);
-        w = v[xp].kid[1];
-      }
-      v[w].red = v[xp].red;
-      v[xp].red = 0;
-      v[v[w].kid[1]].red = 0;
-      rotate_left(bs, xp);
-    } else {
-      uint32_t w = v[xp].kid[0];
-      if (v[w].red) {
-        v[w].red = 0;
-        v[xp].red = 1;
-        rotate_right(bs, xp);
-        w = v[xp].kid[0];
-      }
-      if (!is_red(bs, v[w].kid[0]) && !is_red(bs, v[w].kid[1])) {
-        v[w].red = 1;
-        x = xp;
-        xp = v[x].up;
-        continue;
-      }
-      if (!is_red(bs, v[w].kid[0])) {
-        v[v[w].kid[1]].red = 0;
-        v[w].red = 1;
-        rotate_left(bs, w);
-        w = v[xp].kid[0];
-      }
-      v[w].red = v[xp].red;
-      v[xp].red = 0;
-      v[v[w].kid[0]].red = 0;
-      rotate_right(bs, xp);
+    int d = x != v[xp].kid[0]; /* x's side; w, its sibling, the other */
+    uint32_t w = v[xp].kid[!d];
+    if (v[w].red) {
+      v[w].red = 0;
+      v[xp].red = 1;
+      rotate(bs, xp, d);
+      w = v[xp].kid[!d];
     }
+    if (!is_red(bs, v[w].kid[0]) && !is_red(bs, v[w].kid[1])) {
+      v[w].red = 1;
+      x = xp;
+      xp = v[x].up;
+      continue;
+    }
+    if (!is_red(bs, v[w].kid[!d])) {
+      v[v[w].kid[d]].red = 0;
+      v[w].red = 1;
+      rotate(bs, w, !d);
+      w = v[xp].kid[!d];
+    }
+    v[w].red = v[xp].red;
+    v[xp].red = 0;
+    v[v[w].kid[!d]].red = 0;
+    rotate(bs, xp, d);
     x = bs->root;
   }
   if (x != NIL) v[x].red = 0;
