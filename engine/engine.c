@@ -267,8 +267,9 @@ static void block_settle(imx_engine *e, uint32_t b) {
 static uint32_t block_take_bit(imx_engine *e, uint32_t b, uint32_t bit) {
   pool_block *k = &e->blocks[b];
   IMX_ASSERT(bit < POOL_BLOCK && (k->free >> bit & 1u) && k->listed != BLOCK_FREE);
-  k->free = (uint16_t)(k->free & ~(1u << bit));
-  if (k->free == 0 && k->listed == BLOCK_PARTIAL) partial_drop(e, b);
+  uint32_t free = k->free & ~(1u << bit);
+  k->free = free;
+  if (free == 0 && k->listed == BLOCK_PARTIAL) partial_drop(e, b);
   uint32_t slot = b * POOL_BLOCK + bit;
   IMX_ASSERT(slot < e->stage && !e->pool[slot].live);
   e->pool[slot].live = 1;
@@ -360,14 +361,13 @@ static void pool_give(imx_engine *e, uint32_t slot) {
   if (slot == e->stage) return;
   uint32_t b = slot / POOL_BLOCK;
   pool_block *k = &e->blocks[b];
-  uint16_t bit = (uint16_t)(1u << (slot % POOL_BLOCK));
-  IMX_ASSERT((k->free & bit) == 0);
-  int was_full = k->free == 0;
-  k->free |= bit;
+  uint32_t bit = 1u << (slot % POOL_BLOCK), free = k->free;
+  IMX_ASSERT((free & bit) == 0);
+  k->free = free | bit;
   e->hot[e->hot_top] = slot;
   e->hot_top = (e->hot_top + 1) % POOL_HOT;
   if (e->hot_n < POOL_HOT) e->hot_n++;
-  if (was_full) partial_push(e, b);
+  if (free == 0) partial_push(e, b); /* it was full */
   else block_settle(e, b);
 }
 

@@ -305,11 +305,13 @@ typedef struct book {
 #define POOL_BLOCK 16u
 #define POOL_BLOCK_ALL 0xffffu /* every slot of a block free */
 #define POOL_HOT 4096u /* freed slots remembered for continuous books */
-_Static_assert(POOL_BLOCK == 16, "pool_block.free is 16 bits");
+_Static_assert(POOL_BLOCK == 16, "POOL_BLOCK_ALL has 16 bits");
 
 typedef struct pool_block {
   uint32_t prev, next; /* on the list `listed` names                        */
-  uint16_t free;       /* bit k: slot k of the block is free                */
+  uint32_t free;       /* bit k: slot k of the block is free. 32 bits, not
+                       ** 16: a load of the bytes after a 16-bit store of
+                       ** it waited for the store (no forwarding)          */
   uint8_t open;        /* the block of some level (level.block)            */
   uint8_t listed;      /* BLOCK_FULL, BLOCK_PARTIAL or BLOCK_FREE           */
 } pool_block;
