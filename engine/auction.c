@@ -640,14 +640,19 @@ typedef struct retire_ring {
 } retire_ring;
 
 /* o is filled and unlinked from its level. The loads start in two steps:
-** what the order names at once, what those name halfway. */
+** what the order names at once, what those name halfway. Until it is
+** retired, the queries treat it as closed (e->retiring; an open order never
+** has qty_open 0 outside this ring), as they would after eng_retire. */
 static void retire_later(imx_engine *e, retire_ring *r, uint32_t slot) {
+  IMX_ASSERT(e->pool[slot].qty_open == 0);
   eng_retire_prefetch(e, slot);
   if (r->n == RETIRE_LAG) {
+    e->retiring--;
     eng_retire(e, r->slot[r->head]);
     r->head = (r->head + 1) % RETIRE_LAG;
     r->n--;
   }
+  e->retiring++;
   r->slot[(r->head + r->n++) % RETIRE_LAG] = slot;
   if (r->n > RETIRE_LAG / 2)
     eng_retire_prefetch_last(
@@ -655,8 +660,11 @@ static void retire_later(imx_engine *e, retire_ring *r, uint32_t slot) {
 }
 
 static void retire_all(imx_engine *e, retire_ring *r) {
-  for (; r->n > 0; r->n--, r->head = (r->head + 1) % RETIRE_LAG)
+  for (; r->n > 0; r->n--, r->head = (r->head + 1) % RETIRE_LAG) {
+    e->retiring--;
     eng_retire(e, r->slot[r->head]);
+  }
+  IMX_ASSERT(e->retiring == 0);
 }
 
 /* Step 5: pairs the two sides' allocations into trades at one price. */

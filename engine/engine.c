@@ -384,9 +384,16 @@ void eng_level_release(imx_engine *e, level *l) {
 
 /* Every slot is exactly one of: a live order, a free bit of its block; the
 ** lists hold what their names say, each block once; every block a level
-** holds is marked open, and only those. 0 or a check number. */
+** holds is marked open, and as many are open as levels hold one (two
+** levels naming one block while another open block has none would pass:
+** that would take a mark per block); only auction levels hold blocks; the
+** ring of freed slots names slots of blocks; no call is half retired.
+** 0 or a check number. */
 static int pool_check(const imx_engine *e) {
-  if (e->pool[e->stage].live) return 70;
+  if (e->pool[e->stage].live || e->retiring != 0) return 70;
+  if (e->hot_n > POOL_HOT || e->hot_top >= POOL_HOT) return 78;
+  for (uint32_t i = 0; i < e->hot_n; i++)
+    if (e->hot[(e->hot_top + POOL_HOT - 1 - i) % POOL_HOT] >= e->stage) return 78;
   uint32_t live = 0, partial = 0, free_n = 0, open = 0, opened = 0;
   for (uint32_t b = 0; b < e->blocks_n; b++) {
     const pool_block *k = &e->blocks[b];
@@ -423,6 +430,7 @@ static int pool_check(const imx_engine *e) {
       for (const level *l = side_best(bs); l != NULL; l = level_worse(bs, l)) {
         uint32_t b = l->block;
         if (b == NIL) continue;
+        if (e->books[svc].mode == IMX_MODE_CONTINUOUS) return 79;
         if (b >= e->blocks_n || !e->blocks[b].open) return 76;
         opened++;
       }
@@ -1102,7 +1110,8 @@ static void order_info(const order *o, imx_order_info *out) {
 imx_status imx_engine_order_get(const imx_engine *e, uint64_t order_id,
                                 imx_order_info *out) {
   uint32_t slot = idx_find(&e->orders, order_id);
-  if (slot == NIL) return IMX_E_UNKNOWN_ORDER;
+  /* qty_open 0: filled in a call and waiting to be retired (auction.c). */
+  if (slot == NIL || e->pool[slot].qty_open == 0) return IMX_E_UNKNOWN_ORDER;
   order_info(&e->pool[slot], out);
   return IMX_OK;
 }
@@ -1147,13 +1156,17 @@ uint32_t imx_engine_orders_of(const imx_engine *e, uint32_t cc,
   for (uint32_t s = e->pool[tail].cc_head; s != NIL && k < n;
        s = e->pool[s].cc_next) {
     IMX_ASSERT(e->pool[s].live && e->pool[s].cc == cc);
+    if (e->pool[s].qty_open == 0) continue; /* see imx_engine_order_get */
     order_info(&e->pool[s], &out[k++]);
   }
   IMX_ASSERT(k <= n);
   return k;
 }
 
-uint32_t imx_engine_open_orders(const imx_engine *e) { return e->orders.n; }
+uint32_t imx_engine_open_orders(const imx_engine *e) {
+  IMX_ASSERT(e->retiring <= e->orders.n);
+  return e->orders.n - e->retiring;
+}
 
 size_t imx_engine_memory_bytes(const imx_engine *e) { return e->memory_bytes; }
 

@@ -93,8 +93,8 @@ static inline void idx_del(id_index *x, uint32_t slot) {
 }
 
 /* Points the key of slot_old, which is in the index, at slot_new, another
-** entry with the same key (the new tail of a cost centre's list). Its place
-** does not move. */
+** entry with the same key (the new tail of a cost centre's list, or the
+** same order copied to a new slot). Its place does not move. */
 static inline void idx_set(id_index *x, uint32_t slot_old, uint32_t slot_new) {
   uint64_t key = idx_key_at(x, slot_new);
   uint32_t *d = &x->direct[key & x->mask];
@@ -396,6 +396,8 @@ struct imx_engine {
   uint32_t blocks_n;
   uint32_t blocks_free;    /* wholly free blocks of no level, a stack      */
   uint32_t blocks_partial; /* other blocks with a free slot, newest first  */
+  uint32_t retiring;       /* auction.c: filled orders a call has yet to
+                           ** retire (the queries do not see them)       */
   uint32_t hot[POOL_HOT];  /* the slots freed last, a ring (may be stale) */
   uint32_t hot_top, hot_n;
   id_index orders; /* open orders by id */

@@ -12,7 +12,8 @@
 ** are assigned by the engine, sequentially from 1.
 **
 ** Every command reports what happened through the event callback given at
-** creation, synchronously, before the command returns:
+** creation, synchronously, before the command returns (the callback may
+** call queries, never commands):
 **
 **   order_new    -> ACCEPTED, then zero or more TRADE, then possibly one
 **                   CANCELLED (IOC remainder, FOK that cannot fill, self-trade
@@ -423,8 +424,10 @@ imx_status imx_engine_quote_withdraw(imx_engine *e, uint64_t quote_id);
 ** ignored. */
 imx_status imx_engine_clock(imx_engine *e, int64_t now_ms);
 
-/* Queries. They never emit events, and the event callback may call them:
-** they then see the market as it was before the event's change. A TRADE's
+/* Queries. They never emit events, and the event callback may call them
+** (queries only: a command from the callback is not allowed, and an order
+** entered into an auction book from there trips an assertion): they then
+** see the market as it was before the event's change. A TRADE's
 ** two orders still hold their open quantities from before the fill (an
 ** order whose open quantity equals the trade's is filled by it), and a
 ** CANCELLED or EXPIRED order is still found, with the open quantity the
@@ -538,7 +541,7 @@ imx_status imx_engine_snapshot_read(imx_engine *e, const void *buf, size_t len,
 ** reputation_set), every budget and capacity reservation
 ** recomputed from the open orders and tenders, each cost centre's list of
 ** open orders, the counts of auction books, the order pool's blocks (checks
-** 70-77). O(orders_max + id index);
+** 70-79). O(pool slots + levels + id index);
 ** for tests. Returns 0 if all hold, else the number of the first check that
 ** failed. */
 int imx_engine_check(const imx_engine *e);

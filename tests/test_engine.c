@@ -1676,6 +1676,51 @@ static void watch_event(void *ctx, const imx_event *ev) {
   }
 }
 
+/* A call retires its filled orders a few behind (auction.c); the queries
+** from a later TRADE of the same call must already see them closed. Two
+** bids of 1 (cost centres A, C) meet an offer of 2: at the second trade the
+** first bid is gone for order_get, orders_of and open_orders alike. */
+typedef struct call_watch {
+  imx_engine *e;
+  int trades;
+  imx_status get_first;  /* order 1 at the second trade */
+  uint32_t open, of_a;   /* open orders, A's orders at the second trade */
+} call_watch;
+
+static void call_watch_event(void *ctx, const imx_event *ev) {
+  call_watch *w = ctx;
+  if (ev->type != IMX_EV_TRADE || ++w->trades != 2) return;
+  imx_order_info in, list[4];
+  w->get_first = imx_engine_order_get(w->e, 1, &in);
+  w->open = imx_engine_open_orders(w->e);
+  w->of_a = imx_engine_orders_of(w->e, A, list, 4);
+}
+
+static void test_a_calls_filled_orders_are_closed_for_queries_at_its_next_trade(void) {
+  call_watch w = {0};
+  imx_engine_config cfg = {.orders_max = 64, .services_max = 1,
+                           .on_event = call_watch_event, .ctx = &w};
+  CHECK_EQ(IMX_OK, imx_engine_create(&cfg, &w.e));
+  imx_service_config call = {.tick_minor = 1, .lot = 1, .divisible = 1,
+                             .mode = IMX_MODE_AUCTION};
+  uint32_t s = 0;
+  CHECK_EQ(IMX_OK, imx_engine_service_add(w.e, &call, &s));
+  imx_order_new b1 = {s, A, BID, GTC, 0, 1, 10, 0, 0};
+  imx_order_new b2 = {s, C, BID, GTC, 0, 1, 10, 0, 0};
+  imx_order_new o1 = {s, B, OFFER, GTC, 0, 2, 10, 0, 0};
+  CHECK_EQ(IMX_OK, imx_engine_order_new(w.e, &b1, NULL));
+  CHECK_EQ(IMX_OK, imx_engine_order_new(w.e, &b2, NULL));
+  CHECK_EQ(IMX_OK, imx_engine_order_new(w.e, &o1, NULL));
+  CHECK_EQ(IMX_OK, imx_engine_auction_run(w.e, s, 0, NULL));
+  CHECK_EQ(2, w.trades);
+  CHECK_EQ(IMX_E_UNKNOWN_ORDER, w.get_first);
+  CHECK_EQ(2, w.open); /* the second bid and the offer, still open */
+  CHECK_EQ(0, w.of_a);
+  CHECK_EQ(0, imx_engine_open_orders(w.e));
+  CHECK_EQ(0, imx_engine_check(w.e));
+  imx_engine_destroy(w.e);
+}
+
 /* ================================================================ pool */
 
 /* An auction book's orders move into blocks of their level when they rest
@@ -2239,6 +2284,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_orders_of_cost_centres_with_equal_low_bits),
       CHECK_CASE(test_orders_of_does_not_scan_the_pool),
       CHECK_CASE(test_a_full_pool_holds_orders_max_orders_however_fragmented),
+      CHECK_CASE(test_a_calls_filled_orders_are_closed_for_queries_at_its_next_trade),
       CHECK_CASE(test_auction_modify_moves_the_order_and_keeps_its_cost_centres_list),
       CHECK_CASE(test_same_commands_give_identical_event_streams),
       CHECK_CASE(test_status_and_enum_names_are_stable),
