@@ -44,15 +44,13 @@ export function onSignedOut(fn) {
   return () => signedOutListeners.delete(fn);
 }
 
-async function post(path, body) {
+/* One request to imxd: the reply, null for a 401 when allowUnauthorized,
+** or throws ApiError (status 0: no answer at all). The body is read in
+** every case: an unread one keeps the request open. */
+async function request(path, init, allowUnauthorized = false) {
   let res;
   try {
-    res = await fetch(path, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    res = await fetch(path, { credentials: 'same-origin', ...init });
   } catch (e) {
     throw new ApiError(0, null);
   }
@@ -62,8 +60,17 @@ async function post(path, body) {
   } catch (e) {
     reply = null;
   }
+  if (allowUnauthorized && res.status === 401) return null;
   if (!res.ok || !reply || reply.type === 'error') throw new ApiError(res.status, reply);
   return reply;
+}
+
+function post(path, body) {
+  return request(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 /* call('order.new', {...}) -> the `.ok` reply, or throws ApiError. */
@@ -138,23 +145,8 @@ export async function signOut() {
 }
 
 /* The session, or null when there is none (401). */
-export async function session() {
-  let res;
-  try {
-    res = await fetch('/api/session', { credentials: 'same-origin' });
-  } catch (e) {
-    throw new ApiError(0, null);
-  }
-  /* The body is read in every case: an unread one keeps the request open. */
-  let reply = null;
-  try {
-    reply = await res.json();
-  } catch (e) {
-    reply = null;
-  }
-  if (res.status === 401) return null;
-  if (!res.ok || !reply || reply.type === 'error') throw new ApiError(res.status, reply);
-  return reply;
+export function session() {
+  return request('/api/session', {}, true);
 }
 
 /*

@@ -97,8 +97,6 @@ const en = {
   'service.tick': 'Tick {tick}, lot {lot} {unit}',
   'service.price_cap': 'price cap {cap}',
   'service.run_call': 'Run call auction',
-  'service.auction.done': 'Call auction: {volume} units at {price}.',
-  'service.auction.none': 'Call auction: no price, nothing traded.',
 
   'col.price': 'Price',
   'col.qty': 'Quantity',
@@ -476,8 +474,6 @@ const de = {
   'service.tick': 'Preisschritt {tick}, Losgröße {lot} {unit}',
   'service.price_cap': 'Preisobergrenze {cap}',
   'service.run_call': 'Auktion ausführen',
-  'service.auction.done': 'Auktion: {volume} Einheiten zu {price}.',
-  'service.auction.none': 'Auktion: kein Preis, nichts gehandelt.',
 
   'col.price': 'Preis',
   'col.qty': 'Menge',

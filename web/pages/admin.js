@@ -17,7 +17,7 @@ export async function render(root, ctx) {
     { label: t('col.service'), cell: (s) => el('a', { href: `#/service/${encodeURIComponent(s.service)}`, text: s.name }) },
     { label: t('market.best_bid'), cell: (s) => (s.bid === null || s.bid === undefined ? '–' : `${fmt.money(s.bid)} × ${fmt.int(s.bid_qty)}`), class: 'num' },
     { label: t('market.best_offer'), cell: (s) => (s.offer === null || s.offer === undefined ? '–' : `${fmt.money(s.offer)} × ${fmt.int(s.offer_qty)}`), class: 'num' },
-    { label: t('col.actions'), cell: (s) => runForm(ctx, s) },
+    { label: t('col.actions'), cell: (s) => auctionRunForm(ctx, s, { small: true }) },
   ], auctions, { test: 'auctions', rowTest: 'auction-row', rowData: (s) => ({ service: s.service }), caption: t('admin.auctions'), empty: t('admin.auctions.none') })));
   /* No request tells admin the open period's label (statement.get is
   ** finance's and the cost centre's): the panel says "the open period"
@@ -26,10 +26,13 @@ export async function render(root, ctx) {
   return null;
 }
 
-function runForm(ctx, svc) {
+/* The form that runs the call of one auction service, with an optional
+** reference price: a row of this page's table (small) and the service
+** page's admin section. */
+export function auctionRunForm(ctx, svc, { small = false, label = t('admin.run') } = {}) {
   const { currency, decimals } = moneyContext();
   const ref = el('input', { type: 'text', inputmode: 'decimal', test: 'auction-reference' });
-  const run = el('button', { type: 'submit', class: 'btn btn-small', test: 'auction-run', text: t('admin.run') });
+  const run = el('button', { type: 'submit', class: small ? 'btn btn-small' : 'btn', test: 'auction-run', text: label });
   const result = el('p', { class: 'result', test: 'auction-result', 'aria-live': 'polite' });
   const form = el('form', { class: 'form inline-form', novalidate: true, dataset: { service: svc.service } },
     field('reference', t('admin.reference', { currency }), ref), formError('auction-error'), el('div', { class: 'actions' }, run), result);

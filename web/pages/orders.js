@@ -33,16 +33,23 @@ export async function render(root, ctx) {
   const nameOf = (sid) => (ctx.service(sid) ? ctx.service(sid).name : sid);
   const serviceLink = (sid) => el('a', { href: `#/service/${encodeURIComponent(sid)}`, text: nameOf(sid) });
 
-  async function loadOpen() {
-    const reply = await api.call('order.list', {});
-    const rows = reply.orders || [];
-    clear(openBox).appendChild(table([
+  /* What the open and the closed orders' tables both show first. */
+  function orderColumns() {
+    return [
       { label: t('col.order'), cell: (r) => String(r.order), class: 'num' },
       { label: t('col.service'), cell: (r) => serviceLink(r.service) },
       { label: t('col.side'), cell: (r) => t(`side.${r.side}.short`) },
       { label: t('col.price'), cell: (r) => fmt.money(r.price), class: 'num' },
       { label: t('col.qty'), cell: (r) => fmt.int(r.qty), class: 'num' },
       { label: t('col.filled'), cell: (r) => fmt.int(r.qty_filled), class: 'num' },
+    ];
+  }
+
+  async function loadOpen() {
+    const reply = await api.call('order.list', {});
+    const rows = reply.orders || [];
+    clear(openBox).appendChild(table([
+      ...orderColumns(),
       { label: t('col.open'), cell: (r) => fmt.int(r.qty_open), class: 'num' },
       { label: t('col.tif'), cell: (r) => conditions(r) },
       { label: t('col.actions'), cell: (r) => actions(r), class: 'col-actions' },
@@ -156,12 +163,7 @@ export async function render(root, ctx) {
   }
   function drawClosed() {
     clear(closedBox).appendChild(table([
-      { label: t('col.order'), cell: (r) => String(r.order), class: 'num' },
-      { label: t('col.service'), cell: (r) => serviceLink(r.service) },
-      { label: t('col.side'), cell: (r) => t(`side.${r.side}.short`) },
-      { label: t('col.price'), cell: (r) => fmt.money(r.price), class: 'num' },
-      { label: t('col.qty'), cell: (r) => fmt.int(r.qty), class: 'num' },
-      { label: t('col.filled'), cell: (r) => fmt.int(r.qty_filled), class: 'num' },
+      ...orderColumns(),
       { label: t('col.status'), cell: (r) => t(`status.${r.status}`) + (r.reason ? ` (${t(`reason.${r.reason}`)})` : '') },
       { label: t('col.closed'), cell: (r) => (r.closed_ms ? fmt.dateTime(r.closed_ms) : '') },
     ], closedRows, {

@@ -14,6 +14,7 @@ import {
   showFieldError, clearErrors, formError, busy, parseQty,
 } from '../ui.js';
 import { priceChart } from '../chart.js';
+import { auctionRunForm } from './admin.js';
 
 const BOOK_DEPTH = 10;
 const TRADES_SHOWN_MAX = 50;
@@ -276,34 +277,5 @@ function orderSection(ctx, svc, balanceLine, done) {
 
 /* Admin: run the call of an auction service, with an optional reference. */
 function auctionSection(ctx, svc) {
-  const { currency, decimals } = moneyContext();
-  const ref = el('input', { type: 'text', inputmode: 'decimal', test: 'auction-reference' });
-  const run = el('button', { type: 'submit', class: 'btn', test: 'auction-run', text: t('service.run_call') });
-  const result = el('p', { class: 'result', test: 'auction-result', 'aria-live': 'polite' });
-  const form = el('form', { class: 'form inline-form', novalidate: true },
-    field('reference', t('admin.reference', { currency }), ref), formError('auction-error'), el('div', { class: 'actions' }, run), result);
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    clearErrors(form);
-    const body = { service: svc.service };
-    if (ref.value.trim() !== '') {
-      const p = parseMoney(ref.value, { decimals, locale: getLang() });
-      if (!p.ok) {
-        showFieldError(form, 'reference', t(`money.${p.error}`, { example: fmt.example(), currency, decimals }));
-        return;
-      }
-      body.reference = toWire(p.minor);
-    }
-    await busy(run, async () => {
-      try {
-        const r = await api.call('auction.run', body);
-        result.textContent = r.price === null || r.price === undefined ? t('service.auction.none')
-          : t('service.auction.done', { volume: fmt.int(r.volume), price: fmt.money(r.price) });
-        ctx.toast(result.textContent);
-      } catch (e) {
-        ctx.toast(showApiError(form, e), 'error');
-      }
-    });
-  });
-  return section(t('admin.auctions'), 'auction', form);
+  return section(t('admin.auctions'), 'auction', auctionRunForm(ctx, svc, { label: t('service.run_call') }));
 }
