@@ -470,6 +470,7 @@ typedef struct cursor {
   uint32_t level;      /* slot of the current order's level             */
   uint32_t slot;       /* the current order; NIL before the first       */
   int64_t alloc;       /* what the current order still gets             */
+  uint32_t block_seen; /* eng_block_prefetch's                         */
 } cursor;
 
 static int level_takes_part(int side, const level *l, int64_t price_minor) {
@@ -483,17 +484,10 @@ static int takes_part(const cursor *c, const level *l) {
 }
 
 /* Moves to the next order that gets a share; 0 when none is left. The
-** current order must still be linked: its next link is read here. */
-/* A level's orders mostly fill consecutive slots (engine.c, "order
-** pool"): the walk asks for a few lines ahead of the order it reads, and
-** for the first order of the next level when it enters one. */
-#define CURSOR_AHEAD 4u
-
-static void cursor_prefetch(const cursor *c, uint32_t s) {
-  if (s + CURSOR_AHEAD < c->e->pool_n)
-    __builtin_prefetch(&c->e->pool[s + CURSOR_AHEAD], 1);
-}
-
+** current order must still be linked: its next link is read here. A
+** level's orders mostly fill consecutive slots of a few blocks (engine.c,
+** "order pool"): the walk asks for the rest of a block when it enters one,
+** and for the first order of the next level when it enters a level. */
 static int cursor_next(cursor *c) {
   const order *pool = c->e->pool;
   uint32_t s = c->slot == NIL ? NIL : pool[c->slot].next;
@@ -509,7 +503,8 @@ static int cursor_next(cursor *c) {
         if (c->next_level > 1) __builtin_prefetch(&c->bs->levels[c->slots[c->next_level - 2]]);
         if (next->head != NIL) __builtin_prefetch(&pool[next->head], 1);
       }
-    } else if (cursor_prefetch(c, s), left_out(c->e, c->level, &pool[s])) {
+    } else if (eng_block_prefetch(pool, c->e->pool_n, s, &c->block_seen),
+               left_out(c->e, c->level, &pool[s])) {
       s = pool[s].next;
     } else {
       c->slot = s;
@@ -534,6 +529,7 @@ static void cursor_start(cursor *c, imx_engine *e, const book *b, int side,
   c->slots = slots_of(e, side);
   c->next_level = c->bs->n;
   c->slot = NIL;
+  c->block_seen = NIL;
 }
 
 /* Step 4 on one side: leaves out every aon or fok order that would not

@@ -30,8 +30,10 @@
 ** made books thousands of levels deep and the memmove of every new or
 ** emptied level the simulator's largest cost (levels.c says more).
 */
+#define _DEFAULT_SOURCE /* madvise */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "engine_int.h"
 
@@ -957,22 +959,46 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* Large tables (the pool, the id index, the counts) are read at random
+** by a call over a deep book: with 4 KiB pages nearly every such read also
+** misses the TLB, which costs as much as the read again on a virtual
+** machine. They are aligned to 2 MiB and the kernel is asked for huge pages
+** (a hint: where transparent huge pages are off it changes nothing). Zeroed
+** here, which also touches every page now, not in the first busy minute of
+** trading. free() releases them. */
+#define HUGE_PAGE_BYTES ((size_t)2 << 20)
+
+void *eng_big_alloc(size_t bytes) {
+  if (bytes == 0) bytes = 1; /* a pointer all the same, like calloc's */
+  if (bytes < HUGE_PAGE_BYTES) {
+    void *p = aligned_alloc(IMX_CACHE_LINE_BYTES,
+                            (bytes + IMX_CACHE_LINE_BYTES - 1) /
+                                IMX_CACHE_LINE_BYTES * IMX_CACHE_LINE_BYTES);
+    if (p) memset(p, 0, bytes);
+    return p;
+  }
+  size_t rounded = (bytes + HUGE_PAGE_BYTES - 1) / HUGE_PAGE_BYTES * HUGE_PAGE_BYTES;
+  void *p = aligned_alloc(HUGE_PAGE_BYTES, rounded);
+  if (p == NULL) return NULL;
+#ifdef MADV_HUGEPAGE
+  (void)madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  memset(p, 0, bytes);
+  return p;
+}
+
 void *eng_alloc(imx_engine *e, size_t n, size_t size) {
-  void *p = calloc(n, size);
+  IMX_ASSERT(size == 0 || n <= SIZE_MAX / size);
+  void *p = eng_big_alloc(n * size);
   if (p) e->memory_bytes += n * size;
   return p;
 }
 
-/* The pool on cache-line boundaries, zeroed. calloc of a large block returns
-** an address 16 bytes past a page, which put every 64-byte order across two
-** cache lines: a cancel, a fill or a list link touched both. */
+/* The pool on cache-line boundaries (eng_big_alloc), zeroed: an order
+** across two lines would cost a cancel, a fill or a list link both. */
 static order *pool_alloc(imx_engine *e, uint32_t n) {
-  size_t bytes = (size_t)n * sizeof(order);
-  order *p = aligned_alloc(IMX_CACHE_LINE_BYTES, bytes);
-  if (p == NULL) return NULL;
-  memset(p, 0, bytes);
-  e->memory_bytes += bytes;
-  IMX_ASSERT((uintptr_t)p % IMX_CACHE_LINE_BYTES == 0);
+  order *p = eng_alloc(e, n, sizeof(order));
+  IMX_ASSERT(p == NULL || (uintptr_t)p % IMX_CACHE_LINE_BYTES == 0);
   return p;
 }
 
@@ -1136,13 +1162,12 @@ uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
   if (service >= e->services_n || (side != IMX_BID && side != IMX_OFFER))
     return 0;
   const book_side *bs = &e->books[service].side[side];
-  uint32_t k = 0;
+  uint32_t k = 0, seen = NIL;
   for (const level *l = side_best(bs); l != NULL && k < n;
        l = level_worse(bs, l))
     for (uint32_t s = l->head; s != NIL && k < n;
          s = e->pool[s].next) {
-      /* A level's orders mostly lie side by side (see "order pool"). */
-      if (s + 4 < e->pool_n) __builtin_prefetch(&e->pool[s + 4]);
+      eng_block_prefetch(e->pool, e->pool_n, s, &seen);
       order_info(&e->pool[s], &out[k++]);
     }
   return k;
