@@ -316,26 +316,11 @@ static uint32_t *slots_of(const imx_engine *e, int side) {
   return e->scratch_slots + (size_t)side * e->scratch_n;
 }
 
-/* Reads both trees of levels into the call's slot arrays, in order: an
-** in-order walk with a stack of the left spine (a red-black tree of 2^32
-** nodes is at most 64 deep), each node read once. */
+/* Reads both sides' levels into the call's slot arrays, in order. */
 static void sides_order(imx_engine *e, const book *b) {
   for (int side = 0; side < 2; side++) {
-    const book_side *bs = &b->side[side];
-    const level_node *t = bs->nodes;
-    uint32_t *slots = slots_of(e, side), k = 0, stack[64], top = 0;
-    IMX_ASSERT(bs->cap <= e->scratch_n);
-    for (uint32_t s = bs->root; s != NIL || top > 0;) {
-      for (; s != NIL; s = t[s].kid[0]) {
-        IMX_ASSERT(top < 64);
-        stack[top++] = s;
-      }
-      s = stack[--top];
-      IMX_ASSERT(k < bs->n);
-      slots[k++] = s;
-      s = t[s].kid[1];
-    }
-    IMX_ASSERT(k == bs->n);
+    IMX_ASSERT(b->side[side].cap <= e->scratch_n);
+    side_order(&b->side[side], slots_of(e, side));
   }
 }
 

@@ -1100,8 +1100,11 @@ imx_status imx_engine_service_add(imx_engine *e, const imx_service_config *cfg,
   b->mode = cfg->mode;
   b->price_cap_minor =
       cfg->price_cap_minor ? cfg->price_cap_minor : IMX_PRICE_MAX_MINOR;
-  int rc = side_init(e, &b->side[IMX_BID], levels, IMX_BID);
-  if (rc == 0) rc = side_init(e, &b->side[IMX_OFFER], levels, IMX_OFFER);
+  int rc = side_init(e, &b->side[IMX_BID], levels, IMX_BID, b->tick_minor,
+                     b->price_cap_minor);
+  if (rc == 0)
+    rc = side_init(e, &b->side[IMX_OFFER], levels, IMX_OFFER, b->tick_minor,
+                   b->price_cap_minor);
   if (rc != 0 ||
       (cfg->mode == IMX_MODE_AUCTION && auction_service_added(e, levels) != 0)) {
     side_free(&b->side[0]);

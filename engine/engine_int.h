@@ -158,8 +158,11 @@ typedef struct level {
 ** the tree's upper part stays in the cache. */
 typedef struct level_node {
   int64_t key;     /* eng_key(side, the level's price)                  */
-  uint32_t kid[2]; /* slots, NIL none: kid[0] the lower key (worse),
-                   ** kid[1] the higher (better)                        */
+  union {
+    uint32_t kid[2]; /* the tree: slots, NIL none: kid[0] the lower key
+                     ** (worse), kid[1] the higher (better)           */
+    uint32_t rank;   /* the tick map: the level's rank                 */
+  };
   uint32_t up;     /* the parent; a free slot chains through it         */
   uint8_t red;
   uint8_t is_free;
@@ -186,12 +189,28 @@ static inline void level_qty_add(level *l, const order *o, int64_t delta) {
 }
 
 /* A side's price levels: a pool of cap slots (a level keeps its slot while
-** it exists) and a red-black tree over those in use, by eng_key()
-** ascending, so the best level is the maximum. levels.c; use it through
-** the functions below, never by position. */
+** it exists) ordered by eng_key() ascending, so the best level is the
+** maximum: by a red-black tree over the slots in use, or, where the side's
+** prices on the tick are few (price cap / tick no more than
+** TICK_MAP_PER_LEVEL x cap), by a tick map: each price's rank (0 the worst
+** price, best market) names its level's slot, and a bitmap of the ranks
+** in use, with a summary of each 64 bits above it, finds the next level in
+** a few word reads. levels.c; use it through the functions below, never by
+** position. */
+#define TICK_MAP_PER_LEVEL 16u
+#define TICK_MAP_DEPTH 4u /* bitmap levels: 64^4 ranks at most */
+
 typedef struct book_side {
   level *levels;      /* cap slots                                     */
-  level_node *nodes;  /* cap slots: the tree over them                 */
+  level_node *nodes;  /* cap slots: the tree over them (its key and the
+                      ** free chain also for the tick map)             */
+  uint32_t *map;      /* NULL: the tree; else rank -> slot, NIL none    */
+  uint64_t *bits[TICK_MAP_DEPTH]; /* bits[0]: ranks in use; bits[j + 1]:
+                      ** which words of bits[j] are not 0               */
+  uint32_t bits_depth;/* bitmap levels in use; the last is one word    */
+  uint32_t ranks;     /* tick map: prices on the tick up to the cap,
+                      ** and market (the last rank)                    */
+  uint32_t tick;      /* tick map: the book's tick                     */
   uint32_t root;      /* NIL: no level                                 */
   uint32_t best;      /* the maximum, cached; NIL: no level            */
   uint32_t free_head; /* removed slots, chained through `up`           */
@@ -231,8 +250,23 @@ static inline level *side_best(const book_side *bs) {
   return side_at(bs, bs->best);
 }
 
+/* levels.c: the tick map's halves of side_worst and side_next. */
+uint32_t tick_worst(const book_side *bs);
+uint32_t tick_next(const book_side *bs, uint32_t s, int dir);
+
+/* A price's rank in a side's tick map, or NIL off the map (not on the
+** tick, or past the cap). Prices fit 32 bits (order.price_minor). */
+static inline uint32_t tick_rank(const book_side *bs, int64_t price_minor) {
+  if (price_minor == IMX_PRICE_MARKET) return bs->ranks - 1;
+  if (price_minor < bs->tick || price_minor > INT32_MAX) return NIL;
+  uint32_t t = (uint32_t)price_minor / bs->tick; /* 1 .. ranks - 1 */
+  if (t * bs->tick != (uint32_t)price_minor || t >= bs->ranks) return NIL;
+  return bs->side == IMX_BID ? t - 1 : bs->ranks - 1 - t;
+}
+
 /* The worst level (the tree's minimum), or NULL. O(log n). */
 static inline level *side_worst(const book_side *bs) {
+  if (bs->map) return side_at(bs, tick_worst(bs));
   uint32_t s = bs->root;
   if (s == NIL) return NULL;
   while (bs->nodes[s].kid[0] != NIL) s = bs->nodes[s].kid[0];
@@ -243,6 +277,7 @@ static inline level *side_worst(const book_side *bs) {
 ** the next worse level; 1: the successor, the next better), or NIL.
 ** Amortised O(1) over a walk; O(1) from the best level. */
 static inline uint32_t side_next(const book_side *bs, uint32_t s, int dir) {
+  if (bs->map) return tick_next(bs, s, dir);
   const level_node *t = bs->nodes;
   uint32_t k = t[s].kid[dir];
   if (k != NIL) {
@@ -268,6 +303,10 @@ static inline level *side_find(const book_side *bs, int64_t price_minor) {
   const level_node *t = bs->nodes;
   int64_t k = eng_key(bs->side, price_minor);
   if (bs->best != NIL && t[bs->best].key == k) return &bs->levels[bs->best];
+  if (bs->map) {
+    uint32_t r = tick_rank(bs, price_minor);
+    return r == NIL ? NULL : side_at(bs, bs->map[r]);
+  }
   for (uint32_t s = bs->root; s != NIL;) {
     if (k == t[s].key) return &bs->levels[s];
     s = t[s].kid[k > t[s].key]; /* an index, not a branch: random prices */
@@ -279,7 +318,8 @@ static inline level *side_find(const book_side *bs, int64_t price_minor) {
 ** if it did not exist (the caller made sure of room: n < cap); levels
 ** other than a new one do not move. side_remove_level removes an empty
 ** level; the others keep their slots. Both O(log n) worst case. */
-int side_init(imx_engine *e, book_side *bs, uint32_t cap, int side);
+int side_init(imx_engine *e, book_side *bs, uint32_t cap, int side,
+              int64_t tick_minor, int64_t price_cap_minor);
 void side_free(book_side *bs);
 level *side_insert_level(book_side *bs, int64_t price_minor);
 void side_remove_level(book_side *bs, level *l);
@@ -287,6 +327,9 @@ void side_remove_level(book_side *bs, level *l);
 ** empty levels and makes a balanced tree of the others, O(n); slots[0, n)
 ** then holds those, in order. For a call that empties many at once. */
 void side_rebuild(book_side *bs, uint32_t *slots);
+/* Writes the slots of the side's levels to slots[0, n) in key order (worst
+** first), O(n) plus, on a tick map, a read of its bitmap. */
+void side_order(const book_side *bs, uint32_t *slots);
 int side_check(const book_side *bs);
 
 typedef struct book {

@@ -358,14 +358,20 @@ static void deep_sweep(deep_book *d, uint64_t id_next) {
   CHECK_EQ(qty < can ? qty : can, (int64_t)(d->traded - before));
 }
 
-static void test_deep_books_build_and_empty_in_random_order(void) {
+/* price_cap_minor 0: no cap, so the sides are red-black trees; a cap just
+** above every price the test uses makes them tick maps (levels.c). */
+static void deep_books_build_and_empty(int64_t price_cap_minor) {
   static deep_book d;
   memset(&d, 0, sizeof d);
   d.x = 20261205;
   imx_engine_config cfg = {.orders_max = DEEP_IDS, .services_max = 1,
                            .on_event = deep_event, .ctx = &d};
   CHECK_EQ(IMX_OK, imx_engine_create(&cfg, &E));
-  S = add_service(1, 1, 1, DEEP_MID - DEEP_LO); /* every resting price fits */
+  /* Every resting price fits, and a sweep's limit up to 60 past them. */
+  imx_service_config sc = {.tick_minor = 1, .lot = 1, .divisible = 1,
+                           .levels_max = DEEP_MID - DEEP_LO,
+                           .price_cap_minor = price_cap_minor};
+  CHECK_EQ(IMX_OK, imx_engine_service_add(E, &sc, &S));
   uint64_t id_next = 1, checks = 0;
   /* Build: 6,000 orders at random prices, so most open a level somewhere
   ** in the middle of thousands. */
@@ -425,6 +431,70 @@ static void test_deep_books_build_and_empty_in_random_order(void) {
   deep_compare(__LINE__, &d, id_next, BID);
   CHECK(checks > 2500);
   finish();
+}
+
+/* The tick map's edges: a map of one bitmap word (cap 60) and one of three
+** levels (cap 4,100: 65 words, then 2, then 1), in an auction book so that
+** market bids take the last rank. Bids at every price in a scattered
+** order, then cancelled in another, the levels compared with what must
+** rest after each step: neighbours across word boundaries and an empty
+** side both come up. */
+static void tick_map_edges(int64_t cap) {
+  enum { PRICES_MAX = 4100 };
+  static uint64_t id_at[PRICES_MAX + 2]; /* by price; [cap + 1]: market */
+  static imx_level_info got[PRICES_MAX + 2];
+  E = create_engine(PRICES_MAX + 2, 1, &R);
+  imx_service_config sc = {.tick_minor = 1, .lot = 1, .divisible = 1,
+                           .levels_max = 420, .mode = IMX_MODE_AUCTION,
+                           .price_cap_minor = cap};
+  CHECK_EQ(IMX_OK, imx_engine_service_add(E, &sc, &S));
+  uint32_t n = (uint32_t)cap + 1, step = 7; /* 7 is prime to both caps + 1 */
+  uint32_t resting = 0;
+  for (int pass = 0; pass < 2; pass++)
+    for (uint32_t k = 0, p = 0; k < n; k++, p = (p + step) % n) {
+      int64_t price = p == 0 ? IMX_PRICE_MARKET : (int64_t)p;
+      uint64_t *id = &id_at[p == 0 ? cap + 1 : p];
+      if (pass == 0) {
+        /* Only every tenth price on the deep map: levels_max is 420. */
+        if (cap > 64 && p % 10 != 0) continue;
+        imx_order_new o = {S, A, BID, GTC, 0, 1, price, 0, 0};
+        CHECK_EQ(IMX_OK, imx_engine_order_new(E, &o, id));
+        resting++;
+      } else {
+        if (*id == 0) continue;
+        CHECK_EQ(IMX_OK, imx_engine_order_cancel(E, *id));
+        *id = 0;
+        resting--;
+      }
+      CHECK_EQ(0, imx_engine_check(E));
+      /* Best first: market, then the highest price. */
+      uint32_t got_n = imx_engine_levels(E, S, BID, got, PRICES_MAX + 2), m = 0;
+      CHECK_EQ(resting, got_n);
+      if (id_at[cap + 1] != 0)
+        CHECK_EQ(IMX_PRICE_MARKET, got[m++].price_minor);
+      for (int64_t q = cap; q >= 1 && m <= got_n; q--)
+        if (id_at[q] != 0) {
+          CHECK(m < got_n);
+          if (m < got_n) CHECK_EQ(q, got[m].price_minor);
+          m++;
+        }
+      CHECK_EQ(got_n, m);
+    }
+  CHECK_EQ(0, imx_engine_open_orders(E));
+  finish();
+}
+
+static void test_tick_map_edges_one_word_and_three_levels(void) {
+  tick_map_edges(60);
+  tick_map_edges(4100);
+}
+
+static void test_deep_books_build_and_empty_in_random_order(void) {
+  deep_books_build_and_empty(0);
+}
+
+static void test_deep_books_on_a_tick_map_build_and_empty_in_random_order(void) {
+  deep_books_build_and_empty(DEEP_HI + 100);
 }
 
 /* ============================================================ ioc, fok */
@@ -2205,6 +2275,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_levels_report_totals_best_first),
       CHECK_CASE(test_emptied_level_is_free_again),
       CHECK_CASE(test_deep_books_build_and_empty_in_random_order),
+      CHECK_CASE(test_deep_books_on_a_tick_map_build_and_empty_in_random_order),
+      CHECK_CASE(test_tick_map_edges_one_word_and_three_levels),
       /* ioc, fok */
       CHECK_CASE(test_ioc_remainder_is_cancelled),
       CHECK_CASE(test_ioc_that_trades_nothing_is_cancelled_whole),

@@ -1785,6 +1785,11 @@ static scenario deep_scenario(uint64_t seed, int continuous) {
     sc.svc[0] = (imx_service_config)SERVICE(1, 1, 1, seed == 3 ? 1500 : 0);
     if (seed % 3 == 2) sc.svc[0] = (imx_service_config)SERVICE(5, 10, 1, 0);
   }
+  /* Odd seeds cap the price at the band's top, which makes the side a
+  ** tick map (levels.c) instead of a tree: both hold thousands of levels. */
+  if (seed % 2 == 1)
+    sc.svc[0].price_cap_minor =
+        sc.svc[0].tick_minor * (DEEP_MID_TICKS + DEEP_BAND_TICKS);
   sc.ncc = 60;
   sc.risk = seed % 2 == 0;
   sc.ccs_max = sc.ncc + 1;
