@@ -40,8 +40,10 @@
 ** order between its sides, so self-trade prevention refuses an order at
 ** entry when its cost centre is on the other side -- and how many ioc/fok
 ** orders a book holds (cancelled at the call). The counts live in a pool
-** of positions_max entries found through an imx_hash and are removed when
-** both sides reach 0, so only pairs with open orders take room.
+** of positions_max entries found through an imx_hash; a pair whose sides
+** both reach 0 stays in the table, idle, until a new pair finds no free
+** entry, and then all idle ones go at once (count_sweep), so only pairs
+** with open orders take room.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +64,7 @@ int auction_service_added(imx_engine *e, uint32_t levels) {
       return -1;
     e->memory_bytes += (e->count_index.mask + 1) * sizeof(uint32_t);
     for (uint32_t i = 0; i < n; i++)
-      e->counts[i].open[0] = i + 1 < n ? i + 1 : NIL;
+      e->counts[i] = (auction_count){NIL, NIL, {i + 1 < n ? i + 1 : NIL, 0}};
     e->counts_free = 0;
     e->scratch_avail = eng_alloc(e, e->pool_n, sizeof(int64_t));
     e->scratch_excl = eng_alloc(e, e->pool_n, sizeof(uint32_t));
@@ -141,6 +143,28 @@ static auction_count *count_find(const imx_engine *e, uint32_t cc,
   return i == NIL ? NULL : &e->counts[e->count_index.slots[i]];
 }
 
+/* Makes count_index anew from the counts still in use, freeing the idle
+** ones: one pass in slot order, when a new pair finds no free slot. Idle
+** counts stay until then because removing each as it empties (a probe of
+** the table and a shift of its chain, far from the book) was a tenth of a
+** call over a large book, which empties most of them. */
+static void count_sweep(imx_engine *e) {
+  imx_hash *h = &e->count_index;
+  memset(h->slots, 0xff, ((size_t)h->mask + 1) * sizeof *h->slots); /* NIL */
+  h->n = 0;
+  e->counts_free = NIL;
+  e->counts_idle = 0;
+  for (uint32_t k = e->positions_max; k-- > 0;) {
+    auction_count *c = &e->counts[k];
+    if (c->service != NIL && c->open[0] + c->open[1] > 0) {
+      imx_hash_put(h, count_key(c->cc, c->service), k);
+      continue;
+    }
+    *c = (auction_count){NIL, NIL, {e->counts_free, 0}};
+    e->counts_free = k;
+  }
+}
+
 /* May the order enter the auction book? Nothing changes: the counts are
 ** made only once every check of the order has passed
 ** (auction_order_opened), so a rejected order leaves nothing behind. */
@@ -148,7 +172,9 @@ imx_status auction_check_entry(const imx_engine *e, const imx_order_new *o) {
   IMX_ASSERT(e->books[o->service].mode == IMX_MODE_AUCTION);
   IMX_ASSERT(o->side == IMX_BID || o->side == IMX_OFFER);
   const auction_count *c = count_find(e, o->cc, o->service);
-  if (c == NULL) return e->counts_free == NIL ? IMX_E_POSITIONS_FULL : IMX_OK;
+  if (c == NULL)
+    return e->counts_free == NIL && e->counts_idle == 0 ? IMX_E_POSITIONS_FULL
+                                                        : IMX_OK;
   /* No time order runs between the sides of a call, so a cost centre
   ** that is on one side may not join the other. */
   return c->open[!o->side] > 0 ? IMX_E_SELF_TRADE : IMX_OK;
@@ -160,6 +186,7 @@ void auction_order_opened(imx_engine *e, order *o) {
   uint32_t k = NIL;
   auction_count *c = count_find(e, o->cc, o->service);
   if (c == NULL) {
+    if (e->counts_free == NIL) count_sweep(e);
     k = e->counts_free;
     IMX_ASSERT(k != NIL); /* auction_check_entry saw room */
     c = &e->counts[k];
@@ -168,6 +195,10 @@ void auction_order_opened(imx_engine *e, order *o) {
     imx_hash_put(&e->count_index, count_key(o->cc, o->service), k);
   } else {
     k = (uint32_t)(c - e->counts);
+    if (c->open[0] + c->open[1] == 0) {
+      IMX_ASSERT(e->counts_idle > 0);
+      e->counts_idle--;
+    }
   }
   IMX_ASSERT(c->open[!o->side] == 0);
   c->open[o->side]++;
@@ -176,31 +207,13 @@ void auction_order_opened(imx_engine *e, order *o) {
   if (o->stars) b->restricted++;
 }
 
-/* For a caller about to close o (after prefetching its counts): when o is
-** the last order of its (cost centre, service), closing it deletes from
-** count_index, so start loading that chain's first slot. */
-void auction_close_prefetch(const imx_engine *e, const order *o) {
-  const auction_count *c = &e->counts[o->count];
-  if (c->open[o->side] == 1 && c->open[!o->side] == 0)
-    __builtin_prefetch(&e->count_index.slots[imx_hash_first(
-                           &e->count_index, count_key(o->cc, o->service))], 1);
-}
-
-/* The order keeps its counts slot, so closing one needs the hash only when
-** its (cost centre, service) has no order left on either side. */
+/* The order keeps its counts slot, so closing one touches only that. */
 void auction_order_closed(imx_engine *e, const order *o) {
   book *b = &e->books[o->service];
   IMX_ASSERT(b->mode == IMX_MODE_AUCTION && o->count < e->positions_max);
-  uint32_t k = o->count;
-  auction_count *c = &e->counts[k];
+  auction_count *c = &e->counts[o->count];
   IMX_ASSERT(c->cc == o->cc && c->service == o->service && c->open[o->side] > 0);
-  if (--c->open[o->side] == 0 && c->open[!o->side] == 0) {
-    uint32_t i = count_pos(e, o->cc, o->service);
-    IMX_ASSERT(i != NIL && e->count_index.slots[i] == k);
-    imx_hash_del(&e->count_index, i, e, count_hash_of);
-    c->open[0] = e->counts_free;
-    e->counts_free = k;
-  }
+  if (--c->open[o->side] == 0 && c->open[!o->side] == 0) e->counts_idle++;
   if (o->tif == IMX_TIF_IOC || o->tif == IMX_TIF_FOK) {
     IMX_ASSERT(b->immediate > 0);
     b->immediate--;
@@ -225,7 +238,7 @@ int auction_check(const imx_engine *e) {
     if (e->count_index.slots[i] != o->count) return 58;
     n[2 * e->count_index.slots[i] + o->side]++;
   }
-  uint32_t held = 0;
+  uint32_t held = 0, idle = 0;
   for (uint32_t i = 0; i <= e->count_index.mask; i++) {
     uint32_t k = e->count_index.slots[i];
     if (k == IMX_HASH_NIL) continue;
@@ -233,12 +246,13 @@ int auction_check(const imx_engine *e) {
     if (count_pos(e, c->cc, c->service) != i) return 51;
     if (c->open[0] != n[2 * k] || c->open[1] != n[2 * k + 1]) return 52;
     if (c->open[0] > 0 && c->open[1] > 0) return 53; /* self-trade */
-    if (c->open[0] + c->open[1] == 0) return 54;
+    idle += c->open[0] + c->open[1] == 0;
     held++;
   }
+  if (idle != e->counts_idle) return 54;
   uint32_t free_n = 0;
   for (uint32_t k = e->counts_free; k != NIL; k = e->counts[k].open[0])
-    if (++free_n > e->positions_max) return 55;
+    if (++free_n > e->positions_max || e->counts[k].service != NIL) return 55;
   if (held != e->count_index.n || held + free_n != e->positions_max) return 55;
   for (uint32_t svc = 0; svc < e->services_n; svc++) {
     const book *b = &e->books[svc];

@@ -636,10 +636,9 @@ void eng_retire_prefetch(const imx_engine *e, uint32_t slot) {
 
 /* The second step of eng_retire_prefetch, a while after it: the first of
 ** its cost centre's list (and not the last) tells the last, which by_cc
-** names; the last auction order of a cost centre deletes its counts. */
+** names. */
 void eng_retire_prefetch_last(const imx_engine *e, uint32_t slot) {
   const order *o = &e->pool[slot];
-  if (e->books[o->service].mode == IMX_MODE_AUCTION) auction_close_prefetch(e, o);
   if (o->cc_prev != NIL || o->cc_next == NIL) return;
   uint32_t tail = e->by_cc.direct[o->cc & e->by_cc.mask];
   if (tail != NIL) __builtin_prefetch(&e->pool[tail], 1);

@@ -502,8 +502,10 @@ struct imx_engine {
 
   /* auction.c */
   auction_count *counts;   /* pool of positions_max, free ones chained
-                           ** through open[0]                            */
+                           ** through open[0], their cc and service NIL  */
   uint32_t counts_free;
+  uint32_t counts_idle;    /* counts in count_index at 0 on both sides:
+                           ** removed only when a new pair needs room   */
   imx_hash count_index;    /* (cc, service) -> counts slot              */
   uint32_t *check_counts;  /* scratch of auction_check: 2 per slot      */
   int64_t *scratch_qty;    /* one call: qty per level, both sides, by
@@ -599,7 +601,6 @@ void auction_free(imx_engine *e);
 imx_status auction_check_entry(const imx_engine *e, const imx_order_new *o);
 void auction_order_opened(imx_engine *e, order *o);
 void auction_order_closed(imx_engine *e, const order *o);
-void auction_close_prefetch(const imx_engine *e, const order *o);
 int auction_check(const imx_engine *e);
 
 /* ------------------------------------------------------------ snapshots */

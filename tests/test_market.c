@@ -1047,6 +1047,34 @@ static void test_rejected_auction_order_leaves_no_position(void) {
   finish();
 }
 
+/* A call that fills every order leaves their (cost centre, service) pairs
+** idle, not removed one by one; a new pair then takes the room of idle
+** ones, and positions_full still comes once every pair holds an order. A
+** pair that went idle and returns keeps its side rule. */
+static void test_pairs_emptied_by_a_call_make_room_for_new_ones(void) {
+  imx_engine_config cfg = {.orders_max = 64, .services_max = 4,
+                           .positions_max = 2};
+  E = engine_create(cfg, &R);
+  S = add_service(AUCTION, 1, 1, 0);
+  BUY(A, 5, 100);  /* 1 */
+  SELL(B, 5, 100); /* 2 */
+  CHECK_EQ(IMX_E_POSITIONS_FULL, submit(S, C, BID, GTC, 0, 1, 100));
+  CHECK_EQ(IMX_OK, run(100));
+  CHECK_EQ(5, RES.volume);
+  CHECK_EQ(0, imx_engine_open_orders(E));
+  CHECK_EQ(0, imx_engine_check(E));
+  BUY(C, 1, 90);   /* 3: takes an idle pair's room */
+  SELL(D, 1, 110); /* 4 */
+  CHECK_EQ(0, imx_engine_check(E));
+  CHECK_EQ(IMX_E_POSITIONS_FULL, submit(S, A, BID, GTC, 0, 1, 90));
+  CHECK_EQ(IMX_OK, cancel(3));
+  /* C's pair is idle again: C may offer now, and then not bid. */
+  SELL(C, 1, 120); /* 5 */
+  CHECK_EQ(IMX_E_SELF_TRADE, submit(S, C, BID, GTC, 0, 1, 90));
+  CHECK_EQ(0, imx_engine_check(E));
+  finish();
+}
+
 /* tenders_per_cc_max bounds the tenders one receiver keeps open; a tender
 ** that ends (cancelled, awarded, unfilled) makes room again. */
 static void test_open_tenders_per_cost_centre_are_limited(void) {
@@ -2378,6 +2406,7 @@ int main(int argc, char **argv) {
       /* risk */
       CHECK_CASE(test_open_orders_per_cost_centre_are_limited),
       CHECK_CASE(test_rejected_auction_order_leaves_no_position),
+      CHECK_CASE(test_pairs_emptied_by_a_call_make_room_for_new_ones),
       CHECK_CASE(test_open_tenders_per_cost_centre_are_limited),
       CHECK_CASE(test_budgets_whose_sum_passes_the_bound_are_refused),
       CHECK_CASE(test_market_at_the_budget_bound_trades_without_overflow),
