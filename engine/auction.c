@@ -855,8 +855,7 @@ imx_status imx_engine_auction_run(imx_engine *e, uint32_t service,
                         ? restricted_pass(e, b, service, r.price_minor, r.volume, 0)
                         : 0;
   imx_event ev;
-  memset(&ev, 0, sizeof ev);
-  ev.type = IMX_EV_AUCTION;
+  eng_event_start(&ev, IMX_EV_AUCTION);
   ev.service = service;
   ev.price_minor = r.price_minor;
   ev.qty = r.volume + volume2;

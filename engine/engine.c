@@ -131,11 +131,9 @@ const char *imx_event_type_name(imx_event_type t) {
 
 void eng_emit(imx_engine *e, const imx_event *ev) { e->on_event(e->ctx, ev); }
 
-/* Events are zeroed whole (padding too) so that equal event streams are
-** equal byte for byte. */
+/* The fields every event about one order has. */
 static void ev_order(imx_event *ev, imx_event_type type, const order *o) {
-  memset(ev, 0, sizeof *ev);
-  ev->type = type;
+  eng_event_start(ev, type);
   ev->service = o->service;
   ev->order_id = o->id;
   ev->cc = o->cc;
@@ -180,8 +178,7 @@ imx_status eng_reject(imx_engine *e, uint64_t order_id, imx_status why,
                       int64_t available) {
   imx_event ev;
   IMX_ASSERT(why != IMX_OK);
-  memset(&ev, 0, sizeof ev);
-  ev.type = IMX_EV_REJECTED;
+  eng_event_start(&ev, IMX_EV_REJECTED);
   ev.order_id = order_id;
   ev.status = why;
   ev.available = available;
@@ -193,8 +190,7 @@ void eng_emit_trade(imx_engine *e, const order *buy, const order *sell,
                     int64_t qty, int64_t price_minor, imx_side aggressor) {
   imx_event ev;
   IMX_ASSERT(buy->side == IMX_BID && sell->side == IMX_OFFER);
-  memset(&ev, 0, sizeof ev);
-  ev.type = IMX_EV_TRADE;
+  eng_event_start(&ev, IMX_EV_TRADE);
   ev.service = buy->service;
   ev.trade_id = e->trade_id_next++;
   ev.buy_order_id = buy->id;

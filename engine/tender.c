@@ -150,8 +150,7 @@ static int64_t quote_score(const imx_engine *e, const tender *t, const quote *q)
 /* --------------------------------------------------------------- events */
 
 static void ev_tender(imx_event *ev, imx_event_type type, const tender *t) {
-  memset(ev, 0, sizeof *ev);
-  ev->type = type;
+  eng_event_start(ev, type);
   ev->service = t->service;
   ev->tender_id = t->id;
   ev->cc = t->cc;
@@ -173,8 +172,7 @@ static imx_status reject_quote(imx_engine *e, uint64_t tender_id,
                                uint64_t quote_id, imx_status why,
                                int64_t available) {
   imx_event ev;
-  memset(&ev, 0, sizeof ev);
-  ev.type = IMX_EV_REJECTED;
+  eng_event_start(&ev, IMX_EV_REJECTED);
   ev.tender_id = tender_id;
   ev.quote_id = quote_id;
   ev.status = why;
@@ -252,8 +250,7 @@ static void award_to(imx_engine *e, tender *t, const quote *q) {
   imx_event ev;
   risk_settle(e, t->cc, t->qty * t->ceiling_minor, q->cc, t->service, t->qty,
               q->price_minor);
-  memset(&ev, 0, sizeof ev);
-  ev.type = IMX_EV_TRADE;
+  eng_event_start(&ev, IMX_EV_TRADE);
   ev.service = t->service;
   ev.trade_id = e->trade_id_next++;
   ev.buyer_cc = t->cc;
