@@ -26,7 +26,9 @@
 ** Fills. The venue reports every fill synchronously (on_fill); a fill is
 ** booked to the buyer's receiver row and the seller's provider row, found by
 ** (cost centre, service, side) in a hash index built once (so a scenario may
-** have one provider and one receiver row per cost centre and service). Each
+** have one provider and one receiver row per cost centre and service); a
+** fill in the service in session, as every fill is in-process, is looked up
+** in the session's own table by cost centre and side instead. Each
 ** order a row placed this session has a slot (id, open qty) in slots[],
 ** parallel to the schedule entries: a row never has more orders open than
 ** units. The slots that may still be open are [cursor, top); a fill is
@@ -77,6 +79,7 @@
 #define ROUNDS_DEFAULT 30u
 #define ROUNDS_MAX 100000u
 #define NO_ROW UINT32_MAX
+#define NO_SVC UINT32_MAX
 
 /* An order a row placed this session. */
 typedef struct slot {
@@ -161,6 +164,9 @@ typedef struct market {
   porder *porders_tmp;   /* as many, for sorting                    */
   uint32_t *index;       /* (cc, service, side) -> row; NO_ROW empty */
   uint32_t index_mask;
+  uint32_t session_svc;  /* the service in session; NO_SVC between     */
+  uint32_t *session_rows; /* [2 * ccs_n] its rows: cc * 2 + side -> row,
+                         ** NO_ROW; the index without hashing or probing */
   int64_t *last_price;   /* [services_n] last clearing price, or 0   */
   shout *shouts;         /* [services_n * ZIP_MEMORY] rings         */
   uint64_t *shout_seq;   /* [services_n] shouts so far              */
@@ -503,13 +509,20 @@ static int reputations_set(market *m) {
   return 0;
 }
 
+/* The row of a fill's cost centre: from the session's table when the fill
+** is in the service in session (every fill of the in-process engine),
+** else from the hash index. */
+static uint32_t fill_row(const market *m, uint32_t cc, uint32_t service, sim_side side) {
+  if (service == m->session_svc && cc < m->sc->ccs_n)
+    return m->session_rows[(size_t)cc * 2 + side];
+  return service < m->sc->services_n ? row_find(m, cc, service, side) : NO_ROW;
+}
+
 static void on_fill(void *ctx, const sim_fill *f) {
   market *m = ctx;
   const sim_scenario *sc = m->sc;
-  uint32_t b = f->service < sc->services_n
-                   ? row_find(m, f->buyer_cc, f->service, SIM_RECEIVER) : NO_ROW;
-  uint32_t s = f->service < sc->services_n
-                   ? row_find(m, f->seller_cc, f->service, SIM_PROVIDER) : NO_ROW;
+  uint32_t b = fill_row(m, f->buyer_cc, f->service, SIM_RECEIVER);
+  uint32_t s = fill_row(m, f->seller_cc, f->service, SIM_PROVIDER);
   if (b == NO_ROW || s == NO_ROW || f->qty <= 0 || f->price_minor <= 0) {
     m->failed = 1;
     snprintf(m->err, sizeof m->err, "a fill for cost centres %u -> %u in "
@@ -854,8 +867,18 @@ static int session_auction(market *m, uint32_t s) {
   return 0;
 }
 
+/* Sets (or clears, with NO_ROW) service s's rows in m->session_rows. */
+static void session_rows_set(market *m, uint32_t s, int clear) {
+  for (uint32_t i = m->by_svc.off[s]; i < m->by_svc.off[s + 1]; i++) {
+    uint32_t r = m->by_svc.rows[i];
+    m->session_rows[(size_t)m->rows[r].cc * 2 + m->rows[r].side] = clear ? NO_ROW : r;
+  }
+  m->session_svc = clear ? NO_SVC : s;
+}
+
 /* One service's session, then its open orders cancelled. */
 static int session(market *m, uint32_t s) {
+  session_rows_set(m, s, 0);
   int rc = m->sc->services[s].auction ? session_auction(m, s)
                                       : session_continuous(m, s);
   for (uint32_t i = m->by_svc.off[s]; rc == 0 && i < m->by_svc.off[s + 1]; i++) {
@@ -864,6 +887,7 @@ static int session(market *m, uint32_t s) {
     m->rows[r].placed = m->rows[r].cursor = m->rows[r].top = 0;
     m->rows[r].offered = 0;
   }
+  session_rows_set(m, s, 1);
   return rc;
 }
 
@@ -959,6 +983,7 @@ static int alloc_all(market *m) {
   m->last_price = calloc(svcs, sizeof *m->last_price);
   m->shouts = calloc(svcs * ZIP_MEMORY, sizeof *m->shouts);
   m->shout_seq = calloc(svcs, sizeof *m->shout_seq);
+  m->session_rows = malloc(((size_t)sc->ccs_n + 1) * 2 * sizeof *m->session_rows);
   if (sc->quality_on) {
     m->rep_n = calloc((size_t)sc->providers_n + 1, sizeof *m->rep_n);
     m->rep_sum = calloc((size_t)sc->providers_n + 1, sizeof *m->rep_sum);
@@ -969,9 +994,10 @@ static int alloc_all(market *m) {
     m->zip_units = calloc(units, sizeof *m->zip_units);
   }
   if (!m->eff || !m->scratch || !m->slots || !m->rows || !m->last_price ||
-      !m->shouts || !m->shout_seq || (m->agents == SIM_AGENTS_ZIP && (!m->zip || !m->zip_units)))
+      !m->shouts || !m->shout_seq || !m->session_rows || (m->agents == SIM_AGENTS_ZIP && (!m->zip || !m->zip_units)))
     return -1;
   rows_init(m);
+  memset(m->session_rows, 0xff, ((size_t)sc->ccs_n + 1) * 2 * sizeof *m->session_rows);
   return group_by_service(m);
 }
 
@@ -991,6 +1017,7 @@ static void free_all(market *m) {
   free(m->last_price);
   free(m->shouts);
   free(m->shout_seq);
+  free(m->session_rows);
   free(m->rep_n);
   free(m->rep_sum);
 }
@@ -1025,6 +1052,7 @@ int sim_market_run(const sim_scenario *sc, const sim_market_opts *o,
   m.patience = m.rounds / 2 > 1 ? m.rounds / 2 : 1;
   m.run = &r->market;
   m.placing_row = NO_ROW;
+  m.session_svc = NO_SVC;
   sim_rng_seed(&m.rng, o->seed);
   sim_rng_seed(&m.qrng, sim_quality_seed(sc, 1));
   int rc = alloc_all(&m) != 0 ? -1 : index_build(&m, errbuf, errcap);
