@@ -239,12 +239,18 @@ static int64_t price_max_of(const market *m, uint32_t row) {
   return m->sc->services[m->rows[row].service].price_max_minor;
 }
 
+/* x / tick and x % tick, with no division for the usual tick of one minor
+** unit: they run for every price an agent makes, where a 64-bit division
+** costs more than the rest of the price. */
+static int64_t per_tick(int64_t x, int64_t tick) { return tick == 1 ? x : x / tick; }
+static int64_t off_tick(int64_t x, int64_t tick) { return tick == 1 ? 0 : x % tick; }
+
 /* A bid: down to the tick, at most price_max; 0 when below one tick. */
 static int64_t bid_price(const market *m, uint32_t row, int64_t p) {
   int64_t tick = tick_of(m, row), max = price_max_of(m, row);
   if (p > max) p = max;
   if (p < tick) return 0;
-  return p - p % tick;
+  return p - off_tick(p, tick);
 }
 
 /* An offer: up to the tick, at least one tick; 0 when above price_max. */
@@ -252,7 +258,7 @@ static int64_t offer_price(const market *m, uint32_t row, int64_t p) {
   int64_t tick = tick_of(m, row), max = price_max_of(m, row);
   if (p < tick) p = tick;
   if (p > max) return 0;
-  p += (tick - p % tick) % tick;
+  p += off_tick(tick - off_tick(p, tick), tick);
   return p <= max ? p : 0;
 }
 
@@ -264,15 +270,15 @@ static int64_t limit_of(const market *m, uint32_t row, int64_t k) {
 
 /* A zero-intelligence price for unit k: constrained (zi-c) or not. */
 static int64_t zi_price(market *m, uint32_t row, int64_t k, int constrained) {
-  int64_t tick = tick_of(m, row), top = price_max_of(m, row) / tick;
+  int64_t tick = tick_of(m, row), top = per_tick(price_max_of(m, row), tick);
   int64_t limit = limit_of(m, row, k);
   if (top < 1) return 0;
   if (m->rows[row].side == SIM_RECEIVER) {
-    int64_t hi = constrained ? (limit < top * tick ? limit / tick : top) : top;
+    int64_t hi = constrained ? (limit < top * tick ? per_tick(limit, tick) : top) : top;
     return hi < 1 ? 0 : tick * sim_rng_range(&m->rng, 1, hi);
   }
   int64_t lo = 1;
-  if (constrained && limit > tick) lo = (limit + tick - 1) / tick;
+  if (constrained && limit > tick) lo = per_tick(limit + tick - 1, tick);
   return lo > top ? 0 : tick * sim_rng_range(&m->rng, lo, top);
 }
 
