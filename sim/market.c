@@ -116,6 +116,7 @@ typedef struct porder {
   uint32_t seq;    /* collection order: rows shuffled, best first  */
   uint32_t bid;
   uint32_t slot;   /* once placed: the row's slot; NO_SLOT if not  */
+  uint32_t rank;   /* sort_collected's key                         */
 } porder;
 
 #define NO_SLOT UINT32_MAX
@@ -682,22 +683,50 @@ static uint32_t porder_key(const porder *x) {
 }
 
 /* Sorts the collected orders by porder_key, stably (so that within a key
-** they stay in collection order): an LSD radix sort, 11 bits a pass. */
+** they stay in collection order): an LSD radix sort. It sorts on a rank in
+** the same order as porder_key: a bid's price above the lowest bid, an
+** offer's below the highest offer, the offers after all bids. The ranks
+** span the prices actually bid and offered, not 32 bits, so a session
+** needs as few passes of at most 11 bits as that span has (two for a span
+** under 2^22, where porder_key took three). */
 static void sort_collected(market *m, uint32_t n) {
-  enum { BITS = 11, BUCKETS = 1 << BITS };
-  uint32_t count[BUCKETS];
+  enum { BITS_MAX = 11 };
   porder *src = m->porders, *dst = m->porders_tmp;
-  for (int shift = 0; shift < 32; shift += BITS) {
-    memset(count, 0, sizeof count);
-    for (uint32_t i = 0; i < n; i++) count[(porder_key(&src[i]) >> shift) & (BUCKETS - 1)]++;
+  int64_t bid_lo = INT64_MAX, bid_hi = 0, offer_hi = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    int64_t p = src[i].price_minor;
+    assert(p >= 1 && p <= IMX_PRICE_MAX_MINOR);
+    if (src[i].bid) {
+      if (p < bid_lo) bid_lo = p;
+      if (p > bid_hi) bid_hi = p;
+    } else if (p > offer_hi) {
+      offer_hi = p;
+    }
+  }
+  /* Prices are under 2^30, so ranks are under 2^31. */
+  uint32_t bids_span = bid_hi ? (uint32_t)(bid_hi - bid_lo + 1) : 0, top = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    porder *x = &src[i];
+    x->rank = x->bid ? (uint32_t)(x->price_minor - bid_lo)
+                     : bids_span + (uint32_t)(offer_hi - x->price_minor);
+    if (x->rank > top) top = x->rank;
+  }
+  int bits = 0;
+  while (bits < 32 && top >> bits) bits++;
+  int passes = (bits + BITS_MAX - 1) / BITS_MAX;
+  int width = passes ? (bits + passes - 1) / passes : 0;
+  uint32_t count[1u << BITS_MAX], mask = (1u << width) - 1;
+  for (int pass = 0; pass < passes; pass++) {
+    int shift = pass * width;
+    memset(count, 0, (mask + 1) * sizeof *count);
+    for (uint32_t i = 0; i < n; i++) count[(src[i].rank >> shift) & mask]++;
     uint32_t sum = 0;
-    for (uint32_t b = 0; b < BUCKETS; b++) {
+    for (uint32_t b = 0; b <= mask; b++) {
       uint32_t c = count[b];
       count[b] = sum;
       sum += c;
     }
-    for (uint32_t i = 0; i < n; i++)
-      dst[count[(porder_key(&src[i]) >> shift) & (BUCKETS - 1)]++] = src[i];
+    for (uint32_t i = 0; i < n; i++) dst[count[(src[i].rank >> shift) & mask]++] = src[i];
     porder *t = src;
     src = dst;
     dst = t;
