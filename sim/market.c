@@ -115,11 +115,16 @@ typedef struct porder {
   uint32_t qty;
   uint32_t seq;    /* collection order: rows shuffled, best first  */
   uint32_t bid;
-  uint32_t slot;   /* once placed: the row's slot; NO_SLOT if not  */
+  uint32_t slot;   /* once placed: its slot in m->slots; NO_SLOT if
+                   ** not placed or rejected                        */
   uint32_t rank;   /* sort_collected's key                         */
 } porder;
 
 #define NO_SLOT UINT32_MAX
+/* How far ahead a loop over rows in no order in memory asks for the next
+** row's line: far enough to cover a miss, while the lines asked for stay
+** a handful. */
+#define PREFETCH_AHEAD 8u
 
 /* ZIP state, in integers: margins and rates in millionths, prices and
 ** momentum in thousandths of a minor unit ("milli"). Each schedule entry
@@ -754,12 +759,17 @@ static int place_collected(market *m, uint32_t n_orders, uint32_t *bids_out) {
   uint32_t i = 0, o = bids;
   while (i < bids || o < n_orders) {
     int take_bid = o == n_orders || (i < bids && m->porders[i].seq < m->porders[o].seq);
+    /* The rows come in price order, so in no order in memory: ask for
+    ** the mrow of this side's order a few places on. */
+    uint32_t ahead = (take_bid ? i : o) + PREFETCH_AHEAD;
+    if (ahead < (take_bid ? bids : n_orders))
+      __builtin_prefetch(&m->rows[m->porders[ahead].row], 1);
     porder *x = &m->porders[take_bid ? i++ : o++];
-    mrow *mr = &m->rows[x->row];
-    uint32_t j = mr->placed;
+    const mrow *w = &m->rows[x->row];
+    uint32_t j = w->placed;
     int64_t filled = 0;
     if (place(m, x->row, j, x->qty, x->price_minor, &filled) != 0) return -1;
-    x->slot = filled < 0 ? NO_SLOT : j;
+    x->slot = filled < 0 ? NO_SLOT : w->off + j;
   }
   return 0;
 }
@@ -769,12 +779,15 @@ static int place_collected(market *m, uint32_t n_orders, uint32_t *bids_out) {
 ** its tree of levels removes in O(1) plus the rebalancing. */
 static int cancel_collected(market *m, uint32_t n_orders) {
   for (uint32_t i = n_orders; i-- > 0;) {
+    /* Most orders the call filled are skipped at once: ask for the slot
+    ** a few orders on, or each one is a cache miss in a row. */
+    if (i >= PREFETCH_AHEAD && m->porders[i - PREFETCH_AHEAD].slot != NO_SLOT)
+      __builtin_prefetch(&m->slots[m->porders[i - PREFETCH_AHEAD].slot], 1);
     const porder *x = &m->porders[i]; /* offers, then bids: best first */
     if (x->slot == NO_SLOT) continue;
-    const mrow *w = &m->rows[x->row];
-    slot *sl = &m->slots[w->off + x->slot];
+    slot *sl = &m->slots[x->slot];
     if (sl->open == 0) continue;
-    if (m->venue->ops->cancel(m->venue, w->cc, sl->id) != 0) return -1;
+    if (m->venue->ops->cancel(m->venue, m->rows[x->row].cc, sl->id) != 0) return -1;
     sl->open = 0;
   }
   return 0;
