@@ -808,7 +808,10 @@ static void shuffle(market *m, uint32_t *a, uint32_t n) {
 ** one side has none left (nothing more can trade). */
 static uint32_t active_rows(market *m, uint32_t s) {
   uint32_t n = 0, sides[2] = {0, 0};
-  for (uint32_t i = m->by_svc.off[s]; i < m->by_svc.off[s + 1]; i++) {
+  uint32_t end = m->by_svc.off[s + 1];
+  for (uint32_t i = m->by_svc.off[s]; i < end; i++) {
+    /* A service's rows are spread over m->rows: ask a few rows ahead. */
+    if (i + PREFETCH_AHEAD < end) __builtin_prefetch(&m->rows[m->by_svc.rows[i + PREFETCH_AHEAD]]);
     uint32_t r = m->by_svc.rows[i];
     const mrow *w = &m->rows[r];
     if (w->done >= (int64_t)w->n) continue;
@@ -868,6 +871,8 @@ static int session_continuous(market *m, uint32_t s) {
     uint32_t n = active_rows(m, s);
     if (n == 0) break;
     for (uint32_t i = 0; i < n; i++) {
+      /* Shuffled: each row's turn would begin with a miss on its mrow. */
+      if (i + PREFETCH_AHEAD < n) __builtin_prefetch(&m->rows[m->order[i + PREFETCH_AHEAD]], 1);
       uint32_t r = m->order[i];
       if (m->rows[r].done >= (int64_t)m->rows[r].n) continue;
       int rc = m->agents == SIM_AGENTS_TRUTHFUL ? place_schedule(m, r)
