@@ -56,6 +56,7 @@ typedef struct flat {
   int64_t *want;        /* by row: units a receiver wants this period  */
   int64_t *weight;      /* by row: a receiver's part of the pool       */
   sim_groups by_svc;    /* rows grouped by service                     */
+  sim_groups by_home;   /* receiver rows grouped by home provider      */
   uint32_t *order;      /* scratch: receivers by remainder             */
   uint64_t *rem;        /* by row: scratch for pool splits             */
   uint32_t period;      /* 0-based                                     */
@@ -75,23 +76,21 @@ static int64_t units_wanted(const sim_row *w, const int64_t *eff, int64_t price)
 }
 
 /* Serves the receivers whose home is provider row p, round-robin in rounds
-** of equal shares, then one unit each in row order for what is left. */
+** of equal shares, then one unit each in row order for what is left. They
+** are p's group in by_home, not a search of its service's rows: a service
+** with many providers would make that a search per provider. */
 static void serve(flat *f, uint32_t p) {
   const sim_scenario *sc = f->sc;
-  uint32_t s = sc->rows[p].service;
-  const uint32_t *rows = f->by_svc.rows + f->by_svc.off[s];
-  uint32_t rows_n = f->by_svc.off[s + 1] - f->by_svc.off[s];
+  const uint32_t *rows = f->by_home.rows + f->by_home.off[p];
+  uint32_t rows_n = f->by_home.off[p + 1] - f->by_home.off[p];
   int64_t left = sc->rows[p].n, active = 0;
   for (uint32_t j = 0; j < rows_n; j++)
-    if (sc->rows[rows[j]].side == SIM_RECEIVER && sc->rows[rows[j]].home == p &&
-        f->want[rows[j]] > 0)
-      active++;
+    if (f->want[rows[j]] > 0) active++;
   while (left > 0 && active > 0 && left / active > 0) {
     int64_t share = left / active;
     active = 0;
     for (uint32_t j = 0; j < rows_n; j++) {
       uint32_t i = rows[j];
-      if (sc->rows[i].side != SIM_RECEIVER || sc->rows[i].home != p) continue;
       int64_t open = f->want[i] - f->cells[i].units;
       int64_t take = open < share ? open : share;
       f->cells[i].units += take;
@@ -101,9 +100,7 @@ static void serve(flat *f, uint32_t p) {
   }
   for (uint32_t j = 0; j < rows_n && left > 0; j++) {
     uint32_t i = rows[j];
-    if (sc->rows[i].side != SIM_RECEIVER || sc->rows[i].home != p ||
-        f->cells[i].units >= f->want[i])
-      continue;
+    if (f->cells[i].units >= f->want[i]) continue;
     f->cells[i].units++;
     left--;
   }
@@ -249,7 +246,8 @@ int sim_flat_run(const sim_scenario *sc, sim_result *r) {
   int rc = -1;
   f.order = malloc(((size_t)sc->rows_n + 1) * sizeof *f.order);
   if (!eff || !scratch || !f.want || !f.weight || !f.rem || !f.order ||
-      sim_groups_build(sc, SIM_BY_SERVICE, &f.by_svc))
+      sim_groups_build(sc, SIM_BY_SERVICE, &f.by_svc) ||
+      sim_groups_build(sc, SIM_BY_HOME, &f.by_home))
     goto out;
   f.eff = eff;
   sim_rng qrng;
@@ -276,6 +274,7 @@ out:
   free(f.weight);
   free(f.rem);
   sim_groups_free(&f.by_svc);
+  sim_groups_free(&f.by_home);
   free(f.order);
   return rc;
 }

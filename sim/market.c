@@ -26,7 +26,9 @@
 ** Fills. The venue reports every fill synchronously (on_fill); a fill is
 ** booked to the buyer's receiver row and the seller's provider row, found by
 ** (cost centre, service, side) in a hash index built once (so a scenario may
-** have one provider and one receiver row per cost centre and service). Each
+** have one provider and one receiver row per cost centre and service); a
+** fill in the service in session, as every fill is in-process, is looked up
+** in the session's own table by cost centre and side instead. Each
 ** order a row placed this session has a slot (id, open qty) in slots[],
 ** parallel to the schedule entries: a row never has more orders open than
 ** units. The slots that may still be open are [cursor, top); a fill is
@@ -77,6 +79,7 @@
 #define ROUNDS_DEFAULT 30u
 #define ROUNDS_MAX 100000u
 #define NO_ROW UINT32_MAX
+#define NO_SVC UINT32_MAX
 
 /* An order a row placed this session. */
 typedef struct slot {
@@ -84,16 +87,26 @@ typedef struct slot {
   int64_t open; /* units still open as far as the run knows */
 } slot;
 
-/* What a row did in the current period and session. */
+/* A row as the run sees it: the fields of its sim_row that a shout or a
+** fill reads, copied once (rows_init), and what it did in the current
+** period and session. A shout visits rows in a random order, so each row's
+** turn is a cache miss: one line (64 bytes, aligned) instead of this and
+** the 104-byte sim_row. */
 typedef struct mrow {
-  int64_t done;    /* units traded this period                    */
+  uint32_t cc, service, off, n; /* as in the sim_row                */
+  sim_side side;
+  int min_stars;
+  uint32_t chunk;  /* continuous, random agents: units a shout offers
+                   ** (1/rounds of the schedule, at least one)    */
   uint32_t misses; /* continuous: its shouts in a row that found no
                    ** trade, this period (reset by any fill)      */
+  int64_t done;    /* units traded this period                    */
   int64_t offered; /* units of accepted orders this session       */
   uint32_t placed; /* slots used this session                     */
   uint32_t cursor; /* slots [cursor, top) may still be open        */
   uint32_t top;
 } mrow;
+_Static_assert(sizeof(mrow) == 64, "an mrow is one cache line");
 
 /* An order of an auction session, collected before any is placed. */
 typedef struct porder {
@@ -102,10 +115,16 @@ typedef struct porder {
   uint32_t qty;
   uint32_t seq;    /* collection order: rows shuffled, best first  */
   uint32_t bid;
-  uint32_t slot;   /* once placed: the row's slot; NO_SLOT if not  */
+  uint32_t slot;   /* once placed: its slot in m->slots; NO_SLOT if
+                   ** not placed or rejected                        */
+  uint32_t rank;   /* sort_collected's key                         */
 } porder;
 
 #define NO_SLOT UINT32_MAX
+/* How far ahead a loop over rows in no order in memory asks for the next
+** row's line: far enough to cover a miss, while the lines asked for stay
+** a handful. */
+#define PREFETCH_AHEAD 8u
 
 /* ZIP state, in integers: margins and rates in millionths, prices and
 ** momentum in thousandths of a minor unit ("milli"). Each schedule entry
@@ -151,6 +170,9 @@ typedef struct market {
   porder *porders_tmp;   /* as many, for sorting                    */
   uint32_t *index;       /* (cc, service, side) -> row; NO_ROW empty */
   uint32_t index_mask;
+  uint32_t session_svc;  /* the service in session; NO_SVC between     */
+  uint32_t *session_rows; /* [2 * ccs_n] its rows: cc * 2 + side -> row,
+                         ** NO_ROW; the index without hashing or probing */
   int64_t *last_price;   /* [services_n] last clearing price, or 0   */
   shout *shouts;         /* [services_n * ZIP_MEMORY] rings         */
   uint64_t *shout_seq;   /* [services_n] shouts so far              */
@@ -216,19 +238,25 @@ static int index_build(market *m, char *errbuf, size_t errcap) {
 /* ------------------------------------------------------------- prices */
 
 static int64_t tick_of(const market *m, uint32_t row) {
-  return m->sc->services[m->sc->rows[row].service].tick_minor;
+  return m->sc->services[m->rows[row].service].tick_minor;
 }
 
 static int64_t price_max_of(const market *m, uint32_t row) {
-  return m->sc->services[m->sc->rows[row].service].price_max_minor;
+  return m->sc->services[m->rows[row].service].price_max_minor;
 }
+
+/* x / tick and x % tick, with no division for the usual tick of one minor
+** unit: they run for every price an agent makes, where a 64-bit division
+** costs more than the rest of the price. */
+static int64_t per_tick(int64_t x, int64_t tick) { return tick == 1 ? x : x / tick; }
+static int64_t off_tick(int64_t x, int64_t tick) { return tick == 1 ? 0 : x % tick; }
 
 /* A bid: down to the tick, at most price_max; 0 when below one tick. */
 static int64_t bid_price(const market *m, uint32_t row, int64_t p) {
   int64_t tick = tick_of(m, row), max = price_max_of(m, row);
   if (p > max) p = max;
   if (p < tick) return 0;
-  return p - p % tick;
+  return p - off_tick(p, tick);
 }
 
 /* An offer: up to the tick, at least one tick; 0 when above price_max. */
@@ -236,27 +264,27 @@ static int64_t offer_price(const market *m, uint32_t row, int64_t p) {
   int64_t tick = tick_of(m, row), max = price_max_of(m, row);
   if (p < tick) p = tick;
   if (p > max) return 0;
-  p += (tick - p % tick) % tick;
+  p += off_tick(tick - off_tick(p, tick), tick);
   return p <= max ? p : 0;
 }
 
 static int64_t limit_of(const market *m, uint32_t row, int64_t k) {
-  const sim_row *w = &m->sc->rows[row];
+  const mrow *w = &m->rows[row];
   assert(k >= 0 && k < (int64_t)w->n);
   return m->eff[w->off + k];
 }
 
 /* A zero-intelligence price for unit k: constrained (zi-c) or not. */
 static int64_t zi_price(market *m, uint32_t row, int64_t k, int constrained) {
-  int64_t tick = tick_of(m, row), top = price_max_of(m, row) / tick;
+  int64_t tick = tick_of(m, row), top = per_tick(price_max_of(m, row), tick);
   int64_t limit = limit_of(m, row, k);
   if (top < 1) return 0;
-  if (m->sc->rows[row].side == SIM_RECEIVER) {
-    int64_t hi = constrained ? (limit < top * tick ? limit / tick : top) : top;
+  if (m->rows[row].side == SIM_RECEIVER) {
+    int64_t hi = constrained ? (limit < top * tick ? per_tick(limit, tick) : top) : top;
     return hi < 1 ? 0 : tick * sim_rng_range(&m->rng, 1, hi);
   }
   int64_t lo = 1;
-  if (constrained && limit > tick) lo = (limit + tick - 1) / tick;
+  if (constrained && limit > tick) lo = per_tick(limit + tick - 1, tick);
   return lo > top ? 0 : tick * sim_rng_range(&m->rng, lo, top);
 }
 
@@ -300,15 +328,15 @@ static int64_t zi_price(market *m, uint32_t row, int64_t k, int constrained) {
 static int64_t zip_limit(const market *m, uint32_t row, int64_t k) {
   int64_t limit = limit_of(m, row, k), tick = tick_of(m, row);
   int64_t max = price_max_of(m, row);
-  if (m->sc->rows[row].side == SIM_PROVIDER) return limit < tick ? tick : limit;
+  if (m->rows[row].side == SIM_PROVIDER) return limit < tick ? tick : limit;
   return limit > max ? max : limit;
 }
 
 /* The row's price for unit k, in milli minor units. */
 static int64_t zip_price_milli(const market *m, uint32_t row, int64_t k) {
-  const zip_unit *z = &m->zip_units[m->sc->rows[row].off + k];
+  const zip_unit *z = &m->zip_units[m->rows[row].off + k];
   int64_t limit = zip_limit(m, row, k);
-  int seller = m->sc->rows[row].side == SIM_PROVIDER;
+  int seller = m->rows[row].side == SIM_PROVIDER;
   return limit * (seller ? PPM + z->margin_ppm : PPM - z->margin_ppm) / 1000;
 }
 
@@ -316,7 +344,7 @@ static int64_t zip_price_milli(const market *m, uint32_t row, int64_t k) {
 ** Widrow-Hoff with momentum, and sets the margin that gives the new price. */
 static void zip_move(market *m, uint32_t row, int64_t k, int64_t tau) {
   const zip_state *zr = &m->zip[row];
-  zip_unit *z = &m->zip_units[m->sc->rows[row].off + k];
+  zip_unit *z = &m->zip_units[m->rows[row].off + k];
   int64_t p = zip_price_milli(m, row, k);
   int64_t delta = zr->beta_ppm * (tau - p) / PPM;
   z->momentum_milli =
@@ -326,7 +354,7 @@ static void zip_move(market *m, uint32_t row, int64_t k, int64_t tau) {
   int64_t limit = zip_limit(m, row, k);
   if (limit < 1) return; /* a unit worth nothing has no margin to learn */
   int64_t ratio_ppm = np / limit * 1000 + (np % limit) * 1000 / limit;
-  if (m->sc->rows[row].side == SIM_PROVIDER) {
+  if (m->rows[row].side == SIM_PROVIDER) {
     int64_t mg = ratio_ppm - PPM;
     z->margin_ppm = mg < 0 ? 0 : mg > ZIP_MARGIN_SELLER_MAX ? ZIP_MARGIN_SELLER_MAX : mg;
   } else {
@@ -348,7 +376,7 @@ static void zip_learn(market *m, uint32_t row, int64_t k, int64_t q_minor,
 /* A ZIP price for unit k on the tick; 0: not placed. */
 static int64_t zip_price(const market *m, uint32_t row, int64_t k) {
   int64_t p = zip_price_milli(m, row, k);
-  if (m->sc->rows[row].side == SIM_PROVIDER) {
+  if (m->rows[row].side == SIM_PROVIDER) {
     int64_t cost = limit_of(m, row, k), max = price_max_of(m, row);
     int64_t ask = offer_price(m, row, (p + 999) / 1000);
     if (ask == 0 && cost <= max) ask = bid_price(m, row, max); /* capped */
@@ -364,7 +392,7 @@ static void zip_on_shout(market *m, uint32_t row, int64_t k, const shout *sh) {
   ** would never be <= an untraded bid of 100, and a book one tick wide
   ** would stall. */
   if (p == 0) p = zip_price_milli(m, row, k);
-  int seller = m->sc->rows[row].side == SIM_PROVIDER;
+  int seller = m->rows[row].side == SIM_PROVIDER;
   if (seller) {
     if (sh->traded && p <= q) zip_learn(m, row, k, sh->q_minor, 1);
     else if (sh->traded && sh->side == IMX_BID) zip_learn(m, row, k, sh->q_minor, 0);
@@ -381,7 +409,7 @@ static void zip_on_shout(market *m, uint32_t row, int64_t k, const shout *sh) {
 /* Before its shout, a row learns from the shouts of its service since its
 ** last turn, the last ZIP_MEMORY of them, oldest first. */
 static void zip_catch_up(market *m, uint32_t row, int64_t k) {
-  uint32_t s = m->sc->rows[row].service;
+  uint32_t s = m->rows[row].service;
   uint64_t last = m->shout_seq[s], from = m->zip[row].seen + 1;
   if (last >= ZIP_MEMORY && from < last - ZIP_MEMORY + 1) from = last - ZIP_MEMORY + 1;
   for (uint64_t j = from; j <= last; j++)
@@ -413,8 +441,8 @@ static void zip_init(market *m) {
 ** and lower their margins with Cliff's target. */
 static void zip_after_call(market *m, uint32_t row, int64_t q_minor) {
   const mrow *mr = &m->rows[row];
-  int seller = m->sc->rows[row].side == SIM_PROVIDER;
-  assert(mr->offered <= (int64_t)m->sc->rows[row].n);
+  int seller = m->rows[row].side == SIM_PROVIDER;
+  assert(mr->offered <= (int64_t)m->rows[row].n);
   for (int64_t k = 0; k < mr->offered; k++) {
     int64_t q = q_minor ? q_minor : zip_price_milli(m, row, k) / 1000;
     if (k < mr->done) zip_move(m, row, k, q * 1000);
@@ -427,7 +455,7 @@ static void zip_after_call(market *m, uint32_t row, int64_t q_minor) {
 /* Books qty at price to row, for its order id. */
 static void book_fill(market *m, uint32_t row, uint64_t id, int64_t qty,
                       int64_t price) {
-  const sim_row *w = &m->sc->rows[row];
+  const mrow *w = &m->rows[row];
   mrow *mr = &m->rows[row];
   sim_cell *c = &m->run->cells[(size_t)(m->period - 1) * m->sc->rows_n + row];
   mr->done += qty;
@@ -493,13 +521,20 @@ static int reputations_set(market *m) {
   return 0;
 }
 
+/* The row of a fill's cost centre: from the session's table when the fill
+** is in the service in session (every fill of the in-process engine),
+** else from the hash index. */
+static uint32_t fill_row(const market *m, uint32_t cc, uint32_t service, sim_side side) {
+  if (service == m->session_svc && cc < m->sc->ccs_n)
+    return m->session_rows[(size_t)cc * 2 + side];
+  return service < m->sc->services_n ? row_find(m, cc, service, side) : NO_ROW;
+}
+
 static void on_fill(void *ctx, const sim_fill *f) {
   market *m = ctx;
   const sim_scenario *sc = m->sc;
-  uint32_t b = f->service < sc->services_n
-                   ? row_find(m, f->buyer_cc, f->service, SIM_RECEIVER) : NO_ROW;
-  uint32_t s = f->service < sc->services_n
-                   ? row_find(m, f->seller_cc, f->service, SIM_PROVIDER) : NO_ROW;
+  uint32_t b = fill_row(m, f->buyer_cc, f->service, SIM_RECEIVER);
+  uint32_t s = fill_row(m, f->seller_cc, f->service, SIM_PROVIDER);
   if (b == NO_ROW || s == NO_ROW || f->qty <= 0 || f->price_minor <= 0) {
     m->failed = 1;
     snprintf(m->err, sizeof m->err, "a fill for cost centres %u -> %u in "
@@ -531,7 +566,7 @@ static void on_fill(void *ctx, const sim_fill *f) {
 ** when the venue rejected the order (counted, and the agent goes on). */
 static int place(market *m, uint32_t row, uint32_t j, int64_t qty,
                  int64_t price, int64_t *filled) {
-  const sim_row *w = &m->sc->rows[row];
+  const mrow *w = &m->rows[row];
   mrow *mr = &m->rows[row];
   assert(j < w->n && qty >= 1 && price >= 1);
   uint64_t id = 0;
@@ -564,7 +599,7 @@ static int place(market *m, uint32_t row, uint32_t j, int64_t qty,
 
 /* Cancels every order of row this session may have left open. */
 static int cancel_open(market *m, uint32_t row) {
-  const sim_row *w = &m->sc->rows[row];
+  const mrow *w = &m->rows[row];
   mrow *mr = &m->rows[row];
   for (uint32_t j = mr->cursor; j < mr->top; j++) {
     slot *s = &m->slots[w->off + j];
@@ -578,7 +613,7 @@ static int cancel_open(market *m, uint32_t row) {
 
 /* The price the agent asks or bids for unit k, on the tick; 0: none. */
 static int64_t agent_price(market *m, uint32_t row, int64_t k) {
-  int bid = m->sc->rows[row].side == SIM_RECEIVER;
+  int bid = m->rows[row].side == SIM_RECEIVER;
   int64_t p;
   switch (m->agents) {
   case SIM_AGENTS_ZIC: p = zi_price(m, row, k, 1); break;
@@ -594,7 +629,7 @@ static int64_t agent_price(market *m, uint32_t row, int64_t k) {
 ** negated, a unit not to be placed as INT64_MIN, so that truthful prices
 ** come best first. zi and zip prices are per unit, in no order. */
 static int64_t *schedule_prices(market *m, uint32_t row) {
-  const sim_row *w = &m->sc->rows[row];
+  const mrow *w = &m->rows[row];
   int64_t k = m->rows[row].done, n = w->n;
   int64_t *buf = m->scratch + w->off;
   int bid = w->side == SIM_RECEIVER;
@@ -609,7 +644,7 @@ static int64_t *schedule_prices(market *m, uint32_t row) {
 ** once, one order per run of equal prices, best first (so they fill in
 ** slot order). */
 static int place_schedule(market *m, uint32_t row) {
-  const sim_row *w = &m->sc->rows[row];
+  const mrow *w = &m->rows[row];
   int64_t k = m->rows[row].done, n = w->n;
   const int64_t *buf = schedule_prices(m, row);
   uint32_t j = m->rows[row].placed;
@@ -628,7 +663,7 @@ static int place_schedule(market *m, uint32_t row) {
 /* Auction mode: the orders of row's schedule (one per run of equal
 ** prices) appended to m->porders. */
 static uint32_t collect_schedule(market *m, uint32_t row, uint32_t n_orders) {
-  const sim_row *w = &m->sc->rows[row];
+  const mrow *w = &m->rows[row];
   int64_t k = m->rows[row].done, n = w->n;
   const int64_t *buf = schedule_prices(m, row);
   for (; k < n; k++) {
@@ -653,22 +688,50 @@ static uint32_t porder_key(const porder *x) {
 }
 
 /* Sorts the collected orders by porder_key, stably (so that within a key
-** they stay in collection order): an LSD radix sort, 11 bits a pass. */
+** they stay in collection order): an LSD radix sort. It sorts on a rank in
+** the same order as porder_key: a bid's price above the lowest bid, an
+** offer's below the highest offer, the offers after all bids. The ranks
+** span the prices actually bid and offered, not 32 bits, so a session
+** needs as few passes of at most 11 bits as that span has (two for a span
+** under 2^22, where porder_key took three). */
 static void sort_collected(market *m, uint32_t n) {
-  enum { BITS = 11, BUCKETS = 1 << BITS };
-  uint32_t count[BUCKETS];
+  enum { BITS_MAX = 11 };
   porder *src = m->porders, *dst = m->porders_tmp;
-  for (int shift = 0; shift < 32; shift += BITS) {
-    memset(count, 0, sizeof count);
-    for (uint32_t i = 0; i < n; i++) count[(porder_key(&src[i]) >> shift) & (BUCKETS - 1)]++;
+  int64_t bid_lo = INT64_MAX, bid_hi = 0, offer_hi = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    int64_t p = src[i].price_minor;
+    assert(p >= 1 && p <= IMX_PRICE_MAX_MINOR);
+    if (src[i].bid) {
+      if (p < bid_lo) bid_lo = p;
+      if (p > bid_hi) bid_hi = p;
+    } else if (p > offer_hi) {
+      offer_hi = p;
+    }
+  }
+  /* Prices are under 2^30, so ranks are under 2^31. */
+  uint32_t bids_span = bid_hi ? (uint32_t)(bid_hi - bid_lo + 1) : 0, top = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    porder *x = &src[i];
+    x->rank = x->bid ? (uint32_t)(x->price_minor - bid_lo)
+                     : bids_span + (uint32_t)(offer_hi - x->price_minor);
+    if (x->rank > top) top = x->rank;
+  }
+  int bits = 0;
+  while (bits < 32 && top >> bits) bits++;
+  int passes = (bits + BITS_MAX - 1) / BITS_MAX;
+  int width = passes ? (bits + passes - 1) / passes : 0;
+  uint32_t count[1u << BITS_MAX], mask = (1u << width) - 1;
+  for (int pass = 0; pass < passes; pass++) {
+    int shift = pass * width;
+    memset(count, 0, (mask + 1) * sizeof *count);
+    for (uint32_t i = 0; i < n; i++) count[(src[i].rank >> shift) & mask]++;
     uint32_t sum = 0;
-    for (uint32_t b = 0; b < BUCKETS; b++) {
+    for (uint32_t b = 0; b <= mask; b++) {
       uint32_t c = count[b];
       count[b] = sum;
       sum += c;
     }
-    for (uint32_t i = 0; i < n; i++)
-      dst[count[(porder_key(&src[i]) >> shift) & (BUCKETS - 1)]++] = src[i];
+    for (uint32_t i = 0; i < n; i++) dst[count[(src[i].rank >> shift) & mask]++] = src[i];
     porder *t = src;
     src = dst;
     dst = t;
@@ -696,12 +759,17 @@ static int place_collected(market *m, uint32_t n_orders, uint32_t *bids_out) {
   uint32_t i = 0, o = bids;
   while (i < bids || o < n_orders) {
     int take_bid = o == n_orders || (i < bids && m->porders[i].seq < m->porders[o].seq);
+    /* The rows come in price order, so in no order in memory: ask for
+    ** the mrow of this side's order a few places on. */
+    uint32_t ahead = (take_bid ? i : o) + PREFETCH_AHEAD;
+    if (ahead < (take_bid ? bids : n_orders))
+      __builtin_prefetch(&m->rows[m->porders[ahead].row], 1);
     porder *x = &m->porders[take_bid ? i++ : o++];
-    mrow *mr = &m->rows[x->row];
-    uint32_t j = mr->placed;
+    const mrow *w = &m->rows[x->row];
+    uint32_t j = w->placed;
     int64_t filled = 0;
     if (place(m, x->row, j, x->qty, x->price_minor, &filled) != 0) return -1;
-    x->slot = filled < 0 ? NO_SLOT : j;
+    x->slot = filled < 0 ? NO_SLOT : w->off + j;
   }
   return 0;
 }
@@ -711,12 +779,15 @@ static int place_collected(market *m, uint32_t n_orders, uint32_t *bids_out) {
 ** its tree of levels removes in O(1) plus the rebalancing. */
 static int cancel_collected(market *m, uint32_t n_orders) {
   for (uint32_t i = n_orders; i-- > 0;) {
+    /* Most orders the call filled are skipped at once: ask for the slot
+    ** a few orders on, or each one is a cache miss in a row. */
+    if (i >= PREFETCH_AHEAD && m->porders[i - PREFETCH_AHEAD].slot != NO_SLOT)
+      __builtin_prefetch(&m->slots[m->porders[i - PREFETCH_AHEAD].slot], 1);
     const porder *x = &m->porders[i]; /* offers, then bids: best first */
     if (x->slot == NO_SLOT) continue;
-    const sim_row *w = &m->sc->rows[x->row];
-    slot *sl = &m->slots[w->off + x->slot];
+    slot *sl = &m->slots[x->slot];
     if (sl->open == 0) continue;
-    if (m->venue->ops->cancel(m->venue, w->cc, sl->id) != 0) return -1;
+    if (m->venue->ops->cancel(m->venue, m->rows[x->row].cc, sl->id) != 0) return -1;
     sl->open = 0;
   }
   return 0;
@@ -737,12 +808,16 @@ static void shuffle(market *m, uint32_t *a, uint32_t n) {
 ** one side has none left (nothing more can trade). */
 static uint32_t active_rows(market *m, uint32_t s) {
   uint32_t n = 0, sides[2] = {0, 0};
-  for (uint32_t i = m->by_svc.off[s]; i < m->by_svc.off[s + 1]; i++) {
+  uint32_t end = m->by_svc.off[s + 1];
+  for (uint32_t i = m->by_svc.off[s]; i < end; i++) {
+    /* A service's rows are spread over m->rows: ask a few rows ahead. */
+    if (i + PREFETCH_AHEAD < end) __builtin_prefetch(&m->rows[m->by_svc.rows[i + PREFETCH_AHEAD]]);
     uint32_t r = m->by_svc.rows[i];
-    if (m->rows[r].done >= (int64_t)m->sc->rows[r].n) continue;
-    if (m->rows[r].misses >= m->patience) continue; /* gone home */
+    const mrow *w = &m->rows[r];
+    if (w->done >= (int64_t)w->n) continue;
+    if (w->misses >= m->patience) continue; /* gone home */
     m->order[n++] = r;
-    sides[m->sc->rows[r].side]++;
+    sides[w->side]++;
   }
   if (sides[0] == 0 || sides[1] == 0) return 0;
   shuffle(m, m->order, n);
@@ -756,9 +831,9 @@ static uint32_t active_rows(market *m, uint32_t s) {
 ** marginal unit (a buyer's least valuable, a seller's costliest), so a
 ** constrained agent still never trades a unit at a loss. */
 static int shout_once(market *m, uint32_t row) {
-  const sim_row *w = &m->sc->rows[row];
+  const mrow *w = &m->rows[row];
   int64_t k = m->rows[row].done, n = w->n;
-  int64_t chunk = (n + m->rounds - 1) / m->rounds;
+  int64_t chunk = w->chunk;
   if (chunk > n - k) chunk = n - k;
   assert(chunk >= 1);
   int64_t marginal = k + chunk - 1;
@@ -796,8 +871,10 @@ static int session_continuous(market *m, uint32_t s) {
     uint32_t n = active_rows(m, s);
     if (n == 0) break;
     for (uint32_t i = 0; i < n; i++) {
+      /* Shuffled: each row's turn would begin with a miss on its mrow. */
+      if (i + PREFETCH_AHEAD < n) __builtin_prefetch(&m->rows[m->order[i + PREFETCH_AHEAD]], 1);
       uint32_t r = m->order[i];
-      if (m->rows[r].done >= (int64_t)m->sc->rows[r].n) continue;
+      if (m->rows[r].done >= (int64_t)m->rows[r].n) continue;
       int rc = m->agents == SIM_AGENTS_TRUTHFUL ? place_schedule(m, r)
                                                  : shout_once(m, r);
       if (rc != 0 || m->failed) return -1;
@@ -843,8 +920,18 @@ static int session_auction(market *m, uint32_t s) {
   return 0;
 }
 
+/* Sets (or clears, with NO_ROW) service s's rows in m->session_rows. */
+static void session_rows_set(market *m, uint32_t s, int clear) {
+  for (uint32_t i = m->by_svc.off[s]; i < m->by_svc.off[s + 1]; i++) {
+    uint32_t r = m->by_svc.rows[i];
+    m->session_rows[(size_t)m->rows[r].cc * 2 + m->rows[r].side] = clear ? NO_ROW : r;
+  }
+  m->session_svc = clear ? NO_SVC : s;
+}
+
 /* One service's session, then its open orders cancelled. */
 static int session(market *m, uint32_t s) {
+  session_rows_set(m, s, 0);
   int rc = m->sc->services[s].auction ? session_auction(m, s)
                                       : session_continuous(m, s);
   for (uint32_t i = m->by_svc.off[s]; rc == 0 && i < m->by_svc.off[s + 1]; i++) {
@@ -853,6 +940,7 @@ static int session(market *m, uint32_t s) {
     m->rows[r].placed = m->rows[r].cursor = m->rows[r].top = 0;
     m->rows[r].offered = 0;
   }
+  session_rows_set(m, s, 1);
   return rc;
 }
 
@@ -873,7 +961,11 @@ static int run_period(market *m, uint32_t p) {
   const sim_scenario *sc = m->sc;
   m->period = p;
   sim_schedule_period(sc, p, m->eff);
-  memset(m->rows, 0, (size_t)sc->rows_n * sizeof *m->rows);
+  for (uint32_t r = 0; r < sc->rows_n; r++) {
+    mrow *w = &m->rows[r];
+    w->misses = w->placed = w->cursor = w->top = 0;
+    w->done = w->offered = 0;
+  }
   if (m->venue->ops->period_open(m->venue, p) != 0) return -1;
   for (uint32_t s = 0; s < sc->services_n; s++)
     if (session(m, s) != 0) return -1;
@@ -923,6 +1015,16 @@ static uint32_t orders_bound(const market *m) {
   return most > IMX_ORDERS_MAX ? IMX_ORDERS_MAX : (uint32_t)most;
 }
 
+/* The mrows' copies of their sim_rows; the rest is set by each period. */
+static void rows_init(market *m) {
+  for (uint32_t r = 0; r < m->sc->rows_n; r++) {
+    const sim_row *w = &m->sc->rows[r];
+    m->rows[r] = (mrow){.cc = w->cc, .service = w->service, .off = w->off, .n = w->n,
+                        .side = w->side, .min_stars = w->min_stars,
+                        .chunk = (uint32_t)(((uint64_t)w->n + m->rounds - 1) / m->rounds)};
+  }
+}
+
 static int alloc_all(market *m) {
   const sim_scenario *sc = m->sc;
   size_t units = sc->units_n ? sc->units_n : 1, rows = sc->rows_n ? sc->rows_n : 1;
@@ -930,10 +1032,11 @@ static int alloc_all(market *m) {
   m->eff = malloc(units * sizeof *m->eff);
   m->scratch = malloc(2 * units * sizeof *m->scratch);
   m->slots = calloc(units, sizeof *m->slots);
-  m->rows = calloc(rows, sizeof *m->rows);
+  m->rows = aligned_alloc(64, rows * sizeof *m->rows);
   m->last_price = calloc(svcs, sizeof *m->last_price);
   m->shouts = calloc(svcs * ZIP_MEMORY, sizeof *m->shouts);
   m->shout_seq = calloc(svcs, sizeof *m->shout_seq);
+  m->session_rows = malloc(((size_t)sc->ccs_n + 1) * 2 * sizeof *m->session_rows);
   if (sc->quality_on) {
     m->rep_n = calloc((size_t)sc->providers_n + 1, sizeof *m->rep_n);
     m->rep_sum = calloc((size_t)sc->providers_n + 1, sizeof *m->rep_sum);
@@ -944,8 +1047,10 @@ static int alloc_all(market *m) {
     m->zip_units = calloc(units, sizeof *m->zip_units);
   }
   if (!m->eff || !m->scratch || !m->slots || !m->rows || !m->last_price ||
-      !m->shouts || !m->shout_seq || (m->agents == SIM_AGENTS_ZIP && (!m->zip || !m->zip_units)))
+      !m->shouts || !m->shout_seq || !m->session_rows || (m->agents == SIM_AGENTS_ZIP && (!m->zip || !m->zip_units)))
     return -1;
+  rows_init(m);
+  memset(m->session_rows, 0xff, ((size_t)sc->ccs_n + 1) * 2 * sizeof *m->session_rows);
   return group_by_service(m);
 }
 
@@ -965,6 +1070,7 @@ static void free_all(market *m) {
   free(m->last_price);
   free(m->shouts);
   free(m->shout_seq);
+  free(m->session_rows);
   free(m->rep_n);
   free(m->rep_sum);
 }
@@ -999,6 +1105,7 @@ int sim_market_run(const sim_scenario *sc, const sim_market_opts *o,
   m.patience = m.rounds / 2 > 1 ? m.rounds / 2 : 1;
   m.run = &r->market;
   m.placing_row = NO_ROW;
+  m.session_svc = NO_SVC;
   sim_rng_seed(&m.rng, o->seed);
   sim_rng_seed(&m.qrng, sim_quality_seed(sc, 1));
   int rc = alloc_all(&m) != 0 ? -1 : index_build(&m, errbuf, errcap);

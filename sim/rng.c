@@ -38,11 +38,15 @@ int64_t sim_rng_range(sim_rng *g, int64_t lo, int64_t hi) {
   assert(lo <= hi);
   uint64_t span = (uint64_t)hi - (uint64_t)lo + 1; /* 0: the whole range */
   if (span == 0) return (int64_t)sim_rng_next(g);
-  /* Reject the top partial copy of [0, span) so every value is as likely. */
-  uint64_t limit = UINT64_MAX - UINT64_MAX % span;
-  uint64_t x;
-  do x = sim_rng_next(g);
-  while (x >= limit);
+  /* Reject the top partial copy of [0, span) so every value is as likely.
+  ** That copy lies within the top span values (UINT64_MAX % span < span), so
+  ** a draw below them is kept without computing its start: one division a
+  ** draw instead of two, and the same draws. */
+  uint64_t x = sim_rng_next(g);
+  if (x > UINT64_MAX - span) {
+    uint64_t limit = UINT64_MAX - UINT64_MAX % span;
+    while (x >= limit) x = sim_rng_next(g);
+  }
   int64_t v = (int64_t)((uint64_t)lo + x % span);
   assert(v >= lo && v <= hi);
   return v;

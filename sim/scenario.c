@@ -1047,9 +1047,21 @@ void sim_scenario_free(sim_scenario *sc) {
   memset(sc, 0, sizeof *sc);
 }
 
+/* Row i's group under key; UINT32_MAX: in none (a provider, by home). */
+static uint32_t group_of(const sim_scenario *sc, sim_group_key key, uint32_t i) {
+  const sim_row *w = &sc->rows[i];
+  switch (key) {
+  case SIM_BY_SERVICE: return w->service;
+  case SIM_BY_CC: return w->cc;
+  default: return w->side == SIM_RECEIVER ? w->home : UINT32_MAX;
+  }
+}
+
 int sim_groups_build(const sim_scenario *sc, sim_group_key key, sim_groups *out) {
   memset(out, 0, sizeof *out);
-  out->n = key == SIM_BY_SERVICE ? sc->services_n : sc->ccs_n;
+  out->n = key == SIM_BY_SERVICE ? sc->services_n
+           : key == SIM_BY_CC    ? sc->ccs_n
+                                 : sc->providers_n;
   out->off = calloc((size_t)out->n + 1, sizeof *out->off);
   out->rows = malloc(((size_t)sc->rows_n + 1) * sizeof *out->rows);
   uint32_t *next = calloc((size_t)out->n + 1, sizeof *next);
@@ -1058,21 +1070,24 @@ int sim_groups_build(const sim_scenario *sc, sim_group_key key, sim_groups *out)
     sim_groups_free(out);
     return -1;
   }
+  uint32_t grouped = 0;
   for (uint32_t i = 0; i < sc->rows_n; i++) {
-    uint32_t g = key == SIM_BY_SERVICE ? sc->rows[i].service : sc->rows[i].cc;
+    uint32_t g = group_of(sc, key, i);
+    if (g == UINT32_MAX) continue;
     assert(g < out->n);
     out->off[g + 1]++;
+    grouped++;
   }
   for (uint32_t g = 0; g < out->n; g++) {
     if (out->off[g + 1] > out->widest) out->widest = out->off[g + 1];
     out->off[g + 1] += out->off[g];
   }
   for (uint32_t i = 0; i < sc->rows_n; i++) {
-    uint32_t g = key == SIM_BY_SERVICE ? sc->rows[i].service : sc->rows[i].cc;
-    out->rows[out->off[g] + next[g]++] = i;
+    uint32_t g = group_of(sc, key, i);
+    if (g != UINT32_MAX) out->rows[out->off[g] + next[g]++] = i;
   }
   free(next);
-  assert(out->off[out->n] == sc->rows_n);
+  assert(out->off[out->n] == grouped);
   return 0;
 }
 

@@ -246,14 +246,18 @@ void sim_scenario_free(sim_scenario *sc);
 int64_t sim_budget_unlimited_share(const sim_scenario *sc);
 /* Cost centre c's budget as an engine gets it, given that share. */
 int64_t sim_budget_for_engine(const sim_scenario *sc, uint32_t c, int64_t share);
-/* The rows grouped by service or by cost centre, each group in row order:
-** group g is rows[off[g] .. off[g + 1]). A counting sort, linear; every
-** pass over "the rows of one service" goes through one of these. */
-typedef enum sim_group_key { SIM_BY_SERVICE = 0, SIM_BY_CC = 1 } sim_group_key;
+/* The rows grouped by service or by cost centre, or the receiver rows by
+** their home provider row, each group in row order: group g is
+** rows[off[g] .. off[g + 1]). A counting sort, linear; every pass over "the
+** rows of one service" (or "the receivers of one provider") goes through
+** one of these. */
+typedef enum sim_group_key {
+  SIM_BY_SERVICE = 0, SIM_BY_CC = 1, SIM_BY_HOME = 2
+} sim_group_key;
 typedef struct sim_groups {
-  uint32_t n;        /* groups: services_n or ccs_n                      */
+  uint32_t n;        /* groups: services_n, ccs_n or providers_n         */
   uint32_t *off;     /* [n + 1]                                          */
-  uint32_t *rows;    /* [rows_n]                                         */
+  uint32_t *rows;    /* [rows_n]: every row, or every receiver row       */
   uint32_t widest;   /* rows in the largest group                        */
 } sim_groups;
 int sim_groups_build(const sim_scenario *sc, sim_group_key key, sim_groups *out);
