@@ -35,7 +35,10 @@
 **        (untimed, worst price first); the steady stream is timed, N
 **        operations per depth (default 200,000), the same mix at every
 **        depth, so ns/op against the shallow book reads as the cost of
-**        depth.
+**        depth. Each depth's commands run twice, on fresh engines: without
+**        a price cap (the sides are red-black trees of levels) and capped
+**        just above the highest price (tick maps); both must trade the
+**        same.
 */
 #define _POSIX_C_SOURCE 200809L
 
@@ -66,7 +69,6 @@
 #define MEM_LEVELS_SPREAD 2000u /* levels used per side and service */
 
 #define DEEP_OPS_DEFAULT 200000u
-#define DEEP_MID_TICKS 10000000 /* far from 1 and the cap on both sides */
 
 #define TARGET_OPS_PER_S 5000000.0
 #define TARGET_MEM_BYTES (256ull << 20)
@@ -242,16 +244,18 @@ static void count_event(void *ctx, const imx_event *ev) {
 
 /* An engine with `services` books of tick 1 and lot 1; service ids must be
 ** 0..services-1, which the commands are generated with. */
+/* price_cap_minor 0: no cap (the engine's IMX_PRICE_MAX_MINOR). */
 static int engine_open(uint32_t orders_max, uint32_t services,
-                       uint32_t levels_max, imx_event_fn fn, void *ctx,
-                       imx_engine **out) {
+                       uint32_t levels_max, int64_t price_cap_minor,
+                       imx_event_fn fn, void *ctx, imx_engine **out) {
   imx_engine_config cfg = {.orders_max = orders_max, .services_max = services, .on_event = fn, .ctx = ctx};
   imx_status st = imx_engine_create(&cfg, out);
   if (st != IMX_OK)
     return fail("imx_engine_create(orders_max %u): %s", orders_max,
                 imx_status_name(st));
   for (uint32_t s = 0; s < services; s++) {
-    imx_service_config sc = {.tick_minor = 1, .lot = 1, .divisible = 1, .levels_max = levels_max};
+    imx_service_config sc = {.tick_minor = 1, .lot = 1, .divisible = 1, .levels_max = levels_max,
+                             .price_cap_minor = price_cap_minor};
     uint32_t id = UINT32_MAX;
     st = imx_engine_service_add(*out, &sc, &id);
     if (st != IMX_OK || id != s) {
@@ -469,7 +473,7 @@ static int mix_gen_init(mix_gen *g, const eng_opts *o, uint64_t ops,
   memset(g->live_pos, 0xff, g->ids_max * sizeof *g->live_pos);
   for (uint32_t s = 0; s < o->services; s++) g->mid_ticks[s] = MID_START_TICKS;
   /* A pool as large as the stream: the pre-pass must never be the limit. */
-  return engine_open((uint32_t)g->ids_max, o->services, levels_max,
+  return engine_open((uint32_t)g->ids_max, o->services, levels_max, 0,
                      mix_observe, g, &g->e);
 }
 
@@ -542,7 +546,7 @@ static int mix_throughput(const eng_opts *o, const mix_stream *m,
   eng_counts counts = {{0}};
   imx_engine *e = NULL;
   uint64_t rss0 = bench_rss_bytes();
-  int rc = engine_open(r->orders_max, o->services, 0, count_event, &counts, &e);
+  int rc = engine_open(r->orders_max, o->services, 0, 0, count_event, &counts, &e);
   if (rc != BENCH_EXIT_OK) return rc;
   eng_target t = {e, engine_new, engine_cancel};
   uint64_t failed[2];
@@ -597,7 +601,7 @@ static int mix_latency(const eng_opts *o, const mix_stream *m, mix_result *r) {
   r->clock_overhead_ns = clock_overhead_ns(latency_ns, samples);
   eng_counts counts = {{0}};
   imx_engine *e = NULL;
-  int rc = engine_open(r->orders_max, o->services, 0, count_event, &counts, &e);
+  int rc = engine_open(r->orders_max, o->services, 0, 0, count_event, &counts, &e);
   if (rc != BENCH_EXIT_OK) {
     free(latency_ns);
     return rc;
@@ -633,7 +637,7 @@ static int mix_reference(const eng_opts *o, const mix_stream *m,
   rc = check_failed("reference model", failed);
   if (rc != BENCH_EXIT_OK) return rc;
   rc =
-      engine_open(r->orders_max, o->services, 0, count_event, &eng_counts_, &e);
+      engine_open(r->orders_max, o->services, 0, 0, count_event, &eng_counts_, &e);
   if (rc != BENCH_EXIT_OK) return rc;
   eng_target te = {e, engine_new, engine_cancel};
   r->prefix_ops_per_s =
@@ -690,7 +694,7 @@ static int mix_memory(const eng_opts *o, mix_result *r) {
   imx_engine *e = NULL;
   bench_rng rng = {o->seed ^ 0x6d656d6f7279ULL};
   uint64_t rss0 = bench_rss_bytes();
-  int rc = engine_open(MEM_ORDERS, o->services, MEM_LEVELS_MAX, count_event,
+  int rc = engine_open(MEM_ORDERS, o->services, MEM_LEVELS_MAX, 0, count_event,
                        &counts, &e);
   if (rc != BENCH_EXIT_OK) return rc;
   rc = mem_fill(e, o, &rng);
@@ -909,7 +913,7 @@ static int cross_run(const eng_opts *o, const eng_op *ops, cross_result *r) {
   if (counts.matched == NULL)
     return fail("out of memory for the matched bitmap");
   imx_engine *e = NULL;
-  int rc = engine_open((uint32_t)o->ops, 1, 64, cross_observe, &counts, &e);
+  int rc = engine_open((uint32_t)o->ops, 1, 64, 0, cross_observe, &counts, &e);
   if (rc == BENCH_EXIT_OK) {
     eng_target t = {e, engine_new, engine_cancel};
     uint64_t failed[2];
@@ -999,9 +1003,15 @@ static const uint32_t deep_depths[DEEP_RUNS] = {8, 1000, 10000, 100000};
 ** leave about 2 d (1 - e^-0.7) = d of them with a level. */
 static uint32_t deep_target(uint32_t depth) { return depth + depth * 2 / 5; }
 
+/* Prices lie from 64 ticks to 4 D + 64 about a mid of 2 D + 64, so that a
+** cap of deep_cap(D) holds them all and makes the sides tick maps
+** (engine/levels.c: a cap of no more than 16 prices a level slot). */
+static int64_t deep_mid(uint32_t depth) { return 2 * (int64_t)depth + 64; }
+static int64_t deep_cap(uint32_t depth) { return 4 * (int64_t)depth + 128; }
+
 static int64_t deep_price(mix_gen *g, imx_side side, uint32_t depth) {
   int64_t behind = 1 + (int64_t)bench_rng_below(&g->rng, 2 * depth);
-  return side == IMX_BID ? DEEP_MID_TICKS - behind : DEEP_MID_TICKS + behind;
+  return side == IMX_BID ? deep_mid(depth) - behind : deep_mid(depth) + behind;
 }
 
 static void deep_add(mix_gen *g, eng_op *op, imx_side side, int64_t price) {
@@ -1027,7 +1037,7 @@ static void deep_next(mix_gen *g, eng_op *op, uint32_t depth,
     /* At the opposite best price: it fills there (or a little of it)
     ** whatever the depth. */
     imx_level_info best;
-    int64_t price = DEEP_MID_TICKS;
+    int64_t price = deep_mid(depth);
     if (imx_engine_levels(g->e, 0, (imx_side)!side, &best, 1) == 1)
       price = best.price_minor;
     mix_order(g, op, 0, side, price, IMX_TIF_IOC, 1 + bench_rng_below(&g->rng, 100));
@@ -1070,7 +1080,8 @@ typedef struct deep_result {
   size_t fill_n, n;          /* commands: the fill, then the timed ones */
   uint64_t trades, adds, cancels, crosses;
   uint64_t levels[2];        /* at the end of the timed run */
-  double ops_per_s;
+  double ops_per_s;          /* sides as red-black trees (no cap) */
+  double map_ops_per_s;      /* sides as tick maps (capped)       */
 } deep_result;
 
 /* The open orders per side, from the pre-pass engine's levels. */
@@ -1114,13 +1125,16 @@ static int deep_generate(const eng_opts *o, deep_result *r, eng_op *ops,
 }
 
 /* Fresh engine: the fill untimed, the steady commands timed; the trades
-** must be the pre-pass's. */
+** must be the pre-pass's. Without a cap the sides are trees; with
+** deep_cap, tick maps (*ops_per_s says which). */
 static int deep_run(const deep_result *gen, deep_result *r, const eng_op *ops,
-                    imx_level_info *buf) {
+                    imx_level_info *buf, int64_t price_cap_minor,
+                    double *ops_per_s) {
   eng_counts counts = {{0}};
   imx_engine *e = NULL;
   uint32_t orders_max = (uint32_t)gen->n + 1;
-  int rc = engine_open(orders_max, 1, r->levels_max, count_event, &counts, &e);
+  int rc = engine_open(orders_max, 1, r->levels_max, price_cap_minor, count_event,
+                       &counts, &e);
   if (rc != BENCH_EXIT_OK) return rc;
   eng_target t = {e, engine_new, engine_cancel};
   uint64_t failed[2];
@@ -1130,7 +1144,7 @@ static int deep_run(const deep_result *gen, deep_result *r, const eng_op *ops,
   size_t timed = gen->n - gen->fill_n;
   int64_t ns = replay(&t, ops + gen->fill_n, timed, failed);
   if (rc == BENCH_EXIT_OK) rc = check_failed("deep", failed);
-  r->ops_per_s = bench_per_s(timed, ns);
+  *ops_per_s = bench_per_s(timed, ns);
   uint32_t open[2];
   deep_open(e, buf, r->levels_max, open, r->levels);
   int check = imx_engine_check(e);
@@ -1167,10 +1181,15 @@ static void deep_print(const eng_opts *o, const deep_result *r) {
              (unsigned long long)r[k].trades);
     bench_out_u64(&out, key, label, r[k].levels[IMX_BID], NULL, note);
     snprintf(key, sizeof key, "depth_%u_ops_per_s", r[k].depth);
-    bench_out_f64(&out, key, "  engine", r[k].ops_per_s, 0, "ops/s", NULL);
+    bench_out_f64(&out, key, "  engine, tree of levels", r[k].ops_per_s, 0, "ops/s", NULL);
     snprintf(key, sizeof key, "depth_%u_ns_per_op", r[k].depth);
     snprintf(note, sizeof note, "%.2f x the shallow book", ns / base_ns);
     bench_out_f64(&out, key, "  per operation", ns, 1, "ns", note);
+    double map_ns = 1e9 / r[k].map_ops_per_s;
+    snprintf(key, sizeof key, "depth_%u_map_ns_per_op", r[k].depth);
+    snprintf(note, sizeof note, "%.2f x the shallow tree; capped at %lld",
+             map_ns / base_ns, (long long)deep_cap(r[k].depth));
+    bench_out_f64(&out, key, "  per operation, tick map", map_ns, 1, "ns", note);
   }
   bench_out_end(&out);
 }
@@ -1186,7 +1205,9 @@ static int deep_main(const eng_opts *o) {
     deep_result gen = {.depth = deep_depths[k], .levels_max = 2 * deep_depths[k] + 16};
     rc = deep_generate(o, &gen, ops, buf);
     r[k] = gen;
-    if (rc == BENCH_EXIT_OK) rc = deep_run(&gen, &r[k], ops, buf);
+    if (rc == BENCH_EXIT_OK) rc = deep_run(&gen, &r[k], ops, buf, 0, &r[k].ops_per_s);
+    if (rc == BENCH_EXIT_OK)
+      rc = deep_run(&gen, &r[k], ops, buf, deep_cap(gen.depth), &r[k].map_ops_per_s);
   }
   free(ops);
   free(buf);
