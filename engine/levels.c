@@ -508,21 +508,25 @@ void side_order(const book_side *bs, uint32_t *slots) {
 static int tick_check(const book_side *bs) {
   const level_node *v = bs->nodes;
   if (bs->root != NIL) return 80;
-  uint32_t seen = 0, last = NIL, words = bs->ranks;
-  for (uint32_t j = 0; j < bs->bits_depth; j++) {
-    uint32_t below = words; /* bits of level j */
+  /* The ranks in use: as many bits as levels, as many map entries (the
+  ** walk below then finds each bit's entry naming its level). */
+  uint32_t seen = 0, last = NIL, words = (bs->ranks + 63) / 64, bits = 0;
+  for (uint32_t i = 0; i < words; i++) bits += (uint32_t)__builtin_popcountll(bs->bits[0][i]);
+  for (uint32_t r = 0; r < bs->ranks; r++) seen += bs->map[r] != NIL;
+  if (bits != bs->n || seen != bs->n) return 89;
+  if (bs->ranks % 64 != 0 && bs->bits[0][words - 1] >> (bs->ranks % 64) != 0)
+    return 89;
+  /* Each summary bit says whether its word below is not 0. */
+  for (uint32_t j = 1; j < bs->bits_depth; j++) {
+    uint32_t below = words;
     words = (words + 63) / 64;
-    for (uint32_t i = 0; i < words; i++)
-      for (uint32_t b = 0; b < 64; b++) {
-        uint32_t x = i * 64 + b;
-        int on = (bs->bits[j][i] >> b) & 1;
-        int want = x >= below ? 0
-                   : j == 0   ? bs->map[x] != NIL
-                              : bs->bits[j - 1][x] != 0;
-        if (on != want) return 89;
-      }
+    for (uint32_t x = 0; x < words * 64; x++) {
+      int on = (bs->bits[j][x / 64] >> (x % 64)) & 1;
+      if (on != (x < below && bs->bits[j - 1][x] != 0)) return 89;
+    }
   }
   if (words != 1) return 89;
+  seen = 0;
   for (uint32_t s = tick_worst(bs); s != NIL; s = tick_next(bs, s, 1)) {
     if (s >= bs->used || v[s].is_free) return 81;
     if (++seen > bs->n) return 82;
