@@ -15,12 +15,13 @@
 **                      each cost centre's open orders are a list through
 **                      cc_prev/cc_next, so order.list costs what it returns.
 **   books[services]    two sides per book; a side is a pool of price
-**                      levels with a red-black tree over them (levels.c),
+**                      levels with a red-black tree over them, or a tick
+**                      map where the service has few prices (levels.c),
 **                      ordered by eng_key(): bids by price ascending,
 **                      offers by price descending, market orders (auction
 **                      books only) highest, so the BEST level is the
 **                      maximum, which the side caches: matching reads it in
-**                      O(1), and removes it in O(1) plus the rebalancing.
+**                      O(1).
 **   level              price, open total, a FIFO of orders as a doubly
 **                      linked list of pool slots (head = oldest). A level
 **                      keeps its slot while it exists.
@@ -28,7 +29,9 @@
 ** The side's pool (levels_max slots) is an explicit limit rather than an
 ** allocation on the hot path. It was a sorted array until random prices
 ** made books thousands of levels deep and the memmove of every new or
-** emptied level the simulator's largest cost (levels.c says more).
+** emptied level the simulator's largest cost (levels.c says more). The
+** large tables come from eng_big_alloc: on huge pages where the kernel
+** has them.
 */
 #define _DEFAULT_SOURCE /* madvise */
 #include <stdlib.h>
