@@ -1399,6 +1399,42 @@ static void test_levels_full_rejects_order_that_needs_a_new_level(void) {
   finish();
 }
 
+/* A side kept as a tick map (cap 30, tick 1: 31 ranks, no more than 16 per
+** level for two levels) is full like a tree: a new price, market included,
+** is refused; a price it holds, at either end of the map, is not; a modify
+** to a new price is refused unless it empties its own level. */
+static void test_levels_full_on_a_tick_map(void) {
+  setup_engine(64, 4);
+  imx_service_config sc = {.tick_minor = 1, .lot = 1, .divisible = 1,
+                           .levels_max = 2, .mode = IMX_MODE_AUCTION,
+                           .price_cap_minor = 30};
+  CHECK_EQ(IMX_OK, imx_engine_service_add(E, &sc, &S));
+  CHECK_EQ(IMX_OK, submit(S, A, BID, GTC, 0, 5, 30)); /* 1: the best rank */
+  CHECK_EQ(IMX_OK, submit(S, A, BID, GTC, 0, 5, 1));  /* 2: rank 0 */
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, A, BID, GTC, 0, 5, 15));
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, A, BID, GTC, 0, 5, IMX_PRICE_MARKET));
+  CHECK_EQ(IMX_OK, submit(S, A, BID, GTC, 0, 5, 30)); /* 3 */
+  CHECK_EQ(IMX_OK, submit(S, A, BID, GTC, 0, 5, 1));  /* 4 */
+  CHECK_EQ(IMX_E_LEVELS_FULL, modify(1, 5, 15));     /* 3 keeps level 30 */
+  CHECK_EQ(IMX_OK, cancel(3));
+  CHECK_EQ(IMX_OK, modify(1, 5, 29)); /* empties 30 for 29 */
+  EXPECT_LEVELS(BID, {29, 5, 1}, {1, 10, 2});
+  CHECK_EQ(IMX_OK, cancel(2));
+  CHECK_EQ(IMX_OK, cancel(4));
+  CHECK_EQ(IMX_OK, submit(S, A, BID, GTC, 0, 5, IMX_PRICE_MARKET)); /* 5 */
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, A, BID, GTC, 0, 5, 1));
+  CHECK_EQ(IMX_OK, submit(S, A, BID, GTC, 0, 5, IMX_PRICE_MARKET)); /* 6 */
+  EXPECT_LEVELS(BID, {IMX_PRICE_MARKET, 10, 2}, {29, 5, 1});
+  /* Offers: rank 0 is the highest price, the cap. */
+  CHECK_EQ(IMX_OK, submit(S, B, OFFER, GTC, 0, 5, 30)); /* 7 */
+  CHECK_EQ(IMX_OK, submit(S, B, OFFER, GTC, 0, 5, 1));  /* 8 */
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, B, OFFER, GTC, 0, 5, 2));
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, B, OFFER, GTC, 0, 5, IMX_PRICE_MARKET));
+  CHECK_EQ(IMX_OK, submit(S, B, OFFER, GTC, 0, 5, 30)); /* 9 */
+  EXPECT_LEVELS(OFFER, {1, 5, 1}, {30, 10, 2});
+  finish();
+}
+
 static void test_levels_full_is_checked_before_matching_for_orders_that_could_rest(void) {
   setup_engine(64, 4);
   S = add_service(1, 1, 1, 2);
@@ -2443,6 +2479,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_validation_precedence_from_unknown_service_to_bad_lot),
       CHECK_CASE(test_validation_precedence_aon_required_orders_full_levels_full),
       CHECK_CASE(test_levels_full_rejects_order_that_needs_a_new_level),
+      CHECK_CASE(test_levels_full_on_a_tick_map),
       CHECK_CASE(test_levels_full_is_checked_before_matching_for_orders_that_could_rest),
       CHECK_CASE(test_orders_full_rejects_new_orders_until_one_leaves),
       CHECK_CASE(test_orders_full_rejects_even_an_order_that_would_fill),
