@@ -975,6 +975,8 @@ void *eng_big_alloc(size_t bytes) {
     if (p) memset(p, 0, bytes);
     return p;
   }
+  /* Rounding up must not wrap to a small block that memset then overruns. */
+  if (bytes > SIZE_MAX - (HUGE_PAGE_BYTES - 1)) return NULL;
   size_t rounded = (bytes + HUGE_PAGE_BYTES - 1) / HUGE_PAGE_BYTES * HUGE_PAGE_BYTES;
   void *p = aligned_alloc(HUGE_PAGE_BYTES, rounded);
   if (p == NULL) return NULL;

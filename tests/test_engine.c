@@ -489,6 +489,111 @@ static void test_tick_map_edges_one_word_and_three_levels(void) {
   tick_map_edges(4100);
 }
 
+/* Tick maps of one to four bitmap levels, both sides of an auction book:
+** levels at the ranks on either side of every word boundary of every
+** bitmap level (63, 64, 4095, 4096, 262143, 262144 ...), the worst price,
+** the best and market (the last rank), opened and cancelled in a random
+** order and each side read back after every step; then a snapshot round
+** trip must give the same sides, and a call over them must leave a book
+** that passes imx_engine_check. A bid's rank r is the price (r + 1) x
+** tick, an offer's (ranks - 1 - r) x tick: the two reverse each other. */
+static void tick_map_boundaries(int64_t tick, int64_t cap, uint32_t levels_max) {
+  enum { WANT_MAX = 40 };
+  uint32_t ranks = (uint32_t)(cap / tick) + 1, want[WANT_MAX], nw = 0;
+  static const uint32_t edges[] = {0, 1, 2, 62, 63, 64, 65, 127, 128,
+                                   4095, 4096, 4097, 8191, 8192,
+                                   262143, 262144, 262145};
+  for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+    if (edges[i] + 3 < ranks) want[nw++] = edges[i];
+  want[nw++] = ranks - 3; /* ascending, each once: no edge is this high */
+  want[nw++] = ranks - 2; /* the best price */
+  want[nw++] = ranks - 1; /* market */
+  CHECK(nw <= WANT_MAX);
+  imx_engine_config cfg = {.orders_max = 2 * WANT_MAX + 8, .services_max = 1,
+                           .positions_max = 8};
+  E = engine_create(cfg, &R);
+  imx_service_config sc = {.tick_minor = tick, .lot = 1, .divisible = 1,
+                           .levels_max = levels_max, .mode = IMX_MODE_AUCTION,
+                           .price_cap_minor = cap};
+  CHECK_EQ(IMX_OK, imx_engine_service_add(E, &sc, &S));
+  uint64_t id[2][WANT_MAX] = {{0}};
+  uint64_t x = 0x9e3779b97f4a7c15ull ^ (uint64_t)cap;
+  static imx_level_info got[WANT_MAX + 1];
+  for (int step = 0; step < 240; step++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    int side = (int)(x >> 40) & 1;
+    uint32_t k = (uint32_t)(x >> 20) % nw, r = want[k];
+    int64_t price = r == ranks - 1 ? IMX_PRICE_MARKET
+                    : side == IMX_BID ? (int64_t)(r + 1) * tick
+                                      : (int64_t)(ranks - 1 - r) * tick;
+    if (id[side][k] == 0) {
+      CHECK_EQ(IMX_OK, submit(S, side == IMX_BID ? A : B, (imx_side)side, GTC,
+                              0, 1 + k, price));
+      id[side][k] = last_id;
+    } else {
+      CHECK_EQ(IMX_OK, imx_engine_order_cancel(E, id[side][k]));
+      id[side][k] = 0;
+    }
+    R.n = R.mark = 0;
+    CHECK_EQ(0, imx_engine_check(E));
+    /* Best first is the highest rank first, on either side. */
+    for (int sd = 0; sd < 2; sd++) {
+      uint32_t n = imx_engine_levels(E, S, (imx_side)sd, got, WANT_MAX + 1), m = 0;
+      for (uint32_t j = nw; j-- > 0;) {
+        if (id[sd][j] == 0) continue;
+        uint32_t rj = want[j];
+        int64_t pj = rj == ranks - 1 ? IMX_PRICE_MARKET
+                     : sd == IMX_BID ? (int64_t)(rj + 1) * tick
+                                     : (int64_t)(ranks - 1 - rj) * tick;
+        if (m < n) {
+          CHECK_EQ(pj, got[m].price_minor);
+          CHECK_EQ((int64_t)(1 + j), got[m].qty_open);
+        }
+        m++;
+      }
+      CHECK_EQ(m, n);
+    }
+    if (check_failures_) break;
+  }
+  /* The snapshot: the same sides in a new engine of the same service. */
+  size_t bytes = imx_engine_snapshot_write(E, NULL, 0);
+  unsigned char *buf = malloc(bytes);
+  CHECK(buf != NULL);
+  CHECK_EQ(bytes, imx_engine_snapshot_write(E, buf, bytes));
+  static imx_level_info before[2][WANT_MAX + 1];
+  uint32_t before_n[2];
+  for (int sd = 0; sd < 2; sd++)
+    before_n[sd] = imx_engine_levels(E, S, (imx_side)sd, before[sd], WANT_MAX + 1);
+  imx_engine_destroy(E);
+  E = engine_create(cfg, &R);
+  CHECK_EQ(IMX_OK, imx_engine_service_add(E, &sc, &S));
+  const char *why = NULL;
+  CHECK_EQ(IMX_OK, imx_engine_snapshot_read(E, buf, bytes, &why));
+  free(buf);
+  CHECK_EQ(0, imx_engine_check(E));
+  for (int sd = 0; sd < 2; sd++) {
+    uint32_t n = imx_engine_levels(E, S, (imx_side)sd, got, WANT_MAX + 1);
+    CHECK_EQ(before_n[sd], n);
+    for (uint32_t j = 0; j < n && j < before_n[sd]; j++) {
+      CHECK_EQ(before[sd][j].price_minor, got[j].price_minor);
+      CHECK_EQ(before[sd][j].qty_open, got[j].qty_open);
+    }
+  }
+  CHECK_EQ(IMX_OK, imx_engine_auction_run(E, S, cap / 2 / tick * tick, NULL));
+  R.n = R.mark = 0;
+  finish();
+}
+
+static void test_tick_map_boundaries_of_one_to_four_bitmap_levels(void) {
+  tick_map_boundaries(1, 62, 24);           /* 63 ranks: one partial word */
+  tick_map_boundaries(1, 63, 24);           /* 64: one full word */
+  tick_map_boundaries(1, 64, 24);           /* 65: two levels */
+  tick_map_boundaries(3, 3 * 4095 + 2, 256); /* 4096: two levels, full */
+  tick_map_boundaries(1, 4096, 257);        /* 4097: three levels */
+  tick_map_boundaries(1, 262143, 16384);    /* 262144: three, full */
+  tick_map_boundaries(1, 262144 + 70, 16390); /* four levels */
+}
+
 static void test_deep_books_build_and_empty_in_random_order(void) {
   deep_books_build_and_empty(0);
 }
@@ -1291,6 +1396,42 @@ static void test_levels_full_rejects_order_that_needs_a_new_level(void) {
   CHECK_EQ(4, offer(B, 5, 105)); /* the other side has its own levels */
   CHECK_EQ(5, offer(B, 5, 106));
   EXPECT_LEVELS(BID, {100, 10, 2}, {99, 5, 1});
+  finish();
+}
+
+/* A side kept as a tick map (cap 30, tick 1: 31 ranks, no more than 16 per
+** level for two levels) is full like a tree: a new price, market included,
+** is refused; a price it holds, at either end of the map, is not; a modify
+** to a new price is refused unless it empties its own level. */
+static void test_levels_full_on_a_tick_map(void) {
+  setup_engine(64, 4);
+  imx_service_config sc = {.tick_minor = 1, .lot = 1, .divisible = 1,
+                           .levels_max = 2, .mode = IMX_MODE_AUCTION,
+                           .price_cap_minor = 30};
+  CHECK_EQ(IMX_OK, imx_engine_service_add(E, &sc, &S));
+  CHECK_EQ(IMX_OK, submit(S, A, BID, GTC, 0, 5, 30)); /* 1: the best rank */
+  CHECK_EQ(IMX_OK, submit(S, A, BID, GTC, 0, 5, 1));  /* 2: rank 0 */
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, A, BID, GTC, 0, 5, 15));
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, A, BID, GTC, 0, 5, IMX_PRICE_MARKET));
+  CHECK_EQ(IMX_OK, submit(S, A, BID, GTC, 0, 5, 30)); /* 3 */
+  CHECK_EQ(IMX_OK, submit(S, A, BID, GTC, 0, 5, 1));  /* 4 */
+  CHECK_EQ(IMX_E_LEVELS_FULL, modify(1, 5, 15));     /* 3 keeps level 30 */
+  CHECK_EQ(IMX_OK, cancel(3));
+  CHECK_EQ(IMX_OK, modify(1, 5, 29)); /* empties 30 for 29 */
+  EXPECT_LEVELS(BID, {29, 5, 1}, {1, 10, 2});
+  CHECK_EQ(IMX_OK, cancel(2));
+  CHECK_EQ(IMX_OK, cancel(4));
+  CHECK_EQ(IMX_OK, submit(S, A, BID, GTC, 0, 5, IMX_PRICE_MARKET)); /* 5 */
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, A, BID, GTC, 0, 5, 1));
+  CHECK_EQ(IMX_OK, submit(S, A, BID, GTC, 0, 5, IMX_PRICE_MARKET)); /* 6 */
+  EXPECT_LEVELS(BID, {IMX_PRICE_MARKET, 10, 2}, {29, 5, 1});
+  /* Offers: rank 0 is the highest price, the cap. */
+  CHECK_EQ(IMX_OK, submit(S, B, OFFER, GTC, 0, 5, 30)); /* 7 */
+  CHECK_EQ(IMX_OK, submit(S, B, OFFER, GTC, 0, 5, 1));  /* 8 */
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, B, OFFER, GTC, 0, 5, 2));
+  CHECK_EQ(IMX_E_LEVELS_FULL, submit(S, B, OFFER, GTC, 0, 5, IMX_PRICE_MARKET));
+  CHECK_EQ(IMX_OK, submit(S, B, OFFER, GTC, 0, 5, 30)); /* 9 */
+  EXPECT_LEVELS(OFFER, {1, 5, 1}, {30, 10, 2});
   finish();
 }
 
@@ -2277,6 +2418,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_deep_books_build_and_empty_in_random_order),
       CHECK_CASE(test_deep_books_on_a_tick_map_build_and_empty_in_random_order),
       CHECK_CASE(test_tick_map_edges_one_word_and_three_levels),
+      CHECK_CASE(test_tick_map_boundaries_of_one_to_four_bitmap_levels),
       /* ioc, fok */
       CHECK_CASE(test_ioc_remainder_is_cancelled),
       CHECK_CASE(test_ioc_that_trades_nothing_is_cancelled_whole),
@@ -2337,6 +2479,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_validation_precedence_from_unknown_service_to_bad_lot),
       CHECK_CASE(test_validation_precedence_aon_required_orders_full_levels_full),
       CHECK_CASE(test_levels_full_rejects_order_that_needs_a_new_level),
+      CHECK_CASE(test_levels_full_on_a_tick_map),
       CHECK_CASE(test_levels_full_is_checked_before_matching_for_orders_that_could_rest),
       CHECK_CASE(test_orders_full_rejects_new_orders_until_one_leaves),
       CHECK_CASE(test_orders_full_rejects_even_an_order_that_would_fill),

@@ -1075,6 +1075,47 @@ static void test_pairs_emptied_by_a_call_make_room_for_new_ones(void) {
   finish();
 }
 
+/* A sweep frees every idle pair at once, not only the one the new pair
+** takes: the others are free entries (imx_engine_check: no cost centre, no
+** service) that later pairs take without another sweep. With room for
+** one pair, each new pair sweeps the one before it. */
+static void test_a_sweep_frees_every_idle_pair(void) {
+  imx_engine_config cfg = {.orders_max = 64, .services_max = 4,
+                           .positions_max = 3};
+  E = engine_create(cfg, &R);
+  S = add_service(AUCTION, 1, 1, 0);
+  BUY(A, 5, 100); /* 1 */
+  SELL(B, 5, 100); /* 2 */
+  BUY(C, 1, 90);  /* 3: stays after the call */
+  CHECK_EQ(IMX_E_POSITIONS_FULL, submit(S, D, BID, GTC, 0, 1, 80));
+  CHECK_EQ(IMX_OK, run(100));
+  CHECK_EQ(5, RES.volume);
+  CHECK_EQ(1, imx_engine_open_orders(E));
+  BUY(D, 1, 80); /* 4: sweeps A's and B's pairs, takes one */
+  CHECK_EQ(0, imx_engine_check(E));
+  SELL(A, 1, 120); /* 5: the other; A's bid pair is gone */
+  CHECK_EQ(0, imx_engine_check(E));
+  CHECK_EQ(IMX_E_POSITIONS_FULL, submit(S, B, BID, GTC, 0, 1, 80));
+  CHECK_EQ(IMX_E_SELF_TRADE, submit(S, A, BID, GTC, 0, 1, 80));
+  finish();
+
+  cfg.positions_max = 1;
+  E = engine_create(cfg, &R);
+  S = add_service(AUCTION, 1, 1, 0);
+  BUY(A, 5, 100); /* 1 */
+  CHECK_EQ(IMX_E_POSITIONS_FULL, submit(S, B, OFFER, GTC, 0, 1, 100));
+  CHECK_EQ(IMX_OK, cancel(1)); /* A's pair idle */
+  CHECK_EQ(0, imx_engine_check(E));
+  SELL(B, 1, 100); /* 2: sweeps A's */
+  CHECK_EQ(0, imx_engine_check(E));
+  CHECK_EQ(IMX_E_POSITIONS_FULL, submit(S, A, BID, GTC, 0, 1, 100));
+  CHECK_EQ(IMX_E_SELF_TRADE, submit(S, B, BID, GTC, 0, 1, 90));
+  CHECK_EQ(IMX_OK, cancel(2));
+  BUY(A, 1, 100); /* 3: sweeps B's */
+  CHECK_EQ(IMX_E_POSITIONS_FULL, submit(S, B, OFFER, GTC, 0, 1, 100));
+  finish();
+}
+
 /* tenders_per_cc_max bounds the tenders one receiver keeps open; a tender
 ** that ends (cancelled, awarded, unfilled) makes room again. */
 static void test_open_tenders_per_cost_centre_are_limited(void) {
@@ -2407,6 +2448,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_open_orders_per_cost_centre_are_limited),
       CHECK_CASE(test_rejected_auction_order_leaves_no_position),
       CHECK_CASE(test_pairs_emptied_by_a_call_make_room_for_new_ones),
+      CHECK_CASE(test_a_sweep_frees_every_idle_pair),
       CHECK_CASE(test_open_tenders_per_cost_centre_are_limited),
       CHECK_CASE(test_budgets_whose_sum_passes_the_bound_are_refused),
       CHECK_CASE(test_market_at_the_budget_bound_trades_without_overflow),
