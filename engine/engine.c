@@ -1165,12 +1165,14 @@ uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
   if (service >= e->services_n || (side != IMX_BID && side != IMX_OFFER))
     return 0;
   const book_side *bs = &e->books[service].side[side];
+  /* Only an auction book's levels lie in blocks (see "order pool"). */
+  int blocks = e->books[service].mode == IMX_MODE_AUCTION;
   uint32_t k = 0, seen = NIL;
   for (const level *l = side_best(bs); l != NULL && k < n;
        l = level_worse(bs, l))
     for (uint32_t s = l->head; s != NIL && k < n;
          s = e->pool[s].next) {
-      eng_block_prefetch(e->pool, e->pool_n, s, &seen);
+      if (blocks) eng_block_prefetch(e->pool, e->pool_n, s, &seen);
       order_info(&e->pool[s], &out[k++]);
     }
   return k;
