@@ -221,7 +221,7 @@ async function startBrowser() {
 
 // ------------------------------------------------------------------ runner
 const files = ['session.mjs', 'trade.mjs', 'tender.mjs', 'finance.mjs', 'security.mjs',
-  'locale.mjs'];
+  'locale.mjs', 'admin.mjs'];
 const tests = [];
 for (const f of files) {
   const mod = await import(path.join(here, f));
