@@ -276,11 +276,11 @@ int auction_check(const imx_engine *e) {
 /* ------------------------------------------------------- price discovery */
 
 /* One side as the auction sees it: limit levels in ascending price order
-** through at(), and the market orders apart. The tree of levels is read
+** through at(), and the market orders apart. Each side's levels are read
 ** once per call into `slots` (sides_order), in eng_key order (what the
 ** side's sorted array was): no level is added or removed until compact,
 ** so every pass, the clean-up and compact index that array instead of
-** walking the tree again. */
+** walking the side again. */
 typedef struct curve {
   const book_side *bs;
   int side;
@@ -322,9 +322,6 @@ static int left_out(const imx_engine *e, uint32_t i, const order *o) {
          (aon_out_of(e, o->side)[i] && order_is_aon(o));
 }
 
-/* Eligible quantity of every level of a side, from the levels' aggregates:
-** the open quantity less the bids with min_stars and less what the
-** all-or-none step left out. */
 /* The slots of a side's levels in eng_key order, as sides_order left them. */
 static uint32_t *slots_of(const imx_engine *e, int side) {
   return e->scratch_slots + (size_t)side * e->scratch_n;
@@ -338,6 +335,9 @@ static void sides_order(imx_engine *e, const book *b) {
   }
 }
 
+/* Eligible quantity of every level of a side, from the levels' aggregates:
+** the open quantity less the bids with min_stars and less what the
+** all-or-none step left out; with each level's price, in key order. */
 static void curve_make(imx_engine *e, const book *b, int side, int64_t *qty,
                        int64_t *price, curve *c) {
   const book_side *bs = &b->side[side];
@@ -595,7 +595,7 @@ static void clear_exclusions(imx_engine *e, book *b, uint32_t excl_n) {
 
 /* Removes the levels a call emptied, in one pass over the slot array
 ** (a removal moves no other level, so the array stays right). A call that
-** empties many (one in eight or more) makes the tree anew from the array
+** empties many (one in eight or more) makes the side anew from the array (side_rebuild)
 ** instead, in O(levels), which costs less than as many removals. */
 static void compact(imx_engine *e, book_side *bs, uint32_t *slots) {
   uint32_t emptied = 0;

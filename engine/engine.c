@@ -281,6 +281,18 @@ static uint32_t block_take(imx_engine *e, uint32_t b) {
   return block_take_bit(e, b, (uint32_t)__builtin_ctz(e->blocks[b].free));
 }
 
+/* Takes a wholly free block off the free stack; the caller takes its first
+** slot and lists it PARTIAL. */
+static uint32_t free_block_pop(imx_engine *e) {
+  uint32_t b = e->blocks_free;
+  IMX_ASSERT(b != NIL); /* blocks_n x POOL_BLOCK > orders_max */
+  pool_block *k = &e->blocks[b];
+  IMX_ASSERT(k->listed == BLOCK_FREE && k->free == POOL_BLOCK_ALL && !k->open);
+  e->blocks_free = k->next;
+  k->listed = BLOCK_FULL; /* listed nowhere until partial_push */
+  return b;
+}
+
 /* A free slot for an order about to rest at l, near l's other orders. */
 static uint32_t pool_place(imx_engine *e, level *l) {
   if (l->block != NIL && e->blocks[l->block].free != 0) {
@@ -292,22 +304,18 @@ static uint32_t pool_place(imx_engine *e, level *l) {
                                   (uint32_t)__builtin_ctz(e->blocks[l->block].free)], 1);
     return slot;
   }
-  uint32_t b = e->blocks_free;
-  if (b != NIL) {
-    pool_block *k = &e->blocks[b];
-    IMX_ASSERT(k->listed == BLOCK_FREE && k->free == POOL_BLOCK_ALL && !k->open);
-    e->blocks_free = k->next;
-    if (k->next != NIL) __builtin_prefetch(&e->pool[k->next * POOL_BLOCK], 1);
+  if (e->blocks_free != NIL) {
+    uint32_t b = free_block_pop(e);
+    if (e->blocks_free != NIL) __builtin_prefetch(&e->pool[e->blocks_free * POOL_BLOCK], 1);
     __builtin_prefetch(&e->pool[b * POOL_BLOCK + 1], 1);
-    k->listed = BLOCK_FULL;
-    k->open = 1;
+    e->blocks[b].open = 1;
     if (l->block != NIL) e->blocks[l->block].open = 0; /* full: listed nowhere */
     l->block = b;
     uint32_t slot = block_take(e, b);
     partial_push(e, b);
     return slot;
   }
-  b = e->blocks_partial;
+  uint32_t b = e->blocks_partial;
   IMX_ASSERT(b != NIL); /* blocks_n x POOL_BLOCK > orders_max */
   return block_take(e, b);
 }
@@ -325,10 +333,7 @@ static uint32_t pool_any(imx_engine *e) {
   }
   uint32_t b = e->blocks_partial, slot;
   if (b == NIL) {
-    b = e->blocks_free;
-    IMX_ASSERT(b != NIL); /* blocks_n x POOL_BLOCK > orders_max */
-    e->blocks_free = e->blocks[b].next;
-    e->blocks[b].listed = BLOCK_FULL;
+    b = free_block_pop(e);
     slot = block_take(e, b);
     partial_push(e, b);
   } else {
@@ -961,18 +966,18 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
 ** by a call over a deep book: with 4 KiB pages nearly every such read also
 ** misses the TLB, which costs as much as the read again on a virtual
 ** machine. They are aligned to 2 MiB and the kernel is asked for huge pages
-** (a hint: where transparent huge pages are off it changes nothing). Zeroed
-** here, which also touches every page now, not in the first busy minute of
-** trading. free() releases them. */
+** (a hint: where transparent huge pages are off it changes nothing). Every
+** byte is set to `fill` here, which also touches every page now, not in the
+** first busy minute of trading. free() releases them. */
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
 
-void *eng_big_alloc(size_t bytes) {
+void *eng_big_alloc(size_t bytes, int fill) {
   if (bytes == 0) bytes = 1; /* a pointer all the same, like calloc's */
   if (bytes < HUGE_PAGE_BYTES) {
     void *p = aligned_alloc(IMX_CACHE_LINE_BYTES,
                             (bytes + IMX_CACHE_LINE_BYTES - 1) /
                                 IMX_CACHE_LINE_BYTES * IMX_CACHE_LINE_BYTES);
-    if (p) memset(p, 0, bytes);
+    if (p) memset(p, fill, bytes);
     return p;
   }
   /* Rounding up must not wrap to a small block that memset then overruns. */
@@ -983,13 +988,13 @@ void *eng_big_alloc(size_t bytes) {
 #ifdef MADV_HUGEPAGE
   (void)madvise(p, rounded, MADV_HUGEPAGE);
 #endif
-  memset(p, 0, bytes);
+  memset(p, fill, bytes);
   return p;
 }
 
 void *eng_alloc(imx_engine *e, size_t n, size_t size) {
   IMX_ASSERT(size == 0 || n <= SIZE_MAX / size);
-  void *p = eng_big_alloc(n * size);
+  void *p = eng_big_alloc(n * size, 0);
   if (p) e->memory_bytes += n * size;
   return p;
 }
@@ -1253,7 +1258,7 @@ int imx_engine_check(const imx_engine *e) {
     for (int side = 0; side < 2; side++) {
       const book_side *bs = &b->side[side];
       if (bs->n > bs->cap || bs->side != side) return 1;
-      int rc = side_check(bs); /* 80-88: the tree and its pool */
+      int rc = side_check(bs); /* 80-89: the tree or tick map, its pool */
       if (rc) return rc;
       for (const level *l = side_worst(bs), *prev = NULL; l != NULL;
            prev = l, l = level_better(bs, l)) {

@@ -5,7 +5,7 @@
 **              of open orders, books, continuous matching, queries and the
 **              invariant check (which calls the others' checks)
 **   levels.c   the price levels of a book side: a slot pool and a
-**              red-black tree by price
+**              red-black tree by price, or a tick map for few prices
 **   index.c    sequential key -> pool slot index (orders and tenders by
 **              id, order lists by cost centre)
 **   auction.c  the periodic call auction and the bookkeeping of auction
@@ -215,7 +215,7 @@ typedef struct book_side {
   uint32_t best;      /* the maximum, cached; NIL: no level            */
   uint32_t free_head; /* removed slots, chained through `up`           */
   uint32_t used;      /* slots handed out so far; the rest untouched   */
-  uint32_t n;         /* levels in the tree                            */
+  uint32_t n;         /* levels                                        */
   uint32_t cap;
   uint8_t side;       /* IMX_BID or IMX_OFFER: which eng_key           */
 } book_side;
@@ -264,7 +264,7 @@ static inline uint32_t tick_rank(const book_side *bs, int64_t price_minor) {
   return bs->side == IMX_BID ? t - 1 : bs->ranks - 1 - t;
 }
 
-/* The worst level (the tree's minimum), or NULL. O(log n). */
+/* The worst level (the minimum), or NULL. O(log n). */
 static inline level *side_worst(const book_side *bs) {
   if (bs->map) return side_at(bs, tick_worst(bs));
   uint32_t s = bs->root;
@@ -298,7 +298,8 @@ static inline level *level_better(const book_side *bs, const level *l) {
   return side_at(bs, side_next(bs, level_slot(bs, l), 1));
 }
 
-/* The level of a price, or NULL. O(log n); O(1) at the best price. */
+/* The level of a price, or NULL. O(log n) in a tree, O(1) in a tick map
+** and at the best price. */
 static inline level *side_find(const book_side *bs, int64_t price_minor) {
   const level_node *t = bs->nodes;
   int64_t k = eng_key(bs->side, price_minor);
@@ -317,7 +318,8 @@ static inline level *side_find(const book_side *bs, int64_t price_minor) {
 /* levels.c. side_insert_level returns the level of the price, made empty
 ** if it did not exist (the caller made sure of room: n < cap); levels
 ** other than a new one do not move. side_remove_level removes an empty
-** level; the others keep their slots. Both O(log n) worst case. */
+** level; the others keep their slots. Both O(log n) worst case in a tree,
+** O(1) in a tick map. */
 int side_init(imx_engine *e, book_side *bs, uint32_t cap, int side,
               int64_t tick_minor, int64_t price_cap_minor);
 void side_free(book_side *bs);
@@ -528,9 +530,10 @@ struct imx_engine {
 
 /* engine.c */
 void *eng_alloc(imx_engine *e, size_t n, size_t size);
-/* Zeroed, cache-line aligned; from 2 MiB on, aligned to and advised for
-** huge pages. Released with free(). engine.c. */
-void *eng_big_alloc(size_t bytes);
+/* Every byte `fill` (0, or 0xff for tables of NIL), cache-line aligned;
+** from 2 MiB on, aligned to and advised for huge pages. Released with
+** free(). engine.c. */
+void *eng_big_alloc(size_t bytes, int fill);
 void eng_emit(imx_engine *e, const imx_event *ev);
 /* Starts an event: every field zero, then its type. A copy of a zeroed
 ** event, not a memset: compilers turn the memset of an event into

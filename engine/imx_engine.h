@@ -532,7 +532,8 @@ imx_status imx_engine_snapshot_read(imx_engine *e, const void *buf, size_t len,
 /* Walks every book and checks every invariant: levels strictly ordered,
 ** each side's tree of levels (search order, red-black rules, links, its
 ** count, every slot of its pool once in the tree or free, the cached best
-** level the maximum: checks 80-88, engine/levels.c),
+** level the maximum: checks 80-88, engine/levels.c) or tick map (its
+** bitmap and summary words against its levels: 89),
 ** level totals equal the sum of their orders, each order naming its level
 ** (check 16), filled + open = original,
 ** quantities positive, the id index agrees with the pool, no non-aon bid

@@ -80,15 +80,14 @@ static uint32_t tick_map_ranks(uint32_t cap, int64_t tick_minor,
 }
 
 static int tick_map_init(imx_engine *e, book_side *bs, uint32_t ranks) {
-  bs->map = eng_big_alloc((size_t)ranks * sizeof(uint32_t));
+  bs->map = eng_big_alloc((size_t)ranks * sizeof(uint32_t), 0xff); /* NIL */
   if (bs->map == NULL) return -1;
-  memset(bs->map, 0xff, (size_t)ranks * sizeof(uint32_t)); /* every NIL */
   e->memory_bytes += (size_t)ranks * sizeof(uint32_t);
   uint32_t n = ranks;
   do {
     n = (n + 63) / 64; /* words of this bitmap level */
     IMX_ASSERT(bs->bits_depth < TICK_MAP_DEPTH);
-    uint64_t *w = eng_big_alloc((size_t)n * sizeof(uint64_t));
+    uint64_t *w = eng_big_alloc((size_t)n * sizeof(uint64_t), 0);
     if (w == NULL) return -1;
     bs->bits[bs->bits_depth++] = w;
     e->memory_bytes += (size_t)n * sizeof(uint64_t);
@@ -256,18 +255,24 @@ static void insert_fixup(book_side *bs, uint32_t z) {
   v[bs->root].red = 0;
 }
 
+/* Takes a slot for a new, empty level of a price, with its node. */
+static uint32_t level_open(book_side *bs, level_node node, int64_t price_minor) {
+  IMX_ASSERT(bs->n < bs->cap); /* the caller checked levels_full */
+  uint32_t z = slot_take(bs);
+  bs->nodes[z] = node;
+  bs->levels[z] = (level){.price_minor = price_minor, .head = NIL, .tail = NIL,
+                          .block = NIL};
+  return z;
+}
+
 /* side_insert_level on a tick map. */
 static level *tick_insert(book_side *bs, int64_t price_minor) {
   uint32_t r = tick_rank(bs, price_minor);
   IMX_ASSERT(r != NIL); /* the engine checked the price */
   uint32_t z = bs->map[r];
   if (z != NIL) return &bs->levels[z];
-  IMX_ASSERT(bs->n < bs->cap);
-  z = slot_take(bs);
-  bs->nodes[z] = (level_node){.key = eng_key(bs->side, price_minor), .up = NIL};
-  bs->nodes[z].rank = r;
-  bs->levels[z] = (level){.price_minor = price_minor, .head = NIL, .tail = NIL,
-                          .block = NIL};
+  z = level_open(bs, (level_node){.key = eng_key(bs->side, price_minor),
+                                  .rank = r, .up = NIL}, price_minor);
   bs->map[r] = z;
   tick_mark(bs, r, 1);
   if (bs->best == NIL || r > bs->nodes[bs->best].rank) bs->best = z;
@@ -293,12 +298,8 @@ level *side_insert_level(book_side *bs, int64_t price_minor) {
       s = v[s].kid[right]; /* an index, not a branch: random prices */
     }
   }
-  /* The caller checked levels_full before anything happened. */
-  IMX_ASSERT(bs->n < bs->cap);
-  uint32_t z = slot_take(bs);
-  v[z] = (level_node){.key = k, .kid = {NIL, NIL}, .up = parent, .red = 1};
-  bs->levels[z] = (level){.price_minor = price_minor, .head = NIL, .tail = NIL,
-                          .block = NIL};
+  uint32_t z = level_open(bs, (level_node){.key = k, .kid = {NIL, NIL},
+                                           .up = parent, .red = 1}, price_minor);
   if (parent == NIL) bs->root = z;
   else v[parent].kid[right] = z;
   if (right && parent == bs->best) bs->best = z;

@@ -455,19 +455,18 @@ static void zip_after_call(market *m, uint32_t row, int64_t q_minor) {
 /* Books qty at price to row, for its order id. */
 static void book_fill(market *m, uint32_t row, uint64_t id, int64_t qty,
                       int64_t price) {
-  const mrow *w = &m->rows[row];
   mrow *mr = &m->rows[row];
   sim_cell *c = &m->run->cells[(size_t)(m->period - 1) * m->sc->rows_n + row];
   mr->done += qty;
   mr->misses = 0;
-  assert(mr->done <= (int64_t)w->n);
+  assert(mr->done <= (int64_t)mr->n);
   c->units += qty;
   c->amount_minor += qty * price;
   if (row == m->placing_row) { /* the order being placed: no slot yet */
     m->placing_filled += qty;
     return;
   }
-  slot *sl = m->slots + w->off;
+  slot *sl = m->slots + mr->off;
   uint32_t j = mr->cursor;
   if (j < mr->top && sl[j].id != id) /* else: from the top down */
     for (j = mr->top; j-- > mr->cursor && sl[j].id != id;) continue;
@@ -566,17 +565,16 @@ static void on_fill(void *ctx, const sim_fill *f) {
 ** when the venue rejected the order (counted, and the agent goes on). */
 static int place(market *m, uint32_t row, uint32_t j, int64_t qty,
                  int64_t price, int64_t *filled) {
-  const mrow *w = &m->rows[row];
   mrow *mr = &m->rows[row];
-  assert(j < w->n && qty >= 1 && price >= 1);
+  assert(j < mr->n && qty >= 1 && price >= 1);
   uint64_t id = 0;
   imx_status st = IMX_OK;
   m->placing_row = row;
   m->placing_filled = 0;
-  int rc = m->venue->ops->order(m->venue, w->cc, w->service,
-                                w->side == SIM_RECEIVER ? IMX_BID : IMX_OFFER,
+  int rc = m->venue->ops->order(m->venue, mr->cc, mr->service,
+                                mr->side == SIM_RECEIVER ? IMX_BID : IMX_OFFER,
                                 qty, price, IMX_TIF_PERIOD,
-                                w->side == SIM_RECEIVER ? w->min_stars : 0,
+                                mr->side == SIM_RECEIVER ? mr->min_stars : 0,
                                 &id, &st);
   m->placing_row = NO_ROW;
   if (rc != 0) return -1;
@@ -587,11 +585,11 @@ static int place(market *m, uint32_t row, uint32_t j, int64_t qty,
     return 0;
   }
   assert(m->placing_filled <= qty);
-  m->slots[w->off + j].id = id;
-  m->slots[w->off + j].open = qty - m->placing_filled;
+  m->slots[mr->off + j].id = id;
+  m->slots[mr->off + j].open = qty - m->placing_filled;
   mr->placed = mr->top = j + 1;
   mr->offered += qty;
-  while (mr->cursor < mr->top && m->slots[w->off + mr->cursor].open == 0)
+  while (mr->cursor < mr->top && m->slots[mr->off + mr->cursor].open == 0)
     mr->cursor++;
   if (filled) *filled = m->placing_filled;
   return 0;
@@ -599,12 +597,11 @@ static int place(market *m, uint32_t row, uint32_t j, int64_t qty,
 
 /* Cancels every order of row this session may have left open. */
 static int cancel_open(market *m, uint32_t row) {
-  const mrow *w = &m->rows[row];
   mrow *mr = &m->rows[row];
   for (uint32_t j = mr->cursor; j < mr->top; j++) {
-    slot *s = &m->slots[w->off + j];
+    slot *s = &m->slots[mr->off + j];
     if (s->open == 0) continue;
-    if (m->venue->ops->cancel(m->venue, w->cc, s->id) != 0) return -1;
+    if (m->venue->ops->cancel(m->venue, mr->cc, s->id) != 0) return -1;
     s->open = 0;
   }
   mr->cursor = mr->top;
@@ -630,7 +627,7 @@ static int64_t agent_price(market *m, uint32_t row, int64_t k) {
 ** come best first. zi and zip prices are per unit, in no order. */
 static int64_t *schedule_prices(market *m, uint32_t row) {
   const mrow *w = &m->rows[row];
-  int64_t k = m->rows[row].done, n = w->n;
+  int64_t k = w->done, n = w->n;
   int64_t *buf = m->scratch + w->off;
   int bid = w->side == SIM_RECEIVER;
   for (int64_t i = k; i < n; i++) {
@@ -645,9 +642,9 @@ static int64_t *schedule_prices(market *m, uint32_t row) {
 ** slot order). */
 static int place_schedule(market *m, uint32_t row) {
   const mrow *w = &m->rows[row];
-  int64_t k = m->rows[row].done, n = w->n;
+  int64_t k = w->done, n = w->n;
   const int64_t *buf = schedule_prices(m, row);
-  uint32_t j = m->rows[row].placed;
+  uint32_t j = w->placed;
   assert(m->agents == SIM_AGENTS_TRUTHFUL);
   while (k < n && buf[k] != INT64_MIN) {
     int64_t run = 1;
@@ -664,7 +661,7 @@ static int place_schedule(market *m, uint32_t row) {
 ** prices) appended to m->porders. */
 static uint32_t collect_schedule(market *m, uint32_t row, uint32_t n_orders) {
   const mrow *w = &m->rows[row];
-  int64_t k = m->rows[row].done, n = w->n;
+  int64_t k = w->done, n = w->n;
   const int64_t *buf = schedule_prices(m, row);
   for (; k < n; k++) {
     if (buf[k] == INT64_MIN) continue;
@@ -832,7 +829,7 @@ static uint32_t active_rows(market *m, uint32_t s) {
 ** constrained agent still never trades a unit at a loss. */
 static int shout_once(market *m, uint32_t row) {
   const mrow *w = &m->rows[row];
-  int64_t k = m->rows[row].done, n = w->n;
+  int64_t k = w->done, n = w->n;
   int64_t chunk = w->chunk;
   if (chunk > n - k) chunk = n - k;
   assert(chunk >= 1);
