@@ -179,6 +179,7 @@ struct web {
   live *lives;                  /* lives_max slots                         */
   uint32_t lives_max;
   live *lives_free, *dead;      /* free slots; closed, to be freed         */
+  int cancel_due;               /* a closing socket's operations to cancel */
   atomic_uint lives_n;          /* open (the engine skips all when 0)      */
   pthread_mutex_t ring_mu;      /* the log's bytes and head                */
   uint8_t *ring;                /* RING_BYTES                              */
@@ -1333,8 +1334,11 @@ static void slow_stop(web *w) {
 ** before a socket wrote it, or a batch whose events did not fit the
 ** stage, closes the sockets concerned: the page reconnects and re-reads.
 **
-** The pump also frees closed sockets (never from their own callbacks) and
-** once a second closes those whose session ended.
+** The pump also cancels the operations of closing sockets and frees them
+** once those are over (never from their own callbacks, and no other thread
+** cancels: nng calls an operation's cancel function on the connection with
+** no hold on it, so a cancel racing the free would use a freed connection),
+** and once a second it closes the sockets whose session ended.
 */
 #define RING_BYTES (4u << 20)
 #define RING_SLACK (2 * IMX_PUB_BYTES_MAX) /* a record is never longer     */
@@ -1521,18 +1525,27 @@ static void maybe_dead(web *w, live *l) {
   pump_wake(w);
 }
 
-/* Ends a socket: no more reads or writes; what is outstanding is
-** cancelled, and the pump frees it once both are over. */
+/* Ends a socket: no more reads or writes. The pump cancels what is
+** outstanding (pump_cancel) and frees the socket once both are over. */
 static void live_close(live *l) {
   web *w = l->w;
   pthread_mutex_lock(&w->live_mu);
-  int already = l->closing;
   l->closing = 1;
+  w->cancel_due = 1;
   maybe_dead(w, l);
   pthread_mutex_unlock(&w->live_mu);
-  if (already) return;
-  nng_aio_cancel(l->rx);
-  nng_aio_cancel(l->tx);
+  pump_wake(w);
+}
+
+/* An operation was just started on a socket: if it closed meanwhile, the
+** pump cancels the operation, so that it is not left pending. */
+static void live_started(live *l) {
+  web *w = l->w;
+  pthread_mutex_lock(&w->live_mu);
+  int closing = l->closing;
+  if (closing) w->cancel_due = 1;
+  pthread_mutex_unlock(&w->live_mu);
+  if (closing) pump_wake(w);
 }
 
 /* Fills the write buffer: the control frame, then queued records as text
@@ -1592,21 +1605,14 @@ static void live_write(live *l) {
   nng_iov iov = {.iov_buf = l->wbuf, .iov_len = l->wlen};
   nng_aio_set_iov(l->tx, 1, &iov);
   nng_http_conn_write_all(l->conn, l->tx);
-  pthread_mutex_lock(&w->live_mu);
-  int closing = l->closing;
-  pthread_mutex_unlock(&w->live_mu);
-  if (closing) nng_aio_cancel(l->tx); /* closed meanwhile: not left pending */
+  live_started(l);
 }
 
 static void live_read(live *l) {
-  web *w = l->w;
   nng_iov iov = {.iov_buf = l->rbuf + l->rlen, .iov_len = LIVE_RBUF - l->rlen};
   nng_aio_set_iov(l->rx, 1, &iov);
   nng_http_conn_read(l->conn, l->rx);
-  pthread_mutex_lock(&w->live_mu);
-  int closing = l->closing;
-  pthread_mutex_unlock(&w->live_mu);
-  if (closing) nng_aio_cancel(l->rx);
+  live_started(l);
 }
 
 static void on_live_tx(void *arg) {
@@ -1812,6 +1818,7 @@ static void live_upgrade(web *w, nng_aio *aio, nng_http_req *req, nng_http_conn 
   ** response. */
   nng_http_hijack(conn);
   nng_http_conn_write_res(conn, res, l->tx);
+  live_started(l);
   nng_aio_set_output(aio, 0, NULL);
   nng_aio_finish(aio, 0);
   nng_http_req_free(req);
@@ -1904,6 +1911,28 @@ static void pump_bury(web *w) {
   }
 }
 
+/* Cancels the outstanding operations of closing sockets. Only the pump
+** does, as only the pump frees a socket's connection: a cancel from any
+** other thread could find the connection freed under it (nng looks up an
+** operation's cancel function, then calls it on the connection with no
+** hold on it). `spare` has room for lives_max. */
+static void pump_cancel(web *w, live **spare) {
+  uint32_t n = 0;
+  pthread_mutex_lock(&w->live_mu);
+  if (w->cancel_due) {
+    w->cancel_due = 0;
+    for (uint32_t i = 0; i < w->lives_max; i++) {
+      live *l = &w->lives[i];
+      if (l->state != L_FREE && l->closing && !l->dead) spare[n++] = l;
+    }
+  }
+  pthread_mutex_unlock(&w->live_mu);
+  for (uint32_t i = 0; i < n; i++) {
+    nng_aio_cancel(spare[i]->rx);
+    nng_aio_cancel(spare[i]->tx);
+  }
+}
+
 /* Closes the sockets whose session ended (signed out, or expired). The
 ** pump alone frees sockets, so each stays valid while it looks. */
 static void pump_sessions(web *w) {
@@ -1938,6 +1967,7 @@ static void *pump_main(void *arg) {
       swept = now_ns();
       pump_sessions(w);
     }
+    pump_cancel(w, shut);
     pthread_mutex_lock(&w->pump_mu);
   }
   pthread_mutex_unlock(&w->pump_mu);

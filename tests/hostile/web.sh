@@ -7,11 +7,12 @@
 # symlink out of --http-root, an order acknowledged over HTTP surviving a
 # SIGKILL of imxd, and imxd's log never holding a token or a session id.
 # Every daemon listens on free loopback ports and is stopped by its pid.
-# usage: web.sh IMXD SOURCE_DIR WEBSTUCK
+# usage: web.sh IMXD SOURCE_DIR WEBSTUCK SLOWLOCK
 set -u
 imxd=$1
 src=$2
 webstuck=$3
+slowlock=$4
 market=$src/tests/gateway/market.json
 . "$(dirname "$0")/../lib.sh"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"
@@ -31,6 +32,54 @@ failed=$((failed + $(grep -c '^FAIL ' "$tmp/client.out")))
 grep -qE '^(ok|FAIL) +websocket_that_never_reads' "$tmp/client.out" ||
   { echo "FAIL the client stopped early"; failed=$((failed + 1)); }
 check daemon_still_running kill -0 "$PID_web"
+
+# Stopping while websockets open and close, ping, and get events: imxd
+# stops cleanly (exit 0, no panic), every round; half the rounds with
+# slowlock preloaded (the thread stopping the web front waits before each
+# lock, so a race of the stop with nng's threads shows). Without the fix, a
+# slowlock round
+# aborted imxd in nng ("pthread_mutex_lock: Invalid argument"): the main
+# thread cancelled a socket's operation while the pump freed its connection.
+stop_round() {
+  local r=$1 client i rc
+  if [ $((r % 2)) = 0 ]; then
+    local plain=$imxd
+    imxd=$tmp/imxd-slowlock # ASan's runtime need not come first here
+    printf '#!/bin/sh\nLD_PRELOAD=%s ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" exec %s "$@"\n' \
+      "$slowlock" "$plain" >"$imxd"
+    chmod +x "$imxd"
+    start_daemon "churn$r" --http http://127.0.0.1:0
+    imxd=$plain
+  else
+    start_daemon "churn$r" --http http://127.0.0.1:0
+  fi
+  local pid_var="PID_churn$r" web_var="WEB_churn$r"
+  node "$src/tests/hostile/webclient.mjs" "${!web_var}" "$webstuck" churn >"$tmp/churn$r.out" 2>&1 &
+  client=$!
+  pids+=("$client")
+  sleep "0.$((r * 2 + 1))" # 0.3 to 0.9 s
+  kill -TERM "${!pid_var}"
+  for i in $(seq 400); do kill -0 "${!pid_var}" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "${!pid_var}" 2>/dev/null; then
+    echo "  round $r: imxd did not stop in 20 s"; kill -KILL "${!pid_var}"; return 1
+  fi
+  wait "${!pid_var}"; rc=$?
+  kill "$client" 2>/dev/null; wait "$client" 2>/dev/null
+  if [ "$rc" != 0 ] || grep -qiE 'panic|AddressSanitizer|runtime error' "$tmp/churn$r.log"; then
+    echo "  round $r: imxd exited with $rc"; tail -20 "$tmp/churn$r.log"; return 1
+  fi
+  # the round did what it is for: sockets open, with events, at the stop
+  local last
+  last=$(grep '^churn: round' "$tmp/churn$r.out" | tail -1)
+  echo "  round $r: stopped at ${last#churn: }"
+  [[ "$last" =~ ,\ ([1-9][0-9]*)\ open,\ ([1-9][0-9]*)\ messages ]] ||
+    { echo "  round $r: no websocket open, or no events, when imxd stopped"; tail -3 "$tmp/churn$r.out"; return 1; }
+}
+stop_rounds() {
+  local r
+  for r in 1 2 3 4; do stop_round "$r" || return 1; done
+}
+check websockets_churning_while_imxd_stops stop_rounds
 
 # --http-root: traversal and a symlink out of the root
 mkdir -p "$tmp/root/sub" "$tmp/outside"

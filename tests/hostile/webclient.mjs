@@ -340,6 +340,51 @@ async function until(cond, ms) {
   return cond();
 }
 
+// churn (NAME "churn", for web.sh's stop rounds): websockets opening and
+// closing every way a page's can (the server's close after a client's close
+// frame, the client going away, a socket that never reads, one that pings
+// without pause), while orders make events for them, until the server is
+// gone (web.sh stops it midway) or 30 s; then exits 0. What it checks is
+// the server's own exit.
+if (only === 'churn') {
+  const t0 = Date.now();
+  let cookies;
+  try { cookies = [await signin('CC-R1'), await signin('CC-R2'), await signin('CC-P1')]; } catch { process.exit(0); }
+  const open = [];
+  let n = 0, opened = 0, dropped = 0, gone = false;
+  while (!gone && Date.now() - t0 < 30000) {
+    n++;
+    const tries = [];
+    for (let k = 0; k < 4; k++) {
+      tries.push(wsOpen(cookies[(n + k) % 3], { read: k !== 3 }).then((w) => {
+        w.s.on('error', () => {});
+        // one in four pings all the time: its reads and the pongs' writes
+        // complete on their own while imxd stops
+        if (k === 2) {
+          const ping = setInterval(() => (w.s.destroyed || w.closed ? clearInterval(ping) : w.s.write(frame(9, 'p'))), 1);
+        }
+        open.push(w);
+        opened++;
+      }, () => {}));
+    }
+    tries.push(call('POST', '/api/order.new', { cookie: cookies[n % 3], timeoutMs: 3000,
+      body: JSON.stringify({ id: `churn-${t0}-${n}`, service: 'it.hour', side: n % 2 ? 'bid' : 'offer', qty: 1, price: 4000 + 100 * (n % 7) }) })
+      .catch(() => { gone = true; }));
+    await Promise.all(tries);
+    const msgs = open.reduce((t, w) => t + w.msgs.length, dropped);
+    console.log(`churn: round ${n}, ${opened} websockets opened, ${open.length} open, ${msgs} messages`);
+    while (open.length > 24) { // the oldest go: a close frame, or just away
+      const w = open.shift();
+      dropped += w.msgs.length;
+      if (w.s.destroyed) continue;
+      if (n % 2) w.s.write(frame(8, Buffer.from([3, 232])));
+      else w.s.destroy();
+    }
+  }
+  for (const s of sockets) s.destroy();
+  process.exit(0);
+}
+
 await check('websocket_garbage_frames', async () => {
   const c = await signin('CC-R1');
   const attacks = [
