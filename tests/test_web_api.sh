@@ -162,26 +162,40 @@ bad_signin() {
 check a_wrong_token_is_401_and_never_echoed bad_signin
 
 # Five failures in a minute for one cost centre, or from one address: then
-# every sign-in for that cost centre, or from that address, gets 429 (the
-# right token too) until the minute passed; the others do not. On a daemon
-# of its own, with a second loopback address (curl --interface 127.0.0.2).
-rate_limited() {
+# every sign-in from that address, and every sign-in for that cost centre
+# from an address it has not signed in from lately, gets 429 (the right
+# token too) until the minute passed; the cost centre's people at their
+# usual desks still sign in (else five wrong tokens a minute would lock
+# anyone out), and the others are not touched. On a daemon of its own, with
+# more loopback addresses (curl --interface 127.0.0.2, 127.0.0.3).
+rate_limited() { # its daemon stops on every path (clean_stops waits for all)
   start_daemon lim --http http://127.0.0.1:0
-  local i r two=(--interface 127.0.0.2)
+  local rc=0
+  rate_limited_on_lim || rc=1
+  kill "$PID_lim"
+  return $rc
+}
+rate_limited_on_lim() {
+  local i r two=(--interface 127.0.0.2) desk=(--interface 127.0.0.3)
+  r=$(req "${desk[@]}" -X POST "$WEB_lim/api/signin" -d '{"token":"test-token-CC-P2","cc":"CC-P2"}')
+  [ "$(status "$r")" = 200 ] || { echo "  the usual desk, before: $r"; return 1; }
   for i in 1 2 3 4 5; do
     r=$(req -X POST "$WEB_lim/api/signin" -d '{"token":"guess-'$i'","cc":"CC-P2"}')
     [ "$(status "$r")" = 401 ] || { echo "  try $i: $r"; return 1; }
   done
   r=$(req "${two[@]}" -X POST "$WEB_lim/api/signin" -d '{"token":"test-token-CC-P2","cc":"CC-P2"}')
   [ "$(status "$r")" = 429 ] && has "$(body "$r")" '"code":"rate_limited"' ||
-    { echo "  the cost centre: $r"; return 1; }
+    { echo "  the cost centre from a new address: $r"; return 1; }
+  r=$(req "${desk[@]}" -X POST "$WEB_lim/api/signin" -d '{"token":"test-token-CC-P2","cc":"CC-P2"}')
+  [ "$(status "$r")" = 200 ] || { echo "  the cost centre from its usual desk: $r"; return 1; }
+  r=$(req "${desk[@]}" -X POST "$WEB_lim/api/signin" -d '{"token":"guess-6","cc":"CC-P2"}')
+  [ "$(status "$r")" = 401 ] || { echo "  a wrong token from the usual desk: $r"; return 1; }
   r=$(req "${two[@]}" -X POST "$WEB_lim/api/signin" -d '{"token":"test-token-CC-R1"}')
   [ "$(status "$r")" = 200 ] || { echo "  another cc, another address: $r"; return 1; }
   r=$(req -X POST "$WEB_lim/api/signin" -d '{"token":"test-token-CC-R1"}')
   [ "$(status "$r")" = 429 ] || { echo "  the address: $r"; return 1; }
-  kill "$PID_lim"
 }
-check five_failed_signins_limit_the_cc_and_the_address rate_limited
+check five_failed_signins_limit_the_address_and_the_cc_but_not_its_usual_desk rate_limited
 
 # ------------------------------------------------------------------ calls
 

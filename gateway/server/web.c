@@ -67,6 +67,8 @@
 #define SIGNIN_WINDOW_MS 60000                /* ... in a minute          */
 #define SIGNIN_ADDRS 4096u                    /* addresses remembered     */
 #define SIGNIN_PROBE 8                        /* slots looked at per one  */
+#define CC_HOMES 8                            /* addresses a cc signed in */
+#define CC_HOME_TTL_MS (30LL * 24 * 3600 * 1000) /* ... from, remembered   */
 #define LOG_EVERY_MS 1000                     /* a client-caused log line */
 #define TEXT_CAP (IMX_MSG_BYTES_MAX + 256)    /* a call's request text    */
 #define COOKIE "imx_session"
@@ -135,6 +137,12 @@ typedef struct fail_count {
   uint32_t fails;
 } fail_count;
 
+/* An address a cost centre signed in from (peer_key; 0: free). */
+typedef struct cc_home {
+  uint64_t key;
+  int64_t last_ms;    /* its last sign-in there                        */
+} cc_home;
+
 typedef struct web_job {
   imx_job job;         /* job.aio: ours, finished by the engine         */
   struct web *w;
@@ -167,6 +175,7 @@ struct web {
   pthread_mutex_t signin_mu;
   fail_count *addr_fails; /* SIGNIN_ADDRS */
   fail_count *cc_fails;   /* one per cost centre (key unused) */
+  cc_home *cc_homes;      /* CC_HOMES per cost centre        */
   int64_t signin_logged_ms;
   /* calls */
   pthread_mutex_t pool_mu;
@@ -761,6 +770,32 @@ static fail_count *addr_entry(web *w, uint64_t key, int64_t now) {
   return oldest;
 }
 
+/* Whether cost centre cc signed in from address key in the last
+** CC_HOME_TTL_MS. Under signin_mu. */
+static int cc_home_known(const web *w, int64_t cc, uint64_t key, int64_t now) {
+  if (key <= 1) return 0; /* an unknown address is nobody's home */
+  const cc_home *h = &w->cc_homes[(size_t)cc * CC_HOMES];
+  for (uint32_t i = 0; i < CC_HOMES; i++)
+    if (h[i].key == key && now - h[i].last_ms < CC_HOME_TTL_MS) return 1;
+  return 0;
+}
+
+/* Remembers that cc signed in from key: its entry, else a free or the
+** least recent one. Under signin_mu. */
+static void cc_home_note(web *w, int64_t cc, uint64_t key, int64_t now) {
+  if (key <= 1) return;
+  cc_home *h = &w->cc_homes[(size_t)cc * CC_HOMES], *pick = &h[0];
+  for (uint32_t i = 0; i < CC_HOMES; i++) {
+    if (h[i].key == key) {
+      pick = &h[i];
+      break;
+    }
+    if (h[i].last_ms < pick->last_ms) pick = &h[i];
+  }
+  pick->key = key;
+  pick->last_ms = now;
+}
+
 static int over_limit(const fail_count *f, int64_t now) {
   return f->fails >= SIGNIN_FAILS_MAX && now - f->since_ms < SIGNIN_WINDOW_MS;
 }
@@ -804,7 +839,11 @@ static void api_signin(web *w, nng_aio *aio, nng_http_req *req, nng_http_conn *c
   int64_t named = rq.cc[0] ? imx_market_cc_find(w->m, rq.cc) : -1;
   pthread_mutex_lock(&w->signin_mu);
   fail_count *a = addr_entry(w, key, now);
-  int limited = over_limit(a, now) || (named >= 0 && over_limit(&w->cc_fails[named], now));
+  /* Failures for a cost centre from anywhere lock out the addresses it has
+  ** not signed in from lately, not its people at their usual desks: else
+  ** anyone could lock any cost centre out with five wrong tokens a minute. */
+  int limited = over_limit(a, now) || (named >= 0 && over_limit(&w->cc_fails[named], now) &&
+                                       !cc_home_known(w, named, key, now));
   pthread_mutex_unlock(&w->signin_mu);
   if (limited) {
     respond_error(aio, "", "rate_limited", "",
@@ -841,6 +880,9 @@ static void api_signin(web *w, nng_aio *aio, nng_http_req *req, nng_http_conn *c
     respond_reason(aio, "sessions_full", NULL);
     return;
   }
+  pthread_mutex_lock(&w->signin_mu);
+  cc_home_note(w, cc, key, now);
+  pthread_mutex_unlock(&w->signin_mu);
   char reply[1024];
   size_t rl = server_hello_ok(w->srv, "", (uint32_t)cc, reply, sizeof reply);
   IMX_ASSERT(rl > 1 && reply[rl - 1] == '}');
@@ -2104,8 +2146,9 @@ int web_start(const web_config *cfg, imx_server *srv, web **out) {
   w->addr_fails = calloc(SIGNIN_ADDRS, sizeof *w->addr_fails);
   w->cc_fails = calloc(w->m->ccs_n + 1, sizeof *w->cc_fails);
   w->cc_sessions = calloc(w->m->ccs_n + 1, sizeof *w->cc_sessions);
+  w->cc_homes = calloc((size_t)(w->m->ccs_n + 1) * CC_HOMES, sizeof *w->cc_homes);
   if (w->sessions == NULL || w->addr_fails == NULL || w->cc_fails == NULL ||
-      w->cc_sessions == NULL ||
+      w->cc_sessions == NULL || w->cc_homes == NULL ||
       imx_hash_init(&w->sessions_index, SESSIONS_MAX) != 0 || pool_open(w) != 0 ||
       live_open(w, w->cfg.lives_max) != 0 || slow_open(w) != 0) {
     imx_log("web: out of memory");
@@ -2190,6 +2233,7 @@ void web_stop(web *w) {
   imx_hash_free(&w->sessions_index);
   free(w->addr_fails);
   free(w->cc_fails);
+  free(w->cc_homes);
   free(w->cc_sessions);
   pthread_mutex_destroy(&w->sessions_mu);
   pthread_mutex_destroy(&w->signin_mu);
