@@ -1408,6 +1408,7 @@ struct live {
   uint8_t ctl[2 + 125];  /* a control frame to send first (pong, close) */
   size_t ctl_len;
   int close_after;       /* the close frame is queued: end once sent    */
+  int close_out;         /* the write out now carries the close frame   */
   uint8_t *wbuf;         /* LIVE_WBUF                                   */
   size_t wlen;
   uint8_t rbuf[LIVE_RBUF];
@@ -1599,6 +1600,7 @@ static int live_gather(web *w, live *l) {
     memcpy(l->wbuf, l->ctl, l->ctl_len);
     l->wlen = l->ctl_len;
     l->ctl_len = 0;
+    l->close_out = l->close_after; /* then the control frame is the close */
   }
   if (l->close_after) return 0;
   pthread_mutex_lock(&w->ring_mu);
@@ -1671,7 +1673,9 @@ static void on_live_tx(void *arg) {
     if (rv == 0 && !l->closing) start_read = l->reading = 1;
   }
   l->writing = 0;
-  if (rv != 0 || l->close_after) l->closing = 1;
+  /* the end once the close frame is out: not at the end of a write that
+  ** was out when the client's close frame came */
+  if (rv != 0 || l->close_out) l->closing = 1;
   if (!l->closing && (l->q_n > 0 || l->ctl_len > 0)) again = l->writing = 1;
   maybe_dead(w, l);
   int closing = l->closing;
@@ -1723,6 +1727,10 @@ static int live_parse(live *l) {
       if (op == 0x8) { /* close: answered with its code, then the end */
         live_control(l, 0x8, payload, plen >= 2 ? 2 : 0);
         l->close_after = 1;
+        pthread_mutex_unlock(&w->live_mu);
+        l->rlen = 0; /* what follows a close is dropped (RFC 6455 5.5.1): a
+                     ** ping's pong must not take the close frame's place */
+        return 0;
       } else if (op == 0x9) { /* ping: pong */
         live_control(l, 0xA, payload, (size_t)plen);
       }
@@ -1841,7 +1849,7 @@ static void live_upgrade(web *w, nng_aio *aio, nng_http_req *req, nng_http_conn 
     l->cc = cc;
     l->q_head = l->q_n = 0;
     l->ctl_len = l->rlen = 0;
-    l->close_after = 0;
+    l->close_after = l->close_out = 0;
     l->skip = 0;
     l->next = NULL;
     pthread_mutex_lock(&w->ring_mu);

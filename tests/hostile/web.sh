@@ -7,12 +7,13 @@
 # symlink out of --http-root, an order acknowledged over HTTP surviving a
 # SIGKILL of imxd, and imxd's log never holding a token or a session id.
 # Every daemon listens on free loopback ports and is stopped by its pid.
-# usage: web.sh IMXD SOURCE_DIR WEBSTUCK SLOWLOCK
+# usage: web.sh IMXD SOURCE_DIR WEBSTUCK SLOWLOCK SLOWTX
 set -u
 imxd=$1
 src=$2
 webstuck=$3
 slowlock=$4
+slowtx=$5
 market=$src/tests/gateway/market.json
 . "$(dirname "$0")/../lib.sh"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"
@@ -80,6 +81,26 @@ stop_rounds() {
   for r in 1 2 3 4; do stop_round "$r" || return 1; done
 }
 check websockets_churning_while_imxd_stops stop_rounds
+
+# A client's close frame that comes while the server's write of an event is
+# out: slowtx preloaded holds each write's completion 0.3 s, so it always
+# does. The server answers it with its own close frame, then ends. (Before
+# the fix, the end of the earlier write ended the socket: no close frame.)
+close_while_writing() {
+  local plain=$imxd out
+  imxd=$tmp/imxd-slowtx
+  printf '#!/bin/sh\nLD_PRELOAD=%s ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" exec %s "$@"\n' \
+    "$slowtx" "$plain" >"$imxd"
+  chmod +x "$imxd"
+  start_daemon slowtx --http http://127.0.0.1:0
+  imxd=$plain
+  out=$(node "$src/tests/hostile/webclient.mjs" "$WEB_slowtx" "$webstuck" \
+    websocket_close_answered_while_writing 2>&1)
+  echo "$out" | sed 's/^/  /'
+  kill -TERM "$PID_slowtx"
+  grep -q '^ok ' <<<"$out"
+}
+check close_frame_answered_while_a_write_is_out close_while_writing
 
 # --http-root: traversal and a symlink out of the root
 mkdir -p "$tmp/root/sub" "$tmp/outside"

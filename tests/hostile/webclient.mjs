@@ -385,6 +385,28 @@ if (only === 'churn') {
   process.exit(0);
 }
 
+// A client's close frame is answered with the server's, also when it comes
+// while the server's write of an event is out (web.sh runs this check once
+// more with slowtx preloaded, which holds each such write's completion
+// 0.3 s, so that the close frame always comes in that window).
+await check('websocket_close_answered_while_writing', async () => {
+  const c = await signin('CC-R1'), p = await signin('CC-P1');
+  const w = await wsOpen(c);
+  const id = 'wsc-' + Date.now();
+  const r = await call('POST', '/api/order.new', { body: JSON.stringify({ id, service: 'it.hour', side: 'offer', qty: 1, price: 99800 }), cookie: p });
+  if (r.status !== 200) { note('order.new', r.status, r.body); return false; }
+  if (!(await until(() => w.msgs.some((m) => m.op === 1), 5000))) { note('no event'); return false; }
+  w.s.write(frame(8, Buffer.from([3, 232])));
+  await until(() => w.closed, 5000);
+  const close = w.msgs.find((m) => m.op === 8);
+  w.s.destroy();
+  // the book as it was: the checks below expect their own tops
+  const x = await call('POST', '/api/order.cancel', { body: JSON.stringify({ id: id + 'c', order: json(r).order }), cookie: p });
+  if (x.status !== 200) { note('order.cancel', x.status, x.body); return false; }
+  if (!close) { note('the connection ended with no close frame;', w.msgs.length, 'frames'); return false; }
+  return alive('a close frame while writing');
+});
+
 await check('websocket_garbage_frames', async () => {
   const c = await signin('CC-R1');
   const attacks = [
