@@ -1531,10 +1531,9 @@ int imx_server_start(const imx_server_config *cfg, imx_server **out) {
   /* Before the sockets: nothing is published or served while recovering. */
   if (cfg->db_path && recover(s) != 0) return -1;
   if (open_sockets(s) != 0) return -1;
-  if (pthread_create(&s->engine_thread, NULL, engine_main, s) != 0) return -1;
-  s->engine_started = 1;
-  if (start_workers(s) != 0) return -1;
-  if (audit_start(s) != 0) return -1;
+  /* The web front before the engine thread: the engine reads s->web and
+  ** the web's log and stage with no lock (pthread_create orders them);
+  ** calls that come meanwhile wait in the queue. */
   if (cfg->http_url) {
     web_config wc = {.url = cfg->http_url, .root = cfg->http_root,
                      .tls_cert = cfg->tls_cert, .tls_key = cfg->tls_key,
@@ -1546,6 +1545,10 @@ int imx_server_start(const imx_server_config *cfg, imx_server **out) {
                      .lives_max = s->cfg.connections_max};
     if (web_start(&wc, s, &s->web) != 0) return -1;
   }
+  if (pthread_create(&s->engine_thread, NULL, engine_main, s) != 0) return -1;
+  s->engine_started = 1;
+  if (start_workers(s) != 0) return -1;
+  if (audit_start(s) != 0) return -1;
   imx_log("serving %u services and %u cost centres: requests on %s, market data on %s",
           cfg->market->services_n, cfg->market->ccs_n, s->listen_bound,
           s->publish_bound);
