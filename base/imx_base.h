@@ -57,6 +57,9 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
 #define IMX_TEXT_BYTES_MAX 128           /* names and sites                 */
 #define IMX_DESCRIPTION_BYTES_MAX 512    /* a service's description in the
                                          ** market file                     */
+#define IMX_TRANSLATIONS_MAX 4           /* languages a service's name,
+                                         ** description and unit are
+                                         ** translated to                   */
 #define IMX_TOKEN_BYTES_MAX 128          /* a cost centre's secret          */
 #define IMX_EXACT_INT_MAX (INT64_C(1) << 53) /* JSON numbers are read as
                                          ** doubles: integers are exact up

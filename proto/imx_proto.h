@@ -80,6 +80,15 @@ const char *imx_money_format(int64_t minor, int decimals, unsigned flags,
 enum { IMX_ROLE_PROVIDER = 1, IMX_ROLE_RECEIVER = 2, IMX_ROLE_FINANCE = 4,
        IMX_ROLE_ADMIN = 8 };
 
+/* A service's name, description and unit in one more language (a
+** translation in the market file; "" where it gives none: the default's). */
+typedef struct imx_service_text {
+  char lang[3]; /* ISO 639-1, two lower-case letters: "de" */
+  char name[IMX_TEXT_BYTES_MAX + 1];
+  char description[IMX_DESCRIPTION_BYTES_MAX + 1];
+  char unit[IMX_NAME_BYTES_MAX + 1];
+} imx_service_text;
+
 typedef struct imx_market_service {
   char id[IMX_NAME_BYTES_MAX + 1];
   char name[IMX_TEXT_BYTES_MAX + 1];               /* the id when not given */
@@ -93,6 +102,8 @@ typedef struct imx_market_service {
   int auction;             /* mode "auction" (else "continuous") */
   char activity_type[IMX_SAP_ACTTYPE_MAX + 1]; /* the SAP upload's: ""   */
   char uom[IMX_SAP_UOM_MAX + 1];               /* when not given          */
+  imx_service_text texts[IMX_TRANSLATIONS_MAX]; /* "translations", in the  */
+  uint32_t texts_n;                             /* file's order           */
 } imx_market_service;
 
 typedef struct imx_market_capacity {
@@ -428,6 +439,8 @@ typedef struct imx_reply_service {
   int64_t bid_minor, bid_qty, offer_minor, offer_qty; /* best prices     */
   int64_t last_price_minor, last_qty, last_time_ms;   /* the last trade  */
   imx_reply_reputation rep;    /* all its providers' ratings together    */
+  imx_service_text texts[IMX_TRANSLATIONS_MAX]; /* the market file's     */
+  uint32_t texts_n;                             /* translations          */
 } imx_reply_service;
 
 /* cc.list, cc.get: one cost centre of the directory. services are the ids

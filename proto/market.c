@@ -14,7 +14,11 @@
 **
 ** A service's name and description are optional text for people (1 to
 ** 128 and 1 to 512 bytes, no control characters); a service without a name
-** is called by its id.
+** is called by its id. "translations" gives them, and the unit, in more
+** languages, for the pages in those: {"de":{"name":"LKW mit Fahrer",
+** "description":"...","unit":"LKW-Tag"}}, at most IMX_TRANSLATIONS_MAX
+** languages (ISO 639-1 codes, two lower-case letters), each with at least
+** one of the three (what it leaves out is the default's).
 **
 ** The SAP upload's mapping (the sap export, ledger/export_sap.c) is
 ** optional: "erp" at the top ({"controlling_area":"1000","user":"IMX-UPLOAD",
@@ -198,12 +202,55 @@ static int parse_erp(const cJSON *doc, imx_market_erp *e, imx_proto_error *err) 
   return 0;
 }
 
+/* "translations": {"de": {"name": ..., "description": ..., "unit": ...}}. */
+static int parse_translations(const cJSON *obj, imx_market_service *s,
+                              imx_proto_error *err) {
+  static const char *const keys[] = {"name", "description", "unit", NULL};
+  const cJSON *tr = cJSON_GetObjectItemCaseSensitive(obj, "translations");
+  if (tr == NULL) return 0;
+  if (!cJSON_IsObject(tr))
+    return imx_proto_fail(err, "bad_field", "translations",
+                          "must be an object: a language code to its texts");
+  for (const cJSON *it = tr->child; it; it = it->next) {
+    const char *lang = it->string;
+    if (strlen(lang) != 2 || lang[0] < 'a' || lang[0] > 'z' || lang[1] < 'a' || lang[1] > 'z')
+      return imx_proto_fail(err, "bad_field", "translations",
+                            "each key must be a language code: two lower-case letters "
+                            "(ISO 639-1), e.g. de");
+    char field[sizeof err->field];
+    snprintf(field, sizeof field, "translations.%s", lang);
+    for (uint32_t k = 0; k < s->texts_n; k++)
+      if (strcmp(s->texts[k].lang, lang) == 0)
+        return imx_proto_fail(err, "bad_field", field, "given twice");
+    if (s->texts_n == IMX_TRANSLATIONS_MAX)
+      return imx_proto_fail(err, "bad_field", field,
+                            "too many languages: at most 4 translations");
+    if (!cJSON_IsObject(it))
+      return imx_proto_fail(err, "bad_field", field,
+                            "must be an object with name, description or unit");
+    imx_service_text *t = &s->texts[s->texts_n];
+    memset(t, 0, sizeof *t);
+    memcpy(t->lang, lang, 3);
+    if (imx_json_check_keys(it, keys, err) ||
+        imx_json_string_copy(it, "name", IMX_TEXT_BYTES_MAX, 0, t->name, err) ||
+        imx_json_string_copy(it, "description", IMX_DESCRIPTION_BYTES_MAX, 0,
+                             t->description, err) ||
+        imx_json_string_copy(it, "unit", IMX_NAME_BYTES_MAX, 0, t->unit, err))
+      return imx_proto_at(err, "translations.%s.", lang);
+    if (t->name[0] == '\0' && t->description[0] == '\0' && t->unit[0] == '\0')
+      return imx_proto_fail(err, "bad_field", field,
+                            "must give at least one of name, description and unit");
+    s->texts_n++;
+  }
+  return 0;
+}
+
 static int parse_service(const cJSON *obj, const imx_market *m,
                          imx_market_service *s, imx_proto_error *err) {
   static const char *const keys[] = {"id", "name", "description", "unit",
                                      "currency", "tick", "lot", "divisible",
                                      "mode", "price_cap", "activity_type", "uom",
-                                     NULL};
+                                     "translations", NULL};
   static const char *const modes[] = {"continuous", "auction", NULL};
   if (!cJSON_IsObject(obj))
     return imx_proto_fail(err, "bad_field", "", "must be an object");
@@ -226,7 +273,8 @@ static int parse_service(const cJSON *obj, const imx_market *m,
               s->activity_type, err) ||
       sap_key(obj, "uom", IMX_SAP_UOM_MAX,
               "must be 1 to 3 characters: SAP's internal unit of measure (ACTIVITYUN)",
-              s->uom, err))
+              s->uom, err) ||
+      parse_translations(obj, s, err))
     return -1;
   if ((rc = imx_json_int(obj, "tick", 1, IMX_PRICE_MAX_MINOR, &s->tick_minor, err)))
     return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "tick", "missing");

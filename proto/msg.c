@@ -721,6 +721,30 @@ static void put_tenders(writer *w, const imx_reply_tender *t, uint32_t n) {
 
 static const char *const mode_words[] = {"continuous", "auction", NULL};
 
+/* ,"translations":{"de":{"name":...,"unit":...}}: only the texts given;
+** nothing when there is no translation. */
+static void put_texts(writer *w, const imx_service_text *t, uint32_t n) {
+  if (n == 0) return;
+  key(w, "translations");
+  for (uint32_t i = 0; i < n; i++, t++) {
+    put(w, i ? "," : "{", 1);
+    put_str(w, t->lang);
+    const char *sep = ":{";
+    const char *names[3] = {"name", "description", "unit"};
+    const char *vals[3] = {t->name, t->description, t->unit};
+    for (int k = 0; k < 3; k++) {
+      if (vals[k][0] == '\0') continue;
+      put_raw(w, sep);
+      put_str(w, names[k]);
+      put(w, ":", 1);
+      put_str(w, vals[k]);
+      sep = ",";
+    }
+    put(w, "}", 1);
+  }
+  put(w, "}", 1);
+}
+
 static void put_services(writer *w, const imx_reply_service *s, uint32_t n) {
   key(w, "services");
   put(w, "[", 1);
@@ -745,6 +769,7 @@ static void put_services(writer *w, const imx_reply_service *s, uint32_t n) {
     kv_int(w, "last_qty", s->last_qty);
     kv_price(w, "last_time_ms", s->last_time_ms);
     put_rep(w, &s->rep);
+    put_texts(w, s->texts, s->texts_n);
     put(w, "}", 1);
   }
   put(w, "]", 1);
@@ -1305,12 +1330,38 @@ static int decode_offer(const cJSON *o, imx_reply_offer *r, imx_proto_error *err
   return 0;
 }
 
+/* "translations" of a services.list row: what put_texts writes. */
+static int decode_texts(const cJSON *o, imx_reply_service *r, imx_proto_error *err) {
+  static const char *const keys[] = {"name", "description", "unit", NULL};
+  const cJSON *tr = cJSON_GetObjectItemCaseSensitive(o, "translations");
+  if (tr == NULL) return 0;
+  if (!cJSON_IsObject(tr))
+    return imx_proto_fail(err, "bad_field", "translations", "must be an object");
+  for (const cJSON *it = tr->child; it; it = it->next) {
+    if (r->texts_n == IMX_TRANSLATIONS_MAX)
+      return imx_proto_fail(err, "bad_field", "translations", "too many languages");
+    imx_service_text *t = &r->texts[r->texts_n];
+    if (strlen(it->string) != 2 || !cJSON_IsObject(it) ||
+        imx_json_check_keys(it, keys, err) ||
+        text(it, "name", t->name, sizeof t->name, TEXT_OPTIONAL, err) < 0 ||
+        text(it, "description", t->description, sizeof t->description, TEXT_OPTIONAL,
+             err) < 0 ||
+        text(it, "unit", t->unit, sizeof t->unit, TEXT_OPTIONAL, err) < 0)
+      return imx_proto_fail(err, "bad_field", "translations",
+                            "must map language codes to name, description and unit");
+    memcpy(t->lang, it->string, 3);
+    r->texts_n++;
+  }
+  return 0;
+}
+
 static int decode_service(const cJSON *o, imx_reply_service *r,
                           imx_proto_error *err) {
   static const char *const keys[] = {
       "service", "name", "description", "unit", "currency", "mode",
       "divisible", "tick", "lot", "price_cap", "providers", "bid", "bid_qty",
-      "offer", "offer_qty", "last_price", "last_qty", "last_time_ms", REP_KEYS, NULL};
+      "offer", "offer_qty", "last_price", "last_qty", "last_time_ms", REP_KEYS,
+      "translations", NULL};
   int64_t providers = 0;
   if (row_object(o, keys, err) ||
       text(o, "service", r->service, sizeof r->service, 0, err) ||
@@ -1330,7 +1381,7 @@ static int decode_service(const cJSON *o, imx_reply_service *r,
       price_or_null(o, "last_price", &r->last_price_minor, err) ||
       qty(o, "last_qty", &r->last_qty, err) ||
       price_or_null(o, "last_time_ms", &r->last_time_ms, err) ||
-      decode_rep(o, &r->rep, err))
+      decode_rep(o, &r->rep, err) || decode_texts(o, r, err))
     return -1;
   r->providers = (uint32_t)providers;
   return 0;

@@ -70,8 +70,17 @@ static inline int imx_offer_eq(const imx_reply_offer *a, const imx_reply_offer *
          EQ_STR_(a, b, site) && imx_rep_eq(&a->rep, &b->rep);
 }
 
+static inline int imx_service_text_eq(const imx_service_text *a,
+                                      const imx_service_text *b) {
+  return EQ_STR_(a, b, lang) && EQ_STR_(a, b, name) && EQ_STR_(a, b, description) &&
+         EQ_STR_(a, b, unit);
+}
+
 static inline int imx_service_eq(const imx_reply_service *a,
                                  const imx_reply_service *b) {
+  if (a->texts_n != b->texts_n) return 0;
+  for (uint32_t i = 0; i < a->texts_n; i++)
+    if (!imx_service_text_eq(&a->texts[i], &b->texts[i])) return 0;
   return EQ_STR_(a, b, service) && EQ_STR_(a, b, name) &&
          EQ_STR_(a, b, description) && EQ_STR_(a, b, unit) &&
          EQ_STR_(a, b, currency) && EQ_(a, b, auction) && EQ_(a, b, divisible) &&

@@ -1381,9 +1381,11 @@ static void test_book_get_ok_offers_with_providers_round_trip(void) {
 static imx_reply_service services_[2] = {
     {"it.hour", "IT helpdesk hour", "Support by \"phone\", billed per hour.",
      "hour", "EUR", 0, 1, 100, 1, 50000, 2, 8400, 3, 8500, 10, 8500, 4,
-     1718000000000, {"", 7, 30, 1, 5}},
+     1718000000000, {"", 7, 30, 1, 5},
+     {{"de", "IT-Helpdesk-Stunde", "", "Stunde"}, {"fr", "", "Assistance \"t\u00e9l\u00e9phone\"", ""}},
+     2},
     {"truck.day", "truck.day", "", "day", "EUR", 1, 0, 500, 1, 0, 0, 0, 0, 0, 0,
-     0, 0, 0, {"", 0, 0, 0, 0}}};
+     0, 0, 0, {"", 0, 0, 0, 0}, {{"", "", "", ""}}, 0}};
 
 static void test_services_list_ok_round_trips(void) {
   imx_reply x = reply(IMX_MSG_SERVICES_LIST, "s1");
@@ -1408,6 +1410,38 @@ static void test_services_list_ok_is_the_documented_json(void) {
             "\"last_time_ms\":null,\"ratings\":0,\"stars_sum\":0,\"ratings_90d\":0,"
             "\"stars_sum_90d\":0}],\"next\":\"z\"}",
             out_);
+}
+
+/* A service's translations: only the texts given, in the file's order. */
+static void test_services_list_translations_are_the_documented_json(void) {
+  imx_reply x = reply(IMX_MSG_SERVICES_LIST, "s1");
+  x.services = services_, x.services_n = 1;
+  CHECK(imx_reply_encode(&x, out_, sizeof out_) > 0);
+  CHECK(strstr(out_, "\"stars_sum_90d\":5,\"translations\":{\"de\":{\"name\":"
+                     "\"IT-Helpdesk-Stunde\",\"unit\":\"Stunde\"},\"fr\":{\"description\":"
+                     "\"Assistance \\\"t\u00e9l\u00e9phone\\\"\"}}}]") != NULL);
+  imx_proto_error err;
+  imx_reply d;
+  /* a language with no text, or not an object, is refused */
+  static const char *bad[] = {
+      "\"translations\":[]", "\"translations\":{\"de\":\"x\"}",
+      "\"translations\":{\"deu\":{\"name\":\"x\"}}",
+      "\"translations\":{\"de\":{\"title\":\"x\"}}",
+      "\"translations\":{\"a1\":{},\"b1\":{},\"c1\":{},\"d1\":{},\"e1\":{}}"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char msg[1024];
+    snprintf(msg, sizeof msg,
+             "{\"v\":1,\"type\":\"services.list.ok\",\"id\":\"s1\",\"services\":["
+             "{\"service\":\"a\",\"name\":\"a\",\"description\":\"\",\"unit\":\"u\","
+             "\"currency\":\"EUR\",\"mode\":\"auction\",\"divisible\":false,\"tick\":1,"
+             "\"lot\":1,\"price_cap\":null,\"providers\":0,\"bid\":null,\"bid_qty\":0,"
+             "\"offer\":null,\"offer_qty\":0,\"last_price\":null,\"last_qty\":0,"
+             "\"last_time_ms\":null,\"ratings\":0,\"stars_sum\":0,\"ratings_90d\":0,"
+             "\"stars_sum_90d\":0,%s}]}",
+             bad[i]);
+    CHECK(imx_reply_decode(msg, strlen(msg), &d, &err) != 0);
+    CHECK_STR("services[0].translations", err.field);
+  }
 }
 
 static void test_cc_list_and_get_ok_round_trip(void) {
@@ -2547,6 +2581,55 @@ static void test_market_service_name_and_description_are_bounded(void) {
                       "bad_field", "services[0].description");
 }
 
+/* A service's name, description and unit in more languages: loaded in the
+** file's order, each text optional; refused by path where wrong. */
+static void test_market_service_translations(void) {
+  static const char json[] =
+      "{\"currency\":\"EUR\",\"services\":[{\"id\":\"truck.day\",\"name\":\"Truck "
+      "with driver\",\"unit\":\"truck-day\",\"tick\":500,\"lot\":1,"
+      "\"translations\":{\"de\":{\"name\":\"LKW mit Fahrer\",\"description\":\"Ein "
+      "7,5-Tonner mit Fahrer\",\"unit\":\"LKW-Tag\"},\"fr\":{\"unit\":\"jour\"}}},"
+      "{\"id\":\"lab.test\",\"unit\":\"test\",\"tick\":100,\"lot\":1}],"
+      "\"cost_centres\":[]}";
+  imx_market m;
+  if (!market_ok(json, &m)) return;
+  CHECK_EQ(2, m.services[0].texts_n);
+  CHECK_STR("de", m.services[0].texts[0].lang);
+  CHECK_STR("LKW mit Fahrer", m.services[0].texts[0].name);
+  CHECK_STR("Ein 7,5-Tonner mit Fahrer", m.services[0].texts[0].description);
+  CHECK_STR("LKW-Tag", m.services[0].texts[0].unit);
+  CHECK_STR("fr", m.services[0].texts[1].lang);
+  CHECK_STR("", m.services[0].texts[1].name); /* the default's */
+  CHECK_STR("jour", m.services[0].texts[1].unit);
+  CHECK_EQ(0, m.services[1].texts_n);
+  imx_market_free(&m);
+  /* what is wrong, and the field the error names (in services[0].) */
+  static const struct {
+    const char *tr, *field;
+  } bad[] = {
+      {"[]", "translations"},
+      {"{\"deu\":{\"name\":\"x\"}}", "translations"},
+      {"{\"DE\":{\"name\":\"x\"}}", "translations"},
+      {"{\"de\":\"LKW\"}", "translations.de"},
+      {"{\"de\":{}}", "translations.de"},
+      {"{\"de\":{\"title\":\"x\"}}", "translations.de.title"},
+      {"{\"de\":{\"name\":\"\"}}", "translations.de.name"},
+      {"{\"de\":{\"unit\":\"a\\nb\"}}", "translations.de.unit"},
+      {"{\"de\":{\"name\":\"a\"},\"de\":{\"name\":\"b\"}}", "translations.de"},
+      {"{\"aa\":{\"name\":\"a\"},\"bb\":{\"name\":\"b\"},\"cc\":{\"name\":\"c\"},"
+       "\"dd\":{\"name\":\"d\"},\"ee\":{\"name\":\"e\"}}",
+       "translations.ee"}};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char file[512], field[64];
+    snprintf(file, sizeof file,
+             "{\"currency\":\"EUR\",\"services\":[{\"id\":\"s\",\"unit\":\"u\",\"tick\":1,"
+             "\"lot\":1,\"translations\":%s}],\"cost_centres\":[]}",
+             bad[i].tr);
+    snprintf(field, sizeof field, "services[0].%s", bad[i].field);
+    expect_market_error(file, "bad_field", field);
+  }
+}
+
 /* ------------------------------------------------------------- periods */
 
 #define PERIOD_MARKET(extra) \
@@ -3474,6 +3557,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_book_get_ok_offers_with_providers_round_trip),
       CHECK_CASE(test_services_list_ok_round_trips),
       CHECK_CASE(test_services_list_ok_is_the_documented_json),
+      CHECK_CASE(test_services_list_translations_are_the_documented_json),
+      CHECK_CASE(test_market_service_translations),
       CHECK_CASE(test_cc_list_and_get_ok_round_trip),
       CHECK_CASE(test_discovery_reply_decode_is_strict),
       CHECK_CASE(test_hello_ok_round_trips_every_set_of_roles),

@@ -77,7 +77,7 @@
 **              and the rest of the close as on finance
 */
 import * as api from './api.js';
-import { t, fmt, unitFor, getLang, setLang, onLangChange, LANGS, setMoneyContext } from './i18n.js';
+import { t, fmt, unitFor, getLang, setLang, onLangChange, LANGS, setMoneyContext, serviceIn } from './i18n.js';
 import { el, clear, append, errorText, loading } from './ui.js';
 
 const routes = [
@@ -105,7 +105,8 @@ const menu = [
 const state = {
   session: null,
   ccs: new Map(),
-  services: new Map(),
+  services: new Map(), /* in the page's language (serviceIn)       */
+  serviceRows: [],      /* services.list as it came                 */
   cleanup: null,
   renderSeq: 0,
   liveState: 'closed',
@@ -156,8 +157,12 @@ function toast(text, kind = 'ok') {
 }
 
 async function refreshServices() {
-  const rows = await api.callAll('services.list', 'services');
-  state.services = new Map(rows.map((s) => [s.service, s]));
+  state.serviceRows = await api.callAll('services.list', 'services');
+  return servicesInLang();
+}
+
+function servicesInLang() {
+  state.services = new Map(state.serviceRows.map((s) => [s.service, serviceIn(s)]));
   return state.services;
 }
 
@@ -360,7 +365,10 @@ async function start() {
     sessionStorage.setItem('imx.after', location.hash || '#/market');
     location.hash = '#/signin';
   });
-  onLangChange(() => route());
+  onLangChange(() => {
+    servicesInLang();
+    route();
+  });
   window.addEventListener('hashchange', route);
   try {
     const s = await api.session();

@@ -810,6 +810,21 @@ export function onLangChange(fn) {
   return () => langListeners.delete(fn);
 }
 
+/* A services.list row in a language: the market file's translation of its
+** name, description and unit where the file gives one ("translations"),
+** else the row's own. The own texts stay in `own`, for the search. */
+export function serviceIn(row, language = lang) {
+  const tr = row.translations && row.translations[language];
+  if (!tr) return row;
+  return {
+    ...row,
+    name: tr.name || row.name,
+    description: tr.description || row.description,
+    unit: tr.unit || row.unit,
+    own: { name: row.name, description: row.description, unit: row.unit },
+  };
+}
+
 /* The Intl locale: the browser's own when it is of the chosen language. */
 export function locale() {
   const nav = (typeof navigator !== 'undefined' && navigator.language) || '';

@@ -3,7 +3,7 @@
 // Run with `node --test web/`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STRINGS, t, unitFor, fmt } from './i18n.js';
+import { STRINGS, t, unitFor, fmt, serviceIn } from './i18n.js';
 
 const placeholders = (s) => (s.match(/\{\w+\}/g) || []).sort().join(' ');
 
@@ -16,6 +16,22 @@ test('every key in English and German, with the same placeholders', () => {
     assert.equal(placeholders(STRINGS.de[k]), placeholders(STRINGS.en[k]), `placeholders of ${k}`);
     assert.notEqual(STRINGS.en[k].trim(), '', `empty string ${k}`);
   }
+});
+
+test('a service in a language: the market file\'s translation, else its own texts', () => {
+  const row = { service: 'truck.day', name: 'Truck with driver', description: 'A truck.', unit: 'truck-day',
+                tick: 500, translations: { de: { name: 'LKW mit Fahrer', unit: 'LKW-Tag' }, fr: { description: 'Un camion.' } } };
+  const de = serviceIn(row, 'de');
+  assert.equal(de.name, 'LKW mit Fahrer');
+  assert.equal(de.unit, 'LKW-Tag');
+  assert.equal(de.description, 'A truck.'); /* not translated: its own */
+  assert.equal(de.tick, 500);
+  assert.deepEqual(de.own, { name: 'Truck with driver', description: 'A truck.', unit: 'truck-day' });
+  assert.equal(serviceIn(row, 'fr').name, 'Truck with driver');
+  assert.equal(serviceIn(row, 'fr').description, 'Un camion.');
+  assert.equal(serviceIn(row, 'en'), row); /* no translation: the row itself */
+  assert.equal(serviceIn({ ...row, translations: undefined }, 'de').name, 'Truck with driver');
+  assert.equal(row.name, 'Truck with driver'); /* the row is not changed */
 });
 
 test('t fills in placeholders and shows a missing key as itself', () => {

@@ -1578,6 +1578,8 @@ static void service_row(const imx_core *c, uint32_t s, imx_reply_service *row) {
   copy_str(row->description, sizeof row->description, ms->description);
   copy_str(row->unit, sizeof row->unit, ms->unit);
   copy_str(row->currency, sizeof row->currency, ms->currency);
+  memcpy(row->texts, ms->texts, ms->texts_n * sizeof *ms->texts);
+  row->texts_n = ms->texts_n;
   row->auction = ms->auction;
   row->divisible = ms->divisible;
   row->tick_minor = ms->tick_minor;

@@ -104,8 +104,9 @@ export const tests = [
       const price = JSON.parse(await res.text()).price;
       // Below 1.000 €, so no thousands separator: 420,00 €.
       const want = `${Math.trunc(price / 100)},${String(price % 100).padStart(2, '0')} €`;
-      const shown = nb(await waitText(page, `${T('auction')} ${T('auction-result')}`, 'Truck with driver'));
+      const shown = nb(await waitText(page, `${T('auction')} ${T('auction-result')}`, 'LKW mit Fahrer'));
       assert.ok(shown.startsWith('Auktion'), shown);
+      assert.ok(shown.includes('× LKW-Tag'), shown); /* the market file's German unit */
       assert.ok(shown.includes(want), `${shown} has no ${want}`);
       assert.ok(!/€\d|\d\.\d\d\b/.test(shown), `English money left: ${shown}`);
       // The book follows the call (live): the bid at 450,00 gone, one truck-day offered.

@@ -1,7 +1,7 @@
 // German and English: money and dates as the locale writes them, the
 // language switch (kept across a reload), a browser that speaks German,
 // and a price typed the German way.
-import { assert, T, choose, goto, orderForm, seedTrades, session, waitText } from './lib.mjs';
+import { assert, T, choose, fill, goto, orderForm, seedTrades, session, waitText } from './lib.mjs';
 
 const SERVICE = 'it.helpdesk.hour';
 const nb = (s) => s.replace(/[\u00a0\u202f]/g, ' ');
@@ -32,8 +32,10 @@ export const tests = [
       await waitText(page, T('trades'), (s) => s.includes('87.00') &&
         (s.includes(`${m}/${d}/${y}`) || s.includes(`${y}`)));
 
-      // Switch to German.
+      // Switch to German: the service's name and unit as the market file
+      // translates them.
       await choose(page, 'lang-switch', 'de');
+      await waitText(page, T('service-title'), 'IT-Helpdesk-Stunde');
       left = nb(await waitText(page, T('budget-left'), '59.826,00'));
       assert.match(left, /59\.826,00 €/);
       await waitText(page, T('trades'), (s) => nb(s).includes('87,00 €'));
@@ -76,8 +78,10 @@ export const tests = [
       // Kept across a reload (localStorage), and in English again on the way back.
       await page.reload({ waitUntil: 'load' });
       await waitText(page, T('budget-left'), (s) => nb(s).includes('58.426,00 €'));
+      await waitText(page, T('service-title'), 'Lohnabrechnung');
       await choose(page, 'lang-switch', 'en');
       await waitText(page, T('budget-left'), (s) => nb(s).includes('58,426.00'));
+      await waitText(page, T('service-title'), 'Payroll run');
       assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
     },
   },
@@ -91,6 +95,16 @@ export const tests = [
       assert.equal(await page.evaluate(() => document.documentElement.lang), 'de');
       // The sign-out reads German.
       assert.match(await page.$eval(T('signout'), (e) => e.innerText), /Abmelden/);
+      // The marketplace in the market file's German, and the search finds a
+      // service by its German name or its own (English) one.
+      await goto(page, server, '#/market');
+      await waitText(page, T('services'), (s) => s.includes('LKW mit Fahrer') && s.includes('Lohnabrechnung') &&
+        s.includes('Laborprüfung') && !s.includes('Truck with driver'));
+      await t.shot(page, 'market-de.png');
+      await fill(page, T('market-search'), 'truck');
+      await waitText(page, T('services'), (s) => s.includes('LKW mit Fahrer') && !s.includes('Lohnabrechnung'));
+      await fill(page, T('market-search'), 'lohn');
+      await waitText(page, T('services'), (s) => s.includes('Lohnabrechnung') && !s.includes('LKW mit Fahrer'));
     },
   },
 ];

@@ -40,7 +40,8 @@ export async function render(root, ctx) {
       if (site.value && !provs.some((p) => p.site === site.value)) continue;
       if (offersOnly.checked && (s.offer === null || s.offer === undefined)) continue;
       if (q) {
-        const hay = [s.service, s.name, s.description, s.unit, ...provs.map((p) => `${p.name} ${p.site}`)]
+        const own = s.own ? [s.own.name, s.own.description, s.own.unit] : [];
+        const hay = [s.service, s.name, s.description, s.unit, ...own, ...provs.map((p) => `${p.name} ${p.site}`)]
           .join(' ').toLowerCase();
         if (!hay.includes(q)) continue;
       }
