@@ -1912,7 +1912,9 @@ static void pump_round(web *w, live **kick, live **shut) {
     for (uint32_t i = 0; i < w->lives_max; i++) {
       live *l = &w->lives[i];
       if (l->state == L_FREE || l->closing) continue;
-      int over = l->epoch != epoch;
+      /* older than the log's epoch: it missed events. (Not "other than":
+      ** a socket opened after this round read the epoch has a newer one.) */
+      int over = (int32_t)(epoch - l->epoch) > 0;
       for (uint32_t r = 0; r < n && !over; r++) {
         if (recs[r].audience >= 0 && (uint32_t)recs[r].audience != l->cc) continue;
         if (l->q_n == LIVE_QUEUE) {
