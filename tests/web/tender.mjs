@@ -143,4 +143,35 @@ export const tests = [
       assert.equal(await receiver.$(item), null);
     },
   },
+  {
+    name: 'a live update keeps what a person typed: a quote price typed and left stays while a new tender comes in',
+    async fn(t) {
+      const server = await t.imxd();
+      const receiver = await session(server, 'demo-CC-1300');
+      const first = await call(server, receiver, 'tender.new', { service: SERVICE, qty: 5, ceiling: 9500, deadline_ms: 86400000, decide: 'choose' });
+      const page = await t.user(server, 'demo-CC-4100');
+      await goto(page, server, `#/tenders/${first.tender}`);
+      await page.waitForSelector(T('quote-form'), { visible: true });
+      // Typed, then the person looks elsewhere (the field is left).
+      await fill(page, T('quote-price'), '88.00');
+      await page.click('h1');
+      // A second tender: the page hears of it (a toast) and re-reads ...
+      const second = await call(server, receiver, 'tender.new', { service: SERVICE, qty: 3, ceiling: 9000, deadline_ms: 86400000, decide: 'choose' });
+      await waitText(page, T('toast'), `${second.tender}`);
+      await new Promise((r) => setTimeout(r, 600));
+      // ... but keeps the price typed, which is then sent.
+      assert.equal(await page.$eval(T('quote-price'), (e) => e.value), '88.00');
+      const q = page.waitForResponse((r) => r.url().endsWith('/api/tender.quote'));
+      await page.click(T('quote-submit'));
+      const qr = await q;
+      assert.equal(qr.status(), 200, await qr.text());
+      assert.equal(JSON.parse(qr.request().postData()).price, 8800);
+      await waitText(page, T('my-quote'), '88.00');
+      // Sent: the next live update redraws again (a third tender shows in the list).
+      await goto(page, server, '#/tenders');
+      await waitText(page, T('tenders-provider'), '90.00');
+      const third = await call(server, receiver, 'tender.new', { service: SERVICE, qty: 1, ceiling: 8000, deadline_ms: 86400000, decide: 'choose' });
+      await waitText(page, T('tenders-provider'), (s) => s.includes('80.00') && s.includes(String(third.tender)));
+    },
+  },
 ];

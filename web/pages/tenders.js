@@ -30,8 +30,11 @@ export async function render(root, ctx, params) {
   const provides = ctx.can('provider');
   if (provides) root.appendChild(section(t('tenders.provider'), 'tenders-provider-section', provBox));
 
-  async function load() {
+  /* keep (the live re-read's): when it says so once the reply is here, the
+  ** lists stay as they are, and load says false. */
+  async function load(keep) {
     const reply = await api.call('tender.list', { limit: 1000 });
+    if (keep && keep()) return false;
     const rows = reply.tenders || [];
     if (ctx.can('receiver')) drawMine(rows.filter((r) => r.buyer === ctx.me));
     if (provides) drawProvider(rows.filter((r) => r.buyer !== ctx.me));
@@ -66,21 +69,34 @@ export async function render(root, ctx, params) {
   }
 
   await load();
-  return liveTenders(ctx, () => load());
+  return liveTenders(ctx, load);
 }
 
-/* The websocket's tender events: a toast for the ones about me, a re-read. */
+/* The websocket's tender events: a toast for the ones about me, a re-read.
+** reload(keep) re-reads, and draws unless keep() says no once the reply is
+** there (then it answers false). */
 function liveTenders(ctx, reload) {
   let timer = null;
   // A re-read replaces the lists and their forms: not while a person is in
-  // one of them (what they typed would go); it comes when they leave it.
-  const typing = () => {
+  // one of them, nor once they typed into one and went on (what they typed
+  // would go): it comes when they leave the field, and after a form they
+  // typed into was sent (its own redraw makes a new, untouched form).
+  const dirty = (e) => {
+    const f = e.target && e.target.closest ? e.target.closest('form') : null;
+    if (f) f.dataset.typed = '1';
+  };
+  document.addEventListener('input', dirty, true);
+  const editing = () => {
     const a = document.activeElement;
-    return a != null && a.matches('input, textarea, select') && a.closest('form') != null;
+    if (a != null && a.matches('input, textarea, select') && a.closest('form') != null) return true;
+    return document.querySelector('main form[data-typed]') != null;
   };
   const soon = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => (typing() ? soon() : reload().catch(() => {})), 150);
+    timer = setTimeout(() => {
+      if (editing()) return soon();
+      reload(editing).then((drawn) => { if (drawn === false) soon(); }, () => {});
+    }, 150);
   };
   const offs = [
     api.live.on('tender.opened', (e) => {
@@ -105,6 +121,7 @@ function liveTenders(ctx, reload) {
   ];
   return () => {
     clearTimeout(timer);
+    document.removeEventListener('input', dirty, true);
     offs.forEach((off) => off());
   };
 }
@@ -186,6 +203,7 @@ function tenderForm(ctx, done) {
         /* No toast: one's own new tender shows in the list of one's tenders. */
         qty.value = '';
         ceiling.value = '';
+        delete form.dataset.typed; /* sent: live re-reads may come again */
         await done(r);
       } catch (e) {
         if (e.code !== 'network') pendingId = null;
@@ -251,17 +269,19 @@ async function renderOne(root, ctx, id) {
   const box = el('div', { test: 'tender-detail', dataset: { tender: String(id) } });
   root.appendChild(box);
 
-  async function load() {
+  async function load(keep) {
     let tg;
     try {
       tg = await api.call('tender.get', { tender: id });
     } catch (e) {
+      if (keep && keep()) return false;
       if (e.code === 'not_found') {
         clear(box).appendChild(el('p', { class: 'notice warn', test: 'tender-gone', text: t('tenders.gone', { tender: id }) }));
         return;
       }
       throw e;
     }
+    if (keep && keep()) return false;
     clear(box);
     const svc = ctx.service(tg.service);
     box.appendChild(el('p', { class: 'lead', text: t('tenders.summary', {
