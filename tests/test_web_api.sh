@@ -171,31 +171,43 @@ check a_wrong_token_is_401_and_never_echoed bad_signin
 rate_limited() { # its daemon stops on every path (clean_stops waits for all)
   start_daemon lim --http http://127.0.0.1:0
   local rc=0
-  rate_limited_on_lim || rc=1
+  rate_limited_on_lim "$WEB_lim" || rc=1
   kill "$PID_lim"
   return $rc
 }
-rate_limited_on_lim() {
+rate_limited_on_lim() { # rate_limited_on_lim WEB
   local i r two=(--interface 127.0.0.2) desk=(--interface 127.0.0.3)
-  r=$(req "${desk[@]}" -X POST "$WEB_lim/api/signin" -d '{"token":"test-token-CC-P2","cc":"CC-P2"}')
+  r=$(req "${desk[@]}" -X POST "$1/api/signin" -d '{"token":"test-token-CC-P2","cc":"CC-P2"}')
   [ "$(status "$r")" = 200 ] || { echo "  the usual desk, before: $r"; return 1; }
   for i in 1 2 3 4 5; do
-    r=$(req -X POST "$WEB_lim/api/signin" -d '{"token":"guess-'$i'","cc":"CC-P2"}')
+    r=$(req -X POST "$1/api/signin" -d '{"token":"guess-'$i'","cc":"CC-P2"}')
     [ "$(status "$r")" = 401 ] || { echo "  try $i: $r"; return 1; }
   done
-  r=$(req "${two[@]}" -X POST "$WEB_lim/api/signin" -d '{"token":"test-token-CC-P2","cc":"CC-P2"}')
+  r=$(req "${two[@]}" -X POST "$1/api/signin" -d '{"token":"test-token-CC-P2","cc":"CC-P2"}')
   [ "$(status "$r")" = 429 ] && has "$(body "$r")" '"code":"rate_limited"' ||
     { echo "  the cost centre from a new address: $r"; return 1; }
-  r=$(req "${desk[@]}" -X POST "$WEB_lim/api/signin" -d '{"token":"test-token-CC-P2","cc":"CC-P2"}')
+  r=$(req "${desk[@]}" -X POST "$1/api/signin" -d '{"token":"test-token-CC-P2","cc":"CC-P2"}')
   [ "$(status "$r")" = 200 ] || { echo "  the cost centre from its usual desk: $r"; return 1; }
-  r=$(req "${desk[@]}" -X POST "$WEB_lim/api/signin" -d '{"token":"guess-6","cc":"CC-P2"}')
+  r=$(req "${desk[@]}" -X POST "$1/api/signin" -d '{"token":"guess-6","cc":"CC-P2"}')
   [ "$(status "$r")" = 401 ] || { echo "  a wrong token from the usual desk: $r"; return 1; }
-  r=$(req "${two[@]}" -X POST "$WEB_lim/api/signin" -d '{"token":"test-token-CC-R1"}')
+  r=$(req "${two[@]}" -X POST "$1/api/signin" -d '{"token":"test-token-CC-R1"}')
   [ "$(status "$r")" = 200 ] || { echo "  another cc, another address: $r"; return 1; }
-  r=$(req -X POST "$WEB_lim/api/signin" -d '{"token":"test-token-CC-R1"}')
+  r=$(req -X POST "$1/api/signin" -d '{"token":"test-token-CC-R1"}')
   [ "$(status "$r")" = 429 ] || { echo "  the address: $r"; return 1; }
 }
 check five_failed_signins_limit_the_address_and_the_cc_but_not_its_usual_desk rate_limited
+
+# The same on a listener for IPv6 and IPv4 both ([::]), where an IPv4
+# client's address comes as an IPv6 one (::ffff:127.0.0.3): each is still
+# an address of its own, and a desk, not one unknown address for all.
+rate_limited_dual_stack() {
+  start_daemon dual --http "http://[::]:0"
+  local rc=0
+  rate_limited_on_lim "http://127.0.0.1:${WEB_dual##*:}" || rc=1
+  kill "$PID_dual"
+  return $rc
+}
+check the_limits_tell_ipv4_addresses_apart_on_a_dual_stack_listener rate_limited_dual_stack
 
 # ------------------------------------------------------------------ calls
 

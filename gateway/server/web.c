@@ -705,8 +705,16 @@ static void session_end(web *w, uint32_t k, uint32_t gen) {
 
 /* ------------------------------------------------------------- sign-in */
 
+/* An IPv4 address as an IPv6 one: ::ffff:a.b.c.d */
+#if NNG_MAJOR_VERSION == 1 && NNG_MINOR_VERSION == 5
+static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+#endif
+
 /* The address a request came from, as a key: an IPv4 address, or an IPv6
-** address's /64 (one host's many addresses); 1 when unknown.
+** address's /64 (one host's many addresses); 1 when unknown. A listener on
+** [::] gets IPv4 clients as ::ffff:a.b.c.d, whose /64 is all zeros: taken
+** as their IPv4 address, else they would all be one address (one guesser
+** locking every IPv4 sign-in out, and none of them a cost centre's desk).
 **
 ** nng 1.5 has no call for a server connection's peer address. Its
 ** nng_http_conn begins with the nng_stream it reads (http_conn.c, 1.5.0
@@ -720,6 +728,11 @@ static uint64_t peer_key(nng_http_conn *conn) {
   if (st && nng_stream_get_addr(st, NNG_OPT_REMADDR, &sa) == 0) {
     if (sa.s_family == NNG_AF_INET) return 0x400000000ull | sa.s_in.sa_addr;
     if (sa.s_family == NNG_AF_INET6) {
+      if (memcmp(sa.s_in6.sa_addr, v4mapped, sizeof v4mapped) == 0) {
+        uint32_t a4;
+        memcpy(&a4, sa.s_in6.sa_addr + 12, 4); /* network order, as sa_addr */
+        return 0x400000000ull | a4;
+      }
       uint64_t k = 0;
       memcpy(&k, sa.s_in6.sa_addr, 8);
       return k | 1;
@@ -736,10 +749,15 @@ static void peer_text(nng_http_conn *conn, char *buf, size_t cap) {
 #if NNG_MAJOR_VERSION == 1 && NNG_MINOR_VERSION == 5
   nng_stream *st = *(nng_stream **)(void *)conn;
   nng_sockaddr sa;
-  if (st && nng_stream_get_addr(st, NNG_OPT_REMADDR, &sa) == 0 && sa.s_family == NNG_AF_INET) {
+  if (st == NULL || nng_stream_get_addr(st, NNG_OPT_REMADDR, &sa) != 0) return;
+  if (sa.s_family == NNG_AF_INET) {
     const unsigned char *a = (const unsigned char *)&sa.s_in.sa_addr;
     snprintf(buf, cap, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-  } else if (st && sa.s_family == NNG_AF_INET6) {
+  } else if (sa.s_family == NNG_AF_INET6 &&
+             memcmp(sa.s_in6.sa_addr, v4mapped, sizeof v4mapped) == 0) {
+    const unsigned char *a = sa.s_in6.sa_addr + 12;
+    snprintf(buf, cap, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+  } else if (sa.s_family == NNG_AF_INET6) {
     snprintf(buf, cap, "an IPv6 address");
   }
 #else
