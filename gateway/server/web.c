@@ -853,7 +853,10 @@ static void api_signin(web *w, nng_aio *aio, nng_http_req *req, nng_http_conn *c
     return;
   }
   uint64_t key = peer_key(conn);
-  int64_t now = wall_ms();
+  /* the limits' clock is the monotonic one: a wall clock set back an hour
+  ** would keep a cost centre's failures "within the minute" for that hour,
+  ** and one set ahead a month would forget every desk */
+  int64_t now = now_ns() / 1000000;
   int64_t named = rq.cc[0] ? imx_market_cc_find(w->m, rq.cc) : -1;
   pthread_mutex_lock(&w->signin_mu);
   fail_count *a = addr_entry(w, key, now);
