@@ -1341,12 +1341,16 @@ static int decode_texts(const cJSON *o, imx_reply_service *r, imx_proto_error *e
     if (r->texts_n == IMX_TRANSLATIONS_MAX)
       return imx_proto_fail(err, "bad_field", "translations", "too many languages");
     imx_service_text *t = &r->texts[r->texts_n];
-    if (strlen(it->string) != 2 || !cJSON_IsObject(it) ||
-        imx_json_check_keys(it, keys, err) ||
+    const char *lang = it->string;
+    /* as the market file has them: a language with no text would encode
+    ** as {"de"}, which is no JSON (imx --json prints what it decoded) */
+    if (strlen(lang) != 2 || lang[0] < 'a' || lang[0] > 'z' || lang[1] < 'a' ||
+        lang[1] > 'z' || !cJSON_IsObject(it) || imx_json_check_keys(it, keys, err) ||
         text(it, "name", t->name, sizeof t->name, TEXT_OPTIONAL, err) < 0 ||
         text(it, "description", t->description, sizeof t->description, TEXT_OPTIONAL,
              err) < 0 ||
-        text(it, "unit", t->unit, sizeof t->unit, TEXT_OPTIONAL, err) < 0)
+        text(it, "unit", t->unit, sizeof t->unit, TEXT_OPTIONAL, err) < 0 ||
+        (t->name[0] == '\0' && t->description[0] == '\0' && t->unit[0] == '\0'))
       return imx_proto_fail(err, "bad_field", "translations",
                             "must map language codes to name, description and unit");
     memcpy(t->lang, it->string, 3);

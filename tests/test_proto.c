@@ -1427,6 +1427,7 @@ static void test_services_list_translations_are_the_documented_json(void) {
       "\"translations\":[]", "\"translations\":{\"de\":\"x\"}",
       "\"translations\":{\"deu\":{\"name\":\"x\"}}",
       "\"translations\":{\"de\":{\"title\":\"x\"}}",
+      "\"translations\":{\"de\":{}}", "\"translations\":{\"DE\":{\"name\":\"x\"}}",
       "\"translations\":{\"a1\":{},\"b1\":{},\"c1\":{},\"d1\":{},\"e1\":{}}"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     char msg[1024];
