@@ -174,4 +174,30 @@ export const tests = [
       await waitText(page, T('tenders-provider'), (s) => s.includes('80.00') && s.includes(String(third.tender)));
     },
   },
+  {
+    name: 'a draft in the new-tender form does not stop the live update of the tenders below it',
+    async fn(t) {
+      const server = await t.imxd();
+      const provider = await session(server, 'demo-CC-4100');
+      const mine = await call(server, await session(server, 'demo-CC-1300'), 'tender.new',
+        { service: SERVICE, qty: 5, ceiling: 9500, deadline_ms: 86400000, decide: 'choose' });
+      const page = await t.user(server, 'demo-CC-1300');
+      await goto(page, server, '#/tenders');
+      await page.waitForSelector(T('tender-form'), { visible: true });
+      await waitText(page, T('tenders-mine'), String(mine.tender));
+      // A tender begun in the form (not sent), then the person looks elsewhere.
+      await fill(page, T('tender-qty'), '7');
+      await page.click('h1');
+      // A quote comes: the list of one's tenders shows it (the form is not
+      // redrawn by it, so it does not have to wait) ...
+      await call(server, provider, 'tender.quote', { tender: mine.tender, price: 9000 });
+      await waitText(page, T('toast'), `${mine.tender}`);
+      await page.waitForFunction((sel, id) => {
+        const row = document.querySelector(`${sel} [data-tender="${id}"]`);
+        return row != null && row.cells[5].textContent.trim() === '1'; /* the quotes column */
+      }, { timeout: 5000 }, T('tenders-mine'), String(mine.tender));
+      // ... and the draft is still there.
+      assert.equal(await page.$eval(T('tender-qty'), (e) => e.value), '7');
+    },
+  },
 ];

@@ -69,27 +69,30 @@ export async function render(root, ctx, params) {
   }
 
   await load();
-  return liveTenders(ctx, load);
+  return liveTenders(ctx, load, [mineBox, provBox]);
 }
 
 /* The websocket's tender events: a toast for the ones about me, a re-read.
 ** reload(keep) re-reads, and draws unless keep() says no once the reply is
-** there (then it answers false). */
-function liveTenders(ctx, reload) {
+** there (then it answers false); it redraws what is in boxes. */
+function liveTenders(ctx, reload, boxes) {
   let timer = null;
   // A re-read replaces the lists and their forms: not while a person is in
   // one of them, nor once they typed into one and went on (what they typed
   // would go): it comes when they leave the field, and after a form they
-  // typed into was sent (its own redraw makes a new, untouched form).
+  // typed into was sent (its own redraw makes a new, untouched form). Only
+  // the forms it replaces count: the new-tender form stays as it is, and a
+  // draft there must not stop the lists below it for good.
+  const ours = (x) => boxes.some((b) => b.contains(x));
   const dirty = (e) => {
     const f = e.target && e.target.closest ? e.target.closest('form') : null;
-    if (f) f.dataset.typed = '1';
+    if (f && ours(f)) f.dataset.typed = '1';
   };
   document.addEventListener('input', dirty, true);
   const editing = () => {
     const a = document.activeElement;
-    if (a != null && a.matches('input, textarea, select') && a.closest('form') != null) return true;
-    return document.querySelector('main form[data-typed]') != null;
+    if (a != null && a.matches('input, textarea, select') && a.closest('form') != null && ours(a)) return true;
+    return boxes.some((b) => b.querySelector('form[data-typed]') != null);
   };
   const soon = () => {
     clearTimeout(timer);
@@ -203,7 +206,6 @@ function tenderForm(ctx, done) {
         /* No toast: one's own new tender shows in the list of one's tenders. */
         qty.value = '';
         ceiling.value = '';
-        delete form.dataset.typed; /* sent: live re-reads may come again */
         await done(r);
       } catch (e) {
         if (e.code !== 'network') pendingId = null;
@@ -344,5 +346,5 @@ async function renderOne(root, ctx, id) {
   }
 
   await load();
-  return liveTenders(ctx, load);
+  return liveTenders(ctx, load, [box]);
 }
