@@ -6,8 +6,9 @@
 ** make an error reply that decodes. The same bytes are also decoded as a
 ** reply (the imx client's side) and, when they decode, round-tripped too.
 ** The bytes are also read as a market file: a market that loads must keep
-** every bound of imx_base.h (the sum of budgets above all) and find every id
-** at its own position. And the bytes are read as money typed by a person
+** every bound of imx_base.h (the sum of budgets above all), find every id
+** at its own position, and carry its services' translations through a
+** services.list reply. And the bytes are read as money typed by a person
 ** (proto/money.c, at 0..4 decimals): an amount that reads must format and
 ** read back to itself, a refused one must say why. ASan and UBSan watch
 ** every step; a leak of a reply's
@@ -87,6 +88,32 @@ static void md_round_trip(const char *buf, size_t len) {
   MUST(memcmp(&x, &y, sizeof x) == 0);
 }
 
+/* A service's translations, as services.list carries them: a row with the
+** texts the market file gave encodes, and decodes to the same texts. */
+static void texts_reach_the_wire(const imx_market_service *s) {
+  static char out[IMX_REPLY_BYTES_MAX];
+  static imx_reply_service row;
+  MUST(s->texts_n <= IMX_TRANSLATIONS_MAX);
+  memset(&row, 0, sizeof row);
+  memcpy(row.service, s->id, sizeof row.service);
+  memcpy(row.name, s->name, sizeof row.name);
+  memcpy(row.unit, s->unit, sizeof row.unit);
+  memcpy(row.currency, s->currency, sizeof row.currency);
+  memcpy(row.texts, s->texts, sizeof row.texts);
+  row.texts_n = s->texts_n;
+  row.tick_minor = s->tick_minor, row.lot = s->lot;
+  imx_reply x, y;
+  memset(&x, 0, sizeof x);
+  x.type = IMX_MSG_SERVICES_LIST;
+  x.services = &row, x.services_n = 1;
+  size_t n = imx_reply_encode(&x, out, sizeof out);
+  imx_proto_error err = {0};
+  MUST(n > 0 && imx_reply_decode(out, n, &y, &err) == 0);
+  MUST(y.services_n == 1 && y.services[0].texts_n == s->texts_n);
+  MUST(memcmp(y.services[0].texts, s->texts, s->texts_n * sizeof *s->texts) == 0);
+  imx_reply_free(&y);
+}
+
 /* The market file, as imxd loads it. */
 static void market_check(const char *buf, size_t len) {
   imx_market m;
@@ -106,6 +133,7 @@ static void market_check(const char *buf, size_t len) {
     MUST(s->tick_minor >= 1 && s->tick_minor <= IMX_PRICE_MAX_MINOR);
     MUST(s->lot >= 1 && s->lot <= IMX_QTY_MAX);
     MUST(s->price_cap_minor >= 0 && s->price_cap_minor <= IMX_PRICE_MAX_MINOR);
+    if (s->texts_n) texts_reach_the_wire(s);
   }
   int64_t budgets = 0;
   uint64_t capacities = 0;
