@@ -200,4 +200,46 @@ export const tests = [
       assert.equal(await page.$eval(T('tender-qty'), (e) => e.value), '7');
     },
   },
+  {
+    name: 'a quote typed for a tender that ended does not stop the live updates once it is refused',
+    async fn(t) {
+      const server = await t.imxd();
+      const receiver = await session(server, 'demo-CC-1300');
+      const gone = await call(server, receiver, 'tender.new', { service: SERVICE, qty: 5, ceiling: 9500, deadline_ms: 86400000, decide: 'choose' });
+      const page = await t.user(server, 'demo-CC-4100');
+      await goto(page, server, '#/tenders');
+      const form = `${T('tenders-provider')} form[data-tender="${gone.tender}"]`;
+      await page.waitForSelector(form, { visible: true });
+      // A price typed and left; the receiver takes the tender back meanwhile.
+      await fill(page, `${form} ${T('quote-price')}`, '88.00');
+      await page.click('h1');
+      await call(server, receiver, 'tender.cancel', { tender: gone.tender });
+      const q = page.waitForResponse((r) => r.url().endsWith('/api/tender.quote'));
+      await page.click(`${form} ${T('quote-submit')}`);
+      const qr = await q;
+      assert.equal(JSON.parse(await qr.text()).reason, 'unknown_tender');
+      // Refused: the form goes, and the next tender shows as it comes.
+      await page.waitForFunction((sel) => document.querySelector(sel) == null, { timeout: 5000 }, form);
+      const next = await call(server, receiver, 'tender.new', { service: SERVICE, qty: 2, ceiling: 8000, deadline_ms: 86400000, decide: 'choose' });
+      await waitText(page, T('tenders-provider'), (s) => s.includes(String(next.tender)) && s.includes('80.00'));
+    },
+  },
+  {
+    name: 'a quote price typed and emptied again lets the live updates come',
+    async fn(t) {
+      const server = await t.imxd();
+      const receiver = await session(server, 'demo-CC-1300');
+      const first = await call(server, receiver, 'tender.new', { service: SERVICE, qty: 5, ceiling: 9500, deadline_ms: 86400000, decide: 'choose' });
+      const page = await t.user(server, 'demo-CC-4100');
+      await goto(page, server, '#/tenders');
+      const price = `${T('tenders-provider')} form[data-tender="${first.tender}"] ${T('quote-price')}`;
+      await page.waitForSelector(price, { visible: true });
+      await fill(page, price, '88.00');
+      for (let i = 0; i < 5; i++) await page.keyboard.press('Backspace');
+      assert.equal(await page.$eval(price, (e) => e.value), '');
+      await page.click('h1');
+      const next = await call(server, receiver, 'tender.new', { service: SERVICE, qty: 2, ceiling: 8000, deadline_ms: 86400000, decide: 'choose' });
+      await waitText(page, T('tenders-provider'), (s) => s.includes(String(next.tender)) && s.includes('80.00'));
+    },
+  },
 ];

@@ -86,7 +86,11 @@ function liveTenders(ctx, reload, boxes) {
   const ours = (x) => boxes.some((b) => b.contains(x));
   const dirty = (e) => {
     const f = e.target && e.target.closest ? e.target.closest('form') : null;
-    if (f && ours(f)) f.dataset.typed = '1';
+    if (!f || !ours(f)) return;
+    // typed is what differs from the form as drawn: a field emptied again
+    // lets the re-reads come
+    if (Array.from(f.querySelectorAll('input, textarea')).some((x) => x.value !== x.defaultValue)) f.dataset.typed = '1';
+    else delete f.dataset.typed;
   };
   document.addEventListener('input', dirty, true);
   const editing = () => {
@@ -258,6 +262,13 @@ function quoteForm(ctx, r, reload) {
       } catch (e) {
         if (e.code !== 'network') pendingId = null;
         ctx.toast(showApiError(form, e), 'error');
+        /* The tender ended (or has our quote from elsewhere): the price
+        ** typed can never go, and the form that holds it would keep the
+        ** live re-reads away for good. The toast says why; redraw. */
+        if (e.reason === 'unknown_tender' || e.reason === 'already_quoted') {
+          delete form.dataset.typed;
+          await reload().catch(() => {});
+        }
       }
     });
   });
