@@ -131,10 +131,26 @@ export async function text(page, selector) {
   return page.$eval(selector, (e) => e.innerText);
 }
 
+// Clicks what selector names, as page.click does; but a live update may
+// redraw it between the finding and the click (it is then detached): the
+// click is tried again on the new one, a few times.
+export async function click(page, selector, options = {}) {
+  for (let attempt = 1; ; attempt++) {
+    await page.waitForSelector(selector, { visible: true });
+    try {
+      await page.click(selector, options);
+      return;
+    } catch (e) {
+      if (attempt >= 5 || !/detached|not clickable|no node/i.test(String(e && e.message))) throw e;
+      await sleep(100);
+    }
+  }
+}
+
 // Sets a form field's value as a person would: focus, select all, type.
+// Once the field has the focus, the pages redraw no form being typed in.
 export async function fill(page, selector, value) {
-  await page.waitForSelector(selector, { visible: true });
-  await page.click(selector, { clickCount: 3 });
+  await click(page, selector, { clickCount: 3 });
   await page.$eval(selector, (e) => {
     if ('value' in e) e.value = '';
   });

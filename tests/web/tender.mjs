@@ -1,7 +1,7 @@
 // A tender in three browsers: the receiver posts the job, two providers
 // quote, the receiver awards the one it chooses (not the cheapest), rates
 // the trade, and the provider sees the rating.
-import { assert, T, call, choose, fill, goto, seedTrades, session, waitText } from './lib.mjs';
+import { assert, T, call, choose, click, fill, goto, seedTrades, session, waitText } from './lib.mjs';
 
 const SERVICE = 'it.helpdesk.hour';
 
@@ -83,7 +83,7 @@ export const tests = [
       const prices = { 'demo-CC-4100': '88.00', 'demo-CC-4200': '91.00' };
       for (const [p, tok] of [[p1, 'demo-CC-4100'], [p2, 'demo-CC-4200']]) {
         await waitText(p, T('tenders-provider'), '95.00');
-        await p.click(`${T('tenders-provider')} a[href="#/tenders/${tender}"]`);
+        await click(p, `${T('tenders-provider')} a[href="#/tenders/${tender}"]`);
         await p.waitForSelector(T('quote-form'), { visible: true });
         await fill(p, T('quote-price'), prices[tok]);
         const q = p.waitForResponse((r) => r.url().endsWith('/api/tender.quote'));
@@ -106,12 +106,10 @@ export const tests = [
       await t.shot(receiver, 'tender.png');
 
       // The receiver chooses Leipzig's dearer quote.
-      const rowOf = await receiver.$$eval(`${T('quotes')} ${T('quote-award')}`, (bs) =>
-        bs.map((b) => b.closest('tr, li, [data-quote]')?.innerText || ''));
-      const idx = rowOf.findIndex((s) => s.includes('91.00'));
-      assert.ok(idx >= 0, `no award button beside 91.00: ${JSON.stringify(rowOf)}`);
+      const leipzig = `${T('quotes')} ${T('quote-row')}[data-cc="CC-4200"]`;
+      await waitText(receiver, leipzig, '91.00');
       const aw = receiver.waitForResponse((r) => r.url().endsWith('/api/tender.award'));
-      await (await receiver.$$(`${T('quotes')} ${T('quote-award')}`))[idx].click();
+      await click(receiver, `${leipzig} ${T('quote-award')}`);
       const ar = await aw;
       assert.equal(ar.status(), 200, await ar.text());
       const award = JSON.parse(await ar.text());
