@@ -89,6 +89,10 @@ typedef struct imx_service_text {
   char unit[IMX_NAME_BYTES_MAX + 1];
 } imx_service_text;
 
+/* Whether s is a translation's language code (imx_service_text.lang): two
+** lower-case ASCII letters. The market file and the reply decoder ask. */
+int imx_lang_code_ok(const char *s);
+
 typedef struct imx_market_service {
   char id[IMX_NAME_BYTES_MAX + 1];
   char name[IMX_TEXT_BYTES_MAX + 1];               /* the id when not given */

@@ -202,6 +202,10 @@ static int parse_erp(const cJSON *doc, imx_market_erp *e, imx_proto_error *err) 
   return 0;
 }
 
+int imx_lang_code_ok(const char *s) {
+  return s[0] >= 'a' && s[0] <= 'z' && s[1] >= 'a' && s[1] <= 'z' && s[2] == '\0';
+}
+
 /* "translations": {"de": {"name": ..., "description": ..., "unit": ...}}. */
 static int parse_translations(const cJSON *obj, imx_market_service *s,
                               imx_proto_error *err) {
@@ -213,7 +217,7 @@ static int parse_translations(const cJSON *obj, imx_market_service *s,
                           "must be an object: a language code to its texts");
   for (const cJSON *it = tr->child; it; it = it->next) {
     const char *lang = it->string;
-    if (strlen(lang) != 2 || lang[0] < 'a' || lang[0] > 'z' || lang[1] < 'a' || lang[1] > 'z')
+    if (!imx_lang_code_ok(lang))
       return imx_proto_fail(err, "bad_field", "translations",
                             "each key must be a language code: two lower-case letters "
                             "(ISO 639-1), e.g. de");

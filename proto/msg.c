@@ -1344,8 +1344,7 @@ static int decode_texts(const cJSON *o, imx_reply_service *r, imx_proto_error *e
     const char *lang = it->string;
     /* as the market file has them: a language with no text would encode
     ** as {"de"}, which is no JSON (imx --json prints what it decoded) */
-    if (strlen(lang) != 2 || lang[0] < 'a' || lang[0] > 'z' || lang[1] < 'a' ||
-        lang[1] > 'z' || !cJSON_IsObject(it) || imx_json_check_keys(it, keys, err) ||
+    if (!imx_lang_code_ok(lang) || !cJSON_IsObject(it) || imx_json_check_keys(it, keys, err) ||
         text(it, "name", t->name, sizeof t->name, TEXT_OPTIONAL, err) < 0 ||
         text(it, "description", t->description, sizeof t->description, TEXT_OPTIONAL,
              err) < 0 ||

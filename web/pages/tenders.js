@@ -84,19 +84,14 @@ function liveTenders(ctx, reload, boxes) {
   // the forms it replaces count: the new-tender form stays as it is, and a
   // draft there must not stop the lists below it for good.
   const ours = (x) => boxes.some((b) => b.contains(x));
-  const dirty = (e) => {
-    const f = e.target && e.target.closest ? e.target.closest('form') : null;
-    if (!f || !ours(f)) return;
-    // typed is what differs from the form as drawn: a field emptied again
-    // lets the re-reads come
-    if (Array.from(f.querySelectorAll('input, textarea')).some((x) => x.value !== x.defaultValue)) f.dataset.typed = '1';
-    else delete f.dataset.typed;
-  };
-  document.addEventListener('input', dirty, true);
+  // typed is what differs from the form as drawn: a field emptied again
+  // lets the re-reads come
+  const typed = (b) => Array.from(b.querySelectorAll('form input, form textarea'))
+    .some((x) => x.value !== x.defaultValue);
   const editing = () => {
     const a = document.activeElement;
     if (a != null && a.matches('input, textarea, select') && a.closest('form') != null && ours(a)) return true;
-    return boxes.some((b) => b.querySelector('form[data-typed]') != null);
+    return boxes.some(typed);
   };
   const soon = () => {
     clearTimeout(timer);
@@ -128,7 +123,6 @@ function liveTenders(ctx, reload, boxes) {
   ];
   return () => {
     clearTimeout(timer);
-    document.removeEventListener('input', dirty, true);
     offs.forEach((off) => off());
   };
 }
@@ -265,10 +259,7 @@ function quoteForm(ctx, r, reload) {
         /* The tender ended (or has our quote from elsewhere): the price
         ** typed can never go, and the form that holds it would keep the
         ** live re-reads away for good. The toast says why; redraw. */
-        if (e.reason === 'unknown_tender' || e.reason === 'already_quoted') {
-          delete form.dataset.typed;
-          await reload().catch(() => {});
-        }
+        if (e.reason === 'unknown_tender' || e.reason === 'already_quoted') await reload().catch(() => {});
       }
     });
   });
