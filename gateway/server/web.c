@@ -705,64 +705,68 @@ static void session_end(web *w, uint32_t k, uint32_t gen) {
 
 /* ------------------------------------------------------------- sign-in */
 
-/* An IPv4 address as an IPv6 one: ::ffff:a.b.c.d */
-#if NNG_MAJOR_VERSION == 1 && NNG_MINOR_VERSION == 5
-static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-#endif
-
-/* The address a request came from, as a key: an IPv4 address, or an IPv6
-** address's /64 (one host's many addresses); 1 when unknown. A listener on
-** [::] gets IPv4 clients as ::ffff:a.b.c.d, whose /64 is all zeros: taken
-** as their IPv4 address, else they would all be one address (one guesser
-** locking every IPv4 sign-in out, and none of them a cost centre's desk).
+/* Where a request came from: 4 with its IPv4 address in v4 (network
+** order), also for an IPv4 client of a listener on [::], which comes as
+** ::ffff:a.b.c.d; 6 with an IPv6 address's first 64 bits in v6 (one host's
+** many addresses); 0 when unknown.
 **
 ** nng 1.5 has no call for a server connection's peer address. Its
 ** nng_http_conn begins with the nng_stream it reads (http_conn.c, 1.5.0
 ** to 1.5.2), whose address is public (nng_stream_get_addr); other
-** versions count every address as one, which only makes the limit
-** stricter. */
-static uint64_t peer_key(nng_http_conn *conn) {
+** versions know no address, which only makes the limits stricter. */
+static int peer_addr(nng_http_conn *conn, uint8_t v4[4], uint64_t *v6) {
 #if NNG_MAJOR_VERSION == 1 && NNG_MINOR_VERSION == 5
+  static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   nng_stream *st = *(nng_stream **)(void *)conn;
   nng_sockaddr sa;
-  if (st && nng_stream_get_addr(st, NNG_OPT_REMADDR, &sa) == 0) {
-    if (sa.s_family == NNG_AF_INET) return 0x400000000ull | sa.s_in.sa_addr;
-    if (sa.s_family == NNG_AF_INET6) {
-      if (memcmp(sa.s_in6.sa_addr, v4mapped, sizeof v4mapped) == 0) {
-        uint32_t a4;
-        memcpy(&a4, sa.s_in6.sa_addr + 12, 4); /* network order, as sa_addr */
-        return 0x400000000ull | a4;
-      }
-      uint64_t k = 0;
-      memcpy(&k, sa.s_in6.sa_addr, 8);
-      return k | 1;
-    }
+  if (st == NULL || nng_stream_get_addr(st, NNG_OPT_REMADDR, &sa) != 0) return 0;
+  if (sa.s_family == NNG_AF_INET) {
+    memcpy(v4, &sa.s_in.sa_addr, 4);
+    return 4;
   }
+  if (sa.s_family != NNG_AF_INET6) return 0;
+  if (memcmp(sa.s_in6.sa_addr, v4mapped, sizeof v4mapped) == 0) {
+    memcpy(v4, sa.s_in6.sa_addr + 12, 4);
+    return 4;
+  }
+  memcpy(v6, sa.s_in6.sa_addr, 8);
+  return 6;
 #else
-  (void)conn;
+  (void)conn, (void)v4, (void)v6;
+  return 0;
 #endif
-  return 1;
+}
+
+/* The address as a key of the limits: its IPv4 address, or its IPv6 /64;
+** 1 when unknown (every unknown address is one). */
+static uint64_t peer_key(nng_http_conn *conn) {
+  uint8_t v4[4];
+  uint64_t v6 = 0;
+  uint32_t a4;
+  switch (peer_addr(conn, v4, &v6)) {
+  case 4:
+    memcpy(&a4, v4, 4);
+    return 0x400000000ull | a4;
+  case 6:
+    return v6 | 1;
+  default:
+    return 1;
+  }
 }
 
 static void peer_text(nng_http_conn *conn, char *buf, size_t cap) {
-  snprintf(buf, cap, "an unknown address");
-#if NNG_MAJOR_VERSION == 1 && NNG_MINOR_VERSION == 5
-  nng_stream *st = *(nng_stream **)(void *)conn;
-  nng_sockaddr sa;
-  if (st == NULL || nng_stream_get_addr(st, NNG_OPT_REMADDR, &sa) != 0) return;
-  if (sa.s_family == NNG_AF_INET) {
-    const unsigned char *a = (const unsigned char *)&sa.s_in.sa_addr;
-    snprintf(buf, cap, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-  } else if (sa.s_family == NNG_AF_INET6 &&
-             memcmp(sa.s_in6.sa_addr, v4mapped, sizeof v4mapped) == 0) {
-    const unsigned char *a = sa.s_in6.sa_addr + 12;
-    snprintf(buf, cap, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-  } else if (sa.s_family == NNG_AF_INET6) {
+  uint8_t v4[4];
+  uint64_t v6;
+  switch (peer_addr(conn, v4, &v6)) {
+  case 4:
+    snprintf(buf, cap, "%u.%u.%u.%u", v4[0], v4[1], v4[2], v4[3]);
+    break;
+  case 6:
     snprintf(buf, cap, "an IPv6 address");
+    break;
+  default:
+    snprintf(buf, cap, "an unknown address");
   }
-#else
-  (void)conn;
-#endif
 }
 
 /* The address's entry (found, or a free or stale or the oldest slot of its
