@@ -2017,6 +2017,52 @@ static void test_auction_modify_moves_the_order_and_keeps_its_cost_centres_list(
   finish();
 }
 
+/* The same in an auction book with cost centres whose numbers share their
+** low bits (5, 133, 261, 389: one direct entry of the lists' table, the
+** others in its overflow): moves by modify, then a call that fills each
+** list's first, a middle one, a last and one alone, leave every list in
+** arrival order. */
+static void test_a_call_keeps_the_lists_of_cost_centres_with_equal_low_bits(void) {
+  E = create_engine(64, 1, &R);
+  imx_service_config call = {.tick_minor = 1, .lot = 1, .divisible = 1,
+                             .mode = IMX_MODE_AUCTION};
+  CHECK_EQ(IMX_OK, imx_engine_service_add(E, &call, &S));
+  enum { X = 5, Y = 5 + 128, Z = 5 + 256, W = 5 + 384 };
+  uint64_t x1 = place(X, BID, GTC, 0, 1, 100); /* fills: X's first */
+  uint64_t y1 = place(Y, BID, GTC, 0, 1, 90);
+  uint64_t z1 = place(Z, BID, GTC, 0, 1, 91);
+  uint64_t y2 = place(Y, BID, GTC, 0, 1, 101); /* fills: Y's middle */
+  uint64_t x2 = place(X, BID, GTC, 0, 1, 92);
+  uint64_t z2 = place(Z, BID, GTC, 0, 1, 93);
+  uint64_t y3 = place(Y, BID, GTC, 0, 1, 94);
+  uint64_t z3 = place(Z, BID, GTC, 0, 1, 102); /* fills: Z's last */
+  uint64_t w1 = place(W, BID, GTC, 0, 1, 103); /* fills: alone */
+  CHECK_EQ(IMX_OK, modify(x2, 1, 95)); /* X's last moves */
+  CHECK_EQ(IMX_OK, modify(y1, 1, 96)); /* Y's first moves */
+  CHECK_EQ(IMX_OK, modify(w1, 1, 104)); /* alone, moves */
+  CHECK_EQ(0, imx_engine_check(E));
+  EXPECT_ORDERS_OF(X, x1, x2);
+  EXPECT_ORDERS_OF(Y, y1, y2, y3);
+  EXPECT_ORDERS_OF(Z, z1, z2, z3);
+  EXPECT_ORDERS_OF(W, w1);
+  place(D, OFFER, GTC, 0, 4, 100);
+  imx_auction_result r;
+  CHECK_EQ(IMX_OK, imx_engine_auction_run(E, S, 100, &r));
+  CHECK_EQ(4, r.volume);
+  CHECK_EQ(0, imx_engine_check(E));
+  EXPECT_ORDERS_OF(X, x2);
+  EXPECT_ORDERS_OF(Y, y1, y3);
+  EXPECT_ORDERS_OF(Z, z1, z2);
+  EXPECT_NO_ORDERS_OF(W);
+  EXPECT_NO_ORDERS_OF(D);
+  uint64_t w2 = place(W, BID, GTC, 0, 1, 80), y4 = place(Y, BID, GTC, 0, 1, 80);
+  CHECK_EQ(IMX_OK, cancel(y1)); /* the first, by a user */
+  EXPECT_ORDERS_OF(Y, y3, y4);
+  EXPECT_ORDERS_OF(W, w2);
+  CHECK_EQ(0, imx_engine_check(E));
+  finish();
+}
+
 static void test_queries_from_the_event_callback_see_the_state_before_the_event(void) {
   watcher w = {0};
   imx_engine_config cfg = {.orders_max = 256, .services_max = 2,
@@ -2501,6 +2547,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_full_pool_holds_orders_max_orders_however_fragmented),
       CHECK_CASE(test_a_calls_filled_orders_are_closed_for_queries_at_its_next_trade),
       CHECK_CASE(test_auction_modify_moves_the_order_and_keeps_its_cost_centres_list),
+      CHECK_CASE(test_a_call_keeps_the_lists_of_cost_centres_with_equal_low_bits),
       CHECK_CASE(test_same_commands_give_identical_event_streams),
       CHECK_CASE(test_status_and_enum_names_are_stable),
       /* quality: min_stars */
