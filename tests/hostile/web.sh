@@ -17,6 +17,13 @@ slowtx=$5
 market=$src/tests/gateway/market.json
 . "$(dirname "$0")/../lib.sh"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"
+# Under ThreadSanitizer (an imxd built with IMX_TSAN, as ./imx-dev tsan
+# does) the rounds that preload slowlock or slowtx are left out: those shims
+# put their own pthread_mutex_lock and nng calls in front of TSan's
+# interceptors, which is no mix TSan supports (neither its reports nor its
+# silence could be trusted). The plain and the ASan builds run them.
+tsan=0
+grep -q __tsan_init "$imxd" && tsan=1
 
 for tool in curl node; do
   command -v $tool >/dev/null || { echo "$tool is missing"; echo "0 passed, 1 failed"; exit 1; }
@@ -43,7 +50,10 @@ check daemon_still_running kill -0 "$PID_web"
 # thread cancelled a socket's operation while the pump freed its connection.
 stop_round() {
   local r=$1 client i rc
-  if [ $((r % 2)) = 0 ]; then
+  if [ $((r % 2)) = 0 ] && [ "$tsan" = 1 ]; then
+    echo "  round $r: without slowlock (not preloaded under ThreadSanitizer)"
+    start_daemon "churn$r" --http http://127.0.0.1:0
+  elif [ $((r % 2)) = 0 ]; then
     local plain=$imxd
     imxd=$tmp/imxd-slowlock # ASan's runtime need not come first here
     printf '#!/bin/sh\nLD_PRELOAD=%s ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" exec %s "$@"\n' \
@@ -100,7 +110,11 @@ close_while_writing() {
   kill -TERM "$PID_slowtx"
   grep -q '^ok ' <<<"$out"
 }
-check close_frame_answered_while_a_write_is_out close_while_writing
+if [ "$tsan" = 1 ]; then
+  skip close_frame_answered_while_a_write_is_out "needs slowtx preloaded, not done under ThreadSanitizer"
+else
+  check close_frame_answered_while_a_write_is_out close_while_writing
+fi
 
 # --http-root: traversal and a symlink out of the root
 mkdir -p "$tmp/root/sub" "$tmp/outside"
