@@ -22,6 +22,8 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"
 
 asan=0
 grep -q __asan_init "$imxd" && asan=1
+tsan=0
+grep -q __tsan_init "$imxd" && tsan=1
 
 # start_daemon NAME [imxd options]: sets URL_NAME and PID_NAME.
 start_daemon() {
@@ -263,12 +265,18 @@ announced_sizes() {
   size1=$(vm_kb "$PID_mem" VmSize)
   local rss_max_kb=$((asan ? 200000 : 40000))
   echo "  $n connections announcing 128 KiB, 1 KiB sent: VmRSS +$((rss1 - rss0)) KiB, VmSize +$((size1 - size0)) KiB"
-  [ $((rss1 - rss0)) -le $rss_max_kb ] || { echo "  VmRSS grew by $((rss1 - rss0)) KiB (bound $rss_max_kb)"; ok=0; }
+  # Under ThreadSanitizer VmRSS is TSan's shadow memory too (about 180 MB
+  # here, and kept after the connections close): it says nothing about
+  # imxd's own, so the bounds are for the other builds.
+  [ $tsan -eq 1 ] && echo "  (under ThreadSanitizer VmRSS is not bounded: its shadow memory is in it)"
+  [ $tsan -eq 1 ] || [ $((rss1 - rss0)) -le $rss_max_kb ] ||
+    { echo "  VmRSS grew by $((rss1 - rss0)) KiB (bound $rss_max_kb)"; ok=0; }
   ctl_end
   sleep 1
   rss2=$(vm_kb "$PID_mem" VmRSS)
   echo "  after they closed: VmRSS +$((rss2 - rss0)) KiB"
-  [ $((rss2 - rss0)) -le $((rss_max_kb / 2)) ] || { echo "  VmRSS still +$((rss2 - rss0)) KiB after they closed"; ok=0; }
+  [ $tsan -eq 1 ] || [ $((rss2 - rss0)) -le $((rss_max_kb / 2)) ] ||
+    { echo "  VmRSS still +$((rss2 - rss0)) KiB after they closed"; ok=0; }
   served_within "$URL_mem" 1 0 2000 || ok=0
   stop_daemon "$PID_mem" || ok=0
   [ $ok -eq 1 ]
