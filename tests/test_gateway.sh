@@ -393,9 +393,13 @@ failed_commit_publishes_nothing() {
   IMX_URL=$URL_fc IMX_PUB_URL=$PUB_fc IMX_TOKEN=test-token-CC-R2 "$imx" --json watch it.hour --count 1 >"$tmp/fc.watch" 2>&1 &
   pids+=($!)
   sleep 0.3
-  # The other writer holds the lock until fc.hold is gone.
+  # The other writer holds the lock until fc.hold is gone. It waits up to
+  # 5 s for the lock: imxd may hold it a moment (under ThreadSanitizer its
+  # moments were long enough that BEGIN IMMEDIATE failed at once with
+  # "database is locked", and the writer never took it).
   touch "$tmp/fc.hold"
-  (echo "BEGIN IMMEDIATE;"
+  (echo ".timeout 5000"
+   echo "BEGIN IMMEDIATE;"
    while [ -e "$tmp/fc.hold" ]; do sleep 0.05; done
    echo "ROLLBACK;") | sqlite3 "$tmp/fc.db" &
   pids+=($!)
