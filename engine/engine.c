@@ -982,13 +982,15 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
 ** first busy minute of trading. free() releases them. */
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
 
-void *eng_big_alloc(size_t bytes, int fill) {
+void *eng_big_alloc(size_t bytes, int fill, size_t *counted) {
   if (bytes == 0) bytes = 1; /* a pointer all the same, like calloc's */
   if (bytes < HUGE_PAGE_BYTES) {
-    void *p = aligned_alloc(IMX_CACHE_LINE_BYTES,
-                            (bytes + IMX_CACHE_LINE_BYTES - 1) /
-                                IMX_CACHE_LINE_BYTES * IMX_CACHE_LINE_BYTES);
-    if (p) memset(p, fill, bytes);
+    size_t lines = (bytes + IMX_CACHE_LINE_BYTES - 1) / IMX_CACHE_LINE_BYTES *
+                   IMX_CACHE_LINE_BYTES;
+    void *p = aligned_alloc(IMX_CACHE_LINE_BYTES, lines);
+    if (p == NULL) return NULL;
+    memset(p, fill, bytes);
+    *counted += lines;
     return p;
   }
   /* Rounding up must not wrap to a small block that memset then overruns. */
@@ -1000,14 +1002,13 @@ void *eng_big_alloc(size_t bytes, int fill) {
   (void)madvise(p, rounded, MADV_HUGEPAGE);
 #endif
   memset(p, fill, bytes);
+  *counted += rounded; /* a huge page is resident whole */
   return p;
 }
 
 void *eng_alloc(imx_engine *e, size_t n, size_t size) {
   IMX_ASSERT(size == 0 || n <= SIZE_MAX / size);
-  void *p = eng_big_alloc(n * size, 0);
-  if (p) e->memory_bytes += n * size;
-  return p;
+  return eng_big_alloc(n * size, 0, &e->memory_bytes);
 }
 
 /* The pool on cache-line boundaries (eng_big_alloc), zeroed: an order
@@ -1048,8 +1049,8 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->stage = e->blocks_n * POOL_BLOCK;
   e->pool_n = e->stage + 1;
   e->pool = pool_alloc(e, e->pool_n);
-  e->links = eng_big_alloc((size_t)e->pool_n * sizeof(cc_link), 0xff);
-  if (e->links) e->memory_bytes += (size_t)e->pool_n * sizeof(cc_link);
+  e->links = eng_big_alloc((size_t)e->pool_n * sizeof(cc_link), 0xff,
+                           &e->memory_bytes);
   e->blocks = eng_alloc(e, e->blocks_n, sizeof(pool_block));
   e->books = eng_alloc(e, cfg->services_max, sizeof(book));
   if (!e->pool || !e->links || !e->blocks || !e->books ||

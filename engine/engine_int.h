@@ -577,9 +577,10 @@ struct imx_engine {
 /* engine.c */
 void *eng_alloc(imx_engine *e, size_t n, size_t size);
 /* Every byte `fill` (0, or 0xff for tables of NIL), cache-line aligned;
-** from 2 MiB on, aligned to and advised for huge pages. Released with
-** free(). engine.c. */
-void *eng_big_alloc(size_t bytes, int fill);
+** from 2 MiB on, aligned to and advised for huge pages. Adds the bytes it
+** took (rounded up to lines or huge pages) to *counted, the engine's
+** memory_bytes. Released with free(). engine.c. */
+void *eng_big_alloc(size_t bytes, int fill, size_t *counted);
 void eng_emit(imx_engine *e, const imx_event *ev);
 /* Starts an event: every field zero, then its type. A copy of a zeroed
 ** event, not a memset: compilers turn the memset of an event into
