@@ -395,7 +395,10 @@ enum { BLOCK_FULL = 0, BLOCK_PARTIAL = 1, BLOCK_FREE = 2 };
 ** that its orders arrive together instead of one miss after another, and
 ** for the block its level went on to (the hint `after`), so that those
 ** arrive while this one is read; with links (a call, which retires the
-** orders it fills), for their list links too. */
+** orders it fills), for their list links too. The orders are asked for
+** as read once (locality 0): a walk streams through tens of MB of them and
+** should not push the id index, the links and the counts, which a call
+** reads at random, out of the last-level cache. */
 static inline void eng_block_prefetch(const order *pool, const pool_block *blocks,
                                       const cc_link *links, uint32_t pool_n,
                                       uint32_t slot, uint32_t *seen) {
@@ -405,12 +408,12 @@ static inline void eng_block_prefetch(const order *pool, const pool_block *block
   *seen = b;
   if (after != b) /* else: its lines were asked for a block ago */
     for (uint32_t k = slot + 1; k % POOL_BLOCK != 0 && k < pool_n; k++)
-      __builtin_prefetch(&pool[k], 1);
+      __builtin_prefetch(&pool[k], 1, 0);
   after = blocks[b].after;
   if (after != NIL) {
     __builtin_prefetch(&blocks[after]); /* the hint after that */
     for (uint32_t k = after * POOL_BLOCK; k < (after + 1) * POOL_BLOCK; k++)
-      __builtin_prefetch(&pool[k], 1);
+      __builtin_prefetch(&pool[k], 1, 0);
   }
   if (links == NULL) return;
   _Static_assert(POOL_BLOCK * sizeof *links % IMX_CACHE_LINE_BYTES == 0,
