@@ -2082,15 +2082,6 @@ static void execute_remembered(imx_core *c, const imx_request *rq, uint32_t auth
 ** so the journal entry of a request that changes the market also brings
 ** back what its clock did; a request that changes nothing is journaled as
 ** a tick when its clock traded. */
-core_result core_execute_summary(imx_core *c, const imx_request *rq, uint32_t auth_cc,
-                                 core_summary *s, int64_t now_ms, char *buf, size_t cap) {
-  IMX_ASSERT(rq->type == IMX_MSG_PERIOD_SUMMARY && s != NULL && c->summary == NULL);
-  c->summary = s;
-  core_result res = core_execute(c, rq, auth_cc, now_ms, buf, cap);
-  c->summary = NULL;
-  return res;
-}
-
 core_result core_execute(imx_core *c, const imx_request *rq, uint32_t auth_cc,
                          int64_t now_ms, char *buf, size_t cap) {
   IMX_ASSERT(auth_cc < c->m->ccs_n);
@@ -2109,6 +2100,17 @@ core_result core_execute(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   if (res.journal == NULL && res.trades_n > 0) journal_tick(c, now_ms, &res);
   res.changed = res.journal != NULL;
   IMX_ASSERT(res.reply_len > 0 && res.reply_len <= cap);
+  return res;
+}
+
+/* core_execute with the ledger's part of a period.summary, which
+** do_period_summary reads through c->summary for the call only. */
+core_result core_execute_summary(imx_core *c, const imx_request *rq, uint32_t auth_cc,
+                                 core_summary *s, int64_t now_ms, char *buf, size_t cap) {
+  IMX_ASSERT(rq->type == IMX_MSG_PERIOD_SUMMARY && s != NULL && c->summary == NULL);
+  c->summary = s;
+  core_result res = core_execute(c, rq, auth_cc, now_ms, buf, cap);
+  c->summary = NULL;
   return res;
 }
 
