@@ -500,9 +500,13 @@ static int cursor_next(cursor *c) {
       if (c->next_level > 0) { /* levels lie in slot order, not price order */
         const level *next = &c->bs->levels[c->slots[c->next_level - 1]];
         if (c->next_level > 1) __builtin_prefetch(&c->bs->levels[c->slots[c->next_level - 2]]);
-        if (next->head != NIL) __builtin_prefetch(&pool[next->head], 1);
+        if (next->head != NIL) {
+          __builtin_prefetch(&pool[next->head], 1);
+          __builtin_prefetch(&c->e->blocks[next->head / POOL_BLOCK]);
+        }
       }
-    } else if (eng_block_prefetch(pool, c->e->pool_n, s, &c->block_seen),
+    } else if (eng_block_prefetch(pool, c->e->blocks, c->e->links, c->e->pool_n, s,
+                                  &c->block_seen),
                left_out(c->e, c->level, &pool[s])) {
       s = pool[s].next;
     } else {
@@ -634,8 +638,8 @@ typedef struct retire_ring {
   uint32_t head, n;
 } retire_ring;
 
-/* o is filled and unlinked from its level. The loads start in two steps:
-** what the order names at once, what those name halfway. Until it is
+/* o is filled and unlinked from its level; the loads of what its
+** retirement touches start now (eng_retire_prefetch). Until it is
 ** retired, the queries treat it as closed (e->retiring; an open order never
 ** has qty_open 0 outside this ring), as they would after eng_retire. */
 static void retire_later(imx_engine *e, retire_ring *r, uint32_t slot) {
@@ -649,9 +653,6 @@ static void retire_later(imx_engine *e, retire_ring *r, uint32_t slot) {
   }
   e->retiring++;
   r->slot[(r->head + r->n++) % RETIRE_LAG] = slot;
-  if (r->n > RETIRE_LAG / 2)
-    eng_retire_prefetch_last(
-        e, r->slot[(r->head + r->n - 1 - RETIRE_LAG / 2) % RETIRE_LAG]);
 }
 
 static void retire_all(imx_engine *e, retire_ring *r) {

@@ -11,9 +11,10 @@
 **   pool[pool_n]       every order (64 bytes, one cache line: the pool is
 **                      line-aligned), in blocks of 16 (see "order pool").
 **   orders             id -> pool slot (index.c): one load. O(1) cancel.
-**   by_cc              cost centre -> the last of its open orders (index.c);
-**                      each cost centre's open orders are a list through
-**                      cc_prev/cc_next, so order.list costs what it returns.
+**   links[pool_n]      each cost centre's open orders are a list through
+**                      these, by pool slot, so order.list costs what it
+**                      returns; by_cc maps a cost centre to the last of its
+**                      open orders (index.c).
 **   books[services]    two sides per book; a side is a pool of price
 **                      levels with a red-black tree over them, or a tick
 **                      map where the service has few prices (levels.c),
@@ -309,7 +310,11 @@ static uint32_t pool_place(imx_engine *e, level *l) {
     if (e->blocks_free != NIL) __builtin_prefetch(&e->pool[e->blocks_free * POOL_BLOCK], 1);
     __builtin_prefetch(&e->pool[b * POOL_BLOCK + 1], 1);
     e->blocks[b].open = 1;
-    if (l->block != NIL) e->blocks[l->block].open = 0; /* full: listed nowhere */
+    e->blocks[b].after = NIL;
+    if (l->block != NIL) { /* full: listed nowhere */
+      e->blocks[l->block].open = 0;
+      e->blocks[l->block].after = b;
+    }
     l->block = b;
     uint32_t slot = block_take(e, b);
     partial_push(e, b);
@@ -453,16 +458,15 @@ static order *order_by_id(imx_engine *e, uint64_t id) {
 
 /*
 ** Each cost centre's open orders form a list in the order they arrived,
-** which is ascending id, linked through cc_prev and cc_next. by_cc maps the
-** cost centre to the list's LAST order, and that order's cc_head names the
-** first (cc_head of any other order means nothing). The last rather than
-** the first: a new order is linked after the last, which is usually still
-** in the cache, where the first may be an old order far away.
+** which is ascending id, through e->links (by pool slot, beside the pool:
+** engine_int.h says why). by_cc maps the cost centre to the list's LAST
+** order, whose next is the first (the first's prev is NIL): the list is
+** reached from its last, which a new order is linked after and whose links
+** are usually still in the cache, and appending touches no other entry.
 **
 ** An order is linked only once it rests (at the end of order_new): one that
-** fills or is cancelled at once never touches the list. An order that is
-** not linked has cc_prev, cc_next and cc_head all NIL; a linked one is
-** alone, or has a neighbour, or both.
+** fills or is cancelled at once never touches the list. The links of a
+** slot whose order is not linked are NIL; a linked one's next never is.
 */
 /* The list entry of cc in by_cc is a likely cache miss (one of as many as
 ** there are cost centres): a caller that will link or unlink starts the
@@ -471,95 +475,111 @@ static void cc_prefetch(const imx_engine *e, uint32_t cc) {
   __builtin_prefetch(&e->by_cc.direct[cc & e->by_cc.mask]);
 }
 
-static int cc_linked(const order *o, uint32_t slot) {
-  return o->cc_prev != NIL || o->cc_next != NIL || o->cc_head == slot;
+static int cc_linked(const imx_engine *e, uint32_t slot) {
+  return e->links[slot].next != NIL;
 }
 
-static void cc_link(imx_engine *e, uint32_t slot) {
-  order *o = &e->pool[slot];
-  IMX_ASSERT(o->live && !cc_linked(o, slot));
-  uint32_t tail = idx_find(&e->by_cc, o->cc);
-  o->cc_next = NIL;
-  if (tail == NIL) {
-    o->cc_prev = NIL;
-    o->cc_head = slot;
+/* The last of cc's list, which exists. Without reading that order: by_cc's
+** direct entry is the answer where nothing overflowed. */
+static uint32_t cc_last(const imx_engine *e, uint32_t cc) {
+  uint32_t last = e->by_cc.overflow.n == 0
+                      ? e->by_cc.direct[cc & e->by_cc.mask]
+                      : idx_find(&e->by_cc, cc);
+  IMX_ASSERT(last != NIL);
+  return last;
+}
+
+static void cc_append(imx_engine *e, uint32_t slot) {
+  const order *o = &e->pool[slot];
+  cc_link *r = e->links;
+  IMX_ASSERT(o->live && !cc_linked(e, slot));
+  uint32_t last = idx_find(&e->by_cc, o->cc);
+  if (last == NIL) {
+    r[slot] = (cc_link){NIL, slot};
     idx_put(&e->by_cc, slot);
     return;
   }
-  order *t = &e->pool[tail];
-  IMX_ASSERT(t->live && t->cc == o->cc && t->cc_next == NIL && t->id < o->id);
-  o->cc_prev = tail;
-  o->cc_head = t->cc_head;
-  t->cc_next = slot;
-  idx_set(&e->by_cc, tail, slot);
+  IMX_ASSERT(e->pool[last].cc == o->cc && e->pool[last].id < o->id);
+  r[slot] = (cc_link){last, r[last].next};
+  r[last].next = slot;
+  idx_set_key(&e->by_cc, o->cc, last, slot);
 }
 
+/* Reads the links of the order and of at most two others, and by_cc's
+** entry of its cost centre: never another order. */
 static void cc_unlink(imx_engine *e, uint32_t slot) {
-  order *o = &e->pool[slot];
-  if (o->cc_next == NIL) { /* the last */
-    if (o->cc_prev == NIL) {
-      IMX_ASSERT(o->cc_head == slot);
-      idx_del(&e->by_cc, slot);
-      return;
-    }
-    order *p = &e->pool[o->cc_prev];
-    IMX_ASSERT(p->cc == o->cc && p->cc_next == slot);
-    p->cc_next = NIL;
-    p->cc_head = o->cc_head;
-    idx_set(&e->by_cc, slot, o->cc_prev);
+  const uint32_t cc = e->pool[slot].cc;
+  cc_link *r = e->links;
+  cc_link l = r[slot];
+  IMX_ASSERT(l.next != NIL);
+  r[slot] = (cc_link){NIL, NIL};
+  if (l.next == slot) { /* alone */
+    IMX_ASSERT(l.prev == NIL);
+    idx_del(&e->by_cc, slot);
     return;
   }
-  e->pool[o->cc_next].cc_prev = o->cc_prev;
-  if (o->cc_prev != NIL) {
-    e->pool[o->cc_prev].cc_next = o->cc_next;
+  if (idx_names(&e->by_cc, cc, slot)) { /* the last: l.next is the first */
+    IMX_ASSERT(l.prev != NIL);
+    r[l.prev].next = l.next;
+    idx_set_key(&e->by_cc, cc, slot, l.prev);
     return;
   }
-  /* The first but not the last: the last learns the new first. */
-  uint32_t tail = idx_find(&e->by_cc, o->cc);
-  IMX_ASSERT(tail != NIL && e->pool[tail].cc_head == slot);
-  e->pool[tail].cc_head = o->cc_next;
+  r[l.next].prev = l.prev;
+  if (l.prev != NIL) r[l.prev].next = l.next;
+  else r[cc_last(e, cc)].next = l.next; /* the first: the last learns */
 }
 
-/* The order of slot `from`, linked, has been copied to `to`: its
-** neighbours, its list's last order (for its first) and by_cc learn the
-** new slot. */
+/* The order of slot `from`, linked, has been copied to `to`: its links
+** move along; its neighbours, or the last (for the first), and by_cc (for
+** the last) learn the new slot. */
 static void cc_moved(imx_engine *e, uint32_t from, uint32_t to) {
-  order *o = &e->pool[to];
-  if (o->cc_next != NIL) e->pool[o->cc_next].cc_prev = to;
-  else idx_set(&e->by_cc, from, to); /* the last */
-  if (o->cc_prev != NIL) {
-    e->pool[o->cc_prev].cc_next = to;
-  } else if (o->cc_next == NIL) { /* alone: its own first */
-    IMX_ASSERT(o->cc_head == from);
-    o->cc_head = to;
-  } else { /* the first: the last learns it */
-    uint32_t tail = idx_find(&e->by_cc, o->cc);
-    IMX_ASSERT(tail != NIL && e->pool[tail].cc_head == from);
-    e->pool[tail].cc_head = to;
+  const uint32_t cc = e->pool[to].cc;
+  cc_link *r = e->links;
+  cc_link l = r[from];
+  IMX_ASSERT(l.next != NIL);
+  r[from] = (cc_link){NIL, NIL};
+  if (l.next == from) { /* alone */
+    r[to] = (cc_link){NIL, to};
+    idx_set_key(&e->by_cc, cc, from, to);
+    return;
   }
+  r[to] = l;
+  int last = idx_names(&e->by_cc, cc, from);
+  if (!last) r[l.next].prev = to;
+  if (l.prev != NIL) r[l.prev].next = to;
+  else r[cc_last(e, cc)].next = to; /* the first */
+  if (last) idx_set_key(&e->by_cc, cc, from, to);
 }
 
 /* Walks every list from the first order to the last one by_cc names:
-** ascending ids, one cost centre, links both ways. 0 or a check number. */
+** ascending ids, one cost centre, links both ways; the slots of no list
+** have no links. 0 or a check number. */
 static int cc_lists_check(const imx_engine *e) {
-  uint32_t lists = 0, orders = 0;
+  uint32_t lists = 0, orders = 0, linked = 0;
+  const cc_link *r = e->links;
   for (uint32_t s = 0; s < e->pool_n; s++) {
+    if (r[s].next == NIL) {
+      if (r[s].prev != NIL) return 67;
+      continue;
+    }
+    linked++;
     const order *t = &e->pool[s];
-    if (!t->live || t->cc_next != NIL) continue;
-    if (idx_find(&e->by_cc, t->cc) != s) return 60;
+    if (!t->live) return 61;
+    if (idx_find(&e->by_cc, t->cc) != s) continue; /* not a last */
     lists++;
     uint32_t prev = NIL, n = 0;
-    for (uint32_t k = t->cc_head; k != NIL; k = e->pool[k].cc_next) {
+    for (uint32_t k = r[s].next;; k = r[k].next) {
+      if (k >= e->pool_n) return 61;
       const order *o = &e->pool[k];
-      if (k >= e->pool_n || !o->live || o->cc != t->cc) return 61;
-      if (o->cc_prev != prev || ++n > e->orders_max) return 62;
+      if (!o->live || o->cc != t->cc) return 61;
+      if (r[k].prev != prev || ++n > e->orders_max) return 62;
       if (prev != NIL && e->pool[prev].id >= o->id) return 63;
       prev = k;
+      if (k == s) break;
     }
-    if (prev != s) return 64;
     orders += n;
   }
-  if (lists != e->by_cc.n || orders != e->orders.n) return 65;
+  if (lists != e->by_cc.n || orders != e->orders.n || linked != orders) return 65;
   return idx_check(&e->by_cc) ? 66 : 0;
 }
 
@@ -594,7 +614,7 @@ static uint32_t pool_move(imx_engine *e, uint32_t from, level *l) {
   IMX_ASSERT(to != from);
   e->pool[to] = e->pool[from];
   idx_set(&e->orders, from, to);
-  if (cc_linked(&e->pool[from], from)) cc_moved(e, from, to);
+  if (cc_linked(e, from)) cc_moved(e, from, to);
   pool_give(e, from);
   return to;
 }
@@ -627,25 +647,17 @@ static uint32_t rest(imx_engine *e, book *b, uint32_t slot) {
 ** many orders and can put a few others between the two calls. */
 void eng_retire_prefetch(const imx_engine *e, uint32_t slot) {
   const order *o = &e->pool[slot];
-  if (o->cc_prev != NIL) __builtin_prefetch(&e->pool[o->cc_prev], 1);
-  if (o->cc_next != NIL) __builtin_prefetch(&e->pool[o->cc_next], 1);
-  if (o->cc_prev == NIL || o->cc_next == NIL) /* by_cc names the last */
+  cc_link l = e->links[slot];
+  if (l.next != NIL) {
+    if (l.prev != NIL) __builtin_prefetch(&e->links[l.prev], 1);
+    __builtin_prefetch(&e->links[l.next], 1);
     cc_prefetch(e, o->cc);
+  }
   __builtin_prefetch(&e->blocks[slot / POOL_BLOCK], 1);
   __builtin_prefetch(&e->orders.direct[o->id & e->orders.mask], 1);
   if (e->books[o->service].mode == IMX_MODE_AUCTION)
     __builtin_prefetch(&e->counts[o->count], 1);
   if (e->risk) __builtin_prefetch(&e->ccs[o->cc], 1);
-}
-
-/* The second step of eng_retire_prefetch, a while after it: the first of
-** its cost centre's list (and not the last) tells the last, which by_cc
-** names. */
-void eng_retire_prefetch_last(const imx_engine *e, uint32_t slot) {
-  const order *o = &e->pool[slot];
-  if (o->cc_prev != NIL || o->cc_next == NIL) return;
-  uint32_t tail = e->by_cc.direct[o->cc & e->by_cc.mask];
-  if (tail != NIL) __builtin_prefetch(&e->pool[tail], 1);
 }
 
 /* Removes a detached order from the engine for good, releasing what it
@@ -656,7 +668,7 @@ void eng_retire(imx_engine *e, uint32_t slot) {
   risk_unreserve_order(e, o);
   risk_order_closed(e, o);
   if (e->books[o->service].mode == IMX_MODE_AUCTION) auction_order_closed(e, o);
-  if (cc_linked(o, slot)) cc_unlink(e, slot);
+  if (cc_linked(e, slot)) cc_unlink(e, slot);
   idx_del(&e->orders, slot);
   pool_give(e, slot);
 }
@@ -827,7 +839,7 @@ static imx_status check_new(imx_engine *e, const imx_order_new *o) {
 imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
                                 uint64_t *id_out) {
   IMX_ASSERT(e != NULL && in != NULL);
-  cc_prefetch(e, in->cc); /* for cc_link below, if the order rests */
+  cc_prefetch(e, in->cc); /* for cc_append below, if the order rests */
   int64_t available = 0;
   imx_status s = check_new(e, in);
   if (s == IMX_OK) s = risk_check_order(e, in, &available); /* reserves */
@@ -842,7 +854,6 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   o->qty_filled = 0;
   o->cc = in->cc;
   o->prev = o->next = NIL;
-  o->cc_prev = o->cc_next = o->cc_head = NIL;
   o->service = (uint16_t)in->service;
   o->side = (uint8_t)in->side;
   o->tif = (uint8_t)in->tif;
@@ -860,7 +871,7 @@ imx_status imx_engine_order_new(imx_engine *e, const imx_order_new *in,
   } else {
     slot = process(e, b, slot);
   }
-  if (slot != NIL) cc_link(e, slot); /* it rests */
+  if (slot != NIL) cc_append(e, slot); /* it rests */
   IMX_ASSERT(e->order_id_next > 1 && e->orders.n <= e->orders_max);
   return IMX_OK;
 }
@@ -971,13 +982,15 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
 ** first busy minute of trading. free() releases them. */
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
 
-void *eng_big_alloc(size_t bytes, int fill) {
+void *eng_big_alloc(size_t bytes, int fill, size_t *counted) {
   if (bytes == 0) bytes = 1; /* a pointer all the same, like calloc's */
   if (bytes < HUGE_PAGE_BYTES) {
-    void *p = aligned_alloc(IMX_CACHE_LINE_BYTES,
-                            (bytes + IMX_CACHE_LINE_BYTES - 1) /
-                                IMX_CACHE_LINE_BYTES * IMX_CACHE_LINE_BYTES);
-    if (p) memset(p, fill, bytes);
+    size_t lines = (bytes + IMX_CACHE_LINE_BYTES - 1) / IMX_CACHE_LINE_BYTES *
+                   IMX_CACHE_LINE_BYTES;
+    void *p = aligned_alloc(IMX_CACHE_LINE_BYTES, lines);
+    if (p == NULL) return NULL;
+    memset(p, fill, bytes);
+    *counted += lines;
     return p;
   }
   /* Rounding up must not wrap to a small block that memset then overruns. */
@@ -989,14 +1002,13 @@ void *eng_big_alloc(size_t bytes, int fill) {
   (void)madvise(p, rounded, MADV_HUGEPAGE);
 #endif
   memset(p, fill, bytes);
+  *counted += rounded; /* a huge page is resident whole */
   return p;
 }
 
 void *eng_alloc(imx_engine *e, size_t n, size_t size) {
   IMX_ASSERT(size == 0 || n <= SIZE_MAX / size);
-  void *p = eng_big_alloc(n * size, 0);
-  if (p) e->memory_bytes += n * size;
-  return p;
+  return eng_big_alloc(n * size, 0, &e->memory_bytes);
 }
 
 /* The pool on cache-line boundaries (eng_big_alloc), zeroed: an order
@@ -1037,9 +1049,11 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->stage = e->blocks_n * POOL_BLOCK;
   e->pool_n = e->stage + 1;
   e->pool = pool_alloc(e, e->pool_n);
+  e->links = eng_big_alloc((size_t)e->pool_n * sizeof(cc_link), 0xff,
+                           &e->memory_bytes);
   e->blocks = eng_alloc(e, e->blocks_n, sizeof(pool_block));
   e->books = eng_alloc(e, cfg->services_max, sizeof(book));
-  if (!e->pool || !e->blocks || !e->books ||
+  if (!e->pool || !e->links || !e->blocks || !e->books ||
       idx_init(&e->orders, e->pool, sizeof(order), offsetof(order, id),
                sizeof(uint64_t), cfg->orders_max, &e->memory_bytes) != 0 ||
       risk_init(e, cfg) != 0 || tender_init(e, cfg->tenders_max) != 0 ||
@@ -1053,7 +1067,7 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   ** of the pool, not the first busy minute of trading.) */
   for (uint32_t b = 0; b < e->blocks_n; b++)
     e->blocks[b] = (pool_block){NIL, b + 1 < e->blocks_n ? b + 1 : NIL,
-                                POOL_BLOCK_ALL, 0, BLOCK_FREE};
+                                POOL_BLOCK_ALL, NIL, 0, BLOCK_FREE};
   e->blocks_free = 0;
   e->blocks_partial = NIL;
   IMX_ASSERT(e->orders.n == 0 && e->by_cc.n == 0);
@@ -1075,6 +1089,7 @@ void imx_engine_destroy(imx_engine *e) {
   auction_free(e);
   free(e->books);
   free(e->blocks);
+  free(e->links);
   free(e->pool);
   free(e);
 }
@@ -1177,7 +1192,7 @@ uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
        l = level_worse(bs, l))
     for (uint32_t s = l->head; s != NIL && k < n;
          s = e->pool[s].next) {
-      if (blocks) eng_block_prefetch(e->pool, e->pool_n, s, &seen);
+      if (blocks) eng_block_prefetch(e->pool, e->blocks, NULL, e->pool_n, s, &seen);
       order_info(&e->pool[s], &out[k++]);
     }
   return k;
@@ -1188,11 +1203,11 @@ uint32_t imx_engine_orders_of(const imx_engine *e, uint32_t cc,
   uint32_t tail = idx_find(&e->by_cc, cc);
   if (tail == NIL) return 0;
   uint32_t k = 0;
-  for (uint32_t s = e->pool[tail].cc_head; s != NIL && k < n;
-       s = e->pool[s].cc_next) {
+  for (uint32_t s = e->links[tail].next; k < n; s = e->links[s].next) {
     IMX_ASSERT(e->pool[s].live && e->pool[s].cc == cc);
-    if (e->pool[s].qty_open == 0) continue; /* see imx_engine_order_get */
-    order_info(&e->pool[s], &out[k++]);
+    if (e->pool[s].qty_open != 0) /* else see imx_engine_order_get */
+      order_info(&e->pool[s], &out[k++]);
+    if (s == tail) break;
   }
   IMX_ASSERT(k <= n);
   return k;
@@ -1347,7 +1362,7 @@ static int order_read_one(imx_engine *e, snap_in *in, uint32_t *slot_out) {
   uint32_t slot = pool_take(e, b);
   order *o = &e->pool[slot];
   *o = (order){.id = id, .price_minor = price, .qty_open = open, .qty_filled = filled,
-               .prev = NIL, .next = NIL, .cc_prev = NIL, .cc_next = NIL, .cc_head = NIL,
+               .prev = NIL, .next = NIL,
                .cc = cc, .service = (uint16_t)service, .side = (uint8_t)side,
                .tif = (uint8_t)tif, .aon = (uint8_t)aon, .live = 1,
                .stars = (uint8_t)stars};
@@ -1384,7 +1399,7 @@ int books_snap_read(imx_engine *e, snap_in *in) {
     read[k].id = e->pool[read[k].slot].id;
   if (k == n) { /* ids are unique: order_read_one refused a second one */
     qsort(read, n, sizeof *read, by_id);
-    for (uint32_t i = 0; i < n; i++) cc_link(e, read[i].slot);
+    for (uint32_t i = 0; i < n; i++) cc_append(e, read[i].slot);
   }
   free(read);
   return in->why ? -1 : 0;

@@ -92,15 +92,28 @@ static inline void idx_del(id_index *x, uint32_t slot) {
   else idx_del_overflow(x, key);
 }
 
-/* Points the key of slot_old, which is in the index, at slot_new, another
-** entry with the same key (the new tail of a cost centre's list, or the
-** same order copied to a new slot). Its place does not move. */
-static inline void idx_set(id_index *x, uint32_t slot_old, uint32_t slot_new) {
-  uint64_t key = idx_key_at(x, slot_new);
+/* Points key, the key of slot_old, which is in the index, at slot_new,
+** another entry with the same key (the new last of a cost centre's list,
+** or the same order copied to a new slot). Its place does not move. The
+** caller has the key at hand: neither entry's is read. */
+static inline void idx_set_key(id_index *x, uint64_t key, uint32_t slot_old,
+                               uint32_t slot_new) {
   uint32_t *d = &x->direct[key & x->mask];
   IMX_ASSERT(slot_old != UINT32_MAX && slot_new != UINT32_MAX);
   if (*d == slot_old) *d = slot_new;
   else idx_set_overflow(x, key, slot_new);
+}
+
+static inline void idx_set(id_index *x, uint32_t slot_old, uint32_t slot_new) {
+  idx_set_key(x, idx_key_at(x, slot_new), slot_old, slot_new);
+}
+
+/* Does the index map key, the key of slot, to slot? Without reading any
+** other entry's key where the direct table answers. */
+static inline int idx_names(const id_index *x, uint64_t key, uint32_t slot) {
+  uint32_t d = x->direct[key & x->mask];
+  if (d == slot) return 1;
+  return x->overflow.n != 0 && idx_find_overflow(x, key) == slot;
 }
 int idx_check(const id_index *x);
 
@@ -117,8 +130,6 @@ typedef struct order {
                        ** int64_t (IMX_PRICE_MAX_MINOR fits)              */
   uint32_t level;      /* resting: its level's slot in its book side      */
   uint32_t prev, next; /* FIFO within the level                           */
-  uint32_t cc_prev, cc_next; /* the cost centre's open orders, oldest first */
-  uint32_t cc_head;    /* in the last order of that list: its first       */
   uint32_t cc;         /* the by_cc index reads it here                   */
   uint16_t service;    /* < IMX_SERVICES_MAX                              */
   uint8_t stars;       /* a bid's min_stars (0: none, else 10..50) |
@@ -126,6 +137,7 @@ typedef struct order {
   uint8_t side : 1, tif : 2, aon : 1, live : 1;
   uint8_t excluded : 1; /* auction: left out of the current call          */
   uint32_t count;      /* auction books: its (cc, service)'s e->counts slot */
+  uint8_t unused[12];  /* to the line: an order never spans two          */
 } order;
 
 #define STARS_ALLOW_UNRATED 0x80u
@@ -135,6 +147,17 @@ _Static_assert(IMX_SERVICES_MAX - 1 <= UINT16_MAX, "order.service");
 _Static_assert(IMX_PRICE_MAX_MINOR <= INT32_MAX && IMX_PRICE_MARKET >= 0,
                "order.price_minor");
 _Static_assert(sizeof(order) == IMX_CACHE_LINE_BYTES, "an order is one line");
+
+/* An order's place in its cost centre's list of open orders (engine.c,
+** "orders of a cost centre"), by pool slot beside the pool rather than in
+** the order: a call that fills half a million orders unlinks each from its
+** list, and the neighbours' links are then lines of a table an eighth of
+** the pool's size, which stays in the cache, instead of two more orders
+** fetched from memory and written back. */
+typedef struct cc_link {
+  uint32_t prev, next; /* the last's next is the first, the first's prev
+                       ** NIL; both NIL: not in a list                   */
+} cc_link;
 
 /* A price level keeps, besides its open quantity, the open quantity of
 ** two kinds of orders that a call auction treats apart, so that the call
@@ -357,6 +380,9 @@ typedef struct pool_block {
   uint32_t free;       /* bit k: slot k of the block is free. 32 bits, not
                        ** 16: a load of the bytes after a 16-bit store of
                        ** it waited for the store (no forwarding)          */
+  uint32_t after;      /* the block its level took when this one was full,
+                       ** or NIL: a hint for walks (eng_block_prefetch),
+                       ** which may be stale, never trusted              */
   uint8_t open;        /* the block of some level (level.block)            */
   uint8_t listed;      /* BLOCK_FULL, BLOCK_PARTIAL or BLOCK_FREE           */
 } pool_block;
@@ -366,13 +392,35 @@ enum { BLOCK_FULL = 0, BLOCK_PARTIAL = 1, BLOCK_FREE = 2 };
 /* For walks over an auction level's orders, which run through consecutive
 ** slots of a block and then jump to another block: on entering a block
 ** (not the one *seen names), asks for the rest of its lines at once, so
-** that its orders arrive together instead of one miss after another. */
-static inline void eng_block_prefetch(const order *pool, uint32_t pool_n,
+** that its orders arrive together instead of one miss after another, and
+** for the block its level went on to (the hint `after`), so that those
+** arrive while this one is read; with links (a call, which retires the
+** orders it fills), for their list links too. The orders are asked for
+** as read once (locality 0): a walk streams through tens of MB of them and
+** should not push the id index, the links and the counts, which a call
+** reads at random, out of the last-level cache. */
+static inline void eng_block_prefetch(const order *pool, const pool_block *blocks,
+                                      const cc_link *links, uint32_t pool_n,
                                       uint32_t slot, uint32_t *seen) {
   if (slot / POOL_BLOCK == *seen) return;
-  *seen = slot / POOL_BLOCK;
-  for (uint32_t k = slot + 1; k % POOL_BLOCK != 0 && k < pool_n; k++)
-    __builtin_prefetch(&pool[k], 1);
+  uint32_t b = slot / POOL_BLOCK;
+  uint32_t after = *seen == NIL ? NIL : blocks[*seen].after;
+  *seen = b;
+  if (after != b) /* else: its lines were asked for a block ago */
+    for (uint32_t k = slot + 1; k % POOL_BLOCK != 0 && k < pool_n; k++)
+      __builtin_prefetch(&pool[k], 1, 0);
+  after = blocks[b].after;
+  if (after != NIL) {
+    __builtin_prefetch(&blocks[after]); /* the hint after that */
+    for (uint32_t k = after * POOL_BLOCK; k < (after + 1) * POOL_BLOCK; k++)
+      __builtin_prefetch(&pool[k], 1, 0);
+  }
+  if (links == NULL) return;
+  _Static_assert(POOL_BLOCK * sizeof *links % IMX_CACHE_LINE_BYTES == 0,
+                 "a block's links are whole lines");
+  const char *first = (const char *)&links[slot - slot % POOL_BLOCK];
+  for (size_t at = 0; at < POOL_BLOCK * sizeof *links; at += IMX_CACHE_LINE_BYTES)
+    __builtin_prefetch(first + at, 1);
 }
 
 /* --------------------------------------------------------------- risk */
@@ -446,6 +494,7 @@ struct imx_engine {
   imx_event_fn on_event;
   void *ctx;
   order *pool;
+  cc_link *links;          /* by pool slot: the cost centres' lists      */
   uint32_t orders_max;
   uint32_t pool_n;         /* slots: blocks_n x POOL_BLOCK, then the stage */
   uint32_t stage;          /* where an order is until it rests             */
@@ -531,9 +580,10 @@ struct imx_engine {
 /* engine.c */
 void *eng_alloc(imx_engine *e, size_t n, size_t size);
 /* Every byte `fill` (0, or 0xff for tables of NIL), cache-line aligned;
-** from 2 MiB on, aligned to and advised for huge pages. Released with
-** free(). engine.c. */
-void *eng_big_alloc(size_t bytes, int fill);
+** from 2 MiB on, aligned to and advised for huge pages. Adds the bytes it
+** took (rounded up to lines or huge pages) to *counted, the engine's
+** memory_bytes. Released with free(). engine.c. */
+void *eng_big_alloc(size_t bytes, int fill, size_t *counted);
 void eng_emit(imx_engine *e, const imx_event *ev);
 /* Starts an event: every field zero, then its type. A copy of a zeroed
 ** event, not a memset: compilers turn the memset of an event into
@@ -555,7 +605,6 @@ void eng_side_remove_level(imx_engine *e, book_side *bs, level *l);
 void eng_level_release(imx_engine *e, level *l);
 void eng_retire(imx_engine *e, uint32_t slot);
 void eng_retire_prefetch(const imx_engine *e, uint32_t slot);
-void eng_retire_prefetch_last(const imx_engine *e, uint32_t slot);
 imx_status eng_check_qty_price(const book *b, int64_t qty,
                                int64_t price_minor);
 

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "events.h" /* recorder, fixture E R S, commands, EXPECT_EVENTS ... */
@@ -1823,6 +1824,39 @@ static void test_orders_of_does_not_scan_the_pool(void) {
   finish();
 }
 
+/* Resident bytes of this process (/proc/self/statm), or 0 where unknown. */
+static size_t resident_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  unsigned long size = 0, resident = 0;
+  if (f == NULL) return 0;
+  int n = fscanf(f, "%lu %lu", &size, &resident);
+  fclose(f);
+  return n == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+/* imx_engine_memory_bytes covers what creating an engine made resident:
+** its large tables are touched whole at creation (a table it forgot, such
+** as the 10 MB of list links, fails this), and on huge pages they are
+** resident in whole 2 MiB pages, which it counts now (it counted the bytes
+** asked for, up to 2 MiB a table short; whether that showed here depended
+** on how many huge pages the kernel gave). Half a MiB of slack for
+** malloc's own bookkeeping. */
+static void test_memory_bytes_covers_what_the_engine_made_resident(void) {
+  size_t before = resident_bytes();
+  E = create_engine(1000000, 4, &R);
+  size_t after = resident_bytes();
+  if (before == 0 || after == 0) { /* no /proc: nothing to compare */
+    finish();
+    return;
+  }
+  size_t counted = imx_engine_memory_bytes(E);
+  if (after - before > counted + ((size_t)512 << 10))
+    fail_at(__LINE__, "creating the engine made %zu bytes resident, it counts %zu",
+            after - before, counted);
+  CHECK(counted < (size_t)256 << 20); /* 1 M orders in under 256 MiB */
+  finish();
+}
+
 /* A fixed pseudo-random mix of every command, on two services; the same
 ** seed gives the same commands. */
 static void run_script(imx_engine *e, uint32_t s1, uint32_t s2,
@@ -2014,6 +2048,52 @@ static void test_auction_modify_moves_the_order_and_keeps_its_cost_centres_list(
   CHECK_EQ(IMX_OK, cancel(a2)); /* the middle one, after the moves */
   CHECK_EQ(2, imx_engine_orders_of(E, A, of, 8));
   CHECK_EQ(a3, of[1].order_id);
+  finish();
+}
+
+/* The same in an auction book with cost centres whose numbers share their
+** low bits (5, 133, 261, 389: one direct entry of the lists' table, the
+** others in its overflow): moves by modify, then a call that fills each
+** list's first, a middle one, a last and one alone, leave every list in
+** arrival order. */
+static void test_a_call_keeps_the_lists_of_cost_centres_with_equal_low_bits(void) {
+  E = create_engine(64, 1, &R);
+  imx_service_config call = {.tick_minor = 1, .lot = 1, .divisible = 1,
+                             .mode = IMX_MODE_AUCTION};
+  CHECK_EQ(IMX_OK, imx_engine_service_add(E, &call, &S));
+  enum { X = 5, Y = 5 + 128, Z = 5 + 256, W = 5 + 384 };
+  uint64_t x1 = place(X, BID, GTC, 0, 1, 100); /* fills: X's first */
+  uint64_t y1 = place(Y, BID, GTC, 0, 1, 90);
+  uint64_t z1 = place(Z, BID, GTC, 0, 1, 91);
+  uint64_t y2 = place(Y, BID, GTC, 0, 1, 101); /* fills: Y's middle */
+  uint64_t x2 = place(X, BID, GTC, 0, 1, 92);
+  uint64_t z2 = place(Z, BID, GTC, 0, 1, 93);
+  uint64_t y3 = place(Y, BID, GTC, 0, 1, 94);
+  uint64_t z3 = place(Z, BID, GTC, 0, 1, 102); /* fills: Z's last */
+  uint64_t w1 = place(W, BID, GTC, 0, 1, 103); /* fills: alone */
+  CHECK_EQ(IMX_OK, modify(x2, 1, 95)); /* X's last moves */
+  CHECK_EQ(IMX_OK, modify(y1, 1, 96)); /* Y's first moves */
+  CHECK_EQ(IMX_OK, modify(w1, 1, 104)); /* alone, moves */
+  CHECK_EQ(0, imx_engine_check(E));
+  EXPECT_ORDERS_OF(X, x1, x2);
+  EXPECT_ORDERS_OF(Y, y1, y2, y3);
+  EXPECT_ORDERS_OF(Z, z1, z2, z3);
+  EXPECT_ORDERS_OF(W, w1);
+  place(D, OFFER, GTC, 0, 4, 100);
+  imx_auction_result r;
+  CHECK_EQ(IMX_OK, imx_engine_auction_run(E, S, 100, &r));
+  CHECK_EQ(4, r.volume);
+  CHECK_EQ(0, imx_engine_check(E));
+  EXPECT_ORDERS_OF(X, x2);
+  EXPECT_ORDERS_OF(Y, y1, y3);
+  EXPECT_ORDERS_OF(Z, z1, z2);
+  EXPECT_NO_ORDERS_OF(W);
+  EXPECT_NO_ORDERS_OF(D);
+  uint64_t w2 = place(W, BID, GTC, 0, 1, 80), y4 = place(Y, BID, GTC, 0, 1, 80);
+  CHECK_EQ(IMX_OK, cancel(y1)); /* the first, by a user */
+  EXPECT_ORDERS_OF(Y, y3, y4);
+  EXPECT_ORDERS_OF(W, w2);
+  CHECK_EQ(0, imx_engine_check(E));
   finish();
 }
 
@@ -2498,9 +2578,11 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_orders_of_keeps_id_order_as_orders_leave_and_change),
       CHECK_CASE(test_orders_of_cost_centres_with_equal_low_bits),
       CHECK_CASE(test_orders_of_does_not_scan_the_pool),
+      CHECK_CASE(test_memory_bytes_covers_what_the_engine_made_resident),
       CHECK_CASE(test_a_full_pool_holds_orders_max_orders_however_fragmented),
       CHECK_CASE(test_a_calls_filled_orders_are_closed_for_queries_at_its_next_trade),
       CHECK_CASE(test_auction_modify_moves_the_order_and_keeps_its_cost_centres_list),
+      CHECK_CASE(test_a_call_keeps_the_lists_of_cost_centres_with_equal_low_bits),
       CHECK_CASE(test_same_commands_give_identical_event_streams),
       CHECK_CASE(test_status_and_enum_names_are_stable),
       /* quality: min_stars */
