@@ -85,11 +85,12 @@ static const imx_error_info table[] = {
     {"already_replied", "forbidden", "trade", "the rating has a reply already (once)"},
     {"not_own_ratings", "forbidden", "cc",
      "only finance and admin see the ratings of other cost centres"},
-    /* period.summary: the whole market's figures are finance's and admin's
-    ** (as period.close); a summary of the open period that a close
-    ** overtook between the ledger's read and the engine's figures. */
-    {"not_finance_or_admin", "forbidden", "type",
-     "only finance and admin read the period's summary"},
+    /* period.summary: every cost centre's budget and spending are finance's
+    ** (admin sees no budgets, as for balance.get); a summary of the open
+    ** period that a close overtook between the ledger's read and the
+    ** engine's figures. */
+    {"not_finance", "forbidden", "type",
+     "only finance reads the period's summary (every cost centre's budget and spending)"},
     {"period_moved", "unavailable", "period",
      "the period was closed while its summary was read; ask again"},
     /* The web front (docs/protocol.md, "Over HTTP"). */

@@ -79,17 +79,18 @@ summary_of_the_open_period() {
 }
 check the_open_periods_summary_is_the_ledgers_and_the_engines summary_of_the_open_period
 
-# Finance and admin (who close periods) may ask; a manager may not, and
-# nobody without a token.
+# Finance may ask; admin (who sees no budgets, as for balance.get) may not,
+# nor a manager, nor anybody without a token.
 who_may_ask() {
-  raw '{"v":1,"type":"period.summary","id":"a1","token":"demo-CC-9900","limit":1}' |
+  raw '{"v":1,"type":"period.summary","id":"a1","token":"demo-CC-9000","limit":1}' |
     grep -q '"type":"period.summary.ok","id":"a1","period":"2026-12","open":true' &&
-    refused forbidden type not_finance_or_admin '{"v":1,"type":"period.summary","id":"r1","token":"demo-CC-1100"}' &&
-    refused forbidden type not_finance_or_admin '{"v":1,"type":"period.summary","id":"r2","token":"demo-CC-4100","period":"2026-12"}' &&
+    refused forbidden type not_finance '{"v":1,"type":"period.summary","id":"a2","token":"demo-CC-9900","limit":1}' &&
+    refused forbidden type not_finance '{"v":1,"type":"period.summary","id":"r1","token":"demo-CC-1100"}' &&
+    refused forbidden type not_finance '{"v":1,"type":"period.summary","id":"r2","token":"demo-CC-4100","period":"2026-12"}' &&
     refused unauthorized token - '{"v":1,"type":"period.summary","id":"r3"}' &&
     refused unauthorized token - '{"v":1,"type":"period.summary","id":"r4","token":"nope"}'
 }
-check only_finance_and_admin_read_the_summary who_may_ask
+check only_finance_reads_the_summary who_may_ask
 
 # Periods as statement.get refuses them; fields of the wrong type or range,
 # fields the request does not take, a start that is no cost centre.
@@ -152,7 +153,7 @@ imx_summary_open() {
     as CC-9000 --json summary | grep -q '^{"v":1,"type":"period.summary.ok",' ||
     { echo "$out"; return 1; }
   out=$(as CC-1100 summary 2>&1)
-  [ $? -eq 1 ] && [ "$out" = "imx summary: forbidden: type: only finance and admin read the period's summary" ] ||
+  [ $? -eq 1 ] && [ "$out" = "imx summary: forbidden: type: only finance reads the period's summary (every cost centre's budget and spending)" ] ||
     { echo "  manager: $out"; return 1; }
   out=$(as CC-9000 summary --period 2027-01 2>&1)
   [ $? -eq 1 ] && [ "$out" = "imx summary: not_found: period: that period has not begun (the open one is 2026-12)" ] ||

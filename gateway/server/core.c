@@ -1549,7 +1549,7 @@ static size_t do_period_summary(imx_core *c, const imx_request *rq, uint32_t aut
                                 char *buf, size_t cap) {
   core_summary *s = c->summary;
   if (!has_role(c, auth_cc, CORE_SUMMARY_READERS))
-    return reason_reply(rq, "not_finance_or_admin", buf, cap);
+    return reason_reply(rq, "not_finance", buf, cap);
   if (s == NULL)
     return error_reply(rq, "internal", "type", "period.summary is read from the ledger first",
                        buf, cap);

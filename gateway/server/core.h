@@ -192,9 +192,10 @@ int64_t core_cc_index(const imx_market *m, const char *cc);
 ** finance only; admin runs the market but budgets are finance's. */
 #define CORE_BALANCE_READERS IMX_ROLE_FINANCE
 
-/* Who may read the whole market's figures of a period (period.summary):
-** those who close periods, finance and admin (period.close). */
-#define CORE_SUMMARY_READERS (IMX_ROLE_FINANCE | IMX_ROLE_ADMIN)
+/* Who may read the whole market's figures of a period (period.summary),
+** every cost centre's budget and spending among them: finance, as for any
+** cost centre's balance.get (admin sees no budgets). */
+#define CORE_SUMMARY_READERS IMX_ROLE_FINANCE
 
 /*
 ** period.summary (docs/protocol.md, "Periods and statements") is read in

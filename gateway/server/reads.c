@@ -512,7 +512,7 @@ static int read_summary(reads *r, const imx_request *rq, uint32_t first, char *b
 static size_t summary(reads *r, const imx_request *rq, uint32_t auth_cc, char *buf,
                       size_t cap, core_summary **engine) {
   if ((r->m->ccs[auth_cc].roles & CORE_SUMMARY_READERS) == 0)
-    return imx_error_reason_encode(rq->id, "not_finance_or_admin", rq->type, NULL, buf, cap);
+    return imx_error_reason_encode(rq->id, "not_finance", rq->type, NULL, buf, cap);
   int64_t first = rq->start[0] ? imx_market_cc_find(r->m, rq->start) : 0;
   if (first < 0)
     return imx_error_encode(rq->id, "unknown_cc", "start", "no such cost centre to start from",
