@@ -506,7 +506,9 @@ static void cc_append(imx_engine *e, uint32_t slot) {
 }
 
 /* Reads the links of the order and of at most two others, and by_cc's
-** entry of its cost centre: never another order. */
+** entry of its cost centre only for a first or a last: never another
+** order. The order is the last exactly when its next (the first) has no
+** prev. */
 static void cc_unlink(imx_engine *e, uint32_t slot) {
   const uint32_t cc = e->pool[slot].cc;
   cc_link *r = e->links;
@@ -518,7 +520,7 @@ static void cc_unlink(imx_engine *e, uint32_t slot) {
     idx_del(&e->by_cc, slot);
     return;
   }
-  if (idx_names(&e->by_cc, cc, slot)) { /* the last: l.next is the first */
+  if (r[l.next].prev == NIL) { /* the last: l.next is the first */
     IMX_ASSERT(l.prev != NIL);
     r[l.prev].next = l.next;
     idx_set_key(&e->by_cc, cc, slot, l.prev);
@@ -544,7 +546,7 @@ static void cc_moved(imx_engine *e, uint32_t from, uint32_t to) {
     return;
   }
   r[to] = l;
-  int last = idx_names(&e->by_cc, cc, from);
+  int last = r[l.next].prev == NIL; /* l.next is the first */
   if (!last) r[l.next].prev = to;
   if (l.prev != NIL) r[l.prev].next = to;
   else r[cc_last(e, cc)].next = to; /* the first */
@@ -649,9 +651,9 @@ void eng_retire_prefetch(const imx_engine *e, uint32_t slot) {
   const order *o = &e->pool[slot];
   cc_link l = e->links[slot];
   if (l.next != NIL) {
-    if (l.prev != NIL) __builtin_prefetch(&e->links[l.prev], 1);
     __builtin_prefetch(&e->links[l.next], 1);
-    cc_prefetch(e, o->cc);
+    if (l.prev != NIL) __builtin_prefetch(&e->links[l.prev], 1);
+    else cc_prefetch(e, o->cc); /* the first: by_cc names the last */
   }
   __builtin_prefetch(&e->blocks[slot / POOL_BLOCK], 1);
   __builtin_prefetch(&e->orders.direct[o->id & e->orders.mask], 1);

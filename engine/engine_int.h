@@ -108,13 +108,6 @@ static inline void idx_set(id_index *x, uint32_t slot_old, uint32_t slot_new) {
   idx_set_key(x, idx_key_at(x, slot_new), slot_old, slot_new);
 }
 
-/* Does the index map key, the key of slot, to slot? Without reading any
-** other entry's key where the direct table answers. */
-static inline int idx_names(const id_index *x, uint64_t key, uint32_t slot) {
-  uint32_t d = x->direct[key & x->mask];
-  if (d == slot) return 1;
-  return x->overflow.n != 0 && idx_find_overflow(x, key) == slot;
-}
 int idx_check(const id_index *x);
 
 /* ---------------------------------------------------------------- books */
