@@ -1839,7 +1839,7 @@ static size_t resident_bytes(void) {
 ** as the 10 MB of list links, fails this), and on huge pages they are
 ** resident in whole 2 MiB pages, which it counts now (it counted the bytes
 ** asked for, up to 2 MiB a table short; whether that showed here depended
-** on how many huge pages the kernel gave). Half a MiB of slack for
+** on how many huge pages the kernel gave). A MiB of slack for
 ** malloc's own bookkeeping. */
 static void test_memory_bytes_covers_what_the_engine_made_resident(void) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
