@@ -506,7 +506,9 @@ static void cc_append(imx_engine *e, uint32_t slot) {
 }
 
 /* Reads the links of the order and of at most two others, and by_cc's
-** entry of its cost centre: never another order. */
+** entry of its cost centre only for a first or a last: never another
+** order. The order is the last exactly when its next (the first) has no
+** prev. */
 static void cc_unlink(imx_engine *e, uint32_t slot) {
   const uint32_t cc = e->pool[slot].cc;
   cc_link *r = e->links;
@@ -518,7 +520,7 @@ static void cc_unlink(imx_engine *e, uint32_t slot) {
     idx_del(&e->by_cc, slot);
     return;
   }
-  if (idx_names(&e->by_cc, cc, slot)) { /* the last: l.next is the first */
+  if (r[l.next].prev == NIL) { /* the last: l.next is the first */
     IMX_ASSERT(l.prev != NIL);
     r[l.prev].next = l.next;
     idx_set_key(&e->by_cc, cc, slot, l.prev);
@@ -544,7 +546,7 @@ static void cc_moved(imx_engine *e, uint32_t from, uint32_t to) {
     return;
   }
   r[to] = l;
-  int last = idx_names(&e->by_cc, cc, from);
+  int last = r[l.next].prev == NIL; /* l.next is the first */
   if (!last) r[l.next].prev = to;
   if (l.prev != NIL) r[l.prev].next = to;
   else r[cc_last(e, cc)].next = to; /* the first */
@@ -649,9 +651,9 @@ void eng_retire_prefetch(const imx_engine *e, uint32_t slot) {
   const order *o = &e->pool[slot];
   cc_link l = e->links[slot];
   if (l.next != NIL) {
-    if (l.prev != NIL) __builtin_prefetch(&e->links[l.prev], 1);
     __builtin_prefetch(&e->links[l.next], 1);
-    cc_prefetch(e, o->cc);
+    if (l.prev != NIL) __builtin_prefetch(&e->links[l.prev], 1);
+    else cc_prefetch(e, o->cc); /* the first: by_cc names the last */
   }
   __builtin_prefetch(&e->blocks[slot / POOL_BLOCK], 1);
   __builtin_prefetch(&e->orders.direct[o->id & e->orders.mask], 1);
@@ -982,13 +984,15 @@ imx_status imx_engine_period_end(imx_engine *e, uint32_t service) {
 ** first busy minute of trading. free() releases them. */
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
 
-void *eng_big_alloc(size_t bytes, int fill) {
+void *eng_big_alloc(size_t bytes, int fill, size_t *counted) {
   if (bytes == 0) bytes = 1; /* a pointer all the same, like calloc's */
   if (bytes < HUGE_PAGE_BYTES) {
-    void *p = aligned_alloc(IMX_CACHE_LINE_BYTES,
-                            (bytes + IMX_CACHE_LINE_BYTES - 1) /
-                                IMX_CACHE_LINE_BYTES * IMX_CACHE_LINE_BYTES);
-    if (p) memset(p, fill, bytes);
+    size_t lines = (bytes + IMX_CACHE_LINE_BYTES - 1) / IMX_CACHE_LINE_BYTES *
+                   IMX_CACHE_LINE_BYTES;
+    void *p = aligned_alloc(IMX_CACHE_LINE_BYTES, lines);
+    if (p == NULL) return NULL;
+    memset(p, fill, bytes);
+    *counted += lines;
     return p;
   }
   /* Rounding up must not wrap to a small block that memset then overruns. */
@@ -1000,14 +1004,13 @@ void *eng_big_alloc(size_t bytes, int fill) {
   (void)madvise(p, rounded, MADV_HUGEPAGE);
 #endif
   memset(p, fill, bytes);
+  *counted += rounded; /* a huge page is resident whole */
   return p;
 }
 
 void *eng_alloc(imx_engine *e, size_t n, size_t size) {
   IMX_ASSERT(size == 0 || n <= SIZE_MAX / size);
-  void *p = eng_big_alloc(n * size, 0);
-  if (p) e->memory_bytes += n * size;
-  return p;
+  return eng_big_alloc(n * size, 0, &e->memory_bytes);
 }
 
 /* The pool on cache-line boundaries (eng_big_alloc), zeroed: an order
@@ -1048,8 +1051,8 @@ imx_status imx_engine_create(const imx_engine_config *cfg, imx_engine **out) {
   e->stage = e->blocks_n * POOL_BLOCK;
   e->pool_n = e->stage + 1;
   e->pool = pool_alloc(e, e->pool_n);
-  e->links = eng_big_alloc((size_t)e->pool_n * sizeof(cc_link), 0xff);
-  if (e->links) e->memory_bytes += (size_t)e->pool_n * sizeof(cc_link);
+  e->links = eng_big_alloc((size_t)e->pool_n * sizeof(cc_link), 0xff,
+                           &e->memory_bytes);
   e->blocks = eng_alloc(e, e->blocks_n, sizeof(pool_block));
   e->books = eng_alloc(e, cfg->services_max, sizeof(book));
   if (!e->pool || !e->links || !e->blocks || !e->books ||

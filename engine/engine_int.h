@@ -108,13 +108,6 @@ static inline void idx_set(id_index *x, uint32_t slot_old, uint32_t slot_new) {
   idx_set_key(x, idx_key_at(x, slot_new), slot_old, slot_new);
 }
 
-/* Does the index map key, the key of slot, to slot? Without reading any
-** other entry's key where the direct table answers. */
-static inline int idx_names(const id_index *x, uint64_t key, uint32_t slot) {
-  uint32_t d = x->direct[key & x->mask];
-  if (d == slot) return 1;
-  return x->overflow.n != 0 && idx_find_overflow(x, key) == slot;
-}
 int idx_check(const id_index *x);
 
 /* ---------------------------------------------------------------- books */
@@ -395,7 +388,10 @@ enum { BLOCK_FULL = 0, BLOCK_PARTIAL = 1, BLOCK_FREE = 2 };
 ** that its orders arrive together instead of one miss after another, and
 ** for the block its level went on to (the hint `after`), so that those
 ** arrive while this one is read; with links (a call, which retires the
-** orders it fills), for their list links too. */
+** orders it fills), for their list links too. The orders are asked for
+** as read once (locality 0): a walk streams through tens of MB of them and
+** should not push the id index, the links and the counts, which a call
+** reads at random, out of the last-level cache. */
 static inline void eng_block_prefetch(const order *pool, const pool_block *blocks,
                                       const cc_link *links, uint32_t pool_n,
                                       uint32_t slot, uint32_t *seen) {
@@ -405,12 +401,12 @@ static inline void eng_block_prefetch(const order *pool, const pool_block *block
   *seen = b;
   if (after != b) /* else: its lines were asked for a block ago */
     for (uint32_t k = slot + 1; k % POOL_BLOCK != 0 && k < pool_n; k++)
-      __builtin_prefetch(&pool[k], 1);
+      __builtin_prefetch(&pool[k], 1, 0);
   after = blocks[b].after;
   if (after != NIL) {
     __builtin_prefetch(&blocks[after]); /* the hint after that */
     for (uint32_t k = after * POOL_BLOCK; k < (after + 1) * POOL_BLOCK; k++)
-      __builtin_prefetch(&pool[k], 1);
+      __builtin_prefetch(&pool[k], 1, 0);
   }
   if (links == NULL) return;
   _Static_assert(POOL_BLOCK * sizeof *links % IMX_CACHE_LINE_BYTES == 0,
@@ -577,9 +573,10 @@ struct imx_engine {
 /* engine.c */
 void *eng_alloc(imx_engine *e, size_t n, size_t size);
 /* Every byte `fill` (0, or 0xff for tables of NIL), cache-line aligned;
-** from 2 MiB on, aligned to and advised for huge pages. Released with
-** free(). engine.c. */
-void *eng_big_alloc(size_t bytes, int fill);
+** from 2 MiB on, aligned to and advised for huge pages. Adds the bytes it
+** took (rounded up to lines or huge pages) to *counted, the engine's
+** memory_bytes. Released with free(). engine.c. */
+void *eng_big_alloc(size_t bytes, int fill, size_t *counted);
 void eng_emit(imx_engine *e, const imx_event *ev);
 /* Starts an event: every field zero, then its type. A copy of a zeroed
 ** event, not a memset: compilers turn the memset of an event into

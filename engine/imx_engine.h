@@ -509,7 +509,8 @@ uint32_t imx_engine_orders(const imx_engine *e, uint32_t service,
 uint32_t imx_engine_orders_of(const imx_engine *e, uint32_t cc,
                               imx_order_info *out, uint32_t n);
 uint32_t imx_engine_open_orders(const imx_engine *e);
-/* Bytes the engine allocated (pool, id index, books). */
+/* Bytes the engine allocated (pool, id index, books), as taken: its large
+** tables rounded up to whole cache lines or 2 MiB huge pages. */
 size_t imx_engine_memory_bytes(const imx_engine *e);
 
 /* Snapshots: the engine's whole state as bytes, so that a restart reads it

@@ -44,12 +44,12 @@ int idx_init(id_index *x, const void *base, size_t stride, size_t key_off,
   while ((1ull << bits) < 2ull * n_max) bits++;
   size_t size = (size_t)1 << bits;
   x->mask = (uint32_t)(size - 1);
-  x->direct = eng_big_alloc(size * sizeof(uint32_t), 0xff); /* every NIL */
+  x->direct = eng_big_alloc(size * sizeof(uint32_t), 0xff, bytes); /* every NIL */
   if (x->direct == NULL || imx_hash_init(&x->overflow, n_max) != 0) {
     idx_free(x);
     return -1;
   }
-  *bytes += (size + x->overflow.mask + 1) * sizeof(uint32_t);
+  *bytes += (x->overflow.mask + 1) * sizeof(uint32_t);
   IMX_ASSERT(x->overflow.mask >= x->mask / 2); /* holds n_max and more */
   return 0;
 }

@@ -80,17 +80,16 @@ static uint32_t tick_map_ranks(uint32_t cap, int64_t tick_minor,
 }
 
 static int tick_map_init(imx_engine *e, book_side *bs, uint32_t ranks) {
-  bs->map = eng_big_alloc((size_t)ranks * sizeof(uint32_t), 0xff); /* NIL */
+  bs->map = eng_big_alloc((size_t)ranks * sizeof(uint32_t), 0xff, /* NIL */
+                          &e->memory_bytes);
   if (bs->map == NULL) return -1;
-  e->memory_bytes += (size_t)ranks * sizeof(uint32_t);
   uint32_t n = ranks;
   do {
     n = (n + 63) / 64; /* words of this bitmap level */
     IMX_ASSERT(bs->bits_depth < TICK_MAP_DEPTH);
-    uint64_t *w = eng_big_alloc((size_t)n * sizeof(uint64_t), 0);
+    uint64_t *w = eng_big_alloc((size_t)n * sizeof(uint64_t), 0, &e->memory_bytes);
     if (w == NULL) return -1;
     bs->bits[bs->bits_depth++] = w;
-    e->memory_bytes += (size_t)n * sizeof(uint64_t);
   } while (n > 1);
   bs->ranks = ranks;
   return 0;

@@ -222,6 +222,18 @@ typedef int (*imx_ledger_sum_fn)(void *ctx, const imx_ledger_service_sum *s);
 ** bought = sold, spent = earned). Returns 0 or -1 (or fn's non-zero). */
 int imx_ledger_service_sums(imx_ledger *l, const char *cc, int64_t period,
                             imx_ledger_sum_fn fn, void *ctx);
+/* What each cost centre that traded in a period bought and sold there
+** (period.summary), summed from its trades as a closed period's summaries
+** are (the same query), in no particular order. */
+typedef struct imx_ledger_cc_sum {
+  const char *cc;
+  int64_t spent_minor, earned_minor; /* its amounts bought and sold   */
+  int64_t bought, sold;              /* and their units               */
+} imx_ledger_cc_sum;
+typedef int (*imx_ledger_cc_sum_fn)(void *ctx, const imx_ledger_cc_sum *s);
+/* Calls fn per cost centre that traded in the period. Returns 0 or -1 (or
+** fn's non-zero). */
+int imx_ledger_cc_sums(imx_ledger *l, int64_t period, imx_ledger_cc_sum_fn fn, void *ctx);
 /* A cost centre's trades in a period, oldest first, up to limit; *total
 ** gets how many it has in all. Returns 0 or -1. */
 int imx_ledger_cc_trades(imx_ledger *l, const char *cc, int64_t period, uint32_t limit,

@@ -751,17 +751,22 @@ int imx_ledger_trades_each(imx_ledger *l, int64_t period, imx_ledger_trade_fn fn
   return rc;
 }
 
+/* A period's figures per cost centre (?1 the period): what a closed
+** period's summaries hold and what imx_ledger_cc_sums reads of any
+** period, one query for both. */
+#define CC_SUMS_SQL                                                           \
+  "SELECT ?1, cc, sum(spent), sum(earned), sum(bought), sum(sold) FROM ("     \
+  " SELECT buyer AS cc, amount_minor AS spent, 0 AS earned, qty AS bought,"   \
+  " 0 AS sold FROM trades WHERE period = ?1 UNION ALL"                        \
+  " SELECT seller, 0, amount_minor, 0, qty FROM trades WHERE period = ?1)"    \
+  " GROUP BY cc"
+
 int imx_ledger_close_period(imx_ledger *l, int64_t period, int64_t time_ms) {
   sqlite3_stmt *st;
   l->period_open = 0; /* it may be the one closed now */
   static const char *const sql[] = {
       "INSERT INTO periods VALUES(?1, ?2)",
-      "INSERT INTO period_summaries SELECT ?1, cc, sum(spent), sum(earned),"
-      " sum(bought), sum(sold) FROM ("
-      " SELECT buyer AS cc, amount_minor AS spent, 0 AS earned, qty AS bought,"
-      " 0 AS sold FROM trades WHERE period = ?1 UNION ALL"
-      " SELECT seller, 0, amount_minor, 0, qty FROM trades WHERE period = ?1)"
-      " GROUP BY cc"};
+      "INSERT INTO period_summaries " CC_SUMS_SQL};
   for (size_t i = 0; i < 2; i++) {
     if (sqlite3_prepare_v2(l->db, sql[i], -1, &st, NULL) != SQLITE_OK)
       return fail(l, "closing the period");
@@ -1011,6 +1016,30 @@ int imx_ledger_service_sums(imx_ledger *l, const char *cc, int64_t period,
     rc = fn(ctx, &sum);
   }
   if (rc == 0 && r != SQLITE_DONE) rc = fail(l, "reading a statement");
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int imx_ledger_cc_sums(imx_ledger *l, int64_t period, imx_ledger_cc_sum_fn fn,
+                       void *ctx) {
+  IMX_ASSERT(l != NULL && period >= 1 && fn != NULL);
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(l->db, CC_SUMS_SQL, -1, &st, NULL) != SQLITE_OK)
+    return fail(l, "reading a period's summary");
+  sqlite3_bind_int64(st, 1, period);
+  int rc = 0, r;
+  while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+    imx_ledger_cc_sum sum = {
+        .cc = column_text(st, 1), .spent_minor = sqlite3_column_int64(st, 2),
+        .earned_minor = sqlite3_column_int64(st, 3), .bought = sqlite3_column_int64(st, 4),
+        .sold = sqlite3_column_int64(st, 5)};
+    if (sum.cc == NULL) {
+      rc = fail(l, "reading a period's summary");
+      break;
+    }
+    rc = fn(ctx, &sum);
+  }
+  if (rc == 0 && r != SQLITE_DONE) rc = fail(l, "reading a period's summary");
   sqlite3_finalize(st);
   return rc;
 }

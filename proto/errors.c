@@ -85,6 +85,14 @@ static const imx_error_info table[] = {
     {"already_replied", "forbidden", "trade", "the rating has a reply already (once)"},
     {"not_own_ratings", "forbidden", "cc",
      "only finance and admin see the ratings of other cost centres"},
+    /* period.summary: every cost centre's budget and spending are finance's
+    ** (admin sees no budgets, as for balance.get); a summary of the open
+    ** period that a close overtook between the ledger's read and the
+    ** engine's figures. */
+    {"not_finance", "forbidden", "type",
+     "only finance reads the period's summary (every cost centre's budget and spending)"},
+    {"period_moved", "unavailable", "period",
+     "the period was closed while its summary was read; ask again"},
     /* The web front (docs/protocol.md, "Over HTTP"). */
     {"cross_origin", "forbidden", "",
      "a page of another site sent this request: refused (sign in on imx's own pages)"},

@@ -266,6 +266,7 @@ typedef enum imx_msg_type {
   IMX_MSG_RATING_NEW,
   IMX_MSG_RATING_REPLY,
   IMX_MSG_RATINGS_LIST,
+  IMX_MSG_PERIOD_SUMMARY,
   IMX_MSG_TYPES /* count */
 } imx_msg_type;
 
@@ -320,9 +321,11 @@ typedef struct imx_request {
   uint64_t after;      /* trades.list: only trades with id > after, oldest
                        ** first; tender.list: tenders with id > after;
                        ** 0..IMX_ID_MAX                                  */
-  char start[IMX_NAME_BYTES_MAX + 1]; /* services.list, cc.list: the id to
+  char start[IMX_NAME_BYTES_MAX + 1]; /* services.list, cc.list,
+                       ** period.summary (a cost centre): the id to
                        ** list from (a reply's `next`); "" = the first   */
-  char period[IMX_PERIOD_LABEL_BYTES]; /* statement.get: a period's label
+  char period[IMX_PERIOD_LABEL_BYTES]; /* statement.get, period.summary:
+                       ** a period's label
                        ** (imx_period_parse, by the server, which knows the
                        ** market); "" = the open period                 */
   uint64_t trade;      /* rating.new, rating.reply: 1..IMX_ID_MAX
@@ -514,6 +517,16 @@ typedef struct imx_reply_sum {
   int64_t sold, earned;
 } imx_reply_sum;
 
+/* period.summary: one cost centre's figures in one period. budget is the
+** market file's per period; spent and earned the period's trades (the
+** ledger's); reserved and available the engine's, the open period only
+** (balance.get's). */
+typedef struct imx_reply_cc_sum {
+  char cc[IMX_NAME_BYTES_MAX + 1];
+  int64_t budget, spent, earned;
+  int64_t reserved, available; /* on the wire when the period is open */
+} imx_reply_cc_sum;
+
 typedef struct imx_reply_capacity {
   char service[IMX_NAME_BYTES_MAX + 1];
   int64_t capacity, reserved, sold, available;
@@ -599,8 +612,9 @@ typedef struct imx_reply {
   char opened[IMX_PERIOD_LABEL_BYTES]; /* period.close: the period opened */
   int is_closed;                       /* statement.get: the period is   */
   int64_t closed_ms;                   /* ... closed, then when (ms)     */
-  imx_reply_sum *sums;                 /* statement.get, period.close:
-                                       ** per service, by service id    */
+  imx_reply_sum *sums;                 /* statement.get, period.close,
+                                       ** period.summary: per service,
+                                       ** by service id                 */
   uint32_t sums_n;
   uint64_t sums_omitted;               /* ... not listed (a list has at
                                        ** most IMX_LIST_MAX rows)       */
@@ -614,6 +628,12 @@ typedef struct imx_reply {
   int stars;                           /* rating.new                    */
   imx_reply_rating *ratings;           /* ratings.list, newest first    */
   uint32_t ratings_n;
+  int is_open;                         /* period.summary: the period is
+                                       ** the open one                  */
+  imx_reply_cc_sum *cc_sums;           /* period.summary: a page of cost
+                                       ** centres, market-file order; the
+                                       ** page's next in `next`         */
+  uint32_t cc_sums_n;
 } imx_reply;
 
 size_t imx_reply_encode(const imx_reply *r, char *buf, size_t cap);

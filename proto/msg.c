@@ -9,7 +9,7 @@
 ** order and cannot drift apart: decode(encode(r)) == r for every request
 ** decode accepts. Fields that do not apply to a request's type are 0 in the
 ** decoded struct (defaults only where they apply: depth 10 for book.get,
-** limit 100 for trades.list, services.list and cc.list); has_price is set only for the optional prices
+** limit 100 for trades.list, services.list, cc.list and period.summary); has_price is set only for the optional prices
 ** (order.new's price, auction.run's reference), never for tender.quote's;
 ** has_after likewise for trades.list's after, whose 0 is a value ("from the
 ** first trade"), not an absence.
@@ -63,7 +63,7 @@ static const char *const type_names[] = {
     "cc.list",     "cc.get",       "order.modify", "order.history",
     "tender.award", "tender.cancel", "quote.withdraw", "tender.list",
     "tender.get",  "statement.get", "rating.new", "rating.reply", "ratings.list",
-    NULL};
+    "period.summary", NULL};
 static const char *const side_words[] = {"bid", "offer", "none", NULL};
 static const char *const tif_words[] = {"gtc", "period", "ioc", "fok", NULL};
 static const char *const status_words[] = {"open", "filled", "cancelled",
@@ -256,6 +256,8 @@ static const struct request_spec {
                               B(F_TRADE) | B(F_COMMENT)},
     /* cc: whose ratings (given or received); service: of that service */
     [IMX_MSG_RATINGS_LIST] = {ENVELOPE | B(F_SERVICE) | B(F_LIMIT) | B(F_BEFORE), 0},
+    /* start: a cost centre, the page's first (as cc.list) */
+    [IMX_MSG_PERIOD_SUMMARY] = {ENVELOPE | B(F_PERIOD) | B(F_START) | B(F_LIMIT), 0},
 };
 
 static int copy_text(const cJSON *it, const char *field, size_t max,
@@ -395,7 +397,8 @@ static int decode_request(const cJSON *doc, imx_request *r,
   if (rc) return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "id", "missing");
   if (r->type == IMX_MSG_BOOK_GET) r->depth = DEPTH_DEFAULT;
   if (r->type == IMX_MSG_TRADES_LIST || r->type == IMX_MSG_SERVICES_LIST ||
-      r->type == IMX_MSG_CC_LIST || r->type == IMX_MSG_TENDER_LIST)
+      r->type == IMX_MSG_CC_LIST || r->type == IMX_MSG_TENDER_LIST ||
+      r->type == IMX_MSG_PERIOD_SUMMARY)
     r->limit = LIMIT_DEFAULT;
   if (r->type == IMX_MSG_TRADES_LIST) r->limit = LIMIT_DEFAULT;
   if (r->type == IMX_MSG_ORDER_HISTORY || r->type == IMX_MSG_RATINGS_LIST)
@@ -838,6 +841,26 @@ static void put_ccs(writer *w, const imx_reply_cc *c, uint32_t n) {
   put(w, "]", 1);
 }
 
+/* period.summary's cost centres; reserved and available only for the open
+** period (the engine's figures). */
+static void put_cc_sums(writer *w, const imx_reply_cc_sum *c, uint32_t n, int open) {
+  key(w, "ccs");
+  put(w, "[", 1);
+  for (uint32_t i = 0; i < n; i++, c++) {
+    put_raw(w, i ? ",{\"cc\":" : "{\"cc\":");
+    put_str(w, c->cc);
+    kv_int(w, "budget", c->budget);
+    kv_int(w, "spent", c->spent);
+    kv_int(w, "earned", c->earned);
+    if (open) {
+      kv_int(w, "reserved", c->reserved);
+      kv_int(w, "available", c->available);
+    }
+    put(w, "}", 1);
+  }
+  put(w, "]", 1);
+}
+
 static void put_quotes(writer *w, const imx_reply_quote *q, uint32_t n) {
   key(w, "quotes");
   put(w, "[", 1);
@@ -1001,6 +1024,14 @@ static void put_reply_fields(writer *w, const imx_reply *r) {
     break;
   case IMX_MSG_RATING_REPLY: kv_uint(w, "trade", r->trade); break;
   case IMX_MSG_RATINGS_LIST: put_ratings(w, r->ratings, r->ratings_n); break;
+  case IMX_MSG_PERIOD_SUMMARY:
+    kv_str(w, "period", r->period);
+    kv_bool(w, "open", r->is_open);
+    put_sums(w, r->sums, r->sums_n, 1);
+    if (r->sums_omitted) kv_uint(w, "services_omitted", r->sums_omitted);
+    put_cc_sums(w, r->cc_sums, r->cc_sums_n, r->is_open);
+    if (r->next[0]) kv_str(w, "next", r->next);
+    break;
   case IMX_MSG_TYPES: assert(0 && "not a reply type"); break;
   }
 }
@@ -1619,6 +1650,43 @@ static int decode_statement(const cJSON *doc, imx_reply *r, imx_proto_error *err
          opt_unum(doc, "services_omitted", &r->sums_omitted, err);
 }
 
+/* period.summary's row of the open period has reserved and available,
+** one of a closed period has neither: open_ says which (a decode
+** function's arguments are the row's). */
+static int decode_cc_sum_row(const cJSON *o, imx_reply_cc_sum *c, int open,
+                             imx_proto_error *err) {
+  static const char *const keys[2][7] = {
+      {"cc", "budget", "spent", "earned", NULL},
+      {"cc", "budget", "spent", "earned", "reserved", "available", NULL}};
+  if (row_object(o, keys[open != 0], err) ||
+      text(o, "cc", c->cc, sizeof c->cc, 0, err) || money(o, "budget", &c->budget, err) ||
+      money(o, "spent", &c->spent, err) || money(o, "earned", &c->earned, err))
+    return -1;
+  if (c->cc[0] == '\0') return imx_proto_fail(err, "bad_field", "cc", "must be a cost centre id");
+  if (!open) return 0;
+  return money(o, "reserved", &c->reserved, err) || money(o, "available", &c->available, err);
+}
+static int decode_cc_sum_open(const cJSON *o, imx_reply_cc_sum *c, imx_proto_error *err) {
+  return decode_cc_sum_row(o, c, 1, err);
+}
+static int decode_cc_sum_closed(const cJSON *o, imx_reply_cc_sum *c, imx_proto_error *err) {
+  return decode_cc_sum_row(o, c, 0, err);
+}
+
+static int decode_period_summary(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
+  if (text(doc, "period", r->period, sizeof r->period, 0, err) ||
+      get_bool(doc, "open", &r->is_open, err))
+    return -1;
+  if (r->period[0] == '\0') return imx_proto_fail(err, "bad_field", "period", "is empty");
+  DECODE_LIST(doc, "services", r->sums, r->sums_n, decode_market_sum, err);
+  if (r->is_open)
+    DECODE_LIST(doc, "ccs", r->cc_sums, r->cc_sums_n, decode_cc_sum_open, err);
+  else
+    DECODE_LIST(doc, "ccs", r->cc_sums, r->cc_sums_n, decode_cc_sum_closed, err);
+  return opt_unum(doc, "services_omitted", &r->sums_omitted, err) ||
+         text(doc, "next", r->next, sizeof r->next, TEXT_OPTIONAL, err) < 0;
+}
+
 static int decode_trades(const cJSON *doc, imx_reply *r, imx_proto_error *err) {
   DECODE_LIST(doc, "trades", r->trades, r->trades_n, decode_trade, err);
   return 0;
@@ -1773,6 +1841,8 @@ static const char *const reply_keys[IMX_MSG_TYPES][24] = {
     [IMX_MSG_RATING_NEW] = {K3, "trade", "stars", "service", "provider", NULL},
     [IMX_MSG_RATING_REPLY] = {K3, "trade", NULL},
     [IMX_MSG_RATINGS_LIST] = {K3, "ratings", NULL},
+    [IMX_MSG_PERIOD_SUMMARY] = {K3, "period", "open", "services", "services_omitted",
+                                "ccs", "next", NULL},
 };
 _Static_assert(3 + 12 + 3 + 5 < 24, "tender.get's keys and a NULL fit a row");
 
@@ -1856,6 +1926,7 @@ static int decode_reply_fields(const cJSON *d, imx_reply *r,
   case IMX_MSG_RATINGS_LIST:
     DECODE_LIST(d, "ratings", r->ratings, r->ratings_n, decode_rating, err);
     return 0;
+  case IMX_MSG_PERIOD_SUMMARY: return decode_period_summary(d, r, err);
   case IMX_MSG_TYPES: break;
   }
   assert(0 && "not a reply type");
@@ -1947,6 +2018,8 @@ void imx_reply_free(imx_reply *r) {
   r->sums = NULL, r->sums_n = 0;
   free(r->over_budget);
   r->over_budget = NULL, r->over_budget_n = 0;
+  free(r->cc_sums);
+  r->cc_sums = NULL, r->cc_sums_n = 0;
   r->trades = NULL, r->trades_n = 0;
   r->orders = NULL, r->orders_n = 0;
   r->bids = r->offers = NULL, r->bids_n = r->offers_n = 0;

@@ -153,6 +153,11 @@ static inline int imx_cc_id_eq(const char (*a)[IMX_NAME_BYTES_MAX + 1],
   return strcmp(*a, *b) == 0;
 }
 
+static inline int imx_cc_sum_eq(const imx_reply_cc_sum *a, const imx_reply_cc_sum *b) {
+  return EQ_STR_(a, b, cc) && EQ_(a, b, budget) && EQ_(a, b, spent) && EQ_(a, b, earned) &&
+         EQ_(a, b, reserved) && EQ_(a, b, available);
+}
+
 /* An error reply is its id, code, field and message: its type means nothing. */
 static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
   if (a->error != b->error || !EQ_STR_(a, b, id)) return 0;
@@ -172,6 +177,7 @@ static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
   EQ_LIST_(a, b, tenders, tenders_n, imx_tender_eq);
   EQ_LIST_(a, b, quotes, quotes_n, imx_quote_eq);
   EQ_LIST_(a, b, ratings, ratings_n, imx_rating_eq);
+  EQ_LIST_(a, b, cc_sums, cc_sums_n, imx_cc_sum_eq);
   return EQ_(a, b, trade) && EQ_(a, b, stars) && EQ_STR_(a, b, buyer_name) && EQ_STR_(a, b, buyer_site) &&
          EQ_(a, b, type) && EQ_STR_(a, b, cc) && EQ_(a, b, roles) &&
          EQ_STR_(a, b, currency) && EQ_(a, b, decimals) &&
@@ -185,7 +191,7 @@ static inline int imx_reply_eq(const imx_reply *a, const imx_reply *b) {
          EQ_(a, b, priority_kept) && EQ_(a, b, trades_omitted) &&
          EQ_STR_(a, b, period) && EQ_STR_(a, b, opened) && EQ_(a, b, is_closed) &&
          EQ_(a, b, closed_ms) && EQ_(a, b, sums_omitted) &&
-         EQ_(a, b, over_budget_omitted);
+         EQ_(a, b, over_budget_omitted) && EQ_(a, b, is_open);
 }
 
 #endif /* IMX_PROTO_EQ_H */

@@ -1680,6 +1680,73 @@ static void test_period_close_reports_the_closed_period_and_the_next_trade_is_in
   close_core(c);
 }
 
+/* period.summary's engine step (core_execute_summary): the rows reads.c
+** read from the ledger get balance.get's reserved and available; nothing is
+** journaled; a period closed since the read is period_moved; without the
+** ledger's part, or for a manager, refused. */
+static core_result summary_of(imx_core *c, const char *cc, core_summary *s) {
+  forget_reply();
+  imx_request rq;
+  imx_proto_error err = {0};
+  const char *json = "{\"v\":1,\"type\":\"period.summary\",\"id\":\"ps\"}";
+  CHECK_EQ(0, imx_request_decode(json, strlen(json), &rq, &err));
+  core_batch_begin(c);
+  core_result res = s ? core_execute_summary(c, &rq, cc_index(cc), s, T0 + 9, reply_, sizeof reply_)
+                      : core_execute(c, &rq, cc_index(cc), T0 + 9, reply_, sizeof reply_);
+  reply_len_ = res.reply_len;
+  if (imx_reply_decode(reply_, reply_len_, &last_, &err) == 0) last_decoded_ = 1;
+  else check_failures_++;
+  return res;
+}
+
+static void test_period_summary_adds_the_engines_reserved_and_available(void) {
+  imx_core *c = open_core();
+  run(c, "CC-R1", T0,
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"b1\",\"service\":\"it.hour\","
+      "\"side\":\"bid\",\"qty\":3,\"price\":1000}");
+  run(c, "CC-FIN", T0 + 1, "{\"v\":1,\"type\":\"balance.get\",\"id\":\"g\",\"cc\":\"CC-R1\"}");
+  CHECK_OK(IMX_MSG_BALANCE_GET);
+  int64_t reserved = last_.reserved, available = last_.available;
+  CHECK_EQ(3000, reserved);
+  imx_reply_cc_sum rows[2] = {{.cc = "CC-R1", .budget = 1, .spent = 7, .earned = 0},
+                              {.cc = "CC-P1", .budget = 0, .spent = 0, .earned = 7}};
+  uint32_t idx[2] = {cc_index("CC-R1"), cc_index("CC-P1")};
+  core_summary s;
+  memset(&s, 0, sizeof s);
+  s.rep.type = IMX_MSG_PERIOD_SUMMARY;
+  strcpy(s.rep.id, "ps");
+  strcpy(s.rep.period, "1");
+  s.rep.is_open = 1;
+  s.rep.cc_sums = rows;
+  s.rep.cc_sums_n = 2;
+  s.period = 1;
+  s.cc_index = idx;
+  core_result res = summary_of(c, "CC-FIN", &s);
+  CHECK_OK(IMX_MSG_PERIOD_SUMMARY);
+  CHECK_EQ(0, res.changed);
+  CHECK(res.journal == NULL);
+  CHECK_EQ(2, last_.cc_sums_n);
+  if (last_.cc_sums_n == 2) {
+    CHECK_STR("CC-R1", last_.cc_sums[0].cc);
+    CHECK_EQ(reserved, last_.cc_sums[0].reserved);
+    CHECK_EQ(available, last_.cc_sums[0].available);
+    CHECK_EQ(7, last_.cc_sums[0].spent); /* the ledger's, as read */
+    CHECK_EQ(0, last_.cc_sums[1].reserved);
+    CHECK_EQ(0, last_.cc_sums[1].available);
+  }
+  summary_of(c, "CC-ADM", &s); /* admin sees no budgets */
+  CHECK_ERROR("forbidden", "type", "not_finance");
+  summary_of(c, "CC-R1", &s);
+  CHECK_ERROR("forbidden", "type", "not_finance");
+  summary_of(c, "CC-FIN", NULL); /* never without the ledger's part */
+  CHECK_ERROR("internal", "type", "");
+  run(c, "CC-FIN", T0 + 2, "{\"v\":1,\"type\":\"period.close\",\"id\":\"p1\"}");
+  CHECK_OK(IMX_MSG_PERIOD_CLOSE);
+  summary_of(c, "CC-FIN", &s); /* read as period 1, which closed since */
+  CHECK_ERROR("unavailable", "period", "period_moved");
+  close_core(c);
+}
+
 static void test_period_close_calls_the_auctions_first(void) {
   imx_core *c = open_core();
   run(c, "CC-P1", T0,
@@ -3763,6 +3830,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_auction_run_clears_at_one_price),
       CHECK_CASE(test_period_close_reports_the_closed_period_and_the_next_trade_is_in_period_2),
       CHECK_CASE(test_period_close_calls_the_auctions_first),
+      CHECK_CASE(test_period_summary_adds_the_engines_reserved_and_available),
       CHECK_CASE(test_period_close_sums_up_each_service_and_names_the_periods),
       CHECK_CASE(test_a_snapshot_carries_the_open_periods_sums),
       CHECK_CASE(test_order_for_an_unknown_service_is_unknown_service),

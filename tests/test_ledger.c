@@ -1297,6 +1297,67 @@ static void test_statement_reads_sum_a_cost_centres_period(void) {
   imx_market_free(&m);
 }
 
+/* period.summary's per cost centre figures: what each cost centre that
+** traded in a period spent and earned, from the same query as a closed
+** period's summaries, open period or closed. */
+static imx_ledger_cc_sum cc_sums_[4];
+static char cc_ids_[4][8];
+static int cc_sums_n_;
+static int take_cc_sum_(void *ctx, const imx_ledger_cc_sum *s) {
+  (void)ctx;
+  if (cc_sums_n_ == 4) return 1;
+  snprintf(cc_ids_[cc_sums_n_], sizeof cc_ids_[0], "%s", s->cc);
+  cc_sums_[cc_sums_n_] = *s;
+  cc_sums_[cc_sums_n_].cc = cc_ids_[cc_sums_n_];
+  cc_sums_n_++;
+  return 0;
+}
+
+static const imx_ledger_cc_sum *cc_sum_of_(const char *cc) {
+  for (int i = 0; i < cc_sums_n_; i++)
+    if (strcmp(cc_sums_[i].cc, cc) == 0) return &cc_sums_[i];
+  return NULL;
+}
+
+static void test_cc_sums_are_each_cost_centres_period(void) {
+  imx_market m;
+  imx_ledger *l = calendar_ledger(&m, 1);
+  imx_ledger_trade t = {.trade_id = 3, .period = 2, .time_ms = 1833192001000LL,
+                        .service = "it", .buyer = "P", .seller = "R", .qty = 1,
+                        .price_minor = 950};
+  CHECK_EQ(0, imx_ledger_put_trade(l, &t));
+  cc_sums_n_ = 0; /* the open period 2: R bought 1 at 9.00 and sold 1 at 9.50 */
+  CHECK_EQ(0, imx_ledger_cc_sums(l, 2, take_cc_sum_, NULL));
+  CHECK_EQ(2, cc_sums_n_);
+  const imx_ledger_cc_sum *r = cc_sum_of_("R"), *p = cc_sum_of_("P");
+  CHECK(r != NULL && p != NULL);
+  if (r && p) {
+    CHECK_EQ(900, r->spent_minor);
+    CHECK_EQ(950, r->earned_minor);
+    CHECK_EQ(1, r->bought);
+    CHECK_EQ(1, r->sold);
+    CHECK_EQ(950, p->spent_minor);
+    CHECK_EQ(900, p->earned_minor);
+  }
+  cc_sums_n_ = 0; /* the closed period 1: R bought 2 at 8.50 from P */
+  CHECK_EQ(0, imx_ledger_cc_sums(l, 1, take_cc_sum_, NULL));
+  CHECK_EQ(2, cc_sums_n_);
+  r = cc_sum_of_("R"), p = cc_sum_of_("P");
+  CHECK(r != NULL && p != NULL);
+  if (r && p) {
+    CHECK_EQ(1700, r->spent_minor);
+    CHECK_EQ(0, r->earned_minor);
+    CHECK_EQ(0, p->spent_minor);
+    CHECK_EQ(1700, p->earned_minor);
+    CHECK_EQ(2, p->sold);
+  }
+  cc_sums_n_ = 0; /* nobody traded in period 3 */
+  CHECK_EQ(0, imx_ledger_cc_sums(l, 3, take_cc_sum_, NULL));
+  CHECK_EQ(0, cc_sums_n_);
+  done(l);
+  imx_market_free(&m);
+}
+
 static void test_two_cost_centres_with_one_account_name_fail_the_export(void) {
   static const char market[] =
       "{\"currency\":\"EUR\",\"services\":[{\"id\":\"s\",\"unit\":\"u\",\"tick\":1,"
@@ -1631,6 +1692,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_sap_item_text_is_cut_at_50_characters_without_separators),
       CHECK_CASE(test_sap_splits_a_period_every_332_items_and_round_trips_every_amount),
       CHECK_CASE(test_statement_reads_sum_a_cost_centres_period),
+      CHECK_CASE(test_cc_sums_are_each_cost_centres_period),
       CHECK_CASE(test_a_failed_export_to_a_file_leaves_no_file),
       CHECK_CASE(test_a_second_writer_is_refused_and_the_lock_file_named),
       CHECK_CASE(test_a_lock_file_left_by_a_dead_writer_does_not_lock),

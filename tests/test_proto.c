@@ -194,7 +194,7 @@ static void test_type_names_are_the_protocols(void) {
       "auction.run", "period.close", "services.list", "cc.list", "cc.get",
       "order.modify", "order.history", "tender.award", "tender.cancel",
       "quote.withdraw", "tender.list", "tender.get", "statement.get", "rating.new",
-      "rating.reply", "ratings.list"};
+      "rating.reply", "ratings.list", "period.summary"};
   CHECK_EQ(IMX_MSG_TYPES, sizeof names / sizeof names[0]);
   for (int t = 0; t < IMX_MSG_TYPES; t++)
     CHECK_STR(names[t], imx_msg_type_name((imx_msg_type)t));
@@ -282,6 +282,36 @@ static void test_order_history_round_trips_with_its_paging(void) {
   expect_bad("order.history", "\"limit\":101", "limit");
   expect_bad("order.history", "\"before\":0", "before");
   expect_bad("order.history", "\"after\":1", "after");
+}
+
+/* period.summary: a period's label (none: the open one) and a page of
+** cost centres, start and limit as cc.list's. */
+static void test_period_summary_round_trips(void) {
+  imx_request x = request(IMX_MSG_PERIOD_SUMMARY, "ps1");
+  x.limit = 100;
+  round_trip_request(&x);
+  CHECK_STR("{\"v\":1,\"type\":\"period.summary\",\"id\":\"ps1\",\"limit\":100}", out_);
+  strcpy(x.period, "2026-12");
+  strcpy(x.start, "CC-1100");
+  x.limit = 1000;
+  round_trip_request(&x);
+  imx_request r;
+  if (decode_ok(msg("period.summary", ""), &r)) {
+    CHECK_EQ(IMX_MSG_PERIOD_SUMMARY, r.type);
+    CHECK_EQ(100, r.limit); /* the default, as cc.list's */
+    CHECK_STR("", r.period);
+    CHECK_STR("", r.start);
+  }
+  expect_bad("period.summary", "\"period\":202612", "period");
+  expect_bad("period.summary", "\"period\":\"\"", "period");
+  expect_bad("period.summary", "\"period\":\"1234567890123456\"", "period");
+  expect_bad("period.summary", "\"limit\":0", "limit");
+  expect_bad("period.summary", "\"limit\":1001", "limit");
+  expect_bad("period.summary", "\"limit\":\"10\"", "limit");
+  expect_bad("period.summary", "\"start\":\"\"", "start");
+  expect_bad("period.summary", "\"start\":5", "start");
+  expect_bad("period.summary", "\"service\":\"s\"", "service");
+  expect_bad("period.summary", "\"before\":1", "before");
 }
 
 static void test_statement_get_round_trips_with_its_period(void) {
@@ -643,7 +673,7 @@ static void test_cc_and_token_are_allowed_in_every_request(void) {
       "", "", "", "\"order\":1,\"qty\":2", "",
       "\"tender\":1,\"quote\":2", "\"tender\":1", "\"quote\":2", "",
       "\"tender\":1", "\"period\":\"2026-12\"", "\"trade\":1,\"stars\":5",
-      "\"trade\":1,\"comment\":\"c\"", ""};
+      "\"trade\":1,\"comment\":\"c\"", "", "\"period\":\"2026-12\""};
   for (int t = 0; t < IMX_MSG_TYPES; t++) {
     char fields[512];
     snprintf(fields, sizeof fields, "\"cc\":\"CC-9\",\"token\":\"tk\"%s%s",
@@ -1723,6 +1753,78 @@ static void test_statement_get_ok_round_trips(void) {
   imx_proto_error err = {0};
   CHECK_EQ(-1, imx_reply_decode(bad, strlen(bad), &y, &err));
   CHECK_STR("closed_ms", err.field);
+}
+
+/* period.summary: the period's label, whether it is open, per service the
+** market's trades, units and amount, and a page of cost centres; reserved
+** and available only in the open period's rows. */
+static void test_period_summary_ok_round_trips(void) {
+  imx_reply x = reply(IMX_MSG_PERIOD_SUMMARY, "ps1");
+  strcpy(x.period, "2026-12");
+  round_trip_reply(&x);
+  CHECK_STR("{\"v\":1,\"type\":\"period.summary.ok\",\"id\":\"ps1\",\"period\":\"2026-12\","
+            "\"open\":false,\"services\":[],\"ccs\":[]}", out_);
+  imx_reply_sum sums[1] = {{.service = "it.hour", .trades = 1500, .bought = 1500,
+                            .spent = 12750000, .sold = 1500, .earned = 12750000}};
+  imx_reply_cc_sum ccs[2] = {
+      {.cc = "CC-1100", .budget = 6000000, .spent = 12750000, .earned = 0,
+       .reserved = 40000, .available = -6790000},
+      {.cc = "CC-4100", .budget = 0, .spent = 0, .earned = 12750000}};
+  x.sums = sums, x.sums_n = 1, x.sums_omitted = 3;
+  x.cc_sums = ccs, x.cc_sums_n = 2;
+  x.is_open = 1;
+  strcpy(x.next, "CC-5100");
+  round_trip_reply(&x);
+  CHECK_STR("{\"v\":1,\"type\":\"period.summary.ok\",\"id\":\"ps1\",\"period\":\"2026-12\","
+            "\"open\":true,\"services\":[{\"service\":\"it.hour\",\"trades\":1500,"
+            "\"units\":1500,\"amount\":12750000}],\"services_omitted\":3,\"ccs\":["
+            "{\"cc\":\"CC-1100\",\"budget\":6000000,\"spent\":12750000,\"earned\":0,"
+            "\"reserved\":40000,\"available\":-6790000},{\"cc\":\"CC-4100\",\"budget\":0,"
+            "\"spent\":0,\"earned\":12750000,\"reserved\":0,\"available\":0}],"
+            "\"next\":\"CC-5100\"}", out_);
+  /* a closed period's rows carry no engine figures */
+  x.is_open = 0;
+  ccs[0].reserved = ccs[0].available = 0;
+  round_trip_reply(&x);
+  CHECK(strstr(out_, "reserved") == NULL && strstr(out_, "available") == NULL);
+}
+
+/* What a client refuses in a period.summary.ok. */
+static void test_period_summary_ok_refusals(void) {
+  static const struct {
+    const char *body, *field;
+  } bad[] = {
+      /* an open period's row without the engine's figures */
+      {"\"period\":\"1\",\"open\":true,\"services\":[],\"ccs\":[{\"cc\":\"A\","
+       "\"budget\":1,\"spent\":0,\"earned\":0}]", "ccs[0].reserved"},
+      /* a closed period's row with them */
+      {"\"period\":\"1\",\"open\":false,\"services\":[],\"ccs\":[{\"cc\":\"A\","
+       "\"budget\":1,\"spent\":0,\"earned\":0,\"reserved\":0,\"available\":1}]",
+       "ccs[0].reserved"},
+      {"\"period\":\"1\",\"open\":\"yes\",\"services\":[],\"ccs\":[]", "open"},
+      {"\"period\":\"\",\"open\":false,\"services\":[],\"ccs\":[]", "period"},
+      {"\"open\":false,\"services\":[],\"ccs\":[]", "period"},
+      {"\"period\":\"1\",\"open\":false,\"services\":[]", "ccs"},
+      {"\"period\":\"1\",\"open\":false,\"services\":[],\"ccs\":[{\"cc\":\"\","
+       "\"budget\":1,\"spent\":0,\"earned\":0}]", "ccs[0].cc"},
+      {"\"period\":\"1\",\"open\":false,\"services\":[],\"ccs\":[{\"cc\":\"A\","
+       "\"budget\":\"1\",\"spent\":0,\"earned\":0}]", "ccs[0].budget"},
+      {"\"period\":\"1\",\"open\":false,\"services\":[{\"service\":\"s\",\"trades\":-1,"
+       "\"units\":1,\"amount\":1}],\"ccs\":[]", "services[0].trades"},
+      {"\"period\":\"1\",\"open\":false,\"services\":[],\"ccs\":[],\"next\":7", "next"},
+      {"\"period\":\"1\",\"open\":false,\"services\":[],\"ccs\":[],\"trades\":[]",
+       "trades"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char doc[512];
+    snprintf(doc, sizeof doc, "{\"v\":1,\"type\":\"period.summary.ok\",\"id\":\"x\",%s}",
+             bad[i].body);
+    imx_reply y;
+    imx_proto_error err = {0};
+    CHECK_EQ(-1, imx_reply_decode(doc, strlen(doc), &y, &err));
+    if (strcmp(bad[i].field, err.field) != 0) fprintf(stderr, "  case %zu: %s\n", i, doc);
+    CHECK_STR(bad[i].field, err.field);
+  }
 }
 
 static void test_reply_encoding_is_the_documented_json(void) {
@@ -3501,6 +3603,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_market_service_id_may_not_take_a_cost_centres_topic),
       CHECK_CASE(test_auction_run_round_trips),
       CHECK_CASE(test_period_close_round_trips),
+      CHECK_CASE(test_period_summary_round_trips),
       CHECK_CASE(test_request_encoding_is_the_documented_json),
       CHECK_CASE(test_longest_strings_round_trip),
       CHECK_CASE(test_order_new_without_price_is_a_market_order),
@@ -3575,6 +3678,8 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_tender_replies_round_trip),
       CHECK_CASE(test_auction_run_ok_round_trips),
       CHECK_CASE(test_period_close_ok_round_trips),
+      CHECK_CASE(test_period_summary_ok_round_trips),
+      CHECK_CASE(test_period_summary_ok_refusals),
       CHECK_CASE(test_statement_get_ok_round_trips),
       CHECK_CASE(test_statement_get_round_trips_with_its_period),
       CHECK_CASE(test_reply_encoding_is_the_documented_json),

@@ -85,17 +85,24 @@ export async function call(type, fields = {}) {
   }
 }
 
-/* All pages of a listing request that pages with `start`/`next`. */
-export async function callAll(type, key, fields = {}, pagesMax = 20) {
-  const rows = [];
+/* Every reply of a request that pages with `start`/`next`, pages of
+** 1,000, at most pagesMax of them. */
+export async function callPages(type, fields = {}, pagesMax = 20) {
+  const replies = [];
   let start;
   for (let i = 0; i < pagesMax; i++) {
     const reply = await call(type, start ? { ...fields, start, limit: 1000 } : { ...fields, limit: 1000 });
-    rows.push(...(reply[key] || []));
+    replies.push(reply);
     if (!reply.next) break;
     start = reply.next;
   }
-  return rows;
+  return replies;
+}
+
+/* All rows (the list `key`) of a listing request that pages. */
+export async function callAll(type, key, fields = {}, pagesMax = 20) {
+  const replies = await callPages(type, fields, pagesMax);
+  return replies.flatMap((reply) => reply[key] || []);
 }
 
 /*

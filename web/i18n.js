@@ -335,6 +335,7 @@ const en = {
   'finance.statement': 'Statement of a cost centre',
   'finance.show': 'Show',
   'finance.total': 'Total',
+  'finance.services_omitted': '{n} more services traded in this period, not listed.',
 
   'admin.title': 'Market operations',
   'admin.auctions': 'Call auctions',
@@ -712,6 +713,7 @@ const de = {
   'finance.statement': 'Abrechnung einer Kostenstelle',
   'finance.show': 'Anzeigen',
   'finance.total': 'Summe',
+  'finance.services_omitted': '{n} weitere Leistungen in dieser Periode gehandelt, nicht aufgeführt.',
 
   'admin.title': 'Marktbetrieb',
   'admin.auctions': 'Auktionen',

@@ -324,11 +324,12 @@ static int market(cli *c);
 static int exchange(cli *c, imx_request *rq, imx_reply *r);
 static int refused(const cli *c, const imx_reply *r);
 
-/* Sends a list request (services.list, cc.list) and every page after it
-** until the list is complete, giving each reply to on_page. Returns the
-** exit status; quiet: print no error (the names of a table are a
-** courtesy). */
-static int fetch_pages(cli *c, imx_msg_type type, int quiet, page_fn on_page, void *ctx) {
+/* Sends a list request (services.list, cc.list, period.summary: of period,
+** NULL for the others) and every page after it until the list is
+** complete, giving each reply to on_page. Returns the exit status; quiet:
+** print no error (the names of a table are a courtesy). */
+static int fetch_pages(cli *c, imx_msg_type type, const char *period, int quiet,
+                       page_fn on_page, void *ctx) {
   int rc = market(c);
   char start[IMX_NAME_BYTES_MAX + 1] = "", err[256];
   /* each page moves on by at least one row, and no list is longer */
@@ -338,6 +339,7 @@ static int fetch_pages(cli *c, imx_msg_type type, int quiet, page_fn on_page, vo
     rq.type = type;
     rq.limit = IMX_LIST_MAX;
     memcpy(rq.start, start, sizeof start);
+    if (period) snprintf(rq.period, sizeof rq.period, "%s", period);
     imx_reply r;
     memset(&r, 0, sizeof r);
     if (!quiet) {
@@ -383,7 +385,7 @@ static int dir_services_page(cli *c, const imx_reply *page, void *ctx) {
 static const dir_row *dir_find(cli *c, directory *d, imx_msg_type type, const char *id) {
   if (!d->loaded && c->conn != NULL) {
     d->loaded = 1;
-    fetch_pages(c, type, 1, type == IMX_MSG_CC_LIST ? dir_ccs_page : dir_services_page, d);
+    fetch_pages(c, type, NULL, 1, type == IMX_MSG_CC_LIST ? dir_ccs_page : dir_services_page, d);
   }
   for (uint32_t i = 0; i < d->n; i++)
     if (strcmp(d->rows[i].id, id) == 0) return &d->rows[i];
@@ -793,6 +795,49 @@ static void print_statement(cli *c, const imx_reply *st, const imx_reply *bal) {
   if (st->trades_omitted)
     printf("  (%" PRIu64 " more trades: imx trades --for %s --after %" PRIu64 ")\n",
            st->trades_omitted, st->cc, st->trades_n ? st->trades[st->trades_n - 1].trade : 0);
+}
+
+/* imx summary: the whole market's period (period.summary), finance's
+** overview. The services are every page's: the first page's are printed,
+** with their total; then each page's cost centres, the open period's with
+** the engine's reserved and available. */
+typedef struct summary_print {
+  uint32_t pages, rows;
+} summary_print;
+
+static int print_summary_page(cli *c, const imx_reply *r, void *ctx) {
+  summary_print *p = ctx;
+  char a[5][IMX_MONEY_TEXT_BYTES];
+  if (c->json) return print_json(r);
+  if (p->pages++ == 0) {
+    int64_t total = 0;
+    printf("period %s, %s\n", r->period, r->is_open ? "open" : "closed");
+    if (r->sums_n)
+      printf("%-20s %8s %10s %14s %12s\n", "service", "trades", "units", "amount", "avg price");
+    for (uint32_t i = 0; i < r->sums_n; i++) {
+      const imx_reply_sum *s = &r->sums[i];
+      printf("%-20s %8" PRId64 " %10" PRId64 " %14s %12s\n", s->service, s->trades, s->bought,
+             fmt_money(c, s->spent, a[0]), average(c, s->spent, s->bought, a[1]));
+      total += s->spent;
+    }
+    if (r->sums_omitted) printf("(%" PRIu64 " more services not listed)\n", r->sums_omitted);
+    if (r->sums_n == 0) printf("nothing traded\n");
+    else
+      printf("%-20s %8s %10s %14s %s\n", "total", "", "", fmt_money(c, total, a[0]),
+             c->currency);
+  }
+  for (uint32_t i = 0; i < r->cc_sums_n; i++, p->rows++) {
+    const imx_reply_cc_sum *x = &r->cc_sums[i];
+    if (p->rows == 0)
+      printf("%-28s %-10s %12s %12s %12s%s\n", "cost centre", "cc", "budget", "spent", "earned",
+             r->is_open ? "     reserved    available" : "");
+    printf("%-28s %-10s %12s %12s %12s", cc_name(c, x->cc), x->cc, fmt_money(c, x->budget, a[0]),
+           fmt_money(c, x->spent, a[1]), fmt_money(c, x->earned, a[2]));
+    if (r->is_open)
+      printf(" %12s %12s", fmt_money(c, x->reserved, a[3]), fmt_money(c, x->available, a[4]));
+    printf("\n");
+  }
+  return 0;
 }
 
 /* A CSV field, quoted as imx export's csv quotes (RFC 4180). */
@@ -1232,7 +1277,7 @@ static int cmd_period_close(cli *c, const args *a) {
 static int cmd_services(cli *c, const args *a) {
   (void)a;
   int rows = 0;
-  int rc = fetch_pages(c, IMX_MSG_SERVICES_LIST, 0, print_services_page, &rows);
+  int rc = fetch_pages(c, IMX_MSG_SERVICES_LIST, NULL, 0, print_services_page, &rows);
   if (rc == EXIT_OK && rows == 0 && !c->json) printf("no services\n");
   return rc;
 }
@@ -1241,7 +1286,7 @@ static int cmd_services(cli *c, const args *a) {
 static int cmd_who(cli *c, const args *a) {
   if (a->npos == 0) {
     int rows = 0;
-    return fetch_pages(c, IMX_MSG_CC_LIST, 0, print_ccs_page, &rows);
+    return fetch_pages(c, IMX_MSG_CC_LIST, NULL, 0, print_ccs_page, &rows);
   }
   const char *cc = arg_pos(a, 0);
   if (strlen(cc) > IMX_NAME_BYTES_MAX)
@@ -1598,6 +1643,19 @@ static int cmd_statement(cli *c, const args *a) {
   return st;
 }
 
+/* summary [--period LABEL]: period.summary, every page of it. */
+static int cmd_summary(cli *c, const args *a) {
+  const char *per = arg_opt(c, a, "--period");
+  char period[IMX_PERIOD_LABEL_BYTES];
+  if (per && (per[0] == '\0' || strlen(per) >= sizeof period))
+    return bad_arg(c, "--period", "'%s': must be a period's label such as 2026-12", per);
+  if (per) snprintf(period, sizeof period, "%s", per);
+  summary_print p = {0};
+  int rc = fetch_pages(c, IMX_MSG_PERIOD_SUMMARY, per ? period : NULL, 0, print_summary_page, &p);
+  if (rc == EXIT_OK && p.rows == 0 && !c->json) printf("no cost centre with a budget or a trade\n");
+  return rc;
+}
+
 static int cmd_help(cli *c, const args *a);
 
 /* The commands: the order of `imx help`. */
@@ -1683,6 +1741,11 @@ static const command commands[] = {
      "a period's statement (default: the open one): per service bought, sold, average "
      "prices; the trades; the open period's budget and reservations",
      "imx statement --period 2026-12"},
+    {"summary", {NULL}, 0, 0, {"--period="}, cmd_summary, "[--period LABEL]",
+     "the whole market's period (finance, admin; default: the open one): per service "
+     "trades, units and amount; per cost centre budget, spent, earned and, open, reserved "
+     "and available",
+     "imx summary --period 2026-12"},
     {"watch", {"SERVICE"}, 0, 1, {"--count="}, cmd_watch,
      "[SERVICE...] [cc:CC...] [--count N]",
      "live market data (IMX_PUB_URL) of the services named, or of all; cc:CC: that cost "

@@ -116,6 +116,7 @@ struct imx_core {
   int64_t last_trade;
   int64_t now_ms;
   command cmd;
+  core_summary *summary; /* core_execute_summary's, during the call */
   /* the batch: trades to settle and market data to publish */
   core_trade *batch_trades;
   uint32_t batch_trades_n, batch_trades_cap;
@@ -1526,6 +1527,45 @@ static size_t do_period_close(imx_core *c, const imx_request *rq,
   return imx_reply_encode(&r, buf, cap);
 }
 
+/* ------------------------------------------------------------- summary */
+
+size_t core_summary_encode(imx_reply *rep, char *buf, size_t cap) {
+  IMX_ASSERT(rep->type == IMX_MSG_PERIOD_SUMMARY && rep->cc_sums_n <= IMX_LIST_MAX);
+  for (;;) {
+    size_t len = imx_reply_encode(rep, buf, cap);
+    if (len > 0 || rep->cc_sums_n <= 1) return len;
+    uint32_t keep = rep->cc_sums_n / 2;
+    copy_str(rep->next, sizeof rep->next, rep->cc_sums[keep].cc);
+    rep->cc_sums_n = keep;
+  }
+}
+
+/* period.summary of the open period: reads.c read the ledger's figures
+** into c->summary; each row gets the engine's reserved and available, as
+** balance.get shows them. The engine's period must still be the one read:
+** a close in between made the ledger's figures those of a closed period
+** read before its last trades, and the engine's another period's. */
+static size_t do_period_summary(imx_core *c, const imx_request *rq, uint32_t auth_cc,
+                                char *buf, size_t cap) {
+  core_summary *s = c->summary;
+  if (!has_role(c, auth_cc, CORE_SUMMARY_READERS))
+    return reason_reply(rq, "not_finance", buf, cap);
+  if (s == NULL)
+    return error_reply(rq, "internal", "type", "period.summary is read from the ledger first",
+                       buf, cap);
+  IMX_ASSERT(s->rep.is_open && s->rep.cc_sums_n <= IMX_LIST_MAX);
+  if (s->period != c->period) return reason_reply(rq, "period_moved", buf, cap);
+  for (uint32_t i = 0; i < s->rep.cc_sums_n; i++) {
+    imx_balance b;
+    IMX_ASSERT(s->cc_index[i] < c->m->ccs_n);
+    if (imx_engine_balance(c->e, s->cc_index[i], &b) != IMX_OK)
+      return error_reply(rq, "internal", "cc", "no balance", buf, cap);
+    s->rep.cc_sums[i].reserved = b.reserved_minor;
+    s->rep.cc_sums[i].available = b.available_minor;
+  }
+  return core_summary_encode(&s->rep, buf, cap);
+}
+
 /* ------------------------------------------------------------ discovery */
 
 /*
@@ -1923,6 +1963,7 @@ static size_t dispatch(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   case IMX_MSG_RATING_REPLY:
     if ((cc = core_acting_cc(c->m, rq, auth_cc, 0, buf, cap, &len)) < 0) return len;
     return do_rating_reply(c, rq, (uint32_t)cc, res, buf, cap);
+  case IMX_MSG_PERIOD_SUMMARY: return do_period_summary(c, rq, auth_cc, buf, cap);
   case IMX_MSG_PERIOD_CLOSE:
     if (!has_role(c, auth_cc, IMX_ROLE_ADMIN | IMX_ROLE_FINANCE))
       return error_reply(rq, "forbidden", "type", "only admin or finance close periods", buf, cap);
@@ -2059,6 +2100,17 @@ core_result core_execute(imx_core *c, const imx_request *rq, uint32_t auth_cc,
   if (res.journal == NULL && res.trades_n > 0) journal_tick(c, now_ms, &res);
   res.changed = res.journal != NULL;
   IMX_ASSERT(res.reply_len > 0 && res.reply_len <= cap);
+  return res;
+}
+
+/* core_execute with the ledger's part of a period.summary, which
+** do_period_summary reads through c->summary for the call only. */
+core_result core_execute_summary(imx_core *c, const imx_request *rq, uint32_t auth_cc,
+                                 core_summary *s, int64_t now_ms, char *buf, size_t cap) {
+  IMX_ASSERT(rq->type == IMX_MSG_PERIOD_SUMMARY && s != NULL && c->summary == NULL);
+  c->summary = s;
+  core_result res = core_execute(c, rq, auth_cc, now_ms, buf, cap);
+  c->summary = NULL;
   return res;
 }
 

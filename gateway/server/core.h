@@ -192,6 +192,41 @@ int64_t core_cc_index(const imx_market *m, const char *cc);
 ** finance only; admin runs the market but budgets are finance's. */
 #define CORE_BALANCE_READERS IMX_ROLE_FINANCE
 
+/* Who may read the whole market's figures of a period (period.summary),
+** every cost centre's budget and spending among them: finance, as for any
+** cost centre's balance.get (admin sees no budgets). */
+#define CORE_SUMMARY_READERS IMX_ROLE_FINANCE
+
+/*
+** period.summary (docs/protocol.md, "Periods and statements") is read in
+** two steps: reads.c reads a page of it from the ledger on the worker's
+** thread (the period's per-service sums, and the page's cost centres with
+** the market file's budget and what they spent and earned), and answers a
+** closed period's itself. The open period's goes on to the engine thread
+** (core_execute_summary), which adds each row's reserved and available as
+** balance.get gives them and answers. Either way core_summary_encode
+** writes the reply, so a page is cut the same way.
+*/
+typedef struct core_summary {
+  imx_reply rep;      /* the reply: period, is_open, sums, cc_sums (their
+                      ** reserved and available set by the engine), next */
+  int64_t period;     /* rep.period's number                            */
+  uint32_t *cc_index; /* each cc_sums row's cost centre (market->ccs)     */
+} core_summary;
+
+/* Encodes a summary page into buf (cap: IMX_REPLY_BYTES_MAX). Rows that do
+** not fit a reply are left to the next page, as services.list's and
+** cc.list's (halved until it fits; `next` then names the first row left
+** out). Returns the length, 0 when not even one row fits. */
+size_t core_summary_encode(imx_reply *rep, char *buf, size_t cap);
+
+/* core_execute for a period.summary of the open period whose ledger part
+** reads.c read into s: the same clock, batch and result, and the reply
+** with the engine's figures. A period closed since the read is refused
+** (period_moved: ask again). */
+core_result core_execute_summary(imx_core *c, const imx_request *rq, uint32_t auth_cc,
+                                 core_summary *s, int64_t now_ms, char *buf, size_t cap);
+
 /* The cost centre a request acts for: its "cc", or auth_cc when it has
 ** none; another cost centre's only for the roles in others_role. -1 when
 ** it may not (unknown_cc, forbidden), with the error reply written into

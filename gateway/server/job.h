@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core.h"
 #include "imx_proto.h"
 #include "imx_server.h"
 
@@ -32,6 +33,8 @@ typedef struct imx_job {
   struct imx_job *next; /* in the queue                                 */
   int owed;             /* queued: its reply is not out yet             */
   imx_server *srv;      /* set by server_enqueue                         */
+  core_summary *summary;/* a period.summary of the open period: what the
+                        ** source read of it (reads_execute); else NULL */
 } imx_job;
 
 /* Queues a job for the engine thread: nng_aio_begin on job->aio, and a

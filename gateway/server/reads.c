@@ -1,6 +1,6 @@
 /*
-** reads.c -- order.history, statement.get and ratings.list from the ledger, on the
-** worker's thread (reads.h says why).
+** reads.c -- order.history, statement.get, ratings.list and period.summary from
+** the ledger, on the worker's thread (reads.h says why).
 **
 ** One page is read inside one read transaction (a WAL snapshot): the
 ** closed orders, newest closed first, then each one's first fills. An
@@ -51,6 +51,12 @@ struct reads {
   imx_reply_trade *trades; /* IMX_STATEMENT_TRADES_MAX */
   uint32_t sums_n, trades_n;
   uint64_t sums_omitted;
+  /* one page of a period's summary: allocated at the first, kept */
+  core_summary summary;
+  imx_reply_cc_sum *cc_rows; /* IMX_LIST_MAX: the page's cost centres,  */
+  uint32_t *cc_index;        /* ... their index in the market,          */
+  uint8_t *traded;           /* ... and whether each traded             */
+  uint32_t page_first, page_n; /* the cost centres the page covers      */
 };
 
 int reads_open(const imx_market *m, const char *db_path, reads **out) {
@@ -67,12 +73,15 @@ void reads_close(reads *r) {
   imx_ledger_close(r->l);
   free(r->sums);
   free(r->trades);
+  free(r->cc_rows);
+  free(r->cc_index);
+  free(r->traded);
   free(r);
 }
 
 int reads_handles(imx_msg_type type) {
   return type == IMX_MSG_ORDER_HISTORY || type == IMX_MSG_STATEMENT_GET ||
-         type == IMX_MSG_RATINGS_LIST;
+         type == IMX_MSG_RATINGS_LIST || type == IMX_MSG_PERIOD_SUMMARY;
 }
 
 /* The index of s in words, or -1. */
@@ -409,10 +418,132 @@ static size_t statement(reads *r, const imx_request *rq, uint32_t cc, char *buf,
   }
 }
 
-size_t reads_execute(reads *r, const imx_request *rq, uint32_t auth_cc, char *buf,
-                     size_t cap) {
-  IMX_ASSERT(reads_handles(rq->type) && auth_cc < r->m->ccs_n);
+/* ------------------------------------------------------ period.summary */
+
+/*
+** period.summary: the whole market's period, for finance's overview, in
+** one read transaction: the period as statement.get finds it (the same
+** errors), its per-service sums over every cost centre (each trade once:
+** imx_ledger_service_sums without a cost centre), and a page of cost
+** centres: `limit` of them in market-file order from `start`, of which
+** those with a budget in the market file or a trade in the period are
+** rows, with the file's budget and what the ledger says they spent and
+** earned (imx_ledger_cc_sums: the query of a closed period's summaries).
+** `next` is the cost centre after the page. A closed period is answered
+** here; the open one's rows need the engine's reserved and available, so
+** it goes on to the engine thread (core.h, core_summary).
+*/
+
+static int take_cc_sum(void *ctx, const imx_ledger_cc_sum *x) {
+  reads *r = ctx;
+  int64_t k = imx_market_cc_find(r->m, x->cc);
+  if (k < (int64_t)r->page_first || k >= (int64_t)r->page_first + r->page_n) return 0;
+  uint32_t i = (uint32_t)k - r->page_first;
+  r->traded[i] = 1;
+  r->cc_rows[i].spent = x->spent_minor;
+  r->cc_rows[i].earned = x->earned_minor;
+  return 0;
+}
+
+/* Reads the page into r->summary: 0, -1 with the reply in buf and its
+** length in *len, -2 on a ledger error. */
+static int read_summary(reads *r, const imx_request *rq, uint32_t first, char *buf,
+                        size_t cap, size_t *len) {
+  const imx_market *m = r->m;
+  if (r->sums == NULL) r->sums = calloc(IMX_LIST_MAX, sizeof *r->sums);
+  if (r->cc_rows == NULL) r->cc_rows = calloc(IMX_LIST_MAX, sizeof *r->cc_rows);
+  if (r->cc_index == NULL) r->cc_index = calloc(IMX_LIST_MAX, sizeof *r->cc_index);
+  if (r->traded == NULL) r->traded = calloc(IMX_LIST_MAX, sizeof *r->traded);
+  if (!r->sums || !r->cc_rows || !r->cc_index || !r->traded) {
+    *len = imx_error_encode(rq->id, "internal", "", "out of memory", buf, cap);
+    return -1;
+  }
+  IMX_ASSERT(rq->limit >= 1 && rq->limit <= IMX_LIST_MAX && first <= m->ccs_n);
+  r->page_first = first;
+  r->page_n = m->ccs_n - first < rq->limit ? m->ccs_n - first : rq->limit;
+  memset(r->cc_rows, 0, r->page_n * sizeof *r->cc_rows);
+  memset(r->traded, 0, r->page_n);
+  r->sums_n = 0;
+  r->sums_omitted = 0;
+  r->bad_row = 0;
+  if (imx_ledger_read_begin(r->l) != 0) return -2;
+  int64_t last = 0, period = -1;
+  int rc = imx_ledger_last_closed(r->l, &last);
+  if (rc == 0 && (period = statement_period(r, rq, last, buf, cap, len)) < 0) {
+    imx_ledger_read_end(r->l);
+    return -1;
+  }
+  if (rc == 0) rc = imx_ledger_service_sums(r->l, NULL, period, take_sum, r);
+  if (rc == 0) rc = imx_ledger_cc_sums(r->l, period, take_cc_sum, r);
+  imx_ledger_read_end(r->l);
+  if (rc != 0 || r->bad_row) return -2;
+  core_summary *s = &r->summary;
+  memset(&s->rep, 0, sizeof s->rep);
+  s->rep.type = IMX_MSG_PERIOD_SUMMARY;
+  snprintf(s->rep.id, sizeof s->rep.id, "%s", rq->id);
+  s->period = period;
+  imx_period_label(m, period, s->rep.period, sizeof s->rep.period);
+  s->rep.is_open = period == last + 1;
+  s->rep.sums = r->sums;
+  s->rep.sums_n = r->sums_n;
+  s->rep.sums_omitted = r->sums_omitted;
+  /* The rows, packed to the front in market-file order. */
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < r->page_n; i++) {
+    const imx_market_cc *mc = &m->ccs[first + i];
+    if (!r->traded[i] && mc->budget_minor <= 0) continue;
+    imx_reply_cc_sum *row = &r->cc_rows[n];
+    *row = r->cc_rows[i];
+    snprintf(row->cc, sizeof row->cc, "%s", mc->id);
+    row->budget = mc->budget_minor; /* the file's, as statement.get */
+    row->reserved = row->available = 0;
+    r->cc_index[n++] = first + i;
+  }
+  s->rep.cc_sums = r->cc_rows;
+  s->rep.cc_sums_n = n;
+  s->cc_index = r->cc_index;
+  if (first + r->page_n < m->ccs_n)
+    snprintf(s->rep.next, sizeof s->rep.next, "%s", m->ccs[first + r->page_n].id);
+  return 0;
+}
+
+/* A page of the summary: the reply's length, or 0 with *engine set when the
+** engine thread must add its figures (the open period). */
+static size_t summary(reads *r, const imx_request *rq, uint32_t auth_cc, char *buf,
+                      size_t cap, core_summary **engine) {
+  if ((r->m->ccs[auth_cc].roles & CORE_SUMMARY_READERS) == 0)
+    return imx_error_reason_encode(rq->id, "not_finance", rq->type, NULL, buf, cap);
+  int64_t first = rq->start[0] ? imx_market_cc_find(r->m, rq->start) : 0;
+  if (first < 0)
+    return imx_error_encode(rq->id, "unknown_cc", "start", "no such cost centre to start from",
+                            buf, cap);
   size_t len = 0;
+  if (ledger_ready(r, rq, buf, cap, &len)) return len;
+  int rc = read_summary(r, rq, (uint32_t)first, buf, cap, &len);
+  if (rc == -1) return len;
+  if (rc != 0) {
+    imx_log("period.summary: ledger %s: %s", r->db_path,
+            r->bad_row ? "a row this imx cannot show" : imx_ledger_error(r->l));
+    return imx_error_encode(rq->id, "internal", "", "the ledger cannot be read", buf, cap);
+  }
+  if (r->summary.rep.is_open) {
+    *engine = &r->summary;
+    return 0;
+  }
+  len = core_summary_encode(&r->summary.rep, buf, cap);
+  return len ? len : imx_error_encode(rq->id, "internal", "", "reply too large", buf, cap);
+}
+
+size_t reads_execute(reads *r, const imx_request *rq, uint32_t auth_cc, char *buf,
+                     size_t cap, core_summary **engine) {
+  IMX_ASSERT(reads_handles(rq->type) && auth_cc < r->m->ccs_n && engine != NULL);
+  *engine = NULL;
+  size_t len = 0;
+  if (rq->type == IMX_MSG_PERIOD_SUMMARY) {
+    len = summary(r, rq, auth_cc, buf, cap, engine);
+    IMX_ASSERT((len > 0) != (*engine != NULL) && len <= cap);
+    return len;
+  }
   if (rq->type == IMX_MSG_RATINGS_LIST) {
     len = ratings(r, rq, auth_cc, buf, cap);
     if (len == 0) len = imx_error_encode(rq->id, "internal", "", "reply too large", buf, cap);

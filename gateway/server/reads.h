@@ -15,6 +15,9 @@
 **                   reservations are the engine's: balance.get)
 **   ratings.list    ratings given and received (finance, admin: all), newest
 **                   first, with the providers' replies
+**   period.summary  the whole market's period, per service and a page of
+**                   cost centres (the open period's reserved and available
+**                   are the engine's: the request goes on to it, core.h)
 */
 #ifndef IMX_READS_H
 #define IMX_READS_H
@@ -22,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core.h"
 #include "imx_proto.h"
 
 typedef struct reads reads;
@@ -38,8 +42,11 @@ void reads_close(reads *r);
 int reads_handles(imx_msg_type type);
 
 /* Answers one request for the authenticated cost centre auth_cc into buf
-** (cap: IMX_REPLY_BYTES_MAX). Returns the reply's length. */
+** (cap: IMX_REPLY_BYTES_MAX). Returns the reply's length; or, for a
+** period.summary of the open period, 0 with *engine set: queue the request
+** with it for the engine thread (core_execute_summary), which answers. It
+** is r's, untouched until r's next read. */
 size_t reads_execute(reads *r, const imx_request *rq, uint32_t auth_cc, char *buf,
-                     size_t cap);
+                     size_t cap, core_summary **engine);
 
 #endif /* IMX_READS_H */

@@ -696,12 +696,16 @@ static void serve(worker *w, uint32_t pipe, int64_t token_cc, int64_t conn_cc) {
     return;
   }
   w->job.auth_cc = (uint32_t)cc;
-  /* History is read from the ledger here, never by the engine thread. */
+  /* History is read from the ledger here, never by the engine thread;
+  ** the open period's summary goes on to it with what was read. */
+  w->job.summary = NULL;
   if (reads_handles(rq->type)) {
     size_t len = reads_execute(w->reads, rq, w->job.auth_cc, w->job.reply,
-                               IMX_REPLY_BYTES_MAX);
-    send_reply(w, w->job.reply, len);
-    return;
+                               IMX_REPLY_BYTES_MAX, &w->job.summary);
+    if (len > 0) {
+      send_reply(w, w->job.reply, len);
+      return;
+    }
   }
   if (enqueue(w) != 0)
     send_error(w, rq->id, "internal", "", "imxd is stopping; nothing was done");
@@ -851,7 +855,10 @@ static int run_batch(imx_server *s, imx_job *batch, int64_t now) {
   if (l && rc == 0) rc = settle(s, &r, now);
   web_batch_result(s->web, &r);
   for (imx_job *w = batch; w; w = w->next) {
-    r = core_execute(s->core, &w->rq, w->auth_cc, now, w->reply, IMX_REPLY_BYTES_MAX);
+    r = w->summary ? core_execute_summary(s->core, &w->rq, w->auth_cc, w->summary, now,
+                                          w->reply, IMX_REPLY_BYTES_MAX)
+                   : core_execute(s->core, &w->rq, w->auth_cc, now, w->reply,
+                                  IMX_REPLY_BYTES_MAX);
     IMX_ASSERT(r.reply_len > 0);
     w->reply_len = r.reply_len;
     if (l && rc == 0) rc = settle(s, &r, now);

@@ -1021,6 +1021,7 @@ static int is_read(int t) {
   case IMX_MSG_BALANCE_GET: case IMX_MSG_SERVICES_LIST: case IMX_MSG_CC_LIST:
   case IMX_MSG_CC_GET: case IMX_MSG_ORDER_HISTORY: case IMX_MSG_TENDER_LIST:
   case IMX_MSG_TENDER_GET: case IMX_MSG_STATEMENT_GET: case IMX_MSG_RATINGS_LIST:
+  case IMX_MSG_PERIOD_SUMMARY:
     return 1;
   default:
     return 0;
@@ -1097,11 +1098,16 @@ static void api_call(web *w, nng_aio *aio, nng_http_req *req, const char *name) 
     return;
   }
   j->job.auth_cc = cc;
-  /* History is read from the ledger here, as a worker does. */
+  /* History is read from the ledger here, as a worker does (and the open
+  ** period's summary goes on to the engine thread with what was read). */
+  j->job.summary = NULL;
   if (reads_handles(j->job.rq.type)) {
-    size_t rl = reads_execute(j->reads, &j->job.rq, cc, j->job.reply, IMX_REPLY_BYTES_MAX);
-    call_done(j, j->job.reply, rl);
-    return;
+    size_t rl = reads_execute(j->reads, &j->job.rq, cc, j->job.reply, IMX_REPLY_BYTES_MAX,
+                              &j->job.summary);
+    if (rl > 0) {
+      call_done(j, j->job.reply, rl);
+      return;
+    }
   }
   if (server_enqueue(w->srv, &j->job) != 0) {
     el = imx_error_encode(j->job.rq.id, "internal", "", "imxd is stopping; nothing was done",

@@ -26,6 +26,13 @@ export const tests = [
       const dl = path.join(t.tmp, `downloads-${Date.now()}`);
       fs.mkdirSync(dl);
       const page = await t.user(server, 'demo-CC-9000', { downloads: dl });
+      // The overview is one period.summary (one page: 33 cost centres), not
+      // a statement.get and a balance.get per cost centre.
+      const asked = new Map();
+      page.on('request', (r) => {
+        const m = new URL(r.url()).pathname.match(/^\/api\/(.+)$/);
+        if (m) asked.set(m[1], (asked.get(m[1]) || 0) + 1);
+      });
       await goto(page, server, '#/finance');
       // The overview of the open period: per service the trades, units and
       // amount (25 x 85.00 + 3 x 87.00 + 12 x 86.00 = 3,418.00), and the total.
@@ -38,6 +45,21 @@ export const tests = [
       await waitText(page, row('payroll.run'), '1,500.00');
       await waitText(page, row('translation.page'), (x) => x.includes('86.10') && /\b7\b/.test(x));
       await waitText(page, T('finance-total'), '5,004.10');
+      // Per cost centre: the file's budget, what the period's trades spent
+      // and earned, and the engine's reserved and available (Sales North:
+      // 25 x 85.00 + 3 x 87.00 = 2,386.00 of 60,000.00); a provider without
+      // a budget has '–' for both.
+      const ccRow = (cc) => `${T('finance-cc-row')}[data-cc="${cc}"]`;
+      const north = await waitText(page, ccRow('CC-1100'), '2,386.00');
+      assert.match(north, /Sales North \(CC-1100\)/);
+      assert.match(north, /60,000\.00/);
+      assert.match(north, /57,614\.00/);
+      const hamburg = await waitText(page, ccRow('CC-4100'), '2,386.00');
+      assert.equal((hamburg.match(/–/g) || []).length, 2, hamburg);
+      assert.equal(await page.$(ccRow('CC-9000')), null, 'finance itself is no row');
+      assert.equal(asked.get('period.summary'), 1, JSON.stringify([...asked]));
+      assert.equal(asked.get('balance.get') || 0, 0, JSON.stringify([...asked]));
+      assert.ok((asked.get('statement.get') || 0) <= 1, JSON.stringify([...asked]));
 
       // The ledger's verify, from the page.
       const v = page.waitForResponse((r) => r.url().endsWith('/api/ledger.verify'));
@@ -108,6 +130,37 @@ export const tests = [
       const stTrades = trades.filter((x) => x.buyer === 'CC-1200' || x.seller === 'CC-1200');
       for (const x of stTrades) assert.match(st, new RegExp(`^${x.trade},`, 'm'), st);
       assert.equal(st.trimEnd().split('\n').length, stTrades.length + 1, st);
+    },
+  },
+  {
+    // A statement lists 1,000 trades at most; the overview's count is the
+    // period's, every trade once (period.summary), however many there are.
+    name: 'finance: a period of 1,050 trades shows 1,050 trades',
+    timeout: 180,
+    async fn(t) {
+      const server = await t.imxd();
+      const seller = await session(server, 'demo-CC-7100');
+      const buyer = await session(server, 'demo-CC-1400');
+      const n = 1050;
+      await call(server, seller, 'order.new',
+        { service: 'translation.page', side: 'offer', qty: n, price: 1230 });
+      for (let i = 0; i < n; i += 25) {
+        const bids = [];
+        for (let k = i; k < Math.min(n, i + 25); k++)
+          bids.push(call(server, buyer, 'order.new',
+            { service: 'translation.page', side: 'bid', qty: 1, price: 1230 }));
+        for (const r of await Promise.all(bids)) assert.equal(r.status, 'filled', JSON.stringify(r));
+      }
+      const page = await t.user(server, 'demo-CC-9000');
+      await goto(page, server, '#/finance');
+      const row = `${T('finance-service-row')}[data-service="translation.page"]`;
+      // 1,050 x 12.30 = 12,915.00
+      const got = await waitText(page, row, '12,915.00');
+      assert.match(got, /\b1,050\b/);
+      await waitText(page, `${T('finance-cc-row')}[data-cc="CC-1400"]`, '12,915.00');
+      const overview = await page.$eval(T('finance-overview'), (e) => e.innerText);
+      assert.doesNotMatch(overview, /not listed/, overview);
+      await t.shot(page, 'finance-1050-trades.png', { fullPage: true });
     },
   },
 ];

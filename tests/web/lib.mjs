@@ -132,8 +132,9 @@ export async function text(page, selector) {
 }
 
 // Clicks what selector names, as page.click does; but a live update may
-// redraw it between the finding and the click (it is then detached): the
-// click is tried again on the new one, a few times.
+// redraw it between the finding and the click (it is then detached, or for
+// a moment not there at all: "No element found for selector"): the click
+// is tried again on the new one, a few times.
 export async function click(page, selector, options = {}) {
   for (let attempt = 1; ; attempt++) {
     await page.waitForSelector(selector, { visible: true });
@@ -141,7 +142,7 @@ export async function click(page, selector, options = {}) {
       await page.click(selector, options);
       return;
     } catch (e) {
-      if (attempt >= 5 || !/detached|not clickable|no node/i.test(String(e && e.message))) throw e;
+      if (attempt >= 5 || !/detached|not clickable|no node|no element found/i.test(String(e && e.message))) throw e;
       await sleep(100);
     }
   }

@@ -5,8 +5,9 @@
 ** period after a confirmation (period.close, with its summary and the cost
 ** centres over budget), verifying the ledger (POST /api/ledger.verify), the
 ** exports of a period (/api/export) and any cost centre's statement.
-** The figures are statement.get's (the ledger's) and balance.get's (the
-** engine's), added up here exactly (BigInt).
+** The overview's figures are period.summary's (the ledger's per service
+** and cost centre, and the engine's reserved and available), one request
+** per 1,000 cost centres; the total is added up here exactly (BigInt).
 */
 import * as api from '../api.js';
 import { t, fmt } from '../i18n.js';
@@ -64,59 +65,44 @@ export async function render(root, ctx) {
 
   async function loadOverview() {
     const p = period;
-    const ccs = Array.from(ctx.ccs.values());
-    const statements = await Promise.all(ccs.map((c) => api.call('statement.get', { cc: c.cc, period: p }).catch(() => null)));
-    const isOpen = p === openLabel;
-    const balances = isOpen ? await Promise.all(ccs.map((c) => api.call('balance.get', { cc: c.cc }).catch(() => null))) : [];
+    /* One period.summary per 1,000 cost centres (a page covers that many
+    ** of the market file, listing those with a budget or trades). */
+    const pages = await api.callPages('period.summary', { period: p }, Math.ceil(ctx.ccs.size / 1000) + 1);
     if (p !== period) return;
-    /* Per service: trades counted once (by id), units and amount from the
-    ** buyers' side (every trade has exactly one buyer). */
-    const bySvc = new Map();
-    let omitted = 0;
-    statements.forEach((st) => {
-      if (!st) return;
-      omitted += st.trades_omitted || 0;
-      for (const s of st.services || []) {
-        if (!bySvc.has(s.service)) bySvc.set(s.service, { service: s.service, ids: new Set(), units: 0n, amount: 0n });
-        const agg = bySvc.get(s.service);
-        agg.units += toBigInt(s.bought);
-        agg.amount += toBigInt(s.spent);
-      }
-      for (const tr of st.trades || []) {
-        if (!bySvc.has(tr.service)) bySvc.set(tr.service, { service: tr.service, ids: new Set(), units: 0n, amount: 0n });
-        bySvc.get(tr.service).ids.add(tr.trade);
-      }
-    });
-    const svcRows = Array.from(ctx.services.keys()).filter((s) => bySvc.has(s)).map((s) => bySvc.get(s));
-    const total = svcRows.reduce((a, r) => a + r.amount, 0n);
+    const isOpen = pages[0].open;
+    /* Per service, in the market file's order (the reply's is by id). */
+    const bySvc = new Map((pages[0].services || []).map((s) => [s.service, s]));
+    const svcRows = [...Array.from(ctx.services.keys()).filter((s) => bySvc.has(s)),
+      ...Array.from(bySvc.keys()).filter((s) => !ctx.services.has(s))].map((s) => bySvc.get(s));
+    const total = svcRows.reduce((a, r) => a + toBigInt(r.amount), 0n);
+    const omitted = pages[0].services_omitted || 0;
     const svcName = (s) => (ctx.service(s) ? ctx.service(s).name : s);
-    const ccRows = ccs.map((c, i) => ({ cc: c, st: statements[i], bal: balances[i] || null }))
-      /* Only the cost centres with a budget or trades: a finance or admin
-      ** centre that neither buys nor provides is no row of zeros. */
-      .filter((r) => r.st && ((r.st.services || []).length || toBigInt(r.st.budget) > 0n));
-    const hasBudget = (r) => toBigInt(r.st.budget) > 0n;
-    const sum = (st, key) => (st.services || []).reduce((a, s) => a + toBigInt(s[key]), 0n);
+    /* Only the cost centres with a budget or trades: the reply lists no
+    ** others (a finance or admin centre that neither buys nor provides). */
+    const ccRows = pages.flatMap((r) => r.ccs || [])
+      .map((row) => ({ cc: ctx.ccs.get(row.cc) || { cc: row.cc, name: row.cc, site: '' }, row }));
+    const hasBudget = (r) => toBigInt(r.row.budget) > 0n;
     append(clear(overviewBox), [
       el('h3', { text: t('finance.by_service') }),
       table([
         { label: t('col.service'), cell: (r) => svcName(r.service) },
-        { label: t('col.trades'), cell: (r) => fmt.int(r.ids.size), class: 'num' },
+        { label: t('col.trades'), cell: (r) => fmt.int(r.trades), class: 'num' },
         { label: t('col.units'), cell: (r) => fmt.qty(r.units, ctx.service(r.service) ? ctx.service(r.service).unit : ''), class: 'num' },
         { label: t('col.amount'), cell: (r) => fmt.money(r.amount), class: 'num' },
       ], svcRows, { test: 'finance-services', rowTest: 'finance-service-row', rowData: (r) => ({ service: r.service }), caption: t('finance.by_service'), empty: t('finance.no_trades') }),
       svcRows.length ? el('p', { class: 'total', test: 'finance-total', text: `${t('finance.total')}: ${fmt.money(total)}` }) : null,
-      omitted ? el('p', { class: 'muted', text: t('statement.omitted', { n: fmt.int(omitted) }) }) : null,
+      omitted ? el('p', { class: 'muted', text: t('finance.services_omitted', { n: fmt.int(omitted) }) }) : null,
       el('h3', { text: t('finance.by_cc') }),
       table([
         { label: t('col.cc'), cell: (r) => `${r.cc.name} (${r.cc.cc})` },
         { label: t('col.site'), cell: (r) => r.cc.site || '' },
-        { label: t('col.budget'), cell: (r) => fmt.money(r.st.budget), class: 'num' },
-        { label: t('col.spent'), cell: (r) => fmt.money(sum(r.st, 'spent')), class: 'num' },
-        { label: t('col.earned'), cell: (r) => fmt.money(sum(r.st, 'earned')), class: 'num' },
+        { label: t('col.budget'), cell: (r) => fmt.money(r.row.budget), class: 'num' },
+        { label: t('col.spent'), cell: (r) => fmt.money(r.row.spent), class: 'num' },
+        { label: t('col.earned'), cell: (r) => fmt.money(r.row.earned), class: 'num' },
         ...(isOpen ? [
           /* A provider without a budget has nothing reserved or available. */
-          { label: t('col.reserved'), cell: (r) => (r.bal && hasBudget(r) ? fmt.money(r.bal.reserved) : '–'), class: 'num' },
-          { label: t('col.available'), cell: (r) => (r.bal && hasBudget(r) ? fmt.money(r.bal.available) : '–'), class: 'num' },
+          { label: t('col.reserved'), cell: (r) => (hasBudget(r) ? fmt.money(r.row.reserved) : '–'), class: 'num' },
+          { label: t('col.available'), cell: (r) => (hasBudget(r) ? fmt.money(r.row.available) : '–'), class: 'num' },
         ] : []),
       ], ccRows, { test: 'finance-ccs', rowTest: 'finance-cc-row', rowData: (r) => ({ cc: r.cc.cc }), caption: t('finance.by_cc') })]);
   }
