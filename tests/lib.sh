@@ -39,6 +39,24 @@ has() { # has TEXT NEEDLE...: every NEEDLE (a fixed string) is in TEXT
   done
 }
 
+# wait_connected URL: until a TCP connection to URL's port (tcp:// or
+# tls+tcp://, on loopback) is established, at most 10 s. For a client started
+# in the background, such as `imx watch`, which dials without waiting: a
+# fixed sleep was too short once on a loaded machine (a trade before the
+# watcher's connection never reaches it).
+wait_connected() {
+  local port hex
+  port=${1##*:}
+  hex=$(printf '%04X' "$port")
+  for _ in $(seq 100); do
+    awk -v p=":$hex" '$3 ~ p"$" && $4 == "01" { f = 1 } END { exit !f }' \
+      /proc/net/tcp /proc/net/tcp6 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "  no connection to port $port within 10 s"
+  return 1
+}
+
 finish() {
   if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"

@@ -272,6 +272,7 @@ watch_shows_major_units() {
     >"$tmp/watch.out" 2>&1 &
   local w=$!
   pids+=("$w")
+  wait_connected "$PUB_main" || return 1
   sleep 0.3
   im CC-R2 bid it.hour 1 85 || return 1
   for _ in $(seq 50); do

@@ -104,7 +104,10 @@ pids+=("$watch_pid")
 
 trade_over_tls() {
   local out ok=1
-  sleep 0.5 # the watcher subscribes (a trade before it would not reach it)
+  # the watcher connects and its TLS handshake ends (a trade before it
+  # would not reach it)
+  wait_connected "$PUB_tls" || return 1
+  sleep 0.5
   out=$(IMX_TOKEN=demo-CC-4100 imx_tls --ca "$pki/ca.pem" offer it.helpdesk.hour 40 85 2>&1) ||
     { echo "  offer: $out"; ok=0; }
   out=$(IMX_TOKEN=demo-CC-1100 imx_tls --ca "$pki/ca.pem" bid it.helpdesk.hour 25 90 2>&1) ||
