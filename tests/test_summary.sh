@@ -3,10 +3,11 @@
 # a real imxd on examples/market.json (periods from 2026-12): the open
 # period's figures (the ledger's per service and cost centre, the engine's
 # reserved and available) and the closed one's, as docs/protocol.md shows
-# them; who may ask (finance and admin); the refusals of periods, fields
+# them; who may ask (finance only, not admin); the refusals of periods, fields
 # and pages; pages that add up to the whole; `imx summary`; and, on a market
 # of its own, a period of more than 1,000 trades counted exactly (a
-# statement lists 1,000 of a cost centre's trades at most).
+# statement lists 1,000 of a cost centre's trades at most); and that imx
+# summary's pages are of one period (tests/gateway/fake_summary.py).
 # usage: test_summary.sh IMXD IMX SOURCE_DIR REQLINES
 set -u
 imxd=$1
@@ -212,6 +213,39 @@ many_trades() {
       grep -q '"open":false,"services":\[{"service":"s","trades":1200,"units":1200,"amount":8400}\]'
 }
 check more_than_1000_trades_are_counted_exactly many_trades
+
+# imx summary's pages are of one period: the open one may close between two
+# pages (a market of more than 1,000 cost centres), and the next page asked
+# without a period would be the next period's, printed under the first's
+# label. tests/gateway/fake_summary.py stands in for imxd with two pages of
+# one cost centre each; "moved" closes 2026-12 between them.
+summary_against() { # summary_against MODE: runs imx summary against the stand-in
+  local port fifo=$tmp/fake.$1 out rc
+  mkfifo "$fifo"
+  python3 "$src/tests/gateway/fake_summary.py" "$1" <"$fifo" >"$tmp/fake.$1.port" \
+    2>"$tmp/fake.$1.log" &
+  pids+=($!)
+  exec {hold}>"$fifo" # its stdin: it stops when this closes
+  for _ in $(seq 100); do [ -s "$tmp/fake.$1.port" ] && break; sleep 0.05; done
+  port=$(head -1 "$tmp/fake.$1.port")
+  out=$(IMX_URL=tcp://127.0.0.1:$port IMX_TOKEN=x "$imx" summary 2>&1)
+  rc=$?
+  exec {hold}>&-
+  echo "$out"
+  grep '^period.summary' "$tmp/fake.$1.log"
+  return $rc
+}
+summary_pages_of_one_period() {
+  local out
+  out=$(summary_against steady) || { echo "  steady: $out"; return 1; }
+  # the second page asks for the first's period
+  has "$out" 'period 2026-12, open' 'CC-2                         CC-2             100.00        70.00' \
+    'period.summary 2026-12 CC-2' || return 1
+  out=$(summary_against moved) && { echo "  moved: exit 0: $out"; return 1; }
+  has "$out" 'period 2026-12 was closed while its pages were read: ask again' || return 1
+  [[ "$out" != *'CC-2                         CC-2'* ]] || { echo "  moved: $out"; return 1; }
+}
+check imx_summary_pages_are_of_one_period summary_pages_of_one_period
 
 ledger_verifies() {
   "$imx" ledger verify --db "$tmp/su.db" --market "$market" >/dev/null &&

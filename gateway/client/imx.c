@@ -332,6 +332,11 @@ static int fetch_pages(cli *c, imx_msg_type type, const char *period, int quiet,
                        page_fn on_page, void *ctx) {
   int rc = market(c);
   char start[IMX_NAME_BYTES_MAX + 1] = "", err[256];
+  /* period.summary's pages after the first ask for the first's period: the
+  ** open one may close between two pages, and the next page without a
+  ** period would be of the period after it */
+  char pinned[IMX_PERIOD_LABEL_BYTES] = "";
+  if (period) snprintf(pinned, sizeof pinned, "%s", period);
   /* each page moves on by at least one row, and no list is longer */
   for (uint32_t pages = 0; rc == EXIT_OK && pages <= IMX_CCS_MAX; pages++) {
     imx_request rq;
@@ -339,7 +344,7 @@ static int fetch_pages(cli *c, imx_msg_type type, const char *period, int quiet,
     rq.type = type;
     rq.limit = IMX_LIST_MAX;
     memcpy(rq.start, start, sizeof start);
-    if (period) snprintf(rq.period, sizeof rq.period, "%s", period);
+    if (pinned[0]) snprintf(rq.period, sizeof rq.period, "%s", pinned);
     imx_reply r;
     memset(&r, 0, sizeof r);
     if (!quiet) {
@@ -350,6 +355,8 @@ static int fetch_pages(cli *c, imx_msg_type type, const char *period, int quiet,
     }
     if (rc == EXIT_OK && r.error) rc = quiet ? EXIT_REFUSED : refused(c, &r);
     else if (rc == EXIT_OK) rc = on_page(c, &r, ctx);
+    if (rc == EXIT_OK && type == IMX_MSG_PERIOD_SUMMARY && pinned[0] == '\0')
+      snprintf(pinned, sizeof pinned, "%s", r.period);
     memcpy(start, r.next, sizeof start);
     imx_reply_free(&r);
     if (start[0] == '\0') break;
@@ -803,12 +810,25 @@ static void print_statement(cli *c, const imx_reply *st, const imx_reply *bal) {
 ** the engine's reserved and available. */
 typedef struct summary_print {
   uint32_t pages, rows;
+  char period[IMX_PERIOD_LABEL_BYTES]; /* the first page's, and whether */
+  int is_open;                         /* it was open                   */
 } summary_print;
 
 static int print_summary_page(cli *c, const imx_reply *r, void *ctx) {
   summary_print *p = ctx;
   char a[5][IMX_MONEY_TEXT_BYTES];
-  if (c->json) return print_json(r);
+  /* Every page of one period as it was at the first: a page asked for
+  ** the open period that comes back closed was closed in between (its
+  ** rows would have no reserved and available, and spending the others'
+  ** rows do not show). */
+  if (p->pages == 0) {
+    snprintf(p->period, sizeof p->period, "%s", r->period);
+    p->is_open = r->is_open;
+  } else if (strcmp(p->period, r->period) != 0 || p->is_open != r->is_open) {
+    return fail(c, EXIT_REFUSED, "period_moved", "period",
+                "period %s was closed while its pages were read: ask again", p->period);
+  }
+  if (c->json) return p->pages++, print_json(r);
   if (p->pages++ == 0) {
     int64_t total = 0;
     printf("period %s, %s\n", r->period, r->is_open ? "open" : "closed");
