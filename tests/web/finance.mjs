@@ -163,4 +163,37 @@ export const tests = [
       await t.shot(page, 'finance-1050-trades.png', { fullPage: true });
     },
   },
+  {
+    // A period.close between the ledger's read and the engine's figures is
+    // refused with period_moved ("ask again"): the page asks again instead
+    // of showing an error. The refusal is staged (request interception):
+    // the real race is nanoseconds wide.
+    name: 'finance: the overview asks again when the period moved while it was read',
+    timeout: 120,
+    async fn(t) {
+      const server = await t.imxd();
+      const seller = await session(server, 'demo-CC-7100');
+      const buyer = await session(server, 'demo-CC-1400');
+      await seedTrades(server, seller, buyer, 'translation.page', [[1230, 7]]);
+      const page = await t.user(server, 'demo-CC-9000');
+      let asked = 0;
+      await page.setRequestInterception(true);
+      page.on('request', (r) => {
+        if (!r.url().endsWith('/api/period.summary')) return r.continue();
+        if (++asked > 1) return r.continue();
+        return r.respond({
+          status: 503,
+          contentType: 'application/json',
+          body: JSON.stringify({ v: 1, type: 'error', id: '', code: 'unavailable', field: 'period',
+            reason: 'period_moved', message: 'the period was closed while its summary was read; ask again' }),
+        });
+      });
+      await goto(page, server, '#/finance');
+      await waitText(page, `${T('finance-service-row')}[data-service="translation.page"]`, '86.10');
+      await waitText(page, `${T('finance-cc-row')}[data-cc="CC-1400"]`, '86.10');
+      assert.equal(asked, 2);
+      const toasted = await page.$eval(T('toast'), (e) => e.innerText).catch(() => '');
+      assert.doesNotMatch(toasted, /closed while|ask again/i, toasted);
+    },
+  },
 ];

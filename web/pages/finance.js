@@ -63,11 +63,27 @@ export async function render(root, ctx) {
     }));
   }
 
+  /* Every page of period p's summary, all of one moment: the period may
+  ** close while the pages are read (more than 1,000 cost centres), which
+  ** shows as a page no longer open or as period_moved; then it is read
+  ** again, a few times at most. */
+  async function readSummary(p) {
+    const pagesMax = Math.ceil(ctx.ccs.size / 1000) + 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const pages = await api.callPages('period.summary', { period: p }, pagesMax);
+        if (pages.every((pg) => pg.open === pages[0].open) || attempt >= 3) return pages;
+      } catch (e) {
+        if (e.reason !== 'period_moved' || attempt >= 3) throw e;
+      }
+    }
+  }
+
   async function loadOverview() {
     const p = period;
     /* One period.summary per 1,000 cost centres (a page covers that many
     ** of the market file, listing those with a budget or trades). */
-    const pages = await api.callPages('period.summary', { period: p }, Math.ceil(ctx.ccs.size / 1000) + 1);
+    const pages = await readSummary(p);
     if (p !== period) return;
     const isOpen = pages[0].open;
     /* Per service, in the market file's order (the reply's is by id). */
@@ -81,7 +97,8 @@ export async function render(root, ctx) {
     ** others (a finance or admin centre that neither buys nor provides). */
     const ccRows = pages.flatMap((r) => r.ccs || [])
       .map((row) => ({ cc: ctx.ccs.get(row.cc) || { cc: row.cc, name: row.cc, site: '' }, row }));
-    const hasBudget = (r) => toBigInt(r.row.budget) > 0n;
+    /* A row read after a close has no reserved or available: '–' too. */
+    const hasBudget = (r) => toBigInt(r.row.budget) > 0n && r.row.reserved !== undefined;
     append(clear(overviewBox), [
       el('h3', { text: t('finance.by_service') }),
       table([
