@@ -400,7 +400,7 @@ const run = spawnSync(oracle, [], {
   maxBuffer: 256 * 1024 * 1024,
 });
 if (run.error || run.status !== 0) {
-  console.error(`money_diff: ${oracle} failed: ${run.error || `status ${run.status}`}\n${run.stderr}`);
+  console.error(`money_diff: ${oracle} failed: ${run.error || `status ${run.status}, signal ${run.signal}`}\n${run.stderr}`);
   process.exit(1);
 }
 const answers = run.stdout.split('\n');
