@@ -332,9 +332,12 @@ static int raw_open(raw_db *d, const char *path, int sync_full,
   if (sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                       NULL) != SQLITE_OK)
     return raw_fail(d, batch, path);
+  char cache[64];
+  snprintf(cache, sizeof cache, "PRAGMA cache_size=-%d", IMX_LEDGER_WRITER_CACHE_KIB);
   const char *setup[] = {"PRAGMA journal_mode=WAL",
                          sync_full ? "PRAGMA synchronous=FULL"
-                                   : "PRAGMA synchronous=NORMAL"};
+                                   : "PRAGMA synchronous=NORMAL",
+                         cache}; /* as the ledger's writer */
   for (size_t k = 0; k < sizeof setup / sizeof setup[0]; k++)
     if (sqlite3_exec(d->db, setup[k], NULL, NULL, NULL) != SQLITE_OK)
       return raw_fail(d, batch, setup[k]);
