@@ -1222,6 +1222,16 @@ uint32_t imx_engine_open_orders(const imx_engine *e) {
 
 size_t imx_engine_memory_bytes(const imx_engine *e) { return e->memory_bytes; }
 
+void imx_engine_ids_skip(imx_engine *e, uint32_t orders, uint32_t tenders,
+                         uint32_t quotes) {
+  IMX_ASSERT(e != NULL);
+  e->order_id_next += orders;
+  e->tender_id_next += tenders;
+  e->quote_id_next += quotes;
+  IMX_ASSERT(e->order_id_next >= orders && e->tender_id_next >= tenders &&
+             e->quote_id_next >= quotes); /* 64 bits: never wraps */
+}
+
 /* ------------------------------------------------------------ invariants */
 
 /* Checks one level; returns 0 or a check number. */

@@ -529,6 +529,16 @@ size_t imx_engine_snapshot_write(const imx_engine *e, void *buf, size_t cap);
 imx_status imx_engine_snapshot_read(imx_engine *e, const void *buf, size_t len,
                                     const char **why);
 
+/* Replaying a journal against a changed market (a lower budget, fewer
+** levels): a journaled order.new, tender.new or tender.quote that the engine
+** took once may be refused now, yet it had its id then, and the journal's
+** later requests (and the ledger's closed orders) name the ids that came
+** after it. Skips one id of each kind asked for, so that the next order,
+** tender or quote gets the id it got when the journal was written. Emits
+** nothing; never fails. */
+void imx_engine_ids_skip(imx_engine *e, uint32_t orders, uint32_t tenders,
+                         uint32_t quotes);
+
 /* Walks every book and checks every invariant: levels strictly ordered,
 ** each side's tree of levels (search order, red-black rules, links, its
 ** count, every slot of its pool once in the tree or free, the cached best

@@ -3853,6 +3853,39 @@ static void test_a_snapshot_of_another_market_or_cut_short_is_refused(void) {
   close_core(c);
 }
 
+/* A journal entry that the market refuses on replay (its file changed: a
+** service gone, a lower budget, fewer levels) had its id when it ran: the
+** next order, tender and quote get the ids they got then, not that one
+** again (the ledger's closed orders hold it, the journal's later requests
+** name the ones after it). */
+static void test_an_entry_refused_on_replay_keeps_its_id_used(void) {
+  imx_core *c = open_core();
+  static const char *const refused[] = {
+      "{\"v\":1,\"type\":\"order.new\",\"id\":\"o\",\"service\":\"gone\","
+      "\"side\":\"offer\",\"qty\":1,\"price\":1000}",
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"t\",\"service\":\"gone\","
+      "\"qty\":1,\"ceiling\":2000,\"deadline_ms\":60000}",
+      "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q\",\"tender\":99,\"price\":1000}"};
+  static const char *const by[] = {"CC-P1", "CC-R1", "CC-P1"};
+  for (size_t i = 0; i < 3; i++) {
+    core_result replayed;
+    CHECK_EQ(0, core_replay(c, T0, by[i], refused[i], strlen(refused[i]), &replayed));
+    CHECK_EQ(0, replayed.changed);
+  }
+  offer_it(c, "o2", 1, 1000, T0 + 1);
+  CHECK_EQ(2, last_.order);
+  run(c, "CC-R1", T0 + 1,
+      "{\"v\":1,\"type\":\"tender.new\",\"id\":\"t2\",\"service\":\"it.hour\","
+      "\"qty\":1,\"ceiling\":2000,\"deadline_ms\":60000}");
+  CHECK_OK(IMX_MSG_TENDER_NEW);
+  CHECK_EQ(2, last_.tender);
+  run(c, "CC-P2", T0 + 1,
+      "{\"v\":1,\"type\":\"tender.quote\",\"id\":\"q2\",\"tender\":2,\"price\":1500}");
+  CHECK_OK(IMX_MSG_TENDER_QUOTE);
+  CHECK_EQ(2, last_.quote);
+  close_core(c);
+}
+
 /* A journal written by an imxd that did not remember period.close (before
 ** issue 11, 7) may hold one id twice: both were done, and replay does both,
 ** or the periods of the ledger's trades would not be the engine's. */
@@ -3994,6 +4027,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_snapshot_after_any_entry_and_the_rest_replayed_is_the_same_market),
       CHECK_CASE(test_a_snapshot_of_another_market_or_cut_short_is_refused),
       CHECK_CASE(test_replay_runs_every_entry_even_one_the_memory_would_answer),
+      CHECK_CASE(test_an_entry_refused_on_replay_keeps_its_id_used),
       CHECK_CASE(test_modify_reducing_the_quantity_keeps_priority),
       CHECK_CASE(test_modify_raising_the_quantity_or_changing_the_price_loses_priority),
       CHECK_CASE(test_modify_to_a_crossing_price_trades_at_once),

@@ -357,6 +357,39 @@ levels_on_replay() {
 }
 check a_market_file_that_refuses_a_journal_entry_is_named_at_the_start levels_on_replay
 
+# The book below the new levels at the stop is not enough: the journal
+# replays its whole history. Three prices once (order 3), cancelled (the
+# ledger holds closed order 3), two at the stop; levels 2 refuses order 3
+# and its cancel on replay. The next order is 4, not 3 again: a reused id
+# was a second closed order 3, which the ledger refuses, and imxd stopped.
+levels_on_replay_ids() {
+  local m3=$tmp/ids3.json m2=$tmp/ids2.json ok=1 out saved=$market p
+  sed '0,/"price_cap": 100000/s//"price_cap": 100000, "levels": 3/' "$market" >"$m3"
+  sed '0,/"price_cap": 100000/s//"price_cap": 100000, "levels": 2/' "$market" >"$m2"
+  market=$m3
+  start_daemon id3
+  for p in 100 200 300; do
+    IMX_URL=$URL_id3 IMX_TOKEN=test-token-CC-P1 "$imx" offer it.hour 1 "$p" >/dev/null ||
+      { echo "  offer at $p refused"; ok=0; }
+  done
+  IMX_URL=$URL_id3 IMX_TOKEN=test-token-CC-P1 "$imx" cancel 3 >/dev/null || { echo "  cancel 3"; ok=0; }
+  kill -TERM "$PID_id3" && wait "$PID_id3"
+  market=$m2
+  start_daemon id2 --db "$tmp/id3.db"
+  market=$saved
+  out=$(IMX_URL=$URL_id2 IMX_TOKEN=test-token-CC-P1 "$imx" offer it.hour 1 100 2>&1)
+  [[ "$out" == "order 4 open"* ]] || { echo "  the next order: $out"; ok=0; }
+  out=$(IMX_URL=$URL_id2 IMX_TOKEN=test-token-CC-P1 "$imx" cancel 4 2>&1)
+  [[ "$out" == "order 4 cancelled"* ]] || { echo "  its cancel: $out"; ok=0; }
+  out=$(IMX_URL=$URL_id2 IMX_TOKEN=test-token-CC-P1 "$imx" orders 2>&1)
+  [ "$(grep -c 'offer' <<<"$out")" -eq 2 ] || { echo "  orders: $out"; ok=0; }
+  grep -q 'journal entries refused by this market file: 2 ' "$tmp/id2.log" &&
+    ! grep -q 'stopping' "$tmp/id2.log" || { echo "  log: $(cat "$tmp/id2.log")"; ok=0; }
+  kill -TERM "$PID_id2" && wait "$PID_id2"
+  [ $ok -eq 1 ]
+}
+check an_order_refused_on_replay_keeps_its_id levels_on_replay_ids
+
 crash_rounds() {
   # Orders that trade, SIGKILL at a random moment, restart: every
   # acknowledged order is there (ids go on after the last acknowledged one),

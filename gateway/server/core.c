@@ -2141,6 +2141,12 @@ int core_replay(imx_core *c, int64_t time_ms, const char *cc,
                         IMX_REPLY_BYTES_MAX);
     c->replay_reply_len = out->reply_len;
     c->replaying = 0;
+    /* Journaled, it was taken and got an id; refused now (a changed market
+    ** file), its id stays used: the later entries name the ids after it,
+    ** and the ledger's closed orders hold them. */
+    if (!out->changed)
+      imx_engine_ids_skip(c->e, rq.type == IMX_MSG_ORDER_NEW,
+                          rq.type == IMX_MSG_TENDER_NEW, rq.type == IMX_MSG_TENDER_QUOTE);
   }
   c->quiet = 0;
   return 0;

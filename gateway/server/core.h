@@ -144,8 +144,9 @@ const imx_md_event *core_batch_md(const imx_core *c, uint32_t *n);
 ** tick. *out is its result: its trades are in the ledger already, and the
 ** caller compares them with the ledger's (valid until the next
 ** core_replay or core_batch_begin). Every request entry is executed (each
-** was, once), and remembered for idempotency as when it ran. Returns 0,
-** or -1 when the entry cannot be read. */
+** was, once), and remembered for idempotency as when it ran; one that the
+** market refuses now (its file changed) still uses the order, tender or
+** quote id it got then. Returns 0, or -1 when the entry cannot be read. */
 int core_replay(imx_core *c, int64_t time_ms, const char *cc,
                 const char *command, size_t len, core_result *out);
 /* The reply of the last core_replay of a request (an error reply when the
