@@ -390,6 +390,21 @@ levels_on_replay_ids() {
 }
 check an_order_refused_on_replay_keeps_its_id levels_on_replay_ids
 
+# A cost centre whose journal entries the new market file does not have
+# (renamed, removed) stops the start, naming the entry and the cost centre.
+cc_gone_on_replay() {
+  start_daemon gone
+  IMX_URL=$URL_gone IMX_TOKEN=test-token-CC-R2 "$imx" bid it.hour 1 10 >/dev/null || return 1
+  kill -TERM "$PID_gone" && wait "$PID_gone"
+  sed 's/"CC-R2"/"CC-R9"/' "$market" >"$tmp/gone.json"
+  "$imxd" --market "$tmp/gone.json" --db "$tmp/gone.db" --listen tcp://127.0.0.1:0 \
+    --publish tcp://127.0.0.1:0 2>"$tmp/gone2.log"
+  [ $? -eq 1 ] &&
+    grep -q "journal_readable (entry 1 is cost centre CC-R2's, which is not in this market file) failed: refusing to serve" "$tmp/gone2.log" ||
+    { echo "  log: $(cat "$tmp/gone2.log")"; return 1; }
+}
+check a_cost_centre_gone_from_the_market_file_stops_the_start_naming_it cc_gone_on_replay
+
 crash_rounds() {
   # Orders that trade, SIGKILL at a random moment, restart: every
   # acknowledged order is there (ids go on after the last acknowledged one),

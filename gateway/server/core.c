@@ -2134,7 +2134,7 @@ int core_replay(imx_core *c, int64_t time_ms, const char *cc,
     if (k < 0 || imx_request_decode(entry, len, &rq, &err) != 0 ||
         rq.type == IMX_MSG_HELLO) {
       c->quiet = 0;
-      return -1;
+      return k < 0 ? -2 : -1;
     }
     c->replaying = 1;
     *out = core_execute(c, &rq, (uint32_t)k, time_ms, c->replay_reply,

@@ -146,7 +146,8 @@ const imx_md_event *core_batch_md(const imx_core *c, uint32_t *n);
 ** core_replay or core_batch_begin). Every request entry is executed (each
 ** was, once), and remembered for idempotency as when it ran; one that the
 ** market refuses now (its file changed) still uses the order, tender or
-** quote id it got then. Returns 0, or -1 when the entry cannot be read. */
+** quote id it got then. Returns 0, -1 when the entry cannot be read, or -2
+** when its cost centre is not in this market file. */
 int core_replay(imx_core *c, int64_t time_ms, const char *cc,
                 const char *command, size_t len, core_result *out);
 /* The reply of the last core_replay of a request (an error reply when the

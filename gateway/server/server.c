@@ -1170,10 +1170,11 @@ typedef struct replay {
 } replay;
 
 /* A journal entry was taken when it ran; replayed against a market file
-** that has changed since (a lower budget, fewer levels, a cost centre or
-** service gone) it may be refused, and what it did (an order resting,
-** say) is then not in the market after the start. The start logs the
-** first ones and counts all in its "recovered" line. */
+** that has changed since (a lower budget, fewer levels, a service gone)
+** it may be refused, and what it did (an order resting, say) is then not
+** in the market after the start. The start logs the first ones and counts
+** all after its "recovered" line. An entry of a cost centre the file no
+** longer has stops the start (core_replay's -2). */
 #define REFUSED_LOGGED 20
 
 #define REPLAY_CHECK "trades_match_journal"
@@ -1210,7 +1211,13 @@ static int replay_entry(void *ctx, int64_t seq, int64_t time_ms, const char *cc,
                         const char *command, size_t len) {
   replay *r = ctx;
   core_result res;
-  if (core_replay(r->core, time_ms, cc, command, len, &res) != 0) {
+  int got = core_replay(r->core, time_ms, cc, command, len, &res);
+  if (got == -2) {
+    snprintf(r->failed, r->cap, "journal_readable (entry %lld is cost centre %s's, which is "
+             "not in this market file)", (long long)seq, cc);
+    return 1;
+  }
+  if (got != 0) {
     snprintf(r->failed, r->cap, "journal_readable (entry %lld cannot be read)",
              (long long)seq);
     return 1;
