@@ -25,7 +25,9 @@
 ** order at a new price beyond it is refused (levels_full). A deep call
 ** auction, whose bids and offers spread over thousands of prices, needs
 ** more than the default; each level costs about 90 bytes a side, taken
-** from memory as the book gets that deep.
+** from memory as the book gets that deep; but a capped service whose grid
+** has at most 16 prices per level gets the engine's tick map, 4 bytes per
+** price of the grid a side, taken at the start (engine/levels.c).
 **
 ** The SAP upload's mapping (the sap export, ledger/export_sap.c) is
 ** optional: "erp" at the top ({"controlling_area":"1000","user":"IMX-UPLOAD",
