@@ -65,7 +65,8 @@ enum {
   PROBE_BEFORE_MS = 300,
   PROBE_AFTER_MS = 300,
   PROBE_MAX = 1 << 20, /* latencies kept */
-  LEVELS_MAX = 65536
+  LEVELS_MAX = 65536,
+  CALL_PRICE_CAP = 1000000 /* "call"'s price_cap, in imxd and the baseline */
 };
 
 #define ORDERS_DEFAULT 100000u
@@ -94,9 +95,10 @@ static int market_make(imx_market *m) {
       json + n, cap - n,
       "{\"currency\":\"EUR\",\"services\":["
       "{\"id\":\"call\",\"unit\":\"hour\",\"tick\":1,\"lot\":1,\"divisible\":true,"
-      "\"mode\":\"auction\",\"price_cap\":1000000,\"levels\":65536},"
+      "\"mode\":\"auction\",\"price_cap\":%d,\"levels\":%d},"
       "{\"id\":\"probe\",\"unit\":\"hour\",\"tick\":1,\"lot\":1,\"divisible\":true,"
-      "\"mode\":\"continuous\",\"price_cap\":1000000}],\"cost_centres\":[");
+      "\"mode\":\"continuous\",\"price_cap\":1000000}],\"cost_centres\":[",
+      CALL_PRICE_CAP, LEVELS_MAX);
   snprintf(token, sizeof token, "call-admin");
   imx_sha256_hex(token, strlen(token), hash);
   n += (size_t)snprintf(json + n, cap - n,
@@ -321,8 +323,12 @@ static int engine_alone(const call_order *book, uint32_t n, engine_call *r) {
   imx_engine *e = NULL;
   imx_status st = imx_engine_create(&cfg, &e);
   if (st != IMX_OK) return fail("imx_engine_create: %s", imx_status_name(st));
+  /* imxd's service as market_make writes it: with its price_cap, whose grid
+  ** (1,000,001 prices) is within 16 per level, the book is a tick map, as
+  ** in imxd; without it, a tree (as in imx-bench auction), another engine. */
   imx_service_config sc = {.tick_minor = 1, .lot = 1, .divisible = 1,
-                           .levels_max = LEVELS_MAX, .mode = IMX_MODE_AUCTION};
+                           .levels_max = LEVELS_MAX, .mode = IMX_MODE_AUCTION,
+                           .price_cap_minor = CALL_PRICE_CAP};
   uint32_t id = 0;
   st = imx_engine_service_add(e, &sc, &id);
   for (uint32_t i = 0; i < n && st == IMX_OK; i++) {
