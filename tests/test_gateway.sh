@@ -347,8 +347,8 @@ levels_on_replay() {
   market=$m2
   start_daemon lv2 --db "$tmp/lv3.db"
   market=$saved
-  grep -q 'journal entry 3 (CC-P1) is refused by this market file, so what it did is not in the market: .*"reason":"levels_full"' "$tmp/lv2.log" &&
-    grep -q 'journal entries refused by this market file: 1 ' "$tmp/lv2.log" ||
+  grep -q 'journal entry 3 (CC-P1) is refused by this market file or imxd.s order limits, so what it did is not in the market: .*"reason":"levels_full"' "$tmp/lv2.log" &&
+    grep -q 'journal entries refused by this market file or imxd.s order limits (--orders-max, --orders-per-cc): 1 ' "$tmp/lv2.log" ||
     { echo "  log: $(cat "$tmp/lv2.log")"; ok=0; }
   out=$(IMX_URL=$URL_lv2 IMX_TOKEN=test-token-CC-P1 "$imx" orders 2>&1)
   [ "$(grep -c 'offer' <<<"$out")" -eq 2 ] || { echo "  orders after the start: $out"; ok=0; }
@@ -383,7 +383,7 @@ levels_on_replay_ids() {
   [[ "$out" == "order 4 cancelled"* ]] || { echo "  its cancel: $out"; ok=0; }
   out=$(IMX_URL=$URL_id2 IMX_TOKEN=test-token-CC-P1 "$imx" orders 2>&1)
   [ "$(grep -c 'offer' <<<"$out")" -eq 2 ] || { echo "  orders: $out"; ok=0; }
-  grep -q 'journal entries refused by this market file: 2 ' "$tmp/id2.log" &&
+  grep -q 'journal entries refused by this market file or imxd.s order limits (--orders-max, --orders-per-cc): 2 ' "$tmp/id2.log" &&
     ! grep -q 'stopping' "$tmp/id2.log" || { echo "  log: $(cat "$tmp/id2.log")"; ok=0; }
   kill -TERM "$PID_id2" && wait "$PID_id2"
   [ $ok -eq 1 ]
@@ -404,6 +404,25 @@ cc_gone_on_replay() {
     { echo "  log: $(cat "$tmp/gone2.log")"; return 1; }
 }
 check a_cost_centre_gone_from_the_market_file_stops_the_start_naming_it cc_gone_on_replay
+
+# The same market file with a lower --orders-per-cc refuses the third order
+# of a cost centre on replay: the log names imxd's order limits, not only
+# the market file, as what may have refused it.
+orders_per_cc_on_replay() {
+  local p
+  start_daemon opc
+  for p in 100 200 300; do
+    IMX_URL=$URL_opc IMX_TOKEN=test-token-CC-P1 "$imx" offer it.hour 1 "$p" >/dev/null || return 1
+  done
+  kill -TERM "$PID_opc" && wait "$PID_opc"
+  rm -f "$tmp/opc.db.snapshot" # its market file is the same: it would be read
+  start_daemon opc2 --db "$tmp/opc.db" --orders-per-cc 2
+  grep -q 'journal entry 3 (CC-P1) is refused by this market file or imxd.s order limits, so .*"reason":"too_many_orders"' "$tmp/opc2.log" &&
+    grep -q 'journal entries refused by this market file or imxd.s order limits (--orders-max, --orders-per-cc): 1 ' "$tmp/opc2.log" ||
+    { echo "  log: $(cat "$tmp/opc2.log")"; return 1; }
+  kill -TERM "$PID_opc2" && wait "$PID_opc2"
+}
+check a_lower_orders_per_cc_names_imxds_limits_at_the_start orders_per_cc_on_replay
 
 crash_rounds() {
   # Orders that trade, SIGKILL at a random moment, restart: every

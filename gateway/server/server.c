@@ -1170,8 +1170,9 @@ typedef struct replay {
 } replay;
 
 /* A journal entry was taken when it ran; replayed against a market file
-** that has changed since (a lower budget, fewer levels, a service gone)
-** it may be refused, and what it did (an order resting, say) is then not
+** that has changed since (a lower budget, fewer levels, a service gone),
+** or with lower order limits (--orders-max, --orders-per-cc), it may be
+** refused, and what it did (an order resting, say) is then not
 ** in the market after the start. The start logs the first ones and counts
 ** all after its "recovered" line. An entry of a cost centre the file no
 ** longer has stops the start (core_replay's -2). */
@@ -1226,9 +1227,9 @@ static int replay_entry(void *ctx, int64_t seq, int64_t time_ms, const char *cc,
   if (!res.changed && ++r->refused <= REFUSED_LOGGED && r->log_refused) {
     size_t n = 0;
     const char *reply = core_replay_reply(r->core, &n);
-    imx_log("journal entry %lld (%s) is refused by this market file, so what it did "
-            "is not in the market: %.*s", (long long)seq, cc[0] ? cc : "the clock",
-            (int)n, reply);
+    imx_log("journal entry %lld (%s) is refused by this market file or imxd's order "
+            "limits, so what it did is not in the market: %.*s", (long long)seq,
+            cc[0] ? cc : "the clock", (int)n, reply);
   }
   for (uint32_t i = 0; i < res.trades_n; i++) {
     imx_ledger_trade lt;
@@ -1402,9 +1403,10 @@ static int recover(imx_server *s) {
           (long long)trade, how, (long long)((t1 - t0) / 1000000),
           snap ? "the trades since" : "the ledger", (long long)((now_ns() - t1) / 1000000));
   if (refused > 0)
-    imx_log("ledger %s: journal entries refused by this market file: %lld (the first "
-            "%d are logged above); what they did is not in the market", s->cfg.db_path,
-            (long long)refused, REFUSED_LOGGED);
+    imx_log("ledger %s: journal entries refused by this market file or imxd's order "
+            "limits (--orders-max, --orders-per-cc): %lld (the first %d are logged above); "
+            "what they did is not in the market", s->cfg.db_path, (long long)refused,
+            REFUSED_LOGGED);
   s->audit_due = snap;
   return 0;
 }
