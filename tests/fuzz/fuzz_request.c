@@ -133,6 +133,7 @@ static void market_check(const char *buf, size_t len) {
     MUST(s->tick_minor >= 1 && s->tick_minor <= IMX_PRICE_MAX_MINOR);
     MUST(s->lot >= 1 && s->lot <= IMX_QTY_MAX);
     MUST(s->price_cap_minor >= 0 && s->price_cap_minor <= IMX_PRICE_MAX_MINOR);
+    MUST(s->levels >= 1 && s->levels <= IMX_LEVELS_MAX);
     if (s->texts_n) texts_reach_the_wire(s);
   }
   int64_t budgets = 0;
