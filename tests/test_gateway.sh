@@ -374,6 +374,12 @@ levels_on_replay_ids() {
   done
   IMX_URL=$URL_id3 IMX_TOKEN=test-token-CC-P1 "$imx" cancel 3 >/dev/null || { echo "  cancel 3"; ok=0; }
   kill -TERM "$PID_id3" && wait "$PID_id3"
+  # ledger verify with the new file says so before any start; with the old, nothing
+  out=$("$imx" ledger verify --db "$tmp/id3.db" --market "$m2" 2>&1)
+  [[ "$out" == *"ok (4 commands"*"id3.db: 2 journal entries are refused by this market file or these order limits"* ]] ||
+    { echo "  verify with levels 2: $out"; ok=0; }
+  out=$("$imx" ledger verify --db "$tmp/id3.db" --market "$m3" 2>&1)
+  [[ "$out" == *"ok (4 commands"* && "$out" != *refused* ]] || { echo "  verify with levels 3: $out"; ok=0; }
   market=$m2
   start_daemon id2 --db "$tmp/id3.db"
   market=$saved

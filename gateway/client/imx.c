@@ -1539,20 +1539,24 @@ static int cmd_ledger_verify(cli *c, const args *a) {
   imx_ledger *l = NULL;
   char err[512];
   int rc = EXIT_OK;
-  int64_t seq = 0, trade = 0, replayed = 0;
+  int64_t seq = 0, trade = 0, replayed = 0, refused = 0;
   imx_server_config cfg = {.market = &m, .orders_max = (uint32_t)orders_max,
                            .orders_per_cc_max = (uint32_t)orders_per_cc};
   if (imx_ledger_open_existing(db, &l, err, sizeof err) != 0) {
     rc = fail(c, EXIT_REFUSED, "not_found", "db", "%s: %s", db, err);
   } else if (imx_ledger_verify(l, err, sizeof err) != 0 ||
              (market_path &&
-              imx_server_replay_check(&cfg, l, &replayed, err, sizeof err) != 0)) {
+              imx_server_replay_check(&cfg, l, &replayed, &refused, err, sizeof err) != 0)) {
     rc = fail(c, EXIT_REFUSED, "check_failed", "db", "%s: check failed: %s", db, err);
   } else {
     imx_ledger_last(l, &seq, &trade);
     printf("%s: ok (%" PRId64 " commands, %" PRId64 " trades; every trade balanced, total"
            " zero%s)\n", db, seq, trade,
            market_path ? "; the journal replayed makes every trade" : "");
+    if (refused > 0)
+      printf("%s: %" PRId64 " journal entries are refused by this market file or these "
+             "order limits: what they did would not be in the market (imxd's start logs "
+             "each)\n", db, refused);
   }
   imx_ledger_close(l);
   if (market_path) imx_market_free(&m);

@@ -81,9 +81,13 @@ int imx_server_stop(imx_server *s);
 ** orders_max, orders_per_cc_max: as imxd ran) and checks that it makes
 ** exactly the ledger's trades, trade by trade (id, period, qty, price,
 ** service, buyer, seller). Returns 0 and the trades compared, or -1 with
-** the failed check in failed, naming the trade and the field. */
+** the failed check in failed, naming the trade and the field. *refused
+** (when refused is not NULL): the journal entries that this market and
+** these limits refuse (imxd's start logs them), 0 when the file and the
+** limits are the ones the journal was written with. */
 int imx_server_replay_check(const imx_server_config *cfg, imx_ledger *l,
-                            int64_t *trades_n, char *failed, size_t cap);
+                            int64_t *trades_n, int64_t *refused, char *failed,
+                            size_t cap);
 
 /* One line on stderr with a UTC timestamp. */
 void imx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

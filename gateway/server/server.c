@@ -946,7 +946,7 @@ static void *audit_main(void *arg) {
   int64_t trades = 0;
   if (rc == 0 && !atomic_load(&s->audit_stop)) rc = imx_ledger_verify(l, err, sizeof err);
   if (rc == 0 && !atomic_load(&s->audit_stop))
-    rc = imx_server_replay_check(&s->cfg, l, &trades, err, sizeof err);
+    rc = imx_server_replay_check(&s->cfg, l, &trades, NULL, err, sizeof err);
   pthread_mutex_lock(&s->audit_mu);
   s->audit_ledger = NULL;
   pthread_mutex_unlock(&s->audit_mu);
@@ -1284,7 +1284,8 @@ static int replay_journal(imx_core *core, imx_ledger *l, int64_t from, int64_t a
 }
 
 int imx_server_replay_check(const imx_server_config *cfg, imx_ledger *l,
-                            int64_t *trades_n, char *failed, size_t cap) {
+                            int64_t *trades_n, int64_t *refused_n, char *failed,
+                            size_t cap) {
   IMX_ASSERT(cfg != NULL && cfg->market != NULL && l != NULL && cap > 0);
   core_config cc = {.market = cfg->market, .orders_max = cfg->orders_max,
                     .orders_per_cc_max = cfg->orders_per_cc_max};
@@ -1301,6 +1302,7 @@ int imx_server_replay_check(const imx_server_config *cfg, imx_ledger *l,
     int64_t refused = 0;
     rc = replay_journal(core, l, 1, 0, trades_n, &refused, 0, failed, cap);
     imx_ledger_read_end(l);
+    if (refused_n) *refused_n = refused;
   }
   core_close(core);
   return rc;
