@@ -1404,11 +1404,13 @@ static int recover(imx_server *s) {
           "in %lld ms, %s checked in %lld ms)", s->cfg.db_path, (long long)seq,
           (long long)trade, how, (long long)((t1 - t0) / 1000000),
           snap ? "the trades since" : "the ledger", (long long)((now_ns() - t1) / 1000000));
-  if (refused > 0)
+  if (refused > 0) {
+    char logged[32] = "each is";
+    if (refused > REFUSED_LOGGED) snprintf(logged, sizeof logged, "the first %d are", REFUSED_LOGGED);
     imx_log("ledger %s: journal entries refused by this market file or imxd's order "
-            "limits (--orders-max, --orders-per-cc): %lld (the first %d are logged above); "
-            "what they did is not in the market", s->cfg.db_path, (long long)refused,
-            REFUSED_LOGGED);
+            "limits (--orders-max, --orders-per-cc): %lld (%s logged above); what they "
+            "did is not in the market", s->cfg.db_path, (long long)refused, logged);
+  }
   s->audit_due = snap;
   return 0;
 }
