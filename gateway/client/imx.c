@@ -1762,7 +1762,7 @@ static const command commands[] = {
      "prices; the trades; the open period's budget and reservations",
      "imx statement --period 2026-12"},
     {"summary", {NULL}, 0, 0, {"--period="}, cmd_summary, "[--period LABEL]",
-     "the whole market's period (finance, admin; default: the open one): per service "
+     "the whole market's period (finance only; default: the open one): per service "
      "trades, units and amount; per cost centre budget, spent, earned and, open, reserved "
      "and available",
      "imx summary --period 2026-12"},
