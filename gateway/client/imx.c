@@ -1696,7 +1696,7 @@ static const command commands[] = {
     {"modify", {"ORDER"}, 1, 0, {"--qty=", "--price="}, cmd_modify,
      "ORDER [--qty N] [--price PRICE]",
      "change an open order: N the new total (filled units included), PRICE the new limit",
-     "imx modify 17 --qty 30 --price 84.50"},
+     "imx modify 17 --qty 30 --price 84.00"},
     {"orders", {NULL}, 0, 0, {"--for=", "--all", "--limit=", "--before="}, cmd_orders,
      "[--for CC] [--all [--limit N] [--before ORDER]]",
      "your open orders; --all: then the closed ones with their fills, newest first "
