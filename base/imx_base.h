@@ -93,6 +93,10 @@ static inline _Noreturn void imx_assert_fail(const char *cond, const char *file,
 #define IMX_MARKET_BYTES_MAX (64 << 20)  /* one market file                 */
 #define IMX_SERVICES_MAX 4096u           /* services in one market          */
 #define IMX_CCS_MAX 65536u               /* cost centres in one market      */
+#define IMX_LEVELS_DEFAULT 4096u         /* "levels" of a service: different
+                                         ** prices one side of its book can
+                                         ** hold at once, when not given    */
+#define IMX_LEVELS_MAX (1u << 20)        /* ... at most                     */
 #define IMX_TENDERS_PER_CC_MAX 1000000u  /* "tenders_per_cc_max" in a market
                                          ** file: open tenders a cost centre
                                          ** may have                        */

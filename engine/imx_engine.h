@@ -47,12 +47,11 @@
 
 #include "imx_base.h" /* IMX_QTY_MAX, IMX_PRICE_MAX_MINOR, IMX_ASSERT */
 
-/* The engine's own limits. The market's (prices, quantities, budgets) are
+/* The engine's own limits. The market's (prices, quantities, budgets, and
+** the price levels per book side, IMX_LEVELS_DEFAULT and IMX_LEVELS_MAX) are
 ** in imx_base.h, shared with the codec and the ledger. */
 #define IMX_ORDERS_MAX       (1u << 26)     /* 67 M orders per engine       */
 #define IMX_SERVICES_MAX     4096u          /* services per engine          */
-#define IMX_LEVELS_DEFAULT   4096u          /* price levels per book side   */
-#define IMX_LEVELS_MAX       (1u << 20)     /* price levels per book side   */
 #define IMX_TENDERS_MAX      (1u << 20)     /* open tenders per engine      */
 #define IMX_QUOTES_MAX       16u            /* quotes per tender            */
 #define IMX_PRICE_MARKET     0              /* price of a market order      */

@@ -33,7 +33,8 @@ static const imx_error_info table[] = {
      "the service is indivisible: orders must be aon"},
     {"orders_full", "market_full", "", "the market holds its maximum of open orders"},
     {"levels_full", "market_full", "price",
-     "the book side has no free price level for a new price"},
+     "the book side holds as many different prices as the service allows "
+     "(levels in the market file): use a price already in the book"},
     {"services_full", "internal", "", "no room for another service"},
     {"bad_config", "internal", "", "the engine refused a setting"},
     {"nomem", "internal", "", "out of memory"},

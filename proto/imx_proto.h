@@ -104,6 +104,9 @@ typedef struct imx_market_service {
   int64_t price_cap_minor; /* 0: none given                      */
   int divisible;
   int auction;             /* mode "auction" (else "continuous") */
+  uint32_t levels;         /* "levels": different prices a side of the
+                           ** book holds at once, 1..IMX_LEVELS_MAX
+                           ** (IMX_LEVELS_DEFAULT when not given)  */
   char activity_type[IMX_SAP_ACTTYPE_MAX + 1]; /* the SAP upload's: ""   */
   char uom[IMX_SAP_UOM_MAX + 1];               /* when not given          */
   imx_service_text texts[IMX_TRANSLATIONS_MAX]; /* "translations", in the  */

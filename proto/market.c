@@ -20,6 +20,13 @@
 ** languages (ISO 639-1 codes, two lower-case letters), each with at least
 ** one of the three (what it leaves out is the default's).
 **
+** A service's "levels" (1 to IMX_LEVELS_MAX, default IMX_LEVELS_DEFAULT) is
+** how many different prices each side of its book may hold at once: an
+** order at a new price beyond it is refused (levels_full). A deep call
+** auction, whose bids and offers spread over thousands of prices, needs
+** more than the default; each level costs about 90 bytes a side, taken
+** from memory as the book gets that deep.
+**
 ** The SAP upload's mapping (the sap export, ledger/export_sap.c) is
 ** optional: "erp" at the top ({"controlling_area":"1000","user":"IMX-UPLOAD",
 ** "header_text":"imx Nordwerk"}), "erp_cc" on a cost centre and
@@ -253,13 +260,14 @@ static int parse_service(const cJSON *obj, const imx_market *m,
                          imx_market_service *s, imx_proto_error *err) {
   static const char *const keys[] = {"id", "name", "description", "unit",
                                      "currency", "tick", "lot", "divisible",
-                                     "mode", "price_cap", "activity_type", "uom",
-                                     "translations", NULL};
+                                     "mode", "price_cap", "levels", "activity_type",
+                                     "uom", "translations", NULL};
   static const char *const modes[] = {"continuous", "auction", NULL};
   if (!cJSON_IsObject(obj))
     return imx_proto_fail(err, "bad_field", "", "must be an object");
   memcpy(s->currency, m->currency, 4);
   s->divisible = 1;
+  int64_t levels = IMX_LEVELS_DEFAULT;
   int rc;
   if (imx_json_check_keys(obj, keys, err) ||
       imx_json_string_copy(obj, "id", IMX_NAME_BYTES_MAX, 1, s->id, err) ||
@@ -272,6 +280,7 @@ static int parse_service(const cJSON *obj, const imx_market *m,
       imx_json_word(obj, "mode", modes, &s->auction, err) < 0 ||
       imx_json_int(obj, "price_cap", 1, IMX_PRICE_MAX_MINOR, &s->price_cap_minor,
                    err) < 0 ||
+      imx_json_int(obj, "levels", 1, IMX_LEVELS_MAX, &levels, err) < 0 ||
       sap_key(obj, "activity_type", IMX_SAP_ACTTYPE_MAX,
               "must be 1 to 6 characters: SAP's activity type (ACTTYPE)",
               s->activity_type, err) ||
@@ -284,6 +293,7 @@ static int parse_service(const cJSON *obj, const imx_market *m,
     return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "tick", "missing");
   if ((rc = imx_json_int(obj, "lot", 1, IMX_QTY_MAX, &s->lot, err)))
     return rc < 0 ? -1 : imx_proto_fail(err, "bad_field", "lot", "missing");
+  s->levels = (uint32_t)levels;
   if (s->name[0] == '\0') memcpy(s->name, s->id, sizeof s->id); /* people read it */
   if (s->price_cap_minor && s->price_cap_minor % s->tick_minor != 0)
     return imx_proto_fail(err, "bad_field", "price_cap",

@@ -263,6 +263,15 @@ typedef struct sim_groups {
 int sim_groups_build(const sim_scenario *sc, sim_group_key key, sim_groups *out);
 void sim_groups_free(sim_groups *g);
 
+/* Price levels a side of service s needs (venue_engine.c): no more than the
+** distinct prices an agent may use, nor than the schedule entries of the
+** service's rows, nor than orders_max. The engine in-process is made with
+** it, and `imx-sim market` writes it as the service's "levels" where it is
+** above imxd's default, so that imxd holds what the engine in-process
+** holds. by_service: sim_groups_build(SIM_BY_SERVICE). */
+uint32_t sim_levels_for(const sim_scenario *sc, const sim_groups *by_service,
+                        uint32_t s, uint32_t orders_max);
+
 /* The schedules in force in `period` (1-based): units_n entries, changes
 ** applied, still sorted (scaling by a percentage keeps the order). */
 void sim_schedule_period(const sim_scenario *sc, uint32_t period, int64_t *eff);

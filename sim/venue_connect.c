@@ -479,7 +479,8 @@ static void put_token_hash(FILE *out, const char *prefix, const char *id) {
   fprintf(out, ", \"token_hash\": \"%s\"}", hex);
 }
 
-static void put_services(const sim_scenario *sc, FILE *out) {
+static void put_services(const sim_scenario *sc, const sim_groups *by_service,
+                         FILE *out) {
   fputs(" \"services\": [", out);
   for (uint32_t i = 0; i < sc->services_n; i++) {
     const sim_service *s = &sc->services[i];
@@ -490,6 +491,8 @@ static void put_services(const sim_scenario *sc, FILE *out) {
     fprintf(out, ", \"tick\": %" PRId64 ", \"lot\": 1, \"divisible\": true, "
             "\"mode\": \"%s\"", s->tick_minor, s->auction ? "auction" : "continuous");
     if (s->price_max_minor > 0) fprintf(out, ", \"price_cap\": %" PRId64, price_cap(s));
+    uint32_t levels = sim_levels_for(sc, by_service, i, IMX_LEVELS_MAX);
+    if (levels > IMX_LEVELS_DEFAULT) fprintf(out, ", \"levels\": %" PRIu32, levels);
     fputc('}', out);
   }
   fputs("],\n", out);
@@ -557,10 +560,15 @@ int sim_market_file_write(const sim_scenario *sc, const char *token_prefix,
   if (market_unfit(sc, token_prefix) != NULL) return -1;
   int64_t share = sim_budget_unlimited_share(sc);
   assert(share >= 0 && "market_unfit checks the budgets");
-  sim_groups by_cc;
+  sim_groups by_cc, by_service;
   int64_t *cap = calloc((size_t)sc->services_n + 1, sizeof *cap);
   if (cap == NULL || sim_groups_build(sc, SIM_BY_CC, &by_cc) != 0) {
     free(cap);
+    return -1;
+  }
+  if (sim_groups_build(sc, SIM_BY_SERVICE, &by_service) != 0) {
+    free(cap);
+    sim_groups_free(&by_cc);
     return -1;
   }
   fputs("{\"description\": \"written by imx-sim market: the token of a cost centre "
@@ -571,7 +579,7 @@ int sim_market_file_write(const sim_scenario *sc, const char *token_prefix,
   ** engine in-process (venue_engine.c) */
   if (sc->quality_on)
     fprintf(out, " \"ratings_min\": %u,\n", sc->ratings_min ? sc->ratings_min : 3u);
-  put_services(sc, out);
+  put_services(sc, &by_service, out);
   fputs(" \"cost_centres\": [\n", out);
   for (uint32_t c = 0; c < sc->ccs_n; c++) {
     put_cc(sc, c, by_cc.rows + by_cc.off[c], by_cc.off[c + 1] - by_cc.off[c], cap,
@@ -585,6 +593,7 @@ int sim_market_file_write(const sim_scenario *sc, const char *token_prefix,
   fputs("]}\n", out);
   free(cap);
   sim_groups_free(&by_cc);
+  sim_groups_free(&by_service);
   return ferror(out) ? -1 : 0;
 }
 

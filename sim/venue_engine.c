@@ -13,7 +13,7 @@
 **
 ** Memory: the engine allocates everything at creation (orders_max from the
 ** run's own bound; levels per side bounded by what one service's side can
-** hold at once, see levels_for), nothing per order.
+** hold at once, see sim_levels_for), nothing per order.
 */
 #define _POSIX_C_SOURCE 200809L
 
@@ -147,8 +147,8 @@ static const sim_venue_ops engine_ops = {
 /* Price levels a side of service s needs: no more than the distinct prices
 ** an agent may use (1 .. price_max on the tick), nor than the schedule
 ** entries of the service's rows (no run rests more orders than that). */
-static uint32_t levels_for(const sim_scenario *sc, const sim_groups *by_svc,
-                           uint32_t s, uint32_t orders_max) {
+uint32_t sim_levels_for(const sim_scenario *sc, const sim_groups *by_svc,
+                        uint32_t s, uint32_t orders_max) {
   const sim_service *svc = &sc->services[s];
   uint64_t prices = (uint64_t)(svc->price_max_minor / svc->tick_minor) + 1;
   uint64_t entries[2] = {0, 0};
@@ -178,7 +178,7 @@ static int add_services(venue_engine *v, const sim_groups *by_svc,
     }
     imx_service_config cfg = {
         .tick_minor = svc->tick_minor, .lot = 1, .divisible = 1,
-        .levels_max = levels_for(sc, by_svc, s, orders_max),
+        .levels_max = sim_levels_for(sc, by_svc, s, orders_max),
         .mode = svc->auction ? IMX_MODE_AUCTION : IMX_MODE_CONTINUOUS,
         .price_cap_minor = svc->price_max_minor};
     uint32_t id = 0;

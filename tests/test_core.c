@@ -111,8 +111,15 @@ static uint32_t cc_index(const char *id) {
 
 /* Runs one request as its own batch, as cost centre `cc`, at `now_ms`; the
 ** reply's bytes are in reply_ and decoded in last_. */
+static core_result run_at(imx_core *c, uint32_t cc, int64_t now_ms, const char *json);
+
 static core_result run(imx_core *c, const char *cc, int64_t now_ms,
                        const char *json) {
+  return run_at(c, cc_index(cc), now_ms, json);
+}
+
+/* run() as the cost centre of index cc in the core's market. */
+static core_result run_at(imx_core *c, uint32_t cc, int64_t now_ms, const char *json) {
   forget_reply();
   imx_request rq;
   imx_proto_error err = {0};
@@ -123,7 +130,7 @@ static core_result run(imx_core *c, const char *cc, int64_t now_ms,
     return (core_result){0};
   }
   core_batch_begin(c);
-  core_result res = core_execute(c, &rq, cc_index(cc), now_ms, reply_, sizeof reply_);
+  core_result res = core_execute(c, &rq, cc, now_ms, reply_, sizeof reply_);
   reply_len_ = res.reply_len;
   if (imx_reply_decode(reply_, reply_len_, &last_, &err) != 0) {
     fprintf(stderr, "  reply refused (%s %s: %s): %.*s\n", err.code, err.field,
@@ -414,6 +421,72 @@ static void test_the_market_file_sets_the_rating_window(void) {
   CHECK_ERROR("forbidden", "trade", "rating_window_passed");
   close_core(c);
   imx_market_free(&m);
+}
+
+/* A market of one service, "deep" (tick 1, cap 1,000,000: a million prices
+** on its grid, more than a side's default levels), `levels` its "levels"
+** ("" for none), with one receiver. */
+static int deep_market(imx_market *m, const char *levels, imx_proto_error *err) {
+  char text[1024];
+  snprintf(text, sizeof text,
+           "{\"currency\":\"EUR\",\"services\":[{\"id\":\"deep\",\"unit\":\"day\","
+           "\"tick\":1,\"lot\":1,\"divisible\":true,\"mode\":\"auction\","
+           "\"price_cap\":1000000%s%s}],\"cost_centres\":[{\"id\":\"CC-R\",\"name\":\"R\","
+           "\"site\":\"A\",\"roles\":[\"receiver\"],\"budget\":100000000000}]}",
+           levels[0] ? ",\"levels\":" : "", levels);
+  memset(err, 0, sizeof *err);
+  return imx_market_parse(text, strlen(text), m, err);
+}
+
+/* Bids of CC-R on "deep", qty 1, at n different prices from 1 on; returns
+** how many were accepted before the first refusal (whose reply stays in
+** last_). */
+static uint32_t deep_bids(imx_core *c, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"v\":1,\"type\":\"order.new\",\"id\":\"d%u\",\"service\":\"deep\","
+             "\"side\":\"bid\",\"qty\":1,\"price\":%u}",
+             i, i + 1);
+    run_at(c, 0, T0 + i, json); /* CC-R */
+    if (last_.error) return i;
+  }
+  return n;
+}
+
+/* A service's "levels" in the market file is how many different prices a
+** side of its book holds at once (default 4,096): a deep call auction's
+** bids spread over more. Beyond it an order at a new price is refused with
+** levels_full, naming the price; a price already in the book still rests. */
+static void test_a_services_levels_bound_the_different_prices_a_side_holds(void) {
+  CHECK_EQ(IMX_LEVELS_DEFAULT, market()->services[0].levels);
+  imx_market m;
+  imx_proto_error err;
+  const char *bad[] = {"0", "1048577", "\"5000\"", "50.5", "-1", "null"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    CHECK(deep_market(&m, bad[i], &err) != 0);
+    CHECK_STR("services[0].levels", err.field);
+    imx_market_free(&m);
+  }
+  for (int raised = 0; raised <= 1; raised++) {
+    CHECK_EQ(0, deep_market(&m, raised ? "5000" : "", &err));
+    CHECK_EQ(raised ? 5000u : IMX_LEVELS_DEFAULT, m.services[0].levels);
+    core_config cfg = {.market = &m, .orders_max = 8192, .orders_per_cc_max = 8192};
+    imx_core *c = NULL;
+    const char *why = NULL;
+    CHECK_EQ(0, core_open(&cfg, &c, &why));
+    uint32_t want = raised ? 5000u : IMX_LEVELS_DEFAULT;
+    CHECK_EQ(want, deep_bids(c, want + 1));
+    CHECK_ERROR("market_full", "price", "levels_full");
+    CHECK(strstr(last_.message, "levels in the market file") != NULL);
+    /* a price already in the book needs no new level */
+    run_at(c, 0, T0 + 9000,
+           "{\"v\":1,\"type\":\"order.new\",\"id\":\"again\",\"service\":\"deep\","
+           "\"side\":\"bid\",\"qty\":1,\"price\":7}");
+    CHECK_OK(IMX_MSG_ORDER_NEW);
+    close_core(c);
+    imx_market_free(&m);
+  }
 }
 
 /* Ratings feed matching: once P1 has ratings_min (3) ratings averaging at
@@ -3912,6 +3985,7 @@ int main(int argc, char **argv) {
       CHECK_CASE(test_a_trade_is_rated_within_the_window_only),
       CHECK_CASE(test_accepted_ratings_drive_min_stars_matching),
       CHECK_CASE(test_the_market_file_sets_the_rating_window),
+      CHECK_CASE(test_a_services_levels_bound_the_different_prices_a_side_holds),
       CHECK_CASE(test_the_provider_replies_once_to_a_rating),
       CHECK_CASE(test_reputation_all_time_and_of_the_last_90_days),
       CHECK_CASE(test_a_tenders_trade_is_rated_by_the_tenders_receiver),

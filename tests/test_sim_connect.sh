@@ -103,6 +103,27 @@ market_prefix() {
 }
 check token_prefix_sets_every_hash market_prefix
 
+# A service whose rows can rest more orders at more prices than imxd's
+# default levels (4,096 a side) gets the levels the engine in-process has
+# (sim_levels_for), so that imxd holds the same book; the others get none.
+market_levels() {
+  cat >"$tmp/deep.json" <<'JSON'
+{"currency": "EUR", "periods": 1, "seed": 1, "agents": "zi-c",
+ "services": [{"id": "deep", "unit": "h", "mode": "auction", "tick": 1, "price_max": 100000},
+              {"id": "small", "unit": "h", "mode": "auction", "tick": 1, "price_max": 100000}],
+ "providers": [{"cc": "P", "service": "deep", "costs": [[5000, 100]]},
+               {"cc": "Q", "service": "small", "costs": [[10, 100]]}],
+ "receivers": [{"cc": "R", "service": "deep", "values": [[4500, 9000]]},
+               {"cc": "S", "service": "small", "values": [[10, 9000]]}],
+ "flat_rate": [{"service": "deep", "key": "per_unit", "rate": 5000},
+               {"service": "small", "key": "per_unit", "rate": 5000}]}
+JSON
+  "$sim" market "$tmp/deep.json" >"$tmp/deep.market.json" 2>/dev/null || return 1
+  grep -qF '"id": "deep", "unit": "h", "tick": 1, "lot": 1, "divisible": true, "mode": "auction", "price_cap": 100000, "levels": 5000}' "$tmp/deep.market.json" &&
+    grep -qF '"id": "small", "unit": "h", "tick": 1, "lot": 1, "divisible": true, "mode": "auction", "price_cap": 100000}' "$tmp/deep.market.json"
+}
+check market_file_gives_deep_services_their_levels market_levels
+
 market_errors() {
   local out ok=1
   out=$("$sim" market 2>&1)

@@ -44,7 +44,8 @@ imx_status imx_setup_market(imx_engine *e, const imx_market *m,
     imx_service_config sc = {.tick_minor = ms->tick_minor, .lot = ms->lot,
                              .divisible = ms->divisible,
                              .mode = ms->auction ? IMX_MODE_AUCTION : IMX_MODE_CONTINUOUS,
-                             .price_cap_minor = ms->price_cap_minor};
+                             .price_cap_minor = ms->price_cap_minor,
+                             .levels_max = ms->levels};
     uint32_t id = 0;
     imx_status st = imx_engine_service_add(e, &sc, &id);
     *what = ms->id;

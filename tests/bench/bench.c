@@ -87,6 +87,15 @@ static const bench_command commands[] = {
      "      50,000, half of --snapshot-every) with those M replayed.\n"
      "      --dir DIR  keep the files there; --json  one JSON object",
      bench_restart_main},
+    {"call", "[--orders N] [--sync full|normal] [--dir DIR] [--json]",
+     "one call auction over a deep book through imxd (in process, tcp,\n"
+     "      durable ledger): N orders (default 100,000, the book of `auction`)\n"
+     "      sent by 32 clients, then auction.run from send to reply, and the\n"
+     "      latency of an unrelated order.new while the call runs. Baseline:\n"
+     "      the engine's call alone on the same book, which must agree on\n"
+     "      price and volume; the ledger must verify and hold the trades.\n"
+     "      --dir DIR  keep the files there; --json  one JSON object",
+     bench_call_main},
     {"http", "[--clients N] [--seconds S] [--ws N] [--ws-seconds S] [--ws-rate R] [--json]",
      "imxd's web front (imx_server_start with --http, in process).\n"
      "      N client threads (default 16), one keep-alive HTTP/1.1 connection\n"

@@ -30,6 +30,7 @@ int bench_gateway_main(int argc, char **argv);
 int bench_ledger_main(int argc, char **argv);
 int bench_restart_main(int argc, char **argv);
 int bench_http_main(int argc, char **argv);
+int bench_call_main(int argc, char **argv);
 
 /* The market bench_gateway.c builds in memory, which bench_http.c trades on
 ** too: one continuous service BENCH_MARKET_SERVICE (tick 1, lot 1, price
