@@ -326,6 +326,37 @@ restart_recovers() {
 }
 check restart_recovers_orders_balances_and_trades restart_recovers
 
+# A service's levels bound the different prices a side holds; the journal
+# replayed against a market file that lowered them refuses the entry that
+# opened the third price: the start says so, naming it, and serves the rest.
+levels_on_replay() {
+  local m3=$tmp/levels3.json m2=$tmp/levels2.json ok=1 out saved=$market
+  sed '0,/"price_cap": 100000/s//"price_cap": 100000, "levels": 3/' "$market" >"$m3"
+  sed '0,/"price_cap": 100000/s//"price_cap": 100000, "levels": 2/' "$market" >"$m2"
+  market=$m3
+  start_daemon lv3
+  local p
+  for p in 100 200 300; do
+    IMX_URL=$URL_lv3 IMX_TOKEN=test-token-CC-P1 "$imx" offer it.hour 1 "$p" >/dev/null ||
+      { echo "  offer at $p refused"; ok=0; }
+  done
+  out=$(IMX_URL=$URL_lv3 IMX_TOKEN=test-token-CC-P1 "$imx" offer it.hour 1 400 2>&1)
+  [ $? -ne 0 ] && [[ "$out" == *"market_full: price: the book side holds as many different prices as the service allows (levels in the market file)"* ]] ||
+    { echo "  a fourth price: $out"; ok=0; }
+  kill -TERM "$PID_lv3" && wait "$PID_lv3"
+  market=$m2
+  start_daemon lv2 --db "$tmp/lv3.db"
+  market=$saved
+  grep -q 'journal entry 3 (CC-P1) is refused by this market file, so what it did is not in the market: .*"reason":"levels_full"' "$tmp/lv2.log" &&
+    grep -q 'journal entries refused by this market file: 1 ' "$tmp/lv2.log" ||
+    { echo "  log: $(cat "$tmp/lv2.log")"; ok=0; }
+  out=$(IMX_URL=$URL_lv2 IMX_TOKEN=test-token-CC-P1 "$imx" orders 2>&1)
+  [ "$(grep -c 'offer' <<<"$out")" -eq 2 ] || { echo "  orders after the start: $out"; ok=0; }
+  kill -TERM "$PID_lv2" && wait "$PID_lv2"
+  [ $ok -eq 1 ]
+}
+check a_market_file_that_refuses_a_journal_entry_is_named_at_the_start levels_on_replay
+
 crash_rounds() {
   # Orders that trade, SIGKILL at a random moment, restart: every
   # acknowledged order is there (ids go on after the last acknowledged one),

@@ -1,6 +1,7 @@
 // money.test.mjs -- web/money.js against the rules of proto/money.c, in
 // German and English, for currencies with 0, 2 and 3 decimals.
-// Run with `node --test web/` (CTest's test_web_money does).
+// Run with `node --test web/` (CTest's test_web_units does); CTest's
+// test_web_money_diff compares money.js with money.c itself on random input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -175,6 +175,7 @@ struct imx_core {
   core_rating rating;
   char rating_comment[IMX_COMMENT_BYTES_MAX + 1];
   char *replay_reply;            /* IMX_REPLY_BYTES_MAX: recovery's replies */
+  size_t replay_reply_len;       /* ... the last one's bytes               */
   char why[IMX_NAME_BYTES_MAX + 96]; /* why core_open failed */
 };
 
@@ -2123,6 +2124,7 @@ int core_replay(imx_core *c, int64_t time_ms, const char *cc,
   if (is_tick < 0) return -1;
   c->quiet = 1;
   core_batch_begin(c);
+  c->replay_reply_len = 0;
   if (is_tick) {
     *out = core_tick(c, tick);
   } else {
@@ -2137,10 +2139,16 @@ int core_replay(imx_core *c, int64_t time_ms, const char *cc,
     c->replaying = 1;
     *out = core_execute(c, &rq, (uint32_t)k, time_ms, c->replay_reply,
                         IMX_REPLY_BYTES_MAX);
+    c->replay_reply_len = out->reply_len;
     c->replaying = 0;
   }
   c->quiet = 0;
   return 0;
+}
+
+const char *core_replay_reply(const imx_core *c, size_t *len) {
+  *len = c->replay_reply_len;
+  return c->replay_reply;
 }
 
 int64_t core_last_trade(const imx_core *c) { return c->last_trade; }

@@ -148,6 +148,10 @@ const imx_md_event *core_batch_md(const imx_core *c, uint32_t *n);
 ** or -1 when the entry cannot be read. */
 int core_replay(imx_core *c, int64_t time_ms, const char *cc,
                 const char *command, size_t len, core_result *out);
+/* The reply of the last core_replay of a request (an error reply when the
+** market file of this start refuses what the journal says was taken), and
+** its length; "" for a tick. Valid until the next core_replay. */
+const char *core_replay_reply(const imx_core *c, size_t *len);
 
 /* Quality: sets a provider's ALL-TIME number of ratings of service s (an
 ** index into market->services) and the sum of their stars (1..5 each), as

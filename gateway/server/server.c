@@ -1164,7 +1164,17 @@ typedef struct replay {
   int64_t last_id;           /* the last of them                */
   char *failed;              /* the failed check, for the log   */
   size_t cap;
+  int64_t refused;           /* entries this market refuses now */
+  int log_refused;           /* ... the first REFUSED_LOGGED go
+                             ** to the log                      */
 } replay;
+
+/* A journal entry was taken when it ran; replayed against a market file
+** that has changed since (a lower budget, fewer levels, a cost centre or
+** service gone) it may be refused, and what it did (an order resting,
+** say) is then not in the market after the start. The start logs the
+** first ones and counts all in its "recovered" line. */
+#define REFUSED_LOGGED 20
 
 #define REPLAY_CHECK "trades_match_journal"
 
@@ -1206,6 +1216,13 @@ static int replay_entry(void *ctx, int64_t seq, int64_t time_ms, const char *cc,
     return 1;
   }
   IMX_ASSERT(res.trades_n == 0 || res.trades != NULL);
+  if (!res.changed && ++r->refused <= REFUSED_LOGGED && r->log_refused) {
+    size_t n = 0;
+    const char *reply = core_replay_reply(r->core, &n);
+    imx_log("journal entry %lld (%s) is refused by this market file, so what it did "
+            "is not in the market: %.*s", (long long)seq, cc[0] ? cc : "the clock",
+            (int)n, reply);
+  }
   for (uint32_t i = 0; i < res.trades_n; i++) {
     imx_ledger_trade lt;
     int rc = imx_ledger_trades_next(r->trades, &lt);
@@ -1231,8 +1248,10 @@ static int replay_entry(void *ctx, int64_t seq, int64_t time_ms, const char *cc,
 ** compares its trades with the ledger's after that one. Returns 0, or -1
 ** with the failed check in failed. */
 static int replay_journal(imx_core *core, imx_ledger *l, int64_t from, int64_t after,
-                          int64_t *trades_n, char *failed, size_t cap) {
-  replay r = {.core = core, .ledger = l, .failed = failed, .cap = cap, .last_id = after};
+                          int64_t *trades_n, int64_t *refused, int log_refused,
+                          char *failed, size_t cap) {
+  replay r = {.core = core, .ledger = l, .failed = failed, .cap = cap, .last_id = after,
+              .log_refused = log_refused};
   failed[0] = '\0';
   if (imx_ledger_trades_open_after(l, 0, after, &r.trades) != 0) {
     snprintf(failed, cap, REPLAY_CHECK ": %s", imx_ledger_error(l));
@@ -1252,6 +1271,7 @@ static int replay_journal(imx_core *core, imx_ledger *l, int64_t from, int64_t a
   /* Every trade compared equal: the engine's last is the ledger's last. */
   IMX_ASSERT(rc != 0 || more != 0 || core_last_trade(core) == r.last_id);
   *trades_n = r.trades_n;
+  *refused = r.refused;
   return rc == 0 && more == 0 ? 0 : -1;
 }
 
@@ -1270,7 +1290,8 @@ int imx_server_replay_check(const imx_server_config *cfg, imx_ledger *l,
   else {
     /* one read transaction: a live imxd's later entries and trades are
     ** not seen half */
-    rc = replay_journal(core, l, 1, 0, trades_n, failed, cap);
+    int64_t refused = 0;
+    rc = replay_journal(core, l, 1, 0, trades_n, &refused, 0, failed, cap);
     imx_ledger_read_end(l);
   }
   core_close(core);
@@ -1346,7 +1367,9 @@ static int recover(imx_server *s) {
   int64_t t0 = now_ns();
   int snap = s->snap_path ? recover_snapshot(s, seq, trade, &from, &after) : 0;
   if (snap < 0) return -1;
-  if (replay_journal(s->core, s->ledger, from, after, &replayed, err, sizeof err) != 0) {
+  int64_t refused = 0;
+  if (replay_journal(s->core, s->ledger, from, after, &replayed, &refused, 1, err,
+                     sizeof err) != 0) {
     imx_log("ledger %s: check %s failed: refusing to serve", s->cfg.db_path, err);
     return -1;
   }
@@ -1371,6 +1394,10 @@ static int recover(imx_server *s) {
           "in %lld ms, %s checked in %lld ms)", s->cfg.db_path, (long long)seq,
           (long long)trade, how, (long long)((t1 - t0) / 1000000),
           snap ? "the trades since" : "the ledger", (long long)((now_ns() - t1) / 1000000));
+  if (refused > 0)
+    imx_log("ledger %s: journal entries refused by this market file: %lld (the first "
+            "%d are logged above); what they did is not in the market", s->cfg.db_path,
+            (long long)refused, REFUSED_LOGGED);
   s->audit_due = snap;
   return 0;
 }

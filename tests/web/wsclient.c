@@ -63,7 +63,14 @@ int main(int argc, char **argv) {
   nng_aio_wait(aio);
   if ((rv = nng_aio_result(aio)) != 0) {
     fprintf(stderr, "wsclient: dial: %s\n", nng_strerror(rv));
-    return end(1);
+    /* Not end(1): freeing the dialer and nng_fini right after a refused
+    ** upgrade can meet the dialer's HTTP connection still closing inside
+    ** nng 1.5, which then panics (seen on a loaded machine under ASan: the
+    ** client aborted instead of exiting 1). _Exit runs no atexit handler:
+    ** it leaves that to the kernel and skips the leak check, which has
+    ** nothing of ours to find. */
+    fflush(stderr);
+    _Exit(1);
   }
   s = nng_aio_get_output(aio, 0);
   printf("open\n");
