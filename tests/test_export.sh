@@ -217,7 +217,14 @@ sap_open_period() {
   [ $? -eq 1 ] && [ ! -e "$tmp/open.sap" ] &&
     [ "$out" = "imx export: export failed: sap: period 2027-01 is open: only closed periods are posted (imx period close; or --period with a closed one)" ] ||
     { echo "  $out"; return 1; }
-  ! "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-01 --format sap >/dev/null 2>&1
+  ! "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-01 --format sap >/dev/null 2>&1 &&
+    # an open period without a trade yet too: it was an empty upload (the
+    # check looked at the periods of trades only)
+    start_daemon fresh && kill "$PID_fresh" && wait "$PID_fresh" 2>/dev/null
+  out=$("$imx" export --db "$tmp/fresh.db" --market "$market" --period 2026-12 --format sap 2>&1)
+  [ $? -eq 1 ] &&
+    [ "$out" = "imx export: export failed: sap: period 2026-12 is open: only closed periods are posted (imx period close; or --period with a closed one)" ] ||
+    { echo "  a fresh ledger: $out"; return 1; }
 }
 check sap_refuses_an_open_period_by_name sap_open_period
 

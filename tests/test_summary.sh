@@ -89,7 +89,12 @@ who_may_ask() {
     refused forbidden type not_finance '{"v":1,"type":"period.summary","id":"r1","token":"demo-CC-1100"}' &&
     refused forbidden type not_finance '{"v":1,"type":"period.summary","id":"r2","token":"demo-CC-4100","period":"2026-12"}' &&
     refused unauthorized token - '{"v":1,"type":"period.summary","id":"r3"}' &&
-    refused unauthorized token - '{"v":1,"type":"period.summary","id":"r4","token":"nope"}'
+    refused unauthorized token - '{"v":1,"type":"period.summary","id":"r4","token":"nope"}' &&
+    # imx's help says so too: it named admin once, who then got forbidden.
+    local h
+    h=$("$imx" help summary) && has "$h" '(finance only;' && [[ "$h" != *admin* ]] &&
+    h=$("$imx" help) && has "$h" '  summary        the whole market'"'"'s period (finance only;' ||
+    { echo "  imx help summary must say finance only:"; echo "$h" | sed 's/^/  | /'; return 1; }
 }
 check only_finance_reads_the_summary who_may_ask
 

@@ -1696,7 +1696,7 @@ static const command commands[] = {
     {"modify", {"ORDER"}, 1, 0, {"--qty=", "--price="}, cmd_modify,
      "ORDER [--qty N] [--price PRICE]",
      "change an open order: N the new total (filled units included), PRICE the new limit",
-     "imx modify 17 --qty 30 --price 84.50"},
+     "imx modify 17 --qty 30 --price 84.00"},
     {"orders", {NULL}, 0, 0, {"--for=", "--all", "--limit=", "--before="}, cmd_orders,
      "[--for CC] [--all [--limit N] [--before ORDER]]",
      "your open orders; --all: then the closed ones with their fills, newest first "
@@ -1762,7 +1762,7 @@ static const command commands[] = {
      "prices; the trades; the open period's budget and reservations",
      "imx statement --period 2026-12"},
     {"summary", {NULL}, 0, 0, {"--period="}, cmd_summary, "[--period LABEL]",
-     "the whole market's period (finance, admin; default: the open one): per service "
+     "the whole market's period (finance only; default: the open one): per service "
      "trades, units and amount; per cost centre budget, spent, earned and, open, reserved "
      "and available",
      "imx summary --period 2026-12"},
