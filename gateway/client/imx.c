@@ -750,10 +750,15 @@ static const char *average(cli *c, int64_t amount_minor, int64_t units,
   return fmt_money(c, (2 * amount_minor + units) / (2 * units), buf);
 }
 
+/* "1 order", "2 orders": people read these lines. */
+static const char *plural(int64_t n, const char *one, const char *more) {
+  return n == 1 ? one : more;
+}
+
 static void print_period_close(cli *c, const imx_reply *r) {
   char a[IMX_MONEY_TEXT_BYTES], v[IMX_MONEY_TEXT_BYTES];
-  printf("period %s closed, %s open; %" PRId64 " orders expired\n", r->period, r->opened,
-         r->expired);
+  printf("period %s closed, %s open; %" PRId64 " %s expired\n", r->period, r->opened,
+         r->expired, plural(r->expired, "order", "orders"));
   if (r->sums_n)
     printf("%-20s %8s %10s %14s %12s\n", "service", "trades", "units", "amount", "avg price");
   for (uint32_t i = 0; i < r->sums_n; i++) {
@@ -1550,8 +1555,9 @@ static int cmd_ledger_verify(cli *c, const args *a) {
     rc = fail(c, EXIT_REFUSED, "check_failed", "db", "%s: check failed: %s", db, err);
   } else {
     imx_ledger_last(l, &seq, &trade);
-    printf("%s: ok (%" PRId64 " commands, %" PRId64 " trades; every trade balanced, total"
-           " zero%s)\n", db, seq, trade,
+    printf("%s: ok (%" PRId64 " %s, %" PRId64 " %s; every trade balanced, total"
+           " zero%s)\n", db, seq, plural(seq, "command", "commands"), trade,
+           plural(trade, "trade", "trades"),
            market_path ? "; the journal replayed makes every trade" : "");
   }
   imx_ledger_close(l);
@@ -1607,8 +1613,10 @@ static int cmd_export(cli *c, const args *a) {
                        : imx_export(l, &m, period, format, stdout, &rows)) != 0) {
     rc = fail(c, EXIT_REFUSED, "internal", "", "export failed: %s", imx_ledger_error(l));
   } else if (out_path) {
-    fprintf(stderr, "imx: %" PRId64 " %s written to %s\n", rows,
-            format == IMX_EXPORT_RATINGS ? "ratings" : "settlements", out_path);
+    fprintf(stderr, "imx export: %" PRId64 " %s written to %s\n", rows,
+            format == IMX_EXPORT_RATINGS ? plural(rows, "rating", "ratings")
+                                         : plural(rows, "settlement", "settlements"),
+            out_path);
   }
   imx_ledger_close(l);
   imx_market_free(&m);
