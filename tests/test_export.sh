@@ -98,7 +98,10 @@ with_tool bean-check beancount bean_check_accepts_the_export bean-check "$tmp/x.
 period_filter() {
   "$imx" export --db "$tmp/l.db" --market "$market" --period 2026-12 --format csv | wc -l | grep -qx 5 &&
     "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-01 --format csv | wc -l | grep -qx 2 &&
-    "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-02 --format csv | wc -l | grep -qx 1
+    ! "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-02 --format csv \
+      >"$tmp/future.csv" 2>"$tmp/e" &&
+    [ "$(cat "$tmp/e")" = "imx export: --period: '2027-02': that period has not begun (the open one is 2027-01)" ] &&
+    [ ! -s "$tmp/future.csv" ]
 }
 check export_by_period period_filter
 

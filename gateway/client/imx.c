@@ -1607,8 +1607,16 @@ static int cmd_export(cli *c, const args *a) {
   ** other formats keep the point their tools read */
   if (format == IMX_EXPORT_SAP && (c->money_flags & IMX_MONEY_COMMA))
     format |= IMX_EXPORT_COMMA;
+  int64_t closed = 0;
+  char open[IMX_PERIOD_LABEL_BYTES];
   if (imx_ledger_open_existing(db, &l, err, sizeof err) != 0) {
     rc = fail(c, EXIT_REFUSED, "not_found", "db", "%s: %s", db, err);
+  } else if (period > 0 && imx_ledger_last_closed(l, &closed) != 0) {
+    rc = fail(c, EXIT_REFUSED, "internal", "", "export failed: %s", imx_ledger_error(l));
+  } else if (period > closed + 1) { /* as statement.get: nothing to export yet */
+    imx_period_label(&m, closed + 1, open, sizeof open);
+    rc = fail(c, EXIT_REFUSED, "not_found", "period",
+              "--period: '%s': that period has not begun (the open one is %s)", per, open);
   } else if ((out_path ? imx_export_file(l, &m, period, format, out_path, &rows)
                        : imx_export(l, &m, period, format, stdout, &rows)) != 0) {
     rc = fail(c, EXIT_REFUSED, "internal", "", "export failed: %s", imx_ledger_error(l));
