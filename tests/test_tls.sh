@@ -197,7 +197,7 @@ stop_tls() {
   kill -TERM "$PID_tls" && wait "$PID_tls" || { echo "  imxd did not stop cleanly"; return 1; }
   local out
   out=$("$imx" ledger verify --db "$tmp/tls.db" 2>&1)
-  has "$out" ": ok (" "1 trades"
+  has "$out" ": ok (" " 1 trade;"
 }
 check imxd_stops_cleanly_and_the_ledger_has_the_trade stop_tls
 

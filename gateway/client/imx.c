@@ -1426,11 +1426,16 @@ static void print_md(cli *c, const char *data, size_t len) {
     printf("%-20s trade %" PRIu64 ": %" PRId64 " at %s, %s\n", ev.service, ev.trade, ev.qty,
            price_text(c, ev.price_minor, a), time_text(ev.time_ms, t));
     break;
-  case IMX_MD_TOP:
-    printf("%-20s best bid %s x %" PRId64 ", best offer %s x %" PRId64 "\n", ev.service,
-           ev.bid ? fmt_money(c, ev.bid, a) : "-", ev.bid_qty,
-           ev.offer ? fmt_money(c, ev.offer, b) : "-", ev.offer_qty);
+  case IMX_MD_TOP: { /* an empty side reads "no bids", not "- x 0" */
+    char bid[2 * IMX_MONEY_TEXT_BYTES + 48], offer[2 * IMX_MONEY_TEXT_BYTES + 48];
+    if (ev.bid) snprintf(bid, sizeof bid, "best bid %s x %" PRId64, fmt_money(c, ev.bid, a), ev.bid_qty);
+    else snprintf(bid, sizeof bid, "no bids");
+    if (ev.offer)
+      snprintf(offer, sizeof offer, "best offer %s x %" PRId64, fmt_money(c, ev.offer, b), ev.offer_qty);
+    else snprintf(offer, sizeof offer, "no offers");
+    printf("%-20s %s, %s\n", ev.service, bid, offer);
     break;
+  }
   case IMX_MD_AUCTION:
     printf("%-20s auction: %s, volume %" PRId64 ", surplus %" PRId64 " (%s)\n", ev.service,
            ev.price_minor ? fmt_money(c, ev.price_minor, a) : "no price", ev.volume,
