@@ -1277,17 +1277,9 @@ static int cmd_quote(cli *c, const args *a) {
   return send_request(c, &rq);
 }
 
-/* How long `auction run` and `period close` wait for their reply: a call
-** over a deep book writes its trades for seconds (imx-bench call: about 9 s
-** over 1 M orders), and a close runs every auction service's call. Giving
-** up sooner would say "no reply" for a command that was done, and a retried
-** period close would close the next period too. */
-#define CALL_TIMEOUT_MS (10 * 60 * 1000)
-
 static int cmd_auction_run(cli *c, const args *a) {
   imx_request rq;
   request_init(&rq, IMX_MSG_AUCTION_RUN);
-  c->timeout_ms = CALL_TIMEOUT_MS;
   int st = EXIT_OK;
   if (arg_service(c, arg_pos(a, 0), &rq, &st)) return st;
   const char *ref = arg_opt(c, a, "--reference");
@@ -1303,7 +1295,6 @@ static int cmd_period_close(cli *c, const args *a) {
   (void)a;
   imx_request rq;
   request_init(&rq, IMX_MSG_PERIOD_CLOSE);
-  c->timeout_ms = CALL_TIMEOUT_MS;
   return send_request(c, &rq);
 }
 
