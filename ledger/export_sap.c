@@ -225,6 +225,9 @@ static int sap_passes(sap *x, int64_t period) {
     return imx_ledger_error_set(x->l, "sap: the market file has no erp.controlling_area");
   if (e->user[0] == '\0')
     return imx_ledger_error_set(x->l, "sap: the market file has no erp.user");
+  /* a period asked for by name is checked before its first trade too: an
+  ** open one's empty upload would be the wrong month's books */
+  if (period > 0 && sap_period_add(x, period)) return -1;
   if (imx_ledger_trades_each(x->l, period, sap_check, x)) return -1;
   fputs("*H;DOC;CO_AREA;DOCDATE;POSTGDATE;USERNAME;DOC_HDR_TX\n"
         "*I;DOC;SEND_CCTR;ACTTYPE;ACTVTY_QTY;ACTIVITYUN;REC_CCTR;PRICE;CURRENCY;SEG_TEXT\n",

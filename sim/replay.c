@@ -20,6 +20,7 @@
 */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -685,7 +686,7 @@ static void replay_close(replay *r) {
 
 static FILE *open_input(const char *path, FILE *err) {
   FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-  if (in == NULL) fprintf(err, "imx-sim: cannot open %s\n", path);
+  if (in == NULL) fprintf(err, "imx-sim: cannot open %s: %s\n", path, strerror(errno));
   return in;
 }
 

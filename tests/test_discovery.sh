@@ -141,6 +141,28 @@ raw_book() {
 }
 check raw_book_get_lists_offers_with_providers raw_book
 
+# docs/protocol.md's discovery examples (services.list, cc.list, cc.get,
+# book.get) were made on this market as it is now: each request, sent as
+# written there, must get the reply written there, "..." standing for what
+# the example leaves out, and the time and the reputations (which this
+# market has none of) any number. The services.list example once missed the
+# fields that each row has gained since.
+doc_discovery_examples() {
+  local id req want re got ok=0
+  for id in s1 c1 g1 b1; do
+    req=$(grep -o "'{\"v\":1,\"type\":\"[a-z.]*\",\"id\":\"$id\"[^']*'" "$src/docs/protocol.md" |
+      head -1 | tr -d "'")
+    [ -n "$req" ] || { echo "  no example $id in docs/protocol.md"; ok=1; continue; }
+    want=$(grep -A1 -F "$req" "$src/docs/protocol.md" | sed -n 2p)
+    re=$(sed -E -e 's/[][\.*^$(){}+?|]/\\&/g' -e 's/\\\.\\\.\\\./.*/g' \
+      -e 's/("(last_time_ms|ratings|stars_sum|ratings_90d|stars_sum_90d)":)[0-9]+/\1[0-9]+/g' <<<"$want")
+    got=$(raw "$req")
+    [[ "$got" =~ ^$re$ ]] || { echo "  $id: docs/protocol.md has"; echo "    $want"; echo "  imxd sent"; echo "    $got"; ok=1; }
+  done
+  return $ok
+}
+check the_discovery_examples_of_docs_protocol_md_are_what_imxd_sends doc_discovery_examples
+
 expect_raw() { # expect_raw CODE FIELD JSON
   local out
   out=$(raw "$3")

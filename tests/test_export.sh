@@ -98,7 +98,10 @@ with_tool bean-check beancount bean_check_accepts_the_export bean-check "$tmp/x.
 period_filter() {
   "$imx" export --db "$tmp/l.db" --market "$market" --period 2026-12 --format csv | wc -l | grep -qx 5 &&
     "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-01 --format csv | wc -l | grep -qx 2 &&
-    "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-02 --format csv | wc -l | grep -qx 1
+    ! "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-02 --format csv \
+      >"$tmp/future.csv" 2>"$tmp/e" &&
+    [ "$(cat "$tmp/e")" = "imx export: --period: '2027-02': that period has not begun (the open one is 2027-01)" ] &&
+    [ ! -s "$tmp/future.csv" ]
 }
 check export_by_period period_filter
 
@@ -217,7 +220,14 @@ sap_open_period() {
   [ $? -eq 1 ] && [ ! -e "$tmp/open.sap" ] &&
     [ "$out" = "imx export: export failed: sap: period 2027-01 is open: only closed periods are posted (imx period close; or --period with a closed one)" ] ||
     { echo "  $out"; return 1; }
-  ! "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-01 --format sap >/dev/null 2>&1
+  ! "$imx" export --db "$tmp/l.db" --market "$market" --period 2027-01 --format sap >/dev/null 2>&1 &&
+    # an open period without a trade yet too: it was an empty upload (the
+    # check looked at the periods of trades only)
+    start_daemon fresh && kill "$PID_fresh" && wait "$PID_fresh" 2>/dev/null
+  out=$("$imx" export --db "$tmp/fresh.db" --market "$market" --period 2026-12 --format sap 2>&1)
+  [ $? -eq 1 ] &&
+    [ "$out" = "imx export: export failed: sap: period 2026-12 is open: only closed periods are posted (imx period close; or --period with a closed one)" ] ||
+    { echo "  a fresh ledger: $out"; return 1; }
 }
 check sap_refuses_an_open_period_by_name sap_open_period
 

@@ -135,7 +135,7 @@ check tender_and_quote tender_and_quote
 
 period_close() {
   as CC-R2 bid it.hour 1 50 --tif period >/dev/null &&
-    as CC-FIN period close | grep -q 'period 1 closed, 2 open; 1 orders expired' &&
+    as CC-FIN period close | grep -q 'period 1 closed, 2 open; 1 order expired' &&
     as CC-R1 balance | grep -q 'spent 0.00' &&
     expect_code forbidden CC-R1 period close
 }
@@ -486,6 +486,21 @@ bad_market_refused() {
   [ $? -eq 1 ] && grep -q 'services\[0\].tick' "$tmp/bad.log"
 }
 check bad_market_file_is_refused_with_the_field bad_market_refused
+
+# A wrong command line names what is wrong before the usage, exit 2.
+bad_options_named() {
+  local out ok=1
+  out=$("$imxd" --market "$market" --db "$tmp/o.db" --bogus 2>&1)
+  [ $? -eq 2 ] && [[ "$out" == "imxd: --bogus needs a value, or is no option of imxd"*usage:* ]] ||
+    { echo "  --bogus: $out"; ok=0; }
+  out=$("$imxd" --market "$market" --db "$tmp/o.db" --workers 0 2>&1)
+  [ $? -eq 2 ] && [[ "$out" == "imxd: bad option --workers 0"*usage:* ]] || { echo "  --workers 0: $out"; ok=0; }
+  out=$("$imxd" --db "$tmp/o.db" 2>&1)
+  [ $? -eq 2 ] && [[ "$out" == "imxd: --market and --db are needed"*usage:* ]] || { echo "  no --market: $out"; ok=0; }
+  [ ! -e "$tmp/o.db" ] || { echo "  a ledger was made"; ok=0; }
+  [ $ok -eq 1 ]
+}
+check a_wrong_command_line_is_named_before_the_usage bad_options_named
 
 # A batch whose commit fails is neither acknowledged nor published: another
 # writer holds the ledger's write lock, so imxd's next batch cannot commit.

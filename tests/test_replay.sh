@@ -52,8 +52,9 @@ for l in open(sys.argv[1]): json.loads(l)' "$dir/bad.expected" 2>/dev/null ||
 check every_output_line_is_json every_line_is_json
 
 missing_file_is_a_usage_error() {
-  "$sim" replay "$tmp/does-not-exist" >/dev/null 2>&1
-  [ $? -eq 2 ]
+  local out
+  out=$("$sim" replay "$tmp/does-not-exist" 2>&1 >/dev/null)
+  [ $? -eq 2 ] && [ "$out" = "imx-sim: cannot open $tmp/does-not-exist: No such file or directory" ]
 }
 check missing_file_exits_2 missing_file_is_a_usage_error
 

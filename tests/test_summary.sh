@@ -89,7 +89,12 @@ who_may_ask() {
     refused forbidden type not_finance '{"v":1,"type":"period.summary","id":"r1","token":"demo-CC-1100"}' &&
     refused forbidden type not_finance '{"v":1,"type":"period.summary","id":"r2","token":"demo-CC-4100","period":"2026-12"}' &&
     refused unauthorized token - '{"v":1,"type":"period.summary","id":"r3"}' &&
-    refused unauthorized token - '{"v":1,"type":"period.summary","id":"r4","token":"nope"}'
+    refused unauthorized token - '{"v":1,"type":"period.summary","id":"r4","token":"nope"}' &&
+    # imx's help says so too: it named admin once, who then got forbidden.
+    local h
+    h=$("$imx" help summary) && has "$h" '(finance only;' && [[ "$h" != *admin* ]] &&
+    h=$("$imx" help) && has "$h" '  summary        the whole market'"'"'s period (finance only;' ||
+    { echo "  imx help summary must say finance only:"; echo "$h" | sed 's/^/  | /'; return 1; }
 }
 check only_finance_reads_the_summary who_may_ask
 
@@ -219,8 +224,8 @@ check more_than_1000_trades_are_counted_exactly many_trades
 # without a period would be the next period's, printed under the first's
 # label. tests/gateway/fake_summary.py stands in for imxd with two pages of
 # one cost centre each; "moved" closes 2026-12 between them.
-summary_against() { # summary_against MODE: runs imx summary against the stand-in
-  local port fifo=$tmp/fake.$1 out rc
+summary_against() { # summary_against MODE [COMMAND]: runs imx COMMAND (summary)
+  local port fifo=$tmp/fake.$1 out rc cmd=${2:-summary}  # against the stand-in
   mkfifo "$fifo"
   python3 "$src/tests/gateway/fake_summary.py" "$1" <"$fifo" >"$tmp/fake.$1.port" \
     2>"$tmp/fake.$1.log" &
@@ -228,7 +233,7 @@ summary_against() { # summary_against MODE: runs imx summary against the stand-i
   exec {hold}>"$fifo" # its stdin: it stops when this closes
   for _ in $(seq 100); do [ -s "$tmp/fake.$1.port" ] && break; sleep 0.05; done
   port=$(head -1 "$tmp/fake.$1.port")
-  out=$(IMX_URL=tcp://127.0.0.1:$port IMX_TOKEN=x "$imx" summary 2>&1)
+  out=$(IMX_URL=tcp://127.0.0.1:$port IMX_TOKEN=x "$imx" $cmd 2>&1)
   rc=$?
   exec {hold}>&-
   echo "$out"
@@ -249,6 +254,21 @@ if command -v python3 >/dev/null; then
   check imx_summary_pages_are_of_one_period summary_pages_of_one_period
 else
   skip imx_summary_pages_are_of_one_period "no python3 for tests/gateway/fake_summary.py"
+fi
+
+# A period close runs the calls of the auction services, which over deep
+# books write their trades for seconds: imx waits for the reply (it gave up
+# after 10 s, saying no reply for a close that was done, and a retry would
+# have closed the next period too).
+close_waits() {
+  local out
+  out=$(summary_against slow "period close") || { echo "  $out"; return 1; }
+  has "$out" 'period 2026-12 closed, 2027-01 open; 0 orders expired'
+}
+if command -v python3 >/dev/null; then
+  check imx_period_close_waits_past_10_s_for_its_reply close_waits
+else
+  skip imx_period_close_waits_past_10_s_for_its_reply "no python3 for tests/gateway/fake_summary.py"
 fi
 
 ledger_verifies() {

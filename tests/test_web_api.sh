@@ -366,6 +366,24 @@ export_csv() {
 }
 check finance_downloads_the_export export_csv
 
+# An export with nothing in it (hledger writes nothing for a period without
+# trades) is a 200 with an empty body. It was a closed connection and no
+# reply: nng refuses to copy a body of 0 bytes, and the error ended the
+# response.
+empty_export() {
+  start_daemon empty --http http://127.0.0.1:0
+  local r ok=0
+  req -c "$(jar empty)" -X POST "$WEB_empty/api/signin" \
+    -d '{"token":"test-token-CC-FIN","cc":"CC-FIN"}' >/dev/null
+  r=$(req -b "$(jar empty)" "$WEB_empty/api/export?format=hledger&period=1")
+  [ "$(status "$r")" = 200 ] && [ "$(header "$r" Content-Length)" = 0 ] &&
+    [ -z "$(body "$r")" ] || { echo "  want 200 and an empty body, got: $r"; ok=1; }
+  kill "$PID_empty"
+  wait "$PID_empty" 2>/dev/null
+  return $ok
+}
+check an_empty_export_is_200_and_empty empty_export
+
 export_refused() {
   local r cc
   for cc in CC-ADM CC-R1; do

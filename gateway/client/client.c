@@ -19,6 +19,7 @@ struct imx_client {
   uint64_t seq;
   uint64_t salt;
   char *buf; /* IMX_MSG_BYTES_MAX */
+  int timeout_ms;
 };
 
 static int fail(char *errbuf, size_t errcap, const char *what, int rv) {
@@ -92,6 +93,7 @@ int imx_client_open(const char *url, const char *ca_file, int timeout_ms, imx_cl
   /* Never re-send: a repeat would be answered from the daemon's cache, but
   ** there is no reason to ask twice. */
   nng_socket_set_ms(c->req, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+  c->timeout_ms = timeout_ms;
   nng_socket_set_ms(c->req, NNG_OPT_RECVTIMEO, timeout_ms);
   nng_socket_set_ms(c->req, NNG_OPT_SENDTIMEO, timeout_ms);
   nng_socket_set_size(c->req, NNG_OPT_RECVMAXSZ, IMX_REPLY_BYTES_MAX + 1024);
@@ -121,8 +123,14 @@ int imx_client_call(imx_client *c, imx_request *rq, imx_reply *reply,
   if ((rv = nng_send(c->req, c->buf, len, 0)) != 0) return fail(errbuf, errcap, "send", rv);
   char *data = NULL;
   size_t n = 0;
-  if ((rv = nng_recv(c->req, &data, &n, NNG_FLAG_ALLOC)) != 0)
-    return fail(errbuf, errcap, "no reply", rv);
+  /* A call may write its trades for seconds: its reply gets longer */
+  int calls = rq->type == IMX_MSG_AUCTION_RUN || rq->type == IMX_MSG_PERIOD_CLOSE;
+  if (calls && c->timeout_ms < IMX_CLIENT_CALL_TIMEOUT_MS)
+    nng_socket_set_ms(c->req, NNG_OPT_RECVTIMEO, IMX_CLIENT_CALL_TIMEOUT_MS);
+  rv = nng_recv(c->req, &data, &n, NNG_FLAG_ALLOC);
+  if (calls && c->timeout_ms < IMX_CLIENT_CALL_TIMEOUT_MS)
+    nng_socket_set_ms(c->req, NNG_OPT_RECVTIMEO, c->timeout_ms);
+  if (rv != 0) return fail(errbuf, errcap, "no reply", rv);
   imx_proto_error err = {0};
   IMX_ASSERT(data != NULL || n == 0);
   rv = imx_reply_decode(data, n, reply, &err);

@@ -750,10 +750,15 @@ static const char *average(cli *c, int64_t amount_minor, int64_t units,
   return fmt_money(c, (2 * amount_minor + units) / (2 * units), buf);
 }
 
+/* "1 order", "2 orders": people read these lines. */
+static const char *plural(int64_t n, const char *one, const char *more) {
+  return n == 1 ? one : more;
+}
+
 static void print_period_close(cli *c, const imx_reply *r) {
   char a[IMX_MONEY_TEXT_BYTES], v[IMX_MONEY_TEXT_BYTES];
-  printf("period %s closed, %s open; %" PRId64 " orders expired\n", r->period, r->opened,
-         r->expired);
+  printf("period %s closed, %s open; %" PRId64 " %s expired\n", r->period, r->opened,
+         r->expired, plural(r->expired, "order", "orders"));
   if (r->sums_n)
     printf("%-20s %8s %10s %14s %12s\n", "service", "trades", "units", "amount", "avg price");
   for (uint32_t i = 0; i < r->sums_n; i++) {
@@ -1421,11 +1426,16 @@ static void print_md(cli *c, const char *data, size_t len) {
     printf("%-20s trade %" PRIu64 ": %" PRId64 " at %s, %s\n", ev.service, ev.trade, ev.qty,
            price_text(c, ev.price_minor, a), time_text(ev.time_ms, t));
     break;
-  case IMX_MD_TOP:
-    printf("%-20s best bid %s x %" PRId64 ", best offer %s x %" PRId64 "\n", ev.service,
-           ev.bid ? fmt_money(c, ev.bid, a) : "-", ev.bid_qty,
-           ev.offer ? fmt_money(c, ev.offer, b) : "-", ev.offer_qty);
+  case IMX_MD_TOP: { /* an empty side reads "no bids", not "- x 0" */
+    char bid[2 * IMX_MONEY_TEXT_BYTES + 48], offer[2 * IMX_MONEY_TEXT_BYTES + 48];
+    if (ev.bid) snprintf(bid, sizeof bid, "best bid %s x %" PRId64, fmt_money(c, ev.bid, a), ev.bid_qty);
+    else snprintf(bid, sizeof bid, "no bids");
+    if (ev.offer)
+      snprintf(offer, sizeof offer, "best offer %s x %" PRId64, fmt_money(c, ev.offer, b), ev.offer_qty);
+    else snprintf(offer, sizeof offer, "no offers");
+    printf("%-20s %s, %s\n", ev.service, bid, offer);
     break;
+  }
   case IMX_MD_AUCTION:
     printf("%-20s auction: %s, volume %" PRId64 ", surplus %" PRId64 " (%s)\n", ev.service,
            ev.price_minor ? fmt_money(c, ev.price_minor, a) : "no price", ev.volume,
@@ -1550,8 +1560,9 @@ static int cmd_ledger_verify(cli *c, const args *a) {
     rc = fail(c, EXIT_REFUSED, "check_failed", "db", "%s: check failed: %s", db, err);
   } else {
     imx_ledger_last(l, &seq, &trade);
-    printf("%s: ok (%" PRId64 " commands, %" PRId64 " trades; every trade balanced, total"
-           " zero%s)\n", db, seq, trade,
+    printf("%s: ok (%" PRId64 " %s, %" PRId64 " %s; every trade balanced, total"
+           " zero%s)\n", db, seq, plural(seq, "command", "commands"), trade,
+           plural(trade, "trade", "trades"),
            market_path ? "; the journal replayed makes every trade" : "");
     if (refused > 0)
       printf("%s: %" PRId64 " journal entries are refused by this market file or these "
@@ -1605,14 +1616,24 @@ static int cmd_export(cli *c, const args *a) {
   ** other formats keep the point their tools read */
   if (format == IMX_EXPORT_SAP && (c->money_flags & IMX_MONEY_COMMA))
     format |= IMX_EXPORT_COMMA;
+  int64_t closed = 0;
+  char open[IMX_PERIOD_LABEL_BYTES];
   if (imx_ledger_open_existing(db, &l, err, sizeof err) != 0) {
     rc = fail(c, EXIT_REFUSED, "not_found", "db", "%s: %s", db, err);
+  } else if (period > 0 && imx_ledger_last_closed(l, &closed) != 0) {
+    rc = fail(c, EXIT_REFUSED, "internal", "", "export failed: %s", imx_ledger_error(l));
+  } else if (period > closed + 1) { /* as statement.get: nothing to export yet */
+    imx_period_label(&m, closed + 1, open, sizeof open);
+    rc = fail(c, EXIT_REFUSED, "not_found", "period",
+              "--period: '%s': that period has not begun (the open one is %s)", per, open);
   } else if ((out_path ? imx_export_file(l, &m, period, format, out_path, &rows)
                        : imx_export(l, &m, period, format, stdout, &rows)) != 0) {
     rc = fail(c, EXIT_REFUSED, "internal", "", "export failed: %s", imx_ledger_error(l));
   } else if (out_path) {
-    fprintf(stderr, "imx: %" PRId64 " %s written to %s\n", rows,
-            format == IMX_EXPORT_RATINGS ? "ratings" : "settlements", out_path);
+    fprintf(stderr, "imx export: %" PRId64 " %s written to %s\n", rows,
+            format == IMX_EXPORT_RATINGS ? plural(rows, "rating", "ratings")
+                                         : plural(rows, "settlement", "settlements"),
+            out_path);
   }
   imx_ledger_close(l);
   imx_market_free(&m);
@@ -1700,7 +1721,7 @@ static const command commands[] = {
     {"modify", {"ORDER"}, 1, 0, {"--qty=", "--price="}, cmd_modify,
      "ORDER [--qty N] [--price PRICE]",
      "change an open order: N the new total (filled units included), PRICE the new limit",
-     "imx modify 17 --qty 30 --price 84.50"},
+     "imx modify 17 --qty 30 --price 84.00"},
     {"orders", {NULL}, 0, 0, {"--for=", "--all", "--limit=", "--before="}, cmd_orders,
      "[--for CC] [--all [--limit N] [--before ORDER]]",
      "your open orders; --all: then the closed ones with their fills, newest first "
@@ -1766,7 +1787,7 @@ static const command commands[] = {
      "prices; the trades; the open period's budget and reservations",
      "imx statement --period 2026-12"},
     {"summary", {NULL}, 0, 0, {"--period="}, cmd_summary, "[--period LABEL]",
-     "the whole market's period (finance, admin; default: the open one): per service "
+     "the whole market's period (finance only; default: the open one): per service "
      "trades, units and amount; per cost centre budget, spent, earned and, open, reserved "
      "and available",
      "imx summary --period 2026-12"},

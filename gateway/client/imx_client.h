@@ -14,8 +14,16 @@
 
 typedef struct imx_client imx_client;
 
-/* Dials url; timeout_ms bounds every request. REQ never re-sends (the
-** daemon de-duplicates by id anyway). ca_file: as imx_client_dial. */
+/* How long the reply of auction.run and period.close may take: a call over
+** a deep book writes its trades for seconds (imx-bench call: about 9 s over
+** 1 M orders), and a close runs every auction service's call. Giving up
+** sooner would report no reply for a command that was done, and a retried
+** period.close would close the next period too. */
+#define IMX_CLIENT_CALL_TIMEOUT_MS (10 * 60 * 1000)
+
+/* Dials url; timeout_ms bounds every request (auction.run and period.close:
+** at least IMX_CLIENT_CALL_TIMEOUT_MS). REQ never re-sends (the daemon
+** de-duplicates by id anyway). ca_file: as imx_client_dial. */
 int imx_client_open(const char *url, const char *ca_file, int timeout_ms,
                     imx_client **out, char *errbuf, size_t errcap);
 void imx_client_close(imx_client *c);

@@ -123,7 +123,11 @@ int main(int argc, char **argv) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     long long n = v ? number(v, 1, 1LL << 30) : -1;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-    if (v == NULL) { usage(stderr); return 2; }
+    if (v == NULL) {
+      fprintf(stderr, "imxd: %s needs a value, or is no option of imxd\n", a);
+      usage(stderr);
+      return 2;
+    }
     i++;
     if (!strcmp(a, "--market")) market_path = v;
     else if (!strcmp(a, "--db")) cfg.db_path = v;
@@ -151,7 +155,11 @@ int main(int argc, char **argv) {
       cfg.snapshot_every = number(v, 0, 1LL << 30);
     else { fprintf(stderr, "imxd: bad option %s %s\n", a, v); usage(stderr); return 2; }
   }
-  if (market_path == NULL || cfg.db_path == NULL) { usage(stderr); return 2; }
+  if (market_path == NULL || cfg.db_path == NULL) {
+    fprintf(stderr, "imxd: --market and --db are needed\n");
+    usage(stderr);
+    return 2;
+  }
   if (!cfg.tls_cert != !cfg.tls_key || (cfg.http_root && !cfg.http_url) ||
       (cfg.http_url && (strncmp(cfg.http_url, "https://", 8) == 0) != (cfg.tls_cert != NULL))) {
     fprintf(stderr, "imxd: --tls-cert and --tls-key go together, and with them --http is\n"

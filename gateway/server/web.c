@@ -247,7 +247,11 @@ static void respond_data(nng_aio *aio, int status, const char *ctype, const void
   if (rv == 0) rv = add_headers(res, api);
   if (rv == 0 && ctype) rv = nng_http_res_set_header(res, "Content-Type", ctype);
   if (rv == 0 && extra_name) rv = nng_http_res_set_header(res, extra_name, extra_value);
-  if (rv == 0) rv = nng_http_res_copy_data(res, body, len);
+  /* nng refuses to copy 0 bytes (an export with nothing in it), and sets
+  ** no Content-Length without a body: say 0, or the client waits */
+  if (rv == 0)
+    rv = len > 0 ? nng_http_res_copy_data(res, body, len)
+                 : nng_http_res_set_header(res, "Content-Length", "0");
   if (rv != 0) {
     nng_http_res_free(res);
     nng_aio_finish(aio, rv);

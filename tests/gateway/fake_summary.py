@@ -4,10 +4,12 @@ over nng's REQ/REP on TCP (the SP handshake, 64-bit length, the request's
 4-byte id echoed back), with two pages of one cost centre each. Mode
 "moved": the period closes between the pages, so a second page asked
 without a period is the next period's and one asked with the first page's
-label is that period closed. Mode "steady": nothing closes. Prints the
+label is that period closed. Mode "steady": nothing closes. Mode "slow":
+period.close is answered after 10.5 s, as imxd answers a close whose calls
+clear deep books (imx waits for it, past its usual 10 s). Prints the
 port, then each request's type/period/start to stderr; stops at end of
 stdin or after 60 s. usage: fake_summary.py MODE"""
-import json, socket, struct, sys, threading
+import json, socket, struct, sys, threading, time
 
 mode = sys.argv[1]
 srv = socket.socket()
@@ -29,6 +31,10 @@ def answer(rq):
     if t == "hello":
         return {"v": 1, "type": "hello.ok", "id": rid, "cc": "CC-9000", "roles": ["finance"],
                 "currency": "EUR", "decimals": 2}
+    if t == "period.close" and mode == "slow":
+        time.sleep(10.5)
+        return {"v": 1, "type": "period.close.ok", "id": rid, "expired": 0,
+                "period": "2026-12", "opened": "2027-01", "services": [], "over_budget": []}
     if t != "period.summary":
         return {"v": 1, "type": "error", "id": rid, "code": "internal", "field": "",
                 "message": "not in this stand-in"}

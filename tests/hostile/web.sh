@@ -68,6 +68,15 @@ stop_round() {
   node "$src/tests/hostile/webclient.mjs" "${!web_var}" "$webstuck" churn >"$tmp/churn$r.out" 2>&1 &
   client=$!
   pids+=("$client")
+  # The churn under way first (sockets open, events on them): a loaded
+  # machine (ASan beside test_random) took longer than the sleep below to
+  # sign in and open the first sockets, and the round then stopped an
+  # imxd that had none. Then a stop at some point of the churn.
+  for i in $(seq 400); do
+    grep -qE '^churn: round .*, [1-9][0-9]* open, [1-9][0-9]* messages' "$tmp/churn$r.out" && break
+    kill -0 "$client" 2>/dev/null || break
+    sleep 0.05
+  done
   sleep "0.$((r * 2 + 1))" # 0.3 to 0.9 s
   kill -TERM "${!pid_var}"
   for i in $(seq 400); do kill -0 "${!pid_var}" 2>/dev/null || break; sleep 0.05; done
