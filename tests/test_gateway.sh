@@ -427,6 +427,10 @@ orders_per_cc_on_replay() {
     grep -q 'journal entries refused by this market file or imxd.s order limits (--orders-max, --orders-per-cc): 1 ' "$tmp/opc2.log" ||
     { echo "  log: $(cat "$tmp/opc2.log")"; return 1; }
   kill -TERM "$PID_opc2" && wait "$PID_opc2"
+  local out
+  out=$("$imx" ledger verify --db "$tmp/opc.db" --market "$market" --orders-per-cc 2 2>&1)
+  [[ "$out" == *"opc.db: 1 journal entry is refused by this market file or these order limits: what it did would not"* ]] ||
+    { echo "  verify: $out"; return 1; }
 }
 check a_lower_orders_per_cc_names_imxds_limits_at_the_start orders_per_cc_on_replay
 

@@ -1565,9 +1565,10 @@ static int cmd_ledger_verify(cli *c, const args *a) {
            plural(trade, "trade", "trades"),
            market_path ? "; the journal replayed makes every trade" : "");
     if (refused > 0)
-      printf("%s: %" PRId64 " journal entries are refused by this market file or these "
-             "order limits: what they did would not be in the market (imxd's start logs "
-             "each)\n", db, refused);
+      printf("%s: %" PRId64 " %s refused by this market file or these order limits: what "
+             "%s would not be in the market (imxd's start logs each)\n", db, refused,
+             plural(refused, "journal entry is", "journal entries are"),
+             plural(refused, "it did", "they did"));
   }
   imx_ledger_close(l);
   if (market_path) imx_market_free(&m);
