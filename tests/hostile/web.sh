@@ -39,7 +39,13 @@ passed=$((passed + $(grep -c '^ok ' "$tmp/client.out")))
 failed=$((failed + $(grep -c '^FAIL ' "$tmp/client.out")))
 grep -qE '^(ok|FAIL) +websocket_that_never_reads' "$tmp/client.out" ||
   { echo "FAIL the client stopped early"; failed=$((failed + 1)); }
-check daemon_still_running kill -0 "$PID_web"
+alive_or_log() { # what imxd said last, when it died: the panic or the assertion
+  kill -0 "$PID_web" 2>/dev/null && return 0
+  echo "  imxd is gone; the end of its log:"
+  tail -20 "$tmp/web.log" | sed 's/^/  | /'
+  return 1
+}
+check daemon_still_running alive_or_log
 
 # Stopping while websockets open and close, ping, and get events: imxd
 # stops cleanly (exit 0, no panic), every round; half the rounds with
