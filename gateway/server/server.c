@@ -179,6 +179,9 @@ struct imx_server {
   size_t snap_cap, snap_len;
   int64_t snap_copy_ns;       /* how long the engine paused for the last */
   snap_meta snap_next;
+  char snap_key[65];          /* what a snapshot must have been written
+                              ** with: the market file and the order
+                              ** limits (snapshot_start)                */
   /* After a start from a snapshot: the whole ledger checked in the
   ** background (audit_main), on a read-only connection of its own. */
   pthread_t audit_thread;
@@ -1016,7 +1019,7 @@ static int snapshot_take(imx_server *s) {
   m->seq = s->journal_seq;
   m->last_trade = core_last_trade(s->core);
   m->written_ms = wall_ms();
-  memcpy(m->market, s->cfg.market->digest, sizeof m->market);
+  memcpy(m->market, s->snap_key, sizeof m->market);
   if (m->seq > 0 && imx_ledger_journal_from(s->ledger, m->seq, anchor_of, m->anchor) != 1) {
     imx_log("snapshot: cannot read journal entry %lld: %s", (long long)m->seq,
             imx_ledger_error(s->ledger));
@@ -1097,6 +1100,15 @@ static int snapshot_start(imx_server *s) {
   s->snap_path = malloc(n);
   if (s->snap_path == NULL) return -1;
   snprintf(s->snap_path, n, "%s.snapshot", s->cfg.db_path);
+  /* A snapshot holds the state the journal made under these: with other
+  ** limits the journal may make another (an entry refused), which only a
+  ** whole replay at the start finds, not the audit after a start from the
+  ** snapshot, which would then stop imxd while it serves. */
+  char key[160];
+  int kn = snprintf(key, sizeof key, "%s orders_max=%u orders_per_cc_max=%u",
+                    s->cfg.market->digest, s->cfg.orders_max, s->cfg.orders_per_cc_max);
+  IMX_ASSERT(kn > 0 && (size_t)kn < sizeof key);
+  imx_sha256_hex(key, (size_t)kn, s->snap_key);
   pthread_mutex_init(&s->snap_mu, NULL);
   pthread_cond_init(&s->snap_cv, NULL);
   if (pthread_create(&s->snap_thread, NULL, snapshot_main, s) != 0) return -1;
@@ -1325,8 +1337,9 @@ static int recover_snapshot(imx_server *s, int64_t last_seq, int64_t last_trade,
   if (rc == 1) return 0;
   char anchor[65] = "";
   if (rc != 0) why = err;
-  else if (memcmp(m.market, s->cfg.market->digest, 64) != 0)
-    why = "it was written with another market file";
+  else if (memcmp(m.market, s->snap_key, 64) != 0)
+    why = "it was written with another market file or other order limits (--orders-max, "
+          "--orders-per-cc)";
   else if (m.seq > last_seq || m.last_trade > last_trade || m.seq < 0 || m.last_trade < 0)
     why = "it is newer than the ledger (a ledger restored from a backup?)";
   else if (m.seq > 0 && imx_ledger_journal_from(s->ledger, m.seq, anchor_of, anchor) != 1)

@@ -19,7 +19,8 @@ typedef struct snap_meta {
   int64_t seq;          /* the journal's last entry it includes (0: none) */
   int64_t last_trade;   /* the last trade id it includes                  */
   int64_t written_ms;   /* when (wall clock)                              */
-  char market[65];      /* the market file's digest (imx_market.digest)   */
+  char market[65];      /* SHA-256 of the market file's digest and the
+                        ** order limits it was written with (server.c)  */
   char anchor[65];      /* snapfile_anchor of journal entry seq, or ""    */
 } snap_meta;
 

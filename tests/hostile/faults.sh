@@ -299,7 +299,7 @@ check a_clean_stop_leaves_a_snapshot_and_the_next_start_reads_it snapshot_read
 # and why, replays the whole journal and serves the market as it was.
 not_used() {
   local name=$1 why=$2
-  start_daemon "$name" "$tmp/$name.db" || { cat "$tmp/$name.log"; return 1; }
+  start_daemon "$name" "$tmp/$name.db" ${EXTRA:-} || { cat "$tmp/$name.log"; return 1; }
   grep -qF "not used: $why; replaying the whole journal" "$tmp/$name.log" &&
     grep -q 'recovered 3 commands and 2 trades; verified (the whole journal, 3 entries' "$tmp/$name.log" ||
     { cat "$tmp/$name.log"; stop_daemon "$name"; return 1; }
@@ -323,9 +323,18 @@ check a_snapshot_cut_short_is_not_used cut_short
 another_market() {
   cp "$tmp/t.db" "$tmp/sm.db" && cp "$tmp/t.db.snapshot" "$tmp/sm.db.snapshot" &&
     { cat "$market"; echo; } >"$tmp/market2.json" && # the same market, another file
-    MARKET=$tmp/market2.json not_used sm "it was written with another market file"
+    MARKET=$tmp/market2.json not_used sm "it was written with another market file or other order limits (--orders-max, --orders-per-cc)"
 }
 check a_snapshot_of_another_market_file_is_not_used another_market
+
+# Other order limits may refuse journal entries the snapshot's state holds:
+# only a whole replay at the start sees that (the audit after a start from
+# the snapshot would stop imxd while it serves).
+other_limits() {
+  cp "$tmp/t.db" "$tmp/sl.db" && cp "$tmp/t.db.snapshot" "$tmp/sl.db.snapshot" &&
+    EXTRA="--orders-per-cc 9999" not_used sl "it was written with another market file or other order limits (--orders-max, --orders-per-cc)"
+}
+check a_snapshot_written_under_other_order_limits_is_not_used other_limits
 
 another_ledger() {
   # another ledger with three commands of its own, and t.db's snapshot
