@@ -354,3 +354,10 @@ const char *bench_grouped(char *buf, size_t len, int64_t v) {
 const char *bench_grouped_f(char *buf, size_t len, double v) {
   return bench_grouped(buf, len, (int64_t)(v < 0 ? v - 0.5 : v + 0.5));
 }
+
+int bench_has(const char *buf, size_t len, const char *s) {
+  size_t k = strlen(s);
+  for (size_t i = 0; i + k <= len; i++)
+    if (memcmp(buf + i, s, k) == 0) return 1;
+  return 0;
+}

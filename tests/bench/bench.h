@@ -120,6 +120,7 @@ void bench_out_end(bench_out *o);
 
 /* Shared by the benchmarks. */
 int bench_fail(const char *bench, const char *fmt, ...);  /* BENCH_EXIT_ERROR */
+int bench_has(const char *buf, size_t len, const char *s); /* s within buf[0..len) */
 double bench_per_s(uint64_t n, int64_t elapsed_ns);
 int64_t bench_elapsed_since(int64_t t0_ns);                /* >= 1 ns */
 const char *bench_met(int ok);                             /* "met" / "NOT MET" */

@@ -47,6 +47,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "imx_client.h"
 #include "imx_engine.h"
 #include "imx_ledger.h"
 #include "imx_proto.h"
@@ -151,30 +152,6 @@ static call_order *book_make(uint32_t n) {
 
 /* ---- requests ----------------------------------------------------------- */
 
-static int has(const char *buf, size_t len, const char *s) {
-  size_t k = strlen(s);
-  for (size_t i = 0; i + k <= len; i++)
-    if (memcmp(buf + i, s, k) == 0) return 1;
-  return 0;
-}
-
-/* The integer after `key` (e.g. "\"volume\":"), 0 if there is none. */
-static int number_after(const char *buf, size_t len, const char *key, int64_t *out) {
-  size_t k = strlen(key);
-  for (size_t i = 0; i + k < len; i++)
-    if (memcmp(buf + i, key, k) == 0) {
-      char tmp[32];
-      size_t j = 0;
-      for (i += k; i < len && j + 1 < sizeof tmp && (buf[i] == '-' || (buf[i] >= '0' && buf[i] <= '9'));)
-        tmp[j++] = buf[i++];
-      if (j == 0) return 0;
-      tmp[j] = '\0';
-      *out = strtoll(tmp, NULL, 10);
-      return 1;
-    }
-  return 0;
-}
-
 static int dial(const char *url, nng_socket *s, char *error, size_t cap) {
   int rv = nng_req0_open(s);
   if (rv == 0) rv = nng_dial(*s, url, NULL, 0);
@@ -183,10 +160,9 @@ static int dial(const char *url, nng_socket *s, char *error, size_t cap) {
   return rv;
 }
 
-/* Sends req and waits for the reply, which must contain `ok`; the reply's
-** bytes go to reply (NUL-terminated, cut at cap) when it is not NULL. */
-static int request(nng_socket s, const char *req, size_t n, const char *ok,
-                   char *reply_out, size_t cap, char *error, size_t ecap) {
+/* Sends req and waits for the reply, which must contain `ok`. */
+static int request(nng_socket s, const char *req, size_t n, const char *ok, char *error,
+                   size_t ecap) {
   char *reply = NULL;
   size_t len = 0;
   int rv = nng_send(s, (void *)req, n, 0);
@@ -195,13 +171,8 @@ static int request(nng_socket s, const char *req, size_t n, const char *ok,
     snprintf(error, ecap, "request: %s", nng_strerror(rv));
     return -1;
   }
-  int good = has(reply, len, ok);
+  int good = bench_has(reply, len, ok);
   if (!good) snprintf(error, ecap, "refused: %.*s", (int)(len < 300 ? len : 300), reply);
-  if (reply_out) {
-    size_t k = len < cap - 1 ? len : cap - 1;
-    memcpy(reply_out, reply, k);
-    reply_out[k] = '\0';
-  }
   nng_free(reply, len);
   return good ? 0 : -1;
 }
@@ -229,7 +200,7 @@ static void *loader_main(void *arg) {
                      "{\"v\":1,\"type\":\"order.new\",\"id\":\"l%u\",\"token\":\"%s\","
                      "\"service\":\"call\",\"side\":\"%s\",\"qty\":%u,\"price\":%" PRId64 "}",
                      i, token, o->side == IMX_OFFER ? "offer" : "bid", o->qty, o->price_minor);
-    if (request(s, req, (size_t)k, "order.new.ok", NULL, 0, c->error, sizeof c->error) != 0)
+    if (request(s, req, (size_t)k, "order.new.ok", c->error, sizeof c->error) != 0)
       break;
   }
   nng_close(s);
@@ -280,7 +251,7 @@ static void *probe_main(void *arg) {
                      "\"service\":\"probe\",\"side\":\"%s\",\"qty\":1,\"price\":%d}",
                      p->n, token, offer ? "offer" : "bid", PROBE_PRICE);
     int64_t t0 = bench_now_ns();
-    if (request(s, req, (size_t)k, "order.new.ok", NULL, 0, p->error, sizeof p->error) != 0)
+    if (request(s, req, (size_t)k, "order.new.ok", p->error, sizeof p->error) != 0)
       break;
     p->sent_ns[p->n] = t0;
     p->latency_ns[p->n] = bench_elapsed_since(t0);
@@ -435,24 +406,35 @@ static int run(const imx_market *m, const char *db, int sync_full,
   int64_t call_t0 = 0, call_t1 = 0;
   if (rc == BENCH_EXIT_OK) {
     sleep_ms(PROBE_BEFORE_MS);
-    nng_socket admin;
-    char error[400] = "", reply[1024];
-    if (dial(url, &admin, error, sizeof error) != 0) rc = fail("admin: %s", error);
+    /* the admin's call through the client library, as `imx auction run`
+    ** sends it (and waits as long for it: IMX_CLIENT_CALL_TIMEOUT_MS) */
+    imx_client *admin = NULL;
+    char error[400] = "";
+    if (imx_client_open(url, NULL, 10000, &admin, error, sizeof error) != 0)
+      rc = fail("admin: %s", error);
     else {
-      static const char req[] =
-          "{\"v\":1,\"type\":\"auction.run\",\"id\":\"call-1\",\"token\":\"call-admin\","
-          "\"service\":\"call\"}";
+      imx_request rq;
+      memset(&rq, 0, sizeof rq);
+      rq.type = IMX_MSG_AUCTION_RUN;
+      snprintf(rq.id, sizeof rq.id, "call-1");
+      snprintf(rq.token, sizeof rq.token, "call-admin");
+      snprintf(rq.service, sizeof rq.service, "call");
+      imx_reply reply;
+      memset(&reply, 0, sizeof reply);
       call_t0 = bench_now_ns();
-      int ok = request(admin, req, sizeof req - 1, "auction.run.ok", reply, sizeof reply,
-                       error, sizeof error);
+      int got = imx_client_call(admin, &rq, &reply, error, sizeof error);
       call_t1 = bench_now_ns();
       r->call_ns = call_t1 - call_t0;
-      nng_close(admin);
-      if (ok != 0) rc = fail("auction.run: %s", error);
-      else if (!number_after(reply, strlen(reply), "\"price\":", &r->price_minor) ||
-               !number_after(reply, strlen(reply), "\"volume\":", &r->volume))
-        rc = fail("auction.run.ok without price or volume: %s", reply);
+      if (got != 0) rc = fail("auction.run: %s", error);
+      else if (reply.error) rc = fail("auction.run: %s %s: %s", reply.code, reply.field, reply.message);
+      else if (reply.price_minor == 0) rc = fail("auction.run.ok without a price");
+      else {
+        r->price_minor = reply.price_minor;
+        r->volume = reply.volume;
+      }
+      if (got == 0) imx_reply_free(&reply);
     }
+    imx_client_close(admin);
     sleep_ms(PROBE_AFTER_MS);
   }
   if (probing) {

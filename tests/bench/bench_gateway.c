@@ -396,13 +396,6 @@ static int tpl_make(gw_tpl *t, char phase, uint32_t client, uint32_t k,
   return fail("the encoded request has no \"id\":\"%s\"", rq.id);
 }
 
-static int has_bytes(const char *buf, size_t len, const char *s) {
-  size_t n = strlen(s);
-  for (size_t i = 0; i + n <= len; i++)
-    if (buf[i] == s[0] && memcmp(buf + i, s, n) == 0) return 1;
-  return 0;
-}
-
 static void note_error(gw_run *r, const char *what, const char *buf,
                        size_t len) {
   if (atomic_flag_test_and_set(&r->error_taken)) return;
@@ -424,7 +417,7 @@ static int reply_ok(gw_ctx *x, const char *buf, size_t len) {
   if (len > p + t->id_len && memcmp(buf, prefix, p) == 0 &&
       memcmp(buf + p, t->buf + t->id_off, t->id_len) == 0 &&
       buf[p + t->id_len] == '"') {
-    if (has_bytes(buf + p, len - p, "\"status\":\"filled\""))
+    if (bench_has(buf + p, len - p, "\"status\":\"filled\""))
       atomic_fetch_add_explicit(&cl->filled, 1, memory_order_relaxed);
     return 1;
   }

@@ -110,13 +110,6 @@ static int number_after(const char *buf, size_t len, const char *key, uint64_t *
   return 0;
 }
 
-static int has(const char *buf, size_t len, const char *s) {
-  size_t k = strlen(s);
-  for (size_t i = 0; i + k <= len; i++)
-    if (memcmp(buf + i, s, k) == 0) return 1;
-  return 0;
-}
-
 static void *client_main(void *arg) {
   client *c = arg;
   nng_socket sock;
@@ -165,10 +158,10 @@ static void *client_main(void *arg) {
     }
     uint64_t order = 0;
     if (cancel) {
-      if (len > 0 && has(reply, len, "order.cancel.ok")) c->made++;
+      if (len > 0 && bench_has(reply, len, "order.cancel.ok")) c->made++;
       c->kept[k] = c->kept[--c->kept_n]; /* cancelled, or gone anyway */
     } else if (number_after(reply, len, "\"order\":", &order) &&
-               has(reply, len, "order.new.ok")) {
+               bench_has(reply, len, "order.new.ok")) {
       c->made++;
       uint64_t v = (uint64_t)cc << 40 | order; /* ids < 2^40 here */
       if (c->kept_n < KEPT) c->kept[c->kept_n++] = v;
